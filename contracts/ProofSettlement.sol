@@ -1,0 +1,663 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {BatchHeader, BatchRef, BatchStatus, CompactSignature, FeeRate, ModelUsage, Receipt} from "./Types.sol";
+import {IProofSettlement} from "./interfaces/IProofSettlement.sol";
+import {IGatewayRegistry} from "./interfaces/IGatewayRegistry.sol";
+import {IValidatorSet} from "./interfaces/IValidatorSet.sol";
+import {BatchSlot} from "./libraries/BatchSlot.sol";
+import {FeeMath} from "./libraries/FeeMath.sol";
+import {Hashing} from "./libraries/Hashing.sol";
+
+/// @title ProofSettlement
+/// @notice The core of proofpath. Gateways (enclave keys) settle batches of receipts: the enclave signs
+/// a header (Merkle root + usage + fee), anyone relays it, the fee moves from the gateway's deposit into
+/// escrow, and the batch costs exactly one new storage slot; everything else goes to events. A validator
+/// quorum attests or rejects, anyone can prove equivocation within the challenge window, and after it
+/// anyone finalizes, splitting escrowed fees between validators, treasury and burn.
+/// @dev Fee conservation: every OPG that enters by `deposit` leaves by `withdraw`, `claimRewards`,
+/// the treasury or the burn address, or sits in a balance, a pending withdrawal, the escrow of an
+/// unfinalized batch, or validators' unclaimed rewards (including sub-wei dust).
+/// @custom:semver 0.1.0
+contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using BatchSlot for bytes32;
+
+    /// @dev One slot per gateway on the hot path. `activeUntil` and `epoch` mirror the registry
+    /// (see `syncGateway`), so `submitBatch` needs no external call.
+    struct Account {
+        uint96 balance; // spendable OPG
+        uint64 nextCallSeq;
+        uint40 nextBatchSeq;
+        uint40 activeUntil; // unix seconds, mirrored from the registry
+        uint16 epoch; // revocation epoch at which the registry last vouched for the key
+    }
+
+    /// @dev One slot read on the hot path: the default fee rate and the batch-size bound.
+    struct Config {
+        FeeRate rate; // 192 bits
+        uint32 maxBatchSize;
+        uint16 revocationEpoch;
+        uint8 modelRatesEnabled; // 1 once any per-model rate was set (skips lookups until then)
+    }
+
+    struct Withdrawal {
+        uint128 amount;
+        uint64 unlockAt;
+    }
+
+    struct ModelRate {
+        FeeRate rate;
+        bool enabled;
+    }
+
+    /// @notice EIP-712 type of a validator verdict over many batches at once.
+    bytes32 public constant VERDICT_TYPEHASH = keccak256("Verdict(uint8 verdict,bytes32[] headerHashes)");
+    uint8 public constant VERDICT_ATTEST = 1;
+    uint8 public constant VERDICT_REJECT = 2;
+    uint16 private constant _BPS = 10_000;
+    /// @notice Burned OPG is sent here (OPG need not implement `burn`).
+    address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
+
+    IERC20 public immutable TOKEN;
+    IGatewayRegistry public immutable REGISTRY;
+    IValidatorSet public immutable VALIDATORS;
+
+    Config private _config;
+    uint32 private _challengeWindow;
+    uint32 private _withdrawDelay;
+    uint16 private _validatorBps;
+    uint16 private _treasuryBps;
+    uint16 private _burnBps;
+    uint16 private _rejectedRefundBps;
+    address private _treasury;
+
+    mapping(address gateway => Account account) private _accounts;
+    mapping(address gateway => Withdrawal withdrawal) private _withdrawals;
+    mapping(address gateway => mapping(uint64 batchSeq => bytes32 slot)) private _batches;
+    mapping(bytes32 modelId => ModelRate rate) private _modelRates;
+
+    /// @notice Launch parameters; all but the contracts can be changed later by governance.
+    struct InitParams {
+        address owner;
+        address treasury;
+        FeeRate rate;
+        uint32 maxBatchSize;
+        uint32 challengeWindow; // seconds
+        uint32 withdrawDelay; // seconds
+        uint16 validatorBps;
+        uint16 treasuryBps;
+        uint16 burnBps;
+        uint16 rejectedRefundBps; // share of a rejected batch's fee refunded to the gateway; the rest goes to the treasury
+    }
+
+    constructor(IERC20 token, IGatewayRegistry registry, IValidatorSet validatorSet, InitParams memory p)
+        EIP712("proofpath", "1")
+        Ownable(p.owner)
+    {
+        if (address(token) == address(0) || address(registry) == address(0) || address(validatorSet) == address(0)) {
+            revert SettlementZeroAddress();
+        }
+        TOKEN = token;
+        REGISTRY = registry;
+        VALIDATORS = validatorSet;
+        _setTreasury(p.treasury);
+        _setFeeRate(p.rate);
+        _setMaxBatchSize(p.maxBatchSize);
+        _setWindows(p.challengeWindow, p.withdrawDelay);
+        _setFeeSplit(p.validatorBps, p.treasuryBps, p.burnBps, p.rejectedRefundBps);
+    }
+
+    /// @notice Semantic version of this deployment.
+    function version() external pure returns (string memory) {
+        return "0.1.0";
+    }
+
+    // =================================================================== deposits
+
+    /// @notice Adds `amount` OPG to `gateway`'s fee balance. Anyone may fund any gateway.
+    function deposit(address gateway, uint256 amount) external nonReentrant {
+        _deposit(gateway, amount);
+    }
+
+    /// @notice `deposit` with an EIP-2612 permit. A front-run permit does not block the deposit.
+    function depositWithPermit(address gateway, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external
+        nonReentrant
+    {
+        try IERC20Permit(address(TOKEN)).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
+        _deposit(gateway, amount);
+    }
+
+    /// @notice Operator-only: moves `amount` from the spendable balance into a pending withdrawal that
+    /// can be taken after the withdrawal delay (the delay restarts with every request).
+    function requestWithdraw(address gateway, uint256 amount) external {
+        _checkOperator(gateway);
+        if (amount == 0) revert SettlementZeroAmount();
+        Account storage acct = _accounts[gateway];
+        if (acct.balance < amount) revert SettlementInsufficientBalance(gateway, acct.balance, amount);
+        acct.balance -= uint96(amount);
+        Withdrawal storage w = _withdrawals[gateway];
+        uint64 unlockAt = uint64(_time()) + _withdrawDelay;
+        w.amount += uint128(amount);
+        w.unlockAt = unlockAt;
+        emit WithdrawRequested(gateway, amount, w.amount, unlockAt);
+    }
+
+    /// @notice Operator-only: pays the pending withdrawal of `gateway` to `to` once unlocked.
+    function withdraw(address gateway, address to) external nonReentrant {
+        _checkOperator(gateway);
+        if (to == address(0)) revert SettlementZeroAddress();
+        Withdrawal memory w = _withdrawals[gateway];
+        if (w.amount == 0) revert SettlementNoWithdrawal(gateway);
+        if (_time() < w.unlockAt) revert SettlementWithdrawalLocked(gateway, w.unlockAt);
+        delete _withdrawals[gateway];
+        emit Withdrawn(gateway, to, w.amount);
+        TOKEN.safeTransfer(to, w.amount);
+    }
+
+    // =================================================================== submission
+
+    /// @notice Settles a batch header signed by the enclave key `header.gateway`. Anyone may relay.
+    /// @dev Checks: key active, `batchSeq`/`firstCallSeq` are the gateway's next ones (gap-free, each
+    /// callSeq settled once), 1 <= count <= max, usage sorted and not above count, fee equals the
+    /// schedule, balance covers it, and the EIP-712 signature (low-s) is the gateway's.
+    function submitBatch(BatchHeader calldata header, CompactSignature calldata enclaveSig) external {
+        address gateway = header.gateway;
+        Config memory cfg = _config;
+        Account memory acct = _accounts[gateway];
+
+        if (acct.activeUntil <= _time()) revert SettlementGatewayInactive(gateway);
+        if (acct.epoch != cfg.revocationEpoch) {
+            // A measurement was revoked since the registry last vouched for this key: ask it once.
+            if (!REGISTRY.isActive(gateway)) revert SettlementGatewayInactive(gateway);
+            acct.epoch = cfg.revocationEpoch;
+        }
+        if (header.batchSeq != acct.nextBatchSeq) {
+            revert SettlementUnexpectedBatchSeq(gateway, acct.nextBatchSeq, header.batchSeq);
+        }
+        if (header.firstCallSeq != acct.nextCallSeq) {
+            revert SettlementUnexpectedCallSeq(gateway, acct.nextCallSeq, header.firstCallSeq);
+        }
+        uint32 count = header.count;
+        if (count == 0 || count > cfg.maxBatchSize) revert SettlementInvalidCount(count, cfg.maxBatchSize);
+        if (header.firstServedAt > header.lastServedAt) {
+            revert SettlementInvalidServedAt(header.firstServedAt, header.lastServedAt);
+        }
+
+        uint256 fee = _computeFee(header.usage, count, cfg);
+        if (fee != header.fee) revert SettlementFeeMismatch(fee, header.fee);
+        if (acct.balance < fee) revert SettlementInsufficientBalance(gateway, acct.balance, fee);
+
+        bytes32 headerHash = Hashing.hashHeader(header);
+        address signer = ECDSA.recover(_hashTypedDataV4(headerHash), enclaveSig.r, enclaveSig.vs);
+        if (signer != gateway) revert SettlementInvalidSignature(gateway, signer);
+
+        unchecked {
+            // fee <= balance; callSeq/batchSeq overflow would need 2^64 calls / 2^40 batches.
+            acct.balance -= uint96(fee);
+            acct.nextCallSeq += count;
+            acct.nextBatchSeq += 1;
+        }
+        _accounts[gateway] = acct;
+        _batches[gateway][header.batchSeq] = BatchSlot.pack(headerHash, _time(), BatchStatus.Submitted);
+
+        _emitSubmitted(header, headerHash);
+    }
+
+    // =================================================================== validator verdicts
+
+    /// @notice A validator quorum attests that the receipts behind each batch are available and match
+    /// its header: Submitted -> Attested. One quorum signature covers any number of batches.
+    function attest(BatchRef[] calldata batches, CompactSignature[] calldata sigs) external {
+        uint256 n = batches.length;
+        if (n == 0) revert SettlementEmptyList();
+        bytes32[] memory hashes = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            hashes[i] = batches[i].headerHash;
+        }
+        bytes32 digest = _verdictDigest(VERDICT_ATTEST, hashes);
+        VALIDATORS.verifyQuorum(digest, sigs);
+
+        uint64 now_ = uint64(_time());
+        for (uint256 i; i < n; ++i) {
+            BatchRef calldata b = batches[i];
+            bytes32 slot = _loadBatch(b.gateway, b.batchSeq, b.headerHash);
+            if (slot.status() != BatchStatus.Submitted) {
+                revert SettlementInvalidStatus(b.gateway, b.batchSeq, slot.status());
+            }
+            uint64 windowEnd = slot.submittedAt() + _challengeWindow;
+            if (now_ >= windowEnd) revert SettlementWindowClosed(b.gateway, b.batchSeq, windowEnd);
+            _batches[b.gateway][b.batchSeq] = slot.withStatus(BatchStatus.Attested);
+            emit BatchAttested(b.gateway, b.batchSeq, digest);
+        }
+    }
+
+    /// @notice A validator quorum rejects batches (data withheld, root or usage wrong): Submitted or
+    /// Attested -> Rejected, within the challenge window (a never-attested batch can be rejected later
+    /// too, so its escrow is never stuck). The fee is refunded by `rejectedRefundBps`, the rest goes to
+    /// the treasury. Quorum rejection does not slash: only a proof of equivocation does.
+    function reject(BatchHeader[] calldata headers, CompactSignature[] calldata sigs) external nonReentrant {
+        uint256 n = headers.length;
+        if (n == 0) revert SettlementEmptyList();
+        bytes32[] memory hashes = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            hashes[i] = Hashing.hashHeader(headers[i]);
+        }
+        VALIDATORS.verifyQuorum(_verdictDigest(VERDICT_REJECT, hashes), sigs);
+
+        uint256 toTreasury;
+        for (uint256 i; i < n; ++i) {
+            BatchHeader calldata h = headers[i];
+            bytes32 slot = _loadBatch(h.gateway, h.batchSeq, hashes[i]);
+            BatchStatus st = slot.status();
+            uint64 windowEnd = slot.submittedAt() + _challengeWindow;
+            if (st == BatchStatus.Attested) {
+                if (_time() >= windowEnd) revert SettlementWindowClosed(h.gateway, h.batchSeq, windowEnd);
+            } else if (st != BatchStatus.Submitted) {
+                revert SettlementInvalidStatus(h.gateway, h.batchSeq, st);
+            }
+            toTreasury += _rejectBatch(h, slot, false, address(0));
+        }
+        _payTreasury(toTreasury);
+    }
+
+    /// @notice Anyone proves that the enclave equivocated: it signed `signedReceipt` for callSeq s, but
+    /// the settled batch holds a different leaf for s (another receipt, or a void leaf). Within the
+    /// window: the batch is Rejected, the gateway's bond slashed and the caller rewarded by the registry.
+    function challengeEquivocation(
+        BatchHeader calldata header,
+        Receipt calldata signedReceipt,
+        CompactSignature calldata receiptSig,
+        Receipt calldata settledReceipt,
+        bool settledIsVoid,
+        bytes32[] calldata proof
+    ) external nonReentrant {
+        address gateway = header.gateway;
+        bytes32 slot = _loadBatch(gateway, header.batchSeq, Hashing.hashHeader(header));
+        BatchStatus st = slot.status();
+        if (st != BatchStatus.Submitted && st != BatchStatus.Attested) {
+            revert SettlementInvalidStatus(gateway, header.batchSeq, st);
+        }
+        uint64 windowEnd = slot.submittedAt() + _challengeWindow;
+        if (_time() >= windowEnd) revert SettlementWindowClosed(gateway, header.batchSeq, windowEnd);
+
+        _checkEquivocation(header, signedReceipt, receiptSig, settledReceipt, settledIsVoid, proof);
+
+        uint256 toTreasury = _rejectBatch(header, slot, true, msg.sender);
+        _payTreasury(toTreasury);
+        REGISTRY.slash(gateway, msg.sender);
+    }
+
+    /// @notice Anyone finalizes attested batches whose challenge window has ended: Attested -> Finalized,
+    /// and their escrowed fees are split between validators (claimable), treasury and burn.
+    function finalize(BatchHeader[] calldata headers) external nonReentrant {
+        uint256 n = headers.length;
+        if (n == 0) revert SettlementEmptyList();
+        uint64 now_ = uint64(_time());
+        uint32 window = _challengeWindow;
+        uint256 total;
+        for (uint256 i; i < n; ++i) {
+            BatchHeader calldata h = headers[i];
+            bytes32 slot = _loadBatch(h.gateway, h.batchSeq, Hashing.hashHeader(h));
+            if (slot.status() != BatchStatus.Attested) {
+                revert SettlementInvalidStatus(h.gateway, h.batchSeq, slot.status());
+            }
+            uint64 windowEnd = slot.submittedAt() + window;
+            if (now_ < windowEnd) revert SettlementWindowOpen(h.gateway, h.batchSeq, windowEnd);
+            _batches[h.gateway][h.batchSeq] = slot.withStatus(BatchStatus.Finalized);
+            total += h.fee;
+            emit BatchFinalized(h.gateway, h.batchSeq, h.fee);
+        }
+        if (total == 0) {
+            emit FeesDistributed(0, 0, 0, 0);
+            return;
+        }
+        uint256 burned = (total * _burnBps) / _BPS;
+        uint256 toValidators = (total * _validatorBps) / _BPS;
+        uint256 allocated = VALIDATORS.accrueRewards(toValidators);
+        // Rounding remainders and undistributable dust go to the treasury, so fees are conserved exactly.
+        uint256 toTreasury = total - burned - allocated;
+        emit FeesDistributed(total, allocated, toTreasury, burned);
+        _payTreasury(toTreasury);
+        if (burned != 0) TOKEN.safeTransfer(BURN_ADDRESS, burned);
+    }
+
+    /// @notice A validator takes the fee rewards it is owed.
+    function claimRewards(address to) external nonReentrant returns (uint256 amount) {
+        if (to == address(0)) revert SettlementZeroAddress();
+        amount = VALIDATORS.takeRewards(msg.sender);
+        if (amount == 0) revert SettlementZeroAmount();
+        emit RewardsClaimed(msg.sender, to, amount);
+        TOKEN.safeTransfer(to, amount);
+    }
+
+    // =================================================================== registry hooks
+
+    /// @inheritdoc IProofSettlement
+    function syncGateway(address gateway, uint40 activeUntil) external {
+        if (msg.sender != address(REGISTRY)) revert SettlementOnlyRegistry(msg.sender);
+        Account storage acct = _accounts[gateway];
+        acct.activeUntil = activeUntil;
+        acct.epoch = _config.revocationEpoch;
+        emit GatewaySynced(gateway, activeUntil);
+    }
+
+    /// @inheritdoc IProofSettlement
+    function noteMeasurementRevoked() external {
+        if (msg.sender != address(REGISTRY)) revert SettlementOnlyRegistry(msg.sender);
+        uint16 epoch = ++_config.revocationEpoch; // reverts after 65,535 revocations rather than wrap
+        emit MeasurementRevocationNoted(epoch);
+    }
+
+    // =================================================================== views
+
+    /// @notice True when `receipt` is a leaf of `header`'s batch, the header is the one stored, and the
+    /// batch is settled (Submitted, Attested or Finalized; not Rejected). The leaf is hashed here from
+    /// the receipt's fields, so an inner node can never pass as a leaf (no 64-byte second preimage).
+    function verifyReceipt(BatchHeader calldata header, Receipt calldata receipt, bytes32[] calldata proof)
+        external
+        view
+        returns (bool)
+    {
+        bytes32 slot = _batches[header.gateway][header.batchSeq];
+        if (!slot.matches(Hashing.hashHeader(header))) return false;
+        BatchStatus st = slot.status();
+        if (st == BatchStatus.Rejected) return false;
+        if (
+            receipt.gateway != header.gateway || receipt.callSeq < header.firstCallSeq
+                || receipt.callSeq - header.firstCallSeq >= header.count
+        ) return false;
+        return MerkleProof.verifyCalldata(proof, header.root, Hashing.leaf(Hashing.hashReceipt(receipt)));
+    }
+
+    /// @notice Status of a batch, when it was submitted, when its challenge window ends, and the
+    /// stored 192-bit prefix of its header hash.
+    function batch(address gateway, uint64 batchSeq)
+        external
+        view
+        returns (BatchStatus status, uint64 submittedAt, uint64 windowEnd, bytes32 headerHashPrefix)
+    {
+        bytes32 slot = _batches[gateway][batchSeq];
+        if (slot == 0) return (BatchStatus.None, 0, 0, 0);
+        submittedAt = slot.submittedAt();
+        return (slot.status(), submittedAt, submittedAt + _challengeWindow, slot.hashPrefix());
+    }
+
+    /// @notice The callSeq and batchSeq the gateway's next batch must start at.
+    function nextSeqs(address gateway) external view returns (uint64 nextCallSeq, uint64 nextBatchSeq) {
+        Account memory acct = _accounts[gateway];
+        return (acct.nextCallSeq, acct.nextBatchSeq);
+    }
+
+    /// @notice Spendable fee balance of `gateway`.
+    function balanceOf(address gateway) external view returns (uint256) {
+        return _accounts[gateway].balance;
+    }
+
+    /// @notice The pending withdrawal of `gateway`.
+    function pendingWithdrawal(address gateway) external view returns (uint256 amount, uint64 unlockAt) {
+        Withdrawal memory w = _withdrawals[gateway];
+        return (w.amount, w.unlockAt);
+    }
+
+    /// @notice The fee the schedule asks for `usage` (usage must be sorted by modelId).
+    function computeFee(ModelUsage[] calldata usage) external view returns (uint256) {
+        return _computeFee(usage, type(uint32).max, _config);
+    }
+
+    /// @notice The EIP-712 digest validators sign for a verdict (1 = attest, 2 = reject) on batches.
+    function verdictDigest(uint8 verdict, bytes32[] calldata headerHashes) external view returns (bytes32) {
+        return _verdictDigest(verdict, headerHashes);
+    }
+
+    /// @notice The EIP-712 digest of a header, as the enclave signs it.
+    function headerDigest(BatchHeader calldata header) external view returns (bytes32) {
+        return _hashTypedDataV4(Hashing.hashHeader(header));
+    }
+
+    function feeRate() external view returns (FeeRate memory) {
+        return _config.rate;
+    }
+
+    function modelFeeRate(bytes32 modelId) external view returns (FeeRate memory rate, bool enabled) {
+        ModelRate memory m = _modelRates[modelId];
+        return (m.rate, m.enabled);
+    }
+
+    /// @notice All governance parameters at once.
+    function params()
+        external
+        view
+        returns (
+            uint32 maxBatchSize,
+            uint32 challengeWindow,
+            uint32 withdrawDelay,
+            uint16 validatorBps,
+            uint16 treasuryBps,
+            uint16 burnBps,
+            uint16 rejectedRefundBps,
+            address treasury
+        )
+    {
+        return (
+            _config.maxBatchSize,
+            _challengeWindow,
+            _withdrawDelay,
+            _validatorBps,
+            _treasuryBps,
+            _burnBps,
+            _rejectedRefundBps,
+            _treasury
+        );
+    }
+
+    // =================================================================== governance
+
+    function setFeeRate(FeeRate calldata rate) external onlyOwner {
+        _setFeeRate(rate);
+    }
+
+    /// @notice Sets (or, with `enabled` false, removes) a per-model rate that replaces the default.
+    function setModelFeeRate(bytes32 modelId, FeeRate calldata rate, bool enabled) external onlyOwner {
+        _modelRates[modelId] = ModelRate(rate, enabled);
+        if (enabled) _config.modelRatesEnabled = 1;
+        emit ModelFeeRateChanged(modelId, enabled, rate.perCall, rate.perKiloInputToken, rate.perKiloOutputToken);
+    }
+
+    function setMaxBatchSize(uint32 maxBatchSize) external onlyOwner {
+        _setMaxBatchSize(maxBatchSize);
+    }
+
+    function setWindows(uint32 challengeWindow, uint32 withdrawDelay) external onlyOwner {
+        _setWindows(challengeWindow, withdrawDelay);
+    }
+
+    function setFeeSplit(uint16 validatorBps, uint16 treasuryBps, uint16 burnBps, uint16 rejectedRefundBps)
+        external
+        onlyOwner
+    {
+        _setFeeSplit(validatorBps, treasuryBps, burnBps, rejectedRefundBps);
+    }
+
+    function setTreasury(address treasury) external onlyOwner {
+        _setTreasury(treasury);
+    }
+
+    // =================================================================== internals
+
+    /// @dev Clock read in one place, so tests can override it.
+    function _time() internal view virtual returns (uint256) {
+        return block.timestamp;
+    }
+
+    function _deposit(address gateway, uint256 amount) private {
+        if (gateway == address(0)) revert SettlementZeroAddress();
+        if (amount == 0) revert SettlementZeroAmount();
+        Account storage acct = _accounts[gateway];
+        uint96 newBalance = SafeCast.toUint96(uint256(acct.balance) + amount);
+        uint256 before = TOKEN.balanceOf(address(this));
+        TOKEN.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = TOKEN.balanceOf(address(this)) - before;
+        // Fee-on-transfer (or otherwise short-paying) tokens are rejected, so balances stay backed 1:1.
+        if (received != amount) revert SettlementTransferAmountMismatch(amount, received);
+        acct.balance = newBalance;
+        emit Deposited(gateway, msg.sender, amount);
+    }
+
+    function _checkOperator(address gateway) private view {
+        if (REGISTRY.enclave(gateway).operator != msg.sender) revert SettlementNotOperator(msg.sender, gateway);
+    }
+
+    /// @dev Fee of `usage` under the schedule; also checks usage is sorted and sums to <= `count` calls.
+    function _computeFee(ModelUsage[] calldata usage, uint32 count, Config memory cfg)
+        private
+        view
+        returns (uint256 fee)
+    {
+        uint256 calls;
+        bytes32 prev;
+        uint256 n = usage.length;
+        for (uint256 i; i < n; ++i) {
+            ModelUsage calldata u = usage[i];
+            if (i != 0 && u.modelId <= prev) revert SettlementInvalidUsage(i);
+            prev = u.modelId;
+            calls += u.calls;
+            FeeRate memory rate = cfg.rate;
+            if (cfg.modelRatesEnabled != 0) {
+                ModelRate storage m = _modelRates[u.modelId];
+                if (m.enabled) rate = m.rate;
+            }
+            fee += FeeMath.entryFee(rate, u);
+        }
+        if (calls > count) revert SettlementInvalidUsage(n);
+    }
+
+    function _verdictDigest(uint8 verdict, bytes32[] memory headerHashes) private view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(abi.encode(VERDICT_TYPEHASH, verdict, keccak256(abi.encodePacked(headerHashes))))
+        );
+    }
+
+    /// @dev Reverts unless the enclave signed `signedReceipt` and the batch root holds a different leaf
+    /// (`settledReceipt`, or a void leaf) for the same callSeq.
+    function _checkEquivocation(
+        BatchHeader calldata header,
+        Receipt calldata signedReceipt,
+        CompactSignature calldata receiptSig,
+        Receipt calldata settledReceipt,
+        bool settledIsVoid,
+        bytes32[] calldata proof
+    ) private view {
+        address gateway = header.gateway;
+        uint64 callSeq = signedReceipt.callSeq;
+        if (
+            signedReceipt.gateway != gateway || callSeq < header.firstCallSeq
+                || callSeq - header.firstCallSeq >= header.count
+        ) revert SettlementReceiptOutOfBatch(signedReceipt.gateway, callSeq);
+
+        bytes32 signedHash = Hashing.hashReceipt(signedReceipt);
+        address signer = ECDSA.recover(_hashTypedDataV4(signedHash), receiptSig.r, receiptSig.vs);
+        if (signer != gateway) revert SettlementInvalidReceiptSignature(gateway, signer);
+
+        bytes32 settledLeaf;
+        if (settledIsVoid) {
+            settledLeaf = Hashing.leaf(Hashing.hashVoid(gateway, callSeq));
+        } else {
+            if (settledReceipt.gateway != gateway || settledReceipt.callSeq != callSeq) {
+                revert SettlementReceiptOutOfBatch(settledReceipt.gateway, settledReceipt.callSeq);
+            }
+            settledLeaf = Hashing.leaf(Hashing.hashReceipt(settledReceipt));
+        }
+        if (settledLeaf == Hashing.leaf(signedHash)) revert SettlementNotEquivocation();
+        if (!MerkleProof.verifyCalldata(proof, header.root, settledLeaf)) revert SettlementInvalidProof();
+    }
+
+    /// @dev Separate frame for the event's many fields (stack depth). `header.fee` equals the computed fee here.
+    function _emitSubmitted(BatchHeader calldata h, bytes32 headerHash) private {
+        emit BatchSubmitted(
+            h.gateway,
+            h.batchSeq,
+            h.firstCallSeq,
+            h.count,
+            h.root,
+            h.fee,
+            headerHash,
+            h.usage,
+            h.firstServedAt,
+            h.lastServedAt,
+            h.daURI
+        );
+    }
+
+    /// @dev Loads a batch slot and checks the header hash passed back matches the stored one.
+    function _loadBatch(address gateway, uint64 batchSeq, bytes32 headerHash) private view returns (bytes32 slot) {
+        slot = _batches[gateway][batchSeq];
+        if (!slot.matches(headerHash)) revert SettlementUnknownBatch(gateway, batchSeq);
+    }
+
+    /// @dev Marks a batch Rejected and refunds its fee share to the gateway; returns the treasury share.
+    function _rejectBatch(BatchHeader calldata h, bytes32 slot, bool equivocation, address challenger)
+        private
+        returns (uint256 toTreasury)
+    {
+        _batches[h.gateway][h.batchSeq] = slot.withStatus(BatchStatus.Rejected);
+        uint256 refund = (h.fee * _rejectedRefundBps) / _BPS;
+        if (refund != 0) {
+            Account storage acct = _accounts[h.gateway];
+            acct.balance = SafeCast.toUint96(uint256(acct.balance) + refund);
+        }
+        emit BatchRejected(h.gateway, h.batchSeq, equivocation, challenger, refund);
+        return h.fee - refund;
+    }
+
+    function _payTreasury(uint256 amount) private {
+        if (amount != 0) TOKEN.safeTransfer(_treasury, amount);
+    }
+
+    function _setFeeRate(FeeRate memory rate) private {
+        _config.rate = rate;
+        emit FeeRateChanged(rate.perCall, rate.perKiloInputToken, rate.perKiloOutputToken);
+    }
+
+    function _setMaxBatchSize(uint32 maxBatchSize) private {
+        if (maxBatchSize == 0) revert SettlementInvalidParam("maxBatchSize", maxBatchSize);
+        _config.maxBatchSize = maxBatchSize;
+        emit MaxBatchSizeChanged(maxBatchSize);
+    }
+
+    function _setWindows(uint32 challengeWindow, uint32 withdrawDelay) private {
+        if (challengeWindow == 0) revert SettlementInvalidParam("challengeWindow", challengeWindow);
+        _challengeWindow = challengeWindow;
+        _withdrawDelay = withdrawDelay;
+        emit WindowsChanged(challengeWindow, withdrawDelay);
+    }
+
+    function _setFeeSplit(uint16 validatorBps, uint16 treasuryBps, uint16 burnBps, uint16 rejectedRefundBps)
+        private
+    {
+        uint256 sum = uint256(validatorBps) + treasuryBps + burnBps;
+        if (sum != _BPS) revert SettlementInvalidParam("feeSplit", sum);
+        if (rejectedRefundBps > _BPS) revert SettlementInvalidParam("rejectedRefundBps", rejectedRefundBps);
+        (_validatorBps, _treasuryBps, _burnBps, _rejectedRefundBps) =
+            (validatorBps, treasuryBps, burnBps, rejectedRefundBps);
+        emit FeeSplitChanged(validatorBps, treasuryBps, burnBps, rejectedRefundBps);
+    }
+
+    function _setTreasury(address treasury) private {
+        if (treasury == address(0)) revert SettlementZeroAddress();
+        _treasury = treasury;
+        emit TreasuryChanged(treasury);
+    }
+}
