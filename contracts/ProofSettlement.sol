@@ -45,8 +45,11 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
     }
 
     /// @dev One slot read on the hot path: the default fee rate and the batch-size bound.
+    /// Flat (no nested struct) so it packs into a single slot.
     struct Config {
-        FeeRate rate; // 192 bits
+        uint64 perCall;
+        uint64 perKiloInputToken;
+        uint64 perKiloOutputToken;
         uint32 maxBatchSize;
         uint16 revocationEpoch;
         uint8 modelRatesEnabled; // 1 once any per-model rate was set (skips lookups until then)
@@ -174,6 +177,21 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
     /// callSeq settled once), 1 <= count <= max, usage sorted and not above count, fee equals the
     /// schedule, balance covers it, and the EIP-712 signature (low-s) is the gateway's.
     function submitBatch(BatchHeader calldata header, CompactSignature calldata enclaveSig) external {
+        _submit(header, enclaveSig);
+    }
+
+    /// @notice Settles several signed headers in one transaction (any gateways, in order), so a relayer
+    /// spreads the transaction's base cost over all of them. Each is checked exactly as by `submitBatch`;
+    /// one invalid header reverts the whole call.
+    function submitBatches(BatchHeader[] calldata headers, CompactSignature[] calldata enclaveSigs) external {
+        uint256 n = headers.length;
+        if (n == 0 || n != enclaveSigs.length) revert SettlementEmptyList();
+        for (uint256 i; i < n; ++i) {
+            _submit(headers[i], enclaveSigs[i]);
+        }
+    }
+
+    function _submit(BatchHeader calldata header, CompactSignature calldata enclaveSig) private {
         address gateway = header.gateway;
         Config memory cfg = _config;
         Account memory acct = _accounts[gateway];
@@ -428,7 +446,8 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
     }
 
     function feeRate() external view returns (FeeRate memory) {
-        return _config.rate;
+        Config memory c = _config;
+        return FeeRate(c.perCall, c.perKiloInputToken, c.perKiloOutputToken);
     }
 
     function modelFeeRate(bytes32 modelId) external view returns (FeeRate memory rate, bool enabled) {
@@ -505,14 +524,16 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
     function _deposit(address gateway, uint256 amount) private {
         if (gateway == address(0)) revert SettlementZeroAddress();
         if (amount == 0) revert SettlementZeroAmount();
-        Account storage acct = _accounts[gateway];
-        uint96 newBalance = SafeCast.toUint96(uint256(acct.balance) + amount);
         uint256 before = TOKEN.balanceOf(address(this));
         TOKEN.safeTransferFrom(msg.sender, address(this), amount);
         uint256 received = TOKEN.balanceOf(address(this)) - before;
         // Fee-on-transfer (or otherwise short-paying) tokens are rejected, so balances stay backed 1:1.
         if (received != amount) revert SettlementTransferAmountMismatch(amount, received);
-        acct.balance = newBalance;
+        // FIX (found by test/contracts/tokens.test.ts): the balance is read after the token call. It was cached
+        // before it, so a token that calls back into the unguarded `submitBatch` had that batch's fee debit
+        // overwritten here: a free batch whose escrow no deposit backs.
+        Account storage acct = _accounts[gateway];
+        acct.balance = SafeCast.toUint96(uint256(acct.balance) + amount);
         emit Deposited(gateway, msg.sender, amount);
     }
 
@@ -531,15 +552,15 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         uint256 n = usage.length;
         for (uint256 i; i < n; ++i) {
             ModelUsage calldata u = usage[i];
-            if (i != 0 && u.modelId <= prev) revert SettlementInvalidUsage(i);
-            prev = u.modelId;
+            bytes32 modelId = u.modelId;
+            if (i != 0 && modelId <= prev) revert SettlementInvalidUsage(i);
+            prev = modelId;
             calls += u.calls;
-            FeeRate memory rate = cfg.rate;
-            if (cfg.modelRatesEnabled != 0) {
-                ModelRate storage m = _modelRates[u.modelId];
-                if (m.enabled) rate = m.rate;
+            if (cfg.modelRatesEnabled != 0 && _modelRates[modelId].enabled) {
+                fee += FeeMath.entryFee(_modelRates[modelId].rate, u);
+            } else {
+                fee += FeeMath.entryFee(cfg.perCall, cfg.perKiloInputToken, cfg.perKiloOutputToken, u);
             }
-            fee += FeeMath.entryFee(rate, u);
         }
         if (calls > count) revert SettlementInvalidUsage(n);
     }
@@ -627,7 +648,8 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
     }
 
     function _setFeeRate(FeeRate memory rate) private {
-        _config.rate = rate;
+        (_config.perCall, _config.perKiloInputToken, _config.perKiloOutputToken) =
+            (rate.perCall, rate.perKiloInputToken, rate.perKiloOutputToken);
         emit FeeRateChanged(rate.perCall, rate.perKiloInputToken, rate.perKiloOutputToken);
     }
 

@@ -52,7 +52,7 @@ interface IProofSettlement {
     error SettlementReceiptOutOfBatch(address gateway, uint64 callSeq);
     /// @notice Thrown when a Merkle proof does not lead to the batch root.
     error SettlementInvalidProof();
-    /// @notice Thrown when a list argument is empty.
+    /// @notice Thrown when a list argument is empty (or two lists differ in length).
     error SettlementEmptyList();
     /// @notice Thrown when a registry-only hook is called by anyone else.
     error SettlementOnlyRegistry(address caller);
@@ -108,6 +108,7 @@ interface IProofSettlement {
 
     // ---------------------------------------------------------------- lifecycle
     function submitBatch(BatchHeader calldata header, CompactSignature calldata enclaveSig) external;
+    function submitBatches(BatchHeader[] calldata headers, CompactSignature[] calldata enclaveSigs) external;
     function attest(BatchRef[] calldata batches, CompactSignature[] calldata sigs) external;
     function reject(BatchHeader[] calldata headers, CompactSignature[] calldata sigs) external;
     function challengeEquivocation(
