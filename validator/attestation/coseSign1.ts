@@ -26,7 +26,8 @@ export type CoseSign1 = {
 
 /**
  * Parses a COSE_Sign1 message `[protected: bstr, unprotected: map, payload: bstr, signature: bstr]`,
- * optionally wrapped in CBOR tag 18, and checks that the protected header says ES384.
+ * optionally wrapped in CBOR tag 18, with an empty unprotected header (as the NSM emits it), and
+ * checks that the protected header says ES384.
  *
  * @throws {AttestationMalformedError} truncated / non-CBOR input or the wrong structure.
  * @throws {AttestationUnsupportedAlgorithmError} the protected `alg` is not ES384 (-35).
@@ -66,12 +67,12 @@ export function parseCoseSign1(message: Uint8Array): CoseSign1 {
   if (!(protectedParameters instanceof Map)) {
     throw new AttestationMalformedError({ reason: "COSE protected header is not a CBOR map" });
   }
-  for (const label of protectedParameters.keys()) {
-    if (unprotected.has(label)) {
-      throw new AttestationMalformedError({
-        reason: `COSE header parameter ${String(label)} is in both the protected and unprotected header`,
-      });
-    }
+  // The NSM always sends an empty unprotected header. Nothing in it is signed, so accepting entries
+  // would only let anyone re-wrap a document into other bytes (another attestationHash).
+  if (unprotected.size !== 0) {
+    throw new AttestationMalformedError({
+      reason: `COSE unprotected header has ${unprotected.size} entries; Nitro attestation documents have none`,
+    });
   }
   if (protectedParameters.has(COSE_HEADER_CRIT)) {
     throw new AttestationMalformedError({ reason: "COSE critical header parameters are not supported" });
