@@ -235,6 +235,8 @@ function visibleAsciiProblem(s: Uint8Array, what: string): Problem {
 
 const utf8 = new TextEncoder();
 const utf8Fatal = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+/** Bytes already validated as ASCII → string (no argument-count limit, unlike fromCharCode.apply). */
+const ascii = (b: Uint8Array): string => utf8Fatal.decode(b);
 
 /** ASCII-only string → bytes, rejecting anything outside 0x00..0x7f. */
 function asciiBytes(s: string, what: string): Uint8Array {
@@ -258,12 +260,14 @@ function encodeFields(fields: BhttpFields | undefined, section: "header" | "trai
   let seenRegular = false;
   for (const field of fields ?? []) {
     const [rawName, value] = field;
-    // RFC 9292 §3.6: uppercase MUST be translated to lowercase when encoding.
-    const name = asciiBytes(rawName.toLowerCase(), "field name");
+    // RFC 9292 §3.6: uppercase MUST be translated to lowercase when encoding. ASCII-only
+    // lowering (String#toLowerCase would turn e.g. U+212A KELVIN SIGN into "k").
+    const name = asciiBytes(rawName, "field name");
+    for (let i = 0; i < name.length; i++) if (isUpper(name[i]!)) name[i]! |= 0x20;
     const problem = fieldNameProblem(name);
     if (problem) throw new BhttpEncodeError(`${problem} (${JSON.stringify(rawName)})`);
     if (name[0] === 0x3a) {
-      const lower = rawName.toLowerCase();
+      const lower = ascii(name);
       if (FORBIDDEN_PSEUDO.has(lower)) throw new BhttpEncodeError(`pseudo-field ${lower} belongs in the control data`);
       if (section === "trailer") throw new BhttpEncodeError(`pseudo-field ${lower} in trailers`);
       if (seenRegular) throw new BhttpEncodeError(`pseudo-field ${lower} after a regular field`);
@@ -438,14 +442,13 @@ class Reader {
   }
 }
 
-const latin1 = (b: Uint8Array): string => String.fromCharCode.apply(null, b as unknown as number[]);
 
 function decodeControlString(r: Reader, what: string, check: (b: Uint8Array) => Problem): string {
   const start = r.off;
   const b = r.lengthPrefixed(what);
   const p = check(b);
   if (p) r.fail(p, start);
-  return latin1(b);
+  return ascii(b);
 }
 
 function decodeFieldSection(r: Reader, section: "header" | "trailer"): [string, string][] {
@@ -474,7 +477,7 @@ function decodeFieldSection(r: Reader, section: "header" | "trailer"): [string, 
     }
     const np = fieldNameProblem(name);
     if (np) r.fail(np, lineStart);
-    const nameStr = latin1(name);
+    const nameStr = ascii(name);
     if (name[0] === 0x3a) {
       if (FORBIDDEN_PSEUDO.has(nameStr)) r.fail(`pseudo-field ${nameStr} is not allowed (it belongs in the control data)`, lineStart);
       if (section === "trailer") r.fail(`pseudo-field ${nameStr} in trailers`, lineStart);

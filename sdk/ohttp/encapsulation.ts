@@ -1,6 +1,6 @@
 /**
  * OHTTP message encapsulation (RFC 9458 §4), suite DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 /
- * AES-128-GCM.
+ * AES-128-GCM, HPKE base mode (RFC 9180 §5.1).
  *
  * Request (client → gateway, §4.3):
  *   hdr  = key_id (8) ‖ kem_id (16) ‖ kdf_id (16) ‖ aead_id (16)
@@ -15,21 +15,18 @@
  *   aead_key   = Expand(prk, "key", Nk);  aead_nonce = Expand(prk, "nonce", Nn)
  *   encapsulated response = response_nonce ‖ Seal(aead_key, aead_nonce, "", response)
  *
- * HPKE runs on @hpke/core (WebCrypto). Work that does not depend on the message is done once
- * and cached: the recipient public key / key pair are imported when the key is loaded, and hdr
- * and info are precomputed per key. The response key schedule is a handful of HMAC-SHA256 calls,
- * done synchronously with @noble/hashes instead of round-tripping through WebCrypto.
+ * Speed. The HPKE key schedule is ~10 HMAC-SHA256 calls per side; they run synchronously here
+ * (RFC 9180 §4 / §5.1 / §7.1, base mode only) instead of one WebCrypto promise round trip per
+ * step, which is what made a full @hpke/core round trip cost ~2 ms. Everything that does not
+ * depend on the message is computed once per key and cached: the imported private key, pkR,
+ * hdr, info and the key-schedule context (psk_id_hash, info_hash). The asymmetric and AEAD
+ * primitives use node:crypto when the runtime has it (the TEE gateway, Node clients) and
+ * WebCrypto otherwise (browsers); both produce identical bytes (checked against RFC 9458
+ * Appendix A and against @hpke/core in test/sdk/ohttp.test.ts).
  */
-import {
-  Aes128Gcm,
-  CipherSuite,
-  DhkemX25519HkdfSha256,
-  HkdfSha256,
-  type RecipientContext,
-  type SenderContext,
-} from "@hpke/core";
+import type { KeyObject } from "node:crypto";
 import { x25519 } from "@noble/curves/ed25519.js";
-import { expand, extract } from "@noble/hashes/hkdf.js";
+import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
   AEAD_AES_128_GCM,
@@ -48,7 +45,9 @@ export const MEDIA_TYPE_OHTTP_REQUEST = "message/ohttp-req";
 export const MEDIA_TYPE_OHTTP_RESPONSE = "message/ohttp-res";
 
 /** Sizes for the one supported suite. */
-const NENC = 32; // X25519 enc
+const NENC = 32; // X25519 enc / public key
+const NSECRET = 32; // DHKEM shared secret
+const NH = 32; // SHA-256
 const NK = 16; // AES-128-GCM key
 const NN = 12; // AES-128-GCM nonce
 const NT = 16; // AES-128-GCM tag
@@ -57,17 +56,11 @@ const HDR_LEN = 7;
 export const RESPONSE_NONCE_LENGTH = Math.max(NN, NK);
 
 const te = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 const LABEL_REQUEST = te.encode("message/bhttp request");
 const LABEL_RESPONSE = te.encode("message/bhttp response");
 const LABEL_KEY = te.encode("key");
 const LABEL_NONCE = te.encode("nonce");
-
-const suite = new CipherSuite({
-  kem: new DhkemX25519HkdfSha256(),
-  kdf: new HkdfSha256(),
-  aead: new Aes128Gcm(),
-});
-const subtle = globalThis.crypto.subtle;
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -122,7 +115,231 @@ export class OhttpReplayError extends OhttpError {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Helpers
+// Primitives: X25519, AES-128-GCM, HMAC-SHA256 — node:crypto when available, else WebCrypto
+// ---------------------------------------------------------------------------------------------
+
+/** An X25519 secret in whatever form the backend uses (KeyObject / CryptoKey), plus its public key. */
+interface X25519Key {
+  readonly handle: unknown;
+  readonly publicKey: Uint8Array;
+}
+
+interface Primitives {
+  readonly name: "node" | "webcrypto";
+  generateX25519(): Promise<X25519Key>;
+  importX25519(secret: Uint8Array): Promise<X25519Key>;
+  /** Raw X25519(secret, peer); may throw for invalid peers (the caller maps that to a decrypt error). */
+  dh(secret: unknown, peerPublicKey: Uint8Array): Promise<Uint8Array>;
+  hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
+  aesGcmSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
+  /** Throws when authentication fails. */
+  aesGcmOpen(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>;
+}
+
+// RFC 8410 DER prefixes for raw X25519 keys.
+const PKCS8_X25519 = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20);
+const SPKI_X25519 = Uint8Array.of(0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00);
+
+/** A copy backed by its own ArrayBuffer (what WebCrypto's BufferSource typing wants). */
+const own = (b: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(b);
+
+function nodePrimitives(nc: typeof import("node:crypto")): Primitives {
+  const spki = (pk: Uint8Array) =>
+    nc.createPublicKey({ key: Buffer.concat([SPKI_X25519, pk]), format: "der", type: "spki" });
+  const rawPublic = (k: KeyObject) => new Uint8Array(k.export({ type: "spki", format: "der" }).subarray(SPKI_X25519.length));
+  return {
+    name: "node",
+    async generateX25519() {
+      const { privateKey, publicKey } = nc.generateKeyPairSync("x25519");
+      return { handle: privateKey, publicKey: rawPublic(publicKey) };
+    },
+    async importX25519(secret) {
+      const handle = nc.createPrivateKey({ key: Buffer.concat([PKCS8_X25519, secret]), format: "der", type: "pkcs8" });
+      return { handle, publicKey: rawPublic(nc.createPublicKey(handle)) };
+    },
+    async dh(secret, peer) {
+      return new Uint8Array(nc.diffieHellman({ privateKey: secret as KeyObject, publicKey: spki(peer) }));
+    },
+    hmacSha256(key, data) {
+      return new Uint8Array(nc.createHmac("sha256", key).update(data).digest());
+    },
+    async aesGcmSeal(key, nonce, plaintext) {
+      const c = nc.createCipheriv("aes-128-gcm", key, nonce);
+      const head = c.update(plaintext);
+      const tail = c.final();
+      const tag = c.getAuthTag();
+      const out = new Uint8Array(head.length + tail.length + NT);
+      out.set(head, 0);
+      out.set(tail, head.length);
+      out.set(tag, head.length + tail.length);
+      return out;
+    },
+    async aesGcmOpen(key, nonce, ciphertext) {
+      if (ciphertext.length < NT) throw new Error("ciphertext shorter than the tag");
+      const d = nc.createDecipheriv("aes-128-gcm", key, nonce);
+      d.setAuthTag(ciphertext.subarray(ciphertext.length - NT));
+      const head = d.update(ciphertext.subarray(0, ciphertext.length - NT));
+      const tail = d.final(); // throws on a bad tag
+      return tail.length ? new Uint8Array(Buffer.concat([head, tail])) : new Uint8Array(head);
+    },
+  };
+}
+
+function webCryptoPrimitives(): Primitives {
+  const subtle = globalThis.crypto.subtle;
+  const X25519 = { name: "X25519" } as const;
+  const aes = async (mode: "encrypt" | "decrypt", key: Uint8Array, nonce: Uint8Array, data: Uint8Array) => {
+    const k = await subtle.importKey("raw", own(key), "AES-GCM", false, [mode]);
+    const params = { name: "AES-GCM", iv: own(nonce) };
+    return new Uint8Array(mode === "encrypt" ? await subtle.encrypt(params, k, own(data)) : await subtle.decrypt(params, k, own(data)));
+  };
+  return {
+    name: "webcrypto",
+    async generateX25519() {
+      const kp = (await subtle.generateKey(X25519, true, ["deriveBits"])) as CryptoKeyPair;
+      return { handle: kp.privateKey, publicKey: new Uint8Array(await subtle.exportKey("raw", kp.publicKey)) };
+    },
+    async importX25519(secret) {
+      const der = new Uint8Array(PKCS8_X25519.length + 32);
+      der.set(PKCS8_X25519, 0);
+      der.set(secret, PKCS8_X25519.length);
+      const handle = await subtle.importKey("pkcs8", der, X25519, false, ["deriveBits"]);
+      return { handle, publicKey: x25519.getPublicKey(secret) };
+    },
+    async dh(secret, peer) {
+      const pub = await subtle.importKey("raw", own(peer), X25519, false, []);
+      return new Uint8Array(await subtle.deriveBits({ name: "X25519", public: pub }, secret as CryptoKey, 256));
+    },
+    hmacSha256: (key, data) => hmac(sha256, key, data),
+    aesGcmSeal: (key, nonce, pt) => aes("encrypt", key, nonce, pt),
+    aesGcmOpen: (key, nonce, ct) => aes("decrypt", key, nonce, ct),
+  };
+}
+
+const nodeCrypto = (
+  globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+).process?.getBuiltinModule?.("node:crypto") as typeof import("node:crypto") | undefined;
+
+const BACKENDS = {
+  node: nodeCrypto ? nodePrimitives(nodeCrypto) : undefined,
+  webcrypto: webCryptoPrimitives(),
+};
+let prim: Primitives = BACKENDS.node ?? BACKENDS.webcrypto;
+
+/**
+ * Selects the crypto backend ("node" = node:crypto, the default where available; "webcrypto" =
+ * the browser path). For tests and benchmarks; both produce identical bytes. Keys imported
+ * under one backend must not be used under the other. Returns the previous backend's name.
+ */
+export function setOhttpCryptoBackend(name: "node" | "webcrypto"): "node" | "webcrypto" {
+  const next = BACKENDS[name];
+  if (!next) throw new OhttpError(`The ${name} crypto backend is not available in this runtime.`);
+  const previous = prim.name;
+  prim = next;
+  return previous;
+}
+
+export function ohttpCryptoBackend(): "node" | "webcrypto" {
+  return prim.name;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HPKE base mode for DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM (RFC 9180)
+// ---------------------------------------------------------------------------------------------
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+const ZERO_SALT = new Uint8Array(NH);
+
+/** HKDF-Extract (RFC 5869); an empty salt is HashLen zeros. */
+function hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Uint8Array {
+  return prim.hmacSha256(salt.length === 0 ? ZERO_SALT : salt, ikm);
+}
+
+/** HKDF-Expand (RFC 5869). */
+function hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let t: Uint8Array = EMPTY;
+  for (let i = 1, off = 0; off < length; i++) {
+    t = prim.hmacSha256(prk, concat(t, info, Uint8Array.of(i)));
+    out.set(t.subarray(0, Math.min(NH, length - off)), off);
+    off += NH;
+  }
+  return out;
+}
+
+const HPKE_V1 = te.encode("HPKE-v1");
+/** "KEM" ‖ I2OSP(kem_id, 2) */
+const SUITE_KEM = Uint8Array.of(0x4b, 0x45, 0x4d, 0x00, 0x20);
+/** "HPKE" ‖ I2OSP(kem_id, 2) ‖ I2OSP(kdf_id, 2) ‖ I2OSP(aead_id, 2) */
+const SUITE_HPKE = Uint8Array.of(0x48, 0x50, 0x4b, 0x45, 0x00, 0x20, 0x00, 0x01, 0x00, 0x01);
+/** "HPKE-v1" ‖ suite_id ‖ label, precomputed per label. */
+const labelPrefix = (suite: Uint8Array, label: string) => concat(HPKE_V1, suite, te.encode(label));
+const L_EAE_PRK = labelPrefix(SUITE_KEM, "eae_prk");
+const L_SHARED_SECRET = labelPrefix(SUITE_KEM, "shared_secret");
+const L_PSK_ID_HASH = labelPrefix(SUITE_HPKE, "psk_id_hash");
+const L_INFO_HASH = labelPrefix(SUITE_HPKE, "info_hash");
+const L_SECRET = labelPrefix(SUITE_HPKE, "secret");
+const L_KEY = labelPrefix(SUITE_HPKE, "key");
+const L_BASE_NONCE = labelPrefix(SUITE_HPKE, "base_nonce");
+const L_EXP = labelPrefix(SUITE_HPKE, "exp");
+const L_SEC = labelPrefix(SUITE_HPKE, "sec");
+
+const labeledExtract = (salt: Uint8Array, prefix: Uint8Array, ikm: Uint8Array) => hkdfExtract(salt, concat(prefix, ikm));
+const labeledExpand = (prk: Uint8Array, prefix: Uint8Array, info: Uint8Array, length: number) =>
+  hkdfExpand(prk, concat(Uint8Array.of(length >> 8, length & 0xff), prefix, info), length);
+
+/** key_schedule_context = mode (0x00, base) ‖ psk_id_hash ‖ info_hash — fixed per key, so cached. */
+function keyScheduleContext(info: Uint8Array): Uint8Array {
+  return concat(
+    Uint8Array.of(0x00),
+    labeledExtract(EMPTY, L_PSK_ID_HASH, EMPTY),
+    labeledExtract(EMPTY, L_INFO_HASH, info),
+  );
+}
+
+interface HpkeContext {
+  key: Uint8Array;
+  baseNonce: Uint8Array;
+  /** Export("message/bhttp response", max(Nn, Nk)) — the only export OHTTP needs. */
+  responseSecret: Uint8Array;
+}
+
+/** DHKEM ExtractAndExpand + KeySchedule (base mode) → AEAD key, nonce and the response secret. */
+function deriveContext(dh: Uint8Array, enc: Uint8Array, pkR: Uint8Array, ksContext: Uint8Array): HpkeContext {
+  // RFC 9180 §7.1.4: an all-zero DH output (small-order peer point) must be rejected.
+  let acc = 0;
+  for (let i = 0; i < dh.length; i++) acc |= dh[i]!;
+  if (dh.length !== NSECRET || acc === 0) throw new Error("invalid X25519 shared secret");
+  const eaePrk = labeledExtract(EMPTY, L_EAE_PRK, dh);
+  const sharedSecret = labeledExpand(eaePrk, L_SHARED_SECRET, concat(enc, pkR), NSECRET);
+  const secret = labeledExtract(sharedSecret, L_SECRET, EMPTY);
+  const exporterSecret = labeledExpand(secret, L_EXP, ksContext, NH);
+  return {
+    key: labeledExpand(secret, L_KEY, ksContext, NK),
+    baseNonce: labeledExpand(secret, L_BASE_NONCE, ksContext, NN),
+    responseSecret: labeledExpand(exporterSecret, L_SEC, LABEL_RESPONSE, RESPONSE_NONCE_LENGTH),
+  };
+}
+
+/** RFC 9458 §4.4 key schedule for the response AEAD. */
+function responseKeys(secret: Uint8Array, enc: Uint8Array, responseNonce: Uint8Array): { key: Uint8Array; nonce: Uint8Array } {
+  const prk = hkdfExtract(concat(enc, responseNonce), secret);
+  return { key: hkdfExpand(prk, LABEL_KEY, NK), nonce: hkdfExpand(prk, LABEL_NONCE, NN) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers
 // ---------------------------------------------------------------------------------------------
 
 function requestHeader(keyId: number): Uint8Array {
@@ -134,37 +351,9 @@ function requestHeader(keyId: number): Uint8Array {
   );
 }
 
+/** "message/bhttp request" ‖ 0x00 ‖ hdr */
 function requestInfo(hdr: Uint8Array): Uint8Array {
-  const info = new Uint8Array(LABEL_REQUEST.length + 1 + hdr.length);
-  info.set(LABEL_REQUEST, 0);
-  info.set(hdr, LABEL_REQUEST.length + 1); // the 0x00 separator is already there
-  return info;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
-/** A copy backed by its own ArrayBuffer (what WebCrypto's BufferSource typing wants). */
-const own = (b: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(b);
-
-/** RFC 9458 §4.4 key schedule for the response AEAD. */
-function responseKeys(secret: Uint8Array, enc: Uint8Array, responseNonce: Uint8Array): { key: Uint8Array; nonce: Uint8Array } {
-  const prk = extract(sha256, secret, concat(enc, responseNonce));
-  return { key: expand(sha256, prk, LABEL_KEY, NK), nonce: expand(sha256, prk, LABEL_NONCE, NN) };
-}
-
-async function aesGcm(mode: "encrypt" | "decrypt", key: Uint8Array, nonce: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
-  const k = await subtle.importKey("raw", own(key), "AES-GCM", false, [mode]);
-  const params = { name: "AES-GCM", iv: own(nonce) };
-  const out = mode === "encrypt" ? await subtle.encrypt(params, k, own(data)) : await subtle.decrypt(params, k, own(data));
-  return new Uint8Array(out);
+  return concat(LABEL_REQUEST, Uint8Array.of(0x00), hdr);
 }
 
 function toKeyConfig(config: KeyConfig | Uint8Array): KeyConfig {
@@ -182,29 +371,30 @@ export interface OhttpClientKey {
   readonly header: Uint8Array;
   /** "message/bhttp request" ‖ 0x00 ‖ hdr */
   readonly info: Uint8Array;
-  readonly publicKey: CryptoKey;
+  /** @internal cached HPKE key_schedule_context for `info` */
+  readonly ksContext: Uint8Array;
 }
 
-/** Per-request client state needed to open the matching response. Use once. */
+/** Per-request client state needed to open the matching response. Keep it secret; use once. */
 export interface OhttpClientContext {
   readonly enc: Uint8Array;
-  /** @internal HPKE sender context (its exporter derives the response secret). */
-  readonly sender: SenderContext;
+  /** @internal Export("message/bhttp response", 16) of the request's HPKE context. */
+  readonly responseSecret: Uint8Array;
 }
 
-/** Validates the config (X25519 + HKDF-SHA256 + AES-128-GCM) and imports its public key. */
-export async function importClientKey(keyConfig: KeyConfig | Uint8Array): Promise<OhttpClientKey> {
+/** Validates the config (X25519 + HKDF-SHA256 + AES-128-GCM) and precomputes what every request reuses. */
+export function importClientKey(keyConfig: KeyConfig | Uint8Array): OhttpClientKey {
   const config = toKeyConfig(keyConfig);
   assertSupportedKeyConfig(config);
   const header = requestHeader(config.keyId);
-  const publicKey = await suite.kem.deserializePublicKey(own(config.publicKey));
-  return { config, header, info: requestInfo(header), publicKey };
+  const info = requestInfo(header);
+  return { config, header, info, ksContext: keyScheduleContext(info) };
 }
 
 export interface EncapsulateRequestOptions {
   /**
    * Fixed ephemeral X25519 secret. ONLY for reproducing published test vectors: reusing an
-   * ephemeral key makes requests linkable and breaks the response key separation.
+   * ephemeral key makes requests linkable and their responses share keys.
    */
   ephemeralPrivateKey?: Uint8Array;
 }
@@ -215,33 +405,26 @@ export async function encapsulateRequest(
   request: Uint8Array,
   options?: EncapsulateRequestOptions,
 ): Promise<{ encapsulatedRequest: Uint8Array; context: OhttpClientContext }> {
-  let ekm: CryptoKeyPair | undefined;
-  if (options?.ephemeralPrivateKey) {
-    const sk = options.ephemeralPrivateKey;
-    ekm = {
-      privateKey: await suite.kem.deserializePrivateKey(own(sk)),
-      publicKey: await suite.kem.deserializePublicKey(own(x25519.getPublicKey(sk))),
-    };
-  }
-  const sender = await suite.createSenderContext({ recipientPublicKey: key.publicKey, info: key.info, ...(ekm ? { ekm } : {}) });
-  const ct = new Uint8Array(await sender.seal(own(request)));
-  const enc = new Uint8Array(sender.enc);
-  const out = new Uint8Array(HDR_LEN + enc.length + ct.length);
+  const eph = options?.ephemeralPrivateKey ? await prim.importX25519(options.ephemeralPrivateKey) : await prim.generateX25519();
+  const enc = eph.publicKey;
+  const pkR = key.config.publicKey;
+  const ctx = deriveContext(await prim.dh(eph.handle, pkR), enc, pkR, key.ksContext);
+  const ct = await prim.aesGcmSeal(ctx.key, ctx.baseNonce, request);
+  const out = new Uint8Array(HDR_LEN + NENC + ct.length);
   out.set(key.header, 0);
   out.set(enc, HDR_LEN);
-  out.set(ct, HDR_LEN + enc.length);
-  return { encapsulatedRequest: out, context: { enc, sender } };
+  out.set(ct, HDR_LEN + NENC);
+  return { encapsulatedRequest: out, context: { enc, responseSecret: ctx.responseSecret } };
 }
 
-/** Opens the gateway's encapsulated response (response_nonce ‖ ct) → `message/bhttp` response. */
+/** Opens the gateway's encapsulated response (response_nonce ‖ ct) → the `message/bhttp` response. */
 export async function decapsulateResponse(context: OhttpClientContext, encapsulatedResponse: Uint8Array): Promise<Uint8Array> {
   const min = RESPONSE_NONCE_LENGTH + NT;
   if (encapsulatedResponse.length < min) throw new OhttpTruncatedError("encapsulated response", min, encapsulatedResponse.length);
   const responseNonce = encapsulatedResponse.subarray(0, RESPONSE_NONCE_LENGTH);
-  const secret = new Uint8Array(await context.sender.export(LABEL_RESPONSE, RESPONSE_NONCE_LENGTH));
-  const { key, nonce } = responseKeys(secret, context.enc, responseNonce);
+  const { key, nonce } = responseKeys(context.responseSecret, context.enc, responseNonce);
   try {
-    return await aesGcm("decrypt", key, nonce, encapsulatedResponse.subarray(RESPONSE_NONCE_LENGTH));
+    return await prim.aesGcmOpen(key, nonce, encapsulatedResponse.subarray(RESPONSE_NONCE_LENGTH));
   } catch (e) {
     throw new OhttpDecryptError("response", e);
   }
@@ -253,8 +436,8 @@ export async function decapsulateResponse(context: OhttpClientContext, encapsula
 
 interface ImportedServerKey {
   readonly config: KeyConfig;
-  readonly info: Uint8Array;
-  readonly keyPair: CryptoKeyPair;
+  readonly secret: X25519Key;
+  readonly ksContext: Uint8Array;
 }
 
 /** The gateway's OHTTP keys, imported once (by key id). */
@@ -264,41 +447,49 @@ export interface OhttpServerKeys {
   readonly keyConfigList: Uint8Array;
 }
 
-/** Per-request gateway state needed to seal the response. */
+/** Per-request gateway state needed to seal the response. Keep it secret; use once. */
 export interface OhttpResponderContext {
   readonly keyId: number;
   readonly enc: Uint8Array;
-  /** @internal HPKE recipient context (its exporter derives the response secret). */
-  readonly recipient: RecipientContext;
+  /** @internal Export("message/bhttp response", 16) of the request's HPKE context. */
+  readonly responseSecret: Uint8Array;
 }
 
 /** Imports gateway key pairs (from `keyPairFromPrivateKey` / `generateKeyPair`). Key ids must be distinct. */
 export async function importServerKeys(keyPairs: OhttpKeyPair | readonly OhttpKeyPair[]): Promise<OhttpServerKeys> {
-  const list = Array.isArray(keyPairs) ? keyPairs : [keyPairs as OhttpKeyPair];
+  const list: readonly OhttpKeyPair[] = Array.isArray(keyPairs) ? keyPairs : [keyPairs as OhttpKeyPair];
   const keys = new Map<number, ImportedServerKey>();
   for (const kp of list) {
     assertSupportedKeyConfig(kp.config);
     if (keys.has(kp.keyId)) throw new OhttpError(`Duplicate OHTTP key id ${kp.keyId}.`);
-    const keyPair: CryptoKeyPair = {
-      privateKey: await suite.kem.deserializePrivateKey(own(kp.privateKey)),
-      publicKey: await suite.kem.deserializePublicKey(own(kp.publicKey)),
-    };
-    keys.set(kp.keyId, { config: kp.config, info: requestInfo(requestHeader(kp.keyId)), keyPair });
+    const secret = await prim.importX25519(kp.privateKey);
+    if (!bytesEqual(secret.publicKey, kp.config.publicKey)) {
+      throw new OhttpError(`OHTTP key id ${kp.keyId}: the private key does not match the config's public key.`);
+    }
+    keys.set(kp.keyId, { config: kp.config, secret, ksContext: keyScheduleContext(requestInfo(requestHeader(kp.keyId))) });
   }
   return { keys, keyConfigList: encodeKeyConfigList(list.map((kp) => kp.encodedConfig)) };
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
+  return d === 0;
 }
 
 /**
  * Opens an encapsulated request. Errors: `OhttpTruncatedError`, `OhttpUnknownKeyError`,
  * `OhttpUnsupportedSuiteError`, `OhttpDecryptError`. OHTTP has no replay protection of its own:
- * run the result through an `OhttpReplayGuard` before acting on it.
+ * run `context.enc` through an `OhttpReplayGuard` before acting on the request.
  */
 export async function decapsulateRequest(
   serverKeys: OhttpServerKeys,
   encapsulatedRequest: Uint8Array,
 ): Promise<{ request: Uint8Array; context: OhttpResponderContext }> {
   const msg = encapsulatedRequest;
-  if (msg.length < HDR_LEN) throw new OhttpTruncatedError("encapsulated request", HDR_LEN + NENC + NT, msg.length);
+  const min = HDR_LEN + NENC + NT;
+  if (msg.length < HDR_LEN) throw new OhttpTruncatedError("encapsulated request", min, msg.length);
   const keyId = msg[0]!;
   const key = serverKeys.keys.get(keyId);
   if (!key) throw new OhttpUnknownKeyError(keyId, [...serverKeys.keys.keys()]);
@@ -308,17 +499,15 @@ export async function decapsulateRequest(
   if (kemId !== KEM_X25519_HKDF_SHA256 || kdfId !== KDF_HKDF_SHA256 || aeadId !== AEAD_AES_128_GCM) {
     throw new OhttpUnsupportedSuiteError({ kemId, kdfId, aeadId }, `request for key id ${keyId}`);
   }
-  if (msg.length < HDR_LEN + NENC + NT) throw new OhttpTruncatedError("encapsulated request", HDR_LEN + NENC + NT, msg.length);
+  if (msg.length < min) throw new OhttpTruncatedError("encapsulated request", min, msg.length);
   const enc = msg.slice(HDR_LEN, HDR_LEN + NENC);
-  let recipient: RecipientContext;
-  let plaintext: ArrayBuffer;
   try {
-    recipient = await suite.createRecipientContext({ recipientKey: key.keyPair, enc, info: key.info });
-    plaintext = await recipient.open(own(msg.subarray(HDR_LEN + NENC)));
+    const ctx = deriveContext(await prim.dh(key.secret.handle, enc), enc, key.config.publicKey, key.ksContext);
+    const request = await prim.aesGcmOpen(ctx.key, ctx.baseNonce, msg.subarray(HDR_LEN + NENC));
+    return { request, context: { keyId, enc, responseSecret: ctx.responseSecret } };
   } catch (e) {
     throw new OhttpDecryptError("request", e);
   }
-  return { request: new Uint8Array(plaintext), context: { keyId, enc, recipient } };
 }
 
 export interface EncapsulateResponseOptions {
@@ -326,7 +515,7 @@ export interface EncapsulateResponseOptions {
   responseNonce?: Uint8Array;
 }
 
-/** Seals the `message/bhttp` response for the request that produced `context`. */
+/** Seals the `message/bhttp` response for the request that produced `context`: response_nonce ‖ ct. */
 export async function encapsulateResponse(
   context: OhttpResponderContext,
   response: Uint8Array,
@@ -338,9 +527,8 @@ export async function encapsulateResponse(
   } else if (responseNonce.length !== RESPONSE_NONCE_LENGTH) {
     throw new OhttpError(`OHTTP response nonce must be ${RESPONSE_NONCE_LENGTH} bytes.`);
   }
-  const secret = new Uint8Array(await context.recipient.export(LABEL_RESPONSE, RESPONSE_NONCE_LENGTH));
-  const { key, nonce } = responseKeys(secret, context.enc, responseNonce);
-  const ct = await aesGcm("encrypt", key, nonce, response);
+  const { key, nonce } = responseKeys(context.responseSecret, context.enc, responseNonce);
+  const ct = await prim.aesGcmSeal(key, nonce, response);
   const out = new Uint8Array(RESPONSE_NONCE_LENGTH + ct.length);
   out.set(responseNonce, 0);
   out.set(ct, RESPONSE_NONCE_LENGTH);
@@ -354,7 +542,7 @@ export async function encapsulateResponse(
 export interface OhttpReplayGuardOptions {
   /** How long a request counts as fresh, in ms. Default 60 000. */
   windowMs?: number;
-  /** Upper bound on remembered requests. Default 100 000 (~10 MB worst case). */
+  /** Upper bound on remembered requests. Default 100 000 (≈ 10 MB when full). */
   maxEntries?: number;
   /** Clock, for tests. Default `Date.now`. */
   now?: () => number;
@@ -447,9 +635,9 @@ export class OhttpReplayGuard {
   }
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+/** A compact, flat Map key for a 32-byte enc: 16 UTF-16 code units (two bytes each). */
 function keyOf(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i++) s += HEX[b[i]!];
-  return s;
+  const units = new Array<number>(b.length >> 1);
+  for (let i = 0; i < units.length; i++) units[i] = (b[2 * i]! << 8) | b[2 * i + 1]!;
+  return String.fromCharCode(...units);
 }

@@ -83,7 +83,7 @@ export class OhttpUnsupportedSuiteError extends OhttpError {
   readonly kemId: number;
   readonly kdfId: number | undefined;
   readonly aeadId: number | undefined;
-  constructor(suite: { kemId: number; kdfId?: number; aeadId?: number }, context: string) {
+  constructor(suite: { kemId: number; kdfId?: number | undefined; aeadId?: number | undefined }, context: string) {
     const fmt = (v: number | undefined) => (v === undefined ? "-" : `0x${v.toString(16).padStart(4, "0")}`);
     super(
       `Unsupported OHTTP suite (KEM ${fmt(suite.kemId)}, KDF ${fmt(suite.kdfId)}, AEAD ${fmt(suite.aeadId)}): ${context}.`,

@@ -1,0 +1,191 @@
+/**
+ * OHTTP client: encrypt on the device, send through the relay, decrypt the answer.
+ *
+ *   user device ──(encapsulated request)──▶ OHTTP relay ──▶ TEE gateway (holds the key)
+ *
+ * The relay sees who asks but only ciphertext; the gateway sees what is asked but not who.
+ * The client pins the gateway key: `expectedKeyConfigHash` is the keccak256 of the key config
+ * that the enclave's registry entry / attestation binds, and a config that hashes differently
+ * is refused before anything is encrypted to it.
+ *
+ * Every call returns the exact ciphertexts exchanged. The user keeps them: proofpath receipts
+ * commit to `requestHash = keccak256(encapsulated request)` and
+ * `responseHash = keccak256(encapsulated response)`, so the user can later prove which call a
+ * settled receipt refers to without revealing the plaintext.
+ */
+import { hexToBytes, isHex, keccak256, type Hex } from "viem";
+import {
+  decodeResponse,
+  encodeRequest,
+  type BhttpField,
+  type BhttpFields,
+  type BhttpResponse,
+} from "./bhttp.js";
+import {
+  MEDIA_TYPE_OHTTP_REQUEST,
+  MEDIA_TYPE_OHTTP_RESPONSE,
+  decapsulateResponse,
+  encapsulateRequest,
+  importClientKey,
+  type OhttpClientKey,
+} from "./encapsulation.js";
+import { OhttpError, keyConfigHash, type KeyConfig } from "./keyConfig.js";
+
+/** The gateway key config does not hash to the value the client was told to expect. */
+export class OhttpKeyConfigMismatchError extends OhttpError {
+  override name = "OhttpKeyConfigMismatchError";
+  readonly expected: Hex;
+  readonly actual: Hex;
+  constructor(expected: Hex, actual: Hex) {
+    super("OHTTP key config does not match the expected hash; refusing to encrypt to it.", {
+      details: `expected keccak256 ${expected}, got ${actual}`,
+    });
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** The relay (or gateway behind it) answered with something other than an encapsulated response. */
+export class OhttpRelayError extends OhttpError {
+  override name = "OhttpRelayError";
+  readonly status: number;
+  readonly contentType: string | null;
+  constructor(status: number, contentType: string | null) {
+    super(`OHTTP relay returned HTTP ${status} (${contentType ?? "no content-type"}) instead of ${MEDIA_TYPE_OHTTP_RESPONSE}.`);
+    this.status = status;
+    this.contentType = contentType;
+  }
+}
+
+export interface OhttpClientOptions {
+  /** The gateway's encoded single key config (bytes or hex), e.g. taken from its `application/ohttp-keys`. */
+  keyConfig: Uint8Array | Hex;
+  /** keccak256 of `keyConfig` as bound in the registry / attestation. When set, a mismatch is refused. */
+  expectedKeyConfigHash?: Hex;
+  /** URL of the OHTTP relay resource that forwards to the gateway. */
+  relayUrl: string;
+  /** fetch implementation (default: globalThis.fetch). */
+  fetch?: typeof fetch;
+  /** Origin for relative targets, e.g. "https://gateway.example". Without it a path gets scheme https and an empty authority. */
+  origin?: string;
+  /** Send an (encrypted) `date` header so the gateway can enforce its replay window (RFC 9458 §6.5). Default true. */
+  date?: boolean;
+}
+
+export type OhttpHeaders = Record<string, string> | BhttpFields;
+
+export interface OhttpRequestOptions {
+  signal?: AbortSignal;
+}
+
+export interface OhttpClientResponse {
+  status: number;
+  headers: BhttpFields;
+  body: Uint8Array;
+  /** The full decoded `message/bhttp` response (informational responses, trailers). */
+  response: BhttpResponse;
+  /** hdr ‖ enc ‖ ct exactly as sent to the relay. */
+  encapsulatedRequest: Uint8Array;
+  /** response_nonce ‖ ct exactly as received. */
+  encapsulatedResponse: Uint8Array;
+  /** keccak256(encapsulatedRequest): the receipt's requestHash. */
+  requestHash: Hex;
+  /** keccak256(encapsulatedResponse): the receipt's responseHash. */
+  responseHash: Hex;
+  text(): string;
+  json<T = unknown>(): T;
+}
+
+export interface OhttpClient {
+  readonly keyConfig: KeyConfig;
+  readonly keyConfigHash: Hex;
+  request(
+    method: string,
+    target: string,
+    headers?: OhttpHeaders,
+    body?: string | Uint8Array,
+    options?: OhttpRequestOptions,
+  ): Promise<OhttpClientResponse>;
+}
+
+const HASH_RE = /^0x[0-9a-fA-F]{64}$/;
+
+/**
+ * Creates a client bound to one gateway key. Throws `OhttpKeyConfigMismatchError` when
+ * `expectedKeyConfigHash` is given and differs, `OhttpKeyConfigError` / `OhttpUnsupportedSuiteError`
+ * for a malformed or unusable config.
+ */
+export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
+  const configBytes = typeof options.keyConfig === "string" ? hexToBytes(options.keyConfig) : options.keyConfig.slice();
+  const hash = keyConfigHash(configBytes);
+  if (options.expectedKeyConfigHash !== undefined) {
+    const expected = options.expectedKeyConfigHash;
+    if (!isHex(expected) || !HASH_RE.test(expected)) {
+      throw new OhttpError(`expectedKeyConfigHash must be a 32-byte 0x-prefixed hex string, got ${String(expected)}.`);
+    }
+    if (expected.toLowerCase() !== hash) throw new OhttpKeyConfigMismatchError(expected, hash);
+  }
+  const key: OhttpClientKey = importClientKey(configBytes);
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const sendDate = options.date ?? true;
+  const utf8 = new TextEncoder();
+  const utf8Decoder = new TextDecoder();
+
+  async function request(
+    method: string,
+    target: string,
+    headers?: OhttpHeaders,
+    body?: string | Uint8Array,
+    requestOptions?: OhttpRequestOptions,
+  ): Promise<OhttpClientResponse> {
+    let url: URL | undefined;
+    if (!(target.startsWith("/") && !options.origin)) {
+      try {
+        url = new URL(target, options.origin);
+      } catch {
+        throw new OhttpError(`OHTTP request target ${JSON.stringify(target)} is neither an absolute URL nor a path starting with "/".`);
+      }
+    }
+    const fields: BhttpField[] = Array.isArray(headers)
+      ? [...(headers as BhttpFields)]
+      : Object.entries(headers ?? {});
+    if (sendDate && !fields.some(([n]) => n.toLowerCase() === "date")) fields.push(["date", new Date().toUTCString()]);
+    const bhttp = encodeRequest({
+      method,
+      scheme: url ? url.protocol.slice(0, -1) : "https",
+      authority: url ? url.host : "",
+      path: url ? url.pathname + url.search : target,
+      headers: fields,
+      content: typeof body === "string" ? utf8.encode(body) : (body ?? new Uint8Array(0)),
+    });
+
+    const { encapsulatedRequest, context } = await encapsulateRequest(key, bhttp);
+    const res = await fetchImpl(options.relayUrl, {
+      method: "POST",
+      headers: { "content-type": MEDIA_TYPE_OHTTP_REQUEST, accept: MEDIA_TYPE_OHTTP_RESPONSE },
+      body: new Uint8Array(encapsulatedRequest),
+      ...(requestOptions?.signal ? { signal: requestOptions.signal } : {}),
+    });
+    const contentType = res.headers.get("content-type");
+    if (res.status !== 200 || contentType?.split(";")[0]?.trim().toLowerCase() !== MEDIA_TYPE_OHTTP_RESPONSE) {
+      await res.body?.cancel().catch(() => {});
+      throw new OhttpRelayError(res.status, contentType);
+    }
+    const encapsulatedResponse = new Uint8Array(await res.arrayBuffer());
+    const response = decodeResponse(await decapsulateResponse(context, encapsulatedResponse));
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: response.content,
+      response,
+      encapsulatedRequest,
+      encapsulatedResponse,
+      requestHash: keccak256(encapsulatedRequest),
+      responseHash: keccak256(encapsulatedResponse),
+      text: () => utf8Decoder.decode(response.content),
+      json: <T>() => JSON.parse(utf8Decoder.decode(response.content)) as T,
+    };
+  }
+
+  return { keyConfig: key.config, keyConfigHash: hash, request };
+}
