@@ -1,0 +1,154 @@
+/**
+ * Deploys proofpath to any EVM chain and writes the deployment file the indexer, gateway and
+ * validators read. Configuration comes from environment variables (or a JSON file via --config);
+ * every value is checked and a bad one is named in the error.
+ *
+ *   PROOFPATH_RPC_URL=https://... PROOFPATH_DEPLOYER_KEY=0x... PROOFPATH_VALIDATORS=0xa,0xb,0xc \
+ *   PROOFPATH_QUORUM=2 PROOFPATH_OPG_TOKEN=0x... npm run deploy -- --out deployments/mainnet.json
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { createPublicClient, createWalletClient, defineChain, http, isAddress, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { z } from "zod";
+import { deployProofpath, localDeployDefaults, writeDeployment } from "../sdk/deploy.js";
+import { loadArtifact } from "../sdk/artifacts.js";
+
+const HELP = `Usage: npm run deploy -- [--config file.json] [--out deployments/<name>.json]
+
+Environment (a --config JSON file with the same keys in camelCase wins over the environment):
+  PROOFPATH_RPC_URL             JSON-RPC endpoint (required)
+  PROOFPATH_DEPLOYER_KEY        deployer private key, 0x + 64 hex (required)
+  PROOFPATH_VALIDATORS          comma-separated validator addresses (required)
+  PROOFPATH_QUORUM              validator quorum k (required)
+  PROOFPATH_OPG_TOKEN           existing OPG token; when absent a local OPGToken is deployed (test chains only)
+  PROOFPATH_GOVERNANCE          owner to hand the contracts to (Ownable2Step: it must call acceptOwnership)
+  PROOFPATH_TREASURY            treasury address (default: deployer)
+  PROOFPATH_FEE_PER_CALL        OPG wei per call             (default ${localDeployDefaults.rate.perCall})
+  PROOFPATH_FEE_PER_KILO_INPUT  OPG wei per 1k input tokens  (default ${localDeployDefaults.rate.perKiloInputToken})
+  PROOFPATH_FEE_PER_KILO_OUTPUT OPG wei per 1k output tokens (default ${localDeployDefaults.rate.perKiloOutputToken})
+  PROOFPATH_MAX_BATCH_SIZE      leaves per batch (default ${localDeployDefaults.maxBatchSize})
+  PROOFPATH_CHALLENGE_WINDOW    seconds (default ${localDeployDefaults.challengeWindow})
+  PROOFPATH_WITHDRAW_DELAY      seconds (default ${localDeployDefaults.withdrawDelay})
+  PROOFPATH_FEE_SPLIT           validator,treasury,burn basis points (default ${localDeployDefaults.validatorBps},${localDeployDefaults.treasuryBps},${localDeployDefaults.burnBps})
+  PROOFPATH_REJECTED_REFUND_BPS share of a rejected batch's fee refunded to the gateway (default ${localDeployDefaults.rejectedRefundBps})
+  PROOFPATH_MIN_BOND            OPG wei (default ${localDeployDefaults.minBond})
+  PROOFPATH_HEARTBEAT           seconds an enclave approval lasts (default ${localDeployDefaults.heartbeatInterval})
+  PROOFPATH_BOND_WITHDRAW_DELAY seconds (default ${localDeployDefaults.bondWithdrawDelay})
+  PROOFPATH_CHALLENGER_REWARD_BPS share of a slashed bond paid to the challenger (default ${localDeployDefaults.challengerRewardBps})
+`;
+
+const address = (name: string) => z.string().refine((v) => isAddress(v), `${name} must be a 0x-prefixed 20-byte address`);
+const uint = z.coerce.bigint().refine((v) => v >= 0n, "must be a non-negative integer");
+const seconds = z.coerce.number().int().nonnegative();
+
+const configSchema = z.object({
+  rpcUrl: z.string().url(),
+  deployerKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be 0x + 64 hex characters"),
+  validators: z.array(address("validator")).min(1),
+  quorum: z.coerce.number().int().positive(),
+  opgToken: address("opgToken").optional(),
+  governance: address("governance").optional(),
+  treasury: address("treasury").optional(),
+  feePerCall: uint.default(localDeployDefaults.rate.perCall),
+  feePerKiloInput: uint.default(localDeployDefaults.rate.perKiloInputToken),
+  feePerKiloOutput: uint.default(localDeployDefaults.rate.perKiloOutputToken),
+  maxBatchSize: z.coerce.number().int().positive().default(localDeployDefaults.maxBatchSize),
+  challengeWindow: seconds.default(localDeployDefaults.challengeWindow),
+  withdrawDelay: seconds.default(localDeployDefaults.withdrawDelay),
+  feeSplit: z.tuple([z.coerce.number().int(), z.coerce.number().int(), z.coerce.number().int()])
+    .refine(([a, b, c]) => a + b + c === 10_000, "validator + treasury + burn basis points must sum to 10000")
+    .default([localDeployDefaults.validatorBps, localDeployDefaults.treasuryBps, localDeployDefaults.burnBps]),
+  rejectedRefundBps: z.coerce.number().int().min(0).max(10_000).default(localDeployDefaults.rejectedRefundBps),
+  minBond: uint.default(localDeployDefaults.minBond),
+  heartbeat: seconds.default(localDeployDefaults.heartbeatInterval),
+  bondWithdrawDelay: seconds.default(localDeployDefaults.bondWithdrawDelay),
+  challengerRewardBps: z.coerce.number().int().min(0).max(10_000).default(localDeployDefaults.challengerRewardBps),
+});
+
+function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const list = (v?: string) => (v ? v.split(",").map((s) => s.trim()).filter(Boolean) : undefined);
+  const raw: Record<string, unknown> = {
+    rpcUrl: env.PROOFPATH_RPC_URL,
+    deployerKey: env.PROOFPATH_DEPLOYER_KEY,
+    validators: list(env.PROOFPATH_VALIDATORS),
+    quorum: env.PROOFPATH_QUORUM,
+    opgToken: env.PROOFPATH_OPG_TOKEN,
+    governance: env.PROOFPATH_GOVERNANCE,
+    treasury: env.PROOFPATH_TREASURY,
+    feePerCall: env.PROOFPATH_FEE_PER_CALL,
+    feePerKiloInput: env.PROOFPATH_FEE_PER_KILO_INPUT,
+    feePerKiloOutput: env.PROOFPATH_FEE_PER_KILO_OUTPUT,
+    maxBatchSize: env.PROOFPATH_MAX_BATCH_SIZE,
+    challengeWindow: env.PROOFPATH_CHALLENGE_WINDOW,
+    withdrawDelay: env.PROOFPATH_WITHDRAW_DELAY,
+    feeSplit: list(env.PROOFPATH_FEE_SPLIT),
+    rejectedRefundBps: env.PROOFPATH_REJECTED_REFUND_BPS,
+    minBond: env.PROOFPATH_MIN_BOND,
+    heartbeat: env.PROOFPATH_HEARTBEAT,
+    bondWithdrawDelay: env.PROOFPATH_BOND_WITHDRAW_DELAY,
+    challengerRewardBps: env.PROOFPATH_CHALLENGER_REWARD_BPS,
+  };
+  return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: { config: { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const fileConfig = values.config ? JSON.parse(readFileSync(values.config, "utf8")) : {};
+  const parsed = configSchema.safeParse({ ...fromEnv(process.env), ...fileConfig });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) console.error(`deploy: ${issue.path.join(".") || "config"}: ${issue.message}`);
+    console.error("deploy: run with --help for the settings");
+    process.exit(2);
+  }
+  const c = parsed.data;
+  const account = privateKeyToAccount(c.deployerKey as Hex);
+  const probe = createPublicClient({ transport: http(c.rpcUrl) });
+  const chainId = await probe.getChainId();
+  const chain = defineChain({ id: chainId, name: `chain-${chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [c.rpcUrl] } } });
+  const pub = createPublicClient({ chain, transport: http(c.rpcUrl) });
+  const wallet = createWalletClient({ account, chain, transport: http(c.rpcUrl) });
+
+  console.log(`deploying proofpath to chain ${chainId} from ${account.address}${c.opgToken ? ` with OPG at ${c.opgToken}` : " with a local OPGToken"}`);
+  const deployment = await deployProofpath(wallet, pub as never, {
+    token: c.opgToken as Address | undefined,
+    treasury: c.treasury as Address | undefined,
+    validators: c.validators as Address[],
+    quorum: c.quorum,
+    rate: { perCall: c.feePerCall, perKiloInputToken: c.feePerKiloInput, perKiloOutputToken: c.feePerKiloOutput },
+    maxBatchSize: c.maxBatchSize,
+    challengeWindow: c.challengeWindow,
+    withdrawDelay: c.withdrawDelay,
+    validatorBps: c.feeSplit[0],
+    treasuryBps: c.feeSplit[1],
+    burnBps: c.feeSplit[2],
+    rejectedRefundBps: c.rejectedRefundBps,
+    minBond: c.minBond,
+    heartbeatInterval: c.heartbeat,
+    bondWithdrawDelay: c.bondWithdrawDelay,
+    challengerRewardBps: c.challengerRewardBps,
+  });
+  if (c.governance) {
+    // Ownable2Step: governance takes over by calling acceptOwnership on each contract.
+    for (const name of ["ValidatorSet", "GatewayRegistry", "ProofSettlement"] as const) {
+      const hash = await wallet.writeContract({ address: deployment.contracts[name], abi: loadArtifact(name).abi, functionName: "transferOwnership", args: [c.governance as Address] } as never);
+      await pub.waitForTransactionReceipt({ hash });
+      console.log(`  ${name}: ownership offered to ${c.governance} (it must call acceptOwnership)`);
+    }
+  }
+  const out = values.out ?? `deployments/chain-${chainId}.json`;
+  writeDeployment(out, deployment);
+  for (const [name, addr] of Object.entries(deployment.contracts)) console.log(`  ${name.padEnd(16)} ${addr}`);
+  console.log(`start block ${deployment.startBlock}; wrote ${out}`);
+}
+
+main().catch((e) => {
+  console.error(`deploy failed: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
