@@ -44,18 +44,31 @@ export const keccak256Into: KeccakInto = keccak.keccakInto;
 // ---------------------------------------------------------------- hex <-> bytes
 
 const HEX_CHARS = "0123456789abcdef";
-const BYTE_HEX: string[] = Array.from({ length: 256 }, (_, b) => HEX_CHARS[b >> 4]! + HEX_CHARS[b & 15]!);
+const HEX_HI = new Uint16Array(256); // char code of a byte's high nibble
+const HEX_LO = new Uint16Array(256);
+for (let b = 0; b < 256; b++) {
+  HEX_HI[b] = HEX_CHARS.charCodeAt(b >> 4);
+  HEX_LO[b] = HEX_CHARS.charCodeAt(b & 15);
+}
+// "0x" + 64 chars, filled in place: one fromCharCode is faster than 32 string concatenations.
+const HEX_OUT = new Uint16Array(66);
+HEX_OUT[0] = 48;
+HEX_OUT[1] = 120;
 const HEX_VALUE = new Int8Array(128).fill(-1);
 for (let i = 0; i < 16; i++) {
   HEX_VALUE[HEX_CHARS.charCodeAt(i)] = i;
   HEX_VALUE[HEX_CHARS.toUpperCase().charCodeAt(i)] = i;
 }
 
-/** Lowercase `0x` hex of `bytes[offset .. offset+length)`. */
-export function bytesToHex32(bytes: Uint8Array, offset = 0, length = 32): Hex {
-  let s = "0x";
-  for (let i = offset, end = offset + length; i < end; i++) s += BYTE_HEX[bytes[i]!];
-  return s as Hex;
+/** Lowercase `0x` hex of the 32 bytes at `bytes[offset..]`. */
+export function bytesToHex32(bytes: Uint8Array, offset = 0): Hex {
+  if (offset < 0 || offset + 32 > bytes.length) throw new RangeError(`bytesToHex32: offset ${offset} out of range`);
+  for (let i = 0; i < 32; i++) {
+    const b = bytes[offset + i]!;
+    HEX_OUT[2 + 2 * i] = HEX_HI[b]!;
+    HEX_OUT[3 + 2 * i] = HEX_LO[b]!;
+  }
+  return String.fromCharCode.apply(null, HEX_OUT as unknown as number[]) as Hex;
 }
 
 /** Decodes `0x`-hex of exactly `length` bytes into `out` at `offset`; throws naming `field`. */

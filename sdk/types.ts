@@ -1,7 +1,7 @@
 /**
  * Zod schemas and TypeScript types for the on-chain data formats of `contracts/Types.sol`.
  *
- * Integer widths follow Solidity: uint32 fields are `number`, uint64/uint80/uint96/uint256 fields
+ * Integer widths follow Solidity: uint32 fields are `number`, uint64/uint256 fields
  * are `bigint` (inputs may also be decimal strings or safe-integer numbers, which is what JSON
  * from the DA endpoint carries). Every issue message starts with the field name so a rejected
  * receipt says which field was wrong, not only where it sits.
@@ -158,11 +158,11 @@ export type BatchHeader = z.output<typeof batchHeaderSchema>;
 /** Accepted input form of {@link BatchHeader}. */
 export type BatchHeaderInput = z.input<typeof batchHeaderSchema>;
 
-/** Fee schedule (`FeeRate` in Types.sol). */
+/** Fee schedule (`FeeRate` in Types.sol: three uint64 rates in OPG wei). */
 export const feeRateSchema = z.object({
-  perCall: uintSchema(96, "perCall"),
-  perKiloInputToken: uintSchema(80, "perKiloInputToken"),
-  perKiloOutputToken: uintSchema(80, "perKiloOutputToken"),
+  perCall: uintSchema(64, "perCall"),
+  perKiloInputToken: uintSchema(64, "perKiloInputToken"),
+  perKiloOutputToken: uintSchema(64, "perKiloOutputToken"),
 });
 /** Fee schedule (parsed form). */
 export type FeeRate = z.output<typeof feeRateSchema>;
