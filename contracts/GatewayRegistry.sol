@@ -76,6 +76,7 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         if (address(settlement) == address(0)) revert RegistryZeroAddress();
         if (address(_settlement) != address(0)) revert RegistrySettlementAlreadySet(address(_settlement));
         _settlement = settlement;
+        if (_bondWithdrawDelay < _settlementWindow()) revert RegistryInvalidInterval(_bondWithdrawDelay);
         emit SettlementSet(address(settlement));
     }
 
@@ -237,6 +238,11 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         return _measurements[measurement];
     }
 
+    /// @notice How long a requested bond withdrawal waits; never shorter than the settlement's challenge window.
+    function bondWithdrawDelay() external view returns (uint64) {
+        return _bondWithdrawDelay;
+    }
+
     /// @notice The EIP-712 digest validators sign to approve `key` at its current nonce.
     function approvalDigest(address key) public view returns (bytes32) {
         Enclave storage e = _enclaves[key];
@@ -282,6 +288,10 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         return block.timestamp;
     }
 
+    function _settlementWindow() private view returns (uint256) {
+        return _settlement.challengeWindow();
+    }
+
     function _isActive(Enclave storage e) private view returns (bool) {
         return e.activeUntil > _time() && _measurements[e.measurement] == MeasurementStatus.Allowed;
     }
@@ -311,6 +321,10 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         private
     {
         if (heartbeatInterval == 0) revert RegistryInvalidInterval(heartbeatInterval);
+        // A bond must stay slashable for as long as any batch it backs can be challenged.
+        if (address(_settlement) != address(0) && bondWithdrawDelay < _settlementWindow()) {
+            revert RegistryInvalidInterval(bondWithdrawDelay);
+        }
         if (challengerRewardBps > _BPS) revert RegistryInvalidBps(challengerRewardBps);
         (_minBond, _heartbeatInterval, _bondWithdrawDelay, _challengerRewardBps) =
             (minBond, heartbeatInterval, bondWithdrawDelay, challengerRewardBps);

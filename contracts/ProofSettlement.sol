@@ -455,6 +455,11 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         return (m.rate, m.enabled);
     }
 
+    /// @notice Seconds after submission during which a batch can be attested, rejected or challenged.
+    function challengeWindow() external view returns (uint32) {
+        return _challengeWindow;
+    }
+
     /// @notice All governance parameters at once.
     function params()
         external
@@ -659,8 +664,14 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         emit MaxBatchSizeChanged(maxBatchSize);
     }
 
+    /// @dev The challenge window can only grow: windows are read when a batch is attested, challenged or
+    /// finalized, so shortening would cut short the challenges of batches already open. It never exceeds
+    /// the registry's bond withdrawal delay, so a bond is still slashable for every open batch.
     function _setWindows(uint32 challengeWindow, uint32 withdrawDelay) private {
-        if (challengeWindow == 0) revert SettlementInvalidParam("challengeWindow", challengeWindow);
+        if (challengeWindow == 0 || challengeWindow < _challengeWindow) {
+            revert SettlementInvalidParam("challengeWindow", challengeWindow);
+        }
+        if (challengeWindow > REGISTRY.bondWithdrawDelay()) revert SettlementInvalidParam("challengeWindow", challengeWindow);
         _challengeWindow = challengeWindow;
         _withdrawDelay = withdrawDelay;
         emit WindowsChanged(challengeWindow, withdrawDelay);

@@ -66,6 +66,7 @@ interface IGatewayRegistry {
     function gatewayStatus(address key) external view returns (address operator, bool active);
 
     function isActive(address key) external view returns (bool);
+    function bondWithdrawDelay() external view returns (uint64);
     function enclave(address key) external view returns (Enclave memory);
     function measurementStatus(bytes32 measurement) external view returns (MeasurementStatus);
 

@@ -139,6 +139,7 @@ interface IProofSettlement {
         external
         view
         returns (BatchStatus status, uint64 submittedAt, uint64 windowEnd, bytes32 headerHashPrefix);
+    function challengeWindow() external view returns (uint32);
     function nextSeqs(address gateway) external view returns (uint64 nextCallSeq, uint64 nextBatchSeq);
     function balanceOf(address gateway) external view returns (uint256);
     function computeFee(ModelUsage[] calldata usage) external view returns (uint256);

@@ -1,0 +1,610 @@
+/**
+ * A batch's life after submission: quorum attest and reject, the challenge window, finalize with the
+ * fee split and rewards, and equivocation challenges that slash the enclave's bond.
+ */
+import assert from "node:assert/strict";
+import { network } from "hardhat";
+import { anyValue } from "@nomicfoundation/hardhat-viem-assertions/predicates";
+import { getAddress, keccak256, toHex, zeroAddress, type Address, type Hex } from "viem";
+import { hashHeader, settlementDomain, signReceipt } from "../../sdk/index.js";
+import { verdictDigest } from "../../sdk/quorum.js";
+import {
+  BURN_ADDRESS,
+  ENCLAVE_A,
+  ENCLAVE_B,
+  MEASUREMENT_B,
+  PARAMS,
+  SECP256K1_N,
+  Status,
+  TREASURY,
+  VALIDATORS,
+  VERDICT_ATTEST,
+  VERDICT_REJECT,
+  approveEnclave,
+  attest,
+  baseFixture,
+  buildBatch,
+  highS,
+  localAccount,
+  randomReceipts,
+  receiptSig,
+  refOf,
+  registerEnclave,
+  reject,
+  sendBatch,
+  statusOf,
+  submitBatch,
+  tokenBalances,
+  verdictSigs,
+  windowEnd,
+  type Batch,
+  type Ctx,
+  type Receipt,
+} from "./helpers.js";
+
+const { viem, networkHelpers } = await network.create();
+const { loadFixture } = networkHelpers;
+const A = getAddress(ENCLAVE_A.address);
+const BPS = 10_000n;
+
+async function fixture(): Promise<Ctx> {
+  return baseFixture(viem);
+}
+
+/** The fixture plus one submitted batch of 8 receipts. */
+async function submittedFixture(): Promise<{ ctx: Ctx; b: Batch }> {
+  const ctx = await baseFixture(viem);
+  return { ctx, b: await submitBatch(ctx, { count: 8 }) };
+}
+
+/** One attested batch. */
+async function attestedFixture(): Promise<{ ctx: Ctx; b: Batch }> {
+  const { ctx, b } = await submittedFixture();
+  await attest(ctx, [b]);
+  return { ctx, b };
+}
+
+/**
+ * Equivocation: the enclave signed `signed` for callSeq 2 (the user holds it with `sig`), yet the batch
+ * it settled holds a different receipt at that callSeq.
+ */
+async function equivocationFixture(): Promise<{ ctx: Ctx; b: Batch; signed: Receipt; sig: { r: Hex; vs: Hex }; settled: Receipt }> {
+  const ctx = await baseFixture(viem);
+  const receipts = randomReceipts(A, 0n, 8);
+  const signed = receipts[2]!;
+  const sig = await receiptSig(ctx, ENCLAVE_A, signed);
+  const settled = { ...signed, responseHash: keccak256(toHex("a different answer")) };
+  receipts[2] = settled;
+  const b = await submitBatch(ctx, { receipts });
+  return { ctx, b, signed, sig, settled };
+}
+
+/** Sends a tx as a validator's local key (funded with ETH for gas). */
+async function asValidator(i: number): Promise<{ account: (typeof VALIDATORS)[number] }> {
+  await networkHelpers.setBalance(VALIDATORS[i]!.address, 10n ** 18n);
+  return { account: VALIDATORS[i]! };
+}
+
+describe("ProofSettlement lifecycle", () => {
+  describe("attest", () => {
+    it("attest: Submitted -> Attested with the verdict digest in the event", async () => {
+      const { ctx, b } = await loadFixture(submittedFixture);
+      const digest = verdictDigest(ctx.chainId, ctx.settlement.address, VERDICT_ATTEST, [b.headerHash]);
+      assert.equal(await ctx.settlement.read.verdictDigest([VERDICT_ATTEST, [b.headerHash]]), digest);
+      await viem.assertions.emitWithArgs(attest(ctx, [b]), ctx.settlement, "BatchAttested", [A, 0n, digest]);
+      assert.equal(await statusOf(ctx, b), Status.Attested);
+    });
+
+    it("attest: many batches under one quorum signature", async () => {
+      const { ctx } = await loadFixture(fixtureWithB);
+      const batches = [await submitBatch(ctx), await submitBatch(ctx), await submitBatch(ctx, { key: ENCLAVE_B })];
+      const hash = await attest(ctx, batches);
+      for (const b of batches) {
+        await viem.assertions.emitWithArgs(hash, ctx.settlement, "BatchAttested", [b.header.gateway, b.header.batchSeq, anyValue]);
+        assert.equal(await statusOf(ctx, b), Status.Attested);
+      }
+    });
+
+    it("attest: reverts for an empty list", async () => {
+      const { ctx } = await loadFixture(submittedFixture);
+      await viem.assertions.revertWithCustomError(ctx.settlement.write.attest([[], await verdictSigs(ctx, VERDICT_ATTEST, [])]), ctx.settlement, "SettlementEmptyList");
+    });
+
+    it("attest: reverts with k-1 signatures", async () => {
+      const { ctx, b } = await loadFixture(submittedFixture);
+      const sigs = await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash], VALIDATORS.slice(0, 2));
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.attest([[refOf(b)], sigs]), ctx.validatorSet, "ValidatorQuorumNotReached", [2n, 3n]);
+    });
+
+    it("attest: reverts with a duplicate signer", async () => {
+      const { ctx, b } = await loadFixture(submittedFixture);
+      const [s0, s1] = await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash], VALIDATORS.slice(0, 2));
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.attest([[refOf(b)], [s0!, s0!, s1!]]),
+        ctx.validatorSet,
+        "ValidatorSignersNotAscending",
+        [1n, getAddress(VALIDATORS[0]!.address)],
+      );
+    });
+
+    it("attest: reverts with unsorted signers", async () => {
+      const { ctx, b } = await loadFixture(submittedFixture);
+      const sigs = await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.attest([[refOf(b)], [sigs[1]!, sigs[0]!, sigs[2]!]]),
+        ctx.validatorSet,
+        "ValidatorSignersNotAscending",
+        [1n, getAddress(VALIDATORS[0]!.address)],
+      );
+    });
+
+    it("attest: reverts with a removed validator's signature", async () => {
+      const { ctx, b } = await loadFixture(submittedFixture);
+      await ctx.validatorSet.write.removeValidator([VALIDATORS[0]!.address]);
+      const sigs = await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash]);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.attest([[refOf(b)], sigs]), ctx.validatorSet, "ValidatorUnknownSigner", [
+        0n,
+        getAddress(VALIDATORS[0]!.address),
+      ]);
+      await ctx.settlement.write.attest([[refOf(b)], await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash], VALIDATORS.slice(1, 4))]);
+    });
+
+    it("attest: reverts with a non-validator's signature", async () => {
+      const { ctx, b } = await loadFixture(submittedFixture);
+      const outsider = localAccount("not a validator");
+      const mixed = await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash], [...VALIDATORS.slice(0, 2), outsider]);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.attest([[refOf(b)], mixed]), ctx.validatorSet, "ValidatorUnknownSigner", [
+        anyValue,
+        getAddress(outsider.address),
+      ]);
+    });
+
+    for (const [what, opts] of [
+      ["another batch", { hashes: [keccak256(toHex("another header"))] }],
+      ["another chain", { chainId: 1 }],
+      ["another contract", { settlement: "0x00000000000000000000000000000000DeaDBeef" as Address }],
+      ["the other verdict (reject)", { verdict: VERDICT_REJECT }],
+    ] as const) {
+      it(`attest: reverts with signatures over ${what}`, async () => {
+        const { ctx, b } = await loadFixture(submittedFixture);
+        const o = opts as { hashes?: Hex[]; chainId?: number; settlement?: Address; verdict?: 1 | 2 };
+        const sigs = await verdictSigs(ctx, o.verdict ?? VERDICT_ATTEST, o.hashes ?? [b.headerHash], undefined, o);
+        // Each signature recovers to an unrelated address; the first one already fails.
+        await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.attest([[refOf(b)], sigs]), ctx.validatorSet, "ValidatorUnknownSigner", [
+          0n,
+          (a: Address) => !VALIDATORS.some((v) => getAddress(v.address) === a),
+        ]);
+      });
+    }
+
+    it("attest: reverts with a high-s signature", async () => {
+      const { ctx, b } = await loadFixture(submittedFixture);
+      const sigs = await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash]);
+      // The malleable twin (r, n - s) recovers to someone else under EIP-2098 decoding...
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.attest([[refOf(b)], [highS(sigs[0]!), sigs[1]!, sigs[2]!]]), ctx.validatorSet, "ValidatorUnknownSigner", [
+        0n,
+        (a: Address) => a !== getAddress(VALIDATORS[0]!.address),
+      ]);
+      // ...and an s in (n/2, 2^255) is refused by the low-s rule.
+      const vs = toHex(SECP256K1_N / 2n + 1n, { size: 32 });
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.attest([[refOf(b)], [{ r: sigs[0]!.r, vs }, sigs[1]!, sigs[2]!]]), ctx.validatorSet, "ValidatorInvalidSignature", [0n]);
+    });
+
+    it("attest: reverts when the header hash is not the stored one", async () => {
+      const { ctx, b } = await loadFixture(submittedFixture);
+      const fake = { ...refOf(b), headerHash: keccak256(toHex("forged")) };
+      const sigs = await verdictSigs(ctx, VERDICT_ATTEST, [fake.headerHash]);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.attest([[fake], sigs]), ctx.settlement, "SettlementUnknownBatch", [A, 0n]);
+      const missing = { ...refOf(b), batchSeq: 5n };
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.attest([[missing], await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash])]),
+        ctx.settlement,
+        "SettlementUnknownBatch",
+        [A, 5n],
+      );
+    });
+
+    it("attest: reverts when already attested, and after reject", async () => {
+      const { ctx, b } = await loadFixture(attestedFixture);
+      await viem.assertions.revertWithCustomErrorWithArgs(attest(ctx, [b]), ctx.settlement, "SettlementInvalidStatus", [A, 0n, Status.Attested]);
+      const b2 = await submitBatch(ctx);
+      await reject(ctx, [b2]);
+      await viem.assertions.revertWithCustomErrorWithArgs(attest(ctx, [b2]), ctx.settlement, "SettlementInvalidStatus", [A, 1n, Status.Rejected]);
+    });
+
+    it("attest: works at windowEnd - 1", async () => {
+      const { ctx, b } = await loadFixture(submittedFixture);
+      await networkHelpers.time.setNextBlockTimestamp((await windowEnd(ctx, b)) - 1n);
+      await attest(ctx, [b]);
+      assert.equal(await statusOf(ctx, b), Status.Attested);
+    });
+
+    for (const offset of [0n, 1n]) {
+      it(`attest: reverts at windowEnd + ${offset} (window closed)`, async () => {
+        const { ctx, b } = await loadFixture(submittedFixture);
+        const end = await windowEnd(ctx, b);
+        await networkHelpers.time.setNextBlockTimestamp(end + offset);
+        await viem.assertions.revertWithCustomErrorWithArgs(attest(ctx, [b]), ctx.settlement, "SettlementWindowClosed", [A, 0n, end]);
+      });
+    }
+  });
+
+  describe("reject", () => {
+    it("reject: Submitted -> Rejected, refunds rejectedRefundBps of the fee, the rest to the treasury", async () => {
+      const { ctx, b } = await loadFixture(submittedFixture);
+      const refund = (b.header.fee * BigInt(PARAMS.rejectedRefundBps)) / BPS;
+      const balance = await ctx.settlement.read.balanceOf([A]);
+      const treasury = await ctx.token.read.balanceOf([TREASURY]);
+      await viem.assertions.emitWithArgs(reject(ctx, [b]), ctx.settlement, "BatchRejected", [A, 0n, false, zeroAddress, refund]);
+      assert.equal(await statusOf(ctx, b), Status.Rejected);
+      assert.equal(await ctx.settlement.read.balanceOf([A]), balance + refund);
+      assert.equal(await ctx.token.read.balanceOf([TREASURY]), treasury + b.header.fee - refund);
+      // Quorum rejection does not slash.
+      assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond);
+    });
+
+    it("reject: an attested batch, many batches in one call", async () => {
+      const { ctx, b } = await loadFixture(attestedFixture);
+      const b2 = await submitBatch(ctx);
+      const treasury = await ctx.token.read.balanceOf([TREASURY]);
+      const balance = await ctx.settlement.read.balanceOf([A]);
+      await reject(ctx, [b, b2]);
+      const fees = b.header.fee + b2.header.fee;
+      const refunds = (b.header.fee * 5000n) / BPS + (b2.header.fee * 5000n) / BPS;
+      assert.equal(await ctx.settlement.read.balanceOf([A]), balance + refunds);
+      assert.equal(await ctx.token.read.balanceOf([TREASURY]), treasury + fees - refunds);
+      assert.equal(await statusOf(ctx, b), Status.Rejected);
+      assert.equal(await statusOf(ctx, b2), Status.Rejected);
+    });
+
+    it("reject: refunds nothing with rejectedRefundBps 0 and everything with 10000", async () => {
+      const { ctx } = await loadFixture(submittedFixture);
+      for (const bps of [0n, 10_000n]) {
+        await ctx.settlement.write.setFeeSplit([PARAMS.validatorBps, PARAMS.treasuryBps, PARAMS.burnBps, Number(bps)]);
+        const b = await submitBatch(ctx);
+        const balance = await ctx.settlement.read.balanceOf([A]);
+        await viem.assertions.emitWithArgs(reject(ctx, [b]), ctx.settlement, "BatchRejected", [A, b.header.batchSeq, false, zeroAddress, (b.header.fee * bps) / BPS]);
+        assert.equal(await ctx.settlement.read.balanceOf([A]), balance + (b.header.fee * bps) / BPS);
+      }
+    });
+
+    it("reject: a single validator can neither reject nor delay", async () => {
+      const { ctx, b } = await loadFixture(attestedFixture);
+      const one = await verdictSigs(ctx, VERDICT_REJECT, [b.headerHash], VALIDATORS.slice(0, 1));
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.reject([[b.header], one], { account: ctx.stranger }), ctx.validatorSet, "ValidatorQuorumNotReached", [1n, 3n]);
+      // Anyone finalizes exactly at the window end.
+      await networkHelpers.time.setNextBlockTimestamp(await windowEnd(ctx, b));
+      await ctx.settlement.write.finalize([[b.header]], { account: ctx.stranger });
+      assert.equal(await statusOf(ctx, b), Status.Finalized);
+    });
+
+    it("reject: works on an attested batch at windowEnd - 1", async () => {
+      const { ctx, b } = await loadFixture(attestedFixture);
+      await networkHelpers.time.setNextBlockTimestamp((await windowEnd(ctx, b)) - 1n);
+      await reject(ctx, [b]);
+      assert.equal(await statusOf(ctx, b), Status.Rejected);
+    });
+
+    for (const offset of [0n, 1n]) {
+      it(`reject: reverts on an attested batch at windowEnd + ${offset}`, async () => {
+        const { ctx, b } = await loadFixture(attestedFixture);
+        const end = await windowEnd(ctx, b);
+        await networkHelpers.time.setNextBlockTimestamp(end + offset);
+        await viem.assertions.revertWithCustomErrorWithArgs(reject(ctx, [b]), ctx.settlement, "SettlementWindowClosed", [A, 0n, end]);
+      });
+    }
+
+    it("reject: a never-attested batch can still be rejected after its window (its escrow is not stuck)", async () => {
+      const { ctx, b } = await loadFixture(submittedFixture);
+      await networkHelpers.time.increaseTo((await windowEnd(ctx, b)) + 100n);
+      await reject(ctx, [b]);
+      assert.equal(await statusOf(ctx, b), Status.Rejected);
+    });
+
+    it("reject: reverts for a finalized or rejected batch, an unknown header and an empty list", async () => {
+      const { ctx, b } = await loadFixture(attestedFixture);
+      await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
+      await ctx.settlement.write.finalize([[b.header]]);
+      await viem.assertions.revertWithCustomErrorWithArgs(reject(ctx, [b]), ctx.settlement, "SettlementInvalidStatus", [A, 0n, Status.Finalized]);
+      const b2 = await submitBatch(ctx);
+      await reject(ctx, [b2]);
+      await viem.assertions.revertWithCustomErrorWithArgs(reject(ctx, [b2]), ctx.settlement, "SettlementInvalidStatus", [A, 1n, Status.Rejected]);
+      const forged = { ...b2, header: { ...b2.header, daURI: "elsewhere" } };
+      forged.headerHash = hashHeader(forged.header);
+      await viem.assertions.revertWithCustomErrorWithArgs(reject(ctx, [forged]), ctx.settlement, "SettlementUnknownBatch", [A, 1n]);
+      await viem.assertions.revertWithCustomError(ctx.settlement.write.reject([[], []]), ctx.settlement, "SettlementEmptyList");
+    });
+
+    it("reject: the same batch twice in one call reverts (no double refund)", async () => {
+      const { ctx, b } = await loadFixture(submittedFixture);
+      await viem.assertions.revertWithCustomErrorWithArgs(reject(ctx, [b, b]), ctx.settlement, "SettlementInvalidStatus", [A, 0n, Status.Rejected]);
+    });
+  });
+
+  describe("finalize", () => {
+    for (const offset of [0n, 1n]) {
+      it(`finalize: works at windowEnd + ${offset}, by anyone`, async () => {
+        const { ctx, b } = await loadFixture(attestedFixture);
+        await networkHelpers.time.setNextBlockTimestamp((await windowEnd(ctx, b)) + offset);
+        await viem.assertions.emitWithArgs(ctx.settlement.write.finalize([[b.header]], { account: ctx.stranger }), ctx.settlement, "BatchFinalized", [A, 0n, b.header.fee]);
+        assert.equal(await statusOf(ctx, b), Status.Finalized);
+      });
+    }
+
+    it("finalize: reverts at windowEnd - 1 (window open)", async () => {
+      const { ctx, b } = await loadFixture(attestedFixture);
+      const end = await windowEnd(ctx, b);
+      await networkHelpers.time.setNextBlockTimestamp(end - 1n);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.finalize([[b.header]]), ctx.settlement, "SettlementWindowOpen", [A, 0n, end]);
+    });
+
+    it("finalize: reverts when finalized twice, for a never-attested, rejected or unknown batch, and an empty list", async () => {
+      const { ctx, b } = await loadFixture(attestedFixture);
+      const b2 = await submitBatch(ctx);
+      const b3 = await submitBatch(ctx);
+      await reject(ctx, [b3]);
+      await networkHelpers.time.increaseTo(await windowEnd(ctx, b3));
+      await ctx.settlement.write.finalize([[b.header]]);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.finalize([[b.header]]), ctx.settlement, "SettlementInvalidStatus", [A, 0n, Status.Finalized]);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.finalize([[b2.header]]), ctx.settlement, "SettlementInvalidStatus", [A, 1n, Status.Submitted]);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.finalize([[b3.header]]), ctx.settlement, "SettlementInvalidStatus", [A, 2n, Status.Rejected]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.finalize([[{ ...b2.header, fee: 0n }]]),
+        ctx.settlement,
+        "SettlementUnknownBatch",
+        [A, 1n],
+      );
+      await viem.assertions.revertWithCustomError(ctx.settlement.write.finalize([[]]), ctx.settlement, "SettlementEmptyList");
+    });
+
+    it("finalize: splits fees by bps, validators claim equal shares, every OPG is conserved", async () => {
+      const { ctx } = await loadFixture(fixtureWithB);
+      const supply = await ctx.token.read.totalSupply();
+      const before = await tokenBalances(ctx, [ctx.owner]);
+      const batches = [await submitBatch(ctx, { count: 30 }), await submitBatch(ctx, { count: 17 }), await submitBatch(ctx, { key: ENCLAVE_B, count: 5 })];
+      await attest(ctx, batches);
+      await networkHelpers.time.increaseTo(await windowEnd(ctx, batches[2]!));
+      const total = batches.reduce((s, b) => s + b.header.fee, 0n);
+      const burned = (total * BigInt(PARAMS.burnBps)) / BPS;
+      const toValidators = (total * BigInt(PARAMS.validatorBps)) / BPS;
+      const toTreasury = total - burned - toValidators;
+      const hash = await ctx.settlement.write.finalize([batches.map((b) => b.header)], { account: ctx.stranger });
+      await viem.assertions.emitWithArgs(hash, ctx.settlement, "FeesDistributed", [total, toValidators, toTreasury, burned]);
+      for (const b of batches) await viem.assertions.emitWithArgs(hash, ctx.settlement, "BatchFinalized", [b.header.gateway, b.header.batchSeq, b.header.fee]);
+      const after = await tokenBalances(ctx, [ctx.owner]);
+      assert.equal(after.get(TREASURY)! - before.get(TREASURY)!, toTreasury);
+      assert.equal(after.get(BURN_ADDRESS)! - before.get(BURN_ADDRESS)!, burned);
+
+      // Every validator is owed the same share; the remainder below one wei each is carried as dust.
+      const share = toValidators / BigInt(VALIDATORS.length);
+      const dust = await ctx.validatorSet.read.rewardDust();
+      assert.equal(share * BigInt(VALIDATORS.length) + dust, toValidators);
+      for (let i = 0; i < VALIDATORS.length; i++) {
+        const v = getAddress(VALIDATORS[i]!.address);
+        assert.equal(await ctx.validatorSet.read.rewardsOwed([v]), share);
+        const to = i === 0 ? ctx.stranger : v; // a validator may pay out elsewhere
+        await viem.assertions.emitWithArgs(ctx.settlement.write.claimRewards([to], await asValidator(i)), ctx.settlement, "RewardsClaimed", [v, to, share]);
+        assert.equal(await ctx.validatorSet.read.rewardsOwed([v]), 0n);
+      }
+      // Nothing more to claim.
+      await viem.assertions.revertWithCustomError(ctx.settlement.write.claimRewards([ctx.stranger], await asValidator(0)), ctx.settlement, "SettlementZeroAmount");
+
+      // Conservation: supply unchanged, and everything the settlement holds is accounted for.
+      assert.equal(await ctx.token.read.totalSupply(), supply);
+      const final = await tokenBalances(ctx, [ctx.owner, ctx.stranger]);
+      let sum = 0n;
+      for (const v of new Set(final.keys())) sum += final.get(v)!;
+      assert.equal(sum, supply);
+      const held = await ctx.token.read.balanceOf([ctx.settlement.address]);
+      const balances = (await ctx.settlement.read.balanceOf([A])) + (await ctx.settlement.read.balanceOf([getAddress(ENCLAVE_B.address)]));
+      assert.equal(held, balances + dust);
+    });
+
+    it("finalize: batches without fees distribute nothing", async () => {
+      const ctx = await loadFixture(fixture);
+      const b = await submitBatch(ctx, { count: 3, voids: [0, 1, 2] });
+      await attest(ctx, [b]);
+      await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
+      await viem.assertions.emitWithArgs(ctx.settlement.write.finalize([[b.header]]), ctx.settlement, "FeesDistributed", [0n, 0n, 0n, 0n]);
+    });
+
+    it("finalize: rewards follow the validator set of the moment; a removed validator keeps what it earned", async () => {
+      const { ctx, b } = await loadFixture(attestedFixture);
+      await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
+      await ctx.settlement.write.finalize([[b.header]]);
+      const v0 = getAddress(VALIDATORS[0]!.address);
+      const share1 = await ctx.validatorSet.read.rewardsOwed([v0]);
+      assert.ok(share1 > 0n);
+      await ctx.validatorSet.write.removeValidator([v0]);
+      const b2 = await submitBatch(ctx);
+      await attest(ctx, [b2], VALIDATORS.slice(1, 4));
+      await networkHelpers.time.increaseTo(await windowEnd(ctx, b2));
+      await ctx.settlement.write.finalize([[b2.header]]);
+      assert.equal(await ctx.validatorSet.read.rewardsOwed([v0]), share1);
+      const v1 = getAddress(VALIDATORS[1]!.address);
+      const toValidators2 = (b2.header.fee * BigInt(PARAMS.validatorBps)) / BPS;
+      assert.ok((await ctx.validatorSet.read.rewardsOwed([v1])) >= share1 + toValidators2 / 4n);
+      await viem.assertions.emitWithArgs(ctx.settlement.write.claimRewards([v0], await asValidator(0)), ctx.settlement, "RewardsClaimed", [v0, v0, share1]);
+    });
+
+    it("claimRewards: reverts for the zero address and for a caller owed nothing", async () => {
+      const ctx = await loadFixture(fixture);
+      await viem.assertions.revertWithCustomError(ctx.settlement.write.claimRewards([zeroAddress]), ctx.settlement, "SettlementZeroAddress");
+      await viem.assertions.revertWithCustomError(ctx.settlement.write.claimRewards([ctx.stranger], { account: ctx.stranger }), ctx.settlement, "SettlementZeroAmount");
+    });
+  });
+
+  describe("challengeEquivocation", () => {
+    it("challengeEquivocation: a signed receipt vs another receipt at its callSeq rejects the batch and slashes the bond once", async () => {
+      const { ctx, b, signed, sig, settled } = await loadFixture(equivocationFixture);
+      const before = await tokenBalances(ctx, [ctx.owner]);
+      const balance = await ctx.settlement.read.balanceOf([A]);
+      const refund = (b.header.fee * BigInt(PARAMS.rejectedRefundBps)) / BPS;
+      const reward = (PARAMS.minBond * BigInt(PARAMS.challengerRewardBps)) / BPS;
+      const hash = await ctx.settlement.write.challengeEquivocation([b.header, signed, sig, settled, false, b.tree.proof(2)], { account: ctx.challenger });
+      await viem.assertions.emitWithArgs(hash, ctx.settlement, "BatchRejected", [A, 0n, true, ctx.challenger, refund]);
+      await viem.assertions.emitWithArgs(hash, ctx.registry, "BondSlashed", [A, ctx.challenger, PARAMS.minBond, reward]);
+      await viem.assertions.emitWithArgs(hash, ctx.registry, "EnclaveDeactivated", [A]);
+      const after = await tokenBalances(ctx, [ctx.owner]);
+      assert.equal(after.get(ctx.challenger)! - before.get(ctx.challenger)!, reward);
+      assert.equal(after.get(TREASURY)! - before.get(TREASURY)!, PARAMS.minBond - reward + b.header.fee - refund);
+      assert.equal(before.get(ctx.registry.address)! - after.get(ctx.registry.address)!, PARAMS.minBond);
+      assert.equal(await ctx.settlement.read.balanceOf([A]), balance + refund);
+      assert.equal(await statusOf(ctx, b), Status.Rejected);
+      const e = await ctx.registry.read.enclave([A]);
+      assert.equal(e.bond, 0n);
+      assert.equal(e.activeUntil, 0n);
+      // The slashed key can no longer settle.
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, await buildBatch(ctx)), ctx.settlement, "SettlementGatewayInactive", [A]);
+      // A second challenge of the same batch fails: the bond is slashed exactly once.
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.challengeEquivocation([b.header, signed, sig, settled, false, b.tree.proof(2)], { account: ctx.stranger }),
+        ctx.settlement,
+        "SettlementInvalidStatus",
+        [A, 0n, Status.Rejected],
+      );
+      assert.equal(await ctx.token.read.balanceOf([ctx.registry.address]), after.get(ctx.registry.address)!);
+    });
+
+    it("challengeEquivocation: a signed receipt vs a void leaf at its callSeq is equivocation", async () => {
+      const ctx = await loadFixture(fixture);
+      const receipts = randomReceipts(A, 0n, 6);
+      const signed = receipts[4]!;
+      const sig = await receiptSig(ctx, ENCLAVE_A, signed);
+      const b = await submitBatch(ctx, { receipts, voids: [4] }); // served, signed, then settled as "never served"
+      await viem.assertions.emitWithArgs(
+        ctx.settlement.write.challengeEquivocation([b.header, signed, sig, signed, true, b.tree.proof(4)], { account: ctx.challenger }),
+        ctx.settlement,
+        "BatchRejected",
+        [A, 0n, true, ctx.challenger, anyValue],
+      );
+      assert.equal((await ctx.registry.read.enclave([A])).bond, 0n);
+    });
+
+    it("challengeEquivocation: works on an attested batch at windowEnd - 1", async () => {
+      const { ctx, b, signed, sig, settled } = await loadFixture(equivocationFixture);
+      await attest(ctx, [b]);
+      await networkHelpers.time.setNextBlockTimestamp((await windowEnd(ctx, b)) - 1n);
+      await ctx.settlement.write.challengeEquivocation([b.header, signed, sig, settled, false, b.tree.proof(2)]);
+      assert.equal(await statusOf(ctx, b), Status.Rejected);
+    });
+
+    for (const offset of [0n, 1n]) {
+      it(`challengeEquivocation: reverts at windowEnd + ${offset}`, async () => {
+        const { ctx, b, signed, sig, settled } = await loadFixture(equivocationFixture);
+        const end = await windowEnd(ctx, b);
+        await networkHelpers.time.setNextBlockTimestamp(end + offset);
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          ctx.settlement.write.challengeEquivocation([b.header, signed, sig, settled, false, b.tree.proof(2)]),
+          ctx.settlement,
+          "SettlementWindowClosed",
+          [A, 0n, end],
+        );
+      });
+    }
+
+    it("challengeEquivocation: reverts after finalize", async () => {
+      const { ctx, b, signed, sig, settled } = await loadFixture(equivocationFixture);
+      await attest(ctx, [b]);
+      await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
+      await ctx.settlement.write.finalize([[b.header]]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.challengeEquivocation([b.header, signed, sig, settled, false, b.tree.proof(2)]),
+        ctx.settlement,
+        "SettlementInvalidStatus",
+        [A, 0n, Status.Finalized],
+      );
+    });
+
+    it("challengeEquivocation: a forged receipt signature does not slash", async () => {
+      const { ctx, b, signed, settled } = await loadFixture(equivocationFixture);
+      const forger = localAccount("forger");
+      const forged = await receiptSig(ctx, forger, signed);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.challengeEquivocation([b.header, signed, forged, settled, false, b.tree.proof(2)]),
+        ctx.settlement,
+        "SettlementInvalidReceiptSignature",
+        [A, getAddress(forger.address)],
+      );
+      // A receipt signed under another chain's domain is forged too.
+      const other = (await signReceipt(ENCLAVE_A, settlementDomain(ctx.chainId + 1, ctx.settlement.address), signed)).compact;
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.challengeEquivocation([b.header, signed, other, settled, false, b.tree.proof(2)]),
+        ctx.settlement,
+        "SettlementInvalidReceiptSignature",
+        [A, (a: Address) => a !== A],
+      );
+      assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond);
+    });
+
+    it("challengeEquivocation: a receipt of another gateway does not slash", async () => {
+      const { ctx, b, settled } = await loadFixture(equivocationFixture);
+      await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
+      const foreign = { ...settled, gateway: getAddress(ENCLAVE_B.address), responseHash: keccak256(toHex("B's answer")) };
+      const sig = await receiptSig(ctx, ENCLAVE_B, foreign);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.challengeEquivocation([b.header, foreign, sig, settled, false, b.tree.proof(2)]),
+        ctx.settlement,
+        "SettlementReceiptOutOfBatch",
+        [foreign.gateway, 2n],
+      );
+      assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond);
+    });
+
+    it("challengeEquivocation: the same leaf is no equivocation", async () => {
+      const { ctx, b, settled } = await loadFixture(equivocationFixture);
+      const sig = await receiptSig(ctx, ENCLAVE_A, settled);
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.challengeEquivocation([b.header, settled, sig, settled, false, b.tree.proof(2)]),
+        ctx.settlement,
+        "SettlementNotEquivocation",
+      );
+      assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond);
+    });
+
+    it("challengeEquivocation: reverts for a receipt outside the batch, a mismatched settled receipt, a wrong proof or an unknown header", async () => {
+      const { ctx, b, signed, sig, settled } = await loadFixture(equivocationFixture);
+      const late = { ...signed, callSeq: 8n };
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.challengeEquivocation([b.header, late, await receiptSig(ctx, ENCLAVE_A, late), settled, false, b.tree.proof(2)]),
+        ctx.settlement,
+        "SettlementReceiptOutOfBatch",
+        [A, 8n],
+      );
+      const otherSeq = b.receipts[3]!;
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.challengeEquivocation([b.header, signed, sig, otherSeq, false, b.tree.proof(3)]),
+        ctx.settlement,
+        "SettlementReceiptOutOfBatch",
+        [A, 3n],
+      );
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.challengeEquivocation([b.header, signed, sig, settled, false, b.tree.proof(3)]),
+        ctx.settlement,
+        "SettlementInvalidProof",
+      );
+      // Claiming a void leaf that is not in the tree.
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.challengeEquivocation([b.header, signed, sig, settled, true, b.tree.proof(2)]),
+        ctx.settlement,
+        "SettlementInvalidProof",
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.challengeEquivocation([{ ...b.header, daURI: "x" }, signed, sig, settled, false, b.tree.proof(2)]),
+        ctx.settlement,
+        "SettlementUnknownBatch",
+        [A, 0n],
+      );
+      assert.equal(await statusOf(ctx, b), Status.Submitted);
+    });
+  });
+});
+
+/** Both enclaves approved and funded. */
+async function fixtureWithB(): Promise<{ ctx: Ctx }> {
+  const ctx = await baseFixture(viem);
+  await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
+  await approveEnclave(ctx, ENCLAVE_B);
+  await ctx.settlement.write.deposit([ENCLAVE_B.address, PARAMS.deposit], { account: ctx.operator });
+  return { ctx };
+}

@@ -1,0 +1,357 @@
+/**
+ * ProofSettlement.submitBatch: the stored slot, sequence numbers, escrowed fee and event of a valid
+ * batch, every revert path, and the attacks a relayer or a compromised party could try.
+ */
+import assert from "node:assert/strict";
+import { network } from "hardhat";
+import { getAddress, keccak256, toHex, type Address, type Hex } from "viem";
+import { settlementDomain } from "../../sdk/index.js";
+import {
+  ENCLAVE_A,
+  ENCLAVE_B,
+  MEASUREMENT_A,
+  MEASUREMENT_B,
+  MODELS,
+  PARAMS,
+  SECP256K1_N,
+  Status,
+  approveEnclave,
+  baseFixture,
+  buildBatch,
+  highS,
+  localAccount,
+  registerEnclave,
+  sendBatch,
+  submitBatch,
+  type Ctx,
+} from "./helpers.js";
+
+const { viem, networkHelpers } = await network.create();
+const { loadFixture } = networkHelpers;
+
+async function fixture(): Promise<Ctx> {
+  return baseFixture(viem);
+}
+
+const A = getAddress(ENCLAVE_A.address);
+const ATTESTATION_NEXT: Hex = keccak256(toHex("attestation document, next heartbeat"));
+
+describe("ProofSettlement.submitBatch", () => {
+  describe("success", () => {
+    it("submitBatch: stores one slot, advances seqs, escrows the fee and emits the header", async () => {
+      const ctx = await loadFixture(fixture);
+      const b = await buildBatch(ctx, { count: 16, voids: [3] });
+      const before = await ctx.settlement.read.balanceOf([A]);
+      const tokenBefore = await ctx.token.read.balanceOf([ctx.settlement.address]);
+      const h = b.header;
+      await viem.assertions.emitWithArgs(sendBatch(ctx, b), ctx.settlement, "BatchSubmitted", [
+        A, h.batchSeq, h.firstCallSeq, h.count, h.root, h.fee, b.headerHash, h.usage, h.firstServedAt, h.lastServedAt, h.daURI,
+      ]);
+      assert.ok(h.fee > 0n);
+      assert.equal(await ctx.settlement.read.balanceOf([A]), before - h.fee);
+      // The fee moves into escrow inside the contract: no token leaves it.
+      assert.equal(await ctx.token.read.balanceOf([ctx.settlement.address]), tokenBefore);
+      assert.deepEqual(await ctx.settlement.read.nextSeqs([A]), [16n, 1n]);
+      const [status, submittedAt, windowEnd, prefix] = await ctx.settlement.read.batch([A, 0n]);
+      assert.equal(status, Status.Submitted);
+      assert.equal(BigInt(await networkHelpers.time.latest()), submittedAt);
+      assert.equal(windowEnd, submittedAt + BigInt(PARAMS.challengeWindow));
+      // The top 192 bits of the header hash are stored, the low 64 are not.
+      assert.equal(prefix, `${b.headerHash.slice(0, 50)}0000000000000000`);
+      // SDK fee == on-chain schedule; SDK digest == contract digest.
+      assert.equal(await ctx.settlement.read.computeFee([h.usage]), h.fee);
+    });
+
+    it("submitBatch: consecutive batches continue both sequences", async () => {
+      const ctx = await loadFixture(fixture);
+      await submitBatch(ctx, { count: 5 });
+      const b2 = await submitBatch(ctx, { count: 7 });
+      assert.equal(b2.header.batchSeq, 1n);
+      assert.equal(b2.header.firstCallSeq, 5n);
+      assert.deepEqual(await ctx.settlement.read.nextSeqs([A]), [12n, 2n]);
+      assert.equal((await ctx.settlement.read.batch([A, 1n]))[0], Status.Submitted);
+    });
+
+    it("submitBatch: an all-void batch (empty usage, fee 0) settles", async () => {
+      const ctx = await loadFixture(fixture);
+      const b = await submitBatch(ctx, { count: 4, voids: [0, 1, 2, 3] });
+      assert.equal(b.header.fee, 0n);
+      assert.deepEqual(b.header.usage, []);
+      assert.deepEqual(await ctx.settlement.read.nextSeqs([A]), [4n, 1n]);
+    });
+
+    it("submitBatch: count == maxBatchSize is accepted", async () => {
+      const ctx = await loadFixture(fixture);
+      await submitBatch(ctx, { count: PARAMS.maxBatchSize });
+      assert.deepEqual(await ctx.settlement.read.nextSeqs([A]), [BigInt(PARAMS.maxBatchSize), 1n]);
+    });
+
+    it("submitBatch: the fee uses a per-model rate where one is set", async () => {
+      const ctx = await loadFixture(fixture);
+      const special = { perCall: 7n * 10n ** 12n, perKiloInputToken: 1n, perKiloOutputToken: 999n };
+      await ctx.settlement.write.setModelFeeRate([MODELS[0]!, special, true]);
+      const receipts = (await buildBatch(ctx, { count: 12 })).receipts.map((r, i) => ({ ...r, modelId: MODELS[i % 2]! }));
+      const perModelRates = { [MODELS[0]!]: special };
+      const b = await buildBatch(ctx, { receipts, perModelRates });
+      const plain = await buildBatch(ctx, { receipts });
+      assert.notEqual(b.header.fee, plain.header.fee);
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, plain), ctx.settlement, "SettlementFeeMismatch", [b.header.fee, plain.header.fee]);
+      await sendBatch(ctx, b);
+      // Disabling the model rate brings the default back.
+      await ctx.settlement.write.setModelFeeRate([MODELS[0]!, special, false]);
+      assert.equal(await ctx.settlement.read.computeFee([plain.header.usage]), plain.header.fee);
+    });
+  });
+
+  describe("submitBatches", () => {
+    it("submitBatches: settles several gateways' batches, and consecutive batches of one gateway, in one call", async () => {
+      const ctx = await loadFixture(fixture);
+      await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
+      await approveEnclave(ctx, ENCLAVE_B);
+      await ctx.settlement.write.deposit([ENCLAVE_B.address, PARAMS.deposit], { account: ctx.operator });
+      const a0 = await buildBatch(ctx, { count: 3 });
+      const a1 = await buildBatch(ctx, { count: 2, batchSeq: 1n, firstCallSeq: 3n });
+      const b0 = await buildBatch(ctx, { key: ENCLAVE_B, count: 4 });
+      const hash = await ctx.settlement.write.submitBatches([[a0.header, b0.header, a1.header], [a0.sig, b0.sig, a1.sig]], { account: ctx.relayer });
+      for (const b of [a0, a1, b0]) {
+        await viem.assertions.emitWithArgs(hash, ctx.settlement, "BatchSubmitted", [b.header.gateway, b.header.batchSeq, b.header.firstCallSeq, b.header.count, b.header.root, b.header.fee, b.headerHash, b.header.usage, b.header.firstServedAt, b.header.lastServedAt, b.header.daURI]);
+        assert.equal((await ctx.settlement.read.batch([b.header.gateway, b.header.batchSeq]))[0], Status.Submitted);
+      }
+      assert.deepEqual(await ctx.settlement.read.nextSeqs([A]), [5n, 2n]);
+      assert.equal(await ctx.settlement.read.balanceOf([A]), PARAMS.deposit - a0.header.fee - a1.header.fee);
+    });
+
+    it("submitBatches: reverts for an empty list or mismatched lengths", async () => {
+      const ctx = await loadFixture(fixture);
+      const b = await buildBatch(ctx);
+      await viem.assertions.revertWithCustomError(ctx.settlement.write.submitBatches([[], []]), ctx.settlement, "SettlementEmptyList");
+      await viem.assertions.revertWithCustomError(ctx.settlement.write.submitBatches([[b.header], [b.sig, b.sig]]), ctx.settlement, "SettlementEmptyList");
+      await viem.assertions.revertWithCustomError(ctx.settlement.write.submitBatches([[b.header, b.header], [b.sig]]), ctx.settlement, "SettlementEmptyList");
+    });
+
+    it("submitBatches: one invalid header reverts the whole call; a header repeated in the call is a replay", async () => {
+      const ctx = await loadFixture(fixture);
+      const good = await buildBatch(ctx, { count: 3 });
+      const bad = await buildBatch(ctx, { count: 2, batchSeq: 1n, firstCallSeq: 3n, mutate: (h) => void (h.fee += 1n) });
+      await viem.assertions.revertWithCustomError(ctx.settlement.write.submitBatches([[good.header, bad.header], [good.sig, bad.sig]]), ctx.settlement, "SettlementFeeMismatch");
+      assert.deepEqual(await ctx.settlement.read.nextSeqs([A]), [0n, 0n]);
+      assert.equal(await ctx.settlement.read.balanceOf([A]), PARAMS.deposit);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.submitBatches([[good.header, good.header], [good.sig, good.sig]]),
+        ctx.settlement,
+        "SettlementUnexpectedBatchSeq",
+        [A, 1n, 0n],
+      );
+      // A signature swapped between two valid headers is caught too.
+      const next = await buildBatch(ctx, { count: 2, batchSeq: 1n, firstCallSeq: 3n });
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.submitBatches([[good.header, next.header], [good.sig, good.sig]]),
+        ctx.settlement,
+        "SettlementInvalidSignature",
+        [A, (r: Address) => r !== A],
+      );
+    });
+  });
+
+  describe("reverts", () => {
+    it("submitBatch: reverts when the same header is replayed", async () => {
+      const ctx = await loadFixture(fixture);
+      const b = await submitBatch(ctx);
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementUnexpectedBatchSeq", [A, 1n, 0n]);
+    });
+
+    it("submitBatch: reverts when batchSeq is skipped or repeated", async () => {
+      const ctx = await loadFixture(fixture);
+      await submitBatch(ctx, { count: 4 });
+      const skip = await buildBatch(ctx, { batchSeq: 2n });
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, skip), ctx.settlement, "SettlementUnexpectedBatchSeq", [A, 1n, 2n]);
+      const repeat = await buildBatch(ctx, { batchSeq: 0n });
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, repeat), ctx.settlement, "SettlementUnexpectedBatchSeq", [A, 1n, 0n]);
+    });
+
+    it("submitBatch: reverts when firstCallSeq skips or overlaps", async () => {
+      const ctx = await loadFixture(fixture);
+      await submitBatch(ctx, { count: 4 });
+      const gap = await buildBatch(ctx, { firstCallSeq: 5n });
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, gap), ctx.settlement, "SettlementUnexpectedCallSeq", [A, 4n, 5n]);
+      const overlap = await buildBatch(ctx, { firstCallSeq: 3n });
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, overlap), ctx.settlement, "SettlementUnexpectedCallSeq", [A, 4n, 3n]);
+    });
+
+    it("submitBatch: reverts when count is 0 or above maxBatchSize", async () => {
+      const ctx = await loadFixture(fixture);
+      const max = PARAMS.maxBatchSize;
+      const zero = await buildBatch(ctx, { count: 1, voids: [0], mutate: (h) => void (h.count = 0) });
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, zero), ctx.settlement, "SettlementInvalidCount", [0, max]);
+      const big = await buildBatch(ctx, { count: max + 1 });
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, big), ctx.settlement, "SettlementInvalidCount", [max + 1, max]);
+    });
+
+    it("submitBatch: reverts when the fee is one wei off the schedule", async () => {
+      const ctx = await loadFixture(fixture);
+      const honest = await buildBatch(ctx);
+      for (const delta of [1n, -1n]) {
+        const b = await buildBatch(ctx, { receipts: honest.receipts, mutate: (h) => void (h.fee += delta) });
+        await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementFeeMismatch", [honest.header.fee, honest.header.fee + delta]);
+      }
+    });
+
+    it("submitBatch: reverts when the fee is one wei off a per-model rate", async () => {
+      const ctx = await loadFixture(fixture);
+      const special = { perCall: 3n * 10n ** 12n, perKiloInputToken: 5n * 10n ** 13n, perKiloOutputToken: 0n };
+      await ctx.settlement.write.setModelFeeRate([MODELS[1]!, special, true]);
+      const honest = await buildBatch(ctx, { count: 10, perModelRates: { [MODELS[1]!]: special } });
+      for (const delta of [1n, -1n]) {
+        const b = await buildBatch(ctx, { receipts: honest.receipts, perModelRates: { [MODELS[1]!]: special }, mutate: (h) => void (h.fee += delta) });
+        await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementFeeMismatch", [honest.header.fee, honest.header.fee + delta]);
+      }
+      await sendBatch(ctx, honest);
+    });
+
+    it("submitBatch: reverts when the fee is above the deposit", async () => {
+      const ctx = await loadFixture(fixture);
+      // The highest per-call rate (~18.4 OPG): 64 calls cost more than the 1000 OPG deposit.
+      await ctx.settlement.write.setFeeRate([{ perCall: 2n ** 64n - 1n, perKiloInputToken: 0n, perKiloOutputToken: 0n }]);
+      const b = await buildBatch(ctx, { count: 64 });
+      assert.ok(b.header.fee > PARAMS.deposit);
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementInsufficientBalance", [A, PARAMS.deposit, b.header.fee]);
+    });
+
+    it("submitBatch: reverts when usage modelIds are unsorted or duplicated", async () => {
+      const ctx = await loadFixture(fixture);
+      const receipts = (await buildBatch(ctx, { count: 9 })).receipts.map((r, i) => ({ ...r, modelId: MODELS[i % 3]! }));
+      const unsorted = await buildBatch(ctx, { receipts, mutate: (h) => void h.usage.reverse() });
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, unsorted), ctx.settlement, "SettlementInvalidUsage", [1n]);
+      const dup = await buildBatch(ctx, {
+        receipts,
+        mutate: (h) => {
+          // Split the first entry in two with the same modelId: same totals, same fee only if recomputed.
+          const u = h.usage[0]!;
+          h.usage.splice(0, 1, { ...u, calls: 1, inputTokens: 0n, outputTokens: 0n }, { ...u, calls: u.calls - 1 });
+        },
+      });
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, dup), ctx.settlement, "SettlementInvalidUsage", [1n]);
+    });
+
+    it("submitBatch: reverts when usage counts more calls than leaves", async () => {
+      const ctx = await loadFixture(fixture);
+      const rate = await ctx.settlement.read.feeRate();
+      const b = await buildBatch(ctx, {
+        count: 4,
+        mutate: (h) => {
+          h.usage[0]!.calls += 1;
+          h.fee += rate.perCall; // keep the fee consistent, so only the call count is wrong
+        },
+      });
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementInvalidUsage", [BigInt(b.header.usage.length)]);
+    });
+
+    it("submitBatch: reverts when firstServedAt > lastServedAt", async () => {
+      const ctx = await loadFixture(fixture);
+      const b = await buildBatch(ctx, { mutate: (h) => void ([h.firstServedAt, h.lastServedAt] = [h.lastServedAt + 1n, h.firstServedAt]) });
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementInvalidServedAt", [b.header.firstServedAt, b.header.lastServedAt]);
+    });
+  });
+
+  describe("signature attacks", () => {
+    it("submitBatch: reverts for a header signed for another chainId", async () => {
+      const ctx = await loadFixture(fixture);
+      const b = await buildBatch(ctx, { domain: settlementDomain(ctx.chainId + 1, ctx.settlement.address) });
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementInvalidSignature", [A, (r: Address) => r !== A]);
+    });
+
+    it("submitBatch: reverts for a header signed for another settlement address", async () => {
+      const ctx = await loadFixture(fixture);
+      const b = await buildBatch(ctx, { domain: settlementDomain(ctx.chainId, ctx.registry.address) });
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementInvalidSignature", [A, (r: Address) => r !== A]);
+    });
+
+    it("submitBatch: reverts for the high-s twin of a valid signature", async () => {
+      const ctx = await loadFixture(fixture);
+      const b = await buildBatch(ctx);
+      // (r, n - s) does not fit EIP-2098 (its top bit is the parity bit), so it decodes to another signer.
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b, highS(b.sig)), ctx.settlement, "SettlementInvalidSignature", [A, (r: Address) => r !== A]);
+      // An s in (n/2, 2^255) fits, and ECDSA's low-s rule rejects it.
+      const sHigh = SECP256K1_N / 2n + 1n;
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, b, { r: b.sig.r, vs: `0x${sHigh.toString(16).padStart(64, "0")}` }),
+        ctx.settlement,
+        "ECDSAInvalidSignatureS",
+        [`0x${sHigh.toString(16).padStart(64, "0")}`],
+      );
+      // A malformed signature (r = 0) recovers nobody.
+      await viem.assertions.revertWithCustomError(sendBatch(ctx, b, { r: toHex(0n, { size: 32 }), vs: b.sig.vs }), ctx.settlement, "ECDSAInvalidSignature");
+      await sendBatch(ctx, b); // the low-s original still works
+    });
+
+    it("submitBatch: reverts for a header signed by a wrong key", async () => {
+      const ctx = await loadFixture(fixture);
+      const wrong = localAccount("not the enclave");
+      const b = await buildBatch(ctx, { signer: wrong });
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementInvalidSignature", [A, getAddress(wrong.address)]);
+    });
+
+    it("submitBatch: reverts for an unregistered key, even self-signed", async () => {
+      const ctx = await loadFixture(fixture);
+      const rogue = localAccount("rogue enclave");
+      const b = await buildBatch(ctx, { key: rogue });
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementGatewayInactive", [getAddress(rogue.address)]);
+    });
+
+    it("submitBatch: reverts for a registered key that no quorum approved", async () => {
+      const ctx = await loadFixture(fixture);
+      await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
+      const b = await buildBatch(ctx, { key: ENCLAVE_B });
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementGatewayInactive", [getAddress(ENCLAVE_B.address)]);
+    });
+
+    it("submitBatch: reverts after the operator deactivates the key", async () => {
+      const ctx = await loadFixture(fixture);
+      await ctx.registry.write.deactivate([A], { account: ctx.operator });
+      const b = await buildBatch(ctx);
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementGatewayInactive", [A]);
+    });
+
+    it("submitBatch: reverts once the key expired (no heartbeat), works again after re-approval", async () => {
+      const ctx = await loadFixture(fixture);
+      const { activeUntil } = await ctx.registry.read.enclave([A]);
+      const b = await buildBatch(ctx);
+      await networkHelpers.time.setNextBlockTimestamp(activeUntil - 1n);
+      await sendBatch(ctx, b); // last second of validity
+      const b2 = await buildBatch(ctx);
+      await networkHelpers.time.setNextBlockTimestamp(activeUntil);
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b2), ctx.settlement, "SettlementGatewayInactive", [A]);
+      await networkHelpers.mine();
+      assert.equal(await ctx.registry.read.isActive([A]), false);
+      await ctx.registry.write.reattest([A, ATTESTATION_NEXT], { account: ctx.operator });
+      await approveEnclave(ctx, ENCLAVE_A);
+      await sendBatch(ctx, b2);
+    });
+
+    it("submitBatch: reverts after revokeMeasurement; a key on another measurement keeps working", async () => {
+      const ctx = await loadFixture(fixture);
+      await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
+      await approveEnclave(ctx, ENCLAVE_B);
+      await ctx.settlement.write.deposit([ENCLAVE_B.address, PARAMS.deposit], { account: ctx.operator });
+      await submitBatch(ctx); // A works before
+      await ctx.registry.write.revokeMeasurement([MEASUREMENT_A]);
+      const a = await buildBatch(ctx);
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, a), ctx.settlement, "SettlementGatewayInactive", [A]);
+      await submitBatch(ctx, { key: ENCLAVE_B });
+      await submitBatch(ctx, { key: ENCLAVE_B }); // and again, after its epoch was refreshed
+      assert.deepEqual((await ctx.settlement.read.nextSeqs([getAddress(ENCLAVE_B.address)]))[1], 2n);
+      // A revoked measurement cannot be re-approved into activity.
+      await viem.assertions.revertWithCustomErrorWithArgs(approveEnclave(ctx, ENCLAVE_A), ctx.registry, "RegistryMeasurementNotAllowed", [MEASUREMENT_A]);
+    });
+
+    it("submitBatch: a header for another gateway's key cannot be relayed with A's signature", async () => {
+      const ctx = await loadFixture(fixture);
+      await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
+      await approveEnclave(ctx, ENCLAVE_B);
+      await ctx.settlement.write.deposit([ENCLAVE_B.address, PARAMS.deposit], { account: ctx.operator });
+      // A signs a header naming B as the gateway (to spend B's deposit): the signer must be the gateway.
+      const b = await buildBatch(ctx, { key: ENCLAVE_B, signer: ENCLAVE_A });
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementInvalidSignature", [getAddress(ENCLAVE_B.address), A]);
+    });
+  });
+});
