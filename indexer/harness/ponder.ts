@@ -1,0 +1,113 @@
+/**
+ * Runs the real indexer (`ponder start --root indexer`) as a child process for a test, with its own
+ * database schema (Postgres) or PGlite directory, and waits until it has indexed a given block.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort, waitFor } from "./ports.js";
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+export interface PonderOptions {
+  deploymentFile: string;
+  rpcUrl: string;
+  /** Postgres URL; PGlite (in `pgliteDir` or a fresh temp dir) when absent. */
+  databaseUrl?: string;
+  pgliteDir?: string;
+  schema?: string;
+  port?: number;
+  command?: "start" | "serve";
+  logName?: string;
+}
+
+export interface Ponder {
+  url: string;
+  port: number;
+  schema: string;
+  pgliteDir: string | undefined;
+  logFile: string;
+  child: ChildProcess;
+  get(pathname: string): Promise<Response>;
+  getJson<T = any>(pathname: string): Promise<T>;
+  /** Waits until `/status` reports `block` (or later) indexed. */
+  waitForBlock(block: bigint | number, timeoutMs?: number): Promise<void>;
+  indexedBlock(): Promise<number | undefined>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+let seq = 0;
+
+export async function startPonder(o: PonderOptions): Promise<Ponder> {
+  const port = o.port ?? (await freePort());
+  const schema = o.schema ?? `t_${process.pid}_${Date.now().toString(36)}_${seq++}`;
+  const pgliteDir = o.databaseUrl ? undefined : (o.pgliteDir ?? mkdtempSync(path.join(tmpdir(), "proofpath-pglite-")));
+  const logDir = path.join(repoRoot, "test-results", "indexer-logs");
+  mkdirSync(logDir, { recursive: true });
+  const logFile = path.join(logDir, `${o.logName ?? schema}.log`);
+  const log = createWriteStream(logFile, { flags: "a" });
+  const bin = path.join(repoRoot, "node_modules/ponder/dist/esm/bin/ponder.js");
+  const args = [bin, "--root", path.join(repoRoot, "indexer"), o.command ?? "start", "--schema", schema, "--port", String(port), "--log-format", "json"];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PONDER_TELEMETRY_DISABLED: "true",
+    PROOFPATH_DEPLOYMENT: o.deploymentFile,
+    PONDER_RPC_URL_31337: o.rpcUrl,
+    DATABASE_URL: o.databaseUrl ?? "",
+    PONDER_PGLITE_DIR: pgliteDir ?? "",
+    NODE_ENV: "production",
+    // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the indexer itself.
+    ...(process.env.PONDER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.PONDER_NODE_OPTIONS } : {}),
+  };
+  const child = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.pipe(log, { end: false });
+  child.stderr!.pipe(log, { end: false });
+  const url = `http://127.0.0.1:${port}`;
+  const get = (p: string) => fetch(url + p);
+  const getJson = async (p: string) => {
+    const res = await get(p);
+    if (!res.ok) throw new Error(`GET ${p}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  const indexedBlock = async () => {
+    const s = (await getJson("/status")) as Record<string, { block?: { number: number } }>;
+    return s.proofpath?.block?.number;
+  };
+  const exited = () => (child.exitCode !== null || child.signalCode !== null ? new Error(`ponder exited (${child.exitCode ?? child.signalCode}); log: ${logFile}`) : undefined);
+  return {
+    url,
+    port,
+    schema,
+    pgliteDir,
+    logFile,
+    child,
+    get,
+    getJson,
+    indexedBlock,
+    async waitForBlock(block, timeoutMs = 120_000) {
+      await waitFor(`ponder to index block ${block} (log ${logFile})`, async () => {
+        const err = exited();
+        if (err) throw err;
+        const ready = await get("/ready").then((r) => r.ok, () => false);
+        const n = ready ? await indexedBlock() : undefined;
+        return n !== undefined && n >= Number(block);
+      }, timeoutMs, 250).catch((e) => {
+        throw exited() ?? e;
+      });
+    },
+    stop(signal = "SIGTERM") {
+      return new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        child.once("exit", () => {
+          clearTimeout(t);
+          log.end();
+          resolve();
+        });
+        child.kill(signal);
+      });
+    },
+  };
+}

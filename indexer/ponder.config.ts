@@ -1,0 +1,45 @@
+/**
+ * Ponder config for proofpath: every address and the start block come from the deployment file
+ * `sdk/deploy.ts` wrote (PROOFPATH_DEPLOYMENT, default deployments/local.json); ABIs are the
+ * `as const` ABIs generated from the build (sdk/abis.ts, `npm run build`), never hand-copied.
+ */
+import { createConfig } from "ponder";
+import { gatewayRegistryAbi, proofSettlementAbi, validatorSetAbi } from "../sdk/abis.js";
+import { loadIndexerEnv } from "./src/lib/env.js";
+
+const env = loadIndexerEnv();
+
+export default createConfig({
+  // PGlite unless DATABASE_URL is set (Postgres for production and `ponder serve` replicas).
+  database: env.databaseUrl
+    ? { kind: "postgres", connectionString: env.databaseUrl }
+    : { kind: "pglite", ...(env.pgliteDir ? { directory: env.pgliteDir } : {}) },
+  chains: {
+    proofpath: {
+      id: env.deployment.chainId,
+      rpc: env.rpcUrl,
+      // A local dev node mines fast and reorgs on demand: poll often, never cache its RPC answers.
+      ...(env.local ? { pollingInterval: 250, disableCache: true } : {}),
+    },
+  },
+  contracts: {
+    ProofSettlement: {
+      chain: "proofpath",
+      abi: proofSettlementAbi,
+      address: env.deployment.contracts.ProofSettlement,
+      startBlock: env.deployment.startBlock,
+    },
+    GatewayRegistry: {
+      chain: "proofpath",
+      abi: gatewayRegistryAbi,
+      address: env.deployment.contracts.GatewayRegistry,
+      startBlock: env.deployment.startBlock,
+    },
+    ValidatorSet: {
+      chain: "proofpath",
+      abi: validatorSetAbi,
+      address: env.deployment.contracts.ValidatorSet,
+      startBlock: env.deployment.startBlock,
+    },
+  },
+});

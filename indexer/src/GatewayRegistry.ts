@@ -1,0 +1,86 @@
+/** GatewayRegistry handlers: measurements, enclave keys (status, bond, approval) and slashing. */
+import { ponder } from "ponder:registry";
+import { gateway, measurement } from "ponder:schema";
+import { bumpNetwork, emptyGateway, logEvent, touchGateway } from "./lib/store.js";
+
+type Hex = `0x${string}`;
+
+ponder.on("GatewayRegistry:MeasurementAllowed", async ({ event, context }) => {
+  const row = { status: "allowed", changedAt: event.block.timestamp };
+  await context.db.insert(measurement).values({ measurement: event.args.measurement, ...row }).onConflictDoUpdate(row);
+});
+
+ponder.on("GatewayRegistry:MeasurementRevoked", async ({ event, context }) => {
+  const row = { status: "revoked", changedAt: event.block.timestamp };
+  await context.db.insert(measurement).values({ measurement: event.args.measurement, ...row }).onConflictDoUpdate(row);
+});
+
+ponder.on("GatewayRegistry:EnclaveRegistered", async ({ event, context }) => {
+  const a = event.args;
+  const address = a.key.toLowerCase() as Hex;
+  const reg = {
+    operator: a.operator,
+    measurement: a.measurement,
+    attestationHash: a.attestationHash,
+    keyConfigHash: a.keyConfigHash,
+    bond: a.bond,
+    status: "registered",
+    registeredAt: event.block.timestamp,
+  };
+  // A deposit may have created the row before registration: keep its balances.
+  await context.db.insert(gateway).values({ ...emptyGateway(address), ...reg }).onConflictDoUpdate(reg);
+  await bumpNetwork(context.db, { gateways: 1 });
+});
+
+ponder.on("GatewayRegistry:EnclaveReattested", async ({ event, context }) => {
+  const address = event.args.key.toLowerCase() as Hex;
+  await touchGateway(context.db, address);
+  await context.db.update(gateway, { address }).set({ attestationHash: event.args.attestationHash, approvalNonce: event.args.approvalNonce });
+});
+
+ponder.on("GatewayRegistry:EnclaveApproved", async ({ event, context }) => {
+  const address = event.args.key.toLowerCase() as Hex;
+  await touchGateway(context.db, address);
+  await context.db.update(gateway, { address }).set({
+    status: "active",
+    activeUntil: event.args.activeUntil,
+    approvalNonce: event.args.approvalNonce + 1n,
+  });
+});
+
+ponder.on("GatewayRegistry:EnclaveDeactivated", async ({ event, context }) => {
+  const address = event.args.key.toLowerCase() as Hex;
+  await touchGateway(context.db, address);
+  await context.db.update(gateway, { address }).set((row) => ({ status: row.status === "slashed" ? "slashed" : "deactivated", activeUntil: 0n }));
+});
+
+ponder.on("GatewayRegistry:BondAdded", async ({ event, context }) => {
+  const address = event.args.key.toLowerCase() as Hex;
+  await touchGateway(context.db, address);
+  await context.db.update(gateway, { address }).set({ bond: event.args.bond });
+});
+
+ponder.on("GatewayRegistry:BondWithdrawRequested", async ({ event, context }) => {
+  await logEvent(context.db, event, "GatewayRegistry", "BondWithdrawRequested");
+});
+
+ponder.on("GatewayRegistry:BondWithdrawn", async ({ event, context }) => {
+  const address = event.args.key.toLowerCase() as Hex;
+  await touchGateway(context.db, address);
+  await context.db.update(gateway, { address }).set({ bond: 0n });
+  await logEvent(context.db, event, "GatewayRegistry", "BondWithdrawn");
+});
+
+ponder.on("GatewayRegistry:BondSlashed", async ({ event, context }) => {
+  const address = event.args.key.toLowerCase() as Hex;
+  await touchGateway(context.db, address);
+  await context.db.update(gateway, { address }).set((row) => ({ bond: 0n, status: "slashed", slashed: row.slashed + event.args.slashed }));
+  await bumpNetwork(context.db, { slashed: event.args.slashed });
+  await logEvent(context.db, event, "GatewayRegistry", "BondSlashed");
+});
+
+for (const name of ["SettlementSet", "ParamsChanged", "TreasuryChanged"] as const) {
+  ponder.on(`GatewayRegistry:${name}`, async ({ event, context }) => {
+    await logEvent(context.db, event, "GatewayRegistry", name);
+  });
+}

@@ -1,0 +1,248 @@
+/**
+ * ProofSettlement handlers: the batch lifecycle (submitted → attested → finalized, or rejected),
+ * per-model usage and its rollups, fee balances and the network totals.
+ */
+import { ponder } from "ponder:registry";
+import { batch, batchUsage, feeRate, gateway, latencyHistogram } from "ponder:schema";
+import { usageFee } from "../../sdk/fees.js";
+import { latencyBucket } from "./lib/latency.js";
+import { bumpGatewayRollups, bumpNetwork, bumpNetworkRollups, bumpUsageRollups, emptyGateway, logEvent, touchGateway, type Db } from "./lib/store.js";
+
+type Hex = `0x${string}`;
+const batchId = (gw: Hex, seq: bigint) => `${gw.toLowerCase()}:${seq}`;
+
+ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
+  const { db } = context;
+  const a = event.args;
+  const gw = a.gateway.toLowerCase() as Hex;
+  const id = batchId(gw, a.batchSeq);
+  const ts = event.block.timestamp;
+
+  // Split the fee per model with the schedule in force (the contract checked fee == Σ entries).
+  const def = await db.find(feeRate, { id: "default" });
+  const usage = [];
+  let calls = 0;
+  let inputTokens = 0n;
+  let outputTokens = 0n;
+  for (const u of a.usage) {
+    const own = await db.find(feeRate, { id: u.modelId.toLowerCase() });
+    const rate = own?.enabled ? own : def;
+    const fee = rate ? usageFee(u, rate) : 0n;
+    usage.push({ modelId: u.modelId.toLowerCase() as Hex, calls: u.calls, inputTokens: u.inputTokens, outputTokens: u.outputTokens, fee });
+    calls += u.calls;
+    inputTokens += u.inputTokens;
+    outputTokens += u.outputTokens;
+  }
+
+  await db.insert(batch).values({
+    id,
+    gateway: gw,
+    batchSeq: a.batchSeq,
+    firstCallSeq: a.firstCallSeq,
+    count: a.count,
+    root: a.root,
+    fee: a.fee,
+    headerHash: a.headerHash,
+    usage: usage.map((u) => ({ ...u, inputTokens: u.inputTokens.toString(), outputTokens: u.outputTokens.toString(), fee: u.fee.toString() })),
+    calls,
+    inputTokens,
+    outputTokens,
+    firstServedAt: a.firstServedAt,
+    lastServedAt: a.lastServedAt,
+    daURI: a.daURI,
+    status: "submitted",
+    submitTx: event.transaction.hash,
+    submitBlock: event.block.number,
+    submittedAt: ts,
+  });
+  for (const u of usage) {
+    await db.insert(batchUsage).values({ batchId: id, gateway: gw, ...u, inputTokens: u.inputTokens, outputTokens: u.outputTokens });
+    await bumpUsageRollups(db, ts, gw, u.modelId, { calls: BigInt(u.calls), inputTokens: u.inputTokens, outputTokens: u.outputTokens, fees: u.fee, batches: 1 });
+  }
+  const d = { calls: BigInt(calls), inputTokens, outputTokens, fees: a.fee, batches: 1 };
+  await bumpGatewayRollups(db, ts, gw, d);
+  await bumpNetworkRollups(db, ts, d);
+  await db
+    .insert(gateway)
+    .values({ ...emptyGateway(gw), ...gatewayAfterBatch(emptyGateway(gw), a, d) })
+    .onConflictDoUpdate((row) => gatewayAfterBatch(row, a, d));
+  await bumpNetwork(db, { batchesSubmitted: 1, callsSettled: d.calls, inputTokens, outputTokens, feesSubmitted: a.fee });
+});
+
+function gatewayAfterBatch(
+  row: ReturnType<typeof emptyGateway>,
+  a: { batchSeq: bigint; firstCallSeq: bigint; count: number; fee: bigint },
+  d: { calls: bigint; inputTokens: bigint; outputTokens: bigint; fees: bigint },
+) {
+  return {
+    nextBatchSeq: a.batchSeq + 1n,
+    nextCallSeq: a.firstCallSeq + BigInt(a.count),
+    balance: row.balance - a.fee,
+    batches: row.batches + 1,
+    calls: row.calls + d.calls,
+    inputTokens: row.inputTokens + d.inputTokens,
+    outputTokens: row.outputTokens + d.outputTokens,
+    fees: row.fees + d.fees,
+  };
+}
+
+ponder.on("ProofSettlement:BatchAttested", async ({ event, context }) => {
+  const { db } = context;
+  const id = batchId(event.args.gateway, event.args.batchSeq);
+  const b = await db.find(batch, { id });
+  if (!b) return; // cannot happen on a consistent chain: attest checks the stored slot
+  const ts = event.block.timestamp;
+  const latency = clampLatency(ts * 1000n - b.lastServedAt);
+  await db.update(batch, { id }).set({
+    status: "attested",
+    attestTx: event.transaction.hash,
+    attestedAt: ts,
+    verdictDigest: event.args.verdictDigest,
+    proofLatencyMs: latency,
+  });
+  await recordLatency(db, latency);
+  await bumpNetwork(db, { batchesAttested: 1, latencySumMs: latency, latencyCount: 1 });
+  await bumpNetworkRollups(db, ts, { attested: 1, latencySumMs: latency, latencyCount: 1 });
+});
+
+ponder.on("ProofSettlement:BatchFinalized", async ({ event, context }) => {
+  const { db } = context;
+  const id = batchId(event.args.gateway, event.args.batchSeq);
+  const b = await db.find(batch, { id });
+  if (!b) return;
+  const ts = event.block.timestamp;
+  await db.update(batch, { id }).set({
+    status: "finalized",
+    finalizeTx: event.transaction.hash,
+    finalizedAt: ts,
+    finalityLatencyMs: clampLatency(ts * 1000n - b.lastServedAt),
+  });
+  await bumpNetwork(db, { batchesFinalized: 1 });
+  await bumpNetworkRollups(db, ts, { finalized: 1 });
+});
+
+ponder.on("ProofSettlement:BatchRejected", async ({ event, context }) => {
+  const { db } = context;
+  const a = event.args;
+  const gw = a.gateway.toLowerCase() as Hex;
+  const id = batchId(gw, a.batchSeq);
+  const b = await db.find(batch, { id });
+  if (!b) return;
+  await db.update(batch, { id }).set({
+    status: "rejected",
+    rejectTx: event.transaction.hash,
+    rejectedAt: event.block.timestamp,
+    equivocation: a.equivocation,
+    challenger: a.challenger,
+    refund: a.refund,
+  });
+  // A rejected batch settled nothing: take its usage back out of the buckets it was added to.
+  for (const u of b.usage) {
+    await bumpUsageRollups(db, b.submittedAt, gw, u.modelId, {
+      calls: -BigInt(u.calls),
+      inputTokens: -BigInt(u.inputTokens),
+      outputTokens: -BigInt(u.outputTokens),
+      fees: -BigInt(u.fee),
+      batches: -1,
+    });
+  }
+  const d = { calls: -BigInt(b.calls), inputTokens: -b.inputTokens, outputTokens: -b.outputTokens, fees: -b.fee, batches: -1 };
+  await bumpGatewayRollups(db, b.submittedAt, gw, d);
+  await bumpNetworkRollups(db, b.submittedAt, d);
+  await bumpNetworkRollups(db, event.block.timestamp, { rejected: 1 });
+  await db.update(gateway, { address: gw }).set((row) => ({
+    balance: row.balance + a.refund,
+    batches: row.batches - 1,
+    rejectedBatches: row.rejectedBatches + 1,
+    calls: row.calls + d.calls,
+    inputTokens: row.inputTokens + d.inputTokens,
+    outputTokens: row.outputTokens + d.outputTokens,
+    fees: row.fees + d.fees,
+  }));
+  await bumpNetwork(db, {
+    batchesRejected: 1,
+    callsSettled: d.calls,
+    inputTokens: d.inputTokens,
+    outputTokens: d.outputTokens,
+    feesSubmitted: d.fees,
+    refunded: a.refund,
+  });
+});
+
+ponder.on("ProofSettlement:FeesDistributed", async ({ event, context }) => {
+  const a = event.args;
+  if (a.total === 0n) return;
+  await bumpNetwork(context.db, { feesPaid: a.total, toValidators: a.toValidators, toTreasury: a.toTreasury, burned: a.burned });
+  await bumpNetworkRollups(context.db, event.block.timestamp, { feesDistributed: a.total, burned: a.burned });
+});
+
+ponder.on("ProofSettlement:RewardsClaimed", async ({ event, context }) => {
+  await bumpNetwork(context.db, { rewardsClaimed: event.args.amount });
+});
+
+ponder.on("ProofSettlement:Deposited", async ({ event, context }) => {
+  const { db } = context;
+  const gw = event.args.gateway.toLowerCase() as Hex;
+  await touchGateway(db, gw);
+  await db.update(gateway, { address: gw }).set((row) => ({
+    balance: row.balance + event.args.amount,
+    totalDeposited: row.totalDeposited + event.args.amount,
+  }));
+  await bumpNetwork(db, { deposits: event.args.amount });
+});
+
+ponder.on("ProofSettlement:WithdrawRequested", async ({ event, context }) => {
+  const gw = event.args.gateway.toLowerCase() as Hex;
+  await touchGateway(context.db, gw);
+  await context.db.update(gateway, { address: gw }).set((row) => ({
+    balance: row.balance - event.args.amount,
+    pendingWithdrawal: event.args.pending,
+  }));
+  await logEvent(context.db, event, "ProofSettlement", "WithdrawRequested");
+});
+
+ponder.on("ProofSettlement:Withdrawn", async ({ event, context }) => {
+  const gw = event.args.gateway.toLowerCase() as Hex;
+  await touchGateway(context.db, gw);
+  await context.db.update(gateway, { address: gw }).set({ pendingWithdrawal: 0n });
+  await logEvent(context.db, event, "ProofSettlement", "Withdrawn");
+});
+
+ponder.on("ProofSettlement:GatewaySynced", async ({ event, context }) => {
+  const gw = event.args.gateway.toLowerCase() as Hex;
+  await touchGateway(context.db, gw);
+  await context.db.update(gateway, { address: gw }).set({ activeUntil: BigInt(event.args.activeUntil) });
+});
+
+ponder.on("ProofSettlement:FeeRateChanged", async ({ event, context }) => {
+  const { perCall, perKiloInputToken, perKiloOutputToken } = event.args;
+  const row = { enabled: true, perCall, perKiloInputToken, perKiloOutputToken };
+  await context.db.insert(feeRate).values({ id: "default", ...row }).onConflictDoUpdate(row);
+  await logEvent(context.db, event, "ProofSettlement", "FeeRateChanged");
+});
+
+ponder.on("ProofSettlement:ModelFeeRateChanged", async ({ event, context }) => {
+  const { modelId, enabled, perCall, perKiloInputToken, perKiloOutputToken } = event.args;
+  const row = { enabled, perCall, perKiloInputToken, perKiloOutputToken };
+  await context.db.insert(feeRate).values({ id: modelId.toLowerCase(), ...row }).onConflictDoUpdate(row);
+  await logEvent(context.db, event, "ProofSettlement", "ModelFeeRateChanged");
+});
+
+for (const name of ["MaxBatchSizeChanged", "WindowsChanged", "FeeSplitChanged", "TreasuryChanged", "MeasurementRevocationNoted"] as const) {
+  ponder.on(`ProofSettlement:${name}`, async ({ event, context }) => {
+    await logEvent(context.db, event, "ProofSettlement", name);
+  });
+}
+
+/** Latencies are wall-clock differences between the gateway's clock and block time: never negative. */
+function clampLatency(ms: bigint): bigint {
+  return ms < 0n ? 0n : ms;
+}
+
+async function recordLatency(db: Db, ms: bigint): Promise<void> {
+  const bucket = latencyBucket(Number(ms));
+  await db
+    .insert(latencyHistogram)
+    .values({ bucket, count: 1 })
+    .onConflictDoUpdate((row) => ({ count: row.count + 1 }));
+}

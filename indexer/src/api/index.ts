@@ -1,0 +1,288 @@
+/**
+ * proofpath REST API, GraphQL and SQL over HTTP, and the dashboard, on Ponder's Hono server.
+ * Every parameter goes through zod (src/api/params.ts); bigints leave as decimal strings.
+ */
+import { Hono, type Context } from "hono";
+import { db } from "ponder:api";
+import schema, { batch, gateway, gatewayRollup, latencyHistogram, network, networkRollup, usageRollup, validator } from "ponder:schema";
+import { and, asc, client, desc, eq, graphql, gt, gte, lt, lte, or, replaceBigInts, sql } from "ponder";
+import { z } from "zod";
+import { quantileFromHistogram } from "../lib/latency.js";
+import { PERIODS } from "../lib/time.js";
+import { dashboard } from "./dashboard.js";
+import * as p from "./params.js";
+
+const app = new Hono();
+
+app.use("/sql/*", client({ db, schema }));
+app.use("/graphql", graphql({ db, schema }));
+app.route("/", dashboard);
+
+// Every route's parameters, built once (see params.ts).
+const callParams = p.params({ gateway: p.address, callSeq: p.uint64 });
+const batchListParams = p.params({
+  gateway: p.address.optional(),
+  status: p.batchStatus.optional(),
+  from: p.time.optional(),
+  to: p.time.optional(),
+  cursor: p.batchCursor.optional(),
+  limit: p.limit.optional(),
+});
+const batchParams = p.params({ id: p.batchId });
+const gatewayListParams = p.params({
+  status: z.enum(["registered", "active", "expired", "deactivated", "slashed", "unregistered"], { error: "unknown gateway status" }).optional(),
+  cursor: p.address.optional(),
+  limit: p.limit.optional(),
+});
+const gatewayParams = p.params({ address: p.address });
+const gatewayUsageParams = p.params({ address: p.address, from: p.time.optional(), to: p.time.optional(), granularity: p.granularity.optional() });
+const modelUsageParams = p.params({ from: p.time.optional(), to: p.time.optional(), granularity: p.granularity.optional() });
+const activityParams = modelUsageParams;
+const noParams = p.params({});
+
+type Query = Record<string, string | string[] | undefined>;
+function input(c: Context): Query {
+  const q: Query = {};
+  for (const [k, v] of Object.entries(c.req.queries())) q[k] = v.length === 1 ? v[0] : v;
+  return { ...q, ...c.req.param() };
+}
+
+function json(c: Context, body: unknown, status: 200 | 404 = 200) {
+  return c.json(replaceBigInts(body as object, (v) => v.toString()) as object, status);
+}
+
+/** `expired` is not an event: an approved key whose approval ran out. */
+function gatewayView(g: typeof gateway.$inferSelect, nowSec: bigint) {
+  const status = g.status === "active" && g.activeUntil <= nowSec ? "expired" : g.status;
+  return { ...g, status };
+}
+const nowSec = () => BigInt(Math.floor(Date.now() / 1000));
+
+// ------------------------------------------------------------------ per-call status
+
+/**
+ * Range lookup on the (gateway, firstCallSeq) index: the batch with the greatest firstCallSeq ≤ s,
+ * one index probe whatever the table size. Prepared once (the hottest route), so each request
+ * skips query building and server-side planning.
+ */
+const callLookup = db
+  .select()
+  .from(batch)
+  .where(and(eq(batch.gateway, sql.placeholder("gateway")), lte(batch.firstCallSeq, sql.placeholder("callSeq"))))
+  .orderBy(desc(batch.firstCallSeq))
+  .limit(1)
+  .prepare("proofpath_call_lookup");
+
+app.get("/calls/:gateway/:callSeq", async (c) => {
+  const { gateway: gw, callSeq } = p.parseParams(callParams, input(c));
+  const [b] = await callLookup.execute({ gateway: gw, callSeq });
+  if (!b || callSeq >= b.firstCallSeq + BigInt(b.count)) {
+    return json(c, { gateway: gw, callSeq, status: "pending", batch: null });
+  }
+  return json(c, {
+    gateway: gw,
+    callSeq,
+    status: b.status,
+    batch: { id: b.id, batchSeq: b.batchSeq, firstCallSeq: b.firstCallSeq, count: b.count, root: b.root, headerHash: b.headerHash, daURI: b.daURI },
+    index: callSeq - b.firstCallSeq,
+    txs: { submit: b.submitTx, attest: b.attestTx, finalize: b.finalizeTx, reject: b.rejectTx },
+    times: { submittedAt: b.submittedAt, attestedAt: b.attestedAt, finalizedAt: b.finalizedAt, rejectedAt: b.rejectedAt },
+    proofLatencyMs: b.proofLatencyMs,
+  });
+});
+
+// ------------------------------------------------------------------ batches
+
+app.get("/batches", async (c) => {
+  const q = p.parseParams(batchListParams, input(c));
+  const limit = q.limit ?? 100;
+  const where = and(
+    q.gateway ? eq(batch.gateway, q.gateway) : undefined,
+    q.status ? eq(batch.status, q.status) : undefined,
+    q.from !== undefined ? gte(batch.submittedAt, q.from) : undefined,
+    q.to !== undefined ? lte(batch.submittedAt, q.to) : undefined,
+    q.cursor
+      ? or(lt(batch.submittedAt, q.cursor.submittedAt), and(eq(batch.submittedAt, q.cursor.submittedAt), lt(batch.id, q.cursor.id)))
+      : undefined,
+  );
+  const rows = await db.select().from(batch).where(where).orderBy(desc(batch.submittedAt), desc(batch.id)).limit(limit + 1);
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  const nextCursor = rows.length > limit && last ? p.encodeBatchCursor(last.submittedAt, last.id) : null;
+  return json(c, { items: page, nextCursor });
+});
+
+app.get("/batches/:id", async (c) => {
+  const { id } = p.parseParams(batchParams, input(c));
+  const key = `${id.gateway}:${id.batchSeq}`;
+  const [b] = await db.select().from(batch).where(eq(batch.id, key)).limit(1);
+  if (!b) return json(c, { error: "not_found", field: "id", reason: "no such batch" }, 404);
+  return json(c, b);
+});
+
+// ------------------------------------------------------------------ gateways
+
+app.get("/gateways", async (c) => {
+  const q = p.parseParams(gatewayListParams, input(c));
+  const limit = q.limit ?? 100;
+  const now = nowSec();
+  const statusWhere =
+    q.status === "active" ? and(eq(gateway.status, "active"), gt(gateway.activeUntil, now))
+    : q.status === "expired" ? and(eq(gateway.status, "active"), lte(gateway.activeUntil, now))
+    : q.status ? eq(gateway.status, q.status)
+    : undefined;
+  const rows = await db
+    .select()
+    .from(gateway)
+    .where(and(statusWhere, q.cursor ? gt(gateway.address, q.cursor) : undefined))
+    .orderBy(asc(gateway.address))
+    .limit(limit + 1);
+  const items = rows.slice(0, limit).map((g) => gatewayView(g, now));
+  const nextCursor = rows.length > limit ? items[items.length - 1]!.address : null;
+  return json(c, { items, nextCursor });
+});
+
+app.get("/gateways/:address", async (c) => {
+  const { address } = p.parseParams(gatewayParams, input(c));
+  const [g] = await db.select().from(gateway).where(eq(gateway.address, address)).limit(1);
+  if (!g) return json(c, { error: "not_found", field: "address", reason: "no such gateway" }, 404);
+  return json(c, gatewayView(g, nowSec()));
+});
+
+app.get("/gateways/:address/usage", async (c) => {
+  const q = p.parseParams(gatewayUsageParams, input(c));
+  const period = q.granularity ?? "hour";
+  const { from, to } = window(q.from, q.to, period);
+  const rollups = await db
+    .select()
+    .from(gatewayRollup)
+    .where(and(eq(gatewayRollup.period, period), eq(gatewayRollup.gateway, q.address), gte(gatewayRollup.bucket, from), to === null ? undefined : lte(gatewayRollup.bucket, to)))
+    .orderBy(asc(gatewayRollup.bucket))
+    .limit(MAX_BUCKETS);
+  const models = await db
+    .select()
+    .from(usageRollup)
+    .where(and(eq(usageRollup.period, period), eq(usageRollup.gateway, q.address), gte(usageRollup.bucket, from), to === null ? undefined : lte(usageRollup.bucket, to)))
+    .orderBy(asc(usageRollup.bucket), asc(usageRollup.modelId))
+    .limit(MAX_BUCKETS * 20);
+  return json(c, {
+    gateway: q.address,
+    granularity: period,
+    from,
+    to,
+    buckets: rollups.map(({ period: _p, gateway: _g, ...r }) => r),
+    models: models.map(({ period: _p, gateway: _g, ...r }) => r),
+  });
+});
+
+/** At most this many buckets per answer (a year of hours is 8,760; pages are the client's job). */
+const MAX_BUCKETS = 10_000;
+
+/**
+ * Default window: from 7 days (hours) or 365 days (days) ago, with no upper bound unless `to` is
+ * given — chain time can run ahead of this server's clock (a devnet's time warp, clock skew), and
+ * a fresh bucket must not vanish for that.
+ */
+function window(from: bigint | undefined, to: bigint | undefined, period: keyof typeof PERIODS) {
+  const start = from ?? (to ?? nowSec()) - (period === "hour" ? 7n * 86_400n : 365n * 86_400n);
+  if (to !== undefined && start > to) throw new p.ParamError("from", "must not be after to");
+  return { from: start - (start % PERIODS[period]), to: to ?? null };
+}
+
+// ------------------------------------------------------------------ models
+
+app.get("/models/usage", async (c) => {
+  const q = p.parseParams(modelUsageParams, input(c));
+  const period = q.granularity ?? "hour";
+  const { from, to } = window(q.from, q.to, period);
+  const rows = await db
+    .select({
+      bucket: usageRollup.bucket,
+      modelId: usageRollup.modelId,
+      calls: sql<string>`sum(${usageRollup.calls})::text`,
+      inputTokens: sql<string>`sum(${usageRollup.inputTokens})::text`,
+      outputTokens: sql<string>`sum(${usageRollup.outputTokens})::text`,
+      fees: sql<string>`sum(${usageRollup.fees})::text`,
+      batches: sql<string>`sum(${usageRollup.batches})::text`,
+    })
+    .from(usageRollup)
+    .where(and(eq(usageRollup.period, period), gte(usageRollup.bucket, from), to === null ? undefined : lte(usageRollup.bucket, to)))
+    .groupBy(usageRollup.bucket, usageRollup.modelId)
+    .orderBy(asc(usageRollup.bucket), asc(usageRollup.modelId))
+    .limit(MAX_BUCKETS * 20);
+  return json(c, { granularity: period, from, to, items: rows });
+});
+
+// ------------------------------------------------------------------ validators
+
+app.get("/validators", async (c) => {
+  p.parseParams(noParams, input(c));
+  const [net] = await db.select().from(network).limit(1);
+  const rpv = net?.rewardPerValidator ?? 0n;
+  const rows = await db.select().from(validator).orderBy(asc(validator.address)).limit(p.MAX_LIMIT);
+  const items = rows.map(({ rewardDebt, rewardsCredited, ...v }) => {
+    const owed = rewardsCredited + (v.active ? rpv - rewardDebt : 0n);
+    return { ...v, rewardsOwed: owed, rewardsEarned: owed + v.rewardsClaimed };
+  });
+  return json(c, { items });
+});
+
+// ------------------------------------------------------------------ network
+
+app.get("/network/stats", async (c) => {
+  p.parseParams(noParams, input(c));
+  const [net] = await db.select().from(network).limit(1);
+  const hist = await db.select().from(latencyHistogram);
+  const counts = await db
+    .select({ status: batch.status, n: sql<string>`count(*)::text` })
+    .from(batch)
+    .groupBy(batch.status);
+  const now = nowSec();
+  const gws = await db.select({ status: gateway.status, activeUntil: gateway.activeUntil }).from(gateway);
+  const activeGateways = gws.filter((g) => g.status === "active" && g.activeUntil > now).length;
+  const { rewardPerValidator: _r, id: _id, ...totals } = net ?? emptyTotals();
+  return json(c, {
+    ...totals,
+    activeGateways,
+    batchesByStatus: Object.fromEntries(["submitted", "attested", "finalized", "rejected"].map((s) => [s, Number(counts.find((r) => r.status === s)?.n ?? 0)])),
+    proofLatency: {
+      avgMs: totals.latencyCount > 0 ? Number(totals.latencySumMs) / totals.latencyCount : null,
+      p50Ms: quantileFromHistogram(hist, 0.5),
+      p95Ms: quantileFromHistogram(hist, 0.95),
+      samples: totals.latencyCount,
+    },
+  });
+});
+
+function emptyTotals(): typeof network.$inferSelect {
+  return {
+    id: "network", gateways: 0, batchesSubmitted: 0, batchesAttested: 0, batchesFinalized: 0, batchesRejected: 0,
+    callsSettled: 0n, inputTokens: 0n, outputTokens: 0n, feesSubmitted: 0n, feesPaid: 0n, toValidators: 0n,
+    toTreasury: 0n, burned: 0n, refunded: 0n, rewardsClaimed: 0n, rewardPerValidator: 0n, slashed: 0n, deposits: 0n,
+    latencySumMs: 0n, latencyCount: 0,
+  };
+}
+
+app.get("/network/activity", async (c) => {
+  const q = p.parseParams(activityParams, input(c));
+  const period = q.granularity ?? "hour";
+  const { from, to } = window(q.from, q.to, period);
+  const rows = await db
+    .select()
+    .from(networkRollup)
+    .where(and(eq(networkRollup.period, period), gte(networkRollup.bucket, from), to === null ? undefined : lte(networkRollup.bucket, to)))
+    .orderBy(asc(networkRollup.bucket))
+    .limit(MAX_BUCKETS);
+  return json(c, { granularity: period, from, to, items: rows.map(({ period: _p, ...r }) => r) });
+});
+
+// ------------------------------------------------------------------ errors
+
+app.onError((err, c) => {
+  if (err instanceof p.ParamError) return c.json({ error: "invalid_parameter", field: err.field, reason: err.reason }, 400);
+  // Never leak SQL or stack traces; the log keeps the detail.
+  console.error("api error", err);
+  return c.json({ error: "internal_error" }, 500);
+});
+
+export default app;

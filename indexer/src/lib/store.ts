@@ -1,0 +1,165 @@
+/**
+ * Shared writes for the handlers: default rows and upserted counters. Every function takes the
+ * handler's `db`, so all state lives in Ponder tables (reverted on reorgs), none in memory.
+ */
+import type { Context } from "ponder:registry";
+import { gateway, gatewayRollup, network, networkRollup, protocolEvent, usageRollup } from "ponder:schema";
+import { bucketOf, PERIODS, type Period } from "./time.js";
+
+export type Db = Context["db"];
+type Hex = `0x${string}`;
+
+export const NETWORK_ID = "network";
+
+export const emptyGateway = (address: Hex) => ({
+  address,
+  bond: 0n,
+  status: "unregistered",
+  activeUntil: 0n,
+  approvalNonce: 0n,
+  balance: 0n,
+  pendingWithdrawal: 0n,
+  totalDeposited: 0n,
+  nextBatchSeq: 0n,
+  nextCallSeq: 0n,
+  batches: 0,
+  calls: 0n,
+  inputTokens: 0n,
+  outputTokens: 0n,
+  fees: 0n,
+  rejectedBatches: 0,
+  slashed: 0n,
+});
+
+const emptyNetwork = {
+  id: NETWORK_ID,
+  gateways: 0,
+  batchesSubmitted: 0,
+  batchesAttested: 0,
+  batchesFinalized: 0,
+  batchesRejected: 0,
+  callsSettled: 0n,
+  inputTokens: 0n,
+  outputTokens: 0n,
+  feesSubmitted: 0n,
+  feesPaid: 0n,
+  toValidators: 0n,
+  toTreasury: 0n,
+  burned: 0n,
+  refunded: 0n,
+  rewardsClaimed: 0n,
+  rewardPerValidator: 0n,
+  slashed: 0n,
+  deposits: 0n,
+  latencySumMs: 0n,
+  latencyCount: 0,
+};
+type NetworkRow = typeof emptyNetwork;
+
+/** Adds `delta` to the network totals (numeric fields only). */
+export async function bumpNetwork(db: Db, delta: Partial<Omit<NetworkRow, "id">>): Promise<void> {
+  await db
+    .insert(network)
+    .values(applyDelta({ ...emptyNetwork }, delta))
+    .onConflictDoUpdate((row) => applyDelta({ ...(row as NetworkRow) }, delta));
+}
+
+/** Makes sure a gateway row exists (a batch may name a key the registry has not told us about). */
+export async function touchGateway(db: Db, address: Hex): Promise<void> {
+  await db.insert(gateway).values(emptyGateway(address)).onConflictDoNothing();
+}
+
+export interface UsageDelta {
+  calls: bigint;
+  inputTokens: bigint;
+  outputTokens: bigint;
+  fees: bigint;
+  batches: number;
+}
+
+/** Adds usage to the hour and day rollups of one gateway+model. */
+export async function bumpUsageRollups(db: Db, ts: bigint, gw: Hex, modelId: Hex, d: UsageDelta): Promise<void> {
+  for (const period of Object.keys(PERIODS) as Period[]) {
+    const key = { period, bucket: bucketOf(ts, period), gateway: gw, modelId };
+    await db
+      .insert(usageRollup)
+      .values({ ...key, ...applyDelta(zeroUsage(), d) })
+      .onConflictDoUpdate((row) => applyDelta(pickUsage(row), d));
+  }
+}
+
+/** Adds usage to the hour and day rollups of one gateway. */
+export async function bumpGatewayRollups(db: Db, ts: bigint, gw: Hex, d: UsageDelta): Promise<void> {
+  for (const period of Object.keys(PERIODS) as Period[]) {
+    const key = { period, bucket: bucketOf(ts, period), gateway: gw };
+    await db
+      .insert(gatewayRollup)
+      .values({ ...key, ...applyDelta(zeroUsage(), d) })
+      .onConflictDoUpdate((row) => applyDelta(pickUsage(row), d));
+  }
+}
+
+const zeroNetworkRollup = () => ({
+  ...zeroUsage(),
+  attested: 0,
+  finalized: 0,
+  rejected: 0,
+  feesDistributed: 0n,
+  burned: 0n,
+  latencySumMs: 0n,
+  latencyCount: 0,
+});
+type NetworkRollupDelta = Partial<ReturnType<typeof zeroNetworkRollup>>;
+
+/** Adds to the network's hour and day rollups. */
+export async function bumpNetworkRollups(db: Db, ts: bigint, d: NetworkRollupDelta): Promise<void> {
+  for (const period of Object.keys(PERIODS) as Period[]) {
+    const key = { period, bucket: bucketOf(ts, period) };
+    await db
+      .insert(networkRollup)
+      .values({ ...key, ...applyDelta(zeroNetworkRollup(), d) })
+      .onConflictDoUpdate((row) => {
+        const { period: _p, bucket: _b, ...rest } = row;
+        return applyDelta(rest, d);
+      });
+  }
+}
+
+function zeroUsage(): UsageDelta {
+  return { calls: 0n, inputTokens: 0n, outputTokens: 0n, fees: 0n, batches: 0 };
+}
+
+function pickUsage(row: UsageDelta): UsageDelta {
+  return { calls: row.calls, inputTokens: row.inputTokens, outputTokens: row.outputTokens, fees: row.fees, batches: row.batches };
+}
+
+/** Returns `base` with every numeric field of `delta` added (bigint to bigint, number to number). */
+function applyDelta<T extends object>(base: T, delta: Partial<Record<keyof T, unknown>>): T {
+  const out = base as Record<string, unknown>;
+  for (const [k, v] of Object.entries(delta)) {
+    if (v === undefined) continue;
+    const cur = out[k];
+    if (typeof v === "bigint") out[k] = ((cur as bigint | undefined) ?? 0n) + v;
+    else if (typeof v === "number") out[k] = ((cur as number | undefined) ?? 0) + v;
+  }
+  return base;
+}
+
+/** Appends an event to the protocol log, args with bigints as decimal strings. */
+export async function logEvent(
+  db: Db,
+  event: { id: string; args: unknown; block: { number: bigint; timestamp: bigint }; transaction: { hash: Hex } },
+  contract: string,
+  name: string,
+): Promise<void> {
+  const args = JSON.parse(JSON.stringify(event.args ?? {}, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
+  await db.insert(protocolEvent).values({
+    id: event.id,
+    contract,
+    name,
+    args,
+    blockNumber: event.block.number,
+    timestamp: event.block.timestamp,
+    txHash: event.transaction.hash,
+  });
+}

@@ -1,0 +1,233 @@
+/**
+ * Indexer benchmark (`npm run bench:indexer`), on a real anvil chain, a real Postgres and a real
+ * `ponder start`, in one run:
+ *  1. backfill throughput over BENCH_EVENTS (default 100,000) BatchSubmitted events, beside a plain
+ *     viem getLogs read of the same logs;
+ *  2. `GET /calls/:gateway/:callSeq` latency under autocannon at BENCH_RATE req/s (default 1,000),
+ *     beside a raw `pg` query of the same row at the same rate.
+ * Writes snapshots/indexer.json. Events come from contracts/mocks/BatchEventEmitter.sol, which emits
+ * the very `IProofSettlement.BatchSubmitted` declaration; the indexer reads it with the real
+ * ProofSettlement ABI (it is written into the deployment file as ProofSettlement).
+ * Needs `npx hardhat build` first (for the mock's artifact).
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+// @ts-expect-error autocannon ships no type declarations (and @types/autocannon is not installed)
+import autocannon from "autocannon";
+import pg from "pg";
+import { createPublicClient, createWalletClient, defineChain, http, keccak256, toHex, type Abi, type Address, type Hex } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
+import { startAnvil } from "../../indexer/harness/anvil.js";
+import { startPonder, repoRoot } from "../../indexer/harness/ponder.js";
+import { startPostgres } from "../../indexer/harness/postgres.js";
+import { waitFor } from "../../indexer/harness/ports.js";
+import { proofSettlementAbi } from "../../sdk/abis.js";
+import { deployProofpath, localDeployDefaults, writeDeployment } from "../../sdk/deploy.js";
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
+const PER_TX = 1000;
+const GATEWAYS = 10;
+const RATE = Number(process.env.BENCH_RATE ?? 1000);
+const DURATION = Number(process.env.BENCH_DURATION ?? 20);
+const OUT = process.env.BENCH_OUT ?? path.join(repoRoot, "snapshots", "indexer.json");
+
+const log = (...a: unknown[]) => console.log(`[bench:indexer ${new Date().toISOString().slice(11, 19)}]`, ...a);
+
+function percentile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+function logTime(file: string, msg: string): number | undefined {
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const j = JSON.parse(line) as { msg?: string; time?: number };
+    if (j.msg === msg) return j.time;
+  }
+  return undefined;
+}
+
+async function main(): Promise<void> {
+  const emitterArtifact = JSON.parse(
+    readFileSync(path.join(repoRoot, "artifacts/contracts/mocks/BatchEventEmitter.sol/BatchEventEmitter.json"), "utf8"),
+  ) as { abi: Abi; bytecode: Hex };
+
+  // A 1,000-event transaction needs ~20M gas: raise the block gas limit above it.
+  const anvil = await startAnvil(["--gas-limit", "100000000"]);
+  const postgres = await startPostgres();
+  const stops: (() => Promise<void> | void)[] = [() => anvil.stop(), () => postgres.stop()];
+  try {
+    const chain = defineChain({ id: 31337, name: "anvil", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [anvil.url] } } });
+    const pub = createPublicClient({ chain, transport: http(anvil.url, { timeout: 300_000 }) });
+    const account = mnemonicToAccount("test test test test test test test test test test test junk");
+    const wallet = createWalletClient({ chain, transport: http(anvil.url), account });
+
+    const deployment = await deployProofpath(wallet as never, pub as never, { ...localDeployDefaults, validators: [account.address], quorum: 1 });
+    const rate = localDeployDefaults.rate;
+    const deployTx = await wallet.deployContract({ abi: emitterArtifact.abi, bytecode: emitterArtifact.bytecode, args: [rate.perCall, rate.perKiloInputToken, rate.perKiloOutputToken] });
+    const emitter = (await pub.waitForTransactionReceipt({ hash: deployTx })).contractAddress as Address;
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "proofpath-bench-")), "deployment.json");
+    writeDeployment(file, { ...deployment, contracts: { ...deployment.contracts, ProofSettlement: emitter } });
+
+    // ------------------------------------------------------------ generate the events
+    const gateways = Array.from({ length: GATEWAYS }, (_, i) => `0x${(i + 1).toString(16).padStart(40, "0")}` as Address);
+    const models = [keccak256(toHex("llama-3.1-8b")), keccak256(toHex("mistral-7b"))].sort() as Hex[];
+    const usage = models.map((modelId, i) => ({ modelId, calls: 2 + i, inputTokens: 500n, outputTokens: 900n }));
+    const count = 8;
+    const fee = usage.reduce((n, u) => n + BigInt(u.calls) * rate.perCall + (u.inputTokens * rate.perKiloInputToken) / 1000n + (u.outputTokens * rate.perKiloOutputToken) / 1000n, 0n);
+    const txs = Math.ceil(EVENTS / PER_TX);
+    const t0 = performance.now();
+    await anvil.rpc("evm_setAutomine", [false]);
+    let nonce = await pub.getTransactionCount({ address: account.address, blockTag: "pending" });
+    const next = new Map(gateways.map((g) => [g, 0n]));
+    const servedAt = BigInt(Date.now()) - 30_000n;
+    let last: Hex | undefined;
+    for (let t = 0; t < txs; t++) {
+      const gw = gateways[t % GATEWAYS]!;
+      const first = next.get(gw)!;
+      const n = Math.min(PER_TX, EVENTS - t * PER_TX);
+      last = await wallet.writeContract({
+        address: emitter,
+        abi: emitterArtifact.abi,
+        functionName: "emitBatches",
+        args: [{ gateway: gw, firstBatchSeq: first, firstCallSeq: first * BigInt(count), n, count, fee, servedAt }, usage],
+        gas: 60_000_000n,
+        nonce: nonce++,
+        maxFeePerGas: 100_000_000_000n,
+        maxPriorityFeePerGas: 1_000_000_000n,
+      });
+      next.set(gw, first + BigInt(n));
+      // One 1,000-event transaction per block keeps each block's logs ~1.8 MB, under RPC body limits.
+      await anvil.rpc("evm_mine", []);
+    }
+    while (!(await anvil.rpc("eth_getTransactionReceipt", [last]))) await anvil.rpc("evm_mine", []);
+    await anvil.rpc("evm_setAutomine", [true]);
+    await anvil.rpc("anvil_mine", ["0x40"]); // past Ponder's 30-block finality: all of it is backfill
+    const head = BigInt(await anvil.rpc<string>("eth_blockNumber"));
+    log(`emitted ${EVENTS} BatchSubmitted events in ${txs} txs (${((performance.now() - t0) / 1000).toFixed(1)} s), head ${head}`);
+
+    // ------------------------------------------------------------ baseline: plain getLogs
+    const event = proofSettlementAbi.find((x) => x.type === "event" && x.name === "BatchSubmitted")!;
+    const g0 = performance.now();
+    let logs = 0;
+    const STEP = 4n; // blocks per getLogs call: ~7 MB answers, under viem's 10 MB default
+    for (let from = BigInt(deployment.startBlock); from <= head; from += STEP) {
+      const to = from + STEP - 1n < head ? from + STEP - 1n : head;
+      logs += (await pub.getLogs({ address: emitter, event: event as never, fromBlock: from, toBlock: to })).length;
+    }
+    const getLogsSec = (performance.now() - g0) / 1000;
+    if (logs !== EVENTS) throw new Error(`getLogs read ${logs} logs, expected ${EVENTS}`);
+    const getLogsEventsPerSec = Math.round(EVENTS / getLogsSec);
+    log(`viem getLogs: ${logs} decoded logs in ${getLogsSec.toFixed(2)} s → ${getLogsEventsPerSec} events/s`);
+
+    // ------------------------------------------------------------ backfill
+    const p0 = performance.now();
+    const ponder = await startPonder({ deploymentFile: file, rpcUrl: anvil.url, databaseUrl: postgres.url, logName: `bench-${Date.now().toString(36)}` });
+    stops.unshift(() => ponder.stop());
+    await ponder.waitForBlock(head, 1_800_000);
+    const wallSec = (performance.now() - p0) / 1000;
+    const started = logTime(ponder.logFile, "Started backfill indexing");
+    const completed = logTime(ponder.logFile, "Completed backfill indexing across all chains");
+    if (!started || !completed) throw new Error(`backfill markers missing in ${ponder.logFile}`);
+    const backfillSec = (completed - started) / 1000;
+    const backfillEventsPerSec = Math.round(EVENTS / backfillSec);
+    const stats = await ponder.getJson("/network/stats");
+    if (stats.batchesSubmitted !== EVENTS) throw new Error(`indexer has ${stats.batchesSubmitted} batches, expected ${EVENTS}`);
+    log(`ponder backfill: ${EVENTS} events in ${backfillSec.toFixed(1)} s → ${backfillEventsPerSec} events/s (process start to ready ${wallSec.toFixed(1)} s)`);
+
+    // ------------------------------------------------------------ /calls under load
+    // Reads are served the production way: a `ponder serve` replica on the same Postgres schema,
+    // while the indexer (`ponder start`) keeps following the chain.
+    const replica = await startPonder({ deploymentFile: file, rpcUrl: anvil.url, databaseUrl: postgres.url, schema: ponder.schema, command: "serve", logName: `${ponder.schema}-serve` });
+    stops.unshift(() => replica.stop());
+    await waitFor("the serve replica", async () => (await replica.get("/ready").catch(() => undefined))?.ok, 120_000);
+    const callSeqs = Array.from({ length: 4096 }, (_, i) => {
+      const gw = gateways[i % GATEWAYS]!;
+      const max = next.get(gw)! * BigInt(count);
+      return { gw, seq: BigInt(Math.floor(Math.random() * Number(max))) };
+    });
+    const sample = await replica.getJson(`/calls/${callSeqs[0]!.gw}/${callSeqs[0]!.seq}`);
+    if (sample.status !== "submitted") throw new Error(`unexpected /calls answer ${JSON.stringify(sample)}`);
+    // Warm up (JIT, connection pool, prepared statement) and record the unloaded latency.
+    const seqLat: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const c = callSeqs[i % callSeqs.length]!;
+      const s = performance.now();
+      const res = await fetch(`${replica.url}/calls/${c.gw}/${c.seq}`);
+      await res.arrayBuffer();
+      seqLat.push(performance.now() - s);
+    }
+    seqLat.sort((a, b) => a - b);
+    log(`/calls one at a time: p50 ${percentile(seqLat, 0.5).toFixed(2)} ms, p99 ${percentile(seqLat, 0.99).toFixed(2)} ms`);
+    let k = 0;
+    const result = await autocannon({
+      url: replica.url,
+      connections: 32,
+      overallRate: RATE,
+      duration: DURATION,
+      requests: [{ setupRequest: (req: Record<string, unknown>) => { const c = callSeqs[k++ % callSeqs.length]!; return { ...req, path: `/calls/${c.gw}/${c.seq}` }; } }],
+    });
+    const errors = result.errors + result.timeouts + result.non2xx;
+    const callsP99Ms = result.latency.p99;
+    log(`/calls at ${RATE} req/s for ${DURATION} s: ${result.requests.total} requests, p50 ${result.latency.p50} ms, p99 ${callsP99Ms} ms, errors ${errors}`);
+
+    // ------------------------------------------------------------ raw pg, same row, same rate
+    const pool = new pg.Pool({ connectionString: postgres.url, max: 32 });
+    const sqlText = `select * from "${ponder.schema}".batch where gateway = $1 and first_call_seq <= $2 order by first_call_seq desc limit 1`;
+    await pool.query(sqlText, [callSeqs[0]!.gw, callSeqs[0]!.seq.toString()]);
+    const lat: number[] = [];
+    let pgErrors = 0;
+    const end = performance.now() + DURATION * 1000;
+    const inflight = new Set<Promise<void>>();
+    for (let i = 0; performance.now() < end; i++) {
+      const due = (i * 1000) / RATE;
+      const wait = due - (performance.now() - (end - DURATION * 1000));
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const c = callSeqs[i % callSeqs.length]!;
+      const s = performance.now();
+      const q = pool.query(sqlText, [c.gw.toLowerCase(), c.seq.toString()]).then(
+        () => void lat.push(performance.now() - s),
+        () => void pgErrors++,
+      );
+      inflight.add(q);
+      void q.finally(() => inflight.delete(q));
+    }
+    await Promise.all(inflight);
+    await pool.end();
+    lat.sort((a, b) => a - b);
+    const rawPgP99Ms = Number(percentile(lat, 0.99).toFixed(2));
+    log(`raw pg at ${RATE} q/s for ${DURATION} s: ${lat.length} queries, p50 ${percentile(lat, 0.5).toFixed(2)} ms, p99 ${rawPgP99Ms} ms, errors ${pgErrors}`);
+
+    const snapshot = {
+      backfillEventsPerSec,
+      getLogsEventsPerSec,
+      callsP99Ms,
+      rawPgP99Ms,
+      errors: errors + pgErrors,
+      details: {
+        events: EVENTS,
+        backfillSeconds: Number(backfillSec.toFixed(2)),
+        ponderStartToReadySeconds: Number(wallSec.toFixed(2)),
+        getLogsSeconds: Number(getLogsSec.toFixed(2)),
+        callsRate: RATE,
+        callsDurationSeconds: DURATION,
+        callsRequests: result.requests.total,
+        callsP50Ms: result.latency.p50,
+        callsUnloadedP50Ms: Number(percentile(seqLat, 0.5).toFixed(2)),
+        callsServedBy: "ponder serve replica (Postgres), indexer running beside it",
+        callsP999Ms: result.latency.p99_9 ?? null,
+        rawPgP50Ms: Number(percentile(lat, 0.5).toFixed(2)),
+        database: "postgres 15 (local, fsync off)",
+        loadAverage1m: Number(loadavg()[0]!.toFixed(2)),
+        date: new Date().toISOString(),
+      },
+    };
+    writeFileSync(OUT, JSON.stringify(snapshot, null, 2) + "\n");
+    log(`wrote ${path.relative(repoRoot, OUT)}`, JSON.stringify(snapshot));
+  } finally {
+    for (const stop of stops) await stop();
+  }
+}
+
+await main();

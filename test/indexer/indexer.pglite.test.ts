@@ -1,0 +1,40 @@
+/**
+ * The indexer on its embedded default, PGlite: the same story and the same answers as on Postgres,
+ * through REST, GraphQL and SQL over HTTP, against a real anvil chain and a real `ponder start`.
+ */
+import { startAnvil, type Anvil } from "../../indexer/harness/anvil.js";
+import { startPonder, type Ponder } from "../../indexer/harness/ponder.js";
+import { setupProtocol } from "./helpers/protocol.js";
+import { checkGraphql, checkRest, checkSql, runScenario, type Expected } from "./helpers/scenario.js";
+
+describe("indexer on PGlite", function () {
+  this.timeout(600_000);
+  let anvil: Anvil;
+  let expected: Expected;
+  let ponder: Ponder;
+
+  before(async () => {
+    anvil = await startAnvil();
+    const protocol = await setupProtocol(anvil.url, anvil.rpc);
+    expected = await runScenario(protocol);
+    ponder = await startPonder({ deploymentFile: protocol.deploymentFile, rpcUrl: anvil.url, logName: "pglite" });
+    await ponder.waitForBlock(expected.lastBlock, 240_000);
+  });
+
+  after(async () => {
+    await ponder?.stop();
+    await anvil?.stop();
+  });
+
+  it("reports statuses and rollups through REST", async () => {
+    await checkRest(ponder, expected);
+  });
+
+  it("reports the same through GraphQL", async () => {
+    await checkGraphql(ponder, expected);
+  });
+
+  it("reports the same through SQL over HTTP", async () => {
+    await checkSql(ponder, expected);
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * The indexer on Postgres, end to end: a real anvil chain, a real Postgres cluster, a real
+ * `ponder start` process. Statuses and rollups through REST, GraphQL, SQL over HTTP and a direct
+ * pg query; the dashboard in headless Chromium; API fuzzing; an anvil reorg that removes a batch.
+ */
+import assert from "node:assert/strict";
+import pg from "pg";
+import { startAnvil, type Anvil } from "../../indexer/harness/anvil.js";
+import { checkDashboard } from "./helpers/dashboard.js";
+import { fuzzApi } from "./helpers/fuzz.js";
+import { startPonder, type Ponder } from "../../indexer/harness/ponder.js";
+import { startPostgres, type Postgres } from "../../indexer/harness/postgres.js";
+import { MODELS, setupProtocol, type Protocol } from "./helpers/protocol.js";
+import { checkGraphql, checkRest, checkSql, expectedTotals, idOf, runScenario, type Expected } from "./helpers/scenario.js";
+import { waitFor } from "../../indexer/harness/ports.js";
+
+describe("indexer on Postgres", function () {
+  this.timeout(600_000);
+  let anvil: Anvil;
+  let postgres: Postgres;
+  let protocol: Protocol;
+  let expected: Expected;
+  let ponder: Ponder;
+
+  before(async () => {
+    anvil = await startAnvil();
+    postgres = await startPostgres();
+    protocol = await setupProtocol(anvil.url, anvil.rpc);
+    expected = await runScenario(protocol);
+    ponder = await startPonder({ deploymentFile: protocol.deploymentFile, rpcUrl: anvil.url, databaseUrl: postgres.url, logName: "postgres" });
+    await ponder.waitForBlock(expected.lastBlock, 240_000);
+  });
+
+  after(async () => {
+    await ponder?.stop();
+    await anvil?.stop();
+    postgres?.stop();
+  });
+
+  it("reports statuses and rollups through REST", async () => {
+    await checkRest(ponder, expected);
+  });
+
+  it("reports the same through GraphQL", async () => {
+    await checkGraphql(ponder, expected);
+  });
+
+  it("reports the same through SQL over HTTP and a direct Postgres query", async () => {
+    await checkSql(ponder, expected);
+    const client = new pg.Client({ connectionString: postgres.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ id: string; status: string; calls: number }>(`select id, status, calls from "${ponder.schema}".batch order by id`);
+      assert.deepEqual(
+        rows.map((r) => [r.id, r.status]),
+        expected.batches.map((b) => [idOf(b.header), b.status]).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+      );
+      const { rows: net } = await client.query<{ calls_settled: string }>(`select calls_settled::text from "${ponder.schema}".network`);
+      assert.equal(net[0]!.calls_settled, String(expectedTotals(expected).callsSettled));
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("shows charts with data and finds a call in the dashboard", async () => {
+    const b = expected.batches[0]!;
+    await checkDashboard(ponder, { gateway: b.header.gateway, callSeq: b.header.firstCallSeq + 1n, status: b.status });
+  });
+
+  it("never answers 5xx to fuzzed parameters, and SQL injection changes and leaks nothing", async () => {
+    const before = { stats: await ponder.getJson("/network/stats"), batches: await ponder.getJson("/batches?limit=1000") };
+    const h = expected.batches[0]!.header;
+    const { statuses } = await fuzzApi(ponder, { gateway: h.gateway, callSeq: h.firstCallSeq.toString(), batchId: idOf(h) }, Number(process.env.FUZZ_RUNS ?? 1000));
+    assert.ok((statuses[400] ?? 0) > 0 && (statuses[200] ?? 0) > 0, JSON.stringify(statuses));
+    assert.deepEqual(await ponder.getJson("/network/stats"), before.stats);
+    assert.deepEqual(await ponder.getJson("/batches?limit=1000"), before.batches);
+  });
+
+  it("follows a reorg that removes a batch: status and rollups go back", async () => {
+    const gw2 = expected.gateways[1]!;
+    const snapshot = async () => ({
+      stats: await ponder.getJson("/network/stats"),
+      usage: await ponder.getJson(`/gateways/${gw2.address}/usage?granularity=day&from=0&to=9999999999`),
+      models: await ponder.getJson("/models/usage?granularity=hour&from=0&to=9999999999"),
+      gateway: await ponder.getJson(`/gateways/${gw2.address}`),
+    });
+    const before = await snapshot();
+    const { header, block } = await protocol.submit(Array.from({ length: 5 }, () => ({ modelId: MODELS.llama, inputTokens: 11, outputTokens: 22 })), { gw: gw2 });
+    await ponder.waitForBlock(block);
+    const call = await ponder.getJson(`/calls/${gw2.address}/${header.firstCallSeq}`);
+    assert.equal(call.status, "submitted");
+    const during = await ponder.getJson("/network/stats");
+    assert.equal(BigInt(during.callsSettled), BigInt(before.stats.callsSettled) + 5n);
+
+    // Replace the block holding the batch with an empty one, then build on the new branch.
+    const head = BigInt(await anvil.rpc<string>("eth_blockNumber"));
+    await anvil.rpc("anvil_reorg", [Number(head - block) + 1, []]);
+    await anvil.rpc("evm_mine", []);
+    await anvil.rpc("evm_mine", []);
+    const receipt = await anvil.rpc("eth_getTransactionReceipt", [call.txs.submit]);
+    assert.equal(receipt, null, "the batch transaction is gone from the chain");
+
+    await waitFor("the indexer to drop the reorged batch", async () => (await ponder.getJson(`/calls/${gw2.address}/${header.firstCallSeq}`)).status === "pending", 60_000);
+    const newHead = BigInt(await anvil.rpc<string>("eth_blockNumber"));
+    await ponder.waitForBlock(newHead);
+    const res = await ponder.get(`/batches/${idOf(header)}`);
+    assert.equal(res.status, 404);
+    assert.deepEqual(await snapshot(), before);
+  });
+});
