@@ -1,0 +1,76 @@
+/**
+ * Model backends for the demo TEE gateway: a small deterministic local model (default, for demos
+ * and tests: the same prompt always gives the same answer and token counts) and a client for any
+ * OpenAI-compatible chat completions URL.
+ */
+import { keccak256, toHex } from "viem";
+
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
+
+export interface Completion {
+  model: string;
+  text: string;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface ModelBackend {
+  complete(req: { model: string; messages: ChatMessage[]; max_tokens?: number | undefined }): Promise<Completion>;
+}
+
+const WORDS = (
+  "the proof path settles every private call on chain while the fast path answers at once inside an attested " +
+  "enclave receipts are batched into a merkle tree and validators check digests against receipts without " +
+  "rerunning models fees flow to validators treasury and burn each settled proof becomes visible activity"
+).split(" ");
+
+/** Whitespace/punctuation token count: crude, deterministic, good enough for usage accounting demos. */
+export function countTokens(s: string): number {
+  return s.split(/[\s,.;:!?]+/).filter(Boolean).length;
+}
+
+/** Deterministic local "model": a word walk seeded by keccak(prompt), length bounded by max_tokens. */
+export class LocalModel implements ModelBackend {
+  constructor(private readonly name = "proofpath-local-1") {}
+
+  async complete(req: { model: string; messages: ChatMessage[]; max_tokens?: number | undefined }): Promise<Completion> {
+    const prompt = req.messages.map((m) => `${m.role}: ${m.content}`).join("\n");
+    const seed = keccak256(toHex(prompt));
+    const bytes = Buffer.from(seed.slice(2), "hex");
+    const max = Math.max(1, Math.min(req.max_tokens ?? 64, 256));
+    const n = Math.min(max, 8 + (bytes[0]! % 24));
+    const out: string[] = [];
+    let w = bytes[1]! % WORDS.length;
+    for (let i = 0; i < n; i++) {
+      out.push(WORDS[w]!);
+      w = (w + 1 + bytes[(i + 2) % 32]! % 5) % WORDS.length; // mostly follows the text, with seeded jumps
+    }
+    return { model: req.model || this.name, text: out.join(" "), inputTokens: countTokens(prompt), outputTokens: n };
+  }
+}
+
+/** Any OpenAI-compatible `/v1/chat/completions` endpoint. */
+export class OpenAICompatible implements ModelBackend {
+  constructor(private readonly baseUrl: string, private readonly apiKey?: string, private readonly timeoutMs = 60_000) {}
+
+  async complete(req: { model: string; messages: ChatMessage[]; max_tokens?: number | undefined }): Promise<Completion> {
+    const res = await fetch(`${this.baseUrl.replace(/\/+$/, "")}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}) },
+      body: JSON.stringify(req),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    if (!res.ok) throw new Error(`upstream ${res.status}: ${(await res.text()).slice(0, 200)}`);
+    const j = (await res.json()) as { model?: string; choices?: { message?: { content?: string } }[]; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+    const text = j.choices?.[0]?.message?.content ?? "";
+    return {
+      model: j.model ?? req.model,
+      text,
+      inputTokens: j.usage?.prompt_tokens ?? countTokens(req.messages.map((m) => m.content).join(" ")),
+      outputTokens: j.usage?.completion_tokens ?? countTokens(text),
+    };
+  }
+}

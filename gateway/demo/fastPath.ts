@@ -1,0 +1,64 @@
+/**
+ * The fast path in one place: request bytes in, response bytes out, plus the call to record. The
+ * hashes are over the exact bytes the user sent and received, so a user can recompute them; an
+ * OHTTP layer can wrap this function (decapsulate → handleChat → encapsulate) without touching it.
+ */
+import { z } from "zod";
+import { keccak256, toHex, type Hex } from "viem";
+import type { Call } from "../recorder.js";
+import type { ModelBackend } from "./backend.js";
+
+export const chatRequestSchema = z.object({
+  model: z.string({ error: "model: expected a string" }).min(1, { error: "model: must not be empty" }).max(200),
+  messages: z
+    .array(z.object({ role: z.string().max(32), content: z.string().max(100_000) }), { error: "messages: expected an array of { role, content }" })
+    .min(1, { error: "messages: at least one message" })
+    .max(256),
+  max_tokens: z.number().int().min(1).max(4096).optional(),
+});
+
+export class BadChatRequest extends Error {
+  override name = "BadChatRequest";
+}
+
+/** modelId of a model name: keccak256 of its UTF-8 bytes. */
+export function modelIdOf(model: string): Hex {
+  return keccak256(toHex(model));
+}
+
+let nextId = 0;
+
+/** Answers one chat completion request; throws BadChatRequest for invalid input. */
+export async function handleChat(requestBytes: Uint8Array, backend: ModelBackend): Promise<{ responseBytes: Uint8Array; call: Call }> {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(requestBytes));
+  } catch {
+    throw new BadChatRequest("body: expected JSON");
+  }
+  const parsed = chatRequestSchema.safeParse(json);
+  if (!parsed.success) throw new BadChatRequest(parsed.error.issues[0]!.message);
+  const req = parsed.data;
+  const out = await backend.complete(req);
+  const servedAt = Date.now();
+  const response = {
+    id: `chatcmpl-${servedAt.toString(36)}-${(nextId++).toString(36)}`,
+    object: "chat.completion",
+    created: Math.floor(servedAt / 1000),
+    model: out.model,
+    choices: [{ index: 0, message: { role: "assistant", content: out.text }, finish_reason: "stop" }],
+    usage: { prompt_tokens: out.inputTokens, completion_tokens: out.outputTokens, total_tokens: out.inputTokens + out.outputTokens },
+  };
+  const responseBytes = new TextEncoder().encode(JSON.stringify(response));
+  return {
+    responseBytes,
+    call: {
+      modelId: modelIdOf(out.model),
+      requestHash: keccak256(requestBytes),
+      responseHash: keccak256(responseBytes),
+      inputTokens: out.inputTokens,
+      outputTokens: out.outputTokens,
+      servedAt,
+    },
+  };
+}

@@ -1,0 +1,271 @@
+/**
+ * `createSettlementHook(config)`: what a gateway operator embeds in the TEE gateway. It records a
+ * receipt after each fast-path response (synchronously, never waiting on the chain) and owns
+ * everything after: durability, batching, signing, settlement and proofs.
+ *
+ * @example
+ * const hook = await createSettlementHook({ store: "data/gateway.db", enclaveKey, rpcUrl, settlement,
+ *   daBaseUrl: "https://gw.example/da", batch: { maxCalls: 1024, maxAgeMs: 5_000 } });
+ * const { callSeq, digest, durable } = hook.record({ modelId, requestHash, responseHash, inputTokens, outputTokens });
+ */
+import type { Address, LocalAccount, PublicClient } from "viem";
+import pino, { type Logger } from "pino";
+import { settlementDomain, signReceipt, type SettlementDomain } from "../sdk/eip712.js";
+import { parseHookConfig, type HookConfig, type HookConfigInput } from "./config.js";
+import { Store, type BatchRow } from "./store.js";
+import { Recorder, type Call, type Recorded } from "./recorder.js";
+import { Sealer, parseHeader } from "./sealer.js";
+import { Submitter } from "./submitter.js";
+import { TreeBuilder } from "./treeBuilder.js";
+import { FeeRates, makePublicClient, readNextSeqs } from "./chain.js";
+import { createMetrics, type HookMetrics } from "./metrics.js";
+import { recover } from "./reconcile.js";
+import { REC, decodeRecord, receiptStruct, type StoredReceipt } from "./record.js";
+import { GatewayConfigError, ReconcileError } from "./errors.js";
+import { treeFromNodes, type MerkleTree } from "../sdk/merkle.js";
+import type { BatchHeader } from "../sdk/types.js";
+
+export type { Call, Recorded } from "./recorder.js";
+
+/** Status of a callSeq as the HTTP API reports it. */
+export type ReceiptStatus = "pending" | "sealed" | "submitted" | "confirmed";
+
+export interface ReceiptView {
+  receipt: StoredReceipt & { gateway: Address };
+  status: ReceiptStatus;
+  durable: boolean;
+  batchSeq?: number;
+  header?: BatchHeader;
+  headerSignature?: string;
+  proof?: string[];
+  index?: number;
+  tx?: { hash: string; blockNumber: number | null; blockHash: string | null };
+}
+
+export interface BatchView {
+  header: BatchHeader;
+  signature: string | null;
+  status: ReceiptStatus;
+  tx?: { hash: string; blockNumber: number | null; blockHash: string | null };
+  receipts: StoredReceipt[];
+}
+
+export interface SettlementHook {
+  /** The enclave key's address (the receipts' `gateway`). */
+  readonly gateway: Address;
+  readonly settlement: Address;
+  readonly chainId: number;
+  readonly domain: SettlementDomain;
+  readonly metrics: HookMetrics;
+  readonly log: Logger;
+  /** Records one served call. Synchronous; throws InvalidCallError (allocating nothing) on bad input. */
+  record(call: Call): Recorded;
+  /** Group-commits now and seals everything queued (instead of waiting for size/age). */
+  flush(): Promise<void>;
+  /** Resolves when every sealed batch is confirmed (or rejects after `timeoutMs`). */
+  settled(timeoutMs?: number): Promise<void>;
+  receipt(callSeq: number): ReceiptView | undefined;
+  /** The enclave's EIP-712 signature over a served receipt (computed on demand, cached). */
+  receiptSignature(r: StoredReceipt): Promise<string>;
+  batch(batchSeq: number): BatchView | undefined;
+  health(): Record<string, unknown>;
+  /** Flushes (commit + seal + sign), stops the submitter and closes the store. */
+  close(opts?: { drain?: boolean; timeoutMs?: number }): Promise<void>;
+}
+
+function statusOf(b: BatchRow): ReceiptStatus {
+  if (b.status === "confirmed") return "confirmed";
+  if (b.status === "submitted" || b.status === "included") return "submitted";
+  return "sealed";
+}
+
+async function withRetry<T>(what: string, log: Logger, fn: () => Promise<T>, retry: { baseMs: number; maxMs: number }): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof ReconcileError) throw e;
+      const ms = Math.min(retry.maxMs, retry.baseMs * 2 ** Math.min(i, 16));
+      log.warn({ err: (e as Error).message?.split("\n")[0], retryInMs: ms }, `${what} failed`);
+      await new Promise((r) => setTimeout(r, ms));
+    }
+  }
+}
+
+/**
+ * Opens the store, reconciles with the chain (`nextSeqs`: the chain wins; retried until the RPC
+ * answers), voids callSeqs a crash left reserved but not durable, and starts sealing + submitting.
+ */
+export async function createSettlementHook(input: HookConfigInput): Promise<SettlementHook> {
+  const cfg: HookConfig = parseHookConfig(input);
+  const log = cfg.logger ?? pino({ name: "proofpath-gateway", level: process.env.LOG_LEVEL ?? "info" });
+  const gateway = cfg.enclave.address;
+  const client: PublicClient = makePublicClient(cfg.rpcUrl);
+  const chainId = cfg.chainId ?? (await withRetry("eth_chainId", log, () => client.getChainId(), cfg.retry));
+  const domain = settlementDomain(chainId, cfg.settlement);
+
+  const store = new Store(cfg.store, cfg.synchronous);
+  const owner = store.getMeta("gateway");
+  const where = store.getMeta("settlement");
+  if (owner && owner !== gateway) {
+    store.close();
+    throw new GatewayConfigError("store", `${cfg.store} belongs to gateway ${owner}, not ${gateway}`);
+  }
+  if (where && where !== `${chainId}:${cfg.settlement}`) {
+    store.close();
+    throw new GatewayConfigError("store", `${cfg.store} settles on ${where}, not ${chainId}:${cfg.settlement}`);
+  }
+  store.setMeta("gateway", gateway);
+  store.setMeta("settlement", `${chainId}:${cfg.settlement}`);
+
+  let state;
+  try {
+    const chain = await withRetry("reading nextSeqs", log, () => readNextSeqs(client, cfg.settlement, gateway), cfg.retry);
+    state = recover(store, gateway, chain, cfg.reserveSize, log);
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+  log.info({ gateway, settlement: cfg.settlement, chainId, ...state }, "settlement hook started");
+
+  const trees = new TreeBuilder();
+  let recorder!: Recorder;
+  let sealer!: Sealer;
+  const metrics = createMetrics({
+    recorded: () => recorder.recordedTotal,
+    queueDepth: () => recorder.pendingCount + sealer.queued,
+    unconfirmed: () => store.unconfirmed().length,
+  });
+  let submitter: Submitter | undefined;
+  sealer = new Sealer(
+    {
+      store, trees, rates: new FeeRates(client, cfg.settlement, cfg.rateRefreshMs), metrics, log, enclave: cfg.enclave, gateway, domain,
+      daBaseUrl: cfg.daBaseUrl.replace(/\/+$/, ""), maxCalls: cfg.batch.maxCalls, maxAgeMs: cfg.batch.maxAgeMs,
+      onSealed: () => submitter?.kick(),
+    },
+    { nextBatchSeq: state.nextBatchSeq },
+  );
+  // Durable but unsealed receipts from before the restart go first.
+  for (const seg of store.segmentsFrom(state.sealedUntil)) {
+    const skip = Math.max(0, state.sealedUntil - seg.firstSeq);
+    const count = seg.count - skip;
+    sealer.push({ firstSeq: seg.firstSeq + skip, count, data: seg.data.subarray(skip * REC), committedAt: Date.now() - cfg.batch.maxAgeMs });
+  }
+  recorder = new Recorder(store, gateway, state, cfg.reserveSize, (seg) => {
+    metrics.durable.inc(seg.count);
+    sealer.push(seg);
+  });
+  sealer.start();
+  void sealer.kick();
+  if (cfg.submit) {
+    submitter = new Submitter({
+      store, client, relayer: cfg.relayer, gateway, settlement: cfg.settlement, chainId, sealer, metrics, log,
+      confirmations: cfg.confirmations, maxInFlight: cfg.maxInFlight, bumpAfterMs: cfg.bumpAfterMs, pollMs: cfg.pollMs, retry: cfg.retry,
+      ...(cfg.gasLimit === undefined ? {} : { gasLimit: cfg.gasLimit }),
+    });
+    submitter.start();
+  }
+
+  const treeCache = new Map<number, MerkleTree>();
+  const treeOf = (b: BatchRow): MerkleTree => {
+    let t = treeCache.get(b.batchSeq);
+    if (!t) {
+      t = treeFromNodes(b.tree);
+      if (treeCache.size >= 16) treeCache.delete(treeCache.keys().next().value!);
+      treeCache.set(b.batchSeq, t);
+    }
+    return t;
+  };
+  const sigCache = new Map<string, string>();
+  let closed = false;
+
+  const hook: SettlementHook = {
+    gateway, settlement: cfg.settlement, chainId, domain, metrics, log,
+    record: (call) => recorder.record(call),
+
+    async flush() {
+      recorder.commit();
+      await sealer.drain();
+    },
+
+    async settled(timeoutMs = 120_000) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        if (recorder.pendingCount === 0 && sealer.queued === 0 && store.unconfirmed().length === 0) return;
+        if (Date.now() > end) throw new Error(`not settled after ${timeoutMs} ms: ${JSON.stringify(store.statusCounts())}, queued ${sealer.queued}`);
+        submitter?.kick();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+
+    receipt(callSeq) {
+      if (!Number.isSafeInteger(callSeq) || callSeq < 0) return undefined;
+      const pending = recorder.pendingRecord(callSeq);
+      const rec = pending ?? store.record(callSeq);
+      if (!rec) return undefined;
+      const r = decodeRecord(rec, 0, callSeq);
+      const view: ReceiptView = { receipt: { gateway, ...r }, status: "pending", durable: !pending };
+      const b = pending ? undefined : store.batchOf(callSeq);
+      if (b) {
+        const index = callSeq - b.firstSeq;
+        view.status = statusOf(b);
+        view.batchSeq = b.batchSeq;
+        view.index = index;
+        view.header = parseHeader(b.header);
+        if (b.signature) view.headerSignature = b.signature;
+        view.proof = treeOf(b).proof(index);
+        if (b.txHash) view.tx = { hash: b.txHash, blockNumber: b.blockNumber, blockHash: b.blockHash };
+      }
+      return view;
+    },
+
+    async receiptSignature(r) {
+      const key = `${r.callSeq}:${r.leaf}`;
+      let sig = sigCache.get(key);
+      if (!sig) {
+        sig = (await signReceipt(cfg.enclave as LocalAccount, domain, receiptStruct(gateway, r))).signature;
+        if (sigCache.size >= 10_000) sigCache.delete(sigCache.keys().next().value!);
+        sigCache.set(key, sig);
+      }
+      return sig;
+    },
+
+    batch(batchSeq) {
+      if (!Number.isSafeInteger(batchSeq) || batchSeq < 0) return undefined;
+      const b = store.batch(batchSeq);
+      if (!b) return undefined;
+      const recs = store.records(b.firstSeq, b.count);
+      const receipts: StoredReceipt[] = new Array(b.count);
+      for (let i = 0; i < b.count; i++) receipts[i] = decodeRecord(recs, i, b.firstSeq);
+      return {
+        header: parseHeader(b.header), signature: b.signature, status: statusOf(b), receipts,
+        ...(b.txHash ? { tx: { hash: b.txHash, blockNumber: b.blockNumber, blockHash: b.blockHash } } : {}),
+      };
+    },
+
+    health() {
+      const chain = submitter?.chain;
+      return {
+        ok: !closed && (submitter?.lastError === undefined),
+        gateway, settlement: cfg.settlement, chainId,
+        nextCallSeq: recorder.next, queued: recorder.pendingCount + sealer.queued,
+        batches: store.statusCounts(),
+        chain: chain ? { nextCallSeq: chain.nextCallSeq, nextBatchSeq: chain.nextBatchSeq, head: String(chain.head), ageMs: Date.now() - chain.at } : null,
+        lastError: submitter?.lastError ?? null,
+      };
+    },
+
+    async close(opts = {}) {
+      if (closed) return;
+      recorder.close();
+      await sealer.drain().catch(() => {});
+      if (opts.drain) await hook.settled(opts.timeoutMs);
+      closed = true;
+      sealer.stop();
+      await submitter?.stop();
+      await trees.close();
+      store.close();
+    },
+  };
+  return hook;
+}

@@ -1,0 +1,70 @@
+/**
+ * The hook's HTTP endpoint (Hono): receipts with status and inclusion proofs for users, whole
+ * batches for validators (this is the header's daURI), Prometheus metrics and health. Parameters
+ * are validated before any lookup: bad input is a 400 with a message, unknown ids a 404.
+ */
+import { Hono, type Context } from "hono";
+import { serve, type ServerType } from "@hono/node-server";
+import type { SettlementHook } from "./hook.js";
+import { jsonSafe } from "./json.js";
+
+const UINT = /^(0|[1-9][0-9]{0,15})$/;
+
+function parseId(c: Context, name: string): number | Response {
+  const raw = c.req.param(name) ?? "";
+  if (!UINT.test(raw) || !Number.isSafeInteger(Number(raw))) {
+    return c.json({ error: "bad_request", message: `${name}: expected a non-negative decimal integer (at most 2^53-1), got ${JSON.stringify(raw.slice(0, 40))}` }, 400);
+  }
+  return Number(raw);
+}
+
+/** Hono app serving `hook`; mount it in the gateway (e.g. `app.route("/da", createHookApp(hook))`). */
+export function createHookApp(hook: SettlementHook): Hono {
+  const app = new Hono();
+
+  app.get("/receipts/:callSeq", async (c) => {
+    const seq = parseId(c, "callSeq");
+    if (typeof seq !== "number") return seq;
+    const v = hook.receipt(seq);
+    if (!v) return c.json({ error: "not_found", message: `no receipt for callSeq ${seq} at gateway ${hook.gateway}` }, 404);
+    const signature = v.receipt.kind === "served" ? await hook.receiptSignature(v.receipt) : null;
+    return c.json(jsonSafe({ ...v, receiptSignature: signature }) as object);
+  });
+
+  app.get("/batches/:batchSeq", (c) => {
+    const seq = parseId(c, "batchSeq");
+    if (typeof seq !== "number") return seq;
+    const b = hook.batch(seq);
+    if (!b) return c.json({ error: "not_found", message: `no batch ${seq} at gateway ${hook.gateway}` }, 404);
+    return c.json(jsonSafe({ gateway: hook.gateway, ...b }) as object);
+  });
+
+  app.get("/metrics", async (c) => {
+    const body = await hook.metrics.registry.metrics();
+    return c.body(body, 200, { "content-type": hook.metrics.registry.contentType });
+  });
+
+  app.get("/health", (c) => {
+    const h = hook.health();
+    return c.json(h, h.ok ? 200 : 503);
+  });
+
+  app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((err, c) => {
+    hook.log.error({ err: err.message, path: c.req.path }, "http handler failed");
+    return c.json({ error: "internal", message: "internal error" }, 500);
+  });
+  return app;
+}
+
+/** Serves `app` on `port` (0 = any free port); resolves with the server and its port. */
+export function listen(app: { fetch: Hono["fetch"] } | Hono<any>, port = 0, hostname = "127.0.0.1"): Promise<{ server: ServerType; port: number; close: () => Promise<void> }> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch: (app as Hono).fetch, port, hostname }, (info) => {
+      resolve({
+        server, port: info.port,
+        close: () => new Promise<void>((r) => server.close(() => r())),
+      });
+    });
+  });
+}

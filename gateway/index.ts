@@ -1,0 +1,8 @@
+/** proofpath gateway hook: record receipts after the fast path; durability, batching and settlement follow. */
+export { createSettlementHook, type SettlementHook, type ReceiptView, type BatchView, type ReceiptStatus } from "./hook.js";
+export type { Call, Recorded } from "./recorder.js";
+export { hookConfigSchema, parseHookConfig, type HookConfig, type HookConfigInput } from "./config.js";
+export { createHookApp, listen } from "./http.js";
+export { registerEnclave, type RegisterEnclaveParams } from "./setup.js";
+export { GatewayError, GatewayConfigError, InvalidCallError, HookClosedError, ReconcileError } from "./errors.js";
+export type { StoredReceipt } from "./record.js";

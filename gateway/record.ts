@@ -1,0 +1,69 @@
+/**
+ * Fixed-size binary layout of one receipt as the hook keeps it in memory and in SQLite segments:
+ * fixed offsets make a group commit one blob write and a lookup one substring read.
+ */
+import { bytesToHex32 } from "../sdk/hashing.js";
+import type { Address, Hex } from "viem";
+
+export const REC = 145;
+export const OFF_MODEL = 0;
+export const OFF_REQUEST = 32;
+export const OFF_RESPONSE = 64;
+export const OFF_INPUT = 96; // uint32 BE
+export const OFF_OUTPUT = 100; // uint32 BE
+export const OFF_SERVED_HI = 104; // servedAt as two uint32 BE words (unix ms)
+export const OFF_SERVED_LO = 108;
+export const OFF_LEAF = 112;
+export const OFF_KIND = 144; // 0 served, 1 void
+
+export const KIND_SERVED = 0;
+export const KIND_VOID = 1;
+
+/** A decoded receipt row, as the HTTP API and the sealer see it. */
+export interface StoredReceipt {
+  callSeq: bigint;
+  kind: "served" | "void";
+  modelId: Hex;
+  requestHash: Hex;
+  responseHash: Hex;
+  inputTokens: number;
+  outputTokens: number;
+  servedAt: bigint;
+  leaf: Hex;
+}
+
+/** servedAt (unix ms) of the record at byte offset `at`. */
+export function servedAtOf(view: DataView, at: number): number {
+  return view.getUint32(at + OFF_SERVED_HI) * 0x1_0000_0000 + view.getUint32(at + OFF_SERVED_LO);
+}
+
+/** Decodes record `i` of `buf` (whose first record is callSeq `firstSeq`). */
+export function decodeRecord(buf: Uint8Array, i: number, firstSeq: number): StoredReceipt {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const at = i * REC;
+  return {
+    callSeq: BigInt(firstSeq + i),
+    kind: buf[at + OFF_KIND] === KIND_VOID ? "void" : "served",
+    modelId: bytesToHex32(buf, at + OFF_MODEL),
+    requestHash: bytesToHex32(buf, at + OFF_REQUEST),
+    responseHash: bytesToHex32(buf, at + OFF_RESPONSE),
+    inputTokens: view.getUint32(at + OFF_INPUT),
+    outputTokens: view.getUint32(at + OFF_OUTPUT),
+    servedAt: BigInt(servedAtOf(view, at)),
+    leaf: bytesToHex32(buf, at + OFF_LEAF),
+  };
+}
+
+/** The receipt struct the contract and the EIP-712 signature take. */
+export function receiptStruct(gateway: Address, r: StoredReceipt) {
+  return {
+    gateway,
+    callSeq: r.callSeq,
+    modelId: r.modelId,
+    requestHash: r.requestHash,
+    responseHash: r.responseHash,
+    inputTokens: r.inputTokens,
+    outputTokens: r.outputTokens,
+    servedAt: r.servedAt,
+  };
+}

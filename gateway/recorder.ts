@@ -1,0 +1,200 @@
+/**
+ * The hot path. `record()` validates a call, takes the next callSeq from a range already reserved
+ * durably, computes the Merkle leaf into a preallocated buffer and returns the current group's
+ * shared `durable` promise. A group commit (scheduled with setImmediate, so every call recorded in
+ * one event-loop turn shares it) writes the whole group as one SQLite row in one transaction.
+ */
+import { hexToBytes, type Address, type Hex } from "viem";
+import { receiptLeafInto, writeHex, type ReceiptFields } from "../sdk/hashing.js";
+import { HookClosedError, InvalidCallError } from "./errors.js";
+import {
+  REC, OFF_INPUT, OFF_KIND, OFF_LEAF, OFF_MODEL, OFF_OUTPUT, OFF_REQUEST, OFF_RESPONSE, OFF_SERVED_HI, OFF_SERVED_LO, KIND_SERVED,
+} from "./record.js";
+import type { Store } from "./store.js";
+
+/** What the gateway passes after serving a call. Hashes as bytes32 hex or 32 raw bytes. */
+export interface Call {
+  modelId: Hex | Uint8Array;
+  requestHash: Hex | Uint8Array;
+  responseHash: Hex | Uint8Array;
+  inputTokens: number;
+  outputTokens: number;
+  /** Unix ms; defaults to now. */
+  servedAt?: number;
+}
+
+export interface Recorded {
+  callSeq: bigint;
+  /** The receipt's Merkle leaf (`receiptLeaf`). */
+  digest: Hex;
+  /** Resolves once the receipt survives a crash (shared by every call of the same group commit). */
+  durable: Promise<void>;
+}
+
+/** A committed group: receipts [firstSeq, firstSeq+count) as fixed-size records. */
+export interface Segment {
+  firstSeq: number;
+  count: number;
+  data: Uint8Array;
+  committedAt: number;
+}
+
+const CAPACITY = 16_384; // records per in-memory group before an inline commit
+const UINT32 = 0xffff_ffff;
+
+export class Recorder {
+  private buf = new Uint8Array(CAPACITY * REC);
+  private view = new DataView(this.buf.buffer);
+  // Native hex encoding of the leaf: one flat string instead of 33 concatenations.
+  private readonly bufHex = Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  private count = 0;
+  private firstSeq: number;
+  private nextSeq: number;
+  private reservedUntil: number;
+  private group: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
+  private closed = false;
+  private failure: unknown;
+  recordedTotal = 0;
+
+  // Scratch for validation + hashing: nothing is allocated per call except the returned values.
+  private readonly model = new Uint8Array(32);
+  private readonly request = new Uint8Array(32);
+  private readonly response = new Uint8Array(32);
+  private readonly fields: ReceiptFields;
+
+  constructor(
+    private readonly store: Store,
+    gateway: Address,
+    start: { nextSeq: number; reservedUntil: number },
+    private readonly reserveSize: number,
+    private readonly onDurable: (seg: Segment) => void,
+  ) {
+    this.nextSeq = start.nextSeq;
+    this.firstSeq = start.nextSeq;
+    this.reservedUntil = start.reservedUntil;
+    // The gateway as raw bytes: the leaf encoder copies 20 bytes instead of parsing 40 hex chars per call.
+    this.fields = { gateway: hexToBytes(gateway), callSeq: 0, modelId: this.model, requestHash: this.request, responseHash: this.response, inputTokens: 0, outputTokens: 0, servedAt: 0 };
+  }
+
+  /** Next callSeq that would be handed out. */
+  get next(): number {
+    return this.nextSeq;
+  }
+
+  /** Recorded but not yet committed. */
+  get pendingCount(): number {
+    return this.count;
+  }
+
+  private bytes32(v: unknown, out: Uint8Array, field: string): void {
+    if (typeof v === "string") {
+      try {
+        writeHex(out, 0, v, 32, field);
+      } catch (e) {
+        throw new InvalidCallError(field, (e as Error).message.replace(`${field}: `, ""));
+      }
+    } else if (v instanceof Uint8Array && v.length === 32) out.set(v);
+    else throw new InvalidCallError(field, "expected a bytes32 hex string or 32 bytes");
+  }
+
+  record(call: Call): Recorded {
+    if (this.closed) throw this.failure ?? new HookClosedError();
+    if (typeof call !== "object" || call === null) throw new InvalidCallError("call", "expected an object");
+    this.bytes32(call.modelId, this.model, "modelId");
+    this.bytes32(call.requestHash, this.request, "requestHash");
+    this.bytes32(call.responseHash, this.response, "responseHash");
+    const inT = call.inputTokens;
+    const outT = call.outputTokens;
+    if (typeof inT !== "number" || !Number.isInteger(inT) || inT < 0 || inT > UINT32) throw new InvalidCallError("inputTokens", `${String(inT)} is not a uint32`);
+    if (typeof outT !== "number" || !Number.isInteger(outT) || outT < 0 || outT > UINT32) throw new InvalidCallError("outputTokens", `${String(outT)} is not a uint32`);
+    const servedAt = call.servedAt ?? Date.now();
+    if (typeof servedAt !== "number" || !Number.isSafeInteger(servedAt) || servedAt < 0) throw new InvalidCallError("servedAt", `${String(servedAt)} is not a unix-ms safe integer`);
+
+    // Valid: from here on nothing throws for bad input, so a callSeq is only taken for a receipt.
+    if (this.count === CAPACITY) this.commit();
+    if (this.nextSeq >= this.reservedUntil) this.reserve(this.nextSeq + this.reserveSize);
+    const seq = this.nextSeq++;
+    if (this.count === 0) this.firstSeq = seq;
+    const at = this.count++ * REC;
+    const f = this.fields;
+    f.callSeq = seq;
+    f.inputTokens = inT;
+    f.outputTokens = outT;
+    f.servedAt = servedAt;
+    const buf = this.buf;
+    receiptLeafInto(f, buf, at + OFF_LEAF);
+    buf.set(this.model, at + OFF_MODEL);
+    buf.set(this.request, at + OFF_REQUEST);
+    buf.set(this.response, at + OFF_RESPONSE);
+    const view = this.view;
+    view.setUint32(at + OFF_INPUT, inT);
+    view.setUint32(at + OFF_OUTPUT, outT);
+    view.setUint32(at + OFF_SERVED_HI, Math.floor(servedAt / 0x1_0000_0000));
+    view.setUint32(at + OFF_SERVED_LO, servedAt >>> 0);
+    buf[at + OFF_KIND] = KIND_SERVED;
+    this.recordedTotal++;
+    const digest = `0x${this.bufHex.toString("hex", at + OFF_LEAF, at + OFF_LEAF + 32)}` as Hex;
+    return { callSeq: BigInt(seq), digest, durable: this.groupPromise() };
+  }
+
+  private groupPromise(): Promise<void> {
+    if (this.group) return this.group.promise;
+    let resolve!: () => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    promise.catch(() => {}); // callers may ignore `durable`; a failed commit is also surfaced by record()
+    this.group = { promise, resolve, reject };
+    setImmediate(() => this.commit());
+    return promise;
+  }
+
+  /** Writes `reservedUntil` durably before any callSeq below it is handed out. */
+  private reserve(until: number): void {
+    this.store.setMeta("reservedUntil", String(until));
+    this.reservedUntil = until;
+  }
+
+  /** Group commit of everything recorded so far (safe to call at any time). */
+  commit(): void {
+    const group = this.group;
+    const n = this.count;
+    if (n === 0) {
+      this.group = undefined;
+      group?.resolve();
+      return;
+    }
+    const data = this.buf.slice(0, n * REC);
+    const firstSeq = this.firstSeq;
+    // Keep half a range of headroom so record() rarely reserves inline.
+    const reserve = this.reservedUntil - this.nextSeq < this.reserveSize / 2 ? this.nextSeq + this.reserveSize : undefined;
+    this.count = 0;
+    this.group = undefined;
+    try {
+      this.store.commitGroup(firstSeq, n, data, reserve);
+    } catch (e) {
+      // The store is unusable: stop handing out callSeqs (they could never be made durable).
+      this.failure = e;
+      this.closed = true;
+      group?.reject(e);
+      return;
+    }
+    if (reserve !== undefined) this.reservedUntil = reserve;
+    this.onDurable({ firstSeq, count: n, data, committedAt: Date.now() });
+    group?.resolve();
+  }
+
+  /** Reads a not-yet-committed record (for the HTTP API). */
+  pendingRecord(seq: number): Uint8Array | undefined {
+    if (this.count === 0 || seq < this.firstSeq || seq >= this.firstSeq + this.count) return undefined;
+    const at = (seq - this.firstSeq) * REC;
+    return this.buf.slice(at, at + REC);
+  }
+
+  close(): void {
+    this.commit();
+    this.closed = true;
+  }
+}

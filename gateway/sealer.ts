@@ -1,0 +1,182 @@
+/**
+ * Batching: takes durable receipts in callSeq order, seals a batch when `maxCalls` are waiting or
+ * the oldest has waited `maxAgeMs`, builds tree + usage on the worker, prices it with the on-chain
+ * schedule, signs the header (EIP-712, settlement domain) and stores batch + signature in one
+ * transaction — before the submitter may broadcast it.
+ */
+import type { Address, Hex, LocalAccount } from "viem";
+import type { Logger } from "pino";
+import { batchHeaderSchema, type BatchHeader } from "../sdk/types.js";
+import { computeFee } from "../sdk/fees.js";
+import { signHeader, type SettlementDomain } from "../sdk/eip712.js";
+import { REC } from "./record.js";
+import type { Segment } from "./recorder.js";
+import type { Store, BatchRow } from "./store.js";
+import type { TreeBuilder } from "./treeBuilder.js";
+import type { FeeRates } from "./chain.js";
+import type { HookMetrics } from "./metrics.js";
+import { crashPoint } from "./crash.js";
+import { toJson } from "./json.js";
+
+export function parseHeader(json: string): BatchHeader {
+  return batchHeaderSchema.parse(JSON.parse(json));
+}
+
+export interface SealerDeps {
+  store: Store;
+  trees: TreeBuilder;
+  rates: FeeRates;
+  metrics: HookMetrics;
+  log: Logger;
+  enclave: LocalAccount;
+  gateway: Address;
+  domain: SettlementDomain;
+  daBaseUrl: string;
+  maxCalls: number;
+  maxAgeMs: number;
+  onSealed: () => void;
+}
+
+export class Sealer {
+  private readonly queue: Segment[] = [];
+  private queueHead = 0; // records of queue[0] already sealed
+  queued = 0;
+  private nextBatchSeq: number;
+  private sealing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private failures = 0;
+
+  constructor(private readonly d: SealerDeps, start: { nextBatchSeq: number }) {
+    this.nextBatchSeq = start.nextBatchSeq;
+  }
+
+  /** Called by the recorder after each group commit. */
+  push(seg: Segment): void {
+    this.queue.push(seg);
+    this.queued += seg.count;
+    if (this.queued >= this.d.maxCalls) this.kick();
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), Math.max(5, Math.min(250, Math.floor(this.d.maxAgeMs / 4))));
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private due(force: boolean): boolean {
+    if (this.queued === 0) return false;
+    return force || this.queued >= this.d.maxCalls || Date.now() - this.queue[0]!.committedAt >= this.d.maxAgeMs;
+  }
+
+  /** Seals every due batch; `force` seals whatever is queued (close/flush). */
+  kick(force = false): Promise<void> {
+    if (this.sealing) return this.sealing;
+    if (!this.due(force)) return Promise.resolve();
+    this.sealing = (async () => {
+      try {
+        while (this.due(force)) {
+          await this.sealOne(Math.min(this.queued, this.d.maxCalls));
+          this.failures = 0;
+        }
+      } catch (e) {
+        this.failures++;
+        this.d.log.warn({ err: (e as Error).message, failures: this.failures }, "sealing failed; will retry");
+      } finally {
+        this.sealing = undefined;
+      }
+    })();
+    return this.sealing;
+  }
+
+  /** Copies the first `n` queued records (without consuming them). */
+  private peek(n: number): { firstSeq: number; records: Uint8Array } {
+    const records = new Uint8Array(n * REC);
+    const firstSeq = this.queue[0]!.firstSeq + this.queueHead;
+    let filled = 0;
+    for (let i = 0; filled < n; i++) {
+      const seg = this.queue[i]!;
+      const skip = i === 0 ? this.queueHead : 0;
+      const take = Math.min(seg.count - skip, n - filled);
+      records.set(seg.data.subarray(skip * REC, (skip + take) * REC), filled * REC);
+      filled += take;
+    }
+    return { firstSeq, records };
+  }
+
+  private consume(n: number): void {
+    this.queued -= n;
+    while (n > 0) {
+      const seg = this.queue[0]!;
+      const left = seg.count - this.queueHead;
+      if (n >= left) {
+        n -= left;
+        this.queue.shift();
+        this.queueHead = 0;
+      } else {
+        this.queueHead += n;
+        n = 0;
+      }
+    }
+  }
+
+  private async sealOne(n: number): Promise<void> {
+    const d = this.d;
+    const { firstSeq, records } = this.peek(n);
+    const built = await d.trees.seal(records);
+    d.metrics.merkleMs.observe(built.ms);
+    const s = built.summary!;
+    const usage = s.usage.map((u) => ({ modelId: u.modelId as Hex, calls: u.calls, inputTokens: BigInt(u.inputTokens), outputTokens: BigInt(u.outputTokens) }));
+    const { rate, perModel } = await d.rates.get(usage.map((u) => u.modelId));
+    const batchSeq = this.nextBatchSeq;
+    const header: BatchHeader = {
+      gateway: d.gateway,
+      batchSeq: BigInt(batchSeq),
+      firstCallSeq: BigInt(firstSeq),
+      count: n,
+      root: built.tree.root,
+      usage,
+      fee: computeFee(usage, rate, perModel),
+      firstServedAt: BigInt(s.firstServedAt),
+      lastServedAt: BigInt(s.lastServedAt),
+      daURI: `${d.daBaseUrl}/batches/${batchSeq}`,
+    };
+    crashPoint("after-seal"); // sealed in memory only: a restart seals the same durable receipts again
+    const signed = await signHeader(d.enclave, d.domain, header);
+    // One transaction (one fsync) stores the batch with its signature, before anything is broadcast.
+    d.store.insertBatch({ batchSeq, firstSeq, count: n, header: toJson(header), signature: signed.signature, tree: built.tree.nodes, sealedAt: Date.now() });
+    this.consume(n);
+    this.nextBatchSeq++;
+    crashPoint("after-sign");
+    d.metrics.sealed.inc();
+    d.metrics.sealedCalls.inc(n);
+    d.log.debug({ batchSeq, firstSeq, count: n, root: header.root, fee: String(header.fee) }, "batch sealed");
+    d.onSealed();
+  }
+
+  /** Signs and stores the header of batch `batchSeq` (also used after a restart and a repricing). */
+  async sign(batchSeq: number, header: BatchHeader): Promise<void> {
+    const signed = await signHeader(this.d.enclave, this.d.domain, header);
+    this.d.store.setSigned(batchSeq, toJson(header), signed.signature);
+    crashPoint("after-sign");
+  }
+
+  /** Re-prices a not-yet-settled batch with fresh rates (the schedule changed since sealing). */
+  async reprice(b: BatchRow): Promise<void> {
+    this.d.rates.invalidate();
+    const header = parseHeader(b.header);
+    const { rate, perModel } = await this.d.rates.get(header.usage.map((u) => u.modelId));
+    const fee = computeFee(header.usage, rate, perModel);
+    if (fee === header.fee && b.signature) return;
+    this.d.log.warn({ batchSeq: b.batchSeq, old: String(header.fee), fee: String(fee) }, "fee schedule changed: re-signing batch");
+    await this.sign(b.batchSeq, { ...header, fee });
+  }
+
+  async drain(): Promise<void> {
+    while (this.sealing) await this.sealing;
+    await this.kick(true);
+  }
+}

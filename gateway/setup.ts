@@ -1,0 +1,58 @@
+/**
+ * Puts an enclave key on-chain so its batches settle: allowlist the measurement (governance),
+ * register the key with a bond (operator, with the key's proof of possession), approve it with a
+ * validator quorum, and fund its fee balance. Used by the demo and the tests, not by the hook.
+ */
+import { keccak256, toHex, type Account, type Address, type Chain, type Hex, type LocalAccount, type PublicClient, type Transport, type WalletClient } from "viem";
+import { gatewayRegistryAbi, opgTokenAbi, proofSettlementAbi } from "../sdk/abis.js";
+import { enclaveApprovalDigest, enclaveRegistrationDigest, quorumSignatures, signCompact } from "../sdk/quorum.js";
+import type { Deployment } from "../sdk/deploy.js";
+
+type Wallet = WalletClient<Transport, Chain | undefined, Account>;
+
+export interface RegisterEnclaveParams {
+  deployment: Pick<Deployment, "contracts">;
+  /** Owner of the registry (allowlists the measurement) and holder of OPG (funds the operator). */
+  owner: Wallet;
+  /** The enclave's operator: posts the bond and the fee deposit. Defaults to `owner`. */
+  operator?: Wallet;
+  enclave: LocalAccount;
+  validators: readonly LocalAccount[];
+  measurement?: Hex;
+  attestationHash?: Hex;
+  keyConfigHash?: Hex;
+  bond?: bigint;
+  deposit?: bigint;
+}
+
+async function write(pub: PublicClient, w: Wallet, address: Address, abi: readonly unknown[], functionName: string, args: readonly unknown[]): Promise<void> {
+  const hash = await w.writeContract({ address, abi, functionName, args, account: w.account, chain: w.chain ?? null } as never);
+  const r = await pub.waitForTransactionReceipt({ hash });
+  if (r.status !== "success") throw new Error(`${functionName} reverted (tx ${hash})`);
+}
+
+/** Registers, approves and funds `enclave`; idempotent for the measurement, not for the key. */
+export async function registerEnclave(pub: PublicClient, p: RegisterEnclaveParams): Promise<void> {
+  const { OPGToken: token, GatewayRegistry: registry, ProofSettlement: settlement } = p.deployment.contracts;
+  const operator = p.operator ?? p.owner;
+  const chainId = await pub.getChainId();
+  const measurement = p.measurement ?? keccak256(toHex("proofpath-demo-enclave"));
+  const attestationHash = p.attestationHash ?? keccak256(toHex(`attestation:${p.enclave.address}`));
+  const keyConfigHash = p.keyConfigHash ?? (`0x${"00".repeat(32)}` as Hex);
+  const bond = p.bond ?? 1000n * 10n ** 18n;
+  const deposit = p.deposit ?? 1_000_000n * 10n ** 18n;
+
+  const status = (await pub.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "measurementStatus", args: [measurement] })) as number;
+  if (status === 0) await write(pub, p.owner, registry, gatewayRegistryAbi, "allowMeasurement", [measurement]);
+  if (operator.account.address !== p.owner.account.address) {
+    await write(pub, p.owner, token, opgTokenAbi, "transfer", [operator.account.address, bond + deposit]);
+  }
+  await write(pub, operator, token, opgTokenAbi, "approve", [registry, bond]);
+  const keySig = await signCompact(p.enclave, enclaveRegistrationDigest(chainId, registry, { operator: operator.account.address, measurement, attestationHash, keyConfigHash }));
+  await write(pub, operator, registry, gatewayRegistryAbi, "registerEnclave", [p.enclave.address, measurement, attestationHash, keyConfigHash, bond, keySig]);
+  const e = (await pub.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [p.enclave.address] })) as { approvalNonce: bigint };
+  const digest = enclaveApprovalDigest(chainId, registry, { key: p.enclave.address, measurement, attestationHash, keyConfigHash, nonce: e.approvalNonce });
+  await write(pub, operator, registry, gatewayRegistryAbi, "approveEnclave", [p.enclave.address, await quorumSignatures(p.validators, digest)]);
+  await write(pub, operator, token, opgTokenAbi, "approve", [settlement, deposit]);
+  await write(pub, operator, settlement, proofSettlementAbi, "deposit", [p.enclave.address, deposit]);
+}

@@ -1,0 +1,188 @@
+/**
+ * SQLite persistence (node:sqlite, WAL): receipt segments (one blob per group commit), the durable
+ * callSeq reservation, and sealed batches with their signed header and submission state. Everything
+ * a restart needs is here; the chain decides what of it is settled.
+ */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { REC } from "./record.js";
+import { crashPoint } from "./crash.js";
+
+/** Local lifecycle of a batch. "included" = in a block, not yet `confirmations` deep. */
+export type BatchStatus = "sealed" | "signed" | "submitted" | "included" | "confirmed";
+
+export interface BatchRow {
+  batchSeq: number;
+  firstSeq: number;
+  count: number;
+  header: string; // JSON, bigints as decimal strings
+  signature: string | null;
+  tree: Uint8Array;
+  status: BatchStatus;
+  txHash: string | null;
+  txNonce: number | null;
+  txRaw: string | null;
+  maxFee: string | null;
+  prioFee: string | null;
+  sentAt: number | null;
+  blockNumber: number | null;
+  blockHash: string | null;
+  sealedAt: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS segments (first_seq INTEGER PRIMARY KEY, count INTEGER NOT NULL, data BLOB NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS batches (
+  batch_seq INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, count INTEGER NOT NULL,
+  header TEXT NOT NULL, signature TEXT, tree BLOB NOT NULL, status TEXT NOT NULL,
+  tx_hash TEXT, tx_nonce INTEGER, tx_raw TEXT, max_fee TEXT, prio_fee TEXT, sent_at INTEGER,
+  block_number INTEGER, block_hash TEXT, sealed_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS batches_status ON batches(status);
+`;
+
+const BATCH_COLS = `batch_seq AS batchSeq, first_seq AS firstSeq, count, header, signature, tree, status, tx_hash AS txHash,
+  tx_nonce AS txNonce, tx_raw AS txRaw, max_fee AS maxFee, prio_fee AS prioFee, sent_at AS sentAt,
+  block_number AS blockNumber, block_hash AS blockHash, sealed_at AS sealedAt`;
+
+export class Store {
+  readonly db: DatabaseSync;
+  private readonly s: Record<string, StatementSync>;
+
+  constructor(file: string, synchronous: "full" | "normal") {
+    if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.db = new DatabaseSync(file);
+    this.db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=${synchronous === "full" ? "FULL" : "NORMAL"}; PRAGMA busy_timeout=5000;`);
+    this.db.exec(SCHEMA);
+    const p = (sql: string) => this.db.prepare(sql);
+    this.s = {
+      getMeta: p("SELECT value FROM meta WHERE key = ?"),
+      setMeta: p("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+      insertSegment: p("INSERT INTO segments(first_seq, count, data) VALUES (?, ?, ?)"),
+      durableEnd: p("SELECT first_seq + count AS e FROM segments ORDER BY first_seq DESC LIMIT 1"),
+      segmentsFrom: p("SELECT first_seq AS firstSeq, count, data FROM segments WHERE first_seq + count > ? ORDER BY first_seq"),
+      segmentsIn: p("SELECT first_seq AS firstSeq, count, data FROM segments WHERE first_seq < ? AND first_seq + count > ? ORDER BY first_seq"),
+      record: p(`SELECT first_seq AS firstSeq, substr(data, (? - first_seq) * ${REC} + 1, ${REC}) AS rec FROM segments
+                 WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1`),
+      insertBatch: p(`INSERT INTO batches(batch_seq, first_seq, count, header, signature, tree, status, sealed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      batch: p(`SELECT ${BATCH_COLS} FROM batches WHERE batch_seq = ?`),
+      batchOf: p(`SELECT ${BATCH_COLS} FROM batches WHERE first_seq <= ? ORDER BY batch_seq DESC LIMIT 1`),
+      lastBatch: p(`SELECT ${BATCH_COLS} FROM batches ORDER BY batch_seq DESC LIMIT 1`),
+      unconfirmed: p(`SELECT ${BATCH_COLS} FROM batches WHERE status != 'confirmed' ORDER BY batch_seq`),
+      confirmedFrom: p(`SELECT ${BATCH_COLS} FROM batches WHERE status = 'confirmed' AND batch_seq >= ? ORDER BY batch_seq`),
+      setSigned: p("UPDATE batches SET header = ?, signature = ?, status = 'signed' WHERE batch_seq = ?"),
+      setTx: p("UPDATE batches SET status = 'submitted', tx_hash = ?, tx_nonce = ?, tx_raw = ?, max_fee = ?, prio_fee = ?, sent_at = ? WHERE batch_seq = ?"),
+      setIncluded: p("UPDATE batches SET status = ?, tx_hash = ?, block_number = ?, block_hash = ? WHERE batch_seq = ?"),
+      resetToSigned: p("UPDATE batches SET status = 'signed', tx_hash = NULL, tx_nonce = NULL, tx_raw = NULL, max_fee = NULL, prio_fee = NULL, sent_at = NULL, block_number = NULL, block_hash = NULL WHERE batch_seq = ?"),
+      deleteBatchesFrom: p("DELETE FROM batches WHERE batch_seq >= ?"),
+      countStatus: p("SELECT status, count(*) AS n FROM batches GROUP BY status"),
+    };
+  }
+
+  getMeta(key: string): string | undefined {
+    return (this.s.getMeta!.get(key) as { value: string } | undefined)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.s.setMeta!.run(key, value);
+  }
+
+  /** One group commit: the receipts of [firstSeq, firstSeq+count) and, if given, a new reservation end. */
+  commitGroup(firstSeq: number, count: number, data: Uint8Array, reservedUntil?: number): void {
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      this.s.insertSegment!.run(firstSeq, count, data);
+      if (reservedUntil !== undefined) this.s.setMeta!.run("reservedUntil", String(reservedUntil));
+      crashPoint("mid-commit");
+      this.db.exec("COMMIT");
+    } catch (e) {
+      if (this.db.isTransaction) this.db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  /** End (exclusive) of the durable receipts: every callSeq below it is in a segment. */
+  durableEnd(): number {
+    return (this.s.durableEnd!.get() as { e: number } | undefined)?.e ?? 0;
+  }
+
+  segmentsFrom(seq: number): { firstSeq: number; count: number; data: Uint8Array }[] {
+    return this.s.segmentsFrom!.all(seq) as never;
+  }
+
+  /** The records of [first, first+count) concatenated (every one must be durable). */
+  records(first: number, count: number): Uint8Array {
+    const out = new Uint8Array(count * REC);
+    for (const seg of this.s.segmentsIn!.all(first + count, first) as { firstSeq: number; count: number; data: Uint8Array }[]) {
+      const from = Math.max(first, seg.firstSeq);
+      const to = Math.min(first + count, seg.firstSeq + seg.count);
+      out.set(seg.data.subarray((from - seg.firstSeq) * REC, (to - seg.firstSeq) * REC), (from - first) * REC);
+    }
+    return out;
+  }
+
+  /** The record of callSeq `seq`, when durable. */
+  record(seq: number): Uint8Array | undefined {
+    const row = this.s.record!.get(seq, seq) as { firstSeq: number; rec: Uint8Array } | undefined;
+    return row && row.rec.length === REC ? row.rec : undefined;
+  }
+
+  /** Stores a sealed batch; with its header signature it is "signed" (ready to broadcast) at once. */
+  insertBatch(b: { batchSeq: number; firstSeq: number; count: number; header: string; signature?: string; tree: Uint8Array; sealedAt: number }): void {
+    this.s.insertBatch!.run(b.batchSeq, b.firstSeq, b.count, b.header, b.signature ?? null, b.tree, b.signature ? "signed" : "sealed", b.sealedAt);
+  }
+
+  batch(batchSeq: number): BatchRow | undefined {
+    return this.s.batch!.get(batchSeq) as BatchRow | undefined;
+  }
+
+  /** The batch that holds callSeq `seq`, if sealed. */
+  batchOf(seq: number): BatchRow | undefined {
+    const b = this.s.batchOf!.get(seq) as BatchRow | undefined;
+    return b && seq < b.firstSeq + b.count ? b : undefined;
+  }
+
+  lastBatch(): BatchRow | undefined {
+    return this.s.lastBatch!.get() as BatchRow | undefined;
+  }
+
+  unconfirmed(): BatchRow[] {
+    return this.s.unconfirmed!.all() as unknown as BatchRow[];
+  }
+
+  confirmedFrom(batchSeq: number): BatchRow[] {
+    return this.s.confirmedFrom!.all(batchSeq) as unknown as BatchRow[];
+  }
+
+  setSigned(batchSeq: number, header: string, signature: string): void {
+    this.s.setSigned!.run(header, signature, batchSeq);
+  }
+
+  setTx(batchSeq: number, tx: { hash: string; nonce: number; raw: string; maxFee: bigint; prioFee: bigint; sentAt: number }): void {
+    this.s.setTx!.run(tx.hash, tx.nonce, tx.raw, String(tx.maxFee), String(tx.prioFee), tx.sentAt, batchSeq);
+  }
+
+  setIncluded(batchSeq: number, status: "included" | "confirmed", txHash: string, blockNumber: number, blockHash: string): void {
+    this.s.setIncluded!.run(status, txHash, blockNumber, blockHash, batchSeq);
+  }
+
+  resetToSigned(batchSeq: number): void {
+    this.s.resetToSigned!.run(batchSeq);
+  }
+
+  deleteBatchesFrom(batchSeq: number): void {
+    this.s.deleteBatchesFrom!.run(batchSeq);
+  }
+
+  statusCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.s.countStatus!.all() as { status: string; n: number }[]) out[r.status] = r.n;
+    return out;
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+}

@@ -1,0 +1,339 @@
+/**
+ * Settlement of sealed batches with viem. The chain is the source of truth: each step reads the
+ * gateway's `nextSeqs`, and every local status is corrected from it. The submitter keeps its own
+ * nonce (batches are pipelined on consecutive nonces), stores each signed transaction before
+ * broadcasting it, rebroadcasts transactions the node lost, replaces stuck ones with fees raised by
+ * at least 12.5%, waits `confirmations` blocks, and resubmits a batch whose transaction left the
+ * chain (reorg). The contract accepts only the next batchSeq, so nothing is ever settled twice.
+ */
+import {
+  BaseError, ContractFunctionRevertedError, encodeFunctionData, keccak256, parseEventLogs,
+  type Address, type Hex, type LocalAccount, type PublicClient,
+} from "viem";
+import type { Logger } from "pino";
+import { proofSettlementAbi } from "../sdk/abis.js";
+import { toCompactSignature } from "../sdk/eip712.js";
+import { readNextSeqs } from "./chain.js";
+import { crashPoint } from "./crash.js";
+import type { HookMetrics } from "./metrics.js";
+import { parseHeader, type Sealer } from "./sealer.js";
+import type { BatchRow, Store } from "./store.js";
+
+export interface SubmitterDeps {
+  store: Store;
+  client: PublicClient;
+  relayer: LocalAccount;
+  gateway: Address;
+  settlement: Address;
+  chainId: number;
+  sealer: Sealer;
+  metrics: HookMetrics;
+  log: Logger;
+  confirmations: number;
+  maxInFlight: number;
+  bumpAfterMs: number;
+  pollMs: number;
+  retry: { baseMs: number; maxMs: number };
+  gasLimit?: bigint;
+}
+
+/** Lookback for BatchSubmitted logs when the transaction that settled a batch is unknown. */
+const LOG_LOOKBACK = 50_000n;
+
+function errorText(e: unknown): string {
+  const parts: string[] = [];
+  for (let x: unknown = e, i = 0; x && i < 8; x = (x as { cause?: unknown }).cause, i++) {
+    const o = x as { message?: string; details?: string; shortMessage?: string };
+    parts.push(o.details ?? "", o.shortMessage ?? "", o.message ?? "");
+  }
+  return parts.join(" | ").toLowerCase();
+}
+
+export class Submitter {
+  private nonce: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  private failures = 0;
+  private again = false;
+  /** Last chain view (for /health). */
+  chain: { nextCallSeq: number; nextBatchSeq: number; head: bigint; at: number } | undefined;
+  lastError: string | undefined;
+
+  constructor(private readonly d: SubmitterDeps) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** Run a step soon (a batch was sealed). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) this.again = true;
+    else this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.tick().finally(() => (this.running = undefined));
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    let delay = this.d.pollMs;
+    try {
+      this.again = false;
+      await this.step();
+      this.failures = 0;
+      this.lastError = undefined;
+      if (this.again) delay = 0;
+    } catch (e) {
+      this.nonce = undefined; // a nonce taken by a failed send must not leave a gap
+      this.failures++;
+      this.d.metrics.rpcErrors.inc();
+      this.lastError = (e as Error).message?.split("\n")[0];
+      delay = Math.min(this.d.retry.maxMs, this.d.retry.baseMs * 2 ** Math.min(this.failures - 1, 16));
+      delay = Math.round(delay * (0.75 + Math.random() / 2)); // jitter
+      this.d.log.warn({ err: this.lastError, failures: this.failures, retryInMs: delay }, "submitter step failed");
+    }
+    this.schedule(delay);
+  }
+
+  /** One reconciliation + submission pass. Public for tests and close(). */
+  async step(): Promise<void> {
+    const { store, client, metrics, log } = this.d;
+    const head = await client.getBlockNumber({ cacheTime: 0 });
+    const chain = await readNextSeqs(client, this.d.settlement, this.d.gateway);
+    this.chain = { ...chain, head, at: Date.now() };
+
+    // Confirmed batches the chain no longer has: a reorg took them out; submit them again.
+    for (const b of store.confirmedFrom(chain.nextBatchSeq)) {
+      log.warn({ batchSeq: b.batchSeq, txHash: b.txHash }, "confirmed batch left the chain (reorg): resubmitting");
+      metrics.reorged.inc();
+      store.resetToSigned(b.batchSeq);
+      this.nonce = undefined; // the reorg may have dropped our transactions: their nonces are free again
+    }
+
+    const pending: BatchRow[] = [];
+    for (let b of store.unconfirmed()) {
+      if (b.status === "sealed") {
+        // Crashed (or still busy) between sealing and signing: signatures are deterministic (RFC 6979).
+        await this.d.sealer.sign(b.batchSeq, parseHeader(b.header));
+        b = store.batch(b.batchSeq)!;
+      }
+      if (b.batchSeq < chain.nextBatchSeq) await this.trackInclusion(b, head);
+      else if (b.status === "included") {
+        log.warn({ batchSeq: b.batchSeq, txHash: b.txHash }, "included batch left the chain (reorg): resubmitting");
+        metrics.reorged.inc();
+        store.resetToSigned(b.batchSeq);
+        this.nonce = undefined;
+        pending.push({ ...b, status: "signed" });
+      } else pending.push(b);
+    }
+    if (pending.length === 0) return;
+    const first = pending[0]!;
+    if (first.batchSeq !== chain.nextBatchSeq || first.firstSeq !== chain.nextCallSeq) {
+      // The next batch the chain expects is not (yet) sealed locally, or local state is inconsistent.
+      if (first.batchSeq === chain.nextBatchSeq) log.error({ batchSeq: first.batchSeq, firstSeq: first.firstSeq, chain }, "batch does not start at the chain's nextCallSeq");
+      return;
+    }
+    if (this.nonce === undefined) await this.syncNonce();
+    for (const b of pending.slice(0, this.d.maxInFlight)) {
+      if (b.status === "signed") {
+        if (b.batchSeq === chain.nextBatchSeq && !(await this.preflight(b))) return;
+        await this.send(b, this.nonce!++);
+      } else await this.watch(b, chain.nextBatchSeq);
+    }
+  }
+
+  /**
+   * Next nonce = the node's pending count. A lost transaction above it is rebroadcast by watch();
+   * if a new one took its nonce instead, the old batch gets "nonce too low" and a fresh nonce —
+   * either way no gap stays open.
+   */
+  private async syncNonce(): Promise<void> {
+    this.nonce = await this.d.client.getTransactionCount({ address: this.d.relayer.address, blockTag: "pending" });
+  }
+
+  /** Finds where batch `b` (settled per nextSeqs) was included and moves it to included/confirmed. */
+  private async trackInclusion(b: BatchRow, head: bigint): Promise<void> {
+    const { client, store, metrics } = this.d;
+    let found: { txHash: Hex; blockNumber: bigint; blockHash: Hex } | undefined;
+    if (b.txHash) {
+      const r = await client.getTransactionReceipt({ hash: b.txHash as Hex }).catch(() => undefined);
+      if (r && r.status === "success") {
+        const logs = parseEventLogs({ abi: proofSettlementAbi, eventName: "BatchSubmitted", logs: r.logs });
+        if (logs.some((l) => l.args.gateway === this.d.gateway && Number(l.args.batchSeq) === b.batchSeq)) {
+          found = { txHash: r.transactionHash, blockNumber: r.blockNumber, blockHash: r.blockHash };
+        }
+      }
+    }
+    if (!found) {
+      // Settled by another transaction (an earlier broadcast, a replacement, or another relayer).
+      const logs = await client.getContractEvents({
+        address: this.d.settlement, abi: proofSettlementAbi, eventName: "BatchSubmitted",
+        args: { gateway: this.d.gateway, batchSeq: BigInt(b.batchSeq) },
+        fromBlock: head > LOG_LOOKBACK ? head - LOG_LOOKBACK : 0n, toBlock: head,
+      });
+      const l = logs.at(-1);
+      if (!l) return; // the node's log index lags its state: next step
+      found = { txHash: l.transactionHash, blockNumber: l.blockNumber, blockHash: l.blockHash };
+    }
+    const depth = head - found.blockNumber + 1n;
+    const status = depth >= BigInt(this.d.confirmations) ? "confirmed" : "included";
+    if (status === b.status && found.blockHash === b.blockHash) return;
+    store.setIncluded(b.batchSeq, status, found.txHash, Number(found.blockNumber), found.blockHash);
+    if (status === "included") crashPoint("before-confirm");
+    else {
+      metrics.confirmed.inc();
+      metrics.submitLatency.observe((Date.now() - b.sealedAt) / 1000);
+      this.d.log.info({ batchSeq: b.batchSeq, txHash: found.txHash, block: Number(found.blockNumber) }, "batch confirmed");
+    }
+  }
+
+  /**
+   * Simulates the head batch before its first broadcast: a repriced fee schedule re-signs the header,
+   * an inactive key or an empty balance waits (operator action) instead of burning gas.
+   */
+  private async preflight(b: BatchRow): Promise<boolean> {
+    try {
+      await this.d.client.simulateContract({ ...this.call(b), account: this.d.relayer.address });
+      return true;
+    } catch (e) {
+      const revert = e instanceof BaseError ? e.walk((x) => x instanceof ContractFunctionRevertedError) : undefined;
+      const name = revert instanceof ContractFunctionRevertedError ? revert.data?.errorName : undefined;
+      if (name === "SettlementFeeMismatch") {
+        await this.d.sealer.reprice(b);
+        this.again = true;
+        return false;
+      }
+      if (name) {
+        this.d.log.error({ batchSeq: b.batchSeq, error: name, args: revert instanceof ContractFunctionRevertedError ? String(revert.data?.args) : undefined }, "submitBatch would revert");
+        throw new Error(`submitBatch(${b.batchSeq}) would revert with ${name}`);
+      }
+      throw e;
+    }
+  }
+
+  private call(b: BatchRow) {
+    const header = parseHeader(b.header);
+    return {
+      address: this.d.settlement,
+      abi: proofSettlementAbi,
+      functionName: "submitBatch" as const,
+      args: [header, toCompactSignature(b.signature as Hex)] as const,
+    };
+  }
+
+  private async fees(): Promise<{ maxFee: bigint; prio: bigint }> {
+    const [block, prio] = await Promise.all([
+      this.d.client.getBlock({ blockTag: "latest" }),
+      this.d.client.request({ method: "eth_maxPriorityFeePerGas" }).then((x) => BigInt(x as Hex)).catch(() => 1_000_000_000n),
+    ]);
+    const base = block.baseFeePerGas ?? 1_000_000_000n;
+    return { maxFee: 2n * base + prio, prio };
+  }
+
+  /** Signs, stores, then broadcasts the submitBatch transaction of `b` at `nonce`. */
+  private async send(b: BatchRow, nonce: number, fees?: { maxFee: bigint; prio: bigint }): Promise<void> {
+    const f = fees ?? (await this.fees());
+    const header = parseHeader(b.header);
+    const c = this.call(b);
+    const raw = await this.d.relayer.signTransaction({
+      chainId: this.d.chainId, type: "eip1559", to: this.d.settlement, nonce,
+      data: encodeFunctionData({ abi: c.abi, functionName: c.functionName, args: c.args }),
+      gas: this.d.gasLimit ?? 400_000n + 30_000n * BigInt(header.usage.length),
+      maxFeePerGas: f.maxFee, maxPriorityFeePerGas: f.prio,
+    });
+    const hash = keccak256(raw);
+    // Stored first: after a crash or a lost response the same transaction is rebroadcast, not a new one.
+    this.d.store.setTx(b.batchSeq, { hash, nonce, raw, maxFee: f.maxFee, prioFee: f.prio, sentAt: Date.now() });
+    b.status = "submitted";
+    b.txHash = hash;
+    b.txNonce = nonce;
+    b.txRaw = raw;
+    await this.broadcast(b);
+    this.d.metrics.submitted.inc();
+    this.d.log.info({ batchSeq: b.batchSeq, nonce, txHash: hash }, "batch broadcast");
+  }
+
+  private async broadcast(b: BatchRow): Promise<void> {
+    try {
+      await this.d.client.request({ method: "eth_sendRawTransaction", params: [b.txRaw as Hex] });
+      crashPoint("after-broadcast");
+    } catch (e) {
+      const t = errorText(e);
+      if (t.includes("already known") || t.includes("already imported")) return;
+      if (t.includes("nonce too low") || t.includes("nonce has already been used")) {
+        // The nonce is taken (maybe by this very transaction): resync; if it was not ours the
+        // batch is still unsettled and goes out again under a fresh nonce.
+        this.nonce = undefined;
+        const mined = await this.d.client.getTransactionReceipt({ hash: b.txHash as Hex }).catch(() => undefined);
+        if (!mined) this.d.store.resetToSigned(b.batchSeq);
+        this.again = true;
+        throw new Error(`broadcast of batch ${b.batchSeq}: nonce too low`, { cause: e });
+      }
+      if (t.includes("underpriced") || t.includes("replacement")) {
+        // Another transaction holds this nonce: make the next step replace it with higher fees.
+        this.d.store.setTx(b.batchSeq, { hash: b.txHash!, nonce: b.txNonce!, raw: b.txRaw!, maxFee: BigInt(b.maxFee ?? "0"), prioFee: BigInt(b.prioFee ?? "0"), sentAt: 0 });
+        throw new Error(`broadcast of batch ${b.batchSeq}: underpriced`, { cause: e });
+      }
+      throw e; // dropped / timed out / 5xx: the stored transaction is rebroadcast next step
+    }
+  }
+
+  /** A broadcast batch not yet settled: rebroadcast if lost, replace if stuck, resend if reverted. */
+  private async watch(b: BatchRow, chainNextBatch: number): Promise<void> {
+    const { client, store, log } = this.d;
+    const r = await client.getTransactionReceipt({ hash: b.txHash as Hex }).catch(() => undefined);
+    if (r) {
+      if (r.status === "reverted" && b.batchSeq >= chainNextBatch) {
+        log.warn({ batchSeq: b.batchSeq, txHash: b.txHash }, "submitBatch reverted: resending");
+        store.resetToSigned(b.batchSeq);
+        this.nonce = undefined;
+        this.again = true;
+      }
+      return; // success: nextSeqs catches up next step
+    }
+    if (Date.now() - (b.sentAt ?? 0) >= this.d.bumpAfterMs) {
+      const pendingCount = await client.getTransactionCount({ address: this.d.relayer.address, blockTag: "pending" });
+      if (pendingCount < b.txNonce!) {
+        // A nonce below ours is free (a reorg or a lost transaction): fees won't help, a fresh nonce will.
+        log.warn({ batchSeq: b.batchSeq, nonce: b.txNonce, pendingCount }, "transaction waits behind a nonce gap: resending");
+        store.resetToSigned(b.batchSeq);
+        this.nonce = undefined;
+        this.again = true;
+        return;
+      }
+      const cur = await this.fees();
+      const bump = (x: bigint) => x + (x + 7n) / 8n + 1n; // ≥ +12.5%, as nodes require for a replacement
+      const maxFeeOld = BigInt(b.maxFee ?? "0");
+      const prioOld = BigInt(b.prioFee ?? "0");
+      const prio = cur.prio > bump(prioOld) ? cur.prio : bump(prioOld);
+      const maxFee0 = cur.maxFee > bump(maxFeeOld) ? cur.maxFee : bump(maxFeeOld);
+      const maxFee = maxFee0 > prio ? maxFee0 : prio;
+      log.warn({ batchSeq: b.batchSeq, nonce: b.txNonce, maxFee: String(maxFee) }, "transaction stuck: replacing with higher fees");
+      this.d.metrics.feeBumps.inc();
+      await this.send(b, b.txNonce!, { maxFee, prio });
+      return;
+    }
+    const known = await client.getTransaction({ hash: b.txHash as Hex }).catch(() => undefined);
+    if (!known) {
+      await this.broadcast(b);
+      // The node's pending count did not include this lost transaction: don't hand its nonce out again.
+      if (this.nonce !== undefined && b.txNonce! >= this.nonce) this.nonce = b.txNonce! + 1;
+    }
+  }
+}

@@ -1,0 +1,74 @@
+/** Runs test/gateway/fixtures/gatewayChild.ts in a child process and collects what it reports. */
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { root } from "./chain.js";
+
+export interface ChildRun {
+  proc: ChildProcess;
+  /** callSeq → digest, as record() returned them. */
+  returned: Map<number, string>;
+  durable: Set<number>;
+  done: boolean;
+  stderr: string;
+  /** Other stdout lines (logs), last 20k characters. */
+  log: string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves when the child has reported `n` returned receipts. */
+  waitReturned(n: number, timeoutMs: number): Promise<boolean>;
+}
+
+const outdir = path.join(root, "cache/gateway-test");
+let built: Promise<string> | undefined;
+
+/**
+ * Bundles the child (and the Merkle worker beside it) to plain JS once: a restart then costs a
+ * node start, not a TypeScript transpile, which keeps hundreds of restarts affordable.
+ */
+export function buildChild(): Promise<string> {
+  built ??= (async () => {
+    const esbuild = await import("esbuild");
+    await esbuild.build({
+      entryPoints: { gatewayChild: path.join(root, "test/gateway/fixtures/gatewayChild.ts"), merkleWorker: path.join(root, "gateway/merkleWorker.ts") },
+      outdir, bundle: true, platform: "node", format: "esm", packages: "external", target: "node22", logLevel: "error",
+    });
+    return path.join(outdir, "gatewayChild.js");
+  })();
+  return built;
+}
+
+/** Starts the bundled child (call {@link buildChild} first). */
+export function runChild(env: Record<string, string>): ChildRun {
+  const proc = spawn(process.execPath, [path.join(outdir, "gatewayChild.js")], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: "1", PROOFPATH_GATEWAY_CHILD: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const run: ChildRun = {
+    proc, returned: new Map(), durable: new Set(), done: false, stderr: "", log: "",
+    exit: new Promise((r) => proc.once("exit", (code, signal) => r({ code, signal }))),
+    waitReturned: (n, timeoutMs) => new Promise((resolve) => {
+      const end = Date.now() + timeoutMs;
+      const t = setInterval(() => {
+        if (run.returned.size >= n || proc.exitCode !== null || proc.signalCode !== null || Date.now() > end) {
+          clearInterval(t);
+          resolve(run.returned.size >= n);
+        }
+      }, 20);
+    }),
+  };
+  let buf = "";
+  proc.stdout!.on("data", (d: Buffer) => {
+    buf += d.toString();
+    let nl;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line.startsWith("R ")) {
+        const [, s, digest] = line.split(" ");
+        const seq = Number(s);
+        if (run.returned.has(seq)) throw new Error(`child reported callSeq ${seq} twice`);
+        run.returned.set(seq, digest!);
+      } else if (line.startsWith("D ")) run.durable.add(Number(line.slice(2)));
+      else if (line === "DONE") run.done = true;
+      else run.log = (run.log + line + "\n").slice(-20_000);
+    }
+  });
+  proc.stderr!.on("data", (d: Buffer) => (run.stderr = (run.stderr + d.toString()).slice(-20_000)));
+  return run;
+}
