@@ -1,0 +1,154 @@
+/**
+ * A real anvil chain with proofpath deployed for validator tests: three validators with known keys
+ * (quorum 2) and gas, a short challenge window, one registered and funded enclave key, and
+ * helpers to build, sign and submit batches from SDK receipts.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  createWalletClient, http, keccak256, toHex, type Address, type Hex, type LocalAccount, type PublicClient,
+} from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { foundry } from "viem/chains";
+import { deployProofpath, localDeployDefaults, writeDeployment, type Deployment } from "../../../sdk/deploy.js";
+import { registerEnclave } from "../../../gateway/setup.js";
+import { proofSettlementAbi } from "../../../sdk/abis.js";
+import { settlementDomain, signHeader } from "../../../sdk/eip712.js";
+import { receiptLeaf, voidLeaf } from "../../../sdk/hashing.js";
+import { buildTree } from "../../../sdk/merkle.js";
+import { computeFee } from "../../../sdk/fees.js";
+import type { BatchHeader, Receipt } from "../../../sdk/types.js";
+import { usageOf } from "../../../validator/verifyBatch.js";
+import type { DaLeaf } from "../../../validator/da.js";
+import { devAccount, startAnvil, type Anvil } from "../../gateway/helpers/chain.js";
+
+/** Long enough for a validator's kill + restart under load; the suite's last test waits it out. */
+export const CHALLENGE_WINDOW = 30;
+
+export interface TestNet {
+  anvil: Anvil;
+  deployment: Deployment;
+  deploymentFile: string;
+  settlement: Address;
+  validatorKeys: Hex[];
+  validators: LocalAccount[];
+  enclave: LocalAccount;
+  relayer: ReturnType<typeof walletOf>;
+  dir: string;
+}
+
+function walletOf(anvil: Anvil, account: LocalAccount) {
+  return createWalletClient({ chain: foundry, transport: http(anvil.url), account });
+}
+
+/** `blockTime` 0 = automine only (an idle chain's head timestamp then lags wall time). */
+export async function startTestNet(opts: { blockTime?: number; challengeWindow?: number } = {}): Promise<TestNet> {
+  // Interval mining keeps block timestamps moving, so challenge windows end without other traffic.
+  const blockTime = opts.blockTime ?? 1;
+  const anvil = await startAnvil(blockTime > 0 ? { blockTime } : {});
+  const owner = createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(0) });
+  const validatorKeys = [0, 1, 2].map(() => generatePrivateKey());
+  const validators = validatorKeys.map((k) => privateKeyToAccount(k));
+  const deployment = await deployProofpath(owner, anvil.client, {
+    ...localDeployDefaults, validators: validators.map((v) => v.address), quorum: 2, challengeWindow: opts.challengeWindow ?? CHALLENGE_WINDOW,
+  });
+  for (const v of validators) await anvil.client.request({ method: "anvil_setBalance" as never, params: [v.address, toHex(10n ** 20n)] as never });
+  const enclave = privateKeyToAccount(generatePrivateKey());
+  await registerEnclave(anvil.client, { deployment, owner, enclave, validators });
+  const dir = mkdtempSync(path.join(tmpdir(), "pp-validator-"));
+  const deploymentFile = path.join(dir, "deployment.json");
+  writeDeployment(deploymentFile, deployment);
+  const relayer = walletOf(anvil, devAccount(1) as unknown as LocalAccount);
+  return { anvil, deployment, deploymentFile, settlement: deployment.contracts.ProofSettlement, validatorKeys, validators, enclave, relayer, dir };
+}
+
+/** Registers, approves and funds another enclave key (a second gateway). */
+export async function addEnclave(net: TestNet): Promise<LocalAccount> {
+  const owner = createWalletClient({ chain: foundry, transport: http(net.anvil.url), account: devAccount(0) });
+  const enclave = privateKeyToAccount(generatePrivateKey());
+  await registerEnclave(net.anvil.client, { deployment: net.deployment, owner, enclave, validators: net.validators });
+  return enclave;
+}
+
+const model = (name: string) => keccak256(toHex(name));
+export const MODELS = [model("llama-3-8b"), model("mistral-7b")];
+
+/** `n` leaves starting at `firstCallSeq`; indices in `voids` are void leaves. */
+export function makeLeaves(gateway: Address, firstCallSeq: bigint, n: number, voids: number[] = []): DaLeaf[] {
+  const base = 1_760_000_000_000n + firstCallSeq * 1000n;
+  return Array.from({ length: n }, (_, i): DaLeaf => {
+    const callSeq = firstCallSeq + BigInt(i);
+    if (voids.includes(i)) return { kind: "void", gateway, callSeq };
+    const receipt: Receipt = {
+      gateway, callSeq, modelId: MODELS[i % 2]!,
+      requestHash: keccak256(toHex(`req ${callSeq}`)), responseHash: keccak256(toHex(`resp ${callSeq}`)),
+      inputTokens: 100 + i, outputTokens: 200 + 3 * i, servedAt: base + BigInt(i) * 7n,
+    };
+    return { kind: "served", receipt };
+  });
+}
+
+export function leafHash(l: DaLeaf): Hex {
+  return l.kind === "served" ? receiptLeaf(l.receipt) : voidLeaf(l.gateway, l.callSeq);
+}
+
+/** The honest header of `leaves` (override fields to make it dishonest). */
+export async function headerFor(net: TestNet, enclave: LocalAccount, batchSeq: bigint, leaves: DaLeaf[], daBase: string, over: Partial<BatchHeader> = {}): Promise<BatchHeader> {
+  const rate = await net.anvil.client.readContract({ address: net.settlement, abi: proofSettlementAbi, functionName: "feeRate" });
+  const usage = usageOf(leaves);
+  const served = leaves.flatMap((l) => (l.kind === "served" ? [l.receipt.servedAt] : []));
+  const first = leaves[0]!;
+  return {
+    gateway: enclave.address,
+    batchSeq,
+    firstCallSeq: first.kind === "served" ? first.receipt.callSeq : first.callSeq,
+    count: leaves.length,
+    root: buildTree(leaves.map(leafHash)).root,
+    usage,
+    fee: computeFee(usage, rate),
+    firstServedAt: served.length ? served.reduce((a, b) => (a < b ? a : b)) : 0n,
+    lastServedAt: served.length ? served.reduce((a, b) => (a > b ? a : b)) : 0n,
+    daURI: `${daBase}/batches/${batchSeq}`,
+    ...over,
+  };
+}
+
+/** Signs `header` with the enclave key and submits it. */
+export async function submit(net: TestNet, enclave: LocalAccount, header: BatchHeader): Promise<void> {
+  const { compact } = await signHeader(enclave, settlementDomain(net.deployment.chainId, net.settlement), header);
+  const hash = await net.relayer.writeContract({ address: net.settlement, abi: proofSettlementAbi, functionName: "submitBatch", args: [header, compact] });
+  const r = await net.anvil.client.waitForTransactionReceipt({ hash });
+  if (r.status !== "success") throw new Error(`submitBatch reverted (${hash})`);
+}
+
+export async function nextSeqs(client: PublicClient, settlement: Address, gateway: Address) {
+  const [callSeq, batchSeq] = await client.readContract({ address: settlement, abi: proofSettlementAbi, functionName: "nextSeqs", args: [gateway] });
+  return { callSeq, batchSeq };
+}
+
+export async function batchStatus(net: TestNet, gateway: Address, batchSeq: bigint): Promise<number> {
+  const [status] = await net.anvil.client.readContract({ address: net.settlement, abi: proofSettlementAbi, functionName: "batch", args: [gateway, batchSeq] });
+  return Number(status);
+}
+
+/** Polls `fn` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as T;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export function writeJson(file: string, v: unknown): string {
+  writeFileSync(file, JSON.stringify(v, null, 2));
+  return file;
+}

@@ -1,0 +1,151 @@
+/**
+ * The validator's view of the chain: viem clients, the reads it needs (batch status, fee schedule,
+ * validator set, rewards, logs) and a `send` that simulates before it broadcasts, so a revert comes
+ * back as a typed {@link TransactionRevertedError} naming the contract's custom error instead of a
+ * wasted transaction. Transport failures become {@link RpcUnavailableError} (retryable).
+ */
+import {
+  BaseError as ViemBaseError, ContractFunctionRevertedError, createPublicClient, createWalletClient, http,
+  type Address, type Chain, type Hex, type LocalAccount, type PublicClient,
+} from "viem";
+import { proofSettlementAbi, validatorSetAbi } from "../sdk/abis.js";
+import type { FeeRateFields } from "../sdk/fees.js";
+import { RpcUnavailableError, TransactionRevertedError } from "./errors.js";
+
+/** `BatchStatus` of Types.sol. */
+export const BatchStatus = { None: 0, Submitted: 1, Attested: 2, Finalized: 3, Rejected: 4 } as const;
+export type BatchStatusValue = (typeof BatchStatus)[keyof typeof BatchStatus];
+
+export interface OnchainBatch {
+  status: BatchStatusValue;
+  submittedAt: bigint;
+  windowEnd: bigint;
+  headerHashPrefix: Hex;
+}
+
+/** True when the 192-bit prefix the contract stores matches `headerHash` (see BatchSlot.sol). */
+export function prefixMatches(prefix: Hex, headerHash: Hex): boolean {
+  const mask = ((1n << 256n) - 1n) ^ ((1n << 64n) - 1n);
+  return (BigInt(headerHash) & mask) === BigInt(prefix);
+}
+
+type SettlementFn = "attest" | "reject" | "finalize" | "claimRewards" | "challengeEquivocation";
+
+export interface ValidatorChain {
+  readonly publicClient: PublicClient;
+  readonly account: LocalAccount;
+  readonly settlement: Address;
+  chainId(): Promise<number>;
+  batch(gateway: Address, batchSeq: bigint): Promise<OnchainBatch>;
+  feeRate(): Promise<FeeRateFields>;
+  /** Per-model rates that are enabled, for the given models. */
+  modelRates(modelIds: readonly Hex[]): Promise<Map<Hex, FeeRateFields>>;
+  validatorSet(): Promise<{ address: Address; validators: Address[]; quorum: number }>;
+  rewardsOwed(validator: Address): Promise<bigint>;
+  head(): Promise<{ number: bigint; timestamp: bigint }>;
+  /** Simulates, sends and waits for `functionName` on the settlement; returns the tx hash. */
+  send(functionName: SettlementFn, args: readonly unknown[]): Promise<Hex>;
+}
+
+/** Wraps a read so transport errors become retryable and reverts non-retryable. */
+export async function rpc<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw classify(operation, e);
+  }
+}
+
+function classify(operation: string, e: unknown): Error {
+  if (e instanceof ViemBaseError) {
+    const reverted = e.walk((x) => x instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
+    if (reverted) {
+      const reason = reverted.data?.errorName
+        ? `${reverted.data.errorName}(${(reverted.data.args ?? []).map(String).join(", ")})`
+        : reverted.reason ?? reverted.shortMessage;
+      return new TransactionRevertedError({ functionName: operation, reason, cause: e });
+    }
+  }
+  return new RpcUnavailableError({ operation, cause: e });
+}
+
+export function createValidatorChain(p: { rpcUrl: string; account: LocalAccount; settlement: Address }): ValidatorChain {
+  const transport = http(p.rpcUrl, { retryCount: 1, timeout: 10_000 });
+  const publicClient = createPublicClient({ transport }) as PublicClient;
+  let chain: Chain | undefined;
+  let chainIdP: Promise<number> | undefined;
+  let vsAddress: Address | undefined;
+  const s = { address: p.settlement, abi: proofSettlementAbi } as const;
+  let sending: Promise<unknown> = Promise.resolve();
+
+  const chainId = () => (chainIdP ??= rpc("getChainId", () => publicClient.getChainId()).catch((e) => {
+    chainIdP = undefined;
+    throw e;
+  }));
+
+  async function validatorSetAddress(): Promise<Address> {
+    return (vsAddress ??= await rpc("VALIDATORS", () => publicClient.readContract({ ...s, functionName: "VALIDATORS" })));
+  }
+
+  return {
+    publicClient,
+    account: p.account,
+    settlement: p.settlement,
+    chainId,
+    async batch(gateway, batchSeq) {
+      const [status, submittedAt, windowEnd, headerHashPrefix] = await rpc("batch", () =>
+        publicClient.readContract({ ...s, functionName: "batch", args: [gateway, batchSeq] }));
+      return { status: Number(status) as BatchStatusValue, submittedAt, windowEnd, headerHashPrefix };
+    },
+    async feeRate() {
+      const r = await rpc("feeRate", () => publicClient.readContract({ ...s, functionName: "feeRate" }));
+      return { perCall: r.perCall, perKiloInputToken: r.perKiloInputToken, perKiloOutputToken: r.perKiloOutputToken };
+    },
+    async modelRates(modelIds) {
+      const out = new Map<Hex, FeeRateFields>();
+      await Promise.all(modelIds.map(async (id) => {
+        const [rate, enabled] = await rpc("modelFeeRate", () => publicClient.readContract({ ...s, functionName: "modelFeeRate", args: [id] }));
+        if (enabled) out.set(id, { perCall: rate.perCall, perKiloInputToken: rate.perKiloInputToken, perKiloOutputToken: rate.perKiloOutputToken });
+      }));
+      return out;
+    },
+    async validatorSet() {
+      const address = await validatorSetAddress();
+      const [validators, quorum] = await Promise.all([
+        rpc("validators", () => publicClient.readContract({ address, abi: validatorSetAbi, functionName: "validators" })),
+        rpc("quorum", () => publicClient.readContract({ address, abi: validatorSetAbi, functionName: "quorum" })),
+      ]);
+      return { address, validators: [...validators], quorum: Number(quorum) };
+    },
+    async rewardsOwed(validator) {
+      const address = await validatorSetAddress();
+      return rpc("rewardsOwed", () => publicClient.readContract({ address, abi: validatorSetAbi, functionName: "rewardsOwed", args: [validator] }));
+    },
+    async head() {
+      const b = await rpc("getBlock", () => publicClient.getBlock({ blockTag: "latest" }));
+      return { number: b.number, timestamp: b.timestamp };
+    },
+    send(functionName, args) {
+      // One transaction at a time per key: concurrent sends would race for the same nonce.
+      const next = sending.then(() => sendNow(functionName, args));
+      sending = next.catch(() => undefined);
+      return next;
+    },
+  };
+
+  async function sendNow(functionName: SettlementFn, args: readonly unknown[]): Promise<Hex> {
+    const id = await chainId();
+    chain ??= { id, name: `chain-${id}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [p.rpcUrl] } } };
+    const wallet = createWalletClient({ account: p.account, chain, transport });
+    // Against the pending block: its timestamp is "now", while an idle chain's latest block can be
+    // minutes old (anvil automine), which would make finalize look premature forever.
+    const call = { ...s, functionName, args, account: p.account, blockTag: "pending" } as never;
+    const { request } = await rpc(functionName, () => publicClient.simulateContract(call)) as unknown as { request: Record<string, unknown> };
+    const gas = await rpc(functionName, () => publicClient.estimateContractGas(call));
+    const { blockTag: _, ...sendable } = request;
+    const hash = await rpc(functionName, () => wallet.writeContract({ ...sendable, gas: (gas * 6n) / 5n } as never));
+    const receipt = await rpc(functionName, () => publicClient.waitForTransactionReceipt({ hash, timeout: 60_000 }));
+    if (receipt.status !== "success") throw new TransactionRevertedError({ functionName, reason: `tx ${hash} reverted` });
+    return hash;
+  }
+}

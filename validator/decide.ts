@@ -1,0 +1,94 @@
+/**
+ * Decides a validator's verdict on one submitted batch: fetch its leaves from the daURI, recompute
+ * everything (verifyBatch.ts) under the on-chain fee schedule, and spot-check a few enclave-signed
+ * receipts at the gateway for equivocation. Receipts that stay unavailable past the DA deadline
+ * (counted from the on-chain submission time) make the verdict a rejection.
+ */
+import { encodePacked, keccak256, type Address, type Hex } from "viem";
+import type { Logger } from "pino";
+import type { BatchHeader } from "../sdk/types.js";
+import type { ValidatorChain } from "./chain.js";
+import { fetchDaBatch, fetchSignedReceipt, gatewayBaseOf, type DaBatch } from "./da.js";
+import { DaMalformedError, DaUnavailableError, NotEquivocationError } from "./errors.js";
+import { buildEquivocationProof, type EquivocationProof } from "./equivocation.js";
+import type { Verdict } from "./signingRecord.js";
+import { verifyBatch, type BatchCheck } from "./verifyBatch.js";
+
+export type Decision =
+  | { kind: "verdict"; verdict: Verdict; reason: string; da?: DaBatch; check?: BatchCheck }
+  /** A signed receipt contradicts the batch: challenge instead of voting. */
+  | { kind: "equivocation"; proof: EquivocationProof }
+  /** Receipts unavailable, deadline not reached: retry, at the latest at `deadlineAt` (unix seconds). */
+  | { kind: "wait"; error: DaUnavailableError | DaMalformedError; deadlineAt: number };
+
+export interface DecideParams {
+  chain: ValidatorChain;
+  chainId: number;
+  self: Address;
+  header: BatchHeader;
+  headerHash: Hex;
+  submittedAt: bigint;
+  nowSec: number;
+  daDeadlineSec: number;
+  daTimeoutMs: number;
+  receiptSamples: number;
+  log: Logger;
+}
+
+/** Indices of up to `n` served leaves, chosen per (batch, validator) so validators check different ones. */
+export function sampleIndices(headerHash: Hex, self: Address, servedIdx: readonly number[], n: number): number[] {
+  if (n >= servedIdx.length) return [...servedIdx];
+  const pool = [...servedIdx];
+  const out: number[] = [];
+  let seed = BigInt(keccak256(encodePacked(["bytes32", "address"], [headerHash, self])));
+  while (out.length < n) {
+    const j = Number(seed % BigInt(pool.length));
+    out.push(pool.splice(j, 1)[0]!);
+    seed = BigInt(keccak256(encodePacked(["uint256"], [seed])));
+  }
+  return out;
+}
+
+export async function decide(p: DecideParams): Promise<Decision> {
+  const h = p.header;
+  let da: DaBatch;
+  try {
+    da = await fetchDaBatch(h.daURI, p.daTimeoutMs);
+  } catch (e) {
+    if (!(e instanceof DaUnavailableError || e instanceof DaMalformedError)) throw e;
+    const deadlineAt = Number(p.submittedAt) + p.daDeadlineSec;
+    if (p.nowSec >= deadlineAt) return { kind: "verdict", verdict: 2, reason: "da_unavailable" };
+    return { kind: "wait", error: e, deadlineAt };
+  }
+  const rate = await p.chain.feeRate();
+  const modelRates = await p.chain.modelRates(h.usage.map((u) => u.modelId));
+  const check = verifyBatch({ header: h, leaves: da.leaves, rate, modelRates });
+  if (!check.ok) {
+    p.log.warn({ gateway: h.gateway, batchSeq: String(h.batchSeq), mismatches: check.mismatches }, "batch contradicts its receipts: rejecting");
+    return { kind: "verdict", verdict: 2, reason: check.mismatches.map((m) => m.what).join(","), da, check };
+  }
+
+  const base = p.receiptSamples > 0 ? gatewayBaseOf(h.daURI) : undefined;
+  if (base) {
+    const served = da.leaves.flatMap((l, i) => (l.kind === "served" ? [i] : []));
+    for (const i of sampleIndices(p.headerHash, p.self, served, p.receiptSamples)) {
+      const callSeq = h.firstCallSeq + BigInt(i);
+      let signed;
+      try {
+        signed = await fetchSignedReceipt(base, callSeq, p.daTimeoutMs);
+      } catch (e) {
+        // The receipts endpoint is a spot check, not part of the DA promise: its absence is no verdict.
+        p.log.debug({ callSeq: String(callSeq), err: (e as Error).message }, "receipt spot check failed");
+        continue;
+      }
+      if (!signed) continue;
+      try {
+        const proof = await buildEquivocationProof({ chainId: p.chainId, settlement: p.chain.settlement, header: h, leaves: da.leaves, signed, tree: check.tree });
+        return { kind: "equivocation", proof };
+      } catch (e) {
+        if (!(e instanceof NotEquivocationError)) throw e;
+      }
+    }
+  }
+  return { kind: "verdict", verdict: 1, reason: "verified", da, check };
+}

@@ -1,0 +1,146 @@
+/**
+ * Typed errors of the validator service, viem style: each has a `name`, a one-line `shortMessage`,
+ * optional `details` and `cause`. As in Ponder, every error is either a {@link RetryableError}
+ * (the work item is tried again later: RPC down, DA not answering yet) or a {@link NonRetryableError}
+ * (trying again cannot help: bad config, a reverted transaction, a refused double signature).
+ * The work loop branches on that split only; see `retry.ts`.
+ */
+
+export type ValidatorErrorParameters = {
+  details?: string | undefined;
+  metaMessages?: string[] | undefined;
+  cause?: unknown;
+};
+
+/** Base class of every error the validator throws. */
+export class ValidatorError extends Error {
+  override name = "ValidatorError";
+  readonly shortMessage: string;
+  readonly details: string;
+  readonly metaMessages: string[] | undefined;
+
+  constructor(shortMessage: string, parameters: ValidatorErrorParameters = {}) {
+    const details = parameters.details ?? (parameters.cause instanceof Error ? parameters.cause.message : "");
+    const message = [
+      shortMessage,
+      ...(parameters.metaMessages?.length ? ["", ...parameters.metaMessages] : []),
+      ...(details ? ["", `Details: ${details}`] : []),
+    ].join("\n");
+    super(message, parameters.cause === undefined ? undefined : { cause: parameters.cause });
+    this.shortMessage = shortMessage;
+    this.details = details;
+    this.metaMessages = parameters.metaMessages;
+  }
+
+  /** Walks the `cause` chain; returns the deepest error, or the first one `fn` accepts. */
+  walk(): Error;
+  walk(fn: (err: unknown) => boolean): Error | null;
+  walk(fn?: (err: unknown) => boolean): Error | null {
+    let err: unknown = this;
+    for (;;) {
+      if (fn?.(err)) return err as Error;
+      const cause = err instanceof Error ? err.cause : undefined;
+      if (cause === undefined || cause === null) return fn ? null : (err as Error);
+      err = cause;
+    }
+  }
+}
+
+/** A transient failure: the same work may succeed later. */
+export class RetryableError extends ValidatorError {
+  override name = "RetryableError";
+}
+
+/** A permanent failure: retrying the same work cannot succeed. */
+export class NonRetryableError extends ValidatorError {
+  override name = "NonRetryableError";
+}
+
+/** The configuration is wrong or incomplete; `field` names the first bad field. */
+export class ValidatorConfigError extends NonRetryableError {
+  override name = "ValidatorConfigError" as const;
+  readonly field: string;
+  constructor({ field, reason }: { field: string; reason: string }) {
+    super(`Invalid validator config: ${field}: ${reason}`);
+    this.field = field;
+  }
+}
+
+/** The batch's receipts could not be fetched from its daURI (network error, 404, 5xx, timeout). */
+export class DaUnavailableError extends RetryableError {
+  override name = "DaUnavailableError" as const;
+  readonly url: string;
+  constructor({ url, reason, cause }: { url: string; reason: string; cause?: unknown }) {
+    super(`Receipts unavailable at ${url}: ${reason}`, { cause });
+    this.url = url;
+  }
+}
+
+/**
+ * The DA endpoint answered, but not with a well-formed batch. Retryable: until the DA deadline a
+ * gateway may still fix its endpoint; past it the batch is rejected as unavailable.
+ */
+export class DaMalformedError extends RetryableError {
+  override name = "DaMalformedError" as const;
+  readonly url: string;
+  constructor({ url, reason }: { url: string; reason: string }) {
+    super(`Malformed batch from ${url}: ${reason}`);
+    this.url = url;
+  }
+}
+
+/** An RPC call failed in a way that may pass (connection refused, timeout, rate limit). */
+export class RpcUnavailableError extends RetryableError {
+  override name = "RpcUnavailableError" as const;
+  constructor({ operation, cause }: { operation: string; cause: unknown }) {
+    super(`RPC failed during ${operation}`, { cause });
+  }
+}
+
+/** A transaction reverted (or would revert); `reason` is the decoded custom error when known. */
+export class TransactionRevertedError extends NonRetryableError {
+  override name = "TransactionRevertedError" as const;
+  readonly functionName: string;
+  readonly reason: string | undefined;
+  constructor({ functionName, reason, cause }: { functionName: string; reason?: string | undefined; cause?: unknown }) {
+    super(`${functionName} reverted${reason ? `: ${reason}` : ""}`, { cause });
+    this.functionName = functionName;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Refused to sign `verdict` for `headerHash`: the signing record already holds the other verdict.
+ * This is the slashing-safety guarantee; it must never be retried or bypassed.
+ */
+export class DoubleSignRefusedError extends NonRetryableError {
+  override name = "DoubleSignRefusedError" as const;
+  readonly headerHash: string;
+  readonly recorded: number;
+  readonly requested: number;
+  constructor({ headerHash, recorded, requested }: { headerHash: string; recorded: number; requested: number }) {
+    super(`Refused to sign verdict ${requested} for ${headerHash}: verdict ${recorded} was already signed`, {
+      metaMessages: ["A validator signs one verdict per header hash, ever (see validator/signingRecord.ts)."],
+    });
+    this.headerHash = headerHash;
+    this.recorded = recorded;
+    this.requested = requested;
+  }
+}
+
+/** A signed receipt does not prove equivocation against the given batch (same leaf, bad signature, out of range). */
+export class NotEquivocationError extends NonRetryableError {
+  override name = "NotEquivocationError" as const;
+  constructor({ reason }: { reason: string }) {
+    super(`Not an equivocation: ${reason}`);
+  }
+}
+
+/** True when `err` should be retried later rather than given up on. */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof RetryableError) return true;
+  if (err instanceof NonRetryableError) return false;
+  // Unknown errors (bugs, unclassified library errors) are retried with backoff and logged: giving
+  // up silently on a batch is worse than a noisy retry.
+  return true;
+}

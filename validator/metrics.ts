@@ -1,0 +1,40 @@
+/** Prometheus metrics of one validator (own registry, so several validators in one process don't collide). */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+export interface ValidatorMetrics {
+  registry: Registry;
+  batchesSeen: Counter;
+  verdicts: Counter<"verdict" | "reason">;
+  doubleSignRefused: Counter;
+  submitted: Counter<"fn" | "result">;
+  daErrors: Counter;
+  rpcErrors: Counter;
+  peerErrors: Counter;
+  equivocations: Counter;
+  openBatches: Gauge;
+  verifyLatency: Histogram;
+  rewardsClaimed: Counter;
+}
+
+export function createMetrics(): ValidatorMetrics {
+  const registry = new Registry();
+  const c = <L extends string = string>(name: string, help: string, labelNames: L[] = []) =>
+    new Counter<L>({ name, help, labelNames, registers: [registry] });
+  return {
+    registry,
+    batchesSeen: c("proofpath_validator_batches_seen_total", "BatchSubmitted events tracked"),
+    verdicts: c("proofpath_validator_verdicts_signed_total", "Verdicts signed (recorded in the signing record)", ["verdict", "reason"]),
+    doubleSignRefused: c("proofpath_validator_double_sign_refused_total", "Attempts to sign a second, different verdict for a header hash (refused)"),
+    submitted: c("proofpath_validator_transactions_total", "Settlement transactions sent by this validator", ["fn", "result"]),
+    daErrors: c("proofpath_validator_da_errors_total", "Failed fetches from a batch's daURI"),
+    rpcErrors: c("proofpath_validator_rpc_errors_total", "Failed RPC calls"),
+    peerErrors: c("proofpath_validator_peer_errors_total", "Failed or invalid answers from peers"),
+    equivocations: c("proofpath_validator_equivocations_total", "Equivocation proofs submitted"),
+    openBatches: new Gauge({ name: "proofpath_validator_open_batches", help: "Tracked batches not yet attested or rejected", registers: [registry] }),
+    verifyLatency: new Histogram({
+      name: "proofpath_validator_verify_seconds", help: "Fetch + recompute time of one batch", registers: [registry],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    }),
+    rewardsClaimed: c("proofpath_validator_rewards_claimed_wei_total", "OPG wei claimed as validator rewards"),
+  };
+}

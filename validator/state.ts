@@ -1,0 +1,78 @@
+/**
+ * The validator's chain state (`state.db`): the log cursor and the batches it tracks. Everything
+ * here can be rebuilt from the chain, so the file may be deleted to resync from the start block;
+ * what was signed lives in the separate signing record.
+ */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import type { Hex } from "viem";
+import { batchHeaderSchema, type BatchHeader } from "../sdk/types.js";
+
+/**
+ * Local lifecycle of a tracked batch: `open` until the chain says Attested (`attested`, kept for
+ * finalize) or Finalized/Rejected (`done`); `dropped` when a reorg removed it.
+ */
+export type TrackedStatus = "open" | "attested" | "done" | "dropped";
+
+export interface TrackedBatch {
+  headerHash: Hex;
+  header: BatchHeader;
+  blockNumber: bigint;
+  status: TrackedStatus;
+}
+
+const toJson = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x));
+
+export interface StateStore {
+  cursor(): bigint | undefined;
+  setCursor(block: bigint): void;
+  /** Adds a batch seen in a log (or revives a dropped one); false when it was already tracked. */
+  track(b: { headerHash: Hex; header: BatchHeader; blockNumber: bigint }): boolean;
+  setStatus(headerHash: Hex, status: TrackedStatus): void;
+  byStatus(status: TrackedStatus): TrackedBatch[];
+  get(headerHash: Hex): TrackedBatch | undefined;
+  close(): void;
+}
+
+export function openStateStore(file: string): StateStore {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const db = new DatabaseSync(file);
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+  db.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS batches (
+      header_hash TEXT PRIMARY KEY, gateway TEXT NOT NULL, batch_seq INTEGER NOT NULL, header TEXT NOT NULL,
+      block_number INTEGER NOT NULL, status TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS batches_status ON batches(status, gateway, batch_seq);`);
+  const rowToBatch = (r: { header_hash: string; header: string; block_number: number; status: string }): TrackedBatch => ({
+    headerHash: r.header_hash as Hex,
+    header: batchHeaderSchema.parse(JSON.parse(r.header)),
+    blockNumber: BigInt(r.block_number),
+    status: r.status as TrackedStatus,
+  });
+  const getCursor = db.prepare("SELECT value FROM meta WHERE key = 'cursor'");
+  const putCursor = db.prepare("INSERT INTO meta(key, value) VALUES ('cursor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  // A batch a reorg dropped may be re-included (same header hash): it is tracked again then.
+  const insert = db.prepare(`INSERT INTO batches(header_hash, gateway, batch_seq, header, block_number, status) VALUES (?, ?, ?, ?, ?, 'open')
+    ON CONFLICT(header_hash) DO UPDATE SET status = 'open', block_number = excluded.block_number WHERE batches.status = 'dropped'`);
+  const update = db.prepare("UPDATE batches SET status = ? WHERE header_hash = ?");
+  const list = db.prepare("SELECT * FROM batches WHERE status = ? ORDER BY gateway, batch_seq");
+  const one = db.prepare("SELECT * FROM batches WHERE header_hash = ?");
+  return {
+    cursor() {
+      const r = getCursor.get() as { value: string } | undefined;
+      return r ? BigInt(r.value) : undefined;
+    },
+    setCursor: (block) => void putCursor.run(block.toString()),
+    track: (b) =>
+      insert.run(b.headerHash.toLowerCase(), b.header.gateway, Number(b.header.batchSeq), toJson(b.header), Number(b.blockNumber)).changes > 0,
+    setStatus: (h, s) => void update.run(s, h.toLowerCase()),
+    byStatus: (s) => (list.all(s) as never[]).map(rowToBatch),
+    get(h) {
+      const r = one.get(h.toLowerCase()) as never;
+      return r ? rowToBatch(r) : undefined;
+    },
+    close: () => db.close(),
+  };
+}

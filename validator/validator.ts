@@ -1,0 +1,378 @@
+/**
+ * `createValidator(config)`: one validator process. Every `pollIntervalMs` it
+ *  1. follows BatchSubmitted (watcher.ts),
+ *  2. for each open batch re-reads its on-chain status (reorg-safe: nothing is done from a log
+ *     alone), decides a verdict (decide.ts), records and signs it (signingRecord.ts), and
+ *     aggregates peers' signatures until some validator submits the quorum (aggregate.ts),
+ *  3. finalizes its attested batches whose window has passed, in one transaction,
+ *  4. claims its rewards now and then.
+ * Failures are per batch and follow the retryable / non-retryable split (errors.ts, retry.ts).
+ */
+import path from "node:path";
+import pino, { type Logger } from "pino";
+import { privateKeyToAccount } from "viem/accounts";
+import type { Address, Hex } from "viem";
+import { hashHeader } from "../sdk/hashing.js";
+import type { BatchHeader } from "../sdk/types.js";
+import type { CompactSig } from "../sdk/quorum.js";
+import { fetchPeerVerdict, quorumFrom, submitRank, type VerdictResponse } from "./aggregate.js";
+import { BatchStatus, createValidatorChain, prefixMatches, type OnchainBatch, type ValidatorChain } from "./chain.js";
+import { parseValidatorConfig, type ValidatorConfig, type ValidatorConfigInput } from "./config.js";
+import { fetchDaBatch, type SignedReceipt } from "./da.js";
+import { decide } from "./decide.js";
+import { buildEquivocationProof, type EquivocationProof } from "./equivocation.js";
+import {
+  DoubleSignRefusedError, NotEquivocationError, RetryableError, RpcUnavailableError, TransactionRevertedError, ValidatorConfigError,
+} from "./errors.js";
+import { createValidatorApp, listen } from "./http.js";
+import { createMetrics, type ValidatorMetrics } from "./metrics.js";
+import { Backoff } from "./retry.js";
+import { openSigningRecord, type SignedVerdict, type SigningRecord, type Verdict } from "./signingRecord.js";
+import { openStateStore, type StateStore, type TrackedBatch } from "./state.js";
+import { pollBatches } from "./watcher.js";
+
+export interface Validator {
+  readonly address: Address;
+  readonly url: string;
+  readonly port: number;
+  readonly config: ValidatorConfig;
+  readonly metrics: ValidatorMetrics;
+  readonly log: Logger;
+  readonly signing: SigningRecord;
+  readonly state: StateStore;
+  /** Runs one round now (tests); rounds never overlap. */
+  tick(): Promise<void>;
+  /** Proves equivocation with a signed receipt a user holds; returns the challenge tx hash. */
+  challenge(signed: SignedReceipt): Promise<Hex>;
+  stop(): Promise<void>;
+}
+
+const MAX_FINALIZE = 64;
+const BATCH_CONCURRENCY = 4;
+const VSET_TTL_MS = 30_000;
+
+export async function createValidator(input: ValidatorConfigInput | ValidatorConfig, opts: { logger?: Logger } = {}): Promise<Validator> {
+  const cfg = parseValidatorConfig(input);
+  const account = privateKeyToAccount(cfg.privateKey);
+  const self = account.address;
+  const log = (opts.logger ?? pino({ name: "proofpath-validator", level: cfg.logLevel })).child({ validator: self });
+  const chain: ValidatorChain = createValidatorChain({ rpcUrl: cfg.rpcUrl, account, settlement: cfg.settlement });
+  const chainId = await chain.chainId();
+  if (cfg.chainId !== undefined && cfg.chainId !== chainId) {
+    throw new ValidatorConfigError({ field: "deployment", reason: `deployment is for chain ${cfg.chainId}, the RPC serves chain ${chainId}` });
+  }
+  const signing = openSigningRecord({ file: path.join(cfg.dataDir, "signing.db"), account, chainId, settlement: cfg.settlement });
+  const state = openStateStore(path.join(cfg.dataDir, "state.db"));
+  const metrics = createMetrics();
+  const backoff = new Backoff(cfg.retryBaseMs, cfg.retryMaxMs);
+  const peerBackoff = new Backoff(cfg.retryBaseMs, cfg.retryMaxMs);
+
+  // In-memory, rebuilt after a restart: a batch is re-verified once per run and the signing record
+  // decides whether that verdict may be signed.
+  const decided = new Map<string, SignedVerdict>();
+  const peerSigs = new Map<string, Map<string, VerdictResponse>>(); // headerHash -> peer -> verdict
+  const quorumAt = new Map<string, number>(); // headerHash -> when k signatures were first held
+  const finalizeReadyAt = new Map<string, number>(); // first ready header hash -> when first seen ready
+  let vset: { validators: Address[]; quorum: number; at: number } | undefined;
+  let lastClaimAt = 0;
+  let lastError: string | undefined;
+  let lastTickAt = 0;
+  let stopped = false;
+
+  async function validatorSet() {
+    if (!vset || Date.now() - vset.at > VSET_TTL_MS) vset = { ...(await chain.validatorSet()), at: Date.now() };
+    return vset;
+  }
+
+  async function nowSec(): Promise<number> {
+    // anvil and real chains stamp new blocks with wall time; an idle automining chain's head lags it.
+    const head = await chain.head();
+    return Math.max(Math.floor(Date.now() / 1000), Number(head.timestamp));
+  }
+
+  async function sendTx(fn: "attest" | "reject" | "finalize" | "claimRewards" | "challengeEquivocation", args: readonly unknown[]): Promise<Hex> {
+    try {
+      const hash = await chain.send(fn, args);
+      metrics.submitted.inc({ fn, result: "ok" });
+      return hash;
+    } catch (e) {
+      metrics.submitted.inc({ fn, result: e instanceof TransactionRevertedError ? "reverted" : "error" });
+      throw e;
+    }
+  }
+
+  /** Signs `verdict` through the signing record; on a refused double signature keeps the recorded one. */
+  async function signVerdict(b: TrackedBatch, verdict: Verdict, reason: string): Promise<SignedVerdict> {
+    try {
+      const existed = signing.get(b.headerHash) !== undefined;
+      const v = await signing.sign(b.headerHash, verdict, reason);
+      if (!existed) {
+        metrics.verdicts.inc({ verdict: verdict === 1 ? "attest" : "reject", reason });
+        log.info({ gateway: b.header.gateway, batchSeq: String(b.header.batchSeq), headerHash: b.headerHash, verdict, reason }, "verdict signed");
+      }
+      return v;
+    } catch (e) {
+      if (!(e instanceof DoubleSignRefusedError)) throw e;
+      metrics.doubleSignRefused.inc();
+      const recorded = signing.get(b.headerHash)!;
+      log.fatal({ gateway: b.header.gateway, batchSeq: String(b.header.batchSeq), headerHash: b.headerHash, recorded: recorded.verdict, requested: verdict, reason },
+        "REFUSED TO DOUBLE-SIGN: a different verdict was already signed for this batch; keeping the recorded one");
+      return recorded;
+    }
+  }
+
+  async function challengeWith(proof: EquivocationProof): Promise<Hex> {
+    const hash = await sendTx("challengeEquivocation", [proof.header, proof.signedReceipt, proof.receiptSig, proof.settledReceipt, proof.settledIsVoid, proof.proof]);
+    metrics.equivocations.inc();
+    log.warn({ gateway: proof.header.gateway, batchSeq: String(proof.header.batchSeq), callSeq: String(proof.signedReceipt.callSeq), tx: hash }, "equivocation proven: batch rejected, bond slashed");
+    return hash;
+  }
+
+  async function aggregate(b: TrackedBatch, own: SignedVerdict): Promise<void> {
+    const h = b.headerHash;
+    let got = peerSigs.get(h);
+    if (!got) peerSigs.set(h, (got = new Map()));
+    // A peer that failed recently is skipped for a while, so a dead peer does not stall every batch.
+    const missing = cfg.peers.filter((p) => !got!.has(p) && peerBackoff.due(p));
+    await Promise.all(missing.map(async (peer) => {
+      try {
+        const v = await fetchPeerVerdict(peer, h, Math.min(cfg.daTimeoutMs, 2_000));
+        peerBackoff.clear(peer);
+        if (v) got!.set(peer, v);
+      } catch (e) {
+        metrics.peerErrors.inc();
+        peerBackoff.failed(peer, new RetryableError("peer unreachable", { cause: e }));
+        log.debug({ peer, err: (e as Error).message }, "peer verdict fetch failed");
+      }
+    }));
+    const { validators, quorum } = await validatorSet();
+    const candidates: { signer: Address; verdict: Verdict; sig: CompactSig }[] = [{ signer: own.signer, verdict: own.verdict, sig: own.sig }, ...got.values()];
+    const q = await quorumFrom({ chainId, settlement: cfg.settlement, verdict: own.verdict, headerHash: h, validators, candidates });
+    if (q.sigs.length < quorum) return;
+    const now = Date.now();
+    const since = quorumAt.get(h) ?? now;
+    quorumAt.set(h, since);
+    const rank = submitRank(h, self, validators);
+    if (now < since + rank * cfg.submitStaggerMs) return;
+
+    // Status right before sending: another validator may have won the race meanwhile.
+    const fresh = await chain.batch(b.header.gateway, b.header.batchSeq);
+    if (fresh.status !== BatchStatus.Submitted) return;
+    const sigs = q.sigs.slice(0, Math.max(quorum, 1)); // k is enough; fewer signatures, less gas
+    const signers = q.signers.slice(0, sigs.length);
+    try {
+      const tx = own.verdict === 1
+        ? await sendTx("attest", [[{ gateway: b.header.gateway, batchSeq: b.header.batchSeq, headerHash: h }], sigs])
+        : await sendTx("reject", [[b.header], sigs]);
+      log.info({ gateway: b.header.gateway, batchSeq: String(b.header.batchSeq), verdict: own.verdict, signers, tx }, own.verdict === 1 ? "quorum attestation submitted" : "quorum rejection submitted");
+    } catch (e) {
+      if (!(e instanceof TransactionRevertedError)) throw e;
+      const after = await chain.batch(b.header.gateway, b.header.batchSeq);
+      if (after.status !== BatchStatus.Submitted) {
+        log.info({ batchSeq: String(b.header.batchSeq), status: after.status }, "batch concluded by another validator");
+        return;
+      }
+      if (e.reason?.startsWith("SettlementWindowClosed")) {
+        log.error({ gateway: b.header.gateway, batchSeq: String(b.header.batchSeq) }, "challenge window closed before the attestation landed");
+        state.setStatus(h, "done");
+        return;
+      }
+      throw e;
+    }
+  }
+
+  function forget(h: string) {
+    decided.delete(h);
+    peerSigs.delete(h);
+    quorumAt.delete(h);
+    backoff.clear(h);
+  }
+
+  /** Moves a tracked batch along according to its on-chain status; true when it is still Submitted. */
+  function syncStatus(b: TrackedBatch, onchain: OnchainBatch): boolean {
+    if (onchain.status === BatchStatus.None || !prefixMatches(onchain.headerHashPrefix, b.headerHash)) {
+      log.warn({ gateway: b.header.gateway, batchSeq: String(b.header.batchSeq), headerHash: b.headerHash }, "batch no longer on chain (reorg): dropped");
+      state.setStatus(b.headerHash, "dropped");
+      forget(b.headerHash);
+      return false;
+    }
+    if (onchain.status === BatchStatus.Attested) {
+      state.setStatus(b.headerHash, "attested");
+      forget(b.headerHash);
+      return false;
+    }
+    if (onchain.status === BatchStatus.Finalized || onchain.status === BatchStatus.Rejected) {
+      state.setStatus(b.headerHash, "done");
+      forget(b.headerHash);
+      return false;
+    }
+    return true;
+  }
+
+  async function processBatch(b: TrackedBatch): Promise<void> {
+    const onchain = await chain.batch(b.header.gateway, b.header.batchSeq);
+    if (!syncStatus(b, onchain)) return;
+    let own = decided.get(b.headerHash);
+    if (!own) {
+      const t0 = performance.now();
+      const d = await decide({
+        chain, chainId, self, header: b.header, headerHash: b.headerHash, submittedAt: onchain.submittedAt, nowSec: await nowSec(),
+        daDeadlineSec: cfg.daDeadlineSec, daTimeoutMs: cfg.daTimeoutMs, receiptSamples: cfg.receiptSamples, log,
+      });
+      metrics.verifyLatency.observe((performance.now() - t0) / 1000);
+      if (d.kind === "wait") {
+        metrics.daErrors.inc();
+        const delay = backoff.failed(b.headerHash, d.error, { notAfter: d.deadlineAt * 1000 + 250 });
+        log.info({ batchSeq: String(b.header.batchSeq), err: d.error.shortMessage, retryInMs: delay, deadlineAt: d.deadlineAt }, "receipts unavailable; retrying");
+        return;
+      }
+      if (d.kind === "equivocation") {
+        try {
+          await challengeWith(d.proof);
+        } catch (e) {
+          // Another validator (or a user) proved it first: the batch is Rejected, which is the point.
+          if (!(e instanceof TransactionRevertedError)) throw e;
+          const after = await chain.batch(b.header.gateway, b.header.batchSeq);
+          if (after.status === BatchStatus.Submitted) throw e;
+          log.info({ batchSeq: String(b.header.batchSeq), status: after.status }, "equivocation already proven by someone else");
+        }
+        return;
+      }
+      own = await signVerdict(b, d.verdict, d.reason);
+      decided.set(b.headerHash, own);
+    }
+    await aggregate(b, own);
+  }
+
+  async function finalizeReady(): Promise<void> {
+    const attested = state.byStatus("attested");
+    if (attested.length === 0) return;
+    const now = await nowSec();
+    const ready: BatchHeader[] = [];
+    for (const b of attested) {
+      const onchain = await chain.batch(b.header.gateway, b.header.batchSeq);
+      if (onchain.status !== BatchStatus.Attested || !prefixMatches(onchain.headerHashPrefix, b.headerHash)) {
+        syncStatus(b, onchain);
+        continue;
+      }
+      if (BigInt(now) > onchain.windowEnd && ready.length < MAX_FINALIZE) ready.push(b.header);
+    }
+    if (ready.length === 0) return;
+    // Everyone sees the same windows end: stagger by rank so one validator sends, not all of them.
+    const first = hashHeader(ready[0]!);
+    const since = finalizeReadyAt.get(first) ?? Date.now();
+    finalizeReadyAt.set(first, since);
+    if (Date.now() < since + submitRank(first, self, (await validatorSet()).validators) * cfg.submitStaggerMs) return;
+    finalizeReadyAt.delete(first);
+    try {
+      const tx = await sendTx("finalize", [ready]);
+      log.info({ batches: ready.map((h) => `${h.gateway}:${h.batchSeq}`), tx }, "batches finalized");
+    } catch (e) {
+      // Someone else finalized some of them first: statuses are re-read next round.
+      if (e instanceof TransactionRevertedError) log.info({ reason: e.reason }, "finalize not needed or not yet possible");
+      else throw e;
+    }
+  }
+
+  async function claim(): Promise<void> {
+    if (Date.now() - lastClaimAt < cfg.claimIntervalMs) return;
+    lastClaimAt = Date.now();
+    const owed = await chain.rewardsOwed(self);
+    if (owed === 0n) return;
+    const to = cfg.rewardsTo ?? self;
+    const tx = await sendTx("claimRewards", [to]);
+    metrics.rewardsClaimed.inc(Number(owed));
+    log.info({ amount: String(owed), to, tx }, "rewards claimed");
+  }
+
+  async function step(name: string, fn: () => Promise<void>) {
+    try {
+      await fn();
+    } catch (e) {
+      lastError = `${name}: ${(e as Error).message.split("\n")[0]}`;
+      if (e instanceof RpcUnavailableError) metrics.rpcErrors.inc();
+      log.warn({ step: name, err: (e as Error).message.split("\n")[0] }, "round step failed");
+    }
+  }
+
+  async function round(): Promise<void> {
+    await step("watch", async () => {
+      const n = await pollBatches({ chain, state, log, startBlock: BigInt(cfg.startBlock), confirmations: cfg.confirmations, maxBlockRange: cfg.maxBlockRange });
+      metrics.batchesSeen.inc(n);
+    });
+    const open = state.byStatus("open");
+    metrics.openBatches.set(open.length);
+    const work = async (b: TrackedBatch) => {
+      if (stopped) return;
+      if (!backoff.due(b.headerHash)) {
+        // A permanently failed batch is still followed on-chain, so it leaves `open` when concluded.
+        if (backoff.parked(b.headerHash)) await step("status", async () => void syncStatus(b, await chain.batch(b.header.gateway, b.header.batchSeq)));
+        return;
+      }
+      try {
+        await processBatch(b);
+      } catch (e) {
+        const delay = backoff.failed(b.headerHash, e);
+        if (e instanceof RpcUnavailableError) metrics.rpcErrors.inc();
+        lastError = `batch ${b.header.batchSeq}: ${(e as Error).message.split("\n")[0]}`;
+        log.warn({ gateway: b.header.gateway, batchSeq: String(b.header.batchSeq), err: (e as Error).message.split("\n")[0], name: (e as Error).name, retryInMs: delay }, "batch step failed");
+      }
+    };
+    // A few batches at once, so one slow DA endpoint does not hold up every other gateway's batches.
+    for (let i = 0; i < open.length; i += BATCH_CONCURRENCY) await Promise.all(open.slice(i, i + BATCH_CONCURRENCY).map(work));
+    if (cfg.finalize) await step("finalize", finalizeReady);
+    if (cfg.claim) await step("claim", claim);
+    lastTickAt = Date.now();
+  }
+
+  let running: Promise<void> | undefined;
+  const tick = () => (running ??= round().finally(() => (running = undefined)));
+  let timer: NodeJS.Timeout | undefined;
+  const loop = () => {
+    if (stopped) return;
+    void tick().finally(() => {
+      if (!stopped) timer = setTimeout(loop, cfg.pollIntervalMs);
+    });
+  };
+
+  async function challenge(signed: SignedReceipt): Promise<Hex> {
+    const gw = signed.receipt.gateway.toLowerCase();
+    const s = signed.receipt.callSeq;
+    const b = [...state.byStatus("open"), ...state.byStatus("attested")].find(
+      (x) => x.header.gateway.toLowerCase() === gw && s >= x.header.firstCallSeq && s < x.header.firstCallSeq + BigInt(x.header.count));
+    if (!b) throw new NotEquivocationError({ reason: `no challengeable batch of ${signed.receipt.gateway} holds callSeq ${s}` });
+    const da = await fetchDaBatch(b.header.daURI, cfg.daTimeoutMs);
+    return challengeWith(await buildEquivocationProof({ chainId, settlement: cfg.settlement, header: b.header, leaves: da.leaves, signed }));
+  }
+
+  const app = createValidatorApp({
+    signing, metrics, challenge,
+    health: () => ({
+      ok: !stopped && Date.now() - lastTickAt < Math.max(10_000, cfg.pollIntervalMs * 10),
+      validator: self, chainId, settlement: cfg.settlement, cursor: state.cursor(),
+      open: state.byStatus("open").length, attested: state.byStatus("attested").length, signed: signing.all().length,
+      lastError: lastError ?? null, lastTickAt,
+    }),
+    onError: (err, p) => log.error({ err: err.message, path: p }, "http handler failed"),
+  });
+  const server = await listen(app, cfg.port, cfg.host);
+  const url = `http://${cfg.host}:${server.port}`;
+  log.info({ url, chainId, settlement: cfg.settlement, peers: cfg.peers, startBlock: cfg.startBlock }, "validator listening");
+  lastTickAt = Date.now();
+  loop();
+
+  return {
+    address: self, url, port: server.port, config: cfg, metrics, log, signing, state,
+    tick, challenge,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running?.catch(() => undefined);
+      await server.close();
+      signing.close();
+      state.close();
+      log.info("validator stopped");
+    },
+  };
+}
