@@ -238,6 +238,8 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
 
     /// @notice A validator quorum attests that the receipts behind each batch are available and match
     /// its header: Submitted -> Attested. One quorum signature covers any number of batches.
+    /// @dev Allowed after the challenge window too: the window is when equivocation can be proven, which
+    /// does not depend on attestation, so slow validators delay an honest batch instead of stranding it.
     function attest(BatchRef[] calldata batches, CompactSignature[] calldata sigs) external {
         uint256 n = batches.length;
         if (n == 0) revert SettlementEmptyList();
@@ -248,15 +250,12 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         bytes32 digest = _verdictDigest(VERDICT_ATTEST, hashes);
         VALIDATORS.verifyQuorum(digest, sigs);
 
-        uint64 now_ = uint64(_time());
         for (uint256 i; i < n; ++i) {
             BatchRef calldata b = batches[i];
             bytes32 slot = _loadBatch(b.gateway, b.batchSeq, b.headerHash);
             if (slot.status() != BatchStatus.Submitted) {
                 revert SettlementInvalidStatus(b.gateway, b.batchSeq, slot.status());
             }
-            uint64 windowEnd = slot.submittedAt() + _challengeWindow;
-            if (now_ >= windowEnd) revert SettlementWindowClosed(b.gateway, b.batchSeq, windowEnd);
             _batches[b.gateway][b.batchSeq] = slot.withStatus(BatchStatus.Attested);
             emit BatchAttested(b.gateway, b.batchSeq, digest);
         }
