@@ -83,3 +83,5 @@ export {
   type OhttpHeaders,
   type OhttpRequestOptions,
 } from "./client.js";
+export * from "./registry.js";
+export * from "./proof.js";

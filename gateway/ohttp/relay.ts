@@ -1,0 +1,113 @@
+/**
+ * The OHTTP relay (RFC 9458 §2 "Oblivious Relay Resource"), its own Hono server: it knows who asks
+ * (the client's connection) and forwards only what is asked — an opaque `message/ohttp-req` — to
+ * the enclave's /ohttp, so the enclave never learns who asked.
+ *
+ * Identity is stripped by construction, not by a deny-list: the upstream request is built from
+ * scratch with exactly three headers (content-type, content-length, a fixed user-agent) — no
+ * X-Forwarded-For / Forwarded / X-Real-IP, cookies, Authorization, client user-agent or anything
+ * else the client sent. Responses come back with only content-type (and the body). Logs carry
+ * sizes, status and timing, never an address or a header value.
+ */
+import { Hono, type Context } from "hono";
+import { Agent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import pino, { type Logger } from "pino";
+import { MEDIA_TYPE_OHTTP_REQUEST, MEDIA_TYPE_OHTTP_RESPONSE } from "../../sdk/ohttp/index.js";
+import { MEDIA_TYPE_PROBLEM, problem } from "./problem.js";
+import { readBodyLimited } from "./body.js";
+
+export const RELAY_USER_AGENT = "proofpath-ohttp-relay/1";
+
+export interface RelayOptions {
+  /** Base URL of the enclave gateway; requests go to `${gatewayUrl}/ohttp`. */
+  gatewayUrl: string;
+  /** Largest encapsulated request forwarded, in bytes (413 above). Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Upstream timeout. Default 60 s. */
+  timeoutMs?: number;
+  logger?: Logger;
+}
+
+interface Upstream {
+  status: number;
+  contentType: string | undefined;
+  body: Buffer;
+}
+
+/** Creates the relay app: `POST /` and `POST /ohttp` forward; `GET /health`. */
+export function createRelayApp(o: RelayOptions): Hono {
+  const target = new URL(o.gatewayUrl.replace(/\/+$/, "") + "/ohttp");
+  const secure = target.protocol === "https:";
+  if (!secure && target.protocol !== "http:") throw new Error(`relay gatewayUrl must be http(s), got ${o.gatewayUrl}`);
+  const maxBody = o.maxBodyBytes ?? 1 << 20;
+  const timeoutMs = o.timeoutMs ?? 60_000;
+  const log = o.logger ?? pino({ name: "ohttp-relay", level: process.env.LOG_LEVEL ?? "info" });
+  // One pooled connection set to the gateway: clients' requests are mixed on it, which also hides
+  // per-client connection patterns from the gateway.
+  const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 64 }) : new Agent({ keepAlive: true, maxSockets: 64 });
+  const send = secure ? httpsRequest : httpRequest;
+
+  function forward(body: Uint8Array): Promise<Upstream> {
+    return new Promise((resolve, reject) => {
+      const req = send(
+        target,
+        {
+          method: "POST",
+          agent,
+          timeout: timeoutMs,
+          headers: { "content-type": MEDIA_TYPE_OHTTP_REQUEST, "content-length": String(body.length), "user-agent": RELAY_USER_AGENT },
+        },
+        (res: IncomingMessage) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (d: Buffer) => chunks.push(d));
+          res.on("end", () => resolve({ status: res.statusCode ?? 502, contentType: res.headers["content-type"], body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
+          res.on("error", reject);
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error("upstream timeout")));
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+
+  const refuse = (c: Context, p: ReturnType<typeof problem>, t0: number, bytesIn: number) => {
+    log.info({ bytesIn, status: p.status, ms: +(performance.now() - t0).toFixed(3) }, "relay refused");
+    return c.body(JSON.stringify(p), p.status, { "content-type": MEDIA_TYPE_PROBLEM });
+  };
+
+  const handler = async (c: Context) => {
+    const t0 = performance.now();
+    const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
+    if (type !== MEDIA_TYPE_OHTTP_REQUEST) {
+      return refuse(c, problem(415, "media-type", "unsupported media type", `the relay forwards only ${MEDIA_TYPE_OHTTP_REQUEST}`), t0, 0);
+    }
+    if (Number(c.req.header("content-length") ?? NaN) > maxBody) {
+      return refuse(c, problem(413, "too-large", "OHTTP request too large", `the relay forwards at most ${maxBody} bytes`), t0, 0);
+    }
+    const body = await readBodyLimited(c, maxBody);
+    if (!body) return refuse(c, problem(413, "too-large", "OHTTP request too large", `the relay forwards at most ${maxBody} bytes`), t0, maxBody);
+    let up: Upstream;
+    try {
+      up = await forward(body);
+    } catch (e) {
+      log.warn({ bytesIn: body.length, err: (e as Error).message, ms: +(performance.now() - t0).toFixed(3) }, "gateway unreachable");
+      return c.body(JSON.stringify({ type: "about:blank", title: "gateway unreachable", status: 502 }), 502, { "content-type": MEDIA_TYPE_PROBLEM });
+    }
+    log.info({ bytesIn: body.length, bytesOut: up.body.length, status: up.status, ms: +(performance.now() - t0).toFixed(3) }, "relayed");
+    // Pass through only the media type the client needs to tell an answer from a problem.
+    const ct = up.contentType === MEDIA_TYPE_OHTTP_RESPONSE || up.contentType === MEDIA_TYPE_PROBLEM ? up.contentType : "application/octet-stream";
+    return c.body(new Uint8Array(up.body.buffer, up.body.byteOffset, up.body.length) as Uint8Array<ArrayBuffer>, up.status as 200, { "content-type": ct });
+  };
+
+  const app = new Hono();
+  app.post("/", handler);
+  app.post("/ohttp", handler);
+  app.get("/health", (c) => c.json({ ok: true }));
+  app.notFound((c) => c.json({ error: "not_found" }, 404));
+  app.onError((err, c) => {
+    log.error({ err: err.message }, "relay handler failed");
+    return c.json({ error: "internal" }, 500);
+  });
+  return app;
+}
