@@ -6,7 +6,7 @@ import { ponder } from "ponder:registry";
 import { batch, batchUsage, feeRate, gateway, latencyHistogram } from "ponder:schema";
 import { usageFee } from "../../sdk/fees.js";
 import { latencyBucket } from "./lib/latency.js";
-import { bumpGatewayRollups, bumpNetwork, bumpNetworkRollups, bumpUsageRollups, emptyGateway, logEvent, touchGateway, type Db } from "./lib/store.js";
+import { bumpGatewayRollups, bumpModelRollups, bumpNetwork, bumpNetworkRollups, emptyGateway, logEvent, touchGateway, type Db } from "./lib/store.js";
 
 type Hex = `0x${string}`;
 const batchId = (gw: Hex, seq: bigint) => `${gw.toLowerCase()}:${seq}`;
@@ -55,9 +55,15 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
     submitBlock: event.block.number,
     submittedAt: ts,
   });
-  for (const u of usage) {
-    await db.insert(batchUsage).values({ batchId: id, gateway: gw, ...u, inputTokens: u.inputTokens, outputTokens: u.outputTokens });
-    await bumpUsageRollups(db, ts, gw, u.modelId, { calls: BigInt(u.calls), inputTokens: u.inputTokens, outputTokens: u.outputTokens, fees: u.fee, batches: 1 });
+  // One store call per table (usage model ids are distinct: the contract requires them ascending).
+  if (usage.length > 0) {
+    await db.insert(batchUsage).values(usage.map((u) => ({ batchId: id, gateway: gw, ...u })));
+    await bumpModelRollups(
+      db,
+      ts,
+      gw,
+      usage.map((u) => ({ modelId: u.modelId, calls: BigInt(u.calls), inputTokens: u.inputTokens, outputTokens: u.outputTokens, fees: u.fee, batches: 1 })),
+    );
   }
   const d = { calls: BigInt(calls), inputTokens, outputTokens, fees: a.fee, batches: 1 };
   await bumpGatewayRollups(db, ts, gw, d);
@@ -137,14 +143,20 @@ ponder.on("ProofSettlement:BatchRejected", async ({ event, context }) => {
     refund: a.refund,
   });
   // A rejected batch settled nothing: take its usage back out of the buckets it was added to.
-  for (const u of b.usage) {
-    await bumpUsageRollups(db, b.submittedAt, gw, u.modelId, {
-      calls: -BigInt(u.calls),
-      inputTokens: -BigInt(u.inputTokens),
-      outputTokens: -BigInt(u.outputTokens),
-      fees: -BigInt(u.fee),
-      batches: -1,
-    });
+  if (b.usage.length > 0) {
+    await bumpModelRollups(
+      db,
+      b.submittedAt,
+      gw,
+      b.usage.map((u) => ({
+        modelId: u.modelId,
+        calls: -BigInt(u.calls),
+        inputTokens: -BigInt(u.inputTokens),
+        outputTokens: -BigInt(u.outputTokens),
+        fees: -BigInt(u.fee),
+        batches: -1,
+      })),
+    );
   }
   const d = { calls: -BigInt(b.calls), inputTokens: -b.inputTokens, outputTokens: -b.outputTokens, fees: -b.fee, batches: -1 };
   await bumpGatewayRollups(db, b.submittedAt, gw, d);

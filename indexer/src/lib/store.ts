@@ -58,10 +58,11 @@ type NetworkRow = typeof emptyNetwork;
 
 /** Adds `delta` to the network totals (numeric fields only). */
 export async function bumpNetwork(db: Db, delta: Partial<Omit<NetworkRow, "id">>): Promise<void> {
+  // The update callback returns only the changed columns: Ponder copies and validates what it is given.
   await db
     .insert(network)
     .values(applyDelta({ ...emptyNetwork }, delta))
-    .onConflictDoUpdate((row) => applyDelta({ ...(row as NetworkRow) }, delta));
+    .onConflictDoUpdate((row) => addDelta(row, delta));
 }
 
 /** Makes sure a gateway row exists (a batch may name a key the registry has not told us about). */
@@ -77,26 +78,27 @@ export interface UsageDelta {
   batches: number;
 }
 
-/** Adds usage to the hour and day rollups of one gateway+model. */
-export async function bumpUsageRollups(db: Db, ts: bigint, gw: Hex, modelId: Hex, d: UsageDelta): Promise<void> {
-  for (const period of Object.keys(PERIODS) as Period[]) {
-    const key = { period, bucket: bucketOf(ts, period), gateway: gw, modelId };
-    await db
-      .insert(usageRollup)
-      .values({ ...key, ...applyDelta(zeroUsage(), d) })
-      .onConflictDoUpdate((row) => applyDelta(pickUsage(row), d));
+/** Adds usage of several models (distinct ids) to their hour and day rollups, in one store call. */
+export async function bumpModelRollups(db: Db, ts: bigint, gw: Hex, ds: readonly (UsageDelta & { modelId: Hex })[]): Promise<void> {
+  const rows = [];
+  for (const period of PERIOD_NAMES) {
+    const bucket = bucketOf(ts, period);
+    for (const d of ds) rows.push({ period, bucket, gateway: gw, ...applyDelta(zeroUsage(), d), modelId: d.modelId });
   }
+  const byModel = new Map<string, UsageDelta>(ds.map((d) => [d.modelId, d]));
+  await db
+    .insert(usageRollup)
+    .values(rows)
+    .onConflictDoUpdate((row) => addDelta(row, byModel.get(row.modelId)!));
 }
 
 /** Adds usage to the hour and day rollups of one gateway. */
 export async function bumpGatewayRollups(db: Db, ts: bigint, gw: Hex, d: UsageDelta): Promise<void> {
-  for (const period of Object.keys(PERIODS) as Period[]) {
-    const key = { period, bucket: bucketOf(ts, period), gateway: gw };
-    await db
-      .insert(gatewayRollup)
-      .values({ ...key, ...applyDelta(zeroUsage(), d) })
-      .onConflictDoUpdate((row) => applyDelta(pickUsage(row), d));
-  }
+  const rows = PERIOD_NAMES.map((period) => ({ period, bucket: bucketOf(ts, period), gateway: gw, ...applyDelta(zeroUsage(), d) }));
+  await db
+    .insert(gatewayRollup)
+    .values(rows)
+    .onConflictDoUpdate((row) => addDelta(row, d));
 }
 
 const zeroNetworkRollup = () => ({
@@ -113,24 +115,17 @@ type NetworkRollupDelta = Partial<ReturnType<typeof zeroNetworkRollup>>;
 
 /** Adds to the network's hour and day rollups. */
 export async function bumpNetworkRollups(db: Db, ts: bigint, d: NetworkRollupDelta): Promise<void> {
-  for (const period of Object.keys(PERIODS) as Period[]) {
-    const key = { period, bucket: bucketOf(ts, period) };
-    await db
-      .insert(networkRollup)
-      .values({ ...key, ...applyDelta(zeroNetworkRollup(), d) })
-      .onConflictDoUpdate((row) => {
-        const { period: _p, bucket: _b, ...rest } = row;
-        return applyDelta(rest, d);
-      });
-  }
+  const rows = PERIOD_NAMES.map((period) => ({ period, bucket: bucketOf(ts, period), ...applyDelta(zeroNetworkRollup(), d) }));
+  await db
+    .insert(networkRollup)
+    .values(rows)
+    .onConflictDoUpdate((row) => addDelta(row, d));
 }
+
+const PERIOD_NAMES = Object.keys(PERIODS) as Period[];
 
 function zeroUsage(): UsageDelta {
   return { calls: 0n, inputTokens: 0n, outputTokens: 0n, fees: 0n, batches: 0 };
-}
-
-function pickUsage(row: UsageDelta): UsageDelta {
-  return { calls: row.calls, inputTokens: row.inputTokens, outputTokens: row.outputTokens, fees: row.fees, batches: row.batches };
 }
 
 /** Returns `base` with every numeric field of `delta` added (bigint to bigint, number to number). */
@@ -143,6 +138,18 @@ function applyDelta<T extends object>(base: T, delta: Partial<Record<keyof T, un
     else if (typeof v === "number") out[k] = ((cur as number | undefined) ?? 0) + v;
   }
   return base;
+}
+
+/** The numeric fields of `delta`, each added to the same field of `row` (the columns an upsert changes). */
+function addDelta<T extends object>(row: T, delta: object): Partial<T> {
+  const src = row as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k in delta) {
+    const v = (delta as Record<string, unknown>)[k];
+    if (typeof v === "bigint") out[k] = ((src[k] as bigint | undefined) ?? 0n) + v;
+    else if (typeof v === "number") out[k] = ((src[k] as number | undefined) ?? 0) + v;
+  }
+  return out as Partial<T>;
 }
 
 /** Appends an event to the protocol log, args with bigints as decimal strings. */
