@@ -64,9 +64,20 @@ describe("sdk/fees", function () {
     const { viem } = await network.create();
     const [owner] = await viem.getWalletClients();
     const def = rate(7n, 1234n, 5678n);
+    // The settlement reads the registry's bond delay at construction; token and validator set are unused here.
+    const registry = await viem.deployContract("GatewayRegistry", [
+      "0x0000000000000000000000000000000000000001",
+      "0x0000000000000000000000000000000000000003",
+      owner!.account.address,
+      owner!.account.address,
+      0n,
+      1n,
+      86_400n,
+      0,
+    ]);
     const settlement = await viem.deployContract("ProofSettlement", [
         "0x0000000000000000000000000000000000000001",
-        "0x0000000000000000000000000000000000000002",
+        registry.address,
         "0x0000000000000000000000000000000000000003",
         { owner: owner!.account.address, treasury: owner!.account.address, rate: def, maxBatchSize: 8192, challengeWindow: 3600, withdrawDelay: 3600, validatorBps: 5000, treasuryBps: 3000, burnBps: 2000, rejectedRefundBps: 0 },
       ]);

@@ -284,11 +284,22 @@ describe("sdk/eip712", function () {
     );
   });
 
-  it("headerDigest equals ProofSettlement.headerDigest ", async function () {
+  it("headerDigest equals ProofSettlement.headerDigest", async function () {
     const [owner] = await viem.getWalletClients();
+    // The settlement reads the registry's bond delay at construction; token and validator set are unused here.
+    const registry = await viem.deployContract("GatewayRegistry", [
+      "0x0000000000000000000000000000000000000001",
+      "0x0000000000000000000000000000000000000003",
+      owner!.account.address,
+      owner!.account.address,
+      0n,
+      1n,
+      86_400n,
+      0,
+    ]);
     const settlement = await viem.deployContract("ProofSettlement", [
         "0x0000000000000000000000000000000000000001",
-        "0x0000000000000000000000000000000000000002",
+        registry.address,
         "0x0000000000000000000000000000000000000003",
         {
           owner: owner!.account.address,
