@@ -27,7 +27,7 @@ export default defineConfig({
   },
   test: {
     solidity: {
-      fuzz: { runs: 200 },
+      fuzz: { runs: 10_000 },
       invariant: { runs: full ? 256 : 32, depth: full ? 500 : 64, failOnRevert: false },
     },
   },

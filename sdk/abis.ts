@@ -1510,6 +1510,19 @@ export const proofSettlementAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "challengeWindow",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "address",
@@ -2419,6 +2432,110 @@ export const proofSettlementAbi = [
       }
     ],
     "name": "submitBatch",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "gateway",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "batchSeq",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "firstCallSeq",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "count",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "root",
+            "type": "bytes32"
+          },
+          {
+            "components": [
+              {
+                "internalType": "bytes32",
+                "name": "modelId",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "calls",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint64",
+                "name": "inputTokens",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "outputTokens",
+                "type": "uint64"
+              }
+            ],
+            "internalType": "struct ModelUsage[]",
+            "name": "usage",
+            "type": "tuple[]"
+          },
+          {
+            "internalType": "uint256",
+            "name": "fee",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "firstServedAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lastServedAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "string",
+            "name": "daURI",
+            "type": "string"
+          }
+        ],
+        "internalType": "struct BatchHeader[]",
+        "name": "headers",
+        "type": "tuple[]"
+      },
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "r",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "vs",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct CompactSignature[]",
+        "name": "enclaveSigs",
+        "type": "tuple[]"
+      }
+    ],
+    "name": "submitBatches",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -3435,6 +3552,19 @@ export const gatewayRegistryAbi = [
     "name": "approveEnclave",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "bondWithdrawDelay",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {

@@ -123,7 +123,7 @@ contract VerifyReceiptTest is ProofpathTestBase {
 
     // ================================================================== every leaf verifies
 
-    /// hardhat-config: fuzz.runs = 1000
+    /// hardhat-config: fuzz.runs = 10000
     function testFuzz_verifyReceipt_trueForEveryServedLeaf(
         Receipt[MAX_LEAVES] memory raw,
         uint256 n,
@@ -144,7 +144,7 @@ contract VerifyReceiptTest is ProofpathTestBase {
     // ================================================================== one change -> false
 
     /// @notice Changing any one field of a settled receipt (to any other value) makes verifyReceipt false.
-    /// hardhat-config: fuzz.runs = 1000
+    /// hardhat-config: fuzz.runs = 10000
     function testFuzz_verifyReceipt_falseForAnyChangedField(
         Receipt[MAX_LEAVES] memory raw,
         uint256 n,
@@ -171,7 +171,7 @@ contract VerifyReceiptTest is ProofpathTestBase {
     }
 
     /// @notice Changing one proof element, dropping one, or appending one makes verifyReceipt false.
-    /// hardhat-config: fuzz.runs = 1000
+    /// hardhat-config: fuzz.runs = 10000
     function testFuzz_verifyReceipt_falseForTamperedProof(
         Receipt[MAX_LEAVES] memory raw,
         uint256 n,
@@ -210,7 +210,7 @@ contract VerifyReceiptTest is ProofpathTestBase {
     /// @notice The second-preimage attempt: an inner node with its (shorter) proof is accepted by a bare
     /// `MerkleProof.verify`, but verifyReceipt hashes the leaf itself from a receipt, so no receipt built
     /// from the node (or its two children) verifies.
-    /// hardhat-config: fuzz.runs = 1000
+    /// hardhat-config: fuzz.runs = 10000
     function testFuzz_verifyReceipt_falseForInnerNodeAsLeaf(
         Receipt[MAX_LEAVES] memory raw,
         uint256 n,
@@ -259,7 +259,7 @@ contract VerifyReceiptTest is ProofpathTestBase {
 
     /// @notice verifyReceipt is false for a header that differs from the stored one, for a receipt outside
     /// the batch's callSeq range, and for an unknown batch.
-    /// hardhat-config: fuzz.runs = 1000
+    /// hardhat-config: fuzz.runs = 10000
     function testFuzz_verifyReceipt_falseForWrongHeaderOrRange(
         Receipt[MAX_LEAVES] memory raw,
         uint256 n,
@@ -302,7 +302,7 @@ contract VerifyReceiptTest is ProofpathTestBase {
 
     /// @notice Settled means Submitted, Attested or Finalized; a batch rejected by quorum or by an
     /// equivocation proof (against a receipt or a void leaf) no longer verifies any receipt.
-    /// hardhat-config: fuzz.runs = 500
+    /// hardhat-config: fuzz.runs = 10000
     function testFuzz_verifyReceipt_followsBatchStatus(
         Receipt[MAX_LEAVES] memory raw,
         uint256 n,
