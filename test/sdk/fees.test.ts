@@ -1,4 +1,5 @@
 /** sdk/fees.ts: the FeeRate schedule of Types.sol, checked by hand, by property and against ProofSettlement.computeFee. */
+import { deploySettlementOnly } from "./settlementOnly.js";
 import assert from "node:assert/strict";
 import { network } from "hardhat";
 import fc from "fast-check";
@@ -62,25 +63,8 @@ describe("sdk/fees", function () {
 
   it("equals ProofSettlement.computeFee on-chain", async function () {
     const { viem } = await network.create();
-    const [owner] = await viem.getWalletClients();
     const def = rate(7n, 1234n, 5678n);
-    // The settlement reads the registry's bond delay at construction; token and validator set are unused here.
-    const registry = await viem.deployContract("GatewayRegistry", [
-      "0x0000000000000000000000000000000000000001",
-      "0x0000000000000000000000000000000000000003",
-      owner!.account.address,
-      owner!.account.address,
-      0n,
-      1n,
-      86_400n,
-      0,
-    ]);
-    const settlement = await viem.deployContract("ProofSettlement", [
-        "0x0000000000000000000000000000000000000001",
-        registry.address,
-        "0x0000000000000000000000000000000000000003",
-        { owner: owner!.account.address, treasury: owner!.account.address, rate: def, maxBatchSize: 8192, challengeWindow: 3600, withdrawDelay: 3600, validatorBps: 5000, treasuryBps: 3000, burnBps: 2000, rejectedRefundBps: 0 },
-      ]);
+    const settlement = await deploySettlementOnly(viem, def);
     const special = rate(1n, 2n ** 64n - 1n, 0n);
     const specialId = H("80");
     await settlement.write.setModelFeeRate([specialId, special, true]);

@@ -2,6 +2,7 @@
  * sdk/hashing.ts and sdk/eip712.ts against the on-chain code (HashingHarness, i.e. Hashing.sol)
  * and against viem's independent EIP-712 / ABI encoders.
  */
+import { deploySettlementOnly } from "./settlementOnly.js";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { network } from "hardhat";
@@ -285,35 +286,7 @@ describe("sdk/eip712", function () {
   });
 
   it("headerDigest equals ProofSettlement.headerDigest", async function () {
-    const [owner] = await viem.getWalletClients();
-    // The settlement reads the registry's bond delay at construction; token and validator set are unused here.
-    const registry = await viem.deployContract("GatewayRegistry", [
-      "0x0000000000000000000000000000000000000001",
-      "0x0000000000000000000000000000000000000003",
-      owner!.account.address,
-      owner!.account.address,
-      0n,
-      1n,
-      86_400n,
-      0,
-    ]);
-    const settlement = await viem.deployContract("ProofSettlement", [
-        "0x0000000000000000000000000000000000000001",
-        registry.address,
-        "0x0000000000000000000000000000000000000003",
-        {
-          owner: owner!.account.address,
-          treasury: owner!.account.address,
-          rate: { perCall: 1n, perKiloInputToken: 1n, perKiloOutputToken: 1n },
-          maxBatchSize: 8192,
-          challengeWindow: 3600,
-          withdrawDelay: 3600,
-          validatorBps: 5000,
-          treasuryBps: 3000,
-          burnBps: 2000,
-          rejectedRefundBps: 0,
-        },
-      ]);
+    const settlement = await deploySettlementOnly(viem, { perCall: 1n, perKiloInputToken: 1n, perKiloOutputToken: 1n });
     const chainId = await (await viem.getPublicClient()).getChainId();
     const d = settlementDomain(chainId, settlement.address);
     await fc.assert(
