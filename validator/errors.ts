@@ -6,44 +6,13 @@
  * The work loop branches on that split only; see `retry.ts`.
  */
 
-export type ValidatorErrorParameters = {
-  details?: string | undefined;
-  metaMessages?: string[] | undefined;
-  cause?: unknown;
-};
+import { BaseError, type BaseErrorParameters } from "../sdk/errors.js";
+
+export type ValidatorErrorParameters = BaseErrorParameters;
 
 /** Base class of every error the validator throws. */
-export class ValidatorError extends Error {
-  override name = "ValidatorError";
-  readonly shortMessage: string;
-  readonly details: string;
-  readonly metaMessages: string[] | undefined;
-
-  constructor(shortMessage: string, parameters: ValidatorErrorParameters = {}) {
-    const details = parameters.details ?? (parameters.cause instanceof Error ? parameters.cause.message : "");
-    const message = [
-      shortMessage,
-      ...(parameters.metaMessages?.length ? ["", ...parameters.metaMessages] : []),
-      ...(details ? ["", `Details: ${details}`] : []),
-    ].join("\n");
-    super(message, parameters.cause === undefined ? undefined : { cause: parameters.cause });
-    this.shortMessage = shortMessage;
-    this.details = details;
-    this.metaMessages = parameters.metaMessages;
-  }
-
-  /** Walks the `cause` chain; returns the deepest error, or the first one `fn` accepts. */
-  walk(): Error;
-  walk(fn: (err: unknown) => boolean): Error | null;
-  walk(fn?: (err: unknown) => boolean): Error | null {
-    let err: unknown = this;
-    for (;;) {
-      if (fn?.(err)) return err as Error;
-      const cause = err instanceof Error ? err.cause : undefined;
-      if (cause === undefined || cause === null) return fn ? null : (err as Error);
-      err = cause;
-    }
-  }
+export class ValidatorError extends BaseError {
+  override name: string = "ValidatorError";
 }
 
 /** A transient failure: the same work may succeed later. */

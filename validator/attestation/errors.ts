@@ -7,47 +7,13 @@
  * is not acceptable" apart from bugs.
  */
 
-export type AttestationErrorParameters = {
-  /** What exactly was wrong (shown after "Details:"). Defaults to the cause's message. */
-  details?: string | undefined;
-  /** Extra lines shown between the short message and the details. */
-  metaMessages?: string[] | undefined;
-  cause?: unknown;
-};
+import { BaseError, type BaseErrorParameters } from "../../sdk/errors.js";
+
+export type AttestationErrorParameters = BaseErrorParameters;
 
 /** Base class of every error this library throws. */
-export class AttestationError extends Error {
+export class AttestationError extends BaseError {
   override name: string = "AttestationError";
-  readonly shortMessage: string;
-  readonly details: string;
-  readonly metaMessages: string[] | undefined;
-
-  constructor(shortMessage: string, parameters: AttestationErrorParameters = {}) {
-    const details =
-      parameters.details ?? (parameters.cause instanceof Error ? parameters.cause.message : "");
-    const message = [
-      shortMessage,
-      ...(parameters.metaMessages?.length ? ["", ...parameters.metaMessages] : []),
-      ...(details ? ["", `Details: ${details}`] : []),
-    ].join("\n");
-    super(message, parameters.cause === undefined ? undefined : { cause: parameters.cause });
-    this.shortMessage = shortMessage;
-    this.details = details;
-    this.metaMessages = parameters.metaMessages;
-  }
-
-  /** Walks the `cause` chain; returns the deepest error, or the first one `fn` accepts. */
-  walk(): Error;
-  walk(fn: (err: unknown) => boolean): Error | null;
-  walk(fn?: (err: unknown) => boolean): Error | null {
-    let err: unknown = this;
-    for (;;) {
-      if (fn?.(err)) return err as Error;
-      const cause = err instanceof Error ? err.cause : undefined;
-      if (cause === undefined || cause === null) return fn ? null : (err as Error);
-      err = cause;
-    }
-  }
 }
 
 /** A caller passed an unusable option (trusted root, allowlist entry, key, nonce). Not a verdict on the document. */
