@@ -6,21 +6,12 @@
  */
 import { z } from "zod";
 import type { Address, Hex } from "viem";
-import { addressSchema, hex32Schema, receiptSchema, uint32Schema, uintSchema, type Receipt } from "../sdk/types.js";
+import { addressSchema, receiptSchema, uintSchema, type Receipt } from "../sdk/types.js";
 import { DaMalformedError, DaUnavailableError } from "./errors.js";
 
 const daReceiptSchema = z.discriminatedUnion("kind", [
-  z.object({
-    kind: z.literal("served"),
-    callSeq: uintSchema(64, "callSeq"),
-    gateway: addressSchema("gateway").optional(),
-    modelId: hex32Schema("modelId"),
-    requestHash: hex32Schema("requestHash"),
-    responseHash: hex32Schema("responseHash"),
-    inputTokens: uint32Schema("inputTokens"),
-    outputTokens: uint32Schema("outputTokens"),
-    servedAt: uintSchema(64, "servedAt"),
-  }),
+  // The receipt fields are the SDK's; the DA adds `kind` and may leave `gateway` implicit.
+  receiptSchema.extend({ kind: z.literal("served"), gateway: addressSchema("gateway").optional() }),
   z.object({ kind: z.literal("void"), callSeq: uintSchema(64, "callSeq"), gateway: addressSchema("gateway").optional() }),
 ]);
 
