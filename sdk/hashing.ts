@@ -6,40 +6,46 @@
  * WebAssembly keccak created once at module load. Functions share module-level scratch buffers;
  * that is safe because none of them yields, and each worker thread gets its own module instance.
  */
-import { createKeccak } from "hash-wasm";
-import { keccak_256 } from "@noble/hashes/sha3.js";
 import type { Address, Hex } from "viem";
+import { createKeccakWasm, SCRATCH_BYTES } from "./wasm/keccak.js";
 
 /** Writes keccak256(`data`) into `out[offset .. offset+32)`. */
 export type KeccakInto = (data: Uint8Array, out: Uint8Array, offset: number) => void;
 
-const EMPTY_KECCAK = "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470";
+// This thread's keccak module. Input goes to the scratch area (or the heap when longer); the
+// digest is written right after the input and copied out.
+const wasm = createKeccakWasm();
+const SCRATCH_INPUT = SCRATCH_BYTES - 32;
 
-async function loadKeccak(): Promise<{ backend: "wasm" | "js"; keccakInto: KeccakInto }> {
-  try {
-    const h = await createKeccak(256);
-    // One known-answer check: a broken wasm build must not silently produce wrong leaves.
-    if (h.init().update(new Uint8Array(0)).digest("hex") !== EMPTY_KECCAK) throw new Error("keccak self-test failed");
-    return {
-      backend: "wasm",
-      keccakInto(data, out, offset) {
-        h.init();
-        h.update(data);
-        out.set(h.digest("binary"), offset);
-      },
-    };
-  } catch {
-    return { backend: "js", keccakInto: (data, out, offset) => out.set(keccak_256(data), offset) };
+/** Copies `data` into the module's memory; returns where it starts. */
+function stage(data: Uint8Array): number {
+  if (data.length <= SCRATCH_INPUT) {
+    wasm.bytes.set(data, wasm.base);
+    return wasm.base;
   }
+  wasm.reserveHeap(data.length + 32);
+  wasm.bytes.set(data, wasm.heap);
+  return wasm.heap;
 }
 
-const keccak = await loadKeccak();
+/** Which keccak implementation is in use (proofpath's own WebAssembly module, sdk/wasm/). */
+export const keccakBackend = "wasm" as const;
 
-/** Which keccak implementation is in use: `"wasm"` (hash-wasm) or `"js"` (@noble/hashes fallback). */
-export const keccakBackend: "wasm" | "js" = keccak.backend;
+/** Synchronous keccak256 of `data` written into `out` at `offset` (no allocation). */
+export const keccak256Into: KeccakInto = (data, out, offset) => {
+  const at = stage(data);
+  const digest = at + data.length;
+  wasm.keccak256(at, data.length, digest);
+  out.set(wasm.bytes.subarray(digest, digest + 32), offset);
+};
 
-/** Synchronous keccak256 of `data` written into `out` at `offset` (no allocation besides the digest). */
-export const keccak256Into: KeccakInto = keccak.keccakInto;
+/** keccak256(keccak256(`data`)) into `out` at `offset`: a Merkle leaf in one call into the module. */
+function doubleKeccakInto(data: Uint8Array, out: Uint8Array, offset: number): void {
+  const at = stage(data);
+  const digest = at + data.length;
+  wasm.doubleHash(at, data.length, digest);
+  out.set(wasm.bytes.subarray(digest, digest + 32), offset);
+}
 
 // ---------------------------------------------------------------- hex <-> bytes
 
@@ -231,6 +237,13 @@ export interface ModelUsageFields {
 
 /** Writes `Hashing.hashReceipt(r)` (32 bytes) into `out` at `offset`; returns `out`. */
 export function hashReceiptInto(r: ReceiptFields, out: Uint8Array, offset = 0): Uint8Array {
+  encodeReceipt(r);
+  keccak256Into(RECEIPT_BUF, out, offset);
+  return out;
+}
+
+/** abi.encode(RECEIPT_TYPEHASH, r...) into RECEIPT_BUF. */
+function encodeReceipt(r: ReceiptFields): void {
   writeAddress(RECEIPT_BUF, 32, r.gateway, "gateway");
   writeUint64(RECEIPT_VIEW, 64, r.callSeq, "callSeq");
   writeFixed(RECEIPT_BUF, 96, r.modelId, 32, "modelId");
@@ -239,8 +252,6 @@ export function hashReceiptInto(r: ReceiptFields, out: Uint8Array, offset = 0): 
   writeUint32(RECEIPT_VIEW, 192, r.inputTokens, "inputTokens");
   writeUint32(RECEIPT_VIEW, 224, r.outputTokens, "outputTokens");
   writeUint64(RECEIPT_VIEW, 256, r.servedAt, "servedAt");
-  keccak256Into(RECEIPT_BUF, out, offset);
-  return out;
 }
 
 /** Writes `Hashing.hashVoid(gateway, callSeq)` into `out` at `offset`; returns `out`. */
@@ -290,22 +301,22 @@ export function hashHeaderInto(h: BatchHeaderFields, out: Uint8Array, offset = 0
  * `out[outOffset..]`. `src` and `out` may be the same array (the input is copied first).
  */
 export function leafInto(src: Uint8Array, srcOffset: number, out: Uint8Array, outOffset = 0): Uint8Array {
-  for (let i = 0; i < 32; i++) HASH_IN[i] = src[srcOffset + i]!;
-  keccak256Into(HASH_IN, out, outOffset);
+  keccak256Into(src.subarray(srcOffset, srcOffset + 32), out, outOffset); // staged in wasm memory first
   return out;
 }
 
 /** Hot path: writes the Merkle leaf of receipt `r` (32 bytes) into `out` at `offset`; returns `out`. */
 export function receiptLeafInto(r: ReceiptFields, out: Uint8Array, offset = 0): Uint8Array {
-  hashReceiptInto(r, HASH_IN, 0);
-  keccak256Into(HASH_IN, out, offset);
+  encodeReceipt(r);
+  doubleKeccakInto(RECEIPT_BUF, out, offset);
   return out;
 }
 
 /** Writes the Merkle leaf of a void callSeq into `out` at `offset`; returns `out`. */
 export function voidLeafInto(gateway: Address | Uint8Array, callSeq: bigint | number, out: Uint8Array, offset = 0): Uint8Array {
-  hashVoidInto(gateway, callSeq, HASH_IN, 0);
-  keccak256Into(HASH_IN, out, offset);
+  writeAddress(VOID_BUF, 32, gateway, "gateway");
+  writeUint64(VOID_VIEW, 64, callSeq, "callSeq");
+  doubleKeccakInto(VOID_BUF, out, offset);
   return out;
 }
 

@@ -15,7 +15,8 @@
  * caller-supplied leaf as proof that a receipt was settled.
  */
 import type { Hex } from "viem";
-import { bytesToHex32, keccak256Into, writeHex } from "./hashing.js";
+import { bytesToHex32, writeHex } from "./hashing.js";
+import { createKeccakWasm } from "./wasm/keccak.js";
 
 /** A built tree. `nodes` holds all 2n-1 nodes (32 bytes each) in OpenZeppelin order: root first. */
 export interface MerkleTree {
@@ -33,52 +34,17 @@ export interface MerkleTree {
   proofBytes(index: number): Uint8Array;
 }
 
-const PAIR = new Uint8Array(64); // reused input of every inner-node hash
+// This thread's module for trees: its heap grows to the largest tree built, separate from the
+// scratch that sdk/hashing.ts hashes receipts in.
+const wasm = createKeccakWasm();
 
-/** a[ai..ai+32) < b[bi..bi+32) as big-endian unsigned integers. */
-function less(a: Uint8Array, ai: number, b: Uint8Array, bi: number): boolean {
-  for (let i = 0; i < 32; i++) {
-    const x = a[ai + i]!;
-    const y = b[bi + i]!;
-    if (x !== y) return x < y;
-  }
-  return false;
-}
-
-/** Hashes the sorted pair (x at xi, y at yi) into out at oi. */
-function hashPairInto(x: Uint8Array, xi: number, y: Uint8Array, yi: number, out: Uint8Array, oi: number): void {
-  const [lo, loi, hi, hii] = less(y, yi, x, xi) ? [y, yi, x, xi] : [x, xi, y, yi];
-  for (let i = 0; i < 32; i++) {
-    PAIR[i] = lo[loi + i]!;
-    PAIR[32 + i] = hi[hii + i]!;
-  }
-  keccak256Into(PAIR, out, oi);
-}
-
-function hashInner(nodes: Uint8Array, firstInner: number): void {
-  // Children of node i are 2i+1 and 2i+2; walk backwards so children exist before parents.
-  for (let i = firstInner; i >= 0; i--) {
-    const l = (2 * i + 1) * 32;
-    const r = l + 32;
-    let swap = false;
-    for (let k = 0; k < 32; k++) {
-      const a = nodes[l + k]!;
-      const b = nodes[r + k]!;
-      if (a !== b) {
-        swap = b < a;
-        break;
-      }
-    }
-    if (swap) {
-      for (let k = 0; k < 32; k++) {
-        PAIR[k] = nodes[r + k]!;
-        PAIR[32 + k] = nodes[l + k]!;
-      }
-    } else {
-      for (let k = 0; k < 64; k++) PAIR[k] = nodes[l + k]!;
-    }
-    keccak256Into(PAIR, nodes, i * 32);
-  }
+/** Sorted-pair hash of the 32-byte `x` and `y` into `out` (all may be the same array). */
+function hashPairInto(x: Uint8Array, y: Uint8Array, out: Uint8Array): void {
+  const mem = wasm.bytes;
+  mem.set(x, wasm.base);
+  mem.set(y, wasm.base + 32);
+  wasm.hashPair(wasm.base, wasm.base + 32, wasm.base + 64);
+  out.set(mem.subarray(wasm.base + 64, wasm.base + 96));
 }
 
 function makeTree(nodes: Uint8Array, count: number): MerkleTree {
@@ -117,14 +83,18 @@ export function buildTree(leaves: Uint8Array | readonly Hex[]): MerkleTree {
     throw new RangeError(`buildTree: expected a non-zero number of 32-byte leaves, got ${leaves instanceof Uint8Array ? `${leaves.length} bytes` : "0"}`);
   }
   const size = 2 * count - 1;
-  const nodes = new Uint8Array(size * 32);
+  // Built in the module's heap (every inner node in one call), then copied out as the tree.
+  wasm.reserveHeap(size * 32);
+  const mem = wasm.bytes;
+  const at = wasm.heap;
   // OpenZeppelin stores leaf i at node size-1-i (leaves reversed at the end of the array).
   if (leaves instanceof Uint8Array) {
-    for (let i = 0; i < count; i++) nodes.set(leaves.subarray(i * 32, i * 32 + 32), (size - 1 - i) * 32);
+    for (let i = 0; i < count; i++) mem.set(leaves.subarray(i * 32, i * 32 + 32), at + (size - 1 - i) * 32);
   } else {
-    for (let i = 0; i < count; i++) writeHex(nodes, (size - 1 - i) * 32, leaves[i]!, 32, `leaves[${i}]`);
+    for (let i = 0; i < count; i++) writeHex(mem, at + (size - 1 - i) * 32, leaves[i]!, 32, `leaves[${i}]`);
   }
-  hashInner(nodes, size - 1 - count);
+  wasm.hashInner(at, size - 1 - count);
+  const nodes = mem.slice(at, at + size * 32);
   return makeTree(nodes, count);
 }
 
@@ -150,7 +120,7 @@ export function processProof(leaf: Hex | Uint8Array, proof: readonly (Hex | Uint
     if (typeof p === "string") writeHex(sib, 0, p, 32, `proof[${i}]`);
     else if (p.length === 32) sib.set(p);
     else throw new TypeError(`proof[${i}]: expected 32 bytes, got ${p.length}`);
-    hashPairInto(acc, 0, sib, 0, acc, 0);
+    hashPairInto(acc, sib, acc);
   }
   return bytesToHex32(acc);
 }

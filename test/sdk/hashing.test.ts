@@ -128,6 +128,29 @@ describe("sdk/hashing", function () {
     );
   });
 
+  it("hashes inputs longer than the module's scratch area (heap path) and overlapping output", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 4000, max: 20_000 }), fc.integer({ min: 0, max: 255 }), (len, seed) => {
+        const data = new Uint8Array(len).map((_, i) => (i * 29 + seed) & 255);
+        const out = new Uint8Array(32);
+        keccak256Into(data, out, 0);
+        assert.deepEqual(out, keccak_256(data));
+      }),
+      { numRuns: 40 },
+    );
+    const buf = new Uint8Array(64).map((_, i) => i);
+    const want = keccak_256(buf.subarray(10, 42));
+    leafInto(buf, 10, buf, 20); // in and out overlap
+    assert.deepEqual(buf.subarray(20, 52), want);
+  });
+
+  it("the committed WebAssembly module is built from sdk/wasm/keccak.as.ts", async function () {
+    this.timeout(120_000);
+    const { compileKeccakWasm, renderModuleFile } = await import("../../scripts/build-wasm.js");
+    const committed = await readFile(new URL("../../sdk/wasm/keccak.wasm.ts", import.meta.url), "utf8");
+    assert.equal(committed, renderModuleFile(compileKeccakWasm()), "stale module: run npm run build:wasm");
+  });
+
   it("type strings are Hashing.sol's, typehashes are their keccak", async () => {
     const sol = (await readFile(new URL("../../contracts/libraries/Hashing.sol", import.meta.url), "utf8")).replace(/"\s*"/g, "");
     for (const s of [modelUsageTypeString, batchHeaderTypeString, receiptTypeString, voidReceiptTypeString]) {
