@@ -21,7 +21,10 @@ const url = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
 export const hookConfigSchema = z
   .object({
     /** SQLite file of receipts and batches (created with its folder). */
-    store: z.string({ error: "expected a file path" }).min(1, { error: "expected a file path" }),
+    store: z
+      .string({ error: "expected a file path" })
+      .min(1, { error: "expected a file path" })
+      .refine((f) => f !== ":memory:", { error: "expected a file path: receipts must survive a crash (and the commit worker opens the file too)" }),
     /** The enclave signing key: signs headers and receipts; its address is the `gateway`. */
     enclaveKey: account,
     /** Key that pays for and sends `submitBatch` (anyone may relay); defaults to the enclave key. */

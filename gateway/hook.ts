@@ -14,6 +14,7 @@ import { settlementDomain, signReceipt, type SettlementDomain } from "../sdk/eip
 import { parseHookConfig, type HookConfig, type HookConfigInput } from "./config.js";
 import { Store, type BatchRow } from "./store.js";
 import { Recorder, type Call, type Recorded } from "./recorder.js";
+import { Committer } from "./committer.js";
 import { Sealer, parseHeader } from "./sealer.js";
 import { Submitter } from "./submitter.js";
 import { TreeBuilder } from "./treeBuilder.js";
@@ -130,6 +131,10 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
 
   const trees = new TreeBuilder();
   let recorder!: Recorder;
+  const committer = new Committer({ file: cfg.store, synchronous: cfg.synchronous }, (e) => {
+    log.error({ err: e.message }, "durable writes failed: the hook stops recording");
+    recorder.fail(e);
+  });
   let sealer!: Sealer;
   const metrics = createMetrics({
     recorded: () => recorder.recordedTotal,
@@ -139,7 +144,7 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
   let submitter: Submitter | undefined;
   sealer = new Sealer(
     {
-      store, trees, rates: new FeeRates(client, cfg.settlement, cfg.rateRefreshMs), metrics, log, enclave: cfg.enclave, gateway, domain,
+      store, committer, trees, rates: new FeeRates(client, cfg.settlement, cfg.rateRefreshMs), metrics, log, enclave: cfg.enclave, gateway, domain,
       daBaseUrl: cfg.daBaseUrl.replace(/\/+$/, ""), maxCalls: cfg.batch.maxCalls, maxAgeMs: cfg.batch.maxAgeMs,
       onSealed: () => submitter?.kick(),
     },
@@ -154,7 +159,7 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
   recorder = new Recorder(store, gateway, state, cfg.reserveSize, (seg) => {
     metrics.durable.inc(seg.count);
     sealer.push(seg);
-  });
+  }, committer);
   sealer.start();
   void sealer.kick();
   if (cfg.submit) {
@@ -184,7 +189,7 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
     record: (call) => recorder.record(call),
 
     async flush() {
-      recorder.commit();
+      await recorder.flush();
       await sealer.drain();
     },
 
@@ -257,13 +262,14 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
 
     async close(opts = {}) {
       if (closed) return;
-      recorder.close();
+      await recorder.close().catch(() => {});
       await sealer.drain().catch(() => {});
       if (opts.drain) await hook.settled(opts.timeoutMs);
       closed = true;
       sealer.stop();
       await submitter?.stop();
       await trees.close();
+      await committer.close();
       store.close();
     },
   };

@@ -65,7 +65,7 @@ export function recover(store: Store, gateway: Address, chain: { nextCallSeq: nu
       voidLeafInto(gateway, from + i, data, i * REC + OFF_LEAF);
       data[i * REC + OFF_KIND] = KIND_VOID;
     }
-    store.commitGroup(from, n, data);
+    store.apply([{ kind: "receipts", firstSeq: from, count: n, data }]);
     voided += n;
   }
   if (voided) log.warn({ from: durableEnd, to: reserved, voided }, "callSeqs reserved before a crash but never durable: settled as void leaves");

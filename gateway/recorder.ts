@@ -2,7 +2,8 @@
  * The hot path. `record()` validates a call, takes the next callSeq from a range already reserved
  * durably, computes the Merkle leaf into a preallocated buffer and returns the current group's
  * shared `durable` promise. A group commit (scheduled with setImmediate, so every call recorded in
- * one event-loop turn shares it) writes the whole group as one SQLite row in one transaction.
+ * one event-loop turn shares it) hands the whole group to the commit worker, which writes it as one
+ * SQLite row; the gateway's event loop never waits for fsync.
  */
 import { hexToBytes, type Address, type Hex } from "viem";
 import { receiptLeafInto, writeHex, type ReceiptFields } from "../sdk/hashing.js";
@@ -11,6 +12,8 @@ import {
   REC, OFF_INPUT, OFF_KIND, OFF_LEAF, OFF_MODEL, OFF_OUTPUT, OFF_REQUEST, OFF_RESPONSE, OFF_SERVED_HI, OFF_SERVED_LO, KIND_SERVED,
 } from "./record.js";
 import type { Store } from "./store.js";
+import type { Committer } from "./committer.js";
+import type { Write } from "./store.js";
 
 /** What the gateway passes after serving a call. Hashes as bytes32 hex or 32 raw bytes. */
 export interface Call {
@@ -54,6 +57,8 @@ export class Recorder {
   private group: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
   private closed = false;
   private failure: unknown;
+  private inflightCalls = 0;
+  private reserveRequested = 0;
   recordedTotal = 0;
 
   // Scratch for validation + hashing: nothing is allocated per call except the returned values.
@@ -68,6 +73,7 @@ export class Recorder {
     start: { nextSeq: number; reservedUntil: number },
     private readonly reserveSize: number,
     private readonly onDurable: (seg: Segment) => void,
+    private readonly committer: Committer,
   ) {
     this.nextSeq = start.nextSeq;
     this.firstSeq = start.nextSeq;
@@ -76,14 +82,22 @@ export class Recorder {
     this.fields = { gateway: hexToBytes(gateway), callSeq: 0, modelId: this.model, requestHash: this.request, responseHash: this.response, inputTokens: 0, outputTokens: 0, servedAt: 0 };
   }
 
+  /** The store failed: stop handing out callSeqs (they could never be made durable). */
+  fail(e: unknown): void {
+    this.failure = e;
+    this.closed = true;
+    this.group?.reject(e); // a group held back behind the failed write will never be written
+    this.group = undefined;
+  }
+
   /** Next callSeq that would be handed out. */
   get next(): number {
     return this.nextSeq;
   }
 
-  /** Recorded but not yet committed. */
+  /** Recorded but not yet durable (in memory or in the commit worker). */
   get pendingCount(): number {
-    return this.count;
+    return this.count + this.inflightCalls;
   }
 
   private bytes32(v: unknown, out: Uint8Array, field: string): void {
@@ -112,7 +126,7 @@ export class Recorder {
 
     // Valid: from here on nothing throws for bad input, so a callSeq is only taken for a receipt.
     if (this.count === CAPACITY) this.commit();
-    if (this.nextSeq >= this.reservedUntil) this.reserve(this.nextSeq + this.reserveSize);
+    if (this.nextSeq >= this.reservedUntil) this.reserveNow(this.nextSeq + this.reserveSize);
     const seq = this.nextSeq++;
     if (this.count === 0) this.firstSeq = seq;
     const at = this.count++ * REC;
@@ -151,50 +165,72 @@ export class Recorder {
     return promise;
   }
 
-  /** Writes `reservedUntil` durably before any callSeq below it is handed out. */
-  private reserve(until: number): void {
-    this.store.setMeta("reservedUntil", String(until));
+  /**
+   * Writes `reservedUntil` durably, here and now, before any callSeq below it is handed out. Only
+   * when a burst outran the reservation the commit worker raises ahead of time (see `commit`).
+   */
+  private reserveNow(until: number): void {
+    this.store.raiseReservation(until);
     this.reservedUntil = until;
   }
 
-  /** Group commit of everything recorded so far (safe to call at any time). */
-  commit(): void {
-    const group = this.group;
+  /**
+   * Hands everything recorded so far to the commit worker (safe to call at any time). While a group
+   * is still being written, the next one keeps filling and goes when that write is durable: one
+   * message and one fsync per write, whatever the call rate (`force` sends at once).
+   */
+  commit(force = false): void {
     const n = this.count;
     if (n === 0) {
+      const group = this.group;
       this.group = undefined;
       group?.resolve();
       return;
     }
-    const data = this.buf.slice(0, n * REC);
-    const firstSeq = this.firstSeq;
-    // Keep half a range of headroom so record() rarely reserves inline.
-    const reserve = this.reservedUntil - this.nextSeq < this.reserveSize / 2 ? this.nextSeq + this.reserveSize : undefined;
-    this.count = 0;
+    if (this.inflightCalls > 0 && n < CAPACITY && !force) return;
+    const group = this.group;
     this.group = undefined;
-    try {
-      this.store.commitGroup(firstSeq, n, data, reserve);
-    } catch (e) {
-      // The store is unusable: stop handing out callSeqs (they could never be made durable).
-      this.failure = e;
-      this.closed = true;
-      group?.reject(e);
-      return;
+    const data = this.buf.slice(0, n * REC);
+    const write: Extract<Write, { kind: "receipts" }> = { kind: "receipts", firstSeq: this.firstSeq, count: n, data };
+    // Raise the reservation with half a range of headroom left, so record() rarely reserves inline.
+    if (Math.max(this.reservedUntil, this.reserveRequested) - this.nextSeq < this.reserveSize / 2) {
+      write.reserve = this.reserveRequested = this.nextSeq + this.reserveSize;
     }
-    if (reserve !== undefined) this.reservedUntil = reserve;
-    this.onDurable({ firstSeq, count: n, data, committedAt: Date.now() });
+    this.count = 0;
+    this.inflightCalls += n;
+    this.committer.send(write, () => this.committed(write, group), (e) => group?.reject(e));
+  }
+
+  private committed(w: Extract<Write, { kind: "receipts" }>, group: Recorder["group"]): void {
+    this.inflightCalls -= w.count;
+    if (w.reserve !== undefined && w.reserve > this.reservedUntil) this.reservedUntil = w.reserve;
+    this.onDurable({ firstSeq: w.firstSeq, count: w.count, data: w.data, committedAt: Date.now() });
     group?.resolve();
+    if (this.inflightCalls === 0 && this.count > 0) this.commit(); // the group that filled meanwhile
   }
 
-  /** Reads a not-yet-committed record (for the HTTP API). */
+  /** Commits what is recorded and resolves once everything recorded so far is durable. */
+  flush(): Promise<void> {
+    this.commit(true);
+    return this.committer.idle();
+  }
+
+  /** Reads a recorded but not yet durable record (for the HTTP API). */
   pendingRecord(seq: number): Uint8Array | undefined {
-    if (this.count === 0 || seq < this.firstSeq || seq >= this.firstSeq + this.count) return undefined;
-    const at = (seq - this.firstSeq) * REC;
-    return this.buf.slice(at, at + REC);
+    if (this.count > 0 && seq >= this.firstSeq && seq < this.firstSeq + this.count) {
+      const at = (seq - this.firstSeq) * REC;
+      return this.buf.slice(at, at + REC);
+    }
+    for (const g of this.committer.inflightReceipts()) {
+      if (seq >= g.firstSeq && seq < g.firstSeq + g.count) return g.data.slice((seq - g.firstSeq) * REC, (seq - g.firstSeq + 1) * REC);
+    }
+    return undefined;
   }
 
-  close(): void {
-    this.commit();
+  /** Commits what is left, waits for it to be durable and stops the commit worker. */
+  async close(): Promise<void> {
+    this.commit(true);
     this.closed = true;
+    await this.committer.idle();
   }
 }

@@ -12,6 +12,7 @@ import { signHeader, type SettlementDomain } from "../sdk/eip712.js";
 import { REC } from "./record.js";
 import type { Segment } from "./recorder.js";
 import type { Store, BatchRow } from "./store.js";
+import type { Committer } from "./committer.js";
 import type { TreeBuilder } from "./treeBuilder.js";
 import type { FeeRates } from "./chain.js";
 import type { HookMetrics } from "./metrics.js";
@@ -24,6 +25,8 @@ export function parseHeader(json: string): BatchHeader {
 
 export interface SealerDeps {
   store: Store;
+  /** Durable writes off the event loop (the sealed batch goes through it). */
+  committer: Committer;
   trees: TreeBuilder;
   rates: FeeRates;
   metrics: HookMetrics;
@@ -147,7 +150,7 @@ export class Sealer {
     crashPoint("after-seal"); // sealed in memory only: a restart seals the same durable receipts again
     const signed = await signHeader(d.enclave, d.domain, header);
     // One transaction (one fsync) stores the batch with its signature, before anything is broadcast.
-    d.store.insertBatch({ batchSeq, firstSeq, count: n, header: toJson(header), signature: signed.signature, tree: built.tree.nodes, sealedAt: Date.now() });
+    await d.committer.insertBatch({ batchSeq, firstSeq, count: n, header: toJson(header), signature: signed.signature, tree: built.tree.nodes, sealedAt: Date.now() });
     this.consume(n);
     this.nextBatchSeq++;
     crashPoint("after-sign");

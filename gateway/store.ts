@@ -9,6 +9,22 @@ import path from "node:path";
 import { REC } from "./record.js";
 import { crashPoint } from "./crash.js";
 
+/** A sealed batch as stored; with its header signature it is "signed" (ready to broadcast) at once. */
+export interface NewBatch {
+  batchSeq: number;
+  firstSeq: number;
+  count: number;
+  header: string;
+  signature?: string;
+  tree: Uint8Array;
+  sealedAt: number;
+}
+
+/** A write the commit worker applies: a group of consecutive receipts, or a sealed batch. */
+export type Write =
+  | { kind: "receipts"; firstSeq: number; count: number; data: Uint8Array; reserve?: number }
+  | { kind: "batch"; row: NewBatch };
+
 /** Local lifecycle of a batch. "included" = in a block, not yet `confirmations` deep. */
 export type BatchStatus = "sealed" | "signed" | "submitted" | "included" | "confirmed";
 
@@ -60,6 +76,8 @@ export class Store {
     this.s = {
       getMeta: p("SELECT value FROM meta WHERE key = ?"),
       setMeta: p("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+      raiseReservation: p(`INSERT INTO meta(key, value) VALUES ('reservedUntil', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value
+                           WHERE CAST(meta.value AS INTEGER) < ?2`),
       insertSegment: p("INSERT INTO segments(first_seq, count, data) VALUES (?, ?, ?)"),
       durableEnd: p("SELECT first_seq + count AS e FROM segments ORDER BY first_seq DESC LIMIT 1"),
       segmentsFrom: p("SELECT first_seq AS firstSeq, count, data FROM segments WHERE first_seq + count > ? ORDER BY first_seq"),
@@ -89,18 +107,35 @@ export class Store {
     this.s.setMeta!.run(key, value);
   }
 
-  /** One group commit: the receipts of [firstSeq, firstSeq+count) and, if given, a new reservation end. */
-  commitGroup(firstSeq: number, count: number, data: Uint8Array, reservedUntil?: number): void {
+  /**
+   * One transaction (one fsync) for a run of writes from the commit worker: receipt groups (with,
+   * maybe, a higher reservation end; it only ever rises, whichever connection writes it) and sealed
+   * batches.
+   */
+  apply(writes: readonly Write[]): void {
     this.db.exec("BEGIN IMMEDIATE");
     try {
-      this.s.insertSegment!.run(firstSeq, count, data);
-      if (reservedUntil !== undefined) this.s.setMeta!.run("reservedUntil", String(reservedUntil));
+      let reserve: number | undefined;
+      for (const w of writes) {
+        if (w.kind === "batch") {
+          this.insertBatch(w.row);
+          continue;
+        }
+        this.s.insertSegment!.run(w.firstSeq, w.count, w.data);
+        if (w.reserve !== undefined) reserve = Math.max(reserve ?? 0, w.reserve);
+      }
+      if (reserve !== undefined) this.s.raiseReservation!.run(String(reserve), reserve);
       crashPoint("mid-commit");
       this.db.exec("COMMIT");
     } catch (e) {
       if (this.db.isTransaction) this.db.exec("ROLLBACK");
       throw e;
     }
+  }
+
+  /** Durably raises the callSeq reservation end to `until` (never lowers it). */
+  raiseReservation(until: number): void {
+    this.s.raiseReservation!.run(String(until), until);
   }
 
   /** End (exclusive) of the durable receipts: every callSeq below it is in a segment. */
@@ -130,7 +165,7 @@ export class Store {
   }
 
   /** Stores a sealed batch; with its header signature it is "signed" (ready to broadcast) at once. */
-  insertBatch(b: { batchSeq: number; firstSeq: number; count: number; header: string; signature?: string; tree: Uint8Array; sealedAt: number }): void {
+  insertBatch(b: NewBatch): void {
     this.s.insertBatch!.run(b.batchSeq, b.firstSeq, b.count, b.header, b.signature ?? null, b.tree, b.signature ? "signed" : "sealed", b.sealedAt);
   }
 

@@ -2,17 +2,10 @@
  * Client of the Merkle worker thread: `seal(records)` / `build(leaves)` resolve with the tree built
  * on the worker.
  */
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { treeFromNodes, type MerkleTree } from "../sdk/merkle.js";
 import type { SealSummary } from "./merkleWorker.js";
-
-const fromSources = import.meta.url.endsWith(".ts");
-const workerUrl = new URL(`./merkleWorker${fromSources ? ".ts" : ".js"}`, import.meta.url);
-// Running from TypeScript sources (tsx, or a test runner with its own in-process loader): give the
-// worker tsx explicitly, since in-process loader hooks do not reach worker threads.
-const workerExecArgv = fromSources && !process.execArgv.some((a) => a.includes("tsx"))
-  ? [...process.execArgv, "--import", import.meta.resolve("tsx")]
-  : process.execArgv;
+import { startWorker } from "./workerThread.js";
 
 export interface BuiltTree {
   tree: MerkleTree;
@@ -27,8 +20,7 @@ export class TreeBuilder {
   private readonly waiting = new Map<number, { resolve: (t: BuiltTree) => void; reject: (e: Error) => void }>();
 
   private start(): Worker {
-    const w = new Worker(workerUrl, { execArgv: workerExecArgv });
-    w.unref();
+    const w = startWorker("merkleWorker");
     w.on("message", (m: { id: number; nodes?: Uint8Array; ms?: number; error?: string; summary?: SealSummary }) => {
       const p = this.waiting.get(m.id);
       if (!p) return;

@@ -106,6 +106,30 @@ try {
   };
   console.log("record() at 10k/s:", pacedFig);
 
+  // ---- 2b. What the hook takes from the gateway's event loop at 10,000 calls/s: a ~1 ms timer issues
+  // the calls due and the loop is idle in between, as in a server; event-loop utilization with
+  // record() minus the same loop with the no-op is the hook's share (commits, acks, sealing included).
+  const elu = async (f: (c: Call) => unknown) => {
+    const secs = Number(process.env.BENCH_PACED_S ?? 5) / 2;
+    const e0 = performance.eventLoopUtilization();
+    let i = 0;
+    await new Promise<void>((done) => {
+      const start = performance.now();
+      const tick = () => {
+        const due = Math.floor(((performance.now() - start) / 1000) * RATE);
+        for (; i < due; i++) f(calls[i % POOL]!);
+        if (performance.now() < start + secs * 1000) setTimeout(tick, 1);
+        else done();
+      };
+      tick();
+    });
+    await hook.flush();
+    return performance.eventLoopUtilization(e0).utilization;
+  };
+  const eluNoop = await elu(noop);
+  const eluHook = await elu((c) => hook.record(c));
+  console.log(`event-loop utilization at ${RATE}/s: no-op ${round(eluNoop * 100, 1)} %, record() ${round(eluHook * 100, 1)} %`);
+
   // ---- 3. max durable receipts/s and memory over a 1,000,000-call run.
   gc();
   const rssBefore = rssMiB();
@@ -161,6 +185,9 @@ try {
     callsInMemoryRun: MILLION,
     pacedRatePerSec: RATE,
     durableLagP99Ms: round(pacedFig.durableLagP99Ms),
+    // Share of the gateway's event loop the hook takes at 10k calls/s (idle-loop pacing; see 2b).
+    eventLoopSharePct: round((eluHook - eluNoop) * 100, 1),
+    eventLoopNoopPct: round(eluNoop * 100, 1),
     unpacedRecordP50Us: round(unpaced.recordP50Us),
     unpacedRecordP99Us: round(unpaced.recordP99Us),
     unpacedBaselineP99Us: round(unpaced.baselineP99Us),

@@ -44,6 +44,7 @@ describe("gateway hook (real chain)", function () {
     const base = () => ({ store: path.join(dir, "cfg.db"), enclaveKey: pp.enclaveKey, rpcUrl: anvil.url, settlement: pp.settlement, daBaseUrl: "http://x" });
     const cases: [string, (c: Record<string, unknown>) => void][] = [
       ["store", (c) => delete c.store],
+      ["store", (c) => (c.store = ":memory:")], // receipts must survive a crash
       ["enclaveKey", (c) => (c.enclaveKey = "0x1234")],
       ["rpcUrl", (c) => (c.rpcUrl = "not a url")],
       ["daBaseUrl", (c) => delete c.daBaseUrl],

@@ -28,7 +28,7 @@ export function buildChild(): Promise<string> {
   built ??= (async () => {
     const esbuild = await import("esbuild");
     await esbuild.build({
-      entryPoints: { gatewayChild: path.join(root, "test/gateway/fixtures/gatewayChild.ts"), merkleWorker: path.join(root, "gateway/merkleWorker.ts") },
+      entryPoints: { gatewayChild: path.join(root, "test/gateway/fixtures/gatewayChild.ts"), merkleWorker: path.join(root, "gateway/merkleWorker.ts"), commitWorker: path.join(root, "gateway/commitWorker.ts") },
       outdir, bundle: true, platform: "node", format: "esm", packages: "external", target: "node22", logLevel: "error",
     });
     return path.join(outdir, "gatewayChild.js");
