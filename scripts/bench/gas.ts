@@ -30,7 +30,7 @@ const MODEL = keccak256(toHex("llama-3.1-8b-instruct"));
 
 const { viem, networkHelpers } = await network.create();
 const pub = await viem.getPublicClient();
-const [deployer] = await viem.getWalletClients();
+const deployer = (await viem.getWalletClients())[0]!;
 const chainId = await pub.getChainId();
 
 const easArtifact = (name: string) =>

@@ -51,7 +51,7 @@ describe("gateway reorg handling (anvil_reorg)", function () {
       const sealedSoFar = Math.ceil(ledger.returned.size / 64);
       await until("batches included", 30_000, async () => (await nextSeqs(anvil.client, pp.settlement, gw)).nextCallSeq === ledger.returned.size);
       await mine(2);
-      await until("batches confirmed", 30_000, () => (hook!.health().batches as Record<string, number>).confirmed >= sealedSoFar - 1);
+      await until("batches confirmed", 30_000, () => ((hook!.health().batches as Record<string, number>).confirmed ?? 0) >= sealedSoFar - 1);
       const before = await nextSeqs(anvil.client, pp.settlement, gw);
       const head = await anvil.client.getBlockNumber({ cacheTime: 0 });
       const last = (await settledBatches(anvil.client, pp.settlement, gw)).at(-1)!;
