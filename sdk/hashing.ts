@@ -31,20 +31,24 @@ function stage(data: Uint8Array): number {
 /** Which keccak implementation is in use (proofpath's own WebAssembly module, sdk/wasm/). */
 export const keccakBackend = "wasm" as const;
 
+/** Copies the 32-byte digest at `at` in the module's memory to `out` (a loop: no view allocated). */
+function digestOut(at: number, out: Uint8Array, offset: number): void {
+  const mem = wasm.bytes;
+  for (let i = 0; i < 32; i++) out[offset + i] = mem[at + i]!;
+}
+
 /** Synchronous keccak256 of `data` written into `out` at `offset` (no allocation). */
 export const keccak256Into: KeccakInto = (data, out, offset) => {
   const at = stage(data);
-  const digest = at + data.length;
-  wasm.keccak256(at, data.length, digest);
-  out.set(wasm.bytes.subarray(digest, digest + 32), offset);
+  wasm.keccak256(at, data.length, at + data.length);
+  digestOut(at + data.length, out, offset);
 };
 
 /** keccak256(keccak256(`data`)) into `out` at `offset`: a Merkle leaf in one call into the module. */
 function doubleKeccakInto(data: Uint8Array, out: Uint8Array, offset: number): void {
   const at = stage(data);
-  const digest = at + data.length;
-  wasm.doubleHash(at, data.length, digest);
-  out.set(wasm.bytes.subarray(digest, digest + 32), offset);
+  wasm.doubleHash(at, data.length, at + data.length);
+  digestOut(at + data.length, out, offset);
 }
 
 // ---------------------------------------------------------------- hex <-> bytes
