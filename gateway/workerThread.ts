@@ -5,15 +5,28 @@
 import { Worker, type WorkerOptions } from "node:worker_threads";
 
 const fromSources = import.meta.url.endsWith(".ts");
-// Running from TypeScript sources (tsx, or a test runner with its own in-process loader): give the
-// worker tsx explicitly, since in-process loader hooks do not reach worker threads.
+// Running from TypeScript sources under a runner with its own in-process loader: give the worker
+// tsx explicitly, since in-process loader hooks do not reach worker threads. Only module-loading
+// flags are passed on: V8 and process flags (--max-semi-space-size, --title, …) are refused in
+// workers. Otherwise workers inherit the main thread's flags as Node filters them.
+const LOADER_FLAG = /^--(import|require|loader|experimental-loader|conditions)(=|$)/;
+function loaderFlags(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const m = LOADER_FLAG.exec(argv[i]!);
+    if (!m) continue;
+    out.push(argv[i]!);
+    if (m[2] === "" && i + 1 < argv.length) out.push(argv[++i]!); // `--import x`: keep its value too
+  }
+  return out;
+}
 const execArgv = fromSources && !process.execArgv.some((a) => a.includes("tsx"))
-  ? [...process.execArgv, "--import", import.meta.resolve("tsx")]
-  : process.execArgv;
+  ? [...loaderFlags(process.execArgv), "--import", import.meta.resolve("tsx")]
+  : undefined;
 
 /** A worker running `gateway/<name>.ts|js`; unref'd, so it never keeps the process alive by itself. */
 export function startWorker(name: string, options: Omit<WorkerOptions, "execArgv"> = {}): Worker {
-  const w = new Worker(new URL(`./${name}${fromSources ? ".ts" : ".js"}`, import.meta.url), { ...options, execArgv });
+  const w = new Worker(new URL(`./${name}${fromSources ? ".ts" : ".js"}`, import.meta.url), { ...options, ...(execArgv ? { execArgv } : {}) });
   w.unref();
   return w;
 }
