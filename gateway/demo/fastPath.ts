@@ -1,7 +1,8 @@
 /**
  * The fast path in one place: request bytes in, response bytes out, plus the call to record. The
- * hashes are over the exact bytes the user sent and received, so a user can recompute them; an
- * OHTTP layer can wrap this function (decapsulate → handleChat → encapsulate) without touching it.
+ * hashes are over the exact bytes the user sent and received, so a user can recompute them. An
+ * OHTTP layer wraps `answerChat` (decapsulate → answerChat → encapsulate) and hashes the
+ * ciphertexts instead, which are the bytes its user holds.
  */
 import { z } from "zod";
 import { keccak256, toHex, type Hex } from "viem";
@@ -28,8 +29,17 @@ export function modelIdOf(model: string): Hex {
 
 let nextId = 0;
 
+/** A call to record, before the request/response hashes are known. */
+export type ChatUsage = Omit<Call, "requestHash" | "responseHash">;
+
 /** Answers one chat completion request; throws BadChatRequest for invalid input. */
 export async function handleChat(requestBytes: Uint8Array, backend: ModelBackend): Promise<{ responseBytes: Uint8Array; call: Call }> {
+  const { responseBytes, usage } = await answerChat(requestBytes, backend);
+  return { responseBytes, call: { ...usage, requestHash: keccak256(requestBytes), responseHash: keccak256(responseBytes) } };
+}
+
+/** `handleChat` without the hashes, for callers that hash other bytes (the OHTTP ciphertexts). */
+export async function answerChat(requestBytes: Uint8Array, backend: ModelBackend): Promise<{ responseBytes: Uint8Array; usage: ChatUsage }> {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(requestBytes));
@@ -52,13 +62,6 @@ export async function handleChat(requestBytes: Uint8Array, backend: ModelBackend
   const responseBytes = new TextEncoder().encode(JSON.stringify(response));
   return {
     responseBytes,
-    call: {
-      modelId: modelIdOf(out.model),
-      requestHash: keccak256(requestBytes),
-      responseHash: keccak256(responseBytes),
-      inputTokens: out.inputTokens,
-      outputTokens: out.outputTokens,
-      servedAt,
-    },
+    usage: { modelId: modelIdOf(out.model), inputTokens: out.inputTokens, outputTokens: out.outputTokens, servedAt },
   };
 }

@@ -1,14 +1,25 @@
 /**
- * Reads a request body up to a size limit. Under @hono/node-server it reads the Node stream
- * directly (`c.env.incoming`): building a WHATWG ReadableStream per request costs more than the
- * OHTTP cryptography does. Elsewhere it falls back to the Web stream.
+ * Reads a request's headers and body (up to a size limit) for the OHTTP hot paths. Under
+ * @hono/node-server it reads the Node request directly (`c.env.incoming`): building a WHATWG
+ * Headers object and ReadableStream per request costs more than the OHTTP cryptography does.
+ * Elsewhere it falls back to the Web request.
  */
 import type { Context } from "hono";
 import type { IncomingMessage } from "node:http";
 
+const nodeRequest = (c: Context) => (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+
+/** One request header (`name` in lower case), without materialising a Web Headers object. */
+export function requestHeader(c: Context, name: string): string | undefined {
+  const incoming = nodeRequest(c);
+  if (!incoming) return c.req.header(name);
+  const v = incoming.headers[name];
+  return Array.isArray(v) ? v.join(", ") : v;
+}
+
 /** The body, or undefined when it exceeds `max` bytes (reading stops there). */
 export function readBodyLimited(c: Context, max: number): Promise<Uint8Array | undefined> {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const incoming = nodeRequest(c);
   if (incoming && !incoming.readableEnded && incoming.readableLength === 0 && !incoming.readableDidRead) return readNode(incoming, max);
   return readWeb(c.req.raw, max);
 }

@@ -4,7 +4,7 @@
  *   GET  /ohttp-keys   the key config list (`application/ohttp-keys`); its keccak256 is what the
  *                      enclave's registry entry binds (`enclave(key).keyConfigHash`)
  *   POST /ohttp        `message/ohttp-req` → decapsulate, replay check, Binary HTTP decode, the
- *                      same fast path as the plain endpoint (`handleChat`), encode, encapsulate →
+ *                      same fast path as the plain endpoint (`answerChat`), encode, encapsulate →
  *                      `message/ohttp-res`; the receipt is recorded once the answer is on the wire,
  *                      with requestHash/responseHash over the two ciphertexts the user holds
  *   GET  /da/receipts/by-request/:requestHash   the receipt (and proof, once batched) of a call
@@ -21,14 +21,13 @@ import {
   decapsulateRequest, decodeRequest, encapsulateResponse, encodeResponse, getField, importServerKeys,
   type BhttpRequest, type OhttpKeyPair, type OhttpReplayGuardOptions, type OhttpServerKeys,
 } from "../../sdk/ohttp/index.js";
-import type { Call } from "../recorder.js";
 import type { SettlementHook } from "../hook.js";
 import { jsonSafe } from "../json.js";
 import type { ModelBackend } from "../demo/backend.js";
-import { BadChatRequest, handleChat } from "../demo/fastPath.js";
+import { BadChatRequest, answerChat, type ChatUsage } from "../demo/fastPath.js";
 import { MEDIA_TYPE_PROBLEM, problem, problemOf, type Problem } from "./problem.js";
 import { ReceiptIndex } from "./receiptIndex.js";
-import { readBodyLimited } from "./body.js";
+import { readBodyLimited, requestHeader } from "./body.js";
 
 export interface OhttpGatewayOptions {
   /** The enclave's OHTTP key pair(s); the private keys never leave this process. */
@@ -60,7 +59,7 @@ const utf8 = new TextEncoder();
 interface Inner {
   status: number;
   body: Uint8Array;
-  call?: Call;
+  usage?: ChatUsage;
 }
 
 function innerError(status: number, type: string, message: string): Inner {
@@ -92,8 +91,8 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
     if (path !== CHAT_PATH) return innerError(404, "not_found", `no route ${req.method} ${req.path}`);
     if (req.method !== "POST") return innerError(405, "invalid_request_error", `${req.method} ${CHAT_PATH}: use POST`);
     try {
-      const { responseBytes, call } = await handleChat(req.content, o.backend);
-      return { status: 200, body: responseBytes, call };
+      const { responseBytes, usage } = await answerChat(req.content, o.backend);
+      return { status: 200, body: responseBytes, usage };
     } catch (e) {
       if (e instanceof BadChatRequest) return innerError(400, "invalid_request_error", e.message);
       log.error({ err: (e as Error).message }, "backend failed");
@@ -103,11 +102,11 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
 
   app.post("/ohttp", async (c) => {
     const t0 = performance.now();
-    const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
+    const type = requestHeader(c, "content-type")?.split(";")[0]?.trim().toLowerCase();
     if (type !== MEDIA_TYPE_OHTTP_REQUEST) {
       return problemResponse(c, problem(415, "media-type", "unsupported media type", `expected content-type ${MEDIA_TYPE_OHTTP_REQUEST}, got ${JSON.stringify(type ?? null)}`));
     }
-    const declared = Number(c.req.header("content-length") ?? NaN);
+    const declared = Number(requestHeader(c, "content-length") ?? NaN);
     const tooLarge = () => problemResponse(c, problem(413, "too-large", "OHTTP request too large", `the encapsulated request exceeds ${maxBody} bytes`));
     if (declared > maxBody) return tooLarge();
     const encapsulatedRequest = await readBodyLimited(c, maxBody);
@@ -146,13 +145,13 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
     const encapsulatedResponse = await encapsulateResponse(opened.context, bhttpResponse);
 
     const hook = o.hook;
-    const call = inner.call;
-    if (hook && call) {
+    const usage = inner.usage;
+    if (hook && usage) {
       // Off the fast path: once the ciphertext is on the wire, record it with the hashes the user can recompute.
       const record = () => {
         try {
           const requestHash: Hex = keccak256(encapsulatedRequest);
-          const r = hook.record({ ...call, requestHash, responseHash: keccak256(encapsulatedResponse) });
+          const r = hook.record({ ...usage, requestHash, responseHash: keccak256(encapsulatedResponse) });
           index.set(requestHash, r.callSeq);
         } catch (e) {
           log.error({ err: (e as Error).message }, "recording the receipt failed");

@@ -88,10 +88,10 @@ export interface OhttpClientResponse {
   encapsulatedRequest: Uint8Array;
   /** response_nonce ‖ ct exactly as received. */
   encapsulatedResponse: Uint8Array;
-  /** keccak256(encapsulatedRequest): the receipt's requestHash. */
-  requestHash: Hex;
-  /** keccak256(encapsulatedResponse): the receipt's responseHash. */
-  responseHash: Hex;
+  /** keccak256(encapsulatedRequest): the receipt's requestHash (computed on first read). */
+  readonly requestHash: Hex;
+  /** keccak256(encapsulatedResponse): the receipt's responseHash (computed on first read). */
+  readonly responseHash: Hex;
   text(): string;
   json<T = unknown>(): T;
 }
@@ -163,7 +163,7 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
     const res = await fetchImpl(options.relayUrl, {
       method: "POST",
       headers: { "content-type": MEDIA_TYPE_OHTTP_REQUEST, accept: MEDIA_TYPE_OHTTP_RESPONSE },
-      body: new Uint8Array(encapsulatedRequest),
+      body: encapsulatedRequest as Uint8Array<ArrayBuffer>, // built on its own ArrayBuffer by encapsulateRequest
       ...(requestOptions?.signal ? { signal: requestOptions.signal } : {}),
     });
     const contentType = res.headers.get("content-type");
@@ -173,6 +173,9 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
     }
     const encapsulatedResponse = new Uint8Array(await res.arrayBuffer());
     const response = decodeResponse(await decapsulateResponse(context, encapsulatedResponse));
+    // Hashed on first read: only a user who looks up their receipt needs them, not every call.
+    let requestHash: Hex | undefined;
+    let responseHash: Hex | undefined;
     return {
       status: response.status,
       headers: response.headers,
@@ -180,8 +183,12 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
       response,
       encapsulatedRequest,
       encapsulatedResponse,
-      requestHash: keccak256(encapsulatedRequest),
-      responseHash: keccak256(encapsulatedResponse),
+      get requestHash() {
+        return (requestHash ??= keccak256(encapsulatedRequest));
+      },
+      get responseHash() {
+        return (responseHash ??= keccak256(encapsulatedResponse));
+      },
       text: () => utf8Decoder.decode(response.content),
       json: <T>() => JSON.parse(utf8Decoder.decode(response.content)) as T,
     };
