@@ -11,8 +11,11 @@ const env = loadIndexerEnv();
 
 export default createConfig({
   // PGlite unless DATABASE_URL is set (Postgres for production and `ponder serve` replicas).
+  // Pooled connections stay open (pg closes idle ones after 10 s by default): reopening one costs a
+  // Postgres backend, Ponder's session SETs and a re-prepared statement, and under load that showed
+  // as latency spikes every ~10 s.
   database: env.databaseUrl
-    ? { kind: "postgres", connectionString: env.databaseUrl }
+    ? { kind: "postgres", connectionString: env.databaseUrl, poolConfig: { idleTimeoutMillis: 0 } }
     : { kind: "pglite", ...(env.pgliteDir ? { directory: env.pgliteDir } : {}) },
   chains: {
     proofpath: {
@@ -20,6 +23,7 @@ export default createConfig({
       rpc: env.rpcUrl,
       // A local dev node mines fast and reorgs on demand: poll often, never cache its RPC answers.
       ...(env.local ? { pollingInterval: 250, disableCache: true } : {}),
+      ...(env.pollingIntervalMs ? { pollingInterval: env.pollingIntervalMs } : {}),
     },
   },
   contracts: {

@@ -21,6 +21,8 @@ export interface PonderOptions {
   port?: number;
   command?: "start" | "serve";
   logName?: string;
+  /** Extra environment for the process (e.g. PROOFPATH_POLLING_INTERVAL_MS). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Ponder {
@@ -60,6 +62,7 @@ export async function startPonder(o: PonderOptions): Promise<Ponder> {
     NODE_ENV: "production",
     // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the indexer itself.
     ...(process.env.PONDER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.PONDER_NODE_OPTIONS } : {}),
+    ...o.env,
   };
   const child = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.pipe(log, { end: false });

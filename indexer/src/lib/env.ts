@@ -14,6 +14,8 @@ export interface IndexerEnv {
   pgliteDir: string | undefined;
   /** A local dev chain (anvil / hardhat, chain id 31337): fast polling, no RPC cache. */
   local: boolean;
+  /** PROOFPATH_POLLING_INTERVAL_MS: how often to poll for new blocks (Ponder's default, or 250 ms on a local chain). */
+  pollingIntervalMs: number | undefined;
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -33,5 +35,13 @@ export function loadIndexerEnv(env: NodeJS.ProcessEnv = process.env): IndexerEnv
     databaseUrl: env.DATABASE_URL || env.DATABASE_PRIVATE_URL || undefined,
     pgliteDir: env.PONDER_PGLITE_DIR || undefined,
     local: deployment.chainId === 31337,
+    pollingIntervalMs: pollingInterval(env.PROOFPATH_POLLING_INTERVAL_MS),
   };
+}
+
+function pollingInterval(v: string | undefined): number | undefined {
+  if (!v) return undefined;
+  const ms = Number(v);
+  if (!Number.isSafeInteger(ms) || ms < 1) throw new Error(`PROOFPATH_POLLING_INTERVAL_MS: expected a positive integer (ms), got ${JSON.stringify(v)}`);
+  return ms;
 }
