@@ -260,10 +260,15 @@ function encodeReceipt(r: ReceiptFields): void {
 
 /** Writes `Hashing.hashVoid(gateway, callSeq)` into `out` at `offset`; returns `out`. */
 export function hashVoidInto(gateway: Address | Uint8Array, callSeq: bigint | number, out: Uint8Array, offset = 0): Uint8Array {
-  writeAddress(VOID_BUF, 32, gateway, "gateway");
-  writeUint64(VOID_VIEW, 64, callSeq, "callSeq");
+  encodeVoid(gateway, callSeq);
   keccak256Into(VOID_BUF, out, offset);
   return out;
+}
+
+/** abi.encode(VOID_RECEIPT_TYPEHASH, gateway, callSeq) into VOID_BUF. */
+function encodeVoid(gateway: Address | Uint8Array, callSeq: bigint | number): void {
+  writeAddress(VOID_BUF, 32, gateway, "gateway");
+  writeUint64(VOID_VIEW, 64, callSeq, "callSeq");
 }
 
 /** Writes the struct hash of one `ModelUsage` into `out` at `offset`; returns `out`. */
@@ -318,8 +323,7 @@ export function receiptLeafInto(r: ReceiptFields, out: Uint8Array, offset = 0): 
 
 /** Writes the Merkle leaf of a void callSeq into `out` at `offset`; returns `out`. */
 export function voidLeafInto(gateway: Address | Uint8Array, callSeq: bigint | number, out: Uint8Array, offset = 0): Uint8Array {
-  writeAddress(VOID_BUF, 32, gateway, "gateway");
-  writeUint64(VOID_VIEW, 64, callSeq, "callSeq");
+  encodeVoid(gateway, callSeq);
   doubleKeccakInto(VOID_BUF, out, offset);
   return out;
 }
