@@ -5,10 +5,8 @@
  */
 import type { Worker } from "node:worker_threads";
 import type { CommitReply } from "./commitWorker.js";
-import type { NewBatch, Write } from "./store.js";
+import type { NewBatch, ReceiptsWrite, Write } from "./store.js";
 import { startWorker } from "./workerThread.js";
-
-type ReceiptsWrite = Extract<Write, { kind: "receipts" }>;
 
 interface Pending {
   write: Write;
@@ -21,8 +19,8 @@ export class Committer {
   private readonly queue: Pending[] = [];
   private failure: Error | undefined;
   private waiters: { upTo: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** Writes ever sent; the durable ones are those no longer queued. */
   private sent = 0;
-  private durable = 0;
   private exited = false;
 
   constructor(
@@ -61,7 +59,7 @@ export class Committer {
   /** Resolves once every write sent so far is durable (rejects if the store failed). */
   idle(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.durable === this.sent) return Promise.resolve();
+    if (this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => this.waiters.push({ upTo: this.sent, resolve, reject }));
   }
 
@@ -71,12 +69,12 @@ export class Committer {
   }
 
   private committed(n: number): void {
-    this.durable += n;
     for (const p of this.queue.splice(0, n)) p.done();
     if (this.queue.length === 0) this.worker.unref();
     if (this.waiters.length) {
-      const ready = this.waiters.filter((w) => w.upTo <= this.durable);
-      this.waiters = this.waiters.filter((w) => w.upTo > this.durable);
+      const durable = this.sent - this.queue.length;
+      const ready = this.waiters.filter((w) => w.upTo <= durable);
+      this.waiters = this.waiters.filter((w) => w.upTo > durable);
       for (const w of ready) w.resolve();
     }
   }

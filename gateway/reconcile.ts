@@ -71,7 +71,7 @@ export function recover(store: Store, gateway: Address, chain: { nextCallSeq: nu
   if (voided) log.warn({ from: durableEnd, to: reserved, voided }, "callSeqs reserved before a crash but never durable: settled as void leaves");
   const nextSeq = reserved;
   const reservedUntil = nextSeq + reserveSize;
-  store.setMeta("reservedUntil", String(reservedUntil));
+  store.raiseReservation(reservedUntil);
   crashPoint("mid-reconcile");
   return { nextSeq, reservedUntil, sealedUntil, nextBatchSeq, voided };
 }

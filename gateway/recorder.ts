@@ -11,9 +11,8 @@ import { HookClosedError, InvalidCallError } from "./errors.js";
 import {
   REC, OFF_INPUT, OFF_KIND, OFF_LEAF, OFF_MODEL, OFF_OUTPUT, OFF_REQUEST, OFF_RESPONSE, OFF_SERVED_HI, OFF_SERVED_LO, KIND_SERVED,
 } from "./record.js";
-import type { Store } from "./store.js";
+import type { ReceiptsWrite, Store } from "./store.js";
 import type { Committer } from "./committer.js";
-import type { Write } from "./store.js";
 
 /** What the gateway passes after serving a call. Hashes as bytes32 hex or 32 raw bytes. */
 export interface Call {
@@ -191,7 +190,7 @@ export class Recorder {
     const group = this.group;
     this.group = undefined;
     const data = this.buf.slice(0, n * REC);
-    const write: Extract<Write, { kind: "receipts" }> = { kind: "receipts", firstSeq: this.firstSeq, count: n, data };
+    const write: ReceiptsWrite = { kind: "receipts", firstSeq: this.firstSeq, count: n, data };
     // Raise the reservation with half a range of headroom left, so record() rarely reserves inline.
     if (Math.max(this.reservedUntil, this.reserveRequested) - this.nextSeq < this.reserveSize / 2) {
       write.reserve = this.reserveRequested = this.nextSeq + this.reserveSize;
@@ -201,7 +200,7 @@ export class Recorder {
     this.committer.send(write, () => this.committed(write, group), (e) => group?.reject(e));
   }
 
-  private committed(w: Extract<Write, { kind: "receipts" }>, group: Recorder["group"]): void {
+  private committed(w: ReceiptsWrite, group: Recorder["group"]): void {
     this.inflightCalls -= w.count;
     if (w.reserve !== undefined && w.reserve > this.reservedUntil) this.reservedUntil = w.reserve;
     this.onDurable({ firstSeq: w.firstSeq, count: w.count, data: w.data, committedAt: Date.now() });

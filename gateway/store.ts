@@ -20,10 +20,17 @@ export interface NewBatch {
   sealedAt: number;
 }
 
-/** A write the commit worker applies: a group of consecutive receipts, or a sealed batch. */
-export type Write =
-  | { kind: "receipts"; firstSeq: number; count: number; data: Uint8Array; reserve?: number }
-  | { kind: "batch"; row: NewBatch };
+/** A group of consecutive receipts (fixed-size records), maybe with a reservation end to raise. */
+export interface ReceiptsWrite {
+  kind: "receipts";
+  firstSeq: number;
+  count: number;
+  data: Uint8Array;
+  reserve?: number;
+}
+
+/** A write the commit worker applies: a group of receipts, or a sealed batch. */
+export type Write = ReceiptsWrite | { kind: "batch"; row: NewBatch };
 
 /** Local lifecycle of a batch. "included" = in a block, not yet `confirmations` deep. */
 export type BatchStatus = "sealed" | "signed" | "submitted" | "included" | "confirmed";
