@@ -1,6 +1,8 @@
 /** Runs test/gateway/fixtures/gatewayChild.ts in a child process and collects what it reports. */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
+import { HOOK_WORKERS } from "../../../gateway/workerThread.js";
+import { bundleDir, bundleOnce } from "./bundle.js";
 import { root } from "./chain.js";
 
 export interface ChildRun {
@@ -17,28 +19,19 @@ export interface ChildRun {
   waitReturned(n: number, timeoutMs: number): Promise<boolean>;
 }
 
-const outdir = path.join(root, "cache/gateway-test");
-let built: Promise<string> | undefined;
-
 /**
- * Bundles the child (and the Merkle worker beside it) to plain JS once: a restart then costs a
- * node start, not a TypeScript transpile, which keeps hundreds of restarts affordable.
+ * Bundles the child and the hook's worker threads beside it (the hook starts them from its own
+ * folder, so every one of HOOK_WORKERS must be there).
  */
-export function buildChild(): Promise<string> {
-  built ??= (async () => {
-    const esbuild = await import("esbuild");
-    await esbuild.build({
-      entryPoints: { gatewayChild: path.join(root, "test/gateway/fixtures/gatewayChild.ts"), merkleWorker: path.join(root, "gateway/merkleWorker.ts"), commitWorker: path.join(root, "gateway/commitWorker.ts") },
-      outdir, bundle: true, platform: "node", format: "esm", packages: "external", target: "node22", logLevel: "error",
-    });
-    return path.join(outdir, "gatewayChild.js");
-  })();
-  return built;
+export async function buildChild(): Promise<void> {
+  const workers = Object.fromEntries(HOOK_WORKERS.map((w) => [w, path.join(root, `gateway/${w}.ts`)]));
+  await bundleOnce("gateway-test", { gatewayChild: path.join(root, "test/gateway/fixtures/gatewayChild.ts"), ...workers });
 }
+const CHILD_JS = path.join(bundleDir("gateway-test"), "gatewayChild.js");
 
 /** Starts the bundled child (call {@link buildChild} first). */
 export function runChild(env: Record<string, string>): ChildRun {
-  const proc = spawn(process.execPath, [path.join(outdir, "gatewayChild.js")], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: "1", PROOFPATH_GATEWAY_CHILD: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [CHILD_JS], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: "1", PROOFPATH_GATEWAY_CHILD: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const run: ChildRun = {
     proc, returned: new Map(), durable: new Set(), done: false, stderr: "", log: "",
     exit: new Promise((r) => proc.once("exit", (code, signal) => r({ code, signal }))),

@@ -5,22 +5,13 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
+import { bundleOnce } from "../../gateway/helpers/bundle.js";
 import { root } from "../../gateway/helpers/chain.js";
 import { writeJson } from "./setup.js";
 
-const outdir = path.join(root, "cache/validator-test");
-let built: Promise<string> | undefined;
-
-export function buildValidatorMain(): Promise<string> {
-  built ??= (async () => {
-    const esbuild = await import("esbuild");
-    await esbuild.build({
-      entryPoints: { main: path.join(root, "validator/main.ts") },
-      outdir, bundle: true, platform: "node", format: "esm", packages: "external", target: "node22", logLevel: "error",
-    });
-    return path.join(outdir, "main.js");
-  })();
-  return built;
+/** validator/main.ts bundled once (see bundleOnce); resolves with the bundle's path. */
+export async function buildValidatorMain(): Promise<string> {
+  return path.join(await bundleOnce("validator-test", { main: path.join(root, "validator/main.ts") }), "main.js");
 }
 
 export interface ValidatorProc {
