@@ -92,24 +92,21 @@ const callLookup = db
   .limit(1)
   .prepare("proofpath_call_lookup");
 
-/** Decimal string of an optional bigint (the body is built by hand: no generic bigint walk per request). */
-const dec = (v: bigint | null) => (v === null ? null : v.toString());
-
 app.get("/calls/:gateway/:callSeq", async (c) => {
   const { gateway: gw, callSeq } = p.parseParams(callParams, input(c));
   const [b] = await callLookup.execute({ gateway: gw, callSeq });
   if (!b || callSeq >= b.firstCallSeq + BigInt(b.count)) {
-    return c.json({ gateway: gw, callSeq: callSeq.toString(), status: "pending", batch: null });
+    return json(c, { gateway: gw, callSeq, status: "pending", batch: null });
   }
-  return c.json({
+  return json(c, {
     gateway: gw,
-    callSeq: callSeq.toString(),
+    callSeq,
     status: b.status,
-    batch: { id: b.id, batchSeq: b.batchSeq.toString(), firstCallSeq: b.firstCallSeq.toString(), count: b.count, root: b.root, headerHash: b.headerHash, daURI: b.daURI },
-    index: (callSeq - b.firstCallSeq).toString(),
+    batch: { id: b.id, batchSeq: b.batchSeq, firstCallSeq: b.firstCallSeq, count: b.count, root: b.root, headerHash: b.headerHash, daURI: b.daURI },
+    index: callSeq - b.firstCallSeq,
     txs: { submit: b.submitTx, attest: b.attestTx, finalize: b.finalizeTx, reject: b.rejectTx },
-    times: { submittedAt: dec(b.submittedAt), attestedAt: dec(b.attestedAt), finalizedAt: dec(b.finalizedAt), rejectedAt: dec(b.rejectedAt) },
-    proofLatencyMs: dec(b.proofLatencyMs),
+    times: { submittedAt: b.submittedAt, attestedAt: b.attestedAt, finalizedAt: b.finalizedAt, rejectedAt: b.rejectedAt },
+    proofLatencyMs: b.proofLatencyMs,
   });
 });
 
