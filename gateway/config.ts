@@ -46,6 +46,11 @@ export const hookConfigSchema = z
     confirmations: z.number().int().min(1).max(1_000).default(2),
     /** callSeqs reserved per durable range reservation (the most a crash can void). */
     reserveSize: z.number().int().min(1).max(1_000_000).default(4_096),
+    /**
+     * Least time between two group commits (ms). Fewer, larger fsyncs keep disk interrupts off the
+     * gateway's event loop; `durable` resolves up to this much later. 0 commits back to back.
+     */
+    commitIntervalMs: z.number().int().min(0).max(1_000).default(5),
     /** SQLite `synchronous`: "full" survives power loss, "normal" survives process crashes. */
     synchronous: z.enum(["full", "normal"]).default("full"),
     /** Batch transactions in flight at once (consecutive nonces). */

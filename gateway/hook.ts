@@ -156,7 +156,7 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
     const count = seg.count - skip;
     sealer.push({ firstSeq: seg.firstSeq + skip, count, data: seg.data.subarray(skip * REC), committedAt: Date.now() - cfg.batch.maxAgeMs });
   }
-  recorder = new Recorder(store, gateway, state, cfg.reserveSize, (seg) => {
+  recorder = new Recorder(store, gateway, state, { reserveSize: cfg.reserveSize, commitIntervalMs: cfg.commitIntervalMs }, (seg) => {
     metrics.durable.inc(seg.count);
     sealer.push(seg);
   }, committer);

@@ -1,9 +1,10 @@
 /**
  * The hot path. `record()` validates a call, takes the next callSeq from a range already reserved
  * durably, computes the Merkle leaf into a preallocated buffer and returns the current group's
- * shared `durable` promise. A group commit (scheduled with setImmediate, so every call recorded in
- * one event-loop turn shares it) hands the whole group to the commit worker, which writes it as one
- * SQLite row; the gateway's event loop never waits for fsync.
+ * shared `durable` promise. A group commit hands the whole group to the commit worker, which writes
+ * it as one SQLite row; the gateway's event loop never waits for fsync. Group commits are at least
+ * `commitIntervalMs` apart: each fsync's disk interrupts and journal work land on the machine's
+ * cores, and back to back (thousands a second on a fast disk) they were most of record()'s tail.
  */
 import { hexToBytes, type Address, type Hex } from "viem";
 import { receiptLeafInto, writeHex, type ReceiptFields } from "../sdk/hashing.js";
@@ -58,6 +59,8 @@ export class Recorder {
   private failure: unknown;
   private inflightCalls = 0;
   private reserveRequested = 0;
+  private lastCommitAt = -Infinity;
+  private commitTimer: NodeJS.Timeout | undefined;
   recordedTotal = 0;
 
   // Scratch for validation + hashing: nothing is allocated per call except the returned values.
@@ -70,7 +73,7 @@ export class Recorder {
     private readonly store: Store,
     gateway: Address,
     start: { nextSeq: number; reservedUntil: number },
-    private readonly reserveSize: number,
+    private readonly opts: { reserveSize: number; commitIntervalMs: number },
     private readonly onDurable: (seg: Segment) => void,
     private readonly committer: Committer,
   ) {
@@ -125,7 +128,7 @@ export class Recorder {
 
     // Valid: from here on nothing throws for bad input, so a callSeq is only taken for a receipt.
     if (this.count === CAPACITY) this.commit();
-    if (this.nextSeq >= this.reservedUntil) this.reserveNow(this.nextSeq + this.reserveSize);
+    if (this.nextSeq >= this.reservedUntil) this.reserveNow(this.nextSeq + this.opts.reserveSize);
     const seq = this.nextSeq++;
     if (this.count === 0) this.firstSeq = seq;
     const at = this.count++ * REC;
@@ -175,8 +178,9 @@ export class Recorder {
 
   /**
    * Hands everything recorded so far to the commit worker (safe to call at any time). While a group
-   * is still being written, the next one keeps filling and goes when that write is durable: one
-   * message and one fsync per write, whatever the call rate (`force` sends at once).
+   * is still being written, or the last one went less than `commitIntervalMs` ago, the next one
+   * keeps filling: one message and one fsync per write, whatever the call rate (`force` and a full
+   * buffer send at once).
    */
   commit(force = false): void {
     const n = this.count;
@@ -186,14 +190,27 @@ export class Recorder {
       group?.resolve();
       return;
     }
-    if (this.inflightCalls > 0 && n < CAPACITY && !force) return;
+    if (!force && n < CAPACITY) {
+      if (this.inflightCalls > 0) return; // `committed` sends it
+      const wait = this.lastCommitAt + this.opts.commitIntervalMs - performance.now();
+      if (wait > 0) {
+        this.commitTimer ??= setTimeout(() => {
+          this.commitTimer = undefined;
+          this.commit();
+        }, wait);
+        return;
+      }
+    }
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    this.lastCommitAt = performance.now();
     const group = this.group;
     this.group = undefined;
     const data = this.buf.slice(0, n * REC);
     const write: ReceiptsWrite = { kind: "receipts", firstSeq: this.firstSeq, count: n, data };
     // Raise the reservation with half a range of headroom left, so record() rarely reserves inline.
-    if (Math.max(this.reservedUntil, this.reserveRequested) - this.nextSeq < this.reserveSize / 2) {
-      write.reserve = this.reserveRequested = this.nextSeq + this.reserveSize;
+    if (Math.max(this.reservedUntil, this.reserveRequested) - this.nextSeq < this.opts.reserveSize / 2) {
+      write.reserve = this.reserveRequested = this.nextSeq + this.opts.reserveSize;
     }
     this.count = 0;
     this.inflightCalls += n;

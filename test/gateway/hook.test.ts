@@ -53,6 +53,7 @@ describe("gateway hook (real chain)", function () {
       ["batch.maxCalls", (c) => (c.batch = { maxCalls: 0 })],
       ["batch.maxAgeMs", (c) => (c.batch = { maxAgeMs: "soon" })],
       ["confirmations", (c) => (c.confirmations = -1)],
+      ["commitIntervalMs", (c) => (c.commitIntervalMs = -1)],
       ["bogus", (c) => (c.bogus = 1)],
       ["deployment", (c) => { delete c.settlement; c.deployment = path.join(dir, "missing.json"); }],
     ];
@@ -109,6 +110,28 @@ describe("gateway hook (real chain)", function () {
       ledger.returned.set(Number(a.callSeq), a.digest);
       ledger.returned.set(Number(b.callSeq), b.digest);
     });
+  });
+
+  it("test_record_commitInterval_holdsNextGroupCommitBack_succeeds", async () => {
+    // Its own deployment and gateway, so a second hook does not share the main one's callSeqs.
+    const other = await deployWithGateway(anvil);
+    const slow = await testHook({ store: path.join(dir, "interval.db"), enclaveKey: other.enclaveKey, rpcUrl: anvil.url, settlement: other.settlement, commitIntervalMs: 300, submit: false });
+    try {
+      const first = slow.record({ modelId: h32("m"), requestHash: h32("1"), responseHash: h32("r"), inputTokens: 1, outputTokens: 1 });
+      const sentAt = performance.now(); // the first group goes at once (next turn), so no earlier than this
+      await first.durable;
+      const b = slow.record({ modelId: h32("m"), requestHash: h32("2"), responseHash: h32("r"), inputTokens: 1, outputTokens: 1 });
+      await new Promise((r) => setTimeout(r, 20)); // later event-loop turns, nothing in flight
+      const c = slow.record({ modelId: h32("m"), requestHash: h32("3"), responseHash: h32("r"), inputTokens: 1, outputTokens: 1 });
+      assert.equal(b.durable, c.durable, "calls within the interval share one group commit");
+      assert.equal(slow.receipt(Number(b.callSeq))?.durable, false);
+      await c.durable;
+      const waited = performance.now() - sentAt;
+      assert.ok(waited >= 290, `the next group went ${waited.toFixed(0)} ms after the first, not after the 300 ms interval`);
+      assert.equal(slow.receipt(Number(c.callSeq))?.durable, true);
+    } finally {
+      await slow.close();
+    }
   });
 
   describe("settlement and HTTP", () => {
