@@ -5,6 +5,7 @@
  */
 import type { Worker } from "node:worker_threads";
 import type { CommitReply } from "./commitWorker.js";
+import { setLeaves } from "./record.js";
 import type { NewBatch, ReceiptsWrite, Write } from "./store.js";
 import { startWorker } from "./workerThread.js";
 
@@ -24,11 +25,11 @@ export class Committer {
   private exited = false;
 
   constructor(
-    store: { file: string; synchronous: "full" | "normal" },
+    store: { file: string; synchronous: "full" | "normal"; gateway: Uint8Array },
     private readonly onFailed: (e: Error) => void,
   ) {
     this.worker = startWorker("commitWorker", { workerData: store });
-    this.worker.on("message", (m: CommitReply) => ("error" in m ? this.fail(new Error(`durable write failed: ${m.error}`)) : this.committed(m.writes)));
+    this.worker.on("message", (m: CommitReply) => ("error" in m ? this.fail(new Error(`durable write failed: ${m.error}`)) : this.committed(m.writes, m.leaves)));
     this.worker.on("error", (e) => this.fail(e));
     this.worker.on("exit", () => {
       this.exited = true;
@@ -41,7 +42,10 @@ export class Committer {
     for (const p of this.queue) if (p.write.kind === "receipts") yield p.write;
   }
 
-  /** Hands a write to the worker (its data is copied across); `done` runs once it is durable. */
+  /**
+   * Hands a write to the worker (its data is copied across); `done` runs once it is durable, and by
+   * then a receipt group's `data` has every leaf filled in.
+   */
   send(write: Write, done: () => void, fail: (e: Error) => void): void {
     if (this.failure) return fail(this.failure);
     this.queue.push({ write, done, fail });
@@ -68,8 +72,12 @@ export class Committer {
     if (!this.exited) await this.worker.terminate();
   }
 
-  private committed(n: number): void {
-    for (const p of this.queue.splice(0, n)) p.done();
+  private committed(n: number, leaves: Uint8Array[]): void {
+    let k = 0;
+    for (const p of this.queue.splice(0, n)) {
+      if (p.write.kind === "receipts") setLeaves(p.write.data, leaves[k++]!);
+      p.done();
+    }
     if (this.queue.length === 0) this.worker.unref();
     if (this.waiters.length) {
       const durable = this.sent - this.queue.length;

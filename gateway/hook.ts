@@ -9,6 +9,7 @@
  * const { callSeq, digest, durable } = hook.record({ modelId, requestHash, responseHash, inputTokens, outputTokens });
  */
 import type { Address, LocalAccount, PublicClient } from "viem";
+import { hexToBytes } from "viem";
 import pino, { type Logger } from "pino";
 import { settlementDomain, signReceipt, type SettlementDomain } from "../sdk/eip712.js";
 import { parseHookConfig, type HookConfig, type HookConfigInput } from "./config.js";
@@ -131,7 +132,7 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
 
   const trees = new TreeBuilder();
   let recorder!: Recorder;
-  const committer = new Committer({ file: cfg.store, synchronous: cfg.synchronous }, (e) => {
+  const committer = new Committer({ file: cfg.store, synchronous: cfg.synchronous, gateway: hexToBytes(gateway) }, (e) => {
     log.error({ err: e.message }, "durable writes failed: the hook stops recording");
     recorder.fail(e);
   });

@@ -2,7 +2,7 @@
  * Fixed-size binary layout of one receipt as the hook keeps it in memory and in SQLite segments:
  * fixed offsets make a group commit one blob write and a lookup one substring read.
  */
-import { bytesToHex32 } from "../sdk/hashing.js";
+import { bytesToHex32, receiptLeafInto, type ReceiptFields } from "../sdk/hashing.js";
 import type { Address, Hex } from "viem";
 
 export const REC = 145;
@@ -66,4 +66,42 @@ export function receiptStruct(gateway: Address, r: StoredReceipt) {
     outputTokens: r.outputTokens,
     servedAt: r.servedAt,
   };
+}
+
+/**
+ * Computes the Merkle leaf (`receiptLeaf`) of every served record in `data` (callSeqs from
+ * `firstSeq`) into its leaf slot; void records already carry theirs. record() leaves the slot empty:
+ * the commit worker fills it before the group is written, so the gateway's event loop never hashes.
+ */
+export function fillLeaves(data: Uint8Array, firstSeq: number, count: number, gateway: Uint8Array): void {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const f: ReceiptFields = { gateway, callSeq: 0, modelId: data, requestHash: data, responseHash: data, inputTokens: 0, outputTokens: 0, servedAt: 0 };
+  for (let i = 0; i < count; i++) {
+    const at = i * REC;
+    if (data[at + OFF_KIND] === KIND_VOID) continue;
+    f.callSeq = firstSeq + i;
+    f.modelId = data.subarray(at + OFF_MODEL, at + OFF_MODEL + 32);
+    f.requestHash = data.subarray(at + OFF_REQUEST, at + OFF_REQUEST + 32);
+    f.responseHash = data.subarray(at + OFF_RESPONSE, at + OFF_RESPONSE + 32);
+    f.inputTokens = view.getUint32(at + OFF_INPUT);
+    f.outputTokens = view.getUint32(at + OFF_OUTPUT);
+    f.servedAt = servedAtOf(view, at);
+    receiptLeafInto(f, data, at + OFF_LEAF);
+  }
+}
+
+/** The leaf slots of `count` records, packed (32 bytes each): what the commit worker sends back. */
+export function leavesOf(data: Uint8Array, count: number): Uint8Array {
+  const out = new Uint8Array(count * 32);
+  for (let i = 0; i < count; i++) out.set(data.subarray(i * REC + OFF_LEAF, i * REC + OFF_LEAF + 32), i * 32);
+  return out;
+}
+
+/** Writes packed `leaves` (from {@link leavesOf}) into the leaf slots of `data`'s records. */
+export function setLeaves(data: Uint8Array, leaves: Uint8Array): void {
+  for (let i = 0, n = leaves.length >>> 5; i < n; i++) {
+    const to = i * REC + OFF_LEAF;
+    const from = i * 32;
+    for (let b = 0; b < 32; b++) data[to + b] = leaves[from + b]!;
+  }
 }

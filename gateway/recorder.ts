@@ -1,16 +1,17 @@
 /**
  * The hot path. `record()` validates a call, takes the next callSeq from a range already reserved
- * durably, computes the Merkle leaf into a preallocated buffer and returns the current group's
- * shared `durable` promise. A group commit hands the whole group to the commit worker, which writes
- * it as one SQLite row; the gateway's event loop never waits for fsync. Group commits are at least
+ * durably, writes the receipt into a preallocated buffer and returns the current group's shared
+ * `durable` promise. A group commit hands the whole group to the commit worker, which computes its
+ * Merkle leaves and writes it as one SQLite row: the gateway's event loop neither hashes nor waits
+ * for fsync (`digest` is computed only if the caller reads it). Group commits are at least
  * `commitIntervalMs` apart: each fsync's disk interrupts and journal work land on the machine's
  * cores, and back to back (thousands a second on a fast disk) they were most of record()'s tail.
  */
 import { hexToBytes, type Address, type Hex } from "viem";
-import { receiptLeafInto, writeHex, type ReceiptFields } from "../sdk/hashing.js";
+import { bytesToHex32, writeHex } from "../sdk/hashing.js";
 import { HookClosedError, InvalidCallError } from "./errors.js";
 import {
-  REC, OFF_INPUT, OFF_KIND, OFF_LEAF, OFF_MODEL, OFF_OUTPUT, OFF_REQUEST, OFF_RESPONSE, OFF_SERVED_HI, OFF_SERVED_LO, KIND_SERVED,
+  REC, OFF_INPUT, OFF_KIND, OFF_LEAF, OFF_MODEL, OFF_OUTPUT, OFF_REQUEST, OFF_RESPONSE, OFF_SERVED_HI, OFF_SERVED_LO, KIND_SERVED, fillLeaves,
 } from "./record.js";
 import type { ReceiptsWrite, Store } from "./store.js";
 import type { Committer } from "./committer.js";
@@ -27,11 +28,28 @@ export interface Call {
 }
 
 export interface Recorded {
-  callSeq: bigint;
-  /** The receipt's Merkle leaf (`receiptLeaf`). */
-  digest: Hex;
+  readonly callSeq: bigint;
+  /**
+   * The receipt's Merkle leaf (`receiptLeaf`), computed when first read: a getter, so spreading or
+   * JSON-serializing the result leaves it out.
+   */
+  readonly digest: Hex;
   /** Resolves once the receipt survives a crash (shared by every call of the same group commit). */
-  durable: Promise<void>;
+  readonly durable: Promise<void>;
+}
+
+/** What `record()` returns: no hashing until someone asks for the digest. */
+class RecordedCall implements Recorded {
+  private leaf: Hex | undefined;
+  constructor(
+    readonly callSeq: bigint,
+    readonly durable: Promise<void>,
+    private readonly recorder: Recorder,
+  ) {}
+
+  get digest(): Hex {
+    return (this.leaf ??= this.recorder.leafOf(Number(this.callSeq)));
+  }
 }
 
 /** A committed group: receipts [firstSeq, firstSeq+count) as fixed-size records. */
@@ -48,8 +66,6 @@ const UINT32 = 0xffff_ffff;
 export class Recorder {
   private buf = new Uint8Array(CAPACITY * REC);
   private view = new DataView(this.buf.buffer);
-  // Native hex encoding of the leaf: one flat string instead of 33 concatenations.
-  private readonly bufHex = Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   private count = 0;
   private firstSeq: number;
   private nextSeq: number;
@@ -63,11 +79,12 @@ export class Recorder {
   private commitTimer: NodeJS.Timeout | undefined;
   recordedTotal = 0;
 
-  // Scratch for validation + hashing: nothing is allocated per call except the returned values.
+  // Scratch for validation: nothing is allocated per call except the returned values.
   private readonly model = new Uint8Array(32);
   private readonly request = new Uint8Array(32);
   private readonly response = new Uint8Array(32);
-  private readonly fields: ReceiptFields;
+  /** The gateway as raw bytes, for leaves computed on this thread (`leafOf`). */
+  private readonly gateway: Uint8Array;
 
   constructor(
     private readonly store: Store,
@@ -80,8 +97,7 @@ export class Recorder {
     this.nextSeq = start.nextSeq;
     this.firstSeq = start.nextSeq;
     this.reservedUntil = start.reservedUntil;
-    // The gateway as raw bytes: the leaf encoder copies 20 bytes instead of parsing 40 hex chars per call.
-    this.fields = { gateway: hexToBytes(gateway), callSeq: 0, modelId: this.model, requestHash: this.request, responseHash: this.response, inputTokens: 0, outputTokens: 0, servedAt: 0 };
+    this.gateway = hexToBytes(gateway);
   }
 
   /** The store failed: stop handing out callSeqs (they could never be made durable). */
@@ -132,13 +148,7 @@ export class Recorder {
     const seq = this.nextSeq++;
     if (this.count === 0) this.firstSeq = seq;
     const at = this.count++ * REC;
-    const f = this.fields;
-    f.callSeq = seq;
-    f.inputTokens = inT;
-    f.outputTokens = outT;
-    f.servedAt = servedAt;
     const buf = this.buf;
-    receiptLeafInto(f, buf, at + OFF_LEAF);
     buf.set(this.model, at + OFF_MODEL);
     buf.set(this.request, at + OFF_REQUEST);
     buf.set(this.response, at + OFF_RESPONSE);
@@ -149,8 +159,7 @@ export class Recorder {
     view.setUint32(at + OFF_SERVED_LO, servedAt >>> 0);
     buf[at + OFF_KIND] = KIND_SERVED;
     this.recordedTotal++;
-    const digest = `0x${this.bufHex.toString("hex", at + OFF_LEAF, at + OFF_LEAF + 32)}` as Hex;
-    return { callSeq: BigInt(seq), digest, durable: this.groupPromise() };
+    return new RecordedCall(BigInt(seq), this.groupPromise(), this);
   }
 
   private groupPromise(): Promise<void> {
@@ -231,16 +240,26 @@ export class Recorder {
     return this.committer.idle();
   }
 
-  /** Reads a recorded but not yet durable record (for the HTTP API). */
+  /** A copy of a recorded but not yet durable record, its leaf filled in (for the HTTP API). */
   pendingRecord(seq: number): Uint8Array | undefined {
+    let rec: Uint8Array | undefined;
     if (this.count > 0 && seq >= this.firstSeq && seq < this.firstSeq + this.count) {
       const at = (seq - this.firstSeq) * REC;
-      return this.buf.slice(at, at + REC);
+      rec = this.buf.slice(at, at + REC);
+    } else {
+      for (const g of this.committer.inflightReceipts()) {
+        if (seq >= g.firstSeq && seq < g.firstSeq + g.count) rec = g.data.slice((seq - g.firstSeq) * REC, (seq - g.firstSeq + 1) * REC);
+      }
     }
-    for (const g of this.committer.inflightReceipts()) {
-      if (seq >= g.firstSeq && seq < g.firstSeq + g.count) return g.data.slice((seq - g.firstSeq) * REC, (seq - g.firstSeq + 1) * REC);
-    }
-    return undefined;
+    if (rec) fillLeaves(rec, seq, 1, this.gateway);
+    return rec;
+  }
+
+  /** The Merkle leaf of a callSeq this recorder handed out (pending or durable). */
+  leafOf(seq: number): Hex {
+    const rec = this.pendingRecord(seq) ?? this.store.record(seq);
+    if (!rec) throw new Error(`callSeq ${seq} is neither pending nor stored`);
+    return bytesToHex32(rec, OFF_LEAF);
   }
 
   /** Commits what is left, waits for it to be durable and stops the commit worker. */

@@ -19,6 +19,18 @@ import type { HookMetrics } from "./metrics.js";
 import { crashPoint } from "./crash.js";
 import { toJson } from "./json.js";
 
+/** Sealed batches being written at once. */
+const MAX_STORING = 4;
+/** Trees built ahead of signing. */
+const MAX_AHEAD = 4;
+
+/** A batch's records on their way through the tree worker. */
+interface Build {
+  n: number;
+  firstSeq: number;
+  built: ReturnType<TreeBuilder["seal"]>;
+}
+
 export function parseHeader(json: string): BatchHeader {
   return batchHeaderSchema.parse(JSON.parse(json));
 }
@@ -46,6 +58,8 @@ export class Sealer {
   queued = 0;
   private nextBatchSeq: number;
   private sealing: Promise<void> | undefined;
+  /** Sealed batches on their way to disk, oldest first (see `sealOne`). */
+  private storing: Promise<void>[] = [];
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
 
@@ -82,9 +96,26 @@ export class Sealer {
     this.sealing = (async () => {
       try {
         while (this.due(force)) {
-          await this.sealOne(Math.min(this.queued, this.d.maxCalls));
+          // Up to MAX_AHEAD trees are built at once (one worker round trip for all of them, so a
+          // burst does not outrun sealing one event-loop turn per batch); each is then priced,
+          // signed and stored in batchSeq order.
+          const builds: Build[] = [];
+          for (let taken = 0; builds.length < MAX_AHEAD && this.queued > taken; ) {
+            const n = Math.min(this.queued - taken, this.d.maxCalls);
+            if (builds.length > 0 && n < this.d.maxCalls && !force) break; // only the first may be short (age)
+            const { firstSeq, records } = this.peek(n, taken);
+            const built = this.d.trees.seal(records);
+            built.catch(() => {}); // awaited below, in order
+            builds.push({ n, firstSeq, built });
+            taken += n;
+          }
+          for (const b of builds) {
+            if (this.storing.length >= MAX_STORING) await this.storing[0]; // each holds its tree until stored
+            await this.sealOne(b);
+          }
           this.failures = 0;
         }
+        await Promise.all(this.storing);
       } catch (e) {
         this.failures++;
         this.d.log.warn({ err: (e as Error).message, failures: this.failures }, "sealing failed; will retry");
@@ -95,17 +126,22 @@ export class Sealer {
     return this.sealing;
   }
 
-  /** Copies the first `n` queued records (without consuming them). */
-  private peek(n: number): { firstSeq: number; records: Uint8Array } {
+  /** Copies `n` queued records, after the first `from` (without consuming them). */
+  private peek(n: number, from: number): { firstSeq: number; records: Uint8Array } {
     const records = new Uint8Array(n * REC);
-    const firstSeq = this.queue[0]!.firstSeq + this.queueHead;
+    const firstSeq = this.queue[0]!.firstSeq + this.queueHead + from;
+    let skip = this.queueHead + from;
     let filled = 0;
     for (let i = 0; filled < n; i++) {
       const seg = this.queue[i]!;
-      const skip = i === 0 ? this.queueHead : 0;
+      if (skip >= seg.count) {
+        skip -= seg.count;
+        continue;
+      }
       const take = Math.min(seg.count - skip, n - filled);
       records.set(seg.data.subarray(skip * REC, (skip + take) * REC), filled * REC);
       filled += take;
+      skip = 0;
     }
     return { firstSeq, records };
   }
@@ -126,10 +162,9 @@ export class Sealer {
     }
   }
 
-  private async sealOne(n: number): Promise<void> {
+  private async sealOne({ n, firstSeq, built: building }: Build): Promise<void> {
     const d = this.d;
-    const { firstSeq, records } = this.peek(n);
-    const built = await d.trees.seal(records);
+    const built = await building;
     d.metrics.merkleMs.observe(built.ms);
     const s = built.summary!;
     const usage = s.usage.map((u) => ({ modelId: u.modelId as Hex, calls: u.calls, inputTokens: BigInt(u.inputTokens), outputTokens: BigInt(u.outputTokens) }));
@@ -150,14 +185,22 @@ export class Sealer {
     crashPoint("after-seal"); // sealed in memory only: a restart seals the same durable receipts again
     const signed = await signHeader(d.enclave, d.domain, header);
     // One transaction (one fsync) stores the batch with its signature, before anything is broadcast.
-    await d.committer.insertBatch({ batchSeq, firstSeq, count: n, header: toJson(header), signature: signed.signature, tree: built.tree.nodes, sealedAt: Date.now() });
+    // The next batch is sealed while this one is written: the commit worker keeps writes in order,
+    // and a failed write stops the whole hook (a restart seals these receipts again).
+    const stored = d.committer.insertBatch({ batchSeq, firstSeq, count: n, header: toJson(header), signature: signed.signature, tree: built.tree.nodes, sealedAt: Date.now() });
     this.consume(n);
     this.nextBatchSeq++;
-    crashPoint("after-sign");
-    d.metrics.sealed.inc();
-    d.metrics.sealedCalls.inc(n);
-    d.log.debug({ batchSeq, firstSeq, count: n, root: header.root, fee: String(header.fee) }, "batch sealed");
-    d.onSealed();
+    const done = stored.then(() => {
+      crashPoint("after-sign");
+      d.metrics.sealed.inc();
+      d.metrics.sealedCalls.inc(n);
+      d.log.debug({ batchSeq, firstSeq, count: n, root: header.root, fee: String(header.fee) }, "batch sealed");
+      d.onSealed();
+    });
+    this.storing.push(done);
+    // A failed write is surfaced through the commit worker's failure (the hook stops).
+    const settled = () => void this.storing.splice(this.storing.indexOf(done), 1);
+    done.then(settled, settled);
   }
 
   /** Signs and stores the header of batch `batchSeq` (also used after a restart and a repricing). */

@@ -107,6 +107,9 @@ describe("gateway hook (real chain)", function () {
       assert.equal(a.digest, receiptLeaf({ gateway: pp.enclave.address, callSeq: a.callSeq, ...good, requestHash: h32("a"), servedAt }));
       await a.durable;
       assert.equal(hook.receipt(Number(a.callSeq))?.durable, true);
+      // Read first once durable: the leaf the commit worker computed and stored.
+      assert.equal(b.digest, receiptLeaf({ gateway: pp.enclave.address, callSeq: b.callSeq, ...good, requestHash: h32("b"), servedAt }));
+      assert.equal(hook.receipt(Number(b.callSeq))?.receipt.leaf, b.digest);
       ledger.returned.set(Number(a.callSeq), a.digest);
       ledger.returned.set(Number(b.callSeq), b.digest);
     });
@@ -117,8 +120,11 @@ describe("gateway hook (real chain)", function () {
     const other = await deployWithGateway(anvil);
     const slow = await testHook({ store: path.join(dir, "interval.db"), enclaveKey: other.enclaveKey, rpcUrl: anvil.url, settlement: other.settlement, commitIntervalMs: 300, submit: false });
     try {
+      // The first commit also waits for the worker to start: warm it, then let the interval pass.
+      await slow.record({ modelId: h32("m"), requestHash: h32("0"), responseHash: h32("r"), inputTokens: 1, outputTokens: 1 }).durable;
+      await new Promise((r) => setTimeout(r, 350));
       const first = slow.record({ modelId: h32("m"), requestHash: h32("1"), responseHash: h32("r"), inputTokens: 1, outputTokens: 1 });
-      const sentAt = performance.now(); // the first group goes at once (next turn), so no earlier than this
+      const sentAt = performance.now(); // this group goes at once (next turn), so no earlier than this
       await first.durable;
       const b = slow.record({ modelId: h32("m"), requestHash: h32("2"), responseHash: h32("r"), inputTokens: 1, outputTokens: 1 });
       await new Promise((r) => setTimeout(r, 20)); // later event-loop turns, nothing in flight
