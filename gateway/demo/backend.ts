@@ -3,7 +3,7 @@
  * and tests: the same prompt always gives the same answer and token counts) and a client for any
  * OpenAI-compatible chat completions URL.
  */
-import { keccak256, toHex } from "viem";
+import { keccak256Hex } from "../../sdk/hashing.js";
 
 export interface ChatMessage {
   role: string;
@@ -38,7 +38,7 @@ export class LocalModel implements ModelBackend {
 
   async complete(req: { model: string; messages: ChatMessage[]; max_tokens?: number | undefined }): Promise<Completion> {
     const prompt = req.messages.map((m) => `${m.role}: ${m.content}`).join("\n");
-    const seed = keccak256(toHex(prompt));
+    const seed = keccak256Hex(Buffer.from(prompt, "utf8"));
     const bytes = Buffer.from(seed.slice(2), "hex");
     const max = Math.max(1, Math.min(req.max_tokens ?? 64, 256));
     const n = Math.min(max, 8 + (bytes[0]! % 24));

@@ -5,7 +5,8 @@
  * ciphertexts instead, which are the bytes its user holds.
  */
 import { z } from "zod";
-import { keccak256, toHex, type Hex } from "viem";
+import type { Hex } from "viem";
+import { keccak256Hex } from "../../sdk/hashing.js";
 import type { Call } from "../recorder.js";
 import type { ModelBackend } from "./backend.js";
 
@@ -24,7 +25,7 @@ export class BadChatRequest extends Error {
 
 /** modelId of a model name: keccak256 of its UTF-8 bytes. */
 export function modelIdOf(model: string): Hex {
-  return keccak256(toHex(model));
+  return keccak256Hex(Buffer.from(model, "utf8"));
 }
 
 let nextId = 0;
@@ -35,7 +36,7 @@ export type ChatUsage = Omit<Call, "requestHash" | "responseHash">;
 /** Answers one chat completion request; throws BadChatRequest for invalid input. */
 export async function handleChat(requestBytes: Uint8Array, backend: ModelBackend): Promise<{ responseBytes: Uint8Array; call: Call }> {
   const { responseBytes, usage } = await answerChat(requestBytes, backend);
-  return { responseBytes, call: { ...usage, requestHash: keccak256(requestBytes), responseHash: keccak256(responseBytes) } };
+  return { responseBytes, call: { ...usage, requestHash: keccak256Hex(requestBytes), responseHash: keccak256Hex(responseBytes) } };
 }
 
 /** `handleChat` without the hashes, for callers that hash other bytes (the OHTTP ciphertexts). */

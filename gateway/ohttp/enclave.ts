@@ -15,7 +15,8 @@
 import { Hono, type Context } from "hono";
 import type { Logger } from "pino";
 import type { ServerResponse } from "node:http";
-import { keccak256, type Hex } from "viem";
+import type { Hex } from "viem";
+import { keccak256Hex } from "../../sdk/hashing.js";
 import {
   MEDIA_TYPE_OHTTP_KEYS, MEDIA_TYPE_OHTTP_REQUEST, MEDIA_TYPE_OHTTP_RESPONSE, OhttpReplayGuard,
   decapsulateRequest, decodeRequest, encapsulateResponse, encodeResponse, getField, importServerKeys,
@@ -150,8 +151,8 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
       // Off the fast path: once the ciphertext is on the wire, record it with the hashes the user can recompute.
       const record = () => {
         try {
-          const requestHash: Hex = keccak256(encapsulatedRequest);
-          const r = hook.record({ ...usage, requestHash, responseHash: keccak256(encapsulatedResponse) });
+          const requestHash = keccak256Hex(encapsulatedRequest);
+          const r = hook.record({ ...usage, requestHash, responseHash: keccak256Hex(encapsulatedResponse) });
           index.set(requestHash, r.callSeq);
         } catch (e) {
           log.error({ err: (e as Error).message }, "recording the receipt failed");

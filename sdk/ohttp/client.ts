@@ -13,7 +13,8 @@
  * `responseHash = keccak256(encapsulated response)`, so the user can later prove which call a
  * settled receipt refers to without revealing the plaintext.
  */
-import { hexToBytes, isHex, keccak256, type Hex } from "viem";
+import { hexToBytes, isHex, type Hex } from "viem";
+import { keccak256Hex } from "../hashing.js";
 import {
   decodeResponse,
   encodeRequest,
@@ -184,10 +185,10 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
       encapsulatedRequest,
       encapsulatedResponse,
       get requestHash() {
-        return (requestHash ??= keccak256(encapsulatedRequest));
+        return (requestHash ??= keccak256Hex(encapsulatedRequest));
       },
       get responseHash() {
-        return (responseHash ??= keccak256(encapsulatedResponse));
+        return (responseHash ??= keccak256Hex(encapsulatedResponse));
       },
       text: () => utf8Decoder.decode(response.content),
       json: <T>() => JSON.parse(utf8Decoder.decode(response.content)) as T,

@@ -34,6 +34,7 @@ import {
   hashUsage,
   hashVoid,
   headerDigest,
+  keccak256Hex,
   keccak256Into,
   keccakBackend,
   leafInto,
@@ -125,6 +126,15 @@ describe("sdk/hashing", function () {
         assert.deepEqual(out, keccak_256(data));
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it("keccak256Hex equals viem's keccak256 for any bytes, short or past the scratch area", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 9000 }), (data) => {
+        assert.equal(keccak256Hex(data), keccak256(data));
+      }),
+      { numRuns: 200 },
     );
   });
 
