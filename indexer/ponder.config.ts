@@ -21,8 +21,10 @@ export default createConfig({
     proofpath: {
       id: env.deployment.chainId,
       rpc: env.rpcUrl,
-      // A local dev node mines fast and reorgs on demand: poll often, never cache its RPC answers.
-      ...(env.local ? { pollingInterval: 250, disableCache: true } : {}),
+      // A local dev node mines fast and reorgs on demand: poll often, never cache its RPC answers,
+      // and do not throttle requests to it (Ponder's adaptive limit starts at 20 req/s; our patch
+      // makes maxRequestsPerSecond its starting point, patches/ponder+0.16.10.patch).
+      ...(env.local ? { pollingInterval: 250, disableCache: true, maxRequestsPerSecond: 500 } : {}),
       ...(env.pollingIntervalMs ? { pollingInterval: env.pollingIntervalMs } : {}),
     },
   },

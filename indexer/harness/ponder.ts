@@ -40,6 +40,13 @@ export interface Ponder {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/**
+ * Node flags `ponder start` runs with, as `npm run indexer:start` does: a 64 MiB young generation.
+ * Backfill allocates copies of every row a handler writes; with V8's default 16 MiB semi-space the
+ * scavenger took ~15 % of the indexing thread, ~7 % with 64 MiB (at most ~150 MiB more memory).
+ */
+const INDEXER_NODE_FLAGS = ["--max-semi-space-size=64"];
+
 let seq = 0;
 
 export async function startPonder(o: PonderOptions): Promise<Ponder> {
@@ -64,7 +71,8 @@ export async function startPonder(o: PonderOptions): Promise<Ponder> {
     ...(process.env.PONDER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.PONDER_NODE_OPTIONS } : {}),
     ...o.env,
   };
-  const child = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  const nodeFlags = (o.command ?? "start") === "start" ? INDEXER_NODE_FLAGS : [];
+  const child = spawn(process.execPath, [...nodeFlags, ...args], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.pipe(log, { end: false });
   child.stderr!.pipe(log, { end: false });
   const url = `http://127.0.0.1:${port}`;
