@@ -41,6 +41,23 @@ describe("indexer on Postgres", function () {
     await checkRest(ponder, expected);
   });
 
+  it("answers any origin (CORS), on a simple request and on a preflight", async () => {
+    // Ponder's CORS is patched (patches/ponder+0.16.10.patch) to set the header after the handler.
+    const get = await fetch(`${ponder.url}/network/stats`, { headers: { origin: "https://dashboard.example" } });
+    assert.equal(get.status, 200);
+    assert.equal(get.headers.get("access-control-allow-origin"), "*");
+    assert.equal(get.headers.get("content-type"), "application/json");
+    await get.arrayBuffer();
+    const pre = await fetch(`${ponder.url}/calls/0x${"11".repeat(20)}/1`, {
+      method: "OPTIONS",
+      headers: { origin: "https://dashboard.example", "access-control-request-method": "GET", "access-control-request-headers": "content-type" },
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get("access-control-allow-origin"), "*");
+    assert.equal(pre.headers.get("access-control-max-age"), "86400");
+    assert.equal(pre.headers.get("access-control-allow-headers"), "content-type");
+  });
+
   it("reports the same through GraphQL", async () => {
     await checkGraphql(ponder, expected);
   });
