@@ -8,8 +8,7 @@
  *   daBaseUrl: "https://gw.example/da", batch: { maxCalls: 1024, maxAgeMs: 5_000 } });
  * const { callSeq, digest, durable } = hook.record({ modelId, requestHash, responseHash, inputTokens, outputTokens });
  */
-import type { Address, LocalAccount, PublicClient } from "viem";
-import { hexToBytes } from "viem";
+import { hexToBytes, type Address, type LocalAccount, type PublicClient } from "viem";
 import pino, { type Logger } from "pino";
 import { settlementDomain, signReceipt, type SettlementDomain } from "../sdk/eip712.js";
 import { parseHookConfig, type HookConfig, type HookConfigInput } from "./config.js";

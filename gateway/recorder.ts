@@ -248,7 +248,10 @@ export class Recorder {
       rec = this.buf.slice(at, at + REC);
     } else {
       for (const g of this.committer.inflightReceipts()) {
-        if (seq >= g.firstSeq && seq < g.firstSeq + g.count) rec = g.data.slice((seq - g.firstSeq) * REC, (seq - g.firstSeq + 1) * REC);
+        if (seq >= g.firstSeq && seq < g.firstSeq + g.count) {
+          rec = g.data.slice((seq - g.firstSeq) * REC, (seq - g.firstSeq + 1) * REC);
+          break;
+        }
       }
     }
     if (rec) fillLeaves(rec, seq, 1, this.gateway);

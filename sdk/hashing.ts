@@ -44,17 +44,6 @@ export const keccak256Into: KeccakInto = (data, out, offset) => {
   digestOut(at + data.length, out, offset);
 };
 
-const HEX_DIGEST = new Uint8Array(32);
-
-/**
- * keccak256 of `data` as `0x` hex, through the WebAssembly module: what the gateway hashes per call
- * (request and response bytes). viem's `keccak256` is plain JS, ~0.1 ms per KB.
- */
-export function keccak256Hex(data: Uint8Array): Hex {
-  keccak256Into(data, HEX_DIGEST, 0);
-  return bytesToHex32(HEX_DIGEST);
-}
-
 /** keccak256(keccak256(`data`)) into `out` at `offset`: a Merkle leaf in one call into the module. */
 function doubleKeccakInto(data: Uint8Array, out: Uint8Array, offset: number): void {
   const at = stage(data);
@@ -340,6 +329,15 @@ export function voidLeafInto(gateway: Address | Uint8Array, callSeq: bigint | nu
 }
 
 // ---------------------------------------------------------------- hex-returning wrappers
+
+/**
+ * keccak256 of `data` as `0x` hex, through the WebAssembly module: what the gateway hashes per call
+ * (request and response bytes). viem's `keccak256` is plain JS, ~0.1 ms per KB.
+ */
+export function keccak256Hex(data: Uint8Array): Hex {
+  keccak256Into(data, HASH_OUT, 0);
+  return bytesToHex32(HASH_OUT);
+}
 
 /** EIP-712 struct hash of a receipt (`Hashing.hashReceipt`). */
 export function hashReceipt(r: ReceiptFields): Hex {
