@@ -10,10 +10,9 @@
  * sizes, status and timing, never an address or a header value.
  */
 import { Hono, type Context } from "hono";
-import { Agent, request as httpRequest, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import pino, { type Logger } from "pino";
 import { MEDIA_TYPE_OHTTP_REQUEST, MEDIA_TYPE_OHTTP_RESPONSE } from "../../sdk/ohttp/index.js";
+import { createNodePost, type PostResponse } from "../../sdk/ohttp/transport.js";
 import { MEDIA_TYPE_PROBLEM, problem } from "./problem.js";
 import { readBodyLimited, requestHeader } from "./body.js";
 
@@ -28,6 +27,9 @@ export function createRelayLogger(dest: string | number = 1, level = process.env
   return pino({ name: "ohttp-relay", level }, pino.destination({ dest, sync: false, minLength: 4096 }));
 }
 
+/** The only headers the gateway sees from the relay (built from scratch: no client identity). */
+const UPSTREAM_HEADERS = { "content-type": MEDIA_TYPE_OHTTP_REQUEST, "user-agent": RELAY_USER_AGENT };
+
 export interface RelayOptions {
   /** Base URL of the enclave gateway; requests go to `${gatewayUrl}/ohttp`. */
   gatewayUrl: string;
@@ -38,43 +40,18 @@ export interface RelayOptions {
   logger?: Logger;
 }
 
-interface Upstream {
-  status: number;
-  contentType: string | undefined;
-  body: Buffer;
-}
-
 /** Creates the relay app: `POST /` and `POST /ohttp` forward; `GET /health`. */
 export function createRelayApp(o: RelayOptions): Hono {
   const target = new URL(o.gatewayUrl.replace(/\/+$/, "") + "/ohttp");
-  const secure = target.protocol === "https:";
-  if (!secure && target.protocol !== "http:") throw new Error(`relay gatewayUrl must be http(s), got ${o.gatewayUrl}`);
+  if (target.protocol !== "https:" && target.protocol !== "http:") throw new Error(`relay gatewayUrl must be http(s), got ${o.gatewayUrl}`);
+  const targetUrl = target.href;
   const maxBody = o.maxBodyBytes ?? 1 << 20;
   const timeoutMs = o.timeoutMs ?? 60_000;
   const log = o.logger ?? createRelayLogger();
   // One pooled connection set to the gateway: clients' requests are mixed on it, which also hides
-  // per-client connection patterns from the gateway.
-  const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 64 }) : new Agent({ keepAlive: true, maxSockets: 64 });
-  const send = secure ? httpsRequest : httpRequest;
-  // Resolved once, not from the URL on every call.
-  const upstream = { protocol: target.protocol, hostname: target.hostname.replace(/^\[|\]$/g, ""), port: target.port, path: target.pathname + target.search, method: "POST", agent, timeout: timeoutMs };
-
-  function forward(body: Uint8Array): Promise<Upstream> {
-    return new Promise((resolve, reject) => {
-      const req = send(
-        { ...upstream, headers: { "content-type": MEDIA_TYPE_OHTTP_REQUEST, "content-length": body.length, "user-agent": RELAY_USER_AGENT } },
-        (res: IncomingMessage) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (d: Buffer) => chunks.push(d));
-          res.on("end", () => resolve({ status: res.statusCode ?? 502, contentType: res.headers["content-type"], body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
-          res.on("error", reject);
-        },
-      );
-      req.on("timeout", () => req.destroy(new Error("upstream timeout")));
-      req.on("error", reject);
-      req.end(body);
-    });
-  }
+  // per-client connection patterns from the gateway. The relay runs on Node, so node:http.
+  const post = createNodePost({ maxSockets: 64, timeoutMs })!;
+  const forward = (body: Uint8Array) => post(targetUrl, UPSTREAM_HEADERS, body);
 
   const refuse = (c: Context, p: ReturnType<typeof problem>, t0: number, bytesIn: number) => {
     log.info({ bytesIn, status: p.status, ms: +(performance.now() - t0).toFixed(3) }, "relay refused");
@@ -92,7 +69,7 @@ export function createRelayApp(o: RelayOptions): Hono {
     }
     const body = await readBodyLimited(c, maxBody);
     if (!body) return refuse(c, problem(413, "too-large", "OHTTP request too large", `the relay forwards at most ${maxBody} bytes`), t0, maxBody);
-    let up: Upstream;
+    let up: PostResponse;
     try {
       up = await forward(body);
     } catch (e) {
@@ -102,7 +79,7 @@ export function createRelayApp(o: RelayOptions): Hono {
     log.info({ bytesIn: body.length, bytesOut: up.body.length, status: up.status, ms: +(performance.now() - t0).toFixed(3) }, "relayed");
     // Pass through only the media type the client needs to tell an answer from a problem.
     const ct = up.contentType === MEDIA_TYPE_OHTTP_RESPONSE || up.contentType === MEDIA_TYPE_PROBLEM ? up.contentType : "application/octet-stream";
-    return c.body(new Uint8Array(up.body.buffer, up.body.byteOffset, up.body.length) as Uint8Array<ArrayBuffer>, up.status as 200, { "content-type": ct });
+    return c.body(up.body as Uint8Array<ArrayBuffer>, up.status as 200, { "content-type": ct });
   };
 
   const app = new Hono();

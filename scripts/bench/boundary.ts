@@ -24,6 +24,7 @@ import {
   createOhttpClient, decapsulateRequest, decapsulateResponse, encapsulateRequest, encapsulateResponse, encodeRequest,
   encodeResponse, generateKeyPair, importClientKey, importServerKeys,
 } from "../../sdk/ohttp/index.js";
+import { createNodePost } from "../../sdk/ohttp/transport.js";
 import { createSettlementHook, listen } from "../../gateway/index.js";
 import { LocalModel } from "../../gateway/demo/backend.js";
 import { createDemoApp } from "../../gateway/demo/server.js";
@@ -71,10 +72,14 @@ async function main() {
     stops.unshift(relay.close);
 
     const client = createOhttpClient({ keyConfig: keys.encodedConfig, expectedKeyConfigHash: keys.hash, relayUrl: `http://127.0.0.1:${relay.port}/` });
+    // The direct call goes over the same transport the OHTTP client uses (node:http, keep-alive),
+    // so the difference between the two sides is the boundary, not the HTTP client.
+    const post = createNodePost()!;
+    const utf8 = new TextEncoder();
+    const directUrl = `${gwUrl}/v1/chat/completions`;
     const direct = async (body: string) => {
-      const res = await fetch(`${gwUrl}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body });
+      const res = await post(directUrl, { "content-type": "application/json" }, utf8.encode(body));
       if (res.status !== 200) throw new Error(`direct: HTTP ${res.status}`);
-      await res.arrayBuffer();
     };
     const viaOhttp = async (body: string) => {
       const res = await client.request("POST", "/v1/chat/completions", { "content-type": "application/json" }, body);
@@ -152,7 +157,7 @@ async function main() {
       callsPerSide: CALLS,
       warmupPerSide: WARMUP,
       receiptsRecorded: recorded,
-      setup: "sequential interleaved calls, both sides through fetch; client, relay (own Hono HTTP server, loopback hop, buffered async access log) and gateway (LocalModel, settlement hook, submitter off) in one process, sharing one heap and GC",
+      setup: "sequential interleaved calls, both sides over the same node:http keep-alive transport (sdk/ohttp/transport.ts); client, relay (own Hono HTTP server, loopback hop, buffered async access log) and gateway (LocalModel, settlement hook, submitter off) in one process, sharing one heap and GC",
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "?", node: process.version, loadavgBefore: load0.map((x) => r3(x)), loadavgAfter: load1.map((x) => r3(x)) },
       target: { p99OverheadMs: TARGET_P99_MS, met: os.p99 - ds.p99 <= TARGET_P99_MS },
       generatedAt: new Date().toISOString(),

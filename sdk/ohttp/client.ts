@@ -31,6 +31,7 @@ import {
   type OhttpClientKey,
 } from "./encapsulation.js";
 import { OhttpError, keyConfigHash, type KeyConfig } from "./keyConfig.js";
+import { createFetchPost, createNodePost, type Post } from "./transport.js";
 
 /** The gateway key config does not hash to the value the client was told to expect. */
 export class OhttpKeyConfigMismatchError extends OhttpError {
@@ -65,7 +66,10 @@ export interface OhttpClientOptions {
   expectedKeyConfigHash?: Hex;
   /** URL of the OHTTP relay resource that forwards to the gateway. */
   relayUrl: string;
-  /** fetch implementation (default: globalThis.fetch). */
+  /**
+   * fetch implementation to send with. Default: node:http on a keep-alive agent under Node
+   * (see ./transport.ts), `globalThis.fetch` elsewhere.
+   */
   fetch?: typeof fetch;
   /** Origin for relative targets, e.g. "https://gateway.example". Without it a path gets scheme https and an empty authority. */
   origin?: string;
@@ -110,6 +114,8 @@ export interface OhttpClient {
 }
 
 const HASH_RE = /^0x[0-9a-fA-F]{64}$/;
+/** All the client tells the relay besides the ciphertext. */
+const RELAY_HEADERS = { "content-type": MEDIA_TYPE_OHTTP_REQUEST, accept: MEDIA_TYPE_OHTTP_RESPONSE };
 
 /**
  * Creates a client bound to one gateway key. Throws `OhttpKeyConfigMismatchError` when
@@ -127,7 +133,7 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
     if (expected.toLowerCase() !== hash) throw new OhttpKeyConfigMismatchError(expected, hash);
   }
   const key: OhttpClientKey = importClientKey(configBytes);
-  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const post: Post = options.fetch ? createFetchPost(options.fetch) : (createNodePost() ?? createFetchPost(globalThis.fetch));
   const sendDate = options.date ?? true;
   const utf8 = new TextEncoder();
   const utf8Decoder = new TextDecoder();
@@ -161,18 +167,11 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
     });
 
     const { encapsulatedRequest, context } = await encapsulateRequest(key, bhttp);
-    const res = await fetchImpl(options.relayUrl, {
-      method: "POST",
-      headers: { "content-type": MEDIA_TYPE_OHTTP_REQUEST, accept: MEDIA_TYPE_OHTTP_RESPONSE },
-      body: encapsulatedRequest as Uint8Array<ArrayBuffer>, // built on its own ArrayBuffer by encapsulateRequest
-      ...(requestOptions?.signal ? { signal: requestOptions.signal } : {}),
-    });
-    const contentType = res.headers.get("content-type");
-    if (res.status !== 200 || contentType?.split(";")[0]?.trim().toLowerCase() !== MEDIA_TYPE_OHTTP_RESPONSE) {
-      await res.body?.cancel().catch(() => {});
-      throw new OhttpRelayError(res.status, contentType);
+    const res = await post(options.relayUrl, RELAY_HEADERS, encapsulatedRequest, requestOptions?.signal);
+    if (res.status !== 200 || res.contentType?.split(";")[0]?.trim().toLowerCase() !== MEDIA_TYPE_OHTTP_RESPONSE) {
+      throw new OhttpRelayError(res.status, res.contentType);
     }
-    const encapsulatedResponse = new Uint8Array(await res.arrayBuffer());
+    const encapsulatedResponse = res.body;
     const response = decodeResponse(await decapsulateResponse(context, encapsulatedResponse));
     // Hashed on first read: only a user who looks up their receipt needs them, not every call.
     let requestHash: Hex | undefined;
