@@ -13,6 +13,8 @@ const BIN = "/usr/lib/postgresql/15/bin";
 export interface Postgres {
   url: string;
   port: number;
+  /** The same database over the cluster's Unix socket, for a client on the same host. */
+  socketUrl: string;
   stop(): void;
 }
 
@@ -41,6 +43,7 @@ export async function startPostgres(): Promise<Postgres> {
   return {
     url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
     port,
+    socketUrl: `postgresql://postgres@/postgres?host=${encodeURIComponent(dir)}&port=${port}`,
     stop() {
       try {
         asPostgres([`${BIN}/pg_ctl`, "-D", data, "-m", "immediate", "-w", "stop"]);
