@@ -7,7 +7,7 @@ import { createWriteStream, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, waitFor } from "./ports.js";
+import { GiveUp, freePort, waitFor } from "./ports.js";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -71,7 +71,9 @@ export async function startPonder(o: PonderOptions): Promise<Ponder> {
     ...(process.env.PONDER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.PONDER_NODE_OPTIONS } : {}),
     ...o.env,
   };
-  const nodeFlags = (o.command ?? "start") === "start" ? INDEXER_NODE_FLAGS : [];
+  // PONDER_NODE_FLAGS: node flags NODE_OPTIONS refuses (e.g. "--trace-gc"), for both commands.
+  const extraFlags = process.env.PONDER_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
+  const nodeFlags = [...((o.command ?? "start") === "start" ? INDEXER_NODE_FLAGS : []), ...extraFlags];
   const child = spawn(process.execPath, [...nodeFlags, ...args], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.pipe(log, { end: false });
   child.stderr!.pipe(log, { end: false });
@@ -99,8 +101,9 @@ export async function startPonder(o: PonderOptions): Promise<Ponder> {
     indexedBlock,
     async waitForBlock(block, timeoutMs = 120_000) {
       await waitFor(`ponder to index block ${block} (log ${logFile})`, async () => {
+        // A dead indexer will never get there: fail now, not after the whole timeout.
         const err = exited();
-        if (err) throw err;
+        if (err) throw new GiveUp(err.message);
         const ready = await get("/ready").then((r) => r.ok, () => false);
         const n = ready ? await indexedBlock() : undefined;
         return n !== undefined && n >= Number(block);

@@ -13,7 +13,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
+/** Thrown by a `waitFor` predicate when what it waits for can no longer happen: stops the wait at once. */
+export class GiveUp extends Error {
+  override name = "GiveUp";
+}
+
+/** Polls `fn` until it returns a truthy value or `timeoutMs` passes (or `fn` throws `GiveUp`). */
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
@@ -22,6 +27,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
       const v = await fn();
       if (v) return v;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       last = err;
     }
     await new Promise((r) => setTimeout(r, everyMs));
