@@ -76,7 +76,8 @@ function update(data: Uint8Array): void {
   let off = 0;
   while (off < data.length) {
     const n = Math.min(BLOCK - fill, data.length - off);
-    block.set(data.subarray(off, off + n), fill);
+    // A byte loop, not block.set(data.subarray(…)): a subarray is a new view object per block.
+    for (let i = 0; i < n; i++) block[fill + i] = data[off + i]!;
     fill += n;
     off += n;
     if (fill === BLOCK) {
