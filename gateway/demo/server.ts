@@ -11,6 +11,7 @@ import type { SettlementHook } from "../hook.js";
 import type { ModelBackend } from "./backend.js";
 import { BadChatRequest, handleChat } from "./fastPath.js";
 import type { OhttpGateway } from "../ohttp/enclave.js";
+import { readBodyLimited, requestHeader } from "../ohttp/body.js";
 
 export interface DemoGatewayOptions {
   backend: ModelBackend;
@@ -19,13 +20,19 @@ export interface DemoGatewayOptions {
   logger: Logger;
   /** OHTTP routes (/ohttp-keys, /ohttp, /da/receipts/by-request/:h) from `createOhttpGateway`. */
   ohttp?: OhttpGateway;
+  /** Largest chat request body, in bytes (413 above). Default 1 MiB. */
+  maxBodyBytes?: number;
 }
 
 export function createDemoApp(o: DemoGatewayOptions): Hono<{ Bindings: { outgoing?: ServerResponse } }> {
   const app = new Hono<{ Bindings: { outgoing?: ServerResponse } }>();
 
+  const maxBody = o.maxBodyBytes ?? 1 << 20;
   app.post("/v1/chat/completions", async (c) => {
-    const body = new Uint8Array(await c.req.arrayBuffer());
+    // Read from the Node request (body.ts): a Web Request per call cost CPU and left AbortSignal
+    // listeners and finalization-registry cells that only a full GC clears.
+    const body = Number(requestHeader(c, "content-length") ?? NaN) > maxBody ? undefined : await readBodyLimited(c, maxBody);
+    if (!body) return c.json({ error: { type: "invalid_request_error", message: `request body larger than ${maxBody} bytes` } }, 413);
     let result;
     try {
       result = await handleChat(body, o.backend);

@@ -60,6 +60,13 @@ describe("demo TEE gateway", function () {
 
     const bad = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: "POST", body: "{\"model\":1}" });
     assert.equal(bad.status, 400);
+    // Over the 1 MiB limit: refused with a clear error, declared length or not (chunked).
+    const huge = new Uint8Array((1 << 20) + 1).fill(32);
+    const tooLarge = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: "POST", body: huge });
+    assert.equal(tooLarge.status, 413);
+    assert.match(((await tooLarge.json()) as { error: { message: string } }).error.message, /larger than 1048576 bytes/);
+    const chunked = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: "POST", body: new Blob([huge]).stream(), duplex: "half" } as RequestInit);
+    assert.equal(chunked.status, 413);
 
     await new Promise((r) => setTimeout(r, 50)); // recorded on 'finish'
     await hook.flush();
