@@ -49,7 +49,7 @@ export function createRelayApp(o: RelayOptions): Hono {
   const timeoutMs = o.timeoutMs ?? 60_000;
   const log = o.logger ?? createRelayLogger();
   // One pooled connection set to the gateway: clients' requests are mixed on it, which also hides
-  // per-client connection patterns from the gateway. The relay runs on Node, so node:http.
+  // per-client connection patterns from the gateway. The relay runs on Node (./transport.ts: undici).
   const post = createNodePost({ maxSockets: 64, timeoutMs })!;
   const forward = (body: Uint8Array) => post(targetUrl, UPSTREAM_HEADERS, body);
 

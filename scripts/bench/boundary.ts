@@ -78,7 +78,7 @@ async function main() {
     stops.unshift(relay.close);
 
     const client = createOhttpClient({ keyConfig: keys.encodedConfig, expectedKeyConfigHash: keys.hash, relayUrl: `http://127.0.0.1:${relay.port}/` });
-    // The direct call goes over the same transport the OHTTP client uses (node:http, keep-alive),
+    // The direct call goes over the same transport the OHTTP client uses (undici dispatcher, keep-alive),
     // so the difference between the two sides is the boundary, not the HTTP client.
     const post = createNodePost()!;
     const utf8 = new TextEncoder();
@@ -163,7 +163,7 @@ async function main() {
       callsPerSide: CALLS,
       warmupPerSide: WARMUP,
       receiptsRecorded: recorded,
-      setup: "sequential interleaved calls, both sides over the same node:http keep-alive transport (sdk/ohttp/transport.ts); client, relay (own Hono HTTP server, loopback hop, buffered async access log) and gateway (LocalModel, settlement hook, submitter off) in one process, sharing one heap and GC",
+      setup: "sequential interleaved calls, both sides over the same keep-alive transport (sdk/ohttp/transport.ts, undici dispatcher); client, relay (own Hono HTTP server, loopback hop, buffered async access log) and gateway (LocalModel, settlement hook, submitter off) in one process, sharing one heap and GC",
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "?", node: process.version, loadavgBefore: load0.map((x) => r3(x)), loadavgAfter: load1.map((x) => r3(x)) },
       target: { p99OverheadMs: TARGET_P99_MS, met: os.p99 - ds.p99 <= TARGET_P99_MS },
       generatedAt: new Date().toISOString(),

@@ -67,7 +67,7 @@ export interface OhttpClientOptions {
   /** URL of the OHTTP relay resource that forwards to the gateway. */
   relayUrl: string;
   /**
-   * fetch implementation to send with. Default: node:http on a keep-alive agent under Node
+   * fetch implementation to send with. Default: undici's dispatcher on a keep-alive pool under Node
    * (see ./transport.ts), `globalThis.fetch` elsewhere.
    */
   fetch?: typeof fetch;

@@ -1,5 +1,5 @@
 /**
- * The OHTTP transport (sdk/ohttp/transport.ts): the node:http path the client and relay use under
+ * The OHTTP transport (sdk/ohttp/transport.ts): the undici-dispatcher path the client and relay use under
  * Node must answer exactly as fetch does — same status, media type and bytes, whole bodies however
  * they are chunked — send only the headers it is given, and fail clearly (abort, refused
  * connection, non-http URL). Against a real HTTP server on loopback.
@@ -33,7 +33,7 @@ function startEcho(seen: Seen[]): Promise<{ server: Server; url: string }> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })));
 }
 
-describe("ohttp transport: node:http and fetch answer alike", () => {
+describe("ohttp transport: the Node path (undici dispatcher) and fetch answer alike", () => {
   const seen: Seen[] = [];
   let server: Server;
   let url: string;
@@ -64,7 +64,7 @@ describe("ohttp transport: node:http and fetch answer alike", () => {
     seen.length = 0;
     await nodePost(`${url}/`, { "content-type": "message/ohttp-req", "user-agent": "t/1" }, new Uint8Array(5));
     const names = Object.keys(seen[0]!.headers).sort();
-    // host and connection are HTTP/1.1 framing that node:http always adds; nothing else.
+    // host and connection are HTTP/1.1 framing the client always adds; nothing else.
     assert.deepEqual(names, ["connection", "content-length", "content-type", "host", "user-agent"]);
     assert.equal(seen[0]!.headers["content-length"], "5");
   });
