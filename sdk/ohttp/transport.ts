@@ -72,7 +72,10 @@ export function createNodePost(options: NodePostOptions = {}): Post | undefined 
       const done = () => signal && onAbort && signal.removeEventListener("abort", onAbort);
       const handler: Dispatcher.DispatchHandler = {
         onConnect(abort) {
-          if (signal) signal.addEventListener("abort", (onAbort = () => abort(signal.reason)), { once: true });
+          if (!signal) return;
+          // Aborted while the request waited for a connection: the event has already fired.
+          if (signal.aborted) return abort(signal.reason);
+          signal.addEventListener("abort", (onAbort = () => abort(signal.reason)), { once: true });
         },
         onHeaders(statusCode, rawHeaders) {
           status = statusCode;

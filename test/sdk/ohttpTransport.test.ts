@@ -76,6 +76,16 @@ describe("ohttp transport: the Node path (undici dispatcher) and fetch answer al
     await assert.rejects(p, (e: Error) => e.name === "AbortError");
   });
 
+  it("test_transport_node_abortWhileWaitingForAConnection_rejects_reverts", async () => {
+    const oneConnection = createNodePost({ maxSockets: 1 })!;
+    const slow = oneConnection(`${url}/slow`, {}, new Uint8Array(1));
+    const ac = new AbortController();
+    const queued = oneConnection(`${url}/`, {}, new Uint8Array(1), ac.signal);
+    ac.abort();
+    await assert.rejects(queued, (e: Error) => e.name === "AbortError");
+    assert.equal((await slow).status, 200, "the request holding the connection is unaffected");
+  });
+
   it("test_transport_node_refusedConnectionOrBadUrl_rejectsClearly_reverts", async () => {
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
