@@ -13,7 +13,8 @@ export interface PacedResult {
   errors: number;
 }
 
-export async function pacedLoad(rate: number, durationSec: number, warmupSec: number, fire: (i: number) => Promise<void>): Promise<PacedResult> {
+/** `onMeasuring` runs when the first counted request is due (e.g. to start a CPU reading). */
+export async function pacedLoad(rate: number, durationSec: number, warmupSec: number, fire: (i: number) => Promise<void>, onMeasuring?: () => void): Promise<PacedResult> {
   const latenciesMs: number[] = [];
   let errors = 0;
   const inflight = new Set<Promise<void>>();
@@ -26,6 +27,7 @@ export async function pacedLoad(rate: number, durationSec: number, warmupSec: nu
     for (; i < total && start + (i * 1000) / rate <= now; i++) {
       const due = start + (i * 1000) / rate;
       const counted = i >= warmup;
+      if (i === warmup) onMeasuring?.();
       const request = fire(i).then(
         () => void (counted && latenciesMs.push(performance.now() - due)),
         () => void errors++,
