@@ -195,7 +195,9 @@ describe("validator service (3 validator processes, quorum 2, real anvil)", func
       );
       // The same check behind the HTTP report endpoint: a receipt that matches the batch is refused, bad input is a 400.
       const report = (body: unknown) => fetch(`${procs[0]!.url}/equivocations`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body, (_k, x) => (typeof x === "bigint" ? x.toString() : x)) });
-      await waitFor("validator 0 verified the batch", async () => (await fetch(`${procs[0]!.url}/verdicts/${b.headerHash}`)).status === 200, 10_000, 50);
+      // A validator retries a batch it could not verify yet with backoff (0.5 s, doubling): 10 s was
+      // four retries, which a loaded CI machine once ran out of. 30 s is the helper's default.
+      await waitFor("validator 0 verified the batch", async () => (await fetch(`${procs[0]!.url}/verdicts/${b.headerHash}`)).status === 200, 30_000, 50);
       const honestReport = await report({ receipt: honest, signature: (await signReceipt(enclave, domain, honest)).signature });
       assert.equal(honestReport.status, 422);
       assert.equal(((await honestReport.json()) as { error: string }).error, "NotEquivocationError");
