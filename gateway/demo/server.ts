@@ -11,7 +11,7 @@ import type { SettlementHook } from "../hook.js";
 import type { ModelBackend } from "./backend.js";
 import { BadChatRequest, handleChat } from "./fastPath.js";
 import type { OhttpGateway } from "../ohttp/enclave.js";
-import { readBodyLimited, requestHeader } from "../ohttp/body.js";
+import { readBodyLimited } from "../ohttp/body.js";
 
 export interface DemoGatewayOptions {
   backend: ModelBackend;
@@ -31,7 +31,7 @@ export function createDemoApp(o: DemoGatewayOptions): Hono<{ Bindings: { outgoin
   app.post("/v1/chat/completions", async (c) => {
     // Read from the Node request (body.ts): a Web Request per call cost CPU and left AbortSignal
     // listeners and finalization-registry cells that only a full GC clears.
-    const body = Number(requestHeader(c, "content-length") ?? NaN) > maxBody ? undefined : await readBodyLimited(c, maxBody);
+    const body = await readBodyLimited(c, maxBody);
     if (!body) return c.json({ error: { type: "invalid_request_error", message: `request body larger than ${maxBody} bytes` } }, 413);
     let result;
     try {

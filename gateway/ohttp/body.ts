@@ -1,5 +1,6 @@
 /**
- * Reads a request's headers and body (up to a size limit) for the OHTTP hot paths. Under
+ * Reads a request's headers and body (up to a size limit) for the gateway's hot paths (OHTTP,
+ * relay, direct chat). Under
  * @hono/node-server it reads the Node request directly (`c.env.incoming`): building a WHATWG
  * Headers object and ReadableStream per request costs more than the OHTTP cryptography does.
  * Elsewhere it falls back to the Web request.
@@ -17,8 +18,12 @@ export function requestHeader(c: Context, name: string): string | undefined {
   return Array.isArray(v) ? v.join(", ") : v;
 }
 
-/** The body, or undefined when it exceeds `max` bytes (reading stops there). */
-export function readBodyLimited(c: Context, max: number): Promise<Uint8Array | undefined> {
+/**
+ * The body, or undefined when it exceeds `max` bytes: at once when the declared content-length
+ * does (nothing is read), else as soon as the bytes read do (reading stops there; chunked bodies).
+ */
+export async function readBodyLimited(c: Context, max: number): Promise<Uint8Array | undefined> {
+  if (Number(requestHeader(c, "content-length") ?? NaN) > max) return undefined;
   const incoming = nodeRequest(c);
   if (incoming && !incoming.readableEnded && incoming.readableLength === 0 && !incoming.readableDidRead) return readNode(incoming, max);
   return readWeb(c.req.raw, max);

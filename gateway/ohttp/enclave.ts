@@ -107,11 +107,8 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
     if (type !== MEDIA_TYPE_OHTTP_REQUEST) {
       return problemResponse(c, problem(415, "media-type", "unsupported media type", `expected content-type ${MEDIA_TYPE_OHTTP_REQUEST}, got ${JSON.stringify(type ?? null)}`));
     }
-    const declared = Number(requestHeader(c, "content-length") ?? NaN);
-    const tooLarge = () => problemResponse(c, problem(413, "too-large", "OHTTP request too large", `the encapsulated request exceeds ${maxBody} bytes`));
-    if (declared > maxBody) return tooLarge();
     const encapsulatedRequest = await readBodyLimited(c, maxBody);
-    if (!encapsulatedRequest) return tooLarge();
+    if (!encapsulatedRequest) return problemResponse(c, problem(413, "too-large", "OHTTP request too large", `the encapsulated request exceeds ${maxBody} bytes`));
 
     let opened;
     try {

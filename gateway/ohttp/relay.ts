@@ -64,9 +64,6 @@ export function createRelayApp(o: RelayOptions): Hono {
     if (type !== MEDIA_TYPE_OHTTP_REQUEST) {
       return refuse(c, problem(415, "media-type", "unsupported media type", `the relay forwards only ${MEDIA_TYPE_OHTTP_REQUEST}`), t0, 0);
     }
-    if (Number(requestHeader(c, "content-length") ?? NaN) > maxBody) {
-      return refuse(c, problem(413, "too-large", "OHTTP request too large", `the relay forwards at most ${maxBody} bytes`), t0, 0);
-    }
     const body = await readBodyLimited(c, maxBody);
     if (!body) return refuse(c, problem(413, "too-large", "OHTTP request too large", `the relay forwards at most ${maxBody} bytes`), t0, maxBody);
     let up: PostResponse;

@@ -7,7 +7,7 @@
  * round trip, which young-generation GC must track and sweep. This runs in fixed scratch memory;
  * the only allocation is the 32-byte result (small enough to live on V8's heap). Same speed class
  * as createHmac for messages this short (a few 64-byte blocks). Pinned to node:crypto by a
- * fast-check property and RFC 4231's vectors in test/sdk/ohttp.test.ts.
+ * fast-check property and RFC 4231's vectors in test/sdk/hmacSha256.test.ts.
  */
 
 const K = Int32Array.from([
