@@ -78,6 +78,8 @@ export type HookConfigInput = z.input<typeof hookConfigSchema>;
 /** The parsed config with keys turned into accounts and the settlement address resolved. */
 export type HookConfig = Omit<z.output<typeof hookConfigSchema>, "enclaveKey" | "relayerKey" | "settlement"> & {
   enclave: LocalAccount;
+  /** The enclave key when it was given as hex: the seal worker then signs headers off the event loop. */
+  enclavePrivateKey?: Hex;
   relayer: LocalAccount;
   settlement: Address;
 };
@@ -111,6 +113,7 @@ export function parseHookConfig(input: unknown): HookConfig {
     ...rest,
     ...(chainId === undefined ? {} : { chainId }),
     enclave,
+    ...(typeof enclaveKey === "string" ? { enclavePrivateKey: enclaveKey as Hex } : {}),
     relayer: relayerKey ? toAccount(relayerKey as Hex | LocalAccount) : enclave,
     settlement: getAddress(settlementAddr),
   };

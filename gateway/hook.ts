@@ -10,7 +10,7 @@
  */
 import { hexToBytes, type Address, type LocalAccount, type PublicClient } from "viem";
 import pino, { type Logger } from "pino";
-import { settlementDomain, signReceipt, type SettlementDomain } from "../sdk/eip712.js";
+import { settlementDomain, signHeader, signReceipt, type SettlementDomain } from "../sdk/eip712.js";
 import { parseHookConfig, type HookConfig, type HookConfigInput } from "./config.js";
 import { Store, type BatchRow } from "./store.js";
 import { Recorder, type Call, type Recorded } from "./recorder.js";
@@ -129,7 +129,7 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
   }
   log.info({ gateway, settlement: cfg.settlement, chainId, ...state }, "settlement hook started");
 
-  const trees = new TreeBuilder();
+  const trees = new TreeBuilder(cfg.enclavePrivateKey ? { signingKey: cfg.enclavePrivateKey } : {});
   let recorder!: Recorder;
   const committer = new Committer({ file: cfg.store, synchronous: cfg.synchronous, gateway: hexToBytes(gateway) }, (e) => {
     log.error({ err: e.message }, "durable writes failed: the hook stops recording");
@@ -144,7 +144,9 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
   let submitter: Submitter | undefined;
   sealer = new Sealer(
     {
-      store, committer, trees, rates: new FeeRates(client, cfg.settlement, cfg.rateRefreshMs), metrics, log, enclave: cfg.enclave, gateway, domain,
+      store, committer, trees, rates: new FeeRates(client, cfg.settlement, cfg.rateRefreshMs), metrics, log, gateway,
+      // An account given as an object (a custom signer) signs here; a hex key signs on the seal worker.
+      signHeader: trees.canSign ? (h) => trees.signHeader(domain, h) : async (h) => (await signHeader(cfg.enclave, domain, h)).signature,
       daBaseUrl: cfg.daBaseUrl.replace(/\/+$/, ""), maxCalls: cfg.batch.maxCalls, maxAgeMs: cfg.batch.maxAgeMs,
       onSealed: () => submitter?.kick(),
     },

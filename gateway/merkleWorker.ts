@@ -1,10 +1,14 @@
 /**
  * Worker thread: turns a batch's fixed-size receipt records into its Merkle tree and per-model
- * usage, off the hook's event loop. Answers with the tree's nodes (transferred, not copied).
+ * usage, off the hook's event loop, and answers with the tree's nodes (transferred, not copied).
+ * Given the enclave key (`workerData.signingKey`), it also signs batch headers, so the ~1-2 ms of
+ * secp256k1 and EIP-712 work per batch does not stall the calls being served.
  */
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
+import type { Hex, LocalAccount } from "viem";
+import type { SettlementDomain } from "../sdk/eip712.js";
 import { buildTree } from "../sdk/merkle.js";
-import { bytesToHex32 } from "../sdk/hashing.js";
+import { bytesToHex32, type BatchHeaderFields } from "../sdk/hashing.js";
 import { REC, OFF_INPUT, OFF_KIND, OFF_LEAF, OFF_MODEL, OFF_OUTPUT, KIND_VOID, servedAtOf } from "./record.js";
 
 export interface SealSummary {
@@ -45,7 +49,41 @@ function summarize(records: Uint8Array, n: number): { leaves: Uint8Array; summar
   };
 }
 
-parentPort!.on("message", (msg: { id: number; records?: Uint8Array; leaves?: Uint8Array }) => {
+export interface WorkerRequest {
+  id: number;
+  records?: Uint8Array;
+  leaves?: Uint8Array;
+  sign?: { domain: SettlementDomain; header: BatchHeaderFields };
+}
+
+export interface WorkerAnswer {
+  id: number;
+  error?: string;
+  nodes?: Uint8Array;
+  ms?: number;
+  summary?: SealSummary;
+  signature?: Hex;
+}
+
+const signingKey = (workerData as { signingKey?: Hex } | null)?.signingKey;
+let signer: Promise<{ account: LocalAccount; sign: typeof import("../sdk/eip712.js").signHeader }> | undefined;
+
+/** The enclave's header signature; viem and the signer load on the first request only. */
+async function sign({ domain, header }: NonNullable<WorkerRequest["sign"]>): Promise<Hex> {
+  if (!signingKey) throw new Error("no signing key");
+  signer ??= Promise.all([import("viem/accounts"), import("../sdk/eip712.js")]).then(([a, e]) => ({ account: a.privateKeyToAccount(signingKey), sign: e.signHeader }));
+  const { account, sign: signHeader } = await signer;
+  return (await signHeader(account, domain, header)).signature;
+}
+
+parentPort!.on("message", (msg: WorkerRequest) => {
+  if (msg.sign) {
+    sign(msg.sign).then(
+      (signature) => parentPort!.postMessage({ id: msg.id, signature } satisfies WorkerAnswer),
+      (e: Error) => parentPort!.postMessage({ id: msg.id, error: e.message } satisfies WorkerAnswer),
+    );
+    return;
+  }
   try {
     let leaves = msg.leaves;
     let summary: SealSummary | undefined;

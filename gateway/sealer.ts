@@ -4,11 +4,10 @@
  * schedule, signs the header (EIP-712, settlement domain) and stores batch + signature in one
  * transaction — before the submitter may broadcast it.
  */
-import type { Address, Hex, LocalAccount } from "viem";
+import type { Address, Hex } from "viem";
 import type { Logger } from "pino";
 import { batchHeaderSchema, type BatchHeader } from "../sdk/types.js";
 import { computeFee } from "../sdk/fees.js";
-import { signHeader, type SettlementDomain } from "../sdk/eip712.js";
 import { REC } from "./record.js";
 import type { Segment } from "./recorder.js";
 import type { Store, BatchRow } from "./store.js";
@@ -43,9 +42,9 @@ export interface SealerDeps {
   rates: FeeRates;
   metrics: HookMetrics;
   log: Logger;
-  enclave: LocalAccount;
+  /** The enclave's signature over a header (on the seal worker when the hook holds the key). */
+  signHeader: (header: BatchHeader) => Promise<Hex>;
   gateway: Address;
-  domain: SettlementDomain;
   daBaseUrl: string;
   maxCalls: number;
   maxAgeMs: number;
@@ -183,11 +182,11 @@ export class Sealer {
       daURI: `${d.daBaseUrl}/batches/${batchSeq}`,
     };
     crashPoint("after-seal"); // sealed in memory only: a restart seals the same durable receipts again
-    const signed = await signHeader(d.enclave, d.domain, header);
+    const signature = await d.signHeader(header);
     // One transaction (one fsync) stores the batch with its signature, before anything is broadcast.
     // The next batch is sealed while this one is written: the commit worker keeps writes in order,
     // and a failed write stops the whole hook (a restart seals these receipts again).
-    const stored = d.committer.insertBatch({ batchSeq, firstSeq, count: n, header: toJson(header), signature: signed.signature, tree: built.tree.nodes, sealedAt: Date.now() });
+    const stored = d.committer.insertBatch({ batchSeq, firstSeq, count: n, header: toJson(header), signature, tree: built.tree.nodes, sealedAt: Date.now() });
     this.consume(n);
     this.nextBatchSeq++;
     const done = stored.then(() => {
@@ -205,8 +204,7 @@ export class Sealer {
 
   /** Signs and stores the header of batch `batchSeq` (also used after a restart and a repricing). */
   async sign(batchSeq: number, header: BatchHeader): Promise<void> {
-    const signed = await signHeader(this.d.enclave, this.d.domain, header);
-    this.d.store.setSigned(batchSeq, toJson(header), signed.signature);
+    this.d.store.setSigned(batchSeq, toJson(header), await this.d.signHeader(header));
     crashPoint("after-sign");
   }
 
