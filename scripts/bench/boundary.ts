@@ -10,6 +10,9 @@
  * relayMain.ts runs it) measured no better on this 2-core machine, the extra process waiting for a
  * core on every hop.
  *
+ * The process runs with the gateway's V8 flags (gateway/nodeFlags.ts: a 64 MiB young generation),
+ * relaunching itself to get them; GATEWAY_NODE_FLAGS=off measures with Node's defaults instead.
+ *
  * Writes snapshots/boundary.json. Target: p99 overhead ≤ 2 ms. Env: BENCH_CALLS (default 3000 per side),
  * BENCH_WARMUP (default 3000 pairs).
  */
@@ -17,6 +20,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { getHeapSpaceStatistics } from "node:v8";
 import pino from "pino";
 import { keccak256 } from "viem";
 import { deployProofpath, localDeployDefaults } from "../../sdk/deploy.js";
@@ -27,6 +31,7 @@ import {
 } from "../../sdk/ohttp/index.js";
 import { createNodePost } from "../../sdk/ohttp/transport.js";
 import { createSettlementHook, listen } from "../../gateway/index.js";
+import { GATEWAY_NODE_FLAGS, relaunchWithGatewayFlags } from "../../gateway/nodeFlags.js";
 import { LocalModel } from "../../gateway/demo/backend.js";
 import { createDemoApp } from "../../gateway/demo/server.js";
 import { createOhttpGateway } from "../../gateway/ohttp/enclave.js";
@@ -48,7 +53,7 @@ function pct(xs: readonly number[], p: number): number {
   return a[Math.min(a.length - 1, Math.floor((p / 100) * a.length))]!;
 }
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
-const stats = (xs: number[]) => ({ p50: r3(pct(xs, 50)), p90: r3(pct(xs, 90)), p99: r3(pct(xs, 99)), max: r3(Math.max(...xs)), mean: r3(xs.reduce((a, b) => a + b, 0) / xs.length) });
+const stats = (xs: number[]) => ({ p50: r3(pct(xs, 50)), p90: r3(pct(xs, 90)), p99: r3(pct(xs, 99)), p999: r3(pct(xs, 99.9)), max: r3(Math.max(...xs)), mean: r3(xs.reduce((a, b) => a + b, 0) / xs.length) });
 
 async function main() {
   const load0 = loadavg();
@@ -164,6 +169,10 @@ async function main() {
       warmupPerSide: WARMUP,
       receiptsRecorded: recorded,
       setup: "sequential interleaved calls, both sides over the same keep-alive transport (sdk/ohttp/transport.ts, undici dispatcher); client, relay (own Hono HTTP server, loopback hop, buffered async access log) and gateway (LocalModel, settlement hook, submitter off) in one process, sharing one heap and GC",
+      v8: {
+        flags: process.execArgv.filter((a) => GATEWAY_NODE_FLAGS.includes(a)),
+        youngGenerationMiB: getHeapSpaceStatistics().find((sp) => sp.space_name === "new_space")!.space_size / 2 ** 20,
+      },
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "?", node: process.version, loadavgBefore: load0.map((x) => r3(x)), loadavgAfter: load1.map((x) => r3(x)) },
       target: { p99OverheadMs: TARGET_P99_MS, met: os.p99 - ds.p99 <= TARGET_P99_MS },
       generatedAt: new Date().toISOString(),
@@ -179,6 +188,7 @@ async function main() {
   }
 }
 
+relaunchWithGatewayFlags();
 main().then(() => process.exit(0), (e) => {
   console.error(e);
   process.exit(1);
