@@ -11,7 +11,7 @@ import type { SettlementHook } from "../hook.js";
 import type { ModelBackend } from "./backend.js";
 import { BadChatRequest, handleChat } from "./fastPath.js";
 import type { OhttpGateway } from "../ohttp/enclave.js";
-import { readBodyLimited } from "../ohttp/body.js";
+import { DEFAULT_MAX_BODY_BYTES, readBodyLimited } from "../ohttp/body.js";
 
 export interface DemoGatewayOptions {
   backend: ModelBackend;
@@ -27,7 +27,7 @@ export interface DemoGatewayOptions {
 export function createDemoApp(o: DemoGatewayOptions): Hono<{ Bindings: { outgoing?: ServerResponse } }> {
   const app = new Hono<{ Bindings: { outgoing?: ServerResponse } }>();
 
-  const maxBody = o.maxBodyBytes ?? 1 << 20;
+  const maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   app.post("/v1/chat/completions", async (c) => {
     // Read from the Node request (body.ts): a Web Request per call cost CPU and left AbortSignal
     // listeners and finalization-registry cells that only a full GC clears.

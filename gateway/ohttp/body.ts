@@ -11,6 +11,9 @@ import type { IncomingMessage } from "node:http";
 const nodeRequest = (c: Context) => (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
 
 /** One request header (`name` in lower case), without materialising a Web Headers object. */
+/** The body limit the relay, the enclave and the direct chat endpoint use unless told otherwise (1 MiB). */
+export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
+
 export function requestHeader(c: Context, name: string): string | undefined {
   const incoming = nodeRequest(c);
   if (!incoming) return c.req.header(name);

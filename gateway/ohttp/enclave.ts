@@ -28,7 +28,7 @@ import type { ModelBackend } from "../demo/backend.js";
 import { BadChatRequest, answerChat, type ChatUsage } from "../demo/fastPath.js";
 import { MEDIA_TYPE_PROBLEM, problem, problemOf, type Problem } from "./problem.js";
 import { ReceiptIndex } from "./receiptIndex.js";
-import { readBodyLimited, requestHeader } from "./body.js";
+import { DEFAULT_MAX_BODY_BYTES, readBodyLimited, requestHeader } from "./body.js";
 
 export interface OhttpGatewayOptions {
   /** The enclave's OHTTP key pair(s); the private keys never leave this process. */
@@ -74,7 +74,7 @@ function problemResponse(c: Context, p: Problem): Response {
 /** Builds the OHTTP routes for the demo TEE gateway (mount with `app.route("/", gw.app)`). */
 export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpGateway> {
   const serverKeys: OhttpServerKeys = await importServerKeys(o.keys);
-  const maxBody = o.maxBodyBytes ?? 1 << 20;
+  const maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   if (!Number.isInteger(maxBody) || maxBody < 1) throw new RangeError("maxBodyBytes must be a positive integer");
   const guard = o.replay instanceof OhttpReplayGuard ? o.replay : new OhttpReplayGuard(o.replay);
   const index = new ReceiptIndex(o.indexEntries);

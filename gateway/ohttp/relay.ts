@@ -14,7 +14,7 @@ import pino, { type Logger } from "pino";
 import { MEDIA_TYPE_OHTTP_REQUEST, MEDIA_TYPE_OHTTP_RESPONSE } from "../../sdk/ohttp/index.js";
 import { createNodePost, type PostResponse } from "../../sdk/ohttp/transport.js";
 import { MEDIA_TYPE_PROBLEM, problem } from "./problem.js";
-import { readBodyLimited, requestHeader } from "./body.js";
+import { DEFAULT_MAX_BODY_BYTES, readBodyLimited, requestHeader } from "./body.js";
 
 export const RELAY_USER_AGENT = "proofpath-ohttp-relay/1";
 
@@ -45,7 +45,7 @@ export function createRelayApp(o: RelayOptions): Hono {
   const target = new URL(o.gatewayUrl.replace(/\/+$/, "") + "/ohttp");
   if (target.protocol !== "https:" && target.protocol !== "http:") throw new Error(`relay gatewayUrl must be http(s), got ${o.gatewayUrl}`);
   const targetUrl = target.href;
-  const maxBody = o.maxBodyBytes ?? 1 << 20;
+  const maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const timeoutMs = o.timeoutMs ?? 60_000;
   const log = o.logger ?? createRelayLogger();
   // One pooled connection set to the gateway: clients' requests are mixed on it, which also hides
