@@ -4,8 +4,8 @@
  * A 64 MiB young generation (V8's default is 16 MiB on 64-bit): every call allocates ~130 KB
  * (HTTP parsing, HPKE, Binary HTTP, the receipt), so at 16 MiB a scavenge came every ~120 calls
  * and a 3-5 ms pause landed in about 1 % of OHTTP calls, which set their p99. At 64 MiB one comes
- * every ~400 calls: each pause is longer (~10 ms; most of it is freeing the KeyObjects and ciphers
- * that died young) but lands in ~0.25 % of calls, out of the p99. The cost is ~100 MiB more RSS.
+ * every ~400 calls: each pause is longer (~10-14 ms, 4-5 ms of it V8 freeing the KeyObjects that
+ * died young) but lands in ~0.25 % of calls, out of the p99. The cost is ~100 MiB more RSS.
  * `--min-semi-space-size` pins the size from the start (V8 would grow it only as survival rises).
  * Node refuses `--min-semi-space-size` in NODE_OPTIONS, hence the relaunch.
  */
