@@ -21,6 +21,8 @@ export interface PonderOptions {
   port?: number;
   command?: "start" | "serve";
   logName?: string;
+  /** The Ponder app's root directory (default: the indexer); the benchmark also runs a no-op app. */
+  root?: string;
   /** Extra environment for the process (e.g. PROOFPATH_POLLING_INTERVAL_MS). */
   env?: NodeJS.ProcessEnv;
 }
@@ -63,7 +65,7 @@ export async function startPonder(o: PonderOptions): Promise<Ponder> {
   const logFile = path.join(logDir, `${o.logName ?? schema}.log`);
   const log = createWriteStream(logFile, { flags: "a" });
   const bin = path.join(repoRoot, "node_modules/ponder/dist/esm/bin/ponder.js");
-  const args = [bin, "--root", path.join(repoRoot, "indexer"), o.command ?? "start", "--schema", schema, "--port", String(port), "--log-format", "json"];
+  const args = [bin, "--root", o.root ?? path.join(repoRoot, "indexer"), o.command ?? "start", "--schema", schema, "--port", String(port), "--log-format", "json"];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PONDER_TELEMETRY_DISABLED: "true",

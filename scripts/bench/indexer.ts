@@ -2,7 +2,8 @@
  * Indexer benchmark (`npm run bench:indexer`), on a real anvil chain, a real Postgres and a real
  * `ponder start`, in one run:
  *  1. backfill throughput over BENCH_EVENTS (default 100,000) BatchSubmitted events, beside a plain
- *     viem getLogs read of the same logs;
+ *     viem getLogs read of the same logs and beside Ponder's floor: the same logs backfilled by a
+ *     Ponder app whose handler does nothing (./ponder-floor), i.e. what Ponder itself costs per event;
  *  2. `GET /calls/:gateway/:callSeq` latency at a steady BENCH_RATE req/s (default 1,000) from a
  *     `ponder serve` replica, beside a raw `pg` query of the same rows at the same rate, both under
  *     the same open-loop driver (./pacedLoad.ts); then the replica's saturation throughput under
@@ -58,6 +59,14 @@ function logTime(file: string, msg: string): number | undefined {
     if (j.msg === msg) return j.time;
   }
   return undefined;
+}
+
+/** Seconds between Ponder's "Started backfill indexing" and "Completed backfill indexing" log lines. */
+function backfillSeconds(file: string): number {
+  const started = logTime(file, "Started backfill indexing");
+  const completed = logTime(file, "Completed backfill indexing across all chains");
+  if (!started || !completed) throw new Error(`backfill markers missing in ${file}`);
+  return (completed - started) / 1000;
 }
 
 async function main(): Promise<void> {
@@ -133,6 +142,29 @@ async function main(): Promise<void> {
     const getLogsEventsPerSec = Math.round(EVENTS / getLogsSec);
     log(`viem getLogs: ${logs} decoded logs in ${getLogsSec.toFixed(2)} s → ${getLogsEventsPerSec} events/s`);
 
+    // ------------------------------------------------------------ Ponder's floor: no-op handlers
+    // Same chain, config, tables and Postgres cluster, its own database (so its sync store neither
+    // warms nor crowds the indexer's); stopped before the indexer starts.
+    const admin = new pg.Client({ connectionString: postgres.url });
+    await admin.connect();
+    await admin.query("create database floor");
+    const floor = await startPonder({
+      root: path.join(repoRoot, "scripts/bench/ponder-floor"),
+      deploymentFile: file,
+      rpcUrl: anvil.url,
+      databaseUrl: postgres.url.replace(/\/postgres$/, "/floor"),
+      logName: `bench-floor-${Date.now().toString(36)}`,
+      env: { PROOFPATH_POLLING_INTERVAL_MS: "1000" },
+    });
+    try {
+      await floor.waitForBlock(head, 1_800_000);
+    } finally {
+      await floor.stop();
+    }
+    const floorSec = backfillSeconds(floor.logFile);
+    const floorEventsPerSec = Math.round(EVENTS / floorSec);
+    log(`ponder floor (no-op handler): ${EVENTS} events in ${floorSec.toFixed(1)} s → ${floorEventsPerSec} events/s`);
+
     // ------------------------------------------------------------ backfill
     const p0 = performance.now();
     // The indexer polls for new blocks every second like on a real chain (not the 250 ms tests use),
@@ -147,10 +179,7 @@ async function main(): Promise<void> {
     stops.unshift(() => ponder.stop());
     await ponder.waitForBlock(head, 1_800_000);
     const wallSec = (performance.now() - p0) / 1000;
-    const started = logTime(ponder.logFile, "Started backfill indexing");
-    const completed = logTime(ponder.logFile, "Completed backfill indexing across all chains");
-    if (!started || !completed) throw new Error(`backfill markers missing in ${ponder.logFile}`);
-    const backfillSec = (completed - started) / 1000;
+    const backfillSec = backfillSeconds(ponder.logFile);
     const backfillEventsPerSec = Math.round(EVENTS / backfillSec);
     const stats = await ponder.getJson("/network/stats");
     if (stats.batchesSubmitted !== EVENTS) throw new Error(`indexer has ${stats.batchesSubmitted} batches, expected ${EVENTS}`);
@@ -160,8 +189,6 @@ async function main(): Promise<void> {
     // Tables that have just taken 100,000s of rows (the indexer's and Ponder's sync store) are what
     // autovacuum visits next; vacuum and analyze them now, as they long would have been on a live
     // database, so that work does not land in the load phase.
-    const admin = new pg.Client({ connectionString: postgres.url });
-    await admin.connect();
     await admin.query("vacuum analyze");
     // Likewise the disk: backfill and vacuum leave ~400 MB of dirty pages in the page cache, which the
     // kernel writes back 30 s later (vm.dirty_expire_centisecs) — in the middle of the load phase,
@@ -250,6 +277,7 @@ async function main(): Promise<void> {
     const snapshot = {
       backfillEventsPerSec,
       getLogsEventsPerSec,
+      ponderFloorEventsPerSec: floorEventsPerSec,
       callsP99Ms,
       rawPgP99Ms,
       errors: calls.errors + rawPg.errors,
@@ -258,6 +286,8 @@ async function main(): Promise<void> {
         backfillSeconds: Number(backfillSec.toFixed(2)),
         backfillMeasured: "Ponder's 'Started backfill indexing' to 'Completed backfill indexing' log lines: fetching (eth_getLogs, blocks, sync store) and indexing, not process boot or the index build after",
         ponderStartToReadySeconds: Number(wallSec.toFixed(2)),
+        ponderFloorSeconds: Number(floorSec.toFixed(2)),
+        ponderFloorMeasured: "the same backfill markers, same logs, config, tables and Postgres, by scripts/bench/ponder-floor: a Ponder app whose BatchSubmitted handler does nothing (RPC, sync store and decoding only)",
         getLogsSeconds: Number(getLogsSec.toFixed(2)),
         callsRate: RATE,
         callsDurationSeconds: DURATION,
