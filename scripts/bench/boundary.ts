@@ -37,6 +37,7 @@ import { createDemoApp } from "../../gateway/demo/server.js";
 import { createOhttpGateway } from "../../gateway/ohttp/enclave.js";
 import { createRelayApp, createRelayLogger } from "../../gateway/ohttp/relay.js";
 import { chatBody } from "../start/load.js";
+import { pct } from "./quantile.js";
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
 // Warm-up pairs, run but not counted. A gateway answers for hours; its JIT settles once. With 300
@@ -48,10 +49,6 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 3000);
 const TARGET_P99_MS = 2;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-function pct(xs: readonly number[], p: number): number {
-  const a = Float64Array.from(xs).sort();
-  return a[Math.min(a.length - 1, Math.floor((p / 100) * a.length))]!;
-}
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 const stats = (xs: number[]) => ({ p50: r3(pct(xs, 50)), p90: r3(pct(xs, 90)), p99: r3(pct(xs, 99)), p999: r3(pct(xs, 99.9)), max: r3(Math.max(...xs)), mean: r3(xs.reduce((a, b) => a + b, 0) / xs.length) });
 

@@ -18,6 +18,7 @@ import { startAnvil, deployWithGateway } from "../../test/gateway/helpers/chain.
 import { createSettlementHook, type Call } from "../../gateway/index.js";
 import { TreeBuilder } from "../../gateway/treeBuilder.js";
 import { buildTree } from "../../sdk/merkle.js";
+import { pct } from "./quantile.js";
 
 v8.setFlagsFromString("--expose-gc");
 const gc = vm.runInNewContext("gc") as () => void;
@@ -25,10 +26,6 @@ const MILLION = Number(process.env.BENCH_CALLS ?? 1_000_000);
 // The hook's default is 5; BENCH_COMMIT_INTERVAL_MS=0 measures back-to-back group commits.
 const COMMIT_INTERVAL_MS = Number(process.env.BENCH_COMMIT_INTERVAL_MS ?? 5);
 
-function pct(xs: Float64Array | number[], p: number): number {
-  const a = Float64Array.from(xs).sort();
-  return a[Math.min(a.length - 1, Math.floor((p / 100) * a.length))]!;
-}
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 const now = () => Number(process.hrtime.bigint()) / 1000; // µs
 

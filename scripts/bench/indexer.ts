@@ -30,7 +30,8 @@ import { startPostgres } from "../../indexer/harness/postgres.js";
 import { waitFor } from "../../indexer/harness/ports.js";
 import { proofSettlementAbi } from "../../sdk/abis.js";
 import { deployProofpath, localDeployDefaults, writeDeployment } from "../../sdk/deploy.js";
-import { pacedLoad, percentile } from "./pacedLoad.js";
+import { pacedLoad } from "./pacedLoad.js";
+import { percentile } from "./quantile.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const PER_TX = 1000;

@@ -41,8 +41,3 @@ export async function pacedLoad(rate: number, durationSec: number, warmupSec: nu
   latenciesMs.sort((a, b) => a - b);
   return { latenciesMs, errors };
 }
-
-/** The q quantile (0..1) of ascending values. */
-export function percentile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
