@@ -14,7 +14,8 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { keccak256, toHex, type Hex } from "viem";
 import pino from "pino";
-import { startAnvil, deployWithGateway } from "../../test/gateway/helpers/chain.js";
+import { deployProofpath, localDeployDefaults } from "../../sdk/deploy.js";
+import { devClients, devPrivateKey, startDevChain } from "../../sdk/devchain.js";
 import { createSettlementHook, type Call } from "../../gateway/index.js";
 import { TreeBuilder } from "../../gateway/treeBuilder.js";
 import { buildTree } from "../../sdk/merkle.js";
@@ -47,12 +48,14 @@ function noop(c: Call): { callSeq: bigint; digest: Hex } {
   return { callSeq: 0n, digest: c.modelId as Hex };
 }
 
-const anvil = await startAnvil();
+// A deployed settlement (the hook reads its fee schedule when sealing); batches are not submitted.
+const chain = await startDevChain();
 const dir = mkdtempSync(path.join(tmpdir(), "pp-bench-hook-"));
 try {
-  const pp = await deployWithGateway(anvil);
+  const { walletClient, publicClient } = devClients(chain, 0);
+  const deployment = await deployProofpath(walletClient as never, publicClient as never, { ...localDeployDefaults, validators: [devClients(chain, 1).account.address], quorum: 1 });
   const hook = await createSettlementHook({
-    store: path.join(dir, "gw.db"), enclaveKey: pp.enclaveKey, rpcUrl: anvil.url, settlement: pp.settlement, chainId: 31337,
+    store: path.join(dir, "gw.db"), enclaveKey: devPrivateKey(5), rpcUrl: chain.rpcUrl, settlement: deployment.contracts.ProofSettlement, chainId: 31337,
     daBaseUrl: "http://127.0.0.1:9/da", batch: { maxCalls: 1024, maxAgeMs: 5_000 }, submit: false, synchronous: "full", commitIntervalMs: COMMIT_INTERVAL_MS,
     logger: pino({ level: "warn" }),
   });
@@ -277,6 +280,6 @@ try {
   writeFileSync(out, JSON.stringify(snapshot, null, 2) + "\n");
   console.log(snapshot, sink > 0 ? "" : "!");
 } finally {
-  await anvil.stop();
+  await chain.stop();
   rmSync(dir, { recursive: true, force: true });
 }
