@@ -238,6 +238,10 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
         }
         return;
       }
+      // A reorg while the receipts were fetched and checked can put another header at this
+      // batchSeq, with its receipts at the same DA URL: sign only for the batch on chain now, or a
+      // verdict judged on another batch's receipts would bind us if this one came back.
+      if (!syncStatus(b, await chain.batch(b.header.gateway, b.header.batchSeq))) return;
       own = await signVerdict(b, d.verdict, d.reason);
       decided.set(b.headerHash, own);
     }

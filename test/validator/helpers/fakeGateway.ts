@@ -26,6 +26,9 @@ export interface FakeGateway {
   setBatch(batchSeq: bigint, leaves: DaLeaf[] | "missing"): void;
   /** Makes `/receipts/:callSeq` serve `receipt`, signed by the enclave (an equivocating receipt). */
   setSignedReceipt(receipt: Receipt): void;
+  /** Runs `fn` (awaited) when `/batches/:batchSeq` is asked for, before answering: lets a test act
+   *  while a validator is in the middle of verifying (e.g. reorg the batch out). */
+  onBatchRequest(fn: ((batchSeq: bigint) => Promise<void>) | undefined): void;
   requests: string[];
   close(): Promise<void>;
 }
@@ -34,13 +37,15 @@ export async function startFakeGateway(p: { enclave: LocalAccount; chainId: numb
   const batches = new Map<string, DaLeaf[] | "missing">();
   const overrides = new Map<string, Receipt>();
   const requests: string[] = [];
+  let beforeBatch: ((batchSeq: bigint) => Promise<void>) | undefined;
   const domain = settlementDomain(p.chainId, p.settlement);
   const app = new Hono();
   app.use(async (c, next) => {
     requests.push(c.req.path);
     await next();
   });
-  app.get("/batches/:batchSeq", (c) => {
+  app.get("/batches/:batchSeq", async (c) => {
+    await beforeBatch?.(BigInt(c.req.param("batchSeq")));
     const b = batches.get(c.req.param("batchSeq"));
     if (!b || b === "missing") return c.json({ error: "not_found" }, 404);
     return c.json(json({ gateway: p.enclave.address, header: null, signature: null, status: "confirmed", receipts: b.map(wireLeaf) }));
@@ -65,6 +70,7 @@ export async function startFakeGateway(p: { enclave: LocalAccount; chainId: numb
     url: `http://127.0.0.1:${server.port}`,
     setBatch: (seq, leaves) => void batches.set(String(seq), leaves),
     setSignedReceipt: (r) => void overrides.set(String(r.callSeq), r),
+    onBatchRequest: (fn) => void (beforeBatch = fn),
     requests,
     close: server.close,
   };
