@@ -42,7 +42,7 @@ export interface ValidatorChain {
   modelRates(modelIds: readonly Hex[]): Promise<Map<Hex, FeeRateFields>>;
   validatorSet(): Promise<{ address: Address; validators: Address[]; quorum: number }>;
   rewardsOwed(validator: Address): Promise<bigint>;
-  head(): Promise<{ number: bigint; timestamp: bigint }>;
+  head(): Promise<{ number: bigint; hash: Hex; timestamp: bigint }>;
   /** Simulates, sends and waits for `functionName` on the settlement; returns the tx hash. */
   send(functionName: SettlementFn, args: readonly unknown[]): Promise<Hex>;
 }
@@ -123,7 +123,7 @@ export function createValidatorChain(p: { rpcUrl: string; account: LocalAccount;
     },
     async head() {
       const b = await rpc("getBlock", () => publicClient.getBlock({ blockTag: "latest" }));
-      return { number: b.number, timestamp: b.timestamp };
+      return { number: b.number, hash: b.hash, timestamp: b.timestamp };
     },
     send(functionName, args) {
       // One transaction at a time per key: concurrent sends would race for the same nonce.

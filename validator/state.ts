@@ -27,6 +27,9 @@ const toJson = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigin
 export interface StateStore {
   cursor(): bigint | undefined;
   setCursor(block: bigint): void;
+  /** Hash of the chain head at the last poll (a same-height reorg changes it, not the number). */
+  headHash(): Hex | undefined;
+  setHeadHash(hash: Hex): void;
   /** Adds a batch seen in a log (or revives a dropped one); false when it was already tracked. */
   track(b: { headerHash: Hex; header: BatchHeader; blockNumber: bigint }): boolean;
   setStatus(headerHash: Hex, status: TrackedStatus): void;
@@ -53,6 +56,8 @@ export function openStateStore(file: string): StateStore {
   });
   const getCursor = db.prepare("SELECT value FROM meta WHERE key = 'cursor'");
   const putCursor = db.prepare("INSERT INTO meta(key, value) VALUES ('cursor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  const getHeadHash = db.prepare("SELECT value FROM meta WHERE key = 'head_hash'");
+  const putHeadHash = db.prepare("INSERT INTO meta(key, value) VALUES ('head_hash', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
   // A batch a reorg dropped may be re-included (same header hash): it is tracked again then.
   const insert = db.prepare(`INSERT INTO batches(header_hash, gateway, batch_seq, header, block_number, status) VALUES (?, ?, ?, ?, ?, 'open')
     ON CONFLICT(header_hash) DO UPDATE SET status = 'open', block_number = excluded.block_number WHERE batches.status = 'dropped'`);
@@ -65,6 +70,8 @@ export function openStateStore(file: string): StateStore {
       return r ? BigInt(r.value) : undefined;
     },
     setCursor: (block) => void putCursor.run(block.toString()),
+    headHash: () => (getHeadHash.get() as { value: Hex } | undefined)?.value,
+    setHeadHash: (hash) => void putHeadHash.run(hash),
     track: (b) =>
       insert.run(b.headerHash.toLowerCase(), b.header.gateway, Number(b.header.batchSeq), toJson(b.header), Number(b.blockNumber)).changes > 0,
     setStatus: (h, s) => void update.run(s, h.toLowerCase()),

@@ -1,7 +1,9 @@
 /**
- * Follows `BatchSubmitted` with getLogs polling from a persisted cursor. Each poll rescans a few
- * blocks below the cursor (inserts are idempotent by header hash), so a short reorg that replaces
- * a batch is picked up again; a batch a reorg removed is dropped later, when its on-chain status
+ * Follows `BatchSubmitted` with getLogs polling from a persisted cursor. Each poll that finds the
+ * head moved (a higher number, or the same number with another hash) rescans a few blocks below the
+ * cursor (inserts are idempotent by header hash), so a short reorg that replaces a batch is picked
+ * up again, also when the replacement lands at the height already scanned and no block follows
+ * (an idle chain); a batch a reorg removed is dropped later, when its on-chain status
  * (`batch(gateway, batchSeq)`) no longer matches its header hash. Nothing is acted on from a log
  * alone.
  */
@@ -28,8 +30,11 @@ export interface WatcherParams {
 
 /** One poll: reads logs up to head - confirmations and tracks new batches; returns how many were new. */
 export async function pollBatches(p: WatcherParams): Promise<number> {
-  const head = (await p.chain.head()).number;
+  const tip = await p.chain.head();
+  const head = tip.number;
   const safe = head - BigInt(p.confirmations);
+  const lastHash = p.state.headHash();
+  const tipReplaced = lastHash !== undefined && lastHash !== tip.hash;
   let cursor = p.state.cursor() ?? p.startBlock - 1n;
   if (head < cursor) {
     // The chain got shorter than what was scanned: a reorg (or a node reset). Scan again from below it.
@@ -37,7 +42,7 @@ export async function pollBatches(p: WatcherParams): Promise<number> {
     p.log.warn({ head: String(head), cursor: String(cursor) }, "chain head below the log cursor (reorg): rewinding");
     p.state.setCursor(cursor);
   }
-  if (safe <= cursor) return 0;
+  if (safe <= cursor && !tipReplaced) return 0;
   let from = cursor + 1n - RESCAN_BLOCKS;
   if (from < p.startBlock) from = p.startBlock;
   let added = 0;
@@ -67,5 +72,6 @@ export async function pollBatches(p: WatcherParams): Promise<number> {
     p.state.setCursor(to);
     from = to + 1n;
   }
+  p.state.setHeadHash(tip.hash);
   return added;
 }
