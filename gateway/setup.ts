@@ -17,7 +17,9 @@ export interface RegisterEnclaveParams {
   /** The enclave's operator: posts the bond and the fee deposit. Defaults to `owner`. */
   operator?: Wallet;
   enclave: LocalAccount;
-  validators: readonly LocalAccount[];
+  /** Validator keys that approve the enclave at once (local demo and tests). Omit to register only
+   *  and collect approvals from the validators' `POST /approvals` (validator/approval.ts). */
+  validators?: readonly LocalAccount[];
   measurement?: Hex;
   attestationHash?: Hex;
   keyConfigHash?: Hex;
@@ -50,9 +52,11 @@ export async function registerEnclave(pub: PublicClient, p: RegisterEnclaveParam
   await write(pub, operator, token, opgTokenAbi, "approve", [registry, bond]);
   const keySig = await signCompact(p.enclave, enclaveRegistrationDigest(chainId, registry, { operator: operator.account.address, measurement, attestationHash, keyConfigHash }));
   await write(pub, operator, registry, gatewayRegistryAbi, "registerEnclave", [p.enclave.address, measurement, attestationHash, keyConfigHash, bond, keySig]);
-  const e = (await pub.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [p.enclave.address] })) as { approvalNonce: bigint };
-  const digest = enclaveApprovalDigest(chainId, registry, { key: p.enclave.address, measurement, attestationHash, keyConfigHash, nonce: e.approvalNonce });
-  await write(pub, operator, registry, gatewayRegistryAbi, "approveEnclave", [p.enclave.address, await quorumSignatures(p.validators, digest)]);
+  if (p.validators) {
+    const e = (await pub.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [p.enclave.address] })) as { approvalNonce: bigint };
+    const digest = enclaveApprovalDigest(chainId, registry, { key: p.enclave.address, measurement, attestationHash, keyConfigHash, nonce: e.approvalNonce });
+    await write(pub, operator, registry, gatewayRegistryAbi, "approveEnclave", [p.enclave.address, await quorumSignatures(p.validators, digest)]);
+  }
   await write(pub, operator, token, opgTokenAbi, "approve", [settlement, deposit]);
   await write(pub, operator, settlement, proofSettlementAbi, "deposit", [p.enclave.address, deposit]);
 }

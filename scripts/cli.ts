@@ -121,9 +121,7 @@ async function parseVerifyOptions(
   if (values.root === undefined) {
     trustedRoot = (await attestation()).AWS_NITRO_ROOT_PEM;
   } else {
-    const root = readFile(values.root, "--root");
-    const text = Buffer.from(root).toString("latin1");
-    trustedRoot = text.includes("-----BEGIN CERTIFICATE-----") ? text : root;
+    trustedRoot = (await attestation()).trustedRootFromFile(readFile(values.root, "--root"));
   }
 
   const params: VerifyAttestationParameters = { trustedRoot };

@@ -54,6 +54,10 @@ export const validatorConfigSchema = z
     claimIntervalMs: ms(60_000, 100),
     /** Where claimed rewards go; defaults to the validator's own address. */
     rewardsTo: address.optional(),
+    /** Root certificate (PEM or DER file) enclave attestations must chain to; default: the AWS Nitro root. */
+    attestationRoot: z.string({ error: "expected a file path" }).min(1, { error: "expected a file path" }).optional(),
+    /** How old an enclave's attestation document may be when the validator is asked to approve it. */
+    attestationMaxAgeSec: z.number({ error: "expected seconds" }).int().min(1).default(600),
     retryBaseMs: ms(500),
     retryMaxMs: ms(30_000),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),

@@ -105,6 +105,16 @@ export class NotEquivocationError extends NonRetryableError {
   }
 }
 
+/** The validator will not approve this enclave: not registered, measurement not allowed, or the
+ *  document is not the one its registration committed to. (Attestation failures throw their own
+ *  `AttestationError` subclasses.) */
+export class ApprovalRefusedError extends NonRetryableError {
+  override name = "ApprovalRefusedError" as const;
+  constructor({ enclave, reason }: { enclave: string; reason: string }) {
+    super(`Enclave ${enclave} not approved: ${reason}`);
+  }
+}
+
 /** True when `err` should be retried later rather than given up on. */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof RetryableError) return true;

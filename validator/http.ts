@@ -1,10 +1,12 @@
 /**
  * The validator's HTTP endpoint (Hono): its recorded verdict signatures for peers
  * (`GET /verdicts/:headerHash` → `{ verdict, signer, sig }`), user-reported signed receipts
- * (`POST /equivocations` → a `challengeEquivocation` when they prove equivocation), Prometheus
- * metrics and health. Only what the signing record holds is ever served.
+ * (`POST /equivocations` → a `challengeEquivocation` when they prove equivocation), enclave
+ * approvals (`POST /approvals` → this validator's `EnclaveApproval` signature once the enclave's
+ * attestation verifies, see approval.ts), Prometheus metrics and health. Of verdicts, only what the
+ * signing record holds is ever served.
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { serve, type ServerType } from "@hono/node-server";
 import { z } from "zod";
 import type { Hex } from "viem";
@@ -13,6 +15,8 @@ import type { SigningRecord } from "./signingRecord.js";
 import type { ValidatorMetrics } from "./metrics.js";
 import type { SignedReceipt } from "./da.js";
 import { ValidatorError } from "./errors.js";
+import { AttestationError } from "./attestation/errors.js";
+import type { EnclaveApproval } from "./approval.js";
 
 const HEADER_HASH = /^0x[0-9a-fA-F]{64}$/;
 const reportSchema = z.object({
@@ -20,11 +24,40 @@ const reportSchema = z.object({
   signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, { error: "signature: expected a 65-byte hex signature" }),
 });
 
+// The document as base64 or 0x-hex; 64 KiB is the attestation decoder's own input limit.
+const MAX_DOCUMENT_BYTES = 64 * 1024;
+const approvalSchema = z.object({
+  enclave: z.string().regex(/^0x[0-9a-fA-F]{40}$/, { error: "expected a 20-byte hex address" }),
+  document: z.string({ error: "expected the attestation document as base64 or 0x-hex" }).min(1).max(2 * MAX_DOCUMENT_BYTES + 2),
+});
+
+function documentBytes(s: string): Uint8Array | undefined {
+  if (s.startsWith("0x")) return /^0x([0-9a-fA-F]{2})+$/.test(s) ? Buffer.from(s.slice(2), "hex") : undefined;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(s)) return undefined;
+  const b = Buffer.from(s, "base64");
+  return b.length > 0 && b.length <= MAX_DOCUMENT_BYTES ? b : undefined;
+}
+
+/** The request's JSON body parsed by `schema`, or the 400 that names the first bad field. */
+async function jsonBody<T>(c: Context, schema: z.ZodType<T>, shape: string): Promise<{ success: true; data: T } | { success: false; response: Response }> {
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    return { success: false, response: c.json({ error: "bad_request", message: `body: expected JSON ${shape}` }, 400) };
+  }
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return { success: true, data: parsed.data };
+  const i = parsed.error.issues[0]!;
+  return { success: false, response: c.json({ error: "bad_request", message: `${i.path.join(".") || "body"}: ${i.message}` }, 400) };
+}
+
 export interface ValidatorAppDeps {
   signing: SigningRecord;
   metrics: ValidatorMetrics;
   health: () => { ok: boolean } & Record<string, unknown>;
   challenge: (signed: SignedReceipt) => Promise<Hex>;
+  approve: (enclave: Hex, document: Uint8Array) => Promise<EnclaveApproval>;
   onError: (err: Error, path: string) => void;
 }
 
@@ -40,22 +73,27 @@ export function createValidatorApp(d: ValidatorAppDeps): Hono {
   });
 
   app.post("/equivocations", async (c) => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      return c.json({ error: "bad_request", message: "body: expected JSON { receipt, signature }" }, 400);
-    }
-    const parsed = reportSchema.safeParse(body);
-    if (!parsed.success) {
-      const i = parsed.error.issues[0]!;
-      return c.json({ error: "bad_request", message: `${i.path.join(".")}: ${i.message}` }, 400);
-    }
+    const parsed = await jsonBody(c, reportSchema, "{ receipt, signature }");
+    if (!parsed.success) return parsed.response;
     try {
       const txHash = await d.challenge({ receipt: parsed.data.receipt, signature: parsed.data.signature as Hex });
       return c.json({ txHash });
     } catch (e) {
       if (e instanceof ValidatorError) return c.json({ error: e.name, message: e.shortMessage }, 422);
+      throw e;
+    }
+  });
+
+  app.post("/approvals", async (c) => {
+    const parsed = await jsonBody(c, approvalSchema, "{ enclave, document }");
+    if (!parsed.success) return parsed.response;
+    const doc = documentBytes(parsed.data.document);
+    if (!doc) return c.json({ error: "bad_request", message: `document: expected base64 or 0x-hex of 1 to ${MAX_DOCUMENT_BYTES} bytes` }, 400);
+    try {
+      const a = await d.approve(parsed.data.enclave as Hex, doc);
+      return c.json({ signer: a.signer, sig: a.sig, nonce: a.nonce.toString(), measurement: a.measurement, attestationHash: a.attestationHash });
+    } catch (e) {
+      if (e instanceof AttestationError || e instanceof ValidatorError) return c.json({ error: e.name, message: e.shortMessage }, 422);
       throw e;
     }
   });

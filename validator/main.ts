@@ -29,6 +29,8 @@ Config file fields (JSON) and their environment variables:
   finalize, claim   FINALIZE, CLAIM        true/false
   claimIntervalMs   CLAIM_INTERVAL_MS
   rewardsTo         REWARDS_TO
+  attestationRoot   ATTESTATION_ROOT       root certificate file enclave attestations chain to (default: AWS Nitro)
+  attestationMaxAgeSec ATTESTATION_MAX_AGE_SEC  oldest attestation document POST /approvals accepts (default 600)
   logLevel          LOG_LEVEL
 `;
 
@@ -39,6 +41,7 @@ const ENV: Record<string, [string, "string" | "number" | "boolean" | "list"]> = 
   DA_DEADLINE_SEC: ["daDeadlineSec", "number"], DA_TIMEOUT_MS: ["daTimeoutMs", "number"], CONFIRMATIONS: ["confirmations", "number"],
   SUBMIT_STAGGER_MS: ["submitStaggerMs", "number"], RECEIPT_SAMPLES: ["receiptSamples", "number"], FINALIZE: ["finalize", "boolean"],
   CLAIM: ["claim", "boolean"], CLAIM_INTERVAL_MS: ["claimIntervalMs", "number"], REWARDS_TO: ["rewardsTo", "string"], LOG_LEVEL: ["logLevel", "string"],
+  ATTESTATION_ROOT: ["attestationRoot", "string"], ATTESTATION_MAX_AGE_SEC: ["attestationMaxAgeSec", "number"],
 };
 
 function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {

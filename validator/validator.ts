@@ -8,6 +8,7 @@
  *  4. claims its rewards now and then.
  * Failures are per batch and follow the retryable / non-retryable split (errors.ts, retry.ts).
  */
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import pino, { type Logger } from "pino";
 import { privateKeyToAccount } from "viem/accounts";
@@ -25,6 +26,8 @@ import {
   DoubleSignRefusedError, NotEquivocationError, RetryableError, RpcUnavailableError, TransactionRevertedError, ValidatorConfigError,
 } from "./errors.js";
 import { createValidatorApp, listen } from "./http.js";
+import { approveEnclave, type EnclaveApproval } from "./approval.js";
+import { AWS_NITRO_ROOT_PEM, trustedRootDer, trustedRootFromFile, type TrustedRoot } from "./attestation/index.js";
 import { createMetrics, type ValidatorMetrics } from "./metrics.js";
 import { Backoff } from "./retry.js";
 import { openSigningRecord, type SignedVerdict, type SigningRecord, type Verdict } from "./signingRecord.js";
@@ -349,8 +352,18 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
     return challengeWith(await buildEquivocationProof({ chainId, settlement: cfg.settlement, header: b.header, leaves: da.leaves, signed }));
   }
 
+  const approvalSigner = {
+    publicClient: chain.publicClient, settlement: cfg.settlement, chainId, account, maxAgeSec: cfg.attestationMaxAgeSec,
+    trustedRoot: cfg.attestationRoot ? readAttestationRoot(cfg.attestationRoot) : AWS_NITRO_ROOT_PEM,
+  };
+  async function approve(enclave: Hex, document: Uint8Array): Promise<EnclaveApproval> {
+    const a = await approveEnclave(approvalSigner, enclave, document);
+    log.info({ enclave, measurement: a.measurement, nonce: String(a.nonce) }, "enclave approval signed");
+    return a;
+  }
+
   const app = createValidatorApp({
-    signing, metrics, challenge,
+    signing, metrics, challenge, approve,
     health: () => ({
       ok: !stopped && Date.now() - lastTickAt < Math.max(10_000, cfg.pollIntervalMs * 10),
       validator: self, chainId, settlement: cfg.settlement, cursor: state.cursor(),
@@ -379,4 +392,15 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
       log.info("validator stopped");
     },
   };
+}
+
+/** Reads the `attestationRoot` file and checks it is a certificate, failing at start with the field named. */
+function readAttestationRoot(file: string): TrustedRoot {
+  try {
+    const root = trustedRootFromFile(readFileSync(file));
+    trustedRootDer(root);
+    return root;
+  } catch (e) {
+    throw new ValidatorConfigError({ field: "attestationRoot", reason: (e as { shortMessage?: string }).shortMessage ?? (e as Error).message });
+  }
 }

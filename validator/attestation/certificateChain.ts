@@ -44,6 +44,12 @@ export function formatFingerprint(fingerprint: Hex): string {
  *
  * @throws {AttestationInvalidParameterError} not a certificate.
  */
+/** A root certificate file's contents as a {@link TrustedRoot}: PEM text when it holds a PEM block, else DER bytes. */
+export function trustedRootFromFile(contents: Uint8Array): TrustedRoot {
+  const text = Buffer.from(contents).toString("latin1");
+  return text.includes("-----BEGIN CERTIFICATE-----") ? text : contents;
+}
+
 export function trustedRootDer(root: TrustedRoot): Uint8Array {
   try {
     if (typeof root === "string") {

@@ -14,7 +14,7 @@ export { attestationHash } from "./attestationHash.js";
 export { measurementOf, isDebugModeMeasurement } from "./measurement.js";
 export type { MeasurementPcrs } from "./measurement.js";
 export { AWS_NITRO_ROOT_PEM, AWS_NITRO_ROOT_SHA256 } from "./awsNitroRoot.js";
-export { formatFingerprint, sha256Fingerprint, trustedRootDer } from "./certificateChain.js";
+export { formatFingerprint, sha256Fingerprint, trustedRootDer, trustedRootFromFile } from "./certificateChain.js";
 export type { CertificateSummary, TrustedRoot } from "./certificateChain.js";
 export { coseSign1SigStructure, ES384_SIGNATURE_LENGTH } from "./coseSignature.js";
 export { COSE_ALG_ES384, COSE_SIGN1_TAG, parseCoseSign1 } from "./coseSign1.js";

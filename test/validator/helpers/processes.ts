@@ -4,6 +4,7 @@
  * the parsed lines so tests can assert on what a validator logged.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { copyFileSync } from "node:fs";
 import path from "node:path";
 import { bundleOnce } from "../../gateway/helpers/bundle.js";
 import { root } from "../../gateway/helpers/chain.js";
@@ -11,7 +12,10 @@ import { writeJson } from "./setup.js";
 
 /** validator/main.ts bundled once (see bundleOnce); resolves with the bundle's path. */
 export async function buildValidatorMain(): Promise<string> {
-  return path.join(await bundleOnce("validator-test", { main: path.join(root, "validator/main.ts") }), "main.js");
+  const dir = await bundleOnce("validator-test", { main: path.join(root, "validator/main.ts") });
+  // The bundled attestation module reads the AWS Nitro root from beside itself, as the source does.
+  copyFileSync(path.join(root, "validator/attestation/aws-nitro-root.pem"), path.join(dir, "aws-nitro-root.pem"));
+  return path.join(dir, "main.js");
 }
 
 export interface ValidatorProc {

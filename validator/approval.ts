@@ -1,0 +1,56 @@
+/**
+ * Enclave approval: a validator signs GatewayRegistry's `EnclaveApproval` for a registered key only
+ * after verifying the AWS Nitro attestation document that key's registration committed to:
+ *  - the key is registered and its measurement is on the registry's allowlist;
+ *  - keccak256(document) is the registered `attestationHash`;
+ *  - the document verifies (./attestation): chain to the trusted root, COSE signature, freshness,
+ *    PCR0..2 giving the registered measurement, and the enclave key bound by `public_key` or
+ *    nitriding `user_data`.
+ * The digest is built here from the fields just checked (and the registry's approval nonce), not
+ * read from the RPC, so the signature covers exactly what was verified. The registered
+ * `keyConfigHash` is signed as registered: a Nitro document does not carry it (README, trust anchors).
+ */
+import type { Address, Hex, LocalAccount, PublicClient } from "viem";
+import { gatewayRegistryAbi, proofSettlementAbi } from "../sdk/abis.js";
+import { enclaveApprovalDigest, signCompact, type CompactSig } from "../sdk/quorum.js";
+import { attestationHash, verifyAttestation, type TrustedRoot } from "./attestation/index.js";
+import { rpc } from "./chain.js";
+import { ApprovalRefusedError } from "./errors.js";
+
+const MEASUREMENT_ALLOWED = 1; // IGatewayRegistry.MeasurementStatus.Allowed
+
+export interface ApprovalSigner {
+  publicClient: PublicClient;
+  settlement: Address;
+  chainId: number;
+  account: LocalAccount;
+  trustedRoot: TrustedRoot;
+  maxAgeSec: number;
+}
+
+export interface EnclaveApproval {
+  signer: Address;
+  sig: CompactSig;
+  /** The registry's approval nonce the signature is for (a re-attestation bumps it). */
+  nonce: bigint;
+  measurement: Hex;
+  attestationHash: Hex;
+}
+
+/** Verifies `document` for the registered enclave `key` and signs its approval; throws ApprovalRefusedError or an AttestationError. */
+export async function approveEnclave(p: ApprovalSigner, key: Address, document: Uint8Array, at: Date = new Date()): Promise<EnclaveApproval> {
+  const registry = await rpc("REGISTRY", () => p.publicClient.readContract({ address: p.settlement, abi: proofSettlementAbi, functionName: "REGISTRY" }));
+  const e = await rpc("enclave", () => p.publicClient.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [key] }));
+  if (BigInt(e.operator) === 0n) throw new ApprovalRefusedError({ enclave: key, reason: "not registered" });
+  const status = await rpc("measurementStatus", () =>
+    p.publicClient.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "measurementStatus", args: [e.measurement] }));
+  if (status !== MEASUREMENT_ALLOWED) throw new ApprovalRefusedError({ enclave: key, reason: `measurement ${e.measurement} is not allowed` });
+  const docHash = attestationHash(document);
+  if (docHash !== e.attestationHash.toLowerCase()) {
+    throw new ApprovalRefusedError({ enclave: key, reason: `document hash ${docHash} is not the registered attestationHash ${e.attestationHash}` });
+  }
+  verifyAttestation(document, { trustedRoot: p.trustedRoot, at, maxAgeSec: p.maxAgeSec, allowedMeasurements: [e.measurement], enclaveKey: { address: key } });
+  const m = { key, measurement: e.measurement, attestationHash: e.attestationHash, keyConfigHash: e.keyConfigHash, nonce: e.approvalNonce };
+  const sig = await signCompact(p.account, enclaveApprovalDigest(p.chainId, registry, m));
+  return { signer: p.account.address, sig, nonce: e.approvalNonce, measurement: e.measurement, attestationHash: e.attestationHash };
+}
