@@ -39,3 +39,11 @@ export class HookClosedError extends GatewayError {
 export class ReconcileError extends GatewayError {
   override name = "ReconcileError";
 }
+
+/** Fewer than a quorum of validators approved an enclave; `refusals` holds each other validator's answer. */
+export class EnclaveApprovalError extends GatewayError {
+  override name = "EnclaveApprovalError";
+  constructor(readonly enclave: string, readonly approved: number, readonly quorum: number, readonly refusals: readonly { url: string; error: string }[]) {
+    super(`Enclave ${enclave}: ${approved} of the ${quorum} validator approvals needed`, { details: refusals.map((r) => `${r.url}: ${r.error}`).join("; ") });
+  }
+}

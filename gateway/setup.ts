@@ -2,10 +2,13 @@
  * Puts an enclave key on-chain so its batches settle: allowlist the measurement (governance),
  * register the key with a bond (operator, with the key's proof of possession), approve it with a
  * validator quorum, and fund its fee balance. Used by the demo and the tests, not by the hook.
+ * `approveEnclaveByValidators` is the production approval: validators verify the key's attestation
+ * document (their `POST /approvals`) and the operator submits their signatures.
  */
 import { keccak256, toHex, type Account, type Address, type Chain, type Hex, type LocalAccount, type PublicClient, type Transport, type WalletClient } from "viem";
 import { gatewayRegistryAbi, opgTokenAbi, proofSettlementAbi } from "../sdk/abis.js";
-import { enclaveApprovalDigest, enclaveRegistrationDigest, quorumSignatures, signCompact } from "../sdk/quorum.js";
+import { enclaveApprovalDigest, enclaveRegistrationDigest, quorumSignatures, signCompact, sortBySigner, type CompactSig } from "../sdk/quorum.js";
+import { EnclaveApprovalError } from "./errors.js";
 import type { Deployment } from "../sdk/deploy.js";
 
 type Wallet = WalletClient<Transport, Chain | undefined, Account>;
@@ -59,4 +62,51 @@ export async function registerEnclave(pub: PublicClient, p: RegisterEnclaveParam
   }
   await write(pub, operator, token, opgTokenAbi, "approve", [settlement, deposit]);
   await write(pub, operator, settlement, proofSettlementAbi, "deposit", [p.enclave.address, deposit]);
+}
+
+export interface ApproveByValidatorsParams {
+  deployment: Pick<Deployment, "contracts">;
+  /** Sends `approveEnclave` (anyone may; usually the operator). */
+  sender: Wallet;
+  enclave: Address;
+  /** The attestation document whose keccak256 the registration committed to. */
+  document: Uint8Array;
+  /** Validators' HTTP base URLs. */
+  validators: readonly string[];
+  /** Signatures needed (the ValidatorSet's quorum). */
+  quorum: number;
+  timeoutMs?: number;
+}
+
+/**
+ * Asks each validator to approve `enclave` from its attestation document and submits the first
+ * `quorum` approvals for the registry's current nonce in `approveEnclave`. Throws
+ * {@link EnclaveApprovalError} with every refusal when fewer approve.
+ */
+export async function approveEnclaveByValidators(pub: PublicClient, p: ApproveByValidatorsParams): Promise<void> {
+  const body = JSON.stringify({ enclave: p.enclave, document: Buffer.from(p.document).toString("base64") });
+  type Answer = { url: string; ok: true; signer: Address; sig: CompactSig; nonce: string } | { url: string; ok: false; error: string };
+  const answers = await Promise.all(
+    p.validators.map(async (url): Promise<Answer> => {
+      try {
+        const res = await fetch(`${url.replace(/\/+$/, "")}/approvals`, {
+          method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(p.timeoutMs ?? 10_000),
+        });
+        const j = (await res.json()) as { signer: Address; sig: CompactSig; nonce: string; error?: string; message?: string };
+        return res.ok ? { url, ok: true, signer: j.signer, sig: j.sig, nonce: j.nonce } : { url, ok: false, error: `${j.error ?? res.status}: ${j.message ?? ""}` };
+      } catch (e) {
+        return { url, ok: false, error: (e as Error).message };
+      }
+    }),
+  );
+  const registry = p.deployment.contracts.GatewayRegistry;
+  const e = (await pub.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [p.enclave] })) as { approvalNonce: bigint };
+  const nonce = e.approvalNonce.toString();
+  const approvals = answers.flatMap((a) => (a.ok && a.nonce === nonce ? [{ signer: a.signer, sig: a.sig }] : []));
+  if (approvals.length < p.quorum) {
+    const refusals = answers.flatMap((a) =>
+      !a.ok ? [{ url: a.url, error: a.error }] : a.nonce !== nonce ? [{ url: a.url, error: `signed nonce ${a.nonce}, the registry is at ${nonce}` }] : []);
+    throw new EnclaveApprovalError(p.enclave, approvals.length, p.quorum, refusals);
+  }
+  await write(pub, p.sender, registry, gatewayRegistryAbi, "approveEnclave", [p.enclave, sortBySigner(approvals.slice(0, p.quorum))]);
 }

@@ -13,7 +13,8 @@ import { privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { gatewayRegistryAbi } from "../../sdk/abis.js";
 import { sortBySigner, type CompactSig } from "../../sdk/quorum.js";
-import { registerEnclave } from "../../gateway/setup.js";
+import { approveEnclaveByValidators, registerEnclave } from "../../gateway/setup.js";
+import { EnclaveApprovalError } from "../../gateway/errors.js";
 import { attestationHash, measurementOf } from "../../validator/attestation/index.js";
 import { buildDevEnclaveAttestation, createDevNitroCa, devPcrs, type DevNitroCa } from "../../validator/attestation/devNitroCa.js";
 import { createValidator, ValidatorConfigError, type Validator } from "../../validator/index.js";
@@ -83,6 +84,21 @@ describe("validator: enclave approval (POST /approvals)", function () {
       address: net.deployment.contracts.GatewayRegistry, abi: gatewayRegistryAbi, functionName: "approveEnclave", args: [key.address, sortBySigner(answers)],
     });
     assert.equal((await net.anvil.client.waitForTransactionReceipt({ hash })).status, "success");
+    assert.ok((await enclaveOf(key.address)).activeUntil > 0n, "the enclave is active");
+  });
+
+  it("test_approveEnclaveByValidators_collectsQuorumAndSubmits_orNamesEveryRefusal_succeeds", async () => {
+    const urls = validators.map((v) => v.url);
+    const { key, document } = await registered();
+    // One validator down: the other two answers (a refusal and an unreachable URL) are reported.
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const other = await buildDevEnclaveAttestation(ca, { enclavePublicKey: key.publicKey, pcrs });
+    await assert.rejects(
+      approveEnclaveByValidators(net.anvil.client, { deployment: net.deployment, sender: owner(), enclave: key.address, document: other, validators: [...urls, down], quorum: 2 }),
+      (e: unknown) => e instanceof EnclaveApprovalError && e.approved === 0 && e.refusals.length === 3 && e.refusals.some((r) => r.url === down),
+    );
+    assert.equal((await enclaveOf(key.address)).activeUntil, 0n);
+    await approveEnclaveByValidators(net.anvil.client, { deployment: net.deployment, sender: owner(), enclave: key.address, document, validators: [...urls, down], quorum: 2 });
     assert.ok((await enclaveOf(key.address)).activeUntil > 0n, "the enclave is active");
   });
 
