@@ -10,18 +10,17 @@
  * read from the RPC, so the signature covers exactly what was verified. The registered
  * `keyConfigHash` is signed as registered: a Nitro document does not carry it (README, trust anchors).
  */
-import type { Address, Hex, LocalAccount, PublicClient } from "viem";
-import { gatewayRegistryAbi, proofSettlementAbi } from "../sdk/abis.js";
+import type { Address, Hex, LocalAccount } from "viem";
+import { gatewayRegistryAbi } from "../sdk/abis.js";
 import { enclaveApprovalDigest, signCompact, type CompactSig } from "../sdk/quorum.js";
 import { attestationHash, verifyAttestation, type TrustedRoot } from "./attestation/index.js";
-import { rpc } from "./chain.js";
+import { rpc, type ValidatorChain } from "./chain.js";
 import { ApprovalRefusedError } from "./errors.js";
 
 const MEASUREMENT_ALLOWED = 1; // IGatewayRegistry.MeasurementStatus.Allowed
 
 export interface ApprovalSigner {
-  publicClient: PublicClient;
-  settlement: Address;
+  chain: Pick<ValidatorChain, "publicClient" | "registry">;
   chainId: number;
   account: LocalAccount;
   trustedRoot: TrustedRoot;
@@ -39,11 +38,12 @@ export interface EnclaveApproval {
 
 /** Verifies `document` for the registered enclave `key` and signs its approval; throws ApprovalRefusedError or an AttestationError. */
 export async function approveEnclave(p: ApprovalSigner, key: Address, document: Uint8Array, at: Date = new Date()): Promise<EnclaveApproval> {
-  const registry = await rpc("REGISTRY", () => p.publicClient.readContract({ address: p.settlement, abi: proofSettlementAbi, functionName: "REGISTRY" }));
-  const e = await rpc("enclave", () => p.publicClient.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [key] }));
+  const { publicClient } = p.chain;
+  const registry = await p.chain.registry();
+  const e = await rpc("enclave", () => publicClient.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [key] }));
   if (BigInt(e.operator) === 0n) throw new ApprovalRefusedError({ enclave: key, reason: "not registered" });
   const status = await rpc("measurementStatus", () =>
-    p.publicClient.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "measurementStatus", args: [e.measurement] }));
+    publicClient.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "measurementStatus", args: [e.measurement] }));
   if (status !== MEASUREMENT_ALLOWED) throw new ApprovalRefusedError({ enclave: key, reason: `measurement ${e.measurement} is not allowed` });
   const docHash = attestationHash(document);
   if (docHash !== e.attestationHash.toLowerCase()) {

@@ -41,6 +41,8 @@ export interface ValidatorChain {
   /** Per-model rates that are enabled, for the given models. */
   modelRates(modelIds: readonly Hex[]): Promise<Map<Hex, FeeRateFields>>;
   validatorSet(): Promise<{ address: Address; validators: Address[]; quorum: number }>;
+  /** The settlement's GatewayRegistry (immutable: read once). */
+  registry(): Promise<Address>;
   rewardsOwed(validator: Address): Promise<bigint>;
   head(): Promise<{ number: bigint; hash: Hex; timestamp: bigint }>;
   /** Simulates, sends and waits for `functionName` on the settlement; returns the tx hash. */
@@ -75,6 +77,7 @@ export function createValidatorChain(p: { rpcUrl: string; account: LocalAccount;
   let chain: Chain | undefined;
   let chainIdP: Promise<number> | undefined;
   let vsAddress: Address | undefined;
+  let registryAddress: Address | undefined;
   const s = { address: p.settlement, abi: proofSettlementAbi } as const;
   let sending: Promise<unknown> = Promise.resolve();
 
@@ -92,6 +95,9 @@ export function createValidatorChain(p: { rpcUrl: string; account: LocalAccount;
     account: p.account,
     settlement: p.settlement,
     chainId,
+    async registry() {
+      return (registryAddress ??= await rpc("REGISTRY", () => publicClient.readContract({ ...s, functionName: "REGISTRY" })));
+    },
     async batch(gateway, batchSeq) {
       const [status, submittedAt, windowEnd, headerHashPrefix] = await rpc("batch", () =>
         publicClient.readContract({ ...s, functionName: "batch", args: [gateway, batchSeq] }));

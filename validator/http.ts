@@ -10,7 +10,7 @@ import { Hono, type Context } from "hono";
 import { serve, type ServerType } from "@hono/node-server";
 import { z } from "zod";
 import type { Hex } from "viem";
-import { receiptSchema } from "../sdk/types.js";
+import { addressSchema, receiptSchema } from "../sdk/types.js";
 import type { SigningRecord } from "./signingRecord.js";
 import type { ValidatorMetrics } from "./metrics.js";
 import type { SignedReceipt } from "./da.js";
@@ -27,7 +27,7 @@ const reportSchema = z.object({
 // The document as base64 or 0x-hex; 64 KiB is the attestation decoder's own input limit.
 const MAX_DOCUMENT_BYTES = 64 * 1024;
 const approvalSchema = z.object({
-  enclave: z.string().regex(/^0x[0-9a-fA-F]{40}$/, { error: "expected a 20-byte hex address" }),
+  enclave: addressSchema("enclave"),
   document: z.string({ error: "expected the attestation document as base64 or 0x-hex" }).min(1).max(2 * MAX_DOCUMENT_BYTES + 2),
 });
 
@@ -90,7 +90,7 @@ export function createValidatorApp(d: ValidatorAppDeps): Hono {
     const doc = documentBytes(parsed.data.document);
     if (!doc) return c.json({ error: "bad_request", message: `document: expected base64 or 0x-hex of 1 to ${MAX_DOCUMENT_BYTES} bytes` }, 400);
     try {
-      const a = await d.approve(parsed.data.enclave as Hex, doc);
+      const a = await d.approve(parsed.data.enclave, doc);
       return c.json({ signer: a.signer, sig: a.sig, nonce: a.nonce.toString(), measurement: a.measurement, attestationHash: a.attestationHash });
     } catch (e) {
       if (e instanceof AttestationError || e instanceof ValidatorError) return c.json({ error: e.name, message: e.shortMessage }, 422);

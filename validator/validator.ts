@@ -353,7 +353,7 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
   }
 
   const approvalSigner = {
-    publicClient: chain.publicClient, settlement: cfg.settlement, chainId, account, maxAgeSec: cfg.attestationMaxAgeSec,
+    chain, chainId, account, maxAgeSec: cfg.attestationMaxAgeSec,
     trustedRoot: cfg.attestationRoot ? readAttestationRoot(cfg.attestationRoot) : AWS_NITRO_ROOT_PEM,
   };
   async function approve(enclave: Hex, document: Uint8Array): Promise<EnclaveApproval> {

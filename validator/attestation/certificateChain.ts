@@ -39,17 +39,17 @@ export function formatFingerprint(fingerprint: Hex): string {
   return (fingerprint.slice(2).toUpperCase().match(/../g) ?? []).join(":");
 }
 
-/**
- * Parses a trusted root given as PEM (one certificate) or DER, and returns its DER bytes.
- *
- * @throws {AttestationInvalidParameterError} not a certificate.
- */
 /** A root certificate file's contents as a {@link TrustedRoot}: PEM text when it holds a PEM block, else DER bytes. */
 export function trustedRootFromFile(contents: Uint8Array): TrustedRoot {
   const text = Buffer.from(contents).toString("latin1");
   return text.includes("-----BEGIN CERTIFICATE-----") ? text : contents;
 }
 
+/**
+ * Parses a trusted root given as PEM (one certificate) or DER, and returns its DER bytes.
+ *
+ * @throws {AttestationInvalidParameterError} not a certificate.
+ */
 export function trustedRootDer(root: TrustedRoot): Uint8Array {
   try {
     if (typeof root === "string") {
