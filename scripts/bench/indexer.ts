@@ -301,7 +301,7 @@ async function main(): Promise<void> {
         callsSaturationReqPerSec: Math.round(saturation.requests.average),
         callsReplicaCpuMsPerRequest: Number(serveCpuMsPerRequest.toFixed(3)),
         rawPgP50Ms: Number(percentile(rawPg.latenciesMs, 0.5).toFixed(2)),
-        database: "postgres 15, local throwaway cluster: fsync, synchronous_commit and full_page_writes off, lz4 TOAST compression; vacuumed, analyzed, checkpointed and synced to disk before the load",
+        database: `${postgres.server}; local throwaway cluster: fsync, synchronous_commit and full_page_writes off; vacuumed, analyzed, checkpointed and synced to disk before the load`,
         loadAverage1m: Number(loadavg()[0]!.toFixed(2)),
         date: new Date().toISOString(),
       },

@@ -1,14 +1,12 @@
-/** Loads the dashboard in headless Debian Chromium (playwright-core) and checks it shows real data. */
+/** Loads the dashboard in headless Chromium (test/helpers/browser.ts) and checks it shows real data. */
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
 import { repoRoot, type Ponder } from "../../../indexer/harness/ponder.js";
-
-export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+import { launchBrowser } from "../../helpers/browser.js";
 
 export async function checkDashboard(ponder: Ponder, lookup: { gateway: string; callSeq: bigint; status: string }): Promise<string> {
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  const browser = await launchBrowser();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
     const errors: string[] = [];
