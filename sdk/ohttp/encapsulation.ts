@@ -99,15 +99,20 @@ export class OhttpDecryptError extends OhttpError {
   }
 }
 
-/** The encapsulated request was already seen (or is too old to tell); see `OhttpReplayGuard`. */
+/**
+ * The encapsulated request was already seen, its time is outside the window, or the replay cache
+ * is full and can no longer tell (`full`); see `OhttpReplayGuard`.
+ */
 export class OhttpReplayError extends OhttpError {
   override name = "OhttpReplayError";
-  readonly reason: "replayed" | "stale" | "future";
-  constructor(reason: "replayed" | "stale" | "future", details: string) {
+  readonly reason: "replayed" | "stale" | "future" | "full";
+  constructor(reason: "replayed" | "stale" | "future" | "full", details: string) {
     super(
       reason === "replayed"
         ? "Replayed OHTTP request rejected."
-        : `OHTTP request rejected: its time is ${reason === "stale" ? "too old" : "too far in the future"}.`,
+        : reason === "full"
+          ? "OHTTP request rejected: the replay cache is full."
+          : `OHTTP request rejected: its time is ${reason === "stale" ? "too old" : "too far in the future"}.`,
       { details },
     );
     this.reason = reason;
@@ -580,16 +585,19 @@ export interface OhttpReplayGuardOptions {
  * older than the window are then rejected outright, so forgetting an expired entry is safe; and
  * if the cache is full, the oldest entry is evicted and every request whose time is not later
  * than it is refused from then on (fail closed, never a silent replay). Without a request time
- * the guard still catches replays within the window, but not later ones.
+ * the guard still catches replays within the window, but not later ones: the proofpath gateway
+ * therefore refuses requests without one. Memory does not survive a restart: the gateway keeps a
+ * durable copy (gateway/ohttp/replayStore.ts) and `restore`s it at start.
  */
 export class OhttpReplayGuard {
   readonly windowMs: number;
   readonly maxEntries: number;
-  private readonly now: () => number;
+  /** The guard's clock (ms); the gateway tells clients this time when it refuses their date. */
+  readonly now: () => number;
   /** key → the request time it was admitted with. Insertion-ordered, which approximates time order. */
   private readonly seen = new Map<string, number>();
   /** Requests with a time ≤ floor may have been evicted unexpired: refuse them. */
-  private floor = -Infinity;
+  private _floor = -Infinity;
 
   constructor(options: OhttpReplayGuardOptions = {}) {
     this.windowMs = options.windowMs ?? 60_000;
@@ -602,6 +610,25 @@ export class OhttpReplayGuard {
 
   get size(): number {
     return this.seen.size;
+  }
+
+  /** Requests with a time at or below this were evicted unexpired (cache full) and are refused. */
+  get floor(): number {
+    return this._floor;
+  }
+
+  /**
+   * Re-admits what a durable copy of the cache remembered (after a restart): entries still inside
+   * the window, in time order, and the floor it had reached. Never lowers the floor.
+   */
+  restore(entries: Iterable<readonly [enc: Uint8Array, timeMs: number]>, floor = -Infinity): void {
+    if (floor > this._floor) this._floor = floor;
+    const cutoff = this.now() - this.windowMs;
+    for (const [enc, t] of entries) {
+      if (t < cutoff || t <= this._floor) continue;
+      this.evictFor(1);
+      this.seen.set(keyOf(enc), t);
+    }
   }
 
   /**
@@ -624,19 +651,24 @@ export class OhttpReplayGuard {
       t = requestTimeMs;
     }
     if (this.seen.has(key)) throw new OhttpReplayError("replayed", "this encapsulated request was already accepted");
-    if (t <= this.floor) {
-      throw new OhttpReplayError("stale", "the replay cache was full and has forgotten requests this old; retry with a fresh request");
+    if (t <= this._floor) {
+      throw new OhttpReplayError("full", "the replay cache was full and has forgotten requests this old; retry with a fresh request");
     }
     this.purge(now);
-    while (this.seen.size >= this.maxEntries) {
-      const [oldKey, oldT] = this.seen.entries().next().value as [string, number];
-      this.seen.delete(oldKey);
-      if (oldT > this.floor) this.floor = oldT;
-    }
-    if (t <= this.floor) {
-      throw new OhttpReplayError("stale", "the replay cache is full; retry with a fresh request");
+    this.evictFor(1);
+    if (t <= this._floor) {
+      throw new OhttpReplayError("full", "the replay cache is full; retry with a fresh request");
     }
     this.seen.set(key, t);
+  }
+
+  /** Evicts the oldest insertions until `n` more fit, raising the floor to what was forgotten. */
+  private evictFor(n: number): void {
+    while (this.seen.size > this.maxEntries - n) {
+      const [oldKey, oldT] = this.seen.entries().next().value as [string, number];
+      this.seen.delete(oldKey);
+      if (oldT > this._floor) this._floor = oldT;
+    }
   }
 
   /** Drops expired entries from the front (oldest insertions). */
