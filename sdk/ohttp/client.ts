@@ -18,6 +18,7 @@ import { keccak256Hex } from "../hashing.js";
 import {
   decodeResponse,
   encodeRequest,
+  getField,
   type BhttpField,
   type BhttpFields,
   type BhttpResponse,
@@ -73,9 +74,15 @@ export interface OhttpClientOptions {
   fetch?: typeof fetch;
   /** Origin for relative targets, e.g. "https://gateway.example". Without it a path gets scheme https and an empty authority. */
   origin?: string;
-  /** Send an (encrypted) `date` header so the gateway can enforce its replay window (RFC 9458 §6.5). Default true. */
-  date?: boolean;
+  /**
+   * The client's clock (ms), for tests. Every request carries it as an encrypted `date` header:
+   * the gateway refuses requests without one (its replay window, RFC 9458 §6.5.1).
+   */
+  now?: () => number;
 }
+
+/** RFC 9458 §6.5.2: the gateway's answer to a request whose `date` it does not accept. */
+export const PROBLEM_DATE = "https://iana.org/assignments/http-problem-types#date";
 
 export type OhttpHeaders = Record<string, string> | BhttpFields;
 
@@ -134,7 +141,7 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
   }
   const key: OhttpClientKey = importClientKey(configBytes);
   const post: Post = options.fetch ? createFetchPost(options.fetch) : (createNodePost() ?? createFetchPost(globalThis.fetch));
-  const sendDate = options.date ?? true;
+  const now = options.now ?? Date.now;
   const utf8 = new TextEncoder();
   const utf8Decoder = new TextDecoder();
 
@@ -153,26 +160,38 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
         throw new OhttpError(`OHTTP request target ${JSON.stringify(target)} is neither an absolute URL nor a path starting with "/".`);
       }
     }
-    const fields: BhttpField[] = Array.isArray(headers)
-      ? [...(headers as BhttpFields)]
+    const given: BhttpField[] = Array.isArray(headers)
+      ? (headers as BhttpFields).slice()
       : Object.entries(headers ?? {});
-    if (sendDate && !fields.some(([n]) => n.toLowerCase() === "date")) fields.push(["date", new Date().toUTCString()]);
-    const bhttp = encodeRequest({
-      method,
-      scheme: url ? url.protocol.slice(0, -1) : "https",
-      authority: url ? url.host : "",
-      path: url ? url.pathname + url.search : target,
-      headers: fields,
-      content: typeof body === "string" ? utf8.encode(body) : (body ?? new Uint8Array(0)),
-    });
+    const fields = given.filter(([n]) => n.toLowerCase() !== "date");
+    const content = typeof body === "string" ? utf8.encode(body) : (body ?? new Uint8Array(0));
+    const send = async (date: string) => {
+      const bhttp = encodeRequest({
+        method,
+        scheme: url ? url.protocol.slice(0, -1) : "https",
+        authority: url ? url.host : "",
+        path: url ? url.pathname + url.search : target,
+        headers: [...fields, ["date", date]],
+        content,
+      });
+      const { encapsulatedRequest, context } = await encapsulateRequest(key, bhttp);
+      const res = await post(options.relayUrl, RELAY_HEADERS, encapsulatedRequest, requestOptions?.signal);
+      if (res.status !== 200 || res.contentType?.split(";")[0]?.trim().toLowerCase() !== MEDIA_TYPE_OHTTP_RESPONSE) {
+        throw new OhttpRelayError(res.status, res.contentType);
+      }
+      return { encapsulatedRequest, encapsulatedResponse: res.body, response: decodeResponse(await decapsulateResponse(context, res.body)) };
+    };
 
-    const { encapsulatedRequest, context } = await encapsulateRequest(key, bhttp);
-    const res = await post(options.relayUrl, RELAY_HEADERS, encapsulatedRequest, requestOptions?.signal);
-    if (res.status !== 200 || res.contentType?.split(";")[0]?.trim().toLowerCase() !== MEDIA_TYPE_OHTTP_RESPONSE) {
-      throw new OhttpRelayError(res.status, res.contentType);
+    // A caller's own date is kept (and never corrected); otherwise ours, from our clock.
+    const callerDate = given.find(([n]) => n.toLowerCase() === "date")?.[1];
+    let sent = await send(callerDate ?? new Date(now()).toUTCString());
+    const serverDate = callerDate === undefined ? refusedDateOf(sent.response) : undefined;
+    if (serverDate !== undefined) {
+      // RFC 9458 §6.5.2: our clock is off from the gateway's. Retry once, freshly encrypted, dated
+      // by the gateway's (authenticated: it came inside the encryption) date; never reused later.
+      sent = await send(new Date(serverDate).toUTCString());
     }
-    const encapsulatedResponse = res.body;
-    const response = decodeResponse(await decapsulateResponse(context, encapsulatedResponse));
+    const { encapsulatedRequest, encapsulatedResponse, response } = sent;
     // Hashed on first read: only a user who looks up their receipt needs them, not every call.
     let requestHash: Hex | undefined;
     let responseHash: Hex | undefined;
@@ -195,4 +214,16 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
   }
 
   return { keyConfig: key.config, keyConfigHash: hash, request };
+}
+
+/** The gateway's date when `res` is its refusal of our request's date (problem type `#date`). */
+function refusedDateOf(res: BhttpResponse): number | undefined {
+  if (res.status !== 400 || getField(res.headers, "content-type")?.split(";")[0]?.trim() !== "application/problem+json") return undefined;
+  try {
+    if ((JSON.parse(new TextDecoder().decode(res.content)) as { type?: unknown }).type !== PROBLEM_DATE) return undefined;
+  } catch {
+    return undefined;
+  }
+  const t = Date.parse(getField(res.headers, "date") ?? "");
+  return Number.isFinite(t) ? t : undefined;
 }

@@ -75,6 +75,7 @@ export {
 } from "./encapsulation.js";
 export {
   OhttpKeyConfigMismatchError,
+  PROBLEM_DATE,
   OhttpRelayError,
   createOhttpClient,
   type OhttpClient,
