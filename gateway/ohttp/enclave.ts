@@ -10,7 +10,8 @@
  *   GET  /da/receipts/by-request/:requestHash   the receipt (and proof, once batched) of a call
  *
  * Errors before the request is open (size, media type, key id, ciphertext, replay) are problem
- * responses (4xx); after it is open, the answer — including errors — travels encrypted (outer 200).
+ * responses (4xx; 503 when the replay cache cannot record); after it is open, the answer — including
+ * errors and the refusal of a missing or out-of-window `date` — travels encrypted (outer 200).
  */
 import { Hono, type Context } from "hono";
 import type { Logger } from "pino";
@@ -18,7 +19,7 @@ import type { ServerResponse } from "node:http";
 import type { Hex } from "viem";
 import { keccak256Hex } from "../../sdk/hashing.js";
 import {
-  MEDIA_TYPE_OHTTP_KEYS, MEDIA_TYPE_OHTTP_REQUEST, MEDIA_TYPE_OHTTP_RESPONSE, OhttpReplayGuard,
+  MEDIA_TYPE_OHTTP_KEYS, MEDIA_TYPE_OHTTP_REQUEST, MEDIA_TYPE_OHTTP_RESPONSE, OhttpReplayError, OhttpReplayGuard,
   decapsulateRequest, decodeRequest, encapsulateResponse, encodeResponse, getField, importServerKeys,
   type BhttpRequest, type OhttpKeyPair, type OhttpReplayGuardOptions, type OhttpServerKeys,
 } from "../../sdk/ohttp/index.js";
@@ -26,7 +27,8 @@ import type { SettlementHook } from "../hook.js";
 import { jsonSafe } from "../json.js";
 import type { ModelBackend } from "../demo/backend.js";
 import { BadChatRequest, answerChat, type ChatUsage } from "../demo/fastPath.js";
-import { MEDIA_TYPE_PROBLEM, problem, problemOf, type Problem } from "./problem.js";
+import { MEDIA_TYPE_PROBLEM, dateProblem, problem, problemOf, type Problem } from "./problem.js";
+import { ReplayStore, type ReplayStoreOptions } from "./replayStore.js";
 import { ReceiptIndex } from "./receiptIndex.js";
 import { DEFAULT_MAX_BODY_BYTES, readBodyLimited, requestHeader } from "./body.js";
 
@@ -41,6 +43,11 @@ export interface OhttpGatewayOptions {
   maxBodyBytes?: number;
   /** A shared guard, or options for a new one (default: 60 s window, 100k entries). */
   replay?: OhttpReplayGuard | OhttpReplayGuardOptions;
+  /**
+   * Where the replay cache is kept across restarts (node:sqlite). Without it the cache is in memory
+   * only and a restart forgets it: set it whenever the gateway answers real traffic.
+   */
+  replayStore?: ReplayStoreOptions;
   /** requestHash → callSeq entries kept for the lookup. Default 200k. */
   indexEntries?: number;
 }
@@ -51,6 +58,8 @@ export interface OhttpGateway {
   keyConfigList: Uint8Array;
   guard: OhttpReplayGuard;
   index: ReceiptIndex;
+  /** Commits the replay cache's last writes and closes it (after the server stopped). */
+  close(): void;
 }
 
 const CHAT_PATH = "/v1/chat/completions";
@@ -71,12 +80,26 @@ function problemResponse(c: Context, p: Problem): Response {
   return c.body(JSON.stringify(p), p.status, { "content-type": MEDIA_TYPE_PROBLEM, "cache-control": "no-store" });
 }
 
+/** A refused date, answered inside the encryption with the gateway's own date (RFC 9458 §6.5.2). */
+function dateRefusal(detail: string, nowMs: number): Uint8Array {
+  return encodeResponse({
+    status: 400,
+    headers: [["content-type", MEDIA_TYPE_PROBLEM], ["date", new Date(nowMs).toUTCString()], ["cache-control", "no-store"]],
+    content: utf8.encode(JSON.stringify(dateProblem(detail))),
+  });
+}
+
 /** Builds the OHTTP routes for the demo TEE gateway (mount with `app.route("/", gw.app)`). */
 export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpGateway> {
   const serverKeys: OhttpServerKeys = await importServerKeys(o.keys);
   const maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   if (!Number.isInteger(maxBody) || maxBody < 1) throw new RangeError("maxBodyBytes must be a positive integer");
   const guard = o.replay instanceof OhttpReplayGuard ? o.replay : new OhttpReplayGuard(o.replay);
+  const replayStore = o.replayStore && new ReplayStore(o.replayStore, () => ({ cutoff: guard.now() - guard.windowMs, floor: guard.floor }));
+  if (replayStore) {
+    const { entries, floor } = replayStore.load(guard.now() - guard.windowMs);
+    guard.restore(entries, floor);
+  }
   const index = new ReceiptIndex(o.indexEntries);
   const log = o.logger;
   const app = new Hono<{ Bindings: { outgoing?: ServerResponse } }>();
@@ -126,24 +149,45 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
       req = undefined; // answered inside the encryption: the relay must not learn that the content was bad
     }
     // Replay check after successful decryption only (forged messages can't poison the cache), with
-    // the client's encrypted Date so that requests older than the window are refused outright.
-    const date = req ? getField(req.headers, "date") : undefined;
-    const sentAt = date === undefined ? NaN : Date.parse(date);
-    try {
-      guard.check(opened.context.enc, Number.isFinite(sentAt) ? sentAt : undefined);
-    } catch (e) {
-      const p = problemOf(e);
-      if (!p) throw e;
-      log.debug({ bytes: encapsulatedRequest.length, problem: p.type }, "ohttp request refused");
-      return problemResponse(c, p);
+    // the client's encrypted Date so that requests older than the window are refused outright. A
+    // request without one is refused: the cache forgets after the window, and only the date then
+    // tells a replay apart. Date refusals go back encrypted, with our date for the client's retry.
+    let durable: Promise<Error | undefined> | undefined;
+    let refusal: Uint8Array | undefined;
+    if (req) {
+      const date = getField(req.headers, "date");
+      const sentAt = date === undefined ? NaN : Date.parse(date);
+      try {
+        if (!Number.isFinite(sentAt)) {
+          refusal = dateRefusal(`The request has ${date === undefined ? "no" : "an unreadable"} date field; send the current time in it.`, guard.now());
+        } else {
+          guard.check(opened.context.enc, sentAt);
+          // Write-ahead: the answer below waits for this, the model does not.
+          durable = replayStore?.add(opened.context.enc, sentAt).then(() => undefined, (e: Error) => e);
+        }
+      } catch (e) {
+        if (e instanceof OhttpReplayError && (e.reason === "stale" || e.reason === "future")) {
+          refusal = dateRefusal(e.shortMessage, guard.now());
+        } else {
+          const p = problemOf(e);
+          if (!p) throw e;
+          log.debug({ bytes: encapsulatedRequest.length, problem: p.type }, "ohttp request refused");
+          return problemResponse(c, p);
+        }
+      }
     }
 
-    const inner = await answer(req);
-    const bhttpResponse = encodeResponse({ status: inner.status, headers: [["content-type", "application/json"]], content: inner.body });
+    const inner = refusal ? undefined : await answer(req);
+    const failed = await durable;
+    if (failed) {
+      log.error({ err: failed.message }, "replay store failed: refusing requests");
+      return problemResponse(c, problem(503, "replay-store", "OHTTP replay cache unavailable", "The gateway cannot record requests against replay; it answers none until it can."));
+    }
+    const bhttpResponse = inner ? encodeResponse({ status: inner.status, headers: [["content-type", "application/json"]], content: inner.body }) : refusal!;
     const encapsulatedResponse = await encapsulateResponse(opened.context, bhttpResponse);
 
     const hook = o.hook;
-    const usage = inner.usage;
+    const usage = inner?.usage;
     if (hook && usage) {
       // Off the fast path: once the ciphertext is on the wire, record it with the hashes the user can recompute.
       const record = () => {
@@ -159,7 +203,7 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
       if (out) out.once("finish", record);
       else setImmediate(record);
     }
-    log.debug({ bytesIn: encapsulatedRequest.length, bytesOut: encapsulatedResponse.length, innerStatus: inner.status, ms: +(performance.now() - t0).toFixed(3) }, "ohttp call");
+    log.debug({ bytesIn: encapsulatedRequest.length, bytesOut: encapsulatedResponse.length, innerStatus: inner?.status ?? 400, ms: +(performance.now() - t0).toFixed(3) }, "ohttp call");
     return c.body(encapsulatedResponse as Uint8Array<ArrayBuffer>, 200, { "content-type": MEDIA_TYPE_OHTTP_RESPONSE, "cache-control": "no-store" });
   });
 
@@ -176,5 +220,5 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
     return c.json(jsonSafe({ ...view, receiptSignature: signature }) as object);
   });
 
-  return { app, keyConfigList: serverKeys.keyConfigList, guard, index };
+  return { app, keyConfigList: serverKeys.keyConfigList, guard, index, close: () => replayStore?.close() };
 }

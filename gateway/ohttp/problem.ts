@@ -5,7 +5,7 @@
  * so the relay learns nothing about what went wrong with the content.
  */
 import {
-  OhttpDecryptError, OhttpReplayError, OhttpTruncatedError, OhttpUnknownKeyError, OhttpUnsupportedSuiteError,
+  OhttpDecryptError, OhttpReplayError, OhttpTruncatedError, OhttpUnknownKeyError, OhttpUnsupportedSuiteError, PROBLEM_DATE,
 } from "../../sdk/ohttp/index.js";
 
 export const MEDIA_TYPE_PROBLEM = "application/problem+json";
@@ -16,7 +16,7 @@ const BASE = "https://proofpath.dev/problems/ohttp";
 export interface Problem {
   type: string;
   title: string;
-  status: 400 | 413 | 415;
+  status: 400 | 413 | 415 | 503;
   detail: string;
 }
 
@@ -37,7 +37,18 @@ export function problemOf(e: unknown): Problem | undefined {
     return problem(400, "decrypt", "OHTTP request could not be decrypted", "The ciphertext was altered, truncated or sealed to another key.");
   }
   if (e instanceof OhttpReplayError) {
-    return problem(400, e.reason === "replayed" ? "replay" : "date", e.reason === "replayed" ? "replayed OHTTP request" : "OHTTP request outside the replay window", e.shortMessage);
+    if (e.reason === "replayed") return problem(400, "replay", "replayed OHTTP request", e.shortMessage);
+    // The cache had to forget unexpired requests: refuse until it can tell again (not the client's fault).
+    if (e.reason === "full") return problem(503, "replay-cache-full", "OHTTP replay cache full", `${e.shortMessage} Retry with a fresh request.`);
+    return dateProblem(e.shortMessage);
   }
   return undefined;
+}
+
+/**
+ * RFC 9458 §6.5.2: the request's date is missing or outside the window. The gateway sends it
+ * inside the encrypted response with its own `date`, so the client can retry once with that.
+ */
+export function dateProblem(detail: string): Problem {
+  return problem(400, PROBLEM_DATE, "date field in request outside of acceptable range", detail);
 }
