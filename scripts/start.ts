@@ -162,10 +162,11 @@ async function main(): Promise<number> {
       logger: logger.child({ part: "gateway" }),
     });
     const backend = new LocalModel();
-    const ohttp = await createOhttpGateway({ keys: ohttpKeys, backend, hook: h, logger: logger.child({ part: "ohttp-gateway" }) });
+    const ohttp = await createOhttpGateway({ keys: ohttpKeys, backend, hook: h, logger: logger.child({ part: "ohttp-gateway" }), replayStore: { file: path.join(workDir, "ohttp-replay.db") } });
     const server = await listen(createDemoApp({ hook: h, backend, logger: logger.child({ part: "demo-gateway" }), ohttp }), gatewayPort, "127.0.0.1");
     stoppers.push(async () => {
       await server.close();
+      ohttp.close();
       await h.close({ drain: false, timeoutMs: 5_000 });
     });
     return h;

@@ -73,8 +73,9 @@ async function main() {
     stops.unshift(() => hook.close());
     const keys = generateKeyPair({ keyId: 1 });
     const backend = new LocalModel();
-    const ohttp = await createOhttpGateway({ keys, backend, hook, logger: silent, replay: { windowMs: 60_000, maxEntries: 100_000 } });
+    const ohttp = await createOhttpGateway({ keys, backend, hook, logger: silent, replay: { windowMs: 60_000, maxEntries: 100_000 }, replayStore: { file: path.join(dir, "replay.db") } });
     const gw = await listen(createDemoApp({ backend, hook, logger: silent, ohttp }), gwPort);
+    stops.unshift(async () => ohttp.close());
     stops.unshift(gw.close);
     const relay = await listen(createRelayApp({ gatewayUrl: gwUrl, logger: relayLogger }));
     stops.unshift(relay.close);
@@ -165,7 +166,7 @@ async function main() {
       callsPerSide: CALLS,
       warmupPerSide: WARMUP,
       receiptsRecorded: recorded,
-      setup: "sequential interleaved calls, both sides over the same keep-alive transport (sdk/ohttp/transport.ts, undici dispatcher); client, relay (own Hono HTTP server, loopback hop, buffered async access log) and gateway (LocalModel, settlement hook, submitter off) in one process, sharing one heap and GC",
+      setup: "sequential interleaved calls, both sides over the same keep-alive transport (sdk/ohttp/transport.ts, undici dispatcher); client, relay (own Hono HTTP server, loopback hop, buffered async access log) and gateway (LocalModel, settlement hook, submitter off, replay cache on disk: each answer waits for its enc's commit) in one process, sharing one heap and GC",
       v8: {
         flags: process.execArgv.filter((a) => GATEWAY_NODE_FLAGS.includes(a)),
         // V8's new_space as it reports it at the end of the run (its semi-spaces, as grown)
