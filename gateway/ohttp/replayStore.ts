@@ -67,6 +67,7 @@ export class ReplayStore {
   /** Queues an admitted request; resolves once it is durable, rejects if the store failed. */
   add(enc: Uint8Array, t: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
+    if (!this.db.isOpen) return Promise.reject(new Error("replay store closed"));
     this.pending.push({ enc: enc.slice(), t });
     // setImmediate: after this turn's I/O callbacks, so concurrent requests share the transaction.
     return (this.batch ??= new Promise<void>((resolve, reject) => setImmediate(() => {
@@ -90,6 +91,7 @@ export class ReplayStore {
   private commit(): void {
     const writes = this.pending;
     this.pending = [];
+    if (!this.db.isOpen && writes.length === 0) return; // close() committed this batch already
     const { cutoff, floor } = this.prune();
     try {
       this.db.exec("BEGIN IMMEDIATE");
