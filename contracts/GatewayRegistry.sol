@@ -19,11 +19,16 @@ import {IValidatorSet} from "./interfaces/IValidatorSet.sol";
 /// @notice Which enclaves may settle. Governance allowlists enclave measurements (keccak of PCR0..2);
 /// an operator registers an enclave signing key (the key itself signs the registration, proving the
 /// operator holds it) with its measurement, attestation-document hash and an OPG bond; a validator
-/// quorum, having verified the attestation document off-chain, approves it for `heartbeatInterval`.
-/// The key expires unless re-attested and re-approved; revoking a measurement disables every key on it.
+/// quorum, having verified the attestation document off-chain, approves it (before the approval's
+/// deadline) for `heartbeatInterval`. The key expires unless re-attested and re-approved; revoking a
+/// measurement disables every key on it. Deactivation, a bond withdrawal request and slashing
+/// invalidate every outstanding approval; a slashed key is banned for good. A bond leaves only once
+/// every batch of its key is final (Finalized or Rejected), so it is slashable for as long as any
+/// batch can be challenged. A quorum-rejected batch costs the key `rejectedSlashBps` of its bond.
 /// @dev Key activity is mirrored into ProofSettlement (`syncGateway`) so settlement's hot path reads one
-/// slot; a revocation bumps settlement's epoch, which makes each key re-check here once.
-/// @custom:semver 0.1.0
+/// slot; a revocation bumps settlement's epoch, which makes each key re-check here once. Slashed and
+/// penalized OPG goes to the settlement's treasury.
+/// @custom:semver 0.2.0
 contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -31,55 +36,54 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         "EnclaveRegistration(address operator,bytes32 measurement,bytes32 attestationHash,bytes32 keyConfigHash)"
     );
     bytes32 public constant APPROVAL_TYPEHASH = keccak256(
-        "EnclaveApproval(address key,bytes32 measurement,bytes32 attestationHash,bytes32 keyConfigHash,uint64 nonce)"
+        "EnclaveApproval(address key,bytes32 measurement,bytes32 attestationHash,bytes32 keyConfigHash,uint64 nonce,uint64 deadline)"
     );
     uint16 private constant _BPS = 10_000;
+    /// @notice Hard bound: a challenger's reward is at most 10 % of a slashed bond, so an operator that
+    /// proves its own equivocation recovers at most that.
+    uint16 public constant MAX_CHALLENGER_REWARD_BPS = 1_000;
 
     IERC20 public immutable TOKEN;
     IValidatorSet public immutable VALIDATORS;
+    /// @notice The settlement this registry mirrors keys into and that may slash (fixed at deployment).
+    IProofSettlement public immutable SETTLEMENT;
 
-    IProofSettlement private _settlement;
-    address private _treasury;
     uint128 private _minBond;
     uint64 private _heartbeatInterval;
     uint64 private _bondWithdrawDelay;
     uint16 private _challengerRewardBps;
+    uint16 private _rejectedSlashBps;
 
     mapping(bytes32 measurement => MeasurementStatus status) private _measurements;
     mapping(address key => Enclave enclave) private _enclaves;
 
-    constructor(
-        IERC20 token,
-        IValidatorSet validatorSet,
-        address owner,
-        address treasury,
-        uint128 minBond,
-        uint64 heartbeatInterval,
-        uint64 bondWithdrawDelay,
-        uint16 challengerRewardBps
-    ) EIP712("proofpath-registry", "1") Ownable(owner) {
-        if (address(token) == address(0) || address(validatorSet) == address(0)) revert RegistryZeroAddress();
+    /// @param token the OPG token bonds are posted in
+    /// @param validatorSet the validators whose quorum approves keys
+    /// @param settlement the ProofSettlement (its address is known before it is deployed)
+    /// @param owner governance (a TimelockController in production)
+    /// @param p bond, heartbeat and penalty parameters
+    constructor(IERC20 token, IValidatorSet validatorSet, IProofSettlement settlement, address owner, Params memory p)
+        EIP712("proofpath-registry", "1")
+        Ownable(owner)
+    {
+        if (address(token) == address(0) || address(validatorSet) == address(0) || address(settlement) == address(0)) {
+            revert RegistryZeroAddress();
+        }
         TOKEN = token;
         VALIDATORS = validatorSet;
-        _setTreasury(treasury);
-        _setParams(minBond, heartbeatInterval, bondWithdrawDelay, challengerRewardBps);
+        SETTLEMENT = settlement;
+        _setParams(p);
     }
 
+    /// @notice Semantic version of this deployment.
     function version() external pure returns (string memory) {
-        return "0.1.0";
+        return "0.2.0";
     }
 
     // ------------------------------------------------------------------ governance
 
-    /// @notice Sets, once, the settlement contract this registry mirrors keys into and that may slash.
-    function setSettlement(IProofSettlement settlement) external onlyOwner {
-        if (address(settlement) == address(0)) revert RegistryZeroAddress();
-        if (address(_settlement) != address(0)) revert RegistrySettlementAlreadySet(address(_settlement));
-        _settlement = settlement;
-        if (_bondWithdrawDelay < _settlementWindow()) revert RegistryInvalidInterval(_bondWithdrawDelay);
-        emit SettlementSet(address(settlement));
-    }
-
+    /// @notice Allows enclaves built from the image with `measurement` to register.
+    /// @param measurement keccak256(PCR0 ‖ PCR1 ‖ PCR2)
     function allowMeasurement(bytes32 measurement) external onlyOwner {
         if (_measurements[measurement] != MeasurementStatus.Unknown) revert RegistryMeasurementAlreadyKnown(measurement);
         _measurements[measurement] = MeasurementStatus.Allowed;
@@ -87,22 +91,18 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
     }
 
     /// @notice Revokes a measurement for good: every key on it stops settling at once.
+    /// @param measurement an allowed measurement
     function revokeMeasurement(bytes32 measurement) external onlyOwner {
         if (_measurements[measurement] != MeasurementStatus.Allowed) revert RegistryMeasurementNotAllowed(measurement);
         _measurements[measurement] = MeasurementStatus.Revoked;
         emit MeasurementRevoked(measurement);
-        _settlement.noteMeasurementRevoked();
+        SETTLEMENT.noteMeasurementRevoked();
     }
 
-    function setParams(uint128 minBond, uint64 heartbeatInterval, uint64 bondWithdrawDelay, uint16 challengerRewardBps)
-        external
-        onlyOwner
-    {
-        _setParams(minBond, heartbeatInterval, bondWithdrawDelay, challengerRewardBps);
-    }
-
-    function setTreasury(address treasury) external onlyOwner {
-        _setTreasury(treasury);
+    /// @notice Sets the bond, heartbeat and penalty parameters (within their hard bounds).
+    /// @param p the new parameters
+    function setParams(Params calldata p) external onlyOwner {
+        _setParams(p);
     }
 
     // ------------------------------------------------------------------ operators
@@ -135,25 +135,35 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
             keyConfigHash: keyConfigHash,
             bond: SafeCast.toUint128(bond),
             approvalNonce: 0,
-            bondUnlockAt: 0
+            bondUnlockAt: 0,
+            slashed: false
         });
         emit EnclaveRegistered(key, msg.sender, measurement, attestationHash, keyConfigHash, bond);
         _pull(bond);
     }
 
     /// @notice Operator posts a fresh attestation document hash (heartbeat); validators then re-approve.
+    /// Outstanding approvals of the previous document are void.
+    /// @param key the enclave key
+    /// @param attestationHash keccak256 of the new attestation document
     function reattest(address key, bytes32 attestationHash) external {
         Enclave storage e = _operatorEnclave(key);
+        if (e.slashed) revert RegistryEnclaveSlashed(key);
         e.attestationHash = attestationHash;
         uint64 nonce = ++e.approvalNonce;
         emit EnclaveReattested(key, attestationHash, nonce);
     }
 
-    /// @notice Validator quorum approves `key` for one heartbeat interval from now.
-    function approveEnclave(address key, CompactSignature[] calldata sigs) external {
+    /// @notice Validator quorum approves `key` for one heartbeat interval from now. Anyone may relay.
+    /// @param key the enclave key
+    /// @param deadline the approval's expiry (unix seconds), part of what the validators signed
+    /// @param sigs a validator quorum's signatures over `approvalDigest(key, deadline)`
+    function approveEnclave(address key, uint64 deadline, CompactSignature[] calldata sigs) external {
         Enclave storage e = _enclaves[key];
         if (e.operator == address(0)) revert RegistryEnclaveNotRegistered(key);
-        VALIDATORS.verifyQuorum(approvalDigest(key), sigs);
+        if (e.slashed) revert RegistryEnclaveSlashed(key);
+        if (_time() > deadline) revert RegistryApprovalExpired(key, deadline);
+        VALIDATORS.verifyQuorum(approvalDigest(key, deadline), sigs);
         if (_measurements[e.measurement] != MeasurementStatus.Allowed) revert RegistryMeasurementNotAllowed(e.measurement);
         if (e.bond < _minBond) revert RegistryBondTooLow(e.bond, _minBond);
         if (e.bondUnlockAt != 0) revert RegistryBondLocked(key, e.bondUnlockAt);
@@ -161,26 +171,32 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         e.activeUntil = activeUntil;
         uint64 nonce = e.approvalNonce++;
         emit EnclaveApproved(key, e.measurement, activeUntil, nonce);
-        _settlement.syncGateway(key, uint40(activeUntil));
+        SETTLEMENT.syncGateway(key, SafeCast.toUint40(activeUntil));
     }
 
-    /// @notice Operator retires a key at once.
+    /// @notice Operator retires a key at once; outstanding approvals are void.
+    /// @param key the enclave key
     function deactivate(address key) external {
         Enclave storage e = _operatorEnclave(key);
         _deactivate(key, e);
     }
 
-    /// @notice Anyone tops up a key's bond.
+    /// @notice Anyone tops up a key's bond (not a slashed key's).
+    /// @param key the enclave key
+    /// @param amount OPG pulled from the caller
     function addBond(address key, uint256 amount) external nonReentrant {
         Enclave storage e = _enclaves[key];
         if (e.operator == address(0)) revert RegistryEnclaveNotRegistered(key);
+        if (e.slashed) revert RegistryEnclaveSlashed(key);
         e.bond = SafeCast.toUint128(uint256(e.bond) + amount);
         emit BondAdded(key, amount, e.bond);
         _pull(amount);
     }
 
-    /// @notice Operator asks for the whole bond back: the key is deactivated now, and the bond can be
-    /// taken after `bondWithdrawDelay` (it stays slashable until then).
+    /// @notice Operator asks for the whole bond back: the key is deactivated now (outstanding approvals
+    /// void), and the bond can be taken after `bondWithdrawDelay` once every batch of the key is final
+    /// (it stays slashable until then).
+    /// @param key the enclave key
     function requestBondWithdraw(address key) external {
         Enclave storage e = _operatorEnclave(key);
         if (e.bond == 0) revert RegistryNoBondWithdrawal(key);
@@ -190,11 +206,16 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         emit BondWithdrawRequested(key, e.bond, unlockAt);
     }
 
+    /// @notice Operator takes a requested bond after the delay, once no batch of the key can be challenged.
+    /// @param key the enclave key
+    /// @param to receives the bond
     function withdrawBond(address key, address to) external nonReentrant {
         Enclave storage e = _operatorEnclave(key);
         if (to == address(0)) revert RegistryZeroAddress();
         if (e.bondUnlockAt == 0 || e.bond == 0) revert RegistryNoBondWithdrawal(key);
         if (_time() < e.bondUnlockAt) revert RegistryBondLocked(key, e.bondUnlockAt);
+        uint256 open = SETTLEMENT.openBatches(key);
+        if (open != 0) revert RegistryBatchesOpen(key, open);
         uint256 amount = e.bond;
         e.bond = 0;
         e.bondUnlockAt = 0;
@@ -206,16 +227,28 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
 
     /// @inheritdoc IGatewayRegistry
     function slash(address key, address challenger) external nonReentrant returns (uint256 slashed) {
-        if (msg.sender != address(_settlement)) revert RegistryOnlySettlement(msg.sender);
+        if (msg.sender != address(SETTLEMENT)) revert RegistryOnlySettlement(msg.sender);
         Enclave storage e = _enclaves[key];
         slashed = e.bond;
         uint256 reward = (slashed * _challengerRewardBps) / _BPS;
         e.bond = 0;
         e.bondUnlockAt = 0;
+        e.slashed = true;
         _deactivate(key, e);
         emit BondSlashed(key, challenger, slashed, reward);
         if (reward != 0) TOKEN.safeTransfer(challenger, reward);
-        if (slashed - reward != 0) TOKEN.safeTransfer(_treasury, slashed - reward);
+        if (slashed - reward != 0) TOKEN.safeTransfer(SETTLEMENT.treasury(), slashed - reward);
+    }
+
+    /// @inheritdoc IGatewayRegistry
+    function penalize(address key) external nonReentrant returns (uint256 penalty) {
+        if (msg.sender != address(SETTLEMENT)) revert RegistryOnlySettlement(msg.sender);
+        Enclave storage e = _enclaves[key];
+        penalty = (uint256(e.bond) * _rejectedSlashBps) / _BPS;
+        if (penalty == 0) return 0;
+        e.bond -= uint128(penalty);
+        emit BondPenalized(key, penalty, e.bond);
+        TOKEN.safeTransfer(SETTLEMENT.treasury(), penalty);
     }
 
     // ------------------------------------------------------------------ views
@@ -238,18 +271,27 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         return _measurements[measurement];
     }
 
-    /// @notice How long a requested bond withdrawal waits; never shorter than the settlement's challenge window.
+    /// @notice How long a requested bond withdrawal waits at least.
     function bondWithdrawDelay() external view returns (uint64) {
         return _bondWithdrawDelay;
     }
 
-    /// @notice The EIP-712 digest validators sign to approve `key` at its current nonce.
-    function approvalDigest(address key) public view returns (bytes32) {
+    /// @notice The EIP-712 digest validators sign to approve `key` at its current nonce until `deadline`.
+    /// @param key the enclave key
+    /// @param deadline the approval's expiry (unix seconds)
+    /// @return the digest
+    function approvalDigest(address key, uint64 deadline) public view returns (bytes32) {
         Enclave storage e = _enclaves[key];
         return _hashTypedDataV4(
             keccak256(
                 abi.encode(
-                    APPROVAL_TYPEHASH, key, e.measurement, e.attestationHash, e.keyConfigHash, e.approvalNonce
+                    APPROVAL_TYPEHASH,
+                    key,
+                    e.measurement,
+                    e.attestationHash,
+                    e.keyConfigHash,
+                    e.approvalNonce,
+                    deadline
                 )
             )
         );
@@ -266,19 +308,10 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         );
     }
 
-    function params()
-        external
-        view
-        returns (
-            uint128 minBond,
-            uint64 heartbeatInterval,
-            uint64 bondWithdrawDelay,
-            uint16 challengerRewardBps,
-            address treasury,
-            address settlement
-        )
-    {
-        return (_minBond, _heartbeatInterval, _bondWithdrawDelay, _challengerRewardBps, _treasury, address(_settlement));
+    /// @notice The bond, heartbeat and penalty parameters.
+    /// @return p the parameters in force
+    function params() external view returns (Params memory p) {
+        return Params(_minBond, _heartbeatInterval, _bondWithdrawDelay, _challengerRewardBps, _rejectedSlashBps);
     }
 
     // ------------------------------------------------------------------ internals
@@ -286,10 +319,6 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
     /// @dev Clock read in one place, so tests can override it.
     function _time() internal view virtual returns (uint256) {
         return block.timestamp;
-    }
-
-    function _settlementWindow() private view returns (uint256) {
-        return _settlement.challengeWindow();
     }
 
     function _isActive(Enclave storage e) private view returns (bool) {
@@ -302,10 +331,12 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         if (e.operator != msg.sender) revert RegistryNotOperator(msg.sender, key);
     }
 
+    /// @dev Deactivates the key and bumps its nonce, so no approval signed before can re-activate it.
     function _deactivate(address key, Enclave storage e) private {
         e.activeUntil = 0;
+        ++e.approvalNonce;
         emit EnclaveDeactivated(key);
-        _settlement.syncGateway(key, 0);
+        SETTLEMENT.syncGateway(key, 0);
     }
 
     /// @dev Pulls `amount` from the caller; short-paying (fee-on-transfer) tokens are rejected.
@@ -317,23 +348,12 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         if (received != amount) revert RegistryTransferAmountMismatch(amount, received);
     }
 
-    function _setParams(uint128 minBond, uint64 heartbeatInterval, uint64 bondWithdrawDelay, uint16 challengerRewardBps)
-        private
-    {
-        if (heartbeatInterval == 0) revert RegistryInvalidInterval(heartbeatInterval);
-        // A bond must stay slashable for as long as any batch it backs can be challenged.
-        if (address(_settlement) != address(0) && bondWithdrawDelay < _settlementWindow()) {
-            revert RegistryInvalidInterval(bondWithdrawDelay);
-        }
-        if (challengerRewardBps > _BPS) revert RegistryInvalidBps(challengerRewardBps);
-        (_minBond, _heartbeatInterval, _bondWithdrawDelay, _challengerRewardBps) =
-            (minBond, heartbeatInterval, bondWithdrawDelay, challengerRewardBps);
-        emit ParamsChanged(minBond, heartbeatInterval, bondWithdrawDelay, challengerRewardBps);
-    }
-
-    function _setTreasury(address treasury) private {
-        if (treasury == address(0)) revert RegistryZeroAddress();
-        _treasury = treasury;
-        emit TreasuryChanged(treasury);
+    function _setParams(Params memory p) private {
+        if (p.heartbeatInterval == 0) revert RegistryInvalidInterval(p.heartbeatInterval);
+        if (p.challengerRewardBps > MAX_CHALLENGER_REWARD_BPS) revert RegistryInvalidBps(p.challengerRewardBps);
+        if (p.rejectedSlashBps > _BPS) revert RegistryInvalidBps(p.rejectedSlashBps);
+        (_minBond, _heartbeatInterval, _bondWithdrawDelay, _challengerRewardBps, _rejectedSlashBps) =
+            (p.minBond, p.heartbeatInterval, p.bondWithdrawDelay, p.challengerRewardBps, p.rejectedSlashBps);
+        emit ParamsChanged(p.minBond, p.heartbeatInterval, p.bondWithdrawDelay, p.challengerRewardBps, p.rejectedSlashBps);
     }
 }

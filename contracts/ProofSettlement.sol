@@ -12,7 +12,9 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
-import {BatchHeader, BatchRef, BatchStatus, CompactSignature, FeeRate, ModelUsage, Receipt} from "./Types.sol";
+import {
+    BatchHeader, BatchRef, BatchStatus, CompactSignature, EquivocationProof, FeeRate, ModelUsage, Receipt
+} from "./Types.sol";
 import {IProofSettlement} from "./interfaces/IProofSettlement.sol";
 import {IGatewayRegistry} from "./interfaces/IGatewayRegistry.sol";
 import {IValidatorSet} from "./interfaces/IValidatorSet.sol";
@@ -24,12 +26,15 @@ import {Hashing} from "./libraries/Hashing.sol";
 /// @notice The core of proofpath. Gateways (enclave keys) settle batches of receipts: the enclave signs
 /// a header (Merkle root + usage + fee), anyone relays it, the fee moves from the gateway's deposit into
 /// escrow, and the batch costs exactly one new storage slot; everything else goes to events. A validator
-/// quorum attests or rejects, anyone can prove equivocation within the challenge window, and after it
-/// anyone finalizes, splitting escrowed fees between validators, treasury and burn.
+/// quorum attests once it holds the receipts, which starts the challenge window; anyone can prove
+/// equivocation from submission until the window ends (commit, then reveal, so a proof copied from the
+/// mempool earns nothing); after it anyone finalizes, paying the fee's validator share to the signers of
+/// the attesting quorum and the rest to treasury and burn. A quorum-rejected batch costs the gateway its
+/// fee and a bond penalty.
 /// @dev Fee conservation: every OPG that enters by `deposit` leaves by `withdraw`, `claimRewards`,
 /// the treasury or the burn address, or sits in a balance, a pending withdrawal, the escrow of an
-/// unfinalized batch, or validators' unclaimed rewards (including sub-wei dust).
-/// @custom:semver 0.1.0
+/// unfinalized batch, or validators' unclaimed rewards.
+/// @custom:semver 0.2.0
 contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using BatchSlot for bytes32;
@@ -72,6 +77,12 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
     uint16 private constant _BPS = 10_000;
     /// @notice Burned OPG is sent here (OPG need not implement `burn`).
     address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
+    /// @notice Hard bound on the per-call rate (0.1 OPG), default or per model.
+    uint64 public constant MAX_PER_CALL = 1e17;
+    /// @notice Hard bound on the per-1k-token rates (0.1 OPG), default or per model.
+    uint64 public constant MAX_PER_KILO_TOKEN = 1e17;
+    /// @notice Hard bound: the treasury takes at most half of a finalized fee.
+    uint16 public constant MAX_TREASURY_BPS = 5_000;
 
     IERC20 public immutable TOKEN;
     IGatewayRegistry public immutable REGISTRY;
@@ -84,12 +95,20 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
     uint16 private _treasuryBps;
     uint16 private _burnBps;
     uint16 private _rejectedRefundBps;
+    uint16 private _attesterSlashBps;
+    uint48 private _attestationCount;
     address private _treasury;
 
     mapping(address gateway => Account account) private _accounts;
     mapping(address gateway => Withdrawal withdrawal) private _withdrawals;
     mapping(address gateway => mapping(uint64 batchSeq => bytes32 slot)) private _batches;
     mapping(bytes32 modelId => ModelRate rate) private _modelRates;
+    /// @dev Per attestation (one per `attest` call): keccak256 of its signers, ascending.
+    mapping(uint48 attestationId => bytes32 signersHash) private _attesters;
+    /// @dev Per gateway: batches that reached Finalized or Rejected (open = nextBatchSeq - closed).
+    mapping(address gateway => uint64 closed) private _closed;
+    mapping(address validator => uint256 amount) private _rewards;
+    mapping(bytes32 commitment => uint256 blockNumber) private _commits;
 
     /// @notice Launch parameters; all but the contracts can be changed later by governance.
     struct InitParams {
@@ -102,15 +121,24 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         uint16 validatorBps;
         uint16 treasuryBps;
         uint16 burnBps;
-        uint16 rejectedRefundBps; // share of a rejected batch's fee refunded to the gateway; the rest goes to the treasury
+        uint16 rejectedRefundBps; // share of a quorum-rejected batch's fee refunded to the gateway; the rest goes to the treasury
+        uint16 attesterSlashBps; // share of each attester's stake slashed when its batch is proven equivocating
     }
 
+    /// @param token the OPG token fees are paid in
+    /// @param registry the GatewayRegistry, deployed with this contract's address
+    /// @param validatorSet the ValidatorSet, deployed with this contract's address
+    /// @param p launch parameters (within the hard bounds)
     constructor(IERC20 token, IGatewayRegistry registry, IValidatorSet validatorSet, InitParams memory p)
         EIP712("proofpath", "1")
         Ownable(p.owner)
     {
         if (address(token) == address(0) || address(registry) == address(0) || address(validatorSet) == address(0)) {
             revert SettlementZeroAddress();
+        }
+        // The others were deployed pointing at this address; a wrong prediction fails here, not later.
+        if (address(registry.SETTLEMENT()) != address(this) || validatorSet.SETTLEMENT() != address(this)) {
+            revert SettlementMiswired();
         }
         TOKEN = token;
         REGISTRY = registry;
@@ -120,11 +148,12 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         _setMaxBatchSize(p.maxBatchSize);
         _setWindows(p.challengeWindow, p.withdrawDelay);
         _setFeeSplit(p.validatorBps, p.treasuryBps, p.burnBps, p.rejectedRefundBps);
+        _setAttesterSlashBps(p.attesterSlashBps);
     }
 
     /// @notice Semantic version of this deployment.
     function version() external pure returns (string memory) {
-        return "0.1.0";
+        return "0.2.0";
     }
 
     // =================================================================== deposits
@@ -236,10 +265,12 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
 
     // =================================================================== validator verdicts
 
-    /// @notice A validator quorum attests that the receipts behind each batch are available and match
-    /// its header: Submitted -> Attested. One quorum signature covers any number of batches.
-    /// @dev Allowed after the challenge window too: the window is when equivocation can be proven, which
-    /// does not depend on attestation, so slow validators delay an honest batch instead of stranding it.
+    /// @notice A validator quorum attests that it holds the receipts behind each batch and that they
+    /// match its header: Submitted -> Attested, which starts each batch's challenge window. One quorum
+    /// signature covers any number of batches; its signers are recorded (one slot per call) and earn the
+    /// validator share of these batches' fees when they finalize.
+    /// @param batches the batches attested
+    /// @param sigs a quorum's signatures over `verdictDigest(1, headerHashes)`, ascending by signer
     function attest(BatchRef[] calldata batches, CompactSignature[] calldata sigs) external {
         uint256 n = batches.length;
         if (n == 0) revert SettlementEmptyList();
@@ -248,23 +279,28 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
             hashes[i] = batches[i].headerHash;
         }
         bytes32 digest = _verdictDigest(VERDICT_ATTEST, hashes);
-        VALIDATORS.verifyQuorum(digest, sigs);
+        address[] memory signers = VALIDATORS.verifyQuorum(digest, sigs);
+        uint48 id = ++_attestationCount;
+        _attesters[id] = keccak256(abi.encodePacked(signers));
+        emit Attestation(id, digest, signers);
 
+        uint256 now_ = _time();
         for (uint256 i; i < n; ++i) {
             BatchRef calldata b = batches[i];
             bytes32 slot = _loadBatch(b.gateway, b.batchSeq, b.headerHash);
             if (slot.status() != BatchStatus.Submitted) {
                 revert SettlementInvalidStatus(b.gateway, b.batchSeq, slot.status());
             }
-            _batches[b.gateway][b.batchSeq] = slot.withStatus(BatchStatus.Attested);
-            emit BatchAttested(b.gateway, b.batchSeq, digest);
+            _batches[b.gateway][b.batchSeq] = slot.attested(id, now_);
+            emit BatchAttested(b.gateway, b.batchSeq, id);
         }
     }
 
-    /// @notice A validator quorum rejects batches (data withheld, root or usage wrong): Submitted or
-    /// Attested -> Rejected, within the challenge window (a never-attested batch can be rejected later
-    /// too, so its escrow is never stuck). The fee is refunded by `rejectedRefundBps`, the rest goes to
-    /// the treasury. Quorum rejection does not slash: only a proof of equivocation does.
+    /// @notice A validator quorum rejects batches (data withheld, root or usage wrong): a Submitted batch
+    /// at any time, an Attested one within its challenge window. The gateway loses the fee (refunded
+    /// only by `rejectedRefundBps`, the rest to the treasury) and `rejectedSlashBps` of its bond.
+    /// @param headers the rejected batches' headers
+    /// @param sigs a quorum's signatures over `verdictDigest(2, headerHashes)`, ascending by signer
     function reject(BatchHeader[] calldata headers, CompactSignature[] calldata sigs) external nonReentrant {
         uint256 n = headers.length;
         if (n == 0) revert SettlementEmptyList();
@@ -278,52 +314,63 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         for (uint256 i; i < n; ++i) {
             BatchHeader calldata h = headers[i];
             bytes32 slot = _loadBatch(h.gateway, h.batchSeq, hashes[i]);
-            BatchStatus st = slot.status();
-            uint64 windowEnd = slot.submittedAt() + _challengeWindow;
-            if (st == BatchStatus.Attested) {
-                if (_time() >= windowEnd) revert SettlementWindowClosed(h.gateway, h.batchSeq, windowEnd);
-            } else if (st != BatchStatus.Submitted) {
-                revert SettlementInvalidStatus(h.gateway, h.batchSeq, st);
-            }
+            _checkChallengeable(h.gateway, h.batchSeq, slot);
             toTreasury += _rejectBatch(h, slot, false, address(0));
+            REGISTRY.penalize(h.gateway);
         }
         _payTreasury(toTreasury);
     }
 
-    /// @notice Anyone proves that the enclave equivocated: it signed `signedReceipt` for callSeq s, but
-    /// the settled batch holds a different leaf for s (another receipt, or a void leaf). Within the
-    /// window: the batch is Rejected, the gateway's bond slashed and the caller rewarded by the registry.
+    /// @notice First step of an equivocation challenge: commits to `keccak256(abi.encode(challenger,
+    /// headerHash, signedReceiptHash, salt))`. The proof is revealed in a later block; whoever copies
+    /// the reveal from the mempool has no commitment and earns nothing.
+    /// @param commitment the hash committed to
+    function commitChallenge(bytes32 commitment) external {
+        if (_commits[commitment] == 0) _commits[commitment] = block.number;
+        emit ChallengeCommitted(commitment, msg.sender);
+    }
+
+    /// @notice Reveals a committed proof that the enclave equivocated: it signed a receipt for callSeq s,
+    /// but the settled batch holds a different leaf for s. From submission until the challenge window
+    /// ends: the batch is Rejected (fee to the treasury), the gateway's bond slashed (the caller gets the
+    /// registry's challenger share) and its key banned; if a quorum had attested the batch, each attester
+    /// loses `attesterSlashBps` of its stake.
+    /// @param header the settled header
+    /// @param e the signed receipt, the settled leaf and its Merkle proof
+    /// @param salt the salt of the caller's commitment
+    /// @param attesters the signers of the batch's attestation (empty while it is only Submitted)
     function challengeEquivocation(
         BatchHeader calldata header,
-        Receipt calldata signedReceipt,
-        CompactSignature calldata receiptSig,
-        Receipt calldata settledReceipt,
-        bool settledIsVoid,
-        bytes32[] calldata proof
+        EquivocationProof calldata e,
+        bytes32 salt,
+        address[] calldata attesters
     ) external nonReentrant {
         address gateway = header.gateway;
-        bytes32 slot = _loadBatch(gateway, header.batchSeq, Hashing.hashHeader(header));
-        BatchStatus st = slot.status();
-        if (st != BatchStatus.Submitted && st != BatchStatus.Attested) {
-            revert SettlementInvalidStatus(gateway, header.batchSeq, st);
-        }
-        uint64 windowEnd = slot.submittedAt() + _challengeWindow;
-        if (_time() >= windowEnd) revert SettlementWindowClosed(gateway, header.batchSeq, windowEnd);
+        bytes32 headerHash = Hashing.hashHeader(header);
+        bytes32 slot = _loadBatch(gateway, header.batchSeq, headerHash);
+        _checkChallengeable(gateway, header.batchSeq, slot);
+        _useCommitment(keccak256(abi.encode(msg.sender, headerHash, Hashing.hashReceipt(e.signedReceipt), salt)));
+        _checkEquivocation(header, e);
 
-        _checkEquivocation(header, signedReceipt, receiptSig, settledReceipt, settledIsVoid, proof);
-
-        uint256 toTreasury = _rejectBatch(header, slot, true, msg.sender);
-        _payTreasury(toTreasury);
+        _payTreasury(_rejectBatch(header, slot, true, msg.sender));
         REGISTRY.slash(gateway, msg.sender);
+        if (slot.status() == BatchStatus.Attested) {
+            _checkAttesters(slot.attestationId(), attesters);
+            VALIDATORS.slashAttesters(attesters, _attesterSlashBps, msg.sender);
+        }
     }
 
-    /// @notice Anyone finalizes attested batches whose challenge window has ended: Attested -> Finalized,
-    /// and their escrowed fees are split between validators (claimable), treasury and burn.
-    function finalize(BatchHeader[] calldata headers) external nonReentrant {
+    /// @notice Anyone finalizes batches of one attestation once their challenge window (from attestation)
+    /// has passed: Attested -> Finalized. Of their escrowed fees, the validator share goes in equal parts
+    /// to the attestation's signers (claimable), the rest to burn and treasury (with rounding dust).
+    /// @param headers the batches' headers, all attested by the same attestation
+    /// @param attesters that attestation's signers, ascending (see the `Attestation` event)
+    function finalize(BatchHeader[] calldata headers, address[] calldata attesters) external nonReentrant {
         uint256 n = headers.length;
         if (n == 0) revert SettlementEmptyList();
         uint64 now_ = uint64(_time());
         uint32 window = _challengeWindow;
+        uint48 id;
         uint256 total;
         for (uint256 i; i < n; ++i) {
             BatchHeader calldata h = headers[i];
@@ -331,31 +378,41 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
             if (slot.status() != BatchStatus.Attested) {
                 revert SettlementInvalidStatus(h.gateway, h.batchSeq, slot.status());
             }
-            uint64 windowEnd = slot.submittedAt() + window;
+            if (i == 0) id = slot.attestationId();
+            else if (slot.attestationId() != id) revert SettlementMixedAttestations(id, slot.attestationId());
+            uint64 windowEnd = slot.since() + window;
             if (now_ < windowEnd) revert SettlementWindowOpen(h.gateway, h.batchSeq, windowEnd);
             _batches[h.gateway][h.batchSeq] = slot.withStatus(BatchStatus.Finalized);
+            ++_closed[h.gateway];
             total += h.fee;
             emit BatchFinalized(h.gateway, h.batchSeq, h.fee);
         }
+        _checkAttesters(id, attesters);
         if (total == 0) {
-            emit FeesDistributed(0, 0, 0, 0);
+            emit FeesDistributed(id, 0, 0, 0, 0);
             return;
         }
         uint256 burned = (total * _burnBps) / _BPS;
-        uint256 toValidators = (total * _validatorBps) / _BPS;
-        uint256 allocated = VALIDATORS.accrueRewards(toValidators);
-        // Rounding remainders and undistributable dust go to the treasury, so fees are conserved exactly.
-        uint256 toTreasury = total - burned - allocated;
-        emit FeesDistributed(total, allocated, toTreasury, burned);
+        uint256 k = attesters.length;
+        uint256 perSigner = ((total * _validatorBps) / _BPS) / k;
+        for (uint256 i; i < k; ++i) {
+            _rewards[attesters[i]] += perSigner;
+        }
+        // Rounding remainders go to the treasury, so fees are conserved exactly.
+        uint256 toTreasury = total - burned - perSigner * k;
+        emit FeesDistributed(id, total, perSigner * k, toTreasury, burned);
         _payTreasury(toTreasury);
         if (burned != 0) TOKEN.safeTransfer(BURN_ADDRESS, burned);
     }
 
-    /// @notice A validator takes the fee rewards it is owed.
+    /// @notice A validator takes the fee rewards it is owed (for batches it attested that finalized).
+    /// @param to receives the rewards
+    /// @return amount the OPG paid
     function claimRewards(address to) external nonReentrant returns (uint256 amount) {
         if (to == address(0)) revert SettlementZeroAddress();
-        amount = VALIDATORS.takeRewards(msg.sender);
+        amount = _rewards[msg.sender];
         if (amount == 0) revert SettlementZeroAmount();
+        delete _rewards[msg.sender];
         emit RewardsClaimed(msg.sender, to, amount);
         TOKEN.safeTransfer(to, amount);
     }
@@ -380,36 +437,74 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
 
     // =================================================================== views
 
-    /// @notice True when `receipt` is a leaf of `header`'s batch, the header is the one stored, and the
-    /// batch is settled (Submitted, Attested or Finalized; not Rejected). The leaf is hashed here from
-    /// the receipt's fields, so an inner node can never pass as a leaf (no 64-byte second preimage).
+    /// @notice The status of the batch that holds `receipt`: None unless `receipt` is a leaf of `header`'s
+    /// batch (proven by `proof`) and `header` is the one stored; otherwise Submitted (not yet checked by
+    /// validators), Attested (receipts held by a quorum, challenge window running), Finalized (final)
+    /// or Rejected. Only Finalized is final. The leaf is hashed here from the receipt's fields, so an
+    /// inner node can never pass as a leaf (no 64-byte second preimage).
+    /// @param header the settled header
+    /// @param receipt the receipt as signed by the enclave
+    /// @param proof Merkle proof of the receipt's leaf
+    /// @return status the batch's status, or None when the receipt is not proven in it
     function verifyReceipt(BatchHeader calldata header, Receipt calldata receipt, bytes32[] calldata proof)
         external
         view
-        returns (bool)
+        returns (BatchStatus status)
     {
         bytes32 slot = _batches[header.gateway][header.batchSeq];
-        if (!slot.matches(Hashing.hashHeader(header))) return false;
-        BatchStatus st = slot.status();
-        if (st == BatchStatus.Rejected) return false;
+        if (!slot.matches(Hashing.hashHeader(header))) return BatchStatus.None;
         if (
             receipt.gateway != header.gateway || receipt.callSeq < header.firstCallSeq
                 || receipt.callSeq - header.firstCallSeq >= header.count
-        ) return false;
-        return MerkleProof.verifyCalldata(proof, header.root, Hashing.leaf(Hashing.hashReceipt(receipt)));
+        ) return BatchStatus.None;
+        if (!MerkleProof.verifyCalldata(proof, header.root, Hashing.leaf(Hashing.hashReceipt(receipt)))) {
+            return BatchStatus.None;
+        }
+        return slot.status();
     }
 
-    /// @notice Status of a batch, when it was submitted, when its challenge window ends, and the
-    /// stored 192-bit prefix of its header hash.
+    /// @notice A batch: its status, the time of its last transition (submission, then attestation), when
+    /// its challenge window ends (0 until a quorum attests it), the attestation that attested it (0
+    /// before) and the stored 160-bit prefix of its header hash.
+    /// @param gateway the enclave key
+    /// @param batchSeq the batch's sequence number
+    /// @return status None, Submitted, Attested, Finalized or Rejected
+    /// @return since unix seconds of submission, or of attestation once attested
+    /// @return windowEnd unix seconds the challenge window ends (0 while not attested)
+    /// @return attestationId the attestation's id (0 while not attested)
+    /// @return headerHashPrefix the top 160 bits of the header hash
     function batch(address gateway, uint64 batchSeq)
         external
         view
-        returns (BatchStatus status, uint64 submittedAt, uint64 windowEnd, bytes32 headerHashPrefix)
+        returns (BatchStatus status, uint64 since, uint64 windowEnd, uint48 attestationId, bytes32 headerHashPrefix)
     {
         bytes32 slot = _batches[gateway][batchSeq];
-        if (slot == 0) return (BatchStatus.None, 0, 0, 0);
-        submittedAt = slot.submittedAt();
-        return (slot.status(), submittedAt, submittedAt + _challengeWindow, slot.hashPrefix());
+        if (slot == 0) return (BatchStatus.None, 0, 0, 0, 0);
+        status = slot.status();
+        since = slot.since();
+        attestationId = slot.attestationId();
+        if (attestationId != 0) windowEnd = since + _challengeWindow;
+        return (status, since, windowEnd, attestationId, slot.hashPrefix());
+    }
+
+    /// @notice Batches of `gateway` not yet Finalized or Rejected (its bond cannot leave before 0).
+    /// @param gateway the enclave key
+    /// @return open the number of open batches
+    function openBatches(address gateway) external view returns (uint256 open) {
+        return _accounts[gateway].nextBatchSeq - _closed[gateway];
+    }
+
+    /// @notice Fee rewards `validator` can claim.
+    /// @param validator the validator
+    /// @return amount OPG owed
+    function rewardsOwed(address validator) external view returns (uint256 amount) {
+        return _rewards[validator];
+    }
+
+    /// @notice Where the treasury share of fees, and slashed bonds and stakes, go.
+    /// @return the treasury address
+    function treasury() external view returns (address) {
+        return _treasury;
     }
 
     /// @notice The callSeq and batchSeq the gateway's next batch must start at.
@@ -454,7 +549,7 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         return (m.rate, m.enabled);
     }
 
-    /// @notice Seconds after submission during which a batch can be attested, rejected or challenged.
+    /// @notice Seconds after attestation during which a batch can be rejected or challenged.
     function challengeWindow() external view returns (uint32) {
         return _challengeWindow;
     }
@@ -471,7 +566,8 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
             uint16 treasuryBps,
             uint16 burnBps,
             uint16 rejectedRefundBps,
-            address treasury
+            uint16 attesterSlashBps,
+            address treasury_
         )
     {
         return (
@@ -482,6 +578,7 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
             _treasuryBps,
             _burnBps,
             _rejectedRefundBps,
+            _attesterSlashBps,
             _treasury
         );
     }
@@ -494,6 +591,7 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
 
     /// @notice Sets (or, with `enabled` false, removes) a per-model rate that replaces the default.
     function setModelFeeRate(bytes32 modelId, FeeRate calldata rate, bool enabled) external onlyOwner {
+        _checkRate(rate);
         _modelRates[modelId] = ModelRate(rate, enabled);
         if (enabled) _config.modelRatesEnabled = 1;
         emit ModelFeeRateChanged(modelId, enabled, rate.perCall, rate.perKiloInputToken, rate.perKiloOutputToken);
@@ -514,8 +612,13 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         _setFeeSplit(validatorBps, treasuryBps, burnBps, rejectedRefundBps);
     }
 
-    function setTreasury(address treasury) external onlyOwner {
-        _setTreasury(treasury);
+    function setTreasury(address treasury_) external onlyOwner {
+        _setTreasury(treasury_);
+    }
+
+    /// @notice Sets the share of each attester's stake slashed when its batch is proven equivocating.
+    function setAttesterSlashBps(uint16 attesterSlashBps) external onlyOwner {
+        _setAttesterSlashBps(attesterSlashBps);
     }
 
     // =================================================================== internals
@@ -575,38 +678,56 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         );
     }
 
-    /// @dev Reverts unless the enclave signed `signedReceipt` and the batch root holds a different leaf
-    /// (`settledReceipt`, or a void leaf) for the same callSeq.
-    function _checkEquivocation(
-        BatchHeader calldata header,
-        Receipt calldata signedReceipt,
-        CompactSignature calldata receiptSig,
-        Receipt calldata settledReceipt,
-        bool settledIsVoid,
-        bytes32[] calldata proof
-    ) private view {
+    /// @dev Reverts unless the enclave signed `e.signedReceipt` and the batch root holds a different leaf
+    /// (`e.settledReceipt`, or a void leaf) for the same callSeq.
+    function _checkEquivocation(BatchHeader calldata header, EquivocationProof calldata e) private view {
         address gateway = header.gateway;
-        uint64 callSeq = signedReceipt.callSeq;
-        if (
-            signedReceipt.gateway != gateway || callSeq < header.firstCallSeq
-                || callSeq - header.firstCallSeq >= header.count
-        ) revert SettlementReceiptOutOfBatch(signedReceipt.gateway, callSeq);
+        Receipt calldata signed = e.signedReceipt;
+        uint64 callSeq = signed.callSeq;
+        if (signed.gateway != gateway || callSeq < header.firstCallSeq || callSeq - header.firstCallSeq >= header.count)
+        {
+            revert SettlementReceiptOutOfBatch(signed.gateway, callSeq);
+        }
 
-        bytes32 signedHash = Hashing.hashReceipt(signedReceipt);
-        address signer = ECDSA.recover(_hashTypedDataV4(signedHash), receiptSig.r, receiptSig.vs);
+        bytes32 signedHash = Hashing.hashReceipt(signed);
+        address signer = ECDSA.recover(_hashTypedDataV4(signedHash), e.receiptSig.r, e.receiptSig.vs);
         if (signer != gateway) revert SettlementInvalidReceiptSignature(gateway, signer);
 
         bytes32 settledLeaf;
-        if (settledIsVoid) {
+        if (e.settledIsVoid) {
             settledLeaf = Hashing.leaf(Hashing.hashVoid(gateway, callSeq));
         } else {
-            if (settledReceipt.gateway != gateway || settledReceipt.callSeq != callSeq) {
-                revert SettlementReceiptOutOfBatch(settledReceipt.gateway, settledReceipt.callSeq);
+            if (e.settledReceipt.gateway != gateway || e.settledReceipt.callSeq != callSeq) {
+                revert SettlementReceiptOutOfBatch(e.settledReceipt.gateway, e.settledReceipt.callSeq);
             }
-            settledLeaf = Hashing.leaf(Hashing.hashReceipt(settledReceipt));
+            settledLeaf = Hashing.leaf(Hashing.hashReceipt(e.settledReceipt));
         }
         if (settledLeaf == Hashing.leaf(signedHash)) revert SettlementNotEquivocation();
-        if (!MerkleProof.verifyCalldata(proof, header.root, settledLeaf)) revert SettlementInvalidProof();
+        if (!MerkleProof.verifyCalldata(e.proof, header.root, settledLeaf)) revert SettlementInvalidProof();
+    }
+
+    /// @dev Reverts unless the batch can still be rejected or challenged: Submitted, or Attested with its
+    /// challenge window (which starts at attestation) still running.
+    function _checkChallengeable(address gateway, uint64 batchSeq, bytes32 slot) private view {
+        BatchStatus st = slot.status();
+        if (st == BatchStatus.Attested) {
+            uint64 windowEnd = slot.since() + _challengeWindow;
+            if (_time() >= windowEnd) revert SettlementWindowClosed(gateway, batchSeq, windowEnd);
+        } else if (st != BatchStatus.Submitted) {
+            revert SettlementInvalidStatus(gateway, batchSeq, st);
+        }
+    }
+
+    /// @dev Reverts unless `attesters` are the recorded signers of attestation `id`.
+    function _checkAttesters(uint48 id, address[] calldata attesters) private view {
+        if (keccak256(abi.encodePacked(attesters)) != _attesters[id]) revert SettlementWrongAttesters(id);
+    }
+
+    /// @dev Consumes a commitment made by an earlier block; reverts when there is none.
+    function _useCommitment(bytes32 commitment) private {
+        uint256 at = _commits[commitment];
+        if (at == 0 || at >= block.number) revert SettlementNotCommitted(commitment);
+        delete _commits[commitment];
     }
 
     /// @dev Separate frame for the event's many fields (stack depth). `header.fee` equals the computed fee here.
@@ -632,13 +753,15 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         if (!slot.matches(headerHash)) revert SettlementUnknownBatch(gateway, batchSeq);
     }
 
-    /// @dev Marks a batch Rejected and refunds its fee share to the gateway; returns the treasury share.
+    /// @dev Marks a batch Rejected and refunds the gateway its share of a quorum-rejected batch's fee (none
+    /// after equivocation); returns the treasury share.
     function _rejectBatch(BatchHeader calldata h, bytes32 slot, bool equivocation, address challenger)
         private
         returns (uint256 toTreasury)
     {
         _batches[h.gateway][h.batchSeq] = slot.withStatus(BatchStatus.Rejected);
-        uint256 refund = (h.fee * _rejectedRefundBps) / _BPS;
+        ++_closed[h.gateway];
+        uint256 refund = equivocation ? 0 : (h.fee * _rejectedRefundBps) / _BPS;
         if (refund != 0) {
             Account storage acct = _accounts[h.gateway];
             acct.balance = SafeCast.toUint96(uint256(acct.balance) + refund);
@@ -651,7 +774,18 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         if (amount != 0) TOKEN.safeTransfer(_treasury, amount);
     }
 
+    function _checkRate(FeeRate memory rate) private pure {
+        if (rate.perCall > MAX_PER_CALL) revert SettlementInvalidParam("perCall", rate.perCall);
+        if (rate.perKiloInputToken > MAX_PER_KILO_TOKEN) {
+            revert SettlementInvalidParam("perKiloInputToken", rate.perKiloInputToken);
+        }
+        if (rate.perKiloOutputToken > MAX_PER_KILO_TOKEN) {
+            revert SettlementInvalidParam("perKiloOutputToken", rate.perKiloOutputToken);
+        }
+    }
+
     function _setFeeRate(FeeRate memory rate) private {
+        _checkRate(rate);
         (_config.perCall, _config.perKiloInputToken, _config.perKiloOutputToken) =
             (rate.perCall, rate.perKiloInputToken, rate.perKiloOutputToken);
         emit FeeRateChanged(rate.perCall, rate.perKiloInputToken, rate.perKiloOutputToken);
@@ -663,14 +797,15 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         emit MaxBatchSizeChanged(maxBatchSize);
     }
 
-    /// @dev The challenge window can only grow: windows are read when a batch is attested, challenged or
+    /// @dev The challenge window can only grow, so the launch value is its hard minimum (`scripts/deploy.ts`
+    /// refuses less than an hour outside local chains): windows are read when a batch is challenged or
     /// finalized, so shortening would cut short the challenges of batches already open. It never exceeds
-    /// the registry's bond withdrawal delay, so a bond is still slashable for every open batch.
+    /// the validators' exit delay, so an attester's stake is still slashable for every window it opened.
     function _setWindows(uint32 challengeWindow, uint32 withdrawDelay) private {
         if (challengeWindow == 0 || challengeWindow < _challengeWindow) {
             revert SettlementInvalidParam("challengeWindow", challengeWindow);
         }
-        if (challengeWindow > REGISTRY.bondWithdrawDelay()) revert SettlementInvalidParam("challengeWindow", challengeWindow);
+        if (challengeWindow > VALIDATORS.exitDelay()) revert SettlementInvalidParam("challengeWindow", challengeWindow);
         _challengeWindow = challengeWindow;
         _withdrawDelay = withdrawDelay;
         emit WindowsChanged(challengeWindow, withdrawDelay);
@@ -681,15 +816,22 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
     {
         uint256 sum = uint256(validatorBps) + treasuryBps + burnBps;
         if (sum != _BPS) revert SettlementInvalidParam("feeSplit", sum);
+        if (treasuryBps > MAX_TREASURY_BPS) revert SettlementInvalidParam("treasuryBps", treasuryBps);
         if (rejectedRefundBps > _BPS) revert SettlementInvalidParam("rejectedRefundBps", rejectedRefundBps);
         (_validatorBps, _treasuryBps, _burnBps, _rejectedRefundBps) =
             (validatorBps, treasuryBps, burnBps, rejectedRefundBps);
         emit FeeSplitChanged(validatorBps, treasuryBps, burnBps, rejectedRefundBps);
     }
 
-    function _setTreasury(address treasury) private {
-        if (treasury == address(0)) revert SettlementZeroAddress();
-        _treasury = treasury;
-        emit TreasuryChanged(treasury);
+    function _setTreasury(address treasury_) private {
+        if (treasury_ == address(0)) revert SettlementZeroAddress();
+        _treasury = treasury_;
+        emit TreasuryChanged(treasury_);
+    }
+
+    function _setAttesterSlashBps(uint16 attesterSlashBps) private {
+        if (attesterSlashBps > _BPS) revert SettlementInvalidParam("attesterSlashBps", attesterSlashBps);
+        _attesterSlashBps = attesterSlashBps;
+        emit AttesterSlashChanged(attesterSlashBps);
     }
 }

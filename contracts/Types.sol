@@ -38,7 +38,8 @@ struct Receipt {
 }
 
 /// @notice Lifecycle of a batch. Statuses only move forward:
-/// None -> Submitted -> Attested -> Finalized, or Submitted/Attested -> Rejected.
+/// None -> Submitted -> Attested -> Finalized, or Submitted/Attested -> Rejected. The challenge window
+/// starts at attestation (when a validator quorum holds the receipts), not at submission.
 enum BatchStatus {
     None,
     Submitted,
@@ -66,4 +67,15 @@ struct FeeRate {
     uint64 perCall; // OPG wei per served call
     uint64 perKiloInputToken; // OPG wei per 1,000 input tokens
     uint64 perKiloOutputToken; // OPG wei per 1,000 output tokens
+}
+
+/// @notice Evidence that an enclave equivocated: it signed `signedReceipt` for a callSeq, and the
+/// settled batch holds a different leaf for that callSeq (`settledReceipt`, or a void leaf when
+/// `settledIsVoid`), proven by `proof` against the batch root.
+struct EquivocationProof {
+    Receipt signedReceipt;
+    CompactSignature receiptSig;
+    Receipt settledReceipt;
+    bool settledIsVoid;
+    bytes32[] proof;
 }

@@ -3,40 +3,81 @@ pragma solidity 0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
 import {CompactSignature} from "./Types.sol";
 import {IValidatorSet} from "./interfaces/IValidatorSet.sol";
+import {IProofSettlement} from "./interfaces/IProofSettlement.sol";
 
 /// @title ValidatorSet
-/// @notice Governance-managed validators and quorum k. `verifyQuorum` is the only quorum check in
-/// proofpath: the registry (enclave approval) and the settlement (attest, reject) both call it with
-/// their own EIP-712 digests, so a signature for one contract or chain never counts for another.
-/// @dev Rewards: each finalized fee's validator share is split equally among the validators of the
-/// moment (an accumulator, O(1) per accrual); dust below one wei per validator is carried forward.
-/// @custom:semver 0.1.0
-contract ValidatorSet is IValidatorSet, Ownable2Step {
+/// @notice Staked validators and the quorum check. Governance admits a validator; it (or anyone for it)
+/// stakes at least `minStake` to join the active set; it leaves by `requestExit`, and its stake stays
+/// locked and slashable for `exitDelay`, which is never shorter than the settlement's challenge window.
+/// A quorum is the configured k but never less than a strict majority of the active set, so two
+/// disjoint quorums cannot exist. Anyone proves a validator signed an attest and a reject verdict for
+/// the same header (commit, then reveal in a later block, so the proof cannot be copied from the
+/// mempool): its whole stake is slashed and it is banned.
+/// @custom:semver 0.2.0
+contract ValidatorSet is IValidatorSet, Ownable2Step, ReentrancyGuardTransient {
     using EnumerableSet for EnumerableSet.AddressSet;
+    using SafeERC20 for IERC20;
 
-    EnumerableSet.AddressSet private _validators;
+    uint16 private constant _BPS = 10_000;
+    /// @notice Hard bound: a prover's reward is at most 10 % of a slashed stake.
+    uint16 public constant MAX_PROVER_REWARD_BPS = 1_000;
+    /// @notice Hard bound: a stake stays locked at least one hour after its validator leaves.
+    uint64 public constant MIN_EXIT_DELAY = 1 hours;
+    uint8 private constant _VERDICT_ATTEST = 1;
+    uint8 private constant _VERDICT_REJECT = 2;
+
+    IERC20 public immutable TOKEN;
+    /// @inheritdoc IValidatorSet
+    address public immutable SETTLEMENT;
+
+    EnumerableSet.AddressSet private _active;
+    mapping(address account => Validator record) private _validators;
+    mapping(bytes32 commitment => uint256 blockNumber) private _commits;
     uint256 private _quorum;
-    address private _settlement;
+    uint128 private _minStake;
+    uint64 private _exitDelay;
+    uint16 private _proverRewardBps;
 
-    uint256 private _rewardPerValidator; // accumulated wei per validator seat
-    uint256 private _dust; // accrued but not yet divisible among validators
-    mapping(address validator => uint256 debt) private _rewardDebt;
-    mapping(address validator => uint256 credited) private _credited;
-
-    constructor(address owner, address[] memory initialValidators, uint256 initialQuorum) Ownable(owner) {
-        for (uint256 i; i < initialValidators.length; ++i) {
-            _add(initialValidators[i]);
+    /// @param token the OPG token validators stake
+    /// @param settlement the ProofSettlement this set serves (its address is known before it is deployed)
+    /// @param owner governance (a TimelockController in production)
+    /// @param admitted validators admitted at launch (they still have to stake)
+    /// @param quorum_ the configured k (a strict majority applies when larger)
+    /// @param minStake smallest stake of an active validator
+    /// @param exitDelay_ seconds a leaving validator's stake stays locked
+    /// @param proverRewardBps share of a slashed stake paid to whoever proved the fault
+    constructor(
+        IERC20 token,
+        address settlement,
+        address owner,
+        address[] memory admitted,
+        uint256 quorum_,
+        uint128 minStake,
+        uint64 exitDelay_,
+        uint16 proverRewardBps
+    ) Ownable(owner) {
+        if (address(token) == address(0) || settlement == address(0)) revert ValidatorZeroAddress();
+        TOKEN = token;
+        SETTLEMENT = settlement;
+        for (uint256 i; i < admitted.length; ++i) {
+            _admit(admitted[i]);
         }
-        _setQuorum(initialQuorum);
+        _setQuorum(quorum_);
+        _setStakeParams(minStake, exitDelay_, proverRewardBps);
     }
 
+    /// @notice Semantic version of this deployment.
     function version() external pure returns (string memory) {
-        return "0.1.0";
+        return "0.2.0";
     }
 
     // ------------------------------------------------------------------ quorum
@@ -48,7 +89,7 @@ contract ValidatorSet is IValidatorSet, Ownable2Step {
         returns (address[] memory signers)
     {
         uint256 n = sigs.length;
-        uint256 k = _quorum;
+        uint256 k = quorum();
         if (n < k) revert ValidatorQuorumNotReached(n, k);
         signers = new address[](n);
         address prev;
@@ -57,108 +98,259 @@ contract ValidatorSet is IValidatorSet, Ownable2Step {
             (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, sigs[i].r, sigs[i].vs);
             if (err != ECDSA.RecoverError.NoError) revert ValidatorInvalidSignature(i);
             if (signer <= prev) revert ValidatorSignersNotAscending(i, signer);
-            if (!_validators.contains(signer)) revert ValidatorUnknownSigner(i, signer);
+            if (!_active.contains(signer)) revert ValidatorUnknownSigner(i, signer);
             signers[i] = signer;
             prev = signer;
         }
     }
 
+    /// @inheritdoc IValidatorSet
+    function quorum() public view returns (uint256 k) {
+        uint256 majority = _active.length() / 2 + 1;
+        return _quorum > majority ? _quorum : majority;
+    }
+
+    /// @inheritdoc IValidatorSet
     function isValidator(address account) external view returns (bool) {
-        return _validators.contains(account);
+        return _active.contains(account);
     }
 
-    function quorum() external view returns (uint256) {
-        return _quorum;
+    /// @inheritdoc IValidatorSet
+    function validatorCount() external view returns (uint256 n) {
+        return _active.length();
     }
 
-    function validatorCount() external view returns (uint256) {
-        return _validators.length();
+    /// @inheritdoc IValidatorSet
+    function validators() external view returns (address[] memory list) {
+        return _active.values();
     }
 
-    function validators() external view returns (address[] memory) {
-        return _validators.values();
+    /// @inheritdoc IValidatorSet
+    function validator(address account) external view returns (Validator memory v) {
+        return _validators[account];
+    }
+
+    /// @inheritdoc IValidatorSet
+    function exitDelay() external view returns (uint64) {
+        return _exitDelay;
+    }
+
+    /// @notice All parameters at once.
+    /// @return configuredQuorum the k governance set (see `quorum()` for the one in force)
+    /// @return minStake smallest stake of an active validator
+    /// @return exitDelay_ seconds a leaving validator's stake stays locked
+    /// @return proverRewardBps share of a slashed stake paid to the prover
+    function params()
+        external
+        view
+        returns (uint256 configuredQuorum, uint128 minStake, uint64 exitDelay_, uint16 proverRewardBps)
+    {
+        return (_quorum, _minStake, _exitDelay, _proverRewardBps);
+    }
+
+    // ------------------------------------------------------------------ validators
+
+    /// @notice Stakes `amount` OPG (pulled from the caller) for `account`: an Admitted validator joins
+    /// the active set once its stake reaches `minStake`; an Active one adds to its stake.
+    /// @param account the validator staked for
+    /// @param amount OPG pulled from the caller
+    function stake(address account, uint256 amount) external nonReentrant {
+        Validator storage v = _validators[account];
+        ValidatorStatus st = v.status;
+        if (st != ValidatorStatus.Admitted && st != ValidatorStatus.Active) revert ValidatorInvalidStatus(account, st);
+        uint256 total = uint256(v.stake) + amount;
+        if (total < _minStake) revert ValidatorStakeTooLow(total, _minStake);
+        v.stake = SafeCast.toUint128(total);
+        emit StakeAdded(account, msg.sender, amount, total);
+        if (st == ValidatorStatus.Admitted) {
+            v.status = ValidatorStatus.Active;
+            _active.add(account);
+            emit ValidatorJoined(account, total);
+        }
+        _pull(amount);
+    }
+
+    /// @notice An active validator leaves the set now; its stake unlocks after `exitDelay`.
+    function requestExit() external {
+        Validator storage v = _validators[msg.sender];
+        if (v.status != ValidatorStatus.Active) revert ValidatorInvalidStatus(msg.sender, v.status);
+        _exit(msg.sender, v);
+    }
+
+    /// @notice A validator that left takes its stake once unlocked; governance must admit it again to return.
+    /// @param to receives the stake
+    function withdrawStake(address to) external nonReentrant {
+        if (to == address(0)) revert ValidatorZeroAddress();
+        Validator storage v = _validators[msg.sender];
+        if (v.status != ValidatorStatus.Exiting) revert ValidatorInvalidStatus(msg.sender, v.status);
+        if (block.timestamp < v.unlockAt) revert ValidatorStakeLocked(msg.sender, v.unlockAt);
+        uint256 amount = v.stake;
+        delete _validators[msg.sender];
+        emit StakeWithdrawn(msg.sender, to, amount);
+        if (amount != 0) TOKEN.safeTransfer(to, amount);
+    }
+
+    // ------------------------------------------------------------------ slashing
+
+    /// @notice First step of a slashing proof: commits to `keccak256(abi.encode(prover, validator,
+    /// headerHash, salt))`. The proof is revealed in a later block, so copying it earns nothing.
+    /// @param commitment the hash committed to
+    function commitSlash(bytes32 commitment) external {
+        if (_commits[commitment] == 0) _commits[commitment] = block.number;
+        emit SlashCommitted(commitment, msg.sender);
+    }
+
+    /// @notice Proves that one validator signed an attest verdict and a reject verdict that both cover
+    /// the same header: its whole stake is slashed (the caller, who committed first, gets
+    /// `proverRewardBps`, the treasury the rest) and it is banned for good.
+    /// @param attestHashes header hashes of the attest verdict
+    /// @param attestSig the validator's signature over the attest verdict
+    /// @param rejectHashes header hashes of the reject verdict
+    /// @param rejectSig the validator's signature over the reject verdict
+    /// @param i index of the shared header in `attestHashes`
+    /// @param j index of the shared header in `rejectHashes`
+    /// @param salt the salt of the caller's commitment
+    /// @return slashed the OPG taken
+    function slashContradiction(
+        bytes32[] calldata attestHashes,
+        CompactSignature calldata attestSig,
+        bytes32[] calldata rejectHashes,
+        CompactSignature calldata rejectSig,
+        uint256 i,
+        uint256 j,
+        bytes32 salt
+    ) external nonReentrant returns (uint256 slashed) {
+        IProofSettlement settlement = IProofSettlement(SETTLEMENT);
+        address signer =
+            ECDSA.recover(settlement.verdictDigest(_VERDICT_ATTEST, attestHashes), attestSig.r, attestSig.vs);
+        address other =
+            ECDSA.recover(settlement.verdictDigest(_VERDICT_REJECT, rejectHashes), rejectSig.r, rejectSig.vs);
+        if (signer != other || attestHashes[i] != rejectHashes[j]) revert ValidatorNotContradicting();
+        _useCommitment(keccak256(abi.encode(msg.sender, signer, attestHashes[i], salt)));
+        Validator storage v = _validators[signer];
+        if (v.status != ValidatorStatus.Active && v.status != ValidatorStatus.Exiting) {
+            revert ValidatorInvalidStatus(signer, v.status);
+        }
+        slashed = _slash(signer, v, _BPS, msg.sender);
+    }
+
+    /// @inheritdoc IValidatorSet
+    function slashAttesters(address[] calldata attesters, uint16 bps, address rewardTo)
+        external
+        nonReentrant
+        returns (uint256 total)
+    {
+        if (msg.sender != SETTLEMENT) revert ValidatorOnlySettlement(msg.sender);
+        for (uint256 i; i < attesters.length; ++i) {
+            Validator storage v = _validators[attesters[i]];
+            // An attester already banned or gone has nothing left here.
+            if (v.status == ValidatorStatus.Active || v.status == ValidatorStatus.Exiting) {
+                total += _slash(attesters[i], v, bps, rewardTo);
+            }
+        }
     }
 
     // ------------------------------------------------------------------ governance
 
-    function addValidator(address validator) external onlyOwner {
-        _add(validator);
+    /// @notice Admits `account`; it joins the active set once it stakes.
+    /// @param account the validator admitted
+    function addValidator(address account) external onlyOwner {
+        _admit(account);
     }
 
-    /// @notice Removes a validator; what it earned so far stays claimable.
-    function removeValidator(address validator) external onlyOwner {
-        if (!_validators.contains(validator)) revert ValidatorNotFound(validator);
-        _credited[validator] += _rewardPerValidator - _rewardDebt[validator];
-        _validators.remove(validator);
-        uint256 n = _validators.length();
-        if (_quorum > n) revert ValidatorInvalidQuorum(_quorum, n);
-        emit ValidatorRemoved(validator);
+    /// @notice Removes a validator: an active one leaves the set now and its stake unlocks after
+    /// `exitDelay`; an admitted one that never staked is forgotten.
+    /// @param account the validator removed
+    function removeValidator(address account) external onlyOwner {
+        Validator storage v = _validators[account];
+        if (v.status == ValidatorStatus.Active) _exit(account, v);
+        else if (v.status == ValidatorStatus.Admitted) {
+            delete _validators[account];
+            emit ValidatorDismissed(account);
+        }
+        else revert ValidatorInvalidStatus(account, v.status);
     }
 
+    /// @notice Sets the configured k (the quorum is never below a strict majority of the active set).
+    /// @param newQuorum at least 1
     function setQuorum(uint256 newQuorum) external onlyOwner {
         _setQuorum(newQuorum);
     }
 
-    /// @notice Sets, once, the settlement contract allowed to accrue and pay rewards.
-    function setSettlement(address settlement_) external onlyOwner {
-        if (settlement_ == address(0)) revert ValidatorZeroAddress();
-        if (_settlement != address(0)) revert ValidatorSettlementAlreadySet(_settlement);
-        _settlement = settlement_;
-        emit SettlementSet(settlement_);
-    }
-
-    function settlement() external view returns (address) {
-        return _settlement;
-    }
-
-    // ------------------------------------------------------------------ rewards
-
-    /// @inheritdoc IValidatorSet
-    function rewardsOwed(address validator) public view returns (uint256) {
-        uint256 owed = _credited[validator];
-        if (_validators.contains(validator)) owed += _rewardPerValidator - _rewardDebt[validator];
-        return owed;
-    }
-
-    /// @notice Accrued validator share that is not yet divisible among validators (under one wei each).
-    function rewardDust() external view returns (uint256) {
-        return _dust;
-    }
-
-    /// @inheritdoc IValidatorSet
-    function accrueRewards(uint256 amount) external returns (uint256 allocated) {
-        if (msg.sender != _settlement) revert ValidatorOnlySettlement(msg.sender);
-        uint256 n = _validators.length();
-        uint256 pool = amount + _dust;
-        uint256 perValidator = pool / n; // n >= quorum >= 1
-        _dust = pool - perValidator * n;
-        _rewardPerValidator += perValidator;
-        emit RewardsAccrued(amount, n, perValidator);
-        return amount; // all of it is owed to validators, as shares or as carried dust
-    }
-
-    /// @inheritdoc IValidatorSet
-    function takeRewards(address validator) external returns (uint256 amount) {
-        if (msg.sender != _settlement) revert ValidatorOnlySettlement(msg.sender);
-        amount = rewardsOwed(validator);
-        _credited[validator] = 0;
-        _rewardDebt[validator] = _rewardPerValidator;
-        emit RewardsTaken(validator, amount);
+    /// @notice Sets the stake parameters.
+    /// @param minStake smallest stake of an active validator (> 0)
+    /// @param exitDelay_ at least `MIN_EXIT_DELAY` and the settlement's challenge window
+    /// @param proverRewardBps at most `MAX_PROVER_REWARD_BPS`
+    function setStakeParams(uint128 minStake, uint64 exitDelay_, uint16 proverRewardBps) external onlyOwner {
+        _setStakeParams(minStake, exitDelay_, proverRewardBps);
     }
 
     // ------------------------------------------------------------------ internals
 
-    function _add(address validator) private {
-        if (validator == address(0)) revert ValidatorZeroAddress();
-        if (!_validators.add(validator)) revert ValidatorAlreadyAdded(validator);
-        _rewardDebt[validator] = _rewardPerValidator; // earns only from now on
-        emit ValidatorAdded(validator);
+    function _admit(address account) private {
+        if (account == address(0)) revert ValidatorZeroAddress();
+        Validator storage v = _validators[account];
+        if (v.status != ValidatorStatus.None) revert ValidatorInvalidStatus(account, v.status);
+        v.status = ValidatorStatus.Admitted;
+        emit ValidatorAdmitted(account);
+    }
+
+    function _exit(address account, Validator storage v) private {
+        _active.remove(account);
+        v.status = ValidatorStatus.Exiting;
+        uint64 unlockAt = uint64(block.timestamp) + _exitDelay;
+        v.unlockAt = unlockAt;
+        emit ValidatorExiting(account, unlockAt);
+    }
+
+    /// @dev Takes `bps` of the stake: the reward to `prover`, the rest to the settlement's treasury. A full
+    /// slash bans; a stake left below the minimum makes an active validator leave.
+    function _slash(address account, Validator storage v, uint256 bps, address prover) private returns (uint256 amount) {
+        amount = (uint256(v.stake) * bps) / _BPS;
+        v.stake -= uint128(amount);
+        bool banned = bps == _BPS;
+        if (banned) {
+            _active.remove(account);
+            v.status = ValidatorStatus.Banned;
+            v.stake = 0;
+        } else if (v.status == ValidatorStatus.Active && v.stake < _minStake) {
+            _exit(account, v);
+        }
+        uint256 reward = (amount * _proverRewardBps) / _BPS;
+        emit ValidatorSlashed(account, prover, amount, reward, banned);
+        if (reward != 0) TOKEN.safeTransfer(prover, reward);
+        if (amount - reward != 0) TOKEN.safeTransfer(IProofSettlement(SETTLEMENT).treasury(), amount - reward);
+    }
+
+    function _useCommitment(bytes32 commitment) private {
+        uint256 at = _commits[commitment];
+        if (at == 0 || at >= block.number) revert ValidatorNotCommitted(commitment);
+        delete _commits[commitment];
+    }
+
+    function _pull(uint256 amount) private {
+        if (amount == 0) return;
+        uint256 before = TOKEN.balanceOf(address(this));
+        TOKEN.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = TOKEN.balanceOf(address(this)) - before;
+        if (received != amount) revert ValidatorTransferAmountMismatch(amount, received);
     }
 
     function _setQuorum(uint256 newQuorum) private {
-        uint256 n = _validators.length();
-        if (newQuorum == 0 || newQuorum > n) revert ValidatorInvalidQuorum(newQuorum, n);
+        if (newQuorum == 0) revert ValidatorInvalidParam("quorum", newQuorum);
         _quorum = newQuorum;
         emit QuorumChanged(newQuorum);
+    }
+
+    function _setStakeParams(uint128 minStake, uint64 exitDelay_, uint16 proverRewardBps) private {
+        if (minStake == 0) revert ValidatorInvalidParam("minStake", minStake);
+        if (exitDelay_ < MIN_EXIT_DELAY) revert ValidatorInvalidParam("exitDelay", exitDelay_);
+        // Once the settlement exists, a stake must stay slashable for a whole challenge window.
+        if (SETTLEMENT.code.length != 0 && exitDelay_ < IProofSettlement(SETTLEMENT).challengeWindow()) {
+            revert ValidatorInvalidParam("exitDelay", exitDelay_);
+        }
+        if (proverRewardBps > MAX_PROVER_REWARD_BPS) revert ValidatorInvalidParam("proverRewardBps", proverRewardBps);
+        (_minStake, _exitDelay, _proverRewardBps) = (minStake, exitDelay_, proverRewardBps);
+        emit StakeParamsChanged(minStake, exitDelay_, proverRewardBps);
     }
 }

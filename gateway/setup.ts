@@ -7,7 +7,7 @@
  */
 import { keccak256, toHex, type Account, type Address, type Chain, type Hex, type LocalAccount, type PublicClient, type Transport, type WalletClient } from "viem";
 import { gatewayRegistryAbi, opgTokenAbi, proofSettlementAbi } from "../sdk/abis.js";
-import { enclaveApprovalDigest, enclaveRegistrationDigest, quorumSignatures, signCompact, sortBySigner, type CompactSig } from "../sdk/quorum.js";
+import { APPROVAL_TTL_SEC, enclaveApprovalDigest, enclaveRegistrationDigest, quorumSignatures, signCompact, sortBySigner, type CompactSig } from "../sdk/quorum.js";
 import { EnclaveApprovalError } from "./errors.js";
 import type { Deployment } from "../sdk/deploy.js";
 
@@ -57,8 +57,9 @@ export async function registerEnclave(pub: PublicClient, p: RegisterEnclaveParam
   await write(pub, operator, registry, gatewayRegistryAbi, "registerEnclave", [p.enclave.address, measurement, attestationHash, keyConfigHash, bond, keySig]);
   if (p.validators) {
     const e = (await pub.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [p.enclave.address] })) as { approvalNonce: bigint };
-    const digest = enclaveApprovalDigest(chainId, registry, { key: p.enclave.address, measurement, attestationHash, keyConfigHash, nonce: e.approvalNonce });
-    await write(pub, operator, registry, gatewayRegistryAbi, "approveEnclave", [p.enclave.address, await quorumSignatures(p.validators, digest)]);
+    const deadline = await approvalDeadline(pub);
+    const digest = enclaveApprovalDigest(chainId, registry, { key: p.enclave.address, measurement, attestationHash, keyConfigHash, nonce: e.approvalNonce, deadline });
+    await write(pub, operator, registry, gatewayRegistryAbi, "approveEnclave", [p.enclave.address, deadline, await quorumSignatures(p.validators, digest)]);
   }
   await write(pub, operator, token, opgTokenAbi, "approve", [settlement, deposit]);
   await write(pub, operator, settlement, proofSettlementAbi, "deposit", [p.enclave.address, deposit]);
@@ -78,13 +79,21 @@ export interface ApproveByValidatorsParams {
   timeoutMs?: number;
 }
 
+/** A deadline for an approval gathered now: `APPROVAL_TTL_SEC` after the chain's latest block. */
+async function approvalDeadline(pub: PublicClient): Promise<bigint> {
+  const block = await pub.getBlock({ blockTag: "latest" });
+  return block.timestamp + APPROVAL_TTL_SEC;
+}
+
 /**
- * Asks each validator to approve `enclave` from its attestation document and submits the first
- * `quorum` approvals for the registry's current nonce in `approveEnclave`. Throws
- * {@link EnclaveApprovalError} with every refusal when fewer approve.
+ * Asks each validator to approve `enclave` from its attestation document until one deadline (every
+ * signature must cover the same one) and submits the first `quorum` approvals for the registry's
+ * current nonce in `approveEnclave`. Throws {@link EnclaveApprovalError} with every refusal when
+ * fewer approve.
  */
 export async function approveEnclaveByValidators(pub: PublicClient, p: ApproveByValidatorsParams): Promise<void> {
-  const body = JSON.stringify({ enclave: p.enclave, document: Buffer.from(p.document).toString("base64") });
+  const deadline = await approvalDeadline(pub);
+  const body = JSON.stringify({ enclave: p.enclave, document: Buffer.from(p.document).toString("base64"), deadline: deadline.toString() });
   type Answer = { url: string; ok: true; signer: Address; sig: CompactSig; nonce: string } | { url: string; ok: false; error: string };
   const answers = await Promise.all(
     p.validators.map(async (url): Promise<Answer> => {
@@ -108,5 +117,5 @@ export async function approveEnclaveByValidators(pub: PublicClient, p: ApproveBy
       !a.ok ? [{ url: a.url, error: a.error }] : a.nonce !== nonce ? [{ url: a.url, error: `signed nonce ${a.nonce}, the registry is at ${nonce}` }] : []);
     throw new EnclaveApprovalError(p.enclave, approvals.length, p.quorum, refusals);
   }
-  await write(pub, p.sender, registry, gatewayRegistryAbi, "approveEnclave", [p.enclave, sortBySigner(approvals.slice(0, p.quorum))]);
+  await write(pub, p.sender, registry, gatewayRegistryAbi, "approveEnclave", [p.enclave, deadline, sortBySigner(approvals.slice(0, p.quorum))]);
 }

@@ -31,20 +31,67 @@ export const gateway = onchainTable(
     outputTokens: t.bigint().notNull(),
     fees: t.bigint().notNull(), // fees of batches that were not rejected
     rejectedBatches: t.integer().notNull(),
-    slashed: t.bigint().notNull(),
+    slashed: t.bigint().notNull(), // bond taken for equivocation (BondSlashed)
+    banned: t.boolean().notNull(), // slashed keys never come back
+    bondPenalties: t.integer().notNull(), // quorum rejections that cost bond (BondPenalized)
+    bondPenalized: t.bigint().notNull(), // OPG those took
   }),
   (t) => ({ statusIdx: index().on(t.status) }),
 );
 
-export const validator = onchainTable("validator", (t) => ({
-  address: t.hex().primaryKey(),
-  active: t.boolean().notNull(),
-  addedAt: t.bigint().notNull(),
-  removedAt: t.bigint(),
-  // Mirrors ValidatorSet's accounting: owed = credited + (active ? network.rewardPerValidator − debt : 0).
-  rewardDebt: t.bigint().notNull(),
-  rewardsCredited: t.bigint().notNull(),
-  rewardsClaimed: t.bigint().notNull(), // RewardsTaken
+/** Staked validators, as ValidatorSet and the settlement's rewards say. `status`: admitted (by governance,
+ *  not yet staked) | active (staked, counted in quorums) | exiting (left the set, stake locked until
+ *  `unlockAt`) | banned (slashed for contradicting verdicts) | withdrawn (took its stake after exiting;
+ *  the contract forgets it). Rewards: `rewardsEarned` is this validator's equal share of the validator
+ *  fees of every finalized batch its attestation covered; owed = earned − claimed. */
+export const validator = onchainTable(
+  "validator",
+  (t) => ({
+    address: t.hex().primaryKey(),
+    status: t.text().notNull(),
+    stake: t.bigint().notNull(),
+    admittedAt: t.bigint(), // unix s
+    joinedAt: t.bigint(), // first entered the active set
+    exitingAt: t.bigint(), // left the active set (requestExit, removeValidator or forced by a slash)
+    unlockAt: t.bigint(), // stake withdrawable from
+    withdrawnAt: t.bigint(),
+    attestations: t.integer().notNull(), // attestations (quorum signatures recorded on-chain) it signed
+    rewardsEarned: t.bigint().notNull(),
+    rewardsClaimed: t.bigint().notNull(), // RewardsClaimed
+    slashes: t.integer().notNull(), // ValidatorSlashed events
+    slashedAmount: t.bigint().notNull(),
+    banned: t.boolean().notNull(),
+    bannedAt: t.bigint(),
+  }),
+  (t) => ({ statusIdx: index().on(t.status) }),
+);
+
+/** One row per `attest` call: the quorum that signed, whose members share the validator fees of the
+ *  batches it covers when they finalize. */
+export const attestation = onchainTable("attestation", (t) => ({
+  id: t.bigint().primaryKey(), // the contract's uint48 attestationId
+  verdictDigest: t.hex().notNull(),
+  signers: t.json().$type<`0x${string}`[]>().notNull(), // ascending, lowercase
+  batchCount: t.integer().notNull(), // batches it attested (the `batches` relation lists them)
+  tx: t.hex().notNull(),
+  attestedAt: t.bigint().notNull(),
+  feesDistributed: t.bigint().notNull(), // total fees of its batches finalized so far
+  toValidators: t.bigint().notNull(),
+}));
+
+/** Protocol parameters the indexer needs (id "protocol"), as the latest governance events set them. */
+export const protocolParams = onchainTable("protocol_params", (t) => ({
+  id: t.text().primaryKey(),
+  challengeWindow: t.bigint().notNull(), // seconds, from attestation
+  withdrawDelay: t.bigint().notNull(),
+  attesterSlashBps: t.integer().notNull(),
+  quorum: t.bigint().notNull(), // configured k; the effective quorum is max(k, active/2 + 1)
+  minStake: t.bigint().notNull(),
+  exitDelay: t.bigint().notNull(),
+  proverRewardBps: t.integer().notNull(),
+  minBond: t.bigint().notNull(),
+  rejectedSlashBps: t.integer().notNull(),
+  challengerRewardBps: t.integer().notNull(),
 }));
 
 /** One row per settled batch; `id` = `${gateway}:${batchSeq}` (gateway lowercase). */
@@ -71,8 +118,10 @@ export const batch = onchainTable(
     submitBlock: t.bigint().notNull(),
     submittedAt: t.bigint().notNull(), // unix s (block time)
     attestTx: t.hex(),
-    attestedAt: t.bigint(),
+    attestedAt: t.bigint(), // unix s: the challenge window starts here
+    attestationId: t.bigint(),
     verdictDigest: t.hex(),
+    windowEnd: t.bigint(), // attestedAt + challengeWindow: finalizable from, challengeable until
     finalizeTx: t.hex(),
     finalizedAt: t.bigint(),
     rejectTx: t.hex(),
@@ -88,6 +137,7 @@ export const batch = onchainTable(
     callRangeIdx: index().on(t.gateway, t.firstCallSeq),
     statusIdx: index().on(t.status, t.submittedAt),
     submittedIdx: index().on(t.submittedAt),
+    attestationIdx: index().on(t.attestationId),
   }),
 );
 
@@ -180,8 +230,9 @@ export const network = onchainTable("network", (t) => ({
   burned: t.bigint().notNull(),
   refunded: t.bigint().notNull(),
   rewardsClaimed: t.bigint().notNull(),
-  rewardPerValidator: t.bigint().notNull(), // ValidatorSet's accumulator (RewardsAccrued)
-  slashed: t.bigint().notNull(),
+  slashed: t.bigint().notNull(), // gateway bonds slashed for equivocation
+  bondPenalized: t.bigint().notNull(), // gateway bonds taken by quorum rejections
+  stakeSlashed: t.bigint().notNull(), // validator stakes slashed
   deposits: t.bigint().notNull(),
   latencySumMs: t.bigint().notNull(), // proof latency (attest − lastServedAt) over attested batches
   latencyCount: t.integer().notNull(),
@@ -228,8 +279,10 @@ export const protocolEvent = onchainTable(
 export const gatewayRelations = relations(gateway, ({ many }) => ({ batches: many(batch) }));
 export const batchRelations = relations(batch, ({ one, many }) => ({
   gateway: one(gateway, { fields: [batch.gateway], references: [gateway.address] }),
+  attestation: one(attestation, { fields: [batch.attestationId], references: [attestation.id] }),
   usageEntries: many(batchUsage),
 }));
+export const attestationRelations = relations(attestation, ({ many }) => ({ batches: many(batch) }));
 export const batchUsageRelations = relations(batchUsage, ({ one }) => ({
   batch: one(batch, { fields: [batchUsage.batchId], references: [batch.id] }),
 }));

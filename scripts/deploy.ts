@@ -1,14 +1,16 @@
 /**
  * Deploys proofpath to any EVM chain and writes the deployment file the indexer, gateway and
- * validators read. Configuration comes from environment variables (or a JSON file via --config);
- * every value is checked and a bad one is named in the error.
+ * validators read. A Timelock (OpenZeppelin TimelockController) is deployed first and owns the three
+ * protocol contracts from their constructors: every parameter change is proposed by governance,
+ * queued on-chain and runs only after the delay. Configuration comes from environment variables (or
+ * a JSON file via --config); every value is checked and a bad one is named in the error.
  *
  *   PROOFPATH_RPC_URL=https://... PROOFPATH_DEPLOYER_KEY=0x... PROOFPATH_VALIDATORS=0xa,0xb,0xc \
  *   PROOFPATH_QUORUM=2 PROOFPATH_OPG_TOKEN=0x... npm run deploy -- --out deployments/mainnet.json
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { createPublicClient, createWalletClient, defineChain, http, isAddress, type Address, type Hex } from "viem";
+import { createPublicClient, createWalletClient, defineChain, http, isAddress, zeroAddress, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { z } from "zod";
 import { deployProofpath, localDeployDefaults, writeDeployment } from "../sdk/deploy.js";
@@ -22,7 +24,9 @@ Environment (a --config JSON file with the same keys in camelCase wins over the 
   PROOFPATH_VALIDATORS          comma-separated validator addresses (required)
   PROOFPATH_QUORUM              validator quorum k (required)
   PROOFPATH_OPG_TOKEN           existing OPG token; when absent a local OPGToken is deployed (test chains only)
-  PROOFPATH_GOVERNANCE          owner to hand the contracts to (Ownable2Step: it must call acceptOwnership)
+  PROOFPATH_GOVERNANCE          who may propose timelocked changes, e.g. a multisig (default: deployer)
+  PROOFPATH_TIMELOCK_DELAY      seconds a change waits in the timelock; must exceed every in-flight horizon
+                                (default: the longest of the delays and windows below + 1 day)
   PROOFPATH_TREASURY            treasury address (default: deployer)
   PROOFPATH_FEE_PER_CALL        OPG wei per call             (default ${localDeployDefaults.rate.perCall})
   PROOFPATH_FEE_PER_KILO_INPUT  OPG wei per 1k input tokens  (default ${localDeployDefaults.rate.perKiloInputToken})
@@ -35,7 +39,13 @@ Environment (a --config JSON file with the same keys in camelCase wins over the 
   PROOFPATH_MIN_BOND            OPG wei (default ${localDeployDefaults.minBond})
   PROOFPATH_HEARTBEAT           seconds an enclave approval lasts (default ${localDeployDefaults.heartbeatInterval})
   PROOFPATH_BOND_WITHDRAW_DELAY seconds (default ${localDeployDefaults.bondWithdrawDelay})
-  PROOFPATH_CHALLENGER_REWARD_BPS share of a slashed bond paid to the challenger (default ${localDeployDefaults.challengerRewardBps})
+  PROOFPATH_CHALLENGER_REWARD_BPS share of a slashed bond paid to the challenger, <= 1000 (default ${localDeployDefaults.challengerRewardBps})
+  PROOFPATH_REJECTED_SLASH_BPS  share of the bond a quorum-rejected batch costs (default ${localDeployDefaults.rejectedSlashBps})
+  PROOFPATH_ATTESTER_SLASH_BPS  share of each attester's stake lost when its batch is proven equivocating (default ${localDeployDefaults.attesterSlashBps})
+  PROOFPATH_MIN_STAKE           OPG wei a validator stakes at least (default ${localDeployDefaults.minStake})
+  PROOFPATH_EXIT_DELAY          seconds a leaving validator's stake stays locked (default ${localDeployDefaults.exitDelay})
+  PROOFPATH_PROVER_REWARD_BPS   share of a slashed stake paid to the prover, <= 1000 (default ${localDeployDefaults.proverRewardBps})
+Validators are admitted, not staked: each stakes with ValidatorSet.stake(itself, amount) to join.
 `;
 
 const address = (name: string) => z.string().refine((v) => isAddress(v), `${name} must be a 0x-prefixed 20-byte address`);
@@ -63,7 +73,13 @@ const configSchema = z.object({
   minBond: uint.default(localDeployDefaults.minBond),
   heartbeat: seconds.default(localDeployDefaults.heartbeatInterval),
   bondWithdrawDelay: seconds.default(localDeployDefaults.bondWithdrawDelay),
-  challengerRewardBps: z.coerce.number().int().min(0).max(10_000).default(localDeployDefaults.challengerRewardBps),
+  challengerRewardBps: z.coerce.number().int().min(0).max(1_000).default(localDeployDefaults.challengerRewardBps),
+  rejectedSlashBps: z.coerce.number().int().min(0).max(10_000).default(localDeployDefaults.rejectedSlashBps),
+  attesterSlashBps: z.coerce.number().int().min(0).max(10_000).default(localDeployDefaults.attesterSlashBps),
+  minStake: uint.default(localDeployDefaults.minStake),
+  exitDelay: seconds.default(localDeployDefaults.exitDelay),
+  proverRewardBps: z.coerce.number().int().min(0).max(1_000).default(localDeployDefaults.proverRewardBps),
+  timelockDelay: seconds.optional(),
 });
 
 function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -88,6 +104,12 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     heartbeat: env.PROOFPATH_HEARTBEAT,
     bondWithdrawDelay: env.PROOFPATH_BOND_WITHDRAW_DELAY,
     challengerRewardBps: env.PROOFPATH_CHALLENGER_REWARD_BPS,
+    rejectedSlashBps: env.PROOFPATH_REJECTED_SLASH_BPS,
+    attesterSlashBps: env.PROOFPATH_ATTESTER_SLASH_BPS,
+    minStake: env.PROOFPATH_MIN_STAKE,
+    exitDelay: env.PROOFPATH_EXIT_DELAY,
+    proverRewardBps: env.PROOFPATH_PROVER_REWARD_BPS,
+    timelockDelay: env.PROOFPATH_TIMELOCK_DELAY,
   };
   return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
 }
@@ -115,8 +137,28 @@ async function main() {
   const pub = createPublicClient({ chain, transport: http(c.rpcUrl) });
   const wallet = createWalletClient({ account, chain, transport: http(c.rpcUrl) });
 
+  // Short windows are for local chains: elsewhere a user must have time to see a batch and challenge it.
+  if (chainId !== 31337 && c.challengeWindow < 3600) {
+    console.error(`deploy: challengeWindow: ${c.challengeWindow} s is a local-chain value; chain ${chainId} needs at least 3600 s (set PROOFPATH_CHALLENGE_WINDOW)`);
+    process.exit(2);
+  }
+  // The timelock must outlast every horizon a party may need to act on a change it rejects: a gateway
+  // withdrawing its deposit or bond, a validator leaving, a batch in flight closing its window.
+  const horizon = Math.max(c.withdrawDelay, c.challengeWindow, c.exitDelay, c.bondWithdrawDelay);
+  const timelockDelay = c.timelockDelay ?? horizon + 86_400;
+  if (timelockDelay <= horizon) {
+    console.error(`deploy: timelockDelay: ${timelockDelay} s must exceed the longest in-flight horizon (${horizon} s)`);
+    process.exit(2);
+  }
   console.log(`deploying proofpath to chain ${chainId} from ${account.address}${c.opgToken ? ` with OPG at ${c.opgToken}` : " with a local OPGToken"}`);
+  const proposer = (c.governance ?? account.address) as Address;
+  const timelockHash = await wallet.deployContract({
+    ...loadArtifact("Timelock"), args: [BigInt(timelockDelay), [proposer], [zeroAddress], zeroAddress],
+  } as never);
+  const timelock = (await pub.waitForTransactionReceipt({ hash: timelockHash })).contractAddress!;
+  console.log(`  Timelock         ${timelock} (delay ${timelockDelay} s, proposer ${proposer}, anyone executes)`);
   const deployment = await deployProofpath(wallet, pub as never, {
+    owner: timelock,
     token: c.opgToken as Address | undefined,
     treasury: c.treasury as Address | undefined,
     validators: c.validators as Address[],
@@ -133,15 +175,13 @@ async function main() {
     heartbeatInterval: c.heartbeat,
     bondWithdrawDelay: c.bondWithdrawDelay,
     challengerRewardBps: c.challengerRewardBps,
+    rejectedSlashBps: c.rejectedSlashBps,
+    attesterSlashBps: c.attesterSlashBps,
+    minStake: c.minStake,
+    exitDelay: c.exitDelay,
+    proverRewardBps: c.proverRewardBps,
   });
-  if (c.governance) {
-    // Ownable2Step: governance takes over by calling acceptOwnership on each contract.
-    for (const name of ["ValidatorSet", "GatewayRegistry", "ProofSettlement"] as const) {
-      const hash = await wallet.writeContract({ address: deployment.contracts[name], abi: loadArtifact(name).abi, functionName: "transferOwnership", args: [c.governance as Address] } as never);
-      await pub.waitForTransactionReceipt({ hash });
-      console.log(`  ${name}: ownership offered to ${c.governance} (it must call acceptOwnership)`);
-    }
-  }
+  deployment.contracts.Timelock = timelock;
   const out = values.out ?? `deployments/chain-${chainId}.json`;
   writeDeployment(out, deployment);
   for (const [name, addr] of Object.entries(deployment.contracts)) console.log(`  ${name.padEnd(16)} ${addr}`);

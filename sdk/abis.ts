@@ -87,6 +87,11 @@ export const proofSettlementAbi = [
             "internalType": "uint16",
             "name": "rejectedRefundBps",
             "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "attesterSlashBps",
+            "type": "uint16"
           }
         ],
         "internalType": "struct ProofSettlement.InitParams",
@@ -354,6 +359,27 @@ export const proofSettlementAbi = [
     "type": "error"
   },
   {
+    "inputs": [],
+    "name": "SettlementMiswired",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint48",
+        "name": "first",
+        "type": "uint48"
+      },
+      {
+        "internalType": "uint48",
+        "name": "other",
+        "type": "uint48"
+      }
+    ],
+    "name": "SettlementMixedAttestations",
+    "type": "error"
+  },
+  {
     "inputs": [
       {
         "internalType": "address",
@@ -362,6 +388,17 @@ export const proofSettlementAbi = [
       }
     ],
     "name": "SettlementNoWithdrawal",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "SettlementNotCommitted",
     "type": "error"
   },
   {
@@ -545,6 +582,17 @@ export const proofSettlementAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint48",
+        "name": "attestationId",
+        "type": "uint48"
+      }
+    ],
+    "name": "SettlementWrongAttesters",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "SettlementZeroAddress",
     "type": "error"
@@ -570,6 +618,44 @@ export const proofSettlementAbi = [
     "inputs": [
       {
         "indexed": true,
+        "internalType": "uint48",
+        "name": "attestationId",
+        "type": "uint48"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "verdictDigest",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "address[]",
+        "name": "signers",
+        "type": "address[]"
+      }
+    ],
+    "name": "Attestation",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": false,
+        "internalType": "uint16",
+        "name": "attesterSlashBps",
+        "type": "uint16"
+      }
+    ],
+    "name": "AttesterSlashChanged",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
         "internalType": "address",
         "name": "gateway",
         "type": "address"
@@ -582,9 +668,9 @@ export const proofSettlementAbi = [
       },
       {
         "indexed": true,
-        "internalType": "bytes32",
-        "name": "verdictDigest",
-        "type": "bytes32"
+        "internalType": "uint48",
+        "name": "attestationId",
+        "type": "uint48"
       }
     ],
     "name": "BatchAttested",
@@ -752,6 +838,25 @@ export const proofSettlementAbi = [
     "inputs": [
       {
         "indexed": true,
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "challenger",
+        "type": "address"
+      }
+    ],
+    "name": "ChallengeCommitted",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
         "internalType": "address",
         "name": "gateway",
         "type": "address"
@@ -837,6 +942,12 @@ export const proofSettlementAbi = [
   {
     "anonymous": false,
     "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint48",
+        "name": "attestationId",
+        "type": "uint48"
+      },
       {
         "indexed": false,
         "internalType": "uint256",
@@ -1113,6 +1224,45 @@ export const proofSettlementAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_PER_CALL",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_PER_KILO_TOKEN",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_TREASURY_BPS",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "REGISTRY",
     "outputs": [
       {
@@ -1284,13 +1434,18 @@ export const proofSettlementAbi = [
       },
       {
         "internalType": "uint64",
-        "name": "submittedAt",
+        "name": "since",
         "type": "uint64"
       },
       {
         "internalType": "uint64",
         "name": "windowEnd",
         "type": "uint64"
+      },
+      {
+        "internalType": "uint48",
+        "name": "attestationId",
+        "type": "uint48"
       },
       {
         "internalType": "bytes32",
@@ -1385,123 +1540,140 @@ export const proofSettlementAbi = [
       {
         "components": [
           {
-            "internalType": "address",
-            "name": "gateway",
-            "type": "address"
+            "components": [
+              {
+                "internalType": "address",
+                "name": "gateway",
+                "type": "address"
+              },
+              {
+                "internalType": "uint64",
+                "name": "callSeq",
+                "type": "uint64"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "modelId",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "requestHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "responseHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "inputTokens",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "outputTokens",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint64",
+                "name": "servedAt",
+                "type": "uint64"
+              }
+            ],
+            "internalType": "struct Receipt",
+            "name": "signedReceipt",
+            "type": "tuple"
           },
           {
-            "internalType": "uint64",
-            "name": "callSeq",
-            "type": "uint64"
+            "components": [
+              {
+                "internalType": "bytes32",
+                "name": "r",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "vs",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct CompactSignature",
+            "name": "receiptSig",
+            "type": "tuple"
           },
           {
-            "internalType": "bytes32",
-            "name": "modelId",
-            "type": "bytes32"
+            "components": [
+              {
+                "internalType": "address",
+                "name": "gateway",
+                "type": "address"
+              },
+              {
+                "internalType": "uint64",
+                "name": "callSeq",
+                "type": "uint64"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "modelId",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "requestHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "responseHash",
+                "type": "bytes32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "inputTokens",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "outputTokens",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint64",
+                "name": "servedAt",
+                "type": "uint64"
+              }
+            ],
+            "internalType": "struct Receipt",
+            "name": "settledReceipt",
+            "type": "tuple"
           },
           {
-            "internalType": "bytes32",
-            "name": "requestHash",
-            "type": "bytes32"
+            "internalType": "bool",
+            "name": "settledIsVoid",
+            "type": "bool"
           },
           {
-            "internalType": "bytes32",
-            "name": "responseHash",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "uint32",
-            "name": "inputTokens",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint32",
-            "name": "outputTokens",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint64",
-            "name": "servedAt",
-            "type": "uint64"
+            "internalType": "bytes32[]",
+            "name": "proof",
+            "type": "bytes32[]"
           }
         ],
-        "internalType": "struct Receipt",
-        "name": "signedReceipt",
+        "internalType": "struct EquivocationProof",
+        "name": "e",
         "type": "tuple"
       },
       {
-        "components": [
-          {
-            "internalType": "bytes32",
-            "name": "r",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "vs",
-            "type": "bytes32"
-          }
-        ],
-        "internalType": "struct CompactSignature",
-        "name": "receiptSig",
-        "type": "tuple"
+        "internalType": "bytes32",
+        "name": "salt",
+        "type": "bytes32"
       },
       {
-        "components": [
-          {
-            "internalType": "address",
-            "name": "gateway",
-            "type": "address"
-          },
-          {
-            "internalType": "uint64",
-            "name": "callSeq",
-            "type": "uint64"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "modelId",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "requestHash",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "responseHash",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "uint32",
-            "name": "inputTokens",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint32",
-            "name": "outputTokens",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint64",
-            "name": "servedAt",
-            "type": "uint64"
-          }
-        ],
-        "internalType": "struct Receipt",
-        "name": "settledReceipt",
-        "type": "tuple"
-      },
-      {
-        "internalType": "bool",
-        "name": "settledIsVoid",
-        "type": "bool"
-      },
-      {
-        "internalType": "bytes32[]",
-        "name": "proof",
-        "type": "bytes32[]"
+        "internalType": "address[]",
+        "name": "attesters",
+        "type": "address[]"
       }
     ],
     "name": "challengeEquivocation",
@@ -1538,6 +1710,19 @@ export const proofSettlementAbi = [
         "type": "uint256"
       }
     ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "commitChallenge",
+    "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
   },
@@ -1791,6 +1976,11 @@ export const proofSettlementAbi = [
         "internalType": "struct BatchHeader[]",
         "name": "headers",
         "type": "tuple[]"
+      },
+      {
+        "internalType": "address[]",
+        "name": "attesters",
+        "type": "address[]"
       }
     ],
     "name": "finalize",
@@ -1964,6 +2154,25 @@ export const proofSettlementAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "gateway",
+        "type": "address"
+      }
+    ],
+    "name": "openBatches",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "open",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "owner",
     "outputs": [
@@ -2016,8 +2225,13 @@ export const proofSettlementAbi = [
         "type": "uint16"
       },
       {
+        "internalType": "uint16",
+        "name": "attesterSlashBps",
+        "type": "uint16"
+      },
+      {
         "internalType": "address",
-        "name": "treasury",
+        "name": "treasury_",
         "type": "address"
       }
     ],
@@ -2193,6 +2407,38 @@ export const proofSettlementAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "validator",
+        "type": "address"
+      }
+    ],
+    "name": "rewardsOwed",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint16",
+        "name": "attesterSlashBps",
+        "type": "uint16"
+      }
+    ],
+    "name": "setAttesterSlashBps",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "components": [
           {
             "internalType": "uint64",
@@ -2305,7 +2551,7 @@ export const proofSettlementAbi = [
     "inputs": [
       {
         "internalType": "address",
-        "name": "treasury",
+        "name": "treasury_",
         "type": "address"
       }
     ],
@@ -2572,6 +2818,19 @@ export const proofSettlementAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "treasury",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint8",
@@ -2732,9 +2991,9 @@ export const proofSettlementAbi = [
     "name": "verifyReceipt",
     "outputs": [
       {
-        "internalType": "bool",
-        "name": "",
-        "type": "bool"
+        "internalType": "enum BatchStatus",
+        "name": "status",
+        "type": "uint8"
       }
     ],
     "stateMutability": "view",
@@ -2788,34 +3047,46 @@ export const gatewayRegistryAbi = [
         "type": "address"
       },
       {
+        "internalType": "contract IProofSettlement",
+        "name": "settlement",
+        "type": "address"
+      },
+      {
         "internalType": "address",
         "name": "owner",
         "type": "address"
       },
       {
-        "internalType": "address",
-        "name": "treasury",
-        "type": "address"
-      },
-      {
-        "internalType": "uint128",
-        "name": "minBond",
-        "type": "uint128"
-      },
-      {
-        "internalType": "uint64",
-        "name": "heartbeatInterval",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint64",
-        "name": "bondWithdrawDelay",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint16",
-        "name": "challengerRewardBps",
-        "type": "uint16"
+        "components": [
+          {
+            "internalType": "uint128",
+            "name": "minBond",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint64",
+            "name": "heartbeatInterval",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "bondWithdrawDelay",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengerRewardBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "rejectedSlashBps",
+            "type": "uint16"
+          }
+        ],
+        "internalType": "struct IGatewayRegistry.Params",
+        "name": "p",
+        "type": "tuple"
       }
     ],
     "stateMutability": "nonpayable",
@@ -2851,6 +3122,38 @@ export const gatewayRegistryAbi = [
   {
     "inputs": [],
     "name": "ReentrancyGuardReentrantCall",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "key",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "deadline",
+        "type": "uint64"
+      }
+    ],
+    "name": "RegistryApprovalExpired",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "key",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "openBatches",
+        "type": "uint256"
+      }
+    ],
+    "name": "RegistryBatchesOpen",
     "type": "error"
   },
   {
@@ -2905,6 +3208,17 @@ export const gatewayRegistryAbi = [
       }
     ],
     "name": "RegistryEnclaveNotRegistered",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "key",
+        "type": "address"
+      }
+    ],
+    "name": "RegistryEnclaveSlashed",
     "type": "error"
   },
   {
@@ -3003,17 +3317,6 @@ export const gatewayRegistryAbi = [
   {
     "inputs": [
       {
-        "internalType": "address",
-        "name": "settlement",
-        "type": "address"
-      }
-    ],
-    "name": "RegistrySettlementAlreadySet",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
         "internalType": "uint256",
         "name": "expected",
         "type": "uint256"
@@ -3093,6 +3396,31 @@ export const gatewayRegistryAbi = [
       }
     ],
     "name": "BondAdded",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "key",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "penalty",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "bond",
+        "type": "uint256"
+      }
+    ],
+    "name": "BondPenalized",
     "type": "event"
   },
   {
@@ -3384,35 +3712,15 @@ export const gatewayRegistryAbi = [
         "internalType": "uint16",
         "name": "challengerRewardBps",
         "type": "uint16"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint16",
+        "name": "rejectedSlashBps",
+        "type": "uint16"
       }
     ],
     "name": "ParamsChanged",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": true,
-        "internalType": "address",
-        "name": "settlement",
-        "type": "address"
-      }
-    ],
-    "name": "SettlementSet",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": true,
-        "internalType": "address",
-        "name": "treasury",
-        "type": "address"
-      }
-    ],
-    "name": "TreasuryChanged",
     "type": "event"
   },
   {
@@ -3430,12 +3738,38 @@ export const gatewayRegistryAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_CHALLENGER_REWARD_BPS",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "REGISTRATION_TYPEHASH",
     "outputs": [
       {
         "internalType": "bytes32",
         "name": "",
         "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "SETTLEMENT",
+    "outputs": [
+      {
+        "internalType": "contract IProofSettlement",
+        "name": "",
+        "type": "address"
       }
     ],
     "stateMutability": "view",
@@ -3511,6 +3845,11 @@ export const gatewayRegistryAbi = [
         "internalType": "address",
         "name": "key",
         "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "deadline",
+        "type": "uint64"
       }
     ],
     "name": "approvalDigest",
@@ -3530,6 +3869,11 @@ export const gatewayRegistryAbi = [
         "internalType": "address",
         "name": "key",
         "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "deadline",
+        "type": "uint64"
       },
       {
         "components": [
@@ -3644,6 +3988,11 @@ export const gatewayRegistryAbi = [
             "internalType": "uint64",
             "name": "activeUntil",
             "type": "uint64"
+          },
+          {
+            "internalType": "bool",
+            "name": "slashed",
+            "type": "bool"
           },
           {
             "internalType": "bytes32",
@@ -3764,37 +4113,58 @@ export const gatewayRegistryAbi = [
     "name": "params",
     "outputs": [
       {
-        "internalType": "uint128",
-        "name": "minBond",
-        "type": "uint128"
-      },
-      {
-        "internalType": "uint64",
-        "name": "heartbeatInterval",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint64",
-        "name": "bondWithdrawDelay",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint16",
-        "name": "challengerRewardBps",
-        "type": "uint16"
-      },
-      {
-        "internalType": "address",
-        "name": "treasury",
-        "type": "address"
-      },
-      {
-        "internalType": "address",
-        "name": "settlement",
-        "type": "address"
+        "components": [
+          {
+            "internalType": "uint128",
+            "name": "minBond",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint64",
+            "name": "heartbeatInterval",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "bondWithdrawDelay",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengerRewardBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "rejectedSlashBps",
+            "type": "uint16"
+          }
+        ],
+        "internalType": "struct IGatewayRegistry.Params",
+        "name": "p",
+        "type": "tuple"
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "key",
+        "type": "address"
+      }
+    ],
+    "name": "penalize",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "penalty",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -3948,53 +4318,39 @@ export const gatewayRegistryAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint128",
-        "name": "minBond",
-        "type": "uint128"
-      },
-      {
-        "internalType": "uint64",
-        "name": "heartbeatInterval",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint64",
-        "name": "bondWithdrawDelay",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint16",
-        "name": "challengerRewardBps",
-        "type": "uint16"
+        "components": [
+          {
+            "internalType": "uint128",
+            "name": "minBond",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint64",
+            "name": "heartbeatInterval",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "bondWithdrawDelay",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "challengerRewardBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "rejectedSlashBps",
+            "type": "uint16"
+          }
+        ],
+        "internalType": "struct IGatewayRegistry.Params",
+        "name": "p",
+        "type": "tuple"
       }
     ],
     "name": "setParams",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "contract IProofSettlement",
-        "name": "settlement",
-        "type": "address"
-      }
-    ],
-    "name": "setSettlement",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "treasury",
-        "type": "address"
-      }
-    ],
-    "name": "setTreasury",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -4074,23 +4430,75 @@ export const validatorSetAbi = [
   {
     "inputs": [
       {
+        "internalType": "contract IERC20",
+        "name": "token",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "settlement",
+        "type": "address"
+      },
+      {
         "internalType": "address",
         "name": "owner",
         "type": "address"
       },
       {
         "internalType": "address[]",
-        "name": "initialValidators",
+        "name": "admitted",
         "type": "address[]"
       },
       {
         "internalType": "uint256",
-        "name": "initialQuorum",
+        "name": "quorum_",
         "type": "uint256"
+      },
+      {
+        "internalType": "uint128",
+        "name": "minStake",
+        "type": "uint128"
+      },
+      {
+        "internalType": "uint64",
+        "name": "exitDelay_",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint16",
+        "name": "proverRewardBps",
+        "type": "uint16"
       }
     ],
     "stateMutability": "nonpayable",
     "type": "constructor"
+  },
+  {
+    "inputs": [],
+    "name": "ECDSAInvalidSignature",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      }
+    ],
+    "name": "ECDSAInvalidSignatureLength",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "s",
+        "type": "bytes32"
+      }
+    ],
+    "name": "ECDSAInvalidSignatureS",
+    "type": "error"
   },
   {
     "inputs": [
@@ -4115,30 +4523,51 @@ export const validatorSetAbi = [
     "type": "error"
   },
   {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "validator",
-        "type": "address"
-      }
-    ],
-    "name": "ValidatorAlreadyAdded",
+    "inputs": [],
+    "name": "ReentrancyGuardReentrantCall",
     "type": "error"
   },
   {
     "inputs": [
       {
-        "internalType": "uint256",
-        "name": "quorum",
-        "type": "uint256"
+        "internalType": "uint8",
+        "name": "bits",
+        "type": "uint8"
       },
       {
         "internalType": "uint256",
-        "name": "validators",
+        "name": "value",
         "type": "uint256"
       }
     ],
-    "name": "ValidatorInvalidQuorum",
+    "name": "SafeCastOverflowedUintDowncast",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      }
+    ],
+    "name": "SafeERC20FailedOperation",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "name",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      }
+    ],
+    "name": "ValidatorInvalidParam",
     "type": "error"
   },
   {
@@ -4158,9 +4587,30 @@ export const validatorSetAbi = [
         "internalType": "address",
         "name": "validator",
         "type": "address"
+      },
+      {
+        "internalType": "enum IValidatorSet.ValidatorStatus",
+        "name": "status",
+        "type": "uint8"
       }
     ],
-    "name": "ValidatorNotFound",
+    "name": "ValidatorInvalidStatus",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "ValidatorNotCommitted",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ValidatorNotContradicting",
     "type": "error"
   },
   {
@@ -4193,17 +4643,6 @@ export const validatorSetAbi = [
   {
     "inputs": [
       {
-        "internalType": "address",
-        "name": "settlement",
-        "type": "address"
-      }
-    ],
-    "name": "ValidatorSettlementAlreadySet",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
         "internalType": "uint256",
         "name": "index",
         "type": "uint256"
@@ -4215,6 +4654,54 @@ export const validatorSetAbi = [
       }
     ],
     "name": "ValidatorSignersNotAscending",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "validator",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "unlockAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "ValidatorStakeLocked",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "stake",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "minStake",
+        "type": "uint256"
+      }
+    ],
+    "name": "ValidatorStakeTooLow",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "expected",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "received",
+        "type": "uint256"
+      }
+    ],
+    "name": "ValidatorTransferAmountMismatch",
     "type": "error"
   },
   {
@@ -4293,6 +4780,37 @@ export const validatorSetAbi = [
     "anonymous": false,
     "inputs": [
       {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "committer",
+        "type": "address"
+      }
+    ],
+    "name": "SlashCommitted",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "validator",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "from",
+        "type": "address"
+      },
+      {
         "indexed": false,
         "internalType": "uint256",
         "name": "amount",
@@ -4301,17 +4819,36 @@ export const validatorSetAbi = [
       {
         "indexed": false,
         "internalType": "uint256",
-        "name": "validators",
+        "name": "stake",
+        "type": "uint256"
+      }
+    ],
+    "name": "StakeAdded",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "minStake",
         "type": "uint256"
       },
       {
         "indexed": false,
-        "internalType": "uint256",
-        "name": "rewardPerValidator",
-        "type": "uint256"
+        "internalType": "uint64",
+        "name": "exitDelay",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint16",
+        "name": "proverRewardBps",
+        "type": "uint16"
       }
     ],
-    "name": "RewardsAccrued",
+    "name": "StakeParamsChanged",
     "type": "event"
   },
   {
@@ -4321,6 +4858,12 @@ export const validatorSetAbi = [
         "indexed": true,
         "internalType": "address",
         "name": "validator",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "to",
         "type": "address"
       },
       {
@@ -4330,20 +4873,7 @@ export const validatorSetAbi = [
         "type": "uint256"
       }
     ],
-    "name": "RewardsTaken",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": true,
-        "internalType": "address",
-        "name": "settlement",
-        "type": "address"
-      }
-    ],
-    "name": "SettlementSet",
+    "name": "StakeWithdrawn",
     "type": "event"
   },
   {
@@ -4356,7 +4886,7 @@ export const validatorSetAbi = [
         "type": "address"
       }
     ],
-    "name": "ValidatorAdded",
+    "name": "ValidatorAdmitted",
     "type": "event"
   },
   {
@@ -4369,8 +4899,135 @@ export const validatorSetAbi = [
         "type": "address"
       }
     ],
-    "name": "ValidatorRemoved",
+    "name": "ValidatorDismissed",
     "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "validator",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "unlockAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "ValidatorExiting",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "validator",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "stake",
+        "type": "uint256"
+      }
+    ],
+    "name": "ValidatorJoined",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "validator",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "prover",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "reward",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "bool",
+        "name": "banned",
+        "type": "bool"
+      }
+    ],
+    "name": "ValidatorSlashed",
+    "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_PROVER_REWARD_BPS",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_EXIT_DELAY",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "SETTLEMENT",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "TOKEN",
+    "outputs": [
+      {
+        "internalType": "contract IERC20",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
   },
   {
     "inputs": [],
@@ -4382,33 +5039,40 @@ export const validatorSetAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint256",
-        "name": "amount",
-        "type": "uint256"
-      }
-    ],
-    "name": "accrueRewards",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "allocated",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
         "internalType": "address",
-        "name": "validator",
+        "name": "account",
         "type": "address"
       }
     ],
     "name": "addValidator",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "commitSlash",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "exitDelay",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -4445,6 +5109,34 @@ export const validatorSetAbi = [
   },
   {
     "inputs": [],
+    "name": "params",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "configuredQuorum",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint128",
+        "name": "minStake",
+        "type": "uint128"
+      },
+      {
+        "internalType": "uint64",
+        "name": "exitDelay_",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint16",
+        "name": "proverRewardBps",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "pendingOwner",
     "outputs": [
       {
@@ -4462,7 +5154,7 @@ export const validatorSetAbi = [
     "outputs": [
       {
         "internalType": "uint256",
-        "name": "",
+        "name": "k",
         "type": "uint256"
       }
     ],
@@ -4473,7 +5165,7 @@ export const validatorSetAbi = [
     "inputs": [
       {
         "internalType": "address",
-        "name": "validator",
+        "name": "account",
         "type": "address"
       }
     ],
@@ -4491,34 +5183,9 @@ export const validatorSetAbi = [
   },
   {
     "inputs": [],
-    "name": "rewardDust",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "validator",
-        "type": "address"
-      }
-    ],
-    "name": "rewardsOwed",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
+    "name": "requestExit",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -4537,45 +5204,143 @@ export const validatorSetAbi = [
   {
     "inputs": [
       {
-        "internalType": "address",
-        "name": "settlement_",
-        "type": "address"
+        "internalType": "uint128",
+        "name": "minStake",
+        "type": "uint128"
+      },
+      {
+        "internalType": "uint64",
+        "name": "exitDelay_",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint16",
+        "name": "proverRewardBps",
+        "type": "uint16"
       }
     ],
-    "name": "setSettlement",
+    "name": "setStakeParams",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
   },
   {
-    "inputs": [],
-    "name": "settlement",
-    "outputs": [
+    "inputs": [
+      {
+        "internalType": "address[]",
+        "name": "attesters",
+        "type": "address[]"
+      },
+      {
+        "internalType": "uint16",
+        "name": "bps",
+        "type": "uint16"
+      },
       {
         "internalType": "address",
-        "name": "",
+        "name": "rewardTo",
         "type": "address"
       }
     ],
-    "stateMutability": "view",
+    "name": "slashAttesters",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "total",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32[]",
+        "name": "attestHashes",
+        "type": "bytes32[]"
+      },
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "r",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "vs",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct CompactSignature",
+        "name": "attestSig",
+        "type": "tuple"
+      },
+      {
+        "internalType": "bytes32[]",
+        "name": "rejectHashes",
+        "type": "bytes32[]"
+      },
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "r",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "vs",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct CompactSignature",
+        "name": "rejectSig",
+        "type": "tuple"
+      },
+      {
+        "internalType": "uint256",
+        "name": "i",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "j",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "salt",
+        "type": "bytes32"
+      }
+    ],
+    "name": "slashContradiction",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "slashed",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
     "inputs": [
       {
         "internalType": "address",
-        "name": "validator",
+        "name": "account",
         "type": "address"
-      }
-    ],
-    "name": "takeRewards",
-    "outputs": [
+      },
       {
         "internalType": "uint256",
         "name": "amount",
         "type": "uint256"
       }
     ],
+    "name": "stake",
+    "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
   },
@@ -4593,12 +5358,48 @@ export const validatorSetAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "validator",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "enum IValidatorSet.ValidatorStatus",
+            "name": "status",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint64",
+            "name": "unlockAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint128",
+            "name": "stake",
+            "type": "uint128"
+          }
+        ],
+        "internalType": "struct IValidatorSet.Validator",
+        "name": "v",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "validatorCount",
     "outputs": [
       {
         "internalType": "uint256",
-        "name": "",
+        "name": "n",
         "type": "uint256"
       }
     ],
@@ -4611,7 +5412,7 @@ export const validatorSetAbi = [
     "outputs": [
       {
         "internalType": "address[]",
-        "name": "",
+        "name": "list",
         "type": "address[]"
       }
     ],
@@ -4665,6 +5466,19 @@ export const validatorSetAbi = [
       }
     ],
     "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "to",
+        "type": "address"
+      }
+    ],
+    "name": "withdrawStake",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   }
 ] as const;

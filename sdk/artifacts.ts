@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import type { Abi, Hex } from "viem";
 
-export type ContractName = "OPGToken" | "ValidatorSet" | "GatewayRegistry" | "ProofSettlement";
+export type ContractName = "OPGToken" | "ValidatorSet" | "GatewayRegistry" | "ProofSettlement" | "Timelock";
 
 export interface Artifact {
   abi: Abi;

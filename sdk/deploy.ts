@@ -1,21 +1,32 @@
 /**
  * Deploys proofpath (OPGToken unless a token is given, ValidatorSet, GatewayRegistry, ProofSettlement)
- * to any EVM chain with viem clients, wires them together, and reads/writes the deployment file the
- * indexer, gateway and validators read their addresses and start block from.
+ * to any EVM chain with viem clients, and reads/writes the deployment file the indexer, gateway and
+ * validators read their addresses and start block from. No set-once wiring: the registry and the
+ * validator set are deployed with the settlement's address, predicted from the deployer's nonce, and
+ * the settlement's constructor checks they point at it.
  */
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
+import { getContractAddress, isAddressEqual, maxUint256, type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
 import { loadArtifact, type ContractName } from "./artifacts.js";
 
 export interface DeployParams {
   /** Existing OPG token; when absent an OPGToken is deployed with `initialSupply` to the deployer. */
   token?: Address;
   initialSupply?: bigint;
+  /** Owner of the three protocol contracts (default: the deployer); a Timelock in production. */
+  owner?: Address;
   treasury?: Address;
+  /** Validators admitted at launch. */
   validators: Address[];
+  /** When set, the deployer stakes this much OPG for each admitted validator (local chains). */
+  validatorStake?: bigint;
   quorum: number;
+  minStake: bigint;
+  /** Seconds a leaving validator's stake stays locked (>= 1 h and >= challengeWindow). */
+  exitDelay: number;
+  proverRewardBps: number;
   rate: { perCall: bigint; perKiloInputToken: bigint; perKiloOutputToken: bigint };
   maxBatchSize: number;
   challengeWindow: number;
@@ -24,10 +35,12 @@ export interface DeployParams {
   treasuryBps: number;
   burnBps: number;
   rejectedRefundBps: number;
+  attesterSlashBps: number;
   minBond: bigint;
   heartbeatInterval: number;
   bondWithdrawDelay: number;
   challengerRewardBps: number;
+  rejectedSlashBps: number;
 }
 
 /** Sensible local defaults: short windows for demos and tests. */
@@ -41,10 +54,16 @@ export const localDeployDefaults: Omit<DeployParams, "validators" | "quorum"> = 
   treasuryBps: 2000,
   burnBps: 1000,
   rejectedRefundBps: 0,
+  attesterSlashBps: 1000,
+  minStake: 10_000n * 10n ** 18n,
+  validatorStake: 10_000n * 10n ** 18n,
+  exitDelay: 3600,
+  proverRewardBps: 1000,
   minBond: 1000n * 10n ** 18n,
   heartbeatInterval: 86_400,
   bondWithdrawDelay: 7 * 86_400,
-  challengerRewardBps: 5000,
+  challengerRewardBps: 1000,
+  rejectedSlashBps: 1000,
 };
 
 export const deploymentSchema = z.object({
@@ -56,11 +75,13 @@ export const deploymentSchema = z.object({
     ValidatorSet: z.string(),
     GatewayRegistry: z.string(),
     ProofSettlement: z.string(),
+    /** The owner of the three protocol contracts, when deployed with one (scripts/deploy.ts). */
+    Timelock: z.string().optional(),
   }),
   deployedAt: z.string(),
 });
 export type Deployment = z.infer<typeof deploymentSchema> & {
-  contracts: Record<ContractName, Address>;
+  contracts: Record<Exclude<ContractName, "Timelock">, Address> & { Timelock?: Address };
 };
 
 type Wallet = WalletClient<Transport, Chain | undefined, Account>;
@@ -82,24 +103,32 @@ async function send(wallet: Wallet, pub: PublicClient, name: ContractName, addre
 }
 
 /**
- * Deploys and wires every contract; the deployer is the owner (transfer it to governance afterwards
- * with Ownable2Step). Returns the deployment record (see `writeDeployment`).
+ * Deploys every contract (the deployer is the owner: transfer it to governance afterwards with
+ * Ownable2Step) and, with `validatorStake`, stakes for every admitted validator. Returns the
+ * deployment record (see `writeDeployment`).
  */
 export async function deployProofpath(wallet: Wallet, pub: PublicClient, p: DeployParams): Promise<Deployment> {
-  const owner = wallet.account.address;
+  const deployer = wallet.account.address;
+  const owner = p.owner ?? deployer;
   const treasury = p.treasury ?? owner;
   const chainId = await pub.getChainId();
   let token = p.token;
   let startBlock: number | undefined;
   if (!token) {
-    const t = await deployOne(wallet, pub, "OPGToken", [owner, p.initialSupply ?? localDeployDefaults.initialSupply!]);
+    const t = await deployOne(wallet, pub, "OPGToken", [deployer, p.initialSupply ?? localDeployDefaults.initialSupply!]);
     token = t.address;
     startBlock = t.blockNumber;
   }
-  const vset = await deployOne(wallet, pub, "ValidatorSet", [owner, p.validators, BigInt(p.quorum)]);
+  // ValidatorSet, GatewayRegistry and ProofSettlement take the next three nonces.
+  const nonce = await pub.getTransactionCount({ address: deployer, blockTag: "pending" });
+  const predicted = getContractAddress({ from: deployer, nonce: BigInt(nonce + 2) });
+  const vset = await deployOne(wallet, pub, "ValidatorSet", [
+    token, predicted, owner, p.validators, BigInt(p.quorum), p.minStake, BigInt(p.exitDelay), p.proverRewardBps,
+  ]);
   startBlock ??= vset.blockNumber;
   const registry = await deployOne(wallet, pub, "GatewayRegistry", [
-    token, vset.address, owner, treasury, p.minBond, BigInt(p.heartbeatInterval), BigInt(p.bondWithdrawDelay), p.challengerRewardBps,
+    token, vset.address, predicted, owner,
+    { minBond: p.minBond, heartbeatInterval: BigInt(p.heartbeatInterval), bondWithdrawDelay: BigInt(p.bondWithdrawDelay), challengerRewardBps: p.challengerRewardBps, rejectedSlashBps: p.rejectedSlashBps },
   ]);
   const settlement = await deployOne(wallet, pub, "ProofSettlement", [
     token,
@@ -116,14 +145,18 @@ export async function deployProofpath(wallet: Wallet, pub: PublicClient, p: Depl
       treasuryBps: p.treasuryBps,
       burnBps: p.burnBps,
       rejectedRefundBps: p.rejectedRefundBps,
+      attesterSlashBps: p.attesterSlashBps,
     },
   ]);
-  await send(wallet, pub, "GatewayRegistry", registry.address, "setSettlement", [settlement.address]);
-  await send(wallet, pub, "ValidatorSet", vset.address, "setSettlement", [settlement.address]);
+  if (!isAddressEqual(settlement.address, predicted)) throw new Error(`ProofSettlement landed at ${settlement.address}, not the predicted ${predicted}: another transaction used the deployer's nonce`);
+  if (p.validatorStake) {
+    await send(wallet, pub, "OPGToken", token, "approve", [vset.address, maxUint256]);
+    for (const v of p.validators) await send(wallet, pub, "ValidatorSet", vset.address, "stake", [v, p.validatorStake]);
+  }
   return {
     chainId,
     startBlock,
-    deployer: owner,
+    deployer,
     contracts: { OPGToken: token, ValidatorSet: vset.address, GatewayRegistry: registry.address, ProofSettlement: settlement.address },
     deployedAt: new Date().toISOString(),
   };

@@ -28,6 +28,7 @@ export const enclaveApprovalTypes = {
     { name: "attestationHash", type: "bytes32" },
     { name: "keyConfigHash", type: "bytes32" },
     { name: "nonce", type: "uint64" },
+    { name: "deadline", type: "uint64" },
   ],
 } as const;
 
@@ -66,9 +67,14 @@ export interface EnclaveApprovalMessage {
   attestationHash: Hex;
   keyConfigHash: Hex;
   nonce: bigint;
+  /** Unix seconds after which the approval cannot be used. */
+  deadline: bigint;
 }
 
-/** Digest validators sign to approve an enclave key at its current approval nonce. */
+/** How long an enclave approval stays usable by default: long enough to gather a quorum and relay it. */
+export const APPROVAL_TTL_SEC = 3600n;
+
+/** Digest validators sign to approve an enclave key at its current approval nonce, until `deadline`. */
 export function enclaveApprovalDigest(chainId: number | bigint, registry: Address, m: EnclaveApprovalMessage): Hex {
   return hashTypedData({ domain: registryDomain(chainId, registry), types: enclaveApprovalTypes, primaryType: "EnclaveApproval", message: m });
 }

@@ -6,13 +6,15 @@
  *  - the document verifies (./attestation): chain to the trusted root, COSE signature, freshness,
  *    PCR0..2 giving the registered measurement, and the enclave key bound by `public_key` or
  *    nitriding `user_data`.
+ *  - the key was never slashed, and the approval's deadline lies in the next `APPROVAL_TTL_SEC` of
+ *    chain time (all k approvals of one quorum must cover the same deadline, so the operator picks it).
  * The digest is built here from the fields just checked (and the registry's approval nonce), not
  * read from the RPC, so the signature covers exactly what was verified. The registered
  * `keyConfigHash` is signed as registered: a Nitro document does not carry it (README, trust anchors).
  */
 import type { Address, Hex, LocalAccount } from "viem";
 import { gatewayRegistryAbi } from "../sdk/abis.js";
-import { enclaveApprovalDigest, signCompact, type CompactSig } from "../sdk/quorum.js";
+import { APPROVAL_TTL_SEC, enclaveApprovalDigest, signCompact, type CompactSig } from "../sdk/quorum.js";
 import { attestationHash, verifyAttestation, type TrustedRoot } from "./attestation/index.js";
 import { rpc, type ValidatorChain } from "./chain.js";
 import { ApprovalRefusedError } from "./errors.js";
@@ -32,16 +34,27 @@ export interface EnclaveApproval {
   sig: CompactSig;
   /** The registry's approval nonce the signature is for (a re-attestation bumps it). */
   nonce: bigint;
+  /** Unix seconds (chain time) after which the approval cannot be used. */
+  deadline: bigint;
   measurement: Hex;
   attestationHash: Hex;
 }
 
-/** Verifies `document` for the registered enclave `key` and signs its approval; throws ApprovalRefusedError or an AttestationError. */
-export async function approveEnclave(p: ApprovalSigner, key: Address, document: Uint8Array, at: Date = new Date()): Promise<EnclaveApproval> {
+/**
+ * Verifies `document` for the registered enclave `key` and signs its approval until `deadline` (chain
+ * time; default `APPROVAL_TTL_SEC` after the latest block); throws ApprovalRefusedError or an AttestationError.
+ */
+export async function approveEnclave(p: ApprovalSigner, key: Address, document: Uint8Array, at: Date = new Date(), deadline?: bigint): Promise<EnclaveApproval> {
   const { publicClient } = p.chain;
   const registry = await p.chain.registry();
   const e = await rpc("enclave", () => publicClient.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [key] }));
   if (BigInt(e.operator) === 0n) throw new ApprovalRefusedError({ enclave: key, reason: "not registered" });
+  if (e.slashed) throw new ApprovalRefusedError({ enclave: key, reason: "slashed for equivocation: banned for good" });
+  const chainNow = (await rpc("getBlock", () => publicClient.getBlock({ blockTag: "latest" }))).timestamp;
+  deadline ??= chainNow + APPROVAL_TTL_SEC;
+  if (deadline <= chainNow || deadline > chainNow + APPROVAL_TTL_SEC) {
+    throw new ApprovalRefusedError({ enclave: key, reason: `deadline ${deadline} is not within the next ${APPROVAL_TTL_SEC} s of chain time (now ${chainNow})` });
+  }
   const status = await rpc("measurementStatus", () =>
     publicClient.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "measurementStatus", args: [e.measurement] }));
   if (status !== MEASUREMENT_ALLOWED) throw new ApprovalRefusedError({ enclave: key, reason: `measurement ${e.measurement} is not allowed` });
@@ -50,7 +63,7 @@ export async function approveEnclave(p: ApprovalSigner, key: Address, document: 
     throw new ApprovalRefusedError({ enclave: key, reason: `document hash ${docHash} is not the registered attestationHash ${e.attestationHash}` });
   }
   verifyAttestation(document, { trustedRoot: p.trustedRoot, at, maxAgeSec: p.maxAgeSec, allowedMeasurements: [e.measurement], enclaveKey: { address: key } });
-  const m = { key, measurement: e.measurement, attestationHash: e.attestationHash, keyConfigHash: e.keyConfigHash, nonce: e.approvalNonce };
+  const m = { key, measurement: e.measurement, attestationHash: e.attestationHash, keyConfigHash: e.keyConfigHash, nonce: e.approvalNonce, deadline };
   const sig = await signCompact(p.account, enclaveApprovalDigest(p.chainId, registry, m));
-  return { signer: p.account.address, sig, nonce: e.approvalNonce, measurement: e.measurement, attestationHash: e.attestationHash };
+  return { signer: p.account.address, sig, nonce: e.approvalNonce, deadline, measurement: e.measurement, attestationHash: e.attestationHash };
 }

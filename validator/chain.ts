@@ -18,18 +18,22 @@ export type BatchStatusValue = (typeof BatchStatus)[keyof typeof BatchStatus];
 
 export interface OnchainBatch {
   status: BatchStatusValue;
-  submittedAt: bigint;
+  /** Submission time, then attestation time once attested. */
+  since: bigint;
+  /** End of the challenge window, which starts at attestation (0 before). */
   windowEnd: bigint;
+  /** The attestation that attested the batch (0 before). */
+  attestationId: number;
   headerHashPrefix: Hex;
 }
 
-/** True when the 192-bit prefix the contract stores matches `headerHash` (see BatchSlot.sol). */
+/** True when the 160-bit prefix the contract stores matches `headerHash` (see BatchSlot.sol). */
 export function prefixMatches(prefix: Hex, headerHash: Hex): boolean {
-  const mask = ((1n << 256n) - 1n) ^ ((1n << 64n) - 1n);
+  const mask = ((1n << 256n) - 1n) ^ ((1n << 96n) - 1n);
   return (BigInt(headerHash) & mask) === BigInt(prefix);
 }
 
-type SettlementFn = "attest" | "reject" | "finalize" | "claimRewards" | "challengeEquivocation";
+type SettlementFn = "attest" | "reject" | "finalize" | "claimRewards" | "commitChallenge" | "challengeEquivocation";
 
 export interface ValidatorChain {
   readonly publicClient: PublicClient;
@@ -44,6 +48,8 @@ export interface ValidatorChain {
   /** The settlement's GatewayRegistry (immutable: read once). */
   registry(): Promise<Address>;
   rewardsOwed(validator: Address): Promise<bigint>;
+  /** The signers of attestation `id`, from its `Attestation` event (finalize must name them). */
+  attesters(id: number): Promise<Address[]>;
   head(): Promise<{ number: bigint; hash: Hex; timestamp: bigint }>;
   /** Simulates, sends and waits for `functionName` on the settlement; returns the tx hash. */
   send(functionName: SettlementFn, args: readonly unknown[]): Promise<Hex>;
@@ -80,6 +86,7 @@ export function createValidatorChain(p: { rpcUrl: string; account: LocalAccount;
   let registryAddress: Address | undefined;
   const s = { address: p.settlement, abi: proofSettlementAbi } as const;
   let sending: Promise<unknown> = Promise.resolve();
+  const attestersCache = new Map<number, Address[]>(); // an attestation's signers never change
 
   const chainId = () => (chainIdP ??= rpc("getChainId", () => publicClient.getChainId()).catch((e) => {
     chainIdP = undefined;
@@ -99,9 +106,9 @@ export function createValidatorChain(p: { rpcUrl: string; account: LocalAccount;
       return (registryAddress ??= await rpc("REGISTRY", () => publicClient.readContract({ ...s, functionName: "REGISTRY" })));
     },
     async batch(gateway, batchSeq) {
-      const [status, submittedAt, windowEnd, headerHashPrefix] = await rpc("batch", () =>
+      const [status, since, windowEnd, attestationId, headerHashPrefix] = await rpc("batch", () =>
         publicClient.readContract({ ...s, functionName: "batch", args: [gateway, batchSeq] }));
-      return { status: Number(status) as BatchStatusValue, submittedAt, windowEnd, headerHashPrefix };
+      return { status: Number(status) as BatchStatusValue, since, windowEnd, attestationId: Number(attestationId), headerHashPrefix };
     },
     async feeRate() {
       const r = await rpc("feeRate", () => publicClient.readContract({ ...s, functionName: "feeRate" }));
@@ -124,8 +131,18 @@ export function createValidatorChain(p: { rpcUrl: string; account: LocalAccount;
       return { address, validators: [...validators], quorum: Number(quorum) };
     },
     async rewardsOwed(validator) {
-      const address = await validatorSetAddress();
-      return rpc("rewardsOwed", () => publicClient.readContract({ address, abi: validatorSetAbi, functionName: "rewardsOwed", args: [validator] }));
+      return rpc("rewardsOwed", () => publicClient.readContract({ ...s, functionName: "rewardsOwed", args: [validator] }));
+    },
+    async attesters(id) {
+      const cached = attestersCache.get(id);
+      if (cached) return cached;
+      const logs = await rpc("getLogs", () => publicClient.getContractEvents({
+        ...s, eventName: "Attestation", args: { attestationId: id }, fromBlock: "earliest", toBlock: "latest",
+      }));
+      const signers = logs[0]?.args.signers;
+      if (!signers) throw new RpcUnavailableError({ operation: `Attestation ${id} log`, cause: new Error("not found (yet)") });
+      attestersCache.set(id, [...signers]);
+      return [...signers];
     },
     async head() {
       const b = await rpc("getBlock", () => publicClient.getBlock({ blockTag: "latest" }));

@@ -3,9 +3,12 @@
  * serves it at `/receipts/:callSeq`), but the settled batch holds a different leaf at s (another
  * receipt, or a void leaf). `buildEquivocationProof` checks that off-chain exactly as
  * `ProofSettlement._checkEquivocation` will, and returns the `challengeEquivocation` arguments;
- * `submitEquivocation` sends them. Success rejects the batch and slashes the gateway's bond.
+ * `submitEquivocation` commits to them and reveals them a block later (sdk/challenge.ts). Success
+ * rejects the batch, slashes the gateway's bond and, for an attested batch, its attesters' stakes.
  */
 import type { Hex } from "viem";
+import { challengeCommitment, newSalt } from "../sdk/challenge.js";
+import { hashHeader, hashReceipt } from "../sdk/hashing.js";
 import { buildTree, type MerkleTree } from "../sdk/merkle.js";
 import { recoverReceiptSigner, settlementDomain, toCompactSignature, type CompactSignature } from "../sdk/eip712.js";
 import { receiptLeaf, voidLeaf } from "../sdk/hashing.js";
@@ -57,7 +60,16 @@ export async function buildEquivocationProof(p: {
   return { header: h, signedReceipt: r, receiptSig: toCompactSignature(signed.signature), settledReceipt, settledIsVoid, proof: tree.proof(Number(index)) };
 }
 
-/** Sends `challengeEquivocation`; returns the transaction hash. */
-export function submitEquivocation(chain: ValidatorChain, e: EquivocationProof): Promise<Hex> {
-  return chain.send("challengeEquivocation", [e.header, e.signedReceipt, e.receiptSig, e.settledReceipt, e.settledIsVoid, e.proof]);
+/**
+ * Commits to the proof, then reveals it in `challengeEquivocation` (the commit's receipt is awaited,
+ * so the reveal lands in a later block); names the attesting quorum when the batch is attested.
+ * Returns the reveal's transaction hash.
+ */
+export async function submitEquivocation(chain: ValidatorChain, e: EquivocationProof): Promise<Hex> {
+  const onchain = await chain.batch(e.header.gateway, e.header.batchSeq);
+  const attesters = onchain.attestationId !== 0 ? await chain.attesters(onchain.attestationId) : [];
+  const salt = newSalt();
+  await chain.send("commitChallenge", [challengeCommitment(chain.account.address, hashHeader(e.header), hashReceipt(e.signedReceipt), salt)]);
+  const evidence = { signedReceipt: e.signedReceipt, receiptSig: e.receiptSig, settledReceipt: e.settledReceipt, settledIsVoid: e.settledIsVoid, proof: e.proof };
+  return chain.send("challengeEquivocation", [e.header, evidence, salt, attesters]);
 }

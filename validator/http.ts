@@ -10,7 +10,7 @@ import { Hono, type Context } from "hono";
 import { serve, type ServerType } from "@hono/node-server";
 import { z } from "zod";
 import type { Hex } from "viem";
-import { addressSchema, receiptSchema } from "../sdk/types.js";
+import { addressSchema, receiptSchema, uintSchema } from "../sdk/types.js";
 import type { SigningRecord } from "./signingRecord.js";
 import type { ValidatorMetrics } from "./metrics.js";
 import type { SignedReceipt } from "./da.js";
@@ -29,6 +29,8 @@ const MAX_DOCUMENT_BYTES = 64 * 1024;
 const approvalSchema = z.object({
   enclave: addressSchema("enclave"),
   document: z.string({ error: "expected the attestation document as base64 or 0x-hex" }).min(1).max(2 * MAX_DOCUMENT_BYTES + 2),
+  // Every approval of one quorum must cover the same deadline, so the operator proposes it.
+  deadline: uintSchema(64, "deadline").optional(),
 });
 
 function documentBytes(s: string): Uint8Array | undefined {
@@ -57,7 +59,7 @@ export interface ValidatorAppDeps {
   metrics: ValidatorMetrics;
   health: () => { ok: boolean } & Record<string, unknown>;
   challenge: (signed: SignedReceipt) => Promise<Hex>;
-  approve: (enclave: Hex, document: Uint8Array) => Promise<EnclaveApproval>;
+  approve: (enclave: Hex, document: Uint8Array, deadline?: bigint) => Promise<EnclaveApproval>;
   onError: (err: Error, path: string) => void;
 }
 
@@ -85,13 +87,13 @@ export function createValidatorApp(d: ValidatorAppDeps): Hono {
   });
 
   app.post("/approvals", async (c) => {
-    const parsed = await jsonBody(c, approvalSchema, "{ enclave, document }");
+    const parsed = await jsonBody(c, approvalSchema, "{ enclave, document, deadline? }");
     if (!parsed.success) return parsed.response;
     const doc = documentBytes(parsed.data.document);
     if (!doc) return c.json({ error: "bad_request", message: `document: expected base64 or 0x-hex of 1 to ${MAX_DOCUMENT_BYTES} bytes` }, 400);
     try {
-      const a = await d.approve(parsed.data.enclave, doc);
-      return c.json({ signer: a.signer, sig: a.sig, nonce: a.nonce.toString(), measurement: a.measurement, attestationHash: a.attestationHash });
+      const a = await d.approve(parsed.data.enclave, doc, parsed.data.deadline);
+      return c.json({ signer: a.signer, sig: a.sig, nonce: a.nonce.toString(), deadline: a.deadline.toString(), measurement: a.measurement, attestationHash: a.attestationHash });
     } catch (e) {
       if (e instanceof AttestationError || e instanceof ValidatorError) return c.json({ error: e.name, message: e.shortMessage }, 422);
       throw e;

@@ -21,7 +21,7 @@ import { BatchStatus, createValidatorChain, prefixMatches, type OnchainBatch, ty
 import { parseValidatorConfig, type ValidatorConfig, type ValidatorConfigInput } from "./config.js";
 import { fetchDaBatch, type SignedReceipt } from "./da.js";
 import { decide } from "./decide.js";
-import { buildEquivocationProof, type EquivocationProof } from "./equivocation.js";
+import { buildEquivocationProof, submitEquivocation, type EquivocationProof } from "./equivocation.js";
 import {
   DoubleSignRefusedError, NotEquivocationError, RetryableError, RpcUnavailableError, TransactionRevertedError, ValidatorConfigError,
 } from "./errors.js";
@@ -93,9 +93,13 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
     return Math.max(Math.floor(Date.now() / 1000), Number(head.timestamp));
   }
 
-  async function sendTx(fn: "attest" | "reject" | "finalize" | "claimRewards" | "challengeEquivocation", args: readonly unknown[]): Promise<Hex> {
+  async function sendTx(fn: "attest" | "reject" | "finalize" | "claimRewards", args: readonly unknown[]): Promise<Hex> {
+    return counted(fn, () => chain.send(fn, args));
+  }
+
+  async function counted(fn: string, send: () => Promise<Hex>): Promise<Hex> {
     try {
-      const hash = await chain.send(fn, args);
+      const hash = await send();
       metrics.submitted.inc({ fn, result: "ok" });
       return hash;
     } catch (e) {
@@ -125,7 +129,7 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
   }
 
   async function challengeWith(proof: EquivocationProof): Promise<Hex> {
-    const hash = await sendTx("challengeEquivocation", [proof.header, proof.signedReceipt, proof.receiptSig, proof.settledReceipt, proof.settledIsVoid, proof.proof]);
+    const hash = await counted("challengeEquivocation", () => submitEquivocation(chain, proof));
     metrics.equivocations.inc();
     log.warn({ gateway: proof.header.gateway, batchSeq: String(proof.header.batchSeq), callSeq: String(proof.signedReceipt.callSeq), tx: hash }, "equivocation proven: batch rejected, bond slashed");
     return hash;
@@ -175,11 +179,6 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
         log.info({ batchSeq: String(b.header.batchSeq), status: after.status }, "batch concluded by another validator");
         return;
       }
-      if (e.reason?.startsWith("SettlementWindowClosed")) {
-        log.error({ gateway: b.header.gateway, batchSeq: String(b.header.batchSeq) }, "challenge window closed before the attestation landed");
-        state.setStatus(h, "done");
-        return;
-      }
       throw e;
     }
   }
@@ -219,7 +218,7 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
     if (!own) {
       const t0 = performance.now();
       const d = await decide({
-        chain, chainId, self, header: b.header, headerHash: b.headerHash, submittedAt: onchain.submittedAt, nowSec: await nowSec(),
+        chain, chainId, self, header: b.header, headerHash: b.headerHash, submittedAt: onchain.since, nowSec: await nowSec(),
         daDeadlineSec: cfg.daDeadlineSec, daTimeoutMs: cfg.daTimeoutMs, receiptSamples: cfg.receiptSamples, log,
       });
       metrics.verifyLatency.observe((performance.now() - t0) / 1000);
@@ -251,20 +250,27 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
     await aggregate(b, own);
   }
 
+  /** Finalizes, in one transaction, the ready batches of the oldest attestation that has any (finalize
+   *  takes one attestation's batches with its signers, who share the validator fees). */
   async function finalizeReady(): Promise<void> {
     const attested = state.byStatus("attested");
     if (attested.length === 0) return;
     const now = await nowSec();
-    const ready: BatchHeader[] = [];
+    const byAttestation = new Map<number, BatchHeader[]>();
     for (const b of attested) {
       const onchain = await chain.batch(b.header.gateway, b.header.batchSeq);
       if (onchain.status !== BatchStatus.Attested || !prefixMatches(onchain.headerHashPrefix, b.headerHash)) {
         syncStatus(b, onchain);
         continue;
       }
-      if (BigInt(now) > onchain.windowEnd && ready.length < MAX_FINALIZE) ready.push(b.header);
+      if (BigInt(now) <= onchain.windowEnd) continue;
+      const group = byAttestation.get(onchain.attestationId) ?? [];
+      if (group.length < MAX_FINALIZE) group.push(b.header);
+      byAttestation.set(onchain.attestationId, group);
     }
-    if (ready.length === 0) return;
+    if (byAttestation.size === 0) return;
+    const attestationId = Math.min(...byAttestation.keys());
+    const ready = byAttestation.get(attestationId)!;
     // Everyone sees the same windows end: stagger by rank so one validator sends, not all of them.
     const first = hashHeader(ready[0]!);
     const since = finalizeReadyAt.get(first) ?? Date.now();
@@ -272,7 +278,7 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
     if (Date.now() < since + submitRank(first, self, (await validatorSet()).validators) * cfg.submitStaggerMs) return;
     finalizeReadyAt.delete(first);
     try {
-      const tx = await sendTx("finalize", [ready]);
+      const tx = await sendTx("finalize", [ready, await chain.attesters(attestationId)]);
       log.info({ batches: ready.map((h) => `${h.gateway}:${h.batchSeq}`), tx }, "batches finalized");
     } catch (e) {
       // Someone else finalized some of them first: statuses are re-read next round.
@@ -356,8 +362,8 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
     chain, chainId, account, maxAgeSec: cfg.attestationMaxAgeSec,
     trustedRoot: cfg.attestationRoot ? readAttestationRoot(cfg.attestationRoot) : AWS_NITRO_ROOT_PEM,
   };
-  async function approve(enclave: Hex, document: Uint8Array): Promise<EnclaveApproval> {
-    const a = await approveEnclave(approvalSigner, enclave, document);
+  async function approve(enclave: Hex, document: Uint8Array, deadline?: bigint): Promise<EnclaveApproval> {
+    const a = await approveEnclave(approvalSigner, enclave, document, new Date(), deadline);
     log.info({ enclave, measurement: a.measurement, nonce: String(a.nonce) }, "enclave approval signed");
     return a;
   }

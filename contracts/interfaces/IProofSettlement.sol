@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {BatchHeader, BatchRef, BatchStatus, CompactSignature, FeeRate, ModelUsage, Receipt} from "../Types.sol";
+import {
+    BatchHeader, BatchRef, BatchStatus, CompactSignature, EquivocationProof, FeeRate, ModelUsage, Receipt
+} from "../Types.sol";
 
 /// @title IProofSettlement
 /// @notice Settles batches of enclave-signed receipts: one storage slot per batch, the rest in events.
@@ -56,8 +58,16 @@ interface IProofSettlement {
     error SettlementEmptyList();
     /// @notice Thrown when a registry-only hook is called by anyone else.
     error SettlementOnlyRegistry(address caller);
-    /// @notice Thrown on an invalid governance parameter.
+    /// @notice Thrown on a governance parameter outside its hard bounds.
     error SettlementInvalidParam(bytes32 name, uint256 value);
+    /// @notice Thrown at deployment when the registry or validator set points at another settlement.
+    error SettlementMiswired();
+    /// @notice Thrown when a challenge is revealed without the caller's commitment from an earlier block.
+    error SettlementNotCommitted(bytes32 commitment);
+    /// @notice Thrown when the attesters given are not the recorded signers of the attestation.
+    error SettlementWrongAttesters(uint48 attestationId);
+    /// @notice Thrown when one finalize call mixes batches of different attestations.
+    error SettlementMixedAttestations(uint48 first, uint48 other);
 
     // ---------------------------------------------------------------- events
     event Deposited(address indexed gateway, address indexed from, uint256 amount);
@@ -78,13 +88,19 @@ interface IProofSettlement {
         uint64 lastServedAt,
         string daURI
     );
-    event BatchAttested(address indexed gateway, uint64 indexed batchSeq, bytes32 indexed verdictDigest);
+    /// @notice One per `attest` call: the quorum that signed, recorded as attestation `attestationId`.
+    event Attestation(uint48 indexed attestationId, bytes32 verdictDigest, address[] signers);
+    /// @notice The batch was attested by attestation `attestationId`; its challenge window starts now.
+    event BatchAttested(address indexed gateway, uint64 indexed batchSeq, uint48 indexed attestationId);
     event BatchRejected(
         address indexed gateway, uint64 indexed batchSeq, bool indexed equivocation, address challenger, uint256 refund
     );
     event BatchFinalized(address indexed gateway, uint64 indexed batchSeq, uint256 fee);
     /// @notice One per finalize call: how the finalized fees were split.
-    event FeesDistributed(uint256 total, uint256 toValidators, uint256 toTreasury, uint256 burned);
+    event FeesDistributed(
+        uint48 indexed attestationId, uint256 total, uint256 toValidators, uint256 toTreasury, uint256 burned
+    );
+    event ChallengeCommitted(bytes32 indexed commitment, address indexed challenger);
     event RewardsClaimed(address indexed validator, address indexed to, uint256 amount);
 
     event FeeRateChanged(uint64 perCall, uint64 perKiloInputToken, uint64 perKiloOutputToken);
@@ -95,6 +111,7 @@ interface IProofSettlement {
     event WindowsChanged(uint32 challengeWindow, uint32 withdrawDelay);
     event FeeSplitChanged(uint16 validatorBps, uint16 treasuryBps, uint16 burnBps, uint16 rejectedRefundBps);
     event TreasuryChanged(address indexed treasury);
+    event AttesterSlashChanged(uint16 attesterSlashBps);
     /// @notice The registry mirrored a key's activity into its account (see `syncGateway`).
     event GatewaySynced(address indexed gateway, uint40 activeUntil);
     event MeasurementRevocationNoted(uint16 revocationEpoch);
@@ -111,15 +128,14 @@ interface IProofSettlement {
     function submitBatches(BatchHeader[] calldata headers, CompactSignature[] calldata enclaveSigs) external;
     function attest(BatchRef[] calldata batches, CompactSignature[] calldata sigs) external;
     function reject(BatchHeader[] calldata headers, CompactSignature[] calldata sigs) external;
+    function commitChallenge(bytes32 commitment) external;
     function challengeEquivocation(
         BatchHeader calldata header,
-        Receipt calldata signedReceipt,
-        CompactSignature calldata receiptSig,
-        Receipt calldata settledReceipt,
-        bool settledIsVoid,
-        bytes32[] calldata proof
+        EquivocationProof calldata e,
+        bytes32 salt,
+        address[] calldata attesters
     ) external;
-    function finalize(BatchHeader[] calldata headers) external;
+    function finalize(BatchHeader[] calldata headers, address[] calldata attesters) external;
     function claimRewards(address to) external returns (uint256 amount);
 
     // ---------------------------------------------------------------- registry hooks
@@ -134,11 +150,14 @@ interface IProofSettlement {
     function verifyReceipt(BatchHeader calldata header, Receipt calldata receipt, bytes32[] calldata proof)
         external
         view
-        returns (bool);
+        returns (BatchStatus status);
     function batch(address gateway, uint64 batchSeq)
         external
         view
-        returns (BatchStatus status, uint64 submittedAt, uint64 windowEnd, bytes32 headerHashPrefix);
+        returns (BatchStatus status, uint64 since, uint64 windowEnd, uint48 attestationId, bytes32 headerHashPrefix);
+    function openBatches(address gateway) external view returns (uint256 open);
+    function rewardsOwed(address validator) external view returns (uint256 amount);
+    function treasury() external view returns (address);
     function challengeWindow() external view returns (uint32);
     function nextSeqs(address gateway) external view returns (uint64 nextCallSeq, uint64 nextBatchSeq);
     function balanceOf(address gateway) external view returns (uint256);

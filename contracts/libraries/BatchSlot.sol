@@ -4,14 +4,24 @@ pragma solidity 0.8.28;
 import {BatchStatus} from "../Types.sol";
 
 /// @title BatchSlot
-/// @notice The one storage slot a batch costs: the top 192 bits of its header hash, when it was
-/// submitted (uint40 seconds) and its status (uint8). A header passed back later is accepted only if
-/// its hash matches the stored 192 bits (finding a second header with the same prefix takes 2^192 work).
+/// @notice The one storage slot a batch costs: the top 160 bits of its header hash, the id of the
+/// attestation that attested it (uint48, 0 before), the time of its last transition (uint40 seconds:
+/// submission, then attestation, which starts the challenge window) and its status (uint8). A header
+/// passed back later is accepted only if its hash matches the stored 160 bits (a second header with
+/// the same prefix takes 2^160 work, as much as a second key for an Ethereum address).
 library BatchSlot {
-    uint256 private constant _HASH_MASK = ~uint256(type(uint64).max);
+    uint256 private constant _HASH_MASK = ~uint256(type(uint96).max);
 
     function pack(bytes32 headerHash, uint256 time, BatchStatus st) internal pure returns (bytes32) {
         return bytes32((uint256(headerHash) & _HASH_MASK) | (uint256(uint40(time)) << 8) | uint256(st));
+    }
+
+    /// @notice The slot once attestation `attestationId` attested it at `time`: status Attested.
+    function attested(bytes32 slot, uint48 id, uint256 time) internal pure returns (bytes32) {
+        return bytes32(
+            (uint256(slot) & _HASH_MASK) | (uint256(id) << 48) | (uint256(uint40(time)) << 8)
+                | uint256(BatchStatus.Attested)
+        );
     }
 
     function withStatus(bytes32 slot, BatchStatus st) internal pure returns (bytes32) {
@@ -22,8 +32,13 @@ library BatchSlot {
         return BatchStatus(uint8(uint256(slot)));
     }
 
-    function submittedAt(bytes32 slot) internal pure returns (uint64) {
+    /// @notice When the batch was submitted, or, once attested, when it was attested.
+    function since(bytes32 slot) internal pure returns (uint64) {
         return uint64(uint40(uint256(slot) >> 8));
+    }
+
+    function attestationId(bytes32 slot) internal pure returns (uint48) {
+        return uint48(uint256(slot) >> 48);
     }
 
     function hashPrefix(bytes32 slot) internal pure returns (bytes32) {

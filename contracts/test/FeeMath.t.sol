@@ -104,6 +104,8 @@ contract FeeMathTest is ProofpathTestBase {
         uint8 overrideMask
     ) public {
         ModelUsage[] memory usage = _usage(raw, n);
+        defaultRate = _inBounds(defaultRate);
+        modelRate = _inBounds(modelRate);
         settlement.setFeeRate(defaultRate);
         uint256 expected;
         for (uint256 i; i < usage.length; ++i) {
@@ -132,6 +134,8 @@ contract FeeMathTest is ProofpathTestBase {
         b.calls = uint32(_bound(b.calls, 0, type(uint32).max / 2));
         ModelUsage[] memory usage = new ModelUsage[](2);
         (usage[0], usage[1]) = (a, b);
+        defaultRate = _inBounds(defaultRate);
+        modelRate = _inBounds(modelRate);
         settlement.setFeeRate(defaultRate);
 
         uint256 bothDefault = _refEntryFee(defaultRate, a) + _refEntryFee(defaultRate, b);
@@ -146,6 +150,28 @@ contract FeeMathTest is ProofpathTestBase {
 
         settlement.setModelFeeRate(b.modelId, modelRate, false);
         _assertEq(settlement.computeFee(usage), bothDefault, "disabled override falls back to default");
+    }
+
+    /// @dev `r` mapped into the governance hard bounds (the fee math itself is tested at full widths above).
+    function _inBounds(FeeRate memory r) private view returns (FeeRate memory) {
+        return FeeRate(
+            uint64(_bound(r.perCall, 0, settlement.MAX_PER_CALL())),
+            uint64(_bound(r.perKiloInputToken, 0, settlement.MAX_PER_KILO_TOKEN())),
+            uint64(_bound(r.perKiloOutputToken, 0, settlement.MAX_PER_KILO_TOKEN()))
+        );
+    }
+
+    /// @notice Attack "owner drains every deposit": a rate above the hard bounds is refused, default or
+    /// per model, whoever owns the contract.
+    function testFuzz_ownerDrainsDeposits_rateAboveHardBound_reverts(FeeRate memory r, bytes32 modelId) public {
+        vm.assume(
+            r.perCall > settlement.MAX_PER_CALL() || r.perKiloInputToken > settlement.MAX_PER_KILO_TOKEN()
+                || r.perKiloOutputToken > settlement.MAX_PER_KILO_TOKEN()
+        );
+        (bool ok,) = address(settlement).call(abi.encodeCall(settlement.setFeeRate, (r)));
+        _assertTrue(!ok, "default rate above the bound refused");
+        (ok,) = address(settlement).call(abi.encodeCall(settlement.setModelFeeRate, (modelId, r, true)));
+        _assertTrue(!ok, "model rate above the bound refused");
     }
 
     function test_computeFee_rejectsUnsortedUsage() public {
@@ -191,6 +217,7 @@ contract FeeMathTest is ProofpathTestBase {
         FeeRate memory rate,
         uint256 voids
     ) public {
+        rate = _inBounds(rate);
         settlement.setFeeRate(rate);
         ModelUsage[] memory usage = _usage(raw, n);
         uint256 fee = settlement.computeFee(usage);

@@ -4,7 +4,9 @@ pragma solidity 0.8.28;
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {BatchHeader, BatchRef, BatchStatus, CompactSignature, ModelUsage, Receipt} from "../Types.sol";
+import {
+    BatchHeader, BatchRef, BatchStatus, CompactSignature, EquivocationProof, ModelUsage, Receipt
+} from "../Types.sol";
 import {IProofSettlement} from "../interfaces/IProofSettlement.sol";
 import {ProofpathTestBase} from "./utils/ProofpathTestBase.sol";
 import {TestMerkle} from "./utils/TestMerkle.sol";
@@ -135,7 +137,7 @@ contract VerifyReceiptTest is ProofpathTestBase {
         for (uint256 i; i < s.leaves.length; ++i) {
             bytes32[] memory proof = TestMerkle.proof(s.tree, i);
             _assertTrue(MerkleProof.verify(proof, s.header.root, s.leaves[i]), "test tree is consistent");
-            bool ok = settlement.verifyReceipt(s.header, s.receipts[i], proof);
+            bool ok = _verifies(s.header, s.receipts[i], proof);
             // A void leaf is not a receipt: no receipt at its callSeq is settled.
             _assertTrue(ok == !s.isVoid[i], "verifyReceipt true exactly for served leaves");
         }
@@ -156,7 +158,7 @@ contract VerifyReceiptTest is ProofpathTestBase {
         index = index % s.leaves.length;
         bytes32[] memory proof = TestMerkle.proof(s.tree, index);
         Receipt memory r = _copy(s.receipts[index]);
-        _assertTrue(settlement.verifyReceipt(s.header, r, proof), "unchanged receipt verifies");
+        _assertTrue(_verifies(s.header, r, proof), "unchanged receipt verifies");
 
         field = field % 8;
         if (field == 0) r.gateway = address(uint160(r.gateway) ^ uint160(_bound(flip, 1, type(uint160).max)));
@@ -167,7 +169,7 @@ contract VerifyReceiptTest is ProofpathTestBase {
         else if (field == 5) r.inputTokens ^= uint32(_bound(flip, 1, type(uint32).max));
         else if (field == 6) r.outputTokens ^= uint32(_bound(flip, 1, type(uint32).max));
         else r.servedAt ^= uint64(_bound(flip, 1, type(uint64).max));
-        _assertTrue(!settlement.verifyReceipt(s.header, r, proof), "changed receipt does not verify");
+        _assertTrue(!_verifies(s.header, r, proof), "changed receipt does not verify");
     }
 
     /// @notice Changing one proof element, dropping one, or appending one makes verifyReceipt false.
@@ -185,26 +187,26 @@ contract VerifyReceiptTest is ProofpathTestBase {
         index = index % s.leaves.length;
         bytes32[] memory proof = TestMerkle.proof(s.tree, index);
         Receipt memory r = s.receipts[index];
-        _assertTrue(settlement.verifyReceipt(s.header, r, proof), "untampered proof verifies");
+        _assertTrue(_verifies(s.header, r, proof), "untampered proof verifies");
 
         element = element % proof.length;
         if (flip == 0) flip = bytes32(uint256(1));
         proof[element] ^= flip;
-        _assertTrue(!settlement.verifyReceipt(s.header, r, proof), "changed element");
+        _assertTrue(!_verifies(s.header, r, proof), "changed element");
         proof[element] ^= flip;
 
         bytes32[] memory shorter = new bytes32[](proof.length - 1);
         for (uint256 i; i < shorter.length; ++i) {
             shorter[i] = proof[i];
         }
-        _assertTrue(!settlement.verifyReceipt(s.header, r, shorter), "dropped last element");
+        _assertTrue(!_verifies(s.header, r, shorter), "dropped last element");
 
         bytes32[] memory longer = new bytes32[](proof.length + 1);
         for (uint256 i; i < proof.length; ++i) {
             longer[i] = proof[i];
         }
         longer[proof.length] = extra;
-        _assertTrue(!settlement.verifyReceipt(s.header, r, longer), "appended element");
+        _assertTrue(!_verifies(s.header, r, longer), "appended element");
     }
 
     /// @notice The second-preimage attempt: an inner node with its (shorter) proof is accepted by a bare
@@ -247,11 +249,11 @@ contract VerifyReceiptTest is ProofpathTestBase {
         shell.callSeq = s.receipts[index].callSeq;
         shell.requestHash = leftChild < rightChild ? leftChild : rightChild;
         shell.responseHash = leftChild < rightChild ? rightChild : leftChild;
-        _assertTrue(!settlement.verifyReceipt(s.header, shell, upper), "children as receipt fields");
-        _assertTrue(!settlement.verifyReceipt(s.header, shell, full), "children as receipt fields, full proof");
+        _assertTrue(!_verifies(s.header, shell, upper), "children as receipt fields");
+        _assertTrue(!_verifies(s.header, shell, full), "children as receipt fields, full proof");
         shell.requestHash = inner;
         shell.responseHash = inner;
-        _assertTrue(!settlement.verifyReceipt(s.header, shell, upper), "node as receipt fields");
+        _assertTrue(!_verifies(s.header, shell, upper), "node as receipt fields");
         _assertTrue(inner == Hashes.commutativeKeccak256(leftChild, rightChild), "node is the hash of its children");
     }
 
@@ -272,36 +274,37 @@ contract VerifyReceiptTest is ProofpathTestBase {
         index = index % s.leaves.length;
         bytes32[] memory proof = TestMerkle.proof(s.tree, index);
         Receipt memory r = s.receipts[index];
-        _assertTrue(settlement.verifyReceipt(s.header, r, proof), "baseline");
+        _assertTrue(_verifies(s.header, r, proof), "baseline");
 
         vm.assume(otherRoot != s.header.root);
         BatchHeader memory forged = s.header;
         bytes32 realRoot = forged.root;
         forged.root = otherRoot;
-        _assertTrue(!settlement.verifyReceipt(forged, r, proof), "header with another root");
+        _assertTrue(!_verifies(forged, r, proof), "header with another root");
         forged.root = realRoot;
 
         // The same header shifted by one callSeq: the stored hash no longer matches.
         forged.firstCallSeq += 1;
-        _assertTrue(!settlement.verifyReceipt(forged, r, proof), "header with another firstCallSeq");
+        _assertTrue(!_verifies(forged, r, proof), "header with another firstCallSeq");
         forged.firstCallSeq -= 1;
 
         forged.batchSeq += 1;
-        _assertTrue(!settlement.verifyReceipt(forged, r, proof), "batch not submitted");
+        _assertTrue(!_verifies(forged, r, proof), "batch not submitted");
         forged.batchSeq -= 1;
 
         // A receipt outside [firstCallSeq, firstCallSeq + count) is never in the batch.
         Receipt memory outside = _copy(r);
         outside.callSeq = s.header.firstCallSeq + s.header.count;
-        _assertTrue(!settlement.verifyReceipt(s.header, outside, proof), "callSeq past the batch");
+        _assertTrue(!_verifies(s.header, outside, proof), "callSeq past the batch");
         if (s.header.firstCallSeq != 0) {
             outside.callSeq = s.header.firstCallSeq - 1;
-            _assertTrue(!settlement.verifyReceipt(s.header, outside, proof), "callSeq before the batch");
+            _assertTrue(!_verifies(s.header, outside, proof), "callSeq before the batch");
         }
     }
 
-    /// @notice Settled means Submitted, Attested or Finalized; a batch rejected by quorum or by an
-    /// equivocation proof (against a receipt or a void leaf) no longer verifies any receipt.
+    /// @notice `verifyReceipt` reports the batch's status: Submitted, then Attested, then Finalized (only
+    /// that one is final); a batch rejected by quorum or by an equivocation proof (against a receipt or a
+    /// void leaf) reports Rejected.
     /// hardhat-config: fuzz.runs = 10000
     function testFuzz_verifyReceipt_followsBatchStatus(
         Receipt[MAX_LEAVES] memory raw,
@@ -324,27 +327,28 @@ contract VerifyReceiptTest is ProofpathTestBase {
             refs[0] = BatchRef(gateway, s.header.batchSeq, headerHash);
             bytes32[] memory hashes = new bytes32[](1);
             hashes[0] = headerHash;
+            _assertTrue(settlement.verifyReceipt(s.header, r, proof) == BatchStatus.Submitted, "submitted");
             settlement.attest(refs, _quorumSigs(settlement.verdictDigest(1, hashes), 0x0E));
-            _assertTrue(settlement.verifyReceipt(s.header, r, proof), "attested verifies");
+            _assertTrue(settlement.verifyReceipt(s.header, r, proof) == BatchStatus.Attested, "attested");
             vm.warp(block.timestamp + 1 hours);
             BatchHeader[] memory hs = new BatchHeader[](1);
             hs[0] = s.header;
-            settlement.finalize(hs);
-            (BatchStatus st,,,) = settlement.batch(gateway, s.header.batchSeq);
+            settlement.finalize(hs, _signers(0x0E));
+            (BatchStatus st,,,,) = settlement.batch(gateway, s.header.batchSeq);
             _assertTrue(st == BatchStatus.Finalized, "finalized");
-            _assertTrue(settlement.verifyReceipt(s.header, r, proof), "finalized verifies");
+            _assertTrue(settlement.verifyReceipt(s.header, r, proof) == BatchStatus.Finalized, "finalized verifies");
         } else if (path == 1) {
             BatchHeader[] memory hs = new BatchHeader[](1);
             hs[0] = s.header;
             bytes32[] memory hashes = new bytes32[](1);
             hashes[0] = headerHash;
             settlement.reject(hs, _quorumSigs(settlement.verdictDigest(2, hashes), 0x15));
-            _assertTrue(!settlement.verifyReceipt(s.header, r, proof), "rejected does not verify");
+            _assertTrue(settlement.verifyReceipt(s.header, r, proof) == BatchStatus.Rejected, "rejected");
         } else {
             _equivocate(s, index % s.leaves.length);
-            (BatchStatus st,,,) = settlement.batch(gateway, s.header.batchSeq);
+            (BatchStatus st,,,,) = settlement.batch(gateway, s.header.batchSeq);
             _assertTrue(st == BatchStatus.Rejected, "equivocation rejects");
-            _assertTrue(!settlement.verifyReceipt(s.header, r, proof), "equivocated batch does not verify");
+            _assertTrue(!_verifies(s.header, r, proof), "equivocated batch does not verify");
             _assertTrue(registry.enclave(gateway).bond == 0, "bond slashed");
         }
     }
@@ -355,8 +359,8 @@ contract VerifyReceiptTest is ProofpathTestBase {
         Receipt memory signedR = _copy(settledR);
         signedR.responseHash = keccak256(abi.encode(settledR.responseHash, "equivocated"));
         CompactSignature memory sig = _signCompact(GATEWAY_PK, _receiptDigest(signedR));
-        settlement.challengeEquivocation(
-            s.header, signedR, sig, settledR, s.isVoid[index], TestMerkle.proof(s.tree, index)
+        this.challengeAsTest(
+            s.header, EquivocationProof(signedR, sig, settledR, s.isVoid[index], TestMerkle.proof(s.tree, index))
         );
     }
 
@@ -380,7 +384,7 @@ contract VerifyReceiptTest is ProofpathTestBase {
 
         CompactSignature memory sameSig = _signCompact(GATEWAY_PK, _receiptDigest(settledR));
         vm.expectRevert(IProofSettlement.SettlementNotEquivocation.selector);
-        settlement.challengeEquivocation(s.header, settledR, sameSig, settledR, false, proof);
+        this.challengeAsTest(s.header, EquivocationProof(settledR, sameSig, settledR, false, proof));
 
         CompactSignature memory otherKeySig = _signCompact(0xBAD, _receiptDigest(signedR));
         vm.expectRevert(
@@ -388,12 +392,12 @@ contract VerifyReceiptTest is ProofpathTestBase {
                 IProofSettlement.SettlementInvalidReceiptSignature.selector, gateway, vm.addr(0xBAD)
             )
         );
-        settlement.challengeEquivocation(s.header, signedR, otherKeySig, settledR, false, proof);
+        this.challengeAsTest(s.header, EquivocationProof(signedR, otherKeySig, settledR, false, proof));
 
         CompactSignature memory sig = _signCompact(GATEWAY_PK, _receiptDigest(signedR));
         proof[0] ^= bytes32(uint256(1));
         vm.expectRevert(IProofSettlement.SettlementInvalidProof.selector);
-        settlement.challengeEquivocation(s.header, signedR, sig, settledR, false, proof);
+        this.challengeAsTest(s.header, EquivocationProof(signedR, sig, settledR, false, proof));
     }
 
     /// @notice Receipts outside the batch or at another callSeq, and high-s receipt signatures, are refused.
@@ -406,20 +410,31 @@ contract VerifyReceiptTest is ProofpathTestBase {
         vm.expectRevert(
             abi.encodeWithSelector(IProofSettlement.SettlementReceiptOutOfBatch.selector, gateway, elsewhere.callSeq)
         );
-        settlement.challengeEquivocation(s.header, signedR, sig, elsewhere, false, TestMerkle.proof(s.tree, 3));
+        this.challengeAsTest(s.header, EquivocationProof(signedR, sig, elsewhere, false, TestMerkle.proof(s.tree, 3)));
 
         // A high-s signature is refused before recovery (malleability guard).
         CompactSignature memory twin = _highS(sig);
         vm.expectRevert(
             abi.encodeWithSelector(ECDSA.ECDSAInvalidSignatureS.selector, bytes32(uint256(twin.vs) & ((1 << 255) - 1)))
         );
-        settlement.challengeEquivocation(s.header, signedR, twin, settledR, false, TestMerkle.proof(s.tree, 2));
+        this.challengeAsTest(s.header, EquivocationProof(signedR, twin, settledR, false, TestMerkle.proof(s.tree, 2)));
 
         Receipt memory outside = _copy(signedR);
         outside.callSeq = s.header.firstCallSeq + s.header.count;
         vm.expectRevert(
             abi.encodeWithSelector(IProofSettlement.SettlementReceiptOutOfBatch.selector, gateway, outside.callSeq)
         );
-        settlement.challengeEquivocation(s.header, outside, sig, settledR, false, TestMerkle.proof(s.tree, 2));
+        this.challengeAsTest(s.header, EquivocationProof(outside, sig, settledR, false, TestMerkle.proof(s.tree, 2)));
+    }
+
+    /// @notice Commits to the challenge, then reveals it a block later (one external call, so
+    /// `expectRevert` applies to the reveal's outcome).
+    function challengeAsTest(BatchHeader calldata h, EquivocationProof calldata e) external {
+        bytes32 salt = keccak256("salt");
+        settlement.commitChallenge(
+            keccak256(abi.encode(address(this), this.hashHeaderExt(h), this.receiptHashExt(e.signedReceipt), salt))
+        );
+        vm.roll(block.number + 1);
+        settlement.challengeEquivocation(h, e, salt, new address[](0));
     }
 }

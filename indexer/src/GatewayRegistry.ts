@@ -1,7 +1,8 @@
-/** GatewayRegistry handlers: measurements, enclave keys (status, bond, approval) and slashing. */
+/** GatewayRegistry handlers: measurements, enclave keys (status, bond, approval), bond penalties and
+ *  slashing (a slashed key is banned for good). */
 import { ponder } from "ponder:registry";
 import { gateway, measurement } from "ponder:schema";
-import { bumpNetwork, emptyGateway, logEvent, touchGateway } from "./lib/store.js";
+import { bumpNetwork, emptyGateway, logEvent, setParams, touchGateway } from "./lib/store.js";
 
 type Hex = `0x${string}`;
 
@@ -51,7 +52,13 @@ ponder.on("GatewayRegistry:EnclaveApproved", async ({ event, context }) => {
 ponder.on("GatewayRegistry:EnclaveDeactivated", async ({ event, context }) => {
   const address = event.args.key.toLowerCase() as Hex;
   await touchGateway(context.db, address);
-  await context.db.update(gateway, { address }).set((row) => ({ status: row.status === "slashed" ? "slashed" : "deactivated", activeUntil: 0n }));
+  // Deactivation (and a bond withdrawal request, and a slash) bumps the approval nonce: outstanding
+  // approvals die.
+  await context.db.update(gateway, { address }).set((row) => ({
+    status: row.status === "slashed" ? "slashed" : "deactivated",
+    activeUntil: 0n,
+    approvalNonce: row.approvalNonce + 1n,
+  }));
 });
 
 ponder.on("GatewayRegistry:BondAdded", async ({ event, context }) => {
@@ -74,13 +81,26 @@ ponder.on("GatewayRegistry:BondWithdrawn", async ({ event, context }) => {
 ponder.on("GatewayRegistry:BondSlashed", async ({ event, context }) => {
   const address = event.args.key.toLowerCase() as Hex;
   await touchGateway(context.db, address);
-  await context.db.update(gateway, { address }).set((row) => ({ bond: 0n, status: "slashed", slashed: row.slashed + event.args.slashed }));
+  await context.db.update(gateway, { address }).set((row) => ({ bond: 0n, status: "slashed", banned: true, slashed: row.slashed + event.args.slashed }));
   await bumpNetwork(context.db, { slashed: event.args.slashed });
   await logEvent(context.db, event, "GatewayRegistry", "BondSlashed");
 });
 
-for (const name of ["SettlementSet", "ParamsChanged", "TreasuryChanged"] as const) {
-  ponder.on(`GatewayRegistry:${name}`, async ({ event, context }) => {
-    await logEvent(context.db, event, "GatewayRegistry", name);
-  });
-}
+/** A quorum rejected a batch of the key: part of its bond went to the treasury. */
+ponder.on("GatewayRegistry:BondPenalized", async ({ event, context }) => {
+  const address = event.args.key.toLowerCase() as Hex;
+  await touchGateway(context.db, address);
+  await context.db.update(gateway, { address }).set((row) => ({
+    bond: event.args.bond,
+    bondPenalties: row.bondPenalties + 1,
+    bondPenalized: row.bondPenalized + event.args.penalty,
+  }));
+  await bumpNetwork(context.db, { bondPenalized: event.args.penalty });
+  await logEvent(context.db, event, "GatewayRegistry", "BondPenalized");
+});
+
+ponder.on("GatewayRegistry:ParamsChanged", async ({ event, context }) => {
+  const { minBond, rejectedSlashBps, challengerRewardBps } = event.args;
+  await setParams(context.db, { minBond, rejectedSlashBps, challengerRewardBps });
+  await logEvent(context.db, event, "GatewayRegistry", "ParamsChanged");
+});

@@ -1,12 +1,26 @@
 /**
  * ProofSettlement handlers: the batch lifecycle (submitted → attested → finalized, or rejected),
- * per-model usage and its rollups, fee balances and the network totals.
+ * attestations and the per-signer validator rewards, per-model usage and its rollups, fee balances
+ * and the network totals. The challenge window of a batch starts at its attestation.
  */
 import { ponder } from "ponder:registry";
-import { batch, batchUsage, feeRate, gateway, latencyHistogram } from "ponder:schema";
+import { attestation, batch, batchUsage, feeRate, gateway, latencyHistogram, validator } from "ponder:schema";
+import { eq, sql } from "ponder";
 import { usageFee } from "../../sdk/fees.js";
 import { latencyBucket } from "./lib/latency.js";
-import { bumpGatewayRollups, bumpModelRollups, bumpNetwork, bumpNetworkRollups, emptyGateway, logEvent, touchGateway, type Db } from "./lib/store.js";
+import {
+  bumpGatewayRollups,
+  bumpModelRollups,
+  bumpNetwork,
+  bumpNetworkRollups,
+  emptyGateway,
+  emptyValidator,
+  getParams,
+  logEvent,
+  setParams,
+  touchGateway,
+  type Db,
+} from "./lib/store.js";
 
 type Hex = `0x${string}`;
 const batchId = (gw: Hex, seq: bigint) => `${gw.toLowerCase()}:${seq}`;
@@ -92,18 +106,46 @@ function gatewayAfterBatch(
   };
 }
 
+/** One per `attest` call, before its BatchAttested events: the signers are who the batches' fees go to. */
+ponder.on("ProofSettlement:Attestation", async ({ event, context }) => {
+  const { db } = context;
+  const signers = event.args.signers.map((s) => s.toLowerCase() as Hex);
+  await db.insert(attestation).values({
+    id: BigInt(event.args.attestationId),
+    verdictDigest: event.args.verdictDigest,
+    signers,
+    batchCount: 0,
+    tx: event.transaction.hash,
+    attestedAt: event.block.timestamp,
+    feesDistributed: 0n,
+    toValidators: 0n,
+  });
+  // Signers are distinct active validators (verifyQuorum): one upsert per signer.
+  for (const address of signers) {
+    await db
+      .insert(validator)
+      .values({ ...emptyValidator(address), status: "active", attestations: 1 })
+      .onConflictDoUpdate((row) => ({ attestations: row.attestations + 1 }));
+  }
+});
+
 ponder.on("ProofSettlement:BatchAttested", async ({ event, context }) => {
   const { db } = context;
   const id = batchId(event.args.gateway, event.args.batchSeq);
   const b = await db.find(batch, { id });
   if (!b) return; // cannot happen on a consistent chain: attest checks the stored slot
   const ts = event.block.timestamp;
+  const attestationId = BigInt(event.args.attestationId);
+  const att = await db.update(attestation, { id: attestationId }).set((row) => ({ batchCount: row.batchCount + 1 }));
+  const { challengeWindow } = await getParams(db);
   const latency = clampLatency(ts * 1000n - b.lastServedAt);
   await db.update(batch, { id }).set({
     status: "attested",
     attestTx: event.transaction.hash,
     attestedAt: ts,
-    verdictDigest: event.args.verdictDigest,
+    attestationId,
+    verdictDigest: att.verdictDigest,
+    windowEnd: ts + challengeWindow,
     proofLatencyMs: latency,
   });
   await recordLatency(db, latency);
@@ -181,15 +223,34 @@ ponder.on("ProofSettlement:BatchRejected", async ({ event, context }) => {
   });
 });
 
+/** One per finalize call (after its BatchFinalized events): the validator share is split equally among
+ *  the attestation's signers, as the contract credits it. */
 ponder.on("ProofSettlement:FeesDistributed", async ({ event, context }) => {
+  const { db } = context;
   const a = event.args;
   if (a.total === 0n) return;
-  await bumpNetwork(context.db, { feesPaid: a.total, toValidators: a.toValidators, toTreasury: a.toTreasury, burned: a.burned });
-  await bumpNetworkRollups(context.db, event.block.timestamp, { feesDistributed: a.total, burned: a.burned });
+  const att = await db.update(attestation, { id: BigInt(a.attestationId) }).set((row) => ({
+    feesDistributed: row.feesDistributed + a.total,
+    toValidators: row.toValidators + a.toValidators,
+  }));
+  if (a.toValidators > 0n && att.signers.length > 0) {
+    const perSigner = a.toValidators / BigInt(att.signers.length);
+    for (const address of att.signers) {
+      await db.update(validator, { address }).set((row) => ({ rewardsEarned: row.rewardsEarned + perSigner }));
+    }
+  }
+  await bumpNetwork(db, { feesPaid: a.total, toValidators: a.toValidators, toTreasury: a.toTreasury, burned: a.burned });
+  await bumpNetworkRollups(db, event.block.timestamp, { feesDistributed: a.total, burned: a.burned });
 });
 
 ponder.on("ProofSettlement:RewardsClaimed", async ({ event, context }) => {
+  const address = event.args.validator.toLowerCase() as Hex;
+  await context.db
+    .insert(validator)
+    .values({ ...emptyValidator(address), rewardsClaimed: event.args.amount })
+    .onConflictDoUpdate((row) => ({ rewardsClaimed: row.rewardsClaimed + event.args.amount }));
   await bumpNetwork(context.db, { rewardsClaimed: event.args.amount });
+  await logEvent(context.db, event, "ProofSettlement", "RewardsClaimed");
 });
 
 ponder.on("ProofSettlement:Deposited", async ({ event, context }) => {
@@ -240,7 +301,32 @@ ponder.on("ProofSettlement:ModelFeeRateChanged", async ({ event, context }) => {
   await logEvent(context.db, event, "ProofSettlement", "ModelFeeRateChanged");
 });
 
-for (const name of ["MaxBatchSizeChanged", "WindowsChanged", "FeeSplitChanged", "TreasuryChanged", "MeasurementRevocationNoted"] as const) {
+/**
+ * The window runs from attestation with the window in force (finalize and challenges read the current
+ * one), so a change moves the end of every batch still attested. Governance changes are rare (and
+ * delayed by the timelock); attested batches are those of about one window.
+ */
+ponder.on("ProofSettlement:WindowsChanged", async ({ event, context }) => {
+  const { challengeWindow, withdrawDelay } = event.args;
+  const window = BigInt(challengeWindow);
+  // Read the value before the upsert: the store may hand back the very row object it then updates.
+  const previous = (await getParams(context.db)).challengeWindow;
+  await setParams(context.db, { challengeWindow: window, withdrawDelay: BigInt(withdrawDelay) });
+  if (previous !== window) {
+    await context.db.sql
+      .update(batch)
+      .set({ windowEnd: sql`${batch.attestedAt} + ${window}` })
+      .where(eq(batch.status, "attested"));
+  }
+  await logEvent(context.db, event, "ProofSettlement", "WindowsChanged");
+});
+
+ponder.on("ProofSettlement:AttesterSlashChanged", async ({ event, context }) => {
+  await setParams(context.db, { attesterSlashBps: event.args.attesterSlashBps });
+  await logEvent(context.db, event, "ProofSettlement", "AttesterSlashChanged");
+});
+
+for (const name of ["MaxBatchSizeChanged", "FeeSplitChanged", "TreasuryChanged", "MeasurementRevocationNoted", "ChallengeCommitted"] as const) {
   ponder.on(`ProofSettlement:${name}`, async ({ event, context }) => {
     await logEvent(context.db, event, "ProofSettlement", name);
   });

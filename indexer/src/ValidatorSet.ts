@@ -1,53 +1,81 @@
 /**
- * ValidatorSet handlers. Rewards mirror the contract's accumulator (one network-wide
- * rewardPerValidator, a debt per validator), so an accrual is one write however many validators.
+ * ValidatorSet handlers: admission, stake, exit, withdrawal and slashing of staked validators, and the
+ * quorum / stake parameters. Rewards are per signer and live in the settlement (ProofSettlement.ts).
  */
 import { ponder } from "ponder:registry";
-import { network, validator } from "ponder:schema";
-import { bumpNetwork, logEvent, NETWORK_ID } from "./lib/store.js";
+import { validator } from "ponder:schema";
+import { bumpNetwork, emptyValidator, logEvent, setParams, touchValidator } from "./lib/store.js";
 
 type Hex = `0x${string}`;
+const key = (a: Hex) => a.toLowerCase() as Hex;
 
-async function rewardPerValidator(db: Parameters<typeof bumpNetwork>[0]): Promise<bigint> {
-  return (await db.find(network, { id: NETWORK_ID }))?.rewardPerValidator ?? 0n;
-}
-
-ponder.on("ValidatorSet:ValidatorAdded", async ({ event, context }) => {
-  const address = event.args.validator.toLowerCase() as Hex;
-  const rpv = await rewardPerValidator(context.db);
-  const row = { active: true, addedAt: event.block.timestamp, removedAt: null, rewardDebt: rpv };
-  await context.db
-    .insert(validator)
-    .values({ address, ...row, rewardsCredited: 0n, rewardsClaimed: 0n })
-    .onConflictDoUpdate(row);
+ponder.on("ValidatorSet:ValidatorAdmitted", async ({ event, context }) => {
+  const address = key(event.args.validator);
+  // Re-admission after a withdrawal keeps the history (attestations, rewards, slashes).
+  const row = { status: "admitted", stake: 0n, admittedAt: event.block.timestamp, exitingAt: null, unlockAt: null, withdrawnAt: null };
+  await context.db.insert(validator).values({ ...emptyValidator(address), ...row }).onConflictDoUpdate(row);
 });
 
-ponder.on("ValidatorSet:ValidatorRemoved", async ({ event, context }) => {
-  const address = event.args.validator.toLowerCase() as Hex;
-  const rpv = await rewardPerValidator(context.db);
+ponder.on("ValidatorSet:StakeAdded", async ({ event, context }) => {
+  const address = key(event.args.validator);
+  await touchValidator(context.db, address);
+  await context.db.update(validator, { address }).set({ stake: event.args.stake });
+});
+
+ponder.on("ValidatorSet:ValidatorJoined", async ({ event, context }) => {
+  const address = key(event.args.validator);
+  await touchValidator(context.db, address);
+  await context.db.update(validator, { address }).set({ status: "active", stake: event.args.stake, joinedAt: event.block.timestamp });
+});
+
+ponder.on("ValidatorSet:ValidatorExiting", async ({ event, context }) => {
+  const address = key(event.args.validator);
+  await touchValidator(context.db, address);
+  await context.db.update(validator, { address }).set({ status: "exiting", exitingAt: event.block.timestamp, unlockAt: event.args.unlockAt });
+  await logEvent(context.db, event, "ValidatorSet", "ValidatorExiting");
+});
+
+ponder.on("ValidatorSet:StakeWithdrawn", async ({ event, context }) => {
+  const address = key(event.args.validator);
+  await touchValidator(context.db, address);
+  await context.db.update(validator, { address }).set({ status: "withdrawn", stake: 0n, withdrawnAt: event.block.timestamp });
+  await logEvent(context.db, event, "ValidatorSet", "StakeWithdrawn");
+});
+
+ponder.on("ValidatorSet:ValidatorDismissed", async ({ event, context }) => {
+  const address = key(event.args.validator);
+  await touchValidator(context.db, address);
+  await context.db.update(validator, { address }).set({ status: "dismissed" });
+  await logEvent(context.db, event, "ValidatorSet", "ValidatorDismissed");
+});
+
+ponder.on("ValidatorSet:ValidatorSlashed", async ({ event, context }) => {
+  const a = event.args;
+  const address = key(a.validator);
+  const ts = event.block.timestamp;
+  await touchValidator(context.db, address);
+  // A partial slash (attested an equivocating batch) may force an exit: ValidatorExiting came first.
   await context.db.update(validator, { address }).set((row) => ({
-    active: false,
-    removedAt: event.block.timestamp,
-    rewardsCredited: row.rewardsCredited + (rpv - row.rewardDebt),
+    stake: a.banned ? 0n : row.stake - a.amount,
+    slashes: row.slashes + 1,
+    slashedAmount: row.slashedAmount + a.amount,
+    ...(a.banned ? { status: "banned", banned: true, bannedAt: ts } : {}),
   }));
+  await bumpNetwork(context.db, { stakeSlashed: a.amount });
+  await logEvent(context.db, event, "ValidatorSet", "ValidatorSlashed");
 });
 
-ponder.on("ValidatorSet:RewardsAccrued", async ({ event, context }) => {
-  await bumpNetwork(context.db, { rewardPerValidator: event.args.rewardPerValidator });
+ponder.on("ValidatorSet:QuorumChanged", async ({ event, context }) => {
+  await setParams(context.db, { quorum: event.args.quorum });
+  await logEvent(context.db, event, "ValidatorSet", "QuorumChanged");
 });
 
-ponder.on("ValidatorSet:RewardsTaken", async ({ event, context }) => {
-  const address = event.args.validator.toLowerCase() as Hex;
-  const rpv = await rewardPerValidator(context.db);
-  await context.db.update(validator, { address }).set((row) => ({
-    rewardsCredited: 0n,
-    rewardDebt: rpv,
-    rewardsClaimed: row.rewardsClaimed + event.args.amount,
-  }));
+ponder.on("ValidatorSet:StakeParamsChanged", async ({ event, context }) => {
+  const { minStake, exitDelay, proverRewardBps } = event.args;
+  await setParams(context.db, { minStake, exitDelay, proverRewardBps });
+  await logEvent(context.db, event, "ValidatorSet", "StakeParamsChanged");
 });
 
-for (const name of ["QuorumChanged", "SettlementSet"] as const) {
-  ponder.on(`ValidatorSet:${name}`, async ({ event, context }) => {
-    await logEvent(context.db, event, "ValidatorSet", name);
-  });
-}
+ponder.on("ValidatorSet:SlashCommitted", async ({ event, context }) => {
+  await logEvent(context.db, event, "ValidatorSet", "SlashCommitted");
+});

@@ -6,7 +6,7 @@
  */
 import { writeFileSync, readFileSync, mkdirSync } from "node:fs";
 import { network } from "hardhat";
-import { encodeAbiParameters, keccak256, toHex, zeroHash, type Address, type Hex } from "viem";
+import { encodeAbiParameters, getContractAddress, keccak256, toHex, zeroHash, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { receiptLeaf } from "../../sdk/hashing.js";
 import { buildTree } from "../../sdk/merkle.js";
@@ -23,7 +23,7 @@ import {
 
 const BATCH_SIZES = [1, 16, 128, 1024, 4096, 8192] as const;
 const LIFECYCLE_SIZES = [128, 1024, 8192] as const;
-const QUORUMS = [3, 5, 7] as const;
+const QUORUMS = [4, 5, 7] as const; // of 7 validators: a quorum is a strict majority, so at least 4
 const LIFECYCLE_BATCHES = 16; // batches submitted, attested and finalized per call in the lifecycle figure (= RELAYED)
 const EAS_MULTI = 64; // attestations per multiAttest / multiTimestamp call
 const MODEL = keccak256(toHex("llama-3.1-8b-instruct"));
@@ -47,9 +47,14 @@ async function gasOf(hash: Hex): Promise<bigint> {
 // ------------------------------------------------------------------ proofpath deployment
 const validators = Array.from({ length: 7 }, () => privateKeyToAccount(generatePrivateKey()));
 const token = await viem.deployContract("OPGToken", [deployer.account.address, 10n ** 30n]);
-const vset = await viem.deployContract("ValidatorSet", [deployer.account.address, validators.map((v) => v.address), 5n]);
+// The registry and validator set are built with the settlement's address (the deployer's nonce + 2).
+const predicted = getContractAddress({ from: deployer.account.address, nonce: BigInt(await pub.getTransactionCount({ address: deployer.account.address })) + 2n });
+const vset = await viem.deployContract("ValidatorSet", [
+  token.address, predicted, deployer.account.address, validators.map((v) => v.address), 5n, 10n ** 18n, 86_400n, 1000,
+]);
 const registry = await viem.deployContract("GatewayRegistry", [
-  token.address, vset.address, deployer.account.address, deployer.account.address, 10n ** 18n, 10n ** 9n, 86_400n, 5000,
+  token.address, vset.address, predicted, deployer.account.address,
+  { minBond: 10n ** 18n, heartbeatInterval: 10n ** 9n, bondWithdrawDelay: 86_400n, challengerRewardBps: 1000, rejectedSlashBps: 1000 },
 ]);
 const rate = { perCall: 10n ** 12n, perKiloInputToken: 10n ** 13n, perKiloOutputToken: 3n * 10n ** 13n };
 const WINDOW = 600;
@@ -68,10 +73,11 @@ const settlement = await viem.deployContract("ProofSettlement", [
     treasuryBps: 2000,
     burnBps: 1000,
     rejectedRefundBps: 0,
+    attesterSlashBps: 1000,
   },
 ]);
-await registry.write.setSettlement([settlement.address]);
-await vset.write.setSettlement([settlement.address]);
+await token.write.approve([vset.address, 2n ** 255n]);
+for (const v of validators) await vset.write.stake([v.address, 10n ** 18n]);
 const measurement = keccak256(toHex("pcr0|pcr1|pcr2"));
 await registry.write.allowMeasurement([measurement]);
 await token.write.approve([registry.address, 2n ** 255n]);
@@ -87,10 +93,11 @@ async function newGateway() {
     }),
   );
   await registry.write.registerEnclave([key.address, measurement, attestationHash, zeroHash, 10n ** 18n, keySig]);
+  const deadline = (await pub.getBlock()).timestamp + 3600n;
   const digest = enclaveApprovalDigest(chainId, registry.address, {
-    key: key.address, measurement, attestationHash, keyConfigHash: zeroHash, nonce: 0n,
+    key: key.address, measurement, attestationHash, keyConfigHash: zeroHash, nonce: 0n, deadline,
   });
-  await registry.write.approveEnclave([key.address, await quorumSignatures(validators.slice(0, 5), digest)]);
+  await registry.write.approveEnclave([key.address, deadline, await quorumSignatures(validators.slice(0, 5), digest)]);
   await settlement.write.deposit([key.address, 10n ** 27n]);
   return { key, batchSeq: 0n, callSeq: 0n };
 }
@@ -130,7 +137,7 @@ async function makeBatch(gw: Gateway, count: number) {
 async function submit(gw: Gateway, count: number) {
   const b = await makeBatch(gw, count);
   const gas = await gasOf(await settlement.write.submitBatch([b.header, b.sig]));
-  const [, , , prefix] = await settlement.read.batch([b.header.gateway, b.header.batchSeq]);
+  const [, , , , prefix] = await settlement.read.batch([b.header.gateway, b.header.batchSeq]);
   return { ...b, gas, prefix };
 }
 
@@ -165,10 +172,13 @@ for (const n of BATCH_SIZES) {
 
 // ------------------------------------------------------------------ lifecycle: attest (k = 3, 5, 7), finalize
 const { headerHash } = await import("../../sdk/hashing.js").then((m) => ({ headerHash: m.hashHeader }));
+/** The first k validators in quorum (ascending address) order: the signers `attestBatches` uses. */
+const signersOf = (k: number): Address[] => [...validators].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1)).slice(0, k).map((v) => v.address);
 async function attestBatches(batches: { header: any }[], k: number) {
   const refs = batches.map((b) => ({ gateway: b.header.gateway, batchSeq: b.header.batchSeq, headerHash: headerHash(b.header) }));
   const digest = verdictDigest(chainId, settlement.address, VERDICT_ATTEST, refs.map((r) => r.headerHash));
-  return gasOf(await settlement.write.attest([refs, await quorumSignatures(validators.slice(0, k), digest)]));
+  const sorted = [...validators].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
+  return gasOf(await settlement.write.attest([refs, await quorumSignatures(sorted.slice(0, k), digest)]));
 }
 
 const attestSingle: Record<string, number> = {};
@@ -185,7 +195,7 @@ for (const n of LIFECYCLE_SIZES) {
   const { batches, gas: submitGas } = await submitRelayed(n);
   const attestGas = await attestBatches(batches, 5);
   await networkHelpers.time.increase(WINDOW);
-  const finalizeGas = await gasOf(await settlement.write.finalize([batches.map((b) => b.header)]));
+  const finalizeGas = await gasOf(await settlement.write.finalize([batches.map((b) => b.header), signersOf(5)]));
   const calls = n * LIFECYCLE_BATCHES;
   lifecycle[n] = {
     submit: Number(submitGas) / LIFECYCLE_BATCHES,
@@ -204,7 +214,7 @@ for (const n of LIFECYCLE_SIZES) {
 const single = await submit(gw, 1024);
 await attestBatches([single], 5);
 await networkHelpers.time.increase(WINDOW);
-const finalizeSingle = Number(await gasOf(await settlement.write.finalize([[single.header]])));
+const finalizeSingle = Number(await gasOf(await settlement.write.finalize([[single.header], signersOf(5)])));
 
 // ------------------------------------------------------------------ EAS side by side
 const schemaRegistryArt = easArtifact("SchemaRegistry");

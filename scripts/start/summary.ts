@@ -131,7 +131,7 @@ export async function printSummary(i: SummaryInput): Promise<Summary> {
 
 async function rewardsOwed(i: SummaryInput, validator: Address): Promise<bigint> {
   return i.publicClient.readContract({
-    address: i.deployment.contracts.ValidatorSet,
+    address: i.deployment.contracts.ProofSettlement, // rewards go to the signers of each attestation
     abi: [parseAbiItem("function rewardsOwed(address) view returns (uint256)")],
     functionName: "rewardsOwed",
     args: [validator],

@@ -5,7 +5,7 @@
  *   keccak256(request), keccak256(response)
  *     → the gateway's receipt for that requestHash (/da/receipts/by-request/:requestHash)
  *     → check the receipt commits to both ciphertexts
- *     → ProofSettlement.verifyReceipt(header, receipt, proof) on-chain + the batch's status
+ *     → ProofSettlement.verifyReceipt(header, receipt, proof) on-chain: the batch's status, or None
  */
 import { keccak256, type Address, type Hex, type PublicClient } from "viem";
 import { proofSettlementAbi } from "../abis.js";
@@ -46,9 +46,13 @@ export async function fetchCallReceipt(daBaseUrl: string, requestHash: Hex, fetc
 }
 
 export interface CallProofStatus {
-  /** `verifyReceipt` returned true: the receipt is a leaf of a settled (not rejected) batch. */
+  /** The receipt is proven a leaf of the batch stored on-chain (in any status, Rejected included). */
   included: boolean;
+  /** The batch's status: Submitted (not yet checked), Attested (a validator quorum holds the receipts,
+   *  challenge window running), Finalized (final) or Rejected; None when not included. */
   status: BatchStatusName;
+  /** Only Finalized is final: the call is settled and can no longer be undone. */
+  final: boolean;
   receipt: Receipt;
   header: BatchHeader;
 }
@@ -67,7 +71,7 @@ export async function verifyCallOnChain(
   if (receipt.requestHash.toLowerCase() !== keccak256(mine.encapsulatedRequest)) throw new OhttpReceiptError("the receipt's requestHash is not keccak256 of your encapsulated request");
   if (receipt.responseHash.toLowerCase() !== keccak256(mine.encapsulatedResponse)) throw new OhttpReceiptError("the receipt's responseHash is not keccak256 of your encapsulated response");
   if (!header || !proof) throw new OhttpReceiptError(`receipt ${receipt.callSeq} is not in a sealed batch yet`);
-  const included = (await client.readContract({ address: settlement, abi: proofSettlementAbi, functionName: "verifyReceipt", args: [header, receipt, proof] })) as boolean;
-  const [status] = (await client.readContract({ address: settlement, abi: proofSettlementAbi, functionName: "batch", args: [header.gateway, header.batchSeq] })) as readonly [number, ...unknown[]];
-  return { included, status: BATCH_STATUS[Number(status)] ?? "None", receipt, header };
+  const code = await client.readContract({ address: settlement, abi: proofSettlementAbi, functionName: "verifyReceipt", args: [header, receipt, proof] });
+  const status = BATCH_STATUS[Number(code)] ?? "None";
+  return { included: status !== "None", status, final: status === "Finalized", receipt, header };
 }

@@ -1,6 +1,7 @@
 /**
- * GatewayRegistry: measurement allowlist, enclave key registration with a bond, quorum approval and
- * heartbeat expiry, deactivation, bond top-up and delayed withdrawal, and the settlement-only slash.
+ * GatewayRegistry: measurement allowlist, enclave key registration with a bond, quorum approval (with a
+ * deadline) and heartbeat expiry, deactivation, bond top-up and delayed withdrawal (never while a batch
+ * is open), and the settlement-only slash and penalty.
  */
 import assert from "node:assert/strict";
 import { network } from "hardhat";
@@ -15,17 +16,22 @@ import {
   MEASUREMENT_B,
   OPG,
   PARAMS,
-  TREASURY,
   VALIDATORS,
+  DEADLINE,
   approvalSigs,
   approveEnclave,
+  attest,
   baseFixture,
+  challenge,
+  finalize,
+  registryParams,
   localAccount,
   randomReceipts,
   receiptSig,
   registerEnclave,
   registrationSig,
   submitBatch,
+  windowEnd,
   type Ctx,
 } from "./helpers.js";
 
@@ -41,40 +47,37 @@ async function fixture(): Promise<Ctx> {
 
 describe("GatewayRegistry", () => {
   describe("constructor and governance", () => {
-    it("constructor: reverts for zero addresses, a zero heartbeat and bps above 10000", async () => {
+    it("constructor: reverts for zero addresses, a zero heartbeat, a challenger reward above 10 % and a penalty above 10000 bps", async () => {
       const ctx = await loadFixture(fixture);
       const r = ctx.registry;
-      const args = (o: Partial<{ token: Hex; vs: Hex; treasury: Hex; heartbeat: bigint; bps: number }>) =>
-        [o.token ?? ctx.token.address, o.vs ?? ctx.validatorSet.address, ctx.owner, o.treasury ?? TREASURY, PARAMS.minBond, o.heartbeat ?? 1n, 0n, o.bps ?? 0] as const;
+      const args = (o: Partial<{ token: Hex; vs: Hex; settlement: Hex; heartbeat: bigint; reward: number; penalty: number }>) =>
+        [
+          o.token ?? ctx.token.address,
+          o.vs ?? ctx.validatorSet.address,
+          o.settlement ?? ctx.settlement.address,
+          ctx.owner,
+          registryParams({ heartbeatInterval: o.heartbeat ?? 1n, challengerRewardBps: o.reward ?? 0, rejectedSlashBps: o.penalty ?? 0 }),
+        ] as const;
       await viem.assertions.revertWithCustomError(viem.deployContract("GatewayRegistry", args({ token: zeroAddress })), r, "RegistryZeroAddress");
       await viem.assertions.revertWithCustomError(viem.deployContract("GatewayRegistry", args({ vs: zeroAddress })), r, "RegistryZeroAddress");
-      await viem.assertions.revertWithCustomError(viem.deployContract("GatewayRegistry", args({ treasury: zeroAddress })), r, "RegistryZeroAddress");
+      await viem.assertions.revertWithCustomError(viem.deployContract("GatewayRegistry", args({ settlement: zeroAddress })), r, "RegistryZeroAddress");
       await viem.assertions.revertWithCustomErrorWithArgs(viem.deployContract("GatewayRegistry", args({ heartbeat: 0n })), r, "RegistryInvalidInterval", [0n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(viem.deployContract("GatewayRegistry", args({ bps: 10_001 })), r, "RegistryInvalidBps", [10_001n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(viem.deployContract("GatewayRegistry", args({ reward: 1001 })), r, "RegistryInvalidBps", [1001n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(viem.deployContract("GatewayRegistry", args({ penalty: 10_001 })), r, "RegistryInvalidBps", [10_001n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(viem.deployContract("GatewayRegistry", [ctx.token.address, ctx.validatorSet.address, ctx.settlement.address, zeroAddress, registryParams()]), r, "OwnableInvalidOwner", [zeroAddress]);
     });
 
-    it("params: reflect the launch parameters and the wired settlement", async () => {
+    it("params: reflect the launch parameters; the settlement is fixed at deployment (v2: no setSettlement, no registry treasury)", async () => {
       const ctx = await loadFixture(fixture);
-      assert.deepEqual(await ctx.registry.read.params(), [
-        PARAMS.minBond,
-        BigInt(PARAMS.heartbeatInterval),
-        BigInt(PARAMS.bondWithdrawDelay),
-        PARAMS.challengerRewardBps,
-        TREASURY,
-        getAddress(ctx.settlement.address),
-      ]);
-      assert.equal(await ctx.registry.read.version(), "0.1.0");
-    });
-
-    it("setSettlement: reverts for zero and a second time", async () => {
-      const ctx = await loadFixture(fixture);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.setSettlement([ctx.stranger]), ctx.registry, "RegistrySettlementAlreadySet", [getAddress(ctx.settlement.address)]);
-      const fresh = await viem.deployContract("GatewayRegistry", [ctx.token.address, ctx.validatorSet.address, ctx.owner, TREASURY, 0n, 1n, 600n, 0]);
-      await viem.assertions.revertWithCustomError(fresh.write.setSettlement([zeroAddress]), fresh, "RegistryZeroAddress");
-      await viem.assertions.emitWithArgs(fresh.write.setSettlement([ctx.settlement.address]), fresh, "SettlementSet", [getAddress(ctx.settlement.address)]);
-      // A bond must outlive the challenge window (600 s here) of the settlement it backs.
-      const hasty = await viem.deployContract("GatewayRegistry", [ctx.token.address, ctx.validatorSet.address, ctx.owner, TREASURY, 0n, 1n, 599n, 0]);
-      await viem.assertions.revertWithCustomErrorWithArgs(hasty.write.setSettlement([ctx.settlement.address]), hasty, "RegistryInvalidInterval", [599n]);
+      assert.deepEqual(await ctx.registry.read.params(), registryParams());
+      assert.equal(await ctx.registry.read.version(), "0.2.0");
+      assert.equal(getAddress(await ctx.registry.read.SETTLEMENT()), getAddress(ctx.settlement.address));
+      assert.equal(getAddress(await ctx.registry.read.VALIDATORS()), getAddress(ctx.validatorSet.address));
+      assert.equal(getAddress(await ctx.registry.read.TOKEN()), getAddress(ctx.token.address));
+      assert.equal(await ctx.registry.read.bondWithdrawDelay(), BigInt(PARAMS.bondWithdrawDelay));
+      assert.equal(await ctx.registry.read.MAX_CHALLENGER_REWARD_BPS(), 1000);
+      assert.equal("setSettlement" in ctx.registry.write, false);
+      assert.equal("setTreasury" in ctx.registry.write, false);
     });
 
     it("allowMeasurement / revokeMeasurement: statuses, events, and revocation is for good", async () => {
@@ -92,15 +95,16 @@ describe("GatewayRegistry", () => {
       await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.revokeMeasurement([m]), ctx.registry, "RegistryMeasurementNotAllowed", [m]);
     });
 
-    it("setParams / setTreasury: emit; revert for a zero heartbeat, bps above 10000 and a zero treasury", async () => {
+    it("setParams: emits; reverts for a zero heartbeat, a challenger reward above MAX_CHALLENGER_REWARD_BPS and a penalty above 10000", async () => {
       const ctx = await loadFixture(fixture);
-      await viem.assertions.emitWithArgs(ctx.registry.write.setParams([1n, 2n, 600n, 4]), ctx.registry, "ParamsChanged", [1n, 2n, 600n, 4]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.setParams([1n, 0n, 600n, 4]), ctx.registry, "RegistryInvalidInterval", [0n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.setParams([1n, 2n, 600n, 10_001]), ctx.registry, "RegistryInvalidBps", [10_001n]);
-      // The bond delay may not drop below the settlement's challenge window (600 s in the fixture).
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.setParams([1n, 2n, 599n, 4]), ctx.registry, "RegistryInvalidInterval", [599n]);
-      await viem.assertions.emitWithArgs(ctx.registry.write.setTreasury([ctx.stranger]), ctx.registry, "TreasuryChanged", [ctx.stranger]);
-      await viem.assertions.revertWithCustomError(ctx.registry.write.setTreasury([zeroAddress]), ctx.registry, "RegistryZeroAddress");
+      const p = { minBond: 1n, heartbeatInterval: 2n, bondWithdrawDelay: 600n, challengerRewardBps: 4, rejectedSlashBps: 5 };
+      await viem.assertions.emitWithArgs(ctx.registry.write.setParams([p]), ctx.registry, "ParamsChanged", [1n, 2n, 600n, 4, 5]);
+      assert.deepEqual(await ctx.registry.read.params(), p);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.setParams([{ ...p, heartbeatInterval: 0n }]), ctx.registry, "RegistryInvalidInterval", [0n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.setParams([{ ...p, challengerRewardBps: 1001 }]), ctx.registry, "RegistryInvalidBps", [1001n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.setParams([{ ...p, rejectedSlashBps: 10_001 }]), ctx.registry, "RegistryInvalidBps", [10_001n]);
+      // v2: the bond delay no longer has to outlast the window: a bond waits for its open batches instead (RegistryBatchesOpen).
+      await ctx.registry.write.setParams([{ ...p, bondWithdrawDelay: 0n, challengerRewardBps: 1000, rejectedSlashBps: 10_000 }]);
     });
   });
 
@@ -130,6 +134,7 @@ describe("GatewayRegistry", () => {
         bond,
         approvalNonce: 0n,
         bondUnlockAt: 0n,
+        slashed: false,
       });
       assert.deepEqual(await ctx.registry.read.gatewayStatus([B]), [ctx.operator, false]);
     });
@@ -182,28 +187,43 @@ describe("GatewayRegistry", () => {
       await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
       const e = await ctx.registry.read.enclave([B]);
       assert.equal(
-        await ctx.registry.read.approvalDigest([B]),
-        enclaveApprovalDigest(ctx.chainId, ctx.registry.address, { key: B, measurement: e.measurement, attestationHash: e.attestationHash, keyConfigHash: e.keyConfigHash, nonce: 0n }),
+        await ctx.registry.read.approvalDigest([B, DEADLINE]),
+        enclaveApprovalDigest(ctx.chainId, ctx.registry.address, { key: B, measurement: e.measurement, attestationHash: e.attestationHash, keyConfigHash: e.keyConfigHash, nonce: 0n, deadline: DEADLINE }),
       );
       const sigs = await approvalSigs(ctx, B);
       const t = BigInt(await networkHelpers.time.latest()) + 10n;
       await networkHelpers.time.setNextBlockTimestamp(t);
-      const hash = await ctx.registry.write.approveEnclave([B, sigs], { account: ctx.stranger });
+      const hash = await ctx.registry.write.approveEnclave([B, DEADLINE, sigs], { account: ctx.stranger });
       const until = t + BigInt(PARAMS.heartbeatInterval);
       await viem.assertions.emitWithArgs(hash, ctx.registry, "EnclaveApproved", [B, MEASUREMENT_B, until, 0n]);
       await viem.assertions.emitWithArgs(hash, ctx.settlement, "GatewaySynced", [B, Number(until)]);
       assert.equal((await ctx.registry.read.enclave([B])).approvalNonce, 1n);
       assert.deepEqual(await ctx.registry.read.gatewayStatus([B]), [ctx.operator, true]);
       // The same signatures cannot be replayed (the nonce moved on).
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([B, sigs]), ctx.validatorSet, "ValidatorUnknownSigner", [0n, (a: string) => !VALIDATORS.some((v) => getAddress(v.address) === a)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([B, DEADLINE, sigs]), ctx.validatorSet, "ValidatorUnknownSigner", [0n, (a: string) => !VALIDATORS.some((v) => getAddress(v.address) === a)]);
+      // Nor presented with another deadline than the one signed.
+      const fresh = await approvalSigs(ctx, B, undefined, DEADLINE);
+      await viem.assertions.revertWithCustomError(ctx.registry.write.approveEnclave([B, DEADLINE - 1n, fresh]), ctx.validatorSet, "ValidatorUnknownSigner");
     });
+
+    for (const offset of [0n, 1n]) {
+      it(`approveEnclave: v2: an approval is usable up to its deadline (deadline + ${offset})`, async () => {
+        const ctx = await loadFixture(fixture);
+        await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
+        const deadline = BigInt(await networkHelpers.time.latest()) + 100n;
+        const sigs = await approvalSigs(ctx, B, undefined, deadline);
+        await networkHelpers.time.setNextBlockTimestamp(deadline + offset);
+        if (offset === 0n) await ctx.registry.write.approveEnclave([B, deadline, sigs]);
+        else await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([B, deadline, sigs]), ctx.registry, "RegistryApprovalExpired", [B, deadline]);
+      });
+    }
 
     it("approveEnclave: reverts for an unregistered key and without a quorum", async () => {
       const ctx = await loadFixture(fixture);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([B, await approvalSigs(ctx, B)]), ctx.registry, "RegistryEnclaveNotRegistered", [B]);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([B, DEADLINE, await approvalSigs(ctx, B)]), ctx.registry, "RegistryEnclaveNotRegistered", [B]);
       await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.registry.write.approveEnclave([B, await approvalSigs(ctx, B, VALIDATORS.slice(0, 2))]),
+        ctx.registry.write.approveEnclave([B, DEADLINE, await approvalSigs(ctx, B, VALIDATORS.slice(0, 2))]),
         ctx.validatorSet,
         "ValidatorQuorumNotReached",
         [2n, 3n],
@@ -213,14 +233,14 @@ describe("GatewayRegistry", () => {
     it("approveEnclave: reverts for a revoked measurement, a bond below a raised minimum and a pending bond withdrawal", async () => {
       const ctx = await loadFixture(fixture);
       await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
-      await ctx.registry.write.setParams([PARAMS.minBond + 1n, BigInt(PARAMS.heartbeatInterval), BigInt(PARAMS.bondWithdrawDelay), PARAMS.challengerRewardBps]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([B, await approvalSigs(ctx, B)]), ctx.registry, "RegistryBondTooLow", [PARAMS.minBond, PARAMS.minBond + 1n]);
+      await ctx.registry.write.setParams([registryParams({ minBond: PARAMS.minBond + 1n })]);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([B, DEADLINE, await approvalSigs(ctx, B)]), ctx.registry, "RegistryBondTooLow", [PARAMS.minBond, PARAMS.minBond + 1n]);
       await ctx.registry.write.addBond([B, 1n], { account: ctx.operator });
       await ctx.registry.write.requestBondWithdraw([B], { account: ctx.operator });
       const unlockAt = (await ctx.registry.read.enclave([B])).bondUnlockAt;
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([B, await approvalSigs(ctx, B)]), ctx.registry, "RegistryBondLocked", [B, unlockAt]);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([B, DEADLINE, await approvalSigs(ctx, B)]), ctx.registry, "RegistryBondLocked", [B, unlockAt]);
       await ctx.registry.write.revokeMeasurement([MEASUREMENT_B]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([B, await approvalSigs(ctx, B)]), ctx.registry, "RegistryMeasurementNotAllowed", [MEASUREMENT_B]);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([B, DEADLINE, await approvalSigs(ctx, B)]), ctx.registry, "RegistryMeasurementNotAllowed", [MEASUREMENT_B]);
     });
 
     it("reattest: operator posts a new attestation, the nonce moves on; old approvals are void", async () => {
@@ -229,7 +249,7 @@ describe("GatewayRegistry", () => {
       const doc = keccak256(toHex("fresh attestation"));
       await viem.assertions.emitWithArgs(ctx.registry.write.reattest([A, doc], { account: ctx.operator }), ctx.registry, "EnclaveReattested", [A, doc, 2n]);
       assert.equal((await ctx.registry.read.enclave([A])).attestationHash, doc);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([A, stale]), ctx.validatorSet, "ValidatorUnknownSigner", [0n, (a: string) => !VALIDATORS.some((v) => getAddress(v.address) === a)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([A, DEADLINE, stale]), ctx.validatorSet, "ValidatorUnknownSigner", [0n, (a: string) => !VALIDATORS.some((v) => getAddress(v.address) === a)]);
       await approveEnclave(ctx, ENCLAVE_A);
       await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.reattest([A, doc], { account: ctx.stranger }), ctx.registry, "RegistryNotOperator", [ctx.stranger, A]);
       await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.reattest([B, doc], { account: ctx.operator }), ctx.registry, "RegistryEnclaveNotRegistered", [B]);
@@ -246,19 +266,24 @@ describe("GatewayRegistry", () => {
   });
 
   describe("operator actions", () => {
-    it("deactivate: operator retires the key at once (mirrored); strangers cannot", async () => {
+    it("deactivate: operator retires the key at once (mirrored), v2: voiding outstanding approvals; strangers cannot", async () => {
       const ctx = await loadFixture(fixture);
       await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.deactivate([A], { account: ctx.stranger }), ctx.registry, "RegistryNotOperator", [ctx.stranger, A]);
       await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.deactivate([B], { account: ctx.operator }), ctx.registry, "RegistryEnclaveNotRegistered", [B]);
+      const outstanding = await approvalSigs(ctx, A);
+      const nonce = (await ctx.registry.read.enclave([A])).approvalNonce;
       const hash = await ctx.registry.write.deactivate([A], { account: ctx.operator });
       await viem.assertions.emitWithArgs(hash, ctx.registry, "EnclaveDeactivated", [A]);
       await viem.assertions.emitWithArgs(hash, ctx.settlement, "GatewaySynced", [A, 0]);
       assert.equal(await ctx.registry.read.isActive([A]), false);
+      assert.equal((await ctx.registry.read.enclave([A])).approvalNonce, nonce + 1n);
+      await viem.assertions.revertWithCustomError(ctx.registry.write.approveEnclave([A, DEADLINE, outstanding]), ctx.validatorSet, "ValidatorUnknownSigner");
     });
 
     it("addBond: anyone tops up; reverts for an unregistered key", async () => {
       const ctx = await loadFixture(fixture);
       await viem.assertions.emitWithArgs(ctx.registry.write.addBond([A, OPG(5)], { account: ctx.operator }), ctx.registry, "BondAdded", [A, OPG(5), PARAMS.minBond + OPG(5)]);
+      await viem.assertions.emitWithArgs(ctx.registry.write.addBond([A, 0n], { account: ctx.operator }), ctx.registry, "BondAdded", [A, 0n, PARAMS.minBond + OPG(5)]);
       await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.addBond([B, 1n], { account: ctx.operator }), ctx.registry, "RegistryEnclaveNotRegistered", [B]);
     });
 
@@ -293,20 +318,35 @@ describe("GatewayRegistry", () => {
       receipts[1] = { ...signed, outputTokens: signed.outputTokens + 1 };
       const b = await submitBatch(ctx, { receipts });
       await ctx.registry.write.requestBondWithdraw([A], { account: ctx.operator });
-      await ctx.settlement.write.challengeEquivocation([b.header, signed, sig, receipts[1]!, false, b.tree.proof(1)], { account: ctx.challenger });
+      await challenge(ctx, b, { signedReceipt: signed, receiptSig: sig, settledReceipt: receipts[1]!, settledIsVoid: false, proof: b.tree.proof(1) });
       const e = await ctx.registry.read.enclave([A]);
       assert.equal(e.bond, 0n);
       assert.equal(e.bondUnlockAt, 0n);
       await networkHelpers.time.increase(PARAMS.bondWithdrawDelay);
       await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }), ctx.registry, "RegistryNoBondWithdrawal", [A]);
     });
+
+    it("withdrawBond: v2: waits for every batch of the key to be final (RegistryBatchesOpen)", async () => {
+      const ctx = await loadFixture(fixture);
+      const b = await submitBatch(ctx);
+      await ctx.registry.write.requestBondWithdraw([A], { account: ctx.operator });
+      await networkHelpers.time.increase(PARAMS.bondWithdrawDelay);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }), ctx.registry, "RegistryBatchesOpen", [A, 1n]);
+      await attest(ctx, [b]);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }), ctx.registry, "RegistryBatchesOpen", [A, 1n]);
+      await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
+      await finalize(ctx, [b]);
+      await viem.assertions.emitWithArgs(ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }), ctx.registry, "BondWithdrawn", [A, ctx.operator, PARAMS.minBond]);
+    });
   });
 
   describe("settlement hooks", () => {
-    it("slash: reverts unless called by the settlement", async () => {
+    it("slash / penalize: revert unless called by the settlement", async () => {
       const ctx = await loadFixture(fixture);
       await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.slash([A, ctx.stranger], { account: ctx.stranger }), ctx.registry, "RegistryOnlySettlement", [ctx.stranger]);
       await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.slash([A, ctx.owner]), ctx.registry, "RegistryOnlySettlement", [ctx.owner]);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.penalize([A], { account: ctx.stranger }), ctx.registry, "RegistryOnlySettlement", [ctx.stranger]);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.penalize([A]), ctx.registry, "RegistryOnlySettlement", [ctx.owner]);
     });
   });
 });

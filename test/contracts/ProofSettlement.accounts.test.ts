@@ -12,7 +12,10 @@ import {
   OPG,
   PARAMS,
   TREASURY,
+  VALIDATORS,
   baseFixture,
+  predictAddress,
+  registryParams,
   type Ctx,
 } from "./helpers.js";
 
@@ -25,12 +28,12 @@ async function fixture(): Promise<Ctx> {
   return baseFixture(viem);
 }
 
-const init = (ctx: Ctx, o: Partial<{ treasury: Address; maxBatchSize: number; challengeWindow: number; split: [number, number, number, number] }> = {}) => {
+const init = (ctx: Ctx, o: Partial<{ treasury: Address; maxBatchSize: number; challengeWindow: number; split: [number, number, number, number]; attesterSlashBps: number; rate: typeof PARAMS.rate }> = {}) => {
   const [validatorBps, treasuryBps, burnBps, rejectedRefundBps] = o.split ?? [PARAMS.validatorBps, PARAMS.treasuryBps, PARAMS.burnBps, PARAMS.rejectedRefundBps];
   return {
     owner: ctx.owner,
     treasury: o.treasury ?? TREASURY,
-    rate: PARAMS.rate,
+    rate: o.rate ?? PARAMS.rate,
     maxBatchSize: o.maxBatchSize ?? PARAMS.maxBatchSize,
     challengeWindow: o.challengeWindow ?? PARAMS.challengeWindow,
     withdrawDelay: PARAMS.withdrawDelay,
@@ -38,24 +41,72 @@ const init = (ctx: Ctx, o: Partial<{ treasury: Address; maxBatchSize: number; ch
     treasuryBps,
     burnBps,
     rejectedRefundBps,
+    attesterSlashBps: o.attesterSlashBps ?? PARAMS.attesterSlashBps,
   };
 };
 
 describe("ProofSettlement accounts and governance", () => {
   describe("constructor", () => {
+    /**
+     * A ValidatorSet and a GatewayRegistry deployed for the settlement the owner deploys next (v2 wiring
+     * by nonce prediction), so the settlement's own parameter checks can be reached.
+     */
+    async function wiredPair(ctx: Ctx) {
+      const predicted = await predictAddress(viem, ctx.owner, 2);
+      const vs = await viem.deployContract("ValidatorSet", [ctx.token.address, predicted, ctx.owner, [], 1n, 1n, BigInt(PARAMS.exitDelay), 0]);
+      const reg = await viem.deployContract("GatewayRegistry", [ctx.token.address, vs.address, predicted, ctx.owner, registryParams()]);
+      return { v: vs.address, r: reg.address };
+    }
+
     it("constructor: reverts for zero contracts, a zero treasury and invalid parameters", async () => {
       const ctx = await loadFixture(fixture);
       const s = ctx.settlement;
       const deploy = (token: Address, registry: Address, vs: Address, p: ReturnType<typeof init>) => viem.deployContract("ProofSettlement", [token, registry, vs, p]);
-      const [t, r, v] = [ctx.token.address, ctx.registry.address, ctx.validatorSet.address];
-      await viem.assertions.revertWithCustomError(deploy(zeroAddress, r, v, init(ctx)), s, "SettlementZeroAddress");
-      await viem.assertions.revertWithCustomError(deploy(t, zeroAddress, v, init(ctx)), s, "SettlementZeroAddress");
-      await viem.assertions.revertWithCustomError(deploy(t, r, zeroAddress, init(ctx)), s, "SettlementZeroAddress");
-      await viem.assertions.revertWithCustomError(deploy(t, r, v, init(ctx, { treasury: zeroAddress })), s, "SettlementZeroAddress");
-      await viem.assertions.revertWithCustomErrorWithArgs(deploy(t, r, v, init(ctx, { maxBatchSize: 0 })), s, "SettlementInvalidParam", [name("maxBatchSize"), 0n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(deploy(t, r, v, init(ctx, { challengeWindow: 0 })), s, "SettlementInvalidParam", [name("challengeWindow"), 0n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(deploy(t, r, v, init(ctx, { split: [7000, 2000, 999, 0] })), s, "SettlementInvalidParam", [name("feeSplit"), 9999n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(deploy(t, r, v, init(ctx, { split: [7000, 2000, 1000, 10_001] })), s, "SettlementInvalidParam", [name("rejectedRefundBps"), 10_001n]);
+      const t = ctx.token.address;
+      await viem.assertions.revertWithCustomError(deploy(zeroAddress, ctx.registry.address, ctx.validatorSet.address, init(ctx)), s, "SettlementZeroAddress");
+      await viem.assertions.revertWithCustomError(deploy(t, zeroAddress, ctx.validatorSet.address, init(ctx)), s, "SettlementZeroAddress");
+      await viem.assertions.revertWithCustomError(deploy(t, ctx.registry.address, zeroAddress, init(ctx)), s, "SettlementZeroAddress");
+      const bad = [
+        [{ treasury: zeroAddress }, "SettlementZeroAddress", undefined],
+        [{ maxBatchSize: 0 }, "SettlementInvalidParam", [name("maxBatchSize"), 0n]],
+        [{ challengeWindow: 0 }, "SettlementInvalidParam", [name("challengeWindow"), 0n]],
+        // v2 hard bound: a window no longer than the validators' exit delay (the launch value is the floor: it only grows).
+        [{ challengeWindow: PARAMS.exitDelay + 1 }, "SettlementInvalidParam", [name("challengeWindow"), BigInt(PARAMS.exitDelay + 1)]],
+        [{ split: [7000, 2000, 999, 0] }, "SettlementInvalidParam", [name("feeSplit"), 9999n]],
+        [{ split: [4000, 5001, 999, 0] }, "SettlementInvalidParam", [name("treasuryBps"), 5001n]],
+        [{ split: [7000, 2000, 1000, 10_001] }, "SettlementInvalidParam", [name("rejectedRefundBps"), 10_001n]],
+        [{ attesterSlashBps: 10_001 }, "SettlementInvalidParam", [name("attesterSlashBps"), 10_001n]],
+        [{ rate: { ...PARAMS.rate, perCall: 10n ** 17n + 1n } }, "SettlementInvalidParam", [name("perCall"), 10n ** 17n + 1n]],
+      ] as const;
+      for (const [o, error, args] of bad) {
+        // Each attempt burns a nonce, so each gets a fresh pair wired for the next one.
+        const { r, v } = await wiredPair(ctx);
+        if (args) await viem.assertions.revertWithCustomErrorWithArgs(deploy(t, r, v, init(ctx, o as never)), s, error, args as never);
+        else await viem.assertions.revertWithCustomError(deploy(t, r, v, init(ctx, o as never)), s, error);
+      }
+      const { r, v } = await wiredPair(ctx);
+      await viem.assertions.revertWithCustomErrorWithArgs(deploy(t, r, v, { ...init(ctx), owner: zeroAddress }), s, "OwnableInvalidOwner", [zeroAddress]);
+      // A correct pair deploys.
+      const ok = await wiredPair(ctx);
+      await deploy(t, ok.r, ok.v, init(ctx));
+    });
+
+    it("constructor: v2: reverts SettlementMiswired unless the registry and the validator set were deployed for this address", async () => {
+      const ctx = await loadFixture(fixture);
+      const s = ctx.settlement;
+      const t = ctx.token.address;
+      const deploy = (registry: Address, vs: Address) => viem.deployContract("ProofSettlement", [t, registry, vs, init(ctx)]);
+      // The fixture's pair points at the fixture's settlement, not at a new one.
+      await viem.assertions.revertWithCustomError(deploy(ctx.registry.address, ctx.validatorSet.address), s, "SettlementMiswired");
+      // A pair predicted one nonce off.
+      const off = await predictAddress(viem, ctx.owner, 3);
+      const vs = await viem.deployContract("ValidatorSet", [t, off, ctx.owner, [], 1n, 1n, BigInt(PARAMS.exitDelay), 0]);
+      const reg = await viem.deployContract("GatewayRegistry", [t, vs.address, off, ctx.owner, registryParams()]);
+      await viem.assertions.revertWithCustomError(deploy(reg.address, vs.address), s, "SettlementMiswired");
+      // Only the validator set right (registry of the fixture).
+      const predicted = await predictAddress(viem, ctx.owner, 1);
+      const vs2 = await viem.deployContract("ValidatorSet", [t, predicted, ctx.owner, [], 1n, 1n, BigInt(PARAMS.exitDelay), 0]);
+      await viem.assertions.revertWithCustomError(deploy(ctx.registry.address, vs2.address), s, "SettlementMiswired");
     });
 
     it("params / feeRate / version: reflect the launch parameters", async () => {
@@ -68,11 +119,21 @@ describe("ProofSettlement accounts and governance", () => {
         PARAMS.treasuryBps,
         PARAMS.burnBps,
         PARAMS.rejectedRefundBps,
+        PARAMS.attesterSlashBps,
         TREASURY,
       ]);
       assert.deepEqual(await ctx.settlement.read.feeRate(), PARAMS.rate);
-      assert.equal(await ctx.settlement.read.version(), "0.1.0");
+      assert.equal(await ctx.settlement.read.version(), "0.2.0");
       assert.equal(getAddress(await ctx.settlement.read.TOKEN()), getAddress(ctx.token.address));
+      assert.equal(getAddress(await ctx.settlement.read.treasury()), TREASURY);
+      assert.equal(await ctx.settlement.read.challengeWindow(), PARAMS.challengeWindow);
+      assert.equal(await ctx.settlement.read.openBatches([A]), 0n);
+      assert.equal(await ctx.settlement.read.rewardsOwed([VALIDATORS[0]!.address]), 0n);
+      assert.deepEqual(await ctx.settlement.read.batch([A, 0n]), [0, 0n, 0n, 0, `0x${"0".repeat(64)}`]);
+      // The v2 hard bounds.
+      assert.equal(await ctx.settlement.read.MAX_PER_CALL(), 10n ** 17n);
+      assert.equal(await ctx.settlement.read.MAX_PER_KILO_TOKEN(), 10n ** 17n);
+      assert.equal(await ctx.settlement.read.MAX_TREASURY_BPS(), 5000);
     });
   });
 
@@ -197,22 +258,43 @@ describe("ProofSettlement accounts and governance", () => {
       assert.equal(await ctx.settlement.read.computeFee([usage]), 200n);
     });
 
-    it("setMaxBatchSize / setWindows / setFeeSplit / setTreasury: store, emit, reject invalid values", async () => {
+    it("setMaxBatchSize / setWindows / setFeeSplit / setTreasury / setAttesterSlashBps: store, emit, reject invalid values", async () => {
       const ctx = await loadFixture(fixture);
       const s = ctx.settlement;
       await viem.assertions.emitWithArgs(s.write.setMaxBatchSize([10]), s, "MaxBatchSizeChanged", [10]);
       await viem.assertions.revertWithCustomErrorWithArgs(s.write.setMaxBatchSize([0]), s, "SettlementInvalidParam", [name("maxBatchSize"), 0n]);
       await viem.assertions.emitWithArgs(s.write.setWindows([700, 8]), s, "WindowsChanged", [700, 8]);
       await viem.assertions.revertWithCustomErrorWithArgs(s.write.setWindows([0, 8]), s, "SettlementInvalidParam", [name("challengeWindow"), 0n]);
-      // The window only grows (open batches keep theirs) and never outlasts the registry's bond delay.
+      // The window only grows (open batches keep theirs) and (v2) never outlasts the validators' exit delay.
       await viem.assertions.revertWithCustomErrorWithArgs(s.write.setWindows([699, 8]), s, "SettlementInvalidParam", [name("challengeWindow"), 699n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(s.write.setWindows([7 * 86_400 + 1, 8]), s, "SettlementInvalidParam", [name("challengeWindow"), BigInt(7 * 86_400 + 1)]);
-      await viem.assertions.emitWithArgs(s.write.setFeeSplit([10_000, 0, 0, 10_000]), s, "FeeSplitChanged", [10_000, 0, 0, 10_000]);
+      await viem.assertions.revertWithCustomErrorWithArgs(s.write.setWindows([PARAMS.exitDelay + 1, 8]), s, "SettlementInvalidParam", [name("challengeWindow"), BigInt(PARAMS.exitDelay + 1)]);
+      await viem.assertions.emitWithArgs(s.write.setWindows([PARAMS.exitDelay, 8]), s, "WindowsChanged", [PARAMS.exitDelay, 8]);
+      // v2: the treasury takes at most MAX_TREASURY_BPS.
+      await viem.assertions.emitWithArgs(s.write.setFeeSplit([5000, 5000, 0, 10_000]), s, "FeeSplitChanged", [5000, 5000, 0, 10_000]);
+      await viem.assertions.revertWithCustomErrorWithArgs(s.write.setFeeSplit([0, 5001, 4999, 0]), s, "SettlementInvalidParam", [name("treasuryBps"), 5001n]);
       await viem.assertions.revertWithCustomErrorWithArgs(s.write.setFeeSplit([5000, 5000, 1, 0]), s, "SettlementInvalidParam", [name("feeSplit"), 10_001n]);
       await viem.assertions.revertWithCustomErrorWithArgs(s.write.setFeeSplit([5000, 5000, 0, 10_001]), s, "SettlementInvalidParam", [name("rejectedRefundBps"), 10_001n]);
       await viem.assertions.emitWithArgs(s.write.setTreasury([ctx.stranger]), s, "TreasuryChanged", [ctx.stranger]);
       await viem.assertions.revertWithCustomError(s.write.setTreasury([zeroAddress]), s, "SettlementZeroAddress");
-      assert.deepEqual(await s.read.params(), [10, 700, 8, 10_000, 0, 0, 10_000, ctx.stranger]);
+      await viem.assertions.emitWithArgs(s.write.setAttesterSlashBps([10_000]), s, "AttesterSlashChanged", [10_000]);
+      await viem.assertions.revertWithCustomErrorWithArgs(s.write.setAttesterSlashBps([10_001]), s, "SettlementInvalidParam", [name("attesterSlashBps"), 10_001n]);
+      assert.deepEqual(await s.read.params(), [10, PARAMS.exitDelay, 8, 5000, 5000, 0, 10_000, 10_000, ctx.stranger]);
+    });
+
+    it("setFeeRate / setModelFeeRate: v2: each rate is bounded by MAX_PER_CALL / MAX_PER_KILO_TOKEN", async () => {
+      const ctx = await loadFixture(fixture);
+      const s = ctx.settlement;
+      const max = 10n ** 17n;
+      await s.write.setFeeRate([{ perCall: max, perKiloInputToken: max, perKiloOutputToken: max }]);
+      await s.write.setModelFeeRate([MODELS[0]!, { perCall: max, perKiloInputToken: max, perKiloOutputToken: max }, true]);
+      for (const [field, rate] of [
+        ["perCall", { perCall: max + 1n, perKiloInputToken: 0n, perKiloOutputToken: 0n }],
+        ["perKiloInputToken", { perCall: 0n, perKiloInputToken: max + 1n, perKiloOutputToken: 0n }],
+        ["perKiloOutputToken", { perCall: 0n, perKiloInputToken: 0n, perKiloOutputToken: max + 1n }],
+      ] as const) {
+        await viem.assertions.revertWithCustomErrorWithArgs(s.write.setFeeRate([rate]), s, "SettlementInvalidParam", [name(field), max + 1n]);
+        await viem.assertions.revertWithCustomErrorWithArgs(s.write.setModelFeeRate([MODELS[1]!, rate, true]), s, "SettlementInvalidParam", [name(field), max + 1n]);
+      }
     });
   });
 

@@ -1,6 +1,7 @@
 /**
- * A batch's life after submission: quorum attest and reject, the challenge window, finalize with the
- * fee split and rewards, and equivocation challenges that slash the enclave's bond.
+ * A batch's life after submission: quorum attest (which starts the challenge window) and reject (fee
+ * plus a bond penalty), finalize with the fee split and rewards for the attesting quorum only, and
+ * committed equivocation challenges that slash the enclave's bond and its attesters' stakes.
  */
 import assert from "node:assert/strict";
 import { network } from "hardhat";
@@ -20,10 +21,18 @@ import {
   VALIDATORS,
   VERDICT_ATTEST,
   VERDICT_REJECT,
+  DEADLINE,
+  SALT,
+  approvalSigs,
   approveEnclave,
   attest,
+  attestersOf,
   baseFixture,
   buildBatch,
+  challenge,
+  challengeCommitment,
+  commitChallenge,
+  finalize,
   highS,
   localAccount,
   randomReceipts,
@@ -31,6 +40,7 @@ import {
   refOf,
   registerEnclave,
   reject,
+  revealChallenge,
   sendBatch,
   statusOf,
   submitBatch,
@@ -39,6 +49,7 @@ import {
   windowEnd,
   type Batch,
   type Ctx,
+  type Equivocation,
   type Receipt,
 } from "./helpers.js";
 
@@ -68,7 +79,7 @@ async function attestedFixture(): Promise<{ ctx: Ctx; b: Batch }> {
  * Equivocation: the enclave signed `signed` for callSeq 2 (the user holds it with `sig`), yet the batch
  * it settled holds a different receipt at that callSeq.
  */
-async function equivocationFixture(): Promise<{ ctx: Ctx; b: Batch; signed: Receipt; sig: { r: Hex; vs: Hex }; settled: Receipt }> {
+async function equivocationFixture(): Promise<{ ctx: Ctx; b: Batch; signed: Receipt; sig: { r: Hex; vs: Hex }; settled: Receipt; e: Equivocation }> {
   const ctx = await baseFixture(viem);
   const receipts = randomReceipts(A, 0n, 8);
   const signed = receipts[2]!;
@@ -76,8 +87,13 @@ async function equivocationFixture(): Promise<{ ctx: Ctx; b: Batch; signed: Rece
   const settled = { ...signed, responseHash: keccak256(toHex("a different answer")) };
   receipts[2] = settled;
   const b = await submitBatch(ctx, { receipts });
-  return { ctx, b, signed, sig, settled };
+  const e: Equivocation = { signedReceipt: signed, receiptSig: sig, settledReceipt: settled, settledIsVoid: false, proof: b.tree.proof(2) };
+  return { ctx, b, signed, sig, settled, e };
 }
+
+/** The proof with some fields replaced. */
+const eq = (e: Equivocation, o: Partial<Equivocation>): Equivocation => ({ ...e, ...o });
+const QUORUM = VALIDATORS.slice(0, PARAMS.quorum).map((v) => getAddress(v.address));
 
 /** Sends a tx as a validator's local key (funded with ETH for gas). */
 async function asValidator(i: number): Promise<{ account: (typeof VALIDATORS)[number] }> {
@@ -87,12 +103,26 @@ async function asValidator(i: number): Promise<{ account: (typeof VALIDATORS)[nu
 
 describe("ProofSettlement lifecycle", () => {
   describe("attest", () => {
-    it("attest: Submitted -> Attested with the verdict digest in the event", async () => {
+    it("attest: Submitted -> Attested; the attestation records its signers and starts the window (v2)", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       const digest = verdictDigest(ctx.chainId, ctx.settlement.address, VERDICT_ATTEST, [b.headerHash]);
       assert.equal(await ctx.settlement.read.verdictDigest([VERDICT_ATTEST, [b.headerHash]]), digest);
-      await viem.assertions.emitWithArgs(attest(ctx, [b]), ctx.settlement, "BatchAttested", [A, 0n, digest]);
-      assert.equal(await statusOf(ctx, b), Status.Attested);
+      const [, submittedAt, endBefore, idBefore] = await ctx.settlement.read.batch([A, 0n]);
+      assert.equal(endBefore, 0n); // no window before attestation
+      assert.equal(idBefore, 0);
+      const t = BigInt(await networkHelpers.time.latest()) + 50n;
+      await networkHelpers.time.setNextBlockTimestamp(t);
+      const hash = await attest(ctx, [b]);
+      await viem.assertions.emitWithArgs(hash, ctx.settlement, "Attestation", [1, digest, QUORUM]);
+      await viem.assertions.emitWithArgs(hash, ctx.settlement, "BatchAttested", [A, 0n, 1]);
+      const [status, since, end, id, prefix] = await ctx.settlement.read.batch([A, 0n]);
+      assert.equal(status, Status.Attested);
+      assert.ok(since > submittedAt);
+      assert.equal(since, t);
+      assert.equal(end, t + BigInt(PARAMS.challengeWindow));
+      assert.equal(id, 1);
+      assert.equal(prefix, `${b.headerHash.slice(0, 42)}${"0".repeat(24)}`);
+      assert.deepEqual(await attestersOf(ctx, b), QUORUM);
     });
 
     it("attest: many batches under one quorum signature", async () => {
@@ -212,37 +242,46 @@ describe("ProofSettlement lifecycle", () => {
       await viem.assertions.revertWithCustomErrorWithArgs(attest(ctx, [b2]), ctx.settlement, "SettlementInvalidStatus", [A, 1n, Status.Rejected]);
     });
 
-    it("attest: works at windowEnd - 1", async () => {
-      const { ctx, b } = await loadFixture(submittedFixture);
-      await networkHelpers.time.setNextBlockTimestamp((await windowEnd(ctx, b)) - 1n);
-      await attest(ctx, [b]);
-      assert.equal(await statusOf(ctx, b), Status.Attested);
-    });
-
-    for (const offset of [0n, 1n]) {
-      it(`attest: still works at windowEnd + ${offset} (slow validators delay a batch, never strand it), and finalize follows at once`, async () => {
+    for (const late of [BigInt(PARAMS.challengeWindow) - 1n, BigInt(PARAMS.challengeWindow), 10n * BigInt(PARAMS.challengeWindow)]) {
+      it(`attest: works ${late} s after submission (slow validators delay a batch, never strand it); v2: finalize then needs a full window from attestation`, async () => {
         const { ctx, b } = await loadFixture(submittedFixture);
-        const end = await windowEnd(ctx, b);
-        await networkHelpers.time.setNextBlockTimestamp(end + offset);
+        const [, submittedAt] = await ctx.settlement.read.batch([A, 0n]);
+        await networkHelpers.time.setNextBlockTimestamp(submittedAt + late);
         await attest(ctx, [b]);
         assert.equal(await statusOf(ctx, b), Status.Attested);
-        await ctx.settlement.write.finalize([[b.header]]);
+        const end = await windowEnd(ctx, b);
+        assert.equal(end, submittedAt + late + BigInt(PARAMS.challengeWindow));
+        await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b]), ctx.settlement, "SettlementWindowOpen", [A, 0n, end]);
+        await networkHelpers.time.setNextBlockTimestamp(end);
+        await finalize(ctx, [b]);
         assert.equal(await statusOf(ctx, b), Status.Finalized);
       });
     }
   });
 
   describe("reject", () => {
-    it("reject: Submitted -> Rejected, refunds rejectedRefundBps of the fee, the rest to the treasury", async () => {
+    it("reject: Submitted -> Rejected, refunds rejectedRefundBps of the fee, the rest and (v2) rejectedSlashBps of the bond to the treasury", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       const refund = (b.header.fee * BigInt(PARAMS.rejectedRefundBps)) / BPS;
+      const penalty = (PARAMS.minBond * BigInt(PARAMS.rejectedSlashBps)) / BPS;
       const balance = await ctx.settlement.read.balanceOf([A]);
       const treasury = await ctx.token.read.balanceOf([TREASURY]);
-      await viem.assertions.emitWithArgs(reject(ctx, [b]), ctx.settlement, "BatchRejected", [A, 0n, false, zeroAddress, refund]);
+      const hash = await reject(ctx, [b]);
+      await viem.assertions.emitWithArgs(hash, ctx.settlement, "BatchRejected", [A, 0n, false, zeroAddress, refund]);
+      await viem.assertions.emitWithArgs(hash, ctx.registry, "BondPenalized", [A, penalty, PARAMS.minBond - penalty]);
       assert.equal(await statusOf(ctx, b), Status.Rejected);
       assert.equal(await ctx.settlement.read.balanceOf([A]), balance + refund);
-      assert.equal(await ctx.token.read.balanceOf([TREASURY]), treasury + b.header.fee - refund);
-      // Quorum rejection does not slash.
+      assert.equal(await ctx.token.read.balanceOf([TREASURY]), treasury + b.header.fee - refund + penalty);
+      // v2: quorum rejection penalizes the bond (it used to cost nothing but the fee); the key stays usable.
+      assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond - penalty);
+      assert.equal(await ctx.registry.read.isActive([A]), true);
+      assert.equal(await ctx.settlement.read.openBatches([A]), 0n);
+    });
+
+    it("reject: no penalty event when rejectedSlashBps is 0 (or the bond is empty)", async () => {
+      const { ctx, b } = await loadFixture(submittedFixture);
+      await ctx.registry.write.setParams([{ minBond: PARAMS.minBond, heartbeatInterval: BigInt(PARAMS.heartbeatInterval), bondWithdrawDelay: BigInt(PARAMS.bondWithdrawDelay), challengerRewardBps: PARAMS.challengerRewardBps, rejectedSlashBps: 0 }]);
+      await viem.assertions.emitWithArgs(reject(ctx, [b]), ctx.settlement, "BatchRejected", [A, 0n, false, zeroAddress, anyValue]);
       assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond);
     });
 
@@ -254,8 +293,12 @@ describe("ProofSettlement lifecycle", () => {
       await reject(ctx, [b, b2]);
       const fees = b.header.fee + b2.header.fee;
       const refunds = (b.header.fee * 5000n) / BPS + (b2.header.fee * 5000n) / BPS;
+      // One penalty per rejected batch, each on the bond left by the previous one.
+      const p1 = (PARAMS.minBond * BigInt(PARAMS.rejectedSlashBps)) / BPS;
+      const p2 = ((PARAMS.minBond - p1) * BigInt(PARAMS.rejectedSlashBps)) / BPS;
       assert.equal(await ctx.settlement.read.balanceOf([A]), balance + refunds);
-      assert.equal(await ctx.token.read.balanceOf([TREASURY]), treasury + fees - refunds);
+      assert.equal(await ctx.token.read.balanceOf([TREASURY]), treasury + fees - refunds + p1 + p2);
+      assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond - p1 - p2);
       assert.equal(await statusOf(ctx, b), Status.Rejected);
       assert.equal(await statusOf(ctx, b2), Status.Rejected);
     });
@@ -277,7 +320,7 @@ describe("ProofSettlement lifecycle", () => {
       await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.reject([[b.header], one], { account: ctx.stranger }), ctx.validatorSet, "ValidatorQuorumNotReached", [1n, 3n]);
       // Anyone finalizes exactly at the window end.
       await networkHelpers.time.setNextBlockTimestamp(await windowEnd(ctx, b));
-      await ctx.settlement.write.finalize([[b.header]], { account: ctx.stranger });
+      await finalize(ctx, [b], { account: ctx.stranger });
       assert.equal(await statusOf(ctx, b), Status.Finalized);
     });
 
@@ -297,9 +340,9 @@ describe("ProofSettlement lifecycle", () => {
       });
     }
 
-    it("reject: a never-attested batch can still be rejected after its window (its escrow is not stuck)", async () => {
+    it("reject: a never-attested batch can still be rejected any time later (its escrow is not stuck)", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
-      await networkHelpers.time.increaseTo((await windowEnd(ctx, b)) + 100n);
+      await networkHelpers.time.increase(10 * PARAMS.challengeWindow);
       await reject(ctx, [b]);
       assert.equal(await statusOf(ctx, b), Status.Rejected);
     });
@@ -307,7 +350,7 @@ describe("ProofSettlement lifecycle", () => {
     it("reject: reverts for a finalized or rejected batch, an unknown header and an empty list", async () => {
       const { ctx, b } = await loadFixture(attestedFixture);
       await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
-      await ctx.settlement.write.finalize([[b.header]]);
+      await finalize(ctx, [b]);
       await viem.assertions.revertWithCustomErrorWithArgs(reject(ctx, [b]), ctx.settlement, "SettlementInvalidStatus", [A, 0n, Status.Finalized]);
       const b2 = await submitBatch(ctx);
       await reject(ctx, [b2]);
@@ -329,7 +372,7 @@ describe("ProofSettlement lifecycle", () => {
       it(`finalize: works at windowEnd + ${offset}, by anyone`, async () => {
         const { ctx, b } = await loadFixture(attestedFixture);
         await networkHelpers.time.setNextBlockTimestamp((await windowEnd(ctx, b)) + offset);
-        await viem.assertions.emitWithArgs(ctx.settlement.write.finalize([[b.header]], { account: ctx.stranger }), ctx.settlement, "BatchFinalized", [A, 0n, b.header.fee]);
+        await viem.assertions.emitWithArgs(finalize(ctx, [b], { account: ctx.stranger }), ctx.settlement, "BatchFinalized", [A, 0n, b.header.fee]);
         assert.equal(await statusOf(ctx, b), Status.Finalized);
       });
     }
@@ -338,7 +381,28 @@ describe("ProofSettlement lifecycle", () => {
       const { ctx, b } = await loadFixture(attestedFixture);
       const end = await windowEnd(ctx, b);
       await networkHelpers.time.setNextBlockTimestamp(end - 1n);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.finalize([[b.header]]), ctx.settlement, "SettlementWindowOpen", [A, 0n, end]);
+      await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b]), ctx.settlement, "SettlementWindowOpen", [A, 0n, end]);
+    });
+
+    it("finalize: v2: reverts with attesters other than the attestation's signers (rewards cannot be redirected)", async () => {
+      const { ctx, b } = await loadFixture(attestedFixture);
+      await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
+      const others = VALIDATORS.slice(1, 4).map((v) => getAddress(v.address));
+      for (const attesters of [others, [...QUORUM].reverse(), QUORUM.slice(0, 2), [...QUORUM, others[2]!], []]) {
+        await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b], { attesters }), ctx.settlement, "SettlementWrongAttesters", [1]);
+      }
+      await finalize(ctx, [b], { attesters: QUORUM });
+    });
+
+    it("finalize: v2: batches of different attestations cannot be finalized together", async () => {
+      const { ctx, b } = await loadFixture(attestedFixture);
+      const b2 = await submitBatch(ctx);
+      await attest(ctx, [b2], VALIDATORS.slice(1, 4));
+      await networkHelpers.time.increaseTo(await windowEnd(ctx, b2));
+      await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b, b2]), ctx.settlement, "SettlementMixedAttestations", [1, 2]);
+      await finalize(ctx, [b]);
+      await finalize(ctx, [b2]);
+      assert.equal(await statusOf(ctx, b2), Status.Finalized);
     });
 
     it("finalize: reverts when finalized twice, for a never-attested, rejected or unknown batch, and an empty list", async () => {
@@ -346,21 +410,21 @@ describe("ProofSettlement lifecycle", () => {
       const b2 = await submitBatch(ctx);
       const b3 = await submitBatch(ctx);
       await reject(ctx, [b3]);
-      await networkHelpers.time.increaseTo(await windowEnd(ctx, b3));
-      await ctx.settlement.write.finalize([[b.header]]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.finalize([[b.header]]), ctx.settlement, "SettlementInvalidStatus", [A, 0n, Status.Finalized]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.finalize([[b2.header]]), ctx.settlement, "SettlementInvalidStatus", [A, 1n, Status.Submitted]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.finalize([[b3.header]]), ctx.settlement, "SettlementInvalidStatus", [A, 2n, Status.Rejected]);
+      await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
+      await finalize(ctx, [b]);
+      await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b], { attesters: QUORUM }), ctx.settlement, "SettlementInvalidStatus", [A, 0n, Status.Finalized]);
+      await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b2], { attesters: QUORUM }), ctx.settlement, "SettlementInvalidStatus", [A, 1n, Status.Submitted]);
+      await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b3], { attesters: QUORUM }), ctx.settlement, "SettlementInvalidStatus", [A, 2n, Status.Rejected]);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.settlement.write.finalize([[{ ...b2.header, fee: 0n }]]),
+        ctx.settlement.write.finalize([[{ ...b2.header, fee: 0n }], QUORUM]),
         ctx.settlement,
         "SettlementUnknownBatch",
         [A, 1n],
       );
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.finalize([[]]), ctx.settlement, "SettlementEmptyList");
+      await viem.assertions.revertWithCustomError(ctx.settlement.write.finalize([[], QUORUM]), ctx.settlement, "SettlementEmptyList");
     });
 
-    it("finalize: splits fees by bps, validators claim equal shares, every OPG is conserved", async () => {
+    it("finalize: splits fees by bps, the attesting quorum (v2: only its signers) claims equal shares, every OPG is conserved", async () => {
       const { ctx } = await loadFixture(fixtureWithB);
       const supply = await ctx.token.read.totalSupply();
       const before = await tokenBalances(ctx, [ctx.owner]);
@@ -369,25 +433,28 @@ describe("ProofSettlement lifecycle", () => {
       await networkHelpers.time.increaseTo(await windowEnd(ctx, batches[2]!));
       const total = batches.reduce((s, b) => s + b.header.fee, 0n);
       const burned = (total * BigInt(PARAMS.burnBps)) / BPS;
-      const toValidators = (total * BigInt(PARAMS.validatorBps)) / BPS;
+      // The validator share is split equally among the 3 signers; the remainder below one wei each goes to the treasury.
+      const share = (total * BigInt(PARAMS.validatorBps)) / BPS / 3n;
+      const toValidators = share * 3n;
       const toTreasury = total - burned - toValidators;
-      const hash = await ctx.settlement.write.finalize([batches.map((b) => b.header)], { account: ctx.stranger });
-      await viem.assertions.emitWithArgs(hash, ctx.settlement, "FeesDistributed", [total, toValidators, toTreasury, burned]);
+      const hash = await finalize(ctx, batches, { account: ctx.stranger });
+      await viem.assertions.emitWithArgs(hash, ctx.settlement, "FeesDistributed", [1, total, toValidators, toTreasury, burned]);
       for (const b of batches) await viem.assertions.emitWithArgs(hash, ctx.settlement, "BatchFinalized", [b.header.gateway, b.header.batchSeq, b.header.fee]);
       const after = await tokenBalances(ctx, [ctx.owner]);
       assert.equal(after.get(TREASURY)! - before.get(TREASURY)!, toTreasury);
       assert.equal(after.get(BURN_ADDRESS)! - before.get(BURN_ADDRESS)!, burned);
 
-      // Every validator is owed the same share; the remainder below one wei each is carried as dust.
-      const share = toValidators / BigInt(VALIDATORS.length);
-      const dust = await ctx.validatorSet.read.rewardDust();
-      assert.equal(share * BigInt(VALIDATORS.length) + dust, toValidators);
+      // Every signer is owed the same share; validators that did not sign are owed nothing.
       for (let i = 0; i < VALIDATORS.length; i++) {
         const v = getAddress(VALIDATORS[i]!.address);
-        assert.equal(await ctx.validatorSet.read.rewardsOwed([v]), share);
+        if (i >= PARAMS.quorum) {
+          assert.equal(await ctx.settlement.read.rewardsOwed([v]), 0n);
+          continue;
+        }
+        assert.equal(await ctx.settlement.read.rewardsOwed([v]), share);
         const to = i === 0 ? ctx.stranger : v; // a validator may pay out elsewhere
         await viem.assertions.emitWithArgs(ctx.settlement.write.claimRewards([to], await asValidator(i)), ctx.settlement, "RewardsClaimed", [v, to, share]);
-        assert.equal(await ctx.validatorSet.read.rewardsOwed([v]), 0n);
+        assert.equal(await ctx.settlement.read.rewardsOwed([v]), 0n);
       }
       // Nothing more to claim.
       await viem.assertions.revertWithCustomError(ctx.settlement.write.claimRewards([ctx.stranger], await asValidator(0)), ctx.settlement, "SettlementZeroAmount");
@@ -400,7 +467,7 @@ describe("ProofSettlement lifecycle", () => {
       assert.equal(sum, supply);
       const held = await ctx.token.read.balanceOf([ctx.settlement.address]);
       const balances = (await ctx.settlement.read.balanceOf([A])) + (await ctx.settlement.read.balanceOf([getAddress(ENCLAVE_B.address)]));
-      assert.equal(held, balances + dust);
+      assert.equal(held, balances);
     });
 
     it("finalize: batches without fees distribute nothing", async () => {
@@ -408,25 +475,29 @@ describe("ProofSettlement lifecycle", () => {
       const b = await submitBatch(ctx, { count: 3, voids: [0, 1, 2] });
       await attest(ctx, [b]);
       await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
-      await viem.assertions.emitWithArgs(ctx.settlement.write.finalize([[b.header]]), ctx.settlement, "FeesDistributed", [0n, 0n, 0n, 0n]);
+      await viem.assertions.emitWithArgs(finalize(ctx, [b]), ctx.settlement, "FeesDistributed", [1, 0n, 0n, 0n, 0n]);
     });
 
-    it("finalize: rewards follow the validator set of the moment; a removed validator keeps what it earned", async () => {
+    it("finalize: v2: rewards follow the signers of each attestation, not the set of the moment; a removed validator keeps what it earned", async () => {
       const { ctx, b } = await loadFixture(attestedFixture);
       await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
-      await ctx.settlement.write.finalize([[b.header]]);
+      await finalize(ctx, [b]);
       const v0 = getAddress(VALIDATORS[0]!.address);
-      const share1 = await ctx.validatorSet.read.rewardsOwed([v0]);
-      assert.ok(share1 > 0n);
+      const v3 = getAddress(VALIDATORS[3]!.address);
+      const share1 = await ctx.settlement.read.rewardsOwed([v0]);
+      assert.equal(share1, (b.header.fee * BigInt(PARAMS.validatorBps)) / BPS / 3n);
+      assert.equal(await ctx.settlement.read.rewardsOwed([v3]), 0n); // did not sign b
       await ctx.validatorSet.write.removeValidator([v0]);
       const b2 = await submitBatch(ctx);
       await attest(ctx, [b2], VALIDATORS.slice(1, 4));
       await networkHelpers.time.increaseTo(await windowEnd(ctx, b2));
-      await ctx.settlement.write.finalize([[b2.header]]);
-      assert.equal(await ctx.validatorSet.read.rewardsOwed([v0]), share1);
+      await finalize(ctx, [b2]);
+      assert.equal(await ctx.settlement.read.rewardsOwed([v0]), share1);
+      const share2 = (b2.header.fee * BigInt(PARAMS.validatorBps)) / BPS / 3n;
       const v1 = getAddress(VALIDATORS[1]!.address);
-      const toValidators2 = (b2.header.fee * BigInt(PARAMS.validatorBps)) / BPS;
-      assert.ok((await ctx.validatorSet.read.rewardsOwed([v1])) >= share1 + toValidators2 / 4n);
+      assert.equal(await ctx.settlement.read.rewardsOwed([v1]), share1 + share2);
+      assert.equal(await ctx.settlement.read.rewardsOwed([v3]), share2);
+      assert.equal(await ctx.settlement.read.rewardsOwed([getAddress(VALIDATORS[4]!.address)]), 0n);
       await viem.assertions.emitWithArgs(ctx.settlement.write.claimRewards([v0], await asValidator(0)), ctx.settlement, "RewardsClaimed", [v0, v0, share1]);
     });
 
@@ -438,34 +509,37 @@ describe("ProofSettlement lifecycle", () => {
   });
 
   describe("challengeEquivocation", () => {
-    it("challengeEquivocation: a signed receipt vs another receipt at its callSeq rejects the batch and slashes the bond once", async () => {
-      const { ctx, b, signed, sig, settled } = await loadFixture(equivocationFixture);
+    it("challengeEquivocation: a signed receipt vs another receipt at its callSeq rejects the batch and slashes the bond once (v2: no fee refund, key banned)", async () => {
+      const { ctx, b, e } = await loadFixture(equivocationFixture);
       const before = await tokenBalances(ctx, [ctx.owner]);
       const balance = await ctx.settlement.read.balanceOf([A]);
-      const refund = (b.header.fee * BigInt(PARAMS.rejectedRefundBps)) / BPS;
       const reward = (PARAMS.minBond * BigInt(PARAMS.challengerRewardBps)) / BPS;
-      const hash = await ctx.settlement.write.challengeEquivocation([b.header, signed, sig, settled, false, b.tree.proof(2)], { account: ctx.challenger });
-      await viem.assertions.emitWithArgs(hash, ctx.settlement, "BatchRejected", [A, 0n, true, ctx.challenger, refund]);
+      const hash = await challenge(ctx, b, e);
+      // v2: an equivocating batch's fee is not refunded (a quorum rejection refunds rejectedRefundBps).
+      await viem.assertions.emitWithArgs(hash, ctx.settlement, "BatchRejected", [A, 0n, true, ctx.challenger, 0n]);
       await viem.assertions.emitWithArgs(hash, ctx.registry, "BondSlashed", [A, ctx.challenger, PARAMS.minBond, reward]);
       await viem.assertions.emitWithArgs(hash, ctx.registry, "EnclaveDeactivated", [A]);
       const after = await tokenBalances(ctx, [ctx.owner]);
       assert.equal(after.get(ctx.challenger)! - before.get(ctx.challenger)!, reward);
-      assert.equal(after.get(TREASURY)! - before.get(TREASURY)!, PARAMS.minBond - reward + b.header.fee - refund);
+      assert.equal(after.get(TREASURY)! - before.get(TREASURY)!, PARAMS.minBond - reward + b.header.fee);
       assert.equal(before.get(ctx.registry.address)! - after.get(ctx.registry.address)!, PARAMS.minBond);
-      assert.equal(await ctx.settlement.read.balanceOf([A]), balance + refund);
+      assert.equal(await ctx.settlement.read.balanceOf([A]), balance);
       assert.equal(await statusOf(ctx, b), Status.Rejected);
-      const e = await ctx.registry.read.enclave([A]);
-      assert.equal(e.bond, 0n);
-      assert.equal(e.activeUntil, 0n);
-      // The slashed key can no longer settle.
+      const en = await ctx.registry.read.enclave([A]);
+      assert.equal(en.bond, 0n);
+      assert.equal(en.activeUntil, 0n);
+      assert.equal(en.slashed, true);
+      // The slashed key can no longer settle, and (v2) can never be approved again.
       await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, await buildBatch(ctx)), ctx.settlement, "SettlementGatewayInactive", [A]);
-      // A second challenge of the same batch fails: the bond is slashed exactly once.
       await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.settlement.write.challengeEquivocation([b.header, signed, sig, settled, false, b.tree.proof(2)], { account: ctx.stranger }),
-        ctx.settlement,
-        "SettlementInvalidStatus",
-        [A, 0n, Status.Rejected],
+        ctx.registry.write.approveEnclave([A, DEADLINE, await approvalSigs(ctx, A)]),
+        ctx.registry,
+        "RegistryEnclaveSlashed",
+        [A],
       );
+      // A second challenge of the same batch fails: the bond is slashed exactly once.
+      await commitChallenge(ctx, b, e, { account: ctx.stranger });
+      await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, e, { account: ctx.stranger }), ctx.settlement, "SettlementInvalidStatus", [A, 0n, Status.Rejected]);
       assert.equal(await ctx.token.read.balanceOf([ctx.registry.address]), after.get(ctx.registry.address)!);
     });
 
@@ -475,125 +549,131 @@ describe("ProofSettlement lifecycle", () => {
       const signed = receipts[4]!;
       const sig = await receiptSig(ctx, ENCLAVE_A, signed);
       const b = await submitBatch(ctx, { receipts, voids: [4] }); // served, signed, then settled as "never served"
-      await viem.assertions.emitWithArgs(
-        ctx.settlement.write.challengeEquivocation([b.header, signed, sig, signed, true, b.tree.proof(4)], { account: ctx.challenger }),
-        ctx.settlement,
-        "BatchRejected",
-        [A, 0n, true, ctx.challenger, anyValue],
-      );
+      const e: Equivocation = { signedReceipt: signed, receiptSig: sig, settledReceipt: signed, settledIsVoid: true, proof: b.tree.proof(4) };
+      await viem.assertions.emitWithArgs(challenge(ctx, b, e), ctx.settlement, "BatchRejected", [A, 0n, true, ctx.challenger, anyValue]);
       assert.equal((await ctx.registry.read.enclave([A])).bond, 0n);
     });
 
-    it("challengeEquivocation: works on an attested batch at windowEnd - 1", async () => {
-      const { ctx, b, signed, sig, settled } = await loadFixture(equivocationFixture);
-      await attest(ctx, [b]);
-      await networkHelpers.time.setNextBlockTimestamp((await windowEnd(ctx, b)) - 1n);
-      await ctx.settlement.write.challengeEquivocation([b.header, signed, sig, settled, false, b.tree.proof(2)]);
+    it("challengeEquivocation: v2: reverts without a commitment from an earlier block, or with another account's, salt or receipt", async () => {
+      const { ctx, b, e } = await loadFixture(equivocationFixture);
+      const commitment = challengeCommitment(ctx.challenger, b.headerHash, e.signedReceipt);
+      await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, e), ctx.settlement, "SettlementNotCommitted", [commitment]);
+      await viem.assertions.emitWithArgs(commitChallenge(ctx, b, e), ctx.settlement, "ChallengeCommitted", [commitment, ctx.challenger]);
+      // Committing the same hash again keeps the first block (and still emits).
+      await commitChallenge(ctx, b, e);
+      await viem.assertions.revertWithCustomError(revealChallenge(ctx, b, e, { account: ctx.stranger }), ctx.settlement, "SettlementNotCommitted");
+      await viem.assertions.revertWithCustomError(revealChallenge(ctx, b, e, { salt: keccak256(toHex("other salt")) }), ctx.settlement, "SettlementNotCommitted");
+      await viem.assertions.revertWithCustomError(revealChallenge(ctx, b, eq(e, { signedReceipt: { ...e.signedReceipt, servedAt: 1n } })), ctx.settlement, "SettlementNotCommitted");
+      await revealChallenge(ctx, b, e);
       assert.equal(await statusOf(ctx, b), Status.Rejected);
     });
 
+    it("challengeEquivocation: works on an attested batch at windowEnd - 1, and (v2) slashes attesterSlashBps of each attester's stake", async () => {
+      const { ctx, b, e } = await loadFixture(equivocationFixture);
+      await attest(ctx, [b]);
+      await commitChallenge(ctx, b, e);
+      await networkHelpers.time.setNextBlockTimestamp((await windowEnd(ctx, b)) - 1n);
+      const hash = await revealChallenge(ctx, b, e);
+      assert.equal(await statusOf(ctx, b), Status.Rejected);
+      const cut = (PARAMS.validatorStake * BigInt(PARAMS.attesterSlashBps)) / BPS;
+      for (const v of QUORUM) {
+        await viem.assertions.emitWithArgs(hash, ctx.validatorSet, "ValidatorSlashed", [v, ctx.challenger, cut, (cut * BigInt(PARAMS.proverRewardBps)) / BPS, false]);
+        assert.equal((await ctx.validatorSet.read.validator([v])).stake, PARAMS.validatorStake - cut);
+      }
+      // Below minStake now: the attesters are forced out of the active set.
+      assert.equal(await ctx.validatorSet.read.validatorCount(), 2n);
+      assert.equal((await ctx.validatorSet.read.validator([getAddress(VALIDATORS[3]!.address)])).stake, PARAMS.validatorStake);
+    });
+
+    it("challengeEquivocation: v2: an attested batch needs its attestation's signers", async () => {
+      const { ctx, b, e } = await loadFixture(equivocationFixture);
+      await attest(ctx, [b]);
+      await commitChallenge(ctx, b, e);
+      await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, e, { attesters: [] }), ctx.settlement, "SettlementWrongAttesters", [1]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        revealChallenge(ctx, b, e, { attesters: VALIDATORS.slice(2, 5).map((v) => getAddress(v.address)) }),
+        ctx.settlement,
+        "SettlementWrongAttesters",
+        [1],
+      );
+      await revealChallenge(ctx, b, e);
+    });
+
     for (const offset of [0n, 1n]) {
-      it(`challengeEquivocation: reverts at windowEnd + ${offset}`, async () => {
-        const { ctx, b, signed, sig, settled } = await loadFixture(equivocationFixture);
+      it(`challengeEquivocation: reverts at windowEnd + ${offset} (window from attestation)`, async () => {
+        const { ctx, b, e } = await loadFixture(equivocationFixture);
+        await attest(ctx, [b]);
+        await commitChallenge(ctx, b, e);
         const end = await windowEnd(ctx, b);
         await networkHelpers.time.setNextBlockTimestamp(end + offset);
-        await viem.assertions.revertWithCustomErrorWithArgs(
-          ctx.settlement.write.challengeEquivocation([b.header, signed, sig, settled, false, b.tree.proof(2)]),
-          ctx.settlement,
-          "SettlementWindowClosed",
-          [A, 0n, end],
-        );
+        await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, e), ctx.settlement, "SettlementWindowClosed", [A, 0n, end]);
       });
     }
 
     it("challengeEquivocation: reverts after finalize", async () => {
-      const { ctx, b, signed, sig, settled } = await loadFixture(equivocationFixture);
+      const { ctx, b, e } = await loadFixture(equivocationFixture);
       await attest(ctx, [b]);
+      await commitChallenge(ctx, b, e);
       await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
-      await ctx.settlement.write.finalize([[b.header]]);
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.settlement.write.challengeEquivocation([b.header, signed, sig, settled, false, b.tree.proof(2)]),
-        ctx.settlement,
-        "SettlementInvalidStatus",
-        [A, 0n, Status.Finalized],
-      );
+      await finalize(ctx, [b]);
+      await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, e), ctx.settlement, "SettlementInvalidStatus", [A, 0n, Status.Finalized]);
     });
 
     it("challengeEquivocation: a forged receipt signature does not slash", async () => {
-      const { ctx, b, signed, settled } = await loadFixture(equivocationFixture);
+      const { ctx, b, e, signed } = await loadFixture(equivocationFixture);
       const forger = localAccount("forger");
       const forged = await receiptSig(ctx, forger, signed);
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.settlement.write.challengeEquivocation([b.header, signed, forged, settled, false, b.tree.proof(2)]),
-        ctx.settlement,
-        "SettlementInvalidReceiptSignature",
-        [A, getAddress(forger.address)],
-      );
+      await commitChallenge(ctx, b, e);
+      await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, eq(e, { receiptSig: forged })), ctx.settlement, "SettlementInvalidReceiptSignature", [A, getAddress(forger.address)]);
       // A receipt signed under another chain's domain is forged too.
       const other = (await signReceipt(ENCLAVE_A, settlementDomain(ctx.chainId + 1, ctx.settlement.address), signed)).compact;
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.settlement.write.challengeEquivocation([b.header, signed, other, settled, false, b.tree.proof(2)]),
-        ctx.settlement,
-        "SettlementInvalidReceiptSignature",
-        [A, (a: Address) => a !== A],
-      );
+      await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, eq(e, { receiptSig: other })), ctx.settlement, "SettlementInvalidReceiptSignature", [A, (a: Address) => a !== A]);
       assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond);
     });
 
     it("challengeEquivocation: a receipt of another gateway does not slash", async () => {
-      const { ctx, b, settled } = await loadFixture(equivocationFixture);
+      const { ctx, b, e, settled } = await loadFixture(equivocationFixture);
       await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
       const foreign = { ...settled, gateway: getAddress(ENCLAVE_B.address), responseHash: keccak256(toHex("B's answer")) };
-      const sig = await receiptSig(ctx, ENCLAVE_B, foreign);
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.settlement.write.challengeEquivocation([b.header, foreign, sig, settled, false, b.tree.proof(2)]),
-        ctx.settlement,
-        "SettlementReceiptOutOfBatch",
-        [foreign.gateway, 2n],
-      );
+      const f = eq(e, { signedReceipt: foreign, receiptSig: await receiptSig(ctx, ENCLAVE_B, foreign) });
+      await commitChallenge(ctx, b, f);
+      await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, f), ctx.settlement, "SettlementReceiptOutOfBatch", [foreign.gateway, 2n]);
       assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond);
     });
 
     it("challengeEquivocation: the same leaf is no equivocation", async () => {
-      const { ctx, b, settled } = await loadFixture(equivocationFixture);
-      const sig = await receiptSig(ctx, ENCLAVE_A, settled);
-      await viem.assertions.revertWithCustomError(
-        ctx.settlement.write.challengeEquivocation([b.header, settled, sig, settled, false, b.tree.proof(2)]),
-        ctx.settlement,
-        "SettlementNotEquivocation",
-      );
+      const { ctx, b, e, settled } = await loadFixture(equivocationFixture);
+      const same = eq(e, { signedReceipt: settled, receiptSig: await receiptSig(ctx, ENCLAVE_A, settled) });
+      await commitChallenge(ctx, b, same);
+      await viem.assertions.revertWithCustomError(revealChallenge(ctx, b, same), ctx.settlement, "SettlementNotEquivocation");
       assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond);
     });
 
     it("challengeEquivocation: reverts for a receipt outside the batch, a mismatched settled receipt, a wrong proof or an unknown header", async () => {
-      const { ctx, b, signed, sig, settled } = await loadFixture(equivocationFixture);
+      const { ctx, b, e, signed } = await loadFixture(equivocationFixture);
       const late = { ...signed, callSeq: 8n };
+      const lateE = eq(e, { signedReceipt: late, receiptSig: await receiptSig(ctx, ENCLAVE_A, late) });
+      await commitChallenge(ctx, b, lateE);
+      await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, lateE), ctx.settlement, "SettlementReceiptOutOfBatch", [A, 8n]);
+      await commitChallenge(ctx, b, e);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.settlement.write.challengeEquivocation([b.header, late, await receiptSig(ctx, ENCLAVE_A, late), settled, false, b.tree.proof(2)]),
-        ctx.settlement,
-        "SettlementReceiptOutOfBatch",
-        [A, 8n],
-      );
-      const otherSeq = b.receipts[3]!;
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.settlement.write.challengeEquivocation([b.header, signed, sig, otherSeq, false, b.tree.proof(3)]),
+        revealChallenge(ctx, b, eq(e, { settledReceipt: b.receipts[3]!, proof: b.tree.proof(3) })),
         ctx.settlement,
         "SettlementReceiptOutOfBatch",
         [A, 3n],
       );
-      await viem.assertions.revertWithCustomError(
-        ctx.settlement.write.challengeEquivocation([b.header, signed, sig, settled, false, b.tree.proof(3)]),
-        ctx.settlement,
-        "SettlementInvalidProof",
-      );
-      // Claiming a void leaf that is not in the tree.
-      await viem.assertions.revertWithCustomError(
-        ctx.settlement.write.challengeEquivocation([b.header, signed, sig, settled, true, b.tree.proof(2)]),
-        ctx.settlement,
-        "SettlementInvalidProof",
-      );
+      // A settled receipt naming another gateway at the right callSeq.
       await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.settlement.write.challengeEquivocation([{ ...b.header, daURI: "x" }, signed, sig, settled, false, b.tree.proof(2)]),
+        revealChallenge(ctx, b, eq(e, { settledReceipt: { ...e.settledReceipt, gateway: getAddress(ENCLAVE_B.address) } })),
+        ctx.settlement,
+        "SettlementReceiptOutOfBatch",
+        [getAddress(ENCLAVE_B.address), 2n],
+      );
+      await viem.assertions.revertWithCustomError(revealChallenge(ctx, b, eq(e, { proof: b.tree.proof(3) })), ctx.settlement, "SettlementInvalidProof");
+      // Claiming a void leaf that is not in the tree.
+      await viem.assertions.revertWithCustomError(revealChallenge(ctx, b, eq(e, { settledIsVoid: true })), ctx.settlement, "SettlementInvalidProof");
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.challengeEquivocation([{ ...b.header, daURI: "x" }, e, SALT, []], { account: ctx.challenger }),
         ctx.settlement,
         "SettlementUnknownBatch",
         [A, 0n],

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { network } from "hardhat";
 import { getAddress, keccak256, toHex, type Address, type Hex } from "viem";
-import { settlementDomain } from "../../sdk/index.js";
+import { settlementDomain, typedDataDigest } from "../../sdk/index.js";
 import {
   ENCLAVE_A,
   ENCLAVE_B,
@@ -52,14 +52,18 @@ describe("ProofSettlement.submitBatch", () => {
       // The fee moves into escrow inside the contract: no token leaves it.
       assert.equal(await ctx.token.read.balanceOf([ctx.settlement.address]), tokenBefore);
       assert.deepEqual(await ctx.settlement.read.nextSeqs([A]), [16n, 1n]);
-      const [status, submittedAt, windowEnd, prefix] = await ctx.settlement.read.batch([A, 0n]);
+      const [status, submittedAt, windowEnd, attestationId, prefix] = await ctx.settlement.read.batch([A, 0n]);
       assert.equal(status, Status.Submitted);
       assert.equal(BigInt(await networkHelpers.time.latest()), submittedAt);
-      assert.equal(windowEnd, submittedAt + BigInt(PARAMS.challengeWindow));
-      // The top 192 bits of the header hash are stored, the low 64 are not.
-      assert.equal(prefix, `${b.headerHash.slice(0, 50)}0000000000000000`);
+      // v2: the challenge window starts at attestation, so there is none yet.
+      assert.equal(windowEnd, 0n);
+      assert.equal(attestationId, 0);
+      assert.equal(await ctx.settlement.read.openBatches([A]), 1n);
+      // v2 slot: the top 160 bits of the header hash are stored, the low 96 are not (room for the attestation id).
+      assert.equal(prefix, `${b.headerHash.slice(0, 42)}${"0".repeat(24)}`);
       // SDK fee == on-chain schedule; SDK digest == contract digest.
       assert.equal(await ctx.settlement.read.computeFee([h.usage]), h.fee);
+      assert.equal(await ctx.settlement.read.headerDigest([h]), typedDataDigest(ctx.domain, b.headerHash));
     });
 
     it("submitBatch: consecutive batches continue both sequences", async () => {
@@ -210,11 +214,11 @@ describe("ProofSettlement.submitBatch", () => {
 
     it("submitBatch: reverts when the fee is above the deposit", async () => {
       const ctx = await loadFixture(fixture);
-      // The highest per-call rate (~18.4 OPG): 64 calls cost more than the 1000 OPG deposit.
-      await ctx.settlement.write.setFeeRate([{ perCall: 2n ** 64n - 1n, perKiloInputToken: 0n, perKiloOutputToken: 0n }]);
+      // v2 bounds the rates (0.1 OPG per call at most), so the balance is drawn down instead: 1 wei is left.
+      await ctx.settlement.write.requestWithdraw([A, PARAMS.deposit - 1n], { account: ctx.operator });
       const b = await buildBatch(ctx, { count: 64 });
-      assert.ok(b.header.fee > PARAMS.deposit);
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementInsufficientBalance", [A, PARAMS.deposit, b.header.fee]);
+      assert.ok(b.header.fee > 1n);
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementInsufficientBalance", [A, 1n, b.header.fee]);
     });
 
     it("submitBatch: reverts when usage modelIds are unsorted or duplicated", async () => {

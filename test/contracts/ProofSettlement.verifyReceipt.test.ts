@@ -1,7 +1,8 @@
 /**
- * ProofSettlement.verifyReceipt: what a user or auditor asks, "was my call settled?". True only for a
- * receipt of the header's gateway, inside its callSeq range, proven into the stored root of a batch
- * that is not rejected; the leaf is always hashed on-chain from the receipt's fields.
+ * ProofSettlement.verifyReceipt: what a user or auditor asks, "was my call settled?". v2 answers with the
+ * batch's status (only Finalized is final) for a receipt of the header's gateway, inside its callSeq
+ * range, proven into the stored root; None (0) otherwise. The leaf is always hashed on-chain from the
+ * receipt's fields.
  */
 import assert from "node:assert/strict";
 import { network } from "hardhat";
@@ -14,8 +15,10 @@ import {
   MEASUREMENT_B,
   PARAMS,
   approveEnclave,
+  Status,
   attest,
   baseFixture,
+  finalize,
   randomReceipts,
   registerEnclave,
   reject,
@@ -41,20 +44,20 @@ async function twoBatchesFixture(): Promise<{ ctx: Ctx; b0: Batch; b1: Batch }> 
 const verify = (ctx: Ctx, b: Batch, r: Receipt, proof: readonly Hex[]) => ctx.settlement.read.verifyReceipt([b.header, r, proof]);
 
 describe("ProofSettlement.verifyReceipt", () => {
-  it("verifyReceipt: true for every receipt of a submitted, attested and finalized batch", async () => {
+  it("verifyReceipt: v2: Submitted (1), then Attested (2), then Finalized (3) for every receipt of the batch; only 3 is final", async () => {
     const { ctx, b0 } = await loadFixture(twoBatchesFixture);
-    const check = async () => {
-      for (let i = 0; i < b0.receipts.length; i++) assert.equal(await verify(ctx, b0, b0.receipts[i]!, b0.tree.proof(i)), true, `receipt ${i}`);
+    const check = async (status: number) => {
+      for (let i = 0; i < b0.receipts.length; i++) assert.equal(await verify(ctx, b0, b0.receipts[i]!, b0.tree.proof(i)), status, `receipt ${i}`);
     };
-    await check();
+    await check(Status.Submitted);
     await attest(ctx, [b0]);
-    await check();
+    await check(Status.Attested);
     await networkHelpers.time.increaseTo(await windowEnd(ctx, b0));
-    await ctx.settlement.write.finalize([[b0.header]]);
-    await check();
+    await finalize(ctx, [b0]);
+    await check(Status.Finalized);
   });
 
-  it("verifyReceipt: false for any tampered receipt field", async () => {
+  it("verifyReceipt: None for any tampered receipt field", async () => {
     const { ctx, b0 } = await loadFixture(twoBatchesFixture);
     const r = b0.receipts[5]!;
     const proof = b0.tree.proof(5);
@@ -67,63 +70,64 @@ describe("ProofSettlement.verifyReceipt", () => {
       { ...r, servedAt: r.servedAt + 1n },
       { ...r, callSeq: r.callSeq + 1n },
     ];
-    for (const t of tampered) assert.equal(await verify(ctx, b0, t, proof), false, JSON.stringify(t, (_, v) => (typeof v === "bigint" ? String(v) : v)));
+    for (const t of tampered) assert.equal(await verify(ctx, b0, t, proof), Status.None, JSON.stringify(t, (_, v) => (typeof v === "bigint" ? String(v) : v)));
   });
 
-  it("verifyReceipt: false for a wrong, truncated or padded proof", async () => {
+  it("verifyReceipt: None for a wrong, truncated or padded proof", async () => {
     const { ctx, b0 } = await loadFixture(twoBatchesFixture);
     const r = b0.receipts[1]!;
     const proof = b0.tree.proof(1);
-    assert.equal(await verify(ctx, b0, r, b0.tree.proof(2)), false);
-    assert.equal(await verify(ctx, b0, r, proof.slice(0, -1)), false);
-    assert.equal(await verify(ctx, b0, r, [...proof, keccak256(toHex("extra"))]), false);
-    assert.equal(await verify(ctx, b0, r, []), false);
+    assert.equal(await verify(ctx, b0, r, b0.tree.proof(2)), Status.None);
+    assert.equal(await verify(ctx, b0, r, proof.slice(0, -1)), Status.None);
+    assert.equal(await verify(ctx, b0, r, [...proof, keccak256(toHex("extra"))]), Status.None);
+    assert.equal(await verify(ctx, b0, r, []), Status.None);
   });
 
-  it("verifyReceipt: false for a receipt outside the header's callSeq range", async () => {
+  it("verifyReceipt: None for a receipt outside the header's callSeq range", async () => {
     const { ctx, b0, b1 } = await loadFixture(twoBatchesFixture);
     // A real receipt of batch 1 checked against batch 0's header, and the other way round.
-    assert.equal(await verify(ctx, b0, b1.receipts[0]!, b1.tree.proof(0)), false);
-    assert.equal(await verify(ctx, b1, b0.receipts[7]!, b0.tree.proof(7)), false);
+    assert.equal(await verify(ctx, b0, b1.receipts[0]!, b1.tree.proof(0)), Status.None);
+    assert.equal(await verify(ctx, b1, b0.receipts[7]!, b0.tree.proof(7)), Status.None);
     // A batch whose tree holds an extra leaf beyond `count`: that leaf is proven into the root but not settled.
     const receipts = randomReceipts(A, 12n, 4);
     const beyond = { ...receipts[3]!, callSeq: 16n };
     const b2 = await submitBatch(ctx, { receipts: [...receipts.slice(0, 3), beyond], count: 4 });
     assert.equal(processProof(receiptLeaf(beyond), b2.tree.proof(3)), b2.header.root);
-    assert.equal(await verify(ctx, b2, beyond, b2.tree.proof(3)), false);
+    assert.equal(await verify(ctx, b2, beyond, b2.tree.proof(3)), Status.None);
   });
 
-  it("verifyReceipt: false for a receipt of another gateway, even when its leaf is in the tree", async () => {
+  it("verifyReceipt: None for a receipt of another gateway, even when its leaf is in the tree", async () => {
     const { ctx, b0 } = await loadFixture(twoBatchesFixture);
     await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
     await approveEnclave(ctx, ENCLAVE_B);
     await ctx.settlement.write.deposit([ENCLAVE_B.address, PARAMS.deposit], { account: ctx.operator });
     const bB = await submitBatch(ctx, { key: ENCLAVE_B, count: 4 });
     // B's real receipt: true under B's header, false under A's.
-    assert.equal(await verify(ctx, bB, bB.receipts[0]!, bB.tree.proof(0)), true);
-    assert.equal(await verify(ctx, b0, bB.receipts[0]!, bB.tree.proof(0)), false);
+    assert.equal(await verify(ctx, bB, bB.receipts[0]!, bB.tree.proof(0)), Status.Submitted);
+    assert.equal(await verify(ctx, b0, bB.receipts[0]!, bB.tree.proof(0)), Status.None);
     // A settles a leaf naming B as gateway: it is in A's root, yet it does not count as B's (or A's) call.
     const receipts = randomReceipts(A, 12n, 4);
     const framed = { ...receipts[2]!, gateway: getAddress(ENCLAVE_B.address) };
     receipts[2] = framed;
     const b2 = await submitBatch(ctx, { receipts });
     assert.equal(processProof(receiptLeaf(framed), b2.tree.proof(2)), b2.header.root);
-    assert.equal(await verify(ctx, b2, framed, b2.tree.proof(2)), false);
+    assert.equal(await verify(ctx, b2, framed, b2.tree.proof(2)), Status.None);
   });
 
-  it("verifyReceipt: false once the batch is rejected", async () => {
+  it("verifyReceipt: v2: Rejected (4) once the batch is rejected (it used to answer false)", async () => {
     const { ctx, b0 } = await loadFixture(twoBatchesFixture);
     await reject(ctx, [b0]);
-    assert.equal(await verify(ctx, b0, b0.receipts[0]!, b0.tree.proof(0)), false);
+    assert.equal(await verify(ctx, b0, b0.receipts[0]!, b0.tree.proof(0)), Status.Rejected);
+    assert.equal(await verify(ctx, b0, b0.receipts[0]!, b0.tree.proof(1)), Status.None);
   });
 
-  it("verifyReceipt: false for a header that was never stored", async () => {
+  it("verifyReceipt: None for a header that was never stored", async () => {
     const { ctx, b0, b1 } = await loadFixture(twoBatchesFixture);
     const r = b0.receipts[0]!;
-    assert.equal(await verify(ctx, { ...b0, header: { ...b0.header, daURI: "https://elsewhere" } }, r, b0.tree.proof(0)), false);
-    assert.equal(await verify(ctx, { ...b0, header: { ...b0.header, batchSeq: 2n } }, r, b0.tree.proof(0)), false);
+    assert.equal(await verify(ctx, { ...b0, header: { ...b0.header, daURI: "https://elsewhere" } }, r, b0.tree.proof(0)), Status.None);
+    assert.equal(await verify(ctx, { ...b0, header: { ...b0.header, batchSeq: 2n } }, r, b0.tree.proof(0)), Status.None);
     // Batch 1's header with batch 0's seq: the stored slot is batch 0's, the hash does not match.
-    assert.equal(await verify(ctx, { ...b1, header: { ...b1.header, batchSeq: 0n } }, b1.receipts[0]!, b1.tree.proof(0)), false);
+    assert.equal(await verify(ctx, { ...b1, header: { ...b1.header, batchSeq: 0n } }, b1.receipts[0]!, b1.tree.proof(0)), Status.None);
   });
 
   it("verifyReceipt: an inner node (64-byte preimage) passes raw MerkleProof but can never pass verifyReceipt", async () => {
@@ -139,6 +143,6 @@ describe("ProofSettlement.verifyReceipt", () => {
     assert.equal(await harness.read.verifyCalldata([shortened, b0.header.root, inner]), true);
     // ...but verifyReceipt hashes the receipt itself (double-hashed leaf), so no receipt maps to that node.
     assert.equal(await harness.read.receiptLeaf([b0.receipts[0]!]), l0);
-    for (const r of [b0.receipts[0]!, b0.receipts[1]!]) assert.equal(await verify(ctx, b0, r, shortened), false);
+    for (const r of [b0.receipts[0]!, b0.receipts[1]!]) assert.equal(await verify(ctx, b0, r, shortened), Status.None);
   });
 });

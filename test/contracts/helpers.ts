@@ -1,18 +1,20 @@
 /**
- * Shared setup for the contract tests: a full proofpath deployment (OPGToken, ValidatorSet with five
- * local-key validators and quorum 3, GatewayRegistry, ProofSettlement) wired together, an enclave key
+ * Shared setup for the contract tests: a full proofpath v2 deployment (OPGToken, ValidatorSet with five
+ * staked local-key validators and quorum 3, GatewayRegistry, ProofSettlement, wired by address
+ * prediction), an enclave key
  * registered and approved by a validator quorum, a funded fee balance, and builders for batches of
  * random receipts made with the SDK exactly as a gateway makes them.
  */
 import { randomBytes } from "node:crypto";
 import type { network } from "hardhat";
 import type { ContractReturnType } from "@nomicfoundation/hardhat-viem/types";
-import { getAddress, keccak256, maxUint256, parseEther, toHex, type Address, type Hex, type LocalAccount } from "viem";
+import { encodeAbiParameters, getAddress, getContractAddress, keccak256, maxUint256, parseEther, toHex, type Address, type Hex, type LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import {
   buildTree,
   computeFee,
   hashHeader,
+  hashReceipt,
   receiptLeaf,
   settlementDomain,
   signHeader,
@@ -89,7 +91,10 @@ export const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd
 
 export const OPG = (n: number | bigint): bigint => parseEther(String(n));
 
-/** Launch parameters of the test deployment (short windows, a non-zero refund so refunds are visible). */
+/**
+ * Launch parameters of the test deployment: short windows, a non-zero refund so refunds are visible
+ * (v2's deploy default is 0, see deploy.test.ts), and v2's staking and penalty parameters.
+ */
 export const PARAMS = {
   initialSupply: OPG(1_000_000_000),
   rate: { perCall: 10n ** 12n, perKiloInputToken: 10n ** 13n, perKiloOutputToken: 3n * 10n ** 13n } satisfies FeeRate,
@@ -100,13 +105,24 @@ export const PARAMS = {
   treasuryBps: 2000,
   burnBps: 1000,
   rejectedRefundBps: 5000,
+  attesterSlashBps: 1000,
   minBond: OPG(1000),
   heartbeatInterval: 86_400,
   bondWithdrawDelay: 7 * 86_400,
-  challengerRewardBps: 5000,
+  challengerRewardBps: 1000,
+  rejectedSlashBps: 1000,
   quorum: 3,
+  minStake: OPG(10_000),
+  validatorStake: OPG(10_000),
+  exitDelay: 3600,
+  proverRewardBps: 1000,
   deposit: OPG(1000),
 } as const;
+
+/** An approval deadline far in the future (2096), for tests that are not about deadlines. */
+export const DEADLINE = 4_000_000_000n;
+/** Default salt of challenge and slash commitments. */
+export const SALT: Hex = keccak256(toHex("proofpath test salt"));
 
 export const MEASUREMENT_A: Hex = keccak256(toHex("pcr0|pcr1|pcr2 of enclave image A"));
 export const MEASUREMENT_B: Hex = keccak256(toHex("pcr0|pcr1|pcr2 of enclave image B"));
@@ -149,43 +165,84 @@ export interface Ctx extends Deployed {
   challenger: Address;
 }
 
-/** Deploys and wires the four contracts; `token` replaces OPGToken (mock tokens). */
-export async function deployContracts(viem: Viem, opts: { token?: Address; rejectedRefundBps?: number } = {}): Promise<Deployed> {
+export interface DeployOptions {
+  /** Settle in this token instead of a fresh OPGToken (the owner must hold enough to stake). */
+  token?: Address;
+  rejectedRefundBps?: number;
+  /** The owner stakes `PARAMS.validatorStake` for every admitted validator (default true). */
+  stake?: boolean;
+  /** Validators admitted at launch (default: VALIDATORS). */
+  validators?: readonly Address[];
+  quorum?: number;
+}
+
+/** The registry's Params struct of the test deployment. */
+export const registryParams = (o: Partial<{ minBond: bigint; heartbeatInterval: bigint; bondWithdrawDelay: bigint; challengerRewardBps: number; rejectedSlashBps: number }> = {}) => ({
+  minBond: o.minBond ?? PARAMS.minBond,
+  heartbeatInterval: o.heartbeatInterval ?? BigInt(PARAMS.heartbeatInterval),
+  bondWithdrawDelay: o.bondWithdrawDelay ?? BigInt(PARAMS.bondWithdrawDelay),
+  challengerRewardBps: o.challengerRewardBps ?? PARAMS.challengerRewardBps,
+  rejectedSlashBps: o.rejectedSlashBps ?? PARAMS.rejectedSlashBps,
+});
+
+/** The settlement's InitParams of the test deployment. */
+export const settlementInit = (owner: Address, o: { rejectedRefundBps?: number } = {}) => ({
+  owner,
+  treasury: TREASURY,
+  rate: PARAMS.rate,
+  maxBatchSize: PARAMS.maxBatchSize,
+  challengeWindow: PARAMS.challengeWindow,
+  withdrawDelay: PARAMS.withdrawDelay,
+  validatorBps: PARAMS.validatorBps,
+  treasuryBps: PARAMS.treasuryBps,
+  burnBps: PARAMS.burnBps,
+  rejectedRefundBps: o.rejectedRefundBps ?? PARAMS.rejectedRefundBps,
+  attesterSlashBps: PARAMS.attesterSlashBps,
+});
+
+/** The address the deployer's next-but-`skip` contract creation will have (nonce prediction, as sdk/deploy.ts). */
+export async function predictAddress(viem: Viem, from: Address, skip: number): Promise<Address> {
+  const nonce = await (await viem.getPublicClient()).getTransactionCount({ address: from, blockTag: "pending" });
+  return getContractAddress({ from, nonce: BigInt(nonce + skip) });
+}
+
+/**
+ * Deploys the four contracts the v2 way (no set-once wiring): ValidatorSet and GatewayRegistry are
+ * deployed with the settlement's address predicted from the deployer's nonce, and ProofSettlement's
+ * constructor checks both point at it. Then the owner stakes for every admitted validator.
+ */
+export async function deployContracts(viem: Viem, opts: DeployOptions = {}): Promise<Deployed> {
   const [ownerWallet] = await viem.getWalletClients();
   const owner = ownerWallet!.account.address;
   const token = opts.token
     ? await viem.getContractAt("OPGToken", opts.token) // only the ERC20 part of the ABI is used
     : await viem.deployContract("OPGToken", [owner, PARAMS.initialSupply]);
-  const validatorSet = await viem.deployContract("ValidatorSet", [owner, VALIDATORS.map((v) => v.address), BigInt(PARAMS.quorum)]);
-  const registry = await viem.deployContract("GatewayRegistry", [
+  const admitted = opts.validators ?? VALIDATORS.map((v) => v.address);
+  // ValidatorSet, GatewayRegistry and ProofSettlement take the next three nonces.
+  const predicted = await predictAddress(viem, owner, 2);
+  const validatorSet = await viem.deployContract("ValidatorSet", [
     token.address,
-    validatorSet.address,
+    predicted,
     owner,
-    TREASURY,
-    PARAMS.minBond,
-    BigInt(PARAMS.heartbeatInterval),
-    BigInt(PARAMS.bondWithdrawDelay),
-    PARAMS.challengerRewardBps,
+    [...admitted],
+    BigInt(opts.quorum ?? PARAMS.quorum),
+    PARAMS.minStake,
+    BigInt(PARAMS.exitDelay),
+    PARAMS.proverRewardBps,
   ]);
+  const registry = await viem.deployContract("GatewayRegistry", [token.address, validatorSet.address, predicted, owner, registryParams()]);
   const settlement = await viem.deployContract("ProofSettlement", [
     token.address,
     registry.address,
     validatorSet.address,
-    {
-      owner,
-      treasury: TREASURY,
-      rate: PARAMS.rate,
-      maxBatchSize: PARAMS.maxBatchSize,
-      challengeWindow: PARAMS.challengeWindow,
-      withdrawDelay: PARAMS.withdrawDelay,
-      validatorBps: PARAMS.validatorBps,
-      treasuryBps: PARAMS.treasuryBps,
-      burnBps: PARAMS.burnBps,
-      rejectedRefundBps: opts.rejectedRefundBps ?? PARAMS.rejectedRefundBps,
-    },
+    settlementInit(owner, { rejectedRefundBps: opts.rejectedRefundBps }),
   ]);
-  await registry.write.setSettlement([settlement.address]);
-  await validatorSet.write.setSettlement([settlement.address]);
+  if (getAddress(settlement.address) !== getAddress(predicted)) throw new Error("ProofSettlement not at the predicted address");
+  if (opts.stake !== false) {
+    // NoReturnToken's ABI: approve returns nothing (works for OPGToken and every mock).
+    await (await viem.getContractAt("NoReturnToken", token.address)).write.approve([validatorSet.address, maxUint256]);
+    for (const v of admitted) await validatorSet.write.stake([v, PARAMS.validatorStake]);
+  }
   return { token, validatorSet, registry, settlement };
 }
 
@@ -209,9 +266,12 @@ export async function baseFixture(viem: Viem, opts: FixtureOptions = {}): Promis
   if (opts.mockToken) {
     const mock = await viem.deployContract(opts.mockToken);
     tokenAddress = mock.address;
-    await (await viem.getContractAt("NoReturnToken", mock.address)).write.mint([operator, OPG(1_000_000)]);
+    const minter = await viem.getContractAt("NoReturnToken", mock.address);
+    await minter.write.mint([operator, OPG(1_000_000)]);
+    await minter.write.mint([(await viem.getWalletClients())[0]!.account.address, OPG(1_000_000)]); // the owner stakes for the validators
   }
-  const deployed = await deployContracts(viem, tokenAddress ? { token: tokenAddress } : {});
+  // A fee-on-transfer token cannot be staked (ValidatorTransferAmountMismatch): that fixture has no stakes.
+  const deployed = await deployContracts(viem, { token: tokenAddress, stake: opts.mockToken !== "FeeOnTransferToken" });
   const wallets = await viem.getWalletClients();
   const [owner, , relayer, stranger, challenger] = wallets.map((w) => getAddress(w.account.address)) as [Address, Address, Address, Address, Address];
   const chainId = await (await viem.getPublicClient()).getChainId();
@@ -261,8 +321,13 @@ export async function registerEnclave(ctx: Ctx, key: LocalAccount, measurement: 
   return ctx.registry.write.registerEnclave([key.address, measurement, ATTESTATION_HASH, KEY_CONFIG_HASH, bond, sig], { account: ctx.operator });
 }
 
-/** Signatures of `signers` (sorted) over the key's current EnclaveApproval digest. */
-export async function approvalSigs(ctx: Ctx, key: Address, signers: readonly LocalAccount[] = VALIDATORS.slice(0, PARAMS.quorum)): Promise<CompactSig[]> {
+/** Signatures of `signers` (sorted) over the key's current EnclaveApproval digest, valid until `deadline`. */
+export async function approvalSigs(
+  ctx: Ctx,
+  key: Address,
+  signers: readonly LocalAccount[] = VALIDATORS.slice(0, PARAMS.quorum),
+  deadline: bigint = DEADLINE,
+): Promise<CompactSig[]> {
   const e = await ctx.registry.read.enclave([key]);
   const digest = enclaveApprovalDigest(ctx.chainId, ctx.registry.address, {
     key,
@@ -270,13 +335,14 @@ export async function approvalSigs(ctx: Ctx, key: Address, signers: readonly Loc
     attestationHash: e.attestationHash,
     keyConfigHash: e.keyConfigHash,
     nonce: e.approvalNonce,
+    deadline,
   });
   return quorumSignatures(signers, digest);
 }
 
 /** A validator quorum approves `key` (relayed by a stranger: anyone may submit the quorum). */
 export async function approveEnclave(ctx: Ctx, key: LocalAccount): Promise<Hex> {
-  return ctx.registry.write.approveEnclave([key.address, await approvalSigs(ctx, key.address)], { account: ctx.stranger });
+  return ctx.registry.write.approveEnclave([key.address, DEADLINE, await approvalSigs(ctx, key.address)], { account: ctx.stranger });
 }
 
 // ------------------------------------------------------------------ receipts and batches
@@ -417,7 +483,7 @@ export async function reject(ctx: Ctx, batches: readonly Batch[], signers?: read
   return ctx.settlement.write.reject([batches.map((b) => b.header), sigs], { account: ctx.relayer });
 }
 
-/** End of the batch's challenge window (unix seconds). */
+/** End of the batch's challenge window (unix seconds); it starts at attestation, so 0 while not attested. */
 export async function windowEnd(ctx: Ctx, b: Batch): Promise<bigint> {
   const [, , end] = await ctx.settlement.read.batch([b.header.gateway, b.header.batchSeq]);
   return end;
@@ -429,6 +495,67 @@ export async function statusOf(ctx: Ctx, b: Batch): Promise<number> {
   return status;
 }
 
+/** The signers of the attestation that attested `b` (from its `Attestation` event), [] while not attested. */
+export async function attestersOf(ctx: Ctx, b: Batch): Promise<Address[]> {
+  const [, , , attestationId] = await ctx.settlement.read.batch([b.header.gateway, b.header.batchSeq]);
+  if (attestationId === 0) return [];
+  const logs = await ctx.settlement.getEvents.Attestation({ attestationId }, { fromBlock: 0n });
+  if (logs.length !== 1) throw new Error(`attestation ${attestationId}: ${logs.length} events`);
+  return [...logs[0]!.args.signers!];
+}
+
+/** Finalizes batches of one attestation, passing its signers (read from its event unless given). */
+export async function finalize(ctx: Ctx, batches: readonly Batch[], opts: { account?: Address; attesters?: readonly Address[] } = {}): Promise<Hex> {
+  const attesters = opts.attesters ?? (await attestersOf(ctx, batches[0]!));
+  return ctx.settlement.write.finalize([batches.map((b) => b.header), [...attesters]], { account: opts.account ?? ctx.relayer });
+}
+
+/** An equivocation proof as `challengeEquivocation` takes it. */
+export interface Equivocation {
+  signedReceipt: Receipt;
+  receiptSig: CompactSig;
+  settledReceipt: Receipt;
+  settledIsVoid: boolean;
+  proof: Hex[];
+}
+
+/** keccak256(abi.encode(challenger, headerHash, hashReceipt(signedReceipt), salt)): what `commitChallenge` takes. */
+export function challengeCommitment(challenger: Address, headerHash: Hex, signedReceipt: Receipt, salt: Hex = SALT): Hex {
+  return keccak256(
+    encodeAbiParameters([{ type: "address" }, { type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }], [challenger, headerHash, hashReceipt(signedReceipt), salt]),
+  );
+}
+
+/** keccak256(abi.encode(prover, validator, headerHash, salt)): what `ValidatorSet.commitSlash` takes. */
+export function slashCommitment(prover: Address, validator: Address, headerHash: Hex, salt: Hex = SALT): Hex {
+  return keccak256(encodeAbiParameters([{ type: "address" }, { type: "address" }, { type: "bytes32" }, { type: "bytes32" }], [prover, validator, headerHash, salt]));
+}
+
+export interface ChallengeOptions {
+  account?: Address;
+  salt?: Hex;
+  /** Default: the batch's attesters (read on-chain), [] while Submitted. */
+  attesters?: readonly Address[];
+}
+
+/** First step of a challenge: `account` commits to revealing `e` against `b` (its own block). */
+export function commitChallenge(ctx: Ctx, b: Batch, e: Equivocation, opts: ChallengeOptions = {}): Promise<Hex> {
+  const account = opts.account ?? ctx.challenger;
+  return ctx.settlement.write.commitChallenge([challengeCommitment(account, b.headerHash, e.signedReceipt, opts.salt)], { account });
+}
+
+/** Second step: reveals the proof (needs a commitment from an earlier block by the same account). */
+export async function revealChallenge(ctx: Ctx, b: Batch, e: Equivocation, opts: ChallengeOptions = {}): Promise<Hex> {
+  const attesters = opts.attesters ?? (await attestersOf(ctx, b));
+  return ctx.settlement.write.challengeEquivocation([b.header, e, opts.salt ?? SALT, [...attesters]], { account: opts.account ?? ctx.challenger });
+}
+
+/** Commit, then reveal in the next block (hardhat automines one block per transaction). */
+export async function challenge(ctx: Ctx, b: Batch, e: Equivocation, opts: ChallengeOptions = {}): Promise<Hex> {
+  await commitChallenge(ctx, b, e, opts);
+  return revealChallenge(ctx, b, e, opts);
+}
+
 /** Signature (r, n - s) with the parity flipped: the malleable twin of a valid signature, as EIP-2098 can carry it. */
 export function highS(sig: CompactSig): CompactSig {
   const vs = BigInt(sig.vs);
@@ -438,9 +565,9 @@ export function highS(sig: CompactSig): CompactSig {
   return { r: sig.r, vs: toHex(((parity ^ 1n) << 255n) | sHigh, { size: 32 }) };
 }
 
-/** OPG balances of the addresses that fees can reach, for conservation checks. */
+/** OPG balances of the addresses that fees, bonds and stakes can reach, for conservation checks. */
 export async function tokenBalances(ctx: Ctx, extra: readonly Address[] = []): Promise<Map<Address, bigint>> {
-  const who = [ctx.settlement.address, ctx.registry.address, TREASURY, BURN_ADDRESS, ctx.operator, ctx.challenger, ...VALIDATORS.map((v) => getAddress(v.address)), ...extra];
+  const who = [ctx.settlement.address, ctx.registry.address, ctx.validatorSet.address, TREASURY, BURN_ADDRESS, ctx.operator, ctx.challenger, ...VALIDATORS.map((v) => getAddress(v.address)), ...extra];
   const out = new Map<Address, bigint>();
   for (const a of who) out.set(a, await ctx.token.read.balanceOf([a]));
   return out;

@@ -14,8 +14,11 @@ import {
   TREASURY,
   VALIDATORS,
   attest,
+  attestersOf,
   baseFixture,
   buildBatch,
+  finalize,
+  registryParams,
   registrationSig,
   statusOf,
   submitBatch,
@@ -46,7 +49,7 @@ async function finalizedBatch(ctx: Ctx) {
   const b = await submitBatch(ctx, { count: 20 });
   await attest(ctx, [b]);
   await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
-  await ctx.settlement.write.finalize([[b.header]]);
+  await finalize(ctx, [b]);
   return b;
 }
 
@@ -83,7 +86,7 @@ describe("tokens", () => {
       const data = encodeFunctionData({ abi: ctx.settlement.abi, functionName: "claimRewards", args: [ctx.stranger] });
       await token.write.arm([Hook.Transfer, ctx.settlement.address, data]);
       await viem.assertions.revertWithCustomError(ctx.settlement.write.claimRewards([v.address], { account: v }), ctx.settlement, "ReentrancyGuardReentrantCall");
-      const owed = await ctx.validatorSet.read.rewardsOwed([v.address]);
+      const owed = await ctx.settlement.read.rewardsOwed([v.address]);
       assert.ok(owed > 0n); // the reverted claim took nothing
     });
 
@@ -93,9 +96,10 @@ describe("tokens", () => {
       const b = await submitBatch(ctx, { count: 20 });
       await attest(ctx, [b]);
       await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
-      const data = encodeFunctionData({ abi: ctx.settlement.abi, functionName: "finalize", args: [[b.header]] });
+      const attesters = await attestersOf(ctx, b);
+      const data = encodeFunctionData({ abi: ctx.settlement.abi, functionName: "finalize", args: [[b.header], attesters] });
       await token.write.arm([Hook.Transfer, ctx.settlement.address, data]);
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.finalize([[b.header]]), ctx.settlement, "ReentrancyGuardReentrantCall");
+      await viem.assertions.revertWithCustomError(finalize(ctx, [b], { attesters }), ctx.settlement, "ReentrancyGuardReentrantCall");
       assert.equal(await statusOf(ctx, b), Status.Attested);
     });
 
@@ -141,6 +145,16 @@ describe("tokens", () => {
       ]);
     });
 
+    it("ValidatorSet.stake: reverts with ValidatorTransferAmountMismatch", async () => {
+      const ctx = await loadFixture(feeOnTransferFixture);
+      const token = await viem.getContractAt("FeeOnTransferToken", ctx.token.address);
+      await token.write.approve([ctx.validatorSet.address, PARAMS.minStake]);
+      await viem.assertions.revertWithCustomErrorWithArgs(ctx.validatorSet.write.stake([VALIDATORS[0]!.address, PARAMS.minStake]), ctx.validatorSet, "ValidatorTransferAmountMismatch", [
+        PARAMS.minStake,
+        PARAMS.minStake - PARAMS.minStake / 100n,
+      ]);
+    });
+
     it("registerEnclave and addBond: revert with RegistryTransferAmountMismatch", async () => {
       const ctx = await loadFixture(feeOnTransferFixture);
       const sig = await registrationSig(ctx, ENCLAVE_A, MEASUREMENT_A);
@@ -152,7 +166,7 @@ describe("tokens", () => {
         [bond, bond - bond / 100n],
       );
       // With no minimum bond a key registers without a transfer; topping it up still must not short-pay.
-      await ctx.registry.write.setParams([0n, BigInt(PARAMS.heartbeatInterval), BigInt(PARAMS.bondWithdrawDelay), PARAMS.challengerRewardBps]);
+      await ctx.registry.write.setParams([registryParams({ minBond: 0n })]);
       await ctx.registry.write.registerEnclave([A, MEASUREMENT_A, ATTESTATION_HASH, KEY_CONFIG_HASH, 0n, sig], { account: ctx.operator });
       await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.addBond([A, bond], { account: ctx.operator }), ctx.registry, "RegistryTransferAmountMismatch", [
         bond,
@@ -171,13 +185,14 @@ describe("tokens", () => {
       assert.equal(await ctx.settlement.read.balanceOf([A]), PARAMS.deposit);
 
       const b = await finalizedBatch(ctx);
-      const toValidators = (b.header.fee * BigInt(PARAMS.validatorBps)) / BPS;
+      // Split equally among the 3 attesters; the remainder below one wei each goes to the treasury.
+      const toValidators = ((b.header.fee * BigInt(PARAMS.validatorBps)) / BPS / 3n) * 3n;
       const burned = (b.header.fee * BigInt(PARAMS.burnBps)) / BPS;
       assert.equal(await token.read.balanceOf([TREASURY]), b.header.fee - toValidators - burned);
 
       const v = VALIDATORS[2]!;
       await networkHelpers.setBalance(v.address, 10n ** 18n);
-      const owed = await ctx.validatorSet.read.rewardsOwed([v.address]);
+      const owed = await ctx.settlement.read.rewardsOwed([v.address]);
       await ctx.settlement.write.claimRewards([v.address], { account: v });
       assert.equal(await token.read.balanceOf([v.address]), owed);
 

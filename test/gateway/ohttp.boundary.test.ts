@@ -317,6 +317,7 @@ describe("ohttp boundary: from the user's own bytes to a finalized proof (anvil,
       await new Promise((r) => setTimeout(r, 300));
     }
     assert.equal(last.included, true);
+    assert.equal(last.final, true);
     assert.equal(last.receipt.requestHash, requestHash);
     assert.equal(last.receipt.responseHash, keccak256(mine.encapsulatedResponse));
     assert.equal(last.receipt.gateway, enclave.address);

@@ -79,9 +79,14 @@ describe("indexer on Postgres", function () {
     }
   });
 
-  it("shows charts with data and finds a call in the dashboard", async () => {
-    const b = expected.batches[0]!;
-    await checkDashboard(ponder, { gateway: b.header.gateway, callSeq: b.header.firstCallSeq + 1n, status: b.status });
+  it("shows charts, validators and gateways, and tells the statuses of calls apart in the dashboard", async () => {
+    const statuses = new Map(expected.batches.map((b) => [b.status, b]));
+    assert.equal(statuses.size, 4);
+    await checkDashboard(ponder, {
+      lookups: [...statuses.values()].map((b) => ({ gateway: b.header.gateway, callSeq: b.header.firstCallSeq, status: b.status })),
+      validators: Object.fromEntries(expected.validators.map((v) => [v.address.toLowerCase(), v.status])),
+      gateways: Object.fromEntries(expected.gateways.map((g) => [g.address.toLowerCase(), g.address === expected.equivocator ? "slashed" : "active"])),
+    });
   });
 
   it("never answers 5xx to fuzzed parameters, and SQL injection changes and leaks nothing", async () => {

@@ -65,7 +65,7 @@ describe("sdk/fees", function () {
     const { viem } = await network.create();
     const def = rate(7n, 1234n, 5678n);
     const settlement = await deploySettlementOnly(viem, def);
-    const special = rate(1n, 2n ** 64n - 1n, 0n);
+    const special = rate(1n, 10n ** 17n, 0n); // the per-1k-token hard bound (MAX_PER_KILO_TOKEN)
     const specialId = H("80");
     await settlement.write.setModelFeeRate([specialId, special, true]);
     const perModel = new Map([[specialId, special]]);

@@ -69,19 +69,22 @@ describe("validator: enclave approval (POST /approvals)", function () {
   it("test_approvals_kValidatorsVerifyAndSign_enclaveApprovedOnChain_succeeds", async () => {
     const { key, document } = await registered();
     assert.equal((await enclaveOf(key.address)).activeUntil, 0n);
+    // Every approval of one quorum must cover the same deadline: the operator proposes it.
+    const deadline = (await net.anvil.client.getBlock()).timestamp + 600n;
     const answers = await Promise.all(validators.map(async (v, i) => {
       // One as base64, one as 0x-hex: both encodings are accepted.
-      const res = await post(v, { enclave: key.address, document: i === 0 ? Buffer.from(document).toString("base64") : `0x${Buffer.from(document).toString("hex")}` });
+      const res = await post(v, { enclave: key.address, deadline: deadline.toString(), document: i === 0 ? Buffer.from(document).toString("base64") : `0x${Buffer.from(document).toString("hex")}` });
       assert.equal(res.status, 200, await res.clone().text());
-      return (await res.json()) as { signer: Address; sig: CompactSig; nonce: string; measurement: Hex; attestationHash: Hex };
+      return (await res.json()) as { signer: Address; sig: CompactSig; nonce: string; deadline: string; measurement: Hex; attestationHash: Hex };
     }));
     for (const [i, a] of answers.entries()) {
       assert.equal(a.signer, validators[i]!.address);
+      assert.equal(a.deadline, deadline.toString());
       assert.equal(a.measurement, measurement);
       assert.equal(a.attestationHash, attestationHash(document));
     }
     const hash = await owner().writeContract({
-      address: net.deployment.contracts.GatewayRegistry, abi: gatewayRegistryAbi, functionName: "approveEnclave", args: [key.address, sortBySigner(answers)],
+      address: net.deployment.contracts.GatewayRegistry, abi: gatewayRegistryAbi, functionName: "approveEnclave", args: [key.address, deadline, sortBySigner(answers)],
     });
     assert.equal((await net.anvil.client.waitForTransactionReceipt({ hash })).status, "success");
     assert.ok((await enclaveOf(key.address)).activeUntil > 0n, "the enclave is active");

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {BatchHeader, BatchRef, BatchStatus, CompactSignature, ModelUsage, Receipt} from "../../Types.sol";
+import {
+    BatchHeader, BatchRef, BatchStatus, CompactSignature, EquivocationProof, ModelUsage, Receipt
+} from "../../Types.sol";
 import {OPGToken} from "../../OPGToken.sol";
 import {ValidatorSet} from "../../ValidatorSet.sol";
 import {GatewayRegistry} from "../../GatewayRegistry.sol";
 import {ProofSettlement} from "../../ProofSettlement.sol";
 import {IGatewayRegistry} from "../../interfaces/IGatewayRegistry.sol";
+import {IValidatorSet} from "../../interfaces/IValidatorSet.sol";
 import {ProofpathTestBase} from "../utils/ProofpathTestBase.sol";
 import {TestMerkle} from "../utils/TestMerkle.sol";
 
@@ -15,8 +18,11 @@ import {TestMerkle} from "../utils/TestMerkle.sol";
 /// protocol entry point with fuzzed, bounded inputs (valid and invalid), predicts from the handler's
 /// own model whether it must succeed, and records any disagreement as a violation (reverts are not
 /// failures here: `failOnRevert` is off). Ghost state (deposits, bonds, escrow, batch statuses,
-/// quorum attestations, per-gateway sequences) is what `SettlementInvariantTest` checks the contracts
-/// against.
+/// quorum attestations and their signers, per-gateway sequences) is what `SettlementInvariantTest`
+/// checks the contracts against. v2 rules checked here: windows run from attestation, challenges are
+/// committed before they are revealed, finalized fees pay only the attesting signers, a bond never
+/// leaves while a batch of its key is open, slashed keys never return, and a validator that signed
+/// contradicting verdicts loses its stake.
 contract SettlementHandler is ProofpathTestBase {
     uint256 public constant N_GATEWAYS = 3;
     uint256 public constant GATEWAY_PK_BASE = 0x6A7E00;
@@ -39,9 +45,11 @@ contract SettlementHandler is ProofpathTestBase {
         uint64 firstCallSeq;
         uint32 count;
         uint256 fee;
-        uint64 submittedAt;
+        uint64 since; // submission, then attestation (the window's start)
         BatchStatus status; // ghost: the status the handler's successful calls moved it to
         bool quorumAttested; // ghost: a valid validator quorum attested it
+        uint8 attesterMask; // ghost: which validators signed its attestation (bit i = validatorAddrs[i])
+        uint48 attestationId; // ghost: the attest call (counted from 1) that attested it
         bytes data; // abi.encode(BatchHeader, Receipt[], bool[] isVoid)
     }
 
@@ -57,6 +65,9 @@ contract SettlementHandler is ProofpathTestBase {
     uint256 public ghostDeposited;
     uint256 public ghostEscrow;
     uint256 public ghostBonded;
+    uint256 public ghostStaked;
+    /// @notice When each finalized batch was finalized (handler clock).
+    mapping(uint256 id => uint64 time) public finalizedAt;
 
     // ghost monotonicity of what the contract reports
     uint64[N_GATEWAYS] private _seenNextCall;
@@ -83,10 +94,11 @@ contract SettlementHandler is ProofpathTestBase {
         currentTime = uint64(block.timestamp);
     }
 
-    /// @notice Records the gateways' registration bonds (done by the test's setUp) in the ghost.
-    function noteInitialBonds(uint256 amount) external {
-        require(ghostBonded == 0, "once");
-        ghostBonded = amount;
+    /// @notice Records the gateways' registration bonds and the validators' stakes (made by the test's
+    /// setUp) in the ghost.
+    function noteInitial(uint256 bonds, uint256 stakes) external {
+        require(ghostBonded == 0 && ghostStaked == 0, "once");
+        (ghostBonded, ghostStaked) = (bonds, stakes);
     }
 
     // ================================================================== plumbing
@@ -126,9 +138,23 @@ contract SettlementHandler is ProofpathTestBase {
         return seed % N_GATEWAYS;
     }
 
+    /// @dev End of an attested batch's challenge window (it starts at attestation).
     function _windowEnd(BatchRec storage b) private view returns (uint64) {
-        (, uint32 window,,,,,,) = settlement.params();
-        return b.submittedAt + window;
+        return b.since + settlement.challengeWindow();
+    }
+
+    /// @dev Whether a batch can still be rejected or challenged: Submitted, or Attested inside its window.
+    function _challengeable(BatchRec storage b) private view returns (bool) {
+        return b.status == BatchStatus.Submitted || (b.status == BatchStatus.Attested && currentTime < _windowEnd(b));
+    }
+
+    /// @dev Ghost count of a gateway's batches that are neither Finalized nor Rejected.
+    function _openBatches(uint256 gw) private view returns (uint256 open) {
+        uint256[] storage ids = _batchesOf[gw];
+        for (uint256 k; k < ids.length; ++k) {
+            BatchStatus st = _batches[ids[k]].status;
+            if (st == BatchStatus.Submitted || st == BatchStatus.Attested) ++open;
+        }
     }
 
     function _header(BatchRec storage b) private view returns (BatchHeader memory h) {
@@ -182,23 +208,39 @@ contract SettlementHandler is ProofpathTestBase {
         }
     }
 
-    /// @dev Validator signatures of kind `kind` over `digest`: 0-3 a valid quorum (3-5 signers, ascending),
-    /// 4 below quorum, 5 unsorted, 6 a duplicate signer, 7 a stranger's key in the set, 8 one signature
-    /// with a high s (malleable form, must be refused).
-    function _sigs(bytes32 digest, uint256 kind, uint256 seed) private view returns (CompactSignature[] memory sigs, bool valid) {
+    /// @dev Validator signatures of kind `kind` over `digest`: 0-3 a quorum candidate (3-5 signers,
+    /// ascending; valid when every signer is still active and they reach `quorum()`), 4 below quorum, 5
+    /// unsorted, 6 a duplicate signer, 7 a stranger's key in the set, 8 one signature with a high s
+    /// (malleable form, must be refused). `mask` is the signers of a valid set.
+    function _sigs(bytes32 digest, uint256 kind, uint256 seed)
+        private
+        view
+        returns (CompactSignature[] memory sigs, bool valid, uint8 mask)
+    {
         kind = kind % 9;
         uint256[5] memory masks3 = [uint256(0x07), 0x0B, 0x15, 0x1C, 0x19];
         if (kind <= 3) {
-            uint256 mask = seed % 3 == 0 ? 0x1F : (seed % 3 == 1 ? 0x0F : masks3[seed % 5]);
-            return (_quorumSigs(digest, mask), true);
+            uint256 m = seed % 3 == 0 ? 0x1F : (seed % 3 == 1 ? 0x0F : masks3[seed % 5]);
+            return (_quorumSigs(digest, m), _activeQuorum(m), uint8(m));
         }
-        if (kind == 4) return (_quorumSigs(digest, 0x05), false);
+        if (kind == 4) return (_quorumSigs(digest, 0x05), false, 0);
         sigs = _quorumSigs(digest, 0x0E);
         if (kind == 5) (sigs[0], sigs[1]) = (sigs[1], sigs[0]);
         else if (kind == 6) sigs[1] = sigs[0];
         else if (kind == 8) sigs[seed % 3] = _highS(sigs[seed % 3]);
         else sigs[seed % 3] = _signCompact(0x5EED0000 + (seed % 1000), digest);
-        return (sigs, false);
+        return (sigs, false, 0);
+    }
+
+    /// @dev Whether the validators in `mask` are all active and enough for a quorum now.
+    function _activeQuorum(uint256 mask) private view returns (bool) {
+        uint256 n;
+        for (uint256 i; i < N_VALIDATORS; ++i) {
+            if (mask & (1 << i) == 0) continue;
+            if (!validatorSet.isValidator(validatorAddrs[i])) return false;
+            ++n;
+        }
+        return n >= validatorSet.quorum();
     }
 
     // ================================================================== deposits
@@ -327,9 +369,11 @@ contract SettlementHandler is ProofpathTestBase {
                     firstCallSeq: h.firstCallSeq,
                     count: h.count,
                     fee: h.fee,
-                    submittedAt: currentTime,
+                    since: currentTime,
                     status: BatchStatus.Submitted,
                     quorumAttested: false,
+                    attesterMask: 0,
+                    attestationId: 0,
                     data: abi.encode(h, receipts, isVoid)
                 })
             );
@@ -379,10 +423,11 @@ contract SettlementHandler is ProofpathTestBase {
             BatchRec storage b = _batches[ids[k]];
             hashes[k] = this.hashHeaderExt(_header(b));
             refs[k] = BatchRef(gateways[b.gw], b.batchSeq, hashes[k]);
-            // Late attestation (after the window) is allowed: only the status matters.
+            // Attestation has no deadline: a Submitted batch's window only starts with it.
             expected = expected && b.status == BatchStatus.Submitted;
         }
-        (CompactSignature[] memory sigs, bool valid) = _sigs(settlement.verdictDigest(1, hashes), sigKind, sigSeed);
+        (CompactSignature[] memory sigs, bool valid, uint8 mask) =
+            _sigs(settlement.verdictDigest(1, hashes), sigKind, sigSeed);
         expected = expected && valid;
         try settlement.attest(refs, sigs) {
             ++successes["attest"];
@@ -390,6 +435,9 @@ contract SettlementHandler is ProofpathTestBase {
             for (uint256 k; k < ids.length; ++k) {
                 BatchRec storage b = _batches[ids[k]];
                 if (valid) b.quorumAttested = true;
+                b.attesterMask = mask;
+                b.attestationId = uint48(successes["attest"]);
+                b.since = currentTime;
                 _move(b, BatchStatus.Attested);
             }
         } catch {
@@ -408,12 +456,14 @@ contract SettlementHandler is ProofpathTestBase {
             hs[k] = _header(b);
             hashes[k] = this.hashHeaderExt(hs[k]);
             // Submitted: any time (so escrow is never stuck); Attested: only inside the window.
-            expected = expected
-                && (b.status == BatchStatus.Submitted
-                    || (b.status == BatchStatus.Attested && currentTime < _windowEnd(b)));
+            expected = expected && _challengeable(b);
         }
-        (CompactSignature[] memory sigs, bool valid) = _sigs(settlement.verdictDigest(2, hashes), sigKind, sigSeed);
+        (CompactSignature[] memory sigs, bool valid,) = _sigs(settlement.verdictDigest(2, hashes), sigKind, sigSeed);
         expected = expected && valid;
+        uint256[] memory bondsBefore = new uint256[](ids.length);
+        for (uint256 k; k < ids.length; ++k) {
+            bondsBefore[k] = registry.enclave(gateways[_batches[ids[k]].gw]).bond;
+        }
         try settlement.reject(hs, sigs) {
             ++successes["reject"];
             _expect(true, expected, "reject succeeded unexpectedly");
@@ -422,21 +472,64 @@ contract SettlementHandler is ProofpathTestBase {
                 _move(b, BatchStatus.Rejected);
                 ghostEscrow -= b.fee;
             }
+            // Each rejection took `rejectedSlashBps` of the gateway's bond (compounding within the call).
+            if (registry.enclave(gateways[_batches[ids[0]].gw]).bond >= bondsBefore[0] && bondsBefore[0] >= 10) {
+                _violate("quorum rejection cost no bond");
+            }
         } catch {
             _expect(false, expected, "reject reverted unexpectedly");
         }
     }
 
-    /// @notice The enclave signs a second receipt for a settled callSeq; anyone proves it inside the window.
-    /// @dev Taken one time in eight only: a success slashes the gateway, which then sits
-    /// out until re-bonded and re-approved.
+    /// @notice The enclave signs a second receipt for a settled callSeq; a challenger commits, then reveals
+    /// the proof in a later block, while the batch is Submitted or inside its window.
+    /// @dev Taken one time in eight only: a success slashes and bans the gateway for good.
     function challengeEquivocation(uint256 pickSeed, uint256 leafSeed) external action("challengeEquivocation") {
         if (!oneIn(leafSeed, 8)) return;
         uint256[] memory ids = _pick(pickSeed, 1);
         if (ids.length == 0) return;
         BatchRec storage b = _batches[ids[0]];
-        (BatchHeader memory h, Receipt[] memory receipts, bool[] memory isVoid) =
-            abi.decode(b.data, (BatchHeader, Receipt[], bool[]));
+        (BatchHeader memory h, EquivocationProof memory e) = _equivocation(b, leafSeed);
+        bool expected = _challengeable(b);
+        address[] memory attesters = b.status == BatchStatus.Attested ? _signers(b.attesterMask) : new address[](0);
+        uint256 reward = _expectedChallengeReward(h.gateway, attesters);
+        uint256 challengerBefore = token.balanceOf(CHALLENGER);
+        bytes32 salt = keccak256(abi.encode(leafSeed));
+        vm.prank(CHALLENGER);
+        settlement.commitChallenge(
+            keccak256(abi.encode(CHALLENGER, this.hashHeaderExt(h), this.receiptHashExt(e.signedReceipt), salt))
+        );
+        vm.roll(block.number + 1);
+        // Someone copying the reveal has no commitment: it must revert and leave the batch alone.
+        vm.prank(STRANGER);
+        try settlement.challengeEquivocation(h, e, salt, attesters) {
+            _violate("uncommitted challenge succeeded");
+        } catch {}
+        vm.prank(CHALLENGER);
+        try settlement.challengeEquivocation(h, e, salt, attesters) {
+            ++successes["challengeEquivocation"];
+            _expect(true, expected, "challengeEquivocation succeeded unexpectedly");
+            _move(b, BatchStatus.Rejected);
+            ghostEscrow -= b.fee;
+            if (token.balanceOf(CHALLENGER) != challengerBefore + reward) _violate("challenger reward differs");
+            IGatewayRegistry.Enclave memory en = registry.enclave(h.gateway);
+            if (en.bond != 0 || !en.slashed || registry.isActive(h.gateway)) {
+                _violate("equivocating key not slashed and banned");
+            }
+        } catch {
+            _expect(false, expected, "challengeEquivocation reverted unexpectedly");
+        }
+    }
+
+    /// @dev The enclave of `b` signs a second receipt for the callSeq of leaf `leafSeed % n`; the proof of it.
+    function _equivocation(BatchRec storage b, uint256 leafSeed)
+        private
+        view
+        returns (BatchHeader memory h, EquivocationProof memory e)
+    {
+        Receipt[] memory receipts;
+        bool[] memory isVoid;
+        (h, receipts, isVoid) = abi.decode(b.data, (BatchHeader, Receipt[], bool[]));
         uint256 leaf = leafSeed % receipts.length;
         Receipt memory signed_ = Receipt(
             receipts[leaf].gateway,
@@ -448,50 +541,67 @@ contract SettlementHandler is ProofpathTestBase {
             receipts[leaf].outputTokens,
             receipts[leaf].servedAt
         );
-        CompactSignature memory sig = _signCompact(GATEWAY_PK_BASE + b.gw, _receiptDigest(signed_));
         bytes32[] memory leaves = new bytes32[](receipts.length);
         for (uint256 k; k < receipts.length; ++k) {
             leaves[k] = isVoid[k] ? this.voidLeafExt(h.gateway, receipts[k].callSeq) : this.receiptLeafExt(receipts[k]);
         }
-        bytes32[] memory proof = TestMerkle.proof(TestMerkle.build(leaves), leaf);
-        bool expected = (b.status == BatchStatus.Submitted || b.status == BatchStatus.Attested)
-            && currentTime < _windowEnd(b);
-        address gw = h.gateway;
-        uint256 bond = registry.enclave(gw).bond;
-        uint256 challengerBefore = token.balanceOf(CHALLENGER);
-        vm.prank(CHALLENGER);
-        try settlement.challengeEquivocation(h, signed_, sig, receipts[leaf], isVoid[leaf], proof) {
-            ++successes["challengeEquivocation"];
-            _expect(true, expected, "challengeEquivocation succeeded unexpectedly");
-            _move(b, BatchStatus.Rejected);
-            ghostEscrow -= b.fee;
-            (,,, uint16 rewardBps,,) = registry.params();
-            if (token.balanceOf(CHALLENGER) != challengerBefore + (bond * rewardBps) / 10_000) {
-                _violate("challenger reward differs");
+        e = EquivocationProof({
+            signedReceipt: signed_,
+            receiptSig: _signCompact(GATEWAY_PK_BASE + b.gw, _receiptDigest(signed_)),
+            settledReceipt: receipts[leaf],
+            settledIsVoid: isVoid[leaf],
+            proof: TestMerkle.proof(TestMerkle.build(leaves), leaf)
+        });
+    }
+
+    /// @dev The challenger's share of the slashed bond, plus the prover share of each attester's penalty
+    /// (attesterSlashBps 10 %, proverRewardBps 10 %, as deployed by the test base).
+    function _expectedChallengeReward(address gw, address[] memory attesters) private view returns (uint256 reward) {
+        reward = (registry.enclave(gw).bond * CHALLENGER_REWARD_BPS) / 10_000;
+        for (uint256 k; k < attesters.length; ++k) {
+            IValidatorSet.Validator memory v = validatorSet.validator(attesters[k]);
+            if (v.status == IValidatorSet.ValidatorStatus.Active || v.status == IValidatorSet.ValidatorStatus.Exiting) {
+                reward += (((uint256(v.stake) * 1_000) / 10_000) * 1_000) / 10_000;
             }
-            if (registry.enclave(gw).bond != 0 || registry.isActive(gw)) _violate("equivocating key not slashed");
-        } catch {
-            _expect(false, expected, "challengeEquivocation reverted unexpectedly");
         }
     }
 
+    /// @notice Finalizes picked batches with the signers of the first one's attestation: must succeed only
+    /// when all are Attested by that same attestation and past their windows; then only those signers
+    /// are credited, each the same share.
     function finalize(uint256 pickSeed) external action("finalize") {
         uint256[] memory ids = _pickFor(pickSeed, 3, BatchStatus.Attested);
         if (ids.length == 0) return;
         BatchHeader[] memory hs = new BatchHeader[](ids.length);
         bool expected = true;
+        uint8 mask = _batches[ids[0]].attesterMask;
+        uint48 id0 = _batches[ids[0]].attestationId;
+        uint256 total;
         for (uint256 k; k < ids.length; ++k) {
             BatchRec storage b = _batches[ids[k]];
             hs[k] = _header(b);
-            expected = expected && b.status == BatchStatus.Attested && currentTime >= _windowEnd(b);
+            total += b.fee;
+            expected = expected && b.status == BatchStatus.Attested && currentTime >= _windowEnd(b)
+                && b.attestationId == id0;
         }
-        try settlement.finalize(hs) {
+        address[] memory attesters = _signers(mask);
+        uint256[N_VALIDATORS] memory owedBefore;
+        for (uint256 v; v < N_VALIDATORS; ++v) {
+            owedBefore[v] = settlement.rewardsOwed(validatorAddrs[v]);
+        }
+        try settlement.finalize(hs, attesters) {
             ++successes["finalize"];
             _expect(true, expected, "finalize succeeded unexpectedly");
             for (uint256 k; k < ids.length; ++k) {
                 BatchRec storage b = _batches[ids[k]];
                 _move(b, BatchStatus.Finalized);
+                finalizedAt[ids[k]] = currentTime;
                 ghostEscrow -= b.fee;
+            }
+            uint256 share = attesters.length == 0 ? 0 : ((total * 6_000) / 10_000) / attesters.length;
+            for (uint256 v; v < N_VALIDATORS; ++v) {
+                uint256 gained = settlement.rewardsOwed(validatorAddrs[v]) - owedBefore[v];
+                if (gained != (mask & (1 << v) != 0 ? share : 0)) _violate("finalize paid a validator that did not sign");
             }
         } catch {
             _expect(false, expected, "finalize reverted unexpectedly");
@@ -500,14 +610,14 @@ contract SettlementHandler is ProofpathTestBase {
 
     function claimRewards(uint256 validatorSeed) external action("claimRewards") {
         address v = validatorAddrs[validatorSeed % N_VALIDATORS];
-        uint256 owed = validatorSet.rewardsOwed(v);
+        uint256 owed = settlement.rewardsOwed(v);
         uint256 sinkBefore = token.balanceOf(REWARD_SINK);
         vm.prank(v);
         try settlement.claimRewards(REWARD_SINK) returns (uint256 amount) {
             ++successes["claimRewards"];
             _expect(true, owed != 0, "claimRewards succeeded with nothing owed");
             if (amount != owed || token.balanceOf(REWARD_SINK) != sinkBefore + owed) _violate("claim paid wrong amount");
-            if (validatorSet.rewardsOwed(v) != 0) _violate("claim left rewards owed");
+            if (settlement.rewardsOwed(v) != 0) _violate("claim left rewards owed");
         } catch {
             _expect(false, owed != 0, "claimRewards reverted unexpectedly");
         }
@@ -515,7 +625,8 @@ contract SettlementHandler is ProofpathTestBase {
 
     // ================================================================== registry (bonds, activity)
 
-    /// @notice A validator quorum re-approves a key (heartbeat): allowed unless its bond is short or locked.
+    /// @notice A validator quorum re-approves a key (heartbeat): allowed unless its bond is short or locked
+    /// or the key was slashed; an approval signed for the nonce before a deactivation never works.
     /// @dev Half the time approves the first inactive gateway, so keys come back after expiry or slashing.
     function approveGateway(uint256 gwSeed) external action("approveGateway") {
         uint256 i = _gw(gwSeed);
@@ -526,8 +637,9 @@ contract SettlementHandler is ProofpathTestBase {
         }
         address gw = gateways[i];
         IGatewayRegistry.Enclave memory e = registry.enclave(gw);
-        bool expected = e.bond >= MIN_BOND && e.bondUnlockAt == 0;
-        try registry.approveEnclave(gw, _quorumSigs(registry.approvalDigest(gw), 0x07)) {
+        bool expected = e.bond >= MIN_BOND && e.bondUnlockAt == 0 && !e.slashed && _activeQuorum(0x07);
+        uint64 deadline = currentTime + 1 hours;
+        try registry.approveEnclave(gw, deadline, _quorumSigs(registry.approvalDigest(gw, deadline), 0x07)) {
             ++successes["approveGateway"];
             _expect(true, expected, "approveEnclave succeeded unexpectedly");
         } catch {
@@ -535,7 +647,7 @@ contract SettlementHandler is ProofpathTestBase {
         }
     }
 
-    /// @dev Half the time tops up the gateway with the smallest bond, so slashed keys come back.
+    /// @dev Half the time tops up the gateway with the smallest bond (refused for a slashed key).
     function addBond(uint256 gwSeed, uint256 amount) external action("addBond") {
         uint256 i = _gw(gwSeed);
         if (oneIn(gwSeed, 2)) {
@@ -547,11 +659,13 @@ contract SettlementHandler is ProofpathTestBase {
         amount = _bound(amount, MIN_BOND / 2, 2 * MIN_BOND);
         token.mint(address(this), amount);
         token.approve(address(registry), amount);
+        bool slashed = registry.enclave(gw).slashed;
         try registry.addBond(gw, amount) {
             ++successes["addBond"];
             ghostBonded += amount;
+            if (slashed) _violate("a slashed key took a new bond");
         } catch {
-            _violate("addBond reverted");
+            if (!slashed) _violate("addBond reverted");
         }
     }
 
@@ -574,7 +688,8 @@ contract SettlementHandler is ProofpathTestBase {
     function withdrawBond(uint256 gwSeed) external action("withdrawBond") {
         uint256 i = _gw(gwSeed);
         IGatewayRegistry.Enclave memory e = registry.enclave(gateways[i]);
-        bool expected = e.bondUnlockAt != 0 && e.bond != 0 && currentTime >= e.bondUnlockAt;
+        // Never while a batch of the key can still be challenged.
+        bool expected = e.bondUnlockAt != 0 && e.bond != 0 && currentTime >= e.bondUnlockAt && _openBatches(i) == 0;
         uint256 sinkBefore = token.balanceOf(BOND_SINK);
         vm.prank(operators[i]);
         try registry.withdrawBond(gateways[i], BOND_SINK) {
@@ -583,6 +698,44 @@ contract SettlementHandler is ProofpathTestBase {
             if (token.balanceOf(BOND_SINK) != sinkBefore + e.bond) _violate("withdrawBond paid a different amount");
         } catch {
             _expect(false, expected, "withdrawBond reverted unexpectedly");
+        }
+    }
+
+    // ================================================================== validators
+
+    /// @notice A validator signs an attest and a reject verdict for the same header; a prover commits and
+    /// reveals: its whole stake is slashed and it is banned. Taken one time in sixteen, and never for
+    /// the last three active validators (so quorums stay reachable).
+    function slashContradiction(uint256 pickSeed, uint256 validatorSeed) external action("slashContradiction") {
+        if (!oneIn(validatorSeed, 16) || validatorSet.validatorCount() <= 3) return;
+        uint256[] memory ids = _pick(pickSeed, 1);
+        if (ids.length == 0) return;
+        uint256 vi = validatorSeed % N_VALIDATORS;
+        address v = validatorAddrs[vi];
+        IValidatorSet.Validator memory before = validatorSet.validator(v);
+        bool expected = before.status == IValidatorSet.ValidatorStatus.Active
+            || before.status == IValidatorSet.ValidatorStatus.Exiting;
+        bytes32[] memory hashes = new bytes32[](1);
+        hashes[0] = this.hashHeaderExt(_header(_batches[ids[0]]));
+        CompactSignature memory a = _signCompact(validatorPks[vi], settlement.verdictDigest(1, hashes));
+        CompactSignature memory r = _signCompact(validatorPks[vi], settlement.verdictDigest(2, hashes));
+        bytes32 salt = keccak256(abi.encode(validatorSeed));
+        vm.prank(CHALLENGER);
+        validatorSet.commitSlash(keccak256(abi.encode(CHALLENGER, v, hashes[0], salt)));
+        vm.roll(block.number + 1);
+        uint256 challengerBefore = token.balanceOf(CHALLENGER);
+        vm.prank(CHALLENGER);
+        try validatorSet.slashContradiction(hashes, a, hashes, r, 0, 0, salt) returns (uint256 slashed) {
+            ++successes["slashContradiction"];
+            _expect(true, expected, "slashContradiction succeeded unexpectedly");
+            IValidatorSet.Validator memory after_ = validatorSet.validator(v);
+            if (slashed != before.stake || after_.stake != 0 || after_.status != IValidatorSet.ValidatorStatus.Banned) {
+                _violate("contradicting validator not slashed and banned");
+            }
+            if (validatorSet.isValidator(v)) _violate("banned validator still in the set");
+            if (token.balanceOf(CHALLENGER) != challengerBefore + (slashed * 1_000) / 10_000) _violate("prover reward differs");
+        } catch {
+            _expect(false, expected, "slashContradiction reverted unexpectedly");
         }
     }
 
@@ -630,7 +783,7 @@ contract SettlementHandler is ProofpathTestBase {
 
     /// @notice The action selectors the fuzzer may call.
     function actions() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](15);
+        s = new bytes4[](16);
         s[0] = this.deposit.selector;
         s[1] = this.requestWithdraw.selector;
         s[2] = this.withdraw.selector;
@@ -646,5 +799,6 @@ contract SettlementHandler is ProofpathTestBase {
         s[12] = this.requestBondWithdraw.selector;
         s[13] = this.withdrawBond.selector;
         s[14] = this.warp.selector;
+        s[15] = this.slashContradiction.selector;
     }
 }

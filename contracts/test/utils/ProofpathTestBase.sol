@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {BatchHeader, CompactSignature, FeeRate, ModelUsage, Receipt} from "../../Types.sol";
+import {BatchHeader, BatchStatus, CompactSignature, FeeRate, ModelUsage, Receipt} from "../../Types.sol";
 import {Hashing} from "../../libraries/Hashing.sol";
 import {FeeMath} from "../../libraries/FeeMath.sol";
 import {OPGToken} from "../../OPGToken.sol";
@@ -15,7 +15,7 @@ import {Vm, VM_ADDRESS} from "./Vm.sol";
 
 /// @title ProofpathTestBase
 /// @notice Shared by proofpath's Solidity tests and handlers: cheatcodes, assertions, a full deployment
-/// (OPG, 5 validators with quorum 3, registry, settlement, wired), enclave registration + quorum
+/// (OPG, 5 staked validators with quorum 3, registry, settlement, wired), enclave registration + quorum
 /// approval, and EIP-712 compact signing. Hashing goes through external `this.*` wrappers because the
 /// `Hashing`/`FeeMath` libraries take calldata.
 abstract contract ProofpathTestBase {
@@ -29,6 +29,10 @@ abstract contract ProofpathTestBase {
     uint256 internal constant VALIDATOR_PK_BASE = 0xA11CE000;
     bytes32 internal constant MEASUREMENT = keccak256("pcr0|pcr1|pcr2");
     uint128 internal constant MIN_BOND = 1_000e18;
+    uint128 internal constant MIN_STAKE = 10_000e18;
+    uint64 internal constant EXIT_DELAY = 7 days;
+    uint16 internal constant CHALLENGER_REWARD_BPS = 1_000;
+    uint16 internal constant REJECTED_SLASH_BPS = 1_000;
 
     OPGToken internal token;
     ValidatorSet internal validatorSet;
@@ -36,7 +40,6 @@ abstract contract ProofpathTestBase {
     ProofSettlement internal settlement;
 
     address internal settlementTreasury;
-    address internal registryTreasury;
 
     /// @dev Validator private keys ordered by ascending address, so any subset in index order is a
     /// valid (strictly ascending) quorum.
@@ -56,11 +59,14 @@ abstract contract ProofpathTestBase {
             validatorBps: 6_000,
             treasuryBps: 2_500,
             burnBps: 1_500,
-            rejectedRefundBps: 5_000
+            rejectedRefundBps: 5_000,
+            attesterSlashBps: 1_000
         });
     }
 
-    /// @dev Deploys and wires all four contracts; this contract owns them all.
+    /// @dev Deploys and wires all four contracts (the registry and validator set are built with the
+    /// settlement's address, predicted from this contract's nonce) and stakes every validator; this
+    /// contract owns them all.
     function _deployProofpath(ProofSettlement.InitParams memory p) internal {
         _initValidatorKeys();
         token = new OPGToken(address(this), 0);
@@ -68,15 +74,24 @@ abstract contract ProofpathTestBase {
         for (uint256 i; i < N_VALIDATORS; ++i) {
             vals[i] = validatorAddrs[i];
         }
-        validatorSet = new ValidatorSet(address(this), vals, QUORUM);
+        address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 2);
+        validatorSet = new ValidatorSet(token, predicted, address(this), vals, QUORUM, MIN_STAKE, EXIT_DELAY, 1_000);
         registry = new GatewayRegistry(
-            token, validatorSet, address(this), registryTreasury, MIN_BOND, 30 days, 7 days, 2_000
+            token,
+            validatorSet,
+            IProofSettlement(predicted),
+            address(this),
+            IGatewayRegistry.Params(MIN_BOND, 30 days, 7 days, CHALLENGER_REWARD_BPS, REJECTED_SLASH_BPS)
         );
         p.owner = address(this);
         p.treasury = settlementTreasury;
         settlement = new ProofSettlement(token, registry, validatorSet, p);
-        registry.setSettlement(settlement);
-        validatorSet.setSettlement(address(settlement));
+        // Twice the minimum, so one attester penalty does not push a validator out of the set.
+        token.mint(address(this), 2 * N_VALIDATORS * uint256(MIN_STAKE));
+        token.approve(address(validatorSet), 2 * N_VALIDATORS * uint256(MIN_STAKE));
+        for (uint256 i; i < N_VALIDATORS; ++i) {
+            validatorSet.stake(validatorAddrs[i], 2 * uint256(MIN_STAKE));
+        }
         registry.allowMeasurement(MEASUREMENT);
         vm.label(address(token), "OPG");
         vm.label(address(validatorSet), "ValidatorSet");
@@ -88,7 +103,6 @@ abstract contract ProofpathTestBase {
     /// are handed an existing deployment.
     function _initValidatorKeys() internal {
         settlementTreasury = address(0x7EA5);
-        registryTreasury = address(0x7EA6);
         for (uint256 i; i < N_VALIDATORS; ++i) {
             validatorPks[i] = VALIDATOR_PK_BASE + i;
             validatorAddrs[i] = vm.addr(validatorPks[i]);
@@ -116,9 +130,29 @@ abstract contract ProofpathTestBase {
         _approveGateway(key);
     }
 
-    /// @dev A quorum (the first three validators) approves `key` at its current nonce.
+    /// @dev A quorum (the first three validators) approves `key` at its current nonce, valid for an hour.
     function _approveGateway(address key) internal {
-        registry.approveEnclave(key, _quorumSigs(registry.approvalDigest(key), 0x07));
+        uint64 deadline = uint64(block.timestamp + 1 hours);
+        registry.approveEnclave(key, deadline, _quorumSigs(registry.approvalDigest(key, deadline), 0x07));
+    }
+
+    /// @dev The first `k` validators whose bits are set in `mask`, ascending: an attestation's signers.
+    function _signers(uint256 mask) internal view returns (address[] memory out) {
+        uint256 n;
+        for (uint256 i; i < N_VALIDATORS; ++i) {
+            if (mask & (1 << i) != 0) ++n;
+        }
+        out = new address[](n);
+        uint256 k;
+        for (uint256 i; i < N_VALIDATORS; ++i) {
+            if (mask & (1 << i) != 0) out[k++] = validatorAddrs[i];
+        }
+    }
+
+    /// @dev The old boolean reading of `verifyReceipt`: proven in a batch that is not Rejected.
+    function _verifies(BatchHeader memory h, Receipt memory r, bytes32[] memory proof) internal view returns (bool) {
+        BatchStatus st = settlement.verifyReceipt(h, r, proof);
+        return st != BatchStatus.None && st != BatchStatus.Rejected;
     }
 
     // ------------------------------------------------------------------ signatures

@@ -5,6 +5,9 @@ pragma solidity 0.8.28;
 /// @dev Signatures follow Foundry's `Vm` interface; EDR serves them at `VM_ADDRESS`.
 interface Vm {
     function warp(uint256 newTimestamp) external;
+    function roll(uint256 newHeight) external;
+    function getNonce(address account) external view returns (uint64);
+    function computeCreateAddress(address deployer, uint256 nonce) external pure returns (address);
     function prank(address msgSender) external;
     function startPrank(address msgSender) external;
     function stopPrank() external;

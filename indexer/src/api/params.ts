@@ -41,6 +41,9 @@ export const limit = z
 export const batchStatus = z.enum(["submitted", "attested", "finalized", "rejected"], {
   error: "expected one of submitted, attested, finalized, rejected",
 });
+export const validatorStatus = z.enum(["admitted", "active", "exiting", "banned", "withdrawn", "dismissed"], {
+  error: "expected one of admitted, active, exiting, banned, withdrawn, dismissed",
+});
 export const granularity = z.enum(["hour", "day"], { error: "expected hour or day" });
 
 export const batchId = z

@@ -3,7 +3,7 @@
  * handler's `db`, so all state lives in Ponder tables (reverted on reorgs), none in memory.
  */
 import type { Context } from "ponder:registry";
-import { gateway, gatewayRollup, network, networkRollup, protocolEvent, usageRollup } from "ponder:schema";
+import { gateway, gatewayRollup, network, networkRollup, protocolEvent, protocolParams, usageRollup, validator } from "ponder:schema";
 import { bucketOf, PERIODS, type Period } from "./time.js";
 
 export type Db = Context["db"];
@@ -29,7 +29,52 @@ export const emptyGateway = (address: Hex) => ({
   fees: 0n,
   rejectedBatches: 0,
   slashed: 0n,
+  banned: false,
+  bondPenalties: 0,
+  bondPenalized: 0n,
 });
+
+export const emptyValidator = (address: Hex) => ({
+  address,
+  status: "admitted",
+  stake: 0n,
+  attestations: 0,
+  rewardsEarned: 0n,
+  rewardsClaimed: 0n,
+  slashes: 0,
+  slashedAmount: 0n,
+  banned: false,
+});
+
+/** Makes sure a validator row exists (every signer was admitted first on a consistent chain). */
+export async function touchValidator(db: Db, address: Hex): Promise<void> {
+  await db.insert(validator).values(emptyValidator(address)).onConflictDoNothing();
+}
+
+export const PARAMS_ID = "protocol";
+const emptyParams = {
+  id: PARAMS_ID,
+  challengeWindow: 0n,
+  withdrawDelay: 0n,
+  attesterSlashBps: 0,
+  quorum: 0n,
+  minStake: 0n,
+  exitDelay: 0n,
+  proverRewardBps: 0,
+  minBond: 0n,
+  rejectedSlashBps: 0,
+  challengerRewardBps: 0,
+};
+export type ProtocolParams = typeof emptyParams;
+
+/** Sets some protocol parameters (the constructors emit every one of them, so none stays 0). */
+export async function setParams(db: Db, values: Partial<Omit<ProtocolParams, "id">>): Promise<void> {
+  await db.insert(protocolParams).values({ ...emptyParams, ...values }).onConflictDoUpdate(values);
+}
+
+export async function getParams(db: Db): Promise<ProtocolParams> {
+  return (await db.find(protocolParams, { id: PARAMS_ID })) ?? emptyParams;
+}
 
 const emptyNetwork = {
   id: NETWORK_ID,
@@ -48,8 +93,9 @@ const emptyNetwork = {
   burned: 0n,
   refunded: 0n,
   rewardsClaimed: 0n,
-  rewardPerValidator: 0n,
   slashed: 0n,
+  bondPenalized: 0n,
+  stakeSlashed: 0n,
   deposits: 0n,
   latencySumMs: 0n,
   latencyCount: 0,

@@ -5,7 +5,16 @@ import path from "node:path";
 import { repoRoot, type Ponder } from "../../../indexer/harness/ponder.js";
 import { launchBrowser } from "../../helpers/browser.js";
 
-export async function checkDashboard(ponder: Ponder, lookup: { gateway: string; callSeq: bigint; status: string }): Promise<string> {
+export interface DashboardExpectations {
+  /** Calls to look up, each with the status the page must show and whether it is final. */
+  lookups: { gateway: string; callSeq: bigint; status: string }[];
+  /** Validators (lowercase address → status) the validator table must list. */
+  validators: Record<string, string>;
+  /** Gateways (lowercase address → status) the gateway table must list. */
+  gateways: Record<string, string>;
+}
+
+export async function checkDashboard(ponder: Ponder, want: DashboardExpectations): Promise<string> {
   const browser = await launchBrowser();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
@@ -25,12 +34,24 @@ export async function checkDashboard(ponder: Ponder, lookup: { gateway: string; 
       const size = await page.$eval(`#${id} canvas`, (c) => (c as HTMLCanvasElement).width * (c as HTMLCanvasElement).height);
       assert.ok(size > 0, `${id} canvas`);
     }
-    assert.match(await page.textContent("#tiles") ?? "", /calls settled/);
-    await page.fill("#lookup-form input[name=gateway]", lookup.gateway);
-    await page.fill("#lookup-form input[name=callSeq]", lookup.callSeq.toString());
-    await page.click("#lookup-form button");
-    await page.waitForSelector("#lookup-result [data-status]", { timeout: 10_000 });
-    assert.equal(await page.getAttribute("#lookup-result [data-status]", "data-status"), lookup.status);
+    const tiles = (await page.textContent("#tiles")) ?? "";
+    for (const k of ["calls settled", "submitted", "attested", "finalized", "rejected", "active validators", "stake slashed"]) assert.match(tiles, new RegExp(k));
+    const rows = (sel: string) =>
+      page.$$eval(`${sel} tbody tr`, (trs) => Object.fromEntries(trs.map((tr) => [(tr as HTMLElement).dataset.address, (tr as HTMLElement).dataset.status])));
+    assert.deepEqual(await rows("#validators"), want.validators, "validator table");
+    assert.deepEqual(await rows("#gateways"), want.gateways, "gateway table");
+    assert.match((await page.textContent("#quorum")) ?? "", /quorum \d+ of \d+ active/);
+    for (const lookup of want.lookups) {
+      await page.evaluate(() => {
+        document.querySelector("#lookup-result")!.innerHTML = "";
+      });
+      await page.fill("#lookup-form input[name=gateway]", lookup.gateway);
+      await page.fill("#lookup-form input[name=callSeq]", lookup.callSeq.toString());
+      await page.click("#lookup-form button");
+      await page.waitForSelector("#lookup-result [data-status]", { timeout: 10_000 });
+      assert.equal(await page.getAttribute("#lookup-result [data-status]", "data-status"), lookup.status, `lookup ${lookup.gateway}/${lookup.callSeq}`);
+      assert.equal(await page.getAttribute("#lookup-result [data-final]", "data-final"), String(lookup.status === "finalized"));
+    }
     assert.deepEqual(external, [], "the dashboard loads nothing from other origins");
     assert.deepEqual(errors, []);
     const out = path.join(repoRoot, "test-results", "dashboard.png");

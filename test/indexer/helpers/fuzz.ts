@@ -35,7 +35,7 @@ export async function fuzzApi(ponder: Ponder, known: { gateway: string; callSeq:
     { weight: 3, arbitrary: fc.constantFrom(...SQL_INJECTIONS) },
     { weight: 2, arbitrary: fc.string({ maxLength: 60 }) },
     { weight: 1, arbitrary: fc.string({ unit: "binary-ascii", maxLength: 30 }) },
-    { weight: 2, arbitrary: fc.constantFrom(known.gateway, known.callSeq, known.batchId, "hour", "day", "finalized", "1000", "1001", "0", "2026-01-01") },
+    { weight: 2, arbitrary: fc.constantFrom(known.gateway, known.callSeq, known.batchId, "hour", "day", "finalized", "active", "banned", "1000", "1001", "0", "2026-01-01") },
     { weight: 1, arbitrary: fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String) },
   );
   const enc = (s: string) => encodeURIComponent(s);
@@ -49,6 +49,7 @@ export async function fuzzApi(ponder: Ponder, known: { gateway: string; callSeq:
     value.map((a) => `/gateways/${enc(a)}`),
     fc.tuple(value, query).map(([a, q]) => `/gateways/${enc(a)}/usage${q}`),
     query.map((q) => `/validators${q}`),
+    value.map((a) => `/validators/${enc(a)}`),
     query.map((q) => `/network/stats${q}`),
     query.map((q) => `/network/activity${q}`),
     query.map((q) => `/models/usage${q}`),

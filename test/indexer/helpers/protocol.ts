@@ -1,6 +1,8 @@
 /**
- * Drives a real proofpath deployment on a test chain with the SDK: deploy, register and approve an
- * enclave key, fund it, and submit / attest / reject / finalize batches built from real receipts.
+ * Drives a real proofpath (v2) deployment on a test chain with the SDK: deploy (the deployer stakes
+ * `validatorStake` for each admitted validator), register and approve an enclave key (approvals carry
+ * a deadline), fund it, and submit / attest / reject / finalize batches built from real receipts;
+ * commit–reveal equivocation challenges and contradiction slashing of a validator.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,6 +11,8 @@ import {
   createPublicClient,
   createWalletClient,
   defineChain,
+  encodeAbiParameters,
+  getAddress,
   http,
   keccak256,
   toHex,
@@ -22,13 +26,22 @@ import {
   type WalletClient,
 } from "viem";
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
-import { gatewayRegistryAbi, opgTokenAbi, proofSettlementAbi } from "../../../sdk/abis.js";
+import { gatewayRegistryAbi, opgTokenAbi, proofSettlementAbi, validatorSetAbi } from "../../../sdk/abis.js";
 import { deployProofpath, localDeployDefaults, writeDeployment, type Deployment } from "../../../sdk/deploy.js";
-import { signHeader, settlementDomain } from "../../../sdk/eip712.js";
+import { signHeader, signReceipt, settlementDomain } from "../../../sdk/eip712.js";
 import { computeFee } from "../../../sdk/fees.js";
-import { hashHeader, receiptLeaf } from "../../../sdk/hashing.js";
-import { buildTree } from "../../../sdk/merkle.js";
-import { enclaveApprovalDigest, enclaveRegistrationDigest, quorumSignatures, signCompact, verdictDigest } from "../../../sdk/quorum.js";
+import { hashHeader, hashReceipt, receiptLeaf } from "../../../sdk/hashing.js";
+import { buildTree, type MerkleTree } from "../../../sdk/merkle.js";
+import {
+  APPROVAL_TTL_SEC,
+  enclaveApprovalDigest,
+  enclaveRegistrationDigest,
+  quorumSignatures,
+  signCompact,
+  VERDICT_ATTEST,
+  VERDICT_REJECT,
+  verdictDigest,
+} from "../../../sdk/quorum.js";
 
 const MNEMONIC = "test test test test test test test test test test test junk";
 export const devAccount = (i: number) => mnemonicToAccount(MNEMONIC, { addressIndex: i });
@@ -54,6 +67,17 @@ export interface Header {
   daURI: string;
 }
 
+export interface Receipt {
+  gateway: Address;
+  callSeq: bigint;
+  modelId: Hex;
+  requestHash: Hex;
+  responseHash: Hex;
+  inputTokens: number;
+  outputTokens: number;
+  servedAt: bigint;
+}
+
 /** One served call as the test makes it up. */
 export interface Call {
   modelId: Hex;
@@ -76,13 +100,33 @@ export interface Protocol {
    * gas limit and nonce, then blocks mined until all are in. Returns the headers, in order.
    */
   submitMany(batches: Call[][], opts?: { gw?: LocalAccount; perBlock?: number }): Promise<Header[]>;
-  attest(headers: Header[]): Promise<Hex>;
-  reject(headers: Header[]): Promise<Hex>;
+  /** A quorum (default: the first two validators) attests; remembers the signers for `finalize`. */
+  attest(headers: Header[], signers?: LocalAccount[]): Promise<{ tx: Hex; attestationId: bigint; signers: Address[] }>;
+  reject(headers: Header[], signers?: LocalAccount[]): Promise<Hex>;
+  /** Finalizes batches of one attestation, passing its recorded signers. */
   finalize(headers: Header[]): Promise<Hex>;
+  /**
+   * Proves that the enclave equivocated on leaf `index` of `header` (it signed another receipt for that
+   * callSeq), commit–reveal, from `challenger` (a dev account index): the batch is rejected, the key's
+   * bond slashed and, if attested, its attesters' stakes.
+   */
+  challengeEquivocation(header: Header, index: number, challenger: number): Promise<Hex>;
+  /** `validator` signed an attest verdict over `header` besides a reject: anyone proves it, commit–reveal. */
+  slashContradiction(validator: LocalAccount, header: Header, prover: number): Promise<Hex>;
+  /** The validator claims its fee rewards to itself; returns the amount claimed. */
+  claimRewards(validator: LocalAccount): Promise<bigint>;
+  /** The settlement's `rewardsOwed(v)`. */
+  rewardsOwed(validator: Address): Promise<bigint>;
+  /** ValidatorSet's record of `v`. */
+  validatorRecord(v: Address): Promise<{ status: number; unlockAt: bigint; stake: bigint }>;
   /** Registers, approves and funds a fresh enclave key. */
   addGateway(): Promise<LocalAccount>;
   /** Moves chain time past the challenge window and mines a block. */
   passChallengeWindow(): Promise<void>;
+  /** Governance (the deployer here; a timelock in production) lengthens the challenge window. */
+  setChallengeWindow(seconds: number): Promise<Hex>;
+  /** The settlement's `batch(gateway, batchSeq)` view. */
+  batchOnChain(h: Header): Promise<{ status: number; since: bigint; windowEnd: bigint; attestationId: bigint }>;
 }
 
 export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unknown[]) => Promise<T>): Promise<Protocol> {
@@ -95,6 +139,7 @@ export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unkn
   const validators = [devAccount(1), devAccount(2), devAccount(3)] as unknown as LocalAccount[];
   const quorum = 2;
 
+  // localDeployDefaults.validatorStake: the deployer stakes minStake for each validator, so all are active.
   const deployment = await deployProofpath(owner, pub, { ...localDeployDefaults, validators: validators.map((v) => v.address), quorum });
   const deploymentFile = path.join(mkdtempSync(path.join(tmpdir(), "proofpath-deploy-")), "local.json");
   writeDeployment(deploymentFile, deployment);
@@ -122,8 +167,10 @@ export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unkn
     await send(operator, c.OPGToken, opgTokenAbi, "approve", [c.GatewayRegistry, bond]);
     const keySig = await signCompact(key, enclaveRegistrationDigest(chainId, c.GatewayRegistry, { operator: operator.account.address, measurement, attestationHash, keyConfigHash }));
     await send(operator, c.GatewayRegistry, gatewayRegistryAbi, "registerEnclave", [key.address, measurement, attestationHash, keyConfigHash, bond, keySig]);
-    const digest = enclaveApprovalDigest(chainId, c.GatewayRegistry, { key: key.address, measurement, attestationHash, keyConfigHash, nonce: 0n });
-    await send(owner, c.GatewayRegistry, gatewayRegistryAbi, "approveEnclave", [key.address, await quorumSignatures(validators.slice(0, quorum), digest)]);
+    const { timestamp } = await pub.getBlock({ blockTag: "latest" });
+    const deadline = timestamp + APPROVAL_TTL_SEC;
+    const digest = enclaveApprovalDigest(chainId, c.GatewayRegistry, { key: key.address, measurement, attestationHash, keyConfigHash, nonce: 0n, deadline });
+    await send(owner, c.GatewayRegistry, gatewayRegistryAbi, "approveEnclave", [key.address, deadline, await quorumSignatures(validators.slice(0, quorum), digest)]);
     const fund = 10_000n * 10n ** 18n;
     await send(operator, c.OPGToken, opgTokenAbi, "approve", [c.ProofSettlement, fund]);
     await send(operator, c.ProofSettlement, proofSettlementAbi, "deposit", [key.address, fund]);
@@ -132,23 +179,26 @@ export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unkn
 
   const gateway = await addGateway();
   const next = new Map<Address, { batchSeq: bigint; callSeq: bigint }>();
+  const keys = new Map<Address, LocalAccount>([[gateway.address, gateway]]);
+  const built = new Map<string, { receipts: Receipt[]; tree: MerkleTree }>();
+  const attestersOf = new Map<string, Address[]>();
+  const idOf = (h: Header) => `${h.gateway.toLowerCase()}:${h.batchSeq}`;
 
   async function build(calls: Call[], opts: { gw?: LocalAccount; servedAt?: bigint } = {}) {
     const gw = opts.gw ?? gateway;
     const seqs = next.get(gw.address) ?? { batchSeq: 0n, callSeq: 0n };
     const servedAt = opts.servedAt ?? BigInt(Date.now()) - 2_000n;
-    const leaves = calls.map((call, i) =>
-      receiptLeaf({
-        gateway: gw.address,
-        callSeq: seqs.callSeq + BigInt(i),
-        modelId: call.modelId,
-        requestHash: keccak256(toHex(`req:${seqs.callSeq + BigInt(i)}`)),
-        responseHash: keccak256(toHex(`res:${seqs.callSeq + BigInt(i)}`)),
-        inputTokens: call.inputTokens,
-        outputTokens: call.outputTokens,
-        servedAt: servedAt + BigInt(i),
-      }),
-    );
+    const receipts: Receipt[] = calls.map((call, i) => ({
+      gateway: gw.address,
+      callSeq: seqs.callSeq + BigInt(i),
+      modelId: call.modelId,
+      requestHash: keccak256(toHex(`req:${seqs.callSeq + BigInt(i)}`)),
+      responseHash: keccak256(toHex(`res:${seqs.callSeq + BigInt(i)}`)),
+      inputTokens: call.inputTokens,
+      outputTokens: call.outputTokens,
+      servedAt: servedAt + BigInt(i),
+    }));
+    const tree = buildTree(receipts.map(receiptLeaf));
     const byModel = new Map<Hex, { modelId: Hex; calls: number; inputTokens: bigint; outputTokens: bigint }>();
     for (const call of calls) {
       const u = byModel.get(call.modelId) ?? { modelId: call.modelId, calls: 0, inputTokens: 0n, outputTokens: 0n };
@@ -163,7 +213,7 @@ export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unkn
       batchSeq: seqs.batchSeq,
       firstCallSeq: seqs.callSeq,
       count: calls.length,
-      root: buildTree(leaves).root,
+      root: tree.root,
       usage,
       fee: computeFee(usage, rate),
       firstServedAt: servedAt,
@@ -172,6 +222,7 @@ export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unkn
     };
     const sig = await signHeader(gw, domain, header);
     next.set(gw.address, { batchSeq: seqs.batchSeq + 1n, callSeq: seqs.callSeq + BigInt(calls.length) });
+    built.set(idOf(header), { receipts, tree });
     return { header, sig: sig.compact };
   }
 
@@ -225,10 +276,14 @@ export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unkn
     return headers;
   }
 
-  async function verdict(kind: 1 | 2, headers: Header[]) {
+  async function verdict(kind: 1 | 2, headers: Header[], signers: LocalAccount[]) {
     const hashes = headers.map((h) => hashHeader(h));
-    return quorumSignatures(validators.slice(0, quorum), verdictDigest(chainId, c.ProofSettlement, kind, hashes));
+    return quorumSignatures(signers, verdictDigest(chainId, c.ProofSettlement, kind, hashes));
   }
+  const ascending = (signers: LocalAccount[]) => signers.map((s) => s.address).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+  const walletOf = (account: LocalAccount) => createWalletClient({ chain, transport, account }) as Wallet;
+  const rewardsOwed = async (v: Address) =>
+    (await pub.readContract({ address: c.ProofSettlement, abi: proofSettlementAbi, functionName: "rewardsOwed", args: [v] })) as bigint;
 
   return {
     chainId,
@@ -240,20 +295,100 @@ export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unkn
     gateway,
     submit,
     submitMany,
-    addGateway,
-    async attest(headers) {
-      const refs = headers.map((h) => ({ gateway: h.gateway, batchSeq: h.batchSeq, headerHash: hashHeader(h) }));
-      return (await send(owner, c.ProofSettlement, proofSettlementAbi, "attest", [refs, await verdict(1, headers)])).tx;
+    async addGateway() {
+      const key = await addGateway();
+      keys.set(key.address, key);
+      return key;
     },
-    async reject(headers) {
-      return (await send(owner, c.ProofSettlement, proofSettlementAbi, "reject", [headers, await verdict(2, headers)])).tx;
+    async attest(headers, signers = validators.slice(0, quorum)) {
+      const refs = headers.map((h) => ({ gateway: h.gateway, batchSeq: h.batchSeq, headerHash: hashHeader(h) }));
+      const { tx } = await send(owner, c.ProofSettlement, proofSettlementAbi, "attest", [refs, await verdict(VERDICT_ATTEST, headers, signers)]);
+      const [, , , attestationId] = (await pub.readContract({
+        address: c.ProofSettlement,
+        abi: proofSettlementAbi,
+        functionName: "batch",
+        args: [headers[0]!.gateway, headers[0]!.batchSeq],
+      })) as readonly [number, bigint, bigint, number, Hex];
+      const addrs = ascending(signers);
+      for (const h of headers) attestersOf.set(idOf(h), addrs);
+      return { tx, attestationId: BigInt(attestationId), signers: addrs };
+    },
+    async reject(headers, signers = validators.slice(0, quorum)) {
+      return (await send(owner, c.ProofSettlement, proofSettlementAbi, "reject", [headers, await verdict(VERDICT_REJECT, headers, signers)])).tx;
     },
     async finalize(headers) {
-      return (await send(owner, c.ProofSettlement, proofSettlementAbi, "finalize", [headers])).tx;
+      const attesters = attestersOf.get(idOf(headers[0]!));
+      if (!attesters) throw new Error(`finalize: ${idOf(headers[0]!)} was not attested through this helper`);
+      return (await send(owner, c.ProofSettlement, proofSettlementAbi, "finalize", [headers, attesters])).tx;
+    },
+    async challengeEquivocation(header, index, challengerIndex) {
+      const b = built.get(idOf(header));
+      const key = keys.get(header.gateway);
+      if (!b || !key) throw new Error(`challengeEquivocation: ${idOf(header)} was not built by this helper`);
+      const settled = b.receipts[index]!;
+      // What the enclave showed the user for that callSeq: another response, signed all the same.
+      const signed = { ...settled, responseHash: keccak256(toHex(`other:${settled.callSeq}`)) };
+      const receiptSig = (await signReceipt(key, domain, signed)).compact;
+      const challenger = wallet(challengerIndex);
+      const salt = keccak256(toHex(`salt:${idOf(header)}:${index}`));
+      const headerHash = hashHeader(header);
+      const commitment = keccak256(
+        encodeAbiParameters(
+          [{ type: "address" }, { type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }],
+          [challenger.account.address, headerHash, hashReceipt(signed), salt],
+        ),
+      );
+      // Commit, then reveal in a later block (automine: each transaction is its own block).
+      await send(challenger, c.ProofSettlement, proofSettlementAbi, "commitChallenge", [commitment]);
+      const proof = { signedReceipt: signed, receiptSig, settledReceipt: settled, settledIsVoid: false, proof: b.tree.proof(index) };
+      const attesters = attestersOf.get(idOf(header)) ?? [];
+      return (await send(challenger, c.ProofSettlement, proofSettlementAbi, "challengeEquivocation", [header, proof, salt, attesters])).tx;
+    },
+    async slashContradiction(validator, header, proverIndex) {
+      const hashes = [hashHeader(header)];
+      const attestSig = await signCompact(validator, verdictDigest(chainId, c.ProofSettlement, VERDICT_ATTEST, hashes));
+      const rejectSig = await signCompact(validator, verdictDigest(chainId, c.ProofSettlement, VERDICT_REJECT, hashes));
+      const prover = wallet(proverIndex);
+      const salt = keccak256(toHex(`slash:${validator.address}`));
+      const commitment = keccak256(
+        encodeAbiParameters(
+          [{ type: "address" }, { type: "address" }, { type: "bytes32" }, { type: "bytes32" }],
+          [prover.account.address, validator.address, hashes[0]!, salt],
+        ),
+      );
+      await send(prover, c.ValidatorSet, validatorSetAbi, "commitSlash", [commitment]);
+      return (await send(prover, c.ValidatorSet, validatorSetAbi, "slashContradiction", [hashes, attestSig, hashes, rejectSig, 0n, 0n, salt])).tx;
+    },
+    async claimRewards(validator) {
+      const owed = await rewardsOwed(validator.address);
+      await send(walletOf(validator), c.ProofSettlement, proofSettlementAbi, "claimRewards", [validator.address]);
+      return owed;
+    },
+    rewardsOwed,
+    async validatorRecord(v) {
+      const r = (await pub.readContract({ address: c.ValidatorSet, abi: validatorSetAbi, functionName: "validator", args: [v] })) as {
+        status: number;
+        unlockAt: bigint;
+        stake: bigint;
+      };
+      return { status: r.status, unlockAt: r.unlockAt, stake: r.stake };
     },
     async passChallengeWindow() {
-      await rpc("evm_increaseTime", [localDeployDefaults.challengeWindow + 1]);
+      const window = (await pub.readContract({ address: c.ProofSettlement, abi: proofSettlementAbi, functionName: "challengeWindow" })) as number;
+      await rpc("evm_increaseTime", [window + 1]);
       await rpc("evm_mine", []);
+    },
+    async setChallengeWindow(seconds) {
+      return (await send(owner, c.ProofSettlement, proofSettlementAbi, "setWindows", [seconds, localDeployDefaults.withdrawDelay])).tx;
+    },
+    async batchOnChain(h) {
+      const [status, since, windowEnd, attestationId] = (await pub.readContract({
+        address: c.ProofSettlement,
+        abi: proofSettlementAbi,
+        functionName: "batch",
+        args: [h.gateway, h.batchSeq],
+      })) as readonly [number, bigint, bigint, number, Hex];
+      return { status, since: BigInt(since), windowEnd: BigInt(windowEnd), attestationId: BigInt(attestationId) };
     },
   };
 }

@@ -18,6 +18,8 @@
   const esc = (v) => String(v).replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
   const short = (hex) => (hex && hex.length > 14 ? `${hex.slice(0, 8)}…${hex.slice(-4)}` : hex);
   const fmt = (n, d = 0) => Number(n).toLocaleString(undefined, { maximumFractionDigits: d });
+  const opg = (wei, d = 2) => fmt(Number(wei) / OPG, d);
+  const when = (s) => (s == null ? "—" : new Date(Number(s) * 1000).toLocaleString());
 
   /** Draws (or redraws) a time chart: `x` unix seconds, `series` [{label, values}]. */
   const PERIOD = { hour: 3600, day: 86400 };
@@ -55,12 +57,13 @@
 
   async function refresh() {
     const g = $("#granularity").value;
-    const [stats, activity, gateways, models, recent] = await Promise.all([
+    const [stats, activity, gateways, models, recent, validators] = await Promise.all([
       get("/network/stats"),
       get(`/network/activity?granularity=${g}`),
       get("/gateways?limit=50"),
       get(`/models/usage?granularity=${g}`),
       get("/batches?limit=12"),
+      get("/validators?limit=100"),
     ]);
 
     const tiles = [
@@ -76,6 +79,10 @@
       ["attested", fmt(stats.batchesByStatus.attested)],
       ["finalized", fmt(stats.batchesByStatus.finalized)],
       ["rejected", fmt(stats.batchesByStatus.rejected)],
+      ["active validators", fmt(stats.activeValidators)],
+      ["validator stake (OPG)", fmt(Number(stats.validatorStake) / OPG, 2)],
+      ["stake slashed (OPG)", fmt(Number(stats.stakeSlashed) / OPG, 2)],
+      ["bond penalties + slashes (OPG)", fmt((Number(stats.bondPenalized) + Number(stats.slashed)) / OPG, 2)],
     ];
     $("#tiles").innerHTML = tiles.map(([k, v]) => `<div class="tile"><div class="v">${v}</div><div class="k">${k}</div></div>`).join("");
 
@@ -103,7 +110,18 @@
     draw("chart-models", m.x, m.series, "calls");
 
     $("#batches tbody").innerHTML = recent.items
-      .map((b) => `<tr><td title="${esc(b.id)}">${esc(short(b.gateway))}:${esc(b.batchSeq)}</td><td>${esc(b.calls)}</td><td><span class="status ${esc(b.status)}">${esc(b.status)}</span></td><td>${new Date(Number(b.submittedAt) * 1000).toLocaleString()}</td></tr>`)
+      .map((b) => `<tr data-status="${esc(b.status)}"><td title="${esc(b.id)}">${esc(short(b.gateway))}:${esc(b.batchSeq)}</td><td>${esc(b.calls)}</td><td><span class="status ${esc(b.status)}">${esc(b.status)}</span></td><td>${when(b.submittedAt)}</td><td>${b.status === "attested" ? when(b.windowEnd) : b.final ? '<span class="final">final</span>' : "—"}</td></tr>`)
+      .join("");
+
+    const q = validators.quorum;
+    $("#quorum").textContent =
+      `quorum ${q.effective} of ${q.active} active (configured ${q.configured}; never below a strict majority)` +
+      `${BigInt(q.effective) > BigInt(q.active) ? " — too few active validators for a quorum" : ""}; active stake ${opg(validators.activeStake)} OPG`;
+    $("#validators tbody").innerHTML = validators.items
+      .map((v) => `<tr data-address="${esc(v.address)}" data-status="${esc(v.status)}"><td title="${esc(v.address)}">${esc(short(v.address))}</td><td><span class="status ${esc(v.status)}">${esc(v.status)}</span></td><td>${opg(v.stake)}</td><td>${esc(v.attestations)}</td><td>${opg(v.rewardsEarned, 6)}</td><td>${opg(v.rewardsClaimed, 6)}</td><td>${v.slashes > 0 ? `${opg(v.slashedAmount)} (${esc(v.slashes)}×${v.banned ? ", banned" : ""})` : "—"}</td><td>${when(v.joinedAt)}</td><td>${v.exitingAt ? `${when(v.exitingAt)} / ${when(v.unlockAt)}` : "—"}</td></tr>`)
+      .join("");
+    $("#gateways tbody").innerHTML = gateways.items
+      .map((gw) => `<tr data-address="${esc(gw.address)}" data-status="${esc(gw.status)}"><td title="${esc(gw.address)}">${esc(short(gw.address))}</td><td><span class="status ${esc(gw.status)}">${esc(gw.status)}${gw.banned ? " (banned)" : ""}</span></td><td>${opg(gw.bond)}</td><td>${gw.bondPenalties > 0 ? `${opg(gw.bondPenalized)} (${esc(gw.bondPenalties)}×)` : "—"}</td><td>${BigInt(gw.slashed) > 0n ? opg(gw.slashed) : "—"}</td><td>${esc(gw.batches)}</td><td>${esc(gw.rejectedBatches)}</td><td>${fmt(gw.calls)}</td><td>${opg(gw.fees, 6)}</td></tr>`)
       .join("");
     if (!$("#lookup-form").gateway.value && recent.items[0]) $("#lookup-form").gateway.placeholder = recent.items[0].gateway;
     $("#updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
@@ -119,10 +137,15 @@
       const gw = encodeURIComponent(f.gateway.value.trim());
       const seq = encodeURIComponent(f.callSeq.value.trim());
       const r = await get(`/calls/${gw}/${seq}`);
-      const lines = [`<span class="status ${esc(r.status)}" data-status="${esc(r.status)}">${esc(r.status)}</span>`];
+      const lines = [
+        `<span class="status ${esc(r.status)}" data-status="${esc(r.status)}">${esc(r.status)}</span> ` +
+          (r.final ? '<span class="final" data-final="true">final</span>' : '<span class="not-final" data-final="false">not final</span>'),
+      ];
+      if (r.status === "attested" && r.times.windowEnd) lines.push(`challenge window ends ${when(r.times.windowEnd)}; final once finalized after it`);
+      if (r.status === "submitted") lines.push("waiting for validators to attest; the challenge window starts at attestation");
       if (r.batch) {
-        lines.push(`batch ${r.batch.id} (leaf ${r.index} of ${r.batch.count}), root ${r.batch.root}`);
-        for (const [k, v] of Object.entries(r.txs)) if (v) lines.push(`${k} tx ${v}`);
+        lines.push(`batch ${esc(r.batch.id)} (leaf ${esc(r.index)} of ${esc(r.batch.count)}), root ${esc(r.batch.root)}`);
+        for (const [k, v] of Object.entries(r.txs)) if (v) lines.push(`${esc(k)} tx ${esc(v)}`);
         if (r.proofLatencyMs != null) lines.push(`proof latency ${(Number(r.proofLatencyMs) / 1000).toFixed(1)} s`);
         if (r.batch.daURI) lines.push(`receipts and proof: ${esc(r.batch.daURI)}`);
       } else lines.push("no settled batch covers this call yet");

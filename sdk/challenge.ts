@@ -1,0 +1,29 @@
+/**
+ * Commit–reveal for the protocol's proofs of fault. A challenger first commits to a hash that binds
+ * its own address to the evidence, and reveals the evidence in a later block: a copy of the reveal
+ * sent from the mempool by anyone else has no commitment of its own and earns nothing.
+ *  - equivocation (ProofSettlement.commitChallenge / challengeEquivocation):
+ *    keccak256(abi.encode(challenger, headerHash, receiptStructHash, salt))
+ *  - contradicting verdicts (ValidatorSet.commitSlash / slashContradiction):
+ *    keccak256(abi.encode(prover, validator, headerHash, salt))
+ */
+import { randomBytes } from "node:crypto";
+import { encodeAbiParameters, keccak256, toHex, type Address, type Hex } from "viem";
+
+const FOUR = [{ type: "address" }, { type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }] as const;
+const PROVER = [{ type: "address" }, { type: "address" }, { type: "bytes32" }, { type: "bytes32" }] as const;
+
+/** A fresh random salt: keeps the commitment from revealing the evidence. */
+export function newSalt(): Hex {
+  return toHex(randomBytes(32));
+}
+
+/** What `challenger` commits to before revealing that the enclave signed `receiptHash` against `headerHash`. */
+export function challengeCommitment(challenger: Address, headerHash: Hex, receiptHash: Hex, salt: Hex): Hex {
+  return keccak256(encodeAbiParameters(FOUR, [challenger, headerHash, receiptHash, salt]));
+}
+
+/** What `prover` commits to before revealing that `validator` signed contradicting verdicts on `headerHash`. */
+export function slashCommitment(prover: Address, validator: Address, headerHash: Hex, salt: Hex): Hex {
+  return keccak256(encodeAbiParameters(PROVER, [prover, validator, headerHash, salt]));
+}
