@@ -26,7 +26,7 @@ describe("validators on an idle automining chain", function () {
     const ports = [await freePort(), await freePort(), await freePort()];
     for (let i = 0; i < 3; i++) {
       validators.push(await createValidator({
-        privateKey: net.validatorKeys[i]!, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
+        privateKey: net.validatorKeys[i]!, daAllowPrivate: true, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
         port: ports[i]!, peers: ports.filter((_, j) => j !== i).map((p) => `http://127.0.0.1:${p}`),
         pollIntervalMs: 200, submitStaggerMs: 300, claimIntervalMs: 500, // default confirmations (0)
       }, { logger: pino({ level: "silent" }) }));

@@ -33,7 +33,7 @@ describe("validator service (3 validator processes, quorum 2, real anvil)", func
   const procs: (ValidatorProc | undefined)[] = [];
 
   const configOf = (i: number) => ({
-    privateKey: net.validatorKeys[i], rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
+    privateKey: net.validatorKeys[i], daAllowPrivate: true, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
     port: ports[i], peers: ports.filter((_, j) => j !== i).map((p) => `http://127.0.0.1:${p}`),
     pollIntervalMs: 250, daDeadlineSec: DA_DEADLINE_SEC, daTimeoutMs: 2_000, confirmations: 0, submitStaggerMs: 500,
     receiptSamples: 4, claimIntervalMs: 1_000, retryBaseMs: 250, retryMaxMs: 1_000, logLevel: "info",
