@@ -256,6 +256,11 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
         if (fetches) state.daFetchEnd(b.headerHash);
       }
       metrics.verifyLatency.observe((performance.now() - t0) / 1000);
+      // A reorg while the receipts were fetched and checked can put another header at this
+      // batchSeq, with its receipts at the same DA URL: act only for the batch on chain now, or a
+      // verdict judged on another batch's receipts would bind us if this one came back. (Also
+      // before waiting: the other header's receipts may be what made the fetch fail.)
+      if (!syncStatus(b, await chain.batch(b.header.gateway, b.header.batchSeq))) return;
       if (d.kind === "wait") {
         metrics.daErrors.inc({ error: d.error.name });
         const delay = backoff.failed(b.headerHash, d.error, { notAfter: d.deadlineAt * 1000 + 250 });
@@ -274,10 +279,6 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
         }
         return;
       }
-      // A reorg while the receipts were fetched and checked can put another header at this
-      // batchSeq, with its receipts at the same DA URL: sign only for the batch on chain now, or a
-      // verdict judged on another batch's receipts would bind us if this one came back.
-      if (!syncStatus(b, await chain.batch(b.header.gateway, b.header.batchSeq))) return;
       own = await signVerdict(b, d.verdict, d.reason);
       decided.set(b.headerHash, own);
     }
