@@ -75,7 +75,9 @@ function classify(operation: string, e: unknown): Error {
 
 export function createValidatorChain(p: { rpcUrl: string; account: LocalAccount; settlement: Address }): ValidatorChain {
   const transport = http(p.rpcUrl, { retryCount: 1, timeout: 10_000 });
-  const publicClient = createPublicClient({ transport }) as PublicClient;
+  // viem polls for receipts every 4 s by default: a round (and every batch in it) waited that long
+  // after each transaction whose receipt was not there at the first look.
+  const publicClient = createPublicClient({ transport, pollingInterval: 250 }) as PublicClient;
   let chain: Chain | undefined;
   let chainIdP: Promise<number> | undefined;
   let vsAddress: Address | undefined;
