@@ -180,6 +180,7 @@ async function main(): Promise<number> {
       const v = await createValidator(
         {
           privateKey: validatorKeys[i]!,
+          daAllowPrivate: true, // the demo gateway serves its receipts on 127.0.0.1
           rpcUrl: chain.rpcUrl,
           deployment: deploymentFile,
           dataDir: path.join(workDir, `validator-${i}`),

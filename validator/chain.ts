@@ -5,7 +5,7 @@
  * wasted transaction. Transport failures become {@link RpcUnavailableError} (retryable).
  */
 import {
-  BaseError as ViemBaseError, ContractFunctionRevertedError, createPublicClient, createWalletClient, http,
+  BaseError as ViemBaseError, ContractFunctionRevertedError, createPublicClient, createWalletClient, decodeErrorResult, http,
   type Address, type Chain, type Hex, type LocalAccount, type PublicClient,
 } from "viem";
 import { proofSettlementAbi, validatorSetAbi } from "../sdk/abis.js";
@@ -53,6 +53,8 @@ export interface ValidatorChain {
   head(): Promise<{ number: bigint; hash: Hex; timestamp: bigint }>;
   /** Simulates, sends and waits for `functionName` on the settlement; returns the tx hash. */
   send(functionName: SettlementFn, args: readonly unknown[]): Promise<Hex>;
+  /** Like `send`, with calldata encoded by the caller (rawDaUri.ts: a daURI that is not UTF-8). */
+  sendCalldata(functionName: SettlementFn, data: Hex): Promise<Hex>;
 }
 
 /** Wraps a read so transport errors become retryable and reverts non-retryable. */
@@ -79,7 +81,9 @@ function classify(operation: string, e: unknown): Error {
 
 export function createValidatorChain(p: { rpcUrl: string; account: LocalAccount; settlement: Address }): ValidatorChain {
   const transport = http(p.rpcUrl, { retryCount: 1, timeout: 10_000 });
-  const publicClient = createPublicClient({ transport }) as PublicClient;
+  // viem polls for receipts every 4 s by default: a round (and every batch in it) waited that long
+  // after each transaction whose receipt was not there at the first look.
+  const publicClient = createPublicClient({ transport, pollingInterval: 250 }) as PublicClient;
   let chain: Chain | undefined;
   let chainIdP: Promise<number> | undefined;
   let vsAddress: Address | undefined;
@@ -154,7 +158,48 @@ export function createValidatorChain(p: { rpcUrl: string; account: LocalAccount;
       sending = next.catch(() => undefined);
       return next;
     },
+    sendCalldata(functionName, data) {
+      const next = sending.then(() => sendDataNow(functionName, data));
+      sending = next.catch(() => undefined);
+      return next;
+    },
   };
+
+  /** A revert of a raw call carries no decoded error: decode it with the settlement's ABI. */
+  async function rawRpc<T>(functionName: SettlementFn, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      const withData = e instanceof ViemBaseError
+        ? (e.walk((x) => typeof (x as { data?: unknown }).data === "string" && ((x as { data: string }).data).length >= 10) as { data?: Hex } | null)
+        : null;
+      if (withData?.data) {
+        let reason: string;
+        try {
+          const d = decodeErrorResult({ abi: proofSettlementAbi, data: withData.data });
+          reason = `${d.errorName}(${(d.args ?? []).map(String).join(", ")})`;
+        } catch {
+          reason = withData.data;
+        }
+        throw new TransactionRevertedError({ functionName, reason, cause: e });
+      }
+      if (e instanceof ViemBaseError && /revert/i.test(e.message)) throw new TransactionRevertedError({ functionName, reason: e.shortMessage, cause: e });
+      throw new RpcUnavailableError({ operation: functionName, cause: e });
+    }
+  }
+
+  async function sendDataNow(functionName: SettlementFn, data: Hex): Promise<Hex> {
+    const id = await chainId();
+    chain ??= { id, name: `chain-${id}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [p.rpcUrl] } } };
+    const wallet = createWalletClient({ account: p.account, chain, transport });
+    const tx = { account: p.account, to: p.settlement, data };
+    await rawRpc(functionName, () => publicClient.call({ ...tx, blockTag: "pending" }));
+    const gas = await rawRpc(functionName, () => publicClient.estimateGas(tx));
+    const hash = await rawRpc(functionName, () => wallet.sendTransaction({ ...tx, chain, gas: (gas * 6n) / 5n }));
+    const receipt = await rpc(functionName, () => publicClient.waitForTransactionReceipt({ hash, timeout: 60_000 }));
+    if (receipt.status !== "success") throw new TransactionRevertedError({ functionName, reason: `tx ${hash} reverted` });
+    return hash;
+  }
 
   async function sendNow(functionName: SettlementFn, args: readonly unknown[]): Promise<Hex> {
     const id = await chainId();

@@ -36,7 +36,19 @@ export const validatorConfigSchema = z
     pollIntervalMs: ms(1_000, 10),
     /** How long (seconds after submission) receipts may stay unavailable before the batch is rejected. */
     daDeadlineSec: z.number({ error: "expected seconds" }).int().min(1).default(300),
+    /** Until a DA answer (a batch, a spot-checked receipt) is complete. */
     daTimeoutMs: ms(5_000),
+    /** Until a DA endpoint has sent its response headers; default min(3000, daTimeoutMs). */
+    daFirstByteTimeoutMs: z.number({ error: "expected a number of milliseconds" }).int().min(1).optional(),
+    /** Byte budget of a batch body per receipt of its header's `count` (64 KiB of slack on top). */
+    daBytesPerReceipt: z.number({ error: "expected a byte count" }).int().min(256).default(1_024),
+    /** Hard cap of a batch body (after decompression), whatever its `count`. */
+    daMaxBytes: z.number({ error: "expected a byte count" }).int().min(65_536).default(16 * 1024 * 1024),
+    /**
+     * Let daURIs reach private, loopback and link-local addresses. Off in production: a daURI is
+     * chosen by the gateway, and would otherwise reach the validator host's metadata service and LAN.
+     */
+    daAllowPrivate: z.boolean({ error: "expected true or false" }).default(false),
     /**
      * Blocks below head before a BatchSubmitted log is read. 0 is safe: every action re-reads the
      * batch's on-chain status first, and a verdict is bound to a header hash, so one signed for a
@@ -67,13 +79,15 @@ export const validatorConfigSchema = z
       ctx.addIssue({ code: "custom", path: ["settlement"], message: "required when no deployment file is given" });
     }
     if (c.retryMaxMs < c.retryBaseMs) ctx.addIssue({ code: "custom", path: ["retryMaxMs"], message: "must be ≥ retryBaseMs" });
+    if (c.daFirstByteTimeoutMs !== undefined && c.daFirstByteTimeoutMs > c.daTimeoutMs) ctx.addIssue({ code: "custom", path: ["daFirstByteTimeoutMs"], message: "must be ≤ daTimeoutMs" });
   });
 
 export type ValidatorConfigInput = z.input<typeof validatorConfigSchema>;
 
 /** The parsed configuration with addresses resolved. */
-export interface ValidatorConfig extends Omit<z.output<typeof validatorConfigSchema>, "settlement" | "rewardsTo" | "privateKey"> {
+export interface ValidatorConfig extends Omit<z.output<typeof validatorConfigSchema>, "settlement" | "rewardsTo" | "privateKey" | "daFirstByteTimeoutMs"> {
   privateKey: Hex;
+  daFirstByteTimeoutMs: number;
   settlement: Address;
   startBlock: number;
   /** Chain id from the deployment file, checked against the RPC at start. */
@@ -114,6 +128,7 @@ export function parseValidatorConfig(input: unknown): ValidatorConfig {
   return {
     ...c,
     privateKey: c.privateKey as Hex,
+    daFirstByteTimeoutMs: c.daFirstByteTimeoutMs ?? Math.min(3_000, c.daTimeoutMs),
     settlement: getAddress(settlement!),
     startBlock: startBlock ?? 0,
     chainId,

@@ -2,12 +2,29 @@
  * Fetches what a gateway publishes for validators (gateway/http.ts): the whole batch at its
  * `daURI` (`GET /batches/:batchSeq`: header, signature, receipts in callSeq order including void
  * leaves; bigints as decimal strings) and single enclave-signed receipts (`GET /receipts/:callSeq`).
- * Answers are parsed with zod; nothing in them is trusted until `verifyBatch` recomputed it.
+ * Every GET goes through boundedGet.ts (bytes, time, redirects, addresses); the batch's byte
+ * budget follows its header's `count`, the JSON's nesting is bounded before it is parsed and the
+ * receipts are counted before zod looks at them. Nothing in an answer is trusted until
+ * `verifyBatch` recomputed it.
  */
 import { z } from "zod";
 import type { Address, Hex } from "viem";
 import { addressSchema, receiptSchema, uintSchema, type Receipt } from "../sdk/types.js";
-import { DaMalformedError, DaUnavailableError } from "./errors.js";
+import type { BoundedGet } from "./boundedGet.js";
+import { parseBoundedJson } from "./boundedJson.js";
+import { DaMalformedError, DaTooDeepError, DaTooManyReceiptsError } from "./errors.js";
+
+/** A batch JSON is 4 levels deep (body, receipts, receipt; header, usage, entry); room for extras. */
+export const DA_MAX_JSON_DEPTH = 16;
+/** Room in a batch's byte budget for everything that is not a receipt (header, usage, signature). */
+export const DA_BUDGET_SLACK_BYTES = 64 * 1024;
+/** Byte budget of one signed receipt answer (`/receipts/:callSeq`). */
+export const RECEIPT_MAX_BYTES = 16 * 1024;
+
+/** Bytes a batch of `count` receipts may take: `bytesPerReceipt` each plus slack, at most `maxBytes`. */
+export function daBudget(count: number, o: { bytesPerReceipt: number; maxBytes: number }): number {
+  return Math.min(o.maxBytes, count * o.bytesPerReceipt + DA_BUDGET_SLACK_BYTES);
+}
 
 const daReceiptSchema = z.discriminatedUnion("kind", [
   // The receipt fields are the SDK's; the DA adds `kind` and may leave `gateway` implicit.
@@ -28,22 +45,10 @@ export interface DaBatch {
   leaves: DaLeaf[];
 }
 
-async function getJson(url: string, timeoutMs: number): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: "application/json" } });
-  } catch (cause) {
-    throw new DaUnavailableError({ url, reason: (cause as Error).name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : "request failed", cause });
-  }
-  if (!res.ok) {
-    await res.body?.cancel();
-    throw new DaUnavailableError({ url, reason: `HTTP ${res.status}` });
-  }
-  try {
-    return await res.json();
-  } catch (cause) {
-    throw new DaMalformedError({ url, reason: `body is not JSON (${(cause as Error).message})` });
-  }
+async function getJson(http: BoundedGet, url: string, maxBytes: number): Promise<unknown> {
+  const parsed = parseBoundedJson(await http.get(url, maxBytes), DA_MAX_JSON_DEPTH);
+  if (parsed.ok) return parsed.value;
+  throw parsed.tooDeep ? new DaTooDeepError({ url, reason: parsed.reason }) : new DaMalformedError({ url, reason: parsed.reason });
 }
 
 function issueText(e: z.ZodError): string {
@@ -51,9 +56,14 @@ function issueText(e: z.ZodError): string {
   return `${i.path.join(".") || "(root)"}: ${i.message}`;
 }
 
-/** GET `daURI`: the batch's leaves in callSeq order. */
-export async function fetchDaBatch(daURI: string, timeoutMs: number): Promise<DaBatch> {
-  const parsed = daBatchSchema.safeParse(await getJson(daURI, timeoutMs));
+/** GET `daURI`: the leaves of a batch of `count` receipts in callSeq order, within `maxBytes`. */
+export async function fetchDaBatch(http: BoundedGet, daURI: string, p: { count: number; maxBytes: number }): Promise<DaBatch> {
+  const raw = await getJson(http, daURI, p.maxBytes);
+  const receipts = (raw as { receipts?: unknown } | null)?.receipts;
+  if (Array.isArray(receipts) && receipts.length > p.count) {
+    throw new DaTooManyReceiptsError({ url: daURI, reason: `${receipts.length} receipts for a header of count ${p.count}` });
+  }
+  const parsed = daBatchSchema.safeParse(raw);
   if (!parsed.success) throw new DaMalformedError({ url: daURI, reason: issueText(parsed.error) });
   const gateway = parsed.data.gateway;
   return {
@@ -87,9 +97,9 @@ export interface SignedReceipt {
  * GET `{gatewayBase}/receipts/:callSeq`: the enclave-signed receipt, or undefined when the gateway
  * has no signed served receipt for that callSeq (void, unknown).
  */
-export async function fetchSignedReceipt(gatewayBase: string, callSeq: bigint, timeoutMs: number): Promise<SignedReceipt | undefined> {
+export async function fetchSignedReceipt(http: BoundedGet, gatewayBase: string, callSeq: bigint): Promise<SignedReceipt | undefined> {
   const url = `${gatewayBase}/receipts/${callSeq}`;
-  const raw = await getJson(url, timeoutMs);
+  const raw = await getJson(http, url, RECEIPT_MAX_BYTES);
   const parsed = signedReceiptSchema.safeParse(raw);
   if (!parsed.success) throw new DaMalformedError({ url, reason: issueText(parsed.error) });
   if (parsed.data.receipt.kind === "void" || !parsed.data.receiptSignature) return undefined;

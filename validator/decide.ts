@@ -8,8 +8,9 @@ import { encodePacked, keccak256, type Address, type Hex } from "viem";
 import type { Logger } from "pino";
 import type { BatchHeader } from "../sdk/types.js";
 import type { ValidatorChain } from "./chain.js";
+import type { BoundedGet } from "./boundedGet.js";
 import { fetchDaBatch, fetchSignedReceipt, gatewayBaseOf, type DaBatch } from "./da.js";
-import { DaMalformedError, DaUnavailableError, NotEquivocationError } from "./errors.js";
+import { DaFetchParkedError, DaMalformedError, DaUnavailableError, DaUriInvalidError, NotEquivocationError } from "./errors.js";
 import { buildEquivocationProof, type EquivocationProof } from "./equivocation.js";
 import type { Verdict } from "./signingRecord.js";
 import { verifyBatch, type BatchCheck } from "./verifyBatch.js";
@@ -30,7 +31,14 @@ export interface DecideParams {
   submittedAt: bigint;
   nowSec: number;
   daDeadlineSec: number;
-  daTimeoutMs: number;
+  /** The validator's bounded GET (boundedGet.ts). */
+  http: BoundedGet;
+  /** Byte budget of this batch's DA body (da.ts `daBudget`). */
+  daMaxBytes: number;
+  /** Why the header's daURI can never be fetched (e.g. not valid UTF-8): rejected at once. */
+  daUriInvalid?: string | undefined;
+  /** A fetch of this batch was in progress when the process died (state.ts): never fetched again. */
+  parked?: boolean;
   receiptSamples: number;
   log: Logger;
 }
@@ -51,12 +59,20 @@ export function sampleIndices(headerHash: Hex, self: Address, servedIdx: readonl
 
 export async function decide(p: DecideParams): Promise<Decision> {
   const h = p.header;
+  // The header hash binds the daURI: one that can never be fetched is a rejection now, by every validator.
+  if (p.daUriInvalid !== undefined) return { kind: "verdict", verdict: 2, reason: "da_uri_invalid" };
+  const deadlineAt = Number(p.submittedAt) + p.daDeadlineSec;
+  if (p.parked) {
+    // Fetching it again could kill the process again: it is treated as withheld.
+    if (p.nowSec >= deadlineAt) return { kind: "verdict", verdict: 2, reason: "da_fetch_crashed" };
+    return { kind: "wait", error: new DaFetchParkedError({ url: h.daURI, reason: "a fetch was in progress when the validator died; not fetched again" }), deadlineAt };
+  }
   let da: DaBatch;
   try {
-    da = await fetchDaBatch(h.daURI, p.daTimeoutMs);
+    da = await fetchDaBatch(p.http, h.daURI, { count: h.count, maxBytes: p.daMaxBytes });
   } catch (e) {
+    if (e instanceof DaUriInvalidError) return { kind: "verdict", verdict: 2, reason: "da_uri_invalid" };
     if (!(e instanceof DaUnavailableError || e instanceof DaMalformedError)) throw e;
-    const deadlineAt = Number(p.submittedAt) + p.daDeadlineSec;
     if (p.nowSec >= deadlineAt) return { kind: "verdict", verdict: 2, reason: "da_unavailable" };
     return { kind: "wait", error: e, deadlineAt };
   }
@@ -75,7 +91,7 @@ export async function decide(p: DecideParams): Promise<Decision> {
       const callSeq = h.firstCallSeq + BigInt(i);
       let signed;
       try {
-        signed = await fetchSignedReceipt(base, callSeq, p.daTimeoutMs);
+        signed = await fetchSignedReceipt(p.http, base, callSeq);
       } catch (e) {
         // The receipts endpoint is a spot check, not part of the DA promise: its absence is no verdict.
         p.log.debug({ callSeq: String(callSeq), err: (e as Error).message }, "receipt spot check failed");

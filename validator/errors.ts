@@ -37,7 +37,7 @@ export class ValidatorConfigError extends NonRetryableError {
 
 /** The batch's receipts could not be fetched from its daURI (network error, 404, 5xx, timeout). */
 export class DaUnavailableError extends RetryableError {
-  override name = "DaUnavailableError" as const;
+  override name: string = "DaUnavailableError";
   readonly url: string;
   constructor({ url, reason, cause }: { url: string; reason: string; cause?: unknown }) {
     super(`Receipts unavailable at ${url}: ${reason}`, { cause });
@@ -50,11 +50,65 @@ export class DaUnavailableError extends RetryableError {
  * gateway may still fix its endpoint; past it the batch is rejected as unavailable.
  */
 export class DaMalformedError extends RetryableError {
-  override name = "DaMalformedError" as const;
+  override name: string = "DaMalformedError";
   readonly url: string;
   constructor({ url, reason }: { url: string; reason: string }) {
     super(`Malformed batch from ${url}: ${reason}`);
     this.url = url;
+  }
+}
+
+// Hostile DA endpoints (validator/boundedGet.ts). Each is a DaUnavailableError or DaMalformedError,
+// so decide.ts treats it like any missing data: retried until the DA deadline, then a rejection.
+
+/** No first byte within `daFirstByteTimeoutMs`, or the whole body not within `daTimeoutMs`. */
+export class DaTimeoutError extends DaUnavailableError {
+  override name = "DaTimeoutError";
+}
+
+/** The endpoint answered with a redirect: never followed (blind SSRF from validator hosts). */
+export class DaRedirectRefusedError extends DaUnavailableError {
+  override name = "DaRedirectRefusedError";
+}
+
+/** The host resolves to a private, loopback or link-local address and `daAllowPrivate` is off. */
+export class DaAddressRefusedError extends DaUnavailableError {
+  override name = "DaAddressRefusedError";
+}
+
+/** A fetch of this batch was in progress when the validator process died: not fetched again. */
+export class DaFetchParkedError extends DaUnavailableError {
+  override name = "DaFetchParkedError";
+}
+
+/** The body (after decompression) is larger than the batch's byte budget. */
+export class DaTooLargeError extends DaMalformedError {
+  override name = "DaTooLargeError";
+}
+
+/** A Content-Encoding the validator does not decode. */
+export class DaEncodingRefusedError extends DaMalformedError {
+  override name = "DaEncodingRefusedError";
+}
+
+/** JSON nested deeper than any batch is (would cost stack and heap to parse). */
+export class DaTooDeepError extends DaMalformedError {
+  override name = "DaTooDeepError";
+}
+
+/** More receipts than the header's `count`. */
+export class DaTooManyReceiptsError extends DaMalformedError {
+  override name = "DaTooManyReceiptsError";
+}
+
+/**
+ * The header's daURI can never be fetched, whoever serves it: not valid UTF-8, not a URL, or not
+ * http(s). The header hash binds it, so the batch is rejected at once rather than at the deadline.
+ */
+export class DaUriInvalidError extends NonRetryableError {
+  override name = "DaUriInvalidError" as const;
+  constructor({ reason }: { reason: string }) {
+    super(`daURI unusable: ${reason}`);
   }
 }
 

@@ -23,6 +23,11 @@ Config file fields (JSON) and their environment variables:
   host, port        HOST, PORT             HTTP listen address (default 127.0.0.1:7400)
   pollIntervalMs    POLL_INTERVAL_MS
   daDeadlineSec     DA_DEADLINE_SEC        reject when receipts stay unavailable this long
+  daTimeoutMs       DA_TIMEOUT_MS          a DA answer must be complete within this (default 5000)
+  daFirstByteTimeoutMs DA_FIRST_BYTE_TIMEOUT_MS  response headers within this (default 3000)
+  daBytesPerReceipt DA_BYTES_PER_RECEIPT   batch body budget per receipt, + 64 KiB (default 1024)
+  daMaxBytes        DA_MAX_BYTES           hard cap of a batch body, decoded (default 16 MiB)
+  daAllowPrivate    DA_ALLOW_PRIVATE       true: daURIs may reach private/loopback addresses (default false)
   confirmations     CONFIRMATIONS
   submitStaggerMs   SUBMIT_STAGGER_MS
   receiptSamples    RECEIPT_SAMPLES        receipts spot-checked per batch for equivocation
@@ -42,6 +47,8 @@ const ENV: Record<string, [string, "string" | "number" | "boolean" | "list"]> = 
   SUBMIT_STAGGER_MS: ["submitStaggerMs", "number"], RECEIPT_SAMPLES: ["receiptSamples", "number"], FINALIZE: ["finalize", "boolean"],
   CLAIM: ["claim", "boolean"], CLAIM_INTERVAL_MS: ["claimIntervalMs", "number"], REWARDS_TO: ["rewardsTo", "string"], LOG_LEVEL: ["logLevel", "string"],
   ATTESTATION_ROOT: ["attestationRoot", "string"], ATTESTATION_MAX_AGE_SEC: ["attestationMaxAgeSec", "number"],
+  DA_FIRST_BYTE_TIMEOUT_MS: ["daFirstByteTimeoutMs", "number"], DA_BYTES_PER_RECEIPT: ["daBytesPerReceipt", "number"],
+  DA_MAX_BYTES: ["daMaxBytes", "number"], DA_ALLOW_PRIVATE: ["daAllowPrivate", "boolean"],
 };
 
 function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {

@@ -7,7 +7,8 @@ export interface ValidatorMetrics {
   verdicts: Counter<"verdict" | "reason">;
   doubleSignRefused: Counter;
   submitted: Counter<"fn" | "result">;
-  daErrors: Counter;
+  daErrors: Counter<"error">;
+  daFetchesParked: Counter;
   rpcErrors: Counter;
   peerErrors: Counter;
   equivocations: Counter;
@@ -26,7 +27,8 @@ export function createMetrics(): ValidatorMetrics {
     verdicts: c("proofpath_validator_verdicts_signed_total", "Verdicts signed (recorded in the signing record)", ["verdict", "reason"]),
     doubleSignRefused: c("proofpath_validator_double_sign_refused_total", "Attempts to sign a second, different verdict for a header hash (refused)"),
     submitted: c("proofpath_validator_transactions_total", "Settlement transactions sent by this validator", ["fn", "result"]),
-    daErrors: c("proofpath_validator_da_errors_total", "Failed fetches from a batch's daURI"),
+    daErrors: c("proofpath_validator_da_errors_total", "Failed fetches from a batch's daURI, by error (errors.ts)", ["error"]),
+    daFetchesParked: c("proofpath_validator_da_fetches_parked_total", "Batches whose DA fetch was in progress when the process died: not fetched again"),
     rpcErrors: c("proofpath_validator_rpc_errors_total", "Failed RPC calls"),
     peerErrors: c("proofpath_validator_peer_errors_total", "Failed or invalid answers from peers"),
     equivocations: c("proofpath_validator_equivocations_total", "Equivocation proofs submitted"),

@@ -19,7 +19,8 @@ import type { CompactSig } from "../sdk/quorum.js";
 import { fetchPeerVerdict, quorumFrom, submitRank, type VerdictResponse } from "./aggregate.js";
 import { BatchStatus, createValidatorChain, prefixMatches, type OnchainBatch, type ValidatorChain } from "./chain.js";
 import { parseValidatorConfig, type ValidatorConfig, type ValidatorConfigInput } from "./config.js";
-import { fetchDaBatch, type SignedReceipt } from "./da.js";
+import { createBoundedGet } from "./boundedGet.js";
+import { daBudget, fetchDaBatch, type SignedReceipt } from "./da.js";
 import { decide } from "./decide.js";
 import { buildEquivocationProof, submitEquivocation, type EquivocationProof } from "./equivocation.js";
 import {
@@ -32,6 +33,7 @@ import { createMetrics, type ValidatorMetrics } from "./metrics.js";
 import { Backoff } from "./retry.js";
 import { openSigningRecord, type SignedVerdict, type SigningRecord, type Verdict } from "./signingRecord.js";
 import { openStateStore, type StateStore, type TrackedBatch } from "./state.js";
+import { encodeRawDaUriCall } from "./rawDaUri.js";
 import { pollBatches } from "./watcher.js";
 
 export interface Validator {
@@ -69,6 +71,12 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
   const metrics = createMetrics();
   const backoff = new Backoff(cfg.retryBaseMs, cfg.retryMaxMs);
   const peerBackoff = new Backoff(cfg.retryBaseMs, cfg.retryMaxMs);
+  const http = createBoundedGet({ allowPrivate: cfg.daAllowPrivate, firstByteTimeoutMs: cfg.daFirstByteTimeoutMs, timeoutMs: cfg.daTimeoutMs });
+  const daBudgetOf = (count: number) => daBudget(count, { bytesPerReceipt: cfg.daBytesPerReceipt, maxBytes: cfg.daMaxBytes });
+  for (const h of state.parkedAtOpen) {
+    metrics.daFetchesParked.inc();
+    log.warn({ headerHash: h }, "a DA fetch was in progress when the validator died: batch parked, not fetched again (rejected at the DA deadline)");
+  }
 
   // In-memory, rebuilt after a restart: a batch is re-verified once per run and the signing record
   // decides whether that verdict may be signed.
@@ -170,7 +178,9 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
     try {
       const tx = own.verdict === 1
         ? await sendTx("attest", [[{ gateway: b.header.gateway, batchSeq: b.header.batchSeq, headerHash: h }], sigs])
-        : await sendTx("reject", [[b.header], sigs]);
+        : b.daURIRaw
+          ? await sendRawReject(b, sigs)
+          : await sendTx("reject", [[b.header], sigs]);
       log.info({ gateway: b.header.gateway, batchSeq: String(b.header.batchSeq), verdict: own.verdict, signers, tx }, own.verdict === 1 ? "quorum attestation submitted" : "quorum rejection submitted");
     } catch (e) {
       if (!(e instanceof TransactionRevertedError)) throw e;
@@ -179,6 +189,18 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
         log.info({ batchSeq: String(b.header.batchSeq), status: after.status }, "batch concluded by another validator");
         return;
       }
+      throw e;
+    }
+  }
+
+  /** `reject` of a header whose daURI is not UTF-8: encoded with its raw bytes (rawDaUri.ts). */
+  async function sendRawReject(b: TrackedBatch, sigs: readonly CompactSig[]): Promise<Hex> {
+    try {
+      const hash = await chain.sendCalldata("reject", encodeRawDaUriCall("reject", [[{ ...b.header, daURI: b.daURIRaw }], sigs]));
+      metrics.submitted.inc({ fn: "reject", result: "ok" });
+      return hash;
+    } catch (e) {
+      metrics.submitted.inc({ fn: "reject", result: e instanceof TransactionRevertedError ? "reverted" : "error" });
       throw e;
     }
   }
@@ -217,15 +239,31 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
     let own = decided.get(b.headerHash);
     if (!own) {
       const t0 = performance.now();
-      const d = await decide({
-        chain, chainId, self, header: b.header, headerHash: b.headerHash, submittedAt: onchain.since, nowSec: await nowSec(),
-        daDeadlineSec: cfg.daDeadlineSec, daTimeoutMs: cfg.daTimeoutMs, receiptSamples: cfg.receiptSamples, log,
-      });
+      const parked = state.daFetchParked(b.headerHash);
+      const fetches = !parked && !b.daURIRaw;
+      // Marked durably before the fetch: if what it fetches kills this process, the restarted one
+      // parks the batch instead of fetching it again (and dying again: a crash loop).
+      if (fetches) state.daFetchBegin(b.headerHash);
+      let d;
+      try {
+        d = await decide({
+          chain, chainId, self, header: b.header, headerHash: b.headerHash, submittedAt: onchain.since, nowSec: await nowSec(),
+          daDeadlineSec: cfg.daDeadlineSec, http, daMaxBytes: daBudgetOf(b.header.count), parked,
+          daUriInvalid: b.daURIRaw ? "not valid UTF-8" : undefined, receiptSamples: cfg.receiptSamples, log,
+        });
+      } finally {
+        if (fetches) state.daFetchEnd(b.headerHash);
+      }
       metrics.verifyLatency.observe((performance.now() - t0) / 1000);
+      // A reorg while the receipts were fetched and checked can put another header at this
+      // batchSeq, with its receipts at the same DA URL: act only for the batch on chain now, or a
+      // verdict judged on another batch's receipts would bind us if this one came back. (Also
+      // before waiting: the other header's receipts may be what made the fetch fail.)
+      if (!syncStatus(b, await chain.batch(b.header.gateway, b.header.batchSeq))) return;
       if (d.kind === "wait") {
-        metrics.daErrors.inc();
+        metrics.daErrors.inc({ error: d.error.name });
         const delay = backoff.failed(b.headerHash, d.error, { notAfter: d.deadlineAt * 1000 + 250 });
-        log.info({ batchSeq: String(b.header.batchSeq), err: d.error.shortMessage, retryInMs: delay, deadlineAt: d.deadlineAt }, "receipts unavailable; retrying");
+        log.info({ gateway: b.header.gateway, batchSeq: String(b.header.batchSeq), headerHash: b.headerHash, error: d.error.name, err: d.error.shortMessage, retryInMs: delay, deadlineAt: d.deadlineAt }, "receipts unavailable; retrying");
         return;
       }
       if (d.kind === "equivocation") {
@@ -240,10 +278,6 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
         }
         return;
       }
-      // A reorg while the receipts were fetched and checked can put another header at this
-      // batchSeq, with its receipts at the same DA URL: sign only for the batch on chain now, or a
-      // verdict judged on another batch's receipts would bind us if this one came back.
-      if (!syncStatus(b, await chain.batch(b.header.gateway, b.header.batchSeq))) return;
       own = await signVerdict(b, d.verdict, d.reason);
       decided.set(b.headerHash, own);
     }
@@ -331,8 +365,12 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
         log.warn({ gateway: b.header.gateway, batchSeq: String(b.header.batchSeq), err: (e as Error).message.split("\n")[0], name: (e as Error).name, retryInMs: delay }, "batch step failed");
       }
     };
-    // A few batches at once, so one slow DA endpoint does not hold up every other gateway's batches.
-    for (let i = 0; i < open.length; i += BATCH_CONCURRENCY) await Promise.all(open.slice(i, i + BATCH_CONCURRENCY).map(work));
+    // A few batches at once, each lane taking the next batch as soon as it is free, so one slow DA
+    // endpoint holds up one lane, not every other gateway's batches.
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, open.length) }, async () => {
+      while (next < open.length) await work(open[next++]!);
+    }));
     if (cfg.finalize) await step("finalize", finalizeReady);
     if (cfg.claim) await step("claim", claim);
     lastTickAt = Date.now();
@@ -354,7 +392,7 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
     const b = [...state.byStatus("open"), ...state.byStatus("attested")].find(
       (x) => x.header.gateway.toLowerCase() === gw && s >= x.header.firstCallSeq && s < x.header.firstCallSeq + BigInt(x.header.count));
     if (!b) throw new NotEquivocationError({ reason: `no challengeable batch of ${signed.receipt.gateway} holds callSeq ${s}` });
-    const da = await fetchDaBatch(b.header.daURI, cfg.daTimeoutMs);
+    const da = await fetchDaBatch(http, b.header.daURI, { count: b.header.count, maxBytes: daBudgetOf(b.header.count) });
     return challengeWith(await buildEquivocationProof({ chainId, settlement: cfg.settlement, header: b.header, leaves: da.leaves, signed }));
   }
 
@@ -393,6 +431,7 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
       if (timer) clearTimeout(timer);
       await running?.catch(() => undefined);
       await server.close();
+      await http.close();
       signing.close();
       state.close();
       log.info("validator stopped");

@@ -13,6 +13,7 @@ import { proofSettlementAbi } from "../sdk/abis.js";
 import { hashHeader } from "../sdk/hashing.js";
 import type { BatchHeader } from "../sdk/types.js";
 import { rpc, type ValidatorChain } from "./chain.js";
+import { hashHeaderRawDaUri, rawDaUriOf, utf8OrUndefined } from "./rawDaUri.js";
 import type { StateStore } from "./state.js";
 
 /** Blocks below the cursor scanned again on every poll. */
@@ -25,7 +26,7 @@ export interface WatcherParams {
   startBlock: bigint;
   confirmations: number;
   maxBlockRange: number;
-  onBatch?: (b: { headerHash: Hex; header: BatchHeader }) => void;
+  onBatch?: (b: { headerHash: Hex; header: BatchHeader; daURIRaw?: Hex | undefined }) => void;
 }
 
 /** One poll: reads logs up to head - confirmations and tracks new batches; returns how many were new. */
@@ -57,16 +58,20 @@ export async function pollBatches(p: WatcherParams): Promise<number> {
         usage: a.usage.map((u) => ({ modelId: u.modelId.toLowerCase() as Hex, calls: u.calls, inputTokens: u.inputTokens, outputTokens: u.outputTokens })),
         fee: a.fee, firstServedAt: a.firstServedAt, lastServedAt: a.lastServedAt, daURI: a.daURI,
       };
+      // viem decoded the daURI lossily: a header whose daURI is not UTF-8 keeps its raw bytes, so it
+      // hashes as on-chain and can be rejected (rawDaUri.ts) instead of being skipped forever.
+      const raw = rawDaUriOf(l);
+      const daURIRaw = utf8OrUndefined(raw) === undefined ? raw : undefined;
       const headerHash = a.headerHash.toLowerCase() as Hex;
       // The event is emitted by the contract from the header it hashed; a mismatch means an ABI/SDK drift.
-      if (hashHeader(header) !== headerHash) {
+      if ((daURIRaw ? hashHeaderRawDaUri(header, daURIRaw) : hashHeader(header)) !== headerHash) {
         p.log.error({ gateway: header.gateway, batchSeq: String(header.batchSeq), headerHash }, "BatchSubmitted header does not hash to its headerHash: skipped");
         continue;
       }
-      if (p.state.track({ headerHash, header, blockNumber: l.blockNumber })) {
+      if (p.state.track({ headerHash, header, blockNumber: l.blockNumber, daURIRaw })) {
         added++;
-        p.log.info({ gateway: header.gateway, batchSeq: String(header.batchSeq), count: header.count, headerHash, block: String(l.blockNumber) }, "batch submitted");
-        p.onBatch?.({ headerHash, header });
+        p.log.info({ gateway: header.gateway, batchSeq: String(header.batchSeq), count: header.count, headerHash, block: String(l.blockNumber), ...(daURIRaw ? { daURIRaw } : {}) }, "batch submitted");
+        p.onBatch?.({ headerHash, header, daURIRaw });
       }
     }
     p.state.setCursor(to);

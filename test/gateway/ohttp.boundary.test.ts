@@ -273,7 +273,7 @@ describe("ohttp boundary: from the user's own bytes to a finalized proof (anvil,
     const ports = [await freePort(), await freePort(), await freePort()];
     for (let i = 0; i < 3; i++) {
       validators.push(await createValidator(
-        { privateKey: validatorKeys[i]!, rpcUrl: anvil.url, deployment: deploymentFile, dataDir: path.join(dir, `v${i}`), port: ports[i]!,
+        { privateKey: validatorKeys[i]!, daAllowPrivate: true, rpcUrl: anvil.url, deployment: deploymentFile, dataDir: path.join(dir, `v${i}`), port: ports[i]!,
           peers: ports.filter((_, j) => j !== i).map((p) => `http://127.0.0.1:${p}`), pollIntervalMs: 200, confirmations: 0, submitStaggerMs: 300, claim: false },
         { logger: silent },
       ));

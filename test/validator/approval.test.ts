@@ -54,7 +54,7 @@ describe("validator: enclave approval (POST /approvals)", function () {
     writeFileSync(rootFile, ca.rootPem);
     for (let i = 0; i < 2; i++) {
       validators.push(await createValidator({
-        privateKey: net.validatorKeys[i]!, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
+        privateKey: net.validatorKeys[i]!, daAllowPrivate: true, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
         port: await freePort(), pollIntervalMs: 3_600_000, finalize: false, claim: false, attestationRoot: rootFile,
       }, { logger: pino({ level: "silent" }) }));
     }

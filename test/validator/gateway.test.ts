@@ -42,7 +42,7 @@ describe("validators against the real gateway hook", function () {
     const ports = [await freePort(), await freePort(), await freePort()];
     for (let i = 0; i < 3; i++) {
       validators.push(await createValidator({
-        privateKey: net.validatorKeys[i]!, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
+        privateKey: net.validatorKeys[i]!, daAllowPrivate: true, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
         port: ports[i]!, peers: ports.filter((_, j) => j !== i).map((p) => `http://127.0.0.1:${p}`),
         pollIntervalMs: 250, confirmations: 0, submitStaggerMs: 500, receiptSamples: 2, claim: false, finalize: false,
       }, { logger: pino({ level: "silent" }) }));

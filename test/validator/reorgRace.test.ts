@@ -29,7 +29,7 @@ describe("validator: a reorg during verification", function () {
     gw = await startFakeGateway({ enclave: net.enclave, chainId: net.deployment.chainId, settlement: net.settlement });
     // Rounds run only when the test calls tick() (the first one runs at start, before any batch).
     validator = await createValidator({
-      privateKey: net.validatorKeys[0]!, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, "v0"),
+      privateKey: net.validatorKeys[0]!, daAllowPrivate: true, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, "v0"),
       port: await freePort(), peers: [], pollIntervalMs: 3_600_000, finalize: false, claim: false,
     }, { logger: pino({ level: "silent" }) });
     await validator.tick();

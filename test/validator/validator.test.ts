@@ -20,7 +20,7 @@ import { freePort } from "../gateway/helpers/chain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
 import { spawnValidator, buildValidatorMain, type ValidatorProc } from "./helpers/processes.js";
 import {
-  CHALLENGE_WINDOW, addEnclave, batchStatus, headerFor, makeLeaves, nextSeqs, startTestNet, submit, waitFor, type TestNet,
+  CHALLENGE_WINDOW, addEnclave, attestersOf, batchStatus, headerFor, makeLeaves, nextSeqs, startTestNet, submit, waitFor, type TestNet,
 } from "./helpers/setup.js";
 
 const DA_DEADLINE_SEC = 4;
@@ -33,7 +33,7 @@ describe("validator service (3 validator processes, quorum 2, real anvil)", func
   const procs: (ValidatorProc | undefined)[] = [];
 
   const configOf = (i: number) => ({
-    privateKey: net.validatorKeys[i], rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
+    privateKey: net.validatorKeys[i], daAllowPrivate: true, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
     port: ports[i], peers: ports.filter((_, j) => j !== i).map((p) => `http://127.0.0.1:${p}`),
     pollIntervalMs: 250, daDeadlineSec: DA_DEADLINE_SEC, daTimeoutMs: 2_000, confirmations: 0, submitStaggerMs: 500,
     receiptSamples: 4, claimIntervalMs: 1_000, retryBaseMs: 250, retryMaxMs: 1_000, logLevel: "info",
@@ -258,12 +258,15 @@ describe("validator service (3 validator processes, quorum 2, real anvil)", func
     const finalizeTx = await net.anvil.client.getTransaction({ hash: finalized[0]!.transactionHash });
     assert.ok(net.validators.some((v) => v.address.toLowerCase() === finalizeTx.from.toLowerCase()), "a validator finalized the batch");
     const token = net.deployment.contracts.OPGToken;
-    const balances = await waitFor("rewards claimed by all three validators", async () => {
-      const bals = await Promise.all(net.validators.map((v) => net.anvil.client.readContract({ address: token, abi: opgTokenAbi, functionName: "balanceOf", args: [v.address] })));
+    // v2: 70 % of the fee goes to the signers of the batch's attestation, split equally (later batches
+    // may have added theirs); a validator that did not sign it earns nothing from it.
+    const signers = await attestersOf(net, net.enclave.address, b.batchSeq);
+    assert.ok(signers.length >= 2, "a quorum attested");
+    const balances = await waitFor("rewards claimed by every signer of the attestation", async () => {
+      const bals = await Promise.all(signers.map((v) => net.anvil.client.readContract({ address: token, abi: opgTokenAbi, functionName: "balanceOf", args: [v] })));
       return bals.every((x) => x > 0n) ? bals : undefined;
     }, 15_000, 500);
-    // 70 % of the fee goes to the three validators, split equally (later batches may have added theirs).
-    const share = (b.header.fee * 7000n) / 10_000n / 3n;
+    const share = (b.header.fee * 7000n) / 10_000n / BigInt(signers.length);
     for (const bal of balances) assert.ok(bal >= share, `claimed ${bal}, expected at least ${share}`);
     const block = await net.anvil.client.getBlock({ blockNumber: finalized[0]!.blockNumber });
     assert.ok(block.timestamp >= windowEnd, "finalized before the window ended");

@@ -29,11 +29,11 @@ export interface ValidatorProc {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `validator/main.ts --config <file>` with `config` written to `<configFile>`. */
-export async function spawnValidator(configFile: string, config: Record<string, unknown>): Promise<ValidatorProc> {
+/** Starts `validator/main.ts --config <file>` with `config` written to `<configFile>`; `nodeArgs` go to node (e.g. a heap limit). */
+export async function spawnValidator(configFile: string, config: Record<string, unknown>, opts: { nodeArgs?: string[] } = {}): Promise<ValidatorProc> {
   const main = await buildValidatorMain();
   writeJson(configFile, config);
-  const proc = spawn(process.execPath, [main, "--config", configFile], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), main, "--config", configFile], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] });
   const logs: Record<string, unknown>[] = [];
   const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
   const vp: ValidatorProc = {

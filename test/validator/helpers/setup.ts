@@ -132,6 +132,13 @@ export async function batchStatus(net: TestNet, gateway: Address, batchSeq: bigi
   return Number(status);
 }
 
+/** The signers of the attestation that attested the batch (they alone earn its fees), from its event. */
+export async function attestersOf(net: TestNet, gateway: Address, batchSeq: bigint): Promise<Address[]> {
+  const [, , , attestationId] = await net.anvil.client.readContract({ address: net.settlement, abi: proofSettlementAbi, functionName: "batch", args: [gateway, batchSeq] });
+  const logs = await net.anvil.client.getContractEvents({ address: net.settlement, abi: proofSettlementAbi, eventName: "Attestation", args: { attestationId }, fromBlock: 0n });
+  return [...(logs[0]?.args.signers ?? [])];
+}
+
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
   const end = Date.now() + timeoutMs;
