@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { createPublicClient, createWalletClient, defineChain, http, isAddress, zeroAddress, type Address, type Hex } from "viem";
+import { createPublicClient, createWalletClient, defineChain, getAddress, http, isAddress, zeroAddress, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { z } from "zod";
 import { deployProofpath, localDeployDefaults, writeDeployment } from "../sdk/deploy.js";
@@ -155,7 +155,7 @@ async function main() {
   const timelockHash = await wallet.deployContract({
     ...loadArtifact("Timelock"), args: [BigInt(timelockDelay), [proposer], [zeroAddress], zeroAddress],
   } as never);
-  const timelock = (await pub.waitForTransactionReceipt({ hash: timelockHash })).contractAddress!;
+  const timelock = getAddress((await pub.waitForTransactionReceipt({ hash: timelockHash })).contractAddress!);
   console.log(`  Timelock         ${timelock} (delay ${timelockDelay} s, proposer ${proposer}, anyone executes)`);
   const deployment = await deployProofpath(wallet, pub as never, {
     owner: timelock,

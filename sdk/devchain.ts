@@ -38,17 +38,18 @@ export interface DevChain {
   stop(): Promise<void>;
 }
 
-/** Starts anvil (chain id 31337) and resolves once it answers JSON-RPC. */
-export async function startDevChain(opts: { port?: number; blockTime?: number; accounts?: number } = {}): Promise<DevChain> {
+/** Starts anvil (chain id 31337 unless given) and resolves once it answers JSON-RPC. */
+export async function startDevChain(opts: { port?: number; blockTime?: number; accounts?: number; chainId?: number } = {}): Promise<DevChain> {
   const port = opts.port ?? (await freePort());
-  const args = ["--port", String(port), "--silent", "--chain-id", "31337", "--accounts", String(opts.accounts ?? 20)];
+  const chainId = opts.chainId ?? 31337;
+  const args = ["--port", String(port), "--silent", "--chain-id", String(chainId), "--accounts", String(opts.accounts ?? 20)];
   if (opts.blockTime) args.push("--block-time", String(opts.blockTime), "--mixed-mining");
   const proc = spawn(path.join(root, "node_modules/.bin/anvil"), args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   proc.stderr!.on("data", (d) => (stderr += d));
   const rpcUrl = `http://127.0.0.1:${port}`;
   const chain = defineChain({
-    id: 31337, name: "anvil", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    id: chainId, name: "anvil", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: [rpcUrl] } },
   });
   const client = createPublicClient({ chain, transport: http(rpcUrl, { retryCount: 0 }) });
