@@ -3,6 +3,9 @@
  * deployed side by side on the same in-process chain. Prints a table and writes snapshots/gas.json.
  *
  *   npm run bench:gas
+ *   npm run bench:gas -- --check   compare with snapshots/gas.json instead of writing it: exit 1 when
+ *                                  any proofpath figure is more than 2 % higher (gas is deterministic;
+ *                                  scripts/bench/gas-cli.ts passes the flag on as BENCH_GAS_CHECK=1)
  */
 import { writeFileSync, readFileSync, mkdirSync } from "node:fs";
 import { network } from "hardhat";
@@ -286,7 +289,6 @@ const targets = {
 };
 console.log(`\ntargets: ≤64 gas/call @1024 ${targets.submit1024 ? "met" : "MISSED"} (relayed: ${targets.relayed1024 ? "met" : "MISSED"}), ≤10 @8192 ${targets.submit8192 ? "met" : "MISSED"}, lifecycle ≤100 @1024 ${targets.lifecycle1024 ? "met" : "MISSED"}`);
 
-mkdirSync("snapshots", { recursive: true });
 const snapshot = {
   submitBatch: { gasPerCall: submitPerCall, totalGas: submitTotal },
   submitBatches: { gatewaysPerTx: RELAYED, gasPerCall: relayedPerCall },
@@ -302,5 +304,29 @@ const snapshot = {
     perBatch: lifecycle,
   },
 };
+if (process.env.BENCH_GAS_CHECK === "1") process.exit(checkAgainst(JSON.parse(readFileSync("snapshots/gas.json", "utf8")), snapshot));
+mkdirSync("snapshots", { recursive: true });
 writeFileSync("snapshots/gas.json", JSON.stringify(snapshot, null, 2) + "\n");
 console.log("\nwrote snapshots/gas.json");
+
+/**
+ * Every numeric proofpath figure of `now` against the same path in `base` (EAS figures and ratios are
+ * context, not ours to regress): 1 when any is more than 2 % higher, each such figure printed.
+ */
+function checkAgainst(base: unknown, now: unknown): number {
+  const worse: string[] = [];
+  const walk = (b: unknown, n: unknown, at: string) => {
+    if (typeof b === "number" && typeof n === "number") {
+      if (n > b * 1.02) worse.push(`${at}: ${b} -> ${n} (+${(((n - b) / b) * 100).toFixed(1)} %)`);
+    } else if (b && n && typeof b === "object" && typeof n === "object") {
+      for (const k of Object.keys(b)) walk((b as Record<string, unknown>)[k], (n as Record<string, unknown>)[k], at ? `${at}.${k}` : k);
+    }
+  };
+  for (const k of ["submitBatch", "submitBatches", "attest", "finalize", "lifecycle"]) walk((base as any)[k], (now as any)[k], k);
+  if (worse.length) {
+    console.error(`\ngas regression over 2 % against snapshots/gas.json:\n  ${worse.join("\n  ")}`);
+    return 1;
+  }
+  console.log("\ngas check: no figure more than 2 % above snapshots/gas.json");
+  return 0;
+}
