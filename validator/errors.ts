@@ -120,6 +120,17 @@ export class RpcUnavailableError extends RetryableError {
   }
 }
 
+/**
+ * A batch's `BatchSubmitted` log is not (or no longer) in the block it was seen in: a reorg moved
+ * or removed it. Retryable: the watcher's rescan records the new block, or the batch is dropped.
+ */
+export class SubmissionMovedError extends RetryableError {
+  override name = "SubmissionMovedError" as const;
+  constructor({ headerHash, blockNumber }: { headerHash: string; blockNumber: bigint }) {
+    super(`BatchSubmitted of ${headerHash} is not in block ${blockNumber} (reorg); waiting for the watcher`);
+  }
+}
+
 /** A transaction reverted (or would revert); `reason` is the decoded custom error when known. */
 export class TransactionRevertedError extends NonRetryableError {
   override name = "TransactionRevertedError" as const;

@@ -247,7 +247,7 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
       let d;
       try {
         d = await decide({
-          chain, chainId, self, header: b.header, headerHash: b.headerHash, submittedAt: onchain.since, nowSec: await nowSec(),
+          chain, chainId, self, header: b.header, headerHash: b.headerHash, submittedAt: onchain.since, submittedBlock: b.blockNumber, nowSec: await nowSec(),
           daDeadlineSec: cfg.daDeadlineSec, http, daMaxBytes: daBudgetOf(b.header.count), parked,
           daUriInvalid: b.daURIRaw ? "not valid UTF-8" : undefined, receiptSamples: cfg.receiptSamples, log,
         });
