@@ -5,12 +5,14 @@
  * wasted transaction. Transport failures become {@link RpcUnavailableError} (retryable).
  */
 import {
-  BaseError as ViemBaseError, ContractFunctionRevertedError, createPublicClient, createWalletClient, decodeErrorResult, http,
+  BaseError as ViemBaseError, ContractFunctionRevertedError, ContractFunctionZeroDataError, createPublicClient, createWalletClient, decodeErrorResult, http,
   type Address, type Chain, type Hex, type LocalAccount, type PublicClient,
 } from "viem";
 import { proofSettlementAbi, validatorSetAbi } from "../sdk/abis.js";
 import type { FeeRateFields } from "../sdk/fees.js";
-import { RpcUnavailableError, TransactionRevertedError } from "./errors.js";
+import { RpcUnavailableError, SubmissionMovedError, TransactionRevertedError } from "./errors.js";
+
+const ZERO_RATE: FeeRateFields = { perCall: 0n, perKiloInputToken: 0n, perKiloOutputToken: 0n };
 
 /** `BatchStatus` of Types.sol. */
 export const BatchStatus = { None: 0, Submitted: 1, Attested: 2, Finalized: 3, Rejected: 4 } as const;
@@ -33,6 +35,18 @@ export function prefixMatches(prefix: Hex, headerHash: Hex): boolean {
   return (BigInt(headerHash) & mask) === BigInt(prefix);
 }
 
+/**
+ * The fee schedule a batch was submitted under: what `submitBatch` checked `header.fee` against.
+ * `modelRates` holds the enabled per-model rates of the models asked for.
+ */
+export interface FeeSchedule {
+  rate: FeeRateFields;
+  modelRates: Map<Hex, FeeRateFields>;
+  /** Block and log index of the batch's `BatchSubmitted` log. */
+  blockNumber: bigint;
+  logIndex: number;
+}
+
 type SettlementFn = "attest" | "reject" | "finalize" | "claimRewards" | "commitChallenge" | "challengeEquivocation";
 
 export interface ValidatorChain {
@@ -41,9 +55,17 @@ export interface ValidatorChain {
   readonly settlement: Address;
   chainId(): Promise<number>;
   batch(gateway: Address, batchSeq: bigint): Promise<OnchainBatch>;
-  feeRate(): Promise<FeeRateFields>;
-  /** Per-model rates that are enabled, for the given models. */
-  modelRates(modelIds: readonly Hex[]): Promise<Map<Hex, FeeRateFields>>;
+  /** The default rate, now or at the end of block `at`. */
+  feeRate(at?: bigint): Promise<FeeRateFields>;
+  /** Per-model rates that are enabled, for the given models, now or at the end of block `at`. */
+  modelRates(modelIds: readonly Hex[], at?: bigint): Promise<Map<Hex, FeeRateFields>>;
+  /**
+   * The schedule in force when the batch `headerHash` was submitted in block `blockNumber`: the
+   * state at the end of the block before, then the rate changes of that block that precede its
+   * `BatchSubmitted` log. Throws {@link SubmissionMovedError} (retryable) when the log is no
+   * longer in that block (a reorg moved or removed it).
+   */
+  feeScheduleAtSubmission(p: { headerHash: Hex; blockNumber: bigint; modelIds: readonly Hex[] }): Promise<FeeSchedule>;
   validatorSet(): Promise<{ address: Address; validators: Address[]; quorum: number }>;
   /** The settlement's GatewayRegistry (immutable: read once). */
   registry(): Promise<Address>;
@@ -97,6 +119,32 @@ export function createValidatorChain(p: { rpcUrl: string; account: LocalAccount;
     throw e;
   }));
 
+  /** A read at block `at` (latest when undefined); undefined when the settlement had no code there yet. */
+  async function readAt<T>(operation: string, at: bigint | undefined, fn: (blockNumber: bigint | undefined) => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn(at);
+    } catch (e) {
+      if (at !== undefined && e instanceof ViemBaseError && e.walk((x) => x instanceof ContractFunctionZeroDataError)) return undefined;
+      throw classify(operation, e);
+    }
+  }
+
+  async function feeRateAt(at: bigint | undefined): Promise<FeeRateFields | undefined> {
+    const r = await readAt("feeRate", at, (blockNumber) => publicClient.readContract({ ...s, functionName: "feeRate", blockNumber }));
+    return r && { perCall: r.perCall, perKiloInputToken: r.perKiloInputToken, perKiloOutputToken: r.perKiloOutputToken };
+  }
+
+  async function modelRatesAt(modelIds: readonly Hex[], at: bigint | undefined): Promise<Map<Hex, FeeRateFields> | undefined> {
+    const out = new Map<Hex, FeeRateFields>();
+    let deployed = true;
+    await Promise.all(modelIds.map(async (id) => {
+      const r = await readAt("modelFeeRate", at, (blockNumber) => publicClient.readContract({ ...s, functionName: "modelFeeRate", args: [id], blockNumber }));
+      if (!r) deployed = false;
+      else if (r[1]) out.set(id, { perCall: r[0].perCall, perKiloInputToken: r[0].perKiloInputToken, perKiloOutputToken: r[0].perKiloOutputToken });
+    }));
+    return deployed ? out : undefined;
+  }
+
   async function validatorSetAddress(): Promise<Address> {
     return (vsAddress ??= await rpc("VALIDATORS", () => publicClient.readContract({ ...s, functionName: "VALIDATORS" })));
   }
@@ -114,17 +162,35 @@ export function createValidatorChain(p: { rpcUrl: string; account: LocalAccount;
         publicClient.readContract({ ...s, functionName: "batch", args: [gateway, batchSeq] }));
       return { status: Number(status) as BatchStatusValue, since, windowEnd, attestationId: Number(attestationId), headerHashPrefix };
     },
-    async feeRate() {
-      const r = await rpc("feeRate", () => publicClient.readContract({ ...s, functionName: "feeRate" }));
-      return { perCall: r.perCall, perKiloInputToken: r.perKiloInputToken, perKiloOutputToken: r.perKiloOutputToken };
-    },
-    async modelRates(modelIds) {
-      const out = new Map<Hex, FeeRateFields>();
-      await Promise.all(modelIds.map(async (id) => {
-        const [rate, enabled] = await rpc("modelFeeRate", () => publicClient.readContract({ ...s, functionName: "modelFeeRate", args: [id] }));
-        if (enabled) out.set(id, { perCall: rate.perCall, perKiloInputToken: rate.perKiloInputToken, perKiloOutputToken: rate.perKiloOutputToken });
-      }));
-      return out;
+    feeRate: (at) => feeRateAt(at).then((r) => r ?? ZERO_RATE),
+    modelRates: (modelIds, at) => modelRatesAt(modelIds, at).then((r) => r ?? new Map()),
+    async feeScheduleAtSubmission({ headerHash, blockNumber, modelIds }) {
+      // Every event of the settlement in that block, in order: the submission and rate changes.
+      const logs = await rpc("getLogs", () => publicClient.getContractEvents({ ...s, fromBlock: blockNumber, toBlock: blockNumber, strict: true }));
+      const want = headerHash.toLowerCase();
+      const sub = logs.find((l) => l.eventName === "BatchSubmitted" && l.args.headerHash.toLowerCase() === want);
+      if (!sub) throw new SubmissionMovedError({ headerHash, blockNumber });
+      // State at the end of the previous block; none when the contract was deployed in this one
+      // (its constructor's FeeRateChanged is then replayed below).
+      const before = blockNumber > 0n ? blockNumber - 1n : undefined;
+      let rate = (before !== undefined ? await feeRateAt(before) : undefined) ?? ZERO_RATE;
+      const modelRates = (before !== undefined ? await modelRatesAt(modelIds, before) : undefined) ?? new Map<Hex, FeeRateFields>();
+      // A change earlier in the same block already applied to the submission; a later one did not.
+      for (const l of [...logs].sort((a, b) => a.logIndex - b.logIndex)) {
+        if (l.logIndex >= sub.logIndex) break;
+        if (l.eventName === "FeeRateChanged") {
+          rate = { perCall: l.args.perCall, perKiloInputToken: l.args.perKiloInputToken, perKiloOutputToken: l.args.perKiloOutputToken };
+        } else if (l.eventName === "ModelFeeRateChanged") {
+          const id = modelIds.find((m) => m.toLowerCase() === l.args.modelId.toLowerCase());
+          if (!id) continue;
+          if (l.args.enabled) modelRates.set(id, { perCall: l.args.perCall, perKiloInputToken: l.args.perKiloInputToken, perKiloOutputToken: l.args.perKiloOutputToken });
+          else modelRates.delete(id);
+        }
+      }
+      // The reads above are by number: make sure they were all of the branch that holds the log.
+      const block = await rpc("getBlock", () => publicClient.getBlock({ blockNumber }));
+      if (block.hash !== sub.blockHash) throw new SubmissionMovedError({ headerHash, blockNumber });
+      return { rate, modelRates, blockNumber, logIndex: sub.logIndex };
     },
     async validatorSet() {
       const address = await validatorSetAddress();

@@ -1,13 +1,17 @@
 /**
- * The validator's configuration, parsed by zod. Every issue becomes a {@link ValidatorConfigError}
- * naming the field (`privateKey`, `peers.1`, `daDeadlineSec`, ...), so a misconfigured validator
- * fails at start, never mid-batch.
+ * The validator's configuration, parsed by zod. A misconfigured validator fails at start, never
+ * mid-batch, with one {@link ValidatorConfigError} listing every problem at once: each bad value,
+ * each unknown key (a typo would otherwise silently leave the default in force), each cross-field
+ * rule and unreadable file, named as the operator set it: the environment variable main.ts read it
+ * from (`PORT`, `PEERS[1]`) or its JSON path (`port`, `peers.1`).
  */
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { getAddress, isAddress, isHex, type Address, type Hex } from "viem";
 import { readDeployment } from "../sdk/deploy.js";
-import { ValidatorConfigError } from "./errors.js";
+import { trustedRootDer, trustedRootFromFile } from "./attestation/index.js";
+import { ValidatorConfigError, type ConfigIssue } from "./errors.js";
 
 const privateKey = z
   .string({ error: "expected a 0x-prefixed 32-byte hex private key" })
@@ -74,13 +78,8 @@ export const validatorConfigSchema = z
     retryMaxMs: ms(30_000),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   })
-  .superRefine((c, ctx) => {
-    if (!c.deployment && !c.settlement) {
-      ctx.addIssue({ code: "custom", path: ["settlement"], message: "required when no deployment file is given" });
-    }
-    if (c.retryMaxMs < c.retryBaseMs) ctx.addIssue({ code: "custom", path: ["retryMaxMs"], message: "must be ≥ retryBaseMs" });
-    if (c.daFirstByteTimeoutMs !== undefined && c.daFirstByteTimeoutMs > c.daTimeoutMs) ctx.addIssue({ code: "custom", path: ["daFirstByteTimeoutMs"], message: "must be ≤ daTimeoutMs" });
-  });
+  // An unknown key is refused: `daTimeoutMS` or `peer` would otherwise leave the default in force unseen.
+  .strict();
 
 export type ValidatorConfigInput = z.input<typeof validatorConfigSchema>;
 
@@ -95,44 +94,192 @@ export interface ValidatorConfig extends Omit<z.output<typeof validatorConfigSch
   rewardsTo: Address | undefined;
 }
 
+/** Environment variables main.ts reads, each to its config field (see {@link VALIDATOR_HELP}). */
+export const VALIDATOR_ENV: Readonly<Record<string, readonly [keyof ValidatorConfigInput, "string" | "number" | "boolean" | "list"]>> = {
+  VALIDATOR_PRIVATE_KEY: ["privateKey", "string"], RPC_URL: ["rpcUrl", "string"], DEPLOYMENT: ["deployment", "string"],
+  SETTLEMENT: ["settlement", "string"], START_BLOCK: ["startBlock", "number"], DATA_DIR: ["dataDir", "string"],
+  PEERS: ["peers", "list"], HOST: ["host", "string"], PORT: ["port", "number"], POLL_INTERVAL_MS: ["pollIntervalMs", "number"],
+  DA_DEADLINE_SEC: ["daDeadlineSec", "number"], DA_TIMEOUT_MS: ["daTimeoutMs", "number"],
+  DA_FIRST_BYTE_TIMEOUT_MS: ["daFirstByteTimeoutMs", "number"], DA_BYTES_PER_RECEIPT: ["daBytesPerReceipt", "number"],
+  DA_MAX_BYTES: ["daMaxBytes", "number"], DA_ALLOW_PRIVATE: ["daAllowPrivate", "boolean"],
+  CONFIRMATIONS: ["confirmations", "number"], MAX_BLOCK_RANGE: ["maxBlockRange", "number"],
+  SUBMIT_STAGGER_MS: ["submitStaggerMs", "number"], RECEIPT_SAMPLES: ["receiptSamples", "number"],
+  FINALIZE: ["finalize", "boolean"], CLAIM: ["claim", "boolean"], CLAIM_INTERVAL_MS: ["claimIntervalMs", "number"],
+  REWARDS_TO: ["rewardsTo", "string"], ATTESTATION_ROOT: ["attestationRoot", "string"],
+  ATTESTATION_MAX_AGE_SEC: ["attestationMaxAgeSec", "number"], RETRY_BASE_MS: ["retryBaseMs", "number"],
+  RETRY_MAX_MS: ["retryMaxMs", "number"], LOG_LEVEL: ["logLevel", "string"],
+};
+
+/** `validator/main.ts --help`. */
+export const VALIDATOR_HELP = `Usage: npx tsx validator/main.ts [--config <file.json>]
+
+Config file fields (JSON) and their environment variables (which override the file):
+  privateKey        VALIDATOR_PRIVATE_KEY  validator key (signs verdicts, pays gas)
+  rpcUrl            RPC_URL
+  deployment        DEPLOYMENT             deployment file (sdk/deploy.ts); or settlement + startBlock
+  settlement        SETTLEMENT             ProofSettlement address
+  startBlock        START_BLOCK
+  dataDir           DATA_DIR               signing record (signing.db) and chain state (state.db)
+  peers             PEERS                  other validators' URLs, comma-separated
+  host, port        HOST, PORT             HTTP listen address (default 127.0.0.1:7400)
+  pollIntervalMs    POLL_INTERVAL_MS
+  daDeadlineSec     DA_DEADLINE_SEC        reject when receipts stay unavailable this long
+  daTimeoutMs       DA_TIMEOUT_MS          a DA answer must be complete within this (default 5000)
+  daFirstByteTimeoutMs DA_FIRST_BYTE_TIMEOUT_MS  response headers within this (default 3000)
+  daBytesPerReceipt DA_BYTES_PER_RECEIPT   batch body budget per receipt, + 64 KiB (default 1024)
+  daMaxBytes        DA_MAX_BYTES           hard cap of a batch body, decoded (default 16 MiB)
+  daAllowPrivate    DA_ALLOW_PRIVATE       true: daURIs may reach private/loopback addresses (default false)
+  confirmations     CONFIRMATIONS
+  maxBlockRange     MAX_BLOCK_RANGE        blocks per getLogs request (default 2000)
+  submitStaggerMs   SUBMIT_STAGGER_MS
+  receiptSamples    RECEIPT_SAMPLES        receipts spot-checked per batch for equivocation
+  finalize, claim   FINALIZE, CLAIM        true/false
+  claimIntervalMs   CLAIM_INTERVAL_MS
+  rewardsTo         REWARDS_TO
+  attestationRoot   ATTESTATION_ROOT       root certificate file enclave attestations chain to (default: AWS Nitro)
+  attestationMaxAgeSec ATTESTATION_MAX_AGE_SEC  oldest attestation document POST /approvals accepts (default 600)
+  retryBaseMs, retryMaxMs RETRY_BASE_MS, RETRY_MAX_MS  backoff of a failing batch (default 500, 30000)
+  logLevel          LOG_LEVEL
+
+A config file key not listed above is refused. Every problem is reported at once, by the name it
+was set with (environment variable or JSON field); a bad config exits with status 2.
+`;
+
+/**
+ * The config fields set by `env` (see {@link VALIDATOR_ENV}), and for each the variable it came
+ * from (`names`, for {@link parseValidatorConfig}). Unparsable values stay strings, so that zod
+ * names them rather than this function guessing.
+ */
+export function validatorConfigFromEnv(env: NodeJS.ProcessEnv): { values: Record<string, unknown>; names: Record<string, string> } {
+  const values: Record<string, unknown> = {};
+  const names: Record<string, string> = {};
+  for (const [name, [field, type]] of Object.entries(VALIDATOR_ENV)) {
+    const v = env[name];
+    if (v === undefined || v === "") continue;
+    if (type === "number") values[field] = /^[0-9]+$/.test(v) ? Number(v) : v;
+    else if (type === "boolean") values[field] = v === "true" || v === "1" ? true : v === "false" || v === "0" ? false : v;
+    else if (type === "list") values[field] = v.split(",").map((x) => x.trim()).filter(Boolean);
+    else values[field] = v;
+    names[field] = name;
+  }
+  return { values, names };
+}
+
+export interface ParseOptions {
+  /**
+   * What the operator called a top-level field when not by its JSON name: the environment variable
+   * it came from (`{ port: "PORT" }`). Issues are reported by these names.
+   */
+  names?: Readonly<Record<string, string>> | undefined;
+}
+
+/** The operator's name of config path `at`: `PEERS[1]` for an env-provided list, else `peers.1`. */
+export function configFieldName(at: readonly PropertyKey[], names?: Readonly<Record<string, string>>): string {
+  if (at.length === 0) return "(root)";
+  const [top, ...rest] = at.map(String);
+  const env = names?.[top!];
+  if (env) return env + rest.map((r) => `[${r}]`).join("");
+  return [top, ...rest].join(".");
+}
+
 function valueAt(input: unknown, at: readonly PropertyKey[]): unknown {
   let v = input;
   for (const k of at) v = v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined;
   return v;
 }
 
-/** Parses `input` or throws a {@link ValidatorConfigError} naming the first bad field. */
-export function parseValidatorConfig(input: unknown): ValidatorConfig {
+/** Edit distance, for "did you mean" on an unknown key. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]!;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = d[j]!;
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return d[b.length]!;
+}
+
+function suggestion(key: string): string {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of Object.keys(validatorConfigSchema.shape)) {
+    const dk = distance(key, k);
+    if (dk < bestD) [best, bestD] = [k, dk];
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 4)) ? `; did you mean ${best}?` : "";
+}
+
+const parsedConfigs = new WeakSet<object>();
+
+/**
+ * Parses `input` or throws one {@link ValidatorConfigError} listing every problem (bad values,
+ * unknown keys, cross-field rules, unreadable deployment or attestation root file), each by the
+ * name the operator set it with (`opts.names`, else its JSON path). A config this function
+ * returned is passed through as is.
+ */
+export function parseValidatorConfig(input: unknown, opts: ParseOptions = {}): ValidatorConfig {
+  if (input !== null && typeof input === "object" && parsedConfigs.has(input)) return input as ValidatorConfig;
+  const names = opts.names;
+  const issues: ConfigIssue[] = [];
+  const add = (at: readonly PropertyKey[], reason: string) => issues.push({ field: at.length ? at.map(String).join(".") : "(root)", name: configFieldName(at, names), reason });
   const parsed = validatorConfigSchema.safeParse(input);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.length ? issue.path.join(".") : "(root)";
-    const reason = issue.code === "invalid_type" && valueAt(input, issue.path) === undefined ? "required" : issue.message;
-    throw new ValidatorConfigError({ field, reason });
-  }
-  const c = parsed.data;
-  let settlement = c.settlement;
-  let startBlock = c.startBlock;
-  let chainId: number | undefined;
-  if (c.deployment) {
-    let d;
-    try {
-      d = readDeployment(c.deployment);
-    } catch (e) {
-      throw new ValidatorConfigError({ field: "deployment", reason: (e as Error).message });
+    for (const issue of parsed.error.issues) {
+      if (issue.code === "unrecognized_keys") {
+        for (const key of issue.keys) add([...issue.path, key], `unknown field${suggestion(key)}`);
+        continue;
+      }
+      add(issue.path, issue.code === "invalid_type" && valueAt(input, issue.path) === undefined ? "required" : issue.message);
     }
-    settlement ??= d.contracts.ProofSettlement;
-    startBlock ??= d.startBlock;
-    chainId = d.chainId;
   }
-  return {
+  // Cross-field rules and files: checked whatever else is wrong, from the fields that are valid on their own.
+  const shape = validatorConfigSchema.shape;
+  const field = <K extends keyof typeof shape>(k: K): z.output<(typeof shape)[K]> | undefined => {
+    const r = shape[k].safeParse(valueAt(input, [k]));
+    return r.success ? (r.data as z.output<(typeof shape)[K]>) : undefined;
+  };
+  const deployment = field("deployment");
+  if (valueAt(input, ["deployment"]) === undefined && valueAt(input, ["settlement"]) === undefined) {
+    add(["settlement"], "required when no deployment file is given");
+  }
+  const retryBaseMs = field("retryBaseMs");
+  const retryMaxMs = field("retryMaxMs");
+  if (retryBaseMs !== undefined && retryMaxMs !== undefined && retryMaxMs < retryBaseMs) add(["retryMaxMs"], `must be ≥ retryBaseMs (${retryBaseMs})`);
+  const daTimeoutMs = field("daTimeoutMs");
+  const daFirstByteTimeoutMs = field("daFirstByteTimeoutMs");
+  if (daFirstByteTimeoutMs !== undefined && daTimeoutMs !== undefined && daFirstByteTimeoutMs > daTimeoutMs) add(["daFirstByteTimeoutMs"], `must be ≤ daTimeoutMs (${daTimeoutMs})`);
+  let d: ReturnType<typeof readDeployment> | undefined;
+  if (deployment) {
+    try {
+      d = readDeployment(deployment);
+    } catch (e) {
+      add(["deployment"], (e as Error).message);
+    }
+  }
+  const attestationRoot = field("attestationRoot");
+  if (attestationRoot) {
+    try {
+      trustedRootDer(trustedRootFromFile(readFileSync(attestationRoot)));
+    } catch (e) {
+      add(["attestationRoot"], (e as { shortMessage?: string }).shortMessage ?? (e as Error).message);
+    }
+  }
+  if (issues.length > 0 || !parsed.success) throw new ValidatorConfigError({ issues });
+  const c = parsed.data;
+  const config: ValidatorConfig = {
     ...c,
     privateKey: c.privateKey as Hex,
     daFirstByteTimeoutMs: c.daFirstByteTimeoutMs ?? Math.min(3_000, c.daTimeoutMs),
-    settlement: getAddress(settlement!),
-    startBlock: startBlock ?? 0,
-    chainId,
+    settlement: getAddress((c.settlement ?? d?.contracts.ProofSettlement)!),
+    startBlock: c.startBlock ?? d?.startBlock ?? 0,
+    chainId: d?.chainId,
     rewardsTo: c.rewardsTo ? getAddress(c.rewardsTo) : undefined,
     dataDir: path.resolve(c.dataDir),
   };
+  parsedConfigs.add(config);
+  return config;
 }

@@ -1,6 +1,6 @@
 /**
  * Decides a validator's verdict on one submitted batch: fetch its leaves from the daURI, recompute
- * everything (verifyBatch.ts) under the on-chain fee schedule, and spot-check a few enclave-signed
+ * everything (verifyBatch.ts) under the fee schedule in force when it was submitted, and spot-check a few enclave-signed
  * receipts at the gateway for equivocation. Receipts that stay unavailable past the DA deadline
  * (counted from the on-chain submission time) make the verdict a rejection.
  */
@@ -29,6 +29,8 @@ export interface DecideParams {
   header: BatchHeader;
   headerHash: Hex;
   submittedAt: bigint;
+  /** Block of the batch's `BatchSubmitted` log: its fee is checked against the schedule in force there. */
+  submittedBlock: bigint;
   nowSec: number;
   daDeadlineSec: number;
   /** The validator's bounded GET (boundedGet.ts). */
@@ -76,8 +78,9 @@ export async function decide(p: DecideParams): Promise<Decision> {
     if (p.nowSec >= deadlineAt) return { kind: "verdict", verdict: 2, reason: "da_unavailable" };
     return { kind: "wait", error: e, deadlineAt };
   }
-  const rate = await p.chain.feeRate();
-  const modelRates = await p.chain.modelRates(h.usage.map((u) => u.modelId));
+  // The schedule `submitBatch` priced the header with, not today's: a fee change after submission
+  // must not turn an honest batch in flight into a rejection (issue 17, attack 4).
+  const { rate, modelRates } = await p.chain.feeScheduleAtSubmission({ headerHash: p.headerHash, blockNumber: p.submittedBlock, modelIds: h.usage.map((u) => u.modelId) });
   const check = verifyBatch({ header: h, leaves: da.leaves, rate, modelRates });
   if (!check.ok) {
     p.log.warn({ gateway: h.gateway, batchSeq: String(h.batchSeq), mismatches: check.mismatches }, "batch contradicts its receipts: rejecting");

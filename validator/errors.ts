@@ -25,13 +25,33 @@ export class NonRetryableError extends ValidatorError {
   override name = "NonRetryableError";
 }
 
-/** The configuration is wrong or incomplete; `field` names the first bad field. */
+/** One problem of a validator config: the schema's `field` path and the `name` the operator set it by. */
+export interface ConfigIssue {
+  /** Path in the config object (`port`, `peers.1`, or an unknown key). */
+  field: string;
+  /** What the operator called it: the environment variable (`PORT`, `PEERS[1]`) or the JSON path. */
+  name: string;
+  reason: string;
+}
+
+/**
+ * The configuration is wrong or incomplete. `issues` holds every problem found, each named as the
+ * operator set it (env var or JSON field); `field` is the first one's config path.
+ */
 export class ValidatorConfigError extends NonRetryableError {
   override name = "ValidatorConfigError" as const;
   readonly field: string;
-  constructor({ field, reason }: { field: string; reason: string }) {
-    super(`Invalid validator config: ${field}: ${reason}`);
-    this.field = field;
+  readonly issues: readonly ConfigIssue[];
+  constructor(p: { field: string; reason: string; name?: string | undefined } | { issues: readonly ConfigIssue[] }) {
+    const issues: ConfigIssue[] = "issues" in p ? [...p.issues] : [{ field: p.field, name: p.name ?? p.field, reason: p.reason }];
+    if (issues.length === 0) throw new TypeError("ValidatorConfigError without issues");
+    const one = issues.length === 1 ? issues[0]! : undefined;
+    super(
+      one ? `Invalid validator config: ${one.name}: ${one.reason}` : `Invalid validator config: ${issues.length} problems (${issues.map((i) => i.name).join(", ")})`,
+      one ? {} : { metaMessages: issues.map((i) => `  ${i.name}: ${i.reason}`) },
+    );
+    this.field = issues[0]!.field;
+    this.issues = issues;
   }
 }
 
@@ -117,6 +137,17 @@ export class RpcUnavailableError extends RetryableError {
   override name = "RpcUnavailableError" as const;
   constructor({ operation, cause }: { operation: string; cause: unknown }) {
     super(`RPC failed during ${operation}`, { cause });
+  }
+}
+
+/**
+ * A batch's `BatchSubmitted` log is not (or no longer) in the block it was seen in: a reorg moved
+ * or removed it. Retryable: the watcher's rescan records the new block, or the batch is dropped.
+ */
+export class SubmissionMovedError extends RetryableError {
+  override name = "SubmissionMovedError" as const;
+  constructor({ headerHash, blockNumber }: { headerHash: string; blockNumber: bigint }) {
+    super(`BatchSubmitted of ${headerHash} is not in block ${blockNumber} (reorg); waiting for the watcher`);
   }
 }
 

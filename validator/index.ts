@@ -4,7 +4,10 @@
  * rewards and proves equivocation. AWS Nitro attestation verification lives in `./attestation/`.
  */
 export { createValidator, type Validator } from "./validator.js";
-export { parseValidatorConfig, validatorConfigSchema, type ValidatorConfig, type ValidatorConfigInput } from "./config.js";
+export {
+  parseValidatorConfig, validatorConfigSchema, validatorConfigFromEnv, configFieldName, VALIDATOR_ENV, VALIDATOR_HELP,
+  type ParseOptions, type ValidatorConfig, type ValidatorConfigInput,
+} from "./config.js";
 export { openSigningRecord, type SigningRecord, type SignedVerdict, type Verdict } from "./signingRecord.js";
 export { verifyBatch, usageOf, type BatchCheck, type Mismatch } from "./verifyBatch.js";
 export { daBudget, fetchDaBatch, fetchSignedReceipt, gatewayBaseOf, type DaBatch, type DaLeaf, type SignedReceipt } from "./da.js";

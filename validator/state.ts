@@ -33,7 +33,10 @@ export interface StateStore {
   /** Hash of the chain head at the last poll (a same-height reorg changes it, not the number). */
   headHash(): Hex | undefined;
   setHeadHash(hash: Hex): void;
-  /** Adds a batch seen in a log (or revives a dropped one); false when it was already tracked. */
+  /**
+   * Adds a batch seen in a log (or revives a dropped one); false when it was already tracked (its
+   * block is then updated, should a reorg have re-included it at another height).
+   */
   track(b: { headerHash: Hex; header: BatchHeader; blockNumber: bigint; daURIRaw?: Hex | undefined }): boolean;
   setStatus(headerHash: Hex, status: TrackedStatus): void;
   byStatus(status: TrackedStatus): TrackedBatch[];
@@ -82,6 +85,8 @@ export function openStateStore(file: string): StateStore {
   // A batch a reorg dropped may be re-included (same header hash): it is tracked again then.
   const insert = db.prepare(`INSERT INTO batches(header_hash, gateway, batch_seq, header, block_number, status, da_uri_raw) VALUES (?, ?, ?, ?, ?, 'open', ?)
     ON CONFLICT(header_hash) DO UPDATE SET status = 'open', block_number = excluded.block_number WHERE batches.status = 'dropped'`);
+  // A reorg can re-include the same header at another height: the fee schedule is read at that block.
+  const moved = db.prepare("UPDATE batches SET block_number = ? WHERE header_hash = ? AND block_number <> ?");
   const update = db.prepare("UPDATE batches SET status = ? WHERE header_hash = ?");
   const list = db.prepare("SELECT * FROM batches WHERE status = ? ORDER BY gateway, batch_seq");
   const one = db.prepare("SELECT * FROM batches WHERE header_hash = ?");
@@ -96,8 +101,11 @@ export function openStateStore(file: string): StateStore {
     setCursor: (block) => void putCursor.run(block.toString()),
     headHash: () => (getHeadHash.get() as { value: Hex } | undefined)?.value,
     setHeadHash: (hash) => void putHeadHash.run(hash),
-    track: (b) =>
-      insert.run(b.headerHash.toLowerCase(), b.header.gateway, Number(b.header.batchSeq), toJson(b.header), Number(b.blockNumber), b.daURIRaw ?? null).changes > 0,
+    track(b) {
+      if (insert.run(b.headerHash.toLowerCase(), b.header.gateway, Number(b.header.batchSeq), toJson(b.header), Number(b.blockNumber), b.daURIRaw ?? null).changes > 0) return true;
+      moved.run(Number(b.blockNumber), b.headerHash.toLowerCase(), Number(b.blockNumber));
+      return false;
+    },
     setStatus: (h, s) => void update.run(s, h.toLowerCase()),
     byStatus: (s) => (list.all(s) as never[]).map(rowToBatch),
     get(h) {

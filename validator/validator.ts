@@ -18,7 +18,7 @@ import type { BatchHeader } from "../sdk/types.js";
 import type { CompactSig } from "../sdk/quorum.js";
 import { fetchPeerVerdict, quorumFrom, submitRank, type VerdictResponse } from "./aggregate.js";
 import { BatchStatus, createValidatorChain, prefixMatches, type OnchainBatch, type ValidatorChain } from "./chain.js";
-import { parseValidatorConfig, type ValidatorConfig, type ValidatorConfigInput } from "./config.js";
+import { configFieldName, parseValidatorConfig, type ValidatorConfig, type ValidatorConfigInput } from "./config.js";
 import { createBoundedGet } from "./boundedGet.js";
 import { daBudget, fetchDaBatch, type SignedReceipt } from "./da.js";
 import { decide } from "./decide.js";
@@ -56,15 +56,19 @@ const MAX_FINALIZE = 64;
 const BATCH_CONCURRENCY = 4;
 const VSET_TTL_MS = 30_000;
 
-export async function createValidator(input: ValidatorConfigInput | ValidatorConfig, opts: { logger?: Logger } = {}): Promise<Validator> {
-  const cfg = parseValidatorConfig(input);
+export async function createValidator(
+  input: ValidatorConfigInput | ValidatorConfig,
+  /** `names`: what the operator called each field, when not its JSON name (config.ts `ParseOptions`). */
+  opts: { logger?: Logger; names?: Readonly<Record<string, string>> } = {},
+): Promise<Validator> {
+  const cfg = parseValidatorConfig(input, { names: opts.names });
   const account = privateKeyToAccount(cfg.privateKey);
   const self = account.address;
   const log = (opts.logger ?? pino({ name: "proofpath-validator", level: cfg.logLevel })).child({ validator: self });
   const chain: ValidatorChain = createValidatorChain({ rpcUrl: cfg.rpcUrl, account, settlement: cfg.settlement });
   const chainId = await chain.chainId();
   if (cfg.chainId !== undefined && cfg.chainId !== chainId) {
-    throw new ValidatorConfigError({ field: "deployment", reason: `deployment is for chain ${cfg.chainId}, the RPC serves chain ${chainId}` });
+    throw new ValidatorConfigError({ field: "deployment", name: configFieldName(["deployment"], opts.names), reason: `deployment is for chain ${cfg.chainId}, the RPC serves chain ${chainId}` });
   }
   const signing = openSigningRecord({ file: path.join(cfg.dataDir, "signing.db"), account, chainId, settlement: cfg.settlement });
   const state = openStateStore(path.join(cfg.dataDir, "state.db"));
@@ -247,7 +251,7 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
       let d;
       try {
         d = await decide({
-          chain, chainId, self, header: b.header, headerHash: b.headerHash, submittedAt: onchain.since, nowSec: await nowSec(),
+          chain, chainId, self, header: b.header, headerHash: b.headerHash, submittedAt: onchain.since, submittedBlock: b.blockNumber, nowSec: await nowSec(),
           daDeadlineSec: cfg.daDeadlineSec, http, daMaxBytes: daBudgetOf(b.header.count), parked,
           daUriInvalid: b.daURIRaw ? "not valid UTF-8" : undefined, receiptSamples: cfg.receiptSamples, log,
         });
@@ -398,7 +402,7 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
 
   const approvalSigner = {
     chain, chainId, account, maxAgeSec: cfg.attestationMaxAgeSec,
-    trustedRoot: cfg.attestationRoot ? readAttestationRoot(cfg.attestationRoot) : AWS_NITRO_ROOT_PEM,
+    trustedRoot: cfg.attestationRoot ? readAttestationRoot(cfg.attestationRoot, configFieldName(["attestationRoot"], opts.names)) : AWS_NITRO_ROOT_PEM,
   };
   async function approve(enclave: Hex, document: Uint8Array, deadline?: bigint): Promise<EnclaveApproval> {
     const a = await approveEnclave(approvalSigner, enclave, document, new Date(), deadline);
@@ -439,13 +443,13 @@ export async function createValidator(input: ValidatorConfigInput | ValidatorCon
   };
 }
 
-/** Reads the `attestationRoot` file and checks it is a certificate, failing at start with the field named. */
-function readAttestationRoot(file: string): TrustedRoot {
+/** Reads the `attestationRoot` file (parseValidatorConfig checked it) and fails at start with the field named. */
+function readAttestationRoot(file: string, name: string): TrustedRoot {
   try {
     const root = trustedRootFromFile(readFileSync(file));
     trustedRootDer(root);
     return root;
   } catch (e) {
-    throw new ValidatorConfigError({ field: "attestationRoot", reason: (e as { shortMessage?: string }).shortMessage ?? (e as Error).message });
+    throw new ValidatorConfigError({ field: "attestationRoot", name, reason: (e as { shortMessage?: string }).shortMessage ?? (e as Error).message });
   }
 }

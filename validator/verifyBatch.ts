@@ -1,7 +1,8 @@
 /**
  * Recomputes a batch from its published leaves and compares it with the settled header: every leaf
  * (receipt or void), the Merkle root, the callSeq range and gateway of every leaf, usage per model
- * (sorted, summed over served receipts), the servedAt range and the fee under the on-chain schedule.
+ * (sorted, summed over served receipts), the servedAt range and the fee under the schedule the batch was submitted under
+ * (chain.ts `feeScheduleAtSubmission`).
  * Pure and synchronous: the caller fetches leaves and rates.
  */
 import type { Hex } from "viem";

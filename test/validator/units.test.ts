@@ -4,7 +4,8 @@
  * keeps only real validator signatures in ascending order, and the retry split.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { keccak256, recoverAddress, toHex, type Address, type Hex } from "viem";
@@ -18,7 +19,9 @@ import type { BatchHeader } from "../../sdk/types.js";
 import {
   DaUnavailableError, DoubleSignRefusedError, NonRetryableError, RetryableError, TransactionRevertedError, ValidatorConfigError,
   gatewayBaseOf, openSigningRecord, parseValidatorConfig, quorumFrom, submitRank, usageOf, verifyBatch,
+  VALIDATOR_ENV, VALIDATOR_HELP, validatorConfigFromEnv, validatorConfigSchema,
 } from "../../validator/index.js";
+import { root } from "../gateway/helpers/chain.js";
 import { Backoff } from "../../validator/retry.js";
 import type { DaLeaf } from "../../validator/da.js";
 
@@ -70,6 +73,89 @@ describe("validator config", () => {
       assert.match(e.shortMessage, new RegExp(`^Invalid validator config: ${field.replace(".", "\\.")}: `));
     });
   }
+});
+
+describe("validator config: every problem at once, by the operator's name (issue 17)", () => {
+  const ok = { privateKey: KEY, rpcUrl: "http://127.0.0.1:8545", settlement: SETTLEMENT, dataDir: "/tmp/x" };
+  const named = (e: ValidatorConfigError) => Object.fromEntries(e.issues.map((i) => [i.name, i.reason]));
+
+  it("test_parseValidatorConfig_severalBadValues_oneErrorListingEach_reverts", () => {
+    const e = configError({
+      ...ok, privateKey: "0x1234", port: 70_000, peers: ["http://a:1", "not a url"], daDeadlineSec: 0, finalize: "yes",
+      retryBaseMs: 5_000, retryMaxMs: 100, // a cross-field rule, checked together with the rest
+    });
+    assert.deepEqual(Object.keys(named(e)).sort(), ["daDeadlineSec", "finalize", "peers.1", "port", "privateKey", "retryMaxMs"]);
+    assert.equal(e.field, e.issues[0]!.field);
+    // One message names each of them, with its reason.
+    assert.match(e.shortMessage, /^Invalid validator config: 6 problems \(/);
+    for (const i of e.issues) {
+      assert.ok(e.shortMessage.includes(i.name), `${i.name} missing from ${e.shortMessage}`);
+      assert.ok(e.message.includes(`  ${i.name}: ${i.reason}`), `${i.name}: ${i.reason} missing from\n${e.message}`);
+    }
+    assert.match(named(e)["retryMaxMs"]!, /≥ retryBaseMs/);
+  });
+
+  it("test_parseValidatorConfig_unknownKey_refusedByName_reverts", () => {
+    // A typo would otherwise leave the 5 s default in force without a word.
+    const e = configError({ ...ok, daTimeoutMS: 100 });
+    assert.equal(e.issues.length, 1);
+    assert.equal(e.field, "daTimeoutMS");
+    assert.equal(e.shortMessage, "Invalid validator config: daTimeoutMS: unknown field; did you mean daTimeoutMs?");
+    // Among other problems, and with no suggestion when nothing is close.
+    const e2 = configError({ ...ok, port: -1, peer: ["http://a:1"], colour: "blue" });
+    assert.deepEqual(named(e2), { port: named(e2)["port"], peer: "unknown field; did you mean peers?", colour: "unknown field" });
+  });
+
+  it("test_parseValidatorConfig_envProvidedValues_namedByEnvVar_reverts", () => {
+    const env = validatorConfigFromEnv({
+      VALIDATOR_PRIVATE_KEY: "0x12", PORT: "abc", PEERS: "http://a:1, ftp://b", DA_ALLOW_PRIVATE: "maybe", RETRY_MAX_MS: "10", HOME: "/root",
+    });
+    assert.deepEqual(env.names, { privateKey: "VALIDATOR_PRIVATE_KEY", port: "PORT", peers: "PEERS", daAllowPrivate: "DA_ALLOW_PRIVATE", retryMaxMs: "RETRY_MAX_MS" });
+    // As main.ts merges them: the file's fields, overridden by the environment's.
+    const file = { rpcUrl: "ws://x", dataDir: "/tmp/x", settlement: SETTLEMENT, port: 7400, claimIntervalMs: 1, retryBaseMs: 500 };
+    let e: ValidatorConfigError | undefined;
+    try {
+      parseValidatorConfig({ ...file, ...env.values }, { names: env.names });
+    } catch (x) {
+      e = x as ValidatorConfigError;
+    }
+    assert.ok(e instanceof ValidatorConfigError);
+    assert.deepEqual(Object.keys(named(e)).sort(), ["DA_ALLOW_PRIVATE", "PEERS[1]", "PORT", "RETRY_MAX_MS", "VALIDATOR_PRIVATE_KEY", "claimIntervalMs", "rpcUrl"]);
+    assert.deepEqual(e.issues.find((i) => i.name === "PEERS[1]")!.field, "peers.1");
+    assert.match(e.message, /^ {2}PORT: expected a TCP port$/m);
+    assert.match(e.message, /^ {2}RETRY_MAX_MS: must be ≥ retryBaseMs \(500\)$/m);
+  });
+
+  it("test_validatorHelp_listsEveryFieldAndEnvVar_succeeds", () => {
+    const fields = Object.keys(validatorConfigSchema.shape);
+    const byField = new Map(Object.entries(VALIDATOR_ENV).map(([name, [field]]) => [field as string, name]));
+    for (const f of fields) {
+      assert.ok(byField.has(f), `no environment variable for ${f}`);
+      assert.match(VALIDATOR_HELP, new RegExp(`\\b${f}\\b`), `--help does not list ${f}`);
+      assert.match(VALIDATOR_HELP, new RegExp(`\\b${byField.get(f)}\\b`), `--help does not list ${byField.get(f)}`);
+    }
+    for (const [, [field]] of Object.entries(VALIDATOR_ENV)) assert.ok(fields.includes(field), `${field} is not a config field`);
+  });
+
+  it("test_validatorMain_badFileAndEnv_exits2ListingEachByName_reverts", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "pp-config-"));
+    try {
+      const file = path.join(dir, "validator.json");
+      writeFileSync(file, JSON.stringify({ privateKey: KEY, rpcUrl: "http://127.0.0.1:1", settlement: SETTLEMENT, dataDir: dir, receiptSample: 3, daMaxBytes: 10 }));
+      const r = spawnSync(process.execPath, ["--import", "tsx", "validator/main.ts", "--config", file], {
+        cwd: root, encoding: "utf8", timeout: 60_000, env: { ...process.env, NODE_NO_WARNINGS: "1", PORT: "abc", PEERS: "nope" },
+      });
+      assert.equal(r.status, 2, r.stderr);
+      for (const line of ["receiptSample: unknown field; did you mean receiptSamples?", "daMaxBytes: ", "PORT: ", "PEERS[0]: "]) {
+        assert.ok(r.stderr.includes(`  ${line}`), `"${line}" missing from\n${r.stderr}`);
+      }
+      const help = spawnSync(process.execPath, ["--import", "tsx", "validator/main.ts", "--help"], { cwd: root, encoding: "utf8", timeout: 60_000 });
+      assert.equal(help.status, 0);
+      assert.equal(help.stdout, VALIDATOR_HELP);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("signing record", () => {
