@@ -31,6 +31,7 @@ const MAIN_HELP = `Usage: proofpath <command> [options]
 
 Commands:
   verify-attestation <file>   Verify an AWS Nitro Enclaves attestation document
+  gateway-sidecar             Run the settlement hook as a local HTTP service (POST /record)
 
 Run "proofpath <command> --help" for the options of a command.
 Exit codes: 0 valid / success, 1 invalid, 2 usage error.
@@ -240,8 +241,74 @@ async function verifyAttestationCommand(args: string[]): Promise<number> {
   return failure ? EXIT_INVALID : EXIT_OK;
 }
 
+const SIDECAR_HELP = `Usage: proofpath gateway-sidecar --config <hook.json> [options]
+
+Runs the settlement hook as a local HTTP service, so a gateway written in any language records each
+served call with one request (clients/python/proofpath_sidecar.py is a client). Bind it to loopback:
+POST /record takes calls on the enclave's behalf.
+
+  POST /record[?wait=durable]  { modelId, requestHash, responseHash, inputTokens, outputTokens, servedAt? }
+                               -> { callSeq, digest, durable[, receipt, receiptSignature] }
+  GET  /status                 health of the hook (chain, store, submitter)
+  GET  /da/receipts/:callSeq, /da/batches/:batchSeq, /da/metrics   as the gateway serves them
+
+Options:
+  --config <file>   Hook configuration (JSON): store, rpcUrl, deployment or settlement, daBaseUrl,
+                    batch { maxCalls, maxAgeMs }, confirmations, ... (see gateway/config.ts)
+  --port <n>        Port (default: PROOFPATH_SIDECAR_PORT or 8787; 0 = any free port)
+  --host <addr>     Address to bind (default 127.0.0.1)
+  -h, --help        Show this help
+
+Environment: PROOFPATH_ENCLAVE_KEY and PROOFPATH_RELAYER_KEY (0x + 64 hex) override the config's
+enclaveKey / relayerKey, so keys need not sit in a file. Prints one line "listening <url>" once ready;
+stops cleanly on SIGINT / SIGTERM (exit 0). Exit codes: 0 stopped, 1 failed, 2 usage or config error.
+`;
+
+async function gatewaySidecarCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: "string" }, port: { type: "string" }, host: { type: "string" }, help: { type: "boolean", short: "h" } },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(SIDECAR_HELP);
+    return EXIT_OK;
+  }
+  if (!values.config) throw new UsageError("--config <hook.json> is required");
+  const portText = values.port ?? process.env.PROOFPATH_SIDECAR_PORT ?? "8787";
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port: expected 0..65535, got ${JSON.stringify(portText)}`);
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(readFileSync(values.config, "utf8"));
+  } catch (e) {
+    throw new UsageError(`--config: cannot read ${values.config} as JSON (${(e as Error).message})`);
+  }
+  if (process.env.PROOFPATH_ENCLAVE_KEY) config.enclaveKey = process.env.PROOFPATH_ENCLAVE_KEY;
+  if (process.env.PROOFPATH_RELAYER_KEY) config.relayerKey = process.env.PROOFPATH_RELAYER_KEY;
+  const { createSettlementHook, GatewayConfigError, listen } = await import("../gateway/index.js");
+  const { createSidecarApp } = await import("../gateway/sidecar.js");
+  let hook;
+  try {
+    hook = await createSettlementHook(config as never);
+  } catch (e) {
+    if (e instanceof GatewayConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+  const server = await listen(createSidecarApp(hook), port, values.host ?? "127.0.0.1");
+  process.stdout.write(`listening http://${values.host ?? "127.0.0.1"}:${server.port}\n`);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await server.close();
+  await hook.close();
+  return EXIT_OK;
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   "verify-attestation": verifyAttestationCommand,
+  "gateway-sidecar": gatewaySidecarCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
