@@ -609,6 +609,23 @@ describe("validator/attestation", function () {
       assert.match(run.stdout, /verdict: INVALID \(AttestationSignatureError\)/);
     });
 
+    it("--key-config-hash: 0 when user_data binds it, 1 when it binds another, 2 when not 32 bytes", async function () {
+      const h = keccak256("0x0102");
+      const file = path.join(dir, "bound.cbor");
+      await writeFile(file, await attestationFor(f, { userData: encodeProofpathUserData({ signingPublicKey: f.enclave.publicKey, keyConfigHash: h }) }));
+      const [ok, other, bad] = await Promise.all([
+        cli(["verify-attestation", file, ...checks(), "--key-config-hash", h]),
+        cli(["verify-attestation", file, ...checks(), "--key-config-hash", keccak256("0x03")]),
+        cli(["verify-attestation", file, ...checks(), "--key-config-hash", "0x1234"]),
+      ]);
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+      assert.ok(ok.stdout.includes(`key config    ${h} (matches)`), ok.stdout);
+      assert.equal(other.code, 1, other.stdout + other.stderr);
+      assert.match(other.stdout, /verdict: INVALID \(AttestationKeyConfigNotBoundError\)/);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--key-config-hash expects 32 bytes/);
+    });
+
     it("exits 2 on usage errors and 0 for --help", async function () {
       const [help, missing, badAt, unknown] = await Promise.all([
         cli(["verify-attestation", "--help"]),
