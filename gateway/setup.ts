@@ -72,6 +72,9 @@ export interface ApproveByValidatorsParams {
   enclave: Address;
   /** The attestation document whose keccak256 the registration committed to. */
   document: Uint8Array;
+  /** The enclave's 65-byte uncompressed public key: needed when the document binds the key by
+   *  nitriding `user_data` (which holds only its SHA-256); validators check it is `enclave`'s. */
+  publicKey?: Hex;
   /** Validators' HTTP base URLs. */
   validators: readonly string[];
   /** Signatures needed (the ValidatorSet's quorum). */
@@ -93,7 +96,10 @@ async function approvalDeadline(pub: PublicClient): Promise<bigint> {
  */
 export async function approveEnclaveByValidators(pub: PublicClient, p: ApproveByValidatorsParams): Promise<void> {
   const deadline = await approvalDeadline(pub);
-  const body = JSON.stringify({ enclave: p.enclave, document: Buffer.from(p.document).toString("base64"), deadline: deadline.toString() });
+  const body = JSON.stringify({
+    enclave: p.enclave, document: Buffer.from(p.document).toString("base64"), deadline: deadline.toString(),
+    ...(p.publicKey !== undefined ? { publicKey: p.publicKey } : {}),
+  });
   type Answer = { url: string; ok: true; signer: Address; sig: CompactSig; nonce: string } | { url: string; ok: false; error: string };
   const answers = await Promise.all(
     p.validators.map(async (url): Promise<Answer> => {

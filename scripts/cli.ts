@@ -52,6 +52,8 @@ Options:
   --key <address|pubkey>    Enclave signing key that must be bound: an Ethereum address (checked
                             against public_key) or a secp256k1 public key (public_key or user_data)
   --nonce <hex>             Nonce the document must carry
+  --key-config-hash <hex>   keccak256 of the OHTTP key config user_data must bind (proofpath
+                            layout: nitriding's 68 bytes || 0x1b20 || keyConfigHash)
   --allow-debug             Accept debug-mode enclaves (PCR0..2 all zero)
   --json                    Print the result as JSON
   -h, --help                Show this help
@@ -110,6 +112,7 @@ async function parseVerifyOptions(
       pcrs: { type: "string" },
       key: { type: "string" },
       nonce: { type: "string" },
+      "key-config-hash": { type: "string" },
       "allow-debug": { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -148,6 +151,11 @@ async function parseVerifyOptions(
     params.enclaveKey = enclaveKey;
   }
   if (values.nonce !== undefined) params.expectedNonce = hexOption(values.nonce, "--nonce");
+  if (values["key-config-hash"] !== undefined) {
+    const h = hexOption(values["key-config-hash"], "--key-config-hash");
+    if (h.length !== 66) throw new UsageError(`--key-config-hash expects 32 bytes of hex, got ${JSON.stringify(values["key-config-hash"])}`);
+    params.keyConfigHash = h;
+  }
   if (values["allow-debug"]) params.allowDebugMode = true;
   return { file: positionals[0]!, json: values.json ?? false, params };
 }
@@ -226,6 +234,7 @@ async function verifyAttestationCommand(args: string[]): Promise<number> {
     out.push(`  measurement   ${result.measurement} (${allowed})`);
     out.push(`  key binding   ${keyLine(result)}`);
     out.push(`  nonce         ${result.nonce ?? "(none)"}${result.nonceChecked ? " (matches)" : ""}`);
+    out.push(`  key config    ${result.keyConfigHash ?? "(not bound)"}${result.keyConfigHashChecked ? " (matches)" : ""}`);
     const chain = `${result.certificateChain.length} certificates to root SHA-256 ${formatFingerprint(root.sha256)}`;
     out.push(`  chain         ${chain}`);
     out.push(`  verified at   ${result.verifiedAt.toISOString()}`);

@@ -31,6 +31,9 @@ const approvalSchema = z.object({
   document: z.string({ error: "expected the attestation document as base64 or 0x-hex" }).min(1).max(2 * MAX_DOCUMENT_BYTES + 2),
   // Every approval of one quorum must cover the same deadline, so the operator proposes it.
   deadline: uintSchema(64, "deadline").optional(),
+  // The enclave's 65-byte uncompressed public key: needed when the document binds the key by
+  // nitriding user_data (SHA-256 of the public key); checked against the enclave address.
+  publicKey: z.string().regex(/^0x04[0-9a-fA-F]{128}$/, { error: "publicKey: expected 0x04 followed by 128 hex characters (uncompressed secp256k1)" }).optional(),
 });
 
 function documentBytes(s: string): Uint8Array | undefined {
@@ -59,7 +62,7 @@ export interface ValidatorAppDeps {
   metrics: ValidatorMetrics;
   health: () => { ok: boolean } & Record<string, unknown>;
   challenge: (signed: SignedReceipt) => Promise<Hex>;
-  approve: (enclave: Hex, document: Uint8Array, deadline?: bigint) => Promise<EnclaveApproval>;
+  approve: (enclave: Hex, document: Uint8Array, deadline?: bigint, publicKey?: Hex) => Promise<EnclaveApproval>;
   onError: (err: Error, path: string) => void;
 }
 
@@ -87,15 +90,18 @@ export function createValidatorApp(d: ValidatorAppDeps): Hono {
   });
 
   app.post("/approvals", async (c) => {
-    const parsed = await jsonBody(c, approvalSchema, "{ enclave, document, deadline? }");
+    const parsed = await jsonBody(c, approvalSchema, "{ enclave, document, deadline?, publicKey? }");
     if (!parsed.success) return parsed.response;
     const doc = documentBytes(parsed.data.document);
     if (!doc) return c.json({ error: "bad_request", message: `document: expected base64 or 0x-hex of 1 to ${MAX_DOCUMENT_BYTES} bytes` }, 400);
     try {
-      const a = await d.approve(parsed.data.enclave, doc, parsed.data.deadline);
+      const a = await d.approve(parsed.data.enclave, doc, parsed.data.deadline, parsed.data.publicKey as Hex | undefined);
       return c.json({ signer: a.signer, sig: a.sig, nonce: a.nonce.toString(), deadline: a.deadline.toString(), measurement: a.measurement, attestationHash: a.attestationHash });
     } catch (e) {
-      if (e instanceof AttestationError || e instanceof ValidatorError) return c.json({ error: e.name, message: e.shortMessage }, 422);
+      // `reasons`: why each way of binding failed (e.g. AttestationKeyNotBoundError), when known.
+      if (e instanceof AttestationError || e instanceof ValidatorError) {
+        return c.json({ error: e.name, message: e.shortMessage, ...(e.metaMessages?.length ? { reasons: e.metaMessages } : {}) }, 422);
+      }
       throw e;
     }
   });

@@ -404,8 +404,8 @@ export async function createValidator(
     chain, chainId, account, maxAgeSec: cfg.attestationMaxAgeSec,
     trustedRoot: cfg.attestationRoot ? readAttestationRoot(cfg.attestationRoot, configFieldName(["attestationRoot"], opts.names)) : AWS_NITRO_ROOT_PEM,
   };
-  async function approve(enclave: Hex, document: Uint8Array, deadline?: bigint): Promise<EnclaveApproval> {
-    const a = await approveEnclave(approvalSigner, enclave, document, new Date(), deadline);
+  async function approve(enclave: Hex, document: Uint8Array, deadline?: bigint, publicKey?: Hex): Promise<EnclaveApproval> {
+    const a = await approveEnclave(approvalSigner, enclave, document, new Date(), deadline, publicKey);
     log.info({ enclave, measurement: a.measurement, nonce: String(a.nonce) }, "enclave approval signed");
     return a;
   }

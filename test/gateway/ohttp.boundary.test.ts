@@ -19,7 +19,7 @@ import {
   MEDIA_TYPE_OHTTP_REQUEST, OhttpKeyConfigMismatchError, OhttpRelayError, createOhttpClient, encapsulateRequest, encodeRequest,
   generateKeyPair, importClientKey, type OhttpKeyPair,
 } from "../../sdk/ohttp/index.js";
-import { OhttpKeyConfigUnboundError, createAttestedOhttpClient, readKeyConfigHash } from "../../sdk/ohttp/registry.js";
+import { OhttpEnclaveNotRegisteredError, createAttestedOhttpClient, readKeyConfigHash } from "../../sdk/ohttp/registry.js";
 import { fetchCallReceipt, verifyCallOnChain } from "../../sdk/ohttp/proof.js";
 import { deployProofpath, localDeployDefaults, writeDeployment } from "../../sdk/deploy.js";
 import { createSettlementHook, listen, registerEnclave, type SettlementHook } from "../../gateway/index.js";
@@ -289,7 +289,7 @@ describe("ohttp boundary: from the user's own bytes to a finalized proof (anvil,
     );
     await assert.rejects(
       createAttestedOhttpClient({ client: anvil.client, registry, enclave: privateKeyToAccount(generatePrivateKey()).address, keysUrl: `${gwUrl}/ohttp-keys`, relayUrl: `http://127.0.0.1:${relay.port}/` }),
-      OhttpKeyConfigUnboundError,
+      OhttpEnclaveNotRegisteredError,
     );
 
     // ---- the user, with the SDK only: encrypt, send via the relay, keep the two ciphertexts.

@@ -15,6 +15,7 @@ import {
   AttestationCertificateNotYetValidError,
   AttestationError,
   AttestationInvalidParameterError,
+  AttestationKeyConfigNotBoundError,
   AttestationKeyNotBoundError,
   AttestationMalformedError,
   AttestationNonceMismatchError,
@@ -27,7 +28,9 @@ import {
   attestationHash,
   decodeAttestationUnverified,
   encodeNitridingUserData,
+  encodeProofpathUserData,
   formatFingerprint,
+  keyConfigHashOfUserData,
   measurementOf,
   parseNitridingUserData,
   sha256Fingerprint,
@@ -427,6 +430,48 @@ describe("validator/attestation", function () {
       assert.equal(attestationHash(Buffer.from(doc)), keccak256(doc));
     });
 
+    it("proofpath user_data: the nitriding 68 bytes unchanged, then 0x1b20 ‖ keyConfigHash", function () {
+      const h = keccak256("0x0102");
+      const tls = `0x${"cd".repeat(32)}` as Hex;
+      const data = encodeProofpathUserData({ signingPublicKey: f.enclave.publicKey, keyConfigHash: h, tlsCertificateHash: tls });
+      assert.equal(data.length, 102);
+      assert.deepEqual(data.subarray(0, 68), encodeNitridingUserData({ signingPublicKey: f.enclave.publicKey, tlsCertificateHash: tls }));
+      assert.deepEqual([...data.subarray(68, 70)], [0x1b, 0x20]);
+      assert.equal(keyConfigHashOfUserData(data), h);
+      const parsed = parseNitridingUserData(data);
+      assert.equal(parsed?.tlsCertificateHash, tls);
+      assert.equal(parsed?.keyConfigHash, h);
+      // Another prefix at 68 is not the proofpath layout; nor are other lengths.
+      const other = data.slice();
+      other[68] = 0x12;
+      assert.equal(keyConfigHashOfUserData(other), undefined);
+      assert.equal(parseNitridingUserData(other), undefined);
+      assert.equal(keyConfigHashOfUserData(data.subarray(0, 68)), undefined);
+      expectAttestationError(() => encodeProofpathUserData({ signingPublicKey: f.enclave.publicKey, keyConfigHash: "0x12" }), AttestationInvalidParameterError);
+    });
+
+    it("verifyAttestation: keyConfigHash bound by proofpath user_data, refused otherwise", async function () {
+      const h = keccak256("0x0102");
+      const bound = await attestationFor(f, { publicKey: null, userData: encodeProofpathUserData({ signingPublicKey: f.enclave.publicKey, keyConfigHash: h }) });
+      // The key is bound through the first 68 bytes, the key config through the tail.
+      const r = verifyAttestation(bound, opts({ enclaveKey: { publicKey: f.enclave.publicKey }, keyConfigHash: h }));
+      assert.equal(r.keyBinding?.method, "user_data");
+      assert.equal(r.keyConfigHash, h);
+      assert.equal(r.keyConfigHashChecked, true);
+      assert.equal(decodeAttestationUnverified(bound).keyConfigHash, h);
+      // The document binds another key config.
+      const other = keccak256("0x0103");
+      const e = expectAttestationError(() => verifyAttestation(bound, opts({ enclaveKey: { publicKey: f.enclave.publicKey }, keyConfigHash: other })), AttestationKeyConfigNotBoundError);
+      assert.equal(e.expected, other);
+      assert.equal(e.actual, h);
+      // Nitriding's 68 bytes bind none; a document without user_data neither.
+      assert.equal(expectAttestationError(() => verifyAttestation(userDataDoc, opts({ enclaveKey: { publicKey: f.enclave.publicKey }, keyConfigHash: h })), AttestationKeyConfigNotBoundError).actual, undefined);
+      expectAttestationError(() => verifyAttestation(doc, opts({ keyConfigHash: h })), AttestationKeyConfigNotBoundError);
+      expectAttestationError(() => verifyAttestation(doc, opts({ keyConfigHash: "0x12" as Hex })), AttestationInvalidParameterError);
+      // Not asked: not checked.
+      assert.equal(verifyAttestation(doc, opts()).keyConfigHashChecked, false);
+    });
+
     it("encodes and parses nitriding user_data", function () {
       const data = encodeNitridingUserData({ signingPublicKey: f.enclave.publicKey });
       assert.equal(data.length, 68);
@@ -562,6 +607,23 @@ describe("validator/attestation", function () {
       const run = await cli(["verify-attestation", file, ...checks()]);
       assert.equal(run.code, 1, run.stdout + run.stderr);
       assert.match(run.stdout, /verdict: INVALID \(AttestationSignatureError\)/);
+    });
+
+    it("--key-config-hash: 0 when user_data binds it, 1 when it binds another, 2 when not 32 bytes", async function () {
+      const h = keccak256("0x0102");
+      const file = path.join(dir, "bound.cbor");
+      await writeFile(file, await attestationFor(f, { userData: encodeProofpathUserData({ signingPublicKey: f.enclave.publicKey, keyConfigHash: h }) }));
+      const [ok, other, bad] = await Promise.all([
+        cli(["verify-attestation", file, ...checks(), "--key-config-hash", h]),
+        cli(["verify-attestation", file, ...checks(), "--key-config-hash", keccak256("0x03")]),
+        cli(["verify-attestation", file, ...checks(), "--key-config-hash", "0x1234"]),
+      ]);
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+      assert.ok(ok.stdout.includes(`key config    ${h} (matches)`), ok.stdout);
+      assert.equal(other.code, 1, other.stdout + other.stderr);
+      assert.match(other.stdout, /verdict: INVALID \(AttestationKeyConfigNotBoundError\)/);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--key-config-hash expects 32 bytes/);
     });
 
     it("exits 2 on usage errors and 0 for --help", async function () {

@@ -4,7 +4,7 @@ import { parseCoseSign1 } from "./coseSign1.js";
 import { parseAttestationDocument, type AttestationDocument } from "./document.js";
 import { publicKeyToAddress, secp256k1PublicKeyFromDocument } from "./enclaveKey.js";
 import { measurementOf } from "./measurement.js";
-import { parseNitridingUserData, type NitridingUserData } from "./userData.js";
+import { keyConfigHashOfUserData, parseNitridingUserData, type NitridingUserData } from "./userData.js";
 
 /** The fields of an attestation document in display form. */
 export type AttestationFields = {
@@ -20,8 +20,10 @@ export type AttestationFields = {
   /** Address of `public_key` when it is a secp256k1 key. */
   publicKeyAddress: Address | undefined;
   userData: Hex | undefined;
-  /** `user_data` split into its nitriding fields when it is 68 bytes. */
+  /** `user_data` split into its nitriding fields when it is 68 bytes (or the 102-byte proofpath layout). */
   nitridingUserData: NitridingUserData | undefined;
+  /** The OHTTP key config hash `user_data` binds (proofpath layout), else `undefined`. */
+  keyConfigHash: Hex | undefined;
   nonce: Hex | undefined;
 };
 
@@ -40,6 +42,7 @@ export function attestationFields(doc: AttestationDocument): AttestationFields {
     publicKeyAddress: docKey === undefined ? undefined : publicKeyToAddress(docKey),
     userData: doc.userData === undefined ? undefined : hex(doc.userData),
     nitridingUserData: doc.userData === undefined ? undefined : parseNitridingUserData(doc.userData),
+    keyConfigHash: keyConfigHashOfUserData(doc.userData),
     nonce: doc.nonce === undefined ? undefined : hex(doc.nonce),
   };
 }

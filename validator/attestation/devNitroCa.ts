@@ -17,7 +17,7 @@ import { bytesParameter, hex, plainBytes } from "./bytes.js";
 import { sha256Fingerprint } from "./certificateChain.js";
 import { COSE_ALG_ES384, COSE_HEADER_ALG, COSE_SIGN1_TAG } from "./coseSign1.js";
 import { coseSign1SigStructure } from "./coseSignature.js";
-import { encodeNitridingUserData } from "./userData.js";
+import { encodeNitridingUserData, encodeProofpathUserData } from "./userData.js";
 
 /** Says what this CA is, wherever its certificates are shown. */
 export const DEV_NITRO_CA_NOTICE =
@@ -268,7 +268,9 @@ export async function buildDevAttestationDocument(
 /**
  * Builds the document a development enclave would present for its signing key: the given PCRs,
  * the key bound by `public_key` (65-byte uncompressed) or by nitriding `user_data`, and an
- * optional nonce.
+ * optional nonce. With `keyConfigHash`, `user_data` is the 102-byte proofpath layout (nitriding ‖
+ * 0x1b20 ‖ keyConfigHash), which binds the enclave's OHTTP key config; with the `public_key`
+ * binding, its signing-key slot holds the same key's hash.
  */
 export async function buildDevEnclaveAttestation(
   signer: DevNitroSigner,
@@ -279,6 +281,7 @@ export async function buildDevEnclaveAttestation(
     nonce,
     timestamp,
     tlsCertificateHash,
+    keyConfigHash,
   }: {
     /** 65-byte uncompressed secp256k1 public key of the enclave signing key. */
     enclavePublicKey: BytesLike;
@@ -287,15 +290,22 @@ export async function buildDevEnclaveAttestation(
     nonce?: BytesLike | undefined;
     timestamp?: number | Date | undefined;
     tlsCertificateHash?: BytesLike | undefined;
+    /** keccak256 of the enclave's OHTTP key config, bound in proofpath `user_data`. */
+    keyConfigHash?: BytesLike | undefined;
   },
 ): Promise<Uint8Array> {
   const key = bytesParameter(enclavePublicKey, "enclavePublicKey");
+  const userData =
+    keyConfigHash !== undefined
+      ? encodeProofpathUserData({ signingPublicKey: key, keyConfigHash, tlsCertificateHash })
+      : binding === "user_data"
+        ? encodeNitridingUserData({ signingPublicKey: key, tlsCertificateHash })
+        : undefined;
   return buildDevAttestationDocument(signer, {
     pcrs,
     nonce,
     timestamp,
-    ...(binding === "public_key"
-      ? { publicKey: key }
-      : { userData: encodeNitridingUserData({ signingPublicKey: key, tlsCertificateHash }) }),
+    ...(binding === "public_key" ? { publicKey: key } : {}),
+    ...(userData !== undefined ? { userData } : {}),
   });
 }

@@ -167,6 +167,22 @@ export class AttestationKeyNotBoundError extends AttestationError {
   }
 }
 
+/**
+ * The document's `user_data` does not bind the expected OHTTP key config hash (proofpath layout:
+ * bytes 68..102 = `0x1b20 ‖ keyConfigHash`): absent, another layout, or another hash.
+ */
+export class AttestationKeyConfigNotBoundError extends AttestationError {
+  override name = "AttestationKeyConfigNotBoundError" as const;
+  readonly expected: `0x${string}`;
+  /** The hash the document binds, when it binds one. */
+  readonly actual: `0x${string}` | undefined;
+  constructor({ expected, actual, reason }: { expected: `0x${string}`; actual: `0x${string}` | undefined; reason: string }) {
+    super(`OHTTP key config hash ${expected} is not bound by the attestation document: ${reason}.`);
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
 /** Union of every error `verifyAttestation` can throw. */
 export type VerifyAttestationErrorType =
   | AttestationInvalidParameterError
@@ -180,4 +196,5 @@ export type VerifyAttestationErrorType =
   | AttestationTimestampInFutureError
   | AttestationUnknownMeasurementError
   | AttestationNonceMismatchError
-  | AttestationKeyNotBoundError;
+  | AttestationKeyNotBoundError
+  | AttestationKeyConfigNotBoundError;

@@ -27,10 +27,14 @@ export type { KeyBinding } from "./keyBinding.js";
 export { DEFAULT_CLOCK_SKEW_SEC, DEFAULT_MAX_AGE_SEC } from "./freshness.js";
 export {
   encodeNitridingUserData,
+  encodeProofpathUserData,
+  keyConfigHashOfUserData,
   parseNitridingUserData,
   signingKeyHash,
+  MULTIHASH_KECCAK_256_PREFIX,
   MULTIHASH_SHA2_256_PREFIX,
   NITRIDING_USER_DATA_LENGTH,
+  PROOFPATH_USER_DATA_LENGTH,
 } from "./userData.js";
 export type { NitridingUserData } from "./userData.js";
 export * from "./errors.js";

@@ -2,7 +2,7 @@ import type { Address } from "viem";
 import { equalBytes, hex } from "./bytes.js";
 import { publicKeyToAddress, secp256k1PublicKeyFromDocument, type NormalizedEnclaveKey } from "./enclaveKey.js";
 import { AttestationKeyNotBoundError } from "./errors.js";
-import { NITRIDING_USER_DATA_LENGTH, signingKeyHash } from "./userData.js";
+import { NITRIDING_USER_DATA_LENGTH, PROOFPATH_USER_DATA_LENGTH, hasNitridingPrefix, signingKeyHash } from "./userData.js";
 
 /** How the document binds the enclave signing key. */
 export type KeyBinding = {
@@ -14,7 +14,8 @@ export type KeyBinding = {
 /**
  * Checks that the document binds the expected enclave signing key, by either
  * - `public_key`: a secp256k1 key (65-byte uncompressed or SPKI DER) with the expected address, or
- * - `user_data`: 68 nitriding bytes whose last 32 are SHA-256 of the expected 65-byte public key.
+ * - `user_data`: nitriding bytes (68, or the 102-byte proofpath layout that starts with them) whose
+ *   bytes 36..68 are SHA-256 of the expected 65-byte public key.
  *   A hash can't be checked against an address: this path needs `enclaveKey.publicKey`.
  *
  * @throws {AttestationKeyNotBoundError} neither binds the key; the meta messages say why for each.
@@ -45,11 +46,13 @@ export function checkKeyBinding({
 
   if (userData === undefined) {
     reasons.push("the document has no user_data");
-  } else if (userData.length !== NITRIDING_USER_DATA_LENGTH) {
-    reasons.push(`user_data is ${userData.length} bytes, not the ${NITRIDING_USER_DATA_LENGTH}-byte nitriding layout`);
+  } else if (!hasNitridingPrefix(userData)) {
+    reasons.push(
+      `user_data is ${userData.length} bytes, neither the ${NITRIDING_USER_DATA_LENGTH}-byte nitriding layout nor the ${PROOFPATH_USER_DATA_LENGTH}-byte proofpath layout`,
+    );
   } else if (key.publicKey === undefined) {
     reasons.push(
-      "user_data carries a SHA-256 of the signing public key, which can't be checked against an address: pass enclaveKey.publicKey",
+      "user_data carries a SHA-256 of the signing public key, which can't be checked against an address: pass enclaveKey.publicKey (POST /approvals: publicKey)",
     );
   } else if (equalBytes(userData.subarray(36, 68), signingKeyHash(key.publicKey))) {
     return { method: "user_data", address: key.address };

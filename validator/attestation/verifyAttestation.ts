@@ -12,11 +12,12 @@ import { verifyCoseSign1Signature } from "./coseSignature.js";
 import { attestationFields, type AttestationFields } from "./decodeAttestation.js";
 import { parseAttestationDocument } from "./document.js";
 import { normalizeEnclaveKey, type EnclaveKey } from "./enclaveKey.js";
-import { AttestationInvalidParameterError } from "./errors.js";
+import { AttestationInvalidParameterError, AttestationKeyConfigNotBoundError } from "./errors.js";
 import { checkFreshness, DEFAULT_CLOCK_SKEW_SEC, DEFAULT_MAX_AGE_SEC } from "./freshness.js";
 import { checkKeyBinding, type KeyBinding } from "./keyBinding.js";
 import { checkMeasurement, normalizeMeasurements } from "./measurement.js";
 import { checkNonce } from "./nonce.js";
+import { NITRIDING_USER_DATA_LENGTH, PROOFPATH_USER_DATA_LENGTH, keyConfigHashOfUserData } from "./userData.js";
 
 export type VerifyAttestationParameters = {
   /** The root the chain must start at: PEM or DER. For real enclaves, `AWS_NITRO_ROOT_PEM`. */
@@ -35,6 +36,11 @@ export type VerifyAttestationParameters = {
   expectedNonce?: Uint8Array | Hex | undefined;
   /** The enclave signing key the document must bind. Not checked when absent. */
   enclaveKey?: EnclaveKey | undefined;
+  /**
+   * keccak256 of the OHTTP key config the document's `user_data` must bind (proofpath layout:
+   * nitriding's 68 bytes ‖ 0x1b20 ‖ keyConfigHash). Not checked when absent.
+   */
+  keyConfigHash?: Hex | undefined;
 };
 
 export type VerifyAttestationReturnType = AttestationFields & {
@@ -42,6 +48,8 @@ export type VerifyAttestationReturnType = AttestationFields & {
   measurementChecked: boolean;
   /** Whether `nonce` was checked against `expectedNonce`. */
   nonceChecked: boolean;
+  /** Whether `user_data` was checked to bind the `keyConfigHash` parameter. */
+  keyConfigHashChecked: boolean;
   /** How the expected enclave key is bound; `undefined` when no `enclaveKey` was given. */
   keyBinding: KeyBinding | undefined;
   /** The bound enclave address, else the address of a secp256k1 `public_key`, else `undefined`. */
@@ -70,7 +78,8 @@ function nonNegative(value: number | undefined, fallback: number, parameter: str
  * 4. freshness: dated at most `maxAgeSec` before `at` and not in the future beyond the clock skew,
  * 5. PCR0..2 (no debug-mode zeros; on `allowedMeasurements` when given),
  * 6. the nonce, when `expectedNonce` is given,
- * 7. the enclave signing key bound by `public_key` or nitriding `user_data`, when `enclaveKey` is given.
+ * 7. the enclave signing key bound by `public_key` or nitriding `user_data`, when `enclaveKey` is given,
+ * 8. the OHTTP key config hash bound by proofpath `user_data`, when `keyConfigHash` is given.
  *
  * Every failure throws its own subclass of `AttestationError`; nothing else is thrown.
  *
@@ -99,6 +108,7 @@ export function verifyAttestation(
   const expectedNonce =
     parameters.expectedNonce === undefined ? undefined : bytesParameter(parameters.expectedNonce, "expectedNonce");
   const key = parameters.enclaveKey === undefined ? undefined : normalizeEnclaveKey(parameters.enclaveKey);
+  const expectedKeyConfigHash = parameters.keyConfigHash === undefined ? undefined : keyConfigHashParameter(parameters.keyConfigHash);
 
   const cose = parseCoseSign1(document);
   const doc = parseAttestationDocument(cose.payload);
@@ -116,15 +126,39 @@ export function verifyAttestation(
   if (expectedNonce !== undefined) checkNonce({ actual: doc.nonce, expected: expectedNonce });
   const keyBinding =
     key === undefined ? undefined : checkKeyBinding({ publicKey: doc.publicKey, userData: doc.userData, key });
+  if (expectedKeyConfigHash !== undefined) checkKeyConfigBinding(doc.userData, expectedKeyConfigHash);
 
   return {
     ...fields,
     measurementChecked: allowed !== undefined,
     nonceChecked: expectedNonce !== undefined,
+    keyConfigHashChecked: expectedKeyConfigHash !== undefined,
     keyBinding,
     enclaveAddress: keyBinding?.address ?? fields.publicKeyAddress,
     certificateChain: chain.certificates,
     attestationHash: attestationHash(document),
     verifiedAt: at,
   };
+}
+
+function keyConfigHashParameter(value: Hex): Hex {
+  if (typeof value !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(value)) {
+    throw new AttestationInvalidParameterError({ parameter: "keyConfigHash", reason: "expected 0x followed by 64 hex digits" });
+  }
+  return value.toLowerCase() as Hex;
+}
+
+/** `user_data` must be in the proofpath layout and bind exactly `expected`. */
+function checkKeyConfigBinding(userData: Uint8Array | undefined, expected: Hex): void {
+  const actual = keyConfigHashOfUserData(userData);
+  if (actual === expected) return;
+  const reason =
+    userData === undefined
+      ? "the document has no user_data"
+      : actual !== undefined
+        ? `user_data binds ${actual}`
+        : userData.length === NITRIDING_USER_DATA_LENGTH
+          ? `user_data is the ${NITRIDING_USER_DATA_LENGTH}-byte nitriding layout, which binds no key config (the ${PROOFPATH_USER_DATA_LENGTH}-byte proofpath layout appends 0x1b20 ‖ keyConfigHash)`
+          : `user_data (${userData.length} bytes) is not the ${PROOFPATH_USER_DATA_LENGTH}-byte proofpath layout (nitriding 68 bytes ‖ 0x1b20 ‖ keyConfigHash)`;
+  throw new AttestationKeyConfigNotBoundError({ expected, actual, reason });
 }
