@@ -214,6 +214,18 @@ describe("proofpath verify-receipt (real CLI, real run on anvil)", function () {
     assert.match(r.stdout, new RegExp(`recovers to ${stranger.address}`));
   });
 
+  it("test_verifyReceipt_servedBeforeApproval_invalid_exit1", async () => {
+    // Signed by the real enclave key, but dated a day before validators approved it.
+    const a = await gatewayAnswer(firstSeqs[1]!);
+    const early = { ...batchHeaderlessReceipt(a.receipt), servedAt: BigInt(Date.now() - 86_400_000) };
+    const sig = (await signReceipt(pp.enclave, settlementDomain(31337, pp.settlement), early)).signature;
+    const r = await verify(writeJson("invalid", { receipt: jsonOf(early), receiptSignature: sig }));
+    keep("invalid-key", r);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /verdict: INVALID/);
+    assert.match(r.stdout, /no approval of .* at or before the call was served/);
+  });
+
   it("test_verifyReceipt_attested_pendingOnWindow_exit3", async () => {
     await attest(headers[2]!);
     const r = await verify(writeJson("pending-attested", await gatewayAnswer(firstSeqs[2]!)));
