@@ -15,6 +15,7 @@ import type {
   VerifyAttestationReturnType,
 } from "../validator/attestation/index.js";
 import { DEFAULT_MAX_AGE_SEC } from "../validator/attestation/freshness.js"; // light: no viem
+import { UsageError } from "./cliErrors.js";
 
 // Loaded on first use, so `--help` and usage errors answer without loading viem and the verifier.
 const attestation = () => import("../validator/attestation/index.js");
@@ -23,18 +24,16 @@ const EXIT_OK = 0;
 const EXIT_INVALID = 1;
 const EXIT_USAGE = 2;
 
-class UsageError extends Error {
-  override name = "UsageError";
-}
 
 const MAIN_HELP = `Usage: proofpath <command> [options]
 
 Commands:
   verify-attestation <file>   Verify an AWS Nitro Enclaves attestation document
+  verify-receipt <file|->     Check your call's enclave-signed receipt against the chain
   gateway-sidecar             Run the settlement hook as a local HTTP service (POST /record)
 
 Run "proofpath <command> --help" for the options of a command.
-Exit codes: 0 valid / success, 1 invalid, 2 usage error.
+Exit codes: 0 valid / success, 1 invalid, 2 usage error (verify-receipt adds 3 pending, 4 inconclusive).
 `;
 
 const VERIFY_HELP = `Usage: proofpath verify-attestation <file> [options]
@@ -317,6 +316,8 @@ async function gatewaySidecarCommand(args: string[]): Promise<number> {
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   "verify-attestation": verifyAttestationCommand,
+  // Loaded on use, like the verifier: --help of other commands stays light.
+  "verify-receipt": async (args) => (await import("./verifyReceipt.js")).verifyReceiptCommand(args),
   "gateway-sidecar": gatewaySidecarCommand,
 };
 

@@ -8,3 +8,4 @@ export * from "./merkle.js";
 export * from "./eip712.js";
 export * from "./fees.js";
 export * from "./abis.js";
+export * from "./readClient.js";
