@@ -160,7 +160,7 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         if (_measurements[e.measurement] != MeasurementStatus.Allowed) revert RegistryMeasurementNotAllowed(e.measurement);
         if (e.bond < _minBond) revert RegistryBondTooLow(e.bond, _minBond);
         if (e.bondUnlockAt != 0) revert RegistryBondLocked(key, e.bondUnlockAt);
-        uint64 activeUntil = uint64(_time()) + _heartbeatInterval;
+        uint64 activeUntil = SafeCast.toUint64(_time()) + _heartbeatInterval;
         e.activeUntil = activeUntil;
         uint64 nonce = e.approvalNonce++;
         emit EnclaveApproved(key, e.measurement, activeUntil, nonce);
@@ -188,7 +188,7 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         Enclave storage e = _operatorEnclave(key);
         if (e.bond == 0) revert RegistryNoBondWithdrawal(key);
         _deactivate(key, e);
-        uint64 unlockAt = uint64(_time()) + _bondWithdrawDelay;
+        uint64 unlockAt = SafeCast.toUint64(_time()) + _bondWithdrawDelay;
         e.bondUnlockAt = unlockAt;
         emit BondWithdrawRequested(key, e.bond, unlockAt);
     }
@@ -231,7 +231,7 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         Enclave storage e = _enclaves[key];
         penalty = (uint256(e.bond) * _rejectedSlashBps) / _BPS;
         if (penalty == 0) return 0;
-        e.bond -= uint128(penalty);
+        e.bond -= uint128(penalty); // penalty <= bond (rejectedSlashBps <= 10,000, see _setParams): fits
         emit BondPenalized(key, penalty, e.bond);
         TOKEN.safeTransfer(SETTLEMENT.treasury(), penalty);
     }

@@ -183,10 +183,10 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         if (amount == 0) revert SettlementZeroAmount();
         Account storage acct = _accounts[gateway];
         if (acct.balance < amount) revert SettlementInsufficientBalance(gateway, acct.balance, amount);
-        acct.balance -= uint96(amount);
+        acct.balance -= uint96(amount); // amount <= balance, a uint96: fits
         Withdrawal storage w = _withdrawals[gateway];
-        uint64 unlockAt = uint64(_time()) + _withdrawDelay;
-        w.amount += uint128(amount);
+        uint64 unlockAt = SafeCast.toUint64(_time()) + _withdrawDelay;
+        w.amount += uint128(amount); // amount <= balance < 2^96: fits (the sum is checked)
         w.unlockAt = unlockAt;
         emit WithdrawRequested(gateway, amount, w.amount, unlockAt);
     }
@@ -252,13 +252,15 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         if (signer != gateway) revert SettlementInvalidSignature(gateway, signer);
 
         unchecked {
-            // fee <= balance; callSeq/batchSeq overflow would need 2^64 calls / 2^40 batches.
+            // fee <= balance, a uint96, so the cast and the subtraction are exact; callSeq/batchSeq
+            // overflow would need 2^64 calls / 2^40 batches.
             acct.balance -= uint96(fee);
             acct.nextCallSeq += count;
             acct.nextBatchSeq += 1;
         }
         _accounts[gateway] = acct;
-        _batches[gateway][header.batchSeq] = BatchSlot.pack(headerHash, _time(), BatchStatus.Submitted);
+        // _time() < activeUntil, a uint40 (checked above), so the cast is exact.
+        _batches[gateway][header.batchSeq] = BatchSlot.pack(headerHash, uint40(_time()), BatchStatus.Submitted);
 
         _emitSubmitted(header, headerHash);
     }
@@ -279,7 +281,7 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         _attesters[id] = keccak256(abi.encodePacked(signers));
         emit Attestation(id, digest, signers);
 
-        uint256 now_ = _time();
+        uint40 now_ = SafeCast.toUint40(_time());
         for (uint256 i; i < n; ++i) {
             BatchRef calldata b = batches[i];
             bytes32 slot = _loadBatch(b.gateway, b.batchSeq, b.headerHash);
@@ -344,7 +346,7 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
     function finalize(BatchHeader[] calldata headers, address[] calldata attesters) external nonReentrant {
         uint256 n = headers.length;
         if (n == 0) revert SettlementEmptyList();
-        uint64 now_ = uint64(_time());
+        uint256 now_ = _time();
         uint32 window = _challengeWindow;
         uint48 id;
         uint256 total;

@@ -272,7 +272,7 @@ contract ValidatorSet is IValidatorSet, Ownable2Step, ReentrancyGuardTransient {
     function _exit(address account, Validator storage v) private {
         _active.remove(account);
         v.status = ValidatorStatus.Exiting;
-        uint64 unlockAt = uint64(block.timestamp) + _exitDelay;
+        uint64 unlockAt = SafeCast.toUint64(block.timestamp) + _exitDelay;
         v.unlockAt = unlockAt;
         emit ValidatorExiting(account, unlockAt);
     }
@@ -281,7 +281,7 @@ contract ValidatorSet is IValidatorSet, Ownable2Step, ReentrancyGuardTransient {
     /// slash bans; a stake left below the minimum makes an active validator leave.
     function _slash(address account, Validator storage v, uint256 bps, address prover) private returns (uint256 amount) {
         amount = (uint256(v.stake) * bps) / _BPS;
-        v.stake -= uint128(amount);
+        v.stake -= SafeCast.toUint128(amount);
         bool banned = bps == _BPS;
         if (banned) {
             _active.remove(account);
