@@ -27,7 +27,7 @@ import {IValidatorSet} from "./interfaces/IValidatorSet.sol";
 /// batch can be challenged. A quorum-rejected batch costs the key `rejectedSlashBps` of its bond.
 /// @dev Key activity is mirrored into ProofSettlement (`syncGateway`) so settlement's hot path reads one
 /// slot; a revocation bumps settlement's epoch, which makes each key re-check here once. Slashed and
-/// penalized OPG goes to the settlement's treasury.
+/// penalized OPG goes to the settlement's treasury (less a slash's challenger reward).
 /// @custom:semver 0.2.0
 contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;

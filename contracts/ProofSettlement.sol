@@ -30,7 +30,7 @@ import {Hashing} from "./libraries/Hashing.sol";
 /// equivocation from submission until the window ends (commit, then reveal, so a proof copied from the
 /// mempool earns nothing); after it anyone finalizes, paying the fee's validator share to the signers of
 /// the attesting quorum and the rest to treasury and burn. A quorum-rejected batch costs the gateway its
-/// fee and a bond penalty.
+/// fee (less the `rejectedRefundBps` refund) and a bond penalty.
 /// @dev Fee conservation: every OPG that enters by `deposit` leaves by `withdraw`, `claimRewards`,
 /// the treasury or the burn address, or sits in a balance, a pending withdrawal, the escrow of an
 /// unfinalized batch, or validators' unclaimed rewards.
@@ -115,7 +115,7 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
     mapping(address validator => uint256 amount) private _rewards;
     mapping(bytes32 commitment => uint256 blockNumber) private _commits;
 
-    /// @notice Launch parameters; all but the contracts can be changed later by governance.
+    /// @notice Launch parameters; governance can change them later (the challenge window only upward).
     struct InitParams {
         address owner;
         address treasury;
