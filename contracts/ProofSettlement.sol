@@ -692,7 +692,10 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
     }
 
     /// @dev Separate frame for the event's many fields (stack depth). `header.fee` equals the computed fee here.
+    /// `daURI` is copied to memory, where it takes one stack slot instead of two: the IR pipeline
+    /// (hardhat.config.ts) runs out of stack otherwise.
     function _emitSubmitted(BatchHeader calldata h, bytes32 headerHash) private {
+        string memory daURI = h.daURI;
         emit BatchSubmitted(
             h.gateway,
             h.batchSeq,
@@ -704,7 +707,7 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
             h.usage,
             h.firstServedAt,
             h.lastServedAt,
-            h.daURI
+            daURI
         );
     }
 
