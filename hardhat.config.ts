@@ -10,15 +10,25 @@ const require = createRequire(import.meta.url);
 // Fuzz/invariant depth: CI runs the "ci" profile; FUZZ_PROFILE=full is the figure for notes.
 const full = process.env.FUZZ_PROFILE === "full";
 
+// Offline: the npm `solc` package's soljson, never a download.
+const solc = {
+  version: "0.8.28",
+  path: require.resolve("solc/soljson.js"),
+  settings: {
+    optimizer: { enabled: true, runs: 200 },
+    evmVersion: "cancun",
+  },
+};
+
 export default defineConfig({
   plugins: [hardhatMocha, hardhatViem, hardhatViemAssertions, hardhatNetworkHelpers],
   solidity: {
-    // Offline: the npm `solc` package's soljson, never a download.
-    version: "0.8.28",
-    path: require.resolve("solc/soljson.js"),
-    settings: {
-      optimizer: { enabled: true, runs: 200 },
-      evmVersion: "cancun",
+    compilers: [solc],
+    overrides: {
+      // The IR pipeline for the hot path only: submitBatch costs ~2,000 gas less per batch (73.05 instead
+      // of 74.99 gas/call at 1,024 calls, snapshots/gas.json) and the contract is ~2.4 KB smaller; its
+      // compile takes ~17 s of CPU instead of ~7 s (a clean build ~58 s instead of ~41 s on 2 cores).
+      "contracts/ProofSettlement.sol": { ...solc, settings: { ...solc.settings, viaIR: true } },
     },
   },
   paths: {

@@ -27,25 +27,28 @@ import {IValidatorSet} from "./interfaces/IValidatorSet.sol";
 /// batch can be challenged. A quorum-rejected batch costs the key `rejectedSlashBps` of its bond.
 /// @dev Key activity is mirrored into ProofSettlement (`syncGateway`) so settlement's hot path reads one
 /// slot; a revocation bumps settlement's epoch, which makes each key re-check here once. Slashed and
-/// penalized OPG goes to the settlement's treasury.
+/// penalized OPG goes to the settlement's treasury (less a slash's challenger reward).
 /// @custom:semver 0.2.0
 contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
+    /// @inheritdoc IGatewayRegistry
     bytes32 public constant REGISTRATION_TYPEHASH = keccak256(
         "EnclaveRegistration(address operator,bytes32 measurement,bytes32 attestationHash,bytes32 keyConfigHash)"
     );
+    /// @inheritdoc IGatewayRegistry
     bytes32 public constant APPROVAL_TYPEHASH = keccak256(
         "EnclaveApproval(address key,bytes32 measurement,bytes32 attestationHash,bytes32 keyConfigHash,uint64 nonce,uint64 deadline)"
     );
     uint16 private constant _BPS = 10_000;
-    /// @notice Hard bound: a challenger's reward is at most 10 % of a slashed bond, so an operator that
-    /// proves its own equivocation recovers at most that.
+    /// @inheritdoc IGatewayRegistry
     uint16 public constant MAX_CHALLENGER_REWARD_BPS = 1_000;
 
+    /// @inheritdoc IGatewayRegistry
     IERC20 public immutable TOKEN;
+    /// @inheritdoc IGatewayRegistry
     IValidatorSet public immutable VALIDATORS;
-    /// @notice The settlement this registry mirrors keys into and that may slash (fixed at deployment).
+    /// @inheritdoc IGatewayRegistry
     IProofSettlement public immutable SETTLEMENT;
 
     uint128 private _minBond;
@@ -75,23 +78,21 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         _setParams(p);
     }
 
-    /// @notice Semantic version of this deployment.
+    /// @inheritdoc IGatewayRegistry
     function version() external pure returns (string memory) {
         return "0.2.0";
     }
 
     // ------------------------------------------------------------------ governance
 
-    /// @notice Allows enclaves built from the image with `measurement` to register.
-    /// @param measurement keccak256(PCR0 ‖ PCR1 ‖ PCR2)
+    /// @inheritdoc IGatewayRegistry
     function allowMeasurement(bytes32 measurement) external onlyOwner {
         if (_measurements[measurement] != MeasurementStatus.Unknown) revert RegistryMeasurementAlreadyKnown(measurement);
         _measurements[measurement] = MeasurementStatus.Allowed;
         emit MeasurementAllowed(measurement);
     }
 
-    /// @notice Revokes a measurement for good: every key on it stops settling at once.
-    /// @param measurement an allowed measurement
+    /// @inheritdoc IGatewayRegistry
     function revokeMeasurement(bytes32 measurement) external onlyOwner {
         if (_measurements[measurement] != MeasurementStatus.Allowed) revert RegistryMeasurementNotAllowed(measurement);
         _measurements[measurement] = MeasurementStatus.Revoked;
@@ -99,16 +100,14 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         SETTLEMENT.noteMeasurementRevoked();
     }
 
-    /// @notice Sets the bond, heartbeat and penalty parameters (within their hard bounds).
-    /// @param p the new parameters
+    /// @inheritdoc IGatewayRegistry
     function setParams(Params calldata p) external onlyOwner {
         _setParams(p);
     }
 
     // ------------------------------------------------------------------ operators
 
-    /// @notice Registers enclave key `key` for the caller (its operator) with a bond pulled from the
-    /// caller. `keySig` is the key's EIP-712 signature over the registration, proving possession.
+    /// @inheritdoc IGatewayRegistry
     function registerEnclave(
         address key,
         bytes32 measurement,
@@ -142,10 +141,7 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         _pull(bond);
     }
 
-    /// @notice Operator posts a fresh attestation document hash (heartbeat); validators then re-approve.
-    /// Outstanding approvals of the previous document are void.
-    /// @param key the enclave key
-    /// @param attestationHash keccak256 of the new attestation document
+    /// @inheritdoc IGatewayRegistry
     function reattest(address key, bytes32 attestationHash) external {
         Enclave storage e = _operatorEnclave(key);
         if (e.slashed) revert RegistryEnclaveSlashed(key);
@@ -154,10 +150,7 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         emit EnclaveReattested(key, attestationHash, nonce);
     }
 
-    /// @notice Validator quorum approves `key` for one heartbeat interval from now. Anyone may relay.
-    /// @param key the enclave key
-    /// @param deadline the approval's expiry (unix seconds), part of what the validators signed
-    /// @param sigs a validator quorum's signatures over `approvalDigest(key, deadline)`
+    /// @inheritdoc IGatewayRegistry
     function approveEnclave(address key, uint64 deadline, CompactSignature[] calldata sigs) external {
         Enclave storage e = _enclaves[key];
         if (e.operator == address(0)) revert RegistryEnclaveNotRegistered(key);
@@ -167,23 +160,20 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         if (_measurements[e.measurement] != MeasurementStatus.Allowed) revert RegistryMeasurementNotAllowed(e.measurement);
         if (e.bond < _minBond) revert RegistryBondTooLow(e.bond, _minBond);
         if (e.bondUnlockAt != 0) revert RegistryBondLocked(key, e.bondUnlockAt);
-        uint64 activeUntil = uint64(_time()) + _heartbeatInterval;
+        uint64 activeUntil = SafeCast.toUint64(_time()) + _heartbeatInterval;
         e.activeUntil = activeUntil;
         uint64 nonce = e.approvalNonce++;
         emit EnclaveApproved(key, e.measurement, activeUntil, nonce);
         SETTLEMENT.syncGateway(key, SafeCast.toUint40(activeUntil));
     }
 
-    /// @notice Operator retires a key at once; outstanding approvals are void.
-    /// @param key the enclave key
+    /// @inheritdoc IGatewayRegistry
     function deactivate(address key) external {
         Enclave storage e = _operatorEnclave(key);
         _deactivate(key, e);
     }
 
-    /// @notice Anyone tops up a key's bond (not a slashed key's).
-    /// @param key the enclave key
-    /// @param amount OPG pulled from the caller
+    /// @inheritdoc IGatewayRegistry
     function addBond(address key, uint256 amount) external nonReentrant {
         Enclave storage e = _enclaves[key];
         if (e.operator == address(0)) revert RegistryEnclaveNotRegistered(key);
@@ -193,22 +183,17 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         _pull(amount);
     }
 
-    /// @notice Operator asks for the whole bond back: the key is deactivated now (outstanding approvals
-    /// void), and the bond can be taken after `bondWithdrawDelay` once every batch of the key is final
-    /// (it stays slashable until then).
-    /// @param key the enclave key
+    /// @inheritdoc IGatewayRegistry
     function requestBondWithdraw(address key) external {
         Enclave storage e = _operatorEnclave(key);
         if (e.bond == 0) revert RegistryNoBondWithdrawal(key);
         _deactivate(key, e);
-        uint64 unlockAt = uint64(_time()) + _bondWithdrawDelay;
+        uint64 unlockAt = SafeCast.toUint64(_time()) + _bondWithdrawDelay;
         e.bondUnlockAt = unlockAt;
         emit BondWithdrawRequested(key, e.bond, unlockAt);
     }
 
-    /// @notice Operator takes a requested bond after the delay, once no batch of the key can be challenged.
-    /// @param key the enclave key
-    /// @param to receives the bond
+    /// @inheritdoc IGatewayRegistry
     function withdrawBond(address key, address to) external nonReentrant {
         Enclave storage e = _operatorEnclave(key);
         if (to == address(0)) revert RegistryZeroAddress();
@@ -246,7 +231,7 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         Enclave storage e = _enclaves[key];
         penalty = (uint256(e.bond) * _rejectedSlashBps) / _BPS;
         if (penalty == 0) return 0;
-        e.bond -= uint128(penalty);
+        e.bond -= uint128(penalty); // penalty <= bond (rejectedSlashBps <= 10,000, see _setParams): fits
         emit BondPenalized(key, penalty, e.bond);
         TOKEN.safeTransfer(SETTLEMENT.treasury(), penalty);
     }
@@ -259,27 +244,27 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         return (e.operator, _isActive(e));
     }
 
+    /// @inheritdoc IGatewayRegistry
     function isActive(address key) external view returns (bool) {
         return _isActive(_enclaves[key]);
     }
 
+    /// @inheritdoc IGatewayRegistry
     function enclave(address key) external view returns (Enclave memory) {
         return _enclaves[key];
     }
 
+    /// @inheritdoc IGatewayRegistry
     function measurementStatus(bytes32 measurement) external view returns (MeasurementStatus) {
         return _measurements[measurement];
     }
 
-    /// @notice How long a requested bond withdrawal waits at least.
+    /// @inheritdoc IGatewayRegistry
     function bondWithdrawDelay() external view returns (uint64) {
         return _bondWithdrawDelay;
     }
 
-    /// @notice The EIP-712 digest validators sign to approve `key` at its current nonce until `deadline`.
-    /// @param key the enclave key
-    /// @param deadline the approval's expiry (unix seconds)
-    /// @return the digest
+    /// @inheritdoc IGatewayRegistry
     function approvalDigest(address key, uint64 deadline) public view returns (bytes32) {
         Enclave storage e = _enclaves[key];
         return _hashTypedDataV4(
@@ -297,7 +282,7 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         );
     }
 
-    /// @notice The EIP-712 digest an enclave key signs to be registered by `operator`.
+    /// @inheritdoc IGatewayRegistry
     function registrationDigest(address operator, bytes32 measurement, bytes32 attestationHash, bytes32 keyConfigHash)
         external
         view
@@ -308,8 +293,7 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         );
     }
 
-    /// @notice The bond, heartbeat and penalty parameters.
-    /// @return p the parameters in force
+    /// @inheritdoc IGatewayRegistry
     function params() external view returns (Params memory p) {
         return Params(_minBond, _heartbeatInterval, _bondWithdrawDelay, _challengerRewardBps, _rejectedSlashBps);
     }

@@ -7,7 +7,7 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
 /// @title OPGToken
 /// @notice OPG for local chains and tests only. Production deployments pass the real OPG address to
-/// GatewayRegistry and ProofSettlement instead.
+/// ValidatorSet, GatewayRegistry and ProofSettlement instead.
 /// @custom:semver 0.1.0
 contract OPGToken is ERC20, ERC20Permit, Ownable {
     constructor(address owner, uint256 initialSupply) ERC20("OPG", "OPG") ERC20Permit("OPG") Ownable(owner) {

@@ -30,7 +30,7 @@ import {Hashing} from "./libraries/Hashing.sol";
 /// equivocation from submission until the window ends (commit, then reveal, so a proof copied from the
 /// mempool earns nothing); after it anyone finalizes, paying the fee's validator share to the signers of
 /// the attesting quorum and the rest to treasury and burn. A quorum-rejected batch costs the gateway its
-/// fee and a bond penalty.
+/// fee (less the `rejectedRefundBps` refund) and a bond penalty.
 /// @dev Fee conservation: every OPG that enters by `deposit` leaves by `withdraw`, `claimRewards`,
 /// the treasury or the burn address, or sits in a balance, a pending withdrawal, the escrow of an
 /// unfinalized batch, or validators' unclaimed rewards.
@@ -70,22 +70,27 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         bool enabled;
     }
 
-    /// @notice EIP-712 type of a validator verdict over many batches at once.
+    /// @inheritdoc IProofSettlement
     bytes32 public constant VERDICT_TYPEHASH = keccak256("Verdict(uint8 verdict,bytes32[] headerHashes)");
+    /// @inheritdoc IProofSettlement
     uint8 public constant VERDICT_ATTEST = 1;
+    /// @inheritdoc IProofSettlement
     uint8 public constant VERDICT_REJECT = 2;
     uint16 private constant _BPS = 10_000;
-    /// @notice Burned OPG is sent here (OPG need not implement `burn`).
+    /// @inheritdoc IProofSettlement
     address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
-    /// @notice Hard bound on the per-call rate (0.1 OPG), default or per model.
+    /// @inheritdoc IProofSettlement
     uint64 public constant MAX_PER_CALL = 1e17;
-    /// @notice Hard bound on the per-1k-token rates (0.1 OPG), default or per model.
+    /// @inheritdoc IProofSettlement
     uint64 public constant MAX_PER_KILO_TOKEN = 1e17;
-    /// @notice Hard bound: the treasury takes at most half of a finalized fee.
+    /// @inheritdoc IProofSettlement
     uint16 public constant MAX_TREASURY_BPS = 5_000;
 
+    /// @inheritdoc IProofSettlement
     IERC20 public immutable TOKEN;
+    /// @inheritdoc IProofSettlement
     IGatewayRegistry public immutable REGISTRY;
+    /// @inheritdoc IProofSettlement
     IValidatorSet public immutable VALIDATORS;
 
     Config private _config;
@@ -110,7 +115,7 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
     mapping(address validator => uint256 amount) private _rewards;
     mapping(bytes32 commitment => uint256 blockNumber) private _commits;
 
-    /// @notice Launch parameters; all but the contracts can be changed later by governance.
+    /// @notice Launch parameters; governance can change them later (the challenge window only upward).
     struct InitParams {
         address owner;
         address treasury;
@@ -151,19 +156,19 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         _setAttesterSlashBps(p.attesterSlashBps);
     }
 
-    /// @notice Semantic version of this deployment.
+    /// @inheritdoc IProofSettlement
     function version() external pure returns (string memory) {
         return "0.2.0";
     }
 
     // =================================================================== deposits
 
-    /// @notice Adds `amount` OPG to `gateway`'s fee balance. Anyone may fund any gateway.
+    /// @inheritdoc IProofSettlement
     function deposit(address gateway, uint256 amount) external nonReentrant {
         _deposit(gateway, amount);
     }
 
-    /// @notice `deposit` with an EIP-2612 permit. A front-run permit does not block the deposit.
+    /// @inheritdoc IProofSettlement
     function depositWithPermit(address gateway, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
         external
         nonReentrant
@@ -172,22 +177,21 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         _deposit(gateway, amount);
     }
 
-    /// @notice Operator-only: moves `amount` from the spendable balance into a pending withdrawal that
-    /// can be taken after the withdrawal delay (the delay restarts with every request).
+    /// @inheritdoc IProofSettlement
     function requestWithdraw(address gateway, uint256 amount) external {
         _checkOperator(gateway);
         if (amount == 0) revert SettlementZeroAmount();
         Account storage acct = _accounts[gateway];
         if (acct.balance < amount) revert SettlementInsufficientBalance(gateway, acct.balance, amount);
-        acct.balance -= uint96(amount);
+        acct.balance -= uint96(amount); // amount <= balance, a uint96: fits
         Withdrawal storage w = _withdrawals[gateway];
-        uint64 unlockAt = uint64(_time()) + _withdrawDelay;
-        w.amount += uint128(amount);
+        uint64 unlockAt = SafeCast.toUint64(_time()) + _withdrawDelay;
+        w.amount += uint128(amount); // amount <= balance < 2^96: fits (the sum is checked)
         w.unlockAt = unlockAt;
         emit WithdrawRequested(gateway, amount, w.amount, unlockAt);
     }
 
-    /// @notice Operator-only: pays the pending withdrawal of `gateway` to `to` once unlocked.
+    /// @inheritdoc IProofSettlement
     function withdraw(address gateway, address to) external nonReentrant {
         _checkOperator(gateway);
         if (to == address(0)) revert SettlementZeroAddress();
@@ -201,17 +205,13 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
 
     // =================================================================== submission
 
-    /// @notice Settles a batch header signed by the enclave key `header.gateway`. Anyone may relay.
-    /// @dev Checks: key active, `batchSeq`/`firstCallSeq` are the gateway's next ones (gap-free, each
-    /// callSeq settled once), 1 <= count <= max, usage sorted and not above count, fee equals the
-    /// schedule, balance covers it, and the EIP-712 signature (low-s) is the gateway's.
+    /// @inheritdoc IProofSettlement
+    /// @dev The checks are in `_submit`, shared with `submitBatches`.
     function submitBatch(BatchHeader calldata header, CompactSignature calldata enclaveSig) external {
         _submit(header, enclaveSig);
     }
 
-    /// @notice Settles several signed headers in one transaction (any gateways, in order), so a relayer
-    /// spreads the transaction's base cost over all of them. Each is checked exactly as by `submitBatch`;
-    /// one invalid header reverts the whole call.
+    /// @inheritdoc IProofSettlement
     function submitBatches(BatchHeader[] calldata headers, CompactSignature[] calldata enclaveSigs) external {
         uint256 n = headers.length;
         if (n == 0 || n != enclaveSigs.length) revert SettlementEmptyList();
@@ -252,25 +252,22 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         if (signer != gateway) revert SettlementInvalidSignature(gateway, signer);
 
         unchecked {
-            // fee <= balance; callSeq/batchSeq overflow would need 2^64 calls / 2^40 batches.
+            // fee <= balance, a uint96, so the cast and the subtraction are exact; callSeq/batchSeq
+            // overflow would need 2^64 calls / 2^40 batches.
             acct.balance -= uint96(fee);
             acct.nextCallSeq += count;
             acct.nextBatchSeq += 1;
         }
         _accounts[gateway] = acct;
-        _batches[gateway][header.batchSeq] = BatchSlot.pack(headerHash, _time(), BatchStatus.Submitted);
+        // _time() < activeUntil, a uint40 (checked above), so the cast is exact.
+        _batches[gateway][header.batchSeq] = BatchSlot.pack(headerHash, uint40(_time()), BatchStatus.Submitted);
 
         _emitSubmitted(header, headerHash);
     }
 
     // =================================================================== validator verdicts
 
-    /// @notice A validator quorum attests that it holds the receipts behind each batch and that they
-    /// match its header: Submitted -> Attested, which starts each batch's challenge window. One quorum
-    /// signature covers any number of batches; its signers are recorded (one slot per call) and earn the
-    /// validator share of these batches' fees when they finalize.
-    /// @param batches the batches attested
-    /// @param sigs a quorum's signatures over `verdictDigest(1, headerHashes)`, ascending by signer
+    /// @inheritdoc IProofSettlement
     function attest(BatchRef[] calldata batches, CompactSignature[] calldata sigs) external {
         uint256 n = batches.length;
         if (n == 0) revert SettlementEmptyList();
@@ -284,7 +281,7 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         _attesters[id] = keccak256(abi.encodePacked(signers));
         emit Attestation(id, digest, signers);
 
-        uint256 now_ = _time();
+        uint40 now_ = SafeCast.toUint40(_time());
         for (uint256 i; i < n; ++i) {
             BatchRef calldata b = batches[i];
             bytes32 slot = _loadBatch(b.gateway, b.batchSeq, b.headerHash);
@@ -296,11 +293,7 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         }
     }
 
-    /// @notice A validator quorum rejects batches (data withheld, root or usage wrong): a Submitted batch
-    /// at any time, an Attested one within its challenge window. The gateway loses the fee (refunded
-    /// only by `rejectedRefundBps`, the rest to the treasury) and `rejectedSlashBps` of its bond.
-    /// @param headers the rejected batches' headers
-    /// @param sigs a quorum's signatures over `verdictDigest(2, headerHashes)`, ascending by signer
+    /// @inheritdoc IProofSettlement
     function reject(BatchHeader[] calldata headers, CompactSignature[] calldata sigs) external nonReentrant {
         uint256 n = headers.length;
         if (n == 0) revert SettlementEmptyList();
@@ -321,24 +314,13 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         _payTreasury(toTreasury);
     }
 
-    /// @notice First step of an equivocation challenge: commits to `keccak256(abi.encode(challenger,
-    /// headerHash, signedReceiptHash, salt))`. The proof is revealed in a later block; whoever copies
-    /// the reveal from the mempool has no commitment and earns nothing.
-    /// @param commitment the hash committed to
+    /// @inheritdoc IProofSettlement
     function commitChallenge(bytes32 commitment) external {
         if (_commits[commitment] == 0) _commits[commitment] = block.number;
         emit ChallengeCommitted(commitment, msg.sender);
     }
 
-    /// @notice Reveals a committed proof that the enclave equivocated: it signed a receipt for callSeq s,
-    /// but the settled batch holds a different leaf for s. From submission until the challenge window
-    /// ends: the batch is Rejected (fee to the treasury), the gateway's bond slashed (the caller gets the
-    /// registry's challenger share) and its key banned; if a quorum had attested the batch, each attester
-    /// loses `attesterSlashBps` of its stake.
-    /// @param header the settled header
-    /// @param e the signed receipt, the settled leaf and its Merkle proof
-    /// @param salt the salt of the caller's commitment
-    /// @param attesters the signers of the batch's attestation (empty while it is only Submitted)
+    /// @inheritdoc IProofSettlement
     function challengeEquivocation(
         BatchHeader calldata header,
         EquivocationProof calldata e,
@@ -360,15 +342,11 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         }
     }
 
-    /// @notice Anyone finalizes batches of one attestation once their challenge window (from attestation)
-    /// has passed: Attested -> Finalized. Of their escrowed fees, the validator share goes in equal parts
-    /// to the attestation's signers (claimable), the rest to burn and treasury (with rounding dust).
-    /// @param headers the batches' headers, all attested by the same attestation
-    /// @param attesters that attestation's signers, ascending (see the `Attestation` event)
+    /// @inheritdoc IProofSettlement
     function finalize(BatchHeader[] calldata headers, address[] calldata attesters) external nonReentrant {
         uint256 n = headers.length;
         if (n == 0) revert SettlementEmptyList();
-        uint64 now_ = uint64(_time());
+        uint256 now_ = _time();
         uint32 window = _challengeWindow;
         uint48 id;
         uint256 total;
@@ -405,9 +383,7 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         if (burned != 0) TOKEN.safeTransfer(BURN_ADDRESS, burned);
     }
 
-    /// @notice A validator takes the fee rewards it is owed (for batches it attested that finalized).
-    /// @param to receives the rewards
-    /// @return amount the OPG paid
+    /// @inheritdoc IProofSettlement
     function claimRewards(address to) external nonReentrant returns (uint256 amount) {
         if (to == address(0)) revert SettlementZeroAddress();
         amount = _rewards[msg.sender];
@@ -437,15 +413,7 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
 
     // =================================================================== views
 
-    /// @notice The status of the batch that holds `receipt`: None unless `receipt` is a leaf of `header`'s
-    /// batch (proven by `proof`) and `header` is the one stored; otherwise Submitted (not yet checked by
-    /// validators), Attested (receipts held by a quorum, challenge window running), Finalized (final)
-    /// or Rejected. Only Finalized is final. The leaf is hashed here from the receipt's fields, so an
-    /// inner node can never pass as a leaf (no 64-byte second preimage).
-    /// @param header the settled header
-    /// @param receipt the receipt as signed by the enclave
-    /// @param proof Merkle proof of the receipt's leaf
-    /// @return status the batch's status, or None when the receipt is not proven in it
+    /// @inheritdoc IProofSettlement
     function verifyReceipt(BatchHeader calldata header, Receipt calldata receipt, bytes32[] calldata proof)
         external
         view
@@ -463,16 +431,7 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         return slot.status();
     }
 
-    /// @notice A batch: its status, the time of its last transition (submission, then attestation), when
-    /// its challenge window ends (0 until a quorum attests it), the attestation that attested it (0
-    /// before) and the stored 160-bit prefix of its header hash.
-    /// @param gateway the enclave key
-    /// @param batchSeq the batch's sequence number
-    /// @return status None, Submitted, Attested, Finalized or Rejected
-    /// @return since unix seconds of submission, or of attestation once attested
-    /// @return windowEnd unix seconds the challenge window ends (0 while not attested)
-    /// @return attestationId the attestation's id (0 while not attested)
-    /// @return headerHashPrefix the top 160 bits of the header hash
+    /// @inheritdoc IProofSettlement
     function batch(address gateway, uint64 batchSeq)
         external
         view
@@ -487,74 +446,71 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         return (status, since, windowEnd, attestationId, slot.hashPrefix());
     }
 
-    /// @notice Batches of `gateway` not yet Finalized or Rejected (its bond cannot leave before 0).
-    /// @param gateway the enclave key
-    /// @return open the number of open batches
+    /// @inheritdoc IProofSettlement
     function openBatches(address gateway) external view returns (uint256 open) {
         return _accounts[gateway].nextBatchSeq - _closed[gateway];
     }
 
-    /// @notice Fee rewards `validator` can claim.
-    /// @param validator the validator
-    /// @return amount OPG owed
+    /// @inheritdoc IProofSettlement
     function rewardsOwed(address validator) external view returns (uint256 amount) {
         return _rewards[validator];
     }
 
-    /// @notice Where the treasury share of fees, and slashed bonds and stakes, go.
-    /// @return the treasury address
+    /// @inheritdoc IProofSettlement
     function treasury() external view returns (address) {
         return _treasury;
     }
 
-    /// @notice The callSeq and batchSeq the gateway's next batch must start at.
+    /// @inheritdoc IProofSettlement
     function nextSeqs(address gateway) external view returns (uint64 nextCallSeq, uint64 nextBatchSeq) {
         Account memory acct = _accounts[gateway];
         return (acct.nextCallSeq, acct.nextBatchSeq);
     }
 
-    /// @notice Spendable fee balance of `gateway`.
+    /// @inheritdoc IProofSettlement
     function balanceOf(address gateway) external view returns (uint256) {
         return _accounts[gateway].balance;
     }
 
-    /// @notice The pending withdrawal of `gateway`.
+    /// @inheritdoc IProofSettlement
     function pendingWithdrawal(address gateway) external view returns (uint256 amount, uint64 unlockAt) {
         Withdrawal memory w = _withdrawals[gateway];
         return (w.amount, w.unlockAt);
     }
 
-    /// @notice The fee the schedule asks for `usage` (usage must be sorted by modelId).
+    /// @inheritdoc IProofSettlement
     function computeFee(ModelUsage[] calldata usage) external view returns (uint256) {
         return _computeFee(usage, type(uint32).max, _config);
     }
 
-    /// @notice The EIP-712 digest validators sign for a verdict (1 = attest, 2 = reject) on batches.
+    /// @inheritdoc IProofSettlement
     function verdictDigest(uint8 verdict, bytes32[] calldata headerHashes) external view returns (bytes32) {
         return _verdictDigest(verdict, headerHashes);
     }
 
-    /// @notice The EIP-712 digest of a header, as the enclave signs it.
+    /// @inheritdoc IProofSettlement
     function headerDigest(BatchHeader calldata header) external view returns (bytes32) {
         return _hashTypedDataV4(Hashing.hashHeader(header));
     }
 
+    /// @inheritdoc IProofSettlement
     function feeRate() external view returns (FeeRate memory) {
         Config memory c = _config;
         return FeeRate(c.perCall, c.perKiloInputToken, c.perKiloOutputToken);
     }
 
+    /// @inheritdoc IProofSettlement
     function modelFeeRate(bytes32 modelId) external view returns (FeeRate memory rate, bool enabled) {
         ModelRate memory m = _modelRates[modelId];
         return (m.rate, m.enabled);
     }
 
-    /// @notice Seconds after attestation during which a batch can be rejected or challenged.
+    /// @inheritdoc IProofSettlement
     function challengeWindow() external view returns (uint32) {
         return _challengeWindow;
     }
 
-    /// @notice All governance parameters at once.
+    /// @inheritdoc IProofSettlement
     function params()
         external
         view
@@ -585,11 +541,12 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
 
     // =================================================================== governance
 
+    /// @inheritdoc IProofSettlement
     function setFeeRate(FeeRate calldata rate) external onlyOwner {
         _setFeeRate(rate);
     }
 
-    /// @notice Sets (or, with `enabled` false, removes) a per-model rate that replaces the default.
+    /// @inheritdoc IProofSettlement
     function setModelFeeRate(bytes32 modelId, FeeRate calldata rate, bool enabled) external onlyOwner {
         _checkRate(rate);
         _modelRates[modelId] = ModelRate(rate, enabled);
@@ -597,14 +554,17 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         emit ModelFeeRateChanged(modelId, enabled, rate.perCall, rate.perKiloInputToken, rate.perKiloOutputToken);
     }
 
+    /// @inheritdoc IProofSettlement
     function setMaxBatchSize(uint32 maxBatchSize) external onlyOwner {
         _setMaxBatchSize(maxBatchSize);
     }
 
+    /// @inheritdoc IProofSettlement
     function setWindows(uint32 challengeWindow, uint32 withdrawDelay) external onlyOwner {
         _setWindows(challengeWindow, withdrawDelay);
     }
 
+    /// @inheritdoc IProofSettlement
     function setFeeSplit(uint16 validatorBps, uint16 treasuryBps, uint16 burnBps, uint16 rejectedRefundBps)
         external
         onlyOwner
@@ -612,11 +572,12 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         _setFeeSplit(validatorBps, treasuryBps, burnBps, rejectedRefundBps);
     }
 
+    /// @inheritdoc IProofSettlement
     function setTreasury(address treasury_) external onlyOwner {
         _setTreasury(treasury_);
     }
 
-    /// @notice Sets the share of each attester's stake slashed when its batch is proven equivocating.
+    /// @inheritdoc IProofSettlement
     function setAttesterSlashBps(uint16 attesterSlashBps) external onlyOwner {
         _setAttesterSlashBps(attesterSlashBps);
     }
@@ -731,7 +692,10 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
     }
 
     /// @dev Separate frame for the event's many fields (stack depth). `header.fee` equals the computed fee here.
+    /// `daURI` is copied to memory, where it takes one stack slot instead of two: the IR pipeline
+    /// (hardhat.config.ts) runs out of stack otherwise.
     function _emitSubmitted(BatchHeader calldata h, bytes32 headerHash) private {
+        string memory daURI = h.daURI;
         emit BatchSubmitted(
             h.gateway,
             h.batchSeq,
@@ -743,7 +707,7 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
             h.usage,
             h.firstServedAt,
             h.lastServedAt,
-            h.daURI
+            daURI
         );
     }
 

@@ -7,8 +7,9 @@ import {TimelockController} from "@openzeppelin/contracts/governance/TimelockCon
 /// @notice OpenZeppelin's TimelockController, unchanged, built with the project so deployments have its
 /// artifact. `scripts/deploy.ts` makes it the owner of ValidatorSet, GatewayRegistry and
 /// ProofSettlement: every governance change is queued on-chain and runs only after `minDelay`, which
-/// the deploy script keeps longer than the longest in-flight horizon (withdrawal delay, challenge
-/// window, validator exit delay), so gateways and validators can leave before a change they reject.
+/// the deploy script keeps longer than the longest in-flight horizon (withdrawal delay, bond withdrawal
+/// delay, challenge window, validator exit delay), so gateways and validators can leave before a change
+/// they reject.
 contract Timelock is TimelockController {
     /// @param minDelay seconds between scheduling and executing an operation
     /// @param proposers who may schedule (and cancel) operations, e.g. a governance multisig

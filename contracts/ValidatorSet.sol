@@ -28,13 +28,14 @@ contract ValidatorSet is IValidatorSet, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     uint16 private constant _BPS = 10_000;
-    /// @notice Hard bound: a prover's reward is at most 10 % of a slashed stake.
+    /// @inheritdoc IValidatorSet
     uint16 public constant MAX_PROVER_REWARD_BPS = 1_000;
-    /// @notice Hard bound: a stake stays locked at least one hour after its validator leaves.
+    /// @inheritdoc IValidatorSet
     uint64 public constant MIN_EXIT_DELAY = 1 hours;
     uint8 private constant _VERDICT_ATTEST = 1;
     uint8 private constant _VERDICT_REJECT = 2;
 
+    /// @inheritdoc IValidatorSet
     IERC20 public immutable TOKEN;
     /// @inheritdoc IValidatorSet
     address public immutable SETTLEMENT;
@@ -75,7 +76,7 @@ contract ValidatorSet is IValidatorSet, Ownable2Step, ReentrancyGuardTransient {
         _setStakeParams(minStake, exitDelay_, proverRewardBps);
     }
 
-    /// @notice Semantic version of this deployment.
+    /// @inheritdoc IValidatorSet
     function version() external pure returns (string memory) {
         return "0.2.0";
     }
@@ -135,11 +136,7 @@ contract ValidatorSet is IValidatorSet, Ownable2Step, ReentrancyGuardTransient {
         return _exitDelay;
     }
 
-    /// @notice All parameters at once.
-    /// @return configuredQuorum the k governance set (see `quorum()` for the one in force)
-    /// @return minStake smallest stake of an active validator
-    /// @return exitDelay_ seconds a leaving validator's stake stays locked
-    /// @return proverRewardBps share of a slashed stake paid to the prover
+    /// @inheritdoc IValidatorSet
     function params()
         external
         view
@@ -150,10 +147,7 @@ contract ValidatorSet is IValidatorSet, Ownable2Step, ReentrancyGuardTransient {
 
     // ------------------------------------------------------------------ validators
 
-    /// @notice Stakes `amount` OPG (pulled from the caller) for `account`: an Admitted validator joins
-    /// the active set once its stake reaches `minStake`; an Active one adds to its stake.
-    /// @param account the validator staked for
-    /// @param amount OPG pulled from the caller
+    /// @inheritdoc IValidatorSet
     function stake(address account, uint256 amount) external nonReentrant {
         Validator storage v = _validators[account];
         ValidatorStatus st = v.status;
@@ -170,15 +164,14 @@ contract ValidatorSet is IValidatorSet, Ownable2Step, ReentrancyGuardTransient {
         _pull(amount);
     }
 
-    /// @notice An active validator leaves the set now; its stake unlocks after `exitDelay`.
+    /// @inheritdoc IValidatorSet
     function requestExit() external {
         Validator storage v = _validators[msg.sender];
         if (v.status != ValidatorStatus.Active) revert ValidatorInvalidStatus(msg.sender, v.status);
         _exit(msg.sender, v);
     }
 
-    /// @notice A validator that left takes its stake once unlocked; governance must admit it again to return.
-    /// @param to receives the stake
+    /// @inheritdoc IValidatorSet
     function withdrawStake(address to) external nonReentrant {
         if (to == address(0)) revert ValidatorZeroAddress();
         Validator storage v = _validators[msg.sender];
@@ -192,25 +185,13 @@ contract ValidatorSet is IValidatorSet, Ownable2Step, ReentrancyGuardTransient {
 
     // ------------------------------------------------------------------ slashing
 
-    /// @notice First step of a slashing proof: commits to `keccak256(abi.encode(prover, validator,
-    /// headerHash, salt))`. The proof is revealed in a later block, so copying it earns nothing.
-    /// @param commitment the hash committed to
+    /// @inheritdoc IValidatorSet
     function commitSlash(bytes32 commitment) external {
         if (_commits[commitment] == 0) _commits[commitment] = block.number;
         emit SlashCommitted(commitment, msg.sender);
     }
 
-    /// @notice Proves that one validator signed an attest verdict and a reject verdict that both cover
-    /// the same header: its whole stake is slashed (the caller, who committed first, gets
-    /// `proverRewardBps`, the treasury the rest) and it is banned for good.
-    /// @param attestHashes header hashes of the attest verdict
-    /// @param attestSig the validator's signature over the attest verdict
-    /// @param rejectHashes header hashes of the reject verdict
-    /// @param rejectSig the validator's signature over the reject verdict
-    /// @param i index of the shared header in `attestHashes`
-    /// @param j index of the shared header in `rejectHashes`
-    /// @param salt the salt of the caller's commitment
-    /// @return slashed the OPG taken
+    /// @inheritdoc IValidatorSet
     function slashContradiction(
         bytes32[] calldata attestHashes,
         CompactSignature calldata attestSig,
@@ -252,15 +233,12 @@ contract ValidatorSet is IValidatorSet, Ownable2Step, ReentrancyGuardTransient {
 
     // ------------------------------------------------------------------ governance
 
-    /// @notice Admits `account`; it joins the active set once it stakes.
-    /// @param account the validator admitted
+    /// @inheritdoc IValidatorSet
     function addValidator(address account) external onlyOwner {
         _admit(account);
     }
 
-    /// @notice Removes a validator: an active one leaves the set now and its stake unlocks after
-    /// `exitDelay`; an admitted one that never staked is forgotten.
-    /// @param account the validator removed
+    /// @inheritdoc IValidatorSet
     function removeValidator(address account) external onlyOwner {
         Validator storage v = _validators[account];
         if (v.status == ValidatorStatus.Active) _exit(account, v);
@@ -271,16 +249,12 @@ contract ValidatorSet is IValidatorSet, Ownable2Step, ReentrancyGuardTransient {
         else revert ValidatorInvalidStatus(account, v.status);
     }
 
-    /// @notice Sets the configured k (the quorum is never below a strict majority of the active set).
-    /// @param newQuorum at least 1
+    /// @inheritdoc IValidatorSet
     function setQuorum(uint256 newQuorum) external onlyOwner {
         _setQuorum(newQuorum);
     }
 
-    /// @notice Sets the stake parameters.
-    /// @param minStake smallest stake of an active validator (> 0)
-    /// @param exitDelay_ at least `MIN_EXIT_DELAY` and the settlement's challenge window
-    /// @param proverRewardBps at most `MAX_PROVER_REWARD_BPS`
+    /// @inheritdoc IValidatorSet
     function setStakeParams(uint128 minStake, uint64 exitDelay_, uint16 proverRewardBps) external onlyOwner {
         _setStakeParams(minStake, exitDelay_, proverRewardBps);
     }
@@ -298,7 +272,7 @@ contract ValidatorSet is IValidatorSet, Ownable2Step, ReentrancyGuardTransient {
     function _exit(address account, Validator storage v) private {
         _active.remove(account);
         v.status = ValidatorStatus.Exiting;
-        uint64 unlockAt = uint64(block.timestamp) + _exitDelay;
+        uint64 unlockAt = SafeCast.toUint64(block.timestamp) + _exitDelay;
         v.unlockAt = unlockAt;
         emit ValidatorExiting(account, unlockAt);
     }
@@ -307,7 +281,7 @@ contract ValidatorSet is IValidatorSet, Ownable2Step, ReentrancyGuardTransient {
     /// slash bans; a stake left below the minimum makes an active validator leave.
     function _slash(address account, Validator storage v, uint256 bps, address prover) private returns (uint256 amount) {
         amount = (uint256(v.stake) * bps) / _BPS;
-        v.stake -= uint128(amount);
+        v.stake -= SafeCast.toUint128(amount);
         bool banned = bps == _BPS;
         if (banned) {
             _active.remove(account);
