@@ -22,7 +22,7 @@ import { FeeRates, makePublicClient, readNextSeqs } from "./chain.js";
 import { createMetrics, type HookMetrics } from "./metrics.js";
 import { recover } from "./reconcile.js";
 import { REC, decodeRecord, receiptStruct, type StoredReceipt } from "./record.js";
-import { GatewayConfigError, ReconcileError } from "./errors.js";
+import { GatewayConfigError, NotDurableError, ReconcileError } from "./errors.js";
 import { treeFromNodes, type MerkleTree } from "../sdk/merkle.js";
 import type { BatchHeader } from "../sdk/types.js";
 
@@ -66,7 +66,11 @@ export interface SettlementHook {
   /** Resolves when every sealed batch is confirmed (or rejects after `timeoutMs`). */
   settled(timeoutMs?: number): Promise<void>;
   receipt(callSeq: number): ReceiptView | undefined;
-  /** The enclave's EIP-712 signature over a served receipt (computed on demand, cached). */
+  /**
+   * The enclave's EIP-712 signature over a served receipt, only once it is durable (rejects with
+   * NotDurableError before: a crash would void the callSeq and the signature would prove
+   * "equivocation"). Computed once, off the event loop when the key is hex, and cached.
+   */
   receiptSignature(r: StoredReceipt): Promise<string>;
   batch(batchSeq: number): BatchView | undefined;
   health(): Record<string, unknown>;
@@ -122,7 +126,7 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
   let state;
   try {
     const chain = await withRetry("reading nextSeqs", log, () => readNextSeqs(client, cfg.settlement, gateway), cfg.retry);
-    state = recover(store, gateway, chain, cfg.reserveSize, log);
+    state = recover(store, gateway, chain, cfg.reserveSize, log, cfg.store);
   } catch (e) {
     store.close();
     throw e;
@@ -227,13 +231,19 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
     },
 
     async receiptSignature(r) {
-      const key = `${r.callSeq}:${r.leaf}`;
+      const seq = Number(r.callSeq);
+      const key = `${seq}:${r.leaf}`;
       let sig = sigCache.get(key);
-      if (!sig) {
-        sig = (await signReceipt(cfg.enclave as LocalAccount, domain, receiptStruct(gateway, r))).signature;
-        if (sigCache.size >= 10_000) sigCache.delete(sigCache.keys().next().value!);
-        sigCache.set(key, sig);
-      }
+      if (sig) return sig;
+      // Sign only what the store holds durably, exactly as given: the durable record is what
+      // recovery keeps (only callSeqs past the durable end are voided after a crash).
+      const rec = store.record(seq);
+      const stored = rec && decodeRecord(rec, 0, seq);
+      if (!stored || stored.kind !== "served" || stored.leaf !== r.leaf || r.kind !== "served") throw new NotDurableError(seq);
+      const fields = receiptStruct(gateway, stored);
+      sig = trees.canSign ? await trees.signReceipt(domain, fields) : (await signReceipt(cfg.enclave as LocalAccount, domain, fields)).signature;
+      if (sigCache.size >= 10_000) sigCache.delete(sigCache.keys().next().value!);
+      sigCache.set(key, sig);
       return sig;
     },
 

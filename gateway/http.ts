@@ -7,6 +7,7 @@ import { Hono, type Context } from "hono";
 import { serve, type ServerType } from "@hono/node-server";
 import type { SettlementHook } from "./hook.js";
 import { jsonSafe } from "./json.js";
+import { NotDurableError } from "./errors.js";
 
 const UINT = /^(0|[1-9][0-9]{0,15})$/;
 
@@ -18,6 +19,35 @@ function parseId(c: Context, name: string): number | Response {
   return Number(raw);
 }
 
+/**
+ * The answer for one receipt: 200 with the enclave's signature once the receipt is durable, a 409
+ * (Retry-After) before. No signature ever leaves before the group commit that holds the receipt:
+ * a crash voids every callSeq that is not durable, and a signature over its receipt would let
+ * anyone prove "equivocation" against an honest gateway.
+ */
+export async function receiptResponse(c: Context, hook: SettlementHook, seq: number): Promise<Response | undefined> {
+  const v = hook.receipt(seq);
+  if (!v) return undefined;
+  if (!v.durable) return notDurable(c, seq);
+  let signature: string | null = null;
+  if (v.receipt.kind === "served") {
+    try {
+      signature = await hook.receiptSignature(v.receipt);
+    } catch (e) {
+      if (e instanceof NotDurableError) return notDurable(c, seq);
+      throw e;
+    }
+  }
+  return c.json(jsonSafe({ ...v, receiptSignature: signature }) as object);
+}
+
+function notDurable(c: Context, seq: number): Response {
+  return c.json(
+    { error: "not_durable", message: `callSeq ${seq} is recorded but not durable yet (its group commit has not landed); retry in a moment. The enclave signs a receipt only once it is durable.` },
+    409, { "retry-after": "1", "cache-control": "no-store" },
+  );
+}
+
 /** Hono app serving `hook`; mount it in the gateway (e.g. `app.route("/da", createHookApp(hook))`). */
 export function createHookApp(hook: SettlementHook): Hono {
   const app = new Hono();
@@ -25,10 +55,7 @@ export function createHookApp(hook: SettlementHook): Hono {
   app.get("/receipts/:callSeq", async (c) => {
     const seq = parseId(c, "callSeq");
     if (typeof seq !== "number") return seq;
-    const v = hook.receipt(seq);
-    if (!v) return c.json({ error: "not_found", message: `no receipt for callSeq ${seq} at gateway ${hook.gateway}` }, 404);
-    const signature = v.receipt.kind === "served" ? await hook.receiptSignature(v.receipt) : null;
-    return c.json(jsonSafe({ ...v, receiptSignature: signature }) as object);
+    return (await receiptResponse(c, hook, seq)) ?? c.json({ error: "not_found", message: `no receipt for callSeq ${seq} at gateway ${hook.gateway}` }, 404);
   });
 
   app.get("/batches/:batchSeq", (c) => {

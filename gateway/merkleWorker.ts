@@ -8,7 +8,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { Hex, LocalAccount } from "viem";
 import type { SettlementDomain } from "../sdk/eip712.js";
 import { buildTree } from "../sdk/merkle.js";
-import { bytesToHex32, type BatchHeaderFields } from "../sdk/hashing.js";
+import { bytesToHex32, type BatchHeaderFields, type ReceiptFields } from "../sdk/hashing.js";
 import { REC, OFF_INPUT, OFF_KIND, OFF_LEAF, OFF_MODEL, OFF_OUTPUT, KIND_VOID, servedAtOf } from "./record.js";
 
 export interface SealSummary {
@@ -54,6 +54,7 @@ export interface WorkerRequest {
   records?: Uint8Array;
   leaves?: Uint8Array;
   sign?: { domain: SettlementDomain; header: BatchHeaderFields };
+  signReceipt?: { domain: SettlementDomain; receipt: ReceiptFields };
 }
 
 export interface WorkerAnswer {
@@ -66,19 +67,23 @@ export interface WorkerAnswer {
 }
 
 const signingKey = (workerData as { signingKey?: Hex } | null)?.signingKey;
-let signer: Promise<{ account: LocalAccount; sign: typeof import("../sdk/eip712.js").signHeader }> | undefined;
+let signer: Promise<{ account: LocalAccount; eip712: typeof import("../sdk/eip712.js") }> | undefined;
 
-/** The enclave's header signature; viem and the signer load on the first request only. */
-async function sign({ domain, header }: NonNullable<WorkerRequest["sign"]>): Promise<Hex> {
+/**
+ * The enclave's signature over a batch header or a receipt (the main thread signs a receipt only
+ * once it is durable); viem and the signer load on the first request only.
+ */
+async function sign(msg: WorkerRequest): Promise<Hex> {
   if (!signingKey) throw new Error("no signing key");
-  signer ??= Promise.all([import("viem/accounts"), import("../sdk/eip712.js")]).then(([a, e]) => ({ account: a.privateKeyToAccount(signingKey), sign: e.signHeader }));
-  const { account, sign: signHeader } = await signer;
-  return (await signHeader(account, domain, header)).signature;
+  signer ??= Promise.all([import("viem/accounts"), import("../sdk/eip712.js")]).then(([a, e]) => ({ account: a.privateKeyToAccount(signingKey), eip712: e }));
+  const { account, eip712 } = await signer;
+  if (msg.sign) return (await eip712.signHeader(account, msg.sign.domain, msg.sign.header)).signature;
+  return (await eip712.signReceipt(account, msg.signReceipt!.domain, msg.signReceipt!.receipt)).signature;
 }
 
 parentPort!.on("message", (msg: WorkerRequest) => {
-  if (msg.sign) {
-    sign(msg.sign).then(
+  if (msg.sign || msg.signReceipt) {
+    sign(msg).then(
       (signature) => parentPort!.postMessage({ id: msg.id, signature } satisfies WorkerAnswer),
       (e: Error) => parentPort!.postMessage({ id: msg.id, error: e.message } satisfies WorkerAnswer),
     );

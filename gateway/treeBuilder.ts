@@ -6,7 +6,7 @@
 import type { Worker } from "node:worker_threads";
 import type { Hex } from "viem";
 import type { SettlementDomain } from "../sdk/eip712.js";
-import type { BatchHeaderFields } from "../sdk/hashing.js";
+import type { BatchHeaderFields, ReceiptFields } from "../sdk/hashing.js";
 import { treeFromNodes, type MerkleTree } from "../sdk/merkle.js";
 import type { SealSummary, WorkerAnswer, WorkerRequest } from "./merkleWorker.js";
 import { startWorker } from "./workerThread.js";
@@ -86,6 +86,14 @@ export class TreeBuilder {
   async signHeader(domain: SettlementDomain, header: BatchHeaderFields): Promise<Hex> {
     if (!this.canSign) throw new Error("TreeBuilder.signHeader: no signing key was given");
     const m = await this.send({ sign: { domain, header } });
+    if (!m.signature) throw new Error("Merkle worker: answered without a signature");
+    return m.signature;
+  }
+
+  /** The enclave's signature over a receipt, computed on the worker (see {@link signHeader}). */
+  async signReceipt(domain: SettlementDomain, receipt: ReceiptFields): Promise<Hex> {
+    if (!this.canSign) throw new Error("TreeBuilder.signReceipt: no signing key was given");
+    const m = await this.send({ signReceipt: { domain, receipt } });
     if (!m.signature) throw new Error("Merkle worker: answered without a signature");
     return m.signature;
   }

@@ -24,7 +24,7 @@ import {
   type BhttpRequest, type OhttpKeyPair, type OhttpReplayGuardOptions, type OhttpServerKeys,
 } from "../../sdk/ohttp/index.js";
 import type { SettlementHook } from "../hook.js";
-import { jsonSafe } from "../json.js";
+import { receiptResponse } from "../http.js";
 import type { ModelBackend } from "../demo/backend.js";
 import { BadChatRequest, answerChat, type ChatUsage } from "../demo/fastPath.js";
 import { MEDIA_TYPE_PROBLEM, dateProblem, problem, problemOf, type Problem } from "./problem.js";
@@ -212,12 +212,9 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
     const h = c.req.param("requestHash");
     if (!HEX32.test(h)) return c.json({ error: "bad_request", message: `requestHash: expected 0x + 64 hex digits, got ${JSON.stringify(h.slice(0, 80))}` }, 400);
     const seq = index.get(h);
-    const view = hook && seq !== undefined ? hook.receipt(seq) : undefined;
-    if (!hook || !view) {
-      return c.json({ error: "not_found", message: `no recent receipt for requestHash ${h}; older receipts are listed in /da/batches/:batchSeq` }, 404);
-    }
-    const signature = view.receipt.kind === "served" ? await hook.receiptSignature(view.receipt) : null;
-    return c.json(jsonSafe({ ...view, receiptSignature: signature }) as object);
+    // Same answer as /da/receipts/:callSeq: a 409 until the receipt is durable, never a signature before.
+    const res = hook && seq !== undefined ? await receiptResponse(c, hook, seq) : undefined;
+    return res ?? c.json({ error: "not_found", message: `no recent receipt for requestHash ${h}; older receipts are listed in /da/batches/:batchSeq` }, 404);
   });
 
   return { app, keyConfigList: serverKeys.keyConfigList, guard, index, close: () => replayStore?.close() };
