@@ -40,7 +40,9 @@ export function runChild(env: Record<string, string>): ChildRun {
   const proc = spawn(process.execPath, [CHILD_JS], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: "1", PROOFPATH_GATEWAY_CHILD: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const run: ChildRun = {
     proc, returned: new Map(), durable: new Set(), requestHashes: new Map(), maxReturned: -1, port: undefined, done: false, stderr: "", log: "",
-    exit: new Promise((r) => proc.once("exit", (code, signal) => r({ code, signal }))),
+    // "close", not "exit": exit can come before the last stdout lines are read, and a receipt
+    // reported just before a kill would be missing from the ledger.
+    exit: new Promise((r) => proc.once("close", (code, signal) => r({ code, signal }))),
     waitReturned: (n, timeoutMs) => new Promise((resolve) => {
       const end = Date.now() + timeoutMs;
       const t = setInterval(() => {
