@@ -25,6 +25,7 @@ import { REC, decodeRecord, receiptStruct, type StoredReceipt } from "./record.j
 import { GatewayConfigError, NotDurableError, ReconcileError } from "./errors.js";
 import { treeFromNodes, type MerkleTree } from "../sdk/merkle.js";
 import type { BatchHeader } from "../sdk/types.js";
+import { toJson } from "./json.js";
 
 export type { Call, Recorded } from "./recorder.js";
 
@@ -73,12 +74,22 @@ export interface SettlementHook {
    */
   receiptSignature(r: StoredReceipt): Promise<string>;
   batch(batchSeq: number): BatchView | undefined;
+  /**
+   * `/batches/:n` as bytes, in two parts: `head` (header, signature, status, tx; small, made per
+   * request) and `receipts` (the JSON array of every receipt; immutable once sealed, built once on
+   * the worker from the store and cached, at most {@link BATCH_CACHE_BYTES} in all). The body is
+   * `head + receipts + "}"`.
+   */
+  batchBody(batchSeq: number): Promise<{ head: string; receipts: Uint8Array } | undefined>;
   health(): Record<string, unknown>;
   /** Flushes (commit + seal + sign), stops the submitter and closes the store. */
   close(opts?: { drain?: boolean; timeoutMs?: number }): Promise<void>;
 }
 
-function statusOf(b: BatchRow): ReceiptStatus {
+/** Bytes of batch receipt JSON kept in memory for `/batches/:n` (least recently used go first). */
+export const BATCH_CACHE_BYTES = 64 * 1024 * 1024;
+
+function statusOf(b: Pick<BatchRow, "status">): ReceiptStatus {
   if (b.status === "confirmed") return "confirmed";
   if (b.status === "submitted" || b.status === "included") return "submitted";
   return "sealed";
@@ -133,7 +144,7 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
   }
   log.info({ gateway, settlement: cfg.settlement, chainId, ...state }, "settlement hook started");
 
-  const trees = new TreeBuilder(cfg.enclavePrivateKey ? { signingKey: cfg.enclavePrivateKey } : {});
+  const trees = new TreeBuilder({ store: cfg.store, ...(cfg.enclavePrivateKey ? { signingKey: cfg.enclavePrivateKey } : {}) });
   let recorder!: Recorder;
   const committer = new Committer({ file: cfg.store, synchronous: cfg.synchronous, gateway: hexToBytes(gateway) }, (e) => {
     log.error({ err: e.message }, "durable writes failed: the hook stops recording");
@@ -188,6 +199,38 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
     return t;
   };
   const sigCache = new Map<string, string>();
+  const batchJsonCache = new Map<number, Uint8Array>();
+  let batchJsonBytes = 0;
+  const batchJsonBuilding = new Map<number, Promise<Uint8Array>>();
+  const batchJson = (b: Pick<BatchRow, "batchSeq" | "firstSeq" | "count">): Promise<Uint8Array> => {
+    const hit = batchJsonCache.get(b.batchSeq);
+    if (hit) {
+      batchJsonCache.delete(b.batchSeq); // most recently used last
+      batchJsonCache.set(b.batchSeq, hit);
+      return Promise.resolve(hit);
+    }
+    let building = batchJsonBuilding.get(b.batchSeq);
+    if (!building) {
+      building = trees.batchJson(b.firstSeq, b.count).then((json) => {
+        batchJsonBuilding.delete(b.batchSeq);
+        if (json.length <= BATCH_CACHE_BYTES / 4) {
+          while (batchJsonBytes + json.length > BATCH_CACHE_BYTES && batchJsonCache.size) {
+            const [k, v] = batchJsonCache.entries().next().value!;
+            batchJsonCache.delete(k);
+            batchJsonBytes -= v.length;
+          }
+          batchJsonCache.set(b.batchSeq, json);
+          batchJsonBytes += json.length;
+        }
+        return json;
+      }, (e: unknown) => {
+        batchJsonBuilding.delete(b.batchSeq);
+        throw e;
+      });
+      batchJsonBuilding.set(b.batchSeq, building);
+    }
+    return building;
+  };
   let closed = false;
 
   const hook: SettlementHook = {
@@ -258,6 +301,16 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
         header: parseHeader(b.header), signature: b.signature, status: statusOf(b), receipts,
         ...(b.txHash ? { tx: { hash: b.txHash, blockNumber: b.blockNumber, blockHash: b.blockHash } } : {}),
       };
+    },
+
+    async batchBody(batchSeq) {
+      if (!Number.isSafeInteger(batchSeq) || batchSeq < 0) return undefined;
+      const b = store.batchMeta(batchSeq);
+      if (!b) return undefined;
+      const receipts = await batchJson(b);
+      const tx = b.txHash ? `,"tx":${toJson({ hash: b.txHash, blockNumber: b.blockNumber, blockHash: b.blockHash })}` : "";
+      const head = `{"gateway":"${gateway}","header":${toJson(parseHeader(b.header))},"signature":${toJson(b.signature)},"status":"${statusOf(b)}"${tx},"receipts":`;
+      return { head, receipts };
     },
 
     health() {

@@ -9,7 +9,9 @@ import type { Hex, LocalAccount } from "viem";
 import type { SettlementDomain } from "../sdk/eip712.js";
 import { buildTree } from "../sdk/merkle.js";
 import { bytesToHex32, type BatchHeaderFields, type ReceiptFields } from "../sdk/hashing.js";
-import { REC, OFF_INPUT, OFF_KIND, OFF_LEAF, OFF_MODEL, OFF_OUTPUT, KIND_VOID, servedAtOf } from "./record.js";
+import { REC, OFF_INPUT, OFF_KIND, OFF_LEAF, OFF_MODEL, OFF_OUTPUT, KIND_VOID, servedAtOf, decodeRecord } from "./record.js";
+import { Store } from "./store.js";
+import { toJson } from "./json.js";
 
 export interface SealSummary {
   usage: { modelId: string; calls: number; inputTokens: string; outputTokens: string }[];
@@ -55,6 +57,8 @@ export interface WorkerRequest {
   leaves?: Uint8Array;
   sign?: { domain: SettlementDomain; header: BatchHeaderFields };
   signReceipt?: { domain: SettlementDomain; receipt: ReceiptFields };
+  /** The JSON array of a sealed batch's receipts (the bulk of `/batches/:n`), read from the store here. */
+  batchJson?: { firstSeq: number; count: number };
 }
 
 export interface WorkerAnswer {
@@ -64,9 +68,22 @@ export interface WorkerAnswer {
   ms?: number;
   summary?: SealSummary;
   signature?: Hex;
+  json?: Uint8Array;
 }
 
 const signingKey = (workerData as { signingKey?: Hex } | null)?.signingKey;
+const storeFile = (workerData as { store?: string } | null)?.store;
+let store: Store | undefined;
+
+/** UTF-8 JSON of receipts [firstSeq, firstSeq+count) as the DA endpoint lists them. */
+function batchJson({ firstSeq, count }: NonNullable<WorkerRequest["batchJson"]>): Uint8Array {
+  if (!storeFile) throw new Error("no store to read batches from");
+  store ??= new Store(storeFile, "normal");
+  const recs = store.records(firstSeq, count);
+  const parts = new Array<string>(count);
+  for (let i = 0; i < count; i++) parts[i] = toJson(decodeRecord(recs, i, firstSeq));
+  return new TextEncoder().encode(`[${parts.join(",")}]`);
+}
 let signer: Promise<{ account: LocalAccount; eip712: typeof import("../sdk/eip712.js") }> | undefined;
 
 /**
@@ -82,6 +99,15 @@ async function sign(msg: WorkerRequest): Promise<Hex> {
 }
 
 parentPort!.on("message", (msg: WorkerRequest) => {
+  if (msg.batchJson) {
+    try {
+      const json = batchJson(msg.batchJson);
+      parentPort!.postMessage({ id: msg.id, json } satisfies WorkerAnswer, [json.buffer as ArrayBuffer]);
+    } catch (e) {
+      parentPort!.postMessage({ id: msg.id, error: (e as Error).message } satisfies WorkerAnswer);
+    }
+    return;
+  }
   if (msg.sign || msg.signReceipt) {
     sign(msg).then(
       (signature) => parentPort!.postMessage({ id: msg.id, signature } satisfies WorkerAnswer),

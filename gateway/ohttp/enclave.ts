@@ -25,6 +25,7 @@ import {
 } from "../../sdk/ohttp/index.js";
 import type { SettlementHook } from "../hook.js";
 import { receiptResponse } from "../http.js";
+import { PublicLimiter, type PublicLimits } from "../rateLimit.js";
 import type { ModelBackend } from "../demo/backend.js";
 import { BadChatRequest, answerChat, type ChatUsage } from "../demo/fastPath.js";
 import { MEDIA_TYPE_PROBLEM, dateProblem, problem, problemOf, type Problem } from "./problem.js";
@@ -50,6 +51,8 @@ export interface OhttpGatewayOptions {
   replayStore?: ReplayStoreOptions;
   /** requestHash → callSeq entries kept for the lookup. Default 200k. */
   indexEntries?: number;
+  /** Bounds for the public GET routes (/ohttp-keys, /da/receipts/by-request/:h); see PublicLimiter. */
+  limits?: PublicLimits | PublicLimiter;
 }
 
 export interface OhttpGateway {
@@ -103,6 +106,9 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
   const index = new ReceiptIndex(o.indexEntries);
   const log = o.logger;
   const app = new Hono<{ Bindings: { outgoing?: ServerResponse } }>();
+  const limiter = o.limits instanceof PublicLimiter ? o.limits : new PublicLimiter(o.limits);
+  app.use("/ohttp-keys", limiter.middleware());
+  app.use("/da/receipts/by-request/*", limiter.middleware());
 
   app.get("/ohttp-keys", (c) =>
     c.body(serverKeys.keyConfigList as Uint8Array<ArrayBuffer>, 200, { "content-type": MEDIA_TYPE_OHTTP_KEYS, "cache-control": "max-age=60" }),
