@@ -40,6 +40,44 @@ export class ReconcileError extends GatewayError {
   override name = "ReconcileError";
 }
 
+/**
+ * The store is missing or behind the chain (lost, replaced, or restored from a backup): the key has
+ * settled batches this store never sealed, so its enclave may have signed receipts for callSeqs the
+ * store does not know. Handing any callSeq out again would be equivocation, so the hook refuses to
+ * start with this store and this key.
+ */
+export class StoreBehindChainError extends ReconcileError {
+  override name = "StoreBehindChainError";
+  constructor(
+    readonly store: string,
+    readonly gateway: string,
+    readonly local: { nextBatchSeq: number; nextCallSeq: number },
+    readonly chain: { nextBatchSeq: number; nextCallSeq: number },
+  ) {
+    super(
+      `Store ${store} is ${local.nextBatchSeq === 0 && local.nextCallSeq === 0 ? "empty" : "behind the chain"} for gateway ${gateway}: ` +
+        `the chain has settled batches up to ${chain.nextBatchSeq - 1} (callSeqs below ${chain.nextCallSeq}), ` +
+        `the store knows batches below ${local.nextBatchSeq} (callSeqs below ${local.nextCallSeq}). The store is behind the chain — lost, ` +
+        `replaced or restored from a backup — and this key may have signed receipts the store never saw; reusing any of their ` +
+        `callSeqs would be equivocation and cost the bond. Refusing to start: restore the gateway's latest store (the one that ` +
+        `sealed batch ${chain.nextBatchSeq - 1}), or stop using this key and bring up a new attested enclave key that succeeds it ` +
+        `(key succession, a later issue; until then deactivate this key).`,
+    );
+  }
+}
+
+/**
+ * A receipt was asked to be signed (or served signed) before its group commit landed. The enclave
+ * never signs a receipt that is not durable: a crash would void its callSeq, and the signature
+ * would prove "equivocation" against an honest gateway. Retry once the receipt is durable.
+ */
+export class NotDurableError extends GatewayError {
+  override name = "NotDurableError";
+  constructor(readonly callSeq: number) {
+    super(`callSeq ${callSeq} is recorded but not durable yet (its group commit has not landed): no signature before then, retry shortly`);
+  }
+}
+
 /** Fewer than a quorum of validators approved an enclave; `refusals` holds each other validator's answer. */
 export class EnclaveApprovalError extends GatewayError {
   override name = "EnclaveApprovalError";

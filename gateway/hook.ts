@@ -22,9 +22,10 @@ import { FeeRates, makePublicClient, readNextSeqs } from "./chain.js";
 import { createMetrics, type HookMetrics } from "./metrics.js";
 import { recover } from "./reconcile.js";
 import { REC, decodeRecord, receiptStruct, type StoredReceipt } from "./record.js";
-import { GatewayConfigError, ReconcileError } from "./errors.js";
+import { GatewayConfigError, NotDurableError, ReconcileError } from "./errors.js";
 import { treeFromNodes, type MerkleTree } from "../sdk/merkle.js";
 import type { BatchHeader } from "../sdk/types.js";
+import { toJson } from "./json.js";
 
 export type { Call, Recorded } from "./recorder.js";
 
@@ -66,15 +67,29 @@ export interface SettlementHook {
   /** Resolves when every sealed batch is confirmed (or rejects after `timeoutMs`). */
   settled(timeoutMs?: number): Promise<void>;
   receipt(callSeq: number): ReceiptView | undefined;
-  /** The enclave's EIP-712 signature over a served receipt (computed on demand, cached). */
+  /**
+   * The enclave's EIP-712 signature over a served receipt, only once it is durable (rejects with
+   * NotDurableError before: a crash would void the callSeq and the signature would prove
+   * "equivocation"). Computed once, off the event loop when the key is hex, and cached.
+   */
   receiptSignature(r: StoredReceipt): Promise<string>;
   batch(batchSeq: number): BatchView | undefined;
+  /**
+   * `/batches/:n` as bytes, in two parts: `head` (header, signature, status, tx; small, made per
+   * request) and `receipts` (the JSON array of every receipt; immutable once sealed, built once on
+   * the worker from the store and cached, at most {@link BATCH_CACHE_BYTES} in all). The body is
+   * `head + receipts + "}"`.
+   */
+  batchBody(batchSeq: number): Promise<{ head: string; receipts: Uint8Array } | undefined>;
   health(): Record<string, unknown>;
   /** Flushes (commit + seal + sign), stops the submitter and closes the store. */
   close(opts?: { drain?: boolean; timeoutMs?: number }): Promise<void>;
 }
 
-function statusOf(b: BatchRow): ReceiptStatus {
+/** Bytes of batch receipt JSON kept in memory for `/batches/:n` (least recently used go first). */
+export const BATCH_CACHE_BYTES = 64 * 1024 * 1024;
+
+function statusOf(b: Pick<BatchRow, "status">): ReceiptStatus {
   if (b.status === "confirmed") return "confirmed";
   if (b.status === "submitted" || b.status === "included") return "submitted";
   return "sealed";
@@ -122,14 +137,14 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
   let state;
   try {
     const chain = await withRetry("reading nextSeqs", log, () => readNextSeqs(client, cfg.settlement, gateway), cfg.retry);
-    state = recover(store, gateway, chain, cfg.reserveSize, log);
+    state = recover(store, gateway, chain, cfg.reserveSize, log, cfg.store);
   } catch (e) {
     store.close();
     throw e;
   }
   log.info({ gateway, settlement: cfg.settlement, chainId, ...state }, "settlement hook started");
 
-  const trees = new TreeBuilder(cfg.enclavePrivateKey ? { signingKey: cfg.enclavePrivateKey } : {});
+  const trees = new TreeBuilder({ store: cfg.store, ...(cfg.enclavePrivateKey ? { signingKey: cfg.enclavePrivateKey } : {}) });
   let recorder!: Recorder;
   const committer = new Committer({ file: cfg.store, synchronous: cfg.synchronous, gateway: hexToBytes(gateway) }, (e) => {
     log.error({ err: e.message }, "durable writes failed: the hook stops recording");
@@ -184,6 +199,38 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
     return t;
   };
   const sigCache = new Map<string, string>();
+  const batchJsonCache = new Map<number, Uint8Array>();
+  let batchJsonBytes = 0;
+  const batchJsonBuilding = new Map<number, Promise<Uint8Array>>();
+  const batchJson = (b: Pick<BatchRow, "batchSeq" | "firstSeq" | "count">): Promise<Uint8Array> => {
+    const hit = batchJsonCache.get(b.batchSeq);
+    if (hit) {
+      batchJsonCache.delete(b.batchSeq); // most recently used last
+      batchJsonCache.set(b.batchSeq, hit);
+      return Promise.resolve(hit);
+    }
+    let building = batchJsonBuilding.get(b.batchSeq);
+    if (!building) {
+      building = trees.batchJson(b.firstSeq, b.count).then((json) => {
+        batchJsonBuilding.delete(b.batchSeq);
+        if (json.length <= BATCH_CACHE_BYTES / 4) {
+          while (batchJsonBytes + json.length > BATCH_CACHE_BYTES && batchJsonCache.size) {
+            const [k, v] = batchJsonCache.entries().next().value!;
+            batchJsonCache.delete(k);
+            batchJsonBytes -= v.length;
+          }
+          batchJsonCache.set(b.batchSeq, json);
+          batchJsonBytes += json.length;
+        }
+        return json;
+      }, (e: unknown) => {
+        batchJsonBuilding.delete(b.batchSeq);
+        throw e;
+      });
+      batchJsonBuilding.set(b.batchSeq, building);
+    }
+    return building;
+  };
   let closed = false;
 
   const hook: SettlementHook = {
@@ -227,13 +274,19 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
     },
 
     async receiptSignature(r) {
-      const key = `${r.callSeq}:${r.leaf}`;
+      const seq = Number(r.callSeq);
+      const key = `${seq}:${r.leaf}`;
       let sig = sigCache.get(key);
-      if (!sig) {
-        sig = (await signReceipt(cfg.enclave as LocalAccount, domain, receiptStruct(gateway, r))).signature;
-        if (sigCache.size >= 10_000) sigCache.delete(sigCache.keys().next().value!);
-        sigCache.set(key, sig);
-      }
+      if (sig) return sig;
+      // Sign only what the store holds durably, exactly as given: the durable record is what
+      // recovery keeps (only callSeqs past the durable end are voided after a crash).
+      const rec = store.record(seq);
+      const stored = rec && decodeRecord(rec, 0, seq);
+      if (!stored || stored.kind !== "served" || stored.leaf !== r.leaf || r.kind !== "served") throw new NotDurableError(seq);
+      const fields = receiptStruct(gateway, stored);
+      sig = trees.canSign ? await trees.signReceipt(domain, fields) : (await signReceipt(cfg.enclave as LocalAccount, domain, fields)).signature;
+      if (sigCache.size >= 10_000) sigCache.delete(sigCache.keys().next().value!);
+      sigCache.set(key, sig);
       return sig;
     },
 
@@ -248,6 +301,16 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
         header: parseHeader(b.header), signature: b.signature, status: statusOf(b), receipts,
         ...(b.txHash ? { tx: { hash: b.txHash, blockNumber: b.blockNumber, blockHash: b.blockHash } } : {}),
       };
+    },
+
+    async batchBody(batchSeq) {
+      if (!Number.isSafeInteger(batchSeq) || batchSeq < 0) return undefined;
+      const b = store.batchMeta(batchSeq);
+      if (!b) return undefined;
+      const receipts = await batchJson(b);
+      const tx = b.txHash ? `,"tx":${toJson({ hash: b.txHash, blockNumber: b.blockNumber, blockHash: b.blockHash })}` : "";
+      const head = `{"gateway":"${gateway}","header":${toJson(parseHeader(b.header))},"signature":${toJson(b.signature)},"status":"${statusOf(b)}"${tx},"receipts":`;
+      return { head, receipts };
     },
 
     health() {

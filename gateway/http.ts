@@ -7,7 +7,13 @@ import { Hono, type Context } from "hono";
 import { serve, type ServerType } from "@hono/node-server";
 import type { SettlementHook } from "./hook.js";
 import { jsonSafe } from "./json.js";
+import { NotDurableError } from "./errors.js";
+import { PublicLimiter, type PublicLimits } from "./rateLimit.js";
 
+const utf8 = new TextEncoder();
+/** Default bounds of `/batches/:n`, on top of the endpoint's: 5/s per address (burst 10), 50/s in all, 4 at once. */
+export const BATCH_LIMITS: PublicLimits = { perClient: { rate: 5, burst: 10 }, global: { rate: 50, burst: 50 }, maxInFlight: 4 };
+const CLOSE = utf8.encode("}");
 const UINT = /^(0|[1-9][0-9]{0,15})$/;
 
 function parseId(c: Context, name: string): number | Response {
@@ -18,25 +24,73 @@ function parseId(c: Context, name: string): number | Response {
   return Number(raw);
 }
 
-/** Hono app serving `hook`; mount it in the gateway (e.g. `app.route("/da", createHookApp(hook))`). */
-export function createHookApp(hook: SettlementHook): Hono {
+/**
+ * The answer for one receipt: 200 with the enclave's signature once the receipt is durable, a 409
+ * (Retry-After) before. No signature ever leaves before the group commit that holds the receipt:
+ * a crash voids every callSeq that is not durable, and a signature over its receipt would let
+ * anyone prove "equivocation" against an honest gateway.
+ */
+export async function receiptResponse(c: Context, hook: SettlementHook, seq: number): Promise<Response | undefined> {
+  const v = hook.receipt(seq);
+  if (!v) return undefined;
+  if (!v.durable) return notDurable(c, seq);
+  let signature: string | null = null;
+  if (v.receipt.kind === "served") {
+    try {
+      signature = await hook.receiptSignature(v.receipt);
+    } catch (e) {
+      if (e instanceof NotDurableError) return notDurable(c, seq);
+      throw e;
+    }
+  }
+  return c.json(jsonSafe({ ...v, receiptSignature: signature }) as object);
+}
+
+function notDurable(c: Context, seq: number): Response {
+  return c.json(
+    { error: "not_durable", message: `callSeq ${seq} is recorded but not durable yet (its group commit has not landed); retry in a moment. The enclave signs a receipt only once it is durable.` },
+    409, { "retry-after": "1", "cache-control": "no-store" },
+  );
+}
+
+/**
+ * Hono app serving `hook`; mount it in the gateway (e.g. `app.route("/da", createHookApp(hook))`).
+ * Every route is public and unauthenticated, so every route is bounded (`limits`, or a shared
+ * {@link PublicLimiter}): per-address and global token buckets, requests in flight, URL length;
+ * refusals are 429/414 with Retry-After. Answers are cheap on the event loop: a batch's receipts
+ * are serialized once on the worker and cached, a receipt's signature is made once (on the worker)
+ * and cached.
+ */
+export function createHookApp(hook: SettlementHook, limits: PublicLimits | PublicLimiter = {}, batchLimits: PublicLimits | PublicLimiter = BATCH_LIMITS): Hono {
   const app = new Hono();
+  const limiter = limits instanceof PublicLimiter ? limits : new PublicLimiter(limits);
+  // Whole batches are up to megabytes each: a tighter budget of their own (a validator fetches each once).
+  const batchLimiter = batchLimits instanceof PublicLimiter ? batchLimits : new PublicLimiter(batchLimits);
+  app.use("*", limiter.middleware());
+  app.use("/batches/*", batchLimiter.middleware());
 
   app.get("/receipts/:callSeq", async (c) => {
     const seq = parseId(c, "callSeq");
     if (typeof seq !== "number") return seq;
-    const v = hook.receipt(seq);
-    if (!v) return c.json({ error: "not_found", message: `no receipt for callSeq ${seq} at gateway ${hook.gateway}` }, 404);
-    const signature = v.receipt.kind === "served" ? await hook.receiptSignature(v.receipt) : null;
-    return c.json(jsonSafe({ ...v, receiptSignature: signature }) as object);
+    return (await receiptResponse(c, hook, seq)) ?? c.json({ error: "not_found", message: `no receipt for callSeq ${seq} at gateway ${hook.gateway}` }, 404);
   });
 
-  app.get("/batches/:batchSeq", (c) => {
+  app.get("/batches/:batchSeq", async (c) => {
     const seq = parseId(c, "batchSeq");
     if (typeof seq !== "number") return seq;
-    const b = hook.batch(seq);
+    const b = await hook.batchBody(seq);
     if (!b) return c.json({ error: "not_found", message: `no batch ${seq} at gateway ${hook.gateway}` }, 404);
-    return c.json(jsonSafe({ gateway: hook.gateway, ...b }) as object);
+    // Streamed in three chunks: the cached receipts (up to megabytes) are written as they are, never copied.
+    const head = utf8.encode(b.head);
+    const body = new ReadableStream<Uint8Array>({
+      start(ctl) {
+        ctl.enqueue(head);
+        ctl.enqueue(b.receipts);
+        ctl.enqueue(CLOSE);
+        ctl.close();
+      },
+    });
+    return c.body(body, 200, { "content-type": "application/json", "content-length": String(head.length + b.receipts.length + 1) });
   });
 
   app.get("/metrics", async (c) => {

@@ -8,8 +8,10 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { Hex, LocalAccount } from "viem";
 import type { SettlementDomain } from "../sdk/eip712.js";
 import { buildTree } from "../sdk/merkle.js";
-import { bytesToHex32, type BatchHeaderFields } from "../sdk/hashing.js";
-import { REC, OFF_INPUT, OFF_KIND, OFF_LEAF, OFF_MODEL, OFF_OUTPUT, KIND_VOID, servedAtOf } from "./record.js";
+import { bytesToHex32, type BatchHeaderFields, type ReceiptFields } from "../sdk/hashing.js";
+import { REC, OFF_INPUT, OFF_KIND, OFF_LEAF, OFF_MODEL, OFF_OUTPUT, KIND_VOID, servedAtOf, decodeRecord } from "./record.js";
+import { Store } from "./store.js";
+import { toJson } from "./json.js";
 
 export interface SealSummary {
   usage: { modelId: string; calls: number; inputTokens: string; outputTokens: string }[];
@@ -54,6 +56,9 @@ export interface WorkerRequest {
   records?: Uint8Array;
   leaves?: Uint8Array;
   sign?: { domain: SettlementDomain; header: BatchHeaderFields };
+  signReceipt?: { domain: SettlementDomain; receipt: ReceiptFields };
+  /** The JSON array of a sealed batch's receipts (the bulk of `/batches/:n`), read from the store here. */
+  batchJson?: { firstSeq: number; count: number };
 }
 
 export interface WorkerAnswer {
@@ -63,22 +68,48 @@ export interface WorkerAnswer {
   ms?: number;
   summary?: SealSummary;
   signature?: Hex;
+  json?: Uint8Array;
 }
 
 const signingKey = (workerData as { signingKey?: Hex } | null)?.signingKey;
-let signer: Promise<{ account: LocalAccount; sign: typeof import("../sdk/eip712.js").signHeader }> | undefined;
+const storeFile = (workerData as { store?: string } | null)?.store;
+let store: Store | undefined;
 
-/** The enclave's header signature; viem and the signer load on the first request only. */
-async function sign({ domain, header }: NonNullable<WorkerRequest["sign"]>): Promise<Hex> {
+/** UTF-8 JSON of receipts [firstSeq, firstSeq+count) as the DA endpoint lists them. */
+function batchJson({ firstSeq, count }: NonNullable<WorkerRequest["batchJson"]>): Uint8Array {
+  if (!storeFile) throw new Error("no store to read batches from");
+  store ??= new Store(storeFile, "normal");
+  const recs = store.records(firstSeq, count);
+  const parts = new Array<string>(count);
+  for (let i = 0; i < count; i++) parts[i] = toJson(decodeRecord(recs, i, firstSeq));
+  return new TextEncoder().encode(`[${parts.join(",")}]`);
+}
+let signer: Promise<{ account: LocalAccount; eip712: typeof import("../sdk/eip712.js") }> | undefined;
+
+/**
+ * The enclave's signature over a batch header or a receipt (the main thread signs a receipt only
+ * once it is durable); viem and the signer load on the first request only.
+ */
+async function sign(msg: WorkerRequest): Promise<Hex> {
   if (!signingKey) throw new Error("no signing key");
-  signer ??= Promise.all([import("viem/accounts"), import("../sdk/eip712.js")]).then(([a, e]) => ({ account: a.privateKeyToAccount(signingKey), sign: e.signHeader }));
-  const { account, sign: signHeader } = await signer;
-  return (await signHeader(account, domain, header)).signature;
+  signer ??= Promise.all([import("viem/accounts"), import("../sdk/eip712.js")]).then(([a, e]) => ({ account: a.privateKeyToAccount(signingKey), eip712: e }));
+  const { account, eip712 } = await signer;
+  if (msg.sign) return (await eip712.signHeader(account, msg.sign.domain, msg.sign.header)).signature;
+  return (await eip712.signReceipt(account, msg.signReceipt!.domain, msg.signReceipt!.receipt)).signature;
 }
 
 parentPort!.on("message", (msg: WorkerRequest) => {
-  if (msg.sign) {
-    sign(msg.sign).then(
+  if (msg.batchJson) {
+    try {
+      const json = batchJson(msg.batchJson);
+      parentPort!.postMessage({ id: msg.id, json } satisfies WorkerAnswer, [json.buffer as ArrayBuffer]);
+    } catch (e) {
+      parentPort!.postMessage({ id: msg.id, error: (e as Error).message } satisfies WorkerAnswer);
+    }
+    return;
+  }
+  if (msg.sign || msg.signReceipt) {
+    sign(msg).then(
       (signature) => parentPort!.postMessage({ id: msg.id, signature } satisfies WorkerAnswer),
       (e: Error) => parentPort!.postMessage({ id: msg.id, error: e.message } satisfies WorkerAnswer),
     );

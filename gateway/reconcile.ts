@@ -1,15 +1,16 @@
 /**
  * Startup recovery. Local side: callSeqs reserved but never made durable become void leaves (they
  * may have been handed out before the crash, so they are never reused and never skipped). Chain
- * side: `nextSeqs(gateway)` wins — local batches the chain does not have go back to "signed", and
- * if the chain is ahead of the local store (store lost), allocation and batching continue after it.
+ * side: `nextSeqs(gateway)` wins — local batches the chain does not have go back to "signed". A
+ * store behind the chain (lost, or restored from a backup) fails closed with StoreBehindChainError:
+ * the enclave may have signed receipts for callSeqs it does not know, so it must not hand any out.
  */
 import type { Address } from "viem";
 import type { Logger } from "pino";
 import { voidLeafInto } from "../sdk/hashing.js";
 import { REC, OFF_KIND, OFF_LEAF, KIND_VOID } from "./record.js";
 import type { Store } from "./store.js";
-import { ReconcileError } from "./errors.js";
+import { ReconcileError, StoreBehindChainError } from "./errors.js";
 import { crashPoint } from "./crash.js";
 
 export interface RecoveredState {
@@ -24,10 +25,10 @@ export interface RecoveredState {
 
 const VOID_CHUNK = 65_536;
 
-export function recover(store: Store, gateway: Address, chain: { nextCallSeq: number; nextBatchSeq: number }, reserveSize: number, log: Logger): RecoveredState {
+export function recover(store: Store, gateway: Address, chain: { nextCallSeq: number; nextBatchSeq: number }, reserveSize: number, log: Logger, storeName = "the store"): RecoveredState {
   const last = store.lastBatch();
-  let sealedUntil = last ? last.firstSeq + last.count : Number(store.getMeta("baseCallSeq") ?? "0");
-  let nextBatchSeq = last ? last.batchSeq + 1 : Number(store.getMeta("baseBatchSeq") ?? "0");
+  const sealedUntil = last ? last.firstSeq + last.count : Number(store.getMeta("baseCallSeq") ?? "0");
+  const nextBatchSeq = last ? last.batchSeq + 1 : Number(store.getMeta("baseBatchSeq") ?? "0");
 
   if (chain.nextBatchSeq < nextBatchSeq) {
     // Batches the chain does not have: whatever their local status, they are unsettled.
@@ -44,14 +45,16 @@ export function recover(store: Store, gateway: Address, chain: { nextCallSeq: nu
     }
     for (const x of store.unconfirmed()) if (x.batchSeq > chain.nextBatchSeq && x.status !== "sealed" && x.status !== "signed") store.resetToSigned(x.batchSeq);
   } else if (chain.nextBatchSeq > nextBatchSeq) {
-    // The chain settled batches this store never sealed (store lost or restored from a backup).
-    log.error({ chain, local: { nextBatchSeq, sealedUntil } }, "chain is ahead of the local store: continuing after the chain's state");
-    if (chain.nextCallSeq < sealedUntil) throw new ReconcileError(`chain nextCallSeq ${chain.nextCallSeq} is below the local sealed end ${sealedUntil}`);
-    store.setMeta("baseBatchSeq", String(chain.nextBatchSeq));
-    store.setMeta("baseCallSeq", String(chain.nextCallSeq));
-    crashPoint("mid-reconcile");
-    sealedUntil = chain.nextCallSeq;
-    nextBatchSeq = chain.nextBatchSeq;
+    // The chain settled batches this store never sealed: the store was lost, replaced or restored
+    // from a backup (a batch is stored before it is broadcast, so an intact store is never behind).
+    // The enclave may have signed receipts past anything this store knows; handing their callSeqs
+    // out again would be equivocation. Fail closed (the way out is key succession).
+    const knownEnd = Math.max(sealedUntil, store.durableEnd(), Number(store.getMeta("reservedUntil") ?? "0"));
+    log.error({ chain, local: { nextBatchSeq, sealedUntil, knownEnd } }, "store is behind the chain: refusing to start");
+    throw new StoreBehindChainError(storeName, gateway, { nextBatchSeq, nextCallSeq: knownEnd }, chain);
+  } else if (chain.nextCallSeq !== sealedUntil) {
+    // Same number of batches, other callSeqs: these are not this store's batches.
+    throw new ReconcileError(`chain has callSeqs below ${chain.nextCallSeq} in ${chain.nextBatchSeq} batches, the store's ${nextBatchSeq} batches end at ${sealedUntil}: wrong store for this gateway?`);
   }
 
   // Void leaves for every callSeq reserved but not durable, then a fresh reservation.

@@ -93,6 +93,7 @@ export class Store {
                  WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1`),
       insertBatch: p(`INSERT INTO batches(batch_seq, first_seq, count, header, signature, tree, status, sealed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       batch: p(`SELECT ${BATCH_COLS} FROM batches WHERE batch_seq = ?`),
+      batchMeta: p(`SELECT ${BATCH_COLS.replace("tree, ", "")} FROM batches WHERE batch_seq = ?`),
       batchOf: p(`SELECT ${BATCH_COLS} FROM batches WHERE first_seq <= ? ORDER BY batch_seq DESC LIMIT 1`),
       lastBatch: p(`SELECT ${BATCH_COLS} FROM batches ORDER BY batch_seq DESC LIMIT 1`),
       unconfirmed: p(`SELECT ${BATCH_COLS} FROM batches WHERE status != 'confirmed' ORDER BY batch_seq`),
@@ -178,6 +179,11 @@ export class Store {
 
   batch(batchSeq: number): BatchRow | undefined {
     return this.s.batch!.get(batchSeq) as BatchRow | undefined;
+  }
+
+  /** A batch row without its tree (which can be megabytes): for answers that do not need it. */
+  batchMeta(batchSeq: number): Omit<BatchRow, "tree"> | undefined {
+    return this.s.batchMeta!.get(batchSeq) as Omit<BatchRow, "tree"> | undefined;
   }
 
   /** The batch that holds callSeq `seq`, if sealed. */

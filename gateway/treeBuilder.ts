@@ -6,7 +6,7 @@
 import type { Worker } from "node:worker_threads";
 import type { Hex } from "viem";
 import type { SettlementDomain } from "../sdk/eip712.js";
-import type { BatchHeaderFields } from "../sdk/hashing.js";
+import type { BatchHeaderFields, ReceiptFields } from "../sdk/hashing.js";
 import { treeFromNodes, type MerkleTree } from "../sdk/merkle.js";
 import type { SealSummary, WorkerAnswer, WorkerRequest } from "./merkleWorker.js";
 import { startWorker } from "./workerThread.js";
@@ -23,8 +23,11 @@ export class TreeBuilder {
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve: (m: WorkerAnswer) => void; reject: (e: Error) => void }>();
 
-  /** `signingKey`: the enclave's private key, for {@link signHeader} (it never leaves this process). */
-  constructor(private readonly opts: { signingKey?: Hex } = {}) {}
+  /**
+   * `signingKey`: the enclave's private key, for {@link signHeader} (it never leaves this process);
+   * `store`: the hook's store file, for {@link batchJson}.
+   */
+  constructor(private readonly opts: { signingKey?: Hex; store?: string } = {}) {}
 
   /** Whether headers can be signed on the worker. */
   get canSign(): boolean {
@@ -32,7 +35,7 @@ export class TreeBuilder {
   }
 
   private start(): Worker {
-    const w = startWorker("merkleWorker", this.opts.signingKey ? { workerData: { signingKey: this.opts.signingKey } } : {});
+    const w = startWorker("merkleWorker", { workerData: { ...(this.opts.signingKey ? { signingKey: this.opts.signingKey } : {}), ...(this.opts.store ? { store: this.opts.store } : {}) } });
     w.on("message", (m: WorkerAnswer) => {
       const p = this.waiting.get(m.id);
       if (!p) return;
@@ -88,6 +91,21 @@ export class TreeBuilder {
     const m = await this.send({ sign: { domain, header } });
     if (!m.signature) throw new Error("Merkle worker: answered without a signature");
     return m.signature;
+  }
+
+  /** The enclave's signature over a receipt, computed on the worker (see {@link signHeader}). */
+  async signReceipt(domain: SettlementDomain, receipt: ReceiptFields): Promise<Hex> {
+    if (!this.canSign) throw new Error("TreeBuilder.signReceipt: no signing key was given");
+    const m = await this.send({ signReceipt: { domain, receipt } });
+    if (!m.signature) throw new Error("Merkle worker: answered without a signature");
+    return m.signature;
+  }
+
+  /** The JSON array (UTF-8) of durable receipts [firstSeq, firstSeq+count), built on the worker from the store. */
+  async batchJson(firstSeq: number, count: number): Promise<Uint8Array> {
+    const m = await this.send({ batchJson: { firstSeq, count } });
+    if (!m.json) throw new Error("Merkle worker: answered without JSON");
+    return m.json;
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import type { Logger } from "pino";
 import type { ServerResponse } from "node:http";
 import { createHookApp } from "../http.js";
+import { PublicLimiter, type PublicLimits } from "../rateLimit.js";
 import type { SettlementHook } from "../hook.js";
 import type { ModelBackend } from "./backend.js";
 import { BadChatRequest, handleChat } from "./fastPath.js";
@@ -22,6 +23,8 @@ export interface DemoGatewayOptions {
   ohttp?: OhttpGateway;
   /** Largest chat request body, in bytes (413 above). Default 1 MiB. */
   maxBodyBytes?: number;
+  /** Bounds for the public read routes (/da/*, /health); one limiter for all of them. */
+  limits?: PublicLimits | PublicLimiter;
 }
 
 export function createDemoApp(o: DemoGatewayOptions): Hono<{ Bindings: { outgoing?: ServerResponse } }> {
@@ -62,8 +65,9 @@ export function createDemoApp(o: DemoGatewayOptions): Hono<{ Bindings: { outgoin
   });
 
   if (o.ohttp) app.route("/", o.ohttp.app);
-  if (o.hook) app.route("/da", createHookApp(o.hook));
-  app.get("/health", (c) => c.json({ ok: true, gateway: o.hook?.gateway ?? null }));
+  const limiter = o.limits instanceof PublicLimiter ? o.limits : new PublicLimiter(o.limits);
+  if (o.hook) app.route("/da", createHookApp(o.hook, limiter));
+  app.get("/health", limiter.middleware(), (c) => c.json({ ok: true, gateway: o.hook?.gateway ?? null }));
   app.notFound((c) => c.json({ error: { type: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404));
   return app;
 }

@@ -24,7 +24,8 @@ import {
   type BhttpRequest, type OhttpKeyPair, type OhttpReplayGuardOptions, type OhttpServerKeys,
 } from "../../sdk/ohttp/index.js";
 import type { SettlementHook } from "../hook.js";
-import { jsonSafe } from "../json.js";
+import { receiptResponse } from "../http.js";
+import { PublicLimiter, type PublicLimits } from "../rateLimit.js";
 import type { ModelBackend } from "../demo/backend.js";
 import { BadChatRequest, answerChat, type ChatUsage } from "../demo/fastPath.js";
 import { MEDIA_TYPE_PROBLEM, dateProblem, problem, problemOf, type Problem } from "./problem.js";
@@ -50,6 +51,8 @@ export interface OhttpGatewayOptions {
   replayStore?: ReplayStoreOptions;
   /** requestHash → callSeq entries kept for the lookup. Default 200k. */
   indexEntries?: number;
+  /** Bounds for the public GET routes (/ohttp-keys, /da/receipts/by-request/:h); see PublicLimiter. */
+  limits?: PublicLimits | PublicLimiter;
 }
 
 export interface OhttpGateway {
@@ -103,6 +106,9 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
   const index = new ReceiptIndex(o.indexEntries);
   const log = o.logger;
   const app = new Hono<{ Bindings: { outgoing?: ServerResponse } }>();
+  const limiter = o.limits instanceof PublicLimiter ? o.limits : new PublicLimiter(o.limits);
+  app.use("/ohttp-keys", limiter.middleware());
+  app.use("/da/receipts/by-request/*", limiter.middleware());
 
   app.get("/ohttp-keys", (c) =>
     c.body(serverKeys.keyConfigList as Uint8Array<ArrayBuffer>, 200, { "content-type": MEDIA_TYPE_OHTTP_KEYS, "cache-control": "max-age=60" }),
@@ -212,12 +218,9 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
     const h = c.req.param("requestHash");
     if (!HEX32.test(h)) return c.json({ error: "bad_request", message: `requestHash: expected 0x + 64 hex digits, got ${JSON.stringify(h.slice(0, 80))}` }, 400);
     const seq = index.get(h);
-    const view = hook && seq !== undefined ? hook.receipt(seq) : undefined;
-    if (!hook || !view) {
-      return c.json({ error: "not_found", message: `no recent receipt for requestHash ${h}; older receipts are listed in /da/batches/:batchSeq` }, 404);
-    }
-    const signature = view.receipt.kind === "served" ? await hook.receiptSignature(view.receipt) : null;
-    return c.json(jsonSafe({ ...view, receiptSignature: signature }) as object);
+    // Same answer as /da/receipts/:callSeq: a 409 until the receipt is durable, never a signature before.
+    const res = hook && seq !== undefined ? await receiptResponse(c, hook, seq) : undefined;
+    return res ?? c.json({ error: "not_found", message: `no recent receipt for requestHash ${h}; older receipts are listed in /da/batches/:batchSeq` }, 404);
   });
 
   return { app, keyConfigList: serverKeys.keyConfigList, guard, index, close: () => replayStore?.close() };

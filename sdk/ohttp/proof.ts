@@ -29,11 +29,12 @@ export class OhttpReceiptError extends OhttpError {
 
 /**
  * Looks up the receipt of the call whose encapsulated request hashes to `requestHash` at the
- * gateway's DA endpoint (`daBaseUrl`, e.g. `https://gw.example/da`). Undefined when not (yet) there.
+ * gateway's DA endpoint (`daBaseUrl`, e.g. `https://gw.example/da`). Undefined when not (yet) there:
+ * 404, or 409 while the receipt is recorded but not durable (the gateway signs nothing before).
  */
 export async function fetchCallReceipt(daBaseUrl: string, requestHash: Hex, fetchImpl: typeof fetch = globalThis.fetch): Promise<CallReceipt | undefined> {
   const res = await fetchImpl(`${daBaseUrl.replace(/\/+$/, "")}/receipts/by-request/${requestHash}`);
-  if (res.status === 404) return undefined;
+  if (res.status === 404 || res.status === 409) return undefined;
   if (!res.ok) throw new OhttpReceiptError(`receipt lookup returned HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
   const v = (await res.json()) as { receipt: Record<string, unknown>; header?: unknown; proof?: Hex[] };
   const { gateway, callSeq, modelId, requestHash: rq, responseHash, inputTokens, outputTokens, servedAt } = v.receipt;

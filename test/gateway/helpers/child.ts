@@ -10,6 +10,12 @@ export interface ChildRun {
   /** callSeq → digest, as record() returned them. */
   returned: Map<number, string>;
   durable: Set<number>;
+  /** callSeq → requestHash (SERVE=1 children only). */
+  requestHashes: Map<number, string>;
+  /** Highest callSeq returned so far (-1 before any). */
+  maxReturned: number;
+  /** The child's HTTP port once it serves (SERVE=1). */
+  port: number | undefined;
   done: boolean;
   stderr: string;
   /** Other stdout lines (logs), last 20k characters. */
@@ -33,8 +39,10 @@ const CHILD_JS = path.join(bundleDir("gateway-test"), "gatewayChild.js");
 export function runChild(env: Record<string, string>): ChildRun {
   const proc = spawn(process.execPath, [CHILD_JS], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: "1", PROOFPATH_GATEWAY_CHILD: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const run: ChildRun = {
-    proc, returned: new Map(), durable: new Set(), done: false, stderr: "", log: "",
-    exit: new Promise((r) => proc.once("exit", (code, signal) => r({ code, signal }))),
+    proc, returned: new Map(), durable: new Set(), requestHashes: new Map(), maxReturned: -1, port: undefined, done: false, stderr: "", log: "",
+    // "close", not "exit": exit can come before the last stdout lines are read, and a receipt
+    // reported just before a kill would be missing from the ledger.
+    exit: new Promise((r) => proc.once("close", (code, signal) => r({ code, signal }))),
     waitReturned: (n, timeoutMs) => new Promise((resolve) => {
       const end = Date.now() + timeoutMs;
       const t = setInterval(() => {
@@ -53,11 +61,14 @@ export function runChild(env: Record<string, string>): ChildRun {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
       if (line.startsWith("R ")) {
-        const [, s, digest] = line.split(" ");
+        const [, s, digest, requestHash] = line.split(" ");
         const seq = Number(s);
         if (run.returned.has(seq)) throw new Error(`child reported callSeq ${seq} twice`);
         run.returned.set(seq, digest!);
+        if (requestHash) run.requestHashes.set(seq, requestHash);
+        if (seq > run.maxReturned) run.maxReturned = seq;
       } else if (line.startsWith("D ")) run.durable.add(Number(line.slice(2)));
+      else if (line.startsWith("L ")) run.port = Number(line.slice(2));
       else if (line === "DONE") run.done = true;
       else run.log = (run.log + line + "\n").slice(-20_000);
     }

@@ -1,0 +1,141 @@
+/**
+ * Bounds for the gateway's public, unauthenticated endpoints (DA receipts and batches, metrics,
+ * health, OHTTP keys, by-request lookups): a token bucket per client address and one for everyone
+ * together, a cap on requests in flight, and a URL length limit. A refused request costs a few
+ * microseconds and gets a 429 (or 414) with `Retry-After`, so hostile traffic cannot take the
+ * event loop away from the fast path. The fast path itself (`/ohttp`, `/v1/chat/completions`) is
+ * not limited here.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+
+export interface PublicLimits {
+  /** Requests per second per client address (sustained) and its burst. Default 50/s, burst 100. */
+  perClient?: { rate: number; burst: number };
+  /** Requests per second for all clients together and its burst. Default 1,000/s, burst 500. */
+  global?: { rate: number; burst: number };
+  /** Requests being answered at once (waiting on a worker, writing a large body). Default 32. */
+  maxInFlight?: number;
+  /** Longest request URL (path + query) accepted, in characters. Default 512. */
+  maxUrlLength?: number;
+  /** Client addresses tracked at once (least recently seen go first). Default 10,000. */
+  maxClients?: number;
+  /**
+   * A refused request is answered after this long (Retry-After asks for ≥ 1 s anyway), so a client
+   * hammering in a loop waits instead of costing the event loop another refusal at once. At most
+   * `maxHeld` are held; beyond, the 429 goes at once and the connection is closed. Default 1,000 ms.
+   */
+  holdRefusedMs?: number;
+  /** Refused requests held at once. Default 1,024. */
+  maxHeld?: number;
+}
+
+class Bucket {
+  tokens: number;
+  at: number;
+  constructor(private readonly rate: number, private readonly burst: number, now: number) {
+    this.tokens = burst;
+    this.at = now;
+  }
+  /** Takes one token; 0 when granted, else the seconds until one is available. */
+  take(now: number): number {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.rate);
+    this.at = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return (1 - this.tokens) / this.rate;
+  }
+}
+
+export class PublicLimiter {
+  private readonly perClient: { rate: number; burst: number };
+  private readonly global: Bucket;
+  private readonly clients = new Map<string, Bucket>();
+  readonly maxInFlight: number;
+  readonly maxUrlLength: number;
+  private readonly maxClients: number;
+  private readonly holdMs: number;
+  private readonly maxHeld: number;
+  inFlight = 0;
+  held = 0;
+  /** Refusals so far, by reason (for metrics and tests). */
+  readonly refused = { client: 0, global: 0, inFlight: 0, url: 0 };
+
+  constructor(o: PublicLimits = {}) {
+    this.perClient = o.perClient ?? { rate: 50, burst: 100 };
+    const g = o.global ?? { rate: 1_000, burst: 500 };
+    for (const [name, b] of [["perClient", this.perClient], ["global", g]] as const) {
+      if (!(b.rate > 0) || !(b.burst >= 1)) throw new RangeError(`PublicLimits.${name}: rate must be > 0 and burst ≥ 1`);
+    }
+    this.global = new Bucket(g.rate, g.burst, performance.now());
+    this.maxInFlight = o.maxInFlight ?? 32;
+    this.maxUrlLength = o.maxUrlLength ?? 512;
+    this.maxClients = o.maxClients ?? 10_000;
+    this.holdMs = o.holdRefusedMs ?? 1_000;
+    this.maxHeld = o.maxHeld ?? 1_024;
+  }
+
+  /** 0 when `client` may go ahead now, else the seconds to wait. */
+  admit(client: string): { wait: number; reason?: "client" | "global" | "inFlight" } {
+    if (this.inFlight >= this.maxInFlight) {
+      this.refused.inFlight++;
+      return { wait: 1, reason: "inFlight" };
+    }
+    const now = performance.now();
+    let b = this.clients.get(client);
+    if (b) {
+      this.clients.delete(client); // re-insert: the map's order is least recently seen first
+    } else {
+      if (this.clients.size >= this.maxClients) this.clients.delete(this.clients.keys().next().value!);
+      b = new Bucket(this.perClient.rate, this.perClient.burst, now);
+    }
+    this.clients.set(client, b);
+    const w = b.take(now);
+    if (w > 0) {
+      this.refused.client++;
+      return { wait: w, reason: "client" };
+    }
+    const g = this.global.take(now);
+    if (g > 0) {
+      this.refused.global++;
+      return { wait: g, reason: "global" };
+    }
+    return { wait: 0 };
+  }
+
+  /** Hono middleware applying these limits to every route after it. */
+  middleware(): MiddlewareHandler {
+    return async (c, next) => {
+      const url = c.req.url;
+      if (url.length - url.indexOf("/", url.indexOf("//") + 2) > this.maxUrlLength) {
+        this.refused.url++;
+        return c.json({ error: "uri_too_long", message: `request URL longer than ${this.maxUrlLength} characters` }, 414);
+      }
+      const { wait, reason } = this.admit(clientAddress(c));
+      if (wait > 0) {
+        const s = Math.max(1, Math.ceil(wait));
+        const why = reason === "client" ? "too many requests from this address" : reason === "global" ? "the gateway is answering too many requests" : "too many requests in flight";
+        const headers: Record<string, string> = { "retry-after": String(s), "cache-control": "no-store" };
+        if (this.holdMs > 0 && this.held < this.maxHeld) {
+          this.held++;
+          await new Promise((r) => setTimeout(r, this.holdMs)); // Retry-After is ≥ 1 s anyway
+          this.held--;
+        } else headers.connection = "close";
+        return c.json({ error: "rate_limited", message: `${why}; retry after ${s} s` }, 429, headers);
+      }
+      this.inFlight++;
+      try {
+        await next();
+      } finally {
+        this.inFlight--;
+      }
+    };
+  }
+}
+
+/** The TCP peer's address (the relay's, behind one: set limits for that). */
+export function clientAddress(c: Context): string {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress ?? "unknown";
+}
