@@ -116,7 +116,7 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
   const cfg: HookConfig = parseHookConfig(input);
   const log = cfg.logger ?? pino({ name: "proofpath-gateway", level: process.env.LOG_LEVEL ?? "info" });
   const gateway = cfg.enclave.address;
-  const client: PublicClient = makePublicClient(cfg.rpcUrl);
+  const client: PublicClient = makePublicClient(cfg.rpcUrls);
   const chainId = cfg.chainId ?? (await withRetry("eth_chainId", log, () => client.getChainId(), cfg.retry));
   const domain = settlementDomain(chainId, cfg.settlement);
 
