@@ -65,7 +65,7 @@ export async function createValidator(
   const account = privateKeyToAccount(cfg.privateKey);
   const self = account.address;
   const log = (opts.logger ?? pino({ name: "proofpath-validator", level: cfg.logLevel })).child({ validator: self });
-  const chain: ValidatorChain = createValidatorChain({ rpcUrl: cfg.rpcUrl, account, settlement: cfg.settlement });
+  const chain: ValidatorChain = createValidatorChain({ rpcUrl: cfg.rpcUrl, rpcUrls: cfg.rpcUrls, account, settlement: cfg.settlement });
   const chainId = await chain.chainId();
   if (cfg.chainId !== undefined && cfg.chainId !== chainId) {
     throw new ValidatorConfigError({ field: "deployment", name: configFieldName(["deployment"], opts.names), reason: `deployment is for chain ${cfg.chainId}, the RPC serves chain ${chainId}` });
