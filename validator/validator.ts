@@ -72,7 +72,7 @@ export async function createValidator(
   }
   const signing = openSigningRecord({ file: path.join(cfg.dataDir, "signing.db"), account, chainId, settlement: cfg.settlement });
   const state = openStateStore(path.join(cfg.dataDir, "state.db"));
-  const metrics = createMetrics();
+  const metrics = createMetrics({ gasBalance: () => chain.publicClient.getBalance({ address: self }) });
   const backoff = new Backoff(cfg.retryBaseMs, cfg.retryMaxMs);
   const peerBackoff = new Backoff(cfg.retryBaseMs, cfg.retryMaxMs);
   const http = createBoundedGet({ allowPrivate: cfg.daAllowPrivate, firstByteTimeoutMs: cfg.daFirstByteTimeoutMs, timeoutMs: cfg.daTimeoutMs });

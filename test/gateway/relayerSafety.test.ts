@@ -184,5 +184,7 @@ describe("RPC failover: first URL dead, second alive", function () {
       return st.every((s) => s === BatchStatus.Attested);
     }, 30_000, 250);
     assert.equal((hook.health() as { ok: boolean }).ok, true);
+    // Each validator reports its gas balance (read through the failover transport too).
+    for (const v of validators) assert.ok(gauge(await v.metrics.registry.metrics(), "proofpath_validator_gas_balance_wei") > 0);
   });
 });
