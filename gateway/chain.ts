@@ -3,13 +3,24 @@
  * and the fee schedule (global + per-model rates) cached with a refresh, so sealing never waits on
  * an RPC round trip unless the cache is stale.
  */
-import { createPublicClient, http, type Address, type Hex, type PublicClient } from "viem";
+import { createPublicClient, fallback, http, type Address, type Hex, type PublicClient, type Transport } from "viem";
 import { proofSettlementAbi } from "../sdk/abis.js";
 import type { FeeRateFields } from "../sdk/fees.js";
 
-export function makePublicClient(rpcUrl: string): PublicClient {
-  // viem's own retries are off: the submitter owns retry and backoff.
-  return createPublicClient({ transport: http(rpcUrl, { retryCount: 0, timeout: 10_000 }) }) as PublicClient;
+/**
+ * One transport over every RPC URL: a single URL is plain `http`; several are viem `fallback`,
+ * each request (reads and `eth_sendRawTransaction` alike) going to the first URL that answers.
+ * viem's own retries are off: the submitter owns retry and backoff.
+ */
+export function rpcTransport(rpcUrls: string | readonly string[]): Transport {
+  const urls = typeof rpcUrls === "string" ? [rpcUrls] : rpcUrls;
+  if (urls.length === 0) throw new Error("no RPC URL");
+  const one = (u: string) => http(u, { retryCount: 0, timeout: 10_000 });
+  return urls.length === 1 ? one(urls[0]!) : fallback(urls.map(one), { retryCount: 0 });
+}
+
+export function makePublicClient(rpcUrls: string | readonly string[]): PublicClient {
+  return createPublicClient({ transport: rpcTransport(rpcUrls) }) as PublicClient;
 }
 
 export async function readNextSeqs(client: PublicClient, settlement: Address, gateway: Address): Promise<{ nextCallSeq: number; nextBatchSeq: number }> {

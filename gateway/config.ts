@@ -17,6 +17,10 @@ const localAccount = z.custom<LocalAccount>(
 const account = z.union([privateKey, localAccount], { error: "expected a hex private key or a viem LocalAccount" });
 const address = z.string().refine((s) => isAddress(s, { strict: false }), { error: "expected a 0x-prefixed 20-byte address" });
 const url = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
+/** An OPG amount in wei: a bigint or a decimal string (JSON configs cannot hold bigints). */
+const opgWei = z
+  .union([z.bigint().nonnegative(), z.string().regex(/^\d+$/)], { error: "expected OPG wei as a bigint or a decimal string" })
+  .transform((v) => BigInt(v));
 
 export const hookConfigSchema = z
   .object({
@@ -29,7 +33,9 @@ export const hookConfigSchema = z
     enclaveKey: account,
     /** Key that pays for and sends `submitBatch` (anyone may relay); defaults to the enclave key. */
     relayerKey: account.optional(),
-    rpcUrl: url,
+    /** JSON-RPC endpoint; or `rpcUrls` (tried in order, failing over with viem `fallback`). */
+    rpcUrl: url.optional(),
+    rpcUrls: z.array(url).min(1, { error: "expected at least one RPC URL" }).optional(),
     /** ProofSettlement address; or give `deployment` (a deployment JSON file) instead. */
     settlement: address.optional(),
     deployment: z.string().min(1).optional(),
@@ -64,19 +70,33 @@ export const hookConfigSchema = z
       .prefault({}),
     /** Gas limit of `submitBatch`; default 400k + 30k per usage entry. */
     gasLimit: z.bigint().positive().optional(),
+    /**
+     * Fee caps (OPG wei). The hook refuses to sign a header whose fee is above `maxFeePerBatch`, or
+     * above `maxFeePerCall` × its served calls (void leaves are free on-chain and do not count):
+     * the batch stays sealed and unsigned until the on-chain rate comes down or the cap is raised.
+     */
+    maxFeePerCall: opgWei.optional(),
+    maxFeePerBatch: opgWei.optional(),
+    /** `/health` warns when the OPG deposit covers fewer than this many batches (at the last fee per batch). */
+    warnBatchesLeft: z.number().int().min(0).default(100),
+    /** `/health` warns when the enclave key's `activeUntil` is less than this far away (seconds). */
+    warnActiveUntilSec: z.number().int().min(0).default(86_400),
     logger: z.custom<Logger>((v) => typeof v === "object" && v !== null && typeof (v as Logger).info === "function", { error: "expected a pino logger" }).optional(),
     /** Start the submitter (false: record, seal and sign only — e.g. for benchmarks). */
     submit: z.boolean().default(true),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (!c.rpcUrl && !c.rpcUrls) ctx.addIssue({ code: "custom", path: ["rpcUrl"], message: "give an RPC URL (rpcUrl) or several (rpcUrls)" });
     if (!c.settlement && !c.deployment) ctx.addIssue({ code: "custom", path: ["settlement"], message: "give the ProofSettlement address or a deployment file" });
   });
 
 export type HookConfigInput = z.input<typeof hookConfigSchema>;
 
 /** The parsed config with keys turned into accounts and the settlement address resolved. */
-export type HookConfig = Omit<z.output<typeof hookConfigSchema>, "enclaveKey" | "relayerKey" | "settlement"> & {
+export type HookConfig = Omit<z.output<typeof hookConfigSchema>, "enclaveKey" | "relayerKey" | "settlement" | "rpcUrl" | "rpcUrls"> & {
+  /** Every RPC URL, in failover order (`rpcUrl` first, then `rpcUrls`). */
+  rpcUrls: string[];
   enclave: LocalAccount;
   /** The enclave key when it was given as hex: the seal worker then signs headers off the event loop. */
   enclavePrivateKey?: Hex;
@@ -96,7 +116,8 @@ export function parseHookConfig(input: unknown): HookConfig {
     const field = issue.path.map(String).join(".") || (issue.code === "unrecognized_keys" ? (issue as { keys: string[] }).keys.join(",") : "(config)");
     throw new GatewayConfigError(field, issue.message);
   }
-  const { enclaveKey, relayerKey, settlement, ...rest } = r.data;
+  const { enclaveKey, relayerKey, settlement, rpcUrl, rpcUrls, ...rest } = r.data;
+  const urls = [...new Set([...(rpcUrl ? [rpcUrl] : []), ...(rpcUrls ?? [])])];
   let settlementAddr = settlement;
   let chainId = rest.chainId;
   if (!settlementAddr) {
@@ -111,6 +132,7 @@ export function parseHookConfig(input: unknown): HookConfig {
   const enclave = toAccount(enclaveKey as Hex | LocalAccount);
   return {
     ...rest,
+    rpcUrls: urls,
     ...(chainId === undefined ? {} : { chainId }),
     enclave,
     ...(typeof enclaveKey === "string" ? { enclavePrivateKey: enclaveKey as Hex } : {}),

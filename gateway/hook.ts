@@ -15,7 +15,7 @@ import { parseHookConfig, type HookConfig, type HookConfigInput } from "./config
 import { Store, type BatchRow } from "./store.js";
 import { Recorder, type Call, type Recorded } from "./recorder.js";
 import { Committer } from "./committer.js";
-import { Sealer, parseHeader } from "./sealer.js";
+import { Sealer, parseHeader, type FeeCaps, type HeldBatch } from "./sealer.js";
 import { Submitter } from "./submitter.js";
 import { TreeBuilder } from "./treeBuilder.js";
 import { FeeRates, makePublicClient, readNextSeqs } from "./chain.js";
@@ -26,6 +26,7 @@ import { GatewayConfigError, NotDurableError, ReconcileError } from "./errors.js
 import { treeFromNodes, type MerkleTree } from "../sdk/merkle.js";
 import type { BatchHeader } from "../sdk/types.js";
 import { toJson } from "./json.js";
+import { gatewayRegistryAbi, proofSettlementAbi } from "../sdk/abis.js";
 
 export type { Call, Recorded } from "./recorder.js";
 
@@ -82,6 +83,10 @@ export interface SettlementHook {
    */
   batchBody(batchSeq: number): Promise<{ head: string; receipts: Uint8Array } | undefined>;
   health(): Record<string, unknown>;
+  /** Batches the hook refuses to sign: their fee is above a cap (see `maxFeePerCall`/`maxFeePerBatch`). */
+  feeCapHeld(): HeldBatch[];
+  /** Raises (or lowers) the fee caps at run time; held batches are re-checked at the submitter's next step. */
+  setFeeCaps(caps: FeeCaps): void;
   /** Flushes (commit + seal + sign), stops the submitter and closes the store. */
   close(opts?: { drain?: boolean; timeoutMs?: number }): Promise<void>;
 }
@@ -116,7 +121,7 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
   const cfg: HookConfig = parseHookConfig(input);
   const log = cfg.logger ?? pino({ name: "proofpath-gateway", level: process.env.LOG_LEVEL ?? "info" });
   const gateway = cfg.enclave.address;
-  const client: PublicClient = makePublicClient(cfg.rpcUrl);
+  const client: PublicClient = makePublicClient(cfg.rpcUrls);
   const chainId = cfg.chainId ?? (await withRetry("eth_chainId", log, () => client.getChainId(), cfg.retry));
   const domain = settlementDomain(chainId, cfg.settlement);
 
@@ -151,10 +156,28 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
     recorder.fail(e);
   });
   let sealer!: Sealer;
+  // Relayer gas, OPG deposit and key expiry, read every rateRefreshMs for metrics and /health.
+  let chainState: { relayerGasWei: bigint; depositWei: bigint; activeUntil: number; at: number } | undefined;
+  let registryAddr: Address | undefined;
+  const readChainState = async () => {
+    try {
+      registryAddr ??= (await client.readContract({ address: cfg.settlement, abi: proofSettlementAbi, functionName: "REGISTRY" })) as Address;
+      const [relayerGasWei, depositWei, enclave] = await Promise.all([
+        client.getBalance({ address: cfg.relayer.address }),
+        client.readContract({ address: cfg.settlement, abi: proofSettlementAbi, functionName: "balanceOf", args: [gateway] }) as Promise<bigint>,
+        client.readContract({ address: registryAddr, abi: gatewayRegistryAbi, functionName: "enclave", args: [gateway] }) as Promise<{ activeUntil: bigint | number }>,
+      ]);
+      chainState = { relayerGasWei, depositWei, activeUntil: Number(enclave.activeUntil), at: Date.now() };
+    } catch (e) {
+      log.warn({ err: (e as Error).message?.split("\n")[0] }, "reading balances and key expiry failed");
+    }
+  };
   const metrics = createMetrics({
     recorded: () => recorder.recordedTotal,
     queueDepth: () => recorder.pendingCount + sealer.queued,
     unconfirmed: () => store.unconfirmed().length,
+    feeCapHeld: () => sealer.held.size,
+    chainState: () => chainState,
   });
   let submitter: Submitter | undefined;
   sealer = new Sealer(
@@ -164,6 +187,7 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
       signHeader: trees.canSign ? (h) => trees.signHeader(domain, h) : async (h) => (await signHeader(cfg.enclave, domain, h)).signature,
       daBaseUrl: cfg.daBaseUrl.replace(/\/+$/, ""), maxCalls: cfg.batch.maxCalls, maxAgeMs: cfg.batch.maxAgeMs,
       onSealed: () => submitter?.kick(),
+      feeCaps: { maxFeePerCall: cfg.maxFeePerCall, maxFeePerBatch: cfg.maxFeePerBatch },
     },
     { nextBatchSeq: state.nextBatchSeq },
   );
@@ -179,6 +203,9 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
   }, committer);
   sealer.start();
   void sealer.kick();
+  void readChainState();
+  const chainStateTimer = setInterval(() => void readChainState(), cfg.rateRefreshMs);
+  chainStateTimer.unref();
   if (cfg.submit) {
     submitter = new Submitter({
       store, client, relayer: cfg.relayer, gateway, settlement: cfg.settlement, chainId, sealer, metrics, log,
@@ -313,15 +340,42 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
       return { head, receipts };
     },
 
+    feeCapHeld: () => [...sealer.held.values()],
+    setFeeCaps(caps) {
+      sealer.setFeeCaps(caps);
+      submitter?.kick();
+    },
+
     health() {
       const chain = submitter?.chain;
+      // Warnings leave `ok` true: the gateway serves, but settlement needs the operator soon (or now).
+      const warnings: string[] = [];
+      const held = [...sealer.held.values()];
+      if (held.length) warnings.push(`fee cap: ${held.length} batch(es) not signed, e.g. batch ${held[0]!.batchSeq}: ${held[0]!.reason}`);
+      const perBatch = sealer.lastFee;
+      if (chainState && perBatch !== undefined && perBatch > 0n && chainState.depositWei / perBatch < BigInt(cfg.warnBatchesLeft)) {
+        warnings.push(`OPG deposit ${chainState.depositWei} covers ${chainState.depositWei / perBatch} batches at the last fee ${perBatch} (< ${cfg.warnBatchesLeft}): deposit more`);
+      }
+      if (chainState) {
+        const left = Math.floor(chainState.activeUntil - Date.now() / 1000);
+        if (left < cfg.warnActiveUntilSec) warnings.push(`enclave key activeUntil in ${left} s (< ${cfg.warnActiveUntilSec} s): re-attest`);
+      }
       return {
         ok: !closed && (submitter?.lastError === undefined),
+        warnings,
         gateway, settlement: cfg.settlement, chainId,
         nextCallSeq: recorder.next, queued: recorder.pendingCount + sealer.queued,
         batches: store.statusCounts(),
         chain: chain ? { nextCallSeq: chain.nextCallSeq, nextBatchSeq: chain.nextBatchSeq, head: String(chain.head), ageMs: Date.now() - chain.at } : null,
         lastError: submitter?.lastError ?? null,
+        feeCap: {
+          maxFeePerCall: sealer.feeCaps.maxFeePerCall?.toString() ?? null,
+          maxFeePerBatch: sealer.feeCaps.maxFeePerBatch?.toString() ?? null,
+          held: held.map((h) => ({ batchSeq: h.batchSeq, fee: String(h.fee), servedCalls: h.servedCalls, reason: h.reason, since: h.since })),
+        },
+        balances: chainState
+          ? { relayerGasWei: String(chainState.relayerGasWei), depositWei: String(chainState.depositWei), activeUntil: chainState.activeUntil, ageMs: Date.now() - chainState.at }
+          : null,
       };
     },
 
@@ -331,6 +385,7 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
       await sealer.drain().catch(() => {});
       if (opts.drain) await hook.settled(opts.timeoutMs);
       closed = true;
+      clearInterval(chainStateTimer);
       sealer.stop();
       await submitter?.stop();
       await trees.close();

@@ -49,6 +49,37 @@ export interface SealerDeps {
   maxCalls: number;
   maxAgeMs: number;
   onSealed: () => void;
+  /** Fee caps (OPG wei); mutable at run time through {@link Sealer.setFeeCaps}. */
+  feeCaps?: FeeCaps;
+}
+
+/** Above either cap the hook refuses to sign a header. */
+export interface FeeCaps {
+  /** Most OPG wei per *served* call (void leaves are free on-chain and are not counted). */
+  maxFeePerCall?: bigint | undefined;
+  /** Most OPG wei per batch. */
+  maxFeePerBatch?: bigint | undefined;
+}
+
+/** A batch the hook refused to sign: its fee at the current rates is above a cap. */
+export interface HeldBatch {
+  batchSeq: number;
+  fee: bigint;
+  servedCalls: number;
+  reason: string;
+  since: number;
+}
+
+/** Why `header` may not be signed under `caps`, or undefined when it may. */
+export function feeCapViolation(header: Pick<BatchHeader, "fee" | "usage">, caps: FeeCaps): string | undefined {
+  const served = header.usage.reduce((n, u) => n + u.calls, 0);
+  if (caps.maxFeePerBatch !== undefined && header.fee > caps.maxFeePerBatch) {
+    return `fee ${header.fee} > maxFeePerBatch ${caps.maxFeePerBatch}`;
+  }
+  if (caps.maxFeePerCall !== undefined && header.fee > caps.maxFeePerCall * BigInt(served)) {
+    return `fee ${header.fee} for ${served} served calls > maxFeePerCall ${caps.maxFeePerCall} per served call`;
+  }
+  return undefined;
 }
 
 export class Sealer {
@@ -61,9 +92,66 @@ export class Sealer {
   private storing: Promise<void>[] = [];
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
+  private caps: FeeCaps;
+  /** Batches sealed but not signed because of a fee cap, by batchSeq. */
+  readonly held = new Map<number, HeldBatch>();
+  /** Fee of the last header priced (for the deposit's "batches left"). */
+  lastFee: bigint | undefined;
 
   constructor(private readonly d: SealerDeps, start: { nextBatchSeq: number }) {
     this.nextBatchSeq = start.nextBatchSeq;
+    this.caps = { ...d.feeCaps };
+  }
+
+  get feeCaps(): Readonly<FeeCaps> {
+    return this.caps;
+  }
+
+  /** Changes the fee caps; held batches are re-checked at the submitter's next step. */
+  setFeeCaps(caps: FeeCaps): void {
+    this.caps = { ...caps };
+  }
+
+  /**
+   * Whether `header` may be signed. Over a cap: the batch is held (logged once per fee, counted),
+   * and the caller leaves it sealed and unsigned.
+   */
+  private mayYetSign(batchSeq: number, header: BatchHeader): boolean {
+    this.lastFee = header.fee;
+    const reason = feeCapViolation(header, this.caps);
+    const prev = this.held.get(batchSeq);
+    if (!reason) {
+      if (prev) {
+        this.held.delete(batchSeq);
+        this.d.log.info({ batchSeq, fee: String(header.fee) }, "fee back within the caps: signing held batch");
+      }
+      return true;
+    }
+    if (!prev || prev.fee !== header.fee || prev.reason !== reason) {
+      const servedCalls = header.usage.reduce((n, u) => n + u.calls, 0);
+      this.held.set(batchSeq, { batchSeq, fee: header.fee, servedCalls, reason, since: prev?.since ?? Date.now() });
+      this.d.metrics.feeCapRefusals.inc();
+      this.d.log.error(
+        { batchSeq, fee: String(header.fee), servedCalls, maxFeePerCall: this.caps.maxFeePerCall?.toString(), maxFeePerBatch: this.caps.maxFeePerBatch?.toString() },
+        `refusing to sign batch ${batchSeq}: ${reason} (the on-chain fee rate is above this gateway's cap; it stays sealed until the rate comes down or the cap is raised)`,
+      );
+    }
+    return false;
+  }
+
+  /**
+   * A signed, never broadcast batch under caps lowered since it was signed: false (and back to
+   * sealed-unsigned, held) when its fee is now above a cap.
+   */
+  mayStillSend(b: BatchRow): boolean {
+    const header = parseHeader(b.header);
+    if (this.mayYetSign(b.batchSeq, header)) return true;
+    this.d.store.setUnsigned(b.batchSeq, b.header);
+    return false;
+  }
+
+  private rates(modelIds: readonly Hex[]) {
+    return this.d.rates.get(modelIds);
   }
 
   /** Called by the recorder after each group commit. */
@@ -167,7 +255,7 @@ export class Sealer {
     d.metrics.merkleMs.observe(built.ms);
     const s = built.summary!;
     const usage = s.usage.map((u) => ({ modelId: u.modelId as Hex, calls: u.calls, inputTokens: BigInt(u.inputTokens), outputTokens: BigInt(u.outputTokens) }));
-    const { rate, perModel } = await d.rates.get(usage.map((u) => u.modelId));
+    const { rate, perModel } = await this.rates(usage.map((u) => u.modelId));
     const batchSeq = this.nextBatchSeq;
     const header: BatchHeader = {
       gateway: d.gateway,
@@ -182,11 +270,12 @@ export class Sealer {
       daURI: `${d.daBaseUrl}/batches/${batchSeq}`,
     };
     crashPoint("after-seal"); // sealed in memory only: a restart seals the same durable receipts again
-    const signature = await d.signHeader(header);
+    // Over a fee cap: stored sealed but unsigned; the submitter re-prices and re-checks it each step.
+    const signature = this.mayYetSign(batchSeq, header) ? await d.signHeader(header) : undefined;
     // One transaction (one fsync) stores the batch with its signature, before anything is broadcast.
     // The next batch is sealed while this one is written: the commit worker keeps writes in order,
     // and a failed write stops the whole hook (a restart seals these receipts again).
-    const stored = d.committer.insertBatch({ batchSeq, firstSeq, count: n, header: toJson(header), signature, tree: built.tree.nodes, sealedAt: Date.now() });
+    const stored = d.committer.insertBatch({ batchSeq, firstSeq, count: n, header: toJson(header), ...(signature ? { signature } : {}), tree: built.tree.nodes, sealedAt: Date.now() });
     this.consume(n);
     this.nextBatchSeq++;
     const done = stored.then(() => {
@@ -208,15 +297,40 @@ export class Sealer {
     crashPoint("after-sign");
   }
 
-  /** Re-prices a not-yet-settled batch with fresh rates (the schedule changed since sealing). */
+  /**
+   * A sealed, unsigned batch (held by a fee cap, or a crash between sealing and signing): priced
+   * with the current rates (cached, refreshed every `rateRefreshMs`) and signed unless a cap still
+   * forbids it. Returns whether it is signed now.
+   */
+  async signSealed(b: BatchRow): Promise<boolean> {
+    const header = parseHeader(b.header);
+    const { rate, perModel } = await this.rates(header.usage.map((u) => u.modelId));
+    const priced = { ...header, fee: computeFee(header.usage, rate, perModel) };
+    if (!this.mayYetSign(b.batchSeq, priced)) {
+      if (priced.fee !== header.fee) this.d.store.setUnsigned(b.batchSeq, toJson(priced));
+      return false;
+    }
+    await this.sign(b.batchSeq, priced);
+    return true;
+  }
+
+  /**
+   * Re-prices a not-yet-settled batch with fresh rates (the schedule changed since sealing). Over a
+   * fee cap, its old signature is dropped and it goes back to sealed-unsigned (held).
+   */
   async reprice(b: BatchRow): Promise<void> {
     this.d.rates.invalidate();
     const header = parseHeader(b.header);
-    const { rate, perModel } = await this.d.rates.get(header.usage.map((u) => u.modelId));
+    const { rate, perModel } = await this.rates(header.usage.map((u) => u.modelId));
     const fee = computeFee(header.usage, rate, perModel);
     if (fee === header.fee && b.signature) return;
+    const priced = { ...header, fee };
+    if (!this.mayYetSign(b.batchSeq, priced)) {
+      this.d.store.setUnsigned(b.batchSeq, toJson(priced));
+      return;
+    }
     this.d.log.warn({ batchSeq: b.batchSeq, old: String(header.fee), fee: String(fee) }, "fee schedule changed: re-signing batch");
-    await this.sign(b.batchSeq, { ...header, fee });
+    await this.sign(b.batchSeq, priced);
   }
 
   async drain(): Promise<void> {

@@ -99,6 +99,7 @@ export class Store {
       unconfirmed: p(`SELECT ${BATCH_COLS} FROM batches WHERE status != 'confirmed' ORDER BY batch_seq`),
       confirmedFrom: p(`SELECT ${BATCH_COLS} FROM batches WHERE status = 'confirmed' AND batch_seq >= ? ORDER BY batch_seq`),
       setSigned: p("UPDATE batches SET header = ?, signature = ?, status = 'signed' WHERE batch_seq = ?"),
+      setUnsigned: p("UPDATE batches SET header = ?, signature = NULL, status = 'sealed' WHERE batch_seq = ? AND status IN ('sealed', 'signed')"),
       setTx: p("UPDATE batches SET status = 'submitted', tx_hash = ?, tx_nonce = ?, tx_raw = ?, max_fee = ?, prio_fee = ?, sent_at = ? WHERE batch_seq = ?"),
       setIncluded: p("UPDATE batches SET status = ?, tx_hash = ?, block_number = ?, block_hash = ? WHERE batch_seq = ?"),
       resetToSigned: p("UPDATE batches SET status = 'signed', tx_hash = NULL, tx_nonce = NULL, tx_raw = NULL, max_fee = NULL, prio_fee = NULL, sent_at = NULL, block_number = NULL, block_hash = NULL WHERE batch_seq = ?"),
@@ -206,6 +207,11 @@ export class Store {
 
   setSigned(batchSeq: number, header: string, signature: string): void {
     this.s.setSigned!.run(header, signature, batchSeq);
+  }
+
+  /** Back to sealed-unsigned with a re-priced header (a fee cap refused the new fee; never after broadcast). */
+  setUnsigned(batchSeq: number, header: string): void {
+    this.s.setUnsigned!.run(header, batchSeq);
   }
 
   setTx(batchSeq: number, tx: { hash: string; nonce: number; raw: string; maxFee: bigint; prioFee: bigint; sentAt: number }): void {

@@ -129,8 +129,10 @@ export class Submitter {
     const pending: BatchRow[] = [];
     for (let b of store.unconfirmed()) {
       if (b.status === "sealed") {
-        // Crashed (or still busy) between sealing and signing: signatures are deterministic (RFC 6979).
-        await this.d.sealer.sign(b.batchSeq, parseHeader(b.header));
+        // Held by a fee cap, or crashed between sealing and signing (signatures are deterministic,
+        // RFC 6979): priced with the current rates and signed unless a cap still refuses it. A held
+        // batch stops settlement here: nothing after it can settle before it.
+        if (!(await this.d.sealer.signSealed(b))) break;
         b = store.batch(b.batchSeq)!;
       }
       if (b.batchSeq < chain.nextBatchSeq) await this.trackInclusion(b, head);
@@ -152,6 +154,7 @@ export class Submitter {
     if (this.nonce === undefined) await this.syncNonce();
     for (const b of pending.slice(0, this.d.maxInFlight)) {
       if (b.status === "signed") {
+        if (b.txHash === null && !this.d.sealer.mayStillSend(b)) return; // a cap lowered since signing
         if (b.batchSeq === chain.nextBatchSeq && !(await this.preflight(b))) return;
         await this.send(b, this.nonce!++);
       } else await this.watch(b, chain.nextBatchSeq);

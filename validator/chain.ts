@@ -5,7 +5,7 @@
  * wasted transaction. Transport failures become {@link RpcUnavailableError} (retryable).
  */
 import {
-  BaseError as ViemBaseError, ContractFunctionRevertedError, ContractFunctionZeroDataError, createPublicClient, createWalletClient, decodeErrorResult, http,
+  BaseError as ViemBaseError, ContractFunctionRevertedError, ContractFunctionZeroDataError, createPublicClient, createWalletClient, decodeErrorResult, fallback, http,
   type Address, type Chain, type Hex, type LocalAccount, type PublicClient,
 } from "viem";
 import { proofSettlementAbi, validatorSetAbi } from "../sdk/abis.js";
@@ -101,8 +101,11 @@ function classify(operation: string, e: unknown): Error {
   return new RpcUnavailableError({ operation, cause: e });
 }
 
-export function createValidatorChain(p: { rpcUrl: string; account: LocalAccount; settlement: Address }): ValidatorChain {
-  const transport = http(p.rpcUrl, { retryCount: 1, timeout: 10_000 });
+export function createValidatorChain(p: { rpcUrl: string; rpcUrls?: readonly string[]; account: LocalAccount; settlement: Address }): ValidatorChain {
+  // Several URLs: viem `fallback`, each request (reads and sends) going to the first that answers.
+  const urls = p.rpcUrls?.length ? p.rpcUrls : [p.rpcUrl];
+  const one = (u: string) => http(u, { retryCount: 1, timeout: 10_000 });
+  const transport = urls.length === 1 ? one(urls[0]!) : fallback(urls.map(one), { retryCount: 0 });
   // viem polls for receipts every 4 s by default: a round (and every batch in it) waited that long
   // after each transaction whose receipt was not there at the first look.
   const publicClient = createPublicClient({ transport, pollingInterval: 250 }) as PublicClient;
@@ -256,7 +259,7 @@ export function createValidatorChain(p: { rpcUrl: string; account: LocalAccount;
 
   async function sendDataNow(functionName: SettlementFn, data: Hex): Promise<Hex> {
     const id = await chainId();
-    chain ??= { id, name: `chain-${id}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [p.rpcUrl] } } };
+    chain ??= { id, name: `chain-${id}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [...urls] } } };
     const wallet = createWalletClient({ account: p.account, chain, transport });
     const tx = { account: p.account, to: p.settlement, data };
     await rawRpc(functionName, () => publicClient.call({ ...tx, blockTag: "pending" }));
@@ -269,7 +272,7 @@ export function createValidatorChain(p: { rpcUrl: string; account: LocalAccount;
 
   async function sendNow(functionName: SettlementFn, args: readonly unknown[]): Promise<Hex> {
     const id = await chainId();
-    chain ??= { id, name: `chain-${id}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [p.rpcUrl] } } };
+    chain ??= { id, name: `chain-${id}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [...urls] } } };
     const wallet = createWalletClient({ account: p.account, chain, transport });
     // Against the pending block: its timestamp is "now", while an idle chain's latest block can be
     // minutes old (anvil automine), which would make finalize look premature forever.

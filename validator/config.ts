@@ -26,7 +26,9 @@ export const validatorConfigSchema = z
   .object({
     /** The validator's key: signs verdicts and sends its transactions (it needs gas). */
     privateKey,
-    rpcUrl: url,
+    /** JSON-RPC endpoint; or `rpcUrls` (tried in order, failing over with viem `fallback`). */
+    rpcUrl: url.optional(),
+    rpcUrls: z.array(url, { error: "expected an array of http(s) URLs" }).min(1, { error: "expected at least one RPC URL" }).optional(),
     /** Deployment JSON (sdk/deploy.ts); or give `settlement` (+ optional `startBlock`) instead. */
     deployment: z.string({ error: "expected a file path" }).min(1, { error: "expected a file path" }).optional(),
     settlement: address.optional(),
@@ -84,7 +86,11 @@ export const validatorConfigSchema = z
 export type ValidatorConfigInput = z.input<typeof validatorConfigSchema>;
 
 /** The parsed configuration with addresses resolved. */
-export interface ValidatorConfig extends Omit<z.output<typeof validatorConfigSchema>, "settlement" | "rewardsTo" | "privateKey" | "daFirstByteTimeoutMs"> {
+export interface ValidatorConfig extends Omit<z.output<typeof validatorConfigSchema>, "settlement" | "rewardsTo" | "privateKey" | "daFirstByteTimeoutMs" | "rpcUrl" | "rpcUrls"> {
+  /** The first RPC URL (`rpcUrl`, else `rpcUrls[0]`). */
+  rpcUrl: string;
+  /** Every RPC URL in failover order: `rpcUrl` first, then `rpcUrls`. */
+  rpcUrls: string[];
   privateKey: Hex;
   daFirstByteTimeoutMs: number;
   settlement: Address;
@@ -96,7 +102,7 @@ export interface ValidatorConfig extends Omit<z.output<typeof validatorConfigSch
 
 /** Environment variables main.ts reads, each to its config field (see {@link VALIDATOR_HELP}). */
 export const VALIDATOR_ENV: Readonly<Record<string, readonly [keyof ValidatorConfigInput, "string" | "number" | "boolean" | "list"]>> = {
-  VALIDATOR_PRIVATE_KEY: ["privateKey", "string"], RPC_URL: ["rpcUrl", "string"], DEPLOYMENT: ["deployment", "string"],
+  VALIDATOR_PRIVATE_KEY: ["privateKey", "string"], RPC_URL: ["rpcUrl", "string"], RPC_URLS: ["rpcUrls", "list"], DEPLOYMENT: ["deployment", "string"],
   SETTLEMENT: ["settlement", "string"], START_BLOCK: ["startBlock", "number"], DATA_DIR: ["dataDir", "string"],
   PEERS: ["peers", "list"], HOST: ["host", "string"], PORT: ["port", "number"], POLL_INTERVAL_MS: ["pollIntervalMs", "number"],
   DA_DEADLINE_SEC: ["daDeadlineSec", "number"], DA_TIMEOUT_MS: ["daTimeoutMs", "number"],
@@ -116,6 +122,7 @@ export const VALIDATOR_HELP = `Usage: npx tsx validator/main.ts [--config <file.
 Config file fields (JSON) and their environment variables (which override the file):
   privateKey        VALIDATOR_PRIVATE_KEY  validator key (signs verdicts, pays gas)
   rpcUrl            RPC_URL
+  rpcUrls           RPC_URLS               several RPC URLs, comma-separated: failover in order (after rpcUrl)
   deployment        DEPLOYMENT             deployment file (sdk/deploy.ts); or settlement + startBlock
   settlement        SETTLEMENT             ProofSettlement address
   startBlock        START_BLOCK
@@ -246,6 +253,9 @@ export function parseValidatorConfig(input: unknown, opts: ParseOptions = {}): V
   if (valueAt(input, ["deployment"]) === undefined && valueAt(input, ["settlement"]) === undefined) {
     add(["settlement"], "required when no deployment file is given");
   }
+  if (valueAt(input, ["rpcUrl"]) === undefined && valueAt(input, ["rpcUrls"]) === undefined) {
+    add(["rpcUrl"], "required (or rpcUrls)");
+  }
   const retryBaseMs = field("retryBaseMs");
   const retryMaxMs = field("retryMaxMs");
   if (retryBaseMs !== undefined && retryMaxMs !== undefined && retryMaxMs < retryBaseMs) add(["retryMaxMs"], `must be ≥ retryBaseMs (${retryBaseMs})`);
@@ -270,8 +280,11 @@ export function parseValidatorConfig(input: unknown, opts: ParseOptions = {}): V
   }
   if (issues.length > 0 || !parsed.success) throw new ValidatorConfigError({ issues });
   const c = parsed.data;
+  const rpcUrls = [...new Set([...(c.rpcUrl ? [c.rpcUrl] : []), ...(c.rpcUrls ?? [])])];
   const config: ValidatorConfig = {
     ...c,
+    rpcUrl: rpcUrls[0]!,
+    rpcUrls,
     privateKey: c.privateKey as Hex,
     daFirstByteTimeoutMs: c.daFirstByteTimeoutMs ?? Math.min(3_000, c.daTimeoutMs),
     settlement: getAddress((c.settlement ?? d?.contracts.ProofSettlement)!),

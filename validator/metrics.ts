@@ -17,8 +17,29 @@ export interface ValidatorMetrics {
   rewardsClaimed: Counter;
 }
 
-export function createMetrics(): ValidatorMetrics {
+/**
+ * `gasBalance`: the validator account's native balance, read at scrape time (at most every 10 s;
+ * a failed read keeps the last value).
+ */
+export function createMetrics(sources: { gasBalance?: () => Promise<bigint> } = {}): ValidatorMetrics {
   const registry = new Registry();
+  const gasBalance = sources.gasBalance;
+  if (gasBalance) {
+    let last: { wei: bigint; at: number } | undefined;
+    new Gauge({
+      name: "proofpath_validator_gas_balance_wei", help: "Native (gas) balance of the validator account, which pays for attest/reject/finalize", registers: [registry],
+      async collect() {
+        if (!last || Date.now() - last.at > 10_000) {
+          try {
+            last = { wei: await gasBalance(), at: Date.now() };
+          } catch {
+            // RPC down: keep the last value (rpc errors are counted where the validator acts)
+          }
+        }
+        if (last) this.set(Number(last.wei));
+      },
+    });
+  }
   const c = <L extends string = string>(name: string, help: string, labelNames: L[] = []) =>
     new Counter<L>({ name, help, labelNames, registers: [registry] });
   return {

@@ -65,14 +65,14 @@ export async function createValidator(
   const account = privateKeyToAccount(cfg.privateKey);
   const self = account.address;
   const log = (opts.logger ?? pino({ name: "proofpath-validator", level: cfg.logLevel })).child({ validator: self });
-  const chain: ValidatorChain = createValidatorChain({ rpcUrl: cfg.rpcUrl, account, settlement: cfg.settlement });
+  const chain: ValidatorChain = createValidatorChain({ rpcUrl: cfg.rpcUrl, rpcUrls: cfg.rpcUrls, account, settlement: cfg.settlement });
   const chainId = await chain.chainId();
   if (cfg.chainId !== undefined && cfg.chainId !== chainId) {
     throw new ValidatorConfigError({ field: "deployment", name: configFieldName(["deployment"], opts.names), reason: `deployment is for chain ${cfg.chainId}, the RPC serves chain ${chainId}` });
   }
   const signing = openSigningRecord({ file: path.join(cfg.dataDir, "signing.db"), account, chainId, settlement: cfg.settlement });
   const state = openStateStore(path.join(cfg.dataDir, "state.db"));
-  const metrics = createMetrics();
+  const metrics = createMetrics({ gasBalance: () => chain.publicClient.getBalance({ address: self }) });
   const backoff = new Backoff(cfg.retryBaseMs, cfg.retryMaxMs);
   const peerBackoff = new Backoff(cfg.retryBaseMs, cfg.retryMaxMs);
   const http = createBoundedGet({ allowPrivate: cfg.daAllowPrivate, firstByteTimeoutMs: cfg.daFirstByteTimeoutMs, timeoutMs: cfg.daTimeoutMs });
