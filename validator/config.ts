@@ -53,6 +53,10 @@ export const validatorConfigSchema = z
      * chosen by the gateway, and would otherwise reach the validator host's metadata service and LAN.
      */
     daAllowPrivate: z.boolean({ error: "expected true or false" }).default(false),
+    /** Seconds a held batch's receipts (da.db) are kept after it concluded on chain (finalized, rejected). */
+    daRetentionSec: z.number({ error: "expected seconds" }).int().min(0).default(30 * 24 * 3600),
+    /** Bytes of prepared batches the `/da` routes keep in memory (LRU). */
+    daCacheBytes: z.number({ error: "expected a byte count" }).int().min(0).default(64 * 1024 * 1024),
     /**
      * Blocks below head before a BatchSubmitted log is read. 0 is safe: every action re-reads the
      * batch's on-chain status first, and a verdict is bound to a header hash, so one signed for a
@@ -101,7 +105,8 @@ export const VALIDATOR_ENV: Readonly<Record<string, readonly [keyof ValidatorCon
   PEERS: ["peers", "list"], HOST: ["host", "string"], PORT: ["port", "number"], POLL_INTERVAL_MS: ["pollIntervalMs", "number"],
   DA_DEADLINE_SEC: ["daDeadlineSec", "number"], DA_TIMEOUT_MS: ["daTimeoutMs", "number"],
   DA_FIRST_BYTE_TIMEOUT_MS: ["daFirstByteTimeoutMs", "number"], DA_BYTES_PER_RECEIPT: ["daBytesPerReceipt", "number"],
-  DA_MAX_BYTES: ["daMaxBytes", "number"], DA_ALLOW_PRIVATE: ["daAllowPrivate", "boolean"],
+  DA_MAX_BYTES: ["daMaxBytes", "number"], DA_ALLOW_PRIVATE: ["daAllowPrivate", "boolean"], DA_RETENTION_SEC: ["daRetentionSec", "number"],
+  DA_CACHE_BYTES: ["daCacheBytes", "number"],
   CONFIRMATIONS: ["confirmations", "number"], MAX_BLOCK_RANGE: ["maxBlockRange", "number"],
   SUBMIT_STAGGER_MS: ["submitStaggerMs", "number"], RECEIPT_SAMPLES: ["receiptSamples", "number"],
   FINALIZE: ["finalize", "boolean"], CLAIM: ["claim", "boolean"], CLAIM_INTERVAL_MS: ["claimIntervalMs", "number"],
@@ -129,6 +134,8 @@ Config file fields (JSON) and their environment variables (which override the fi
   daBytesPerReceipt DA_BYTES_PER_RECEIPT   batch body budget per receipt, + 64 KiB (default 1024)
   daMaxBytes        DA_MAX_BYTES           hard cap of a batch body, decoded (default 16 MiB)
   daAllowPrivate    DA_ALLOW_PRIVATE       true: daURIs may reach private/loopback addresses (default false)
+  daRetentionSec    DA_RETENTION_SEC       keep held receipts this long after a batch concluded (default 30 days)
+  daCacheBytes      DA_CACHE_BYTES         memory for prepared /da answers (default 64 MiB)
   confirmations     CONFIRMATIONS
   maxBlockRange     MAX_BLOCK_RANGE        blocks per getLogs request (default 2000)
   submitStaggerMs   SUBMIT_STAGGER_MS
