@@ -31,7 +31,7 @@ export const validatorConfigSchema = z
     deployment: z.string({ error: "expected a file path" }).min(1, { error: "expected a file path" }).optional(),
     settlement: address.optional(),
     startBlock: z.number({ error: "expected a block number" }).int().min(0).optional(),
-    /** Folder of `signing.db` (never delete it) and `state.db` (cursor + tracked batches, safe to delete). */
+    /** Folder of `signing.db` (never delete it), `state.db` (cursor + tracked batches, safe to delete) and `da.db` (receipts of attested batches: keep it, users prove equivocation from it). */
     dataDir: z.string({ error: "expected a folder path" }).min(1, { error: "expected a folder path" }),
     /** HTTP base URLs of the other validators (their `/verdicts/:headerHash`). */
     peers: z.array(url, { error: "expected an array of http(s) URLs" }).default([]),
@@ -124,7 +124,7 @@ Config file fields (JSON) and their environment variables (which override the fi
   deployment        DEPLOYMENT             deployment file (sdk/deploy.ts); or settlement + startBlock
   settlement        SETTLEMENT             ProofSettlement address
   startBlock        START_BLOCK
-  dataDir           DATA_DIR               signing record (signing.db) and chain state (state.db)
+  dataDir           DATA_DIR               signing record (signing.db), chain state (state.db), held receipts (da.db)
   peers             PEERS                  other validators' URLs, comma-separated
   host, port        HOST, PORT             HTTP listen address (default 127.0.0.1:7400)
   pollIntervalMs    POLL_INTERVAL_MS
