@@ -33,7 +33,7 @@ export const validatorConfigSchema = z
     deployment: z.string({ error: "expected a file path" }).min(1, { error: "expected a file path" }).optional(),
     settlement: address.optional(),
     startBlock: z.number({ error: "expected a block number" }).int().min(0).optional(),
-    /** Folder of `signing.db` (never delete it) and `state.db` (cursor + tracked batches, safe to delete). */
+    /** Folder of `signing.db` (never delete it), `state.db` (cursor + tracked batches, safe to delete) and `da.db` (receipts of attested batches: keep it, users prove equivocation from it). */
     dataDir: z.string({ error: "expected a folder path" }).min(1, { error: "expected a folder path" }),
     /** HTTP base URLs of the other validators (their `/verdicts/:headerHash`). */
     peers: z.array(url, { error: "expected an array of http(s) URLs" }).default([]),
@@ -55,6 +55,10 @@ export const validatorConfigSchema = z
      * chosen by the gateway, and would otherwise reach the validator host's metadata service and LAN.
      */
     daAllowPrivate: z.boolean({ error: "expected true or false" }).default(false),
+    /** Seconds a held batch's receipts (da.db) are kept after it concluded on chain (finalized, rejected). */
+    daRetentionSec: z.number({ error: "expected seconds" }).int().min(0).default(30 * 24 * 3600),
+    /** Bytes of prepared batches the `/da` routes keep in memory (LRU). */
+    daCacheBytes: z.number({ error: "expected a byte count" }).int().min(0).default(64 * 1024 * 1024),
     /**
      * Blocks below head before a BatchSubmitted log is read. 0 is safe: every action re-reads the
      * batch's on-chain status first, and a verdict is bound to a header hash, so one signed for a
@@ -107,7 +111,8 @@ export const VALIDATOR_ENV: Readonly<Record<string, readonly [keyof ValidatorCon
   PEERS: ["peers", "list"], HOST: ["host", "string"], PORT: ["port", "number"], POLL_INTERVAL_MS: ["pollIntervalMs", "number"],
   DA_DEADLINE_SEC: ["daDeadlineSec", "number"], DA_TIMEOUT_MS: ["daTimeoutMs", "number"],
   DA_FIRST_BYTE_TIMEOUT_MS: ["daFirstByteTimeoutMs", "number"], DA_BYTES_PER_RECEIPT: ["daBytesPerReceipt", "number"],
-  DA_MAX_BYTES: ["daMaxBytes", "number"], DA_ALLOW_PRIVATE: ["daAllowPrivate", "boolean"],
+  DA_MAX_BYTES: ["daMaxBytes", "number"], DA_ALLOW_PRIVATE: ["daAllowPrivate", "boolean"], DA_RETENTION_SEC: ["daRetentionSec", "number"],
+  DA_CACHE_BYTES: ["daCacheBytes", "number"],
   CONFIRMATIONS: ["confirmations", "number"], MAX_BLOCK_RANGE: ["maxBlockRange", "number"],
   SUBMIT_STAGGER_MS: ["submitStaggerMs", "number"], RECEIPT_SAMPLES: ["receiptSamples", "number"],
   FINALIZE: ["finalize", "boolean"], CLAIM: ["claim", "boolean"], CLAIM_INTERVAL_MS: ["claimIntervalMs", "number"],
@@ -126,7 +131,7 @@ Config file fields (JSON) and their environment variables (which override the fi
   deployment        DEPLOYMENT             deployment file (sdk/deploy.ts); or settlement + startBlock
   settlement        SETTLEMENT             ProofSettlement address
   startBlock        START_BLOCK
-  dataDir           DATA_DIR               signing record (signing.db) and chain state (state.db)
+  dataDir           DATA_DIR               signing record (signing.db), chain state (state.db), held receipts (da.db)
   peers             PEERS                  other validators' URLs, comma-separated
   host, port        HOST, PORT             HTTP listen address (default 127.0.0.1:7400)
   pollIntervalMs    POLL_INTERVAL_MS
@@ -136,6 +141,8 @@ Config file fields (JSON) and their environment variables (which override the fi
   daBytesPerReceipt DA_BYTES_PER_RECEIPT   batch body budget per receipt, + 64 KiB (default 1024)
   daMaxBytes        DA_MAX_BYTES           hard cap of a batch body, decoded (default 16 MiB)
   daAllowPrivate    DA_ALLOW_PRIVATE       true: daURIs may reach private/loopback addresses (default false)
+  daRetentionSec    DA_RETENTION_SEC       keep held receipts this long after a batch concluded (default 30 days)
+  daCacheBytes      DA_CACHE_BYTES         memory for prepared /da answers (default 64 MiB)
   confirmations     CONFIRMATIONS
   maxBlockRange     MAX_BLOCK_RANGE        blocks per getLogs request (default 2000)
   submitStaggerMs   SUBMIT_STAGGER_MS

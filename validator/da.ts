@@ -58,7 +58,12 @@ function issueText(e: z.ZodError): string {
 
 /** GET `daURI`: the leaves of a batch of `count` receipts in callSeq order, within `maxBytes`. */
 export async function fetchDaBatch(http: BoundedGet, daURI: string, p: { count: number; maxBytes: number }): Promise<DaBatch> {
-  const raw = await getJson(http, daURI, p.maxBytes);
+  return daBatchFromJson(await getJson(http, daURI, p.maxBytes), daURI, p.count);
+}
+
+/** The leaves of a parsed `/batches` answer (`url`: where it came from, for errors). */
+export function daBatchFromJson(raw: unknown, daURI: string, count: number): DaBatch {
+  const p = { count };
   const receipts = (raw as { receipts?: unknown } | null)?.receipts;
   if (Array.isArray(receipts) && receipts.length > p.count) {
     throw new DaTooManyReceiptsError({ url: daURI, reason: `${receipts.length} receipts for a header of count ${p.count}` });

@@ -190,6 +190,14 @@ export class NotEquivocationError extends NonRetryableError {
   }
 }
 
+/** Too many whole-batch fetches for POST /equivocations at once: answered 429, try again. */
+export class DaBusyError extends RetryableError {
+  override name = "DaBusyError" as const;
+  constructor({ reason }: { reason: string }) {
+    super(`Busy: ${reason}`);
+  }
+}
+
 /** The validator will not approve this enclave: not registered, measurement not allowed, or the
  *  document is not the one its registration committed to. (Attestation failures throw their own
  *  `AttestationError` subclasses.) */

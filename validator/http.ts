@@ -5,6 +5,12 @@
  * approvals (`POST /approvals` → this validator's `EnclaveApproval` signature once the enclave's
  * attestation verifies, see approval.ts), Prometheus metrics and health. Of verdicts, only what the
  * signing record holds is ever served.
+ *
+ * Data availability (the validator as DA committee, receiptStore.ts / daServe.ts):
+ * `GET /da/batches/:gateway/:batchSeq` (the gateway's `/batches` shape) and
+ * `GET /da/receipts/:gateway/:callSeq` (`{ headerHash, header, index, root, leaf, leafHash, proof }`)
+ * serve what this validator attested, after the gateway is gone. Bounded by a token bucket per
+ * client and overall plus a cap in flight (429 with Retry-After).
  */
 import { Hono, type Context } from "hono";
 import { serve, type ServerType } from "@hono/node-server";
@@ -14,11 +20,19 @@ import { addressSchema, receiptSchema, uintSchema } from "../sdk/types.js";
 import type { SigningRecord } from "./signingRecord.js";
 import type { ValidatorMetrics } from "./metrics.js";
 import type { SignedReceipt } from "./da.js";
-import { ValidatorError } from "./errors.js";
+import { DaBusyError, ValidatorError } from "./errors.js";
+import type { DaServer } from "./daServe.js";
+import { PublicLimiter, type PublicLimits } from "../gateway/rateLimit.js";
 import { AttestationError } from "./attestation/errors.js";
 import type { EnclaveApproval } from "./approval.js";
 
 const HEADER_HASH = /^0x[0-9a-fA-F]{64}$/;
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const UINT = /^(0|[1-9][0-9]{0,18})$/;
+/** Default bounds of `/da/*`: 20/s per address (burst 40), 200/s in all, 16 at once. */
+export const DA_LIMITS: PublicLimits = { perClient: { rate: 20, burst: 40 }, global: { rate: 200, burst: 200 }, maxInFlight: 16 };
+/** Bounds of POST /equivocations and /approvals (each may cost a batch fetch or an attestation check). */
+export const POST_LIMITS: PublicLimits = { perClient: { rate: 10, burst: 50 }, global: { rate: 50, burst: 100 }, maxInFlight: 8 };
 const reportSchema = z.object({
   receipt: receiptSchema,
   signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, { error: "signature: expected a 65-byte hex signature" }),
@@ -64,10 +78,44 @@ export interface ValidatorAppDeps {
   challenge: (signed: SignedReceipt) => Promise<Hex>;
   approve: (enclave: Hex, document: Uint8Array, deadline?: bigint, publicKey?: Hex) => Promise<EnclaveApproval>;
   onError: (err: Error, path: string) => void;
+  /** The receipts this validator holds (absent: no `/da` routes). */
+  da?: DaServer;
+  daLimits?: PublicLimits;
+  postLimits?: PublicLimits;
 }
 
 export function createValidatorApp(d: ValidatorAppDeps): Hono {
   const app = new Hono();
+  const daLimiter = new PublicLimiter(d.daLimits ?? DA_LIMITS);
+  const postLimiter = new PublicLimiter(d.postLimits ?? POST_LIMITS);
+  app.use("/da/*", daLimiter.middleware());
+  app.use("/equivocations", postLimiter.middleware());
+  app.use("/approvals", postLimiter.middleware());
+
+  const daParams = (c: Context, seqName: string): { gateway: Hex; seq: bigint } | Response => {
+    const gateway = c.req.param("gateway") ?? "";
+    const seq = c.req.param(seqName) ?? "";
+    if (!ADDRESS.test(gateway)) return c.json({ error: "bad_request", message: "gateway: expected a 20-byte hex address" }, 400);
+    if (!UINT.test(seq)) return c.json({ error: "bad_request", message: `${seqName}: expected a non-negative decimal integer` }, 400);
+    return { gateway: gateway as Hex, seq: BigInt(seq) };
+  };
+  if (d.da) {
+    const da = d.da;
+    app.get("/da/batches/:gateway/:batchSeq", (c) => {
+      const p = daParams(c, "batchSeq");
+      if (p instanceof Response) return p;
+      const body = da.batchBody(p.gateway, p.seq);
+      if (!body) return c.json({ error: "not_found", message: `this validator holds no batch ${p.seq} of ${p.gateway}` }, 404);
+      return c.body(body as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json", "content-length": String(body.length) });
+    });
+    app.get("/da/receipts/:gateway/:callSeq", (c) => {
+      const p = daParams(c, "callSeq");
+      if (p instanceof Response) return p;
+      const r = da.receipt(p.gateway, p.seq);
+      if (!r) return c.json({ error: "not_found", message: `this validator holds no batch of ${p.gateway} with callSeq ${p.seq}` }, 404);
+      return c.json(r);
+    });
+  }
 
   app.get("/verdicts/:headerHash", (c) => {
     const h = c.req.param("headerHash");
@@ -84,6 +132,7 @@ export function createValidatorApp(d: ValidatorAppDeps): Hono {
       const txHash = await d.challenge({ receipt: parsed.data.receipt, signature: parsed.data.signature as Hex });
       return c.json({ txHash });
     } catch (e) {
+      if (e instanceof DaBusyError) return c.json({ error: e.name, message: e.shortMessage }, 429, { "retry-after": "1" });
       if (e instanceof ValidatorError) return c.json({ error: e.name, message: e.shortMessage }, 422);
       throw e;
     }

@@ -9,6 +9,7 @@ export interface ValidatorMetrics {
   submitted: Counter<"fn" | "result">;
   daErrors: Counter<"error">;
   daFetchesParked: Counter;
+  daBatchesHeld: Counter;
   rpcErrors: Counter;
   peerErrors: Counter;
   equivocations: Counter;
@@ -49,6 +50,7 @@ export function createMetrics(sources: { gasBalance?: () => Promise<bigint> } = 
     doubleSignRefused: c("proofpath_validator_double_sign_refused_total", "Attempts to sign a second, different verdict for a header hash (refused)"),
     submitted: c("proofpath_validator_transactions_total", "Settlement transactions sent by this validator", ["fn", "result"]),
     daErrors: c("proofpath_validator_da_errors_total", "Failed fetches from a batch's daURI, by error (errors.ts)", ["error"]),
+    daBatchesHeld: c("proofpath_validator_da_batches_held_total", "Batches whose receipts were stored durably (da.db) before attesting"),
     daFetchesParked: c("proofpath_validator_da_fetches_parked_total", "Batches whose DA fetch was in progress when the process died: not fetched again"),
     rpcErrors: c("proofpath_validator_rpc_errors_total", "Failed RPC calls"),
     peerErrors: c("proofpath_validator_peer_errors_total", "Failed or invalid answers from peers"),

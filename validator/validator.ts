@@ -24,7 +24,7 @@ import { daBudget, fetchDaBatch, type SignedReceipt } from "./da.js";
 import { decide } from "./decide.js";
 import { buildEquivocationProof, submitEquivocation, type EquivocationProof } from "./equivocation.js";
 import {
-  DoubleSignRefusedError, NotEquivocationError, RetryableError, RpcUnavailableError, TransactionRevertedError, ValidatorConfigError,
+  DaBusyError, DoubleSignRefusedError, NotEquivocationError, RetryableError, RpcUnavailableError, TransactionRevertedError, ValidatorConfigError,
 } from "./errors.js";
 import { createValidatorApp, listen } from "./http.js";
 import { approveEnclave, type EnclaveApproval } from "./approval.js";
@@ -33,6 +33,8 @@ import { createMetrics, type ValidatorMetrics } from "./metrics.js";
 import { Backoff } from "./retry.js";
 import { openSigningRecord, type SignedVerdict, type SigningRecord, type Verdict } from "./signingRecord.js";
 import { openStateStore, type StateStore, type TrackedBatch } from "./state.js";
+import { openReceiptStore, type ReceiptStore } from "./receiptStore.js";
+import { createDaServer } from "./daServe.js";
 import { encodeRawDaUriCall } from "./rawDaUri.js";
 import { pollBatches } from "./watcher.js";
 
@@ -45,6 +47,8 @@ export interface Validator {
   readonly log: Logger;
   readonly signing: SigningRecord;
   readonly state: StateStore;
+  /** Receipts of the batches this validator attested (`da.db`), served at `/da/...`. */
+  readonly receipts: ReceiptStore;
   /** Runs one round now (tests); rounds never overlap. */
   tick(): Promise<void>;
   /** Proves equivocation with a signed receipt a user holds; returns the challenge tx hash. */
@@ -55,6 +59,9 @@ export interface Validator {
 const MAX_FINALIZE = 64;
 const BATCH_CONCURRENCY = 4;
 const VSET_TTL_MS = 30_000;
+/** Whole-batch fetches for POST /equivocations at once (batches this validator does not hold). */
+const CHALLENGE_FETCHES = 2;
+const PRUNE_EVERY_MS = 60_000;
 
 export async function createValidator(
   input: ValidatorConfigInput | ValidatorConfig,
@@ -72,6 +79,10 @@ export async function createValidator(
   }
   const signing = openSigningRecord({ file: path.join(cfg.dataDir, "signing.db"), account, chainId, settlement: cfg.settlement });
   const state = openStateStore(path.join(cfg.dataDir, "state.db"));
+  const receipts = openReceiptStore(path.join(cfg.dataDir, "da.db"));
+  const daServer = createDaServer(receipts, { maxCacheBytes: cfg.daCacheBytes });
+  let challengeFetches = 0;
+  let lastPruneAt = 0;
   const metrics = createMetrics({ gasBalance: () => chain.publicClient.getBalance({ address: self }) });
   const backoff = new Backoff(cfg.retryBaseMs, cfg.retryMaxMs);
   const peerBackoff = new Backoff(cfg.retryBaseMs, cfg.retryMaxMs);
@@ -221,6 +232,7 @@ export async function createValidator(
     if (onchain.status === BatchStatus.None || !prefixMatches(onchain.headerHashPrefix, b.headerHash)) {
       log.warn({ gateway: b.header.gateway, batchSeq: String(b.header.batchSeq), headerHash: b.headerHash }, "batch no longer on chain (reorg): dropped");
       state.setStatus(b.headerHash, "dropped");
+      receipts.concluded(b.headerHash, Math.floor(Date.now() / 1000));
       forget(b.headerHash);
       return false;
     }
@@ -231,6 +243,8 @@ export async function createValidator(
     }
     if (onchain.status === BatchStatus.Finalized || onchain.status === BatchStatus.Rejected) {
       state.setStatus(b.headerHash, "done");
+      // Kept `daRetentionSec` more: proofs against it stay possible while anyone may still need them.
+      receipts.concluded(b.headerHash, Math.floor(Date.now() / 1000));
       forget(b.headerHash);
       return false;
     }
@@ -281,6 +295,12 @@ export async function createValidator(
           log.info({ batchSeq: String(b.header.batchSeq), status: after.status }, "equivocation already proven by someone else");
         }
         return;
+      }
+      // The DA committee's promise: an attest verdict is signed only once this validator holds the
+      // batch's receipts durably, so it can serve them (and proofs) after the gateway is gone.
+      if (d.verdict === 1 && d.da && d.check?.ok && d.check.tree && !receipts.has(b.headerHash)) {
+        receipts.put({ headerHash: b.headerHash, header: b.header, da: d.da, tree: d.check.tree });
+        metrics.daBatchesHeld.inc();
       }
       own = await signVerdict(b, d.verdict, d.reason);
       decided.set(b.headerHash, own);
@@ -377,6 +397,13 @@ export async function createValidator(
     }));
     if (cfg.finalize) await step("finalize", finalizeReady);
     if (cfg.claim) await step("claim", claim);
+    if (Date.now() - lastPruneAt > PRUNE_EVERY_MS) {
+      lastPruneAt = Date.now();
+      await step("prune", async () => {
+        const n = receipts.prune(Math.floor(Date.now() / 1000) - cfg.daRetentionSec);
+        if (n > 0) log.info({ batches: n }, "held receipts pruned after retention");
+      });
+    }
     lastTickAt = Date.now();
   }
 
@@ -393,10 +420,23 @@ export async function createValidator(
   async function challenge(signed: SignedReceipt): Promise<Hex> {
     const gw = signed.receipt.gateway.toLowerCase();
     const s = signed.receipt.callSeq;
+    // The leaves this validator holds (it attested the batch): no fetch per report.
+    const heldHash = receipts.byCallSeq(signed.receipt.gateway, s);
+    const held = heldHash ? daServer.leaves(heldHash) : undefined;
+    if (held) return challengeWith(await buildEquivocationProof({ chainId, settlement: cfg.settlement, header: held.header, leaves: held.leaves, tree: held.tree, signed }));
     const b = [...state.byStatus("open"), ...state.byStatus("attested")].find(
       (x) => x.header.gateway.toLowerCase() === gw && s >= x.header.firstCallSeq && s < x.header.firstCallSeq + BigInt(x.header.count));
     if (!b) throw new NotEquivocationError({ reason: `no challengeable batch of ${signed.receipt.gateway} holds callSeq ${s}` });
-    const da = await fetchDaBatch(http, b.header.daURI, { count: b.header.count, maxBytes: daBudgetOf(b.header.count) });
+    if (b.daURIRaw) throw new NotEquivocationError({ reason: `batch ${b.header.batchSeq}'s daURI cannot be fetched` });
+    // Not held (not verified yet, or rejected): one bounded fetch, a few at once at most.
+    if (challengeFetches >= CHALLENGE_FETCHES) throw new DaBusyError({ reason: `${challengeFetches} batch fetches for equivocation reports in progress; retry shortly` });
+    challengeFetches++;
+    let da;
+    try {
+      da = await fetchDaBatch(http, b.header.daURI, { count: b.header.count, maxBytes: daBudgetOf(b.header.count) });
+    } finally {
+      challengeFetches--;
+    }
     return challengeWith(await buildEquivocationProof({ chainId, settlement: cfg.settlement, header: b.header, leaves: da.leaves, signed }));
   }
 
@@ -411,11 +451,12 @@ export async function createValidator(
   }
 
   const app = createValidatorApp({
-    signing, metrics, challenge, approve,
+    signing, metrics, challenge, approve, da: daServer,
     health: () => ({
       ok: !stopped && Date.now() - lastTickAt < Math.max(10_000, cfg.pollIntervalMs * 10),
       validator: self, chainId, settlement: cfg.settlement, cursor: state.cursor(),
       open: state.byStatus("open").length, attested: state.byStatus("attested").length, signed: signing.all().length,
+      daHeld: receipts.count(), daCachedBytes: daServer.cachedBytes,
       lastError: lastError ?? null, lastTickAt,
     }),
     onError: (err, p) => log.error({ err: err.message, path: p }, "http handler failed"),
@@ -427,7 +468,7 @@ export async function createValidator(
   loop();
 
   return {
-    address: self, url, port: server.port, config: cfg, metrics, log, signing, state,
+    address: self, url, port: server.port, config: cfg, metrics, log, signing, state, receipts,
     tick, challenge,
     async stop() {
       if (stopped) return;
@@ -438,6 +479,7 @@ export async function createValidator(
       await http.close();
       signing.close();
       state.close();
+      receipts.close();
       log.info("validator stopped");
     },
   };
