@@ -33,6 +33,7 @@ import {
 } from "./encapsulation.js";
 import { OhttpError, keyConfigHash, type KeyConfig } from "./keyConfig.js";
 import { createFetchPost, createNodePost, type Post } from "./transport.js";
+import { MemoryReceiptKeeper, awaitCallReceipt, type CallReceiptOptions, type ReceiptKeeper, type SignedCallReceipt } from "./receipts.js";
 
 /** The gateway key config does not hash to the value the client was told to expect. */
 export class OhttpKeyConfigMismatchError extends OhttpError {
@@ -79,6 +80,12 @@ export interface OhttpClientOptions {
    * the gateway refuses requests without one (its replay window, RFC 9458 §6.5.1).
    */
   now?: () => number;
+  /**
+   * Get the enclave-signed receipt of every answered call (inner status 200) once it is durable:
+   * fetched by request hash, checked against the call's own ciphertexts and the settlement's
+   * EIP-712 domain, kept in `keeper` (default in memory). See ./receipts.ts.
+   */
+  receipts?: CallReceiptOptions;
 }
 
 /** RFC 9458 §6.5.2: the gateway's answer to a request whose `date` it does not accept. */
@@ -104,6 +111,13 @@ export interface OhttpClientResponse {
   readonly requestHash: Hex;
   /** keccak256(encapsulatedResponse): the receipt's responseHash (computed on first read). */
   readonly responseHash: Hex;
+  /**
+   * With the client's `receipts` option and an answered call (status 200): the signed, checked and
+   * kept receipt, within `receipts.timeoutMs`; rejects with `OhttpReceiptNotDurableError` (fetch it
+   * later by `requestHash`), `OhttpReceiptMismatchError` or `OhttpReceiptSignatureError`.
+   * Started at once whether awaited or not.
+   */
+  receipt?: Promise<SignedCallReceipt>;
   text(): string;
   json<T = unknown>(): T;
 }
@@ -111,6 +125,8 @@ export interface OhttpClientResponse {
 export interface OhttpClient {
   readonly keyConfig: KeyConfig;
   readonly keyConfigHash: Hex;
+  /** Where the `receipts` option keeps signed receipts (undefined without it). */
+  readonly receipts?: ReceiptKeeper;
   request(
     method: string,
     target: string,
@@ -144,6 +160,7 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
   const now = options.now ?? Date.now;
   const utf8 = new TextEncoder();
   const utf8Decoder = new TextDecoder();
+  const receiptOptions = options.receipts && { ...options.receipts, keeper: options.receipts.keeper ?? new MemoryReceiptKeeper() };
 
   async function request(
     method: string,
@@ -195,6 +212,12 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
     // Hashed on first read: only a user who looks up their receipt needs them, not every call.
     let requestHash: Hex | undefined;
     let responseHash: Hex | undefined;
+    // Only an answered call has a receipt (the gateway records usage for answers, not refusals).
+    let receipt: Promise<SignedCallReceipt> | undefined;
+    if (receiptOptions && response.status === 200) {
+      receipt = awaitCallReceipt({ encapsulatedRequest, encapsulatedResponse }, receiptOptions);
+      receipt.catch(() => {}); // not awaited is not unhandled; awaiting it still rejects
+    }
     return {
       status: response.status,
       headers: response.headers,
@@ -202,6 +225,7 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
       response,
       encapsulatedRequest,
       encapsulatedResponse,
+      ...(receipt ? { receipt } : {}),
       get requestHash() {
         return (requestHash ??= keccak256Hex(encapsulatedRequest));
       },
@@ -213,7 +237,7 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
     };
   }
 
-  return { keyConfig: key.config, keyConfigHash: hash, request };
+  return { keyConfig: key.config, keyConfigHash: hash, request, ...(receiptOptions ? { receipts: receiptOptions.keeper } : {}) };
 }
 
 /** The gateway's date when `res` is its refusal of our request's date (problem type `#date`). */

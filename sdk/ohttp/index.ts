@@ -86,3 +86,4 @@ export {
 } from "./client.js";
 export * from "./registry.js";
 export * from "./proof.js";
+export * from "./receipts.js";

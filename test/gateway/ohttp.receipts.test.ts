@@ -14,8 +14,11 @@ import { createWalletClient, http, keccak256, type Address, type Hex } from "vie
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { createAttestedOhttpClient } from "../../sdk/ohttp/registry.js";
+import { Hono } from "hono";
 import { OhttpReceiptSignatureError, fetchCallReceipt, lookupCallReceipt } from "../../sdk/ohttp/proof.js";
-import { recoverReceiptSigner, settlementDomain, type SettlementDomain } from "../../sdk/eip712.js";
+import { OhttpReceiptMismatchError, OhttpReceiptNotDurableError, MemoryReceiptKeeper, type SignedCallReceipt } from "../../sdk/ohttp/receipts.js";
+import { FileReceiptKeeper } from "../../sdk/ohttp/receiptFile.js";
+import { recoverReceiptSigner, settlementDomain, signReceipt, type SettlementDomain } from "../../sdk/eip712.js";
 import { deployProofpath, localDeployDefaults, writeDeployment, type Deployment } from "../../sdk/deploy.js";
 import { generateKeyPair } from "../../sdk/ohttp/index.js";
 import { createSettlementHook, listen, registerEnclave, type SettlementHook } from "../../gateway/index.js";
@@ -115,5 +118,129 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     assert.equal((await fetchCallReceipt(`${gwUrl}/da`, r.requestHash, { domain, gateway: enclave }))?.receiptSignature, sig);
     await assert.rejects(fetchCallReceipt(`${gwUrl}/da`, r.requestHash, { domain: settlementDomain(1, deployment.contracts.ProofSettlement) }), OhttpReceiptSignatureError);
     assert.deepEqual(await lookupCallReceipt(`${gwUrl}/da`, keccak256(new Uint8Array([1, 2, 3]))), { state: "not_found" });
+  });
+
+  type Run = { code: number; stdout: string; stderr: string };
+  const verifyCli = (file: string, extra: string[] = []): Promise<Run> =>
+    new Promise((resolve) => {
+      execFile(process.execPath, [path.join(root, "scripts/cli.js"), "verify-receipt", file, "--rpc", anvil.url, "--deployment", deploymentFile, ...extra], { cwd: root, timeout: 60_000 }, (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+        resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
+      });
+    });
+
+  it("test_client_signedReceiptPerCall_withinSeconds_keptFilePassesVerifyReceiptCli_succeeds", async () => {
+    const keptDir = path.join(dir, "kept");
+    const keeper = new FileReceiptKeeper(keptDir);
+    const client = await attestedClient({ receipts: { domain, keeper } });
+    assert.equal(client.receipts, keeper);
+    const calls: { requestHash: Hex; responseHash: Hex; kept: SignedCallReceipt; ms: number }[] = [];
+    for (let i = 1; i <= 3; i++) {
+      const r = await client.request("POST", "/v1/chat/completions", JSON_HEADERS, chat(i));
+      assert.equal(r.status, 200);
+      const t0 = Date.now();
+      const kept = await r.receipt!;
+      calls.push({ requestHash: r.requestHash, responseHash: r.responseHash, kept, ms: Date.now() - t0 });
+    }
+    // An inner error is answered but not recorded: no receipt is promised for it.
+    const refused = await client.request("POST", "/v1/chat/completions", JSON_HEADERS, "{\"model\":1}");
+    assert.equal(refused.status, 400);
+    assert.equal(refused.receipt, undefined);
+
+    for (const c of calls) {
+      assert.ok(c.ms < 3_000, `signed receipt ${c.ms} ms after the answer`);
+      assert.equal(c.kept.receipt.requestHash, c.requestHash);
+      assert.equal(c.kept.receipt.responseHash, c.responseHash);
+      assert.equal(c.kept.receipt.gateway, enclave);
+      assert.equal(await recoverReceiptSigner(domain, c.kept.receipt, c.kept.receiptSignature), enclave);
+    }
+    console.log(`      signed receipt after the answer: ${calls.map((c) => c.ms).join(", ")} ms`);
+    // One file per call, named by request hash, readable back.
+    assert.deepEqual(readdirSync(keptDir).sort(), calls.map((c) => `${c.requestHash}.json`).sort());
+    assert.deepEqual(keeper.get(calls[0]!.requestHash), calls[0]!.kept);
+    const file = keeper.fileOf(calls[0]!.requestHash);
+    const json = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(json).sort().filter((k) => k !== "header" && k !== "proof"), ["receipt", "receiptSignature"]);
+
+    // The real CLI process on the kept file: pending (3) until the batch is final, then final (0).
+    const first = await verifyCli(file);
+    assert.ok(first.code === 3 || first.code === 0, `exit ${first.code}: ${first.stdout}${first.stderr}`);
+    assert.match(first.stdout, /signature\s+by the gateway key/);
+    console.log(`      kept file, at once: exit ${first.code}, ${first.stdout.match(/verdict: .*/)?.[0]}`);
+
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const run = await verifyCli(file);
+      if (run.code === 0) {
+        assert.match(run.stdout, /verdict: FINAL/);
+        console.log(`      kept file, once final: exit 0, ${run.stdout.match(/inclusion .*/)?.[0]}`);
+        break;
+      }
+      assert.equal(run.code, 3, `${run.stdout}${run.stderr}`);
+      if (Date.now() > deadline) throw new Error(`not final in time: ${run.stdout}`);
+      await new Promise((res) => setTimeout(res, 1_000));
+    }
+    // Later, the inclusion proof from the gateway: kept beside the signed receipt, still the same evidence.
+    const later = (await fetchCallReceipt(`${gwUrl}/da`, calls[0]!.requestHash, { domain, gateway: enclave }))!;
+    assert.ok(later.header && later.proof);
+    keeper.keep({ ...calls[0]!.kept, header: later.header, proof: later.proof });
+    const withProof = await verifyCli(file);
+    assert.equal(withProof.code, 0, withProof.stdout);
+    assert.match(withProof.stdout, /proof from the input/);
+  });
+
+  /** A gateway's DA that lies: it serves the real receipt, altered by `alter`, at the by-request route. */
+  async function lyingDa(alter: (v: { receipt: Record<string, unknown>; receiptSignature: Hex }) => Promise<void>) {
+    const app = new Hono();
+    app.get("/da/receipts/by-request/:h", async (c) => {
+      const res = await fetch(`${gwUrl}/da/receipts/by-request/${c.req.param("h")}`);
+      if (res.status !== 200) return new Response(res.body, { status: res.status, headers: res.headers });
+      const v = (await res.json()) as { receipt: Record<string, unknown>; receiptSignature: Hex };
+      await alter(v);
+      return c.json(v);
+    });
+    const server = await listen(app);
+    closers.push(server.close);
+    return `http://127.0.0.1:${server.port}/da`;
+  }
+
+  it("test_client_receiptNotCommittingToUserBytes_refusedTyped_reverts", async () => {
+    // The gateway holds the enclave key, so it can sign anything: a receipt for someone else's response.
+    const other = keccak256(new TextEncoder().encode("someone else's response"));
+    const daUrl = await lyingDa(async (v) => {
+      v.receipt.responseHash = other;
+      const r = { ...v.receipt, callSeq: BigInt(v.receipt.callSeq as string), servedAt: BigInt(v.receipt.servedAt as string) } as never;
+      v.receiptSignature = (await signReceipt(privateKeyToAccount(enclaveKey), domain, r)).signature;
+    });
+    const keeper = new MemoryReceiptKeeper();
+    const client = await attestedClient({ receipts: { domain, keeper, daBaseUrl: daUrl } });
+    const r = await client.request("POST", "/v1/chat/completions", JSON_HEADERS, chat(10));
+    await assert.rejects(r.receipt!, (e: unknown) => e instanceof OhttpReceiptMismatchError && e.field === "responseHash" && e.expected === r.responseHash && e.actual === other);
+    assert.deepEqual(keeper.list(), [], "a refused receipt is not kept");
+
+    // Altered without the enclave's signature: refused as not the gateway's.
+    const unsigned = await lyingDa(async (v) => {
+      v.receipt.outputTokens = Number(v.receipt.outputTokens) + 1;
+    });
+    const c2 = await attestedClient({ receipts: { domain, keeper, daBaseUrl: unsigned } });
+    const r2 = await c2.request("POST", "/v1/chat/completions", JSON_HEADERS, chat(11));
+    await assert.rejects(r2.receipt!, OhttpReceiptSignatureError);
+    assert.deepEqual(keeper.list(), []);
+  });
+
+  it("test_client_receiptNeverDurable_givesUpTypedWithRequestHash_reverts", async () => {
+    const app = new Hono();
+    let asked = 0;
+    app.get("/da/receipts/by-request/:h", (c) => (asked++, c.json({ error: "not_durable" }, 409, { "retry-after": "1" })));
+    const server = await listen(app);
+    closers.push(server.close);
+    const client = await attestedClient({ receipts: { domain, daBaseUrl: `http://127.0.0.1:${server.port}/da`, timeoutMs: 700 } });
+    const r = await client.request("POST", "/v1/chat/completions", JSON_HEADERS, chat(20));
+    const t0 = Date.now();
+    await assert.rejects(r.receipt!, (e: unknown) => e instanceof OhttpReceiptNotDurableError && e.requestHash === r.requestHash && e.lastState === "not_durable");
+    assert.ok(Date.now() - t0 < 1_500, "bounded");
+    assert.ok(asked >= 3, `retried (${asked} look-ups)`);
+    // Nothing lost: the real gateway has it by the same request hash.
+    assert.ok(await fetchCallReceipt(`${gwUrl}/da`, r.requestHash, { domain }) ?? (await new Promise((res) => setTimeout(res, 500)), await fetchCallReceipt(`${gwUrl}/da`, r.requestHash, { domain })));
   });
 });
