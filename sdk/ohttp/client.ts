@@ -85,8 +85,20 @@ export interface OhttpClientOptions {
    * fetched by request hash, checked against the call's own ciphertexts and the settlement's
    * EIP-712 domain, kept in `keeper` (default in memory). See ./receipts.ts.
    */
-  receipts?: CallReceiptOptions;
+  receipts?: ClientReceiptOptions;
 }
+
+export type ClientReceiptOptions = Omit<CallReceiptOptions, "daBaseUrl"> & {
+  /**
+   * How the look-up travels. "relay" (default): as an OHTTP request of `GET {daBaseUrl path}/receipts/
+   * by-request/:h` through the same relay, so the gateway learns which receipt is asked for but not
+   * who asks. "direct": a plain GET to `daBaseUrl` (with `fetch`), which shows the gateway the
+   * client's address beside a request hash it can tie to the call's content.
+   */
+  via?: "relay" | "direct";
+  /** The gateway's DA base; required for "direct". Via the relay only its path is used (default "/da"). */
+  daBaseUrl?: string;
+};
 
 /** RFC 9458 §6.5.2: the gateway's answer to a request whose `date` it does not accept. */
 export const PROBLEM_DATE = "https://iana.org/assignments/http-problem-types#date";
@@ -160,14 +172,32 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
   const now = options.now ?? Date.now;
   const utf8 = new TextEncoder();
   const utf8Decoder = new TextDecoder();
-  const receiptOptions = options.receipts && { ...options.receipts, keeper: options.receipts.keeper ?? new MemoryReceiptKeeper() };
+  let receiptOptions: CallReceiptOptions | undefined;
+  if (options.receipts) {
+    const { via = "relay", daBaseUrl, ...rest } = options.receipts;
+    if (via === "direct" && !daBaseUrl) throw new OhttpError("receipts: via \"direct\" needs daBaseUrl.");
+    const keeper = rest.keeper ?? new MemoryReceiptKeeper();
+    receiptOptions = via === "direct"
+      ? { ...rest, daBaseUrl: daBaseUrl!, keeper }
+      : { ...rest, daBaseUrl: new URL(daBaseUrl ?? "/da", "http://gateway.invalid").pathname, keeper, fetch: (url, init) => lookupViaRelay(String(url), init?.signal ?? undefined) };
+  }
+  /** A fetch for the receipt look-up that sends it encapsulated, through the relay. */
+  async function lookupViaRelay(url: string, signal?: AbortSignal): Promise<Response> {
+    const r = await send("GET", new URL(url, "http://gateway.invalid").pathname, { accept: "application/json" }, undefined, signal ? { signal } : undefined, false);
+    return new Response(r.body.length ? (r.body as Uint8Array<ArrayBuffer>) : null, { status: r.status, headers: r.headers as [string, string][] });
+  }
 
-  async function request(
+  function request(method: string, target: string, headers?: OhttpHeaders, body?: string | Uint8Array, requestOptions?: OhttpRequestOptions): Promise<OhttpClientResponse> {
+    return send(method, target, headers, body, requestOptions, true);
+  }
+
+  async function send(
     method: string,
     target: string,
-    headers?: OhttpHeaders,
-    body?: string | Uint8Array,
-    requestOptions?: OhttpRequestOptions,
+    headers: OhttpHeaders | undefined,
+    body: string | Uint8Array | undefined,
+    requestOptions: OhttpRequestOptions | undefined,
+    wantReceipt: boolean,
   ): Promise<OhttpClientResponse> {
     let url: URL | undefined;
     if (!(target.startsWith("/") && !options.origin)) {
@@ -182,7 +212,7 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
       : Object.entries(headers ?? {});
     const fields = given.filter(([n]) => n.toLowerCase() !== "date");
     const content = typeof body === "string" ? utf8.encode(body) : (body ?? new Uint8Array(0));
-    const send = async (date: string) => {
+    const sendOnce = async (date: string) => {
       const bhttp = encodeRequest({
         method,
         scheme: url ? url.protocol.slice(0, -1) : "https",
@@ -201,12 +231,12 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
 
     // A caller's own date is kept (and never corrected); otherwise ours, from our clock.
     const callerDate = given.find(([n]) => n.toLowerCase() === "date")?.[1];
-    let sent = await send(callerDate ?? new Date(now()).toUTCString());
+    let sent = await sendOnce(callerDate ?? new Date(now()).toUTCString());
     const serverDate = callerDate === undefined ? refusedDateOf(sent.response) : undefined;
     if (serverDate !== undefined) {
       // RFC 9458 §6.5.2: our clock is off from the gateway's. Retry once, freshly encrypted, dated
       // by the gateway's (authenticated: it came inside the encryption) date; never reused later.
-      sent = await send(new Date(serverDate).toUTCString());
+      sent = await sendOnce(new Date(serverDate).toUTCString());
     }
     const { encapsulatedRequest, encapsulatedResponse, response } = sent;
     // Hashed on first read: only a user who looks up their receipt needs them, not every call.
@@ -214,7 +244,7 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
     let responseHash: Hex | undefined;
     // Only an answered call has a receipt (the gateway records usage for answers, not refusals).
     let receipt: Promise<SignedCallReceipt> | undefined;
-    if (receiptOptions && response.status === 200) {
+    if (receiptOptions && wantReceipt && response.status === 200) {
       receipt = awaitCallReceipt({ encapsulatedRequest, encapsulatedResponse }, receiptOptions);
       receipt.catch(() => {}); // not awaited is not unhandled; awaiting it still rejects
     }

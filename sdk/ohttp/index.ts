@@ -81,6 +81,7 @@ export {
   type OhttpClient,
   type OhttpClientOptions,
   type OhttpClientResponse,
+  type ClientReceiptOptions,
   type OhttpHeaders,
   type OhttpRequestOptions,
 } from "./client.js";

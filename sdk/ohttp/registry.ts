@@ -17,7 +17,7 @@ import type { Address, Hex, PublicClient } from "viem";
 import { gatewayRegistryAbi } from "../abis.js";
 import { createOhttpClient, OhttpKeyConfigMismatchError, type OhttpClient, type OhttpClientOptions } from "./client.js";
 import { MEDIA_TYPE_OHTTP_KEYS, OhttpError, decodeKeyConfigList, isSupportedKeyConfig, keyConfigHash } from "./keyConfig.js";
-import type { CallReceiptOptions } from "./receipts.js";
+import type { ClientReceiptOptions } from "./client.js";
 
 const ZERO: Hex = `0x${"00".repeat(32)}`;
 const ZERO_ADDRESS: Address = "0x0000000000000000000000000000000000000000";
@@ -182,9 +182,10 @@ export async function fetchKeyConfig(keysUrl: string, expectedHash: Hex, fetchIm
 export interface AttestedOhttpClientOptions extends Omit<OhttpClientOptions, "keyConfig" | "expectedKeyConfigHash" | "receipts"> {
   /**
    * Get, check and keep the enclave-signed receipt of every answered call (see ./receipts.ts). The
-   * receipt must be `enclave`'s; `daBaseUrl` defaults to `da` beside `keysUrl` (…/ohttp-keys → …/da).
+   * receipt must be `enclave`'s; `daBaseUrl` defaults to `da` beside `keysUrl` (…/ohttp-keys → …/da),
+   * and the look-up goes through the relay unless `via: "direct"`.
    */
-  receipts?: Omit<CallReceiptOptions, "daBaseUrl" | "gateway"> & { daBaseUrl?: string };
+  receipts?: Omit<ClientReceiptOptions, "gateway">;
   client: RegistryReader;
   registry: Address;
   /** The enclave signing key (the receipts' `gateway`). */

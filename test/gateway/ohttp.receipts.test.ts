@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { Writable } from "node:stream";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -30,6 +31,11 @@ import { createValidator, type Validator } from "../../validator/index.js";
 import { devAccount, devKey, freePort, startAnvil, type Anvil } from "./helpers/chain.js";
 
 const silent = pino({ level: "silent" });
+/** The relay's log lines, kept in memory: one per forwarded request. */
+const relayLog = (() => {
+  const lines: string[] = [];
+  return { lines, logger: pino({ level: "debug" }, new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } })) };
+})();
 const JSON_HEADERS = { "content-type": "application/json" };
 const root = path.resolve(import.meta.dirname, "../..");
 const chat = (i: number) => JSON.stringify({ model: "proofpath-local-1", messages: [{ role: "user", content: `private question ${i}` }] });
@@ -74,7 +80,7 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     });
     const ohttp = await createOhttpGateway({ keys: ohttpKeys, backend: new LocalModel(), hook, logger: silent });
     const gw = await listen(createDemoApp({ backend: new LocalModel(), hook, logger: silent, ohttp }), gwPort);
-    const relay = await listen(createRelayApp({ gatewayUrl: gwUrl, logger: silent }));
+    const relay = await listen(createRelayApp({ gatewayUrl: gwUrl, logger: relayLog.logger }));
     relayUrl = `http://127.0.0.1:${relay.port}/`;
     closers.push(relay.close, gw.close);
 
@@ -132,8 +138,11 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
   it("test_client_signedReceiptPerCall_withinSeconds_keptFilePassesVerifyReceiptCli_succeeds", async () => {
     const keptDir = path.join(dir, "kept");
     const keeper = new FileReceiptKeeper(keptDir);
-    const client = await attestedClient({ receipts: { domain, keeper } });
+    // Default: the look-up travels encapsulated through the relay, so the gateway never sees who asks.
+    let directLookups = 0;
+    const client = await attestedClient({ receipts: { domain, keeper, fetch: () => (directLookups++, Promise.reject(new Error("not direct"))) } });
     assert.equal(client.receipts, keeper);
+    const relayed0 = relayLog.lines.length;
     const calls: { requestHash: Hex; responseHash: Hex; kept: SignedCallReceipt; ms: number }[] = [];
     for (let i = 1; i <= 3; i++) {
       const r = await client.request("POST", "/v1/chat/completions", JSON_HEADERS, chat(i));
@@ -155,6 +164,8 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
       assert.equal(await recoverReceiptSigner(domain, c.kept.receipt, c.kept.receiptSignature), enclave);
     }
     console.log(`      signed receipt after the answer: ${calls.map((c) => c.ms).join(", ")} ms`);
+    assert.equal(directLookups, 0);
+    assert.ok(relayLog.lines.length - relayed0 >= 3 + 1 + 3, `calls and look-ups went through the relay (${relayLog.lines.length - relayed0})`);
     // One file per call, named by request hash, readable back.
     assert.deepEqual(readdirSync(keptDir).sort(), calls.map((c) => `${c.requestHash}.json`).sort());
     assert.deepEqual(keeper.get(calls[0]!.requestHash), calls[0]!.kept);
@@ -213,7 +224,7 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
       v.receiptSignature = (await signReceipt(privateKeyToAccount(enclaveKey), domain, r)).signature;
     });
     const keeper = new MemoryReceiptKeeper();
-    const client = await attestedClient({ receipts: { domain, keeper, daBaseUrl: daUrl } });
+    const client = await attestedClient({ receipts: { domain, keeper, via: "direct", daBaseUrl: daUrl } });
     const r = await client.request("POST", "/v1/chat/completions", JSON_HEADERS, chat(10));
     await assert.rejects(r.receipt!, (e: unknown) => e instanceof OhttpReceiptMismatchError && e.field === "responseHash" && e.expected === r.responseHash && e.actual === other);
     assert.deepEqual(keeper.list(), [], "a refused receipt is not kept");
@@ -222,7 +233,7 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     const unsigned = await lyingDa(async (v) => {
       v.receipt.outputTokens = Number(v.receipt.outputTokens) + 1;
     });
-    const c2 = await attestedClient({ receipts: { domain, keeper, daBaseUrl: unsigned } });
+    const c2 = await attestedClient({ receipts: { domain, keeper, via: "direct", daBaseUrl: unsigned } });
     const r2 = await c2.request("POST", "/v1/chat/completions", JSON_HEADERS, chat(11));
     await assert.rejects(r2.receipt!, OhttpReceiptSignatureError);
     assert.deepEqual(keeper.list(), []);
@@ -234,7 +245,7 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     app.get("/da/receipts/by-request/:h", (c) => (asked++, c.json({ error: "not_durable" }, 409, { "retry-after": "1" })));
     const server = await listen(app);
     closers.push(server.close);
-    const client = await attestedClient({ receipts: { domain, daBaseUrl: `http://127.0.0.1:${server.port}/da`, timeoutMs: 700 } });
+    const client = await attestedClient({ receipts: { domain, via: "direct", daBaseUrl: `http://127.0.0.1:${server.port}/da`, timeoutMs: 700 } });
     const r = await client.request("POST", "/v1/chat/completions", JSON_HEADERS, chat(20));
     const t0 = Date.now();
     await assert.rejects(r.receipt!, (e: unknown) => e instanceof OhttpReceiptNotDurableError && e.requestHash === r.requestHash && e.lastState === "not_durable");
