@@ -187,8 +187,11 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
     return new Response(r.body.length ? (r.body as Uint8Array<ArrayBuffer>) : null, { status: r.status, headers: r.headers as [string, string][] });
   }
 
+  // A request of the gateway's DA routes (e.g. the user's own look-up) is not a served call: no receipt.
+  const daPath = receiptOptions && `${new URL(receiptOptions.daBaseUrl, "http://gateway.invalid").pathname.replace(/\/+$/, "")}/`;
   function request(method: string, target: string, headers?: OhttpHeaders, body?: string | Uint8Array, requestOptions?: OhttpRequestOptions): Promise<OhttpClientResponse> {
-    return send(method, target, headers, body, requestOptions, true);
+    const isDa = daPath !== undefined && new URL(target, options.origin ?? "http://gateway.invalid").pathname.startsWith(daPath);
+    return send(method, target, headers, body, requestOptions, !isDa);
   }
 
   async function send(

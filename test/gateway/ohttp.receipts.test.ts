@@ -165,6 +165,14 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     }
     console.log(`      signed receipt after the answer: ${calls.map((c) => c.ms).join(", ")} ms`);
     assert.equal(directLookups, 0);
+    // The look-up route inside OHTTP answers like the plain one.
+    assert.equal((await client.request("GET", "/da/receipts/by-request/0x12")).status, 400);
+    assert.equal((await client.request("GET", `/da/receipts/by-request/${keccak256(new Uint8Array([9]))}`)).status, 404);
+    assert.equal((await client.request("POST", `/da/receipts/by-request/${calls[0]!.requestHash}`)).status, 405);
+    const inner = await client.request("GET", `/da/receipts/by-request/${calls[0]!.requestHash}`);
+    assert.equal(inner.status, 200);
+    assert.equal(inner.json<{ receiptSignature: Hex }>().receiptSignature, calls[0]!.kept.receiptSignature);
+    assert.equal(inner.receipt, undefined, "a look-up is not a call: it has no receipt");
     assert.ok(relayLog.lines.length - relayed0 >= 3 + 1 + 3, `calls and look-ups went through the relay (${relayLog.lines.length - relayed0})`);
     // One file per call, named by request hash, readable back.
     assert.deepEqual(readdirSync(keptDir).sort(), calls.map((c) => `${c.requestHash}.json`).sort());
