@@ -31,26 +31,33 @@ function parseId(c: Context, name: string): number | Response {
  * anyone prove "equivocation" against an honest gateway.
  */
 export async function receiptResponse(c: Context, hook: SettlementHook, seq: number): Promise<Response | undefined> {
+  const a = await receiptAnswer(hook, seq);
+  return a && c.json(a.body as object, a.status, a.headers);
+}
+
+/** {@link receiptResponse} without a Hono context (status, JSON body, headers), e.g. to answer inside OHTTP. */
+export async function receiptAnswer(hook: SettlementHook, seq: number): Promise<{ status: 200 | 409; body: unknown; headers: Record<string, string> } | undefined> {
   const v = hook.receipt(seq);
   if (!v) return undefined;
-  if (!v.durable) return notDurable(c, seq);
+  if (!v.durable) return notDurable(seq);
   let signature: string | null = null;
   if (v.receipt.kind === "served") {
     try {
       signature = await hook.receiptSignature(v.receipt);
     } catch (e) {
-      if (e instanceof NotDurableError) return notDurable(c, seq);
+      if (e instanceof NotDurableError) return notDurable(seq);
       throw e;
     }
   }
-  return c.json(jsonSafe({ ...v, receiptSignature: signature }) as object);
+  return { status: 200, body: jsonSafe({ ...v, receiptSignature: signature }), headers: {} };
 }
 
-function notDurable(c: Context, seq: number): Response {
-  return c.json(
-    { error: "not_durable", message: `callSeq ${seq} is recorded but not durable yet (its group commit has not landed); retry in a moment. The enclave signs a receipt only once it is durable.` },
-    409, { "retry-after": "1", "cache-control": "no-store" },
-  );
+function notDurable(seq: number) {
+  return {
+    status: 409 as const,
+    body: { error: "not_durable", message: `callSeq ${seq} is recorded but not durable yet (its group commit has not landed); retry in a moment. The enclave signs a receipt only once it is durable.` },
+    headers: { "retry-after": "1", "cache-control": "no-store" },
+  };
 }
 
 /**

@@ -7,7 +7,9 @@
  *                      same fast path as the plain endpoint (`answerChat`), encode, encapsulate →
  *                      `message/ohttp-res`; the receipt is recorded once the answer is on the wire,
  *                      with requestHash/responseHash over the two ciphertexts the user holds
- *   GET  /da/receipts/by-request/:requestHash   the receipt (and proof, once batched) of a call
+ *   GET  /da/receipts/by-request/:requestHash   the receipt (and proof, once batched) of a call;
+ *                      also answered inside OHTTP (an encapsulated GET of that path via the relay),
+ *                      so the user's client can fetch its receipt without showing the gateway who asks
  *
  * Errors before the request is open (size, media type, key id, ciphertext, replay) are problem
  * responses (4xx; 503 when the replay cache cannot record); after it is open, the answer — including
@@ -24,7 +26,7 @@ import {
   type BhttpRequest, type OhttpKeyPair, type OhttpReplayGuardOptions, type OhttpServerKeys,
 } from "../../sdk/ohttp/index.js";
 import type { SettlementHook } from "../hook.js";
-import { receiptResponse } from "../http.js";
+import { receiptAnswer, receiptResponse } from "../http.js";
 import { PublicLimiter, type PublicLimits } from "../rateLimit.js";
 import type { ModelBackend } from "../demo/backend.js";
 import { BadChatRequest, answerChat, type ChatUsage } from "../demo/fastPath.js";
@@ -66,6 +68,7 @@ export interface OhttpGateway {
 }
 
 const CHAT_PATH = "/v1/chat/completions";
+const BY_REQUEST = "/da/receipts/by-request/";
 const HEX32 = /^0x[0-9a-fA-F]{64}$/;
 const utf8 = new TextEncoder();
 
@@ -73,6 +76,7 @@ interface Inner {
   status: number;
   body: Uint8Array;
   usage?: ChatUsage;
+  headers?: Record<string, string>;
 }
 
 function innerError(status: number, type: string, message: string): Inner {
@@ -117,7 +121,13 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
   /** The decrypted request → the inner answer: only the chat endpoint exists behind the boundary. */
   async function answer(req: BhttpRequest | undefined): Promise<Inner> {
     if (!req) return innerError(400, "invalid_request_error", "the decrypted request is not a valid message/bhttp");
-    const path = req.path.split("?")[0];
+    const path = req.path.split("?")[0]!;
+    // The receipt look-up inside OHTTP: through the relay, the gateway learns which call's receipt
+    // is asked for but not who asks (a direct GET would tie the user's address to the request hash).
+    if (path.startsWith(BY_REQUEST)) {
+      if (req.method !== "GET") return innerError(405, "invalid_request_error", `${req.method} ${BY_REQUEST}:requestHash: use GET`);
+      return lookupInner(path.slice(BY_REQUEST.length));
+    }
     if (path !== CHAT_PATH) return innerError(404, "not_found", `no route ${req.method} ${req.path}`);
     if (req.method !== "POST") return innerError(405, "invalid_request_error", `${req.method} ${CHAT_PATH}: use POST`);
     try {
@@ -128,6 +138,14 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
       log.error({ err: (e as Error).message }, "backend failed");
       return innerError(502, "backend_error", "the model backend failed");
     }
+  }
+
+  async function lookupInner(h: string): Promise<Inner> {
+    if (!HEX32.test(h)) return innerError(400, "bad_request", `requestHash: expected 0x + 64 hex digits, got ${JSON.stringify(h.slice(0, 80))}`);
+    const seq = index.get(h);
+    const a = o.hook && seq !== undefined ? await receiptAnswer(o.hook, seq) : undefined;
+    if (!a) return innerError(404, "not_found", `no recent receipt for requestHash ${h}; older receipts are listed in /da/batches/:batchSeq`);
+    return { status: a.status, body: utf8.encode(JSON.stringify(a.body)), headers: a.headers };
   }
 
   app.post("/ohttp", async (c) => {
@@ -189,7 +207,7 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
       log.error({ err: failed.message }, "replay store failed: refusing requests");
       return problemResponse(c, problem(503, "replay-store", "OHTTP replay cache unavailable", "The gateway cannot record requests against replay; it answers none until it can."));
     }
-    const bhttpResponse = inner ? encodeResponse({ status: inner.status, headers: [["content-type", "application/json"]], content: inner.body }) : refusal!;
+    const bhttpResponse = inner ? encodeResponse({ status: inner.status, headers: [["content-type", "application/json"], ...Object.entries(inner.headers ?? {})], content: inner.body }) : refusal!;
     const encapsulatedResponse = await encapsulateResponse(opened.context, bhttpResponse);
 
     const hook = o.hook;

@@ -33,6 +33,7 @@ import {
 } from "./encapsulation.js";
 import { OhttpError, keyConfigHash, type KeyConfig } from "./keyConfig.js";
 import { createFetchPost, createNodePost, type Post } from "./transport.js";
+import { MemoryReceiptKeeper, awaitCallReceipt, type CallReceiptOptions, type ReceiptKeeper, type SignedCallReceipt } from "./receipts.js";
 
 /** The gateway key config does not hash to the value the client was told to expect. */
 export class OhttpKeyConfigMismatchError extends OhttpError {
@@ -79,7 +80,25 @@ export interface OhttpClientOptions {
    * the gateway refuses requests without one (its replay window, RFC 9458 §6.5.1).
    */
   now?: () => number;
+  /**
+   * Get the enclave-signed receipt of every answered call (inner status 200) once it is durable:
+   * fetched by request hash, checked against the call's own ciphertexts and the settlement's
+   * EIP-712 domain, kept in `keeper` (default in memory). See ./receipts.ts.
+   */
+  receipts?: ClientReceiptOptions;
 }
+
+export type ClientReceiptOptions = Omit<CallReceiptOptions, "daBaseUrl"> & {
+  /**
+   * How the look-up travels. "relay" (default): as an OHTTP request of `GET {daBaseUrl path}/receipts/
+   * by-request/:h` through the same relay, so the gateway learns which receipt is asked for but not
+   * who asks. "direct": a plain GET to `daBaseUrl` (with `fetch`), which shows the gateway the
+   * client's address beside a request hash it can tie to the call's content.
+   */
+  via?: "relay" | "direct";
+  /** The gateway's DA base; required for "direct". Via the relay only its path is used (default "/da"). */
+  daBaseUrl?: string;
+};
 
 /** RFC 9458 §6.5.2: the gateway's answer to a request whose `date` it does not accept. */
 export const PROBLEM_DATE = "https://iana.org/assignments/http-problem-types#date";
@@ -104,6 +123,13 @@ export interface OhttpClientResponse {
   readonly requestHash: Hex;
   /** keccak256(encapsulatedResponse): the receipt's responseHash (computed on first read). */
   readonly responseHash: Hex;
+  /**
+   * With the client's `receipts` option and an answered call (status 200): the signed, checked and
+   * kept receipt, within `receipts.timeoutMs`; rejects with `OhttpReceiptNotDurableError` (fetch it
+   * later by `requestHash`), `OhttpReceiptMismatchError` or `OhttpReceiptSignatureError`.
+   * Started at once whether awaited or not.
+   */
+  receipt?: Promise<SignedCallReceipt>;
   text(): string;
   json<T = unknown>(): T;
 }
@@ -111,6 +137,8 @@ export interface OhttpClientResponse {
 export interface OhttpClient {
   readonly keyConfig: KeyConfig;
   readonly keyConfigHash: Hex;
+  /** Where the `receipts` option keeps signed receipts (undefined without it). */
+  readonly receipts?: ReceiptKeeper;
   request(
     method: string,
     target: string,
@@ -144,13 +172,35 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
   const now = options.now ?? Date.now;
   const utf8 = new TextEncoder();
   const utf8Decoder = new TextDecoder();
+  let receiptOptions: CallReceiptOptions | undefined;
+  if (options.receipts) {
+    const { via = "relay", daBaseUrl, ...rest } = options.receipts;
+    if (via === "direct" && !daBaseUrl) throw new OhttpError("receipts: via \"direct\" needs daBaseUrl.");
+    const keeper = rest.keeper ?? new MemoryReceiptKeeper();
+    receiptOptions = via === "direct"
+      ? { ...rest, daBaseUrl: daBaseUrl!, keeper }
+      : { ...rest, daBaseUrl: new URL(daBaseUrl ?? "/da", "http://gateway.invalid").pathname, keeper, fetch: (url, init) => lookupViaRelay(String(url), init?.signal ?? undefined) };
+  }
+  /** A fetch for the receipt look-up that sends it encapsulated, through the relay. */
+  async function lookupViaRelay(url: string, signal?: AbortSignal): Promise<Response> {
+    const r = await send("GET", new URL(url, "http://gateway.invalid").pathname, { accept: "application/json" }, undefined, signal ? { signal } : undefined, false);
+    return new Response(r.body.length ? (r.body as Uint8Array<ArrayBuffer>) : null, { status: r.status, headers: r.headers as [string, string][] });
+  }
 
-  async function request(
+  // A request of the gateway's DA routes (e.g. the user's own look-up) is not a served call: no receipt.
+  const daPath = receiptOptions && `${new URL(receiptOptions.daBaseUrl, "http://gateway.invalid").pathname.replace(/\/+$/, "")}/`;
+  function request(method: string, target: string, headers?: OhttpHeaders, body?: string | Uint8Array, requestOptions?: OhttpRequestOptions): Promise<OhttpClientResponse> {
+    const isDa = daPath !== undefined && new URL(target, options.origin ?? "http://gateway.invalid").pathname.startsWith(daPath);
+    return send(method, target, headers, body, requestOptions, !isDa);
+  }
+
+  async function send(
     method: string,
     target: string,
-    headers?: OhttpHeaders,
-    body?: string | Uint8Array,
-    requestOptions?: OhttpRequestOptions,
+    headers: OhttpHeaders | undefined,
+    body: string | Uint8Array | undefined,
+    requestOptions: OhttpRequestOptions | undefined,
+    wantReceipt: boolean,
   ): Promise<OhttpClientResponse> {
     let url: URL | undefined;
     if (!(target.startsWith("/") && !options.origin)) {
@@ -165,7 +215,7 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
       : Object.entries(headers ?? {});
     const fields = given.filter(([n]) => n.toLowerCase() !== "date");
     const content = typeof body === "string" ? utf8.encode(body) : (body ?? new Uint8Array(0));
-    const send = async (date: string) => {
+    const sendOnce = async (date: string) => {
       const bhttp = encodeRequest({
         method,
         scheme: url ? url.protocol.slice(0, -1) : "https",
@@ -184,17 +234,23 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
 
     // A caller's own date is kept (and never corrected); otherwise ours, from our clock.
     const callerDate = given.find(([n]) => n.toLowerCase() === "date")?.[1];
-    let sent = await send(callerDate ?? new Date(now()).toUTCString());
+    let sent = await sendOnce(callerDate ?? new Date(now()).toUTCString());
     const serverDate = callerDate === undefined ? refusedDateOf(sent.response) : undefined;
     if (serverDate !== undefined) {
       // RFC 9458 §6.5.2: our clock is off from the gateway's. Retry once, freshly encrypted, dated
       // by the gateway's (authenticated: it came inside the encryption) date; never reused later.
-      sent = await send(new Date(serverDate).toUTCString());
+      sent = await sendOnce(new Date(serverDate).toUTCString());
     }
     const { encapsulatedRequest, encapsulatedResponse, response } = sent;
     // Hashed on first read: only a user who looks up their receipt needs them, not every call.
     let requestHash: Hex | undefined;
     let responseHash: Hex | undefined;
+    // Only an answered call has a receipt (the gateway records usage for answers, not refusals).
+    let receipt: Promise<SignedCallReceipt> | undefined;
+    if (receiptOptions && wantReceipt && response.status === 200) {
+      receipt = awaitCallReceipt({ encapsulatedRequest, encapsulatedResponse }, receiptOptions);
+      receipt.catch(() => {}); // not awaited is not unhandled; awaiting it still rejects
+    }
     return {
       status: response.status,
       headers: response.headers,
@@ -202,6 +258,7 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
       response,
       encapsulatedRequest,
       encapsulatedResponse,
+      ...(receipt ? { receipt } : {}),
       get requestHash() {
         return (requestHash ??= keccak256Hex(encapsulatedRequest));
       },
@@ -213,7 +270,7 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
     };
   }
 
-  return { keyConfig: key.config, keyConfigHash: hash, request };
+  return { keyConfig: key.config, keyConfigHash: hash, request, ...(receiptOptions ? { receipts: receiptOptions.keeper } : {}) };
 }
 
 /** The gateway's date when `res` is its refusal of our request's date (problem type `#date`). */

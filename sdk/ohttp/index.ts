@@ -81,8 +81,10 @@ export {
   type OhttpClient,
   type OhttpClientOptions,
   type OhttpClientResponse,
+  type ClientReceiptOptions,
   type OhttpHeaders,
   type OhttpRequestOptions,
 } from "./client.js";
 export * from "./registry.js";
 export * from "./proof.js";
+export * from "./receipts.js";

@@ -17,6 +17,7 @@ import type { Address, Hex, PublicClient } from "viem";
 import { gatewayRegistryAbi } from "../abis.js";
 import { createOhttpClient, OhttpKeyConfigMismatchError, type OhttpClient, type OhttpClientOptions } from "./client.js";
 import { MEDIA_TYPE_OHTTP_KEYS, OhttpError, decodeKeyConfigList, isSupportedKeyConfig, keyConfigHash } from "./keyConfig.js";
+import type { ClientReceiptOptions } from "./client.js";
 
 const ZERO: Hex = `0x${"00".repeat(32)}`;
 const ZERO_ADDRESS: Address = "0x0000000000000000000000000000000000000000";
@@ -178,7 +179,13 @@ export async function fetchKeyConfig(keysUrl: string, expectedHash: Hex, fetchIm
   return match.encoded;
 }
 
-export interface AttestedOhttpClientOptions extends Omit<OhttpClientOptions, "keyConfig" | "expectedKeyConfigHash"> {
+export interface AttestedOhttpClientOptions extends Omit<OhttpClientOptions, "keyConfig" | "expectedKeyConfigHash" | "receipts"> {
+  /**
+   * Get, check and keep the enclave-signed receipt of every answered call (see ./receipts.ts). The
+   * receipt must be `enclave`'s; `daBaseUrl` defaults to `da` beside `keysUrl` (…/ohttp-keys → …/da),
+   * and the look-up goes through the relay unless `via: "direct"`.
+   */
+  receipts?: Omit<ClientReceiptOptions, "gateway">;
   client: RegistryReader;
   registry: Address;
   /** The enclave signing key (the receipts' `gateway`). */
@@ -209,7 +216,7 @@ export interface AttestedOhttpClient extends OhttpClient {
  * `OhttpEnclaveUntrustedError` subclass or `OhttpKeyConfigMismatchError`, here and from `request`.
  */
 export async function createAttestedOhttpClient(o: AttestedOhttpClientOptions): Promise<AttestedOhttpClient> {
-  const { client: reader, registry, enclave, keysUrl, activeMarginSec, recheckIntervalMs, ...rest } = o;
+  const { client: reader, registry, enclave, keysUrl, activeMarginSec, recheckIntervalMs, receipts: _receipts, ...rest } = o;
   const marginSec = activeMarginSec ?? DEFAULT_ACTIVE_MARGIN_SEC;
   const interval = recheckIntervalMs ?? DEFAULT_RECHECK_INTERVAL_MS;
   if (!(marginSec >= 0) || !(interval >= 0)) throw new OhttpError("activeMarginSec and recheckIntervalMs must be non-negative numbers.");
@@ -217,7 +224,8 @@ export async function createAttestedOhttpClient(o: AttestedOhttpClientOptions): 
 
   let trust = await checkEnclaveTrust(reader, registry, enclave, { marginSec, nowMs: now() });
   const keyConfig = await fetchKeyConfig(keysUrl, trust.keyConfigHash, o.fetch);
-  const inner = createOhttpClient({ ...rest, keyConfig, expectedKeyConfigHash: trust.keyConfigHash });
+  const receipts = o.receipts && { ...o.receipts, daBaseUrl: o.receipts.daBaseUrl ?? new URL("da", keysUrl).href, gateway: enclave };
+  const inner = createOhttpClient({ ...rest, keyConfig, expectedKeyConfigHash: trust.keyConfigHash, ...(receipts ? { receipts } : {}) });
 
   let validUntilMs = 0;
   const trustUntil = (t: EnclaveTrust, atMs: number) => {
@@ -251,6 +259,7 @@ export async function createAttestedOhttpClient(o: AttestedOhttpClientOptions): 
     },
     keyConfig: inner.keyConfig,
     keyConfigHash: inner.keyConfigHash,
+    ...(inner.receipts ? { receipts: inner.receipts } : {}),
     recheck,
     async request(method, target, headers, body, options) {
       if (inflight !== undefined || now() >= validUntilMs) await recheck();
