@@ -6,11 +6,12 @@ import { Hono, type Context } from "hono";
 import { db } from "ponder:api";
 import schema, { batch, gateway, gatewayRollup, latencyHistogram, network, networkRollup, protocolParams, usageRollup, validator } from "ponder:schema";
 import { and, asc, client, desc, eq, graphql, gt, gte, lt, lte, or, replaceBigInts, sql } from "ponder";
-import { z } from "zod";
 import { quantileFromHistogram } from "../lib/latency.js";
 import { PERIODS } from "../lib/time.js";
 import { dashboard } from "./dashboard.js";
+import { buildOpenApi, OPENAPI_PATH } from "./openapi.js";
 import * as p from "./params.js";
+import * as R from "./routes.js";
 
 const app = new Hono();
 
@@ -18,29 +19,8 @@ app.use("/sql/*", client({ db, schema }));
 app.use("/graphql", graphql({ db, schema }));
 app.route("/", dashboard);
 
-// Every route's parameters, built once (see params.ts).
-const callParams = p.params({ gateway: p.address, callSeq: p.uint64 });
-const batchListParams = p.params({
-  gateway: p.address.optional(),
-  status: p.batchStatus.optional(),
-  from: p.time.optional(),
-  to: p.time.optional(),
-  cursor: p.batchCursor.optional(),
-  limit: p.limit.optional(),
-});
-const batchParams = p.params({ id: p.batchId });
-const gatewayListParams = p.params({
-  status: z.enum(["registered", "active", "expired", "deactivated", "slashed", "unregistered"], { error: "unknown gateway status" }).optional(),
-  cursor: p.address.optional(),
-  limit: p.limit.optional(),
-});
-const gatewayParams = p.params({ address: p.address });
-const validatorListParams = p.params({ status: p.validatorStatus.optional(), cursor: p.address.optional(), limit: p.limit.optional() });
-const validatorParams = p.params({ address: p.address });
-const gatewayUsageParams = p.params({ address: p.address, from: p.time.optional(), to: p.time.optional(), granularity: p.granularity.optional() });
-const modelUsageParams = p.params({ from: p.time.optional(), to: p.time.optional(), granularity: p.granularity.optional() });
-const activityParams = modelUsageParams;
-const noParams = p.params({});
+// Every route's parameters and answer, declared once in routes.ts (also the OpenAPI document's source).
+const { callParams, batchListParams, batchParams, gatewayListParams, gatewayParams, validatorListParams, validatorParams, gatewayUsageParams, modelUsageParams, activityParams, noParams } = R;
 
 type Query = Record<string, string | string[] | undefined>;
 function input(c: Context): Query {
@@ -99,7 +79,7 @@ const callLookup = db
   .limit(1)
   .prepare("proofpath_call_lookup");
 
-app.get("/calls/:gateway/:callSeq", async (c) => {
+app.get(R.honoPath(R.routes.getCall.path), async (c) => {
   const { gateway: gw, callSeq } = p.parseParams(callParams, input(c));
   const [b] = await callLookup.execute({ gateway: gw, callSeq, callSeqText: callSeq.toString() });
   if (!b || callSeq >= b.firstCallSeq + BigInt(b.count)) {
@@ -110,7 +90,7 @@ app.get("/calls/:gateway/:callSeq", async (c) => {
 
 // ------------------------------------------------------------------ batches
 
-app.get("/batches", async (c) => {
+app.get(R.honoPath(R.routes.listBatches.path), async (c) => {
   const q = p.parseParams(batchListParams, input(c));
   const limit = q.limit ?? 100;
   const where = and(
@@ -129,7 +109,7 @@ app.get("/batches", async (c) => {
   return json(c, { items: page.map(batchView), nextCursor });
 });
 
-app.get("/batches/:id", async (c) => {
+app.get(R.honoPath(R.routes.getBatch.path), async (c) => {
   const { id } = p.parseParams(batchParams, input(c));
   const key = `${id.gateway}:${id.batchSeq}`;
   const [b] = await db.select().from(batch).where(eq(batch.id, key)).limit(1);
@@ -139,7 +119,7 @@ app.get("/batches/:id", async (c) => {
 
 // ------------------------------------------------------------------ gateways
 
-app.get("/gateways", async (c) => {
+app.get(R.honoPath(R.routes.listGateways.path), async (c) => {
   const q = p.parseParams(gatewayListParams, input(c));
   const limit = q.limit ?? 100;
   const now = nowSec();
@@ -159,14 +139,14 @@ app.get("/gateways", async (c) => {
   return json(c, { items, nextCursor });
 });
 
-app.get("/gateways/:address", async (c) => {
+app.get(R.honoPath(R.routes.getGateway.path), async (c) => {
   const { address } = p.parseParams(gatewayParams, input(c));
   const [g] = await db.select().from(gateway).where(eq(gateway.address, address)).limit(1);
   if (!g) return json(c, { error: "not_found", field: "address", reason: "no such gateway" }, 404);
   return json(c, gatewayView(g, nowSec()));
 });
 
-app.get("/gateways/:address/usage", async (c) => {
+app.get(R.honoPath(R.routes.getGatewayUsage.path), async (c) => {
   const q = p.parseParams(gatewayUsageParams, input(c));
   const period = q.granularity ?? "hour";
   const { from, to } = window(q.from, q.to, period);
@@ -208,7 +188,7 @@ function window(from: bigint | undefined, to: bigint | undefined, period: keyof 
 
 // ------------------------------------------------------------------ models
 
-app.get("/models/usage", async (c) => {
+app.get(R.honoPath(R.routes.getModelUsage.path), async (c) => {
   const q = p.parseParams(modelUsageParams, input(c));
   const period = q.granularity ?? "hour";
   const { from, to } = window(q.from, q.to, period);
@@ -237,7 +217,7 @@ function validatorView(v: typeof validator.$inferSelect) {
   return { ...v, rewardsOwed: v.rewardsEarned - v.rewardsClaimed };
 }
 
-app.get("/validators", async (c) => {
+app.get(R.honoPath(R.routes.listValidators.path), async (c) => {
   const q = p.parseParams(validatorListParams, input(c));
   const limit = q.limit ?? 100;
   const rows = await db
@@ -269,7 +249,7 @@ app.get("/validators", async (c) => {
   });
 });
 
-app.get("/validators/:address", async (c) => {
+app.get(R.honoPath(R.routes.getValidator.path), async (c) => {
   const { address } = p.parseParams(validatorParams, input(c));
   const [v] = await db.select().from(validator).where(eq(validator.address, address)).limit(1);
   if (!v) return json(c, { error: "not_found", field: "address", reason: "no such validator" }, 404);
@@ -278,7 +258,7 @@ app.get("/validators/:address", async (c) => {
 
 // ------------------------------------------------------------------ network
 
-app.get("/network/stats", async (c) => {
+app.get(R.honoPath(R.routes.getNetworkStats.path), async (c) => {
   p.parseParams(noParams, input(c));
   const [net] = await db.select().from(network).limit(1);
   const hist = await db.select().from(latencyHistogram);
@@ -320,7 +300,7 @@ function emptyTotals(): typeof network.$inferSelect {
   };
 }
 
-app.get("/network/activity", async (c) => {
+app.get(R.honoPath(R.routes.getNetworkActivity.path), async (c) => {
   const q = p.parseParams(activityParams, input(c));
   const period = q.granularity ?? "hour";
   const { from, to } = window(q.from, q.to, period);
@@ -332,6 +312,14 @@ app.get("/network/activity", async (c) => {
     .limit(MAX_BUCKETS);
   return json(c, { granularity: period, from, to, items: rows.map(({ period: _p, ...r }) => r) });
 });
+
+// ------------------------------------------------------------------ OpenAPI
+
+// Built after every route above: buildOpenApi throws (and the API does not start) if a registered
+// GET route has no spec in routes.ts, or a spec no route.
+let openapi = "";
+app.get(OPENAPI_PATH, (c) => c.body(openapi, 200, { "Content-Type": "application/json", "Cache-Control": "no-cache" }));
+openapi = JSON.stringify(buildOpenApi(app.routes));
 
 // ------------------------------------------------------------------ errors
 

@@ -30,13 +30,14 @@ export const time = z
       return z.NEVER;
     }
     return BigInt(Math.floor(ms / 1000));
-  });
+  })
+  .describe("unix seconds or an ISO 8601 date");
 
+/** A pipe rather than a refine, so the OpenAPI document carries the bounds (see openapi.ts). */
 export const limit = z
   .string()
   .regex(/^[0-9]{1,7}$/, "expected a positive integer")
-  .transform((s) => Number(s))
-  .refine((n) => n >= 1 && n <= MAX_LIMIT, `must be between 1 and ${MAX_LIMIT}`);
+  .pipe(z.coerce.number<string>().int().min(1, `must be between 1 and ${MAX_LIMIT}`).max(MAX_LIMIT, `must be between 1 and ${MAX_LIMIT}`));
 
 export const batchStatus = z.enum(["submitted", "attested", "finalized", "rejected"], {
   error: "expected one of submitted, attested, finalized, rejected",
@@ -53,7 +54,8 @@ export const batchId = z
     const [gw, seq] = s.split(":") as [string, string];
     return { gateway: gw.toLowerCase() as `0x${string}`, batchSeq: BigInt(seq) };
   })
-  .refine((b) => b.batchSeq <= UINT64_MAX, "batchSeq out of range for uint64");
+  .refine((b) => b.batchSeq <= UINT64_MAX, "batchSeq out of range for uint64")
+  .describe("<gateway address>:<batchSeq>");
 
 /** Keyset cursor over (submittedAt, id), base64url JSON; opaque to clients. */
 export const batchCursor = z
@@ -70,7 +72,8 @@ export const batchCursor = z
     }
     ctx.addIssue({ code: "custom", message: "not a cursor returned by this API" });
     return z.NEVER;
-  });
+  })
+  .describe("the nextCursor of the previous page (opaque)");
 
 export function encodeBatchCursor(submittedAt: bigint, id: string): string {
   return Buffer.from(JSON.stringify([submittedAt.toString(), id])).toString("base64url");
