@@ -5,6 +5,7 @@
 import { startAnvil, type Anvil } from "../../indexer/harness/anvil.js";
 import { startPonder, type Ponder } from "../../indexer/harness/ponder.js";
 import { setupProtocol } from "./helpers/protocol.js";
+import { checkGraphqlExamples, checkOpenApiAndClient } from "./helpers/api.js";
 import { checkGraphql, checkRest, checkSql, runScenario, type Expected } from "./helpers/scenario.js";
 
 describe("indexer on PGlite", function () {
@@ -32,6 +33,15 @@ describe("indexer on PGlite", function () {
 
   it("reports the same through GraphQL", async () => {
     await checkGraphql(ponder, expected);
+  });
+
+  it("serves its OpenAPI document, which the typed client follows", async () => {
+    const routes = await checkOpenApiAndClient(ponder, expected);
+    console.log(`      OpenAPI document: ${routes} routes`);
+  });
+
+  it("answers the README's GraphQL examples", async () => {
+    await checkGraphqlExamples(ponder, expected);
   });
 
   it("reports the same through SQL over HTTP", async () => {
