@@ -33,6 +33,7 @@ Commands:
   gateway-sidecar             Run the settlement hook as a local HTTP service (POST /record)
   validator <command>         Operator: join | exit | withdraw | claim | status (a validator's stake)
   enclave <command>           Operator: status | deposit | withdraw (an enclave key's fee balance)
+  governance <command>        Governance: queue | execute | status (calls through the Timelock)
 
 Run "proofpath <command> --help" for the options of a command.
 Exit codes: 0 valid / success, 1 invalid (operator commands: the chain refused), 2 usage or
@@ -324,6 +325,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   "gateway-sidecar": gatewaySidecarCommand,
   validator: async (args) => (await import("./cli/validator.js")).validatorCommand(args),
   enclave: async (args) => (await import("./cli/enclave.js")).enclaveCommand(args),
+  governance: async (args) => (await import("./cli/governance.js")).governanceCommand(args),
 };
 
 async function main(argv: string[]): Promise<number> {
