@@ -27,6 +27,7 @@ structs as JSON objects. Example:
 Options:
   --salt <text|bytes32>  Distinguishes repeated identical calls (default 0x0; text is keccak256-hashed)
   --delay <seconds>      queue only: the delay (default and minimum: the Timelock's getMinDelay)
+
 ${COMMON_OPTIONS_HELP}
 `;
 
