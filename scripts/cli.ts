@@ -31,9 +31,13 @@ Commands:
   verify-attestation <file>   Verify an AWS Nitro Enclaves attestation document
   verify-receipt <file|->     Check your call's enclave-signed receipt against the chain
   gateway-sidecar             Run the settlement hook as a local HTTP service (POST /record)
+  validator <command>         Operator: join | exit | withdraw | claim | status (a validator's stake)
+  enclave <command>           Operator: status | deposit | withdraw (an enclave key's fee balance)
+  governance <command>        Governance: queue | execute | status (calls through the Timelock)
 
 Run "proofpath <command> --help" for the options of a command.
-Exit codes: 0 valid / success, 1 invalid, 2 usage error (verify-receipt adds 3 pending, 4 inconclusive).
+Exit codes: 0 valid / success, 1 invalid (operator commands: the chain refused), 2 usage or
+configuration error (verify-receipt adds 3 pending, 4 inconclusive).
 `;
 
 const VERIFY_HELP = `Usage: proofpath verify-attestation <file> [options]
@@ -319,6 +323,9 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   // Loaded on use, like the verifier: --help of other commands stays light.
   "verify-receipt": async (args) => (await import("./verifyReceipt.js")).verifyReceiptCommand(args),
   "gateway-sidecar": gatewaySidecarCommand,
+  validator: async (args) => (await import("./cli/validator.js")).validatorCommand(args),
+  enclave: async (args) => (await import("./cli/enclave.js")).enclaveCommand(args),
+  governance: async (args) => (await import("./cli/governance.js")).governanceCommand(args),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -345,6 +352,15 @@ async function main(argv: string[]): Promise<number> {
       const hint = `Run "proofpath ${command} --help" for usage.`;
       process.stderr.write(`proofpath ${command}: ${(err as Error).message}\n${hint}\n`);
       return EXIT_USAGE;
+    }
+    if ((err as Error)?.name === "ChainRefusal") {
+      const e = err as Error & { errorName?: string; errorArgs?: readonly unknown[] };
+      if (rest.includes("--json")) {
+        const error = { message: e.message, errorName: e.errorName, args: e.errorArgs };
+        process.stdout.write(`${JSON.stringify({ ok: false, error }, jsonReplacer, 2)}\n`);
+      }
+      process.stderr.write(`proofpath ${command}: ${e.message}\n`);
+      return EXIT_INVALID;
     }
     process.stderr.write(`proofpath ${command}: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
     return EXIT_INVALID;

@@ -1,0 +1,236 @@
+/**
+ * The operator commands (`proofpath validator|enclave|governance …`) as an operator runs them: the
+ * real CLI process against anvil, configured from PROOFPATH_* environment, the key never a flag.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseUnits, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { opgTokenAbi, validatorSetAbi } from "../../sdk/abis.js";
+import { deployProofpath, localDeployDefaults, writeDeployment, type Deployment } from "../../sdk/deploy.js";
+import { devClients, devPrivateKey, startDevChain, type DevChain } from "../../sdk/devchain.js";
+import { registerEnclave } from "../../gateway/setup.js";
+import { loadArtifact } from "../../sdk/artifacts.js";
+import { proofSettlementAbi } from "../../sdk/abis.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+type Run = { code: number | null; stdout: string; stderr: string };
+function cli(args: string[], env: Record<string, string | undefined>): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/cli.ts", ...args], {
+      cwd: root, env: { ...process.env, PROOFPATH_DEPLOYMENT: undefined, PROOFPATH_RPC_URL: undefined, PROOFPATH_PRIVATE_KEY: undefined, ...env }, stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+const json = <T = Record<string, unknown>>(r: Run): T => {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
+  }
+};
+
+describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
+  this.timeout(180_000);
+  let chain: DevChain;
+  let dir: string;
+  let file: string;
+  let d: Deployment;
+  let env: Record<string, string>;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "proofpath-opcli-"));
+    chain = await startDevChain();
+    const { walletClient, publicClient } = devClients(chain, 0);
+    const validators = [1, 2, 3].map((i) => devClients(chain, i).account.address);
+    d = await deployProofpath(walletClient, publicClient as never, { ...localDeployDefaults, validators, quorum: 2 });
+    file = path.join(dir, "local.json");
+    writeDeployment(file, d);
+    env = { PROOFPATH_DEPLOYMENT: file, PROOFPATH_RPC_URL: chain.rpcUrl };
+  });
+  after(async () => {
+    await chain?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function owner(address: Address, abi: readonly unknown[], functionName: string, args: unknown[]) {
+    const { walletClient, publicClient } = devClients(chain, 0);
+    const hash = await walletClient.writeContract({ address, abi, functionName, args } as never);
+    assert.equal((await publicClient.waitForTransactionReceipt({ hash })).status, "success");
+  }
+
+  it("validator: a new validator joins, shows Active, exits; the dry run's calldata is what was sent", async () => {
+    const key = devPrivateKey(5);
+    const me = privateKeyToAccount(key).address;
+    await owner(d.contracts.ValidatorSet, validatorSetAbi, "addValidator", [me]);
+    await owner(d.contracts.OPGToken, opgTokenAbi, "transfer", [me, parseUnits("10000", 18)]);
+    const as = { ...env, PROOFPATH_PRIVATE_KEY: key };
+
+    const before = await cli(["validator", "status", "--json"], as);
+    assert.equal(before.code, 0, before.stderr);
+    assert.equal(json(before).status, "Admitted");
+
+    const dry = await cli(["validator", "join", "--dry-run", "--json"], as);
+    assert.equal(dry.code, 0, dry.stderr);
+    const planned = json<{ dryRun: boolean; from: Address; transactions: { to: Address; data: Hex; value: string; function: string; args: unknown[] }[] }>(dry);
+    assert.equal(planned.from, me);
+    assert.deepEqual(planned.transactions.map((t) => t.function), ["OPGToken.approve", "ValidatorSet.stake"]);
+    assert.deepEqual(planned.transactions[1]!.args, [me, parseUnits("10000", 18).toString()]);
+    assert.equal(json(await cli(["validator", "status", "--json"], as)).status, "Admitted", "a dry run sends nothing");
+
+    const sent = await cli(["validator", "join", "--json"], as);
+    assert.equal(sent.code, 0, sent.stderr);
+    const txs = json<{ transactions: { function: string; hash: Hex }[] }>(sent).transactions;
+    assert.equal(txs.length, 2);
+    const { publicClient } = devClients(chain, 0);
+    for (const [i, t] of txs.entries()) {
+      const tx = await publicClient.getTransaction({ hash: t.hash });
+      assert.equal(tx.input, planned.transactions[i]!.data, `${t.function}: sent calldata equals the dry run's`);
+      assert.equal(tx.to?.toLowerCase(), planned.transactions[i]!.to.toLowerCase());
+      assert.equal(tx.from.toLowerCase(), me.toLowerCase());
+    }
+
+    const active = await cli(["validator", "status", "--json"], as);
+    const s = json<{ status: string; stake: string; quorum: string; activeValidators: string; rewardsOwed: string }>(active);
+    assert.equal(s.status, "Active");
+    assert.equal(s.stake, parseUnits("10000", 18).toString());
+    assert.equal(s.activeValidators, "4");
+    assert.equal(s.quorum, "3", "a strict majority of 4");
+    assert.equal(s.rewardsOwed, "0");
+    const text = await cli(["validator", "status", me], env);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /status\s+Active/);
+
+    const exit = await cli(["validator", "exit"], as);
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.match(exit.stdout, /ValidatorSet\.requestExit\s+tx 0x[0-9a-f]{64}/);
+    assert.equal(json(await cli(["validator", "status", "--json"], as)).status, "Exiting");
+
+    // Chain refusals exit 1 and name the contract's error.
+    const again = await cli(["validator", "exit", "--json"], as);
+    assert.equal(again.code, 1, again.stdout + again.stderr);
+    assert.match(again.stderr, /ValidatorInvalidStatus\(0x[0-9a-fA-F]{40}, 3\)/);
+    assert.equal(json<{ error: { errorName: string } }>(again).error.errorName, "ValidatorInvalidStatus");
+    const early = await cli(["validator", "withdraw"], as);
+    assert.equal(early.code, 1);
+    assert.match(early.stderr, /ValidatorStakeLocked/);
+    const claim = await cli(["validator", "claim"], as);
+    assert.equal(claim.code, 1);
+    assert.match(claim.stderr, /SettlementZeroAmount/);
+  });
+
+  it("usage and configuration errors exit 2; --help exits 0", async () => {
+    for (const group of ["validator", "enclave", "governance"]) {
+      const h = await cli([group, "--help"], {});
+      assert.equal(h.code, 0, h.stderr);
+      assert.match(h.stdout, new RegExp(`Usage: proofpath ${group} <command>`));
+      assert.match(h.stdout, /PROOFPATH_PRIVATE_KEY/);
+      assert.equal((await cli([group], {})).code, 2);
+      assert.equal((await cli([group, "bogus"], {})).code, 2);
+    }
+    const sub = await cli(["validator", "join", "--help"], {});
+    assert.equal(sub.code, 0);
+    const noDeployment = await cli(["validator", "status", "0x0000000000000000000000000000000000000001"], { PROOFPATH_RPC_URL: chain.rpcUrl });
+    assert.equal(noDeployment.code, 2);
+    assert.match(noDeployment.stderr, /PROOFPATH_DEPLOYMENT/);
+    const missing = await cli(["validator", "status", "0x0000000000000000000000000000000000000001", "--deployment", path.join(dir, "nope.json"), "--rpc", chain.rpcUrl], {});
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /Cannot read deployment file/);
+    const badKey = await cli(["validator", "join", "--dry-run"], { ...env, PROOFPATH_PRIVATE_KEY: "0x1234" });
+    assert.equal(badKey.code, 2);
+    assert.match(badKey.stderr, /PROOFPATH_PRIVATE_KEY must be/);
+    const noKey = await cli(["validator", "exit"], env);
+    assert.equal(noKey.code, 2);
+    const keyFlag = await cli(["validator", "join", "--private-key", devPrivateKey(1)], env);
+    assert.equal(keyFlag.code, 2, "no key flag exists");
+    const badAmount = await cli(["enclave", "deposit", "0x0000000000000000000000000000000000000001", "--amount", "ten"], env);
+    assert.equal(badAmount.code, 2);
+    assert.match(badAmount.stderr, /--amount: expected an OPG amount/);
+  });
+
+  it("enclave: status shows the record and balance; deposit, request and (locked) withdraw", async () => {
+    const ownerClients = devClients(chain, 0);
+    const operator = devClients(chain, 6);
+    const enclave = privateKeyToAccount(devPrivateKey(7));
+    const validators = [1, 2, 3].map((i) => privateKeyToAccount(devPrivateKey(i)));
+    await registerEnclave(ownerClients.publicClient as never, {
+      deployment: d, owner: ownerClients.walletClient, operator: operator.walletClient, enclave, validators, deposit: parseUnits("100", 18),
+    });
+    const st = await cli(["enclave", "status", enclave.address, "--json"], env);
+    assert.equal(st.code, 0, st.stderr);
+    const s = json<{ state: string; operator: Address; balance: string; openBatches: string }>(st);
+    assert.equal(s.state, "Active");
+    assert.equal(s.operator, operator.account.address);
+    assert.equal(s.balance, parseUnits("100", 18).toString());
+    assert.equal(s.openBatches, "0");
+
+    const depositor = { ...env, PROOFPATH_PRIVATE_KEY: devPrivateKey(0) };
+    const dep = await cli(["enclave", "deposit", enclave.address, "--amount", "25.5", "--json"], depositor);
+    assert.equal(dep.code, 0, dep.stderr);
+    assert.equal(json<{ balance: string }>(await cli(["enclave", "status", enclave.address, "--json"], env)).balance, parseUnits("125.5", 18).toString());
+
+    const asOperator = { ...env, PROOFPATH_PRIVATE_KEY: devPrivateKey(6) };
+    const notOperator = await cli(["enclave", "withdraw", enclave.address, "--amount", "1"], depositor);
+    assert.equal(notOperator.code, 1);
+    assert.match(notOperator.stderr, /SettlementNotOperator/);
+    const req = await cli(["enclave", "withdraw", enclave.address, "--amount", "20"], asOperator);
+    assert.equal(req.code, 0, req.stderr);
+    const after = json<{ balance: string; pendingWithdrawal: { amount: string } }>(await cli(["enclave", "status", enclave.address, "--json"], env));
+    assert.equal(after.balance, parseUnits("105.5", 18).toString());
+    assert.equal(after.pendingWithdrawal.amount, parseUnits("20", 18).toString());
+    const locked = await cli(["enclave", "withdraw", enclave.address], asOperator);
+    assert.equal(locked.code, 1);
+    assert.match(locked.stderr, /SettlementWithdrawalLocked/);
+  });
+
+  it("governance: queue setFeeRate through the Timelock, execute refused early, executed after the delay", async () => {
+    const { walletClient, publicClient } = devClients(chain, 0);
+    const { abi, bytecode } = loadArtifact("Timelock");
+    const hash = await walletClient.deployContract({ abi, bytecode, args: [120n, [walletClient.account.address], ["0x0000000000000000000000000000000000000000"], "0x0000000000000000000000000000000000000000"] } as never);
+    const timelock = (await publicClient.waitForTransactionReceipt({ hash })).contractAddress!;
+    const governed = await deployProofpath(walletClient, publicClient as never, { ...localDeployDefaults, validators: [devClients(chain, 1).account.address], quorum: 1, owner: timelock });
+    const gfile = path.join(dir, "governed.json");
+    writeDeployment(gfile, { ...governed, contracts: { ...governed.contracts, Timelock: timelock } });
+    const genv = { PROOFPATH_DEPLOYMENT: gfile, PROOFPATH_RPC_URL: chain.rpcUrl, PROOFPATH_PRIVATE_KEY: devPrivateKey(0) };
+    const rate = '{"perCall":"2000000000000","perKiloInputToken":"20000000000000","perKiloOutputToken":"60000000000000"}';
+    const op = ["ProofSettlement", "setFeeRate", rate];
+
+    const dry = await cli(["governance", "queue", ...op, "--dry-run", "--json"], genv);
+    assert.equal(dry.code, 0, dry.stderr);
+    const planned = json<{ transactions: { data: Hex; function: string }[] }>(dry).transactions;
+    assert.deepEqual(planned.map((t) => t.function), ["Timelock.schedule"]);
+    const queued = await cli(["governance", "queue", ...op, "--json"], genv);
+    assert.equal(queued.code, 0, queued.stderr);
+    const sentHash = json<{ transactions: { hash: Hex }[] }>(queued).transactions[0]!.hash;
+    assert.equal((await publicClient.getTransaction({ hash: sentHash })).input, planned[0]!.data, "sent calldata equals the dry run's");
+    assert.equal(json(await cli(["governance", "status", ...op, "--json"], genv)).state, "Waiting");
+
+    const early = await cli(["governance", "execute", ...op], genv);
+    assert.equal(early.code, 1, early.stdout + early.stderr);
+    assert.match(early.stderr, /TimelockUnexpectedOperationState/);
+
+    await publicClient.request({ method: "evm_increaseTime" as never, params: [121] as never });
+    await publicClient.request({ method: "evm_mine" as never, params: [] as never });
+    const executed = await cli(["governance", "execute", ...op], { ...genv, PROOFPATH_PRIVATE_KEY: devPrivateKey(9) });
+    assert.equal(executed.code, 0, executed.stderr);
+    assert.equal(json(await cli(["governance", "status", ...op, "--json"], genv)).state, "Done");
+    const now = (await publicClient.readContract({ address: governed.contracts.ProofSettlement, abi: proofSettlementAbi, functionName: "feeRate" })) as { perCall: bigint };
+    assert.equal(now.perCall, 2_000_000_000_000n);
+
+    const bad = await cli(["governance", "queue", "ProofSettlement", "setFeeRate", '{"perCall":"x"}'], genv);
+    assert.equal(bad.code, 2);
+    const noSuch = await cli(["governance", "queue", "ProofSettlement", "drain"], genv);
+    assert.equal(noSuch.code, 2);
+    assert.match(noSuch.stderr, /no state-changing function "drain"/);
+  });
+});
