@@ -7,15 +7,14 @@
  *  - contradicting verdicts (ValidatorSet.commitSlash / slashContradiction):
  *    keccak256(abi.encode(prover, validator, headerHash, salt))
  */
-import { randomBytes } from "node:crypto";
 import { encodeAbiParameters, keccak256, toHex, type Address, type Hex } from "viem";
 
 const FOUR = [{ type: "address" }, { type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }] as const;
 const PROVER = [{ type: "address" }, { type: "address" }, { type: "bytes32" }, { type: "bytes32" }] as const;
 
-/** A fresh random salt: keeps the commitment from revealing the evidence. */
+/** A fresh random salt: keeps the commitment from revealing the evidence (Web Crypto: Node and browsers). */
 export function newSalt(): Hex {
-  return toHex(randomBytes(32));
+  return toHex(globalThis.crypto.getRandomValues(new Uint8Array(32)));
 }
 
 /** What `challenger` commits to before revealing that the enclave signed `receiptHash` against `headerHash`. */
