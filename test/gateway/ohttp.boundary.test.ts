@@ -30,6 +30,7 @@ import { RELAY_USER_AGENT, createRelayApp } from "../../gateway/ohttp/relay.js";
 import { PROBLEM_OHTTP_KEY } from "../../gateway/ohttp/problem.js";
 import { createValidator, type Validator } from "../../validator/index.js";
 import { devAccount, devKey, freePort, startAnvil, type Anvil } from "./helpers/chain.js";
+import { meshPeers } from "../validator/helpers/setup.js";
 
 const silent = pino({ level: "silent" });
 const CHAT = JSON.stringify({ model: "proofpath-local-1", messages: [{ role: "user", content: "who can read this?" }], max_tokens: 16 });
@@ -274,7 +275,7 @@ describe("ohttp boundary: from the user's own bytes to a finalized proof (anvil,
     for (let i = 0; i < 3; i++) {
       validators.push(await createValidator(
         { privateKey: validatorKeys[i]!, daAllowPrivate: true, rpcUrl: anvil.url, deployment: deploymentFile, dataDir: path.join(dir, `v${i}`), port: ports[i]!,
-          peers: ports.filter((_, j) => j !== i).map((p) => `http://127.0.0.1:${p}`), pollIntervalMs: 200, confirmations: 0, submitStaggerMs: 300, claim: false },
+          peers: meshPeers(ports, i), pollIntervalMs: 200, confirmations: 0, submitStaggerMs: 300, claim: false },
         { logger: silent },
       ));
     }

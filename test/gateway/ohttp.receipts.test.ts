@@ -29,6 +29,7 @@ import { createOhttpGateway } from "../../gateway/ohttp/enclave.js";
 import { createRelayApp } from "../../gateway/ohttp/relay.js";
 import { createValidator, type Validator } from "../../validator/index.js";
 import { devAccount, devKey, freePort, startAnvil, type Anvil } from "./helpers/chain.js";
+import { meshPeers } from "../validator/helpers/setup.js";
 
 const silent = pino({ level: "silent" });
 /** The relay's log lines, kept in memory: one per forwarded request. */
@@ -88,7 +89,7 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     for (let i = 0; i < 3; i++) {
       validators.push(await createValidator(
         { privateKey: validatorKeys[i]!, daAllowPrivate: true, rpcUrl: anvil.url, deployment: deploymentFile, dataDir: path.join(dir, `v${i}`), port: ports[i]!,
-          peers: ports.filter((_, j) => j !== i).map((p) => `http://127.0.0.1:${p}`), pollIntervalMs: 200, confirmations: 0, submitStaggerMs: 300, claim: false },
+          peers: meshPeers(ports, i), pollIntervalMs: 200, confirmations: 0, submitStaggerMs: 300, claim: false },
         { logger: silent },
       ));
     }

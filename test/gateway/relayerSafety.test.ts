@@ -18,7 +18,7 @@ import { BatchStatus, createValidator, type Validator } from "../../validator/in
 import { deployWithGateway, devAccount, devKey, freePort, nextSeqs, settledBatches, startAnvil, type Anvil, type Proofpath } from "./helpers/chain.js";
 import { recordCalls, testHook } from "./helpers/hookRun.js";
 import { newLedger } from "./helpers/verify.js";
-import { batchStatus, startTestNet, waitFor, type TestNet } from "../validator/helpers/setup.js";
+import { batchStatus, startTestNet, waitFor, type TestNet, meshPeers } from "../validator/helpers/setup.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -155,7 +155,7 @@ describe("RPC failover: first URL dead, second alive", function () {
     for (let i = 0; i < 3; i++) {
       validators.push(await createValidator({
         privateKey: net.validatorKeys[i]!, daAllowPrivate: true, rpcUrls, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
-        port: ports[i]!, peers: ports.filter((_, j) => j !== i).map((p) => `http://127.0.0.1:${p}`),
+        port: ports[i]!, peers: meshPeers(ports, i),
         pollIntervalMs: 250, confirmations: 0, submitStaggerMs: 500, receiptSamples: 1, claim: false, finalize: false,
       }, { logger: pino({ level: "silent" }) }));
     }

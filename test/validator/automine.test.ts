@@ -12,7 +12,7 @@ import { opgTokenAbi } from "../../sdk/abis.js";
 import { BatchStatus, createValidator, type Validator } from "../../validator/index.js";
 import { freePort } from "../gateway/helpers/chain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
-import { attestersOf, batchStatus, headerFor, makeLeaves, nextSeqs, startTestNet, submit, waitFor, type TestNet } from "./helpers/setup.js";
+import { attestersOf, batchStatus, headerFor, makeLeaves, nextSeqs, startTestNet, submit, waitFor, type TestNet, meshPeers } from "./helpers/setup.js";
 
 describe("validators on an idle automining chain", function () {
   this.timeout(60_000);
@@ -27,7 +27,7 @@ describe("validators on an idle automining chain", function () {
     for (let i = 0; i < 3; i++) {
       validators.push(await createValidator({
         privateKey: net.validatorKeys[i]!, daAllowPrivate: true, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
-        port: ports[i]!, peers: ports.filter((_, j) => j !== i).map((p) => `http://127.0.0.1:${p}`),
+        port: ports[i]!, peers: meshPeers(ports, i),
         pollIntervalMs: 200, submitStaggerMs: 300, claimIntervalMs: 500, // default confirmations (0)
       }, { logger: pino({ level: "silent" }) }));
     }

@@ -20,7 +20,7 @@ import { daBatchFromJson, type DaLeaf } from "../../validator/da.js";
 import { freePort } from "../gateway/helpers/chain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
 import { spawnValidator, buildValidatorMain, type ValidatorProc } from "./helpers/processes.js";
-import { addEnclave, attestersOf, batchStatus, headerFor, leafHash, makeLeaves, nextSeqs, startTestNet, submit, waitFor, type TestNet } from "./helpers/setup.js";
+import { addEnclave, attestersOf, batchStatus, headerFor, leafHash, makeLeaves, nextSeqs, startTestNet, submit, waitFor, type TestNet, meshPeers } from "./helpers/setup.js";
 
 const jsonBig = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x));
 
@@ -34,7 +34,7 @@ describe("validators as the DA committee (3 validator processes, quorum 2, real 
 
   const configOf = (i: number) => ({
     privateKey: net.validatorKeys[i], daAllowPrivate: true, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
-    port: ports[i], peers: ports.filter((_, j) => j !== i).map((p) => `http://127.0.0.1:${p}`),
+    port: ports[i], peers: meshPeers(ports, i),
     pollIntervalMs: 250, daDeadlineSec: 30, daTimeoutMs: 2_000, confirmations: 0, submitStaggerMs: 500,
     receiptSamples: 0, claimIntervalMs: 1_000, retryBaseMs: 250, retryMaxMs: 1_000, logLevel: "info",
   });

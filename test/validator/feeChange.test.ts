@@ -23,7 +23,7 @@ import { usageOf } from "../../validator/verifyBatch.js";
 import { devAccount, freePort } from "../gateway/helpers/chain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
 import { buildValidatorMain, spawnValidator, type ValidatorProc } from "./helpers/processes.js";
-import { batchStatus, headerFor, makeLeaves, MODELS, nextSeqs, startTestNet, submit, waitFor, type TestNet } from "./helpers/setup.js";
+import { batchStatus, headerFor, makeLeaves, MODELS, nextSeqs, startTestNet, submit, waitFor, type TestNet, meshPeers } from "./helpers/setup.js";
 
 describe("attack: a fee change rejects honest batches (issue 17 item 4)", function () {
   this.timeout(180_000);
@@ -115,7 +115,7 @@ describe("attack: a fee change rejects honest batches (issue 17 item 4)", functi
     for (const i of [0, 1, 2]) {
       procs.push(await spawnValidator(path.join(net.dir, `v${i}.json`), {
         privateKey: net.validatorKeys[i], daAllowPrivate: true, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
-        port: ports[i], peers: ports.filter((_, j) => j !== i).map((p) => `http://127.0.0.1:${p}`),
+        port: ports[i], peers: meshPeers(ports, i),
         pollIntervalMs: 250, daDeadlineSec: 60, daTimeoutMs: 2_000, submitStaggerMs: 500, receiptSamples: 2, retryBaseMs: 250, retryMaxMs: 1_000,
       }));
     }

@@ -13,7 +13,7 @@ import { keccak256, toHex } from "viem";
 import { createHookApp, createSettlementHook, listen, type SettlementHook } from "../../gateway/index.js";
 import { BatchStatus, createValidator, type Validator } from "../../validator/index.js";
 import { devKey, freePort } from "../gateway/helpers/chain.js";
-import { batchStatus, startTestNet, waitFor, type TestNet } from "./helpers/setup.js";
+import { batchStatus, startTestNet, waitFor, type TestNet, meshPeers } from "./helpers/setup.js";
 
 describe("validators against the real gateway hook", function () {
   this.timeout(120_000);
@@ -43,7 +43,7 @@ describe("validators against the real gateway hook", function () {
     for (let i = 0; i < 3; i++) {
       validators.push(await createValidator({
         privateKey: net.validatorKeys[i]!, daAllowPrivate: true, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
-        port: ports[i]!, peers: ports.filter((_, j) => j !== i).map((p) => `http://127.0.0.1:${p}`),
+        port: ports[i]!, peers: meshPeers(ports, i),
         pollIntervalMs: 250, confirmations: 0, submitStaggerMs: 500, receiptSamples: 2, claim: false, finalize: false,
       }, { logger: pino({ level: "silent" }) }));
     }

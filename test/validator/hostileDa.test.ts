@@ -22,7 +22,7 @@ import type { DaLeaf } from "../../validator/da.js";
 import { freePort } from "../gateway/helpers/chain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
 import { buildValidatorMain, spawnValidator, type ValidatorProc } from "./helpers/processes.js";
-import { addEnclave, batchStatus, headerFor, makeLeaves, nextSeqs, startTestNet, submit, waitFor, type TestNet } from "./helpers/setup.js";
+import { addEnclave, batchStatus, headerFor, makeLeaves, nextSeqs, startTestNet, submit, waitFor, type TestNet, meshPeers } from "./helpers/setup.js";
 
 const DA_DEADLINE_SEC = 6;
 const HEAP_MB = 256;
@@ -176,7 +176,7 @@ describe("validator: hostile DA endpoints and unreadable daURIs (issue 17 items 
 
   const configOf = (i: number) => ({
     privateKey: net.validatorKeys[i], rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
-    port: ports[i], peers: ports.filter((_, j) => j !== i).map((p) => `http://127.0.0.1:${p}`),
+    port: ports[i], peers: meshPeers(ports, i),
     pollIntervalMs: 250, daDeadlineSec: DA_DEADLINE_SEC, daTimeoutMs: 2_000, daFirstByteTimeoutMs: 1_000, daAllowPrivate: true,
     confirmations: 0, submitStaggerMs: 500, receiptSamples: 0, claim: false, retryBaseMs: 250, retryMaxMs: 1_000, logLevel: "info",
   });

@@ -20,7 +20,7 @@ import { freePort } from "../gateway/helpers/chain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
 import { spawnValidator, buildValidatorMain, type ValidatorProc } from "./helpers/processes.js";
 import {
-  CHALLENGE_WINDOW, addEnclave, attestersOf, batchStatus, headerFor, makeLeaves, nextSeqs, startTestNet, submit, waitFor, type TestNet,
+  CHALLENGE_WINDOW, addEnclave, attestersOf, batchStatus, headerFor, makeLeaves, meshPeers, nextSeqs, startTestNet, submit, waitFor, type TestNet,
 } from "./helpers/setup.js";
 
 const DA_DEADLINE_SEC = 4;
@@ -34,7 +34,7 @@ describe("validator service (3 validator processes, quorum 2, real anvil)", func
 
   const configOf = (i: number) => ({
     privateKey: net.validatorKeys[i], daAllowPrivate: true, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
-    port: ports[i], peers: ports.filter((_, j) => j !== i).map((p) => `http://127.0.0.1:${p}`),
+    port: ports[i], peers: meshPeers(ports, i),
     pollIntervalMs: 250, daDeadlineSec: DA_DEADLINE_SEC, daTimeoutMs: 2_000, confirmations: 0, submitStaggerMs: 500,
     receiptSamples: 4, claimIntervalMs: 1_000, retryBaseMs: 250, retryMaxMs: 1_000, logLevel: "info",
   });

@@ -132,6 +132,11 @@ export async function batchStatus(net: TestNet, gateway: Address, batchSeq: bigi
   return Number(status);
 }
 
+/** Peer URLs of validator `i` in a mesh of validators on `ports` (every other one, on loopback). */
+export function meshPeers(ports: readonly number[], i: number): string[] {
+  return ports.filter((_, j) => j !== i).map((p) => `http://127.0.0.1:${p}`);
+}
+
 /** The signers of the attestation that attested the batch (they alone earn its fees), from its event. */
 export async function attestersOf(net: TestNet, gateway: Address, batchSeq: bigint): Promise<Address[]> {
   const [, , , attestationId] = await net.anvil.client.readContract({ address: net.settlement, abi: proofSettlementAbi, functionName: "batch", args: [gateway, batchSeq] });
