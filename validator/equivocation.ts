@@ -15,7 +15,7 @@ import { receiptLeaf, voidLeaf } from "../sdk/hashing.js";
 import type { BatchHeader, Receipt } from "../sdk/types.js";
 import type { ValidatorChain } from "./chain.js";
 import type { DaLeaf, SignedReceipt } from "./da.js";
-import { NotEquivocationError } from "./errors.js";
+import { NotEquivocationError, TransactionRevertedError } from "./errors.js";
 
 const ZERO32 = `0x${"00".repeat(32)}` as Hex;
 
@@ -63,13 +63,25 @@ export async function buildEquivocationProof(p: {
 /**
  * Commits to the proof, then reveals it in `challengeEquivocation` (the commit's receipt is awaited,
  * so the reveal lands in a later block); names the attesting quorum when the batch is attested.
- * Returns the reveal's transaction hash.
+ * The attesters are read after the commit landed, and read again if a quorum attested the batch
+ * between that read and the reveal (the reveal then reverts with the wrong attesters and the
+ * commitment stays unused). Returns the reveal's transaction hash.
  */
 export async function submitEquivocation(chain: ValidatorChain, e: EquivocationProof): Promise<Hex> {
-  const onchain = await chain.batch(e.header.gateway, e.header.batchSeq);
-  const attesters = onchain.attestationId !== 0 ? await chain.attesters(onchain.attestationId) : [];
   const salt = newSalt();
   await chain.send("commitChallenge", [challengeCommitment(chain.account.address, hashHeader(e.header), hashReceipt(e.signedReceipt), salt)]);
   const evidence = { signedReceipt: e.signedReceipt, receiptSig: e.receiptSig, settledReceipt: e.settledReceipt, settledIsVoid: e.settledIsVoid, proof: e.proof };
-  return chain.send("challengeEquivocation", [e.header, evidence, salt, attesters]);
+  for (let attempt = 0; ; attempt++) {
+    const { attestationId } = await chain.batch(e.header.gateway, e.header.batchSeq);
+    const attesters = attestationId !== 0 ? await chain.attesters(attestationId) : [];
+    try {
+      return await chain.send("challengeEquivocation", [e.header, evidence, salt, attesters]);
+    } catch (err) {
+      // A batch is attested once at most, so one retry with the new attesters suffices; any other
+      // revert (already rejected, window closed, not a proof) is the caller's to handle.
+      if (attempt > 0 || !(err instanceof TransactionRevertedError)) throw err;
+      const after = await chain.batch(e.header.gateway, e.header.batchSeq);
+      if (after.attestationId === attestationId) throw err;
+    }
+  }
 }
