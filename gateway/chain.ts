@@ -23,8 +23,17 @@ export function makePublicClient(rpcUrls: string | readonly string[]): PublicCli
   return createPublicClient({ transport: rpcTransport(rpcUrls) }) as PublicClient;
 }
 
-export async function readNextSeqs(client: PublicClient, settlement: Address, gateway: Address): Promise<{ nextCallSeq: number; nextBatchSeq: number }> {
-  const [c, b] = (await client.readContract({ address: settlement, abi: proofSettlementAbi, functionName: "nextSeqs", args: [gateway] })) as readonly [bigint, bigint];
+export async function readNextSeqs(
+  client: PublicClient,
+  settlement: Address,
+  gateway: Address,
+): Promise<{ nextCallSeq: number; nextBatchSeq: number }> {
+  const [c, b] = (await client.readContract({
+    address: settlement,
+    abi: proofSettlementAbi,
+    functionName: "nextSeqs",
+    args: [gateway],
+  })) as readonly [bigint, bigint];
   return { nextCallSeq: Number(c), nextBatchSeq: Number(b) };
 }
 
@@ -34,14 +43,26 @@ export class FeeRates {
   private readonly models = new Map<Hex, FeeRateFields | null>();
   private fetchedAt = 0;
 
-  constructor(private readonly client: PublicClient, private readonly settlement: Address, private readonly refreshMs: number) {}
+  constructor(
+    private readonly client: PublicClient,
+    private readonly settlement: Address,
+    private readonly refreshMs: number,
+  ) {}
 
   /** Rates covering `modelIds` (refetched when stale or a model was never looked up). */
   async get(modelIds: readonly Hex[]): Promise<{ rate: FeeRateFields; perModel: Map<Hex, FeeRateFields> }> {
     const stale = Date.now() - this.fetchedAt > this.refreshMs;
     if (stale || !this.rate) {
-      const r = (await this.client.readContract({ address: this.settlement, abi: proofSettlementAbi, functionName: "feeRate" })) as FeeRateFields;
-      this.rate = { perCall: r.perCall, perKiloInputToken: r.perKiloInputToken, perKiloOutputToken: r.perKiloOutputToken };
+      const r = (await this.client.readContract({
+        address: this.settlement,
+        abi: proofSettlementAbi,
+        functionName: "feeRate",
+      })) as FeeRateFields;
+      this.rate = {
+        perCall: r.perCall,
+        perKiloInputToken: r.perKiloInputToken,
+        perKiloOutputToken: r.perKiloOutputToken,
+      };
       if (stale) this.models.clear();
       this.fetchedAt = Date.now();
     }
@@ -49,9 +70,17 @@ export class FeeRates {
     await Promise.all(
       missing.map(async (m) => {
         const [r, enabled] = (await this.client.readContract({
-          address: this.settlement, abi: proofSettlementAbi, functionName: "modelFeeRate", args: [m],
+          address: this.settlement,
+          abi: proofSettlementAbi,
+          functionName: "modelFeeRate",
+          args: [m],
         })) as readonly [FeeRateFields, boolean];
-        this.models.set(m, enabled ? { perCall: r.perCall, perKiloInputToken: r.perKiloInputToken, perKiloOutputToken: r.perKiloOutputToken } : null);
+        this.models.set(
+          m,
+          enabled
+            ? { perCall: r.perCall, perKiloInputToken: r.perKiloInputToken, perKiloOutputToken: r.perKiloOutputToken }
+            : null,
+        );
       }),
     );
     const perModel = new Map<Hex, FeeRateFields>();

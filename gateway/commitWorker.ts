@@ -18,7 +18,11 @@ import { fillLeaves, leavesOf } from "./record.js";
 export type CommitReply = { writes: number; leaves: Uint8Array[] } | { error: string };
 
 const port = parentPort!;
-const { file, synchronous, gateway } = workerData as { file: string; synchronous: "full" | "normal"; gateway: Uint8Array };
+const { file, synchronous, gateway } = workerData as {
+  file: string;
+  synchronous: "full" | "normal";
+  gateway: Uint8Array;
+};
 let store: Store | undefined;
 try {
   store = new Store(file, synchronous);

@@ -29,7 +29,9 @@ export class Committer {
     private readonly onFailed: (e: Error) => void,
   ) {
     this.worker = startWorker("commitWorker", { workerData: store });
-    this.worker.on("message", (m: CommitReply) => ("error" in m ? this.fail(new Error(`durable write failed: ${m.error}`)) : this.committed(m.writes, m.leaves)));
+    this.worker.on("message", (m: CommitReply) =>
+      "error" in m ? this.fail(new Error(`durable write failed: ${m.error}`)) : this.committed(m.writes, m.leaves),
+    );
     this.worker.on("error", (e) => this.fail(e));
     this.worker.on("exit", () => {
       this.exited = true;

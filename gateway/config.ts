@@ -9,17 +9,27 @@ import type { Logger } from "pino";
 import { readDeployment } from "../sdk/deploy.js";
 import { GatewayConfigError } from "./errors.js";
 
-const privateKey = z.string().refine((s) => isHex(s) && s.length === 66, { error: "expected a 0x-prefixed 32-byte hex private key" });
+const privateKey = z
+  .string()
+  .refine((s) => isHex(s) && s.length === 66, { error: "expected a 0x-prefixed 32-byte hex private key" });
 const localAccount = z.custom<LocalAccount>(
-  (v) => typeof v === "object" && v !== null && (v as LocalAccount).type === "local" && typeof (v as LocalAccount).sign === "function",
+  (v) =>
+    typeof v === "object" &&
+    v !== null &&
+    (v as LocalAccount).type === "local" &&
+    typeof (v as LocalAccount).sign === "function",
   { error: "expected a hex private key or a viem LocalAccount" },
 );
 const account = z.union([privateKey, localAccount], { error: "expected a hex private key or a viem LocalAccount" });
-const address = z.string().refine((s) => isAddress(s, { strict: false }), { error: "expected a 0x-prefixed 20-byte address" });
+const address = z
+  .string()
+  .refine((s) => isAddress(s, { strict: false }), { error: "expected a 0x-prefixed 20-byte address" });
 const url = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
 /** An OPG amount in wei: a bigint or a decimal string (JSON configs cannot hold bigints). */
 const opgWei = z
-  .union([z.bigint().nonnegative(), z.string().regex(/^\d+$/)], { error: "expected OPG wei as a bigint or a decimal string" })
+  .union([z.bigint().nonnegative(), z.string().regex(/^\d+$/)], {
+    error: "expected OPG wei as a bigint or a decimal string",
+  })
   .transform((v) => BigInt(v));
 
 export const hookConfigSchema = z
@@ -28,7 +38,9 @@ export const hookConfigSchema = z
     store: z
       .string({ error: "expected a file path" })
       .min(1, { error: "expected a file path" })
-      .refine((f) => f !== ":memory:", { error: "expected a file path: receipts must survive a crash (and the commit worker opens the file too)" }),
+      .refine((f) => f !== ":memory:", {
+        error: "expected a file path: receipts must survive a crash (and the commit worker opens the file too)",
+      }),
     /** The enclave signing key: signs headers and receipts; its address is the `gateway`. */
     enclaveKey: account,
     /** Key that pays for and sends `submitBatch` (anyone may relay); defaults to the enclave key. */
@@ -81,20 +93,33 @@ export const hookConfigSchema = z
     warnBatchesLeft: z.number().int().min(0).default(100),
     /** `/health` warns when the enclave key's `activeUntil` is less than this far away (seconds). */
     warnActiveUntilSec: z.number().int().min(0).default(86_400),
-    logger: z.custom<Logger>((v) => typeof v === "object" && v !== null && typeof (v as Logger).info === "function", { error: "expected a pino logger" }).optional(),
+    logger: z
+      .custom<Logger>((v) => typeof v === "object" && v !== null && typeof (v as Logger).info === "function", {
+        error: "expected a pino logger",
+      })
+      .optional(),
     /** Start the submitter (false: record, seal and sign only — e.g. for benchmarks). */
     submit: z.boolean().default(true),
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (!c.rpcUrl && !c.rpcUrls) ctx.addIssue({ code: "custom", path: ["rpcUrl"], message: "give an RPC URL (rpcUrl) or several (rpcUrls)" });
-    if (!c.settlement && !c.deployment) ctx.addIssue({ code: "custom", path: ["settlement"], message: "give the ProofSettlement address or a deployment file" });
+    if (!c.rpcUrl && !c.rpcUrls)
+      ctx.addIssue({ code: "custom", path: ["rpcUrl"], message: "give an RPC URL (rpcUrl) or several (rpcUrls)" });
+    if (!c.settlement && !c.deployment)
+      ctx.addIssue({
+        code: "custom",
+        path: ["settlement"],
+        message: "give the ProofSettlement address or a deployment file",
+      });
   });
 
 export type HookConfigInput = z.input<typeof hookConfigSchema>;
 
 /** The parsed config with keys turned into accounts and the settlement address resolved. */
-export type HookConfig = Omit<z.output<typeof hookConfigSchema>, "enclaveKey" | "relayerKey" | "settlement" | "rpcUrl" | "rpcUrls"> & {
+export type HookConfig = Omit<
+  z.output<typeof hookConfigSchema>,
+  "enclaveKey" | "relayerKey" | "settlement" | "rpcUrl" | "rpcUrls"
+> & {
   /** Every RPC URL, in failover order (`rpcUrl` first, then `rpcUrls`). */
   rpcUrls: string[];
   enclave: LocalAccount;
@@ -113,7 +138,9 @@ export function parseHookConfig(input: unknown): HookConfig {
   const r = hookConfigSchema.safeParse(input);
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    const field = issue.path.map(String).join(".") || (issue.code === "unrecognized_keys" ? (issue as { keys: string[] }).keys.join(",") : "(config)");
+    const field =
+      issue.path.map(String).join(".") ||
+      (issue.code === "unrecognized_keys" ? (issue as { keys: string[] }).keys.join(",") : "(config)");
     throw new GatewayConfigError(field, issue.message);
   }
   const { enclaveKey, relayerKey, settlement, rpcUrl, rpcUrls, ...rest } = r.data;

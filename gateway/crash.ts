@@ -7,7 +7,13 @@ const [target, nth] = spec ? [spec.split(":")[0], Number(spec.split(":")[1] ?? "
 let hits = 0;
 
 /** Labels the hook passes; the tests pick one. */
-export type CrashLabel = "mid-commit" | "after-seal" | "after-sign" | "after-broadcast" | "before-confirm" | "mid-reconcile";
+export type CrashLabel =
+  | "mid-commit"
+  | "after-seal"
+  | "after-sign"
+  | "after-broadcast"
+  | "before-confirm"
+  | "mid-reconcile";
 
 export function crashPoint(label: CrashLabel): void {
   if (label !== target) return;

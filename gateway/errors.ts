@@ -6,7 +6,10 @@ export class GatewayError extends Error {
   override name = "GatewayError";
   readonly shortMessage: string;
   constructor(shortMessage: string, options?: { cause?: unknown; details?: string }) {
-    super(options?.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      options?.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.shortMessage = shortMessage;
   }
 }
@@ -14,7 +17,10 @@ export class GatewayError extends Error {
 /** The hook config is wrong or incomplete; `field` names the first bad field. */
 export class GatewayConfigError extends GatewayError {
   override name = "GatewayConfigError";
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(`Invalid gateway config: ${field}: ${message}`);
   }
 }
@@ -22,7 +28,10 @@ export class GatewayConfigError extends GatewayError {
 /** `record()` was given a call that cannot become a receipt; no callSeq was allocated. */
 export class InvalidCallError extends GatewayError {
   override name = "InvalidCallError";
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(`Invalid call: ${field}: ${message}`);
   }
 }
@@ -74,14 +83,23 @@ export class StoreBehindChainError extends ReconcileError {
 export class NotDurableError extends GatewayError {
   override name = "NotDurableError";
   constructor(readonly callSeq: number) {
-    super(`callSeq ${callSeq} is recorded but not durable yet (its group commit has not landed): no signature before then, retry shortly`);
+    super(
+      `callSeq ${callSeq} is recorded but not durable yet (its group commit has not landed): no signature before then, retry shortly`,
+    );
   }
 }
 
 /** Fewer than a quorum of validators approved an enclave; `refusals` holds each other validator's answer. */
 export class EnclaveApprovalError extends GatewayError {
   override name = "EnclaveApprovalError";
-  constructor(readonly enclave: string, readonly approved: number, readonly quorum: number, readonly refusals: readonly { url: string; error: string }[]) {
-    super(`Enclave ${enclave}: ${approved} of the ${quorum} validator approvals needed`, { details: refusals.map((r) => `${r.url}: ${r.error}`).join("; ") });
+  constructor(
+    readonly enclave: string,
+    readonly approved: number,
+    readonly quorum: number,
+    readonly refusals: readonly { url: string; error: string }[],
+  ) {
+    super(`Enclave ${enclave}: ${approved} of the ${quorum} validator approvals needed`, {
+      details: refusals.map((r) => `${r.url}: ${r.error}`).join("; "),
+    });
   }
 }

@@ -100,7 +100,12 @@ function statusOf(b: Pick<BatchRow, "status">): ReceiptStatus {
   return "sealed";
 }
 
-async function withRetry<T>(what: string, log: Logger, fn: () => Promise<T>, retry: { baseMs: number; maxMs: number }): Promise<T> {
+async function withRetry<T>(
+  what: string,
+  log: Logger,
+  fn: () => Promise<T>,
+  retry: { baseMs: number; maxMs: number },
+): Promise<T> {
   for (let i = 0; ; i++) {
     try {
       return await fn();
@@ -141,7 +146,12 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
 
   let state;
   try {
-    const chain = await withRetry("reading nextSeqs", log, () => readNextSeqs(client, cfg.settlement, gateway), cfg.retry);
+    const chain = await withRetry(
+      "reading nextSeqs",
+      log,
+      () => readNextSeqs(client, cfg.settlement, gateway),
+      cfg.retry,
+    );
     state = recover(store, gateway, chain, cfg.reserveSize, log, cfg.store);
   } catch (e) {
     store.close();
@@ -149,23 +159,43 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
   }
   log.info({ gateway, settlement: cfg.settlement, chainId, ...state }, "settlement hook started");
 
-  const trees = new TreeBuilder({ store: cfg.store, ...(cfg.enclavePrivateKey ? { signingKey: cfg.enclavePrivateKey } : {}) });
-  let recorder!: Recorder;
-  const committer = new Committer({ file: cfg.store, synchronous: cfg.synchronous, gateway: hexToBytes(gateway) }, (e) => {
-    log.error({ err: e.message }, "durable writes failed: the hook stops recording");
-    recorder.fail(e);
+  const trees = new TreeBuilder({
+    store: cfg.store,
+    ...(cfg.enclavePrivateKey ? { signingKey: cfg.enclavePrivateKey } : {}),
   });
+  let recorder!: Recorder;
+  const committer = new Committer(
+    { file: cfg.store, synchronous: cfg.synchronous, gateway: hexToBytes(gateway) },
+    (e) => {
+      log.error({ err: e.message }, "durable writes failed: the hook stops recording");
+      recorder.fail(e);
+    },
+  );
   let sealer!: Sealer;
   // Relayer gas, OPG deposit and key expiry, read every rateRefreshMs for metrics and /health.
   let chainState: { relayerGasWei: bigint; depositWei: bigint; activeUntil: number; at: number } | undefined;
   let registryAddr: Address | undefined;
   const readChainState = async () => {
     try {
-      registryAddr ??= (await client.readContract({ address: cfg.settlement, abi: proofSettlementAbi, functionName: "REGISTRY" })) as Address;
+      registryAddr ??= (await client.readContract({
+        address: cfg.settlement,
+        abi: proofSettlementAbi,
+        functionName: "REGISTRY",
+      })) as Address;
       const [relayerGasWei, depositWei, enclave] = await Promise.all([
         client.getBalance({ address: cfg.relayer.address }),
-        client.readContract({ address: cfg.settlement, abi: proofSettlementAbi, functionName: "balanceOf", args: [gateway] }) as Promise<bigint>,
-        client.readContract({ address: registryAddr, abi: gatewayRegistryAbi, functionName: "enclave", args: [gateway] }) as Promise<{ activeUntil: bigint | number }>,
+        client.readContract({
+          address: cfg.settlement,
+          abi: proofSettlementAbi,
+          functionName: "balanceOf",
+          args: [gateway],
+        }) as Promise<bigint>,
+        client.readContract({
+          address: registryAddr,
+          abi: gatewayRegistryAbi,
+          functionName: "enclave",
+          args: [gateway],
+        }) as Promise<{ activeUntil: bigint | number }>,
       ]);
       chainState = { relayerGasWei, depositWei, activeUntil: Number(enclave.activeUntil), at: Date.now() };
     } catch (e) {
@@ -182,10 +212,20 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
   let submitter: Submitter | undefined;
   sealer = new Sealer(
     {
-      store, committer, trees, rates: new FeeRates(client, cfg.settlement, cfg.rateRefreshMs), metrics, log, gateway,
+      store,
+      committer,
+      trees,
+      rates: new FeeRates(client, cfg.settlement, cfg.rateRefreshMs),
+      metrics,
+      log,
+      gateway,
       // An account given as an object (a custom signer) signs here; a hex key signs on the seal worker.
-      signHeader: trees.canSign ? (h) => trees.signHeader(domain, h) : async (h) => (await signHeader(cfg.enclave, domain, h)).signature,
-      daBaseUrl: cfg.daBaseUrl.replace(/\/+$/, ""), maxCalls: cfg.batch.maxCalls, maxAgeMs: cfg.batch.maxAgeMs,
+      signHeader: trees.canSign
+        ? (h) => trees.signHeader(domain, h)
+        : async (h) => (await signHeader(cfg.enclave, domain, h)).signature,
+      daBaseUrl: cfg.daBaseUrl.replace(/\/+$/, ""),
+      maxCalls: cfg.batch.maxCalls,
+      maxAgeMs: cfg.batch.maxAgeMs,
       onSealed: () => submitter?.kick(),
       feeCaps: { maxFeePerCall: cfg.maxFeePerCall, maxFeePerBatch: cfg.maxFeePerBatch },
     },
@@ -195,12 +235,24 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
   for (const seg of store.segmentsFrom(state.sealedUntil)) {
     const skip = Math.max(0, state.sealedUntil - seg.firstSeq);
     const count = seg.count - skip;
-    sealer.push({ firstSeq: seg.firstSeq + skip, count, data: seg.data.subarray(skip * REC), committedAt: Date.now() - cfg.batch.maxAgeMs });
+    sealer.push({
+      firstSeq: seg.firstSeq + skip,
+      count,
+      data: seg.data.subarray(skip * REC),
+      committedAt: Date.now() - cfg.batch.maxAgeMs,
+    });
   }
-  recorder = new Recorder(store, gateway, state, { reserveSize: cfg.reserveSize, commitIntervalMs: cfg.commitIntervalMs }, (seg) => {
-    metrics.durable.inc(seg.count);
-    sealer.push(seg);
-  }, committer);
+  recorder = new Recorder(
+    store,
+    gateway,
+    state,
+    { reserveSize: cfg.reserveSize, commitIntervalMs: cfg.commitIntervalMs },
+    (seg) => {
+      metrics.durable.inc(seg.count);
+      sealer.push(seg);
+    },
+    committer,
+  );
   sealer.start();
   void sealer.kick();
   void readChainState();
@@ -208,8 +260,20 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
   chainStateTimer.unref();
   if (cfg.submit) {
     submitter = new Submitter({
-      store, client, relayer: cfg.relayer, gateway, settlement: cfg.settlement, chainId, sealer, metrics, log,
-      confirmations: cfg.confirmations, maxInFlight: cfg.maxInFlight, bumpAfterMs: cfg.bumpAfterMs, pollMs: cfg.pollMs, retry: cfg.retry,
+      store,
+      client,
+      relayer: cfg.relayer,
+      gateway,
+      settlement: cfg.settlement,
+      chainId,
+      sealer,
+      metrics,
+      log,
+      confirmations: cfg.confirmations,
+      maxInFlight: cfg.maxInFlight,
+      bumpAfterMs: cfg.bumpAfterMs,
+      pollMs: cfg.pollMs,
+      retry: cfg.retry,
       ...(cfg.gasLimit === undefined ? {} : { gasLimit: cfg.gasLimit }),
     });
     submitter.start();
@@ -238,22 +302,25 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
     }
     let building = batchJsonBuilding.get(b.batchSeq);
     if (!building) {
-      building = trees.batchJson(b.firstSeq, b.count).then((json) => {
-        batchJsonBuilding.delete(b.batchSeq);
-        if (json.length <= BATCH_CACHE_BYTES / 4) {
-          while (batchJsonBytes + json.length > BATCH_CACHE_BYTES && batchJsonCache.size) {
-            const [k, v] = batchJsonCache.entries().next().value!;
-            batchJsonCache.delete(k);
-            batchJsonBytes -= v.length;
+      building = trees.batchJson(b.firstSeq, b.count).then(
+        (json) => {
+          batchJsonBuilding.delete(b.batchSeq);
+          if (json.length <= BATCH_CACHE_BYTES / 4) {
+            while (batchJsonBytes + json.length > BATCH_CACHE_BYTES && batchJsonCache.size) {
+              const [k, v] = batchJsonCache.entries().next().value!;
+              batchJsonCache.delete(k);
+              batchJsonBytes -= v.length;
+            }
+            batchJsonCache.set(b.batchSeq, json);
+            batchJsonBytes += json.length;
           }
-          batchJsonCache.set(b.batchSeq, json);
-          batchJsonBytes += json.length;
-        }
-        return json;
-      }, (e: unknown) => {
-        batchJsonBuilding.delete(b.batchSeq);
-        throw e;
-      });
+          return json;
+        },
+        (e: unknown) => {
+          batchJsonBuilding.delete(b.batchSeq);
+          throw e;
+        },
+      );
       batchJsonBuilding.set(b.batchSeq, building);
     }
     return building;
@@ -261,7 +328,12 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
   let closed = false;
 
   const hook: SettlementHook = {
-    gateway, settlement: cfg.settlement, chainId, domain, metrics, log,
+    gateway,
+    settlement: cfg.settlement,
+    chainId,
+    domain,
+    metrics,
+    log,
     record: (call) => recorder.record(call),
 
     async flush() {
@@ -273,7 +345,10 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
       const end = Date.now() + timeoutMs;
       for (;;) {
         if (recorder.pendingCount === 0 && sealer.queued === 0 && store.unconfirmed().length === 0) return;
-        if (Date.now() > end) throw new Error(`not settled after ${timeoutMs} ms: ${JSON.stringify(store.statusCounts())}, queued ${sealer.queued}`);
+        if (Date.now() > end)
+          throw new Error(
+            `not settled after ${timeoutMs} ms: ${JSON.stringify(store.statusCounts())}, queued ${sealer.queued}`,
+          );
         submitter?.kick();
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -309,9 +384,11 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
       // recovery keeps (only callSeqs past the durable end are voided after a crash).
       const rec = store.record(seq);
       const stored = rec && decodeRecord(rec, 0, seq);
-      if (!stored || stored.kind !== "served" || stored.leaf !== r.leaf || r.kind !== "served") throw new NotDurableError(seq);
+      if (stored?.kind !== "served" || stored.leaf !== r.leaf || r.kind !== "served") throw new NotDurableError(seq);
       const fields = receiptStruct(gateway, stored);
-      sig = trees.canSign ? await trees.signReceipt(domain, fields) : (await signReceipt(cfg.enclave as LocalAccount, domain, fields)).signature;
+      sig = trees.canSign
+        ? await trees.signReceipt(domain, fields)
+        : (await signReceipt(cfg.enclave as LocalAccount, domain, fields)).signature;
       if (sigCache.size >= 10_000) sigCache.delete(sigCache.keys().next().value!);
       sigCache.set(key, sig);
       return sig;
@@ -325,7 +402,10 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
       const receipts: StoredReceipt[] = new Array(b.count);
       for (let i = 0; i < b.count; i++) receipts[i] = decodeRecord(recs, i, b.firstSeq);
       return {
-        header: parseHeader(b.header), signature: b.signature, status: statusOf(b), receipts,
+        header: parseHeader(b.header),
+        signature: b.signature,
+        status: statusOf(b),
+        receipts,
         ...(b.txHash ? { tx: { hash: b.txHash, blockNumber: b.blockNumber, blockHash: b.blockHash } } : {}),
       };
     },
@@ -335,7 +415,9 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
       const b = store.batchMeta(batchSeq);
       if (!b) return undefined;
       const receipts = await batchJson(b);
-      const tx = b.txHash ? `,"tx":${toJson({ hash: b.txHash, blockNumber: b.blockNumber, blockHash: b.blockHash })}` : "";
+      const tx = b.txHash
+        ? `,"tx":${toJson({ hash: b.txHash, blockNumber: b.blockNumber, blockHash: b.blockHash })}`
+        : "";
       const head = `{"gateway":"${gateway}","header":${toJson(parseHeader(b.header))},"signature":${toJson(b.signature)},"status":"${statusOf(b)}"${tx},"receipts":`;
       return { head, receipts };
     },
@@ -351,30 +433,62 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
       // Warnings leave `ok` true: the gateway serves, but settlement needs the operator soon (or now).
       const warnings: string[] = [];
       const held = [...sealer.held.values()];
-      if (held.length) warnings.push(`fee cap: ${held.length} batch(es) not signed, e.g. batch ${held[0]!.batchSeq}: ${held[0]!.reason}`);
+      if (held.length)
+        warnings.push(
+          `fee cap: ${held.length} batch(es) not signed, e.g. batch ${held[0]!.batchSeq}: ${held[0]!.reason}`,
+        );
       const perBatch = sealer.lastFee;
-      if (chainState && perBatch !== undefined && perBatch > 0n && chainState.depositWei / perBatch < BigInt(cfg.warnBatchesLeft)) {
-        warnings.push(`OPG deposit ${chainState.depositWei} covers ${chainState.depositWei / perBatch} batches at the last fee ${perBatch} (< ${cfg.warnBatchesLeft}): deposit more`);
+      if (
+        chainState &&
+        perBatch !== undefined &&
+        perBatch > 0n &&
+        chainState.depositWei / perBatch < BigInt(cfg.warnBatchesLeft)
+      ) {
+        warnings.push(
+          `OPG deposit ${chainState.depositWei} covers ${chainState.depositWei / perBatch} batches at the last fee ${perBatch} (< ${cfg.warnBatchesLeft}): deposit more`,
+        );
       }
       if (chainState) {
         const left = Math.floor(chainState.activeUntil - Date.now() / 1000);
-        if (left < cfg.warnActiveUntilSec) warnings.push(`enclave key activeUntil in ${left} s (< ${cfg.warnActiveUntilSec} s): re-attest`);
+        if (left < cfg.warnActiveUntilSec)
+          warnings.push(`enclave key activeUntil in ${left} s (< ${cfg.warnActiveUntilSec} s): re-attest`);
       }
       return {
-        ok: !closed && (submitter?.lastError === undefined),
+        ok: !closed && submitter?.lastError === undefined,
         warnings,
-        gateway, settlement: cfg.settlement, chainId,
-        nextCallSeq: recorder.next, queued: recorder.pendingCount + sealer.queued,
+        gateway,
+        settlement: cfg.settlement,
+        chainId,
+        nextCallSeq: recorder.next,
+        queued: recorder.pendingCount + sealer.queued,
         batches: store.statusCounts(),
-        chain: chain ? { nextCallSeq: chain.nextCallSeq, nextBatchSeq: chain.nextBatchSeq, head: String(chain.head), ageMs: Date.now() - chain.at } : null,
+        chain: chain
+          ? {
+              nextCallSeq: chain.nextCallSeq,
+              nextBatchSeq: chain.nextBatchSeq,
+              head: String(chain.head),
+              ageMs: Date.now() - chain.at,
+            }
+          : null,
         lastError: submitter?.lastError ?? null,
         feeCap: {
           maxFeePerCall: sealer.feeCaps.maxFeePerCall?.toString() ?? null,
           maxFeePerBatch: sealer.feeCaps.maxFeePerBatch?.toString() ?? null,
-          held: held.map((h) => ({ batchSeq: h.batchSeq, fee: String(h.fee), servedCalls: h.servedCalls, reason: h.reason, since: h.since })),
+          held: held.map((h) => ({
+            batchSeq: h.batchSeq,
+            fee: String(h.fee),
+            servedCalls: h.servedCalls,
+            reason: h.reason,
+            since: h.since,
+          })),
         },
         balances: chainState
-          ? { relayerGasWei: String(chainState.relayerGasWei), depositWei: String(chainState.depositWei), activeUntil: chainState.activeUntil, ageMs: Date.now() - chainState.at }
+          ? {
+              relayerGasWei: String(chainState.relayerGasWei),
+              depositWei: String(chainState.depositWei),
+              activeUntil: chainState.activeUntil,
+              ageMs: Date.now() - chainState.at,
+            }
           : null,
       };
     },

@@ -12,14 +12,24 @@ import { PublicLimiter, type PublicLimits } from "./rateLimit.js";
 
 const utf8 = new TextEncoder();
 /** Default bounds of `/batches/:n`, on top of the endpoint's: 5/s per address (burst 10), 50/s in all, 4 at once. */
-export const BATCH_LIMITS: PublicLimits = { perClient: { rate: 5, burst: 10 }, global: { rate: 50, burst: 50 }, maxInFlight: 4 };
+export const BATCH_LIMITS: PublicLimits = {
+  perClient: { rate: 5, burst: 10 },
+  global: { rate: 50, burst: 50 },
+  maxInFlight: 4,
+};
 const CLOSE = utf8.encode("}");
 const UINT = /^(0|[1-9][0-9]{0,15})$/;
 
 function parseId(c: Context, name: string): number | Response {
   const raw = c.req.param(name) ?? "";
   if (!UINT.test(raw) || !Number.isSafeInteger(Number(raw))) {
-    return c.json({ error: "bad_request", message: `${name}: expected a non-negative decimal integer (at most 2^53-1), got ${JSON.stringify(raw.slice(0, 40))}` }, 400);
+    return c.json(
+      {
+        error: "bad_request",
+        message: `${name}: expected a non-negative decimal integer (at most 2^53-1), got ${JSON.stringify(raw.slice(0, 40))}`,
+      },
+      400,
+    );
   }
   return Number(raw);
 }
@@ -36,7 +46,10 @@ export async function receiptResponse(c: Context, hook: SettlementHook, seq: num
 }
 
 /** {@link receiptResponse} without a Hono context (status, JSON body, headers), e.g. to answer inside OHTTP. */
-export async function receiptAnswer(hook: SettlementHook, seq: number): Promise<{ status: 200 | 409; body: unknown; headers: Record<string, string> } | undefined> {
+export async function receiptAnswer(
+  hook: SettlementHook,
+  seq: number,
+): Promise<{ status: 200 | 409; body: unknown; headers: Record<string, string> } | undefined> {
   const v = hook.receipt(seq);
   if (!v) return undefined;
   if (!v.durable) return notDurable(seq);
@@ -55,7 +68,10 @@ export async function receiptAnswer(hook: SettlementHook, seq: number): Promise<
 function notDurable(seq: number) {
   return {
     status: 409 as const,
-    body: { error: "not_durable", message: `callSeq ${seq} is recorded but not durable yet (its group commit has not landed); retry in a moment. The enclave signs a receipt only once it is durable.` },
+    body: {
+      error: "not_durable",
+      message: `callSeq ${seq} is recorded but not durable yet (its group commit has not landed); retry in a moment. The enclave signs a receipt only once it is durable.`,
+    },
     headers: { "retry-after": "1", "cache-control": "no-store" },
   };
 }
@@ -68,7 +84,11 @@ function notDurable(seq: number) {
  * are serialized once on the worker and cached, a receipt's signature is made once (on the worker)
  * and cached.
  */
-export function createHookApp(hook: SettlementHook, limits: PublicLimits | PublicLimiter = {}, batchLimits: PublicLimits | PublicLimiter = BATCH_LIMITS): Hono {
+export function createHookApp(
+  hook: SettlementHook,
+  limits: PublicLimits | PublicLimiter = {},
+  batchLimits: PublicLimits | PublicLimiter = BATCH_LIMITS,
+): Hono {
   const app = new Hono();
   const limiter = limits instanceof PublicLimiter ? limits : new PublicLimiter(limits);
   // Whole batches are up to megabytes each: a tighter budget of their own (a validator fetches each once).
@@ -79,7 +99,10 @@ export function createHookApp(hook: SettlementHook, limits: PublicLimits | Publi
   app.get("/receipts/:callSeq", async (c) => {
     const seq = parseId(c, "callSeq");
     if (typeof seq !== "number") return seq;
-    return (await receiptResponse(c, hook, seq)) ?? c.json({ error: "not_found", message: `no receipt for callSeq ${seq} at gateway ${hook.gateway}` }, 404);
+    return (
+      (await receiptResponse(c, hook, seq)) ??
+      c.json({ error: "not_found", message: `no receipt for callSeq ${seq} at gateway ${hook.gateway}` }, 404)
+    );
   });
 
   app.get("/batches/:batchSeq", async (c) => {
@@ -97,7 +120,10 @@ export function createHookApp(hook: SettlementHook, limits: PublicLimits | Publi
         ctl.close();
       },
     });
-    return c.body(body, 200, { "content-type": "application/json", "content-length": String(head.length + b.receipts.length + 1) });
+    return c.body(body, 200, {
+      "content-type": "application/json",
+      "content-length": String(head.length + b.receipts.length + 1),
+    });
   });
 
   app.get("/metrics", async (c) => {
@@ -119,11 +145,16 @@ export function createHookApp(hook: SettlementHook, limits: PublicLimits | Publi
 }
 
 /** Serves `app` on `port` (0 = any free port); resolves with the server and its port. */
-export function listen(app: { fetch: Hono["fetch"] } | Hono<any>, port = 0, hostname = "127.0.0.1"): Promise<{ server: ServerType; port: number; close: () => Promise<void> }> {
+export function listen(
+  app: { fetch: Hono["fetch"] } | Hono<any>,
+  port = 0,
+  hostname = "127.0.0.1",
+): Promise<{ server: ServerType; port: number; close: () => Promise<void> }> {
   return new Promise((resolve) => {
     const server = serve({ fetch: (app as Hono).fetch, port, hostname }, (info) => {
       resolve({
-        server, port: info.port,
+        server,
+        port: info.port,
         close: () => new Promise<void>((r) => server.close(() => r())),
       });
     });

@@ -1,9 +1,29 @@
 /** proofpath gateway hook: record receipts after the fast path; durability, batching and settlement follow. */
-export { createSettlementHook, type SettlementHook, type ReceiptView, type BatchView, type ReceiptStatus } from "./hook.js";
+export {
+  createSettlementHook,
+  type SettlementHook,
+  type ReceiptView,
+  type BatchView,
+  type ReceiptStatus,
+} from "./hook.js";
 export type { Call, Recorded } from "./recorder.js";
 export { hookConfigSchema, parseHookConfig, type HookConfig, type HookConfigInput } from "./config.js";
 export { createHookApp, listen } from "./http.js";
 export { PublicLimiter, type PublicLimits } from "./rateLimit.js";
-export { approveEnclaveByValidators, registerEnclave, type ApproveByValidatorsParams, type RegisterEnclaveParams } from "./setup.js";
-export { GatewayError, GatewayConfigError, InvalidCallError, HookClosedError, ReconcileError, StoreBehindChainError, NotDurableError, EnclaveApprovalError } from "./errors.js";
+export {
+  approveEnclaveByValidators,
+  registerEnclave,
+  type ApproveByValidatorsParams,
+  type RegisterEnclaveParams,
+} from "./setup.js";
+export {
+  GatewayError,
+  GatewayConfigError,
+  InvalidCallError,
+  HookClosedError,
+  ReconcileError,
+  StoreBehindChainError,
+  NotDurableError,
+  EnclaveApprovalError,
+} from "./errors.js";
 export type { StoredReceipt } from "./record.js";

@@ -9,7 +9,17 @@ import type { Hex, LocalAccount } from "viem";
 import type { SettlementDomain } from "../sdk/eip712.js";
 import { buildTree } from "../sdk/merkle.js";
 import { bytesToHex32, type BatchHeaderFields, type ReceiptFields } from "../sdk/hashing.js";
-import { REC, OFF_INPUT, OFF_KIND, OFF_LEAF, OFF_MODEL, OFF_OUTPUT, KIND_VOID, servedAtOf, decodeRecord } from "./record.js";
+import {
+  REC,
+  OFF_INPUT,
+  OFF_KIND,
+  OFF_LEAF,
+  OFF_MODEL,
+  OFF_OUTPUT,
+  KIND_VOID,
+  servedAtOf,
+  decodeRecord,
+} from "./record.js";
 import { Store } from "./store.js";
 import { toJson } from "./json.js";
 
@@ -44,7 +54,12 @@ function summarize(records: Uint8Array, n: number): { leaves: Uint8Array; summar
   return {
     leaves,
     summary: {
-      usage: sorted.map(([modelId, u]) => ({ modelId, calls: u.calls, inputTokens: String(u.inputTokens), outputTokens: String(u.outputTokens) })),
+      usage: sorted.map(([modelId, u]) => ({
+        modelId,
+        calls: u.calls,
+        inputTokens: String(u.inputTokens),
+        outputTokens: String(u.outputTokens),
+      })),
       firstServedAt: last === 0 ? 0 : first,
       lastServedAt: last,
     },
@@ -92,7 +107,10 @@ let signer: Promise<{ account: LocalAccount; eip712: typeof import("../sdk/eip71
  */
 async function sign(msg: WorkerRequest): Promise<Hex> {
   if (!signingKey) throw new Error("no signing key");
-  signer ??= Promise.all([import("viem/accounts"), import("../sdk/eip712.js")]).then(([a, e]) => ({ account: a.privateKeyToAccount(signingKey), eip712: e }));
+  signer ??= Promise.all([import("viem/accounts"), import("../sdk/eip712.js")]).then(([a, e]) => ({
+    account: a.privateKeyToAccount(signingKey),
+    eip712: e,
+  }));
   const { account, eip712 } = await signer;
   if (msg.sign) return (await eip712.signHeader(account, msg.sign.domain, msg.sign.header)).signature;
   return (await eip712.signReceipt(account, msg.signReceipt!.domain, msg.signReceipt!.receipt)).signature;

@@ -21,7 +21,9 @@ export const GATEWAY_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=64"
 export function relaunchWithGatewayFlags(): void {
   if (process.env.GATEWAY_NODE_FLAGS === "off") return;
   if (GATEWAY_NODE_FLAGS.every((f) => process.execArgv.includes(f))) return;
-  const r = spawnSync(process.execPath, [...GATEWAY_NODE_FLAGS, ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
+  const r = spawnSync(process.execPath, [...GATEWAY_NODE_FLAGS, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: "inherit",
+  });
   if (r.error) throw r.error;
   process.exit(r.status ?? 1);
 }

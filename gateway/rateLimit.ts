@@ -32,7 +32,11 @@ export interface PublicLimits {
 class Bucket {
   tokens: number;
   at: number;
-  constructor(private readonly rate: number, private readonly burst: number, now: number) {
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+    now: number,
+  ) {
     this.tokens = burst;
     this.at = now;
   }
@@ -65,8 +69,12 @@ export class PublicLimiter {
   constructor(o: PublicLimits = {}) {
     this.perClient = o.perClient ?? { rate: 50, burst: 100 };
     const g = o.global ?? { rate: 1_000, burst: 500 };
-    for (const [name, b] of [["perClient", this.perClient], ["global", g]] as const) {
-      if (!(b.rate > 0) || !(b.burst >= 1)) throw new RangeError(`PublicLimits.${name}: rate must be > 0 and burst ≥ 1`);
+    for (const [name, b] of [
+      ["perClient", this.perClient],
+      ["global", g],
+    ] as const) {
+      if (!(b.rate > 0) || !(b.burst >= 1))
+        throw new RangeError(`PublicLimits.${name}: rate must be > 0 and burst ≥ 1`);
     }
     this.global = new Bucket(g.rate, g.burst, performance.now());
     this.maxInFlight = o.maxInFlight ?? 32;
@@ -110,12 +118,20 @@ export class PublicLimiter {
       const url = c.req.url;
       if (url.length - url.indexOf("/", url.indexOf("//") + 2) > this.maxUrlLength) {
         this.refused.url++;
-        return c.json({ error: "uri_too_long", message: `request URL longer than ${this.maxUrlLength} characters` }, 414);
+        return c.json(
+          { error: "uri_too_long", message: `request URL longer than ${this.maxUrlLength} characters` },
+          414,
+        );
       }
       const { wait, reason } = this.admit(clientAddress(c));
       if (wait > 0) {
         const s = Math.max(1, Math.ceil(wait));
-        const why = reason === "client" ? "too many requests from this address" : reason === "global" ? "the gateway is answering too many requests" : "too many requests in flight";
+        const why =
+          reason === "client"
+            ? "too many requests from this address"
+            : reason === "global"
+              ? "the gateway is answering too many requests"
+              : "too many requests in flight";
         const headers: Record<string, string> = { "retry-after": String(s), "cache-control": "no-store" };
         if (this.holdMs > 0 && this.held < this.maxHeld) {
           this.held++;

@@ -25,7 +25,14 @@ export interface RecoveredState {
 
 const VOID_CHUNK = 65_536;
 
-export function recover(store: Store, gateway: Address, chain: { nextCallSeq: number; nextBatchSeq: number }, reserveSize: number, log: Logger, storeName = "the store"): RecoveredState {
+export function recover(
+  store: Store,
+  gateway: Address,
+  chain: { nextCallSeq: number; nextBatchSeq: number },
+  reserveSize: number,
+  log: Logger,
+  storeName = "the store",
+): RecoveredState {
   const last = store.lastBatch();
   const sealedUntil = last ? last.firstSeq + last.count : Number(store.getMeta("baseCallSeq") ?? "0");
   const nextBatchSeq = last ? last.batchSeq + 1 : Number(store.getMeta("baseBatchSeq") ?? "0");
@@ -35,7 +42,9 @@ export function recover(store: Store, gateway: Address, chain: { nextCallSeq: nu
     const b = store.batch(chain.nextBatchSeq);
     if (!b) throw new ReconcileError(`store has no batch ${chain.nextBatchSeq} but later ones`);
     if (b.firstSeq !== chain.nextCallSeq) {
-      throw new ReconcileError(`chain expects callSeq ${chain.nextCallSeq} for batch ${chain.nextBatchSeq}, store has ${b.firstSeq}: wrong store for this gateway?`);
+      throw new ReconcileError(
+        `chain expects callSeq ${chain.nextCallSeq} for batch ${chain.nextBatchSeq}, store has ${b.firstSeq}: wrong store for this gateway?`,
+      );
     }
     for (const x of [b, ...store.confirmedFrom(chain.nextBatchSeq + 1)]) {
       if (x.status === "submitted" || x.status === "included" || x.status === "confirmed") {
@@ -43,18 +52,25 @@ export function recover(store: Store, gateway: Address, chain: { nextCallSeq: nu
         crashPoint("mid-reconcile");
       }
     }
-    for (const x of store.unconfirmed()) if (x.batchSeq > chain.nextBatchSeq && x.status !== "sealed" && x.status !== "signed") store.resetToSigned(x.batchSeq);
+    for (const x of store.unconfirmed())
+      if (x.batchSeq > chain.nextBatchSeq && x.status !== "sealed" && x.status !== "signed")
+        store.resetToSigned(x.batchSeq);
   } else if (chain.nextBatchSeq > nextBatchSeq) {
     // The chain settled batches this store never sealed: the store was lost, replaced or restored
     // from a backup (a batch is stored before it is broadcast, so an intact store is never behind).
     // The enclave may have signed receipts past anything this store knows; handing their callSeqs
     // out again would be equivocation. Fail closed (the way out is key succession).
     const knownEnd = Math.max(sealedUntil, store.durableEnd(), Number(store.getMeta("reservedUntil") ?? "0"));
-    log.error({ chain, local: { nextBatchSeq, sealedUntil, knownEnd } }, "store is behind the chain: refusing to start");
+    log.error(
+      { chain, local: { nextBatchSeq, sealedUntil, knownEnd } },
+      "store is behind the chain: refusing to start",
+    );
     throw new StoreBehindChainError(storeName, gateway, { nextBatchSeq, nextCallSeq: knownEnd }, chain);
   } else if (chain.nextCallSeq !== sealedUntil) {
     // Same number of batches, other callSeqs: these are not this store's batches.
-    throw new ReconcileError(`chain has callSeqs below ${chain.nextCallSeq} in ${chain.nextBatchSeq} batches, the store's ${nextBatchSeq} batches end at ${sealedUntil}: wrong store for this gateway?`);
+    throw new ReconcileError(
+      `chain has callSeqs below ${chain.nextCallSeq} in ${chain.nextBatchSeq} batches, the store's ${nextBatchSeq} batches end at ${sealedUntil}: wrong store for this gateway?`,
+    );
   }
 
   // Void leaves for every callSeq reserved but not durable, then a fresh reservation.
@@ -71,7 +87,11 @@ export function recover(store: Store, gateway: Address, chain: { nextCallSeq: nu
     store.apply([{ kind: "receipts", firstSeq: from, count: n, data }]);
     voided += n;
   }
-  if (voided) log.warn({ from: durableEnd, to: reserved, voided }, "callSeqs reserved before a crash but never durable: settled as void leaves");
+  if (voided)
+    log.warn(
+      { from: durableEnd, to: reserved, voided },
+      "callSeqs reserved before a crash but never durable: settled as void leaves",
+    );
   const nextSeq = reserved;
   const reservedUntil = nextSeq + reserveSize;
   store.raiseReservation(reservedUntil);

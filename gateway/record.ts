@@ -75,7 +75,16 @@ export function receiptStruct(gateway: Address, r: StoredReceipt) {
  */
 export function fillLeaves(data: Uint8Array, firstSeq: number, count: number, gateway: Uint8Array): void {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const f: ReceiptFields = { gateway, callSeq: 0, modelId: data, requestHash: data, responseHash: data, inputTokens: 0, outputTokens: 0, servedAt: 0 };
+  const f: ReceiptFields = {
+    gateway,
+    callSeq: 0,
+    modelId: data,
+    requestHash: data,
+    responseHash: data,
+    inputTokens: 0,
+    outputTokens: 0,
+    servedAt: 0,
+  };
   for (let i = 0; i < count; i++) {
     const at = i * REC;
     if (data[at + OFF_KIND] === KIND_VOID) continue;

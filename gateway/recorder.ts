@@ -11,7 +11,18 @@ import { hexToBytes, type Address, type Hex } from "viem";
 import { bytesToHex32, writeHex } from "../sdk/hashing.js";
 import { HookClosedError, InvalidCallError } from "./errors.js";
 import {
-  REC, OFF_INPUT, OFF_KIND, OFF_LEAF, OFF_MODEL, OFF_OUTPUT, OFF_REQUEST, OFF_RESPONSE, OFF_SERVED_HI, OFF_SERVED_LO, KIND_SERVED, fillLeaves,
+  REC,
+  OFF_INPUT,
+  OFF_KIND,
+  OFF_LEAF,
+  OFF_MODEL,
+  OFF_OUTPUT,
+  OFF_REQUEST,
+  OFF_RESPONSE,
+  OFF_SERVED_HI,
+  OFF_SERVED_LO,
+  KIND_SERVED,
+  fillLeaves,
 } from "./record.js";
 import type { ReceiptsWrite, Store } from "./store.js";
 import type { Committer } from "./committer.js";
@@ -137,10 +148,13 @@ export class Recorder {
     this.bytes32(call.responseHash, this.response, "responseHash");
     const inT = call.inputTokens;
     const outT = call.outputTokens;
-    if (typeof inT !== "number" || !Number.isInteger(inT) || inT < 0 || inT > UINT32) throw new InvalidCallError("inputTokens", `${String(inT)} is not a uint32`);
-    if (typeof outT !== "number" || !Number.isInteger(outT) || outT < 0 || outT > UINT32) throw new InvalidCallError("outputTokens", `${String(outT)} is not a uint32`);
+    if (typeof inT !== "number" || !Number.isInteger(inT) || inT < 0 || inT > UINT32)
+      throw new InvalidCallError("inputTokens", `${String(inT)} is not a uint32`);
+    if (typeof outT !== "number" || !Number.isInteger(outT) || outT < 0 || outT > UINT32)
+      throw new InvalidCallError("outputTokens", `${String(outT)} is not a uint32`);
     const servedAt = call.servedAt ?? Date.now();
-    if (typeof servedAt !== "number" || !Number.isSafeInteger(servedAt) || servedAt < 0) throw new InvalidCallError("servedAt", `${String(servedAt)} is not a unix-ms safe integer`);
+    if (typeof servedAt !== "number" || !Number.isSafeInteger(servedAt) || servedAt < 0)
+      throw new InvalidCallError("servedAt", `${String(servedAt)} is not a unix-ms safe integer`);
 
     // Valid: from here on nothing throws for bad input, so a callSeq is only taken for a receipt.
     if (this.count === CAPACITY) this.commit();
@@ -223,7 +237,11 @@ export class Recorder {
     }
     this.count = 0;
     this.inflightCalls += n;
-    this.committer.send(write, () => this.committed(write, group), (e) => group?.reject(e));
+    this.committer.send(
+      write,
+      () => this.committed(write, group),
+      (e) => group?.reject(e),
+    );
   }
 
   private committed(w: ReceiptsWrite, group: Recorder["group"]): void {

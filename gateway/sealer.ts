@@ -98,7 +98,10 @@ export class Sealer {
   /** Fee of the last header priced (for the deposit's "batches left"). */
   lastFee: bigint | undefined;
 
-  constructor(private readonly d: SealerDeps, start: { nextBatchSeq: number }) {
+  constructor(
+    private readonly d: SealerDeps,
+    start: { nextBatchSeq: number },
+  ) {
     this.nextBatchSeq = start.nextBatchSeq;
     this.caps = { ...d.feeCaps };
   }
@@ -132,7 +135,13 @@ export class Sealer {
       this.held.set(batchSeq, { batchSeq, fee: header.fee, servedCalls, reason, since: prev?.since ?? Date.now() });
       this.d.metrics.feeCapRefusals.inc();
       this.d.log.error(
-        { batchSeq, fee: String(header.fee), servedCalls, maxFeePerCall: this.caps.maxFeePerCall?.toString(), maxFeePerBatch: this.caps.maxFeePerBatch?.toString() },
+        {
+          batchSeq,
+          fee: String(header.fee),
+          servedCalls,
+          maxFeePerCall: this.caps.maxFeePerCall?.toString(),
+          maxFeePerBatch: this.caps.maxFeePerBatch?.toString(),
+        },
         `refusing to sign batch ${batchSeq}: ${reason} (the on-chain fee rate is above this gateway's cap; it stays sealed until the rate comes down or the cap is raised)`,
       );
     }
@@ -254,7 +263,12 @@ export class Sealer {
     const built = await building;
     d.metrics.merkleMs.observe(built.ms);
     const s = built.summary!;
-    const usage = s.usage.map((u) => ({ modelId: u.modelId as Hex, calls: u.calls, inputTokens: BigInt(u.inputTokens), outputTokens: BigInt(u.outputTokens) }));
+    const usage = s.usage.map((u) => ({
+      modelId: u.modelId as Hex,
+      calls: u.calls,
+      inputTokens: BigInt(u.inputTokens),
+      outputTokens: BigInt(u.outputTokens),
+    }));
     const { rate, perModel } = await this.rates(usage.map((u) => u.modelId));
     const batchSeq = this.nextBatchSeq;
     const header: BatchHeader = {
@@ -275,7 +289,15 @@ export class Sealer {
     // One transaction (one fsync) stores the batch with its signature, before anything is broadcast.
     // The next batch is sealed while this one is written: the commit worker keeps writes in order,
     // and a failed write stops the whole hook (a restart seals these receipts again).
-    const stored = d.committer.insertBatch({ batchSeq, firstSeq, count: n, header: toJson(header), ...(signature ? { signature } : {}), tree: built.tree.nodes, sealedAt: Date.now() });
+    const stored = d.committer.insertBatch({
+      batchSeq,
+      firstSeq,
+      count: n,
+      header: toJson(header),
+      ...(signature ? { signature } : {}),
+      tree: built.tree.nodes,
+      sealedAt: Date.now(),
+    });
     this.consume(n);
     this.nextBatchSeq++;
     const done = stored.then(() => {
@@ -329,7 +351,10 @@ export class Sealer {
       this.d.store.setUnsigned(b.batchSeq, toJson(priced));
       return;
     }
-    this.d.log.warn({ batchSeq: b.batchSeq, old: String(header.fee), fee: String(fee) }, "fee schedule changed: re-signing batch");
+    this.d.log.warn(
+      { batchSeq: b.batchSeq, old: String(header.fee), fee: String(fee) },
+      "fee schedule changed: re-signing batch",
+    );
     await this.sign(b.batchSeq, priced);
   }
 

@@ -5,9 +5,28 @@
  * `approveEnclaveByValidators` is the production approval: validators verify the key's attestation
  * document (their `POST /approvals`) and the operator submits their signatures.
  */
-import { keccak256, toHex, type Account, type Address, type Chain, type Hex, type LocalAccount, type PublicClient, type Transport, type WalletClient } from "viem";
+import {
+  keccak256,
+  toHex,
+  type Account,
+  type Address,
+  type Chain,
+  type Hex,
+  type LocalAccount,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
 import { gatewayRegistryAbi, opgTokenAbi, proofSettlementAbi } from "../sdk/abis.js";
-import { APPROVAL_TTL_SEC, enclaveApprovalDigest, enclaveRegistrationDigest, quorumSignatures, signCompact, sortBySigner, type CompactSig } from "../sdk/quorum.js";
+import {
+  APPROVAL_TTL_SEC,
+  enclaveApprovalDigest,
+  enclaveRegistrationDigest,
+  quorumSignatures,
+  signCompact,
+  sortBySigner,
+  type CompactSig,
+} from "../sdk/quorum.js";
 import { EnclaveApprovalError } from "./errors.js";
 import type { Deployment } from "../sdk/deploy.js";
 
@@ -30,8 +49,22 @@ export interface RegisterEnclaveParams {
   deposit?: bigint;
 }
 
-async function write(pub: PublicClient, w: Wallet, address: Address, abi: readonly unknown[], functionName: string, args: readonly unknown[]): Promise<void> {
-  const hash = await w.writeContract({ address, abi, functionName, args, account: w.account, chain: w.chain ?? null } as never);
+async function write(
+  pub: PublicClient,
+  w: Wallet,
+  address: Address,
+  abi: readonly unknown[],
+  functionName: string,
+  args: readonly unknown[],
+): Promise<void> {
+  const hash = await w.writeContract({
+    address,
+    abi,
+    functionName,
+    args,
+    account: w.account,
+    chain: w.chain ?? null,
+  } as never);
   const r = await pub.waitForTransactionReceipt({ hash });
   if (r.status !== "success") throw new Error(`${functionName} reverted (tx ${hash})`);
 }
@@ -47,19 +80,55 @@ export async function registerEnclave(pub: PublicClient, p: RegisterEnclaveParam
   const bond = p.bond ?? 1000n * 10n ** 18n;
   const deposit = p.deposit ?? 1_000_000n * 10n ** 18n;
 
-  const status = (await pub.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "measurementStatus", args: [measurement] })) as number;
+  const status = (await pub.readContract({
+    address: registry,
+    abi: gatewayRegistryAbi,
+    functionName: "measurementStatus",
+    args: [measurement],
+  })) as number;
   if (status === 0) await write(pub, p.owner, registry, gatewayRegistryAbi, "allowMeasurement", [measurement]);
   if (operator.account.address !== p.owner.account.address) {
     await write(pub, p.owner, token, opgTokenAbi, "transfer", [operator.account.address, bond + deposit]);
   }
   await write(pub, operator, token, opgTokenAbi, "approve", [registry, bond]);
-  const keySig = await signCompact(p.enclave, enclaveRegistrationDigest(chainId, registry, { operator: operator.account.address, measurement, attestationHash, keyConfigHash }));
-  await write(pub, operator, registry, gatewayRegistryAbi, "registerEnclave", [p.enclave.address, measurement, attestationHash, keyConfigHash, bond, keySig]);
+  const keySig = await signCompact(
+    p.enclave,
+    enclaveRegistrationDigest(chainId, registry, {
+      operator: operator.account.address,
+      measurement,
+      attestationHash,
+      keyConfigHash,
+    }),
+  );
+  await write(pub, operator, registry, gatewayRegistryAbi, "registerEnclave", [
+    p.enclave.address,
+    measurement,
+    attestationHash,
+    keyConfigHash,
+    bond,
+    keySig,
+  ]);
   if (p.validators) {
-    const e = (await pub.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [p.enclave.address] })) as { approvalNonce: bigint };
+    const e = (await pub.readContract({
+      address: registry,
+      abi: gatewayRegistryAbi,
+      functionName: "enclave",
+      args: [p.enclave.address],
+    })) as { approvalNonce: bigint };
     const deadline = await approvalDeadline(pub);
-    const digest = enclaveApprovalDigest(chainId, registry, { key: p.enclave.address, measurement, attestationHash, keyConfigHash, nonce: e.approvalNonce, deadline });
-    await write(pub, operator, registry, gatewayRegistryAbi, "approveEnclave", [p.enclave.address, deadline, await quorumSignatures(p.validators, digest)]);
+    const digest = enclaveApprovalDigest(chainId, registry, {
+      key: p.enclave.address,
+      measurement,
+      attestationHash,
+      keyConfigHash,
+      nonce: e.approvalNonce,
+      deadline,
+    });
+    await write(pub, operator, registry, gatewayRegistryAbi, "approveEnclave", [
+      p.enclave.address,
+      deadline,
+      await quorumSignatures(p.validators, digest),
+    ]);
   }
   await write(pub, operator, token, opgTokenAbi, "approve", [settlement, deposit]);
   await write(pub, operator, settlement, proofSettlementAbi, "deposit", [p.enclave.address, deposit]);
@@ -97,31 +166,60 @@ async function approvalDeadline(pub: PublicClient): Promise<bigint> {
 export async function approveEnclaveByValidators(pub: PublicClient, p: ApproveByValidatorsParams): Promise<void> {
   const deadline = await approvalDeadline(pub);
   const body = JSON.stringify({
-    enclave: p.enclave, document: Buffer.from(p.document).toString("base64"), deadline: deadline.toString(),
+    enclave: p.enclave,
+    document: Buffer.from(p.document).toString("base64"),
+    deadline: deadline.toString(),
     ...(p.publicKey !== undefined ? { publicKey: p.publicKey } : {}),
   });
-  type Answer = { url: string; ok: true; signer: Address; sig: CompactSig; nonce: string } | { url: string; ok: false; error: string };
+  type Answer =
+    | { url: string; ok: true; signer: Address; sig: CompactSig; nonce: string }
+    | { url: string; ok: false; error: string };
   const answers = await Promise.all(
     p.validators.map(async (url): Promise<Answer> => {
       try {
         const res = await fetch(`${url.replace(/\/+$/, "")}/approvals`, {
-          method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(p.timeoutMs ?? 10_000),
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body,
+          signal: AbortSignal.timeout(p.timeoutMs ?? 10_000),
         });
-        const j = (await res.json()) as { signer: Address; sig: CompactSig; nonce: string; error?: string; message?: string };
-        return res.ok ? { url, ok: true, signer: j.signer, sig: j.sig, nonce: j.nonce } : { url, ok: false, error: `${j.error ?? res.status}: ${j.message ?? ""}` };
+        const j = (await res.json()) as {
+          signer: Address;
+          sig: CompactSig;
+          nonce: string;
+          error?: string;
+          message?: string;
+        };
+        return res.ok
+          ? { url, ok: true, signer: j.signer, sig: j.sig, nonce: j.nonce }
+          : { url, ok: false, error: `${j.error ?? res.status}: ${j.message ?? ""}` };
       } catch (e) {
         return { url, ok: false, error: (e as Error).message };
       }
     }),
   );
   const registry = p.deployment.contracts.GatewayRegistry;
-  const e = (await pub.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [p.enclave] })) as { approvalNonce: bigint };
+  const e = (await pub.readContract({
+    address: registry,
+    abi: gatewayRegistryAbi,
+    functionName: "enclave",
+    args: [p.enclave],
+  })) as { approvalNonce: bigint };
   const nonce = e.approvalNonce.toString();
   const approvals = answers.flatMap((a) => (a.ok && a.nonce === nonce ? [{ signer: a.signer, sig: a.sig }] : []));
   if (approvals.length < p.quorum) {
     const refusals = answers.flatMap((a) =>
-      !a.ok ? [{ url: a.url, error: a.error }] : a.nonce !== nonce ? [{ url: a.url, error: `signed nonce ${a.nonce}, the registry is at ${nonce}` }] : []);
+      !a.ok
+        ? [{ url: a.url, error: a.error }]
+        : a.nonce !== nonce
+          ? [{ url: a.url, error: `signed nonce ${a.nonce}, the registry is at ${nonce}` }]
+          : [],
+    );
     throw new EnclaveApprovalError(p.enclave, approvals.length, p.quorum, refusals);
   }
-  await write(pub, p.sender, registry, gatewayRegistryAbi, "approveEnclave", [p.enclave, deadline, sortBySigner(approvals.slice(0, p.quorum))]);
+  await write(pub, p.sender, registry, gatewayRegistryAbi, "approveEnclave", [
+    p.enclave,
+    deadline,
+    sortBySigner(approvals.slice(0, p.quorum)),
+  ]);
 }

@@ -33,12 +33,20 @@ export function createSidecarApp(hook: SettlementHook): Hono {
 
   app.post("/record", async (c) => {
     const length = Number(c.req.header("content-length") ?? "0");
-    if (length > MAX_RECORD_BYTES) return c.json({ error: "too_large", message: `body: at most ${MAX_RECORD_BYTES} bytes` }, 413);
+    if (length > MAX_RECORD_BYTES)
+      return c.json({ error: "too_large", message: `body: at most ${MAX_RECORD_BYTES} bytes` }, 413);
     let body: unknown;
     try {
       body = await c.req.json();
     } catch {
-      return c.json({ error: "bad_request", message: "body: expected a JSON object { modelId, requestHash, responseHash, inputTokens, outputTokens, servedAt? }" }, 400);
+      return c.json(
+        {
+          error: "bad_request",
+          message:
+            "body: expected a JSON object { modelId, requestHash, responseHash, inputTokens, outputTokens, servedAt? }",
+        },
+        400,
+      );
     }
     const parsed = callSchema.safeParse(body);
     if (!parsed.success) {

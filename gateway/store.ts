@@ -77,32 +77,51 @@ export class Store {
   constructor(file: string, synchronous: "full" | "normal") {
     if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     this.db = new DatabaseSync(file);
-    this.db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=${synchronous === "full" ? "FULL" : "NORMAL"}; PRAGMA busy_timeout=5000;`);
+    this.db.exec(
+      `PRAGMA journal_mode=WAL; PRAGMA synchronous=${synchronous === "full" ? "FULL" : "NORMAL"}; PRAGMA busy_timeout=5000;`,
+    );
     this.db.exec(SCHEMA);
     const p = (sql: string) => this.db.prepare(sql);
     this.s = {
       getMeta: p("SELECT value FROM meta WHERE key = ?"),
       setMeta: p("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
-      raiseReservation: p(`INSERT INTO meta(key, value) VALUES ('reservedUntil', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value
+      raiseReservation:
+        p(`INSERT INTO meta(key, value) VALUES ('reservedUntil', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value
                            WHERE CAST(meta.value AS INTEGER) < ?2`),
       insertSegment: p("INSERT INTO segments(first_seq, count, data) VALUES (?, ?, ?)"),
       durableEnd: p("SELECT first_seq + count AS e FROM segments ORDER BY first_seq DESC LIMIT 1"),
-      segmentsFrom: p("SELECT first_seq AS firstSeq, count, data FROM segments WHERE first_seq + count > ? ORDER BY first_seq"),
-      segmentsIn: p("SELECT first_seq AS firstSeq, count, data FROM segments WHERE first_seq < ? AND first_seq + count > ? ORDER BY first_seq"),
+      segmentsFrom: p(
+        "SELECT first_seq AS firstSeq, count, data FROM segments WHERE first_seq + count > ? ORDER BY first_seq",
+      ),
+      segmentsIn: p(
+        "SELECT first_seq AS firstSeq, count, data FROM segments WHERE first_seq < ? AND first_seq + count > ? ORDER BY first_seq",
+      ),
       record: p(`SELECT first_seq AS firstSeq, substr(data, (? - first_seq) * ${REC} + 1, ${REC}) AS rec FROM segments
                  WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1`),
-      insertBatch: p(`INSERT INTO batches(batch_seq, first_seq, count, header, signature, tree, status, sealed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertBatch: p(
+        `INSERT INTO batches(batch_seq, first_seq, count, header, signature, tree, status, sealed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
       batch: p(`SELECT ${BATCH_COLS} FROM batches WHERE batch_seq = ?`),
       batchMeta: p(`SELECT ${BATCH_COLS.replace("tree, ", "")} FROM batches WHERE batch_seq = ?`),
       batchOf: p(`SELECT ${BATCH_COLS} FROM batches WHERE first_seq <= ? ORDER BY batch_seq DESC LIMIT 1`),
       lastBatch: p(`SELECT ${BATCH_COLS} FROM batches ORDER BY batch_seq DESC LIMIT 1`),
       unconfirmed: p(`SELECT ${BATCH_COLS} FROM batches WHERE status != 'confirmed' ORDER BY batch_seq`),
-      confirmedFrom: p(`SELECT ${BATCH_COLS} FROM batches WHERE status = 'confirmed' AND batch_seq >= ? ORDER BY batch_seq`),
+      confirmedFrom: p(
+        `SELECT ${BATCH_COLS} FROM batches WHERE status = 'confirmed' AND batch_seq >= ? ORDER BY batch_seq`,
+      ),
       setSigned: p("UPDATE batches SET header = ?, signature = ?, status = 'signed' WHERE batch_seq = ?"),
-      setUnsigned: p("UPDATE batches SET header = ?, signature = NULL, status = 'sealed' WHERE batch_seq = ? AND status IN ('sealed', 'signed')"),
-      setTx: p("UPDATE batches SET status = 'submitted', tx_hash = ?, tx_nonce = ?, tx_raw = ?, max_fee = ?, prio_fee = ?, sent_at = ? WHERE batch_seq = ?"),
-      setIncluded: p("UPDATE batches SET status = ?, tx_hash = ?, block_number = ?, block_hash = ? WHERE batch_seq = ?"),
-      resetToSigned: p("UPDATE batches SET status = 'signed', tx_hash = NULL, tx_nonce = NULL, tx_raw = NULL, max_fee = NULL, prio_fee = NULL, sent_at = NULL, block_number = NULL, block_hash = NULL WHERE batch_seq = ?"),
+      setUnsigned: p(
+        "UPDATE batches SET header = ?, signature = NULL, status = 'sealed' WHERE batch_seq = ? AND status IN ('sealed', 'signed')",
+      ),
+      setTx: p(
+        "UPDATE batches SET status = 'submitted', tx_hash = ?, tx_nonce = ?, tx_raw = ?, max_fee = ?, prio_fee = ?, sent_at = ? WHERE batch_seq = ?",
+      ),
+      setIncluded: p(
+        "UPDATE batches SET status = ?, tx_hash = ?, block_number = ?, block_hash = ? WHERE batch_seq = ?",
+      ),
+      resetToSigned: p(
+        "UPDATE batches SET status = 'signed', tx_hash = NULL, tx_nonce = NULL, tx_raw = NULL, max_fee = NULL, prio_fee = NULL, sent_at = NULL, block_number = NULL, block_hash = NULL WHERE batch_seq = ?",
+      ),
       deleteBatchesFrom: p("DELETE FROM batches WHERE batch_seq >= ?"),
       countStatus: p("SELECT status, count(*) AS n FROM batches GROUP BY status"),
     };
@@ -159,7 +178,11 @@ export class Store {
   /** The records of [first, first+count) concatenated (every one must be durable). */
   records(first: number, count: number): Uint8Array {
     const out = new Uint8Array(count * REC);
-    for (const seg of this.s.segmentsIn!.all(first + count, first) as { firstSeq: number; count: number; data: Uint8Array }[]) {
+    for (const seg of this.s.segmentsIn!.all(first + count, first) as {
+      firstSeq: number;
+      count: number;
+      data: Uint8Array;
+    }[]) {
       const from = Math.max(first, seg.firstSeq);
       const to = Math.min(first + count, seg.firstSeq + seg.count);
       out.set(seg.data.subarray((from - seg.firstSeq) * REC, (to - seg.firstSeq) * REC), (from - first) * REC);
@@ -175,7 +198,16 @@ export class Store {
 
   /** Stores a sealed batch; with its header signature it is "signed" (ready to broadcast) at once. */
   insertBatch(b: NewBatch): void {
-    this.s.insertBatch!.run(b.batchSeq, b.firstSeq, b.count, b.header, b.signature ?? null, b.tree, b.signature ? "signed" : "sealed", b.sealedAt);
+    this.s.insertBatch!.run(
+      b.batchSeq,
+      b.firstSeq,
+      b.count,
+      b.header,
+      b.signature ?? null,
+      b.tree,
+      b.signature ? "signed" : "sealed",
+      b.sealedAt,
+    );
   }
 
   batch(batchSeq: number): BatchRow | undefined {
@@ -214,11 +246,20 @@ export class Store {
     this.s.setUnsigned!.run(header, batchSeq);
   }
 
-  setTx(batchSeq: number, tx: { hash: string; nonce: number; raw: string; maxFee: bigint; prioFee: bigint; sentAt: number }): void {
+  setTx(
+    batchSeq: number,
+    tx: { hash: string; nonce: number; raw: string; maxFee: bigint; prioFee: bigint; sentAt: number },
+  ): void {
     this.s.setTx!.run(tx.hash, tx.nonce, tx.raw, String(tx.maxFee), String(tx.prioFee), tx.sentAt, batchSeq);
   }
 
-  setIncluded(batchSeq: number, status: "included" | "confirmed", txHash: string, blockNumber: number, blockHash: string): void {
+  setIncluded(
+    batchSeq: number,
+    status: "included" | "confirmed",
+    txHash: string,
+    blockNumber: number,
+    blockHash: string,
+  ): void {
     this.s.setIncluded!.run(status, txHash, blockNumber, blockHash, batchSeq);
   }
 

@@ -7,8 +7,15 @@
  * chain (reorg). The contract accepts only the next batchSeq, so nothing is ever settled twice.
  */
 import {
-  BaseError, ContractFunctionRevertedError, encodeFunctionData, keccak256, parseEventLogs,
-  type Address, type Hex, type LocalAccount, type PublicClient,
+  BaseError,
+  ContractFunctionRevertedError,
+  encodeFunctionData,
+  keccak256,
+  parseEventLogs,
+  type Address,
+  type Hex,
+  type LocalAccount,
+  type PublicClient,
 } from "viem";
 import type { Logger } from "pino";
 import { proofSettlementAbi } from "../sdk/abis.js";
@@ -148,7 +155,11 @@ export class Submitter {
     const first = pending[0]!;
     if (first.batchSeq !== chain.nextBatchSeq || first.firstSeq !== chain.nextCallSeq) {
       // The next batch the chain expects is not (yet) sealed locally, or local state is inconsistent.
-      if (first.batchSeq === chain.nextBatchSeq) log.error({ batchSeq: first.batchSeq, firstSeq: first.firstSeq, chain }, "batch does not start at the chain's nextCallSeq");
+      if (first.batchSeq === chain.nextBatchSeq)
+        log.error(
+          { batchSeq: first.batchSeq, firstSeq: first.firstSeq, chain },
+          "batch does not start at the chain's nextCallSeq",
+        );
       return;
     }
     if (this.nonce === undefined) await this.syncNonce();
@@ -186,9 +197,12 @@ export class Submitter {
     if (!found) {
       // Settled by another transaction (an earlier broadcast, a replacement, or another relayer).
       const logs = await client.getContractEvents({
-        address: this.d.settlement, abi: proofSettlementAbi, eventName: "BatchSubmitted",
+        address: this.d.settlement,
+        abi: proofSettlementAbi,
+        eventName: "BatchSubmitted",
         args: { gateway: this.d.gateway, batchSeq: BigInt(b.batchSeq) },
-        fromBlock: head > LOG_LOOKBACK ? head - LOG_LOOKBACK : 0n, toBlock: head,
+        fromBlock: head > LOG_LOOKBACK ? head - LOG_LOOKBACK : 0n,
+        toBlock: head,
       });
       const l = logs.at(-1);
       if (!l) return; // the node's log index lags its state: next step
@@ -202,7 +216,10 @@ export class Submitter {
     else {
       metrics.confirmed.inc();
       metrics.submitLatency.observe((Date.now() - b.sealedAt) / 1000);
-      this.d.log.info({ batchSeq: b.batchSeq, txHash: found.txHash, block: Number(found.blockNumber) }, "batch confirmed");
+      this.d.log.info(
+        { batchSeq: b.batchSeq, txHash: found.txHash, block: Number(found.blockNumber) },
+        "batch confirmed",
+      );
     }
   }
 
@@ -223,7 +240,14 @@ export class Submitter {
         return false;
       }
       if (name) {
-        this.d.log.error({ batchSeq: b.batchSeq, error: name, args: revert instanceof ContractFunctionRevertedError ? String(revert.data?.args) : undefined }, "submitBatch would revert");
+        this.d.log.error(
+          {
+            batchSeq: b.batchSeq,
+            error: name,
+            args: revert instanceof ContractFunctionRevertedError ? String(revert.data?.args) : undefined,
+          },
+          "submitBatch would revert",
+        );
         throw new Error(`submitBatch(${b.batchSeq}) would revert with ${name}`);
       }
       throw e;
@@ -243,7 +267,10 @@ export class Submitter {
   private async fees(): Promise<{ maxFee: bigint; prio: bigint }> {
     const [block, prio] = await Promise.all([
       this.d.client.getBlock({ blockTag: "latest" }),
-      this.d.client.request({ method: "eth_maxPriorityFeePerGas" }).then((x) => BigInt(x as Hex)).catch(() => 1_000_000_000n),
+      this.d.client
+        .request({ method: "eth_maxPriorityFeePerGas" })
+        .then((x) => BigInt(x as Hex))
+        .catch(() => 1_000_000_000n),
     ]);
     const base = block.baseFeePerGas ?? 1_000_000_000n;
     return { maxFee: 2n * base + prio, prio };
@@ -255,10 +282,14 @@ export class Submitter {
     const header = parseHeader(b.header);
     const c = this.call(b);
     const raw = await this.d.relayer.signTransaction({
-      chainId: this.d.chainId, type: "eip1559", to: this.d.settlement, nonce,
+      chainId: this.d.chainId,
+      type: "eip1559",
+      to: this.d.settlement,
+      nonce,
       data: encodeFunctionData({ abi: c.abi, functionName: c.functionName, args: c.args }),
       gas: this.d.gasLimit ?? 400_000n + 30_000n * BigInt(header.usage.length),
-      maxFeePerGas: f.maxFee, maxPriorityFeePerGas: f.prio,
+      maxFeePerGas: f.maxFee,
+      maxPriorityFeePerGas: f.prio,
     });
     const hash = keccak256(raw);
     // Stored first: after a crash or a lost response the same transaction is rebroadcast, not a new one.
@@ -290,7 +321,14 @@ export class Submitter {
       }
       if (t.includes("underpriced") || t.includes("replacement")) {
         // Another transaction holds this nonce: make the next step replace it with higher fees.
-        this.d.store.setTx(b.batchSeq, { hash: b.txHash!, nonce: b.txNonce!, raw: b.txRaw!, maxFee: BigInt(b.maxFee ?? "0"), prioFee: BigInt(b.prioFee ?? "0"), sentAt: 0 });
+        this.d.store.setTx(b.batchSeq, {
+          hash: b.txHash!,
+          nonce: b.txNonce!,
+          raw: b.txRaw!,
+          maxFee: BigInt(b.maxFee ?? "0"),
+          prioFee: BigInt(b.prioFee ?? "0"),
+          sentAt: 0,
+        });
         throw new Error(`broadcast of batch ${b.batchSeq}: underpriced`, { cause: e });
       }
       throw e; // dropped / timed out / 5xx: the stored transaction is rebroadcast next step
@@ -314,7 +352,10 @@ export class Submitter {
       const pendingCount = await client.getTransactionCount({ address: this.d.relayer.address, blockTag: "pending" });
       if (pendingCount < b.txNonce!) {
         // A nonce below ours is free (a reorg or a lost transaction): fees won't help, a fresh nonce will.
-        log.warn({ batchSeq: b.batchSeq, nonce: b.txNonce, pendingCount }, "transaction waits behind a nonce gap: resending");
+        log.warn(
+          { batchSeq: b.batchSeq, nonce: b.txNonce, pendingCount },
+          "transaction waits behind a nonce gap: resending",
+        );
         store.resetToSigned(b.batchSeq);
         this.nonce = undefined;
         this.again = true;
@@ -327,7 +368,10 @@ export class Submitter {
       const prio = cur.prio > bump(prioOld) ? cur.prio : bump(prioOld);
       const maxFee0 = cur.maxFee > bump(maxFeeOld) ? cur.maxFee : bump(maxFeeOld);
       const maxFee = maxFee0 > prio ? maxFee0 : prio;
-      log.warn({ batchSeq: b.batchSeq, nonce: b.txNonce, maxFee: String(maxFee) }, "transaction stuck: replacing with higher fees");
+      log.warn(
+        { batchSeq: b.batchSeq, nonce: b.txNonce, maxFee: String(maxFee) },
+        "transaction stuck: replacing with higher fees",
+      );
       this.d.metrics.feeBumps.inc();
       await this.send(b, b.txNonce!, { maxFee, prio });
       return;

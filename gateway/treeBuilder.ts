@@ -35,7 +35,12 @@ export class TreeBuilder {
   }
 
   private start(): Worker {
-    const w = startWorker("merkleWorker", { workerData: { ...(this.opts.signingKey ? { signingKey: this.opts.signingKey } : {}), ...(this.opts.store ? { store: this.opts.store } : {}) } });
+    const w = startWorker("merkleWorker", {
+      workerData: {
+        ...(this.opts.signingKey ? { signingKey: this.opts.signingKey } : {}),
+        ...(this.opts.store ? { store: this.opts.store } : {}),
+      },
+    });
     w.on("message", (m: WorkerAnswer) => {
       const p = this.waiting.get(m.id);
       if (!p) return;

@@ -20,16 +20,23 @@ function loaderFlags(argv: readonly string[]): string[] {
   }
   return out;
 }
-const execArgv = fromSources && !process.execArgv.some((a) => a.includes("tsx"))
-  ? [...loaderFlags(process.execArgv), "--import", import.meta.resolve("tsx")]
-  : undefined;
+const execArgv =
+  fromSources && !process.execArgv.some((a) => a.includes("tsx"))
+    ? [...loaderFlags(process.execArgv), "--import", import.meta.resolve("tsx")]
+    : undefined;
 
 /** The hook's worker threads; a bundled gateway must ship each as `<name>.js` beside the hook. */
 export const HOOK_WORKERS = ["merkleWorker", "commitWorker"] as const;
 
 /** A worker running `gateway/<name>.ts|js`; unref'd, so it never keeps the process alive by itself. */
-export function startWorker(name: (typeof HOOK_WORKERS)[number], options: Omit<WorkerOptions, "execArgv"> = {}): Worker {
-  const w = new Worker(new URL(`./${name}${fromSources ? ".ts" : ".js"}`, import.meta.url), { ...options, ...(execArgv ? { execArgv } : {}) });
+export function startWorker(
+  name: (typeof HOOK_WORKERS)[number],
+  options: Omit<WorkerOptions, "execArgv"> = {},
+): Worker {
+  const w = new Worker(new URL(`./${name}${fromSources ? ".ts" : ".js"}`, import.meta.url), {
+    ...options,
+    ...(execArgv ? { execArgv } : {}),
+  });
   w.unref();
   return w;
 }

@@ -106,7 +106,10 @@ export const batch = onchainTable(
     root: t.hex().notNull(),
     fee: t.bigint().notNull(),
     headerHash: t.hex().notNull(),
-    usage: t.json().$type<{ modelId: `0x${string}`; calls: number; inputTokens: string; outputTokens: string; fee: string }[]>().notNull(),
+    usage: t
+      .json()
+      .$type<{ modelId: `0x${string}`; calls: number; inputTokens: string; outputTokens: string; fee: string }[]>()
+      .notNull(),
     calls: t.integer().notNull(),
     inputTokens: t.bigint().notNull(),
     outputTokens: t.bigint().notNull(),

@@ -18,7 +18,11 @@ export function compileKeccakWasm(): Buffer {
   const dir = mkdtempSync(path.join(tmpdir(), "pp-asc-"));
   try {
     const out = path.join(dir, "keccak.wasm");
-    execFileSync(path.join(root, "node_modules/.bin/asc"), [source, "-O3", "--runtime", "stub", "--noAssert", "--outFile", out], { stdio: "inherit" });
+    execFileSync(
+      path.join(root, "node_modules/.bin/asc"),
+      [source, "-O3", "--runtime", "stub", "--noAssert", "--outFile", out],
+      { stdio: "inherit" },
+    );
     return readFileSync(out);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -37,7 +41,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const text = renderModuleFile(compileKeccakWasm());
   if (process.argv.includes("--check")) {
     const stale = readFileSync(target, "utf8") !== text;
-    console.log(stale ? "sdk/wasm/keccak.wasm.ts is stale: run npm run build:wasm" : "sdk/wasm/keccak.wasm.ts is up to date");
+    console.log(
+      stale ? "sdk/wasm/keccak.wasm.ts is stale: run npm run build:wasm" : "sdk/wasm/keccak.wasm.ts is up to date",
+    );
     process.exit(stale ? 1 : 0);
   }
   writeFileSync(target, text);

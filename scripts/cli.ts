@@ -24,7 +24,6 @@ const EXIT_OK = 0;
 const EXIT_INVALID = 1;
 const EXIT_USAGE = 2;
 
-
 const MAIN_HELP = `Usage: proofpath <command> [options]
 
 Commands:
@@ -156,7 +155,10 @@ async function parseVerifyOptions(
   if (values.nonce !== undefined) params.expectedNonce = hexOption(values.nonce, "--nonce");
   if (values["key-config-hash"] !== undefined) {
     const h = hexOption(values["key-config-hash"], "--key-config-hash");
-    if (h.length !== 66) throw new UsageError(`--key-config-hash expects 32 bytes of hex, got ${JSON.stringify(values["key-config-hash"])}`);
+    if (h.length !== 66)
+      throw new UsageError(
+        `--key-config-hash expects 32 bytes of hex, got ${JSON.stringify(values["key-config-hash"])}`,
+      );
     params.keyConfigHash = h;
   }
   if (values["allow-debug"]) params.allowDebugMode = true;
@@ -237,7 +239,9 @@ async function verifyAttestationCommand(args: string[]): Promise<number> {
     out.push(`  measurement   ${result.measurement} (${allowed})`);
     out.push(`  key binding   ${keyLine(result)}`);
     out.push(`  nonce         ${result.nonce ?? "(none)"}${result.nonceChecked ? " (matches)" : ""}`);
-    out.push(`  key config    ${result.keyConfigHash ?? "(not bound)"}${result.keyConfigHashChecked ? " (matches)" : ""}`);
+    out.push(
+      `  key config    ${result.keyConfigHash ?? "(not bound)"}${result.keyConfigHashChecked ? " (matches)" : ""}`,
+    );
     const chain = `${result.certificateChain.length} certificates to root SHA-256 ${formatFingerprint(root.sha256)}`;
     out.push(`  chain         ${chain}`);
     out.push(`  verified at   ${result.verifiedAt.toISOString()}`);
@@ -279,7 +283,12 @@ stops cleanly on SIGINT / SIGTERM (exit 0). Exit codes: 0 stopped, 1 failed, 2 u
 async function gatewaySidecarCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { config: { type: "string" }, port: { type: "string" }, host: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: {
+      config: { type: "string" },
+      port: { type: "string" },
+      host: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
     strict: true,
   });
   if (values.help) {
@@ -289,7 +298,8 @@ async function gatewaySidecarCommand(args: string[]): Promise<number> {
   if (!values.config) throw new UsageError("--config <hook.json> is required");
   const portText = values.port ?? process.env.PROOFPATH_SIDECAR_PORT ?? "8787";
   const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port: expected 0..65535, got ${JSON.stringify(portText)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new UsageError(`--port: expected 0..65535, got ${JSON.stringify(portText)}`);
   let config: Record<string, unknown>;
   try {
     config = JSON.parse(readFileSync(values.config, "utf8"));

@@ -10,7 +10,17 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { createPublicClient, createWalletClient, defineChain, getAddress, http, isAddress, zeroAddress, type Address, type Hex } from "viem";
+import {
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  getAddress,
+  http,
+  isAddress,
+  zeroAddress,
+  type Address,
+  type Hex,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { z } from "zod";
 import { deployProofpath, localDeployDefaults, writeDeployment } from "../sdk/deploy.js";
@@ -48,7 +58,8 @@ Environment (a --config JSON file with the same keys in camelCase wins over the 
 Validators are admitted, not staked: each stakes with ValidatorSet.stake(itself, amount) to join.
 `;
 
-const address = (name: string) => z.string().refine((v) => isAddress(v), `${name} must be a 0x-prefixed 20-byte address`);
+const address = (name: string) =>
+  z.string().refine((v) => isAddress(v), `${name} must be a 0x-prefixed 20-byte address`);
 const uint = z.coerce.bigint().refine((v) => v >= 0n, "must be a non-negative integer");
 const seconds = z.coerce.number().int().nonnegative();
 
@@ -66,7 +77,8 @@ const configSchema = z.object({
   maxBatchSize: z.coerce.number().int().positive().default(localDeployDefaults.maxBatchSize),
   challengeWindow: seconds.default(localDeployDefaults.challengeWindow),
   withdrawDelay: seconds.default(localDeployDefaults.withdrawDelay),
-  feeSplit: z.tuple([z.coerce.number().int(), z.coerce.number().int(), z.coerce.number().int()])
+  feeSplit: z
+    .tuple([z.coerce.number().int(), z.coerce.number().int(), z.coerce.number().int()])
     .refine(([a, b, c]) => a + b + c === 10_000, "validator + treasury + burn basis points must sum to 10000")
     .default([localDeployDefaults.validatorBps, localDeployDefaults.treasuryBps, localDeployDefaults.burnBps]),
   rejectedRefundBps: z.coerce.number().int().min(0).max(10_000).default(localDeployDefaults.rejectedRefundBps),
@@ -83,7 +95,13 @@ const configSchema = z.object({
 });
 
 function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const list = (v?: string) => (v ? v.split(",").map((s) => s.trim()).filter(Boolean) : undefined);
+  const list = (v?: string) =>
+    v
+      ? v
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined;
   const raw: Record<string, unknown> = {
     rpcUrl: env.PROOFPATH_RPC_URL,
     deployerKey: env.PROOFPATH_DEPLOYER_KEY,
@@ -125,7 +143,8 @@ async function main() {
   const fileConfig = values.config ? JSON.parse(readFileSync(values.config, "utf8")) : {};
   const parsed = configSchema.safeParse({ ...fromEnv(process.env), ...fileConfig });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) console.error(`deploy: ${issue.path.join(".") || "config"}: ${issue.message}`);
+    for (const issue of parsed.error.issues)
+      console.error(`deploy: ${issue.path.join(".") || "config"}: ${issue.message}`);
     console.error("deploy: run with --help for the settings");
     process.exit(2);
   }
@@ -133,13 +152,20 @@ async function main() {
   const account = privateKeyToAccount(c.deployerKey as Hex);
   const probe = createPublicClient({ transport: http(c.rpcUrl) });
   const chainId = await probe.getChainId();
-  const chain = defineChain({ id: chainId, name: `chain-${chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [c.rpcUrl] } } });
+  const chain = defineChain({
+    id: chainId,
+    name: `chain-${chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [c.rpcUrl] } },
+  });
   const pub = createPublicClient({ chain, transport: http(c.rpcUrl) });
   const wallet = createWalletClient({ account, chain, transport: http(c.rpcUrl) });
 
   // Short windows are for local chains: elsewhere a user must have time to see a batch and challenge it.
   if (chainId !== 31337 && c.challengeWindow < 3600) {
-    console.error(`deploy: challengeWindow: ${c.challengeWindow} s is a local-chain value; chain ${chainId} needs at least 3600 s (set PROOFPATH_CHALLENGE_WINDOW)`);
+    console.error(
+      `deploy: challengeWindow: ${c.challengeWindow} s is a local-chain value; chain ${chainId} needs at least 3600 s (set PROOFPATH_CHALLENGE_WINDOW)`,
+    );
     process.exit(2);
   }
   // The timelock must outlast every horizon a party may need to act on a change it rejects: a gateway
@@ -150,10 +176,13 @@ async function main() {
     console.error(`deploy: timelockDelay: ${timelockDelay} s must exceed the longest in-flight horizon (${horizon} s)`);
     process.exit(2);
   }
-  console.log(`deploying proofpath to chain ${chainId} from ${account.address}${c.opgToken ? ` with OPG at ${c.opgToken}` : " with a local OPGToken"}`);
+  console.log(
+    `deploying proofpath to chain ${chainId} from ${account.address}${c.opgToken ? ` with OPG at ${c.opgToken}` : " with a local OPGToken"}`,
+  );
   const proposer = (c.governance ?? account.address) as Address;
   const timelockHash = await wallet.deployContract({
-    ...loadArtifact("Timelock"), args: [BigInt(timelockDelay), [proposer], [zeroAddress], zeroAddress],
+    ...loadArtifact("Timelock"),
+    args: [BigInt(timelockDelay), [proposer], [zeroAddress], zeroAddress],
   } as never);
   const timelock = getAddress((await pub.waitForTransactionReceipt({ hash: timelockHash })).contractAddress!);
   console.log(`  Timelock         ${timelock} (delay ${timelockDelay} s, proposer ${proposer}, anyone executes)`);

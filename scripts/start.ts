@@ -111,7 +111,9 @@ const logFile = path.join(workDir, "proofpath.log");
 const logger = pino({ level: "info" }, pino.destination({ dest: logFile, sync: false }));
 
 async function main(): Promise<number> {
-  console.log(`proofpath demo: ${cfg.calls} calls at ${cfg.rate}/s, batches of ≤${cfg.batchSize}, ${cfg.validators} validators (quorum ${quorum}), ${cfg.window}s challenge window\n`);
+  console.log(
+    `proofpath demo: ${cfg.calls} calls at ${cfg.rate}/s, batches of ≤${cfg.batchSize}, ${cfg.validators} validators (quorum ${quorum}), ${cfg.window}s challenge window\n`,
+  );
 
   const chain: DevChain = await step("local chain (anvil)", () => startDevChain());
   stoppers.push(() => chain.stop());
@@ -136,11 +138,23 @@ async function main(): Promise<number> {
   // The enclave's OHTTP key: its config hash goes into the registry entry the validators approve.
   const ohttpKeys = generateKeyPair({ keyId: 1 });
   await step("register the enclave, quorum-approve it, fund its fees", () =>
-    registerEnclave(publicClient as never, { deployment, owner: walletClient as never, enclave, validators: validatorAccounts, keyConfigHash: ohttpKeys.hash }),
+    registerEnclave(publicClient as never, {
+      deployment,
+      owner: walletClient as never,
+      enclave,
+      validators: validatorAccounts,
+      keyConfigHash: ohttpKeys.hash,
+    }),
   );
 
   const ponder: Ponder = await step("indexer (Ponder on PGlite)", async () => {
-    const p = await startPonder({ deploymentFile, rpcUrl: chain.rpcUrl, pgliteDir: path.join(workDir, "pglite"), port: await freePort(), logName: "start" });
+    const p = await startPonder({
+      deploymentFile,
+      rpcUrl: chain.rpcUrl,
+      pgliteDir: path.join(workDir, "pglite"),
+      port: await freePort(),
+      logName: "start",
+    });
     stoppers.push(() => p.stop());
     await p.waitForBlock(await publicClient.getBlockNumber(), 180_000);
     return p;
@@ -162,8 +176,18 @@ async function main(): Promise<number> {
       logger: logger.child({ part: "gateway" }),
     });
     const backend = new LocalModel();
-    const ohttp = await createOhttpGateway({ keys: ohttpKeys, backend, hook: h, logger: logger.child({ part: "ohttp-gateway" }), replayStore: { file: path.join(workDir, "ohttp-replay.db") } });
-    const server = await listen(createDemoApp({ hook: h, backend, logger: logger.child({ part: "demo-gateway" }), ohttp }), gatewayPort, "127.0.0.1");
+    const ohttp = await createOhttpGateway({
+      keys: ohttpKeys,
+      backend,
+      hook: h,
+      logger: logger.child({ part: "ohttp-gateway" }),
+      replayStore: { file: path.join(workDir, "ohttp-replay.db") },
+    });
+    const server = await listen(
+      createDemoApp({ hook: h, backend, logger: logger.child({ part: "demo-gateway" }), ohttp }),
+      gatewayPort,
+      "127.0.0.1",
+    );
     stoppers.push(async () => {
       await server.close();
       ohttp.close();
@@ -205,15 +229,32 @@ async function main(): Promise<number> {
   let relayUrl: string | undefined;
   if (!opts.direct) {
     relayUrl = await step("OHTTP relay", async () => {
-      const relay = await listen(createRelayApp({ gatewayUrl, logger: logger.child({ part: "ohttp-relay" }) }), await freePort(), "127.0.0.1");
+      const relay = await listen(
+        createRelayApp({ gatewayUrl, logger: logger.child({ part: "ohttp-relay" }) }),
+        await freePort(),
+        "127.0.0.1",
+      );
       stoppers.push(() => relay.close());
       return `http://127.0.0.1:${relay.port}/`;
     });
   }
   const send = relayUrl
-    ? ohttpSender(await createAttestedOhttpClient({ client: publicClient as never, registry: deployment.contracts.GatewayRegistry, enclave: enclave.address, keysUrl: `${gatewayUrl}/ohttp-keys`, relayUrl }))
+    ? ohttpSender(
+        await createAttestedOhttpClient({
+          client: publicClient as never,
+          registry: deployment.contracts.GatewayRegistry,
+          enclave: enclave.address,
+          keysUrl: `${gatewayUrl}/ohttp-keys`,
+          relayUrl,
+        }),
+      )
     : undefined;
-  const load = createLoadGenerator({ url: `${gatewayUrl}/v1/chat/completions`, calls: cfg.calls, rate: cfg.rate, ...(send ? { send } : {}) });
+  const load = createLoadGenerator({
+    url: `${gatewayUrl}/v1/chat/completions`,
+    calls: cfg.calls,
+    rate: cfg.rate,
+    ...(send ? { send } : {}),
+  });
   const bar = progressBar(relayUrl ? "chat calls (OHTTP via relay)" : "chat calls (direct)", cfg.calls);
   const served = await load.run((done, failed) => bar.update(done, failed ? `${failed} failed` : ""));
   bar.finish(`${served.ok} answered${served.failed ? `, ${served.failed} failed` : ""}`);
@@ -232,7 +273,9 @@ async function main(): Promise<number> {
     if ((partial?.allFinalized ?? false) || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 500));
   }
-  finalBar.finish(finalized >= served.ok ? "all finalized" : `${finalized} of ${served.ok} finalized before the timeout`);
+  finalBar.finish(
+    finalized >= served.ok ? "all finalized" : `${finalized} of ${served.ok} finalized before the timeout`,
+  );
 
   for (const callSeq of pickCalls(served.ok)) {
     const s = await ponder.getJson(`/calls/${gateway}/${callSeq}`).catch((e) => ({ error: String(e) }));
@@ -249,7 +292,9 @@ async function main(): Promise<number> {
     formatOpg: (wei: bigint) => formatUnits(wei, 18),
   });
 
-  console.log(`\ndashboard: ${ponder.url}/   GraphQL: ${ponder.url}/graphql   gateway: ${gatewayUrl}${relayUrl ? `   relay: ${relayUrl}` : ""}   logs: ${logFile}`);
+  console.log(
+    `\ndashboard: ${ponder.url}/   GraphQL: ${ponder.url}/graphql   gateway: ${gatewayUrl}${relayUrl ? `   relay: ${relayUrl}` : ""}   logs: ${logFile}`,
+  );
   if (opts.once) return summary.allFinalized ? 0 : 1;
   console.log("Press Ctrl-C to stop.");
   await new Promise(() => {});
@@ -269,4 +314,3 @@ main().then(
     void shutdown(1);
   },
 );
-

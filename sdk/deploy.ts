@@ -8,7 +8,18 @@
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { getContractAddress, isAddressEqual, maxUint256, type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
+import {
+  getContractAddress,
+  isAddressEqual,
+  maxUint256,
+  type Account,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
 import { loadArtifact, type ContractName } from "./artifacts.js";
 
 export interface DeployParams {
@@ -88,15 +99,36 @@ type Wallet = WalletClient<Transport, Chain | undefined, Account>;
 
 async function deployOne(wallet: Wallet, pub: PublicClient, name: ContractName, args: unknown[]) {
   const { abi, bytecode } = loadArtifact(name);
-  const hash = await wallet.deployContract({ abi, bytecode, args, account: wallet.account, chain: wallet.chain ?? null } as never);
+  const hash = await wallet.deployContract({
+    abi,
+    bytecode,
+    args,
+    account: wallet.account,
+    chain: wallet.chain ?? null,
+  } as never);
   const receipt = await pub.waitForTransactionReceipt({ hash });
-  if (!receipt.contractAddress || receipt.status !== "success") throw new Error(`deploying ${name} failed (tx ${hash})`);
+  if (!receipt.contractAddress || receipt.status !== "success")
+    throw new Error(`deploying ${name} failed (tx ${hash})`);
   return { address: receipt.contractAddress, blockNumber: Number(receipt.blockNumber) };
 }
 
-async function send(wallet: Wallet, pub: PublicClient, name: ContractName, address: Address, functionName: string, args: unknown[]): Promise<Hex> {
+async function send(
+  wallet: Wallet,
+  pub: PublicClient,
+  name: ContractName,
+  address: Address,
+  functionName: string,
+  args: unknown[],
+): Promise<Hex> {
   const { abi } = loadArtifact(name);
-  const hash = await wallet.writeContract({ address, abi, functionName, args, account: wallet.account, chain: wallet.chain ?? null } as never);
+  const hash = await wallet.writeContract({
+    address,
+    abi,
+    functionName,
+    args,
+    account: wallet.account,
+    chain: wallet.chain ?? null,
+  } as never);
   const receipt = await pub.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new Error(`${name}.${functionName} reverted (tx ${hash})`);
   return hash;
@@ -115,7 +147,10 @@ export async function deployProofpath(wallet: Wallet, pub: PublicClient, p: Depl
   let token = p.token;
   let startBlock: number | undefined;
   if (!token) {
-    const t = await deployOne(wallet, pub, "OPGToken", [deployer, p.initialSupply ?? localDeployDefaults.initialSupply!]);
+    const t = await deployOne(wallet, pub, "OPGToken", [
+      deployer,
+      p.initialSupply ?? localDeployDefaults.initialSupply!,
+    ]);
     token = t.address;
     startBlock = t.blockNumber;
   }
@@ -123,12 +158,28 @@ export async function deployProofpath(wallet: Wallet, pub: PublicClient, p: Depl
   const nonce = await pub.getTransactionCount({ address: deployer, blockTag: "pending" });
   const predicted = getContractAddress({ from: deployer, nonce: BigInt(nonce + 2) });
   const vset = await deployOne(wallet, pub, "ValidatorSet", [
-    token, predicted, owner, p.validators, BigInt(p.quorum), p.minStake, BigInt(p.exitDelay), p.proverRewardBps,
+    token,
+    predicted,
+    owner,
+    p.validators,
+    BigInt(p.quorum),
+    p.minStake,
+    BigInt(p.exitDelay),
+    p.proverRewardBps,
   ]);
   startBlock ??= vset.blockNumber;
   const registry = await deployOne(wallet, pub, "GatewayRegistry", [
-    token, vset.address, predicted, owner,
-    { minBond: p.minBond, heartbeatInterval: BigInt(p.heartbeatInterval), bondWithdrawDelay: BigInt(p.bondWithdrawDelay), challengerRewardBps: p.challengerRewardBps, rejectedSlashBps: p.rejectedSlashBps },
+    token,
+    vset.address,
+    predicted,
+    owner,
+    {
+      minBond: p.minBond,
+      heartbeatInterval: BigInt(p.heartbeatInterval),
+      bondWithdrawDelay: BigInt(p.bondWithdrawDelay),
+      challengerRewardBps: p.challengerRewardBps,
+      rejectedSlashBps: p.rejectedSlashBps,
+    },
   ]);
   const settlement = await deployOne(wallet, pub, "ProofSettlement", [
     token,
@@ -148,7 +199,10 @@ export async function deployProofpath(wallet: Wallet, pub: PublicClient, p: Depl
       attesterSlashBps: p.attesterSlashBps,
     },
   ]);
-  if (!isAddressEqual(settlement.address, predicted)) throw new Error(`ProofSettlement landed at ${settlement.address}, not the predicted ${predicted}: another transaction used the deployer's nonce`);
+  if (!isAddressEqual(settlement.address, predicted))
+    throw new Error(
+      `ProofSettlement landed at ${settlement.address}, not the predicted ${predicted}: another transaction used the deployer's nonce`,
+    );
   if (p.validatorStake) {
     await send(wallet, pub, "OPGToken", token, "approve", [vset.address, maxUint256]);
     for (const v of p.validators) await send(wallet, pub, "ValidatorSet", vset.address, "stake", [v, p.validatorStake]);
@@ -157,7 +211,12 @@ export async function deployProofpath(wallet: Wallet, pub: PublicClient, p: Depl
     chainId,
     startBlock,
     deployer,
-    contracts: { OPGToken: token, ValidatorSet: vset.address, GatewayRegistry: registry.address, ProofSettlement: settlement.address },
+    contracts: {
+      OPGToken: token,
+      ValidatorSet: vset.address,
+      GatewayRegistry: registry.address,
+      ProofSettlement: settlement.address,
+    },
     deployedAt: new Date().toISOString(),
   };
 }
@@ -165,7 +224,7 @@ export async function deployProofpath(wallet: Wallet, pub: PublicClient, p: Depl
 /** Writes the deployment record as JSON (creating the folder). */
 export function writeDeployment(file: string, d: Deployment): void {
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(d, null, 2) + "\n");
+  writeFileSync(file, `${JSON.stringify(d, null, 2)}\n`);
 }
 
 /** Reads and validates a deployment record; the error names the file and the bad field. */

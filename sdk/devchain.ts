@@ -39,17 +39,29 @@ export interface DevChain {
 }
 
 /** Starts anvil (chain id 31337 unless given) and resolves once it answers JSON-RPC. */
-export async function startDevChain(opts: { port?: number; blockTime?: number; accounts?: number; chainId?: number } = {}): Promise<DevChain> {
+export async function startDevChain(
+  opts: { port?: number; blockTime?: number; accounts?: number; chainId?: number } = {},
+): Promise<DevChain> {
   const port = opts.port ?? (await freePort());
   const chainId = opts.chainId ?? 31337;
-  const args = ["--port", String(port), "--silent", "--chain-id", String(chainId), "--accounts", String(opts.accounts ?? 20)];
+  const args = [
+    "--port",
+    String(port),
+    "--silent",
+    "--chain-id",
+    String(chainId),
+    "--accounts",
+    String(opts.accounts ?? 20),
+  ];
   if (opts.blockTime) args.push("--block-time", String(opts.blockTime), "--mixed-mining");
   const proc = spawn(path.join(root, "node_modules/.bin/anvil"), args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   proc.stderr!.on("data", (d) => (stderr += d));
   const rpcUrl = `http://127.0.0.1:${port}`;
   const chain = defineChain({
-    id: chainId, name: "anvil", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    id: chainId,
+    name: "anvil",
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: [rpcUrl] } },
   });
   const client = createPublicClient({ chain, transport: http(rpcUrl, { retryCount: 0 }) });
@@ -58,7 +70,8 @@ export async function startDevChain(opts: { port?: number; blockTime?: number; a
       await client.getChainId();
       break;
     } catch (e) {
-      if (i > 150 || proc.exitCode !== null) throw new Error(`anvil did not start on ${rpcUrl}: ${stderr.trim()}`, { cause: e });
+      if (i > 150 || proc.exitCode !== null)
+        throw new Error(`anvil did not start on ${rpcUrl}: ${stderr.trim()}`, { cause: e });
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -107,7 +107,11 @@ export interface SignedDigest {
 const utf8 = new TextEncoder();
 const DOMAIN_BUF = new Uint8Array(5 * 32);
 const DOMAIN_VIEW = new DataView(DOMAIN_BUF.buffer);
-keccak256Into(utf8.encode("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"), DOMAIN_BUF, 0);
+keccak256Into(
+  utf8.encode("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+  DOMAIN_BUF,
+  0,
+);
 const DIGEST_BUF = new Uint8Array(66);
 DIGEST_BUF[0] = 0x19;
 DIGEST_BUF[1] = 0x01;
@@ -178,29 +182,46 @@ export function fromCompactSignature(compact: CompactSignature): Hex {
 }
 
 async function signDigest(account: LocalAccount, digest: Hex): Promise<SignedDigest> {
-  if (!account.sign) throw new TypeError("signHeader/signReceipt: the account cannot sign raw digests (use a viem local account)");
+  if (!account.sign)
+    throw new TypeError("signHeader/signReceipt: the account cannot sign raw digests (use a viem local account)");
   const signature = await account.sign({ hash: digest });
   return { digest, signature, compact: toCompactSignature(signature) };
 }
 
 /** Signs a batch header with the enclave's local account. */
-export function signHeader(account: LocalAccount, domain: SettlementDomain, header: BatchHeaderFields): Promise<SignedDigest> {
+export function signHeader(
+  account: LocalAccount,
+  domain: SettlementDomain,
+  header: BatchHeaderFields,
+): Promise<SignedDigest> {
   return signDigest(account, headerDigest(domain, header));
 }
 
 /** Signs a receipt with the enclave's local account. */
-export function signReceipt(account: LocalAccount, domain: SettlementDomain, receipt: ReceiptFields): Promise<SignedDigest> {
+export function signReceipt(
+  account: LocalAccount,
+  domain: SettlementDomain,
+  receipt: ReceiptFields,
+): Promise<SignedDigest> {
   return signDigest(account, receiptDigest(domain, receipt));
 }
 
 /** Address that signed `header` under `domain` (either signature form). */
-export function recoverHeaderSigner(domain: SettlementDomain, header: BatchHeaderFields, signature: Hex | CompactSignature): Promise<Address> {
+export function recoverHeaderSigner(
+  domain: SettlementDomain,
+  header: BatchHeaderFields,
+  signature: Hex | CompactSignature,
+): Promise<Address> {
   const sig = typeof signature === "string" ? signature : fromCompactSignature(signature);
   return recoverAddress({ hash: headerDigest(domain, header), signature: sig });
 }
 
 /** Address that signed `receipt` under `domain` (either signature form). */
-export function recoverReceiptSigner(domain: SettlementDomain, receipt: ReceiptFields, signature: Hex | CompactSignature): Promise<Address> {
+export function recoverReceiptSigner(
+  domain: SettlementDomain,
+  receipt: ReceiptFields,
+  signature: Hex | CompactSignature,
+): Promise<Address> {
   const sig = typeof signature === "string" ? signature : fromCompactSignature(signature);
   return recoverAddress({ hash: receiptDigest(domain, receipt), signature: sig });
 }

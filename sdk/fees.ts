@@ -34,7 +34,9 @@ export function usageFee(u: FeeUsageFields, rate: FeeRateFields): bigint {
 
 function lookup(rates: PerModelRates, modelId: Hex): FeeRateFields | undefined {
   if (rates instanceof Map) {
-    return rates.get(modelId) ?? rates.get(modelId.toLowerCase() as Hex) ?? findCaseInsensitive(rates.entries(), modelId);
+    return (
+      rates.get(modelId) ?? rates.get(modelId.toLowerCase() as Hex) ?? findCaseInsensitive(rates.entries(), modelId)
+    );
   }
   const rec = rates as Readonly<Record<string, FeeRateFields>>;
   return rec[modelId] ?? rec[modelId.toLowerCase()] ?? findCaseInsensitive(Object.entries(rec), modelId);
@@ -50,7 +52,11 @@ function findCaseInsensitive(entries: Iterable<[string, FeeRateFields]>, modelId
  * Fee of a batch's usage: the sum of {@link usageFee} over its entries, each at the model's rate
  * from `perModelRates` when present, else `defaultRate`. Equals `BatchHeader.fee` for a valid batch.
  */
-export function computeFee(usage: readonly FeeUsageFields[], defaultRate: FeeRateFields, perModelRates?: PerModelRates): bigint {
+export function computeFee(
+  usage: readonly FeeUsageFields[],
+  defaultRate: FeeRateFields,
+  perModelRates?: PerModelRates,
+): bigint {
   let fee = 0n;
   for (const u of usage) fee += usageFee(u, (perModelRates && lookup(perModelRates, u.modelId)) || defaultRate);
   return fee;

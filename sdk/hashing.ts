@@ -84,7 +84,9 @@ export function bytesToHex32(bytes: Uint8Array, offset = 0): Hex {
 /** Decodes `0x`-hex of exactly `length` bytes into `out` at `offset`; throws naming `field`. */
 export function writeHex(out: Uint8Array, offset: number, hex: string, length: number, field: string): void {
   if (hex.length !== 2 + 2 * length || hex.charCodeAt(0) !== 48 || (hex.charCodeAt(1) | 32) !== 120) {
-    throw new TypeError(`${field}: expected 0x-prefixed hex of ${length} bytes, got ${JSON.stringify(hex.slice(0, 80))}`);
+    throw new TypeError(
+      `${field}: expected 0x-prefixed hex of ${length} bytes, got ${JSON.stringify(hex.slice(0, 80))}`,
+    );
   }
   for (let i = 0, j = 2; i < length; i++, j += 2) {
     const a = hex.charCodeAt(j);
@@ -259,7 +261,12 @@ function encodeReceipt(r: ReceiptFields): void {
 }
 
 /** Writes `Hashing.hashVoid(gateway, callSeq)` into `out` at `offset`; returns `out`. */
-export function hashVoidInto(gateway: Address | Uint8Array, callSeq: bigint | number, out: Uint8Array, offset = 0): Uint8Array {
+export function hashVoidInto(
+  gateway: Address | Uint8Array,
+  callSeq: bigint | number,
+  out: Uint8Array,
+  offset = 0,
+): Uint8Array {
   encodeVoid(gateway, callSeq);
   keccak256Into(VOID_BUF, out, offset);
   return out;
@@ -322,7 +329,12 @@ export function receiptLeafInto(r: ReceiptFields, out: Uint8Array, offset = 0): 
 }
 
 /** Writes the Merkle leaf of a void callSeq into `out` at `offset`; returns `out`. */
-export function voidLeafInto(gateway: Address | Uint8Array, callSeq: bigint | number, out: Uint8Array, offset = 0): Uint8Array {
+export function voidLeafInto(
+  gateway: Address | Uint8Array,
+  callSeq: bigint | number,
+  out: Uint8Array,
+  offset = 0,
+): Uint8Array {
   encodeVoid(gateway, callSeq);
   doubleKeccakInto(VOID_BUF, out, offset);
   return out;

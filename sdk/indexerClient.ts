@@ -39,7 +39,9 @@ export function indexerClient(baseUrl: string, opts: IndexerClientOptions = {}) 
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, str(v));
     const q = qs.toString();
-    const res = await doFetch(`${base}${path}${q ? `?${q}` : ""}`, { headers: { accept: "application/json", ...opts.headers } });
+    const res = await doFetch(`${base}${path}${q ? `?${q}` : ""}`, {
+      headers: { accept: "application/json", ...opts.headers },
+    });
     const body = (await res.json().catch(() => ({ error: "bad_json" }))) as Record<string, string>;
     if (!res.ok) throw new IndexerError(res.status, body.error ?? "http_error", body.field, body.reason);
     return body as T;
@@ -49,22 +51,43 @@ export function indexerClient(baseUrl: string, opts: IndexerClientOptions = {}) 
   return {
     /** Proof status of one call; `status: "pending"` until a batch covers it. */
     getCall: (gateway: string, callSeq: Num) => get<Answer<"getCall">>(`/calls/${seg(gateway)}/${seg(callSeq)}`),
-    listBatches: (q: { gateway?: string; status?: "submitted" | "attested" | "finalized" | "rejected"; from?: Time; to?: Time; cursor?: string; limit?: number } = {}) =>
-      get<Answer<"listBatches">>("/batches", q),
+    listBatches: (
+      q: {
+        gateway?: string;
+        status?: "submitted" | "attested" | "finalized" | "rejected";
+        from?: Time;
+        to?: Time;
+        cursor?: string;
+        limit?: number;
+      } = {},
+    ) => get<Answer<"listBatches">>("/batches", q),
     /** `id` is `<gateway>:<batchSeq>`, or pass both. */
-    getBatch: (idOrGateway: string, batchSeq?: Num) => get<Answer<"getBatch">>(`/batches/${seg(batchSeq === undefined ? idOrGateway : `${idOrGateway}:${batchSeq}`)}`),
-    listGateways: (q: { status?: "registered" | "active" | "expired" | "deactivated" | "slashed" | "unregistered"; cursor?: string; limit?: number } = {}) =>
-      get<Answer<"listGateways">>("/gateways", q),
+    getBatch: (idOrGateway: string, batchSeq?: Num) =>
+      get<Answer<"getBatch">>(`/batches/${seg(batchSeq === undefined ? idOrGateway : `${idOrGateway}:${batchSeq}`)}`),
+    listGateways: (
+      q: {
+        status?: "registered" | "active" | "expired" | "deactivated" | "slashed" | "unregistered";
+        cursor?: string;
+        limit?: number;
+      } = {},
+    ) => get<Answer<"listGateways">>("/gateways", q),
     getGateway: (address: string) => get<Answer<"getGateway">>(`/gateways/${seg(address)}`),
-    getGatewayUsage: (address: string, q: Window = {}) => get<Answer<"getGatewayUsage">>(`/gateways/${seg(address)}/usage`, q),
+    getGatewayUsage: (address: string, q: Window = {}) =>
+      get<Answer<"getGatewayUsage">>(`/gateways/${seg(address)}/usage`, q),
     getModelUsage: (q: Window = {}) => get<Answer<"getModelUsage">>("/models/usage", q),
-    listValidators: (q: { status?: "admitted" | "active" | "exiting" | "banned" | "withdrawn" | "dismissed"; cursor?: string; limit?: number } = {}) =>
-      get<Answer<"listValidators">>("/validators", q),
+    listValidators: (
+      q: {
+        status?: "admitted" | "active" | "exiting" | "banned" | "withdrawn" | "dismissed";
+        cursor?: string;
+        limit?: number;
+      } = {},
+    ) => get<Answer<"listValidators">>("/validators", q),
     getValidator: (address: string) => get<Answer<"getValidator">>(`/validators/${seg(address)}`),
     getNetworkStats: () => get<Answer<"getNetworkStats">>("/network/stats"),
     getNetworkActivity: (q: Window = {}) => get<Answer<"getNetworkActivity">>("/network/activity", q),
     /** The OpenAPI 3.1 document these functions follow. */
-    getOpenApi: () => get<{ openapi: string; paths: Record<string, unknown> } & Record<string, unknown>>("/openapi.json"),
+    getOpenApi: () =>
+      get<{ openapi: string; paths: Record<string, unknown> } & Record<string, unknown>>("/openapi.json"),
   };
 }
 

@@ -50,7 +50,8 @@ function hashPairInto(x: Uint8Array, y: Uint8Array, out: Uint8Array): void {
 function makeTree(nodes: Uint8Array, count: number): MerkleTree {
   const size = 2 * count - 1;
   const leafPos = (index: number): number => {
-    if (!Number.isInteger(index) || index < 0 || index >= count) throw new RangeError(`leaf index ${index} out of range 0..${count - 1}`);
+    if (!Number.isInteger(index) || index < 0 || index >= count)
+      throw new RangeError(`leaf index ${index} out of range 0..${count - 1}`);
     return size - 1 - index;
   };
   const siblings = (index: number): number[] => {
@@ -80,7 +81,9 @@ function makeTree(nodes: Uint8Array, count: number): MerkleTree {
 export function buildTree(leaves: Uint8Array | readonly Hex[]): MerkleTree {
   const count = leaves instanceof Uint8Array ? leaves.length / 32 : leaves.length;
   if (!Number.isInteger(count) || count === 0) {
-    throw new RangeError(`buildTree: expected a non-zero number of 32-byte leaves, got ${leaves instanceof Uint8Array ? `${leaves.length} bytes` : "0"}`);
+    throw new RangeError(
+      `buildTree: expected a non-zero number of 32-byte leaves, got ${leaves instanceof Uint8Array ? `${leaves.length} bytes` : "0"}`,
+    );
   }
   const size = 2 * count - 1;
   // Built in the module's heap (every inner node in one call), then copied out as the tree.
@@ -104,7 +107,8 @@ export function buildTree(leaves: Uint8Array | readonly Hex[]): MerkleTree {
  */
 export function treeFromNodes(nodes: Uint8Array): MerkleTree {
   const size = nodes.length / 32;
-  if (!Number.isInteger(size) || size % 2 !== 1) throw new RangeError(`treeFromNodes: ${nodes.length} bytes is not 2n-1 nodes of 32 bytes`);
+  if (!Number.isInteger(size) || size % 2 !== 1)
+    throw new RangeError(`treeFromNodes: ${nodes.length} bytes is not 2n-1 nodes of 32 bytes`);
   return makeTree(nodes, (size + 1) / 2);
 }
 

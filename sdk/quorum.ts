@@ -3,7 +3,14 @@
  * and enclave approvals/registrations (GatewayRegistry). Quorum signatures must be sorted by signer,
  * strictly ascending, and compact (EIP-2098), which is what `quorumSignatures` returns.
  */
-import { hashTypedData, parseSignature, signatureToCompactSignature, type Address, type Hex, type LocalAccount } from "viem";
+import {
+  hashTypedData,
+  parseSignature,
+  signatureToCompactSignature,
+  type Address,
+  type Hex,
+  type LocalAccount,
+} from "viem";
 
 /** ProofSettlement's `CompactSignature { r, vs }`. */
 export interface CompactSig {
@@ -52,7 +59,12 @@ export function verdictDomain(chainId: number | bigint, settlement: Address) {
 }
 
 /** Digest validators sign to attest (1) or reject (2) the batches with these header hashes. */
-export function verdictDigest(chainId: number | bigint, settlement: Address, verdict: 1 | 2, headerHashes: readonly Hex[]): Hex {
+export function verdictDigest(
+  chainId: number | bigint,
+  settlement: Address,
+  verdict: 1 | 2,
+  headerHashes: readonly Hex[],
+): Hex {
   return hashTypedData({
     domain: verdictDomain(chainId, settlement),
     types: verdictTypes,
@@ -76,7 +88,12 @@ export const APPROVAL_TTL_SEC = 3600n;
 
 /** Digest validators sign to approve an enclave key at its current approval nonce, until `deadline`. */
 export function enclaveApprovalDigest(chainId: number | bigint, registry: Address, m: EnclaveApprovalMessage): Hex {
-  return hashTypedData({ domain: registryDomain(chainId, registry), types: enclaveApprovalTypes, primaryType: "EnclaveApproval", message: m });
+  return hashTypedData({
+    domain: registryDomain(chainId, registry),
+    types: enclaveApprovalTypes,
+    primaryType: "EnclaveApproval",
+    message: m,
+  });
 }
 
 /** Digest the enclave key signs so that `operator` may register it. */
@@ -85,7 +102,12 @@ export function enclaveRegistrationDigest(
   registry: Address,
   m: { operator: Address; measurement: Hex; attestationHash: Hex; keyConfigHash: Hex },
 ): Hex {
-  return hashTypedData({ domain: registryDomain(chainId, registry), types: enclaveRegistrationTypes, primaryType: "EnclaveRegistration", message: m });
+  return hashTypedData({
+    domain: registryDomain(chainId, registry),
+    types: enclaveRegistrationTypes,
+    primaryType: "EnclaveRegistration",
+    message: m,
+  });
 }
 
 /** Signs a raw digest and returns the EIP-2098 compact form the contracts take. */

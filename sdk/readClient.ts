@@ -14,7 +14,15 @@ import { gatewayRegistryAbi, proofSettlementAbi } from "./abis.js";
 import { recoverReceiptSigner, settlementDomain, type SettlementDomain } from "./eip712.js";
 import { hashHeader, receiptLeaf, voidLeaf } from "./hashing.js";
 import { buildTree } from "./merkle.js";
-import { addressSchema, batchHeaderSchema, hex32Schema, receiptSchema, uintSchema, type BatchHeader, type Receipt } from "./types.js";
+import {
+  addressSchema,
+  batchHeaderSchema,
+  hex32Schema,
+  receiptSchema,
+  uintSchema,
+  type BatchHeader,
+  type Receipt,
+} from "./types.js";
 
 /** `ProofSettlement.BatchStatus`, by its uint8 value. */
 export const BATCH_STATUS_NAMES = ["None", "Submitted", "Attested", "Finalized", "Rejected"] as const;
@@ -96,7 +104,11 @@ export class ReadClientError extends Error {
 const hexList = z.array(hex32Schema("proof"));
 const gatewayReceiptSchema = z.object({
   receipt: z.object({ kind: z.enum(["served", "void"]).optional() }).passthrough(),
-  receiptSignature: z.string().regex(/^0x[0-9a-fA-F]{130}$/).nullable().optional(),
+  receiptSignature: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{130}$/)
+    .nullable()
+    .optional(),
   status: z.string().optional(),
   batchSeq: uintSchema(64, "batchSeq").optional(),
   header: batchHeaderSchema.nullable().optional(),
@@ -104,7 +116,11 @@ const gatewayReceiptSchema = z.object({
 });
 const daLeafSchema = z.discriminatedUnion("kind", [
   receiptSchema.extend({ kind: z.literal("served"), gateway: addressSchema("gateway").optional() }),
-  z.object({ kind: z.literal("void"), callSeq: uintSchema(64, "callSeq"), gateway: addressSchema("gateway").optional() }),
+  z.object({
+    kind: z.literal("void"),
+    callSeq: uintSchema(64, "callSeq"),
+    gateway: addressSchema("gateway").optional(),
+  }),
 ]);
 const daBatchSchema = z.object({ gateway: addressSchema("gateway"), receipts: z.array(daLeafSchema) });
 
@@ -112,7 +128,16 @@ const daBatchSchema = z.object({ gateway: addressSchema("gateway"), receipts: z.
 export function pickReceipt(raw: unknown): Receipt {
   const r = (raw ?? {}) as Record<string, unknown>;
   const { gateway, callSeq, modelId, requestHash, responseHash, inputTokens, outputTokens, servedAt } = r;
-  return receiptSchema.parse({ gateway, callSeq, modelId, requestHash, responseHash, inputTokens, outputTokens, servedAt });
+  return receiptSchema.parse({
+    gateway,
+    callSeq,
+    modelId,
+    requestHash,
+    responseHash,
+    inputTokens,
+    outputTokens,
+    servedAt,
+  });
 }
 
 /** Leaf hash of a published leaf. */
@@ -121,7 +146,11 @@ export function leafOfBatchLeaf(l: BatchLeaf): Hex {
 }
 
 /** True when `signature` is the enclave's (`receipt.gateway`) EIP-712 signature over `receipt` under `domain`. */
-export async function isSignedByGateway(domain: SettlementDomain, receipt: Receipt, signature: Hex): Promise<{ ok: boolean; signer?: Address }> {
+export async function isSignedByGateway(
+  domain: SettlementDomain,
+  receipt: Receipt,
+  signature: Hex,
+): Promise<{ ok: boolean; signer?: Address }> {
   try {
     const signer = await recoverReceiptSigner(domain, receipt, signature);
     return { ok: signer.toLowerCase() === receipt.gateway.toLowerCase(), signer };
@@ -226,35 +255,70 @@ export function createReadClient(cfg: ReadClientConfig): ReadClient {
     },
 
     async receiptStatus(header, receipt, proof) {
-      const code = await client.readContract({ address: settlement, abi: proofSettlementAbi, functionName: "verifyReceipt", args: [header, receipt, [...proof]] });
+      const code = await client.readContract({
+        address: settlement,
+        abi: proofSettlementAbi,
+        functionName: "verifyReceipt",
+        args: [header, receipt, [...proof]],
+      });
       return BATCH_STATUS_NAMES[Number(code)] ?? "None";
     },
 
     async batch(gateway, batchSeq) {
       const [status, since, windowEnd, attestationId, headerHashPrefix] = await client.readContract({
-        address: settlement, abi: proofSettlementAbi, functionName: "batch", args: [gateway, batchSeq],
+        address: settlement,
+        abi: proofSettlementAbi,
+        functionName: "batch",
+        args: [gateway, batchSeq],
       });
-      return { status: BATCH_STATUS_NAMES[Number(status)] ?? "None", since: BigInt(since), windowEnd: BigInt(windowEnd), attestationId: Number(attestationId), headerHashPrefix: headerHashPrefix as Hex };
+      return {
+        status: BATCH_STATUS_NAMES[Number(status)] ?? "None",
+        since: BigInt(since),
+        windowEnd: BigInt(windowEnd),
+        attestationId: Number(attestationId),
+        headerHashPrefix: headerHashPrefix as Hex,
+      };
     },
 
     async nextSeqs(gateway) {
-      const [c, b] = await client.readContract({ address: settlement, abi: proofSettlementAbi, functionName: "nextSeqs", args: [gateway] });
+      const [c, b] = await client.readContract({
+        address: settlement,
+        abi: proofSettlementAbi,
+        functionName: "nextSeqs",
+        args: [gateway],
+      });
       return { nextCallSeq: BigInt(c), nextBatchSeq: BigInt(b) };
     },
 
     async settledBatchOf(gateway, callSeq, batchSeqHint) {
       const args = batchSeqHint === undefined ? { gateway } : { gateway, batchSeq: batchSeqHint };
-      const logs = await client.getContractEvents({ address: settlement, abi: proofSettlementAbi, eventName: "BatchSubmitted", args, fromBlock, toBlock: "latest" });
+      const logs = await client.getContractEvents({
+        address: settlement,
+        abi: proofSettlementAbi,
+        eventName: "BatchSubmitted",
+        args,
+        fromBlock,
+        toBlock: "latest",
+      });
       for (const l of logs) {
         const a = l.args;
         const first = a.firstCallSeq!;
         if (callSeq < first || callSeq >= first + BigInt(a.count!)) continue;
         const header = batchHeaderSchema.parse({
-          gateway: a.gateway, batchSeq: a.batchSeq, firstCallSeq: first, count: a.count, root: a.root, usage: a.usage,
-          fee: a.fee, firstServedAt: a.firstServedAt, lastServedAt: a.lastServedAt, daURI: a.daURI,
+          gateway: a.gateway,
+          batchSeq: a.batchSeq,
+          firstCallSeq: first,
+          count: a.count,
+          root: a.root,
+          usage: a.usage,
+          fee: a.fee,
+          firstServedAt: a.firstServedAt,
+          lastServedAt: a.lastServedAt,
+          daURI: a.daURI,
         });
         const headerHash = hashHeader(header);
-        if (headerHash !== (a.headerHash as Hex).toLowerCase()) throw new ReadClientError(`BatchSubmitted of batch ${a.batchSeq} does not hash to its headerHash`);
+        if (headerHash !== (a.headerHash as Hex).toLowerCase())
+          throw new ReadClientError(`BatchSubmitted of batch ${a.batchSeq} does not hash to its headerHash`);
         // The batch slot must still hold this header (a reorg may have replaced it).
         const onchain = await rc.batch(gateway, header.batchSeq);
         if (!headerHash.startsWith(onchain.headerHashPrefix.toLowerCase().slice(0, 42))) continue;
@@ -265,12 +329,24 @@ export function createReadClient(cfg: ReadClientConfig): ReadClient {
 
     async attesters(attestationId) {
       if (attestationId === 0) return [];
-      const logs = await client.getContractEvents({ address: settlement, abi: proofSettlementAbi, eventName: "Attestation", args: { attestationId }, fromBlock, toBlock: "latest" });
+      const logs = await client.getContractEvents({
+        address: settlement,
+        abi: proofSettlementAbi,
+        eventName: "Attestation",
+        args: { attestationId },
+        fromBlock,
+        toBlock: "latest",
+      });
       return [...(logs[0]?.args.signers ?? [])];
     },
 
     async keyAt(gateway, servedAtMs) {
-      const e = await client.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [gateway] });
+      const e = await client.readContract({
+        address: registry,
+        abi: gatewayRegistryAbi,
+        functionName: "enclave",
+        args: [gateway],
+      });
       const registered = e.operator !== "0x0000000000000000000000000000000000000000";
       const base: KeyAt = { ok: false, registered, slashedNow: e.slashed };
       if (!registered) return { ...base, reason: `${gateway} is not a registered enclave key of this deployment` };
@@ -285,15 +361,22 @@ export function createReadClient(cfg: ReadClientConfig): ReadClient {
         client.getContractEvents({ ...q, eventName: "MeasurementRevoked", args: { measurement: e.measurement } }),
       ]);
       type Pos = { blockNumber: bigint; logIndex: number };
-      const before = (a: Pos, b: Pos) => a.blockNumber < b.blockNumber || (a.blockNumber === b.blockNumber && a.logIndex < b.logIndex);
+      const before = (a: Pos, b: Pos) =>
+        a.blockNumber < b.blockNumber || (a.blockNumber === b.blockNumber && a.logIndex < b.logIndex);
       let approval: (typeof approved)[number] | undefined;
       for (const l of approved) {
         if ((await blockTime(l.blockNumber)) > served) continue;
         if (!approval || before(approval, l)) approval = l;
       }
-      if (!approval) return { ...base, reason: `no approval of ${gateway} at or before the call was served (${servedAtMs} ms)` };
+      if (!approval)
+        return { ...base, reason: `no approval of ${gateway} at or before the call was served (${servedAtMs} ms)` };
       const at = await blockTime(approval.blockNumber);
-      base.approval = { blockNumber: approval.blockNumber, at, activeUntil: BigInt(approval.args.activeUntil!), approvalNonce: BigInt(approval.args.approvalNonce!) };
+      base.approval = {
+        blockNumber: approval.blockNumber,
+        at,
+        activeUntil: BigInt(approval.args.activeUntil!),
+        approvalNonce: BigInt(approval.args.approvalNonce!),
+      };
       const firstAfter = async (logs: Pos[]): Promise<bigint | undefined> => {
         for (const l of [...logs].sort((x, y) => (before(x, y) ? -1 : 1))) {
           if (!before(approval!, l)) continue;
@@ -312,10 +395,23 @@ export function createReadClient(cfg: ReadClientConfig): ReadClient {
       if (deactivatedAt !== undefined) base.deactivatedAt = deactivatedAt;
       if (slashedAt !== undefined) base.slashedAt = slashedAt;
       if (revokedAt !== undefined) base.revokedAt = revokedAt;
-      if (servedAtMs > base.approval.activeUntil * 1000n) return { ...base, reason: `the approval of ${gateway} expired at ${base.approval.activeUntil} (unix s), before the call was served` };
-      if (slashedAt !== undefined) return { ...base, reason: `${gateway} was slashed at ${slashedAt} (unix s), before the call was served` };
-      if (deactivatedAt !== undefined) return { ...base, reason: `${gateway} was deactivated at ${deactivatedAt} (unix s), before the call was served` };
-      if (revokedAt !== undefined) return { ...base, reason: `measurement ${e.measurement} was revoked at ${revokedAt} (unix s), before the call was served` };
+      if (servedAtMs > base.approval.activeUntil * 1000n)
+        return {
+          ...base,
+          reason: `the approval of ${gateway} expired at ${base.approval.activeUntil} (unix s), before the call was served`,
+        };
+      if (slashedAt !== undefined)
+        return { ...base, reason: `${gateway} was slashed at ${slashedAt} (unix s), before the call was served` };
+      if (deactivatedAt !== undefined)
+        return {
+          ...base,
+          reason: `${gateway} was deactivated at ${deactivatedAt} (unix s), before the call was served`,
+        };
+      if (revokedAt !== undefined)
+        return {
+          ...base,
+          reason: `measurement ${e.measurement} was revoked at ${revokedAt} (unix s), before the call was served`,
+        };
       return { ...base, ok: true };
     },
 
@@ -326,7 +422,8 @@ export function createReadClient(cfg: ReadClientConfig): ReadClient {
       const parsed = gatewayReceiptSchema.safeParse(raw);
       if (!parsed.success) throw new ReadClientError(`${url}: ${firstIssue(parsed.error)}`);
       const v = parsed.data;
-      if (v.receipt.kind === "void") throw new ReadClientError(`${url}: callSeq ${callSeq} is void (allocated, never served)`);
+      if (v.receipt.kind === "void")
+        throw new ReadClientError(`${url}: callSeq ${callSeq} is void (allocated, never served)`);
       let receipt: Receipt;
       try {
         receipt = pickReceipt(v.receipt);
@@ -357,11 +454,14 @@ export function createReadClient(cfg: ReadClientConfig): ReadClient {
 
     async proofFromDa(header, callSeq) {
       const leaves = await rc.fetchBatchLeaves(header.daURI);
-      if (leaves.length !== header.count) throw new ReadClientError(`${header.daURI}: ${leaves.length} leaves for a header of count ${header.count}`);
+      if (leaves.length !== header.count)
+        throw new ReadClientError(`${header.daURI}: ${leaves.length} leaves for a header of count ${header.count}`);
       const tree = buildTree(leaves.map(leafOfBatchLeaf));
-      if (tree.root !== header.root.toLowerCase()) throw new ReadClientError(`${header.daURI}: the published leaves do not rebuild the settled root`);
+      if (tree.root !== header.root.toLowerCase())
+        throw new ReadClientError(`${header.daURI}: the published leaves do not rebuild the settled root`);
       const index = Number(callSeq - header.firstCallSeq);
-      if (index < 0 || index >= header.count) throw new ReadClientError(`callSeq ${callSeq} is outside batch ${header.batchSeq}`);
+      if (index < 0 || index >= header.count)
+        throw new ReadClientError(`callSeq ${callSeq} is outside batch ${header.batchSeq}`);
       return { proof: tree.proof(index), leaf: leaves[index]!, leaves };
     },
   };

@@ -30,14 +30,22 @@ export function uintSchema(bits: number, field = "value") {
       else if (typeof v === "number") {
         // Numbers beyond 2^53 have already lost precision: refuse rather than guess.
         if (!Number.isSafeInteger(v)) {
-          ctx.addIssue({ code: "custom", input: v, message: `${field}: ${v} is not a safe integer; pass a bigint or a decimal string` });
+          ctx.addIssue({
+            code: "custom",
+            input: v,
+            message: `${field}: ${v} is not a safe integer; pass a bigint or a decimal string`,
+          });
           return z.NEVER;
         }
         n = BigInt(v);
       } else {
         // 78 digits is enough for 2^256-1; the cap keeps BigInt() from chewing on huge input.
         if (!DECIMAL.test(v) || v.length > 78) {
-          ctx.addIssue({ code: "custom", input: v, message: `${field}: "${v.slice(0, 80)}" is not a non-negative decimal integer string` });
+          ctx.addIssue({
+            code: "custom",
+            input: v,
+            message: `${field}: "${v.slice(0, 80)}" is not a non-negative decimal integer string`,
+          });
           return z.NEVER;
         }
         n = BigInt(v);
@@ -143,14 +151,26 @@ export const batchHeaderSchema = z
       }
     }
     if (calls > h.count) {
-      ctx.addIssue({ code: "custom", path: ["usage"], message: `usage: sum of calls (${calls}) exceeds count (${h.count})` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["usage"],
+        message: `usage: sum of calls (${calls}) exceeds count (${h.count})`,
+      });
     }
     // Leaves cover [firstCallSeq, firstCallSeq + count): the last callSeq must still be a uint64.
     if (h.firstCallSeq + BigInt(h.count) - 1n > MAX_UINT64) {
-      ctx.addIssue({ code: "custom", path: ["firstCallSeq"], message: `firstCallSeq: firstCallSeq + count - 1 exceeds uint64` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["firstCallSeq"],
+        message: `firstCallSeq: firstCallSeq + count - 1 exceeds uint64`,
+      });
     }
     if (h.firstServedAt > h.lastServedAt) {
-      ctx.addIssue({ code: "custom", path: ["firstServedAt"], message: `firstServedAt: ${h.firstServedAt} is after lastServedAt ${h.lastServedAt}` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["firstServedAt"],
+        message: `firstServedAt: ${h.firstServedAt} is after lastServedAt ${h.lastServedAt}`,
+      });
     }
   });
 /** A batch header (parsed form). */

@@ -28,7 +28,10 @@ import { sortBySigner, verdictDigest, type CompactSig } from "../sdk/quorum.js";
 import { addressSchema } from "../sdk/types.js";
 import type { Verdict } from "./signingRecord.js";
 
-const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/).transform((s) => s as Hex);
+const hex32 = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/)
+  .transform((s) => s as Hex);
 export const verdictResponseSchema = z.object({
   verdict: z.union([z.literal(1), z.literal(2)]),
   signer: addressSchema("signer"),
@@ -37,8 +40,14 @@ export const verdictResponseSchema = z.object({
 export type VerdictResponse = z.infer<typeof verdictResponseSchema>;
 
 /** A peer's signature for `headerHash`, or undefined when it has none (404) or answered nonsense. */
-export async function fetchPeerVerdict(peer: string, headerHash: Hex, timeoutMs: number): Promise<VerdictResponse | undefined> {
-  const res = await fetch(`${peer.replace(/\/+$/, "")}/verdicts/${headerHash}`, { signal: AbortSignal.timeout(timeoutMs) });
+export async function fetchPeerVerdict(
+  peer: string,
+  headerHash: Hex,
+  timeoutMs: number,
+): Promise<VerdictResponse | undefined> {
+  const res = await fetch(`${peer.replace(/\/+$/, "")}/verdicts/${headerHash}`, {
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   if (res.status === 404) {
     await res.body?.cancel();
     return undefined;
@@ -50,7 +59,13 @@ export async function fetchPeerVerdict(peer: string, headerHash: Hex, timeoutMs:
 }
 
 /** The signer of a verdict signature over `[headerHash]` (what the contract will recover). */
-export async function recoverVerdictSigner(p: { chainId: number; settlement: Address; verdict: Verdict; headerHash: Hex; sig: CompactSig }): Promise<Address> {
+export async function recoverVerdictSigner(p: {
+  chainId: number;
+  settlement: Address;
+  verdict: Verdict;
+  headerHash: Hex;
+  sig: CompactSig;
+}): Promise<Address> {
   const digest = verdictDigest(p.chainId, p.settlement, p.verdict, [p.headerHash]);
   return recoverAddress({ hash: digest, signature: fromCompactSignature(p.sig) });
 }
@@ -73,7 +88,13 @@ export async function quorumFrom(p: {
     if (c.verdict !== p.verdict) continue;
     let signer: Address;
     try {
-      signer = await recoverVerdictSigner({ chainId: p.chainId, settlement: p.settlement, verdict: p.verdict, headerHash: p.headerHash, sig: c.sig });
+      signer = await recoverVerdictSigner({
+        chainId: p.chainId,
+        settlement: p.settlement,
+        verdict: p.verdict,
+        headerHash: p.headerHash,
+        sig: c.sig,
+      });
     } catch {
       continue;
     }

@@ -49,7 +49,14 @@ export interface EnclaveApproval {
  * `publicKey` (65-byte uncompressed secp256k1) is the key's public key, needed when the document binds
  * the key by nitriding `user_data` (a SHA-256 of the public key) rather than by `public_key`.
  */
-export async function approveEnclave(p: ApprovalSigner, key: Address, document: Uint8Array, at: Date = new Date(), deadline?: bigint, publicKey?: Hex): Promise<EnclaveApproval> {
+export async function approveEnclave(
+  p: ApprovalSigner,
+  key: Address,
+  document: Uint8Array,
+  at: Date = new Date(),
+  deadline?: bigint,
+  publicKey?: Hex,
+): Promise<EnclaveApproval> {
   if (publicKey !== undefined) {
     let owner: Address | undefined;
     try {
@@ -63,29 +70,65 @@ export async function approveEnclave(p: ApprovalSigner, key: Address, document: 
   }
   const { publicClient } = p.chain;
   const registry = await p.chain.registry();
-  const e = await rpc("enclave", () => publicClient.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [key] }));
+  const e = await rpc("enclave", () =>
+    publicClient.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [key] }),
+  );
   if (BigInt(e.operator) === 0n) throw new ApprovalRefusedError({ enclave: key, reason: "not registered" });
   if (e.slashed) throw new ApprovalRefusedError({ enclave: key, reason: "slashed for equivocation: banned for good" });
   const chainNow = (await rpc("getBlock", () => publicClient.getBlock({ blockTag: "latest" }))).timestamp;
   deadline ??= chainNow + APPROVAL_TTL_SEC;
   if (deadline <= chainNow || deadline > chainNow + APPROVAL_TTL_SEC) {
-    throw new ApprovalRefusedError({ enclave: key, reason: `deadline ${deadline} is not within the next ${APPROVAL_TTL_SEC} s of chain time (now ${chainNow})` });
+    throw new ApprovalRefusedError({
+      enclave: key,
+      reason: `deadline ${deadline} is not within the next ${APPROVAL_TTL_SEC} s of chain time (now ${chainNow})`,
+    });
   }
   const status = await rpc("measurementStatus", () =>
-    publicClient.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "measurementStatus", args: [e.measurement] }));
-  if (status !== MEASUREMENT_ALLOWED) throw new ApprovalRefusedError({ enclave: key, reason: `measurement ${e.measurement} is not allowed` });
+    publicClient.readContract({
+      address: registry,
+      abi: gatewayRegistryAbi,
+      functionName: "measurementStatus",
+      args: [e.measurement],
+    }),
+  );
+  if (status !== MEASUREMENT_ALLOWED)
+    throw new ApprovalRefusedError({ enclave: key, reason: `measurement ${e.measurement} is not allowed` });
   if (e.keyConfigHash === ZERO_HASH) {
-    throw new ApprovalRefusedError({ enclave: key, reason: "no OHTTP key config registered (keyConfigHash = 0): the attestation must bind the one users encrypt to" });
+    throw new ApprovalRefusedError({
+      enclave: key,
+      reason: "no OHTTP key config registered (keyConfigHash = 0): the attestation must bind the one users encrypt to",
+    });
   }
   const docHash = attestationHash(document);
   if (docHash !== e.attestationHash.toLowerCase()) {
-    throw new ApprovalRefusedError({ enclave: key, reason: `document hash ${docHash} is not the registered attestationHash ${e.attestationHash}` });
+    throw new ApprovalRefusedError({
+      enclave: key,
+      reason: `document hash ${docHash} is not the registered attestationHash ${e.attestationHash}`,
+    });
   }
   verifyAttestation(document, {
-    trustedRoot: p.trustedRoot, at, maxAgeSec: p.maxAgeSec, allowedMeasurements: [e.measurement],
-    enclaveKey: { address: key, publicKey }, keyConfigHash: e.keyConfigHash,
+    trustedRoot: p.trustedRoot,
+    at,
+    maxAgeSec: p.maxAgeSec,
+    allowedMeasurements: [e.measurement],
+    enclaveKey: { address: key, publicKey },
+    keyConfigHash: e.keyConfigHash,
   });
-  const m = { key, measurement: e.measurement, attestationHash: e.attestationHash, keyConfigHash: e.keyConfigHash, nonce: e.approvalNonce, deadline };
+  const m = {
+    key,
+    measurement: e.measurement,
+    attestationHash: e.attestationHash,
+    keyConfigHash: e.keyConfigHash,
+    nonce: e.approvalNonce,
+    deadline,
+  };
   const sig = await signCompact(p.account, enclaveApprovalDigest(p.chainId, registry, m));
-  return { signer: p.account.address, sig, nonce: e.approvalNonce, deadline, measurement: e.measurement, attestationHash: e.attestationHash };
+  return {
+    signer: p.account.address,
+    sig,
+    nonce: e.approvalNonce,
+    deadline,
+    measurement: e.measurement,
+    attestationHash: e.attestationHash,
+  };
 }

@@ -13,7 +13,14 @@ import zlib from "node:zlib";
 import { Agent, request } from "undici";
 import { isPrivateAddress } from "./addressPolicy.js";
 import {
-  DaAddressRefusedError, DaEncodingRefusedError, DaMalformedError, DaRedirectRefusedError, DaTimeoutError, DaTooLargeError, DaUnavailableError, DaUriInvalidError,
+  DaAddressRefusedError,
+  DaEncodingRefusedError,
+  DaMalformedError,
+  DaRedirectRefusedError,
+  DaTimeoutError,
+  DaTooLargeError,
+  DaUnavailableError,
+  DaUriInvalidError,
 } from "./errors.js";
 
 export interface BoundedGetOptions {
@@ -39,13 +46,17 @@ export function parseDaUrl(url: string): URL {
   } catch {
     throw new DaUriInvalidError({ reason: `not a URL: ${JSON.stringify(url.slice(0, 200))}` });
   }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw new DaUriInvalidError({ reason: `scheme ${u.protocol} is not http(s)` });
+  if (u.protocol !== "http:" && u.protocol !== "https:")
+    throw new DaUriInvalidError({ reason: `scheme ${u.protocol} is not http(s)` });
   return u;
 }
 
 /** Marks a refused address inside the socket error undici wraps it in. */
 class RefusedAddress extends Error {
-  constructor(readonly host: string, readonly address: string) {
+  constructor(
+    readonly host: string,
+    readonly address: string,
+  ) {
     super(`${host} resolves to the private address ${address}`);
   }
 }
@@ -69,7 +80,10 @@ function findCause<T>(e: unknown, cls: new (...a: never[]) => T): T | undefined 
 }
 
 const DECODERS: Record<string, () => zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress> = {
-  gzip: () => zlib.createGunzip(), "x-gzip": () => zlib.createGunzip(), deflate: () => zlib.createInflate(), br: () => zlib.createBrotliDecompress(),
+  gzip: () => zlib.createGunzip(),
+  "x-gzip": () => zlib.createGunzip(),
+  deflate: () => zlib.createInflate(),
+  br: () => zlib.createBrotliDecompress(),
 };
 
 export function createBoundedGet(opts: BoundedGetOptions): BoundedGet {
@@ -102,15 +116,19 @@ export function createBoundedGet(opts: BoundedGetOptions): BoundedGet {
       if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_CONNECT_TIMEOUT") {
         throw new DaTimeoutError({ url, reason: `no answer within ${opts.firstByteTimeoutMs} ms` });
       }
-      if (code === "UND_ERR_BODY_TIMEOUT") throw new DaTimeoutError({ url, reason: `body stalled for ${opts.timeoutMs} ms` });
-      if (code?.startsWith("Z_") || code?.startsWith("ERR__")) throw new DaMalformedError({ url, reason: `body does not decode (${(e as Error).message})` });
+      if (code === "UND_ERR_BODY_TIMEOUT")
+        throw new DaTimeoutError({ url, reason: `body stalled for ${opts.timeoutMs} ms` });
+      if (code?.startsWith("Z_") || code?.startsWith("ERR__"))
+        throw new DaMalformedError({ url, reason: `body does not decode (${(e as Error).message})` });
       throw new DaUnavailableError({ url, reason: `request failed (${(e as Error).message})`, cause: e });
     };
     try {
       let res;
       try {
         res = await request(u, {
-          method: "GET", dispatcher: agent, signal: abort.signal,
+          method: "GET",
+          dispatcher: agent,
+          signal: abort.signal,
           headers: { accept: "application/json", "accept-encoding": "identity" },
         });
       } catch (e) {
@@ -122,13 +140,18 @@ export function createBoundedGet(opts: BoundedGetOptions): BoundedGet {
       body.on("error", () => undefined);
       if (statusCode >= 300 && statusCode < 400) {
         body.destroy();
-        throw new DaRedirectRefusedError({ url, reason: `HTTP ${statusCode} redirect to ${String(headers.location ?? "?").slice(0, 200)} not followed` });
+        throw new DaRedirectRefusedError({
+          url,
+          reason: `HTTP ${statusCode} redirect to ${String(headers.location ?? "?").slice(0, 200)} not followed`,
+        });
       }
       if (statusCode < 200 || statusCode >= 300) {
         body.destroy();
         throw new DaUnavailableError({ url, reason: `HTTP ${statusCode}` });
       }
-      const encoding = String(headers["content-encoding"] ?? "identity").trim().toLowerCase();
+      const encoding = String(headers["content-encoding"] ?? "identity")
+        .trim()
+        .toLowerCase();
       const declared = Number(headers["content-length"]);
       if (encoding === "identity" && Number.isFinite(declared) && declared > maxBytes) {
         body.destroy();
@@ -151,7 +174,10 @@ export function createBoundedGet(opts: BoundedGetOptions): BoundedGet {
           if (size > maxBytes) {
             stream.destroy();
             body.destroy();
-            throw new DaTooLargeError({ url, reason: `body exceeds ${maxBytes} bytes${encoding === "identity" ? "" : ` after ${encoding} decoding`}` });
+            throw new DaTooLargeError({
+              url,
+              reason: `body exceeds ${maxBytes} bytes${encoding === "identity" ? "" : ` after ${encoding} decoding`}`,
+            });
           }
           chunks.push(chunk);
         }

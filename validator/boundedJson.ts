@@ -4,7 +4,12 @@
  * The bytes are scanned once, outside strings, before anything is parsed.
  */
 
-const QUOTE = 0x22, BACKSLASH = 0x5c, OPEN_OBJ = 0x7b, CLOSE_OBJ = 0x7d, OPEN_ARR = 0x5b, CLOSE_ARR = 0x5d;
+const QUOTE = 0x22,
+  BACKSLASH = 0x5c,
+  OPEN_OBJ = 0x7b,
+  CLOSE_OBJ = 0x7d,
+  OPEN_ARR = 0x5b,
+  CLOSE_ARR = 0x5d;
 
 /** Deepest nesting of `{`/`[` in `bytes` (UTF-8 JSON), or -1 as soon as it exceeds `max`. */
 export function jsonDepth(bytes: Uint8Array, max: number): number {
@@ -31,7 +36,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Parses `bytes` as UTF-8 JSON nested at most `maxDepth` levels. */
 export function parseBoundedJson(bytes: Uint8Array, maxDepth: number): BoundedJsonResult {
-  if (jsonDepth(bytes, maxDepth) < 0) return { ok: false, tooDeep: true, reason: `JSON nested deeper than ${maxDepth} levels` };
+  if (jsonDepth(bytes, maxDepth) < 0)
+    return { ok: false, tooDeep: true, reason: `JSON nested deeper than ${maxDepth} levels` };
   try {
     return { ok: true, value: JSON.parse(utf8.decode(bytes)) };
   } catch (e) {

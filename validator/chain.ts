@@ -5,8 +5,19 @@
  * wasted transaction. Transport failures become {@link RpcUnavailableError} (retryable).
  */
 import {
-  BaseError as ViemBaseError, ContractFunctionRevertedError, ContractFunctionZeroDataError, createPublicClient, createWalletClient, decodeErrorResult, fallback, http,
-  type Address, type Chain, type Hex, type LocalAccount, type PublicClient,
+  BaseError as ViemBaseError,
+  ContractFunctionRevertedError,
+  ContractFunctionZeroDataError,
+  createPublicClient,
+  createWalletClient,
+  decodeErrorResult,
+  fallback,
+  http,
+  type Address,
+  type Chain,
+  type Hex,
+  type LocalAccount,
+  type PublicClient,
 } from "viem";
 import { proofSettlementAbi, validatorSetAbi } from "../sdk/abis.js";
 import type { FeeRateFields } from "../sdk/fees.js";
@@ -94,14 +105,19 @@ function classify(operation: string, e: unknown): Error {
     if (reverted) {
       const reason = reverted.data?.errorName
         ? `${reverted.data.errorName}(${(reverted.data.args ?? []).map(String).join(", ")})`
-        : reverted.reason ?? reverted.shortMessage;
+        : (reverted.reason ?? reverted.shortMessage);
       return new TransactionRevertedError({ functionName: operation, reason, cause: e });
     }
   }
   return new RpcUnavailableError({ operation, cause: e });
 }
 
-export function createValidatorChain(p: { rpcUrl: string; rpcUrls?: readonly string[]; account: LocalAccount; settlement: Address }): ValidatorChain {
+export function createValidatorChain(p: {
+  rpcUrl: string;
+  rpcUrls?: readonly string[];
+  account: LocalAccount;
+  settlement: Address;
+}): ValidatorChain {
   // Several URLs: viem `fallback`, each request (reads and sends) going to the first that answers.
   const urls = p.rpcUrls?.length ? p.rpcUrls : [p.rpcUrl];
   const one = (u: string) => http(u, { retryCount: 1, timeout: 10_000 });
@@ -117,39 +133,63 @@ export function createValidatorChain(p: { rpcUrl: string; rpcUrls?: readonly str
   let sending: Promise<unknown> = Promise.resolve();
   const attestersCache = new Map<number, Address[]>(); // an attestation's signers never change
 
-  const chainId = () => (chainIdP ??= rpc("getChainId", () => publicClient.getChainId()).catch((e) => {
-    chainIdP = undefined;
-    throw e;
-  }));
+  const chainId = () =>
+    (chainIdP ??= rpc("getChainId", () => publicClient.getChainId()).catch((e) => {
+      chainIdP = undefined;
+      throw e;
+    }));
 
   /** A read at block `at` (latest when undefined); undefined when the settlement had no code there yet. */
-  async function readAt<T>(operation: string, at: bigint | undefined, fn: (blockNumber: bigint | undefined) => Promise<T>): Promise<T | undefined> {
+  async function readAt<T>(
+    operation: string,
+    at: bigint | undefined,
+    fn: (blockNumber: bigint | undefined) => Promise<T>,
+  ): Promise<T | undefined> {
     try {
       return await fn(at);
     } catch (e) {
-      if (at !== undefined && e instanceof ViemBaseError && e.walk((x) => x instanceof ContractFunctionZeroDataError)) return undefined;
+      if (at !== undefined && e instanceof ViemBaseError && e.walk((x) => x instanceof ContractFunctionZeroDataError))
+        return undefined;
       throw classify(operation, e);
     }
   }
 
   async function feeRateAt(at: bigint | undefined): Promise<FeeRateFields | undefined> {
-    const r = await readAt("feeRate", at, (blockNumber) => publicClient.readContract({ ...s, functionName: "feeRate", blockNumber }));
-    return r && { perCall: r.perCall, perKiloInputToken: r.perKiloInputToken, perKiloOutputToken: r.perKiloOutputToken };
+    const r = await readAt("feeRate", at, (blockNumber) =>
+      publicClient.readContract({ ...s, functionName: "feeRate", blockNumber }),
+    );
+    return (
+      r && { perCall: r.perCall, perKiloInputToken: r.perKiloInputToken, perKiloOutputToken: r.perKiloOutputToken }
+    );
   }
 
-  async function modelRatesAt(modelIds: readonly Hex[], at: bigint | undefined): Promise<Map<Hex, FeeRateFields> | undefined> {
+  async function modelRatesAt(
+    modelIds: readonly Hex[],
+    at: bigint | undefined,
+  ): Promise<Map<Hex, FeeRateFields> | undefined> {
     const out = new Map<Hex, FeeRateFields>();
     let deployed = true;
-    await Promise.all(modelIds.map(async (id) => {
-      const r = await readAt("modelFeeRate", at, (blockNumber) => publicClient.readContract({ ...s, functionName: "modelFeeRate", args: [id], blockNumber }));
-      if (!r) deployed = false;
-      else if (r[1]) out.set(id, { perCall: r[0].perCall, perKiloInputToken: r[0].perKiloInputToken, perKiloOutputToken: r[0].perKiloOutputToken });
-    }));
+    await Promise.all(
+      modelIds.map(async (id) => {
+        const r = await readAt("modelFeeRate", at, (blockNumber) =>
+          publicClient.readContract({ ...s, functionName: "modelFeeRate", args: [id], blockNumber }),
+        );
+        if (!r) deployed = false;
+        else if (r[1])
+          out.set(id, {
+            perCall: r[0].perCall,
+            perKiloInputToken: r[0].perKiloInputToken,
+            perKiloOutputToken: r[0].perKiloOutputToken,
+          });
+      }),
+    );
     return deployed ? out : undefined;
   }
 
   async function validatorSetAddress(): Promise<Address> {
-    return (vsAddress ??= await rpc("VALIDATORS", () => publicClient.readContract({ ...s, functionName: "VALIDATORS" })));
+    return (vsAddress ??= await rpc("VALIDATORS", () =>
+      publicClient.readContract({ ...s, functionName: "VALIDATORS" }),
+    ));
   }
 
   return {
@@ -158,18 +198,29 @@ export function createValidatorChain(p: { rpcUrl: string; rpcUrls?: readonly str
     settlement: p.settlement,
     chainId,
     async registry() {
-      return (registryAddress ??= await rpc("REGISTRY", () => publicClient.readContract({ ...s, functionName: "REGISTRY" })));
+      return (registryAddress ??= await rpc("REGISTRY", () =>
+        publicClient.readContract({ ...s, functionName: "REGISTRY" }),
+      ));
     },
     async batch(gateway, batchSeq) {
       const [status, since, windowEnd, attestationId, headerHashPrefix] = await rpc("batch", () =>
-        publicClient.readContract({ ...s, functionName: "batch", args: [gateway, batchSeq] }));
-      return { status: Number(status) as BatchStatusValue, since, windowEnd, attestationId: Number(attestationId), headerHashPrefix };
+        publicClient.readContract({ ...s, functionName: "batch", args: [gateway, batchSeq] }),
+      );
+      return {
+        status: Number(status) as BatchStatusValue,
+        since,
+        windowEnd,
+        attestationId: Number(attestationId),
+        headerHashPrefix,
+      };
     },
     feeRate: (at) => feeRateAt(at).then((r) => r ?? ZERO_RATE),
     modelRates: (modelIds, at) => modelRatesAt(modelIds, at).then((r) => r ?? new Map()),
     async feeScheduleAtSubmission({ headerHash, blockNumber, modelIds }) {
       // Every event of the settlement in that block, in order: the submission and rate changes.
-      const logs = await rpc("getLogs", () => publicClient.getContractEvents({ ...s, fromBlock: blockNumber, toBlock: blockNumber, strict: true }));
+      const logs = await rpc("getLogs", () =>
+        publicClient.getContractEvents({ ...s, fromBlock: blockNumber, toBlock: blockNumber, strict: true }),
+      );
       const want = headerHash.toLowerCase();
       const sub = logs.find((l) => l.eventName === "BatchSubmitted" && l.args.headerHash.toLowerCase() === want);
       if (!sub) throw new SubmissionMovedError({ headerHash, blockNumber });
@@ -177,16 +228,26 @@ export function createValidatorChain(p: { rpcUrl: string; rpcUrls?: readonly str
       // (its constructor's FeeRateChanged is then replayed below).
       const before = blockNumber > 0n ? blockNumber - 1n : undefined;
       let rate = (before !== undefined ? await feeRateAt(before) : undefined) ?? ZERO_RATE;
-      const modelRates = (before !== undefined ? await modelRatesAt(modelIds, before) : undefined) ?? new Map<Hex, FeeRateFields>();
+      const modelRates =
+        (before !== undefined ? await modelRatesAt(modelIds, before) : undefined) ?? new Map<Hex, FeeRateFields>();
       // A change earlier in the same block already applied to the submission; a later one did not.
       for (const l of [...logs].sort((a, b) => a.logIndex - b.logIndex)) {
         if (l.logIndex >= sub.logIndex) break;
         if (l.eventName === "FeeRateChanged") {
-          rate = { perCall: l.args.perCall, perKiloInputToken: l.args.perKiloInputToken, perKiloOutputToken: l.args.perKiloOutputToken };
+          rate = {
+            perCall: l.args.perCall,
+            perKiloInputToken: l.args.perKiloInputToken,
+            perKiloOutputToken: l.args.perKiloOutputToken,
+          };
         } else if (l.eventName === "ModelFeeRateChanged") {
           const id = modelIds.find((m) => m.toLowerCase() === l.args.modelId.toLowerCase());
           if (!id) continue;
-          if (l.args.enabled) modelRates.set(id, { perCall: l.args.perCall, perKiloInputToken: l.args.perKiloInputToken, perKiloOutputToken: l.args.perKiloOutputToken });
+          if (l.args.enabled)
+            modelRates.set(id, {
+              perCall: l.args.perCall,
+              perKiloInputToken: l.args.perKiloInputToken,
+              perKiloOutputToken: l.args.perKiloOutputToken,
+            });
           else modelRates.delete(id);
         }
       }
@@ -198,22 +259,33 @@ export function createValidatorChain(p: { rpcUrl: string; rpcUrls?: readonly str
     async validatorSet() {
       const address = await validatorSetAddress();
       const [validators, quorum] = await Promise.all([
-        rpc("validators", () => publicClient.readContract({ address, abi: validatorSetAbi, functionName: "validators" })),
+        rpc("validators", () =>
+          publicClient.readContract({ address, abi: validatorSetAbi, functionName: "validators" }),
+        ),
         rpc("quorum", () => publicClient.readContract({ address, abi: validatorSetAbi, functionName: "quorum" })),
       ]);
       return { address, validators: [...validators], quorum: Number(quorum) };
     },
     async rewardsOwed(validator) {
-      return rpc("rewardsOwed", () => publicClient.readContract({ ...s, functionName: "rewardsOwed", args: [validator] }));
+      return rpc("rewardsOwed", () =>
+        publicClient.readContract({ ...s, functionName: "rewardsOwed", args: [validator] }),
+      );
     },
     async attesters(id) {
       const cached = attestersCache.get(id);
       if (cached) return cached;
-      const logs = await rpc("getLogs", () => publicClient.getContractEvents({
-        ...s, eventName: "Attestation", args: { attestationId: id }, fromBlock: "earliest", toBlock: "latest",
-      }));
+      const logs = await rpc("getLogs", () =>
+        publicClient.getContractEvents({
+          ...s,
+          eventName: "Attestation",
+          args: { attestationId: id },
+          fromBlock: "earliest",
+          toBlock: "latest",
+        }),
+      );
       const signers = logs[0]?.args.signers;
-      if (!signers) throw new RpcUnavailableError({ operation: `Attestation ${id} log`, cause: new Error("not found (yet)") });
+      if (!signers)
+        throw new RpcUnavailableError({ operation: `Attestation ${id} log`, cause: new Error("not found (yet)") });
       attestersCache.set(id, [...signers]);
       return [...signers];
     },
@@ -239,9 +311,12 @@ export function createValidatorChain(p: { rpcUrl: string; rpcUrls?: readonly str
     try {
       return await fn();
     } catch (e) {
-      const withData = e instanceof ViemBaseError
-        ? (e.walk((x) => typeof (x as { data?: unknown }).data === "string" && ((x as { data: string }).data).length >= 10) as { data?: Hex } | null)
-        : null;
+      const withData =
+        e instanceof ViemBaseError
+          ? (e.walk(
+              (x) => typeof (x as { data?: unknown }).data === "string" && (x as { data: string }).data.length >= 10,
+            ) as { data?: Hex } | null)
+          : null;
       if (withData?.data) {
         let reason: string;
         try {
@@ -252,37 +327,52 @@ export function createValidatorChain(p: { rpcUrl: string; rpcUrls?: readonly str
         }
         throw new TransactionRevertedError({ functionName, reason, cause: e });
       }
-      if (e instanceof ViemBaseError && /revert/i.test(e.message)) throw new TransactionRevertedError({ functionName, reason: e.shortMessage, cause: e });
+      if (e instanceof ViemBaseError && /revert/i.test(e.message))
+        throw new TransactionRevertedError({ functionName, reason: e.shortMessage, cause: e });
       throw new RpcUnavailableError({ operation: functionName, cause: e });
     }
   }
 
   async function sendDataNow(functionName: SettlementFn, data: Hex): Promise<Hex> {
     const id = await chainId();
-    chain ??= { id, name: `chain-${id}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [...urls] } } };
+    chain ??= {
+      id,
+      name: `chain-${id}`,
+      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [...urls] } },
+    };
     const wallet = createWalletClient({ account: p.account, chain, transport });
     const tx = { account: p.account, to: p.settlement, data };
     await rawRpc(functionName, () => publicClient.call({ ...tx, blockTag: "pending" }));
     const gas = await rawRpc(functionName, () => publicClient.estimateGas(tx));
     const hash = await rawRpc(functionName, () => wallet.sendTransaction({ ...tx, chain, gas: (gas * 6n) / 5n }));
     const receipt = await rpc(functionName, () => publicClient.waitForTransactionReceipt({ hash, timeout: 60_000 }));
-    if (receipt.status !== "success") throw new TransactionRevertedError({ functionName, reason: `tx ${hash} reverted` });
+    if (receipt.status !== "success")
+      throw new TransactionRevertedError({ functionName, reason: `tx ${hash} reverted` });
     return hash;
   }
 
   async function sendNow(functionName: SettlementFn, args: readonly unknown[]): Promise<Hex> {
     const id = await chainId();
-    chain ??= { id, name: `chain-${id}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [...urls] } } };
+    chain ??= {
+      id,
+      name: `chain-${id}`,
+      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [...urls] } },
+    };
     const wallet = createWalletClient({ account: p.account, chain, transport });
     // Against the pending block: its timestamp is "now", while an idle chain's latest block can be
     // minutes old (anvil automine), which would make finalize look premature forever.
     const call = { ...s, functionName, args, account: p.account, blockTag: "pending" } as never;
-    const { request } = await rpc(functionName, () => publicClient.simulateContract(call)) as unknown as { request: Record<string, unknown> };
+    const { request } = (await rpc(functionName, () => publicClient.simulateContract(call))) as unknown as {
+      request: Record<string, unknown>;
+    };
     const gas = await rpc(functionName, () => publicClient.estimateContractGas(call));
     const { blockTag: _, ...sendable } = request;
     const hash = await rpc(functionName, () => wallet.writeContract({ ...sendable, gas: (gas * 6n) / 5n } as never));
     const receipt = await rpc(functionName, () => publicClient.waitForTransactionReceipt({ hash, timeout: 60_000 }));
-    if (receipt.status !== "success") throw new TransactionRevertedError({ functionName, reason: `tx ${hash} reverted` });
+    if (receipt.status !== "success")
+      throw new TransactionRevertedError({ functionName, reason: `tx ${hash} reverted` });
     return hash;
   }
 }

@@ -20,7 +20,8 @@ const address = z
   .string({ error: "expected an address" })
   .refine((s) => isAddress(s, { strict: false }), { error: "expected a 0x-prefixed 20-byte address" });
 const url = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
-const ms = (def: number, min = 1) => z.number({ error: "expected a number of milliseconds" }).int().min(min).default(def);
+const ms = (def: number, min = 1) =>
+  z.number({ error: "expected a number of milliseconds" }).int().min(min).default(def);
 
 export const validatorConfigSchema = z
   .object({
@@ -28,7 +29,10 @@ export const validatorConfigSchema = z
     privateKey,
     /** JSON-RPC endpoint; or `rpcUrls` (tried in order, failing over with viem `fallback`). */
     rpcUrl: url.optional(),
-    rpcUrls: z.array(url, { error: "expected an array of http(s) URLs" }).min(1, { error: "expected at least one RPC URL" }).optional(),
+    rpcUrls: z
+      .array(url, { error: "expected an array of http(s) URLs" })
+      .min(1, { error: "expected at least one RPC URL" })
+      .optional(),
     /** Deployment JSON (sdk/deploy.ts); or give `settlement` (+ optional `startBlock`) instead. */
     deployment: z.string({ error: "expected a file path" }).min(1, { error: "expected a file path" }).optional(),
     settlement: address.optional(),
@@ -49,16 +53,28 @@ export const validatorConfigSchema = z
     /** Byte budget of a batch body per receipt of its header's `count` (64 KiB of slack on top). */
     daBytesPerReceipt: z.number({ error: "expected a byte count" }).int().min(256).default(1_024),
     /** Hard cap of a batch body (after decompression), whatever its `count`. */
-    daMaxBytes: z.number({ error: "expected a byte count" }).int().min(65_536).default(16 * 1024 * 1024),
+    daMaxBytes: z
+      .number({ error: "expected a byte count" })
+      .int()
+      .min(65_536)
+      .default(16 * 1024 * 1024),
     /**
      * Let daURIs reach private, loopback and link-local addresses. Off in production: a daURI is
      * chosen by the gateway, and would otherwise reach the validator host's metadata service and LAN.
      */
     daAllowPrivate: z.boolean({ error: "expected true or false" }).default(false),
     /** Seconds a held batch's receipts (da.db) are kept after it concluded on chain (finalized, rejected). */
-    daRetentionSec: z.number({ error: "expected seconds" }).int().min(0).default(30 * 24 * 3600),
+    daRetentionSec: z
+      .number({ error: "expected seconds" })
+      .int()
+      .min(0)
+      .default(30 * 24 * 3600),
     /** Bytes of prepared batches the `/da` routes keep in memory (LRU). */
-    daCacheBytes: z.number({ error: "expected a byte count" }).int().min(0).default(64 * 1024 * 1024),
+    daCacheBytes: z
+      .number({ error: "expected a byte count" })
+      .int()
+      .min(0)
+      .default(64 * 1024 * 1024),
     /**
      * Blocks below head before a BatchSubmitted log is read. 0 is safe: every action re-reads the
      * batch's on-chain status first, and a verdict is bound to a header hash, so one signed for a
@@ -90,7 +106,11 @@ export const validatorConfigSchema = z
 export type ValidatorConfigInput = z.input<typeof validatorConfigSchema>;
 
 /** The parsed configuration with addresses resolved. */
-export interface ValidatorConfig extends Omit<z.output<typeof validatorConfigSchema>, "settlement" | "rewardsTo" | "privateKey" | "daFirstByteTimeoutMs" | "rpcUrl" | "rpcUrls"> {
+export interface ValidatorConfig
+  extends Omit<
+    z.output<typeof validatorConfigSchema>,
+    "settlement" | "rewardsTo" | "privateKey" | "daFirstByteTimeoutMs" | "rpcUrl" | "rpcUrls"
+  > {
   /** The first RPC URL (`rpcUrl`, else `rpcUrls[0]`). */
   rpcUrl: string;
   /** Every RPC URL in failover order: `rpcUrl` first, then `rpcUrls`. */
@@ -105,20 +125,41 @@ export interface ValidatorConfig extends Omit<z.output<typeof validatorConfigSch
 }
 
 /** Environment variables main.ts reads, each to its config field (see {@link VALIDATOR_HELP}). */
-export const VALIDATOR_ENV: Readonly<Record<string, readonly [keyof ValidatorConfigInput, "string" | "number" | "boolean" | "list"]>> = {
-  VALIDATOR_PRIVATE_KEY: ["privateKey", "string"], RPC_URL: ["rpcUrl", "string"], RPC_URLS: ["rpcUrls", "list"], DEPLOYMENT: ["deployment", "string"],
-  SETTLEMENT: ["settlement", "string"], START_BLOCK: ["startBlock", "number"], DATA_DIR: ["dataDir", "string"],
-  PEERS: ["peers", "list"], HOST: ["host", "string"], PORT: ["port", "number"], POLL_INTERVAL_MS: ["pollIntervalMs", "number"],
-  DA_DEADLINE_SEC: ["daDeadlineSec", "number"], DA_TIMEOUT_MS: ["daTimeoutMs", "number"],
-  DA_FIRST_BYTE_TIMEOUT_MS: ["daFirstByteTimeoutMs", "number"], DA_BYTES_PER_RECEIPT: ["daBytesPerReceipt", "number"],
-  DA_MAX_BYTES: ["daMaxBytes", "number"], DA_ALLOW_PRIVATE: ["daAllowPrivate", "boolean"], DA_RETENTION_SEC: ["daRetentionSec", "number"],
+export const VALIDATOR_ENV: Readonly<
+  Record<string, readonly [keyof ValidatorConfigInput, "string" | "number" | "boolean" | "list"]>
+> = {
+  VALIDATOR_PRIVATE_KEY: ["privateKey", "string"],
+  RPC_URL: ["rpcUrl", "string"],
+  RPC_URLS: ["rpcUrls", "list"],
+  DEPLOYMENT: ["deployment", "string"],
+  SETTLEMENT: ["settlement", "string"],
+  START_BLOCK: ["startBlock", "number"],
+  DATA_DIR: ["dataDir", "string"],
+  PEERS: ["peers", "list"],
+  HOST: ["host", "string"],
+  PORT: ["port", "number"],
+  POLL_INTERVAL_MS: ["pollIntervalMs", "number"],
+  DA_DEADLINE_SEC: ["daDeadlineSec", "number"],
+  DA_TIMEOUT_MS: ["daTimeoutMs", "number"],
+  DA_FIRST_BYTE_TIMEOUT_MS: ["daFirstByteTimeoutMs", "number"],
+  DA_BYTES_PER_RECEIPT: ["daBytesPerReceipt", "number"],
+  DA_MAX_BYTES: ["daMaxBytes", "number"],
+  DA_ALLOW_PRIVATE: ["daAllowPrivate", "boolean"],
+  DA_RETENTION_SEC: ["daRetentionSec", "number"],
   DA_CACHE_BYTES: ["daCacheBytes", "number"],
-  CONFIRMATIONS: ["confirmations", "number"], MAX_BLOCK_RANGE: ["maxBlockRange", "number"],
-  SUBMIT_STAGGER_MS: ["submitStaggerMs", "number"], RECEIPT_SAMPLES: ["receiptSamples", "number"],
-  FINALIZE: ["finalize", "boolean"], CLAIM: ["claim", "boolean"], CLAIM_INTERVAL_MS: ["claimIntervalMs", "number"],
-  REWARDS_TO: ["rewardsTo", "string"], ATTESTATION_ROOT: ["attestationRoot", "string"],
-  ATTESTATION_MAX_AGE_SEC: ["attestationMaxAgeSec", "number"], RETRY_BASE_MS: ["retryBaseMs", "number"],
-  RETRY_MAX_MS: ["retryMaxMs", "number"], LOG_LEVEL: ["logLevel", "string"],
+  CONFIRMATIONS: ["confirmations", "number"],
+  MAX_BLOCK_RANGE: ["maxBlockRange", "number"],
+  SUBMIT_STAGGER_MS: ["submitStaggerMs", "number"],
+  RECEIPT_SAMPLES: ["receiptSamples", "number"],
+  FINALIZE: ["finalize", "boolean"],
+  CLAIM: ["claim", "boolean"],
+  CLAIM_INTERVAL_MS: ["claimIntervalMs", "number"],
+  REWARDS_TO: ["rewardsTo", "string"],
+  ATTESTATION_ROOT: ["attestationRoot", "string"],
+  ATTESTATION_MAX_AGE_SEC: ["attestationMaxAgeSec", "number"],
+  RETRY_BASE_MS: ["retryBaseMs", "number"],
+  RETRY_MAX_MS: ["retryMaxMs", "number"],
+  LOG_LEVEL: ["logLevel", "string"],
 };
 
 /** `validator/main.ts --help`. */
@@ -164,15 +205,23 @@ was set with (environment variable or JSON field); a bad config exits with statu
  * from (`names`, for {@link parseValidatorConfig}). Unparsable values stay strings, so that zod
  * names them rather than this function guessing.
  */
-export function validatorConfigFromEnv(env: NodeJS.ProcessEnv): { values: Record<string, unknown>; names: Record<string, string> } {
+export function validatorConfigFromEnv(env: NodeJS.ProcessEnv): {
+  values: Record<string, unknown>;
+  names: Record<string, string>;
+} {
   const values: Record<string, unknown> = {};
   const names: Record<string, string> = {};
   for (const [name, [field, type]] of Object.entries(VALIDATOR_ENV)) {
     const v = env[name];
     if (v === undefined || v === "") continue;
     if (type === "number") values[field] = /^[0-9]+$/.test(v) ? Number(v) : v;
-    else if (type === "boolean") values[field] = v === "true" || v === "1" ? true : v === "false" || v === "0" ? false : v;
-    else if (type === "list") values[field] = v.split(",").map((x) => x.trim()).filter(Boolean);
+    else if (type === "boolean")
+      values[field] = v === "true" || v === "1" ? true : v === "false" || v === "0" ? false : v;
+    else if (type === "list")
+      values[field] = v
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean);
     else values[field] = v;
     names[field] = name;
   }
@@ -239,7 +288,8 @@ export function parseValidatorConfig(input: unknown, opts: ParseOptions = {}): V
   if (input !== null && typeof input === "object" && parsedConfigs.has(input)) return input as ValidatorConfig;
   const names = opts.names;
   const issues: ConfigIssue[] = [];
-  const add = (at: readonly PropertyKey[], reason: string) => issues.push({ field: at.length ? at.map(String).join(".") : "(root)", name: configFieldName(at, names), reason });
+  const add = (at: readonly PropertyKey[], reason: string) =>
+    issues.push({ field: at.length ? at.map(String).join(".") : "(root)", name: configFieldName(at, names), reason });
   const parsed = validatorConfigSchema.safeParse(input);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -247,7 +297,10 @@ export function parseValidatorConfig(input: unknown, opts: ParseOptions = {}): V
         for (const key of issue.keys) add([...issue.path, key], `unknown field${suggestion(key)}`);
         continue;
       }
-      add(issue.path, issue.code === "invalid_type" && valueAt(input, issue.path) === undefined ? "required" : issue.message);
+      add(
+        issue.path,
+        issue.code === "invalid_type" && valueAt(input, issue.path) === undefined ? "required" : issue.message,
+      );
     }
   }
   // Cross-field rules and files: checked whatever else is wrong, from the fields that are valid on their own.
@@ -265,10 +318,12 @@ export function parseValidatorConfig(input: unknown, opts: ParseOptions = {}): V
   }
   const retryBaseMs = field("retryBaseMs");
   const retryMaxMs = field("retryMaxMs");
-  if (retryBaseMs !== undefined && retryMaxMs !== undefined && retryMaxMs < retryBaseMs) add(["retryMaxMs"], `must be ≥ retryBaseMs (${retryBaseMs})`);
+  if (retryBaseMs !== undefined && retryMaxMs !== undefined && retryMaxMs < retryBaseMs)
+    add(["retryMaxMs"], `must be ≥ retryBaseMs (${retryBaseMs})`);
   const daTimeoutMs = field("daTimeoutMs");
   const daFirstByteTimeoutMs = field("daFirstByteTimeoutMs");
-  if (daFirstByteTimeoutMs !== undefined && daTimeoutMs !== undefined && daFirstByteTimeoutMs > daTimeoutMs) add(["daFirstByteTimeoutMs"], `must be ≤ daTimeoutMs (${daTimeoutMs})`);
+  if (daFirstByteTimeoutMs !== undefined && daTimeoutMs !== undefined && daFirstByteTimeoutMs > daTimeoutMs)
+    add(["daFirstByteTimeoutMs"], `must be ≤ daTimeoutMs (${daTimeoutMs})`);
   let d: ReturnType<typeof readDeployment> | undefined;
   if (deployment) {
     try {

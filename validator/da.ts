@@ -29,7 +29,11 @@ export function daBudget(count: number, o: { bytesPerReceipt: number; maxBytes: 
 const daReceiptSchema = z.discriminatedUnion("kind", [
   // The receipt fields are the SDK's; the DA adds `kind` and may leave `gateway` implicit.
   receiptSchema.extend({ kind: z.literal("served"), gateway: addressSchema("gateway").optional() }),
-  z.object({ kind: z.literal("void"), callSeq: uintSchema(64, "callSeq"), gateway: addressSchema("gateway").optional() }),
+  z.object({
+    kind: z.literal("void"),
+    callSeq: uintSchema(64, "callSeq"),
+    gateway: addressSchema("gateway").optional(),
+  }),
 ]);
 
 const daBatchSchema = z.object({
@@ -48,7 +52,9 @@ export interface DaBatch {
 async function getJson(http: BoundedGet, url: string, maxBytes: number): Promise<unknown> {
   const parsed = parseBoundedJson(await http.get(url, maxBytes), DA_MAX_JSON_DEPTH);
   if (parsed.ok) return parsed.value;
-  throw parsed.tooDeep ? new DaTooDeepError({ url, reason: parsed.reason }) : new DaMalformedError({ url, reason: parsed.reason });
+  throw parsed.tooDeep
+    ? new DaTooDeepError({ url, reason: parsed.reason })
+    : new DaMalformedError({ url, reason: parsed.reason });
 }
 
 function issueText(e: z.ZodError): string {
@@ -57,7 +63,11 @@ function issueText(e: z.ZodError): string {
 }
 
 /** GET `daURI`: the leaves of a batch of `count` receipts in callSeq order, within `maxBytes`. */
-export async function fetchDaBatch(http: BoundedGet, daURI: string, p: { count: number; maxBytes: number }): Promise<DaBatch> {
+export async function fetchDaBatch(
+  http: BoundedGet,
+  daURI: string,
+  p: { count: number; maxBytes: number },
+): Promise<DaBatch> {
   return daBatchFromJson(await getJson(http, daURI, p.maxBytes), daURI, p.count);
 }
 
@@ -66,30 +76,44 @@ export function daBatchFromJson(raw: unknown, daURI: string, count: number): DaB
   const p = { count };
   const receipts = (raw as { receipts?: unknown } | null)?.receipts;
   if (Array.isArray(receipts) && receipts.length > p.count) {
-    throw new DaTooManyReceiptsError({ url: daURI, reason: `${receipts.length} receipts for a header of count ${p.count}` });
+    throw new DaTooManyReceiptsError({
+      url: daURI,
+      reason: `${receipts.length} receipts for a header of count ${p.count}`,
+    });
   }
   const parsed = daBatchSchema.safeParse(raw);
   if (!parsed.success) throw new DaMalformedError({ url: daURI, reason: issueText(parsed.error) });
   const gateway = parsed.data.gateway;
   return {
     gateway,
-    leaves: parsed.data.receipts.map((r): DaLeaf =>
-      r.kind === "void"
-        ? { kind: "void", gateway: r.gateway ?? gateway, callSeq: r.callSeq }
-        : {
-            kind: "served",
-            receipt: {
-              gateway: r.gateway ?? gateway, callSeq: r.callSeq, modelId: r.modelId, requestHash: r.requestHash,
-              responseHash: r.responseHash, inputTokens: r.inputTokens, outputTokens: r.outputTokens, servedAt: r.servedAt,
+    leaves: parsed.data.receipts.map(
+      (r): DaLeaf =>
+        r.kind === "void"
+          ? { kind: "void", gateway: r.gateway ?? gateway, callSeq: r.callSeq }
+          : {
+              kind: "served",
+              receipt: {
+                gateway: r.gateway ?? gateway,
+                callSeq: r.callSeq,
+                modelId: r.modelId,
+                requestHash: r.requestHash,
+                responseHash: r.responseHash,
+                inputTokens: r.inputTokens,
+                outputTokens: r.outputTokens,
+                servedAt: r.servedAt,
+              },
             },
-          },
     ),
   };
 }
 
 const signedReceiptSchema = z.object({
   receipt: z.object({ kind: z.enum(["served", "void"]).optional() }).passthrough(),
-  receiptSignature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, { error: "receiptSignature: expected a 65-byte hex signature" }).nullable().optional(),
+  receiptSignature: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{130}$/, { error: "receiptSignature: expected a 65-byte hex signature" })
+    .nullable()
+    .optional(),
 });
 
 /** A receipt with the enclave's EIP-712 signature over it, as a user holds it. */
@@ -102,7 +126,11 @@ export interface SignedReceipt {
  * GET `{gatewayBase}/receipts/:callSeq`: the enclave-signed receipt, or undefined when the gateway
  * has no signed served receipt for that callSeq (void, unknown).
  */
-export async function fetchSignedReceipt(http: BoundedGet, gatewayBase: string, callSeq: bigint): Promise<SignedReceipt | undefined> {
+export async function fetchSignedReceipt(
+  http: BoundedGet,
+  gatewayBase: string,
+  callSeq: bigint,
+): Promise<SignedReceipt | undefined> {
   const url = `${gatewayBase}/receipts/${callSeq}`;
   const raw = await getJson(http, url, RECEIPT_MAX_BYTES);
   const parsed = signedReceiptSchema.safeParse(raw);

@@ -50,7 +50,11 @@ export function createDaServer(store: ReceiptStore, o: { maxCacheBytes: number }
     const head = `{"gateway":"${b.header.gateway}","header":${toJson(b.header)},"headerHash":"${b.headerHash}","signature":null,"status":"held","receipts":`;
     const body = utf8.encode(`${head}${b.receiptsJson}}`);
     const wire = JSON.parse(b.receiptsJson) as Record<string, unknown>[];
-    const leaves = daBatchFromJson({ gateway: b.header.gateway, receipts: wire }, `da.db:${b.headerHash}`, b.header.count).leaves;
+    const leaves = daBatchFromJson(
+      { gateway: b.header.gateway, receipts: wire },
+      `da.db:${b.headerHash}`,
+      b.header.count,
+    ).leaves;
     // Rough: the body, the tree, and the parsed leaves (objects cost a few times their JSON).
     const size = body.length + b.tree.nodes.length + 3 * b.receiptsJson.length;
     const p: Prepared = { headerHash: b.headerHash, header: b.header, body, wire, leaves, tree: b.tree, bytes: size };
@@ -76,10 +80,17 @@ export function createDaServer(store: ReceiptStore, o: { maxCacheBytes: number }
       const p = h ? prepare(h) : undefined;
       if (!p) return undefined;
       const i = Number(callSeq - p.header.firstCallSeq);
-      return JSON.parse(toJson({
-        headerHash: p.headerHash, header: p.header, index: i, root: p.tree.root,
-        leaf: { gateway: p.header.gateway, ...p.wire[i] }, leafHash: p.tree.leaf(i), proof: p.tree.proof(i),
-      }));
+      return JSON.parse(
+        toJson({
+          headerHash: p.headerHash,
+          header: p.header,
+          index: i,
+          root: p.tree.root,
+          leaf: { gateway: p.header.gateway, ...p.wire[i] },
+          leafHash: p.tree.leaf(i),
+          proof: p.tree.proof(i),
+        }),
+      );
     },
     leaves(h) {
       const p = prepare(h);

@@ -10,7 +10,13 @@ import type { BatchHeader } from "../sdk/types.js";
 import type { ValidatorChain } from "./chain.js";
 import type { BoundedGet } from "./boundedGet.js";
 import { fetchDaBatch, fetchSignedReceipt, gatewayBaseOf, type DaBatch } from "./da.js";
-import { DaFetchParkedError, DaMalformedError, DaUnavailableError, DaUriInvalidError, NotEquivocationError } from "./errors.js";
+import {
+  DaFetchParkedError,
+  DaMalformedError,
+  DaUnavailableError,
+  DaUriInvalidError,
+  NotEquivocationError,
+} from "./errors.js";
 import { buildEquivocationProof, type EquivocationProof } from "./equivocation.js";
 import type { Verdict } from "./signingRecord.js";
 import { verifyBatch, type BatchCheck } from "./verifyBatch.js";
@@ -67,7 +73,14 @@ export async function decide(p: DecideParams): Promise<Decision> {
   if (p.parked) {
     // Fetching it again could kill the process again: it is treated as withheld.
     if (p.nowSec >= deadlineAt) return { kind: "verdict", verdict: 2, reason: "da_fetch_crashed" };
-    return { kind: "wait", error: new DaFetchParkedError({ url: h.daURI, reason: "a fetch was in progress when the validator died; not fetched again" }), deadlineAt };
+    return {
+      kind: "wait",
+      error: new DaFetchParkedError({
+        url: h.daURI,
+        reason: "a fetch was in progress when the validator died; not fetched again",
+      }),
+      deadlineAt,
+    };
   }
   let da: DaBatch;
   try {
@@ -80,10 +93,17 @@ export async function decide(p: DecideParams): Promise<Decision> {
   }
   // The schedule `submitBatch` priced the header with, not today's: a fee change after submission
   // must not turn an honest batch in flight into a rejection (issue 17, attack 4).
-  const { rate, modelRates } = await p.chain.feeScheduleAtSubmission({ headerHash: p.headerHash, blockNumber: p.submittedBlock, modelIds: h.usage.map((u) => u.modelId) });
+  const { rate, modelRates } = await p.chain.feeScheduleAtSubmission({
+    headerHash: p.headerHash,
+    blockNumber: p.submittedBlock,
+    modelIds: h.usage.map((u) => u.modelId),
+  });
   const check = verifyBatch({ header: h, leaves: da.leaves, rate, modelRates });
   if (!check.ok) {
-    p.log.warn({ gateway: h.gateway, batchSeq: String(h.batchSeq), mismatches: check.mismatches }, "batch contradicts its receipts: rejecting");
+    p.log.warn(
+      { gateway: h.gateway, batchSeq: String(h.batchSeq), mismatches: check.mismatches },
+      "batch contradicts its receipts: rejecting",
+    );
     return { kind: "verdict", verdict: 2, reason: check.mismatches.map((m) => m.what).join(","), da, check };
   }
 
@@ -102,7 +122,14 @@ export async function decide(p: DecideParams): Promise<Decision> {
       }
       if (!signed) continue;
       try {
-        const proof = await buildEquivocationProof({ chainId: p.chainId, settlement: p.chain.settlement, header: h, leaves: da.leaves, signed, tree: check.tree });
+        const proof = await buildEquivocationProof({
+          chainId: p.chainId,
+          settlement: p.chain.settlement,
+          header: h,
+          leaves: da.leaves,
+          signed,
+          tree: check.tree,
+        });
         return { kind: "equivocation", proof };
       } catch (e) {
         if (!(e instanceof NotEquivocationError)) throw e;

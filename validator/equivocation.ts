@@ -43,21 +43,45 @@ export async function buildEquivocationProof(p: {
 }): Promise<EquivocationProof> {
   const { header: h, signed } = p;
   const r = signed.receipt;
-  if (r.gateway.toLowerCase() !== h.gateway.toLowerCase()) throw new NotEquivocationError({ reason: `receipt is from ${r.gateway}, batch from ${h.gateway}` });
+  if (r.gateway.toLowerCase() !== h.gateway.toLowerCase())
+    throw new NotEquivocationError({ reason: `receipt is from ${r.gateway}, batch from ${h.gateway}` });
   const index = r.callSeq - h.firstCallSeq;
-  if (index < 0n || index >= BigInt(h.count)) throw new NotEquivocationError({ reason: `callSeq ${r.callSeq} is outside batch ${h.batchSeq}` });
+  if (index < 0n || index >= BigInt(h.count))
+    throw new NotEquivocationError({ reason: `callSeq ${r.callSeq} is outside batch ${h.batchSeq}` });
   const signer = await recoverReceiptSigner(settlementDomain(p.chainId, p.settlement), r, signed.signature);
-  if (signer.toLowerCase() !== h.gateway.toLowerCase()) throw new NotEquivocationError({ reason: `receipt signature recovers to ${signer}, not the gateway` });
+  if (signer.toLowerCase() !== h.gateway.toLowerCase())
+    throw new NotEquivocationError({ reason: `receipt signature recovers to ${signer}, not the gateway` });
 
-  const tree = p.tree ?? buildTree(p.leaves.map((l) => (l.kind === "served" ? receiptLeaf(l.receipt) : voidLeaf(l.gateway, l.callSeq))));
-  if (tree.root !== h.root.toLowerCase()) throw new NotEquivocationError({ reason: "the published leaves do not rebuild the settled root" });
+  const tree =
+    p.tree ??
+    buildTree(p.leaves.map((l) => (l.kind === "served" ? receiptLeaf(l.receipt) : voidLeaf(l.gateway, l.callSeq))));
+  if (tree.root !== h.root.toLowerCase())
+    throw new NotEquivocationError({ reason: "the published leaves do not rebuild the settled root" });
   const settled = p.leaves[Number(index)]!;
   const settledIsVoid = settled.kind === "void";
-  const settledReceipt: Receipt = settled.kind === "served"
-    ? settled.receipt
-    : { gateway: h.gateway, callSeq: r.callSeq, modelId: ZERO32, requestHash: ZERO32, responseHash: ZERO32, inputTokens: 0, outputTokens: 0, servedAt: 0n };
-  if (!settledIsVoid && receiptLeaf(settledReceipt) === receiptLeaf(r)) throw new NotEquivocationError({ reason: `the settled leaf at callSeq ${r.callSeq} is the signed receipt` });
-  return { header: h, signedReceipt: r, receiptSig: toCompactSignature(signed.signature), settledReceipt, settledIsVoid, proof: tree.proof(Number(index)) };
+  const settledReceipt: Receipt =
+    settled.kind === "served"
+      ? settled.receipt
+      : {
+          gateway: h.gateway,
+          callSeq: r.callSeq,
+          modelId: ZERO32,
+          requestHash: ZERO32,
+          responseHash: ZERO32,
+          inputTokens: 0,
+          outputTokens: 0,
+          servedAt: 0n,
+        };
+  if (!settledIsVoid && receiptLeaf(settledReceipt) === receiptLeaf(r))
+    throw new NotEquivocationError({ reason: `the settled leaf at callSeq ${r.callSeq} is the signed receipt` });
+  return {
+    header: h,
+    signedReceipt: r,
+    receiptSig: toCompactSignature(signed.signature),
+    settledReceipt,
+    settledIsVoid,
+    proof: tree.proof(Number(index)),
+  };
 }
 
 /**
@@ -69,8 +93,16 @@ export async function buildEquivocationProof(p: {
  */
 export async function submitEquivocation(chain: ValidatorChain, e: EquivocationProof): Promise<Hex> {
   const salt = newSalt();
-  await chain.send("commitChallenge", [challengeCommitment(chain.account.address, hashHeader(e.header), hashReceipt(e.signedReceipt), salt)]);
-  const evidence = { signedReceipt: e.signedReceipt, receiptSig: e.receiptSig, settledReceipt: e.settledReceipt, settledIsVoid: e.settledIsVoid, proof: e.proof };
+  await chain.send("commitChallenge", [
+    challengeCommitment(chain.account.address, hashHeader(e.header), hashReceipt(e.signedReceipt), salt),
+  ]);
+  const evidence = {
+    signedReceipt: e.signedReceipt,
+    receiptSig: e.receiptSig,
+    settledReceipt: e.settledReceipt,
+    settledIsVoid: e.settledIsVoid,
+    proof: e.proof,
+  };
   for (let attempt = 0; ; attempt++) {
     const { attestationId } = await chain.batch(e.header.gateway, e.header.batchSeq);
     const attesters = attestationId !== 0 ? await chain.attesters(attestationId) : [];

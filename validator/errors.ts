@@ -43,11 +43,14 @@ export class ValidatorConfigError extends NonRetryableError {
   readonly field: string;
   readonly issues: readonly ConfigIssue[];
   constructor(p: { field: string; reason: string; name?: string | undefined } | { issues: readonly ConfigIssue[] }) {
-    const issues: ConfigIssue[] = "issues" in p ? [...p.issues] : [{ field: p.field, name: p.name ?? p.field, reason: p.reason }];
+    const issues: ConfigIssue[] =
+      "issues" in p ? [...p.issues] : [{ field: p.field, name: p.name ?? p.field, reason: p.reason }];
     if (issues.length === 0) throw new TypeError("ValidatorConfigError without issues");
     const one = issues.length === 1 ? issues[0]! : undefined;
     super(
-      one ? `Invalid validator config: ${one.name}: ${one.reason}` : `Invalid validator config: ${issues.length} problems (${issues.map((i) => i.name).join(", ")})`,
+      one
+        ? `Invalid validator config: ${one.name}: ${one.reason}`
+        : `Invalid validator config: ${issues.length} problems (${issues.map((i) => i.name).join(", ")})`,
       one ? {} : { metaMessages: issues.map((i) => `  ${i.name}: ${i.reason}`) },
     );
     this.field = issues[0]!.field;

@@ -30,9 +30,17 @@ const HEADER_HASH = /^0x[0-9a-fA-F]{64}$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const UINT = /^(0|[1-9][0-9]{0,18})$/;
 /** Default bounds of `/da/*`: 20/s per address (burst 40), 200/s in all, 16 at once. */
-export const DA_LIMITS: PublicLimits = { perClient: { rate: 20, burst: 40 }, global: { rate: 200, burst: 200 }, maxInFlight: 16 };
+export const DA_LIMITS: PublicLimits = {
+  perClient: { rate: 20, burst: 40 },
+  global: { rate: 200, burst: 200 },
+  maxInFlight: 16,
+};
 /** Bounds of POST /equivocations and /approvals (each may cost a batch fetch or an attestation check). */
-export const POST_LIMITS: PublicLimits = { perClient: { rate: 10, burst: 50 }, global: { rate: 50, burst: 100 }, maxInFlight: 8 };
+export const POST_LIMITS: PublicLimits = {
+  perClient: { rate: 10, burst: 50 },
+  global: { rate: 50, burst: 100 },
+  maxInFlight: 8,
+};
 const reportSchema = z.object({
   receipt: receiptSchema,
   signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, { error: "signature: expected a 65-byte hex signature" }),
@@ -42,12 +50,20 @@ const reportSchema = z.object({
 const MAX_DOCUMENT_BYTES = 64 * 1024;
 const approvalSchema = z.object({
   enclave: addressSchema("enclave"),
-  document: z.string({ error: "expected the attestation document as base64 or 0x-hex" }).min(1).max(2 * MAX_DOCUMENT_BYTES + 2),
+  document: z
+    .string({ error: "expected the attestation document as base64 or 0x-hex" })
+    .min(1)
+    .max(2 * MAX_DOCUMENT_BYTES + 2),
   // Every approval of one quorum must cover the same deadline, so the operator proposes it.
   deadline: uintSchema(64, "deadline").optional(),
   // The enclave's 65-byte uncompressed public key: needed when the document binds the key by
   // nitriding user_data (SHA-256 of the public key); checked against the enclave address.
-  publicKey: z.string().regex(/^0x04[0-9a-fA-F]{128}$/, { error: "publicKey: expected 0x04 followed by 128 hex characters (uncompressed secp256k1)" }).optional(),
+  publicKey: z
+    .string()
+    .regex(/^0x04[0-9a-fA-F]{128}$/, {
+      error: "publicKey: expected 0x04 followed by 128 hex characters (uncompressed secp256k1)",
+    })
+    .optional(),
 });
 
 function documentBytes(s: string): Uint8Array | undefined {
@@ -58,7 +74,11 @@ function documentBytes(s: string): Uint8Array | undefined {
 }
 
 /** The request's JSON body parsed by `schema`, or the 400 that names the first bad field. */
-async function jsonBody<T>(c: Context, schema: z.ZodType<T>, shape: string): Promise<{ success: true; data: T } | { success: false; response: Response }> {
+async function jsonBody<T>(
+  c: Context,
+  schema: z.ZodType<T>,
+  shape: string,
+): Promise<{ success: true; data: T } | { success: false; response: Response }> {
   let body: unknown;
   try {
     body = await c.req.json();
@@ -68,7 +88,10 @@ async function jsonBody<T>(c: Context, schema: z.ZodType<T>, shape: string): Pro
   const parsed = schema.safeParse(body);
   if (parsed.success) return { success: true, data: parsed.data };
   const i = parsed.error.issues[0]!;
-  return { success: false, response: c.json({ error: "bad_request", message: `${i.path.join(".") || "body"}: ${i.message}` }, 400) };
+  return {
+    success: false,
+    response: c.json({ error: "bad_request", message: `${i.path.join(".") || "body"}: ${i.message}` }, 400),
+  };
 }
 
 export interface ValidatorAppDeps {
@@ -95,8 +118,10 @@ export function createValidatorApp(d: ValidatorAppDeps): Hono {
   const daParams = (c: Context, seqName: string): { gateway: Hex; seq: bigint } | Response => {
     const gateway = c.req.param("gateway") ?? "";
     const seq = c.req.param(seqName) ?? "";
-    if (!ADDRESS.test(gateway)) return c.json({ error: "bad_request", message: "gateway: expected a 20-byte hex address" }, 400);
-    if (!UINT.test(seq)) return c.json({ error: "bad_request", message: `${seqName}: expected a non-negative decimal integer` }, 400);
+    if (!ADDRESS.test(gateway))
+      return c.json({ error: "bad_request", message: "gateway: expected a 20-byte hex address" }, 400);
+    if (!UINT.test(seq))
+      return c.json({ error: "bad_request", message: `${seqName}: expected a non-negative decimal integer` }, 400);
     return { gateway: gateway as Hex, seq: BigInt(seq) };
   };
   if (d.da) {
@@ -105,21 +130,30 @@ export function createValidatorApp(d: ValidatorAppDeps): Hono {
       const p = daParams(c, "batchSeq");
       if (p instanceof Response) return p;
       const body = da.batchBody(p.gateway, p.seq);
-      if (!body) return c.json({ error: "not_found", message: `this validator holds no batch ${p.seq} of ${p.gateway}` }, 404);
-      return c.body(body as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json", "content-length": String(body.length) });
+      if (!body)
+        return c.json({ error: "not_found", message: `this validator holds no batch ${p.seq} of ${p.gateway}` }, 404);
+      return c.body(body as Uint8Array<ArrayBuffer>, 200, {
+        "content-type": "application/json",
+        "content-length": String(body.length),
+      });
     });
     app.get("/da/receipts/:gateway/:callSeq", (c) => {
       const p = daParams(c, "callSeq");
       if (p instanceof Response) return p;
       const r = da.receipt(p.gateway, p.seq);
-      if (!r) return c.json({ error: "not_found", message: `this validator holds no batch of ${p.gateway} with callSeq ${p.seq}` }, 404);
+      if (!r)
+        return c.json(
+          { error: "not_found", message: `this validator holds no batch of ${p.gateway} with callSeq ${p.seq}` },
+          404,
+        );
       return c.json(r);
     });
   }
 
   app.get("/verdicts/:headerHash", (c) => {
     const h = c.req.param("headerHash");
-    if (!HEADER_HASH.test(h)) return c.json({ error: "bad_request", message: "headerHash: expected 0x followed by 64 hex characters" }, 400);
+    if (!HEADER_HASH.test(h))
+      return c.json({ error: "bad_request", message: "headerHash: expected 0x followed by 64 hex characters" }, 400);
     const v = d.signing.get(h as Hex);
     if (!v) return c.json({ error: "not_found", message: `no verdict signed for ${h}` }, 404);
     return c.json({ verdict: v.verdict, signer: v.signer, sig: v.sig });
@@ -132,7 +166,8 @@ export function createValidatorApp(d: ValidatorAppDeps): Hono {
       const txHash = await d.challenge({ receipt: parsed.data.receipt, signature: parsed.data.signature as Hex });
       return c.json({ txHash });
     } catch (e) {
-      if (e instanceof DaBusyError) return c.json({ error: e.name, message: e.shortMessage }, 429, { "retry-after": "1" });
+      if (e instanceof DaBusyError)
+        return c.json({ error: e.name, message: e.shortMessage }, 429, { "retry-after": "1" });
       if (e instanceof ValidatorError) return c.json({ error: e.name, message: e.shortMessage }, 422);
       throw e;
     }
@@ -142,23 +177,47 @@ export function createValidatorApp(d: ValidatorAppDeps): Hono {
     const parsed = await jsonBody(c, approvalSchema, "{ enclave, document, deadline?, publicKey? }");
     if (!parsed.success) return parsed.response;
     const doc = documentBytes(parsed.data.document);
-    if (!doc) return c.json({ error: "bad_request", message: `document: expected base64 or 0x-hex of 1 to ${MAX_DOCUMENT_BYTES} bytes` }, 400);
+    if (!doc)
+      return c.json(
+        { error: "bad_request", message: `document: expected base64 or 0x-hex of 1 to ${MAX_DOCUMENT_BYTES} bytes` },
+        400,
+      );
     try {
-      const a = await d.approve(parsed.data.enclave, doc, parsed.data.deadline, parsed.data.publicKey as Hex | undefined);
-      return c.json({ signer: a.signer, sig: a.sig, nonce: a.nonce.toString(), deadline: a.deadline.toString(), measurement: a.measurement, attestationHash: a.attestationHash });
+      const a = await d.approve(
+        parsed.data.enclave,
+        doc,
+        parsed.data.deadline,
+        parsed.data.publicKey as Hex | undefined,
+      );
+      return c.json({
+        signer: a.signer,
+        sig: a.sig,
+        nonce: a.nonce.toString(),
+        deadline: a.deadline.toString(),
+        measurement: a.measurement,
+        attestationHash: a.attestationHash,
+      });
     } catch (e) {
       // `reasons`: why each way of binding failed (e.g. AttestationKeyNotBoundError), when known.
       if (e instanceof AttestationError || e instanceof ValidatorError) {
-        return c.json({ error: e.name, message: e.shortMessage, ...(e.metaMessages?.length ? { reasons: e.metaMessages } : {}) }, 422);
+        return c.json(
+          { error: e.name, message: e.shortMessage, ...(e.metaMessages?.length ? { reasons: e.metaMessages } : {}) },
+          422,
+        );
       }
       throw e;
     }
   });
 
-  app.get("/metrics", async (c) => c.body(await d.metrics.registry.metrics(), 200, { "content-type": d.metrics.registry.contentType }));
+  app.get("/metrics", async (c) =>
+    c.body(await d.metrics.registry.metrics(), 200, { "content-type": d.metrics.registry.contentType }),
+  );
   app.get("/health", (c) => {
     const h = d.health();
-    return c.json(JSON.parse(JSON.stringify(h, (_k, x) => (typeof x === "bigint" ? x.toString() : x))), h.ok ? 200 : 503);
+    return c.json(
+      JSON.parse(JSON.stringify(h, (_k, x) => (typeof x === "bigint" ? x.toString() : x))),
+      h.ok ? 200 : 503,
+    );
   });
   app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
@@ -169,7 +228,11 @@ export function createValidatorApp(d: ValidatorAppDeps): Hono {
 }
 
 /** Serves `app`; resolves with the bound port and a close function. */
-export function listen(app: Hono, port: number, hostname: string): Promise<{ server: ServerType; port: number; close: () => Promise<void> }> {
+export function listen(
+  app: Hono,
+  port: number,
+  hostname: string,
+): Promise<{ server: ServerType; port: number; close: () => Promise<void> }> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
       resolve({ server, port: info.port, close: () => new Promise<void>((r) => server.close(() => r())) });

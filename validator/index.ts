@@ -5,12 +5,27 @@
  */
 export { createValidator, type Validator } from "./validator.js";
 export {
-  parseValidatorConfig, validatorConfigSchema, validatorConfigFromEnv, configFieldName, VALIDATOR_ENV, VALIDATOR_HELP,
-  type ParseOptions, type ValidatorConfig, type ValidatorConfigInput,
+  parseValidatorConfig,
+  validatorConfigSchema,
+  validatorConfigFromEnv,
+  configFieldName,
+  VALIDATOR_ENV,
+  VALIDATOR_HELP,
+  type ParseOptions,
+  type ValidatorConfig,
+  type ValidatorConfigInput,
 } from "./config.js";
 export { openSigningRecord, type SigningRecord, type SignedVerdict, type Verdict } from "./signingRecord.js";
 export { verifyBatch, usageOf, type BatchCheck, type Mismatch } from "./verifyBatch.js";
-export { daBudget, fetchDaBatch, fetchSignedReceipt, gatewayBaseOf, type DaBatch, type DaLeaf, type SignedReceipt } from "./da.js";
+export {
+  daBudget,
+  fetchDaBatch,
+  fetchSignedReceipt,
+  gatewayBaseOf,
+  type DaBatch,
+  type DaLeaf,
+  type SignedReceipt,
+} from "./da.js";
 export { createBoundedGet, parseDaUrl, type BoundedGet, type BoundedGetOptions } from "./boundedGet.js";
 export { isPrivateAddress } from "./addressPolicy.js";
 export { encodeRawDaUriCall, hashHeaderRawDaUri, rawDaUriOf } from "./rawDaUri.js";

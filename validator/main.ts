@@ -14,7 +14,9 @@ import { VALIDATOR_HELP, validatorConfigFromEnv } from "./config.js";
 import { ValidatorConfigError } from "./errors.js";
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } } });
+  const { values } = parseArgs({
+    options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
+  });
   if (values.help) {
     process.stdout.write(VALIDATOR_HELP);
     return;

@@ -28,7 +28,9 @@ export function createMetrics(sources: { gasBalance?: () => Promise<bigint> } = 
   if (gasBalance) {
     let last: { wei: bigint; at: number } | undefined;
     new Gauge({
-      name: "proofpath_validator_gas_balance_wei", help: "Native (gas) balance of the validator account, which pays for attest/reject/finalize", registers: [registry],
+      name: "proofpath_validator_gas_balance_wei",
+      help: "Native (gas) balance of the validator account, which pays for attest/reject/finalize",
+      registers: [registry],
       async collect() {
         if (!last || Date.now() - last.at > 10_000) {
           try {
@@ -46,18 +48,41 @@ export function createMetrics(sources: { gasBalance?: () => Promise<bigint> } = 
   return {
     registry,
     batchesSeen: c("proofpath_validator_batches_seen_total", "BatchSubmitted events tracked"),
-    verdicts: c("proofpath_validator_verdicts_signed_total", "Verdicts signed (recorded in the signing record)", ["verdict", "reason"]),
-    doubleSignRefused: c("proofpath_validator_double_sign_refused_total", "Attempts to sign a second, different verdict for a header hash (refused)"),
-    submitted: c("proofpath_validator_transactions_total", "Settlement transactions sent by this validator", ["fn", "result"]),
-    daErrors: c("proofpath_validator_da_errors_total", "Failed fetches from a batch's daURI, by error (errors.ts)", ["error"]),
-    daBatchesHeld: c("proofpath_validator_da_batches_held_total", "Batches whose receipts were stored durably (da.db) before attesting"),
-    daFetchesParked: c("proofpath_validator_da_fetches_parked_total", "Batches whose DA fetch was in progress when the process died: not fetched again"),
+    verdicts: c("proofpath_validator_verdicts_signed_total", "Verdicts signed (recorded in the signing record)", [
+      "verdict",
+      "reason",
+    ]),
+    doubleSignRefused: c(
+      "proofpath_validator_double_sign_refused_total",
+      "Attempts to sign a second, different verdict for a header hash (refused)",
+    ),
+    submitted: c("proofpath_validator_transactions_total", "Settlement transactions sent by this validator", [
+      "fn",
+      "result",
+    ]),
+    daErrors: c("proofpath_validator_da_errors_total", "Failed fetches from a batch's daURI, by error (errors.ts)", [
+      "error",
+    ]),
+    daBatchesHeld: c(
+      "proofpath_validator_da_batches_held_total",
+      "Batches whose receipts were stored durably (da.db) before attesting",
+    ),
+    daFetchesParked: c(
+      "proofpath_validator_da_fetches_parked_total",
+      "Batches whose DA fetch was in progress when the process died: not fetched again",
+    ),
     rpcErrors: c("proofpath_validator_rpc_errors_total", "Failed RPC calls"),
     peerErrors: c("proofpath_validator_peer_errors_total", "Failed or invalid answers from peers"),
     equivocations: c("proofpath_validator_equivocations_total", "Equivocation proofs submitted"),
-    openBatches: new Gauge({ name: "proofpath_validator_open_batches", help: "Tracked batches not yet attested or rejected", registers: [registry] }),
+    openBatches: new Gauge({
+      name: "proofpath_validator_open_batches",
+      help: "Tracked batches not yet attested or rejected",
+      registers: [registry],
+    }),
     verifyLatency: new Histogram({
-      name: "proofpath_validator_verify_seconds", help: "Fetch + recompute time of one batch", registers: [registry],
+      name: "proofpath_validator_verify_seconds",
+      help: "Fetch + recompute time of one batch",
+      registers: [registry],
       buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     }),
     rewardsClaimed: c("proofpath_validator_rewards_claimed_wei_total", "OPG wei claimed as validator rewards"),

@@ -7,7 +7,14 @@
  * encoding; only the selector must stay the `string` one).
  */
 import {
-  decodeAbiParameters, encodeAbiParameters, keccak256, toFunctionSelector, type AbiFunction, type AbiParameter, type Hex, type Log,
+  decodeAbiParameters,
+  encodeAbiParameters,
+  keccak256,
+  toFunctionSelector,
+  type AbiFunction,
+  type AbiParameter,
+  type Hex,
+  type Log,
 } from "viem";
 import { proofSettlementAbi } from "../sdk/abis.js";
 import { batchHeaderTypeHash, hashUsage } from "../sdk/hashing.js";
@@ -23,7 +30,9 @@ function daUriAsBytes(params: readonly AbiParameter[]): AbiParameter[] {
 }
 
 const submittedEvent = proofSettlementAbi.find((x) => x.type === "event" && x.name === "BatchSubmitted")!;
-const submittedData = daUriAsBytes((submittedEvent as { inputs: readonly (AbiParameter & { indexed?: boolean })[] }).inputs.filter((i) => !i.indexed));
+const submittedData = daUriAsBytes(
+  (submittedEvent as { inputs: readonly (AbiParameter & { indexed?: boolean })[] }).inputs.filter((i) => !i.indexed),
+);
 const daUriIndex = submittedData.findIndex((p) => p.name === "daURI");
 
 /** The daURI of a `BatchSubmitted` log as the bytes the contract hashed. */
@@ -43,22 +52,46 @@ export function utf8OrUndefined(raw: Hex): string | undefined {
 }
 
 const headerWords = [
-  "bytes32", "address", "uint64", "uint64", "uint32", "bytes32", "bytes32", "uint256", "uint64", "uint64", "bytes32",
+  "bytes32",
+  "address",
+  "uint64",
+  "uint64",
+  "uint32",
+  "bytes32",
+  "bytes32",
+  "uint256",
+  "uint64",
+  "uint64",
+  "bytes32",
 ].map((type) => ({ type }));
 
 /** `Hashing.hashHeader` of `header` with `daURI` taken as raw bytes (sdk/hashing.ts encodes a string). */
 export function hashHeaderRawDaUri(header: Omit<BatchHeader, "daURI">, daURI: Hex): Hex {
-  return keccak256(encodeAbiParameters(headerWords, [
-    batchHeaderTypeHash, header.gateway, header.batchSeq, header.firstCallSeq, header.count, header.root, hashUsage(header.usage),
-    header.fee, header.firstServedAt, header.lastServedAt, keccak256(daURI),
-  ]));
+  return keccak256(
+    encodeAbiParameters(headerWords, [
+      batchHeaderTypeHash,
+      header.gateway,
+      header.batchSeq,
+      header.firstCallSeq,
+      header.count,
+      header.root,
+      hashUsage(header.usage),
+      header.fee,
+      header.firstServedAt,
+      header.lastServedAt,
+      keccak256(daURI),
+    ]),
+  );
 }
 
 /**
  * Calldata of settlement function `functionName` whose header arguments carry `daURI` as raw
  * bytes (hex) instead of a string, e.g. `reject([{ ...header, daURI: raw }], sigs)`.
  */
-export function encodeRawDaUriCall(functionName: "reject" | "submitBatch" | "challengeEquivocation", args: readonly unknown[]): Hex {
+export function encodeRawDaUriCall(
+  functionName: "reject" | "submitBatch" | "challengeEquivocation",
+  args: readonly unknown[],
+): Hex {
   const fn = proofSettlementAbi.find((x) => x.type === "function" && x.name === functionName) as AbiFunction;
   const data = encodeAbiParameters(daUriAsBytes(fn.inputs), args as never);
   return `${toFunctionSelector(fn)}${data.slice(2)}` as Hex;

@@ -24,9 +24,26 @@ const toJson = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigin
 /** A leaf in the gateway's `/batches` wire shape (gateway implicit, bigints as decimal strings). */
 function wireLeaf(l: DaLeaf): unknown {
   return l.kind === "served"
-    ? { kind: "served", callSeq: l.receipt.callSeq, modelId: l.receipt.modelId, requestHash: l.receipt.requestHash, responseHash: l.receipt.responseHash,
-        inputTokens: l.receipt.inputTokens, outputTokens: l.receipt.outputTokens, servedAt: l.receipt.servedAt }
-    : { kind: "void", callSeq: l.callSeq, modelId: ZERO32, requestHash: ZERO32, responseHash: ZERO32, inputTokens: 0, outputTokens: 0, servedAt: 0n };
+    ? {
+        kind: "served",
+        callSeq: l.receipt.callSeq,
+        modelId: l.receipt.modelId,
+        requestHash: l.receipt.requestHash,
+        responseHash: l.receipt.responseHash,
+        inputTokens: l.receipt.inputTokens,
+        outputTokens: l.receipt.outputTokens,
+        servedAt: l.receipt.servedAt,
+      }
+    : {
+        kind: "void",
+        callSeq: l.callSeq,
+        modelId: ZERO32,
+        requestHash: ZERO32,
+        responseHash: ZERO32,
+        inputTokens: 0,
+        outputTokens: 0,
+        servedAt: 0n,
+      };
 }
 
 /** The receipts array of a batch as the gateway publishes it (`receipts` of `/batches/:n`). */
@@ -72,12 +89,16 @@ export function openReceiptStore(file: string): ReceiptStore {
     CREATE INDEX IF NOT EXISTS da_batches_seq ON da_batches(gateway, batch_seq);
     CREATE INDEX IF NOT EXISTS da_batches_call ON da_batches(gateway, first_call_seq);
     CREATE INDEX IF NOT EXISTS da_batches_concluded ON da_batches(concluded_at);`);
-  const insert = db.prepare(`INSERT INTO da_batches(header_hash, gateway, batch_seq, first_call_seq, count, header, receipts, nodes, stored_at)
+  const insert =
+    db.prepare(`INSERT INTO da_batches(header_hash, gateway, batch_seq, first_call_seq, count, header, receipts, nodes, stored_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(header_hash) DO UPDATE SET concluded_at = NULL`);
   const exists = db.prepare("SELECT 1 FROM da_batches WHERE header_hash = ?");
   const one = db.prepare("SELECT header_hash, header, receipts, nodes FROM da_batches WHERE header_hash = ?");
-  const bySeq = db.prepare("SELECT header_hash FROM da_batches WHERE gateway = ? AND batch_seq = ? ORDER BY stored_at DESC LIMIT 1");
-  const byCall = db.prepare(`SELECT header_hash FROM da_batches WHERE gateway = ? AND first_call_seq <= ? AND first_call_seq + count > ?
+  const bySeq = db.prepare(
+    "SELECT header_hash FROM da_batches WHERE gateway = ? AND batch_seq = ? ORDER BY stored_at DESC LIMIT 1",
+  );
+  const byCall =
+    db.prepare(`SELECT header_hash FROM da_batches WHERE gateway = ? AND first_call_seq <= ? AND first_call_seq + count > ?
     ORDER BY first_call_seq DESC, stored_at DESC LIMIT 1`);
   const conclude = db.prepare("UPDATE da_batches SET concluded_at = ? WHERE header_hash = ? AND concluded_at IS NULL");
   const prune = db.prepare("DELETE FROM da_batches WHERE concluded_at IS NOT NULL AND concluded_at < ?");
@@ -85,14 +106,30 @@ export function openReceiptStore(file: string): ReceiptStore {
   const gw = (a: string) => a.toLowerCase();
   return {
     put({ headerHash, header, da, tree }) {
-      insert.run(headerHash.toLowerCase(), gw(header.gateway), Number(header.batchSeq), Number(header.firstCallSeq), header.count,
-        toJson(header), encodeReceipts(da.leaves), tree.nodes, Math.floor(Date.now() / 1000));
+      insert.run(
+        headerHash.toLowerCase(),
+        gw(header.gateway),
+        Number(header.batchSeq),
+        Number(header.firstCallSeq),
+        header.count,
+        toJson(header),
+        encodeReceipts(da.leaves),
+        tree.nodes,
+        Math.floor(Date.now() / 1000),
+      );
     },
     has: (h) => exists.get(h.toLowerCase()) !== undefined,
     get(h) {
-      const r = one.get(h.toLowerCase()) as { header_hash: Hex; header: string; receipts: string; nodes: Uint8Array } | undefined;
+      const r = one.get(h.toLowerCase()) as
+        | { header_hash: Hex; header: string; receipts: string; nodes: Uint8Array }
+        | undefined;
       if (!r) return undefined;
-      return { headerHash: r.header_hash, header: batchHeaderSchema.parse(JSON.parse(r.header)), receiptsJson: r.receipts, tree: treeFromNodes(new Uint8Array(r.nodes)) };
+      return {
+        headerHash: r.header_hash,
+        header: batchHeaderSchema.parse(JSON.parse(r.header)),
+        receiptsJson: r.receipts,
+        tree: treeFromNodes(new Uint8Array(r.nodes)),
+      };
     },
     byBatchSeq: (g, s) => (bySeq.get(gw(g), Number(s)) as { header_hash: Hex } | undefined)?.header_hash,
     byCallSeq: (g, s) => (byCall.get(gw(g), Number(s), Number(s)) as { header_hash: Hex } | undefined)?.header_hash,

@@ -7,7 +7,10 @@ import { isRetryable } from "./errors.js";
 
 export class Backoff {
   private readonly items = new Map<string, { attempts: number; nextAt: number; parked: boolean }>();
-  constructor(private readonly baseMs: number, private readonly maxMs: number) {}
+  constructor(
+    private readonly baseMs: number,
+    private readonly maxMs: number,
+  ) {}
 
   /** True when `key` may be worked on now. */
   due(key: string, now = Date.now()): boolean {

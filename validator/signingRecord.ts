@@ -64,7 +64,12 @@ function fromRow(r: Row): SignedVerdict {
 }
 
 /** Opens (creating) `<dataDir>/signing.db` for `account` on the given chain + settlement. */
-export function openSigningRecord(p: { file: string; account: LocalAccount; chainId: number; settlement: Address }): SigningRecord {
+export function openSigningRecord(p: {
+  file: string;
+  account: LocalAccount;
+  chainId: number;
+  settlement: Address;
+}): SigningRecord {
   mkdirSync(path.dirname(p.file), { recursive: true });
   const db = new DatabaseSync(p.file);
   db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
@@ -74,7 +79,11 @@ export function openSigningRecord(p: { file: string; account: LocalAccount; chai
       signer TEXT NOT NULL, r TEXT NOT NULL, vs TEXT NOT NULL, signed_at INTEGER NOT NULL, reason TEXT NOT NULL
     ) STRICT;`);
   // A record belongs to one key on one chain and settlement: reusing a data dir elsewhere is a config error.
-  const binding = JSON.stringify({ signer: p.account.address, chainId: p.chainId, settlement: p.settlement.toLowerCase() });
+  const binding = JSON.stringify({
+    signer: p.account.address,
+    chainId: p.chainId,
+    settlement: p.settlement.toLowerCase(),
+  });
   const prev = db.prepare("SELECT value FROM meta WHERE key = 'binding'").get() as { value: string } | undefined;
   if (!prev) db.prepare("INSERT INTO meta(key, value) VALUES ('binding', ?)").run(binding);
   else if (prev.value !== binding) {
@@ -83,7 +92,9 @@ export function openSigningRecord(p: { file: string; account: LocalAccount; chai
   }
 
   const getStmt = db.prepare("SELECT * FROM verdicts WHERE header_hash = ?");
-  const insertStmt = db.prepare("INSERT INTO verdicts(header_hash, verdict, digest, signer, r, vs, signed_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  const insertStmt = db.prepare(
+    "INSERT INTO verdicts(header_hash, verdict, digest, signer, r, vs, signed_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+  );
   const get = (h: Hex): SignedVerdict | undefined => {
     const row = getStmt.get(h.toLowerCase()) as Row | undefined;
     return row ? fromRow(row) : undefined;
@@ -104,7 +115,8 @@ export function openSigningRecord(p: { file: string; account: LocalAccount; chai
     db.exec("BEGIN IMMEDIATE");
     try {
       const again = get(h); // another process on the same file (misconfiguration) must not slip in
-      if (again && again.verdict !== verdict) throw new DoubleSignRefusedError({ headerHash: h, recorded: again.verdict, requested: verdict });
+      if (again && again.verdict !== verdict)
+        throw new DoubleSignRefusedError({ headerHash: h, recorded: again.verdict, requested: verdict });
       if (!again) insertStmt.run(h, verdict, digest, p.account.address, sig.r, sig.vs, signedAt, reason);
       db.exec("COMMIT"); // durable (synchronous=FULL) before the signature is returned to anyone
     } catch (e) {

@@ -69,9 +69,18 @@ export function openStateStore(file: string): StateStore {
   const columns = (db.prepare("PRAGMA table_info(batches)").all() as { name: string }[]).map((c) => c.name);
   if (!columns.includes("da_uri_raw")) db.exec("ALTER TABLE batches ADD COLUMN da_uri_raw TEXT");
   // Any fetch still marked was cut short by the death of the process that made the mark: park it.
-  const parkedAtOpen = (db.prepare("UPDATE da_fetches SET parked = 1 WHERE parked = 0 RETURNING header_hash").all() as { header_hash: Hex }[])
-    .map((r) => r.header_hash);
-  const rowToBatch = (r: { header_hash: string; header: string; block_number: number; status: string; da_uri_raw: string | null }): TrackedBatch => ({
+  const parkedAtOpen = (
+    db.prepare("UPDATE da_fetches SET parked = 1 WHERE parked = 0 RETURNING header_hash").all() as {
+      header_hash: Hex;
+    }[]
+  ).map((r) => r.header_hash);
+  const rowToBatch = (r: {
+    header_hash: string;
+    header: string;
+    block_number: number;
+    status: string;
+    da_uri_raw: string | null;
+  }): TrackedBatch => ({
     headerHash: r.header_hash as Hex,
     header: batchHeaderSchema.parse(JSON.parse(r.header)),
     ...(r.da_uri_raw ? { daURIRaw: r.da_uri_raw as Hex } : {}),
@@ -79,18 +88,25 @@ export function openStateStore(file: string): StateStore {
     status: r.status as TrackedStatus,
   });
   const getCursor = db.prepare("SELECT value FROM meta WHERE key = 'cursor'");
-  const putCursor = db.prepare("INSERT INTO meta(key, value) VALUES ('cursor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  const putCursor = db.prepare(
+    "INSERT INTO meta(key, value) VALUES ('cursor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+  );
   const getHeadHash = db.prepare("SELECT value FROM meta WHERE key = 'head_hash'");
-  const putHeadHash = db.prepare("INSERT INTO meta(key, value) VALUES ('head_hash', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  const putHeadHash = db.prepare(
+    "INSERT INTO meta(key, value) VALUES ('head_hash', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+  );
   // A batch a reorg dropped may be re-included (same header hash): it is tracked again then.
-  const insert = db.prepare(`INSERT INTO batches(header_hash, gateway, batch_seq, header, block_number, status, da_uri_raw) VALUES (?, ?, ?, ?, ?, 'open', ?)
+  const insert =
+    db.prepare(`INSERT INTO batches(header_hash, gateway, batch_seq, header, block_number, status, da_uri_raw) VALUES (?, ?, ?, ?, ?, 'open', ?)
     ON CONFLICT(header_hash) DO UPDATE SET status = 'open', block_number = excluded.block_number WHERE batches.status = 'dropped'`);
   // A reorg can re-include the same header at another height: the fee schedule is read at that block.
   const moved = db.prepare("UPDATE batches SET block_number = ? WHERE header_hash = ? AND block_number <> ?");
   const update = db.prepare("UPDATE batches SET status = ? WHERE header_hash = ?");
   const list = db.prepare("SELECT * FROM batches WHERE status = ? ORDER BY gateway, batch_seq");
   const one = db.prepare("SELECT * FROM batches WHERE header_hash = ?");
-  const fetchBegin = db.prepare("INSERT INTO da_fetches(header_hash, started_at) VALUES (?, ?) ON CONFLICT(header_hash) DO UPDATE SET started_at = excluded.started_at");
+  const fetchBegin = db.prepare(
+    "INSERT INTO da_fetches(header_hash, started_at) VALUES (?, ?) ON CONFLICT(header_hash) DO UPDATE SET started_at = excluded.started_at",
+  );
   const fetchEnd = db.prepare("DELETE FROM da_fetches WHERE header_hash = ? AND parked = 0");
   const fetchParked = db.prepare("SELECT 1 FROM da_fetches WHERE header_hash = ? AND parked = 1");
   return {
@@ -102,7 +118,17 @@ export function openStateStore(file: string): StateStore {
     headHash: () => (getHeadHash.get() as { value: Hex } | undefined)?.value,
     setHeadHash: (hash) => void putHeadHash.run(hash),
     track(b) {
-      if (insert.run(b.headerHash.toLowerCase(), b.header.gateway, Number(b.header.batchSeq), toJson(b.header), Number(b.blockNumber), b.daURIRaw ?? null).changes > 0) return true;
+      if (
+        insert.run(
+          b.headerHash.toLowerCase(),
+          b.header.gateway,
+          Number(b.header.batchSeq),
+          toJson(b.header),
+          Number(b.blockNumber),
+          b.daURIRaw ?? null,
+        ).changes > 0
+      )
+        return true;
       moved.run(Number(b.blockNumber), b.headerHash.toLowerCase(), Number(b.blockNumber));
       return false;
     },

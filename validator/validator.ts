@@ -24,7 +24,13 @@ import { daBudget, fetchDaBatch, type SignedReceipt } from "./da.js";
 import { decide } from "./decide.js";
 import { buildEquivocationProof, submitEquivocation, type EquivocationProof } from "./equivocation.js";
 import {
-  DaBusyError, DoubleSignRefusedError, NotEquivocationError, RetryableError, RpcUnavailableError, TransactionRevertedError, ValidatorConfigError,
+  DaBusyError,
+  DoubleSignRefusedError,
+  NotEquivocationError,
+  RetryableError,
+  RpcUnavailableError,
+  TransactionRevertedError,
+  ValidatorConfigError,
 } from "./errors.js";
 import { createValidatorApp, listen } from "./http.js";
 import { approveEnclave, type EnclaveApproval } from "./approval.js";
@@ -72,12 +78,26 @@ export async function createValidator(
   const account = privateKeyToAccount(cfg.privateKey);
   const self = account.address;
   const log = (opts.logger ?? pino({ name: "proofpath-validator", level: cfg.logLevel })).child({ validator: self });
-  const chain: ValidatorChain = createValidatorChain({ rpcUrl: cfg.rpcUrl, rpcUrls: cfg.rpcUrls, account, settlement: cfg.settlement });
+  const chain: ValidatorChain = createValidatorChain({
+    rpcUrl: cfg.rpcUrl,
+    rpcUrls: cfg.rpcUrls,
+    account,
+    settlement: cfg.settlement,
+  });
   const chainId = await chain.chainId();
   if (cfg.chainId !== undefined && cfg.chainId !== chainId) {
-    throw new ValidatorConfigError({ field: "deployment", name: configFieldName(["deployment"], opts.names), reason: `deployment is for chain ${cfg.chainId}, the RPC serves chain ${chainId}` });
+    throw new ValidatorConfigError({
+      field: "deployment",
+      name: configFieldName(["deployment"], opts.names),
+      reason: `deployment is for chain ${cfg.chainId}, the RPC serves chain ${chainId}`,
+    });
   }
-  const signing = openSigningRecord({ file: path.join(cfg.dataDir, "signing.db"), account, chainId, settlement: cfg.settlement });
+  const signing = openSigningRecord({
+    file: path.join(cfg.dataDir, "signing.db"),
+    account,
+    chainId,
+    settlement: cfg.settlement,
+  });
   const state = openStateStore(path.join(cfg.dataDir, "state.db"));
   const receipts = openReceiptStore(path.join(cfg.dataDir, "da.db"));
   const daServer = createDaServer(receipts, { maxCacheBytes: cfg.daCacheBytes });
@@ -86,11 +106,19 @@ export async function createValidator(
   const metrics = createMetrics({ gasBalance: () => chain.publicClient.getBalance({ address: self }) });
   const backoff = new Backoff(cfg.retryBaseMs, cfg.retryMaxMs);
   const peerBackoff = new Backoff(cfg.retryBaseMs, cfg.retryMaxMs);
-  const http = createBoundedGet({ allowPrivate: cfg.daAllowPrivate, firstByteTimeoutMs: cfg.daFirstByteTimeoutMs, timeoutMs: cfg.daTimeoutMs });
-  const daBudgetOf = (count: number) => daBudget(count, { bytesPerReceipt: cfg.daBytesPerReceipt, maxBytes: cfg.daMaxBytes });
+  const http = createBoundedGet({
+    allowPrivate: cfg.daAllowPrivate,
+    firstByteTimeoutMs: cfg.daFirstByteTimeoutMs,
+    timeoutMs: cfg.daTimeoutMs,
+  });
+  const daBudgetOf = (count: number) =>
+    daBudget(count, { bytesPerReceipt: cfg.daBytesPerReceipt, maxBytes: cfg.daMaxBytes });
   for (const h of state.parkedAtOpen) {
     metrics.daFetchesParked.inc();
-    log.warn({ headerHash: h }, "a DA fetch was in progress when the validator died: batch parked, not fetched again (rejected at the DA deadline)");
+    log.warn(
+      { headerHash: h },
+      "a DA fetch was in progress when the validator died: batch parked, not fetched again (rejected at the DA deadline)",
+    );
   }
 
   // In-memory, rebuilt after a restart: a batch is re-verified once per run and the signing record
@@ -138,15 +166,27 @@ export async function createValidator(
       const v = await signing.sign(b.headerHash, verdict, reason);
       if (!existed) {
         metrics.verdicts.inc({ verdict: verdict === 1 ? "attest" : "reject", reason });
-        log.info({ gateway: b.header.gateway, batchSeq: String(b.header.batchSeq), headerHash: b.headerHash, verdict, reason }, "verdict signed");
+        log.info(
+          { gateway: b.header.gateway, batchSeq: String(b.header.batchSeq), headerHash: b.headerHash, verdict, reason },
+          "verdict signed",
+        );
       }
       return v;
     } catch (e) {
       if (!(e instanceof DoubleSignRefusedError)) throw e;
       metrics.doubleSignRefused.inc();
       const recorded = signing.get(b.headerHash)!;
-      log.fatal({ gateway: b.header.gateway, batchSeq: String(b.header.batchSeq), headerHash: b.headerHash, recorded: recorded.verdict, requested: verdict, reason },
-        "REFUSED TO DOUBLE-SIGN: a different verdict was already signed for this batch; keeping the recorded one");
+      log.fatal(
+        {
+          gateway: b.header.gateway,
+          batchSeq: String(b.header.batchSeq),
+          headerHash: b.headerHash,
+          recorded: recorded.verdict,
+          requested: verdict,
+          reason,
+        },
+        "REFUSED TO DOUBLE-SIGN: a different verdict was already signed for this batch; keeping the recorded one",
+      );
       return recorded;
     }
   }
@@ -154,7 +194,15 @@ export async function createValidator(
   async function challengeWith(proof: EquivocationProof): Promise<Hex> {
     const hash = await counted("challengeEquivocation", () => submitEquivocation(chain, proof));
     metrics.equivocations.inc();
-    log.warn({ gateway: proof.header.gateway, batchSeq: String(proof.header.batchSeq), callSeq: String(proof.signedReceipt.callSeq), tx: hash }, "equivocation proven: batch rejected, bond slashed");
+    log.warn(
+      {
+        gateway: proof.header.gateway,
+        batchSeq: String(proof.header.batchSeq),
+        callSeq: String(proof.signedReceipt.callSeq),
+        tx: hash,
+      },
+      "equivocation proven: batch rejected, bond slashed",
+    );
     return hash;
   }
 
@@ -164,20 +212,32 @@ export async function createValidator(
     if (!got) peerSigs.set(h, (got = new Map()));
     // A peer that failed recently is skipped for a while, so a dead peer does not stall every batch.
     const missing = cfg.peers.filter((p) => !got!.has(p) && peerBackoff.due(p));
-    await Promise.all(missing.map(async (peer) => {
-      try {
-        const v = await fetchPeerVerdict(peer, h, Math.min(cfg.daTimeoutMs, 2_000));
-        peerBackoff.clear(peer);
-        if (v) got!.set(peer, v);
-      } catch (e) {
-        metrics.peerErrors.inc();
-        peerBackoff.failed(peer, new RetryableError("peer unreachable", { cause: e }));
-        log.debug({ peer, err: (e as Error).message }, "peer verdict fetch failed");
-      }
-    }));
+    await Promise.all(
+      missing.map(async (peer) => {
+        try {
+          const v = await fetchPeerVerdict(peer, h, Math.min(cfg.daTimeoutMs, 2_000));
+          peerBackoff.clear(peer);
+          if (v) got!.set(peer, v);
+        } catch (e) {
+          metrics.peerErrors.inc();
+          peerBackoff.failed(peer, new RetryableError("peer unreachable", { cause: e }));
+          log.debug({ peer, err: (e as Error).message }, "peer verdict fetch failed");
+        }
+      }),
+    );
     const { validators, quorum } = await validatorSet();
-    const candidates: { signer: Address; verdict: Verdict; sig: CompactSig }[] = [{ signer: own.signer, verdict: own.verdict, sig: own.sig }, ...got.values()];
-    const q = await quorumFrom({ chainId, settlement: cfg.settlement, verdict: own.verdict, headerHash: h, validators, candidates });
+    const candidates: { signer: Address; verdict: Verdict; sig: CompactSig }[] = [
+      { signer: own.signer, verdict: own.verdict, sig: own.sig },
+      ...got.values(),
+    ];
+    const q = await quorumFrom({
+      chainId,
+      settlement: cfg.settlement,
+      verdict: own.verdict,
+      headerHash: h,
+      validators,
+      candidates,
+    });
     if (q.sigs.length < quorum) return;
     const now = Date.now();
     const since = quorumAt.get(h) ?? now;
@@ -191,12 +251,16 @@ export async function createValidator(
     const sigs = q.sigs.slice(0, Math.max(quorum, 1)); // k is enough; fewer signatures, less gas
     const signers = q.signers.slice(0, sigs.length);
     try {
-      const tx = own.verdict === 1
-        ? await sendTx("attest", [[{ gateway: b.header.gateway, batchSeq: b.header.batchSeq, headerHash: h }], sigs])
-        : b.daURIRaw
-          ? await sendRawReject(b, sigs)
-          : await sendTx("reject", [[b.header], sigs]);
-      log.info({ gateway: b.header.gateway, batchSeq: String(b.header.batchSeq), verdict: own.verdict, signers, tx }, own.verdict === 1 ? "quorum attestation submitted" : "quorum rejection submitted");
+      const tx =
+        own.verdict === 1
+          ? await sendTx("attest", [[{ gateway: b.header.gateway, batchSeq: b.header.batchSeq, headerHash: h }], sigs])
+          : b.daURIRaw
+            ? await sendRawReject(b, sigs)
+            : await sendTx("reject", [[b.header], sigs]);
+      log.info(
+        { gateway: b.header.gateway, batchSeq: String(b.header.batchSeq), verdict: own.verdict, signers, tx },
+        own.verdict === 1 ? "quorum attestation submitted" : "quorum rejection submitted",
+      );
     } catch (e) {
       if (!(e instanceof TransactionRevertedError)) throw e;
       const after = await chain.batch(b.header.gateway, b.header.batchSeq);
@@ -211,7 +275,10 @@ export async function createValidator(
   /** `reject` of a header whose daURI is not UTF-8: encoded with its raw bytes (rawDaUri.ts). */
   async function sendRawReject(b: TrackedBatch, sigs: readonly CompactSig[]): Promise<Hex> {
     try {
-      const hash = await chain.sendCalldata("reject", encodeRawDaUriCall("reject", [[{ ...b.header, daURI: b.daURIRaw }], sigs]));
+      const hash = await chain.sendCalldata(
+        "reject",
+        encodeRawDaUriCall("reject", [[{ ...b.header, daURI: b.daURIRaw }], sigs]),
+      );
       metrics.submitted.inc({ fn: "reject", result: "ok" });
       return hash;
     } catch (e) {
@@ -230,7 +297,10 @@ export async function createValidator(
   /** Moves a tracked batch along according to its on-chain status; true when it is still Submitted. */
   function syncStatus(b: TrackedBatch, onchain: OnchainBatch): boolean {
     if (onchain.status === BatchStatus.None || !prefixMatches(onchain.headerHashPrefix, b.headerHash)) {
-      log.warn({ gateway: b.header.gateway, batchSeq: String(b.header.batchSeq), headerHash: b.headerHash }, "batch no longer on chain (reorg): dropped");
+      log.warn(
+        { gateway: b.header.gateway, batchSeq: String(b.header.batchSeq), headerHash: b.headerHash },
+        "batch no longer on chain (reorg): dropped",
+      );
       state.setStatus(b.headerHash, "dropped");
       receipts.concluded(b.headerHash, Math.floor(Date.now() / 1000));
       forget(b.headerHash);
@@ -265,9 +335,21 @@ export async function createValidator(
       let d;
       try {
         d = await decide({
-          chain, chainId, self, header: b.header, headerHash: b.headerHash, submittedAt: onchain.since, submittedBlock: b.blockNumber, nowSec: await nowSec(),
-          daDeadlineSec: cfg.daDeadlineSec, http, daMaxBytes: daBudgetOf(b.header.count), parked,
-          daUriInvalid: b.daURIRaw ? "not valid UTF-8" : undefined, receiptSamples: cfg.receiptSamples, log,
+          chain,
+          chainId,
+          self,
+          header: b.header,
+          headerHash: b.headerHash,
+          submittedAt: onchain.since,
+          submittedBlock: b.blockNumber,
+          nowSec: await nowSec(),
+          daDeadlineSec: cfg.daDeadlineSec,
+          http,
+          daMaxBytes: daBudgetOf(b.header.count),
+          parked,
+          daUriInvalid: b.daURIRaw ? "not valid UTF-8" : undefined,
+          receiptSamples: cfg.receiptSamples,
+          log,
         });
       } finally {
         if (fetches) state.daFetchEnd(b.headerHash);
@@ -281,7 +363,18 @@ export async function createValidator(
       if (d.kind === "wait") {
         metrics.daErrors.inc({ error: d.error.name });
         const delay = backoff.failed(b.headerHash, d.error, { notAfter: d.deadlineAt * 1000 + 250 });
-        log.info({ gateway: b.header.gateway, batchSeq: String(b.header.batchSeq), headerHash: b.headerHash, error: d.error.name, err: d.error.shortMessage, retryInMs: delay, deadlineAt: d.deadlineAt }, "receipts unavailable; retrying");
+        log.info(
+          {
+            gateway: b.header.gateway,
+            batchSeq: String(b.header.batchSeq),
+            headerHash: b.headerHash,
+            error: d.error.name,
+            err: d.error.shortMessage,
+            retryInMs: delay,
+            deadlineAt: d.deadlineAt,
+          },
+          "receipts unavailable; retrying",
+        );
         return;
       }
       if (d.kind === "equivocation") {
@@ -292,7 +385,10 @@ export async function createValidator(
           if (!(e instanceof TransactionRevertedError)) throw e;
           const after = await chain.batch(b.header.gateway, b.header.batchSeq);
           if (after.status === BatchStatus.Submitted) throw e;
-          log.info({ batchSeq: String(b.header.batchSeq), status: after.status }, "equivocation already proven by someone else");
+          log.info(
+            { batchSeq: String(b.header.batchSeq), status: after.status },
+            "equivocation already proven by someone else",
+          );
         }
         return;
       }
@@ -340,7 +436,8 @@ export async function createValidator(
       log.info({ batches: ready.map((h) => `${h.gateway}:${h.batchSeq}`), tx }, "batches finalized");
     } catch (e) {
       // Someone else finalized some of them first: statuses are re-read next round.
-      if (e instanceof TransactionRevertedError) log.info({ reason: e.reason }, "finalize not needed or not yet possible");
+      if (e instanceof TransactionRevertedError)
+        log.info({ reason: e.reason }, "finalize not needed or not yet possible");
       else throw e;
     }
   }
@@ -368,7 +465,14 @@ export async function createValidator(
 
   async function round(): Promise<void> {
     await step("watch", async () => {
-      const n = await pollBatches({ chain, state, log, startBlock: BigInt(cfg.startBlock), confirmations: cfg.confirmations, maxBlockRange: cfg.maxBlockRange });
+      const n = await pollBatches({
+        chain,
+        state,
+        log,
+        startBlock: BigInt(cfg.startBlock),
+        confirmations: cfg.confirmations,
+        maxBlockRange: cfg.maxBlockRange,
+      });
       metrics.batchesSeen.inc(n);
     });
     const open = state.byStatus("open");
@@ -377,7 +481,8 @@ export async function createValidator(
       if (stopped) return;
       if (!backoff.due(b.headerHash)) {
         // A permanently failed batch is still followed on-chain, so it leaves `open` when concluded.
-        if (backoff.parked(b.headerHash)) await step("status", async () => void syncStatus(b, await chain.batch(b.header.gateway, b.header.batchSeq)));
+        if (backoff.parked(b.headerHash))
+          await step("status", async () => void syncStatus(b, await chain.batch(b.header.gateway, b.header.batchSeq)));
         return;
       }
       try {
@@ -386,15 +491,26 @@ export async function createValidator(
         const delay = backoff.failed(b.headerHash, e);
         if (e instanceof RpcUnavailableError) metrics.rpcErrors.inc();
         lastError = `batch ${b.header.batchSeq}: ${(e as Error).message.split("\n")[0]}`;
-        log.warn({ gateway: b.header.gateway, batchSeq: String(b.header.batchSeq), err: (e as Error).message.split("\n")[0], name: (e as Error).name, retryInMs: delay }, "batch step failed");
+        log.warn(
+          {
+            gateway: b.header.gateway,
+            batchSeq: String(b.header.batchSeq),
+            err: (e as Error).message.split("\n")[0],
+            name: (e as Error).name,
+            retryInMs: delay,
+          },
+          "batch step failed",
+        );
       }
     };
     // A few batches at once, each lane taking the next batch as soon as it is free, so one slow DA
     // endpoint holds up one lane, not every other gateway's batches.
     let next = 0;
-    await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, open.length) }, async () => {
-      while (next < open.length) await work(open[next++]!);
-    }));
+    await Promise.all(
+      Array.from({ length: Math.min(BATCH_CONCURRENCY, open.length) }, async () => {
+        while (next < open.length) await work(open[next++]!);
+      }),
+    );
     if (cfg.finalize) await step("finalize", finalizeReady);
     if (cfg.claim) await step("claim", claim);
     if (Date.now() - lastPruneAt > PRUNE_EVERY_MS) {
@@ -423,13 +539,33 @@ export async function createValidator(
     // The leaves this validator holds (it attested the batch): no fetch per report.
     const heldHash = receipts.byCallSeq(signed.receipt.gateway, s);
     const held = heldHash ? daServer.leaves(heldHash) : undefined;
-    if (held) return challengeWith(await buildEquivocationProof({ chainId, settlement: cfg.settlement, header: held.header, leaves: held.leaves, tree: held.tree, signed }));
+    if (held)
+      return challengeWith(
+        await buildEquivocationProof({
+          chainId,
+          settlement: cfg.settlement,
+          header: held.header,
+          leaves: held.leaves,
+          tree: held.tree,
+          signed,
+        }),
+      );
     const b = [...state.byStatus("open"), ...state.byStatus("attested")].find(
-      (x) => x.header.gateway.toLowerCase() === gw && s >= x.header.firstCallSeq && s < x.header.firstCallSeq + BigInt(x.header.count));
-    if (!b) throw new NotEquivocationError({ reason: `no challengeable batch of ${signed.receipt.gateway} holds callSeq ${s}` });
+      (x) =>
+        x.header.gateway.toLowerCase() === gw &&
+        s >= x.header.firstCallSeq &&
+        s < x.header.firstCallSeq + BigInt(x.header.count),
+    );
+    if (!b)
+      throw new NotEquivocationError({
+        reason: `no challengeable batch of ${signed.receipt.gateway} holds callSeq ${s}`,
+      });
     if (b.daURIRaw) throw new NotEquivocationError({ reason: `batch ${b.header.batchSeq}'s daURI cannot be fetched` });
     // Not held (not verified yet, or rejected): one bounded fetch, a few at once at most.
-    if (challengeFetches >= CHALLENGE_FETCHES) throw new DaBusyError({ reason: `${challengeFetches} batch fetches for equivocation reports in progress; retry shortly` });
+    if (challengeFetches >= CHALLENGE_FETCHES)
+      throw new DaBusyError({
+        reason: `${challengeFetches} batch fetches for equivocation reports in progress; retry shortly`,
+      });
     challengeFetches++;
     let da;
     try {
@@ -437,39 +573,80 @@ export async function createValidator(
     } finally {
       challengeFetches--;
     }
-    return challengeWith(await buildEquivocationProof({ chainId, settlement: cfg.settlement, header: b.header, leaves: da.leaves, signed }));
+    return challengeWith(
+      await buildEquivocationProof({
+        chainId,
+        settlement: cfg.settlement,
+        header: b.header,
+        leaves: da.leaves,
+        signed,
+      }),
+    );
   }
 
   const approvalSigner = {
-    chain, chainId, account, maxAgeSec: cfg.attestationMaxAgeSec,
-    trustedRoot: cfg.attestationRoot ? readAttestationRoot(cfg.attestationRoot, configFieldName(["attestationRoot"], opts.names)) : AWS_NITRO_ROOT_PEM,
+    chain,
+    chainId,
+    account,
+    maxAgeSec: cfg.attestationMaxAgeSec,
+    trustedRoot: cfg.attestationRoot
+      ? readAttestationRoot(cfg.attestationRoot, configFieldName(["attestationRoot"], opts.names))
+      : AWS_NITRO_ROOT_PEM,
   };
-  async function approve(enclave: Hex, document: Uint8Array, deadline?: bigint, publicKey?: Hex): Promise<EnclaveApproval> {
+  async function approve(
+    enclave: Hex,
+    document: Uint8Array,
+    deadline?: bigint,
+    publicKey?: Hex,
+  ): Promise<EnclaveApproval> {
     const a = await approveEnclave(approvalSigner, enclave, document, new Date(), deadline, publicKey);
     log.info({ enclave, measurement: a.measurement, nonce: String(a.nonce) }, "enclave approval signed");
     return a;
   }
 
   const app = createValidatorApp({
-    signing, metrics, challenge, approve, da: daServer,
+    signing,
+    metrics,
+    challenge,
+    approve,
+    da: daServer,
     health: () => ({
       ok: !stopped && Date.now() - lastTickAt < Math.max(10_000, cfg.pollIntervalMs * 10),
-      validator: self, chainId, settlement: cfg.settlement, cursor: state.cursor(),
-      open: state.byStatus("open").length, attested: state.byStatus("attested").length, signed: signing.all().length,
-      daHeld: receipts.count(), daCachedBytes: daServer.cachedBytes,
-      lastError: lastError ?? null, lastTickAt,
+      validator: self,
+      chainId,
+      settlement: cfg.settlement,
+      cursor: state.cursor(),
+      open: state.byStatus("open").length,
+      attested: state.byStatus("attested").length,
+      signed: signing.all().length,
+      daHeld: receipts.count(),
+      daCachedBytes: daServer.cachedBytes,
+      lastError: lastError ?? null,
+      lastTickAt,
     }),
     onError: (err, p) => log.error({ err: err.message, path: p }, "http handler failed"),
   });
   const server = await listen(app, cfg.port, cfg.host);
   const url = `http://${cfg.host}:${server.port}`;
-  log.info({ url, chainId, settlement: cfg.settlement, peers: cfg.peers, startBlock: cfg.startBlock }, "validator listening");
+  log.info(
+    { url, chainId, settlement: cfg.settlement, peers: cfg.peers, startBlock: cfg.startBlock },
+    "validator listening",
+  );
   lastTickAt = Date.now();
   loop();
 
   return {
-    address: self, url, port: server.port, config: cfg, metrics, log, signing, state, receipts,
-    tick, challenge,
+    address: self,
+    url,
+    port: server.port,
+    config: cfg,
+    metrics,
+    log,
+    signing,
+    state,
+    receipts,
+    tick,
+    challenge,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -492,6 +669,10 @@ function readAttestationRoot(file: string, name: string): TrustedRoot {
     trustedRootDer(root);
     return root;
   } catch (e) {
-    throw new ValidatorConfigError({ field: "attestationRoot", name, reason: (e as { shortMessage?: string }).shortMessage ?? (e as Error).message });
+    throw new ValidatorConfigError({
+      field: "attestationRoot",
+      name,
+      reason: (e as { shortMessage?: string }).shortMessage ?? (e as Error).message,
+    });
   }
 }

@@ -40,18 +40,32 @@ export function usageOf(leaves: readonly DaLeaf[]): ModelUsage[] {
 }
 
 function sameUsage(a: readonly ModelUsage[], b: readonly ModelUsage[]): boolean {
-  return a.length === b.length && a.every((u, i) => {
-    const v = b[i]!;
-    return u.modelId.toLowerCase() === v.modelId.toLowerCase() && u.calls === v.calls && u.inputTokens === v.inputTokens && u.outputTokens === v.outputTokens;
-  });
+  return (
+    a.length === b.length &&
+    a.every((u, i) => {
+      const v = b[i]!;
+      return (
+        u.modelId.toLowerCase() === v.modelId.toLowerCase() &&
+        u.calls === v.calls &&
+        u.inputTokens === v.inputTokens &&
+        u.outputTokens === v.outputTokens
+      );
+    })
+  );
 }
 
-export function verifyBatch(p: { header: BatchHeader; leaves: readonly DaLeaf[]; rate: FeeRateFields; modelRates?: PerModelRates }): BatchCheck {
+export function verifyBatch(p: {
+  header: BatchHeader;
+  leaves: readonly DaLeaf[];
+  rate: FeeRateFields;
+  modelRates?: PerModelRates;
+}): BatchCheck {
   const { header: h, leaves } = p;
   const mismatches: BatchCheck["mismatches"] = [];
   const gw = h.gateway.toLowerCase();
 
-  if (leaves.length !== h.count) mismatches.push({ what: "count", detail: `${leaves.length} leaves published, header count ${h.count}` });
+  if (leaves.length !== h.count)
+    mismatches.push({ what: "count", detail: `${leaves.length} leaves published, header count ${h.count}` });
   const hashes: Hex[] = [];
   let first = -1n;
   let last = 0n;
@@ -60,7 +74,10 @@ export function verifyBatch(p: { header: BatchHeader; leaves: readonly DaLeaf[];
     const callSeq = l.kind === "served" ? l.receipt.callSeq : l.callSeq;
     const gateway = (l.kind === "served" ? l.receipt.gateway : l.gateway).toLowerCase();
     if (callSeq !== h.firstCallSeq + BigInt(i)) {
-      mismatches.push({ what: "range", detail: `leaf ${i} has callSeq ${callSeq}, expected ${h.firstCallSeq + BigInt(i)}` });
+      mismatches.push({
+        what: "range",
+        detail: `leaf ${i} has callSeq ${callSeq}, expected ${h.firstCallSeq + BigInt(i)}`,
+      });
       break;
     }
     if (gateway !== gw) {
@@ -82,11 +99,18 @@ export function verifyBatch(p: { header: BatchHeader; leaves: readonly DaLeaf[];
   }
 
   const usage = usageOf(leaves);
-  if (!sameUsage(usage, h.usage)) mismatches.push({ what: "usage", detail: `receipts give ${usage.length} model(s) / ${usage.reduce((s, u) => s + u.calls, 0)} calls, header differs` });
+  if (!sameUsage(usage, h.usage))
+    mismatches.push({
+      what: "usage",
+      detail: `receipts give ${usage.length} model(s) / ${usage.reduce((s, u) => s + u.calls, 0)} calls, header differs`,
+    });
   // An all-void batch carries 0/0, as the gateway's sealer writes it.
   if (first < 0n) first = 0n;
   if (first !== h.firstServedAt || last !== h.lastServedAt) {
-    mismatches.push({ what: "servedAt", detail: `receipts span ${first}..${last}, header ${h.firstServedAt}..${h.lastServedAt}` });
+    mismatches.push({
+      what: "servedAt",
+      detail: `receipts span ${first}..${last}, header ${h.firstServedAt}..${h.lastServedAt}`,
+    });
   }
   const fee = computeFee(usage, p.rate, p.modelRates);
   if (fee !== h.fee) mismatches.push({ what: "fee", detail: `schedule gives ${fee}, header has ${h.fee}` });

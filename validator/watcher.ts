@@ -50,13 +50,33 @@ export async function pollBatches(p: WatcherParams): Promise<number> {
   while (from <= safe) {
     const to = from + BigInt(p.maxBlockRange) - 1n < safe ? from + BigInt(p.maxBlockRange) - 1n : safe;
     const logs = await rpc("getLogs", () =>
-      p.chain.publicClient.getContractEvents({ address: p.chain.settlement, abi: proofSettlementAbi, eventName: "BatchSubmitted", fromBlock: from, toBlock: to, strict: true }));
+      p.chain.publicClient.getContractEvents({
+        address: p.chain.settlement,
+        abi: proofSettlementAbi,
+        eventName: "BatchSubmitted",
+        fromBlock: from,
+        toBlock: to,
+        strict: true,
+      }),
+    );
     for (const l of logs) {
       const a = l.args;
       const header: BatchHeader = {
-        gateway: a.gateway, batchSeq: a.batchSeq, firstCallSeq: a.firstCallSeq, count: a.count, root: a.root.toLowerCase() as Hex,
-        usage: a.usage.map((u) => ({ modelId: u.modelId.toLowerCase() as Hex, calls: u.calls, inputTokens: u.inputTokens, outputTokens: u.outputTokens })),
-        fee: a.fee, firstServedAt: a.firstServedAt, lastServedAt: a.lastServedAt, daURI: a.daURI,
+        gateway: a.gateway,
+        batchSeq: a.batchSeq,
+        firstCallSeq: a.firstCallSeq,
+        count: a.count,
+        root: a.root.toLowerCase() as Hex,
+        usage: a.usage.map((u) => ({
+          modelId: u.modelId.toLowerCase() as Hex,
+          calls: u.calls,
+          inputTokens: u.inputTokens,
+          outputTokens: u.outputTokens,
+        })),
+        fee: a.fee,
+        firstServedAt: a.firstServedAt,
+        lastServedAt: a.lastServedAt,
+        daURI: a.daURI,
       };
       // viem decoded the daURI lossily: a header whose daURI is not UTF-8 keeps its raw bytes, so it
       // hashes as on-chain and can be rejected (rawDaUri.ts) instead of being skipped forever.
@@ -65,12 +85,25 @@ export async function pollBatches(p: WatcherParams): Promise<number> {
       const headerHash = a.headerHash.toLowerCase() as Hex;
       // The event is emitted by the contract from the header it hashed; a mismatch means an ABI/SDK drift.
       if ((daURIRaw ? hashHeaderRawDaUri(header, daURIRaw) : hashHeader(header)) !== headerHash) {
-        p.log.error({ gateway: header.gateway, batchSeq: String(header.batchSeq), headerHash }, "BatchSubmitted header does not hash to its headerHash: skipped");
+        p.log.error(
+          { gateway: header.gateway, batchSeq: String(header.batchSeq), headerHash },
+          "BatchSubmitted header does not hash to its headerHash: skipped",
+        );
         continue;
       }
       if (p.state.track({ headerHash, header, blockNumber: l.blockNumber, daURIRaw })) {
         added++;
-        p.log.info({ gateway: header.gateway, batchSeq: String(header.batchSeq), count: header.count, headerHash, block: String(l.blockNumber), ...(daURIRaw ? { daURIRaw } : {}) }, "batch submitted");
+        p.log.info(
+          {
+            gateway: header.gateway,
+            batchSeq: String(header.batchSeq),
+            count: header.count,
+            headerHash,
+            block: String(l.blockNumber),
+            ...(daURIRaw ? { daURIRaw } : {}),
+          },
+          "batch submitted",
+        );
         p.onBatch?.({ headerHash, header, daURIRaw });
       }
     }

@@ -36,7 +36,11 @@ export function countTokens(s: string): number {
 export class LocalModel implements ModelBackend {
   constructor(private readonly name = "proofpath-local-1") {}
 
-  async complete(req: { model: string; messages: ChatMessage[]; max_tokens?: number | undefined }): Promise<Completion> {
+  async complete(req: {
+    model: string;
+    messages: ChatMessage[];
+    max_tokens?: number | undefined;
+  }): Promise<Completion> {
     const prompt = req.messages.map((m) => `${m.role}: ${m.content}`).join("\n");
     const seed = keccak256Hex(Buffer.from(prompt, "utf8"));
     const bytes = Buffer.from(seed.slice(2), "hex");
@@ -46,7 +50,7 @@ export class LocalModel implements ModelBackend {
     let w = bytes[1]! % WORDS.length;
     for (let i = 0; i < n; i++) {
       out.push(WORDS[w]!);
-      w = (w + 1 + bytes[(i + 2) % 32]! % 5) % WORDS.length; // mostly follows the text, with seeded jumps
+      w = (w + 1 + (bytes[(i + 2) % 32]! % 5)) % WORDS.length; // mostly follows the text, with seeded jumps
     }
     return { model: req.model || this.name, text: out.join(" "), inputTokens: countTokens(prompt), outputTokens: n };
   }
@@ -54,17 +58,32 @@ export class LocalModel implements ModelBackend {
 
 /** Any OpenAI-compatible `/v1/chat/completions` endpoint. */
 export class OpenAICompatible implements ModelBackend {
-  constructor(private readonly baseUrl: string, private readonly apiKey?: string, private readonly timeoutMs = 60_000) {}
+  constructor(
+    private readonly baseUrl: string,
+    private readonly apiKey?: string,
+    private readonly timeoutMs = 60_000,
+  ) {}
 
-  async complete(req: { model: string; messages: ChatMessage[]; max_tokens?: number | undefined }): Promise<Completion> {
+  async complete(req: {
+    model: string;
+    messages: ChatMessage[];
+    max_tokens?: number | undefined;
+  }): Promise<Completion> {
     const res = await fetch(`${this.baseUrl.replace(/\/+$/, "")}/v1/chat/completions`, {
       method: "POST",
-      headers: { "content-type": "application/json", ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}) },
+      headers: {
+        "content-type": "application/json",
+        ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+      },
       body: JSON.stringify(req),
       signal: AbortSignal.timeout(this.timeoutMs),
     });
     if (!res.ok) throw new Error(`upstream ${res.status}: ${(await res.text()).slice(0, 200)}`);
-    const j = (await res.json()) as { model?: string; choices?: { message?: { content?: string } }[]; usage?: { prompt_tokens?: number; completion_tokens?: number } };
+    const j = (await res.json()) as {
+      model?: string;
+      choices?: { message?: { content?: string } }[];
+      usage?: { prompt_tokens?: number; completion_tokens?: number };
+    };
     const text = j.choices?.[0]?.message?.content ?? "";
     return {
       model: j.model ?? req.model,

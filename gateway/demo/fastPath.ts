@@ -13,7 +13,9 @@ import type { ModelBackend } from "./backend.js";
 export const chatRequestSchema = z.object({
   model: z.string({ error: "model: expected a string" }).min(1, { error: "model: must not be empty" }).max(200),
   messages: z
-    .array(z.object({ role: z.string().max(32), content: z.string().max(100_000) }), { error: "messages: expected an array of { role, content }" })
+    .array(z.object({ role: z.string().max(32), content: z.string().max(100_000) }), {
+      error: "messages: expected an array of { role, content }",
+    })
     .min(1, { error: "messages: at least one message" })
     .max(256),
   max_tokens: z.number().int().min(1).max(4096).optional(),
@@ -34,13 +36,22 @@ let nextId = 0;
 export type ChatUsage = Omit<Call, "requestHash" | "responseHash">;
 
 /** Answers one chat completion request; throws BadChatRequest for invalid input. */
-export async function handleChat(requestBytes: Uint8Array, backend: ModelBackend): Promise<{ responseBytes: Uint8Array; call: Call }> {
+export async function handleChat(
+  requestBytes: Uint8Array,
+  backend: ModelBackend,
+): Promise<{ responseBytes: Uint8Array; call: Call }> {
   const { responseBytes, usage } = await answerChat(requestBytes, backend);
-  return { responseBytes, call: { ...usage, requestHash: keccak256Hex(requestBytes), responseHash: keccak256Hex(responseBytes) } };
+  return {
+    responseBytes,
+    call: { ...usage, requestHash: keccak256Hex(requestBytes), responseHash: keccak256Hex(responseBytes) },
+  };
 }
 
 /** `handleChat` without the hashes, for callers that hash other bytes (the OHTTP ciphertexts). */
-export async function answerChat(requestBytes: Uint8Array, backend: ModelBackend): Promise<{ responseBytes: Uint8Array; usage: ChatUsage }> {
+export async function answerChat(
+  requestBytes: Uint8Array,
+  backend: ModelBackend,
+): Promise<{ responseBytes: Uint8Array; usage: ChatUsage }> {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(requestBytes));
@@ -58,7 +69,11 @@ export async function answerChat(requestBytes: Uint8Array, backend: ModelBackend
     created: Math.floor(servedAt / 1000),
     model: out.model,
     choices: [{ index: 0, message: { role: "assistant", content: out.text }, finish_reason: "stop" }],
-    usage: { prompt_tokens: out.inputTokens, completion_tokens: out.outputTokens, total_tokens: out.inputTokens + out.outputTokens },
+    usage: {
+      prompt_tokens: out.inputTokens,
+      completion_tokens: out.outputTokens,
+      total_tokens: out.inputTokens + out.outputTokens,
+    },
   };
   const responseBytes = new TextEncoder().encode(JSON.stringify(response));
   return {

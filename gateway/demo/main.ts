@@ -26,10 +26,19 @@ const enclaveKey = (env.ENCLAVE_KEY ?? generatePrivateKey()) as Hex;
 if (env.REGISTER_OWNER_KEY) {
   if (!env.DEPLOYMENT) throw new Error("REGISTER_OWNER_KEY needs DEPLOYMENT");
   const pub = createPublicClient({ transport: http(rpcUrl) }) as PublicClient;
-  const owner = createWalletClient({ transport: http(rpcUrl), account: privateKeyToAccount(env.REGISTER_OWNER_KEY as Hex), chain: { id: await pub.getChainId() } as never });
+  const owner = createWalletClient({
+    transport: http(rpcUrl),
+    account: privateKeyToAccount(env.REGISTER_OWNER_KEY as Hex),
+    chain: { id: await pub.getChainId() } as never,
+  });
   await registerEnclave(pub, {
-    deployment: readDeployment(env.DEPLOYMENT), owner, enclave: privateKeyToAccount(enclaveKey),
-    validators: (env.VALIDATOR_KEYS ?? "").split(",").filter(Boolean).map((k) => privateKeyToAccount(k as Hex)),
+    deployment: readDeployment(env.DEPLOYMENT),
+    owner,
+    enclave: privateKeyToAccount(enclaveKey),
+    validators: (env.VALIDATOR_KEYS ?? "")
+      .split(",")
+      .filter(Boolean)
+      .map((k) => privateKeyToAccount(k as Hex)),
   });
   log.info({ gateway: privateKeyToAccount(enclaveKey).address }, "enclave registered, approved and funded");
 }

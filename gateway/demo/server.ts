@@ -35,12 +35,17 @@ export function createDemoApp(o: DemoGatewayOptions): Hono<{ Bindings: { outgoin
     // Read from the Node request (body.ts): a Web Request per call cost CPU and left AbortSignal
     // listeners and finalization-registry cells that only a full GC clears.
     const body = await readBodyLimited(c, maxBody);
-    if (!body) return c.json({ error: { type: "invalid_request_error", message: `request body larger than ${maxBody} bytes` } }, 413);
+    if (!body)
+      return c.json(
+        { error: { type: "invalid_request_error", message: `request body larger than ${maxBody} bytes` } },
+        413,
+      );
     let result;
     try {
       result = await handleChat(body, o.backend);
     } catch (e) {
-      if (e instanceof BadChatRequest) return c.json({ error: { type: "invalid_request_error", message: e.message } }, 400);
+      if (e instanceof BadChatRequest)
+        return c.json({ error: { type: "invalid_request_error", message: e.message } }, 400);
       o.logger.error({ err: (e as Error).message }, "backend failed");
       return c.json({ error: { type: "backend_error", message: "the model backend failed" } }, 502);
     }
@@ -52,7 +57,8 @@ export function createDemoApp(o: DemoGatewayOptions): Hono<{ Bindings: { outgoin
         try {
           const r = hook.record(call);
           // `digest` is hashed on first read: only when it is logged.
-          if (o.logger.isLevelEnabled("debug")) o.logger.debug({ callSeq: String(r.callSeq), digest: r.digest }, "receipt recorded");
+          if (o.logger.isLevelEnabled("debug"))
+            o.logger.debug({ callSeq: String(r.callSeq), digest: r.digest }, "receipt recorded");
         } catch (e) {
           o.logger.error({ err: (e as Error).message }, "recording the receipt failed");
         }

@@ -28,7 +28,8 @@ export function requestHeader(c: Context, name: string): string | undefined {
 export async function readBodyLimited(c: Context, max: number): Promise<Uint8Array | undefined> {
   if (Number(requestHeader(c, "content-length") ?? NaN) > max) return undefined;
   const incoming = nodeRequest(c);
-  if (incoming && !incoming.readableEnded && incoming.readableLength === 0 && !incoming.readableDidRead) return readNode(incoming, max);
+  if (incoming && !incoming.readableEnded && incoming.readableLength === 0 && !incoming.readableDidRead)
+    return readNode(incoming, max);
   return readWeb(c.req.raw, max);
 }
 

@@ -18,12 +18,23 @@
 import { Hono, type Context } from "hono";
 import type { Logger } from "pino";
 import type { ServerResponse } from "node:http";
-import type { Hex } from "viem";
 import { keccak256Hex } from "../../sdk/hashing.js";
 import {
-  MEDIA_TYPE_OHTTP_KEYS, MEDIA_TYPE_OHTTP_REQUEST, MEDIA_TYPE_OHTTP_RESPONSE, OhttpReplayError, OhttpReplayGuard,
-  decapsulateRequest, decodeRequest, encapsulateResponse, encodeResponse, getField, importServerKeys,
-  type BhttpRequest, type OhttpKeyPair, type OhttpReplayGuardOptions, type OhttpServerKeys,
+  MEDIA_TYPE_OHTTP_KEYS,
+  MEDIA_TYPE_OHTTP_REQUEST,
+  MEDIA_TYPE_OHTTP_RESPONSE,
+  OhttpReplayError,
+  OhttpReplayGuard,
+  decapsulateRequest,
+  decodeRequest,
+  encapsulateResponse,
+  encodeResponse,
+  getField,
+  importServerKeys,
+  type BhttpRequest,
+  type OhttpKeyPair,
+  type OhttpReplayGuardOptions,
+  type OhttpServerKeys,
 } from "../../sdk/ohttp/index.js";
 import type { SettlementHook } from "../hook.js";
 import { receiptAnswer, receiptResponse } from "../http.js";
@@ -91,7 +102,11 @@ function problemResponse(c: Context, p: Problem): Response {
 function dateRefusal(detail: string, nowMs: number): Uint8Array {
   return encodeResponse({
     status: 400,
-    headers: [["content-type", MEDIA_TYPE_PROBLEM], ["date", new Date(nowMs).toUTCString()], ["cache-control", "no-store"]],
+    headers: [
+      ["content-type", MEDIA_TYPE_PROBLEM],
+      ["date", new Date(nowMs).toUTCString()],
+      ["cache-control", "no-store"],
+    ],
     content: utf8.encode(JSON.stringify(dateProblem(detail))),
   });
 }
@@ -102,7 +117,9 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
   const maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   if (!Number.isInteger(maxBody) || maxBody < 1) throw new RangeError("maxBodyBytes must be a positive integer");
   const guard = o.replay instanceof OhttpReplayGuard ? o.replay : new OhttpReplayGuard(o.replay);
-  const replayStore = o.replayStore && new ReplayStore(o.replayStore, () => ({ cutoff: guard.now() - guard.windowMs, floor: guard.floor }));
+  const replayStore =
+    o.replayStore &&
+    new ReplayStore(o.replayStore, () => ({ cutoff: guard.now() - guard.windowMs, floor: guard.floor }));
   if (replayStore) {
     const { entries, floor } = replayStore.load(guard.now() - guard.windowMs);
     guard.restore(entries, floor);
@@ -115,7 +132,10 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
   app.use("/da/receipts/by-request/*", limiter.middleware());
 
   app.get("/ohttp-keys", (c) =>
-    c.body(serverKeys.keyConfigList as Uint8Array<ArrayBuffer>, 200, { "content-type": MEDIA_TYPE_OHTTP_KEYS, "cache-control": "max-age=60" }),
+    c.body(serverKeys.keyConfigList as Uint8Array<ArrayBuffer>, 200, {
+      "content-type": MEDIA_TYPE_OHTTP_KEYS,
+      "cache-control": "max-age=60",
+    }),
   );
 
   /** The decrypted request → the inner answer: only the chat endpoint exists behind the boundary. */
@@ -125,7 +145,8 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
     // The receipt look-up inside OHTTP: through the relay, the gateway learns which call's receipt
     // is asked for but not who asks (a direct GET would tie the user's address to the request hash).
     if (path.startsWith(BY_REQUEST)) {
-      if (req.method !== "GET") return innerError(405, "invalid_request_error", `${req.method} ${BY_REQUEST}:requestHash: use GET`);
+      if (req.method !== "GET")
+        return innerError(405, "invalid_request_error", `${req.method} ${BY_REQUEST}:requestHash: use GET`);
       return lookupInner(path.slice(BY_REQUEST.length));
     }
     if (path !== CHAT_PATH) return innerError(404, "not_found", `no route ${req.method} ${req.path}`);
@@ -141,10 +162,20 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
   }
 
   async function lookupInner(h: string): Promise<Inner> {
-    if (!HEX32.test(h)) return innerError(400, "bad_request", `requestHash: expected 0x + 64 hex digits, got ${JSON.stringify(h.slice(0, 80))}`);
+    if (!HEX32.test(h))
+      return innerError(
+        400,
+        "bad_request",
+        `requestHash: expected 0x + 64 hex digits, got ${JSON.stringify(h.slice(0, 80))}`,
+      );
     const seq = index.get(h);
     const a = o.hook && seq !== undefined ? await receiptAnswer(o.hook, seq) : undefined;
-    if (!a) return innerError(404, "not_found", `no recent receipt for requestHash ${h}; older receipts are listed in /da/batches/:batchSeq`);
+    if (!a)
+      return innerError(
+        404,
+        "not_found",
+        `no recent receipt for requestHash ${h}; older receipts are listed in /da/batches/:batchSeq`,
+      );
     return { status: a.status, body: utf8.encode(JSON.stringify(a.body)), headers: a.headers };
   }
 
@@ -152,10 +183,22 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
     const t0 = performance.now();
     const type = requestHeader(c, "content-type")?.split(";")[0]?.trim().toLowerCase();
     if (type !== MEDIA_TYPE_OHTTP_REQUEST) {
-      return problemResponse(c, problem(415, "media-type", "unsupported media type", `expected content-type ${MEDIA_TYPE_OHTTP_REQUEST}, got ${JSON.stringify(type ?? null)}`));
+      return problemResponse(
+        c,
+        problem(
+          415,
+          "media-type",
+          "unsupported media type",
+          `expected content-type ${MEDIA_TYPE_OHTTP_REQUEST}, got ${JSON.stringify(type ?? null)}`,
+        ),
+      );
     }
     const encapsulatedRequest = await readBodyLimited(c, maxBody);
-    if (!encapsulatedRequest) return problemResponse(c, problem(413, "too-large", "OHTTP request too large", `the encapsulated request exceeds ${maxBody} bytes`));
+    if (!encapsulatedRequest)
+      return problemResponse(
+        c,
+        problem(413, "too-large", "OHTTP request too large", `the encapsulated request exceeds ${maxBody} bytes`),
+      );
 
     let opened;
     try {
@@ -183,11 +226,17 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
       const sentAt = date === undefined ? NaN : Date.parse(date);
       try {
         if (!Number.isFinite(sentAt)) {
-          refusal = dateRefusal(`The request has ${date === undefined ? "no" : "an unreadable"} date field; send the current time in it.`, guard.now());
+          refusal = dateRefusal(
+            `The request has ${date === undefined ? "no" : "an unreadable"} date field; send the current time in it.`,
+            guard.now(),
+          );
         } else {
           guard.check(opened.context.enc, sentAt);
           // Write-ahead: the answer below waits for this, the model does not.
-          durable = replayStore?.add(opened.context.enc, sentAt).then(() => undefined, (e: Error) => e);
+          durable = replayStore?.add(opened.context.enc, sentAt).then(
+            () => undefined,
+            (e: Error) => e,
+          );
         }
       } catch (e) {
         if (e instanceof OhttpReplayError && (e.reason === "stale" || e.reason === "future")) {
@@ -205,9 +254,23 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
     const failed = await durable;
     if (failed) {
       log.error({ err: failed.message }, "replay store failed: refusing requests");
-      return problemResponse(c, problem(503, "replay-store", "OHTTP replay cache unavailable", "The gateway cannot record requests against replay; it answers none until it can."));
+      return problemResponse(
+        c,
+        problem(
+          503,
+          "replay-store",
+          "OHTTP replay cache unavailable",
+          "The gateway cannot record requests against replay; it answers none until it can.",
+        ),
+      );
     }
-    const bhttpResponse = inner ? encodeResponse({ status: inner.status, headers: [["content-type", "application/json"], ...Object.entries(inner.headers ?? {})], content: inner.body }) : refusal!;
+    const bhttpResponse = inner
+      ? encodeResponse({
+          status: inner.status,
+          headers: [["content-type", "application/json"], ...Object.entries(inner.headers ?? {})],
+          content: inner.body,
+        })
+      : refusal!;
     const encapsulatedResponse = await encapsulateResponse(opened.context, bhttpResponse);
 
     const hook = o.hook;
@@ -227,18 +290,45 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
       if (out) out.once("finish", record);
       else setImmediate(record);
     }
-    log.debug({ bytesIn: encapsulatedRequest.length, bytesOut: encapsulatedResponse.length, innerStatus: inner?.status ?? 400, ms: +(performance.now() - t0).toFixed(3) }, "ohttp call");
-    return c.body(encapsulatedResponse as Uint8Array<ArrayBuffer>, 200, { "content-type": MEDIA_TYPE_OHTTP_RESPONSE, "cache-control": "no-store" });
+    log.debug(
+      {
+        bytesIn: encapsulatedRequest.length,
+        bytesOut: encapsulatedResponse.length,
+        innerStatus: inner?.status ?? 400,
+        ms: +(performance.now() - t0).toFixed(3),
+      },
+      "ohttp call",
+    );
+    return c.body(encapsulatedResponse as Uint8Array<ArrayBuffer>, 200, {
+      "content-type": MEDIA_TYPE_OHTTP_RESPONSE,
+      "cache-control": "no-store",
+    });
   });
 
   app.get("/da/receipts/by-request/:requestHash", async (c) => {
     const hook = o.hook;
     const h = c.req.param("requestHash");
-    if (!HEX32.test(h)) return c.json({ error: "bad_request", message: `requestHash: expected 0x + 64 hex digits, got ${JSON.stringify(h.slice(0, 80))}` }, 400);
+    if (!HEX32.test(h))
+      return c.json(
+        {
+          error: "bad_request",
+          message: `requestHash: expected 0x + 64 hex digits, got ${JSON.stringify(h.slice(0, 80))}`,
+        },
+        400,
+      );
     const seq = index.get(h);
     // Same answer as /da/receipts/:callSeq: a 409 until the receipt is durable, never a signature before.
     const res = hook && seq !== undefined ? await receiptResponse(c, hook, seq) : undefined;
-    return res ?? c.json({ error: "not_found", message: `no recent receipt for requestHash ${h}; older receipts are listed in /da/batches/:batchSeq` }, 404);
+    return (
+      res ??
+      c.json(
+        {
+          error: "not_found",
+          message: `no recent receipt for requestHash ${h}; older receipts are listed in /da/batches/:batchSeq`,
+        },
+        404,
+      )
+    );
   });
 
   return { app, keyConfigList: serverKeys.keyConfigList, guard, index, close: () => replayStore?.close() };

@@ -5,7 +5,12 @@
  * so the relay learns nothing about what went wrong with the content.
  */
 import {
-  OhttpDecryptError, OhttpReplayError, OhttpTruncatedError, OhttpUnknownKeyError, OhttpUnsupportedSuiteError, PROBLEM_DATE,
+  OhttpDecryptError,
+  OhttpReplayError,
+  OhttpTruncatedError,
+  OhttpUnknownKeyError,
+  OhttpUnsupportedSuiteError,
+  PROBLEM_DATE,
 } from "../../sdk/ohttp/index.js";
 
 export const MEDIA_TYPE_PROBLEM = "application/problem+json";
@@ -30,16 +35,32 @@ export function problem(status: Problem["status"], slug: string, title: string, 
  */
 export function problemOf(e: unknown): Problem | undefined {
   if (e instanceof OhttpUnknownKeyError || e instanceof OhttpUnsupportedSuiteError) {
-    return problem(400, PROBLEM_OHTTP_KEY, "unknown OHTTP key", `${e.shortMessage} Fetch the current key config from /ohttp-keys.`);
+    return problem(
+      400,
+      PROBLEM_OHTTP_KEY,
+      "unknown OHTTP key",
+      `${e.shortMessage} Fetch the current key config from /ohttp-keys.`,
+    );
   }
   if (e instanceof OhttpTruncatedError) return problem(400, "malformed", "malformed OHTTP request", e.shortMessage);
   if (e instanceof OhttpDecryptError) {
-    return problem(400, "decrypt", "OHTTP request could not be decrypted", "The ciphertext was altered, truncated or sealed to another key.");
+    return problem(
+      400,
+      "decrypt",
+      "OHTTP request could not be decrypted",
+      "The ciphertext was altered, truncated or sealed to another key.",
+    );
   }
   if (e instanceof OhttpReplayError) {
     if (e.reason === "replayed") return problem(400, "replay", "replayed OHTTP request", e.shortMessage);
     // The cache had to forget unexpired requests: refuse until it can tell again (not the client's fault).
-    if (e.reason === "full") return problem(503, "replay-cache-full", "OHTTP replay cache full", `${e.shortMessage} Retry with a fresh request.`);
+    if (e.reason === "full")
+      return problem(
+        503,
+        "replay-cache-full",
+        "OHTTP replay cache full",
+        `${e.shortMessage} Retry with a fresh request.`,
+      );
     return dateProblem(e.shortMessage);
   }
   return undefined;

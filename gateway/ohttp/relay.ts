@@ -42,8 +42,9 @@ export interface RelayOptions {
 
 /** Creates the relay app: `POST /` and `POST /ohttp` forward; `GET /health`. */
 export function createRelayApp(o: RelayOptions): Hono {
-  const target = new URL(o.gatewayUrl.replace(/\/+$/, "") + "/ohttp");
-  if (target.protocol !== "https:" && target.protocol !== "http:") throw new Error(`relay gatewayUrl must be http(s), got ${o.gatewayUrl}`);
+  const target = new URL(`${o.gatewayUrl.replace(/\/+$/, "")}/ohttp`);
+  if (target.protocol !== "https:" && target.protocol !== "http:")
+    throw new Error(`relay gatewayUrl must be http(s), got ${o.gatewayUrl}`);
   const targetUrl = target.href;
   const maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const timeoutMs = o.timeoutMs ?? 60_000;
@@ -62,20 +63,42 @@ export function createRelayApp(o: RelayOptions): Hono {
     const t0 = performance.now();
     const type = requestHeader(c, "content-type")?.split(";")[0]?.trim().toLowerCase();
     if (type !== MEDIA_TYPE_OHTTP_REQUEST) {
-      return refuse(c, problem(415, "media-type", "unsupported media type", `the relay forwards only ${MEDIA_TYPE_OHTTP_REQUEST}`), t0, 0);
+      return refuse(
+        c,
+        problem(415, "media-type", "unsupported media type", `the relay forwards only ${MEDIA_TYPE_OHTTP_REQUEST}`),
+        t0,
+        0,
+      );
     }
     const body = await readBodyLimited(c, maxBody);
-    if (!body) return refuse(c, problem(413, "too-large", "OHTTP request too large", `the relay forwards at most ${maxBody} bytes`), t0, maxBody);
+    if (!body)
+      return refuse(
+        c,
+        problem(413, "too-large", "OHTTP request too large", `the relay forwards at most ${maxBody} bytes`),
+        t0,
+        maxBody,
+      );
     let up: PostResponse;
     try {
       up = await forward(body);
     } catch (e) {
-      log.warn({ bytesIn: body.length, err: (e as Error).message, ms: +(performance.now() - t0).toFixed(3) }, "gateway unreachable");
-      return c.body(JSON.stringify({ type: "about:blank", title: "gateway unreachable", status: 502 }), 502, { "content-type": MEDIA_TYPE_PROBLEM });
+      log.warn(
+        { bytesIn: body.length, err: (e as Error).message, ms: +(performance.now() - t0).toFixed(3) },
+        "gateway unreachable",
+      );
+      return c.body(JSON.stringify({ type: "about:blank", title: "gateway unreachable", status: 502 }), 502, {
+        "content-type": MEDIA_TYPE_PROBLEM,
+      });
     }
-    log.info({ bytesIn: body.length, bytesOut: up.body.length, status: up.status, ms: +(performance.now() - t0).toFixed(3) }, "relayed");
+    log.info(
+      { bytesIn: body.length, bytesOut: up.body.length, status: up.status, ms: +(performance.now() - t0).toFixed(3) },
+      "relayed",
+    );
     // Pass through only the media type the client needs to tell an answer from a problem.
-    const ct = up.contentType === MEDIA_TYPE_OHTTP_RESPONSE || up.contentType === MEDIA_TYPE_PROBLEM ? up.contentType : "application/octet-stream";
+    const ct =
+      up.contentType === MEDIA_TYPE_OHTTP_RESPONSE || up.contentType === MEDIA_TYPE_PROBLEM
+        ? up.contentType
+        : "application/octet-stream";
     return c.body(up.body as Uint8Array<ArrayBuffer>, up.status as 200, { "content-type": ct });
   };
 

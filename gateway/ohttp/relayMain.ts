@@ -13,7 +13,11 @@ if (!env.GATEWAY_URL) {
 }
 const log = createRelayLogger();
 const server = await listen(
-  createRelayApp({ gatewayUrl: env.GATEWAY_URL, logger: log, ...(env.MAX_BODY_BYTES ? { maxBodyBytes: Number(env.MAX_BODY_BYTES) } : {}) }),
+  createRelayApp({
+    gatewayUrl: env.GATEWAY_URL,
+    logger: log,
+    ...(env.MAX_BODY_BYTES ? { maxBodyBytes: Number(env.MAX_BODY_BYTES) } : {}),
+  }),
   Number(env.PORT ?? 8081),
   env.HOST ?? "127.0.0.1",
 );

@@ -41,16 +41,23 @@ export class ReplayStore {
   private storedFloor = -Infinity;
 
   /** `prune` tells each commit what to drop: rows older than `cutoff` or at/below `floor`. */
-  constructor(o: ReplayStoreOptions, private readonly prune: () => { cutoff: number; floor: number }) {
+  constructor(
+    o: ReplayStoreOptions,
+    private readonly prune: () => { cutoff: number; floor: number },
+  ) {
     if (o.file !== ":memory:") mkdirSync(path.dirname(path.resolve(o.file)), { recursive: true });
     this.db = new DatabaseSync(o.file);
-    this.db.exec(`PRAGMA journal_mode=WAL; PRAGMA synchronous=${o.synchronous === "full" ? "FULL" : "NORMAL"}; PRAGMA busy_timeout=5000;`);
+    this.db.exec(
+      `PRAGMA journal_mode=WAL; PRAGMA synchronous=${o.synchronous === "full" ? "FULL" : "NORMAL"}; PRAGMA busy_timeout=5000;`,
+    );
     this.db.exec(SCHEMA);
     const p = (sql: string) => this.db.prepare(sql);
     this.s = {
       insert: p("INSERT OR IGNORE INTO seen(enc, t) VALUES (?, ?)"),
       prune: p("DELETE FROM seen WHERE t < ?"),
-      setFloor: p("INSERT INTO meta(key, value) VALUES ('floor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+      setFloor: p(
+        "INSERT INTO meta(key, value) VALUES ('floor', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      ),
       getFloor: p("SELECT value FROM meta WHERE key = 'floor'"),
       load: p("SELECT enc, t FROM seen WHERE t >= ? ORDER BY t"),
     };
@@ -70,15 +77,17 @@ export class ReplayStore {
     if (!this.db.isOpen) return Promise.reject(new Error("replay store closed"));
     this.pending.push({ enc: enc.slice(), t });
     // setImmediate: after this turn's I/O callbacks, so concurrent requests share the transaction.
-    return (this.batch ??= new Promise<void>((resolve, reject) => setImmediate(() => {
-      this.batch = undefined;
-      try {
-        this.commit();
-        resolve();
-      } catch (e) {
-        reject(e as Error);
-      }
-    })));
+    return (this.batch ??= new Promise<void>((resolve, reject) =>
+      setImmediate(() => {
+        this.batch = undefined;
+        try {
+          this.commit();
+          resolve();
+        } catch (e) {
+          reject(e as Error);
+        }
+      }),
+    ));
   }
 
   /** Commits what is queued and closes. */

@@ -16,20 +16,32 @@ export interface Anvil {
 export async function startAnvil(extraArgs: string[] = []): Promise<Anvil> {
   const port = await freePort();
   const bin = path.join(root, "node_modules/.bin/anvil");
-  const child: ChildProcess = spawn(process.execPath, [bin, "--port", String(port), "--host", "127.0.0.1", "--silent", ...extraArgs], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [bin, "--port", String(port), "--host", "127.0.0.1", "--silent", ...extraArgs],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   let stderr = "";
   child.stderr?.on("data", (d) => (stderr += d));
   const url = `http://127.0.0.1:${port}`;
   let id = 0;
   const rpc = async <T>(method: string, params: unknown[] = []): Promise<T> => {
-    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }) });
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }),
+    });
     const body = (await res.json()) as { result?: T; error?: { message: string } };
     if (body.error) throw new Error(`${method}: ${body.error.message}`);
     return body.result as T;
   };
-  await waitFor("anvil to answer", async () => (child.exitCode === null ? rpc("eth_chainId") : Promise.reject(new Error(`anvil exited: ${stderr}`))), 30_000);
+  await waitFor(
+    "anvil to answer",
+    async () => (child.exitCode === null ? rpc("eth_chainId") : Promise.reject(new Error(`anvil exited: ${stderr}`))),
+    30_000,
+  );
   return {
     url,
     port,

@@ -65,7 +65,18 @@ export async function startPonder(o: PonderOptions): Promise<Ponder> {
   const logFile = path.join(logDir, `${o.logName ?? schema}.log`);
   const log = createWriteStream(logFile, { flags: "a" });
   const bin = path.join(repoRoot, "node_modules/ponder/dist/esm/bin/ponder.js");
-  const args = [bin, "--root", o.root ?? path.join(repoRoot, "indexer"), o.command ?? "start", "--schema", schema, "--port", String(port), "--log-format", "json"];
+  const args = [
+    bin,
+    "--root",
+    o.root ?? path.join(repoRoot, "indexer"),
+    o.command ?? "start",
+    "--schema",
+    schema,
+    "--port",
+    String(port),
+    "--log-format",
+    "json",
+  ];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PONDER_TELEMETRY_DISABLED: "true",
@@ -81,7 +92,11 @@ export async function startPonder(o: PonderOptions): Promise<Ponder> {
   // PONDER_NODE_FLAGS: node flags NODE_OPTIONS refuses (e.g. "--trace-gc"), for both commands.
   const extraFlags = process.env.PONDER_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
   const nodeFlags = [...((o.command ?? "start") === "start" ? INDEXER_NODE_FLAGS : []), ...extraFlags];
-  const child = spawn(process.execPath, [...nodeFlags, ...args], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...nodeFlags, ...args], {
+    cwd: repoRoot,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   child.stdout!.pipe(log, { end: false });
   child.stderr!.pipe(log, { end: false });
   const url = `http://127.0.0.1:${port}`;
@@ -95,7 +110,10 @@ export async function startPonder(o: PonderOptions): Promise<Ponder> {
     const s = (await getJson("/status")) as Record<string, { block?: { number: number } }>;
     return s.proofpath?.block?.number;
   };
-  const exited = () => (child.exitCode !== null || child.signalCode !== null ? new Error(`ponder exited (${child.exitCode ?? child.signalCode}); log: ${logFile}`) : undefined);
+  const exited = () =>
+    child.exitCode !== null || child.signalCode !== null
+      ? new Error(`ponder exited (${child.exitCode ?? child.signalCode}); log: ${logFile}`)
+      : undefined;
   return {
     url,
     port,
@@ -107,14 +125,22 @@ export async function startPonder(o: PonderOptions): Promise<Ponder> {
     getJson,
     indexedBlock,
     async waitForBlock(block, timeoutMs = 120_000) {
-      await waitFor(`ponder to index block ${block} (log ${logFile})`, async () => {
-        // A dead indexer will never get there: fail now, not after the whole timeout.
-        const err = exited();
-        if (err) throw new GiveUp(err.message);
-        const ready = await get("/ready").then((r) => r.ok, () => false);
-        const n = ready ? await indexedBlock() : undefined;
-        return n !== undefined && n >= Number(block);
-      }, timeoutMs, 250).catch((e) => {
+      await waitFor(
+        `ponder to index block ${block} (log ${logFile})`,
+        async () => {
+          // A dead indexer will never get there: fail now, not after the whole timeout.
+          const err = exited();
+          if (err) throw new GiveUp(err.message);
+          const ready = await get("/ready").then(
+            (r) => r.ok,
+            () => false,
+          );
+          const n = ready ? await indexedBlock() : undefined;
+          return n !== undefined && n >= Number(block);
+        },
+        timeoutMs,
+        250,
+      ).catch((e) => {
         throw exited() ?? e;
       });
     },

@@ -19,7 +19,12 @@ export class GiveUp extends Error {
 }
 
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes (or `fn` throws `GiveUp`). */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+  everyMs = 200,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < end) {

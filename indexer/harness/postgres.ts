@@ -35,7 +35,9 @@ function packagedInstallDir(): string {
   try {
     return path.join(path.dirname(require.resolve(pkg)), "..", "native"); // main is dist/index.js
   } catch {
-    throw new Error(`no PostgreSQL binaries for ${process.platform}-${process.arch}: ${pkg} is not installed (run npm ci, or set PROOFPATH_PG_BIN)`);
+    throw new Error(
+      `no PostgreSQL binaries for ${process.platform}-${process.arch}: ${pkg} is not installed (run npm ci, or set PROOFPATH_PG_BIN)`,
+    );
   }
 }
 
@@ -92,8 +94,16 @@ export async function startPostgres(): Promise<Postgres> {
   // ~40 % slower on Debian's PostgreSQL 15.
   const lz4 = hasLz4(bin) ? " -c default_toast_compression=lz4" : "";
   asPostgres([
-    `${bin}/pg_ctl`, "-D", data, "-l", path.join(dir, "log"), "-w", "-t", "60",
-    "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200${lz4}`,
+    `${bin}/pg_ctl`,
+    "-D",
+    data,
+    "-l",
+    path.join(dir, "log"),
+    "-w",
+    "-t",
+    "60",
+    "-o",
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200${lz4}`,
     "start",
   ]);
   const version = execFileSync(`${bin}/postgres`, ["--version"], { encoding: "utf8" }).trim();

@@ -8,12 +8,18 @@ type Hex = `0x${string}`;
 
 ponder.on("GatewayRegistry:MeasurementAllowed", async ({ event, context }) => {
   const row = { status: "allowed", changedAt: event.block.timestamp };
-  await context.db.insert(measurement).values({ measurement: event.args.measurement, ...row }).onConflictDoUpdate(row);
+  await context.db
+    .insert(measurement)
+    .values({ measurement: event.args.measurement, ...row })
+    .onConflictDoUpdate(row);
 });
 
 ponder.on("GatewayRegistry:MeasurementRevoked", async ({ event, context }) => {
   const row = { status: "revoked", changedAt: event.block.timestamp };
-  await context.db.insert(measurement).values({ measurement: event.args.measurement, ...row }).onConflictDoUpdate(row);
+  await context.db
+    .insert(measurement)
+    .values({ measurement: event.args.measurement, ...row })
+    .onConflictDoUpdate(row);
 });
 
 ponder.on("GatewayRegistry:EnclaveRegistered", async ({ event, context }) => {
@@ -29,14 +35,19 @@ ponder.on("GatewayRegistry:EnclaveRegistered", async ({ event, context }) => {
     registeredAt: event.block.timestamp,
   };
   // A deposit may have created the row before registration: keep its balances.
-  await context.db.insert(gateway).values({ ...emptyGateway(address), ...reg }).onConflictDoUpdate(reg);
+  await context.db
+    .insert(gateway)
+    .values({ ...emptyGateway(address), ...reg })
+    .onConflictDoUpdate(reg);
   await bumpNetwork(context.db, { gateways: 1 });
 });
 
 ponder.on("GatewayRegistry:EnclaveReattested", async ({ event, context }) => {
   const address = event.args.key.toLowerCase() as Hex;
   await touchGateway(context.db, address);
-  await context.db.update(gateway, { address }).set({ attestationHash: event.args.attestationHash, approvalNonce: event.args.approvalNonce });
+  await context.db
+    .update(gateway, { address })
+    .set({ attestationHash: event.args.attestationHash, approvalNonce: event.args.approvalNonce });
 });
 
 ponder.on("GatewayRegistry:EnclaveApproved", async ({ event, context }) => {
@@ -81,7 +92,9 @@ ponder.on("GatewayRegistry:BondWithdrawn", async ({ event, context }) => {
 ponder.on("GatewayRegistry:BondSlashed", async ({ event, context }) => {
   const address = event.args.key.toLowerCase() as Hex;
   await touchGateway(context.db, address);
-  await context.db.update(gateway, { address }).set((row) => ({ bond: 0n, status: "slashed", banned: true, slashed: row.slashed + event.args.slashed }));
+  await context.db
+    .update(gateway, { address })
+    .set((row) => ({ bond: 0n, status: "slashed", banned: true, slashed: row.slashed + event.args.slashed }));
   await bumpNetwork(context.db, { slashed: event.args.slashed });
   await logEvent(context.db, event, "GatewayRegistry", "BondSlashed");
 });

@@ -42,7 +42,13 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
     const own = await db.find(feeRate, { id: u.modelId.toLowerCase() });
     const rate = own?.enabled ? own : def;
     const fee = rate ? usageFee(u, rate) : 0n;
-    usage.push({ modelId: u.modelId.toLowerCase() as Hex, calls: u.calls, inputTokens: u.inputTokens, outputTokens: u.outputTokens, fee });
+    usage.push({
+      modelId: u.modelId.toLowerCase() as Hex,
+      calls: u.calls,
+      inputTokens: u.inputTokens,
+      outputTokens: u.outputTokens,
+      fee,
+    });
     calls += u.calls;
     inputTokens += u.inputTokens;
     outputTokens += u.outputTokens;
@@ -57,7 +63,12 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
     root: a.root,
     fee: a.fee,
     headerHash: a.headerHash,
-    usage: usage.map((u) => ({ ...u, inputTokens: u.inputTokens.toString(), outputTokens: u.outputTokens.toString(), fee: u.fee.toString() })),
+    usage: usage.map((u) => ({
+      ...u,
+      inputTokens: u.inputTokens.toString(),
+      outputTokens: u.outputTokens.toString(),
+      fee: u.fee.toString(),
+    })),
     calls,
     inputTokens,
     outputTokens,
@@ -76,7 +87,14 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
       db,
       ts,
       gw,
-      usage.map((u) => ({ modelId: u.modelId, calls: BigInt(u.calls), inputTokens: u.inputTokens, outputTokens: u.outputTokens, fees: u.fee, batches: 1 })),
+      usage.map((u) => ({
+        modelId: u.modelId,
+        calls: BigInt(u.calls),
+        inputTokens: u.inputTokens,
+        outputTokens: u.outputTokens,
+        fees: u.fee,
+        batches: 1,
+      })),
     );
   }
   const d = { calls: BigInt(calls), inputTokens, outputTokens, fees: a.fee, batches: 1 };
@@ -86,7 +104,13 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
     .insert(gateway)
     .values({ ...emptyGateway(gw), ...gatewayAfterBatch(emptyGateway(gw), a, d) })
     .onConflictDoUpdate((row) => gatewayAfterBatch(row, a, d));
-  await bumpNetwork(db, { batchesSubmitted: 1, callsSettled: d.calls, inputTokens, outputTokens, feesSubmitted: a.fee });
+  await bumpNetwork(db, {
+    batchesSubmitted: 1,
+    callsSettled: d.calls,
+    inputTokens,
+    outputTokens,
+    feesSubmitted: a.fee,
+  });
 });
 
 function gatewayAfterBatch(
@@ -200,7 +224,13 @@ ponder.on("ProofSettlement:BatchRejected", async ({ event, context }) => {
       })),
     );
   }
-  const d = { calls: -BigInt(b.calls), inputTokens: -b.inputTokens, outputTokens: -b.outputTokens, fees: -b.fee, batches: -1 };
+  const d = {
+    calls: -BigInt(b.calls),
+    inputTokens: -b.inputTokens,
+    outputTokens: -b.outputTokens,
+    fees: -b.fee,
+    batches: -1,
+  };
   await bumpGatewayRollups(db, b.submittedAt, gw, d);
   await bumpNetworkRollups(db, b.submittedAt, d);
   await bumpNetworkRollups(db, event.block.timestamp, { rejected: 1 });
@@ -239,7 +269,12 @@ ponder.on("ProofSettlement:FeesDistributed", async ({ event, context }) => {
       await db.update(validator, { address }).set((row) => ({ rewardsEarned: row.rewardsEarned + perSigner }));
     }
   }
-  await bumpNetwork(db, { feesPaid: a.total, toValidators: a.toValidators, toTreasury: a.toTreasury, burned: a.burned });
+  await bumpNetwork(db, {
+    feesPaid: a.total,
+    toValidators: a.toValidators,
+    toTreasury: a.toTreasury,
+    burned: a.burned,
+  });
   await bumpNetworkRollups(db, event.block.timestamp, { feesDistributed: a.total, burned: a.burned });
 });
 
@@ -290,14 +325,20 @@ ponder.on("ProofSettlement:GatewaySynced", async ({ event, context }) => {
 ponder.on("ProofSettlement:FeeRateChanged", async ({ event, context }) => {
   const { perCall, perKiloInputToken, perKiloOutputToken } = event.args;
   const row = { enabled: true, perCall, perKiloInputToken, perKiloOutputToken };
-  await context.db.insert(feeRate).values({ id: "default", ...row }).onConflictDoUpdate(row);
+  await context.db
+    .insert(feeRate)
+    .values({ id: "default", ...row })
+    .onConflictDoUpdate(row);
   await logEvent(context.db, event, "ProofSettlement", "FeeRateChanged");
 });
 
 ponder.on("ProofSettlement:ModelFeeRateChanged", async ({ event, context }) => {
   const { modelId, enabled, perCall, perKiloInputToken, perKiloOutputToken } = event.args;
   const row = { enabled, perCall, perKiloInputToken, perKiloOutputToken };
-  await context.db.insert(feeRate).values({ id: modelId.toLowerCase(), ...row }).onConflictDoUpdate(row);
+  await context.db
+    .insert(feeRate)
+    .values({ id: modelId.toLowerCase(), ...row })
+    .onConflictDoUpdate(row);
   await logEvent(context.db, event, "ProofSettlement", "ModelFeeRateChanged");
 });
 
@@ -326,7 +367,13 @@ ponder.on("ProofSettlement:AttesterSlashChanged", async ({ event, context }) => 
   await logEvent(context.db, event, "ProofSettlement", "AttesterSlashChanged");
 });
 
-for (const name of ["MaxBatchSizeChanged", "FeeSplitChanged", "TreasuryChanged", "MeasurementRevocationNoted", "ChallengeCommitted"] as const) {
+for (const name of [
+  "MaxBatchSizeChanged",
+  "FeeSplitChanged",
+  "TreasuryChanged",
+  "MeasurementRevocationNoted",
+  "ChallengeCommitted",
+] as const) {
   ponder.on(`ProofSettlement:${name}`, async ({ event, context }) => {
     await logEvent(context.db, event, "ProofSettlement", name);
   });

@@ -12,8 +12,18 @@ const key = (a: Hex) => a.toLowerCase() as Hex;
 ponder.on("ValidatorSet:ValidatorAdmitted", async ({ event, context }) => {
   const address = key(event.args.validator);
   // Re-admission after a withdrawal keeps the history (attestations, rewards, slashes).
-  const row = { status: "admitted", stake: 0n, admittedAt: event.block.timestamp, exitingAt: null, unlockAt: null, withdrawnAt: null };
-  await context.db.insert(validator).values({ ...emptyValidator(address), ...row }).onConflictDoUpdate(row);
+  const row = {
+    status: "admitted",
+    stake: 0n,
+    admittedAt: event.block.timestamp,
+    exitingAt: null,
+    unlockAt: null,
+    withdrawnAt: null,
+  };
+  await context.db
+    .insert(validator)
+    .values({ ...emptyValidator(address), ...row })
+    .onConflictDoUpdate(row);
 });
 
 ponder.on("ValidatorSet:StakeAdded", async ({ event, context }) => {
@@ -25,20 +35,26 @@ ponder.on("ValidatorSet:StakeAdded", async ({ event, context }) => {
 ponder.on("ValidatorSet:ValidatorJoined", async ({ event, context }) => {
   const address = key(event.args.validator);
   await touchValidator(context.db, address);
-  await context.db.update(validator, { address }).set({ status: "active", stake: event.args.stake, joinedAt: event.block.timestamp });
+  await context.db
+    .update(validator, { address })
+    .set({ status: "active", stake: event.args.stake, joinedAt: event.block.timestamp });
 });
 
 ponder.on("ValidatorSet:ValidatorExiting", async ({ event, context }) => {
   const address = key(event.args.validator);
   await touchValidator(context.db, address);
-  await context.db.update(validator, { address }).set({ status: "exiting", exitingAt: event.block.timestamp, unlockAt: event.args.unlockAt });
+  await context.db
+    .update(validator, { address })
+    .set({ status: "exiting", exitingAt: event.block.timestamp, unlockAt: event.args.unlockAt });
   await logEvent(context.db, event, "ValidatorSet", "ValidatorExiting");
 });
 
 ponder.on("ValidatorSet:StakeWithdrawn", async ({ event, context }) => {
   const address = key(event.args.validator);
   await touchValidator(context.db, address);
-  await context.db.update(validator, { address }).set({ status: "withdrawn", stake: 0n, withdrawnAt: event.block.timestamp });
+  await context.db
+    .update(validator, { address })
+    .set({ status: "withdrawn", stake: 0n, withdrawnAt: event.block.timestamp });
   await logEvent(context.db, event, "ValidatorSet", "StakeWithdrawn");
 });
 

@@ -26,8 +26,16 @@ import { keccak256 } from "viem";
 import { deployProofpath, localDeployDefaults } from "../../sdk/deploy.js";
 import { devClients, devPrivateKey, freePort, startDevChain } from "../../sdk/devchain.js";
 import {
-  createOhttpClient, decapsulateRequest, decapsulateResponse, encapsulateRequest, encapsulateResponse, encodeRequest,
-  encodeResponse, generateKeyPair, importClientKey, importServerKeys,
+  createOhttpClient,
+  decapsulateRequest,
+  decapsulateResponse,
+  encapsulateRequest,
+  encapsulateResponse,
+  encodeRequest,
+  encodeResponse,
+  generateKeyPair,
+  importClientKey,
+  importServerKeys,
 } from "../../sdk/ohttp/index.js";
 import { createNodePost } from "../../sdk/ohttp/transport.js";
 import { createSettlementHook, listen } from "../../gateway/index.js";
@@ -50,16 +58,30 @@ const TARGET_P99_MS = 2;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
-const stats = (xs: number[]) => ({ p50: r3(pct(xs, 50)), p90: r3(pct(xs, 90)), p99: r3(pct(xs, 99)), p999: r3(pct(xs, 99.9)), max: r3(Math.max(...xs)), mean: r3(xs.reduce((a, b) => a + b, 0) / xs.length) });
+const stats = (xs: number[]) => ({
+  p50: r3(pct(xs, 50)),
+  p90: r3(pct(xs, 90)),
+  p99: r3(pct(xs, 99)),
+  p999: r3(pct(xs, 99.9)),
+  max: r3(Math.max(...xs)),
+  mean: r3(xs.reduce((a, b) => a + b, 0) / xs.length),
+});
 
 async function main() {
   const load0 = loadavg();
   const dir = mkdtempSync(path.join(tmpdir(), "pp-bench-boundary-"));
   const chain = await startDevChain();
-  const stops: (() => Promise<unknown>)[] = [() => chain.stop(), async () => rmSync(dir, { recursive: true, force: true })];
+  const stops: (() => Promise<unknown>)[] = [
+    () => chain.stop(),
+    async () => rmSync(dir, { recursive: true, force: true }),
+  ];
   try {
     const { walletClient, publicClient } = devClients(chain, 0);
-    const deployment = await deployProofpath(walletClient as never, publicClient as never, { ...localDeployDefaults, validators: [devClients(chain, 1).account.address], quorum: 1 });
+    const deployment = await deployProofpath(walletClient as never, publicClient as never, {
+      ...localDeployDefaults,
+      validators: [devClients(chain, 1).account.address],
+      quorum: 1,
+    });
     const silent = pino({ level: "silent" });
     // The relay logs each call as it does in production (sizes/status/timing), to a file.
     const relayLogger = createRelayLogger(path.join(dir, "relay.log"), "info");
@@ -67,20 +89,37 @@ async function main() {
     const gwPort = await freePort();
     const gwUrl = `http://127.0.0.1:${gwPort}`;
     const hook = await createSettlementHook({
-      store: path.join(dir, "gw.db"), enclaveKey: devPrivateKey(5), rpcUrl: chain.rpcUrl, settlement: deployment.contracts.ProofSettlement,
-      daBaseUrl: `${gwUrl}/da`, batch: { maxCalls: 1024, maxAgeMs: 1_000 }, submit: false, logger: silent,
+      store: path.join(dir, "gw.db"),
+      enclaveKey: devPrivateKey(5),
+      rpcUrl: chain.rpcUrl,
+      settlement: deployment.contracts.ProofSettlement,
+      daBaseUrl: `${gwUrl}/da`,
+      batch: { maxCalls: 1024, maxAgeMs: 1_000 },
+      submit: false,
+      logger: silent,
     });
     stops.unshift(() => hook.close());
     const keys = generateKeyPair({ keyId: 1 });
     const backend = new LocalModel();
-    const ohttp = await createOhttpGateway({ keys, backend, hook, logger: silent, replay: { windowMs: 60_000, maxEntries: 100_000 }, replayStore: { file: path.join(dir, "replay.db") } });
+    const ohttp = await createOhttpGateway({
+      keys,
+      backend,
+      hook,
+      logger: silent,
+      replay: { windowMs: 60_000, maxEntries: 100_000 },
+      replayStore: { file: path.join(dir, "replay.db") },
+    });
     const gw = await listen(createDemoApp({ backend, hook, logger: silent, ohttp }), gwPort);
     stops.unshift(async () => ohttp.close());
     stops.unshift(gw.close);
     const relay = await listen(createRelayApp({ gatewayUrl: gwUrl, logger: relayLogger }));
     stops.unshift(relay.close);
 
-    const client = createOhttpClient({ keyConfig: keys.encodedConfig, expectedKeyConfigHash: keys.hash, relayUrl: `http://127.0.0.1:${relay.port}/` });
+    const client = createOhttpClient({
+      keyConfig: keys.encodedConfig,
+      expectedKeyConfigHash: keys.hash,
+      relayUrl: `http://127.0.0.1:${relay.port}/`,
+    });
     // The direct call goes over the same transport the OHTTP client uses (undici dispatcher, keep-alive),
     // so the difference between the two sides is the boundary, not the HTTP client.
     const post = createNodePost()!;
@@ -128,9 +167,26 @@ async function main() {
     // The cryptographic work alone (no I/O), per call, on the same machine in the same run.
     const ck = importClientKey(keys.encodedConfig);
     const sk = await importServerKeys(keys);
-    const req = encodeRequest({ method: "POST", scheme: "https", authority: "", path: "/v1/chat/completions", headers: [["content-type", "application/json"]], content: new TextEncoder().encode(chatBody(1)) });
-    const resBytes = encodeResponse({ status: 200, headers: [["content-type", "application/json"]], content: new Uint8Array(420) });
-    const crypto: Record<string, number[]> = { clientEncrypt: [], gatewayDecrypt: [], gatewayEncrypt: [], clientDecrypt: [], keccakBoth: [] };
+    const req = encodeRequest({
+      method: "POST",
+      scheme: "https",
+      authority: "",
+      path: "/v1/chat/completions",
+      headers: [["content-type", "application/json"]],
+      content: new TextEncoder().encode(chatBody(1)),
+    });
+    const resBytes = encodeResponse({
+      status: 200,
+      headers: [["content-type", "application/json"]],
+      content: new Uint8Array(420),
+    });
+    const crypto: Record<string, number[]> = {
+      clientEncrypt: [],
+      gatewayDecrypt: [],
+      gatewayEncrypt: [],
+      clientDecrypt: [],
+      keccakBoth: [],
+    };
     for (let i = 0; i < 2000; i++) {
       let t0 = performance.now();
       const { encapsulatedRequest, context } = await encapsulateRequest(ck, req);
@@ -159,36 +215,55 @@ async function main() {
       p50OverheadMs: r3(os.p50 - ds.p50),
       p99OverheadMs: r3(os.p99 - ds.p99),
       pairedOverheadMs: { p50: r3(pct(paired, 50)), p99: r3(pct(paired, 99)) },
-      cpuPerCallMs: { direct: stats(dCpu), ohttp: stats(oCpu), overheadP50: r3(pct(oCpu, 50) - pct(dCpu, 50)), overheadP99: r3(pct(oCpu, 99) - pct(dCpu, 99)) },
+      cpuPerCallMs: {
+        direct: stats(dCpu),
+        ohttp: stats(oCpu),
+        overheadP50: r3(pct(oCpu, 50) - pct(dCpu, 50)),
+        overheadP99: r3(pct(oCpu, 99) - pct(dCpu, 99)),
+      },
       directMs: ds,
       ohttpMs: os,
-      cryptoPerCallMs: Object.fromEntries(Object.entries(crypto).map(([k, v]) => [k, { p50: r3(pct(v, 50)), p99: r3(pct(v, 99)) }])),
+      cryptoPerCallMs: Object.fromEntries(
+        Object.entries(crypto).map(([k, v]) => [k, { p50: r3(pct(v, 50)), p99: r3(pct(v, 99)) }]),
+      ),
       callsPerSide: CALLS,
       warmupPerSide: WARMUP,
       receiptsRecorded: recorded,
-      setup: "sequential interleaved calls, both sides over the same keep-alive transport (sdk/ohttp/transport.ts, undici dispatcher); client, relay (own Hono HTTP server, loopback hop, buffered async access log) and gateway (LocalModel, settlement hook, submitter off, replay cache on disk: each answer waits for its enc's commit) in one process, sharing one heap and GC",
+      setup:
+        "sequential interleaved calls, both sides over the same keep-alive transport (sdk/ohttp/transport.ts, undici dispatcher); client, relay (own Hono HTTP server, loopback hop, buffered async access log) and gateway (LocalModel, settlement hook, submitter off, replay cache on disk: each answer waits for its enc's commit) in one process, sharing one heap and GC",
       v8: {
         flags: process.execArgv.filter((a) => GATEWAY_NODE_FLAGS.includes(a)),
         // V8's new_space as it reports it at the end of the run (its semi-spaces, as grown)
         newSpaceMiB: getHeapSpaceStatistics().find((sp) => sp.space_name === "new_space")!.space_size / 2 ** 20,
       },
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "?", node: process.version, loadavgBefore: load0.map((x) => r3(x)), loadavgAfter: load1.map((x) => r3(x)) },
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? "?",
+        node: process.version,
+        loadavgBefore: load0.map((x) => r3(x)),
+        loadavgAfter: load1.map((x) => r3(x)),
+      },
       target: { p99OverheadMs: TARGET_P99_MS, met: os.p99 - ds.p99 <= TARGET_P99_MS },
       generatedAt: new Date().toISOString(),
     };
     // BENCH_OUT redirects a light CI run away from the checked-in snapshot.
     const out = process.env.BENCH_OUT ?? path.join(root, "snapshots", "boundary.json");
     mkdirSync(path.dirname(out), { recursive: true });
-    writeFileSync(out, JSON.stringify(snapshot, null, 2) + "\n");
+    writeFileSync(out, `${JSON.stringify(snapshot, null, 2)}\n`);
     console.log(JSON.stringify(snapshot, null, 2));
-    console.log(`\nboundary overhead: p50 ${snapshot.p50OverheadMs} ms, p99 ${snapshot.p99OverheadMs} ms (target ≤ ${TARGET_P99_MS} ms: ${snapshot.target.met ? "met" : "NOT met"}); load avg ${load0[0]!.toFixed(2)} → ${load1[0]!.toFixed(2)} on ${cpus().length} cores; CPU per call +${snapshot.cpuPerCallMs.overheadP50} ms p50, +${snapshot.cpuPerCallMs.overheadP99} ms p99`);
+    console.log(
+      `\nboundary overhead: p50 ${snapshot.p50OverheadMs} ms, p99 ${snapshot.p99OverheadMs} ms (target ≤ ${TARGET_P99_MS} ms: ${snapshot.target.met ? "met" : "NOT met"}); load avg ${load0[0]!.toFixed(2)} → ${load1[0]!.toFixed(2)} on ${cpus().length} cores; CPU per call +${snapshot.cpuPerCallMs.overheadP50} ms p50, +${snapshot.cpuPerCallMs.overheadP99} ms p99`,
+    );
   } finally {
     for (const s of stops) await s().catch(() => {});
   }
 }
 
 relaunchWithGatewayFlags();
-main().then(() => process.exit(0), (e) => {
-  console.error(e);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -43,11 +43,21 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 function get(agent: Agent, port: number, p: string, method = "GET", body?: Uint8Array): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path: p, method, agent, headers: body ? { "content-type": "application/json", "content-length": body.length } : {} }, (res) => {
-      res.on("data", () => {});
-      res.on("end", () => resolve(res.statusCode ?? 0));
-      res.on("error", reject);
-    });
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: p,
+        method,
+        agent,
+        headers: body ? { "content-type": "application/json", "content-length": body.length } : {},
+      },
+      (res) => {
+        res.on("data", () => {});
+        res.on("end", () => resolve(res.statusCode ?? 0));
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -60,40 +70,65 @@ async function attacker(port: number, start: number, maxSeq: number): Promise<vo
   let errors = 0;
   const end = start + WINDOWS * WINDOW_MS;
   const attacking = () => Math.floor((Date.now() - start) / WINDOW_MS) % 2 === 1;
-  await Promise.all(Array.from({ length: CLIENTS }, async (_, k) => {
-    while (Date.now() < end) {
-      if (!attacking()) {
-        await new Promise((r) => setTimeout(r, 20));
-        continue;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, k) => {
+      while (Date.now() < end) {
+        if (!attacking()) {
+          await new Promise((r) => setTimeout(r, 20));
+          continue;
+        }
+        const p =
+          k % 2 === 0
+            ? `/da/batches/${Math.floor(Math.random() * BATCHES)}`
+            : `/da/receipts/${Math.floor(Math.random() * maxSeq)}`;
+        try {
+          const s = await get(agent, port, p);
+          byStatus[s] = (byStatus[s] ?? 0) + 1;
+        } catch {
+          errors++;
+        }
       }
-      const p = k % 2 === 0 ? `/da/batches/${Math.floor(Math.random() * BATCHES)}` : `/da/receipts/${Math.floor(Math.random() * maxSeq)}`;
-      try {
-        const s = await get(agent, port, p);
-        byStatus[s] = (byStatus[s] ?? 0) + 1;
-      } catch {
-        errors++;
-      }
-    }
-  }));
-  process.stdout.write(JSON.stringify({ byStatus, errors }) + "\n");
+    }),
+  );
+  process.stdout.write(`${JSON.stringify({ byStatus, errors })}\n`);
 }
 
 async function main(): Promise<void> {
   const chain = await startDevChain();
   const dir = mkdtempSync(path.join(tmpdir(), "pp-bench-da-"));
-  const stops: (() => Promise<void>)[] = [async () => chain.stop(), async () => rmSync(dir, { recursive: true, force: true })];
+  const stops: (() => Promise<void>)[] = [
+    async () => chain.stop(),
+    async () => rmSync(dir, { recursive: true, force: true }),
+  ];
   try {
     const { walletClient, publicClient } = devClients(chain, 0);
-    const deployment = await deployProofpath(walletClient as never, publicClient as never, { ...localDeployDefaults, validators: [devClients(chain, 1).account.address], quorum: 1 });
+    const deployment = await deployProofpath(walletClient as never, publicClient as never, {
+      ...localDeployDefaults,
+      validators: [devClients(chain, 1).account.address],
+      quorum: 1,
+    });
     const hook = await createSettlementHook({
-      store: path.join(dir, "gw.db"), enclaveKey: devPrivateKey(5), rpcUrl: chain.rpcUrl, settlement: deployment.contracts.ProofSettlement, chainId: 31337,
-      daBaseUrl: "http://127.0.0.1:9/da", batch: { maxCalls: BATCH_CALLS, maxAgeMs: 60_000 }, submit: false, synchronous: "full",
+      store: path.join(dir, "gw.db"),
+      enclaveKey: devPrivateKey(5),
+      rpcUrl: chain.rpcUrl,
+      settlement: deployment.contracts.ProofSettlement,
+      chainId: 31337,
+      daBaseUrl: "http://127.0.0.1:9/da",
+      batch: { maxCalls: BATCH_CALLS, maxAgeMs: 60_000 },
+      submit: false,
+      synchronous: "full",
       logger: pino({ level: "warn" }),
     });
     stops.unshift(() => hook.close());
     // Sealed batches for the attacker to ask for.
     for (let i = 0; i < BATCHES * BATCH_CALLS; i++) {
-      hook.record({ modelId: keccak256(toHex(`m${i % 3}`)), requestHash: keccak256(toHex(`q${i}`)), responseHash: keccak256(toHex(`a${i}`)), inputTokens: i % 500, outputTokens: i % 900 });
+      hook.record({
+        modelId: keccak256(toHex(`m${i % 3}`)),
+        requestHash: keccak256(toHex(`q${i}`)),
+        responseHash: keccak256(toHex(`a${i}`)),
+        inputTokens: i % 500,
+        outputTokens: i % 900,
+      });
       if (i % 4096 === 4095) await new Promise((r) => setImmediate(r));
     }
     await hook.flush();
@@ -104,14 +139,30 @@ async function main(): Promise<void> {
     stops.unshift(() => server.close());
 
     const start = Date.now() + 1_500; // the attacker process is up by then
-    const child = spawn(process.execPath, [...process.execArgv.filter((a) => !GATEWAY_NODE_FLAGS.includes(a)), fileURLToPath(import.meta.url), "attacker", String(server.port), String(start), String(maxSeq)], { stdio: ["ignore", "pipe", "inherit"], env: { ...env, GATEWAY_NODE_FLAGS: "off" } });
+    const child = spawn(
+      process.execPath,
+      [
+        ...process.execArgv.filter((a) => !GATEWAY_NODE_FLAGS.includes(a)),
+        fileURLToPath(import.meta.url),
+        "attacker",
+        String(server.port),
+        String(start),
+        String(maxSeq),
+      ],
+      { stdio: ["ignore", "pipe", "inherit"], env: { ...env, GATEWAY_NODE_FLAGS: "off" } },
+    );
     let out = "";
     child.stdout!.on("data", (d) => (out += d));
     const exited = new Promise((r) => child.once("exit", r));
 
     // The fast path, paced (open loop: latency from each call's due time), for the whole run.
     const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-    const body = new TextEncoder().encode(JSON.stringify({ model: "local-small", messages: [{ role: "user", content: "What is the proof path of a private call?" }] }));
+    const body = new TextEncoder().encode(
+      JSON.stringify({
+        model: "local-small",
+        messages: [{ role: "user", content: "What is the proof path of a private call?" }],
+      }),
+    );
     const lat: { idle: number[]; attack: number[] } = { idle: [], attack: [] };
     let errors = 0;
     let non200 = 0;
@@ -139,24 +190,47 @@ async function main(): Promise<void> {
     }
     await Promise.all(inflight);
     await exited;
-    const attack = JSON.parse(out.trim().split("\n").pop() ?? "{}") as { byStatus: Record<string, number>; errors: number };
+    const attack = JSON.parse(out.trim().split("\n").pop() ?? "{}") as {
+      byStatus: Record<string, number>;
+      errors: number;
+    };
 
-    const stats = (xs: number[]) => ({ n: xs.length, p50: r3(pct(xs, 50)), p90: r3(pct(xs, 90)), p99: r3(pct(xs, 99)), max: r3(Math.max(...xs)) });
+    const stats = (xs: number[]) => ({
+      n: xs.length,
+      p50: r3(pct(xs, 50)),
+      p90: r3(pct(xs, 90)),
+      p99: r3(pct(xs, 99)),
+      max: r3(Math.max(...xs)),
+    });
     const idle = stats(lat.idle);
     const underAttack = stats(lat.attack);
     const attackSec = ((WINDOWS - 2) / 2) * (WINDOW_MS / 1000) + WINDOW_MS / 1000;
     const answered = Object.values(attack.byStatus).reduce((a, b) => a + b, 0);
     const snapshot = {
-      at: new Date().toISOString(), cores: cpus().length, loadavg: loadavg().map(r3),
+      at: new Date().toISOString(),
+      cores: cpus().length,
+      loadavg: loadavg().map(r3),
       fastPath: { rate: RATE, idle, underAttack, p99Ratio: r3(underAttack.p99 / idle.p99), errors, non200 },
-      attack: { clients: CLIENTS, windows: WINDOWS / 2, windowSec: WINDOW_MS / 1000, batchCalls: BATCH_CALLS, batches: BATCHES, answered, perSec: Math.round(answered / attackSec), byStatus: attack.byStatus, errors: attack.errors },
+      attack: {
+        clients: CLIENTS,
+        windows: WINDOWS / 2,
+        windowSec: WINDOW_MS / 1000,
+        batchCalls: BATCH_CALLS,
+        batches: BATCHES,
+        answered,
+        perSec: Math.round(answered / attackSec),
+        byStatus: attack.byStatus,
+        errors: attack.errors,
+      },
       rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
       target: { p99RatioMax: 1.1, met: underAttack.p99 <= idle.p99 * 1.1 },
     };
     mkdirSync(path.join(root, "snapshots"), { recursive: true });
-    writeFileSync(path.join(root, "snapshots/daAttack.json"), JSON.stringify(snapshot, null, 2) + "\n");
+    writeFileSync(path.join(root, "snapshots/daAttack.json"), `${JSON.stringify(snapshot, null, 2)}\n`);
     console.log(JSON.stringify(snapshot, null, 2));
-    console.log(`\nfast path p99: idle ${idle.p99} ms, under attack ${underAttack.p99} ms (×${snapshot.fastPath.p99Ratio}; target ≤ ×1.1: ${snapshot.target.met ? "met" : "NOT met"}); attacker got ${answered} answers (${snapshot.attack.perSec}/s) ${JSON.stringify(attack.byStatus)}`);
+    console.log(
+      `\nfast path p99: idle ${idle.p99} ms, under attack ${underAttack.p99} ms (×${snapshot.fastPath.p99Ratio}; target ≤ ×1.1: ${snapshot.target.met ? "met" : "NOT met"}); attacker got ${answered} answers (${snapshot.attack.perSec}/s) ${JSON.stringify(attack.byStatus)}`,
+    );
   } finally {
     for (const s of stops) await s().catch(() => {});
   }
@@ -167,8 +241,11 @@ if (process.argv[2] === "attacker") {
   process.exit(0);
 } else {
   relaunchWithGatewayFlags();
-  main().then(() => process.exit(0), (e) => {
-    console.error(e);
-    process.exit(1);
-  });
+  main().then(
+    () => process.exit(0),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }

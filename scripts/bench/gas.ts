@@ -38,7 +38,10 @@ const chainId = await pub.getChainId();
 
 const easArtifact = (name: string) =>
   JSON.parse(
-    readFileSync(`node_modules/@ethereum-attestation-service/eas-contracts/artifacts/contracts/${name}.sol/${name}.json`, "utf8"),
+    readFileSync(
+      `node_modules/@ethereum-attestation-service/eas-contracts/artifacts/contracts/${name}.sol/${name}.json`,
+      "utf8",
+    ),
   ) as { abi: never; bytecode: Hex };
 
 async function gasOf(hash: Hex): Promise<bigint> {
@@ -51,13 +54,32 @@ async function gasOf(hash: Hex): Promise<bigint> {
 const validators = Array.from({ length: 7 }, () => privateKeyToAccount(generatePrivateKey()));
 const token = await viem.deployContract("OPGToken", [deployer.account.address, 10n ** 30n]);
 // The registry and validator set are built with the settlement's address (the deployer's nonce + 2).
-const predicted = getContractAddress({ from: deployer.account.address, nonce: BigInt(await pub.getTransactionCount({ address: deployer.account.address })) + 2n });
+const predicted = getContractAddress({
+  from: deployer.account.address,
+  nonce: BigInt(await pub.getTransactionCount({ address: deployer.account.address })) + 2n,
+});
 const vset = await viem.deployContract("ValidatorSet", [
-  token.address, predicted, deployer.account.address, validators.map((v) => v.address), 5n, 10n ** 18n, 86_400n, 1000,
+  token.address,
+  predicted,
+  deployer.account.address,
+  validators.map((v) => v.address),
+  5n,
+  10n ** 18n,
+  86_400n,
+  1000,
 ]);
 const registry = await viem.deployContract("GatewayRegistry", [
-  token.address, vset.address, predicted, deployer.account.address,
-  { minBond: 10n ** 18n, heartbeatInterval: 10n ** 9n, bondWithdrawDelay: 86_400n, challengerRewardBps: 1000, rejectedSlashBps: 1000 },
+  token.address,
+  vset.address,
+  predicted,
+  deployer.account.address,
+  {
+    minBond: 10n ** 18n,
+    heartbeatInterval: 10n ** 9n,
+    bondWithdrawDelay: 86_400n,
+    challengerRewardBps: 1000,
+    rejectedSlashBps: 1000,
+  },
 ]);
 const rate = { perCall: 10n ** 12n, perKiloInputToken: 10n ** 13n, perKiloOutputToken: 3n * 10n ** 13n };
 const WINDOW = 600;
@@ -92,13 +114,21 @@ async function newGateway() {
   const keySig = await signCompact(
     key,
     enclaveRegistrationDigest(chainId, registry.address, {
-      operator: deployer.account.address, measurement, attestationHash, keyConfigHash: zeroHash,
+      operator: deployer.account.address,
+      measurement,
+      attestationHash,
+      keyConfigHash: zeroHash,
     }),
   );
   await registry.write.registerEnclave([key.address, measurement, attestationHash, zeroHash, 10n ** 18n, keySig]);
   const deadline = (await pub.getBlock()).timestamp + 3600n;
   const digest = enclaveApprovalDigest(chainId, registry.address, {
-    key: key.address, measurement, attestationHash, keyConfigHash: zeroHash, nonce: 0n, deadline,
+    key: key.address,
+    measurement,
+    attestationHash,
+    keyConfigHash: zeroHash,
+    nonce: 0n,
+    deadline,
   });
   await registry.write.approveEnclave([key.address, deadline, await quorumSignatures(validators.slice(0, 5), digest)]);
   await settlement.write.deposit([key.address, 10n ** 27n]);
@@ -116,9 +146,14 @@ async function makeBatch(gw: Gateway, count: number) {
   let outputTokens = 0n;
   for (let i = 0; i < count; i++) {
     const r = {
-      gateway: gw.key.address, callSeq: gw.callSeq + BigInt(i), modelId: MODEL,
-      requestHash: keccak256(toHex(`req ${i}`)), responseHash: keccak256(toHex(`res ${i}`)),
-      inputTokens: 500 + (i % 300), outputTokens: 200 + (i % 100), servedAt: BigInt(now + i),
+      gateway: gw.key.address,
+      callSeq: gw.callSeq + BigInt(i),
+      modelId: MODEL,
+      requestHash: keccak256(toHex(`req ${i}`)),
+      responseHash: keccak256(toHex(`res ${i}`)),
+      inputTokens: 500 + (i % 300),
+      outputTokens: 200 + (i % 100),
+      servedAt: BigInt(now + i),
     };
     inputTokens += BigInt(r.inputTokens);
     outputTokens += BigInt(r.outputTokens);
@@ -126,9 +161,15 @@ async function makeBatch(gw: Gateway, count: number) {
   }
   const usage = [{ modelId: MODEL, calls: count, inputTokens, outputTokens }];
   const header = {
-    gateway: gw.key.address, batchSeq: gw.batchSeq, firstCallSeq: gw.callSeq, count,
-    root: buildTree(leaves).root, usage, fee: computeFee(usage, rate),
-    firstServedAt: BigInt(now), lastServedAt: BigInt(now + count - 1),
+    gateway: gw.key.address,
+    batchSeq: gw.batchSeq,
+    firstCallSeq: gw.callSeq,
+    count,
+    root: buildTree(leaves).root,
+    usage,
+    fee: computeFee(usage, rate),
+    firstServedAt: BigInt(now),
+    lastServedAt: BigInt(now + count - 1),
     daURI: `https://gateway.example.org/batches/${gw.batchSeq}`,
   };
   const { compact } = await signHeader(gw.key, domain, header);
@@ -164,7 +205,9 @@ for (const g of relayGateways) await submit(g, 1); // warm-up, as above
 async function submitRelayed(count: number) {
   const batches = [];
   for (const g of relayGateways) batches.push(await makeBatch(g, count));
-  const gas = await gasOf(await settlement.write.submitBatches([batches.map((b) => b.header), batches.map((b) => b.sig)]));
+  const gas = await gasOf(
+    await settlement.write.submitBatches([batches.map((b) => b.header), batches.map((b) => b.sig)]),
+  );
   return { batches, gas };
 }
 const relayedPerCall: Record<string, number> = {};
@@ -176,10 +219,23 @@ for (const n of BATCH_SIZES) {
 // ------------------------------------------------------------------ lifecycle: attest (k = 3, 5, 7), finalize
 const { headerHash } = await import("../../sdk/hashing.js").then((m) => ({ headerHash: m.hashHeader }));
 /** The first k validators in quorum (ascending address) order: the signers `attestBatches` uses. */
-const signersOf = (k: number): Address[] => [...validators].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1)).slice(0, k).map((v) => v.address);
+const signersOf = (k: number): Address[] =>
+  [...validators]
+    .sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1))
+    .slice(0, k)
+    .map((v) => v.address);
 async function attestBatches(batches: { header: any }[], k: number) {
-  const refs = batches.map((b) => ({ gateway: b.header.gateway, batchSeq: b.header.batchSeq, headerHash: headerHash(b.header) }));
-  const digest = verdictDigest(chainId, settlement.address, VERDICT_ATTEST, refs.map((r) => r.headerHash));
+  const refs = batches.map((b) => ({
+    gateway: b.header.gateway,
+    batchSeq: b.header.batchSeq,
+    headerHash: headerHash(b.header),
+  }));
+  const digest = verdictDigest(
+    chainId,
+    settlement.address,
+    VERDICT_ATTEST,
+    refs.map((r) => r.headerHash),
+  );
   const sorted = [...validators].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
   return gasOf(await settlement.write.attest([refs, await quorumSignatures(sorted.slice(0, k), digest)]));
 }
@@ -222,15 +278,30 @@ const finalizeSingle = Number(await gasOf(await settlement.write.finalize([[sing
 // ------------------------------------------------------------------ EAS side by side
 const schemaRegistryArt = easArtifact("SchemaRegistry");
 const easArt = easArtifact("EAS");
-const schemaRegistryHash = await deployer.deployContract({ abi: schemaRegistryArt.abi, bytecode: schemaRegistryArt.bytecode, args: [] } as never);
+const schemaRegistryHash = await deployer.deployContract({
+  abi: schemaRegistryArt.abi,
+  bytecode: schemaRegistryArt.bytecode,
+  args: [],
+} as never);
 const schemaRegistry = (await pub.waitForTransactionReceipt({ hash: schemaRegistryHash })).contractAddress as Address;
-const easHash = await deployer.deployContract({ abi: easArt.abi, bytecode: easArt.bytecode, args: [schemaRegistry] } as never);
+const easHash = await deployer.deployContract({
+  abi: easArt.abi,
+  bytecode: easArt.bytecode,
+  args: [schemaRegistry],
+} as never);
 const eas = (await pub.waitForTransactionReceipt({ hash: easHash })).contractAddress as Address;
 const schema = "bytes32 receiptDigest";
-await gasOf(await deployer.writeContract({ address: schemaRegistry, abi: schemaRegistryArt.abi, functionName: "register", args: [schema, "0x0000000000000000000000000000000000000000", true] } as never));
+await gasOf(
+  await deployer.writeContract({
+    address: schemaRegistry,
+    abi: schemaRegistryArt.abi,
+    functionName: "register",
+    args: [schema, "0x0000000000000000000000000000000000000000", true],
+  } as never),
+);
 const schemaUID = keccak256(
   // SchemaRegistry: uid = keccak256(abi.encodePacked(schema, resolver, revocable))
-  (toHex(schema) + "0000000000000000000000000000000000000000" + "01") as Hex,
+  `${toHex(schema)}000000000000000000000000000000000000000001` as Hex,
 );
 let nonce = 0;
 const attData = () => ({
@@ -241,15 +312,29 @@ const attData = () => ({
   data: encodeAbiParameters([{ type: "bytes32" }], [keccak256(toHex(`receipt ${nonce++}`))]),
   value: 0n,
 });
-await deployer.writeContract({ address: eas, abi: easArt.abi, functionName: "attest", args: [{ schema: schemaUID, data: attData() }] } as never); // warm-up
+await deployer.writeContract({
+  address: eas,
+  abi: easArt.abi,
+  functionName: "attest",
+  args: [{ schema: schemaUID, data: attData() }],
+} as never); // warm-up
 const easAttest = Number(
-  await gasOf(await deployer.writeContract({ address: eas, abi: easArt.abi, functionName: "attest", args: [{ schema: schemaUID, data: attData() }] } as never)),
+  await gasOf(
+    await deployer.writeContract({
+      address: eas,
+      abi: easArt.abi,
+      functionName: "attest",
+      args: [{ schema: schemaUID, data: attData() }],
+    } as never),
+  ),
 );
 const easMulti =
   Number(
     await gasOf(
       await deployer.writeContract({
-        address: eas, abi: easArt.abi, functionName: "multiAttest",
+        address: eas,
+        abi: easArt.abi,
+        functionName: "multiAttest",
         args: [[{ schema: schemaUID, data: Array.from({ length: EAS_MULTI }, attData) }]],
       } as never),
     ),
@@ -258,7 +343,9 @@ const easTimestamp =
   Number(
     await gasOf(
       await deployer.writeContract({
-        address: eas, abi: easArt.abi, functionName: "multiTimestamp",
+        address: eas,
+        abi: easArt.abi,
+        functionName: "multiTimestamp",
         args: [Array.from({ length: EAS_MULTI }, (_, i) => keccak256(toHex(`ts ${i}`)))],
       } as never),
     ),
@@ -273,13 +360,23 @@ for (const n of BATCH_SIZES) {
     `  ${String(n).padStart(11)}   ${String(submitTotal[n]).padStart(9)}   ${String(submitPerCall[n]).padStart(8)}   ${(easAttest / submitPerCall[n]!).toFixed(1).padStart(12)}×   ${(best / submitPerCall[n]!).toFixed(1).padStart(9)}×`,
   );
 }
-console.log(`\nsubmitBatches (a relayer settles one batch from each of ${RELAYED} gateways per tx): gas/call ${BATCH_SIZES.map((n) => `${n}: ${relayedPerCall[n]}`).join(", ")}`);
-console.log(`\nEAS per call (same chain): attest ${easAttest}, multiAttest ${easMulti.toFixed(0)} (x${EAS_MULTI}), multiTimestamp ${easTimestamp.toFixed(0)} (x${EAS_MULTI})`);
-console.log(`\nattest one batch: ${QUORUMS.map((k) => `k=${k}: ${attestSingle[k]}`).join(", ")}; finalize one batch: ${finalizeSingle}`);
-console.log(`whole lifecycle, k=5, ${LIFECYCLE_BATCHES} batches submitted (submitBatches) + attested + finalized per call:`);
+console.log(
+  `\nsubmitBatches (a relayer settles one batch from each of ${RELAYED} gateways per tx): gas/call ${BATCH_SIZES.map((n) => `${n}: ${relayedPerCall[n]}`).join(", ")}`,
+);
+console.log(
+  `\nEAS per call (same chain): attest ${easAttest}, multiAttest ${easMulti.toFixed(0)} (x${EAS_MULTI}), multiTimestamp ${easTimestamp.toFixed(0)} (x${EAS_MULTI})`,
+);
+console.log(
+  `\nattest one batch: ${QUORUMS.map((k) => `k=${k}: ${attestSingle[k]}`).join(", ")}; finalize one batch: ${finalizeSingle}`,
+);
+console.log(
+  `whole lifecycle, k=5, ${LIFECYCLE_BATCHES} batches submitted (submitBatches) + attested + finalized per call:`,
+);
 for (const n of LIFECYCLE_SIZES) {
   const l = lifecycle[n]!;
-  console.log(`  ${String(n).padStart(5)} calls/batch: submit ${l.submit.toFixed(0)} + attest ${l.attest.toFixed(0)} + finalize ${l.finalize.toFixed(0)} per batch = ${l.gasPerCall} gas/call (${lifecycleSingleSubmit[n]} with each batch submitted alone)`);
+  console.log(
+    `  ${String(n).padStart(5)} calls/batch: submit ${l.submit.toFixed(0)} + attest ${l.attest.toFixed(0)} + finalize ${l.finalize.toFixed(0)} per batch = ${l.gasPerCall} gas/call (${lifecycleSingleSubmit[n]} with each batch submitted alone)`,
+  );
 }
 const targets = {
   submit1024: submitPerCall[1024]! <= 64,
@@ -287,13 +384,25 @@ const targets = {
   relayed1024: relayedPerCall[1024]! <= 64,
   lifecycle1024: lifecycle[1024]!.gasPerCall <= 100,
 };
-console.log(`\ntargets: ≤64 gas/call @1024 ${targets.submit1024 ? "met" : "MISSED"} (relayed: ${targets.relayed1024 ? "met" : "MISSED"}), ≤10 @8192 ${targets.submit8192 ? "met" : "MISSED"}, lifecycle ≤100 @1024 ${targets.lifecycle1024 ? "met" : "MISSED"}`);
+console.log(
+  `\ntargets: ≤64 gas/call @1024 ${targets.submit1024 ? "met" : "MISSED"} (relayed: ${targets.relayed1024 ? "met" : "MISSED"}), ≤10 @8192 ${targets.submit8192 ? "met" : "MISSED"}, lifecycle ≤100 @1024 ${targets.lifecycle1024 ? "met" : "MISSED"}`,
+);
 
 const snapshot = {
   submitBatch: { gasPerCall: submitPerCall, totalGas: submitTotal },
   submitBatches: { gatewaysPerTx: RELAYED, gasPerCall: relayedPerCall },
-  eas: { attest: easAttest, multiAttest: Math.round(easMulti), multiTimestamp: Math.round(easTimestamp), batch: EAS_MULTI },
-  ratio: Object.fromEntries(BATCH_SIZES.map((n) => [n, { vsAttest: +(easAttest / submitPerCall[n]!).toFixed(1), vsBestEas: +(best / submitPerCall[n]!).toFixed(1) }])),
+  eas: {
+    attest: easAttest,
+    multiAttest: Math.round(easMulti),
+    multiTimestamp: Math.round(easTimestamp),
+    batch: EAS_MULTI,
+  },
+  ratio: Object.fromEntries(
+    BATCH_SIZES.map((n) => [
+      n,
+      { vsAttest: +(easAttest / submitPerCall[n]!).toFixed(1), vsBestEas: +(best / submitPerCall[n]!).toFixed(1) },
+    ]),
+  ),
   attest: { gasPerBatch: attestSingle },
   finalize: { gasPerBatch: finalizeSingle },
   lifecycle: {
@@ -304,9 +413,10 @@ const snapshot = {
     perBatch: lifecycle,
   },
 };
-if (process.env.BENCH_GAS_CHECK === "1") process.exit(checkAgainst(JSON.parse(readFileSync("snapshots/gas.json", "utf8")), snapshot));
+if (process.env.BENCH_GAS_CHECK === "1")
+  process.exit(checkAgainst(JSON.parse(readFileSync("snapshots/gas.json", "utf8")), snapshot));
 mkdirSync("snapshots", { recursive: true });
-writeFileSync("snapshots/gas.json", JSON.stringify(snapshot, null, 2) + "\n");
+writeFileSync("snapshots/gas.json", `${JSON.stringify(snapshot, null, 2)}\n`);
 console.log("\nwrote snapshots/gas.json");
 
 /**
@@ -319,10 +429,12 @@ function checkAgainst(base: unknown, now: unknown): number {
     if (typeof b === "number" && typeof n === "number") {
       if (n > b * 1.02) worse.push(`${at}: ${b} -> ${n} (+${(((n - b) / b) * 100).toFixed(1)} %)`);
     } else if (b && n && typeof b === "object" && typeof n === "object") {
-      for (const k of Object.keys(b)) walk((b as Record<string, unknown>)[k], (n as Record<string, unknown>)[k], at ? `${at}.${k}` : k);
+      for (const k of Object.keys(b))
+        walk((b as Record<string, unknown>)[k], (n as Record<string, unknown>)[k], at ? `${at}.${k}` : k);
     }
   };
-  for (const k of ["submitBatch", "submitBatches", "attest", "finalize", "lifecycle"]) walk((base as any)[k], (now as any)[k], k);
+  for (const k of ["submitBatch", "submitBatches", "attest", "finalize", "lifecycle"])
+    walk((base as any)[k], (now as any)[k], k);
   if (worse.length) {
     console.error(`\ngas regression over 2 % against snapshots/gas.json:\n  ${worse.join("\n  ")}`);
     return 1;

@@ -34,7 +34,11 @@ const now = () => Number(process.hrtime.bigint()) / 1000; // µs
 const POOL = 4096;
 const models: Hex[] = ["llama-3-8b", "mistral-7b", "qwen-2-7b"].map((m) => keccak256(toHex(m)));
 const calls: Call[] = Array.from({ length: POOL }, (_, i) => ({
-  modelId: models[i % 3]!, requestHash: keccak256(toHex(`q${i}`)), responseHash: keccak256(toHex(`r${i}`)), inputTokens: 100 + (i % 400), outputTokens: 50 + (i % 700),
+  modelId: models[i % 3]!,
+  requestHash: keccak256(toHex(`q${i}`)),
+  responseHash: keccak256(toHex(`r${i}`)),
+  inputTokens: 100 + (i % 400),
+  outputTokens: 50 + (i % 700),
 }));
 let sink = 0;
 /** Arithmetic the JIT cannot drop (its result is used), `n` steps long. */
@@ -53,10 +57,22 @@ const chain = await startDevChain();
 const dir = mkdtempSync(path.join(tmpdir(), "pp-bench-hook-"));
 try {
   const { walletClient, publicClient } = devClients(chain, 0);
-  const deployment = await deployProofpath(walletClient as never, publicClient as never, { ...localDeployDefaults, validators: [devClients(chain, 1).account.address], quorum: 1 });
+  const deployment = await deployProofpath(walletClient as never, publicClient as never, {
+    ...localDeployDefaults,
+    validators: [devClients(chain, 1).account.address],
+    quorum: 1,
+  });
   const hook = await createSettlementHook({
-    store: path.join(dir, "gw.db"), enclaveKey: devPrivateKey(5), rpcUrl: chain.rpcUrl, settlement: deployment.contracts.ProofSettlement, chainId: 31337,
-    daBaseUrl: "http://127.0.0.1:9/da", batch: { maxCalls: 1024, maxAgeMs: 5_000 }, submit: false, synchronous: "full", commitIntervalMs: COMMIT_INTERVAL_MS,
+    store: path.join(dir, "gw.db"),
+    enclaveKey: devPrivateKey(5),
+    rpcUrl: chain.rpcUrl,
+    settlement: deployment.contracts.ProofSettlement,
+    chainId: 31337,
+    daBaseUrl: "http://127.0.0.1:9/da",
+    batch: { maxCalls: 1024, maxAgeMs: 5_000 },
+    submit: false,
+    synchronous: "full",
+    commitIntervalMs: COMMIT_INTERVAL_MS,
     logger: pino({ level: "warn" }),
   });
 
@@ -77,7 +93,12 @@ try {
     rec[i] = t2 - t1;
     if (i % 1000 === 999) await new Promise((r) => setImmediate(r)); // let group commits run, as in a server
   }
-  const unpaced = { recordP50Us: pct(rec, 50), recordP99Us: pct(rec, 99), baselineP50Us: pct(base, 50), baselineP99Us: pct(base, 99) };
+  const unpaced = {
+    recordP50Us: pct(rec, 50),
+    recordP99Us: pct(rec, 99),
+    baselineP50Us: pct(base, 50),
+    baselineP99Us: pct(base, 99),
+  };
   await hook.flush(); // that burst outruns the commit worker: start the paced phase without its backlog
   console.log("record() unpaced:", unpaced);
 
@@ -130,9 +151,15 @@ try {
   }
   await hook.flush();
   const pacedFig = {
-    recordP50Us: pct(paced, 50), recordP90Us: pct(paced, 90), recordP95Us: pct(paced, 95), recordP99Us: pct(paced, 99),
-    baselineP50Us: pct(pacedBase, 50), baselineP99Us: pct(pacedBase, 99), durableLagP99Ms: pct(lag, 99) / 1000,
-    matchedP50Us: pct(pacedSpin, 50), matchedP99Us: pct(pacedSpin, 99),
+    recordP50Us: pct(paced, 50),
+    recordP90Us: pct(paced, 90),
+    recordP95Us: pct(paced, 95),
+    recordP99Us: pct(paced, 99),
+    baselineP50Us: pct(pacedBase, 50),
+    baselineP99Us: pct(pacedBase, 99),
+    durableLagP99Ms: pct(lag, 99) / 1000,
+    matchedP50Us: pct(pacedSpin, 50),
+    matchedP99Us: pct(pacedSpin, 99),
   };
   console.log("record() at 10k/s:", pacedFig);
 
@@ -159,11 +186,16 @@ try {
     });
     await hook.flush();
     const c = process.threadCpuUsage(c0);
-    return { elu: performance.eventLoopUtilization(e0).utilization, cpu: (c.user + c.system) / 1000 / (performance.now() - w0) };
+    return {
+      elu: performance.eventLoopUtilization(e0).utilization,
+      cpu: (c.user + c.system) / 1000 / (performance.now() - w0),
+    };
   };
   const { elu: eluNoop, cpu: cpuNoop } = await elu(noop);
   const { elu: eluHook, cpu: cpuHook } = await elu((c) => hook.record(c));
-  console.log(`event-loop utilization at ${RATE}/s: no-op ${round(eluNoop * 100, 1)} %, record() ${round(eluHook * 100, 1)} %; main-thread CPU no-op ${round(cpuNoop * 100, 1)} %, record() ${round(cpuHook * 100, 1)} %`);
+  console.log(
+    `event-loop utilization at ${RATE}/s: no-op ${round(eluNoop * 100, 1)} %, record() ${round(eluHook * 100, 1)} %; main-thread CPU no-op ${round(cpuNoop * 100, 1)} %, record() ${round(cpuHook * 100, 1)} %`,
+  );
 
   // ---- 3a. Memory over a 1,000,000-call run at a sustained 50,000 calls/s (the durable target),
   // each receipt committed, sealed, signed and stored: RSS and V8 heap before/after, RSS peak.
@@ -192,8 +224,12 @@ try {
     const after = process.memoryUsage();
     const mib = (x: number) => round(x / 2 ** 20, 1);
     return {
-      durablePerSec: Math.round(n / durableSecs), sealedPerSec: Math.round(n / sealedSecs),
-      rssBeforeMiB: mib(before.rss), rssAfterMiB: mib(after.rss), rssPeakMiB: mib(peak), rssGrowthMiB: mib(after.rss - before.rss),
+      durablePerSec: Math.round(n / durableSecs),
+      sealedPerSec: Math.round(n / sealedSecs),
+      rssBeforeMiB: mib(before.rss),
+      rssAfterMiB: mib(after.rss),
+      rssPeakMiB: mib(peak),
+      rssGrowthMiB: mib(after.rss - before.rss),
       heapGrowthMiB: mib(after.heapUsed + after.external - before.heapUsed - before.external),
     };
   };
@@ -271,13 +307,17 @@ try {
     sqliteSynchronous: "full",
     commitIntervalMs: COMMIT_INTERVAL_MS,
     targets: { recordP99Us: 20, durableReceiptsPerSec: 50_000, merkle8192Ms: 15 },
-    machine: { cpus: cpus().length, node: process.version, loadavg1m: round((await import("node:os")).loadavg()[0]!, 1) },
+    machine: {
+      cpus: cpus().length,
+      node: process.version,
+      loadavg1m: round((await import("node:os")).loadavg()[0]!, 1),
+    },
     measuredAt: new Date().toISOString(),
   };
   // BENCH_OUT redirects a light CI run away from the checked-in snapshot.
   const out = process.env.BENCH_OUT ?? "snapshots/hook.json";
   mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify(snapshot, null, 2) + "\n");
+  writeFileSync(out, `${JSON.stringify(snapshot, null, 2)}\n`);
   console.log(snapshot, sink > 0 ? "" : "!");
 } finally {
   await chain.stop();

@@ -22,7 +22,17 @@ import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
 import pg from "pg";
 import { Pool } from "undici";
-import { createPublicClient, createWalletClient, defineChain, http, keccak256, toHex, type Abi, type Address, type Hex } from "viem";
+import {
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  http,
+  keccak256,
+  toHex,
+  type Abi,
+  type Address,
+  type Hex,
+} from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { startAnvil } from "../../indexer/harness/anvil.js";
 import { startPonder, repoRoot } from "../../indexer/harness/ponder.js";
@@ -80,24 +90,47 @@ async function main(): Promise<void> {
   const postgres = await startPostgres();
   const stops: (() => Promise<void> | void)[] = [() => anvil.stop(), () => postgres.stop()];
   try {
-    const chain = defineChain({ id: 31337, name: "anvil", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [anvil.url] } } });
+    const chain = defineChain({
+      id: 31337,
+      name: "anvil",
+      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [anvil.url] } },
+    });
     const pub = createPublicClient({ chain, transport: http(anvil.url, { timeout: 300_000 }) });
     const account = mnemonicToAccount("test test test test test test test test test test test junk");
     const wallet = createWalletClient({ chain, transport: http(anvil.url), account });
 
-    const deployment = await deployProofpath(wallet as never, pub as never, { ...localDeployDefaults, validators: [account.address], quorum: 1 });
+    const deployment = await deployProofpath(wallet as never, pub as never, {
+      ...localDeployDefaults,
+      validators: [account.address],
+      quorum: 1,
+    });
     const rate = localDeployDefaults.rate;
-    const deployTx = await wallet.deployContract({ abi: emitterArtifact.abi, bytecode: emitterArtifact.bytecode, args: [rate.perCall, rate.perKiloInputToken, rate.perKiloOutputToken] });
+    const deployTx = await wallet.deployContract({
+      abi: emitterArtifact.abi,
+      bytecode: emitterArtifact.bytecode,
+      args: [rate.perCall, rate.perKiloInputToken, rate.perKiloOutputToken],
+    });
     const emitter = (await pub.waitForTransactionReceipt({ hash: deployTx })).contractAddress as Address;
     const file = path.join(mkdtempSync(path.join(tmpdir(), "proofpath-bench-")), "deployment.json");
     writeDeployment(file, { ...deployment, contracts: { ...deployment.contracts, ProofSettlement: emitter } });
 
     // ------------------------------------------------------------ generate the events
-    const gateways = Array.from({ length: GATEWAYS }, (_, i) => `0x${(i + 1).toString(16).padStart(40, "0")}` as Address);
+    const gateways = Array.from(
+      { length: GATEWAYS },
+      (_, i) => `0x${(i + 1).toString(16).padStart(40, "0")}` as Address,
+    );
     const models = [keccak256(toHex("llama-3.1-8b")), keccak256(toHex("mistral-7b"))].sort() as Hex[];
     const usage = models.map((modelId, i) => ({ modelId, calls: 2 + i, inputTokens: 500n, outputTokens: 900n }));
     const count = 8;
-    const fee = usage.reduce((n, u) => n + BigInt(u.calls) * rate.perCall + (u.inputTokens * rate.perKiloInputToken) / 1000n + (u.outputTokens * rate.perKiloOutputToken) / 1000n, 0n);
+    const fee = usage.reduce(
+      (n, u) =>
+        n +
+        BigInt(u.calls) * rate.perCall +
+        (u.inputTokens * rate.perKiloInputToken) / 1000n +
+        (u.outputTokens * rate.perKiloOutputToken) / 1000n,
+      0n,
+    );
     const txs = Math.ceil(EVENTS / PER_TX);
     const t0 = performance.now();
     await anvil.rpc("evm_setAutomine", [false]);
@@ -113,7 +146,10 @@ async function main(): Promise<void> {
         address: emitter,
         abi: emitterArtifact.abi,
         functionName: "emitBatches",
-        args: [{ gateway: gw, firstBatchSeq: first, firstCallSeq: first * BigInt(count), n, count, fee, servedAt }, usage],
+        args: [
+          { gateway: gw, firstBatchSeq: first, firstCallSeq: first * BigInt(count), n, count, fee, servedAt },
+          usage,
+        ],
         gas: 60_000_000n,
         nonce: nonce++,
         maxFeePerGas: 100_000_000_000n,
@@ -127,7 +163,9 @@ async function main(): Promise<void> {
     await anvil.rpc("evm_setAutomine", [true]);
     await anvil.rpc("anvil_mine", ["0x40"]); // past Ponder's 30-block finality: all of it is backfill
     const head = BigInt(await anvil.rpc<string>("eth_blockNumber"));
-    log(`emitted ${EVENTS} BatchSubmitted events in ${txs} txs (${((performance.now() - t0) / 1000).toFixed(1)} s), head ${head}`);
+    log(
+      `emitted ${EVENTS} BatchSubmitted events in ${txs} txs (${((performance.now() - t0) / 1000).toFixed(1)} s), head ${head}`,
+    );
 
     // ------------------------------------------------------------ baseline: plain getLogs
     const event = proofSettlementAbi.find((x) => x.type === "event" && x.name === "BatchSubmitted")!;
@@ -183,8 +221,11 @@ async function main(): Promise<void> {
     const backfillSec = backfillSeconds(ponder.logFile);
     const backfillEventsPerSec = Math.round(EVENTS / backfillSec);
     const stats = await ponder.getJson("/network/stats");
-    if (stats.batchesSubmitted !== EVENTS) throw new Error(`indexer has ${stats.batchesSubmitted} batches, expected ${EVENTS}`);
-    log(`ponder backfill: ${EVENTS} events in ${backfillSec.toFixed(1)} s → ${backfillEventsPerSec} events/s (process start to ready ${wallSec.toFixed(1)} s)`);
+    if (stats.batchesSubmitted !== EVENTS)
+      throw new Error(`indexer has ${stats.batchesSubmitted} batches, expected ${EVENTS}`);
+    log(
+      `ponder backfill: ${EVENTS} events in ${backfillSec.toFixed(1)} s → ${backfillEventsPerSec} events/s (process start to ready ${wallSec.toFixed(1)} s)`,
+    );
 
     // ------------------------------------------------------------ /calls under load
     // Tables that have just taken 100,000s of rows (the indexer's and Ponder's sync store) are what
@@ -202,7 +243,14 @@ async function main(): Promise<void> {
     // database's host, so it connects over the Unix socket, as README advises for that layout
     // (loopback TCP runs both ends' TCP stack inside each write). In four paired 10 s phases on
     // this 2-core VM, p99 was 15-22 ms over the socket against 27-222 ms over TCP loopback.
-    const replica = await startPonder({ deploymentFile: file, rpcUrl: anvil.url, databaseUrl: postgres.socketUrl, schema: ponder.schema, command: "serve", logName: `${ponder.schema}-serve` });
+    const replica = await startPonder({
+      deploymentFile: file,
+      rpcUrl: anvil.url,
+      databaseUrl: postgres.socketUrl,
+      schema: ponder.schema,
+      command: "serve",
+      logName: `${ponder.schema}-serve`,
+    });
     stops.unshift(() => replica.stop());
     await waitFor("the serve replica", async () => (await replica.get("/ready").catch(() => undefined))?.ok, 120_000);
     const callSeqs = Array.from({ length: 4096 }, (_, i) => {
@@ -222,7 +270,9 @@ async function main(): Promise<void> {
       seqLat.push(performance.now() - s);
     }
     seqLat.sort((a, b) => a - b);
-    log(`/calls one at a time: p50 ${percentile(seqLat, 0.5).toFixed(2)} ms, p99 ${percentile(seqLat, 0.99).toFixed(2)} ms`);
+    log(
+      `/calls one at a time: p50 ${percentile(seqLat, 0.5).toFixed(2)} ms, p99 ${percentile(seqLat, 0.99).toFixed(2)} ms`,
+    );
     // Both sides run under the same open-loop driver (pacedLoad): one request due every 1/RATE s,
     // latency from its due time, the same random callSeqs in the same order.
     // The driver shares the 2 cores with what it measures, so it must be cheap: undici's dispatch
@@ -233,13 +283,16 @@ async function main(): Promise<void> {
       const c = callSeqs[i % callSeqs.length]!;
       return new Promise<void>((resolve, reject) => {
         let status = 0;
-        replicaPool.dispatch({ method: "GET", path: `/calls/${c.gw}/${c.seq}` }, {
-          onConnect() {},
-          onHeaders: (statusCode) => ((status = statusCode), true),
-          onData: () => true,
-          onComplete: () => (status === 200 ? resolve() : reject(new Error(`status ${status}`))),
-          onError: reject,
-        });
+        replicaPool.dispatch(
+          { method: "GET", path: `/calls/${c.gw}/${c.seq}` },
+          {
+            onConnect() {},
+            onHeaders: (statusCode) => ((status = statusCode), true),
+            onData: () => true,
+            onComplete: () => (status === 200 ? resolve() : reject(new Error(`status ${status}`))),
+            onError: reject,
+          },
+        );
       });
     };
     // Replica CPU over the measured requests only (the warm-up's start-up work is not steady state).
@@ -248,7 +301,9 @@ async function main(): Promise<void> {
     const serveCpuMsPerRequest = ((cpuSeconds(replica.child.pid!) - cpu0) * 1000) / (RATE * DURATION);
     await replicaPool.close();
     const callsP99Ms = Number(percentile(calls.latenciesMs, 0.99).toFixed(2));
-    log(`/calls at ${RATE} req/s for ${DURATION} s: ${calls.latenciesMs.length} ok, p50 ${percentile(calls.latenciesMs, 0.5).toFixed(2)} ms, p99 ${callsP99Ms} ms, errors ${calls.errors}; replica CPU ${serveCpuMsPerRequest.toFixed(3)} ms per request`);
+    log(
+      `/calls at ${RATE} req/s for ${DURATION} s: ${calls.latenciesMs.length} ok, p50 ${percentile(calls.latenciesMs, 0.5).toFixed(2)} ms, p99 ${callsP99Ms} ms, errors ${calls.errors}; replica CPU ${serveCpuMsPerRequest.toFixed(3)} ms per request`,
+    );
 
     // ------------------------------------------------------------ raw pg, same rows, same rate
     const pool = new pg.Pool({ connectionString: postgres.socketUrl, max: CONNECTIONS, idleTimeoutMillis: 0 }); // like the replica's pool
@@ -260,7 +315,9 @@ async function main(): Promise<void> {
     const rawPg = await pacedLoad(RATE, DURATION, WARMUP, queryCall);
     await pool.end();
     const rawPgP99Ms = Number(percentile(rawPg.latenciesMs, 0.99).toFixed(2));
-    log(`raw pg at ${RATE} q/s for ${DURATION} s: ${rawPg.latenciesMs.length} ok, p50 ${percentile(rawPg.latenciesMs, 0.5).toFixed(2)} ms, p99 ${rawPgP99Ms} ms, errors ${rawPg.errors}`);
+    log(
+      `raw pg at ${RATE} q/s for ${DURATION} s: ${rawPg.latenciesMs.length} ok, p50 ${percentile(rawPg.latenciesMs, 0.5).toFixed(2)} ms, p99 ${rawPgP99Ms} ms, errors ${rawPg.errors}`,
+    );
 
     // ------------------------------------------------------------ replica capacity (autocannon, closed loop)
     // autocannon's rate limit is a per-connection budget per second (the whole second's requests go
@@ -271,9 +328,18 @@ async function main(): Promise<void> {
       url: replica.url,
       connections: CONNECTIONS,
       duration: Math.min(DURATION, 10),
-      requests: [{ setupRequest: (req: Record<string, unknown>) => { const c = callSeqs[k++ % callSeqs.length]!; return { ...req, path: `/calls/${c.gw}/${c.seq}` }; } }],
+      requests: [
+        {
+          setupRequest: (req: Record<string, unknown>) => {
+            const c = callSeqs[k++ % callSeqs.length]!;
+            return { ...req, path: `/calls/${c.gw}/${c.seq}` };
+          },
+        },
+      ],
     });
-    log(`/calls saturation (autocannon, ${CONNECTIONS} connections): ${Math.round(saturation.requests.average)} req/s, p99 ${saturation.latency.p99} ms`);
+    log(
+      `/calls saturation (autocannon, ${CONNECTIONS} connections): ${Math.round(saturation.requests.average)} req/s, p99 ${saturation.latency.p99} ms`,
+    );
 
     const snapshot = {
       backfillEventsPerSec,
@@ -285,17 +351,20 @@ async function main(): Promise<void> {
       details: {
         events: EVENTS,
         backfillSeconds: Number(backfillSec.toFixed(2)),
-        backfillMeasured: "Ponder's 'Started backfill indexing' to 'Completed backfill indexing' log lines: fetching (eth_getLogs, blocks, sync store) and indexing, not process boot or the index build after",
+        backfillMeasured:
+          "Ponder's 'Started backfill indexing' to 'Completed backfill indexing' log lines: fetching (eth_getLogs, blocks, sync store) and indexing, not process boot or the index build after",
         ponderStartToReadySeconds: Number(wallSec.toFixed(2)),
         ponderFloorSeconds: Number(floorSec.toFixed(2)),
-        ponderFloorMeasured: "the same backfill markers, same logs, config, tables and Postgres, by scripts/bench/ponder-floor: a Ponder app whose BatchSubmitted handler does nothing (RPC, sync store and decoding only)",
+        ponderFloorMeasured:
+          "the same backfill markers, same logs, config, tables and Postgres, by scripts/bench/ponder-floor: a Ponder app whose BatchSubmitted handler does nothing (RPC, sync store and decoding only)",
         getLogsSeconds: Number(getLogsSec.toFixed(2)),
         callsRate: RATE,
         callsDurationSeconds: DURATION,
         callsRequests: calls.latenciesMs.length + calls.errors,
         callsP50Ms: Number(percentile(calls.latenciesMs, 0.5).toFixed(2)),
         callsUnloadedP50Ms: Number(percentile(seqLat, 0.5).toFixed(2)),
-        callsServedBy: "one ponder serve replica (Postgres over its Unix socket, as is the raw pg baseline), indexer running beside it (synced, polling every 1 s)",
+        callsServedBy:
+          "one ponder serve replica (Postgres over its Unix socket, as is the raw pg baseline), indexer running beside it (synced, polling every 1 s)",
         callsP999Ms: Number(percentile(calls.latenciesMs, 0.999).toFixed(2)),
         callsLoad: `open loop, one request every ${1000 / RATE} ms, latency from its due time, ${CONNECTIONS} keep-alive connections, first ${WARMUP} s not counted`,
         callsSaturationReqPerSec: Math.round(saturation.requests.average),
@@ -306,7 +375,7 @@ async function main(): Promise<void> {
         date: new Date().toISOString(),
       },
     };
-    writeFileSync(OUT, JSON.stringify(snapshot, null, 2) + "\n");
+    writeFileSync(OUT, `${JSON.stringify(snapshot, null, 2)}\n`);
     log(`wrote ${path.relative(repoRoot, OUT)}`, JSON.stringify(snapshot));
   } finally {
     for (const stop of stops) await stop();

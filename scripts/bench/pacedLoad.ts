@@ -14,7 +14,13 @@ export interface PacedResult {
 }
 
 /** `onMeasuring` runs when the first counted request is due (e.g. to start a CPU reading). */
-export async function pacedLoad(rate: number, durationSec: number, warmupSec: number, fire: (i: number) => Promise<void>, onMeasuring?: () => void): Promise<PacedResult> {
+export async function pacedLoad(
+  rate: number,
+  durationSec: number,
+  warmupSec: number,
+  fire: (i: number) => Promise<void>,
+  onMeasuring?: () => void,
+): Promise<PacedResult> {
   const latenciesMs: number[] = [];
   let errors = 0;
   const inflight = new Set<Promise<void>>();

@@ -9,9 +9,23 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import {
-  BaseError, createPublicClient, createWalletClient, decodeErrorResult, defineChain, encodeFunctionData,
-  formatUnits, http, isAddress, isHex, parseUnits, getAddress,
-  type Abi, type Address, type Chain, type Hex, type PublicClient,
+  BaseError,
+  createPublicClient,
+  createWalletClient,
+  decodeErrorResult,
+  defineChain,
+  encodeFunctionData,
+  formatUnits,
+  http,
+  isAddress,
+  isHex,
+  parseUnits,
+  getAddress,
+  type Abi,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
 } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { gatewayRegistryAbi, opgTokenAbi, proofSettlementAbi, validatorSetAbi } from "../../sdk/abis.js";
@@ -26,7 +40,11 @@ export const EXIT_USAGE = 2;
 /** The chain refused a transaction or a call (exit 1); `errorName` is the decoded custom error. */
 export class ChainRefusal extends Error {
   override name = "ChainRefusal";
-  constructor(message: string, readonly errorName?: string, readonly errorArgs?: readonly unknown[]) {
+  constructor(
+    message: string,
+    readonly errorName?: string,
+    readonly errorArgs?: readonly unknown[],
+  ) {
     super(message);
   }
 }
@@ -75,7 +93,8 @@ export interface Context {
 function accountFromEnv(): PrivateKeyAccount | undefined {
   const key = process.env.PROOFPATH_PRIVATE_KEY;
   if (key === undefined || key === "") return undefined;
-  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new UsageError("PROOFPATH_PRIVATE_KEY must be 0x followed by 64 hex digits");
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key))
+    throw new UsageError("PROOFPATH_PRIVATE_KEY must be 0x followed by 64 hex digits");
   return privateKeyToAccount(key as Hex);
 }
 
@@ -91,9 +110,12 @@ export async function connect(values: CommonValues): Promise<Context> {
   }
   const rpcUrl = values.rpc ?? process.env.PROOFPATH_RPC_URL;
   if (!rpcUrl) throw new UsageError("no RPC endpoint: pass --rpc <url> or set PROOFPATH_RPC_URL");
-  if (!/^(https?|wss?):\/\//.test(rpcUrl)) throw new UsageError(`--rpc: expected an http(s) or ws(s) URL, got ${JSON.stringify(rpcUrl)}`);
+  if (!/^(https?|wss?):\/\//.test(rpcUrl))
+    throw new UsageError(`--rpc: expected an http(s) or ws(s) URL, got ${JSON.stringify(rpcUrl)}`);
   const chain = defineChain({
-    id: deployment.chainId, name: `chain ${deployment.chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    id: deployment.chainId,
+    name: `chain ${deployment.chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: [rpcUrl] } },
   });
   const pub = createPublicClient({ chain, transport: http(rpcUrl, { retryCount: 1 }) }) as PublicClient;
@@ -104,27 +126,42 @@ export async function connect(values: CommonValues): Promise<Context> {
     throw new ChainRefusal(`cannot reach ${rpcUrl}: ${e instanceof BaseError ? e.shortMessage : (e as Error).message}`);
   }
   if (chainId !== deployment.chainId) {
-    throw new UsageError(`${rpcUrl} serves chain ${chainId}, but the deployment ${file} is on chain ${deployment.chainId}`);
+    throw new UsageError(
+      `${rpcUrl} serves chain ${chainId}, but the deployment ${file} is on chain ${deployment.chainId}`,
+    );
   }
-  return { deployment, pub, chain, rpcUrl, account: accountFromEnv(), json: values.json ?? false, dryRun: values["dry-run"] ?? false };
+  return {
+    deployment,
+    pub,
+    chain,
+    rpcUrl,
+    account: accountFromEnv(),
+    json: values.json ?? false,
+    dryRun: values["dry-run"] ?? false,
+  };
 }
 
 /** The signer, required to send (or to plan a dry run for). */
 export function requireAccount(ctx: Context): PrivateKeyAccount {
-  if (!ctx.account) throw new UsageError("PROOFPATH_PRIVATE_KEY is not set: it signs this transaction (also for --dry-run, which plans for its address)");
+  if (!ctx.account)
+    throw new UsageError(
+      "PROOFPATH_PRIVATE_KEY is not set: it signs this transaction (also for --dry-run, which plans for its address)",
+    );
   return ctx.account;
 }
 
 export function addressArg(value: string | undefined, what: string): Address {
   if (value === undefined) throw new UsageError(`${what} is required`);
-  if (!isAddress(value, { strict: false })) throw new UsageError(`${what}: expected an address, got ${JSON.stringify(value)}`);
+  if (!isAddress(value, { strict: false }))
+    throw new UsageError(`${what}: expected an address, got ${JSON.stringify(value)}`);
   return getAddress(value);
 }
 
 /** An OPG amount in whole tokens (18 decimals), e.g. "10000" or "0.5". */
 export function amountArg(value: string | undefined, what: string): bigint {
   if (value === undefined) throw new UsageError(`${what} is required`);
-  if (!/^\d+(\.\d{1,18})?$/.test(value.trim())) throw new UsageError(`${what}: expected an OPG amount such as 10000 or 0.5, got ${JSON.stringify(value)}`);
+  if (!/^\d+(\.\d{1,18})?$/.test(value.trim()))
+    throw new UsageError(`${what}: expected an OPG amount such as 10000 or 0.5, got ${JSON.stringify(value)}`);
   const v = parseUnits(value.trim(), 18);
   if (v === 0n) throw new UsageError(`${what} must be more than 0`);
   return v;
@@ -137,7 +174,13 @@ let errorAbiCache: Abi | undefined;
 function errorAbi(): Abi {
   if (errorAbiCache) return errorAbiCache;
   const seen = new Set<string>();
-  const all = [...proofSettlementAbi, ...gatewayRegistryAbi, ...validatorSetAbi, ...opgTokenAbi, ...(loadArtifact("Timelock").abi as readonly { type: string; name?: string }[])];
+  const all = [
+    ...proofSettlementAbi,
+    ...gatewayRegistryAbi,
+    ...validatorSetAbi,
+    ...opgTokenAbi,
+    ...(loadArtifact("Timelock").abi as readonly { type: string; name?: string }[]),
+  ];
   errorAbiCache = all.filter((x) => x.type === "error" && !seen.has(x.name!) && seen.add(x.name!)) as Abi;
   return errorAbiCache;
 }
@@ -149,7 +192,8 @@ export function describeRevert(e: unknown): ChainRefusal {
     e.walk((x) => {
       const d = (x as { data?: unknown }).data;
       if (typeof d === "string" && isHex(d) && d.length >= 10) data = d;
-      else if (d && typeof d === "object" && typeof (d as { data?: unknown }).data === "string") data = (d as { data: Hex }).data;
+      else if (d && typeof d === "object" && typeof (d as { data?: unknown }).data === "string")
+        data = (d as { data: Hex }).data;
       return false;
     });
   }
@@ -162,7 +206,7 @@ export function describeRevert(e: unknown): ChainRefusal {
       /* not one of ours */
     }
   }
-  const msg = e instanceof BaseError ? e.shortMessage : (e as Error)?.message ?? String(e);
+  const msg = e instanceof BaseError ? e.shortMessage : ((e as Error)?.message ?? String(e));
   return new ChainRefusal(msg);
 }
 
@@ -175,8 +219,20 @@ export interface PlannedTx {
   args: readonly unknown[];
 }
 
-export function plan(contract: string, to: Address, abi: Abi, functionName: string, args: readonly unknown[]): PlannedTx {
-  return { to, data: encodeFunctionData({ abi, functionName, args } as never), value: 0n, function: `${contract}.${functionName}`, args };
+export function plan(
+  contract: string,
+  to: Address,
+  abi: Abi,
+  functionName: string,
+  args: readonly unknown[],
+): PlannedTx {
+  return {
+    to,
+    data: encodeFunctionData({ abi, functionName, args } as never),
+    value: 0n,
+    function: `${contract}.${functionName}`,
+    args,
+  };
 }
 
 /** JSON with bigints as decimal strings. */
@@ -195,28 +251,43 @@ export interface SentTx {
  * Sends each planned transaction in order, simulating it first so a refusal names the contract's
  * error before any gas is spent; or, with --dry-run, prints the plan. Returns the exit code.
  */
-export async function execute(ctx: Context, from: PrivateKeyAccount, txs: PlannedTx[], summary: string): Promise<number> {
+export async function execute(
+  ctx: Context,
+  from: PrivateKeyAccount,
+  txs: PlannedTx[],
+  summary: string,
+): Promise<number> {
   if (ctx.dryRun) {
     const body = { dryRun: true, chainId: ctx.deployment.chainId, from: from.address, transactions: txs };
     if (ctx.json) process.stdout.write(`${toJson(body)}\n`);
     else {
       const out = [`dry run: ${summary} (from ${from.address}, chain ${ctx.deployment.chainId}); nothing sent`];
       txs.forEach((t, i) => {
-        out.push(`  ${i + 1}. ${t.function}(${t.args.map((a) => (typeof a === "object" ? toJson(a).replace(/\s+/g, " ") : String(a))).join(", ")})`);
+        out.push(
+          `  ${i + 1}. ${t.function}(${t.args.map((a) => (typeof a === "object" ? toJson(a).replace(/\s+/g, " ") : String(a))).join(", ")})`,
+        );
         out.push(`     to    ${t.to}`, `     value ${t.value}`, `     data  ${t.data}`);
       });
       process.stdout.write(`${out.join("\n")}\n`);
     }
     return EXIT_OK;
   }
-  const wallet = createWalletClient({ account: from, chain: ctx.chain, transport: http(ctx.rpcUrl, { retryCount: 1 }) });
+  const wallet = createWalletClient({
+    account: from,
+    chain: ctx.chain,
+    transport: http(ctx.rpcUrl, { retryCount: 1 }),
+  });
   const sent: SentTx[] = [];
   for (const t of txs) {
     try {
       await ctx.pub.call({ account: from, to: t.to, data: t.data, value: t.value });
     } catch (e) {
       const r = describeRevert(e);
-      throw new ChainRefusal(`${t.function} ${r.message}${sent.length ? ` (after ${sent.map((s) => `${s.function} ${s.hash}`).join(", ")})` : ""}`, r.errorName, r.errorArgs);
+      throw new ChainRefusal(
+        `${t.function} ${r.message}${sent.length ? ` (after ${sent.map((s) => `${s.function} ${s.hash}`).join(", ")})` : ""}`,
+        r.errorName,
+        r.errorArgs,
+      );
     }
     let hash: Hex;
     try {
@@ -239,15 +310,31 @@ export async function execute(ctx: Context, from: PrivateKeyAccount, txs: Planne
 }
 
 /** Approves `spender` for `amount` OPG first when the allowance falls short. */
-export async function withApproval(ctx: Context, owner: Address, spender: Address, amount: bigint, then: PlannedTx): Promise<PlannedTx[]> {
+export async function withApproval(
+  ctx: Context,
+  owner: Address,
+  spender: Address,
+  amount: bigint,
+  then: PlannedTx,
+): Promise<PlannedTx[]> {
   const token = ctx.deployment.contracts.OPGToken;
-  const allowance = (await ctx.pub.readContract({ address: token, abi: opgTokenAbi, functionName: "allowance", args: [owner, spender] })) as bigint;
-  return allowance >= amount ? [then] : [plan("OPGToken", token, opgTokenAbi as Abi, "approve", [spender, amount]), then];
+  const allowance = (await ctx.pub.readContract({
+    address: token,
+    abi: opgTokenAbi,
+    functionName: "allowance",
+    args: [owner, spender],
+  })) as bigint;
+  return allowance >= amount
+    ? [then]
+    : [plan("OPGToken", token, opgTokenAbi as Abi, "approve", [spender, amount]), then];
 }
 
 /** Runs one group's subcommand, printing its help for -h or a missing / unknown subcommand. */
 export async function runGroup(
-  group: string, help: string, subs: Record<string, (args: string[]) => Promise<number>>, args: string[],
+  group: string,
+  help: string,
+  subs: Record<string, (args: string[]) => Promise<number>>,
+  args: string[],
 ): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === "--help" || sub === "-h" || sub === "help") {
@@ -259,6 +346,7 @@ export async function runGroup(
     return EXIT_USAGE;
   }
   const run = subs[sub];
-  if (!run) throw new UsageError(`unknown ${group} command ${JSON.stringify(sub)} (one of: ${Object.keys(subs).join(", ")})`);
+  if (!run)
+    throw new UsageError(`unknown ${group} command ${JSON.stringify(sub)} (one of: ${Object.keys(subs).join(", ")})`);
   return run(rest);
 }

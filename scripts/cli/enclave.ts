@@ -6,7 +6,19 @@ import type { Abi, Address } from "viem";
 import { gatewayRegistryAbi, proofSettlementAbi } from "../../sdk/abis.js";
 import { UsageError } from "../cliErrors.js";
 import {
-  COMMON_OPTIONS_HELP, EXIT_OK, addressArg, amountArg, connect, execute, opg, parseCommand, plan, requireAccount, runGroup, toJson, withApproval,
+  COMMON_OPTIONS_HELP,
+  EXIT_OK,
+  addressArg,
+  amountArg,
+  connect,
+  execute,
+  opg,
+  parseCommand,
+  plan,
+  requireAccount,
+  runGroup,
+  toJson,
+  withApproval,
 } from "./common.js";
 
 export const ENCLAVE_HELP = `Usage: proofpath enclave <command> <enclave-key-address> [options]
@@ -42,7 +54,12 @@ async function deposit(args: string[]): Promise<number> {
   const me = requireAccount(ctx);
   const settlement = ctx.deployment.contracts.ProofSettlement;
   const tx = plan("ProofSettlement", settlement, settlementAbi, "deposit", [key, amount]);
-  return execute(ctx, me, await withApproval(ctx, me.address, settlement, amount, tx), `deposit ${opg(amount)} for enclave ${key}`);
+  return execute(
+    ctx,
+    me,
+    await withApproval(ctx, me.address, settlement, amount, tx),
+    `deposit ${opg(amount)} for enclave ${key}`,
+  );
 }
 
 async function withdraw(args: string[]): Promise<number> {
@@ -57,10 +74,20 @@ async function withdraw(args: string[]): Promise<number> {
   const me = requireAccount(ctx);
   const settlement = ctx.deployment.contracts.ProofSettlement;
   if (amount !== undefined) {
-    return execute(ctx, me, [plan("ProofSettlement", settlement, settlementAbi, "requestWithdraw", [key, amount])], `request a withdrawal of ${opg(amount)} from enclave ${key}`);
+    return execute(
+      ctx,
+      me,
+      [plan("ProofSettlement", settlement, settlementAbi, "requestWithdraw", [key, amount])],
+      `request a withdrawal of ${opg(amount)} from enclave ${key}`,
+    );
   }
   const to = values.to === undefined ? me.address : addressArg(values.to, "--to");
-  return execute(ctx, me, [plan("ProofSettlement", settlement, settlementAbi, "withdraw", [key, to])], `withdraw the pending balance of enclave ${key} to ${to}`);
+  return execute(
+    ctx,
+    me,
+    [plan("ProofSettlement", settlement, settlementAbi, "withdraw", [key, to])],
+    `withdraw the pending balance of enclave ${key} to ${to}`,
+  );
 }
 
 async function status(args: string[]): Promise<number> {
@@ -71,34 +98,74 @@ async function status(args: string[]): Promise<number> {
   const ctx = await connect(values);
   const { GatewayRegistry: registry, ProofSettlement: settlement } = ctx.deployment.contracts;
   const [record, balance, pending, openBatches] = await Promise.all([
-    ctx.pub.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [key] }) as Promise<{
-      operator: Address; activeUntil: bigint; slashed: boolean; measurement: string; attestationHash: string; keyConfigHash: string;
-      bond: bigint; approvalNonce: bigint; bondUnlockAt: bigint;
+    ctx.pub.readContract({
+      address: registry,
+      abi: gatewayRegistryAbi,
+      functionName: "enclave",
+      args: [key],
+    }) as Promise<{
+      operator: Address;
+      activeUntil: bigint;
+      slashed: boolean;
+      measurement: string;
+      attestationHash: string;
+      keyConfigHash: string;
+      bond: bigint;
+      approvalNonce: bigint;
+      bondUnlockAt: bigint;
     }>,
-    ctx.pub.readContract({ address: settlement, abi: proofSettlementAbi, functionName: "balanceOf", args: [key] }) as Promise<bigint>,
-    ctx.pub.readContract({ address: settlement, abi: proofSettlementAbi, functionName: "pendingWithdrawal", args: [key] }) as Promise<readonly [bigint, bigint]>,
-    ctx.pub.readContract({ address: settlement, abi: proofSettlementAbi, functionName: "openBatches", args: [key] }) as Promise<bigint>,
+    ctx.pub.readContract({
+      address: settlement,
+      abi: proofSettlementAbi,
+      functionName: "balanceOf",
+      args: [key],
+    }) as Promise<bigint>,
+    ctx.pub.readContract({
+      address: settlement,
+      abi: proofSettlementAbi,
+      functionName: "pendingWithdrawal",
+      args: [key],
+    }) as Promise<readonly [bigint, bigint]>,
+    ctx.pub.readContract({
+      address: settlement,
+      abi: proofSettlementAbi,
+      functionName: "openBatches",
+      args: [key],
+    }) as Promise<bigint>,
   ]);
   const registered = record.operator !== "0x0000000000000000000000000000000000000000";
   const now = (await ctx.pub.getBlock({ blockTag: "latest" })).timestamp;
-  const state = !registered ? "NotRegistered" : record.slashed ? "Slashed" : record.activeUntil > now ? "Active" : "Inactive";
+  const state = !registered
+    ? "NotRegistered"
+    : record.slashed
+      ? "Slashed"
+      : record.activeUntil > now
+        ? "Active"
+        : "Inactive";
   const body = {
-    key, state, ...record, balance, pendingWithdrawal: { amount: pending[0], unlockAt: pending[1] }, openBatches,
+    key,
+    state,
+    ...record,
+    balance,
+    pendingWithdrawal: { amount: pending[0], unlockAt: pending[1] },
+    openBatches,
   };
   if (ctx.json) process.stdout.write(`${toJson(body)}\n`);
   else {
     const when = (t: bigint) => (t === 0n ? "-" : new Date(Number(t) * 1000).toISOString());
-    process.stdout.write([
-      `enclave ${key}`,
-      `  state         ${state}`,
-      `  operator      ${registered ? record.operator : "-"}`,
-      `  active until  ${when(record.activeUntil)}`,
-      `  measurement   ${record.measurement}`,
-      `  bond          ${opg(record.bond)}${record.bondUnlockAt ? ` (withdrawal unlocks ${when(record.bondUnlockAt)})` : ""}`,
-      `  fee balance   ${opg(balance)}`,
-      `  withdrawal    ${pending[0] === 0n ? "none pending" : `${opg(pending[0])}, unlocks ${when(pending[1])}`}`,
-      `  open batches  ${openBatches}`,
-    ].join("\n") + "\n");
+    process.stdout.write(
+      `${[
+        `enclave ${key}`,
+        `  state         ${state}`,
+        `  operator      ${registered ? record.operator : "-"}`,
+        `  active until  ${when(record.activeUntil)}`,
+        `  measurement   ${record.measurement}`,
+        `  bond          ${opg(record.bond)}${record.bondUnlockAt ? ` (withdrawal unlocks ${when(record.bondUnlockAt)})` : ""}`,
+        `  fee balance   ${opg(balance)}`,
+        `  withdrawal    ${pending[0] === 0n ? "none pending" : `${opg(pending[0])}, unlocks ${when(pending[1])}`}`,
+        `  open batches  ${openBatches}`,
+      ].join("\n")}\n`,
+    );
   }
   return EXIT_OK;
 }

@@ -2,11 +2,32 @@
  * `proofpath governance queue | execute | status`: a parameter change through the Timelock that owns
  * the protocol contracts (TimelockController.schedule, then execute once the delay has passed).
  */
-import { encodeFunctionData, isHex, keccak256, toHex, type Abi, type AbiFunction, type AbiParameter, type Address, type Hex } from "viem";
+import {
+  encodeFunctionData,
+  isHex,
+  keccak256,
+  toHex,
+  type Abi,
+  type AbiFunction,
+  type AbiParameter,
+  type Address,
+  type Hex,
+} from "viem";
 import { gatewayRegistryAbi, proofSettlementAbi, validatorSetAbi } from "../../sdk/abis.js";
 import { loadArtifact } from "../../sdk/artifacts.js";
 import { UsageError } from "../cliErrors.js";
-import { COMMON_OPTIONS_HELP, EXIT_OK, connect, execute, parseCommand, plan, requireAccount, runGroup, toJson, type Context } from "./common.js";
+import {
+  COMMON_OPTIONS_HELP,
+  EXIT_OK,
+  connect,
+  execute,
+  parseCommand,
+  plan,
+  requireAccount,
+  runGroup,
+  toJson,
+  type Context,
+} from "./common.js";
 
 export const GOVERNANCE_HELP = `Usage: proofpath governance <command> <contract> <function> [args...] [options]
 
@@ -31,7 +52,11 @@ Options:
 ${COMMON_OPTIONS_HELP}
 `;
 
-const TARGETS = { ValidatorSet: validatorSetAbi, GatewayRegistry: gatewayRegistryAbi, ProofSettlement: proofSettlementAbi } as const;
+const TARGETS = {
+  ValidatorSet: validatorSetAbi,
+  GatewayRegistry: gatewayRegistryAbi,
+  ProofSettlement: proofSettlementAbi,
+} as const;
 const ZERO32 = `0x${"00".repeat(32)}` as Hex;
 const STATES = ["Unset", "Waiting", "Ready", "Done"] as const;
 
@@ -64,7 +89,8 @@ function coerce(param: AbiParameter, value: unknown, where: string): unknown {
     if (typeof value === "string" && /^-?\d+$/.test(value)) return BigInt(value);
     return fail();
   }
-  if (t === "bool") return value === true || value === "true" ? true : value === false || value === "false" ? false : fail();
+  if (t === "bool")
+    return value === true || value === "true" ? true : value === false || value === "false" ? false : fail();
   if (t === "address" || t.startsWith("bytes")) return typeof value === "string" && isHex(value) ? value : fail();
   if (t === "string") return String(value);
   return fail();
@@ -87,29 +113,52 @@ interface Operation {
   salt: Hex;
 }
 
-function parseOperation(ctx: Pick<Context, "deployment">, positionals: string[], saltText: string | undefined): Operation {
+function parseOperation(
+  ctx: Pick<Context, "deployment">,
+  positionals: string[],
+  saltText: string | undefined,
+): Operation {
   const [contract, functionName, ...raw] = positionals;
   if (!contract || !functionName) throw new UsageError("expected <contract> <function> [args...]");
-  if (!(contract in TARGETS)) throw new UsageError(`<contract>: one of ${Object.keys(TARGETS).join(", ")}, got ${JSON.stringify(contract)}`);
+  if (!(contract in TARGETS))
+    throw new UsageError(`<contract>: one of ${Object.keys(TARGETS).join(", ")}, got ${JSON.stringify(contract)}`);
   const abi = TARGETS[contract as keyof typeof TARGETS] as Abi;
-  const candidates = abi.filter((x): x is AbiFunction => x.type === "function" && x.name === functionName && x.stateMutability !== "view" && x.stateMutability !== "pure");
-  if (candidates.length === 0) throw new UsageError(`${contract} has no state-changing function ${JSON.stringify(functionName)}`);
+  const candidates = abi.filter(
+    (x): x is AbiFunction =>
+      x.type === "function" && x.name === functionName && x.stateMutability !== "view" && x.stateMutability !== "pure",
+  );
+  if (candidates.length === 0)
+    throw new UsageError(`${contract} has no state-changing function ${JSON.stringify(functionName)}`);
   const fn = candidates.find((f) => f.inputs.length === raw.length);
-  if (!fn) throw new UsageError(`${contract}.${functionName} takes ${candidates.map((f) => f.inputs.length).join(" or ")} argument(s), got ${raw.length}`);
+  if (!fn)
+    throw new UsageError(
+      `${contract}.${functionName} takes ${candidates.map((f) => f.inputs.length).join(" or ")} argument(s), got ${raw.length}`,
+    );
   const args = fn.inputs.map((p, i) => {
     const text = raw[i]!;
     const v = p.type === "tuple" || p.type.endsWith("]") ? parseJson(text, `argument ${p.name ?? i}`) : text;
     return coerce(p, v, `argument ${p.name || i}`);
   });
   let salt = ZERO32;
-  if (saltText !== undefined) salt = /^0x[0-9a-fA-F]{64}$/.test(saltText) ? (saltText as Hex) : keccak256(toHex(saltText));
+  if (saltText !== undefined)
+    salt = /^0x[0-9a-fA-F]{64}$/.test(saltText) ? (saltText as Hex) : keccak256(toHex(saltText));
   const target = ctx.deployment.contracts[contract as keyof typeof TARGETS];
-  return { contract: contract as keyof typeof TARGETS, target, fn, args, call: encodeFunctionData({ abi: [fn], functionName: fn.name, args } as never), salt };
+  return {
+    contract: contract as keyof typeof TARGETS,
+    target,
+    fn,
+    args,
+    call: encodeFunctionData({ abi: [fn], functionName: fn.name, args } as never),
+    salt,
+  };
 }
 
 function timelockOf(ctx: Context): Address {
   const t = ctx.deployment.contracts.Timelock;
-  if (!t) throw new UsageError("the deployment names no Timelock (deployed without governance: its owner calls the contracts directly)");
+  if (!t)
+    throw new UsageError(
+      "the deployment names no Timelock (deployed without governance: its owner calls the contracts directly)",
+    );
   return t as Address;
 }
 const timelockAbi = () => loadArtifact("Timelock").abi;
@@ -121,10 +170,15 @@ async function queue(args: string[]): Promise<number> {
   const op = parseOperation(ctx, positionals, values.salt);
   const me = requireAccount(ctx);
   const timelock = timelockOf(ctx);
-  const minDelay = (await ctx.pub.readContract({ address: timelock, abi: timelockAbi(), functionName: "getMinDelay" })) as bigint;
+  const minDelay = (await ctx.pub.readContract({
+    address: timelock,
+    abi: timelockAbi(),
+    functionName: "getMinDelay",
+  })) as bigint;
   let delay = minDelay;
   if (values.delay !== undefined) {
-    if (!/^\d+$/.test(values.delay)) throw new UsageError(`--delay: expected seconds, got ${JSON.stringify(values.delay)}`);
+    if (!/^\d+$/.test(values.delay))
+      throw new UsageError(`--delay: expected seconds, got ${JSON.stringify(values.delay)}`);
     delay = BigInt(values.delay);
     if (delay < minDelay) throw new UsageError(`--delay ${delay} is below the Timelock's minimum delay ${minDelay}`);
   }
@@ -150,12 +204,27 @@ async function status(args: string[]): Promise<number> {
   const op = parseOperation(ctx, positionals, values.salt);
   const timelock = timelockOf(ctx);
   const abi = timelockAbi();
-  const id = (await ctx.pub.readContract({ address: timelock, abi, functionName: "hashOperation", args: [op.target, 0n, op.call, ZERO32, op.salt] })) as Hex;
+  const id = (await ctx.pub.readContract({
+    address: timelock,
+    abi,
+    functionName: "hashOperation",
+    args: [op.target, 0n, op.call, ZERO32, op.salt],
+  })) as Hex;
   const [state, readyAt] = await Promise.all([
     ctx.pub.readContract({ address: timelock, abi, functionName: "getOperationState", args: [id] }) as Promise<number>,
     ctx.pub.readContract({ address: timelock, abi, functionName: "getTimestamp", args: [id] }) as Promise<bigint>,
   ]);
-  const body = { id, state: STATES[state] ?? String(state), readyAt, timelock, target: op.target, function: `${op.contract}.${op.fn.name}`, args: op.args, call: op.call, salt: op.salt };
+  const body = {
+    id,
+    state: STATES[state] ?? String(state),
+    readyAt,
+    timelock,
+    target: op.target,
+    function: `${op.contract}.${op.fn.name}`,
+    args: op.args,
+    call: op.call,
+    salt: op.salt,
+  };
   if (ctx.json) process.stdout.write(`${toJson(body)}\n`);
   else {
     const when = readyAt > 1n ? ` (ready at ${new Date(Number(readyAt) * 1000).toISOString()})` : "";

@@ -6,7 +6,19 @@ import type { Abi, Address } from "viem";
 import { proofSettlementAbi, validatorSetAbi } from "../../sdk/abis.js";
 import { UsageError } from "../cliErrors.js";
 import {
-  COMMON_OPTIONS_HELP, EXIT_OK, addressArg, amountArg, connect, execute, opg, parseCommand, plan, requireAccount, runGroup, toJson, withApproval,
+  COMMON_OPTIONS_HELP,
+  EXIT_OK,
+  addressArg,
+  amountArg,
+  connect,
+  execute,
+  opg,
+  parseCommand,
+  plan,
+  requireAccount,
+  runGroup,
+  toJson,
+  withApproval,
 } from "./common.js";
 
 export const VALIDATOR_STATUS = ["None", "Admitted", "Active", "Exiting", "Banned"] as const;
@@ -40,12 +52,26 @@ async function join(args: string[]): Promise<number> {
   let amount: bigint;
   if (values.amount !== undefined) amount = amountArg(values.amount, "--amount");
   else {
-    const [, minStake] = (await ctx.pub.readContract({ address: vset, abi: validatorSetAbi, functionName: "params" })) as readonly [bigint, bigint, bigint, number];
-    const v = (await ctx.pub.readContract({ address: vset, abi: validatorSetAbi, functionName: "validator", args: [me.address] })) as { stake: bigint };
+    const [, minStake] = (await ctx.pub.readContract({
+      address: vset,
+      abi: validatorSetAbi,
+      functionName: "params",
+    })) as readonly [bigint, bigint, bigint, number];
+    const v = (await ctx.pub.readContract({
+      address: vset,
+      abi: validatorSetAbi,
+      functionName: "validator",
+      args: [me.address],
+    })) as { stake: bigint };
     amount = v.stake >= minStake ? minStake : minStake - v.stake;
   }
   const stake = plan("ValidatorSet", vset, vsetAbi, "stake", [me.address, amount]);
-  return execute(ctx, me, await withApproval(ctx, me.address, vset, amount, stake), `stake ${opg(amount)} for ${me.address}`);
+  return execute(
+    ctx,
+    me,
+    await withApproval(ctx, me.address, vset, amount, stake),
+    `stake ${opg(amount)} for ${me.address}`,
+  );
 }
 
 async function exit(args: string[]): Promise<number> {
@@ -54,7 +80,12 @@ async function exit(args: string[]): Promise<number> {
   if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const ctx = await connect(values);
   const me = requireAccount(ctx);
-  return execute(ctx, me, [plan("ValidatorSet", ctx.deployment.contracts.ValidatorSet, vsetAbi, "requestExit", [])], `request exit for ${me.address}`);
+  return execute(
+    ctx,
+    me,
+    [plan("ValidatorSet", ctx.deployment.contracts.ValidatorSet, vsetAbi, "requestExit", [])],
+    `request exit for ${me.address}`,
+  );
 }
 
 async function withdraw(args: string[]): Promise<number> {
@@ -64,7 +95,12 @@ async function withdraw(args: string[]): Promise<number> {
   const ctx = await connect(values);
   const me = requireAccount(ctx);
   const to = values.to === undefined ? me.address : addressArg(values.to, "--to");
-  return execute(ctx, me, [plan("ValidatorSet", ctx.deployment.contracts.ValidatorSet, vsetAbi, "withdrawStake", [to])], `withdraw the stake of ${me.address} to ${to}`);
+  return execute(
+    ctx,
+    me,
+    [plan("ValidatorSet", ctx.deployment.contracts.ValidatorSet, vsetAbi, "withdrawStake", [to])],
+    `withdraw the stake of ${me.address} to ${to}`,
+  );
 }
 
 async function claim(args: string[]): Promise<number> {
@@ -74,7 +110,16 @@ async function claim(args: string[]): Promise<number> {
   const ctx = await connect(values);
   const me = requireAccount(ctx);
   const to = values.to === undefined ? me.address : addressArg(values.to, "--to");
-  return execute(ctx, me, [plan("ProofSettlement", ctx.deployment.contracts.ProofSettlement, proofSettlementAbi as Abi, "claimRewards", [to])], `claim the rewards of ${me.address} to ${to}`);
+  return execute(
+    ctx,
+    me,
+    [
+      plan("ProofSettlement", ctx.deployment.contracts.ProofSettlement, proofSettlementAbi as Abi, "claimRewards", [
+        to,
+      ]),
+    ],
+    `claim the rewards of ${me.address} to ${to}`,
+  );
 }
 
 async function status(args: string[]): Promise<number> {
@@ -89,28 +134,49 @@ async function status(args: string[]): Promise<number> {
   else throw new UsageError("pass <address> or set PROOFPATH_PRIVATE_KEY");
   const { ValidatorSet: vset, ProofSettlement: settlement } = ctx.deployment.contracts;
   const [record, rewardsOwed, quorum, count, params] = await Promise.all([
-    ctx.pub.readContract({ address: vset, abi: validatorSetAbi, functionName: "validator", args: [who] }) as Promise<{ status: number; unlockAt: bigint; stake: bigint }>,
-    ctx.pub.readContract({ address: settlement, abi: proofSettlementAbi, functionName: "rewardsOwed", args: [who] }) as Promise<bigint>,
+    ctx.pub.readContract({ address: vset, abi: validatorSetAbi, functionName: "validator", args: [who] }) as Promise<{
+      status: number;
+      unlockAt: bigint;
+      stake: bigint;
+    }>,
+    ctx.pub.readContract({
+      address: settlement,
+      abi: proofSettlementAbi,
+      functionName: "rewardsOwed",
+      args: [who],
+    }) as Promise<bigint>,
     ctx.pub.readContract({ address: vset, abi: validatorSetAbi, functionName: "quorum" }) as Promise<bigint>,
     ctx.pub.readContract({ address: vset, abi: validatorSetAbi, functionName: "validatorCount" }) as Promise<bigint>,
-    ctx.pub.readContract({ address: vset, abi: validatorSetAbi, functionName: "params" }) as Promise<readonly [bigint, bigint, bigint, number]>,
+    ctx.pub.readContract({ address: vset, abi: validatorSetAbi, functionName: "params" }) as Promise<
+      readonly [bigint, bigint, bigint, number]
+    >,
   ]);
   const statusName = VALIDATOR_STATUS[record.status] ?? `Unknown(${record.status})`;
   const body = {
-    address: who, status: statusName, stake: record.stake, unlockAt: record.unlockAt, rewardsOwed,
-    quorum, activeValidators: count, minStake: params[1], exitDelay: params[2],
+    address: who,
+    status: statusName,
+    stake: record.stake,
+    unlockAt: record.unlockAt,
+    rewardsOwed,
+    quorum,
+    activeValidators: count,
+    minStake: params[1],
+    exitDelay: params[2],
   };
   if (ctx.json) process.stdout.write(`${toJson(body)}\n`);
   else {
-    const unlock = record.status === 3 ? ` (stake unlocks ${new Date(Number(record.unlockAt) * 1000).toISOString()})` : "";
-    process.stdout.write([
-      `validator ${who}`,
-      `  status        ${statusName}${unlock}`,
-      `  stake         ${opg(record.stake)} (minStake ${opg(params[1])})`,
-      `  rewards owed  ${opg(rewardsOwed)}`,
-      `  quorum        ${quorum} of ${count} active validators`,
-      `  exit delay    ${params[2]} s`,
-    ].join("\n") + "\n");
+    const unlock =
+      record.status === 3 ? ` (stake unlocks ${new Date(Number(record.unlockAt) * 1000).toISOString()})` : "";
+    process.stdout.write(
+      `${[
+        `validator ${who}`,
+        `  status        ${statusName}${unlock}`,
+        `  stake         ${opg(record.stake)} (minStake ${opg(params[1])})`,
+        `  rewards owed  ${opg(rewardsOwed)}`,
+        `  quorum        ${quorum} of ${count} active validators`,
+        `  exit delay    ${params[2]} s`,
+      ].join("\n")}\n`,
+    );
   }
   return EXIT_OK;
 }

@@ -20,7 +20,16 @@ export interface LoadResult {
   errors: string[];
 }
 
-const TOPICS = ["zero-knowledge proofs", "TEE attestation", "Merkle trees", "gas costs", "OHTTP relays", "validator quorums", "fee markets", "token burns"];
+const TOPICS = [
+  "zero-knowledge proofs",
+  "TEE attestation",
+  "Merkle trees",
+  "gas costs",
+  "OHTTP relays",
+  "validator quorums",
+  "fee markets",
+  "token burns",
+];
 
 export function chatBody(i: number): string {
   return JSON.stringify({
@@ -74,7 +83,10 @@ export function createLoadGenerator(o: LoadOptions) {
 }
 
 /** A `send` that encrypts each call with the OHTTP client and posts it to the client's relay. */
-export function ohttpSender(client: Pick<OhttpClient, "request">, path = "/v1/chat/completions"): (i: number, body: string) => Promise<void> {
+export function ohttpSender(
+  client: Pick<OhttpClient, "request">,
+  path = "/v1/chat/completions",
+): (i: number, body: string) => Promise<void> {
   return async (_i, body) => {
     const res = await client.request("POST", path, { "content-type": "application/json" }, body);
     if (res.status !== 200) throw new Error(`HTTP ${res.status} inside OHTTP: ${res.text().slice(0, 200)}`);

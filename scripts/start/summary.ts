@@ -50,7 +50,9 @@ async function allBatches(ponder: Ponder, gateway: Address): Promise<BatchRow[]>
   const rows: BatchRow[] = [];
   let cursor: string | null = null;
   do {
-    const page = (await ponder.getJson(`/batches?gateway=${gateway}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`)) as { items: BatchRow[]; nextCursor: string | null };
+    const page = (await ponder.getJson(
+      `/batches?gateway=${gateway}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+    )) as { items: BatchRow[]; nextCursor: string | null };
     rows.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor);
@@ -68,7 +70,8 @@ export async function finality(ponder: Ponder, gateway: Address, served: number)
     covered += BigInt(b.count);
     if (b.status === "finalized") finalizedCalls += b.count;
   }
-  const allFinalized = covered >= BigInt(served) && batches.every((b) => b.status === "finalized") && finalizedCalls >= served;
+  const allFinalized =
+    covered >= BigInt(served) && batches.every((b) => b.status === "finalized") && finalizedCalls >= served;
   return { batches, finalizedCalls, allFinalized };
 }
 
@@ -79,7 +82,9 @@ export async function computeSummary(i: SummaryInput): Promise<Summary> {
   // Gas actually paid by the submit transactions, read from the chain.
   const logs = await i.publicClient.getLogs({
     address: i.deployment.contracts.ProofSettlement,
-    event: parseAbiItem("event BatchSubmitted(address indexed gateway, uint64 indexed batchSeq, uint64 indexed firstCallSeq, uint32 count, bytes32 root, uint256 fee, bytes32 headerHash, (bytes32 modelId, uint32 calls, uint64 inputTokens, uint64 outputTokens)[] usage, uint64 firstServedAt, uint64 lastServedAt, string daURI)"),
+    event: parseAbiItem(
+      "event BatchSubmitted(address indexed gateway, uint64 indexed batchSeq, uint64 indexed firstCallSeq, uint32 count, bytes32 root, uint256 fee, bytes32 headerHash, (bytes32 modelId, uint32 calls, uint64 inputTokens, uint64 outputTokens)[] usage, uint64 firstServedAt, uint64 lastServedAt, string daURI)",
+    ),
     fromBlock: BigInt(i.deployment.startBlock),
   });
   const txs = [...new Set(logs.map((l) => l.transactionHash))];
@@ -104,13 +109,20 @@ export async function computeSummary(i: SummaryInput): Promise<Summary> {
 
 export async function printSummary(i: SummaryInput): Promise<Summary> {
   const s = await computeSummary(i);
-  const rewards = await Promise.all(i.validators.map(async (v) => ({ v: v.address, owed: await rewardsOwed(i, v.address) })));
+  const rewards = await Promise.all(
+    i.validators.map(async (v) => ({ v: v.address, owed: await rewardsOwed(i, v.address) })),
+  );
   const sec = (ms: number | null) => (ms === null ? "n/a" : `${(ms / 1000).toFixed(1)} s`);
   const rows: [string, string][] = [
     ["calls answered (load generator)", String(s.served)],
     ["calls settled (indexer)", String(s.callsSettled)],
     ["calls finalized (indexer)", String(s.callsFinalized)],
-    ["batches", `${s.batches} (${Object.entries(s.batchesByStatus).map(([k, n]) => `${k} ${n}`).join(", ")})`],
+    [
+      "batches",
+      `${s.batches} (${Object.entries(s.batchesByStatus)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(", ")})`,
+    ],
     ["gas per settled call (submit)", `${s.gasPerCall.toFixed(0)} (${s.submitGas.toLocaleString("en-US")} gas in all)`],
     ["fees paid", `${i.formatOpg(BigInt(s.feesPaidWei))} OPG`],
     ["proof latency (served → finalized)", `avg ${sec(s.proofLatencyAvgMs)}, p95 ${sec(s.proofLatencyP95Ms)}`],
@@ -121,8 +133,15 @@ export async function printSummary(i: SummaryInput): Promise<Summary> {
   for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
   console.log("\na few calls (GET /calls/:gateway/:callSeq on the indexer)");
   for (const o of i.outcomes) {
-    const st = o.status as { status?: string; batch?: { batchSeq?: string } | null; txs?: { finalize?: string | null }; proofLatencyMs?: number | null };
-    console.log(`  callSeq ${String(o.callSeq).padStart(5)}  ${String(st.status ?? "?").padEnd(9)}  batch ${st.batch?.batchSeq ?? "-"}  finalize tx ${st.txs?.finalize ?? "-"}`);
+    const st = o.status as {
+      status?: string;
+      batch?: { batchSeq?: string } | null;
+      txs?: { finalize?: string | null };
+      proofLatencyMs?: number | null;
+    };
+    console.log(
+      `  callSeq ${String(o.callSeq).padStart(5)}  ${String(st.status ?? "?").padEnd(9)}  batch ${st.batch?.batchSeq ?? "-"}  finalize tx ${st.txs?.finalize ?? "-"}`,
+    );
   }
   console.log(`\n${s.allFinalized ? "✔ every call ended finalized" : "✘ not every call ended finalized"}`);
   if (process.env.PROOFPATH_SUMMARY_JSON) console.log(`SUMMARY ${JSON.stringify(s)}`);

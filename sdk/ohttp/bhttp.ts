@@ -55,8 +55,7 @@ export interface BhttpResponse {
 /** Input shapes for the encoders: everything but the control data is optional. */
 export type BhttpRequestInit = Pick<BhttpRequest, "method" | "scheme" | "authority" | "path"> &
   Partial<Pick<BhttpRequest, "headers" | "content" | "trailers">>;
-export type BhttpResponseInit = Pick<BhttpResponse, "status"> &
-  Partial<Omit<BhttpResponse, "status">>;
+export type BhttpResponseInit = Pick<BhttpResponse, "status"> & Partial<Omit<BhttpResponse, "status">>;
 
 export interface BhttpEncodeOptions {
   /**
@@ -196,7 +195,8 @@ function fieldValueProblem(value: Uint8Array): Problem {
   const n = value.length;
   for (let i = 0; i < n; i++) {
     const b = value[i]!;
-    if (b === 0x00 || b === 0x0a || b === 0x0d) return `byte 0x${b.toString(16).padStart(2, "0")} (NUL/CR/LF) in field value`;
+    if (b === 0x00 || b === 0x0a || b === 0x0d)
+      return `byte 0x${b.toString(16).padStart(2, "0")} (NUL/CR/LF) in field value`;
   }
   if (n > 0) {
     const first = value[0]!;
@@ -297,7 +297,8 @@ const sectionSize = (f: EncodedFields): number => varintLength(f.size) + f.size;
 
 function paddingOf(options: BhttpEncodeOptions | undefined): number {
   const padding = options?.padding ?? 0;
-  if (!Number.isSafeInteger(padding) || padding < 0) throw new BhttpEncodeError(`padding ${padding} is not a non-negative integer`);
+  if (!Number.isSafeInteger(padding) || padding < 0)
+    throw new BhttpEncodeError(`padding ${padding} is not a non-negative integer`);
   return padding;
 }
 
@@ -305,7 +306,12 @@ function paddingOf(options: BhttpEncodeOptions | undefined): number {
  * How many of the three trailing parts (header section, content, trailers) to write:
  * 3 = all; truncation drops empty parts from the end (RFC 9292 §3.8).
  */
-function partsToWrite(truncate: boolean, headers: EncodedFields, content: Uint8Array, trailers: EncodedFields): 0 | 1 | 2 | 3 {
+function partsToWrite(
+  truncate: boolean,
+  headers: EncodedFields,
+  content: Uint8Array,
+  trailers: EncodedFields,
+): 0 | 1 | 2 | 3 {
   if (!truncate || trailers.lines.length > 0) return 3;
   if (content.length > 0) return 2;
   if (headers.lines.length > 0) return 1;
@@ -420,7 +426,8 @@ class Reader {
     if (start >= buf.length) this.fail(`truncated: missing ${what}`);
     const first = buf[start]!;
     const len = 1 << (first >>> 6);
-    if (start + len > buf.length) this.fail(`truncated: ${what} is a ${len}-byte varint but only ${buf.length - start} byte(s) remain`);
+    if (start + len > buf.length)
+      this.fail(`truncated: ${what} is a ${len}-byte varint but only ${buf.length - start} byte(s) remain`);
     let v = first & 0x3f;
     for (let i = 1; i < len; i++) v = v * 256 + buf[start + i]!;
     // An 8-byte varint above 2^53 loses precision here, but any such length or status is
@@ -431,7 +438,8 @@ class Reader {
 
   bytes(n: number, what: string): Uint8Array {
     const start = this.off;
-    if (n > this.buf.length - start) this.fail(`truncated: ${what} declares ${n} byte(s) but only ${this.buf.length - start} remain`);
+    if (n > this.buf.length - start)
+      this.fail(`truncated: ${what} declares ${n} byte(s) but only ${this.buf.length - start} remain`);
     this.off = start + n;
     return this.buf.subarray(start, start + n);
   }
@@ -441,7 +449,6 @@ class Reader {
     return this.bytes(n, what);
   }
 }
-
 
 function decodeControlString(r: Reader, what: string, check: (b: Uint8Array) => Problem): string {
   const start = r.off;
@@ -455,7 +462,10 @@ function decodeFieldSection(r: Reader, section: "header" | "trailer"): [string, 
   const sectionStart = r.off;
   const size = r.varint(`${section} section length`);
   if (size > r.buf.length - r.off) {
-    r.fail(`truncated: ${section} section declares ${size} byte(s) but only ${r.buf.length - r.off} remain`, sectionStart);
+    r.fail(
+      `truncated: ${section} section declares ${size} byte(s) but only ${r.buf.length - r.off} remain`,
+      sectionStart,
+    );
   }
   const end = r.off + size;
   const sub = new Reader(r.buf.subarray(0, end));
@@ -479,7 +489,8 @@ function decodeFieldSection(r: Reader, section: "header" | "trailer"): [string, 
     if (np) r.fail(np, lineStart);
     const nameStr = ascii(name);
     if (name[0] === 0x3a) {
-      if (FORBIDDEN_PSEUDO.has(nameStr)) r.fail(`pseudo-field ${nameStr} is not allowed (it belongs in the control data)`, lineStart);
+      if (FORBIDDEN_PSEUDO.has(nameStr))
+        r.fail(`pseudo-field ${nameStr} is not allowed (it belongs in the control data)`, lineStart);
       if (section === "trailer") r.fail(`pseudo-field ${nameStr} in trailers`, lineStart);
       if (seenRegular) r.fail(`pseudo-field ${nameStr} after a regular field`, lineStart);
     } else {
@@ -503,7 +514,11 @@ function checkFraming(r: Reader, expected: 0 | 1): void {
   const fi = r.varint("framing indicator");
   if (fi === expected) return;
   const kind = expected === 0 ? "request" : "response";
-  if (fi === 0 || fi === 1) r.fail(`expected a known-length ${kind} (framing indicator ${expected}) but got a known-length ${fi === 0 ? "request" : "response"} (${fi})`, 0);
+  if (fi === 0 || fi === 1)
+    r.fail(
+      `expected a known-length ${kind} (framing indicator ${expected}) but got a known-length ${fi === 0 ? "request" : "response"} (${fi})`,
+      0,
+    );
   if (fi === 2 || fi === 3) r.fail(`indeterminate-length framing (indicator ${fi}) is not supported`, 0);
   r.fail(`unknown framing indicator ${fi}`, 0);
 }

@@ -33,7 +33,13 @@ import {
 } from "./encapsulation.js";
 import { OhttpError, keyConfigHash, type KeyConfig } from "./keyConfig.js";
 import { createFetchPost, createNodePost, type Post } from "./transport.js";
-import { MemoryReceiptKeeper, awaitCallReceipt, type CallReceiptOptions, type ReceiptKeeper, type SignedCallReceipt } from "./receipts.js";
+import {
+  MemoryReceiptKeeper,
+  awaitCallReceipt,
+  type CallReceiptOptions,
+  type ReceiptKeeper,
+  type SignedCallReceipt,
+} from "./receipts.js";
 
 /** The gateway key config does not hash to the value the client was told to expect. */
 export class OhttpKeyConfigMismatchError extends OhttpError {
@@ -55,7 +61,9 @@ export class OhttpRelayError extends OhttpError {
   readonly status: number;
   readonly contentType: string | null;
   constructor(status: number, contentType: string | null) {
-    super(`OHTTP relay returned HTTP ${status} (${contentType ?? "no content-type"}) instead of ${MEDIA_TYPE_OHTTP_RESPONSE}.`);
+    super(
+      `OHTTP relay returned HTTP ${status} (${contentType ?? "no content-type"}) instead of ${MEDIA_TYPE_OHTTP_RESPONSE}.`,
+    );
     this.status = status;
     this.contentType = contentType;
   }
@@ -168,29 +176,55 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
     if (expected.toLowerCase() !== hash) throw new OhttpKeyConfigMismatchError(expected, hash);
   }
   const key: OhttpClientKey = importClientKey(configBytes);
-  const post: Post = options.fetch ? createFetchPost(options.fetch) : (createNodePost() ?? createFetchPost(globalThis.fetch));
+  const post: Post = options.fetch
+    ? createFetchPost(options.fetch)
+    : (createNodePost() ?? createFetchPost(globalThis.fetch));
   const now = options.now ?? Date.now;
   const utf8 = new TextEncoder();
   const utf8Decoder = new TextDecoder();
   let receiptOptions: CallReceiptOptions | undefined;
   if (options.receipts) {
     const { via = "relay", daBaseUrl, ...rest } = options.receipts;
-    if (via === "direct" && !daBaseUrl) throw new OhttpError("receipts: via \"direct\" needs daBaseUrl.");
+    if (via === "direct" && !daBaseUrl) throw new OhttpError('receipts: via "direct" needs daBaseUrl.');
     const keeper = rest.keeper ?? new MemoryReceiptKeeper();
-    receiptOptions = via === "direct"
-      ? { ...rest, daBaseUrl: daBaseUrl!, keeper }
-      : { ...rest, daBaseUrl: new URL(daBaseUrl ?? "/da", "http://gateway.invalid").pathname, keeper, fetch: (url, init) => lookupViaRelay(String(url), init?.signal ?? undefined) };
+    receiptOptions =
+      via === "direct"
+        ? { ...rest, daBaseUrl: daBaseUrl!, keeper }
+        : {
+            ...rest,
+            daBaseUrl: new URL(daBaseUrl ?? "/da", "http://gateway.invalid").pathname,
+            keeper,
+            fetch: (url, init) => lookupViaRelay(String(url), init?.signal ?? undefined),
+          };
   }
   /** A fetch for the receipt look-up that sends it encapsulated, through the relay. */
   async function lookupViaRelay(url: string, signal?: AbortSignal): Promise<Response> {
-    const r = await send("GET", new URL(url, "http://gateway.invalid").pathname, { accept: "application/json" }, undefined, signal ? { signal } : undefined, false);
-    return new Response(r.body.length ? (r.body as Uint8Array<ArrayBuffer>) : null, { status: r.status, headers: r.headers as [string, string][] });
+    const r = await send(
+      "GET",
+      new URL(url, "http://gateway.invalid").pathname,
+      { accept: "application/json" },
+      undefined,
+      signal ? { signal } : undefined,
+      false,
+    );
+    return new Response(r.body.length ? (r.body as Uint8Array<ArrayBuffer>) : null, {
+      status: r.status,
+      headers: r.headers as [string, string][],
+    });
   }
 
   // A request of the gateway's DA routes (e.g. the user's own look-up) is not a served call: no receipt.
-  const daPath = receiptOptions && `${new URL(receiptOptions.daBaseUrl, "http://gateway.invalid").pathname.replace(/\/+$/, "")}/`;
-  function request(method: string, target: string, headers?: OhttpHeaders, body?: string | Uint8Array, requestOptions?: OhttpRequestOptions): Promise<OhttpClientResponse> {
-    const isDa = daPath !== undefined && new URL(target, options.origin ?? "http://gateway.invalid").pathname.startsWith(daPath);
+  const daPath =
+    receiptOptions && `${new URL(receiptOptions.daBaseUrl, "http://gateway.invalid").pathname.replace(/\/+$/, "")}/`;
+  function request(
+    method: string,
+    target: string,
+    headers?: OhttpHeaders,
+    body?: string | Uint8Array,
+    requestOptions?: OhttpRequestOptions,
+  ): Promise<OhttpClientResponse> {
+    const isDa =
+      daPath !== undefined && new URL(target, options.origin ?? "http://gateway.invalid").pathname.startsWith(daPath);
     return send(method, target, headers, body, requestOptions, !isDa);
   }
 
@@ -207,7 +241,9 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
       try {
         url = new URL(target, options.origin);
       } catch {
-        throw new OhttpError(`OHTTP request target ${JSON.stringify(target)} is neither an absolute URL nor a path starting with "/".`);
+        throw new OhttpError(
+          `OHTTP request target ${JSON.stringify(target)} is neither an absolute URL nor a path starting with "/".`,
+        );
       }
     }
     const given: BhttpField[] = Array.isArray(headers)
@@ -229,7 +265,11 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
       if (res.status !== 200 || res.contentType?.split(";")[0]?.trim().toLowerCase() !== MEDIA_TYPE_OHTTP_RESPONSE) {
         throw new OhttpRelayError(res.status, res.contentType);
       }
-      return { encapsulatedRequest, encapsulatedResponse: res.body, response: decodeResponse(await decapsulateResponse(context, res.body)) };
+      return {
+        encapsulatedRequest,
+        encapsulatedResponse: res.body,
+        response: decodeResponse(await decapsulateResponse(context, res.body)),
+      };
     };
 
     // A caller's own date is kept (and never corrected); otherwise ours, from our clock.
@@ -270,14 +310,21 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
     };
   }
 
-  return { keyConfig: key.config, keyConfigHash: hash, request, ...(receiptOptions ? { receipts: receiptOptions.keeper } : {}) };
+  return {
+    keyConfig: key.config,
+    keyConfigHash: hash,
+    request,
+    ...(receiptOptions ? { receipts: receiptOptions.keeper } : {}),
+  };
 }
 
 /** The gateway's date when `res` is its refusal of our request's date (problem type `#date`). */
 function refusedDateOf(res: BhttpResponse): number | undefined {
-  if (res.status !== 400 || getField(res.headers, "content-type")?.split(";")[0]?.trim() !== "application/problem+json") return undefined;
+  if (res.status !== 400 || getField(res.headers, "content-type")?.split(";")[0]?.trim() !== "application/problem+json")
+    return undefined;
   try {
-    if ((JSON.parse(new TextDecoder().decode(res.content)) as { type?: unknown }).type !== PROBLEM_DATE) return undefined;
+    if ((JSON.parse(new TextDecoder().decode(res.content)) as { type?: unknown }).type !== PROBLEM_DATE)
+      return undefined;
   } catch {
     return undefined;
   }

@@ -83,7 +83,9 @@ export class OhttpUnknownKeyError extends OhttpError {
   override name = "OhttpUnknownKeyError";
   readonly keyId: number;
   constructor(keyId: number, known: readonly number[]) {
-    super(`Unknown OHTTP key id ${keyId}.`, { details: `This gateway holds key id(s): ${known.join(", ") || "none"}.` });
+    super(`Unknown OHTTP key id ${keyId}.`, {
+      details: `This gateway holds key id(s): ${known.join(", ") || "none"}.`,
+    });
     this.keyId = keyId;
   }
 }
@@ -143,7 +145,24 @@ interface Primitives {
 }
 
 // RFC 8410 DER prefix for a raw X25519 private key.
-const PKCS8_X25519 = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20);
+const PKCS8_X25519 = Uint8Array.of(
+  0x30,
+  0x2e,
+  0x02,
+  0x01,
+  0x00,
+  0x30,
+  0x05,
+  0x06,
+  0x03,
+  0x2b,
+  0x65,
+  0x6e,
+  0x04,
+  0x22,
+  0x04,
+  0x20,
+);
 
 /** A copy backed by its own ArrayBuffer (what WebCrypto's BufferSource typing wants). */
 const own = (b: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(b);
@@ -152,7 +171,10 @@ function nodePrimitives(nc: typeof import("node:crypto")): Primitives {
   // Raw public keys travel as JWK (RFC 8037: x = base64url of the 32 bytes): OpenSSL's DER (SPKI)
   // encoder and decoder cost 3-5x more per key, and there is one of each on every request.
   const jwkPublic = (pk: Uint8Array) =>
-    nc.createPublicKey({ key: { kty: "OKP", crv: "X25519", x: Buffer.from(pk.buffer, pk.byteOffset, pk.length).toString("base64url") }, format: "jwk" });
+    nc.createPublicKey({
+      key: { kty: "OKP", crv: "X25519", x: Buffer.from(pk.buffer, pk.byteOffset, pk.length).toString("base64url") },
+      format: "jwk",
+    });
   const rawPublic = (k: KeyObject) => new Uint8Array(Buffer.from(k.export({ format: "jwk" }).x!, "base64url"));
   return {
     name: "node",
@@ -198,7 +220,9 @@ function webCryptoPrimitives(): Primitives {
   const aes = async (mode: "encrypt" | "decrypt", key: Uint8Array, nonce: Uint8Array, data: Uint8Array) => {
     const k = await subtle.importKey("raw", own(key), "AES-GCM", false, [mode]);
     const params = { name: "AES-GCM", iv: own(nonce) };
-    return new Uint8Array(mode === "encrypt" ? await subtle.encrypt(params, k, own(data)) : await subtle.decrypt(params, k, own(data)));
+    return new Uint8Array(
+      mode === "encrypt" ? await subtle.encrypt(params, k, own(data)) : await subtle.decrypt(params, k, own(data)),
+    );
   };
   return {
     name: "webcrypto",
@@ -215,7 +239,9 @@ function webCryptoPrimitives(): Primitives {
     },
     importPublic: (publicKey) => subtle.importKey("raw", own(publicKey), X25519, false, []),
     async dh(secret, peer) {
-      return new Uint8Array(await subtle.deriveBits({ name: "X25519", public: peer as CryptoKey }, secret as CryptoKey, 256));
+      return new Uint8Array(
+        await subtle.deriveBits({ name: "X25519", public: peer as CryptoKey }, secret as CryptoKey, 256),
+      );
     },
     aesGcmSeal: (key, nonce, pt) => aes("encrypt", key, nonce, pt),
     aesGcmOpen: (key, nonce, ct) => aes("decrypt", key, nonce, ct),
@@ -341,7 +367,11 @@ function deriveContext(dh: Uint8Array, enc: Uint8Array, pkR: Uint8Array, ksConte
 }
 
 /** RFC 9458 §4.4 key schedule for the response AEAD. */
-function responseKeys(secret: Uint8Array, enc: Uint8Array, responseNonce: Uint8Array): { key: Uint8Array; nonce: Uint8Array } {
+function responseKeys(
+  secret: Uint8Array,
+  enc: Uint8Array,
+  responseNonce: Uint8Array,
+): { key: Uint8Array; nonce: Uint8Array } {
   const prk = hkdfExtract(concat(enc, responseNonce), secret);
   return { key: hkdfExpand(prk, NK, LABEL_KEY), nonce: hkdfExpand(prk, NN, LABEL_NONCE) };
 }
@@ -353,9 +383,12 @@ function responseKeys(secret: Uint8Array, enc: Uint8Array, responseNonce: Uint8A
 function requestHeader(keyId: number): Uint8Array {
   return Uint8Array.of(
     keyId,
-    KEM_X25519_HKDF_SHA256 >> 8, KEM_X25519_HKDF_SHA256 & 0xff,
-    KDF_HKDF_SHA256 >> 8, KDF_HKDF_SHA256 & 0xff,
-    AEAD_AES_128_GCM >> 8, AEAD_AES_128_GCM & 0xff,
+    KEM_X25519_HKDF_SHA256 >> 8,
+    KEM_X25519_HKDF_SHA256 & 0xff,
+    KDF_HKDF_SHA256 >> 8,
+    KDF_HKDF_SHA256 & 0xff,
+    AEAD_AES_128_GCM >> 8,
+    AEAD_AES_128_GCM & 0xff,
   );
 }
 
@@ -424,7 +457,9 @@ export async function encapsulateRequest(
   request: Uint8Array,
   options?: EncapsulateRequestOptions,
 ): Promise<{ encapsulatedRequest: Uint8Array; context: OhttpClientContext }> {
-  const eph = options?.ephemeralPrivateKey ? await prim.importX25519(options.ephemeralPrivateKey) : await prim.generateX25519();
+  const eph = options?.ephemeralPrivateKey
+    ? await prim.importX25519(options.ephemeralPrivateKey)
+    : await prim.generateX25519();
   const enc = eph.publicKey;
   const pkR = key.config.publicKey;
   const ctx = deriveContext(await prim.dh(eph.handle, await gatewayKeyHandle(key)), enc, pkR, key.ksContext);
@@ -437,9 +472,13 @@ export async function encapsulateRequest(
 }
 
 /** Opens the gateway's encapsulated response (response_nonce ‖ ct) → the `message/bhttp` response. */
-export async function decapsulateResponse(context: OhttpClientContext, encapsulatedResponse: Uint8Array): Promise<Uint8Array> {
+export async function decapsulateResponse(
+  context: OhttpClientContext,
+  encapsulatedResponse: Uint8Array,
+): Promise<Uint8Array> {
   const min = RESPONSE_NONCE_LENGTH + NT;
-  if (encapsulatedResponse.length < min) throw new OhttpTruncatedError("encapsulated response", min, encapsulatedResponse.length);
+  if (encapsulatedResponse.length < min)
+    throw new OhttpTruncatedError("encapsulated response", min, encapsulatedResponse.length);
   const responseNonce = encapsulatedResponse.subarray(0, RESPONSE_NONCE_LENGTH);
   const { key, nonce } = responseKeys(context.responseSecret, context.enc, responseNonce);
   try {
@@ -485,7 +524,11 @@ export async function importServerKeys(keyPairs: OhttpKeyPair | readonly OhttpKe
     if (!bytesEqual(secret.publicKey, kp.config.publicKey)) {
       throw new OhttpError(`OHTTP key id ${kp.keyId}: the private key does not match the config's public key.`);
     }
-    keys.set(kp.keyId, { config: kp.config, secret, ksContext: keyScheduleContext(requestInfo(requestHeader(kp.keyId))) });
+    keys.set(kp.keyId, {
+      config: kp.config,
+      secret,
+      ksContext: keyScheduleContext(requestInfo(requestHeader(kp.keyId))),
+    });
   }
   return { keys, keyConfigList: encodeKeyConfigList(list.map((kp) => kp.encodedConfig)) };
 }
@@ -521,7 +564,12 @@ export async function decapsulateRequest(
   if (msg.length < min) throw new OhttpTruncatedError("encapsulated request", min, msg.length);
   const enc = msg.slice(HDR_LEN, HDR_LEN + NENC);
   try {
-    const ctx = deriveContext(await prim.dh(key.secret.handle, await prim.importPublic(enc)), enc, key.config.publicKey, key.ksContext);
+    const ctx = deriveContext(
+      await prim.dh(key.secret.handle, await prim.importPublic(enc)),
+      enc,
+      key.config.publicKey,
+      key.ksContext,
+    );
     const request = await prim.aesGcmOpen(ctx.key, ctx.baseNonce, msg.subarray(HDR_LEN + NENC));
     return { request, context: { keyId, enc, responseSecret: ctx.responseSecret } };
   } catch (e) {
@@ -637,22 +685,32 @@ export class OhttpReplayGuard {
    * header), if any.
    */
   check(enc: Uint8Array, requestTimeMs?: number): void {
-    if (enc.length !== NENC) throw new OhttpError(`OhttpReplayGuard.check expects the ${NENC}-byte enc, got ${enc.length} bytes.`);
+    if (enc.length !== NENC)
+      throw new OhttpError(`OhttpReplayGuard.check expects the ${NENC}-byte enc, got ${enc.length} bytes.`);
     const now = this.now();
     const key = keyOf(enc);
     let t = now;
     if (requestTimeMs !== undefined) {
       if (!(requestTimeMs >= now - this.windowMs)) {
-        throw new OhttpReplayError("stale", `request time ${requestTimeMs} is more than ${this.windowMs} ms before ${now}`);
+        throw new OhttpReplayError(
+          "stale",
+          `request time ${requestTimeMs} is more than ${this.windowMs} ms before ${now}`,
+        );
       }
       if (requestTimeMs > now + this.windowMs) {
-        throw new OhttpReplayError("future", `request time ${requestTimeMs} is more than ${this.windowMs} ms after ${now}`);
+        throw new OhttpReplayError(
+          "future",
+          `request time ${requestTimeMs} is more than ${this.windowMs} ms after ${now}`,
+        );
       }
       t = requestTimeMs;
     }
     if (this.seen.has(key)) throw new OhttpReplayError("replayed", "this encapsulated request was already accepted");
     if (t <= this._floor) {
-      throw new OhttpReplayError("full", "the replay cache was full and has forgotten requests this old; retry with a fresh request");
+      throw new OhttpReplayError(
+        "full",
+        "the replay cache was full and has forgotten requests this old; retry with a fresh request",
+      );
     }
     this.purge(now);
     this.evictFor(1);

@@ -87,7 +87,9 @@ export class OhttpUnsupportedSuiteError extends OhttpError {
     const fmt = (v: number | undefined) => (v === undefined ? "-" : `0x${v.toString(16).padStart(4, "0")}`);
     super(
       `Unsupported OHTTP suite (KEM ${fmt(suite.kemId)}, KDF ${fmt(suite.kdfId)}, AEAD ${fmt(suite.aeadId)}): ${context}.`,
-      { details: "Only DHKEM(X25519, HKDF-SHA256) 0x0020 with HKDF-SHA256 0x0001 and AES-128-GCM 0x0001 is supported." },
+      {
+        details: "Only DHKEM(X25519, HKDF-SHA256) 0x0020 with HKDF-SHA256 0x0001 and AES-128-GCM 0x0001 is supported.",
+      },
     );
     this.kemId = suite.kemId;
     this.kdfId = suite.kdfId;
@@ -100,7 +102,8 @@ export class OhttpUnsupportedSuiteError extends OhttpError {
 // ---------------------------------------------------------------------------------------------
 
 function checkU(v: number, bits: 8 | 16, what: string): void {
-  if (!Number.isInteger(v) || v < 0 || v >= 2 ** bits) throw new OhttpKeyConfigError(`${what} ${v} does not fit in ${bits} bits`);
+  if (!Number.isInteger(v) || v < 0 || v >= 2 ** bits)
+    throw new OhttpKeyConfigError(`${what} ${v} does not fit in ${bits} bits`);
 }
 
 /** Encodes one Key Config (RFC 9458 §3.1). */
@@ -109,7 +112,9 @@ export function encodeKeyConfig(config: KeyConfig): Uint8Array {
   checkU(config.kemId, 16, "KEM id");
   const npk = KEM_PUBLIC_KEY_LENGTH.get(config.kemId);
   if (npk !== undefined && config.publicKey.length !== npk) {
-    throw new OhttpKeyConfigError(`public key is ${config.publicKey.length} bytes, KEM 0x${config.kemId.toString(16)} needs ${npk}`);
+    throw new OhttpKeyConfigError(
+      `public key is ${config.publicKey.length} bytes, KEM 0x${config.kemId.toString(16)} needs ${npk}`,
+    );
   }
   const n = config.symmetric.length;
   if (n < 1 || n > 16383) throw new OhttpKeyConfigError(`${n} symmetric suites (need 1..16383)`);
@@ -134,20 +139,29 @@ export function encodeKeyConfig(config: KeyConfig): Uint8Array {
 /** Reads one Key Config starting at `offset`; returns it and the offset just past it. */
 function readKeyConfig(bytes: Uint8Array, offset: number): { config: KeyConfig; end: number } {
   const remaining = bytes.length - offset;
-  if (remaining < 3) throw new OhttpKeyConfigError(`truncated: ${remaining} byte(s), need at least 3 for key id and KEM id`);
+  if (remaining < 3)
+    throw new OhttpKeyConfigError(`truncated: ${remaining} byte(s), need at least 3 for key id and KEM id`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const keyId = bytes[offset]!;
   const kemId = dv.getUint16(offset + 1);
   const npk = KEM_PUBLIC_KEY_LENGTH.get(kemId);
-  if (npk === undefined) throw new OhttpUnsupportedSuiteError({ kemId }, "unknown KEM, its public key length is unknown");
+  if (npk === undefined)
+    throw new OhttpUnsupportedSuiteError({ kemId }, "unknown KEM, its public key length is unknown");
   let off = offset + 3;
-  if (bytes.length - off < npk + 2) throw new OhttpKeyConfigError(`truncated: public key and algorithms length need ${npk + 2} byte(s), ${bytes.length - off} remain`);
+  if (bytes.length - off < npk + 2)
+    throw new OhttpKeyConfigError(
+      `truncated: public key and algorithms length need ${npk + 2} byte(s), ${bytes.length - off} remain`,
+    );
   const publicKey = bytes.slice(off, off + npk);
   off += npk;
   const symLen = dv.getUint16(off);
   off += 2;
-  if (symLen < 4 || symLen % 4 !== 0) throw new OhttpKeyConfigError(`symmetric algorithms length ${symLen} is not a positive multiple of 4`);
-  if (bytes.length - off < symLen) throw new OhttpKeyConfigError(`truncated: symmetric algorithms need ${symLen} byte(s), ${bytes.length - off} remain`);
+  if (symLen < 4 || symLen % 4 !== 0)
+    throw new OhttpKeyConfigError(`symmetric algorithms length ${symLen} is not a positive multiple of 4`);
+  if (bytes.length - off < symLen)
+    throw new OhttpKeyConfigError(
+      `truncated: symmetric algorithms need ${symLen} byte(s), ${bytes.length - off} remain`,
+    );
   const symmetric: SymmetricSuite[] = [];
   for (const end = off + symLen; off < end; off += 4) {
     symmetric.push({ kdfId: dv.getUint16(off), aeadId: dv.getUint16(off + 2) });
@@ -158,7 +172,8 @@ function readKeyConfig(bytes: Uint8Array, offset: number): { config: KeyConfig; 
 /** Decodes exactly one Key Config; trailing bytes are an error. */
 export function decodeKeyConfig(bytes: Uint8Array): KeyConfig {
   const { config, end } = readKeyConfig(bytes, 0);
-  if (end !== bytes.length) throw new OhttpKeyConfigError(`${bytes.length - end} trailing byte(s) after the key config`);
+  if (end !== bytes.length)
+    throw new OhttpKeyConfigError(`${bytes.length - end} trailing byte(s) after the key config`);
   return config;
 }
 
@@ -168,7 +183,8 @@ export function encodeKeyConfigList(configs: readonly (KeyConfig | Uint8Array)[]
   const out = new Uint8Array(encoded.reduce((n, e) => n + 2 + e.length, 0));
   let off = 0;
   for (const e of encoded) {
-    if (e.length > 0xffff) throw new OhttpKeyConfigError(`key config of ${e.length} bytes does not fit a 2-byte length`);
+    if (e.length > 0xffff)
+      throw new OhttpKeyConfigError(`key config of ${e.length} bytes does not fit a 2-byte length`);
     out[off] = e.length >>> 8;
     out[off + 1] = e.length & 0xff;
     out.set(e, off + 2);
@@ -192,10 +208,12 @@ export function decodeKeyConfigList(bytes: Uint8Array): KeyConfigListEntry[] {
   const out: KeyConfigListEntry[] = [];
   let off = 0;
   while (off < bytes.length) {
-    if (bytes.length - off < 2) throw new OhttpKeyConfigError("truncated: dangling byte where a 2-byte length was expected");
+    if (bytes.length - off < 2)
+      throw new OhttpKeyConfigError("truncated: dangling byte where a 2-byte length was expected");
     const len = (bytes[off]! << 8) | bytes[off + 1]!;
     off += 2;
-    if (bytes.length - off < len) throw new OhttpKeyConfigError(`truncated: list entry declares ${len} byte(s), ${bytes.length - off} remain`);
+    if (bytes.length - off < len)
+      throw new OhttpKeyConfigError(`truncated: list entry declares ${len} byte(s), ${bytes.length - off} remain`);
     const encoded = bytes.slice(off, off + len);
     off += len;
     try {
@@ -224,7 +242,10 @@ export function isSupportedKeyConfig(config: KeyConfig): boolean {
 /** Throws `OhttpUnsupportedSuiteError` unless `isSupportedKeyConfig(config)`. */
 export function assertSupportedKeyConfig(config: KeyConfig): void {
   if (config.kemId !== KEM_X25519_HKDF_SHA256) {
-    throw new OhttpUnsupportedSuiteError({ kemId: config.kemId }, `key config ${config.keyId} uses a KEM other than X25519`);
+    throw new OhttpUnsupportedSuiteError(
+      { kemId: config.kemId },
+      `key config ${config.keyId} uses a KEM other than X25519`,
+    );
   }
   if (!isSupportedKeyConfig(config)) {
     const first = config.symmetric[0];

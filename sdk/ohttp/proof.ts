@@ -37,7 +37,10 @@ export class OhttpReceiptError extends OhttpError {
 /** The receipt's signature is missing or is not the gateway key's under the settlement's EIP-712 domain. */
 export class OhttpReceiptSignatureError extends OhttpReceiptError {
   override name = "OhttpReceiptSignatureError";
-  constructor(message: string, readonly signer?: Address) {
+  constructor(
+    message: string,
+    readonly signer?: Address,
+  ) {
     super(message);
   }
 }
@@ -70,9 +73,16 @@ const SIG_RE = /^0x[0-9a-fA-F]{130}$/;
  * gateway's DA endpoint (`daBaseUrl`, e.g. `https://gw.example/da`): `durable` with the signed
  * receipt, `not_durable` (409, with the gateway's Retry-After) or `not_found` (404).
  */
-export async function lookupCallReceipt(daBaseUrl: string, requestHash: Hex, options: FetchCallReceiptOptions = {}): Promise<CallReceiptLookup> {
+export async function lookupCallReceipt(
+  daBaseUrl: string,
+  requestHash: Hex,
+  options: FetchCallReceiptOptions = {},
+): Promise<CallReceiptLookup> {
   const fetchImpl = options.fetch ?? globalThis.fetch;
-  const res = await fetchImpl(`${daBaseUrl.replace(/\/+$/, "")}/receipts/by-request/${requestHash}`, { signal: options.signal, headers: { accept: "application/json" } });
+  const res = await fetchImpl(`${daBaseUrl.replace(/\/+$/, "")}/receipts/by-request/${requestHash}`, {
+    signal: options.signal,
+    headers: { accept: "application/json" },
+  });
   if (res.status === 404) {
     await res.body?.cancel();
     return { state: "not_found" };
@@ -82,25 +92,49 @@ export async function lookupCallReceipt(daBaseUrl: string, requestHash: Hex, opt
     await res.body?.cancel();
     return { state: "not_durable", retryAfterMs: Number.isFinite(s) && s >= 0 ? s * 1000 : 1000 };
   }
-  if (!res.ok) throw new OhttpReceiptError(`receipt lookup returned HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
-  const v = (await res.json()) as { receipt: Record<string, unknown>; receiptSignature?: unknown; header?: unknown; proof?: Hex[] };
-  if (typeof v?.receipt !== "object" || v.receipt === null) throw new OhttpReceiptError("receipt lookup answered without a receipt");
+  if (!res.ok)
+    throw new OhttpReceiptError(`receipt lookup returned HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
+  const v = (await res.json()) as {
+    receipt: Record<string, unknown>;
+    receiptSignature?: unknown;
+    header?: unknown;
+    proof?: Hex[];
+  };
+  if (typeof v?.receipt !== "object" || v.receipt === null)
+    throw new OhttpReceiptError("receipt lookup answered without a receipt");
   const { gateway, callSeq, modelId, requestHash: rq, responseHash, inputTokens, outputTokens, servedAt } = v.receipt;
-  const receipt = receiptSchema.parse({ gateway, callSeq, modelId, requestHash: rq, responseHash, inputTokens, outputTokens, servedAt });
-  if (receipt.requestHash.toLowerCase() !== requestHash.toLowerCase()) throw new OhttpReceiptError(`asked for the receipt of ${requestHash}, got the receipt of ${receipt.requestHash}`);
+  const receipt = receiptSchema.parse({
+    gateway,
+    callSeq,
+    modelId,
+    requestHash: rq,
+    responseHash,
+    inputTokens,
+    outputTokens,
+    servedAt,
+  });
+  if (receipt.requestHash.toLowerCase() !== requestHash.toLowerCase())
+    throw new OhttpReceiptError(`asked for the receipt of ${requestHash}, got the receipt of ${receipt.requestHash}`);
   if (options.gateway && receipt.gateway.toLowerCase() !== options.gateway.toLowerCase()) {
     throw new OhttpReceiptError(`the receipt is gateway ${receipt.gateway}'s, not ${options.gateway}'s`);
   }
-  const sig = typeof v.receiptSignature === "string" && SIG_RE.test(v.receiptSignature) ? (v.receiptSignature as Hex) : undefined;
-  if (v.receiptSignature != null && !sig) throw new OhttpReceiptSignatureError("receiptSignature is not a 65-byte signature (0x + 130 hex)");
+  const sig =
+    typeof v.receiptSignature === "string" && SIG_RE.test(v.receiptSignature) ? (v.receiptSignature as Hex) : undefined;
+  if (v.receiptSignature != null && !sig)
+    throw new OhttpReceiptSignatureError("receiptSignature is not a 65-byte signature (0x + 130 hex)");
   if (options.domain) {
     if (!sig) throw new OhttpReceiptSignatureError(`receipt ${receipt.callSeq} came without the enclave's signature`);
     let signer: Address | undefined;
     try {
       signer = await recoverReceiptSigner(options.domain, receipt, sig);
-    } catch { /* unrecoverable: not the gateway's */ }
+    } catch {
+      /* unrecoverable: not the gateway's */
+    }
     if (signer?.toLowerCase() !== receipt.gateway.toLowerCase()) {
-      throw new OhttpReceiptSignatureError(`receipt ${receipt.callSeq}'s signature is not the gateway key's: it recovers to ${signer ?? "nothing"}, not ${receipt.gateway}`, signer);
+      throw new OhttpReceiptSignatureError(
+        `receipt ${receipt.callSeq}'s signature is not the gateway key's: it recovers to ${signer ?? "nothing"}, not ${receipt.gateway}`,
+        signer,
+      );
     }
   }
   return {
@@ -154,10 +188,17 @@ export async function verifyCallOnChain(
   found: CallReceipt,
 ): Promise<CallProofStatus> {
   const { receipt, header, proof } = found;
-  if (receipt.requestHash.toLowerCase() !== keccak256(mine.encapsulatedRequest)) throw new OhttpReceiptError("the receipt's requestHash is not keccak256 of your encapsulated request");
-  if (receipt.responseHash.toLowerCase() !== keccak256(mine.encapsulatedResponse)) throw new OhttpReceiptError("the receipt's responseHash is not keccak256 of your encapsulated response");
+  if (receipt.requestHash.toLowerCase() !== keccak256(mine.encapsulatedRequest))
+    throw new OhttpReceiptError("the receipt's requestHash is not keccak256 of your encapsulated request");
+  if (receipt.responseHash.toLowerCase() !== keccak256(mine.encapsulatedResponse))
+    throw new OhttpReceiptError("the receipt's responseHash is not keccak256 of your encapsulated response");
   if (!header || !proof) throw new OhttpReceiptError(`receipt ${receipt.callSeq} is not in a sealed batch yet`);
-  const code = await client.readContract({ address: settlement, abi: proofSettlementAbi, functionName: "verifyReceipt", args: [header, receipt, proof] });
+  const code = await client.readContract({
+    address: settlement,
+    abi: proofSettlementAbi,
+    functionName: "verifyReceipt",
+    args: [header, receipt, proof],
+  });
   const status = BATCH_STATUS[Number(code)] ?? "None";
   return { included: status !== "None", status, final: status === "Finalized", receipt, header };
 }

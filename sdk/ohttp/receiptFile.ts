@@ -53,6 +53,8 @@ export class FileReceiptKeeper implements ReceiptKeeper {
   }
 
   list(): SignedCallReceipt[] {
-    return readdirSync(this.dir).filter((n) => NAME_RE.test(n)).map((n) => this.get(n.slice(0, -5) as Hex)!);
+    return readdirSync(this.dir)
+      .filter((n) => NAME_RE.test(n))
+      .map((n) => this.get(n.slice(0, -5) as Hex)!);
   }
 }

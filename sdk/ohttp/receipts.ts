@@ -27,7 +27,12 @@ export interface SignedCallReceipt {
 /** The receipt the gateway served does not commit to the user's own ciphertexts: refused, not kept. */
 export class OhttpReceiptMismatchError extends OhttpReceiptError {
   override name = "OhttpReceiptMismatchError";
-  constructor(message: string, readonly field: "requestHash" | "responseHash", readonly expected: Hex, readonly actual: Hex) {
+  constructor(
+    message: string,
+    readonly field: "requestHash" | "responseHash",
+    readonly expected: Hex,
+    readonly actual: Hex,
+  ) {
     super(message);
   }
 }
@@ -46,7 +51,10 @@ export class OhttpReceiptNotDurableError extends OhttpReceiptError {
     readonly waitedMs: number,
     options?: { cause?: unknown },
   ) {
-    super(`no durable receipt for request ${requestHash} after ${waitedMs} ms (last: ${lastState}); fetch it later by this request hash`, options);
+    super(
+      `no durable receipt for request ${requestHash} after ${waitedMs} ms (last: ${lastState}); fetch it later by this request hash`,
+      options,
+    );
   }
 }
 
@@ -126,7 +134,12 @@ export async function awaitCallReceipt(
   for (;;) {
     let r: CallReceiptLookup | undefined;
     try {
-      r = await lookupCallReceipt(o.daBaseUrl, requestHash, { fetch: o.fetch, domain: o.domain, gateway: o.gateway, signal: o.signal });
+      r = await lookupCallReceipt(o.daBaseUrl, requestHash, {
+        fetch: o.fetch,
+        domain: o.domain,
+        gateway: o.gateway,
+        signal: o.signal,
+      });
     } catch (e) {
       // A receipt that is there but wrong is refused at once; a failed look-up is retried.
       if (e instanceof OhttpReceiptError || o.signal?.aborted) throw e;
@@ -136,7 +149,8 @@ export async function awaitCallReceipt(
     if (r?.state === "durable") return keepChecked(r.found, requestHash, responseHash, o.keeper);
     if (r) last = r.state;
     const left = timeoutMs - (Date.now() - t0);
-    if (left <= 0) throw new OhttpReceiptNotDurableError(requestHash, responseHash, last, Date.now() - t0, { cause: lastError });
+    if (left <= 0)
+      throw new OhttpReceiptNotDurableError(requestHash, responseHash, last, Date.now() - t0, { cause: lastError });
     // The group commit is milliseconds away; the gateway's Retry-After (1 s) is an upper bound.
     const wait = Math.min(backoff, r?.state === "not_durable" ? r.retryAfterMs : backoff, left);
     backoff = Math.min(backoff * 2, 800);
@@ -144,16 +158,36 @@ export async function awaitCallReceipt(
   }
 }
 
-async function keepChecked(found: CallReceipt, requestHash: Hex, responseHash: Hex, keeper?: ReceiptKeeper): Promise<SignedCallReceipt> {
+async function keepChecked(
+  found: CallReceipt,
+  requestHash: Hex,
+  responseHash: Hex,
+  keeper?: ReceiptKeeper,
+): Promise<SignedCallReceipt> {
   const { receipt } = found;
   if (receipt.requestHash.toLowerCase() !== requestHash) {
-    throw new OhttpReceiptMismatchError("the receipt's requestHash is not keccak256 of your encapsulated request", "requestHash", requestHash, receipt.requestHash);
+    throw new OhttpReceiptMismatchError(
+      "the receipt's requestHash is not keccak256 of your encapsulated request",
+      "requestHash",
+      requestHash,
+      receipt.requestHash,
+    );
   }
   if (receipt.responseHash.toLowerCase() !== responseHash) {
-    throw new OhttpReceiptMismatchError("the receipt's responseHash is not keccak256 of your encapsulated response", "responseHash", responseHash, receipt.responseHash);
+    throw new OhttpReceiptMismatchError(
+      "the receipt's responseHash is not keccak256 of your encapsulated response",
+      "responseHash",
+      responseHash,
+      receipt.responseHash,
+    );
   }
   // lookupCallReceipt with a domain has already refused a missing or foreign signature.
-  const signed: SignedCallReceipt = { receipt, receiptSignature: found.receiptSignature!, ...(found.header ? { header: found.header } : {}), ...(found.proof ? { proof: found.proof } : {}) };
+  const signed: SignedCallReceipt = {
+    receipt,
+    receiptSignature: found.receiptSignature!,
+    ...(found.header ? { header: found.header } : {}),
+    ...(found.proof ? { proof: found.proof } : {}),
+  };
   await keeper?.keep(signed);
   return signed;
 }

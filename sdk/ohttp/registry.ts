@@ -16,7 +16,13 @@
 import type { Address, Hex, PublicClient } from "viem";
 import { gatewayRegistryAbi } from "../abis.js";
 import { createOhttpClient, OhttpKeyConfigMismatchError, type OhttpClient, type OhttpClientOptions } from "./client.js";
-import { MEDIA_TYPE_OHTTP_KEYS, OhttpError, decodeKeyConfigList, isSupportedKeyConfig, keyConfigHash } from "./keyConfig.js";
+import {
+  MEDIA_TYPE_OHTTP_KEYS,
+  OhttpError,
+  decodeKeyConfigList,
+  isSupportedKeyConfig,
+  keyConfigHash,
+} from "./keyConfig.js";
 import type { ClientReceiptOptions } from "./client.js";
 
 const ZERO: Hex = `0x${"00".repeat(32)}`;
@@ -126,8 +132,17 @@ export interface EnclaveTrust {
 type RegistryReader = Pick<PublicClient, "readContract" | "getBlock">;
 
 /** `GatewayRegistry.enclave(key).keyConfigHash`. */
-export async function readKeyConfigHash(client: Pick<PublicClient, "readContract">, registry: Address, enclave: Address): Promise<Hex> {
-  const e = (await client.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [enclave] })) as { keyConfigHash: Hex };
+export async function readKeyConfigHash(
+  client: Pick<PublicClient, "readContract">,
+  registry: Address,
+  enclave: Address,
+): Promise<Hex> {
+  const e = (await client.readContract({
+    address: registry,
+    abi: gatewayRegistryAbi,
+    functionName: "enclave",
+    args: [enclave],
+  })) as { keyConfigHash: Hex };
   return e.keyConfigHash;
 }
 
@@ -146,40 +161,77 @@ export async function checkEnclaveTrust(
   const block = await client.getBlock({ blockTag: "latest" });
   const blockNumber = block.number;
   const at = { blockNumber } as const;
-  const e = (await client.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [enclave], ...at })) as {
-    operator: Address; activeUntil: bigint; slashed: boolean; measurement: Hex; keyConfigHash: Hex;
+  const e = (await client.readContract({
+    address: registry,
+    abi: gatewayRegistryAbi,
+    functionName: "enclave",
+    args: [enclave],
+    ...at,
+  })) as {
+    operator: Address;
+    activeUntil: bigint;
+    slashed: boolean;
+    measurement: Hex;
+    keyConfigHash: Hex;
   };
   if (e.operator.toLowerCase() === ZERO_ADDRESS) throw new OhttpEnclaveNotRegisteredError(enclave);
   if (e.slashed) throw new OhttpEnclaveSlashedError(enclave);
   if (e.keyConfigHash === ZERO) throw new OhttpKeyConfigUnboundError(enclave);
   const [status, active] = await Promise.all([
-    client.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "measurementStatus", args: [e.measurement], ...at }) as Promise<number>,
-    client.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "isActive", args: [enclave], ...at }) as Promise<boolean>,
+    client.readContract({
+      address: registry,
+      abi: gatewayRegistryAbi,
+      functionName: "measurementStatus",
+      args: [e.measurement],
+      ...at,
+    }) as Promise<number>,
+    client.readContract({
+      address: registry,
+      abi: gatewayRegistryAbi,
+      functionName: "isActive",
+      args: [enclave],
+      ...at,
+    }) as Promise<boolean>,
   ]);
-  if (status !== 1) throw new OhttpMeasurementNotAllowedError(enclave, e.measurement, MEASUREMENT_STATUS[status] ?? `status ${status}`);
+  if (status !== 1)
+    throw new OhttpMeasurementNotAllowedError(enclave, e.measurement, MEASUREMENT_STATUS[status] ?? `status ${status}`);
   if (e.activeUntil === 0n) throw new OhttpEnclaveNotApprovedError(enclave);
   const local = BigInt(Math.floor(nowMs / 1000));
   const now = block.timestamp > local ? block.timestamp : local;
-  if (e.activeUntil <= now + BigInt(Math.ceil(marginSec))) throw new OhttpEnclaveExpiredError(enclave, e.activeUntil, now, marginSec);
+  if (e.activeUntil <= now + BigInt(Math.ceil(marginSec)))
+    throw new OhttpEnclaveExpiredError(enclave, e.activeUntil, now, marginSec);
   if (!active) throw new OhttpEnclaveInactiveError(enclave);
-  return { enclave, keyConfigHash: e.keyConfigHash.toLowerCase() as Hex, measurement: e.measurement, activeUntil: e.activeUntil, blockNumber, checkedAt: now };
+  return {
+    enclave,
+    keyConfigHash: e.keyConfigHash.toLowerCase() as Hex,
+    measurement: e.measurement,
+    activeUntil: e.activeUntil,
+    blockNumber,
+    checkedAt: now,
+  };
 }
 
 /**
  * Fetches `keysUrl` (the gateway's /ohttp-keys) and returns the one usable config whose hash is
  * `expectedHash`. Throws `OhttpKeyConfigMismatchError` when none matches.
  */
-export async function fetchKeyConfig(keysUrl: string, expectedHash: Hex, fetchImpl: typeof fetch = globalThis.fetch): Promise<Uint8Array> {
+export async function fetchKeyConfig(
+  keysUrl: string,
+  expectedHash: Hex,
+  fetchImpl: typeof fetch = globalThis.fetch,
+): Promise<Uint8Array> {
   const res = await fetchImpl(keysUrl, { headers: { accept: MEDIA_TYPE_OHTTP_KEYS } });
   if (!res.ok) throw new OhttpError(`GET ${keysUrl} returned HTTP ${res.status}.`);
   const entries = decodeKeyConfigList(new Uint8Array(await res.arrayBuffer()));
   const want = expectedHash.toLowerCase();
   const match = entries.find((e) => isSupportedKeyConfig(e.config) && keyConfigHash(e.encoded) === want);
-  if (!match) throw new OhttpKeyConfigMismatchError(expectedHash, entries[0] ? keyConfigHash(entries[0].encoded) : ZERO);
+  if (!match)
+    throw new OhttpKeyConfigMismatchError(expectedHash, entries[0] ? keyConfigHash(entries[0].encoded) : ZERO);
   return match.encoded;
 }
 
-export interface AttestedOhttpClientOptions extends Omit<OhttpClientOptions, "keyConfig" | "expectedKeyConfigHash" | "receipts"> {
+export interface AttestedOhttpClientOptions
+  extends Omit<OhttpClientOptions, "keyConfig" | "expectedKeyConfigHash" | "receipts"> {
   /**
    * Get, check and keep the enclave-signed receipt of every answered call (see ./receipts.ts). The
    * receipt must be `enclave`'s; `daBaseUrl` defaults to `da` beside `keysUrl` (…/ohttp-keys → …/da),
@@ -216,16 +268,35 @@ export interface AttestedOhttpClient extends OhttpClient {
  * `OhttpEnclaveUntrustedError` subclass or `OhttpKeyConfigMismatchError`, here and from `request`.
  */
 export async function createAttestedOhttpClient(o: AttestedOhttpClientOptions): Promise<AttestedOhttpClient> {
-  const { client: reader, registry, enclave, keysUrl, activeMarginSec, recheckIntervalMs, receipts: _receipts, ...rest } = o;
+  const {
+    client: reader,
+    registry,
+    enclave,
+    keysUrl,
+    activeMarginSec,
+    recheckIntervalMs,
+    receipts: _receipts,
+    ...rest
+  } = o;
   const marginSec = activeMarginSec ?? DEFAULT_ACTIVE_MARGIN_SEC;
   const interval = recheckIntervalMs ?? DEFAULT_RECHECK_INTERVAL_MS;
-  if (!(marginSec >= 0) || !(interval >= 0)) throw new OhttpError("activeMarginSec and recheckIntervalMs must be non-negative numbers.");
+  if (!(marginSec >= 0) || !(interval >= 0))
+    throw new OhttpError("activeMarginSec and recheckIntervalMs must be non-negative numbers.");
   const now = o.now ?? Date.now;
 
   let trust = await checkEnclaveTrust(reader, registry, enclave, { marginSec, nowMs: now() });
   const keyConfig = await fetchKeyConfig(keysUrl, trust.keyConfigHash, o.fetch);
-  const receipts = o.receipts && { ...o.receipts, daBaseUrl: o.receipts.daBaseUrl ?? new URL("da", keysUrl).href, gateway: enclave };
-  const inner = createOhttpClient({ ...rest, keyConfig, expectedKeyConfigHash: trust.keyConfigHash, ...(receipts ? { receipts } : {}) });
+  const receipts = o.receipts && {
+    ...o.receipts,
+    daBaseUrl: o.receipts.daBaseUrl ?? new URL("da", keysUrl).href,
+    gateway: enclave,
+  };
+  const inner = createOhttpClient({
+    ...rest,
+    keyConfig,
+    expectedKeyConfigHash: trust.keyConfigHash,
+    ...(receipts ? { receipts } : {}),
+  });
 
   let validUntilMs = 0;
   const trustUntil = (t: EnclaveTrust, atMs: number) => {
@@ -241,7 +312,8 @@ export async function createAttestedOhttpClient(o: AttestedOhttpClientOptions): 
       try {
         const t = await checkEnclaveTrust(reader, registry, enclave, { marginSec, nowMs: now() });
         // A registry entry's keyConfigHash never changes; if it ever did, the fetched config is not it.
-        if (t.keyConfigHash !== inner.keyConfigHash) throw new OhttpKeyConfigMismatchError(t.keyConfigHash, inner.keyConfigHash);
+        if (t.keyConfigHash !== inner.keyConfigHash)
+          throw new OhttpKeyConfigMismatchError(t.keyConfigHash, inner.keyConfigHash);
         trust = t;
         trustUntil(t, now());
         return t;

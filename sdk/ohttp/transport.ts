@@ -18,7 +18,12 @@ export interface PostResponse {
 }
 
 /** POSTs `body` to `url` with exactly `headers` (plus content-length) and reads the whole answer. */
-export type Post = (url: string, headers: Record<string, string>, body: Uint8Array, signal?: AbortSignal) => Promise<PostResponse>;
+export type Post = (
+  url: string,
+  headers: Record<string, string>,
+  body: Uint8Array,
+  signal?: AbortSignal,
+) => Promise<PostResponse>;
 
 export interface NodePostOptions {
   /** Connections kept per origin. Default 64. */
@@ -53,7 +58,16 @@ export function createNodePost(options: NodePostOptions = {}): Post | undefined 
       const u = new URL(url);
       if (u.protocol !== "http:" && u.protocol !== "https:") throw new TypeError(`expected an http(s) URL, got ${url}`);
       let pool = pools.get(u.origin);
-      if (!pool) pools.set(u.origin, (pool = new undici.Pool(u.origin, { connections, headersTimeout: timeout, bodyTimeout: timeout, keepAliveTimeout: timeout })));
+      if (!pool)
+        pools.set(
+          u.origin,
+          (pool = new undici.Pool(u.origin, {
+            connections,
+            headersTimeout: timeout,
+            bodyTimeout: timeout,
+            keepAliveTimeout: timeout,
+          })),
+        );
       t = { pool, path: u.pathname + u.search };
       if (targets.size < 64) targets.set(url, t);
     }
@@ -80,7 +94,8 @@ export function createNodePost(options: NodePostOptions = {}): Post | undefined 
         onHeaders(statusCode, rawHeaders) {
           status = statusCode;
           for (let i = 0; i < rawHeaders.length; i += 2) {
-            if (rawHeaders[i]!.length === 12 && rawHeaders[i]!.toString("latin1").toLowerCase() === "content-type") contentType = rawHeaders[i + 1]!.toString("latin1");
+            if (rawHeaders[i]!.length === 12 && rawHeaders[i]!.toString("latin1").toLowerCase() === "content-type")
+              contentType = rawHeaders[i + 1]!.toString("latin1");
           }
           return true;
         },
@@ -101,14 +116,26 @@ export function createNodePost(options: NodePostOptions = {}): Post | undefined 
           reject(err);
         },
       };
-      pool.dispatch({ method: "POST", path, headers: { ...headers, "content-length": String(body.length) }, body }, handler);
+      pool.dispatch(
+        { method: "POST", path, headers: { ...headers, "content-length": String(body.length) }, body },
+        handler,
+      );
     });
 }
 
 /** A `Post` over a fetch implementation (browsers, or a fetch the caller supplies). */
 export function createFetchPost(fetchImpl: typeof fetch): Post {
   return async (url, headers, body, signal) => {
-    const res = await fetchImpl(url, { method: "POST", headers, body: body as Uint8Array<ArrayBuffer>, ...(signal ? { signal } : {}) });
-    return { status: res.status, contentType: res.headers.get("content-type"), body: new Uint8Array(await res.arrayBuffer()) };
+    const res = await fetchImpl(url, {
+      method: "POST",
+      headers,
+      body: body as Uint8Array<ArrayBuffer>,
+      ...(signal ? { signal } : {}),
+    });
+    return {
+      status: res.status,
+      contentType: res.headers.get("content-type"),
+      body: new Uint8Array(await res.arrayBuffer()),
+    };
   };
 }

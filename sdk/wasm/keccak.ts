@@ -61,7 +61,11 @@ let compiled: WebAssembly.Module | undefined;
 export function createKeccakWasm(): KeccakWasm {
   compiled ??= new WebAssembly.Module(Buffer.from(KECCAK_WASM_BASE64, "base64"));
   const instance = new WebAssembly.Instance(compiled, {
-    env: { abort: () => { throw new Error("keccak wasm: abort"); } },
+    env: {
+      abort: () => {
+        throw new Error("keccak wasm: abort");
+      },
+    },
   });
   const k = new KeccakWasm(instance.exports as unknown as Exports);
   selfTest(k);
@@ -75,6 +79,7 @@ function selfTest(k: KeccakWasm): void {
     k.bytes.set(data, k.base);
     k.keccak256(k.base, len, k.base + 512);
     const want = keccak_256(data);
-    for (let i = 0; i < 32; i++) if (k.bytes[k.base + 512 + i] !== want[i]) throw new Error(`keccak wasm: self-test failed at length ${len}`);
+    for (let i = 0; i < 32; i++)
+      if (k.bytes[k.base + 512 + i] !== want[i]) throw new Error(`keccak wasm: self-test failed at length ${len}`);
   }
 }

@@ -50,21 +50,65 @@ describe("GatewayRegistry", () => {
     it("constructor: reverts for zero addresses, a zero heartbeat, a challenger reward above 10 % and a penalty above 10000 bps", async () => {
       const ctx = await loadFixture(fixture);
       const r = ctx.registry;
-      const args = (o: Partial<{ token: Hex; vs: Hex; settlement: Hex; heartbeat: bigint; reward: number; penalty: number }>) =>
+      const args = (
+        o: Partial<{ token: Hex; vs: Hex; settlement: Hex; heartbeat: bigint; reward: number; penalty: number }>,
+      ) =>
         [
           o.token ?? ctx.token.address,
           o.vs ?? ctx.validatorSet.address,
           o.settlement ?? ctx.settlement.address,
           ctx.owner,
-          registryParams({ heartbeatInterval: o.heartbeat ?? 1n, challengerRewardBps: o.reward ?? 0, rejectedSlashBps: o.penalty ?? 0 }),
+          registryParams({
+            heartbeatInterval: o.heartbeat ?? 1n,
+            challengerRewardBps: o.reward ?? 0,
+            rejectedSlashBps: o.penalty ?? 0,
+          }),
         ] as const;
-      await viem.assertions.revertWithCustomError(viem.deployContract("GatewayRegistry", args({ token: zeroAddress })), r, "RegistryZeroAddress");
-      await viem.assertions.revertWithCustomError(viem.deployContract("GatewayRegistry", args({ vs: zeroAddress })), r, "RegistryZeroAddress");
-      await viem.assertions.revertWithCustomError(viem.deployContract("GatewayRegistry", args({ settlement: zeroAddress })), r, "RegistryZeroAddress");
-      await viem.assertions.revertWithCustomErrorWithArgs(viem.deployContract("GatewayRegistry", args({ heartbeat: 0n })), r, "RegistryInvalidInterval", [0n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(viem.deployContract("GatewayRegistry", args({ reward: 1001 })), r, "RegistryInvalidBps", [1001n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(viem.deployContract("GatewayRegistry", args({ penalty: 10_001 })), r, "RegistryInvalidBps", [10_001n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(viem.deployContract("GatewayRegistry", [ctx.token.address, ctx.validatorSet.address, ctx.settlement.address, zeroAddress, registryParams()]), r, "OwnableInvalidOwner", [zeroAddress]);
+      await viem.assertions.revertWithCustomError(
+        viem.deployContract("GatewayRegistry", args({ token: zeroAddress })),
+        r,
+        "RegistryZeroAddress",
+      );
+      await viem.assertions.revertWithCustomError(
+        viem.deployContract("GatewayRegistry", args({ vs: zeroAddress })),
+        r,
+        "RegistryZeroAddress",
+      );
+      await viem.assertions.revertWithCustomError(
+        viem.deployContract("GatewayRegistry", args({ settlement: zeroAddress })),
+        r,
+        "RegistryZeroAddress",
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        viem.deployContract("GatewayRegistry", args({ heartbeat: 0n })),
+        r,
+        "RegistryInvalidInterval",
+        [0n],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        viem.deployContract("GatewayRegistry", args({ reward: 1001 })),
+        r,
+        "RegistryInvalidBps",
+        [1001n],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        viem.deployContract("GatewayRegistry", args({ penalty: 10_001 })),
+        r,
+        "RegistryInvalidBps",
+        [10_001n],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        viem.deployContract("GatewayRegistry", [
+          ctx.token.address,
+          ctx.validatorSet.address,
+          ctx.settlement.address,
+          zeroAddress,
+          registryParams(),
+        ]),
+        r,
+        "OwnableInvalidOwner",
+        [zeroAddress],
+      );
     });
 
     it("params: reflect the launch parameters; the settlement is fixed at deployment (v2: no setSettlement, no registry treasury)", async () => {
@@ -84,27 +128,78 @@ describe("GatewayRegistry", () => {
       const ctx = await loadFixture(fixture);
       const m = keccak256(toHex("measurement C"));
       assert.equal(await ctx.registry.read.measurementStatus([m]), MeasurementStatus.Unknown);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.revokeMeasurement([m]), ctx.registry, "RegistryMeasurementNotAllowed", [m]);
-      await viem.assertions.emitWithArgs(ctx.registry.write.allowMeasurement([m]), ctx.registry, "MeasurementAllowed", [m]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.allowMeasurement([m]), ctx.registry, "RegistryMeasurementAlreadyKnown", [m]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.revokeMeasurement([m]),
+        ctx.registry,
+        "RegistryMeasurementNotAllowed",
+        [m],
+      );
+      await viem.assertions.emitWithArgs(ctx.registry.write.allowMeasurement([m]), ctx.registry, "MeasurementAllowed", [
+        m,
+      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.allowMeasurement([m]),
+        ctx.registry,
+        "RegistryMeasurementAlreadyKnown",
+        [m],
+      );
       const hash = await ctx.registry.write.revokeMeasurement([m]);
       await viem.assertions.emitWithArgs(hash, ctx.registry, "MeasurementRevoked", [m]);
       await viem.assertions.emitWithArgs(hash, ctx.settlement, "MeasurementRevocationNoted", [1]);
       assert.equal(await ctx.registry.read.measurementStatus([m]), MeasurementStatus.Revoked);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.allowMeasurement([m]), ctx.registry, "RegistryMeasurementAlreadyKnown", [m]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.revokeMeasurement([m]), ctx.registry, "RegistryMeasurementNotAllowed", [m]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.allowMeasurement([m]),
+        ctx.registry,
+        "RegistryMeasurementAlreadyKnown",
+        [m],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.revokeMeasurement([m]),
+        ctx.registry,
+        "RegistryMeasurementNotAllowed",
+        [m],
+      );
     });
 
     it("setParams: emits; reverts for a zero heartbeat, a challenger reward above MAX_CHALLENGER_REWARD_BPS and a penalty above 10000", async () => {
       const ctx = await loadFixture(fixture);
-      const p = { minBond: 1n, heartbeatInterval: 2n, bondWithdrawDelay: 600n, challengerRewardBps: 4, rejectedSlashBps: 5 };
-      await viem.assertions.emitWithArgs(ctx.registry.write.setParams([p]), ctx.registry, "ParamsChanged", [1n, 2n, 600n, 4, 5]);
+      const p = {
+        minBond: 1n,
+        heartbeatInterval: 2n,
+        bondWithdrawDelay: 600n,
+        challengerRewardBps: 4,
+        rejectedSlashBps: 5,
+      };
+      await viem.assertions.emitWithArgs(ctx.registry.write.setParams([p]), ctx.registry, "ParamsChanged", [
+        1n,
+        2n,
+        600n,
+        4,
+        5,
+      ]);
       assert.deepEqual(await ctx.registry.read.params(), p);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.setParams([{ ...p, heartbeatInterval: 0n }]), ctx.registry, "RegistryInvalidInterval", [0n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.setParams([{ ...p, challengerRewardBps: 1001 }]), ctx.registry, "RegistryInvalidBps", [1001n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.setParams([{ ...p, rejectedSlashBps: 10_001 }]), ctx.registry, "RegistryInvalidBps", [10_001n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.setParams([{ ...p, heartbeatInterval: 0n }]),
+        ctx.registry,
+        "RegistryInvalidInterval",
+        [0n],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.setParams([{ ...p, challengerRewardBps: 1001 }]),
+        ctx.registry,
+        "RegistryInvalidBps",
+        [1001n],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.setParams([{ ...p, rejectedSlashBps: 10_001 }]),
+        ctx.registry,
+        "RegistryInvalidBps",
+        [10_001n],
+      );
       // v2: the bond delay no longer has to outlast the window: a bond waits for its open batches instead (RegistryBatchesOpen).
-      await ctx.registry.write.setParams([{ ...p, bondWithdrawDelay: 0n, challengerRewardBps: 1000, rejectedSlashBps: 10_000 }]);
+      await ctx.registry.write.setParams([
+        { ...p, bondWithdrawDelay: 0n, challengerRewardBps: 1000, rejectedSlashBps: 10_000 },
+      ]);
     });
   });
 
@@ -116,10 +211,17 @@ describe("GatewayRegistry", () => {
       const sig = await registrationSig(ctx, ENCLAVE_B, MEASUREMENT_B);
       assert.equal(
         await ctx.registry.read.registrationDigest([ctx.operator, MEASUREMENT_B, ATTESTATION_HASH, KEY_CONFIG_HASH]),
-        enclaveRegistrationDigest(ctx.chainId, ctx.registry.address, { operator: ctx.operator, measurement: MEASUREMENT_B, attestationHash: ATTESTATION_HASH, keyConfigHash: KEY_CONFIG_HASH }),
+        enclaveRegistrationDigest(ctx.chainId, ctx.registry.address, {
+          operator: ctx.operator,
+          measurement: MEASUREMENT_B,
+          attestationHash: ATTESTATION_HASH,
+          keyConfigHash: KEY_CONFIG_HASH,
+        }),
       );
       await viem.assertions.emitWithArgs(
-        ctx.registry.write.registerEnclave([B, MEASUREMENT_B, ATTESTATION_HASH, KEY_CONFIG_HASH, bond, sig], { account: ctx.operator }),
+        ctx.registry.write.registerEnclave([B, MEASUREMENT_B, ATTESTATION_HASH, KEY_CONFIG_HASH, bond, sig], {
+          account: ctx.operator,
+        }),
         ctx.registry,
         "EnclaveRegistered",
         [B, ctx.operator, MEASUREMENT_B, ATTESTATION_HASH, KEY_CONFIG_HASH, bond],
@@ -142,21 +244,51 @@ describe("GatewayRegistry", () => {
     it("registerEnclave: reverts for a zero key, a measurement not allowed, a second registration and a low bond", async () => {
       const ctx = await loadFixture(fixture);
       const sig = await registrationSig(ctx, ENCLAVE_B, MEASUREMENT_B);
-      const reg = (key: Hex, m: Hex, bond: bigint) => ctx.registry.write.registerEnclave([key, m, ATTESTATION_HASH, KEY_CONFIG_HASH, bond, sig], { account: ctx.operator });
-      await viem.assertions.revertWithCustomError(reg(zeroAddress, MEASUREMENT_B, PARAMS.minBond), ctx.registry, "RegistryZeroAddress");
+      const reg = (key: Hex, m: Hex, bond: bigint) =>
+        ctx.registry.write.registerEnclave([key, m, ATTESTATION_HASH, KEY_CONFIG_HASH, bond, sig], {
+          account: ctx.operator,
+        });
+      await viem.assertions.revertWithCustomError(
+        reg(zeroAddress, MEASUREMENT_B, PARAMS.minBond),
+        ctx.registry,
+        "RegistryZeroAddress",
+      );
       const unknown = keccak256(toHex("unknown image"));
-      await viem.assertions.revertWithCustomErrorWithArgs(reg(B, unknown, PARAMS.minBond), ctx.registry, "RegistryMeasurementNotAllowed", [unknown]);
-      await viem.assertions.revertWithCustomErrorWithArgs(reg(A, MEASUREMENT_A, PARAMS.minBond), ctx.registry, "RegistryEnclaveAlreadyRegistered", [A]);
-      await viem.assertions.revertWithCustomErrorWithArgs(reg(B, MEASUREMENT_B, PARAMS.minBond - 1n), ctx.registry, "RegistryBondTooLow", [PARAMS.minBond - 1n, PARAMS.minBond]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        reg(B, unknown, PARAMS.minBond),
+        ctx.registry,
+        "RegistryMeasurementNotAllowed",
+        [unknown],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        reg(A, MEASUREMENT_A, PARAMS.minBond),
+        ctx.registry,
+        "RegistryEnclaveAlreadyRegistered",
+        [A],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        reg(B, MEASUREMENT_B, PARAMS.minBond - 1n),
+        ctx.registry,
+        "RegistryBondTooLow",
+        [PARAMS.minBond - 1n, PARAMS.minBond],
+      );
       await ctx.registry.write.revokeMeasurement([MEASUREMENT_B]);
-      await viem.assertions.revertWithCustomErrorWithArgs(reg(B, MEASUREMENT_B, PARAMS.minBond), ctx.registry, "RegistryMeasurementNotAllowed", [MEASUREMENT_B]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        reg(B, MEASUREMENT_B, PARAMS.minBond),
+        ctx.registry,
+        "RegistryMeasurementNotAllowed",
+        [MEASUREMENT_B],
+      );
     });
 
     it("registerEnclave: reverts when the key did not sign, or signed for another operator (no front-running)", async () => {
       const ctx = await loadFixture(fixture);
       const byOther = await registrationSig(ctx, localAccount("someone else"), MEASUREMENT_B);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.registry.write.registerEnclave([B, MEASUREMENT_B, ATTESTATION_HASH, KEY_CONFIG_HASH, PARAMS.minBond, byOther], { account: ctx.operator }),
+        ctx.registry.write.registerEnclave(
+          [B, MEASUREMENT_B, ATTESTATION_HASH, KEY_CONFIG_HASH, PARAMS.minBond, byOther],
+          { account: ctx.operator },
+        ),
         ctx.registry,
         "RegistryInvalidKeySignature",
         [B],
@@ -166,14 +298,20 @@ describe("GatewayRegistry", () => {
       await ctx.token.write.approve([ctx.registry.address, PARAMS.minBond], { account: ctx.stranger });
       const forOperator = await registrationSig(ctx, ENCLAVE_B, MEASUREMENT_B);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.registry.write.registerEnclave([B, MEASUREMENT_B, ATTESTATION_HASH, KEY_CONFIG_HASH, PARAMS.minBond, forOperator], { account: ctx.stranger }),
+        ctx.registry.write.registerEnclave(
+          [B, MEASUREMENT_B, ATTESTATION_HASH, KEY_CONFIG_HASH, PARAMS.minBond, forOperator],
+          { account: ctx.stranger },
+        ),
         ctx.registry,
         "RegistryInvalidKeySignature",
         [B],
       );
       // The key's signature also binds the attestation and key-config hashes.
       await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.registry.write.registerEnclave([B, MEASUREMENT_B, keccak256(toHex("other doc")), KEY_CONFIG_HASH, PARAMS.minBond, forOperator], { account: ctx.operator }),
+        ctx.registry.write.registerEnclave(
+          [B, MEASUREMENT_B, keccak256(toHex("other doc")), KEY_CONFIG_HASH, PARAMS.minBond, forOperator],
+          { account: ctx.operator },
+        ),
         ctx.registry,
         "RegistryInvalidKeySignature",
         [B],
@@ -188,7 +326,14 @@ describe("GatewayRegistry", () => {
       const e = await ctx.registry.read.enclave([B]);
       assert.equal(
         await ctx.registry.read.approvalDigest([B, DEADLINE]),
-        enclaveApprovalDigest(ctx.chainId, ctx.registry.address, { key: B, measurement: e.measurement, attestationHash: e.attestationHash, keyConfigHash: e.keyConfigHash, nonce: 0n, deadline: DEADLINE }),
+        enclaveApprovalDigest(ctx.chainId, ctx.registry.address, {
+          key: B,
+          measurement: e.measurement,
+          attestationHash: e.attestationHash,
+          keyConfigHash: e.keyConfigHash,
+          nonce: 0n,
+          deadline: DEADLINE,
+        }),
       );
       const sigs = await approvalSigs(ctx, B);
       const t = BigInt(await networkHelpers.time.latest()) + 10n;
@@ -200,10 +345,19 @@ describe("GatewayRegistry", () => {
       assert.equal((await ctx.registry.read.enclave([B])).approvalNonce, 1n);
       assert.deepEqual(await ctx.registry.read.gatewayStatus([B]), [ctx.operator, true]);
       // The same signatures cannot be replayed (the nonce moved on).
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([B, DEADLINE, sigs]), ctx.validatorSet, "ValidatorUnknownSigner", [0n, (a: string) => !VALIDATORS.some((v) => getAddress(v.address) === a)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.approveEnclave([B, DEADLINE, sigs]),
+        ctx.validatorSet,
+        "ValidatorUnknownSigner",
+        [0n, (a: string) => !VALIDATORS.some((v) => getAddress(v.address) === a)],
+      );
       // Nor presented with another deadline than the one signed.
       const fresh = await approvalSigs(ctx, B, undefined, DEADLINE);
-      await viem.assertions.revertWithCustomError(ctx.registry.write.approveEnclave([B, DEADLINE - 1n, fresh]), ctx.validatorSet, "ValidatorUnknownSigner");
+      await viem.assertions.revertWithCustomError(
+        ctx.registry.write.approveEnclave([B, DEADLINE - 1n, fresh]),
+        ctx.validatorSet,
+        "ValidatorUnknownSigner",
+      );
     });
 
     for (const offset of [0n, 1n]) {
@@ -214,13 +368,24 @@ describe("GatewayRegistry", () => {
         const sigs = await approvalSigs(ctx, B, undefined, deadline);
         await networkHelpers.time.setNextBlockTimestamp(deadline + offset);
         if (offset === 0n) await ctx.registry.write.approveEnclave([B, deadline, sigs]);
-        else await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([B, deadline, sigs]), ctx.registry, "RegistryApprovalExpired", [B, deadline]);
+        else
+          await viem.assertions.revertWithCustomErrorWithArgs(
+            ctx.registry.write.approveEnclave([B, deadline, sigs]),
+            ctx.registry,
+            "RegistryApprovalExpired",
+            [B, deadline],
+          );
       });
     }
 
     it("approveEnclave: reverts for an unregistered key and without a quorum", async () => {
       const ctx = await loadFixture(fixture);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([B, DEADLINE, await approvalSigs(ctx, B)]), ctx.registry, "RegistryEnclaveNotRegistered", [B]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.approveEnclave([B, DEADLINE, await approvalSigs(ctx, B)]),
+        ctx.registry,
+        "RegistryEnclaveNotRegistered",
+        [B],
+      );
       await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
       await viem.assertions.revertWithCustomErrorWithArgs(
         ctx.registry.write.approveEnclave([B, DEADLINE, await approvalSigs(ctx, B, VALIDATORS.slice(0, 2))]),
@@ -234,25 +399,60 @@ describe("GatewayRegistry", () => {
       const ctx = await loadFixture(fixture);
       await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
       await ctx.registry.write.setParams([registryParams({ minBond: PARAMS.minBond + 1n })]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([B, DEADLINE, await approvalSigs(ctx, B)]), ctx.registry, "RegistryBondTooLow", [PARAMS.minBond, PARAMS.minBond + 1n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.approveEnclave([B, DEADLINE, await approvalSigs(ctx, B)]),
+        ctx.registry,
+        "RegistryBondTooLow",
+        [PARAMS.minBond, PARAMS.minBond + 1n],
+      );
       await ctx.registry.write.addBond([B, 1n], { account: ctx.operator });
       await ctx.registry.write.requestBondWithdraw([B], { account: ctx.operator });
       const unlockAt = (await ctx.registry.read.enclave([B])).bondUnlockAt;
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([B, DEADLINE, await approvalSigs(ctx, B)]), ctx.registry, "RegistryBondLocked", [B, unlockAt]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.approveEnclave([B, DEADLINE, await approvalSigs(ctx, B)]),
+        ctx.registry,
+        "RegistryBondLocked",
+        [B, unlockAt],
+      );
       await ctx.registry.write.revokeMeasurement([MEASUREMENT_B]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([B, DEADLINE, await approvalSigs(ctx, B)]), ctx.registry, "RegistryMeasurementNotAllowed", [MEASUREMENT_B]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.approveEnclave([B, DEADLINE, await approvalSigs(ctx, B)]),
+        ctx.registry,
+        "RegistryMeasurementNotAllowed",
+        [MEASUREMENT_B],
+      );
     });
 
     it("reattest: operator posts a new attestation, the nonce moves on; old approvals are void", async () => {
       const ctx = await loadFixture(fixture);
       const stale = await approvalSigs(ctx, A);
       const doc = keccak256(toHex("fresh attestation"));
-      await viem.assertions.emitWithArgs(ctx.registry.write.reattest([A, doc], { account: ctx.operator }), ctx.registry, "EnclaveReattested", [A, doc, 2n]);
+      await viem.assertions.emitWithArgs(
+        ctx.registry.write.reattest([A, doc], { account: ctx.operator }),
+        ctx.registry,
+        "EnclaveReattested",
+        [A, doc, 2n],
+      );
       assert.equal((await ctx.registry.read.enclave([A])).attestationHash, doc);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([A, DEADLINE, stale]), ctx.validatorSet, "ValidatorUnknownSigner", [0n, (a: string) => !VALIDATORS.some((v) => getAddress(v.address) === a)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.approveEnclave([A, DEADLINE, stale]),
+        ctx.validatorSet,
+        "ValidatorUnknownSigner",
+        [0n, (a: string) => !VALIDATORS.some((v) => getAddress(v.address) === a)],
+      );
       await approveEnclave(ctx, ENCLAVE_A);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.reattest([A, doc], { account: ctx.stranger }), ctx.registry, "RegistryNotOperator", [ctx.stranger, A]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.reattest([B, doc], { account: ctx.operator }), ctx.registry, "RegistryEnclaveNotRegistered", [B]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.reattest([A, doc], { account: ctx.stranger }),
+        ctx.registry,
+        "RegistryNotOperator",
+        [ctx.stranger, A],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.reattest([B, doc], { account: ctx.operator }),
+        ctx.registry,
+        "RegistryEnclaveNotRegistered",
+        [B],
+      );
     });
 
     it("isActive: false after the heartbeat interval", async () => {
@@ -268,8 +468,18 @@ describe("GatewayRegistry", () => {
   describe("operator actions", () => {
     it("deactivate: operator retires the key at once (mirrored), v2: voiding outstanding approvals; strangers cannot", async () => {
       const ctx = await loadFixture(fixture);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.deactivate([A], { account: ctx.stranger }), ctx.registry, "RegistryNotOperator", [ctx.stranger, A]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.deactivate([B], { account: ctx.operator }), ctx.registry, "RegistryEnclaveNotRegistered", [B]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.deactivate([A], { account: ctx.stranger }),
+        ctx.registry,
+        "RegistryNotOperator",
+        [ctx.stranger, A],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.deactivate([B], { account: ctx.operator }),
+        ctx.registry,
+        "RegistryEnclaveNotRegistered",
+        [B],
+      );
       const outstanding = await approvalSigs(ctx, A);
       const nonce = (await ctx.registry.read.enclave([A])).approvalNonce;
       const hash = await ctx.registry.write.deactivate([A], { account: ctx.operator });
@@ -277,20 +487,49 @@ describe("GatewayRegistry", () => {
       await viem.assertions.emitWithArgs(hash, ctx.settlement, "GatewaySynced", [A, 0]);
       assert.equal(await ctx.registry.read.isActive([A]), false);
       assert.equal((await ctx.registry.read.enclave([A])).approvalNonce, nonce + 1n);
-      await viem.assertions.revertWithCustomError(ctx.registry.write.approveEnclave([A, DEADLINE, outstanding]), ctx.validatorSet, "ValidatorUnknownSigner");
+      await viem.assertions.revertWithCustomError(
+        ctx.registry.write.approveEnclave([A, DEADLINE, outstanding]),
+        ctx.validatorSet,
+        "ValidatorUnknownSigner",
+      );
     });
 
     it("addBond: anyone tops up; reverts for an unregistered key", async () => {
       const ctx = await loadFixture(fixture);
-      await viem.assertions.emitWithArgs(ctx.registry.write.addBond([A, OPG(5)], { account: ctx.operator }), ctx.registry, "BondAdded", [A, OPG(5), PARAMS.minBond + OPG(5)]);
-      await viem.assertions.emitWithArgs(ctx.registry.write.addBond([A, 0n], { account: ctx.operator }), ctx.registry, "BondAdded", [A, 0n, PARAMS.minBond + OPG(5)]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.addBond([B, 1n], { account: ctx.operator }), ctx.registry, "RegistryEnclaveNotRegistered", [B]);
+      await viem.assertions.emitWithArgs(
+        ctx.registry.write.addBond([A, OPG(5)], { account: ctx.operator }),
+        ctx.registry,
+        "BondAdded",
+        [A, OPG(5), PARAMS.minBond + OPG(5)],
+      );
+      await viem.assertions.emitWithArgs(
+        ctx.registry.write.addBond([A, 0n], { account: ctx.operator }),
+        ctx.registry,
+        "BondAdded",
+        [A, 0n, PARAMS.minBond + OPG(5)],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.addBond([B, 1n], { account: ctx.operator }),
+        ctx.registry,
+        "RegistryEnclaveNotRegistered",
+        [B],
+      );
     });
 
     it("requestBondWithdraw / withdrawBond: deactivates, then pays after the delay, once", async () => {
       const ctx = await loadFixture(fixture);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }), ctx.registry, "RegistryNoBondWithdrawal", [A]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.requestBondWithdraw([A], { account: ctx.stranger }), ctx.registry, "RegistryNotOperator", [ctx.stranger, A]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }),
+        ctx.registry,
+        "RegistryNoBondWithdrawal",
+        [A],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.requestBondWithdraw([A], { account: ctx.stranger }),
+        ctx.registry,
+        "RegistryNotOperator",
+        [ctx.stranger, A],
+      );
       const t = BigInt(await networkHelpers.time.latest()) + 1n;
       await networkHelpers.time.setNextBlockTimestamp(t);
       const unlockAt = t + BigInt(PARAMS.bondWithdrawDelay);
@@ -299,15 +538,44 @@ describe("GatewayRegistry", () => {
       await viem.assertions.emitWithArgs(hash, ctx.registry, "EnclaveDeactivated", [A]);
       assert.equal(await ctx.registry.read.isActive([A]), false);
       await networkHelpers.time.setNextBlockTimestamp(unlockAt - 1n);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }), ctx.registry, "RegistryBondLocked", [A, unlockAt]);
-      await viem.assertions.revertWithCustomError(ctx.registry.write.withdrawBond([A, zeroAddress], { account: ctx.operator }), ctx.registry, "RegistryZeroAddress");
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.withdrawBond([A, ctx.stranger], { account: ctx.stranger }), ctx.registry, "RegistryNotOperator", [ctx.stranger, A]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }),
+        ctx.registry,
+        "RegistryBondLocked",
+        [A, unlockAt],
+      );
+      await viem.assertions.revertWithCustomError(
+        ctx.registry.write.withdrawBond([A, zeroAddress], { account: ctx.operator }),
+        ctx.registry,
+        "RegistryZeroAddress",
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.withdrawBond([A, ctx.stranger], { account: ctx.stranger }),
+        ctx.registry,
+        "RegistryNotOperator",
+        [ctx.stranger, A],
+      );
       await networkHelpers.time.setNextBlockTimestamp(unlockAt);
       const before = await ctx.token.read.balanceOf([ctx.stranger]);
-      await viem.assertions.emitWithArgs(ctx.registry.write.withdrawBond([A, ctx.stranger], { account: ctx.operator }), ctx.registry, "BondWithdrawn", [A, ctx.stranger, PARAMS.minBond]);
+      await viem.assertions.emitWithArgs(
+        ctx.registry.write.withdrawBond([A, ctx.stranger], { account: ctx.operator }),
+        ctx.registry,
+        "BondWithdrawn",
+        [A, ctx.stranger, PARAMS.minBond],
+      );
       assert.equal(await ctx.token.read.balanceOf([ctx.stranger]), before + PARAMS.minBond);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }), ctx.registry, "RegistryNoBondWithdrawal", [A]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.requestBondWithdraw([A], { account: ctx.operator }), ctx.registry, "RegistryNoBondWithdrawal", [A]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }),
+        ctx.registry,
+        "RegistryNoBondWithdrawal",
+        [A],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.requestBondWithdraw([A], { account: ctx.operator }),
+        ctx.registry,
+        "RegistryNoBondWithdrawal",
+        [A],
+      );
     });
 
     it("requestBondWithdraw: does not shield the bond from an equivocation slash", async () => {
@@ -318,12 +586,23 @@ describe("GatewayRegistry", () => {
       receipts[1] = { ...signed, outputTokens: signed.outputTokens + 1 };
       const b = await submitBatch(ctx, { receipts });
       await ctx.registry.write.requestBondWithdraw([A], { account: ctx.operator });
-      await challenge(ctx, b, { signedReceipt: signed, receiptSig: sig, settledReceipt: receipts[1]!, settledIsVoid: false, proof: b.tree.proof(1) });
+      await challenge(ctx, b, {
+        signedReceipt: signed,
+        receiptSig: sig,
+        settledReceipt: receipts[1]!,
+        settledIsVoid: false,
+        proof: b.tree.proof(1),
+      });
       const e = await ctx.registry.read.enclave([A]);
       assert.equal(e.bond, 0n);
       assert.equal(e.bondUnlockAt, 0n);
       await networkHelpers.time.increase(PARAMS.bondWithdrawDelay);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }), ctx.registry, "RegistryNoBondWithdrawal", [A]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }),
+        ctx.registry,
+        "RegistryNoBondWithdrawal",
+        [A],
+      );
     });
 
     it("withdrawBond: v2: waits for every batch of the key to be final (RegistryBatchesOpen)", async () => {
@@ -331,22 +610,57 @@ describe("GatewayRegistry", () => {
       const b = await submitBatch(ctx);
       await ctx.registry.write.requestBondWithdraw([A], { account: ctx.operator });
       await networkHelpers.time.increase(PARAMS.bondWithdrawDelay);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }), ctx.registry, "RegistryBatchesOpen", [A, 1n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }),
+        ctx.registry,
+        "RegistryBatchesOpen",
+        [A, 1n],
+      );
       await attest(ctx, [b]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }), ctx.registry, "RegistryBatchesOpen", [A, 1n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }),
+        ctx.registry,
+        "RegistryBatchesOpen",
+        [A, 1n],
+      );
       await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
       await finalize(ctx, [b]);
-      await viem.assertions.emitWithArgs(ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }), ctx.registry, "BondWithdrawn", [A, ctx.operator, PARAMS.minBond]);
+      await viem.assertions.emitWithArgs(
+        ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }),
+        ctx.registry,
+        "BondWithdrawn",
+        [A, ctx.operator, PARAMS.minBond],
+      );
     });
   });
 
   describe("settlement hooks", () => {
     it("slash / penalize: revert unless called by the settlement", async () => {
       const ctx = await loadFixture(fixture);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.slash([A, ctx.stranger], { account: ctx.stranger }), ctx.registry, "RegistryOnlySettlement", [ctx.stranger]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.slash([A, ctx.owner]), ctx.registry, "RegistryOnlySettlement", [ctx.owner]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.penalize([A], { account: ctx.stranger }), ctx.registry, "RegistryOnlySettlement", [ctx.stranger]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.penalize([A]), ctx.registry, "RegistryOnlySettlement", [ctx.owner]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.slash([A, ctx.stranger], { account: ctx.stranger }),
+        ctx.registry,
+        "RegistryOnlySettlement",
+        [ctx.stranger],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.slash([A, ctx.owner]),
+        ctx.registry,
+        "RegistryOnlySettlement",
+        [ctx.owner],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.penalize([A], { account: ctx.stranger }),
+        ctx.registry,
+        "RegistryOnlySettlement",
+        [ctx.stranger],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.penalize([A]),
+        ctx.registry,
+        "RegistryOnlySettlement",
+        [ctx.owner],
+      );
     });
   });
 });

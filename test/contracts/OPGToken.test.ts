@@ -11,7 +11,11 @@ const { loadFixture } = networkHelpers;
 
 async function fixture() {
   const wallets = await viem.getWalletClients();
-  const [owner, holder, spender] = wallets.map((w) => getAddress(w.account.address)) as [`0x${string}`, `0x${string}`, `0x${string}`];
+  const [owner, holder, spender] = wallets.map((w) => getAddress(w.account.address)) as [
+    `0x${string}`,
+    `0x${string}`,
+    `0x${string}`,
+  ];
   const token = await viem.deployContract("OPGToken", [owner, PARAMS.initialSupply]);
   const chainId = await (await viem.getPublicClient()).getChainId();
   return { token, owner, holder, spender, holderWallet: wallets[1]!, chainId };
@@ -28,9 +32,18 @@ describe("OPGToken", () => {
 
   it("mint: the owner mints; a stranger cannot", async () => {
     const { token, holder } = await loadFixture(fixture);
-    await viem.assertions.emitWithArgs(token.write.mint([holder, OPG(3)]), token, "Transfer", ["0x0000000000000000000000000000000000000000", holder, OPG(3)]);
+    await viem.assertions.emitWithArgs(token.write.mint([holder, OPG(3)]), token, "Transfer", [
+      "0x0000000000000000000000000000000000000000",
+      holder,
+      OPG(3),
+    ]);
     assert.equal(await token.read.balanceOf([holder]), OPG(3));
-    await viem.assertions.revertWithCustomErrorWithArgs(token.write.mint([holder, 1n], { account: holder }), token, "OwnableUnauthorizedAccount", [holder]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      token.write.mint([holder, 1n], { account: holder }),
+      token,
+      "OwnableUnauthorizedAccount",
+      [holder],
+    );
   });
 
   it("permit: sets an allowance from a signature; reverts when expired or signed by someone else", async () => {
@@ -40,18 +53,35 @@ describe("OPGToken", () => {
       parseSignature(
         await holderWallet.signTypedData({
           domain: { name: "OPG", version: "1", chainId, verifyingContract: token.address },
-          types: { Permit: [{ name: "owner", type: "address" }, { name: "spender", type: "address" }, { name: "value", type: "uint256" }, { name: "nonce", type: "uint256" }, { name: "deadline", type: "uint256" }] },
+          types: {
+            Permit: [
+              { name: "owner", type: "address" },
+              { name: "spender", type: "address" },
+              { name: "value", type: "uint256" },
+              { name: "nonce", type: "uint256" },
+              { name: "deadline", type: "uint256" },
+            ],
+          },
           primaryType: "Permit",
           message: { owner: holder, spender, value, nonce: await token.read.nonces([holder]), deadline: dl },
         }),
       );
     const p = await sign(OPG(1), deadline);
     // Signed for holder, presented as the owner's permit: the recovered signer is not the owner.
-    await viem.assertions.revertWithCustomError(token.write.permit([spender, spender, OPG(1), deadline, Number(p.v), p.r, p.s]), token, "ERC2612InvalidSigner");
+    await viem.assertions.revertWithCustomError(
+      token.write.permit([spender, spender, OPG(1), deadline, Number(p.v), p.r, p.s]),
+      token,
+      "ERC2612InvalidSigner",
+    );
     await token.write.permit([holder, spender, OPG(1), deadline, Number(p.v), p.r, p.s]);
     assert.equal(await token.read.allowance([holder, spender]), OPG(1));
     const late = await sign(OPG(2), deadline);
     await networkHelpers.time.increaseTo(deadline + 1n);
-    await viem.assertions.revertWithCustomErrorWithArgs(token.write.permit([holder, spender, OPG(2), deadline, Number(late.v), late.r, late.s]), token, "ERC2612ExpiredSignature", [deadline]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      token.write.permit([holder, spender, OPG(2), deadline, Number(late.v), late.r, late.s]),
+      token,
+      "ERC2612ExpiredSignature",
+      [deadline],
+    );
   });
 });

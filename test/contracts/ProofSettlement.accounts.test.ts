@@ -28,8 +28,23 @@ async function fixture(): Promise<Ctx> {
   return baseFixture(viem);
 }
 
-const init = (ctx: Ctx, o: Partial<{ treasury: Address; maxBatchSize: number; challengeWindow: number; split: [number, number, number, number]; attesterSlashBps: number; rate: typeof PARAMS.rate }> = {}) => {
-  const [validatorBps, treasuryBps, burnBps, rejectedRefundBps] = o.split ?? [PARAMS.validatorBps, PARAMS.treasuryBps, PARAMS.burnBps, PARAMS.rejectedRefundBps];
+const init = (
+  ctx: Ctx,
+  o: Partial<{
+    treasury: Address;
+    maxBatchSize: number;
+    challengeWindow: number;
+    split: [number, number, number, number];
+    attesterSlashBps: number;
+    rate: typeof PARAMS.rate;
+  }> = {},
+) => {
+  const [validatorBps, treasuryBps, burnBps, rejectedRefundBps] = o.split ?? [
+    PARAMS.validatorBps,
+    PARAMS.treasuryBps,
+    PARAMS.burnBps,
+    PARAMS.rejectedRefundBps,
+  ];
   return {
     owner: ctx.owner,
     treasury: o.treasury ?? TREASURY,
@@ -53,39 +68,86 @@ describe("ProofSettlement accounts and governance", () => {
      */
     async function wiredPair(ctx: Ctx) {
       const predicted = await predictAddress(viem, ctx.owner, 2);
-      const vs = await viem.deployContract("ValidatorSet", [ctx.token.address, predicted, ctx.owner, [], 1n, 1n, BigInt(PARAMS.exitDelay), 0]);
-      const reg = await viem.deployContract("GatewayRegistry", [ctx.token.address, vs.address, predicted, ctx.owner, registryParams()]);
+      const vs = await viem.deployContract("ValidatorSet", [
+        ctx.token.address,
+        predicted,
+        ctx.owner,
+        [],
+        1n,
+        1n,
+        BigInt(PARAMS.exitDelay),
+        0,
+      ]);
+      const reg = await viem.deployContract("GatewayRegistry", [
+        ctx.token.address,
+        vs.address,
+        predicted,
+        ctx.owner,
+        registryParams(),
+      ]);
       return { v: vs.address, r: reg.address };
     }
 
     it("constructor: reverts for zero contracts, a zero treasury and invalid parameters", async () => {
       const ctx = await loadFixture(fixture);
       const s = ctx.settlement;
-      const deploy = (token: Address, registry: Address, vs: Address, p: ReturnType<typeof init>) => viem.deployContract("ProofSettlement", [token, registry, vs, p]);
+      const deploy = (token: Address, registry: Address, vs: Address, p: ReturnType<typeof init>) =>
+        viem.deployContract("ProofSettlement", [token, registry, vs, p]);
       const t = ctx.token.address;
-      await viem.assertions.revertWithCustomError(deploy(zeroAddress, ctx.registry.address, ctx.validatorSet.address, init(ctx)), s, "SettlementZeroAddress");
-      await viem.assertions.revertWithCustomError(deploy(t, zeroAddress, ctx.validatorSet.address, init(ctx)), s, "SettlementZeroAddress");
-      await viem.assertions.revertWithCustomError(deploy(t, ctx.registry.address, zeroAddress, init(ctx)), s, "SettlementZeroAddress");
+      await viem.assertions.revertWithCustomError(
+        deploy(zeroAddress, ctx.registry.address, ctx.validatorSet.address, init(ctx)),
+        s,
+        "SettlementZeroAddress",
+      );
+      await viem.assertions.revertWithCustomError(
+        deploy(t, zeroAddress, ctx.validatorSet.address, init(ctx)),
+        s,
+        "SettlementZeroAddress",
+      );
+      await viem.assertions.revertWithCustomError(
+        deploy(t, ctx.registry.address, zeroAddress, init(ctx)),
+        s,
+        "SettlementZeroAddress",
+      );
       const bad = [
         [{ treasury: zeroAddress }, "SettlementZeroAddress", undefined],
         [{ maxBatchSize: 0 }, "SettlementInvalidParam", [name("maxBatchSize"), 0n]],
         [{ challengeWindow: 0 }, "SettlementInvalidParam", [name("challengeWindow"), 0n]],
         // v2 hard bound: a window no longer than the validators' exit delay (the launch value is the floor: it only grows).
-        [{ challengeWindow: PARAMS.exitDelay + 1 }, "SettlementInvalidParam", [name("challengeWindow"), BigInt(PARAMS.exitDelay + 1)]],
+        [
+          { challengeWindow: PARAMS.exitDelay + 1 },
+          "SettlementInvalidParam",
+          [name("challengeWindow"), BigInt(PARAMS.exitDelay + 1)],
+        ],
         [{ split: [7000, 2000, 999, 0] }, "SettlementInvalidParam", [name("feeSplit"), 9999n]],
         [{ split: [4000, 5001, 999, 0] }, "SettlementInvalidParam", [name("treasuryBps"), 5001n]],
         [{ split: [7000, 2000, 1000, 10_001] }, "SettlementInvalidParam", [name("rejectedRefundBps"), 10_001n]],
         [{ attesterSlashBps: 10_001 }, "SettlementInvalidParam", [name("attesterSlashBps"), 10_001n]],
-        [{ rate: { ...PARAMS.rate, perCall: 10n ** 17n + 1n } }, "SettlementInvalidParam", [name("perCall"), 10n ** 17n + 1n]],
+        [
+          { rate: { ...PARAMS.rate, perCall: 10n ** 17n + 1n } },
+          "SettlementInvalidParam",
+          [name("perCall"), 10n ** 17n + 1n],
+        ],
       ] as const;
       for (const [o, error, args] of bad) {
         // Each attempt burns a nonce, so each gets a fresh pair wired for the next one.
         const { r, v } = await wiredPair(ctx);
-        if (args) await viem.assertions.revertWithCustomErrorWithArgs(deploy(t, r, v, init(ctx, o as never)), s, error, args as never);
+        if (args)
+          await viem.assertions.revertWithCustomErrorWithArgs(
+            deploy(t, r, v, init(ctx, o as never)),
+            s,
+            error,
+            args as never,
+          );
         else await viem.assertions.revertWithCustomError(deploy(t, r, v, init(ctx, o as never)), s, error);
       }
       const { r, v } = await wiredPair(ctx);
-      await viem.assertions.revertWithCustomErrorWithArgs(deploy(t, r, v, { ...init(ctx), owner: zeroAddress }), s, "OwnableInvalidOwner", [zeroAddress]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        deploy(t, r, v, { ...init(ctx), owner: zeroAddress }),
+        s,
+        "OwnableInvalidOwner",
+        [zeroAddress],
+      );
       // A correct pair deploys.
       const ok = await wiredPair(ctx);
       await deploy(t, ok.r, ok.v, init(ctx));
@@ -95,17 +157,40 @@ describe("ProofSettlement accounts and governance", () => {
       const ctx = await loadFixture(fixture);
       const s = ctx.settlement;
       const t = ctx.token.address;
-      const deploy = (registry: Address, vs: Address) => viem.deployContract("ProofSettlement", [t, registry, vs, init(ctx)]);
+      const deploy = (registry: Address, vs: Address) =>
+        viem.deployContract("ProofSettlement", [t, registry, vs, init(ctx)]);
       // The fixture's pair points at the fixture's settlement, not at a new one.
-      await viem.assertions.revertWithCustomError(deploy(ctx.registry.address, ctx.validatorSet.address), s, "SettlementMiswired");
+      await viem.assertions.revertWithCustomError(
+        deploy(ctx.registry.address, ctx.validatorSet.address),
+        s,
+        "SettlementMiswired",
+      );
       // A pair predicted one nonce off.
       const off = await predictAddress(viem, ctx.owner, 3);
-      const vs = await viem.deployContract("ValidatorSet", [t, off, ctx.owner, [], 1n, 1n, BigInt(PARAMS.exitDelay), 0]);
+      const vs = await viem.deployContract("ValidatorSet", [
+        t,
+        off,
+        ctx.owner,
+        [],
+        1n,
+        1n,
+        BigInt(PARAMS.exitDelay),
+        0,
+      ]);
       const reg = await viem.deployContract("GatewayRegistry", [t, vs.address, off, ctx.owner, registryParams()]);
       await viem.assertions.revertWithCustomError(deploy(reg.address, vs.address), s, "SettlementMiswired");
       // Only the validator set right (registry of the fixture).
       const predicted = await predictAddress(viem, ctx.owner, 1);
-      const vs2 = await viem.deployContract("ValidatorSet", [t, predicted, ctx.owner, [], 1n, 1n, BigInt(PARAMS.exitDelay), 0]);
+      const vs2 = await viem.deployContract("ValidatorSet", [
+        t,
+        predicted,
+        ctx.owner,
+        [],
+        1n,
+        1n,
+        BigInt(PARAMS.exitDelay),
+        0,
+      ]);
       await viem.assertions.revertWithCustomError(deploy(ctx.registry.address, vs2.address), s, "SettlementMiswired");
     });
 
@@ -144,7 +229,12 @@ describe("ProofSettlement accounts and governance", () => {
       await ctx.token.write.transfer([ctx.stranger, OPG(10)]);
       await ctx.token.write.approve([ctx.settlement.address, OPG(10)], { account: ctx.stranger });
       const held = await ctx.token.read.balanceOf([ctx.settlement.address]);
-      await viem.assertions.emitWithArgs(ctx.settlement.write.deposit([B, OPG(10)], { account: ctx.stranger }), ctx.settlement, "Deposited", [B, ctx.stranger, OPG(10)]);
+      await viem.assertions.emitWithArgs(
+        ctx.settlement.write.deposit([B, OPG(10)], { account: ctx.stranger }),
+        ctx.settlement,
+        "Deposited",
+        [B, ctx.stranger, OPG(10)],
+      );
       assert.equal(await ctx.settlement.read.balanceOf([B]), OPG(10));
       assert.equal(await ctx.token.read.balanceOf([ctx.settlement.address]), held + OPG(10));
       assert.equal(await ctx.token.read.balanceOf([ctx.stranger]), 0n);
@@ -152,16 +242,30 @@ describe("ProofSettlement accounts and governance", () => {
 
     it("deposit: reverts for the zero gateway, a zero amount, no allowance and a balance above uint96", async () => {
       const ctx = await loadFixture(fixture);
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.deposit([zeroAddress, 1n], { account: ctx.operator }), ctx.settlement, "SettlementZeroAddress");
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.deposit([A, 0n], { account: ctx.operator }), ctx.settlement, "SettlementZeroAmount");
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.deposit([A, 1n], { account: ctx.stranger }), ctx.token, "ERC20InsufficientAllowance", [
-        getAddress(ctx.settlement.address),
-        0n,
-        1n,
-      ]);
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.deposit([zeroAddress, 1n], { account: ctx.operator }),
+        ctx.settlement,
+        "SettlementZeroAddress",
+      );
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.deposit([A, 0n], { account: ctx.operator }),
+        ctx.settlement,
+        "SettlementZeroAmount",
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.deposit([A, 1n], { account: ctx.stranger }),
+        ctx.token,
+        "ERC20InsufficientAllowance",
+        [getAddress(ctx.settlement.address), 0n, 1n],
+      );
       const tooMuch = 2n ** 96n - PARAMS.deposit; // balance + amount = 2^96
       await ctx.token.write.mint([ctx.operator, tooMuch]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.deposit([A, tooMuch], { account: ctx.operator }), ctx.settlement, "SafeCastOverflowedUintDowncast", [96, 2n ** 96n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.deposit([A, tooMuch], { account: ctx.operator }),
+        ctx.settlement,
+        "SafeCastOverflowedUintDowncast",
+        [96, 2n ** 96n],
+      );
     });
 
     it("depositWithPermit: deposits with a signed permit and no prior allowance; a front-run permit does not block it", async () => {
@@ -174,7 +278,15 @@ describe("ProofSettlement accounts and governance", () => {
         const nonce = await ctx.token.read.nonces([holder]);
         const signature = await holderWallet!.signTypedData({
           domain: { name: "OPG", version: "1", chainId: ctx.chainId, verifyingContract: ctx.token.address },
-          types: { Permit: [{ name: "owner", type: "address" }, { name: "spender", type: "address" }, { name: "value", type: "uint256" }, { name: "nonce", type: "uint256" }, { name: "deadline", type: "uint256" }] },
+          types: {
+            Permit: [
+              { name: "owner", type: "address" },
+              { name: "spender", type: "address" },
+              { name: "value", type: "uint256" },
+              { name: "nonce", type: "uint256" },
+              { name: "deadline", type: "uint256" },
+            ],
+          },
           primaryType: "Permit",
           message: { owner: holder, spender: ctx.settlement.address, value, nonce, deadline },
         });
@@ -182,16 +294,32 @@ describe("ProofSettlement accounts and governance", () => {
         return { v: Number(v), r, s };
       };
       let p = await permit(OPG(20));
-      await viem.assertions.emitWithArgs(ctx.settlement.write.depositWithPermit([A, OPG(20), deadline, p.v, p.r, p.s], { account: holder }), ctx.settlement, "Deposited", [A, holder, OPG(20)]);
+      await viem.assertions.emitWithArgs(
+        ctx.settlement.write.depositWithPermit([A, OPG(20), deadline, p.v, p.r, p.s], { account: holder }),
+        ctx.settlement,
+        "Deposited",
+        [A, holder, OPG(20)],
+      );
       // Someone front-runs the next permit itself: the deposit still goes through on the allowance it set.
       p = await permit(OPG(30));
-      await ctx.token.write.permit([holder, ctx.settlement.address, OPG(30), deadline, p.v, p.r, p.s], { account: ctx.stranger });
-      await viem.assertions.emitWithArgs(ctx.settlement.write.depositWithPermit([A, OPG(30), deadline, p.v, p.r, p.s], { account: holder }), ctx.settlement, "Deposited", [A, holder, OPG(30)]);
+      await ctx.token.write.permit([holder, ctx.settlement.address, OPG(30), deadline, p.v, p.r, p.s], {
+        account: ctx.stranger,
+      });
+      await viem.assertions.emitWithArgs(
+        ctx.settlement.write.depositWithPermit([A, OPG(30), deadline, p.v, p.r, p.s], { account: holder }),
+        ctx.settlement,
+        "Deposited",
+        [A, holder, OPG(30)],
+      );
       assert.equal(await ctx.settlement.read.balanceOf([A]), PARAMS.deposit + OPG(50));
       assert.equal(await ctx.token.read.balanceOf([holder]), 0n);
       const { v, r, s } = p;
       // A bad permit without allowance fails on the transfer, not silently.
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.depositWithPermit([A, 1n, deadline, Number(v), r, s], { account: holder }), ctx.token, "ERC20InsufficientAllowance");
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.depositWithPermit([A, 1n, deadline, Number(v), r, s], { account: holder }),
+        ctx.token,
+        "ERC20InsufficientAllowance",
+      );
     });
   });
 
@@ -200,12 +328,12 @@ describe("ProofSettlement accounts and governance", () => {
       const ctx = await loadFixture(fixture);
       let t = BigInt(await networkHelpers.time.latest()) + 5n;
       await networkHelpers.time.setNextBlockTimestamp(t);
-      await viem.assertions.emitWithArgs(ctx.settlement.write.requestWithdraw([A, OPG(100)], { account: ctx.operator }), ctx.settlement, "WithdrawRequested", [
-        A,
-        OPG(100),
-        OPG(100),
-        t + BigInt(PARAMS.withdrawDelay),
-      ]);
+      await viem.assertions.emitWithArgs(
+        ctx.settlement.write.requestWithdraw([A, OPG(100)], { account: ctx.operator }),
+        ctx.settlement,
+        "WithdrawRequested",
+        [A, OPG(100), OPG(100), t + BigInt(PARAMS.withdrawDelay)],
+      );
       assert.equal(await ctx.settlement.read.balanceOf([A]), PARAMS.deposit - OPG(100));
       t += 100n;
       await networkHelpers.time.setNextBlockTimestamp(t);
@@ -215,32 +343,76 @@ describe("ProofSettlement accounts and governance", () => {
 
     it("requestWithdraw: reverts for a non-operator, a zero amount and more than the balance", async () => {
       const ctx = await loadFixture(fixture);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.requestWithdraw([A, 1n], { account: ctx.stranger }), ctx.settlement, "SettlementNotOperator", [ctx.stranger, A]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.requestWithdraw([A, 1n], { account: ctx.stranger }),
+        ctx.settlement,
+        "SettlementNotOperator",
+        [ctx.stranger, A],
+      );
       const B = getAddress(ENCLAVE_B.address);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.requestWithdraw([B, 1n], { account: ctx.operator }), ctx.settlement, "SettlementNotOperator", [ctx.operator, B]);
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.requestWithdraw([A, 0n], { account: ctx.operator }), ctx.settlement, "SettlementZeroAmount");
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.requestWithdraw([A, PARAMS.deposit + 1n], { account: ctx.operator }), ctx.settlement, "SettlementInsufficientBalance", [
-        A,
-        PARAMS.deposit,
-        PARAMS.deposit + 1n,
-      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.requestWithdraw([B, 1n], { account: ctx.operator }),
+        ctx.settlement,
+        "SettlementNotOperator",
+        [ctx.operator, B],
+      );
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.requestWithdraw([A, 0n], { account: ctx.operator }),
+        ctx.settlement,
+        "SettlementZeroAmount",
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.requestWithdraw([A, PARAMS.deposit + 1n], { account: ctx.operator }),
+        ctx.settlement,
+        "SettlementInsufficientBalance",
+        [A, PARAMS.deposit, PARAMS.deposit + 1n],
+      );
     });
 
     it("withdraw: locked until unlockAt, then pays once to `to`", async () => {
       const ctx = await loadFixture(fixture);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.withdraw([A, ctx.operator], { account: ctx.operator }), ctx.settlement, "SettlementNoWithdrawal", [A]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.withdraw([A, ctx.operator], { account: ctx.operator }),
+        ctx.settlement,
+        "SettlementNoWithdrawal",
+        [A],
+      );
       await ctx.settlement.write.requestWithdraw([A, OPG(100)], { account: ctx.operator });
       const [, unlockAt] = await ctx.settlement.read.pendingWithdrawal([A]);
       await networkHelpers.time.setNextBlockTimestamp(unlockAt - 1n);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.withdraw([A, ctx.operator], { account: ctx.operator }), ctx.settlement, "SettlementWithdrawalLocked", [A, unlockAt]);
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.withdraw([A, zeroAddress], { account: ctx.operator }), ctx.settlement, "SettlementZeroAddress");
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.withdraw([A, ctx.stranger], { account: ctx.stranger }), ctx.settlement, "SettlementNotOperator", [ctx.stranger, A]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.withdraw([A, ctx.operator], { account: ctx.operator }),
+        ctx.settlement,
+        "SettlementWithdrawalLocked",
+        [A, unlockAt],
+      );
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.withdraw([A, zeroAddress], { account: ctx.operator }),
+        ctx.settlement,
+        "SettlementZeroAddress",
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.withdraw([A, ctx.stranger], { account: ctx.stranger }),
+        ctx.settlement,
+        "SettlementNotOperator",
+        [ctx.stranger, A],
+      );
       await networkHelpers.time.setNextBlockTimestamp(unlockAt);
       const before = await ctx.token.read.balanceOf([ctx.challenger]);
-      await viem.assertions.emitWithArgs(ctx.settlement.write.withdraw([A, ctx.challenger], { account: ctx.operator }), ctx.settlement, "Withdrawn", [A, ctx.challenger, OPG(100)]);
+      await viem.assertions.emitWithArgs(
+        ctx.settlement.write.withdraw([A, ctx.challenger], { account: ctx.operator }),
+        ctx.settlement,
+        "Withdrawn",
+        [A, ctx.challenger, OPG(100)],
+      );
       assert.equal(await ctx.token.read.balanceOf([ctx.challenger]), before + OPG(100));
       assert.deepEqual(await ctx.settlement.read.pendingWithdrawal([A]), [0n, 0n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.withdraw([A, ctx.operator], { account: ctx.operator }), ctx.settlement, "SettlementNoWithdrawal", [A]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.withdraw([A, ctx.operator], { account: ctx.operator }),
+        ctx.settlement,
+        "SettlementNoWithdrawal",
+        [A],
+      );
     });
   });
 
@@ -248,12 +420,21 @@ describe("ProofSettlement accounts and governance", () => {
     it("setFeeRate / setModelFeeRate: store and emit; computeFee follows", async () => {
       const ctx = await loadFixture(fixture);
       const rate = { perCall: 1n, perKiloInputToken: 2000n, perKiloOutputToken: 3000n };
-      await viem.assertions.emitWithArgs(ctx.settlement.write.setFeeRate([rate]), ctx.settlement, "FeeRateChanged", [1n, 2000n, 3000n]);
+      await viem.assertions.emitWithArgs(ctx.settlement.write.setFeeRate([rate]), ctx.settlement, "FeeRateChanged", [
+        1n,
+        2000n,
+        3000n,
+      ]);
       assert.deepEqual(await ctx.settlement.read.feeRate(), rate);
       const usage = [{ modelId: MODELS[0]!, calls: 2, inputTokens: 1999n, outputTokens: 1n }];
       assert.equal(await ctx.settlement.read.computeFee([usage]), 2n + 3998n + 3n);
       const special = { perCall: 100n, perKiloInputToken: 0n, perKiloOutputToken: 0n };
-      await viem.assertions.emitWithArgs(ctx.settlement.write.setModelFeeRate([MODELS[0]!, special, true]), ctx.settlement, "ModelFeeRateChanged", [MODELS[0]!, true, 100n, 0n, 0n]);
+      await viem.assertions.emitWithArgs(
+        ctx.settlement.write.setModelFeeRate([MODELS[0]!, special, true]),
+        ctx.settlement,
+        "ModelFeeRateChanged",
+        [MODELS[0]!, true, 100n, 0n, 0n],
+      );
       assert.deepEqual(await ctx.settlement.read.modelFeeRate([MODELS[0]!]), [special, true]);
       assert.equal(await ctx.settlement.read.computeFee([usage]), 200n);
     });
@@ -262,22 +443,64 @@ describe("ProofSettlement accounts and governance", () => {
       const ctx = await loadFixture(fixture);
       const s = ctx.settlement;
       await viem.assertions.emitWithArgs(s.write.setMaxBatchSize([10]), s, "MaxBatchSizeChanged", [10]);
-      await viem.assertions.revertWithCustomErrorWithArgs(s.write.setMaxBatchSize([0]), s, "SettlementInvalidParam", [name("maxBatchSize"), 0n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(s.write.setMaxBatchSize([0]), s, "SettlementInvalidParam", [
+        name("maxBatchSize"),
+        0n,
+      ]);
       await viem.assertions.emitWithArgs(s.write.setWindows([700, 8]), s, "WindowsChanged", [700, 8]);
-      await viem.assertions.revertWithCustomErrorWithArgs(s.write.setWindows([0, 8]), s, "SettlementInvalidParam", [name("challengeWindow"), 0n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(s.write.setWindows([0, 8]), s, "SettlementInvalidParam", [
+        name("challengeWindow"),
+        0n,
+      ]);
       // The window only grows (open batches keep theirs) and (v2) never outlasts the validators' exit delay.
-      await viem.assertions.revertWithCustomErrorWithArgs(s.write.setWindows([699, 8]), s, "SettlementInvalidParam", [name("challengeWindow"), 699n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(s.write.setWindows([PARAMS.exitDelay + 1, 8]), s, "SettlementInvalidParam", [name("challengeWindow"), BigInt(PARAMS.exitDelay + 1)]);
-      await viem.assertions.emitWithArgs(s.write.setWindows([PARAMS.exitDelay, 8]), s, "WindowsChanged", [PARAMS.exitDelay, 8]);
+      await viem.assertions.revertWithCustomErrorWithArgs(s.write.setWindows([699, 8]), s, "SettlementInvalidParam", [
+        name("challengeWindow"),
+        699n,
+      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        s.write.setWindows([PARAMS.exitDelay + 1, 8]),
+        s,
+        "SettlementInvalidParam",
+        [name("challengeWindow"), BigInt(PARAMS.exitDelay + 1)],
+      );
+      await viem.assertions.emitWithArgs(s.write.setWindows([PARAMS.exitDelay, 8]), s, "WindowsChanged", [
+        PARAMS.exitDelay,
+        8,
+      ]);
       // v2: the treasury takes at most MAX_TREASURY_BPS.
-      await viem.assertions.emitWithArgs(s.write.setFeeSplit([5000, 5000, 0, 10_000]), s, "FeeSplitChanged", [5000, 5000, 0, 10_000]);
-      await viem.assertions.revertWithCustomErrorWithArgs(s.write.setFeeSplit([0, 5001, 4999, 0]), s, "SettlementInvalidParam", [name("treasuryBps"), 5001n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(s.write.setFeeSplit([5000, 5000, 1, 0]), s, "SettlementInvalidParam", [name("feeSplit"), 10_001n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(s.write.setFeeSplit([5000, 5000, 0, 10_001]), s, "SettlementInvalidParam", [name("rejectedRefundBps"), 10_001n]);
+      await viem.assertions.emitWithArgs(
+        s.write.setFeeSplit([5000, 5000, 0, 10_000]),
+        s,
+        "FeeSplitChanged",
+        [5000, 5000, 0, 10_000],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        s.write.setFeeSplit([0, 5001, 4999, 0]),
+        s,
+        "SettlementInvalidParam",
+        [name("treasuryBps"), 5001n],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        s.write.setFeeSplit([5000, 5000, 1, 0]),
+        s,
+        "SettlementInvalidParam",
+        [name("feeSplit"), 10_001n],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        s.write.setFeeSplit([5000, 5000, 0, 10_001]),
+        s,
+        "SettlementInvalidParam",
+        [name("rejectedRefundBps"), 10_001n],
+      );
       await viem.assertions.emitWithArgs(s.write.setTreasury([ctx.stranger]), s, "TreasuryChanged", [ctx.stranger]);
       await viem.assertions.revertWithCustomError(s.write.setTreasury([zeroAddress]), s, "SettlementZeroAddress");
       await viem.assertions.emitWithArgs(s.write.setAttesterSlashBps([10_000]), s, "AttesterSlashChanged", [10_000]);
-      await viem.assertions.revertWithCustomErrorWithArgs(s.write.setAttesterSlashBps([10_001]), s, "SettlementInvalidParam", [name("attesterSlashBps"), 10_001n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        s.write.setAttesterSlashBps([10_001]),
+        s,
+        "SettlementInvalidParam",
+        [name("attesterSlashBps"), 10_001n],
+      );
       assert.deepEqual(await s.read.params(), [10, PARAMS.exitDelay, 8, 5000, 5000, 0, 10_000, 10_000, ctx.stranger]);
     });
 
@@ -286,14 +509,26 @@ describe("ProofSettlement accounts and governance", () => {
       const s = ctx.settlement;
       const max = 10n ** 17n;
       await s.write.setFeeRate([{ perCall: max, perKiloInputToken: max, perKiloOutputToken: max }]);
-      await s.write.setModelFeeRate([MODELS[0]!, { perCall: max, perKiloInputToken: max, perKiloOutputToken: max }, true]);
+      await s.write.setModelFeeRate([
+        MODELS[0]!,
+        { perCall: max, perKiloInputToken: max, perKiloOutputToken: max },
+        true,
+      ]);
       for (const [field, rate] of [
         ["perCall", { perCall: max + 1n, perKiloInputToken: 0n, perKiloOutputToken: 0n }],
         ["perKiloInputToken", { perCall: 0n, perKiloInputToken: max + 1n, perKiloOutputToken: 0n }],
         ["perKiloOutputToken", { perCall: 0n, perKiloInputToken: 0n, perKiloOutputToken: max + 1n }],
       ] as const) {
-        await viem.assertions.revertWithCustomErrorWithArgs(s.write.setFeeRate([rate]), s, "SettlementInvalidParam", [name(field), max + 1n]);
-        await viem.assertions.revertWithCustomErrorWithArgs(s.write.setModelFeeRate([MODELS[1]!, rate, true]), s, "SettlementInvalidParam", [name(field), max + 1n]);
+        await viem.assertions.revertWithCustomErrorWithArgs(s.write.setFeeRate([rate]), s, "SettlementInvalidParam", [
+          name(field),
+          max + 1n,
+        ]);
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          s.write.setModelFeeRate([MODELS[1]!, rate, true]),
+          s,
+          "SettlementInvalidParam",
+          [name(field), max + 1n],
+        );
       }
     });
   });
@@ -301,9 +536,24 @@ describe("ProofSettlement accounts and governance", () => {
   describe("registry hooks", () => {
     it("syncGateway / noteMeasurementRevoked: revert unless called by the registry", async () => {
       const ctx = await loadFixture(fixture);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.syncGateway([A, 2 ** 39], { account: ctx.stranger }), ctx.settlement, "SettlementOnlyRegistry", [ctx.stranger]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.noteMeasurementRevoked({ account: ctx.operator }), ctx.settlement, "SettlementOnlyRegistry", [ctx.operator]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.syncGateway([A, 0]), ctx.settlement, "SettlementOnlyRegistry", [ctx.owner]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.syncGateway([A, 2 ** 39], { account: ctx.stranger }),
+        ctx.settlement,
+        "SettlementOnlyRegistry",
+        [ctx.stranger],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.noteMeasurementRevoked({ account: ctx.operator }),
+        ctx.settlement,
+        "SettlementOnlyRegistry",
+        [ctx.operator],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.syncGateway([A, 0]),
+        ctx.settlement,
+        "SettlementOnlyRegistry",
+        [ctx.owner],
+      );
     });
   });
 });

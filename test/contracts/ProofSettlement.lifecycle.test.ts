@@ -79,7 +79,14 @@ async function attestedFixture(): Promise<{ ctx: Ctx; b: Batch }> {
  * Equivocation: the enclave signed `signed` for callSeq 2 (the user holds it with `sig`), yet the batch
  * it settled holds a different receipt at that callSeq.
  */
-async function equivocationFixture(): Promise<{ ctx: Ctx; b: Batch; signed: Receipt; sig: { r: Hex; vs: Hex }; settled: Receipt; e: Equivocation }> {
+async function equivocationFixture(): Promise<{
+  ctx: Ctx;
+  b: Batch;
+  signed: Receipt;
+  sig: { r: Hex; vs: Hex };
+  settled: Receipt;
+  e: Equivocation;
+}> {
   const ctx = await baseFixture(viem);
   const receipts = randomReceipts(A, 0n, 8);
   const signed = receipts[2]!;
@@ -87,7 +94,13 @@ async function equivocationFixture(): Promise<{ ctx: Ctx; b: Batch; signed: Rece
   const settled = { ...signed, responseHash: keccak256(toHex("a different answer")) };
   receipts[2] = settled;
   const b = await submitBatch(ctx, { receipts });
-  const e: Equivocation = { signedReceipt: signed, receiptSig: sig, settledReceipt: settled, settledIsVoid: false, proof: b.tree.proof(2) };
+  const e: Equivocation = {
+    signedReceipt: signed,
+    receiptSig: sig,
+    settledReceipt: settled,
+    settledIsVoid: false,
+    proof: b.tree.proof(2),
+  };
   return { ctx, b, signed, sig, settled, e };
 }
 
@@ -130,20 +143,33 @@ describe("ProofSettlement lifecycle", () => {
       const batches = [await submitBatch(ctx), await submitBatch(ctx), await submitBatch(ctx, { key: ENCLAVE_B })];
       const hash = await attest(ctx, batches);
       for (const b of batches) {
-        await viem.assertions.emitWithArgs(hash, ctx.settlement, "BatchAttested", [b.header.gateway, b.header.batchSeq, anyValue]);
+        await viem.assertions.emitWithArgs(hash, ctx.settlement, "BatchAttested", [
+          b.header.gateway,
+          b.header.batchSeq,
+          anyValue,
+        ]);
         assert.equal(await statusOf(ctx, b), Status.Attested);
       }
     });
 
     it("attest: reverts for an empty list", async () => {
       const { ctx } = await loadFixture(submittedFixture);
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.attest([[], await verdictSigs(ctx, VERDICT_ATTEST, [])]), ctx.settlement, "SettlementEmptyList");
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.attest([[], await verdictSigs(ctx, VERDICT_ATTEST, [])]),
+        ctx.settlement,
+        "SettlementEmptyList",
+      );
     });
 
     it("attest: reverts with k-1 signatures", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       const sigs = await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash], VALIDATORS.slice(0, 2));
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.attest([[refOf(b)], sigs]), ctx.validatorSet, "ValidatorQuorumNotReached", [2n, 3n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.attest([[refOf(b)], sigs]),
+        ctx.validatorSet,
+        "ValidatorQuorumNotReached",
+        [2n, 3n],
+      );
     });
 
     it("attest: reverts with a duplicate signer", async () => {
@@ -172,21 +198,28 @@ describe("ProofSettlement lifecycle", () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       await ctx.validatorSet.write.removeValidator([VALIDATORS[0]!.address]);
       const sigs = await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.attest([[refOf(b)], sigs]), ctx.validatorSet, "ValidatorUnknownSigner", [
-        0n,
-        getAddress(VALIDATORS[0]!.address),
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.attest([[refOf(b)], sigs]),
+        ctx.validatorSet,
+        "ValidatorUnknownSigner",
+        [0n, getAddress(VALIDATORS[0]!.address)],
+      );
+      await ctx.settlement.write.attest([
+        [refOf(b)],
+        await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash], VALIDATORS.slice(1, 4)),
       ]);
-      await ctx.settlement.write.attest([[refOf(b)], await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash], VALIDATORS.slice(1, 4))]);
     });
 
     it("attest: reverts with a non-validator's signature", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       const outsider = localAccount("not a validator");
       const mixed = await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash], [...VALIDATORS.slice(0, 2), outsider]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.attest([[refOf(b)], mixed]), ctx.validatorSet, "ValidatorUnknownSigner", [
-        anyValue,
-        getAddress(outsider.address),
-      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.attest([[refOf(b)], mixed]),
+        ctx.validatorSet,
+        "ValidatorUnknownSigner",
+        [anyValue, getAddress(outsider.address)],
+      );
     });
 
     for (const [what, opts] of [
@@ -200,10 +233,12 @@ describe("ProofSettlement lifecycle", () => {
         const o = opts as { hashes?: Hex[]; chainId?: number; settlement?: Address; verdict?: 1 | 2 };
         const sigs = await verdictSigs(ctx, o.verdict ?? VERDICT_ATTEST, o.hashes ?? [b.headerHash], undefined, o);
         // Each signature recovers to an unrelated address; the first one already fails.
-        await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.attest([[refOf(b)], sigs]), ctx.validatorSet, "ValidatorUnknownSigner", [
-          0n,
-          (a: Address) => !VALIDATORS.some((v) => getAddress(v.address) === a),
-        ]);
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          ctx.settlement.write.attest([[refOf(b)], sigs]),
+          ctx.validatorSet,
+          "ValidatorUnknownSigner",
+          [0n, (a: Address) => !VALIDATORS.some((v) => getAddress(v.address) === a)],
+        );
       });
     }
 
@@ -211,20 +246,32 @@ describe("ProofSettlement lifecycle", () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       const sigs = await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash]);
       // The malleable twin (r, n - s) recovers to someone else under EIP-2098 decoding...
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.attest([[refOf(b)], [highS(sigs[0]!), sigs[1]!, sigs[2]!]]), ctx.validatorSet, "ValidatorUnknownSigner", [
-        0n,
-        (a: Address) => a !== getAddress(VALIDATORS[0]!.address),
-      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.attest([[refOf(b)], [highS(sigs[0]!), sigs[1]!, sigs[2]!]]),
+        ctx.validatorSet,
+        "ValidatorUnknownSigner",
+        [0n, (a: Address) => a !== getAddress(VALIDATORS[0]!.address)],
+      );
       // ...and an s in (n/2, 2^255) is refused by the low-s rule.
       const vs = toHex(SECP256K1_N / 2n + 1n, { size: 32 });
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.attest([[refOf(b)], [{ r: sigs[0]!.r, vs }, sigs[1]!, sigs[2]!]]), ctx.validatorSet, "ValidatorInvalidSignature", [0n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.attest([[refOf(b)], [{ r: sigs[0]!.r, vs }, sigs[1]!, sigs[2]!]]),
+        ctx.validatorSet,
+        "ValidatorInvalidSignature",
+        [0n],
+      );
     });
 
     it("attest: reverts when the header hash is not the stored one", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       const fake = { ...refOf(b), headerHash: keccak256(toHex("forged")) };
       const sigs = await verdictSigs(ctx, VERDICT_ATTEST, [fake.headerHash]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.attest([[fake], sigs]), ctx.settlement, "SettlementUnknownBatch", [A, 0n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.attest([[fake], sigs]),
+        ctx.settlement,
+        "SettlementUnknownBatch",
+        [A, 0n],
+      );
       const missing = { ...refOf(b), batchSeq: 5n };
       await viem.assertions.revertWithCustomErrorWithArgs(
         ctx.settlement.write.attest([[missing], await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash])]),
@@ -236,13 +283,26 @@ describe("ProofSettlement lifecycle", () => {
 
     it("attest: reverts when already attested, and after reject", async () => {
       const { ctx, b } = await loadFixture(attestedFixture);
-      await viem.assertions.revertWithCustomErrorWithArgs(attest(ctx, [b]), ctx.settlement, "SettlementInvalidStatus", [A, 0n, Status.Attested]);
+      await viem.assertions.revertWithCustomErrorWithArgs(attest(ctx, [b]), ctx.settlement, "SettlementInvalidStatus", [
+        A,
+        0n,
+        Status.Attested,
+      ]);
       const b2 = await submitBatch(ctx);
       await reject(ctx, [b2]);
-      await viem.assertions.revertWithCustomErrorWithArgs(attest(ctx, [b2]), ctx.settlement, "SettlementInvalidStatus", [A, 1n, Status.Rejected]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        attest(ctx, [b2]),
+        ctx.settlement,
+        "SettlementInvalidStatus",
+        [A, 1n, Status.Rejected],
+      );
     });
 
-    for (const late of [BigInt(PARAMS.challengeWindow) - 1n, BigInt(PARAMS.challengeWindow), 10n * BigInt(PARAMS.challengeWindow)]) {
+    for (const late of [
+      BigInt(PARAMS.challengeWindow) - 1n,
+      BigInt(PARAMS.challengeWindow),
+      10n * BigInt(PARAMS.challengeWindow),
+    ]) {
       it(`attest: works ${late} s after submission (slow validators delay a batch, never strand it); v2: finalize then needs a full window from attestation`, async () => {
         const { ctx, b } = await loadFixture(submittedFixture);
         const [, submittedAt] = await ctx.settlement.read.batch([A, 0n]);
@@ -251,7 +311,12 @@ describe("ProofSettlement lifecycle", () => {
         assert.equal(await statusOf(ctx, b), Status.Attested);
         const end = await windowEnd(ctx, b);
         assert.equal(end, submittedAt + late + BigInt(PARAMS.challengeWindow));
-        await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b]), ctx.settlement, "SettlementWindowOpen", [A, 0n, end]);
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          finalize(ctx, [b]),
+          ctx.settlement,
+          "SettlementWindowOpen",
+          [A, 0n, end],
+        );
         await networkHelpers.time.setNextBlockTimestamp(end);
         await finalize(ctx, [b]);
         assert.equal(await statusOf(ctx, b), Status.Finalized);
@@ -280,8 +345,22 @@ describe("ProofSettlement lifecycle", () => {
 
     it("reject: no penalty event when rejectedSlashBps is 0 (or the bond is empty)", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
-      await ctx.registry.write.setParams([{ minBond: PARAMS.minBond, heartbeatInterval: BigInt(PARAMS.heartbeatInterval), bondWithdrawDelay: BigInt(PARAMS.bondWithdrawDelay), challengerRewardBps: PARAMS.challengerRewardBps, rejectedSlashBps: 0 }]);
-      await viem.assertions.emitWithArgs(reject(ctx, [b]), ctx.settlement, "BatchRejected", [A, 0n, false, zeroAddress, anyValue]);
+      await ctx.registry.write.setParams([
+        {
+          minBond: PARAMS.minBond,
+          heartbeatInterval: BigInt(PARAMS.heartbeatInterval),
+          bondWithdrawDelay: BigInt(PARAMS.bondWithdrawDelay),
+          challengerRewardBps: PARAMS.challengerRewardBps,
+          rejectedSlashBps: 0,
+        },
+      ]);
+      await viem.assertions.emitWithArgs(reject(ctx, [b]), ctx.settlement, "BatchRejected", [
+        A,
+        0n,
+        false,
+        zeroAddress,
+        anyValue,
+      ]);
       assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond);
     });
 
@@ -309,7 +388,13 @@ describe("ProofSettlement lifecycle", () => {
         await ctx.settlement.write.setFeeSplit([PARAMS.validatorBps, PARAMS.treasuryBps, PARAMS.burnBps, Number(bps)]);
         const b = await submitBatch(ctx);
         const balance = await ctx.settlement.read.balanceOf([A]);
-        await viem.assertions.emitWithArgs(reject(ctx, [b]), ctx.settlement, "BatchRejected", [A, b.header.batchSeq, false, zeroAddress, (b.header.fee * bps) / BPS]);
+        await viem.assertions.emitWithArgs(reject(ctx, [b]), ctx.settlement, "BatchRejected", [
+          A,
+          b.header.batchSeq,
+          false,
+          zeroAddress,
+          (b.header.fee * bps) / BPS,
+        ]);
         assert.equal(await ctx.settlement.read.balanceOf([A]), balance + (b.header.fee * bps) / BPS);
       }
     });
@@ -317,7 +402,12 @@ describe("ProofSettlement lifecycle", () => {
     it("reject: a single validator can neither reject nor delay", async () => {
       const { ctx, b } = await loadFixture(attestedFixture);
       const one = await verdictSigs(ctx, VERDICT_REJECT, [b.headerHash], VALIDATORS.slice(0, 1));
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.reject([[b.header], one], { account: ctx.stranger }), ctx.validatorSet, "ValidatorQuorumNotReached", [1n, 3n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.reject([[b.header], one], { account: ctx.stranger }),
+        ctx.validatorSet,
+        "ValidatorQuorumNotReached",
+        [1n, 3n],
+      );
       // Anyone finalizes exactly at the window end.
       await networkHelpers.time.setNextBlockTimestamp(await windowEnd(ctx, b));
       await finalize(ctx, [b], { account: ctx.stranger });
@@ -336,7 +426,12 @@ describe("ProofSettlement lifecycle", () => {
         const { ctx, b } = await loadFixture(attestedFixture);
         const end = await windowEnd(ctx, b);
         await networkHelpers.time.setNextBlockTimestamp(end + offset);
-        await viem.assertions.revertWithCustomErrorWithArgs(reject(ctx, [b]), ctx.settlement, "SettlementWindowClosed", [A, 0n, end]);
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          reject(ctx, [b]),
+          ctx.settlement,
+          "SettlementWindowClosed",
+          [A, 0n, end],
+        );
       });
     }
 
@@ -351,19 +446,42 @@ describe("ProofSettlement lifecycle", () => {
       const { ctx, b } = await loadFixture(attestedFixture);
       await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
       await finalize(ctx, [b]);
-      await viem.assertions.revertWithCustomErrorWithArgs(reject(ctx, [b]), ctx.settlement, "SettlementInvalidStatus", [A, 0n, Status.Finalized]);
+      await viem.assertions.revertWithCustomErrorWithArgs(reject(ctx, [b]), ctx.settlement, "SettlementInvalidStatus", [
+        A,
+        0n,
+        Status.Finalized,
+      ]);
       const b2 = await submitBatch(ctx);
       await reject(ctx, [b2]);
-      await viem.assertions.revertWithCustomErrorWithArgs(reject(ctx, [b2]), ctx.settlement, "SettlementInvalidStatus", [A, 1n, Status.Rejected]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        reject(ctx, [b2]),
+        ctx.settlement,
+        "SettlementInvalidStatus",
+        [A, 1n, Status.Rejected],
+      );
       const forged = { ...b2, header: { ...b2.header, daURI: "elsewhere" } };
       forged.headerHash = hashHeader(forged.header);
-      await viem.assertions.revertWithCustomErrorWithArgs(reject(ctx, [forged]), ctx.settlement, "SettlementUnknownBatch", [A, 1n]);
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.reject([[], []]), ctx.settlement, "SettlementEmptyList");
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        reject(ctx, [forged]),
+        ctx.settlement,
+        "SettlementUnknownBatch",
+        [A, 1n],
+      );
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.reject([[], []]),
+        ctx.settlement,
+        "SettlementEmptyList",
+      );
     });
 
     it("reject: the same batch twice in one call reverts (no double refund)", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
-      await viem.assertions.revertWithCustomErrorWithArgs(reject(ctx, [b, b]), ctx.settlement, "SettlementInvalidStatus", [A, 0n, Status.Rejected]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        reject(ctx, [b, b]),
+        ctx.settlement,
+        "SettlementInvalidStatus",
+        [A, 0n, Status.Rejected],
+      );
     });
   });
 
@@ -372,7 +490,12 @@ describe("ProofSettlement lifecycle", () => {
       it(`finalize: works at windowEnd + ${offset}, by anyone`, async () => {
         const { ctx, b } = await loadFixture(attestedFixture);
         await networkHelpers.time.setNextBlockTimestamp((await windowEnd(ctx, b)) + offset);
-        await viem.assertions.emitWithArgs(finalize(ctx, [b], { account: ctx.stranger }), ctx.settlement, "BatchFinalized", [A, 0n, b.header.fee]);
+        await viem.assertions.emitWithArgs(
+          finalize(ctx, [b], { account: ctx.stranger }),
+          ctx.settlement,
+          "BatchFinalized",
+          [A, 0n, b.header.fee],
+        );
         assert.equal(await statusOf(ctx, b), Status.Finalized);
       });
     }
@@ -381,7 +504,11 @@ describe("ProofSettlement lifecycle", () => {
       const { ctx, b } = await loadFixture(attestedFixture);
       const end = await windowEnd(ctx, b);
       await networkHelpers.time.setNextBlockTimestamp(end - 1n);
-      await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b]), ctx.settlement, "SettlementWindowOpen", [A, 0n, end]);
+      await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b]), ctx.settlement, "SettlementWindowOpen", [
+        A,
+        0n,
+        end,
+      ]);
     });
 
     it("finalize: v2: reverts with attesters other than the attestation's signers (rewards cannot be redirected)", async () => {
@@ -389,7 +516,12 @@ describe("ProofSettlement lifecycle", () => {
       await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
       const others = VALIDATORS.slice(1, 4).map((v) => getAddress(v.address));
       for (const attesters of [others, [...QUORUM].reverse(), QUORUM.slice(0, 2), [...QUORUM, others[2]!], []]) {
-        await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b], { attesters }), ctx.settlement, "SettlementWrongAttesters", [1]);
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          finalize(ctx, [b], { attesters }),
+          ctx.settlement,
+          "SettlementWrongAttesters",
+          [1],
+        );
       }
       await finalize(ctx, [b], { attesters: QUORUM });
     });
@@ -399,7 +531,12 @@ describe("ProofSettlement lifecycle", () => {
       const b2 = await submitBatch(ctx);
       await attest(ctx, [b2], VALIDATORS.slice(1, 4));
       await networkHelpers.time.increaseTo(await windowEnd(ctx, b2));
-      await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b, b2]), ctx.settlement, "SettlementMixedAttestations", [1, 2]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        finalize(ctx, [b, b2]),
+        ctx.settlement,
+        "SettlementMixedAttestations",
+        [1, 2],
+      );
       await finalize(ctx, [b]);
       await finalize(ctx, [b2]);
       assert.equal(await statusOf(ctx, b2), Status.Finalized);
@@ -412,23 +549,46 @@ describe("ProofSettlement lifecycle", () => {
       await reject(ctx, [b3]);
       await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
       await finalize(ctx, [b]);
-      await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b], { attesters: QUORUM }), ctx.settlement, "SettlementInvalidStatus", [A, 0n, Status.Finalized]);
-      await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b2], { attesters: QUORUM }), ctx.settlement, "SettlementInvalidStatus", [A, 1n, Status.Submitted]);
-      await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b3], { attesters: QUORUM }), ctx.settlement, "SettlementInvalidStatus", [A, 2n, Status.Rejected]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        finalize(ctx, [b], { attesters: QUORUM }),
+        ctx.settlement,
+        "SettlementInvalidStatus",
+        [A, 0n, Status.Finalized],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        finalize(ctx, [b2], { attesters: QUORUM }),
+        ctx.settlement,
+        "SettlementInvalidStatus",
+        [A, 1n, Status.Submitted],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        finalize(ctx, [b3], { attesters: QUORUM }),
+        ctx.settlement,
+        "SettlementInvalidStatus",
+        [A, 2n, Status.Rejected],
+      );
       await viem.assertions.revertWithCustomErrorWithArgs(
         ctx.settlement.write.finalize([[{ ...b2.header, fee: 0n }], QUORUM]),
         ctx.settlement,
         "SettlementUnknownBatch",
         [A, 1n],
       );
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.finalize([[], QUORUM]), ctx.settlement, "SettlementEmptyList");
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.finalize([[], QUORUM]),
+        ctx.settlement,
+        "SettlementEmptyList",
+      );
     });
 
     it("finalize: splits fees by bps, the attesting quorum (v2: only its signers) claims equal shares, every OPG is conserved", async () => {
       const { ctx } = await loadFixture(fixtureWithB);
       const supply = await ctx.token.read.totalSupply();
       const before = await tokenBalances(ctx, [ctx.owner]);
-      const batches = [await submitBatch(ctx, { count: 30 }), await submitBatch(ctx, { count: 17 }), await submitBatch(ctx, { key: ENCLAVE_B, count: 5 })];
+      const batches = [
+        await submitBatch(ctx, { count: 30 }),
+        await submitBatch(ctx, { count: 17 }),
+        await submitBatch(ctx, { key: ENCLAVE_B, count: 5 }),
+      ];
       await attest(ctx, batches);
       await networkHelpers.time.increaseTo(await windowEnd(ctx, batches[2]!));
       const total = batches.reduce((s, b) => s + b.header.fee, 0n);
@@ -438,8 +598,19 @@ describe("ProofSettlement lifecycle", () => {
       const toValidators = share * 3n;
       const toTreasury = total - burned - toValidators;
       const hash = await finalize(ctx, batches, { account: ctx.stranger });
-      await viem.assertions.emitWithArgs(hash, ctx.settlement, "FeesDistributed", [1, total, toValidators, toTreasury, burned]);
-      for (const b of batches) await viem.assertions.emitWithArgs(hash, ctx.settlement, "BatchFinalized", [b.header.gateway, b.header.batchSeq, b.header.fee]);
+      await viem.assertions.emitWithArgs(hash, ctx.settlement, "FeesDistributed", [
+        1,
+        total,
+        toValidators,
+        toTreasury,
+        burned,
+      ]);
+      for (const b of batches)
+        await viem.assertions.emitWithArgs(hash, ctx.settlement, "BatchFinalized", [
+          b.header.gateway,
+          b.header.batchSeq,
+          b.header.fee,
+        ]);
       const after = await tokenBalances(ctx, [ctx.owner]);
       assert.equal(after.get(TREASURY)! - before.get(TREASURY)!, toTreasury);
       assert.equal(after.get(BURN_ADDRESS)! - before.get(BURN_ADDRESS)!, burned);
@@ -453,11 +624,20 @@ describe("ProofSettlement lifecycle", () => {
         }
         assert.equal(await ctx.settlement.read.rewardsOwed([v]), share);
         const to = i === 0 ? ctx.stranger : v; // a validator may pay out elsewhere
-        await viem.assertions.emitWithArgs(ctx.settlement.write.claimRewards([to], await asValidator(i)), ctx.settlement, "RewardsClaimed", [v, to, share]);
+        await viem.assertions.emitWithArgs(
+          ctx.settlement.write.claimRewards([to], await asValidator(i)),
+          ctx.settlement,
+          "RewardsClaimed",
+          [v, to, share],
+        );
         assert.equal(await ctx.settlement.read.rewardsOwed([v]), 0n);
       }
       // Nothing more to claim.
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.claimRewards([ctx.stranger], await asValidator(0)), ctx.settlement, "SettlementZeroAmount");
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.claimRewards([ctx.stranger], await asValidator(0)),
+        ctx.settlement,
+        "SettlementZeroAmount",
+      );
 
       // Conservation: supply unchanged, and everything the settlement holds is accounted for.
       assert.equal(await ctx.token.read.totalSupply(), supply);
@@ -466,7 +646,9 @@ describe("ProofSettlement lifecycle", () => {
       for (const v of new Set(final.keys())) sum += final.get(v)!;
       assert.equal(sum, supply);
       const held = await ctx.token.read.balanceOf([ctx.settlement.address]);
-      const balances = (await ctx.settlement.read.balanceOf([A])) + (await ctx.settlement.read.balanceOf([getAddress(ENCLAVE_B.address)]));
+      const balances =
+        (await ctx.settlement.read.balanceOf([A])) +
+        (await ctx.settlement.read.balanceOf([getAddress(ENCLAVE_B.address)]));
       assert.equal(held, balances);
     });
 
@@ -498,13 +680,26 @@ describe("ProofSettlement lifecycle", () => {
       assert.equal(await ctx.settlement.read.rewardsOwed([v1]), share1 + share2);
       assert.equal(await ctx.settlement.read.rewardsOwed([v3]), share2);
       assert.equal(await ctx.settlement.read.rewardsOwed([getAddress(VALIDATORS[4]!.address)]), 0n);
-      await viem.assertions.emitWithArgs(ctx.settlement.write.claimRewards([v0], await asValidator(0)), ctx.settlement, "RewardsClaimed", [v0, v0, share1]);
+      await viem.assertions.emitWithArgs(
+        ctx.settlement.write.claimRewards([v0], await asValidator(0)),
+        ctx.settlement,
+        "RewardsClaimed",
+        [v0, v0, share1],
+      );
     });
 
     it("claimRewards: reverts for the zero address and for a caller owed nothing", async () => {
       const ctx = await loadFixture(fixture);
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.claimRewards([zeroAddress]), ctx.settlement, "SettlementZeroAddress");
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.claimRewards([ctx.stranger], { account: ctx.stranger }), ctx.settlement, "SettlementZeroAmount");
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.claimRewards([zeroAddress]),
+        ctx.settlement,
+        "SettlementZeroAddress",
+      );
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.claimRewards([ctx.stranger], { account: ctx.stranger }),
+        ctx.settlement,
+        "SettlementZeroAmount",
+      );
     });
   });
 
@@ -517,7 +712,12 @@ describe("ProofSettlement lifecycle", () => {
       const hash = await challenge(ctx, b, e);
       // v2: an equivocating batch's fee is not refunded (a quorum rejection refunds rejectedRefundBps).
       await viem.assertions.emitWithArgs(hash, ctx.settlement, "BatchRejected", [A, 0n, true, ctx.challenger, 0n]);
-      await viem.assertions.emitWithArgs(hash, ctx.registry, "BondSlashed", [A, ctx.challenger, PARAMS.minBond, reward]);
+      await viem.assertions.emitWithArgs(hash, ctx.registry, "BondSlashed", [
+        A,
+        ctx.challenger,
+        PARAMS.minBond,
+        reward,
+      ]);
       await viem.assertions.emitWithArgs(hash, ctx.registry, "EnclaveDeactivated", [A]);
       const after = await tokenBalances(ctx, [ctx.owner]);
       assert.equal(after.get(ctx.challenger)! - before.get(ctx.challenger)!, reward);
@@ -530,7 +730,12 @@ describe("ProofSettlement lifecycle", () => {
       assert.equal(en.activeUntil, 0n);
       assert.equal(en.slashed, true);
       // The slashed key can no longer settle, and (v2) can never be approved again.
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, await buildBatch(ctx)), ctx.settlement, "SettlementGatewayInactive", [A]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, await buildBatch(ctx)),
+        ctx.settlement,
+        "SettlementGatewayInactive",
+        [A],
+      );
       await viem.assertions.revertWithCustomErrorWithArgs(
         ctx.registry.write.approveEnclave([A, DEADLINE, await approvalSigs(ctx, A)]),
         ctx.registry,
@@ -539,7 +744,12 @@ describe("ProofSettlement lifecycle", () => {
       );
       // A second challenge of the same batch fails: the bond is slashed exactly once.
       await commitChallenge(ctx, b, e, { account: ctx.stranger });
-      await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, e, { account: ctx.stranger }), ctx.settlement, "SettlementInvalidStatus", [A, 0n, Status.Rejected]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        revealChallenge(ctx, b, e, { account: ctx.stranger }),
+        ctx.settlement,
+        "SettlementInvalidStatus",
+        [A, 0n, Status.Rejected],
+      );
       assert.equal(await ctx.token.read.balanceOf([ctx.registry.address]), after.get(ctx.registry.address)!);
     });
 
@@ -549,21 +759,53 @@ describe("ProofSettlement lifecycle", () => {
       const signed = receipts[4]!;
       const sig = await receiptSig(ctx, ENCLAVE_A, signed);
       const b = await submitBatch(ctx, { receipts, voids: [4] }); // served, signed, then settled as "never served"
-      const e: Equivocation = { signedReceipt: signed, receiptSig: sig, settledReceipt: signed, settledIsVoid: true, proof: b.tree.proof(4) };
-      await viem.assertions.emitWithArgs(challenge(ctx, b, e), ctx.settlement, "BatchRejected", [A, 0n, true, ctx.challenger, anyValue]);
+      const e: Equivocation = {
+        signedReceipt: signed,
+        receiptSig: sig,
+        settledReceipt: signed,
+        settledIsVoid: true,
+        proof: b.tree.proof(4),
+      };
+      await viem.assertions.emitWithArgs(challenge(ctx, b, e), ctx.settlement, "BatchRejected", [
+        A,
+        0n,
+        true,
+        ctx.challenger,
+        anyValue,
+      ]);
       assert.equal((await ctx.registry.read.enclave([A])).bond, 0n);
     });
 
     it("challengeEquivocation: v2: reverts without a commitment from an earlier block, or with another account's, salt or receipt", async () => {
       const { ctx, b, e } = await loadFixture(equivocationFixture);
       const commitment = challengeCommitment(ctx.challenger, b.headerHash, e.signedReceipt);
-      await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, e), ctx.settlement, "SettlementNotCommitted", [commitment]);
-      await viem.assertions.emitWithArgs(commitChallenge(ctx, b, e), ctx.settlement, "ChallengeCommitted", [commitment, ctx.challenger]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        revealChallenge(ctx, b, e),
+        ctx.settlement,
+        "SettlementNotCommitted",
+        [commitment],
+      );
+      await viem.assertions.emitWithArgs(commitChallenge(ctx, b, e), ctx.settlement, "ChallengeCommitted", [
+        commitment,
+        ctx.challenger,
+      ]);
       // Committing the same hash again keeps the first block (and still emits).
       await commitChallenge(ctx, b, e);
-      await viem.assertions.revertWithCustomError(revealChallenge(ctx, b, e, { account: ctx.stranger }), ctx.settlement, "SettlementNotCommitted");
-      await viem.assertions.revertWithCustomError(revealChallenge(ctx, b, e, { salt: keccak256(toHex("other salt")) }), ctx.settlement, "SettlementNotCommitted");
-      await viem.assertions.revertWithCustomError(revealChallenge(ctx, b, eq(e, { signedReceipt: { ...e.signedReceipt, servedAt: 1n } })), ctx.settlement, "SettlementNotCommitted");
+      await viem.assertions.revertWithCustomError(
+        revealChallenge(ctx, b, e, { account: ctx.stranger }),
+        ctx.settlement,
+        "SettlementNotCommitted",
+      );
+      await viem.assertions.revertWithCustomError(
+        revealChallenge(ctx, b, e, { salt: keccak256(toHex("other salt")) }),
+        ctx.settlement,
+        "SettlementNotCommitted",
+      );
+      await viem.assertions.revertWithCustomError(
+        revealChallenge(ctx, b, eq(e, { signedReceipt: { ...e.signedReceipt, servedAt: 1n } })),
+        ctx.settlement,
+        "SettlementNotCommitted",
+      );
       await revealChallenge(ctx, b, e);
       assert.equal(await statusOf(ctx, b), Status.Rejected);
     });
@@ -577,19 +819,33 @@ describe("ProofSettlement lifecycle", () => {
       assert.equal(await statusOf(ctx, b), Status.Rejected);
       const cut = (PARAMS.validatorStake * BigInt(PARAMS.attesterSlashBps)) / BPS;
       for (const v of QUORUM) {
-        await viem.assertions.emitWithArgs(hash, ctx.validatorSet, "ValidatorSlashed", [v, ctx.challenger, cut, (cut * BigInt(PARAMS.proverRewardBps)) / BPS, false]);
+        await viem.assertions.emitWithArgs(hash, ctx.validatorSet, "ValidatorSlashed", [
+          v,
+          ctx.challenger,
+          cut,
+          (cut * BigInt(PARAMS.proverRewardBps)) / BPS,
+          false,
+        ]);
         assert.equal((await ctx.validatorSet.read.validator([v])).stake, PARAMS.validatorStake - cut);
       }
       // Below minStake now: the attesters are forced out of the active set.
       assert.equal(await ctx.validatorSet.read.validatorCount(), 2n);
-      assert.equal((await ctx.validatorSet.read.validator([getAddress(VALIDATORS[3]!.address)])).stake, PARAMS.validatorStake);
+      assert.equal(
+        (await ctx.validatorSet.read.validator([getAddress(VALIDATORS[3]!.address)])).stake,
+        PARAMS.validatorStake,
+      );
     });
 
     it("challengeEquivocation: v2: an attested batch needs its attestation's signers", async () => {
       const { ctx, b, e } = await loadFixture(equivocationFixture);
       await attest(ctx, [b]);
       await commitChallenge(ctx, b, e);
-      await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, e, { attesters: [] }), ctx.settlement, "SettlementWrongAttesters", [1]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        revealChallenge(ctx, b, e, { attesters: [] }),
+        ctx.settlement,
+        "SettlementWrongAttesters",
+        [1],
+      );
       await viem.assertions.revertWithCustomErrorWithArgs(
         revealChallenge(ctx, b, e, { attesters: VALIDATORS.slice(2, 5).map((v) => getAddress(v.address)) }),
         ctx.settlement,
@@ -606,7 +862,12 @@ describe("ProofSettlement lifecycle", () => {
         await commitChallenge(ctx, b, e);
         const end = await windowEnd(ctx, b);
         await networkHelpers.time.setNextBlockTimestamp(end + offset);
-        await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, e), ctx.settlement, "SettlementWindowClosed", [A, 0n, end]);
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          revealChallenge(ctx, b, e),
+          ctx.settlement,
+          "SettlementWindowClosed",
+          [A, 0n, end],
+        );
       });
     }
 
@@ -616,7 +877,12 @@ describe("ProofSettlement lifecycle", () => {
       await commitChallenge(ctx, b, e);
       await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
       await finalize(ctx, [b]);
-      await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, e), ctx.settlement, "SettlementInvalidStatus", [A, 0n, Status.Finalized]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        revealChallenge(ctx, b, e),
+        ctx.settlement,
+        "SettlementInvalidStatus",
+        [A, 0n, Status.Finalized],
+      );
     });
 
     it("challengeEquivocation: a forged receipt signature does not slash", async () => {
@@ -624,20 +890,40 @@ describe("ProofSettlement lifecycle", () => {
       const forger = localAccount("forger");
       const forged = await receiptSig(ctx, forger, signed);
       await commitChallenge(ctx, b, e);
-      await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, eq(e, { receiptSig: forged })), ctx.settlement, "SettlementInvalidReceiptSignature", [A, getAddress(forger.address)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        revealChallenge(ctx, b, eq(e, { receiptSig: forged })),
+        ctx.settlement,
+        "SettlementInvalidReceiptSignature",
+        [A, getAddress(forger.address)],
+      );
       // A receipt signed under another chain's domain is forged too.
-      const other = (await signReceipt(ENCLAVE_A, settlementDomain(ctx.chainId + 1, ctx.settlement.address), signed)).compact;
-      await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, eq(e, { receiptSig: other })), ctx.settlement, "SettlementInvalidReceiptSignature", [A, (a: Address) => a !== A]);
+      const other = (await signReceipt(ENCLAVE_A, settlementDomain(ctx.chainId + 1, ctx.settlement.address), signed))
+        .compact;
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        revealChallenge(ctx, b, eq(e, { receiptSig: other })),
+        ctx.settlement,
+        "SettlementInvalidReceiptSignature",
+        [A, (a: Address) => a !== A],
+      );
       assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond);
     });
 
     it("challengeEquivocation: a receipt of another gateway does not slash", async () => {
       const { ctx, b, e, settled } = await loadFixture(equivocationFixture);
       await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
-      const foreign = { ...settled, gateway: getAddress(ENCLAVE_B.address), responseHash: keccak256(toHex("B's answer")) };
+      const foreign = {
+        ...settled,
+        gateway: getAddress(ENCLAVE_B.address),
+        responseHash: keccak256(toHex("B's answer")),
+      };
       const f = eq(e, { signedReceipt: foreign, receiptSig: await receiptSig(ctx, ENCLAVE_B, foreign) });
       await commitChallenge(ctx, b, f);
-      await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, f), ctx.settlement, "SettlementReceiptOutOfBatch", [foreign.gateway, 2n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        revealChallenge(ctx, b, f),
+        ctx.settlement,
+        "SettlementReceiptOutOfBatch",
+        [foreign.gateway, 2n],
+      );
       assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond);
     });
 
@@ -645,7 +931,11 @@ describe("ProofSettlement lifecycle", () => {
       const { ctx, b, e, settled } = await loadFixture(equivocationFixture);
       const same = eq(e, { signedReceipt: settled, receiptSig: await receiptSig(ctx, ENCLAVE_A, settled) });
       await commitChallenge(ctx, b, same);
-      await viem.assertions.revertWithCustomError(revealChallenge(ctx, b, same), ctx.settlement, "SettlementNotEquivocation");
+      await viem.assertions.revertWithCustomError(
+        revealChallenge(ctx, b, same),
+        ctx.settlement,
+        "SettlementNotEquivocation",
+      );
       assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond);
     });
 
@@ -654,7 +944,12 @@ describe("ProofSettlement lifecycle", () => {
       const late = { ...signed, callSeq: 8n };
       const lateE = eq(e, { signedReceipt: late, receiptSig: await receiptSig(ctx, ENCLAVE_A, late) });
       await commitChallenge(ctx, b, lateE);
-      await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, lateE), ctx.settlement, "SettlementReceiptOutOfBatch", [A, 8n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        revealChallenge(ctx, b, lateE),
+        ctx.settlement,
+        "SettlementReceiptOutOfBatch",
+        [A, 8n],
+      );
       await commitChallenge(ctx, b, e);
       await viem.assertions.revertWithCustomErrorWithArgs(
         revealChallenge(ctx, b, eq(e, { settledReceipt: b.receipts[3]!, proof: b.tree.proof(3) })),
@@ -664,16 +959,30 @@ describe("ProofSettlement lifecycle", () => {
       );
       // A settled receipt naming another gateway at the right callSeq.
       await viem.assertions.revertWithCustomErrorWithArgs(
-        revealChallenge(ctx, b, eq(e, { settledReceipt: { ...e.settledReceipt, gateway: getAddress(ENCLAVE_B.address) } })),
+        revealChallenge(
+          ctx,
+          b,
+          eq(e, { settledReceipt: { ...e.settledReceipt, gateway: getAddress(ENCLAVE_B.address) } }),
+        ),
         ctx.settlement,
         "SettlementReceiptOutOfBatch",
         [getAddress(ENCLAVE_B.address), 2n],
       );
-      await viem.assertions.revertWithCustomError(revealChallenge(ctx, b, eq(e, { proof: b.tree.proof(3) })), ctx.settlement, "SettlementInvalidProof");
+      await viem.assertions.revertWithCustomError(
+        revealChallenge(ctx, b, eq(e, { proof: b.tree.proof(3) })),
+        ctx.settlement,
+        "SettlementInvalidProof",
+      );
       // Claiming a void leaf that is not in the tree.
-      await viem.assertions.revertWithCustomError(revealChallenge(ctx, b, eq(e, { settledIsVoid: true })), ctx.settlement, "SettlementInvalidProof");
+      await viem.assertions.revertWithCustomError(
+        revealChallenge(ctx, b, eq(e, { settledIsVoid: true })),
+        ctx.settlement,
+        "SettlementInvalidProof",
+      );
       await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.settlement.write.challengeEquivocation([{ ...b.header, daURI: "x" }, e, SALT, []], { account: ctx.challenger }),
+        ctx.settlement.write.challengeEquivocation([{ ...b.header, daURI: "x" }, e, SALT, []], {
+          account: ctx.challenger,
+        }),
         ctx.settlement,
         "SettlementUnknownBatch",
         [A, 0n],

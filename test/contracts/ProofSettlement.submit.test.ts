@@ -45,7 +45,17 @@ describe("ProofSettlement.submitBatch", () => {
       const tokenBefore = await ctx.token.read.balanceOf([ctx.settlement.address]);
       const h = b.header;
       await viem.assertions.emitWithArgs(sendBatch(ctx, b), ctx.settlement, "BatchSubmitted", [
-        A, h.batchSeq, h.firstCallSeq, h.count, h.root, h.fee, b.headerHash, h.usage, h.firstServedAt, h.lastServedAt, h.daURI,
+        A,
+        h.batchSeq,
+        h.firstCallSeq,
+        h.count,
+        h.root,
+        h.fee,
+        b.headerHash,
+        h.usage,
+        h.firstServedAt,
+        h.lastServedAt,
+        h.daURI,
       ]);
       assert.ok(h.fee > 0n);
       assert.equal(await ctx.settlement.read.balanceOf([A]), before - h.fee);
@@ -94,12 +104,20 @@ describe("ProofSettlement.submitBatch", () => {
       const ctx = await loadFixture(fixture);
       const special = { perCall: 7n * 10n ** 12n, perKiloInputToken: 1n, perKiloOutputToken: 999n };
       await ctx.settlement.write.setModelFeeRate([MODELS[0]!, special, true]);
-      const receipts = (await buildBatch(ctx, { count: 12 })).receipts.map((r, i) => ({ ...r, modelId: MODELS[i % 2]! }));
+      const receipts = (await buildBatch(ctx, { count: 12 })).receipts.map((r, i) => ({
+        ...r,
+        modelId: MODELS[i % 2]!,
+      }));
       const perModelRates = { [MODELS[0]!]: special };
       const b = await buildBatch(ctx, { receipts, perModelRates });
       const plain = await buildBatch(ctx, { receipts });
       assert.notEqual(b.header.fee, plain.header.fee);
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, plain), ctx.settlement, "SettlementFeeMismatch", [b.header.fee, plain.header.fee]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, plain),
+        ctx.settlement,
+        "SettlementFeeMismatch",
+        [b.header.fee, plain.header.fee],
+      );
       await sendBatch(ctx, b);
       // Disabling the model rate brings the default back.
       await ctx.settlement.write.setModelFeeRate([MODELS[0]!, special, false]);
@@ -116,9 +134,27 @@ describe("ProofSettlement.submitBatch", () => {
       const a0 = await buildBatch(ctx, { count: 3 });
       const a1 = await buildBatch(ctx, { count: 2, batchSeq: 1n, firstCallSeq: 3n });
       const b0 = await buildBatch(ctx, { key: ENCLAVE_B, count: 4 });
-      const hash = await ctx.settlement.write.submitBatches([[a0.header, b0.header, a1.header], [a0.sig, b0.sig, a1.sig]], { account: ctx.relayer });
+      const hash = await ctx.settlement.write.submitBatches(
+        [
+          [a0.header, b0.header, a1.header],
+          [a0.sig, b0.sig, a1.sig],
+        ],
+        { account: ctx.relayer },
+      );
       for (const b of [a0, a1, b0]) {
-        await viem.assertions.emitWithArgs(hash, ctx.settlement, "BatchSubmitted", [b.header.gateway, b.header.batchSeq, b.header.firstCallSeq, b.header.count, b.header.root, b.header.fee, b.headerHash, b.header.usage, b.header.firstServedAt, b.header.lastServedAt, b.header.daURI]);
+        await viem.assertions.emitWithArgs(hash, ctx.settlement, "BatchSubmitted", [
+          b.header.gateway,
+          b.header.batchSeq,
+          b.header.firstCallSeq,
+          b.header.count,
+          b.header.root,
+          b.header.fee,
+          b.headerHash,
+          b.header.usage,
+          b.header.firstServedAt,
+          b.header.lastServedAt,
+          b.header.daURI,
+        ]);
         assert.equal((await ctx.settlement.read.batch([b.header.gateway, b.header.batchSeq]))[0], Status.Submitted);
       }
       assert.deepEqual(await ctx.settlement.read.nextSeqs([A]), [5n, 2n]);
@@ -128,20 +164,47 @@ describe("ProofSettlement.submitBatch", () => {
     it("submitBatches: reverts for an empty list or mismatched lengths", async () => {
       const ctx = await loadFixture(fixture);
       const b = await buildBatch(ctx);
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.submitBatches([[], []]), ctx.settlement, "SettlementEmptyList");
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.submitBatches([[b.header], [b.sig, b.sig]]), ctx.settlement, "SettlementEmptyList");
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.submitBatches([[b.header, b.header], [b.sig]]), ctx.settlement, "SettlementEmptyList");
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.submitBatches([[], []]),
+        ctx.settlement,
+        "SettlementEmptyList",
+      );
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.submitBatches([[b.header], [b.sig, b.sig]]),
+        ctx.settlement,
+        "SettlementEmptyList",
+      );
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.submitBatches([[b.header, b.header], [b.sig]]),
+        ctx.settlement,
+        "SettlementEmptyList",
+      );
     });
 
     it("submitBatches: one invalid header reverts the whole call; a header repeated in the call is a replay", async () => {
       const ctx = await loadFixture(fixture);
       const good = await buildBatch(ctx, { count: 3 });
-      const bad = await buildBatch(ctx, { count: 2, batchSeq: 1n, firstCallSeq: 3n, mutate: (h) => void (h.fee += 1n) });
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.submitBatches([[good.header, bad.header], [good.sig, bad.sig]]), ctx.settlement, "SettlementFeeMismatch");
+      const bad = await buildBatch(ctx, {
+        count: 2,
+        batchSeq: 1n,
+        firstCallSeq: 3n,
+        mutate: (h) => void (h.fee += 1n),
+      });
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.submitBatches([
+          [good.header, bad.header],
+          [good.sig, bad.sig],
+        ]),
+        ctx.settlement,
+        "SettlementFeeMismatch",
+      );
       assert.deepEqual(await ctx.settlement.read.nextSeqs([A]), [0n, 0n]);
       assert.equal(await ctx.settlement.read.balanceOf([A]), PARAMS.deposit);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.settlement.write.submitBatches([[good.header, good.header], [good.sig, good.sig]]),
+        ctx.settlement.write.submitBatches([
+          [good.header, good.header],
+          [good.sig, good.sig],
+        ]),
         ctx.settlement,
         "SettlementUnexpectedBatchSeq",
         [A, 1n, 0n],
@@ -149,7 +212,10 @@ describe("ProofSettlement.submitBatch", () => {
       // A signature swapped between two valid headers is caught too.
       const next = await buildBatch(ctx, { count: 2, batchSeq: 1n, firstCallSeq: 3n });
       await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.settlement.write.submitBatches([[good.header, next.header], [good.sig, good.sig]]),
+        ctx.settlement.write.submitBatches([
+          [good.header, next.header],
+          [good.sig, good.sig],
+        ]),
         ctx.settlement,
         "SettlementInvalidSignature",
         [A, (r: Address) => r !== A],
@@ -161,34 +227,69 @@ describe("ProofSettlement.submitBatch", () => {
     it("submitBatch: reverts when the same header is replayed", async () => {
       const ctx = await loadFixture(fixture);
       const b = await submitBatch(ctx);
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementUnexpectedBatchSeq", [A, 1n, 0n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, b),
+        ctx.settlement,
+        "SettlementUnexpectedBatchSeq",
+        [A, 1n, 0n],
+      );
     });
 
     it("submitBatch: reverts when batchSeq is skipped or repeated", async () => {
       const ctx = await loadFixture(fixture);
       await submitBatch(ctx, { count: 4 });
       const skip = await buildBatch(ctx, { batchSeq: 2n });
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, skip), ctx.settlement, "SettlementUnexpectedBatchSeq", [A, 1n, 2n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, skip),
+        ctx.settlement,
+        "SettlementUnexpectedBatchSeq",
+        [A, 1n, 2n],
+      );
       const repeat = await buildBatch(ctx, { batchSeq: 0n });
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, repeat), ctx.settlement, "SettlementUnexpectedBatchSeq", [A, 1n, 0n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, repeat),
+        ctx.settlement,
+        "SettlementUnexpectedBatchSeq",
+        [A, 1n, 0n],
+      );
     });
 
     it("submitBatch: reverts when firstCallSeq skips or overlaps", async () => {
       const ctx = await loadFixture(fixture);
       await submitBatch(ctx, { count: 4 });
       const gap = await buildBatch(ctx, { firstCallSeq: 5n });
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, gap), ctx.settlement, "SettlementUnexpectedCallSeq", [A, 4n, 5n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, gap),
+        ctx.settlement,
+        "SettlementUnexpectedCallSeq",
+        [A, 4n, 5n],
+      );
       const overlap = await buildBatch(ctx, { firstCallSeq: 3n });
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, overlap), ctx.settlement, "SettlementUnexpectedCallSeq", [A, 4n, 3n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, overlap),
+        ctx.settlement,
+        "SettlementUnexpectedCallSeq",
+        [A, 4n, 3n],
+      );
     });
 
     it("submitBatch: reverts when count is 0 or above maxBatchSize", async () => {
       const ctx = await loadFixture(fixture);
       const max = PARAMS.maxBatchSize;
       const zero = await buildBatch(ctx, { count: 1, voids: [0], mutate: (h) => void (h.count = 0) });
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, zero), ctx.settlement, "SettlementInvalidCount", [0, max]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, zero),
+        ctx.settlement,
+        "SettlementInvalidCount",
+        [0, max],
+      );
       const big = await buildBatch(ctx, { count: max + 1 });
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, big), ctx.settlement, "SettlementInvalidCount", [max + 1, max]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, big),
+        ctx.settlement,
+        "SettlementInvalidCount",
+        [max + 1, max],
+      );
     });
 
     it("submitBatch: reverts when the fee is one wei off the schedule", async () => {
@@ -196,7 +297,12 @@ describe("ProofSettlement.submitBatch", () => {
       const honest = await buildBatch(ctx);
       for (const delta of [1n, -1n]) {
         const b = await buildBatch(ctx, { receipts: honest.receipts, mutate: (h) => void (h.fee += delta) });
-        await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementFeeMismatch", [honest.header.fee, honest.header.fee + delta]);
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          sendBatch(ctx, b),
+          ctx.settlement,
+          "SettlementFeeMismatch",
+          [honest.header.fee, honest.header.fee + delta],
+        );
       }
     });
 
@@ -206,8 +312,17 @@ describe("ProofSettlement.submitBatch", () => {
       await ctx.settlement.write.setModelFeeRate([MODELS[1]!, special, true]);
       const honest = await buildBatch(ctx, { count: 10, perModelRates: { [MODELS[1]!]: special } });
       for (const delta of [1n, -1n]) {
-        const b = await buildBatch(ctx, { receipts: honest.receipts, perModelRates: { [MODELS[1]!]: special }, mutate: (h) => void (h.fee += delta) });
-        await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementFeeMismatch", [honest.header.fee, honest.header.fee + delta]);
+        const b = await buildBatch(ctx, {
+          receipts: honest.receipts,
+          perModelRates: { [MODELS[1]!]: special },
+          mutate: (h) => void (h.fee += delta),
+        });
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          sendBatch(ctx, b),
+          ctx.settlement,
+          "SettlementFeeMismatch",
+          [honest.header.fee, honest.header.fee + delta],
+        );
       }
       await sendBatch(ctx, honest);
     });
@@ -218,14 +333,27 @@ describe("ProofSettlement.submitBatch", () => {
       await ctx.settlement.write.requestWithdraw([A, PARAMS.deposit - 1n], { account: ctx.operator });
       const b = await buildBatch(ctx, { count: 64 });
       assert.ok(b.header.fee > 1n);
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementInsufficientBalance", [A, 1n, b.header.fee]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, b),
+        ctx.settlement,
+        "SettlementInsufficientBalance",
+        [A, 1n, b.header.fee],
+      );
     });
 
     it("submitBatch: reverts when usage modelIds are unsorted or duplicated", async () => {
       const ctx = await loadFixture(fixture);
-      const receipts = (await buildBatch(ctx, { count: 9 })).receipts.map((r, i) => ({ ...r, modelId: MODELS[i % 3]! }));
+      const receipts = (await buildBatch(ctx, { count: 9 })).receipts.map((r, i) => ({
+        ...r,
+        modelId: MODELS[i % 3]!,
+      }));
       const unsorted = await buildBatch(ctx, { receipts, mutate: (h) => void h.usage.reverse() });
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, unsorted), ctx.settlement, "SettlementInvalidUsage", [1n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, unsorted),
+        ctx.settlement,
+        "SettlementInvalidUsage",
+        [1n],
+      );
       const dup = await buildBatch(ctx, {
         receipts,
         mutate: (h) => {
@@ -234,7 +362,12 @@ describe("ProofSettlement.submitBatch", () => {
           h.usage.splice(0, 1, { ...u, calls: 1, inputTokens: 0n, outputTokens: 0n }, { ...u, calls: u.calls - 1 });
         },
       });
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, dup), ctx.settlement, "SettlementInvalidUsage", [1n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, dup),
+        ctx.settlement,
+        "SettlementInvalidUsage",
+        [1n],
+      );
     });
 
     it("submitBatch: reverts when usage counts more calls than leaves", async () => {
@@ -247,13 +380,22 @@ describe("ProofSettlement.submitBatch", () => {
           h.fee += rate.perCall; // keep the fee consistent, so only the call count is wrong
         },
       });
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementInvalidUsage", [BigInt(b.header.usage.length)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementInvalidUsage", [
+        BigInt(b.header.usage.length),
+      ]);
     });
 
     it("submitBatch: reverts when firstServedAt > lastServedAt", async () => {
       const ctx = await loadFixture(fixture);
-      const b = await buildBatch(ctx, { mutate: (h) => void ([h.firstServedAt, h.lastServedAt] = [h.lastServedAt + 1n, h.firstServedAt]) });
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementInvalidServedAt", [b.header.firstServedAt, b.header.lastServedAt]);
+      const b = await buildBatch(ctx, {
+        mutate: (h) => void ([h.firstServedAt, h.lastServedAt] = [h.lastServedAt + 1n, h.firstServedAt]),
+      });
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, b),
+        ctx.settlement,
+        "SettlementInvalidServedAt",
+        [b.header.firstServedAt, b.header.lastServedAt],
+      );
     });
   });
 
@@ -261,20 +403,35 @@ describe("ProofSettlement.submitBatch", () => {
     it("submitBatch: reverts for a header signed for another chainId", async () => {
       const ctx = await loadFixture(fixture);
       const b = await buildBatch(ctx, { domain: settlementDomain(ctx.chainId + 1, ctx.settlement.address) });
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementInvalidSignature", [A, (r: Address) => r !== A]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, b),
+        ctx.settlement,
+        "SettlementInvalidSignature",
+        [A, (r: Address) => r !== A],
+      );
     });
 
     it("submitBatch: reverts for a header signed for another settlement address", async () => {
       const ctx = await loadFixture(fixture);
       const b = await buildBatch(ctx, { domain: settlementDomain(ctx.chainId, ctx.registry.address) });
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementInvalidSignature", [A, (r: Address) => r !== A]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, b),
+        ctx.settlement,
+        "SettlementInvalidSignature",
+        [A, (r: Address) => r !== A],
+      );
     });
 
     it("submitBatch: reverts for the high-s twin of a valid signature", async () => {
       const ctx = await loadFixture(fixture);
       const b = await buildBatch(ctx);
       // (r, n - s) does not fit EIP-2098 (its top bit is the parity bit), so it decodes to another signer.
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b, highS(b.sig)), ctx.settlement, "SettlementInvalidSignature", [A, (r: Address) => r !== A]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, b, highS(b.sig)),
+        ctx.settlement,
+        "SettlementInvalidSignature",
+        [A, (r: Address) => r !== A],
+      );
       // An s in (n/2, 2^255) fits, and ECDSA's low-s rule rejects it.
       const sHigh = SECP256K1_N / 2n + 1n;
       await viem.assertions.revertWithCustomErrorWithArgs(
@@ -284,7 +441,11 @@ describe("ProofSettlement.submitBatch", () => {
         [`0x${sHigh.toString(16).padStart(64, "0")}`],
       );
       // A malformed signature (r = 0) recovers nobody.
-      await viem.assertions.revertWithCustomError(sendBatch(ctx, b, { r: toHex(0n, { size: 32 }), vs: b.sig.vs }), ctx.settlement, "ECDSAInvalidSignature");
+      await viem.assertions.revertWithCustomError(
+        sendBatch(ctx, b, { r: toHex(0n, { size: 32 }), vs: b.sig.vs }),
+        ctx.settlement,
+        "ECDSAInvalidSignature",
+      );
       await sendBatch(ctx, b); // the low-s original still works
     });
 
@@ -292,28 +453,48 @@ describe("ProofSettlement.submitBatch", () => {
       const ctx = await loadFixture(fixture);
       const wrong = localAccount("not the enclave");
       const b = await buildBatch(ctx, { signer: wrong });
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementInvalidSignature", [A, getAddress(wrong.address)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, b),
+        ctx.settlement,
+        "SettlementInvalidSignature",
+        [A, getAddress(wrong.address)],
+      );
     });
 
     it("submitBatch: reverts for an unregistered key, even self-signed", async () => {
       const ctx = await loadFixture(fixture);
       const rogue = localAccount("rogue enclave");
       const b = await buildBatch(ctx, { key: rogue });
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementGatewayInactive", [getAddress(rogue.address)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, b),
+        ctx.settlement,
+        "SettlementGatewayInactive",
+        [getAddress(rogue.address)],
+      );
     });
 
     it("submitBatch: reverts for a registered key that no quorum approved", async () => {
       const ctx = await loadFixture(fixture);
       await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
       const b = await buildBatch(ctx, { key: ENCLAVE_B });
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementGatewayInactive", [getAddress(ENCLAVE_B.address)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, b),
+        ctx.settlement,
+        "SettlementGatewayInactive",
+        [getAddress(ENCLAVE_B.address)],
+      );
     });
 
     it("submitBatch: reverts after the operator deactivates the key", async () => {
       const ctx = await loadFixture(fixture);
       await ctx.registry.write.deactivate([A], { account: ctx.operator });
       const b = await buildBatch(ctx);
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementGatewayInactive", [A]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, b),
+        ctx.settlement,
+        "SettlementGatewayInactive",
+        [A],
+      );
     });
 
     it("submitBatch: reverts once the key expired (no heartbeat), works again after re-approval", async () => {
@@ -324,7 +505,12 @@ describe("ProofSettlement.submitBatch", () => {
       await sendBatch(ctx, b); // last second of validity
       const b2 = await buildBatch(ctx);
       await networkHelpers.time.setNextBlockTimestamp(activeUntil);
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b2), ctx.settlement, "SettlementGatewayInactive", [A]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, b2),
+        ctx.settlement,
+        "SettlementGatewayInactive",
+        [A],
+      );
       await networkHelpers.mine();
       assert.equal(await ctx.registry.read.isActive([A]), false);
       await ctx.registry.write.reattest([A, ATTESTATION_NEXT], { account: ctx.operator });
@@ -340,12 +526,22 @@ describe("ProofSettlement.submitBatch", () => {
       await submitBatch(ctx); // A works before
       await ctx.registry.write.revokeMeasurement([MEASUREMENT_A]);
       const a = await buildBatch(ctx);
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, a), ctx.settlement, "SettlementGatewayInactive", [A]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, a),
+        ctx.settlement,
+        "SettlementGatewayInactive",
+        [A],
+      );
       await submitBatch(ctx, { key: ENCLAVE_B });
       await submitBatch(ctx, { key: ENCLAVE_B }); // and again, after its epoch was refreshed
       assert.deepEqual((await ctx.settlement.read.nextSeqs([getAddress(ENCLAVE_B.address)]))[1], 2n);
       // A revoked measurement cannot be re-approved into activity.
-      await viem.assertions.revertWithCustomErrorWithArgs(approveEnclave(ctx, ENCLAVE_A), ctx.registry, "RegistryMeasurementNotAllowed", [MEASUREMENT_A]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        approveEnclave(ctx, ENCLAVE_A),
+        ctx.registry,
+        "RegistryMeasurementNotAllowed",
+        [MEASUREMENT_A],
+      );
     });
 
     it("submitBatch: a header for another gateway's key cannot be relayed with A's signature", async () => {
@@ -355,7 +551,12 @@ describe("ProofSettlement.submitBatch", () => {
       await ctx.settlement.write.deposit([ENCLAVE_B.address, PARAMS.deposit], { account: ctx.operator });
       // A signs a header naming B as the gateway (to spend B's deposit): the signer must be the gateway.
       const b = await buildBatch(ctx, { key: ENCLAVE_B, signer: ENCLAVE_A });
-      await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, b), ctx.settlement, "SettlementInvalidSignature", [getAddress(ENCLAVE_B.address), A]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        sendBatch(ctx, b),
+        ctx.settlement,
+        "SettlementInvalidSignature",
+        [getAddress(ENCLAVE_B.address), A],
+      );
     });
   });
 });

@@ -41,13 +41,15 @@ async function twoBatchesFixture(): Promise<{ ctx: Ctx; b0: Batch; b1: Batch }> 
   return { ctx, b0, b1 };
 }
 
-const verify = (ctx: Ctx, b: Batch, r: Receipt, proof: readonly Hex[]) => ctx.settlement.read.verifyReceipt([b.header, r, proof]);
+const verify = (ctx: Ctx, b: Batch, r: Receipt, proof: readonly Hex[]) =>
+  ctx.settlement.read.verifyReceipt([b.header, r, proof]);
 
 describe("ProofSettlement.verifyReceipt", () => {
   it("verifyReceipt: v2: Submitted (1), then Attested (2), then Finalized (3) for every receipt of the batch; only 3 is final", async () => {
     const { ctx, b0 } = await loadFixture(twoBatchesFixture);
     const check = async (status: number) => {
-      for (let i = 0; i < b0.receipts.length; i++) assert.equal(await verify(ctx, b0, b0.receipts[i]!, b0.tree.proof(i)), status, `receipt ${i}`);
+      for (let i = 0; i < b0.receipts.length; i++)
+        assert.equal(await verify(ctx, b0, b0.receipts[i]!, b0.tree.proof(i)), status, `receipt ${i}`);
     };
     await check(Status.Submitted);
     await attest(ctx, [b0]);
@@ -70,7 +72,12 @@ describe("ProofSettlement.verifyReceipt", () => {
       { ...r, servedAt: r.servedAt + 1n },
       { ...r, callSeq: r.callSeq + 1n },
     ];
-    for (const t of tampered) assert.equal(await verify(ctx, b0, t, proof), Status.None, JSON.stringify(t, (_, v) => (typeof v === "bigint" ? String(v) : v)));
+    for (const t of tampered)
+      assert.equal(
+        await verify(ctx, b0, t, proof),
+        Status.None,
+        JSON.stringify(t, (_, v) => (typeof v === "bigint" ? String(v) : v)),
+      );
   });
 
   it("verifyReceipt: None for a wrong, truncated or padded proof", async () => {
@@ -124,10 +131,19 @@ describe("ProofSettlement.verifyReceipt", () => {
   it("verifyReceipt: None for a header that was never stored", async () => {
     const { ctx, b0, b1 } = await loadFixture(twoBatchesFixture);
     const r = b0.receipts[0]!;
-    assert.equal(await verify(ctx, { ...b0, header: { ...b0.header, daURI: "https://elsewhere" } }, r, b0.tree.proof(0)), Status.None);
-    assert.equal(await verify(ctx, { ...b0, header: { ...b0.header, batchSeq: 2n } }, r, b0.tree.proof(0)), Status.None);
+    assert.equal(
+      await verify(ctx, { ...b0, header: { ...b0.header, daURI: "https://elsewhere" } }, r, b0.tree.proof(0)),
+      Status.None,
+    );
+    assert.equal(
+      await verify(ctx, { ...b0, header: { ...b0.header, batchSeq: 2n } }, r, b0.tree.proof(0)),
+      Status.None,
+    );
     // Batch 1's header with batch 0's seq: the stored slot is batch 0's, the hash does not match.
-    assert.equal(await verify(ctx, { ...b1, header: { ...b1.header, batchSeq: 0n } }, b1.receipts[0]!, b1.tree.proof(0)), Status.None);
+    assert.equal(
+      await verify(ctx, { ...b1, header: { ...b1.header, batchSeq: 0n } }, b1.receipts[0]!, b1.tree.proof(0)),
+      Status.None,
+    );
   });
 
   it("verifyReceipt: an inner node (64-byte preimage) passes raw MerkleProof but can never pass verifyReceipt", async () => {

@@ -7,7 +7,21 @@ import assert from "node:assert/strict";
 import { network } from "hardhat";
 import { getAddress, keccak256, stringToHex, toHex, zeroAddress, type Address } from "viem";
 import { quorumSignatures, signCompact, verdictDigest } from "../../sdk/quorum.js";
-import { OPG, PARAMS, SALT, SECP256K1_N, TREASURY, VALIDATORS, VERDICT_ATTEST, VERDICT_REJECT, baseFixture, highS, localAccount, slashCommitment, type Ctx } from "./helpers.js";
+import {
+  OPG,
+  PARAMS,
+  SALT,
+  SECP256K1_N,
+  TREASURY,
+  VALIDATORS,
+  VERDICT_ATTEST,
+  VERDICT_REJECT,
+  baseFixture,
+  highS,
+  localAccount,
+  slashCommitment,
+  type Ctx,
+} from "./helpers.js";
 
 const { viem, networkHelpers } = await network.create();
 const { loadFixture } = networkHelpers;
@@ -23,7 +37,16 @@ async function fixture(): Promise<Ctx> {
 
 const ctorArgs = (
   ctx: Ctx,
-  o: Partial<{ token: Address; settlement: Address; owner: Address; admitted: Address[]; quorum: bigint; minStake: bigint; exitDelay: bigint; proverRewardBps: number }> = {},
+  o: Partial<{
+    token: Address;
+    settlement: Address;
+    owner: Address;
+    admitted: Address[];
+    quorum: bigint;
+    minStake: bigint;
+    exitDelay: bigint;
+    proverRewardBps: number;
+  }> = {},
 ) =>
   [
     o.token ?? ctx.token.address,
@@ -51,10 +74,19 @@ describe("ValidatorSet", () => {
       assert.equal(await ctx.validatorSet.read.quorum(), 3n);
       assert.equal(await ctx.validatorSet.read.isValidator([addrs[0]!]), true);
       assert.equal(await ctx.validatorSet.read.isValidator([ctx.stranger]), false);
-      assert.deepEqual(await ctx.validatorSet.read.validator([addrs[0]!]), { status: VStatus.Active, unlockAt: 0n, stake: PARAMS.validatorStake });
+      assert.deepEqual(await ctx.validatorSet.read.validator([addrs[0]!]), {
+        status: VStatus.Active,
+        unlockAt: 0n,
+        stake: PARAMS.validatorStake,
+      });
       assert.equal(getAddress(await ctx.validatorSet.read.SETTLEMENT()), getAddress(ctx.settlement.address));
       assert.equal(getAddress(await ctx.validatorSet.read.TOKEN()), getAddress(ctx.token.address));
-      assert.deepEqual(await ctx.validatorSet.read.params(), [3n, PARAMS.minStake, BigInt(PARAMS.exitDelay), PARAMS.proverRewardBps]);
+      assert.deepEqual(await ctx.validatorSet.read.params(), [
+        3n,
+        PARAMS.minStake,
+        BigInt(PARAMS.exitDelay),
+        PARAMS.proverRewardBps,
+      ]);
       assert.equal(await ctx.validatorSet.read.exitDelay(), BigInt(PARAMS.exitDelay));
       assert.equal(await ctx.validatorSet.read.version(), "0.2.0");
       assert.equal(await ctx.token.read.balanceOf([ctx.validatorSet.address]), PARAMS.validatorStake * 5n);
@@ -71,13 +103,36 @@ describe("ValidatorSet", () => {
       const d = (o: Parameters<typeof ctorArgs>[1]) => viem.deployContract("ValidatorSet", ctorArgs(ctx, o));
       await viem.assertions.revertWithCustomError(d({ token: zeroAddress }), vs, "ValidatorZeroAddress");
       await viem.assertions.revertWithCustomError(d({ settlement: zeroAddress }), vs, "ValidatorZeroAddress");
-      await viem.assertions.revertWithCustomError(d({ admitted: [addrs[0]!, zeroAddress] }), vs, "ValidatorZeroAddress");
-      await viem.assertions.revertWithCustomErrorWithArgs(d({ admitted: [addrs[0]!, addrs[0]!] }), vs, "ValidatorInvalidStatus", [addrs[0]!, VStatus.Admitted]);
-      await viem.assertions.revertWithCustomErrorWithArgs(d({ quorum: 0n }), vs, "ValidatorInvalidParam", [name("quorum"), 0n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(d({ minStake: 0n }), vs, "ValidatorInvalidParam", [name("minStake"), 0n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(d({ exitDelay: 3599n }), vs, "ValidatorInvalidParam", [name("exitDelay"), 3599n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(d({ proverRewardBps: 1001 }), vs, "ValidatorInvalidParam", [name("proverRewardBps"), 1001n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(d({ owner: zeroAddress }), vs, "OwnableInvalidOwner", [zeroAddress]);
+      await viem.assertions.revertWithCustomError(
+        d({ admitted: [addrs[0]!, zeroAddress] }),
+        vs,
+        "ValidatorZeroAddress",
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        d({ admitted: [addrs[0]!, addrs[0]!] }),
+        vs,
+        "ValidatorInvalidStatus",
+        [addrs[0]!, VStatus.Admitted],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(d({ quorum: 0n }), vs, "ValidatorInvalidParam", [
+        name("quorum"),
+        0n,
+      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(d({ minStake: 0n }), vs, "ValidatorInvalidParam", [
+        name("minStake"),
+        0n,
+      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(d({ exitDelay: 3599n }), vs, "ValidatorInvalidParam", [
+        name("exitDelay"),
+        3599n,
+      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(d({ proverRewardBps: 1001 }), vs, "ValidatorInvalidParam", [
+        name("proverRewardBps"),
+        1001n,
+      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(d({ owner: zeroAddress }), vs, "OwnableInvalidOwner", [
+        zeroAddress,
+      ]);
     });
   });
 
@@ -85,26 +140,60 @@ describe("ValidatorSet", () => {
     it("addValidator / stake: admitted, then active once staked at least minStake; anyone stakes for it; top-ups add", async () => {
       const ctx = await loadFixture(fixture);
       const v = getAddress(localAccount("new validator").address);
-      await viem.assertions.emitWithArgs(ctx.validatorSet.write.addValidator([v]), ctx.validatorSet, "ValidatorAdmitted", [v]);
+      await viem.assertions.emitWithArgs(
+        ctx.validatorSet.write.addValidator([v]),
+        ctx.validatorSet,
+        "ValidatorAdmitted",
+        [v],
+      );
       assert.equal(await ctx.validatorSet.read.isValidator([v]), false);
       assert.equal(await ctx.validatorSet.read.validatorCount(), 5n);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.validatorSet.write.addValidator([v]), ctx.validatorSet, "ValidatorInvalidStatus", [v, VStatus.Admitted]);
-      await viem.assertions.revertWithCustomError(ctx.validatorSet.write.addValidator([zeroAddress]), ctx.validatorSet, "ValidatorZeroAddress");
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.validatorSet.write.stake([v, PARAMS.minStake - 1n]), ctx.validatorSet, "ValidatorStakeTooLow", [PARAMS.minStake - 1n, PARAMS.minStake]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.validatorSet.write.addValidator([v]),
+        ctx.validatorSet,
+        "ValidatorInvalidStatus",
+        [v, VStatus.Admitted],
+      );
+      await viem.assertions.revertWithCustomError(
+        ctx.validatorSet.write.addValidator([zeroAddress]),
+        ctx.validatorSet,
+        "ValidatorZeroAddress",
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.validatorSet.write.stake([v, PARAMS.minStake - 1n]),
+        ctx.validatorSet,
+        "ValidatorStakeTooLow",
+        [PARAMS.minStake - 1n, PARAMS.minStake],
+      );
       // A stranger stakes for it.
       await ctx.token.write.transfer([ctx.stranger, PARAMS.minStake + OPG(1)]);
       await ctx.token.write.approve([ctx.validatorSet.address, PARAMS.minStake + OPG(1)], { account: ctx.stranger });
       const hash = await ctx.validatorSet.write.stake([v, PARAMS.minStake], { account: ctx.stranger });
-      await viem.assertions.emitWithArgs(hash, ctx.validatorSet, "StakeAdded", [v, ctx.stranger, PARAMS.minStake, PARAMS.minStake]);
+      await viem.assertions.emitWithArgs(hash, ctx.validatorSet, "StakeAdded", [
+        v,
+        ctx.stranger,
+        PARAMS.minStake,
+        PARAMS.minStake,
+      ]);
       await viem.assertions.emitWithArgs(hash, ctx.validatorSet, "ValidatorJoined", [v, PARAMS.minStake]);
       assert.equal(await ctx.validatorSet.read.isValidator([v]), true);
       assert.equal(await ctx.validatorSet.read.validatorCount(), 6n);
       assert.equal(await ctx.validatorSet.read.quorum(), 4n); // strict majority of 6
-      await viem.assertions.emitWithArgs(ctx.validatorSet.write.stake([v, OPG(1)], { account: ctx.stranger }), ctx.validatorSet, "StakeAdded", [v, ctx.stranger, OPG(1), PARAMS.minStake + OPG(1)]);
+      await viem.assertions.emitWithArgs(
+        ctx.validatorSet.write.stake([v, OPG(1)], { account: ctx.stranger }),
+        ctx.validatorSet,
+        "StakeAdded",
+        [v, ctx.stranger, OPG(1), PARAMS.minStake + OPG(1)],
+      );
       await ctx.validatorSet.write.stake([v, 0n], { account: ctx.stranger }); // a zero top-up pulls nothing
       assert.equal((await ctx.validatorSet.read.validator([v])).stake, PARAMS.minStake + OPG(1));
       // Nobody stakes for an account that was never admitted.
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.validatorSet.write.stake([ctx.stranger, PARAMS.minStake]), ctx.validatorSet, "ValidatorInvalidStatus", [ctx.stranger, VStatus.None]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.validatorSet.write.stake([ctx.stranger, PARAMS.minStake]),
+        ctx.validatorSet,
+        "ValidatorInvalidStatus",
+        [ctx.stranger, VStatus.None],
+      );
     });
 
     it("requestExit / withdrawStake: leaves the set at once, the stake unlocks after exitDelay, then the record is gone", async () => {
@@ -113,21 +202,60 @@ describe("ValidatorSet", () => {
       const t = BigInt(await networkHelpers.time.latest()) + 1n;
       await networkHelpers.time.setNextBlockTimestamp(t);
       const unlockAt = t + BigInt(PARAMS.exitDelay);
-      await viem.assertions.emitWithArgs(ctx.validatorSet.write.requestExit(await asValidator(0)), ctx.validatorSet, "ValidatorExiting", [v0, unlockAt]);
+      await viem.assertions.emitWithArgs(
+        ctx.validatorSet.write.requestExit(await asValidator(0)),
+        ctx.validatorSet,
+        "ValidatorExiting",
+        [v0, unlockAt],
+      );
       assert.equal(await ctx.validatorSet.read.isValidator([v0]), false);
       assert.equal(await ctx.validatorSet.read.quorum(), 3n); // majority of 4
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.validatorSet.write.requestExit(await asValidator(0)), ctx.validatorSet, "ValidatorInvalidStatus", [v0, VStatus.Exiting]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.validatorSet.write.stake([v0, OPG(1)]), ctx.validatorSet, "ValidatorInvalidStatus", [v0, VStatus.Exiting]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.validatorSet.write.requestExit(await asValidator(0)),
+        ctx.validatorSet,
+        "ValidatorInvalidStatus",
+        [v0, VStatus.Exiting],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.validatorSet.write.stake([v0, OPG(1)]),
+        ctx.validatorSet,
+        "ValidatorInvalidStatus",
+        [v0, VStatus.Exiting],
+      );
       await networkHelpers.time.setNextBlockTimestamp(unlockAt - 1n);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.validatorSet.write.withdrawStake([v0], await asValidator(0)), ctx.validatorSet, "ValidatorStakeLocked", [v0, unlockAt]);
-      await viem.assertions.revertWithCustomError(ctx.validatorSet.write.withdrawStake([zeroAddress], await asValidator(0)), ctx.validatorSet, "ValidatorZeroAddress");
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.validatorSet.write.withdrawStake([v0], await asValidator(1)), ctx.validatorSet, "ValidatorInvalidStatus", [addrs[1]!, VStatus.Active]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.validatorSet.write.withdrawStake([v0], await asValidator(0)),
+        ctx.validatorSet,
+        "ValidatorStakeLocked",
+        [v0, unlockAt],
+      );
+      await viem.assertions.revertWithCustomError(
+        ctx.validatorSet.write.withdrawStake([zeroAddress], await asValidator(0)),
+        ctx.validatorSet,
+        "ValidatorZeroAddress",
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.validatorSet.write.withdrawStake([v0], await asValidator(1)),
+        ctx.validatorSet,
+        "ValidatorInvalidStatus",
+        [addrs[1]!, VStatus.Active],
+      );
       await networkHelpers.time.setNextBlockTimestamp(unlockAt);
-      await viem.assertions.emitWithArgs(ctx.validatorSet.write.withdrawStake([ctx.stranger], await asValidator(0)), ctx.validatorSet, "StakeWithdrawn", [v0, ctx.stranger, PARAMS.validatorStake]);
+      await viem.assertions.emitWithArgs(
+        ctx.validatorSet.write.withdrawStake([ctx.stranger], await asValidator(0)),
+        ctx.validatorSet,
+        "StakeWithdrawn",
+        [v0, ctx.stranger, PARAMS.validatorStake],
+      );
       assert.equal(await ctx.token.read.balanceOf([ctx.stranger]), PARAMS.validatorStake);
       assert.deepEqual(await ctx.validatorSet.read.validator([v0]), { status: VStatus.None, unlockAt: 0n, stake: 0n });
       // Returning takes governance to admit it again.
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.validatorSet.write.stake([v0, PARAMS.minStake]), ctx.validatorSet, "ValidatorInvalidStatus", [v0, VStatus.None]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.validatorSet.write.stake([v0, PARAMS.minStake]),
+        ctx.validatorSet,
+        "ValidatorInvalidStatus",
+        [v0, VStatus.None],
+      );
       await ctx.validatorSet.write.addValidator([v0]);
       await ctx.validatorSet.write.stake([v0, PARAMS.minStake]);
       assert.equal(await ctx.validatorSet.read.isValidator([v0]), true);
@@ -138,14 +266,32 @@ describe("ValidatorSet", () => {
     it("removeValidator: an active validator exits (stake locked), an admitted one is forgotten; v2: no quorum bound, the majority rule adapts", async () => {
       const ctx = await loadFixture(fixture);
       const hash = await ctx.validatorSet.write.removeValidator([addrs[0]!]);
-      await viem.assertions.emitWithArgs(hash, ctx.validatorSet, "ValidatorExiting", [addrs[0]!, (u: bigint) => u > 0n]);
+      await viem.assertions.emitWithArgs(hash, ctx.validatorSet, "ValidatorExiting", [
+        addrs[0]!,
+        (u: bigint) => u > 0n,
+      ]);
       assert.equal(await ctx.validatorSet.read.isValidator([addrs[0]!]), false);
       assert.equal((await ctx.validatorSet.read.validator([addrs[0]!])).status, VStatus.Exiting);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.validatorSet.write.removeValidator([addrs[0]!]), ctx.validatorSet, "ValidatorInvalidStatus", [addrs[0]!, VStatus.Exiting]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.validatorSet.write.removeValidator([ctx.stranger]), ctx.validatorSet, "ValidatorInvalidStatus", [ctx.stranger, VStatus.None]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.validatorSet.write.removeValidator([addrs[0]!]),
+        ctx.validatorSet,
+        "ValidatorInvalidStatus",
+        [addrs[0]!, VStatus.Exiting],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.validatorSet.write.removeValidator([ctx.stranger]),
+        ctx.validatorSet,
+        "ValidatorInvalidStatus",
+        [ctx.stranger, VStatus.None],
+      );
       const admitted = getAddress(localAccount("admitted only").address);
       await ctx.validatorSet.write.addValidator([admitted]);
-      await viem.assertions.emitWithArgs(ctx.validatorSet.write.removeValidator([admitted]), ctx.validatorSet, "ValidatorDismissed", [admitted]);
+      await viem.assertions.emitWithArgs(
+        ctx.validatorSet.write.removeValidator([admitted]),
+        ctx.validatorSet,
+        "ValidatorDismissed",
+        [admitted],
+      );
       assert.equal((await ctx.validatorSet.read.validator([admitted])).status, VStatus.None);
       await ctx.validatorSet.write.removeValidator([addrs[1]!]);
       await ctx.validatorSet.write.removeValidator([addrs[2]!]);
@@ -157,9 +303,16 @@ describe("ValidatorSet", () => {
 
     it("setQuorum: sets and emits; reverts for 0; v2: quorum() is never below a strict majority of the active set", async () => {
       const ctx = await loadFixture(fixture);
-      await viem.assertions.emitWithArgs(ctx.validatorSet.write.setQuorum([5n]), ctx.validatorSet, "QuorumChanged", [5n]);
+      await viem.assertions.emitWithArgs(ctx.validatorSet.write.setQuorum([5n]), ctx.validatorSet, "QuorumChanged", [
+        5n,
+      ]);
       assert.equal(await ctx.validatorSet.read.quorum(), 5n);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.validatorSet.write.setQuorum([0n]), ctx.validatorSet, "ValidatorInvalidParam", [name("quorum"), 0n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.validatorSet.write.setQuorum([0n]),
+        ctx.validatorSet,
+        "ValidatorInvalidParam",
+        [name("quorum"), 0n],
+      );
       for (const k of [1n, 2n]) {
         await ctx.validatorSet.write.setQuorum([k]);
         assert.equal(await ctx.validatorSet.read.quorum(), 3n);
@@ -170,45 +323,123 @@ describe("ValidatorSet", () => {
     it("setStakeParams: emits; reverts for a zero minStake, an exit delay below an hour or below the challenge window, a prover reward above 10 %", async () => {
       const ctx = await loadFixture(fixture);
       const vs = ctx.validatorSet;
-      await viem.assertions.emitWithArgs(vs.write.setStakeParams([OPG(1), 7200n, 0]), vs, "StakeParamsChanged", [OPG(1), 7200n, 0]);
+      await viem.assertions.emitWithArgs(vs.write.setStakeParams([OPG(1), 7200n, 0]), vs, "StakeParamsChanged", [
+        OPG(1),
+        7200n,
+        0,
+      ]);
       assert.deepEqual(await vs.read.params(), [3n, OPG(1), 7200n, 0]);
-      await viem.assertions.revertWithCustomErrorWithArgs(vs.write.setStakeParams([0n, 7200n, 0]), vs, "ValidatorInvalidParam", [name("minStake"), 0n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(vs.write.setStakeParams([OPG(1), 3599n, 0]), vs, "ValidatorInvalidParam", [name("exitDelay"), 3599n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(vs.write.setStakeParams([OPG(1), 7200n, 1001]), vs, "ValidatorInvalidParam", [name("proverRewardBps"), 1001n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        vs.write.setStakeParams([0n, 7200n, 0]),
+        vs,
+        "ValidatorInvalidParam",
+        [name("minStake"), 0n],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        vs.write.setStakeParams([OPG(1), 3599n, 0]),
+        vs,
+        "ValidatorInvalidParam",
+        [name("exitDelay"), 3599n],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        vs.write.setStakeParams([OPG(1), 7200n, 1001]),
+        vs,
+        "ValidatorInvalidParam",
+        [name("proverRewardBps"), 1001n],
+      );
       // A stake must stay slashable for a whole challenge window.
       await ctx.settlement.write.setWindows([7200, PARAMS.withdrawDelay]);
-      await viem.assertions.revertWithCustomErrorWithArgs(vs.write.setStakeParams([OPG(1), 7199n, 0]), vs, "ValidatorInvalidParam", [name("exitDelay"), 7199n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        vs.write.setStakeParams([OPG(1), 7199n, 0]),
+        vs,
+        "ValidatorInvalidParam",
+        [name("exitDelay"), 7199n],
+      );
     });
   });
 
   describe("verifyQuorum", () => {
     it("verifyQuorum: returns the ascending signers of k or more valid signatures", async () => {
       const ctx = await loadFixture(fixture);
-      assert.deepEqual(await ctx.validatorSet.read.verifyQuorum([DIGEST, await quorumSignatures(VALIDATORS.slice(0, 3), DIGEST)]), addrs.slice(0, 3));
-      assert.deepEqual(await ctx.validatorSet.read.verifyQuorum([DIGEST, await quorumSignatures(VALIDATORS, DIGEST)]), addrs);
+      assert.deepEqual(
+        await ctx.validatorSet.read.verifyQuorum([DIGEST, await quorumSignatures(VALIDATORS.slice(0, 3), DIGEST)]),
+        addrs.slice(0, 3),
+      );
+      assert.deepEqual(
+        await ctx.validatorSet.read.verifyQuorum([DIGEST, await quorumSignatures(VALIDATORS, DIGEST)]),
+        addrs,
+      );
     });
 
     it("verifyQuorum: reverts below quorum, for duplicates, unsorted, unknown, exiting and high-s signers", async () => {
       const ctx = await loadFixture(fixture);
       const vs = ctx.validatorSet;
       const sigs = await quorumSignatures(VALIDATORS, DIGEST);
-      await viem.assertions.revertWithCustomErrorWithArgs(vs.read.verifyQuorum([DIGEST, sigs.slice(0, 2)]), vs, "ValidatorQuorumNotReached", [2n, 3n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(vs.read.verifyQuorum([DIGEST, []]), vs, "ValidatorQuorumNotReached", [0n, 3n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(vs.read.verifyQuorum([DIGEST, [sigs[0]!, sigs[1]!, sigs[1]!]]), vs, "ValidatorSignersNotAscending", [2n, addrs[1]!]);
-      await viem.assertions.revertWithCustomErrorWithArgs(vs.read.verifyQuorum([DIGEST, [sigs[0]!, sigs[2]!, sigs[1]!]]), vs, "ValidatorSignersNotAscending", [2n, addrs[1]!]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        vs.read.verifyQuorum([DIGEST, sigs.slice(0, 2)]),
+        vs,
+        "ValidatorQuorumNotReached",
+        [2n, 3n],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        vs.read.verifyQuorum([DIGEST, []]),
+        vs,
+        "ValidatorQuorumNotReached",
+        [0n, 3n],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        vs.read.verifyQuorum([DIGEST, [sigs[0]!, sigs[1]!, sigs[1]!]]),
+        vs,
+        "ValidatorSignersNotAscending",
+        [2n, addrs[1]!],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        vs.read.verifyQuorum([DIGEST, [sigs[0]!, sigs[2]!, sigs[1]!]]),
+        vs,
+        "ValidatorSignersNotAscending",
+        [2n, addrs[1]!],
+      );
       const outsider = localAccount("outsider");
       const trio = [...VALIDATORS.slice(0, 2), outsider];
       const mixed = await quorumSignatures(trio, DIGEST);
       const sorted = trio.map((a) => getAddress(a.address)).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
       const idx = BigInt(sorted.indexOf(getAddress(outsider.address)));
-      await viem.assertions.revertWithCustomErrorWithArgs(vs.read.verifyQuorum([DIGEST, mixed]), vs, "ValidatorUnknownSigner", [idx, getAddress(outsider.address)]);
-      await viem.assertions.revertWithCustomErrorWithArgs(vs.read.verifyQuorum([DIGEST, [{ r: sigs[0]!.r, vs: toHex(SECP256K1_N / 2n + 1n, { size: 32 }) }, sigs[1]!, sigs[2]!]]), vs, "ValidatorInvalidSignature", [0n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(vs.read.verifyQuorum([DIGEST, [highS(sigs[0]!), sigs[1]!, sigs[2]!]]), vs, "ValidatorUnknownSigner", [0n, (a: string) => a !== addrs[0]]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        vs.read.verifyQuorum([DIGEST, mixed]),
+        vs,
+        "ValidatorUnknownSigner",
+        [idx, getAddress(outsider.address)],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        vs.read.verifyQuorum([
+          DIGEST,
+          [{ r: sigs[0]!.r, vs: toHex(SECP256K1_N / 2n + 1n, { size: 32 }) }, sigs[1]!, sigs[2]!],
+        ]),
+        vs,
+        "ValidatorInvalidSignature",
+        [0n],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        vs.read.verifyQuorum([DIGEST, [highS(sigs[0]!), sigs[1]!, sigs[2]!]]),
+        vs,
+        "ValidatorUnknownSigner",
+        [0n, (a: string) => a !== addrs[0]],
+      );
       // r = 0 makes ecrecover fail: a malformed signature.
-      await viem.assertions.revertWithCustomErrorWithArgs(vs.read.verifyQuorum([DIGEST, [{ r: toHex(0n, { size: 32 }), vs: sigs[0]!.vs }, sigs[1]!, sigs[2]!]]), vs, "ValidatorInvalidSignature", [0n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        vs.read.verifyQuorum([DIGEST, [{ r: toHex(0n, { size: 32 }), vs: sigs[0]!.vs }, sigs[1]!, sigs[2]!]]),
+        vs,
+        "ValidatorInvalidSignature",
+        [0n],
+      );
       // v2: an admitted validator that has not staked, or one that is exiting, does not count.
       await ctx.validatorSet.write.requestExit(await asValidator(0));
-      await viem.assertions.revertWithCustomErrorWithArgs(vs.read.verifyQuorum([DIGEST, sigs.slice(0, 3)]), vs, "ValidatorUnknownSigner", [0n, addrs[0]!]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        vs.read.verifyQuorum([DIGEST, sigs.slice(0, 3)]),
+        vs,
+        "ValidatorUnknownSigner",
+        [0n, addrs[0]!],
+      );
     });
 
     it("verifyQuorum: follows quorum changes", async () => {
@@ -234,11 +465,25 @@ describe("ValidatorSet", () => {
       const v = addrs[1]!;
       const attestSig = await verdictSig(ctx, 1, VERDICT_ATTEST, [H2, H1]);
       const rejectSig = await verdictSig(ctx, 1, VERDICT_REJECT, [H1]);
-      await viem.assertions.emitWithArgs(ctx.validatorSet.write.commitSlash([slashCommitment(ctx.challenger, v, H1)], { account: ctx.challenger }), ctx.validatorSet, "SlashCommitted", [slashCommitment(ctx.challenger, v, H1), ctx.challenger]);
+      await viem.assertions.emitWithArgs(
+        ctx.validatorSet.write.commitSlash([slashCommitment(ctx.challenger, v, H1)], { account: ctx.challenger }),
+        ctx.validatorSet,
+        "SlashCommitted",
+        [slashCommitment(ctx.challenger, v, H1), ctx.challenger],
+      );
       const treasury = await ctx.token.read.balanceOf([TREASURY]);
       const reward = (PARAMS.validatorStake * BigInt(PARAMS.proverRewardBps)) / BPS;
-      const hash = await ctx.validatorSet.write.slashContradiction([[H2, H1], attestSig, [H1], rejectSig, 1n, 0n, SALT], { account: ctx.challenger });
-      await viem.assertions.emitWithArgs(hash, ctx.validatorSet, "ValidatorSlashed", [v, ctx.challenger, PARAMS.validatorStake, reward, true]);
+      const hash = await ctx.validatorSet.write.slashContradiction(
+        [[H2, H1], attestSig, [H1], rejectSig, 1n, 0n, SALT],
+        { account: ctx.challenger },
+      );
+      await viem.assertions.emitWithArgs(hash, ctx.validatorSet, "ValidatorSlashed", [
+        v,
+        ctx.challenger,
+        PARAMS.validatorStake,
+        reward,
+        true,
+      ]);
       assert.equal(await ctx.token.read.balanceOf([ctx.challenger]), reward);
       assert.equal(await ctx.token.read.balanceOf([TREASURY]), treasury + PARAMS.validatorStake - reward);
       assert.deepEqual(await ctx.validatorSet.read.validator([v]), { status: VStatus.Banned, unlockAt: 0n, stake: 0n });
@@ -246,13 +491,25 @@ describe("ValidatorSet", () => {
       // Banned for good: a second proof finds nothing to slash; it cannot be admitted or staked again.
       await ctx.validatorSet.write.commitSlash([slashCommitment(ctx.challenger, v, H1)], { account: ctx.challenger });
       await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.validatorSet.write.slashContradiction([[H2, H1], attestSig, [H1], rejectSig, 1n, 0n, SALT], { account: ctx.challenger }),
+        ctx.validatorSet.write.slashContradiction([[H2, H1], attestSig, [H1], rejectSig, 1n, 0n, SALT], {
+          account: ctx.challenger,
+        }),
         ctx.validatorSet,
         "ValidatorInvalidStatus",
         [v, VStatus.Banned],
       );
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.validatorSet.write.addValidator([v]), ctx.validatorSet, "ValidatorInvalidStatus", [v, VStatus.Banned]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.validatorSet.write.stake([v, PARAMS.minStake]), ctx.validatorSet, "ValidatorInvalidStatus", [v, VStatus.Banned]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.validatorSet.write.addValidator([v]),
+        ctx.validatorSet,
+        "ValidatorInvalidStatus",
+        [v, VStatus.Banned],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.validatorSet.write.stake([v, PARAMS.minStake]),
+        ctx.validatorSet,
+        "ValidatorInvalidStatus",
+        [v, VStatus.Banned],
+      );
     });
 
     it("slashContradiction: an exiting validator is still slashable (its stake is locked for exitDelay)", async () => {
@@ -260,7 +517,18 @@ describe("ValidatorSet", () => {
       const v = addrs[2]!;
       await ctx.validatorSet.write.requestExit(await asValidator(2));
       await ctx.validatorSet.write.commitSlash([slashCommitment(ctx.challenger, v, H1)], { account: ctx.challenger });
-      await ctx.validatorSet.write.slashContradiction([[H1], await verdictSig(ctx, 2, VERDICT_ATTEST, [H1]), [H1], await verdictSig(ctx, 2, VERDICT_REJECT, [H1]), 0n, 0n, SALT], { account: ctx.challenger });
+      await ctx.validatorSet.write.slashContradiction(
+        [
+          [H1],
+          await verdictSig(ctx, 2, VERDICT_ATTEST, [H1]),
+          [H1],
+          await verdictSig(ctx, 2, VERDICT_REJECT, [H1]),
+          0n,
+          0n,
+          SALT,
+        ],
+        { account: ctx.challenger },
+      );
       assert.equal((await ctx.validatorSet.read.validator([v])).status, VStatus.Banned);
     });
 
@@ -272,23 +540,54 @@ describe("ValidatorSet", () => {
       const r1other = await verdictSig(ctx, 1, VERDICT_REJECT, [H2]);
       const vs = ctx.validatorSet;
       // Two validators, one verdict each: no contradiction.
-      await viem.assertions.revertWithCustomError(vs.write.slashContradiction([[H1], a1, [H1], r2, 0n, 0n, SALT]), vs, "ValidatorNotContradicting");
+      await viem.assertions.revertWithCustomError(
+        vs.write.slashContradiction([[H1], a1, [H1], r2, 0n, 0n, SALT]),
+        vs,
+        "ValidatorNotContradicting",
+      );
       // One validator, different headers.
-      await viem.assertions.revertWithCustomError(vs.write.slashContradiction([[H1], a1, [H2], r1other, 0n, 0n, SALT]), vs, "ValidatorNotContradicting");
+      await viem.assertions.revertWithCustomError(
+        vs.write.slashContradiction([[H1], a1, [H2], r1other, 0n, 0n, SALT]),
+        vs,
+        "ValidatorNotContradicting",
+      );
       // Two attest verdicts (the "reject" signature is over an attest verdict): they recover to different signers.
-      await viem.assertions.revertWithCustomError(vs.write.slashContradiction([[H1], a1, [H1], a1, 0n, 0n, SALT]), vs, "ValidatorNotContradicting");
+      await viem.assertions.revertWithCustomError(
+        vs.write.slashContradiction([[H1], a1, [H1], a1, 0n, 0n, SALT]),
+        vs,
+        "ValidatorNotContradicting",
+      );
       const commitment = slashCommitment(ctx.stranger, addrs[1]!, H1);
-      await viem.assertions.revertWithCustomErrorWithArgs(vs.write.slashContradiction([[H1], a1, [H1], r1, 0n, 0n, SALT], { account: ctx.stranger }), vs, "ValidatorNotCommitted", [commitment]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        vs.write.slashContradiction([[H1], a1, [H1], r1, 0n, 0n, SALT], { account: ctx.stranger }),
+        vs,
+        "ValidatorNotCommitted",
+        [commitment],
+      );
       await vs.write.commitSlash([commitment], { account: ctx.stranger });
       await vs.write.commitSlash([commitment], { account: ctx.stranger }); // a repeated commitment keeps its first block
-      await viem.assertions.revertWithCustomError(vs.write.slashContradiction([[H1], a1, [H1], r1, 0n, 0n, SALT], { account: ctx.challenger }), vs, "ValidatorNotCommitted");
+      await viem.assertions.revertWithCustomError(
+        vs.write.slashContradiction([[H1], a1, [H1], r1, 0n, 0n, SALT], { account: ctx.challenger }),
+        vs,
+        "ValidatorNotCommitted",
+      );
       await vs.write.slashContradiction([[H1], a1, [H1], r1, 0n, 0n, SALT], { account: ctx.stranger });
     });
 
     it("slashAttesters: reverts unless called by the settlement", async () => {
       const ctx = await loadFixture(fixture);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.validatorSet.write.slashAttesters([addrs, 1000, ctx.stranger], { account: ctx.stranger }), ctx.validatorSet, "ValidatorOnlySettlement", [ctx.stranger]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.validatorSet.write.slashAttesters([addrs, 1000, ctx.owner]), ctx.validatorSet, "ValidatorOnlySettlement", [ctx.owner]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.validatorSet.write.slashAttesters([addrs, 1000, ctx.stranger], { account: ctx.stranger }),
+        ctx.validatorSet,
+        "ValidatorOnlySettlement",
+        [ctx.stranger],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.validatorSet.write.slashAttesters([addrs, 1000, ctx.owner]),
+        ctx.validatorSet,
+        "ValidatorOnlySettlement",
+        [ctx.owner],
+      );
     });
   });
 });

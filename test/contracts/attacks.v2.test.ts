@@ -67,7 +67,17 @@ async function equivocationFixture(): Promise<{ ctx: Ctx; b: Batch; e: Equivocat
   const sig = await receiptSig(ctx, ENCLAVE_A, shown);
   receipts[2] = { ...shown, responseHash: keccak256(toHex("the answer the gateway settled instead")) };
   const b = await submitBatch(ctx, { receipts });
-  return { ctx, b, e: { signedReceipt: shown, receiptSig: sig, settledReceipt: receipts[2], settledIsVoid: false, proof: b.tree.proof(2) } };
+  return {
+    ctx,
+    b,
+    e: {
+      signedReceipt: shown,
+      receiptSig: sig,
+      settledReceipt: receipts[2],
+      settledIsVoid: false,
+      proof: b.tree.proof(2),
+    },
+  };
 }
 
 describe("attacks of issue 16 against v2", () => {
@@ -76,7 +86,12 @@ describe("attacks of issue 16 against v2", () => {
     // The gateway serves nothing; validators cannot attest. Long after a window measured from submission...
     await networkHelpers.time.increase(10 * PARAMS.challengeWindow);
     assert.equal(await windowEnd(ctx, b), 0n); // ...no window has even started,
-    await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b], { attesters: QUORUM }), ctx.settlement, "SettlementInvalidStatus", [A, 0n, Status.Submitted]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      finalize(ctx, [b], { attesters: QUORUM }),
+      ctx.settlement,
+      "SettlementInvalidStatus",
+      [A, 0n, Status.Submitted],
+    );
     // The gateway finally publishes; validators attest (late attestation is fine).
     await attest(ctx, [b]);
     const end = await windowEnd(ctx, b);
@@ -84,15 +99,30 @@ describe("attacks of issue 16 against v2", () => {
     assert.equal(end, attestedAt + WINDOW);
     // Finalize before attestedAt + window reverts, so the batch cannot be rushed through.
     await networkHelpers.time.setNextBlockTimestamp(end - 2n);
-    await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b]), ctx.settlement, "SettlementWindowOpen", [A, 0n, end]);
+    await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b]), ctx.settlement, "SettlementWindowOpen", [
+      A,
+      0n,
+      end,
+    ]);
     // The user, now holding the published receipts, commits and reveals within the window.
     await commitChallenge(ctx, b, e);
     const bond = (await ctx.registry.read.enclave([A])).bond;
-    await viem.assertions.emitWithArgs(revealChallenge(ctx, b, e), ctx.settlement, "BatchRejected", [A, 0n, true, ctx.challenger, 0n]);
+    await viem.assertions.emitWithArgs(revealChallenge(ctx, b, e), ctx.settlement, "BatchRejected", [
+      A,
+      0n,
+      true,
+      ctx.challenger,
+      0n,
+    ]);
     assert.equal(await statusOf(ctx, b), Status.Rejected);
     assert.equal((await ctx.registry.read.enclave([A])).bond, 0n);
     assert.ok(bond > 0n);
-    await viem.assertions.revertWithCustomErrorWithArgs(finalize(ctx, [b], { attesters: QUORUM }), ctx.settlement, "SettlementInvalidStatus", [A, 0n, Status.Rejected]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      finalize(ctx, [b], { attesters: QUORUM }),
+      ctx.settlement,
+      "SettlementInvalidStatus",
+      [A, 0n, Status.Rejected],
+    );
   });
 
   it("attack 2: steal the challenger's reward — a copied reveal has no commitment; the operator racing itself recovers at most 10 % of its bond", async () => {
@@ -110,15 +140,30 @@ describe("attacks of issue 16 against v2", () => {
     await commitChallenge(ctx, b, e, { account: copier });
     const before = await ctx.token.read.balanceOf([ctx.challenger]);
     const reward = (PARAMS.minBond * BigInt(PARAMS.challengerRewardBps)) / BPS;
-    await viem.assertions.emitWithArgs(revealChallenge(ctx, b, e), ctx.registry, "BondSlashed", [A, ctx.challenger, PARAMS.minBond, reward]);
+    await viem.assertions.emitWithArgs(revealChallenge(ctx, b, e), ctx.registry, "BondSlashed", [
+      A,
+      ctx.challenger,
+      PARAMS.minBond,
+      reward,
+    ]);
     assert.equal(await ctx.token.read.balanceOf([ctx.challenger]), before + reward);
-    await viem.assertions.revertWithCustomErrorWithArgs(revealChallenge(ctx, b, e, { account: copier }), ctx.settlement, "SettlementInvalidStatus", [A, 0n, Status.Rejected]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      revealChallenge(ctx, b, e, { account: copier }),
+      ctx.settlement,
+      "SettlementInvalidStatus",
+      [A, 0n, Status.Rejected],
+    );
     assert.equal(await ctx.token.read.balanceOf([copier]), 0n);
 
     // The reward share is bounded: at most MAX_CHALLENGER_REWARD_BPS (10 %), governance cannot raise it.
     assert.equal(await ctx.registry.read.MAX_CHALLENGER_REWARD_BPS(), 1000);
     assert.ok(PARAMS.challengerRewardBps <= 1000);
-    await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.setParams([registryParams({ challengerRewardBps: 1001 })]), ctx.registry, "RegistryInvalidBps", [1001n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.registry.write.setParams([registryParams({ challengerRewardBps: 1001 })]),
+      ctx.registry,
+      "RegistryInvalidBps",
+      [1001n],
+    );
   });
 
   it("attack 2b: steal the challenger's reward — the equivocating operator that challenges itself first recovers only challengerRewardBps of its bond", async () => {
@@ -138,25 +183,75 @@ describe("attacks of issue 16 against v2", () => {
     const s = ctx.settlement;
     const over = 10n ** 17n + 1n;
     // Rates above the hard bounds.
-    await viem.assertions.revertWithCustomErrorWithArgs(s.write.setFeeRate([{ perCall: over, perKiloInputToken: 0n, perKiloOutputToken: 0n }]), s, "SettlementInvalidParam", [name("perCall"), over]);
-    await viem.assertions.revertWithCustomErrorWithArgs(s.write.setFeeRate([{ perCall: 0n, perKiloInputToken: over, perKiloOutputToken: 0n }]), s, "SettlementInvalidParam", [name("perKiloInputToken"), over]);
-    await viem.assertions.revertWithCustomErrorWithArgs(s.write.setFeeRate([{ perCall: 0n, perKiloInputToken: 0n, perKiloOutputToken: over }]), s, "SettlementInvalidParam", [name("perKiloOutputToken"), over]);
-    await viem.assertions.revertWithCustomErrorWithArgs(s.write.setModelFeeRate([MODELS[0]!, { perCall: over, perKiloInputToken: 0n, perKiloOutputToken: 0n }, true]), s, "SettlementInvalidParam", [name("perCall"), over]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      s.write.setFeeRate([{ perCall: over, perKiloInputToken: 0n, perKiloOutputToken: 0n }]),
+      s,
+      "SettlementInvalidParam",
+      [name("perCall"), over],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      s.write.setFeeRate([{ perCall: 0n, perKiloInputToken: over, perKiloOutputToken: 0n }]),
+      s,
+      "SettlementInvalidParam",
+      [name("perKiloInputToken"), over],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      s.write.setFeeRate([{ perCall: 0n, perKiloInputToken: 0n, perKiloOutputToken: over }]),
+      s,
+      "SettlementInvalidParam",
+      [name("perKiloOutputToken"), over],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      s.write.setModelFeeRate([MODELS[0]!, { perCall: over, perKiloInputToken: 0n, perKiloOutputToken: 0n }, true]),
+      s,
+      "SettlementInvalidParam",
+      [name("perCall"), over],
+    );
     // The treasury never takes more than MAX_TREASURY_BPS of a finalized fee.
     assert.equal(await s.read.MAX_TREASURY_BPS(), 5000);
-    await viem.assertions.revertWithCustomErrorWithArgs(s.write.setFeeSplit([0, 10_000, 0, 0]), s, "SettlementInvalidParam", [name("treasuryBps"), 10_000n]);
-    await viem.assertions.revertWithCustomErrorWithArgs(s.write.setFeeSplit([4999, 5001, 0, 0]), s, "SettlementInvalidParam", [name("treasuryBps"), 5001n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      s.write.setFeeSplit([0, 10_000, 0, 0]),
+      s,
+      "SettlementInvalidParam",
+      [name("treasuryBps"), 10_000n],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      s.write.setFeeSplit([4999, 5001, 0, 0]),
+      s,
+      "SettlementInvalidParam",
+      [name("treasuryBps"), 5001n],
+    );
     // Windows: never shorter than the current one (the launch value is the floor) and at most the validators' exit delay.
-    await viem.assertions.revertWithCustomErrorWithArgs(s.write.setWindows([PARAMS.exitDelay + 1, PARAMS.withdrawDelay]), s, "SettlementInvalidParam", [name("challengeWindow"), BigInt(PARAMS.exitDelay + 1)]);
-    await viem.assertions.revertWithCustomErrorWithArgs(s.write.setWindows([59, PARAMS.withdrawDelay]), s, "SettlementInvalidParam", [name("challengeWindow"), 59n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      s.write.setWindows([PARAMS.exitDelay + 1, PARAMS.withdrawDelay]),
+      s,
+      "SettlementInvalidParam",
+      [name("challengeWindow"), BigInt(PARAMS.exitDelay + 1)],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      s.write.setWindows([59, PARAMS.withdrawDelay]),
+      s,
+      "SettlementInvalidParam",
+      [name("challengeWindow"), 59n],
+    );
 
     // ValidatorSet: the owner sets quorum 1, yet quorum() stays a strict majority (3 of 5)...
     await ctx.validatorSet.write.setQuorum([1n]);
     assert.equal(await ctx.validatorSet.read.quorum(), 3n);
     // ...so two disjoint pairs cannot attest and reject the same batch.
     const b = await submitBatch(ctx);
-    await viem.assertions.revertWithCustomErrorWithArgs(attest(ctx, [b], VALIDATORS.slice(0, 2)), ctx.validatorSet, "ValidatorQuorumNotReached", [2n, 3n]);
-    await viem.assertions.revertWithCustomErrorWithArgs(reject(ctx, [b], VALIDATORS.slice(2, 4)), ctx.validatorSet, "ValidatorQuorumNotReached", [2n, 3n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      attest(ctx, [b], VALIDATORS.slice(0, 2)),
+      ctx.validatorSet,
+      "ValidatorQuorumNotReached",
+      [2n, 3n],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      reject(ctx, [b], VALIDATORS.slice(2, 4)),
+      ctx.validatorSet,
+      "ValidatorQuorumNotReached",
+      [2n, 3n],
+    );
 
     // Governance through an OpenZeppelin TimelockController: a fee change runs only after the delay.
     const delay = 2n * 86_400n;
@@ -172,21 +267,36 @@ describe("attacks of issue 16 against v2", () => {
     await timelock.write.execute([s.address, 0n, accept, zeroHash, zeroHash]);
     assert.equal(getAddress(await s.read.owner()), getAddress(timelock.address));
     // The old owner has no direct power any more.
-    await viem.assertions.revertWithCustomErrorWithArgs(s.write.setFeeRate([PARAMS.rate]), s, "OwnableUnauthorizedAccount", [ctx.owner]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      s.write.setFeeRate([PARAMS.rate]),
+      s,
+      "OwnableUnauthorizedAccount",
+      [ctx.owner],
+    );
     // A batch submitted before the change keeps its fee.
     await attest(ctx, [b]);
     const raised = { perCall: 10n ** 17n, perKiloInputToken: 0n, perKiloOutputToken: 0n };
     const setFee = encodeFunctionData({ abi: s.abi, functionName: "setFeeRate", args: [raised] });
     const id = await call(setFee, keccak256(toHex("raise")));
     await networkHelpers.time.increase(delay - 10n);
-    await viem.assertions.revertWithCustomError(timelock.write.execute([s.address, 0n, setFee, zeroHash, keccak256(toHex("raise"))]), timelock, "TimelockUnexpectedOperationState");
+    await viem.assertions.revertWithCustomError(
+      timelock.write.execute([s.address, 0n, setFee, zeroHash, keccak256(toHex("raise"))]),
+      timelock,
+      "TimelockUnexpectedOperationState",
+    );
     assert.deepEqual(await s.read.feeRate(), PARAMS.rate);
     assert.equal(await timelock.read.isOperationReady([id]), false);
     await networkHelpers.time.increase(10n);
     await timelock.write.execute([s.address, 0n, setFee, zeroHash, keccak256(toHex("raise"))]);
     assert.deepEqual(await s.read.feeRate(), raised);
     const total = b.header.fee;
-    await viem.assertions.emitWithArgs(finalize(ctx, [b]), s, "FeesDistributed", [1, total, ((total * BigInt(PARAMS.validatorBps)) / BPS / 3n) * 3n, (v: bigint) => v <= total / 2n, (total * BigInt(PARAMS.burnBps)) / BPS]);
+    await viem.assertions.emitWithArgs(finalize(ctx, [b]), s, "FeesDistributed", [
+      1,
+      total,
+      ((total * BigInt(PARAMS.validatorBps)) / BPS / 3n) * 3n,
+      (v: bigint) => v <= total / 2n,
+      (total * BigInt(PARAMS.burnBps)) / BPS,
+    ]);
   });
 
   it("attack 4: withdraw the bond while batches are challengeable — withdrawBond waits for every batch to be final, a slash in between takes the bond", async () => {
@@ -195,12 +305,22 @@ describe("attacks of issue 16 against v2", () => {
     await ctx.registry.write.requestBondWithdraw([A], { account: ctx.operator });
     await networkHelpers.time.increase(PARAMS.bondWithdrawDelay);
     // Submitted batches are still open.
-    await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }), ctx.registry, "RegistryBatchesOpen", [A, 2n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }),
+      ctx.registry,
+      "RegistryBatchesOpen",
+      [A, 2n],
+    );
     // Attested ones too, for their whole window (which governance may lengthen meanwhile).
     await attest(ctx, [b, honest]);
     await ctx.settlement.write.setWindows([PARAMS.exitDelay, PARAMS.withdrawDelay]);
     await networkHelpers.time.increase(PARAMS.challengeWindow);
-    await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }), ctx.registry, "RegistryBatchesOpen", [A, 2n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }),
+      ctx.registry,
+      "RegistryBatchesOpen",
+      [A, 2n],
+    );
     // The equivocation is proven in between: the bond is slashed, nothing is left to withdraw.
     await challenge(ctx, b, e);
     assert.equal((await ctx.registry.read.enclave([A])).bond, 0n);
@@ -208,7 +328,12 @@ describe("attacks of issue 16 against v2", () => {
     await networkHelpers.time.increaseTo(await windowEnd(ctx, honest));
     await finalize(ctx, [honest]);
     assert.equal(await ctx.settlement.read.openBatches([A]), 0n);
-    await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }), ctx.registry, "RegistryNoBondWithdrawal", [A]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }),
+      ctx.registry,
+      "RegistryNoBondWithdrawal",
+      [A],
+    );
   });
 
   it("attack 4b: withdraw the bond while batches are challengeable — an honest operator gets the bond once its batches finalize", async () => {
@@ -217,9 +342,19 @@ describe("attacks of issue 16 against v2", () => {
     await attest(ctx, [b]);
     await ctx.registry.write.requestBondWithdraw([A], { account: ctx.operator });
     await networkHelpers.time.increase(PARAMS.bondWithdrawDelay);
-    await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }), ctx.registry, "RegistryBatchesOpen", [A, 1n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }),
+      ctx.registry,
+      "RegistryBatchesOpen",
+      [A, 1n],
+    );
     await finalize(ctx, [b]);
-    await viem.assertions.emitWithArgs(ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }), ctx.registry, "BondWithdrawn", [A, ctx.operator, PARAMS.minBond]);
+    await viem.assertions.emitWithArgs(
+      ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }),
+      ctx.registry,
+      "BondWithdrawn",
+      [A, ctx.operator, PARAMS.minBond],
+    );
   });
 
   it("attack 5: undo a deactivation / revive a slashed key — old approvals die with the nonce, approvals expire, a slashed key never returns", async () => {
@@ -228,13 +363,22 @@ describe("attacks of issue 16 against v2", () => {
     const outstanding = await approvalSigs(ctx, A);
     // ...cannot re-activate it after the operator retired it (e.g. the key leaked).
     await ctx.registry.write.deactivate([A], { account: ctx.operator });
-    await viem.assertions.revertWithCustomError(ctx.registry.write.approveEnclave([A, DEADLINE, outstanding]), ctx.validatorSet, "ValidatorUnknownSigner");
+    await viem.assertions.revertWithCustomError(
+      ctx.registry.write.approveEnclave([A, DEADLINE, outstanding]),
+      ctx.validatorSet,
+      "ValidatorUnknownSigner",
+    );
     assert.equal(await ctx.registry.read.isActive([A]), false);
     // An approval past its deadline is refused even at the right nonce.
     const deadline = BigInt(await networkHelpers.time.latest()) + 60n;
     const shortLived = await approvalSigs(ctx, A, undefined, deadline);
     await networkHelpers.time.setNextBlockTimestamp(deadline + 1n);
-    await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([A, deadline, shortLived]), ctx.registry, "RegistryApprovalExpired", [A, deadline]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.registry.write.approveEnclave([A, deadline, shortLived]),
+      ctx.registry,
+      "RegistryApprovalExpired",
+      [A, deadline],
+    );
     // A bond withdrawal request voids outstanding approvals as well.
     const nonce = (await ctx.registry.read.enclave([A])).approvalNonce;
     await ctx.registry.write.requestBondWithdraw([A], { account: ctx.operator });
@@ -246,11 +390,36 @@ describe("attacks of issue 16 against v2", () => {
     assert.equal(en.slashed, true);
     assert.equal(en.approvalNonce, nonce + 2n);
     await ctx.token.write.approve([ctx.registry.address, PARAMS.minBond], { account: ctx.operator });
-    await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.addBond([A, PARAMS.minBond], { account: ctx.operator }), ctx.registry, "RegistryEnclaveSlashed", [A]);
-    await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.reattest([A, keccak256(toHex("fresh doc"))], { account: ctx.operator }), ctx.registry, "RegistryEnclaveSlashed", [A]);
-    await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([A, DEADLINE, pending]), ctx.registry, "RegistryEnclaveSlashed", [A]);
-    await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.approveEnclave([A, DEADLINE, await approvalSigs(ctx, A)]), ctx.registry, "RegistryEnclaveSlashed", [A]);
-    await viem.assertions.revertWithCustomErrorWithArgs(sendBatch(ctx, await buildBatch(ctx)), ctx.settlement, "SettlementGatewayInactive", [A]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.registry.write.addBond([A, PARAMS.minBond], { account: ctx.operator }),
+      ctx.registry,
+      "RegistryEnclaveSlashed",
+      [A],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.registry.write.reattest([A, keccak256(toHex("fresh doc"))], { account: ctx.operator }),
+      ctx.registry,
+      "RegistryEnclaveSlashed",
+      [A],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.registry.write.approveEnclave([A, DEADLINE, pending]),
+      ctx.registry,
+      "RegistryEnclaveSlashed",
+      [A],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.registry.write.approveEnclave([A, DEADLINE, await approvalSigs(ctx, A)]),
+      ctx.registry,
+      "RegistryEnclaveSlashed",
+      [A],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      sendBatch(ctx, await buildBatch(ctx)),
+      ctx.settlement,
+      "SettlementGatewayInactive",
+      [A],
+    );
   });
 
   it("attack 6: evade fees for free — an under-reported batch (usage = [], fee 0) that a quorum rejects costs the bond penalty; verifyReceipt says Submitted, not final", async () => {
@@ -258,7 +427,10 @@ describe("attacks of issue 16 against v2", () => {
     const b = await submitBatch(ctx, { count: 8, mutate: (h) => void ((h.usage = []), (h.fee = 0n)) });
     assert.equal(b.header.fee, 0n);
     // A user checking a call sees "Submitted" (1): settled on-chain but not checked, not final.
-    assert.equal(await ctx.settlement.read.verifyReceipt([b.header, b.receipts[0]!, b.tree.proof(0)]), Status.Submitted);
+    assert.equal(
+      await ctx.settlement.read.verifyReceipt([b.header, b.receipts[0]!, b.tree.proof(0)]),
+      Status.Submitted,
+    );
     const balance = await ctx.settlement.read.balanceOf([A]);
     const treasury = await ctx.token.read.balanceOf([TREASURY]);
     const penalty = (PARAMS.minBond * BigInt(PARAMS.rejectedSlashBps)) / BPS;
@@ -278,7 +450,10 @@ describe("attacks of issue 16 against v2", () => {
       receipts: half.receipts,
       mutate: (h) => {
         h.usage = [{ ...h.usage[0]!, calls: 1 }];
-        h.fee = rate.perCall + (h.usage[0]!.inputTokens * rate.perKiloInputToken) / 1000n + (h.usage[0]!.outputTokens * rate.perKiloOutputToken) / 1000n;
+        h.fee =
+          rate.perCall +
+          (h.usage[0]!.inputTokens * rate.perKiloInputToken) / 1000n +
+          (h.usage[0]!.outputTokens * rate.perKiloOutputToken) / 1000n;
       },
     });
     await sendBatch(ctx, under);
@@ -322,8 +497,14 @@ describe("attacks of issue 16 against v2", () => {
     // A validator signs attest and reject for one header (as one of two would-be disjoint quorums).
     const b2 = await submitBatch(ctx);
     const v0 = VALIDATORS[0]!;
-    const attestSig = await signCompact(v0, verdictDigest(ctx.chainId, ctx.settlement.address, VERDICT_ATTEST, [b2.headerHash]));
-    const rejectSig = await signCompact(v0, verdictDigest(ctx.chainId, ctx.settlement.address, VERDICT_REJECT, [b2.headerHash]));
+    const attestSig = await signCompact(
+      v0,
+      verdictDigest(ctx.chainId, ctx.settlement.address, VERDICT_ATTEST, [b2.headerHash]),
+    );
+    const rejectSig = await signCompact(
+      v0,
+      verdictDigest(ctx.chainId, ctx.settlement.address, VERDICT_REJECT, [b2.headerHash]),
+    );
     const prover = ctx.stranger;
     await ctx.validatorSet.write.commitSlash([slashCommitment(prover, v0.address, b2.headerHash)], { account: prover });
     // Someone copies the pending proof without a commitment of its own: reverts.
@@ -336,13 +517,21 @@ describe("attacks of issue 16 against v2", () => {
     );
     const treasury = await ctx.token.read.balanceOf([TREASURY]);
     const reward = (PARAMS.validatorStake * BigInt(PARAMS.proverRewardBps)) / BPS;
-    await viem.assertions.emitWithArgs(ctx.validatorSet.write.slashContradiction(args, { account: prover }), ctx.validatorSet, "ValidatorSlashed", [getAddress(v0.address), prover, PARAMS.validatorStake, reward, true]);
+    await viem.assertions.emitWithArgs(
+      ctx.validatorSet.write.slashContradiction(args, { account: prover }),
+      ctx.validatorSet,
+      "ValidatorSlashed",
+      [getAddress(v0.address), prover, PARAMS.validatorStake, reward, true],
+    );
     assert.equal(await ctx.token.read.balanceOf([prover]), reward);
     assert.equal(await ctx.token.read.balanceOf([TREASURY]), treasury + PARAMS.validatorStake - reward);
     assert.equal((await ctx.validatorSet.read.validator([v0.address])).status, VStatus.Banned);
     assert.equal(await ctx.validatorSet.read.isValidator([v0.address]), false);
     // Its signature no longer counts toward any quorum.
-    await viem.assertions.revertWithCustomErrorWithArgs(attest(ctx, [b2]), ctx.validatorSet, "ValidatorUnknownSigner", [0n, getAddress(v0.address)]);
+    await viem.assertions.revertWithCustomErrorWithArgs(attest(ctx, [b2]), ctx.validatorSet, "ValidatorUnknownSigner", [
+      0n,
+      getAddress(v0.address),
+    ]);
 
     // Attesters of a batch later proven equivocating lose attesterSlashBps of their stake.
     const receipts = randomReceipts(A, (await ctx.settlement.read.nextSeqs([A]))[0], 4);
@@ -354,11 +543,23 @@ describe("attacks of issue 16 against v2", () => {
     const signers = VALIDATORS.slice(1, 4);
     await attest(ctx, [b3], signers);
     const attesters = await attestersOf(ctx, b3);
-    assert.deepEqual(attesters, signers.map((v) => getAddress(v.address)));
+    assert.deepEqual(
+      attesters,
+      signers.map((v) => getAddress(v.address)),
+    );
     const stakes = await Promise.all(attesters.map(async (a) => (await ctx.validatorSet.read.validator([a])).stake));
-    await challenge(ctx, b3, { signedReceipt: shown, receiptSig: sig, settledReceipt: receipts[1], settledIsVoid: false, proof: b3.tree.proof(1) });
+    await challenge(ctx, b3, {
+      signedReceipt: shown,
+      receiptSig: sig,
+      settledReceipt: receipts[1],
+      settledIsVoid: false,
+      proof: b3.tree.proof(1),
+    });
     for (let i = 0; i < attesters.length; i++) {
-      assert.equal((await ctx.validatorSet.read.validator([attesters[i]!])).stake, stakes[i]! - (stakes[i]! * BigInt(PARAMS.attesterSlashBps)) / BPS);
+      assert.equal(
+        (await ctx.validatorSet.read.validator([attesters[i]!])).stake,
+        stakes[i]! - (stakes[i]! * BigInt(PARAMS.attesterSlashBps)) / BPS,
+      );
     }
     // The fourth remaining validator, who did not attest, keeps its stake.
     assert.equal((await ctx.validatorSet.read.validator([VALIDATORS[4]!.address])).stake, PARAMS.validatorStake);

@@ -15,7 +15,11 @@ describe("sdk deployProofpath", () => {
   it("deployProofpath: deploys and wires OPGToken, ValidatorSet, GatewayRegistry and ProofSettlement", async () => {
     const [wallet] = await viem.getWalletClients();
     const pub = await viem.getPublicClient();
-    const d = await deployProofpath(wallet!, pub as never, { ...localDeployDefaults, validators: VALIDATORS.map((v) => v.address), quorum: PARAMS.quorum });
+    const d = await deployProofpath(wallet!, pub as never, {
+      ...localDeployDefaults,
+      validators: VALIDATORS.map((v) => v.address),
+      quorum: PARAMS.quorum,
+    });
     const owner = getAddress(wallet!.account.address);
     assert.equal(d.chainId, await pub.getChainId());
     const settlement = await viem.getContractAt("ProofSettlement", d.contracts.ProofSettlement);
@@ -30,10 +34,15 @@ describe("sdk deployProofpath", () => {
     for (const c of [settlement, registry, validatorSet]) assert.equal(getAddress(await c.read.owner()), owner);
     assert.deepEqual(await settlement.read.feeRate(), localDeployDefaults.rate);
     // Every admitted validator is staked and active.
-    assert.deepEqual(await validatorSet.read.validators(), VALIDATORS.map((v) => getAddress(v.address)));
-    for (const v of VALIDATORS) assert.equal((await validatorSet.read.validator([v.address])).stake, localDeployDefaults.validatorStake);
+    assert.deepEqual(
+      await validatorSet.read.validators(),
+      VALIDATORS.map((v) => getAddress(v.address)),
+    );
+    for (const v of VALIDATORS)
+      assert.equal((await validatorSet.read.validator([v.address])).stake, localDeployDefaults.validatorStake);
     // v2 defaults: no refund of a rejected batch's fee, rewards and penalties at 10 %, within the hard bounds.
-    const [, challengeWindow, , , treasuryBps, , rejectedRefundBps, attesterSlashBps, treasury] = await settlement.read.params();
+    const [, challengeWindow, , , treasuryBps, , rejectedRefundBps, attesterSlashBps, treasury] =
+      await settlement.read.params();
     assert.equal(rejectedRefundBps, 0);
     assert.equal(attesterSlashBps, 1000);
     assert.equal(getAddress(treasury), owner);
@@ -42,6 +51,11 @@ describe("sdk deployProofpath", () => {
     const rp = await registry.read.params();
     assert.equal(rp.challengerRewardBps, 1000);
     assert.equal(rp.rejectedSlashBps, 1000);
-    assert.deepEqual(await validatorSet.read.params(), [BigInt(PARAMS.quorum), localDeployDefaults.minStake, BigInt(localDeployDefaults.exitDelay), localDeployDefaults.proverRewardBps]);
+    assert.deepEqual(await validatorSet.read.params(), [
+      BigInt(PARAMS.quorum),
+      localDeployDefaults.minStake,
+      BigInt(localDeployDefaults.exitDelay),
+      localDeployDefaults.proverRewardBps,
+    ]);
   });
 });

@@ -8,7 +8,18 @@
 import { randomBytes } from "node:crypto";
 import type { network } from "hardhat";
 import type { ContractReturnType } from "@nomicfoundation/hardhat-viem/types";
-import { encodeAbiParameters, getAddress, getContractAddress, keccak256, maxUint256, parseEther, toHex, type Address, type Hex, type LocalAccount } from "viem";
+import {
+  encodeAbiParameters,
+  getAddress,
+  getContractAddress,
+  keccak256,
+  maxUint256,
+  parseEther,
+  toHex,
+  type Address,
+  type Hex,
+  type LocalAccount,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import {
   buildTree,
@@ -177,7 +188,15 @@ export interface DeployOptions {
 }
 
 /** The registry's Params struct of the test deployment. */
-export const registryParams = (o: Partial<{ minBond: bigint; heartbeatInterval: bigint; bondWithdrawDelay: bigint; challengerRewardBps: number; rejectedSlashBps: number }> = {}) => ({
+export const registryParams = (
+  o: Partial<{
+    minBond: bigint;
+    heartbeatInterval: bigint;
+    bondWithdrawDelay: bigint;
+    challengerRewardBps: number;
+    rejectedSlashBps: number;
+  }> = {},
+) => ({
   minBond: o.minBond ?? PARAMS.minBond,
   heartbeatInterval: o.heartbeatInterval ?? BigInt(PARAMS.heartbeatInterval),
   bondWithdrawDelay: o.bondWithdrawDelay ?? BigInt(PARAMS.bondWithdrawDelay),
@@ -230,14 +249,21 @@ export async function deployContracts(viem: Viem, opts: DeployOptions = {}): Pro
     BigInt(PARAMS.exitDelay),
     PARAMS.proverRewardBps,
   ]);
-  const registry = await viem.deployContract("GatewayRegistry", [token.address, validatorSet.address, predicted, owner, registryParams()]);
+  const registry = await viem.deployContract("GatewayRegistry", [
+    token.address,
+    validatorSet.address,
+    predicted,
+    owner,
+    registryParams(),
+  ]);
   const settlement = await viem.deployContract("ProofSettlement", [
     token.address,
     registry.address,
     validatorSet.address,
     settlementInit(owner, { rejectedRefundBps: opts.rejectedRefundBps }),
   ]);
-  if (getAddress(settlement.address) !== getAddress(predicted)) throw new Error("ProofSettlement not at the predicted address");
+  if (getAddress(settlement.address) !== getAddress(predicted))
+    throw new Error("ProofSettlement not at the predicted address");
   if (opts.stake !== false) {
     // NoReturnToken's ABI: approve returns nothing (works for OPGToken and every mock).
     await (await viem.getContractAt("NoReturnToken", token.address)).write.approve([validatorSet.address, maxUint256]);
@@ -273,7 +299,13 @@ export async function baseFixture(viem: Viem, opts: FixtureOptions = {}): Promis
   // A fee-on-transfer token cannot be staked (ValidatorTransferAmountMismatch): that fixture has no stakes.
   const deployed = await deployContracts(viem, { token: tokenAddress, stake: opts.mockToken !== "FeeOnTransferToken" });
   const wallets = await viem.getWalletClients();
-  const [owner, , relayer, stranger, challenger] = wallets.map((w) => getAddress(w.account.address)) as [Address, Address, Address, Address, Address];
+  const [owner, , relayer, stranger, challenger] = wallets.map((w) => getAddress(w.account.address)) as [
+    Address,
+    Address,
+    Address,
+    Address,
+    Address,
+  ];
   const chainId = await (await viem.getPublicClient()).getChainId();
   const ctx: Ctx = {
     ...deployed,
@@ -312,13 +344,28 @@ export function registrationSig(
   attestationHash: Hex = ATTESTATION_HASH,
   keyConfigHash: Hex = KEY_CONFIG_HASH,
 ): Promise<CompactSig> {
-  return signCompact(key, enclaveRegistrationDigest(ctx.chainId, ctx.registry.address, { operator, measurement, attestationHash, keyConfigHash }));
+  return signCompact(
+    key,
+    enclaveRegistrationDigest(ctx.chainId, ctx.registry.address, {
+      operator,
+      measurement,
+      attestationHash,
+      keyConfigHash,
+    }),
+  );
 }
 
 /** Operator registers `key` with the minimum bond. */
-export async function registerEnclave(ctx: Ctx, key: LocalAccount, measurement: Hex, bond: bigint = PARAMS.minBond): Promise<Hex> {
+export async function registerEnclave(
+  ctx: Ctx,
+  key: LocalAccount,
+  measurement: Hex,
+  bond: bigint = PARAMS.minBond,
+): Promise<Hex> {
   const sig = await registrationSig(ctx, key, measurement);
-  return ctx.registry.write.registerEnclave([key.address, measurement, ATTESTATION_HASH, KEY_CONFIG_HASH, bond, sig], { account: ctx.operator });
+  return ctx.registry.write.registerEnclave([key.address, measurement, ATTESTATION_HASH, KEY_CONFIG_HASH, bond, sig], {
+    account: ctx.operator,
+  });
 }
 
 /** Signatures of `signers` (sorted) over the key's current EnclaveApproval digest, valid until `deadline`. */
@@ -342,7 +389,9 @@ export async function approvalSigs(
 
 /** A validator quorum approves `key` (relayed by a stranger: anyone may submit the quorum). */
 export async function approveEnclave(ctx: Ctx, key: LocalAccount): Promise<Hex> {
-  return ctx.registry.write.approveEnclave([key.address, DEADLINE, await approvalSigs(ctx, key.address)], { account: ctx.stranger });
+  return ctx.registry.write.approveEnclave([key.address, DEADLINE, await approvalSigs(ctx, key.address)], {
+    account: ctx.stranger,
+  });
 }
 
 // ------------------------------------------------------------------ receipts and batches
@@ -351,7 +400,12 @@ const rand32 = (): Hex => toHex(randomBytes(32));
 const randInt = (max: number): number => randomBytes(4).readUInt32BE(0) % max;
 
 /** `count` random receipts of `gateway` from `firstCallSeq` on, served one ms apart. */
-export function randomReceipts(gateway: Address, firstCallSeq: bigint, count: number, servedAt0 = 1_760_000_000_000n): Receipt[] {
+export function randomReceipts(
+  gateway: Address,
+  firstCallSeq: bigint,
+  count: number,
+  servedAt0 = 1_760_000_000_000n,
+): Receipt[] {
   return Array.from({ length: count }, (_, i) => ({
     gateway,
     callSeq: firstCallSeq + BigInt(i),
@@ -466,20 +520,37 @@ export function verdictSigs(
   signers: readonly LocalAccount[] = VALIDATORS.slice(0, PARAMS.quorum),
   opts: { chainId?: number; settlement?: Address } = {},
 ): Promise<CompactSig[]> {
-  return quorumSignatures(signers, verdictDigest(opts.chainId ?? ctx.chainId, opts.settlement ?? ctx.settlement.address, verdict, hashes));
+  return quorumSignatures(
+    signers,
+    verdictDigest(opts.chainId ?? ctx.chainId, opts.settlement ?? ctx.settlement.address, verdict, hashes),
+  );
 }
 
-export const refOf = (b: Batch) => ({ gateway: b.header.gateway, batchSeq: b.header.batchSeq, headerHash: b.headerHash });
+export const refOf = (b: Batch) => ({
+  gateway: b.header.gateway,
+  batchSeq: b.header.batchSeq,
+  headerHash: b.headerHash,
+});
 
 /** A quorum attests the batches (one signature set for all). */
 export async function attest(ctx: Ctx, batches: readonly Batch[], signers?: readonly LocalAccount[]): Promise<Hex> {
-  const sigs = await verdictSigs(ctx, VERDICT_ATTEST, batches.map((b) => b.headerHash), signers);
+  const sigs = await verdictSigs(
+    ctx,
+    VERDICT_ATTEST,
+    batches.map((b) => b.headerHash),
+    signers,
+  );
   return ctx.settlement.write.attest([batches.map(refOf), sigs], { account: ctx.relayer });
 }
 
 /** A quorum rejects the batches. */
 export async function reject(ctx: Ctx, batches: readonly Batch[], signers?: readonly LocalAccount[]): Promise<Hex> {
-  const sigs = await verdictSigs(ctx, VERDICT_REJECT, batches.map((b) => b.headerHash), signers);
+  const sigs = await verdictSigs(
+    ctx,
+    VERDICT_REJECT,
+    batches.map((b) => b.headerHash),
+    signers,
+  );
   return ctx.settlement.write.reject([batches.map((b) => b.header), sigs], { account: ctx.relayer });
 }
 
@@ -505,9 +576,15 @@ export async function attestersOf(ctx: Ctx, b: Batch): Promise<Address[]> {
 }
 
 /** Finalizes batches of one attestation, passing its signers (read from its event unless given). */
-export async function finalize(ctx: Ctx, batches: readonly Batch[], opts: { account?: Address; attesters?: readonly Address[] } = {}): Promise<Hex> {
+export async function finalize(
+  ctx: Ctx,
+  batches: readonly Batch[],
+  opts: { account?: Address; attesters?: readonly Address[] } = {},
+): Promise<Hex> {
   const attesters = opts.attesters ?? (await attestersOf(ctx, batches[0]!));
-  return ctx.settlement.write.finalize([batches.map((b) => b.header), [...attesters]], { account: opts.account ?? ctx.relayer });
+  return ctx.settlement.write.finalize([batches.map((b) => b.header), [...attesters]], {
+    account: opts.account ?? ctx.relayer,
+  });
 }
 
 /** An equivocation proof as `challengeEquivocation` takes it. */
@@ -520,15 +597,28 @@ export interface Equivocation {
 }
 
 /** keccak256(abi.encode(challenger, headerHash, hashReceipt(signedReceipt), salt)): what `commitChallenge` takes. */
-export function challengeCommitment(challenger: Address, headerHash: Hex, signedReceipt: Receipt, salt: Hex = SALT): Hex {
+export function challengeCommitment(
+  challenger: Address,
+  headerHash: Hex,
+  signedReceipt: Receipt,
+  salt: Hex = SALT,
+): Hex {
   return keccak256(
-    encodeAbiParameters([{ type: "address" }, { type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }], [challenger, headerHash, hashReceipt(signedReceipt), salt]),
+    encodeAbiParameters(
+      [{ type: "address" }, { type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }],
+      [challenger, headerHash, hashReceipt(signedReceipt), salt],
+    ),
   );
 }
 
 /** keccak256(abi.encode(prover, validator, headerHash, salt)): what `ValidatorSet.commitSlash` takes. */
 export function slashCommitment(prover: Address, validator: Address, headerHash: Hex, salt: Hex = SALT): Hex {
-  return keccak256(encodeAbiParameters([{ type: "address" }, { type: "address" }, { type: "bytes32" }, { type: "bytes32" }], [prover, validator, headerHash, salt]));
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: "address" }, { type: "address" }, { type: "bytes32" }, { type: "bytes32" }],
+      [prover, validator, headerHash, salt],
+    ),
+  );
 }
 
 export interface ChallengeOptions {
@@ -541,13 +631,18 @@ export interface ChallengeOptions {
 /** First step of a challenge: `account` commits to revealing `e` against `b` (its own block). */
 export function commitChallenge(ctx: Ctx, b: Batch, e: Equivocation, opts: ChallengeOptions = {}): Promise<Hex> {
   const account = opts.account ?? ctx.challenger;
-  return ctx.settlement.write.commitChallenge([challengeCommitment(account, b.headerHash, e.signedReceipt, opts.salt)], { account });
+  return ctx.settlement.write.commitChallenge(
+    [challengeCommitment(account, b.headerHash, e.signedReceipt, opts.salt)],
+    { account },
+  );
 }
 
 /** Second step: reveals the proof (needs a commitment from an earlier block by the same account). */
 export async function revealChallenge(ctx: Ctx, b: Batch, e: Equivocation, opts: ChallengeOptions = {}): Promise<Hex> {
   const attesters = opts.attesters ?? (await attestersOf(ctx, b));
-  return ctx.settlement.write.challengeEquivocation([b.header, e, opts.salt ?? SALT, [...attesters]], { account: opts.account ?? ctx.challenger });
+  return ctx.settlement.write.challengeEquivocation([b.header, e, opts.salt ?? SALT, [...attesters]], {
+    account: opts.account ?? ctx.challenger,
+  });
 }
 
 /** Commit, then reveal in the next block (hardhat automines one block per transaction). */
@@ -567,7 +662,17 @@ export function highS(sig: CompactSig): CompactSig {
 
 /** OPG balances of the addresses that fees, bonds and stakes can reach, for conservation checks. */
 export async function tokenBalances(ctx: Ctx, extra: readonly Address[] = []): Promise<Map<Address, bigint>> {
-  const who = [ctx.settlement.address, ctx.registry.address, ctx.validatorSet.address, TREASURY, BURN_ADDRESS, ctx.operator, ctx.challenger, ...VALIDATORS.map((v) => getAddress(v.address)), ...extra];
+  const who = [
+    ctx.settlement.address,
+    ctx.registry.address,
+    ctx.validatorSet.address,
+    TREASURY,
+    BURN_ADDRESS,
+    ctx.operator,
+    ctx.challenger,
+    ...VALIDATORS.map((v) => getAddress(v.address)),
+    ...extra,
+  ];
   const out = new Map<Address, bigint>();
   for (const a of who) out.set(a, await ctx.token.read.balanceOf([a]));
   return out;

@@ -60,7 +60,11 @@ describe("tokens", () => {
       const token = await viem.getContractAt("ReentrantToken", ctx.token.address);
       const data = encodeFunctionData({ abi: ctx.settlement.abi, functionName: "deposit", args: [A, 1n] });
       await token.write.arm([Hook.TransferFrom, ctx.settlement.address, data]);
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.deposit([A, OPG(1)], { account: ctx.operator }), ctx.settlement, "ReentrancyGuardReentrantCall");
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.deposit([A, OPG(1)], { account: ctx.operator }),
+        ctx.settlement,
+        "ReentrancyGuardReentrantCall",
+      );
     });
 
     it("withdraw: re-entering withdraw from transfer reverts with ReentrancyGuardReentrantCall", async () => {
@@ -70,7 +74,11 @@ describe("tokens", () => {
       await networkHelpers.time.increase(PARAMS.withdrawDelay);
       const data = encodeFunctionData({ abi: ctx.settlement.abi, functionName: "withdraw", args: [A, ctx.operator] });
       await token.write.arm([Hook.Transfer, ctx.settlement.address, data]);
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.withdraw([A, ctx.operator], { account: ctx.operator }), ctx.settlement, "ReentrancyGuardReentrantCall");
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.withdraw([A, ctx.operator], { account: ctx.operator }),
+        ctx.settlement,
+        "ReentrancyGuardReentrantCall",
+      );
       // Disarmed, the same withdrawal pays out once.
       await token.write.arm([Hook.None, zeroAddress, "0x"]);
       await ctx.settlement.write.withdraw([A, ctx.operator], { account: ctx.operator });
@@ -85,7 +93,11 @@ describe("tokens", () => {
       await networkHelpers.setBalance(v.address, 10n ** 18n);
       const data = encodeFunctionData({ abi: ctx.settlement.abi, functionName: "claimRewards", args: [ctx.stranger] });
       await token.write.arm([Hook.Transfer, ctx.settlement.address, data]);
-      await viem.assertions.revertWithCustomError(ctx.settlement.write.claimRewards([v.address], { account: v }), ctx.settlement, "ReentrancyGuardReentrantCall");
+      await viem.assertions.revertWithCustomError(
+        ctx.settlement.write.claimRewards([v.address], { account: v }),
+        ctx.settlement,
+        "ReentrancyGuardReentrantCall",
+      );
       const owed = await ctx.settlement.read.rewardsOwed([v.address]);
       assert.ok(owed > 0n); // the reverted claim took nothing
     });
@@ -97,9 +109,17 @@ describe("tokens", () => {
       await attest(ctx, [b]);
       await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
       const attesters = await attestersOf(ctx, b);
-      const data = encodeFunctionData({ abi: ctx.settlement.abi, functionName: "finalize", args: [[b.header], attesters] });
+      const data = encodeFunctionData({
+        abi: ctx.settlement.abi,
+        functionName: "finalize",
+        args: [[b.header], attesters],
+      });
       await token.write.arm([Hook.Transfer, ctx.settlement.address, data]);
-      await viem.assertions.revertWithCustomError(finalize(ctx, [b], { attesters }), ctx.settlement, "ReentrancyGuardReentrantCall");
+      await viem.assertions.revertWithCustomError(
+        finalize(ctx, [b], { attesters }),
+        ctx.settlement,
+        "ReentrancyGuardReentrantCall",
+      );
       assert.equal(await statusOf(ctx, b), Status.Attested);
     });
 
@@ -108,13 +128,25 @@ describe("tokens", () => {
       const token = await viem.getContractAt("ReentrantToken", ctx.token.address);
       const addBond = encodeFunctionData({ abi: ctx.registry.abi, functionName: "addBond", args: [A, 1n] });
       await token.write.arm([Hook.TransferFrom, ctx.registry.address, addBond]);
-      await viem.assertions.revertWithCustomError(ctx.registry.write.addBond([A, OPG(1)], { account: ctx.operator }), ctx.registry, "ReentrancyGuardReentrantCall");
+      await viem.assertions.revertWithCustomError(
+        ctx.registry.write.addBond([A, OPG(1)], { account: ctx.operator }),
+        ctx.registry,
+        "ReentrancyGuardReentrantCall",
+      );
       await token.write.arm([Hook.None, zeroAddress, "0x"]);
       await ctx.registry.write.requestBondWithdraw([A], { account: ctx.operator });
       await networkHelpers.time.increase(PARAMS.bondWithdrawDelay);
-      const withdrawBond = encodeFunctionData({ abi: ctx.registry.abi, functionName: "withdrawBond", args: [A, ctx.operator] });
+      const withdrawBond = encodeFunctionData({
+        abi: ctx.registry.abi,
+        functionName: "withdrawBond",
+        args: [A, ctx.operator],
+      });
       await token.write.arm([Hook.Transfer, ctx.registry.address, withdrawBond]);
-      await viem.assertions.revertWithCustomError(ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }), ctx.registry, "ReentrancyGuardReentrantCall");
+      await viem.assertions.revertWithCustomError(
+        ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }),
+        ctx.registry,
+        "ReentrancyGuardReentrantCall",
+      );
       assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond);
     });
 
@@ -122,7 +154,11 @@ describe("tokens", () => {
       const ctx = await loadFixture(reentrantFixture);
       const token = await viem.getContractAt("ReentrantToken", ctx.token.address);
       const b = await buildBatch(ctx, { count: 20 });
-      const data = encodeFunctionData({ abi: ctx.settlement.abi, functionName: "submitBatch", args: [b.header, b.sig] });
+      const data = encodeFunctionData({
+        abi: ctx.settlement.abi,
+        functionName: "submitBatch",
+        args: [b.header, b.sig],
+      });
       await token.write.arm([Hook.TransferFrom, ctx.settlement.address, data]);
       const before = await ctx.settlement.read.balanceOf([A]);
       await ctx.settlement.write.deposit([A, OPG(5)], { account: ctx.operator });
@@ -139,20 +175,24 @@ describe("tokens", () => {
     it("deposit: reverts with SettlementTransferAmountMismatch", async () => {
       const ctx = await loadFixture(feeOnTransferFixture);
       const amount = OPG(100);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.settlement.write.deposit([A, amount], { account: ctx.operator }), ctx.settlement, "SettlementTransferAmountMismatch", [
-        amount,
-        amount - amount / 100n,
-      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.deposit([A, amount], { account: ctx.operator }),
+        ctx.settlement,
+        "SettlementTransferAmountMismatch",
+        [amount, amount - amount / 100n],
+      );
     });
 
     it("ValidatorSet.stake: reverts with ValidatorTransferAmountMismatch", async () => {
       const ctx = await loadFixture(feeOnTransferFixture);
       const token = await viem.getContractAt("FeeOnTransferToken", ctx.token.address);
       await token.write.approve([ctx.validatorSet.address, PARAMS.minStake]);
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.validatorSet.write.stake([VALIDATORS[0]!.address, PARAMS.minStake]), ctx.validatorSet, "ValidatorTransferAmountMismatch", [
-        PARAMS.minStake,
-        PARAMS.minStake - PARAMS.minStake / 100n,
-      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.validatorSet.write.stake([VALIDATORS[0]!.address, PARAMS.minStake]),
+        ctx.validatorSet,
+        "ValidatorTransferAmountMismatch",
+        [PARAMS.minStake, PARAMS.minStake - PARAMS.minStake / 100n],
+      );
     });
 
     it("registerEnclave and addBond: revert with RegistryTransferAmountMismatch", async () => {
@@ -160,18 +200,24 @@ describe("tokens", () => {
       const sig = await registrationSig(ctx, ENCLAVE_A, MEASUREMENT_A);
       const bond = PARAMS.minBond;
       await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.registry.write.registerEnclave([A, MEASUREMENT_A, ATTESTATION_HASH, KEY_CONFIG_HASH, bond, sig], { account: ctx.operator }),
+        ctx.registry.write.registerEnclave([A, MEASUREMENT_A, ATTESTATION_HASH, KEY_CONFIG_HASH, bond, sig], {
+          account: ctx.operator,
+        }),
         ctx.registry,
         "RegistryTransferAmountMismatch",
         [bond, bond - bond / 100n],
       );
       // With no minimum bond a key registers without a transfer; topping it up still must not short-pay.
       await ctx.registry.write.setParams([registryParams({ minBond: 0n })]);
-      await ctx.registry.write.registerEnclave([A, MEASUREMENT_A, ATTESTATION_HASH, KEY_CONFIG_HASH, 0n, sig], { account: ctx.operator });
-      await viem.assertions.revertWithCustomErrorWithArgs(ctx.registry.write.addBond([A, bond], { account: ctx.operator }), ctx.registry, "RegistryTransferAmountMismatch", [
-        bond,
-        bond - bond / 100n,
-      ]);
+      await ctx.registry.write.registerEnclave([A, MEASUREMENT_A, ATTESTATION_HASH, KEY_CONFIG_HASH, 0n, sig], {
+        account: ctx.operator,
+      });
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.registry.write.addBond([A, bond], { account: ctx.operator }),
+        ctx.registry,
+        "RegistryTransferAmountMismatch",
+        [bond, bond - bond / 100n],
+      );
     });
   });
 

@@ -12,11 +12,15 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
 function runStart(args: string[], timeoutMs: number): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/start.ts", ...args], {
-      cwd: root,
-      env: { ...process.env, PROOFPATH_SUMMARY_JSON: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/start.ts", ...args],
+      {
+        cwd: root,
+        env: { ...process.env, PROOFPATH_SUMMARY_JSON: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
@@ -36,7 +40,10 @@ describe("e2e: npm start --once", function () {
 
   it("settles, attests and finalizes every call, and the indexer agrees with the load generator", async () => {
     const calls = 60;
-    const { code, out } = await runStart(["--once", "--calls", String(calls), "--rate", "30", "--batch-size", "16", "--window", "10"], 280_000);
+    const { code, out } = await runStart(
+      ["--once", "--calls", String(calls), "--rate", "30", "--batch-size", "16", "--window", "10"],
+      280_000,
+    );
     const line = out.split("\n").find((l) => l.startsWith("SUMMARY "));
     assert.ok(line, `no SUMMARY line in the output:\n${out}`);
     const s = JSON.parse(line.slice("SUMMARY ".length));
@@ -55,7 +62,8 @@ describe("e2e: npm start --once", function () {
   it("--help lists the options", async () => {
     const { code, out } = await runStart(["--help"], 60_000);
     assert.equal(code, 0);
-    for (const opt of ["--calls", "--rate", "--batch-size", "--validators", "--once"]) assert.match(out, new RegExp(opt));
+    for (const opt of ["--calls", "--rate", "--batch-size", "--validators", "--once"])
+      assert.match(out, new RegExp(opt));
   });
 
   it("rejects a bad option with a clear message and exit code 2", async () => {

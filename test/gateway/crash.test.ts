@@ -23,7 +23,14 @@ import { settlementDomain } from "../../sdk/eip712.js";
 
 const FULL = process.env.FULL === "1";
 const KILLS = Number(process.env.CRASH_KILLS ?? (FULL ? 120 : 12));
-const LABELS = ["mid-commit", "after-seal", "after-sign", "after-broadcast", "before-confirm", "mid-reconcile"] as const;
+const LABELS = [
+  "mid-commit",
+  "after-seal",
+  "after-sign",
+  "after-broadcast",
+  "before-confirm",
+  "mid-reconcile",
+] as const;
 
 describe("gateway crash safety (SIGKILL at labelled points)", function () {
   this.timeout(FULL ? 3_600_000 : 240_000);
@@ -44,7 +51,14 @@ describe("gateway crash safety (SIGKILL at labelled points)", function () {
 
   it(`test_crash_${KILLS}Kills_strangerPollingEveryEndpoint_noSlashableSignature_everyCallSeqSettledOnce_succeeds`, async () => {
     const store = path.join(dir, "gateway.db");
-    const env = { STORE: store, RPC_URL: anvil.url, SETTLEMENT: pp.settlement, ENCLAVE_KEY: pp.enclaveKey, RELAYER_KEY: pp.relayerKey, SERVE: "1" };
+    const env = {
+      STORE: store,
+      RPC_URL: anvil.url,
+      SETTLEMENT: pp.settlement,
+      ENCLAVE_KEY: pp.enclaveKey,
+      RELAYER_KEY: pp.relayerKey,
+      SERVE: "1",
+    };
     const stranger = new Stranger();
     const ledger = newLedger();
     const byLabel: Record<string, { self: number; external: number }> = {};
@@ -56,7 +70,10 @@ describe("gateway crash safety (SIGKILL at labelled points)", function () {
       const nth = label === "mid-reconcile" ? 1 : 1 + rand(label === "mid-commit" ? 40 : 3);
       const run = runChild({ ...env, PROOFPATH_CRASH_AT: `${label}:${nth}` });
       const stopPolling = stranger.watch(run);
-      const exited = await Promise.race([run.exit, run.waitReturned(1, 60_000).then(() => new Promise<null>((r) => setTimeout(() => r(null), 8_000)))]);
+      const exited = await Promise.race([
+        run.exit,
+        run.waitReturned(1, 60_000).then(() => new Promise<null>((r) => setTimeout(() => r(null), 8_000))),
+      ]);
       const rec = (byLabel[label] ??= { self: 0, external: 0 });
       if (exited === null) {
         run.proc.kill("SIGKILL"); // the point was not reached in time: an unlabelled kill
@@ -74,11 +91,22 @@ describe("gateway crash safety (SIGKILL at labelled points)", function () {
     const end = await drain.exit;
     assert.ok(drain.done && end.code === 0, `drain run failed (${JSON.stringify(end)}): ${drain.stderr}`);
     const v = await verifySettlement(anvil.client, pp.settlement, pp.enclave.address, store, ledger);
-    const s = await judgeStranger(stranger, { domain: settlementDomain(31337, pp.settlement), gateway: pp.enclave.address, storeFile: store, settledEnd: v.settled });
+    const s = await judgeStranger(stranger, {
+      domain: settlementDomain(31337, pp.settlement),
+      gateway: pp.enclave.address,
+      storeFile: store,
+      settledEnd: v.settled,
+    });
     console.log(`      crash: ${KILLS} kills ${JSON.stringify(byLabel)}; ${JSON.stringify(v)}`);
-    console.log(`      stranger: ${JSON.stringify({ ...s, statuses: stranger.byStatus, failed: stranger.failed, paths: [...stranger.paths].sort() })}`);
+    console.log(
+      `      stranger: ${JSON.stringify({ ...s, statuses: stranger.byStatus, failed: stranger.failed, paths: [...stranger.paths].sort() })}`,
+    );
     assert.equal(s.notByEnclave, 0, "every receipt signature the gateway serves is the enclave's");
-    assert.equal(s.slashable, 0, `the stranger holds ${s.slashable} enclave-signed receipts settled otherwise: ${s.examples.join("; ")}`);
+    assert.equal(
+      s.slashable,
+      0,
+      `the stranger holds ${s.slashable} enclave-signed receipts settled otherwise: ${s.examples.join("; ")}`,
+    );
     assert.equal(s.reusedCallSeqs, 0, "two different signed receipts for one callSeq");
     assert.ok(s.receiptSignatures > 0, "the stranger saw no receipt signature at all: it did not test anything");
     assert.ok(v.returned > 0 && v.durable > 0);

@@ -17,13 +17,19 @@ import { newLedger } from "./helpers/verify.js";
 import { createHookApp, listen, type SettlementHook } from "../../gateway/index.js";
 import { buildTree } from "../../sdk/merkle.js";
 
-function get(agent: Agent, port: number, p: string): Promise<{ status: number; body: string; retryAfter: string | undefined }> {
+function get(
+  agent: Agent,
+  port: number,
+  p: string,
+): Promise<{ status: number; body: string; retryAfter: string | undefined }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: "127.0.0.1", port, path: p, agent }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (d) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, retryAfter: res.headers["retry-after"] as string | undefined }));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, body, retryAfter: res.headers["retry-after"] as string | undefined }),
+      );
     });
     req.on("error", reject);
     req.end();
@@ -41,7 +47,13 @@ describe("gateway DA endpoints under hostile traffic", function () {
     anvil = await startAnvil({ blockTime: 1 });
     pp = await deployWithGateway(anvil);
     dir = mkdtempSync(path.join(tmpdir(), "pp-dalimits-"));
-    hook = await testHook({ store: path.join(dir, "gw.db"), enclaveKey: pp.enclaveKey, relayerKey: pp.relayerKey, rpcUrl: anvil.url, settlement: pp.settlement });
+    hook = await testHook({
+      store: path.join(dir, "gw.db"),
+      enclaveKey: pp.enclaveKey,
+      relayerKey: pp.relayerKey,
+      rpcUrl: anvil.url,
+      settlement: pp.settlement,
+    });
     await recordCalls(hook, 150, newLedger());
     await hook.flush();
   });
@@ -61,10 +73,16 @@ describe("gateway DA endpoints under hostile traffic", function () {
       const sec = (performance.now() - t0) / 1000;
       const by: Record<number, number> = {};
       for (const a of answers) by[a.status] = (by[a.status] ?? 0) + 1;
-      assert.ok(answers.every((a) => a.status < 500), JSON.stringify(by));
+      assert.ok(
+        answers.every((a) => a.status < 500),
+        JSON.stringify(by),
+      );
       // One address gets its burst plus the rate over the time it kept asking, and not one more.
       const budget = 40 + Math.ceil(20 * sec);
-      assert.ok((by[200] ?? 0) > 0 && (by[200] ?? 0) <= budget, `at most ${budget} answers in ${sec.toFixed(2)} s, got ${JSON.stringify(by)}`);
+      assert.ok(
+        (by[200] ?? 0) > 0 && (by[200] ?? 0) <= budget,
+        `at most ${budget} answers in ${sec.toFixed(2)} s, got ${JSON.stringify(by)}`,
+      );
       assert.equal((by[200] ?? 0) + (by[429] ?? 0), paths.length, JSON.stringify(by));
       for (const a of answers.filter((x) => x.status === 429)) {
         assert.ok(Number(a.retryAfter) >= 1, "429 says when to retry");
@@ -83,12 +101,18 @@ describe("gateway DA endpoints under hostile traffic", function () {
     const a = await (await app.request("/batches/1")).text();
     const b = await (await app.request("/batches/1")).text();
     assert.equal(a, b);
-    const batch = JSON.parse(a) as { gateway: string; header: { root: Hex; count: string }; receipts: { leaf: Hex; callSeq: string }[] };
+    const batch = JSON.parse(a) as {
+      gateway: string;
+      header: { root: Hex; count: string };
+      receipts: { leaf: Hex; callSeq: string }[];
+    };
     assert.equal(batch.gateway, hook.gateway);
     assert.equal(batch.receipts.length, Number(batch.header.count));
     assert.equal(buildTree(batch.receipts.map((r) => r.leaf)).root, batch.header.root);
     // The same receipts as the per-call view, field for field.
-    const one = (await (await app.request(`/receipts/${batch.receipts[3]!.callSeq}`)).json()) as { receipt: Record<string, unknown> };
+    const one = (await (await app.request(`/receipts/${batch.receipts[3]!.callSeq}`)).json()) as {
+      receipt: Record<string, unknown>;
+    };
     const { gateway: _g, ...fields } = one.receipt;
     assert.deepEqual(batch.receipts[3], fields);
   });

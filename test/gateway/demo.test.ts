@@ -42,30 +42,59 @@ describe("demo TEE gateway", function () {
     const upstream = await listen(createDemoApp({ backend: new LocalModel(), logger }));
     servers.push(upstream);
     const port = await freePort();
-    hook = await testHook({ store: path.join(dir, "gw.db"), enclaveKey: pp.enclaveKey, relayerKey: pp.relayerKey, rpcUrl: anvil.url, settlement: pp.settlement, daBaseUrl: `http://127.0.0.1:${port}/da` });
-    const gw = await listen(createDemoApp({ hook, backend: new OpenAICompatible(`http://127.0.0.1:${upstream.port}`), logger }), port);
+    hook = await testHook({
+      store: path.join(dir, "gw.db"),
+      enclaveKey: pp.enclaveKey,
+      relayerKey: pp.relayerKey,
+      rpcUrl: anvil.url,
+      settlement: pp.settlement,
+      daBaseUrl: `http://127.0.0.1:${port}/da`,
+    });
+    const gw = await listen(
+      createDemoApp({ hook, backend: new OpenAICompatible(`http://127.0.0.1:${upstream.port}`), logger }),
+      port,
+    );
     servers.push(gw);
 
     const ask = async (content: string) => {
-      const reqBody = JSON.stringify({ model: "proofpath-local-1", messages: [{ role: "user", content }], max_tokens: 32 });
-      const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: "POST", body: reqBody, headers: { "content-type": "application/json" } });
+      const reqBody = JSON.stringify({
+        model: "proofpath-local-1",
+        messages: [{ role: "user", content }],
+        max_tokens: 32,
+      });
+      const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+        method: "POST",
+        body: reqBody,
+        headers: { "content-type": "application/json" },
+      });
       assert.equal(res.status, 200);
       const bytes = new Uint8Array(await res.arrayBuffer());
       return { reqBody, bytes, json: JSON.parse(new TextDecoder().decode(bytes)) };
     };
     const a = await ask("what is the proof path?");
     const b = await ask("what is the proof path?");
-    assert.equal(a.json.choices[0].message.content, b.json.choices[0].message.content, "the local model is deterministic");
+    assert.equal(
+      a.json.choices[0].message.content,
+      b.json.choices[0].message.content,
+      "the local model is deterministic",
+    );
     assert.ok(a.json.usage.completion_tokens > 0);
 
-    const bad = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: "POST", body: "{\"model\":1}" });
+    const bad = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: "POST", body: '{"model":1}' });
     assert.equal(bad.status, 400);
     // Over the 1 MiB limit: refused with a clear error, declared length or not (chunked).
     const huge = new Uint8Array((1 << 20) + 1).fill(32);
     const tooLarge = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: "POST", body: huge });
     assert.equal(tooLarge.status, 413);
-    assert.match(((await tooLarge.json()) as { error: { message: string } }).error.message, /larger than 1048576 bytes/);
-    const chunked = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: "POST", body: new Blob([huge]).stream(), duplex: "half" } as RequestInit);
+    assert.match(
+      ((await tooLarge.json()) as { error: { message: string } }).error.message,
+      /larger than 1048576 bytes/,
+    );
+    const chunked = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: "POST",
+      body: new Blob([huge]).stream(),
+      duplex: "half",
+    } as RequestInit);
     assert.equal(chunked.status, 413);
 
     await new Promise((r) => setTimeout(r, 50)); // recorded on 'finish'

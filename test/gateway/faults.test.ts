@@ -39,7 +39,14 @@ describe("gateway submission under RPC faults", function () {
     const store = path.join(dir, "gateway.db");
     const ledger = newLedger();
     // The hook starts while faults are already on: startup reconciliation retries too.
-    const hook = await testHook({ store, enclaveKey: pp.enclaveKey, relayerKey: pp.relayerKey, rpcUrl: proxy.url, settlement: pp.settlement, maxInFlight: 4 });
+    const hook = await testHook({
+      store,
+      enclaveKey: pp.enclaveKey,
+      relayerKey: pp.relayerKey,
+      rpcUrl: proxy.url,
+      settlement: pp.settlement,
+      maxInFlight: 4,
+    });
     const t0 = Date.now();
     while (proxy.total() < TARGET_FAULTS) {
       await recordCalls(hook, 40, ledger);
@@ -53,7 +60,9 @@ describe("gateway submission under RPC faults", function () {
     const bumps = (await hook.metrics.feeBumps.get()).values[0]?.value ?? 0;
     await hook.close();
     const v = await verifySettlement(anvil.client, pp.settlement, pp.enclave.address, store, ledger);
-    console.log(`      faults: ${proxy.total()} ${JSON.stringify(proxy.counts)}; fee bumps ${bumps}, reorged ${reorged}; ${JSON.stringify(v)}`);
+    console.log(
+      `      faults: ${proxy.total()} ${JSON.stringify(proxy.counts)}; fee bumps ${bumps}, reorged ${reorged}; ${JSON.stringify(v)}`,
+    );
     assert.equal(v.voided, 0, "no crash here: nothing may be voided");
     assert.equal(v.served, v.returned);
   });

@@ -11,7 +11,13 @@ import { keccak256, toHex, type Hex } from "viem";
 import { startAnvil, deployWithGateway, type Anvil, type Proofpath } from "./helpers/chain.js";
 import { models, recordCalls, testHook } from "./helpers/hookRun.js";
 import { newLedger } from "./helpers/verify.js";
-import { createHookApp, GatewayConfigError, InvalidCallError, createSettlementHook, type SettlementHook } from "../../gateway/index.js";
+import {
+  createHookApp,
+  GatewayConfigError,
+  InvalidCallError,
+  createSettlementHook,
+  type SettlementHook,
+} from "../../gateway/index.js";
 import { proofSettlementAbi } from "../../sdk/abis.js";
 import { batchHeaderSchema } from "../../sdk/types.js";
 import { buildTree, verifyProof } from "../../sdk/merkle.js";
@@ -32,7 +38,14 @@ describe("gateway hook (real chain)", function () {
     anvil = await startAnvil({ blockTime: 1 });
     pp = await deployWithGateway(anvil);
     dir = mkdtempSync(path.join(tmpdir(), "pp-hook-"));
-    hook = await testHook({ store: path.join(dir, "gw.db"), enclaveKey: pp.enclaveKey, relayerKey: pp.relayerKey, rpcUrl: anvil.url, settlement: pp.settlement, daBaseUrl: "https://gw.example/da/" });
+    hook = await testHook({
+      store: path.join(dir, "gw.db"),
+      enclaveKey: pp.enclaveKey,
+      relayerKey: pp.relayerKey,
+      rpcUrl: anvil.url,
+      settlement: pp.settlement,
+      daBaseUrl: "https://gw.example/da/",
+    });
   });
   after(async () => {
     await hook?.close().catch(() => {});
@@ -41,7 +54,13 @@ describe("gateway hook (real chain)", function () {
   });
 
   describe("config", () => {
-    const base = () => ({ store: path.join(dir, "cfg.db"), enclaveKey: pp.enclaveKey, rpcUrl: anvil.url, settlement: pp.settlement, daBaseUrl: "http://x" });
+    const base = () => ({
+      store: path.join(dir, "cfg.db"),
+      enclaveKey: pp.enclaveKey,
+      rpcUrl: anvil.url,
+      settlement: pp.settlement,
+      daBaseUrl: "http://x",
+    });
     const cases: [string, (c: Record<string, unknown>) => void][] = [
       ["store", (c) => delete c.store],
       ["store", (c) => (c.store = ":memory:")], // receipts must survive a crash
@@ -55,20 +74,34 @@ describe("gateway hook (real chain)", function () {
       ["confirmations", (c) => (c.confirmations = -1)],
       ["commitIntervalMs", (c) => (c.commitIntervalMs = -1)],
       ["bogus", (c) => (c.bogus = 1)],
-      ["deployment", (c) => { delete c.settlement; c.deployment = path.join(dir, "missing.json"); }],
+      [
+        "deployment",
+        (c) => {
+          delete c.settlement;
+          c.deployment = path.join(dir, "missing.json");
+        },
+      ],
     ];
     for (const [field, mutate] of cases) {
       it(`test_config_${field}_reverts`, async () => {
         const c: Record<string, unknown> = base();
         mutate(c);
-        await assert.rejects(createSettlementHook(c as never), (e: unknown) => e instanceof GatewayConfigError && e.field === field && e.message.includes(field));
+        await assert.rejects(
+          createSettlementHook(c as never),
+          (e: unknown) => e instanceof GatewayConfigError && e.field === field && e.message.includes(field),
+        );
       });
     }
 
     it("test_config_storeOfAnotherGateway_reverts", async () => {
-      const other = "0x" + "11".repeat(32);
+      const other = `0x${"11".repeat(32)}`;
       await assert.rejects(
-        testHook({ store: path.join(dir, "gw.db"), enclaveKey: other as Hex, rpcUrl: anvil.url, settlement: pp.settlement }),
+        testHook({
+          store: path.join(dir, "gw.db"),
+          enclaveKey: other as Hex,
+          rpcUrl: anvil.url,
+          settlement: pp.settlement,
+        }),
         (e: unknown) => e instanceof GatewayConfigError && e.field === "store",
       );
     });
@@ -90,7 +123,11 @@ describe("gateway hook (real chain)", function () {
     it("test_record_invalidCall_throwsTypedErrorAndAllocatesNothing_reverts", () => {
       const first = hook.record(good);
       for (const [field, patch] of bad) {
-        assert.throws(() => hook.record({ ...good, ...patch } as never), (e: unknown) => e instanceof InvalidCallError && e.field === field, field);
+        assert.throws(
+          () => hook.record({ ...good, ...patch } as never),
+          (e: unknown) => e instanceof InvalidCallError && e.field === field,
+          field,
+        );
       }
       assert.throws(() => hook.record(null as never), InvalidCallError);
       const next = hook.record(good);
@@ -104,11 +141,17 @@ describe("gateway hook (real chain)", function () {
       const a = hook.record({ ...good, servedAt, requestHash: h32("a") });
       const b = hook.record({ ...good, servedAt, requestHash: h32("b") });
       assert.equal(a.durable, b.durable, "one promise per group commit");
-      assert.equal(a.digest, receiptLeaf({ gateway: pp.enclave.address, callSeq: a.callSeq, ...good, requestHash: h32("a"), servedAt }));
+      assert.equal(
+        a.digest,
+        receiptLeaf({ gateway: pp.enclave.address, callSeq: a.callSeq, ...good, requestHash: h32("a"), servedAt }),
+      );
       await a.durable;
       assert.equal(hook.receipt(Number(a.callSeq))?.durable, true);
       // Read first once durable: the leaf the commit worker computed and stored.
-      assert.equal(b.digest, receiptLeaf({ gateway: pp.enclave.address, callSeq: b.callSeq, ...good, requestHash: h32("b"), servedAt }));
+      assert.equal(
+        b.digest,
+        receiptLeaf({ gateway: pp.enclave.address, callSeq: b.callSeq, ...good, requestHash: h32("b"), servedAt }),
+      );
       assert.equal(hook.receipt(Number(b.callSeq))?.receipt.leaf, b.digest);
       ledger.returned.set(Number(a.callSeq), a.digest);
       ledger.returned.set(Number(b.callSeq), b.digest);
@@ -118,22 +161,56 @@ describe("gateway hook (real chain)", function () {
   it("test_record_commitInterval_holdsNextGroupCommitBack_succeeds", async () => {
     // Its own deployment and gateway, so a second hook does not share the main one's callSeqs.
     const other = await deployWithGateway(anvil);
-    const slow = await testHook({ store: path.join(dir, "interval.db"), enclaveKey: other.enclaveKey, rpcUrl: anvil.url, settlement: other.settlement, commitIntervalMs: 300, submit: false });
+    const slow = await testHook({
+      store: path.join(dir, "interval.db"),
+      enclaveKey: other.enclaveKey,
+      rpcUrl: anvil.url,
+      settlement: other.settlement,
+      commitIntervalMs: 300,
+      submit: false,
+    });
     try {
       // The first commit also waits for the worker to start: warm it, then let the interval pass.
-      await slow.record({ modelId: h32("m"), requestHash: h32("0"), responseHash: h32("r"), inputTokens: 1, outputTokens: 1 }).durable;
+      await slow.record({
+        modelId: h32("m"),
+        requestHash: h32("0"),
+        responseHash: h32("r"),
+        inputTokens: 1,
+        outputTokens: 1,
+      }).durable;
       await new Promise((r) => setTimeout(r, 350));
-      const first = slow.record({ modelId: h32("m"), requestHash: h32("1"), responseHash: h32("r"), inputTokens: 1, outputTokens: 1 });
+      const first = slow.record({
+        modelId: h32("m"),
+        requestHash: h32("1"),
+        responseHash: h32("r"),
+        inputTokens: 1,
+        outputTokens: 1,
+      });
       const sentAt = performance.now(); // this group goes at once (next turn), so no earlier than this
       await first.durable;
-      const b = slow.record({ modelId: h32("m"), requestHash: h32("2"), responseHash: h32("r"), inputTokens: 1, outputTokens: 1 });
+      const b = slow.record({
+        modelId: h32("m"),
+        requestHash: h32("2"),
+        responseHash: h32("r"),
+        inputTokens: 1,
+        outputTokens: 1,
+      });
       await new Promise((r) => setTimeout(r, 20)); // later event-loop turns, nothing in flight
-      const c = slow.record({ modelId: h32("m"), requestHash: h32("3"), responseHash: h32("r"), inputTokens: 1, outputTokens: 1 });
+      const c = slow.record({
+        modelId: h32("m"),
+        requestHash: h32("3"),
+        responseHash: h32("r"),
+        inputTokens: 1,
+        outputTokens: 1,
+      });
       assert.equal(b.durable, c.durable, "calls within the interval share one group commit");
       assert.equal(slow.receipt(Number(b.callSeq))?.durable, false);
       await c.durable;
       const waited = performance.now() - sentAt;
-      assert.ok(waited >= 290, `the next group went ${waited.toFixed(0)} ms after the first, not after the 300 ms interval`);
+      assert.ok(
+        waited >= 290,
+        `the next group went ${waited.toFixed(0)} ms after the first, not after the 300 ms interval`,
+      );
       assert.equal(slow.receipt(Number(c.callSeq))?.durable, true);
     } finally {
       await slow.close();
@@ -160,11 +237,17 @@ describe("gateway hook (real chain)", function () {
       assert.equal(header.daURI, `https://gw.example/da/batches/${v.batchSeq}`);
       const { kind: _k, leaf: _l, ...fields } = v.receipt;
       const onChain = await anvil.client.readContract({
-        address: pp.settlement, abi: proofSettlementAbi, functionName: "verifyReceipt",
+        address: pp.settlement,
+        abi: proofSettlementAbi,
+        functionName: "verifyReceipt",
         args: [header, { ...fields, callSeq: BigInt(fields.callSeq), servedAt: BigInt(fields.servedAt) }, v.proof],
       });
       assert.equal(onChain, 1, "proven in a Submitted batch (not final until attested and finalized)");
-      const signer = await recoverReceiptSigner(hook.domain, { ...fields, callSeq: BigInt(fields.callSeq), servedAt: BigInt(fields.servedAt) }, v.receiptSignature);
+      const signer = await recoverReceiptSigner(
+        hook.domain,
+        { ...fields, callSeq: BigInt(fields.callSeq), servedAt: BigInt(fields.servedAt) },
+        v.receiptSignature,
+      );
       assert.equal(signer, pp.enclave.address);
     });
 
@@ -175,15 +258,30 @@ describe("gateway hook (real chain)", function () {
       const header = batchHeaderSchema.parse(b.header);
       assert.equal(b.receipts.length, header.count);
       assert.equal(buildTree(b.receipts.map((r: { leaf: Hex }) => r.leaf)).root, header.root);
-      assert.deepEqual(header.usage.map((u) => u.modelId), [...new Set(models)].sort().filter((m) => header.usage.some((u) => u.modelId === m)));
+      assert.deepEqual(
+        header.usage.map((u) => u.modelId),
+        [...new Set(models)].sort().filter((m) => header.usage.some((u) => u.modelId === m)),
+      );
       const calls = header.usage.reduce((a, u) => a + u.calls, 0);
       assert.equal(calls, b.receipts.filter((r: { kind: string }) => r.kind === "served").length);
-      const fee = await anvil.client.readContract({ address: pp.settlement, abi: proofSettlementAbi, functionName: "computeFee", args: [header.usage] });
+      const fee = await anvil.client.readContract({
+        address: pp.settlement,
+        abi: proofSettlementAbi,
+        functionName: "computeFee",
+        args: [header.usage],
+      });
       assert.equal(fee, header.fee);
     });
 
     it("test_http_badAndUnknownIds_400and404_succeeds", async () => {
-      for (const p of ["/receipts/-1", "/receipts/abc", "/receipts/01", "/receipts/99999999999999999999", "/batches/1.5", "/batches/0x1"]) {
+      for (const p of [
+        "/receipts/-1",
+        "/receipts/abc",
+        "/receipts/01",
+        "/receipts/99999999999999999999",
+        "/batches/1.5",
+        "/batches/0x1",
+      ]) {
         const r = await app.request(p);
         assert.equal(r.status, 400, p);
         assert.match(((await r.json()) as { message: string }).message, /expected a non-negative decimal integer/);
@@ -195,7 +293,15 @@ describe("gateway hook (real chain)", function () {
 
     it("test_metricsAndHealth_succeeds", async () => {
       const m = await (await app.request("/metrics")).text();
-      for (const name of ["recorded_total", "durable_total", "batches_sealed_total", "batches_submitted_total", "batches_confirmed_total", "queue_depth", "submit_latency_seconds_bucket"]) {
+      for (const name of [
+        "recorded_total",
+        "durable_total",
+        "batches_sealed_total",
+        "batches_submitted_total",
+        "batches_confirmed_total",
+        "queue_depth",
+        "submit_latency_seconds_bucket",
+      ]) {
         assert.match(m, new RegExp(`proofpath_gateway_${name}`), name);
       }
       assert.match(m, /proofpath_gateway_durable_total \d+/);

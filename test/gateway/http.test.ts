@@ -42,7 +42,13 @@ describe("gateway HTTP fuzz", function () {
     anvil = await startAnvil({ blockTime: 1 });
     pp = await deployWithGateway(anvil);
     dir = mkdtempSync(path.join(tmpdir(), "pp-http-"));
-    hook = await testHook({ store: path.join(dir, "gw.db"), enclaveKey: pp.enclaveKey, relayerKey: pp.relayerKey, rpcUrl: anvil.url, settlement: pp.settlement });
+    hook = await testHook({
+      store: path.join(dir, "gw.db"),
+      enclaveKey: pp.enclaveKey,
+      relayerKey: pp.relayerKey,
+      rpcUrl: anvil.url,
+      settlement: pp.settlement,
+    });
     await recordCalls(hook, 150, newLedger());
     await hook.flush();
   });
@@ -54,17 +60,37 @@ describe("gateway HTTP fuzz", function () {
 
   it("test_http_fuzz_1000Runs_no5xx_succeeds", async () => {
     // The fuzz is about answers, not limits: one client sends everything, far above the default rate.
-    const server = await listen(createHookApp(hook, { perClient: { rate: 1e6, burst: 1e6 }, global: { rate: 1e6, burst: 1e6 } }));
+    const server = await listen(
+      createHookApp(hook, { perClient: { rate: 1e6, burst: 1e6 }, global: { rate: 1e6, burst: 1e6 } }),
+    );
     const id = fc.oneof(
       fc.nat({ max: 400 }).map(String),
       fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String),
       fc.string({ maxLength: 30 }),
-      fc.constantFrom("", "-0", "0x10", "1e3", "١٢", "%00", "%ZZ", "%2F..%2F", "NaN", "Infinity", " 1", "1 ", "00", "9007199254740993", "💥"),
+      fc.constantFrom(
+        "",
+        "-0",
+        "0x10",
+        "1e3",
+        "١٢",
+        "%00",
+        "%ZZ",
+        "%2F..%2F",
+        "NaN",
+        "Infinity",
+        " 1",
+        "1 ",
+        "00",
+        "9007199254740993",
+        "💥",
+      ),
     );
     const route = fc.oneof(
       id.map((x) => `/receipts/${x}`),
       id.map((x) => `/batches/${x}`),
-      fc.tuple(fc.constantFrom("/receipts", "/batches", "/metrics", "/health", "/"), fc.string({ maxLength: 20 })).map(([a, b]) => a + b),
+      fc
+        .tuple(fc.constantFrom("/receipts", "/batches", "/metrics", "/health", "/"), fc.string({ maxLength: 20 }))
+        .map(([a, b]) => a + b),
       fc.webPath(),
     );
     const method = fc.constantFrom("GET", "GET", "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS");

@@ -29,22 +29,35 @@ import { LocalModel } from "../../gateway/demo/backend.js";
 import { createOhttpGateway } from "../../gateway/ohttp/enclave.js";
 import { createRelayApp } from "../../gateway/ohttp/relay.js";
 import { attestationHash, measurementOf } from "../../validator/attestation/index.js";
-import { buildDevEnclaveAttestation, createDevNitroCa, devPcrs, type DevNitroCa } from "../../validator/attestation/devNitroCa.js";
+import {
+  buildDevEnclaveAttestation,
+  createDevNitroCa,
+  devPcrs,
+  type DevNitroCa,
+} from "../../validator/attestation/devNitroCa.js";
 import { createValidator, type Validator } from "../../validator/index.js";
 import { enclaveKeyPair } from "../validator/helpers/nitro.js";
 import { devAccount, freePort, startAnvil, type Anvil } from "./helpers/chain.js";
 
 const silent = pino({ level: "silent" });
-const CHAT = JSON.stringify({ model: "proofpath-local-1", messages: [{ role: "user", content: "my private question" }], max_tokens: 8 });
+const CHAT = JSON.stringify({
+  model: "proofpath-local-1",
+  messages: [{ role: "user", content: "my private question" }],
+  max_tokens: 8,
+});
 const JSON_HEADERS = { "content-type": "application/json" };
 
 /** Rejects with an error of that name (by name: the classes did not exist before the fix). */
 async function refuses(p: Promise<unknown>, name: string): Promise<Error> {
   let err: unknown;
-  await assert.rejects(p, (e: unknown) => {
-    err = e;
-    return e instanceof Error && e.name === name;
-  }, `expected ${name}`);
+  await assert.rejects(
+    p,
+    (e: unknown) => {
+      err = e;
+      return e instanceof Error && e.name === name;
+    },
+    `expected ${name}`,
+  );
   return err as Error;
 }
 
@@ -58,17 +71,20 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
   const closers: (() => Promise<void>)[] = [];
   const owner = () => createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(0) });
   const registry = () => deployment.contracts.GatewayRegistry;
-  const enclaveOf = (key: Address) => anvil.client.readContract({ address: registry(), abi: gatewayRegistryAbi, functionName: "enclave", args: [key] });
+  const enclaveOf = (key: Address) =>
+    anvil.client.readContract({ address: registry(), abi: gatewayRegistryAbi, functionName: "enclave", args: [key] });
 
   /** A server holding `keys` behind /ohttp, and a relay in front of it; counts the ciphertexts it receives. */
   async function serve(keys: OhttpKeyPair) {
     const ohttp = await createOhttpGateway({ keys, backend: new LocalModel(), logger: silent });
     const app = createDemoApp({ backend: new LocalModel(), logger: silent, ohttp });
     const seen = { ohttp: 0 };
-    const gw = await listen({ fetch: (req: Request, env: unknown) => {
-      if (new URL(req.url).pathname === "/ohttp") seen.ohttp++;
-      return app.fetch(req, env as never);
-    } } as never);
+    const gw = await listen({
+      fetch: (req: Request, env: unknown) => {
+        if (new URL(req.url).pathname === "/ohttp") seen.ohttp++;
+        return app.fetch(req, env as never);
+      },
+    } as never);
     const relay = await listen(createRelayApp({ gatewayUrl: `http://127.0.0.1:${gw.port}`, logger: silent }));
     closers.push(gw.close, relay.close);
     return { keysUrl: `http://127.0.0.1:${gw.port}/ohttp-keys`, relayUrl: `http://127.0.0.1:${relay.port}/`, seen };
@@ -85,18 +101,40 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
     const keys = generateKeyPair({ keyId: 1 });
     const server = await serve(keys);
     const pcrs = devPcrs(label);
-    const document = await buildDevEnclaveAttestation(ca, { enclavePublicKey: key.publicKey, pcrs, binding: "user_data", keyConfigHash: keys.hash });
+    const document = await buildDevEnclaveAttestation(ca, {
+      enclavePublicKey: key.publicKey,
+      pcrs,
+      binding: "user_data",
+      keyConfigHash: keys.hash,
+    });
     await registerEnclave(anvil.client, {
-      deployment, owner: owner(), enclave: privateKeyToAccount(key.privateKey) as LocalAccount,
-      measurement: measurementOf(pcrs), attestationHash: attestationHash(document), keyConfigHash: o.registeredKeyConfigHash ?? keys.hash,
+      deployment,
+      owner: owner(),
+      enclave: privateKeyToAccount(key.privateKey) as LocalAccount,
+      measurement: measurementOf(pcrs),
+      attestationHash: attestationHash(document),
+      keyConfigHash: o.registeredKeyConfigHash ?? keys.hash,
     });
-    const approve = () => approveEnclaveByValidators(anvil.client, {
-      deployment, sender: owner(), enclave: key.address, document, publicKey: key.publicKey, validators: validators.map((v) => v.url), quorum: 2,
-    });
+    const approve = () =>
+      approveEnclaveByValidators(anvil.client, {
+        deployment,
+        sender: owner(),
+        enclave: key.address,
+        document,
+        publicKey: key.publicKey,
+        validators: validators.map((v) => v.url),
+        quorum: 2,
+      });
     if (o.approve !== false) await approve();
-    const clientFor = (extra: Partial<attested.AttestedOhttpClientOptions> = {}) => attested.createAttestedOhttpClient({
-      client: anvil.client, registry: registry(), enclave: key.address, keysUrl: server.keysUrl, relayUrl: server.relayUrl, ...extra,
-    });
+    const clientFor = (extra: Partial<attested.AttestedOhttpClientOptions> = {}) =>
+      attested.createAttestedOhttpClient({
+        client: anvil.client,
+        registry: registry(),
+        enclave: key.address,
+        keysUrl: server.keysUrl,
+        relayUrl: server.relayUrl,
+        ...extra,
+      });
     return { key, keys, server, measurement: measurementOf(pcrs), document, approve, clientFor };
   }
 
@@ -105,7 +143,10 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
     dir = mkdtempSync(path.join(tmpdir(), "pp-attested-"));
     const validatorKeys = [0, 1].map((i) => keccak256(toHex(`attested-client validator ${i} ${Date.now()}`)));
     deployment = await deployProofpath(owner(), anvil.client, {
-      ...localDeployDefaults, validators: validatorKeys.map((k) => privateKeyToAccount(k).address), quorum: 2, challengeWindow: 30,
+      ...localDeployDefaults,
+      validators: validatorKeys.map((k) => privateKeyToAccount(k).address),
+      quorum: 2,
+      challengeWindow: 30,
     });
     const deploymentFile = path.join(dir, "deployment.json");
     writeDeployment(deploymentFile, deployment);
@@ -113,10 +154,23 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
     const rootFile = path.join(dir, "dev-nitro-root.pem");
     writeFileSync(rootFile, ca.rootPem);
     for (const [i, k] of validatorKeys.entries()) {
-      validators.push(await createValidator({
-        privateKey: k, daAllowPrivate: true, rpcUrl: anvil.url, deployment: deploymentFile, dataDir: path.join(dir, `v${i}`),
-        port: await freePort(), pollIntervalMs: 3_600_000, finalize: false, claim: false, attestationRoot: rootFile,
-      }, { logger: silent }));
+      validators.push(
+        await createValidator(
+          {
+            privateKey: k,
+            daAllowPrivate: true,
+            rpcUrl: anvil.url,
+            deployment: deploymentFile,
+            dataDir: path.join(dir, `v${i}`),
+            port: await freePort(),
+            pollIntervalMs: 3_600_000,
+            finalize: false,
+            claim: false,
+            attestationRoot: rootFile,
+          },
+          { logger: silent },
+        ),
+      );
     }
   });
 
@@ -148,17 +202,35 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
     const srv = await serve(server);
     const key = enclaveKeyPair();
     await registerEnclave(anvil.client, {
-      deployment, owner: owner(), enclave: privateKeyToAccount(key.privateKey) as LocalAccount,
-      measurement: measurementOf(devPcrs("ordinary server")), attestationHash: keccak256(toHex("no attestation")), keyConfigHash: server.hash,
+      deployment,
+      owner: owner(),
+      enclave: privateKeyToAccount(key.privateKey) as LocalAccount,
+      measurement: measurementOf(devPcrs("ordinary server")),
+      attestationHash: keccak256(toHex("no attestation")),
+      keyConfigHash: server.hash,
     });
-    await refuses(attested.createAttestedOhttpClient({
-      client: anvil.client, registry: registry(), enclave: key.address, keysUrl: srv.keysUrl, relayUrl: srv.relayUrl,
-    }), "OhttpEnclaveNotApprovedError");
+    await refuses(
+      attested.createAttestedOhttpClient({
+        client: anvil.client,
+        registry: registry(),
+        enclave: key.address,
+        keysUrl: srv.keysUrl,
+        relayUrl: srv.relayUrl,
+      }),
+      "OhttpEnclaveNotApprovedError",
+    );
     assert.equal(srv.seen.ohttp, 0, "nothing was encrypted to the server");
     // A key that is not registered at all.
-    await refuses(attested.createAttestedOhttpClient({
-      client: anvil.client, registry: registry(), enclave: enclaveKeyPair().address, keysUrl: srv.keysUrl, relayUrl: srv.relayUrl,
-    }), "OhttpEnclaveNotRegisteredError");
+    await refuses(
+      attested.createAttestedOhttpClient({
+        client: anvil.client,
+        registry: registry(),
+        enclave: enclaveKeyPair().address,
+        keysUrl: srv.keysUrl,
+        relayUrl: srv.relayUrl,
+      }),
+      "OhttpEnclaveNotRegisteredError",
+    );
   });
 
   it("test_attack_serverKeyConfigRegisteredWithGenuineEnclaveDocument_validatorsRefuse_clientRefuses", async () => {
@@ -167,12 +239,23 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
     const server = generateKeyPair({ keyId: 1 });
     const e = await enclave("swapped key config", { approve: false, registeredKeyConfigHash: server.hash });
     const err = await refuses(e.approve(), "EnclaveApprovalError");
-    assert.ok(err instanceof EnclaveApprovalError && err.refusals.every((r) => r.error.startsWith("AttestationKeyConfigNotBoundError")), JSON.stringify((err as EnclaveApprovalError).refusals));
+    assert.ok(
+      err instanceof EnclaveApprovalError &&
+        err.refusals.every((r) => r.error.startsWith("AttestationKeyConfigNotBoundError")),
+      JSON.stringify((err as EnclaveApprovalError).refusals),
+    );
     assert.equal((await enclaveOf(e.key.address)).activeUntil, 0n);
     const srv = await serve(server);
-    await refuses(attested.createAttestedOhttpClient({
-      client: anvil.client, registry: registry(), enclave: e.key.address, keysUrl: srv.keysUrl, relayUrl: srv.relayUrl,
-    }), "OhttpEnclaveNotApprovedError");
+    await refuses(
+      attested.createAttestedOhttpClient({
+        client: anvil.client,
+        registry: registry(),
+        enclave: e.key.address,
+        keysUrl: srv.keysUrl,
+        relayUrl: srv.relayUrl,
+      }),
+      "OhttpEnclaveNotApprovedError",
+    );
     assert.equal(srv.seen.ohttp, 0);
   });
 
@@ -187,10 +270,18 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
     const e = await enclave("image later revoked");
     const client = await e.clientFor({ recheckIntervalMs: 300 });
     assert.equal((await client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT)).status, 200);
-    const hash = await owner().writeContract({ address: registry(), abi: gatewayRegistryAbi, functionName: "revokeMeasurement", args: [e.measurement] });
+    const hash = await owner().writeContract({
+      address: registry(),
+      abi: gatewayRegistryAbi,
+      functionName: "revokeMeasurement",
+      args: [e.measurement],
+    });
     await anvil.client.waitForTransactionReceipt({ hash });
     await new Promise((r) => setTimeout(r, 350)); // the cached verdict is older than recheckIntervalMs
-    const err = await refuses(client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT), "OhttpMeasurementNotAllowedError");
+    const err = await refuses(
+      client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT),
+      "OhttpMeasurementNotAllowedError",
+    );
     assert.equal((err as attested.OhttpMeasurementNotAllowedError).status, "revoked");
     await refuses(e.clientFor(), "OhttpMeasurementNotAllowedError");
     assert.equal(e.server.seen.ohttp, 1, "nothing encrypted after the revocation");
@@ -203,9 +294,17 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
     // What ProofSettlement does on a proven equivocation: GatewayRegistry.slash, from the settlement.
     const settlement = deployment.contracts.ProofSettlement;
     await anvil.client.request({ method: "anvil_impersonateAccount" as never, params: [settlement] as never });
-    await anvil.client.request({ method: "anvil_setBalance" as never, params: [settlement, toHex(10n ** 18n)] as never });
+    await anvil.client.request({
+      method: "anvil_setBalance" as never,
+      params: [settlement, toHex(10n ** 18n)] as never,
+    });
     const asSettlement = createWalletClient({ chain: foundry, transport: http(anvil.url), account: settlement });
-    const hash = await asSettlement.writeContract({ address: registry(), abi: gatewayRegistryAbi, functionName: "slash", args: [e.key.address, devAccount(5).address] });
+    const hash = await asSettlement.writeContract({
+      address: registry(),
+      abi: gatewayRegistryAbi,
+      functionName: "slash",
+      args: [e.key.address, devAccount(5).address],
+    });
     assert.equal((await anvil.client.waitForTransactionReceipt({ hash })).status, "success");
     await anvil.client.request({ method: "anvil_stopImpersonatingAccount" as never, params: [settlement] as never });
     assert.equal((await enclaveOf(e.key.address)).slashed, true);
@@ -223,7 +322,10 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
     const client = await e.clientFor({ recheckIntervalMs: 3_600_000, now: () => clock });
     assert.equal((await client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT)).status, 200);
     clock = Number(activeUntil - 240n) * 1000;
-    const err = await refuses(client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT), "OhttpEnclaveExpiredError");
+    const err = await refuses(
+      client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT),
+      "OhttpEnclaveExpiredError",
+    );
     assert.equal((err as attested.OhttpEnclaveExpiredError).activeUntil, activeUntil);
     assert.match(err.message, /within the 300 s margin/);
     // A configurable margin: with 60 s the same moment is still fine.
@@ -238,10 +340,24 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
     const client = await e.clientFor({ recheckIntervalMs: 0 });
     assert.equal((await client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT)).status, 200);
     const { activeUntil } = await enclaveOf(e.key.address);
-    await anvil.client.request({ method: "evm_setNextBlockTimestamp" as never, params: [toHex(activeUntil + 1n)] as never });
+    await anvil.client.request({
+      method: "evm_setNextBlockTimestamp" as never,
+      params: [toHex(activeUntil + 1n)] as never,
+    });
     await anvil.client.request({ method: "evm_mine" as never, params: [] as never });
-    assert.equal(await anvil.client.readContract({ address: registry(), abi: gatewayRegistryAbi, functionName: "isActive", args: [e.key.address] }), false);
-    const err = await refuses(client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT), "OhttpEnclaveExpiredError");
+    assert.equal(
+      await anvil.client.readContract({
+        address: registry(),
+        abi: gatewayRegistryAbi,
+        functionName: "isActive",
+        args: [e.key.address],
+      }),
+      false,
+    );
+    const err = await refuses(
+      client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT),
+      "OhttpEnclaveExpiredError",
+    );
     assert.match(err.message, /approval ended at/);
     await refuses(e.clientFor(), "OhttpEnclaveExpiredError");
     assert.equal(e.server.seen.ohttp, 1);

@@ -16,10 +16,21 @@ import { createWalletClient, http, keccak256, toHex, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import {
-  MEDIA_TYPE_OHTTP_REQUEST, OhttpKeyConfigMismatchError, OhttpRelayError, createOhttpClient, encapsulateRequest, encodeRequest,
-  generateKeyPair, importClientKey, type OhttpKeyPair,
+  MEDIA_TYPE_OHTTP_REQUEST,
+  OhttpKeyConfigMismatchError,
+  OhttpRelayError,
+  createOhttpClient,
+  encapsulateRequest,
+  encodeRequest,
+  generateKeyPair,
+  importClientKey,
+  type OhttpKeyPair,
 } from "../../sdk/ohttp/index.js";
-import { OhttpEnclaveNotRegisteredError, createAttestedOhttpClient, readKeyConfigHash } from "../../sdk/ohttp/registry.js";
+import {
+  OhttpEnclaveNotRegisteredError,
+  createAttestedOhttpClient,
+  readKeyConfigHash,
+} from "../../sdk/ohttp/registry.js";
 import { fetchCallReceipt, verifyCallOnChain } from "../../sdk/ohttp/proof.js";
 import { deployProofpath, localDeployDefaults, writeDeployment } from "../../sdk/deploy.js";
 import { createSettlementHook, listen, registerEnclave, type SettlementHook } from "../../gateway/index.js";
@@ -33,18 +44,37 @@ import { devAccount, devKey, freePort, startAnvil, type Anvil } from "./helpers/
 import { meshPeers } from "../validator/helpers/setup.js";
 
 const silent = pino({ level: "silent" });
-const CHAT = JSON.stringify({ model: "proofpath-local-1", messages: [{ role: "user", content: "who can read this?" }], max_tokens: 16 });
+const CHAT = JSON.stringify({
+  model: "proofpath-local-1",
+  messages: [{ role: "user", content: "who can read this?" }],
+  max_tokens: 16,
+});
 const JSON_HEADERS = { "content-type": "application/json" };
 
 /** A pino logger whose lines are kept in memory. */
 function capturedLogger() {
   const lines: string[] = [];
-  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   return { logger: pino({ level: "debug" }, stream), lines };
 }
 
 async function encapsulate(keys: OhttpKeyPair, body = CHAT): Promise<Uint8Array> {
-  const bhttp = encodeRequest({ method: "POST", scheme: "https", authority: "gw", path: "/v1/chat/completions", headers: [["content-type", "application/json"], ["date", new Date().toUTCString()]], content: new TextEncoder().encode(body) });
+  const bhttp = encodeRequest({
+    method: "POST",
+    scheme: "https",
+    authority: "gw",
+    path: "/v1/chat/completions",
+    headers: [
+      ["content-type", "application/json"],
+      ["date", new Date().toUTCString()],
+    ],
+    content: new TextEncoder().encode(body),
+  });
   return (await encapsulateRequest(importClientKey(keys.encodedConfig), bhttp)).encapsulatedRequest;
 }
 
@@ -69,8 +99,11 @@ describe("ohttp boundary: errors, relay, key binding (no chain)", function () {
     for (const c of closers) await c();
   });
 
-  const post = (url: string, body: Uint8Array, headers: Record<string, string> = { "content-type": MEDIA_TYPE_OHTTP_REQUEST }) =>
-    fetch(url, { method: "POST", headers, body: body as Uint8Array<ArrayBuffer> });
+  const post = (
+    url: string,
+    body: Uint8Array,
+    headers: Record<string, string> = { "content-type": MEDIA_TYPE_OHTTP_REQUEST },
+  ) => fetch(url, { method: "POST", headers, body: body as Uint8Array<ArrayBuffer> });
   const problemOf = async (res: Response) => {
     assert.equal(res.headers.get("content-type"), "application/problem+json");
     return (await res.json()) as { type: string; title: string; status: number; detail: string };
@@ -82,12 +115,18 @@ describe("ohttp boundary: errors, relay, key binding (no chain)", function () {
     const client = createOhttpClient({ keyConfig: keys.encodedConfig, expectedKeyConfigHash: keys.hash, relayUrl });
     const res = await client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT);
     assert.equal(res.status, 200);
-    const plain = await (await fetch(`${gwUrl}/v1/chat/completions`, { method: "POST", headers: JSON_HEADERS, body: CHAT })).json();
+    const plain = await (
+      await fetch(`${gwUrl}/v1/chat/completions`, { method: "POST", headers: JSON_HEADERS, body: CHAT })
+    ).json();
     const j = res.json<{ choices: { message: { content: string } }[] }>();
-    assert.equal(j.choices[0]!.message.content, (plain as typeof j).choices[0]!.message.content, "same fast path as the plain endpoint");
+    assert.equal(
+      j.choices[0]!.message.content,
+      (plain as typeof j).choices[0]!.message.content,
+      "same fast path as the plain endpoint",
+    );
     assert.equal(res.requestHash, keccak256(res.encapsulatedRequest));
     // An inner error travels encrypted: the relay sees a 200 either way.
-    const bad = await client.request("POST", "/v1/chat/completions", JSON_HEADERS, "{\"model\":1}");
+    const bad = await client.request("POST", "/v1/chat/completions", JSON_HEADERS, '{"model":1}');
     assert.equal(bad.status, 400);
     assert.match(bad.text(), /invalid_request_error/);
   });
@@ -114,7 +153,10 @@ describe("ohttp boundary: errors, relay, key binding (no chain)", function () {
     assert.equal(p.type, PROBLEM_OHTTP_KEY);
     assert.match(p.detail, /Unknown OHTTP key id 9/);
     const client = createOhttpClient({ keyConfig: other.encodedConfig, relayUrl });
-    await assert.rejects(client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT), (e: unknown) => e instanceof OhttpRelayError && e.status === 400);
+    await assert.rejects(
+      client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT),
+      (e: unknown) => e instanceof OhttpRelayError && e.status === 400,
+    );
   });
 
   it("test_ohttp_replayedRequest_400Replay_reverts", async () => {
@@ -129,20 +171,36 @@ describe("ohttp boundary: errors, relay, key binding (no chain)", function () {
   });
 
   it("test_ohttp_oversizedBody_413_reverts", async () => {
-    const big = await encapsulate(keys, JSON.stringify({ model: "m", messages: [{ role: "user", content: "x".repeat(5000) }] }));
+    const big = await encapsulate(
+      keys,
+      JSON.stringify({ model: "m", messages: [{ role: "user", content: "x".repeat(5000) }] }),
+    );
     const res = await post(`${gwUrl}/ohttp`, big);
     assert.equal(res.status, 413);
     assert.match((await problemOf(res)).detail, /exceeds 4096 bytes/);
     // Chunked (no content-length): cut off while reading, same answer.
     const chunked = await fetch(`${gwUrl}/ohttp`, {
-      method: "POST", headers: { "content-type": MEDIA_TYPE_OHTTP_REQUEST }, duplex: "half",
-      body: new ReadableStream({ start(c) { c.enqueue(big.slice(0, 3000)); c.enqueue(big.slice(3000)); c.close(); } }),
+      method: "POST",
+      headers: { "content-type": MEDIA_TYPE_OHTTP_REQUEST },
+      duplex: "half",
+      body: new ReadableStream({
+        start(c) {
+          c.enqueue(big.slice(0, 3000));
+          c.enqueue(big.slice(3000));
+          c.close();
+        },
+      }),
     } as RequestInit);
     assert.equal(chunked.status, 413);
   });
 
   it("test_ohttp_malformedInput_4xxNever5xx_reverts", async () => {
-    for (const body of [new Uint8Array(0), new Uint8Array([7]), new Uint8Array(40), (await encapsulate(keys)).slice(0, 50)]) {
+    for (const body of [
+      new Uint8Array(0),
+      new Uint8Array([7]),
+      new Uint8Array(40),
+      (await encapsulate(keys)).slice(0, 50),
+    ]) {
       const res = await post(`${gwUrl}/ohttp`, body);
       assert.equal(res.status, 400, `${body.length} bytes`);
       await problemOf(res);
@@ -164,15 +222,25 @@ describe("ohttp boundary: errors, relay, key binding (no chain)", function () {
     });
     await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
     const { logger, lines } = capturedLogger();
-    const relay = await listen(createRelayApp({ gatewayUrl: `http://127.0.0.1:${(upstream.address() as { port: number }).port}`, logger }));
+    const relay = await listen(
+      createRelayApp({ gatewayUrl: `http://127.0.0.1:${(upstream.address() as { port: number }).port}`, logger }),
+    );
     try {
       const body = await encapsulate(keys);
       const identity = {
-        "x-forwarded-for": "203.0.113.77", forwarded: "for=203.0.113.77;proto=https", "x-real-ip": "203.0.113.78",
-        cookie: "session=alice-cookie-123", authorization: "Bearer alice-token-456", "user-agent": "AliceBrowser/9.9 (unique-fingerprint-789)",
-        "x-client-id": "alice-device-42", via: "1.1 alice-proxy",
+        "x-forwarded-for": "203.0.113.77",
+        forwarded: "for=203.0.113.77;proto=https",
+        "x-real-ip": "203.0.113.78",
+        cookie: "session=alice-cookie-123",
+        authorization: "Bearer alice-token-456",
+        "user-agent": "AliceBrowser/9.9 (unique-fingerprint-789)",
+        "x-client-id": "alice-device-42",
+        via: "1.1 alice-proxy",
       };
-      const res = await post(`http://127.0.0.1:${relay.port}/ohttp`, body, { "content-type": MEDIA_TYPE_OHTTP_REQUEST, ...identity });
+      const res = await post(`http://127.0.0.1:${relay.port}/ohttp`, body, {
+        "content-type": MEDIA_TYPE_OHTTP_REQUEST,
+        ...identity,
+      });
       assert.equal(res.status, 200);
       assert.equal(Buffer.from(await res.arrayBuffer()).toString(), "opaque");
       assert.equal(res.headers.get("set-cookie"), null, "gateway headers are not passed back either");
@@ -182,13 +250,19 @@ describe("ohttp boundary: errors, relay, key binding (no chain)", function () {
       const up = seen[0]!;
       assert.deepEqual(Buffer.compare(up.body, Buffer.from(body)), 0, "bytes forwarded unchanged");
       const names = Object.keys(up.headers).sort();
-      assert.deepEqual(names.filter((n) => !["host", "connection"].includes(n)), ["content-length", "content-type", "user-agent"]);
+      assert.deepEqual(
+        names.filter((n) => !["host", "connection"].includes(n)),
+        ["content-length", "content-type", "user-agent"],
+      );
       assert.equal(up.headers["user-agent"], RELAY_USER_AGENT);
       assert.equal(up.headers["content-type"], MEDIA_TYPE_OHTTP_REQUEST);
       // Host is the gateway's own address (on loopback also 127.0.0.1): everything else must carry nothing of the client.
       const pairs: string[][] = [];
       for (let i = 0; i < up.raw.length; i += 2) pairs.push([up.raw[i]!, up.raw[i + 1]!]);
-      const upstreamText = pairs.filter(([n]) => n!.toLowerCase() !== "host").flat().join("\n");
+      const upstreamText = pairs
+        .filter(([n]) => n!.toLowerCase() !== "host")
+        .flat()
+        .join("\n");
       const relayLog = lines.join("");
       assert.ok(lines.length >= 1, "the relay logged the call");
       for (const v of [...Object.values(identity), "203.0.113", "127.0.0.1", "alice"]) {
@@ -196,7 +270,12 @@ describe("ohttp boundary: errors, relay, key binding (no chain)", function () {
         assert.ok(!relayLog.includes(v), `relay log has ${v}`);
       }
       const entry = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
-      assert.deepEqual(Object.keys(entry).filter((k) => !["level", "time", "pid", "hostname", "msg"].includes(k)).sort(), ["bytesIn", "bytesOut", "ms", "status"]);
+      assert.deepEqual(
+        Object.keys(entry)
+          .filter((k) => !["level", "time", "pid", "hostname", "msg"].includes(k))
+          .sort(),
+        ["bytesIn", "bytesOut", "ms", "status"],
+      );
       // pino's default base fields are the relay's own host, not the client's; nothing else is logged.
       assert.ok(!relayLog.includes("forwarded") && !relayLog.includes("cookie") && !relayLog.includes("authorization"));
       assert.ok(!relayLog.includes("AliceBrowser"), "also not in the already-filtered relay log lines");
@@ -222,7 +301,10 @@ describe("ohttp boundary: errors, relay, key binding (no chain)", function () {
 
   it("test_client_keyConfigNotMatchingExpectedHash_refused_reverts", () => {
     const other = generateKeyPair({ keyId: 7 });
-    assert.throws(() => createOhttpClient({ keyConfig: other.encodedConfig, expectedKeyConfigHash: keys.hash, relayUrl }), OhttpKeyConfigMismatchError);
+    assert.throws(
+      () => createOhttpClient({ keyConfig: other.encodedConfig, expectedKeyConfigHash: keys.hash, relayUrl }),
+      OhttpKeyConfigMismatchError,
+    );
   });
 });
 
@@ -248,7 +330,12 @@ describe("ohttp boundary: from the user's own bytes to a finalized proof (anvil,
     const owner = createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(0) });
     const validatorKeys = [2, 3, 4].map(devKey); // funded dev accounts: validators send their own transactions
     const validatorAccounts = validatorKeys.map((k) => privateKeyToAccount(k));
-    const deployment = await deployProofpath(owner, anvil.client, { ...localDeployDefaults, validators: validatorAccounts.map((a) => a.address), quorum: 2, challengeWindow: 3 });
+    const deployment = await deployProofpath(owner, anvil.client, {
+      ...localDeployDefaults,
+      validators: validatorAccounts.map((a) => a.address),
+      quorum: 2,
+      challengeWindow: 3,
+    });
     const deploymentFile = path.join(dir, "deployment.json");
     writeDeployment(deploymentFile, deployment);
     const registry = deployment.contracts.GatewayRegistry;
@@ -257,14 +344,29 @@ describe("ohttp boundary: from the user's own bytes to a finalized proof (anvil,
     const enclaveKey = generatePrivateKey();
     const enclave = privateKeyToAccount(enclaveKey);
     const ohttpKeys = generateKeyPair({ keyId: 1 });
-    await registerEnclave(anvil.client, { deployment, owner, enclave, validators: validatorAccounts, keyConfigHash: ohttpKeys.hash });
+    await registerEnclave(anvil.client, {
+      deployment,
+      owner,
+      enclave,
+      validators: validatorAccounts,
+      keyConfigHash: ohttpKeys.hash,
+    });
     assert.equal(await readKeyConfigHash(anvil.client, registry, enclave.address), ohttpKeys.hash);
 
     const gwPort = await freePort(); // known before the hook starts: it is in every header's daURI
     const gwUrl = `http://127.0.0.1:${gwPort}`;
     hook = await createSettlementHook({
-      store: path.join(dir, "gw.db"), enclaveKey, relayerKey: devKey(1), rpcUrl: anvil.url, deployment: deploymentFile,
-      daBaseUrl: `${gwUrl}/da`, batch: { maxCalls: 8, maxAgeMs: 200 }, confirmations: 1, pollMs: 100, synchronous: "normal", logger: silent,
+      store: path.join(dir, "gw.db"),
+      enclaveKey,
+      relayerKey: devKey(1),
+      rpcUrl: anvil.url,
+      deployment: deploymentFile,
+      daBaseUrl: `${gwUrl}/da`,
+      batch: { maxCalls: 8, maxAgeMs: 200 },
+      confirmations: 1,
+      pollMs: 100,
+      synchronous: "normal",
+      logger: silent,
     });
     const ohttp = await createOhttpGateway({ keys: ohttpKeys, backend: new LocalModel(), hook, logger: silent });
     const gw = await listen(createDemoApp({ backend: new LocalModel(), hook, logger: silent, ohttp }), gwPort);
@@ -273,31 +375,69 @@ describe("ohttp boundary: from the user's own bytes to a finalized proof (anvil,
 
     const ports = [await freePort(), await freePort(), await freePort()];
     for (let i = 0; i < 3; i++) {
-      validators.push(await createValidator(
-        { privateKey: validatorKeys[i]!, daAllowPrivate: true, rpcUrl: anvil.url, deployment: deploymentFile, dataDir: path.join(dir, `v${i}`), port: ports[i]!,
-          peers: meshPeers(ports, i), pollIntervalMs: 200, confirmations: 0, submitStaggerMs: 300, claim: false },
-        { logger: silent },
-      ));
+      validators.push(
+        await createValidator(
+          {
+            privateKey: validatorKeys[i]!,
+            daAllowPrivate: true,
+            rpcUrl: anvil.url,
+            deployment: deploymentFile,
+            dataDir: path.join(dir, `v${i}`),
+            port: ports[i]!,
+            peers: meshPeers(ports, i),
+            pollIntervalMs: 200,
+            confirmations: 0,
+            submitStaggerMs: 300,
+            claim: false,
+          },
+          { logger: silent },
+        ),
+      );
     }
 
     // A key config that the registry does not bind is refused before anything is encrypted.
-    const impostor = await createOhttpGateway({ keys: generateKeyPair({ keyId: 1 }), backend: new LocalModel(), logger: silent });
+    const impostor = await createOhttpGateway({
+      keys: generateKeyPair({ keyId: 1 }),
+      backend: new LocalModel(),
+      logger: silent,
+    });
     const fake = await listen(createDemoApp({ backend: new LocalModel(), logger: silent, ohttp: impostor }));
     closers.push(fake.close);
     await assert.rejects(
-      createAttestedOhttpClient({ client: anvil.client, registry, enclave: enclave.address, keysUrl: `http://127.0.0.1:${fake.port}/ohttp-keys`, relayUrl: `http://127.0.0.1:${relay.port}/` }),
+      createAttestedOhttpClient({
+        client: anvil.client,
+        registry,
+        enclave: enclave.address,
+        keysUrl: `http://127.0.0.1:${fake.port}/ohttp-keys`,
+        relayUrl: `http://127.0.0.1:${relay.port}/`,
+      }),
       OhttpKeyConfigMismatchError,
     );
     await assert.rejects(
-      createAttestedOhttpClient({ client: anvil.client, registry, enclave: privateKeyToAccount(generatePrivateKey()).address, keysUrl: `${gwUrl}/ohttp-keys`, relayUrl: `http://127.0.0.1:${relay.port}/` }),
+      createAttestedOhttpClient({
+        client: anvil.client,
+        registry,
+        enclave: privateKeyToAccount(generatePrivateKey()).address,
+        keysUrl: `${gwUrl}/ohttp-keys`,
+        relayUrl: `http://127.0.0.1:${relay.port}/`,
+      }),
       OhttpEnclaveNotRegisteredError,
     );
 
     // ---- the user, with the SDK only: encrypt, send via the relay, keep the two ciphertexts.
-    const client = await createAttestedOhttpClient({ client: anvil.client, registry, enclave: enclave.address, keysUrl: `${gwUrl}/ohttp-keys`, relayUrl: `http://127.0.0.1:${relay.port}/` });
+    const client = await createAttestedOhttpClient({
+      client: anvil.client,
+      registry,
+      enclave: enclave.address,
+      keysUrl: `${gwUrl}/ohttp-keys`,
+      relayUrl: `http://127.0.0.1:${relay.port}/`,
+    });
     const calls = [];
     for (let i = 0; i < 3; i++) {
-      const body = JSON.stringify({ model: "proofpath-local-1", messages: [{ role: "user", content: `private question ${i}` }] });
+      const body = JSON.stringify({
+        model: "proofpath-local-1",
+        messages: [{ role: "user", content: `private question ${i}` }],
+      });
       const r = await client.request("POST", "/v1/chat/completions", JSON_HEADERS, body);
       assert.equal(r.status, 200);
       calls.push({ encapsulatedRequest: r.encapsulatedRequest, encapsulatedResponse: r.encapsulatedResponse });
@@ -314,7 +454,8 @@ describe("ohttp boundary: from the user's own bytes to a finalized proof (anvil,
         last = await verifyCallOnChain(anvil.client, deployment.contracts.ProofSettlement, mine, found);
         if (last.status === "Finalized") break;
       }
-      if (Date.now() > deadline) throw new Error(`not finalized in time: ${JSON.stringify(last?.status ?? found ?? null)}`);
+      if (Date.now() > deadline)
+        throw new Error(`not finalized in time: ${JSON.stringify(last?.status ?? found ?? null)}`);
       await new Promise((r) => setTimeout(r, 300));
     }
     assert.equal(last.included, true);
@@ -325,10 +466,21 @@ describe("ohttp boundary: from the user's own bytes to a finalized proof (anvil,
 
     // Someone else's bytes do not match my receipt.
     const found = (await fetchCallReceipt(`${gwUrl}/da`, requestHash))!;
-    await assert.rejects(verifyCallOnChain(anvil.client, deployment.contracts.ProofSettlement, { ...mine, encapsulatedResponse: calls[0]!.encapsulatedResponse }, found), /responseHash/);
+    await assert.rejects(
+      verifyCallOnChain(
+        anvil.client,
+        deployment.contracts.ProofSettlement,
+        { ...mine, encapsulatedResponse: calls[0]!.encapsulatedResponse },
+        found,
+      ),
+      /responseHash/,
+    );
     // A tampered receipt fails on-chain.
     const forged = { ...found, receipt: { ...found.receipt, outputTokens: found.receipt.outputTokens + 1 } };
-    assert.equal((await verifyCallOnChain(anvil.client, deployment.contracts.ProofSettlement, mine, forged)).included, false);
+    assert.equal(
+      (await verifyCallOnChain(anvil.client, deployment.contracts.ProofSettlement, mine, forged)).included,
+      false,
+    );
     assert.equal((await fetch(`${gwUrl}/da/receipts/by-request/${keccak256(toHex("nobody"))}`)).status, 404);
     assert.equal((await fetch(`${gwUrl}/da/receipts/by-request/0x12`)).status, 400);
   });

@@ -17,7 +17,12 @@ import { foundry } from "viem/chains";
 import { createAttestedOhttpClient } from "../../sdk/ohttp/registry.js";
 import { Hono } from "hono";
 import { OhttpReceiptSignatureError, fetchCallReceipt, lookupCallReceipt } from "../../sdk/ohttp/proof.js";
-import { OhttpReceiptMismatchError, OhttpReceiptNotDurableError, MemoryReceiptKeeper, type SignedCallReceipt } from "../../sdk/ohttp/receipts.js";
+import {
+  OhttpReceiptMismatchError,
+  OhttpReceiptNotDurableError,
+  MemoryReceiptKeeper,
+  type SignedCallReceipt,
+} from "../../sdk/ohttp/receipts.js";
 import { FileReceiptKeeper } from "../../sdk/ohttp/receiptFile.js";
 import { recoverReceiptSigner, settlementDomain, signReceipt, type SettlementDomain } from "../../sdk/eip712.js";
 import { deployProofpath, localDeployDefaults, writeDeployment, type Deployment } from "../../sdk/deploy.js";
@@ -35,11 +40,23 @@ const silent = pino({ level: "silent" });
 /** The relay's log lines, kept in memory: one per forwarded request. */
 const relayLog = (() => {
   const lines: string[] = [];
-  return { lines, logger: pino({ level: "debug" }, new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } })) };
+  return {
+    lines,
+    logger: pino(
+      { level: "debug" },
+      new Writable({
+        write(chunk, _enc, cb) {
+          lines.push(String(chunk));
+          cb();
+        },
+      }),
+    ),
+  };
 })();
 const JSON_HEADERS = { "content-type": "application/json" };
 const root = path.resolve(import.meta.dirname, "../..");
-const chat = (i: number) => JSON.stringify({ model: "proofpath-local-1", messages: [{ role: "user", content: `private question ${i}` }] });
+const chat = (i: number) =>
+  JSON.stringify({ model: "proofpath-local-1", messages: [{ role: "user", content: `private question ${i}` }] });
 
 describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, hook, relay, 3 validators)", function () {
   this.timeout(180_000);
@@ -62,7 +79,12 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     const owner = createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(0) });
     const validatorKeys = [2, 3, 4].map(devKey);
     const validatorAccounts = validatorKeys.map((k) => privateKeyToAccount(k));
-    deployment = await deployProofpath(owner, anvil.client, { ...localDeployDefaults, validators: validatorAccounts.map((a) => a.address), quorum: 2, challengeWindow: 3 });
+    deployment = await deployProofpath(owner, anvil.client, {
+      ...localDeployDefaults,
+      validators: validatorAccounts.map((a) => a.address),
+      quorum: 2,
+      challengeWindow: 3,
+    });
     deploymentFile = path.join(dir, "deployment.json");
     writeDeployment(deploymentFile, deployment);
     domain = settlementDomain(deployment.chainId, deployment.contracts.ProofSettlement);
@@ -71,13 +93,28 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     const account = privateKeyToAccount(enclaveKey);
     enclave = account.address;
     const ohttpKeys = generateKeyPair({ keyId: 1 });
-    await registerEnclave(anvil.client, { deployment, owner, enclave: account, validators: validatorAccounts, keyConfigHash: ohttpKeys.hash });
+    await registerEnclave(anvil.client, {
+      deployment,
+      owner,
+      enclave: account,
+      validators: validatorAccounts,
+      keyConfigHash: ohttpKeys.hash,
+    });
 
     const gwPort = await freePort();
     gwUrl = `http://127.0.0.1:${gwPort}`;
     hook = await createSettlementHook({
-      store: path.join(dir, "gw.db"), enclaveKey, relayerKey: devKey(1), rpcUrl: anvil.url, deployment: deploymentFile,
-      daBaseUrl: `${gwUrl}/da`, batch: { maxCalls: 8, maxAgeMs: 200 }, confirmations: 1, pollMs: 100, synchronous: "normal", logger: silent,
+      store: path.join(dir, "gw.db"),
+      enclaveKey,
+      relayerKey: devKey(1),
+      rpcUrl: anvil.url,
+      deployment: deploymentFile,
+      daBaseUrl: `${gwUrl}/da`,
+      batch: { maxCalls: 8, maxAgeMs: 200 },
+      confirmations: 1,
+      pollMs: 100,
+      synchronous: "normal",
+      logger: silent,
     });
     const ohttp = await createOhttpGateway({ keys: ohttpKeys, backend: new LocalModel(), hook, logger: silent });
     const gw = await listen(createDemoApp({ backend: new LocalModel(), hook, logger: silent, ohttp }), gwPort);
@@ -87,11 +124,24 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
 
     const ports = [await freePort(), await freePort(), await freePort()];
     for (let i = 0; i < 3; i++) {
-      validators.push(await createValidator(
-        { privateKey: validatorKeys[i]!, daAllowPrivate: true, rpcUrl: anvil.url, deployment: deploymentFile, dataDir: path.join(dir, `v${i}`), port: ports[i]!,
-          peers: meshPeers(ports, i), pollIntervalMs: 200, confirmations: 0, submitStaggerMs: 300, claim: false },
-        { logger: silent },
-      ));
+      validators.push(
+        await createValidator(
+          {
+            privateKey: validatorKeys[i]!,
+            daAllowPrivate: true,
+            rpcUrl: anvil.url,
+            deployment: deploymentFile,
+            dataDir: path.join(dir, `v${i}`),
+            port: ports[i]!,
+            peers: meshPeers(ports, i),
+            pollIntervalMs: 200,
+            confirmations: 0,
+            submitStaggerMs: 300,
+            claim: false,
+          },
+          { logger: silent },
+        ),
+      );
     }
   });
 
@@ -104,7 +154,14 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
   });
 
   const attestedClient = (extra: object = {}) =>
-    createAttestedOhttpClient({ client: anvil.client, registry: deployment.contracts.GatewayRegistry, enclave, keysUrl: `${gwUrl}/ohttp-keys`, relayUrl, ...extra });
+    createAttestedOhttpClient({
+      client: anvil.client,
+      registry: deployment.contracts.GatewayRegistry,
+      enclave,
+      keysUrl: `${gwUrl}/ohttp-keys`,
+      relayUrl,
+      ...extra,
+    });
 
   it("test_fetchCallReceipt_keepsEnclaveSignature_recoversToGateway_succeeds", async () => {
     const client = await attestedClient();
@@ -122,18 +179,42 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     assert.equal(await recoverReceiptSigner(domain, found.receipt, sig!), enclave);
     assert.equal(found.receipt.requestHash, keccak256(r.encapsulatedRequest));
     // With the settlement's domain the SDK checks the signature itself; under another domain it is not the gateway's.
-    assert.equal((await fetchCallReceipt(`${gwUrl}/da`, r.requestHash, { domain, gateway: enclave }))?.receiptSignature, sig);
-    await assert.rejects(fetchCallReceipt(`${gwUrl}/da`, r.requestHash, { domain: settlementDomain(1, deployment.contracts.ProofSettlement) }), OhttpReceiptSignatureError);
-    assert.deepEqual(await lookupCallReceipt(`${gwUrl}/da`, keccak256(new Uint8Array([1, 2, 3]))), { state: "not_found" });
+    assert.equal(
+      (await fetchCallReceipt(`${gwUrl}/da`, r.requestHash, { domain, gateway: enclave }))?.receiptSignature,
+      sig,
+    );
+    await assert.rejects(
+      fetchCallReceipt(`${gwUrl}/da`, r.requestHash, {
+        domain: settlementDomain(1, deployment.contracts.ProofSettlement),
+      }),
+      OhttpReceiptSignatureError,
+    );
+    assert.deepEqual(await lookupCallReceipt(`${gwUrl}/da`, keccak256(new Uint8Array([1, 2, 3]))), {
+      state: "not_found",
+    });
   });
 
   type Run = { code: number; stdout: string; stderr: string };
   const verifyCli = (file: string, extra: string[] = []): Promise<Run> =>
     new Promise((resolve) => {
-      execFile(process.execPath, [path.join(root, "scripts/cli.js"), "verify-receipt", file, "--rpc", anvil.url, "--deployment", deploymentFile, ...extra], { cwd: root, timeout: 60_000 }, (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        [
+          path.join(root, "scripts/cli.js"),
+          "verify-receipt",
+          file,
+          "--rpc",
+          anvil.url,
+          "--deployment",
+          deploymentFile,
+          ...extra,
+        ],
+        { cwd: root, timeout: 60_000 },
+        (err, stdout, stderr) => {
+          const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+          resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
+        },
+      );
     });
 
   it("test_client_signedReceiptPerCall_withinSeconds_keptFilePassesVerifyReceiptCli_succeeds", async () => {
@@ -141,7 +222,9 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     const keeper = new FileReceiptKeeper(keptDir);
     // Default: the look-up travels encapsulated through the relay, so the gateway never sees who asks.
     let directLookups = 0;
-    const client = await attestedClient({ receipts: { domain, keeper, fetch: () => (directLookups++, Promise.reject(new Error("not direct"))) } });
+    const client = await attestedClient({
+      receipts: { domain, keeper, fetch: () => (directLookups++, Promise.reject(new Error("not direct"))) },
+    });
     assert.equal(client.receipts, keeper);
     const relayed0 = relayLog.lines.length;
     const calls: { requestHash: Hex; responseHash: Hex; kept: SignedCallReceipt; ms: number }[] = [];
@@ -153,7 +236,7 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
       calls.push({ requestHash: r.requestHash, responseHash: r.responseHash, kept, ms: Date.now() - t0 });
     }
     // An inner error is answered but not recorded: no receipt is promised for it.
-    const refused = await client.request("POST", "/v1/chat/completions", JSON_HEADERS, "{\"model\":1}");
+    const refused = await client.request("POST", "/v1/chat/completions", JSON_HEADERS, '{"model":1}');
     assert.equal(refused.status, 400);
     assert.equal(refused.receipt, undefined);
 
@@ -168,19 +251,30 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     assert.equal(directLookups, 0);
     // The look-up route inside OHTTP answers like the plain one.
     assert.equal((await client.request("GET", "/da/receipts/by-request/0x12")).status, 400);
-    assert.equal((await client.request("GET", `/da/receipts/by-request/${keccak256(new Uint8Array([9]))}`)).status, 404);
+    assert.equal(
+      (await client.request("GET", `/da/receipts/by-request/${keccak256(new Uint8Array([9]))}`)).status,
+      404,
+    );
     assert.equal((await client.request("POST", `/da/receipts/by-request/${calls[0]!.requestHash}`)).status, 405);
     const inner = await client.request("GET", `/da/receipts/by-request/${calls[0]!.requestHash}`);
     assert.equal(inner.status, 200);
     assert.equal(inner.json<{ receiptSignature: Hex }>().receiptSignature, calls[0]!.kept.receiptSignature);
     assert.equal(inner.receipt, undefined, "a look-up is not a call: it has no receipt");
-    assert.ok(relayLog.lines.length - relayed0 >= 3 + 1 + 3, `calls and look-ups went through the relay (${relayLog.lines.length - relayed0})`);
+    assert.ok(
+      relayLog.lines.length - relayed0 >= 3 + 1 + 3,
+      `calls and look-ups went through the relay (${relayLog.lines.length - relayed0})`,
+    );
     // One file per call, named by request hash, readable back.
     assert.deepEqual(readdirSync(keptDir).sort(), calls.map((c) => `${c.requestHash}.json`).sort());
     assert.deepEqual(keeper.get(calls[0]!.requestHash), calls[0]!.kept);
     const file = keeper.fileOf(calls[0]!.requestHash);
     const json = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(json).sort().filter((k) => k !== "header" && k !== "proof"), ["receipt", "receiptSignature"]);
+    assert.deepEqual(
+      Object.keys(json)
+        .sort()
+        .filter((k) => k !== "header" && k !== "proof"),
+      ["receipt", "receiptSignature"],
+    );
 
     // The real CLI process on the kept file: pending (3) until the batch is final, then final (0).
     const first = await verifyCli(file);
@@ -229,13 +323,24 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     const other = keccak256(new TextEncoder().encode("someone else's response"));
     const daUrl = await lyingDa(async (v) => {
       v.receipt.responseHash = other;
-      const r = { ...v.receipt, callSeq: BigInt(v.receipt.callSeq as string), servedAt: BigInt(v.receipt.servedAt as string) } as never;
+      const r = {
+        ...v.receipt,
+        callSeq: BigInt(v.receipt.callSeq as string),
+        servedAt: BigInt(v.receipt.servedAt as string),
+      } as never;
       v.receiptSignature = (await signReceipt(privateKeyToAccount(enclaveKey), domain, r)).signature;
     });
     const keeper = new MemoryReceiptKeeper();
     const client = await attestedClient({ receipts: { domain, keeper, via: "direct", daBaseUrl: daUrl } });
     const r = await client.request("POST", "/v1/chat/completions", JSON_HEADERS, chat(10));
-    await assert.rejects(r.receipt!, (e: unknown) => e instanceof OhttpReceiptMismatchError && e.field === "responseHash" && e.expected === r.responseHash && e.actual === other);
+    await assert.rejects(
+      r.receipt!,
+      (e: unknown) =>
+        e instanceof OhttpReceiptMismatchError &&
+        e.field === "responseHash" &&
+        e.expected === r.responseHash &&
+        e.actual === other,
+    );
     assert.deepEqual(keeper.list(), [], "a refused receipt is not kept");
 
     // Altered without the enclave's signature: refused as not the gateway's.
@@ -251,16 +356,29 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
   it("test_client_receiptNeverDurable_givesUpTypedWithRequestHash_reverts", async () => {
     const app = new Hono();
     let asked = 0;
-    app.get("/da/receipts/by-request/:h", (c) => (asked++, c.json({ error: "not_durable" }, 409, { "retry-after": "1" })));
+    app.get(
+      "/da/receipts/by-request/:h",
+      (c) => (asked++, c.json({ error: "not_durable" }, 409, { "retry-after": "1" })),
+    );
     const server = await listen(app);
     closers.push(server.close);
-    const client = await attestedClient({ receipts: { domain, via: "direct", daBaseUrl: `http://127.0.0.1:${server.port}/da`, timeoutMs: 700 } });
+    const client = await attestedClient({
+      receipts: { domain, via: "direct", daBaseUrl: `http://127.0.0.1:${server.port}/da`, timeoutMs: 700 },
+    });
     const r = await client.request("POST", "/v1/chat/completions", JSON_HEADERS, chat(20));
     const t0 = Date.now();
-    await assert.rejects(r.receipt!, (e: unknown) => e instanceof OhttpReceiptNotDurableError && e.requestHash === r.requestHash && e.lastState === "not_durable");
+    await assert.rejects(
+      r.receipt!,
+      (e: unknown) =>
+        e instanceof OhttpReceiptNotDurableError && e.requestHash === r.requestHash && e.lastState === "not_durable",
+    );
     assert.ok(Date.now() - t0 < 1_500, "bounded");
     assert.ok(asked >= 3, `retried (${asked} look-ups)`);
     // Nothing lost: the real gateway has it by the same request hash.
-    assert.ok(await fetchCallReceipt(`${gwUrl}/da`, r.requestHash, { domain }) ?? (await new Promise((res) => setTimeout(res, 500)), await fetchCallReceipt(`${gwUrl}/da`, r.requestHash, { domain })));
+    assert.ok(
+      (await fetchCallReceipt(`${gwUrl}/da`, r.requestHash, { domain })) ??
+        (await new Promise((res) => setTimeout(res, 500)),
+        await fetchCallReceipt(`${gwUrl}/da`, r.requestHash, { domain })),
+    );
   });
 });

@@ -13,8 +13,19 @@ import { DatabaseSync } from "node:sqlite";
 import pino from "pino";
 import { bytesToHex } from "viem";
 import {
-  MEDIA_TYPE_OHTTP_REQUEST, MEDIA_TYPE_OHTTP_RESPONSE, PROBLEM_DATE, createOhttpClient, decapsulateResponse, decodeResponse,
-  encapsulateRequest, encodeRequest, generateKeyPair, getField, importClientKey, type BhttpResponse, type OhttpClientContext,
+  MEDIA_TYPE_OHTTP_REQUEST,
+  MEDIA_TYPE_OHTTP_RESPONSE,
+  PROBLEM_DATE,
+  createOhttpClient,
+  decapsulateResponse,
+  decodeResponse,
+  encapsulateRequest,
+  encodeRequest,
+  generateKeyPair,
+  getField,
+  importClientKey,
+  type BhttpResponse,
+  type OhttpClientContext,
   type OhttpKeyPair,
 } from "../../sdk/ohttp/index.js";
 import { listen } from "../../gateway/index.js";
@@ -25,7 +36,11 @@ import { createRelayApp } from "../../gateway/ohttp/relay.js";
 import { freePort, root } from "./helpers/chain.js";
 
 const silent = pino({ level: "silent" });
-const CHAT = JSON.stringify({ model: "proofpath-local-1", messages: [{ role: "user", content: "once, please" }], max_tokens: 8 });
+const CHAT = JSON.stringify({
+  model: "proofpath-local-1",
+  messages: [{ role: "user", content: "once, please" }],
+  max_tokens: 8,
+});
 const T0 = Date.parse("2026-12-01T12:00:00Z");
 
 /** The local model, counting what it is asked to run: a replay that is answered runs it again. */
@@ -38,18 +53,36 @@ class CountingModel extends LocalModel implements ModelBackend {
 }
 
 /** An encapsulated chat request dated `date` (no date field when null), and its client context. */
-async function capture(keys: OhttpKeyPair, date: number | null): Promise<{ req: Uint8Array; context: OhttpClientContext }> {
+async function capture(
+  keys: OhttpKeyPair,
+  date: number | null,
+): Promise<{ req: Uint8Array; context: OhttpClientContext }> {
   const headers: [string, string][] = [["content-type", "application/json"]];
   if (date !== null) headers.push(["date", new Date(date).toUTCString()]);
-  const bhttp = encodeRequest({ method: "POST", scheme: "https", authority: "gw", path: "/v1/chat/completions", headers, content: new TextEncoder().encode(CHAT) });
+  const bhttp = encodeRequest({
+    method: "POST",
+    scheme: "https",
+    authority: "gw",
+    path: "/v1/chat/completions",
+    headers,
+    content: new TextEncoder().encode(CHAT),
+  });
   const { encapsulatedRequest, context } = await encapsulateRequest(importClientKey(keys.encodedConfig), bhttp);
   return { req: encapsulatedRequest, context };
 }
 
 /** What the gateway answered to `req`: an outer problem (status, type), or the decrypted inner response. */
-async function send(url: string, r: { req: Uint8Array; context: OhttpClientContext }): Promise<{ outer: number; problem?: string; inner?: BhttpResponse }> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": MEDIA_TYPE_OHTTP_REQUEST }, body: r.req as Uint8Array<ArrayBuffer> });
-  if (res.headers.get("content-type") !== MEDIA_TYPE_OHTTP_RESPONSE) return { outer: res.status, problem: ((await res.json()) as { type: string }).type };
+async function send(
+  url: string,
+  r: { req: Uint8Array; context: OhttpClientContext },
+): Promise<{ outer: number; problem?: string; inner?: BhttpResponse }> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": MEDIA_TYPE_OHTTP_REQUEST },
+    body: r.req as Uint8Array<ArrayBuffer>,
+  });
+  if (res.headers.get("content-type") !== MEDIA_TYPE_OHTTP_RESPONSE)
+    return { outer: res.status, problem: ((await res.json()) as { type: string }).type };
   const inner = decodeResponse(await decapsulateResponse(r.context, new Uint8Array(await res.arrayBuffer())));
   return { outer: res.status, inner };
 }
@@ -60,7 +93,11 @@ function assertDateRefused(got: { outer: number; inner?: BhttpResponse }, gatewa
   assert.equal(got.inner?.status, 400);
   assert.equal(getField(got.inner!.headers, "content-type"), "application/problem+json");
   assert.equal((JSON.parse(new TextDecoder().decode(got.inner!.content)) as { type: string }).type, PROBLEM_DATE);
-  assert.equal(getField(got.inner!.headers, "date"), new Date(gatewayNow).toUTCString(), "tells the client the gateway's date");
+  assert.equal(
+    getField(got.inner!.headers, "date"),
+    new Date(gatewayNow).toUTCString(),
+    "tells the client the gateway's date",
+  );
 }
 
 describe("ohttp replay: a captured request is answered once", function () {
@@ -73,7 +110,13 @@ describe("ohttp replay: a captured request is answered once", function () {
   /** Gateway (clock `now`) behind a relay; `replayStore` is the cache file, or memory only. */
   async function start(o: Partial<OhttpGatewayOptions> & { maxEntries?: number } = {}) {
     const backend = new CountingModel();
-    const ohttp = await createOhttpGateway({ keys, backend, logger: silent, replay: { now: () => now, maxEntries: o.maxEntries ?? 1000 }, ...o });
+    const ohttp = await createOhttpGateway({
+      keys,
+      backend,
+      logger: silent,
+      replay: { now: () => now, maxEntries: o.maxEntries ?? 1000 },
+      ...o,
+    });
     const gw = await listen(createDemoApp({ backend, logger: silent, ohttp }));
     const relay = await listen(createRelayApp({ gatewayUrl: `http://127.0.0.1:${gw.port}`, logger: silent }));
     let closed = false;
@@ -117,7 +160,11 @@ describe("ohttp replay: a captured request is answered once", function () {
       // Other users' traffic meanwhile (it is what makes a cache forget).
       assert.equal((await send(gw.relayUrl, await capture(keys, now))).inner?.status, 200);
       const again = await send(gw.relayUrl, captured);
-      assert.notEqual(again.inner?.status, 200, `replay of a request ${date === null ? "without a date" : "dated"} answered after 61 s`);
+      assert.notEqual(
+        again.inner?.status,
+        200,
+        `replay of a request ${date === null ? "without a date" : "dated"} answered after 61 s`,
+      );
     }
     assert.equal(gw.backend.calls, 3, "the dated request once, and the other users' two");
   });
@@ -157,7 +204,9 @@ describe("ohttp replay: a captured request is answered once", function () {
     // The SDK client retries once with the gateway's date (a fresh encryption) and is served.
     let posts = 0;
     const client = createOhttpClient({
-      keyConfig: keys.encodedConfig, relayUrl: gw.relayUrl, now: () => now - 3_600_000,
+      keyConfig: keys.encodedConfig,
+      relayUrl: gw.relayUrl,
+      now: () => now - 3_600_000,
       fetch: ((url: string, init?: RequestInit) => (posts++, fetch(url, init))) as typeof fetch,
     });
     const res = await client.request("POST", "/v1/chat/completions", { "content-type": "application/json" }, CHAT);
@@ -209,9 +258,15 @@ describe("ohttp replay: across a gateway crash (SIGKILL, real process)", functio
 
   /** Starts the gateway process and waits until it serves. */
   function startChild(env: Record<string, string>): Promise<ChildProcess> {
-    const proc = spawn(process.execPath, ["--import", "tsx", path.join(root, "test/gateway/fixtures/ohttpGatewayChild.ts")], {
-      cwd: root, env: { ...process.env, NODE_NO_WARNINGS: "1", PROOFPATH_OHTTP_CHILD: "1", ...env }, stdio: ["ignore", "pipe", "pipe"],
-    });
+    const proc = spawn(
+      process.execPath,
+      ["--import", "tsx", path.join(root, "test/gateway/fixtures/ohttpGatewayChild.ts")],
+      {
+        cwd: root,
+        env: { ...process.env, NODE_NO_WARNINGS: "1", PROOFPATH_OHTTP_CHILD: "1", ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let err = "";
     proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
     return new Promise((resolve, reject) => {
@@ -219,7 +274,10 @@ describe("ohttp replay: across a gateway crash (SIGKILL, real process)", functio
       proc.once("exit", (code) => reject(new Error(`gateway exited (${code}): ${err}`)));
     });
   }
-  const killed = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : (p.once("exit", () => r()), p.kill("SIGKILL"))));
+  const killed = (p: ChildProcess) =>
+    new Promise<void>((r) =>
+      p.exitCode !== null || p.signalCode !== null ? r() : (p.once("exit", () => r()), p.kill("SIGKILL")),
+    );
 
   it("test_replay_afterGatewayCrash_refused_reverts", async () => {
     dir = mkdtempSync(path.join(tmpdir(), "pp-replay-crash-"));

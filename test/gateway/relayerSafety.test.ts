@@ -15,7 +15,17 @@ import { feeCapViolation } from "../../gateway/sealer.js";
 import { proofSettlementAbi } from "../../sdk/abis.js";
 import { localDeployDefaults } from "../../sdk/deploy.js";
 import { BatchStatus, createValidator, type Validator } from "../../validator/index.js";
-import { deployWithGateway, devAccount, devKey, freePort, nextSeqs, settledBatches, startAnvil, type Anvil, type Proofpath } from "./helpers/chain.js";
+import {
+  deployWithGateway,
+  devAccount,
+  devKey,
+  freePort,
+  nextSeqs,
+  settledBatches,
+  startAnvil,
+  type Anvil,
+  type Proofpath,
+} from "./helpers/chain.js";
 import { recordCalls, testHook } from "./helpers/hookRun.js";
 import { newLedger } from "./helpers/verify.js";
 import { batchStatus, startTestNet, waitFor, type TestNet, meshPeers } from "../validator/helpers/setup.js";
@@ -39,7 +49,12 @@ describe("fee caps: refuse to sign what governance asks above the cap", function
   const base = localDeployDefaults.rate;
   const setFeeRate = async (rate: typeof base) => {
     const owner = createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(0) });
-    const hash = await owner.writeContract({ address: pp.settlement, abi: proofSettlementAbi, functionName: "setFeeRate", args: [rate] });
+    const hash = await owner.writeContract({
+      address: pp.settlement,
+      abi: proofSettlementAbi,
+      functionName: "setFeeRate",
+      args: [rate],
+    });
     await anvil.client.waitForTransactionReceipt({ hash });
   };
 
@@ -48,8 +63,15 @@ describe("fee caps: refuse to sign what governance asks above the cap", function
     pp = await deployWithGateway(anvil);
     dir = mkdtempSync(path.join(tmpdir(), "pp-relayer-"));
     hook = await testHook({
-      store: path.join(dir, "gw.db"), enclaveKey: pp.enclaveKey, relayerKey: pp.relayerKey, rpcUrl: anvil.url, settlement: pp.settlement,
-      maxFeePerCall: cap, rateRefreshMs: 200, warnBatchesLeft: Number.MAX_SAFE_INTEGER, warnActiveUntilSec: 10 * 365 * 86_400,
+      store: path.join(dir, "gw.db"),
+      enclaveKey: pp.enclaveKey,
+      relayerKey: pp.relayerKey,
+      rpcUrl: anvil.url,
+      settlement: pp.settlement,
+      maxFeePerCall: cap,
+      rateRefreshMs: 200,
+      warnBatchesLeft: Number.MAX_SAFE_INTEGER,
+      warnActiveUntilSec: 10 * 365 * 86_400,
     });
   });
   after(async () => {
@@ -84,17 +106,28 @@ describe("fee caps: refuse to sign what governance asks above the cap", function
     await waitFor("a batch held by the fee cap", async () => hook.feeCapHeld().length > 0, 15_000, 100);
     await sleep(2_500); // submitter steps, rate refreshes: still nothing may go out
 
-    assert.deepEqual(await nextSeqs(anvil.client, pp.settlement, pp.enclave.address), seqsBefore, "nothing settled above the cap");
+    assert.deepEqual(
+      await nextSeqs(anvil.client, pp.settlement, pp.enclave.address),
+      seqsBefore,
+      "nothing settled above the cap",
+    );
     assert.equal((await settledBatches(anvil.client, pp.settlement, pp.enclave.address)).length, before.length);
     for (let n = seqsBefore.nextBatchSeq; hook.batch(n); n++) {
       const b = hook.batch(n)!;
       assert.equal(b.signature, null, `batch ${n} signed with fee ${b.header.fee} above the cap`);
       assert.equal(b.status, "sealed");
     }
-    const health = hook.health() as { ok: boolean; warnings: string[]; feeCap: { held: { batchSeq: number; reason: string }[] } };
+    const health = hook.health() as {
+      ok: boolean;
+      warnings: string[];
+      feeCap: { held: { batchSeq: number; reason: string }[] };
+    };
     assert.equal(health.ok, true);
     assert.ok(health.feeCap.held.length > 0 && /maxFeePerCall/.test(health.feeCap.held[0]!.reason));
-    assert.ok(health.warnings.some((w) => w.startsWith("fee cap")), JSON.stringify(health.warnings));
+    assert.ok(
+      health.warnings.some((w) => w.startsWith("fee cap")),
+      JSON.stringify(health.warnings),
+    );
     const text = await hook.metrics.registry.metrics();
     assert.ok(gauge(text, "proofpath_gateway_fee_cap_refusals_total") >= 1);
     assert.ok(gauge(text, "proofpath_gateway_fee_cap_held_batches") >= 1);
@@ -117,16 +150,29 @@ describe("fee caps: refuse to sign what governance asks above the cap", function
     await waitFor("balances read", async () => (hook.health() as { balances: unknown }).balances !== null, 5_000, 100);
     const text = await hook.metrics.registry.metrics();
     assert.ok(gauge(text, "proofpath_gateway_relayer_gas_balance_wei") > 0);
-    const deposit = (await anvil.client.readContract({ address: pp.settlement, abi: proofSettlementAbi, functionName: "balanceOf", args: [pp.enclave.address] })) as bigint;
+    const deposit = (await anvil.client.readContract({
+      address: pp.settlement,
+      abi: proofSettlementAbi,
+      functionName: "balanceOf",
+      args: [pp.enclave.address],
+    })) as bigint;
     assert.ok(deposit > 0n);
-    assert.ok(Math.abs(gauge(text, "proofpath_gateway_opg_deposit_wei") - Number(deposit)) <= Number(deposit) * 1e-6 + 1);
+    assert.ok(
+      Math.abs(gauge(text, "proofpath_gateway_opg_deposit_wei") - Number(deposit)) <= Number(deposit) * 1e-6 + 1,
+    );
     const left = gauge(text, "proofpath_gateway_active_until_seconds");
     assert.ok(left > 0 && left < 10 * 365 * 86_400, String(left));
     // Thresholds set so both warn: ok stays true, each warning says what to do.
     const h = hook.health() as { ok: boolean; warnings: string[] };
     assert.equal(h.ok, true);
-    assert.ok(h.warnings.some((w) => w.includes("deposit more")), JSON.stringify(h.warnings));
-    assert.ok(h.warnings.some((w) => w.includes("re-attest")), JSON.stringify(h.warnings));
+    assert.ok(
+      h.warnings.some((w) => w.includes("deposit more")),
+      JSON.stringify(h.warnings),
+    );
+    assert.ok(
+      h.warnings.some((w) => w.includes("re-attest")),
+      JSON.stringify(h.warnings),
+    );
   });
 });
 
@@ -143,9 +189,17 @@ describe("RPC failover: first URL dead, second alive", function () {
     const rpcUrls = [dead, net.anvil.url];
     const daPort = await freePort();
     hook = await createSettlementHook({
-      store: path.join(net.dir, "gateway.db"), enclaveKey: net.enclave, relayerKey: devKey(2), rpcUrls,
-      settlement: net.settlement, chainId: net.deployment.chainId, daBaseUrl: `http://127.0.0.1:${daPort}/da`,
-      batch: { maxCalls: 8, maxAgeMs: 200 }, confirmations: 1, pollMs: 100, synchronous: "normal",
+      store: path.join(net.dir, "gateway.db"),
+      enclaveKey: net.enclave,
+      relayerKey: devKey(2),
+      rpcUrls,
+      settlement: net.settlement,
+      chainId: net.deployment.chainId,
+      daBaseUrl: `http://127.0.0.1:${daPort}/da`,
+      batch: { maxCalls: 8, maxAgeMs: 200 },
+      confirmations: 1,
+      pollMs: 100,
+      synchronous: "normal",
       logger: pino({ level: "silent" }),
     });
     const app = new Hono();
@@ -153,11 +207,26 @@ describe("RPC failover: first URL dead, second alive", function () {
     da = await listen(app, daPort);
     const ports = [await freePort(), await freePort(), await freePort()];
     for (let i = 0; i < 3; i++) {
-      validators.push(await createValidator({
-        privateKey: net.validatorKeys[i]!, daAllowPrivate: true, rpcUrls, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
-        port: ports[i]!, peers: meshPeers(ports, i),
-        pollIntervalMs: 250, confirmations: 0, submitStaggerMs: 500, receiptSamples: 1, claim: false, finalize: false,
-      }, { logger: pino({ level: "silent" }) }));
+      validators.push(
+        await createValidator(
+          {
+            privateKey: net.validatorKeys[i]!,
+            daAllowPrivate: true,
+            rpcUrls,
+            deployment: net.deploymentFile,
+            dataDir: path.join(net.dir, `v${i}`),
+            port: ports[i]!,
+            peers: meshPeers(ports, i),
+            pollIntervalMs: 250,
+            confirmations: 0,
+            submitStaggerMs: 500,
+            receiptSamples: 1,
+            claim: false,
+            finalize: false,
+          },
+          { logger: pino({ level: "silent" }) },
+        ),
+      );
     }
   });
 
@@ -173,18 +242,32 @@ describe("RPC failover: first URL dead, second alive", function () {
     const m = keccak256(toHex("failover"));
     const recorded = [];
     for (let i = 0; i < 12; i++) {
-      recorded.push(hook.record({ modelId: m, requestHash: keccak256(toHex(`fq${i}`)), responseHash: keccak256(toHex(`fr${i}`)), inputTokens: 10 + i, outputTokens: 20 + i }));
+      recorded.push(
+        hook.record({
+          modelId: m,
+          requestHash: keccak256(toHex(`fq${i}`)),
+          responseHash: keccak256(toHex(`fr${i}`)),
+          inputTokens: 10 + i,
+          outputTokens: 20 + i,
+        }),
+      );
     }
     await Promise.all(recorded.map((r) => r.durable));
     await hook.flush();
     await hook.settled(30_000);
     const batches = [0n, 1n];
-    await waitFor("hook batches attested through the second RPC", async () => {
-      const st = await Promise.all(batches.map((s) => batchStatus(net, net.enclave.address, s)));
-      return st.every((s) => s === BatchStatus.Attested);
-    }, 30_000, 250);
+    await waitFor(
+      "hook batches attested through the second RPC",
+      async () => {
+        const st = await Promise.all(batches.map((s) => batchStatus(net, net.enclave.address, s)));
+        return st.every((s) => s === BatchStatus.Attested);
+      },
+      30_000,
+      250,
+    );
     assert.equal((hook.health() as { ok: boolean }).ok, true);
     // Each validator reports its gas balance (read through the failover transport too).
-    for (const v of validators) assert.ok(gauge(await v.metrics.registry.metrics(), "proofpath_validator_gas_balance_wei") > 0);
+    for (const v of validators)
+      assert.ok(gauge(await v.metrics.registry.metrics(), "proofpath_validator_gas_balance_wei") > 0);
   });
 });

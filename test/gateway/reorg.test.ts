@@ -6,7 +6,14 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startAnvil, deployWithGateway, nextSeqs, settledBatches, type Anvil, type Proofpath } from "./helpers/chain.js";
+import {
+  startAnvil,
+  deployWithGateway,
+  nextSeqs,
+  settledBatches,
+  type Anvil,
+  type Proofpath,
+} from "./helpers/chain.js";
 import { newLedger, verifySettlement } from "./helpers/verify.js";
 import { recordCalls, testHook } from "./helpers/hookRun.js";
 import type { SettlementHook } from "../../gateway/index.js";
@@ -41,17 +48,33 @@ describe("gateway reorg handling (anvil_reorg)", function () {
     const store = path.join(dir, "gateway.db");
     const ledger = newLedger();
     const gw = pp.enclave.address;
-    hook = await testHook({ store, enclaveKey: pp.enclaveKey, relayerKey: pp.relayerKey, rpcUrl: anvil.url, settlement: pp.settlement, confirmations: 2 });
-    const mine = (n: number) => anvil.client.request({ method: "anvil_mine" as never, params: [`0x${n.toString(16)}`] as never });
+    hook = await testHook({
+      store,
+      enclaveKey: pp.enclaveKey,
+      relayerKey: pp.relayerKey,
+      rpcUrl: anvil.url,
+      settlement: pp.settlement,
+      confirmations: 2,
+    });
+    const mine = (n: number) =>
+      anvil.client.request({ method: "anvil_mine" as never, params: [`0x${n.toString(16)}`] as never });
 
     let reorgs = 0;
     for (let round = 0; round < 3; round++) {
       await recordCalls(hook, 150, ledger); // 3 batches of ≤ 64
       await hook.flush();
       const sealedSoFar = Math.ceil(ledger.returned.size / 64);
-      await until("batches included", 30_000, async () => (await nextSeqs(anvil.client, pp.settlement, gw)).nextCallSeq === ledger.returned.size);
+      await until(
+        "batches included",
+        30_000,
+        async () => (await nextSeqs(anvil.client, pp.settlement, gw)).nextCallSeq === ledger.returned.size,
+      );
       await mine(2);
-      await until("batches confirmed", 30_000, () => ((hook!.health().batches as Record<string, number>).confirmed ?? 0) >= sealedSoFar - 1);
+      await until(
+        "batches confirmed",
+        30_000,
+        () => ((hook!.health().batches as Record<string, number>).confirmed ?? 0) >= sealedSoFar - 1,
+      );
       const before = await nextSeqs(anvil.client, pp.settlement, gw);
       const head = await anvil.client.getBlockNumber({ cacheTime: 0 });
       const last = (await settledBatches(anvil.client, pp.settlement, gw)).at(-1)!;
@@ -59,7 +82,10 @@ describe("gateway reorg handling (anvil_reorg)", function () {
       const depth = Number(head - receipt.blockNumber) + 1 + round; // at least the last batch, sometimes more
       await anvil.client.request({ method: "anvil_reorg" as never, params: [depth, []] as never });
       const after = await nextSeqs(anvil.client, pp.settlement, gw);
-      assert.ok(after.nextBatchSeq < before.nextBatchSeq, `reorg of depth ${depth} did not remove a batch (${before.nextBatchSeq} -> ${after.nextBatchSeq})`);
+      assert.ok(
+        after.nextBatchSeq < before.nextBatchSeq,
+        `reorg of depth ${depth} did not remove a batch (${before.nextBatchSeq} -> ${after.nextBatchSeq})`,
+      );
       reorgs += before.nextBatchSeq - after.nextBatchSeq;
       // Keep the chain moving so resubmissions get mined and confirmed.
       await until("re-settled", 60_000, async () => {
@@ -73,7 +99,9 @@ describe("gateway reorg handling (anvil_reorg)", function () {
     await hook.close();
     hook = undefined;
     const v = await verifySettlement(anvil.client, pp.settlement, gw, store, ledger);
-    console.log(`      reorg: ${reorgs} batch settlements reorged out, hook resubmitted ${reorged}; ${JSON.stringify(v)}`);
+    console.log(
+      `      reorg: ${reorgs} batch settlements reorged out, hook resubmitted ${reorged}; ${JSON.stringify(v)}`,
+    );
     assert.ok(reorged >= 1, "the hook never noticed a reorg");
     // settledBatches() asserts (in verifySettlement) one canonical BatchSubmitted per batchSeq.
     assert.equal(v.served, v.returned);

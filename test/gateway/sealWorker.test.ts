@@ -24,7 +24,9 @@ const headerArb: fc.Arbitrary<BatchHeader> = fc.record({
   firstCallSeq: u64,
   count: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
   root: bytes32,
-  usage: fc.array(fc.record({ modelId: bytes32, calls: fc.nat(), inputTokens: u64, outputTokens: u64 }), { maxLength: 4 }),
+  usage: fc.array(fc.record({ modelId: bytes32, calls: fc.nat(), inputTokens: u64, outputTokens: u64 }), {
+    maxLength: 4,
+  }),
   fee: fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }),
   firstServedAt: u64,
   lastServedAt: u64,

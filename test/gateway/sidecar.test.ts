@@ -55,13 +55,34 @@ describe("gateway sidecar (proofpath gateway-sidecar, Python client)", function 
 
   it("test_pythonGateway_recordsThroughSidecar_durableSignedReceiptsSettled_succeeds", async () => {
     const config = path.join(dir, "hook.json");
-    writeFileSync(config, JSON.stringify({
-      store: path.join(dir, "gateway.db"), rpcUrl: anvil.url, settlement: pp.settlement, daBaseUrl: "http://127.0.0.1:1/da",
-      batch: { maxCalls: 5, maxAgeMs: 200 }, confirmations: 1,
-    }));
-    child = spawn(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/cli.ts", "gateway-sidecar", "--config", config, "--port", "0"], {
-      cwd: root, env: { ...process.env, PROOFPATH_ENCLAVE_KEY: pp.enclaveKey, PROOFPATH_RELAYER_KEY: pp.relayerKey }, stdio: ["ignore", "pipe", "pipe"],
-    });
+    writeFileSync(
+      config,
+      JSON.stringify({
+        store: path.join(dir, "gateway.db"),
+        rpcUrl: anvil.url,
+        settlement: pp.settlement,
+        daBaseUrl: "http://127.0.0.1:1/da",
+        batch: { maxCalls: 5, maxAgeMs: 200 },
+        confirmations: 1,
+      }),
+    );
+    child = spawn(
+      process.execPath,
+      [
+        path.join(root, "node_modules/tsx/dist/cli.mjs"),
+        "scripts/cli.ts",
+        "gateway-sidecar",
+        "--config",
+        config,
+        "--port",
+        "0",
+      ],
+      {
+        cwd: root,
+        env: { ...process.env, PROOFPATH_ENCLAVE_KEY: pp.enclaveKey, PROOFPATH_RELAYER_KEY: pp.relayerKey },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let out = "";
     child.stderr!.on("data", (d) => (out += d));
     const url = await new Promise<string>((resolve, reject) => {
@@ -73,15 +94,26 @@ describe("gateway sidecar (proofpath gateway-sidecar, Python client)", function 
       child!.once("exit", (code) => reject(new Error(`sidecar exited ${code}: ${out}`)));
     });
 
-    const py = spawnSync("python3", ["-c", PY_DRIVER, url, path.join(root, "clients/python")], { encoding: "utf8", timeout: 60_000 });
+    const py = spawnSync("python3", ["-c", PY_DRIVER, url, path.join(root, "clients/python")], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     assert.equal(py.status, 0, py.stderr);
     const r = JSON.parse(py.stdout) as { records: any[]; bad: any; status: any; receipt0: any };
     const domain = settlementDomain(pp.deployment.chainId, pp.settlement);
-    assert.deepEqual(r.records.map((x) => x.callSeq), ["0", "1", "2", "3", "4"], "callSeqs contiguous from 0");
+    assert.deepEqual(
+      r.records.map((x) => x.callSeq),
+      ["0", "1", "2", "3", "4"],
+      "callSeqs contiguous from 0",
+    );
     for (const x of r.records) {
       assert.equal(x.durable, true);
       const receipt = { ...x.receipt, callSeq: BigInt(x.receipt.callSeq), servedAt: BigInt(x.receipt.servedAt) };
-      assert.equal(await recoverReceiptSigner(domain, receipt, x.receiptSignature as Hex), pp.enclave.address, "signed by the enclave");
+      assert.equal(
+        await recoverReceiptSigner(domain, receipt, x.receiptSignature as Hex),
+        pp.enclave.address,
+        "signed by the enclave",
+      );
       assert.equal(x.receipt.requestHash, `0x${(Number(x.callSeq) + 1).toString(16).repeat(64).slice(0, 64)}`);
     }
     assert.equal(r.bad.status, 400);

@@ -44,7 +44,11 @@ describe("gateway store missing or behind the chain", function () {
     const end = await Promise.race([run.exit, new Promise<null>((r) => setTimeout(() => r(null), 60_000))]);
     if (end === null) run.proc.kill("SIGKILL");
     assert.notEqual(end, null, "the gateway kept running on a store behind the chain");
-    assert.equal(run.returned.size, 0, `a store behind the chain handed out callSeqs ${[...run.returned.keys()].slice(0, 5).join(", ")}…`);
+    assert.equal(
+      run.returned.size,
+      0,
+      `a store behind the chain handed out callSeqs ${[...run.returned.keys()].slice(0, 5).join(", ")}…`,
+    );
     assert.notEqual(end!.code, 0, "the gateway must fail closed");
     return run.stderr;
   }

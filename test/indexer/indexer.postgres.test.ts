@@ -11,7 +11,15 @@ import { fuzzApi } from "./helpers/fuzz.js";
 import { startPonder, type Ponder } from "../../indexer/harness/ponder.js";
 import { startPostgres, type Postgres } from "../../indexer/harness/postgres.js";
 import { MODELS, setupProtocol, type Protocol } from "./helpers/protocol.js";
-import { checkGraphql, checkRest, checkSql, expectedTotals, idOf, runScenario, type Expected } from "./helpers/scenario.js";
+import {
+  checkGraphql,
+  checkRest,
+  checkSql,
+  expectedTotals,
+  idOf,
+  runScenario,
+  type Expected,
+} from "./helpers/scenario.js";
 import { waitFor } from "../../indexer/harness/ports.js";
 
 describe("indexer on Postgres", function () {
@@ -27,7 +35,12 @@ describe("indexer on Postgres", function () {
     postgres = await startPostgres();
     protocol = await setupProtocol(anvil.url, anvil.rpc);
     expected = await runScenario(protocol);
-    ponder = await startPonder({ deploymentFile: protocol.deploymentFile, rpcUrl: anvil.url, databaseUrl: postgres.url, logName: "postgres" });
+    ponder = await startPonder({
+      deploymentFile: protocol.deploymentFile,
+      rpcUrl: anvil.url,
+      databaseUrl: postgres.url,
+      logName: "postgres",
+    });
     await ponder.waitForBlock(expected.lastBlock, 240_000);
   });
 
@@ -50,7 +63,11 @@ describe("indexer on Postgres", function () {
     await get.arrayBuffer();
     const pre = await fetch(`${ponder.url}/calls/0x${"11".repeat(20)}/1`, {
       method: "OPTIONS",
-      headers: { origin: "https://dashboard.example", "access-control-request-method": "GET", "access-control-request-headers": "content-type" },
+      headers: {
+        origin: "https://dashboard.example",
+        "access-control-request-method": "GET",
+        "access-control-request-headers": "content-type",
+      },
     });
     assert.equal(pre.status, 204);
     assert.equal(pre.headers.get("access-control-allow-origin"), "*");
@@ -67,12 +84,16 @@ describe("indexer on Postgres", function () {
     const client = new pg.Client({ connectionString: postgres.url });
     await client.connect();
     try {
-      const { rows } = await client.query<{ id: string; status: string; calls: number }>(`select id, status, calls from "${ponder.schema}".batch order by id`);
+      const { rows } = await client.query<{ id: string; status: string; calls: number }>(
+        `select id, status, calls from "${ponder.schema}".batch order by id`,
+      );
       assert.deepEqual(
         rows.map((r) => [r.id, r.status]),
         expected.batches.map((b) => [idOf(b.header), b.status]).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
       );
-      const { rows: net } = await client.query<{ calls_settled: string }>(`select calls_settled::text from "${ponder.schema}".network`);
+      const { rows: net } = await client.query<{ calls_settled: string }>(
+        `select calls_settled::text from "${ponder.schema}".network`,
+      );
       assert.equal(net[0]!.calls_settled, String(expectedTotals(expected).callsSettled));
     } finally {
       await client.end();
@@ -83,16 +104,32 @@ describe("indexer on Postgres", function () {
     const statuses = new Map(expected.batches.map((b) => [b.status, b]));
     assert.equal(statuses.size, 4);
     await checkDashboard(ponder, {
-      lookups: [...statuses.values()].map((b) => ({ gateway: b.header.gateway, callSeq: b.header.firstCallSeq, status: b.status })),
+      lookups: [...statuses.values()].map((b) => ({
+        gateway: b.header.gateway,
+        callSeq: b.header.firstCallSeq,
+        status: b.status,
+      })),
       validators: Object.fromEntries(expected.validators.map((v) => [v.address.toLowerCase(), v.status])),
-      gateways: Object.fromEntries(expected.gateways.map((g) => [g.address.toLowerCase(), g.address === expected.equivocator ? "slashed" : "active"])),
+      gateways: Object.fromEntries(
+        expected.gateways.map((g) => [
+          g.address.toLowerCase(),
+          g.address === expected.equivocator ? "slashed" : "active",
+        ]),
+      ),
     });
   });
 
   it("never answers 5xx to fuzzed parameters, and SQL injection changes and leaks nothing", async () => {
-    const before = { stats: await ponder.getJson("/network/stats"), batches: await ponder.getJson("/batches?limit=1000") };
+    const before = {
+      stats: await ponder.getJson("/network/stats"),
+      batches: await ponder.getJson("/batches?limit=1000"),
+    };
     const h = expected.batches[0]!.header;
-    const { statuses } = await fuzzApi(ponder, { gateway: h.gateway, callSeq: h.firstCallSeq.toString(), batchId: idOf(h) }, Number(process.env.FUZZ_RUNS ?? 1000));
+    const { statuses } = await fuzzApi(
+      ponder,
+      { gateway: h.gateway, callSeq: h.firstCallSeq.toString(), batchId: idOf(h) },
+      Number(process.env.FUZZ_RUNS ?? 1000),
+    );
     assert.ok((statuses[400] ?? 0) > 0 && (statuses[200] ?? 0) > 0, JSON.stringify(statuses));
     assert.deepEqual(await ponder.getJson("/network/stats"), before.stats);
     assert.deepEqual(await ponder.getJson("/batches?limit=1000"), before.batches);
@@ -107,7 +144,10 @@ describe("indexer on Postgres", function () {
       gateway: await ponder.getJson(`/gateways/${gw2.address}`),
     });
     const before = await snapshot();
-    const { header, block } = await protocol.submit(Array.from({ length: 5 }, () => ({ modelId: MODELS.llama, inputTokens: 11, outputTokens: 22 })), { gw: gw2 });
+    const { header, block } = await protocol.submit(
+      Array.from({ length: 5 }, () => ({ modelId: MODELS.llama, inputTokens: 11, outputTokens: 22 })),
+      { gw: gw2 },
+    );
     await ponder.waitForBlock(block);
     const call = await ponder.getJson(`/calls/${gw2.address}/${header.firstCallSeq}`);
     assert.equal(call.status, "submitted");
@@ -122,7 +162,11 @@ describe("indexer on Postgres", function () {
     const receipt = await anvil.rpc("eth_getTransactionReceipt", [call.txs.submit]);
     assert.equal(receipt, null, "the batch transaction is gone from the chain");
 
-    await waitFor("the indexer to drop the reorged batch", async () => (await ponder.getJson(`/calls/${gw2.address}/${header.firstCallSeq}`)).status === "pending", 60_000);
+    await waitFor(
+      "the indexer to drop the reorged batch",
+      async () => (await ponder.getJson(`/calls/${gw2.address}/${header.firstCallSeq}`)).status === "pending",
+      60_000,
+    );
     const newHead = BigInt(await anvil.rpc<string>("eth_blockNumber"));
     await ponder.waitForBlock(newHead);
     const res = await ponder.get(`/batches/${idOf(header)}`);

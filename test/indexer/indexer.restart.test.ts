@@ -32,7 +32,13 @@ describe("indexer killed mid-backfill", function () {
     protocol = await setupProtocol(anvil.url, anvil.rpc);
     const models = [MODELS.llama, MODELS.mistral, MODELS.qwen];
     headers = await protocol.submitMany(
-      Array.from({ length: BATCHES }, (_, i) => Array.from({ length: 1 + (i % 3) }, (_, j) => ({ modelId: models[(i + j) % 3]!, inputTokens: 10 + i, outputTokens: 20 + j }))),
+      Array.from({ length: BATCHES }, (_, i) =>
+        Array.from({ length: 1 + (i % 3) }, (_, j) => ({
+          modelId: models[(i + j) % 3]!,
+          inputTokens: 10 + i,
+          outputTokens: 20 + j,
+        })),
+      ),
       { perBlock: PER_BLOCK },
     );
     attested = headers.slice(0, 100);
@@ -60,9 +66,15 @@ describe("indexer killed mid-backfill", function () {
       // Kill once the backfill has committed its first chunk of batches but not the rest, so the
       // restart has to resume from a checkpoint in the middle (where double counting would show).
       const committed = async () =>
-        client.query<{ n: string }>(`select count(*)::text as n from "${schema}".batch`).then((r) => Number(r.rows[0]!.n), () => 0);
+        client.query<{ n: string }>(`select count(*)::text as n from "${schema}".batch`).then(
+          (r) => Number(r.rows[0]!.n),
+          () => 0,
+        );
       await waitFor("the backfill to commit a first chunk", async () => (await committed()) > 0, 300_000, 50);
-      const ready = await first.get("/ready").then((r) => r.ok, () => false);
+      const ready = await first.get("/ready").then(
+        (r) => r.ok,
+        () => false,
+      );
       await first.stop("SIGKILL");
       const partial = await committed();
       assert.equal(ready, false, "still backfilling when killed");
@@ -81,7 +93,12 @@ describe("indexer killed mid-backfill", function () {
       const { rows } = await client.query<{ n: string; calls: string; fees: string; distinct_seq: string }>(
         `select count(*)::text as n, sum(calls)::text as calls, sum(fee)::text as fees, count(distinct first_call_seq)::text as distinct_seq from "${schema}".batch`,
       );
-      assert.deepEqual(rows[0], { n: String(BATCHES), calls: String(calls), fees: stats.feesSubmitted, distinct_seq: String(BATCHES) });
+      assert.deepEqual(rows[0], {
+        n: String(BATCHES),
+        calls: String(calls),
+        fees: stats.feesSubmitted,
+        distinct_seq: String(BATCHES),
+      });
       const { rows: roll } = await client.query<{ calls: string; batches: string }>(
         `select sum(calls)::text as calls, sum(batches)::text as batches from "${schema}".gateway_rollup where period = 'day'`,
       );

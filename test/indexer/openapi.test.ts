@@ -8,7 +8,10 @@ import { buildOpenApi, OPENAPI_PATH } from "../../indexer/src/api/openapi.js";
 import { MAX_LIMIT } from "../../indexer/src/api/params.js";
 import { honoPath, routes } from "../../indexer/src/api/routes.js";
 
-const registered = [...Object.values(routes).map((r) => ({ method: "GET", path: honoPath(r.path) })), { method: "GET", path: OPENAPI_PATH }];
+const registered = [
+  ...Object.values(routes).map((r) => ({ method: "GET", path: honoPath(r.path) })),
+  { method: "GET", path: OPENAPI_PATH },
+];
 type Param = { name: string; in: string; required: boolean; schema: Record<string, unknown> };
 const paramsOf = (doc: any, path: string): Param[] => doc.paths[path].get.parameters;
 
@@ -21,7 +24,11 @@ describe("OpenAPI document", () => {
     assert.equal(new Set(ids).size, ids.length);
     for (const [path, item] of Object.entries<any>(doc.paths)) {
       assert.ok(item.get.responses["200"].content["application/json"].schema, path);
-      for (const name of path.matchAll(/\{(\w+)\}/g)) assert.ok(item.get.parameters.some((p: Param) => p.name === name[1] && p.in === "path" && p.required), `${path} ${name[1]}`);
+      for (const name of path.matchAll(/\{(\w+)\}/g))
+        assert.ok(
+          item.get.parameters.some((p: Param) => p.name === name[1] && p.in === "path" && p.required),
+          `${path} ${name[1]}`,
+        );
     }
   });
 
@@ -29,23 +36,52 @@ describe("OpenAPI document", () => {
     const doc = buildOpenApi(registered);
     for (const path of ["/batches", "/gateways", "/validators"]) {
       const limit = paramsOf(doc, path).find((p) => p.name === "limit")!;
-      assert.deepEqual({ in: limit.in, required: limit.required, schema: limit.schema }, { in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: MAX_LIMIT } });
+      assert.deepEqual(
+        { in: limit.in, required: limit.required, schema: limit.schema },
+        { in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: MAX_LIMIT } },
+      );
     }
     const call = paramsOf(doc, "/calls/{gateway}/{callSeq}");
     assert.equal(call.find((p) => p.name === "gateway")!.schema.pattern, "^0x[0-9a-fA-F]{40}$");
     assert.equal(call.find((p) => p.name === "callSeq")!.schema.pattern, "^[0-9]{1,20}$");
-    assert.deepEqual(paramsOf(doc, "/batches").find((p) => p.name === "status")!.schema.enum, ["submitted", "attested", "finalized", "rejected"]);
+    assert.deepEqual(paramsOf(doc, "/batches").find((p) => p.name === "status")!.schema.enum, [
+      "submitted",
+      "attested",
+      "finalized",
+      "rejected",
+    ]);
     assert.equal(paramsOf(doc, "/batches").find((p) => p.name === "from")!.schema.maxLength, 40);
-    assert.deepEqual(paramsOf(doc, "/network/activity").find((p) => p.name === "granularity")!.schema.enum, ["hour", "day"]);
+    assert.deepEqual(paramsOf(doc, "/network/activity").find((p) => p.name === "granularity")!.schema.enum, [
+      "hour",
+      "day",
+    ]);
     assert.deepEqual(paramsOf(doc, "/network/stats"), []);
     const answer = (doc as any).paths["/validators"].get.responses["200"].content["application/json"].schema;
-    assert.deepEqual(Object.keys(answer.properties).sort(), ["activeStake", "exitDelay", "items", "minStake", "nextCursor", "quorum"]);
+    assert.deepEqual(Object.keys(answer.properties).sort(), [
+      "activeStake",
+      "exitDelay",
+      "items",
+      "minStake",
+      "nextCursor",
+      "quorum",
+    ]);
   });
 
   it("refuses an app with an undocumented route or a spec without a route", () => {
-    assert.throws(() => buildOpenApi([...registered, { method: "GET", path: "/calls/by-hash/:hash" }]), /undocumented \["\/calls\/by-hash\/:hash"\]/);
-    assert.throws(() => buildOpenApi(registered.filter((r) => r.path !== "/models/usage")), /not registered \["\/models\/usage"\]/);
+    assert.throws(
+      () => buildOpenApi([...registered, { method: "GET", path: "/calls/by-hash/:hash" }]),
+      /undocumented \["\/calls\/by-hash\/:hash"\]/,
+    );
+    assert.throws(
+      () => buildOpenApi(registered.filter((r) => r.path !== "/models/usage")),
+      /not registered \["\/models\/usage"\]/,
+    );
     // The dashboard's files and Ponder's endpoints are not REST routes.
-    buildOpenApi([...registered, { method: "GET", path: "/" }, { method: "GET", path: "/vendor/uPlot.min.css" }, { method: "ALL", path: "/sql/*" }]);
+    buildOpenApi([
+      ...registered,
+      { method: "GET", path: "/" },
+      { method: "GET", path: "/vendor/uPlot.min.css" },
+      { method: "ALL", path: "/sql/*" },
+    ]);
   });
 });

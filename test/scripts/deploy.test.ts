@@ -16,9 +16,15 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
 function runDeploy(env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/deploy.ts", ...args], {
-      cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/deploy.ts", ...args],
+      {
+        cwd: root,
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
@@ -27,7 +33,11 @@ function runDeploy(env: Record<string, string>, args: string[] = []): Promise<{ 
 }
 
 const ownable = parseAbi(["function owner() view returns (address)"]);
-const timelockAbi = parseAbi(["function getMinDelay() view returns (uint256)", "function hasRole(bytes32, address) view returns (bool)", "function PROPOSER_ROLE() view returns (bytes32)"]);
+const timelockAbi = parseAbi([
+  "function getMinDelay() view returns (uint256)",
+  "function hasRole(bytes32, address) view returns (bool)",
+  "function PROPOSER_ROLE() view returns (bytes32)",
+]);
 
 describe("npm run deploy (scripts/deploy.ts)", function () {
   this.timeout(120_000);
@@ -47,35 +57,62 @@ describe("npm run deploy (scripts/deploy.ts)", function () {
     const validators = [1, 2, 3].map((i) => devClients(chain!, i).account.address);
     const governance = devClients(chain, 4).account.address;
     const out = path.join(dir, "local.json");
-    const r = await runDeploy({
-      PROOFPATH_RPC_URL: chain.rpcUrl, PROOFPATH_DEPLOYER_KEY: devPrivateKey(0), PROOFPATH_VALIDATORS: validators.join(","),
-      PROOFPATH_QUORUM: "2", PROOFPATH_GOVERNANCE: governance, PROOFPATH_WITHDRAW_DELAY: "7200",
-    }, ["--out", out]);
+    const r = await runDeploy(
+      {
+        PROOFPATH_RPC_URL: chain.rpcUrl,
+        PROOFPATH_DEPLOYER_KEY: devPrivateKey(0),
+        PROOFPATH_VALIDATORS: validators.join(","),
+        PROOFPATH_QUORUM: "2",
+        PROOFPATH_GOVERNANCE: governance,
+        PROOFPATH_WITHDRAW_DELAY: "7200",
+      },
+      ["--out", out],
+    );
     assert.equal(r.code, 0, r.out);
     const d = JSON.parse(readFileSync(out, "utf8")) as { contracts: Record<string, Address> };
     const pub = createPublicClient({ transport: http(chain.rpcUrl) });
     const timelock = d.contracts.Timelock!;
     assert.ok(timelock, "the deployment record names the timelock");
     for (const name of ["ValidatorSet", "GatewayRegistry", "ProofSettlement"]) {
-      assert.equal(await pub.readContract({ address: d.contracts[name]!, abi: ownable, functionName: "owner" }), timelock, `${name} is owned by the timelock`);
+      assert.equal(
+        await pub.readContract({ address: d.contracts[name]!, abi: ownable, functionName: "owner" }),
+        timelock,
+        `${name} is owned by the timelock`,
+      );
     }
     // Default delay: the longest horizon (bond withdrawal delay, 7 days) plus a day.
-    assert.equal(await pub.readContract({ address: timelock, abi: timelockAbi, functionName: "getMinDelay" }), 8n * 86_400n);
+    assert.equal(
+      await pub.readContract({ address: timelock, abi: timelockAbi, functionName: "getMinDelay" }),
+      8n * 86_400n,
+    );
     const proposer = await pub.readContract({ address: timelock, abi: timelockAbi, functionName: "PROPOSER_ROLE" });
-    assert.equal(await pub.readContract({ address: timelock, abi: timelockAbi, functionName: "hasRole", args: [proposer, governance] }), true);
+    assert.equal(
+      await pub.readContract({
+        address: timelock,
+        abi: timelockAbi,
+        functionName: "hasRole",
+        args: [proposer, governance],
+      }),
+      true,
+    );
   });
 
   it("test_localDefaultsOnRealChain_shortWindowOrShortTimelock_refused", async () => {
     await chain?.stop();
     chain = await startDevChain({ chainId: 8453 });
     const env = {
-      PROOFPATH_RPC_URL: chain.rpcUrl, PROOFPATH_DEPLOYER_KEY: devPrivateKey(0),
-      PROOFPATH_VALIDATORS: devClients(chain, 1).account.address, PROOFPATH_QUORUM: "1",
+      PROOFPATH_RPC_URL: chain.rpcUrl,
+      PROOFPATH_DEPLOYER_KEY: devPrivateKey(0),
+      PROOFPATH_VALIDATORS: devClients(chain, 1).account.address,
+      PROOFPATH_QUORUM: "1",
     };
     const short = await runDeploy(env, ["--out", path.join(dir, "x.json")]);
     assert.equal(short.code, 2, short.out);
     assert.match(short.out, /challengeWindow: 60 s is a local-chain value; chain 8453 needs at least 3600 s/);
-    const timelock = await runDeploy({ ...env, PROOFPATH_CHALLENGE_WINDOW: "7200", PROOFPATH_EXIT_DELAY: "7200", PROOFPATH_TIMELOCK_DELAY: "3600" }, ["--out", path.join(dir, "y.json")]);
+    const timelock = await runDeploy(
+      { ...env, PROOFPATH_CHALLENGE_WINDOW: "7200", PROOFPATH_EXIT_DELAY: "7200", PROOFPATH_TIMELOCK_DELAY: "3600" },
+      ["--out", path.join(dir, "y.json")],
+    );
     assert.equal(timelock.code, 2, timelock.out);
     assert.match(timelock.out, /timelockDelay: 3600 s must exceed the longest in-flight horizon/);
   });

@@ -22,9 +22,21 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 type Run = { code: number | null; stdout: string; stderr: string };
 function cli(args: string[], env: Record<string, string | undefined>): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/cli.ts", ...args], {
-      cwd: root, env: { ...process.env, PROOFPATH_DEPLOYMENT: undefined, PROOFPATH_RPC_URL: undefined, PROOFPATH_PRIVATE_KEY: undefined, ...env }, stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/cli.ts", ...args],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          PROOFPATH_DEPLOYMENT: undefined,
+          PROOFPATH_RPC_URL: undefined,
+          PROOFPATH_PRIVATE_KEY: undefined,
+          ...env,
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -82,9 +94,16 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
 
     const dry = await cli(["validator", "join", "--dry-run", "--json"], as);
     assert.equal(dry.code, 0, dry.stderr);
-    const planned = json<{ dryRun: boolean; from: Address; transactions: { to: Address; data: Hex; value: string; function: string; args: unknown[] }[] }>(dry);
+    const planned = json<{
+      dryRun: boolean;
+      from: Address;
+      transactions: { to: Address; data: Hex; value: string; function: string; args: unknown[] }[];
+    }>(dry);
     assert.equal(planned.from, me);
-    assert.deepEqual(planned.transactions.map((t) => t.function), ["OPGToken.approve", "ValidatorSet.stake"]);
+    assert.deepEqual(
+      planned.transactions.map((t) => t.function),
+      ["OPGToken.approve", "ValidatorSet.stake"],
+    );
     assert.deepEqual(planned.transactions[1]!.args, [me, parseUnits("10000", 18).toString()]);
     assert.equal(json(await cli(["validator", "status", "--json"], as)).status, "Admitted", "a dry run sends nothing");
 
@@ -101,7 +120,9 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     }
 
     const active = await cli(["validator", "status", "--json"], as);
-    const s = json<{ status: string; stake: string; quorum: string; activeValidators: string; rewardsOwed: string }>(active);
+    const s = json<{ status: string; stake: string; quorum: string; activeValidators: string; rewardsOwed: string }>(
+      active,
+    );
     assert.equal(s.status, "Active");
     assert.equal(s.stake, parseUnits("10000", 18).toString());
     assert.equal(s.activeValidators, "4");
@@ -140,10 +161,23 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     }
     const sub = await cli(["validator", "join", "--help"], {});
     assert.equal(sub.code, 0);
-    const noDeployment = await cli(["validator", "status", "0x0000000000000000000000000000000000000001"], { PROOFPATH_RPC_URL: chain.rpcUrl });
+    const noDeployment = await cli(["validator", "status", "0x0000000000000000000000000000000000000001"], {
+      PROOFPATH_RPC_URL: chain.rpcUrl,
+    });
     assert.equal(noDeployment.code, 2);
     assert.match(noDeployment.stderr, /PROOFPATH_DEPLOYMENT/);
-    const missing = await cli(["validator", "status", "0x0000000000000000000000000000000000000001", "--deployment", path.join(dir, "nope.json"), "--rpc", chain.rpcUrl], {});
+    const missing = await cli(
+      [
+        "validator",
+        "status",
+        "0x0000000000000000000000000000000000000001",
+        "--deployment",
+        path.join(dir, "nope.json"),
+        "--rpc",
+        chain.rpcUrl,
+      ],
+      {},
+    );
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /Cannot read deployment file/);
     const badKey = await cli(["validator", "join", "--dry-run"], { ...env, PROOFPATH_PRIVATE_KEY: "0x1234" });
@@ -153,7 +187,10 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     assert.equal(noKey.code, 2);
     const keyFlag = await cli(["validator", "join", "--private-key", devPrivateKey(1)], env);
     assert.equal(keyFlag.code, 2, "no key flag exists");
-    const badAmount = await cli(["enclave", "deposit", "0x0000000000000000000000000000000000000001", "--amount", "ten"], env);
+    const badAmount = await cli(
+      ["enclave", "deposit", "0x0000000000000000000000000000000000000001", "--amount", "ten"],
+      env,
+    );
     assert.equal(badAmount.code, 2);
     assert.match(badAmount.stderr, /--amount: expected an OPG amount/);
   });
@@ -164,7 +201,12 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     const enclave = privateKeyToAccount(devPrivateKey(7));
     const validators = [1, 2, 3].map((i) => privateKeyToAccount(devPrivateKey(i)));
     await registerEnclave(ownerClients.publicClient as never, {
-      deployment: d, owner: ownerClients.walletClient, operator: operator.walletClient, enclave, validators, deposit: parseUnits("100", 18),
+      deployment: d,
+      owner: ownerClients.walletClient,
+      operator: operator.walletClient,
+      enclave,
+      validators,
+      deposit: parseUnits("100", 18),
     });
     const st = await cli(["enclave", "status", enclave.address, "--json"], env);
     assert.equal(st.code, 0, st.stderr);
@@ -177,7 +219,10 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     const depositor = { ...env, PROOFPATH_PRIVATE_KEY: devPrivateKey(0) };
     const dep = await cli(["enclave", "deposit", enclave.address, "--amount", "25.5", "--json"], depositor);
     assert.equal(dep.code, 0, dep.stderr);
-    assert.equal(json<{ balance: string }>(await cli(["enclave", "status", enclave.address, "--json"], env)).balance, parseUnits("125.5", 18).toString());
+    assert.equal(
+      json<{ balance: string }>(await cli(["enclave", "status", enclave.address, "--json"], env)).balance,
+      parseUnits("125.5", 18).toString(),
+    );
 
     const asOperator = { ...env, PROOFPATH_PRIVATE_KEY: devPrivateKey(6) };
     const notOperator = await cli(["enclave", "withdraw", enclave.address, "--amount", "1"], depositor);
@@ -185,7 +230,9 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     assert.match(notOperator.stderr, /SettlementNotOperator/);
     const req = await cli(["enclave", "withdraw", enclave.address, "--amount", "20"], asOperator);
     assert.equal(req.code, 0, req.stderr);
-    const after = json<{ balance: string; pendingWithdrawal: { amount: string } }>(await cli(["enclave", "status", enclave.address, "--json"], env));
+    const after = json<{ balance: string; pendingWithdrawal: { amount: string } }>(
+      await cli(["enclave", "status", enclave.address, "--json"], env),
+    );
     assert.equal(after.balance, parseUnits("105.5", 18).toString());
     assert.equal(after.pendingWithdrawal.amount, parseUnits("20", 18).toString());
     const locked = await cli(["enclave", "withdraw", enclave.address], asOperator);
@@ -196,23 +243,49 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
   it("governance: queue setFeeRate through the Timelock, execute refused early, executed after the delay", async () => {
     const { walletClient, publicClient } = devClients(chain, 0);
     const { abi, bytecode } = loadArtifact("Timelock");
-    const hash = await walletClient.deployContract({ abi, bytecode, args: [120n, [walletClient.account.address], ["0x0000000000000000000000000000000000000000"], "0x0000000000000000000000000000000000000000"] } as never);
+    const hash = await walletClient.deployContract({
+      abi,
+      bytecode,
+      args: [
+        120n,
+        [walletClient.account.address],
+        ["0x0000000000000000000000000000000000000000"],
+        "0x0000000000000000000000000000000000000000",
+      ],
+    } as never);
     const timelock = (await publicClient.waitForTransactionReceipt({ hash })).contractAddress!;
-    const governed = await deployProofpath(walletClient, publicClient as never, { ...localDeployDefaults, validators: [devClients(chain, 1).account.address], quorum: 1, owner: timelock });
+    const governed = await deployProofpath(walletClient, publicClient as never, {
+      ...localDeployDefaults,
+      validators: [devClients(chain, 1).account.address],
+      quorum: 1,
+      owner: timelock,
+    });
     const gfile = path.join(dir, "governed.json");
     writeDeployment(gfile, { ...governed, contracts: { ...governed.contracts, Timelock: timelock } });
-    const genv = { PROOFPATH_DEPLOYMENT: gfile, PROOFPATH_RPC_URL: chain.rpcUrl, PROOFPATH_PRIVATE_KEY: devPrivateKey(0) };
-    const rate = '{"perCall":"2000000000000","perKiloInputToken":"20000000000000","perKiloOutputToken":"60000000000000"}';
+    const genv = {
+      PROOFPATH_DEPLOYMENT: gfile,
+      PROOFPATH_RPC_URL: chain.rpcUrl,
+      PROOFPATH_PRIVATE_KEY: devPrivateKey(0),
+    };
+    const rate =
+      '{"perCall":"2000000000000","perKiloInputToken":"20000000000000","perKiloOutputToken":"60000000000000"}';
     const op = ["ProofSettlement", "setFeeRate", rate];
 
     const dry = await cli(["governance", "queue", ...op, "--dry-run", "--json"], genv);
     assert.equal(dry.code, 0, dry.stderr);
     const planned = json<{ transactions: { data: Hex; function: string }[] }>(dry).transactions;
-    assert.deepEqual(planned.map((t) => t.function), ["Timelock.schedule"]);
+    assert.deepEqual(
+      planned.map((t) => t.function),
+      ["Timelock.schedule"],
+    );
     const queued = await cli(["governance", "queue", ...op, "--json"], genv);
     assert.equal(queued.code, 0, queued.stderr);
     const sentHash = json<{ transactions: { hash: Hex }[] }>(queued).transactions[0]!.hash;
-    assert.equal((await publicClient.getTransaction({ hash: sentHash })).input, planned[0]!.data, "sent calldata equals the dry run's");
+    assert.equal(
+      (await publicClient.getTransaction({ hash: sentHash })).input,
+      planned[0]!.data,
+      "sent calldata equals the dry run's",
+    );
     assert.equal(json(await cli(["governance", "status", ...op, "--json"], genv)).state, "Waiting");
 
     const early = await cli(["governance", "execute", ...op], genv);
@@ -224,7 +297,11 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     const executed = await cli(["governance", "execute", ...op], { ...genv, PROOFPATH_PRIVATE_KEY: devPrivateKey(9) });
     assert.equal(executed.code, 0, executed.stderr);
     assert.equal(json(await cli(["governance", "status", ...op, "--json"], genv)).state, "Done");
-    const now = (await publicClient.readContract({ address: governed.contracts.ProofSettlement, abi: proofSettlementAbi, functionName: "feeRate" })) as { perCall: bigint };
+    const now = (await publicClient.readContract({
+      address: governed.contracts.ProofSettlement,
+      abi: proofSettlementAbi,
+      functionName: "feeRate",
+    })) as { perCall: bigint };
     assert.equal(now.perCall, 2_000_000_000_000n);
 
     const bad = await cli(["governance", "queue", "ProofSettlement", "setFeeRate", '{"perCall":"x"}'], genv);

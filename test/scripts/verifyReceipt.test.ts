@@ -23,7 +23,15 @@ import { hashHeader } from "../../sdk/hashing.js";
 import { quorumSignatures, verdictDigest, VERDICT_ATTEST } from "../../sdk/quorum.js";
 import { createReadClient, type ReadClient } from "../../sdk/readClient.js";
 import { batchHeaderSchema, type BatchHeader } from "../../sdk/types.js";
-import { deployWithGateway, devAccount, freePort, root, startAnvil, type Anvil, type Proofpath } from "../gateway/helpers/chain.js";
+import {
+  deployWithGateway,
+  devAccount,
+  freePort,
+  root,
+  startAnvil,
+  type Anvil,
+  type Proofpath,
+} from "../gateway/helpers/chain.js";
 import { testHook } from "../gateway/helpers/hookRun.js";
 
 interface Run {
@@ -49,19 +57,30 @@ describe("proofpath verify-receipt (real CLI, real run on anvil)", function () {
   const firstSeqs: number[] = [];
   let unsealedSeq: number;
   let n = 0;
-  const wallet = (i: number) => createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(i) });
+  const wallet = (i: number) =>
+    createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(i) });
 
   function cli(args: string[], stdin?: string): Promise<Run> {
     return new Promise((resolve) => {
-      const child = execFile(process.execPath, [path.join(root, "scripts/cli.js"), "verify-receipt", ...args], { cwd: root, timeout: 60_000 }, (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
-      });
+      const child = execFile(
+        process.execPath,
+        [path.join(root, "scripts/cli.js"), "verify-receipt", ...args],
+        { cwd: root, timeout: 60_000 },
+        (err, stdout, stderr) => {
+          const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+          resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
+        },
+      );
       if (stdin !== undefined) child.stdin!.end(stdin);
     });
   }
-  const verify = (file: string, extra: string[] = []) => cli([file, "--rpc", anvil.url, "--deployment", deploymentFile, ...extra]);
-  const keep = (name: string, r: Run) => writeFileSync(path.join(OUT_DIR, `${name}.txt`), `$ npx proofpath verify-receipt ${name}.json\n${r.stdout}${r.stderr}(exit ${r.code})\n`);
+  const verify = (file: string, extra: string[] = []) =>
+    cli([file, "--rpc", anvil.url, "--deployment", deploymentFile, ...extra]);
+  const keep = (name: string, r: Run) =>
+    writeFileSync(
+      path.join(OUT_DIR, `${name}.txt`),
+      `$ npx proofpath verify-receipt ${name}.json\n${r.stdout}${r.stderr}(exit ${r.code})\n`,
+    );
 
   async function gatewayAnswer(callSeq: number): Promise<Record<string, unknown>> {
     const res = await fetch(`${da}/receipts/${callSeq}`);
@@ -77,7 +96,13 @@ describe("proofpath verify-receipt (real CLI, real run on anvil)", function () {
     const first = n;
     const durable: Promise<void>[] = [];
     for (let k = 0; k < count; k++, n++) {
-      const r = hook.record({ modelId: keccak256(toHex("llama-3-8b")), requestHash: keccak256(toHex(`req:${n}`)), responseHash: keccak256(toHex(`res:${n}`)), inputTokens: 100 + n, outputTokens: 200 + n });
+      const r = hook.record({
+        modelId: keccak256(toHex("llama-3-8b")),
+        requestHash: keccak256(toHex(`req:${n}`)),
+        responseHash: keccak256(toHex(`res:${n}`)),
+        inputTokens: 100 + n,
+        outputTokens: 200 + n,
+      });
       assert.equal(Number(r.callSeq), n);
       durable.push(r.durable);
     }
@@ -85,13 +110,21 @@ describe("proofpath verify-receipt (real CLI, real run on anvil)", function () {
     return first;
   }
   async function send(i: number, functionName: string, args: unknown[]): Promise<void> {
-    const hash = await wallet(i).writeContract({ address: pp.settlement, abi: proofSettlementAbi, functionName, args } as never);
+    const hash = await wallet(i).writeContract({
+      address: pp.settlement,
+      abi: proofSettlementAbi,
+      functionName,
+      args,
+    } as never);
     const r = await anvil.client.waitForTransactionReceipt({ hash });
     assert.equal(r.status, "success", `${functionName} reverted`);
   }
   async function attest(h: BatchHeader): Promise<void> {
     const headerHash = hashHeader(h);
-    const sigs = await quorumSignatures(pp.validators.slice(0, 2), verdictDigest(31337, pp.settlement, VERDICT_ATTEST, [headerHash]));
+    const sigs = await quorumSignatures(
+      pp.validators.slice(0, 2),
+      verdictDigest(31337, pp.settlement, VERDICT_ATTEST, [headerHash]),
+    );
     await send(2, "attest", [[{ gateway: h.gateway, batchSeq: h.batchSeq, headerHash }], sigs]);
   }
 
@@ -105,8 +138,14 @@ describe("proofpath verify-receipt (real CLI, real run on anvil)", function () {
     const port = await freePort();
     da = `http://127.0.0.1:${port}/da`;
     hook = await testHook({
-      store: path.join(dir, "gw.db"), enclaveKey: pp.enclaveKey, relayerKey: pp.relayerKey, rpcUrl: anvil.url, settlement: pp.settlement,
-      daBaseUrl: da, batch: { maxCalls: 1000, maxAgeMs: 600_000 }, confirmations: 1,
+      store: path.join(dir, "gw.db"),
+      enclaveKey: pp.enclaveKey,
+      relayerKey: pp.relayerKey,
+      rpcUrl: anvil.url,
+      settlement: pp.settlement,
+      daBaseUrl: da,
+      batch: { maxCalls: 1000, maxAgeMs: 600_000 },
+      confirmations: 1,
     });
     const app = new Hono();
     app.route("/da", createHookApp(hook));
@@ -135,7 +174,10 @@ describe("proofpath verify-receipt (real CLI, real run on anvil)", function () {
     const h0 = headers[0]!;
     await attest(h0);
     const onchain = await rc.batch(h0.gateway, h0.batchSeq);
-    await anvil.client.request({ method: "evm_increaseTime" as never, params: [Number(onchain.windowEnd - onchain.since) + 1] as never });
+    await anvil.client.request({
+      method: "evm_increaseTime" as never,
+      params: [Number(onchain.windowEnd - onchain.since) + 1] as never,
+    });
     await anvil.client.request({ method: "evm_mine" as never, params: [] as never });
     await send(2, "finalize", [[h0], await rc.attesters(onchain.attestationId)]);
     assert.equal((await rc.batch(h0.gateway, h0.batchSeq)).status, "Finalized");
@@ -239,7 +281,10 @@ describe("proofpath verify-receipt (real CLI, real run on anvil)", function () {
     // The enclave shows the user a receipt with another responseHash than the one it settled.
     const seq = firstSeqs[2]! + 2;
     const settledAnswer = await gatewayAnswer(seq);
-    const shown = { ...batchHeaderlessReceipt(settledAnswer.receipt), responseHash: keccak256(toHex("the answer the user got")) };
+    const shown = {
+      ...batchHeaderlessReceipt(settledAnswer.receipt),
+      responseHash: keccak256(toHex("the answer the user got")),
+    };
     const sig = (await signReceipt(pp.enclave, settlementDomain(31337, pp.settlement), shown)).signature;
     const challenger = devAccount(3).address as Address;
     const file = writeJson("fraud", { receipt: jsonOf(shown), receiptSignature: sig });
@@ -279,8 +324,14 @@ describe("proofpath verify-receipt (real CLI, real run on anvil)", function () {
 function batchHeaderlessReceipt(raw: unknown) {
   const r = raw as Record<string, string | number>;
   return {
-    gateway: r.gateway as Address, callSeq: BigInt(r.callSeq!), modelId: r.modelId as Hex, requestHash: r.requestHash as Hex,
-    responseHash: r.responseHash as Hex, inputTokens: Number(r.inputTokens), outputTokens: Number(r.outputTokens), servedAt: BigInt(r.servedAt!),
+    gateway: r.gateway as Address,
+    callSeq: BigInt(r.callSeq!),
+    modelId: r.modelId as Hex,
+    requestHash: r.requestHash as Hex,
+    responseHash: r.responseHash as Hex,
+    inputTokens: Number(r.inputTokens),
+    outputTokens: Number(r.outputTokens),
+    servedAt: BigInt(r.servedAt!),
   };
 }
 

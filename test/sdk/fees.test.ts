@@ -7,14 +7,30 @@ import { bytesToHex, type Hex } from "viem";
 import { computeFee, usageFee, type FeeRate, type ModelUsage } from "../../sdk/index.js";
 
 const H = (b: string): Hex => `0x${b.repeat(32)}`;
-const rate = (perCall: bigint, perKiloInputToken: bigint, perKiloOutputToken: bigint): FeeRate => ({ perCall, perKiloInputToken, perKiloOutputToken });
+const rate = (perCall: bigint, perKiloInputToken: bigint, perKiloOutputToken: bigint): FeeRate => ({
+  perCall,
+  perKiloInputToken,
+  perKiloOutputToken,
+});
 
 const u64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
 const rateArb = fc.record({ perCall: u64, perKiloInputToken: u64, perKiloOutputToken: u64 }); // FeeRate is 3 x uint64
 const usageArb = fc
-  .uniqueArray(fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => bytesToHex(b)), { maxLength: 6 })
+  .uniqueArray(
+    fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => bytesToHex(b)),
+    { maxLength: 6 },
+  )
   .chain((ids) =>
-    fc.tuple(...[...ids].sort().map((modelId) => fc.record({ modelId: fc.constant(modelId), calls: fc.integer({ min: 0, max: 2 ** 32 - 1 }), inputTokens: u64, outputTokens: u64 }))),
+    fc.tuple(
+      ...[...ids].sort().map((modelId) =>
+        fc.record({
+          modelId: fc.constant(modelId),
+          calls: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+          inputTokens: u64,
+          outputTokens: u64,
+        }),
+      ),
+    ),
   );
 
 describe("sdk/fees", function () {
@@ -23,9 +39,15 @@ describe("sdk/fees", function () {
   it("charges per call plus per 1k tokens, each term rounded down on its own", () => {
     const r = rate(10n, 1500n, 999n);
     // 3*10 + floor(1001*1500/1000)=1501 + floor(999*999/1000)=998
-    assert.equal(usageFee({ modelId: H("01"), calls: 3, inputTokens: 1001n, outputTokens: 999n }, r), 30n + 1501n + 998n);
+    assert.equal(
+      usageFee({ modelId: H("01"), calls: 3, inputTokens: 1001n, outputTokens: 999n }, r),
+      30n + 1501n + 998n,
+    );
     // Rounding per term, not over the sum: 0.999 + 0.999 rounds to 0, not 1.
-    assert.equal(computeFee([{ modelId: H("01"), calls: 0, inputTokens: 999n, outputTokens: 999n }], rate(0n, 1n, 1n)), 0n);
+    assert.equal(
+      computeFee([{ modelId: H("01"), calls: 0, inputTokens: 999n, outputTokens: 999n }], rate(0n, 1n, 1n)),
+      0n,
+    );
     assert.equal(computeFee([], r), 0n);
   });
 
@@ -52,7 +74,10 @@ describe("sdk/fees", function () {
         let expected = 0n;
         for (const u of usage) {
           const r = perModel?.get(u.modelId) ?? def;
-          expected += BigInt(u.calls) * r.perCall + (u.inputTokens * r.perKiloInputToken) / 1000n + (u.outputTokens * r.perKiloOutputToken) / 1000n;
+          expected +=
+            BigInt(u.calls) * r.perCall +
+            (u.inputTokens * r.perKiloInputToken) / 1000n +
+            (u.outputTokens * r.perKiloOutputToken) / 1000n;
         }
         assert.equal(computeFee(usage, def, perModel), expected);
         assert.ok(expected < 2n ** 256n);
@@ -61,7 +86,7 @@ describe("sdk/fees", function () {
     );
   });
 
-  it("equals ProofSettlement.computeFee on-chain", async function () {
+  it("equals ProofSettlement.computeFee on-chain", async () => {
     const { viem } = await network.create();
     const def = rate(7n, 1234n, 5678n);
     const settlement = await deploySettlementOnly(viem, def);
@@ -70,12 +95,19 @@ describe("sdk/fees", function () {
     await settlement.write.setModelFeeRate([specialId, special, true]);
     const perModel = new Map([[specialId, special]]);
     const ids = fc.constantFrom(H("01"), H("7f"), specialId, H("ff"));
-    const onChainUsage = fc
-      .uniqueArray(ids, { maxLength: 4 })
-      .chain((picked) =>
-        // computeFee checks sum(calls) <= uint32 max, so each entry stays below 2^30.
-        fc.tuple(...[...picked].sort().map((modelId) => fc.record({ modelId: fc.constant(modelId), calls: fc.integer({ min: 0, max: 2 ** 30 }), inputTokens: u64, outputTokens: u64 }))),
-      );
+    const onChainUsage = fc.uniqueArray(ids, { maxLength: 4 }).chain((picked) =>
+      // computeFee checks sum(calls) <= uint32 max, so each entry stays below 2^30.
+      fc.tuple(
+        ...[...picked].sort().map((modelId) =>
+          fc.record({
+            modelId: fc.constant(modelId),
+            calls: fc.integer({ min: 0, max: 2 ** 30 }),
+            inputTokens: u64,
+            outputTokens: u64,
+          }),
+        ),
+      ),
+    );
     await fc.assert(
       fc.asyncProperty(onChainUsage, async (usage) => {
         assert.equal(computeFee(usage, def, perModel), await settlement.read.computeFee([usage]));

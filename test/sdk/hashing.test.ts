@@ -80,7 +80,12 @@ const receiptArb: fc.Arbitrary<Receipt> = fc.record({
   outputTokens: u32,
   servedAt: u64,
 });
-const usageArb: fc.Arbitrary<ModelUsage> = fc.record({ modelId: bytes32, calls: u32, inputTokens: u64, outputTokens: u64 });
+const usageArb: fc.Arbitrary<ModelUsage> = fc.record({
+  modelId: bytes32,
+  calls: u32,
+  inputTokens: u64,
+  outputTokens: u64,
+});
 // Hashing does not care whether a header is valid; the harness accepts any, so neither do we here.
 const headerArb: fc.Arbitrary<BatchHeader> = fc.record({
   gateway: address,
@@ -92,7 +97,11 @@ const headerArb: fc.Arbitrary<BatchHeader> = fc.record({
   fee: fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }),
   firstServedAt: u64,
   lastServedAt: u64,
-  daURI: fc.oneof(fc.nat().map((n) => `https://gw${n % 7}.example/batches/${n}`), fc.string({ unit: "grapheme", maxLength: 80 }), fc.constant("")),
+  daURI: fc.oneof(
+    fc.nat().map((n) => `https://gw${n % 7}.example/batches/${n}`),
+    fc.string({ unit: "grapheme", maxLength: 80 }),
+    fc.constant(""),
+  ),
 });
 
 const domain = settlementDomain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
@@ -102,10 +111,27 @@ function viemReceiptStructHash(r: Receipt): Hex {
   return keccak256(
     encodeAbiParameters(
       [
-        { type: "bytes32" }, { type: "address" }, { type: "uint64" }, { type: "bytes32" },
-        { type: "bytes32" }, { type: "bytes32" }, { type: "uint32" }, { type: "uint32" }, { type: "uint64" },
+        { type: "bytes32" },
+        { type: "address" },
+        { type: "uint64" },
+        { type: "bytes32" },
+        { type: "bytes32" },
+        { type: "bytes32" },
+        { type: "uint32" },
+        { type: "uint32" },
+        { type: "uint64" },
       ],
-      [receiptTypeHash, r.gateway, r.callSeq, r.modelId, r.requestHash, r.responseHash, r.inputTokens, r.outputTokens, r.servedAt],
+      [
+        receiptTypeHash,
+        r.gateway,
+        r.callSeq,
+        r.modelId,
+        r.requestHash,
+        r.responseHash,
+        r.inputTokens,
+        r.outputTokens,
+        r.servedAt,
+      ],
     ),
   );
 }
@@ -162,7 +188,10 @@ describe("sdk/hashing", function () {
   });
 
   it("type strings are Hashing.sol's, typehashes are their keccak", async () => {
-    const sol = (await readFile(new URL("../../contracts/libraries/Hashing.sol", import.meta.url), "utf8")).replace(/"\s*"/g, "");
+    const sol = (await readFile(new URL("../../contracts/libraries/Hashing.sol", import.meta.url), "utf8")).replace(
+      /"\s*"/g,
+      "",
+    );
     for (const s of [modelUsageTypeString, batchHeaderTypeString, receiptTypeString, voidReceiptTypeString]) {
       assert.ok(sol.includes(`"${s}"`), `Hashing.sol lacks ${s}`);
     }
@@ -182,7 +211,10 @@ describe("sdk/hashing", function () {
         assert.equal(leaf, viemLeaf(h));
         assert.equal(leaf, leafOf(h));
         assert.equal(leaf, await harness.read.receiptLeaf([r]));
-        assert.equal(receiptDigest(domain, r), hashTypedData({ domain, types: receiptTypes, primaryType: "Receipt", message: r }));
+        assert.equal(
+          receiptDigest(domain, r),
+          hashTypedData({ domain, types: receiptTypes, primaryType: "Receipt", message: r }),
+        );
       }),
       { numRuns: 200 },
     );
@@ -216,7 +248,10 @@ describe("sdk/hashing", function () {
         const sh = hashHeader(h);
         assert.equal(sh, await harness.read.hashHeader([h]));
         assert.equal(hashUsage(h.usage), await harness.read.hashUsage([h.usage]));
-        assert.equal(headerDigest(domain, h), hashTypedData({ domain, types: batchHeaderTypes, primaryType: "BatchHeader", message: h }));
+        assert.equal(
+          headerDigest(domain, h),
+          hashTypedData({ domain, types: batchHeaderTypes, primaryType: "BatchHeader", message: h }),
+        );
         for (const u of h.usage) {
           const expected = keccak256(
             encodeAbiParameters(
@@ -242,7 +277,19 @@ describe("sdk/hashing", function () {
           hashTypedData({ domain, types: voidReceiptTypes, primaryType: "VoidReceipt", message: { gateway, callSeq } }),
         );
         // A void leaf can never equal a receipt leaf for the same callSeq: different type tags.
-        assert.notEqual(h, hashReceipt({ gateway, callSeq, modelId: `0x${"00".repeat(32)}`, requestHash: `0x${"00".repeat(32)}`, responseHash: `0x${"00".repeat(32)}`, inputTokens: 0, outputTokens: 0, servedAt: 0n }));
+        assert.notEqual(
+          h,
+          hashReceipt({
+            gateway,
+            callSeq,
+            modelId: `0x${"00".repeat(32)}`,
+            requestHash: `0x${"00".repeat(32)}`,
+            responseHash: `0x${"00".repeat(32)}`,
+            inputTokens: 0,
+            outputTokens: 0,
+            servedAt: 0n,
+          }),
+        );
       }),
       { numRuns: 200 },
     );
@@ -258,8 +305,26 @@ describe("sdk/hashing", function () {
   });
 
   it("edge values: zero and max fields", async () => {
-    const zero: Receipt = { gateway: zeroAddress, callSeq: 0n, modelId: `0x${"00".repeat(32)}`, requestHash: `0x${"00".repeat(32)}`, responseHash: `0x${"00".repeat(32)}`, inputTokens: 0, outputTokens: 0, servedAt: 0n };
-    const max: Receipt = { gateway: getAddress(`0x${"ff".repeat(20)}`), callSeq: MAX_U64, modelId: `0x${"ff".repeat(32)}`, requestHash: `0x${"ff".repeat(32)}`, responseHash: `0x${"ff".repeat(32)}`, inputTokens: 2 ** 32 - 1, outputTokens: 2 ** 32 - 1, servedAt: MAX_U64 };
+    const zero: Receipt = {
+      gateway: zeroAddress,
+      callSeq: 0n,
+      modelId: `0x${"00".repeat(32)}`,
+      requestHash: `0x${"00".repeat(32)}`,
+      responseHash: `0x${"00".repeat(32)}`,
+      inputTokens: 0,
+      outputTokens: 0,
+      servedAt: 0n,
+    };
+    const max: Receipt = {
+      gateway: getAddress(`0x${"ff".repeat(20)}`),
+      callSeq: MAX_U64,
+      modelId: `0x${"ff".repeat(32)}`,
+      requestHash: `0x${"ff".repeat(32)}`,
+      responseHash: `0x${"ff".repeat(32)}`,
+      inputTokens: 2 ** 32 - 1,
+      outputTokens: 2 ** 32 - 1,
+      servedAt: MAX_U64,
+    };
     // Hash max first: the scratch buffer must not leak bytes into the next, all-zero receipt.
     for (const r of [max, zero, max]) {
       assert.equal(receiptLeaf(r), await harness.read.receiptLeaf([r]));
@@ -267,7 +332,16 @@ describe("sdk/hashing", function () {
   });
 
   it("rejects values the contract could not take instead of wrapping them", () => {
-    const r: Receipt = { gateway: zeroAddress, callSeq: 1n, modelId: `0x${"00".repeat(32)}`, requestHash: `0x${"00".repeat(32)}`, responseHash: `0x${"00".repeat(32)}`, inputTokens: 0, outputTokens: 0, servedAt: 0n };
+    const r: Receipt = {
+      gateway: zeroAddress,
+      callSeq: 1n,
+      modelId: `0x${"00".repeat(32)}`,
+      requestHash: `0x${"00".repeat(32)}`,
+      responseHash: `0x${"00".repeat(32)}`,
+      inputTokens: 0,
+      outputTokens: 0,
+      servedAt: 0n,
+    };
     assert.throws(() => receiptLeaf({ ...r, callSeq: 2n ** 64n }), /callSeq/);
     assert.throws(() => receiptLeaf({ ...r, callSeq: -1n }), /callSeq/);
     assert.throws(() => receiptLeaf({ ...r, servedAt: 2 ** 53 }), /servedAt/);
@@ -284,7 +358,12 @@ describe("sdk/eip712", function () {
   this.timeout(180_000); // property runs; seconds when idle, but CI boxes are shared
 
   it("domain separator equals viem's", () => {
-    const viemDigest = hashTypedData({ domain, types: voidReceiptTypes, primaryType: "VoidReceipt", message: { gateway: zeroAddress, callSeq: 0n } });
+    const viemDigest = hashTypedData({
+      domain,
+      types: voidReceiptTypes,
+      primaryType: "VoidReceipt",
+      message: { gateway: zeroAddress, callSeq: 0n },
+    });
     const structHash = hashVoid(zeroAddress, 0n);
     const sep = domainSeparator(domain);
     assert.equal(keccak256(`0x1901${sep.slice(2)}${structHash.slice(2)}`), viemDigest);
@@ -294,8 +373,14 @@ describe("sdk/eip712", function () {
     await fc.assert(
       fc.asyncProperty(headerArb, async (h) => {
         const signed = await signHeader(account, domain, h);
-        assert.equal(signed.digest, hashTypedData({ domain, types: batchHeaderTypes, primaryType: "BatchHeader", message: h }));
-        assert.equal(signed.signature, await account.signTypedData({ domain, types: batchHeaderTypes, primaryType: "BatchHeader", message: h }));
+        assert.equal(
+          signed.digest,
+          hashTypedData({ domain, types: batchHeaderTypes, primaryType: "BatchHeader", message: h }),
+        );
+        assert.equal(
+          signed.signature,
+          await account.signTypedData({ domain, types: batchHeaderTypes, primaryType: "BatchHeader", message: h }),
+        );
         assert.equal(signed.compact.r, signed.signature.slice(0, 66));
         assert.equal(hexToBytes(signed.compact.vs)[0]! >> 7, Number(signed.signature.slice(130, 132) === "1c"));
         assert.equal(fromCompactSignature(signed.compact), signed.signature);
@@ -310,7 +395,10 @@ describe("sdk/eip712", function () {
     await fc.assert(
       fc.asyncProperty(receiptArb, async (r) => {
         const signed = await signReceipt(account, domain, r);
-        assert.equal(signed.signature, await account.signTypedData({ domain, types: receiptTypes, primaryType: "Receipt", message: r }));
+        assert.equal(
+          signed.signature,
+          await account.signTypedData({ domain, types: receiptTypes, primaryType: "Receipt", message: r }),
+        );
         assert.equal(await recoverReceiptSigner(domain, r, signed.compact), account.address);
         assert.equal(await recoverReceiptSigner(domain, r, signed.signature), account.address);
       }),
@@ -318,7 +406,7 @@ describe("sdk/eip712", function () {
     );
   });
 
-  it("headerDigest equals ProofSettlement.headerDigest", async function () {
+  it("headerDigest equals ProofSettlement.headerDigest", async () => {
     const settlement = await deploySettlementOnly(viem, { perCall: 1n, perKiloInputToken: 1n, perKiloOutputToken: 1n });
     const chainId = await (await viem.getPublicClient()).getChainId();
     const d = settlementDomain(chainId, settlement.address);

@@ -27,7 +27,13 @@ const leavesArb = fc.oneof(
   // Mostly small trees (OpenZeppelin's pure-JS reference is slow), every fifth up to 70 leaves.
   { weight: 3, arbitrary: fc.array(bytes32, { minLength: 1, maxLength: 70 }) },
   { weight: 1, arbitrary: fc.array(bytes32, { minLength: 1, maxLength: 70, size: "max" }) },
-  { weight: 1, arbitrary: fc.array(fc.constantFrom<Hex>(`0x${"00".repeat(32)}`, `0x${"00".repeat(31)}01`, `0x${"ff".repeat(32)}`), { minLength: 1, maxLength: 20 }) },
+  {
+    weight: 1,
+    arbitrary: fc.array(
+      fc.constantFrom<Hex>(`0x${"00".repeat(32)}`, `0x${"00".repeat(31)}01`, `0x${"ff".repeat(32)}`),
+      { minLength: 1, maxLength: 20 },
+    ),
+  },
 );
 
 interface OnChainCheck {
@@ -42,7 +48,11 @@ interface OnChainCheck {
 async function verifyOnChain(checks: OnChainCheck[], chunk = 400): Promise<number> {
   for (let i = 0; i < checks.length; i += chunk) {
     const part = checks.slice(i, i + chunk);
-    const ok = await harness.read.verifyMany([part.map((c) => c.proof), part.map((c) => c.root), part.map((c) => c.leaf)]);
+    const ok = await harness.read.verifyMany([
+      part.map((c) => c.proof),
+      part.map((c) => c.root),
+      part.map((c) => c.leaf),
+    ]);
     part.forEach((c, j) => assert.equal(ok[j], c.expected, `on-chain verifyCalldata disagrees: ${c.what}`));
   }
   return checks.length;
@@ -82,7 +92,13 @@ describe("sdk/merkle", function () {
           const proof = tree.proof(i);
           assert.deepEqual(proof, oz.getProof(i));
           assert.ok(SimpleMerkleTree.verify(tree.root, leaves[i]!, proof));
-          onChain.push({ proof, root: tree.root, leaf: leaves[i]!, expected: true, what: `leaf ${i} of ${leaves.length}` });
+          onChain.push({
+            proof,
+            root: tree.root,
+            leaf: leaves[i]!,
+            expected: true,
+            what: `leaf ${i} of ${leaves.length}`,
+          });
         }
       }),
       { numRuns: 1000 },
@@ -104,29 +120,48 @@ describe("sdk/merkle", function () {
   it("any single-bit flip of the leaf or of a proof element fails, off-chain and on-chain", async () => {
     const onChain: OnChainCheck[] = [];
     fc.assert(
-      fc.property(fc.array(bytes32, { minLength: 2, maxLength: 64, size: "max" }), fc.nat(), fc.nat({ max: 255 }), fc.nat(), (leaves, pick, bit, pickProof) => {
-        const tree = buildTree(leaves);
-        const i = pick % leaves.length;
-        const proof = tree.proof(i);
-        const badLeaf = flipBit(leaves[i]!, bit);
-        assert.equal(verifyProof(tree.root, badLeaf, proof), false);
-        assert.equal(SimpleMerkleTree.verify(tree.root, badLeaf, proof), false);
-        // SDK: every proof element; OpenZeppelin and the chain: one random element per run.
-        for (let k = 0; k < proof.length; k++) {
-          assert.equal(verifyProof(tree.root, leaves[i]!, proof.map((p, m) => (m === k ? flipBit(p, bit) : p))), false);
-        }
-        const j = pickProof % proof.length;
-        const badProof = proof.map((p, k) => (k === j ? flipBit(p, bit) : p));
-        assert.equal(verifyProof(tree.root, leaves[i]!, badProof), false);
-        assert.equal(SimpleMerkleTree.verify(tree.root, leaves[i]!, badProof), false);
-        const badRoot = flipBit(tree.root, bit);
-        assert.equal(verifyProof(badRoot, leaves[i]!, proof), false);
-        onChain.push(
-          { proof, root: tree.root, leaf: badLeaf, expected: false, what: `flipped leaf bit ${bit}` },
-          { proof: badProof, root: tree.root, leaf: leaves[i]!, expected: false, what: `flipped proof[${j}] bit ${bit}` },
-          { proof, root: tree.root, leaf: leaves[i]!, expected: true, what: "control" },
-        );
-      }),
+      fc.property(
+        fc.array(bytes32, { minLength: 2, maxLength: 64, size: "max" }),
+        fc.nat(),
+        fc.nat({ max: 255 }),
+        fc.nat(),
+        (leaves, pick, bit, pickProof) => {
+          const tree = buildTree(leaves);
+          const i = pick % leaves.length;
+          const proof = tree.proof(i);
+          const badLeaf = flipBit(leaves[i]!, bit);
+          assert.equal(verifyProof(tree.root, badLeaf, proof), false);
+          assert.equal(SimpleMerkleTree.verify(tree.root, badLeaf, proof), false);
+          // SDK: every proof element; OpenZeppelin and the chain: one random element per run.
+          for (let k = 0; k < proof.length; k++) {
+            assert.equal(
+              verifyProof(
+                tree.root,
+                leaves[i]!,
+                proof.map((p, m) => (m === k ? flipBit(p, bit) : p)),
+              ),
+              false,
+            );
+          }
+          const j = pickProof % proof.length;
+          const badProof = proof.map((p, k) => (k === j ? flipBit(p, bit) : p));
+          assert.equal(verifyProof(tree.root, leaves[i]!, badProof), false);
+          assert.equal(SimpleMerkleTree.verify(tree.root, leaves[i]!, badProof), false);
+          const badRoot = flipBit(tree.root, bit);
+          assert.equal(verifyProof(badRoot, leaves[i]!, proof), false);
+          onChain.push(
+            { proof, root: tree.root, leaf: badLeaf, expected: false, what: `flipped leaf bit ${bit}` },
+            {
+              proof: badProof,
+              root: tree.root,
+              leaf: leaves[i]!,
+              expected: false,
+              what: `flipped proof[${j}] bit ${bit}`,
+            },
+            { proof, root: tree.root, leaf: leaves[i]!, expected: true, what: "control" },
+          );
+        },
+      ),
       { numRuns: 1000 },
     );
     const n = await verifyOnChain(onChain);
@@ -137,8 +172,17 @@ describe("sdk/merkle", function () {
     const leaves = fc.sample(bytes32, 37);
     const tree = buildTree(leaves);
     for (const i of [0, 5, 36]) {
-      assert.equal(await harness.read.processProof([tree.proof(i), leaves[i]!]), processProof(leaves[i]!, tree.proof(i)));
-      assert.equal(processProof(hexToBytes(leaves[i]!), tree.proof(i).map((p) => hexToBytes(p))), tree.root);
+      assert.equal(
+        await harness.read.processProof([tree.proof(i), leaves[i]!]),
+        processProof(leaves[i]!, tree.proof(i)),
+      );
+      assert.equal(
+        processProof(
+          hexToBytes(leaves[i]!),
+          tree.proof(i).map((p) => hexToBytes(p)),
+        ),
+        tree.root,
+      );
     }
   });
 
@@ -154,14 +198,32 @@ describe("sdk/merkle", function () {
         continue;
       }
       const [modelId, requestHash, responseHash] = fc.sample(bytes32, 3) as [Hex, Hex, Hex];
-      const r: Receipt = { gateway, callSeq, modelId, requestHash, responseHash, inputTokens: 10 * i, outputTokens: 3 * i, servedAt: 1_732_540_000_000n + BigInt(i) };
+      const r: Receipt = {
+        gateway,
+        callSeq,
+        modelId,
+        requestHash,
+        responseHash,
+        inputTokens: 10 * i,
+        outputTokens: 3 * i,
+        servedAt: 1_732_540_000_000n + BigInt(i),
+      };
       receipts.push(r);
       leaves.push(receiptLeaf(r));
     }
     const onChainLeaves = await harness.read.receiptLeaves([receipts]);
-    assert.deepEqual(onChainLeaves, leaves.filter((_, i) => i % 7 !== 3));
+    assert.deepEqual(
+      onChainLeaves,
+      leaves.filter((_, i) => i % 7 !== 3),
+    );
     const tree = buildTree(leaves);
-    const checks = leaves.map((leaf, i) => ({ proof: tree.proof(i), root: tree.root, leaf, expected: true, what: `callSeq ${firstCallSeq + BigInt(i)}` }));
+    const checks = leaves.map((leaf, i) => ({
+      proof: tree.proof(i),
+      root: tree.root,
+      leaf,
+      expected: true,
+      what: `callSeq ${firstCallSeq + BigInt(i)}`,
+    }));
     await verifyOnChain(checks);
   });
 
@@ -200,7 +262,13 @@ describe("sdk/merkle", function () {
     assert.equal(copy.root, tree.root);
     assert.equal(copy.count, 10);
     assert.deepEqual(copy.proof(7), tree.proof(7));
-    assert.deepEqual(Buffer.from(tree.proofBytes(7)).toString("hex"), tree.proof(7).map((p) => p.slice(2)).join(""));
+    assert.deepEqual(
+      Buffer.from(tree.proofBytes(7)).toString("hex"),
+      tree
+        .proof(7)
+        .map((p) => p.slice(2))
+        .join(""),
+    );
     assert.throws(() => treeFromNodes(new Uint8Array(64)), RangeError);
   });
 

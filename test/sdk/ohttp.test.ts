@@ -79,7 +79,7 @@ const rfcKeyPair = () =>
 // RFC 9458 Appendix A
 // =============================================================================================
 
-describe("ohttp: RFC 9458 Appendix A vectors", function () {
+describe("ohttp: RFC 9458 Appendix A vectors", () => {
   it("the key config is reproduced from the published private key", () => {
     const kp = rfcKeyPair();
     assert.equal(toHex(kp.publicKey), A.serverPublicKey);
@@ -110,7 +110,10 @@ describe("ohttp: RFC 9458 Appendix A vectors", function () {
     assert.equal(toHex(encodeRequest(req)), A.request);
 
     const res = decodeResponse(hex(A.response));
-    assert.deepEqual([res.status, res.informational, res.headers, res.content.length, res.trailers], [200, [], [], 0, []]);
+    assert.deepEqual(
+      [res.status, res.informational, res.headers, res.content.length, res.trailers],
+      [200, [], [], 0, []],
+    );
     assert.equal(toHex(encodeResponse({ status: 200 })), A.response);
   });
 
@@ -168,7 +171,9 @@ describe("ohttp: RFC 9458 Appendix A vectors", function () {
 
       it("client decrypts the published encapsulated response", async () => {
         const key = importClientKey(hex(A.keyConfig));
-        const { context } = await encapsulateRequest(key, hex(A.request), { ephemeralPrivateKey: hex(A.ephemeralPrivateKey) });
+        const { context } = await encapsulateRequest(key, hex(A.request), {
+          ephemeralPrivateKey: hex(A.ephemeralPrivateKey),
+        });
         const res = await decapsulateResponse(context, hex(A.encapsulatedResponse));
         assert.equal(toHex(res), A.response);
         assert.equal(decodeResponse(res).status, 200);
@@ -208,7 +213,10 @@ describe("bhttp: RFC 9292 §5.1 request example", () => {
   });
 
   it("refuses the indeterminate-length form with a clear error", () => {
-    assert.throws(() => decodeRequest(hex(RFC9292_INDETERMINATE_LENGTH_REQUEST)), isError(BhttpDecodeError, /indeterminate-length/));
+    assert.throws(
+      () => decodeRequest(hex(RFC9292_INDETERMINATE_LENGTH_REQUEST)),
+      isError(BhttpDecodeError, /indeterminate-length/),
+    );
   });
 });
 
@@ -240,7 +248,9 @@ const arbRequest: fc.Arbitrary<BhttpRequest> = fc.record(
 );
 const arbResponse: fc.Arbitrary<BhttpResponse> = fc.record(
   {
-    informational: fc.array(fc.record({ status: fc.integer({ min: 100, max: 199 }), headers: arbFields(2) }, plain), { maxLength: 2 }),
+    informational: fc.array(fc.record({ status: fc.integer({ min: 100, max: 199 }), headers: arbFields(2) }, plain), {
+      maxLength: 2,
+    }),
     status: fc.integer({ min: 200, max: 599 }),
     headers: arbFields(6),
     content: fc.uint8Array({ maxLength: 200 }),
@@ -319,7 +329,10 @@ describe("bhttp: strict decoding", () => {
         assert.throws(() => decodeRequest(full.subarray(0, n)), isError(BhttpDecodeError), `prefix ${n}`);
       }
     }
-    assert.throws(() => decodeRequest(full.subarray(0, 3)), isError(BhttpDecodeError, /truncated: method declares 4 byte/));
+    assert.throws(
+      () => decodeRequest(full.subarray(0, 3)),
+      isError(BhttpDecodeError, /truncated: method declares 4 byte/),
+    );
   });
 
   it("names what is wrong", () => {
@@ -327,31 +340,56 @@ describe("bhttp: strict decoding", () => {
       ["empty input", new Uint8Array(0), /truncated: missing framing indicator/],
       ["a response where a request is expected", hex(A.response), /expected a known-length request/],
       ["unknown framing indicator", Uint8Array.of(7), /unknown framing indicator 7/],
-      ["uppercase field name", hex("0003474554" + "00" + "00" + "012f" + "05" + "01" + "41" + "02" + "6f6b"), /uppercase byte 0x41 in field name/],
-      ["forbidden pseudo-field", hex("0003474554000001" + "2f" + "0a" + "05" + "3a70617468" + "03" + "2f2f2f"), /pseudo-field :path is not allowed/],
-      ["field line overrunning its section", hex("0003474554000001" + "2f" + "03" + "01" + "61" + "05" + "6262"), /field line overruns the header section/],
+      [
+        "uppercase field name",
+        hex("0003474554" + "00" + "00" + "012f" + "05" + "01" + "41" + "02" + "6f6b"),
+        /uppercase byte 0x41 in field name/,
+      ],
+      [
+        "forbidden pseudo-field",
+        hex("0003474554000001" + "2f" + "0a" + "05" + "3a70617468" + "03" + "2f2f2f"),
+        /pseudo-field :path is not allowed/,
+      ],
+      [
+        "field line overrunning its section",
+        hex("0003474554000001" + "2f" + "03" + "01" + "61" + "05" + "6262"),
+        /field line overruns the header section/,
+      ],
       ["CR in a field value", hex("0003474554000001" + "2f" + "05" + "01" + "61" + "02" + "0d0a"), /NUL\/CR\/LF/],
-      ["non-zero padding", hex(A.request + "000000" + "0001"), /non-zero padding byte 0x1/],
+      ["non-zero padding", hex(`${A.request}0000000001`), /non-zero padding byte 0x1/],
       ["status out of range", hex("01" + "4258"), /status code 600 is outside/],
-      ["informational response without headers", hex("01" + "4064"), /informational response 100 has no header section/],
+      [
+        "informational response without headers",
+        hex("01" + "4064"),
+        /informational response 100 has no header section/,
+      ],
       ["empty method", hex("00" + "00" + "05" + "6874747073" + "00" + "01" + "2f"), /empty method/],
     ];
     for (const [what, bytes, pattern] of cases) {
-      const decode = bytes[0] === 1 && what !== "a response where a request is expected" ? decodeResponse : decodeRequest;
+      const decode =
+        bytes[0] === 1 && what !== "a response where a request is expected" ? decodeResponse : decodeRequest;
       assert.throws(() => decode(bytes), isError(BhttpDecodeError, pattern), what);
     }
   });
 
   it("refuses to encode what it would refuse to decode", () => {
     const base = { method: "GET", scheme: "https", authority: "a", path: "/" };
-    assert.throws(() => encodeRequest({ ...base, headers: [[":path", "/x"]] }), isError(BhttpEncodeError, /pseudo-field :path/));
-    assert.throws(() => encodeRequest({ ...base, headers: [["a b", "x"]] }), isError(BhttpEncodeError, /not allowed in a field name/));
+    assert.throws(
+      () => encodeRequest({ ...base, headers: [[":path", "/x"]] }),
+      isError(BhttpEncodeError, /pseudo-field :path/),
+    );
+    assert.throws(
+      () => encodeRequest({ ...base, headers: [["a b", "x"]] }),
+      isError(BhttpEncodeError, /not allowed in a field name/),
+    );
     assert.throws(() => encodeRequest({ ...base, headers: [["a", "x\r\ny: z"]] }), isError(BhttpEncodeError, /CR\/LF/));
     assert.throws(() => encodeRequest({ ...base, method: "G T" }), isError(BhttpEncodeError));
     assert.throws(() => encodeResponse({ status: 99 }), isError(BhttpEncodeError, /outside 200\.\.599/));
     assert.throws(() => encodeRequest({ ...base, headers: [["\u212A", "x"]] }), isError(BhttpEncodeError, /non-ASCII/)); // KELVIN SIGN
     // Uppercase names are lowercased on encoding (RFC 9292 §3.6).
-    assert.deepEqual(decodeRequest(encodeRequest({ ...base, headers: [["Content-Type", "x"]] })).headers, [["content-type", "x"]]);
+    assert.deepEqual(decodeRequest(encodeRequest({ ...base, headers: [["Content-Type", "x"]] })).headers, [
+      ["content-type", "x"],
+    ]);
   });
 });
 
@@ -362,10 +400,13 @@ describe("bhttp: strict decoding", () => {
 describe("ohttp: key configs", () => {
   it("application/ohttp-keys lists round-trip, skipping configs with an unknown KEM", () => {
     const a = generateKeyPair({ keyId: 7 });
-    const foreign = hex("05" + "0099" + "ab".repeat(20) + "0004" + "00010001"); // unknown KEM 0x0099
+    const foreign = hex(`050099${"ab".repeat(20)}000400010001`); // unknown KEM 0x0099
     const list = encodeKeyConfigList([a.encodedConfig, foreign, rfcKeyPair().config]);
     const entries = decodeKeyConfigList(list);
-    assert.deepEqual(entries.map((e) => e.config.keyId), [7, 1]);
+    assert.deepEqual(
+      entries.map((e) => e.config.keyId),
+      [7, 1],
+    );
     assert.equal(toHex(entries[0]!.encoded), toHex(a.encodedConfig));
     assert.equal(keyConfigHash(entries[1]!.encoded), keccak256(hex(A.keyConfig)));
   });
@@ -373,23 +414,39 @@ describe("ohttp: key configs", () => {
   it("malformed configs are refused with OhttpKeyConfigError", () => {
     const good = hex(A.keyConfig);
     for (let n = 0; n < good.length; n++) {
-      assert.throws(() => decodeKeyConfig(good.subarray(0, n)), isError(OhttpKeyConfigError, /truncated|multiple of 4/), `prefix ${n}`);
+      assert.throws(
+        () => decodeKeyConfig(good.subarray(0, n)),
+        isError(OhttpKeyConfigError, /truncated|multiple of 4/),
+        `prefix ${n}`,
+      );
     }
     assert.throws(() => decodeKeyConfig(Uint8Array.of(...good, 0)), isError(OhttpKeyConfigError, /trailing byte/));
     const badLen = good.slice();
     badLen[36] = 6; // symmetric algorithms length 6
     assert.throws(() => decodeKeyConfig(badLen), isError(OhttpKeyConfigError, /multiple of 4/));
     assert.throws(() => decodeKeyConfigList(Uint8Array.of(0, 50, 1)), isError(OhttpKeyConfigError, /truncated/));
-    assert.throws(() => keyPairFromPrivateKey({ keyId: 1, privateKey: new Uint8Array(31) }), isError(OhttpKeyConfigError, /32 bytes/));
-    assert.throws(() => keyPairFromPrivateKey({ keyId: 256, privateKey: new Uint8Array(32) }), isError(OhttpKeyConfigError, /8 bits/));
+    assert.throws(
+      () => keyPairFromPrivateKey({ keyId: 1, privateKey: new Uint8Array(31) }),
+      isError(OhttpKeyConfigError, /32 bytes/),
+    );
+    assert.throws(
+      () => keyPairFromPrivateKey({ keyId: 256, privateKey: new Uint8Array(32) }),
+      isError(OhttpKeyConfigError, /8 bits/),
+    );
   });
 
   it("keys are deterministic from the private key; generated keys are fresh", () => {
     const sk = hex(A.serverPrivateKey);
-    assert.equal(keyPairFromPrivateKey({ keyId: 3, privateKey: sk }).hash, keyPairFromPrivateKey({ keyId: 3, privateKey: sk }).hash);
+    assert.equal(
+      keyPairFromPrivateKey({ keyId: 3, privateKey: sk }).hash,
+      keyPairFromPrivateKey({ keyId: 3, privateKey: sk }).hash,
+    );
     assert.notEqual(generateKeyPair({ keyId: 3 }).hash, generateKeyPair({ keyId: 3 }).hash);
     // The hash covers every byte, key id included.
-    assert.notEqual(keyPairFromPrivateKey({ keyId: 4, privateKey: sk }).hash, keyPairFromPrivateKey({ keyId: 3, privateKey: sk }).hash);
+    assert.notEqual(
+      keyPairFromPrivateKey({ keyId: 4, privateKey: sk }).hash,
+      keyPairFromPrivateKey({ keyId: 3, privateKey: sk }).hash,
+    );
   });
 
   it("a config without HKDF-SHA256 + AES-128-GCM is unsupported on both sides", async () => {
@@ -403,7 +460,10 @@ describe("ohttp: key configs", () => {
 
   it("importServerKeys refuses a private key that does not match its config", async () => {
     const kp = generateKeyPair({ keyId: 1 });
-    await assert.rejects(importServerKeys({ ...kp, privateKey: hex(A.serverPrivateKey) }), isError(OhttpError, /does not match/));
+    await assert.rejects(
+      importServerKeys({ ...kp, privateKey: hex(A.serverPrivateKey) }),
+      isError(OhttpError, /does not match/),
+    );
   });
 });
 
@@ -459,16 +519,20 @@ describe("ohttp: encapsulation", function () {
       it(`full round trip (client → gateway → client) for ${runs} random messages (fast-check)`, async () => {
         const clientKey = importClientKey(kp.encodedConfig);
         await fc.assert(
-          fc.asyncProperty(fc.uint8Array({ maxLength: 1500 }), fc.uint8Array({ maxLength: 1500 }), async (reqBytes, resBytes) => {
-            const { encapsulatedRequest, context } = await encapsulateRequest(clientKey, reqBytes);
-            assert.equal(encapsulatedRequest.length, 7 + 32 + reqBytes.length + 16);
-            const opened = await decapsulateRequest(server, encapsulatedRequest);
-            assert.equal(toHex(opened.request), toHex(reqBytes));
-            assert.equal(toHex(opened.context.enc), toHex(context.enc));
-            const sealed = await encapsulateResponse(opened.context, resBytes);
-            assert.equal(sealed.length, 16 + resBytes.length + 16);
-            assert.equal(toHex(await decapsulateResponse(context, sealed)), toHex(resBytes));
-          }),
+          fc.asyncProperty(
+            fc.uint8Array({ maxLength: 1500 }),
+            fc.uint8Array({ maxLength: 1500 }),
+            async (reqBytes, resBytes) => {
+              const { encapsulatedRequest, context } = await encapsulateRequest(clientKey, reqBytes);
+              assert.equal(encapsulatedRequest.length, 7 + 32 + reqBytes.length + 16);
+              const opened = await decapsulateRequest(server, encapsulatedRequest);
+              assert.equal(toHex(opened.request), toHex(reqBytes));
+              assert.equal(toHex(opened.context.enc), toHex(context.enc));
+              const sealed = await encapsulateResponse(opened.context, resBytes);
+              assert.equal(sealed.length, 16 + resBytes.length + 16);
+              assert.equal(toHex(await decapsulateResponse(context, sealed)), toHex(resBytes));
+            },
+          ),
           { numRuns: runs },
         );
       });
@@ -497,17 +561,24 @@ describe("ohttp: encapsulation", function () {
         }
         // …and random single-byte changes anywhere in enc ‖ ct are always OhttpDecryptError.
         await fc.assert(
-          fc.asyncProperty(fc.integer({ min: 7, max: encapsulatedRequest.length - 1 }), fc.integer({ min: 1, max: 255 }), async (i, mask) => {
-            const bad = encapsulatedRequest.slice();
-            bad[i]! ^= mask;
-            await assert.rejects(decapsulateRequest(server, bad), isError(OhttpDecryptError));
-          }),
+          fc.asyncProperty(
+            fc.integer({ min: 7, max: encapsulatedRequest.length - 1 }),
+            fc.integer({ min: 1, max: 255 }),
+            async (i, mask) => {
+              const bad = encapsulatedRequest.slice();
+              bad[i]! ^= mask;
+              await assert.rejects(decapsulateRequest(server, bad), isError(OhttpDecryptError));
+            },
+          ),
           { numRuns: 300 },
         );
       });
 
       it("flipping any single byte of an encapsulated response is OhttpDecryptError", async () => {
-        const { encapsulatedRequest, context } = await encapsulateRequest(importClientKey(kp.encodedConfig), utf8("prompt"));
+        const { encapsulatedRequest, context } = await encapsulateRequest(
+          importClientKey(kp.encodedConfig),
+          utf8("prompt"),
+        );
         const opened = await decapsulateRequest(server, encapsulatedRequest);
         const sealed = await encapsulateResponse(opened.context, utf8("answer"));
         for (let i = 0; i < sealed.length; i++) {
@@ -538,7 +609,10 @@ describe("ohttp: encapsulation", function () {
       });
 
       it("truncated messages fail with OhttpTruncatedError", async () => {
-        const { encapsulatedRequest, context } = await encapsulateRequest(importClientKey(kp.encodedConfig), new Uint8Array(0));
+        const { encapsulatedRequest, context } = await encapsulateRequest(
+          importClientKey(kp.encodedConfig),
+          new Uint8Array(0),
+        );
         assert.equal(encapsulatedRequest.length, 55);
         for (let n = 0; n < encapsulatedRequest.length; n++) {
           await assert.rejects(
@@ -551,14 +625,17 @@ describe("ohttp: encapsulation", function () {
         const sealed = await encapsulateResponse(opened.context, new Uint8Array(0));
         assert.equal(sealed.length, 32);
         for (let n = 0; n < sealed.length; n++) {
-          await assert.rejects(decapsulateResponse(context, sealed.subarray(0, n)), isError(OhttpTruncatedError, /at least 32 required/));
+          await assert.rejects(
+            decapsulateResponse(context, sealed.subarray(0, n)),
+            isError(OhttpTruncatedError, /at least 32 required/),
+          );
         }
         assert.equal((await decapsulateResponse(context, sealed)).length, 0);
       });
 
       it("a small-order enc (all-zero X25519 output) is a decrypt error, not a crash", async () => {
         const { encapsulatedRequest } = await encapsulateRequest(importClientKey(kp.encodedConfig), utf8("x"));
-        for (const point of ["00".repeat(32), "01" + "00".repeat(31)]) {
+        for (const point of ["00".repeat(32), `01${"00".repeat(31)}`]) {
           const bad = encapsulatedRequest.slice();
           bad.set(hex(point), 7);
           await assert.rejects(decapsulateRequest(server, bad), isError(OhttpDecryptError));
@@ -587,11 +664,14 @@ describe("ohttp: OhttpReplayGuard", () => {
     const first = await decapsulateRequest(server, encapsulatedRequest);
     guard.check(first.context.enc);
     const again = await decapsulateRequest(server, encapsulatedRequest); // OHTTP alone accepts it…
-    assert.throws(() => guard.check(again.context.enc), (e: unknown) => {
-      isError(OhttpReplayError, /Replayed OHTTP request/)(e);
-      assert.equal((e as OhttpReplayError).reason, "replayed");
-      return true;
-    });
+    assert.throws(
+      () => guard.check(again.context.enc),
+      (e: unknown) => {
+        isError(OhttpReplayError, /Replayed OHTTP request/)(e);
+        assert.equal((e as OhttpReplayError).reason, "replayed");
+        return true;
+      },
+    );
     const fresh = await encapsulateRequest(importClientKey(kp.encodedConfig), utf8("once"));
     guard.check((await decapsulateRequest(server, fresh.encapsulatedRequest)).context.enc); // a new request is fine
   });
@@ -646,7 +726,9 @@ describe("ohttp: client", function () {
     const guard = new OhttpReplayGuard({ windowMs: 60_000 });
     const seen: { request: Uint8Array; response?: Uint8Array }[] = [];
     const app = new Hono();
-    app.get("/ohttp-keys", (c) => c.body(new Uint8Array(server.keyConfigList), 200, { "content-type": "application/ohttp-keys" }));
+    app.get("/ohttp-keys", (c) =>
+      c.body(new Uint8Array(server.keyConfigList), 200, { "content-type": "application/ohttp-keys" }),
+    );
     app.post("/relay", async (c) => {
       const body = new Uint8Array(await c.req.arrayBuffer());
       const record: { request: Uint8Array; response?: Uint8Array } = { request: body };
@@ -659,7 +741,14 @@ describe("ohttp: client", function () {
         const answer = encodeResponse({
           status: 200,
           headers: [["content-type", "application/json"]],
-          content: utf8(JSON.stringify({ method: req.method, path: req.path, authority: req.authority, body: new TextDecoder().decode(req.content) })),
+          content: utf8(
+            JSON.stringify({
+              method: req.method,
+              path: req.path,
+              authority: req.authority,
+              body: new TextDecoder().decode(req.content),
+            }),
+          ),
         });
         const sealed = await encapsulateResponse(context, answer);
         record.response = sealed;
@@ -668,7 +757,8 @@ describe("ohttp: client", function () {
         return c.text((e as Error).name, 400);
       }
     });
-    const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) => app.request(input, init)) as typeof fetch;
+    const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) =>
+      app.request(input, init)) as typeof fetch;
     return { kp, app, seen, fetchImpl };
   }
 
@@ -682,10 +772,20 @@ describe("ohttp: client", function () {
       origin: "https://gateway.proofpath.example",
     });
     assert.equal(client.keyConfigHash, kp.hash);
-    const res = await client.request("POST", "/v1/chat?model=m", { "content-type": "application/json" }, '{"prompt":"hi"}');
+    const res = await client.request(
+      "POST",
+      "/v1/chat?model=m",
+      { "content-type": "application/json" },
+      '{"prompt":"hi"}',
+    );
     assert.equal(res.status, 200);
     assert.equal(getField(res.headers, "content-type"), "application/json");
-    assert.deepEqual(res.json(), { method: "POST", path: "/v1/chat?model=m", authority: "gateway.proofpath.example", body: '{"prompt":"hi"}' });
+    assert.deepEqual(res.json(), {
+      method: "POST",
+      path: "/v1/chat?model=m",
+      authority: "gateway.proofpath.example",
+      body: '{"prompt":"hi"}',
+    });
     assert.equal(toHex(res.encapsulatedRequest), toHex(seen[0]!.request));
     assert.equal(toHex(res.encapsulatedResponse), toHex(seen[0]!.response!));
     assert.equal(res.requestHash, keccak256(seen[0]!.request));
@@ -716,7 +816,13 @@ describe("ohttp: client", function () {
       throw new Error("must not be called");
     }) as typeof fetch;
     assert.throws(
-      () => createOhttpClient({ keyConfig: substituted.encodedConfig, expectedKeyConfigHash: kp.hash, relayUrl: "http://r", fetch: fetchSpy }),
+      () =>
+        createOhttpClient({
+          keyConfig: substituted.encodedConfig,
+          expectedKeyConfigHash: kp.hash,
+          relayUrl: "http://r",
+          fetch: fetchSpy,
+        }),
       (e: unknown) => {
         isError(OhttpKeyConfigMismatchError, /does not match the expected hash/)(e);
         assert.equal((e as OhttpKeyConfigMismatchError).expected, kp.hash);
@@ -733,7 +839,11 @@ describe("ohttp: client", function () {
 
   it("a replayed request is refused by the gateway; relay errors surface as OhttpRelayError", async () => {
     const { kp, app, fetchImpl } = await gateway();
-    const client = createOhttpClient({ keyConfig: kp.encodedConfig, relayUrl: "http://relay.local/relay", fetch: fetchImpl });
+    const client = createOhttpClient({
+      keyConfig: kp.encodedConfig,
+      relayUrl: "http://relay.local/relay",
+      fetch: fetchImpl,
+    });
     const res = await client.request("GET", "/a");
     const replay = await app.request("http://relay.local/relay", {
       method: "POST",
@@ -743,7 +853,11 @@ describe("ohttp: client", function () {
     assert.equal(replay.status, 400);
     assert.equal(await replay.text(), "OhttpReplayError");
 
-    const broken = createOhttpClient({ keyConfig: kp.encodedConfig, relayUrl: "http://relay.local/nowhere", fetch: fetchImpl });
+    const broken = createOhttpClient({
+      keyConfig: kp.encodedConfig,
+      relayUrl: "http://relay.local/nowhere",
+      fetch: fetchImpl,
+    });
     await assert.rejects(broken.request("GET", "/a"), (e: unknown) => {
       isError(OhttpRelayError, /HTTP 404/)(e);
       assert.equal((e as OhttpRelayError).status, 404);
@@ -756,7 +870,12 @@ describe("ohttp: client", function () {
     const res = await app.request("http://gw/ohttp-keys");
     const [entry] = decodeKeyConfigList(new Uint8Array(await res.arrayBuffer()));
     assert.equal(keyConfigHash(entry!.encoded), kp.hash);
-    const client = createOhttpClient({ keyConfig: entry!.encoded, expectedKeyConfigHash: kp.hash, relayUrl: "http://relay.local/relay", fetch: fetchImpl });
+    const client = createOhttpClient({
+      keyConfig: entry!.encoded,
+      expectedKeyConfigHash: kp.hash,
+      relayUrl: "http://relay.local/relay",
+      fetch: fetchImpl,
+    });
     assert.equal((await client.request("GET", "/k")).status, 200);
   });
 });

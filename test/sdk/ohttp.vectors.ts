@@ -24,7 +24,12 @@ export const RFC9458_APPENDIX_A = {
    * (HKDF-SHA256 0001, AES-128-GCM 0001), (HKDF-SHA256 0001, ChaCha20Poly1305 0003).
    */
   keyConfig:
-    "01" + "0020" + "31e1f05a740102115220e9af918f738674aec95f54db6e04eb705aae8e798155" + "0008" + "00010001" + "00010003",
+    "01" +
+    "0020" +
+    "31e1f05a740102115220e9af918f738674aec95f54db6e04eb705aae8e798155" +
+    "0008" +
+    "00010001" +
+    "00010003",
   keyId: 1,
   /** The binary HTTP request for "GET https://example.com/" (known length, truncated after the control data). */
   request: "00034745540568747470730b6578616d706c652e636f6d012f",

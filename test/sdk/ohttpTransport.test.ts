@@ -30,7 +30,11 @@ function startEcho(seen: Seen[]): Promise<{ server: Server; url: string }> {
       res.end();
     });
   });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })));
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () =>
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }),
+    ),
+  );
 }
 
 describe("ohttp transport: the Node path (undici dispatcher) and fetch answer alike", () => {
@@ -50,7 +54,10 @@ describe("ohttp transport: the Node path (undici dispatcher) and fetch answer al
     for (const size of [0, 1, 1023, 1024, 200_000]) {
       for (const status of [200, 400, 502]) {
         const body = Uint8Array.from({ length: size }, (_, i) => (i * 31 + size) & 0xff);
-        const [a, b] = [await nodePost(`${url}/?status=${status}`, { "content-type": "message/ohttp-req" }, body), await fetchPost(`${url}/?status=${status}`, { "content-type": "message/ohttp-req" }, body)];
+        const [a, b] = [
+          await nodePost(`${url}/?status=${status}`, { "content-type": "message/ohttp-req" }, body),
+          await fetchPost(`${url}/?status=${status}`, { "content-type": "message/ohttp-req" }, body),
+        ];
         assert.equal(a.status, status);
         assert.equal(a.contentType, "message/ohttp-res");
         assert.deepEqual(a, b, `size ${size}, status ${status}`);
@@ -91,7 +98,10 @@ describe("ohttp transport: the Node path (undici dispatcher) and fetch answer al
     await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    await assert.rejects(nodePost(`http://127.0.0.1:${port}/`, {}, new Uint8Array(1)), (e: NodeJS.ErrnoException) => e.code === "ECONNREFUSED");
+    await assert.rejects(
+      nodePost(`http://127.0.0.1:${port}/`, {}, new Uint8Array(1)),
+      (e: NodeJS.ErrnoException) => e.code === "ECONNREFUSED",
+    );
     await assert.rejects(nodePost("ftp://127.0.0.1/", {}, new Uint8Array(1)), /expected an http\(s\) URL/);
   });
 });

@@ -10,13 +10,25 @@ import { getContractAddress } from "viem";
 type Viem = Awaited<ReturnType<typeof network.create>>["viem"];
 const UNUSED_TOKEN = "0x0000000000000000000000000000000000000001";
 
-export async function deploySettlementOnly(viem: Viem, rate: { perCall: bigint; perKiloInputToken: bigint; perKiloOutputToken: bigint }) {
+export async function deploySettlementOnly(
+  viem: Viem,
+  rate: { perCall: bigint; perKiloInputToken: bigint; perKiloOutputToken: bigint },
+) {
   const [ownerWallet] = await viem.getWalletClients();
   const owner = ownerWallet!.account.address;
   // ValidatorSet, GatewayRegistry and ProofSettlement take the owner's next three nonces.
   const nonce = await (await viem.getPublicClient()).getTransactionCount({ address: owner, blockTag: "pending" });
   const predicted = getContractAddress({ from: owner, nonce: BigInt(nonce + 2) });
-  const validatorSet = await viem.deployContract("ValidatorSet", [UNUSED_TOKEN, predicted, owner, [], 1n, 1n, 3600n, 0]);
+  const validatorSet = await viem.deployContract("ValidatorSet", [
+    UNUSED_TOKEN,
+    predicted,
+    owner,
+    [],
+    1n,
+    1n,
+    3600n,
+    0,
+  ]);
   const registry = await viem.deployContract("GatewayRegistry", [
     UNUSED_TOKEN,
     validatorSet.address,

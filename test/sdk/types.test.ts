@@ -48,7 +48,11 @@ const validHeader: BatchHeaderInput = {
 /** Asserts `schema` rejects `value` with some issue message naming `field`. */
 function rejects(schema: ZodType, value: unknown, field: string): void {
   const r = schema.safeParse(value);
-  assert.equal(r.success, false, `${field}: expected ${JSON.stringify(value, (_, v) => (typeof v === "bigint" ? `${v}n` : v))} to be rejected`);
+  assert.equal(
+    r.success,
+    false,
+    `${field}: expected ${JSON.stringify(value, (_, v) => (typeof v === "bigint" ? `${v}n` : v))} to be rejected`,
+  );
   const messages = r.error!.issues.map((i) => i.message);
   assert.ok(
     messages.some((m) => m.includes(field)),
@@ -62,7 +66,13 @@ describe("sdk/types", function () {
   this.timeout(180_000); // property runs; seconds when idle, but CI boxes are shared
 
   it("parses a valid receipt and normalizes it", () => {
-    const r = receiptSchema.parse({ ...validReceipt, gateway: GATEWAY.toLowerCase(), modelId: H("AB"), callSeq: "7", servedAt: 1_732_540_000_000 });
+    const r = receiptSchema.parse({
+      ...validReceipt,
+      gateway: GATEWAY.toLowerCase(),
+      modelId: H("AB"),
+      callSeq: "7",
+      servedAt: 1_732_540_000_000,
+    });
     assert.equal(r.gateway, GATEWAY); // checksummed
     assert.equal(r.modelId, H("ab")); // lowercase
     assert.equal(r.callSeq, 7n);
@@ -99,13 +109,19 @@ describe("sdk/types", function () {
     ["servedAt", "abc"],
   ];
   for (const [field, bad] of badReceiptFields) {
-    it(`rejects receipt.${field} = ${typeof bad === "bigint" ? `${bad}n` : JSON.stringify(bad) ?? "undefined"}`, () => {
+    it(`rejects receipt.${field} = ${typeof bad === "bigint" ? `${bad}n` : (JSON.stringify(bad) ?? "undefined")}`, () => {
       rejects(receiptSchema, { ...validReceipt, [field]: bad }, field);
     });
   }
 
   it("accepts the uint64 and uint32 bounds", () => {
-    const r = receiptSchema.parse({ ...validReceipt, callSeq: MAX_U64.toString(), servedAt: 0, inputTokens: 2 ** 32 - 1, outputTokens: 0 });
+    const r = receiptSchema.parse({
+      ...validReceipt,
+      callSeq: MAX_U64.toString(),
+      servedAt: 0,
+      inputTokens: 2 ** 32 - 1,
+      outputTokens: 0,
+    });
     assert.equal(r.callSeq, MAX_U64);
   });
 
@@ -143,18 +159,28 @@ describe("sdk/types", function () {
   }
 
   it("keeps the path to a bad nested field", () => {
-    const r = batchHeaderSchema.safeParse({ ...validHeader, usage: [validHeader.usage[0], { ...validHeader.usage[1], outputTokens: -2n }] });
+    const r = batchHeaderSchema.safeParse({
+      ...validHeader,
+      usage: [validHeader.usage[0], { ...validHeader.usage[1], outputTokens: -2n }],
+    });
     assert.equal(r.success, false);
     assert.deepEqual(r.error!.issues[0]!.path, ["usage", 1, "outputTokens"]);
   });
 
   it("fee rates: three uint64 rates", () => {
-    assert.deepEqual(feeRateSchema.parse({ perCall: "1", perKiloInputToken: 2, perKiloOutputToken: 3n }), { perCall: 1n, perKiloInputToken: 2n, perKiloOutputToken: 3n });
+    assert.deepEqual(feeRateSchema.parse({ perCall: "1", perKiloInputToken: 2, perKiloOutputToken: 3n }), {
+      perCall: 1n,
+      perKiloInputToken: 2n,
+      perKiloOutputToken: 3n,
+    });
     rejects(feeRateSchema, { perCall: MAX_U64 + 1n, perKiloInputToken: 0n, perKiloOutputToken: 0n }, "perCall");
     rejects(feeRateSchema, { perCall: 0n, perKiloInputToken: -1n, perKiloOutputToken: 0n }, "perKiloInputToken");
     rejects(feeRateSchema, { perCall: 0n, perKiloInputToken: 0n, perKiloOutputToken: "1e3" }, "perKiloOutputToken");
     rejects(feeRateSchema, { perCall: 0n, perKiloInputToken: 0n }, "perKiloOutputToken");
-    assert.equal(feeRateSchema.parse({ perCall: MAX_U64, perKiloInputToken: MAX_U64.toString(), perKiloOutputToken: 0 }).perCall, MAX_U64);
+    assert.equal(
+      feeRateSchema.parse({ perCall: MAX_U64, perKiloInputToken: MAX_U64.toString(), perKiloOutputToken: 0 }).perCall,
+      MAX_U64,
+    );
   });
 
   it("standalone validators", () => {
@@ -171,9 +197,15 @@ describe("sdk/types", function () {
   const address = fc
     .uint8Array({ minLength: 20, maxLength: 20 })
     .chain((b) => fc.constantFrom(bytesToHex(b), getAddress(bytesToHex(b))));
-  const u64 = fc.bigInt({ min: 0n, max: MAX_U64 }).chain((n) =>
-    fc.constantFrom<bigint | string | number>(n, n.toString(), ...(n <= BigInt(Number.MAX_SAFE_INTEGER) ? [Number(n)] : [])),
-  );
+  const u64 = fc
+    .bigInt({ min: 0n, max: MAX_U64 })
+    .chain((n) =>
+      fc.constantFrom<bigint | string | number>(
+        n,
+        n.toString(),
+        ...(n <= BigInt(Number.MAX_SAFE_INTEGER) ? [Number(n)] : []),
+      ),
+    );
   const u32 = fc.integer({ min: 0, max: 2 ** 32 - 1 });
   const receiptInput = fc.record({
     gateway: address,
@@ -194,7 +226,16 @@ describe("sdk/types", function () {
         firstCallSeq: fc.bigInt({ min: 0n, max: 2n ** 63n }),
         extra: fc.integer({ min: 0, max: 1000 }),
         root: bytes32,
-        usage: fc.tuple(...[...ids].sort().map((modelId) => fc.record({ modelId: fc.constant(modelId), calls: fc.integer({ min: 0, max: 1000 }), inputTokens: u64, outputTokens: u64 }))),
+        usage: fc.tuple(
+          ...[...ids].sort().map((modelId) =>
+            fc.record({
+              modelId: fc.constant(modelId),
+              calls: fc.integer({ min: 0, max: 1000 }),
+              inputTokens: u64,
+              outputTokens: u64,
+            }),
+          ),
+        ),
         fee: fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }),
         servedAt: fc.tuple(fc.bigInt({ min: 0n, max: MAX_U64 }), fc.bigInt({ min: 0n, max: MAX_U64 })),
         daURI: fc.nat().map((n) => `https://gw${n % 7}.example/batches/${n}`),
@@ -233,10 +274,13 @@ describe("sdk/types", function () {
 
   it("out-of-range uint64 values are always rejected, whatever their form", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.bigInt({ min: MAX_U64 + 1n, max: 2n ** 80n }), fc.bigInt({ min: -(2n ** 70n), max: -1n })), (n) => {
-        rejects(receiptSchema, { ...validReceipt, servedAt: n }, "servedAt");
-        if (n > 0n) rejects(receiptSchema, { ...validReceipt, servedAt: n.toString() }, "servedAt");
-      }),
+      fc.property(
+        fc.oneof(fc.bigInt({ min: MAX_U64 + 1n, max: 2n ** 80n }), fc.bigInt({ min: -(2n ** 70n), max: -1n })),
+        (n) => {
+          rejects(receiptSchema, { ...validReceipt, servedAt: n }, "servedAt");
+          if (n > 0n) rejects(receiptSchema, { ...validReceipt, servedAt: n.toString() }, "servedAt");
+        },
+      ),
       { numRuns: 200 },
     );
   });

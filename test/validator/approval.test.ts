@@ -18,7 +18,12 @@ import { sortBySigner, type CompactSig } from "../../sdk/quorum.js";
 import { approveEnclaveByValidators, registerEnclave } from "../../gateway/setup.js";
 import { EnclaveApprovalError } from "../../gateway/errors.js";
 import { attestationHash, measurementOf } from "../../validator/attestation/index.js";
-import { buildDevEnclaveAttestation, createDevNitroCa, devPcrs, type DevNitroCa } from "../../validator/attestation/devNitroCa.js";
+import {
+  buildDevEnclaveAttestation,
+  createDevNitroCa,
+  devPcrs,
+  type DevNitroCa,
+} from "../../validator/attestation/devNitroCa.js";
 import { createValidator, ValidatorConfigError, type Validator } from "../../validator/index.js";
 import { devAccount, freePort } from "../gateway/helpers/chain.js";
 import { enclaveKeyPair } from "./helpers/nitro.js";
@@ -34,9 +39,18 @@ describe("validator: enclave approval (POST /approvals)", function () {
 
   const owner = () => createWalletClient({ chain: foundry, transport: http(net.anvil.url), account: devAccount(0) });
   const post = (v: Validator, body: unknown) =>
-    fetch(`${v.url}/approvals`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    fetch(`${v.url}/approvals`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
   const enclaveOf = (key: Address) =>
-    net.anvil.client.readContract({ address: net.deployment.contracts.GatewayRegistry, abi: gatewayRegistryAbi, functionName: "enclave", args: [key] });
+    net.anvil.client.readContract({
+      address: net.deployment.contracts.GatewayRegistry,
+      abi: gatewayRegistryAbi,
+      functionName: "enclave",
+      args: [key],
+    });
 
   let configs = 0;
   /** A fresh OHTTP key config hash (what an enclave's key config would hash to). */
@@ -50,10 +64,17 @@ describe("validator: enclave approval (POST /approvals)", function () {
   async function registered(opts: { document?: Doc; measurement?: Hex; keyConfigHash?: Hex } = {}) {
     const key = enclaveKeyPair();
     const keyConfigHash = opts.keyConfigHash ?? newKeyConfigHash();
-    const document = await (opts.document ?? ((k, h) => buildDevEnclaveAttestation(ca, { enclavePublicKey: k.publicKey, pcrs, keyConfigHash: h })))(key, keyConfigHash);
+    const document = await (
+      opts.document ??
+      ((k, h) => buildDevEnclaveAttestation(ca, { enclavePublicKey: k.publicKey, pcrs, keyConfigHash: h }))
+    )(key, keyConfigHash);
     await registerEnclave(net.anvil.client, {
-      deployment: net.deployment, owner: owner(), enclave: privateKeyToAccount(key.privateKey) as LocalAccount,
-      measurement: opts.measurement ?? measurement, attestationHash: attestationHash(document), keyConfigHash,
+      deployment: net.deployment,
+      owner: owner(),
+      enclave: privateKeyToAccount(key.privateKey) as LocalAccount,
+      measurement: opts.measurement ?? measurement,
+      attestationHash: attestationHash(document),
+      keyConfigHash,
     });
     return { key, document, keyConfigHash };
   }
@@ -64,10 +85,23 @@ describe("validator: enclave approval (POST /approvals)", function () {
     const rootFile = path.join(net.dir, "dev-nitro-root.pem");
     writeFileSync(rootFile, ca.rootPem);
     for (let i = 0; i < 2; i++) {
-      validators.push(await createValidator({
-        privateKey: net.validatorKeys[i]!, daAllowPrivate: true, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
-        port: await freePort(), pollIntervalMs: 3_600_000, finalize: false, claim: false, attestationRoot: rootFile,
-      }, { logger: pino({ level: "silent" }) }));
+      validators.push(
+        await createValidator(
+          {
+            privateKey: net.validatorKeys[i]!,
+            daAllowPrivate: true,
+            rpcUrl: net.anvil.url,
+            deployment: net.deploymentFile,
+            dataDir: path.join(net.dir, `v${i}`),
+            port: await freePort(),
+            pollIntervalMs: 3_600_000,
+            finalize: false,
+            claim: false,
+            attestationRoot: rootFile,
+          },
+          { logger: pino({ level: "silent" }) },
+        ),
+      );
     }
   });
 
@@ -82,12 +116,25 @@ describe("validator: enclave approval (POST /approvals)", function () {
     assert.equal((await enclaveOf(key.address)).activeUntil, 0n);
     // Every approval of one quorum must cover the same deadline: the operator proposes it.
     const deadline = (await net.anvil.client.getBlock()).timestamp + 600n;
-    const answers = await Promise.all(validators.map(async (v, i) => {
-      // One as base64, one as 0x-hex: both encodings are accepted.
-      const res = await post(v, { enclave: key.address, deadline: deadline.toString(), document: i === 0 ? Buffer.from(document).toString("base64") : `0x${Buffer.from(document).toString("hex")}` });
-      assert.equal(res.status, 200, await res.clone().text());
-      return (await res.json()) as { signer: Address; sig: CompactSig; nonce: string; deadline: string; measurement: Hex; attestationHash: Hex };
-    }));
+    const answers = await Promise.all(
+      validators.map(async (v, i) => {
+        // One as base64, one as 0x-hex: both encodings are accepted.
+        const res = await post(v, {
+          enclave: key.address,
+          deadline: deadline.toString(),
+          document: i === 0 ? Buffer.from(document).toString("base64") : `0x${Buffer.from(document).toString("hex")}`,
+        });
+        assert.equal(res.status, 200, await res.clone().text());
+        return (await res.json()) as {
+          signer: Address;
+          sig: CompactSig;
+          nonce: string;
+          deadline: string;
+          measurement: Hex;
+          attestationHash: Hex;
+        };
+      }),
+    );
     for (const [i, a] of answers.entries()) {
       assert.equal(a.signer, validators[i]!.address);
       assert.equal(a.deadline, deadline.toString());
@@ -95,7 +142,10 @@ describe("validator: enclave approval (POST /approvals)", function () {
       assert.equal(a.attestationHash, attestationHash(document));
     }
     const hash = await owner().writeContract({
-      address: net.deployment.contracts.GatewayRegistry, abi: gatewayRegistryAbi, functionName: "approveEnclave", args: [key.address, deadline, sortBySigner(answers)],
+      address: net.deployment.contracts.GatewayRegistry,
+      abi: gatewayRegistryAbi,
+      functionName: "approveEnclave",
+      args: [key.address, deadline, sortBySigner(answers)],
     });
     assert.equal((await net.anvil.client.waitForTransactionReceipt({ hash })).status, "success");
     assert.ok((await enclaveOf(key.address)).activeUntil > 0n, "the enclave is active");
@@ -108,11 +158,29 @@ describe("validator: enclave approval (POST /approvals)", function () {
     const down = `http://127.0.0.1:${await freePort()}`;
     const other = await buildDevEnclaveAttestation(ca, { enclavePublicKey: key.publicKey, pcrs, keyConfigHash });
     await assert.rejects(
-      approveEnclaveByValidators(net.anvil.client, { deployment: net.deployment, sender: owner(), enclave: key.address, document: other, validators: [...urls, down], quorum: 2 }),
-      (e: unknown) => e instanceof EnclaveApprovalError && e.approved === 0 && e.refusals.length === 3 && e.refusals.some((r) => r.url === down),
+      approveEnclaveByValidators(net.anvil.client, {
+        deployment: net.deployment,
+        sender: owner(),
+        enclave: key.address,
+        document: other,
+        validators: [...urls, down],
+        quorum: 2,
+      }),
+      (e: unknown) =>
+        e instanceof EnclaveApprovalError &&
+        e.approved === 0 &&
+        e.refusals.length === 3 &&
+        e.refusals.some((r) => r.url === down),
     );
     assert.equal((await enclaveOf(key.address)).activeUntil, 0n);
-    await approveEnclaveByValidators(net.anvil.client, { deployment: net.deployment, sender: owner(), enclave: key.address, document, validators: [...urls, down], quorum: 2 });
+    await approveEnclaveByValidators(net.anvil.client, {
+      deployment: net.deployment,
+      sender: owner(),
+      enclave: key.address,
+      document,
+      validators: [...urls, down],
+      quorum: 2,
+    });
     assert.ok((await enclaveOf(key.address)).activeUntil > 0n, "the enclave is active");
   });
 
@@ -132,25 +200,77 @@ describe("validator: enclave approval (POST /approvals)", function () {
     await refused({ enclave: enclaveKeyPair().address, document: "not base64!" }, 400, "bad_request");
     // Not registered.
     const { document } = await registered();
-    await refused({ enclave: enclaveKeyPair().address, document: Buffer.from(document).toString("base64") }, 422, "ApprovalRefusedError");
+    await refused(
+      { enclave: enclaveKeyPair().address, document: Buffer.from(document).toString("base64") },
+      422,
+      "ApprovalRefusedError",
+    );
     // Registered, but the document posted is not the one the registration committed to.
     const a = await registered();
-    const other = await buildDevEnclaveAttestation(ca, { enclavePublicKey: a.key.publicKey, pcrs, keyConfigHash: a.keyConfigHash });
-    assert.match(await refused({ enclave: a.key.address, document: Buffer.from(other).toString("base64") }, 422, "ApprovalRefusedError"), /attestationHash/);
+    const other = await buildDevEnclaveAttestation(ca, {
+      enclavePublicKey: a.key.publicKey,
+      pcrs,
+      keyConfigHash: a.keyConfigHash,
+    });
+    assert.match(
+      await refused(
+        { enclave: a.key.address, document: Buffer.from(other).toString("base64") },
+        422,
+        "ApprovalRefusedError",
+      ),
+      /attestationHash/,
+    );
     // The registered document binds another key.
     const stranger = enclaveKeyPair();
-    const b = await registered({ document: (_k, h) => buildDevEnclaveAttestation(ca, { enclavePublicKey: stranger.publicKey, pcrs, keyConfigHash: h }) });
-    await refused({ enclave: b.key.address, document: Buffer.from(b.document).toString("base64") }, 422, "AttestationKeyNotBoundError");
+    const b = await registered({
+      document: (_k, h) =>
+        buildDevEnclaveAttestation(ca, { enclavePublicKey: stranger.publicKey, pcrs, keyConfigHash: h }),
+    });
+    await refused(
+      { enclave: b.key.address, document: Buffer.from(b.document).toString("base64") },
+      422,
+      "AttestationKeyNotBoundError",
+    );
     // Signed by a CA the validator does not trust.
     const foreign = await createDevNitroCa();
-    const c = await registered({ document: (k, h) => buildDevEnclaveAttestation(foreign, { enclavePublicKey: k.publicKey, pcrs, keyConfigHash: h }) });
-    await refused({ enclave: c.key.address, document: Buffer.from(c.document).toString("base64") }, 422, "AttestationCertificateChainError");
+    const c = await registered({
+      document: (k, h) =>
+        buildDevEnclaveAttestation(foreign, { enclavePublicKey: k.publicKey, pcrs, keyConfigHash: h }),
+    });
+    await refused(
+      { enclave: c.key.address, document: Buffer.from(c.document).toString("base64") },
+      422,
+      "AttestationCertificateChainError",
+    );
     // PCRs that do not give the registered measurement.
-    const d = await registered({ document: (k, h) => buildDevEnclaveAttestation(ca, { enclavePublicKey: k.publicKey, pcrs: devPcrs("another image"), keyConfigHash: h }) });
-    await refused({ enclave: d.key.address, document: Buffer.from(d.document).toString("base64") }, 422, "AttestationUnknownMeasurementError");
+    const d = await registered({
+      document: (k, h) =>
+        buildDevEnclaveAttestation(ca, {
+          enclavePublicKey: k.publicKey,
+          pcrs: devPcrs("another image"),
+          keyConfigHash: h,
+        }),
+    });
+    await refused(
+      { enclave: d.key.address, document: Buffer.from(d.document).toString("base64") },
+      422,
+      "AttestationUnknownMeasurementError",
+    );
     // Too old.
-    const e = await registered({ document: (k, h) => buildDevEnclaveAttestation(ca, { enclavePublicKey: k.publicKey, pcrs, timestamp: new Date(Date.now() - 3_600_000), keyConfigHash: h }) });
-    await refused({ enclave: e.key.address, document: Buffer.from(e.document).toString("base64") }, 422, "AttestationStaleError");
+    const e = await registered({
+      document: (k, h) =>
+        buildDevEnclaveAttestation(ca, {
+          enclavePublicKey: k.publicKey,
+          pcrs,
+          timestamp: new Date(Date.now() - 3_600_000),
+          keyConfigHash: h,
+        }),
+    });
+    await refused(
+      { enclave: e.key.address, document: Buffer.from(e.document).toString("base64") },
+      422,
+      "AttestationStaleError",
+    );
     // Nothing above was approved.
     for (const k of [a.key, b.key, c.key, d.key, e.key]) assert.equal((await enclaveOf(k.address)).activeUntil, 0n);
   });
@@ -161,7 +281,8 @@ describe("validator: enclave approval (POST /approvals)", function () {
     const enclaveConfig = newKeyConfigHash();
     const { key, document } = await registered({
       keyConfigHash: newKeyConfigHash(),
-      document: (k) => buildDevEnclaveAttestation(ca, { enclavePublicKey: k.publicKey, pcrs, keyConfigHash: enclaveConfig }),
+      document: (k) =>
+        buildDevEnclaveAttestation(ca, { enclavePublicKey: k.publicKey, pcrs, keyConfigHash: enclaveConfig }),
     });
     for (const v of validators) {
       const res = await post(v, { enclave: key.address, document: Buffer.from(document).toString("base64") });
@@ -171,7 +292,14 @@ describe("validator: enclave approval (POST /approvals)", function () {
       assert.ok(j.message.includes(enclaveConfig), j.message);
     }
     await assert.rejects(
-      approveEnclaveByValidators(net.anvil.client, { deployment: net.deployment, sender: owner(), enclave: key.address, document, validators: validators.map((v) => v.url), quorum: 2 }),
+      approveEnclaveByValidators(net.anvil.client, {
+        deployment: net.deployment,
+        sender: owner(),
+        enclave: key.address,
+        document,
+        validators: validators.map((v) => v.url),
+        quorum: 2,
+      }),
       (e: unknown) => e instanceof EnclaveApprovalError && e.approved === 0,
     );
     assert.equal((await enclaveOf(key.address)).activeUntil, 0n);
@@ -185,7 +313,9 @@ describe("validator: enclave approval (POST /approvals)", function () {
       return (await res.json()) as { error: string; message: string };
     };
     // A plain nitriding document (68 bytes of user_data): the key is bound, its key config is not.
-    const a = await registered({ document: (k) => buildDevEnclaveAttestation(ca, { enclavePublicKey: k.publicKey, pcrs, binding: "user_data" }) });
+    const a = await registered({
+      document: (k) => buildDevEnclaveAttestation(ca, { enclavePublicKey: k.publicKey, pcrs, binding: "user_data" }),
+    });
     const ja = await refusal(a.key.address, a.document, a.key.publicKey);
     assert.equal(ja.error, "AttestationKeyConfigNotBoundError");
     assert.match(ja.message, /68-byte nitriding layout/);
@@ -202,21 +332,31 @@ describe("validator: enclave approval (POST /approvals)", function () {
     // The document carries no public_key: the signing key is bound only by user_data's SHA-256 of it,
     // so the enclave posts its public key, which must be the registered address's.
     const { key, document, keyConfigHash } = await registered({
-      document: (k, h) => buildDevEnclaveAttestation(ca, { enclavePublicKey: k.publicKey, pcrs, binding: "user_data", keyConfigHash: h }),
+      document: (k, h) =>
+        buildDevEnclaveAttestation(ca, { enclavePublicKey: k.publicKey, pcrs, binding: "user_data", keyConfigHash: h }),
     });
     const body = { enclave: key.address, document: Buffer.from(document).toString("base64") };
     const noKey = await post(validators[0]!, body);
     assert.equal(noKey.status, 422);
     const noKeyAnswer = (await noKey.json()) as { error: string; reasons: string[] };
     assert.equal(noKeyAnswer.error, "AttestationKeyNotBoundError");
-    assert.ok(noKeyAnswer.reasons.some((r) => r.includes("POST /approvals: publicKey")), JSON.stringify(noKeyAnswer));
+    assert.ok(
+      noKeyAnswer.reasons.some((r) => r.includes("POST /approvals: publicKey")),
+      JSON.stringify(noKeyAnswer),
+    );
     const wrongKey = await post(validators[0]!, { ...body, publicKey: enclaveKeyPair().publicKey });
     assert.equal(wrongKey.status, 422);
     assert.match(((await wrongKey.json()) as { error: string; message: string }).message, /publicKey belongs to/);
     assert.equal((await post(validators[0]!, { ...body, publicKey: "0x1234" })).status, 400);
 
     await approveEnclaveByValidators(net.anvil.client, {
-      deployment: net.deployment, sender: owner(), enclave: key.address, document, publicKey: key.publicKey, validators: validators.map((v) => v.url), quorum: 2,
+      deployment: net.deployment,
+      sender: owner(),
+      enclave: key.address,
+      document,
+      publicKey: key.publicKey,
+      validators: validators.map((v) => v.url),
+      quorum: 2,
     });
     const e = await enclaveOf(key.address);
     assert.ok(e.activeUntil > 0n, "the enclave is active");
@@ -228,7 +368,17 @@ describe("validator: enclave approval (POST /approvals)", function () {
     writeFileSync(notACert, "hello");
     for (const attestationRoot of [path.join(net.dir, "missing.pem"), notACert]) {
       await assert.rejects(
-        createValidator({ privateKey: net.validatorKeys[2]!, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, "v2"), port: 0, attestationRoot }, { logger: pino({ level: "silent" }) }),
+        createValidator(
+          {
+            privateKey: net.validatorKeys[2]!,
+            rpcUrl: net.anvil.url,
+            deployment: net.deploymentFile,
+            dataDir: path.join(net.dir, "v2"),
+            port: 0,
+            attestationRoot,
+          },
+          { logger: pino({ level: "silent" }) },
+        ),
         (e: unknown) => e instanceof ValidatorConfigError && e.field === "attestationRoot",
       );
     }

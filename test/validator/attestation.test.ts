@@ -57,7 +57,10 @@ function expectAttestationError<T extends AttestationError>(fn: () => unknown, c
   try {
     fn();
   } catch (err) {
-    assert.ok(err instanceof cls, `expected ${cls.name}, got ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+    assert.ok(
+      err instanceof cls,
+      `expected ${cls.name}, got ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
+    );
     assert.equal((err as T).name, cls.name);
     assert.ok(err instanceof AttestationError);
     return err as T;
@@ -68,7 +71,7 @@ function expectAttestationError<T extends AttestationError>(fn: () => unknown, c
 /** SubjectPublicKeyInfo DER prefix for an uncompressed secp256k1 point. */
 const SECP256K1_SPKI_PREFIX = "0x3056301006072a8648ce3d020106052b8104000a034200";
 
-describe("validator/attestation", function () {
+describe("validator/attestation", () => {
   let f: NitroFixture;
   let doc: Uint8Array; // public_key binding, untagged (as the NSM emits)
   let userDataDoc: Uint8Array; // nitriding user_data binding, no public_key
@@ -83,17 +86,20 @@ describe("validator/attestation", function () {
     ...overrides,
   });
 
-  before(async function () {
+  before(async () => {
     f = await nitroFixture();
     doc = await attestationFor(f);
     userDataDoc = await attestationFor(f, {
       publicKey: null,
-      userData: encodeNitridingUserData({ signingPublicKey: f.enclave.publicKey, tlsCertificateHash: `0x${"ab".repeat(32)}` }),
+      userData: encodeNitridingUserData({
+        signingPublicKey: f.enclave.publicKey,
+        tlsCertificateHash: `0x${"ab".repeat(32)}`,
+      }),
     });
   });
 
-  describe("valid documents", function () {
-    it("verifies a document binding the key by public_key (expected key given as address)", function () {
+  describe("valid documents", () => {
+    it("verifies a document binding the key by public_key (expected key given as address)", () => {
       const r = verifyAttestation(doc, opts());
       assert.equal(r.moduleId, "i-0dev0proofpath00-enc0000000000000000");
       assert.equal(r.digest, "SHA384");
@@ -115,19 +121,19 @@ describe("validator/attestation", function () {
       assert.equal(r.verifiedAt.getTime(), f.now.getTime());
     });
 
-    it("verifies a document binding the key by public_key (expected key given as public key)", function () {
+    it("verifies a document binding the key by public_key (expected key given as public key)", () => {
       const r = verifyAttestation(doc, opts({ enclaveKey: { publicKey: f.enclave.publicKey } }));
       assert.deepEqual(r.keyBinding, { method: "public_key", address: f.enclave.address });
     });
 
-    it("accepts public_key as SubjectPublicKeyInfo DER", async function () {
+    it("accepts public_key as SubjectPublicKeyInfo DER", async () => {
       const spkiDoc = await attestationFor(f, { publicKey: concat([SECP256K1_SPKI_PREFIX, f.enclave.publicKey]) });
       const r = verifyAttestation(spkiDoc, opts());
       assert.deepEqual(r.keyBinding, { method: "public_key", address: f.enclave.address });
       assert.equal(r.publicKeyAddress, f.enclave.address);
     });
 
-    it("verifies a document binding the key by nitriding user_data", function () {
+    it("verifies a document binding the key by nitriding user_data", () => {
       const r = verifyAttestation(userDataDoc, opts({ enclaveKey: { publicKey: f.enclave.publicKey } }));
       assert.deepEqual(r.keyBinding, { method: "user_data", address: f.enclave.address });
       assert.equal(r.enclaveAddress, f.enclave.address);
@@ -137,12 +143,15 @@ describe("validator/attestation", function () {
       assert.equal(r.nitridingUserData?.signingKeyHashPrefix, "0x1220");
     });
 
-    it("accepts both key forms together when they agree", function () {
-      const r = verifyAttestation(userDataDoc, opts({ enclaveKey: { publicKey: f.enclave.publicKey, address: f.enclave.address } }));
+    it("accepts both key forms together when they agree", () => {
+      const r = verifyAttestation(
+        userDataDoc,
+        opts({ enclaveKey: { publicKey: f.enclave.publicKey, address: f.enclave.address } }),
+      );
       assert.equal(r.keyBinding?.method, "user_data");
     });
 
-    it("accepts a COSE_Sign1 wrapped in CBOR tag 18", async function () {
+    it("accepts a COSE_Sign1 wrapped in CBOR tag 18", async () => {
       const tagged = await attestationFor(f, {}, { tagged: true });
       assert.equal(tagged[0], 0xd2);
       const r = verifyAttestation(tagged, opts());
@@ -150,15 +159,18 @@ describe("validator/attestation", function () {
       assert.notEqual(r.attestationHash, keccak256(doc));
     });
 
-    it("takes the trusted root as DER and the allowlist as a Set in any case", function () {
+    it("takes the trusted root as DER and the allowlist as a Set in any case", () => {
       const r = verifyAttestation(
         doc,
-        opts({ trustedRoot: f.ca.rootDer, allowedMeasurements: new Set([`0x${f.measurement.slice(2).toUpperCase()}`]) }),
+        opts({
+          trustedRoot: f.ca.rootDer,
+          allowedMeasurements: new Set([`0x${f.measurement.slice(2).toUpperCase()}`]),
+        }),
       );
       assert.equal(r.measurement, f.measurement);
     });
 
-    it("skips the optional checks when they are not asked for, and says so", function () {
+    it("skips the optional checks when they are not asked for, and says so", () => {
       const r = verifyAttestation(doc, { trustedRoot: f.ca.rootPem, at: f.now });
       assert.equal(r.measurementChecked, false);
       assert.equal(r.nonceChecked, false);
@@ -166,14 +178,14 @@ describe("validator/attestation", function () {
       assert.equal(r.enclaveAddress, f.enclave.address); // derived from public_key
     });
 
-    it("accepts a document exactly maxAgeSec old and one dated within the clock skew", async function () {
+    it("accepts a document exactly maxAgeSec old and one dated within the clock skew", async () => {
       const old = await attestationFor(f, { timestamp: f.now.getTime() - DEFAULT_MAX_AGE_SEC * 1000 });
       verifyAttestation(old, opts());
       const early = await attestationFor(f, { timestamp: f.now.getTime() + 30_000 });
       verifyAttestation(early, opts());
     });
 
-    it("verifies a real AWS Nitro document under the AWS root at its own time", function () {
+    it("verifies a real AWS Nitro document under the AWS root at its own time", () => {
       const real = new Uint8Array(Buffer.from(REAL_NITRO_ATTESTATION.base64, "base64"));
       const at = new Date(REAL_NITRO_ATTESTATION.timestamp + 5_000);
       const unverified = decodeAttestationUnverified(real);
@@ -195,38 +207,47 @@ describe("validator/attestation", function () {
         () => verifyAttestation(real, { trustedRoot: AWS_NITRO_ROOT_PEM, at: new Date("2026-03-01T00:00:00Z") }),
         AttestationCertificateExpiredError,
       );
-      expectAttestationError(() => verifyAttestation(real, { trustedRoot: f.ca.rootPem, at }), AttestationCertificateChainError);
+      expectAttestationError(
+        () => verifyAttestation(real, { trustedRoot: f.ca.rootPem, at }),
+        AttestationCertificateChainError,
+      );
     });
   });
 
-  describe("AWS Nitro root", function () {
-    it("ships the AWS Nitro root with SHA-256 fingerprint 64:1A:03:21:…:BB:5B", function () {
+  describe("AWS Nitro root", () => {
+    it("ships the AWS Nitro root with SHA-256 fingerprint 64:1A:03:21:…:BB:5B", () => {
       const fingerprint = formatFingerprint(sha256Fingerprint(trustedRootDer(AWS_NITRO_ROOT_PEM)));
       assert.ok(fingerprint.startsWith("64:1A:03:21"), fingerprint);
       assert.ok(fingerprint.endsWith("BB:5B"), fingerprint);
-      assert.equal(fingerprint, "64:1A:03:21:A3:E2:44:EF:E4:56:46:31:95:D6:06:31:7E:D7:CD:CC:3C:17:56:E0:98:93:F3:C6:8F:79:BB:5B");
+      assert.equal(
+        fingerprint,
+        "64:1A:03:21:A3:E2:44:EF:E4:56:46:31:95:D6:06:31:7E:D7:CD:CC:3C:17:56:E0:98:93:F3:C6:8F:79:BB:5B",
+      );
       assert.equal(sha256Fingerprint(trustedRootDer(AWS_NITRO_ROOT_PEM)), AWS_NITRO_ROOT_SHA256);
     });
   });
 
-  describe("rejections", function () {
-    it("rejects a tampered payload (AttestationSignatureError)", function () {
+  describe("rejections", () => {
+    it("rejects a tampered payload (AttestationSignatureError)", () => {
       expectAttestationError(() => verifyAttestation(tamperPayload(doc), opts()), AttestationSignatureError);
     });
 
-    it("rejects a tampered signature (AttestationSignatureError)", function () {
+    it("rejects a tampered signature (AttestationSignatureError)", () => {
       expectAttestationError(() => verifyAttestation(tamperSignature(doc), opts()), AttestationSignatureError);
     });
 
-    it("rejects a signature that is not 96 raw bytes (AttestationSignatureError)", function () {
+    it("rejects a signature that is not 96 raw bytes (AttestationSignatureError)", () => {
       const { parts } = splitCose(doc);
       const short = joinCose([parts[0], parts[1], parts[2], (parts[3] as Uint8Array).subarray(0, 95)]);
       const err = expectAttestationError(() => verifyAttestation(short, opts()), AttestationSignatureError);
       assert.match(err.reason, /95 bytes/);
     });
 
-    it("rejects a document whose bundle starts at another root (AttestationCertificateChainError)", function () {
-      expectAttestationError(() => verifyAttestation(doc, opts({ trustedRoot: f.otherCa.rootPem })), AttestationCertificateChainError);
+    it("rejects a document whose bundle starts at another root (AttestationCertificateChainError)", () => {
+      expectAttestationError(
+        () => verifyAttestation(doc, opts({ trustedRoot: f.otherCa.rootPem })),
+        AttestationCertificateChainError,
+      );
       const err = expectAttestationError(
         () => verifyAttestation(doc, opts({ trustedRoot: AWS_NITRO_ROOT_PEM })),
         AttestationCertificateChainError,
@@ -234,7 +255,7 @@ describe("validator/attestation", function () {
       assert.match(err.reason, /64:1A:03:21/);
     });
 
-    it("rejects a broken chain (AttestationCertificateChainError)", async function () {
+    it("rejects a broken chain (AttestationCertificateChainError)", async () => {
       // An intermediate issued by another root.
       const foreignIntermediate = await attestationFor(f, { cabundle: [f.ca.rootDer, f.otherCa.cabundle[1]!] });
       expectAttestationError(() => verifyAttestation(foreignIntermediate, opts()), AttestationCertificateChainError);
@@ -249,7 +270,7 @@ describe("validator/attestation", function () {
       expectAttestationError(() => verifyAttestation(garbage, opts()), AttestationCertificateChainError);
     });
 
-    it("rejects an expired certificate (AttestationCertificateExpiredError)", async function () {
+    it("rejects an expired certificate (AttestationCertificateExpiredError)", async () => {
       const signer = await f.ca.issueSigner({
         notBefore: new Date(f.now.getTime() - 10 * 3_600_000),
         notAfter: new Date(f.now.getTime() - 3_600_000),
@@ -259,40 +280,49 @@ describe("validator/attestation", function () {
       assert.ok(err.notAfter.getTime() < f.now.getTime());
     });
 
-    it("rejects a certificate that is not valid yet (AttestationCertificateNotYetValidError)", async function () {
+    it("rejects a certificate that is not valid yet (AttestationCertificateNotYetValidError)", async () => {
       const signer = await f.ca.issueSigner({
         notBefore: new Date(f.now.getTime() + 3_600_000),
         notAfter: new Date(f.now.getTime() + 5 * 3_600_000),
       });
       const early = await attestationFor(f, {}, { signer });
-      const err = expectAttestationError(() => verifyAttestation(early, opts()), AttestationCertificateNotYetValidError);
+      const err = expectAttestationError(
+        () => verifyAttestation(early, opts()),
+        AttestationCertificateNotYetValidError,
+      );
       assert.ok(err.notBefore.getTime() > f.now.getTime());
     });
 
-    it("rejects a stale document (AttestationStaleError)", async function () {
+    it("rejects a stale document (AttestationStaleError)", async () => {
       const old = await attestationFor(f, { timestamp: f.now.getTime() - (DEFAULT_MAX_AGE_SEC + 1) * 1000 });
       expectAttestationError(() => verifyAttestation(old, opts()), AttestationStaleError);
-      const err = expectAttestationError(() => verifyAttestation(doc, opts({ at: new Date(f.now.getTime() + 20_000), maxAgeSec: 10 })), AttestationStaleError);
+      const err = expectAttestationError(
+        () => verifyAttestation(doc, opts({ at: new Date(f.now.getTime() + 20_000), maxAgeSec: 10 })),
+        AttestationStaleError,
+      );
       assert.equal(err.maxAgeSec, 10);
     });
 
-    it("rejects a document dated in the future (AttestationTimestampInFutureError)", async function () {
+    it("rejects a document dated in the future (AttestationTimestampInFutureError)", async () => {
       const future = await attestationFor(f, { timestamp: f.now.getTime() + 120_000 });
       expectAttestationError(() => verifyAttestation(future, opts()), AttestationTimestampInFutureError);
     });
 
-    it("rejects PCRs that are not allowlisted (AttestationUnknownMeasurementError)", async function () {
+    it("rejects PCRs that are not allowlisted (AttestationUnknownMeasurementError)", async () => {
       const other = await attestationFor(f, { pcrs: devPcrs("some other image") });
       const err = expectAttestationError(() => verifyAttestation(other, opts()), AttestationUnknownMeasurementError);
       assert.equal(err.measurement, measurementOf(devPcrs("some other image")));
-      expectAttestationError(() => verifyAttestation(doc, opts({ allowedMeasurements: [] })), AttestationUnknownMeasurementError);
+      expectAttestationError(
+        () => verifyAttestation(doc, opts({ allowedMeasurements: [] })),
+        AttestationUnknownMeasurementError,
+      );
       expectAttestationError(
         () => verifyAttestation(doc, opts({ allowedMeasurements: [measurementOf(devPcrs("x"))] })),
         AttestationUnknownMeasurementError,
       );
     });
 
-    it("rejects a debug-mode enclave (all-zero PCRs) even without an allowlist (AttestationUnknownMeasurementError)", async function () {
+    it("rejects a debug-mode enclave (all-zero PCRs) even without an allowlist (AttestationUnknownMeasurementError)", async () => {
       const zero = new Uint8Array(48);
       const debug = await attestationFor(f, { pcrs: { 0: zero, 1: zero, 2: zero } });
       const err = expectAttestationError(
@@ -300,11 +330,17 @@ describe("validator/attestation", function () {
         AttestationUnknownMeasurementError,
       );
       assert.match(err.details, /debug mode/);
-      verifyAttestation(debug, opts({ allowedMeasurements: [measurementOf([zero, zero, zero])], allowDebugMode: true }));
+      verifyAttestation(
+        debug,
+        opts({ allowedMeasurements: [measurementOf([zero, zero, zero])], allowDebugMode: true }),
+      );
     });
 
-    it("rejects a document that does not bind the expected key (AttestationKeyNotBoundError)", async function () {
-      expectAttestationError(() => verifyAttestation(doc, opts({ enclaveKey: { address: f.stranger.address } })), AttestationKeyNotBoundError);
+    it("rejects a document that does not bind the expected key (AttestationKeyNotBoundError)", async () => {
+      expectAttestationError(
+        () => verifyAttestation(doc, opts({ enclaveKey: { address: f.stranger.address } })),
+        AttestationKeyNotBoundError,
+      );
       expectAttestationError(
         () => verifyAttestation(userDataDoc, opts({ enclaveKey: { publicKey: f.stranger.publicKey } })),
         AttestationKeyNotBoundError,
@@ -315,27 +351,30 @@ describe("validator/attestation", function () {
       expectAttestationError(() => verifyAttestation(notSecp, opts()), AttestationKeyNotBoundError);
     });
 
-    it("asks for the public key when user_data binds a key but only the address is known", function () {
+    it("asks for the public key when user_data binds a key but only the address is known", () => {
       const err = expectAttestationError(() => verifyAttestation(userDataDoc, opts()), AttestationKeyNotBoundError);
       assert.equal(err.address, f.enclave.address);
       assert.match(err.message, /can't be checked against an address: pass enclaveKey\.publicKey/);
     });
 
-    it("rejects a nonce mismatch (AttestationNonceMismatchError)", async function () {
-      const err = expectAttestationError(() => verifyAttestation(doc, opts({ expectedNonce: "0x01" })), AttestationNonceMismatchError);
+    it("rejects a nonce mismatch (AttestationNonceMismatchError)", async () => {
+      const err = expectAttestationError(
+        () => verifyAttestation(doc, opts({ expectedNonce: "0x01" })),
+        AttestationNonceMismatchError,
+      );
       assert.equal(err.actual, f.nonce);
       const none = await attestationFor(f, { nonce: null });
       const missing = expectAttestationError(() => verifyAttestation(none, opts()), AttestationNonceMismatchError);
       assert.equal(missing.actual, undefined);
     });
 
-    it("rejects truncated input (AttestationMalformedError)", function () {
+    it("rejects truncated input (AttestationMalformedError)", () => {
       for (const length of [0, 1, 2, 10, doc.length >> 1, doc.length - 1]) {
         expectAttestationError(() => verifyAttestation(doc.subarray(0, length), opts()), AttestationMalformedError);
       }
     });
 
-    it("rejects input that is not CBOR (AttestationMalformedError)", function () {
+    it("rejects input that is not CBOR (AttestationMalformedError)", () => {
       for (const input of [
         new TextEncoder().encode("hello, this is not an attestation"),
         new TextEncoder().encode(Buffer.from(doc).toString("base64")),
@@ -347,7 +386,7 @@ describe("validator/attestation", function () {
       }
     });
 
-    it("rejects CBOR that is not a COSE_Sign1 attestation (AttestationMalformedError)", async function () {
+    it("rejects CBOR that is not a COSE_Sign1 attestation (AttestationMalformedError)", async () => {
       const { parts } = splitCose(doc);
       const cases: Uint8Array[] = [
         encode(new Map([["a", 1]])),
@@ -366,24 +405,32 @@ describe("validator/attestation", function () {
         await attestationFor(f, { pcrs: { ...f.pcrs, 1: new Uint8Array(32) } }), // 32-byte PCR
         await attestationFor(f, { pcrs: { ...f.pcrs, 40: new Uint8Array(48) } }), // index out of range
       ];
-      for (const input of cases) expectAttestationError(() => verifyAttestation(input, opts()), AttestationMalformedError);
+      for (const input of cases)
+        expectAttestationError(() => verifyAttestation(input, opts()), AttestationMalformedError);
       // A tag other than 18.
-      expectAttestationError(() => verifyAttestation(concat([new Uint8Array([0xd1]), doc]), opts()), AttestationMalformedError);
+      expectAttestationError(
+        () => verifyAttestation(concat([new Uint8Array([0xd1]), doc]), opts()),
+        AttestationMalformedError,
+      );
     });
 
-    it("rejects an algorithm other than ES384 (AttestationUnsupportedAlgorithmError)", async function () {
+    it("rejects an algorithm other than ES384 (AttestationUnsupportedAlgorithmError)", async () => {
       const es256 = await attestationFor(f, {}, { protectedHeader: new Map([[1, -7]]) });
       const err = expectAttestationError(() => verifyAttestation(es256, opts()), AttestationUnsupportedAlgorithmError);
       assert.match(err.algorithm, /-7/);
       const noAlg = await attestationFor(f, {}, { protectedHeader: new Map() });
       expectAttestationError(() => verifyAttestation(noAlg, opts()), AttestationUnsupportedAlgorithmError);
-      const unprotectedAlg = await attestationFor(f, {}, { protectedHeader: new Map(), unprotectedHeader: new Map([[1, -35]]) });
+      const unprotectedAlg = await attestationFor(
+        f,
+        {},
+        { protectedHeader: new Map(), unprotectedHeader: new Map([[1, -35]]) },
+      );
       expectAttestationError(() => verifyAttestation(unprotectedAlg, opts()), AttestationMalformedError);
       const sha256 = await attestationFor(f, { digest: "SHA256" });
       expectAttestationError(() => verifyAttestation(sha256, opts()), AttestationUnsupportedAlgorithmError);
     });
 
-    it("reports unusable options as AttestationInvalidParameterError", function () {
+    it("reports unusable options as AttestationInvalidParameterError", () => {
       const bad: Partial<VerifyAttestationParameters>[] = [
         { trustedRoot: "not a certificate" },
         { trustedRoot: new Uint8Array([1, 2, 3]) },
@@ -401,41 +448,70 @@ describe("validator/attestation", function () {
       }
     });
 
-    it("gives every error viem-style fields", function () {
-      const err = expectAttestationError(() => verifyAttestation(tamperSignature(doc), opts()), AttestationSignatureError);
+    it("gives every error viem-style fields", () => {
+      const err = expectAttestationError(
+        () => verifyAttestation(tamperSignature(doc), opts()),
+        AttestationSignatureError,
+      );
       assert.equal(err.name, "AttestationSignatureError");
       assert.match(err.shortMessage, /^Attestation signature is invalid/);
       assert.equal(typeof err.details, "string");
       assert.ok(err.message.startsWith(err.shortMessage));
-      const chained = expectAttestationError(() => verifyAttestation(new Uint8Array([0x84, 0x40]), opts()), AttestationMalformedError);
+      const chained = expectAttestationError(
+        () => verifyAttestation(new Uint8Array([0x84, 0x40]), opts()),
+        AttestationMalformedError,
+      );
       assert.ok(chained.cause instanceof Error);
       assert.ok(chained.details.length > 0);
       assert.equal(chained.walk(), chained.cause);
     });
   });
 
-  describe("measurementOf, attestationHash and user_data", function () {
-    it("measurementOf is keccak256(pcr0 || pcr1 || pcr2) whatever the container", function () {
+  describe("measurementOf, attestationHash and user_data", () => {
+    it("measurementOf is keccak256(pcr0 || pcr1 || pcr2) whatever the container", () => {
       const expected = keccak256(concat([f.pcrs[0], f.pcrs[1], f.pcrs[2]]));
       assert.equal(measurementOf(f.pcrs), expected);
       assert.equal(measurementOf([f.pcrs[0], f.pcrs[1], f.pcrs[2]]), expected);
-      assert.equal(measurementOf(new Map<number, Hex>([[0, f.pcrs[0]], [1, f.pcrs[1]], [2, f.pcrs[2]], [3, f.pcrs[0]]])), expected);
+      assert.equal(
+        measurementOf(
+          new Map<number, Hex>([
+            [0, f.pcrs[0]],
+            [1, f.pcrs[1]],
+            [2, f.pcrs[2]],
+            [3, f.pcrs[0]],
+          ]),
+        ),
+        expected,
+      );
       assert.match(expected, /^0x[0-9a-f]{64}$/);
-      expectAttestationError(() => measurementOf({ ...f.pcrs, 1: `0x${"00".repeat(32)}` }), AttestationInvalidParameterError);
-      expectAttestationError(() => measurementOf({ 0: f.pcrs[0], 1: f.pcrs[1] } as never), AttestationInvalidParameterError);
+      expectAttestationError(
+        () => measurementOf({ ...f.pcrs, 1: `0x${"00".repeat(32)}` }),
+        AttestationInvalidParameterError,
+      );
+      expectAttestationError(
+        () => measurementOf({ 0: f.pcrs[0], 1: f.pcrs[1] } as never),
+        AttestationInvalidParameterError,
+      );
     });
 
-    it("attestationHash is keccak256 of the raw bytes", function () {
+    it("attestationHash is keccak256 of the raw bytes", () => {
       assert.equal(attestationHash(doc), keccak256(doc));
       assert.equal(attestationHash(Buffer.from(doc)), keccak256(doc));
     });
 
-    it("proofpath user_data: the nitriding 68 bytes unchanged, then 0x1b20 ‖ keyConfigHash", function () {
+    it("proofpath user_data: the nitriding 68 bytes unchanged, then 0x1b20 ‖ keyConfigHash", () => {
       const h = keccak256("0x0102");
       const tls = `0x${"cd".repeat(32)}` as Hex;
-      const data = encodeProofpathUserData({ signingPublicKey: f.enclave.publicKey, keyConfigHash: h, tlsCertificateHash: tls });
+      const data = encodeProofpathUserData({
+        signingPublicKey: f.enclave.publicKey,
+        keyConfigHash: h,
+        tlsCertificateHash: tls,
+      });
       assert.equal(data.length, 102);
-      assert.deepEqual(data.subarray(0, 68), encodeNitridingUserData({ signingPublicKey: f.enclave.publicKey, tlsCertificateHash: tls }));
+      assert.deepEqual(
+        data.subarray(0, 68),
+        encodeNitridingUserData({ signingPublicKey: f.enclave.publicKey, tlsCertificateHash: tls }),
+      );
       assert.deepEqual([...data.subarray(68, 70)], [0x1b, 0x20]);
       assert.equal(keyConfigHashOfUserData(data), h);
       const parsed = parseNitridingUserData(data);
@@ -447,12 +523,18 @@ describe("validator/attestation", function () {
       assert.equal(keyConfigHashOfUserData(other), undefined);
       assert.equal(parseNitridingUserData(other), undefined);
       assert.equal(keyConfigHashOfUserData(data.subarray(0, 68)), undefined);
-      expectAttestationError(() => encodeProofpathUserData({ signingPublicKey: f.enclave.publicKey, keyConfigHash: "0x12" }), AttestationInvalidParameterError);
+      expectAttestationError(
+        () => encodeProofpathUserData({ signingPublicKey: f.enclave.publicKey, keyConfigHash: "0x12" }),
+        AttestationInvalidParameterError,
+      );
     });
 
-    it("verifyAttestation: keyConfigHash bound by proofpath user_data, refused otherwise", async function () {
+    it("verifyAttestation: keyConfigHash bound by proofpath user_data, refused otherwise", async () => {
       const h = keccak256("0x0102");
-      const bound = await attestationFor(f, { publicKey: null, userData: encodeProofpathUserData({ signingPublicKey: f.enclave.publicKey, keyConfigHash: h }) });
+      const bound = await attestationFor(f, {
+        publicKey: null,
+        userData: encodeProofpathUserData({ signingPublicKey: f.enclave.publicKey, keyConfigHash: h }),
+      });
       // The key is bound through the first 68 bytes, the key config through the tail.
       const r = verifyAttestation(bound, opts({ enclaveKey: { publicKey: f.enclave.publicKey }, keyConfigHash: h }));
       assert.equal(r.keyBinding?.method, "user_data");
@@ -461,18 +543,34 @@ describe("validator/attestation", function () {
       assert.equal(decodeAttestationUnverified(bound).keyConfigHash, h);
       // The document binds another key config.
       const other = keccak256("0x0103");
-      const e = expectAttestationError(() => verifyAttestation(bound, opts({ enclaveKey: { publicKey: f.enclave.publicKey }, keyConfigHash: other })), AttestationKeyConfigNotBoundError);
+      const e = expectAttestationError(
+        () => verifyAttestation(bound, opts({ enclaveKey: { publicKey: f.enclave.publicKey }, keyConfigHash: other })),
+        AttestationKeyConfigNotBoundError,
+      );
       assert.equal(e.expected, other);
       assert.equal(e.actual, h);
       // Nitriding's 68 bytes bind none; a document without user_data neither.
-      assert.equal(expectAttestationError(() => verifyAttestation(userDataDoc, opts({ enclaveKey: { publicKey: f.enclave.publicKey }, keyConfigHash: h })), AttestationKeyConfigNotBoundError).actual, undefined);
-      expectAttestationError(() => verifyAttestation(doc, opts({ keyConfigHash: h })), AttestationKeyConfigNotBoundError);
-      expectAttestationError(() => verifyAttestation(doc, opts({ keyConfigHash: "0x12" as Hex })), AttestationInvalidParameterError);
+      assert.equal(
+        expectAttestationError(
+          () =>
+            verifyAttestation(userDataDoc, opts({ enclaveKey: { publicKey: f.enclave.publicKey }, keyConfigHash: h })),
+          AttestationKeyConfigNotBoundError,
+        ).actual,
+        undefined,
+      );
+      expectAttestationError(
+        () => verifyAttestation(doc, opts({ keyConfigHash: h })),
+        AttestationKeyConfigNotBoundError,
+      );
+      expectAttestationError(
+        () => verifyAttestation(doc, opts({ keyConfigHash: "0x12" as Hex })),
+        AttestationInvalidParameterError,
+      );
       // Not asked: not checked.
       assert.equal(verifyAttestation(doc, opts()).keyConfigHashChecked, false);
     });
 
-    it("encodes and parses nitriding user_data", function () {
+    it("encodes and parses nitriding user_data", () => {
       const data = encodeNitridingUserData({ signingPublicKey: f.enclave.publicKey });
       assert.equal(data.length, 68);
       const parsed = parseNitridingUserData(data);
@@ -482,17 +580,17 @@ describe("validator/attestation", function () {
     });
   });
 
-  describe("fuzzing", function () {
-    it("never accepts a mutated document, and throws only the library's errors (300 runs)", function () {
+  describe("fuzzing", () => {
+    it("never accepts a mutated document, and throws only the library's errors (300 runs)", () => {
       const mutation = fc.oneof(
         // Overwrite 1..4 bytes.
-        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 }).map(
-          (edits) => (d: Uint8Array) => {
+        fc
+          .array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 })
+          .map((edits) => (d: Uint8Array) => {
             const out = new Uint8Array(d);
             for (const [i, x] of edits) out[i % out.length] = out[i % out.length]! ^ x;
             return out;
-          },
-        ),
+          }),
         // Truncate.
         fc.nat().map((n) => (d: Uint8Array) => d.slice(0, n % d.length)),
         // Insert a byte.
@@ -524,7 +622,7 @@ describe("validator/attestation", function () {
       );
     });
 
-    it("throws only the library's errors on arbitrary bytes and arbitrary CBOR (2 x 200 runs)", function () {
+    it("throws only the library's errors on arbitrary bytes and arbitrary CBOR (2 x 200 runs)", () => {
       const rejects = (input: Uint8Array) => {
         try {
           verifyAttestation(input, opts());
@@ -558,39 +656,55 @@ describe("validator/attestation", function () {
     let dir: string;
     let rootFile: string;
 
-    before(async function () {
+    before(async () => {
       dir = await mkdtemp(path.join(tmpdir(), "proofpath-cli-"));
       rootFile = path.join(dir, "dev-root.pem");
       await writeFile(rootFile, f.ca.rootPem);
     });
-    after(async function () {
+    after(async () => {
       await rm(dir, { recursive: true, force: true });
     });
 
     function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
       return new Promise((resolve) => {
-        execFile(process.execPath, [path.join(repo, "scripts/cli.js"), ...args], { cwd: repo }, (error, stdout, stderr) => {
-          const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
-          resolve({ code, stdout, stderr });
-        });
+        execFile(
+          process.execPath,
+          [path.join(repo, "scripts/cli.js"), ...args],
+          { cwd: repo },
+          (error, stdout, stderr) => {
+            const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
+            resolve({ code, stdout, stderr });
+          },
+        );
       });
     }
 
     const checks = () => [
-      "--root", rootFile,
-      "--at", f.now.toISOString(),
-      "--pcrs", f.measurement,
-      "--key", f.enclave.address,
-      "--nonce", f.nonce,
+      "--root",
+      rootFile,
+      "--at",
+      f.now.toISOString(),
+      "--pcrs",
+      f.measurement,
+      "--key",
+      f.enclave.address,
+      "--nonce",
+      f.nonce,
     ];
 
-    it("exits 0 for a valid document, raw or base64, and prints the verdict", async function () {
+    it("exits 0 for a valid document, raw or base64, and prints the verdict", async () => {
       const raw = path.join(dir, "doc.cbor");
       const b64 = path.join(dir, "doc.b64");
       await writeFile(raw, doc);
       await writeFile(b64, `${Buffer.from(doc).toString("base64")}\n`);
-      const [a, b] = await Promise.all([cli(["verify-attestation", raw, ...checks()]), cli(["verify-attestation", b64, ...checks()])]);
-      for (const [run, encoding] of [[a, "raw"], [b, "base64"]] as const) {
+      const [a, b] = await Promise.all([
+        cli(["verify-attestation", raw, ...checks()]),
+        cli(["verify-attestation", b64, ...checks()]),
+      ]);
+      for (const [run, encoding] of [
+        [a, "raw"],
+        [b, "base64"],
+      ] as const) {
         assert.equal(run.code, 0, run.stdout + run.stderr);
         assert.match(run.stdout, /verdict: VALID/);
         assert.match(run.stdout, new RegExp(`\\(${doc.length} bytes, ${encoding}\\)`));
@@ -601,7 +715,7 @@ describe("validator/attestation", function () {
       }
     });
 
-    it("exits 1 for a tampered document and names the failure", async function () {
+    it("exits 1 for a tampered document and names the failure", async () => {
       const file = path.join(dir, "tampered.cbor");
       await writeFile(file, tamperSignature(doc));
       const run = await cli(["verify-attestation", file, ...checks()]);
@@ -609,10 +723,15 @@ describe("validator/attestation", function () {
       assert.match(run.stdout, /verdict: INVALID \(AttestationSignatureError\)/);
     });
 
-    it("--key-config-hash: 0 when user_data binds it, 1 when it binds another, 2 when not 32 bytes", async function () {
+    it("--key-config-hash: 0 when user_data binds it, 1 when it binds another, 2 when not 32 bytes", async () => {
       const h = keccak256("0x0102");
       const file = path.join(dir, "bound.cbor");
-      await writeFile(file, await attestationFor(f, { userData: encodeProofpathUserData({ signingPublicKey: f.enclave.publicKey, keyConfigHash: h }) }));
+      await writeFile(
+        file,
+        await attestationFor(f, {
+          userData: encodeProofpathUserData({ signingPublicKey: f.enclave.publicKey, keyConfigHash: h }),
+        }),
+      );
       const [ok, other, bad] = await Promise.all([
         cli(["verify-attestation", file, ...checks(), "--key-config-hash", h]),
         cli(["verify-attestation", file, ...checks(), "--key-config-hash", keccak256("0x03")]),
@@ -626,7 +745,7 @@ describe("validator/attestation", function () {
       assert.match(bad.stderr, /--key-config-hash expects 32 bytes/);
     });
 
-    it("exits 2 on usage errors and 0 for --help", async function () {
+    it("exits 2 on usage errors and 0 for --help", async () => {
       const [help, missing, badAt, unknown] = await Promise.all([
         cli(["verify-attestation", "--help"]),
         cli(["verify-attestation"]),

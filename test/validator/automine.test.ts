@@ -12,7 +12,18 @@ import { opgTokenAbi } from "../../sdk/abis.js";
 import { BatchStatus, createValidator, type Validator } from "../../validator/index.js";
 import { freePort } from "../gateway/helpers/chain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
-import { attestersOf, batchStatus, headerFor, makeLeaves, nextSeqs, startTestNet, submit, waitFor, type TestNet, meshPeers } from "./helpers/setup.js";
+import {
+  attestersOf,
+  batchStatus,
+  headerFor,
+  makeLeaves,
+  nextSeqs,
+  startTestNet,
+  submit,
+  waitFor,
+  type TestNet,
+  meshPeers,
+} from "./helpers/setup.js";
 
 describe("validators on an idle automining chain", function () {
   this.timeout(60_000);
@@ -25,11 +36,23 @@ describe("validators on an idle automining chain", function () {
     gw = await startFakeGateway({ enclave: net.enclave, chainId: net.deployment.chainId, settlement: net.settlement });
     const ports = [await freePort(), await freePort(), await freePort()];
     for (let i = 0; i < 3; i++) {
-      validators.push(await createValidator({
-        privateKey: net.validatorKeys[i]!, daAllowPrivate: true, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
-        port: ports[i]!, peers: meshPeers(ports, i),
-        pollIntervalMs: 200, submitStaggerMs: 300, claimIntervalMs: 500, // default confirmations (0)
-      }, { logger: pino({ level: "silent" }) }));
+      validators.push(
+        await createValidator(
+          {
+            privateKey: net.validatorKeys[i]!,
+            daAllowPrivate: true,
+            rpcUrl: net.anvil.url,
+            deployment: net.deploymentFile,
+            dataDir: path.join(net.dir, `v${i}`),
+            port: ports[i]!,
+            peers: meshPeers(ports, i),
+            pollIntervalMs: 200,
+            submitStaggerMs: 300,
+            claimIntervalMs: 500, // default confirmations (0)
+          },
+          { logger: pino({ level: "silent" }) },
+        ),
+      );
     }
   });
 
@@ -45,13 +68,28 @@ describe("validators on an idle automining chain", function () {
     const leaves = makeLeaves(net.enclave.address, callSeq, 3);
     gw.setBatch(batchSeq, leaves);
     await submit(net, net.enclave, await headerFor(net, net.enclave, batchSeq, leaves, gw.url));
-    await waitFor("Finalized", async () => (await batchStatus(net, net.enclave.address, batchSeq)) === BatchStatus.Finalized, 20_000, 200);
+    await waitFor(
+      "Finalized",
+      async () => (await batchStatus(net, net.enclave.address, batchSeq)) === BatchStatus.Finalized,
+      20_000,
+      200,
+    );
     // Only the attestation's signers earn the batch's fees (v2); the first of them claims.
     const [signer] = await attestersOf(net, net.enclave.address, batchSeq);
-    const bal = await waitFor("rewards claimed", async () => {
-      const b = await net.anvil.client.readContract({ address: net.deployment.contracts.OPGToken, abi: opgTokenAbi, functionName: "balanceOf", args: [signer!] });
-      return b > 0n ? b : undefined;
-    }, 10_000, 200);
+    const bal = await waitFor(
+      "rewards claimed",
+      async () => {
+        const b = await net.anvil.client.readContract({
+          address: net.deployment.contracts.OPGToken,
+          abi: opgTokenAbi,
+          functionName: "balanceOf",
+          args: [signer!],
+        });
+        return b > 0n ? b : undefined;
+      },
+      10_000,
+      200,
+    );
     assert.ok(bal > 0n);
   });
 });

@@ -20,7 +20,20 @@ import { daBatchFromJson, type DaLeaf } from "../../validator/da.js";
 import { freePort } from "../gateway/helpers/chain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
 import { spawnValidator, buildValidatorMain, type ValidatorProc } from "./helpers/processes.js";
-import { addEnclave, attestersOf, batchStatus, headerFor, leafHash, makeLeaves, nextSeqs, startTestNet, submit, waitFor, type TestNet, meshPeers } from "./helpers/setup.js";
+import {
+  addEnclave,
+  attestersOf,
+  batchStatus,
+  headerFor,
+  leafHash,
+  makeLeaves,
+  nextSeqs,
+  startTestNet,
+  submit,
+  waitFor,
+  type TestNet,
+  meshPeers,
+} from "./helpers/setup.js";
 
 const jsonBig = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x));
 
@@ -33,10 +46,23 @@ describe("validators as the DA committee (3 validator processes, quorum 2, real 
   const gateways: FakeGateway[] = [];
 
   const configOf = (i: number) => ({
-    privateKey: net.validatorKeys[i], daAllowPrivate: true, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
-    port: ports[i], peers: meshPeers(ports, i),
-    pollIntervalMs: 250, daDeadlineSec: 30, daTimeoutMs: 2_000, confirmations: 0, submitStaggerMs: 500,
-    receiptSamples: 0, claimIntervalMs: 1_000, retryBaseMs: 250, retryMaxMs: 1_000, logLevel: "info",
+    privateKey: net.validatorKeys[i],
+    daAllowPrivate: true,
+    rpcUrl: net.anvil.url,
+    deployment: net.deploymentFile,
+    dataDir: path.join(net.dir, `v${i}`),
+    port: ports[i],
+    peers: meshPeers(ports, i),
+    pollIntervalMs: 250,
+    daDeadlineSec: 30,
+    daTimeoutMs: 2_000,
+    confirmations: 0,
+    submitStaggerMs: 500,
+    receiptSamples: 0,
+    claimIntervalMs: 1_000,
+    retryBaseMs: 250,
+    retryMaxMs: 1_000,
+    logLevel: "info",
   });
   const start = async (i: number) => (procs[i] = await spawnValidator(path.join(net.dir, `v${i}.json`), configOf(i)));
 
@@ -49,7 +75,11 @@ describe("validators as the DA committee (3 validator processes, quorum 2, real 
     const header = await headerFor(net, enclave, batchSeq, leaves, gw.url);
     gw.setBatch(batchSeq, leaves);
     await submit(net, enclave, header);
-    await waitFor("Attested", async () => (await batchStatus(net, enclave.address, batchSeq)) === BatchStatus.Attested, 20_000);
+    await waitFor(
+      "Attested",
+      async () => (await batchStatus(net, enclave.address, batchSeq)) === BatchStatus.Attested,
+      20_000,
+    );
     const attesters = await attestersOf(net, enclave.address, batchSeq);
     const idx = attesters.map((a) => net.validators.findIndex((v) => v.address === a));
     return { gw, header, leaves, headerHash: hashHeader(header), batchSeq, attesterIdx: idx };
@@ -60,7 +90,8 @@ describe("validators as the DA committee (3 validator processes, quorum 2, real 
     assert.equal(leaf.kind, "served");
     const settled = (leaf as Extract<DaLeaf, { kind: "served" }>).receipt;
     const receipt: Receipt = { ...settled, responseHash: keccak256(toHex("another answer")) };
-    const signature = (await signReceipt(enclave, settlementDomain(net.deployment.chainId, net.settlement), receipt)).signature;
+    const signature = (await signReceipt(enclave, settlementDomain(net.deployment.chainId, net.settlement), receipt))
+      .signature;
     return { receipt, signature };
   }
 
@@ -78,7 +109,14 @@ describe("validators as the DA committee (3 validator processes, quorum 2, real 
     await Promise.all(procs.map((p) => p?.kill("SIGTERM")));
     // VALIDATOR_TEST_LOGS=dir keeps each validator's last run's logs for a look after the fact.
     if (process.env.VALIDATOR_TEST_LOGS) {
-      procs.forEach((p, i) => p && writeFileSync(path.join(process.env.VALIDATOR_TEST_LOGS!, `da-validator-${i}.jsonl`), p.logs.map((l) => JSON.stringify(l)).join("\n") + "\n"));
+      procs.forEach(
+        (p, i) =>
+          p &&
+          writeFileSync(
+            path.join(process.env.VALIDATOR_TEST_LOGS!, `da-validator-${i}.jsonl`),
+            `${p.logs.map((l) => JSON.stringify(l)).join("\n")}\n`,
+          ),
+      );
     }
     await Promise.all(gateways.map((g) => g.close().catch(() => undefined)));
     await net?.anvil.stop();
@@ -125,7 +163,13 @@ describe("validators as the DA committee (3 validator processes, quorum 2, real 
     // The gateway is gone (closed above): the settled leaf and its proof come from the validator.
     const res = await fetch(`${procs[holder]!.url}/da/receipts/${a.header.gateway}/${callSeq}`);
     assert.equal(res.status, 200, `GET /da/receipts: ${res.status}`);
-    const got = (await res.json()) as { headerHash: Hex; header: unknown; leaf: Record<string, unknown>; leafHash: Hex; proof: Hex[] };
+    const got = (await res.json()) as {
+      headerHash: Hex;
+      header: unknown;
+      leaf: Record<string, unknown>;
+      leafHash: Hex;
+      proof: Hex[];
+    };
     const header = batchHeaderSchema.parse(got.header);
     assert.equal(hashHeader(header), a.headerHash);
     assert.equal(got.headerHash, a.headerHash);
@@ -134,16 +178,35 @@ describe("validators as the DA committee (3 validator processes, quorum 2, real 
     assert.ok(verifyProof(header.root, got.leafHash, got.proof), "the proof leads to the settled root");
 
     const user = privateKeyToAccount(generatePrivateKey());
-    await net.anvil.client.request({ method: "anvil_setBalance" as never, params: [user.address, toHex(10n ** 19n)] as never });
+    await net.anvil.client.request({
+      method: "anvil_setBalance" as never,
+      params: [user.address, toHex(10n ** 19n)] as never,
+    });
     const chain = createValidatorChain({ rpcUrl: net.anvil.url, account: user, settlement: net.settlement });
     await submitEquivocation(chain, {
-      header, signedReceipt: signed.receipt, receiptSig: toCompactSignature(signed.signature), settledReceipt, settledIsVoid: false, proof: got.proof,
+      header,
+      signedReceipt: signed.receipt,
+      receiptSig: toCompactSignature(signed.signature),
+      settledReceipt,
+      settledIsVoid: false,
+      proof: got.proof,
     });
     assert.equal(await batchStatus(net, net.enclave.address, a.batchSeq), BatchStatus.Rejected);
-    const [ev] = await net.anvil.client.getContractEvents({ address: net.settlement, abi: proofSettlementAbi, eventName: "BatchRejected", fromBlock: 0n, args: { gateway: net.enclave.address, batchSeq: a.batchSeq } });
+    const [ev] = await net.anvil.client.getContractEvents({
+      address: net.settlement,
+      abi: proofSettlementAbi,
+      eventName: "BatchRejected",
+      fromBlock: 0n,
+      args: { gateway: net.enclave.address, batchSeq: a.batchSeq },
+    });
     assert.equal(ev!.args.equivocation, true);
     assert.equal(ev!.args.challenger, user.address);
-    const e = await net.anvil.client.readContract({ address: net.deployment.contracts.GatewayRegistry, abi: gatewayRegistryAbi, functionName: "enclave", args: [net.enclave.address] });
+    const e = await net.anvil.client.readContract({
+      address: net.deployment.contracts.GatewayRegistry,
+      abi: gatewayRegistryAbi,
+      functionName: "enclave",
+      args: [net.enclave.address],
+    });
     assert.equal(e.bond, 0n);
   });
 
@@ -154,11 +217,21 @@ describe("validators as the DA committee (3 validator processes, quorum 2, real 
     await b.gw.close();
     const requestsBefore = b.gw.requests.length;
     const signed = await contradicting(enclave, b.leaves[0]!);
-    const res = await fetch(`${procs[b.attesterIdx[0]!]!.url}/equivocations`, { method: "POST", headers: { "content-type": "application/json" }, body: jsonBig(signed) });
+    const res = await fetch(`${procs[b.attesterIdx[0]!]!.url}/equivocations`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: jsonBig(signed),
+    });
     assert.equal(res.status, 200, `POST /equivocations: ${res.status} ${await res.clone().text()}`);
     assert.equal(b.gw.requests.length, requestsBefore, "no fetch from the (gone) gateway");
     assert.equal(await batchStatus(net, enclave.address, b.batchSeq), BatchStatus.Rejected);
-    const [ev] = await net.anvil.client.getContractEvents({ address: net.settlement, abi: proofSettlementAbi, eventName: "BatchRejected", fromBlock: 0n, args: { gateway: enclave.address, batchSeq: b.batchSeq } });
+    const [ev] = await net.anvil.client.getContractEvents({
+      address: net.settlement,
+      abi: proofSettlementAbi,
+      eventName: "BatchRejected",
+      fromBlock: 0n,
+      args: { gateway: enclave.address, batchSeq: b.batchSeq },
+    });
     assert.equal(ev!.args.equivocation, true);
     assert.equal(ev!.args.challenger, net.validators[b.attesterIdx[0]!]!.address as Address);
   });

@@ -23,7 +23,18 @@ import { usageOf } from "../../validator/verifyBatch.js";
 import { devAccount, freePort } from "../gateway/helpers/chain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
 import { buildValidatorMain, spawnValidator, type ValidatorProc } from "./helpers/processes.js";
-import { batchStatus, headerFor, makeLeaves, MODELS, nextSeqs, startTestNet, submit, waitFor, type TestNet, meshPeers } from "./helpers/setup.js";
+import {
+  batchStatus,
+  headerFor,
+  makeLeaves,
+  MODELS,
+  nextSeqs,
+  startTestNet,
+  submit,
+  waitFor,
+  type TestNet,
+  meshPeers,
+} from "./helpers/setup.js";
 
 describe("attack: a fee change rejects honest batches (issue 17 item 4)", function () {
   this.timeout(180_000);
@@ -40,7 +51,12 @@ describe("attack: a fee change rejects honest batches (issue 17 item 4)", functi
   after(async () => {
     await Promise.all(procs.map((p) => p.kill("SIGTERM")));
     if (process.env.VALIDATOR_TEST_LOGS) {
-      procs.forEach((p, i) => writeFileSync(path.join(process.env.VALIDATOR_TEST_LOGS!, `feeChange-validator-${i}.jsonl`), p.logs.map((l) => JSON.stringify(l)).join("\n") + "\n"));
+      procs.forEach((p, i) =>
+        writeFileSync(
+          path.join(process.env.VALIDATOR_TEST_LOGS!, `feeChange-validator-${i}.jsonl`),
+          `${p.logs.map((l) => JSON.stringify(l)).join("\n")}\n`,
+        ),
+      );
     }
     await gw?.close();
     await net?.anvil.stop();
@@ -48,10 +64,16 @@ describe("attack: a fee change rejects honest batches (issue 17 item 4)", functi
   });
 
   const owner = () => createWalletClient({ chain: foundry, transport: http(net.anvil.url), account: devAccount(0) });
-  const rpc = (method: string, params: unknown[] = []) => net.anvil.client.request({ method: method as never, params: params as never });
+  const rpc = (method: string, params: unknown[] = []) =>
+    net.anvil.client.request({ method: method as never, params: params as never });
 
   async function ownerTx(functionName: "setFeeRate" | "setModelFeeRate", args: readonly unknown[]): Promise<Hex> {
-    const hash = await owner().writeContract({ address: net.settlement, abi: proofSettlementAbi, functionName, args } as never);
+    const hash = await owner().writeContract({
+      address: net.settlement,
+      abi: proofSettlementAbi,
+      functionName,
+      args,
+    } as never);
     const r = await net.anvil.client.waitForTransactionReceipt({ hash });
     assert.equal(r.status, "success", `${functionName} reverted`);
     return hash;
@@ -68,7 +90,13 @@ describe("attack: a fee change rejects honest batches (issue 17 item 4)", functi
   }
 
   it("test_feeChangeAfterSubmission_honestBatchesAttested_notRejected", async () => {
-    const old: FeeRateFields = { ...(await net.anvil.client.readContract({ address: net.settlement, abi: proofSettlementAbi, functionName: "feeRate" })) };
+    const old: FeeRateFields = {
+      ...(await net.anvil.client.readContract({
+        address: net.settlement,
+        abi: proofSettlementAbi,
+        functionName: "feeRate",
+      })),
+    };
 
     // 1. Submitted under the launch schedule, still Submitted when the owner re-prices.
     const a = await honestBatch(6);
@@ -76,7 +104,11 @@ describe("attack: a fee change rejects honest batches (issue 17 item 4)", functi
     assert.equal(a.header.fee, computeFee(a.header.usage, old));
 
     // 2. The owner changes the default rate and gives the first model its own rate.
-    const newRate: FeeRateFields = { perCall: old.perCall * 3n, perKiloInputToken: old.perKiloInputToken * 2n, perKiloOutputToken: old.perKiloOutputToken + 7n };
+    const newRate: FeeRateFields = {
+      perCall: old.perCall * 3n,
+      perKiloInputToken: old.perKiloInputToken * 2n,
+      perKiloOutputToken: old.perKiloOutputToken + 7n,
+    };
     const modelRate: FeeRateFields = { perCall: old.perCall * 5n, perKiloInputToken: 11n, perKiloOutputToken: 13n };
     await ownerTx("setFeeRate", [newRate]);
     await ownerTx("setModelFeeRate", [MODELS[0], modelRate, true]);
@@ -91,45 +123,100 @@ describe("attack: a fee change rejects honest batches (issue 17 item 4)", functi
     //    block holds the new rate, which is not the one the submission paid.
     await rpc("evm_setIntervalMining", [0]);
     const c = await honestBatch(4, newRate, modelRates);
-    const later: FeeRateFields = { perCall: newRate.perCall * 2n, perKiloInputToken: newRate.perKiloInputToken, perKiloOutputToken: newRate.perKiloOutputToken };
+    const later: FeeRateFields = {
+      perCall: newRate.perCall * 2n,
+      perKiloInputToken: newRate.perKiloInputToken,
+      perKiloOutputToken: newRate.perKiloOutputToken,
+    };
     let submitHash: Hex, changeHash: Hex;
     try {
-      const { compact } = await signHeader(net.enclave, settlementDomain(net.deployment.chainId, net.settlement), c.header);
-      submitHash = await net.relayer.writeContract({ address: net.settlement, abi: proofSettlementAbi, functionName: "submitBatch", args: [c.header, compact], gas: 2_000_000n });
-      changeHash = await owner().writeContract({ address: net.settlement, abi: proofSettlementAbi, functionName: "setFeeRate", args: [later], gas: 200_000n });
+      const { compact } = await signHeader(
+        net.enclave,
+        settlementDomain(net.deployment.chainId, net.settlement),
+        c.header,
+      );
+      submitHash = await net.relayer.writeContract({
+        address: net.settlement,
+        abi: proofSettlementAbi,
+        functionName: "submitBatch",
+        args: [c.header, compact],
+        gas: 2_000_000n,
+      });
+      changeHash = await owner().writeContract({
+        address: net.settlement,
+        abi: proofSettlementAbi,
+        functionName: "setFeeRate",
+        args: [later],
+        gas: 200_000n,
+      });
       await rpc("evm_mine");
     } finally {
       await rpc("evm_setIntervalMining", [1]);
     }
-    const [rs, rc] = await Promise.all([submitHash, changeHash].map((hash) => net.anvil.client.waitForTransactionReceipt({ hash })));
+    const [rs, rc] = await Promise.all(
+      [submitHash, changeHash].map((hash) => net.anvil.client.waitForTransactionReceipt({ hash })),
+    );
     assert.equal(rs!.status, "success", "submitBatch reverted");
     assert.equal(rc!.status, "success", "setFeeRate reverted");
     assert.equal(rs!.blockNumber, rc!.blockNumber, "not in one block");
     assert.ok(rs!.transactionIndex < rc!.transactionIndex, "the fee change did not come after the submission");
     assert.notEqual(c.header.fee, computeFee(c.header.usage, later, modelRates));
 
-    for (const x of [a, b, c]) assert.equal(await batchStatus(net, net.enclave.address, x.batchSeq), BatchStatus.Submitted);
+    for (const x of [a, b, c])
+      assert.equal(await batchStatus(net, net.enclave.address, x.batchSeq), BatchStatus.Submitted);
 
     // 5. Validators start only now: each batch is verified under a schedule it was not submitted under.
     const ports = [await freePort(), await freePort(), await freePort()];
     for (const i of [0, 1, 2]) {
-      procs.push(await spawnValidator(path.join(net.dir, `v${i}.json`), {
-        privateKey: net.validatorKeys[i], daAllowPrivate: true, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
-        port: ports[i], peers: meshPeers(ports, i),
-        pollIntervalMs: 250, daDeadlineSec: 60, daTimeoutMs: 2_000, submitStaggerMs: 500, receiptSamples: 2, retryBaseMs: 250, retryMaxMs: 1_000,
-      }));
+      procs.push(
+        await spawnValidator(path.join(net.dir, `v${i}.json`), {
+          privateKey: net.validatorKeys[i],
+          daAllowPrivate: true,
+          rpcUrl: net.anvil.url,
+          deployment: net.deploymentFile,
+          dataDir: path.join(net.dir, `v${i}`),
+          port: ports[i],
+          peers: meshPeers(ports, i),
+          pollIntervalMs: 250,
+          daDeadlineSec: 60,
+          daTimeoutMs: 2_000,
+          submitStaggerMs: 500,
+          receiptSamples: 2,
+          retryBaseMs: 250,
+          retryMaxMs: 1_000,
+        }),
+      );
     }
     for (const x of [a, b, c]) {
-      const status = await waitFor(`batch ${x.batchSeq} judged`, async () => {
-        const s = await batchStatus(net, net.enclave.address, x.batchSeq);
-        return s === BatchStatus.Submitted ? undefined : s;
-      }, 30_000);
-      const reasons = procs.flatMap((p) => p.logs.filter((l) => l.msg === "verdict signed" && l.headerHash === x.headerHash).map((l) => l.reason));
-      assert.equal(status, BatchStatus.Attested, `batch ${x.batchSeq} was ${status === BatchStatus.Rejected ? "Rejected" : status}; verdicts: ${reasons.join(", ")}`);
-      assert.ok(reasons.every((r) => r === "verified"), `verdicts: ${reasons.join(", ")}`);
+      const status = await waitFor(
+        `batch ${x.batchSeq} judged`,
+        async () => {
+          const s = await batchStatus(net, net.enclave.address, x.batchSeq);
+          return s === BatchStatus.Submitted ? undefined : s;
+        },
+        30_000,
+      );
+      const reasons = procs.flatMap((p) =>
+        p.logs.filter((l) => l.msg === "verdict signed" && l.headerHash === x.headerHash).map((l) => l.reason),
+      );
+      assert.equal(
+        status,
+        BatchStatus.Attested,
+        `batch ${x.batchSeq} was ${status === BatchStatus.Rejected ? "Rejected" : status}; verdicts: ${reasons.join(", ")}`,
+      );
+      assert.ok(
+        reasons.every((r) => r === "verified"),
+        `verdicts: ${reasons.join(", ")}`,
+      );
     }
     // No rejection at all: the gateway kept its fees (escrowed for the attesters) and its bond.
-    const rejected = await net.anvil.client.getContractEvents({ address: net.settlement, abi: proofSettlementAbi, eventName: "BatchRejected", fromBlock: 0n, args: { gateway: net.enclave.address } });
+    const rejected = await net.anvil.client.getContractEvents({
+      address: net.settlement,
+      abi: proofSettlementAbi,
+      eventName: "BatchRejected",
+      fromBlock: 0n,
+      args: { gateway: net.enclave.address },
+    });
     assert.equal(rejected.length, 0);
   });
 });

@@ -27,9 +27,17 @@ describe("validators against the real gateway hook", function () {
     net = await startTestNet();
     const daPort = await freePort();
     hook = await createSettlementHook({
-      store: path.join(net.dir, "gateway.db"), enclaveKey: net.enclave, relayerKey: devKey(2), rpcUrl: net.anvil.url,
-      settlement: net.settlement, chainId: net.deployment.chainId, daBaseUrl: `http://127.0.0.1:${daPort}/da`,
-      batch: { maxCalls: 8, maxAgeMs: 200 }, confirmations: 1, pollMs: 100, synchronous: "normal",
+      store: path.join(net.dir, "gateway.db"),
+      enclaveKey: net.enclave,
+      relayerKey: devKey(2),
+      rpcUrl: net.anvil.url,
+      settlement: net.settlement,
+      chainId: net.deployment.chainId,
+      daBaseUrl: `http://127.0.0.1:${daPort}/da`,
+      batch: { maxCalls: 8, maxAgeMs: 200 },
+      confirmations: 1,
+      pollMs: 100,
+      synchronous: "normal",
       logger: pino({ level: "silent" }),
     });
     const app = new Hono();
@@ -41,11 +49,26 @@ describe("validators against the real gateway hook", function () {
     da = await listen(app, daPort);
     const ports = [await freePort(), await freePort(), await freePort()];
     for (let i = 0; i < 3; i++) {
-      validators.push(await createValidator({
-        privateKey: net.validatorKeys[i]!, daAllowPrivate: true, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
-        port: ports[i]!, peers: meshPeers(ports, i),
-        pollIntervalMs: 250, confirmations: 0, submitStaggerMs: 500, receiptSamples: 2, claim: false, finalize: false,
-      }, { logger: pino({ level: "silent" }) }));
+      validators.push(
+        await createValidator(
+          {
+            privateKey: net.validatorKeys[i]!,
+            daAllowPrivate: true,
+            rpcUrl: net.anvil.url,
+            deployment: net.deploymentFile,
+            dataDir: path.join(net.dir, `v${i}`),
+            port: ports[i]!,
+            peers: meshPeers(ports, i),
+            pollIntervalMs: 250,
+            confirmations: 0,
+            submitStaggerMs: 500,
+            receiptSamples: 2,
+            claim: false,
+            finalize: false,
+          },
+          { logger: pino({ level: "silent" }) },
+        ),
+      );
     }
   });
 
@@ -61,18 +84,37 @@ describe("validators against the real gateway hook", function () {
     const models = [keccak256(toHex("a")), keccak256(toHex("b")), keccak256(toHex("c"))];
     const recorded = [];
     for (let i = 0; i < 21; i++) {
-      recorded.push(hook.record({ modelId: models[i % 3]!, requestHash: keccak256(toHex(`q${i}`)), responseHash: keccak256(toHex(`r${i}`)), inputTokens: 50 + i, outputTokens: 90 + 2 * i }));
+      recorded.push(
+        hook.record({
+          modelId: models[i % 3]!,
+          requestHash: keccak256(toHex(`q${i}`)),
+          responseHash: keccak256(toHex(`r${i}`)),
+          inputTokens: 50 + i,
+          outputTokens: 90 + 2 * i,
+        }),
+      );
     }
     await Promise.all(recorded.map((r) => r.durable));
     await hook.flush();
     await hook.settled(30_000);
     const batches = [0n, 1n, 2n];
-    await waitFor("every hook batch attested", async () => {
-      const st = await Promise.all(batches.map((s) => batchStatus(net, net.enclave.address, s)));
-      return st.every((s) => s === BatchStatus.Attested);
-    }, 30_000, 250);
-    assert.ok(requests.some((p) => /^\/da\/batches\/\d+$/.test(p)), "validators fetched batches from the hook");
-    assert.ok(requests.some((p) => /^\/da\/receipts\/\d+$/.test(p)), "validators spot-checked signed receipts");
+    await waitFor(
+      "every hook batch attested",
+      async () => {
+        const st = await Promise.all(batches.map((s) => batchStatus(net, net.enclave.address, s)));
+        return st.every((s) => s === BatchStatus.Attested);
+      },
+      30_000,
+      250,
+    );
+    assert.ok(
+      requests.some((p) => /^\/da\/batches\/\d+$/.test(p)),
+      "validators fetched batches from the hook",
+    );
+    assert.ok(
+      requests.some((p) => /^\/da\/receipts\/\d+$/.test(p)),
+      "validators spot-checked signed receipts",
+    );
     for (const v of validators) {
       for (const r of v.signing.all()) assert.equal(r.verdict, 1, `${v.address} signed ${r.verdict} (${r.reason})`);
     }

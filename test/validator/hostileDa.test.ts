@@ -16,13 +16,30 @@ import { toHex, type Address, type Hex } from "viem";
 import { hashHeader } from "../../sdk/hashing.js";
 import { settlementDomain, toCompactSignature, typedDataDigest } from "../../sdk/eip712.js";
 import {
-  BatchStatus, createBoundedGet, DaAddressRefusedError, DaUriInvalidError, encodeRawDaUriCall, hashHeaderRawDaUri, isPrivateAddress,
+  BatchStatus,
+  createBoundedGet,
+  DaAddressRefusedError,
+  DaUriInvalidError,
+  encodeRawDaUriCall,
+  hashHeaderRawDaUri,
+  isPrivateAddress,
 } from "../../validator/index.js";
 import type { DaLeaf } from "../../validator/da.js";
 import { freePort } from "../gateway/helpers/chain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
 import { buildValidatorMain, spawnValidator, type ValidatorProc } from "./helpers/processes.js";
-import { addEnclave, batchStatus, headerFor, makeLeaves, nextSeqs, startTestNet, submit, waitFor, type TestNet, meshPeers } from "./helpers/setup.js";
+import {
+  addEnclave,
+  batchStatus,
+  headerFor,
+  makeLeaves,
+  nextSeqs,
+  startTestNet,
+  submit,
+  waitFor,
+  type TestNet,
+  meshPeers,
+} from "./helpers/setup.js";
 
 const DA_DEADLINE_SEC = 6;
 const HEAP_MB = 256;
@@ -30,8 +47,19 @@ const HUGE_BYTES = 220 * 1024 * 1024;
 const BOMB_BYTES = 256 * 1024 * 1024;
 
 type Behaviour =
-  | "huge" | "drip" | "silent" | "redirect" | "gzipBomb" | "deep" | "tooMany" | "wrongContent" | "http500" | "truncated" | "notJson"
-  | "unknownEncoding" | "holdForKill";
+  | "huge"
+  | "drip"
+  | "silent"
+  | "redirect"
+  | "gzipBomb"
+  | "deep"
+  | "tooMany"
+  | "wrongContent"
+  | "http500"
+  | "truncated"
+  | "notJson"
+  | "unknownEncoding"
+  | "holdForKill";
 
 /** What each behaviour must produce: the typed error the validators log, or the reject reason. */
 const EXPECT: Record<Exclude<Behaviour, "holdForKill">, { error?: string; reason?: RegExp }> = {
@@ -50,7 +78,8 @@ const EXPECT: Record<Exclude<Behaviour, "holdForKill">, { error?: string; reason
 };
 
 const jsonOf = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x));
-const wireLeaf = (l: DaLeaf) => (l.kind === "served" ? { kind: "served", ...l.receipt } : { kind: "void", callSeq: l.callSeq });
+const wireLeaf = (l: DaLeaf) =>
+  l.kind === "served" ? { kind: "served", ...l.receipt } : { kind: "void", callSeq: l.callSeq };
 
 interface HostileServer {
   url: string;
@@ -104,9 +133,13 @@ async function startHostileServer(bomb: Buffer): Promise<HostileServer> {
         return;
       case "redirect":
         // To the cloud metadata address: a validator that follows it is an SSRF proxy.
-        return void res.writeHead(302, { location: "http://169.254.169.254/latest/meta-data/iam/security-credentials/" }).end();
+        return void res
+          .writeHead(302, { location: "http://169.254.169.254/latest/meta-data/iam/security-credentials/" })
+          .end();
       case "gzipBomb":
-        return void res.writeHead(200, { ...json, "content-encoding": "gzip", "content-length": String(bomb.length) }).end(bomb);
+        return void res
+          .writeHead(200, { ...json, "content-encoding": "gzip", "content-length": String(bomb.length) })
+          .end(bomb);
       case "deep":
         return void res.writeHead(200, json).end(`${prefix}${"[".repeat(30_000)}${"]".repeat(30_000)}]}`);
       case "tooMany": {
@@ -114,7 +147,12 @@ async function startHostileServer(bomb: Buffer): Promise<HostileServer> {
         return void res.writeHead(200, json).end(jsonOf({ gateway: p.gateway, receipts: many.map(wireLeaf) }));
       }
       case "wrongContent": {
-        const other = makeLeaves(p.gateway, (p.leaves[0] as { receipt: { callSeq: bigint } }).receipt.callSeq, p.leaves.length, [1]);
+        const other = makeLeaves(
+          p.gateway,
+          (p.leaves[0] as { receipt: { callSeq: bigint } }).receipt.callSeq,
+          p.leaves.length,
+          [1],
+        );
         return void res.writeHead(200, json).end(jsonOf({ gateway: p.gateway, receipts: other.map(wireLeaf) }));
       }
       case "http500":
@@ -125,7 +163,9 @@ async function startHostileServer(bomb: Buffer): Promise<HostileServer> {
         res.write(jsonOf({ gateway: p.gateway, receipts: p.leaves.map(wireLeaf) }).slice(0, 120));
         return void setImmediate(() => res.socket?.destroy());
       case "notJson":
-        return void res.writeHead(200, { "content-type": "text/html" }).end("<html><body>502 Bad Gateway</body></html>");
+        return void res
+          .writeHead(200, { "content-type": "text/html" })
+          .end("<html><body>502 Bad Gateway</body></html>");
       case "unknownEncoding":
         return void res.writeHead(200, { ...json, "content-encoding": "x-custom" }).end("\x00\x01\x02");
     }
@@ -152,7 +192,8 @@ async function gzipBomb(gateway: Address): Promise<Buffer> {
   const done = new Promise((r) => gz.on("end", r));
   gz.write(`{"gateway":"${gateway}","receipts":[`);
   const spaces = Buffer.alloc(1024 * 1024, 0x20);
-  for (let i = 0; i < BOMB_BYTES / spaces.length; i++) if (!gz.write(spaces)) await new Promise((r) => gz.once("drain", r));
+  for (let i = 0; i < BOMB_BYTES / spaces.length; i++)
+    if (!gz.write(spaces)) await new Promise((r) => gz.once("drain", r));
   gz.end("]}");
   await done;
   return Buffer.concat(out);
@@ -175,13 +216,29 @@ describe("validator: hostile DA endpoints and unreadable daURIs (issue 17 items 
   const peaks: number[] = [];
 
   const configOf = (i: number) => ({
-    privateKey: net.validatorKeys[i], rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, `v${i}`),
-    port: ports[i], peers: meshPeers(ports, i),
-    pollIntervalMs: 250, daDeadlineSec: DA_DEADLINE_SEC, daTimeoutMs: 2_000, daFirstByteTimeoutMs: 1_000, daAllowPrivate: true,
-    confirmations: 0, submitStaggerMs: 500, receiptSamples: 0, claim: false, retryBaseMs: 250, retryMaxMs: 1_000, logLevel: "info",
+    privateKey: net.validatorKeys[i],
+    rpcUrl: net.anvil.url,
+    deployment: net.deploymentFile,
+    dataDir: path.join(net.dir, `v${i}`),
+    port: ports[i],
+    peers: meshPeers(ports, i),
+    pollIntervalMs: 250,
+    daDeadlineSec: DA_DEADLINE_SEC,
+    daTimeoutMs: 2_000,
+    daFirstByteTimeoutMs: 1_000,
+    daAllowPrivate: true,
+    confirmations: 0,
+    submitStaggerMs: 500,
+    receiptSamples: 0,
+    claim: false,
+    retryBaseMs: 250,
+    retryMaxMs: 1_000,
+    logLevel: "info",
   });
   const start = async (i: number) =>
-    (procs[i] = await spawnValidator(path.join(net.dir, `v${i}.json`), configOf(i), { nodeArgs: [`--max-old-space-size=${HEAP_MB}`] }));
+    (procs[i] = await spawnValidator(path.join(net.dir, `v${i}.json`), configOf(i), {
+      nodeArgs: [`--max-old-space-size=${HEAP_MB}`],
+    }));
   const notePeak = (p: ValidatorProc | undefined) => {
     if (p?.proc.pid && p.proc.exitCode === null && p.proc.signalCode === null) peaks.push(peakRssMb(p.proc.pid));
   };
@@ -203,14 +260,22 @@ describe("validator: hostile DA endpoints and unreadable daURIs (issue 17 items 
     return batchSeq;
   }
 
-  const statusIs = (gateway: Address, seq: bigint, want: number) => async () => (await batchStatus(net, gateway, seq)) === want;
+  const statusIs = (gateway: Address, seq: bigint, want: number) => async () =>
+    (await batchStatus(net, gateway, seq)) === want;
   const alive = () => procs.every((p) => p && p.proc.exitCode === null && p.proc.signalCode === null);
-  const exits = () => procs.map((p, i) => `v${i}: ${p?.proc.exitCode ?? p?.proc.signalCode ?? "running"} ${p?.stderr.slice(-300) ?? ""}`).join("; ");
+  const exits = () =>
+    procs
+      .map((p, i) => `v${i}: ${p?.proc.exitCode ?? p?.proc.signalCode ?? "running"} ${p?.stderr.slice(-300) ?? ""}`)
+      .join("; ");
 
   before(async () => {
     net = await startTestNet();
     honestEnclave = await addEnclave(net);
-    honestGw = await startFakeGateway({ enclave: honestEnclave, chainId: net.deployment.chainId, settlement: net.settlement });
+    honestGw = await startFakeGateway({
+      enclave: honestEnclave,
+      chainId: net.deployment.chainId,
+      settlement: net.settlement,
+    });
     hostile = await startHostileServer(await gzipBomb(net.enclave.address));
     ports = [await freePort(), await freePort(), await freePort()];
     await buildValidatorMain();
@@ -223,7 +288,14 @@ describe("validator: hostile DA endpoints and unreadable daURIs (issue 17 items 
     await Promise.all(procs.map((p) => p?.kill("SIGTERM")));
     // VALIDATOR_TEST_LOGS=dir keeps each validator's last run's logs for a look after the fact.
     if (process.env.VALIDATOR_TEST_LOGS) {
-      procs.forEach((p, i) => p && writeFileSync(path.join(process.env.VALIDATOR_TEST_LOGS!, `hostile-validator-${i}.jsonl`), p.logs.map((l) => JSON.stringify(l)).join("\n") + "\n"));
+      procs.forEach(
+        (p, i) =>
+          p &&
+          writeFileSync(
+            path.join(process.env.VALIDATOR_TEST_LOGS!, `hostile-validator-${i}.jsonl`),
+            `${p.logs.map((l) => JSON.stringify(l)).join("\n")}\n`,
+          ),
+      );
     }
     await hostile?.close();
     await honestGw?.close();
@@ -239,11 +311,19 @@ describe("validator: hostile DA endpoints and unreadable daURIs (issue 17 items 
     for (let i = 0; i < 3; i++) {
       const seq = await honestBatch();
       honest.push(seq);
-      await waitFor(`honest batch ${seq} Attested (${exits()})`, statusIs(honestEnclave.address, seq, BatchStatus.Attested), 30_000);
+      await waitFor(
+        `honest batch ${seq} Attested (${exits()})`,
+        statusIs(honestEnclave.address, seq, BatchStatus.Attested),
+        30_000,
+      );
       assert.ok(alive(), `a validator died: ${exits()}`);
     }
     for (const h of hostileBatches) {
-      await waitFor(`${h.b} batch Rejected (${exits()})`, statusIs(net.enclave.address, h.batchSeq, BatchStatus.Rejected), 60_000);
+      await waitFor(
+        `${h.b} batch Rejected (${exits()})`,
+        statusIs(net.enclave.address, h.batchSeq, BatchStatus.Rejected),
+        60_000,
+      );
     }
     assert.ok(alive(), `a validator died: ${exits()}`);
 
@@ -252,23 +332,46 @@ describe("validator: hostile DA endpoints and unreadable daURIs (issue 17 items 
       const logs = procs.flatMap((p) => p!.logs.filter((l) => l.headerHash === h.headerHash));
       if (want.error) {
         const errors = new Set(logs.filter((l) => l.msg === "receipts unavailable; retrying").map((l) => l.error));
-        assert.ok(errors.has(want.error), `${h.b}: expected ${want.error}, validators logged ${[...errors].join(", ") || "nothing"}`);
+        assert.ok(
+          errors.has(want.error),
+          `${h.b}: expected ${want.error}, validators logged ${[...errors].join(", ") || "nothing"}`,
+        );
       }
       const signed = logs.filter((l) => l.msg === "verdict signed");
-      assert.ok(signed.length > 0 && signed.every((l) => l.verdict === 2), `${h.b}: verdicts ${jsonOf(signed.map((l) => [l.verdict, l.reason]))}`);
-      if (want.reason) assert.ok(signed.every((l) => want.reason!.test(String(l.reason))), `${h.b}: reasons ${signed.map((l) => l.reason)}`);
-      else assert.ok(signed.every((l) => l.reason === "da_unavailable"), `${h.b}: reasons ${signed.map((l) => l.reason)}`);
+      assert.ok(
+        signed.length > 0 && signed.every((l) => l.verdict === 2),
+        `${h.b}: verdicts ${jsonOf(signed.map((l) => [l.verdict, l.reason]))}`,
+      );
+      if (want.reason)
+        assert.ok(
+          signed.every((l) => want.reason!.test(String(l.reason))),
+          `${h.b}: reasons ${signed.map((l) => l.reason)}`,
+        );
+      else
+        assert.ok(
+          signed.every((l) => l.reason === "da_unavailable"),
+          `${h.b}: reasons ${signed.map((l) => l.reason)}`,
+        );
     }
     // Each hostile endpoint was asked again and again (retries until the deadline), never more than that.
     assert.ok(hostile.hits(hostileBatches.find((h) => h.b === "huge")!.batchSeq) >= 3);
 
     // Errors are counted by name.
     const metrics = (await Promise.all(procs.map(async (p) => (await fetch(`${p!.url}/metrics`)).text()))).join("\n");
-    for (const name of ["DaTooLargeError", "DaTimeoutError", "DaRedirectRefusedError", "DaTooDeepError", "DaTooManyReceiptsError", "DaEncodingRefusedError"]) {
+    for (const name of [
+      "DaTooLargeError",
+      "DaTimeoutError",
+      "DaRedirectRefusedError",
+      "DaTooDeepError",
+      "DaTooManyReceiptsError",
+      "DaEncodingRefusedError",
+    ]) {
       assert.match(metrics, new RegExp(`proofpath_validator_da_errors_total\\{error="${name}"\\} [1-9]`), name);
     }
     procs.forEach(notePeak);
-    console.log(`      validator peak RSS (VmHWM) with ${HUGE_BYTES >> 20} MB + ${BOMB_BYTES >> 20} MB (gzip) bodies served: ${peaks.map((m) => `${m} MB`).join(", ")}`);
+    console.log(
+      `      validator peak RSS (VmHWM) with ${HUGE_BYTES >> 20} MB + ${BOMB_BYTES >> 20} MB (gzip) bodies served: ${peaks.map((m) => `${m} MB`).join(", ")}`,
+    );
     for (const m of peaks) assert.ok(m < 300, `peak RSS ${m} MB`);
   });
 
@@ -279,16 +382,28 @@ describe("validator: hostile DA endpoints and unreadable daURIs (issue 17 items 
     // "http://…/batches/N" followed by 0xff: not UTF-8. The contract hashes the raw bytes.
     const daURI = `${toHex(header.daURI)}ff` as Hex;
     const structHash = hashHeaderRawDaUri(header, daURI);
-    const sig = await net.enclave.sign!({ hash: typedDataDigest(settlementDomain(net.deployment.chainId, net.settlement), structHash) });
+    const sig = await net.enclave.sign!({
+      hash: typedDataDigest(settlementDomain(net.deployment.chainId, net.settlement), structHash),
+    });
     const hash = await net.relayer.sendTransaction({
-      to: net.settlement, data: encodeRawDaUriCall("submitBatch", [{ ...header, daURI }, toCompactSignature(sig)]),
+      to: net.settlement,
+      data: encodeRawDaUriCall("submitBatch", [{ ...header, daURI }, toCompactSignature(sig)]),
     });
     assert.equal((await net.anvil.client.waitForTransactionReceipt({ hash })).status, "success");
     assert.equal(await batchStatus(net, net.enclave.address, batchSeq), BatchStatus.Submitted);
 
-    await waitFor(`non-UTF-8 batch Rejected (${exits()})`, statusIs(net.enclave.address, batchSeq, BatchStatus.Rejected), 30_000);
-    const signed = procs.flatMap((p) => p!.logs.filter((l) => l.msg === "verdict signed" && l.headerHash === structHash));
-    assert.ok(signed.length >= 2 && signed.every((l) => l.verdict === 2 && l.reason === "da_uri_invalid"), jsonOf(signed));
+    await waitFor(
+      `non-UTF-8 batch Rejected (${exits()})`,
+      statusIs(net.enclave.address, batchSeq, BatchStatus.Rejected),
+      30_000,
+    );
+    const signed = procs.flatMap((p) =>
+      p!.logs.filter((l) => l.msg === "verdict signed" && l.headerHash === structHash),
+    );
+    assert.ok(
+      signed.length >= 2 && signed.every((l) => l.verdict === 2 && l.reason === "da_uri_invalid"),
+      jsonOf(signed),
+    );
   });
 
   it("test_validatorKilledDuringDaFetch_restartParksBatch_rejectedAtDeadline_succeeds", async () => {
@@ -296,22 +411,39 @@ describe("validator: hostile DA endpoints and unreadable daURIs (issue 17 items 
     const h = await hostileBatch("holdForKill");
     await hostile.held;
     const state = path.join(net.dir, "v0", "state.db");
-    await waitFor("v0 marked the fetch in progress", async () => {
-      const db = new DatabaseSync(state, { readOnly: true });
-      try {
-        return db.prepare("SELECT 1 FROM da_fetches WHERE header_hash = ?").get(h.headerHash) !== undefined;
-      } finally {
-        db.close();
-      }
-    }, 10_000, 20);
+    await waitFor(
+      "v0 marked the fetch in progress",
+      async () => {
+        const db = new DatabaseSync(state, { readOnly: true });
+        try {
+          return db.prepare("SELECT 1 FROM da_fetches WHERE header_hash = ?").get(h.headerHash) !== undefined;
+        } finally {
+          db.close();
+        }
+      },
+      10_000,
+      20,
+    );
     notePeak(procs[0]);
     await procs[0]!.kill("SIGKILL");
     await start(0);
-    await procs[0]!.waitLog((l) => l.headerHash === h.headerHash && String(l.msg).startsWith("a DA fetch was in progress"), 10_000);
-    await waitFor(`parked batch Rejected (${exits()})`, statusIs(net.enclave.address, h.batchSeq, BatchStatus.Rejected), 60_000);
+    await procs[0]!.waitLog(
+      (l) => l.headerHash === h.headerHash && String(l.msg).startsWith("a DA fetch was in progress"),
+      10_000,
+    );
+    await waitFor(
+      `parked batch Rejected (${exits()})`,
+      statusIs(net.enclave.address, h.batchSeq, BatchStatus.Rejected),
+      60_000,
+    );
     // After the restart v0 never fetched it again: every attempt it logged was the parked one.
-    const attempts = procs[0]!.logs.filter((l) => l.headerHash === h.headerHash && l.msg === "receipts unavailable; retrying");
-    assert.ok(attempts.every((l) => l.error === "DaFetchParkedError"), jsonOf(attempts.map((l) => l.error)));
+    const attempts = procs[0]!.logs.filter(
+      (l) => l.headerHash === h.headerHash && l.msg === "receipts unavailable; retrying",
+    );
+    assert.ok(
+      attempts.every((l) => l.error === "DaFetchParkedError"),
+      jsonOf(attempts.map((l) => l.error)),
+    );
     const v0Signed = procs[0]!.logs.find((l) => l.headerHash === h.headerHash && l.msg === "verdict signed");
     if (v0Signed) assert.equal(v0Signed.reason, "da_fetch_crashed");
   });
@@ -329,10 +461,21 @@ describe("validator: hostile DA endpoints and unreadable daURIs (issue 17 items 
     } finally {
       await get.close();
     }
-    for (const ip of ["10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:7f00:1"]) {
+    for (const ip of [
+      "10.1.2.3",
+      "172.16.0.1",
+      "192.168.1.1",
+      "169.254.169.254",
+      "100.64.0.1",
+      "0.0.0.0",
+      "::1",
+      "fe80::1",
+      "fd00::1",
+      "::ffff:127.0.0.1",
+      "::ffff:7f00:1",
+    ]) {
       assert.equal(isPrivateAddress(ip), true, ip);
     }
     for (const ip of ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"]) assert.equal(isPrivateAddress(ip), false, ip);
   });
-
 });

@@ -26,7 +26,15 @@ function batch(batchSeq: bigint, first: bigint, n: number) {
   const leaves = makeLeaves(gateway, first, n, [1]);
   const tree = buildTree(leaves.map(leafOf));
   const header: BatchHeader = {
-    gateway, batchSeq, firstCallSeq: first, count: n, root: tree.root, usage: [], fee: 0n, firstServedAt: 0n, lastServedAt: 0n,
+    gateway,
+    batchSeq,
+    firstCallSeq: first,
+    count: n,
+    root: tree.root,
+    usage: [],
+    fee: 0n,
+    firstServedAt: 0n,
+    lastServedAt: 0n,
     daURI: `http://gw.example/batches/${batchSeq}`,
   };
   return { header, headerHash: hashHeader(header) as Hex, da: { gateway, leaves }, tree };
@@ -71,7 +79,13 @@ describe("validator DA store (da.db) and /da serving", () => {
     const da = createDaServer(s, { maxCacheBytes: Math.floor(perBatch * 1.5) });
     for (const x of batches) da.batchBody(gateway, x.header.batchSeq);
     assert.ok(da.cachedBytes <= perBatch * 1.5, `cache ${da.cachedBytes} > cap`);
-    const r = da.receipt(gateway, 41n) as { leafHash: Hex; proof: Hex[]; header: { root: Hex }; index: number; leaf: { kind: string } };
+    const r = da.receipt(gateway, 41n) as {
+      leafHash: Hex;
+      proof: Hex[];
+      header: { root: Hex };
+      index: number;
+      leaf: { kind: string };
+    };
     assert.equal(r.index, 1);
     assert.equal(r.leaf.kind, "void");
     assert.equal(r.leafHash, leafOf(batches[1]!.da.leaves[1]!));
@@ -83,8 +97,14 @@ describe("validator DA store (da.db) and /da serving", () => {
     const s = openReceiptStore(path.join(dir, "da.db"));
     s.put(batch(0n, 0n, 4));
     const app = createValidatorApp({
-      signing: { get: () => undefined } as never, metrics: createMetrics(), health: () => ({ ok: true }),
-      challenge: async () => "0x", approve: async () => { throw new Error("unused"); }, onError: () => undefined,
+      signing: { get: () => undefined } as never,
+      metrics: createMetrics(),
+      health: () => ({ ok: true }),
+      challenge: async () => "0x",
+      approve: async () => {
+        throw new Error("unused");
+      },
+      onError: () => undefined,
       da: createDaServer(s, { maxCacheBytes: 1 << 20 }),
       daLimits: { perClient: { rate: 1, burst: 3 }, holdRefusedMs: 0 },
     });

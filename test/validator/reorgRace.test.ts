@@ -28,10 +28,21 @@ describe("validator: a reorg during verification", function () {
     net = await startTestNet({ blockTime: 0 });
     gw = await startFakeGateway({ enclave: net.enclave, chainId: net.deployment.chainId, settlement: net.settlement });
     // Rounds run only when the test calls tick() (the first one runs at start, before any batch).
-    validator = await createValidator({
-      privateKey: net.validatorKeys[0]!, daAllowPrivate: true, rpcUrl: net.anvil.url, deployment: net.deploymentFile, dataDir: path.join(net.dir, "v0"),
-      port: await freePort(), peers: [], pollIntervalMs: 3_600_000, finalize: false, claim: false,
-    }, { logger: pino({ level: "silent" }) });
+    validator = await createValidator(
+      {
+        privateKey: net.validatorKeys[0]!,
+        daAllowPrivate: true,
+        rpcUrl: net.anvil.url,
+        deployment: net.deploymentFile,
+        dataDir: path.join(net.dir, "v0"),
+        port: await freePort(),
+        peers: [],
+        pollIntervalMs: 3_600_000,
+        finalize: false,
+        claim: false,
+      },
+      { logger: pino({ level: "silent" }) },
+    );
     await validator.tick();
   });
 

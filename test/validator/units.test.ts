@@ -17,9 +17,23 @@ import { computeFee } from "../../sdk/fees.js";
 import { signCompact, verdictDigest } from "../../sdk/quorum.js";
 import type { BatchHeader } from "../../sdk/types.js";
 import {
-  DaUnavailableError, DoubleSignRefusedError, NonRetryableError, RetryableError, TransactionRevertedError, ValidatorConfigError,
-  gatewayBaseOf, openSigningRecord, parseValidatorConfig, quorumFrom, submitRank, usageOf, verifyBatch,
-  VALIDATOR_ENV, VALIDATOR_HELP, validatorConfigFromEnv, validatorConfigSchema,
+  DaUnavailableError,
+  DoubleSignRefusedError,
+  NonRetryableError,
+  RetryableError,
+  TransactionRevertedError,
+  ValidatorConfigError,
+  gatewayBaseOf,
+  openSigningRecord,
+  parseValidatorConfig,
+  quorumFrom,
+  submitRank,
+  usageOf,
+  verifyBatch,
+  VALIDATOR_ENV,
+  VALIDATOR_HELP,
+  validatorConfigFromEnv,
+  validatorConfigSchema,
 } from "../../validator/index.js";
 import { root } from "../gateway/helpers/chain.js";
 import { Backoff } from "../../validator/retry.js";
@@ -51,7 +65,10 @@ describe("validator config", () => {
   });
 
   it("test_parseValidatorConfig_missingVsWrongType_reverts", () => {
-    assert.equal(configError({ ...ok, privateKey: undefined }).shortMessage, "Invalid validator config: privateKey: required");
+    assert.equal(
+      configError({ ...ok, privateKey: undefined }).shortMessage,
+      "Invalid validator config: privateKey: required",
+    );
     assert.match(configError({ ...ok, port: "abc" }).shortMessage, /^Invalid validator config: port: (?!required)/);
   });
 
@@ -81,10 +98,23 @@ describe("validator config: every problem at once, by the operator's name (issue
 
   it("test_parseValidatorConfig_severalBadValues_oneErrorListingEach_reverts", () => {
     const e = configError({
-      ...ok, privateKey: "0x1234", port: 70_000, peers: ["http://a:1", "not a url"], daDeadlineSec: 0, finalize: "yes",
-      retryBaseMs: 5_000, retryMaxMs: 100, // a cross-field rule, checked together with the rest
+      ...ok,
+      privateKey: "0x1234",
+      port: 70_000,
+      peers: ["http://a:1", "not a url"],
+      daDeadlineSec: 0,
+      finalize: "yes",
+      retryBaseMs: 5_000,
+      retryMaxMs: 100, // a cross-field rule, checked together with the rest
     });
-    assert.deepEqual(Object.keys(named(e)).sort(), ["daDeadlineSec", "finalize", "peers.1", "port", "privateKey", "retryMaxMs"]);
+    assert.deepEqual(Object.keys(named(e)).sort(), [
+      "daDeadlineSec",
+      "finalize",
+      "peers.1",
+      "port",
+      "privateKey",
+      "retryMaxMs",
+    ]);
     assert.equal(e.field, e.issues[0]!.field);
     // One message names each of them, with its reason.
     assert.match(e.shortMessage, /^Invalid validator config: 6 problems \(/);
@@ -92,7 +122,7 @@ describe("validator config: every problem at once, by the operator's name (issue
       assert.ok(e.shortMessage.includes(i.name), `${i.name} missing from ${e.shortMessage}`);
       assert.ok(e.message.includes(`  ${i.name}: ${i.reason}`), `${i.name}: ${i.reason} missing from\n${e.message}`);
     }
-    assert.match(named(e)["retryMaxMs"]!, /≥ retryBaseMs/);
+    assert.match(named(e).retryMaxMs!, /≥ retryBaseMs/);
   });
 
   it("test_parseValidatorConfig_unknownKey_refusedByName_reverts", () => {
@@ -103,16 +133,38 @@ describe("validator config: every problem at once, by the operator's name (issue
     assert.equal(e.shortMessage, "Invalid validator config: daTimeoutMS: unknown field; did you mean daTimeoutMs?");
     // Among other problems, and with no suggestion when nothing is close.
     const e2 = configError({ ...ok, port: -1, peer: ["http://a:1"], colour: "blue" });
-    assert.deepEqual(named(e2), { port: named(e2)["port"], peer: "unknown field; did you mean peers?", colour: "unknown field" });
+    assert.deepEqual(named(e2), {
+      port: named(e2).port,
+      peer: "unknown field; did you mean peers?",
+      colour: "unknown field",
+    });
   });
 
   it("test_parseValidatorConfig_envProvidedValues_namedByEnvVar_reverts", () => {
     const env = validatorConfigFromEnv({
-      VALIDATOR_PRIVATE_KEY: "0x12", PORT: "abc", PEERS: "http://a:1, ftp://b", DA_ALLOW_PRIVATE: "maybe", RETRY_MAX_MS: "10", HOME: "/root",
+      VALIDATOR_PRIVATE_KEY: "0x12",
+      PORT: "abc",
+      PEERS: "http://a:1, ftp://b",
+      DA_ALLOW_PRIVATE: "maybe",
+      RETRY_MAX_MS: "10",
+      HOME: "/root",
     });
-    assert.deepEqual(env.names, { privateKey: "VALIDATOR_PRIVATE_KEY", port: "PORT", peers: "PEERS", daAllowPrivate: "DA_ALLOW_PRIVATE", retryMaxMs: "RETRY_MAX_MS" });
+    assert.deepEqual(env.names, {
+      privateKey: "VALIDATOR_PRIVATE_KEY",
+      port: "PORT",
+      peers: "PEERS",
+      daAllowPrivate: "DA_ALLOW_PRIVATE",
+      retryMaxMs: "RETRY_MAX_MS",
+    });
     // As main.ts merges them: the file's fields, overridden by the environment's.
-    const file = { rpcUrl: "ws://x", dataDir: "/tmp/x", settlement: SETTLEMENT, port: 7400, claimIntervalMs: 1, retryBaseMs: 500 };
+    const file = {
+      rpcUrl: "ws://x",
+      dataDir: "/tmp/x",
+      settlement: SETTLEMENT,
+      port: 7400,
+      claimIntervalMs: 1,
+      retryBaseMs: 500,
+    };
     let e: ValidatorConfigError | undefined;
     try {
       parseValidatorConfig({ ...file, ...env.values }, { names: env.names });
@@ -120,7 +172,15 @@ describe("validator config: every problem at once, by the operator's name (issue
       e = x as ValidatorConfigError;
     }
     assert.ok(e instanceof ValidatorConfigError);
-    assert.deepEqual(Object.keys(named(e)).sort(), ["DA_ALLOW_PRIVATE", "PEERS[1]", "PORT", "RETRY_MAX_MS", "VALIDATOR_PRIVATE_KEY", "claimIntervalMs", "rpcUrl"]);
+    assert.deepEqual(Object.keys(named(e)).sort(), [
+      "DA_ALLOW_PRIVATE",
+      "PEERS[1]",
+      "PORT",
+      "RETRY_MAX_MS",
+      "VALIDATOR_PRIVATE_KEY",
+      "claimIntervalMs",
+      "rpcUrl",
+    ]);
     assert.deepEqual(e.issues.find((i) => i.name === "PEERS[1]")!.field, "peers.1");
     assert.match(e.message, /^ {2}PORT: expected a TCP port$/m);
     assert.match(e.message, /^ {2}RETRY_MAX_MS: must be ≥ retryBaseMs \(500\)$/m);
@@ -134,22 +194,45 @@ describe("validator config: every problem at once, by the operator's name (issue
       assert.match(VALIDATOR_HELP, new RegExp(`\\b${f}\\b`), `--help does not list ${f}`);
       assert.match(VALIDATOR_HELP, new RegExp(`\\b${byField.get(f)}\\b`), `--help does not list ${byField.get(f)}`);
     }
-    for (const [, [field]] of Object.entries(VALIDATOR_ENV)) assert.ok(fields.includes(field), `${field} is not a config field`);
+    for (const [, [field]] of Object.entries(VALIDATOR_ENV))
+      assert.ok(fields.includes(field), `${field} is not a config field`);
   });
 
   it("test_validatorMain_badFileAndEnv_exits2ListingEachByName_reverts", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "pp-config-"));
     try {
       const file = path.join(dir, "validator.json");
-      writeFileSync(file, JSON.stringify({ privateKey: KEY, rpcUrl: "http://127.0.0.1:1", settlement: SETTLEMENT, dataDir: dir, receiptSample: 3, daMaxBytes: 10 }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          privateKey: KEY,
+          rpcUrl: "http://127.0.0.1:1",
+          settlement: SETTLEMENT,
+          dataDir: dir,
+          receiptSample: 3,
+          daMaxBytes: 10,
+        }),
+      );
       const r = spawnSync(process.execPath, ["--import", "tsx", "validator/main.ts", "--config", file], {
-        cwd: root, encoding: "utf8", timeout: 60_000, env: { ...process.env, NODE_NO_WARNINGS: "1", PORT: "abc", PEERS: "nope" },
+        cwd: root,
+        encoding: "utf8",
+        timeout: 60_000,
+        env: { ...process.env, NODE_NO_WARNINGS: "1", PORT: "abc", PEERS: "nope" },
       });
       assert.equal(r.status, 2, r.stderr);
-      for (const line of ["receiptSample: unknown field; did you mean receiptSamples?", "daMaxBytes: ", "PORT: ", "PEERS[0]: "]) {
+      for (const line of [
+        "receiptSample: unknown field; did you mean receiptSamples?",
+        "daMaxBytes: ",
+        "PORT: ",
+        "PEERS[0]: ",
+      ]) {
         assert.ok(r.stderr.includes(`  ${line}`), `"${line}" missing from\n${r.stderr}`);
       }
-      const help = spawnSync(process.execPath, ["--import", "tsx", "validator/main.ts", "--help"], { cwd: root, encoding: "utf8", timeout: 60_000 });
+      const help = spawnSync(process.execPath, ["--import", "tsx", "validator/main.ts", "--help"], {
+        cwd: root,
+        encoding: "utf8",
+        timeout: 60_000,
+      });
       assert.equal(help.status, 0);
       assert.equal(help.stdout, VALIDATOR_HELP);
     } finally {
@@ -172,22 +255,39 @@ describe("signing record", () => {
     const again = await rec.sign(h, 1, "verified");
     assert.deepEqual(again.sig, first.sig);
     // The signature is over the one-element list [headerHash], as the contract will check it.
-    const signer = await recoverAddress({ hash: verdictDigest(31337, SETTLEMENT, 1, [h]), signature: fromCompactSignature(first.sig) });
+    const signer = await recoverAddress({
+      hash: verdictDigest(31337, SETTLEMENT, 1, [h]),
+      signature: fromCompactSignature(first.sig),
+    });
     assert.equal(signer, account.address);
-    await assert.rejects(rec.sign(h, 2, "root"), (e: unknown) => e instanceof DoubleSignRefusedError && e.recorded === 1 && e.requested === 2);
+    await assert.rejects(
+      rec.sign(h, 2, "root"),
+      (e: unknown) => e instanceof DoubleSignRefusedError && e.recorded === 1 && e.requested === 2,
+    );
     rec.close();
 
     rec = openSigningRecord({ file, account, chainId: 31337, settlement: SETTLEMENT });
-    await assert.rejects(rec.sign(h.toUpperCase().replace("0X", "0x") as Hex, 2, "da_unavailable"), DoubleSignRefusedError);
+    await assert.rejects(
+      rec.sign(h.toUpperCase().replace("0X", "0x") as Hex, 2, "da_unavailable"),
+      DoubleSignRefusedError,
+    );
     assert.equal(rec.all().length, 1);
     assert.equal(rec.get(h)!.verdict, 1);
     rec.close();
   });
 
   it("test_sign_concurrentOppositeVerdicts_onlyOneSigned_succeeds", async () => {
-    const rec = openSigningRecord({ file: path.join(dir, "signing.db"), account, chainId: 31337, settlement: SETTLEMENT });
+    const rec = openSigningRecord({
+      file: path.join(dir, "signing.db"),
+      account,
+      chainId: 31337,
+      settlement: SETTLEMENT,
+    });
     const results = await Promise.allSettled([rec.sign(h, 1, "a"), rec.sign(h, 2, "b"), rec.sign(h, 1, "c")]);
-    assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ["fulfilled", "rejected", "fulfilled"],
+    );
     assert.equal(rec.all().length, 1);
     rec.close();
   });
@@ -203,41 +303,83 @@ describe("verifyBatch", () => {
   const gateway = privateKeyToAccount(KEY).address;
   const rate = { perCall: 10n ** 12n, perKiloInputToken: 10n ** 13n, perKiloOutputToken: 3n * 10n ** 13n };
   const models = [keccak256(toHex("m1")), keccak256(toHex("m2"))];
-  const leaves: DaLeaf[] = Array.from({ length: 5 }, (_, i): DaLeaf => i === 2
-    ? { kind: "void", gateway, callSeq: 40n + BigInt(i) }
-    : { kind: "served", receipt: { gateway, callSeq: 40n + BigInt(i), modelId: models[i % 2]!, requestHash: keccak256(toHex(`q${i}`)), responseHash: keccak256(toHex(`r${i}`)), inputTokens: 10 * i, outputTokens: 7 * i, servedAt: 1000n + BigInt(i) } });
+  const leaves: DaLeaf[] = Array.from(
+    { length: 5 },
+    (_, i): DaLeaf =>
+      i === 2
+        ? { kind: "void", gateway, callSeq: 40n + BigInt(i) }
+        : {
+            kind: "served",
+            receipt: {
+              gateway,
+              callSeq: 40n + BigInt(i),
+              modelId: models[i % 2]!,
+              requestHash: keccak256(toHex(`q${i}`)),
+              responseHash: keccak256(toHex(`r${i}`)),
+              inputTokens: 10 * i,
+              outputTokens: 7 * i,
+              servedAt: 1000n + BigInt(i),
+            },
+          },
+  );
   const usage = usageOf(leaves);
   const header: BatchHeader = {
-    gateway, batchSeq: 3n, firstCallSeq: 40n, count: 5,
-    root: buildTree(leaves.map((l) => (l.kind === "served" ? receiptLeaf(l.receipt) : voidLeaf(l.gateway, l.callSeq)))).root,
-    usage, fee: computeFee(usage, rate), firstServedAt: 1000n, lastServedAt: 1004n, daURI: "http://gw/batches/3",
+    gateway,
+    batchSeq: 3n,
+    firstCallSeq: 40n,
+    count: 5,
+    root: buildTree(leaves.map((l) => (l.kind === "served" ? receiptLeaf(l.receipt) : voidLeaf(l.gateway, l.callSeq))))
+      .root,
+    usage,
+    fee: computeFee(usage, rate),
+    firstServedAt: 1000n,
+    lastServedAt: 1004n,
+    daURI: "http://gw/batches/3",
   };
-  const whats = (h: BatchHeader, l: DaLeaf[] = leaves) => verifyBatch({ header: h, leaves: l, rate }).mismatches.map((m) => m.what);
+  const whats = (h: BatchHeader, l: DaLeaf[] = leaves) =>
+    verifyBatch({ header: h, leaves: l, rate }).mismatches.map((m) => m.what);
 
   it("test_verifyBatch_honest_succeeds", () => {
     const r = verifyBatch({ header, leaves, rate });
     assert.equal(r.ok, true, JSON.stringify(r.mismatches));
-    assert.equal(usage.reduce((s, u) => s + u.calls, 0), 4); // the void leaf is no call
+    assert.equal(
+      usage.reduce((s, u) => s + u.calls, 0),
+      4,
+    ); // the void leaf is no call
   });
-  it("test_verifyBatch_wrongRoot_reverts", () => assert.deepEqual(whats({ ...header, root: keccak256("0x01") }), ["root"]));
+  it("test_verifyBatch_wrongRoot_reverts", () =>
+    assert.deepEqual(whats({ ...header, root: keccak256("0x01") }), ["root"]));
   it("test_verifyBatch_inflatedUsage_reverts", () => {
     const u = header.usage.map((x, i) => (i === 0 ? { ...x, inputTokens: x.inputTokens + 1000n } : x));
     // The header's fee matches its (inflated) usage, as the contract requires; against the receipts both are wrong.
     assert.deepEqual(whats({ ...header, usage: u, fee: computeFee(u, rate) }), ["usage", "fee"]);
   });
   it("test_verifyBatch_wrongFee_reverts", () => assert.deepEqual(whats({ ...header, fee: header.fee + 1n }), ["fee"]));
-  it("test_verifyBatch_servedAtRange_reverts", () => assert.deepEqual(whats({ ...header, lastServedAt: 2000n }), ["servedAt"]));
+  it("test_verifyBatch_servedAtRange_reverts", () =>
+    assert.deepEqual(whats({ ...header, lastServedAt: 2000n }), ["servedAt"]));
   it("test_verifyBatch_perModelRate_changesFee_reverts", () => {
-    const r = verifyBatch({ header, leaves, rate, modelRates: new Map([[models[0]!, { perCall: 1n, perKiloInputToken: 0n, perKiloOutputToken: 0n }]]) });
-    assert.deepEqual(r.mismatches.map((m) => m.what), ["fee"]);
+    const r = verifyBatch({
+      header,
+      leaves,
+      rate,
+      modelRates: new Map([[models[0]!, { perCall: 1n, perKiloInputToken: 0n, perKiloOutputToken: 0n }]]),
+    });
+    assert.deepEqual(
+      r.mismatches.map((m) => m.what),
+      ["fee"],
+    );
   });
   it("test_verifyBatch_callSeqGap_reverts", () => {
-    const shifted = leaves.map((l, i) => (i === 4 && l.kind === "served" ? { kind: "served" as const, receipt: { ...l.receipt, callSeq: 99n } } : l));
+    const shifted = leaves.map((l, i) =>
+      i === 4 && l.kind === "served" ? { kind: "served" as const, receipt: { ...l.receipt, callSeq: 99n } } : l,
+    );
     assert.ok(whats(header, shifted).includes("range"));
   });
   it("test_verifyBatch_foreignGateway_reverts", () => {
     const other = privateKeyToAccount(generatePrivateKey()).address;
-    const foreign = leaves.map((l, i) => (i === 1 && l.kind === "served" ? { kind: "served" as const, receipt: { ...l.receipt, gateway: other } } : l));
+    const foreign = leaves.map((l, i) =>
+      i === 1 && l.kind === "served" ? { kind: "served" as const, receipt: { ...l.receipt, gateway: other } } : l,
+    );
     assert.ok(whats(header, foreign).includes("gateway"));
   });
   it("test_verifyBatch_missingLeaf_reverts", () => assert.ok(whats(header, leaves.slice(0, 4)).includes("count")));
@@ -253,7 +395,11 @@ describe("quorum assembly", () => {
     const sigs = await Promise.all(accounts.map((a) => signCompact(a, digest)));
     const rejectSig = await signCompact(accounts[1]!, verdictDigest(31337, SETTLEMENT, 2, [h]));
     const q = await quorumFrom({
-      chainId: 31337, settlement: SETTLEMENT, verdict: 1, headerHash: h, validators: members,
+      chainId: 31337,
+      settlement: SETTLEMENT,
+      verdict: 1,
+      headerHash: h,
+      validators: members,
       candidates: [
         { signer: accounts[2]!.address, verdict: 1, sig: sigs[2]! },
         { signer: accounts[3]!.address, verdict: 1, sig: sigs[3]! }, // not a validator
@@ -284,7 +430,10 @@ describe("errors and retries", () => {
     assert.equal(b.due("a", 200), true);
     const capped = b.failed("a", new RetryableError("x"), { now: 0, notAfter: 10 });
     assert.equal(capped, 10);
-    assert.equal(b.failed("c", new TransactionRevertedError({ functionName: "attest", reason: "SettlementWindowClosed" })), Infinity);
+    assert.equal(
+      b.failed("c", new TransactionRevertedError({ functionName: "attest", reason: "SettlementWindowClosed" })),
+      Infinity,
+    );
     assert.equal(b.parked("c"), true);
     assert.equal(b.due("c", Number.MAX_SAFE_INTEGER), false);
   });

@@ -7,9 +7,7 @@ import { AttestationInvalidParameterError } from "./errors.js";
  * string that is re-encoded (the COSE Sig_structure) must go through here first.
  */
 export function plainBytes(bytes: Uint8Array): Uint8Array {
-  return bytes.constructor === Uint8Array
-    ? bytes
-    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Byte-for-byte equality. */

@@ -159,9 +159,12 @@ export function verifyCertificateChain({
     const { notBefore, notAfter } = validity(cert);
     const subject = oneLine(cert.subject);
     if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
-      throw new AttestationCertificateChainError({ reason: `certificate "${subject}" has an unreadable validity period` });
+      throw new AttestationCertificateChainError({
+        reason: `certificate "${subject}" has an unreadable validity period`,
+      });
     }
-    if (at.getTime() < notBefore.getTime()) throw new AttestationCertificateNotYetValidError({ subject, notBefore, at });
+    if (at.getTime() < notBefore.getTime())
+      throw new AttestationCertificateNotYetValidError({ subject, notBefore, at });
     if (at.getTime() > notAfter.getTime()) throw new AttestationCertificateExpiredError({ subject, notAfter, at });
     return {
       subject,

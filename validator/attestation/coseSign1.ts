@@ -55,7 +55,9 @@ export function parseCoseSign1(message: Uint8Array): CoseSign1 {
     throw new AttestationMalformedError({ reason: "COSE unprotected header is not a map" });
   }
   if (!(payload instanceof Uint8Array)) {
-    throw new AttestationMalformedError({ reason: "COSE payload is not a byte string (detached payloads are not supported)" });
+    throw new AttestationMalformedError({
+      reason: "COSE payload is not a byte string (detached payloads are not supported)",
+    });
   }
   if (!(signature instanceof Uint8Array)) {
     throw new AttestationMalformedError({ reason: "COSE signature is not a byte string" });

@@ -176,7 +176,11 @@ export class AttestationKeyConfigNotBoundError extends AttestationError {
   readonly expected: `0x${string}`;
   /** The hash the document binds, when it binds one. */
   readonly actual: `0x${string}` | undefined;
-  constructor({ expected, actual, reason }: { expected: `0x${string}`; actual: `0x${string}` | undefined; reason: string }) {
+  constructor({
+    expected,
+    actual,
+    reason,
+  }: { expected: `0x${string}`; actual: `0x${string}` | undefined; reason: string }) {
     super(`OHTTP key config hash ${expected} is not bound by the attestation document: ${reason}.`);
     this.expected = expected;
     this.actual = actual;

@@ -2,7 +2,12 @@ import type { Address } from "viem";
 import { equalBytes, hex } from "./bytes.js";
 import { publicKeyToAddress, secp256k1PublicKeyFromDocument, type NormalizedEnclaveKey } from "./enclaveKey.js";
 import { AttestationKeyNotBoundError } from "./errors.js";
-import { NITRIDING_USER_DATA_LENGTH, PROOFPATH_USER_DATA_LENGTH, hasNitridingPrefix, signingKeyHash } from "./userData.js";
+import {
+  NITRIDING_USER_DATA_LENGTH,
+  PROOFPATH_USER_DATA_LENGTH,
+  hasNitridingPrefix,
+  signingKeyHash,
+} from "./userData.js";
 
 /** How the document binds the enclave signing key. */
 export type KeyBinding = {

@@ -9,7 +9,11 @@ type Target = object;
 
 const store = new WeakMap<Target, Map<PropertyKey | undefined, Map<MetadataKey, unknown>>>();
 
-function table(target: Target, property: PropertyKey | undefined, create: boolean): Map<MetadataKey, unknown> | undefined {
+function table(
+  target: Target,
+  property: PropertyKey | undefined,
+  create: boolean,
+): Map<MetadataKey, unknown> | undefined {
   let byProperty = store.get(target);
   if (byProperty === undefined) {
     if (!create) return undefined;
@@ -55,7 +59,7 @@ function metadata(key: MetadataKey, value: unknown) {
 }
 
 const reflect = Reflect as unknown as Record<string, unknown>;
-if (typeof reflect["getMetadata"] !== "function") {
+if (typeof reflect.getMetadata !== "function") {
   Object.assign(reflect, { defineMetadata, getMetadata, getOwnMetadata, hasMetadata, hasOwnMetadata, metadata });
 }
 

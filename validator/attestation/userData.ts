@@ -128,7 +128,8 @@ export function encodeProofpathUserData({
 }): Uint8Array {
   const nitriding = encodeNitridingUserData({ signingPublicKey, tlsCertificateHash });
   const h = bytesParameter(keyConfigHash, "keyConfigHash");
-  if (h.length !== 32) throw new AttestationInvalidParameterError({ parameter: "keyConfigHash", reason: "expected 32 bytes" });
+  if (h.length !== 32)
+    throw new AttestationInvalidParameterError({ parameter: "keyConfigHash", reason: "expected 32 bytes" });
   const out = new Uint8Array(PROOFPATH_USER_DATA_LENGTH);
   out.set(nitriding, 0);
   out.set(MULTIHASH_KECCAK_256_PREFIX, 68);

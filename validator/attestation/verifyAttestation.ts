@@ -108,7 +108,8 @@ export function verifyAttestation(
   const expectedNonce =
     parameters.expectedNonce === undefined ? undefined : bytesParameter(parameters.expectedNonce, "expectedNonce");
   const key = parameters.enclaveKey === undefined ? undefined : normalizeEnclaveKey(parameters.enclaveKey);
-  const expectedKeyConfigHash = parameters.keyConfigHash === undefined ? undefined : keyConfigHashParameter(parameters.keyConfigHash);
+  const expectedKeyConfigHash =
+    parameters.keyConfigHash === undefined ? undefined : keyConfigHashParameter(parameters.keyConfigHash);
 
   const cose = parseCoseSign1(document);
   const doc = parseAttestationDocument(cose.payload);
@@ -143,7 +144,10 @@ export function verifyAttestation(
 
 function keyConfigHashParameter(value: Hex): Hex {
   if (typeof value !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(value)) {
-    throw new AttestationInvalidParameterError({ parameter: "keyConfigHash", reason: "expected 0x followed by 64 hex digits" });
+    throw new AttestationInvalidParameterError({
+      parameter: "keyConfigHash",
+      reason: "expected 0x followed by 64 hex digits",
+    });
   }
   return value.toLowerCase() as Hex;
 }

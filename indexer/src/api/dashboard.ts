@@ -15,7 +15,10 @@ const uplotDir = path.dirname(require.resolve("uplot/package.json"));
 const files: Record<string, { file: string; type: string }> = {
   "/": { file: path.join(here, "static", "index.html"), type: "text/html; charset=utf-8" },
   "/dashboard.js": { file: path.join(here, "static", "dashboard.js"), type: "text/javascript; charset=utf-8" },
-  "/vendor/uPlot.iife.min.js": { file: path.join(uplotDir, "dist", "uPlot.iife.min.js"), type: "text/javascript; charset=utf-8" },
+  "/vendor/uPlot.iife.min.js": {
+    file: path.join(uplotDir, "dist", "uPlot.iife.min.js"),
+    type: "text/javascript; charset=utf-8",
+  },
   "/vendor/uPlot.min.css": { file: path.join(uplotDir, "dist", "uPlot.min.css"), type: "text/css; charset=utf-8" },
 };
 

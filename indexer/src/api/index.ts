@@ -4,7 +4,17 @@
  */
 import { Hono, type Context } from "hono";
 import { db } from "ponder:api";
-import schema, { batch, gateway, gatewayRollup, latencyHistogram, network, networkRollup, protocolParams, usageRollup, validator } from "ponder:schema";
+import schema, {
+  batch,
+  gateway,
+  gatewayRollup,
+  latencyHistogram,
+  network,
+  networkRollup,
+  protocolParams,
+  usageRollup,
+  validator,
+} from "ponder:schema";
 import { and, asc, client, desc, eq, graphql, gt, gte, lt, lte, or, replaceBigInts, sql } from "ponder";
 import { quantileFromHistogram } from "../lib/latency.js";
 import { PERIODS } from "../lib/time.js";
@@ -20,7 +30,19 @@ app.use("/graphql", graphql({ db, schema }));
 app.route("/", dashboard);
 
 // Every route's parameters and answer, declared once in routes.ts (also the OpenAPI document's source).
-const { callParams, batchListParams, batchParams, gatewayListParams, gatewayParams, validatorListParams, validatorParams, gatewayUsageParams, modelUsageParams, activityParams, noParams } = R;
+const {
+  callParams,
+  batchListParams,
+  batchParams,
+  gatewayListParams,
+  gatewayParams,
+  validatorListParams,
+  validatorParams,
+  gatewayUsageParams,
+  modelUsageParams,
+  activityParams,
+  noParams,
+} = R;
 
 type Query = Record<string, string | string[] | undefined>;
 function input(c: Context): Query {
@@ -99,10 +121,18 @@ app.get(R.honoPath(R.routes.listBatches.path), async (c) => {
     q.from !== undefined ? gte(batch.submittedAt, q.from) : undefined,
     q.to !== undefined ? lte(batch.submittedAt, q.to) : undefined,
     q.cursor
-      ? or(lt(batch.submittedAt, q.cursor.submittedAt), and(eq(batch.submittedAt, q.cursor.submittedAt), lt(batch.id, q.cursor.id)))
+      ? or(
+          lt(batch.submittedAt, q.cursor.submittedAt),
+          and(eq(batch.submittedAt, q.cursor.submittedAt), lt(batch.id, q.cursor.id)),
+        )
       : undefined,
   );
-  const rows = await db.select().from(batch).where(where).orderBy(desc(batch.submittedAt), desc(batch.id)).limit(limit + 1);
+  const rows = await db
+    .select()
+    .from(batch)
+    .where(where)
+    .orderBy(desc(batch.submittedAt), desc(batch.id))
+    .limit(limit + 1);
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   const nextCursor = rows.length > limit && last ? p.encodeBatchCursor(last.submittedAt, last.id) : null;
@@ -124,10 +154,13 @@ app.get(R.honoPath(R.routes.listGateways.path), async (c) => {
   const limit = q.limit ?? 100;
   const now = nowSec();
   const statusWhere =
-    q.status === "active" ? and(eq(gateway.status, "active"), gt(gateway.activeUntil, now))
-    : q.status === "expired" ? and(eq(gateway.status, "active"), lte(gateway.activeUntil, now))
-    : q.status ? eq(gateway.status, q.status)
-    : undefined;
+    q.status === "active"
+      ? and(eq(gateway.status, "active"), gt(gateway.activeUntil, now))
+      : q.status === "expired"
+        ? and(eq(gateway.status, "active"), lte(gateway.activeUntil, now))
+        : q.status
+          ? eq(gateway.status, q.status)
+          : undefined;
   const rows = await db
     .select()
     .from(gateway)
@@ -153,13 +186,27 @@ app.get(R.honoPath(R.routes.getGatewayUsage.path), async (c) => {
   const rollups = await db
     .select()
     .from(gatewayRollup)
-    .where(and(eq(gatewayRollup.period, period), eq(gatewayRollup.gateway, q.address), gte(gatewayRollup.bucket, from), to === null ? undefined : lte(gatewayRollup.bucket, to)))
+    .where(
+      and(
+        eq(gatewayRollup.period, period),
+        eq(gatewayRollup.gateway, q.address),
+        gte(gatewayRollup.bucket, from),
+        to === null ? undefined : lte(gatewayRollup.bucket, to),
+      ),
+    )
     .orderBy(asc(gatewayRollup.bucket))
     .limit(MAX_BUCKETS);
   const models = await db
     .select()
     .from(usageRollup)
-    .where(and(eq(usageRollup.period, period), eq(usageRollup.gateway, q.address), gte(usageRollup.bucket, from), to === null ? undefined : lte(usageRollup.bucket, to)))
+    .where(
+      and(
+        eq(usageRollup.period, period),
+        eq(usageRollup.gateway, q.address),
+        gte(usageRollup.bucket, from),
+        to === null ? undefined : lte(usageRollup.bucket, to),
+      ),
+    )
     .orderBy(asc(usageRollup.bucket), asc(usageRollup.modelId))
     .limit(MAX_BUCKETS * 20);
   return json(c, {
@@ -203,7 +250,13 @@ app.get(R.honoPath(R.routes.getModelUsage.path), async (c) => {
       batches: sql<string>`sum(${usageRollup.batches})::text`,
     })
     .from(usageRollup)
-    .where(and(eq(usageRollup.period, period), gte(usageRollup.bucket, from), to === null ? undefined : lte(usageRollup.bucket, to)))
+    .where(
+      and(
+        eq(usageRollup.period, period),
+        gte(usageRollup.bucket, from),
+        to === null ? undefined : lte(usageRollup.bucket, to),
+      ),
+    )
     .groupBy(usageRollup.bucket, usageRollup.modelId)
     .orderBy(asc(usageRollup.bucket), asc(usageRollup.modelId))
     .limit(MAX_BUCKETS * 20);
@@ -223,7 +276,12 @@ app.get(R.honoPath(R.routes.listValidators.path), async (c) => {
   const rows = await db
     .select()
     .from(validator)
-    .where(and(q.status ? eq(validator.status, q.status) : undefined, q.cursor ? gt(validator.address, q.cursor) : undefined))
+    .where(
+      and(
+        q.status ? eq(validator.status, q.status) : undefined,
+        q.cursor ? gt(validator.address, q.cursor) : undefined,
+      ),
+    )
     .orderBy(asc(validator.address))
     .limit(limit + 1);
   const items = rows.slice(0, limit).map(validatorView);
@@ -234,7 +292,10 @@ app.get(R.honoPath(R.routes.listValidators.path), async (c) => {
       activeStake: sql<string>`coalesce(sum(${validator.stake}) filter (where ${validator.status} = 'active'), 0)::text`,
     })
     .from(validator);
-  const [params] = await db.select({ quorum: protocolParams.quorum, minStake: protocolParams.minStake, exitDelay: protocolParams.exitDelay }).from(protocolParams).limit(1);
+  const [params] = await db
+    .select({ quorum: protocolParams.quorum, minStake: protocolParams.minStake, exitDelay: protocolParams.exitDelay })
+    .from(protocolParams)
+    .limit(1);
   const active = BigInt(counts?.active ?? "0");
   const configured = params?.quorum ?? 0n;
   const majority = active / 2n + 1n;
@@ -270,7 +331,11 @@ app.get(R.honoPath(R.routes.getNetworkStats.path), async (c) => {
   const gws = await db.select({ status: gateway.status, activeUntil: gateway.activeUntil }).from(gateway);
   const activeGateways = gws.filter((g) => g.status === "active" && g.activeUntil > now).length;
   const vals = await db
-    .select({ status: validator.status, n: sql<string>`count(*)::text`, stake: sql<string>`sum(${validator.stake})::text` })
+    .select({
+      status: validator.status,
+      n: sql<string>`count(*)::text`,
+      stake: sql<string>`sum(${validator.stake})::text`,
+    })
     .from(validator)
     .groupBy(validator.status);
   const [params] = await db.select({ challengeWindow: protocolParams.challengeWindow }).from(protocolParams).limit(1);
@@ -281,7 +346,12 @@ app.get(R.honoPath(R.routes.getNetworkStats.path), async (c) => {
     activeValidators: Number(vals.find((r) => r.status === "active")?.n ?? 0),
     validatorStake: vals.reduce((n, r) => n + BigInt(r.stake ?? "0"), 0n),
     challengeWindow: params?.challengeWindow ?? null,
-    batchesByStatus: Object.fromEntries(["submitted", "attested", "finalized", "rejected"].map((s) => [s, Number(counts.find((r) => r.status === s)?.n ?? 0)])),
+    batchesByStatus: Object.fromEntries(
+      ["submitted", "attested", "finalized", "rejected"].map((s) => [
+        s,
+        Number(counts.find((r) => r.status === s)?.n ?? 0),
+      ]),
+    ),
     proofLatency: {
       avgMs: totals.latencyCount > 0 ? Number(totals.latencySumMs) / totals.latencyCount : null,
       p50Ms: quantileFromHistogram(hist, 0.5),
@@ -293,10 +363,28 @@ app.get(R.honoPath(R.routes.getNetworkStats.path), async (c) => {
 
 function emptyTotals(): typeof network.$inferSelect {
   return {
-    id: "network", gateways: 0, batchesSubmitted: 0, batchesAttested: 0, batchesFinalized: 0, batchesRejected: 0,
-    callsSettled: 0n, inputTokens: 0n, outputTokens: 0n, feesSubmitted: 0n, feesPaid: 0n, toValidators: 0n,
-    toTreasury: 0n, burned: 0n, refunded: 0n, rewardsClaimed: 0n, slashed: 0n, bondPenalized: 0n, stakeSlashed: 0n, deposits: 0n,
-    latencySumMs: 0n, latencyCount: 0,
+    id: "network",
+    gateways: 0,
+    batchesSubmitted: 0,
+    batchesAttested: 0,
+    batchesFinalized: 0,
+    batchesRejected: 0,
+    callsSettled: 0n,
+    inputTokens: 0n,
+    outputTokens: 0n,
+    feesSubmitted: 0n,
+    feesPaid: 0n,
+    toValidators: 0n,
+    toTreasury: 0n,
+    burned: 0n,
+    refunded: 0n,
+    rewardsClaimed: 0n,
+    slashed: 0n,
+    bondPenalized: 0n,
+    stakeSlashed: 0n,
+    deposits: 0n,
+    latencySumMs: 0n,
+    latencyCount: 0,
   };
 }
 
@@ -307,7 +395,13 @@ app.get(R.honoPath(R.routes.getNetworkActivity.path), async (c) => {
   const rows = await db
     .select()
     .from(networkRollup)
-    .where(and(eq(networkRollup.period, period), gte(networkRollup.bucket, from), to === null ? undefined : lte(networkRollup.bucket, to)))
+    .where(
+      and(
+        eq(networkRollup.period, period),
+        gte(networkRollup.bucket, from),
+        to === null ? undefined : lte(networkRollup.bucket, to),
+      ),
+    )
     .orderBy(asc(networkRollup.bucket))
     .limit(MAX_BUCKETS);
   return json(c, { granularity: period, from, to, items: rows.map(({ period: _p, ...r }) => r) });
@@ -324,7 +418,8 @@ openapi = JSON.stringify(buildOpenApi(app.routes));
 // ------------------------------------------------------------------ errors
 
 app.onError((err, c) => {
-  if (err instanceof p.ParamError) return c.json({ error: "invalid_parameter", field: err.field, reason: err.reason }, 400);
+  if (err instanceof p.ParamError)
+    return c.json({ error: "invalid_parameter", field: err.field, reason: err.reason }, 400);
   // Never leak SQL or stack traces; the log keeps the detail.
   console.error("api error", err);
   return c.json({ error: "internal_error" }, 500);

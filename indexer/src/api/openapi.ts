@@ -18,7 +18,8 @@ type Json = Record<string, unknown>;
  */
 function paramSchema(schema: z.ZodType): Json {
   const out = z.toJSONSchema(schema, { io: "output", unrepresentable: "any" }) as Json;
-  const chosen = "type" in out || "enum" in out ? out : (z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Json);
+  const chosen =
+    "type" in out || "enum" in out ? out : (z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Json);
   const { $schema: _s, ...rest } = chosen;
   return rest;
 }
@@ -36,10 +37,20 @@ function operation(r: RouteSpec): Json {
     const where = inPath.has(name) ? "path" : "query";
     if (where === "path" && optional) throw new Error(`${r.path}: path parameter ${name} is optional`);
     const desc = (schema instanceof z.ZodOptional ? (schema.unwrap() as z.ZodType) : schema).description;
-    return { name, in: where, required: !optional, ...(desc ? { description: desc } : {}), schema: paramSchema(schema) };
+    return {
+      name,
+      in: where,
+      required: !optional,
+      ...(desc ? { description: desc } : {}),
+      schema: paramSchema(schema),
+    };
   });
-  for (const name of inPath) if (!(name in r.params.schema.shape)) throw new Error(`${r.path}: {${name}} has no schema`);
-  const error = { description: "", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+  for (const name of inPath)
+    if (!(name in r.params.schema.shape)) throw new Error(`${r.path}: {${name}} has no schema`);
+  const error = {
+    description: "",
+    content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+  };
   return {
     operationId: r.operationId,
     summary: r.summary,
@@ -47,7 +58,10 @@ function operation(r: RouteSpec): Json {
     parameters,
     responses: {
       "200": { description: "OK", content: { "application/json": { schema: answerSchema(r.answer) } } },
-      "400": { ...error, description: "A parameter is invalid, unknown or repeated (`invalid_parameter`, naming the field)" },
+      "400": {
+        ...error,
+        description: "A parameter is invalid, unknown or repeated (`invalid_parameter`, naming the field)",
+      },
       ...(r.notFound ? { "404": { ...error, description: "No such thing (`not_found`)" } } : {}),
       "500": { ...error, description: "internal_error (details only in the server log)" },
     },
@@ -62,19 +76,31 @@ export const NOT_REST = [/^\/$/, /^\/dashboard\.js$/, /^\/vendor\//, /^\/graphql
  * GET route there must be documented and every documented path registered, or this throws, so a
  * route added without a spec stops the API at startup rather than going undocumented.
  */
-export function buildOpenApi(registered: readonly { method: string; path: string }[], specs: readonly RouteSpec[] = Object.values(routes)): Json {
+export function buildOpenApi(
+  registered: readonly { method: string; path: string }[],
+  specs: readonly RouteSpec[] = Object.values(routes),
+): Json {
   const documented = new Map(specs.map((r) => [honoPath(r.path), r]));
   documented.set(OPENAPI_PATH, { path: OPENAPI_PATH } as RouteSpec);
   const gets = new Set(registered.filter((r) => r.method === "GET").map((r) => r.path));
   const undocumented = [...gets].filter((path) => !documented.has(path) && !NOT_REST.some((re) => re.test(path)));
   const unregistered = [...documented.keys()].filter((path) => !gets.has(path));
   if (undocumented.length || unregistered.length) {
-    throw new Error(`OpenAPI document out of step with the app: undocumented ${JSON.stringify(undocumented)}, not registered ${JSON.stringify(unregistered)}`);
+    throw new Error(
+      `OpenAPI document out of step with the app: undocumented ${JSON.stringify(undocumented)}, not registered ${JSON.stringify(unregistered)}`,
+    );
   }
   const paths: Json = {};
   for (const r of specs) paths[r.path] = { get: operation(r) };
   paths[OPENAPI_PATH] = {
-    get: { operationId: "getOpenApi", summary: "This document", tags: ["meta"], responses: { "200": { description: "OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } } } },
+    get: {
+      operationId: "getOpenApi",
+      summary: "This document",
+      tags: ["meta"],
+      responses: {
+        "200": { description: "OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } },
+      },
+    },
   };
   return {
     openapi: "3.1.0",

@@ -37,7 +37,13 @@ export const time = z
 export const limit = z
   .string()
   .regex(/^[0-9]{1,7}$/, "expected a positive integer")
-  .pipe(z.coerce.number<string>().int().min(1, `must be between 1 and ${MAX_LIMIT}`).max(MAX_LIMIT, `must be between 1 and ${MAX_LIMIT}`));
+  .pipe(
+    z.coerce
+      .number<string>()
+      .int()
+      .min(1, `must be between 1 and ${MAX_LIMIT}`)
+      .max(MAX_LIMIT, `must be between 1 and ${MAX_LIMIT}`),
+  );
 
 export const batchStatus = z.enum(["submitted", "attested", "finalized", "rejected"], {
   error: "expected one of submitted, attested, finalized, rejected",
@@ -64,7 +70,14 @@ export const batchCursor = z
   .transform((s, ctx) => {
     try {
       const v: unknown = JSON.parse(Buffer.from(s, "base64url").toString("utf8"));
-      if (Array.isArray(v) && v.length === 2 && typeof v[0] === "string" && /^[0-9]{1,12}$/.test(v[0]) && typeof v[1] === "string" && /^0x[0-9a-f]{40}:[0-9]{1,20}$/.test(v[1])) {
+      if (
+        Array.isArray(v) &&
+        v.length === 2 &&
+        typeof v[0] === "string" &&
+        /^[0-9]{1,12}$/.test(v[0]) &&
+        typeof v[1] === "string" &&
+        /^0x[0-9a-f]{40}:[0-9]{1,20}$/.test(v[1])
+      ) {
         return { submittedAt: BigInt(v[0]), id: v[1] };
       }
     } catch {
@@ -103,7 +116,10 @@ export function params<S extends z.ZodRawShape>(shape: S): Params<S> {
  * Parses `input` (path params and query merged) against `p`; unknown keys are refused too, so a
  * misspelt filter is an error rather than silently ignored.
  */
-export function parseParams<S extends z.ZodRawShape>(p: Params<S>, input: Record<string, string | string[] | undefined>): z.output<z.ZodObject<S>> {
+export function parseParams<S extends z.ZodRawShape>(
+  p: Params<S>,
+  input: Record<string, string | string[] | undefined>,
+): z.output<z.ZodObject<S>> {
   for (const [k, v] of Object.entries(input)) {
     if (!p.keys.has(k)) throw new ParamError(safeField(k), "unknown parameter");
     if (Array.isArray(v)) throw new ParamError(safeField(k), "given more than once");

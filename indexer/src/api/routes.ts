@@ -20,21 +20,46 @@ export const batchListParams = p.params({
   limit: p.limit.optional(),
 });
 export const batchParams = p.params({ id: p.batchId });
-export const gatewayStatus = z.enum(["registered", "active", "expired", "deactivated", "slashed", "unregistered"], { error: "unknown gateway status" });
-export const gatewayListParams = p.params({ status: gatewayStatus.optional(), cursor: p.address.optional(), limit: p.limit.optional() });
+export const gatewayStatus = z.enum(["registered", "active", "expired", "deactivated", "slashed", "unregistered"], {
+  error: "unknown gateway status",
+});
+export const gatewayListParams = p.params({
+  status: gatewayStatus.optional(),
+  cursor: p.address.optional(),
+  limit: p.limit.optional(),
+});
 export const gatewayParams = p.params({ address: p.address });
-export const validatorListParams = p.params({ status: p.validatorStatus.optional(), cursor: p.address.optional(), limit: p.limit.optional() });
+export const validatorListParams = p.params({
+  status: p.validatorStatus.optional(),
+  cursor: p.address.optional(),
+  limit: p.limit.optional(),
+});
 export const validatorParams = p.params({ address: p.address });
-export const gatewayUsageParams = p.params({ address: p.address, from: p.time.optional(), to: p.time.optional(), granularity: p.granularity.optional() });
-export const modelUsageParams = p.params({ from: p.time.optional(), to: p.time.optional(), granularity: p.granularity.optional() });
+export const gatewayUsageParams = p.params({
+  address: p.address,
+  from: p.time.optional(),
+  to: p.time.optional(),
+  granularity: p.granularity.optional(),
+});
+export const modelUsageParams = p.params({
+  from: p.time.optional(),
+  to: p.time.optional(),
+  granularity: p.granularity.optional(),
+});
 export const activityParams = modelUsageParams;
 export const noParams = p.params({});
 
 // ------------------------------------------------------------------ answers (bigints as decimal strings)
 
-const dec = z.string().regex(/^-?[0-9]+$/).describe("integer as a decimal string (a uint256/int256 may exceed 2^53)");
+const dec = z
+  .string()
+  .regex(/^-?[0-9]+$/)
+  .describe("integer as a decimal string (a uint256/int256 may exceed 2^53)");
 const hex = z.string().regex(/^0x[0-9a-fA-F]*$/);
-const addr = z.string().regex(/^0x[0-9a-f]{40}$/).describe("lowercase address");
+const addr = z
+  .string()
+  .regex(/^0x[0-9a-f]{40}$/)
+  .describe("lowercase address");
 const nullable = <T extends z.ZodType>(t: T) => t.nullable();
 
 export const errorAnswer = z.object({
@@ -63,7 +88,13 @@ export const callAnswer = z.object({
   index: dec.optional().describe("the call's leaf index in its batch"),
   txs: z.object({ submit: hex, attest: nullable(hex), finalize: nullable(hex), reject: nullable(hex) }).optional(),
   times: z
-    .object({ submittedAt: dec, attestedAt: nullable(dec), windowEnd: nullable(dec), finalizedAt: nullable(dec), rejectedAt: nullable(dec) })
+    .object({
+      submittedAt: dec,
+      attestedAt: nullable(dec),
+      windowEnd: nullable(dec),
+      finalizedAt: nullable(dec),
+      rejectedAt: nullable(dec),
+    })
     .optional()
     .describe("unix seconds"),
   proofLatencyMs: nullable(dec).optional(),
@@ -163,7 +194,10 @@ export const gatewayUsageAnswer = z.object({
   buckets: z.array(z.object({ bucket: dec, ...usageColumns })),
   models: z.array(z.object({ bucket: dec, modelId: hex, ...usageColumns })),
 });
-export const modelUsageAnswer = z.object({ ...windowed, items: z.array(z.object({ bucket: dec, modelId: hex, ...usageSums })) });
+export const modelUsageAnswer = z.object({
+  ...windowed,
+  items: z.array(z.object({ bucket: dec, modelId: hex, ...usageSums })),
+});
 
 export const networkActivityAnswer = z.object({
   ...windowed,
@@ -182,7 +216,10 @@ export const networkActivityAnswer = z.object({
   ),
 });
 
-const page = <T extends z.ZodType>(item: T) => ({ items: z.array(item), nextCursor: z.string().nullable().describe("pass as `cursor` for the next page") });
+const page = <T extends z.ZodType>(item: T) => ({
+  items: z.array(item),
+  nextCursor: z.string().nullable().describe("pass as `cursor` for the next page"),
+});
 export const batchPage = z.object(page(batchAnswer));
 export const gatewayPage = z.object(page(gatewayAnswer));
 export const validatorPage = z.object({
@@ -219,8 +256,18 @@ export const networkStatsAnswer = z.object({
   activeValidators: z.number().int(),
   validatorStake: dec,
   challengeWindow: nullable(dec),
-  batchesByStatus: z.object({ submitted: z.number().int(), attested: z.number().int(), finalized: z.number().int(), rejected: z.number().int() }),
-  proofLatency: z.object({ avgMs: z.number().nullable(), p50Ms: z.number().nullable(), p95Ms: z.number().nullable(), samples: z.number().int() }),
+  batchesByStatus: z.object({
+    submitted: z.number().int(),
+    attested: z.number().int(),
+    finalized: z.number().int(),
+    rejected: z.number().int(),
+  }),
+  proofLatency: z.object({
+    avgMs: z.number().nullable(),
+    p50Ms: z.number().nullable(),
+    p95Ms: z.number().nullable(),
+    samples: z.number().int(),
+  }),
 });
 
 // ------------------------------------------------------------------ the table
@@ -237,21 +284,103 @@ export interface RouteSpec {
   notFound?: boolean;
 }
 
-const route = <S extends z.ZodRawShape, A extends z.ZodType>(r: Omit<RouteSpec, "params" | "answer"> & { params: p.Params<S>; answer: A }) => r;
+const route = <S extends z.ZodRawShape, A extends z.ZodType>(
+  r: Omit<RouteSpec, "params" | "answer"> & { params: p.Params<S>; answer: A },
+) => r;
 
 /** The REST API, in the order the document lists it. */
 export const routes = {
-  getCall: route({ path: "/calls/{gateway}/{callSeq}", operationId: "getCall", summary: "Proof status of one call", tag: "calls", params: callParams, answer: callAnswer }),
-  listBatches: route({ path: "/batches", operationId: "listBatches", summary: "Batches, newest first (keyset pages)", tag: "batches", params: batchListParams, answer: batchPage }),
-  getBatch: route({ path: "/batches/{id}", operationId: "getBatch", summary: "One batch by <gateway>:<batchSeq>", tag: "batches", params: batchParams, answer: batchAnswer, notFound: true }),
-  listGateways: route({ path: "/gateways", operationId: "listGateways", summary: "Gateway (enclave) keys by address", tag: "gateways", params: gatewayListParams, answer: gatewayPage }),
-  getGateway: route({ path: "/gateways/{address}", operationId: "getGateway", summary: "One gateway key", tag: "gateways", params: gatewayParams, answer: gatewayAnswer, notFound: true }),
-  getGatewayUsage: route({ path: "/gateways/{address}/usage", operationId: "getGatewayUsage", summary: "One gateway's usage per hour or day", tag: "gateways", params: gatewayUsageParams, answer: gatewayUsageAnswer }),
-  getModelUsage: route({ path: "/models/usage", operationId: "getModelUsage", summary: "Usage per model per hour or day", tag: "models", params: modelUsageParams, answer: modelUsageAnswer }),
-  listValidators: route({ path: "/validators", operationId: "listValidators", summary: "Validators with stake, rewards and the quorum", tag: "validators", params: validatorListParams, answer: validatorPage }),
-  getValidator: route({ path: "/validators/{address}", operationId: "getValidator", summary: "One validator", tag: "validators", params: validatorParams, answer: validatorAnswer, notFound: true }),
-  getNetworkStats: route({ path: "/network/stats", operationId: "getNetworkStats", summary: "Network totals and proof latency", tag: "network", params: noParams, answer: networkStatsAnswer }),
-  getNetworkActivity: route({ path: "/network/activity", operationId: "getNetworkActivity", summary: "Network rollups per hour or day", tag: "network", params: activityParams, answer: networkActivityAnswer }),
+  getCall: route({
+    path: "/calls/{gateway}/{callSeq}",
+    operationId: "getCall",
+    summary: "Proof status of one call",
+    tag: "calls",
+    params: callParams,
+    answer: callAnswer,
+  }),
+  listBatches: route({
+    path: "/batches",
+    operationId: "listBatches",
+    summary: "Batches, newest first (keyset pages)",
+    tag: "batches",
+    params: batchListParams,
+    answer: batchPage,
+  }),
+  getBatch: route({
+    path: "/batches/{id}",
+    operationId: "getBatch",
+    summary: "One batch by <gateway>:<batchSeq>",
+    tag: "batches",
+    params: batchParams,
+    answer: batchAnswer,
+    notFound: true,
+  }),
+  listGateways: route({
+    path: "/gateways",
+    operationId: "listGateways",
+    summary: "Gateway (enclave) keys by address",
+    tag: "gateways",
+    params: gatewayListParams,
+    answer: gatewayPage,
+  }),
+  getGateway: route({
+    path: "/gateways/{address}",
+    operationId: "getGateway",
+    summary: "One gateway key",
+    tag: "gateways",
+    params: gatewayParams,
+    answer: gatewayAnswer,
+    notFound: true,
+  }),
+  getGatewayUsage: route({
+    path: "/gateways/{address}/usage",
+    operationId: "getGatewayUsage",
+    summary: "One gateway's usage per hour or day",
+    tag: "gateways",
+    params: gatewayUsageParams,
+    answer: gatewayUsageAnswer,
+  }),
+  getModelUsage: route({
+    path: "/models/usage",
+    operationId: "getModelUsage",
+    summary: "Usage per model per hour or day",
+    tag: "models",
+    params: modelUsageParams,
+    answer: modelUsageAnswer,
+  }),
+  listValidators: route({
+    path: "/validators",
+    operationId: "listValidators",
+    summary: "Validators with stake, rewards and the quorum",
+    tag: "validators",
+    params: validatorListParams,
+    answer: validatorPage,
+  }),
+  getValidator: route({
+    path: "/validators/{address}",
+    operationId: "getValidator",
+    summary: "One validator",
+    tag: "validators",
+    params: validatorParams,
+    answer: validatorAnswer,
+    notFound: true,
+  }),
+  getNetworkStats: route({
+    path: "/network/stats",
+    operationId: "getNetworkStats",
+    summary: "Network totals and proof latency",
+    tag: "network",
+    params: noParams,
+    answer: networkStatsAnswer,
+  }),
+  getNetworkActivity: route({
+    path: "/network/activity",
+    operationId: "getNetworkActivity",
+    summary: "Network rollups per hour or day",
+    tag: "network",
+    params: activityParams,
+    answer: networkActivityAnswer,
+  }),
 } as const;
 
 export type Routes = typeof routes;

@@ -42,6 +42,7 @@ export function loadIndexerEnv(env: NodeJS.ProcessEnv = process.env): IndexerEnv
 function pollingInterval(v: string | undefined): number | undefined {
   if (!v) return undefined;
   const ms = Number(v);
-  if (!Number.isSafeInteger(ms) || ms < 1) throw new Error(`PROOFPATH_POLLING_INTERVAL_MS: expected a positive integer (ms), got ${JSON.stringify(v)}`);
+  if (!Number.isSafeInteger(ms) || ms < 1)
+    throw new Error(`PROOFPATH_POLLING_INTERVAL_MS: expected a positive integer (ms), got ${JSON.stringify(v)}`);
   return ms;
 }

@@ -3,7 +3,16 @@
  * handler's `db`, so all state lives in Ponder tables (reverted on reorgs), none in memory.
  */
 import type { Context } from "ponder:registry";
-import { gateway, gatewayRollup, network, networkRollup, protocolEvent, protocolParams, usageRollup, validator } from "ponder:schema";
+import {
+  gateway,
+  gatewayRollup,
+  network,
+  networkRollup,
+  protocolEvent,
+  protocolParams,
+  usageRollup,
+  validator,
+} from "ponder:schema";
 import { bucketOf, PERIODS, type Period } from "./time.js";
 
 export type Db = Context["db"];
@@ -69,7 +78,10 @@ export type ProtocolParams = typeof emptyParams;
 
 /** Sets some protocol parameters (the constructors emit every one of them, so none stays 0). */
 export async function setParams(db: Db, values: Partial<Omit<ProtocolParams, "id">>): Promise<void> {
-  await db.insert(protocolParams).values({ ...emptyParams, ...values }).onConflictDoUpdate(values);
+  await db
+    .insert(protocolParams)
+    .values({ ...emptyParams, ...values })
+    .onConflictDoUpdate(values);
 }
 
 export async function getParams(db: Db): Promise<ProtocolParams> {
@@ -125,7 +137,12 @@ export interface UsageDelta {
 }
 
 /** Adds usage of several models (distinct ids) to their hour and day rollups, in one store call. */
-export async function bumpModelRollups(db: Db, ts: bigint, gw: Hex, ds: readonly (UsageDelta & { modelId: Hex })[]): Promise<void> {
+export async function bumpModelRollups(
+  db: Db,
+  ts: bigint,
+  gw: Hex,
+  ds: readonly (UsageDelta & { modelId: Hex })[],
+): Promise<void> {
   const rows = [];
   for (const period of PERIOD_NAMES) {
     const bucket = bucketOf(ts, period);
@@ -140,7 +157,12 @@ export async function bumpModelRollups(db: Db, ts: bigint, gw: Hex, ds: readonly
 
 /** Adds usage to the hour and day rollups of one gateway. */
 export async function bumpGatewayRollups(db: Db, ts: bigint, gw: Hex, d: UsageDelta): Promise<void> {
-  const rows = PERIOD_NAMES.map((period) => ({ period, bucket: bucketOf(ts, period), gateway: gw, ...applyDelta(zeroUsage(), d) }));
+  const rows = PERIOD_NAMES.map((period) => ({
+    period,
+    bucket: bucketOf(ts, period),
+    gateway: gw,
+    ...applyDelta(zeroUsage(), d),
+  }));
   await db
     .insert(gatewayRollup)
     .values(rows)
@@ -161,7 +183,11 @@ type NetworkRollupDelta = Partial<ReturnType<typeof zeroNetworkRollup>>;
 
 /** Adds to the network's hour and day rollups. */
 export async function bumpNetworkRollups(db: Db, ts: bigint, d: NetworkRollupDelta): Promise<void> {
-  const rows = PERIOD_NAMES.map((period) => ({ period, bucket: bucketOf(ts, period), ...applyDelta(zeroNetworkRollup(), d) }));
+  const rows = PERIOD_NAMES.map((period) => ({
+    period,
+    bucket: bucketOf(ts, period),
+    ...applyDelta(zeroNetworkRollup(), d),
+  }));
   await db
     .insert(networkRollup)
     .values(rows)

@@ -19,7 +19,16 @@ export function bundleOnce(name: string, entryPoints: Record<string, string>): P
     done = (async () => {
       const outdir = bundleDir(name);
       const esbuild = await import("esbuild");
-      await esbuild.build({ entryPoints, outdir, bundle: true, platform: "node", format: "esm", packages: "external", target: "node22", logLevel: "error" });
+      await esbuild.build({
+        entryPoints,
+        outdir,
+        bundle: true,
+        platform: "node",
+        format: "esm",
+        packages: "external",
+        target: "node22",
+        logLevel: "error",
+      });
       return outdir;
     })();
     built.set(name, done);

@@ -7,7 +7,13 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  createPublicClient, createWalletClient, http, type Address, type Hex, type LocalAccount, type PublicClient,
+  createPublicClient,
+  createWalletClient,
+  http,
+  type Address,
+  type Hex,
+  type LocalAccount,
+  type PublicClient,
 } from "viem";
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
@@ -64,12 +70,16 @@ export async function startAnvil(opts: { blockTime?: number } = {}): Promise<Anv
     }
   }
   return {
-    url, port, proc, client,
-    stop: () => new Promise<void>((r) => {
-      if (proc.exitCode !== null) return r();
-      proc.once("exit", () => r());
-      proc.kill("SIGTERM");
-    }),
+    url,
+    port,
+    proc,
+    client,
+    stop: () =>
+      new Promise<void>((r) => {
+        if (proc.exitCode !== null) return r();
+        proc.once("exit", () => r());
+        proc.kill("SIGTERM");
+      }),
   };
 }
 
@@ -87,11 +97,22 @@ export interface Proofpath {
 export async function deployWithGateway(anvil: Anvil, relayerIndex = 1): Promise<Proofpath> {
   const owner = createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(0) });
   const validators = [0, 1, 2].map(() => privateKeyToAccount(generatePrivateKey()));
-  const deployment = await deployProofpath(owner, anvil.client, { ...localDeployDefaults, validators: validators.map((v) => v.address), quorum: 2 });
+  const deployment = await deployProofpath(owner, anvil.client, {
+    ...localDeployDefaults,
+    validators: validators.map((v) => v.address),
+    quorum: 2,
+  });
   const enclaveKey = generatePrivateKey();
   const enclave = privateKeyToAccount(enclaveKey);
   await registerEnclave(anvil.client, { deployment, owner, enclave, validators });
-  return { deployment, settlement: deployment.contracts.ProofSettlement, enclave, enclaveKey, relayerKey: devKey(relayerIndex), validators };
+  return {
+    deployment,
+    settlement: deployment.contracts.ProofSettlement,
+    enclave,
+    enclaveKey,
+    relayerKey: devKey(relayerIndex),
+    validators,
+  };
 }
 
 export interface SettledBatch {
@@ -103,14 +124,36 @@ export interface SettledBatch {
 }
 
 /** Every BatchSubmitted of `gateway` on the canonical chain, in batchSeq order. */
-export async function settledBatches(client: PublicClient, settlement: Address, gateway: Address): Promise<SettledBatch[]> {
-  const logs = await client.getContractEvents({ address: settlement, abi: proofSettlementAbi, eventName: "BatchSubmitted", args: { gateway }, fromBlock: 0n, toBlock: "latest" });
+export async function settledBatches(
+  client: PublicClient,
+  settlement: Address,
+  gateway: Address,
+): Promise<SettledBatch[]> {
+  const logs = await client.getContractEvents({
+    address: settlement,
+    abi: proofSettlementAbi,
+    eventName: "BatchSubmitted",
+    args: { gateway },
+    fromBlock: 0n,
+    toBlock: "latest",
+  });
   return logs
-    .map((l) => ({ batchSeq: Number(l.args.batchSeq), firstCallSeq: Number(l.args.firstCallSeq), count: Number(l.args.count), root: l.args.root as Hex, txHash: l.transactionHash }))
+    .map((l) => ({
+      batchSeq: Number(l.args.batchSeq),
+      firstCallSeq: Number(l.args.firstCallSeq),
+      count: Number(l.args.count),
+      root: l.args.root as Hex,
+      txHash: l.transactionHash,
+    }))
     .sort((a, b) => a.batchSeq - b.batchSeq);
 }
 
 export async function nextSeqs(client: PublicClient, settlement: Address, gateway: Address) {
-  const [c, b] = (await client.readContract({ address: settlement, abi: proofSettlementAbi, functionName: "nextSeqs", args: [gateway] })) as readonly [bigint, bigint];
+  const [c, b] = (await client.readContract({
+    address: settlement,
+    abi: proofSettlementAbi,
+    functionName: "nextSeqs",
+    args: [gateway],
+  })) as readonly [bigint, bigint];
   return { nextCallSeq: Number(c), nextBatchSeq: Number(b) };
 }

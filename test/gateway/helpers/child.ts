@@ -31,27 +31,43 @@ export interface ChildRun {
  */
 export async function buildChild(): Promise<void> {
   const workers = Object.fromEntries(HOOK_WORKERS.map((w) => [w, path.join(root, `gateway/${w}.ts`)]));
-  await bundleOnce("gateway-test", { gatewayChild: path.join(root, "test/gateway/fixtures/gatewayChild.ts"), ...workers });
+  await bundleOnce("gateway-test", {
+    gatewayChild: path.join(root, "test/gateway/fixtures/gatewayChild.ts"),
+    ...workers,
+  });
 }
 const CHILD_JS = path.join(bundleDir("gateway-test"), "gatewayChild.js");
 
 /** Starts the bundled child (call {@link buildChild} first). */
 export function runChild(env: Record<string, string>): ChildRun {
-  const proc = spawn(process.execPath, [CHILD_JS], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: "1", PROOFPATH_GATEWAY_CHILD: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [CHILD_JS], {
+    cwd: root,
+    env: { ...process.env, NODE_NO_WARNINGS: "1", PROOFPATH_GATEWAY_CHILD: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const run: ChildRun = {
-    proc, returned: new Map(), durable: new Set(), requestHashes: new Map(), maxReturned: -1, port: undefined, done: false, stderr: "", log: "",
+    proc,
+    returned: new Map(),
+    durable: new Set(),
+    requestHashes: new Map(),
+    maxReturned: -1,
+    port: undefined,
+    done: false,
+    stderr: "",
+    log: "",
     // "close", not "exit": exit can come before the last stdout lines are read, and a receipt
     // reported just before a kill would be missing from the ledger.
     exit: new Promise((r) => proc.once("close", (code, signal) => r({ code, signal }))),
-    waitReturned: (n, timeoutMs) => new Promise((resolve) => {
-      const end = Date.now() + timeoutMs;
-      const t = setInterval(() => {
-        if (run.returned.size >= n || proc.exitCode !== null || proc.signalCode !== null || Date.now() > end) {
-          clearInterval(t);
-          resolve(run.returned.size >= n);
-        }
-      }, 20);
-    }),
+    waitReturned: (n, timeoutMs) =>
+      new Promise((resolve) => {
+        const end = Date.now() + timeoutMs;
+        const t = setInterval(() => {
+          if (run.returned.size >= n || proc.exitCode !== null || proc.signalCode !== null || Date.now() > end) {
+            clearInterval(t);
+            resolve(run.returned.size >= n);
+          }
+        }, 20);
+      }),
   };
   let buf = "";
   proc.stdout!.on("data", (d: Buffer) => {
@@ -70,7 +86,7 @@ export function runChild(env: Record<string, string>): ChildRun {
       } else if (line.startsWith("D ")) run.durable.add(Number(line.slice(2)));
       else if (line.startsWith("L ")) run.port = Number(line.slice(2));
       else if (line === "DONE") run.done = true;
-      else run.log = (run.log + line + "\n").slice(-20_000);
+      else run.log = `${run.log + line}\n`.slice(-20_000);
     }
   });
   proc.stderr!.on("data", (d: Buffer) => (run.stderr = (run.stderr + d.toString()).slice(-20_000)));

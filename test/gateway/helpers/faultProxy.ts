@@ -7,7 +7,15 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { freePort } from "./chain.js";
 
-export type FaultKind = "drop" | "lostResponse" | "delay" | "http500" | "http429" | "rpcError" | "nonceTooLow" | "underpriced";
+export type FaultKind =
+  | "drop"
+  | "lostResponse"
+  | "delay"
+  | "http500"
+  | "http429"
+  | "rpcError"
+  | "nonceTooLow"
+  | "underpriced";
 
 export interface FaultProxy {
   url: string;
@@ -31,9 +39,20 @@ export async function startFaultProxy(target: string, rate: number, seed = 1): P
   const port = await freePort();
   let x = seed >>> 0 || 1;
   const rand = () => ((x ^= x << 13), (x ^= x >>> 17), (x ^= x << 5), (x >>> 0) / 2 ** 32);
-  const counts: Record<FaultKind, number> = { drop: 0, lostResponse: 0, delay: 0, http500: 0, http429: 0, rpcError: 0, nonceTooLow: 0, underpriced: 0 };
+  const counts: Record<FaultKind, number> = {
+    drop: 0,
+    lostResponse: 0,
+    delay: 0,
+    http500: 0,
+    http429: 0,
+    rpcError: 0,
+    nonceTooLow: 0,
+    underpriced: 0,
+  };
   const proxy: FaultProxy = {
-    url: `http://127.0.0.1:${port}`, counts, rate,
+    url: `http://127.0.0.1:${port}`,
+    counts,
+    rate,
     total: () => Object.values(counts).reduce((a, b) => a + b, 0),
     close: () => new Promise((r) => server.close(() => r())),
   };

@@ -7,7 +7,9 @@ import type { Ledger } from "./verify.js";
 
 export const models: Hex[] = ["m-small", "m-medium", "m-large"].map((m) => keccak256(toHex(m)));
 
-export function testHook(cfg: Partial<HookConfigInput> & Pick<HookConfigInput, "store" | "enclaveKey" | "rpcUrl" | "settlement">): Promise<SettlementHook> {
+export function testHook(
+  cfg: Partial<HookConfigInput> & Pick<HookConfigInput, "store" | "enclaveKey" | "rpcUrl" | "settlement">,
+): Promise<SettlementHook> {
   return createSettlementHook({
     chainId: 31337,
     daBaseUrl: "http://127.0.0.1:9/da",

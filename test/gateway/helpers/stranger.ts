@@ -14,7 +14,16 @@ import { decodeRecord } from "../../../gateway/record.js";
 import type { ChildRun } from "./child.js";
 
 interface SignedReceipt {
-  receipt: { gateway: Address; callSeq: bigint; modelId: Hex; requestHash: Hex; responseHash: Hex; inputTokens: number; outputTokens: number; servedAt: bigint };
+  receipt: {
+    gateway: Address;
+    callSeq: bigint;
+    modelId: Hex;
+    requestHash: Hex;
+    responseHash: Hex;
+    inputTokens: number;
+    outputTokens: number;
+    servedAt: bigint;
+  };
   signature: Hex;
   path: string;
   /** `durable` as the gateway claimed it in the same answer. */
@@ -75,7 +84,8 @@ export class Stranger {
         this.requests++;
         this.byStatus[res.status] = (this.byStatus[res.status] ?? 0) + 1;
         this.signaturesSeen += text.match(SIG)?.length ?? 0;
-        if ((res.headers.get("content-type") ?? "").includes("json")) this.take(JSON.parse(text) as Record<string, unknown>, p);
+        if ((res.headers.get("content-type") ?? "").includes("json"))
+          this.take(JSON.parse(text) as Record<string, unknown>, p);
       } catch {
         this.failed++; // the child was killed mid-request
         await new Promise((r) => setTimeout(r, 5));
@@ -86,14 +96,21 @@ export class Stranger {
   private take(body: Record<string, unknown>, path: string): void {
     if (typeof body.batchSeq === "number" && body.batchSeq > this.lastBatch) this.lastBatch = body.batchSeq;
     const header = body.header as { batchSeq?: string | number } | undefined;
-    if (header?.batchSeq !== undefined && Number(header.batchSeq) + 1 > this.lastBatch) this.lastBatch = Number(header.batchSeq) + 1;
+    if (header?.batchSeq !== undefined && Number(header.batchSeq) + 1 > this.lastBatch)
+      this.lastBatch = Number(header.batchSeq) + 1;
     const sig = body.receiptSignature;
     const r = body.receipt as Record<string, string | number> | undefined;
     if (typeof sig !== "string" || !r) return;
     this.receiptSignatures++;
     const receipt: SignedReceipt["receipt"] = {
-      gateway: r.gateway as Address, callSeq: BigInt(r.callSeq!), modelId: r.modelId as Hex, requestHash: r.requestHash as Hex,
-      responseHash: r.responseHash as Hex, inputTokens: Number(r.inputTokens), outputTokens: Number(r.outputTokens), servedAt: BigInt(r.servedAt!),
+      gateway: r.gateway as Address,
+      callSeq: BigInt(r.callSeq!),
+      modelId: r.modelId as Hex,
+      requestHash: r.requestHash as Hex,
+      responseHash: r.responseHash as Hex,
+      inputTokens: Number(r.inputTokens),
+      outputTokens: Number(r.outputTokens),
+      servedAt: BigInt(r.servedAt!),
     };
     const seq = Number(receipt.callSeq);
     const leaf = receiptLeaf(receipt);
@@ -121,8 +138,20 @@ export interface StrangerVerdict {
  * nextCallSeq and `storeFile` the gateway's store, whose records `verifySettlement` has already
  * checked hash to the settled roots.
  */
-export async function judgeStranger(s: Stranger, o: { domain: SettlementDomain; gateway: Address; storeFile: string; settledEnd: number }): Promise<StrangerVerdict> {
-  const v: StrangerVerdict = { requests: s.requests, receiptSignatures: s.receiptSignatures, signaturesSeen: s.signaturesSeen, distinctSignedReceipts: 0, slashable: 0, reusedCallSeqs: 0, notByEnclave: 0, examples: [] };
+export async function judgeStranger(
+  s: Stranger,
+  o: { domain: SettlementDomain; gateway: Address; storeFile: string; settledEnd: number },
+): Promise<StrangerVerdict> {
+  const v: StrangerVerdict = {
+    requests: s.requests,
+    receiptSignatures: s.receiptSignatures,
+    signaturesSeen: s.signaturesSeen,
+    distinctSignedReceipts: 0,
+    slashable: 0,
+    reusedCallSeqs: 0,
+    notByEnclave: 0,
+    examples: [],
+  };
   const store = new Store(o.storeFile, "normal");
   try {
     for (const [seq, bySeq] of s.signed) {
@@ -136,9 +165,12 @@ export async function judgeStranger(s: Stranger, o: { domain: SettlementDomain; 
         }
         const rec = seq < o.settledEnd ? store.record(seq) : undefined;
         const settled = rec ? decodeRecord(rec, 0, seq) : undefined;
-        if (!settled || settled.kind !== "served" || settled.leaf !== leaf) {
+        if (settled?.kind !== "served" || settled.leaf !== leaf) {
           v.slashable++;
-          if (v.examples.length < 5) v.examples.push(`callSeq ${seq} signed via ${x.path} (durable: ${String(x.durable)}), settled as ${settled ? `${settled.kind} ${settled.leaf}` : "nothing"}`);
+          if (v.examples.length < 5)
+            v.examples.push(
+              `callSeq ${seq} signed via ${x.path} (durable: ${String(x.durable)}), settled as ${settled ? `${settled.kind} ${settled.leaf}` : "nothing"}`,
+            );
         }
       }
     }

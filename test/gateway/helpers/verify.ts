@@ -31,7 +31,13 @@ export function addRun(l: Ledger, run: { returned: Map<number, string>; durable:
   for (const s of run.durable) l.durable.add(s);
 }
 
-export async function verifySettlement(client: PublicClient, settlement: Address, gateway: Address, storeFile: string, ledger: Ledger) {
+export async function verifySettlement(
+  client: PublicClient,
+  settlement: Address,
+  gateway: Address,
+  storeFile: string,
+  ledger: Ledger,
+) {
   const batches = await settledBatches(client, settlement, gateway);
   const chain = await nextSeqs(client, settlement, gateway);
   assert.equal(ledger.reused, 0, "a callSeq was handed out twice");
@@ -69,11 +75,22 @@ export async function verifySettlement(client: PublicClient, settlement: Address
           assert.equal(r.leaf, digest, `callSeq ${seq}: settled leaf differs from the digest record() returned`);
         }
       }
-      assert.equal(buildTree(leaves).root, b.root, `batch ${b.batchSeq}: store records do not hash to the settled root`);
+      assert.equal(
+        buildTree(leaves).root,
+        b.root,
+        `batch ${b.batchSeq}: store records do not hash to the settled root`,
+      );
     }
   } finally {
     store.close();
   }
   for (const seq of ledger.durable) assert.ok(seq < end, `durable callSeq ${seq} not settled`);
-  return { batches: batches.length, settled: end, served, voided, returned: ledger.returned.size, durable: ledger.durable.size };
+  return {
+    batches: batches.length,
+    settled: end,
+    served,
+    voided,
+    returned: ledger.returned.size,
+    durable: ledger.durable.size,
+  };
 }

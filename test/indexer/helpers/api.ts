@@ -24,7 +24,9 @@ export async function checkOpenApiAndClient(ponder: Ponder, e: Expected): Promis
   const api = indexerClient(ponder.url);
   const doc = await api.getOpenApi();
   assert.match(doc.openapi, /^3\.1\.\d+$/);
-  const ops = Object.values(doc.paths as Record<string, { get: { operationId: string } }>).map((p) => p.get.operationId);
+  const ops = Object.values(doc.paths as Record<string, { get: { operationId: string } }>).map(
+    (p) => p.get.operationId,
+  );
   const fns = Object.keys(api);
   // One client function per documented operation, and no other.
   assert.deepEqual([...fns].sort(), [...ops].sort());
@@ -76,15 +78,24 @@ export async function checkOpenApiAndClient(ponder: Ponder, e: Expected): Promis
   assert.ok(activity.items.length > 0);
 
   // Errors come back typed.
-  await assert.rejects(api.listBatches({ limit: 5000 }), (err: unknown) => err instanceof IndexerError && err.status === 400 && err.field === "limit");
-  await assert.rejects(api.getValidator(`0x${"ab".repeat(20)}`), (err: unknown) => err instanceof IndexerError && err.status === 404 && err.error === "not_found");
+  await assert.rejects(
+    api.listBatches({ limit: 5000 }),
+    (err: unknown) => err instanceof IndexerError && err.status === 400 && err.field === "limit",
+  );
+  await assert.rejects(
+    api.getValidator(`0x${"ab".repeat(20)}`),
+    (err: unknown) => err instanceof IndexerError && err.status === 404 && err.error === "not_found",
+  );
   return Object.keys(doc.paths).length;
 }
 
 /** The ```graphql blocks of the README's indexer section, by operation name. */
 export function readmeGraphqlExamples(): Map<string, string> {
   const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
-  const section = readme.slice(readme.indexOf("## Indexer (Ponder)"), readme.indexOf("\n## ", readme.indexOf("## Indexer (Ponder)") + 5));
+  const section = readme.slice(
+    readme.indexOf("## Indexer (Ponder)"),
+    readme.indexOf("\n## ", readme.indexOf("## Indexer (Ponder)") + 5),
+  );
   const out = new Map<string, string>();
   for (const m of section.matchAll(/```graphql\n([\s\S]*?)```/g)) out.set(/query (\w+)/.exec(m[1]!)![1]!, m[1]!);
   return out;
@@ -92,9 +103,18 @@ export function readmeGraphqlExamples(): Map<string, string> {
 
 export async function checkGraphqlExamples(ponder: Ponder, e: Expected): Promise<void> {
   const examples = readmeGraphqlExamples();
-  assert.deepEqual([...examples.keys()].sort(), ["BatchByGatewaySeq", "CallBatch", "HourlyActivity", "ValidatorsByStake"]);
+  assert.deepEqual([...examples.keys()].sort(), [
+    "BatchByGatewaySeq",
+    "CallBatch",
+    "HourlyActivity",
+    "ValidatorsByStake",
+  ]);
   const run = async (name: string, variables: Record<string, unknown> = {}) => {
-    const res = await fetch(`${ponder.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: examples.get(name), variables }) });
+    const res = await fetch(`${ponder.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: examples.get(name), variables }),
+    });
     const body = (await res.json()) as { data?: any; errors?: unknown };
     assert.equal(res.status, 200, JSON.stringify(body));
     assert.equal(body.errors, undefined, `${name}: ${JSON.stringify(body.errors)}`);
@@ -102,7 +122,8 @@ export async function checkGraphqlExamples(ponder: Ponder, e: Expected): Promise
   };
   const attested = e.batches.find((b) => b.attestationId !== undefined)!;
   const gw = attested.header.gateway.toLowerCase();
-  const byId = (await run("BatchByGatewaySeq", { gateway: gw, batchSeq: attested.header.batchSeq.toString() })).batchs.items;
+  const byId = (await run("BatchByGatewaySeq", { gateway: gw, batchSeq: attested.header.batchSeq.toString() })).batchs
+    .items;
   assert.equal(byId.length, 1);
   assert.equal(byId[0].id, `${gw}:${attested.header.batchSeq}`);
   assert.equal(byId[0].status, attested.status);
@@ -119,9 +140,18 @@ export async function checkGraphqlExamples(ponder: Ponder, e: Expected): Promise
   for (let i = 1; i < vals.length; i++) assert.ok(BigInt(vals[i - 1]!.stake) >= BigInt(vals[i]!.stake));
   assert.deepEqual(new Set(vals.map((v) => v.address)), new Set(e.validators.map((v) => v.address.toLowerCase())));
 
-  const hours = (await run("HourlyActivity", { from: "0" })).networkRollups.items as { bucket: string; batches: number }[];
+  const hours = (await run("HourlyActivity", { from: "0" })).networkRollups.items as {
+    bucket: string;
+    batches: number;
+  }[];
   assert.ok(hours.length > 0);
   for (const h of hours) assert.equal(BigInt(h.bucket) % 3600n, 0n);
-  const net = await (await fetch(`${ponder.url}/network/stats`)).json() as { batchesSubmitted: number; batchesRejected: number };
-  assert.equal(hours.reduce((n, h) => n + h.batches, 0), net.batchesSubmitted - net.batchesRejected);
+  const net = (await (await fetch(`${ponder.url}/network/stats`)).json()) as {
+    batchesSubmitted: number;
+    batchesRejected: number;
+  };
+  assert.equal(
+    hours.reduce((n, h) => n + h.batches, 0),
+    net.batchesSubmitted - net.batchesRejected,
+  );
 }

@@ -25,19 +25,37 @@ export async function checkDashboard(ponder: Ponder, want: DashboardExpectations
       if (!r.url().startsWith(ponder.url)) external.push(r.url());
     });
     await page.goto(`${ponder.url}/`, { waitUntil: "load" });
-    await page.waitForFunction(() => (window as any).__dashboard?.ready === true || (window as any).__dashboard?.errors.length > 0, null, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => (window as any).__dashboard?.ready === true || (window as any).__dashboard?.errors.length > 0,
+      null,
+      { timeout: 30_000 },
+    );
     assert.deepEqual(await page.evaluate(() => (window as any).__dashboard.errors), []);
     for (const id of ["chart-activity", "chart-fees", "chart-models", "chart-status", "chart-latency"]) {
       const points = Number(await page.getAttribute(`#${id}`, "data-points"));
       assert.ok(points > 0, `${id} has data`);
       // uPlot drew onto a canvas of real size.
-      const size = await page.$eval(`#${id} canvas`, (c) => (c as HTMLCanvasElement).width * (c as HTMLCanvasElement).height);
+      const size = await page.$eval(
+        `#${id} canvas`,
+        (c) => (c as HTMLCanvasElement).width * (c as HTMLCanvasElement).height,
+      );
       assert.ok(size > 0, `${id} canvas`);
     }
     const tiles = (await page.textContent("#tiles")) ?? "";
-    for (const k of ["calls settled", "submitted", "attested", "finalized", "rejected", "active validators", "stake slashed"]) assert.match(tiles, new RegExp(k));
+    for (const k of [
+      "calls settled",
+      "submitted",
+      "attested",
+      "finalized",
+      "rejected",
+      "active validators",
+      "stake slashed",
+    ])
+      assert.match(tiles, new RegExp(k));
     const rows = (sel: string) =>
-      page.$$eval(`${sel} tbody tr`, (trs) => Object.fromEntries(trs.map((tr) => [(tr as HTMLElement).dataset.address, (tr as HTMLElement).dataset.status])));
+      page.$$eval(`${sel} tbody tr`, (trs) =>
+        Object.fromEntries(trs.map((tr) => [(tr as HTMLElement).dataset.address, (tr as HTMLElement).dataset.status])),
+      );
     assert.deepEqual(await rows("#validators"), want.validators, "validator table");
     assert.deepEqual(await rows("#gateways"), want.gateways, "gateway table");
     assert.match((await page.textContent("#quorum")) ?? "", /quorum \d+ of \d+ active/);
@@ -49,8 +67,15 @@ export async function checkDashboard(ponder: Ponder, want: DashboardExpectations
       await page.fill("#lookup-form input[name=callSeq]", lookup.callSeq.toString());
       await page.click("#lookup-form button");
       await page.waitForSelector("#lookup-result [data-status]", { timeout: 10_000 });
-      assert.equal(await page.getAttribute("#lookup-result [data-status]", "data-status"), lookup.status, `lookup ${lookup.gateway}/${lookup.callSeq}`);
-      assert.equal(await page.getAttribute("#lookup-result [data-final]", "data-final"), String(lookup.status === "finalized"));
+      assert.equal(
+        await page.getAttribute("#lookup-result [data-status]", "data-status"),
+        lookup.status,
+        `lookup ${lookup.gateway}/${lookup.callSeq}`,
+      );
+      assert.equal(
+        await page.getAttribute("#lookup-result [data-final]", "data-final"),
+        String(lookup.status === "finalized"),
+      );
     }
     assert.deepEqual(external, [], "the dashboard loads nothing from other origins");
     assert.deepEqual(errors, []);

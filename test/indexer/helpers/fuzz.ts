@@ -28,19 +28,54 @@ export const SQL_INJECTIONS = [
 ];
 
 /** What a leak looks like: SQL errors, driver names, stack frames, catalog names. */
-const LEAK = /syntax error|pglite|drizzle|node_modules|at [\w.<>]+ \(|pg_catalog|relation "|column "|violates|duplicate key/i;
+const LEAK =
+  /syntax error|pglite|drizzle|node_modules|at [\w.<>]+ \(|pg_catalog|relation "|column "|violates|duplicate key/i;
 
-export async function fuzzApi(ponder: Ponder, known: { gateway: string; callSeq: string; batchId: string }, numRuns = 1000): Promise<{ runs: number; statuses: Record<number, number> }> {
+export async function fuzzApi(
+  ponder: Ponder,
+  known: { gateway: string; callSeq: string; batchId: string },
+  numRuns = 1000,
+): Promise<{ runs: number; statuses: Record<number, number> }> {
   const value = fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom(...SQL_INJECTIONS) },
     { weight: 2, arbitrary: fc.string({ maxLength: 60 }) },
     { weight: 1, arbitrary: fc.string({ unit: "binary-ascii", maxLength: 30 }) },
-    { weight: 2, arbitrary: fc.constantFrom(known.gateway, known.callSeq, known.batchId, "hour", "day", "finalized", "active", "banned", "1000", "1001", "0", "2026-01-01") },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        known.gateway,
+        known.callSeq,
+        known.batchId,
+        "hour",
+        "day",
+        "finalized",
+        "active",
+        "banned",
+        "1000",
+        "1001",
+        "0",
+        "2026-01-01",
+      ),
+    },
     { weight: 1, arbitrary: fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String) },
   );
   const enc = (s: string) => encodeURIComponent(s);
-  const queryKeys = fc.constantFrom("gateway", "status", "from", "to", "cursor", "limit", "granularity", "address", "id", "x'--", "limit");
-  const query = fc.array(fc.tuple(queryKeys, value), { maxLength: 4 }).map((kv) => (kv.length ? "?" + kv.map(([k, v]) => `${enc(k)}=${enc(v)}`).join("&") : ""));
+  const queryKeys = fc.constantFrom(
+    "gateway",
+    "status",
+    "from",
+    "to",
+    "cursor",
+    "limit",
+    "granularity",
+    "address",
+    "id",
+    "x'--",
+    "limit",
+  );
+  const query = fc
+    .array(fc.tuple(queryKeys, value), { maxLength: 4 })
+    .map((kv) => (kv.length ? `?${kv.map(([k, v]) => `${enc(k)}=${enc(v)}`).join("&")}` : ""));
   const route = fc.oneof(
     fc.tuple(value, value).map(([g, s]) => `/calls/${enc(g)}/${enc(s)}`),
     query.map((q) => `/batches${q}`),

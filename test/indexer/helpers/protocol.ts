@@ -12,7 +12,6 @@ import {
   createWalletClient,
   defineChain,
   encodeAbiParameters,
-  getAddress,
   http,
   keccak256,
   toHex,
@@ -94,7 +93,10 @@ export interface Protocol {
   validators: LocalAccount[];
   gateway: LocalAccount;
   /** Submits a batch of these calls for `gw` (default: the first gateway); returns its header and tx. */
-  submit(calls: Call[], opts?: { gw?: LocalAccount; servedAt?: bigint }): Promise<{ header: Header; tx: Hex; block: bigint }>;
+  submit(
+    calls: Call[],
+    opts?: { gw?: LocalAccount; servedAt?: bigint },
+  ): Promise<{ header: Header; tx: Hex; block: bigint }>;
   /**
    * Submits many batches fast: automine off, every transaction signed locally and sent with a fixed
    * gas limit and nonce, then blocks mined until all are in. Returns the headers, in order.
@@ -129,8 +131,16 @@ export interface Protocol {
   batchOnChain(h: Header): Promise<{ status: number; since: bigint; windowEnd: bigint; attestationId: bigint }>;
 }
 
-export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unknown[]) => Promise<T>): Promise<Protocol> {
-  const chain = defineChain({ id: 31337, name: "anvil", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } });
+export async function setupProtocol(
+  rpcUrl: string,
+  rpc: <T>(m: string, p?: unknown[]) => Promise<T>,
+): Promise<Protocol> {
+  const chain = defineChain({
+    id: 31337,
+    name: "anvil",
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  });
   const transport = http(rpcUrl);
   const pub = createPublicClient({ chain, transport }) as PublicClient;
   const wallet = (i: number) => createWalletClient({ chain, transport, account: devAccount(i) }) as Wallet;
@@ -140,7 +150,11 @@ export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unkn
   const quorum = 2;
 
   // localDeployDefaults.validatorStake: the deployer stakes minStake for each validator, so all are active.
-  const deployment = await deployProofpath(owner, pub, { ...localDeployDefaults, validators: validators.map((v) => v.address), quorum });
+  const deployment = await deployProofpath(owner, pub, {
+    ...localDeployDefaults,
+    validators: validators.map((v) => v.address),
+    quorum,
+  });
   const deploymentFile = path.join(mkdtempSync(path.join(tmpdir(), "proofpath-deploy-")), "local.json");
   writeDeployment(deploymentFile, deployment);
   const c = deployment.contracts;
@@ -148,7 +162,13 @@ export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unkn
   const domain = settlementDomain(chainId, c.ProofSettlement);
   const rate = localDeployDefaults.rate;
 
-  async function send(w: Wallet, address: Address, abi: readonly unknown[], functionName: string, args: unknown[]): Promise<{ tx: Hex; block: bigint }> {
+  async function send(
+    w: Wallet,
+    address: Address,
+    abi: readonly unknown[],
+    functionName: string,
+    args: unknown[],
+  ): Promise<{ tx: Hex; block: bigint }> {
     const tx = await w.writeContract({ address, abi, functionName, args } as never);
     const r = await pub.waitForTransactionReceipt({ hash: tx, pollingInterval: 50 });
     if (r.status !== "success") throw new Error(`${functionName} reverted (${tx})`);
@@ -165,12 +185,38 @@ export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unkn
     const keyConfigHash = keccak256(toHex(`ohttp:${key.address}`));
     const bond = localDeployDefaults.minBond;
     await send(operator, c.OPGToken, opgTokenAbi, "approve", [c.GatewayRegistry, bond]);
-    const keySig = await signCompact(key, enclaveRegistrationDigest(chainId, c.GatewayRegistry, { operator: operator.account.address, measurement, attestationHash, keyConfigHash }));
-    await send(operator, c.GatewayRegistry, gatewayRegistryAbi, "registerEnclave", [key.address, measurement, attestationHash, keyConfigHash, bond, keySig]);
+    const keySig = await signCompact(
+      key,
+      enclaveRegistrationDigest(chainId, c.GatewayRegistry, {
+        operator: operator.account.address,
+        measurement,
+        attestationHash,
+        keyConfigHash,
+      }),
+    );
+    await send(operator, c.GatewayRegistry, gatewayRegistryAbi, "registerEnclave", [
+      key.address,
+      measurement,
+      attestationHash,
+      keyConfigHash,
+      bond,
+      keySig,
+    ]);
     const { timestamp } = await pub.getBlock({ blockTag: "latest" });
     const deadline = timestamp + APPROVAL_TTL_SEC;
-    const digest = enclaveApprovalDigest(chainId, c.GatewayRegistry, { key: key.address, measurement, attestationHash, keyConfigHash, nonce: 0n, deadline });
-    await send(owner, c.GatewayRegistry, gatewayRegistryAbi, "approveEnclave", [key.address, deadline, await quorumSignatures(validators.slice(0, quorum), digest)]);
+    const digest = enclaveApprovalDigest(chainId, c.GatewayRegistry, {
+      key: key.address,
+      measurement,
+      attestationHash,
+      keyConfigHash,
+      nonce: 0n,
+      deadline,
+    });
+    await send(owner, c.GatewayRegistry, gatewayRegistryAbi, "approveEnclave", [
+      key.address,
+      deadline,
+      await quorumSignatures(validators.slice(0, quorum), digest),
+    ]);
     const fund = 10_000n * 10n ** 18n;
     await send(operator, c.OPGToken, opgTokenAbi, "approve", [c.ProofSettlement, fund]);
     await send(operator, c.ProofSettlement, proofSettlementAbi, "deposit", [key.address, fund]);
@@ -280,10 +326,16 @@ export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unkn
     const hashes = headers.map((h) => hashHeader(h));
     return quorumSignatures(signers, verdictDigest(chainId, c.ProofSettlement, kind, hashes));
   }
-  const ascending = (signers: LocalAccount[]) => signers.map((s) => s.address).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+  const ascending = (signers: LocalAccount[]) =>
+    signers.map((s) => s.address).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
   const walletOf = (account: LocalAccount) => createWalletClient({ chain, transport, account }) as Wallet;
   const rewardsOwed = async (v: Address) =>
-    (await pub.readContract({ address: c.ProofSettlement, abi: proofSettlementAbi, functionName: "rewardsOwed", args: [v] })) as bigint;
+    (await pub.readContract({
+      address: c.ProofSettlement,
+      abi: proofSettlementAbi,
+      functionName: "rewardsOwed",
+      args: [v],
+    })) as bigint;
 
   return {
     chainId,
@@ -302,7 +354,10 @@ export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unkn
     },
     async attest(headers, signers = validators.slice(0, quorum)) {
       const refs = headers.map((h) => ({ gateway: h.gateway, batchSeq: h.batchSeq, headerHash: hashHeader(h) }));
-      const { tx } = await send(owner, c.ProofSettlement, proofSettlementAbi, "attest", [refs, await verdict(VERDICT_ATTEST, headers, signers)]);
+      const { tx } = await send(owner, c.ProofSettlement, proofSettlementAbi, "attest", [
+        refs,
+        await verdict(VERDICT_ATTEST, headers, signers),
+      ]);
       const [, , , attestationId] = (await pub.readContract({
         address: c.ProofSettlement,
         abi: proofSettlementAbi,
@@ -314,7 +369,12 @@ export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unkn
       return { tx, attestationId: BigInt(attestationId), signers: addrs };
     },
     async reject(headers, signers = validators.slice(0, quorum)) {
-      return (await send(owner, c.ProofSettlement, proofSettlementAbi, "reject", [headers, await verdict(VERDICT_REJECT, headers, signers)])).tx;
+      return (
+        await send(owner, c.ProofSettlement, proofSettlementAbi, "reject", [
+          headers,
+          await verdict(VERDICT_REJECT, headers, signers),
+        ])
+      ).tx;
     },
     async finalize(headers) {
       const attesters = attestersOf.get(idOf(headers[0]!));
@@ -340,9 +400,22 @@ export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unkn
       );
       // Commit, then reveal in a later block (automine: each transaction is its own block).
       await send(challenger, c.ProofSettlement, proofSettlementAbi, "commitChallenge", [commitment]);
-      const proof = { signedReceipt: signed, receiptSig, settledReceipt: settled, settledIsVoid: false, proof: b.tree.proof(index) };
+      const proof = {
+        signedReceipt: signed,
+        receiptSig,
+        settledReceipt: settled,
+        settledIsVoid: false,
+        proof: b.tree.proof(index),
+      };
       const attesters = attestersOf.get(idOf(header)) ?? [];
-      return (await send(challenger, c.ProofSettlement, proofSettlementAbi, "challengeEquivocation", [header, proof, salt, attesters])).tx;
+      return (
+        await send(challenger, c.ProofSettlement, proofSettlementAbi, "challengeEquivocation", [
+          header,
+          proof,
+          salt,
+          attesters,
+        ])
+      ).tx;
     },
     async slashContradiction(validator, header, proverIndex) {
       const hashes = [hashHeader(header)];
@@ -357,7 +430,17 @@ export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unkn
         ),
       );
       await send(prover, c.ValidatorSet, validatorSetAbi, "commitSlash", [commitment]);
-      return (await send(prover, c.ValidatorSet, validatorSetAbi, "slashContradiction", [hashes, attestSig, hashes, rejectSig, 0n, 0n, salt])).tx;
+      return (
+        await send(prover, c.ValidatorSet, validatorSetAbi, "slashContradiction", [
+          hashes,
+          attestSig,
+          hashes,
+          rejectSig,
+          0n,
+          0n,
+          salt,
+        ])
+      ).tx;
     },
     async claimRewards(validator) {
       const owed = await rewardsOwed(validator.address);
@@ -366,7 +449,12 @@ export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unkn
     },
     rewardsOwed,
     async validatorRecord(v) {
-      const r = (await pub.readContract({ address: c.ValidatorSet, abi: validatorSetAbi, functionName: "validator", args: [v] })) as {
+      const r = (await pub.readContract({
+        address: c.ValidatorSet,
+        abi: validatorSetAbi,
+        functionName: "validator",
+        args: [v],
+      })) as {
         status: number;
         unlockAt: bigint;
         stake: bigint;
@@ -374,12 +462,21 @@ export async function setupProtocol(rpcUrl: string, rpc: <T>(m: string, p?: unkn
       return { status: r.status, unlockAt: r.unlockAt, stake: r.stake };
     },
     async passChallengeWindow() {
-      const window = (await pub.readContract({ address: c.ProofSettlement, abi: proofSettlementAbi, functionName: "challengeWindow" })) as number;
+      const window = (await pub.readContract({
+        address: c.ProofSettlement,
+        abi: proofSettlementAbi,
+        functionName: "challengeWindow",
+      })) as number;
       await rpc("evm_increaseTime", [window + 1]);
       await rpc("evm_mine", []);
     },
     async setChallengeWindow(seconds) {
-      return (await send(owner, c.ProofSettlement, proofSettlementAbi, "setWindows", [seconds, localDeployDefaults.withdrawDelay])).tx;
+      return (
+        await send(owner, c.ProofSettlement, proofSettlementAbi, "setWindows", [
+          seconds,
+          localDeployDefaults.withdrawDelay,
+        ])
+      ).tx;
     },
     async batchOnChain(h) {
       const [status, since, windowEnd, attestationId] = (await pub.readContract({

@@ -112,7 +112,11 @@ export async function runScenario(p: Protocol): Promise<Expected> {
       slashedAmount: v === v2 ? stake0 : attesterSlash,
     });
   }
-  assert.deepEqual(validators.map((v) => v.status), ["exiting", "banned", "exiting"], "validator statuses on chain");
+  assert.deepEqual(
+    validators.map((v) => v.status),
+    ["exiting", "banned", "exiting"],
+    "validator statuses on chain",
+  );
 
   return {
     gateways: [gw1, gw2, gw3],
@@ -122,7 +126,13 @@ export async function runScenario(p: Protocol): Promise<Expected> {
       { header: g1b2.header, status: "rejected", submitTx: g1b2.tx, equivocation: false },
       { header: g1b3.header, status: "submitted", submitTx: g1b3.tx },
       { header: g2b0.header, status: "finalized", submitTx: g2b0.tx, attestationId: att1.attestationId },
-      { header: g3b0.header, status: "rejected", submitTx: g3b0.tx, attestationId: att3.attestationId, equivocation: true },
+      {
+        header: g3b0.header,
+        status: "rejected",
+        submitTx: g3b0.tx,
+        attestationId: att3.attestationId,
+        equivocation: true,
+      },
     ],
     equivocator: gw3.address,
     validators,
@@ -159,7 +169,12 @@ export function expectedTotals(e: Expected) {
     batchesRejected: byStatus("rejected"),
     batchesFinalized: finalized.length,
     batchesAttested: e.batches.filter((b) => b.attestationId !== undefined).length,
-    batchesByStatus: { submitted: byStatus("submitted"), attested: byStatus("attested"), finalized: byStatus("finalized"), rejected: byStatus("rejected") },
+    batchesByStatus: {
+      submitted: byStatus("submitted"),
+      attested: byStatus("attested"),
+      finalized: byStatus("finalized"),
+      rejected: byStatus("rejected"),
+    },
     callsSettled: live.reduce((n, b) => n + sumCalls(b.header), 0),
     feesSubmitted: live.reduce((n, b) => n + b.header.fee, 0n),
     feesPaid,
@@ -175,7 +190,14 @@ export function expectedTotals(e: Expected) {
     perGateway: new Map(
       e.gateways.map((g) => {
         const mine = live.filter((b) => b.header.gateway === g.address);
-        return [g.address.toLowerCase(), { batches: mine.length, calls: mine.reduce((n, b) => n + sumCalls(b.header), 0), fees: mine.reduce((n, b) => n + b.header.fee, 0n) }];
+        return [
+          g.address.toLowerCase(),
+          {
+            batches: mine.length,
+            calls: mine.reduce((n, b) => n + sumCalls(b.header), 0),
+            fees: mine.reduce((n, b) => n + b.header.fee, 0n),
+          },
+        ];
       }),
     ),
   };
@@ -187,7 +209,11 @@ export async function checkRest(ponder: Ponder, e: Expected): Promise<void> {
   const stats = await ponder.getJson("/network/stats");
   assert.equal(stats.challengeWindow, e.challengeWindow.toString());
   const open = await ponder.getJson(`/batches/${e.attestedOnChain.id}`);
-  assert.equal(open.windowEnd, e.attestedOnChain.windowEnd.toString(), "window end of the attested batch, as the chain has it");
+  assert.equal(
+    open.windowEnd,
+    e.attestedOnChain.windowEnd.toString(),
+    "window end of the attested batch, as the chain has it",
+  );
   assert.equal(open.attestationId, e.attestedOnChain.attestationId.toString());
   for (const b of e.batches) {
     const h = b.header;
@@ -225,7 +251,11 @@ export async function checkRest(ponder: Ponder, e: Expected): Promise<void> {
     }
   }
   for (const g of e.gateways) {
-    const last = e.batches.filter((b) => b.header.gateway === g.address).map((b) => b.header).sort((a, b) => Number(a.batchSeq - b.batchSeq)).at(-1)!;
+    const last = e.batches
+      .filter((b) => b.header.gateway === g.address)
+      .map((b) => b.header)
+      .sort((a, b) => Number(a.batchSeq - b.batchSeq))
+      .at(-1)!;
     const next = last.firstCallSeq + BigInt(last.count);
     const pending = await ponder.getJson(`/calls/${g.address}/${next}`);
     assert.equal(pending.status, "pending");
@@ -256,21 +286,54 @@ export async function checkRest(ponder: Ponder, e: Expected): Promise<void> {
     const models = await ponder.getJson(`/models/usage?granularity=${granularity}&from=${from}`);
     for (const [modelId, m] of t.perModel) {
       const rows = models.items.filter((r: { modelId: string }) => r.modelId === modelId);
-      assert.equal(rows.reduce((n: number, r: { calls: string }) => n + Number(r.calls), 0), m.calls, `${granularity} calls of ${modelId}`);
-      assert.equal(rows.reduce((n: bigint, r: { fees: string }) => n + BigInt(r.fees), 0n), m.fees, `${granularity} fees of ${modelId}`);
-      assert.equal(rows.reduce((n: bigint, r: { inputTokens: string }) => n + BigInt(r.inputTokens), 0n), m.inputTokens);
+      assert.equal(
+        rows.reduce((n: number, r: { calls: string }) => n + Number(r.calls), 0),
+        m.calls,
+        `${granularity} calls of ${modelId}`,
+      );
+      assert.equal(
+        rows.reduce((n: bigint, r: { fees: string }) => n + BigInt(r.fees), 0n),
+        m.fees,
+        `${granularity} fees of ${modelId}`,
+      );
+      assert.equal(
+        rows.reduce((n: bigint, r: { inputTokens: string }) => n + BigInt(r.inputTokens), 0n),
+        m.inputTokens,
+      );
     }
     for (const [gw, g] of t.perGateway) {
       const u = await ponder.getJson(`/gateways/${gw}/usage?granularity=${granularity}&from=${from}`);
-      assert.equal(u.buckets.reduce((n: number, r: { calls: string }) => n + Number(r.calls), 0), g.calls, `${granularity} calls of ${gw}`);
-      assert.equal(u.buckets.reduce((n: number, r: { batches: number }) => n + r.batches, 0), g.batches);
-      assert.equal(u.buckets.reduce((n: bigint, r: { fees: string }) => n + BigInt(r.fees), 0n), g.fees);
+      assert.equal(
+        u.buckets.reduce((n: number, r: { calls: string }) => n + Number(r.calls), 0),
+        g.calls,
+        `${granularity} calls of ${gw}`,
+      );
+      assert.equal(
+        u.buckets.reduce((n: number, r: { batches: number }) => n + r.batches, 0),
+        g.batches,
+      );
+      assert.equal(
+        u.buckets.reduce((n: bigint, r: { fees: string }) => n + BigInt(r.fees), 0n),
+        g.fees,
+      );
     }
     const act = await ponder.getJson(`/network/activity?granularity=${granularity}&from=${from}`);
-    assert.equal(act.items.reduce((n: number, r: { calls: string }) => n + Number(r.calls), 0), t.callsSettled);
-    assert.equal(act.items.reduce((n: number, r: { finalized: number }) => n + r.finalized, 0), t.batchesFinalized);
-    assert.equal(act.items.reduce((n: number, r: { attested: number }) => n + r.attested, 0), t.batchesAttested);
-    assert.equal(act.items.reduce((n: number, r: { rejected: number }) => n + r.rejected, 0), t.batchesRejected);
+    assert.equal(
+      act.items.reduce((n: number, r: { calls: string }) => n + Number(r.calls), 0),
+      t.callsSettled,
+    );
+    assert.equal(
+      act.items.reduce((n: number, r: { finalized: number }) => n + r.finalized, 0),
+      t.batchesFinalized,
+    );
+    assert.equal(
+      act.items.reduce((n: number, r: { attested: number }) => n + r.attested, 0),
+      t.batchesAttested,
+    );
+    assert.equal(
+      act.items.reduce((n: number, r: { rejected: number }) => n + r.rejected, 0),
+      t.batchesRejected,
+    );
   }
 
   // Gateways: bond penalties of a quorum rejection; the equivocating key slashed and banned.
@@ -291,7 +354,10 @@ export async function checkRest(ponder: Ponder, e: Expected): Promise<void> {
     assert.equal(Number(g.calls), want.calls);
     assert.equal(BigInt(g.fees), want.fees);
   }
-  assert.deepEqual((await ponder.getJson("/gateways?status=slashed")).items.map((g: { address: string }) => g.address), [e.equivocator.toLowerCase()]);
+  assert.deepEqual(
+    (await ponder.getJson("/gateways?status=slashed")).items.map((g: { address: string }) => g.address),
+    [e.equivocator.toLowerCase()],
+  );
 
   await checkValidators(ponder, e);
 
@@ -299,18 +365,26 @@ export async function checkRest(ponder: Ponder, e: Expected): Promise<void> {
   const seen: string[] = [];
   let cursor: string | null = null;
   do {
-    const page: { items: { id: string }[]; nextCursor: string | null } = await ponder.getJson(`/batches?limit=1${cursor ? `&cursor=${cursor}` : ""}`);
+    const page: { items: { id: string }[]; nextCursor: string | null } = await ponder.getJson(
+      `/batches?limit=1${cursor ? `&cursor=${cursor}` : ""}`,
+    );
     seen.push(...page.items.map((b) => b.id));
     cursor = page.nextCursor;
   } while (cursor);
   assert.deepEqual([...seen].sort(), e.batches.map((b) => idOf(b.header)).sort());
   const rejected = await ponder.getJson(`/batches?status=rejected&gateway=${e.gateways[0]!.address}`);
-  assert.deepEqual(rejected.items.map((b: { id: string }) => b.id), [idOf(e.batches[2]!.header)]);
+  assert.deepEqual(
+    rejected.items.map((b: { id: string }) => b.id),
+    [idOf(e.batches[2]!.header)],
+  );
   for (const status of ["submitted", "attested", "finalized", "rejected"] as const) {
     const page = await ponder.getJson(`/batches?status=${status}`);
     assert.deepEqual(
       page.items.map((b: { id: string }) => b.id).sort(),
-      e.batches.filter((b) => b.status === status).map((b) => idOf(b.header)).sort(),
+      e.batches
+        .filter((b) => b.status === status)
+        .map((b) => idOf(b.header))
+        .sort(),
       `batches ${status}`,
     );
     assert.ok(page.items.every((b: { final: boolean }) => b.final === (status === "finalized")));
@@ -335,7 +409,11 @@ export async function checkValidators(ponder: Ponder, e: Expected): Promise<void
     assert.equal(got.slashedAmount, want.slashedAmount.toString(), `slashed from ${want.address}`);
     assert.equal(got.banned, want.status === "banned");
     assert.ok(got.admittedAt && got.joinedAt, "admitted and joined times");
-    if (want.status === "exiting") assert.ok(got.exitingAt && BigInt(got.unlockAt as string) === BigInt(got.exitingAt as string) + BigInt(localDeployDefaults.exitDelay));
+    if (want.status === "exiting")
+      assert.ok(
+        got.exitingAt &&
+          BigInt(got.unlockAt as string) === BigInt(got.exitingAt as string) + BigInt(localDeployDefaults.exitDelay),
+      );
     if (want.status === "banned") assert.ok(got.bannedAt);
   }
   assert.equal(vals.quorum.configured, "2");
@@ -345,14 +423,23 @@ export async function checkValidators(ponder: Ponder, e: Expected): Promise<void
   const exiting = await ponder.getJson("/validators?status=exiting");
   assert.deepEqual(
     exiting.items.map((v: { address: string }) => v.address),
-    e.validators.filter((v) => v.status === "exiting").map((v) => v.address.toLowerCase()).sort(),
+    e.validators
+      .filter((v) => v.status === "exiting")
+      .map((v) => v.address.toLowerCase())
+      .sort(),
   );
   const page = await ponder.getJson("/validators?limit=1");
   assert.equal(page.items.length, 1);
   assert.equal(page.nextCursor, page.items[0].address);
   const one = await ponder.getJson(`/validators/${e.validators[1]!.address}`);
   assert.equal(one.status, e.validators[1]!.status);
-  for (const bad of ["/validators?status=retired", "/validators?limit=0", "/validators?cursor=0x12", "/validators/0x12", "/validators?foo=1"]) {
+  for (const bad of [
+    "/validators?status=retired",
+    "/validators?limit=0",
+    "/validators?cursor=0x12",
+    "/validators/0x12",
+    "/validators?foo=1",
+  ]) {
     const res = await ponder.get(bad);
     assert.equal(res.status, 400, bad);
     assert.equal((await res.json()).error, "invalid_parameter");
@@ -379,7 +466,13 @@ export async function checkGraphql(ponder: Ponder, e: Expected): Promise<void> {
   assert.equal(body.errors, undefined, JSON.stringify(body.errors));
   const byId = new Map(body.data.batchs.items.map((b: { id: string }) => [b.id, b]));
   for (const b of e.batches) {
-    const got = byId.get(idOf(b.header)) as { status: string; fee: string; attestationId: string | null; windowEnd: string | null; attestation: { signers: string[] } | null };
+    const got = byId.get(idOf(b.header)) as {
+      status: string;
+      fee: string;
+      attestationId: string | null;
+      windowEnd: string | null;
+      attestation: { signers: string[] } | null;
+    };
     assert.equal(got.status, b.status);
     assert.equal(BigInt(got.fee), b.header.fee);
     assert.equal(got.attestationId, b.attestationId?.toString() ?? null);
@@ -393,24 +486,49 @@ export async function checkGraphql(ponder: Ponder, e: Expected): Promise<void> {
   assert.equal(BigInt(body.data.network.bondPenalized), t.bondPenalty);
   const vals = new Map(body.data.validators.items.map((v: { address: string }) => [v.address, v]));
   for (const want of e.validators) {
-    const got = vals.get(want.address.toLowerCase()) as { status: string; stake: string; attestations: number; rewardsEarned: string; banned: boolean };
+    const got = vals.get(want.address.toLowerCase()) as {
+      status: string;
+      stake: string;
+      attestations: number;
+      rewardsEarned: string;
+      banned: boolean;
+    };
     assert.equal(got.status, want.status);
     assert.equal(BigInt(got.stake), want.stake);
     assert.equal(got.attestations, want.attestations);
     assert.equal(BigInt(got.rewardsEarned), want.rewardsEarned);
     assert.equal(got.banned, want.status === "banned");
   }
-  const atts = body.data.attestations.items as { id: string; signers: string[]; batchCount: number; feesDistributed: string; batches: { items: { id: string }[] } }[];
-  assert.equal(atts.length, new Set(e.batches.flatMap((b) => (b.attestationId === undefined ? [] : [b.attestationId]))).size);
-  assert.equal(atts.reduce((n, a) => n + BigInt(a.feesDistributed), 0n), t.feesPaid);
-  assert.equal(atts.reduce((n, a) => n + a.batchCount, 0), t.batchesAttested);
+  const atts = body.data.attestations.items as {
+    id: string;
+    signers: string[];
+    batchCount: number;
+    feesDistributed: string;
+    batches: { items: { id: string }[] };
+  }[];
+  assert.equal(
+    atts.length,
+    new Set(e.batches.flatMap((b) => (b.attestationId === undefined ? [] : [b.attestationId]))).size,
+  );
+  assert.equal(
+    atts.reduce((n, a) => n + BigInt(a.feesDistributed), 0n),
+    t.feesPaid,
+  );
+  assert.equal(
+    atts.reduce((n, a) => n + a.batchCount, 0),
+    t.batchesAttested,
+  );
   for (const a of atts) assert.equal(a.batches.items.length, a.batchCount);
   const dayCalls = body.data.usageRollups.items.reduce((n: bigint, r: { calls: string }) => n + BigInt(r.calls), 0n);
   assert.equal(dayCalls, BigInt(t.callsSettled));
 }
 
 /** Runs a read-only query through Ponder's SQL-over-HTTP endpoint (the @ponder/client protocol). */
-export async function sqlOverHttp<T = Record<string, unknown>>(ponder: Ponder, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function sqlOverHttp<T = Record<string, unknown>>(
+  ponder: Ponder,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const q = encodeURIComponent(JSON.stringify({ json: { sql, params } }));
   const res = await ponder.get(`/sql/db?sql=${q}`);
   const text = await res.text();
@@ -425,10 +543,16 @@ export async function checkSql(ponder: Ponder, e: Expected): Promise<void> {
     rows.map((r) => [r.id, r.status]),
     e.batches.map((b) => [idOf(b.header), b.status]).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
   );
-  const [sum] = await sqlOverHttp<{ calls: string }>(ponder, "select sum(calls)::text as calls from usage_rollup where period = $1", ["hour"]);
+  const [sum] = await sqlOverHttp<{ calls: string }>(
+    ponder,
+    "select sum(calls)::text as calls from usage_rollup where period = $1",
+    ["hour"],
+  );
   assert.equal(sum!.calls, String(t.callsSettled));
   // The SQL endpoint is read-only.
-  const res = await ponder.get(`/sql/db?sql=${encodeURIComponent(JSON.stringify({ json: { sql: "delete from batch", params: [] } }))}`);
+  const res = await ponder.get(
+    `/sql/db?sql=${encodeURIComponent(JSON.stringify({ json: { sql: "delete from batch", params: [] } }))}`,
+  );
   assert.notEqual(res.status, 200);
   assert.equal((await sqlOverHttp(ponder, "select id from batch")).length, e.batches.length);
 }

@@ -17,7 +17,16 @@ const json = (v: unknown) => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x =
 function wireLeaf(l: DaLeaf) {
   return l.kind === "served"
     ? { kind: "served", ...l.receipt, gateway: undefined }
-    : { kind: "void", callSeq: l.callSeq, modelId: ZERO32, requestHash: ZERO32, responseHash: ZERO32, inputTokens: 0, outputTokens: 0, servedAt: 0n };
+    : {
+        kind: "void",
+        callSeq: l.callSeq,
+        modelId: ZERO32,
+        requestHash: ZERO32,
+        responseHash: ZERO32,
+        inputTokens: 0,
+        outputTokens: 0,
+        servedAt: 0n,
+      };
 }
 
 export interface FakeGateway {
@@ -33,7 +42,11 @@ export interface FakeGateway {
   close(): Promise<void>;
 }
 
-export async function startFakeGateway(p: { enclave: LocalAccount; chainId: number; settlement: Address }): Promise<FakeGateway> {
+export async function startFakeGateway(p: {
+  enclave: LocalAccount;
+  chainId: number;
+  settlement: Address;
+}): Promise<FakeGateway> {
   const batches = new Map<string, DaLeaf[] | "missing">();
   const overrides = new Map<string, Receipt>();
   const requests: string[] = [];
@@ -48,7 +61,15 @@ export async function startFakeGateway(p: { enclave: LocalAccount; chainId: numb
     await beforeBatch?.(BigInt(c.req.param("batchSeq")));
     const b = batches.get(c.req.param("batchSeq"));
     if (!b || b === "missing") return c.json({ error: "not_found" }, 404);
-    return c.json(json({ gateway: p.enclave.address, header: null, signature: null, status: "confirmed", receipts: b.map(wireLeaf) }));
+    return c.json(
+      json({
+        gateway: p.enclave.address,
+        header: null,
+        signature: null,
+        status: "confirmed",
+        receipts: b.map(wireLeaf),
+      }),
+    );
   });
   app.get("/receipts/:callSeq", async (c) => {
     const seq = BigInt(c.req.param("callSeq"));
@@ -58,12 +79,26 @@ export async function startFakeGateway(p: { enclave: LocalAccount; chainId: numb
         if (b === "missing") continue;
         const l = b.find((x) => (x.kind === "served" ? x.receipt.callSeq : x.callSeq) === seq);
         if (l?.kind === "served") receipt = l.receipt;
-        if (l?.kind === "void") return c.json(json({ receipt: { gateway: p.enclave.address, callSeq: seq, kind: "void" }, status: "confirmed", receiptSignature: null }));
+        if (l?.kind === "void")
+          return c.json(
+            json({
+              receipt: { gateway: p.enclave.address, callSeq: seq, kind: "void" },
+              status: "confirmed",
+              receiptSignature: null,
+            }),
+          );
       }
     }
     if (!receipt) return c.json({ error: "not_found" }, 404);
     const sig = (await signReceipt(p.enclave, domain, receipt)).signature;
-    return c.json(json({ receipt: { ...receipt, kind: "served" }, status: "confirmed", durable: true, receiptSignature: sig as Hex }));
+    return c.json(
+      json({
+        receipt: { ...receipt, kind: "served" },
+        status: "confirmed",
+        durable: true,
+        receiptSignature: sig as Hex,
+      }),
+    );
   });
   const server = await listen(app, 0);
   return {

@@ -26,7 +26,12 @@ export {
   createDevNitroCa,
   devPcrs,
 } from "../../../validator/attestation/devNitroCa.js";
-export type { DevAttestationFields, DevNitroCa, DevNitroSigner, DevSignOptions } from "../../../validator/attestation/devNitroCa.js";
+export type {
+  DevAttestationFields,
+  DevNitroCa,
+  DevNitroSigner,
+  DevSignOptions,
+} from "../../../validator/attestation/devNitroCa.js";
 
 /** An Ethereum (secp256k1) enclave signing key. */
 export type EnclaveKeyPair = { privateKey: Hex; publicKey: Hex; address: Address };

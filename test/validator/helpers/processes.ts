@@ -30,20 +30,35 @@ export interface ValidatorProc {
 }
 
 /** Starts `validator/main.ts --config <file>` with `config` written to `<configFile>`; `nodeArgs` go to node (e.g. a heap limit). */
-export async function spawnValidator(configFile: string, config: Record<string, unknown>, opts: { nodeArgs?: string[] } = {}): Promise<ValidatorProc> {
+export async function spawnValidator(
+  configFile: string,
+  config: Record<string, unknown>,
+  opts: { nodeArgs?: string[] } = {},
+): Promise<ValidatorProc> {
   const main = await buildValidatorMain();
   writeJson(configFile, config);
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), main, "--config", configFile], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), main, "--config", configFile], {
+    cwd: root,
+    env: { ...process.env, NODE_NO_WARNINGS: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const logs: Record<string, unknown>[] = [];
-  const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] =
+    [];
   const vp: ValidatorProc = {
-    proc, url: `http://127.0.0.1:${config.port}`, logs, stderr: "",
+    proc,
+    url: `http://127.0.0.1:${config.port}`,
+    logs,
+    stderr: "",
     exit: new Promise((r) => proc.once("exit", (code, signal) => r({ code, signal }))),
     waitLog(pred, timeoutMs = 30_000) {
       const hit = logs.find(pred);
       if (hit) return Promise.resolve(hit);
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`log line not seen within ${timeoutMs} ms; stderr: ${vp.stderr.slice(-2000)}`)), timeoutMs);
+        const t = setTimeout(
+          () => reject(new Error(`log line not seen within ${timeoutMs} ms; stderr: ${vp.stderr.slice(-2000)}`)),
+          timeoutMs,
+        );
         waiters.push({ pred, resolve: (l) => (clearTimeout(t), resolve(l)) });
       });
     },
@@ -75,7 +90,9 @@ export async function spawnValidator(configFile: string, config: Record<string, 
   proc.stderr!.on("data", (d: Buffer) => (vp.stderr = (vp.stderr + d.toString()).slice(-20_000)));
   await Promise.race([
     vp.waitLog((l) => l.msg === "validator listening", 30_000),
-    vp.exit.then((e) => { throw new Error(`validator exited at start (${e.code ?? e.signal}): ${vp.stderr}`); }),
+    vp.exit.then((e) => {
+      throw new Error(`validator exited at start (${e.code ?? e.signal}): ${vp.stderr}`);
+    }),
   ]);
   return vp;
 }

@@ -7,7 +7,14 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
-  createWalletClient, http, keccak256, toHex, type Address, type Hex, type LocalAccount, type PublicClient,
+  createWalletClient,
+  http,
+  keccak256,
+  toHex,
+  type Address,
+  type Hex,
+  type LocalAccount,
+  type PublicClient,
 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
@@ -51,16 +58,33 @@ export async function startTestNet(opts: { blockTime?: number; challengeWindow?:
   const validatorKeys = [0, 1, 2].map(() => generatePrivateKey());
   const validators = validatorKeys.map((k) => privateKeyToAccount(k));
   const deployment = await deployProofpath(owner, anvil.client, {
-    ...localDeployDefaults, validators: validators.map((v) => v.address), quorum: 2, challengeWindow: opts.challengeWindow ?? CHALLENGE_WINDOW,
+    ...localDeployDefaults,
+    validators: validators.map((v) => v.address),
+    quorum: 2,
+    challengeWindow: opts.challengeWindow ?? CHALLENGE_WINDOW,
   });
-  for (const v of validators) await anvil.client.request({ method: "anvil_setBalance" as never, params: [v.address, toHex(10n ** 20n)] as never });
+  for (const v of validators)
+    await anvil.client.request({
+      method: "anvil_setBalance" as never,
+      params: [v.address, toHex(10n ** 20n)] as never,
+    });
   const enclave = privateKeyToAccount(generatePrivateKey());
   await registerEnclave(anvil.client, { deployment, owner, enclave, validators });
   const dir = mkdtempSync(path.join(tmpdir(), "pp-validator-"));
   const deploymentFile = path.join(dir, "deployment.json");
   writeDeployment(deploymentFile, deployment);
   const relayer = walletOf(anvil, devAccount(1) as unknown as LocalAccount);
-  return { anvil, deployment, deploymentFile, settlement: deployment.contracts.ProofSettlement, validatorKeys, validators, enclave, relayer, dir };
+  return {
+    anvil,
+    deployment,
+    deploymentFile,
+    settlement: deployment.contracts.ProofSettlement,
+    validatorKeys,
+    validators,
+    enclave,
+    relayer,
+    dir,
+  };
 }
 
 /** Registers, approves and funds another enclave key (a second gateway). */
@@ -81,9 +105,14 @@ export function makeLeaves(gateway: Address, firstCallSeq: bigint, n: number, vo
     const callSeq = firstCallSeq + BigInt(i);
     if (voids.includes(i)) return { kind: "void", gateway, callSeq };
     const receipt: Receipt = {
-      gateway, callSeq, modelId: MODELS[i % 2]!,
-      requestHash: keccak256(toHex(`req ${callSeq}`)), responseHash: keccak256(toHex(`resp ${callSeq}`)),
-      inputTokens: 100 + i, outputTokens: 200 + 3 * i, servedAt: base + BigInt(i) * 7n,
+      gateway,
+      callSeq,
+      modelId: MODELS[i % 2]!,
+      requestHash: keccak256(toHex(`req ${callSeq}`)),
+      responseHash: keccak256(toHex(`resp ${callSeq}`)),
+      inputTokens: 100 + i,
+      outputTokens: 200 + 3 * i,
+      servedAt: base + BigInt(i) * 7n,
     };
     return { kind: "served", receipt };
   });
@@ -94,8 +123,19 @@ export function leafHash(l: DaLeaf): Hex {
 }
 
 /** The honest header of `leaves` (override fields to make it dishonest). */
-export async function headerFor(net: TestNet, enclave: LocalAccount, batchSeq: bigint, leaves: DaLeaf[], daBase: string, over: Partial<BatchHeader> = {}): Promise<BatchHeader> {
-  const rate = await net.anvil.client.readContract({ address: net.settlement, abi: proofSettlementAbi, functionName: "feeRate" });
+export async function headerFor(
+  net: TestNet,
+  enclave: LocalAccount,
+  batchSeq: bigint,
+  leaves: DaLeaf[],
+  daBase: string,
+  over: Partial<BatchHeader> = {},
+): Promise<BatchHeader> {
+  const rate = await net.anvil.client.readContract({
+    address: net.settlement,
+    abi: proofSettlementAbi,
+    functionName: "feeRate",
+  });
   const usage = usageOf(leaves);
   const served = leaves.flatMap((l) => (l.kind === "served" ? [l.receipt.servedAt] : []));
   const first = leaves[0]!;
@@ -117,18 +157,33 @@ export async function headerFor(net: TestNet, enclave: LocalAccount, batchSeq: b
 /** Signs `header` with the enclave key and submits it. */
 export async function submit(net: TestNet, enclave: LocalAccount, header: BatchHeader): Promise<void> {
   const { compact } = await signHeader(enclave, settlementDomain(net.deployment.chainId, net.settlement), header);
-  const hash = await net.relayer.writeContract({ address: net.settlement, abi: proofSettlementAbi, functionName: "submitBatch", args: [header, compact] });
+  const hash = await net.relayer.writeContract({
+    address: net.settlement,
+    abi: proofSettlementAbi,
+    functionName: "submitBatch",
+    args: [header, compact],
+  });
   const r = await net.anvil.client.waitForTransactionReceipt({ hash });
   if (r.status !== "success") throw new Error(`submitBatch reverted (${hash})`);
 }
 
 export async function nextSeqs(client: PublicClient, settlement: Address, gateway: Address) {
-  const [callSeq, batchSeq] = await client.readContract({ address: settlement, abi: proofSettlementAbi, functionName: "nextSeqs", args: [gateway] });
+  const [callSeq, batchSeq] = await client.readContract({
+    address: settlement,
+    abi: proofSettlementAbi,
+    functionName: "nextSeqs",
+    args: [gateway],
+  });
   return { callSeq, batchSeq };
 }
 
 export async function batchStatus(net: TestNet, gateway: Address, batchSeq: bigint): Promise<number> {
-  const [status] = await net.anvil.client.readContract({ address: net.settlement, abi: proofSettlementAbi, functionName: "batch", args: [gateway, batchSeq] });
+  const [status] = await net.anvil.client.readContract({
+    address: net.settlement,
+    abi: proofSettlementAbi,
+    functionName: "batch",
+    args: [gateway, batchSeq],
+  });
   return Number(status);
 }
 
@@ -139,13 +194,29 @@ export function meshPeers(ports: readonly number[], i: number): string[] {
 
 /** The signers of the attestation that attested the batch (they alone earn its fees), from its event. */
 export async function attestersOf(net: TestNet, gateway: Address, batchSeq: bigint): Promise<Address[]> {
-  const [, , , attestationId] = await net.anvil.client.readContract({ address: net.settlement, abi: proofSettlementAbi, functionName: "batch", args: [gateway, batchSeq] });
-  const logs = await net.anvil.client.getContractEvents({ address: net.settlement, abi: proofSettlementAbi, eventName: "Attestation", args: { attestationId }, fromBlock: 0n });
+  const [, , , attestationId] = await net.anvil.client.readContract({
+    address: net.settlement,
+    abi: proofSettlementAbi,
+    functionName: "batch",
+    args: [gateway, batchSeq],
+  });
+  const logs = await net.anvil.client.getContractEvents({
+    address: net.settlement,
+    abi: proofSettlementAbi,
+    eventName: "Attestation",
+    args: { attestationId },
+    fromBlock: 0n,
+  });
   return [...(logs[0]?.args.signers ?? [])];
 }
 
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 200,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

@@ -1,5 +1,5 @@
 // proofpath dashboard: reads the REST API of the same origin and draws uPlot charts.
-"use strict";
+
 (() => {
   const $ = (s) => document.querySelector(s);
   const OPG = 1e18;
@@ -35,9 +35,25 @@
       width: Math.max(320, el.clientWidth || 480),
       height: 220,
       // Pad one period either side so a lone bucket sits mid-chart instead of stretching the axis.
-      scales: { x: { time: true, range: () => { const p = PERIOD[$("#granularity").value]; return [x[0] - p, x[x.length - 1] + p]; } } },
+      scales: {
+        x: {
+          time: true,
+          range: () => {
+            const p = PERIOD[$("#granularity").value];
+            return [x[0] - p, x[x.length - 1] + p];
+          },
+        },
+      },
       axes: [{}, { label: yLabel, size: 70, values: (u, vals) => vals.map(tick) }],
-      series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: palette[i % palette.length], width: 2, points: { show: x.length < 60 } }))],
+      series: [
+        {},
+        ...series.map((s, i) => ({
+          label: s.label,
+          stroke: palette[i % palette.length],
+          width: 2,
+          points: { show: x.length < 60 },
+        })),
+      ],
     };
     charts[id] = new uPlot(opts, [x, ...series.map((s) => s.values)], el);
   }
@@ -84,33 +100,61 @@
       ["stake slashed (OPG)", fmt(Number(stats.stakeSlashed) / OPG, 2)],
       ["bond penalties + slashes (OPG)", fmt((Number(stats.bondPenalized) + Number(stats.slashed)) / OPG, 2)],
     ];
-    $("#tiles").innerHTML = tiles.map(([k, v]) => `<div class="tile"><div class="v">${v}</div><div class="k">${k}</div></div>`).join("");
+    $("#tiles").innerHTML = tiles
+      .map(([k, v]) => `<div class="tile"><div class="v">${v}</div><div class="k">${k}</div></div>`)
+      .join("");
 
     const a = activity.items;
     const ax = a.map((r) => Number(r.bucket));
-    draw("chart-activity", ax, [
-      { label: "calls", values: a.map((r) => Number(r.calls)) },
-      { label: "batches", values: a.map((r) => Number(r.batches)) },
-    ], "count");
-    draw("chart-status", ax, [
-      { label: "attested", values: a.map((r) => r.attested) },
-      { label: "finalized", values: a.map((r) => r.finalized) },
-      { label: "rejected", values: a.map((r) => r.rejected) },
-    ], "batches");
+    draw(
+      "chart-activity",
+      ax,
+      [
+        { label: "calls", values: a.map((r) => Number(r.calls)) },
+        { label: "batches", values: a.map((r) => Number(r.batches)) },
+      ],
+      "count",
+    );
+    draw(
+      "chart-status",
+      ax,
+      [
+        { label: "attested", values: a.map((r) => r.attested) },
+        { label: "finalized", values: a.map((r) => r.finalized) },
+        { label: "rejected", values: a.map((r) => r.rejected) },
+      ],
+      "batches",
+    );
     const lat = a.filter((r) => r.latencyCount > 0);
-    draw("chart-latency", lat.map((r) => Number(r.bucket)), [
-      { label: "avg latency (s)", values: lat.map((r) => Number(r.latencySumMs) / r.latencyCount / 1000) },
-    ], "seconds");
+    draw(
+      "chart-latency",
+      lat.map((r) => Number(r.bucket)),
+      [{ label: "avg latency (s)", values: lat.map((r) => Number(r.latencySumMs) / r.latencyCount / 1000) }],
+      "seconds",
+    );
 
-    const usage = await Promise.all(gateways.items.slice(0, 8).map((gw) => get(`/gateways/${gw.address}/usage?granularity=${g}`)));
+    const usage = await Promise.all(
+      gateways.items.slice(0, 8).map((gw) => get(`/gateways/${gw.address}/usage?granularity=${g}`)),
+    );
     const feeRows = usage.flatMap((u) => u.buckets.map((b) => ({ ...b, gateway: u.gateway })));
-    const fees = pivot(feeRows, (r) => short(r.gateway), (r) => Number(r.fees) / OPG);
+    const fees = pivot(
+      feeRows,
+      (r) => short(r.gateway),
+      (r) => Number(r.fees) / OPG,
+    );
     draw("chart-fees", fees.x, fees.series, "OPG");
-    const m = pivot(models.items, (r) => short(r.modelId), (r) => Number(r.calls));
+    const m = pivot(
+      models.items,
+      (r) => short(r.modelId),
+      (r) => Number(r.calls),
+    );
     draw("chart-models", m.x, m.series, "calls");
 
     $("#batches tbody").innerHTML = recent.items
-      .map((b) => `<tr data-status="${esc(b.status)}"><td title="${esc(b.id)}">${esc(short(b.gateway))}:${esc(b.batchSeq)}</td><td>${esc(b.calls)}</td><td><span class="status ${esc(b.status)}">${esc(b.status)}</span></td><td>${when(b.submittedAt)}</td><td>${b.status === "attested" ? when(b.windowEnd) : b.final ? '<span class="final">final</span>' : "—"}</td></tr>`)
+      .map(
+        (b) =>
+          `<tr data-status="${esc(b.status)}"><td title="${esc(b.id)}">${esc(short(b.gateway))}:${esc(b.batchSeq)}</td><td>${esc(b.calls)}</td><td><span class="status ${esc(b.status)}">${esc(b.status)}</span></td><td>${when(b.submittedAt)}</td><td>${b.status === "attested" ? when(b.windowEnd) : b.final ? '<span class="final">final</span>' : "—"}</td></tr>`,
+      )
       .join("");
 
     const q = validators.quorum;
@@ -118,12 +162,19 @@
       `quorum ${q.effective} of ${q.active} active (configured ${q.configured}; never below a strict majority)` +
       `${BigInt(q.effective) > BigInt(q.active) ? " — too few active validators for a quorum" : ""}; active stake ${opg(validators.activeStake)} OPG`;
     $("#validators tbody").innerHTML = validators.items
-      .map((v) => `<tr data-address="${esc(v.address)}" data-status="${esc(v.status)}"><td title="${esc(v.address)}">${esc(short(v.address))}</td><td><span class="status ${esc(v.status)}">${esc(v.status)}</span></td><td>${opg(v.stake)}</td><td>${esc(v.attestations)}</td><td>${opg(v.rewardsEarned, 6)}</td><td>${opg(v.rewardsClaimed, 6)}</td><td>${v.slashes > 0 ? `${opg(v.slashedAmount)} (${esc(v.slashes)}×${v.banned ? ", banned" : ""})` : "—"}</td><td>${when(v.joinedAt)}</td><td>${v.exitingAt ? `${when(v.exitingAt)} / ${when(v.unlockAt)}` : "—"}</td></tr>`)
+      .map(
+        (v) =>
+          `<tr data-address="${esc(v.address)}" data-status="${esc(v.status)}"><td title="${esc(v.address)}">${esc(short(v.address))}</td><td><span class="status ${esc(v.status)}">${esc(v.status)}</span></td><td>${opg(v.stake)}</td><td>${esc(v.attestations)}</td><td>${opg(v.rewardsEarned, 6)}</td><td>${opg(v.rewardsClaimed, 6)}</td><td>${v.slashes > 0 ? `${opg(v.slashedAmount)} (${esc(v.slashes)}×${v.banned ? ", banned" : ""})` : "—"}</td><td>${when(v.joinedAt)}</td><td>${v.exitingAt ? `${when(v.exitingAt)} / ${when(v.unlockAt)}` : "—"}</td></tr>`,
+      )
       .join("");
     $("#gateways tbody").innerHTML = gateways.items
-      .map((gw) => `<tr data-address="${esc(gw.address)}" data-status="${esc(gw.status)}"><td title="${esc(gw.address)}">${esc(short(gw.address))}</td><td><span class="status ${esc(gw.status)}">${esc(gw.status)}${gw.banned ? " (banned)" : ""}</span></td><td>${opg(gw.bond)}</td><td>${gw.bondPenalties > 0 ? `${opg(gw.bondPenalized)} (${esc(gw.bondPenalties)}×)` : "—"}</td><td>${BigInt(gw.slashed) > 0n ? opg(gw.slashed) : "—"}</td><td>${esc(gw.batches)}</td><td>${esc(gw.rejectedBatches)}</td><td>${fmt(gw.calls)}</td><td>${opg(gw.fees, 6)}</td></tr>`)
+      .map(
+        (gw) =>
+          `<tr data-address="${esc(gw.address)}" data-status="${esc(gw.status)}"><td title="${esc(gw.address)}">${esc(short(gw.address))}</td><td><span class="status ${esc(gw.status)}">${esc(gw.status)}${gw.banned ? " (banned)" : ""}</span></td><td>${opg(gw.bond)}</td><td>${gw.bondPenalties > 0 ? `${opg(gw.bondPenalized)} (${esc(gw.bondPenalties)}×)` : "—"}</td><td>${BigInt(gw.slashed) > 0n ? opg(gw.slashed) : "—"}</td><td>${esc(gw.batches)}</td><td>${esc(gw.rejectedBatches)}</td><td>${fmt(gw.calls)}</td><td>${opg(gw.fees, 6)}</td></tr>`,
+      )
       .join("");
-    if (!$("#lookup-form").gateway.value && recent.items[0]) $("#lookup-form").gateway.placeholder = recent.items[0].gateway;
+    if (!$("#lookup-form").gateway.value && recent.items[0])
+      $("#lookup-form").gateway.placeholder = recent.items[0].gateway;
     $("#updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
   }
 
@@ -139,12 +190,18 @@
       const r = await get(`/calls/${gw}/${seq}`);
       const lines = [
         `<span class="status ${esc(r.status)}" data-status="${esc(r.status)}">${esc(r.status)}</span> ` +
-          (r.final ? '<span class="final" data-final="true">final</span>' : '<span class="not-final" data-final="false">not final</span>'),
+          (r.final
+            ? '<span class="final" data-final="true">final</span>'
+            : '<span class="not-final" data-final="false">not final</span>'),
       ];
-      if (r.status === "attested" && r.times.windowEnd) lines.push(`challenge window ends ${when(r.times.windowEnd)}; final once finalized after it`);
-      if (r.status === "submitted") lines.push("waiting for validators to attest; the challenge window starts at attestation");
+      if (r.status === "attested" && r.times.windowEnd)
+        lines.push(`challenge window ends ${when(r.times.windowEnd)}; final once finalized after it`);
+      if (r.status === "submitted")
+        lines.push("waiting for validators to attest; the challenge window starts at attestation");
       if (r.batch) {
-        lines.push(`batch ${esc(r.batch.id)} (leaf ${esc(r.index)} of ${esc(r.batch.count)}), root ${esc(r.batch.root)}`);
+        lines.push(
+          `batch ${esc(r.batch.id)} (leaf ${esc(r.index)} of ${esc(r.batch.count)}), root ${esc(r.batch.root)}`,
+        );
         for (const [k, v] of Object.entries(r.txs)) if (v) lines.push(`${esc(k)} tx ${esc(v)}`);
         if (r.proofLatencyMs != null) lines.push(`proof latency ${(Number(r.proofLatencyMs) / 1000).toFixed(1)} s`);
         if (r.batch.daURI) lines.push(`receipts and proof: ${esc(r.batch.daURI)}`);
@@ -158,9 +215,11 @@
 
   $("#granularity").addEventListener("change", () => refresh().catch(report));
   function report(err) {
-    window.__dashboard.errors.push(String(err && err.message ? err.message : err));
+    window.__dashboard.errors.push(String(err?.message ? err.message : err));
     $("#updated").innerHTML = `<span class="error">${String(err.message || err).replace(/</g, "&lt;")}</span>`;
   }
-  refresh().then(() => { window.__dashboard.ready = true; }, report);
+  refresh().then(() => {
+    window.__dashboard.ready = true;
+  }, report);
   setInterval(() => refresh().catch(report), 10000);
 })();
