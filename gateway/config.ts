@@ -6,7 +6,7 @@ import { z } from "zod";
 import { getAddress, isAddress, isHex, type Address, type Hex, type LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Logger } from "pino";
-import { readDeployment } from "../sdk/deploy.js";
+import { readDeployment } from "../sdk/deployment.js";
 import { GatewayConfigError } from "./errors.js";
 
 const privateKey = z

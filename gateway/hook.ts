@@ -13,22 +13,22 @@ import pino, { type Logger } from "pino";
 import { settlementDomain, signHeader, signReceipt, type SettlementDomain } from "../sdk/eip712.js";
 import { parseHookConfig, type HookConfig, type HookConfigInput } from "./config.js";
 import { Store, type BatchRow } from "./store.js";
-import { Recorder, type Call, type Recorded } from "./recorder.js";
-import { Committer } from "./committer.js";
-import { Sealer, parseHeader, type FeeCaps, type HeldBatch } from "./sealer.js";
-import { Submitter } from "./submitter.js";
-import { TreeBuilder } from "./treeBuilder.js";
+import { Recorder, type Call, type Recorded } from "./record/recorder.js";
+import { Committer } from "./commit/committer.js";
+import { Sealer, parseHeader, type FeeCaps, type HeldBatch } from "./seal/sealer.js";
+import { Submitter } from "./submit/submitter.js";
+import { TreeBuilder } from "./seal/treeBuilder.js";
 import { FeeRates, makePublicClient, readNextSeqs } from "./chain.js";
 import { createMetrics, type HookMetrics } from "./metrics.js";
 import { recover } from "./reconcile.js";
-import { REC, decodeRecord, receiptStruct, type StoredReceipt } from "./record.js";
+import { REC, decodeRecord, receiptStruct, type StoredReceipt } from "./record/receiptLayout.js";
 import { GatewayConfigError, NotDurableError, ReconcileError } from "./errors.js";
 import { treeFromNodes, type MerkleTree } from "../sdk/merkle.js";
 import type { BatchHeader } from "../sdk/types.js";
 import { toJson } from "./json.js";
 import { gatewayRegistryAbi, proofSettlementAbi } from "../sdk/abis.js";
 
-export type { Call, Recorded } from "./recorder.js";
+export type { Call, Recorded } from "./record/recorder.js";
 
 /** Status of a callSeq as the HTTP API reports it. */
 export type ReceiptStatus = "pending" | "sealed" | "submitted" | "confirmed";

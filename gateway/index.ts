@@ -6,16 +6,16 @@ export {
   type BatchView,
   type ReceiptStatus,
 } from "./hook.js";
-export type { Call, Recorded } from "./recorder.js";
+export type { Call, Recorded } from "./record/recorder.js";
 export { hookConfigSchema, parseHookConfig, type HookConfig, type HookConfigInput } from "./config.js";
-export { createHookApp, listen } from "./http.js";
-export { PublicLimiter, type PublicLimits } from "./rateLimit.js";
+export { createHookApp, listen } from "./serve/http.js";
+export { PublicLimiter, type PublicLimits } from "./serve/rateLimit.js";
 export {
   approveEnclaveByValidators,
   registerEnclave,
   type ApproveByValidatorsParams,
   type RegisterEnclaveParams,
-} from "./setup.js";
+} from "./registration.js";
 export {
   GatewayError,
   GatewayConfigError,
@@ -26,4 +26,4 @@ export {
   NotDurableError,
   EnclaveApprovalError,
 } from "./errors.js";
-export type { StoredReceipt } from "./record.js";
+export type { StoredReceipt } from "./record/receiptLayout.js";

@@ -8,7 +8,7 @@
 import type { Address } from "viem";
 import type { Logger } from "pino";
 import { voidLeafInto } from "../sdk/hashing.js";
-import { REC, OFF_KIND, OFF_LEAF, KIND_VOID } from "./record.js";
+import { REC, OFF_KIND, OFF_LEAF, KIND_VOID } from "./record/receiptLayout.js";
 import type { Store } from "./store.js";
 import { ReconcileError, StoreBehindChainError } from "./errors.js";
 import { crashPoint } from "./crash.js";

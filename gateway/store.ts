@@ -6,7 +6,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { REC } from "./record.js";
+import { REC } from "./record/receiptLayout.js";
 import { crashPoint } from "./crash.js";
 
 /** A sealed batch as stored; with its header signature it is "signed" (ready to broadcast) at once. */

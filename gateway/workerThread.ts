@@ -25,8 +25,8 @@ const execArgv =
     ? [...loaderFlags(process.execArgv), "--import", import.meta.resolve("tsx")]
     : undefined;
 
-/** The hook's worker threads; a bundled gateway must ship each as `<name>.js` beside the hook. */
-export const HOOK_WORKERS = ["merkleWorker", "commitWorker"] as const;
+/** The hook's worker threads, by path under gateway/; a bundled gateway must ship each as `<name>.js`. */
+export const HOOK_WORKERS = ["seal/sealWorker", "commit/commitWorker"] as const;
 
 /** A worker running `gateway/<name>.ts|js`; unref'd, so it never keeps the process alive by itself. */
 export function startWorker(

@@ -1,6 +1,6 @@
 /**
  * Ponder config for proofpath: every address and the start block come from the deployment file
- * `sdk/deploy.ts` wrote (PROOFPATH_DEPLOYMENT, default deployments/local.json); ABIs are the
+ * `tools/deploy.ts` wrote (PROOFPATH_DEPLOYMENT, default deployments/local.json); ABIs are the
  * `as const` ABIs generated from the build (sdk/abis.ts, `npm run build`), never hand-copied.
  */
 import { createConfig } from "ponder";

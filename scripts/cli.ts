@@ -309,7 +309,7 @@ async function gatewaySidecarCommand(args: string[]): Promise<number> {
   if (process.env.PROOFPATH_ENCLAVE_KEY) config.enclaveKey = process.env.PROOFPATH_ENCLAVE_KEY;
   if (process.env.PROOFPATH_RELAYER_KEY) config.relayerKey = process.env.PROOFPATH_RELAYER_KEY;
   const { createSettlementHook, GatewayConfigError, listen } = await import("../gateway/index.js");
-  const { createSidecarApp } = await import("../gateway/sidecar.js");
+  const { createSidecarApp } = await import("../gateway/serve/sidecar.js");
   let hook;
   try {
     hook = await createSettlementHook(config as never);

@@ -23,8 +23,9 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { z } from "zod";
-import { deployProofpath, localDeployDefaults, writeDeployment } from "../sdk/deploy.js";
-import { loadArtifact } from "../sdk/artifacts.js";
+import { deployProofpath, localDeployDefaults } from "../tools/deploy.js";
+import { writeDeployment } from "../sdk/deployment.js";
+import { loadArtifact } from "../tools/artifacts.js";
 
 const HELP = `Usage: npm run deploy -- [--config file.json] [--out deployments/<name>.json]
 

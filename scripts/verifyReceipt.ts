@@ -26,7 +26,7 @@ import { parseArgs } from "node:util";
 import { createPublicClient, encodeFunctionData, http, type Address, type Hex, type PublicClient } from "viem";
 import { proofSettlementAbi } from "../sdk/abis.js";
 import { challengeCommitment, newSalt } from "../sdk/challenge.js";
-import { readDeployment, type Deployment } from "../sdk/deploy.js";
+import { readDeployment, type Deployment } from "../sdk/deployment.js";
 import { hashHeader, hashReceipt, receiptLeaf } from "../sdk/hashing.js";
 import {
   createReadClient,

@@ -28,7 +28,7 @@ import {
 export const BATCH_STATUS_NAMES = ["None", "Submitted", "Attested", "Finalized", "Rejected"] as const;
 export type BatchStatus = (typeof BATCH_STATUS_NAMES)[number];
 
-/** What the client needs of a deployment (the file `sdk/deploy.ts` writes has it). */
+/** What the client needs of a deployment (the file `tools/deploy.ts` writes has it). */
 export interface ReadDeployment {
   contracts: { ProofSettlement: Address; GatewayRegistry: Address };
   /** First block to search for events (default 0). */
@@ -85,7 +85,7 @@ export interface KeyAt {
 /** One leaf of a published batch. */
 export type BatchLeaf = { kind: "served"; receipt: Receipt } | { kind: "void"; gateway: Address; callSeq: bigint };
 
-/** What a gateway serves at `GET {da}/receipts/:callSeq` (gateway/http.ts), parsed. */
+/** What a gateway serves at `GET {da}/receipts/:callSeq` (gateway/serve/http.ts), parsed. */
 export interface GatewayReceipt {
   receipt: Receipt;
   /** The enclave's EIP-712 signature over the receipt (absent for void callSeqs). */

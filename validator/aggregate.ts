@@ -24,7 +24,7 @@
 import { encodePacked, keccak256, recoverAddress, type Address, type Hex } from "viem";
 import { z } from "zod";
 import { fromCompactSignature } from "../sdk/eip712.js";
-import { sortBySigner, verdictDigest, type CompactSig } from "../sdk/quorum.js";
+import { sortBySigner, verdictDigest, type CompactSig } from "../sdk/approvals.js";
 import { addressSchema } from "../sdk/types.js";
 import type { Verdict } from "./signingRecord.js";
 

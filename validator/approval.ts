@@ -16,7 +16,7 @@
  */
 import type { Address, Hex, LocalAccount } from "viem";
 import { gatewayRegistryAbi } from "../sdk/abis.js";
-import { APPROVAL_TTL_SEC, enclaveApprovalDigest, signCompact, type CompactSig } from "../sdk/quorum.js";
+import { APPROVAL_TTL_SEC, enclaveApprovalDigest, signCompact, type CompactSig } from "../sdk/approvals.js";
 import { attestationHash, normalizeEnclaveKey, verifyAttestation, type TrustedRoot } from "./attestation/index.js";
 import { rpc, type ValidatorChain } from "./chain.js";
 import { ApprovalRefusedError } from "./errors.js";

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { getAddress, isAddress, isHex, type Address, type Hex } from "viem";
-import { readDeployment } from "../sdk/deploy.js";
+import { readDeployment } from "../sdk/deployment.js";
 import { trustedRootDer, trustedRootFromFile } from "./attestation/index.js";
 import { ValidatorConfigError, type ConfigIssue } from "./errors.js";
 
@@ -33,7 +33,7 @@ export const validatorConfigSchema = z
       .array(url, { error: "expected an array of http(s) URLs" })
       .min(1, { error: "expected at least one RPC URL" })
       .optional(),
-    /** Deployment JSON (sdk/deploy.ts); or give `settlement` (+ optional `startBlock`) instead. */
+    /** Deployment JSON (tools/deploy.ts); or give `settlement` (+ optional `startBlock`) instead. */
     deployment: z.string({ error: "expected a file path" }).min(1, { error: "expected a file path" }).optional(),
     settlement: address.optional(),
     startBlock: z.number({ error: "expected a block number" }).int().min(0).optional(),
@@ -169,7 +169,7 @@ Config file fields (JSON) and their environment variables (which override the fi
   privateKey        VALIDATOR_PRIVATE_KEY  validator key (signs verdicts, pays gas)
   rpcUrl            RPC_URL
   rpcUrls           RPC_URLS               several RPC URLs, comma-separated: failover in order (after rpcUrl)
-  deployment        DEPLOYMENT             deployment file (sdk/deploy.ts); or settlement + startBlock
+  deployment        DEPLOYMENT             deployment file (tools/deploy.ts); or settlement + startBlock
   settlement        SETTLEMENT             ProofSettlement address
   startBlock        START_BLOCK
   dataDir           DATA_DIR               signing record (signing.db), chain state (state.db), held receipts (da.db)

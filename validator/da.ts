@@ -1,5 +1,5 @@
 /**
- * Fetches what a gateway publishes for validators (gateway/http.ts): the whole batch at its
+ * Fetches what a gateway publishes for validators (gateway/serve/http.ts): the whole batch at its
  * `daURI` (`GET /batches/:batchSeq`: header, signature, receipts in callSeq order including void
  * leaves; bigints as decimal strings) and single enclave-signed receipts (`GET /receipts/:callSeq`).
  * Every GET goes through boundedGet.ts (bytes, time, redirects, addresses); the batch's byte

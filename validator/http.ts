@@ -22,7 +22,7 @@ import type { ValidatorMetrics } from "./metrics.js";
 import type { SignedReceipt } from "./da.js";
 import { DaBusyError, ValidatorError } from "./errors.js";
 import type { DaServer } from "./daServe.js";
-import { PublicLimiter, type PublicLimits } from "../gateway/rateLimit.js";
+import { PublicLimiter, type PublicLimits } from "../gateway/serve/rateLimit.js";
 import { AttestationError } from "./attestation/errors.js";
 import type { EnclaveApproval } from "./approval.js";
 

@@ -12,7 +12,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { Address, Hex, LocalAccount } from "viem";
-import { signCompact, verdictDigest, type CompactSig } from "../sdk/quorum.js";
+import { signCompact, verdictDigest, type CompactSig } from "../sdk/approvals.js";
 import { DoubleSignRefusedError } from "./errors.js";
 
 export type Verdict = 1 | 2;

@@ -15,7 +15,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import type { Address, Hex } from "viem";
 import { hashHeader } from "../sdk/hashing.js";
 import type { BatchHeader } from "../sdk/types.js";
-import type { CompactSig } from "../sdk/quorum.js";
+import type { CompactSig } from "../sdk/approvals.js";
 import { fetchPeerVerdict, quorumFrom, submitRank, type VerdictResponse } from "./aggregate.js";
 import { BatchStatus, createValidatorChain, prefixMatches, type OnchainBatch, type ValidatorChain } from "./chain.js";
 import { configFieldName, parseValidatorConfig, type ValidatorConfig, type ValidatorConfigInput } from "./config.js";

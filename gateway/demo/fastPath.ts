@@ -7,7 +7,7 @@
 import { z } from "zod";
 import type { Hex } from "viem";
 import { keccak256Hex } from "../../sdk/hashing.js";
-import type { Call } from "../recorder.js";
+import type { Call } from "../record/recorder.js";
 import type { ModelBackend } from "./backend.js";
 
 export const chatRequestSchema = z.object({

@@ -10,9 +10,9 @@ import pino from "pino";
 import { createPublicClient, createWalletClient, http, type Hex, type PublicClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createSettlementHook } from "../hook.js";
-import { listen } from "../http.js";
-import { registerEnclave } from "../setup.js";
-import { readDeployment } from "../../sdk/deploy.js";
+import { listen } from "../serve/http.js";
+import { registerEnclave } from "../registration.js";
+import { readDeployment } from "../../sdk/deployment.js";
 import { LocalModel, OpenAICompatible } from "./backend.js";
 import { createDemoApp } from "./server.js";
 

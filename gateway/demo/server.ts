@@ -6,8 +6,8 @@
 import { Hono } from "hono";
 import type { Logger } from "pino";
 import type { ServerResponse } from "node:http";
-import { createHookApp } from "../http.js";
-import { PublicLimiter, type PublicLimits } from "../rateLimit.js";
+import { createHookApp } from "../serve/http.js";
+import { PublicLimiter, type PublicLimits } from "../serve/rateLimit.js";
 import type { SettlementHook } from "../hook.js";
 import type { ModelBackend } from "./backend.js";
 import { BadChatRequest, handleChat } from "./fastPath.js";

@@ -37,8 +37,8 @@ import {
   type OhttpServerKeys,
 } from "../../sdk/ohttp/index.js";
 import type { SettlementHook } from "../hook.js";
-import { receiptAnswer, receiptResponse } from "../http.js";
-import { PublicLimiter, type PublicLimits } from "../rateLimit.js";
+import { receiptAnswer, receiptResponse } from "../serve/http.js";
+import { PublicLimiter, type PublicLimits } from "../serve/rateLimit.js";
 import type { ModelBackend } from "../demo/backend.js";
 import { BadChatRequest, answerChat, type ChatUsage } from "../demo/fastPath.js";
 import { MEDIA_TYPE_PROBLEM, dateProblem, problem, problemOf, type Problem } from "./problem.js";

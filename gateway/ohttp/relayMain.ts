@@ -3,7 +3,7 @@
  * required), PORT (8081), HOST (127.0.0.1), MAX_BODY_BYTES (1048576), LOG_LEVEL (info).
  * Run it under a different operator than the gateway, or the separation of who/what is nominal.
  */
-import { listen } from "../http.js";
+import { listen } from "../serve/http.js";
 import { createRelayApp, createRelayLogger } from "./relay.js";
 
 const env = process.env;

@@ -23,8 +23,8 @@ import { fileURLToPath } from "node:url";
 import { getHeapSpaceStatistics } from "node:v8";
 import pino from "pino";
 import { keccak256 } from "viem";
-import { deployProofpath, localDeployDefaults } from "../../sdk/deploy.js";
-import { devClients, devPrivateKey, freePort, startDevChain } from "../../sdk/devchain.js";
+import { deployProofpath, localDeployDefaults } from "../../tools/deploy.js";
+import { devClients, devPrivateKey, freePort, startDevChain } from "../../tools/devchain.js";
 import {
   createOhttpClient,
   decapsulateRequest,

@@ -22,7 +22,7 @@ import {
   signCompact,
   verdictDigest,
   VERDICT_ATTEST,
-} from "../../sdk/quorum.js";
+} from "../../sdk/approvals.js";
 
 const BATCH_SIZES = [1, 16, 128, 1024, 4096, 8192] as const;
 const LIFECYCLE_SIZES = [128, 1024, 8192] as const;

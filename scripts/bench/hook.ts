@@ -14,10 +14,10 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { keccak256, toHex, type Hex } from "viem";
 import pino from "pino";
-import { deployProofpath, localDeployDefaults } from "../../sdk/deploy.js";
-import { devClients, devPrivateKey, startDevChain } from "../../sdk/devchain.js";
+import { deployProofpath, localDeployDefaults } from "../../tools/deploy.js";
+import { devClients, devPrivateKey, startDevChain } from "../../tools/devchain.js";
 import { createSettlementHook, type Call } from "../../gateway/index.js";
-import { TreeBuilder } from "../../gateway/treeBuilder.js";
+import { TreeBuilder } from "../../gateway/seal/treeBuilder.js";
 import { buildTree } from "../../sdk/merkle.js";
 import { pct } from "./quantile.js";
 

@@ -39,7 +39,8 @@ import { startPonder, repoRoot } from "../../indexer/harness/ponder.js";
 import { startPostgres } from "../../indexer/harness/postgres.js";
 import { waitFor } from "../../indexer/harness/ports.js";
 import { proofSettlementAbi } from "../../sdk/abis.js";
-import { deployProofpath, localDeployDefaults, writeDeployment } from "../../sdk/deploy.js";
+import { deployProofpath, localDeployDefaults } from "../../tools/deploy.js";
+import { writeDeployment } from "../../sdk/deployment.js";
 import { pacedLoad } from "./pacedLoad.js";
 import { percentile } from "./quantile.js";
 

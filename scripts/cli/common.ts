@@ -29,8 +29,8 @@ import {
 } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { gatewayRegistryAbi, opgTokenAbi, proofSettlementAbi, validatorSetAbi } from "../../sdk/abis.js";
-import { readDeployment, type Deployment } from "../../sdk/deploy.js";
-import { loadArtifact } from "../../sdk/artifacts.js";
+import { readDeployment, type Deployment } from "../../sdk/deployment.js";
+import { loadArtifact } from "../../tools/artifacts.js";
 import { UsageError } from "../cliErrors.js";
 
 export const EXIT_OK = 0;

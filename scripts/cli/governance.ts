@@ -14,7 +14,7 @@ import {
   type Hex,
 } from "viem";
 import { gatewayRegistryAbi, proofSettlementAbi, validatorSetAbi } from "../../sdk/abis.js";
-import { loadArtifact } from "../../sdk/artifacts.js";
+import { loadArtifact } from "../../tools/artifacts.js";
 import { UsageError } from "../cliErrors.js";
 import {
   COMMON_OPTIONS_HELP,

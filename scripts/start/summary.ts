@@ -4,7 +4,7 @@
  * a finalized batch.
  */
 import { parseAbiItem, type Address, type PublicClient } from "viem";
-import type { Deployment } from "../../sdk/deploy.js";
+import type { Deployment } from "../../sdk/deployment.js";
 import type { Validator } from "../../validator/index.js";
 import type { Ponder } from "../../indexer/harness/ponder.js";
 

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { network } from "hardhat";
 import { getAddress, keccak256, toHex, zeroAddress, type Hex } from "viem";
-import { enclaveApprovalDigest, enclaveRegistrationDigest } from "../../sdk/quorum.js";
+import { enclaveApprovalDigest, enclaveRegistrationDigest } from "../../sdk/approvals.js";
 import {
   ATTESTATION_HASH,
   ENCLAVE_A,

@@ -8,7 +8,7 @@ import { network } from "hardhat";
 import { anyValue } from "@nomicfoundation/hardhat-viem-assertions/predicates";
 import { getAddress, keccak256, toHex, zeroAddress, type Address, type Hex } from "viem";
 import { hashHeader, settlementDomain, signReceipt } from "../../sdk/index.js";
-import { verdictDigest } from "../../sdk/quorum.js";
+import { verdictDigest } from "../../sdk/approvals.js";
 import {
   BURN_ADDRESS,
   ENCLAVE_A,

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { network } from "hardhat";
 import { getAddress, keccak256, stringToHex, toHex, zeroAddress, type Address } from "viem";
-import { quorumSignatures, signCompact, verdictDigest } from "../../sdk/quorum.js";
+import { quorumSignatures, signCompact, verdictDigest } from "../../sdk/approvals.js";
 import {
   OPG,
   PARAMS,

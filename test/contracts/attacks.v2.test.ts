@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { network } from "hardhat";
 import { encodeFunctionData, getAddress, keccak256, stringToHex, toHex, zeroAddress, zeroHash, type Hex } from "viem";
-import { signCompact, verdictDigest } from "../../sdk/quorum.js";
+import { signCompact, verdictDigest } from "../../sdk/approvals.js";
 import {
   DEADLINE,
   ENCLAVE_A,

@@ -1,12 +1,12 @@
 /**
- * sdk/deploy.ts on a real in-process chain: `deployProofpath` deploys the four contracts from the
+ * tools/deploy.ts on a real in-process chain: `deployProofpath` deploys the four contracts from the
  * compiled artifacts, wired by address prediction the way the fixtures of this folder do (v2: no
  * set-once pointers), and stakes for the admitted validators.
  */
 import assert from "node:assert/strict";
 import { network } from "hardhat";
 import { getAddress } from "viem";
-import { deployProofpath, localDeployDefaults } from "../../sdk/deploy.js";
+import { deployProofpath, localDeployDefaults } from "../../tools/deploy.js";
 import { PARAMS, VALIDATORS } from "./helpers.js";
 
 const { viem } = await network.create();

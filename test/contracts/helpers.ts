@@ -42,7 +42,7 @@ import {
   signCompact,
   verdictDigest,
   type CompactSig,
-} from "../../sdk/quorum.js";
+} from "../../sdk/approvals.js";
 
 export type Connection = Awaited<ReturnType<typeof network.create>>;
 export type Viem = Connection["viem"];
@@ -219,7 +219,7 @@ export const settlementInit = (owner: Address, o: { rejectedRefundBps?: number }
   attesterSlashBps: PARAMS.attesterSlashBps,
 });
 
-/** The address the deployer's next-but-`skip` contract creation will have (nonce prediction, as sdk/deploy.ts). */
+/** The address the deployer's next-but-`skip` contract creation will have (nonce prediction, as tools/deploy.ts). */
 export async function predictAddress(viem: Viem, from: Address, skip: number): Promise<Address> {
   const nonce = await (await viem.getPublicClient()).getTransactionCount({ address: from, blockTag: "pending" });
   return getContractAddress({ from, nonce: BigInt(nonce + skip) });

@@ -19,7 +19,8 @@ import { createWalletClient, http, keccak256, toHex, type Address, type Hex, typ
 import { privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { gatewayRegistryAbi } from "../../sdk/abis.js";
-import { deployProofpath, localDeployDefaults, writeDeployment, type Deployment } from "../../sdk/deploy.js";
+import { deployProofpath, localDeployDefaults } from "../../tools/deploy.js";
+import { writeDeployment, type Deployment } from "../../sdk/deployment.js";
 import { generateKeyPair, type OhttpKeyPair } from "../../sdk/ohttp/index.js";
 import * as attested from "../../sdk/ohttp/registry.js";
 import { approveEnclaveByValidators, listen, registerEnclave } from "../../gateway/index.js";

@@ -32,7 +32,8 @@ import {
   readKeyConfigHash,
 } from "../../sdk/ohttp/registry.js";
 import { fetchCallReceipt, verifyCallOnChain } from "../../sdk/ohttp/proof.js";
-import { deployProofpath, localDeployDefaults, writeDeployment } from "../../sdk/deploy.js";
+import { deployProofpath, localDeployDefaults } from "../../tools/deploy.js";
+import { writeDeployment } from "../../sdk/deployment.js";
 import { createSettlementHook, listen, registerEnclave, type SettlementHook } from "../../gateway/index.js";
 import { createDemoApp } from "../../gateway/demo/server.js";
 import { LocalModel } from "../../gateway/demo/backend.js";

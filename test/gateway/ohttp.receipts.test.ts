@@ -25,7 +25,8 @@ import {
 } from "../../sdk/ohttp/receipts.js";
 import { FileReceiptKeeper } from "../../sdk/ohttp/receiptFile.js";
 import { recoverReceiptSigner, settlementDomain, signReceipt, type SettlementDomain } from "../../sdk/eip712.js";
-import { deployProofpath, localDeployDefaults, writeDeployment, type Deployment } from "../../sdk/deploy.js";
+import { deployProofpath, localDeployDefaults } from "../../tools/deploy.js";
+import { writeDeployment, type Deployment } from "../../sdk/deployment.js";
 import { generateKeyPair } from "../../sdk/ohttp/index.js";
 import { createSettlementHook, listen, registerEnclave, type SettlementHook } from "../../gateway/index.js";
 import { createDemoApp } from "../../gateway/demo/server.js";

@@ -11,9 +11,9 @@ import pino from "pino";
 import { createWalletClient, http, keccak256, toHex } from "viem";
 import { foundry } from "viem/chains";
 import { createHookApp, createSettlementHook, listen, type SettlementHook } from "../../gateway/index.js";
-import { feeCapViolation } from "../../gateway/sealer.js";
+import { feeCapViolation } from "../../gateway/seal/sealer.js";
 import { proofSettlementAbi } from "../../sdk/abis.js";
-import { localDeployDefaults } from "../../sdk/deploy.js";
+import { localDeployDefaults } from "../../tools/deploy.js";
 import { BatchStatus, createValidator, type Validator } from "../../validator/index.js";
 import {
   deployWithGateway,

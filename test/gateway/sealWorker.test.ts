@@ -1,5 +1,5 @@
 /**
- * The seal worker (gateway/merkleWorker.ts through gateway/treeBuilder.ts) signs batch headers off
+ * The seal worker (gateway/seal/sealWorker.ts through gateway/seal/treeBuilder.ts) signs batch headers off
  * the event loop: its signatures must be exactly the ones the main thread would make (RFC 6979
  * signatures are deterministic), and a bad request must fail alone, leaving the worker usable.
  */
@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { bytesToHex, getAddress, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { TreeBuilder } from "../../gateway/treeBuilder.js";
+import { TreeBuilder } from "../../gateway/seal/treeBuilder.js";
 import { recoverHeaderSigner, settlementDomain, signHeader } from "../../sdk/eip712.js";
 import { buildTree } from "../../sdk/merkle.js";
 import type { BatchHeader } from "../../sdk/types.js";

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createPublicClient, http, parseAbi, type Address } from "viem";
-import { devClients, devPrivateKey, startDevChain, type DevChain } from "../../sdk/devchain.js";
+import { devClients, devPrivateKey, startDevChain, type DevChain } from "../../tools/devchain.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 

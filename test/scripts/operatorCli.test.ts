@@ -11,10 +11,11 @@ import { fileURLToPath } from "node:url";
 import { parseUnits, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { opgTokenAbi, validatorSetAbi } from "../../sdk/abis.js";
-import { deployProofpath, localDeployDefaults, writeDeployment, type Deployment } from "../../sdk/deploy.js";
-import { devClients, devPrivateKey, startDevChain, type DevChain } from "../../sdk/devchain.js";
-import { registerEnclave } from "../../gateway/setup.js";
-import { loadArtifact } from "../../sdk/artifacts.js";
+import { deployProofpath, localDeployDefaults } from "../../tools/deploy.js";
+import { writeDeployment, type Deployment } from "../../sdk/deployment.js";
+import { devClients, devPrivateKey, startDevChain, type DevChain } from "../../tools/devchain.js";
+import { registerEnclave } from "../../gateway/registration.js";
+import { loadArtifact } from "../../tools/artifacts.js";
 import { proofSettlementAbi } from "../../sdk/abis.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

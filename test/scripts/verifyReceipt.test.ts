@@ -17,10 +17,10 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { createHookApp, listen, type SettlementHook } from "../../gateway/index.js";
 import { proofSettlementAbi } from "../../sdk/abis.js";
-import { writeDeployment } from "../../sdk/deploy.js";
+import { writeDeployment } from "../../sdk/deployment.js";
 import { settlementDomain, signReceipt } from "../../sdk/eip712.js";
 import { hashHeader } from "../../sdk/hashing.js";
-import { quorumSignatures, verdictDigest, VERDICT_ATTEST } from "../../sdk/quorum.js";
+import { quorumSignatures, verdictDigest, VERDICT_ATTEST } from "../../sdk/approvals.js";
 import { createReadClient, type ReadClient } from "../../sdk/readClient.js";
 import { batchHeaderSchema, type BatchHeader } from "../../sdk/types.js";
 import {

@@ -14,8 +14,8 @@ import { createWalletClient, http, keccak256, toHex, type Address, type Hex, typ
 import { privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { gatewayRegistryAbi } from "../../sdk/abis.js";
-import { sortBySigner, type CompactSig } from "../../sdk/quorum.js";
-import { approveEnclaveByValidators, registerEnclave } from "../../gateway/setup.js";
+import { sortBySigner, type CompactSig } from "../../sdk/approvals.js";
+import { approveEnclaveByValidators, registerEnclave } from "../../gateway/registration.js";
 import { EnclaveApprovalError } from "../../gateway/errors.js";
 import { attestationHash, measurementOf } from "../../validator/attestation/index.js";
 import {

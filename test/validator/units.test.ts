@@ -14,7 +14,7 @@ import { fromCompactSignature } from "../../sdk/eip712.js";
 import { receiptLeaf, voidLeaf } from "../../sdk/hashing.js";
 import { buildTree } from "../../sdk/merkle.js";
 import { computeFee } from "../../sdk/fees.js";
-import { signCompact, verdictDigest } from "../../sdk/quorum.js";
+import { signCompact, verdictDigest } from "../../sdk/approvals.js";
 import type { BatchHeader } from "../../sdk/types.js";
 import {
   DaUnavailableError,

@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { readDeployment, type Deployment } from "../../../sdk/deploy.js";
+import { readDeployment, type Deployment } from "../../../sdk/deployment.js";
 
 export interface IndexerEnv {
   deployment: Deployment;

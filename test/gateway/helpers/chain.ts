@@ -1,6 +1,6 @@
 /**
- * Test chain: a real anvil process on a free port, proofpath deployed with sdk/deploy.ts, and an
- * enclave key registered, approved by a validator quorum and funded (gateway/setup.ts).
+ * Test chain: a real anvil process on a free port, proofpath deployed with tools/deploy.ts, and an
+ * enclave key registered, approved by a validator quorum and funded (gateway/registration.ts).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
@@ -17,8 +17,9 @@ import {
 } from "viem";
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
-import { deployProofpath, localDeployDefaults, type Deployment } from "../../../sdk/deploy.js";
-import { registerEnclave } from "../../../gateway/setup.js";
+import { deployProofpath, localDeployDefaults } from "../../../tools/deploy.js";
+import type { Deployment } from "../../../sdk/deployment.js";
+import { registerEnclave } from "../../../gateway/registration.js";
 import { proofSettlementAbi } from "../../../sdk/abis.js";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");

@@ -10,7 +10,7 @@ import type { Address, Hex } from "viem";
 import { receiptLeaf } from "../../../sdk/hashing.js";
 import { recoverReceiptSigner, type SettlementDomain } from "../../../sdk/eip712.js";
 import { Store } from "../../../gateway/store.js";
-import { decodeRecord } from "../../../gateway/record.js";
+import { decodeRecord } from "../../../gateway/record/receiptLayout.js";
 import type { ChildRun } from "./child.js";
 
 interface SignedReceipt {

@@ -9,7 +9,7 @@ import type { Address, PublicClient } from "viem";
 import { buildTree } from "../../../sdk/merkle.js";
 import { voidLeaf } from "../../../sdk/hashing.js";
 import { Store } from "../../../gateway/store.js";
-import { decodeRecord } from "../../../gateway/record.js";
+import { decodeRecord } from "../../../gateway/record/receiptLayout.js";
 import { settledBatches, nextSeqs } from "./chain.js";
 
 export interface Ledger {

@@ -26,7 +26,8 @@ import {
 } from "viem";
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { gatewayRegistryAbi, opgTokenAbi, proofSettlementAbi, validatorSetAbi } from "../../../sdk/abis.js";
-import { deployProofpath, localDeployDefaults, writeDeployment, type Deployment } from "../../../sdk/deploy.js";
+import { deployProofpath, localDeployDefaults } from "../../../tools/deploy.js";
+import { writeDeployment, type Deployment } from "../../../sdk/deployment.js";
 import { signHeader, signReceipt, settlementDomain } from "../../../sdk/eip712.js";
 import { computeFee } from "../../../sdk/fees.js";
 import { hashHeader, hashReceipt, receiptLeaf } from "../../../sdk/hashing.js";
@@ -40,7 +41,7 @@ import {
   VERDICT_ATTEST,
   VERDICT_REJECT,
   verdictDigest,
-} from "../../../sdk/quorum.js";
+} from "../../../sdk/approvals.js";
 
 const MNEMONIC = "test test test test test test test test test test test junk";
 export const devAccount = (i: number) => mnemonicToAccount(MNEMONIC, { addressIndex: i });

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { Address, Hex, LocalAccount } from "viem";
-import { localDeployDefaults } from "../../../sdk/deploy.js";
+import { localDeployDefaults } from "../../../tools/deploy.js";
 import { usageFee } from "../../../sdk/fees.js";
 import { MODELS, type Call, type Header, type Protocol } from "./protocol.js";
 import type { Ponder } from "../../../indexer/harness/ponder.js";

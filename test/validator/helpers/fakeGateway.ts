@@ -1,6 +1,6 @@
 /**
  * A minimal gateway for validator tests: serves `GET /batches/:batchSeq` and
- * `GET /receipts/:callSeq` in gateway/http.ts's JSON shapes (bigints as decimal strings), from
+ * `GET /receipts/:callSeq` in gateway/serve/http.ts's JSON shapes (bigints as decimal strings), from
  * leaves the test registers. Each batch can be switched to serve other leaves (a wrong root) or
  * nothing (404); a receipt can be replaced by one the enclave signed differently (equivocation).
  */
@@ -9,7 +9,7 @@ import type { Address, Hex, LocalAccount } from "viem";
 import { settlementDomain, signReceipt } from "../../../sdk/eip712.js";
 import type { Receipt } from "../../../sdk/types.js";
 import type { DaLeaf } from "../../../validator/da.js";
-import { listen } from "../../../gateway/http.js";
+import { listen } from "../../../gateway/serve/http.js";
 
 const ZERO32 = `0x${"00".repeat(32)}`;
 const json = (v: unknown) => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)));

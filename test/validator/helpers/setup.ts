@@ -18,8 +18,9 @@ import {
 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
-import { deployProofpath, localDeployDefaults, writeDeployment, type Deployment } from "../../../sdk/deploy.js";
-import { registerEnclave } from "../../../gateway/setup.js";
+import { deployProofpath, localDeployDefaults } from "../../../tools/deploy.js";
+import { writeDeployment, type Deployment } from "../../../sdk/deployment.js";
+import { registerEnclave } from "../../../gateway/registration.js";
 import { proofSettlementAbi } from "../../../sdk/abis.js";
 import { settlementDomain, signHeader } from "../../../sdk/eip712.js";
 import { receiptLeaf, voidLeaf } from "../../../sdk/hashing.js";

@@ -26,9 +26,9 @@ import {
   signCompact,
   sortBySigner,
   type CompactSig,
-} from "../sdk/quorum.js";
+} from "../sdk/approvals.js";
 import { EnclaveApprovalError } from "./errors.js";
-import type { Deployment } from "../sdk/deploy.js";
+import type { Deployment } from "../sdk/deployment.js";
 
 type Wallet = WalletClient<Transport, Chain | undefined, Account>;
 

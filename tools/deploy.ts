@@ -1,13 +1,9 @@
 /**
  * Deploys proofpath (OPGToken unless a token is given, ValidatorSet, GatewayRegistry, ProofSettlement)
- * to any EVM chain with viem clients, and reads/writes the deployment file the indexer, gateway and
- * validators read their addresses and start block from. No set-once wiring: the registry and the
+ * to any EVM chain with viem clients and returns the deployment record (sdk/deployment.ts). No set-once wiring: the registry and the
  * validator set are deployed with the settlement's address, predicted from the deployer's nonce, and
  * the settlement's constructor checks they point at it.
  */
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
-import path from "node:path";
-import { z } from "zod";
 import {
   getContractAddress,
   isAddressEqual,
@@ -21,6 +17,7 @@ import {
   type WalletClient,
 } from "viem";
 import { loadArtifact, type ContractName } from "./artifacts.js";
+import type { Deployment } from "../sdk/deployment.js";
 
 export interface DeployParams {
   /** Existing OPG token; when absent an OPGToken is deployed with `initialSupply` to the deployer. */
@@ -75,24 +72,6 @@ export const localDeployDefaults: Omit<DeployParams, "validators" | "quorum"> = 
   bondWithdrawDelay: 7 * 86_400,
   challengerRewardBps: 1000,
   rejectedSlashBps: 1000,
-};
-
-export const deploymentSchema = z.object({
-  chainId: z.number().int().positive(),
-  startBlock: z.number().int().nonnegative(),
-  deployer: z.string(),
-  contracts: z.object({
-    OPGToken: z.string(),
-    ValidatorSet: z.string(),
-    GatewayRegistry: z.string(),
-    ProofSettlement: z.string(),
-    /** The owner of the three protocol contracts, when deployed with one (scripts/deploy.ts). */
-    Timelock: z.string().optional(),
-  }),
-  deployedAt: z.string(),
-});
-export type Deployment = z.infer<typeof deploymentSchema> & {
-  contracts: Record<Exclude<ContractName, "Timelock">, Address> & { Timelock?: Address };
 };
 
 type Wallet = WalletClient<Transport, Chain | undefined, Account>;
@@ -219,26 +198,4 @@ export async function deployProofpath(wallet: Wallet, pub: PublicClient, p: Depl
     },
     deployedAt: new Date().toISOString(),
   };
-}
-
-/** Writes the deployment record as JSON (creating the folder). */
-export function writeDeployment(file: string, d: Deployment): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(d, null, 2)}\n`);
-}
-
-/** Reads and validates a deployment record; the error names the file and the bad field. */
-export function readDeployment(file: string): Deployment {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
-  } catch (cause) {
-    throw new Error(`Cannot read deployment file ${file}: deploy first (npm run deploy or npm start).`, { cause });
-  }
-  const parsed = deploymentSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Error(`Deployment file ${file}: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
-  }
-  return parsed.data as Deployment;
 }

@@ -6,8 +6,8 @@
  * together, so throughput grows with load instead of being one fsync per write.
  */
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
-import { Store, type Write } from "./store.js";
-import { fillLeaves, leavesOf } from "./record.js";
+import { Store, type Write } from "../store.js";
+import { fillLeaves, leavesOf } from "../record/receiptLayout.js";
 
 /**
  * worker → main: the next `writes` writes (in order) are durable, or the store failed. `leaves`

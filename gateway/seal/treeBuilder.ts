@@ -1,15 +1,15 @@
 /**
- * Client of the seal worker thread (./merkleWorker.ts): `seal(records)` / `build(leaves)` resolve
+ * Client of the seal worker thread (./sealWorker.ts): `seal(records)` / `build(leaves)` resolve
  * with the tree built on the worker; `signHeader` signs a batch header there, when the hook was
  * given the enclave key itself.
  */
 import type { Worker } from "node:worker_threads";
 import type { Hex } from "viem";
-import type { SettlementDomain } from "../sdk/eip712.js";
-import type { BatchHeaderFields, ReceiptFields } from "../sdk/hashing.js";
-import { treeFromNodes, type MerkleTree } from "../sdk/merkle.js";
-import type { SealSummary, WorkerAnswer, WorkerRequest } from "./merkleWorker.js";
-import { startWorker } from "./workerThread.js";
+import type { SettlementDomain } from "../../sdk/eip712.js";
+import type { BatchHeaderFields, ReceiptFields } from "../../sdk/hashing.js";
+import { treeFromNodes, type MerkleTree } from "../../sdk/merkle.js";
+import type { SealSummary, WorkerAnswer, WorkerRequest } from "./sealWorker.js";
+import { startWorker } from "../workerThread.js";
 
 export interface BuiltTree {
   tree: MerkleTree;
@@ -35,7 +35,7 @@ export class TreeBuilder {
   }
 
   private start(): Worker {
-    const w = startWorker("merkleWorker", {
+    const w = startWorker("seal/sealWorker", {
       workerData: {
         ...(this.opts.signingKey ? { signingKey: this.opts.signingKey } : {}),
         ...(this.opts.store ? { store: this.opts.store } : {}),

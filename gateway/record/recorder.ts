@@ -8,8 +8,8 @@
  * cores, and back to back (thousands a second on a fast disk) they were most of record()'s tail.
  */
 import { hexToBytes, type Address, type Hex } from "viem";
-import { bytesToHex32, writeHex } from "../sdk/hashing.js";
-import { HookClosedError, InvalidCallError } from "./errors.js";
+import { bytesToHex32, writeHex } from "../../sdk/hashing.js";
+import { HookClosedError, InvalidCallError } from "../errors.js";
 import {
   REC,
   OFF_INPUT,
@@ -23,9 +23,9 @@ import {
   OFF_SERVED_LO,
   KIND_SERVED,
   fillLeaves,
-} from "./record.js";
-import type { ReceiptsWrite, Store } from "./store.js";
-import type { Committer } from "./committer.js";
+} from "./receiptLayout.js";
+import type { ReceiptsWrite, Store } from "../store.js";
+import type { Committer } from "../commit/committer.js";
 
 /** What the gateway passes after serving a call. Hashes as bytes32 hex or 32 raw bytes. */
 export interface Call {

@@ -6,17 +6,17 @@
  */
 import type { Address, Hex } from "viem";
 import type { Logger } from "pino";
-import { batchHeaderSchema, type BatchHeader } from "../sdk/types.js";
-import { computeFee } from "../sdk/fees.js";
-import { REC } from "./record.js";
-import type { Segment } from "./recorder.js";
-import type { Store, BatchRow } from "./store.js";
-import type { Committer } from "./committer.js";
+import { batchHeaderSchema, type BatchHeader } from "../../sdk/types.js";
+import { computeFee } from "../../sdk/fees.js";
+import { REC } from "../record/receiptLayout.js";
+import type { Segment } from "../record/recorder.js";
+import type { Store, BatchRow } from "../store.js";
+import type { Committer } from "../commit/committer.js";
 import type { TreeBuilder } from "./treeBuilder.js";
-import type { FeeRates } from "./chain.js";
-import type { HookMetrics } from "./metrics.js";
-import { crashPoint } from "./crash.js";
-import { toJson } from "./json.js";
+import type { FeeRates } from "../chain.js";
+import type { HookMetrics } from "../metrics.js";
+import { crashPoint } from "../crash.js";
+import { toJson } from "../json.js";
 
 /** Sealed batches being written at once. */
 const MAX_STORING = 4;

@@ -6,9 +6,9 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { Hex, LocalAccount } from "viem";
-import type { SettlementDomain } from "../sdk/eip712.js";
-import { buildTree } from "../sdk/merkle.js";
-import { bytesToHex32, type BatchHeaderFields, type ReceiptFields } from "../sdk/hashing.js";
+import type { SettlementDomain } from "../../sdk/eip712.js";
+import { buildTree } from "../../sdk/merkle.js";
+import { bytesToHex32, type BatchHeaderFields, type ReceiptFields } from "../../sdk/hashing.js";
 import {
   REC,
   OFF_INPUT,
@@ -19,9 +19,9 @@ import {
   KIND_VOID,
   servedAtOf,
   decodeRecord,
-} from "./record.js";
-import { Store } from "./store.js";
-import { toJson } from "./json.js";
+} from "../record/receiptLayout.js";
+import { Store } from "../store.js";
+import { toJson } from "../json.js";
 
 export interface SealSummary {
   usage: { modelId: string; calls: number; inputTokens: string; outputTokens: string }[];
@@ -99,7 +99,7 @@ function batchJson({ firstSeq, count }: NonNullable<WorkerRequest["batchJson"]>)
   for (let i = 0; i < count; i++) parts[i] = toJson(decodeRecord(recs, i, firstSeq));
   return new TextEncoder().encode(`[${parts.join(",")}]`);
 }
-let signer: Promise<{ account: LocalAccount; eip712: typeof import("../sdk/eip712.js") }> | undefined;
+let signer: Promise<{ account: LocalAccount; eip712: typeof import("../../sdk/eip712.js") }> | undefined;
 
 /**
  * The enclave's signature over a batch header or a receipt (the main thread signs a receipt only
@@ -107,7 +107,7 @@ let signer: Promise<{ account: LocalAccount; eip712: typeof import("../sdk/eip71
  */
 async function sign(msg: WorkerRequest): Promise<Hex> {
   if (!signingKey) throw new Error("no signing key");
-  signer ??= Promise.all([import("viem/accounts"), import("../sdk/eip712.js")]).then(([a, e]) => ({
+  signer ??= Promise.all([import("viem/accounts"), import("../../sdk/eip712.js")]).then(([a, e]) => ({
     account: a.privateKeyToAccount(signingKey),
     eip712: e,
   }));

@@ -10,11 +10,11 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { hex32Schema, uint32Schema } from "../sdk/types.js";
-import { InvalidCallError } from "./errors.js";
-import type { SettlementHook } from "./hook.js";
+import { hex32Schema, uint32Schema } from "../../sdk/types.js";
+import { InvalidCallError } from "../errors.js";
+import type { SettlementHook } from "../hook.js";
 import { createHookApp } from "./http.js";
-import { jsonSafe } from "./json.js";
+import { jsonSafe } from "../json.js";
 
 const callSchema = z.strictObject({
   modelId: hex32Schema("modelId"),

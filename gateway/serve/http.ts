@@ -5,9 +5,9 @@
  */
 import { Hono, type Context } from "hono";
 import { serve, type ServerType } from "@hono/node-server";
-import type { SettlementHook } from "./hook.js";
-import { jsonSafe } from "./json.js";
-import { NotDurableError } from "./errors.js";
+import type { SettlementHook } from "../hook.js";
+import { jsonSafe } from "../json.js";
+import { NotDurableError } from "../errors.js";
 import { PublicLimiter, type PublicLimits } from "./rateLimit.js";
 
 const utf8 = new TextEncoder();

@@ -5,9 +5,9 @@
  */
 import type { Worker } from "node:worker_threads";
 import type { CommitReply } from "./commitWorker.js";
-import { setLeaves } from "./record.js";
-import type { NewBatch, ReceiptsWrite, Write } from "./store.js";
-import { startWorker } from "./workerThread.js";
+import { setLeaves } from "../record/receiptLayout.js";
+import type { NewBatch, ReceiptsWrite, Write } from "../store.js";
+import { startWorker } from "../workerThread.js";
 
 interface Pending {
   write: Write;
@@ -28,7 +28,7 @@ export class Committer {
     store: { file: string; synchronous: "full" | "normal"; gateway: Uint8Array },
     private readonly onFailed: (e: Error) => void,
   ) {
-    this.worker = startWorker("commitWorker", { workerData: store });
+    this.worker = startWorker("commit/commitWorker", { workerData: store });
     this.worker.on("message", (m: CommitReply) =>
       "error" in m ? this.fail(new Error(`durable write failed: ${m.error}`)) : this.committed(m.writes, m.leaves),
     );

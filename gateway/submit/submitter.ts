@@ -18,13 +18,13 @@ import {
   type PublicClient,
 } from "viem";
 import type { Logger } from "pino";
-import { proofSettlementAbi } from "../sdk/abis.js";
-import { toCompactSignature } from "../sdk/eip712.js";
-import { readNextSeqs } from "./chain.js";
-import { crashPoint } from "./crash.js";
-import type { HookMetrics } from "./metrics.js";
-import { parseHeader, type Sealer } from "./sealer.js";
-import type { BatchRow, Store } from "./store.js";
+import { proofSettlementAbi } from "../../sdk/abis.js";
+import { toCompactSignature } from "../../sdk/eip712.js";
+import { readNextSeqs } from "../chain.js";
+import { crashPoint } from "../crash.js";
+import type { HookMetrics } from "../metrics.js";
+import { parseHeader, type Sealer } from "../seal/sealer.js";
+import type { BatchRow, Store } from "../store.js";
 
 export interface SubmitterDeps {
   store: Store;

@@ -2,7 +2,7 @@
  * Fixed-size binary layout of one receipt as the hook keeps it in memory and in SQLite segments:
  * fixed offsets make a group commit one blob write and a lookup one substring read.
  */
-import { bytesToHex32, receiptLeafInto, type ReceiptFields } from "../sdk/hashing.js";
+import { bytesToHex32, receiptLeafInto, type ReceiptFields } from "../../sdk/hashing.js";
 import type { Address, Hex } from "viem";
 
 export const REC = 145;
