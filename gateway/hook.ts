@@ -279,11 +279,14 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
     submitter.start();
   }
 
+  // Parsed trees of recently asked batches: a receipt lookup reads the tree blob only on a miss.
   const treeCache = new Map<number, MerkleTree>();
-  const treeOf = (b: BatchRow): MerkleTree => {
+  const treeOf = (b: Pick<BatchRow, "batchSeq">): MerkleTree => {
     let t = treeCache.get(b.batchSeq);
     if (!t) {
-      t = treeFromNodes(b.tree);
+      const nodes = store.batchTree(b.batchSeq);
+      if (!nodes) throw new Error(`batch ${b.batchSeq} has no tree in the store`);
+      t = treeFromNodes(nodes);
       if (treeCache.size >= 16) treeCache.delete(treeCache.keys().next().value!);
       treeCache.set(b.batchSeq, t);
     }

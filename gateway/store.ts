@@ -103,7 +103,10 @@ export class Store {
       ),
       batch: p(`SELECT ${BATCH_COLS} FROM batches WHERE batch_seq = ?`),
       batchMeta: p(`SELECT ${BATCH_COLS.replace("tree, ", "")} FROM batches WHERE batch_seq = ?`),
-      batchOf: p(`SELECT ${BATCH_COLS} FROM batches WHERE first_seq <= ? ORDER BY batch_seq DESC LIMIT 1`),
+      batchOf: p(
+        `SELECT ${BATCH_COLS.replace("tree, ", "")} FROM batches WHERE first_seq <= ? ORDER BY batch_seq DESC LIMIT 1`,
+      ),
+      batchTree: p(`SELECT tree FROM batches WHERE batch_seq = ?`),
       lastBatch: p(`SELECT ${BATCH_COLS} FROM batches ORDER BY batch_seq DESC LIMIT 1`),
       unconfirmed: p(`SELECT ${BATCH_COLS} FROM batches WHERE status != 'confirmed' ORDER BY batch_seq`),
       confirmedFrom: p(
@@ -219,10 +222,18 @@ export class Store {
     return this.s.batchMeta!.get(batchSeq) as Omit<BatchRow, "tree"> | undefined;
   }
 
-  /** The batch that holds callSeq `seq`, if sealed. */
-  batchOf(seq: number): BatchRow | undefined {
-    const b = this.s.batchOf!.get(seq) as BatchRow | undefined;
+  /**
+   * The batch that holds callSeq `seq`, if sealed, without its tree: this runs on every public
+   * receipt lookup, and the tree (64 bytes a leaf) is read only on a tree-cache miss ({@link batchTree}).
+   */
+  batchOf(seq: number): Omit<BatchRow, "tree"> | undefined {
+    const b = this.s.batchOf!.get(seq) as Omit<BatchRow, "tree"> | undefined;
     return b && seq < b.firstSeq + b.count ? b : undefined;
+  }
+
+  /** A sealed batch's Merkle tree nodes. */
+  batchTree(batchSeq: number): Uint8Array | undefined {
+    return (this.s.batchTree!.get(batchSeq) as { tree: Uint8Array } | undefined)?.tree;
   }
 
   lastBatch(): BatchRow | undefined {

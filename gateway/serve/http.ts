@@ -8,7 +8,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import type { SettlementHook } from "../hook.js";
 import { jsonSafe } from "../json.js";
 import { NotDurableError } from "../errors.js";
-import { PublicLimiter, type PublicLimits } from "./rateLimit.js";
+import { ByteBudget, PublicLimiter, type PublicLimits } from "./rateLimit.js";
 
 const utf8 = new TextEncoder();
 /** Default bounds of `/batches/:n`, on top of the endpoint's: 5/s per address (burst 10), 50/s in all, 4 at once. */
@@ -17,6 +17,8 @@ export const BATCH_LIMITS: PublicLimits = {
   global: { rate: 50, burst: 50 },
   maxInFlight: 4,
 };
+/** Default byte budget of `/batches/:n` for all clients together: 32 MiB/s, burst 64 MiB. */
+export const BATCH_BYTES = { rate: 32 * 2 ** 20, burst: 64 * 2 ** 20 };
 const CLOSE = utf8.encode("}");
 const UINT = /^(0|[1-9][0-9]{0,15})$/;
 
@@ -88,11 +90,13 @@ export function createHookApp(
   hook: SettlementHook,
   limits: PublicLimits | PublicLimiter = {},
   batchLimits: PublicLimits | PublicLimiter = BATCH_LIMITS,
+  batchBytes: { rate: number; burst: number } | ByteBudget = BATCH_BYTES,
 ): Hono {
   const app = new Hono();
   const limiter = limits instanceof PublicLimiter ? limits : new PublicLimiter(limits);
   // Whole batches are up to megabytes each: a tighter budget of their own (a validator fetches each once).
   const batchLimiter = batchLimits instanceof PublicLimiter ? batchLimits : new PublicLimiter(batchLimits);
+  const bytes = batchBytes instanceof ByteBudget ? batchBytes : new ByteBudget(batchBytes);
   app.use("*", limiter.middleware());
   app.use("/batches/*", batchLimiter.middleware());
 
@@ -110,8 +114,18 @@ export function createHookApp(
     if (typeof seq !== "number") return seq;
     const b = await hook.batchBody(seq);
     if (!b) return c.json({ error: "not_found", message: `no batch ${seq} at gateway ${hook.gateway}` }, 404);
-    // Streamed in three chunks: the cached receipts (up to megabytes) are written as they are, never copied.
     const head = utf8.encode(b.head);
+    const size = head.length + b.receipts.length + 1;
+    const wait = bytes.take(size);
+    if (wait > 0) {
+      const s = Math.max(1, Math.ceil(wait));
+      return c.json(
+        { error: "rate_limited", message: `the gateway is sending too many batch bytes; retry after ${s} s` },
+        429,
+        { "retry-after": String(s), "cache-control": "no-store" },
+      );
+    }
+    // Streamed in three chunks: the cached receipts (up to megabytes) are written as they are, never copied.
     const body = new ReadableStream<Uint8Array>({
       start(ctl) {
         ctl.enqueue(head);
@@ -122,7 +136,7 @@ export function createHookApp(
     });
     return c.body(body, 200, {
       "content-type": "application/json",
-      "content-length": String(head.length + b.receipts.length + 1),
+      "content-length": String(size),
     });
   });
 

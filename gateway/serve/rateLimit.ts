@@ -40,15 +40,36 @@ class Bucket {
     this.tokens = burst;
     this.at = now;
   }
-  /** Takes one token; 0 when granted, else the seconds until one is available. */
-  take(now: number): number {
+  /** Takes `n` tokens (at most a burst); 0 when granted, else the seconds until they are available. */
+  take(now: number, n = 1): number {
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.rate);
     this.at = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
+    const want = Math.min(n, this.burst);
+    if (this.tokens >= want) {
+      this.tokens -= want;
       return 0;
     }
-    return (1 - this.tokens) / this.rate;
+    return (want - this.tokens) / this.rate;
+  }
+}
+
+/**
+ * Bytes per second for the large public answers (whole batches), for everyone together: request
+ * counts alone let a few clients make the gateway write hundreds of MB/s to sockets, CPU the fast
+ * path needs. An answer larger than the burst waits for a full bucket, so every batch can be served.
+ */
+export class ByteBudget {
+  private readonly bucket: Bucket;
+  refused = 0;
+  constructor(readonly limits: { rate: number; burst: number }) {
+    if (!(limits.rate > 0) || !(limits.burst >= 1)) throw new RangeError("ByteBudget: rate must be > 0 and burst ≥ 1");
+    this.bucket = new Bucket(limits.rate, limits.burst, performance.now());
+  }
+  /** 0 when `bytes` may be sent now, else the seconds to wait (nothing is taken then). */
+  take(bytes: number): number {
+    const w = this.bucket.take(performance.now(), bytes);
+    if (w > 0) this.refused++;
+    return w;
   }
 }
 

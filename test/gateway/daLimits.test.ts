@@ -116,4 +116,25 @@ describe("gateway DA endpoints under hostile traffic", function () {
     const { gateway: _g, ...fields } = one.receipt;
     assert.deepEqual(batch.receipts[3], fields);
   });
+
+  it("test_dos_manyClientsPullWholeBatches_bytesCappedByBudget_429WithRetryAfter", async () => {
+    // Per-address and request limits wide open: only the byte budget stands between 200 requests
+    // for whole batches and the gateway's sockets.
+    const open = { perClient: { rate: 1e6, burst: 1e6 }, global: { rate: 1e6, burst: 1e6 }, maxInFlight: 1e6 };
+    const one = (await (await createHookApp(hook, open, open).request("/batches/0")).arrayBuffer()).byteLength;
+    const burst = one * 3; // three batches at once, then `rate` bytes/s
+    const rate = one * 2;
+    const app = createHookApp(hook, open, open, { rate, burst });
+    const t0 = performance.now();
+    const answers = await Promise.all(Array.from({ length: 200 }, () => app.request("/batches/0")));
+    const sec = (performance.now() - t0) / 1000;
+    const ok = answers.filter((a) => a.status === 200).length;
+    const refused = answers.filter((a) => a.status === 429);
+    assert.equal(ok + refused.length, answers.length);
+    assert.ok(ok >= 3 && ok <= 3 + Math.ceil(2 * sec) + 1, `${ok} batches sent in ${sec.toFixed(2)} s`);
+    for (const a of refused) {
+      assert.ok(Number(a.headers.get("retry-after")) >= 1);
+      assert.match(((await a.json()) as { message: string }).message, /batch bytes; retry after/);
+    }
+  });
 });
