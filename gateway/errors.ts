@@ -103,3 +103,15 @@ export class EnclaveApprovalError extends GatewayError {
     });
   }
 }
+
+/** The attestation source (nitriding's endpoint) gave no usable document; `url` names where it asked. */
+export class AttestationSourceError extends GatewayError {
+  override name = "AttestationSourceError";
+  constructor(
+    readonly url: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Attestation source ${url}: ${message}`, options);
+  }
+}

@@ -9,13 +9,16 @@ export {
 export type { Call, Recorded } from "./record/recorder.js";
 export { hookConfigSchema, parseHookConfig, type HookConfig, type HookConfigInput } from "./config.js";
 export { createHookApp, listen } from "./serve/http.js";
-export { PublicLimiter, type PublicLimits } from "./serve/rateLimit.js";
+export { ByteBudget, PublicLimiter, type PublicLimits } from "./serve/rateLimit.js";
 export {
   approveEnclaveByValidators,
+  reattestEnclave,
   registerEnclave,
   type ApproveByValidatorsParams,
   type RegisterEnclaveParams,
 } from "./registration.js";
+export { AttestationHeartbeat, type HeartbeatOptions, type HeartbeatStatus } from "./attest/heartbeat.js";
+export { attestationNonce, nitridingAttestationSource, type AttestationSource } from "./attest/source.js";
 export {
   GatewayError,
   GatewayConfigError,
@@ -25,5 +28,6 @@ export {
   StoreBehindChainError,
   NotDurableError,
   EnclaveApprovalError,
+  AttestationSourceError,
 } from "./errors.js";
 export type { StoredReceipt } from "./record/receiptLayout.js";

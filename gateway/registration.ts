@@ -134,6 +134,20 @@ export async function registerEnclave(pub: PublicClient, p: RegisterEnclaveParam
   await write(pub, operator, settlement, proofSettlementAbi, "deposit", [p.enclave.address, deposit]);
 }
 
+/**
+ * Commits the registry to a fresh attestation document for `enclave` (operator only): its hash
+ * replaces the registered one and the approval nonce moves on, so validators approve anew against it.
+ */
+export async function reattestEnclave(
+  pub: PublicClient,
+  p: { deployment: Pick<Deployment, "contracts">; operator: Wallet; enclave: Address; document: Uint8Array },
+): Promise<void> {
+  await write(pub, p.operator, p.deployment.contracts.GatewayRegistry, gatewayRegistryAbi, "reattest", [
+    p.enclave,
+    keccak256(p.document),
+  ]);
+}
+
 export interface ApproveByValidatorsParams {
   deployment: Pick<Deployment, "contracts">;
   /** Sends `approveEnclave` (anyone may; usually the operator). */
