@@ -20,6 +20,7 @@ const CONTRACTS: Record<string, string> = {
   GatewayRegistry: "gatewayRegistryAbi",
   ValidatorSet: "validatorSetAbi",
   OPGToken: "opgTokenAbi",
+  Timelock: "timelockAbi",
 };
 
 /** All `<Name>.json` artifact files under `dir`, keyed by contract name. */

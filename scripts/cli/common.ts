@@ -28,9 +28,8 @@ import {
   type PublicClient,
 } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
-import { gatewayRegistryAbi, opgTokenAbi, proofSettlementAbi, validatorSetAbi } from "../../sdk/abis.js";
+import { gatewayRegistryAbi, opgTokenAbi, proofSettlementAbi, timelockAbi, validatorSetAbi } from "../../sdk/abis.js";
 import { readDeployment, type Deployment } from "../../sdk/deployment.js";
-import { loadArtifact } from "../../tools/artifacts.js";
 import { UsageError } from "../cliErrors.js";
 
 export const EXIT_OK = 0;
@@ -174,13 +173,7 @@ let errorAbiCache: Abi | undefined;
 function errorAbi(): Abi {
   if (errorAbiCache) return errorAbiCache;
   const seen = new Set<string>();
-  const all = [
-    ...proofSettlementAbi,
-    ...gatewayRegistryAbi,
-    ...validatorSetAbi,
-    ...opgTokenAbi,
-    ...(loadArtifact("Timelock").abi as readonly { type: string; name?: string }[]),
-  ];
+  const all = [...proofSettlementAbi, ...gatewayRegistryAbi, ...validatorSetAbi, ...opgTokenAbi, ...timelockAbi];
   errorAbiCache = all.filter((x) => x.type === "error" && !seen.has(x.name!) && seen.add(x.name!)) as Abi;
   return errorAbiCache;
 }

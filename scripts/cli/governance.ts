@@ -13,8 +13,7 @@ import {
   type Address,
   type Hex,
 } from "viem";
-import { gatewayRegistryAbi, proofSettlementAbi, validatorSetAbi } from "../../sdk/abis.js";
-import { loadArtifact } from "../../tools/artifacts.js";
+import { gatewayRegistryAbi, proofSettlementAbi, timelockAbi, validatorSetAbi } from "../../sdk/abis.js";
 import { UsageError } from "../cliErrors.js";
 import {
   COMMON_OPTIONS_HELP,
@@ -161,8 +160,6 @@ function timelockOf(ctx: Context): Address {
     );
   return t as Address;
 }
-const timelockAbi = () => loadArtifact("Timelock").abi;
-
 async function queue(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand(args, { salt: { type: "string" }, delay: { type: "string" } });
   if (values.help) return help();
@@ -172,7 +169,7 @@ async function queue(args: string[]): Promise<number> {
   const timelock = timelockOf(ctx);
   const minDelay = (await ctx.pub.readContract({
     address: timelock,
-    abi: timelockAbi(),
+    abi: timelockAbi,
     functionName: "getMinDelay",
   })) as bigint;
   let delay = minDelay;
@@ -182,7 +179,7 @@ async function queue(args: string[]): Promise<number> {
     delay = BigInt(values.delay);
     if (delay < minDelay) throw new UsageError(`--delay ${delay} is below the Timelock's minimum delay ${minDelay}`);
   }
-  const tx = plan("Timelock", timelock, timelockAbi(), "schedule", [op.target, 0n, op.call, ZERO32, op.salt, delay]);
+  const tx = plan("Timelock", timelock, timelockAbi, "schedule", [op.target, 0n, op.call, ZERO32, op.salt, delay]);
   return execute(ctx, me, [tx], `queue ${op.contract}.${op.fn.name} (ready in ${delay} s)`);
 }
 
@@ -192,7 +189,7 @@ async function executeOp(args: string[]): Promise<number> {
   const ctx = await connect(values);
   const op = parseOperation(ctx, positionals, values.salt);
   const me = requireAccount(ctx);
-  const tx = plan("Timelock", timelockOf(ctx), timelockAbi(), "execute", [op.target, 0n, op.call, ZERO32, op.salt]);
+  const tx = plan("Timelock", timelockOf(ctx), timelockAbi, "execute", [op.target, 0n, op.call, ZERO32, op.salt]);
   return execute(ctx, me, [tx], `execute ${op.contract}.${op.fn.name}`);
 }
 
@@ -203,7 +200,7 @@ async function status(args: string[]): Promise<number> {
   const ctx = await connect(values);
   const op = parseOperation(ctx, positionals, values.salt);
   const timelock = timelockOf(ctx);
-  const abi = timelockAbi();
+  const abi = timelockAbi;
   const id = (await ctx.pub.readContract({
     address: timelock,
     abi,

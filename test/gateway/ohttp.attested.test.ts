@@ -30,12 +30,7 @@ import { LocalModel } from "../../gateway/demo/backend.js";
 import { createOhttpGateway } from "../../gateway/ohttp/enclave.js";
 import { createRelayApp } from "../../gateway/ohttp/relay.js";
 import { attestationHash, measurementOf } from "../../validator/attestation/index.js";
-import {
-  buildDevEnclaveAttestation,
-  createDevNitroCa,
-  devPcrs,
-  type DevNitroCa,
-} from "../../validator/attestation/devNitroCa.js";
+import { buildDevEnclaveAttestation, createDevNitroCa, devPcrs, type DevNitroCa } from "../../tools/devNitroCa.js";
 import { createValidator, type Validator } from "../../validator/index.js";
 import { enclaveKeyPair } from "../validator/helpers/nitro.js";
 import { devAccount, freePort, startAnvil, type Anvil } from "./helpers/chain.js";

@@ -18,12 +18,7 @@ import { sortBySigner, type CompactSig } from "../../sdk/approvals.js";
 import { approveEnclaveByValidators, registerEnclave } from "../../gateway/registration.js";
 import { EnclaveApprovalError } from "../../gateway/errors.js";
 import { attestationHash, measurementOf } from "../../validator/attestation/index.js";
-import {
-  buildDevEnclaveAttestation,
-  createDevNitroCa,
-  devPcrs,
-  type DevNitroCa,
-} from "../../validator/attestation/devNitroCa.js";
+import { buildDevEnclaveAttestation, createDevNitroCa, devPcrs, type DevNitroCa } from "../../tools/devNitroCa.js";
 import { createValidator, ValidatorConfigError, type Validator } from "../../validator/index.js";
 import { devAccount, freePort } from "../gateway/helpers/chain.js";
 import { enclaveKeyPair } from "./helpers/nitro.js";

@@ -3,8 +3,8 @@
  *
  * `verifyAttestation(document, { trustedRoot: AWS_NITRO_ROOT_PEM, ... })` checks a document;
  * `measurementOf` and `attestationHash` give the values `GatewayRegistry` stores.
- * Development documents (a throwaway CA, never trusted by default) come from `./devNitroCa.js`,
- * which is deliberately not exported here.
+ * Development documents (a throwaway CA, never trusted by default) come from `tools/devNitroCa.ts`,
+ * a dev tool outside the package.
  */
 export { verifyAttestation } from "./verifyAttestation.js";
 export type { VerifyAttestationParameters, VerifyAttestationReturnType } from "./verifyAttestation.js";

@@ -3,7 +3,7 @@
  * intermediate → signing certificate, built with @peculiar/x509 and WebCrypto), enclave keys,
  * documents with arbitrary fields, and ways to damage them.
  *
- * The CA and the document builder live in `validator/attestation/devNitroCa.ts` (the local demo
+ * The CA and the document builder live in `tools/devNitroCa.ts` (the local demo
  * needs them too); this file adds the fixtures and the tampering tests need.
  */
 import { decode, encode, Tag } from "cbor2";
@@ -17,7 +17,7 @@ import {
   type DevNitroCa,
   type DevNitroSigner,
   type DevSignOptions,
-} from "../../../validator/attestation/devNitroCa.js";
+} from "../../../tools/devNitroCa.js";
 import { measurementOf } from "../../../validator/attestation/index.js";
 
 export {
@@ -25,13 +25,13 @@ export {
   buildDevEnclaveAttestation,
   createDevNitroCa,
   devPcrs,
-} from "../../../validator/attestation/devNitroCa.js";
+} from "../../../tools/devNitroCa.js";
 export type {
   DevAttestationFields,
   DevNitroCa,
   DevNitroSigner,
   DevSignOptions,
-} from "../../../validator/attestation/devNitroCa.js";
+} from "../../../tools/devNitroCa.js";
 
 /** An Ethereum (secp256k1) enclave signing key. */
 export type EnclaveKeyPair = { privateKey: Hex; publicKey: Hex; address: Address };

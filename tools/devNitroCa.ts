@@ -6,18 +6,18 @@
  * P-384 / SHA-384, COSE_Sign1 ES384 over an NSM-shaped CBOR payload), so documents built here go
  * through exactly the checks of real ones. Its root is NEVER trusted by default: a verifier
  * accepts these documents only when it is explicitly given `ca.rootPem` as `trustedRoot`.
- * Nothing here is exported from `./index.js`; production code must not import this module.
+ * It lives in tools/ (dev tools, not in the package): production code must not import this module.
  */
 import "./reflectMetadata.js";
 import * as x509 from "@peculiar/x509";
 import { encode, Tag } from "cbor2";
 import { createHash, webcrypto } from "node:crypto";
 import type { Hex } from "viem";
-import { bytesParameter, hex, plainBytes } from "./bytes.js";
-import { sha256Fingerprint } from "./certificateChain.js";
-import { COSE_ALG_ES384, COSE_HEADER_ALG, COSE_SIGN1_TAG } from "./coseSign1.js";
-import { coseSign1SigStructure } from "./coseSignature.js";
-import { encodeNitridingUserData, encodeProofpathUserData } from "./userData.js";
+import { bytesParameter, hex, plainBytes } from "../validator/attestation/bytes.js";
+import { sha256Fingerprint } from "../validator/attestation/certificateChain.js";
+import { COSE_ALG_ES384, COSE_HEADER_ALG, COSE_SIGN1_TAG } from "../validator/attestation/coseSign1.js";
+import { coseSign1SigStructure } from "../validator/attestation/coseSignature.js";
+import { encodeNitridingUserData, encodeProofpathUserData } from "../validator/attestation/userData.js";
 
 /** Says what this CA is, wherever its certificates are shown. */
 export const DEV_NITRO_CA_NOTICE =
