@@ -347,7 +347,10 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
     async settled(timeoutMs = 120_000) {
       const end = Date.now() + timeoutMs;
       for (;;) {
-        if (recorder.pendingCount === 0 && sealer.queued === 0 && store.unconfirmed().length === 0) return;
+        // `busy`: a batch leaves the sealer's queue before its row is stored; until then the store
+        // shows nothing unconfirmed, yet nothing is settled.
+        if (recorder.pendingCount === 0 && sealer.queued === 0 && !sealer.busy && store.unconfirmed().length === 0)
+          return;
         if (Date.now() > end)
           throw new Error(
             `not settled after ${timeoutMs} ms: ${JSON.stringify(store.statusCounts())}, queued ${sealer.queued}`,

@@ -173,11 +173,14 @@ async function approvalDeadline(pub: PublicClient): Promise<bigint> {
 
 /**
  * Asks each validator to approve `enclave` from its attestation document until one deadline (every
- * signature must cover the same one) and submits the first `quorum` approvals for the registry's
- * current nonce in `approveEnclave`. Throws {@link EnclaveApprovalError} with every refusal when
- * fewer approve.
+ * signature must cover the same one) and returns the first `quorum` approvals for the registry's
+ * current nonce, sorted as `approveEnclave` takes them. Throws {@link EnclaveApprovalError} with
+ * every refusal when fewer approve.
  */
-export async function approveEnclaveByValidators(pub: PublicClient, p: ApproveByValidatorsParams): Promise<void> {
+export async function gatherEnclaveApprovals(
+  pub: PublicClient,
+  p: Omit<ApproveByValidatorsParams, "sender">,
+): Promise<{ deadline: bigint; sigs: CompactSig[] }> {
   const deadline = await approvalDeadline(pub);
   const body = JSON.stringify({
     enclave: p.enclave,
@@ -231,9 +234,15 @@ export async function approveEnclaveByValidators(pub: PublicClient, p: ApproveBy
     );
     throw new EnclaveApprovalError(p.enclave, approvals.length, p.quorum, refusals);
   }
-  await write(pub, p.sender, registry, gatewayRegistryAbi, "approveEnclave", [
+  return { deadline, sigs: sortBySigner(approvals.slice(0, p.quorum)) };
+}
+
+/** {@link gatherEnclaveApprovals}, then `approveEnclave` with them, sent by `sender`. */
+export async function approveEnclaveByValidators(pub: PublicClient, p: ApproveByValidatorsParams): Promise<void> {
+  const { deadline, sigs } = await gatherEnclaveApprovals(pub, p);
+  await write(pub, p.sender, p.deployment.contracts.GatewayRegistry, gatewayRegistryAbi, "approveEnclave", [
     p.enclave,
     deadline,
-    sortBySigner(approvals.slice(0, p.quorum)),
+    sigs,
   ]);
 }

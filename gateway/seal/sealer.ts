@@ -163,6 +163,11 @@ export class Sealer {
     return this.d.rates.get(modelIds);
   }
 
+  /** Sealing or storing a sealed batch: its records have left the queue but are not in the store yet. */
+  get busy(): boolean {
+    return this.sealing !== undefined || this.storing.length > 0;
+  }
+
   /** Called by the recorder after each group commit. */
   push(seg: Segment): void {
     this.queue.push(seg);

@@ -1,11 +1,18 @@
 /**
- * `proofpath enclave status | deposit | withdraw`: an enclave key's registry record and its fee
- * balance on ProofSettlement (deposit, requestWithdraw, withdraw after the delay).
+ * `proofpath enclave register | approve | reattest | status | deposit | withdraw`: an enclave key's
+ * registry record (registration with the key's proof of possession, validator approval, fresh
+ * attestation documents) and its fee balance on ProofSettlement.
  */
-import type { Abi, Address } from "viem";
-import { gatewayRegistryAbi, proofSettlementAbi } from "../../sdk/abis.js";
+import { readFileSync } from "node:fs";
+import { keccak256, type Abi, type Address, type Hex } from "viem";
+import { gatewayRegistryAbi, proofSettlementAbi, validatorSetAbi } from "../../sdk/abis.js";
+import { enclaveRegistrationDigest, type CompactSig } from "../../sdk/approvals.js";
+import { gatherEnclaveApprovals } from "../../gateway/registration.js";
+import { EnclaveApprovalError } from "../../gateway/errors.js";
+import { decodeAttestationUnverified } from "../../validator/attestation/index.js";
 import { UsageError } from "../cliErrors.js";
 import {
+  ChainRefusal,
   COMMON_OPTIONS_HELP,
   EXIT_OK,
   addressArg,
@@ -23,10 +30,21 @@ import {
 
 export const ENCLAVE_HELP = `Usage: proofpath enclave <command> <enclave-key-address> [options]
 
-An enclave key's fee balance and registry record. The key's operator (the address that registered
-it) signs withdrawals; anyone may deposit.
+An enclave key's registry record and fee balance. The key's operator (the address that registered
+it, PROOFPATH_PRIVATE_KEY) signs registration, re-attestation and withdrawals; anyone may deposit
+and submit approvals.
 
 Commands:
+  register <key> --document <file> --key-config-hash <h> --bond <OPG> [--key-signature <sig>]
+                                     Approve OPG for the bond, then GatewayRegistry.registerEnclave:
+                                     the measurement comes from the document's PCRs, attestationHash
+                                     is keccak256(document). Without --key-signature, prints the
+                                     EIP-712 digest the enclave key must sign (exit 2)
+  approve <key> --document <file> --validators <url,url,...> [--public-key <hex>]
+                                     Ask the validators (POST /approvals) to verify the document and
+                                     sign, then GatewayRegistry.approveEnclave with a quorum
+  reattest <key> --document <file>   GatewayRegistry.reattest(key, keccak256(document)): commit to a
+                                     fresh document; validators then approve anew (approve)
   status <key>                       Registry record (operator, bond, active until, slashed), fee
                                      balance, pending withdrawal and open batches
   deposit <key> --amount <OPG>       Approve OPG if needed, then ProofSettlement.deposit(key, amount)
@@ -39,6 +57,161 @@ ${COMMON_OPTIONS_HELP}
 `;
 
 const settlementAbi = proofSettlementAbi as Abi;
+const registryAbi = gatewayRegistryAbi as Abi;
+
+function documentArg(file: string | undefined): Uint8Array {
+  if (file === undefined) throw new UsageError("--document <file> is required (the enclave's attestation document)");
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(file));
+  } catch (e) {
+    throw new UsageError(`--document: cannot read ${file}: ${(e as Error).message}`);
+  }
+  // nitriding serves Base64: accept the file either way.
+  const text = Buffer.from(bytes).toString("latin1").trim();
+  return /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? new Uint8Array(Buffer.from(text, "base64")) : bytes;
+}
+
+function hashArg(value: string | undefined, what: string): Hex {
+  if (value === undefined) throw new UsageError(`${what} is required`);
+  if (!/^0x[0-9a-fA-F]{64}$/.test(value))
+    throw new UsageError(`${what}: expected 0x + 64 hex digits, got ${JSON.stringify(value)}`);
+  return value.toLowerCase() as Hex;
+}
+
+/** A 65-byte (r, s, v) or 64-byte EIP-2098 compact signature, as the registry takes it. */
+function compactSigArg(value: string): CompactSig {
+  const h = value.toLowerCase();
+  if (/^0x[0-9a-f]{128}$/.test(h)) return { r: `0x${h.slice(2, 66)}`, vs: `0x${h.slice(66)}` };
+  if (!/^0x[0-9a-f]{130}$/.test(h))
+    throw new UsageError("--key-signature: expected a 65-byte (r, s, v) or 64-byte compact signature in hex");
+  const v = Number.parseInt(h.slice(130), 16);
+  if (v !== 27 && v !== 28 && v !== 0 && v !== 1) throw new UsageError(`--key-signature: bad v ${v}`);
+  const s = BigInt(`0x${h.slice(66, 130)}`);
+  const vs = (v % 27 === 1 ? s | (1n << 255n) : s).toString(16).padStart(64, "0");
+  return { r: `0x${h.slice(2, 66)}`, vs: `0x${vs}` };
+}
+
+function measurementOfDocument(document: Uint8Array): Hex {
+  try {
+    return decodeAttestationUnverified(document).measurement as Hex;
+  } catch (e) {
+    throw new UsageError(`--document: not an attestation document: ${(e as Error).message}`);
+  }
+}
+
+async function register(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(args, {
+    document: { type: "string" },
+    "key-config-hash": { type: "string" },
+    bond: { type: "string" },
+    "key-signature": { type: "string" },
+  });
+  if (values.help) return help();
+  const key = keyArg(positionals);
+  const document = documentArg(values.document);
+  const keyConfigHash = hashArg(values["key-config-hash"], "--key-config-hash");
+  const bond = amountArg(values.bond, "--bond");
+  const measurement = measurementOfDocument(document);
+  const attestationHash = keccak256(document);
+  const ctx = await connect(values);
+  const me = requireAccount(ctx);
+  const registry = ctx.deployment.contracts.GatewayRegistry;
+  if (values["key-signature"] === undefined) {
+    const digest = enclaveRegistrationDigest(ctx.deployment.chainId, registry, {
+      operator: me.address,
+      measurement,
+      attestationHash,
+      keyConfigHash,
+    });
+    throw new UsageError(
+      `--key-signature is required: the enclave key ${key} must sign the EIP-712 EnclaveRegistration digest ${digest} (operator ${me.address}, measurement ${measurement}, attestationHash ${attestationHash}, keyConfigHash ${keyConfigHash}) and the signature be passed as --key-signature`,
+    );
+  }
+  const keySig = compactSigArg(values["key-signature"]);
+  const tx = plan("GatewayRegistry", registry, registryAbi, "registerEnclave", [
+    key,
+    measurement,
+    attestationHash,
+    keyConfigHash,
+    bond,
+    keySig,
+  ]);
+  return execute(ctx, me, await withApproval(ctx, me.address, registry, bond, tx), `register enclave ${key}`);
+}
+
+async function reattest(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(args, { document: { type: "string" } });
+  if (values.help) return help();
+  const key = keyArg(positionals);
+  const document = documentArg(values.document);
+  measurementOfDocument(document); // refuse what is not a document before sending anything
+  const ctx = await connect(values);
+  const me = requireAccount(ctx);
+  const registry = ctx.deployment.contracts.GatewayRegistry;
+  return execute(
+    ctx,
+    me,
+    [plan("GatewayRegistry", registry, registryAbi, "reattest", [key, keccak256(document)])],
+    `re-attest enclave ${key}`,
+  );
+}
+
+async function approve(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(args, {
+    document: { type: "string" },
+    validators: { type: "string" },
+    "public-key": { type: "string" },
+  });
+  if (values.help) return help();
+  const key = keyArg(positionals);
+  const document = documentArg(values.document);
+  const urls = (values.validators ?? "")
+    .split(",")
+    .map((u) => u.trim())
+    .filter(Boolean);
+  if (urls.length === 0) throw new UsageError("--validators <url,url,...> is required (the validators' HTTP bases)");
+  for (const u of urls) if (!/^https?:\/\//.test(u)) throw new UsageError(`--validators: not an http(s) URL: ${u}`);
+  const publicKey = values["public-key"];
+  if (publicKey !== undefined && !/^0x04[0-9a-fA-F]{128}$/.test(publicKey))
+    throw new UsageError("--public-key: expected the 65-byte uncompressed public key (0x04 + 128 hex digits)");
+  const ctx = await connect(values);
+  const me = requireAccount(ctx);
+  const quorum = Number(
+    (await ctx.pub.readContract({
+      address: ctx.deployment.contracts.ValidatorSet,
+      abi: validatorSetAbi,
+      functionName: "quorum",
+    })) as bigint,
+  );
+  let approval: Awaited<ReturnType<typeof gatherEnclaveApprovals>>;
+  try {
+    approval = await gatherEnclaveApprovals(ctx.pub, {
+      deployment: ctx.deployment,
+      enclave: key,
+      document,
+      validators: urls,
+      quorum,
+      ...(publicKey === undefined ? {} : { publicKey: publicKey as Hex }),
+    });
+  } catch (e) {
+    if (!(e instanceof EnclaveApprovalError)) throw e;
+    const lines = e.refusals.map((r) => `  ${r.url}: ${r.error}`).join("\n");
+    throw new ChainRefusal(`${e.approved} of ${quorum} validators approved enclave ${key}:\n${lines}`);
+  }
+  return execute(
+    ctx,
+    me,
+    [
+      plan("GatewayRegistry", ctx.deployment.contracts.GatewayRegistry, registryAbi, "approveEnclave", [
+        key,
+        approval.deadline,
+        approval.sigs,
+      ]),
+    ],
+    `approve enclave ${key} with ${quorum} validator signatures (until ${approval.deadline})`,
+  );
+}
 
 function keyArg(positionals: string[]): Address {
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}`);
@@ -176,5 +349,5 @@ function help(): number {
 }
 
 export function enclaveCommand(args: string[]): Promise<number> {
-  return runGroup("enclave", ENCLAVE_HELP, { status, deposit, withdraw }, args);
+  return runGroup("enclave", ENCLAVE_HELP, { register, approve, reattest, status, deposit, withdraw }, args);
 }

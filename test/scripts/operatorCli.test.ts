@@ -3,11 +3,9 @@
  * real CLI process against anvil, configured from PROOFPATH_* environment, the key never a flag.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseUnits, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { opgTokenAbi, validatorSetAbi } from "../../sdk/abis.js";
@@ -17,41 +15,9 @@ import { devClients, devPrivateKey, startDevChain, type DevChain } from "../../t
 import { registerEnclave } from "../../gateway/registration.js";
 import { loadArtifact } from "../../tools/artifacts.js";
 import { proofSettlementAbi } from "../../sdk/abis.js";
+import { cli, cliJson } from "../helpers/cli.js";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-
-type Run = { code: number | null; stdout: string; stderr: string };
-function cli(args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/cli.ts", ...args],
-      {
-        cwd: root,
-        env: {
-          ...process.env,
-          PROOFPATH_DEPLOYMENT: undefined,
-          PROOFPATH_RPC_URL: undefined,
-          PROOFPATH_PRIVATE_KEY: undefined,
-          ...env,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-const json = <T = Record<string, unknown>>(r: Run): T => {
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    throw new Error(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
-  }
-};
+const json = cliJson;
 
 describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
   this.timeout(180_000);

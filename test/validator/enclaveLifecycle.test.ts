@@ -1,5 +1,7 @@
 /**
- * The attestation heartbeat (issue 18 item 3): before an enclave key's `activeUntil` comes near, the
+ * An enclave key's life on the registry, driven as an operator would: `proofpath enclave register |
+ * approve | reattest` (the real CLI process) against real validators that verify dev-CA documents,
+ * and the attestation heartbeat (issue 18 item 3): before an enclave key's `activeUntil` comes near, the
  * gateway fetches a fresh document from nitriding's endpoint, re-attests on-chain and gathers a
  * validator quorum's approvals by itself; the key's activeUntil moves on. A source that serves a
  * document the validators refuse (another key's) leaves the key active until its old activeUntil and
@@ -12,6 +14,8 @@ import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pino from "pino";
 import { createWalletClient, http, keccak256, toHex, type Address, type Hex, type LocalAccount } from "viem";
+import { cli, cliJson } from "../helpers/cli.js";
+import { devPrivateKey } from "../../tools/devchain.js";
 import { privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { gatewayRegistryAbi } from "../../sdk/abis.js";
@@ -56,7 +60,7 @@ async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Pro
   }
 }
 
-describe("gateway: attestation heartbeat", function () {
+describe("enclave lifecycle: operator CLI and the attestation heartbeat", function () {
   this.timeout(90_000);
   let net: TestNet;
   let ca: DevNitroCa;
@@ -220,5 +224,79 @@ describe("gateway: attestation heartbeat", function () {
       }
     }
     await assert.rejects(nitridingAttestationSource("http://127.0.0.1:1").fetch(new Uint8Array(19)), /20 bytes/);
+  });
+
+  it("test_enclaveCli_registerApproveReattest_fromDocumentsAndTheKeysSignature_succeeds", async () => {
+    const key = enclaveKeyPair();
+    const keyConfigHash = keccak256(toHex(`cli key config ${key.address}`));
+    const doc1 = await docFor(key.publicKey, keyConfigHash);
+    const file1 = path.join(net.dir, "doc1.b64");
+    writeFileSync(file1, Buffer.from(doc1).toString("base64")); // as nitriding serves it
+    const env = {
+      PROOFPATH_DEPLOYMENT: net.deploymentFile,
+      PROOFPATH_RPC_URL: net.anvil.url,
+      PROOFPATH_PRIVATE_KEY: devPrivateKey(0),
+    };
+    const registry = net.deployment.contracts.GatewayRegistry;
+    const status = (await net.anvil.client.readContract({
+      address: registry,
+      abi: gatewayRegistryAbi,
+      functionName: "measurementStatus",
+      args: [measurement],
+    })) as number;
+    if (status === 0)
+      await net.anvil.client.waitForTransactionReceipt({
+        hash: await owner().writeContract({
+          address: registry,
+          abi: gatewayRegistryAbi,
+          functionName: "allowMeasurement",
+          args: [measurement],
+        }),
+      });
+    const reg = ["enclave", "register", key.address, "--document", file1, "--key-config-hash", keyConfigHash];
+    // Without the key's signature: the digest the enclave must sign, and nothing sent.
+    const ask = await cli([...reg, "--bond", "1000"], env);
+    assert.equal(ask.code, 2, ask.stderr);
+    const digest = /digest (0x[0-9a-f]{64})/.exec(ask.stderr)?.[1] as Hex | undefined;
+    assert.ok(digest, ask.stderr);
+    const sig = await privateKeyToAccount(key.privateKey).sign({ hash: digest });
+    const withSig = [...reg, "--bond", "1000", "--key-signature", sig];
+    const dry = cliJson<{ dryRun: boolean; transactions: { function: string }[] }>(
+      await cli([...withSig, "--dry-run", "--json"], env),
+    );
+    assert.equal(dry.dryRun, true);
+    assert.deepEqual(dry.transactions.map((t) => t.function).slice(-1), ["GatewayRegistry.registerEnclave"]);
+    assert.equal((await enclaveOf(key.address)).activeUntil, 0n, "a dry run sends nothing");
+    const done = await cli(withSig, env);
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal((await enclaveOf(key.address)).attestationHash, keccak256(doc1));
+
+    const urls = validators.map((v) => v.url).join(",");
+    const ok = await cli(["enclave", "approve", key.address, "--document", file1, "--validators", urls], env);
+    assert.equal(ok.code, 0, ok.stderr);
+    const first = await enclaveOf(key.address);
+    assert.ok(first.activeUntil > 0n, "approved: active");
+
+    // A fresh document: reattest commits to it; approvals for the old one are refused by name.
+    const doc2 = await docFor(key.publicKey, keyConfigHash);
+    const file2 = path.join(net.dir, "doc2.cbor");
+    writeFileSync(file2, doc2);
+    const re = await cli(["enclave", "reattest", key.address, "--document", file2], env);
+    assert.equal(re.code, 0, re.stderr);
+    const after = await enclaveOf(key.address);
+    assert.equal(after.attestationHash, keccak256(doc2));
+    assert.ok(after.approvalNonce > first.approvalNonce);
+    const stale = await cli(["enclave", "approve", key.address, "--document", file1, "--validators", urls], env);
+    assert.equal(stale.code, 1, stale.stdout + stale.stderr);
+    assert.match(stale.stderr, /0 of 2 validators approved/);
+    await net.anvil.client.request({ method: "evm_increaseTime" as never, params: [60] as never });
+    await net.anvil.client.request({ method: "evm_mine" as never, params: [] as never });
+    const again = await cli(["enclave", "approve", key.address, "--document", file2, "--validators", urls], env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok((await enclaveOf(key.address)).activeUntil > first.activeUntil, "approved again, later");
+
+    const bad = await cli(["enclave", "reattest", key.address, "--document", path.join(net.dir, "missing")], env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--document: cannot read/);
   });
 });

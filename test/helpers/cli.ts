@@ -1,0 +1,45 @@
+/**
+ * Runs the real `proofpath` CLI (scripts/cli.ts through tsx) as an operator would: a child process
+ * with the given PROOFPATH_* environment (the ambient ones cleared), its exit code and output.
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+export type CliRun = { code: number | null; stdout: string; stderr: string };
+
+export function cli(args: string[], env: Record<string, string | undefined>): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/cli.ts", ...args],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          PROOFPATH_DEPLOYMENT: undefined,
+          PROOFPATH_RPC_URL: undefined,
+          PROOFPATH_PRIVATE_KEY: undefined,
+          ...env,
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The run's stdout as JSON (for `--json`), or an error that shows what came instead. */
+export function cliJson<T = Record<string, unknown>>(r: CliRun): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
+  }
+}
