@@ -125,7 +125,7 @@ export class BroadcastRefusedError extends GatewayError {
       reason === "nonce-taken"
         ? `broadcast of batch ${batchSeq}: nonce too low (taken by another transaction); resending under a fresh nonce`
         : `broadcast of batch ${batchSeq}: underpriced (its nonce is held by another transaction); replacing with higher fees`,
-      { cause, retryable: true },
+      { cause, retryable: true, docsPath: "#rpc-errors" },
     );
   }
 }
@@ -146,6 +146,7 @@ export class BatchWouldRevertError extends GatewayError {
     super(`submitBatch(${batchSeq}) would revert with ${errorName}`, {
       cause,
       details: `${errorName}(${(args ?? []).map(String).join(", ")})`,
+      docsPath: "#rpc-errors",
     });
   }
 }

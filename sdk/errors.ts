@@ -15,7 +15,7 @@ export type BaseErrorParameters = {
   details?: string | undefined;
   /** Extra lines shown between the short message and the details. */
   metaMessages?: string[] | undefined;
-  /** The section of docs/errors.md that explains this error, e.g. `#noncetoolowerror`. */
+  /** The section of docs/errors.md that explains this error, e.g. `#rpc-errors`. */
   docsPath?: string | undefined;
   /** Overrides the class's default (see each class). */
   retryable?: boolean | undefined;

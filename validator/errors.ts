@@ -145,7 +145,7 @@ export class DaUriInvalidError extends NonRetryableError {
 export class RpcUnavailableError extends RetryableError {
   override name = "RpcUnavailableError" as const;
   constructor({ operation, cause }: { operation: string; cause: unknown }) {
-    super(`RPC failed during ${operation}`, { cause });
+    super(`RPC failed during ${operation}`, { cause, docsPath: "#rpc-errors" });
   }
 }
 
@@ -166,7 +166,7 @@ export class TransactionRevertedError extends NonRetryableError {
   readonly functionName: string;
   readonly reason: string | undefined;
   constructor({ functionName, reason, cause }: { functionName: string; reason?: string | undefined; cause?: unknown }) {
-    super(`${functionName} reverted${reason ? `: ${reason}` : ""}`, { cause });
+    super(`${functionName} reverted${reason ? `: ${reason}` : ""}`, { cause, docsPath: "#rpc-errors" });
     this.functionName = functionName;
     this.reason = reason;
   }

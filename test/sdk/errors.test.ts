@@ -4,7 +4,7 @@
  * `shortMessage`, and the `retryable` its doc comment states.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import * as gatewayDemo from "../../gateway/demo/fastPath.js";
 import * as gatewayErrors from "../../gateway/errors.js";
 import * as indexerParams from "../../indexer/src/api/params.js";
@@ -261,7 +261,11 @@ describe("one error model (sdk/errors.ts)", () => {
     const top = new gatewayErrors.GatewayError("settling failed", { cause: mid, metaMessages: ["batch 3"] });
     assert.equal(mid.details, "socket hang up");
     assert.equal(top.details, "socket hang up", "details come from the deepest cause that has them");
-    assert.equal(top.message, `settling failed\n\nbatch 3\n\nDetails: socket hang up\nVersion: proofpath@${version}`);
+    assert.equal(top.docsPath, "#rpc-errors", "as does the docs section");
+    assert.equal(
+      top.message,
+      `settling failed\n\nbatch 3\n\nDocs: docs/errors.md#rpc-errors\nDetails: socket hang up\nVersion: proofpath@${version}`,
+    );
     assert.equal(top.walk(), root);
     assert.equal(
       top.walk((x) => x instanceof validatorErrors.RpcUnavailableError),
@@ -272,6 +276,9 @@ describe("one error model (sdk/errors.ts)", () => {
       null,
     );
     assert.equal(cliErrors.describeError(top), "settling failed\nbatch 3\nDetails: socket hang up");
+    const rpc = new validatorErrors.TransactionRevertedError({ functionName: "attest", reason: "X()" });
+    assert.match(rpc.message, /\nDocs: docs\/errors\.md#rpc-errors\n/);
+    assert.ok(existsSync(new URL("../../docs/errors.md", import.meta.url)), "the Docs line points at a file");
     assert.equal(version, JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")).version);
   });
 });
