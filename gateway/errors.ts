@@ -151,13 +151,16 @@ export class BatchWouldRevertError extends GatewayError {
   }
 }
 
-/** The attestation source (nitriding's endpoint) gave no usable document; `url` names where it asked. */
+/**
+ * The attestation source (nitriding's endpoint) gave no usable document; `url` names where it
+ * asked. Retryable when it was unreachable or answered 429/5xx; not for a bad nonce or document.
+ */
 export class AttestationSourceError extends GatewayError {
   override name = "AttestationSourceError";
   constructor(
     readonly url: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: BaseErrorParameters,
   ) {
     super(`Attestation source ${url}: ${message}`, options);
   }

@@ -125,6 +125,7 @@ const make: Record<string, () => Error> = {
   EnclaveApprovalError: () => new gatewayErrors.EnclaveApprovalError(A, 1, 2, [{ url: "http://v", error: "down" }]),
   BroadcastRefusedError: () => new gatewayErrors.BroadcastRefusedError(3, "nonce-taken", new Error("nonce too low")),
   BatchWouldRevertError: () => new gatewayErrors.BatchWouldRevertError(3, "SettlementKeyInactive", [A], undefined),
+  AttestationSourceError: () => new gatewayErrors.AttestationSourceError("http://nitriding", "not Base64"),
   BadChatRequest: () => new gatewayDemo.BadChatRequest("messages: required"),
   ValidatorError: () => new validatorErrors.ValidatorError("short"),
   RetryableError: () => new validatorErrors.RetryableError("short"),
@@ -174,6 +175,7 @@ const RETRYABLE: Record<string, boolean> = {
   EnclaveApprovalError: true,
   BroadcastRefusedError: true,
   BatchWouldRevertError: false,
+  AttestationSourceError: false,
   BadChatRequest: false,
   ValidatorError: false,
   RetryableError: true,
@@ -249,6 +251,10 @@ describe("one error model (sdk/errors.ts)", () => {
     assert.equal(new ohttpClient.OhttpRelayError(429, null).retryable, true);
     assert.equal(new indexerClient.IndexerError(502, "internal_error").retryable, true);
     assert.equal(new readClient.ReadClientError("x", { retryable: true }).retryable, true);
+    assert.equal(
+      new gatewayErrors.AttestationSourceError("http://n", "unreachable", { retryable: true }).retryable,
+      true,
+    );
     // DaTimeoutError inherits DaUnavailableError's constructor and its retryable.
     assert.equal(new validatorErrors.DaTimeoutError({ url: "http://x", reason: "slow" }).retryable, true);
     assert.equal(validatorErrors.isRetryable(new Error("a bug")), true, "unclassified errors are retried");
