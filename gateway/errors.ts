@@ -1,20 +1,18 @@
 /**
- * Typed errors of the gateway hook. `GatewayError` carries a `shortMessage` and optional `cause`
- * (viem/ponder style); subclasses set `name` so callers can branch without string matching.
+ * Typed errors of the gateway hook, on the SDK's {@link BaseError} (sdk/errors.ts): each sets its
+ * `name` so callers branch without string matching, and says whether a retry may help (`retryable`).
  */
-export class GatewayError extends Error {
-  override name = "GatewayError";
-  readonly shortMessage: string;
-  constructor(shortMessage: string, options?: { cause?: unknown; details?: string }) {
-    super(
-      options?.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage,
-      options?.cause === undefined ? undefined : { cause: options.cause },
-    );
-    this.shortMessage = shortMessage;
+import { BaseError, type BaseErrorParameters } from "../sdk/errors.js";
+
+/** Base class of every error the gateway throws. Not retryable unless a subclass says so. */
+export class GatewayError extends BaseError {
+  override name: string = "GatewayError";
+  constructor(shortMessage: string, options?: BaseErrorParameters) {
+    super(shortMessage, options);
   }
 }
 
-/** The hook config is wrong or incomplete; `field` names the first bad field. */
+/** The hook config is wrong or incomplete; `field` names the first bad field. Not retryable. */
 export class GatewayConfigError extends GatewayError {
   override name = "GatewayConfigError";
   constructor(
@@ -25,7 +23,7 @@ export class GatewayConfigError extends GatewayError {
   }
 }
 
-/** `record()` was given a call that cannot become a receipt; no callSeq was allocated. */
+/** `record()` was given a call that cannot become a receipt; no callSeq was allocated. Not retryable. */
 export class InvalidCallError extends GatewayError {
   override name = "InvalidCallError";
   constructor(
@@ -36,7 +34,7 @@ export class InvalidCallError extends GatewayError {
   }
 }
 
-/** `record()` after `close()` (or after a fatal store error). */
+/** `record()` after `close()` (or after a fatal store error). Not retryable. */
 export class HookClosedError extends GatewayError {
   override name = "HookClosedError";
   constructor() {
@@ -44,16 +42,16 @@ export class HookClosedError extends GatewayError {
   }
 }
 
-/** Local state and the chain disagree in a way the hook cannot repair on its own. */
+/** Local state and the chain disagree in a way the hook cannot repair on its own. Not retryable. */
 export class ReconcileError extends GatewayError {
-  override name = "ReconcileError";
+  override name: string = "ReconcileError";
 }
 
 /**
  * The store is missing or behind the chain (lost, replaced, or restored from a backup): the key has
  * settled batches this store never sealed, so its enclave may have signed receipts for callSeqs the
  * store does not know. Handing any callSeq out again would be equivocation, so the hook refuses to
- * start with this store and this key.
+ * start with this store and this key. Not retryable.
  */
 export class StoreBehindChainError extends ReconcileError {
   override name = "StoreBehindChainError";
@@ -78,18 +76,22 @@ export class StoreBehindChainError extends ReconcileError {
 /**
  * A receipt was asked to be signed (or served signed) before its group commit landed. The enclave
  * never signs a receipt that is not durable: a crash would void its callSeq, and the signature
- * would prove "equivocation" against an honest gateway. Retry once the receipt is durable.
+ * would prove "equivocation" against an honest gateway. Retryable: retry once the receipt is durable.
  */
 export class NotDurableError extends GatewayError {
   override name = "NotDurableError";
   constructor(readonly callSeq: number) {
     super(
       `callSeq ${callSeq} is recorded but not durable yet (its group commit has not landed): no signature before then, retry shortly`,
+      { retryable: true },
     );
   }
 }
 
-/** Fewer than a quorum of validators approved an enclave; `refusals` holds each other validator's answer. */
+/**
+ * Fewer than a quorum of validators approved an enclave; `refusals` holds each other validator's
+ * answer. Retryable: validators that were down or behind may approve on a later try.
+ */
 export class EnclaveApprovalError extends GatewayError {
   override name = "EnclaveApprovalError";
   constructor(
@@ -100,17 +102,65 @@ export class EnclaveApprovalError extends GatewayError {
   ) {
     super(`Enclave ${enclave}: ${approved} of the ${quorum} validator approvals needed`, {
       details: refusals.map((r) => `${r.url}: ${r.error}`).join("; "),
+      retryable: true,
     });
   }
 }
 
-/** The attestation source (nitriding's endpoint) gave no usable document; `url` names where it asked. */
+/**
+ * The node refused a batch's `submitBatch` broadcast, classified from viem's typed errors and the
+ * chain's nonces (gateway/submit/broadcast.ts), never from the node's wording: `nonce-taken`
+ * (another transaction was mined at its nonce: resent under a fresh one) or `replace` (another
+ * pending transaction holds its nonce, or its fee cap is below the base fee: replaced with higher
+ * fees). Retryable: the submitter's next step does exactly that.
+ */
+export class BroadcastRefusedError extends GatewayError {
+  override name = "BroadcastRefusedError";
+  constructor(
+    readonly batchSeq: number,
+    readonly reason: "nonce-taken" | "replace",
+    cause: unknown,
+  ) {
+    super(
+      reason === "nonce-taken"
+        ? `broadcast of batch ${batchSeq}: nonce too low (taken by another transaction); resending under a fresh nonce`
+        : `broadcast of batch ${batchSeq}: underpriced (its nonce is held by another transaction); replacing with higher fees`,
+      { cause, retryable: true, docsPath: "#rpc-errors" },
+    );
+  }
+}
+
+/**
+ * The head batch's `submitBatch` would revert with the settlement's custom error `errorName`
+ * (inactive key, empty balance, ...): nothing is broadcast. Not retryable as is: it needs an
+ * operator (the submitter still re-checks every step, so it goes out once the cause is fixed).
+ */
+export class BatchWouldRevertError extends GatewayError {
+  override name = "BatchWouldRevertError";
+  constructor(
+    readonly batchSeq: number,
+    readonly errorName: string,
+    readonly args: readonly unknown[] | undefined,
+    cause: unknown,
+  ) {
+    super(`submitBatch(${batchSeq}) would revert with ${errorName}`, {
+      cause,
+      details: `${errorName}(${(args ?? []).map(String).join(", ")})`,
+      docsPath: "#rpc-errors",
+    });
+  }
+}
+
+/**
+ * The attestation source (nitriding's endpoint) gave no usable document; `url` names where it
+ * asked. Retryable when it was unreachable or answered 429/5xx; not for a bad nonce or document.
+ */
 export class AttestationSourceError extends GatewayError {
   override name = "AttestationSourceError";
   constructor(
     readonly url: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: BaseErrorParameters,
   ) {
     super(`Attestation source ${url}: ${message}`, options);
   }

@@ -29,5 +29,8 @@ export {
   NotDurableError,
   EnclaveApprovalError,
   AttestationSourceError,
+  BroadcastRefusedError,
+  BatchWouldRevertError,
 } from "./errors.js";
+export { BaseError, isRetryableError } from "../sdk/errors.js";
 export type { StoredReceipt } from "./record/receiptLayout.js";

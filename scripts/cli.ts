@@ -15,7 +15,7 @@ import type {
   VerifyAttestationReturnType,
 } from "../validator/attestation/index.js";
 import { DEFAULT_MAX_AGE_SEC } from "../validator/attestation/freshness.js"; // light: no viem
-import { UsageError } from "./cliErrors.js";
+import { ChainRefusal, describeError, UsageError } from "./cliErrors.js";
 
 // Loaded on first use, so `--help` and usage errors answer without loading viem and the verifier.
 const attestation = () => import("../validator/attestation/index.js");
@@ -314,7 +314,7 @@ async function gatewaySidecarCommand(args: string[]): Promise<number> {
   try {
     hook = await createSettlementHook(config as never);
   } catch (e) {
-    if (e instanceof GatewayConfigError) throw new UsageError(e.message);
+    if (e instanceof GatewayConfigError) throw new UsageError(e.shortMessage, { cause: e });
     throw e;
   }
   const server = await listen(createSidecarApp(hook), port, values.host ?? "127.0.0.1");
@@ -360,16 +360,15 @@ async function main(argv: string[]): Promise<number> {
     const code = (err as { code?: unknown }).code;
     if (err instanceof UsageError || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS"))) {
       const hint = `Run "proofpath ${command} --help" for usage.`;
-      process.stderr.write(`proofpath ${command}: ${(err as Error).message}\n${hint}\n`);
+      process.stderr.write(`proofpath ${command}: ${describeError(err)}\n${hint}\n`);
       return EXIT_USAGE;
     }
-    if ((err as Error)?.name === "ChainRefusal") {
-      const e = err as Error & { errorName?: string; errorArgs?: readonly unknown[] };
+    if (err instanceof ChainRefusal) {
       if (rest.includes("--json")) {
-        const error = { message: e.message, errorName: e.errorName, args: e.errorArgs };
+        const error = { message: err.shortMessage, errorName: err.errorName, args: err.errorArgs };
         process.stdout.write(`${JSON.stringify({ ok: false, error }, jsonReplacer, 2)}\n`);
       }
-      process.stderr.write(`proofpath ${command}: ${e.message}\n`);
+      process.stderr.write(`proofpath ${command}: ${describeError(err)}\n`);
       return EXIT_INVALID;
     }
     process.stderr.write(`proofpath ${command}: internal error: ${(err as Error)?.stack ?? String(err)}\n`);

@@ -41,7 +41,8 @@ import {
 } from "../sdk/readClient.js";
 import { batchHeaderSchema, hex32Schema, type BatchHeader, type Receipt } from "../sdk/types.js";
 import { buildEquivocationProof } from "../validator/equivocation.js";
-import { UsageError } from "./cliErrors.js";
+import { BaseError } from "../sdk/errors.js";
+import { describeError, UsageError } from "./cliErrors.js";
 
 export const EXIT = {
   final: 0,
@@ -139,7 +140,10 @@ interface Input {
   batchSeq?: bigint;
 }
 
-class BadInput extends Error {}
+/** The receipt file is not a receipt (reported as the verdict `bad-input`). Not retryable. */
+class BadInput extends BaseError {
+  override name = "BadInput";
+}
 
 function parseInput(text: string): Input {
   let raw: unknown;
@@ -231,7 +235,7 @@ export async function verifyReceipt(text: string, o: VerifyOptions, client?: Pub
   try {
     input = parseInput(text);
   } catch (e) {
-    if (e instanceof BadInput) return { verdict: "bad-input", reason: e.message, checks: {} };
+    if (e instanceof BadInput) return { verdict: "bad-input", reason: e.shortMessage, checks: {} };
     throw e;
   }
   const { receipt } = input;
@@ -276,7 +280,7 @@ export async function verifyReceipt(text: string, o: VerifyOptions, client?: Pub
     try {
       gw = await rc.fetchReceipt(o.da, receipt.callSeq);
     } catch (e) {
-      gwError = (e as Error).message;
+      gwError = describeError(e);
     }
   }
   const hint = input.header?.batchSeq ?? input.batchSeq ?? gw?.batchSeq ?? gw?.header?.batchSeq;

@@ -5,14 +5,15 @@
  * indexer is bundled. Integers that can exceed 2^53 arrive as decimal strings; call `BigInt` on them.
  */
 import type { Answer } from "../indexer/src/api/routes.js";
+import { BaseError } from "./errors.js";
 
 export type { Answer };
 export type Num = string | number | bigint;
 type Time = Num | Date;
 type Window = { from?: Time; to?: Time; granularity?: "hour" | "day" };
 
-/** A non-2xx answer: `error` is invalid_parameter, not_found or internal_error. */
-export class IndexerError extends Error {
+/** A non-2xx answer: `error` is invalid_parameter, not_found or internal_error. Retryable for 429 and 5xx. */
+export class IndexerError extends BaseError {
   override name = "IndexerError";
   constructor(
     readonly status: number,
@@ -20,7 +21,9 @@ export class IndexerError extends Error {
     readonly field?: string,
     readonly reason?: string,
   ) {
-    super(`indexer ${status} ${error}${field ? ` ${field}: ${reason}` : ""}`);
+    super(`indexer ${status} ${error}${field ? ` ${field}: ${reason}` : ""}`, {
+      retryable: status === 429 || status >= 500,
+    });
   }
 }
 

@@ -13,6 +13,7 @@ import type { Address, Hex, PublicClient } from "viem";
 import { gatewayRegistryAbi, proofSettlementAbi } from "./abis.js";
 import { recoverReceiptSigner, settlementDomain, type SettlementDomain } from "./eip712.js";
 import { hashHeader, receiptLeaf, voidLeaf } from "./hashing.js";
+import { BaseError, type BaseErrorParameters } from "./errors.js";
 import { buildTree } from "./merkle.js";
 import {
   addressSchema,
@@ -97,8 +98,15 @@ export interface GatewayReceipt {
   proof?: Hex[];
 }
 
-export class ReadClientError extends Error {
+/**
+ * A gateway, DA endpoint or the chain served something the read client cannot use (too large, not
+ * JSON, not matching what is settled). Retryable only for an HTTP 429 or 5xx answer.
+ */
+export class ReadClientError extends BaseError {
   override name = "ReadClientError";
+  constructor(shortMessage: string, parameters?: BaseErrorParameters) {
+    super(shortMessage, parameters);
+  }
 }
 
 const hexList = z.array(hex32Schema("proof"));
@@ -238,7 +246,10 @@ export function createReadClient(cfg: ReadClientConfig): ReadClient {
     const res = await doFetch(url, { redirect: "error" });
     if (res.status === 404) return undefined;
     const text = await boundedText(res, maxBytes, url);
-    if (!res.ok) throw new ReadClientError(`${url}: HTTP ${res.status} ${text.slice(0, 200)}`);
+    if (!res.ok)
+      throw new ReadClientError(`${url}: HTTP ${res.status} ${text.slice(0, 200)}`, {
+        retryable: res.status === 429 || res.status >= 500,
+      });
     try {
       return JSON.parse(text);
     } catch {

@@ -11,6 +11,7 @@ import { isIP } from "node:net";
 import { pipeline, type Readable } from "node:stream";
 import zlib from "node:zlib";
 import { Agent, request } from "undici";
+import { BaseError } from "../sdk/errors.js";
 import { isPrivateAddress } from "./addressPolicy.js";
 import {
   DaAddressRefusedError,
@@ -51,8 +52,9 @@ export function parseDaUrl(url: string): URL {
   return u;
 }
 
-/** Marks a refused address inside the socket error undici wraps it in. */
-class RefusedAddress extends Error {
+/** Marks a refused address inside the socket error undici wraps it in. Not retryable. */
+class RefusedAddress extends BaseError {
+  override name = "RefusedAddress";
   constructor(
     readonly host: string,
     readonly address: string,
@@ -110,7 +112,7 @@ export function createBoundedGet(opts: BoundedGetOptions): BoundedGet {
     const fail = (e: unknown): never => {
       if (e instanceof DaUnavailableError || e instanceof DaMalformedError || e instanceof DaUriInvalidError) throw e;
       const refused = findCause(e, RefusedAddress);
-      if (refused) throw new DaAddressRefusedError({ url, reason: refused.message });
+      if (refused) throw new DaAddressRefusedError({ url, reason: refused.shortMessage });
       const code = (e as { code?: string }).code;
       if (timedOut) throw new DaTimeoutError({ url, reason: `body not complete within ${opts.timeoutMs} ms` });
       if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_CONNECT_TIMEOUT") {

@@ -11,6 +11,7 @@ import {
   createPublicClient,
   createWalletClient,
   decodeErrorResult,
+  ExecutionRevertedError,
   fallback,
   http,
   type Address,
@@ -327,8 +328,10 @@ export function createValidatorChain(p: {
         }
         throw new TransactionRevertedError({ functionName, reason, cause: e });
       }
-      if (e instanceof ViemBaseError && /revert/i.test(e.message))
-        throw new TransactionRevertedError({ functionName, reason: e.shortMessage, cause: e });
+      // A revert without data (`revert()`, out of gas): viem types it as ExecutionRevertedError.
+      const reverted = e instanceof ViemBaseError ? e.walk((x) => x instanceof ExecutionRevertedError) : null;
+      if (reverted instanceof ExecutionRevertedError)
+        throw new TransactionRevertedError({ functionName, reason: reverted.shortMessage, cause: e });
       throw new RpcUnavailableError({ operation: functionName, cause: e });
     }
   }

@@ -15,14 +15,20 @@ export class ValidatorError extends BaseError {
   override name: string = "ValidatorError";
 }
 
-/** A transient failure: the same work may succeed later. */
+/** A transient failure: the same work may succeed later (`retryable` is true). */
 export class RetryableError extends ValidatorError {
-  override name = "RetryableError";
+  override name: string = "RetryableError";
+  constructor(shortMessage: string, parameters: ValidatorErrorParameters = {}) {
+    super(shortMessage, { ...parameters, retryable: true });
+  }
 }
 
-/** A permanent failure: retrying the same work cannot succeed. */
+/** A permanent failure: retrying the same work cannot succeed (`retryable` is false). */
 export class NonRetryableError extends ValidatorError {
-  override name = "NonRetryableError";
+  override name: string = "NonRetryableError";
+  constructor(shortMessage: string, parameters: ValidatorErrorParameters = {}) {
+    super(shortMessage, { ...parameters, retryable: false });
+  }
 }
 
 /** One problem of a validator config: the schema's `field` path and the `name` the operator set it by. */
@@ -139,7 +145,7 @@ export class DaUriInvalidError extends NonRetryableError {
 export class RpcUnavailableError extends RetryableError {
   override name = "RpcUnavailableError" as const;
   constructor({ operation, cause }: { operation: string; cause: unknown }) {
-    super(`RPC failed during ${operation}`, { cause });
+    super(`RPC failed during ${operation}`, { cause, docsPath: "#rpc-errors" });
   }
 }
 
@@ -160,7 +166,7 @@ export class TransactionRevertedError extends NonRetryableError {
   readonly functionName: string;
   readonly reason: string | undefined;
   constructor({ functionName, reason, cause }: { functionName: string; reason?: string | undefined; cause?: unknown }) {
-    super(`${functionName} reverted${reason ? `: ${reason}` : ""}`, { cause });
+    super(`${functionName} reverted${reason ? `: ${reason}` : ""}`, { cause, docsPath: "#rpc-errors" });
     this.functionName = functionName;
     this.reason = reason;
   }
@@ -213,8 +219,7 @@ export class ApprovalRefusedError extends NonRetryableError {
 
 /** True when `err` should be retried later rather than given up on. */
 export function isRetryable(err: unknown): boolean {
-  if (err instanceof RetryableError) return true;
-  if (err instanceof NonRetryableError) return false;
+  if (err instanceof BaseError) return err.retryable;
   // Unknown errors (bugs, unclassified library errors) are retried with backoff and logged: giving
   // up silently on a batch is worse than a noisy retry.
   return true;

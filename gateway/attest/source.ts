@@ -33,10 +33,13 @@ export function nitridingAttestationSource(baseUrl: string, timeoutMs = 10_000):
       try {
         res = await fetch(url, { redirect: "error", signal: AbortSignal.timeout(timeoutMs) });
       } catch (cause) {
-        throw new AttestationSourceError(url, `unreachable: ${(cause as Error).message}`, { cause });
+        throw new AttestationSourceError(url, `unreachable: ${(cause as Error).message}`, { cause, retryable: true });
       }
       const text = await res.text();
-      if (res.status !== 200) throw new AttestationSourceError(url, `HTTP ${res.status}: ${text.slice(0, 200)}`);
+      if (res.status !== 200)
+        throw new AttestationSourceError(url, `HTTP ${res.status}: ${text.slice(0, 200)}`, {
+          retryable: res.status === 429 || res.status >= 500,
+        });
       const b64 = text.trim();
       if (b64.length > (MAX_DOCUMENT_BYTES * 4) / 3 + 4 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64))
         throw new AttestationSourceError(url, "the answer is not a Base64 attestation document of at most 64 KiB");

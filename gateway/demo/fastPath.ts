@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { Hex } from "viem";
+import { BaseError } from "../../sdk/errors.js";
 import { keccak256Hex } from "../../sdk/hashing.js";
 import type { Call } from "../record/recorder.js";
 import type { ModelBackend } from "./backend.js";
@@ -21,7 +22,8 @@ export const chatRequestSchema = z.object({
   max_tokens: z.number().int().min(1).max(4096).optional(),
 });
 
-export class BadChatRequest extends Error {
+/** The chat request is not one the demo backend accepts (answered 400). Not retryable. */
+export class BadChatRequest extends BaseError {
   override name = "BadChatRequest";
 }
 

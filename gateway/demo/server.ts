@@ -45,7 +45,7 @@ export function createDemoApp(o: DemoGatewayOptions): Hono<{ Bindings: { outgoin
       result = await handleChat(body, o.backend);
     } catch (e) {
       if (e instanceof BadChatRequest)
-        return c.json({ error: { type: "invalid_request_error", message: e.message } }, 400);
+        return c.json({ error: { type: "invalid_request_error", message: e.shortMessage } }, 400);
       o.logger.error({ err: (e as Error).message }, "backend failed");
       return c.json({ error: { type: "backend_error", message: "the model backend failed" } }, 502);
     }

@@ -155,7 +155,7 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
       const { responseBytes, usage } = await answerChat(req.content, o.backend);
       return { status: 200, body: responseBytes, usage };
     } catch (e) {
-      if (e instanceof BadChatRequest) return innerError(400, "invalid_request_error", e.message);
+      if (e instanceof BadChatRequest) return innerError(400, "invalid_request_error", e.shortMessage);
       log.error({ err: (e as Error).message }, "backend failed");
       return innerError(502, "backend_error", "the model backend failed");
     }

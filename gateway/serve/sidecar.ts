@@ -57,7 +57,7 @@ export function createSidecarApp(hook: SettlementHook): Hono {
     try {
       rec = hook.record(parsed.data);
     } catch (e) {
-      if (e instanceof InvalidCallError) return c.json({ error: "bad_request", message: e.message }, 400);
+      if (e instanceof InvalidCallError) return c.json({ error: "bad_request", message: e.shortMessage }, 400);
       throw e;
     }
     const out = { callSeq: rec.callSeq.toString(), digest: rec.digest };

@@ -22,9 +22,11 @@ import { proofSettlementAbi } from "../../sdk/abis.js";
 import { toCompactSignature } from "../../sdk/eip712.js";
 import { readNextSeqs } from "../chain.js";
 import { crashPoint } from "../crash.js";
+import { BatchWouldRevertError, BroadcastRefusedError } from "../errors.js";
 import type { HookMetrics } from "../metrics.js";
 import { parseHeader, type Sealer } from "../seal/sealer.js";
 import type { BatchRow, Store } from "../store.js";
+import { classifyBroadcastError } from "./broadcast.js";
 
 export interface SubmitterDeps {
   store: Store;
@@ -46,15 +48,6 @@ export interface SubmitterDeps {
 
 /** Lookback for BatchSubmitted logs when the transaction that settled a batch is unknown. */
 const LOG_LOOKBACK = 50_000n;
-
-function errorText(e: unknown): string {
-  const parts: string[] = [];
-  for (let x: unknown = e, i = 0; x && i < 8; x = (x as { cause?: unknown }).cause, i++) {
-    const o = x as { message?: string; details?: string; shortMessage?: string };
-    parts.push(o.details ?? "", o.shortMessage ?? "", o.message ?? "");
-  }
-  return parts.join(" | ").toLowerCase();
-}
 
 export class Submitter {
   private nonce: number | undefined;
@@ -240,15 +233,9 @@ export class Submitter {
         return false;
       }
       if (name) {
-        this.d.log.error(
-          {
-            batchSeq: b.batchSeq,
-            error: name,
-            args: revert instanceof ContractFunctionRevertedError ? String(revert.data?.args) : undefined,
-          },
-          "submitBatch would revert",
-        );
-        throw new Error(`submitBatch(${b.batchSeq}) would revert with ${name}`);
+        const args = revert instanceof ContractFunctionRevertedError ? revert.data?.args : undefined;
+        this.d.log.error({ batchSeq: b.batchSeq, error: name, args: String(args) }, "submitBatch would revert");
+        throw new BatchWouldRevertError(b.batchSeq, name, args, e);
       }
       throw e;
     }
@@ -308,18 +295,21 @@ export class Submitter {
       await this.d.client.request({ method: "eth_sendRawTransaction", params: [b.txRaw as Hex] });
       crashPoint("after-broadcast");
     } catch (e) {
-      const t = errorText(e);
-      if (t.includes("already known") || t.includes("already imported")) return;
-      if (t.includes("nonce too low") || t.includes("nonce has already been used")) {
-        // The nonce is taken (maybe by this very transaction): resync; if it was not ours the
-        // batch is still unsettled and goes out again under a fresh nonce.
+      const refusal = await classifyBroadcastError(
+        this.d.client,
+        { hash: b.txHash as Hex, nonce: b.txNonce!, account: this.d.relayer },
+        e,
+      );
+      if (refusal === "ours") return; // already known / imported / mined
+      if (refusal === "nonce-taken") {
+        // Another transaction was mined at this nonce: resync; the batch is still unsettled and
+        // goes out again under a fresh nonce.
         this.nonce = undefined;
-        const mined = await this.d.client.getTransactionReceipt({ hash: b.txHash as Hex }).catch(() => undefined);
-        if (!mined) this.d.store.resetToSigned(b.batchSeq);
+        this.d.store.resetToSigned(b.batchSeq);
         this.again = true;
-        throw new Error(`broadcast of batch ${b.batchSeq}: nonce too low`, { cause: e });
+        throw new BroadcastRefusedError(b.batchSeq, "nonce-taken", e);
       }
-      if (t.includes("underpriced") || t.includes("replacement")) {
+      if (refusal === "replace") {
         // Another transaction holds this nonce: make the next step replace it with higher fees.
         this.d.store.setTx(b.batchSeq, {
           hash: b.txHash!,
@@ -329,7 +319,7 @@ export class Submitter {
           prioFee: BigInt(b.prioFee ?? "0"),
           sentAt: 0,
         });
-        throw new Error(`broadcast of batch ${b.batchSeq}: underpriced`, { cause: e });
+        throw new BroadcastRefusedError(b.batchSeq, "replace", e);
       }
       throw e; // dropped / timed out / 5xx: the stored transaction is rebroadcast next step
     }

@@ -30,23 +30,13 @@ import {
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { gatewayRegistryAbi, opgTokenAbi, proofSettlementAbi, timelockAbi, validatorSetAbi } from "../../sdk/abis.js";
 import { readDeployment, type Deployment } from "../../sdk/deployment.js";
-import { UsageError } from "../cliErrors.js";
+import { ChainRefusal, UsageError } from "../cliErrors.js";
 
 export const EXIT_OK = 0;
 export const EXIT_REFUSED = 1;
 export const EXIT_USAGE = 2;
 
-/** The chain refused a transaction or a call (exit 1); `errorName` is the decoded custom error. */
-export class ChainRefusal extends Error {
-  override name = "ChainRefusal";
-  constructor(
-    message: string,
-    readonly errorName?: string,
-    readonly errorArgs?: readonly unknown[],
-  ) {
-    super(message);
-  }
-}
+export { ChainRefusal };
 
 export const COMMON_OPTIONS_HELP = `Common options:
   --deployment <file>   Deployment record (default: PROOFPATH_DEPLOYMENT)
@@ -277,7 +267,7 @@ export async function execute(
     } catch (e) {
       const r = describeRevert(e);
       throw new ChainRefusal(
-        `${t.function} ${r.message}${sent.length ? ` (after ${sent.map((s) => `${s.function} ${s.hash}`).join(", ")})` : ""}`,
+        `${t.function} ${r.shortMessage}${sent.length ? ` (after ${sent.map((s) => `${s.function} ${s.hash}`).join(", ")})` : ""}`,
         r.errorName,
         r.errorArgs,
       );
@@ -287,7 +277,7 @@ export async function execute(
       hash = await wallet.sendTransaction({ to: t.to, data: t.data, value: t.value, account: from, chain: ctx.chain });
     } catch (e) {
       const r = describeRevert(e);
-      throw new ChainRefusal(`${t.function} was not sent: ${r.message}`, r.errorName, r.errorArgs);
+      throw new ChainRefusal(`${t.function} was not sent: ${r.shortMessage}`, r.errorName, r.errorArgs);
     }
     const receipt = await ctx.pub.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") throw new ChainRefusal(`${t.function} reverted on-chain (tx ${hash})`);

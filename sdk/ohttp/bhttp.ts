@@ -19,6 +19,8 @@
  * Indeterminate-length messages (framing indicators 2 and 3) are refused as unsupported.
  */
 
+import { BaseError } from "../errors.js";
+
 /** One field line, in message order. Names are lowercase; repeated names are kept as-is. */
 export type BhttpField = readonly [name: string, value: string];
 export type BhttpFields = readonly BhttpField[];
@@ -75,29 +77,31 @@ export const MEDIA_TYPE_BHTTP = "message/bhttp";
 const MAX_VARINT = Number.MAX_SAFE_INTEGER;
 
 // ---------------------------------------------------------------------------------------------
-// Errors (viem style: `name`, `shortMessage`, details in `message`)
+// Errors (viem style, on sdk/errors.ts: `name`, `shortMessage`, `reason` names the problem)
 // ---------------------------------------------------------------------------------------------
 
-/** A `message/bhttp` byte string that RFC 9292 calls invalid (or that this codec does not support). */
-export class BhttpDecodeError extends Error {
+/** A `message/bhttp` byte string that RFC 9292 calls invalid (or that this codec does not support). Not retryable. */
+export class BhttpDecodeError extends BaseError {
   override name = "BhttpDecodeError" as const;
-  readonly shortMessage: string;
+  /** What is wrong, without the byte offset. */
+  readonly reason: string;
   /** Byte offset at which the problem was found. */
   readonly offset: number;
-  constructor(shortMessage: string, offset: number) {
-    super(`Invalid binary HTTP message: ${shortMessage} (at byte ${offset}).`);
-    this.shortMessage = shortMessage;
+  constructor(reason: string, offset: number) {
+    super(`Invalid binary HTTP message: ${reason} (at byte ${offset}).`);
+    this.reason = reason;
     this.offset = offset;
   }
 }
 
-/** A request/response value that cannot be represented as a valid `message/bhttp`. */
-export class BhttpEncodeError extends Error {
+/** A request/response value that cannot be represented as a valid `message/bhttp`. Not retryable. */
+export class BhttpEncodeError extends BaseError {
   override name = "BhttpEncodeError" as const;
-  readonly shortMessage: string;
-  constructor(shortMessage: string) {
-    super(`Cannot encode binary HTTP message: ${shortMessage}.`);
-    this.shortMessage = shortMessage;
+  /** What cannot be encoded. */
+  readonly reason: string;
+  constructor(reason: string) {
+    super(`Cannot encode binary HTTP message: ${reason}.`);
+    this.reason = reason;
   }
 }
 
@@ -481,7 +485,7 @@ function decodeFieldSection(r: Reader, section: "header" | "trailer"): [string, 
       value = sub.lengthPrefixed("field value");
     } catch (e) {
       if (e instanceof BhttpDecodeError) {
-        throw new BhttpDecodeError(`field line overruns the ${section} section (${e.shortMessage})`, e.offset);
+        throw new BhttpDecodeError(`field line overruns the ${section} section (${e.reason})`, e.offset);
       }
       throw e;
     }

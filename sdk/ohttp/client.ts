@@ -41,7 +41,7 @@ import {
   type SignedCallReceipt,
 } from "./receipts.js";
 
-/** The gateway key config does not hash to the value the client was told to expect. */
+/** The gateway key config does not hash to the value the client was told to expect. Not retryable. */
 export class OhttpKeyConfigMismatchError extends OhttpError {
   override name = "OhttpKeyConfigMismatchError";
   readonly expected: Hex;
@@ -55,7 +55,10 @@ export class OhttpKeyConfigMismatchError extends OhttpError {
   }
 }
 
-/** The relay (or gateway behind it) answered with something other than an encapsulated response. */
+/**
+ * The relay (or gateway behind it) answered with something other than an encapsulated response.
+ * Retryable when the status is 429 or 5xx (the relay or gateway is busy or down).
+ */
 export class OhttpRelayError extends OhttpError {
   override name = "OhttpRelayError";
   readonly status: number;
@@ -63,6 +66,7 @@ export class OhttpRelayError extends OhttpError {
   constructor(status: number, contentType: string | null) {
     super(
       `OHTTP relay returned HTTP ${status} (${contentType ?? "no content-type"}) instead of ${MEDIA_TYPE_OHTTP_RESPONSE}.`,
+      { retryable: status === 429 || status >= 500 },
     );
     this.status = status;
     this.contentType = contentType;

@@ -66,7 +66,7 @@ const LABEL_NONCE = te.encode("nonce");
 // Errors
 // ---------------------------------------------------------------------------------------------
 
-/** The message is shorter than its fixed-size parts require. */
+/** The message is shorter than its fixed-size parts require. Not retryable. */
 export class OhttpTruncatedError extends OhttpError {
   override name = "OhttpTruncatedError";
   readonly minLength: number;
@@ -78,7 +78,7 @@ export class OhttpTruncatedError extends OhttpError {
   }
 }
 
-/** The request names a key id this gateway does not hold (rotated away, or wrong gateway). */
+/** The request names a key id this gateway does not hold (rotated away, or wrong gateway). Not retryable: fetch the key config again. */
 export class OhttpUnknownKeyError extends OhttpError {
   override name = "OhttpUnknownKeyError";
   readonly keyId: number;
@@ -93,6 +93,7 @@ export class OhttpUnknownKeyError extends OhttpError {
 /**
  * Authenticated decryption failed: the message was altered, sealed to another key, or is not
  * an OHTTP message at all. Deliberately says nothing more specific (no padding/tag oracles).
+ * Not retryable.
  */
 export class OhttpDecryptError extends OhttpError {
   override name = "OhttpDecryptError";
@@ -103,7 +104,8 @@ export class OhttpDecryptError extends OhttpError {
 
 /**
  * The encapsulated request was already seen, its time is outside the window, or the replay cache
- * is full and can no longer tell (`full`); see `OhttpReplayGuard`.
+ * is full and can no longer tell (`full`); see `OhttpReplayGuard`. Retryable only when `full`
+ * (a fresh request may pass once the cache has room); a replay or a bad time is refused for good.
  */
 export class OhttpReplayError extends OhttpError {
   override name = "OhttpReplayError";
@@ -115,7 +117,7 @@ export class OhttpReplayError extends OhttpError {
         : reason === "full"
           ? "OHTTP request rejected: the replay cache is full."
           : `OHTTP request rejected: its time is ${reason === "stale" ? "too old" : "too far in the future"}.`,
-      { details },
+      { details, retryable: reason === "full" },
     );
     this.reason = reason;
   }

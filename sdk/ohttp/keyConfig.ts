@@ -18,6 +18,7 @@
  * Decoding understands the public-key sizes of every RFC 9180 DHKEM so that foreign configs in
  * a list can be read (and skipped); only the proofpath suite can be used for encapsulation.
  */
+import { BaseError, type BaseErrorParameters } from "../errors.js";
 import { x25519 } from "@noble/curves/ed25519.js";
 import { keccak256, type Hex } from "viem";
 
@@ -55,21 +56,18 @@ export const DEFAULT_SYMMETRIC: readonly SymmetricSuite[] = Object.freeze([
 ]);
 
 // ---------------------------------------------------------------------------------------------
-// Errors (viem style). `OhttpError` is the base of every OHTTP error in sdk/ohttp.
+// Errors (viem style, on sdk/errors.ts). `OhttpError` is the base of every OHTTP error in
+// sdk/ohttp; none is retryable unless its class says so.
 // ---------------------------------------------------------------------------------------------
 
-export class OhttpError extends Error {
+export class OhttpError extends BaseError {
   override name: string = "OhttpError";
-  readonly shortMessage: string;
-  constructor(shortMessage: string, options?: { details?: string; cause?: unknown }) {
-    super(options?.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, {
-      cause: options?.cause,
-    });
-    this.shortMessage = shortMessage;
+  constructor(shortMessage: string, options?: BaseErrorParameters) {
+    super(shortMessage, options);
   }
 }
 
-/** Bytes that are not a well-formed key config / `application/ohttp-keys` list. */
+/** Bytes that are not a well-formed key config / `application/ohttp-keys` list. Not retryable. */
 export class OhttpKeyConfigError extends OhttpError {
   override name = "OhttpKeyConfigError";
   constructor(shortMessage: string) {
@@ -77,7 +75,7 @@ export class OhttpKeyConfigError extends OhttpError {
   }
 }
 
-/** A KEM / KDF / AEAD combination this implementation does not speak. */
+/** A KEM / KDF / AEAD combination this implementation does not speak. Not retryable. */
 export class OhttpUnsupportedSuiteError extends OhttpError {
   override name = "OhttpUnsupportedSuiteError";
   readonly kemId: number;

@@ -29,12 +29,12 @@ export interface CallReceipt {
   proof?: Hex[];
 }
 
-/** The gateway has no receipt for the call, or one that does not commit to the user's bytes. */
+/** The gateway has no receipt for the call, or one that does not commit to the user's bytes. Not retryable. */
 export class OhttpReceiptError extends OhttpError {
   override name = "OhttpReceiptError";
 }
 
-/** The receipt's signature is missing or is not the gateway key's under the settlement's EIP-712 domain. */
+/** The receipt's signature is missing or is not the gateway key's under the settlement's EIP-712 domain. Not retryable. */
 export class OhttpReceiptSignatureError extends OhttpReceiptError {
   override name = "OhttpReceiptSignatureError";
   constructor(

@@ -24,7 +24,7 @@ export interface SignedCallReceipt {
   proof?: Hex[];
 }
 
-/** The receipt the gateway served does not commit to the user's own ciphertexts: refused, not kept. */
+/** The receipt the gateway served does not commit to the user's own ciphertexts: refused, not kept. Not retryable. */
 export class OhttpReceiptMismatchError extends OhttpReceiptError {
   override name = "OhttpReceiptMismatchError";
   constructor(
@@ -39,7 +39,7 @@ export class OhttpReceiptMismatchError extends OhttpReceiptError {
 
 /**
  * No durable receipt within the bound. Nothing is lost: the receipt can be fetched later by
- * `requestHash` (`fetchCallReceipt`), and the call's ciphertexts hash to it.
+ * `requestHash` (`fetchCallReceipt`), and the call's ciphertexts hash to it. Retryable.
  */
 export class OhttpReceiptNotDurableError extends OhttpReceiptError {
   override name = "OhttpReceiptNotDurableError";
@@ -53,7 +53,7 @@ export class OhttpReceiptNotDurableError extends OhttpReceiptError {
   ) {
     super(
       `no durable receipt for request ${requestHash} after ${waitedMs} ms (last: ${lastState}); fetch it later by this request hash`,
-      options,
+      { ...options, retryable: true },
     );
   }
 }

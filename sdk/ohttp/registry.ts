@@ -35,7 +35,10 @@ export const DEFAULT_ACTIVE_MARGIN_SEC = 300;
 /** Default: re-read the registry at least once a minute while the client is used. */
 export const DEFAULT_RECHECK_INTERVAL_MS = 60_000;
 
-/** The registry does not vouch for the enclave's key config right now: nothing is encrypted to it. */
+/**
+ * The registry does not vouch for the enclave's key config right now: nothing is encrypted to it.
+ * Not retryable (nor is any subclass): the registry must change first.
+ */
 export class OhttpEnclaveUntrustedError extends OhttpError {
   override name: string = "OhttpEnclaveUntrustedError";
   constructor(

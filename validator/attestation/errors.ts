@@ -4,7 +4,7 @@
  * viem-style: every error has a `name`, a one-line `shortMessage`, `details`, optional
  * `metaMessages`, and the fields naming the bad value. Every failure has its own class, and all
  * of them extend {@link AttestationError}, so `err instanceof AttestationError` tells "the document
- * is not acceptable" apart from bugs.
+ * is not acceptable" apart from bugs. None is retryable: the same document fails the same way.
  */
 
 import { BaseError, type BaseErrorParameters } from "../../sdk/errors.js";

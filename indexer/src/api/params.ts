@@ -3,6 +3,7 @@
  * never echoing the raw input back, and never reaching the database.
  */
 import { z } from "zod";
+import { BaseError } from "../../../sdk/errors.js";
 
 export const MAX_LIMIT = 1000;
 const UINT64_MAX = (1n << 64n) - 1n;
@@ -92,7 +93,8 @@ export function encodeBatchCursor(submittedAt: bigint, id: string): string {
   return Buffer.from(JSON.stringify([submittedAt.toString(), id])).toString("base64url");
 }
 
-export class ParamError extends Error {
+/** A query or path parameter is invalid (answered 400 invalid_parameter). Not retryable. */
+export class ParamError extends BaseError {
   override name = "ParamError";
   constructor(
     readonly field: string,
