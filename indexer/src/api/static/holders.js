@@ -66,7 +66,21 @@
         width: Math.max(320, el.clientWidth || 480),
         height: 240,
         scales: { x: { time: true, range: () => [x[0] - pad, x[x.length - 1] + pad] } },
-        axes: [{}, { label: yLabel, size: 70, values: (u, vals) => vals.map(tick) }],
+        axes: [
+          {},
+          { label: yLabel, size: 70, values: (u, vals) => vals.map(tick) },
+          // A series with its own scale (calls beside OPG) gets its own axis on the right.
+          ...series
+            .filter((s) => s.scale)
+            .map((s) => ({
+              scale: s.scale,
+              side: 1,
+              label: s.label,
+              size: 60,
+              grid: { show: false },
+              values: (u, vals) => vals.map(tick),
+            })),
+        ],
         series: [
           {},
           ...series.map((s, i) => ({
@@ -74,6 +88,7 @@
             stroke: palette[i % palette.length],
             width: 2,
             points: { show: x.length < 60 },
+            ...(s.scale ? { scale: s.scale } : {}),
           })),
         ],
       },
@@ -147,9 +162,9 @@
       paid.map((r) => r.bucket),
       [
         { label: "fees distributed (OPG)", values: paid.map((r) => r.feesDistributed / OPG) },
-        { label: "calls (thousands)", values: paid.map((r) => r.calls / 1000) },
+        { label: "calls", values: paid.map((r) => r.calls), scale: "calls" },
       ],
-      "OPG / k calls",
+      "OPG",
       bucket.size,
     );
 
