@@ -134,6 +134,7 @@ export const batch = onchainTable(
     refund: t.bigint(),
     proofLatencyMs: t.bigint(), // attestedAt − lastServedAt
     finalityLatencyMs: t.bigint(), // finalizedAt − lastServedAt
+    receiptsIndexed: t.boolean().notNull(), // its calls are in `call` (the DA answered and matched the root)
   }),
   (t) => ({
     // The per-call range lookup: greatest firstCallSeq <= s for one gateway.
@@ -142,6 +143,26 @@ export const batch = onchainTable(
     submittedIdx: index().on(t.submittedAt),
     attestationIdx: index().on(t.attestationId),
   }),
+);
+
+/** One row per served call of a settled batch, from the receipts the gateway published at the
+ *  batch's daURI, kept only when they rebuild the settled root (src/lib/receipts.ts): the lookup
+ *  by request hash. A batch whose receipts could not be fetched has `receiptsIndexed` false. */
+export const call = onchainTable(
+  "call",
+  (t) => ({
+    id: t.text().primaryKey(), // `${gateway}:${callSeq}`
+    requestHash: t.hex().notNull(),
+    responseHash: t.hex().notNull(),
+    gateway: t.hex().notNull(),
+    callSeq: t.bigint().notNull(),
+    batchId: t.text().notNull(),
+    modelId: t.hex().notNull(),
+    inputTokens: t.integer().notNull(),
+    outputTokens: t.integer().notNull(),
+    servedAt: t.bigint().notNull(), // unix ms
+  }),
+  (t) => ({ requestIdx: index().on(t.requestHash) }),
 );
 
 /** Usage of one model inside one batch. */
@@ -209,6 +230,8 @@ export const networkRollup = onchainTable(
     rejected: t.integer().notNull(),
     feesDistributed: t.bigint().notNull(),
     burned: t.bigint().notNull(),
+    toValidators: t.bigint().notNull(),
+    toTreasury: t.bigint().notNull(),
     latencySumMs: t.bigint().notNull(),
     latencyCount: t.integer().notNull(),
   }),
@@ -286,6 +309,9 @@ export const batchRelations = relations(batch, ({ one, many }) => ({
   usageEntries: many(batchUsage),
 }));
 export const attestationRelations = relations(attestation, ({ many }) => ({ batches: many(batch) }));
+export const callRelations = relations(call, ({ one }) => ({
+  batch: one(batch, { fields: [call.batchId], references: [batch.id] }),
+}));
 export const batchUsageRelations = relations(batchUsage, ({ one }) => ({
   batch: one(batch, { fields: [batchUsage.batchId], references: [batch.id] }),
 }));

@@ -155,6 +155,8 @@ async function main(): Promise<number> {
       pgliteDir: path.join(workDir, "pglite"),
       port: await freePort(),
       logName: "start",
+      // The dashboard names the demo's models instead of showing their hashes.
+      env: { PROOFPATH_MODEL_NAMES: "proofpath-local-small,proofpath-local-large" },
     });
     stoppers.push(() => p.stop());
     await p.waitForBlock(await publicClient.getBlockNumber(), 180_000);

@@ -1,25 +1,8 @@
 /**
  * `proofpath verify-receipt <file|->`: a user checks their own call from the enclave-signed receipt
- * they hold, against the chain (sdk/readClient.ts) and, where needed, the batch the gateway
- * published at the header's daURI.
- *
- * Checks, in order (the first that fails decides):
- *   1. the input is a receipt with a 65-byte signature                       else bad-input (2)
- *   2. the signature is the receipt's gateway key's, EIP-712 under
- *      (chainId, settlement)                                                  else bad-input (2)
- *   3. that key is an enclave of this deployment                              else bad-input (2)
- *   4. it was approved, unexpired, not deactivated or slashed, on a
- *      non-revoked measurement when the call was served                       else invalid (1)
- *   5. a settled batch (BatchSubmitted, still the stored header) covers the
- *      callSeq                                                                else pending (3): not sealed / not submitted
- *   6. the receipt is proven in that header (input proof, the gateway's, or
- *      one rebuilt from the DA) — verifyReceipt gives the status:
- *        Finalized → final (0); Submitted / Attested → pending (3); Rejected → rejected (1)
- *   7. not proven: the DA's leaf at that callSeq differs from the signed
- *      receipt → fraud (1), with the challenge to submit; DA unusable →
- *      inconclusive (4)
- * A signature that is not the gateway's is bad input, not fraud: anyone can write such a file, so it
- * proves nothing against the gateway and nothing can be checked for it.
+ * they hold. The checks live in sdk/verifyReceipt.ts (the dashboard's verify page runs the same
+ * code in the browser); this file reads the input, prints the verdict, and on fraud builds the
+ * challenge to submit (commit, then reveal).
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -27,33 +10,22 @@ import { createPublicClient, encodeFunctionData, http, type Address, type Hex, t
 import { proofSettlementAbi } from "../sdk/abis.js";
 import { challengeCommitment, newSalt } from "../sdk/challenge.js";
 import { readDeployment, type Deployment } from "../sdk/deployment.js";
-import { hashHeader, hashReceipt, receiptLeaf } from "../sdk/hashing.js";
+import { hashReceipt } from "../sdk/hashing.js";
 import {
-  createReadClient,
-  isSignedByGateway,
-  leafOfBatchLeaf,
-  pickReceipt,
-  type BatchLeaf,
-  type BatchStatus,
-  type KeyAt,
-  type OnChainBatch,
-  type ReadClient,
-} from "../sdk/readClient.js";
-import { batchHeaderSchema, hex32Schema, type BatchHeader, type Receipt } from "../sdk/types.js";
+  ChainMismatchError,
+  isoOfUnixSec as iso,
+  VERDICT_EXIT,
+  verifyReceipt as runChecks,
+  type FraudEvidence,
+  type Verdict,
+  type VerifyReport,
+} from "../sdk/verifyReceipt.js";
 import { buildEquivocationProof } from "../validator/equivocation.js";
 import { BaseError } from "../sdk/errors.js";
 import { describeError, UsageError } from "./cliErrors.js";
 
-export const EXIT = {
-  final: 0,
-  fraud: 1,
-  rejected: 1,
-  invalid: 1,
-  "bad-input": 2,
-  pending: 3,
-  inconclusive: 4,
-} as const;
-export type Verdict = keyof typeof EXIT;
+export const EXIT = VERDICT_EXIT;
+export type { Verdict };
 
 export const VERIFY_RECEIPT_HELP = `Usage: proofpath verify-receipt <file|-> [options]
 
@@ -108,272 +80,23 @@ export interface Challenge {
   note: string;
 }
 
-export interface Report {
-  verdict: Verdict;
-  reason: string;
-  waitingFor?: "sealing" | "submission" | "attestation" | "finalization" | "window";
-  receipt?: Receipt;
-  checks: {
-    signature?: { ok: boolean; signer?: Address; domain?: { chainId: number; settlement: Address } };
-    key?: KeyAt;
-    batch?: {
-      batchSeq: string;
-      firstCallSeq: string;
-      count: number;
-      headerHash: Hex;
-      tx: Hex;
-      daURI: string;
-      status: BatchStatus;
-      windowEnd: string;
-      attestationId: number;
-    };
-    inclusion?: { proven: boolean; source?: "input" | "gateway" | "da"; settledLeaf?: Hex; receiptLeaf?: Hex };
-  };
-  challenge?: Challenge;
-}
+export type Report = VerifyReport & { challenge?: Challenge };
 
-interface Input {
-  receipt: Receipt;
-  signature: Hex;
-  header?: BatchHeader;
-  proof?: Hex[];
-  batchSeq?: bigint;
-}
-
-/** The receipt file is not a receipt (reported as the verdict `bad-input`). Not retryable. */
-class BadInput extends BaseError {
-  override name = "BadInput";
-}
-
-function parseInput(text: string): Input {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new BadInput(`not JSON: ${(e as Error).message}`);
-  }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
-    throw new BadInput('expected a JSON object with "receipt" and "receiptSignature"');
-  const o = raw as Record<string, unknown>;
-  if (typeof o.receipt !== "object" || o.receipt === null) throw new BadInput('missing "receipt"');
-  if ((o.receipt as { kind?: unknown }).kind === "void")
-    throw new BadInput("the receipt is void: that callSeq was never served");
-  let receipt: Receipt;
-  try {
-    receipt = pickReceipt(o.receipt);
-  } catch (e) {
-    const issue = (e as { issues?: { message: string }[] }).issues?.[0]?.message;
-    throw new BadInput(`receipt: ${issue ?? (e as Error).message}`);
-  }
-  const sig = o.receiptSignature ?? o.signature;
-  if (typeof sig !== "string" || !/^0x[0-9a-fA-F]{130}$/.test(sig))
-    throw new BadInput('missing "receiptSignature" (the enclave\'s 65-byte EIP-712 signature, 0x + 130 hex)');
-  const input: Input = { receipt, signature: sig as Hex };
-  if (o.header !== undefined && o.header !== null) {
-    const h = batchHeaderSchema.safeParse(o.header);
-    if (!h.success) throw new BadInput(`header: ${h.error.issues[0]!.message}`);
-    input.header = h.data;
-  }
-  if (o.proof !== undefined && o.proof !== null) {
-    if (!Array.isArray(o.proof)) throw new BadInput("proof: expected an array of bytes32");
-    try {
-      input.proof = o.proof.map((p) => hex32Schema("proof").parse(p));
-    } catch {
-      throw new BadInput("proof: expected an array of bytes32 hex strings");
-    }
-  }
-  if (typeof o.batchSeq === "number" || typeof o.batchSeq === "string") {
-    try {
-      input.batchSeq = BigInt(o.batchSeq);
-    } catch {
-      /* a hint only */
-    }
-  }
-  return input;
-}
-
-const iso = (unixSec: bigint) => new Date(Number(unixSec) * 1000).toISOString();
 const jsonSafe = (v: unknown): unknown =>
   JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)));
 
-function statusVerdict(r: Report, status: BatchStatus, onchain: OnChainBatch, window: number, nowSec: bigint): Report {
-  const b = r.checks.batch!.batchSeq;
-  switch (status) {
-    case "Finalized":
-      return { ...r, verdict: "final", reason: `batch ${b} is Finalized: the call is settled for good` };
-    case "Submitted":
-      return {
-        ...r,
-        verdict: "pending",
-        waitingFor: "attestation",
-        reason: `batch ${b} is Submitted: waiting for a validator quorum to attest it (then a ${window} s challenge window)`,
-      };
-    case "Attested":
-      if (onchain.windowEnd > nowSec)
-        return {
-          ...r,
-          verdict: "pending",
-          waitingFor: "window",
-          reason: `batch ${b} is Attested: waiting for the challenge window to end at ${iso(onchain.windowEnd)}, then for anyone to finalize it`,
-        };
-      return {
-        ...r,
-        verdict: "pending",
-        waitingFor: "finalization",
-        reason: `batch ${b} is Attested and its window ended at ${iso(onchain.windowEnd)}: waiting for anyone to finalize it`,
-      };
-    case "Rejected":
-      return { ...r, verdict: "rejected", reason: `batch ${b} was Rejected: this call will never be final` };
-    default:
-      return { ...r, verdict: "inconclusive", reason: `batch ${b} has no status on-chain` };
-  }
-}
-
-/** Runs every check on `text` (the input file's content) and returns the verdict with its evidence. */
-export async function verifyReceipt(text: string, o: VerifyOptions, client?: PublicClient): Promise<Report> {
-  let input: Input;
-  try {
-    input = parseInput(text);
-  } catch (e) {
-    if (e instanceof BadInput) return { verdict: "bad-input", reason: e.shortMessage, checks: {} };
-    throw e;
-  }
-  const { receipt } = input;
-  const pub = client ?? (createPublicClient({ transport: http(o.rpc, { retryCount: 1 }) }) as PublicClient);
-  const rc: ReadClient = createReadClient({ client: pub, deployment: o.deployment });
-  const r: Report = { verdict: "inconclusive", reason: "", receipt, checks: {} };
-  let chainId: number;
-  try {
-    chainId = await pub.getChainId();
-  } catch (e) {
-    return { ...r, reason: `cannot reach the chain at ${o.rpc}: ${(e as Error).message.split("\n")[0]}` };
-  }
-  if (chainId !== o.deployment.chainId)
-    throw new UsageError(`the RPC is chain ${chainId}, the deployment is on chain ${o.deployment.chainId}`);
-
-  // 2. The enclave's signature.
-  const domain = await rc.domain();
-  const sig = await isSignedByGateway(domain, receipt, input.signature);
-  r.checks.signature = {
-    ok: sig.ok,
-    ...(sig.signer ? { signer: sig.signer } : {}),
-    domain: { chainId, settlement: rc.settlement },
-  };
-  if (!sig.ok) {
-    return {
-      ...r,
-      verdict: "bad-input",
-      reason: `the signature is not the gateway key's: it recovers to ${sig.signer ?? "nothing"}, not ${receipt.gateway} (EIP-712, chain ${chainId}, settlement ${rc.settlement})`,
-    };
-  }
-
-  // 3-4. The key, when the call was served.
-  const key = await rc.keyAt(receipt.gateway, receipt.servedAt);
-  r.checks.key = key;
-  if (!key.registered) return { ...r, verdict: "bad-input", reason: key.reason! };
-  if (!key.ok) return { ...r, verdict: "invalid", reason: key.reason! };
-
-  // 5. The settled batch of this callSeq (its header from the chain, whatever the input claims).
-  let gw: Awaited<ReturnType<ReadClient["fetchReceipt"]>>;
-  let gwError: string | undefined;
-  if (o.da && (!input.header || !input.proof)) {
-    try {
-      gw = await rc.fetchReceipt(o.da, receipt.callSeq);
-    } catch (e) {
-      gwError = describeError(e);
-    }
-  }
-  const hint = input.header?.batchSeq ?? input.batchSeq ?? gw?.batchSeq ?? gw?.header?.batchSeq;
-  let settled = await rc.settledBatchOf(receipt.gateway, receipt.callSeq, hint);
-  if (!settled && hint !== undefined) settled = await rc.settledBatchOf(receipt.gateway, receipt.callSeq);
-  if (!settled) {
-    const { nextCallSeq } = await rc.nextSeqs(receipt.gateway);
-    if (receipt.callSeq < nextCallSeq)
-      return {
-        ...r,
-        reason: `callSeq ${receipt.callSeq} is below the next settled callSeq ${nextCallSeq} but no stored batch covers it (a reorg?)`,
-      };
-    const sealed = input.header ?? gw?.header;
-    if (sealed)
-      return {
-        ...r,
-        verdict: "pending",
-        waitingFor: "submission",
-        reason: `sealed by the gateway into batch ${sealed.batchSeq}, not settled on-chain yet (the chain expects callSeq ${nextCallSeq} next): waiting for the gateway to submit it`,
-      };
-    const seen = gw ? ` (the gateway reports it ${gw.status})` : gwError ? ` (the gateway's DA: ${gwError})` : "";
-    return {
-      ...r,
-      verdict: "pending",
-      waitingFor: "sealing",
-      reason: `not in a settled batch yet${seen}: the chain expects callSeq ${nextCallSeq} next; waiting for the gateway to seal and submit it`,
-    };
-  }
-  const { header, headerHash } = settled;
-  const onchain = await rc.batch(receipt.gateway, header.batchSeq);
-  r.checks.batch = {
-    batchSeq: String(header.batchSeq),
-    firstCallSeq: String(header.firstCallSeq),
-    count: header.count,
-    headerHash,
-    tx: settled.txHash,
-    daURI: header.daURI,
-    status: onchain.status,
-    windowEnd: String(onchain.windowEnd),
-    attestationId: onchain.attestationId,
-  };
-  const window = Number(
-    await pub.readContract({ address: rc.settlement, abi: proofSettlementAbi, functionName: "challengeWindow" }),
-  );
-  const nowSec = (await pub.getBlock()).timestamp;
-
-  // 6. Proven in the settled header? Proofs from the input, then the gateway's.
-  const candidates: { source: "input" | "gateway"; proof: Hex[] }[] = [];
-  if (input.proof && (!input.header || hashHeader(input.header) === headerHash))
-    candidates.push({ source: "input", proof: input.proof });
-  if (gw?.proof && (!gw.header || hashHeader(gw.header) === headerHash))
-    candidates.push({ source: "gateway", proof: gw.proof });
-  for (const c of candidates) {
-    const status = await rc.receiptStatus(header, receipt, c.proof);
-    if (status !== "None") {
-      r.checks.inclusion = { proven: true, source: c.source };
-      return statusVerdict(r, status, onchain, window, nowSec);
-    }
-  }
-
-  // 7. Not proven by what we were given: ask the batch's own data what is settled at this callSeq.
-  let leaves: BatchLeaf[];
-  let proof: Hex[];
-  let settledLeaf: BatchLeaf;
-  try {
-    ({ leaves, proof, leaf: settledLeaf } = await rc.proofFromDa(header, receipt.callSeq));
-  } catch (e) {
-    r.checks.inclusion = { proven: false };
-    return {
-      ...r,
-      reason: `the receipt is not proven in settled batch ${header.batchSeq} by the proof given, and its data cannot be used to tell what is settled at callSeq ${receipt.callSeq}: ${(e as Error).message}`,
-    };
-  }
-  const mine = receiptLeaf(receipt);
-  const theirs = leafOfBatchLeaf(settledLeaf);
-  if (theirs === mine) {
-    const status = await rc.receiptStatus(header, receipt, proof);
-    r.checks.inclusion = { proven: status !== "None", source: "da" };
-    if (status === "None")
-      return { ...r, reason: `the batch's data proves the receipt, but verifyReceipt does not accept it` };
-    return statusVerdict(r, status, onchain, window, nowSec);
-  }
-
-  // Fraud: the enclave signed `receipt` for this callSeq and settled another leaf.
-  r.checks.inclusion = { proven: false, source: "da", settledLeaf: theirs, receiptLeaf: mine };
+/** The commit and reveal a user sends to challenge an equivocation (from anyone's address). */
+async function buildChallenge(report: VerifyReport, f: FraudEvidence, o: VerifyOptions): Promise<Challenge> {
+  const receipt = report.receipt!;
+  const { header, headerHash, onchain, nowSec } = f;
   const eq = await buildEquivocationProof({
-    chainId,
-    settlement: rc.settlement,
+    chainId: f.chainId,
+    settlement: f.settlement,
     header,
-    leaves,
-    signed: { receipt, signature: input.signature },
+    leaves: f.leaves,
+    signed: { receipt, signature: f.signature },
   });
-  const attesters = onchain.status === "Attested" ? await rc.attesters(onchain.attestationId) : [];
+  const attesters = onchain.status === "Attested" ? await f.readClient.attesters(onchain.attestationId) : [];
   const salt = o.salt ?? newSalt();
   const evidence = {
     signedReceipt: eq.signedReceipt,
@@ -385,7 +108,6 @@ export async function verifyReceipt(text: string, o: VerifyOptions, client?: Pub
   const revealArgs = [header, evidence, salt, attesters] as const;
   const commitment = o.challenger ? challengeCommitment(o.challenger, headerHash, hashReceipt(receipt), salt) : null;
   const open = onchain.status === "Submitted" || (onchain.status === "Attested" && onchain.windowEnd > nowSec);
-  const what = settledLeaf.kind === "void" ? "a void leaf" : "a different receipt";
   const note = open
     ? `From ${o.challenger ?? "your address (pass --challenger to get the commitment)"}: send commit, then the reveal in a later block` +
       (onchain.status === "Attested"
@@ -393,8 +115,8 @@ export async function verifyReceipt(text: string, o: VerifyOptions, client?: Pub
         : ", before the challenge window closes (it opens at attestation)") +
       ". Keep the salt secret until the reveal."
     : `The batch is ${onchain.status}${onchain.status === "Finalized" ? " and its challenge window is closed" : ""}: the challenge can no longer be submitted.`;
-  r.challenge = {
-    settlement: rc.settlement,
+  return {
+    settlement: f.settlement,
     challenger: o.challenger ?? null,
     salt,
     commitment,
@@ -417,11 +139,26 @@ export async function verifyReceipt(text: string, o: VerifyOptions, client?: Pub
     deadline: onchain.status === "Attested" ? String(onchain.windowEnd) : null,
     note,
   };
-  return {
-    ...r,
-    verdict: "fraud",
-    reason: `batch ${header.batchSeq} (${onchain.status}) settles ${what} at callSeq ${receipt.callSeq}, not the receipt the enclave signed: the gateway equivocated`,
-  };
+}
+
+/** Runs every check on `text` (the input file's content) and returns the verdict with its evidence. */
+export async function verifyReceipt(text: string, o: VerifyOptions, client?: PublicClient): Promise<Report> {
+  const pub = client ?? (createPublicClient({ transport: http(o.rpc, { retryCount: 1 }) }) as PublicClient);
+  let out: Awaited<ReturnType<typeof runChecks>>;
+  try {
+    out = await runChecks(text, { client: pub, deployment: o.deployment, ...(o.da ? { da: o.da } : {}) });
+  } catch (e) {
+    if (e instanceof ChainMismatchError) throw new UsageError(e.message);
+    throw e;
+  }
+  const { report, fraud } = out;
+  if (report.verdict === "inconclusive" && report.reason.startsWith("cannot reach the chain:"))
+    return {
+      ...report,
+      reason: report.reason.replace("cannot reach the chain:", `cannot reach the chain at ${o.rpc}:`),
+    };
+  if (!fraud) return report;
+  return { ...report, challenge: await buildChallenge(report, fraud, o) };
 }
 
 function formatText(file: string, rep: Report): string {

@@ -54,6 +54,8 @@ export function indexerClient(baseUrl: string, opts: IndexerClientOptions = {}) 
   return {
     /** Proof status of one call; `status: "pending"` until a batch covers it. */
     getCall: (gateway: string, callSeq: Num) => get<Answer<"getCall">>(`/calls/${seg(gateway)}/${seg(callSeq)}`),
+    /** The settled calls whose receipt carries `requestHash` (keccak256 of the request bytes), with per-call latencies. */
+    getCallsByRequest: (requestHash: string) => get<Answer<"getCallsByRequest">>(`/requests/${seg(requestHash)}`),
     listBatches: (
       q: {
         gateway?: string;
@@ -88,6 +90,7 @@ export function indexerClient(baseUrl: string, opts: IndexerClientOptions = {}) 
     getValidator: (address: string) => get<Answer<"getValidator">>(`/validators/${seg(address)}`),
     getNetworkStats: () => get<Answer<"getNetworkStats">>("/network/stats"),
     getNetworkActivity: (q: Window = {}) => get<Answer<"getNetworkActivity">>("/network/activity", q),
+    getConfig: () => get<Answer<"getConfig">>("/config"),
     /** The OpenAPI 3.1 document these functions follow. */
     getOpenApi: () =>
       get<{ openapi: string; paths: Record<string, unknown> } & Record<string, unknown>>("/openapi.json"),

@@ -132,6 +132,18 @@ const daLeafSchema = z.discriminatedUnion("kind", [
 ]);
 const daBatchSchema = z.object({ gateway: addressSchema("gateway"), receipts: z.array(daLeafSchema) });
 
+/** The leaves of a batch as a gateway publishes it at its daURI (`{ gateway, receipts }`), parsed. */
+export function parseBatchLeaves(daURI: string, raw: unknown): BatchLeaf[] {
+  if (raw === undefined) throw new ReadClientError(`${daURI}: not found (404)`);
+  const parsed = daBatchSchema.safeParse(raw);
+  if (!parsed.success) throw new ReadClientError(`${daURI}: ${firstIssue(parsed.error)}`);
+  const gw = parsed.data.gateway;
+  return parsed.data.receipts.map((r): BatchLeaf => {
+    if (r.kind === "void") return { kind: "void", gateway: r.gateway ?? gw, callSeq: r.callSeq };
+    return { kind: "served", receipt: pickReceipt({ ...r, gateway: r.gateway ?? gw }) };
+  });
+}
+
 /** The receipt's 8 fields out of a wider object (the gateway adds `kind`, `leaf`). */
 export function pickReceipt(raw: unknown): Receipt {
   const r = (raw ?? {}) as Record<string, unknown>;
@@ -167,7 +179,7 @@ export async function isSignedByGateway(
   }
 }
 
-async function boundedText(res: Response, maxBytes: number, url: string): Promise<string> {
+export async function boundedText(res: Response, maxBytes: number, url: string): Promise<string> {
   const len = Number(res.headers.get("content-length") ?? "0");
   if (len > maxBytes) throw new ReadClientError(`${url}: ${len} bytes is more than ${maxBytes}`);
   if (!res.body) return res.text();
@@ -452,15 +464,7 @@ export function createReadClient(cfg: ReadClientConfig): ReadClient {
     },
 
     async fetchBatchLeaves(daURI) {
-      const raw = await getJson(daURI, maxDaBytes);
-      if (raw === undefined) throw new ReadClientError(`${daURI}: not found (404)`);
-      const parsed = daBatchSchema.safeParse(raw);
-      if (!parsed.success) throw new ReadClientError(`${daURI}: ${firstIssue(parsed.error)}`);
-      const gw = parsed.data.gateway;
-      return parsed.data.receipts.map((r): BatchLeaf => {
-        if (r.kind === "void") return { kind: "void", gateway: r.gateway ?? gw, callSeq: r.callSeq };
-        return { kind: "served", receipt: pickReceipt({ ...r, gateway: r.gateway ?? gw }) };
-      });
+      return parseBatchLeaves(daURI, await getJson(daURI, maxDaBytes));
     },
 
     async proofFromDa(header, callSeq) {

@@ -4,6 +4,7 @@
  * are validated before any lookup: bad input is a 400 with a message, unknown ids a 404.
  */
 import { Hono, type Context } from "hono";
+import { cors } from "hono/cors";
 import { serve, type ServerType } from "@hono/node-server";
 import type { SettlementHook } from "../hook.js";
 import { jsonSafe } from "../json.js";
@@ -97,6 +98,11 @@ export function createHookApp(
   // Whole batches are up to megabytes each: a tighter budget of their own (a validator fetches each once).
   const batchLimiter = batchLimits instanceof PublicLimiter ? batchLimits : new PublicLimiter(batchLimits);
   const bytes = batchBytes instanceof ByteBudget ? batchBytes : new ByteBudget(batchBytes);
+  // Receipts and batches are public once durable: any page (the dashboard's verify page) may read
+  // them from a browser. No credentials, GET only; metrics and health stay same-origin.
+  const publicRead = cors({ origin: "*", allowMethods: ["GET"] });
+  app.use("/receipts/*", publicRead);
+  app.use("/batches/*", publicRead);
   app.use("*", limiter.middleware());
   app.use("/batches/*", batchLimiter.middleware());
 

@@ -4,10 +4,12 @@
  * and the network totals. The challenge window of a batch starts at its attestation.
  */
 import { ponder } from "ponder:registry";
-import { attestation, batch, batchUsage, feeRate, gateway, latencyHistogram, validator } from "ponder:schema";
+import { attestation, batch, batchUsage, call, feeRate, gateway, latencyHistogram, validator } from "ponder:schema";
 import { eq, sql } from "ponder";
 import { usageFee } from "../../sdk/fees.js";
+import { loadIndexerEnv } from "./lib/env.js";
 import { latencyBucket } from "./lib/latency.js";
+import { fetchSettledReceipts } from "./lib/receipts.js";
 import {
   bumpGatewayRollups,
   bumpModelRollups,
@@ -23,6 +25,7 @@ import {
 } from "./lib/store.js";
 
 type Hex = `0x${string}`;
+const { indexReceipts } = loadIndexerEnv();
 const batchId = (gw: Hex, seq: bigint) => `${gw.toLowerCase()}:${seq}`;
 
 ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
@@ -54,8 +57,32 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
     outputTokens += u.outputTokens;
   }
 
+  // The calls behind the root, for lookups by request hash (only what rebuilds the settled root).
+  const receipts = indexReceipts
+    ? await fetchSettledReceipts(a.daURI, { root: a.root, count: a.count, firstCallSeq: a.firstCallSeq })
+    : "receipt indexing is off";
+  if (typeof receipts === "string") {
+    if (indexReceipts) console.warn(`batch ${id}: calls not indexed by request hash: ${receipts}`);
+  } else if (receipts.length > 0) {
+    await db.insert(call).values(
+      receipts.map((r) => ({
+        id: `${gw}:${r.callSeq}`,
+        requestHash: r.requestHash.toLowerCase() as Hex,
+        responseHash: r.responseHash.toLowerCase() as Hex,
+        gateway: gw,
+        callSeq: r.callSeq,
+        batchId: id,
+        modelId: r.modelId.toLowerCase() as Hex,
+        inputTokens: r.inputTokens,
+        outputTokens: r.outputTokens,
+        servedAt: r.servedAt,
+      })),
+    );
+  }
+
   await db.insert(batch).values({
     id,
+    receiptsIndexed: typeof receipts !== "string",
     gateway: gw,
     batchSeq: a.batchSeq,
     firstCallSeq: a.firstCallSeq,
@@ -275,7 +302,12 @@ ponder.on("ProofSettlement:FeesDistributed", async ({ event, context }) => {
     toTreasury: a.toTreasury,
     burned: a.burned,
   });
-  await bumpNetworkRollups(db, event.block.timestamp, { feesDistributed: a.total, burned: a.burned });
+  await bumpNetworkRollups(db, event.block.timestamp, {
+    feesDistributed: a.total,
+    burned: a.burned,
+    toValidators: a.toValidators,
+    toTreasury: a.toTreasury,
+  });
 });
 
 ponder.on("ProofSettlement:RewardsClaimed", async ({ event, context }) => {

@@ -5,6 +5,7 @@
  */
 import { parseAbiItem, type Address, type PublicClient } from "viem";
 import type { Deployment } from "../../sdk/deployment.js";
+import { parseBatchLeaves } from "../../sdk/readClient.js";
 import type { Validator } from "../../validator/index.js";
 import type { Ponder } from "../../indexer/harness/ponder.js";
 
@@ -19,6 +20,9 @@ interface BatchRow {
   count: number;
   status: string;
   fee: string;
+  daURI: string;
+  attestedAt: string | null;
+  finalizedAt: string | null;
 }
 
 export interface SummaryInput {
@@ -43,7 +47,44 @@ export interface Summary {
   feesPaidWei: string;
   proofLatencyAvgMs: number | null;
   proofLatencyP95Ms: number | null;
+  /** Per call, from each call's own servedAt (its receipt at the batch's daURI) to the block time. */
+  servedToAttested: LatencyStats | null;
+  servedToFinal: LatencyStats | null;
   allFinalized: boolean;
+}
+
+interface LatencyStats {
+  avgMs: number;
+  p95Ms: number;
+  calls: number;
+}
+
+function stats(ms: number[]): LatencyStats | null {
+  if (!ms.length) return null;
+  const sorted = [...ms].sort((a, b) => a - b);
+  return {
+    avgMs: ms.reduce((n, x) => n + x, 0) / ms.length,
+    p95Ms: sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)]!,
+    calls: ms.length,
+  };
+}
+
+/** Per-call latencies: every receipt's servedAt (fetched from its batch's daURI) against the batch's attest and finalize times. */
+async function perCallLatencies(batches: BatchRow[]) {
+  const attested: number[] = [];
+  const final: number[] = [];
+  for (const b of batches) {
+    if (b.attestedAt === null) continue;
+    const res = await fetch(b.daURI);
+    if (!res.ok) continue;
+    for (const l of parseBatchLeaves(b.daURI, await res.json())) {
+      if (l.kind !== "served") continue;
+      const served = Number(l.receipt.servedAt);
+      attested.push(Number(b.attestedAt) * 1000 - served);
+      if (b.finalizedAt !== null) final.push(Number(b.finalizedAt) * 1000 - served);
+    }
+  }
+  return { servedToAttested: stats(attested), servedToFinal: stats(final) };
 }
 
 async function allBatches(ponder: Ponder, gateway: Address): Promise<BatchRow[]> {
@@ -76,7 +117,7 @@ export async function finality(ponder: Ponder, gateway: Address, served: number)
 }
 
 export async function computeSummary(i: SummaryInput): Promise<Summary> {
-  const stats = (await i.ponder.getJson("/network/stats")) as Record<string, any>;
+  const net = (await i.ponder.getJson("/network/stats")) as Record<string, any>;
   const { batches, finalizedCalls, allFinalized } = await finality(i.ponder, i.gateway, i.served);
 
   // Gas actually paid by the submit transactions, read from the chain.
@@ -91,18 +132,20 @@ export async function computeSummary(i: SummaryInput): Promise<Summary> {
   let submitGas = 0n;
   for (const hash of txs) submitGas += (await i.publicClient.getTransactionReceipt({ hash })).gasUsed;
   const leaves = logs.reduce((n, l) => n + Number(l.args.count ?? 0), 0);
+  const perCall = await perCallLatencies(batches);
 
   return {
     served: i.served,
-    callsSettled: Number(stats.callsSettled ?? 0),
+    callsSettled: Number(net.callsSettled ?? 0),
     callsFinalized: finalizedCalls,
     batches: batches.length,
-    batchesByStatus: stats.batchesByStatus ?? {},
+    batchesByStatus: net.batchesByStatus ?? {},
     submitGas: Number(submitGas),
     gasPerCall: leaves ? Number(submitGas) / leaves : 0,
-    feesPaidWei: String(stats.feesPaid ?? stats.feesSubmitted ?? "0"),
-    proofLatencyAvgMs: stats.proofLatency?.avgMs ?? null,
-    proofLatencyP95Ms: stats.proofLatency?.p95Ms ?? null,
+    feesPaidWei: String(net.feesPaid ?? net.feesSubmitted ?? "0"),
+    proofLatencyAvgMs: net.proofLatency?.avgMs ?? null,
+    proofLatencyP95Ms: net.proofLatency?.p95Ms ?? null,
+    ...perCall,
     allFinalized,
   };
 }
@@ -113,6 +156,8 @@ export async function printSummary(i: SummaryInput): Promise<Summary> {
     i.validators.map(async (v) => ({ v: v.address, owed: await rewardsOwed(i, v.address) })),
   );
   const sec = (ms: number | null) => (ms === null ? "n/a" : `${(ms / 1000).toFixed(1)} s`);
+  const lat = (l: LatencyStats | null) =>
+    l === null ? "n/a" : `avg ${sec(l.avgMs)}, p95 ${sec(l.p95Ms)} (${l.calls} calls)`;
   const rows: [string, string][] = [
     ["calls answered (load generator)", String(s.served)],
     ["calls settled (indexer)", String(s.callsSettled)],
@@ -125,7 +170,12 @@ export async function printSummary(i: SummaryInput): Promise<Summary> {
     ],
     ["gas per settled call (submit)", `${s.gasPerCall.toFixed(0)} (${s.submitGas.toLocaleString("en-US")} gas in all)`],
     ["fees paid", `${i.formatOpg(BigInt(s.feesPaidWei))} OPG`],
-    ["proof latency (served → finalized)", `avg ${sec(s.proofLatencyAvgMs)}, p95 ${sec(s.proofLatencyP95Ms)}`],
+    [
+      "batch proof latency (last served → attested)",
+      `avg ${sec(s.proofLatencyAvgMs)}, p95 ${sec(s.proofLatencyP95Ms)}`,
+    ],
+    ["per call: served → attested", lat(s.servedToAttested)],
+    ["per call: served → final", lat(s.servedToFinal)],
     ["validator rewards unclaimed", rewards.map((r) => `${r.v.slice(0, 8)}… ${i.formatOpg(r.owed)}`).join(", ")],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));

@@ -59,7 +59,8 @@ let compiled: WebAssembly.Module | undefined;
 
 /** A new instance (own memory). Checks known answers first: a wrong build must never hash leaves. */
 export function createKeccakWasm(): KeccakWasm {
-  compiled ??= new WebAssembly.Module(Buffer.from(KECCAK_WASM_BASE64, "base64"));
+  // atob, not Buffer: the SDK also runs in browsers (the dashboard's verify page).
+  compiled ??= new WebAssembly.Module(Uint8Array.from(atob(KECCAK_WASM_BASE64), (c) => c.charCodeAt(0)));
   const instance = new WebAssembly.Instance(compiled, {
     env: {
       abort: () => {

@@ -6,6 +6,7 @@ import { Hono, type Context } from "hono";
 import { db } from "ponder:api";
 import schema, {
   batch,
+  call,
   gateway,
   gatewayRollup,
   latencyHistogram,
@@ -16,6 +17,8 @@ import schema, {
   validator,
 } from "ponder:schema";
 import { and, asc, client, desc, eq, graphql, gt, gte, lt, lte, or, replaceBigInts, sql } from "ponder";
+import { keccak256, toHex } from "viem";
+import { loadIndexerEnv } from "../lib/env.js";
 import { quantileFromHistogram } from "../lib/latency.js";
 import { PERIODS } from "../lib/time.js";
 import { dashboard } from "./dashboard.js";
@@ -32,6 +35,7 @@ app.route("/", dashboard);
 // Every route's parameters and answer, declared once in routes.ts (also the OpenAPI document's source).
 const {
   callParams,
+  requestParams,
   batchListParams,
   batchParams,
   gatewayListParams,
@@ -108,6 +112,59 @@ app.get(R.honoPath(R.routes.getCall.path), async (c) => {
     return json(c, { gateway: gw, callSeq, status: "pending", final: false, batch: null });
   }
   return c.body(b.answer, 200, { "Content-Type": "application/json" });
+});
+
+// ------------------------------------------------------------------ calls by request hash
+
+/**
+ * The calls whose receipt carries this request hash (src/lib/receipts.ts indexes them from the DA,
+ * checked against the settled root), with their batch's status and the per-call latencies
+ * served → attested and served → final (block time − the receipt's servedAt). Prepared once, like
+ * the callSeq lookup: one probe of the requestHash index and one of the batch primary key.
+ */
+const requestLookup = db
+  .select({
+    gateway: call.gateway,
+    callSeq: call.callSeq,
+    status: batch.status,
+    batchId: call.batchId,
+    index: sql<string>`(${call.callSeq} - ${batch.firstCallSeq})::text`,
+    modelId: call.modelId,
+    responseHash: call.responseHash,
+    inputTokens: call.inputTokens,
+    outputTokens: call.outputTokens,
+    servedAt: call.servedAt,
+    submittedAt: batch.submittedAt,
+    attestedAt: batch.attestedAt,
+    windowEnd: batch.windowEnd,
+    finalizedAt: batch.finalizedAt,
+    submitTx: batch.submitTx,
+    attestTx: batch.attestTx,
+    finalizeTx: batch.finalizeTx,
+    rejectTx: batch.rejectTx,
+    daURI: batch.daURI,
+  })
+  .from(call)
+  .innerJoin(batch, eq(batch.id, call.batchId))
+  .where(eq(call.requestHash, sql.placeholder("requestHash")))
+  .orderBy(desc(call.servedAt))
+  .limit(10)
+  .prepare("proofpath_request_lookup");
+
+app.get(R.honoPath(R.routes.getCallsByRequest.path), async (c) => {
+  const { requestHash } = p.parseParams(requestParams, input(c));
+  const rows = await requestLookup.execute({ requestHash });
+  const since = (s: bigint | null, servedMs: bigint) => (s === null ? null : s * 1000n - servedMs);
+  return json(c, {
+    requestHash,
+    items: rows.map(({ submitTx, attestTx, finalizeTx, rejectTx, ...r }) => ({
+      ...r,
+      final: r.status === "finalized",
+      servedToAttestedMs: since(r.attestedAt, r.servedAt),
+      servedToFinalMs: since(r.finalizedAt, r.servedAt),
+      txs: { submit: submitTx, attest: attestTx, finalize: finalizeTx, reject: rejectTx },
+    })),
+  });
 });
 
 // ------------------------------------------------------------------ batches
@@ -405,6 +462,30 @@ app.get(R.honoPath(R.routes.getNetworkActivity.path), async (c) => {
     .orderBy(asc(networkRollup.bucket))
     .limit(MAX_BUCKETS);
   return json(c, { granularity: period, from, to, items: rows.map(({ period: _p, ...r }) => r) });
+});
+
+// ------------------------------------------------------------------ config
+
+/** What the dashboard shows: the chain's name, explorer links, model names; and the RPC the verify page checks against. */
+const env = loadIndexerEnv();
+const siteConfig = JSON.stringify({
+  chain: { id: env.deployment.chainId, name: env.site.chainName },
+  rpcUrl: env.site.publicRpcUrl,
+  explorerUrl: env.site.explorerUrl,
+  contracts: {
+    ProofSettlement: env.deployment.contracts.ProofSettlement,
+    GatewayRegistry: env.deployment.contracts.GatewayRegistry,
+    ValidatorSet: env.deployment.contracts.ValidatorSet,
+    OPGToken: env.deployment.contracts.OPGToken,
+  },
+  startBlock: env.deployment.startBlock,
+  // A name is attached to the modelId it hashes to (keccak256 of its UTF-8 bytes), so a wrong name
+  // in the config labels nothing rather than the wrong model.
+  models: Object.fromEntries(env.site.modelNames.map((n) => [keccak256(toHex(n)), n])),
+});
+app.get(R.honoPath(R.routes.getConfig.path), (c) => {
+  p.parseParams(noParams, input(c));
+  return c.body(siteConfig, 200, { "Content-Type": "application/json", "Cache-Control": "no-cache" });
 });
 
 // ------------------------------------------------------------------ OpenAPI

@@ -69,7 +69,15 @@ function operation(r: RouteSpec): Json {
 }
 
 /** Routes on the app that are not REST: the dashboard's files and Ponder's own endpoints. */
-export const NOT_REST = [/^\/$/, /^\/dashboard\.js$/, /^\/vendor\//, /^\/graphql$/, /^\/sql\//];
+export const NOT_REST = [
+  /^\/$/,
+  /^\/(holders|verify)$/,
+  /^\/(dashboard|holders|verify)\.js$/,
+  /^\/style\.css$/,
+  /^\/vendor\//,
+  /^\/graphql$/,
+  /^\/sql\//,
+];
 
 /**
  * Builds the document. `registered` is what the Hono app actually registered (`app.routes`): every

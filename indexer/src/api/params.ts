@@ -13,6 +13,11 @@ export const address = z
   .regex(/^0x[0-9a-fA-F]{40}$/, "expected a 0x-prefixed 20-byte hex address")
   .transform((s) => s.toLowerCase() as `0x${string}`);
 
+export const bytes32 = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, "expected 0x + 64 hex digits")
+  .transform((s) => s.toLowerCase() as `0x${string}`);
+
 export const uint64 = z
   .string()
   .regex(/^[0-9]{1,20}$/, "expected a non-negative decimal integer")

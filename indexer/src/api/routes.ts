@@ -11,6 +11,7 @@ import * as p from "./params.js";
 // ------------------------------------------------------------------ parameters
 
 export const callParams = p.params({ gateway: p.address, callSeq: p.uint64 });
+export const requestParams = p.params({ requestHash: p.bytes32 });
 export const batchListParams = p.params({
   gateway: p.address.optional(),
   status: p.batchStatus.optional(),
@@ -100,6 +101,48 @@ export const callAnswer = z.object({
   proofLatencyMs: nullable(dec).optional(),
 });
 
+export const requestAnswer = z.object({
+  requestHash: hex,
+  items: z
+    .array(
+      z.object({
+        gateway: addr,
+        callSeq: dec,
+        status: p.batchStatus,
+        final: z.boolean().describe("true only once the batch is finalized"),
+        batchId: z.string(),
+        index: dec.describe("the call's leaf index in its batch"),
+        modelId: hex,
+        responseHash: hex,
+        inputTokens: z.number().int(),
+        outputTokens: z.number().int(),
+        servedAt: dec.describe("unix ms, from the enclave-signed receipt"),
+        submittedAt: dec.describe("unix s"),
+        attestedAt: nullable(dec).describe("unix s"),
+        windowEnd: nullable(dec).describe("unix s"),
+        finalizedAt: nullable(dec).describe("unix s"),
+        servedToAttestedMs: nullable(dec).describe("attested (block time) − served; null until attested"),
+        servedToFinalMs: nullable(dec).describe("finalized (block time) − served; null until finalized"),
+        txs: z.object({ submit: hex, attest: nullable(hex), finalize: nullable(hex), reject: nullable(hex) }),
+        daURI: z.string(),
+      }),
+    )
+    .describe(
+      "settled calls with this request hash (normally one), newest first; empty until its batch is settled and indexed",
+    ),
+});
+
+export const configAnswer = z.object({
+  chain: z.object({ id: z.number().int(), name: z.string() }),
+  rpcUrl: z.string().describe("the JSON-RPC URL browsers use to check receipts against the chain"),
+  explorerUrl: z.string().nullable().describe("block explorer base: `${explorerUrl}/tx/${hash}`, `/address/${a}`"),
+  contracts: z.object({ ProofSettlement: hex, GatewayRegistry: hex, ValidatorSet: hex, OPGToken: hex }),
+  startBlock: z.number().int(),
+  models: z
+    .record(z.string(), z.string())
+    .describe("modelId → name, for the names the indexer was given (each checked by hash)"),
+});
+
 export const batchAnswer = z.object({
   id: z.string().describe("<gateway>:<batchSeq>"),
   gateway: addr,
@@ -135,6 +178,7 @@ export const batchAnswer = z.object({
   refund: nullable(dec),
   proofLatencyMs: nullable(dec),
   finalityLatencyMs: nullable(dec),
+  receiptsIndexed: z.boolean().describe("its calls can be looked up by request hash"),
 });
 
 export const gatewayAnswer = z.object({
@@ -210,6 +254,8 @@ export const networkActivityAnswer = z.object({
       rejected: z.number().int(),
       feesDistributed: dec,
       burned: dec,
+      toValidators: dec,
+      toTreasury: dec,
       latencySumMs: dec,
       latencyCount: z.number().int(),
     }),
@@ -298,6 +344,14 @@ export const routes = {
     params: callParams,
     answer: callAnswer,
   }),
+  getCallsByRequest: route({
+    path: "/requests/{requestHash}",
+    operationId: "getCallsByRequest",
+    summary: "Calls by request hash, with per-call latencies served → attested and served → final",
+    tag: "calls",
+    params: requestParams,
+    answer: requestAnswer,
+  }),
   listBatches: route({
     path: "/batches",
     operationId: "listBatches",
@@ -380,6 +434,14 @@ export const routes = {
     tag: "network",
     params: activityParams,
     answer: networkActivityAnswer,
+  }),
+  getConfig: route({
+    path: "/config",
+    operationId: "getConfig",
+    summary: "The chain, contracts, explorer and model names the dashboard shows",
+    tag: "meta",
+    params: noParams,
+    answer: configAnswer,
   }),
 } as const;
 

@@ -176,6 +176,8 @@ const zeroNetworkRollup = () => ({
   rejected: 0,
   feesDistributed: 0n,
   burned: 0n,
+  toValidators: 0n,
+  toTreasury: 0n,
   latencySumMs: 0n,
   latencyCount: 0,
 });

@@ -71,6 +71,10 @@
     return { x: xs, series: [...byKey].map(([label, values]) => ({ label, values })) };
   }
 
+  let config = { models: {}, explorerUrl: null, chain: { name: "", id: 0 } };
+  const modelName = (id) => config.models[String(id).toLowerCase()] ?? short(id);
+  const secs = (ms) => (ms == null ? "—" : `${fmt(Number(ms) / 1000, 1)} s`);
+
   async function refresh() {
     const g = $("#granularity").value;
     const [stats, activity, gateways, models, recent, validators] = await Promise.all([
@@ -145,7 +149,7 @@
     draw("chart-fees", fees.x, fees.series, "OPG");
     const m = pivot(
       models.items,
-      (r) => short(r.modelId),
+      (r) => modelName(r.modelId),
       (r) => Number(r.calls),
     );
     draw("chart-models", m.x, m.series, "calls");
@@ -213,13 +217,51 @@
     }
   });
 
+  $("#request-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const out = $("#lookup-result");
+    out.className = "";
+    out.textContent = "looking up…";
+    try {
+      const h = encodeURIComponent(e.target.requestHash.value.trim());
+      const r = await get(`/requests/${h}`);
+      if (!r.items.length) {
+        out.innerHTML = `<span data-found="0">no settled call with this request hash is indexed yet (it appears once its batch is submitted and the gateway's receipts match the root)</span>`;
+        return;
+      }
+      out.innerHTML = r.items
+        .map((c) =>
+          [
+            `<span class="status ${esc(c.status)}" data-status="${esc(c.status)}">${esc(c.status)}</span> ` +
+              (c.final
+                ? '<span class="final" data-final="true">final</span>'
+                : '<span class="not-final" data-final="false">not final</span>') +
+              ` call ${esc(c.callSeq)} of gateway ${esc(c.gateway)}`,
+            `model ${esc(modelName(c.modelId))}, ${esc(c.inputTokens)} + ${esc(c.outputTokens)} tokens, served ${new Date(Number(c.servedAt)).toLocaleString()}`,
+            `<span data-latency="attested">served → attested ${secs(c.servedToAttestedMs)}</span>, <span data-latency="final">served → final ${secs(c.servedToFinalMs)}</span>`,
+            `batch ${esc(c.batchId)} (leaf ${esc(c.index)}); receipts and proof: ${esc(c.daURI)}`,
+          ].join("\n"),
+        )
+        .join("\n\n");
+    } catch (err) {
+      out.className = "error";
+      out.textContent = String(err.message || err);
+    }
+  });
+
   $("#granularity").addEventListener("change", () => refresh().catch(report));
   function report(err) {
     window.__dashboard.errors.push(String(err?.message ? err.message : err));
     $("#updated").innerHTML = `<span class="error">${String(err.message || err).replace(/</g, "&lt;")}</span>`;
   }
-  refresh().then(() => {
-    window.__dashboard.ready = true;
-  }, report);
+  get("/config")
+    .then((c) => {
+      config = c;
+      $("#chain").textContent = `${c.chain.name} (chain ${c.chain.id})`;
+    })
+    .then(refresh)
+    .then(() => {
+      window.__dashboard.ready = true;
+    }, report);
   setInterval(() => refresh().catch(report), 10000);
 })();

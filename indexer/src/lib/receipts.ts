@@ -1,0 +1,49 @@
+/**
+ * The receipts behind a settled batch, for per-call rows (lookup by request hash). The chain holds
+ * only the root, so the indexer asks the gateway's DA (the header's daURI) and keeps the answer only
+ * when its leaves rebuild the settled root: what it indexes is exactly what the enclave settled.
+ * A DA that is down, slow or wrong costs the lookup for that batch, never the indexing: the batch
+ * row says `receiptsIndexed: false`. (Re-indexing later asks the DA again: the rows depend on it.)
+ */
+import { buildTree } from "../../../sdk/merkle.js";
+import { boundedText, leafOfBatchLeaf, parseBatchLeaves } from "../../../sdk/readClient.js";
+import type { Receipt } from "../../../sdk/types.js";
+
+const TIMEOUT_MS = 5_000;
+const MAX_BYTES = 64 * 1024 * 1024;
+/** After a failure, an origin is not asked again for this long (a dead DA must not stall a backfill). */
+const BACKOFF_MS = 30_000;
+const backoffUntil = new Map<string, number>();
+
+export interface SettledHeader {
+  root: `0x${string}`;
+  count: number;
+  firstCallSeq: bigint;
+}
+
+/** The served receipts of the batch at `daURI`, checked against `h.root`; an error string when not usable. */
+export async function fetchSettledReceipts(daURI: string, h: SettledHeader): Promise<Receipt[] | string> {
+  let url: URL;
+  try {
+    url = new URL(daURI);
+  } catch {
+    return "daURI is not a URL";
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return `daURI scheme ${url.protocol} is not fetched`;
+  const until = backoffUntil.get(url.origin);
+  if (until !== undefined && until > Date.now()) return `${url.origin} failed recently; not asked again yet`;
+  try {
+    const res = await fetch(url, { redirect: "error", signal: AbortSignal.timeout(TIMEOUT_MS) });
+    const text = await boundedText(res, MAX_BYTES, daURI);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const leaves = parseBatchLeaves(daURI, JSON.parse(text));
+    if (leaves.length !== h.count) return `${leaves.length} leaves for a header of count ${h.count}`;
+    if (buildTree(leaves.map(leafOfBatchLeaf)).root !== h.root.toLowerCase())
+      return "the published leaves do not rebuild the settled root";
+    backoffUntil.delete(url.origin);
+    return leaves.flatMap((l) => (l.kind === "served" ? [l.receipt] : []));
+  } catch (e) {
+    backoffUntil.set(url.origin, Date.now() + BACKOFF_MS);
+    return (e as Error).message;
+  }
+}
