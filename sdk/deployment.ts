@@ -1,5 +1,5 @@
 /**
- * The deployment record: the file `npm run deploy` (tools/deploy.ts) writes and every role reads its
+ * The deployment record: the file `npm run deploy` (scripts/deploy.ts) and `npm start` write and every role reads its
  * contract addresses and start block from. A library module (no artifacts, no deployer).
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";

@@ -7,7 +7,7 @@
  *
  * Wiring without set-once setters: the registry and the validator set are constructed with the
  * settlement's address, predicted from the deployer's nonce (the `settlement` parameter, which
- * scripts/deploy.ts computes once and keeps beside the journal). The transactions run strictly one
+ * tools/deployIgnition.ts computes, or reads back from the journal on a resume). The transactions run strictly one
  * after another (`after`), so the settlement takes a known nonce; its constructor still checks that
  * both point at it, so a wrong prediction reverts instead of wiring the wrong contracts.
  */
