@@ -35,8 +35,7 @@ describe("npm run deploy resumes a deployment killed midway (Ignition journal)",
   this.timeout(240_000);
   let chain: DevChain | undefined;
   let dir: string;
-  const deploymentId = `test-resume-${process.pid}-${Date.now()}`;
-  const deploymentDir = path.join(root, "ignition/deployments", deploymentId);
+  const dirs: string[] = [];
 
   before(() => {
     dir = mkdtempSync(path.join(tmpdir(), "proofpath-resume-"));
@@ -44,11 +43,23 @@ describe("npm run deploy resumes a deployment killed midway (Ignition journal)",
   after(async () => {
     await chain?.stop();
     rmSync(dir, { recursive: true, force: true });
-    rmSync(deploymentDir, { recursive: true, force: true });
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  it("test_deployKilledAfterFirstContract_rerun_completesWithoutDeployingAnyContractTwice", async () => {
+  // After the first contract the settlement's address is predicted afresh on the rerun; after the third
+  // (ValidatorSet) it is read back from the journal, where the validator set's arguments hold it.
+  const cases: [string, number][] = [
+    ["test_deployKilledAfterFirstContract_rerun_completesWithoutDeployingAnyContractTwice", 1],
+    ["test_deployKilledAfterValidatorSet_rerun_keepsJournaledSettlementAddressAndCompletes", 3],
+  ];
+  for (const [title, killAfter] of cases) it(title, () => killAndResume(killAfter));
+
+  async function killAndResume(killAfter: number) {
+    await chain?.stop();
     chain = await startDevChain();
+    const deploymentId = `test-resume-${killAfter}-${process.pid}-${Date.now()}`;
+    const deploymentDir = path.join(root, "ignition/deployments", deploymentId);
+    dirs.push(deploymentDir);
     const test = createTestClient({ chain: chain.chain, mode: "anvil", transport: http(chain.rpcUrl) }).extend(
       publicActions,
     );
@@ -64,17 +75,17 @@ describe("npm run deploy resumes a deployment killed midway (Ignition journal)",
     const args = ["--deployment-id", deploymentId, "--out", out];
 
     // First run: mine each transaction (and Ignition's 5 confirmations on a non-automining chain) until
-    // the first contract is executed and the second contract's transaction is sent; then SIGKILL.
+    // `killAfter` contracts are executed and the next one's transaction is sent; then SIGKILL.
     const first = startDeploy(env, args);
     let journal = readJournal(deploymentDir);
-    await until("the first contract executed and the second one's transaction sent", async () => {
+    await until(`${killAfter} contracts executed and the next one's transaction sent`, async () => {
       if (first.child.exitCode !== null) throw new Error(`deploy exited early:\n${first.output()}`);
       journal = readJournal(deploymentDir);
       const done = [...journal.futures.values()].filter((f) => f.complete).length;
       const sentNotDone = [...journal.futures.values()].filter((f) => !f.complete && f.nonces.length).length;
       const { pending } = await test.getTxpoolStatus();
-      if (done === 0 && pending > 0) await test.mine({ blocks: 5 }); // after the first contract, mine nothing
-      return done === 1 && sentNotDone === 1 && pending === 1 ? true : undefined;
+      if (done < killAfter && pending > 0) await test.mine({ blocks: 5 }); // then mine nothing more
+      return done === killAfter && sentNotDone === 1 && pending === 1 ? true : undefined;
     });
     first.child.kill("SIGKILL");
     await first.exited;
@@ -82,16 +93,19 @@ describe("npm run deploy resumes a deployment killed midway (Ignition journal)",
       .filter(([, f]) => f.complete)
       .map(([id, f]) => `${id} ${f.address}`);
     const inFlightAtKill = [...journal.futures].filter(([, f]) => !f.complete && f.nonces.length).map(([id]) => id);
+    const order = ["OPGToken", "Timelock", "ValidatorSet", "GatewayRegistry", "ProofSettlement"].map(
+      (n) => `Proofpath#${n}`,
+    );
     assert.deepEqual(
       executedBeforeKill.map((s) => s.split(" ")[0]),
-      ["Proofpath#OPGToken"],
+      order.slice(0, killAfter),
     );
-    assert.deepEqual(inFlightAtKill, ["Proofpath#Timelock"]);
-    assert.equal(await test.getTransactionCount({ address: deployer }), 1, "one transaction mined before the kill");
+    assert.deepEqual(inFlightAtKill, [order[killAfter]]);
+    assert.equal(await test.getTransactionCount({ address: deployer }), killAfter, "mined before the kill");
     assert.equal(
       await test.getTransactionCount({ address: deployer, blockTag: "pending" }),
-      2,
-      "the Timelock's transaction is in the mempool",
+      killAfter + 1,
+      "the next transaction is in the mempool",
     );
     console.log(`      before the kill: executed ${executedBeforeKill.join(", ")}; sent, not mined: ${inFlightAtKill}`);
 
@@ -153,5 +167,5 @@ describe("npm run deploy resumes a deployment killed midway (Ignition journal)",
     assert.match(d.gitCommit ?? "", /^[0-9a-f]{40}$/);
     assert.equal(d.ignition?.deploymentId, deploymentId);
     assert.equal(d.parameters?.quorum, 2);
-  });
+  }
 });
