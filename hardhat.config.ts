@@ -1,9 +1,12 @@
 import { createRequire } from "node:module";
-import { defineConfig } from "hardhat/config";
+import { configVariable, defineConfig } from "hardhat/config";
 import hardhatMocha from "@nomicfoundation/hardhat-mocha";
 import hardhatViem from "@nomicfoundation/hardhat-viem";
 import hardhatViemAssertions from "@nomicfoundation/hardhat-viem-assertions";
 import hardhatNetworkHelpers from "@nomicfoundation/hardhat-network-helpers";
+import hardhatIgnitionViem from "@nomicfoundation/hardhat-ignition-viem";
+import hardhatKeystore from "@nomicfoundation/hardhat-keystore";
+import hardhatVerify from "@nomicfoundation/hardhat-verify";
 
 const require = createRequire(import.meta.url);
 
@@ -21,7 +24,15 @@ const solc = {
 };
 
 export default defineConfig({
-  plugins: [hardhatMocha, hardhatViem, hardhatViemAssertions, hardhatNetworkHelpers],
+  plugins: [
+    hardhatMocha,
+    hardhatViem,
+    hardhatViemAssertions,
+    hardhatNetworkHelpers,
+    hardhatIgnitionViem,
+    hardhatKeystore,
+    hardhatVerify,
+  ],
   solidity: {
     compilers: [solc],
     overrides: {
@@ -43,5 +54,21 @@ export default defineConfig({
   },
   networks: {
     hardhatMainnet: { type: "edr-simulated", chainType: "l1" },
+    // `npm run deploy` (scripts/deploy.ts) connects here. Both values are configuration variables,
+    // read only when used: the key from the encrypted keystore (`npx hardhat keystore set
+    // DEPLOYER_PRIVATE_KEY`), never from a file in the repository.
+    deploy: {
+      type: "http",
+      chainType: "generic",
+      url: configVariable("PROOFPATH_RPC_URL"),
+      accounts: [configVariable("DEPLOYER_PRIVATE_KEY")],
+    },
+  },
+  // `npx hardhat ignition verify <deployment-id> --network deploy` or `npx hardhat verify --network
+  // deploy <address> <args…>`: Etherscan (v2 API, one key for every chain) and Blockscout (no key).
+  verify: {
+    etherscan: { apiKey: configVariable("ETHERSCAN_API_KEY") },
+    blockscout: { enabled: true },
+    sourcify: { enabled: false },
   },
 });

@@ -1,40 +1,39 @@
 /**
- * Deploys proofpath to any EVM chain and writes the deployment file the indexer, gateway and
- * validators read. A Timelock (OpenZeppelin TimelockController) is deployed first and owns the three
- * protocol contracts from their constructors: every parameter change is proposed by governance,
- * queued on-chain and runs only after the delay. Configuration comes from environment variables (or
- * a JSON file via --config); every value is checked and a bad one is named in the error.
+ * Deploys proofpath to any EVM chain with Hardhat Ignition (ignition/modules/Proofpath.ts) and writes
+ * the deployment record the indexer, gateway and validators read. A Timelock (OpenZeppelin
+ * TimelockController) is deployed first and owns the three protocol contracts from their
+ * constructors: every parameter change is proposed by governance, queued on-chain and runs only
+ * after the delay. Ignition journals each transaction in ignition/deployments/<id>/: run the same
+ * command again after a crash and it resumes. On chain 31337 a raw key and local defaults are
+ * allowed; on any other chain every parameter comes from the --config file and the deployer key from
+ * the encrypted keystore (`npx hardhat keystore set DEPLOYER_PRIVATE_KEY`).
  *
- *   PROOFPATH_RPC_URL=https://... PROOFPATH_DEPLOYER_KEY=0x... PROOFPATH_VALIDATORS=0xa,0xb,0xc \
- *   PROOFPATH_QUORUM=2 PROOFPATH_OPG_TOKEN=0x... npm run deploy -- --out deployments/mainnet.json
+ *   PROOFPATH_RPC_URL=https://... npm run deploy -- --config deploy/base.json --out deployments/base.json
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import {
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  getAddress,
-  http,
-  isAddress,
-  zeroAddress,
-  type Address,
-  type Hex,
-} from "viem";
+import { createPublicClient, http, isAddress, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { z } from "zod";
-import { deployProofpath, localDeployDefaults } from "../tools/deploy.js";
+import { localDeployDefaults } from "../tools/deploy.js";
 import { writeDeployment } from "../sdk/deployment.js";
-import { loadArtifact } from "../tools/artifacts.js";
 
-const HELP = `Usage: npm run deploy -- [--config file.json] [--out deployments/<name>.json]
+const LOCAL_CHAIN_ID = 31337;
+
+const HELP = `Usage: npm run deploy -- [--config file.json] [--out deployments/<name>.json] [--deployment-id id]
+
+--config      the parameters file (required on any chain but 31337, with every parameter below set)
+--deployment-id  Ignition deployment id (default chain-<chainId>); its journal is ignition/deployments/<id>/,
+              and running again with the same id resumes an interrupted deployment
+Deployer key: on chain 31337 PROOFPATH_DEPLOYER_KEY; elsewhere the encrypted keystore's DEPLOYER_PRIVATE_KEY
+              (npx hardhat keystore set DEPLOYER_PRIVATE_KEY), and a raw key in the environment is refused.
 
 Environment (a --config JSON file with the same keys in camelCase wins over the environment):
   PROOFPATH_RPC_URL             JSON-RPC endpoint (required)
-  PROOFPATH_DEPLOYER_KEY        deployer private key, 0x + 64 hex (required)
+  PROOFPATH_DEPLOYER_KEY        deployer private key, 0x + 64 hex (chain 31337 only)
   PROOFPATH_VALIDATORS          comma-separated validator addresses (required)
   PROOFPATH_QUORUM              validator quorum k (required)
-  PROOFPATH_OPG_TOKEN           existing OPG token; when absent a local OPGToken is deployed (test chains only)
+  PROOFPATH_OPG_TOKEN           existing OPG token (required but on 31337, where a local OPGToken is deployed)
   PROOFPATH_GOVERNANCE          who may propose timelocked changes, e.g. a multisig (default: deployer)
   PROOFPATH_TIMELOCK_DELAY      seconds a change waits in the timelock; must exceed every in-flight horizon
                                 (default: the longest of the delays and windows below + 1 day)
@@ -43,10 +42,10 @@ Environment (a --config JSON file with the same keys in camelCase wins over the 
   PROOFPATH_FEE_PER_KILO_INPUT  OPG wei per 1k input tokens  (default ${localDeployDefaults.rate.perKiloInputToken})
   PROOFPATH_FEE_PER_KILO_OUTPUT OPG wei per 1k output tokens (default ${localDeployDefaults.rate.perKiloOutputToken})
   PROOFPATH_MAX_BATCH_SIZE      leaves per batch (default ${localDeployDefaults.maxBatchSize})
-  PROOFPATH_CHALLENGE_WINDOW    seconds (default ${localDeployDefaults.challengeWindow})
+  PROOFPATH_CHALLENGE_WINDOW    seconds, >= 3600 but on 31337 (default ${localDeployDefaults.challengeWindow})
   PROOFPATH_WITHDRAW_DELAY      seconds (default ${localDeployDefaults.withdrawDelay})
   PROOFPATH_FEE_SPLIT           validator,treasury,burn basis points (default ${localDeployDefaults.validatorBps},${localDeployDefaults.treasuryBps},${localDeployDefaults.burnBps})
-  PROOFPATH_REJECTED_REFUND_BPS share of a rejected batch's fee refunded to the gateway (default ${localDeployDefaults.rejectedRefundBps})
+  PROOFPATH_REJECTED_REFUND_BPS share of a rejected batch's fee refunded to the gateway, > 0 but on 31337 (default ${localDeployDefaults.rejectedRefundBps})
   PROOFPATH_MIN_BOND            OPG wei (default ${localDeployDefaults.minBond})
   PROOFPATH_HEARTBEAT           seconds an enclave approval lasts (default ${localDeployDefaults.heartbeatInterval})
   PROOFPATH_BOND_WITHDRAW_DELAY seconds (default ${localDeployDefaults.bondWithdrawDelay})
@@ -66,7 +65,10 @@ const seconds = z.coerce.number().int().nonnegative();
 
 const configSchema = z.object({
   rpcUrl: z.string().url(),
-  deployerKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be 0x + 64 hex characters"),
+  deployerKey: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{64}$/, "must be 0x + 64 hex characters")
+    .optional(),
   validators: z.array(address("validator")).min(1),
   quorum: z.coerce.number().int().positive(),
   opgToken: address("opgToken").optional(),
@@ -133,16 +135,32 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
 }
 
+/** Fields with a local-chain default: on any other chain each must be given, never defaulted. */
+const localDefaulted = Object.entries(configSchema.shape)
+  .filter(([, t]) => t instanceof z.ZodDefault)
+  .map(([k]) => k);
+
+function refuse(message: string): never {
+  console.error(`deploy: ${message}`);
+  process.exit(2);
+}
+
 async function main() {
   const { values } = parseArgs({
-    options: { config: { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: {
+      config: { type: "string" },
+      out: { type: "string" },
+      "deployment-id": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
   });
   if (values.help) {
     process.stdout.write(HELP);
     return;
   }
   const fileConfig = values.config ? JSON.parse(readFileSync(values.config, "utf8")) : {};
-  const parsed = configSchema.safeParse({ ...fromEnv(process.env), ...fileConfig });
+  const given = { ...fromEnv(process.env), ...fileConfig };
+  const parsed = configSchema.safeParse(given);
   if (!parsed.success) {
     for (const issue of parsed.error.issues)
       console.error(`deploy: ${issue.path.join(".") || "config"}: ${issue.message}`);
@@ -150,68 +168,86 @@ async function main() {
     process.exit(2);
   }
   const c = parsed.data;
-  const account = privateKeyToAccount(c.deployerKey as Hex);
-  const probe = createPublicClient({ transport: http(c.rpcUrl) });
-  const chainId = await probe.getChainId();
-  const chain = defineChain({
-    id: chainId,
-    name: `chain-${chainId}`,
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [c.rpcUrl] } },
-  });
-  const pub = createPublicClient({ chain, transport: http(c.rpcUrl) });
-  const wallet = createWalletClient({ account, chain, transport: http(c.rpcUrl) });
+  const chainId = await createPublicClient({ transport: http(c.rpcUrl) }).getChainId();
 
-  // Short windows are for local chains: elsewhere a user must have time to see a batch and challenge it.
-  if (chainId !== 31337 && c.challengeWindow < 3600) {
-    console.error(
-      `deploy: challengeWindow: ${c.challengeWindow} s is a local-chain value; chain ${chainId} needs at least 3600 s (set PROOFPATH_CHALLENGE_WINDOW)`,
+  // Local defaults are for the local chain only: anywhere else every value is the operator's, written
+  // in a parameters file, and the key comes from the encrypted keystore, not the environment.
+  if (chainId !== LOCAL_CHAIN_ID) {
+    if (!values.config)
+      refuse(
+        `chain ${chainId} needs a parameters file (--config deploy/<network>.json); local defaults apply on ${LOCAL_CHAIN_ID} only`,
+      );
+    const missing = localDefaulted.filter((k) => given[k] === undefined);
+    if (missing.length)
+      refuse(`${values.config}: chain ${chainId} needs every parameter set; missing ${missing.join(", ")}`);
+    if (c.deployerKey || process.env.DEPLOYER_PRIVATE_KEY)
+      refuse(
+        `a raw deployer key in the environment is for chain ${LOCAL_CHAIN_ID} only; on chain ${chainId} store it encrypted: npx hardhat keystore set DEPLOYER_PRIVATE_KEY`,
+      );
+    if (!c.opgToken)
+      refuse(`opgToken: chain ${chainId} needs the existing OPG token; a local OPGToken is for test chains`);
+    if (c.rejectedRefundBps === 0)
+      refuse(
+        `rejectedRefundBps: 0 is a local-chain value; on chain ${chainId} a gateway whose batch is rejected must get part of its fee back`,
+      );
+  } else if (!c.deployerKey) {
+    refuse(
+      `deployerKey: chain ${LOCAL_CHAIN_ID} takes a raw key (PROOFPATH_DEPLOYER_KEY); keystores are for real chains`,
     );
-    process.exit(2);
   }
+  // Short windows are for local chains: elsewhere a user must have time to see a batch and challenge it.
+  if (chainId !== LOCAL_CHAIN_ID && c.challengeWindow < 3600)
+    refuse(
+      `challengeWindow: ${c.challengeWindow} s is a local-chain value; chain ${chainId} needs at least 3600 s (set PROOFPATH_CHALLENGE_WINDOW)`,
+    );
   // The timelock must outlast every horizon a party may need to act on a change it rejects: a gateway
   // withdrawing its deposit or bond, a validator leaving, a batch in flight closing its window.
   const horizon = Math.max(c.withdrawDelay, c.challengeWindow, c.exitDelay, c.bondWithdrawDelay);
   const timelockDelay = c.timelockDelay ?? horizon + 86_400;
-  if (timelockDelay <= horizon) {
-    console.error(`deploy: timelockDelay: ${timelockDelay} s must exceed the longest in-flight horizon (${horizon} s)`);
-    process.exit(2);
-  }
-  console.log(
-    `deploying proofpath to chain ${chainId} from ${account.address}${c.opgToken ? ` with OPG at ${c.opgToken}` : " with a local OPGToken"}`,
-  );
-  const proposer = (c.governance ?? account.address) as Address;
-  const timelockHash = await wallet.deployContract({
-    ...loadArtifact("Timelock"),
-    args: [BigInt(timelockDelay), [proposer], [zeroAddress], zeroAddress],
-  } as never);
-  const timelock = getAddress((await pub.waitForTransactionReceipt({ hash: timelockHash })).contractAddress!);
-  console.log(`  Timelock         ${timelock} (delay ${timelockDelay} s, proposer ${proposer}, anyone executes)`);
-  const deployment = await deployProofpath(wallet, pub as never, {
-    owner: timelock,
-    token: c.opgToken as Address | undefined,
-    treasury: c.treasury as Address | undefined,
-    validators: c.validators as Address[],
-    quorum: c.quorum,
-    rate: { perCall: c.feePerCall, perKiloInputToken: c.feePerKiloInput, perKiloOutputToken: c.feePerKiloOutput },
-    maxBatchSize: c.maxBatchSize,
-    challengeWindow: c.challengeWindow,
-    withdrawDelay: c.withdrawDelay,
-    validatorBps: c.feeSplit[0],
-    treasuryBps: c.feeSplit[1],
-    burnBps: c.feeSplit[2],
-    rejectedRefundBps: c.rejectedRefundBps,
-    minBond: c.minBond,
-    heartbeatInterval: c.heartbeat,
-    bondWithdrawDelay: c.bondWithdrawDelay,
-    challengerRewardBps: c.challengerRewardBps,
-    rejectedSlashBps: c.rejectedSlashBps,
-    attesterSlashBps: c.attesterSlashBps,
-    minStake: c.minStake,
-    exitDelay: c.exitDelay,
-    proverRewardBps: c.proverRewardBps,
+  if (timelockDelay <= horizon)
+    refuse(`timelockDelay: ${timelockDelay} s must exceed the longest in-flight horizon (${horizon} s)`);
+
+  const deployer = c.deployerKey ? privateKeyToAccount(c.deployerKey as Hex).address : undefined;
+  const proposer = c.governance ?? deployer;
+  if (!proposer) refuse("governance: who may propose timelocked changes (e.g. a multisig) must be set");
+  // Hardhat (config, plugins, keystore) loads only once the parameters passed every check above.
+  const { deployWithIgnition } = await import("../tools/deployIgnition.js");
+  const deployment = await deployWithIgnition({
+    rpcUrl: c.rpcUrl,
+    privateKey: c.deployerKey as Hex | undefined,
+    deploymentId: values["deployment-id"] ?? `chain-${chainId}`,
+    deployToken: !c.opgToken,
+    treasuryIsTimelock: !c.treasury,
+    parameters: {
+      ...(c.opgToken ? { token: c.opgToken } : { initialSupply: localDeployDefaults.initialSupply }),
+      ...(c.treasury ? { treasury: c.treasury } : {}),
+      proposer,
+      timelockDelay: BigInt(timelockDelay),
+      validators: c.validators,
+      quorum: BigInt(c.quorum),
+      minStake: c.minStake,
+      exitDelay: BigInt(c.exitDelay),
+      proverRewardBps: c.proverRewardBps,
+      minBond: c.minBond,
+      heartbeat: BigInt(c.heartbeat),
+      bondWithdrawDelay: BigInt(c.bondWithdrawDelay),
+      challengerRewardBps: c.challengerRewardBps,
+      rejectedSlashBps: c.rejectedSlashBps,
+      feePerCall: c.feePerCall,
+      feePerKiloInput: c.feePerKiloInput,
+      feePerKiloOutput: c.feePerKiloOutput,
+      maxBatchSize: c.maxBatchSize,
+      challengeWindow: c.challengeWindow,
+      withdrawDelay: c.withdrawDelay,
+      validatorBps: c.feeSplit[0],
+      treasuryBps: c.feeSplit[1],
+      burnBps: c.feeSplit[2],
+      rejectedRefundBps: c.rejectedRefundBps,
+      attesterSlashBps: c.attesterSlashBps,
+    },
+    // Neither the key nor the RPC URL (it often carries a provider's API key) goes into the record.
+    recordParameters: { ...c, deployerKey: undefined, rpcUrl: undefined, governance: proposer, timelockDelay },
   });
-  deployment.contracts.Timelock = timelock;
   const out = values.out ?? `deployments/chain-${chainId}.json`;
   writeDeployment(out, deployment);
   for (const [name, addr] of Object.entries(deployment.contracts)) console.log(`  ${name.padEnd(16)} ${addr}`);

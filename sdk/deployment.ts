@@ -1,5 +1,5 @@
 /**
- * The deployment record: the file `npm run deploy` (tools/deploy.ts) writes and every role reads its
+ * The deployment record: the file `npm run deploy` (scripts/deploy.ts) and `npm start` write and every role reads its
  * contract addresses and start block from. A library module (no artifacts, no deployer).
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -20,6 +20,27 @@ export const deploymentSchema = z.object({
     Timelock: z.string().optional(),
   }),
   deployedAt: z.string(),
+  // Provenance, written by `npm run deploy` (Ignition); optional so older records still parse.
+  /** The Ignition deployment (its journal is ignition/deployments/<deploymentId>/). */
+  ignition: z.object({ deploymentId: z.string(), module: z.string() }).optional(),
+  /** The operator's deployment parameters as given (amounts as decimal strings). */
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  /** Per deployed contract: its creation transaction, constructor arguments and compiler build. */
+  transactions: z
+    .record(
+      z.string(),
+      z.object({
+        hash: z.string(),
+        blockNumber: z.number().int().nonnegative().optional(),
+        constructorArgs: z.array(z.unknown()),
+        /** Hardhat build-info id (artifacts/build-info/<id>.json): the exact compiler input, for verification. */
+        buildInfoId: z.string().optional(),
+      }),
+    )
+    .optional(),
+  /** The commit the contracts were built from, and whether tracked files differed from it. */
+  gitCommit: z.string().optional(),
+  gitDirty: z.boolean().optional(),
 });
 export type Deployment = z.infer<typeof deploymentSchema> & {
   contracts: Record<"OPGToken" | "ValidatorSet" | "GatewayRegistry" | "ProofSettlement", Address> & {
