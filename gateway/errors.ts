@@ -2,6 +2,8 @@
  * Typed errors of the gateway hook. `GatewayError` carries a `shortMessage` and optional `cause`
  * (viem/ponder style); subclasses set `name` so callers can branch without string matching.
  */
+import { ConfigError, type ConfigIssue } from "../sdk/config.js";
+
 export class GatewayError extends Error {
   override name = "GatewayError";
   readonly shortMessage: string;
@@ -14,14 +16,14 @@ export class GatewayError extends Error {
   }
 }
 
-/** The hook config is wrong or incomplete; `field` names the first bad field. */
-export class GatewayConfigError extends GatewayError {
+/**
+ * The hook config is wrong or incomplete: a {@link ConfigError} of role "gateway" whose `issues`
+ * list every problem at once (`field` is the first one's path).
+ */
+export class GatewayConfigError extends ConfigError {
   override name = "GatewayConfigError";
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`Invalid gateway config: ${field}: ${message}`);
+  constructor(p: { field: string; reason: string; name?: string | undefined } | { issues: readonly ConfigIssue[] }) {
+    super("gateway", p);
   }
 }
 

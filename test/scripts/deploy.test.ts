@@ -59,12 +59,12 @@ describe("npm run deploy (scripts/deploy.ts)", function () {
     const out = path.join(dir, "local.json");
     const r = await runDeploy(
       {
-        PROOFPATH_RPC_URL: chain.rpcUrl,
-        PROOFPATH_DEPLOYER_KEY: devPrivateKey(0),
-        PROOFPATH_VALIDATORS: validators.join(","),
-        PROOFPATH_QUORUM: "2",
-        PROOFPATH_GOVERNANCE: governance,
-        PROOFPATH_WITHDRAW_DELAY: "7200",
+        PROOFPATH_DEPLOY_RPC_URL: chain.rpcUrl,
+        PROOFPATH_DEPLOY_DEPLOYER_KEY: devPrivateKey(0),
+        PROOFPATH_DEPLOY_VALIDATORS: validators.join(","),
+        PROOFPATH_DEPLOY_QUORUM: "2",
+        PROOFPATH_DEPLOY_GOVERNANCE: governance,
+        PROOFPATH_DEPLOY_WITHDRAW_DELAY: "7200",
       },
       ["--out", out],
     );
@@ -101,16 +101,21 @@ describe("npm run deploy (scripts/deploy.ts)", function () {
     await chain?.stop();
     chain = await startDevChain({ chainId: 8453 });
     const env = {
-      PROOFPATH_RPC_URL: chain.rpcUrl,
-      PROOFPATH_DEPLOYER_KEY: devPrivateKey(0),
-      PROOFPATH_VALIDATORS: devClients(chain, 1).account.address,
-      PROOFPATH_QUORUM: "1",
+      PROOFPATH_DEPLOY_RPC_URL: chain.rpcUrl,
+      PROOFPATH_DEPLOY_DEPLOYER_KEY: devPrivateKey(0),
+      PROOFPATH_DEPLOY_VALIDATORS: devClients(chain, 1).account.address,
+      PROOFPATH_DEPLOY_QUORUM: "1",
     };
     const short = await runDeploy(env, ["--out", path.join(dir, "x.json")]);
     assert.equal(short.code, 2, short.out);
     assert.match(short.out, /challengeWindow: 60 s is a local-chain value; chain 8453 needs at least 3600 s/);
     const timelock = await runDeploy(
-      { ...env, PROOFPATH_CHALLENGE_WINDOW: "7200", PROOFPATH_EXIT_DELAY: "7200", PROOFPATH_TIMELOCK_DELAY: "3600" },
+      {
+        ...env,
+        PROOFPATH_DEPLOY_CHALLENGE_WINDOW: "7200",
+        PROOFPATH_DEPLOY_EXIT_DELAY: "7200",
+        PROOFPATH_DEPLOY_TIMELOCK_DELAY: "3600",
+      },
       ["--out", path.join(dir, "y.json")],
     );
     assert.equal(timelock.code, 2, timelock.out);
