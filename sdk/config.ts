@@ -207,7 +207,9 @@ const show = (v: unknown): string =>
   typeof v === "bigint"
     ? v.toString()
     : Array.isArray(v)
-      ? v.map(show).join(",")
+      ? v.length
+        ? v.map(show).join(",")
+        : "[]"
       : typeof v === "string"
         ? v
         : JSON.stringify(v);
