@@ -60,7 +60,7 @@ export default defineConfig({
     deploy: {
       type: "http",
       chainType: "generic",
-      url: configVariable("PROOFPATH_RPC_URL"),
+      url: configVariable("PROOFPATH_DEPLOY_RPC_URL"),
       accounts: [configVariable("DEPLOYER_PRIVATE_KEY")],
     },
   },

@@ -1,17 +1,28 @@
 /**
- * The hook's configuration, parsed by zod. Every issue is reported as a {@link GatewayConfigError}
- * naming the field (`batch.maxCalls`, `enclaveKey`, ...), so a misconfigured gateway fails at start.
+ * The hook's configuration, parsed by zod through sdk/config.ts. Every issue is reported at once in
+ * one {@link GatewayConfigError}, each named as the operator set it (`batch.maxCalls`, or
+ * `PROOFPATH_GATEWAY_BATCH_MAX_CALLS` when it came from the environment), so a misconfigured
+ * gateway fails at start.
  */
 import { z } from "zod";
 import { getAddress, isAddress, isHex, type Address, type Hex, type LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Logger } from "pino";
-import { readDeployment } from "../sdk/deployment.js";
+import {
+  ConfigError,
+  defineConfigRole,
+  parseConfig,
+  type ConfigIssue,
+  type ConfigNames,
+  type ReportIssue,
+} from "../sdk/config.js";
+import { readDeployment, type Deployment } from "../sdk/deployment.js";
 import { GatewayConfigError } from "./errors.js";
 
 const privateKey = z
   .string()
-  .refine((s) => isHex(s) && s.length === 66, { error: "expected a 0x-prefixed 32-byte hex private key" });
+  .refine((s) => isHex(s) && s.length === 66, { error: "expected a 0x-prefixed 32-byte hex private key" })
+  .meta({ type: "private key (0x + 64 hex)" });
 const localAccount = z.custom<LocalAccount>(
   (v) =>
     typeof v === "object" &&
@@ -23,95 +34,164 @@ const localAccount = z.custom<LocalAccount>(
 const account = z.union([privateKey, localAccount], { error: "expected a hex private key or a viem LocalAccount" });
 const address = z
   .string()
-  .refine((s) => isAddress(s, { strict: false }), { error: "expected a 0x-prefixed 20-byte address" });
+  .refine((s) => isAddress(s, { strict: false }), { error: "expected a 0x-prefixed 20-byte address" })
+  .meta({ type: "address" });
 const url = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
 /** An OPG amount in wei: a bigint or a decimal string (JSON configs cannot hold bigints). */
 const opgWei = z
   .union([z.bigint().nonnegative(), z.string().regex(/^\d+$/)], {
     error: "expected OPG wei as a bigint or a decimal string",
   })
-  .transform((v) => BigInt(v));
+  .transform((v) => BigInt(v))
+  .meta({ type: "integer (OPG wei)" });
 
 export const hookConfigSchema = z
   .object({
-    /** SQLite file of receipts and batches (created with its folder). */
     store: z
       .string({ error: "expected a file path" })
       .min(1, { error: "expected a file path" })
       .refine((f) => f !== ":memory:", {
         error: "expected a file path: receipts must survive a crash (and the commit worker opens the file too)",
-      }),
-    /** The enclave signing key: signs headers and receipts; its address is the `gateway`. */
-    enclaveKey: account,
-    /** Key that pays for and sends `submitBatch` (anyone may relay); defaults to the enclave key. */
-    relayerKey: account.optional(),
-    /** JSON-RPC endpoint; or `rpcUrls` (tried in order, failing over with viem `fallback`). */
-    rpcUrl: url.optional(),
-    rpcUrls: z.array(url).min(1, { error: "expected at least one RPC URL" }).optional(),
-    /** ProofSettlement address; or give `deployment` (a deployment JSON file) instead. */
-    settlement: address.optional(),
-    deployment: z.string().min(1).optional(),
-    chainId: z.number().int().positive().optional(),
-    /** Public base URL of this gateway's HTTP endpoint; each header's daURI is `${daBaseUrl}/batches/${batchSeq}`. */
-    daBaseUrl: url,
+      })
+      .describe("SQLite file of receipts and batches (created with its folder)."),
+    enclaveKey: account.describe("The enclave signing key: signs headers and receipts; its address is the gateway."),
+    relayerKey: account
+      .optional()
+      .describe("Key that pays for and sends submitBatch (anyone may relay); default the enclave key."),
+    rpcUrl: url.optional().describe("JSON-RPC endpoint (or rpcUrls)."),
+    rpcUrls: z
+      .array(url)
+      .min(1, { error: "expected at least one RPC URL" })
+      .optional()
+      .describe("Several JSON-RPC endpoints, tried in order after rpcUrl (viem fallback)."),
+    settlement: address.optional().describe("ProofSettlement address; or give deployment instead."),
+    deployment: z.string().min(1).optional().describe("Deployment file (npm run deploy), instead of settlement."),
+    chainId: z.number().int().min(1).optional().describe("Chain id; default the deployment's, else asked of the RPC."),
+    daBaseUrl: url.describe(
+      "Public base URL of this gateway's receipts endpoint; each header's daURI is <daBaseUrl>/batches/<batchSeq>.",
+    ),
     batch: z
       .object({
-        maxCalls: z.number().int().min(1).max(65_535).default(1024),
-        maxAgeMs: z.number().int().min(1).default(5_000),
+        maxCalls: z.number().int().min(1).max(65_535).default(1024).describe("A batch is sealed at this many calls."),
+        maxAgeMs: z.number().int().min(1).default(5_000).describe("A batch is sealed when its first call is this old."),
       })
+      .strict()
       .prefault({}),
-    /** Blocks on top of the including block before a batch counts as confirmed. */
-    confirmations: z.number().int().min(1).max(1_000).default(2),
-    /** callSeqs reserved per durable range reservation (the most a crash can void). */
-    reserveSize: z.number().int().min(1).max(1_000_000).default(4_096),
-    /**
-     * Least time between two group commits (ms). Fewer, larger fsyncs keep disk interrupts off the
-     * gateway's event loop; `durable` resolves up to this much later. 0 commits back to back.
-     */
-    commitIntervalMs: z.number().int().min(0).max(1_000).default(5),
-    /** SQLite `synchronous`: "full" survives power loss, "normal" survives process crashes. */
-    synchronous: z.enum(["full", "normal"]).default("full"),
-    /** Batch transactions in flight at once (consecutive nonces). */
-    maxInFlight: z.number().int().min(1).max(64).default(4),
-    /** A transaction not mined after this long is replaced with fees raised by ≥ 12.5%. */
-    bumpAfterMs: z.number().int().min(100).default(20_000),
-    pollMs: z.number().int().min(10).default(1_000),
-    rateRefreshMs: z.number().int().min(100).default(60_000),
+    confirmations: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000)
+      .default(2)
+      .describe("Blocks on top of the including block before a batch counts as confirmed."),
+    reserveSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(4_096)
+      .describe("callSeqs reserved per durable range reservation (the most a crash can void)."),
+    commitIntervalMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000)
+      .default(5)
+      .describe(
+        "Least time between two group commits: fewer, larger fsyncs keep disk interrupts off the event loop; durable resolves up to this much later. 0 commits back to back.",
+      ),
+    synchronous: z
+      .enum(["full", "normal"])
+      .default("full")
+      .describe('SQLite synchronous: "full" survives power loss, "normal" survives process crashes.'),
+    maxInFlight: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(4)
+      .describe("Batch transactions in flight at once (consecutive nonces)."),
+    bumpAfterMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(20_000)
+      .describe("A transaction not mined after this long is replaced with fees raised by ≥ 12.5%."),
+    pollMs: z.number().int().min(10).default(1_000).describe("How often the submitter polls the chain."),
+    rateRefreshMs: z.number().int().min(100).default(60_000).describe("How often the on-chain fee rate is re-read."),
     retry: z
-      .object({ baseMs: z.number().int().min(1).default(250), maxMs: z.number().int().min(1).default(15_000) })
+      .object({
+        baseMs: z.number().int().min(1).default(250).describe("First backoff of a failing RPC call."),
+        maxMs: z.number().int().min(1).default(15_000).describe("Longest backoff of a failing RPC call."),
+      })
+      .strict()
       .prefault({}),
-    /** Gas limit of `submitBatch`; default 400k + 30k per usage entry. */
-    gasLimit: z.bigint().positive().optional(),
-    /**
-     * Fee caps (OPG wei). The hook refuses to sign a header whose fee is above `maxFeePerBatch`, or
-     * above `maxFeePerCall` × its served calls (void leaves are free on-chain and do not count):
-     * the batch stays sealed and unsigned until the on-chain rate comes down or the cap is raised.
-     */
-    maxFeePerCall: opgWei.optional(),
-    maxFeePerBatch: opgWei.optional(),
-    /** `/health` warns when the OPG deposit covers fewer than this many batches (at the last fee per batch). */
-    warnBatchesLeft: z.number().int().min(0).default(100),
-    /** `/health` warns when the enclave key's `activeUntil` is less than this far away (seconds). */
-    warnActiveUntilSec: z.number().int().min(0).default(86_400),
+    gasLimit: z
+      .bigint()
+      .positive()
+      .optional()
+      .describe("Gas limit of submitBatch; default 400k + 30k per usage entry."),
+    // The hook refuses to sign a header whose fee is above a cap: the batch stays sealed and
+    // unsigned until the on-chain rate comes down or the cap is raised.
+    maxFeePerCall: opgWei
+      .optional()
+      .describe("Refuse to sign a batch whose fee is above this × its served calls (OPG wei; void leaves are free)."),
+    maxFeePerBatch: opgWei.optional().describe("Refuse to sign a batch whose fee is above this (OPG wei)."),
+    warnBatchesLeft: z
+      .number()
+      .int()
+      .min(0)
+      .default(100)
+      .describe("/health warns when the OPG deposit covers fewer than this many batches (at the last fee per batch)."),
+    warnActiveUntilSec: z
+      .number()
+      .int()
+      .min(0)
+      .default(86_400)
+      .describe("/health warns when the enclave key's activeUntil is less than this far away (seconds)."),
     logger: z
       .custom<Logger>((v) => typeof v === "object" && v !== null && typeof (v as Logger).info === "function", {
         error: "expected a pino logger",
       })
-      .optional(),
-    /** Start the submitter (false: record, seal and sign only — e.g. for benchmarks). */
-    submit: z.boolean().default(true),
+      .optional()
+      .describe("pino logger (programmatic use only)."),
+    submit: z
+      .boolean()
+      .default(true)
+      .describe("Start the submitter (false: record, seal and sign only, e.g. for benchmarks)."),
   })
-  .strict()
-  .superRefine((c, ctx) => {
-    if (!c.rpcUrl && !c.rpcUrls)
-      ctx.addIssue({ code: "custom", path: ["rpcUrl"], message: "give an RPC URL (rpcUrl) or several (rpcUrls)" });
-    if (!c.settlement && !c.deployment)
-      ctx.addIssue({
-        code: "custom",
-        path: ["settlement"],
-        message: "give the ProofSettlement address or a deployment file",
-      });
-  });
+  .strict();
+
+/** The rules across hook fields; resolves the deployment file (every role that runs a hook shares them). */
+export function checkHookConfig(
+  c: { deployment?: string | undefined },
+  report: ReportIssue,
+  raw: Record<string, unknown>,
+): { deployment: Deployment | undefined } {
+  if (raw.rpcUrl === undefined && raw.rpcUrls === undefined)
+    report(["rpcUrl"], "give an RPC URL (rpcUrl) or several (rpcUrls)");
+  if (raw.settlement === undefined && raw.deployment === undefined)
+    report(["settlement"], "give the ProofSettlement address or a deployment file");
+  let deployment: Deployment | undefined;
+  if (raw.settlement === undefined && c.deployment) {
+    try {
+      deployment = readDeployment(c.deployment);
+    } catch (e) {
+      report(["deployment"], (e as Error).message);
+    }
+  }
+  return { deployment };
+}
+
+/** The hook as a library takes (`createSettlementHook`): keys may be viem accounts, a logger may be given. */
+const hookRole = defineConfigRole({
+  role: "gateway",
+  title: "gateway hook",
+  usage: "createSettlementHook(config)",
+  about: "The settlement hook inside a TEE gateway.",
+  schema: hookConfigSchema,
+  check: checkHookConfig,
+});
 
 export type HookConfigInput = z.input<typeof hookConfigSchema>;
 
@@ -133,29 +213,26 @@ function toAccount(v: Hex | LocalAccount): LocalAccount {
   return typeof v === "string" ? privateKeyToAccount(v as Hex) : v;
 }
 
-/** Parses `input`; throws {@link GatewayConfigError} naming the first bad field. */
-export function parseHookConfig(input: unknown): HookConfig {
-  const r = hookConfigSchema.safeParse(input);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    const field =
-      issue.path.map(String).join(".") ||
-      (issue.code === "unrecognized_keys" ? (issue as { keys: string[] }).keys.join(",") : "(config)");
-    throw new GatewayConfigError(field, issue.message);
+export interface HookParseOptions {
+  /** What the operator called a field when not by its file key (sdk/config.ts `loadConfig`). */
+  names?: ConfigNames | undefined;
+  /** Problems already found while loading, reported with the rest. */
+  issues?: readonly ConfigIssue[] | undefined;
+}
+
+/** Parses `input`; throws one {@link GatewayConfigError} listing every bad field, by the operator's names. */
+export function parseHookConfig(input: unknown, opts: HookParseOptions = {}): HookConfig {
+  let parsed: ReturnType<typeof parseConfig<typeof hookConfigSchema, { deployment: Deployment | undefined }>>;
+  try {
+    parsed = parseConfig(hookRole, input, opts);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new GatewayConfigError({ issues: e.issues });
+    throw e;
   }
-  const { enclaveKey, relayerKey, settlement, rpcUrl, rpcUrls, ...rest } = r.data;
+  const { enclaveKey, relayerKey, settlement, rpcUrl, rpcUrls, ...rest } = parsed.config;
+  const d = parsed.checked?.deployment;
   const urls = [...new Set([...(rpcUrl ? [rpcUrl] : []), ...(rpcUrls ?? [])])];
-  let settlementAddr = settlement;
-  let chainId = rest.chainId;
-  if (!settlementAddr) {
-    try {
-      const d = readDeployment(rest.deployment!);
-      settlementAddr = d.contracts.ProofSettlement;
-      chainId ??= d.chainId;
-    } catch (e) {
-      throw new GatewayConfigError("deployment", (e as Error).message);
-    }
-  }
+  const chainId = rest.chainId ?? d?.chainId;
   const enclave = toAccount(enclaveKey as Hex | LocalAccount);
   return {
     ...rest,
@@ -164,6 +241,36 @@ export function parseHookConfig(input: unknown): HookConfig {
     enclave,
     ...(typeof enclaveKey === "string" ? { enclavePrivateKey: enclaveKey as Hex } : {}),
     relayer: relayerKey ? toAccount(relayerKey as Hex | LocalAccount) : enclave,
-    settlement: getAddress(settlementAddr),
+    settlement: getAddress((settlement ?? d?.contracts.ProofSettlement)!),
   };
 }
+
+const logLevel = z
+  .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])
+  .default("info")
+  .describe("pino log level.");
+
+/** What a gateway process (`proofpath gateway-sidecar`) reads: the hook's fields and its HTTP listener. */
+export const gatewayConfigSchema = hookConfigSchema
+  .omit({ logger: true })
+  .extend({
+    host: z
+      .string()
+      .min(1)
+      .default("127.0.0.1")
+      .describe("Address to bind: keep it loopback (POST /record takes calls on the enclave's behalf)."),
+    port: z.number().int().min(0).max(65_535).default(8787).describe("Port (0: any free port)."),
+    logLevel,
+  })
+  .strict();
+
+/** The gateway role: `PROOFPATH_GATEWAY_*` variables and a `--config` file (sdk/config.ts). */
+export const gatewayConfigRole = defineConfigRole({
+  role: "gateway",
+  title: "gateway",
+  usage: "proofpath gateway-sidecar [--config <hook.json>] [--port <n>] [--host <addr>]",
+  about:
+    "The settlement hook as a local HTTP service (POST /record, GET /status, /da/…), for a gateway written in any language; the hook's fields are those of createSettlementHook.",
+  schema: gatewayConfigSchema,
+  check: checkHookConfig,
+});

@@ -2,6 +2,7 @@
  * Typed errors of the gateway hook, on the SDK's {@link BaseError} (sdk/errors.ts): each sets its
  * `name` so callers branch without string matching, and says whether a retry may help (`retryable`).
  */
+import { ConfigError, type ConfigIssue } from "../sdk/config.js";
 import { BaseError, type BaseErrorParameters } from "../sdk/errors.js";
 
 /** Base class of every error the gateway throws. Not retryable unless a subclass says so. */
@@ -12,14 +13,14 @@ export class GatewayError extends BaseError {
   }
 }
 
-/** The hook config is wrong or incomplete; `field` names the first bad field. Not retryable. */
-export class GatewayConfigError extends GatewayError {
+/**
+ * The hook config is wrong or incomplete: a {@link ConfigError} of role "gateway" whose `issues`
+ * list every problem at once (`field` is the first one's path).
+ */
+export class GatewayConfigError extends ConfigError {
   override name = "GatewayConfigError";
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`Invalid gateway config: ${field}: ${message}`);
+  constructor(p: { field: string; reason: string; name?: string | undefined } | { issues: readonly ConfigIssue[] }) {
+    super("gateway", p);
   }
 }
 

@@ -11,6 +11,7 @@
 import { hexToBytes, type Address, type LocalAccount, type PublicClient } from "viem";
 import pino, { type Logger } from "pino";
 import { settlementDomain, signHeader, signReceipt, type SettlementDomain } from "../sdk/eip712.js";
+import { configFieldName, type ConfigNames } from "../sdk/config.js";
 import { parseHookConfig, type HookConfig, type HookConfigInput } from "./config.js";
 import { Store, type BatchRow } from "./store.js";
 import { Recorder, type Call, type Recorded } from "./record/recorder.js";
@@ -122,8 +123,12 @@ async function withRetry<T>(
  * Opens the store, reconciles with the chain (`nextSeqs`: the chain wins; retried until the RPC
  * answers), voids callSeqs a crash left reserved but not durable, and starts sealing + submitting.
  */
-export async function createSettlementHook(input: HookConfigInput): Promise<SettlementHook> {
-  const cfg: HookConfig = parseHookConfig(input);
+export async function createSettlementHook(
+  input: HookConfigInput,
+  /** `names`: what the operator called each field when not its file key (sdk/config.ts `loadConfig`). */
+  opts: { names?: ConfigNames } = {},
+): Promise<SettlementHook> {
+  const cfg: HookConfig = parseHookConfig(input, { names: opts.names });
   const log = cfg.logger ?? pino({ name: "proofpath-gateway", level: process.env.LOG_LEVEL ?? "info" });
   const gateway = cfg.enclave.address;
   const client: PublicClient = makePublicClient(cfg.rpcUrls);
@@ -135,11 +140,19 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
   const where = store.getMeta("settlement");
   if (owner && owner !== gateway) {
     store.close();
-    throw new GatewayConfigError("store", `${cfg.store} belongs to gateway ${owner}, not ${gateway}`);
+    throw new GatewayConfigError({
+      field: "store",
+      name: configFieldName(["store"], opts.names),
+      reason: `${cfg.store} belongs to gateway ${owner}, not ${gateway}`,
+    });
   }
   if (where && where !== `${chainId}:${cfg.settlement}`) {
     store.close();
-    throw new GatewayConfigError("store", `${cfg.store} settles on ${where}, not ${chainId}:${cfg.settlement}`);
+    throw new GatewayConfigError({
+      field: "store",
+      name: configFieldName(["store"], opts.names),
+      reason: `${cfg.store} settles on ${where}, not ${chainId}:${cfg.settlement}`,
+    });
   }
   store.setMeta("gateway", gateway);
   store.setMeta("settlement", `${chainId}:${cfg.settlement}`);

@@ -7,7 +7,14 @@ export {
   type ReceiptStatus,
 } from "./hook.js";
 export type { Call, Recorded } from "./record/recorder.js";
-export { hookConfigSchema, parseHookConfig, type HookConfig, type HookConfigInput } from "./config.js";
+export {
+  gatewayConfigRole,
+  gatewayConfigSchema,
+  hookConfigSchema,
+  parseHookConfig,
+  type HookConfig,
+  type HookConfigInput,
+} from "./config.js";
 export { createHookApp, listen } from "./serve/http.js";
 export { ByteBudget, PublicLimiter, type PublicLimits } from "./serve/rateLimit.js";
 export {

@@ -1,16 +1,17 @@
 /**
  * Ponder config for proofpath: every address and the start block come from the deployment file
- * `tools/deploy.ts` wrote (PROOFPATH_DEPLOYMENT, default deployments/local.json); ABIs are the
+ * `npm run deploy` wrote (PROOFPATH_INDEXER_DEPLOYMENT, default deployments/local.json; see
+ * src/lib/config.ts for every field); ABIs are the
  * `as const` ABIs generated from the build (sdk/abis.ts, `npm run build`), never hand-copied.
  */
 import { createConfig } from "ponder";
 import { gatewayRegistryAbi, proofSettlementAbi, validatorSetAbi } from "../sdk/abis.js";
-import { loadIndexerEnv } from "./src/lib/env.js";
+import { loadIndexerConfig } from "./src/lib/config.js";
 
-const env = loadIndexerEnv();
+const env = loadIndexerConfig();
 
 export default createConfig({
-  // PGlite unless DATABASE_URL is set (Postgres for production and `ponder serve` replicas).
+  // PGlite unless databaseUrl (PROOFPATH_INDEXER_DATABASE_URL) is set (Postgres for production and `ponder serve` replicas).
   // Pooled connections stay open (pg closes idle ones after 10 s by default): reopening one costs a
   // Postgres backend, Ponder's session SETs and a re-prepared statement, and under load that showed
   // as latency spikes every ~10 s.

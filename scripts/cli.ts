@@ -15,6 +15,7 @@ import type {
   VerifyAttestationReturnType,
 } from "../validator/attestation/index.js";
 import { DEFAULT_MAX_AGE_SEC } from "../validator/attestation/freshness.js"; // light: no viem
+import { ConfigError, configHelp, readConfig } from "../sdk/config.js";
 import { ChainRefusal, describeError, UsageError } from "./cliErrors.js";
 
 // Loaded on first use, so `--help` and usage errors answer without loading viem and the verifier.
@@ -33,6 +34,7 @@ Commands:
   validator <command>         Operator: join | exit | withdraw | claim | status (a validator's stake)
   enclave <command>           Operator: status | deposit | withdraw (an enclave key's fee balance)
   governance <command>        Governance: queue | execute | status (calls through the Timelock)
+  config <role> [--check]     Every config field of a role (gateway, validator, relay, indexer, deploy), or check them
 
 Run "proofpath <command> --help" for the options of a command.
 Exit codes: 0 valid / success, 1 invalid (operator commands: the chain refused), 2 usage or
@@ -257,27 +259,16 @@ async function verifyAttestationCommand(args: string[]): Promise<number> {
   return failure ? EXIT_INVALID : EXIT_OK;
 }
 
-const SIDECAR_HELP = `Usage: proofpath gateway-sidecar --config <hook.json> [options]
-
-Runs the settlement hook as a local HTTP service, so a gateway written in any language records each
-served call with one request (clients/python/proofpath_sidecar.py is a client). Bind it to loopback:
-POST /record takes calls on the enclave's behalf.
+const SIDECAR_ROUTES = `Bind it to loopback: POST /record takes calls on the enclave's behalf.
+clients/python/proofpath_sidecar.py is a client.
 
   POST /record[?wait=durable]  { modelId, requestHash, responseHash, inputTokens, outputTokens, servedAt? }
                                -> { callSeq, digest, durable[, receipt, receiptSignature] }
   GET  /status                 health of the hook (chain, store, submitter)
   GET  /da/receipts/:callSeq, /da/batches/:batchSeq, /da/metrics   as the gateway serves them
 
-Options:
-  --config <file>   Hook configuration (JSON): store, rpcUrl, deployment or settlement, daBaseUrl,
-                    batch { maxCalls, maxAgeMs }, confirmations, ... (see gateway/config.ts)
-  --port <n>        Port (default: PROOFPATH_SIDECAR_PORT or 8787; 0 = any free port)
-  --host <addr>     Address to bind (default 127.0.0.1)
-  -h, --help        Show this help
-
-Environment: PROOFPATH_ENCLAVE_KEY and PROOFPATH_RELAYER_KEY (0x + 64 hex) override the config's
-enclaveKey / relayerKey, so keys need not sit in a file. Prints one line "listening <url>" once ready;
-stops cleanly on SIGINT / SIGTERM (exit 0). Exit codes: 0 stopped, 1 failed, 2 usage or config error.
+--port and --host override port and host. Prints one line "listening <url>" once ready; stops
+cleanly on SIGINT / SIGTERM (exit 0). Exit codes: 0 stopped, 1 failed, 2 usage or config error.
 `;
 
 async function gatewaySidecarCommand(args: string[]): Promise<number> {
@@ -291,34 +282,26 @@ async function gatewaySidecarCommand(args: string[]): Promise<number> {
     },
     strict: true,
   });
+  const { gatewayConfigRole } = await import("../gateway/config.js");
   if (values.help) {
-    process.stdout.write(SIDECAR_HELP);
+    process.stdout.write(configHelp(gatewayConfigRole, SIDECAR_ROUTES));
     return EXIT_OK;
   }
-  if (!values.config) throw new UsageError("--config <hook.json> is required");
-  const portText = values.port ?? process.env.PROOFPATH_SIDECAR_PORT ?? "8787";
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535)
-    throw new UsageError(`--port: expected 0..65535, got ${JSON.stringify(portText)}`);
-  let config: Record<string, unknown>;
-  try {
-    config = JSON.parse(readFileSync(values.config, "utf8"));
-  } catch (e) {
-    throw new UsageError(`--config: cannot read ${values.config} as JSON (${(e as Error).message})`);
-  }
-  if (process.env.PROOFPATH_ENCLAVE_KEY) config.enclaveKey = process.env.PROOFPATH_ENCLAVE_KEY;
-  if (process.env.PROOFPATH_RELAYER_KEY) config.relayerKey = process.env.PROOFPATH_RELAYER_KEY;
-  const { createSettlementHook, GatewayConfigError, listen } = await import("../gateway/index.js");
-  const { createSidecarApp } = await import("../gateway/serve/sidecar.js");
-  let hook;
-  try {
-    hook = await createSettlementHook(config as never);
-  } catch (e) {
-    if (e instanceof GatewayConfigError) throw new UsageError(e.shortMessage, { cause: e });
-    throw e;
-  }
-  const server = await listen(createSidecarApp(hook), port, values.host ?? "127.0.0.1");
-  process.stdout.write(`listening http://${values.host ?? "127.0.0.1"}:${server.port}\n`);
+  // Keys come from PROOFPATH_GATEWAY_ENCLAVE_KEY / _RELAYER_KEY or the file, never from a flag.
+  const { config, names } = readConfig(gatewayConfigRole, {
+    file: values.config,
+    flags: { port: values.port, host: values.host },
+  });
+  const { host, port, logLevel, ...hookInput } = config;
+  const [{ createSettlementHook, listen }, { createSidecarApp }, { default: pino }] = await Promise.all([
+    import("../gateway/index.js"),
+    import("../gateway/serve/sidecar.js"),
+    import("pino"),
+  ]);
+  const logger = pino({ name: "proofpath-gateway", level: logLevel });
+  const hook = await createSettlementHook({ ...hookInput, logger }, { names });
+  const server = await listen(createSidecarApp(hook), port, host);
+  process.stdout.write(`listening http://${host}:${server.port}\n`);
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
@@ -336,6 +319,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   validator: async (args) => (await import("./cli/validator.js")).validatorCommand(args),
   enclave: async (args) => (await import("./cli/enclave.js")).enclaveCommand(args),
   governance: async (args) => (await import("./cli/governance.js")).governanceCommand(args),
+  config: async (args) => (await import("./cli/config.js")).configCommand(args),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -358,6 +342,12 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     // parseArgs reports unknown / malformed options with ERR_PARSE_ARGS_* codes.
     const code = (err as { code?: unknown }).code;
+    if (err instanceof ConfigError) {
+      process.stderr.write(
+        `proofpath ${command}: ${(err as Error).message}\nRun "proofpath ${command} --help" for every field.\n`,
+      );
+      return EXIT_USAGE;
+    }
     if (err instanceof UsageError || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS"))) {
       const hint = `Run "proofpath ${command} --help" for usage.`;
       process.stderr.write(`proofpath ${command}: ${describeError(err)}\n${hint}\n`);

@@ -4,139 +4,34 @@
  * TimelockController) is deployed first and owns the three protocol contracts from their
  * constructors: every parameter change is proposed by governance, queued on-chain and runs only
  * after the delay. Ignition journals each transaction in ignition/deployments/<id>/: run the same
- * command again after a crash and it resumes. On chain 31337 a raw key and local defaults are
- * allowed; on any other chain every parameter comes from the --config file and the deployer key from
- * the encrypted keystore (`npx hardhat keystore set DEPLOYER_PRIVATE_KEY`).
+ * command again after a crash and it resumes. Configuration: `PROOFPATH_DEPLOY_*` variables and a
+ * `--config` file (scripts/deploy/config.ts; `--help` lists every field). On chain 31337 a raw key
+ * and local defaults are allowed; on any other chain every parameter comes from the --config file
+ * and the deployer key from the encrypted keystore (`npx hardhat keystore set DEPLOYER_PRIVATE_KEY`).
  *
- *   PROOFPATH_RPC_URL=https://... npm run deploy -- --config deploy/base.json --out deployments/base.json
+ *   PROOFPATH_DEPLOY_RPC_URL=https://... npm run deploy -- --config deploy/base.json --out deployments/base.json
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { createPublicClient, http, isAddress, type Hex } from "viem";
+import { createPublicClient, http, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { z } from "zod";
-import { localDeployDefaults } from "../tools/deploy.js";
+import { ConfigError, configHelp, readConfig } from "../sdk/config.js";
 import { writeDeployment } from "../sdk/deployment.js";
+import { localDeployDefaults } from "../tools/deploy.js";
+import { deployConfigRole, deployConfigSchema } from "./deploy/config.js";
 
 const LOCAL_CHAIN_ID = 31337;
 
-const HELP = `Usage: npm run deploy -- [--config file.json] [--out deployments/<name>.json] [--deployment-id id]
-
---config      the parameters file (required on any chain but 31337, with every parameter below set)
---deployment-id  Ignition deployment id (default chain-<chainId>); its journal is ignition/deployments/<id>/,
-              and running again with the same id resumes an interrupted deployment
-Deployer key: on chain 31337 PROOFPATH_DEPLOYER_KEY; elsewhere the encrypted keystore's DEPLOYER_PRIVATE_KEY
-              (npx hardhat keystore set DEPLOYER_PRIVATE_KEY), and a raw key in the environment is refused.
-
-Environment (a --config JSON file with the same keys in camelCase wins over the environment):
-  PROOFPATH_RPC_URL             JSON-RPC endpoint (required)
-  PROOFPATH_DEPLOYER_KEY        deployer private key, 0x + 64 hex (chain 31337 only)
-  PROOFPATH_VALIDATORS          comma-separated validator addresses (required)
-  PROOFPATH_QUORUM              validator quorum k (required)
-  PROOFPATH_OPG_TOKEN           existing OPG token (required but on 31337, where a local OPGToken is deployed)
-  PROOFPATH_GOVERNANCE          who may propose timelocked changes, e.g. a multisig (default: deployer)
-  PROOFPATH_TIMELOCK_DELAY      seconds a change waits in the timelock; must exceed every in-flight horizon
-                                (default: the longest of the delays and windows below + 1 day)
-  PROOFPATH_TREASURY            treasury address (default: deployer)
-  PROOFPATH_FEE_PER_CALL        OPG wei per call             (default ${localDeployDefaults.rate.perCall})
-  PROOFPATH_FEE_PER_KILO_INPUT  OPG wei per 1k input tokens  (default ${localDeployDefaults.rate.perKiloInputToken})
-  PROOFPATH_FEE_PER_KILO_OUTPUT OPG wei per 1k output tokens (default ${localDeployDefaults.rate.perKiloOutputToken})
-  PROOFPATH_MAX_BATCH_SIZE      leaves per batch (default ${localDeployDefaults.maxBatchSize})
-  PROOFPATH_CHALLENGE_WINDOW    seconds, >= 3600 but on 31337 (default ${localDeployDefaults.challengeWindow})
-  PROOFPATH_WITHDRAW_DELAY      seconds (default ${localDeployDefaults.withdrawDelay})
-  PROOFPATH_FEE_SPLIT           validator,treasury,burn basis points (default ${localDeployDefaults.validatorBps},${localDeployDefaults.treasuryBps},${localDeployDefaults.burnBps})
-  PROOFPATH_REJECTED_REFUND_BPS share of a rejected batch's fee refunded to the gateway, > 0 but on 31337 (default ${localDeployDefaults.rejectedRefundBps})
-  PROOFPATH_MIN_BOND            OPG wei (default ${localDeployDefaults.minBond})
-  PROOFPATH_HEARTBEAT           seconds an enclave approval lasts (default ${localDeployDefaults.heartbeatInterval})
-  PROOFPATH_BOND_WITHDRAW_DELAY seconds (default ${localDeployDefaults.bondWithdrawDelay})
-  PROOFPATH_CHALLENGER_REWARD_BPS share of a slashed bond paid to the challenger, <= 1000 (default ${localDeployDefaults.challengerRewardBps})
-  PROOFPATH_REJECTED_SLASH_BPS  share of the bond a quorum-rejected batch costs (default ${localDeployDefaults.rejectedSlashBps})
-  PROOFPATH_ATTESTER_SLASH_BPS  share of each attester's stake lost when its batch is proven equivocating (default ${localDeployDefaults.attesterSlashBps})
-  PROOFPATH_MIN_STAKE           OPG wei a validator stakes at least (default ${localDeployDefaults.minStake})
-  PROOFPATH_EXIT_DELAY          seconds a leaving validator's stake stays locked (default ${localDeployDefaults.exitDelay})
-  PROOFPATH_PROVER_REWARD_BPS   share of a slashed stake paid to the prover, <= 1000 (default ${localDeployDefaults.proverRewardBps})
-Validators are admitted, not staked: each stakes with ValidatorSet.stake(itself, amount) to join.
+const HELP_EXTRA = `--deployment-id  Ignition deployment id (default chain-<chainId>); its journal is ignition/deployments/<id>/,
+              and running again with the same id resumes an interrupted deployment.
+Deployer key: on chain 31337 deployerKey (PROOFPATH_DEPLOY_DEPLOYER_KEY); elsewhere the encrypted
+keystore's DEPLOYER_PRIVATE_KEY (npx hardhat keystore set DEPLOYER_PRIVATE_KEY): a raw key is refused.
+On any chain but 31337 every parameter must be set in the --config file (none is defaulted).
 `;
 
-const address = (name: string) =>
-  z.string().refine((v) => isAddress(v), `${name} must be a 0x-prefixed 20-byte address`);
-const uint = z.coerce.bigint().refine((v) => v >= 0n, "must be a non-negative integer");
-const seconds = z.coerce.number().int().nonnegative();
-
-const configSchema = z.object({
-  rpcUrl: z.string().url(),
-  deployerKey: z
-    .string()
-    .regex(/^0x[0-9a-fA-F]{64}$/, "must be 0x + 64 hex characters")
-    .optional(),
-  validators: z.array(address("validator")).min(1),
-  quorum: z.coerce.number().int().positive(),
-  opgToken: address("opgToken").optional(),
-  governance: address("governance").optional(),
-  treasury: address("treasury").optional(),
-  feePerCall: uint.default(localDeployDefaults.rate.perCall),
-  feePerKiloInput: uint.default(localDeployDefaults.rate.perKiloInputToken),
-  feePerKiloOutput: uint.default(localDeployDefaults.rate.perKiloOutputToken),
-  maxBatchSize: z.coerce.number().int().positive().default(localDeployDefaults.maxBatchSize),
-  challengeWindow: seconds.default(localDeployDefaults.challengeWindow),
-  withdrawDelay: seconds.default(localDeployDefaults.withdrawDelay),
-  feeSplit: z
-    .tuple([z.coerce.number().int(), z.coerce.number().int(), z.coerce.number().int()])
-    .refine(([a, b, c]) => a + b + c === 10_000, "validator + treasury + burn basis points must sum to 10000")
-    .default([localDeployDefaults.validatorBps, localDeployDefaults.treasuryBps, localDeployDefaults.burnBps]),
-  rejectedRefundBps: z.coerce.number().int().min(0).max(10_000).default(localDeployDefaults.rejectedRefundBps),
-  minBond: uint.default(localDeployDefaults.minBond),
-  heartbeat: seconds.default(localDeployDefaults.heartbeatInterval),
-  bondWithdrawDelay: seconds.default(localDeployDefaults.bondWithdrawDelay),
-  challengerRewardBps: z.coerce.number().int().min(0).max(1_000).default(localDeployDefaults.challengerRewardBps),
-  rejectedSlashBps: z.coerce.number().int().min(0).max(10_000).default(localDeployDefaults.rejectedSlashBps),
-  attesterSlashBps: z.coerce.number().int().min(0).max(10_000).default(localDeployDefaults.attesterSlashBps),
-  minStake: uint.default(localDeployDefaults.minStake),
-  exitDelay: seconds.default(localDeployDefaults.exitDelay),
-  proverRewardBps: z.coerce.number().int().min(0).max(1_000).default(localDeployDefaults.proverRewardBps),
-  timelockDelay: seconds.optional(),
-});
-
-function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const list = (v?: string) =>
-    v
-      ? v
-          .split(",")
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : undefined;
-  const raw: Record<string, unknown> = {
-    rpcUrl: env.PROOFPATH_RPC_URL,
-    deployerKey: env.PROOFPATH_DEPLOYER_KEY,
-    validators: list(env.PROOFPATH_VALIDATORS),
-    quorum: env.PROOFPATH_QUORUM,
-    opgToken: env.PROOFPATH_OPG_TOKEN,
-    governance: env.PROOFPATH_GOVERNANCE,
-    treasury: env.PROOFPATH_TREASURY,
-    feePerCall: env.PROOFPATH_FEE_PER_CALL,
-    feePerKiloInput: env.PROOFPATH_FEE_PER_KILO_INPUT,
-    feePerKiloOutput: env.PROOFPATH_FEE_PER_KILO_OUTPUT,
-    maxBatchSize: env.PROOFPATH_MAX_BATCH_SIZE,
-    challengeWindow: env.PROOFPATH_CHALLENGE_WINDOW,
-    withdrawDelay: env.PROOFPATH_WITHDRAW_DELAY,
-    feeSplit: list(env.PROOFPATH_FEE_SPLIT),
-    rejectedRefundBps: env.PROOFPATH_REJECTED_REFUND_BPS,
-    minBond: env.PROOFPATH_MIN_BOND,
-    heartbeat: env.PROOFPATH_HEARTBEAT,
-    bondWithdrawDelay: env.PROOFPATH_BOND_WITHDRAW_DELAY,
-    challengerRewardBps: env.PROOFPATH_CHALLENGER_REWARD_BPS,
-    rejectedSlashBps: env.PROOFPATH_REJECTED_SLASH_BPS,
-    attesterSlashBps: env.PROOFPATH_ATTESTER_SLASH_BPS,
-    minStake: env.PROOFPATH_MIN_STAKE,
-    exitDelay: env.PROOFPATH_EXIT_DELAY,
-    proverRewardBps: env.PROOFPATH_PROVER_REWARD_BPS,
-    timelockDelay: env.PROOFPATH_TIMELOCK_DELAY,
-  };
-  return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
-}
-
 /** Fields with a local-chain default: on any other chain each must be given, never defaulted. */
-const localDefaulted = Object.entries(configSchema.shape)
+const localDefaulted = Object.entries(deployConfigSchema.shape)
   .filter(([, t]) => t instanceof z.ZodDefault)
   .map(([k]) => k);
 
@@ -155,19 +50,21 @@ async function main() {
     },
   });
   if (values.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(configHelp(deployConfigRole, HELP_EXTRA));
     return;
   }
-  const fileConfig = values.config ? JSON.parse(readFileSync(values.config, "utf8")) : {};
-  const given = { ...fromEnv(process.env), ...fileConfig };
-  const parsed = configSchema.safeParse(given);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues)
-      console.error(`deploy: ${issue.path.join(".") || "config"}: ${issue.message}`);
-    console.error("deploy: run with --help for the settings");
+  let c: z.output<typeof deployConfigSchema>;
+  let fromEnv: Readonly<Record<string, string>>;
+  try {
+    ({ config: c, names: fromEnv } = readConfig(deployConfigRole, { file: values.config }));
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(`deploy: ${e.message}\ndeploy: run with --help for the settings`);
     process.exit(2);
   }
-  const c = parsed.data;
+  // What the operator set (file keys or variables), as opposed to a local default.
+  const fileKeys = values.config ? Object.keys(JSON.parse(readFileSync(values.config, "utf8")) as object) : [];
+  const given = new Set([...fileKeys, ...Object.keys(fromEnv)]);
   const chainId = await createPublicClient({ transport: http(c.rpcUrl) }).getChainId();
 
   // Local defaults are for the local chain only: anywhere else every value is the operator's, written
@@ -177,7 +74,7 @@ async function main() {
       refuse(
         `chain ${chainId} needs a parameters file (--config deploy/<network>.json); local defaults apply on ${LOCAL_CHAIN_ID} only`,
       );
-    const missing = localDefaulted.filter((k) => given[k] === undefined);
+    const missing = localDefaulted.filter((k) => !given.has(k));
     if (missing.length)
       refuse(`${values.config}: chain ${chainId} needs every parameter set; missing ${missing.join(", ")}`);
     if (c.deployerKey || process.env.DEPLOYER_PRIVATE_KEY)
@@ -192,13 +89,13 @@ async function main() {
       );
   } else if (!c.deployerKey) {
     refuse(
-      `deployerKey: chain ${LOCAL_CHAIN_ID} takes a raw key (PROOFPATH_DEPLOYER_KEY); keystores are for real chains`,
+      `deployerKey: chain ${LOCAL_CHAIN_ID} takes a raw key (PROOFPATH_DEPLOY_DEPLOYER_KEY); keystores are for real chains`,
     );
   }
   // Short windows are for local chains: elsewhere a user must have time to see a batch and challenge it.
   if (chainId !== LOCAL_CHAIN_ID && c.challengeWindow < 3600)
     refuse(
-      `challengeWindow: ${c.challengeWindow} s is a local-chain value; chain ${chainId} needs at least 3600 s (set PROOFPATH_CHALLENGE_WINDOW)`,
+      `challengeWindow: ${c.challengeWindow} s is a local-chain value; chain ${chainId} needs at least 3600 s (set challengeWindow)`,
     );
   // The timelock must outlast every horizon a party may need to act on a change it rejects: a gateway
   // withdrawing its deposit or bond, a validator leaving, a batch in flight closing its window.

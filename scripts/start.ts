@@ -156,7 +156,7 @@ async function main(): Promise<number> {
       port: await freePort(),
       logName: "start",
       // The dashboard names the demo's models instead of showing their hashes.
-      env: { PROOFPATH_MODEL_NAMES: "proofpath-local-small,proofpath-local-large" },
+      env: { PROOFPATH_INDEXER_MODEL_NAMES: "proofpath-local-small,proofpath-local-large" },
     });
     stoppers.push(() => p.stop());
     await p.waitForBlock(await publicClient.getBlockNumber(), 180_000);

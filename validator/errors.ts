@@ -6,7 +6,10 @@
  * The work loop branches on that split only; see `retry.ts`.
  */
 
+import { ConfigError, type ConfigIssue } from "../sdk/config.js";
 import { BaseError, type BaseErrorParameters } from "../sdk/errors.js";
+
+export type { ConfigIssue };
 
 export type ValidatorErrorParameters = BaseErrorParameters;
 
@@ -31,36 +34,14 @@ export class NonRetryableError extends ValidatorError {
   }
 }
 
-/** One problem of a validator config: the schema's `field` path and the `name` the operator set it by. */
-export interface ConfigIssue {
-  /** Path in the config object (`port`, `peers.1`, or an unknown key). */
-  field: string;
-  /** What the operator called it: the environment variable (`PORT`, `PEERS[1]`) or the JSON path. */
-  name: string;
-  reason: string;
-}
-
 /**
- * The configuration is wrong or incomplete. `issues` holds every problem found, each named as the
- * operator set it (env var or JSON field); `field` is the first one's config path.
+ * The validator's configuration is wrong or incomplete: a {@link ConfigError} of role "validator",
+ * its `issues` holding every problem at once, each named as the operator set it.
  */
-export class ValidatorConfigError extends NonRetryableError {
+export class ValidatorConfigError extends ConfigError {
   override name = "ValidatorConfigError" as const;
-  readonly field: string;
-  readonly issues: readonly ConfigIssue[];
   constructor(p: { field: string; reason: string; name?: string | undefined } | { issues: readonly ConfigIssue[] }) {
-    const issues: ConfigIssue[] =
-      "issues" in p ? [...p.issues] : [{ field: p.field, name: p.name ?? p.field, reason: p.reason }];
-    if (issues.length === 0) throw new TypeError("ValidatorConfigError without issues");
-    const one = issues.length === 1 ? issues[0]! : undefined;
-    super(
-      one
-        ? `Invalid validator config: ${one.name}: ${one.reason}`
-        : `Invalid validator config: ${issues.length} problems (${issues.map((i) => i.name).join(", ")})`,
-      one ? {} : { metaMessages: issues.map((i) => `  ${i.name}: ${i.reason}`) },
-    );
-    this.field = issues[0]!.field;
-    this.issues = issues;
+    super("validator", p);
   }
 }
 

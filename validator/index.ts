@@ -7,10 +7,7 @@ export { createValidator, type Validator } from "./validator.js";
 export {
   parseValidatorConfig,
   validatorConfigSchema,
-  validatorConfigFromEnv,
-  configFieldName,
-  VALIDATOR_ENV,
-  VALIDATOR_HELP,
+  validatorConfigRole,
   type ParseOptions,
   type ValidatorConfig,
   type ValidatorConfigInput,

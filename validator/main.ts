@@ -1,46 +1,33 @@
 /**
  * Runs one validator as a process:
  *   npx tsx validator/main.ts --config validator.json
- *   VALIDATOR_PRIVATE_KEY=0x… RPC_URL=http://127.0.0.1:8545 DEPLOYMENT=deployments/local.json \
- *     DATA_DIR=data/validator-0 PEERS=http://127.0.0.1:7401,http://127.0.0.1:7402 npx tsx validator/main.ts
- * Environment variables override the file (config.ts: VALIDATOR_ENV, VALIDATOR_HELP). An unknown
- * key in the file is refused; every problem is reported at once, by the env var or JSON field it
- * was set with. SIGINT/SIGTERM stop it cleanly; a bad config exits 2.
+ *   PROOFPATH_VALIDATOR_PRIVATE_KEY=0x… PROOFPATH_VALIDATOR_RPC_URL=http://127.0.0.1:8545 \
+ *     PROOFPATH_VALIDATOR_DEPLOYMENT=deployments/local.json PROOFPATH_VALIDATOR_DATA_DIR=data/validator-0 \
+ *     PROOFPATH_VALIDATOR_PEERS=http://127.0.0.1:7401,http://127.0.0.1:7402 npx tsx validator/main.ts
+ * Variables override the file (sdk/config.ts; `--help` lists every field). An unknown key or
+ * variable is refused; every problem is reported at once, by the variable or file key it was set
+ * with. SIGINT/SIGTERM stop it cleanly; a bad config exits 2.
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { ConfigError, configHelp, loadConfig } from "../sdk/config.js";
 import { createValidator } from "./validator.js";
-import { VALIDATOR_HELP, validatorConfigFromEnv } from "./config.js";
-import { ValidatorConfigError } from "./errors.js";
+import { parseValidatorConfig, validatorConfigRole } from "./config.js";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
   });
   if (values.help) {
-    process.stdout.write(VALIDATOR_HELP);
+    process.stdout.write(configHelp(validatorConfigRole));
     return;
   }
-  let file: Record<string, unknown> = {};
-  if (values.config) {
-    try {
-      file = JSON.parse(readFileSync(values.config, "utf8"));
-    } catch (e) {
-      process.stderr.write(`Cannot read config ${values.config}: ${(e as Error).message}\n`);
-      process.exit(2);
-    }
-    if (file === null || typeof file !== "object" || Array.isArray(file)) {
-      process.stderr.write(`Cannot read config ${values.config}: expected a JSON object of fields (see --help)\n`);
-      process.exit(2);
-    }
-  }
-  // A value from the environment overrides the file's and is reported by its variable's name.
-  const env = validatorConfigFromEnv(process.env);
+  const loaded = loadConfig(validatorConfigRole, { file: values.config });
   let validator;
   try {
-    validator = await createValidator({ ...file, ...env.values } as never, { names: env.names });
+    const config = parseValidatorConfig(loaded.input, { names: loaded.names, issues: loaded.issues });
+    validator = await createValidator(config, { names: loaded.names });
   } catch (e) {
-    if (e instanceof ValidatorConfigError) {
+    if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
       process.exit(2);
     }

@@ -1,60 +1,74 @@
 /**
- * Runs the demo TEE gateway. Environment:
- *   RPC_URL (http://127.0.0.1:8545), DEPLOYMENT (deployment JSON) or SETTLEMENT (address),
- *   ENCLAVE_KEY (hex; a fresh key when unset), RELAYER_KEY (defaults to the enclave key),
- *   STORE (data/gateway.db), PORT (8080), PUBLIC_URL (http://127.0.0.1:PORT),
- *   BACKEND_URL (+ BACKEND_API_KEY) for an OpenAI-compatible model, else the local model,
- *   REGISTER_OWNER_KEY + VALIDATOR_KEYS (comma-separated): register, approve and fund the enclave first.
+ * Runs the demo TEE gateway. Configuration: `--config <file>` and `PROOFPATH_GATEWAY_*` variables
+ * (gateway/demo/config.ts; `--help` lists every field): a local chain and a fresh enclave key by
+ * default, `backendUrl` for an OpenAI-compatible model, `registerOwnerKey` + `validatorKeys` to
+ * register, approve and fund the enclave first.
  */
+import { parseArgs } from "node:util";
 import pino from "pino";
 import { createPublicClient, createWalletClient, http, type Hex, type PublicClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { ConfigError, configHelp, readConfig } from "../../sdk/config.js";
 import { createSettlementHook } from "../hook.js";
 import { listen } from "../serve/http.js";
 import { registerEnclave } from "../registration.js";
 import { readDeployment } from "../../sdk/deployment.js";
 import { LocalModel, OpenAICompatible } from "./backend.js";
+import { demoGatewayConfigRole } from "./config.js";
 import { createDemoApp } from "./server.js";
 
-const env = process.env;
-const log = pino({ name: "demo-gateway", level: env.LOG_LEVEL ?? "info" });
-const rpcUrl = env.RPC_URL ?? "http://127.0.0.1:8545";
-const port = Number(env.PORT ?? 8080);
-const publicUrl = env.PUBLIC_URL ?? `http://127.0.0.1:${port}`;
-const enclaveKey = (env.ENCLAVE_KEY ?? generatePrivateKey()) as Hex;
+const { values } = parseArgs({ options: { config: { type: "string" }, help: { type: "boolean", short: "h" } } });
+if (values.help) {
+  process.stdout.write(configHelp(demoGatewayConfigRole));
+  process.exit(0);
+}
+let loaded: ReturnType<typeof readConfig<typeof demoGatewayConfigRole.schema, unknown>>;
+try {
+  loaded = readConfig(demoGatewayConfigRole, { file: values.config });
+} catch (e) {
+  if (!(e instanceof ConfigError)) throw e;
+  process.stderr.write(`${e.message}\nRun with --help for every field.\n`);
+  process.exit(2);
+}
+const { config: c, names } = loaded;
+const log = pino({ name: "demo-gateway", level: c.logLevel });
+const publicUrl = c.publicUrl ?? `http://127.0.0.1:${c.port}`;
+const enclaveKey = (c.enclaveKey ?? generatePrivateKey()) as Hex;
 
-if (env.REGISTER_OWNER_KEY) {
-  if (!env.DEPLOYMENT) throw new Error("REGISTER_OWNER_KEY needs DEPLOYMENT");
-  const pub = createPublicClient({ transport: http(rpcUrl) }) as PublicClient;
+if (c.registerOwnerKey) {
+  const pub = createPublicClient({ transport: http(c.rpcUrl) }) as PublicClient;
   const owner = createWalletClient({
-    transport: http(rpcUrl),
-    account: privateKeyToAccount(env.REGISTER_OWNER_KEY as Hex),
+    transport: http(c.rpcUrl),
+    account: privateKeyToAccount(c.registerOwnerKey as Hex),
     chain: { id: await pub.getChainId() } as never,
   });
   await registerEnclave(pub, {
-    deployment: readDeployment(env.DEPLOYMENT),
+    deployment: readDeployment(c.deployment),
     owner,
     enclave: privateKeyToAccount(enclaveKey),
-    validators: (env.VALIDATOR_KEYS ?? "")
-      .split(",")
-      .filter(Boolean)
-      .map((k) => privateKeyToAccount(k as Hex)),
+    validators: c.validatorKeys.map((k) => privateKeyToAccount(k as Hex)),
   });
   log.info({ gateway: privateKeyToAccount(enclaveKey).address }, "enclave registered, approved and funded");
 }
 
-const hook = await createSettlementHook({
-  store: env.STORE ?? "data/gateway.db",
-  enclaveKey,
-  ...(env.RELAYER_KEY ? { relayerKey: env.RELAYER_KEY as Hex } : {}),
-  rpcUrl,
-  ...(env.SETTLEMENT ? { settlement: env.SETTLEMENT } : { deployment: env.DEPLOYMENT ?? "deployments/local.json" }),
-  daBaseUrl: `${publicUrl}/da`,
-  logger: log.child({ part: "hook" }),
-});
-const backend = env.BACKEND_URL ? new OpenAICompatible(env.BACKEND_URL, env.BACKEND_API_KEY) : new LocalModel();
-const server = await listen(createDemoApp({ hook, backend, logger: log }), port, env.HOST ?? "127.0.0.1");
-log.info({ url: publicUrl, gateway: hook.gateway, backend: env.BACKEND_URL ?? "local" }, "demo gateway listening");
+const {
+  host,
+  port,
+  logLevel: _logLevel,
+  publicUrl: _publicUrl,
+  backendUrl,
+  backendApiKey,
+  registerOwnerKey: _owner,
+  validatorKeys: _validators,
+  ...hookInput
+} = c;
+const hook = await createSettlementHook(
+  { ...hookInput, enclaveKey, daBaseUrl: c.daBaseUrl ?? `${publicUrl}/da`, logger: log.child({ part: "hook" }) },
+  { names },
+);
+const backend = backendUrl ? new OpenAICompatible(backendUrl, backendApiKey) : new LocalModel();
+const server = await listen(createDemoApp({ hook, backend, logger: log }), port, host);
+log.info({ url: publicUrl, gateway: hook.gateway, backend: backendUrl ?? "local" }, "demo gateway listening");
 
 const stop = async () => {
   log.info("shutting down: flushing receipts");

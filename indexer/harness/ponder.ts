@@ -23,7 +23,7 @@ export interface PonderOptions {
   logName?: string;
   /** The Ponder app's root directory (default: the indexer); the benchmark also runs a no-op app. */
   root?: string;
-  /** Extra environment for the process (e.g. PROOFPATH_POLLING_INTERVAL_MS). */
+  /** Extra environment for the process (e.g. PROOFPATH_INDEXER_POLLING_INTERVAL_MS). */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -80,10 +80,10 @@ export async function startPonder(o: PonderOptions): Promise<Ponder> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PONDER_TELEMETRY_DISABLED: "true",
-    PROOFPATH_DEPLOYMENT: o.deploymentFile,
-    PONDER_RPC_URL_31337: o.rpcUrl,
-    DATABASE_URL: o.databaseUrl ?? "",
-    PONDER_PGLITE_DIR: pgliteDir ?? "",
+    PROOFPATH_INDEXER_DEPLOYMENT: o.deploymentFile,
+    PROOFPATH_INDEXER_RPC_URL: o.rpcUrl,
+    PROOFPATH_INDEXER_DATABASE_URL: o.databaseUrl ?? "",
+    PROOFPATH_INDEXER_PGLITE_DIR: pgliteDir ?? "",
     NODE_ENV: "production",
     // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the indexer itself.
     ...(process.env.PONDER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.PONDER_NODE_OPTIONS } : {}),

@@ -7,7 +7,7 @@ import { ponder } from "ponder:registry";
 import { attestation, batch, batchUsage, call, feeRate, gateway, latencyHistogram, validator } from "ponder:schema";
 import { eq, sql } from "ponder";
 import { usageFee } from "../../sdk/fees.js";
-import { loadIndexerEnv } from "./lib/env.js";
+import { loadIndexerConfig } from "./lib/config.js";
 import { latencyBucket } from "./lib/latency.js";
 import { fetchSettledReceipts } from "./lib/receipts.js";
 import {
@@ -25,7 +25,7 @@ import {
 } from "./lib/store.js";
 
 type Hex = `0x${string}`;
-const { indexReceipts } = loadIndexerEnv();
+const { indexReceipts } = loadIndexerConfig();
 const batchId = (gw: Hex, seq: bigint) => `${gw.toLowerCase()}:${seq}`;
 
 ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {

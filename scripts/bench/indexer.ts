@@ -194,7 +194,7 @@ async function main(): Promise<void> {
       rpcUrl: anvil.url,
       databaseUrl: postgres.url.replace(/\/postgres$/, "/floor"),
       logName: `bench-floor-${Date.now().toString(36)}`,
-      env: { PROOFPATH_POLLING_INTERVAL_MS: "1000" },
+      env: { PROOFPATH_INDEXER_POLLING_INTERVAL_MS: "1000" },
     });
     try {
       await floor.waitForBlock(head, 1_800_000);
@@ -214,7 +214,7 @@ async function main(): Promise<void> {
       rpcUrl: anvil.url,
       databaseUrl: postgres.url,
       logName: `bench-${Date.now().toString(36)}`,
-      env: { PROOFPATH_POLLING_INTERVAL_MS: "1000" },
+      env: { PROOFPATH_INDEXER_POLLING_INTERVAL_MS: "1000" },
     });
     stops.unshift(() => ponder.stop());
     await ponder.waitForBlock(head, 1_800_000);

@@ -79,7 +79,11 @@ describe("gateway sidecar (proofpath gateway-sidecar, Python client)", function 
       ],
       {
         cwd: root,
-        env: { ...process.env, PROOFPATH_ENCLAVE_KEY: pp.enclaveKey, PROOFPATH_RELAYER_KEY: pp.relayerKey },
+        env: {
+          ...process.env,
+          PROOFPATH_GATEWAY_ENCLAVE_KEY: pp.enclaveKey,
+          PROOFPATH_GATEWAY_RELAYER_KEY: pp.relayerKey,
+        },
         stdio: ["ignore", "pipe", "pipe"],
       },
     );

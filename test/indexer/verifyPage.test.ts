@@ -146,7 +146,7 @@ describe("dashboard: verify page, request-hash lookup, token-holder view (headle
       deploymentFile,
       rpcUrl: anvil.url,
       logName: "verify-page",
-      env: { PROOFPATH_MODEL_NAMES: MODELS.join(","), PROOFPATH_EXPLORER_URL: EXPLORER },
+      env: { PROOFPATH_INDEXER_MODEL_NAMES: MODELS.join(","), PROOFPATH_INDEXER_EXPLORER_URL: EXPLORER },
     });
     await ponder.waitForBlock(await anvil.client.getBlockNumber(), 240_000);
     browser = await launchBrowser();

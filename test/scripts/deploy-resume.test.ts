@@ -66,10 +66,10 @@ describe("npm run deploy resumes a deployment killed midway (Ignition journal)",
     await test.setAutomine(false);
     const deployer = devClients(chain, 0).account.address;
     const env = {
-      PROOFPATH_RPC_URL: chain.rpcUrl,
-      PROOFPATH_DEPLOYER_KEY: devPrivateKey(0),
-      PROOFPATH_VALIDATORS: [1, 2, 3].map((i) => devClients(chain!, i).account.address).join(","),
-      PROOFPATH_QUORUM: "2",
+      PROOFPATH_DEPLOY_RPC_URL: chain.rpcUrl,
+      PROOFPATH_DEPLOY_DEPLOYER_KEY: devPrivateKey(0),
+      PROOFPATH_DEPLOY_VALIDATORS: [1, 2, 3].map((i) => devClients(chain!, i).account.address).join(","),
+      PROOFPATH_DEPLOY_QUORUM: "2",
     };
     const out = path.join(dir, "deployment.json");
     const args = ["--deployment-id", deploymentId, "--out", out];

@@ -85,12 +85,12 @@ describe("npm run deploy (scripts/deploy.ts)", function () {
     const out = path.join(dir, "local.json");
     const r = await runDeploy(
       {
-        PROOFPATH_RPC_URL: chain.rpcUrl,
-        PROOFPATH_DEPLOYER_KEY: devPrivateKey(0),
-        PROOFPATH_VALIDATORS: validators.join(","),
-        PROOFPATH_QUORUM: "2",
-        PROOFPATH_GOVERNANCE: governance,
-        PROOFPATH_WITHDRAW_DELAY: "7200",
+        PROOFPATH_DEPLOY_RPC_URL: chain.rpcUrl,
+        PROOFPATH_DEPLOY_DEPLOYER_KEY: devPrivateKey(0),
+        PROOFPATH_DEPLOY_VALIDATORS: validators.join(","),
+        PROOFPATH_DEPLOY_QUORUM: "2",
+        PROOFPATH_DEPLOY_GOVERNANCE: governance,
+        PROOFPATH_DEPLOY_WITHDRAW_DELAY: "7200",
       },
       ["--out", out, "--deployment-id", deploymentId("local")],
     );
@@ -127,7 +127,11 @@ describe("npm run deploy (scripts/deploy.ts)", function () {
     await chain?.stop();
     chain = await startDevChain({ chainId: 8453 });
     const validator = devClients(chain, 1).account.address;
-    const env = { PROOFPATH_RPC_URL: chain.rpcUrl, PROOFPATH_VALIDATORS: validator, PROOFPATH_QUORUM: "1" };
+    const env = {
+      PROOFPATH_DEPLOY_RPC_URL: chain.rpcUrl,
+      PROOFPATH_DEPLOY_VALIDATORS: validator,
+      PROOFPATH_DEPLOY_QUORUM: "1",
+    };
     const args = (file: string) => [
       "--config",
       file,
@@ -152,7 +156,7 @@ describe("npm run deploy (scripts/deploy.ts)", function () {
       ],
       [
         "a raw key in the environment",
-        { ...env, PROOFPATH_DEPLOYER_KEY: devPrivateKey(0) },
+        { ...env, PROOFPATH_DEPLOY_DEPLOYER_KEY: devPrivateKey(0) },
         args(write("full.json", full)),
         /a raw deployer key in the environment is for chain 31337 only.*keystore set DEPLOYER_PRIVATE_KEY/,
       ],
@@ -227,10 +231,10 @@ describe("npm run deploy (scripts/deploy.ts)", function () {
     const id = deploymentId("keystore");
     const r = await runDeploy(
       {
-        PROOFPATH_RPC_URL: chain!.rpcUrl,
+        PROOFPATH_DEPLOY_RPC_URL: chain!.rpcUrl,
         XDG_CONFIG_HOME: configHome,
-        PROOFPATH_VALIDATORS: undefined,
-        PROOFPATH_QUORUM: undefined,
+        PROOFPATH_DEPLOY_VALIDATORS: undefined,
+        PROOFPATH_DEPLOY_QUORUM: undefined,
       },
       ["--config", file, "--out", out, "--deployment-id", id],
       { password },
@@ -257,14 +261,14 @@ describe("npm run deploy (scripts/deploy.ts)", function () {
 
     // Verification is configured for this chain's explorers; offline it fails loudly, never silently.
     const verify = await hardhat(["ignition", "verify", id, "--network", "deploy"], {
-      PROOFPATH_RPC_URL: chain!.rpcUrl,
+      PROOFPATH_DEPLOY_RPC_URL: chain!.rpcUrl,
       ETHERSCAN_API_KEY: "test-key",
       DEPLOYER_PRIVATE_KEY: key,
     });
     assert.notEqual(verify.code, 0, verify.out);
     assert.match(verify.out, /HHE\d+|ENOTFOUND|fetch failed|failed/i);
     const noKey = await hardhat(["verify", "etherscan", "--network", "deploy", d.contracts.Timelock!], {
-      PROOFPATH_RPC_URL: chain!.rpcUrl,
+      PROOFPATH_DEPLOY_RPC_URL: chain!.rpcUrl,
       DEPLOYER_PRIVATE_KEY: key,
       XDG_CONFIG_HOME: path.join(dir, "empty-config"),
     });

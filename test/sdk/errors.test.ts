@@ -110,7 +110,7 @@ const make: Record<string, () => Error> = {
   OhttpEnclaveExpiredError: () => new registry.OhttpEnclaveExpiredError(A, 1n, 2n, 300),
   OhttpEnclaveInactiveError: () => new registry.OhttpEnclaveInactiveError(A),
   GatewayError: () => new gatewayErrors.GatewayError("short"),
-  GatewayConfigError: () => new gatewayErrors.GatewayConfigError("rpcUrl", "required"),
+  GatewayConfigError: () => new gatewayErrors.GatewayConfigError({ field: "rpcUrl", reason: "required" }),
   InvalidCallError: () => new gatewayErrors.InvalidCallError("modelId", "not hex"),
   HookClosedError: () => new gatewayErrors.HookClosedError(),
   ReconcileError: () => new gatewayErrors.ReconcileError("disagree"),

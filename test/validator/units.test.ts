@@ -30,11 +30,10 @@ import {
   submitRank,
   usageOf,
   verifyBatch,
-  VALIDATOR_ENV,
-  VALIDATOR_HELP,
-  validatorConfigFromEnv,
+  validatorConfigRole,
   validatorConfigSchema,
 } from "../../validator/index.js";
+import { configFields, configHelp, loadConfig } from "../../sdk/config.js";
 import { root } from "../gateway/helpers/chain.js";
 import { Backoff } from "../../validator/retry.js";
 import type { DaLeaf } from "../../validator/da.js";
@@ -141,20 +140,22 @@ describe("validator config: every problem at once, by the operator's name (issue
   });
 
   it("test_parseValidatorConfig_envProvidedValues_namedByEnvVar_reverts", () => {
-    const env = validatorConfigFromEnv({
-      VALIDATOR_PRIVATE_KEY: "0x12",
-      PORT: "abc",
-      PEERS: "http://a:1, ftp://b",
-      DA_ALLOW_PRIVATE: "maybe",
-      RETRY_MAX_MS: "10",
-      HOME: "/root",
+    const env = loadConfig(validatorConfigRole, {
+      env: {
+        PROOFPATH_VALIDATOR_PRIVATE_KEY: "0x12",
+        PROOFPATH_VALIDATOR_PORT: "abc",
+        PROOFPATH_VALIDATOR_PEERS: "http://a:1, ftp://b",
+        PROOFPATH_VALIDATOR_DA_ALLOW_PRIVATE: "maybe",
+        PROOFPATH_VALIDATOR_RETRY_MAX_MS: "10",
+        HOME: "/root",
+      },
     });
     assert.deepEqual(env.names, {
-      privateKey: "VALIDATOR_PRIVATE_KEY",
-      port: "PORT",
-      peers: "PEERS",
-      daAllowPrivate: "DA_ALLOW_PRIVATE",
-      retryMaxMs: "RETRY_MAX_MS",
+      privateKey: "PROOFPATH_VALIDATOR_PRIVATE_KEY",
+      port: "PROOFPATH_VALIDATOR_PORT",
+      peers: "PROOFPATH_VALIDATOR_PEERS",
+      daAllowPrivate: "PROOFPATH_VALIDATOR_DA_ALLOW_PRIVATE",
+      retryMaxMs: "PROOFPATH_VALIDATOR_RETRY_MAX_MS",
     });
     // As main.ts merges them: the file's fields, overridden by the environment's.
     const file = {
@@ -167,35 +168,37 @@ describe("validator config: every problem at once, by the operator's name (issue
     };
     let e: ValidatorConfigError | undefined;
     try {
-      parseValidatorConfig({ ...file, ...env.values }, { names: env.names });
+      parseValidatorConfig({ ...file, ...env.input }, { names: env.names });
     } catch (x) {
       e = x as ValidatorConfigError;
     }
     assert.ok(e instanceof ValidatorConfigError);
     assert.deepEqual(Object.keys(named(e)).sort(), [
-      "DA_ALLOW_PRIVATE",
-      "PEERS[1]",
-      "PORT",
-      "RETRY_MAX_MS",
-      "VALIDATOR_PRIVATE_KEY",
+      "PROOFPATH_VALIDATOR_DA_ALLOW_PRIVATE",
+      "PROOFPATH_VALIDATOR_PEERS[1]",
+      "PROOFPATH_VALIDATOR_PORT",
+      "PROOFPATH_VALIDATOR_PRIVATE_KEY",
+      "PROOFPATH_VALIDATOR_RETRY_MAX_MS",
       "claimIntervalMs",
       "rpcUrl",
     ]);
-    assert.deepEqual(e.issues.find((i) => i.name === "PEERS[1]")!.field, "peers.1");
-    assert.match(e.message, /^ {2}PORT: expected a TCP port$/m);
-    assert.match(e.message, /^ {2}RETRY_MAX_MS: must be ≥ retryBaseMs \(500\)$/m);
+    assert.deepEqual(e.issues.find((i) => i.name === "PROOFPATH_VALIDATOR_PEERS[1]")!.field, "peers.1");
+    assert.match(e.message, /^ {2}PROOFPATH_VALIDATOR_PORT: expected a TCP port$/m);
+    assert.match(e.message, /^ {2}PROOFPATH_VALIDATOR_RETRY_MAX_MS: must be ≥ retryBaseMs \(500\)$/m);
   });
 
   it("test_validatorHelp_listsEveryFieldAndEnvVar_succeeds", () => {
-    const fields = Object.keys(validatorConfigSchema.shape);
-    const byField = new Map(Object.entries(VALIDATOR_ENV).map(([name, [field]]) => [field as string, name]));
+    const help = configHelp(validatorConfigRole);
+    const fields = configFields(validatorConfigRole);
+    assert.deepEqual(
+      fields.map((f) => f.key),
+      Object.keys(validatorConfigSchema.shape),
+    );
     for (const f of fields) {
-      assert.ok(byField.has(f), `no environment variable for ${f}`);
-      assert.match(VALIDATOR_HELP, new RegExp(`\\b${f}\\b`), `--help does not list ${f}`);
-      assert.match(VALIDATOR_HELP, new RegExp(`\\b${byField.get(f)}\\b`), `--help does not list ${byField.get(f)}`);
+      assert.ok(help.includes(`  ${f.key}  ${f.env}\n`), `--help does not list ${f.key} ${f.env}`);
+      assert.ok(f.description, `${f.key} has no description`);
     }
-    for (const [, [field]] of Object.entries(VALIDATOR_ENV))
-      assert.ok(fields.includes(field), `${field} is not a config field`);
+    assert.equal(fields.find((f) => f.key === "daTimeoutMs")!.env, "PROOFPATH_VALIDATOR_DA_TIMEOUT_MS");
   });
 
   it("test_validatorMain_badFileAndEnv_exits2ListingEachByName_reverts", () => {
@@ -217,14 +220,21 @@ describe("validator config: every problem at once, by the operator's name (issue
         cwd: root,
         encoding: "utf8",
         timeout: 60_000,
-        env: { ...process.env, NODE_NO_WARNINGS: "1", PORT: "abc", PEERS: "nope" },
+        env: {
+          ...process.env,
+          NODE_NO_WARNINGS: "1",
+          PROOFPATH_VALIDATOR_PORT: "abc",
+          PROOFPATH_VALIDATOR_PEERS: "nope",
+          PROOFPATH_VALIDATOR_DA_TIMEOUT_MSS: "5",
+        },
       });
       assert.equal(r.status, 2, r.stderr);
       for (const line of [
         "receiptSample: unknown field; did you mean receiptSamples?",
         "daMaxBytes: ",
-        "PORT: ",
-        "PEERS[0]: ",
+        "PROOFPATH_VALIDATOR_PORT: ",
+        "PROOFPATH_VALIDATOR_PEERS[0]: ",
+        "PROOFPATH_VALIDATOR_DA_TIMEOUT_MSS: unknown variable; did you mean PROOFPATH_VALIDATOR_DA_TIMEOUT_MS?",
       ]) {
         assert.ok(r.stderr.includes(`  ${line}`), `"${line}" missing from\n${r.stderr}`);
       }
@@ -234,7 +244,7 @@ describe("validator config: every problem at once, by the operator's name (issue
         timeout: 60_000,
       });
       assert.equal(help.status, 0);
-      assert.equal(help.stdout, VALIDATOR_HELP);
+      assert.equal(help.stdout, configHelp(validatorConfigRole));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -18,7 +18,7 @@ import schema, {
 } from "ponder:schema";
 import { and, asc, client, desc, eq, graphql, gt, gte, lt, lte, or, replaceBigInts, sql } from "ponder";
 import { keccak256, toHex } from "viem";
-import { loadIndexerEnv } from "../lib/env.js";
+import { loadIndexerConfig } from "../lib/config.js";
 import { quantileFromHistogram } from "../lib/latency.js";
 import { PERIODS } from "../lib/time.js";
 import { dashboard } from "./dashboard.js";
@@ -467,7 +467,7 @@ app.get(R.honoPath(R.routes.getNetworkActivity.path), async (c) => {
 // ------------------------------------------------------------------ config
 
 /** What the dashboard shows: the chain's name, explorer links, model names; and the RPC the verify page checks against. */
-const env = loadIndexerEnv();
+const env = loadIndexerConfig();
 const siteConfig = JSON.stringify({
   chain: { id: env.deployment.chainId, name: env.site.chainName },
   rpcUrl: env.site.publicRpcUrl,
