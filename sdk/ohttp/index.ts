@@ -27,6 +27,11 @@ export {
 } from "./bhttp.js";
 export {
   AEAD_AES_128_GCM,
+  AEAD_AES_256_GCM,
+  AEAD_CHACHA20_POLY1305,
+  SUPPORTED_AEADS,
+  isSupportedSymmetric,
+  selectSymmetric,
   DEFAULT_SYMMETRIC,
   KDF_HKDF_SHA256,
   KEM_X25519_HKDF_SHA256,
@@ -73,6 +78,18 @@ export {
   type OhttpResponderContext,
   type OhttpServerKeys,
 } from "./encapsulation.js";
+export {
+  CHUNK_SIZE,
+  ChunkedRequestOpener,
+  ChunkedRequestSealer,
+  ChunkedResponseOpener,
+  ChunkedResponseSealer,
+  MEDIA_TYPE_OHTTP_CHUNKED_REQUEST,
+  MEDIA_TYPE_OHTTP_CHUNKED_RESPONSE,
+  OhttpChunkTooLargeError,
+  decapsulateChunkedRequest,
+  encapsulateChunkedRequest,
+} from "./chunked.js";
 export {
   OhttpKeyConfigMismatchError,
   PROBLEM_DATE,

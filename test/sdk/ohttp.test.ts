@@ -449,13 +449,15 @@ describe("ohttp: key configs", () => {
     );
   });
 
-  it("a config without HKDF-SHA256 + AES-128-GCM is unsupported on both sides", async () => {
-    const chachaOnly = { ...rfcKeyPair().config, symmetric: [{ kdfId: 1, aeadId: 3 }] };
-    assert.throws(() => importClientKey(chachaOnly), isError(OhttpUnsupportedSuiteError, /does not offer/));
+  it("a config without a supported (HKDF-SHA256, AEAD) pair is unsupported on both sides", async () => {
+    const exportOnly = { ...rfcKeyPair().config, symmetric: [{ kdfId: 1, aeadId: 0xffff }] };
+    assert.throws(() => importClientKey(exportOnly), isError(OhttpUnsupportedSuiteError, /offers no/));
+    const aes256Only = { ...rfcKeyPair().config, symmetric: [{ kdfId: 1, aeadId: 2 }] };
+    assert.equal(importClientKey(aes256Only).suite.aeadId, 2);
     const server = await importServerKeys(rfcKeyPair());
     const msg = hex(A.encapsulatedRequest);
-    msg[6] = 0x03; // aead_id = ChaCha20Poly1305
-    await assert.rejects(decapsulateRequest(server, msg), isError(OhttpUnsupportedSuiteError, /AEAD 0x0003/));
+    msg[6] = 0x02; // aead_id = AES-256-GCM, which this key config does not offer
+    await assert.rejects(decapsulateRequest(server, msg), isError(OhttpUnsupportedSuiteError, /AEAD 0x0002/));
   });
 
   it("importServerKeys refuses a private key that does not match its config", async () => {
