@@ -212,11 +212,14 @@ describe("bhttp: RFC 9292 §5.1 request example", () => {
     assert.deepEqual(decodeRequest(bytes.subarray(0, bytes.length - 2)), req);
   });
 
-  it("refuses the indeterminate-length form with a clear error", () => {
-    assert.throws(
-      () => decodeRequest(hex(RFC9292_INDETERMINATE_LENGTH_REQUEST)),
-      isError(BhttpDecodeError, /indeterminate-length/),
-    );
+  it("decodes the indeterminate-length example (with its padding) to the same request", () => {
+    const indeterminate = decodeRequest(hex(RFC9292_INDETERMINATE_LENGTH_REQUEST));
+    assert.deepEqual(indeterminate, decodeRequest(hex(RFC9292_KNOWN_LENGTH_REQUEST)));
+  });
+
+  it("an indeterminate-length message cut inside a section is refused, not shortened", () => {
+    const bytes = hex(RFC9292_INDETERMINATE_LENGTH_REQUEST);
+    assert.throws(() => decodeRequest(bytes.subarray(0, 40)), isError(BhttpDecodeError, /truncated/));
   });
 });
 
@@ -338,7 +341,11 @@ describe("bhttp: strict decoding", () => {
   it("names what is wrong", () => {
     const cases: [string, Uint8Array, RegExp][] = [
       ["empty input", new Uint8Array(0), /truncated: missing framing indicator/],
-      ["a response where a request is expected", hex(A.response), /expected a known-length request/],
+      [
+        "a response where a request is expected",
+        hex(A.response),
+        /expected a request \(framing indicator 0 or 2\) but got a response/,
+      ],
       ["unknown framing indicator", Uint8Array.of(7), /unknown framing indicator 7/],
       [
         "uppercase field name",
