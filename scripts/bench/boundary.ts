@@ -43,6 +43,7 @@ import { GATEWAY_NODE_FLAGS, relaunchWithGatewayFlags } from "../../gateway/node
 import { LocalModel } from "../../gateway/demo/backend.js";
 import { createDemoApp } from "../../gateway/demo/server.js";
 import { createOhttpGateway } from "../../gateway/ohttp/enclave.js";
+import { chatBackend } from "../../gateway/demo/ohttpBackend.js";
 import { createRelayApp, createRelayLogger } from "../../gateway/ohttp/relay.js";
 import { chatBody } from "../start/load.js";
 import { pct } from "./quantile.js";
@@ -103,7 +104,7 @@ async function main() {
     const backend = new LocalModel();
     const ohttp = await createOhttpGateway({
       keys,
-      backend,
+      backend: chatBackend(backend),
       hook,
       logger: silent,
       replay: { windowMs: 60_000, maxEntries: 100_000 },

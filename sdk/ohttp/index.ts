@@ -10,8 +10,13 @@ export {
   MEDIA_TYPE_BHTTP,
   decodeRequest,
   decodeResponse,
+  encodeContentChunk,
   encodeRequest,
   encodeResponse,
+  encodeResponseEnd,
+  encodeResponseHead,
+  FRAMING_INDETERMINATE_REQUEST,
+  FRAMING_INDETERMINATE_RESPONSE,
   encodeVarint,
   getField,
   varintLength,
@@ -25,6 +30,7 @@ export {
   type BhttpResponse,
   type BhttpResponseInit,
 } from "./bhttp.js";
+export { BhttpResponseStreamDecoder, type BhttpStreamEvent } from "./bhttpStream.js";
 export {
   AEAD_AES_128_GCM,
   AEAD_AES_256_GCM,
@@ -101,6 +107,7 @@ export {
   type ClientReceiptOptions,
   type OhttpHeaders,
   type OhttpRequestOptions,
+  type OhttpStreamResponse,
 } from "./client.js";
 export * from "./registry.js";
 export * from "./proof.js";
