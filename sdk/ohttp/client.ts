@@ -377,18 +377,62 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
     body?: string | Uint8Array,
     requestOptions?: OhttpRequestOptions,
   ): Promise<OhttpStreamResponse> {
-    let url: URL | undefined;
-    if (!(target.startsWith("/") && !options.origin)) url = new URL(target, options.origin);
     const given: BhttpField[] = Array.isArray(headers)
       ? (headers as BhttpFields).slice()
       : Object.entries(headers ?? {});
-    const hasDate = given.some(([n]) => n.toLowerCase() === "date");
+    if (given.some(([n]) => n.toLowerCase() === "date")) return streamOnce(method, target, given, body, requestOptions);
+    const first = await streamOnce(
+      method,
+      target,
+      [...given, ["date", new Date(now()).toUTCString()]],
+      body,
+      requestOptions,
+    );
+    if (first.status !== 400) return first;
+    // A refused date comes back as a small problem: read it, and retry once with the gateway's
+    // date as `request` does (RFC 9458 §6.5.2); anything else is given back as it was.
+    const parts: Uint8Array[] = [];
+    for await (const p of first.body) parts.push(p);
+    let n = 0;
+    for (const p of parts) n += p.length;
+    const content = new Uint8Array(n);
+    n = 0;
+    for (const p of parts) {
+      content.set(p, n);
+      n += p.length;
+    }
+    const serverDate = refusedDateOf({
+      informational: [],
+      status: first.status,
+      headers: first.headers,
+      content,
+      trailers: [],
+    });
+    if (serverDate !== undefined)
+      return streamOnce(method, target, [...given, ["date", new Date(serverDate).toUTCString()]], body, requestOptions);
+    return {
+      ...first,
+      body: (async function* () {
+        if (content.length) yield content;
+      })(),
+    };
+  }
+
+  async function streamOnce(
+    method: string,
+    target: string,
+    given: BhttpField[],
+    body: string | Uint8Array | undefined,
+    requestOptions: OhttpRequestOptions | undefined,
+  ): Promise<OhttpStreamResponse> {
+    let url: URL | undefined;
+    if (!(target.startsWith("/") && !options.origin)) url = new URL(target, options.origin);
     const bhttp = encodeRequest({
       method,
       scheme: url ? url.protocol.slice(0, -1) : "https",
       authority: url ? url.host : "",
       path: url ? url.pathname + url.search : target,
-      headers: hasDate ? given : [...given, ["date", new Date(now()).toUTCString()]],
+      headers: given,
       content: typeof body === "string" ? utf8.encode(body) : (body ?? new Uint8Array(0)),
     });
     const { encapsulatedRequest, sealer } = await encapsulateChunkedRequest(key, bhttp);

@@ -129,6 +129,16 @@ describe("ohttp streaming: chunked OHTTP through the relay", function () {
     assert.equal(streamedCall.outputTokens, chunks.length - 1);
   });
 
+  it("a client whose clock is off is refused inside the encryption, then retries once with the gateway's date", async () => {
+    const { relayUrl } = await stack(chatBackend(new LocalModel()));
+    const skewed = createOhttpClient({ keyConfig: keys.encodedConfig, relayUrl, now: () => Date.now() - 120_000 });
+    const res = await skewed.stream("POST", "/v1/chat/completions", { "content-type": "application/json" }, chat());
+    assert.equal(res.status, 200);
+    let text = "";
+    for await (const p of res.body) text += dec.decode(p);
+    assert.equal(sseData(text).at(-1), "[DONE]");
+  });
+
   it("the relay forwards a stream with the same fixed headers and one log line", async () => {
     let seen: IncomingHttpHeaders | undefined;
     const fake = createServer((req, res) => {
