@@ -24,6 +24,7 @@ import { createValidator, type Validator } from "../validator/index.js";
 import { generateKeyPair } from "../sdk/ohttp/index.js";
 import { createAttestedOhttpClient } from "../sdk/ohttp/registry.js";
 import { createOhttpGateway } from "../gateway/ohttp/enclave.js";
+import { chatBackend } from "../gateway/demo/ohttpBackend.js";
 import { createRelayApp } from "../gateway/ohttp/relay.js";
 import { startPonder, type Ponder } from "../indexer/harness/ponder.js";
 import { createLoadGenerator, ohttpSender } from "./start/load.js";
@@ -181,7 +182,7 @@ async function main(): Promise<number> {
     const backend = new LocalModel();
     const ohttp = await createOhttpGateway({
       keys: ohttpKeys,
-      backend,
+      backend: chatBackend(backend),
       hook: h,
       logger: logger.child({ part: "ohttp-gateway" }),
       replayStore: { file: path.join(workDir, "ohttp-replay.db") },

@@ -17,8 +17,16 @@ export interface Completion {
   outputTokens: number;
 }
 
+export interface ChatInput {
+  model: string;
+  messages: ChatMessage[];
+  max_tokens?: number | undefined;
+}
+
 export interface ModelBackend {
-  complete(req: { model: string; messages: ChatMessage[]; max_tokens?: number | undefined }): Promise<Completion>;
+  complete(req: ChatInput): Promise<Completion>;
+  /** The answer's text piece by piece as it is generated (without it, streams send the whole text once). */
+  stream?(req: ChatInput, signal?: AbortSignal): AsyncIterable<string>;
 }
 
 const WORDS = (
@@ -34,7 +42,21 @@ export function countTokens(s: string): number {
 
 /** Deterministic local "model": a word walk seeded by keccak(prompt), length bounded by max_tokens. */
 export class LocalModel implements ModelBackend {
-  constructor(private readonly name = "proofpath-local-1") {}
+  /** `tokenDelayMs`: time between streamed tokens (a model's decode step); 0 = as fast as read. */
+  constructor(
+    private readonly name = "proofpath-local-1",
+    private readonly tokenDelayMs = 0,
+  ) {}
+
+  /** The same words `complete` gives, one at a time (a space before all but the first). */
+  async *stream(req: ChatInput, signal?: AbortSignal): AsyncGenerator<string> {
+    const words = (await this.complete(req)).text.split(" ");
+    for (let i = 0; i < words.length; i++) {
+      if (signal?.aborted) return;
+      if (this.tokenDelayMs > 0 && i > 0) await new Promise((r) => setTimeout(r, this.tokenDelayMs));
+      yield i === 0 ? words[i]! : ` ${words[i]}`;
+    }
+  }
 
   async complete(req: {
     model: string;

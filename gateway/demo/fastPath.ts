@@ -20,6 +20,7 @@ export const chatRequestSchema = z.object({
     .min(1, { error: "messages: at least one message" })
     .max(256),
   max_tokens: z.number().int().min(1).max(4096).optional(),
+  stream: z.boolean().optional(),
 });
 
 /** The chat request is not one the demo backend accepts (answered 400). Not retryable. */
@@ -49,11 +50,8 @@ export async function handleChat(
   };
 }
 
-/** `handleChat` without the hashes, for callers that hash other bytes (the OHTTP ciphertexts). */
-export async function answerChat(
-  requestBytes: Uint8Array,
-  backend: ModelBackend,
-): Promise<{ responseBytes: Uint8Array; usage: ChatUsage }> {
+/** The chat request in `requestBytes`; throws BadChatRequest for invalid input. */
+export function parseChatRequest(requestBytes: Uint8Array): z.infer<typeof chatRequestSchema> {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(requestBytes));
@@ -62,7 +60,15 @@ export async function answerChat(
   }
   const parsed = chatRequestSchema.safeParse(json);
   if (!parsed.success) throw new BadChatRequest(parsed.error.issues[0]!.message);
-  const req = parsed.data;
+  return parsed.data;
+}
+
+/** `handleChat` without the hashes, for callers that hash other bytes (the OHTTP ciphertexts). */
+export async function answerChat(
+  requestBytes: Uint8Array,
+  backend: ModelBackend,
+): Promise<{ responseBytes: Uint8Array; usage: ChatUsage }> {
+  const { stream: _stream, ...req } = parseChatRequest(requestBytes);
   const out = await backend.complete(req);
   const servedAt = Date.now();
   const response = {

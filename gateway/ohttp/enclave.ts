@@ -4,9 +4,13 @@
  *   GET  /ohttp-keys   the key config list (`application/ohttp-keys`); its keccak256 is what the
  *                      enclave's registry entry binds (`enclave(key).keyConfigHash`)
  *   POST /ohttp        `message/ohttp-req` → decapsulate, replay check, Binary HTTP decode, the
- *                      same fast path as the plain endpoint (`answerChat`), encode, encapsulate →
- *                      `message/ohttp-res`; the receipt is recorded once the answer is on the wire,
- *                      with requestHash/responseHash over the two ciphertexts the user holds
+ *                      backend handler (./backend.ts), encode, encapsulate → `message/ohttp-res`;
+ *                      `message/ohttp-chunked-req` (draft-ietf-ohai-chunked-ohttp-08) is answered
+ *                      with `message/ohttp-chunked-res`, sealed chunk by chunk as the handler
+ *                      produces them (an indeterminate-length Binary HTTP response). The receipt is
+ *                      recorded once the whole answer is on the wire, with requestHash/responseHash
+ *                      over the two ciphertexts the user holds (a stream's hashed as it is sent; a
+ *                      stream cut off before its final chunk gets no receipt)
  *   GET  /da/receipts/by-request/:requestHash   the receipt (and proof, once batched) of a call;
  *                      also answered inside OHTTP (an encapsulated GET of that path via the relay),
  *                      so the user's client can fetch its receipt without showing the gateway who asks
@@ -19,28 +23,37 @@ import { Hono, type Context } from "hono";
 import type { Logger } from "pino";
 import type { ServerResponse } from "node:http";
 import { keccak256Hex } from "../../sdk/hashing.js";
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import {
+  MEDIA_TYPE_OHTTP_CHUNKED_REQUEST,
+  MEDIA_TYPE_OHTTP_CHUNKED_RESPONSE,
   MEDIA_TYPE_OHTTP_KEYS,
   MEDIA_TYPE_OHTTP_REQUEST,
   MEDIA_TYPE_OHTTP_RESPONSE,
   OhttpReplayError,
   OhttpReplayGuard,
+  decapsulateChunkedRequest,
   decapsulateRequest,
   decodeRequest,
+  encodeContentChunk,
+  encodeResponseEnd,
+  encodeResponseHead,
   encapsulateResponse,
   encodeResponse,
   getField,
   importServerKeys,
   type BhttpRequest,
+  type ChunkedRequestOpener,
   type OhttpKeyPair,
+  type OhttpResponderContext,
   type OhttpReplayGuardOptions,
   type OhttpServerKeys,
 } from "../../sdk/ohttp/index.js";
 import type { SettlementHook } from "../hook.js";
 import { receiptAnswer, receiptResponse } from "../serve/http.js";
 import { PublicLimiter, type PublicLimits } from "../serve/rateLimit.js";
-import type { ModelBackend } from "../demo/backend.js";
-import { BadChatRequest, answerChat, type ChatUsage } from "../demo/fastPath.js";
+import type { CallUsage, OhttpBackend, OhttpInnerResponse } from "./backend.js";
 import { MEDIA_TYPE_PROBLEM, dateProblem, problem, problemOf, type Problem } from "./problem.js";
 import { ReplayStore, type ReplayStoreOptions } from "./replayStore.js";
 import { ReceiptIndex } from "./receiptIndex.js";
@@ -49,7 +62,8 @@ import { DEFAULT_MAX_BODY_BYTES, readBodyLimited, requestHeader } from "./body.j
 export interface OhttpGatewayOptions {
   /** The enclave's OHTTP key pair(s); the private keys never leave this process. */
   keys: OhttpKeyPair | readonly OhttpKeyPair[];
-  backend: ModelBackend;
+  /** What answers the decrypted requests (e.g. the demo's `chatBackend(model)`). */
+  backend: OhttpBackend;
   /** Records receipts (and serves the by-request lookup); without it the gateway only answers. */
   hook?: SettlementHook;
   logger: Logger;
@@ -78,20 +92,26 @@ export interface OhttpGateway {
   close(): void;
 }
 
-const CHAT_PATH = "/v1/chat/completions";
 const BY_REQUEST = "/da/receipts/by-request/";
 const HEX32 = /^0x[0-9a-fA-F]{64}$/;
 const utf8 = new TextEncoder();
 
-interface Inner {
-  status: number;
-  body: Uint8Array;
-  usage?: ChatUsage;
-  headers?: Record<string, string>;
-}
+type Inner = OhttpInnerResponse;
 
 function innerError(status: number, type: string, message: string): Inner {
-  return { status, body: utf8.encode(JSON.stringify({ error: { type, message } })) };
+  return {
+    status,
+    headers: { "content-type": "application/json" },
+    body: utf8.encode(JSON.stringify({ error: { type, message } })),
+  };
+}
+
+/** A body the handler streamed, joined (for the single-shot format, which seals it whole). */
+async function wholeBody(body: Inner["body"]): Promise<Uint8Array> {
+  if (body instanceof Uint8Array) return body;
+  const parts: Uint8Array[] = [];
+  for await (const p of body) parts.push(p);
+  return new Uint8Array(Buffer.concat(parts));
 }
 
 function problemResponse(c: Context, p: Problem): Response {
@@ -111,7 +131,7 @@ function dateRefusal(detail: string, nowMs: number): Uint8Array {
   });
 }
 
-/** Builds the OHTTP routes for the demo TEE gateway (mount with `app.route("/", gw.app)`). */
+/** Builds the OHTTP routes of a TEE gateway (mount with `app.route("/", gw.app)`). */
 export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpGateway> {
   const serverKeys: OhttpServerKeys = await importServerKeys(o.keys);
   const maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -138,8 +158,8 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
     }),
   );
 
-  /** The decrypted request → the inner answer: only the chat endpoint exists behind the boundary. */
-  async function answer(req: BhttpRequest | undefined): Promise<Inner> {
+  /** The decrypted request → the inner answer: the receipt look-up, else the backend handler. */
+  async function answer(req: BhttpRequest | undefined, signal: AbortSignal): Promise<Inner> {
     if (!req) return innerError(400, "invalid_request_error", "the decrypted request is not a valid message/bhttp");
     const path = req.path.split("?")[0]!;
     // The receipt look-up inside OHTTP: through the relay, the gateway learns which call's receipt
@@ -149,15 +169,29 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
         return innerError(405, "invalid_request_error", `${req.method} ${BY_REQUEST}:requestHash: use GET`);
       return lookupInner(path.slice(BY_REQUEST.length));
     }
-    if (path !== CHAT_PATH) return innerError(404, "not_found", `no route ${req.method} ${req.path}`);
-    if (req.method !== "POST") return innerError(405, "invalid_request_error", `${req.method} ${CHAT_PATH}: use POST`);
     try {
-      const { responseBytes, usage } = await answerChat(req.content, o.backend);
-      return { status: 200, body: responseBytes, usage };
+      return await o.backend.handle({
+        method: req.method,
+        path: req.path,
+        headers: req.headers,
+        content: req.content,
+        signal,
+      });
     } catch (e) {
-      if (e instanceof BadChatRequest) return innerError(400, "invalid_request_error", e.shortMessage);
       log.error({ err: (e as Error).message }, "backend failed");
-      return innerError(502, "backend_error", "the model backend failed");
+      return innerError(502, "backend_error", "the backend failed");
+    }
+  }
+
+  /** Records a served call (off the fast path), with the hashes the user can recompute. */
+  function record(requestHash: `0x${string}`, responseHash: `0x${string}`, usage: CallUsage) {
+    const hook = o.hook;
+    if (!hook) return;
+    try {
+      const r = hook.record({ ...usage, requestHash, responseHash });
+      index.set(requestHash, r.callSeq);
+    } catch (e) {
+      log.error({ err: (e as Error).message }, "recording the receipt failed");
     }
   }
 
@@ -176,20 +210,25 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
         "not_found",
         `no recent receipt for requestHash ${h}; older receipts are listed in /da/batches/:batchSeq`,
       );
-    return { status: a.status, body: utf8.encode(JSON.stringify(a.body)), headers: a.headers };
+    return {
+      status: a.status,
+      body: utf8.encode(JSON.stringify(a.body)),
+      headers: { "content-type": "application/json", ...a.headers },
+    };
   }
 
   app.post("/ohttp", async (c) => {
     const t0 = performance.now();
     const type = requestHeader(c, "content-type")?.split(";")[0]?.trim().toLowerCase();
-    if (type !== MEDIA_TYPE_OHTTP_REQUEST) {
+    const chunked = type === MEDIA_TYPE_OHTTP_CHUNKED_REQUEST;
+    if (type !== MEDIA_TYPE_OHTTP_REQUEST && !chunked) {
       return problemResponse(
         c,
         problem(
           415,
           "media-type",
           "unsupported media type",
-          `expected content-type ${MEDIA_TYPE_OHTTP_REQUEST}, got ${JSON.stringify(type ?? null)}`,
+          `expected content-type ${MEDIA_TYPE_OHTTP_REQUEST} or ${MEDIA_TYPE_OHTTP_CHUNKED_REQUEST}, got ${JSON.stringify(type ?? null)}`,
         ),
       );
     }
@@ -200,9 +239,20 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
         problem(413, "too-large", "OHTTP request too large", `the encapsulated request exceeds ${maxBody} bytes`),
       );
 
-    let opened;
+    // The whole request is read before it is answered (the draft's rule for a receiver that acts
+    // on a complete message: only the final chunk proves it is complete).
+    let opened: { request: Uint8Array; enc: Uint8Array } & (
+      | { context: OhttpResponderContext; opener?: undefined }
+      | { opener: ChunkedRequestOpener; context?: undefined }
+    );
     try {
-      opened = await decapsulateRequest(serverKeys, encapsulatedRequest);
+      if (chunked) {
+        const r = await decapsulateChunkedRequest(serverKeys, encapsulatedRequest);
+        opened = { request: r.request, enc: r.opener.enc!, opener: r.opener };
+      } else {
+        const r = await decapsulateRequest(serverKeys, encapsulatedRequest);
+        opened = { request: r.request, enc: r.context.enc, context: r.context };
+      }
     } catch (e) {
       const p = problemOf(e);
       if (!p) throw e;
@@ -231,9 +281,9 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
             guard.now(),
           );
         } else {
-          guard.check(opened.context.enc, sentAt);
+          guard.check(opened.enc, sentAt);
           // Write-ahead: the answer below waits for this, the model does not.
-          durable = replayStore?.add(opened.context.enc, sentAt).then(
+          durable = replayStore?.add(opened.enc, sentAt).then(
             () => undefined,
             (e: Error) => e,
           );
@@ -250,9 +300,11 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
       }
     }
 
-    const inner = refusal ? undefined : await answer(req);
+    const abort = new AbortController();
+    const inner = refusal ? undefined : await answer(req, abort.signal);
     const failed = await durable;
     if (failed) {
+      abort.abort();
       log.error({ err: failed.message }, "replay store failed: refusing requests");
       return problemResponse(
         c,
@@ -264,31 +316,27 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
         ),
       );
     }
+    const out = c.env?.outgoing;
+    /** Runs `f` once the answer was handed to the client's connection in full (never for a cut one). */
+    const onSent = (f: () => void) => (out ? out.once("finish", f) : setImmediate(f));
+
+    if (opened.opener) return streamAnswer(c, opened.opener, encapsulatedRequest, inner, refusal, abort, onSent, t0);
+
     const bhttpResponse = inner
       ? encodeResponse({
           status: inner.status,
-          headers: [["content-type", "application/json"], ...Object.entries(inner.headers ?? {})],
-          content: inner.body,
+          headers: Object.entries(inner.headers ?? {}),
+          content: await wholeBody(inner.body),
         })
       : refusal!;
     const encapsulatedResponse = await encapsulateResponse(opened.context, bhttpResponse);
-
-    const hook = o.hook;
-    const usage = inner?.usage;
-    if (hook && usage) {
+    if (o.hook && inner?.usage) {
+      const usageOf = inner.usage;
       // Off the fast path: once the ciphertext is on the wire, record it with the hashes the user can recompute.
-      const record = () => {
-        try {
-          const requestHash = keccak256Hex(encapsulatedRequest);
-          const r = hook.record({ ...usage, requestHash, responseHash: keccak256Hex(encapsulatedResponse) });
-          index.set(requestHash, r.callSeq);
-        } catch (e) {
-          log.error({ err: (e as Error).message }, "recording the receipt failed");
-        }
-      };
-      const out = c.env?.outgoing;
-      if (out) out.once("finish", record);
-      else setImmediate(record);
+      onSent(() => {
+        const usage = usageOf();
+        if (usage) record(keccak256Hex(encapsulatedRequest), keccak256Hex(encapsulatedResponse), usage);
+      });
     }
     log.debug(
       {
@@ -304,6 +352,108 @@ export async function createOhttpGateway(o: OhttpGatewayOptions): Promise<OhttpG
       "cache-control": "no-store",
     });
   });
+
+  /**
+   * A chunked answer: the response nonce and the sealed head at once, then one sealed chunk per
+   * piece the handler yields, pulled only when the connection can take it (back-pressure reaches
+   * the handler), then the final chunk. The response hash is computed over exactly these bytes as
+   * they go; the receipt is recorded only if the final chunk went out and the response finished
+   * (rule: a stream cut off midway, by the client, the relay or a failing handler, gets no receipt).
+   */
+  function streamAnswer(
+    c: Context,
+    opener: ChunkedRequestOpener,
+    encapsulatedRequest: Uint8Array,
+    inner: Inner | undefined,
+    refusal: Uint8Array | undefined,
+    abort: AbortController,
+    onSent: (f: () => void) => void,
+    t0: number,
+  ): Response {
+    const sealer = opener.responseSealer();
+    const hash = keccak_256.create();
+    let bytesOut = 0;
+    let complete = false;
+    const emit = (b: Uint8Array) => {
+      hash.update(b);
+      bytesOut += b.length;
+      return b;
+    };
+    const body = inner?.body;
+    const iter = body && !(body instanceof Uint8Array) ? body[Symbol.asyncIterator]() : undefined;
+    let started = false;
+    const finish = async (ctrl: ReadableStreamDefaultController<Uint8Array>) => {
+      ctrl.enqueue(emit(await sealer.seal(encodeResponseEnd(), true)));
+      complete = true;
+      ctrl.close();
+    };
+    if (o.hook && inner?.usage) {
+      const usageOf = inner.usage;
+      onSent(() => {
+        const usage = complete ? usageOf() : undefined;
+        if (usage) record(keccak256Hex(encapsulatedRequest), `0x${bytesToHex(hash.digest())}`, usage);
+      });
+    }
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        async pull(ctrl) {
+          try {
+            if (!started) {
+              started = true;
+              const first = refusal
+                ? await sealer.seal(refusal, true)
+                : await sealer.seal(
+                    encodeResponseHead({ status: inner!.status, headers: Object.entries(inner!.headers ?? {}) }),
+                  );
+              const head = new Uint8Array(sealer.header.length + first.length);
+              head.set(sealer.header, 0);
+              head.set(first, sealer.header.length);
+              ctrl.enqueue(emit(head));
+              if (refusal) {
+                complete = true;
+                ctrl.close();
+              } else if (body instanceof Uint8Array) {
+                if (body.length) ctrl.enqueue(emit(await sealer.seal(encodeContentChunk(body))));
+                await finish(ctrl);
+              }
+              return;
+            }
+            const next = await iter!.next();
+            if (next.done) {
+              await finish(ctrl);
+              log.debug(
+                {
+                  bytesIn: encapsulatedRequest.length,
+                  bytesOut,
+                  innerStatus: inner?.status,
+                  ms: +(performance.now() - t0).toFixed(3),
+                },
+                "ohttp stream",
+              );
+            } else if (next.value.length) {
+              ctrl.enqueue(emit(await sealer.seal(encodeContentChunk(next.value))));
+            }
+          } catch (e) {
+            log.error({ err: (e as Error).message, bytesOut }, "ohttp stream failed: cut off without its final chunk");
+            abort.abort();
+            ctrl.error(e);
+          }
+        },
+        async cancel() {
+          // The client (or the relay) went away: stop the handler; no final chunk, so no receipt.
+          abort.abort();
+          await iter?.return?.();
+          log.debug({ bytesOut }, "ohttp stream cancelled by the client");
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return c.body(stream, 200, {
+      "content-type": MEDIA_TYPE_OHTTP_CHUNKED_RESPONSE,
+      "cache-control": "no-store",
+      incremental: "?1",
+    });
+  }
 
   app.get("/da/receipts/by-request/:requestHash", async (c) => {
     const hook = o.hook;

@@ -5,6 +5,7 @@
  * so the relay learns nothing about what went wrong with the content.
  */
 import {
+  OhttpChunkTooLargeError,
   OhttpDecryptError,
   OhttpReplayError,
   OhttpTruncatedError,
@@ -42,6 +43,7 @@ export function problemOf(e: unknown): Problem | undefined {
       `${e.shortMessage} Fetch the current key config from /ohttp-keys.`,
     );
   }
+  if (e instanceof OhttpChunkTooLargeError) return problem(400, "malformed", "malformed OHTTP request", e.shortMessage);
   if (e instanceof OhttpTruncatedError) return problem(400, "malformed", "malformed OHTTP request", e.shortMessage);
   if (e instanceof OhttpDecryptError) {
     return problem(

@@ -8,11 +8,27 @@
  * X-Forwarded-For / Forwarded / X-Real-IP, cookies, Authorization, client user-agent or anything
  * else the client sent. Responses come back with only content-type (and the body). Logs carry
  * sizes, status and timing, never an address or a header value.
+ *
+ * Chunked OHTTP (`message/ohttp-chunked-req`, draft-ietf-ohai-chunked-ohttp-08) is forwarded under
+ * the same policy, plus the draft's fixed `incremental: ?1`; its response is passed on chunk by
+ * chunk as it arrives, never buffered: the client's connection is read only as fast as the client
+ * reads (back-pressure reaches the gateway), and a client that leaves closes the upstream request.
+ * One log line per call either way, written when the stream ends.
  */
 import { Hono, type Context } from "hono";
 import pino, { type Logger } from "pino";
-import { MEDIA_TYPE_OHTTP_REQUEST, MEDIA_TYPE_OHTTP_RESPONSE } from "../../sdk/ohttp/index.js";
-import { createNodePost, type PostResponse } from "../../sdk/ohttp/transport.js";
+import {
+  MEDIA_TYPE_OHTTP_CHUNKED_REQUEST,
+  MEDIA_TYPE_OHTTP_CHUNKED_RESPONSE,
+  MEDIA_TYPE_OHTTP_REQUEST,
+  MEDIA_TYPE_OHTTP_RESPONSE,
+} from "../../sdk/ohttp/index.js";
+import {
+  createNodePost,
+  createNodeStreamPost,
+  type PostResponse,
+  type StreamResponse,
+} from "../../sdk/ohttp/transport.js";
 import { MEDIA_TYPE_PROBLEM, problem } from "./problem.js";
 import { DEFAULT_MAX_BODY_BYTES, readBodyLimited, requestHeader } from "./body.js";
 
@@ -29,6 +45,11 @@ export function createRelayLogger(dest: string | number = 1, level = process.env
 
 /** The only headers the gateway sees from the relay (built from scratch: no client identity). */
 const UPSTREAM_HEADERS = { "content-type": MEDIA_TYPE_OHTTP_REQUEST, "user-agent": RELAY_USER_AGENT };
+const UPSTREAM_CHUNKED_HEADERS = {
+  "content-type": MEDIA_TYPE_OHTTP_CHUNKED_REQUEST,
+  "user-agent": RELAY_USER_AGENT,
+  incremental: "?1",
+};
 
 export interface RelayOptions {
   /** Base URL of the enclave gateway; requests go to `${gatewayUrl}/ohttp`. */
@@ -53,6 +74,7 @@ export function createRelayApp(o: RelayOptions): Hono {
   // per-client connection patterns from the gateway. The relay runs on Node (./transport.ts: undici).
   const post = createNodePost({ maxSockets: 64, timeoutMs })!;
   const forward = (body: Uint8Array) => post(targetUrl, UPSTREAM_HEADERS, body);
+  const streamPost = createNodeStreamPost({ maxSockets: 64, timeoutMs })!;
 
   const refuse = (c: Context, p: ReturnType<typeof problem>, t0: number, bytesIn: number) => {
     log.info({ bytesIn, status: p.status, ms: +(performance.now() - t0).toFixed(3) }, "relay refused");
@@ -62,10 +84,16 @@ export function createRelayApp(o: RelayOptions): Hono {
   const handler = async (c: Context) => {
     const t0 = performance.now();
     const type = requestHeader(c, "content-type")?.split(";")[0]?.trim().toLowerCase();
-    if (type !== MEDIA_TYPE_OHTTP_REQUEST) {
+    const chunked = type === MEDIA_TYPE_OHTTP_CHUNKED_REQUEST;
+    if (type !== MEDIA_TYPE_OHTTP_REQUEST && !chunked) {
       return refuse(
         c,
-        problem(415, "media-type", "unsupported media type", `the relay forwards only ${MEDIA_TYPE_OHTTP_REQUEST}`),
+        problem(
+          415,
+          "media-type",
+          "unsupported media type",
+          `the relay forwards only ${MEDIA_TYPE_OHTTP_REQUEST} and ${MEDIA_TYPE_OHTTP_CHUNKED_REQUEST}`,
+        ),
         t0,
         0,
       );
@@ -78,6 +106,7 @@ export function createRelayApp(o: RelayOptions): Hono {
         t0,
         maxBody,
       );
+    if (chunked) return forwardStream(c, body, t0);
     let up: PostResponse;
     try {
       up = await forward(body);
@@ -100,6 +129,73 @@ export function createRelayApp(o: RelayOptions): Hono {
         ? up.contentType
         : "application/octet-stream";
     return c.body(up.body as Uint8Array<ArrayBuffer>, up.status as 200, { "content-type": ct });
+  };
+
+  const unreachable = (c: Context, bytesIn: number, e: unknown, t0: number) => {
+    log.warn({ bytesIn, err: (e as Error).message, ms: +(performance.now() - t0).toFixed(3) }, "gateway unreachable");
+    return c.body(JSON.stringify({ type: "about:blank", title: "gateway unreachable", status: 502 }), 502, {
+      "content-type": MEDIA_TYPE_PROBLEM,
+    });
+  };
+
+  /** A chunked exchange: the answer passes through piece by piece, pulled by the client's reads. */
+  const forwardStream = async (c: Context, body: Uint8Array, t0: number) => {
+    let up: StreamResponse;
+    try {
+      up = await streamPost(targetUrl, UPSTREAM_CHUNKED_HEADERS, body);
+    } catch (e) {
+      return unreachable(c, body.length, e, t0);
+    }
+    const ct =
+      up.contentType === MEDIA_TYPE_OHTTP_CHUNKED_RESPONSE || up.contentType === MEDIA_TYPE_PROBLEM
+        ? up.contentType
+        : "application/octet-stream";
+    let bytesOut = 0;
+    let logged = false;
+    const done = (complete: boolean, err?: unknown) => {
+      if (logged) return;
+      logged = true;
+      log.info(
+        {
+          bytesIn: body.length,
+          bytesOut,
+          status: up.status,
+          ms: +(performance.now() - t0).toFixed(3),
+          ...(complete ? {} : { cut: true, ...(err ? { err: (err as Error).message } : {}) }),
+        },
+        "relayed",
+      );
+    };
+    const it = up.body[Symbol.asyncIterator]();
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        async pull(ctrl) {
+          try {
+            const n = await it.next();
+            if (n.done) {
+              done(true);
+              ctrl.close();
+            } else {
+              bytesOut += n.value.length;
+              ctrl.enqueue(n.value);
+            }
+          } catch (e) {
+            done(false, e);
+            ctrl.error(e);
+          }
+        },
+        cancel() {
+          // The client left: close the upstream request too, so the gateway stops producing.
+          up.cancel();
+          done(false);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return c.body(stream, up.status as 200, {
+      "content-type": ct,
+      ...(ct === MEDIA_TYPE_OHTTP_CHUNKED_RESPONSE ? { incremental: "?1" } : {}),
+    });
   };
 
   const app = new Hono();

@@ -13,8 +13,13 @@
  * The process runs with the gateway's V8 flags (gateway/nodeFlags.ts: a 64 MiB young generation),
  * relaunching itself to get them; GATEWAY_NODE_FLAGS=off measures with Node's defaults instead.
  *
- * Writes snapshots/boundary.json. Target: p99 overhead ≤ 2 ms. Env: BENCH_CALLS (default 3000 per side),
- * BENCH_WARMUP (default 3000 pairs).
+ * Then the streamed calls (./boundaryStreams.ts): `stream: true` over chunked OHTTP beside the same
+ * handler streamed directly, time to first and to last token; and the relay's memory over 10,000
+ * streams in its own process.
+ *
+ * Writes snapshots/boundary.json. Target: p99 overhead ≤ 2 ms (single-shot and time to first
+ * token). Env: BENCH_CALLS (default 3000 per side), BENCH_WARMUP (default 3000 pairs), BENCH_STREAMS
+ * (default 1000 per side), BENCH_RELAY_STREAMS (default 10000).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -43,9 +48,11 @@ import { GATEWAY_NODE_FLAGS, relaunchWithGatewayFlags } from "../../gateway/node
 import { LocalModel } from "../../gateway/demo/backend.js";
 import { createDemoApp } from "../../gateway/demo/server.js";
 import { createOhttpGateway } from "../../gateway/ohttp/enclave.js";
+import { chatBackend } from "../../gateway/demo/ohttpBackend.js";
 import { createRelayApp, createRelayLogger } from "../../gateway/ohttp/relay.js";
 import { chatBody } from "../start/load.js";
 import { pct } from "./quantile.js";
+import { benchStreams, directStreamServer, relayMemory } from "./boundaryStreams.js";
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
 // Warm-up pairs, run but not counted. A gateway answers for hours; its JIT settles once. With 300
@@ -103,7 +110,7 @@ async function main() {
     const backend = new LocalModel();
     const ohttp = await createOhttpGateway({
       keys,
-      backend,
+      backend: chatBackend(backend),
       hook,
       logger: silent,
       replay: { windowMs: 60_000, maxEntries: 100_000 },
@@ -205,6 +212,36 @@ async function main() {
       keccak256(encRes);
       crypto.keccakBoth!.push(performance.now() - t0);
     }
+    // Streamed: a model that decodes a token every TOKEN_MS, streamed as SSE.
+    const TOKEN_MS = 1;
+    const streamBackend = chatBackend(new LocalModel("proofpath-local-1", TOKEN_MS));
+    const streamGw = await createOhttpGateway({ keys, backend: streamBackend, hook, logger: silent });
+    const streamGwServer = await listen(streamGw.app);
+    stops.unshift(streamGwServer.close);
+    const streamRelay = await listen(
+      createRelayApp({ gatewayUrl: `http://127.0.0.1:${streamGwServer.port}`, logger: relayLogger }),
+    );
+    stops.unshift(streamRelay.close);
+    const directStream = await directStreamServer(streamBackend);
+    stops.unshift(directStream.close);
+    const streamBody = (i: number) => JSON.stringify({ ...JSON.parse(chatBody(i)), stream: true });
+    const streamed = await benchStreams({
+      client: createOhttpClient({ keyConfig: keys.encodedConfig, relayUrl: `http://127.0.0.1:${streamRelay.port}/` }),
+      directUrl: `http://127.0.0.1:${directStream.port}/v1/chat/completions`,
+      calls: Number(process.env.BENCH_STREAMS ?? 1000),
+      warmup: Math.min(500, Number(process.env.BENCH_STREAMS ?? 1000)),
+      body: streamBody,
+    });
+    const relayMem = await relayMemory({
+      root,
+      gatewayUrl: `http://127.0.0.1:${streamGwServer.port}`,
+      port: await freePort(),
+      makeClient: (relayUrl) => createOhttpClient({ keyConfig: keys.encodedConfig, relayUrl }),
+      streams: Number(process.env.BENCH_RELAY_STREAMS ?? 10_000),
+      concurrency: 8,
+      body: streamBody,
+    });
+
     await hook.flush();
     const recorded = hook.health().nextCallSeq as number;
 
@@ -223,6 +260,13 @@ async function main() {
       },
       directMs: ds,
       ohttpMs: os,
+      streaming: {
+        tokenIntervalMs: TOKEN_MS,
+        ...streamed,
+        singleShotMs: { ohttp: { p50: os.p50, p99: os.p99 }, direct: { p50: ds.p50, p99: ds.p99 } },
+        relayMemory: relayMem,
+        target: { ttftOverheadP99Ms: TARGET_P99_MS, met: streamed.ttftOverheadMs.p99 <= TARGET_P99_MS },
+      },
       cryptoPerCallMs: Object.fromEntries(
         Object.entries(crypto).map(([k, v]) => [k, { p50: r3(pct(v, 50)), p99: r3(pct(v, 99)) }]),
       ),
@@ -253,6 +297,9 @@ async function main() {
     console.log(JSON.stringify(snapshot, null, 2));
     console.log(
       `\nboundary overhead: p50 ${snapshot.p50OverheadMs} ms, p99 ${snapshot.p99OverheadMs} ms (target ≤ ${TARGET_P99_MS} ms: ${snapshot.target.met ? "met" : "NOT met"}); load avg ${load0[0]!.toFixed(2)} → ${load1[0]!.toFixed(2)} on ${cpus().length} cores; CPU per call +${snapshot.cpuPerCallMs.overheadP50} ms p50, +${snapshot.cpuPerCallMs.overheadP99} ms p99`,
+    );
+    console.log(
+      `streamed: time to first token OHTTP ${streamed.ohttpStreamMs.firstToken.p50}/${streamed.ohttpStreamMs.firstToken.p99} ms vs direct ${streamed.directStreamMs.firstToken.p50}/${streamed.directStreamMs.firstToken.p99} ms (p50/p99): overhead p99 ${streamed.ttftOverheadMs.p99} ms; last token ${streamed.ohttpStreamMs.lastToken.p50}/${streamed.ohttpStreamMs.lastToken.p99} vs ${streamed.directStreamMs.lastToken.p50}/${streamed.directStreamMs.lastToken.p99} ms; relay RSS over ${relayMem.streams} streams: ${relayMem.rssMiB.map((x) => x.rssMiB).join(" → ")} MiB`,
     );
   } finally {
     for (const s of stops) await s().catch(() => {});

@@ -1,5 +1,5 @@
 /**
- * Binary HTTP messages (RFC 9292), known-length form only.
+ * Binary HTTP messages (RFC 9292), known-length and indeterminate-length forms.
  *
  * This is the plaintext that OHTTP (RFC 9458) encapsulates: the user's device encodes the
  * inference request as `message/bhttp`, seals it to the enclave's key, and the enclave answers
@@ -16,7 +16,9 @@
  * that says what was wrong and at which byte. What the RFC allows is accepted: truncation
  * before any of the length prefixes that precede the header section, content or trailers
  * (§3.8: missing parts equal zero-length parts), zero-valued padding, and non-minimal varints.
- * Indeterminate-length messages (framing indicators 2 and 3) are refused as unsupported.
+ * Indeterminate-length messages (framing indicators 2 and 3) decode whole too; a streamed answer
+ * is written with `encodeResponseHead` / `encodeContentChunk` / `encodeResponseEnd` and read as it
+ * arrives with `BhttpResponseStreamDecoder` (./bhttpStream.ts).
  */
 
 import { BaseError } from "../errors.js";
@@ -71,6 +73,8 @@ export interface BhttpEncodeOptions {
 
 export const FRAMING_KNOWN_LENGTH_REQUEST = 0;
 export const FRAMING_KNOWN_LENGTH_RESPONSE = 1;
+export const FRAMING_INDETERMINATE_REQUEST = 2;
+export const FRAMING_INDETERMINATE_RESPONSE = 3;
 export const MEDIA_TYPE_BHTTP = "message/bhttp";
 
 /** Largest value a QUIC variable-length integer can carry that is also a safe JS integer. */
@@ -409,10 +413,60 @@ export function encodeResponse(response: BhttpResponseInit, options?: BhttpEncod
 }
 
 // ---------------------------------------------------------------------------------------------
+// Indeterminate-length responses, written as they are produced (RFC 9292 §3.2)
+// ---------------------------------------------------------------------------------------------
+
+function indeterminateFields(f: EncodedFields): { size: number; write: (out: Uint8Array, off: number) => number } {
+  let size = 1; // terminator
+  for (const part of f.lines) size += varintLength(part.length) + part.length;
+  return {
+    size,
+    write(out, off) {
+      for (const part of f.lines) {
+        off = writeVarint(out, off, part.length);
+        out.set(part, off);
+        off += part.length;
+      }
+      return writeVarint(out, off, 0);
+    },
+  };
+}
+
+/** The start of an indeterminate-length response: framing indicator 3, status, header section. */
+export function encodeResponseHead(head: Pick<BhttpResponseInit, "status" | "headers">): Uint8Array {
+  const { status } = head;
+  if (!Number.isInteger(status) || status < 200 || status > 599)
+    throw new BhttpEncodeError(`final status ${status} is outside 200..599`);
+  const fields = indeterminateFields(encodeFields(head.headers, "header"));
+  const out = new Uint8Array(1 + varintLength(status) + fields.size);
+  let off = writeVarint(out, 0, FRAMING_INDETERMINATE_RESPONSE);
+  off = writeVarint(out, off, status);
+  fields.write(out, off);
+  return out;
+}
+
+/** One chunk of indeterminate-length content (must not be empty: a zero length ends the content). */
+export function encodeContentChunk(data: Uint8Array): Uint8Array {
+  if (data.length === 0) throw new BhttpEncodeError("an indeterminate-length content chunk must not be empty");
+  const out = new Uint8Array(varintLength(data.length) + data.length);
+  out.set(data, writeVarint(out, 0, data.length));
+  return out;
+}
+
+/** The end of an indeterminate-length response: the content terminator and the trailer section. */
+export function encodeResponseEnd(trailers?: BhttpFields): Uint8Array {
+  const fields = indeterminateFields(encodeFields(trailers, "trailer"));
+  const out = new Uint8Array(1 + fields.size);
+  fields.write(out, writeVarint(out, 0, 0));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Decoding
 // ---------------------------------------------------------------------------------------------
 
-class Reader {
+/** @internal */
+export class Reader {
   off = 0;
   constructor(readonly buf: Uint8Array) {}
 
@@ -514,45 +568,108 @@ function decodeFieldSection(r: Reader, section: "header" | "trailer"): [string, 
   return fields;
 }
 
-function checkFraming(r: Reader, expected: 0 | 1): void {
+/** @internal An indeterminate-length field section: field lines up to a zero-length name (RFC 9292 §3.6). */
+export function decodeIndeterminateFieldSection(r: Reader, section: "header" | "trailer"): [string, string][] {
+  const fields: [string, string][] = [];
+  let seenRegular = false;
+  for (;;) {
+    const lineStart = r.off;
+    const nameLength = r.varint(`${section} field name length or section terminator`);
+    if (nameLength === 0) return fields;
+    const name = r.bytes(nameLength, "field name");
+    const value = r.lengthPrefixed("field value");
+    const np = fieldNameProblem(name);
+    if (np) r.fail(np, lineStart);
+    const nameStr = ascii(name);
+    if (name[0] === 0x3a) {
+      if (FORBIDDEN_PSEUDO.has(nameStr))
+        r.fail(`pseudo-field ${nameStr} is not allowed (it belongs in the control data)`, lineStart);
+      if (section === "trailer") r.fail(`pseudo-field ${nameStr} in trailers`, lineStart);
+      if (seenRegular) r.fail(`pseudo-field ${nameStr} after a regular field`, lineStart);
+    } else {
+      seenRegular = true;
+    }
+    const vp = fieldValueProblem(value);
+    if (vp) r.fail(`${vp} (field ${nameStr})`, lineStart);
+    try {
+      fields.push([nameStr, utf8Fatal.decode(value)]);
+    } catch {
+      r.fail(`field ${nameStr} has a value that is not valid UTF-8`, lineStart);
+    }
+  }
+}
+
+/** Indeterminate-length content: chunks up to a zero length (RFC 9292 §3.7). */
+function decodeIndeterminateContent(r: Reader): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for (;;) {
+    const len = r.varint("content chunk length or terminator");
+    if (len === 0) break;
+    const b = r.bytes(len, "content chunk");
+    parts.push(b);
+    n += b.length;
+  }
+  const out = new Uint8Array(n);
+  n = 0;
+  for (const p of parts) {
+    out.set(p, n);
+    n += p.length;
+  }
+  return out;
+}
+
+/** Returns true for the indeterminate-length form, false for known-length. */
+function checkFraming(r: Reader, expected: 0 | 1): boolean {
   const fi = r.varint("framing indicator");
-  if (fi === expected) return;
+  if (fi === expected) return false;
+  if (fi === expected + 2) return true;
   const kind = expected === 0 ? "request" : "response";
-  if (fi === 0 || fi === 1)
+  if (fi <= 3)
     r.fail(
-      `expected a known-length ${kind} (framing indicator ${expected}) but got a known-length ${fi === 0 ? "request" : "response"} (${fi})`,
+      `expected a ${kind} (framing indicator ${expected} or ${expected + 2}) but got a ${fi % 2 === 0 ? "request" : "response"} (${fi})`,
       0,
     );
-  if (fi === 2 || fi === 3) r.fail(`indeterminate-length framing (indicator ${fi}) is not supported`, 0);
   r.fail(`unknown framing indicator ${fi}`, 0);
 }
 
-/** Header section, content, trailers — each may be truncated away (RFC 9292 §3.8); then padding. */
-function decodeTail(r: Reader): { headers: [string, string][]; content: Uint8Array; trailers: [string, string][] } {
-  const headers = r.done ? [] : decodeFieldSection(r, "header");
-  const content = r.done ? new Uint8Array(0) : r.lengthPrefixed("content").slice();
-  const trailers = r.done ? [] : decodeFieldSection(r, "trailer");
+/**
+ * Header section, content, trailers — each may be truncated away (RFC 9292 §3.8, both forms); then
+ * padding.
+ */
+function decodeTail(
+  r: Reader,
+  indeterminate: boolean,
+): { headers: [string, string][]; content: Uint8Array; trailers: [string, string][] } {
+  const section = indeterminate ? decodeIndeterminateFieldSection : decodeFieldSection;
+  const headers = r.done ? [] : section(r, "header");
+  const content = r.done
+    ? new Uint8Array(0)
+    : indeterminate
+      ? decodeIndeterminateContent(r)
+      : r.lengthPrefixed("content").slice();
+  const trailers = r.done ? [] : section(r, "trailer");
   for (let i = r.off; i < r.buf.length; i++) {
     if (r.buf[i] !== 0) r.fail(`non-zero padding byte 0x${r.buf[i]!.toString(16)} after the message`, i);
   }
   return { headers, content, trailers };
 }
 
-/** Decodes a known-length `message/bhttp` request. Throws `BhttpDecodeError` if invalid. */
+/** Decodes a `message/bhttp` request (either form). Throws `BhttpDecodeError` if invalid. */
 export function decodeRequest(bytes: Uint8Array): BhttpRequest {
   const r = new Reader(bytes);
-  checkFraming(r, FRAMING_KNOWN_LENGTH_REQUEST);
+  const indeterminate = checkFraming(r, FRAMING_KNOWN_LENGTH_REQUEST);
   const method = decodeControlString(r, "method", methodProblem);
   const scheme = decodeControlString(r, "scheme", schemeProblem);
   const authority = decodeControlString(r, "authority", (b) => visibleAsciiProblem(b, "authority"));
   const path = decodeControlString(r, "path", (b) => visibleAsciiProblem(b, "path"));
-  return { method, scheme, authority, path, ...decodeTail(r) };
+  return { method, scheme, authority, path, ...decodeTail(r, indeterminate) };
 }
 
-/** Decodes a known-length `message/bhttp` response. Throws `BhttpDecodeError` if invalid. */
+/** Decodes a `message/bhttp` response (either form). Throws `BhttpDecodeError` if invalid. */
 export function decodeResponse(bytes: Uint8Array): BhttpResponse {
   const r = new Reader(bytes);
-  checkFraming(r, FRAMING_KNOWN_LENGTH_RESPONSE);
+  const indeterminate = checkFraming(r, FRAMING_KNOWN_LENGTH_RESPONSE);
   const informational: BhttpInformationalResponse[] = [];
   for (;;) {
     const at = r.off;
@@ -560,11 +677,14 @@ export function decodeResponse(bytes: Uint8Array): BhttpResponse {
     if (status >= 100 && status <= 199) {
       // An informational response always carries its header section; no truncation here.
       if (r.done) r.fail(`truncated: informational response ${status} has no header section`);
-      informational.push({ status, headers: decodeFieldSection(r, "header") });
+      informational.push({
+        status,
+        headers: indeterminate ? decodeIndeterminateFieldSection(r, "header") : decodeFieldSection(r, "header"),
+      });
       continue;
     }
     if (status < 200 || status > 599) r.fail(`status code ${status} is outside 100..599`, at);
-    return { informational, status, ...decodeTail(r) };
+    return { informational, status, ...decodeTail(r, indeterminate) };
   }
 }
 

@@ -13,6 +13,8 @@
  * `responseHash = keccak256(encapsulated response)`, so the user can later prove which call a
  * settled receipt refers to without revealing the plaintext.
  */
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import { hexToBytes, isHex, type Hex } from "viem";
 import { keccak256Hex } from "../hashing.js";
 import {
@@ -31,8 +33,21 @@ import {
   importClientKey,
   type OhttpClientKey,
 } from "./encapsulation.js";
+import { BhttpResponseStreamDecoder, type BhttpStreamEvent } from "./bhttpStream.js";
+import {
+  MEDIA_TYPE_OHTTP_CHUNKED_REQUEST,
+  MEDIA_TYPE_OHTTP_CHUNKED_RESPONSE,
+  encapsulateChunkedRequest,
+} from "./chunked.js";
 import { OhttpError, keyConfigHash, type KeyConfig } from "./keyConfig.js";
-import { createFetchPost, createNodePost, type Post } from "./transport.js";
+import {
+  createFetchPost,
+  createFetchStreamPost,
+  createNodePost,
+  createNodeStreamPost,
+  type Post,
+  type StreamPost,
+} from "./transport.js";
 import {
   MemoryReceiptKeeper,
   awaitCallReceipt,
@@ -146,6 +161,30 @@ export interface OhttpClientResponse {
   json<T = unknown>(): T;
 }
 
+/**
+ * A streamed answer (chunked OHTTP): the head at once, the content as it arrives. Every piece is
+ * authenticated before it is given; the stream ends only at the gateway's final chunk, and a cut,
+ * reordered, dropped or altered chunk makes `body` throw (`OhttpTruncatedError`, `OhttpDecryptError`).
+ */
+export interface OhttpStreamResponse {
+  status: number;
+  headers: BhttpFields;
+  /** The content, piece by piece. Stopping early (break) closes the connection: no receipt then. */
+  body: AsyncIterable<Uint8Array>;
+  /** The chunked request exactly as sent. */
+  encapsulatedRequest: Uint8Array;
+  /** keccak256(encapsulatedRequest): the receipt's requestHash. */
+  requestHash: Hex;
+  /**
+   * Resolves when `body` was read to its final chunk: keccak256 over every byte of the response
+   * received (hashed as they came: the receipt's responseHash) and the trailers. Rejects if the
+   * stream did not complete.
+   */
+  done: Promise<{ responseHash: Hex; bytes: number; trailers: BhttpFields }>;
+  /** With the client's `receipts` option and status 200: the checked receipt, fetched after `done`. */
+  receipt?: Promise<SignedCallReceipt>;
+}
+
 export interface OhttpClient {
   readonly keyConfig: KeyConfig;
   readonly keyConfigHash: Hex;
@@ -158,11 +197,27 @@ export interface OhttpClient {
     body?: string | Uint8Array,
     options?: OhttpRequestOptions,
   ): Promise<OhttpClientResponse>;
+  /**
+   * Sends a chunked OHTTP request and reads the answer as it streams (e.g. `stream: true` chat
+   * completions as server-sent events). Resolves once the answer's head arrived.
+   */
+  stream(
+    method: string,
+    target: string,
+    headers?: OhttpHeaders,
+    body?: string | Uint8Array,
+    options?: OhttpRequestOptions,
+  ): Promise<OhttpStreamResponse>;
 }
 
 const HASH_RE = /^0x[0-9a-fA-F]{64}$/;
 /** All the client tells the relay besides the ciphertext. */
 const RELAY_HEADERS = { "content-type": MEDIA_TYPE_OHTTP_REQUEST, accept: MEDIA_TYPE_OHTTP_RESPONSE };
+const RELAY_CHUNKED_HEADERS = {
+  "content-type": MEDIA_TYPE_OHTTP_CHUNKED_REQUEST,
+  accept: MEDIA_TYPE_OHTTP_CHUNKED_RESPONSE,
+  incremental: "?1",
+};
 
 /**
  * Creates a client bound to one gateway key. Throws `OhttpKeyConfigMismatchError` when
@@ -183,6 +238,11 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
   const post: Post = options.fetch
     ? createFetchPost(options.fetch)
     : (createNodePost() ?? createFetchPost(globalThis.fetch));
+  let streamPost: StreamPost | undefined;
+  const streamPostOf = () =>
+    (streamPost ??= options.fetch
+      ? createFetchStreamPost(options.fetch)
+      : (createNodeStreamPost() ?? createFetchStreamPost(globalThis.fetch)));
   const now = options.now ?? Date.now;
   const utf8 = new TextEncoder();
   const utf8Decoder = new TextDecoder();
@@ -314,10 +374,166 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
     };
   }
 
+  async function stream(
+    method: string,
+    target: string,
+    headers?: OhttpHeaders,
+    body?: string | Uint8Array,
+    requestOptions?: OhttpRequestOptions,
+  ): Promise<OhttpStreamResponse> {
+    const given: BhttpField[] = Array.isArray(headers)
+      ? (headers as BhttpFields).slice()
+      : Object.entries(headers ?? {});
+    if (given.some(([n]) => n.toLowerCase() === "date")) return streamOnce(method, target, given, body, requestOptions);
+    const first = await streamOnce(
+      method,
+      target,
+      [...given, ["date", new Date(now()).toUTCString()]],
+      body,
+      requestOptions,
+    );
+    if (first.status !== 400) return first;
+    // A refused date comes back as a small problem: read it, and retry once with the gateway's
+    // date as `request` does (RFC 9458 §6.5.2); anything else is given back as it was.
+    const parts: Uint8Array[] = [];
+    for await (const p of first.body) parts.push(p);
+    let n = 0;
+    for (const p of parts) n += p.length;
+    const content = new Uint8Array(n);
+    n = 0;
+    for (const p of parts) {
+      content.set(p, n);
+      n += p.length;
+    }
+    const serverDate = refusedDateOf({
+      informational: [],
+      status: first.status,
+      headers: first.headers,
+      content,
+      trailers: [],
+    });
+    if (serverDate !== undefined)
+      return streamOnce(method, target, [...given, ["date", new Date(serverDate).toUTCString()]], body, requestOptions);
+    return {
+      ...first,
+      body: (async function* () {
+        if (content.length) yield content;
+      })(),
+    };
+  }
+
+  async function streamOnce(
+    method: string,
+    target: string,
+    given: BhttpField[],
+    body: string | Uint8Array | undefined,
+    requestOptions: OhttpRequestOptions | undefined,
+  ): Promise<OhttpStreamResponse> {
+    let url: URL | undefined;
+    if (!(target.startsWith("/") && !options.origin)) url = new URL(target, options.origin);
+    const bhttp = encodeRequest({
+      method,
+      scheme: url ? url.protocol.slice(0, -1) : "https",
+      authority: url ? url.host : "",
+      path: url ? url.pathname + url.search : target,
+      headers: given,
+      content: typeof body === "string" ? utf8.encode(body) : (body ?? new Uint8Array(0)),
+    });
+    const { encapsulatedRequest, sealer } = await encapsulateChunkedRequest(key, bhttp);
+    const res = await streamPostOf()(
+      options.relayUrl,
+      RELAY_CHUNKED_HEADERS,
+      encapsulatedRequest,
+      requestOptions?.signal,
+    );
+    if (
+      res.status !== 200 ||
+      res.contentType?.split(";")[0]?.trim().toLowerCase() !== MEDIA_TYPE_OHTTP_CHUNKED_RESPONSE
+    ) {
+      res.cancel();
+      throw new OhttpRelayError(res.status, res.contentType);
+    }
+    const opener = sealer.responseOpener();
+    const decoder = new BhttpResponseStreamDecoder();
+    const hasher = keccak_256.create();
+    const it = res.body[Symbol.asyncIterator]();
+    const queue: BhttpStreamEvent[] = [];
+    let ended = false;
+    /** Reads one piece from the network into `queue`; false once the message is over. */
+    const more = async (): Promise<boolean> => {
+      if (ended) return false;
+      const n = await it.next();
+      if (n.done) {
+        ended = true;
+        queue.push(...decoder.push(await opener.end()), ...decoder.end());
+        return true;
+      }
+      hasher.update(n.value);
+      for (const pt of await opener.push(n.value)) queue.push(...decoder.push(pt));
+      return true;
+    };
+    let head: Extract<BhttpStreamEvent, { type: "head" }> | undefined;
+    try {
+      while (!head) {
+        const e = queue.shift();
+        if (e?.type === "head") head = e;
+        else if (!e && !(await more())) throw new OhttpError("OHTTP stream ended without a response head.");
+      }
+    } catch (e) {
+      res.cancel();
+      throw e;
+    }
+    let settle!: { resolve: (v: Awaited<OhttpStreamResponse["done"]>) => void; reject: (e: unknown) => void };
+    const done = new Promise<Awaited<OhttpStreamResponse["done"]>>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    done.catch(() => {});
+    let trailers: BhttpFields = [];
+    async function* content(): AsyncGenerator<Uint8Array> {
+      let finished = false;
+      try {
+        for (;;) {
+          for (let e = queue.shift(); e; e = queue.shift()) {
+            if (e.type === "content") yield e.data;
+            else if (e.type === "trailers") trailers = e.trailers;
+          }
+          if (!(await more()) && queue.length === 0) break;
+        }
+        finished = true;
+        settle.resolve({ responseHash: `0x${bytesToHex(hasher.digest())}`, bytes: opener.bytesIn, trailers });
+      } catch (e) {
+        settle.reject(e);
+        throw e;
+      } finally {
+        if (!finished) {
+          res.cancel();
+          settle.reject(new OhttpError("OHTTP stream abandoned before its final chunk."));
+        }
+      }
+    }
+    const requestHash = keccak256Hex(encapsulatedRequest);
+    let receipt: Promise<SignedCallReceipt> | undefined;
+    if (receiptOptions && head.status === 200) {
+      const ro = receiptOptions;
+      receipt = done.then((d) => awaitCallReceipt({ requestHash, responseHash: d.responseHash }, ro));
+      receipt.catch(() => {});
+    }
+    return {
+      status: head.status,
+      headers: head.headers,
+      body: content(),
+      encapsulatedRequest,
+      requestHash,
+      done,
+      ...(receipt ? { receipt } : {}),
+    };
+  }
+
   return {
     keyConfig: key.config,
     keyConfigHash: hash,
     request,
+    stream,
     ...(receiptOptions ? { receipts: receiptOptions.keeper } : {}),
   };
 }

@@ -1,6 +1,8 @@
 /**
- * OHTTP message encapsulation (RFC 9458 §4), suite DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 /
- * AES-128-GCM, HPKE base mode (RFC 9180 §5.1).
+ * OHTTP message encapsulation (RFC 9458 §4), DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 with
+ * AES-128-GCM, AES-256-GCM or ChaCha20-Poly1305 (chosen from the key config), HPKE base mode
+ * (RFC 9180 §5.1). The chunked variant (draft-ietf-ohai-chunked-ohttp) builds on the exports at
+ * the end of this file (./chunked.ts).
  *
  * Request (client → gateway, §4.3):
  *   hdr  = key_id (8) ‖ kem_id (16) ‖ kdf_id (16) ‖ aead_id (16)
@@ -9,7 +11,7 @@
  *   encapsulated request = hdr ‖ enc ‖ ct
  *
  * Response (gateway → client, §4.4):
- *   response_nonce = random(max(Nn, Nk))                     (16 bytes for AES-128-GCM)
+ *   response_nonce = random(max(Nn, Nk))                     (16 bytes for AES-128-GCM, 32 else)
  *   secret     = context.Export("message/bhttp response", max(Nn, Nk))
  *   prk        = Extract(salt = enc ‖ response_nonce, ikm = secret)
  *   aead_key   = Expand(prk, "key", Nk);  aead_nonce = Expand(prk, "nonce", Nn)
@@ -19,16 +21,20 @@
  * (RFC 9180 §4 / §5.1 / §7.1, base mode only) instead of one WebCrypto promise round trip per
  * step, which is what made a full @hpke/core round trip cost ~2 ms, and in fixed scratch memory
  * over the labelled parts without concatenating them (./hmacSha256.ts). Everything that does not
- * depend on the message is computed once per key and cached: the imported private key, pkR,
- * hdr, info and the key-schedule context (psk_id_hash, info_hash). The asymmetric and AEAD
+ * depend on the message is computed once per key and suite and cached: the imported private key,
+ * pkR, hdr, info and the key-schedule context (psk_id_hash, info_hash). The asymmetric and AEAD
  * primitives use node:crypto when the runtime has it (the TEE gateway, Node clients) and
- * WebCrypto otherwise (browsers); both produce identical bytes (checked against RFC 9458
- * Appendix A and against @hpke/core in test/sdk/ohttp.test.ts).
+ * WebCrypto (AES-GCM) or @noble/ciphers (ChaCha20-Poly1305, which WebCrypto lacks) otherwise;
+ * both produce identical bytes (checked against RFC 9458 Appendix A, RFC 9180's vectors and
+ * @hpke/core in test/sdk/ohttp*.test.ts).
  */
 import type { KeyObject } from "node:crypto";
+import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { x25519 } from "@noble/curves/ed25519.js";
 import {
   AEAD_AES_128_GCM,
+  AEAD_AES_256_GCM,
+  AEAD_CHACHA20_POLY1305,
   KDF_HKDF_SHA256,
   KEM_X25519_HKDF_SHA256,
   OhttpError,
@@ -36,6 +42,7 @@ import {
   assertSupportedKeyConfig,
   decodeKeyConfig,
   encodeKeyConfigList,
+  selectSymmetric,
   type KeyConfig,
   type OhttpKeyPair,
 } from "./keyConfig.js";
@@ -44,21 +51,22 @@ import { hmacSha256 } from "./hmacSha256.js";
 export const MEDIA_TYPE_OHTTP_REQUEST = "message/ohttp-req";
 export const MEDIA_TYPE_OHTTP_RESPONSE = "message/ohttp-res";
 
-/** Sizes for the one supported suite. */
 const NENC = 32; // X25519 enc / public key
 const NSECRET = 32; // DHKEM shared secret
 const NH = 32; // SHA-256
-const NK = 16; // AES-128-GCM key
-const NN = 12; // AES-128-GCM nonce
-const NT = 16; // AES-128-GCM tag
-const HDR_LEN = 7;
-/** max(Nn, Nk) */
-export const RESPONSE_NONCE_LENGTH = Math.max(NN, NK);
+const NT = 16; // tag of every supported AEAD
+export const HDR_LEN = 7;
+/** hdr ‖ enc */
+export const REQUEST_HEADER_LENGTH = HDR_LEN + NENC;
+/** max(Nn, Nk) for AES-128-GCM, the default suite (32 for AES-256-GCM and ChaCha20-Poly1305). */
+export const RESPONSE_NONCE_LENGTH = 16;
 
 const te = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 const LABEL_REQUEST = te.encode("message/bhttp request");
-const LABEL_RESPONSE = te.encode("message/bhttp response");
+const LABEL_CHUNKED_REQUEST = te.encode("message/bhttp chunked request");
+export const LABEL_RESPONSE = te.encode("message/bhttp response");
+export const LABEL_CHUNKED_RESPONSE = te.encode("message/bhttp chunked response");
 const LABEL_KEY = te.encode("key");
 const LABEL_NONCE = te.encode("nonce");
 
@@ -71,7 +79,7 @@ export class OhttpTruncatedError extends OhttpError {
   override name = "OhttpTruncatedError";
   readonly minLength: number;
   readonly length: number;
-  constructor(what: "encapsulated request" | "encapsulated response", minLength: number, length: number) {
+  constructor(what: string, minLength: number, length: number) {
     super(`Truncated OHTTP ${what}: ${length} byte(s), at least ${minLength} required.`);
     this.minLength = minLength;
     this.length = length;
@@ -124,7 +132,71 @@ export class OhttpReplayError extends OhttpError {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Primitives: X25519, AES-128-GCM, HMAC-SHA256 — node:crypto when available, else WebCrypto
+// Suites
+// ---------------------------------------------------------------------------------------------
+
+type AeadName = "aes-128-gcm" | "aes-256-gcm" | "chacha20-poly1305";
+
+/** One (KEM, KDF, AEAD) combination: its sizes and its precomputed HPKE labels. */
+export interface Suite {
+  readonly aeadId: number;
+  readonly aead: AeadName;
+  readonly nk: number;
+  readonly nn: number;
+  /** max(Nn, Nk): the response nonce's length and the exported secret's. */
+  readonly entropyLen: number;
+  readonly labels: {
+    readonly pskIdHash: Uint8Array;
+    readonly infoHash: Uint8Array;
+    readonly secret: Uint8Array;
+    readonly key: Uint8Array;
+    readonly baseNonce: Uint8Array;
+    readonly exp: Uint8Array;
+    readonly sec: Uint8Array;
+  };
+}
+
+const HPKE_V1 = te.encode("HPKE-v1");
+/** "KEM" ‖ I2OSP(kem_id, 2) */
+const SUITE_KEM = Uint8Array.of(0x4b, 0x45, 0x4d, 0x00, 0x20);
+const labelPrefix = (suite: Uint8Array, label: string) => concat(HPKE_V1, suite, te.encode(label));
+const L_EAE_PRK = labelPrefix(SUITE_KEM, "eae_prk");
+const L_SHARED_SECRET = labelPrefix(SUITE_KEM, "shared_secret");
+
+function makeSuite(aeadId: number, aead: AeadName, nk: number): Suite {
+  /** "HPKE" ‖ I2OSP(kem_id, 2) ‖ I2OSP(kdf_id, 2) ‖ I2OSP(aead_id, 2) */
+  const id = Uint8Array.of(0x48, 0x50, 0x4b, 0x45, 0x00, 0x20, 0x00, 0x01, aeadId >> 8, aeadId & 0xff);
+  return {
+    aeadId,
+    aead,
+    nk,
+    nn: 12,
+    entropyLen: Math.max(12, nk),
+    labels: {
+      pskIdHash: labelPrefix(id, "psk_id_hash"),
+      infoHash: labelPrefix(id, "info_hash"),
+      secret: labelPrefix(id, "secret"),
+      key: labelPrefix(id, "key"),
+      baseNonce: labelPrefix(id, "base_nonce"),
+      exp: labelPrefix(id, "exp"),
+      sec: labelPrefix(id, "sec"),
+    },
+  };
+}
+
+const SUITES: ReadonlyMap<number, Suite> = new Map([
+  [AEAD_AES_128_GCM, makeSuite(AEAD_AES_128_GCM, "aes-128-gcm", 16)],
+  [AEAD_AES_256_GCM, makeSuite(AEAD_AES_256_GCM, "aes-256-gcm", 32)],
+  [AEAD_CHACHA20_POLY1305, makeSuite(AEAD_CHACHA20_POLY1305, "chacha20-poly1305", 32)],
+]);
+
+/** The suite of an AEAD id (with X25519 + HKDF-SHA256), or undefined when not spoken. */
+export function suiteOf(aeadId: number): Suite | undefined {
+  return SUITES.get(aeadId);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Primitives: X25519 and the AEADs — node:crypto when available, else WebCrypto / @noble/ciphers
 // ---------------------------------------------------------------------------------------------
 
 /** An X25519 secret in whatever form the backend uses (KeyObject / CryptoKey), plus its public key. */
@@ -141,9 +213,15 @@ interface Primitives {
   importPublic(publicKey: Uint8Array): Promise<unknown>;
   /** Raw X25519(secret, peer); may throw for invalid peers (the caller maps that to a decrypt error). */
   dh(secret: unknown, peer: unknown): Promise<Uint8Array>;
-  aesGcmSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
+  seal(aead: AeadName, key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
   /** Throws when authentication fails. */
-  aesGcmOpen(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>;
+  open(
+    aead: AeadName,
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ciphertext: Uint8Array,
+    aad: Uint8Array,
+  ): Promise<Uint8Array>;
 }
 
 // RFC 8410 DER prefix for a raw X25519 private key.
@@ -194,8 +272,9 @@ function nodePrimitives(nc: typeof import("node:crypto")): Primitives {
     async dh(secret, peer) {
       return new Uint8Array(nc.diffieHellman({ privateKey: secret as KeyObject, publicKey: peer as KeyObject }));
     },
-    async aesGcmSeal(key, nonce, plaintext) {
-      const c = nc.createCipheriv("aes-128-gcm", key, nonce);
+    async seal(aead, key, nonce, plaintext, aad) {
+      const c = nc.createCipheriv(aead as "aes-128-gcm", key, nonce, { authTagLength: NT });
+      if (aad.length) c.setAAD(aad);
       const head = c.update(plaintext);
       const tail = c.final();
       const tag = c.getAuthTag();
@@ -205,10 +284,11 @@ function nodePrimitives(nc: typeof import("node:crypto")): Primitives {
       out.set(tag, head.length + tail.length);
       return out;
     },
-    async aesGcmOpen(key, nonce, ciphertext) {
+    async open(aead, key, nonce, ciphertext, aad) {
       if (ciphertext.length < NT) throw new Error("ciphertext shorter than the tag");
-      const d = nc.createDecipheriv("aes-128-gcm", key, nonce);
+      const d = nc.createDecipheriv(aead as "aes-128-gcm", key, nonce, { authTagLength: NT });
       d.setAuthTag(ciphertext.subarray(ciphertext.length - NT));
+      if (aad.length) d.setAAD(aad);
       const head = d.update(ciphertext.subarray(0, ciphertext.length - NT));
       const tail = d.final(); // throws on a bad tag
       return tail.length ? new Uint8Array(Buffer.concat([head, tail])) : new Uint8Array(head);
@@ -219,9 +299,15 @@ function nodePrimitives(nc: typeof import("node:crypto")): Primitives {
 function webCryptoPrimitives(): Primitives {
   const subtle = globalThis.crypto.subtle;
   const X25519 = { name: "X25519" } as const;
-  const aes = async (mode: "encrypt" | "decrypt", key: Uint8Array, nonce: Uint8Array, data: Uint8Array) => {
+  const aes = async (
+    mode: "encrypt" | "decrypt",
+    key: Uint8Array,
+    nonce: Uint8Array,
+    data: Uint8Array,
+    aad: Uint8Array,
+  ) => {
     const k = await subtle.importKey("raw", own(key), "AES-GCM", false, [mode]);
-    const params = { name: "AES-GCM", iv: own(nonce) };
+    const params = { name: "AES-GCM", iv: own(nonce), ...(aad.length ? { additionalData: own(aad) } : {}) };
     return new Uint8Array(
       mode === "encrypt" ? await subtle.encrypt(params, k, own(data)) : await subtle.decrypt(params, k, own(data)),
     );
@@ -245,8 +331,14 @@ function webCryptoPrimitives(): Primitives {
         await subtle.deriveBits({ name: "X25519", public: peer as CryptoKey }, secret as CryptoKey, 256),
       );
     },
-    aesGcmSeal: (key, nonce, pt) => aes("encrypt", key, nonce, pt),
-    aesGcmOpen: (key, nonce, ct) => aes("decrypt", key, nonce, ct),
+    async seal(aead, key, nonce, pt, aad) {
+      if (aead === "chacha20-poly1305") return chacha20poly1305(key, nonce, aad).encrypt(pt);
+      return aes("encrypt", key, nonce, pt, aad);
+    },
+    async open(aead, key, nonce, ct, aad) {
+      if (aead === "chacha20-poly1305") return chacha20poly1305(key, nonce, aad).decrypt(ct);
+      return aes("decrypt", key, nonce, ct, aad);
+    },
   };
 }
 
@@ -277,8 +369,35 @@ export function ohttpCryptoBackend(): "node" | "webcrypto" {
   return prim.name;
 }
 
+/** @internal AEAD seal with the suite's cipher (ciphertext ‖ tag). */
+export function aeadSeal(
+  suite: Suite,
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array = EMPTY,
+): Promise<Uint8Array> {
+  return prim.seal(suite.aead, key, nonce, plaintext, aad);
+}
+
+/** @internal AEAD open; throws when authentication fails. */
+export function aeadOpen(
+  suite: Suite,
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ciphertext: Uint8Array,
+  aad: Uint8Array = EMPTY,
+): Promise<Uint8Array> {
+  return prim.open(suite.aead, key, nonce, ciphertext, aad);
+}
+
+/** Fresh random bytes. */
+export function randomBytes(n: number): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(n));
+}
+
 // ---------------------------------------------------------------------------------------------
-// HPKE base mode for DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM (RFC 9180)
+// HPKE base mode for DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 (RFC 9180)
 // ---------------------------------------------------------------------------------------------
 
 function concat(...parts: Uint8Array[]): Uint8Array {
@@ -302,101 +421,108 @@ function hkdfExtract(salt: Uint8Array, ...ikm: Uint8Array[]): Uint8Array {
 }
 
 /**
- * HKDF-Expand (RFC 5869) of info = the parts, concatenated, for the lengths this suite uses
+ * HKDF-Expand (RFC 5869) of info = the parts, concatenated, for the lengths these suites use
  * (≤ HashLen): T(1) = HMAC(prk, info ‖ 0x01), truncated. `slice`, not `subarray`: a view would
  * move the 32-byte result off V8's heap.
  */
 function hkdfExpand(prk: Uint8Array, length: number, ...info: Uint8Array[]): Uint8Array {
-  if (length > NH) throw new RangeError(`HKDF-Expand: this suite needs at most ${NH} bytes, asked for ${length}`);
+  if (length > NH) throw new RangeError(`HKDF-Expand: these suites need at most ${NH} bytes, asked for ${length}`);
   const t1 = hmacSha256(prk, ...info, ONE);
   return length === NH ? t1 : t1.slice(0, length);
 }
 
-const HPKE_V1 = te.encode("HPKE-v1");
-/** "KEM" ‖ I2OSP(kem_id, 2) */
-const SUITE_KEM = Uint8Array.of(0x4b, 0x45, 0x4d, 0x00, 0x20);
-/** "HPKE" ‖ I2OSP(kem_id, 2) ‖ I2OSP(kdf_id, 2) ‖ I2OSP(aead_id, 2) */
-const SUITE_HPKE = Uint8Array.of(0x48, 0x50, 0x4b, 0x45, 0x00, 0x20, 0x00, 0x01, 0x00, 0x01);
-/** "HPKE-v1" ‖ suite_id ‖ label, precomputed per label. */
-const labelPrefix = (suite: Uint8Array, label: string) => concat(HPKE_V1, suite, te.encode(label));
-const L_EAE_PRK = labelPrefix(SUITE_KEM, "eae_prk");
-const L_SHARED_SECRET = labelPrefix(SUITE_KEM, "shared_secret");
-const L_PSK_ID_HASH = labelPrefix(SUITE_HPKE, "psk_id_hash");
-const L_INFO_HASH = labelPrefix(SUITE_HPKE, "info_hash");
-const L_SECRET = labelPrefix(SUITE_HPKE, "secret");
-const L_KEY = labelPrefix(SUITE_HPKE, "key");
-const L_BASE_NONCE = labelPrefix(SUITE_HPKE, "base_nonce");
-const L_EXP = labelPrefix(SUITE_HPKE, "exp");
-const L_SEC = labelPrefix(SUITE_HPKE, "sec");
-
 const labeledExtract = (salt: Uint8Array, prefix: Uint8Array, ikm: Uint8Array) => hkdfExtract(salt, prefix, ikm);
-/** I2OSP(L, 2) for the output lengths this suite asks for. */
-const LENGTH_PREFIX = new Map([NK, NN, NH].map((n) => [n, Uint8Array.of(n >> 8, n & 0xff)]));
+/** I2OSP(L, 2) for the output lengths the suites ask for. */
+const LENGTH_PREFIX = new Map([12, 16, 32].map((n) => [n, Uint8Array.of(n >> 8, n & 0xff)]));
 const labeledExpand = (prk: Uint8Array, prefix: Uint8Array, length: number, ...info: Uint8Array[]) =>
   hkdfExpand(prk, length, LENGTH_PREFIX.get(length) ?? Uint8Array.of(length >> 8, length & 0xff), prefix, ...info);
 
 /** key_schedule_context = mode (0x00, base) ‖ psk_id_hash ‖ info_hash — fixed per key, so cached. */
-function keyScheduleContext(info: Uint8Array): Uint8Array {
+function keyScheduleContext(suite: Suite, info: Uint8Array): Uint8Array {
   return concat(
     Uint8Array.of(0x00),
-    labeledExtract(EMPTY, L_PSK_ID_HASH, EMPTY),
-    labeledExtract(EMPTY, L_INFO_HASH, info),
+    labeledExtract(EMPTY, suite.labels.pskIdHash, EMPTY),
+    labeledExtract(EMPTY, suite.labels.infoHash, info),
   );
 }
 
-interface HpkeContext {
-  key: Uint8Array;
-  baseNonce: Uint8Array;
-  /** Export("message/bhttp response", max(Nn, Nk)) — the only export OHTTP needs. */
-  responseSecret: Uint8Array;
+/** @internal An HPKE context (base mode): the AEAD key, base nonce and exporter secret. */
+export interface HpkeContext {
+  readonly suite: Suite;
+  readonly key: Uint8Array;
+  readonly baseNonce: Uint8Array;
+  readonly exporterSecret: Uint8Array;
 }
 
-/** DHKEM ExtractAndExpand + KeySchedule (base mode) → AEAD key, nonce and the response secret. */
-function deriveContext(dh: Uint8Array, enc: Uint8Array, pkR: Uint8Array, ksContext: Uint8Array): HpkeContext {
+/** DHKEM ExtractAndExpand + KeySchedule (base mode). */
+function deriveContext(
+  suite: Suite,
+  dh: Uint8Array,
+  enc: Uint8Array,
+  pkR: Uint8Array,
+  ksContext: Uint8Array,
+): HpkeContext {
   // RFC 9180 §7.1.4: an all-zero DH output (small-order peer point) must be rejected.
   let acc = 0;
   for (let i = 0; i < dh.length; i++) acc |= dh[i]!;
   if (dh.length !== NSECRET || acc === 0) throw new Error("invalid X25519 shared secret");
   const eaePrk = labeledExtract(EMPTY, L_EAE_PRK, dh);
   const sharedSecret = labeledExpand(eaePrk, L_SHARED_SECRET, NSECRET, enc, pkR);
-  const secret = labeledExtract(sharedSecret, L_SECRET, EMPTY);
-  const exporterSecret = labeledExpand(secret, L_EXP, NH, ksContext);
+  const secret = labeledExtract(sharedSecret, suite.labels.secret, EMPTY);
   return {
-    key: labeledExpand(secret, L_KEY, NK, ksContext),
-    baseNonce: labeledExpand(secret, L_BASE_NONCE, NN, ksContext),
-    responseSecret: labeledExpand(exporterSecret, L_SEC, RESPONSE_NONCE_LENGTH, LABEL_RESPONSE),
+    suite,
+    key: labeledExpand(secret, suite.labels.key, suite.nk, ksContext),
+    baseNonce: labeledExpand(secret, suite.labels.baseNonce, suite.nn, ksContext),
+    exporterSecret: labeledExpand(secret, suite.labels.exp, NH, ksContext),
   };
 }
 
-/** RFC 9458 §4.4 key schedule for the response AEAD. */
-function responseKeys(
+/** @internal HPKE Export(exporter_context, L) (RFC 9180 §5.3). */
+export function hpkeExport(ctx: HpkeContext, exporterContext: Uint8Array, length: number): Uint8Array {
+  return labeledExpand(ctx.exporterSecret, ctx.suite.labels.sec, length, exporterContext);
+}
+
+/** @internal The nonce of the seq-th AEAD operation: base_nonce XOR I2OSP(seq, Nn) (RFC 9180 §5.2). */
+export function nonceFor(baseNonce: Uint8Array, seq: number): Uint8Array {
+  const out = baseNonce.slice();
+  let s = seq;
+  for (let i = out.length - 1; i >= 0 && s > 0; i--) {
+    out[i]! ^= s % 256;
+    s = Math.floor(s / 256);
+  }
+  return out;
+}
+
+/** @internal RFC 9458 §4.4 key schedule for the response AEAD (also the chunked draft's). */
+export function responseKeys(
+  suite: Suite,
   secret: Uint8Array,
   enc: Uint8Array,
   responseNonce: Uint8Array,
 ): { key: Uint8Array; nonce: Uint8Array } {
   const prk = hkdfExtract(concat(enc, responseNonce), secret);
-  return { key: hkdfExpand(prk, NK, LABEL_KEY), nonce: hkdfExpand(prk, NN, LABEL_NONCE) };
+  return { key: hkdfExpand(prk, suite.nk, LABEL_KEY), nonce: hkdfExpand(prk, suite.nn, LABEL_NONCE) };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 // ---------------------------------------------------------------------------------------------
 
-function requestHeader(keyId: number): Uint8Array {
+function requestHeader(keyId: number, aeadId: number): Uint8Array {
   return Uint8Array.of(
     keyId,
     KEM_X25519_HKDF_SHA256 >> 8,
     KEM_X25519_HKDF_SHA256 & 0xff,
     KDF_HKDF_SHA256 >> 8,
     KDF_HKDF_SHA256 & 0xff,
-    AEAD_AES_128_GCM >> 8,
-    AEAD_AES_128_GCM & 0xff,
+    aeadId >> 8,
+    aeadId & 0xff,
   );
 }
 
-/** "message/bhttp request" ‖ 0x00 ‖ hdr */
-function requestInfo(hdr: Uint8Array): Uint8Array {
-  return concat(LABEL_REQUEST, Uint8Array.of(0x00), hdr);
+/** label ‖ 0x00 ‖ hdr */
+function requestInfo(label: Uint8Array, hdr: Uint8Array): Uint8Array {
+  return concat(label, Uint8Array.of(0x00), hdr);
 }
 
 function toKeyConfig(config: KeyConfig | Uint8Array): KeyConfig {
@@ -410,28 +536,41 @@ function toKeyConfig(config: KeyConfig | Uint8Array): KeyConfig {
 /** A gateway key config prepared for sealing: import once, reuse for every request. */
 export interface OhttpClientKey {
   readonly config: KeyConfig;
+  /** The suite used: the config's first (KDF, AEAD) pair this implementation speaks. */
+  readonly suite: Suite;
   /** hdr = key_id ‖ kem_id ‖ kdf_id ‖ aead_id */
   readonly header: Uint8Array;
   /** "message/bhttp request" ‖ 0x00 ‖ hdr */
   readonly info: Uint8Array;
   /** @internal cached HPKE key_schedule_context for `info` */
   readonly ksContext: Uint8Array;
+  /** @internal the same for the chunked request's info ("message/bhttp chunked request" ‖ 0 ‖ hdr) */
+  readonly ksContextChunked: Uint8Array;
 }
 
 /** Per-request client state needed to open the matching response. Keep it secret; use once. */
 export interface OhttpClientContext {
   readonly enc: Uint8Array;
-  /** @internal Export("message/bhttp response", 16) of the request's HPKE context. */
+  readonly suite: Suite;
+  /** @internal Export("message/bhttp response", max(Nn, Nk)) of the request's HPKE context. */
   readonly responseSecret: Uint8Array;
 }
 
-/** Validates the config (X25519 + HKDF-SHA256 + AES-128-GCM) and precomputes what every request reuses. */
+/** Validates the config (X25519 + HKDF-SHA256 + a supported AEAD) and precomputes what every request reuses. */
 export function importClientKey(keyConfig: KeyConfig | Uint8Array): OhttpClientKey {
   const config = toKeyConfig(keyConfig);
   assertSupportedKeyConfig(config);
-  const header = requestHeader(config.keyId);
-  const info = requestInfo(header);
-  return { config, header, info, ksContext: keyScheduleContext(info) };
+  const suite = suiteOf(selectSymmetric(config)!.aeadId)!;
+  const header = requestHeader(config.keyId, suite.aeadId);
+  const info = requestInfo(LABEL_REQUEST, header);
+  return {
+    config,
+    suite,
+    header,
+    info,
+    ksContext: keyScheduleContext(suite, info),
+    ksContextChunked: keyScheduleContext(suite, requestInfo(LABEL_CHUNKED_REQUEST, header)),
+  };
 }
 
 /** The gateway public key as a backend handle, imported once per client key (and backend). */
@@ -453,24 +592,37 @@ export interface EncapsulateRequestOptions {
   ephemeralPrivateKey?: Uint8Array;
 }
 
+/** @internal SetupBaseS(pkR, info) for a single-shot or chunked request: enc and the sender context. */
+export async function setupSender(
+  key: OhttpClientKey,
+  chunked: boolean,
+  options?: EncapsulateRequestOptions,
+): Promise<{ enc: Uint8Array; ctx: HpkeContext }> {
+  const eph = options?.ephemeralPrivateKey
+    ? await prim.importX25519(options.ephemeralPrivateKey)
+    : await prim.generateX25519();
+  const enc = eph.publicKey;
+  const dh = await prim.dh(eph.handle, await gatewayKeyHandle(key));
+  const ctx = deriveContext(key.suite, dh, enc, key.config.publicKey, chunked ? key.ksContextChunked : key.ksContext);
+  return { enc, ctx };
+}
+
 /** Seals a `message/bhttp` request to the gateway key: returns hdr ‖ enc ‖ ct and the context for the response. */
 export async function encapsulateRequest(
   key: OhttpClientKey,
   request: Uint8Array,
   options?: EncapsulateRequestOptions,
 ): Promise<{ encapsulatedRequest: Uint8Array; context: OhttpClientContext }> {
-  const eph = options?.ephemeralPrivateKey
-    ? await prim.importX25519(options.ephemeralPrivateKey)
-    : await prim.generateX25519();
-  const enc = eph.publicKey;
-  const pkR = key.config.publicKey;
-  const ctx = deriveContext(await prim.dh(eph.handle, await gatewayKeyHandle(key)), enc, pkR, key.ksContext);
-  const ct = await prim.aesGcmSeal(ctx.key, ctx.baseNonce, request);
+  const { enc, ctx } = await setupSender(key, false, options);
+  const ct = await aeadSeal(key.suite, ctx.key, ctx.baseNonce, request);
   const out = new Uint8Array(HDR_LEN + NENC + ct.length);
   out.set(key.header, 0);
   out.set(enc, HDR_LEN);
   out.set(ct, HDR_LEN + NENC);
-  return { encapsulatedRequest: out, context: { enc, responseSecret: ctx.responseSecret } };
+  return {
+    encapsulatedRequest: out,
+    context: { enc, suite: key.suite, responseSecret: hpkeExport(ctx, LABEL_RESPONSE, key.suite.entropyLen) },
+  };
 }
 
 /** Opens the gateway's encapsulated response (response_nonce ‖ ct) → the `message/bhttp` response. */
@@ -478,13 +630,14 @@ export async function decapsulateResponse(
   context: OhttpClientContext,
   encapsulatedResponse: Uint8Array,
 ): Promise<Uint8Array> {
-  const min = RESPONSE_NONCE_LENGTH + NT;
+  const { suite } = context;
+  const min = suite.entropyLen + NT;
   if (encapsulatedResponse.length < min)
     throw new OhttpTruncatedError("encapsulated response", min, encapsulatedResponse.length);
-  const responseNonce = encapsulatedResponse.subarray(0, RESPONSE_NONCE_LENGTH);
-  const { key, nonce } = responseKeys(context.responseSecret, context.enc, responseNonce);
+  const responseNonce = encapsulatedResponse.subarray(0, suite.entropyLen);
+  const { key, nonce } = responseKeys(suite, context.responseSecret, context.enc, responseNonce);
   try {
-    return await prim.aesGcmOpen(key, nonce, encapsulatedResponse.subarray(RESPONSE_NONCE_LENGTH));
+    return await aeadOpen(suite, key, nonce, encapsulatedResponse.subarray(suite.entropyLen));
   } catch (e) {
     throw new OhttpDecryptError("response", e);
   }
@@ -497,7 +650,8 @@ export async function decapsulateResponse(
 interface ImportedServerKey {
   readonly config: KeyConfig;
   readonly secret: X25519Key;
-  readonly ksContext: Uint8Array;
+  /** Key-schedule contexts by AEAD id (those the config offers), single-shot and chunked. */
+  readonly ksContexts: ReadonlyMap<number, { single: Uint8Array; chunked: Uint8Array }>;
 }
 
 /** The gateway's OHTTP keys, imported once (by key id). */
@@ -511,7 +665,8 @@ export interface OhttpServerKeys {
 export interface OhttpResponderContext {
   readonly keyId: number;
   readonly enc: Uint8Array;
-  /** @internal Export("message/bhttp response", 16) of the request's HPKE context. */
+  readonly suite: Suite;
+  /** @internal Export("message/bhttp response", max(Nn, Nk)) of the request's HPKE context. */
   readonly responseSecret: Uint8Array;
 }
 
@@ -526,11 +681,17 @@ export async function importServerKeys(keyPairs: OhttpKeyPair | readonly OhttpKe
     if (!bytesEqual(secret.publicKey, kp.config.publicKey)) {
       throw new OhttpError(`OHTTP key id ${kp.keyId}: the private key does not match the config's public key.`);
     }
-    keys.set(kp.keyId, {
-      config: kp.config,
-      secret,
-      ksContext: keyScheduleContext(requestInfo(requestHeader(kp.keyId))),
-    });
+    const ksContexts = new Map<number, { single: Uint8Array; chunked: Uint8Array }>();
+    for (const s of kp.config.symmetric) {
+      const suite = s.kdfId === KDF_HKDF_SHA256 ? suiteOf(s.aeadId) : undefined;
+      if (!suite || ksContexts.has(s.aeadId)) continue;
+      const hdr = requestHeader(kp.keyId, s.aeadId);
+      ksContexts.set(s.aeadId, {
+        single: keyScheduleContext(suite, requestInfo(LABEL_REQUEST, hdr)),
+        chunked: keyScheduleContext(suite, requestInfo(LABEL_CHUNKED_REQUEST, hdr)),
+      });
+    }
+    keys.set(kp.keyId, { config: kp.config, secret, ksContexts });
   }
   return { keys, keyConfigList: encodeKeyConfigList(list.map((kp) => kp.encodedConfig)) };
 }
@@ -543,6 +704,38 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
+ * @internal Reads hdr ‖ enc (the first REQUEST_HEADER_LENGTH bytes, single-shot or chunked) and
+ * runs SetupBaseR. Errors: `OhttpTruncatedError`, `OhttpUnknownKeyError`, `OhttpUnsupportedSuiteError`,
+ * `OhttpDecryptError` (an enc that gives no shared secret).
+ */
+export async function setupReceiver(
+  serverKeys: OhttpServerKeys,
+  msg: Uint8Array,
+  chunked: boolean,
+  minLength: number,
+): Promise<{ keyId: number; enc: Uint8Array; ctx: HpkeContext }> {
+  const what = chunked ? "chunked encapsulated request" : "encapsulated request";
+  if (msg.length < HDR_LEN) throw new OhttpTruncatedError(what, minLength, msg.length);
+  const keyId = msg[0]!;
+  const key = serverKeys.keys.get(keyId);
+  if (!key) throw new OhttpUnknownKeyError(keyId, [...serverKeys.keys.keys()]);
+  const kemId = (msg[1]! << 8) | msg[2]!;
+  const kdfId = (msg[3]! << 8) | msg[4]!;
+  const aeadId = (msg[5]! << 8) | msg[6]!;
+  const ks = kemId === KEM_X25519_HKDF_SHA256 && kdfId === KDF_HKDF_SHA256 ? key.ksContexts.get(aeadId) : undefined;
+  if (!ks) throw new OhttpUnsupportedSuiteError({ kemId, kdfId, aeadId }, `request for key id ${keyId}`);
+  if (msg.length < minLength) throw new OhttpTruncatedError(what, minLength, msg.length);
+  const enc = msg.slice(HDR_LEN, HDR_LEN + NENC);
+  const suite = suiteOf(aeadId)!;
+  try {
+    const dh = await prim.dh(key.secret.handle, await prim.importPublic(enc));
+    return { keyId, enc, ctx: deriveContext(suite, dh, enc, key.config.publicKey, chunked ? ks.chunked : ks.single) };
+  } catch (e) {
+    throw new OhttpDecryptError("request", e);
+  }
+}
+
+/**
  * Opens an encapsulated request. Errors: `OhttpTruncatedError`, `OhttpUnknownKeyError`,
  * `OhttpUnsupportedSuiteError`, `OhttpDecryptError`. OHTTP has no replay protection of its own:
  * run `context.enc` through an `OhttpReplayGuard` before acting on the request.
@@ -552,35 +745,21 @@ export async function decapsulateRequest(
   encapsulatedRequest: Uint8Array,
 ): Promise<{ request: Uint8Array; context: OhttpResponderContext }> {
   const msg = encapsulatedRequest;
-  const min = HDR_LEN + NENC + NT;
-  if (msg.length < HDR_LEN) throw new OhttpTruncatedError("encapsulated request", min, msg.length);
-  const keyId = msg[0]!;
-  const key = serverKeys.keys.get(keyId);
-  if (!key) throw new OhttpUnknownKeyError(keyId, [...serverKeys.keys.keys()]);
-  const kemId = (msg[1]! << 8) | msg[2]!;
-  const kdfId = (msg[3]! << 8) | msg[4]!;
-  const aeadId = (msg[5]! << 8) | msg[6]!;
-  if (kemId !== KEM_X25519_HKDF_SHA256 || kdfId !== KDF_HKDF_SHA256 || aeadId !== AEAD_AES_128_GCM) {
-    throw new OhttpUnsupportedSuiteError({ kemId, kdfId, aeadId }, `request for key id ${keyId}`);
-  }
-  if (msg.length < min) throw new OhttpTruncatedError("encapsulated request", min, msg.length);
-  const enc = msg.slice(HDR_LEN, HDR_LEN + NENC);
+  const { keyId, enc, ctx } = await setupReceiver(serverKeys, msg, false, HDR_LEN + NENC + NT);
+  let request: Uint8Array;
   try {
-    const ctx = deriveContext(
-      await prim.dh(key.secret.handle, await prim.importPublic(enc)),
-      enc,
-      key.config.publicKey,
-      key.ksContext,
-    );
-    const request = await prim.aesGcmOpen(ctx.key, ctx.baseNonce, msg.subarray(HDR_LEN + NENC));
-    return { request, context: { keyId, enc, responseSecret: ctx.responseSecret } };
+    request = await aeadOpen(ctx.suite, ctx.key, ctx.baseNonce, msg.subarray(HDR_LEN + NENC));
   } catch (e) {
     throw new OhttpDecryptError("request", e);
   }
+  return {
+    request,
+    context: { keyId, enc, suite: ctx.suite, responseSecret: hpkeExport(ctx, LABEL_RESPONSE, ctx.suite.entropyLen) },
+  };
 }
 
 export interface EncapsulateResponseOptions {
-  /** Fixed response nonce. ONLY for reproducing test vectors; normally 16 fresh random bytes. */
+  /** Fixed response nonce. ONLY for reproducing test vectors; normally max(Nn, Nk) fresh random bytes. */
   responseNonce?: Uint8Array;
 }
 
@@ -590,17 +769,18 @@ export async function encapsulateResponse(
   response: Uint8Array,
   options?: EncapsulateResponseOptions,
 ): Promise<Uint8Array> {
+  const { suite } = context;
   let responseNonce = options?.responseNonce;
   if (responseNonce === undefined) {
-    responseNonce = globalThis.crypto.getRandomValues(new Uint8Array(RESPONSE_NONCE_LENGTH));
-  } else if (responseNonce.length !== RESPONSE_NONCE_LENGTH) {
-    throw new OhttpError(`OHTTP response nonce must be ${RESPONSE_NONCE_LENGTH} bytes.`);
+    responseNonce = randomBytes(suite.entropyLen);
+  } else if (responseNonce.length !== suite.entropyLen) {
+    throw new OhttpError(`OHTTP response nonce must be ${suite.entropyLen} bytes.`);
   }
-  const { key, nonce } = responseKeys(context.responseSecret, context.enc, responseNonce);
-  const ct = await prim.aesGcmSeal(key, nonce, response);
-  const out = new Uint8Array(RESPONSE_NONCE_LENGTH + ct.length);
+  const { key, nonce } = responseKeys(suite, context.responseSecret, context.enc, responseNonce);
+  const ct = await aeadSeal(suite, key, nonce, response);
+  const out = new Uint8Array(suite.entropyLen + ct.length);
   out.set(responseNonce, 0);
-  out.set(ct, RESPONSE_NONCE_LENGTH);
+  out.set(ct, suite.entropyLen);
   return out;
 }
 
@@ -746,4 +926,26 @@ function keyOf(b: Uint8Array): string {
   const units = new Array<number>(b.length >> 1);
   for (let i = 0; i < units.length; i++) units[i] = (b[2 * i]! << 8) | b[2 * i + 1]!;
   return String.fromCharCode(...units);
+}
+
+/**
+ * @internal Bare HPKE base-mode setup (RFC 9180 §5.1.1) for any `info`, sender and receiver: what
+ * RFC 9180's test vectors exercise. OHTTP itself goes through `setupSender` / `setupReceiver`.
+ */
+export async function hpkeSetupBase(
+  aeadId: number,
+  role: { skE: Uint8Array; pkR: Uint8Array } | { skR: Uint8Array; enc: Uint8Array },
+  info: Uint8Array,
+): Promise<{ enc: Uint8Array; ctx: HpkeContext }> {
+  const suite = suiteOf(aeadId);
+  if (!suite) throw new OhttpUnsupportedSuiteError({ kemId: KEM_X25519_HKDF_SHA256, aeadId }, "HPKE setup");
+  const ks = keyScheduleContext(suite, info);
+  if ("skE" in role) {
+    const eph = await prim.importX25519(role.skE);
+    const dh = await prim.dh(eph.handle, await prim.importPublic(role.pkR));
+    return { enc: eph.publicKey, ctx: deriveContext(suite, dh, eph.publicKey, role.pkR, ks) };
+  }
+  const me = await prim.importX25519(role.skR);
+  const dh = await prim.dh(me.handle, await prim.importPublic(role.enc));
+  return { enc: role.enc, ctx: deriveContext(suite, dh, role.enc, me.publicKey, ks) };
 }

@@ -10,8 +10,13 @@ export {
   MEDIA_TYPE_BHTTP,
   decodeRequest,
   decodeResponse,
+  encodeContentChunk,
   encodeRequest,
   encodeResponse,
+  encodeResponseEnd,
+  encodeResponseHead,
+  FRAMING_INDETERMINATE_REQUEST,
+  FRAMING_INDETERMINATE_RESPONSE,
   encodeVarint,
   getField,
   varintLength,
@@ -25,8 +30,14 @@ export {
   type BhttpResponse,
   type BhttpResponseInit,
 } from "./bhttp.js";
+export { BhttpResponseStreamDecoder, type BhttpStreamEvent } from "./bhttpStream.js";
 export {
   AEAD_AES_128_GCM,
+  AEAD_AES_256_GCM,
+  AEAD_CHACHA20_POLY1305,
+  SUPPORTED_AEADS,
+  isSupportedSymmetric,
+  selectSymmetric,
   DEFAULT_SYMMETRIC,
   KDF_HKDF_SHA256,
   KEM_X25519_HKDF_SHA256,
@@ -74,6 +85,18 @@ export {
   type OhttpServerKeys,
 } from "./encapsulation.js";
 export {
+  CHUNK_SIZE,
+  ChunkedRequestOpener,
+  ChunkedRequestSealer,
+  ChunkedResponseOpener,
+  ChunkedResponseSealer,
+  MEDIA_TYPE_OHTTP_CHUNKED_REQUEST,
+  MEDIA_TYPE_OHTTP_CHUNKED_RESPONSE,
+  OhttpChunkTooLargeError,
+  decapsulateChunkedRequest,
+  encapsulateChunkedRequest,
+} from "./chunked.js";
+export {
   OhttpKeyConfigMismatchError,
   PROBLEM_DATE,
   OhttpRelayError,
@@ -84,6 +107,7 @@ export {
   type ClientReceiptOptions,
   type OhttpHeaders,
   type OhttpRequestOptions,
+  type OhttpStreamResponse,
 } from "./client.js";
 export * from "./registry.js";
 export * from "./proof.js";

@@ -14,9 +14,10 @@
  * config) is what the gateway registry entry / attestation user data binds, so a client can refuse
  * any key the attested enclave did not announce.
  *
- * proofpath uses exactly one suite: DHKEM(X25519, HKDF-SHA256) + HKDF-SHA256 + AES-128-GCM.
- * Decoding understands the public-key sizes of every RFC 9180 DHKEM so that foreign configs in
- * a list can be read (and skipped); only the proofpath suite can be used for encapsulation.
+ * proofpath speaks DHKEM(X25519, HKDF-SHA256) + HKDF-SHA256 with AES-128-GCM, AES-256-GCM or
+ * ChaCha20-Poly1305; the client uses the first of the config's (KDF, AEAD) pairs it speaks, so the
+ * gateway chooses by the order it lists them in. Decoding understands the public-key sizes of every
+ * RFC 9180 DHKEM so that foreign configs in a list can be read (and skipped).
  */
 import { BaseError, type BaseErrorParameters } from "../errors.js";
 import { x25519 } from "@noble/curves/ed25519.js";
@@ -25,6 +26,14 @@ import { keccak256, type Hex } from "viem";
 export const KEM_X25519_HKDF_SHA256 = 0x0020;
 export const KDF_HKDF_SHA256 = 0x0001;
 export const AEAD_AES_128_GCM = 0x0001;
+export const AEAD_AES_256_GCM = 0x0002;
+export const AEAD_CHACHA20_POLY1305 = 0x0003;
+/** The AEADs this implementation seals and opens with (RFC 9180 §7.3 ids). */
+export const SUPPORTED_AEADS: readonly number[] = Object.freeze([
+  AEAD_AES_128_GCM,
+  AEAD_AES_256_GCM,
+  AEAD_CHACHA20_POLY1305,
+]);
 export const MEDIA_TYPE_OHTTP_KEYS = "application/ohttp-keys";
 
 /** Npk for the DHKEMs of RFC 9180 §7.1 (P-256, P-384, P-521, X25519, X448). */
@@ -50,7 +59,7 @@ export interface KeyConfig {
   symmetric: readonly SymmetricSuite[];
 }
 
-/** The proofpath suite: the only one this implementation seals/opens with. */
+/** The default suite of a new key (clients use the first pair of a config they speak). */
 export const DEFAULT_SYMMETRIC: readonly SymmetricSuite[] = Object.freeze([
   Object.freeze({ kdfId: KDF_HKDF_SHA256, aeadId: AEAD_AES_128_GCM }),
 ]);
@@ -86,7 +95,8 @@ export class OhttpUnsupportedSuiteError extends OhttpError {
     super(
       `Unsupported OHTTP suite (KEM ${fmt(suite.kemId)}, KDF ${fmt(suite.kdfId)}, AEAD ${fmt(suite.aeadId)}): ${context}.`,
       {
-        details: "Only DHKEM(X25519, HKDF-SHA256) 0x0020 with HKDF-SHA256 0x0001 and AES-128-GCM 0x0001 is supported.",
+        details:
+          "Supported: DHKEM(X25519, HKDF-SHA256) 0x0020 with HKDF-SHA256 0x0001 and AES-128-GCM 0x0001, AES-256-GCM 0x0002 or ChaCha20-Poly1305 0x0003.",
       },
     );
     this.kemId = suite.kemId;
@@ -229,12 +239,19 @@ export function keyConfigHash(encodedConfig: Uint8Array): Hex {
   return keccak256(encodedConfig);
 }
 
-/** True when the config can be used by this implementation (X25519 KEM and offers HKDF-SHA256 + AES-128-GCM). */
+/** Whether this implementation speaks a (KDF, AEAD) pair. */
+export function isSupportedSymmetric(s: SymmetricSuite): boolean {
+  return s.kdfId === KDF_HKDF_SHA256 && SUPPORTED_AEADS.includes(s.aeadId);
+}
+
+/** The config's first (KDF, AEAD) pair this implementation speaks (the gateway's preference), if any. */
+export function selectSymmetric(config: KeyConfig): SymmetricSuite | undefined {
+  return config.kemId === KEM_X25519_HKDF_SHA256 ? config.symmetric.find(isSupportedSymmetric) : undefined;
+}
+
+/** True when the config can be used by this implementation (X25519 KEM and a supported symmetric pair). */
 export function isSupportedKeyConfig(config: KeyConfig): boolean {
-  return (
-    config.kemId === KEM_X25519_HKDF_SHA256 &&
-    config.symmetric.some((s) => s.kdfId === KDF_HKDF_SHA256 && s.aeadId === AEAD_AES_128_GCM)
-  );
+  return selectSymmetric(config) !== undefined;
 }
 
 /** Throws `OhttpUnsupportedSuiteError` unless `isSupportedKeyConfig(config)`. */
@@ -249,7 +266,7 @@ export function assertSupportedKeyConfig(config: KeyConfig): void {
     const first = config.symmetric[0];
     throw new OhttpUnsupportedSuiteError(
       { kemId: config.kemId, kdfId: first?.kdfId, aeadId: first?.aeadId },
-      `key config ${config.keyId} does not offer HKDF-SHA256 + AES-128-GCM`,
+      `key config ${config.keyId} offers no HKDF-SHA256 pair with AES-128-GCM, AES-256-GCM or ChaCha20-Poly1305`,
     );
   }
 }

@@ -121,11 +121,12 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  * `OhttpReceiptSignatureError` (refused: never kept) or `OhttpReceiptNotDurableError` (gave up).
  */
 export async function awaitCallReceipt(
-  call: { encapsulatedRequest: Uint8Array; encapsulatedResponse: Uint8Array },
+  call: { encapsulatedRequest: Uint8Array; encapsulatedResponse: Uint8Array } | { requestHash: Hex; responseHash: Hex },
   o: CallReceiptOptions & { signal?: AbortSignal },
 ): Promise<SignedCallReceipt> {
-  const requestHash = keccak256Hex(call.encapsulatedRequest);
-  const responseHash = keccak256Hex(call.encapsulatedResponse);
+  // A streamed call's client hashed the response as it arrived: it passes the hashes, not the bytes.
+  const requestHash = "requestHash" in call ? call.requestHash : keccak256Hex(call.encapsulatedRequest);
+  const responseHash = "responseHash" in call ? call.responseHash : keccak256Hex(call.encapsulatedResponse);
   const timeoutMs = o.timeoutMs ?? 5_000;
   const t0 = Date.now();
   let backoff = 25;

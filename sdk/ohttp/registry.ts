@@ -340,5 +340,9 @@ export async function createAttestedOhttpClient(o: AttestedOhttpClientOptions): 
       if (inflight !== undefined || now() >= validUntilMs) await recheck();
       return inner.request(method, target, headers, body, options);
     },
+    async stream(method, target, headers, body, options) {
+      if (inflight !== undefined || now() >= validUntilMs) await recheck();
+      return inner.stream(method, target, headers, body, options);
+    },
   };
 }

@@ -139,3 +139,86 @@ export function createFetchPost(fetchImpl: typeof fetch): Post {
     };
   };
 }
+
+/** An answer whose body is read as it arrives (chunked OHTTP). */
+export interface StreamResponse {
+  status: number;
+  contentType: string | null;
+  /** The body's bytes as they come; pulled, so a slow reader slows the sender (back-pressure). */
+  body: AsyncIterable<Uint8Array>;
+  /** Stops reading and closes the connection's request (the other side sees a disconnect). */
+  cancel(): void;
+}
+
+export type StreamPost = (
+  url: string,
+  headers: Record<string, string>,
+  body: Uint8Array,
+  signal?: AbortSignal,
+) => Promise<StreamResponse>;
+
+/** A `StreamPost` over undici connection pools (one per origin), or undefined outside Node. */
+export function createNodeStreamPost(options: NodePostOptions = {}): StreamPost | undefined {
+  const undici = loadUndici();
+  if (!undici) return undefined;
+  const timeout = options.timeoutMs ?? 60_000;
+  const pools = new Map<string, Pool>();
+  return async (url, headers, body, signal) => {
+    const u = new URL(url);
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new TypeError(`expected an http(s) URL, got ${url}`);
+    let pool = pools.get(u.origin);
+    if (!pool)
+      pools.set(
+        u.origin,
+        (pool = new undici.Pool(u.origin, {
+          connections: options.maxSockets ?? 64,
+          headersTimeout: timeout,
+          bodyTimeout: timeout,
+          keepAliveTimeout: timeout,
+        })),
+      );
+    const res = await pool.request({
+      method: "POST",
+      path: u.pathname + u.search,
+      headers: { ...headers, "content-length": String(body.length) },
+      body,
+      ...(signal ? { signal } : {}),
+    });
+    const ct = res.headers["content-type"];
+    const stream = res.body;
+    return {
+      status: res.statusCode,
+      contentType: (Array.isArray(ct) ? ct[0] : ct) ?? null,
+      body: (async function* () {
+        for await (const b of stream as AsyncIterable<Buffer>) yield new Uint8Array(b.buffer, b.byteOffset, b.length);
+      })(),
+      cancel: () => stream.destroy(),
+    };
+  };
+}
+
+/** A `StreamPost` over a fetch implementation (browsers): the body's ReadableStream, read as it comes. */
+export function createFetchStreamPost(fetchImpl: typeof fetch): StreamPost {
+  return async (url, headers, body, signal) => {
+    const res = await fetchImpl(url, {
+      method: "POST",
+      headers,
+      body: body as Uint8Array<ArrayBuffer>,
+      ...(signal ? { signal } : {}),
+    });
+    const reader = res.body?.getReader();
+    return {
+      status: res.status,
+      contentType: res.headers.get("content-type"),
+      body: (async function* () {
+        if (!reader) return;
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          yield value;
+        }
+      })(),
+      cancel: () => void reader?.cancel().catch(() => {}),
+    };
+  };
+}

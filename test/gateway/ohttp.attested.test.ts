@@ -28,6 +28,7 @@ import { EnclaveApprovalError } from "../../gateway/errors.js";
 import { createDemoApp } from "../../gateway/demo/server.js";
 import { LocalModel } from "../../gateway/demo/backend.js";
 import { createOhttpGateway } from "../../gateway/ohttp/enclave.js";
+import { chatBackend } from "../../gateway/demo/ohttpBackend.js";
 import { createRelayApp } from "../../gateway/ohttp/relay.js";
 import { attestationHash, measurementOf } from "../../validator/attestation/index.js";
 import { buildDevEnclaveAttestation, createDevNitroCa, devPcrs, type DevNitroCa } from "../../tools/devNitroCa.js";
@@ -72,7 +73,7 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
 
   /** A server holding `keys` behind /ohttp, and a relay in front of it; counts the ciphertexts it receives. */
   async function serve(keys: OhttpKeyPair) {
-    const ohttp = await createOhttpGateway({ keys, backend: new LocalModel(), logger: silent });
+    const ohttp = await createOhttpGateway({ keys, backend: chatBackend(new LocalModel()), logger: silent });
     const app = createDemoApp({ backend: new LocalModel(), logger: silent, ohttp });
     const seen = { ohttp: 0 };
     const gw = await listen({

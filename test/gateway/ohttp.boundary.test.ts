@@ -38,6 +38,7 @@ import { createSettlementHook, listen, registerEnclave, type SettlementHook } fr
 import { createDemoApp } from "../../gateway/demo/server.js";
 import { LocalModel } from "../../gateway/demo/backend.js";
 import { createOhttpGateway } from "../../gateway/ohttp/enclave.js";
+import { chatBackend } from "../../gateway/demo/ohttpBackend.js";
 import { RELAY_USER_AGENT, createRelayApp } from "../../gateway/ohttp/relay.js";
 import { PROBLEM_OHTTP_KEY } from "../../gateway/ohttp/problem.js";
 import { createValidator, type Validator } from "../../validator/index.js";
@@ -89,7 +90,12 @@ describe("ohttp boundary: errors, relay, key binding (no chain)", function () {
 
   before(async () => {
     keys = generateKeyPair({ keyId: 7 });
-    const ohttp = await createOhttpGateway({ keys, backend: new LocalModel(), logger: silent, maxBodyBytes: 4096 });
+    const ohttp = await createOhttpGateway({
+      keys,
+      backend: chatBackend(new LocalModel()),
+      logger: silent,
+      maxBodyBytes: 4096,
+    });
     const gw = await listen(createDemoApp({ backend: new LocalModel(), logger: silent, ohttp }));
     gwUrl = `http://127.0.0.1:${gw.port}`;
     const relay = await listen(createRelayApp({ gatewayUrl: gwUrl, logger: relayLog.logger }));
@@ -369,7 +375,12 @@ describe("ohttp boundary: from the user's own bytes to a finalized proof (anvil,
       synchronous: "normal",
       logger: silent,
     });
-    const ohttp = await createOhttpGateway({ keys: ohttpKeys, backend: new LocalModel(), hook, logger: silent });
+    const ohttp = await createOhttpGateway({
+      keys: ohttpKeys,
+      backend: chatBackend(new LocalModel()),
+      hook,
+      logger: silent,
+    });
     const gw = await listen(createDemoApp({ backend: new LocalModel(), hook, logger: silent, ohttp }), gwPort);
     const relay = await listen(createRelayApp({ gatewayUrl: gwUrl, logger: silent }));
     closers.push(relay.close, gw.close);
@@ -399,7 +410,7 @@ describe("ohttp boundary: from the user's own bytes to a finalized proof (anvil,
     // A key config that the registry does not bind is refused before anything is encrypted.
     const impostor = await createOhttpGateway({
       keys: generateKeyPair({ keyId: 1 }),
-      backend: new LocalModel(),
+      backend: chatBackend(new LocalModel()),
       logger: silent,
     });
     const fake = await listen(createDemoApp({ backend: new LocalModel(), logger: silent, ohttp: impostor }));

@@ -32,6 +32,7 @@ import { createSettlementHook, listen, registerEnclave, type SettlementHook } fr
 import { createDemoApp } from "../../gateway/demo/server.js";
 import { LocalModel } from "../../gateway/demo/backend.js";
 import { createOhttpGateway } from "../../gateway/ohttp/enclave.js";
+import { chatBackend } from "../../gateway/demo/ohttpBackend.js";
 import { createRelayApp } from "../../gateway/ohttp/relay.js";
 import { createValidator, type Validator } from "../../validator/index.js";
 import { devAccount, devKey, freePort, startAnvil, type Anvil } from "./helpers/chain.js";
@@ -117,7 +118,12 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
       synchronous: "normal",
       logger: silent,
     });
-    const ohttp = await createOhttpGateway({ keys: ohttpKeys, backend: new LocalModel(), hook, logger: silent });
+    const ohttp = await createOhttpGateway({
+      keys: ohttpKeys,
+      backend: chatBackend(new LocalModel()),
+      hook,
+      logger: silent,
+    });
     const gw = await listen(createDemoApp({ backend: new LocalModel(), hook, logger: silent, ohttp }), gwPort);
     const relay = await listen(createRelayApp({ gatewayUrl: gwUrl, logger: relayLog.logger }));
     relayUrl = `http://127.0.0.1:${relay.port}/`;

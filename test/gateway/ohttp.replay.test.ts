@@ -32,6 +32,7 @@ import { listen } from "../../gateway/index.js";
 import { createDemoApp } from "../../gateway/demo/server.js";
 import { LocalModel, type ModelBackend } from "../../gateway/demo/backend.js";
 import { createOhttpGateway, type OhttpGatewayOptions } from "../../gateway/ohttp/enclave.js";
+import { chatBackend } from "../../gateway/demo/ohttpBackend.js";
 import { createRelayApp } from "../../gateway/ohttp/relay.js";
 import { freePort, root } from "./helpers/chain.js";
 
@@ -112,7 +113,7 @@ describe("ohttp replay: a captured request is answered once", function () {
     const backend = new CountingModel();
     const ohttp = await createOhttpGateway({
       keys,
-      backend,
+      backend: chatBackend(backend),
       logger: silent,
       replay: { now: () => now, maxEntries: o.maxEntries ?? 1000 },
       ...o,

@@ -212,11 +212,14 @@ describe("bhttp: RFC 9292 §5.1 request example", () => {
     assert.deepEqual(decodeRequest(bytes.subarray(0, bytes.length - 2)), req);
   });
 
-  it("refuses the indeterminate-length form with a clear error", () => {
-    assert.throws(
-      () => decodeRequest(hex(RFC9292_INDETERMINATE_LENGTH_REQUEST)),
-      isError(BhttpDecodeError, /indeterminate-length/),
-    );
+  it("decodes the indeterminate-length example (with its padding) to the same request", () => {
+    const indeterminate = decodeRequest(hex(RFC9292_INDETERMINATE_LENGTH_REQUEST));
+    assert.deepEqual(indeterminate, decodeRequest(hex(RFC9292_KNOWN_LENGTH_REQUEST)));
+  });
+
+  it("an indeterminate-length message cut inside a section is refused, not shortened", () => {
+    const bytes = hex(RFC9292_INDETERMINATE_LENGTH_REQUEST);
+    assert.throws(() => decodeRequest(bytes.subarray(0, 40)), isError(BhttpDecodeError, /truncated/));
   });
 });
 
@@ -338,7 +341,11 @@ describe("bhttp: strict decoding", () => {
   it("names what is wrong", () => {
     const cases: [string, Uint8Array, RegExp][] = [
       ["empty input", new Uint8Array(0), /truncated: missing framing indicator/],
-      ["a response where a request is expected", hex(A.response), /expected a known-length request/],
+      [
+        "a response where a request is expected",
+        hex(A.response),
+        /expected a request \(framing indicator 0 or 2\) but got a response/,
+      ],
       ["unknown framing indicator", Uint8Array.of(7), /unknown framing indicator 7/],
       [
         "uppercase field name",
@@ -449,13 +456,15 @@ describe("ohttp: key configs", () => {
     );
   });
 
-  it("a config without HKDF-SHA256 + AES-128-GCM is unsupported on both sides", async () => {
-    const chachaOnly = { ...rfcKeyPair().config, symmetric: [{ kdfId: 1, aeadId: 3 }] };
-    assert.throws(() => importClientKey(chachaOnly), isError(OhttpUnsupportedSuiteError, /does not offer/));
+  it("a config without a supported (HKDF-SHA256, AEAD) pair is unsupported on both sides", async () => {
+    const exportOnly = { ...rfcKeyPair().config, symmetric: [{ kdfId: 1, aeadId: 0xffff }] };
+    assert.throws(() => importClientKey(exportOnly), isError(OhttpUnsupportedSuiteError, /offers no/));
+    const aes256Only = { ...rfcKeyPair().config, symmetric: [{ kdfId: 1, aeadId: 2 }] };
+    assert.equal(importClientKey(aes256Only).suite.aeadId, 2);
     const server = await importServerKeys(rfcKeyPair());
     const msg = hex(A.encapsulatedRequest);
-    msg[6] = 0x03; // aead_id = ChaCha20Poly1305
-    await assert.rejects(decapsulateRequest(server, msg), isError(OhttpUnsupportedSuiteError, /AEAD 0x0003/));
+    msg[6] = 0x02; // aead_id = AES-256-GCM, which this key config does not offer
+    await assert.rejects(decapsulateRequest(server, msg), isError(OhttpUnsupportedSuiteError, /AEAD 0x0002/));
   });
 
   it("importServerKeys refuses a private key that does not match its config", async () => {
