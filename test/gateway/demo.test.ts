@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { keccak256 } from "viem";
-import { startAnvil, deployWithGateway, freePort, type Anvil, type Proofpath } from "./helpers/chain.js";
+import { startDevChain, freePort, type DevChain } from "../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { testHook } from "./helpers/hookRun.js";
 import { listen, type SettlementHook } from "../../gateway/index.js";
 import { createDemoApp } from "../../gateway/demo/server.js";
@@ -19,15 +20,15 @@ import { verifyProof } from "../../sdk/merkle.js";
 
 describe("demo TEE gateway", function () {
   this.timeout(120_000);
-  let anvil: Anvil;
-  let pp: Proofpath;
+  let anvil: DevChain;
+  let pp: DevNet;
   let dir: string;
   let hook: SettlementHook;
   const servers: { close(): Promise<void> }[] = [];
 
   before(async () => {
-    anvil = await startAnvil({ blockTime: 1 });
-    pp = await deployWithGateway(anvil);
+    anvil = await startDevChain({ blockTime: 1, stderr: "inherit" });
+    pp = await deployDevNet(anvil);
     dir = mkdtempSync(path.join(tmpdir(), "pp-demo-"));
   });
   after(async () => {

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { keccak256, toHex, type Hex } from "viem";
-import { startAnvil, deployWithGateway, type Anvil, type Proofpath } from "./helpers/chain.js";
+import { startDevChain, type DevChain } from "../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { models, recordCalls, testHook } from "./helpers/hookRun.js";
 import { newLedger } from "./helpers/verify.js";
 import {
@@ -28,15 +29,15 @@ const h32 = (s: string): Hex => keccak256(toHex(s));
 
 describe("gateway hook (real chain)", function () {
   this.timeout(120_000);
-  let anvil: Anvil;
-  let pp: Proofpath;
+  let anvil: DevChain;
+  let pp: DevNet;
   let dir: string;
   let hook: SettlementHook;
   const ledger = newLedger();
 
   before(async () => {
-    anvil = await startAnvil({ blockTime: 1 });
-    pp = await deployWithGateway(anvil);
+    anvil = await startDevChain({ blockTime: 1, stderr: "inherit" });
+    pp = await deployDevNet(anvil);
     dir = mkdtempSync(path.join(tmpdir(), "pp-hook-"));
     hook = await testHook({
       store: path.join(dir, "gw.db"),
@@ -160,7 +161,7 @@ describe("gateway hook (real chain)", function () {
 
   it("test_record_commitInterval_holdsNextGroupCommitBack_succeeds", async () => {
     // Its own deployment and gateway, so a second hook does not share the main one's callSeqs.
-    const other = await deployWithGateway(anvil);
+    const other = await deployDevNet(anvil);
     const slow = await testHook({
       store: path.join(dir, "interval.db"),
       enclaveKey: other.enclaveKey,

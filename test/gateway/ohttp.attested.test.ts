@@ -38,7 +38,7 @@ import {
 } from "../../validator/attestation/devNitroCa.js";
 import { createValidator, type Validator } from "../../validator/index.js";
 import { enclaveKeyPair } from "../validator/helpers/nitro.js";
-import { devAccount, freePort, startAnvil, type Anvil } from "./helpers/chain.js";
+import { devAccount, freePort, startDevChain, type DevChain, devWallet } from "../../tools/devchain.js";
 
 const silent = pino({ level: "silent" });
 const CHAT = JSON.stringify({
@@ -64,13 +64,13 @@ async function refuses(p: Promise<unknown>, name: string): Promise<Error> {
 
 describe("ohttp attested client: encrypts only to an enclave the registry vouches for", function () {
   this.timeout(60_000);
-  let anvil: Anvil;
+  let anvil: DevChain;
   let dir: string;
   let deployment: Deployment;
   let ca: DevNitroCa;
   const validators: Validator[] = [];
   const closers: (() => Promise<void>)[] = [];
-  const owner = () => createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(0) });
+  const owner = () => devWallet(anvil, 0);
   const registry = () => deployment.contracts.GatewayRegistry;
   const enclaveOf = (key: Address) =>
     anvil.client.readContract({ address: registry(), abi: gatewayRegistryAbi, functionName: "enclave", args: [key] });
@@ -140,7 +140,7 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
   }
 
   before(async () => {
-    anvil = await startAnvil();
+    anvil = await startDevChain({ stderr: "inherit" });
     dir = mkdtempSync(path.join(tmpdir(), "pp-attested-"));
     const validatorKeys = [0, 1].map((i) => keccak256(toHex(`attested-client validator ${i} ${Date.now()}`)));
     deployment = await deployProofpath(owner(), anvil.client, {

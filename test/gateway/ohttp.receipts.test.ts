@@ -11,9 +11,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pino from "pino";
-import { createWalletClient, http, keccak256, type Address, type Hex } from "viem";
+import { keccak256, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { foundry } from "viem/chains";
 import { createAttestedOhttpClient } from "../../sdk/ohttp/registry.js";
 import { Hono } from "hono";
 import { OhttpReceiptSignatureError, fetchCallReceipt, lookupCallReceipt } from "../../sdk/ohttp/proof.js";
@@ -34,7 +33,7 @@ import { LocalModel } from "../../gateway/demo/backend.js";
 import { createOhttpGateway } from "../../gateway/ohttp/enclave.js";
 import { createRelayApp } from "../../gateway/ohttp/relay.js";
 import { createValidator, type Validator } from "../../validator/index.js";
-import { devAccount, devKey, freePort, startAnvil, type Anvil } from "./helpers/chain.js";
+import { devPrivateKey, freePort, startDevChain, type DevChain, devWallet } from "../../tools/devchain.js";
 import { meshPeers } from "../validator/helpers/setup.js";
 
 const silent = pino({ level: "silent" });
@@ -61,7 +60,7 @@ const chat = (i: number) =>
 
 describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, hook, relay, 3 validators)", function () {
   this.timeout(180_000);
-  let anvil: Anvil;
+  let anvil: DevChain;
   let dir: string;
   let hook: SettlementHook | undefined;
   let deployment: Deployment;
@@ -75,10 +74,10 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
   const closers: (() => Promise<void>)[] = [];
 
   before(async () => {
-    anvil = await startAnvil({ blockTime: 1 });
+    anvil = await startDevChain({ blockTime: 1, stderr: "inherit" });
     dir = mkdtempSync(path.join(tmpdir(), "pp-receipts-"));
-    const owner = createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(0) });
-    const validatorKeys = [2, 3, 4].map(devKey);
+    const owner = devWallet(anvil, 0);
+    const validatorKeys = [2, 3, 4].map(devPrivateKey);
     const validatorAccounts = validatorKeys.map((k) => privateKeyToAccount(k));
     deployment = await deployProofpath(owner, anvil.client, {
       ...localDeployDefaults,
@@ -107,7 +106,7 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     hook = await createSettlementHook({
       store: path.join(dir, "gw.db"),
       enclaveKey,
-      relayerKey: devKey(1),
+      relayerKey: devPrivateKey(1),
       rpcUrl: anvil.url,
       deployment: deploymentFile,
       daBaseUrl: `${gwUrl}/da`,

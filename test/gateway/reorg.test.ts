@@ -6,14 +6,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import {
-  startAnvil,
-  deployWithGateway,
-  nextSeqs,
-  settledBatches,
-  type Anvil,
-  type Proofpath,
-} from "./helpers/chain.js";
+import { nextSeqs, settledBatches } from "./helpers/chain.js";
+import { startDevChain, type DevChain } from "../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { newLedger, verifySettlement } from "./helpers/verify.js";
 import { recordCalls, testHook } from "./helpers/hookRun.js";
 import type { SettlementHook } from "../../gateway/index.js";
@@ -28,14 +23,14 @@ async function until(what: string, ms: number, f: () => Promise<boolean> | boole
 
 describe("gateway reorg handling (anvil_reorg)", function () {
   this.timeout(180_000);
-  let anvil: Anvil;
-  let pp: Proofpath;
+  let anvil: DevChain;
+  let pp: DevNet;
   let dir: string;
   let hook: SettlementHook | undefined;
 
   before(async () => {
-    anvil = await startAnvil(); // automine only: the test decides when blocks come
-    pp = await deployWithGateway(anvil);
+    anvil = await startDevChain({ stderr: "inherit" }); // automine only: the test decides when blocks come
+    pp = await deployDevNet(anvil);
     dir = mkdtempSync(path.join(tmpdir(), "pp-reorg-"));
   });
   after(async () => {

@@ -11,7 +11,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Hex } from "viem";
 import { recoverReceiptSigner, settlementDomain } from "../../sdk/eip712.js";
-import { deployWithGateway, nextSeqs, root, startAnvil, type Anvil, type Proofpath } from "./helpers/chain.js";
+import { nextSeqs, root } from "./helpers/chain.js";
+import { startDevChain, type DevChain } from "../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 
 const PY_DRIVER = `
 import json, sys
@@ -33,14 +35,14 @@ print(json.dumps(out))
 
 describe("gateway sidecar (proofpath gateway-sidecar, Python client)", function () {
   this.timeout(120_000);
-  let anvil: Anvil;
-  let pp: Proofpath;
+  let anvil: DevChain;
+  let pp: DevNet;
   let dir: string;
   let child: ChildProcess | undefined;
 
   before(async () => {
-    anvil = await startAnvil();
-    pp = await deployWithGateway(anvil);
+    anvil = await startDevChain({ stderr: "inherit" });
+    pp = await deployDevNet(anvil);
     dir = mkdtempSync(path.join(tmpdir(), "proofpath-sidecar-"));
   });
   after(async () => {

@@ -59,7 +59,7 @@ describe("npm run deploy (scripts/deploy.ts)", function () {
     const out = path.join(dir, "local.json");
     const r = await runDeploy(
       {
-        PROOFPATH_RPC_URL: chain.rpcUrl,
+        PROOFPATH_RPC_URL: chain.url,
         PROOFPATH_DEPLOYER_KEY: devPrivateKey(0),
         PROOFPATH_VALIDATORS: validators.join(","),
         PROOFPATH_QUORUM: "2",
@@ -70,7 +70,7 @@ describe("npm run deploy (scripts/deploy.ts)", function () {
     );
     assert.equal(r.code, 0, r.out);
     const d = JSON.parse(readFileSync(out, "utf8")) as { contracts: Record<string, Address> };
-    const pub = createPublicClient({ transport: http(chain.rpcUrl) });
+    const pub = createPublicClient({ transport: http(chain.url) });
     const timelock = d.contracts.Timelock!;
     assert.ok(timelock, "the deployment record names the timelock");
     for (const name of ["ValidatorSet", "GatewayRegistry", "ProofSettlement"]) {
@@ -101,7 +101,7 @@ describe("npm run deploy (scripts/deploy.ts)", function () {
     await chain?.stop();
     chain = await startDevChain({ chainId: 8453 });
     const env = {
-      PROOFPATH_RPC_URL: chain.rpcUrl,
+      PROOFPATH_RPC_URL: chain.url,
       PROOFPATH_DEPLOYER_KEY: devPrivateKey(0),
       PROOFPATH_VALIDATORS: devClients(chain, 1).account.address,
       PROOFPATH_QUORUM: "1",

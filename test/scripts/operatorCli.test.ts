@@ -69,7 +69,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     d = await deployProofpath(walletClient, publicClient as never, { ...localDeployDefaults, validators, quorum: 2 });
     file = path.join(dir, "local.json");
     writeDeployment(file, d);
-    env = { PROOFPATH_DEPLOYMENT: file, PROOFPATH_RPC_URL: chain.rpcUrl };
+    env = { PROOFPATH_DEPLOYMENT: file, PROOFPATH_RPC_URL: chain.url };
   });
   after(async () => {
     await chain?.stop();
@@ -163,7 +163,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     const sub = await cli(["validator", "join", "--help"], {});
     assert.equal(sub.code, 0);
     const noDeployment = await cli(["validator", "status", "0x0000000000000000000000000000000000000001"], {
-      PROOFPATH_RPC_URL: chain.rpcUrl,
+      PROOFPATH_RPC_URL: chain.url,
     });
     assert.equal(noDeployment.code, 2);
     assert.match(noDeployment.stderr, /PROOFPATH_DEPLOYMENT/);
@@ -175,7 +175,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
         "--deployment",
         path.join(dir, "nope.json"),
         "--rpc",
-        chain.rpcUrl,
+        chain.url,
       ],
       {},
     );
@@ -265,7 +265,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     writeDeployment(gfile, { ...governed, contracts: { ...governed.contracts, Timelock: timelock } });
     const genv = {
       PROOFPATH_DEPLOYMENT: gfile,
-      PROOFPATH_RPC_URL: chain.rpcUrl,
+      PROOFPATH_RPC_URL: chain.url,
       PROOFPATH_PRIVATE_KEY: devPrivateKey(0),
     };
     const rate =

@@ -17,7 +17,7 @@ import { verifyProof } from "../../sdk/merkle.js";
 import { batchHeaderSchema, receiptSchema, type Receipt } from "../../sdk/types.js";
 import { BatchStatus, createValidatorChain, submitEquivocation } from "../../validator/index.js";
 import { daBatchFromJson, type DaLeaf } from "../../validator/da.js";
-import { freePort } from "../gateway/helpers/chain.js";
+import { freePort } from "../../tools/devchain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
 import { spawnValidator, buildValidatorMain, type ValidatorProc } from "./helpers/processes.js";
 import {

@@ -11,8 +11,7 @@
 import assert from "node:assert/strict";
 import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { createWalletClient, http, type Hex } from "viem";
-import { foundry } from "viem/chains";
+import type { Hex } from "viem";
 import { proofSettlementAbi } from "../../sdk/abis.js";
 import { computeFee, type FeeRateFields } from "../../sdk/fees.js";
 import { settlementDomain, signHeader } from "../../sdk/eip712.js";
@@ -20,7 +19,7 @@ import { hashHeader } from "../../sdk/hashing.js";
 import type { BatchHeader } from "../../sdk/types.js";
 import { BatchStatus } from "../../validator/index.js";
 import { usageOf } from "../../validator/verifyBatch.js";
-import { devAccount, freePort } from "../gateway/helpers/chain.js";
+import { freePort, devWallet } from "../../tools/devchain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
 import { buildValidatorMain, spawnValidator, type ValidatorProc } from "./helpers/processes.js";
 import {
@@ -63,7 +62,7 @@ describe("attack: a fee change rejects honest batches (issue 17 item 4)", functi
     if (net) rmSync(net.dir, { recursive: true, force: true });
   });
 
-  const owner = () => createWalletClient({ chain: foundry, transport: http(net.anvil.url), account: devAccount(0) });
+  const owner = () => devWallet(net.anvil, 0);
   const rpc = (method: string, params: unknown[] = []) =>
     net.anvil.client.request({ method: method as never, params: params as never });
 

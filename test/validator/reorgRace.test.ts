@@ -14,7 +14,7 @@ import pino from "pino";
 import type { Hex } from "viem";
 import { hashHeader } from "../../sdk/hashing.js";
 import { createValidator, type Validator } from "../../validator/index.js";
-import { freePort } from "../gateway/helpers/chain.js";
+import { freePort } from "../../tools/devchain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
 import { headerFor, makeLeaves, nextSeqs, startTestNet, submit, type TestNet } from "./helpers/setup.js";
 

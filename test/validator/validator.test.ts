@@ -22,7 +22,7 @@ import {
   NotEquivocationError,
 } from "../../validator/index.js";
 import type { DaLeaf } from "../../validator/da.js";
-import { freePort } from "../gateway/helpers/chain.js";
+import { freePort } from "../../tools/devchain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
 import { spawnValidator, buildValidatorMain, type ValidatorProc } from "./helpers/processes.js";
 import {

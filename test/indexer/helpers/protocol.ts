@@ -24,7 +24,8 @@ import {
   type Transport,
   type WalletClient,
 } from "viem";
-import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { devAccount } from "../../../tools/devchain.js";
 import { gatewayRegistryAbi, opgTokenAbi, proofSettlementAbi, validatorSetAbi } from "../../../sdk/abis.js";
 import { deployProofpath, localDeployDefaults } from "../../../tools/deploy.js";
 import { writeDeployment, type Deployment } from "../../../sdk/deployment.js";
@@ -42,9 +43,6 @@ import {
   VERDICT_REJECT,
   verdictDigest,
 } from "../../../sdk/approvals.js";
-
-const MNEMONIC = "test test test test test test test test test test test junk";
-export const devAccount = (i: number) => mnemonicToAccount(MNEMONIC, { addressIndex: i });
 
 export const MODELS = {
   llama: keccak256(toHex("llama-3.1-8b")),
