@@ -16,6 +16,7 @@ import type {
 } from "../validator/attestation/index.js";
 import { DEFAULT_MAX_AGE_SEC } from "../validator/attestation/freshness.js"; // light: no viem
 import { UsageError } from "./cliErrors.js";
+import type { HookConfigInput } from "../gateway/config.js";
 
 // Loaded on first use, so `--help` and usage errors answer without loading viem and the verifier.
 const attestation = () => import("../validator/attestation/index.js");
@@ -312,7 +313,7 @@ async function gatewaySidecarCommand(args: string[]): Promise<number> {
   const { createSidecarApp } = await import("../gateway/serve/sidecar.js");
   let hook;
   try {
-    hook = await createSettlementHook(config as never);
+    hook = await createSettlementHook(config as HookConfigInput); // parsed JSON: the hook validates it
   } catch (e) {
     if (e instanceof GatewayConfigError) throw new UsageError(e.message);
     throw e;

@@ -184,10 +184,10 @@ async function main() {
   const timelockHash = await wallet.deployContract({
     ...loadArtifact("Timelock"),
     args: [BigInt(timelockDelay), [proposer], [zeroAddress], zeroAddress],
-  } as never);
+  });
   const timelock = getAddress((await pub.waitForTransactionReceipt({ hash: timelockHash })).contractAddress!);
   console.log(`  Timelock         ${timelock} (delay ${timelockDelay} s, proposer ${proposer}, anyone executes)`);
-  const deployment = await deployProofpath(wallet, pub as never, {
+  const deployment = await deployProofpath(wallet, pub, {
     owner: timelock,
     token: c.opgToken as Address | undefined,
     treasury: c.treasury as Address | undefined,

@@ -407,7 +407,7 @@ export async function verifyReceipt(text: string, o: VerifyOptions, client?: Pub
       calldata: encodeFunctionData({
         abi: proofSettlementAbi,
         functionName: "challengeEquivocation",
-        args: [...revealArgs] as never,
+        args: [...revealArgs],
       }),
     },
     deadline: onchain.status === "Attested" ? String(onchain.windowEnd) : null,

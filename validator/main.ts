@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { createValidator } from "./validator.js";
 import { VALIDATOR_HELP, validatorConfigFromEnv } from "./config.js";
 import { ValidatorConfigError } from "./errors.js";
+import type { ValidatorConfigInput } from "./config.js";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -38,7 +39,8 @@ async function main(): Promise<void> {
   const env = validatorConfigFromEnv(process.env);
   let validator;
   try {
-    validator = await createValidator({ ...file, ...env.values } as never, { names: env.names });
+    // File and environment values as read: createValidator validates them, by the names the operator used.
+    validator = await createValidator({ ...file, ...env.values } as ValidatorConfigInput, { names: env.names });
   } catch (e) {
     if (e instanceof ValidatorConfigError) {
       process.stderr.write(`${e.message}\n`);

@@ -7,7 +7,7 @@
  *   REGISTER_OWNER_KEY + VALIDATOR_KEYS (comma-separated): register, approve and fund the enclave first.
  */
 import pino from "pino";
-import { createPublicClient, createWalletClient, http, type Hex, type PublicClient } from "viem";
+import { createPublicClient, createWalletClient, defineChain, http, type Hex, type PublicClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createSettlementHook } from "../hook.js";
 import { listen } from "../serve/http.js";
@@ -29,7 +29,12 @@ if (env.REGISTER_OWNER_KEY) {
   const owner = createWalletClient({
     transport: http(rpcUrl),
     account: privateKeyToAccount(env.REGISTER_OWNER_KEY as Hex),
-    chain: { id: await pub.getChainId() } as never,
+    chain: defineChain({
+      id: await pub.getChainId(),
+      name: "proofpath",
+      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [rpcUrl] } },
+    }),
   });
   await registerEnclave(pub, {
     deployment: readDeployment(env.DEPLOYMENT),

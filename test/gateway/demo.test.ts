@@ -17,6 +17,7 @@ import { createDemoApp } from "../../gateway/demo/server.js";
 import { LocalModel, OpenAICompatible } from "../../gateway/demo/backend.js";
 import { modelIdOf } from "../../gateway/demo/fastPath.js";
 import { verifyProof } from "../../sdk/merkle.js";
+import { waitFor } from "../../tools/waitFor.js";
 
 describe("demo TEE gateway", function () {
   this.timeout(120_000);
@@ -98,7 +99,7 @@ describe("demo TEE gateway", function () {
     } as RequestInit);
     assert.equal(chunked.status, 413);
 
-    await new Promise((r) => setTimeout(r, 50)); // recorded on 'finish'
+    await waitFor("both answered calls recorded (on 'finish')", () => hook.receipt(1), 5_000, 10);
     await hook.flush();
     await hook.settled(60_000);
     const r = (await (await fetch(`http://127.0.0.1:${port}/da/receipts/0`)).json()) as Record<string, any>;

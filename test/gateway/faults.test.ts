@@ -13,6 +13,7 @@ import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { startFaultProxy, type FaultProxy } from "./helpers/faultProxy.js";
 import { newLedger, verifySettlement } from "./helpers/verify.js";
 import { recordCalls, testHook } from "./helpers/hookRun.js";
+import { delay } from "../../tools/waitFor.js";
 
 const FULL = process.env.FULL === "1";
 const TARGET_FAULTS = Number(process.env.FAULTS ?? (FULL ? 1_000 : 100));
@@ -51,7 +52,7 @@ describe("gateway submission under RPC faults", function () {
     const t0 = Date.now();
     while (proxy.total() < TARGET_FAULTS) {
       await recordCalls(hook, 40, ledger);
-      await new Promise((r) => setTimeout(r, 50));
+      await delay(50); // load pacing, not a wait: the loop runs until enough faults are in
       assert.ok(Date.now() - t0 < (FULL ? 1_500_000 : 150_000), `only ${proxy.total()} faults injected in time`);
     }
     proxy.rate = 0;

@@ -24,6 +24,9 @@ import { batchHeaderSchema } from "../../sdk/types.js";
 import { buildTree, verifyProof } from "../../sdk/merkle.js";
 import { receiptLeaf } from "../../sdk/hashing.js";
 import { recoverReceiptSigner } from "../../sdk/eip712.js";
+import { delay } from "../../tools/waitFor.js";
+import type { HookConfigInput } from "../../gateway/config.js";
+import type { Call } from "../../gateway/index.js";
 
 const h32 = (s: string): Hex => keccak256(toHex(s));
 
@@ -88,7 +91,7 @@ describe("gateway hook (real chain)", function () {
         const c: Record<string, unknown> = base();
         mutate(c);
         await assert.rejects(
-          createSettlementHook(c as never),
+          createSettlementHook(c as HookConfigInput), // deliberately invalid
           (e: unknown) => e instanceof GatewayConfigError && e.field === field && e.message.includes(field),
         );
       });
@@ -125,12 +128,12 @@ describe("gateway hook (real chain)", function () {
       const first = hook.record(good);
       for (const [field, patch] of bad) {
         assert.throws(
-          () => hook.record({ ...good, ...patch } as never),
+          () => hook.record({ ...good, ...patch }),
           (e: unknown) => e instanceof InvalidCallError && e.field === field,
           field,
         );
       }
-      assert.throws(() => hook.record(null as never), InvalidCallError);
+      assert.throws(() => hook.record(null as unknown as Call), InvalidCallError); // deliberately invalid
       const next = hook.record(good);
       assert.equal(next.callSeq, first.callSeq + 1n, "a rejected call consumed a callSeq");
       ledger.returned.set(Number(first.callSeq), first.digest);
@@ -179,7 +182,7 @@ describe("gateway hook (real chain)", function () {
         inputTokens: 1,
         outputTokens: 1,
       }).durable;
-      await new Promise((r) => setTimeout(r, 350));
+      await delay(350);
       const first = slow.record({
         modelId: h32("m"),
         requestHash: h32("1"),
@@ -196,7 +199,7 @@ describe("gateway hook (real chain)", function () {
         inputTokens: 1,
         outputTokens: 1,
       });
-      await new Promise((r) => setTimeout(r, 20)); // later event-loop turns, nothing in flight
+      await delay(20); // later event-loop turns, nothing in flight
       const c = slow.record({
         modelId: h32("m"),
         requestHash: h32("3"),

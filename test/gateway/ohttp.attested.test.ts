@@ -39,6 +39,7 @@ import {
 import { createValidator, type Validator } from "../../validator/index.js";
 import { enclaveKeyPair } from "../validator/helpers/nitro.js";
 import { devAccount, freePort, startDevChain, type DevChain, devWallet } from "../../tools/devchain.js";
+import { delay } from "../../tools/waitFor.js";
 
 const silent = pino({ level: "silent" });
 const CHAT = JSON.stringify({
@@ -83,9 +84,9 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
     const gw = await listen({
       fetch: (req: Request, env: unknown) => {
         if (new URL(req.url).pathname === "/ohttp") seen.ohttp++;
-        return app.fetch(req, env as never);
+        return app.fetch(req, env as Parameters<typeof app.fetch>[1]); // the node server's env, passed on
       },
-    } as never);
+    });
     const relay = await listen(createRelayApp({ gatewayUrl: `http://127.0.0.1:${gw.port}`, logger: silent }));
     closers.push(gw.close, relay.close);
     return { keysUrl: `http://127.0.0.1:${gw.port}/ohttp-keys`, relayUrl: `http://127.0.0.1:${relay.port}/`, seen };
@@ -278,7 +279,7 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
       args: [e.measurement],
     });
     await anvil.client.waitForTransactionReceipt({ hash });
-    await new Promise((r) => setTimeout(r, 350)); // the cached verdict is older than recheckIntervalMs
+    await delay(350); // the cached verdict is older than recheckIntervalMs
     const err = await refuses(
       client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT),
       "OhttpMeasurementNotAllowedError",
@@ -294,11 +295,8 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
     assert.equal((await client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT)).status, 200);
     // What ProofSettlement does on a proven equivocation: GatewayRegistry.slash, from the settlement.
     const settlement = deployment.contracts.ProofSettlement;
-    await anvil.client.request({ method: "anvil_impersonateAccount" as never, params: [settlement] as never });
-    await anvil.client.request({
-      method: "anvil_setBalance" as never,
-      params: [settlement, toHex(10n ** 18n)] as never,
-    });
+    await anvil.test.impersonateAccount({ address: settlement });
+    await anvil.test.setBalance({ address: settlement, value: 10n ** 18n });
     const asSettlement = createWalletClient({ chain: foundry, transport: http(anvil.url), account: settlement });
     const hash = await asSettlement.writeContract({
       address: registry(),
@@ -307,7 +305,7 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
       args: [e.key.address, devAccount(5).address],
     });
     assert.equal((await anvil.client.waitForTransactionReceipt({ hash })).status, "success");
-    await anvil.client.request({ method: "anvil_stopImpersonatingAccount" as never, params: [settlement] as never });
+    await anvil.test.stopImpersonatingAccount({ address: settlement });
     assert.equal((await enclaveOf(e.key.address)).slashed, true);
     await refuses(client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT), "OhttpEnclaveSlashedError");
     await refuses(e.clientFor(), "OhttpEnclaveSlashedError");
@@ -341,11 +339,8 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
     const client = await e.clientFor({ recheckIntervalMs: 0 });
     assert.equal((await client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT)).status, 200);
     const { activeUntil } = await enclaveOf(e.key.address);
-    await anvil.client.request({
-      method: "evm_setNextBlockTimestamp" as never,
-      params: [toHex(activeUntil + 1n)] as never,
-    });
-    await anvil.client.request({ method: "evm_mine" as never, params: [] as never });
+    await anvil.test.setNextBlockTimestamp({ timestamp: activeUntil + 1n });
+    await anvil.test.mine({ blocks: 1 });
     assert.equal(
       await anvil.client.readContract({
         address: registry(),

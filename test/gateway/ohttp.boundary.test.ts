@@ -42,6 +42,7 @@ import { PROBLEM_OHTTP_KEY } from "../../gateway/ohttp/problem.js";
 import { createValidator, type Validator } from "../../validator/index.js";
 import { devPrivateKey, freePort, startDevChain, type DevChain, devWallet } from "../../tools/devchain.js";
 import { meshPeers } from "../validator/helpers/setup.js";
+import { waitFor } from "../../tools/waitFor.js";
 
 const silent = pino({ level: "silent" });
 const CHAT = JSON.stringify({
@@ -446,18 +447,18 @@ describe("ohttp boundary: from the user's own bytes to a finalized proof (anvil,
 
     // keccak of my bytes → my receipt → its proof → verifyReceipt on-chain → Finalized.
     const requestHash: Hex = keccak256(mine.encapsulatedRequest);
-    const deadline = Date.now() + 90_000;
-    let last;
-    for (;;) {
-      const found = await fetchCallReceipt(`${gwUrl}/da`, requestHash);
-      if (found?.header) {
-        last = await verifyCallOnChain(anvil.client, deployment.contracts.ProofSettlement, mine, found);
-        if (last.status === "Finalized") break;
-      }
-      if (Date.now() > deadline)
-        throw new Error(`not finalized in time: ${JSON.stringify(last?.status ?? found ?? null)}`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
+    const last = await waitFor(
+      "my call finalized",
+      async () => {
+        const found = await fetchCallReceipt(`${gwUrl}/da`, requestHash);
+        if (!found?.header) throw new Error(`not sealed yet: ${JSON.stringify(found ?? null)}`);
+        const v = await verifyCallOnChain(anvil.client, deployment.contracts.ProofSettlement, mine, found);
+        if (v.status !== "Finalized") throw new Error(`status ${v.status}`);
+        return v;
+      },
+      90_000,
+      300,
+    );
     assert.equal(last.included, true);
     assert.equal(last.final, true);
     assert.equal(last.receipt.requestHash, requestHash);

@@ -35,6 +35,7 @@ import { createRelayApp } from "../../gateway/ohttp/relay.js";
 import { createValidator, type Validator } from "../../validator/index.js";
 import { devPrivateKey, freePort, startDevChain, type DevChain, devWallet } from "../../tools/devchain.js";
 import { meshPeers } from "../validator/helpers/setup.js";
+import { GiveUp, waitFor } from "../../tools/waitFor.js";
 
 const silent = pino({ level: "silent" });
 /** The relay's log lines, kept in memory: one per forwarded request. */
@@ -167,13 +168,12 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     const client = await attestedClient();
     const r = await client.request("POST", "/v1/chat/completions", JSON_HEADERS, chat(0));
     assert.equal(r.status, 200);
-    const deadline = Date.now() + 5_000;
-    let found = await fetchCallReceipt(`${gwUrl}/da`, r.requestHash);
-    while (!found && Date.now() < deadline) {
-      await new Promise((res) => setTimeout(res, 50));
-      found = await fetchCallReceipt(`${gwUrl}/da`, r.requestHash);
-    }
-    assert.ok(found, "durable within 5 s");
+    const found = await waitFor(
+      "the call receipt durable",
+      () => fetchCallReceipt(`${gwUrl}/da`, r.requestHash),
+      5_000,
+      50,
+    );
     const sig = (found as { receiptSignature?: Hex }).receiptSignature;
     assert.match(sig ?? "", /^0x[0-9a-f]{130}$/i, "the enclave's signature is kept");
     assert.equal(await recoverReceiptSigner(domain, found.receipt, sig!), enclave);
@@ -282,18 +282,20 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     assert.match(first.stdout, /signature\s+by the gateway key/);
     console.log(`      kept file, at once: exit ${first.code}, ${first.stdout.match(/verdict: .*/)?.[0]}`);
 
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      const run = await verifyCli(file);
-      if (run.code === 0) {
-        assert.match(run.stdout, /verdict: FINAL/);
-        console.log(`      kept file, once final: exit 0, ${run.stdout.match(/inclusion .*/)?.[0]}`);
-        break;
-      }
-      assert.equal(run.code, 3, `${run.stdout}${run.stderr}`);
-      if (Date.now() > deadline) throw new Error(`not final in time: ${run.stdout}`);
-      await new Promise((res) => setTimeout(res, 1_000));
-    }
+    const final = await waitFor(
+      "the kept file's call final",
+      async () => {
+        const run = await verifyCli(file);
+        if (run.code === 0) return run;
+        // 3 = not final yet; anything else is a failure now, not after the timeout.
+        if (run.code !== 3) throw new GiveUp(`verify exited ${run.code}: ${run.stdout}${run.stderr}`);
+        throw new Error(`not final yet: ${run.stdout}`);
+      },
+      90_000,
+      1_000,
+    );
+    assert.match(final.stdout, /verdict: FINAL/);
+    console.log(`      kept file, once final: exit 0, ${final.stdout.match(/inclusion .*/)?.[0]}`);
     // Later, the inclusion proof from the gateway: kept beside the signed receipt, still the same evidence.
     const later = (await fetchCallReceipt(`${gwUrl}/da`, calls[0]!.requestHash, { domain, gateway: enclave }))!;
     assert.ok(later.header && later.proof);
@@ -327,8 +329,10 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
         ...v.receipt,
         callSeq: BigInt(v.receipt.callSeq as string),
         servedAt: BigInt(v.receipt.servedAt as string),
-      } as never;
-      v.receiptSignature = (await signReceipt(privateKeyToAccount(enclaveKey), domain, r)).signature;
+      };
+      v.receiptSignature = (
+        await signReceipt(privateKeyToAccount(enclaveKey), domain, r as Parameters<typeof signReceipt>[2])
+      ).signature;
     });
     const keeper = new MemoryReceiptKeeper();
     const client = await attestedClient({ receipts: { domain, keeper, via: "direct", daBaseUrl: daUrl } });
@@ -375,10 +379,10 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     assert.ok(Date.now() - t0 < 1_500, "bounded");
     assert.ok(asked >= 3, `retried (${asked} look-ups)`);
     // Nothing lost: the real gateway has it by the same request hash.
-    assert.ok(
-      (await fetchCallReceipt(`${gwUrl}/da`, r.requestHash, { domain })) ??
-        (await new Promise((res) => setTimeout(res, 500)),
-        await fetchCallReceipt(`${gwUrl}/da`, r.requestHash, { domain })),
+    await waitFor(
+      "the real gateway's receipt",
+      () => fetchCallReceipt(`${gwUrl}/da`, r.requestHash, { domain }),
+      5_000,
     );
   });
 });

@@ -20,8 +20,7 @@ import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { recordCalls, testHook } from "./helpers/hookRun.js";
 import { newLedger } from "./helpers/verify.js";
 import { batchStatus, startTestNet, waitFor, type TestNet, meshPeers } from "../validator/helpers/setup.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { delay } from "../../tools/waitFor.js";
 
 /** A gauge's value in a Prometheus text exposition. */
 function gauge(text: string, name: string): number {
@@ -91,11 +90,11 @@ describe("fee caps: refuse to sign what governance asks above the cap", function
 
     // The attack: the owner raises the rate ×1000; the hook must not sign what the chain now asks.
     await setFeeRate({ ...base, perCall: base.perCall * 1000n });
-    await sleep(400); // past rateRefreshMs: the cached schedule is stale
+    await delay(400); // past rateRefreshMs: the cached schedule is stale
     await recordCalls(hook, 150, ledger);
     await hook.flush();
     await waitFor("a batch held by the fee cap", async () => hook.feeCapHeld().length > 0, 15_000, 100);
-    await sleep(2_500); // submitter steps, rate refreshes: still nothing may go out
+    await delay(2_500); // submitter steps, rate refreshes: still nothing may go out
 
     assert.deepEqual(
       await nextSeqs(anvil.client, pp.settlement, pp.enclave.address),

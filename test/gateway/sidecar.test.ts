@@ -32,6 +32,7 @@ out["status"] = s.status()
 out["receipt0"] = s.receipt(int(out["records"][0]["callSeq"]))
 print(json.dumps(out))
 `;
+import { waitFor } from "../../tools/waitFor.js";
 
 describe("gateway sidecar (proofpath gateway-sidecar, Python client)", function () {
   this.timeout(120_000);
@@ -123,10 +124,13 @@ describe("gateway sidecar (proofpath gateway-sidecar, Python client)", function 
     assert.equal(r.status.ok, true);
     assert.equal(r.receipt0.receipt.callSeq, "0");
     // The five calls fill one batch, which the sidecar's hook settles on-chain.
-    const end = Date.now() + 60_000;
-    while ((await nextSeqs(anvil.client, pp.settlement, pp.enclave.address)).nextCallSeq < 5) {
-      if (Date.now() > end) throw new Error(`batch not settled: ${out}`);
-      await new Promise((res) => setTimeout(res, 200));
-    }
+    await waitFor(
+      "the batch settled",
+      async () => {
+        if ((await nextSeqs(anvil.client, pp.settlement, pp.enclave.address)).nextCallSeq >= 5) return true;
+        throw new Error(out); // the sidecar's output, should it time out
+      },
+      60_000,
+    );
   });
 });

@@ -22,7 +22,7 @@ import { hashHeader } from "../../sdk/hashing.js";
 import { quorumSignatures, verdictDigest, VERDICT_ATTEST } from "../../sdk/approvals.js";
 import { createReadClient, type ReadClient } from "../../sdk/readClient.js";
 import { batchHeaderSchema, type BatchHeader } from "../../sdk/types.js";
-import { root } from "../gateway/helpers/chain.js";
+import { root, type SettlementCall } from "../gateway/helpers/chain.js";
 import { devAccount, freePort, startDevChain, type DevChain, devWallet } from "../../tools/devchain.js";
 import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { testHook } from "../gateway/helpers/hookRun.js";
@@ -101,13 +101,14 @@ describe("proofpath verify-receipt (real CLI, real run on anvil)", function () {
     await Promise.all(durable);
     return first;
   }
-  async function send(i: number, functionName: string, args: unknown[]): Promise<void> {
+  async function send(i: number, ...[functionName, args]: SettlementCall): Promise<void> {
     const hash = await wallet(i).writeContract({
       address: pp.settlement,
       abi: proofSettlementAbi,
       functionName,
       args,
-    } as never);
+      // Narrow: a union of (name, args) pairs, each typed by the ABI; viem checks one pair at a time.
+    } as Parameters<ReturnType<typeof wallet>["writeContract"]>[0]);
     const r = await anvil.client.waitForTransactionReceipt({ hash });
     assert.equal(r.status, "success", `${functionName} reverted`);
   }
@@ -166,11 +167,8 @@ describe("proofpath verify-receipt (real CLI, real run on anvil)", function () {
     const h0 = headers[0]!;
     await attest(h0);
     const onchain = await rc.batch(h0.gateway, h0.batchSeq);
-    await anvil.client.request({
-      method: "evm_increaseTime" as never,
-      params: [Number(onchain.windowEnd - onchain.since) + 1] as never,
-    });
-    await anvil.client.request({ method: "evm_mine" as never, params: [] as never });
+    await anvil.test.increaseTime({ seconds: Number(onchain.windowEnd - onchain.since) + 1 });
+    await anvil.test.mine({ blocks: 1 });
     await send(2, "finalize", [[h0], await rc.attesters(onchain.attestationId)]);
     assert.equal((await rc.batch(h0.gateway, h0.batchSeq)).status, "Finalized");
 

@@ -178,10 +178,7 @@ describe("validators as the DA committee (3 validator processes, quorum 2, real 
     assert.ok(verifyProof(header.root, got.leafHash, got.proof), "the proof leads to the settled root");
 
     const user = privateKeyToAccount(generatePrivateKey());
-    await net.anvil.client.request({
-      method: "anvil_setBalance" as never,
-      params: [user.address, toHex(10n ** 19n)] as never,
-    });
+    await net.anvil.test.setBalance({ address: user.address, value: 10n ** 19n });
     const chain = createValidatorChain({ rpcUrl: net.anvil.url, account: user, settlement: net.settlement });
     await submitEquivocation(chain, {
       header,

@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Address, Hex, PublicClient } from "viem";
+import type { Address, ContractFunctionArgs, ContractFunctionName, Hex, PublicClient } from "viem";
 import { proofSettlementAbi } from "../../../sdk/abis.js";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -51,3 +51,11 @@ export async function nextSeqs(client: PublicClient, settlement: Address, gatewa
   });
   return { nextCallSeq: Number(c), nextBatchSeq: Number(b) };
 }
+
+/** [functionName, args] of a ProofSettlement write: the ABI types each pair. */
+export type SettlementCall = {
+  [F in ContractFunctionName<typeof proofSettlementAbi, "nonpayable">]: [
+    F,
+    ContractFunctionArgs<typeof proofSettlementAbi, "nonpayable", F>,
+  ];
+}[ContractFunctionName<typeof proofSettlementAbi, "nonpayable">];

@@ -168,7 +168,7 @@ export async function setupProtocol(
     functionName: string,
     args: unknown[],
   ): Promise<{ tx: Hex; block: bigint }> {
-    const tx = await w.writeContract({ address, abi, functionName, args } as never);
+    const tx = await w.writeContract({ address, abi, functionName, args });
     const r = await pub.waitForTransactionReceipt({ hash: tx, pollingInterval: 50 });
     if (r.status !== "success") throw new Error(`${functionName} reverted (${tx})`);
     return { tx, block: r.blockNumber };
@@ -298,7 +298,7 @@ export async function setupProtocol(
             maxFeePerGas: 50_000_000_000n,
             maxPriorityFeePerGas: 1_000_000_000n,
             nonce: nonce++,
-          } as never),
+          }),
         );
         headers.push(header);
         if (inflight.length >= 64 || (opts.perBlock && headers.length % opts.perBlock === 0)) {
