@@ -65,6 +65,8 @@ export interface DevChainOptions {
 
 export interface DevChain {
   url: string;
+  /** @deprecated the old name of `url`, for tests on branches cut before it was renamed. */
+  rpcUrl: string;
   port: number;
   chain: Chain;
   proc: ChildProcess;
@@ -131,7 +133,7 @@ export async function startDevChain(opts: DevChainOptions = {}): Promise<DevChai
     await stop();
     throw e;
   }
-  return { url, port, chain, proc, client, test: devTestClient(chain, url), rpc, stop };
+  return { url, rpcUrl: url, port, chain, proc, client, test: devTestClient(chain, url), rpc, stop };
 }
 
 /** viem clients for a dev chain and one of its funded accounts. */
