@@ -64,7 +64,7 @@ async function write(
     args,
     account: w.account,
     chain: w.chain ?? null,
-  } as never);
+  });
   const r = await pub.waitForTransactionReceipt({ hash });
   if (r.status !== "success") throw new Error(`${functionName} reverted (tx ${hash})`);
 }

@@ -175,7 +175,8 @@ export class Store {
   }
 
   segmentsFrom(seq: number): { firstSeq: number; count: number; data: Uint8Array }[] {
-    return this.s.segmentsFrom!.all(seq) as never;
+    // node:sqlite rows are untyped records; the statement selects exactly these columns.
+    return this.s.segmentsFrom!.all(seq) as unknown as { firstSeq: number; count: number; data: Uint8Array }[];
   }
 
   /** The records of [first, first+count) concatenated (every one must be durable). */

@@ -124,7 +124,7 @@ async function main(): Promise<number> {
   const validatorKeys = Array.from({ length: cfg.validators }, (_, i) => devPrivateKey(i + 1));
   const validatorAccounts = validatorKeys.map((k) => privateKeyToAccount(k));
   const deployment = await step("deploy contracts", () =>
-    deployProofpath(walletClient as never, publicClient as never, {
+    deployProofpath(walletClient, publicClient, {
       ...localDeployDefaults,
       validators: validatorAccounts.map((a) => a.address),
       quorum,
@@ -140,9 +140,9 @@ async function main(): Promise<number> {
   // The enclave's OHTTP key: its config hash goes into the registry entry the validators approve.
   const ohttpKeys = generateKeyPair({ keyId: 1 });
   await step("register the enclave, quorum-approve it, fund its fees", () =>
-    registerEnclave(publicClient as never, {
+    registerEnclave(publicClient, {
       deployment,
-      owner: walletClient as never,
+      owner: walletClient,
       enclave,
       validators: validatorAccounts,
       keyConfigHash: ohttpKeys.hash,
@@ -152,7 +152,7 @@ async function main(): Promise<number> {
   const ponder: Ponder = await step("indexer (Ponder on PGlite)", async () => {
     const p = await startPonder({
       deploymentFile,
-      rpcUrl: chain.rpcUrl,
+      rpcUrl: chain.url,
       pgliteDir: path.join(workDir, "pglite"),
       port: await freePort(),
       logName: "start",
@@ -171,7 +171,7 @@ async function main(): Promise<number> {
       store: path.join(workDir, "gateway.db"),
       enclaveKey,
       relayerKey,
-      rpcUrl: chain.rpcUrl,
+      rpcUrl: chain.url,
       deployment: deploymentFile,
       daBaseUrl: `${gatewayUrl}/da`,
       batch: { maxCalls: cfg.batchSize, maxAgeMs: cfg.batchAgeMs },
@@ -209,7 +209,7 @@ async function main(): Promise<number> {
         {
           privateKey: validatorKeys[i]!,
           daAllowPrivate: true, // the demo gateway serves its receipts on 127.0.0.1
-          rpcUrl: chain.rpcUrl,
+          rpcUrl: chain.url,
           deployment: deploymentFile,
           dataDir: path.join(workDir, `validator-${i}`),
           peers: urls.filter((_, j) => j !== i),
@@ -245,7 +245,7 @@ async function main(): Promise<number> {
   const send = relayUrl
     ? ohttpSender(
         await createAttestedOhttpClient({
-          client: publicClient as never,
+          client: publicClient,
           registry: deployment.contracts.GatewayRegistry,
           enclave: enclave.address,
           keysUrl: `${gatewayUrl}/ohttp-keys`,
@@ -287,7 +287,7 @@ async function main(): Promise<number> {
   }
   const summary = await printSummary({
     ponder,
-    publicClient: publicClient as never,
+    publicClient,
     deployment,
     gateway,
     served: served.ok,

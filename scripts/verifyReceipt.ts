@@ -133,7 +133,7 @@ async function buildChallenge(report: VerifyReport, f: FraudEvidence, o: VerifyO
       calldata: encodeFunctionData({
         abi: proofSettlementAbi,
         functionName: "challengeEquivocation",
-        args: [...revealArgs] as never,
+        args: [...revealArgs],
       }),
     },
     deadline: onchain.status === "Attested" ? String(onchain.windowEnd) : null,

@@ -84,7 +84,7 @@ async function deployOne(wallet: Wallet, pub: PublicClient, name: ContractName, 
     args,
     account: wallet.account,
     chain: wallet.chain ?? null,
-  } as never);
+  });
   const receipt = await pub.waitForTransactionReceipt({ hash });
   if (!receipt.contractAddress || receipt.status !== "success")
     throw new Error(`deploying ${name} failed (tx ${hash})`);
@@ -107,7 +107,7 @@ async function send(
     args,
     account: wallet.account,
     chain: wallet.chain ?? null,
-  } as never);
+  });
   const receipt = await pub.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new Error(`${name}.${functionName} reverted (tx ${hash})`);
   return hash;

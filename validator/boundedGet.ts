@@ -93,7 +93,7 @@ export function createBoundedGet(opts: BoundedGetOptions): BoundedGet {
     headersTimeout: opts.firstByteTimeoutMs,
     bodyTimeout: opts.timeoutMs,
     connectTimeout: opts.firstByteTimeoutMs,
-    ...(opts.allowPrivate ? {} : { connect: { lookup: guardedLookup as never } }),
+    ...(opts.allowPrivate ? {} : { connect: { lookup: guardedLookup } }),
   });
 
   async function get(url: string, maxBytes: number): Promise<Uint8Array> {

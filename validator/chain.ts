@@ -366,13 +366,20 @@ export function createValidatorChain(p: {
     const wallet = createWalletClient({ account: p.account, chain, transport });
     // Against the pending block: its timestamp is "now", while an idle chain's latest block can be
     // minutes old (anvil automine), which would make finalize look premature forever.
-    const call = { ...s, functionName, args, account: p.account, blockTag: "pending" } as never;
+    // Narrow: `functionName` is one of six writes, `args` checked against it by viem at run time.
+    const call = { ...s, functionName, args, account: p.account, blockTag: "pending" } as Parameters<
+      typeof publicClient.simulateContract
+    >[0];
     const { request } = (await rpc(functionName, () => publicClient.simulateContract(call))) as unknown as {
       request: Record<string, unknown>;
     };
-    const gas = await rpc(functionName, () => publicClient.estimateContractGas(call));
+    const gas = await rpc(functionName, () =>
+      publicClient.estimateContractGas(call as Parameters<typeof publicClient.estimateContractGas>[0]),
+    );
     const { blockTag: _, ...sendable } = request;
-    const hash = await rpc(functionName, () => wallet.writeContract({ ...sendable, gas: (gas * 6n) / 5n } as never));
+    const hash = await rpc(functionName, () =>
+      wallet.writeContract({ ...sendable, gas: (gas * 6n) / 5n } as Parameters<typeof wallet.writeContract>[0]),
+    );
     const receipt = await rpc(functionName, () => publicClient.waitForTransactionReceipt({ hash, timeout: 60_000 }));
     if (receipt.status !== "success")
       throw new TransactionRevertedError({ functionName, reason: `tx ${hash} reverted` });

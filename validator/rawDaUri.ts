@@ -93,6 +93,6 @@ export function encodeRawDaUriCall(
   args: readonly unknown[],
 ): Hex {
   const fn = proofSettlementAbi.find((x) => x.type === "function" && x.name === functionName) as AbiFunction;
-  const data = encodeAbiParameters(daUriAsBytes(fn.inputs), args as never);
+  const data = encodeAbiParameters(daUriAsBytes(fn.inputs), args);
   return `${toFunctionSelector(fn)}${data.slice(2)}` as Hex;
 }

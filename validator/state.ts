@@ -133,9 +133,9 @@ export function openStateStore(file: string): StateStore {
       return false;
     },
     setStatus: (h, s) => void update.run(s, h.toLowerCase()),
-    byStatus: (s) => (list.all(s) as never[]).map(rowToBatch),
+    byStatus: (s) => (list.all(s) as unknown as Parameters<typeof rowToBatch>[0][]).map(rowToBatch),
     get(h) {
-      const r = one.get(h.toLowerCase()) as never;
+      const r = one.get(h.toLowerCase()) as Parameters<typeof rowToBatch>[0] | undefined; // node:sqlite rows are untyped
       return r ? rowToBatch(r) : undefined;
     },
     daFetchBegin: (h) => void fetchBegin.run(h.toLowerCase(), Date.now()),

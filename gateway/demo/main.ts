@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import pino from "pino";
-import { createPublicClient, createWalletClient, http, type Hex, type PublicClient } from "viem";
+import { createPublicClient, createWalletClient, defineChain, http, type Hex, type PublicClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { ConfigError, configHelp, readConfig } from "../../sdk/config.js";
 import { createSettlementHook } from "../hook.js";
@@ -40,7 +40,12 @@ if (c.registerOwnerKey) {
   const owner = createWalletClient({
     transport: http(c.rpcUrl),
     account: privateKeyToAccount(c.registerOwnerKey as Hex),
-    chain: { id: await pub.getChainId() } as never,
+    chain: defineChain({
+      id: await pub.getChainId(),
+      name: "proofpath",
+      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [c.rpcUrl] } },
+    }),
   });
   await registerEnclave(pub, {
     deployment: readDeployment(c.deployment),

@@ -7,7 +7,8 @@ import { createWriteStream, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { GiveUp, freePort, waitFor } from "./ports.js";
+import { freePort } from "../../tools/devchain.js";
+import { GiveUp, waitFor } from "../../tools/waitFor.js";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 

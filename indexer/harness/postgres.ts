@@ -13,7 +13,7 @@ import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, r
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { freePort } from "./ports.js";
+import { freePort } from "../../tools/devchain.js";
 
 export interface Postgres {
   url: string;

@@ -28,8 +28,8 @@ import { fileURLToPath } from "node:url";
 import { getHeapSpaceStatistics } from "node:v8";
 import pino from "pino";
 import { keccak256 } from "viem";
-import { deployProofpath, localDeployDefaults } from "../../tools/deploy.js";
-import { devClients, devPrivateKey, freePort, startDevChain } from "../../tools/devchain.js";
+import { deployDevNet } from "../../tools/devnet.js";
+import { devPrivateKey, freePort, startDevChain } from "../../tools/devchain.js";
 import {
   createOhttpClient,
   decapsulateRequest,
@@ -83,12 +83,8 @@ async function main() {
     async () => rmSync(dir, { recursive: true, force: true }),
   ];
   try {
-    const { walletClient, publicClient } = devClients(chain, 0);
-    const deployment = await deployProofpath(walletClient as never, publicClient as never, {
-      ...localDeployDefaults,
-      validators: [devClients(chain, 1).account.address],
-      quorum: 1,
-    });
+    // Deployed only: the bench's hook seals batches but does not submit them.
+    const { deployment } = await deployDevNet(chain, { validatorKeys: [devPrivateKey(1)], quorum: 1, register: false });
     const silent = pino({ level: "silent" });
     // The relay logs each call as it does in production (sizes/status/timing), to a file.
     const relayLogger = createRelayLogger(path.join(dir, "relay.log"), "info");
@@ -98,7 +94,7 @@ async function main() {
     const hook = await createSettlementHook({
       store: path.join(dir, "gw.db"),
       enclaveKey: devPrivateKey(5),
-      rpcUrl: chain.rpcUrl,
+      rpcUrl: chain.url,
       settlement: deployment.contracts.ProofSettlement,
       daBaseUrl: `${gwUrl}/da`,
       batch: { maxCalls: 1024, maxAgeMs: 1_000 },

@@ -21,8 +21,8 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { keccak256, toHex } from "viem";
 import pino from "pino";
-import { deployProofpath, localDeployDefaults } from "../../tools/deploy.js";
-import { devClients, devPrivateKey, startDevChain } from "../../tools/devchain.js";
+import { deployDevNet } from "../../tools/devnet.js";
+import { devPrivateKey, startDevChain } from "../../tools/devchain.js";
 import { createSettlementHook } from "../../gateway/index.js";
 import { listen } from "../../gateway/serve/http.js";
 import { LocalModel } from "../../gateway/demo/backend.js";
@@ -101,16 +101,12 @@ async function main(): Promise<void> {
     async () => rmSync(dir, { recursive: true, force: true }),
   ];
   try {
-    const { walletClient, publicClient } = devClients(chain, 0);
-    const deployment = await deployProofpath(walletClient as never, publicClient as never, {
-      ...localDeployDefaults,
-      validators: [devClients(chain, 1).account.address],
-      quorum: 1,
-    });
+    // Deployed only: the bench's hook seals batches but does not submit them.
+    const { deployment } = await deployDevNet(chain, { validatorKeys: [devPrivateKey(1)], quorum: 1, register: false });
     const hook = await createSettlementHook({
       store: path.join(dir, "gw.db"),
       enclaveKey: devPrivateKey(5),
-      rpcUrl: chain.rpcUrl,
+      rpcUrl: chain.url,
       settlement: deployment.contracts.ProofSettlement,
       chainId: 31337,
       daBaseUrl: "http://127.0.0.1:9/da",

@@ -282,13 +282,13 @@ const schemaRegistryHash = await deployer.deployContract({
   abi: schemaRegistryArt.abi,
   bytecode: schemaRegistryArt.bytecode,
   args: [],
-} as never);
+});
 const schemaRegistry = (await pub.waitForTransactionReceipt({ hash: schemaRegistryHash })).contractAddress as Address;
 const easHash = await deployer.deployContract({
   abi: easArt.abi,
   bytecode: easArt.bytecode,
   args: [schemaRegistry],
-} as never);
+});
 const eas = (await pub.waitForTransactionReceipt({ hash: easHash })).contractAddress as Address;
 const schema = "bytes32 receiptDigest";
 await gasOf(
@@ -297,7 +297,7 @@ await gasOf(
     abi: schemaRegistryArt.abi,
     functionName: "register",
     args: [schema, "0x0000000000000000000000000000000000000000", true],
-  } as never),
+  }),
 );
 const schemaUID = keccak256(
   // SchemaRegistry: uid = keccak256(abi.encodePacked(schema, resolver, revocable))
@@ -317,7 +317,7 @@ await deployer.writeContract({
   abi: easArt.abi,
   functionName: "attest",
   args: [{ schema: schemaUID, data: attData() }],
-} as never); // warm-up
+}); // warm-up
 const easAttest = Number(
   await gasOf(
     await deployer.writeContract({
@@ -325,7 +325,7 @@ const easAttest = Number(
       abi: easArt.abi,
       functionName: "attest",
       args: [{ schema: schemaUID, data: attData() }],
-    } as never),
+    }),
   ),
 );
 const easMulti =
@@ -336,7 +336,7 @@ const easMulti =
         abi: easArt.abi,
         functionName: "multiAttest",
         args: [[{ schema: schemaUID, data: Array.from({ length: EAS_MULTI }, attData) }]],
-      } as never),
+      }),
     ),
   ) / EAS_MULTI;
 const easTimestamp =
@@ -347,7 +347,7 @@ const easTimestamp =
         abi: easArt.abi,
         functionName: "multiTimestamp",
         args: [Array.from({ length: EAS_MULTI }, (_, i) => keccak256(toHex(`ts ${i}`)))],
-      } as never),
+      }),
     ),
   ) / EAS_MULTI;
 

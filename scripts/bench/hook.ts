@@ -14,8 +14,8 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { keccak256, toHex, type Hex } from "viem";
 import pino from "pino";
-import { deployProofpath, localDeployDefaults } from "../../tools/deploy.js";
-import { devClients, devPrivateKey, startDevChain } from "../../tools/devchain.js";
+import { deployDevNet } from "../../tools/devnet.js";
+import { devPrivateKey, startDevChain } from "../../tools/devchain.js";
 import { createSettlementHook, type Call } from "../../gateway/index.js";
 import { TreeBuilder } from "../../gateway/seal/treeBuilder.js";
 import { buildTree } from "../../sdk/merkle.js";
@@ -56,16 +56,12 @@ function noop(c: Call): { callSeq: bigint; digest: Hex } {
 const chain = await startDevChain();
 const dir = mkdtempSync(path.join(tmpdir(), "pp-bench-hook-"));
 try {
-  const { walletClient, publicClient } = devClients(chain, 0);
-  const deployment = await deployProofpath(walletClient as never, publicClient as never, {
-    ...localDeployDefaults,
-    validators: [devClients(chain, 1).account.address],
-    quorum: 1,
-  });
+  // Deployed only: the bench's hook seals batches but does not submit them.
+  const { deployment } = await deployDevNet(chain, { validatorKeys: [devPrivateKey(1)], quorum: 1, register: false });
   const hook = await createSettlementHook({
     store: path.join(dir, "gw.db"),
     enclaveKey: devPrivateKey(5),
-    rpcUrl: chain.rpcUrl,
+    rpcUrl: chain.url,
     settlement: deployment.contracts.ProofSettlement,
     chainId: 31337,
     daBaseUrl: "http://127.0.0.1:9/da",

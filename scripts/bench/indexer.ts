@@ -22,24 +22,14 @@ import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
 import pg from "pg";
 import { Pool } from "undici";
-import {
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  http,
-  keccak256,
-  toHex,
-  type Abi,
-  type Address,
-  type Hex,
-} from "viem";
-import { mnemonicToAccount } from "viem/accounts";
-import { startAnvil } from "../../indexer/harness/anvil.js";
+import { createPublicClient, http, keccak256, toHex, type Abi, type Address, type Hex } from "viem";
 import { startPonder, repoRoot } from "../../indexer/harness/ponder.js";
 import { startPostgres } from "../../indexer/harness/postgres.js";
-import { waitFor } from "../../indexer/harness/ports.js";
+import { waitFor } from "../../tools/waitFor.js";
+import { devClients, devPrivateKey, startDevChain } from "../../tools/devchain.js";
+import { deployDevNet } from "../../tools/devnet.js";
 import { proofSettlementAbi } from "../../sdk/abis.js";
-import { deployProofpath, localDeployDefaults } from "../../tools/deploy.js";
+import { localDeployDefaults } from "../../tools/deploy.js";
 import { writeDeployment } from "../../sdk/deployment.js";
 import { pacedLoad } from "./pacedLoad.js";
 import { percentile } from "./quantile.js";
@@ -87,24 +77,16 @@ async function main(): Promise<void> {
   ) as { abi: Abi; bytecode: Hex };
 
   // A 1,000-event transaction needs ~20M gas: raise the block gas limit above it.
-  const anvil = await startAnvil(["--gas-limit", "100000000"]);
+  const anvil = await startDevChain({ gasLimit: 100_000_000 });
   const postgres = await startPostgres();
   const stops: (() => Promise<void> | void)[] = [() => anvil.stop(), () => postgres.stop()];
   try {
-    const chain = defineChain({
-      id: 31337,
-      name: "anvil",
-      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-      rpcUrls: { default: { http: [anvil.url] } },
-    });
-    const pub = createPublicClient({ chain, transport: http(anvil.url, { timeout: 300_000 }) });
-    const account = mnemonicToAccount("test test test test test test test test test test test junk");
-    const wallet = createWalletClient({ chain, transport: http(anvil.url), account });
-
-    const deployment = await deployProofpath(wallet as never, pub as never, {
-      ...localDeployDefaults,
-      validators: [account.address],
+    const pub = createPublicClient({ chain: anvil.chain, transport: http(anvil.url, { timeout: 300_000 }) });
+    const { account, walletClient: wallet } = devClients(anvil, 0);
+    const { deployment } = await deployDevNet(anvil, {
+      validatorKeys: [devPrivateKey(0)],
       quorum: 1,
+      register: false,
     });
     const rate = localDeployDefaults.rate;
     const deployTx = await wallet.deployContract({
@@ -175,7 +157,7 @@ async function main(): Promise<void> {
     const STEP = 4n; // blocks per getLogs call: ~7 MB answers, under viem's 10 MB default
     for (let from = BigInt(deployment.startBlock); from <= head; from += STEP) {
       const to = from + STEP - 1n < head ? from + STEP - 1n : head;
-      logs += (await pub.getLogs({ address: emitter, event: event as never, fromBlock: from, toBlock: to })).length;
+      logs += (await pub.getLogs({ address: emitter, event: event, fromBlock: from, toBlock: to })).length;
     }
     const getLogsSec = (performance.now() - g0) / 1000;
     if (logs !== EVENTS) throw new Error(`getLogs read ${logs} logs, expected ${EVENTS}`);

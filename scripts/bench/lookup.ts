@@ -17,9 +17,9 @@ import { createPublicClient, createWalletClient, http, keccak256, toHex, type He
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { createHookApp, createSettlementHook, listen, registerEnclave } from "../../gateway/index.js";
-import { startAnvil } from "../../indexer/harness/anvil.js";
 import { startPonder } from "../../indexer/harness/ponder.js";
-import { freePort, waitFor } from "../../indexer/harness/ports.js";
+import { freePort, startDevChain } from "../../tools/devchain.js";
+import { waitFor } from "../../tools/waitFor.js";
 import { startPostgres } from "../../indexer/harness/postgres.js";
 import { writeDeployment } from "../../sdk/deployment.js";
 import { deployProofpath, localDeployDefaults } from "../../tools/deploy.js";
@@ -35,7 +35,7 @@ const CONNECTIONS = 32;
 const log = (...a: unknown[]) => console.log(`[bench:lookup ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
 async function main(): Promise<void> {
-  const anvil = await startAnvil(["--block-time", "1"]);
+  const anvil = await startDevChain({ blockTime: 1 });
   const stops: (() => Promise<unknown> | unknown)[] = [() => anvil.stop()];
   try {
     const pub = createPublicClient({ chain: foundry, transport: http(anvil.url) });

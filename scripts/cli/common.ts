@@ -211,7 +211,7 @@ export function plan(
 ): PlannedTx {
   return {
     to,
-    data: encodeFunctionData({ abi, functionName, args } as never),
+    data: encodeFunctionData({ abi, functionName, args }),
     value: 0n,
     function: `${contract}.${functionName}`,
     args,

@@ -147,7 +147,7 @@ function parseOperation(
     target,
     fn,
     args,
-    call: encodeFunctionData({ abi: [fn], functionName: fn.name, args } as never),
+    call: encodeFunctionData({ abi: [fn], functionName: fn.name, args }),
     salt,
   };
 }

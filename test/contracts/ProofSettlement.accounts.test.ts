@@ -134,12 +134,17 @@ describe("ProofSettlement accounts and governance", () => {
         const { r, v } = await wiredPair(ctx);
         if (args)
           await viem.assertions.revertWithCustomErrorWithArgs(
-            deploy(t, r, v, init(ctx, o as never)),
+            deploy(t, r, v, init(ctx, o as Parameters<typeof init>[1])),
             s,
             error,
-            args as never,
+            [...args],
           );
-        else await viem.assertions.revertWithCustomError(deploy(t, r, v, init(ctx, o as never)), s, error);
+        else
+          await viem.assertions.revertWithCustomError(
+            deploy(t, r, v, init(ctx, o as Parameters<typeof init>[1])),
+            s,
+            error,
+          );
       }
       const { r, v } = await wiredPair(ctx);
       await viem.assertions.revertWithCustomErrorWithArgs(

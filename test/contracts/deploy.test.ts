@@ -15,7 +15,7 @@ describe("sdk deployProofpath", () => {
   it("deployProofpath: deploys and wires OPGToken, ValidatorSet, GatewayRegistry and ProofSettlement", async () => {
     const [wallet] = await viem.getWalletClients();
     const pub = await viem.getPublicClient();
-    const d = await deployProofpath(wallet!, pub as never, {
+    const d = await deployProofpath(wallet!, pub, {
       ...localDeployDefaults,
       validators: VALIDATORS.map((v) => v.address),
       quorum: PARAMS.quorum,

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { network } from "hardhat";
-import { getAddress } from "viem";
+import { getAddress, type Abi } from "viem";
 import { MEASUREMENT_A, MODELS, PARAMS, VALIDATORS, baseFixture, localAccount, type Ctx } from "./helpers.js";
 
 const { viem, networkHelpers } = await network.create();
@@ -17,7 +17,7 @@ async function fixture(): Promise<Ctx> {
 type Call = [
   label: string,
   run: (ctx: Ctx, account: `0x${string}`) => Promise<unknown>,
-  contract: (ctx: Ctx) => { abi: readonly unknown[] },
+  contract: (ctx: Ctx) => { abi: Abi },
 ];
 
 const calls: Call[] = [
@@ -131,9 +131,10 @@ describe("ownership", () => {
       const ctx = await loadFixture(fixture);
       await viem.assertions.revertWithCustomErrorWithArgs(
         run(ctx, ctx.stranger) as Promise<`0x${string}`>,
-        contract(ctx) as never,
-        "OwnableUnauthorizedAccount" as never,
-        [ctx.stranger] as never,
+        // Narrow: the table holds four contracts' handles; each has the ABI that declares this error.
+        contract(ctx) as Parameters<typeof viem.assertions.revertWithCustomErrorWithArgs>[1],
+        "OwnableUnauthorizedAccount",
+        [ctx.stranger],
       );
     });
   }

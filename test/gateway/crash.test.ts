@@ -15,7 +15,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startAnvil, deployWithGateway, type Anvil, type Proofpath } from "./helpers/chain.js";
+import { startDevChain, type DevChain } from "../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { buildChild, runChild } from "./helpers/child.js";
 import { addRun, newLedger, verifySettlement } from "./helpers/verify.js";
 import { Stranger, judgeStranger } from "./helpers/stranger.js";
@@ -34,13 +35,13 @@ const LABELS = [
 
 describe("gateway crash safety (SIGKILL at labelled points)", function () {
   this.timeout(FULL ? 3_600_000 : 240_000);
-  let anvil: Anvil;
-  let pp: Proofpath;
+  let anvil: DevChain;
+  let pp: DevNet;
   let dir: string;
 
   before(async () => {
-    anvil = await startAnvil({ blockTime: 1 });
-    pp = await deployWithGateway(anvil);
+    anvil = await startDevChain({ blockTime: 1, stderr: "inherit" });
+    pp = await deployDevNet(anvil);
     await buildChild();
     dir = mkdtempSync(path.join(tmpdir(), "pp-crash-"));
   });

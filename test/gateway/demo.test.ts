@@ -9,25 +9,27 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { keccak256 } from "viem";
-import { startAnvil, deployWithGateway, freePort, type Anvil, type Proofpath } from "./helpers/chain.js";
+import { startDevChain, freePort, type DevChain } from "../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { testHook } from "./helpers/hookRun.js";
 import { listen, type SettlementHook } from "../../gateway/index.js";
 import { createDemoApp } from "../../gateway/demo/server.js";
 import { LocalModel, OpenAICompatible } from "../../gateway/demo/backend.js";
 import { modelIdOf } from "../../gateway/demo/fastPath.js";
 import { verifyProof } from "../../sdk/merkle.js";
+import { waitFor } from "../../tools/waitFor.js";
 
 describe("demo TEE gateway", function () {
   this.timeout(120_000);
-  let anvil: Anvil;
-  let pp: Proofpath;
+  let anvil: DevChain;
+  let pp: DevNet;
   let dir: string;
   let hook: SettlementHook;
   const servers: { close(): Promise<void> }[] = [];
 
   before(async () => {
-    anvil = await startAnvil({ blockTime: 1 });
-    pp = await deployWithGateway(anvil);
+    anvil = await startDevChain({ blockTime: 1, stderr: "inherit" });
+    pp = await deployDevNet(anvil);
     dir = mkdtempSync(path.join(tmpdir(), "pp-demo-"));
   });
   after(async () => {
@@ -97,7 +99,7 @@ describe("demo TEE gateway", function () {
     } as RequestInit);
     assert.equal(chunked.status, 413);
 
-    await new Promise((r) => setTimeout(r, 50)); // recorded on 'finish'
+    await waitFor("both answered calls recorded (on 'finish')", () => hook.receipt(1), 5_000, 10);
     await hook.flush();
     await hook.settled(60_000);
     const r = (await (await fetch(`http://127.0.0.1:${port}/da/receipts/0`)).json()) as Record<string, any>;

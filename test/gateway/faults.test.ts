@@ -8,24 +8,26 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startAnvil, deployWithGateway, type Anvil, type Proofpath } from "./helpers/chain.js";
+import { startDevChain, type DevChain } from "../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { startFaultProxy, type FaultProxy } from "./helpers/faultProxy.js";
 import { newLedger, verifySettlement } from "./helpers/verify.js";
 import { recordCalls, testHook } from "./helpers/hookRun.js";
+import { delay } from "../../tools/waitFor.js";
 
 const FULL = process.env.FULL === "1";
 const TARGET_FAULTS = Number(process.env.FAULTS ?? (FULL ? 1_000 : 100));
 
 describe("gateway submission under RPC faults", function () {
   this.timeout(FULL ? 1_800_000 : 180_000);
-  let anvil: Anvil;
-  let pp: Proofpath;
+  let anvil: DevChain;
+  let pp: DevNet;
   let proxy: FaultProxy;
   let dir: string;
 
   before(async () => {
-    anvil = await startAnvil({ blockTime: 1 });
-    pp = await deployWithGateway(anvil);
+    anvil = await startDevChain({ blockTime: 1, stderr: "inherit" });
+    pp = await deployDevNet(anvil);
     proxy = await startFaultProxy(anvil.url, 0.4, 7);
     dir = mkdtempSync(path.join(tmpdir(), "pp-faults-"));
   });
@@ -50,7 +52,7 @@ describe("gateway submission under RPC faults", function () {
     const t0 = Date.now();
     while (proxy.total() < TARGET_FAULTS) {
       await recordCalls(hook, 40, ledger);
-      await new Promise((r) => setTimeout(r, 50));
+      await delay(50); // load pacing, not a wait: the loop runs until enough faults are in
       assert.ok(Date.now() - t0 < (FULL ? 1_500_000 : 150_000), `only ${proxy.total()} faults injected in time`);
     }
     proxy.rate = 0;

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { keccak256, toHex, type Hex } from "viem";
-import { startAnvil, deployWithGateway, type Anvil, type Proofpath } from "./helpers/chain.js";
+import { startDevChain, type DevChain } from "../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { models, recordCalls, testHook } from "./helpers/hookRun.js";
 import { newLedger } from "./helpers/verify.js";
 import {
@@ -23,20 +24,23 @@ import { batchHeaderSchema } from "../../sdk/types.js";
 import { buildTree, verifyProof } from "../../sdk/merkle.js";
 import { receiptLeaf } from "../../sdk/hashing.js";
 import { recoverReceiptSigner } from "../../sdk/eip712.js";
+import { delay } from "../../tools/waitFor.js";
+import type { HookConfigInput } from "../../gateway/config.js";
+import type { Call } from "../../gateway/index.js";
 
 const h32 = (s: string): Hex => keccak256(toHex(s));
 
 describe("gateway hook (real chain)", function () {
   this.timeout(120_000);
-  let anvil: Anvil;
-  let pp: Proofpath;
+  let anvil: DevChain;
+  let pp: DevNet;
   let dir: string;
   let hook: SettlementHook;
   const ledger = newLedger();
 
   before(async () => {
-    anvil = await startAnvil({ blockTime: 1 });
-    pp = await deployWithGateway(anvil);
+    anvil = await startDevChain({ blockTime: 1, stderr: "inherit" });
+    pp = await deployDevNet(anvil);
     dir = mkdtempSync(path.join(tmpdir(), "pp-hook-"));
     hook = await testHook({
       store: path.join(dir, "gw.db"),
@@ -87,7 +91,7 @@ describe("gateway hook (real chain)", function () {
         const c: Record<string, unknown> = base();
         mutate(c);
         await assert.rejects(
-          createSettlementHook(c as never),
+          createSettlementHook(c as HookConfigInput), // deliberately invalid
           (e: unknown) => e instanceof GatewayConfigError && e.field === field && e.message.includes(field),
         );
       });
@@ -124,12 +128,12 @@ describe("gateway hook (real chain)", function () {
       const first = hook.record(good);
       for (const [field, patch] of bad) {
         assert.throws(
-          () => hook.record({ ...good, ...patch } as never),
+          () => hook.record({ ...good, ...patch }),
           (e: unknown) => e instanceof InvalidCallError && e.field === field,
           field,
         );
       }
-      assert.throws(() => hook.record(null as never), InvalidCallError);
+      assert.throws(() => hook.record(null as unknown as Call), InvalidCallError); // deliberately invalid
       const next = hook.record(good);
       assert.equal(next.callSeq, first.callSeq + 1n, "a rejected call consumed a callSeq");
       ledger.returned.set(Number(first.callSeq), first.digest);
@@ -160,7 +164,7 @@ describe("gateway hook (real chain)", function () {
 
   it("test_record_commitInterval_holdsNextGroupCommitBack_succeeds", async () => {
     // Its own deployment and gateway, so a second hook does not share the main one's callSeqs.
-    const other = await deployWithGateway(anvil);
+    const other = await deployDevNet(anvil);
     const slow = await testHook({
       store: path.join(dir, "interval.db"),
       enclaveKey: other.enclaveKey,
@@ -178,7 +182,7 @@ describe("gateway hook (real chain)", function () {
         inputTokens: 1,
         outputTokens: 1,
       }).durable;
-      await new Promise((r) => setTimeout(r, 350));
+      await delay(350);
       const first = slow.record({
         modelId: h32("m"),
         requestHash: h32("1"),
@@ -195,7 +199,7 @@ describe("gateway hook (real chain)", function () {
         inputTokens: 1,
         outputTokens: 1,
       });
-      await new Promise((r) => setTimeout(r, 20)); // later event-loop turns, nothing in flight
+      await delay(20); // later event-loop turns, nothing in flight
       const c = slow.record({
         modelId: h32("m"),
         requestHash: h32("3"),

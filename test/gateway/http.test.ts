@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import fc from "fast-check";
-import { startAnvil, deployWithGateway, type Anvil, type Proofpath } from "./helpers/chain.js";
+import { startDevChain, type DevChain } from "../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { recordCalls, testHook } from "./helpers/hookRun.js";
 import { newLedger } from "./helpers/verify.js";
 import { request } from "node:http";
@@ -33,14 +34,14 @@ function send(port: number, p: string, method: string): Promise<{ status: number
 
 describe("gateway HTTP fuzz", function () {
   this.timeout(180_000);
-  let anvil: Anvil;
-  let pp: Proofpath;
+  let anvil: DevChain;
+  let pp: DevNet;
   let dir: string;
   let hook: SettlementHook;
 
   before(async () => {
-    anvil = await startAnvil({ blockTime: 1 });
-    pp = await deployWithGateway(anvil);
+    anvil = await startDevChain({ blockTime: 1, stderr: "inherit" });
+    pp = await deployDevNet(anvil);
     dir = mkdtempSync(path.join(tmpdir(), "pp-http-"));
     hook = await testHook({
       store: path.join(dir, "gw.db"),

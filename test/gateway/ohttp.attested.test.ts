@@ -34,7 +34,8 @@ import { attestationHash, measurementOf } from "../../validator/attestation/inde
 import { buildDevEnclaveAttestation, createDevNitroCa, devPcrs, type DevNitroCa } from "../../tools/devNitroCa.js";
 import { createValidator, type Validator } from "../../validator/index.js";
 import { enclaveKeyPair } from "../validator/helpers/nitro.js";
-import { devAccount, freePort, startAnvil, type Anvil } from "./helpers/chain.js";
+import { devAccount, freePort, startDevChain, type DevChain, devWallet } from "../../tools/devchain.js";
+import { delay } from "../../tools/waitFor.js";
 
 const silent = pino({ level: "silent" });
 const CHAT = JSON.stringify({
@@ -60,13 +61,13 @@ async function refuses(p: Promise<unknown>, name: string): Promise<Error> {
 
 describe("ohttp attested client: encrypts only to an enclave the registry vouches for", function () {
   this.timeout(60_000);
-  let anvil: Anvil;
+  let anvil: DevChain;
   let dir: string;
   let deployment: Deployment;
   let ca: DevNitroCa;
   const validators: Validator[] = [];
   const closers: (() => Promise<void>)[] = [];
-  const owner = () => createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(0) });
+  const owner = () => devWallet(anvil, 0);
   const registry = () => deployment.contracts.GatewayRegistry;
   const enclaveOf = (key: Address) =>
     anvil.client.readContract({ address: registry(), abi: gatewayRegistryAbi, functionName: "enclave", args: [key] });
@@ -79,9 +80,9 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
     const gw = await listen({
       fetch: (req: Request, env: unknown) => {
         if (new URL(req.url).pathname === "/ohttp") seen.ohttp++;
-        return app.fetch(req, env as never);
+        return app.fetch(req, env as Parameters<typeof app.fetch>[1]); // the node server's env, passed on
       },
-    } as never);
+    });
     const relay = await listen(createRelayApp({ gatewayUrl: `http://127.0.0.1:${gw.port}`, logger: silent }));
     closers.push(gw.close, relay.close);
     return { keysUrl: `http://127.0.0.1:${gw.port}/ohttp-keys`, relayUrl: `http://127.0.0.1:${relay.port}/`, seen };
@@ -136,7 +137,7 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
   }
 
   before(async () => {
-    anvil = await startAnvil();
+    anvil = await startDevChain({ stderr: "inherit" });
     dir = mkdtempSync(path.join(tmpdir(), "pp-attested-"));
     const validatorKeys = [0, 1].map((i) => keccak256(toHex(`attested-client validator ${i} ${Date.now()}`)));
     deployment = await deployProofpath(owner(), anvil.client, {
@@ -274,7 +275,7 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
       args: [e.measurement],
     });
     await anvil.client.waitForTransactionReceipt({ hash });
-    await new Promise((r) => setTimeout(r, 350)); // the cached verdict is older than recheckIntervalMs
+    await delay(350); // the cached verdict is older than recheckIntervalMs
     const err = await refuses(
       client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT),
       "OhttpMeasurementNotAllowedError",
@@ -290,11 +291,8 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
     assert.equal((await client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT)).status, 200);
     // What ProofSettlement does on a proven equivocation: GatewayRegistry.slash, from the settlement.
     const settlement = deployment.contracts.ProofSettlement;
-    await anvil.client.request({ method: "anvil_impersonateAccount" as never, params: [settlement] as never });
-    await anvil.client.request({
-      method: "anvil_setBalance" as never,
-      params: [settlement, toHex(10n ** 18n)] as never,
-    });
+    await anvil.test.impersonateAccount({ address: settlement });
+    await anvil.test.setBalance({ address: settlement, value: 10n ** 18n });
     const asSettlement = createWalletClient({ chain: foundry, transport: http(anvil.url), account: settlement });
     const hash = await asSettlement.writeContract({
       address: registry(),
@@ -303,7 +301,7 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
       args: [e.key.address, devAccount(5).address],
     });
     assert.equal((await anvil.client.waitForTransactionReceipt({ hash })).status, "success");
-    await anvil.client.request({ method: "anvil_stopImpersonatingAccount" as never, params: [settlement] as never });
+    await anvil.test.stopImpersonatingAccount({ address: settlement });
     assert.equal((await enclaveOf(e.key.address)).slashed, true);
     await refuses(client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT), "OhttpEnclaveSlashedError");
     await refuses(e.clientFor(), "OhttpEnclaveSlashedError");
@@ -337,11 +335,8 @@ describe("ohttp attested client: encrypts only to an enclave the registry vouche
     const client = await e.clientFor({ recheckIntervalMs: 0 });
     assert.equal((await client.request("POST", "/v1/chat/completions", JSON_HEADERS, CHAT)).status, 200);
     const { activeUntil } = await enclaveOf(e.key.address);
-    await anvil.client.request({
-      method: "evm_setNextBlockTimestamp" as never,
-      params: [toHex(activeUntil + 1n)] as never,
-    });
-    await anvil.client.request({ method: "evm_mine" as never, params: [] as never });
+    await anvil.test.setNextBlockTimestamp({ timestamp: activeUntil + 1n });
+    await anvil.test.mine({ blocks: 1 });
     assert.equal(
       await anvil.client.readContract({
         address: registry(),

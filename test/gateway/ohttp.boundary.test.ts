@@ -12,9 +12,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pino from "pino";
-import { createWalletClient, http, keccak256, toHex, type Hex } from "viem";
+import { keccak256, toHex, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { foundry } from "viem/chains";
 import {
   MEDIA_TYPE_OHTTP_REQUEST,
   OhttpKeyConfigMismatchError,
@@ -42,8 +41,9 @@ import { chatBackend } from "../../gateway/demo/ohttpBackend.js";
 import { RELAY_USER_AGENT, createRelayApp } from "../../gateway/ohttp/relay.js";
 import { PROBLEM_OHTTP_KEY } from "../../gateway/ohttp/problem.js";
 import { createValidator, type Validator } from "../../validator/index.js";
-import { devAccount, devKey, freePort, startAnvil, type Anvil } from "./helpers/chain.js";
+import { devPrivateKey, freePort, startDevChain, type DevChain, devWallet } from "../../tools/devchain.js";
 import { meshPeers } from "../validator/helpers/setup.js";
+import { waitFor } from "../../tools/waitFor.js";
 
 const silent = pino({ level: "silent" });
 const CHAT = JSON.stringify({
@@ -317,7 +317,7 @@ describe("ohttp boundary: errors, relay, key binding (no chain)", function () {
 
 describe("ohttp boundary: from the user's own bytes to a finalized proof (anvil, hook, 3 validators)", function () {
   this.timeout(180_000);
-  let anvil: Anvil;
+  let anvil: DevChain;
   let dir: string;
   let hook: SettlementHook | undefined;
   const validators: Validator[] = [];
@@ -332,10 +332,10 @@ describe("ohttp boundary: from the user's own bytes to a finalized proof (anvil,
   });
 
   it("test_user_ownRequestAndResponse_toFinalizedOnChainProof_succeeds", async () => {
-    anvil = await startAnvil({ blockTime: 1 });
+    anvil = await startDevChain({ blockTime: 1, stderr: "inherit" });
     dir = mkdtempSync(path.join(tmpdir(), "pp-ohttp-"));
-    const owner = createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(0) });
-    const validatorKeys = [2, 3, 4].map(devKey); // funded dev accounts: validators send their own transactions
+    const owner = devWallet(anvil, 0);
+    const validatorKeys = [2, 3, 4].map(devPrivateKey); // funded dev accounts: validators send their own transactions
     const validatorAccounts = validatorKeys.map((k) => privateKeyToAccount(k));
     const deployment = await deployProofpath(owner, anvil.client, {
       ...localDeployDefaults,
@@ -365,7 +365,7 @@ describe("ohttp boundary: from the user's own bytes to a finalized proof (anvil,
     hook = await createSettlementHook({
       store: path.join(dir, "gw.db"),
       enclaveKey,
-      relayerKey: devKey(1),
+      relayerKey: devPrivateKey(1),
       rpcUrl: anvil.url,
       deployment: deploymentFile,
       daBaseUrl: `${gwUrl}/da`,
@@ -458,18 +458,18 @@ describe("ohttp boundary: from the user's own bytes to a finalized proof (anvil,
 
     // keccak of my bytes → my receipt → its proof → verifyReceipt on-chain → Finalized.
     const requestHash: Hex = keccak256(mine.encapsulatedRequest);
-    const deadline = Date.now() + 90_000;
-    let last;
-    for (;;) {
-      const found = await fetchCallReceipt(`${gwUrl}/da`, requestHash);
-      if (found?.header) {
-        last = await verifyCallOnChain(anvil.client, deployment.contracts.ProofSettlement, mine, found);
-        if (last.status === "Finalized") break;
-      }
-      if (Date.now() > deadline)
-        throw new Error(`not finalized in time: ${JSON.stringify(last?.status ?? found ?? null)}`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
+    const last = await waitFor(
+      "my call finalized",
+      async () => {
+        const found = await fetchCallReceipt(`${gwUrl}/da`, requestHash);
+        if (!found?.header) throw new Error(`not sealed yet: ${JSON.stringify(found ?? null)}`);
+        const v = await verifyCallOnChain(anvil.client, deployment.contracts.ProofSettlement, mine, found);
+        if (v.status !== "Finalized") throw new Error(`status ${v.status}`);
+        return v;
+      },
+      90_000,
+      300,
+    );
     assert.equal(last.included, true);
     assert.equal(last.final, true);
     assert.equal(last.receipt.requestHash, requestHash);

@@ -11,9 +11,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pino from "pino";
-import { createWalletClient, http, keccak256, type Address, type Hex } from "viem";
+import { keccak256, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { foundry } from "viem/chains";
 import { createAttestedOhttpClient } from "../../sdk/ohttp/registry.js";
 import { Hono } from "hono";
 import { OhttpReceiptSignatureError, fetchCallReceipt, lookupCallReceipt } from "../../sdk/ohttp/proof.js";
@@ -35,8 +34,9 @@ import { createOhttpGateway } from "../../gateway/ohttp/enclave.js";
 import { chatBackend } from "../../gateway/demo/ohttpBackend.js";
 import { createRelayApp } from "../../gateway/ohttp/relay.js";
 import { createValidator, type Validator } from "../../validator/index.js";
-import { devAccount, devKey, freePort, startAnvil, type Anvil } from "./helpers/chain.js";
+import { devPrivateKey, freePort, startDevChain, type DevChain, devWallet } from "../../tools/devchain.js";
 import { meshPeers } from "../validator/helpers/setup.js";
+import { GiveUp, waitFor } from "../../tools/waitFor.js";
 
 const silent = pino({ level: "silent" });
 /** The relay's log lines, kept in memory: one per forwarded request. */
@@ -62,7 +62,7 @@ const chat = (i: number) =>
 
 describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, hook, relay, 3 validators)", function () {
   this.timeout(180_000);
-  let anvil: Anvil;
+  let anvil: DevChain;
   let dir: string;
   let hook: SettlementHook | undefined;
   let deployment: Deployment;
@@ -76,10 +76,10 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
   const closers: (() => Promise<void>)[] = [];
 
   before(async () => {
-    anvil = await startAnvil({ blockTime: 1 });
+    anvil = await startDevChain({ blockTime: 1, stderr: "inherit" });
     dir = mkdtempSync(path.join(tmpdir(), "pp-receipts-"));
-    const owner = createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(0) });
-    const validatorKeys = [2, 3, 4].map(devKey);
+    const owner = devWallet(anvil, 0);
+    const validatorKeys = [2, 3, 4].map(devPrivateKey);
     const validatorAccounts = validatorKeys.map((k) => privateKeyToAccount(k));
     deployment = await deployProofpath(owner, anvil.client, {
       ...localDeployDefaults,
@@ -108,7 +108,7 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     hook = await createSettlementHook({
       store: path.join(dir, "gw.db"),
       enclaveKey,
-      relayerKey: devKey(1),
+      relayerKey: devPrivateKey(1),
       rpcUrl: anvil.url,
       deployment: deploymentFile,
       daBaseUrl: `${gwUrl}/da`,
@@ -174,13 +174,12 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     const client = await attestedClient();
     const r = await client.request("POST", "/v1/chat/completions", JSON_HEADERS, chat(0));
     assert.equal(r.status, 200);
-    const deadline = Date.now() + 5_000;
-    let found = await fetchCallReceipt(`${gwUrl}/da`, r.requestHash);
-    while (!found && Date.now() < deadline) {
-      await new Promise((res) => setTimeout(res, 50));
-      found = await fetchCallReceipt(`${gwUrl}/da`, r.requestHash);
-    }
-    assert.ok(found, "durable within 5 s");
+    const found = await waitFor(
+      "the call receipt durable",
+      () => fetchCallReceipt(`${gwUrl}/da`, r.requestHash),
+      5_000,
+      50,
+    );
     const sig = (found as { receiptSignature?: Hex }).receiptSignature;
     assert.match(sig ?? "", /^0x[0-9a-f]{130}$/i, "the enclave's signature is kept");
     assert.equal(await recoverReceiptSigner(domain, found.receipt, sig!), enclave);
@@ -289,18 +288,20 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     assert.match(first.stdout, /signature\s+by the gateway key/);
     console.log(`      kept file, at once: exit ${first.code}, ${first.stdout.match(/verdict: .*/)?.[0]}`);
 
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      const run = await verifyCli(file);
-      if (run.code === 0) {
-        assert.match(run.stdout, /verdict: FINAL/);
-        console.log(`      kept file, once final: exit 0, ${run.stdout.match(/inclusion .*/)?.[0]}`);
-        break;
-      }
-      assert.equal(run.code, 3, `${run.stdout}${run.stderr}`);
-      if (Date.now() > deadline) throw new Error(`not final in time: ${run.stdout}`);
-      await new Promise((res) => setTimeout(res, 1_000));
-    }
+    const final = await waitFor(
+      "the kept file's call final",
+      async () => {
+        const run = await verifyCli(file);
+        if (run.code === 0) return run;
+        // 3 = not final yet; anything else is a failure now, not after the timeout.
+        if (run.code !== 3) throw new GiveUp(`verify exited ${run.code}: ${run.stdout}${run.stderr}`);
+        throw new Error(`not final yet: ${run.stdout}`);
+      },
+      90_000,
+      1_000,
+    );
+    assert.match(final.stdout, /verdict: FINAL/);
+    console.log(`      kept file, once final: exit 0, ${final.stdout.match(/inclusion .*/)?.[0]}`);
     // Later, the inclusion proof from the gateway: kept beside the signed receipt, still the same evidence.
     const later = (await fetchCallReceipt(`${gwUrl}/da`, calls[0]!.requestHash, { domain, gateway: enclave }))!;
     assert.ok(later.header && later.proof);
@@ -334,8 +335,10 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
         ...v.receipt,
         callSeq: BigInt(v.receipt.callSeq as string),
         servedAt: BigInt(v.receipt.servedAt as string),
-      } as never;
-      v.receiptSignature = (await signReceipt(privateKeyToAccount(enclaveKey), domain, r)).signature;
+      };
+      v.receiptSignature = (
+        await signReceipt(privateKeyToAccount(enclaveKey), domain, r as Parameters<typeof signReceipt>[2])
+      ).signature;
     });
     const keeper = new MemoryReceiptKeeper();
     const client = await attestedClient({ receipts: { domain, keeper, via: "direct", daBaseUrl: daUrl } });
@@ -382,10 +385,10 @@ describe("ohttp receipts: a signed receipt per call in the user's hands (anvil, 
     assert.ok(Date.now() - t0 < 1_500, "bounded");
     assert.ok(asked >= 3, `retried (${asked} look-ups)`);
     // Nothing lost: the real gateway has it by the same request hash.
-    assert.ok(
-      (await fetchCallReceipt(`${gwUrl}/da`, r.requestHash, { domain })) ??
-        (await new Promise((res) => setTimeout(res, 500)),
-        await fetchCallReceipt(`${gwUrl}/da`, r.requestHash, { domain })),
+    await waitFor(
+      "the real gateway's receipt",
+      () => fetchCallReceipt(`${gwUrl}/da`, r.requestHash, { domain }),
+      5_000,
     );
   });
 });

@@ -34,7 +34,8 @@ import { LocalModel, type ModelBackend } from "../../gateway/demo/backend.js";
 import { createOhttpGateway, type OhttpGatewayOptions } from "../../gateway/ohttp/enclave.js";
 import { chatBackend } from "../../gateway/demo/ohttpBackend.js";
 import { createRelayApp } from "../../gateway/ohttp/relay.js";
-import { freePort, root } from "./helpers/chain.js";
+import { root } from "./helpers/chain.js";
+import { freePort } from "../../tools/devchain.js";
 
 const silent = pino({ level: "silent" });
 const CHAT = JSON.stringify({

@@ -8,29 +8,19 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Hono } from "hono";
 import pino from "pino";
-import { createWalletClient, http, keccak256, toHex } from "viem";
-import { foundry } from "viem/chains";
+import { keccak256, toHex } from "viem";
 import { createHookApp, createSettlementHook, listen, type SettlementHook } from "../../gateway/index.js";
 import { feeCapViolation } from "../../gateway/seal/sealer.js";
 import { proofSettlementAbi } from "../../sdk/abis.js";
 import { localDeployDefaults } from "../../tools/deploy.js";
 import { BatchStatus, createValidator, type Validator } from "../../validator/index.js";
-import {
-  deployWithGateway,
-  devAccount,
-  devKey,
-  freePort,
-  nextSeqs,
-  settledBatches,
-  startAnvil,
-  type Anvil,
-  type Proofpath,
-} from "./helpers/chain.js";
+import { nextSeqs, settledBatches } from "./helpers/chain.js";
+import { devPrivateKey, freePort, startDevChain, type DevChain, devWallet } from "../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { recordCalls, testHook } from "./helpers/hookRun.js";
 import { newLedger } from "./helpers/verify.js";
 import { batchStatus, startTestNet, waitFor, type TestNet, meshPeers } from "../validator/helpers/setup.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { delay } from "../../tools/waitFor.js";
 
 /** A gauge's value in a Prometheus text exposition. */
 function gauge(text: string, name: string): number {
@@ -41,14 +31,14 @@ function gauge(text: string, name: string): number {
 
 describe("fee caps: refuse to sign what governance asks above the cap", function () {
   this.timeout(120_000);
-  let anvil: Anvil;
-  let pp: Proofpath;
+  let anvil: DevChain;
+  let pp: DevNet;
   let dir: string;
   let hook: SettlementHook;
   const cap = 10n ** 14n; // OPG wei per served call; the default schedule costs ≤ ~4e13 per call here
   const base = localDeployDefaults.rate;
   const setFeeRate = async (rate: typeof base) => {
-    const owner = createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(0) });
+    const owner = devWallet(anvil, 0);
     const hash = await owner.writeContract({
       address: pp.settlement,
       abi: proofSettlementAbi,
@@ -59,8 +49,8 @@ describe("fee caps: refuse to sign what governance asks above the cap", function
   };
 
   before(async () => {
-    anvil = await startAnvil({ blockTime: 1 });
-    pp = await deployWithGateway(anvil);
+    anvil = await startDevChain({ blockTime: 1, stderr: "inherit" });
+    pp = await deployDevNet(anvil);
     dir = mkdtempSync(path.join(tmpdir(), "pp-relayer-"));
     hook = await testHook({
       store: path.join(dir, "gw.db"),
@@ -100,11 +90,11 @@ describe("fee caps: refuse to sign what governance asks above the cap", function
 
     // The attack: the owner raises the rate ×1000; the hook must not sign what the chain now asks.
     await setFeeRate({ ...base, perCall: base.perCall * 1000n });
-    await sleep(400); // past rateRefreshMs: the cached schedule is stale
+    await delay(400); // past rateRefreshMs: the cached schedule is stale
     await recordCalls(hook, 150, ledger);
     await hook.flush();
     await waitFor("a batch held by the fee cap", async () => hook.feeCapHeld().length > 0, 15_000, 100);
-    await sleep(2_500); // submitter steps, rate refreshes: still nothing may go out
+    await delay(2_500); // submitter steps, rate refreshes: still nothing may go out
 
     assert.deepEqual(
       await nextSeqs(anvil.client, pp.settlement, pp.enclave.address),
@@ -191,7 +181,7 @@ describe("RPC failover: first URL dead, second alive", function () {
     hook = await createSettlementHook({
       store: path.join(net.dir, "gateway.db"),
       enclaveKey: net.enclave,
-      relayerKey: devKey(2),
+      relayerKey: devPrivateKey(2),
       rpcUrls,
       settlement: net.settlement,
       chainId: net.deployment.chainId,

@@ -6,36 +6,24 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import {
-  startAnvil,
-  deployWithGateway,
-  nextSeqs,
-  settledBatches,
-  type Anvil,
-  type Proofpath,
-} from "./helpers/chain.js";
+import { nextSeqs, settledBatches } from "./helpers/chain.js";
+import { startDevChain, type DevChain } from "../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { newLedger, verifySettlement } from "./helpers/verify.js";
 import { recordCalls, testHook } from "./helpers/hookRun.js";
 import type { SettlementHook } from "../../gateway/index.js";
-
-async function until(what: string, ms: number, f: () => Promise<boolean> | boolean): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { waitFor } from "../../tools/waitFor.js";
 
 describe("gateway reorg handling (anvil_reorg)", function () {
   this.timeout(180_000);
-  let anvil: Anvil;
-  let pp: Proofpath;
+  let anvil: DevChain;
+  let pp: DevNet;
   let dir: string;
   let hook: SettlementHook | undefined;
 
   before(async () => {
-    anvil = await startAnvil(); // automine only: the test decides when blocks come
-    pp = await deployWithGateway(anvil);
+    anvil = await startDevChain({ stderr: "inherit" }); // automine only: the test decides when blocks come
+    pp = await deployDevNet(anvil);
     dir = mkdtempSync(path.join(tmpdir(), "pp-reorg-"));
   });
   after(async () => {
@@ -56,31 +44,32 @@ describe("gateway reorg handling (anvil_reorg)", function () {
       settlement: pp.settlement,
       confirmations: 2,
     });
-    const mine = (n: number) =>
-      anvil.client.request({ method: "anvil_mine" as never, params: [`0x${n.toString(16)}`] as never });
+    const mine = (n: number) => anvil.test.mine({ blocks: n });
 
     let reorgs = 0;
     for (let round = 0; round < 3; round++) {
       await recordCalls(hook, 150, ledger); // 3 batches of ≤ 64
       await hook.flush();
       const sealedSoFar = Math.ceil(ledger.returned.size / 64);
-      await until(
+      await waitFor(
         "batches included",
-        30_000,
         async () => (await nextSeqs(anvil.client, pp.settlement, gw)).nextCallSeq === ledger.returned.size,
+        30_000,
+        100,
       );
       await mine(2);
-      await until(
+      await waitFor(
         "batches confirmed",
-        30_000,
         () => ((hook!.health().batches as Record<string, number>).confirmed ?? 0) >= sealedSoFar - 1,
+        30_000,
+        100,
       );
       const before = await nextSeqs(anvil.client, pp.settlement, gw);
       const head = await anvil.client.getBlockNumber({ cacheTime: 0 });
       const last = (await settledBatches(anvil.client, pp.settlement, gw)).at(-1)!;
       const receipt = await anvil.client.getTransactionReceipt({ hash: last.txHash });
       const depth = Number(head - receipt.blockNumber) + 1 + round; // at least the last batch, sometimes more
-      await anvil.client.request({ method: "anvil_reorg" as never, params: [depth, []] as never });
+      await anvil.rpc("anvil_reorg", [depth, []]); // not among viem's test actions
       const after = await nextSeqs(anvil.client, pp.settlement, gw);
       assert.ok(
         after.nextBatchSeq < before.nextBatchSeq,
@@ -88,10 +77,15 @@ describe("gateway reorg handling (anvil_reorg)", function () {
       );
       reorgs += before.nextBatchSeq - after.nextBatchSeq;
       // Keep the chain moving so resubmissions get mined and confirmed.
-      await until("re-settled", 60_000, async () => {
-        await mine(1);
-        return (await nextSeqs(anvil.client, pp.settlement, gw)).nextBatchSeq >= before.nextBatchSeq;
-      });
+      await waitFor(
+        "re-settled",
+        async () => {
+          await mine(1);
+          return (await nextSeqs(anvil.client, pp.settlement, gw)).nextBatchSeq >= before.nextBatchSeq;
+        },
+        60_000,
+        100,
+      );
     }
     await mine(3);
     await hook.settled(60_000);

@@ -11,7 +11,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Hex } from "viem";
 import { recoverReceiptSigner, settlementDomain } from "../../sdk/eip712.js";
-import { deployWithGateway, nextSeqs, root, startAnvil, type Anvil, type Proofpath } from "./helpers/chain.js";
+import { nextSeqs, root } from "./helpers/chain.js";
+import { startDevChain, type DevChain } from "../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 
 const PY_DRIVER = `
 import json, sys
@@ -30,17 +32,18 @@ out["status"] = s.status()
 out["receipt0"] = s.receipt(int(out["records"][0]["callSeq"]))
 print(json.dumps(out))
 `;
+import { waitFor } from "../../tools/waitFor.js";
 
 describe("gateway sidecar (proofpath gateway-sidecar, Python client)", function () {
   this.timeout(120_000);
-  let anvil: Anvil;
-  let pp: Proofpath;
+  let anvil: DevChain;
+  let pp: DevNet;
   let dir: string;
   let child: ChildProcess | undefined;
 
   before(async () => {
-    anvil = await startAnvil();
-    pp = await deployWithGateway(anvil);
+    anvil = await startDevChain({ stderr: "inherit" });
+    pp = await deployDevNet(anvil);
     dir = mkdtempSync(path.join(tmpdir(), "proofpath-sidecar-"));
   });
   after(async () => {
@@ -125,10 +128,13 @@ describe("gateway sidecar (proofpath gateway-sidecar, Python client)", function 
     assert.equal(r.status.ok, true);
     assert.equal(r.receipt0.receipt.callSeq, "0");
     // The five calls fill one batch, which the sidecar's hook settles on-chain.
-    const end = Date.now() + 60_000;
-    while ((await nextSeqs(anvil.client, pp.settlement, pp.enclave.address)).nextCallSeq < 5) {
-      if (Date.now() > end) throw new Error(`batch not settled: ${out}`);
-      await new Promise((res) => setTimeout(res, 200));
-    }
+    await waitFor(
+      "the batch settled",
+      async () => {
+        if ((await nextSeqs(anvil.client, pp.settlement, pp.enclave.address)).nextCallSeq >= 5) return true;
+        throw new Error(out); // the sidecar's output, should it time out
+      },
+      60_000,
+    );
   });
 });

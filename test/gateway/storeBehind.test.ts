@@ -10,20 +10,22 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startAnvil, deployWithGateway, nextSeqs, type Anvil, type Proofpath } from "./helpers/chain.js";
+import { nextSeqs } from "./helpers/chain.js";
+import { startDevChain, type DevChain } from "../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { buildChild, runChild } from "./helpers/child.js";
 
 describe("gateway store missing or behind the chain", function () {
   this.timeout(240_000);
-  let anvil: Anvil;
-  let pp: Proofpath;
+  let anvil: DevChain;
+  let pp: DevNet;
   let dir: string;
   let env: Record<string, string>;
   const store = () => path.join(dir, "gateway.db");
 
   before(async () => {
-    anvil = await startAnvil({ blockTime: 1 });
-    pp = await deployWithGateway(anvil);
+    anvil = await startDevChain({ blockTime: 1, stderr: "inherit" });
+    pp = await deployDevNet(anvil);
     await buildChild();
     dir = mkdtempSync(path.join(tmpdir(), "pp-behind-"));
     env = { RPC_URL: anvil.url, SETTLEMENT: pp.settlement, ENCLAVE_KEY: pp.enclaveKey, RELAYER_KEY: pp.relayerKey };

@@ -2,7 +2,7 @@
  * The indexer on its embedded default, PGlite: the same story and the same answers as on Postgres,
  * through REST, GraphQL and SQL over HTTP, against a real anvil chain and a real `ponder start`.
  */
-import { startAnvil, type Anvil } from "../../indexer/harness/anvil.js";
+import { startDevChain, type DevChain } from "../../tools/devchain.js";
 import { startPonder, type Ponder } from "../../indexer/harness/ponder.js";
 import { setupProtocol } from "./helpers/protocol.js";
 import { checkGraphqlExamples, checkOpenApiAndClient } from "./helpers/api.js";
@@ -10,12 +10,12 @@ import { checkGraphql, checkRest, checkSql, runScenario, type Expected } from ".
 
 describe("indexer on PGlite", function () {
   this.timeout(600_000);
-  let anvil: Anvil;
+  let anvil: DevChain;
   let expected: Expected;
   let ponder: Ponder;
 
   before(async () => {
-    anvil = await startAnvil();
+    anvil = await startDevChain();
     const protocol = await setupProtocol(anvil.url, anvil.rpc);
     expected = await runScenario(protocol);
     ponder = await startPonder({ deploymentFile: protocol.deploymentFile, rpcUrl: anvil.url, logName: "pglite" });

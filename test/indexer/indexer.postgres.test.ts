@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import pg from "pg";
-import { startAnvil, type Anvil } from "../../indexer/harness/anvil.js";
+import { startDevChain, type DevChain } from "../../tools/devchain.js";
 import { checkDashboard } from "./helpers/dashboard.js";
 import { fuzzApi } from "./helpers/fuzz.js";
 import { startPonder, type Ponder } from "../../indexer/harness/ponder.js";
@@ -20,18 +20,18 @@ import {
   runScenario,
   type Expected,
 } from "./helpers/scenario.js";
-import { waitFor } from "../../indexer/harness/ports.js";
+import { waitFor } from "../../tools/waitFor.js";
 
 describe("indexer on Postgres", function () {
   this.timeout(600_000);
-  let anvil: Anvil;
+  let anvil: DevChain;
   let postgres: Postgres;
   let protocol: Protocol;
   let expected: Expected;
   let ponder: Ponder;
 
   before(async () => {
-    anvil = await startAnvil();
+    anvil = await startDevChain();
     postgres = await startPostgres();
     protocol = await setupProtocol(anvil.url, anvil.rpc);
     expected = await runScenario(protocol);

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import pg from "pg";
-import { startAnvil, type Anvil } from "../../indexer/harness/anvil.js";
-import { waitFor } from "../../indexer/harness/ports.js";
+import { startDevChain, type DevChain } from "../../tools/devchain.js";
+import { waitFor } from "../../tools/waitFor.js";
 import { startPonder, type Ponder } from "../../indexer/harness/ponder.js";
 import { startPostgres, type Postgres } from "../../indexer/harness/postgres.js";
 import { MODELS, setupProtocol, type Header, type Protocol } from "./helpers/protocol.js";
@@ -18,7 +18,7 @@ const PER_BLOCK = 40;
 
 describe("indexer killed mid-backfill", function () {
   this.timeout(900_000);
-  let anvil: Anvil;
+  let anvil: DevChain;
   let postgres: Postgres;
   let protocol: Protocol;
   let headers: Header[];
@@ -27,7 +27,7 @@ describe("indexer killed mid-backfill", function () {
   const ponders: Ponder[] = [];
 
   before(async () => {
-    anvil = await startAnvil();
+    anvil = await startDevChain();
     postgres = await startPostgres();
     protocol = await setupProtocol(anvil.url, anvil.rpc);
     const models = [MODELS.llama, MODELS.mistral, MODELS.qwen];

@@ -96,7 +96,7 @@ describe("npm run deploy (scripts/deploy.ts)", function () {
     );
     assert.equal(r.code, 0, r.out);
     const d = JSON.parse(readFileSync(out, "utf8")) as { contracts: Record<string, Address> };
-    const pub = createPublicClient({ transport: http(chain.rpcUrl) });
+    const pub = createPublicClient({ transport: http(chain.url) });
     const timelock = d.contracts.Timelock!;
     assert.ok(timelock, "the deployment record names the timelock");
     for (const name of ["ValidatorSet", "GatewayRegistry", "ProofSettlement"]) {

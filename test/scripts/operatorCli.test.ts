@@ -32,10 +32,10 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     chain = await startDevChain();
     const { walletClient, publicClient } = devClients(chain, 0);
     const validators = [1, 2, 3].map((i) => devClients(chain, i).account.address);
-    d = await deployProofpath(walletClient, publicClient as never, { ...localDeployDefaults, validators, quorum: 2 });
+    d = await deployProofpath(walletClient, publicClient, { ...localDeployDefaults, validators, quorum: 2 });
     file = path.join(dir, "local.json");
     writeDeployment(file, d);
-    env = { PROOFPATH_DEPLOYMENT: file, PROOFPATH_RPC_URL: chain.rpcUrl };
+    env = { PROOFPATH_DEPLOYMENT: file, PROOFPATH_RPC_URL: chain.url };
   });
   after(async () => {
     await chain?.stop();
@@ -44,7 +44,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
 
   async function owner(address: Address, abi: readonly unknown[], functionName: string, args: unknown[]) {
     const { walletClient, publicClient } = devClients(chain, 0);
-    const hash = await walletClient.writeContract({ address, abi, functionName, args } as never);
+    const hash = await walletClient.writeContract({ address, abi, functionName, args });
     assert.equal((await publicClient.waitForTransactionReceipt({ hash })).status, "success");
   }
 
@@ -129,7 +129,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     const sub = await cli(["validator", "join", "--help"], {});
     assert.equal(sub.code, 0);
     const noDeployment = await cli(["validator", "status", "0x0000000000000000000000000000000000000001"], {
-      PROOFPATH_RPC_URL: chain.rpcUrl,
+      PROOFPATH_RPC_URL: chain.url,
     });
     assert.equal(noDeployment.code, 2);
     assert.match(noDeployment.stderr, /PROOFPATH_DEPLOYMENT/);
@@ -141,7 +141,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
         "--deployment",
         path.join(dir, "nope.json"),
         "--rpc",
-        chain.rpcUrl,
+        chain.url,
       ],
       {},
     );
@@ -167,7 +167,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     const operator = devClients(chain, 6);
     const enclave = privateKeyToAccount(devPrivateKey(7));
     const validators = [1, 2, 3].map((i) => privateKeyToAccount(devPrivateKey(i)));
-    await registerEnclave(ownerClients.publicClient as never, {
+    await registerEnclave(ownerClients.publicClient, {
       deployment: d,
       owner: ownerClients.walletClient,
       operator: operator.walletClient,
@@ -219,9 +219,9 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
         ["0x0000000000000000000000000000000000000000"],
         "0x0000000000000000000000000000000000000000",
       ],
-    } as never);
+    });
     const timelock = (await publicClient.waitForTransactionReceipt({ hash })).contractAddress!;
-    const governed = await deployProofpath(walletClient, publicClient as never, {
+    const governed = await deployProofpath(walletClient, publicClient, {
       ...localDeployDefaults,
       validators: [devClients(chain, 1).account.address],
       quorum: 1,
@@ -231,7 +231,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     writeDeployment(gfile, { ...governed, contracts: { ...governed.contracts, Timelock: timelock } });
     const genv = {
       PROOFPATH_DEPLOYMENT: gfile,
-      PROOFPATH_RPC_URL: chain.rpcUrl,
+      PROOFPATH_RPC_URL: chain.url,
       PROOFPATH_PRIVATE_KEY: devPrivateKey(0),
     };
     const rate =
@@ -259,8 +259,8 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     assert.equal(early.code, 1, early.stdout + early.stderr);
     assert.match(early.stderr, /TimelockUnexpectedOperationState/);
 
-    await publicClient.request({ method: "evm_increaseTime" as never, params: [121] as never });
-    await publicClient.request({ method: "evm_mine" as never, params: [] as never });
+    await chain.test.increaseTime({ seconds: 121 });
+    await chain.test.mine({ blocks: 1 });
     const executed = await cli(["governance", "execute", ...op], { ...genv, PROOFPATH_PRIVATE_KEY: devPrivateKey(9) });
     assert.equal(executed.code, 0, executed.stderr);
     assert.equal(json(await cli(["governance", "status", ...op, "--json"], genv)).state, "Done");

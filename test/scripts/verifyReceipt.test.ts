@@ -12,9 +12,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Hono } from "hono";
-import { createWalletClient, http, keccak256, toHex, type Address, type Hex } from "viem";
+import { keccak256, toHex, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { foundry } from "viem/chains";
 import { createHookApp, listen, type SettlementHook } from "../../gateway/index.js";
 import { proofSettlementAbi } from "../../sdk/abis.js";
 import { writeDeployment } from "../../sdk/deployment.js";
@@ -23,15 +22,9 @@ import { hashHeader } from "../../sdk/hashing.js";
 import { quorumSignatures, verdictDigest, VERDICT_ATTEST } from "../../sdk/approvals.js";
 import { createReadClient, type ReadClient } from "../../sdk/readClient.js";
 import { batchHeaderSchema, type BatchHeader } from "../../sdk/types.js";
-import {
-  deployWithGateway,
-  devAccount,
-  freePort,
-  root,
-  startAnvil,
-  type Anvil,
-  type Proofpath,
-} from "../gateway/helpers/chain.js";
+import { root, type SettlementCall } from "../gateway/helpers/chain.js";
+import { devAccount, freePort, startDevChain, type DevChain, devWallet } from "../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { testHook } from "../gateway/helpers/hookRun.js";
 
 interface Run {
@@ -45,8 +38,8 @@ const OUT_DIR = path.join(root, "test-results", "verify-receipt");
 
 describe("proofpath verify-receipt (real CLI, real run on anvil)", function () {
   this.timeout(240_000);
-  let anvil: Anvil;
-  let pp: Proofpath;
+  let anvil: DevChain;
+  let pp: DevNet;
   let dir: string;
   let hook: SettlementHook;
   let server: Awaited<ReturnType<typeof listen>>;
@@ -57,8 +50,7 @@ describe("proofpath verify-receipt (real CLI, real run on anvil)", function () {
   const firstSeqs: number[] = [];
   let unsealedSeq: number;
   let n = 0;
-  const wallet = (i: number) =>
-    createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(i) });
+  const wallet = (i: number) => devWallet(anvil, i);
 
   function cli(args: string[], stdin?: string): Promise<Run> {
     return new Promise((resolve) => {
@@ -109,13 +101,14 @@ describe("proofpath verify-receipt (real CLI, real run on anvil)", function () {
     await Promise.all(durable);
     return first;
   }
-  async function send(i: number, functionName: string, args: unknown[]): Promise<void> {
+  async function send(i: number, ...[functionName, args]: SettlementCall): Promise<void> {
     const hash = await wallet(i).writeContract({
       address: pp.settlement,
       abi: proofSettlementAbi,
       functionName,
       args,
-    } as never);
+      // Narrow: a union of (name, args) pairs, each typed by the ABI; viem checks one pair at a time.
+    } as Parameters<ReturnType<typeof wallet>["writeContract"]>[0]);
     const r = await anvil.client.waitForTransactionReceipt({ hash });
     assert.equal(r.status, "success", `${functionName} reverted`);
   }
@@ -130,8 +123,8 @@ describe("proofpath verify-receipt (real CLI, real run on anvil)", function () {
 
   before(async () => {
     mkdirSync(OUT_DIR, { recursive: true });
-    anvil = await startAnvil({ blockTime: 1 });
-    pp = await deployWithGateway(anvil);
+    anvil = await startDevChain({ blockTime: 1, stderr: "inherit" });
+    pp = await deployDevNet(anvil);
     dir = mkdtempSync(path.join(tmpdir(), "pp-verify-receipt-"));
     deploymentFile = path.join(dir, "deployment.json");
     writeDeployment(deploymentFile, pp.deployment);
@@ -174,11 +167,8 @@ describe("proofpath verify-receipt (real CLI, real run on anvil)", function () {
     const h0 = headers[0]!;
     await attest(h0);
     const onchain = await rc.batch(h0.gateway, h0.batchSeq);
-    await anvil.client.request({
-      method: "evm_increaseTime" as never,
-      params: [Number(onchain.windowEnd - onchain.since) + 1] as never,
-    });
-    await anvil.client.request({ method: "evm_mine" as never, params: [] as never });
+    await anvil.test.increaseTime({ seconds: Number(onchain.windowEnd - onchain.since) + 1 });
+    await anvil.test.mine({ blocks: 1 });
     await send(2, "finalize", [[h0], await rc.attesters(onchain.attestationId)]);
     assert.equal((await rc.batch(h0.gateway, h0.batchSeq)).status, "Finalized");
 

@@ -10,9 +10,8 @@ import assert from "node:assert/strict";
 import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pino from "pino";
-import { createWalletClient, http, keccak256, toHex, type Address, type Hex, type LocalAccount } from "viem";
+import { keccak256, toHex, type Address, type Hex, type LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { foundry } from "viem/chains";
 import { gatewayRegistryAbi } from "../../sdk/abis.js";
 import { sortBySigner, type CompactSig } from "../../sdk/approvals.js";
 import { approveEnclaveByValidators, registerEnclave } from "../../gateway/registration.js";
@@ -20,7 +19,7 @@ import { EnclaveApprovalError } from "../../gateway/errors.js";
 import { attestationHash, measurementOf } from "../../validator/attestation/index.js";
 import { buildDevEnclaveAttestation, createDevNitroCa, devPcrs, type DevNitroCa } from "../../tools/devNitroCa.js";
 import { createValidator, ValidatorConfigError, type Validator } from "../../validator/index.js";
-import { devAccount, freePort } from "../gateway/helpers/chain.js";
+import { freePort, devWallet } from "../../tools/devchain.js";
 import { enclaveKeyPair } from "./helpers/nitro.js";
 import { startTestNet, type TestNet } from "./helpers/setup.js";
 
@@ -32,7 +31,7 @@ describe("validator: enclave approval (POST /approvals)", function () {
   const pcrs = devPcrs("approval-test");
   const measurement = measurementOf(pcrs);
 
-  const owner = () => createWalletClient({ chain: foundry, transport: http(net.anvil.url), account: devAccount(0) });
+  const owner = () => devWallet(net.anvil, 0);
   const post = (v: Validator, body: unknown) =>
     fetch(`${v.url}/approvals`, {
       method: "POST",

@@ -488,10 +488,7 @@ describe("validator/attestation", () => {
         () => measurementOf({ ...f.pcrs, 1: `0x${"00".repeat(32)}` }),
         AttestationInvalidParameterError,
       );
-      expectAttestationError(
-        () => measurementOf({ 0: f.pcrs[0], 1: f.pcrs[1] } as never),
-        AttestationInvalidParameterError,
-      );
+      expectAttestationError(() => measurementOf({ 0: f.pcrs[0], 1: f.pcrs[1] }), AttestationInvalidParameterError);
     });
 
     it("attestationHash is keccak256 of the raw bytes", () => {

@@ -10,7 +10,7 @@ import path from "node:path";
 import pino from "pino";
 import { opgTokenAbi } from "../../sdk/abis.js";
 import { BatchStatus, createValidator, type Validator } from "../../validator/index.js";
-import { freePort } from "../gateway/helpers/chain.js";
+import { freePort } from "../../tools/devchain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
 import {
   attestersOf,

@@ -17,7 +17,7 @@ import { verifyProof } from "../../sdk/merkle.js";
 import { batchHeaderSchema, receiptSchema, type Receipt } from "../../sdk/types.js";
 import { BatchStatus, createValidatorChain, submitEquivocation } from "../../validator/index.js";
 import { daBatchFromJson, type DaLeaf } from "../../validator/da.js";
-import { freePort } from "../gateway/helpers/chain.js";
+import { freePort } from "../../tools/devchain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
 import { spawnValidator, buildValidatorMain, type ValidatorProc } from "./helpers/processes.js";
 import {
@@ -178,10 +178,7 @@ describe("validators as the DA committee (3 validator processes, quorum 2, real 
     assert.ok(verifyProof(header.root, got.leafHash, got.proof), "the proof leads to the settled root");
 
     const user = privateKeyToAccount(generatePrivateKey());
-    await net.anvil.client.request({
-      method: "anvil_setBalance" as never,
-      params: [user.address, toHex(10n ** 19n)] as never,
-    });
+    await net.anvil.test.setBalance({ address: user.address, value: 10n ** 19n });
     const chain = createValidatorChain({ rpcUrl: net.anvil.url, account: user, settlement: net.settlement });
     await submitEquivocation(chain, {
       header,

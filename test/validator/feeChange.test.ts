@@ -11,8 +11,7 @@
 import assert from "node:assert/strict";
 import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { createWalletClient, http, type Hex } from "viem";
-import { foundry } from "viem/chains";
+import type { Hex } from "viem";
 import { proofSettlementAbi } from "../../sdk/abis.js";
 import { computeFee, type FeeRateFields } from "../../sdk/fees.js";
 import { settlementDomain, signHeader } from "../../sdk/eip712.js";
@@ -20,7 +19,7 @@ import { hashHeader } from "../../sdk/hashing.js";
 import type { BatchHeader } from "../../sdk/types.js";
 import { BatchStatus } from "../../validator/index.js";
 import { usageOf } from "../../validator/verifyBatch.js";
-import { devAccount, freePort } from "../gateway/helpers/chain.js";
+import { freePort, devWallet } from "../../tools/devchain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
 import { buildValidatorMain, spawnValidator, type ValidatorProc } from "./helpers/processes.js";
 import {
@@ -35,6 +34,7 @@ import {
   type TestNet,
   meshPeers,
 } from "./helpers/setup.js";
+import type { SettlementCall } from "../gateway/helpers/chain.js";
 
 describe("attack: a fee change rejects honest batches (issue 17 item 4)", function () {
   this.timeout(180_000);
@@ -63,17 +63,17 @@ describe("attack: a fee change rejects honest batches (issue 17 item 4)", functi
     if (net) rmSync(net.dir, { recursive: true, force: true });
   });
 
-  const owner = () => createWalletClient({ chain: foundry, transport: http(net.anvil.url), account: devAccount(0) });
-  const rpc = (method: string, params: unknown[] = []) =>
-    net.anvil.client.request({ method: method as never, params: params as never });
+  const owner = () => devWallet(net.anvil, 0);
+  const rpc = (method: string, params: unknown[] = []) => net.anvil.rpc(method, params);
 
-  async function ownerTx(functionName: "setFeeRate" | "setModelFeeRate", args: readonly unknown[]): Promise<Hex> {
+  async function ownerTx(...[functionName, args]: SettlementCall): Promise<Hex> {
     const hash = await owner().writeContract({
       address: net.settlement,
       abi: proofSettlementAbi,
       functionName,
       args,
-    } as never);
+      // Narrow: a union of (name, args) pairs, each typed by the ABI; viem checks one pair at a time.
+    } as Parameters<ReturnType<typeof owner>["writeContract"]>[0]);
     const r = await net.anvil.client.waitForTransactionReceipt({ hash });
     assert.equal(r.status, "success", `${functionName} reverted`);
     return hash;
@@ -111,7 +111,7 @@ describe("attack: a fee change rejects honest batches (issue 17 item 4)", functi
     };
     const modelRate: FeeRateFields = { perCall: old.perCall * 5n, perKiloInputToken: 11n, perKiloOutputToken: 13n };
     await ownerTx("setFeeRate", [newRate]);
-    await ownerTx("setModelFeeRate", [MODELS[0], modelRate, true]);
+    await ownerTx("setModelFeeRate", [MODELS[0]!, modelRate, true]);
     const modelRates = new Map([[MODELS[0]!, modelRate]]);
 
     // 3. A batch submitted under the new schedule (the contract would refuse one at the old price).

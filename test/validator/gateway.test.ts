@@ -12,7 +12,7 @@ import pino from "pino";
 import { keccak256, toHex } from "viem";
 import { createHookApp, createSettlementHook, listen, type SettlementHook } from "../../gateway/index.js";
 import { BatchStatus, createValidator, type Validator } from "../../validator/index.js";
-import { devKey, freePort } from "../gateway/helpers/chain.js";
+import { devPrivateKey, freePort } from "../../tools/devchain.js";
 import { batchStatus, startTestNet, waitFor, type TestNet, meshPeers } from "./helpers/setup.js";
 
 describe("validators against the real gateway hook", function () {
@@ -29,7 +29,7 @@ describe("validators against the real gateway hook", function () {
     hook = await createSettlementHook({
       store: path.join(net.dir, "gateway.db"),
       enclaveKey: net.enclave,
-      relayerKey: devKey(2),
+      relayerKey: devPrivateKey(2),
       rpcUrl: net.anvil.url,
       settlement: net.settlement,
       chainId: net.deployment.chainId,

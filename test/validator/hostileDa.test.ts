@@ -25,7 +25,7 @@ import {
   isPrivateAddress,
 } from "../../validator/index.js";
 import type { DaLeaf } from "../../validator/da.js";
-import { freePort } from "../gateway/helpers/chain.js";
+import { freePort } from "../../tools/devchain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
 import { buildValidatorMain, spawnValidator, type ValidatorProc } from "./helpers/processes.js";
 import {

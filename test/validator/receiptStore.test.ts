@@ -12,6 +12,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { hashHeader, receiptLeaf, voidLeaf } from "../../sdk/hashing.js";
 import { buildTree, verifyProof } from "../../sdk/merkle.js";
 import type { BatchHeader } from "../../sdk/types.js";
+import type { ValidatorAppDeps } from "../../validator/http.js";
 import type { DaLeaf } from "../../validator/da.js";
 import { openReceiptStore } from "../../validator/receiptStore.js";
 import { createDaServer } from "../../validator/daServe.js";
@@ -97,7 +98,7 @@ describe("validator DA store (da.db) and /da serving", () => {
     const s = openReceiptStore(path.join(dir, "da.db"));
     s.put(batch(0n, 0n, 4));
     const app = createValidatorApp({
-      signing: { get: () => undefined } as never,
+      signing: { get: () => undefined } as unknown as ValidatorAppDeps["signing"], // only get() is reached
       metrics: createMetrics(),
       health: () => ({ ok: true }),
       challenge: async () => "0x",

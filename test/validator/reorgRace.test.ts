@@ -11,10 +11,9 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import path from "node:path";
 import pino from "pino";
-import type { Hex } from "viem";
 import { hashHeader } from "../../sdk/hashing.js";
 import { createValidator, type Validator } from "../../validator/index.js";
-import { freePort } from "../gateway/helpers/chain.js";
+import { freePort } from "../../tools/devchain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
 import { headerFor, makeLeaves, nextSeqs, startTestNet, submit, type TestNet } from "./helpers/setup.js";
 
@@ -56,7 +55,7 @@ describe("validator: a reorg during verification", function () {
   it("test_reorgDuringDaFetch_signsNothingForTheGoneBatch_thenVerifiesItsReplacement_succeeds", async () => {
     const client = net.anvil.client;
     const { callSeq, batchSeq } = await nextSeqs(client, net.settlement, net.enclave.address);
-    const snap = (await client.request({ method: "evm_snapshot" as never })) as Hex;
+    const snap = await net.anvil.test.snapshot();
     const xLeaves = makeLeaves(net.enclave.address, callSeq, 4);
     const x = await headerFor(net, net.enclave, batchSeq, xLeaves, gw.url);
     await submit(net, net.enclave, x);
@@ -68,7 +67,7 @@ describe("validator: a reorg during verification", function () {
     let y: Awaited<ReturnType<typeof headerFor>> | undefined;
     gw.onBatchRequest(async (seq) => {
       if (seq !== batchSeq || y) return;
-      assert.equal(await client.request({ method: "evm_revert" as never, params: [snap] as never }), true);
+      assert.equal(await net.anvil.rpc("evm_revert", [snap]), true, "the snapshot was there");
       y = await headerFor(net, net.enclave, batchSeq, yLeaves, gw.url);
       await submit(net, net.enclave, y);
       gw.setBatch(batchSeq, yLeaves);

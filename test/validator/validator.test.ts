@@ -22,7 +22,7 @@ import {
   NotEquivocationError,
 } from "../../validator/index.js";
 import type { DaLeaf } from "../../validator/da.js";
-import { freePort } from "../gateway/helpers/chain.js";
+import { freePort } from "../../tools/devchain.js";
 import { startFakeGateway, type FakeGateway } from "./helpers/fakeGateway.js";
 import { spawnValidator, buildValidatorMain, type ValidatorProc } from "./helpers/processes.js";
 import {
@@ -39,6 +39,7 @@ import {
   waitFor,
   type TestNet,
 } from "./helpers/setup.js";
+import { delay } from "../../tools/waitFor.js";
 
 const DA_DEADLINE_SEC = 4;
 
@@ -199,7 +200,7 @@ describe("validator service (3 validator processes, quorum 2, real anvil)", func
       functionName: "batch",
       args: [net.enclave.address, b.batchSeq],
     });
-    await new Promise((r) => setTimeout(r, 1_500));
+    await delay(1_500); // a negative: nothing may reject it before its DA deadline
     assert.equal(
       await batchStatus(net, net.enclave.address, b.batchSeq),
       BatchStatus.Submitted,
@@ -223,7 +224,7 @@ describe("validator service (3 validator processes, quorum 2, real anvil)", func
 
   it("test_reorgedOutBatch_droppedUnsigned_replacementAttested_succeeds", async () => {
     const client = net.anvil.client;
-    const snap = (await client.request({ method: "evm_snapshot" as never })) as Hex;
+    const snap = await net.anvil.test.snapshot();
     // X's receipts are not served yet, so validators are waiting on it when the reorg removes it.
     const x = await nextBatch(4, { serve: false });
     await Promise.all(
@@ -235,7 +236,7 @@ describe("validator service (3 validator processes, quorum 2, real anvil)", func
       10_000,
       50,
     );
-    assert.equal(await client.request({ method: "evm_revert" as never, params: [snap] as never }), true);
+    assert.equal(await net.anvil.rpc("evm_revert", [snap]), true, "the snapshot was there");
     const y = await nextBatch(5); // the same batchSeq on the new branch, another header
     assert.equal(y.batchSeq, x.batchSeq);
     assert.notEqual(y.headerHash, x.headerHash);
@@ -249,7 +250,7 @@ describe("validator service (3 validator processes, quorum 2, real anvil)", func
         ),
       ),
     );
-    await new Promise((r) => setTimeout(r, DA_DEADLINE_SEC * 1000));
+    await delay(DA_DEADLINE_SEC * 1000); // a negative: past the deadline, still nothing signed
     for (const p of procs) assert.equal((await fetch(`${p!.url}/verdicts/${x.headerHash}`)).status, 404);
   });
 

@@ -1,120 +1,15 @@
 /**
- * Test chain: a real anvil process on a free port, proofpath deployed with tools/deploy.ts, and an
- * enclave key registered, approved by a validator quorum and funded (gateway/registration.ts).
+ * Reading a test chain's settlement: the batches a gateway settled and its next sequence numbers.
+ * The chain itself comes from tools/devchain.ts, proofpath on it from tools/devnet.ts.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  createPublicClient,
-  createWalletClient,
-  http,
-  type Address,
-  type Hex,
-  type LocalAccount,
-  type PublicClient,
-} from "viem";
-import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
-import { foundry } from "viem/chains";
-import { deployProofpath, localDeployDefaults } from "../../../tools/deploy.js";
-import type { Deployment } from "../../../sdk/deployment.js";
-import { registerEnclave } from "../../../gateway/registration.js";
+import type { Address, ContractFunctionArgs, ContractFunctionName, Hex, PublicClient } from "viem";
 import { proofSettlementAbi } from "../../../sdk/abis.js";
+import { devPrivateKey, startDevChain, type DevChain, type DevChainOptions } from "../../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../../tools/devnet.js";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-const MNEMONIC = "test test test test test test test test test test test junk";
-export const devAccount = (i: number) => mnemonicToAccount(MNEMONIC, { addressIndex: i });
-export const devKey = (i: number): Hex => {
-  const a = devAccount(i);
-  return `0x${Buffer.from(a.getHdKey().privateKey!).toString("hex")}` as Hex;
-};
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-export interface Anvil {
-  url: string;
-  port: number;
-  proc: ChildProcess;
-  client: PublicClient;
-  stop(): Promise<void>;
-}
-
-/** Starts anvil (automine; `blockTime` adds interval mining so confirmations advance). */
-export async function startAnvil(opts: { blockTime?: number } = {}): Promise<Anvil> {
-  const port = await freePort();
-  const args = ["--port", String(port), "--silent", "--chain-id", "31337"];
-  if (opts.blockTime) args.push("--block-time", String(opts.blockTime), "--mixed-mining");
-  const proc = spawn(path.join(root, "node_modules/.bin/anvil"), args, { stdio: ["ignore", "ignore", "inherit"] });
-  // If the test process ends without after() (an uncaught error), don't leave the chain running.
-  const reap = () => proc.kill("SIGKILL");
-  process.once("exit", reap);
-  proc.once("exit", () => process.off("exit", reap));
-  const url = `http://127.0.0.1:${port}`;
-  const client = createPublicClient({ chain: foundry, transport: http(url, { retryCount: 0 }) }) as PublicClient;
-  for (let i = 0; ; i++) {
-    try {
-      await client.getChainId();
-      break;
-    } catch (e) {
-      if (i > 100 || proc.exitCode !== null) throw new Error(`anvil did not start on ${url}`, { cause: e });
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return {
-    url,
-    port,
-    proc,
-    client,
-    stop: () =>
-      new Promise<void>((r) => {
-        if (proc.exitCode !== null) return r();
-        proc.once("exit", () => r());
-        proc.kill("SIGTERM");
-      }),
-  };
-}
-
-export interface Proofpath {
-  deployment: Deployment;
-  settlement: Address;
-  enclave: LocalAccount;
-  enclaveKey: Hex;
-  /** Funded account that relays this gateway's batches. */
-  relayerKey: Hex;
-  validators: LocalAccount[];
-}
-
-/** Deploys proofpath on `anvil` and registers a fresh enclave key (relayed by dev account `relayerIndex`). */
-export async function deployWithGateway(anvil: Anvil, relayerIndex = 1): Promise<Proofpath> {
-  const owner = createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(0) });
-  const validators = [0, 1, 2].map(() => privateKeyToAccount(generatePrivateKey()));
-  const deployment = await deployProofpath(owner, anvil.client, {
-    ...localDeployDefaults,
-    validators: validators.map((v) => v.address),
-    quorum: 2,
-  });
-  const enclaveKey = generatePrivateKey();
-  const enclave = privateKeyToAccount(enclaveKey);
-  await registerEnclave(anvil.client, { deployment, owner, enclave, validators });
-  return {
-    deployment,
-    settlement: deployment.contracts.ProofSettlement,
-    enclave,
-    enclaveKey,
-    relayerKey: devKey(relayerIndex),
-    validators,
-  };
-}
 
 export interface SettledBatch {
   batchSeq: number;
@@ -150,11 +45,35 @@ export async function settledBatches(
 }
 
 export async function nextSeqs(client: PublicClient, settlement: Address, gateway: Address) {
-  const [c, b] = (await client.readContract({
+  const [c, b] = await client.readContract({
     address: settlement,
     abi: proofSettlementAbi,
     functionName: "nextSeqs",
     args: [gateway],
-  })) as readonly [bigint, bigint];
+  });
   return { nextCallSeq: Number(c), nextBatchSeq: Number(b) };
 }
+
+/** [functionName, args] of a ProofSettlement write: the ABI types each pair. */
+export type SettlementCall = {
+  [F in ContractFunctionName<typeof proofSettlementAbi, "nonpayable">]: [
+    F,
+    ContractFunctionArgs<typeof proofSettlementAbi, "nonpayable", F>,
+  ];
+}[ContractFunctionName<typeof proofSettlementAbi, "nonpayable">];
+
+/**
+ * @deprecated Old names, kept only so tests written before tools/devchain.ts and tools/devnet.ts
+ * (on other branches) still compile once merged; import from tools/ instead, then delete these.
+ */
+export { devAccount, freePort } from "../../../tools/devchain.js";
+/** @deprecated use `startDevChain` (tools/devchain.ts). */
+export const startAnvil = (o: DevChainOptions = {}) => startDevChain({ stderr: "inherit", ...o });
+/** @deprecated use `deployDevNet` (tools/devnet.ts). */
+export const deployWithGateway = (anvil: DevChain, relayerIndex = 1) => deployDevNet(anvil, { relayerIndex });
+/** @deprecated use `devPrivateKey` (tools/devchain.ts). */
+export const devKey = devPrivateKey;
+/** @deprecated */
+export type Anvil = DevChain;
+/** @deprecated */
+export type Proofpath = DevNet;

@@ -5,7 +5,7 @@
  * underpriced" answers. Every injected fault is counted by kind.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import { freePort } from "./chain.js";
+import { freePort } from "../../../tools/devchain.js";
 
 export type FaultKind =
   | "drop"

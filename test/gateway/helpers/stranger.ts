@@ -12,6 +12,7 @@ import { recoverReceiptSigner, type SettlementDomain } from "../../../sdk/eip712
 import { Store } from "../../../gateway/store.js";
 import { decodeRecord } from "../../../gateway/record/receiptLayout.js";
 import type { ChildRun } from "./child.js";
+import { delay } from "../../../tools/waitFor.js";
 
 interface SignedReceipt {
   receipt: {
@@ -73,7 +74,7 @@ export class Stranger {
     while (on()) {
       const port = run.port;
       if (port === undefined || run.maxReturned < 0 || run.proc.exitCode !== null || run.proc.signalCode !== null) {
-        await new Promise((r) => setTimeout(r, 5));
+        await delay(5); // pacing: the child is down or not listening yet
         continue;
       }
       const p = this.pick(run);
@@ -88,7 +89,7 @@ export class Stranger {
           this.take(JSON.parse(text) as Record<string, unknown>, p);
       } catch {
         this.failed++; // the child was killed mid-request
-        await new Promise((r) => setTimeout(r, 5));
+        await delay(5); // pacing after a refused request
       }
     }
   }

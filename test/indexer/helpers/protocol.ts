@@ -24,7 +24,8 @@ import {
   type Transport,
   type WalletClient,
 } from "viem";
-import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { devAccount } from "../../../tools/devchain.js";
 import { gatewayRegistryAbi, opgTokenAbi, proofSettlementAbi, validatorSetAbi } from "../../../sdk/abis.js";
 import { deployProofpath, localDeployDefaults } from "../../../tools/deploy.js";
 import { writeDeployment, type Deployment } from "../../../sdk/deployment.js";
@@ -42,9 +43,6 @@ import {
   VERDICT_REJECT,
   verdictDigest,
 } from "../../../sdk/approvals.js";
-
-const MNEMONIC = "test test test test test test test test test test test junk";
-export const devAccount = (i: number) => mnemonicToAccount(MNEMONIC, { addressIndex: i });
 
 export const MODELS = {
   llama: keccak256(toHex("llama-3.1-8b")),
@@ -170,7 +168,7 @@ export async function setupProtocol(
     functionName: string,
     args: unknown[],
   ): Promise<{ tx: Hex; block: bigint }> {
-    const tx = await w.writeContract({ address, abi, functionName, args } as never);
+    const tx = await w.writeContract({ address, abi, functionName, args });
     const r = await pub.waitForTransactionReceipt({ hash: tx, pollingInterval: 50 });
     if (r.status !== "success") throw new Error(`${functionName} reverted (${tx})`);
     return { tx, block: r.blockNumber };
@@ -300,7 +298,7 @@ export async function setupProtocol(
             maxFeePerGas: 50_000_000_000n,
             maxPriorityFeePerGas: 1_000_000_000n,
             nonce: nonce++,
-          } as never),
+          }),
         );
         headers.push(header);
         if (inflight.length >= 64 || (opts.perBlock && headers.length % opts.perBlock === 0)) {

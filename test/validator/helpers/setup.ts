@@ -6,21 +6,8 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import {
-  createWalletClient,
-  http,
-  keccak256,
-  toHex,
-  type Address,
-  type Hex,
-  type LocalAccount,
-  type PublicClient,
-} from "viem";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { foundry } from "viem/chains";
-import { deployProofpath, localDeployDefaults } from "../../../tools/deploy.js";
-import { writeDeployment, type Deployment } from "../../../sdk/deployment.js";
-import { registerEnclave } from "../../../gateway/registration.js";
+import { keccak256, toHex, type Address, type Hex, type LocalAccount, type PublicClient } from "viem";
+import { writeDeployment } from "../../../sdk/deployment.js";
 import { proofSettlementAbi } from "../../../sdk/abis.js";
 import { settlementDomain, signHeader } from "../../../sdk/eip712.js";
 import { receiptLeaf, voidLeaf } from "../../../sdk/hashing.js";
@@ -29,71 +16,38 @@ import { computeFee } from "../../../sdk/fees.js";
 import type { BatchHeader, Receipt } from "../../../sdk/types.js";
 import { usageOf } from "../../../validator/verifyBatch.js";
 import type { DaLeaf } from "../../../validator/da.js";
-import { devAccount, startAnvil, type Anvil } from "../../gateway/helpers/chain.js";
+import { devWallet, startDevChain, type DevChain } from "../../../tools/devchain.js";
+import { addDevEnclave, deployDevNet, type DevNet } from "../../../tools/devnet.js";
 
 /** Long enough for a validator's kill + restart under load; the suite's last test waits it out. */
 export const CHALLENGE_WINDOW = 30;
 
-export interface TestNet {
-  anvil: Anvil;
-  deployment: Deployment;
+export interface TestNet extends DevNet {
+  anvil: DevChain;
   deploymentFile: string;
-  settlement: Address;
-  validatorKeys: Hex[];
-  validators: LocalAccount[];
-  enclave: LocalAccount;
-  relayer: ReturnType<typeof walletOf>;
+  relayer: ReturnType<typeof devWallet>;
   dir: string;
-}
-
-function walletOf(anvil: Anvil, account: LocalAccount) {
-  return createWalletClient({ chain: foundry, transport: http(anvil.url), account });
 }
 
 /** `blockTime` 0 = automine only (an idle chain's head timestamp then lags wall time). */
 export async function startTestNet(opts: { blockTime?: number; challengeWindow?: number } = {}): Promise<TestNet> {
   // Interval mining keeps block timestamps moving, so challenge windows end without other traffic.
   const blockTime = opts.blockTime ?? 1;
-  const anvil = await startAnvil(blockTime > 0 ? { blockTime } : {});
-  const owner = createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(0) });
-  const validatorKeys = [0, 1, 2].map(() => generatePrivateKey());
-  const validators = validatorKeys.map((k) => privateKeyToAccount(k));
-  const deployment = await deployProofpath(owner, anvil.client, {
-    ...localDeployDefaults,
-    validators: validators.map((v) => v.address),
-    quorum: 2,
-    challengeWindow: opts.challengeWindow ?? CHALLENGE_WINDOW,
+  const anvil = await startDevChain({ blockTime, stderr: "inherit" });
+  // Validators send their own transactions (attest, reject, heartbeat): give them gas.
+  const net = await deployDevNet(anvil, {
+    validatorGas: 10n ** 20n,
+    params: { challengeWindow: opts.challengeWindow ?? CHALLENGE_WINDOW },
   });
-  for (const v of validators)
-    await anvil.client.request({
-      method: "anvil_setBalance" as never,
-      params: [v.address, toHex(10n ** 20n)] as never,
-    });
-  const enclave = privateKeyToAccount(generatePrivateKey());
-  await registerEnclave(anvil.client, { deployment, owner, enclave, validators });
   const dir = mkdtempSync(path.join(tmpdir(), "pp-validator-"));
   const deploymentFile = path.join(dir, "deployment.json");
-  writeDeployment(deploymentFile, deployment);
-  const relayer = walletOf(anvil, devAccount(1) as unknown as LocalAccount);
-  return {
-    anvil,
-    deployment,
-    deploymentFile,
-    settlement: deployment.contracts.ProofSettlement,
-    validatorKeys,
-    validators,
-    enclave,
-    relayer,
-    dir,
-  };
+  writeDeployment(deploymentFile, net.deployment);
+  return { ...net, anvil, deploymentFile, relayer: devWallet(anvil, 1), dir };
 }
 
 /** Registers, approves and funds another enclave key (a second gateway). */
-export async function addEnclave(net: TestNet): Promise<LocalAccount> {
-  const owner = createWalletClient({ chain: foundry, transport: http(net.anvil.url), account: devAccount(0) });
-  const enclave = privateKeyToAccount(generatePrivateKey());
-  await registerEnclave(net.anvil.client, { deployment: net.deployment, owner, enclave, validators: net.validators });
-  return enclave;
+export function addEnclave(net: TestNet): Promise<LocalAccount> {
+  return addDevEnclave(net.anvil, net);
 }
 
 const model = (name: string) => keccak256(toHex(name));
@@ -211,26 +165,7 @@ export async function attestersOf(net: TestNet, gateway: Address, batchSeq: bigi
   return [...(logs[0]?.args.signers ?? [])];
 }
 
-/** Polls `fn` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-  everyMs = 200,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as T;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { waitFor } from "../../../tools/waitFor.js";
 
 export function writeJson(file: string, v: unknown): string {
   writeFileSync(file, JSON.stringify(v, null, 2));
