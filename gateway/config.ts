@@ -98,6 +98,14 @@ export const hookConfigSchema = z
         error: "expected a pino logger",
       })
       .optional(),
+    /**
+     * Key succession: retired keys this key succeeds (`GatewayRegistry.succeed`), each with its durable
+     * store. Before serving under its own key, the hook settles each account to its end, in order,
+     * signing as this key (gateway/succession.ts).
+     */
+    predecessors: z
+      .array(z.object({ account: address.transform((a) => getAddress(a)), store: z.string().min(1) }).strict())
+      .default([]),
     /** Start the submitter (false: record, seal and sign only — e.g. for benchmarks). */
     submit: z.boolean().default(true),
   })

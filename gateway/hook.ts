@@ -26,6 +26,7 @@ import { GatewayConfigError, NotDurableError, ReconcileError } from "./errors.js
 import { treeFromNodes, type MerkleTree } from "../sdk/merkle.js";
 import type { BatchHeader } from "../sdk/types.js";
 import { toJson } from "./json.js";
+import { SUCCESSOR_META, settlePredecessor, type SuccessionResult } from "./succession.js";
 import { gatewayRegistryAbi, proofSettlementAbi } from "../sdk/abis.js";
 
 export type { Call, Recorded } from "./record/recorder.js";
@@ -61,6 +62,8 @@ export interface SettlementHook {
   readonly domain: SettlementDomain;
   readonly metrics: HookMetrics;
   readonly log: Logger;
+  /** The predecessors' accounts this hook settled to their end before it started (key succession). */
+  readonly succeeded: readonly SuccessionResult[];
   /** Records one served call. Synchronous; throws InvalidCallError (allocating nothing) on bad input. */
   record(call: Call): Recorded;
   /** Group-commits now and seals everything queued (instead of waiting for size/age). */
@@ -130,8 +133,28 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
   const chainId = cfg.chainId ?? (await withRetry("eth_chainId", log, () => client.getChainId(), cfg.retry));
   const domain = settlementDomain(chainId, cfg.settlement);
 
+  // Key succession: the retired keys' accounts are finished first (one relayer, one nonce sequence).
+  const succeeded: SuccessionResult[] = [];
+  for (const p of cfg.predecessors) {
+    succeeded.push(
+      await settlePredecessor(p, {
+        cfg,
+        client,
+        chainId,
+        domain,
+        log,
+        retry: (what, fn) => withRetry(what, log, fn, cfg.retry),
+      }),
+    );
+  }
+
   const store = new Store(cfg.store, cfg.synchronous);
   const owner = store.getMeta("gateway");
+  const successor = store.getMeta(SUCCESSOR_META);
+  if (successor) {
+    store.close();
+    throw new GatewayConfigError("store", `${cfg.store} was taken over by ${successor}: gateway ${gateway} is retired`);
+  }
   const where = store.getMeta("settlement");
   if (owner && owner !== gateway) {
     store.close();
@@ -334,6 +357,7 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
     domain,
     metrics,
     log,
+    succeeded,
     record: (call) => recorder.record(call),
 
     async flush() {

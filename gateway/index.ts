@@ -13,9 +13,12 @@ export { PublicLimiter, type PublicLimits } from "./serve/rateLimit.js";
 export {
   approveEnclaveByValidators,
   registerEnclave,
+  succeedEnclave,
   type ApproveByValidatorsParams,
   type RegisterEnclaveParams,
+  type SucceedEnclaveParams,
 } from "./registration.js";
+export { settlePredecessor, type Predecessor, type SuccessionResult } from "./succession.js";
 export {
   GatewayError,
   GatewayConfigError,
