@@ -79,6 +79,11 @@ export interface SettlementHook {
   receiptSignature(r: StoredReceipt): Promise<string>;
   batch(batchSeq: number): BatchView | undefined;
   /**
+   * A batch of a predecessor's account this hook settled (key succession), as `/batches/:n` gives
+   * its own: what validators fetch at the daURI `…/predecessors/:account/batches/:n`.
+   */
+  predecessorBatch(account: string, batchSeq: number): (BatchView & { gateway: Address }) | undefined;
+  /**
    * `/batches/:n` as bytes, in two parts: `head` (header, signature, status, tx; small, made per
    * request) and `receipts` (the JSON array of every receipt; immutable once sealed, built once on
    * the worker from the store and cached, at most {@link BATCH_CACHE_BYTES} in all). The body is
@@ -101,6 +106,23 @@ function statusOf(b: Pick<BatchRow, "status">): ReceiptStatus {
   if (b.status === "confirmed") return "confirmed";
   if (b.status === "submitted" || b.status === "included") return "submitted";
   return "sealed";
+}
+
+/** A stored batch with its receipts (the hook's own, or a predecessor's). */
+function batchView(store: Store, batchSeq: number): BatchView | undefined {
+  if (!Number.isSafeInteger(batchSeq) || batchSeq < 0) return undefined;
+  const b = store.batch(batchSeq);
+  if (!b) return undefined;
+  const recs = store.records(b.firstSeq, b.count);
+  const receipts: StoredReceipt[] = new Array(b.count);
+  for (let i = 0; i < b.count; i++) receipts[i] = decodeRecord(recs, i, b.firstSeq);
+  return {
+    header: parseHeader(b.header),
+    signature: b.signature,
+    status: statusOf(b),
+    receipts,
+    ...(b.txHash ? { tx: { hash: b.txHash, blockNumber: b.blockNumber, blockHash: b.blockHash } } : {}),
+  };
 }
 
 async function withRetry<T>(
@@ -147,6 +169,11 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
       }),
     );
   }
+
+  // Their stores stay open read-only for validators (the settled batches' daURI points here).
+  const predecessorStores = new Map(
+    cfg.predecessors.map((p) => [p.account.toLowerCase(), new Store(p.store, cfg.synchronous)] as const),
+  );
 
   const store = new Store(cfg.store, cfg.synchronous);
   const owner = store.getMeta("gateway");
@@ -419,19 +446,13 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
     },
 
     batch(batchSeq) {
-      if (!Number.isSafeInteger(batchSeq) || batchSeq < 0) return undefined;
-      const b = store.batch(batchSeq);
-      if (!b) return undefined;
-      const recs = store.records(b.firstSeq, b.count);
-      const receipts: StoredReceipt[] = new Array(b.count);
-      for (let i = 0; i < b.count; i++) receipts[i] = decodeRecord(recs, i, b.firstSeq);
-      return {
-        header: parseHeader(b.header),
-        signature: b.signature,
-        status: statusOf(b),
-        receipts,
-        ...(b.txHash ? { tx: { hash: b.txHash, blockNumber: b.blockNumber, blockHash: b.blockHash } } : {}),
-      };
+      return batchView(store, batchSeq);
+    },
+
+    predecessorBatch(account, batchSeq) {
+      const s = predecessorStores.get(account.toLowerCase());
+      const view = s && batchView(s, batchSeq);
+      return view && { gateway: view.header.gateway, ...view };
     },
 
     async batchBody(batchSeq) {
@@ -529,6 +550,7 @@ export async function createSettlementHook(input: HookConfigInput): Promise<Sett
       await trees.close();
       await committer.close();
       store.close();
+      for (const s of predecessorStores.values()) s.close();
     },
   };
   return hook;

@@ -40,6 +40,11 @@ export interface SuccessionResult {
   signed: number;
 }
 
+/** Where a successor serves a predecessor's batches (`GET …/predecessors/:account/batches/:n`). */
+export function predecessorDaBase(daBaseUrl: string, account: Address): string {
+  return `${daBaseUrl.replace(/\/+$/, "")}/predecessors/${account}`;
+}
+
 /** Meta key a successor writes into the predecessor's store; the predecessor's hook refuses the store then. */
 export const SUCCESSOR_META = "successor";
 
@@ -113,6 +118,7 @@ export async function settlePredecessor(
     chainState: () => undefined,
   });
   let signed = 0;
+  const daBase = predecessorDaBase(cfg.daBaseUrl, account);
   sealer = new Sealer(
     {
       store,
@@ -126,7 +132,7 @@ export async function settlePredecessor(
         signed++;
         return trees.canSign ? trees.signHeader(domain, h) : (await signHeader(cfg.enclave, domain, h)).signature;
       },
-      daBaseUrl: `${cfg.daBaseUrl.replace(/\/+$/, "")}/predecessors/${account}`,
+      daBaseUrl: daBase,
       maxCalls: cfg.batch.maxCalls,
       maxAgeMs: cfg.batch.maxAgeMs,
       onSealed: () => submitter.kick(),
@@ -158,7 +164,8 @@ export async function settlePredecessor(
     );
     for (const b of store.unconfirmed()) {
       if (b.batchSeq < chain.nextBatchSeq || b.status !== "signed") continue;
-      await sealer.sign(b.batchSeq, parseHeader(b.header));
+      // Not on-chain yet, so its daURI may still move to where this hook serves the account.
+      await sealer.sign(b.batchSeq, { ...parseHeader(b.header), daURI: `${daBase}/batches/${b.batchSeq}` });
     }
     // Every durable receipt (and void leaf) not yet sealed, in callSeq order.
     for (const seg of store.segmentsFrom(state.sealedUntil)) {

@@ -31,7 +31,7 @@ Commands:
   verify-receipt <file|->     Check your call's enclave-signed receipt against the chain
   gateway-sidecar             Run the settlement hook as a local HTTP service (POST /record)
   validator <command>         Operator: join | exit | withdraw | claim | status (a validator's stake)
-  enclave <command>           Operator: status | deposit | withdraw (an enclave key's fee balance)
+  enclave <command>           Operator: status | deposit | withdraw | succeed (fee balance, key succession)
   governance <command>        Governance: queue | execute | status (calls through the Timelock)
 
 Run "proofpath <command> --help" for the options of a command.

@@ -1,6 +1,7 @@
 /**
- * `proofpath enclave status | deposit | withdraw`: an enclave key's registry record and its fee
- * balance on ProofSettlement (deposit, requestWithdraw, withdraw after the delay).
+ * `proofpath enclave status | deposit | withdraw | succeed`: an enclave key's registry record and its
+ * fee balance on ProofSettlement (deposit, requestWithdraw, withdraw after the delay), and key
+ * succession (GatewayRegistry.succeed: a dead key's account handed to a new key of the same operator).
  */
 import type { Abi, Address } from "viem";
 import { gatewayRegistryAbi, proofSettlementAbi } from "../../sdk/abis.js";
@@ -34,6 +35,11 @@ Commands:
                                      balance now and unlocks after the withdrawal delay
   withdraw <key> [--to <addr>]       Without --amount: ProofSettlement.withdraw(key, to), the unlocked
                                      pending withdrawal (default to: the signer)
+  succeed <dead-key> --successor <key>
+                                     GatewayRegistry.succeed(dead-key, key): retires the dead key for
+                                     good and lets the successor (same operator, approved) settle the
+                                     dead key's account; start the successor's hook with
+                                     predecessors: [{ account: dead-key, store }]
 
 ${COMMON_OPTIONS_HELP}
 `;
@@ -90,6 +96,26 @@ async function withdraw(args: string[]): Promise<number> {
   );
 }
 
+async function succeed(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(args, { successor: { type: "string" } });
+  if (values.help) return help();
+  const key = keyArg(positionals);
+  const successor = addressArg(values.successor, "--successor");
+  const ctx = await connect(values);
+  const me = requireAccount(ctx);
+  return execute(
+    ctx,
+    me,
+    [
+      plan("GatewayRegistry", ctx.deployment.contracts.GatewayRegistry, gatewayRegistryAbi as Abi, "succeed", [
+        key,
+        successor,
+      ]),
+    ],
+    `retire enclave ${key}; ${successor} settles its account`,
+  );
+}
+
 async function status(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand(args, {});
   if (values.help) return help();
@@ -97,7 +123,7 @@ async function status(args: string[]): Promise<number> {
   if (values["dry-run"]) throw new UsageError("status sends nothing: --dry-run does not apply");
   const ctx = await connect(values);
   const { GatewayRegistry: registry, ProofSettlement: settlement } = ctx.deployment.contracts;
-  const [record, balance, pending, openBatches] = await Promise.all([
+  const [record, balance, pending, openBatches, successor] = await Promise.all([
     ctx.pub.readContract({
       address: registry,
       abi: gatewayRegistryAbi,
@@ -132,6 +158,12 @@ async function status(args: string[]): Promise<number> {
       functionName: "openBatches",
       args: [key],
     }) as Promise<bigint>,
+    ctx.pub.readContract({
+      address: registry,
+      abi: gatewayRegistryAbi,
+      functionName: "successorOf",
+      args: [key],
+    }) as Promise<Address>,
   ]);
   const registered = record.operator !== "0x0000000000000000000000000000000000000000";
   const now = (await ctx.pub.getBlock({ blockTag: "latest" })).timestamp;
@@ -139,9 +171,11 @@ async function status(args: string[]): Promise<number> {
     ? "NotRegistered"
     : record.slashed
       ? "Slashed"
-      : record.activeUntil > now
-        ? "Active"
-        : "Inactive";
+      : successor !== "0x0000000000000000000000000000000000000000"
+        ? "Retired"
+        : record.activeUntil > now
+          ? "Active"
+          : "Inactive";
   const body = {
     key,
     state,
@@ -149,6 +183,7 @@ async function status(args: string[]): Promise<number> {
     balance,
     pendingWithdrawal: { amount: pending[0], unlockAt: pending[1] },
     openBatches,
+    successor,
   };
   if (ctx.json) process.stdout.write(`${toJson(body)}\n`);
   else {
@@ -164,6 +199,7 @@ async function status(args: string[]): Promise<number> {
         `  fee balance   ${opg(balance)}`,
         `  withdrawal    ${pending[0] === 0n ? "none pending" : `${opg(pending[0])}, unlocks ${when(pending[1])}`}`,
         `  open batches  ${openBatches}`,
+        ...(state === "Retired" ? [`  successor     ${successor} (signs for this account)`] : []),
       ].join("\n")}\n`,
     );
   }
@@ -176,5 +212,5 @@ function help(): number {
 }
 
 export function enclaveCommand(args: string[]): Promise<number> {
-  return runGroup("enclave", ENCLAVE_HELP, { status, deposit, withdraw }, args);
+  return runGroup("enclave", ENCLAVE_HELP, { status, deposit, withdraw, succeed }, args);
 }

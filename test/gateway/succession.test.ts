@@ -17,16 +17,26 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createWalletClient, http, type Address, type Hex } from "viem";
+import { createWalletClient, hexToBytes, http, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
-import { startAnvil, deployWithGateway, devAccount, nextSeqs, type Anvil, type Proofpath } from "./helpers/chain.js";
-import { buildChild, runChild } from "./helpers/child.js";
+import {
+  startAnvil,
+  deployWithGateway,
+  devAccount,
+  nextSeqs,
+  settledBatches,
+  type Anvil,
+  type Proofpath,
+} from "./helpers/chain.js";
+import { buildChild, runChild, type ChildRun } from "./helpers/child.js";
 import { addRun, newLedger, verifySettlement, type Ledger } from "./helpers/verify.js";
 import { Stranger, judgeStranger } from "./helpers/stranger.js";
 import { settlementDomain } from "../../sdk/eip712.js";
 import { proofSettlementAbi } from "../../sdk/abis.js";
-import { treeFromNodes } from "../../sdk/merkle.js";
+import { buildTree, treeFromNodes } from "../../sdk/merkle.js";
+import { receiptLeaf, voidLeaf } from "../../sdk/hashing.js";
+import { daBatchFromJson } from "../../validator/da.js";
 import { registerEnclave, succeedEnclave } from "../../gateway/registration.js";
 import { Store } from "../../gateway/store.js";
 import { parseHeader } from "../../gateway/seal/sealer.js";
@@ -94,6 +104,7 @@ describe("key succession under SIGKILL (a dead enclave's account finished by its
     let unfinished: Key[] = [];
     const byLabel: Record<string, { self: number; external: number; inRecovery: number; ownLoad: number }> = {};
     let seed = 4242;
+    let daChecked = 0;
     const rand = (n: number) => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed % n;
@@ -116,6 +127,7 @@ describe("key succession under SIGKILL (a dead enclave's account finished by its
         ...(ownLoad ? { PROOFPATH_CRASH_ARMED_BY: armFile, ARM_CRASH_FILE: armFile } : {}),
       });
       const stopPolling = cur.stranger.watch(run, 3, 2);
+      const daChecks = run.waitReturned(1, 90_000).then(() => checkPredecessorDa(run).catch(() => {}));
       const exited = await Promise.race([
         run.exit,
         run.waitReturned(1, 90_000).then(() => new Promise<null>((r) => setTimeout(() => r(null), 6_000))),
@@ -132,6 +144,7 @@ describe("key succession under SIGKILL (a dead enclave's account finished by its
       if (unfinished.length > 0 && run.succeeded.length < unfinished.length) rec.inRecovery++;
       else rec.ownLoad++;
       await stopPolling();
+      await daChecks;
       addRun(cur.ledger, run);
 
       // The enclave is dead with its key. A new enclave: registered, approved, funded, and the successor
@@ -179,6 +192,7 @@ describe("key succession under SIGKILL (a dead enclave's account finished by its
     const end = await drain.exit;
     assert.ok(drain.done && end.code === 0, `drain run failed (${JSON.stringify(end)}): ${drain.stderr}\n${drain.log}`);
 
+    assert.ok(daChecked > 0, "no predecessor batch was fetched from a successor's DA route");
     const totals = { keys: keys.length, batches: 0, settled: 0, served: 0, voided: 0, returned: 0, durable: 0 };
     const signed = { receiptSignatures: 0, distinct: 0, slashable: 0, reused: 0, verifiedOnChain: 0 };
     for (const key of keys) {
@@ -209,12 +223,36 @@ describe("key succession under SIGKILL (a dead enclave's account finished by its
     }
     console.log(`      succession: ${KILLS} kills ${JSON.stringify(byLabel)}`);
     console.log(`      settled: ${JSON.stringify(totals)}`);
-    console.log(`      signed receipts: ${JSON.stringify(signed)}`);
+    console.log(
+      `      signed receipts: ${JSON.stringify(signed)}; predecessor batches checked at their DA route: ${daChecked}`,
+    );
     assert.equal(signed.verifiedOnChain, signed.distinct, "every signed receipt verifies on-chain");
     assert.ok(signed.receiptSignatures > 0, "the stranger saw no receipt signature at all: it did not test anything");
     assert.ok(totals.voided > 0, "no successor voided a reserved range: succession was not tested");
     assert.equal(signed.reused, 0);
     for (const l of LABELS) assert.ok((byLabel[l]?.self ?? 0) > 0, `crash point ${l} never fired`);
+
+    /**
+     * As a validator would: fetches the last settled batch of each predecessor account `run` finished
+     * from its DA route on the successor and checks its leaves hash to the root settled on-chain.
+     */
+    async function checkPredecessorDa(run: ChildRun): Promise<void> {
+      for (const s of run.succeeded) {
+        const b = (await settledBatches(anvil.client, pp.settlement, s.account as Address)).at(-1);
+        if (!b || run.port === undefined) continue;
+        const url = `http://127.0.0.1:${run.port}/da/predecessors/${s.account}/batches/${b.batchSeq}`;
+        const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+        if (res.status !== 200) continue;
+        const da = daBatchFromJson(await res.json(), url, b.count);
+        const leaves = new Uint8Array(b.count * 32);
+        da.leaves.forEach((l, i) =>
+          leaves.set(hexToBytes(l.kind === "void" ? voidLeaf(l.gateway, l.callSeq) : receiptLeaf(l.receipt)), i * 32),
+        );
+        assert.equal(da.leaves.length, b.count);
+        assert.equal(buildTree(leaves).root, b.root, `${url}: leaves do not hash to the settled root`);
+        daChecked++;
+      }
+    }
 
     /** `verifyReceipt` on-chain for every receipt signature the stranger holds of `key`; returns how many pass. */
     async function verifyOnChain(key: Key): Promise<number> {
