@@ -19,6 +19,8 @@ import {
   type SettlementHook,
 } from "../../gateway/index.js";
 import { proofSettlementAbi } from "../../sdk/abis.js";
+import { Store } from "../../gateway/store.js";
+import { SUCCESSOR_META } from "../../gateway/succession.js";
 import { batchHeaderSchema } from "../../sdk/types.js";
 import { buildTree, verifyProof } from "../../sdk/merkle.js";
 import { receiptLeaf } from "../../sdk/hashing.js";
@@ -103,6 +105,18 @@ describe("gateway hook (real chain)", function () {
           settlement: pp.settlement,
         }),
         (e: unknown) => e instanceof GatewayConfigError && e.field === "store",
+      );
+    });
+
+    it("test_config_storeTakenOverBySuccessor_retiredKeyRefused_reverts", async () => {
+      // A successor fenced this store (key succession): the retired key's hook must not record into it.
+      const file = path.join(dir, "retired.db");
+      const s = new Store(file, "normal");
+      s.setMeta(SUCCESSOR_META, "0x000000000000000000000000000000000000bEEF");
+      s.close();
+      await assert.rejects(
+        testHook({ store: file, enclaveKey: pp.enclaveKey, rpcUrl: anvil.url, settlement: pp.settlement }),
+        (e: unknown) => e instanceof GatewayConfigError && e.field === "store" && /taken over/.test(e.message),
       );
     });
   });
