@@ -12,6 +12,7 @@ import { hexToBytes, isAddressEqual, type Address, type PublicClient } from "vie
 import type { Logger } from "pino";
 import type { SettlementDomain } from "../sdk/eip712.js";
 import { signHeader } from "../sdk/eip712.js";
+import { gatewayRegistryAbi, proofSettlementAbi } from "../sdk/abis.js";
 import { readNextSeqs, FeeRates } from "./chain.js";
 import type { HookConfig } from "./config.js";
 import { Committer } from "./commit/committer.js";
@@ -93,6 +94,12 @@ export async function settlePredecessor(
     );
     // reserveSize 0: nothing new is ever reserved in a retired account.
     state = recover(store, account, chain, 0, log, p.store);
+    if (state.nextSeq > chain.nextCallSeq && !(await o.retry("reading signsFor", () => signsFor(o, account, me)))) {
+      throw new GatewayConfigError(
+        "predecessors",
+        `${me} may not sign for ${account}: it is not the account's active successor (GatewayRegistry.succeed, then a validator approval), or the account is slashed, its bond is being withdrawn or its measurement revoked`,
+      );
+    }
   } catch (e) {
     store.close();
     throw e;
@@ -198,4 +205,23 @@ export async function settlePredecessor(
   }
   log.info({ end, voided: state.voided, signed }, "predecessor's account settled to its end");
   return { account, settledEnd: end, voided: state.voided, signed };
+}
+
+/** Whether the registry counts `signer`'s signature as `account`'s now (`GatewayRegistry.signsFor`). */
+async function signsFor(
+  o: { client: PublicClient; cfg: HookConfig },
+  account: Address,
+  signer: Address,
+): Promise<boolean> {
+  const registry = (await o.client.readContract({
+    address: o.cfg.settlement,
+    abi: proofSettlementAbi,
+    functionName: "REGISTRY",
+  })) as Address;
+  return (await o.client.readContract({
+    address: registry,
+    abi: gatewayRegistryAbi,
+    functionName: "signsFor",
+    args: [account, signer],
+  })) as boolean;
 }

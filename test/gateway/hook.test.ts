@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { keccak256, toHex, type Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { startAnvil, deployWithGateway, type Anvil, type Proofpath } from "./helpers/chain.js";
 import { models, recordCalls, testHook } from "./helpers/hookRun.js";
 import { newLedger } from "./helpers/verify.js";
@@ -117,6 +118,26 @@ describe("gateway hook (real chain)", function () {
       await assert.rejects(
         testHook({ store: file, enclaveKey: pp.enclaveKey, rpcUrl: anvil.url, settlement: pp.settlement }),
         (e: unknown) => e instanceof GatewayConfigError && e.field === "store" && /taken over/.test(e.message),
+      );
+    });
+
+    it("test_config_predecessorNotSucceeded_keyMayNotSignForIt_reverts", async () => {
+      // A dead key's store with callSeqs reserved, but no GatewayRegistry.succeed naming this key.
+      const dead = privateKeyToAccount(generatePrivateKey()).address;
+      const file = path.join(dir, "dead.db");
+      const s = new Store(file, "normal");
+      s.setMeta("gateway", dead);
+      s.raiseReservation(16);
+      s.close();
+      await assert.rejects(
+        testHook({
+          store: path.join(dir, "successor.db"),
+          enclaveKey: generatePrivateKey(),
+          rpcUrl: anvil.url,
+          settlement: pp.settlement,
+          predecessors: [{ account: dead, store: file }],
+        }),
+        (e: unknown) => e instanceof GatewayConfigError && e.field === "predecessors" && /may not sign/.test(e.message),
       );
     });
   });
