@@ -59,6 +59,9 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
 
     mapping(bytes32 measurement => MeasurementStatus status) private _measurements;
     mapping(address key => Enclave enclave) private _enclaves;
+    /// @dev Per key: the key that signs for its account instead (0 = itself). Set once a key is
+    /// succeeded, which retires it for good.
+    mapping(address key => address successor) private _successors;
 
     /// @param token the OPG token bonds are posted in
     /// @param validatorSet the validators whose quorum approves keys
@@ -155,6 +158,7 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         Enclave storage e = _enclaves[key];
         if (e.operator == address(0)) revert RegistryEnclaveNotRegistered(key);
         if (e.slashed) revert RegistryEnclaveSlashed(key);
+        if (_successors[key] != address(0)) revert RegistryEnclaveRetired(key);
         if (_time() > deadline) revert RegistryApprovalExpired(key, deadline);
         VALIDATORS.verifyQuorum(approvalDigest(key, deadline), sigs);
         if (_measurements[e.measurement] != MeasurementStatus.Allowed) revert RegistryMeasurementNotAllowed(e.measurement);
@@ -171,6 +175,27 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
     function deactivate(address key) external {
         Enclave storage e = _operatorEnclave(key);
         _deactivate(key, e);
+    }
+
+    /// @inheritdoc IGatewayRegistry
+    function succeed(address predecessor, address successor) external {
+        Enclave storage p = _operatorEnclave(predecessor);
+        Enclave storage s = _operatorEnclave(successor); // same operator: it stays liable for both
+        if (p.slashed) revert RegistryEnclaveSlashed(predecessor);
+        if (s.slashed) revert RegistryEnclaveSlashed(successor);
+        if (p.bondUnlockAt != 0) revert RegistryBondLocked(predecessor, p.bondUnlockAt);
+        if (successor == predecessor || _successors[successor] != address(0)) {
+            revert RegistryInvalidSuccessor(predecessor, successor);
+        }
+        address current = _successors[predecessor];
+        if (current == address(0)) {
+            _deactivate(predecessor, p); // retired: it never signs again (approveEnclave refuses it)
+        } else if (_successors[current] == address(0)) {
+            // Only a retired successor hands the account on: one unretired signer per account.
+            revert RegistryInvalidSuccessor(predecessor, successor);
+        }
+        _successors[predecessor] = successor;
+        emit EnclaveSucceeded(predecessor, successor, current);
     }
 
     /// @inheritdoc IGatewayRegistry
@@ -247,6 +272,18 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
     /// @inheritdoc IGatewayRegistry
     function isActive(address key) external view returns (bool) {
         return _isActive(_enclaves[key]);
+    }
+
+    /// @inheritdoc IGatewayRegistry
+    function successorOf(address key) external view returns (address) {
+        return _successors[key];
+    }
+
+    /// @inheritdoc IGatewayRegistry
+    function signsFor(address account, address signer) external view returns (bool) {
+        Enclave storage a = _enclaves[account];
+        return signer != address(0) && _successors[account] == signer && !a.slashed && a.bondUnlockAt == 0
+            && _measurements[a.measurement] == MeasurementStatus.Allowed && _isActive(_enclaves[signer]);
     }
 
     /// @inheritdoc IGatewayRegistry

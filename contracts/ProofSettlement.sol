@@ -225,11 +225,18 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         Config memory cfg = _config;
         Account memory acct = _accounts[gateway];
 
-        if (acct.activeUntil <= _time()) revert SettlementGatewayInactive(gateway);
-        if (acct.epoch != cfg.revocationEpoch) {
-            // A measurement was revoked since the registry last vouched for this key: ask it once.
-            if (!REGISTRY.isActive(gateway)) revert SettlementGatewayInactive(gateway);
-            acct.epoch = cfg.revocationEpoch;
+        bytes32 headerHash = Hashing.hashHeader(header);
+        address signer = ECDSA.recover(_hashTypedDataV4(headerHash), enclaveSig.r, enclaveSig.vs);
+        if (signer == gateway) {
+            if (acct.activeUntil <= _time()) revert SettlementGatewayInactive(gateway);
+            if (acct.epoch != cfg.revocationEpoch) {
+                // A measurement was revoked since the registry last vouched for this key: ask it once.
+                if (!REGISTRY.isActive(gateway)) revert SettlementGatewayInactive(gateway);
+                acct.epoch = cfg.revocationEpoch;
+            }
+        } else if (!REGISTRY.signsFor(gateway, signer)) {
+            // Off the hot path: only a retired key's active successor signs for its account.
+            revert SettlementInvalidSignature(gateway, signer);
         }
         if (header.batchSeq != acct.nextBatchSeq) {
             revert SettlementUnexpectedBatchSeq(gateway, acct.nextBatchSeq, header.batchSeq);
@@ -247,10 +254,6 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
         if (fee != header.fee) revert SettlementFeeMismatch(fee, header.fee);
         if (acct.balance < fee) revert SettlementInsufficientBalance(gateway, acct.balance, fee);
 
-        bytes32 headerHash = Hashing.hashHeader(header);
-        address signer = ECDSA.recover(_hashTypedDataV4(headerHash), enclaveSig.r, enclaveSig.vs);
-        if (signer != gateway) revert SettlementInvalidSignature(gateway, signer);
-
         unchecked {
             // fee <= balance, a uint96, so the cast and the subtraction are exact; callSeq/batchSeq
             // overflow would need 2^64 calls / 2^40 batches.
@@ -259,7 +262,7 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
             acct.nextBatchSeq += 1;
         }
         _accounts[gateway] = acct;
-        // _time() < activeUntil, a uint40 (checked above), so the cast is exact.
+        // _time() < the signer's activeUntil, a uint40 (checked above or by the registry): the cast is exact.
         _batches[gateway][header.batchSeq] = BatchSlot.pack(headerHash, uint40(_time()), BatchStatus.Submitted);
 
         _emitSubmitted(header, headerHash);

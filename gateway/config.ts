@@ -155,6 +155,12 @@ export const hookConfigSchema = z
       })
       .optional()
       .describe("pino logger (programmatic use only)."),
+    predecessors: z
+      .array(z.object({ account: address.transform((a) => getAddress(a)), store: z.string().min(1) }).strict())
+      .default([])
+      .describe(
+        "Key succession: retired keys this key succeeds (GatewayRegistry.succeed), each { account, store } with its durable store; before serving under its own key the hook settles each account to its end, in order, signing as this key.",
+      ),
     submit: z
       .boolean()
       .default(true)

@@ -1,8 +1,13 @@
 /**
  * Crash injection for the crash-safety tests: `PROOFPATH_CRASH_AT=label:n` makes the process SIGKILL
- * itself the n-th time (default 1st) it passes `crashPoint(label)`. A no-op when the variable is unset.
+ * itself the n-th time (default 1st) it passes `crashPoint(label)`. With `PROOFPATH_CRASH_ARMED_BY=file`
+ * only passes while that file exists count (the succession test arms a successor once it serves under
+ * its own key; worker threads see the same file). A no-op when the variable is unset.
  */
+import { existsSync } from "node:fs";
+
 const spec = process.env.PROOFPATH_CRASH_AT;
+const armedBy = process.env.PROOFPATH_CRASH_ARMED_BY;
 const [target, nth] = spec ? [spec.split(":")[0], Number(spec.split(":")[1] ?? "1")] : [undefined, 0];
 let hits = 0;
 
@@ -17,6 +22,7 @@ export type CrashLabel =
 
 export function crashPoint(label: CrashLabel): void {
   if (label !== target) return;
+  if (armedBy && !existsSync(armedBy)) return;
   if (++hits >= nth) {
     process.stderr.write(`crash injected at ${label}:${hits}\n`);
     process.kill(process.pid, "SIGKILL");

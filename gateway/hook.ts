@@ -27,6 +27,7 @@ import { GatewayConfigError, NotDurableError, ReconcileError } from "./errors.js
 import { treeFromNodes, type MerkleTree } from "../sdk/merkle.js";
 import type { BatchHeader } from "../sdk/types.js";
 import { toJson } from "./json.js";
+import { SUCCESSOR_META, settlePredecessor, type SuccessionResult } from "./succession.js";
 import { gatewayRegistryAbi, proofSettlementAbi } from "../sdk/abis.js";
 
 export type { Call, Recorded } from "./record/recorder.js";
@@ -62,6 +63,8 @@ export interface SettlementHook {
   readonly domain: SettlementDomain;
   readonly metrics: HookMetrics;
   readonly log: Logger;
+  /** The predecessors' accounts this hook settled to their end before it started (key succession). */
+  readonly succeeded: readonly SuccessionResult[];
   /** Records one served call. Synchronous; throws InvalidCallError (allocating nothing) on bad input. */
   record(call: Call): Recorded;
   /** Group-commits now and seals everything queued (instead of waiting for size/age). */
@@ -76,6 +79,11 @@ export interface SettlementHook {
    */
   receiptSignature(r: StoredReceipt): Promise<string>;
   batch(batchSeq: number): BatchView | undefined;
+  /**
+   * A batch of a predecessor's account this hook settled (key succession), as `/batches/:n` gives
+   * its own: what validators fetch at the daURI `…/predecessors/:account/batches/:n`.
+   */
+  predecessorBatch(account: string, batchSeq: number): (BatchView & { gateway: Address }) | undefined;
   /**
    * `/batches/:n` as bytes, in two parts: `head` (header, signature, status, tx; small, made per
    * request) and `receipts` (the JSON array of every receipt; immutable once sealed, built once on
@@ -99,6 +107,23 @@ function statusOf(b: Pick<BatchRow, "status">): ReceiptStatus {
   if (b.status === "confirmed") return "confirmed";
   if (b.status === "submitted" || b.status === "included") return "submitted";
   return "sealed";
+}
+
+/** A stored batch with its receipts (the hook's own, or a predecessor's). */
+function batchView(store: Store, batchSeq: number): BatchView | undefined {
+  if (!Number.isSafeInteger(batchSeq) || batchSeq < 0) return undefined;
+  const b = store.batch(batchSeq);
+  if (!b) return undefined;
+  const recs = store.records(b.firstSeq, b.count);
+  const receipts: StoredReceipt[] = new Array(b.count);
+  for (let i = 0; i < b.count; i++) receipts[i] = decodeRecord(recs, i, b.firstSeq);
+  return {
+    header: parseHeader(b.header),
+    signature: b.signature,
+    status: statusOf(b),
+    receipts,
+    ...(b.txHash ? { tx: { hash: b.txHash, blockNumber: b.blockNumber, blockHash: b.blockHash } } : {}),
+  };
 }
 
 async function withRetry<T>(
@@ -135,8 +160,37 @@ export async function createSettlementHook(
   const chainId = cfg.chainId ?? (await withRetry("eth_chainId", log, () => client.getChainId(), cfg.retry));
   const domain = settlementDomain(chainId, cfg.settlement);
 
+  // Key succession: the retired keys' accounts are finished first (one relayer, one nonce sequence).
+  const succeeded: SuccessionResult[] = [];
+  for (const p of cfg.predecessors) {
+    succeeded.push(
+      await settlePredecessor(p, {
+        cfg,
+        client,
+        chainId,
+        domain,
+        log,
+        retry: (what, fn) => withRetry(what, log, fn, cfg.retry),
+      }),
+    );
+  }
+
+  // Their stores stay open read-only for validators (the settled batches' daURI points here).
+  const predecessorStores = new Map(
+    cfg.predecessors.map((p) => [p.account.toLowerCase(), new Store(p.store, cfg.synchronous)] as const),
+  );
+
   const store = new Store(cfg.store, cfg.synchronous);
   const owner = store.getMeta("gateway");
+  const successor = store.getMeta(SUCCESSOR_META);
+  if (successor) {
+    store.close();
+    throw new GatewayConfigError({
+      field: "store",
+      name: configFieldName(["store"], opts.names),
+      reason: `${cfg.store} was taken over by ${successor}: gateway ${gateway} is retired`,
+    });
+  }
   const where = store.getMeta("settlement");
   if (owner && owner !== gateway) {
     store.close();
@@ -350,6 +404,7 @@ export async function createSettlementHook(
     domain,
     metrics,
     log,
+    succeeded,
     record: (call) => recorder.record(call),
 
     async flush() {
@@ -414,19 +469,13 @@ export async function createSettlementHook(
     },
 
     batch(batchSeq) {
-      if (!Number.isSafeInteger(batchSeq) || batchSeq < 0) return undefined;
-      const b = store.batch(batchSeq);
-      if (!b) return undefined;
-      const recs = store.records(b.firstSeq, b.count);
-      const receipts: StoredReceipt[] = new Array(b.count);
-      for (let i = 0; i < b.count; i++) receipts[i] = decodeRecord(recs, i, b.firstSeq);
-      return {
-        header: parseHeader(b.header),
-        signature: b.signature,
-        status: statusOf(b),
-        receipts,
-        ...(b.txHash ? { tx: { hash: b.txHash, blockNumber: b.blockNumber, blockHash: b.blockHash } } : {}),
-      };
+      return batchView(store, batchSeq);
+    },
+
+    predecessorBatch(account, batchSeq) {
+      const s = predecessorStores.get(account.toLowerCase());
+      const view = s && batchView(s, batchSeq);
+      return view && { gateway: view.header.gateway, ...view };
     },
 
     async batchBody(batchSeq) {
@@ -524,6 +573,7 @@ export async function createSettlementHook(
       await trees.close();
       await committer.close();
       store.close();
+      for (const s of predecessorStores.values()) s.close();
     },
   };
   return hook;

@@ -21,11 +21,14 @@ export {
   approveEnclaveByValidators,
   reattestEnclave,
   registerEnclave,
+  succeedEnclave,
   type ApproveByValidatorsParams,
   type RegisterEnclaveParams,
+  type SucceedEnclaveParams,
 } from "./registration.js";
 export { AttestationHeartbeat, type HeartbeatOptions, type HeartbeatStatus } from "./attest/heartbeat.js";
 export { attestationNonce, nitridingAttestationSource, type AttestationSource } from "./attest/source.js";
+export { settlePredecessor, type Predecessor, type SuccessionResult } from "./succession.js";
 export {
   GatewayError,
   GatewayConfigError,

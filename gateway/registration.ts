@@ -246,3 +246,30 @@ export async function approveEnclaveByValidators(pub: PublicClient, p: ApproveBy
     sigs,
   ]);
 }
+
+export interface SucceedEnclaveParams {
+  deployment: Pick<Deployment, "contracts">;
+  /** The operator of both keys (it stays liable for the predecessor's batches). */
+  operator: Wallet;
+  /** The dead key: retired by this call. */
+  predecessor: Address;
+  /** The registered key (approved before or after) that settles the predecessor's account from now on. */
+  successor: Address;
+}
+
+/**
+ * Key succession: `GatewayRegistry.succeed(predecessor, successor)`. The successor's hook then gets
+ * `predecessors: [{ account: predecessor, store }]` and settles the account to its end. Skipped when
+ * `successor` already succeeds `predecessor`.
+ */
+export async function succeedEnclave(pub: PublicClient, p: SucceedEnclaveParams): Promise<void> {
+  const registry = p.deployment.contracts.GatewayRegistry;
+  const current = (await pub.readContract({
+    address: registry,
+    abi: gatewayRegistryAbi,
+    functionName: "successorOf",
+    args: [p.predecessor],
+  })) as Address;
+  if (current.toLowerCase() === p.successor.toLowerCase()) return;
+  await write(pub, p.operator, registry, gatewayRegistryAbi, "succeed", [p.predecessor, p.successor]);
+}

@@ -32,7 +32,7 @@ Commands:
   verify-receipt <file|->     Check your call's enclave-signed receipt against the chain
   gateway-sidecar             Run the settlement hook as a local HTTP service (POST /record)
   validator <command>         Operator: join | exit | withdraw | claim | status (a validator's stake)
-  enclave <command>           Operator: status | deposit | withdraw (an enclave key's fee balance)
+  enclave <command>           Operator: status | deposit | withdraw | succeed (fee balance, key succession)
   governance <command>        Governance: queue | execute | status (calls through the Timelock)
   config <role> [--check]     Every config field of a role (gateway, validator, relay, indexer, deploy), or check them
 

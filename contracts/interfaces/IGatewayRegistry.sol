@@ -88,6 +88,14 @@ interface IGatewayRegistry is IERC5267 {
     /// @notice Thrown when there is no bond to request or no requested bond to take.
     /// @param key the enclave key
     error RegistryNoBondWithdrawal(address key);
+    /// @notice Thrown when a retired key (one that was succeeded) is to be approved again.
+    /// @param key the retired key
+    error RegistryEnclaveRetired(address key);
+    /// @notice Thrown when `successor` may not take over `predecessor`'s account: it is the predecessor
+    /// itself or already retired, or the account's current successor is itself still unretired.
+    /// @param predecessor the key whose account is handed on
+    /// @param successor the proposed successor
+    error RegistryInvalidSuccessor(address predecessor, address successor);
     /// @notice Thrown when a settlement-only function is called by anyone else.
     /// @param caller the caller
     error RegistryOnlySettlement(address caller);
@@ -138,6 +146,11 @@ interface IGatewayRegistry is IERC5267 {
     /// outstanding approvals are void.
     /// @param key the enclave key
     event EnclaveDeactivated(address indexed key);
+    /// @notice Emitted when `successor` takes over signing for `predecessor`'s account.
+    /// @param predecessor the retired key whose account is handed on
+    /// @param successor the key that signs the account's batches from now on
+    /// @param previous the account's previous (retired) successor, 0 when the predecessor itself signed
+    event EnclaveSucceeded(address indexed predecessor, address indexed successor, address previous);
     /// @notice `amount` OPG was added to `key`'s bond.
     /// @param key the enclave key
     /// @param amount OPG added
@@ -248,6 +261,16 @@ interface IGatewayRegistry is IERC5267 {
     /// @notice Operator retires a key at once; outstanding approvals are void.
     /// @param key the enclave key
     function deactivate(address key) external;
+    /// @notice Operator hands `predecessor`'s account (its callSeqs, batches, fee balance) to `successor`,
+    /// a key of the same operator, after the predecessor's enclave died: the successor settles the
+    /// predecessor's durable receipts in its callSeq sequence, signing as itself. The predecessor is
+    /// retired (deactivated now, never approved again), so one account never has two signers. An account
+    /// whose successor died too is handed on again, once that successor was itself succeeded (retired).
+    /// The predecessor's bond stays liable for every batch of its account; requesting it back ends the
+    /// succession (see `signsFor`).
+    /// @param predecessor the dead key (not slashed, no bond withdrawal requested)
+    /// @param successor a registered, unslashed, unretired key of the same operator
+    function succeed(address predecessor, address successor) external;
     /// @notice Anyone tops up a key's bond (not a slashed key's).
     /// @param key the enclave key
     /// @param amount OPG pulled from the caller
@@ -288,6 +311,17 @@ interface IGatewayRegistry is IERC5267 {
     /// @param key the enclave key
     /// @return true when approved, not expired, and its measurement is allowed
     function isActive(address key) external view returns (bool);
+    /// @notice The key that signs for `key`'s account instead of it (0 when none: `key` is not retired).
+    /// @param key the enclave key
+    /// @return the successor
+    function successorOf(address key) external view returns (address);
+    /// @notice Whether `signer` may sign batches for `account` as its successor now: it is the account's
+    /// successor and active, and the account's key is not slashed, its bond not being withdrawn and
+    /// its measurement still allowed. (ProofSettlement asks only when a header's signer is not its gateway.)
+    /// @param account the predecessor key whose account a batch settles
+    /// @param signer the key that signed the batch header
+    /// @return true when the signature counts as the account's
+    function signsFor(address account, address signer) external view returns (bool);
     /// @notice Everything the registry holds on `key`.
     /// @param key the enclave key
     /// @return the record

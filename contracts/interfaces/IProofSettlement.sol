@@ -71,7 +71,8 @@ interface IProofSettlement is IERC5267 {
     /// @param expected the fee the schedule asks
     /// @param got the header's fee
     error SettlementFeeMismatch(uint256 expected, uint256 got);
-    /// @notice Thrown when the enclave signature does not recover to the header's gateway.
+    /// @notice Thrown when the enclave signature recovers neither to the header's gateway nor to the
+    /// gateway's active successor (`IGatewayRegistry.signsFor`).
     /// @dev A malformed or high-s signature reverts with OpenZeppelin's `ECDSA` errors instead.
     /// @param gateway the header's gateway
     /// @param recovered the address the signature recovers to
@@ -322,10 +323,11 @@ interface IProofSettlement is IERC5267 {
 
     // ---------------------------------------------------------------- lifecycle
 
-    /// @notice Settles a batch header signed by the enclave key `header.gateway`. Anyone may relay.
-    /// Checks: key active, `batchSeq`/`firstCallSeq` are the gateway's next ones (gap-free, each callSeq
-    /// settled once), 1 <= count <= max, usage sorted and not above count, fee equals the schedule,
-    /// balance covers it, and the EIP-712 signature (low-s) is the gateway's.
+    /// @notice Settles a batch header signed by the enclave key `header.gateway`, or, once that key was
+    /// retired by key succession, by its active successor (`IGatewayRegistry.signsFor`). Anyone may relay.
+    /// Checks: the EIP-712 signature (low-s) is the gateway's and the gateway active, or the successor's,
+    /// `batchSeq`/`firstCallSeq` are the gateway's next ones (gap-free, each callSeq settled once),
+    /// 1 <= count <= max, usage sorted and not above count, fee equals the schedule, balance covers it.
     /// @param header the batch header
     /// @param enclaveSig the enclave key's signature over `headerDigest(header)`
     function submitBatch(BatchHeader calldata header, CompactSignature calldata enclaveSig) external;

@@ -105,6 +105,7 @@ export function createHookApp(
   app.use("/batches/*", publicRead);
   app.use("*", limiter.middleware());
   app.use("/batches/*", batchLimiter.middleware());
+  app.use("/predecessors/*", batchLimiter.middleware());
 
   app.get("/receipts/:callSeq", async (c) => {
     const seq = parseId(c, "callSeq");
@@ -144,6 +145,17 @@ export function createHookApp(
       "content-type": "application/json",
       "content-length": String(size),
     });
+  });
+
+  // Batches this hook settled for a predecessor's account (key succession): their header's daURI.
+  app.get("/predecessors/:account/batches/:batchSeq", (c) => {
+    const seq = parseId(c, "batchSeq");
+    if (typeof seq !== "number") return seq;
+    const account = c.req.param("account");
+    const b = hook.predecessorBatch(account, seq);
+    if (!b)
+      return c.json({ error: "not_found", message: `no batch ${seq} of predecessor ${account.slice(0, 42)}` }, 404);
+    return c.json(jsonSafe(b) as object, 200);
   });
 
   app.get("/metrics", async (c) => {

@@ -1,7 +1,8 @@
 /**
- * `proofpath enclave register | approve | reattest | status | deposit | withdraw`: an enclave key's
- * registry record (registration with the key's proof of possession, validator approval, fresh
- * attestation documents) and its fee balance on ProofSettlement.
+ * `proofpath enclave register | approve | reattest | succeed | status | deposit | withdraw`: an
+ * enclave key's registry record (registration with the key's proof of possession, validator approval,
+ * fresh attestation documents, succession: a dead key's account handed to a new key of the same
+ * operator) and its fee balance on ProofSettlement.
  */
 import { readFileSync } from "node:fs";
 import { keccak256, type Abi, type Address, type Hex } from "viem";
@@ -52,6 +53,11 @@ Commands:
                                      balance now and unlocks after the withdrawal delay
   withdraw <key> [--to <addr>]       Without --amount: ProofSettlement.withdraw(key, to), the unlocked
                                      pending withdrawal (default to: the signer)
+  succeed <dead-key> --successor <key>
+                                     GatewayRegistry.succeed(dead-key, key): retires the dead key for
+                                     good and lets the successor (same operator, approved) settle the
+                                     dead key's account; start the successor's hook with
+                                     predecessors: [{ account: dead-key, store }]
 
 ${COMMON_OPTIONS_HELP}
 `;
@@ -263,6 +269,26 @@ async function withdraw(args: string[]): Promise<number> {
   );
 }
 
+async function succeed(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(args, { successor: { type: "string" } });
+  if (values.help) return help();
+  const key = keyArg(positionals);
+  const successor = addressArg(values.successor, "--successor");
+  const ctx = await connect(values);
+  const me = requireAccount(ctx);
+  return execute(
+    ctx,
+    me,
+    [
+      plan("GatewayRegistry", ctx.deployment.contracts.GatewayRegistry, gatewayRegistryAbi as Abi, "succeed", [
+        key,
+        successor,
+      ]),
+    ],
+    `retire enclave ${key}; ${successor} settles its account`,
+  );
+}
+
 async function status(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand(args, {});
   if (values.help) return help();
@@ -270,7 +296,7 @@ async function status(args: string[]): Promise<number> {
   if (values["dry-run"]) throw new UsageError("status sends nothing: --dry-run does not apply");
   const ctx = await connect(values);
   const { GatewayRegistry: registry, ProofSettlement: settlement } = ctx.deployment.contracts;
-  const [record, balance, pending, openBatches] = await Promise.all([
+  const [record, balance, pending, openBatches, successor] = await Promise.all([
     ctx.pub.readContract({
       address: registry,
       abi: gatewayRegistryAbi,
@@ -305,6 +331,12 @@ async function status(args: string[]): Promise<number> {
       functionName: "openBatches",
       args: [key],
     }) as Promise<bigint>,
+    ctx.pub.readContract({
+      address: registry,
+      abi: gatewayRegistryAbi,
+      functionName: "successorOf",
+      args: [key],
+    }) as Promise<Address>,
   ]);
   const registered = record.operator !== "0x0000000000000000000000000000000000000000";
   const now = (await ctx.pub.getBlock({ blockTag: "latest" })).timestamp;
@@ -312,9 +344,11 @@ async function status(args: string[]): Promise<number> {
     ? "NotRegistered"
     : record.slashed
       ? "Slashed"
-      : record.activeUntil > now
-        ? "Active"
-        : "Inactive";
+      : successor !== "0x0000000000000000000000000000000000000000"
+        ? "Retired"
+        : record.activeUntil > now
+          ? "Active"
+          : "Inactive";
   const body = {
     key,
     state,
@@ -322,6 +356,7 @@ async function status(args: string[]): Promise<number> {
     balance,
     pendingWithdrawal: { amount: pending[0], unlockAt: pending[1] },
     openBatches,
+    successor,
   };
   if (ctx.json) process.stdout.write(`${toJson(body)}\n`);
   else {
@@ -337,6 +372,7 @@ async function status(args: string[]): Promise<number> {
         `  fee balance   ${opg(balance)}`,
         `  withdrawal    ${pending[0] === 0n ? "none pending" : `${opg(pending[0])}, unlocks ${when(pending[1])}`}`,
         `  open batches  ${openBatches}`,
+        ...(state === "Retired" ? [`  successor     ${successor} (signs for this account)`] : []),
       ].join("\n")}\n`,
     );
   }
@@ -349,5 +385,5 @@ function help(): number {
 }
 
 export function enclaveCommand(args: string[]): Promise<number> {
-  return runGroup("enclave", ENCLAVE_HELP, { register, approve, reattest, status, deposit, withdraw }, args);
+  return runGroup("enclave", ENCLAVE_HELP, { register, approve, reattest, succeed, status, deposit, withdraw }, args);
 }

@@ -10,6 +10,7 @@ import path from "node:path";
 import { keccak256, toHex, type Hex } from "viem";
 import { startDevChain, type DevChain } from "../../tools/devchain.js";
 import { deployDevNet, type DevNet } from "../../tools/devnet.js";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { models, recordCalls, testHook } from "./helpers/hookRun.js";
 import { newLedger } from "./helpers/verify.js";
 import {
@@ -20,6 +21,8 @@ import {
   type SettlementHook,
 } from "../../gateway/index.js";
 import { proofSettlementAbi } from "../../sdk/abis.js";
+import { Store } from "../../gateway/store.js";
+import { SUCCESSOR_META } from "../../gateway/succession.js";
 import { batchHeaderSchema } from "../../sdk/types.js";
 import { buildTree, verifyProof } from "../../sdk/merkle.js";
 import { receiptLeaf } from "../../sdk/hashing.js";
@@ -107,6 +110,38 @@ describe("gateway hook (real chain)", function () {
           settlement: pp.settlement,
         }),
         (e: unknown) => e instanceof GatewayConfigError && e.field === "store",
+      );
+    });
+
+    it("test_config_storeTakenOverBySuccessor_retiredKeyRefused_reverts", async () => {
+      // A successor fenced this store (key succession): the retired key's hook must not record into it.
+      const file = path.join(dir, "retired.db");
+      const s = new Store(file, "normal");
+      s.setMeta(SUCCESSOR_META, "0x000000000000000000000000000000000000bEEF");
+      s.close();
+      await assert.rejects(
+        testHook({ store: file, enclaveKey: pp.enclaveKey, rpcUrl: anvil.url, settlement: pp.settlement }),
+        (e: unknown) => e instanceof GatewayConfigError && e.field === "store" && /taken over/.test(e.message),
+      );
+    });
+
+    it("test_config_predecessorNotSucceeded_keyMayNotSignForIt_reverts", async () => {
+      // A dead key's store with callSeqs reserved, but no GatewayRegistry.succeed naming this key.
+      const dead = privateKeyToAccount(generatePrivateKey()).address;
+      const file = path.join(dir, "dead.db");
+      const s = new Store(file, "normal");
+      s.setMeta("gateway", dead);
+      s.raiseReservation(16);
+      s.close();
+      await assert.rejects(
+        testHook({
+          store: path.join(dir, "successor.db"),
+          enclaveKey: generatePrivateKey(),
+          rpcUrl: anvil.url,
+          settlement: pp.settlement,
+          predecessors: [{ account: dead, store: file }],
+        }),
+        (e: unknown) => e instanceof GatewayConfigError && e.field === "predecessors" && /may not sign/.test(e.message),
       );
     });
   });

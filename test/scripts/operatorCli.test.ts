@@ -207,6 +207,39 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     assert.match(locked.stderr, /SettlementWithdrawalLocked/);
   });
 
+  it("enclave succeed: only the operator retires a dead key for its successor; status shows Retired", async () => {
+    const ownerClients = devClients(chain, 0);
+    const operator = devClients(chain, 6);
+    const validators = [1, 2, 3].map((i) => privateKeyToAccount(devPrivateKey(i)));
+    const [dead, successor] = [10, 11].map((i) => privateKeyToAccount(devPrivateKey(i)));
+    for (const enclave of [dead!, successor!])
+      await registerEnclave(ownerClients.publicClient as never, {
+        deployment: d,
+        owner: ownerClients.walletClient,
+        operator: operator.walletClient,
+        enclave,
+        validators,
+        deposit: parseUnits("1", 18),
+      });
+    const args = ["enclave", "succeed", dead!.address, "--successor", successor!.address];
+    const stranger = await cli(args, { ...env, PROOFPATH_PRIVATE_KEY: devPrivateKey(0) });
+    assert.equal(stranger.code, 1);
+    assert.match(stranger.stderr, /RegistryNotOperator/);
+    const asOperator = { ...env, PROOFPATH_PRIVATE_KEY: devPrivateKey(6) };
+    const dry = await cli([...args, "--dry-run", "--json"], asOperator);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /succeed/);
+    const done = await cli(args, asOperator);
+    assert.equal(done.code, 0, done.stderr);
+    const st = json<{ state: string; successor: Address }>(
+      await cli(["enclave", "status", dead!.address, "--json"], env),
+    );
+    assert.equal(st.state, "Retired");
+    assert.equal(st.successor, successor!.address);
+    const missing = await cli(["enclave", "succeed", dead!.address], asOperator);
+    assert.equal(missing.code, 2);
+  });
+
   it("governance: queue setFeeRate through the Timelock, execute refused early, executed after the delay", async () => {
     const { walletClient, publicClient } = devClients(chain, 0);
     const { abi, bytecode } = loadArtifact("Timelock");

@@ -14,6 +14,10 @@ export interface ChildRun {
   requestHashes: Map<number, string>;
   /** Highest callSeq returned so far (-1 before any). */
   maxReturned: number;
+  /** Highest callSeq reported durable so far (-1 before any). */
+  maxDurable: number;
+  /** Predecessor accounts the child settled to their end before serving (key succession, `S` lines). */
+  succeeded: { account: string; settledEnd: number; voided: number; signed: number }[];
   /** The child's HTTP port once it serves (SERVE=1). */
   port: number | undefined;
   done: boolean;
@@ -51,6 +55,8 @@ export function runChild(env: Record<string, string>): ChildRun {
     durable: new Set(),
     requestHashes: new Map(),
     maxReturned: -1,
+    maxDurable: -1,
+    succeeded: [],
     port: undefined,
     done: false,
     stderr: "",
@@ -83,8 +89,19 @@ export function runChild(env: Record<string, string>): ChildRun {
         run.returned.set(seq, digest!);
         if (requestHash) run.requestHashes.set(seq, requestHash);
         if (seq > run.maxReturned) run.maxReturned = seq;
-      } else if (line.startsWith("D ")) run.durable.add(Number(line.slice(2)));
-      else if (line.startsWith("L ")) run.port = Number(line.slice(2));
+      } else if (line.startsWith("D ")) {
+        const seq = Number(line.slice(2));
+        run.durable.add(seq);
+        if (seq > run.maxDurable) run.maxDurable = seq;
+      } else if (line.startsWith("S ")) {
+        const [, account, end, voided, signed] = line.split(" ");
+        run.succeeded.push({
+          account: account!,
+          settledEnd: Number(end),
+          voided: Number(voided),
+          signed: Number(signed),
+        });
+      } else if (line.startsWith("L ")) run.port = Number(line.slice(2));
       else if (line === "DONE") run.done = true;
       else run.log = `${run.log + line}\n`.slice(-20_000);
     }

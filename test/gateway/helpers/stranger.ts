@@ -45,17 +45,22 @@ export class Stranger {
   readonly paths = new Set<string>();
   private lastBatch = 0;
 
-  /** Polls `run` with `clients` concurrent clients until the returned function is called. */
-  watch(run: ChildRun, clients = 3): () => Promise<void> {
+  /**
+   * Polls `run` with `clients` concurrent clients until the returned function is called; `users`
+   * more clients ask only for recent receipts already reported durable, as users collecting the
+   * signatures of their answers would (each of those is handed a signature).
+   */
+  watch(run: ChildRun, clients = 3, users = 0): () => Promise<void> {
     let on = true;
-    const loops = Array.from({ length: clients }, () => this.loop(run, () => on));
+    const loops = Array.from({ length: clients + users }, (_, i) => this.loop(run, () => on, i >= clients));
     return async () => {
       on = false;
       await Promise.all(loops);
     };
   }
 
-  private pick(run: ChildRun): string {
+  private pick(run: ChildRun, user: boolean): string {
+    if (user) return `/da/receipts/${Math.max(0, run.maxDurable - Math.floor(Math.random() * 64))}`;
     const max = run.maxReturned;
     const r = Math.random();
     const near = Math.max(0, max - Math.floor(Math.random() * 4) + (Math.random() < 0.2 ? 1 : 0));
@@ -70,14 +75,14 @@ export class Stranger {
     return ["/da/health", "/da/metrics", "/health", "/ohttp-keys"][Math.floor(Math.random() * 4)]!;
   }
 
-  private async loop(run: ChildRun, on: () => boolean): Promise<void> {
+  private async loop(run: ChildRun, on: () => boolean, user = false): Promise<void> {
     while (on()) {
       const port = run.port;
       if (port === undefined || run.maxReturned < 0 || run.proc.exitCode !== null || run.proc.signalCode !== null) {
         await delay(5); // pacing: the child is down or not listening yet
         continue;
       }
-      const p = this.pick(run);
+      const p = this.pick(run, user);
       this.paths.add(p.replace(/\/(0x)?[0-9a-f]+$/, "/:id"));
       try {
         const res = await fetch(`http://127.0.0.1:${port}${p}`, { signal: AbortSignal.timeout(2_000) });
