@@ -104,7 +104,7 @@ export async function deployWithIgnition(o: IgnitionDeployOptions): Promise<Depl
   await connection.ignition.deploy(
     proofpathModule({ deployToken: o.deployToken, treasuryIsTimelock: o.treasuryIsTimelock }),
     {
-      parameters: { [MODULE_ID]: { ...o.parameters, settlement: settlement.address } as never },
+      parameters: { [MODULE_ID]: { ...o.parameters, settlement: settlement.address } },
       deploymentId: o.deploymentId,
       displayUi: true,
     },

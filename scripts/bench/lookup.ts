@@ -13,12 +13,11 @@ import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { Hono } from "hono";
 import { Pool } from "undici";
-import { createPublicClient, createWalletClient, http, keccak256, toHex, type Hex } from "viem";
-import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
-import { foundry } from "viem/chains";
+import { keccak256, toHex, type Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createHookApp, createSettlementHook, listen, registerEnclave } from "../../gateway/index.js";
 import { startPonder } from "../../indexer/harness/ponder.js";
-import { freePort, startDevChain } from "../../tools/devchain.js";
+import { devClients, freePort, startDevChain } from "../../tools/devchain.js";
 import { waitFor } from "../../tools/waitFor.js";
 import { startPostgres } from "../../indexer/harness/postgres.js";
 import { writeDeployment } from "../../sdk/deployment.js";
@@ -38,21 +37,16 @@ async function main(): Promise<void> {
   const anvil = await startDevChain({ blockTime: 1 });
   const stops: (() => Promise<unknown> | unknown)[] = [() => anvil.stop()];
   try {
-    const pub = createPublicClient({ chain: foundry, transport: http(anvil.url) });
-    const owner = createWalletClient({
-      chain: foundry,
-      transport: http(anvil.url),
-      account: mnemonicToAccount("test test test test test test test test test test test junk"),
-    });
+    const { publicClient: pub, walletClient: owner } = devClients(anvil, 0);
     const validators = [0, 1, 2].map(() => privateKeyToAccount(generatePrivateKey()));
-    const deployment = await deployProofpath(owner, pub as never, {
+    const deployment = await deployProofpath(owner, pub, {
       ...localDeployDefaults,
       validators: validators.map((v) => v.address),
       quorum: 2,
     });
     const enclaveKey = generatePrivateKey();
     const key = privateKeyToAccount(enclaveKey);
-    await registerEnclave(pub as never, { deployment, owner, enclave: key, validators });
+    await registerEnclave(pub, { deployment, owner, enclave: key, validators });
     const dir = mkdtempSync(path.join(tmpdir(), "proofpath-bench-lookup-"));
     const file = path.join(dir, "deployment.json");
     writeDeployment(file, deployment);

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  type BaseError,
   createPublicClient,
   HttpRequestError,
   http,
@@ -50,7 +51,7 @@ describe("a refused broadcast, classified from a real node's answers", function 
     dev = await startDevChain();
     client = createPublicClient({ chain: dev.chain, transport: http(dev.rpcUrl, { retryCount: 0 }) }) as PublicClient;
     // Transactions stay pending until the test mines them.
-    await client.request({ method: "evm_setAutomine" as never, params: [false] as never });
+    await dev.test.setAutomine(false);
   });
   after(async () => {
     await dev?.stop();
@@ -64,10 +65,10 @@ describe("a refused broadcast, classified from a real node's answers", function 
     // node's copy of our own transaction decides, not the words.
     assert.ok(pending);
     assert.ok(
-      getTransactionError(pending.error as never, { account, nonce: 0 }).walk((x) => x instanceof NonceTooLowError),
+      getTransactionError(pending.error as BaseError, { account, nonce: 0 }).walk((x) => x instanceof NonceTooLowError),
     );
     assert.equal(pending.refusal, "ours");
-    await client.request({ method: "evm_mine" as never, params: [] as never });
+    await dev.test.mine({ blocks: 1 });
     assert.equal((await broadcast(raw, 0))?.refusal, "ours", "mined: 'nonce too low', still ours");
   });
 
@@ -84,7 +85,7 @@ describe("a refused broadcast, classified from a real node's answers", function 
     const r = await broadcast(await sign(nonce, parseGwei("10"), "0x0000000000000000000000000000000000000002"), nonce);
     assert.ok(r);
     assert.equal(r.refusal, "replace");
-    await client.request({ method: "evm_mine" as never, params: [] as never });
+    await dev.test.mine({ blocks: 1 });
   });
 
   it("test_broadcast_feeCapBelowBaseFee_isReplace", async () => {

@@ -34,6 +34,7 @@ import {
   freePort,
   root,
   startAnvil,
+  type SettlementCall,
   type Anvil,
   type Proofpath,
 } from "../gateway/helpers/chain.js";
@@ -80,14 +81,14 @@ describe("dashboard: verify page, request-hash lookup, token-holder view (headle
     assert.equal(res.status, 200);
     return (await res.json()) as Record<string, unknown>;
   }
-  async function send(functionName: string, args: unknown[]): Promise<void> {
+  async function send(...[functionName, args]: SettlementCall): Promise<void> {
     const wallet = createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(2) });
     const hash = await wallet.writeContract({
       address: pp.settlement,
       abi: proofSettlementAbi,
       functionName,
       args,
-    } as never);
+    } as Parameters<typeof wallet.writeContract>[0]); // a (function, args) pair checked by SettlementCall
     assert.equal(
       (await anvil.client.waitForTransactionReceipt({ hash })).status,
       "success",
@@ -134,11 +135,8 @@ describe("dashboard: verify page, request-hash lookup, token-holder view (headle
     await send("attest", [[{ gateway: h0.gateway, batchSeq: h0.batchSeq, headerHash }], sigs]);
     const rc = createReadClient({ client: anvil.client, deployment: pp.deployment });
     const onchain = await rc.batch(h0.gateway, h0.batchSeq);
-    await anvil.client.request({
-      method: "evm_increaseTime" as never,
-      params: [Number(onchain.windowEnd - onchain.since) + 1] as never,
-    });
-    await anvil.client.request({ method: "evm_mine" as never, params: [] as never });
+    await anvil.test.increaseTime({ seconds: Number(onchain.windowEnd - onchain.since) + 1 });
+    await anvil.test.mine({ blocks: 1 });
     await send("finalize", [[h0], await rc.attesters(onchain.attestationId)]);
     assert.equal((await rc.batch(h0.gateway, h0.batchSeq)).status, "Finalized");
 

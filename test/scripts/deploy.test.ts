@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createPublicClient, getAddress, http, parseAbi, type Address } from "viem";
+import { opgTokenAbi } from "../../sdk/abis.js";
 import { readDeployment } from "../../sdk/deployment.js";
 import { loadArtifact } from "../../tools/artifacts.js";
 import { devClients, devPrivateKey, startDevChain, type DevChain } from "../../tools/devchain.js";
@@ -203,12 +204,11 @@ describe("npm run deploy (scripts/deploy.ts)", function () {
   it("test_realChainDeploy_keyFromEncryptedKeystore_deploysAndRecordsProvenance", async () => {
     // chain is the 8453 anvil of the previous test; the OPG token is deployed on it here.
     const { walletClient, publicClient } = devClients(chain!, 0);
-    const { abi, bytecode } = loadArtifact("OPGToken");
     const hash = await walletClient.deployContract({
-      abi,
-      bytecode,
+      abi: opgTokenAbi,
+      bytecode: loadArtifact("OPGToken").bytecode,
       args: [walletClient.account.address, 10n ** 27n],
-    } as never);
+    });
     const token = getAddress((await publicClient.waitForTransactionReceipt({ hash })).contractAddress!);
     const configHome = path.join(dir, "operator-config");
     const password = "correct-horse-battery";

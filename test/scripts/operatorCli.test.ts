@@ -213,7 +213,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     const validators = [1, 2, 3].map((i) => privateKeyToAccount(devPrivateKey(i)));
     const [dead, successor] = [10, 11].map((i) => privateKeyToAccount(devPrivateKey(i)));
     for (const enclave of [dead!, successor!])
-      await registerEnclave(ownerClients.publicClient as never, {
+      await registerEnclave(ownerClients.publicClient, {
         deployment: d,
         owner: ownerClients.walletClient,
         operator: operator.walletClient,

@@ -161,8 +161,8 @@ describe("enclave lifecycle: operator CLI and the attestation heartbeat", functi
       assert.equal(await heartbeat(key.address, source.url, 60).beat(), false);
       assert.equal(source.nonces.length, 0);
       // Chain time moves on; with activeUntil inside the margin, the running heartbeat renews.
-      await net.anvil.client.request({ method: "evm_increaseTime" as never, params: [120] as never });
-      await net.anvil.client.request({ method: "evm_mine" as never, params: [] as never });
+      await net.anvil.test.increaseTime({ seconds: 120 });
+      await net.anvil.test.mine({ blocks: 1 });
       const hb = heartbeat(key.address, source.url, 30 * 86_400).start();
       await until(() => hb.status.renewals >= 1, "a renewal");
       await hb.stop();
@@ -289,8 +289,8 @@ describe("enclave lifecycle: operator CLI and the attestation heartbeat", functi
     const stale = await cli(["enclave", "approve", key.address, "--document", file1, "--validators", urls], env);
     assert.equal(stale.code, 1, stale.stdout + stale.stderr);
     assert.match(stale.stderr, /0 of 2 validators approved/);
-    await net.anvil.client.request({ method: "evm_increaseTime" as never, params: [60] as never });
-    await net.anvil.client.request({ method: "evm_mine" as never, params: [] as never });
+    await net.anvil.test.increaseTime({ seconds: 60 });
+    await net.anvil.test.mine({ blocks: 1 });
     const again = await cli(["enclave", "approve", key.address, "--document", file2, "--validators", urls], env);
     assert.equal(again.code, 0, again.stderr);
     assert.ok((await enclaveOf(key.address)).activeUntil > first.activeUntil, "approved again, later");
