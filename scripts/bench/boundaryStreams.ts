@@ -123,7 +123,12 @@ export async function relayMemory(o: {
   body: (i: number) => string;
 }) {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(o.root, "gateway/ohttp/relayMain.ts")], {
-    env: { ...process.env, GATEWAY_URL: o.gatewayUrl, PORT: String(o.port), LOG_LEVEL: "warn" },
+    env: {
+      ...process.env,
+      PROOFPATH_RELAY_GATEWAY_URL: o.gatewayUrl,
+      PROOFPATH_RELAY_PORT: String(o.port),
+      PROOFPATH_RELAY_LOG_LEVEL: "warn",
+    },
     stdio: "ignore",
   });
   try {
