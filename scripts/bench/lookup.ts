@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     }
     await hook.flush();
     await hook.settled(600_000);
-    const head = await pub.getBlockNumber();
+    const head = await pub.getBlockNumber({ cacheTime: 0 }); // the client cached the number it saw while deploying
     log(`${CALLS} calls settled by the hook in batches of 1,000, head ${head}`);
 
     const postgres = await startPostgres();
