@@ -19,6 +19,7 @@ import schema, {
 import { and, asc, client, desc, eq, graphql, gt, gte, lt, lte, or, replaceBigInts, sql } from "ponder";
 import { keccak256, toHex } from "viem";
 import { loadIndexerConfig } from "../lib/config.js";
+import { emptyNetwork } from "../lib/store.js";
 import { quantileFromHistogram } from "../lib/latency.js";
 import { PERIODS } from "../lib/time.js";
 import { dashboard } from "./dashboard.js";
@@ -419,30 +420,7 @@ app.get(R.honoPath(R.routes.getNetworkStats.path), async (c) => {
 });
 
 function emptyTotals(): typeof network.$inferSelect {
-  return {
-    id: "network",
-    gateways: 0,
-    batchesSubmitted: 0,
-    batchesAttested: 0,
-    batchesFinalized: 0,
-    batchesRejected: 0,
-    callsSettled: 0n,
-    inputTokens: 0n,
-    outputTokens: 0n,
-    feesSubmitted: 0n,
-    feesPaid: 0n,
-    toValidators: 0n,
-    toTreasury: 0n,
-    burned: 0n,
-    refunded: 0n,
-    rewardsClaimed: 0n,
-    slashed: 0n,
-    bondPenalized: 0n,
-    stakeSlashed: 0n,
-    deposits: 0n,
-    latencySumMs: 0n,
-    latencyCount: 0,
-  };
+  return { ...emptyNetwork };
 }
 
 app.get(R.honoPath(R.routes.getNetworkActivity.path), async (c) => {

@@ -88,7 +88,8 @@ export async function getParams(db: Db): Promise<ProtocolParams> {
   return (await db.find(protocolParams, { id: PARAMS_ID })) ?? emptyParams;
 }
 
-const emptyNetwork = {
+/** The network totals row before any event (also what the API answers before the first one). */
+export const emptyNetwork = {
   id: NETWORK_ID,
   gateways: 0,
   batchesSubmitted: 0,
