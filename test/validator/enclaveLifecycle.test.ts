@@ -16,6 +16,7 @@ import pino from "pino";
 import { createWalletClient, http, keccak256, toHex, type Address, type Hex, type LocalAccount } from "viem";
 import { cli, cliJson } from "../helpers/cli.js";
 import { devPrivateKey } from "../../tools/devchain.js";
+import { waitFor } from "../../tools/waitFor.js";
 import { privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { gatewayRegistryAbi } from "../../sdk/abis.js";
@@ -50,14 +51,6 @@ async function nitriding(answer: (nonceHex: string) => Promise<{ status: number;
     nonces,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe("enclave lifecycle: operator CLI and the attestation heartbeat", function () {
@@ -164,7 +157,7 @@ describe("enclave lifecycle: operator CLI and the attestation heartbeat", functi
       await net.anvil.test.increaseTime({ seconds: 120 });
       await net.anvil.test.mine({ blocks: 1 });
       const hb = heartbeat(key.address, source.url, 30 * 86_400).start();
-      await until(() => hb.status.renewals >= 1, "a renewal");
+      await waitFor("a renewal", () => hb.status.renewals >= 1, 30_000, 50);
       await hb.stop();
       const after = await enclaveOf(key.address);
       assert.ok(after.activeUntil >= before.activeUntil + 120n, `${after.activeUntil} vs ${before.activeUntil}`);
@@ -187,7 +180,7 @@ describe("enclave lifecycle: operator CLI and the attestation heartbeat", functi
     }));
     try {
       const hb = heartbeat(key.address, source.url, 30 * 86_400).start();
-      await until(() => hb.status.failures >= 2, "two failed rounds");
+      await waitFor("two failed rounds", () => hb.status.failures >= 2, 30_000, 50);
       await hb.stop();
       assert.equal(hb.status.renewals, 0);
       assert.match(hb.status.lastError ?? "", /approv/i);
