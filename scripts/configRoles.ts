@@ -8,6 +8,7 @@ import { demoGatewayConfigRole } from "../gateway/demo/config.js";
 import { relayConfigRole } from "../gateway/ohttp/relayConfig.js";
 import { indexerConfigRole } from "../indexer/src/lib/config.js";
 import { validatorConfigRole } from "../validator/config.js";
+import { operatorConfigRole, verifyConfigRole } from "./cli/operatorConfig.js";
 import { deployConfigRole } from "./deploy/config.js";
 
 export const CONFIG_ROLES: readonly ConfigRole[] = [
@@ -17,4 +18,6 @@ export const CONFIG_ROLES: readonly ConfigRole[] = [
   relayConfigRole,
   indexerConfigRole,
   deployConfigRole,
+  operatorConfigRole,
+  verifyConfigRole,
 ] as ConfigRole[];

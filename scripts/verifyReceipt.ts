@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { createPublicClient, encodeFunctionData, http, type Address, type Hex, type PublicClient } from "viem";
 import { proofSettlementAbi } from "../sdk/abis.js";
 import { challengeCommitment, newSalt } from "../sdk/challenge.js";
+import { readConfig } from "../sdk/config.js";
 import { readDeployment, type Deployment } from "../sdk/deployment.js";
 import { hashReceipt } from "../sdk/hashing.js";
 import {
@@ -23,6 +24,7 @@ import {
 import { buildEquivocationProof } from "../validator/equivocation.js";
 import { BaseError } from "../sdk/errors.js";
 import { describeError, UsageError } from "./cliErrors.js";
+import { verifyConfigRole } from "./cli/operatorConfig.js";
 
 export const EXIT = VERDICT_EXIT;
 export type { Verdict };
@@ -36,8 +38,9 @@ with "receipt" and "receiptSignature", and optionally "header" and "proof": the 
 to GET /da/receipts/:callSeq, or the sidecar's POST /record?wait=durable answer, as they are.
 
 Options:
-  --rpc <url>              JSON-RPC endpoint (default: PROOFPATH_RPC_URL or http://127.0.0.1:8545)
-  --deployment <file>      Deployment file (default: PROOFPATH_DEPLOYMENT or deployments/local.json)
+  --rpc <url>              JSON-RPC endpoint (default: PROOFPATH_VERIFY_RPC_URL or http://127.0.0.1:8545)
+  --deployment <file>      Deployment file (default: PROOFPATH_VERIFY_DEPLOYMENT or deployments/local.json)
+  --config <file>          JSON file of the same fields (default: PROOFPATH_VERIFY_CONFIG)
   --da <url>               The gateway's DA base (e.g. https://gw.example/da), asked for the header
                            and proof when the input has none (the settled header itself always
                            comes from the chain)
@@ -223,6 +226,7 @@ export async function verifyReceiptCommand(args: string[]): Promise<number> {
     options: {
       rpc: { type: "string" },
       deployment: { type: "string" },
+      config: { type: "string" },
       da: { type: "string" },
       challenger: { type: "string" },
       salt: { type: "string" },
@@ -242,7 +246,11 @@ export async function verifyReceiptCommand(args: string[]): Promise<number> {
     throw new UsageError(`--salt expects 0x + 64 hex, got ${JSON.stringify(values.salt)}`);
   if (values.da !== undefined && !/^https?:\/\//.test(values.da))
     throw new UsageError(`--da expects an http(s) URL, got ${JSON.stringify(values.da)}`);
-  const deploymentFile = values.deployment ?? process.env.PROOFPATH_DEPLOYMENT ?? "deployments/local.json";
+  const { config } = readConfig(verifyConfigRole, {
+    file: values.config,
+    flags: { deployment: values.deployment, rpcUrl: values.rpc },
+  });
+  const deploymentFile = config.deployment;
   let deployment: Deployment;
   try {
     deployment = readDeployment(deploymentFile);
@@ -255,7 +263,7 @@ export async function verifyReceiptCommand(args: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError(`cannot read ${JSON.stringify(file)}: ${(e as Error).message}`);
   }
-  const rpc = values.rpc ?? process.env.PROOFPATH_RPC_URL ?? "http://127.0.0.1:8545";
+  const rpc = config.rpcUrl;
   let rep: Report;
   try {
     rep = await verifyReceipt(text, {

@@ -1,7 +1,7 @@
 /**
  * What the operator commands (`proofpath validator|enclave|governance …`) share: options and
- * configuration (flags, then PROOFPATH_* environment), the deployment file, a signer from
- * PROOFPATH_PRIVATE_KEY only, transactions planned as {to, data, value, function, args} so a dry run
+ * configuration (the `operator` role: flags, then PROOFPATH_OPERATOR_* variables, then a --config
+ * file), the deployment file, a signer from PROOFPATH_OPERATOR_PRIVATE_KEY (or the file) only, transactions planned as {to, data, value, function, args} so a dry run
  * prints exactly what a real run sends, pre-flight simulation that names the contract's custom error,
  * and output as text or --json.
  *
@@ -29,8 +29,10 @@ import {
 } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { gatewayRegistryAbi, opgTokenAbi, proofSettlementAbi, timelockAbi, validatorSetAbi } from "../../sdk/abis.js";
+import { readConfig } from "../../sdk/config.js";
 import { readDeployment, type Deployment } from "../../sdk/deployment.js";
 import { ChainRefusal, UsageError } from "../cliErrors.js";
+import { operatorConfigRole } from "./operatorConfig.js";
 
 export const EXIT_OK = 0;
 export const EXIT_REFUSED = 1;
@@ -39,19 +41,22 @@ export const EXIT_USAGE = 2;
 export { ChainRefusal };
 
 export const COMMON_OPTIONS_HELP = `Common options:
-  --deployment <file>   Deployment record (default: PROOFPATH_DEPLOYMENT)
-  --rpc <url>           JSON-RPC endpoint (default: PROOFPATH_RPC_URL)
+  --deployment <file>   Deployment record (default: PROOFPATH_OPERATOR_DEPLOYMENT)
+  --rpc <url>           JSON-RPC endpoint (default: PROOFPATH_OPERATOR_RPC_URL)
+  --config <file>       JSON file of the same fields (default: PROOFPATH_OPERATOR_CONFIG)
   --json                Print the result as JSON
   --dry-run             Print the transaction(s) {to, data, value, function, args}; send nothing
   -h, --help            Show this help
 
-Environment: PROOFPATH_PRIVATE_KEY (0x + 64 hex) signs transactions; keys are never taken as flags.
+Environment: PROOFPATH_OPERATOR_PRIVATE_KEY (0x + 64 hex) signs transactions; keys are never taken
+as flags ("proofpath config operator" lists every field).
 Exit codes: 0 success, 1 the chain refused (the contract's error is named) or was unreachable,
 2 usage or configuration error.`;
 
 const commonOptions = {
   deployment: { type: "string" },
   rpc: { type: "string" },
+  config: { type: "string" },
   json: { type: "boolean" },
   "dry-run": { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -64,6 +69,7 @@ export function parseCommand<O extends NonNullable<ParseArgsConfig["options"]>>(
 export interface CommonValues {
   deployment?: string;
   rpc?: string;
+  config?: string;
   json?: boolean;
   "dry-run"?: boolean;
 }
@@ -78,29 +84,21 @@ export interface Context {
   dryRun: boolean;
 }
 
-/** Reads the signer from PROOFPATH_PRIVATE_KEY (undefined when unset). */
-function accountFromEnv(): PrivateKeyAccount | undefined {
-  const key = process.env.PROOFPATH_PRIVATE_KEY;
-  if (key === undefined || key === "") return undefined;
-  if (!/^0x[0-9a-fA-F]{64}$/.test(key))
-    throw new UsageError("PROOFPATH_PRIVATE_KEY must be 0x followed by 64 hex digits");
-  return privateKeyToAccount(key as Hex);
-}
-
 /** Resolves configuration and connects; checks the RPC serves the deployment's chain. */
 export async function connect(values: CommonValues): Promise<Context> {
-  const file = values.deployment ?? process.env.PROOFPATH_DEPLOYMENT;
-  if (!file) throw new UsageError("no deployment: pass --deployment <file> or set PROOFPATH_DEPLOYMENT");
+  // A bad or missing field is a ConfigError naming the flag, variable or file key (exit 2).
+  const { config } = readConfig(operatorConfigRole, {
+    file: values.config,
+    flags: { deployment: values.deployment, rpcUrl: values.rpc },
+  });
+  const file = config.deployment;
   let deployment: Deployment;
   try {
     deployment = readDeployment(file);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const rpcUrl = values.rpc ?? process.env.PROOFPATH_RPC_URL;
-  if (!rpcUrl) throw new UsageError("no RPC endpoint: pass --rpc <url> or set PROOFPATH_RPC_URL");
-  if (!/^(https?|wss?):\/\//.test(rpcUrl))
-    throw new UsageError(`--rpc: expected an http(s) or ws(s) URL, got ${JSON.stringify(rpcUrl)}`);
+  const rpcUrl = config.rpcUrl;
   const chain = defineChain({
     id: deployment.chainId,
     name: `chain ${deployment.chainId}`,
@@ -124,7 +122,7 @@ export async function connect(values: CommonValues): Promise<Context> {
     pub,
     chain,
     rpcUrl,
-    account: accountFromEnv(),
+    account: config.privateKey === undefined ? undefined : privateKeyToAccount(config.privateKey as Hex),
     json: values.json ?? false,
     dryRun: values["dry-run"] ?? false,
   };
@@ -134,7 +132,7 @@ export async function connect(values: CommonValues): Promise<Context> {
 export function requireAccount(ctx: Context): PrivateKeyAccount {
   if (!ctx.account)
     throw new UsageError(
-      "PROOFPATH_PRIVATE_KEY is not set: it signs this transaction (also for --dry-run, which plans for its address)",
+      "PROOFPATH_OPERATOR_PRIVATE_KEY is not set: it signs this transaction (also for --dry-run, which plans for its address)",
     );
   return ctx.account;
 }

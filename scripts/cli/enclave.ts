@@ -32,7 +32,7 @@ import {
 export const ENCLAVE_HELP = `Usage: proofpath enclave <command> <enclave-key-address> [options]
 
 An enclave key's registry record and fee balance. The key's operator (the address that registered
-it, PROOFPATH_PRIVATE_KEY) signs registration, re-attestation and withdrawals; anyone may deposit
+it, PROOFPATH_OPERATOR_PRIVATE_KEY) signs registration, re-attestation and withdrawals; anyone may deposit
 and submit approvals.
 
 Commands:

@@ -131,7 +131,7 @@ async function status(args: string[]): Promise<number> {
   let who: Address;
   if (positionals[0] !== undefined) who = addressArg(positionals[0], "<address>");
   else if (ctx.account) who = ctx.account.address;
-  else throw new UsageError("pass <address> or set PROOFPATH_PRIVATE_KEY");
+  else throw new UsageError("pass <address> or set PROOFPATH_OPERATOR_PRIVATE_KEY");
   const { ValidatorSet: vset, ProofSettlement: settlement } = ctx.deployment.contracts;
   const [record, rewardsOwed, quorum, count, params] = await Promise.all([
     ctx.pub.readContract({ address: vset, abi: validatorSetAbi, functionName: "validator", args: [who] }) as Promise<{

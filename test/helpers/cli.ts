@@ -8,6 +8,11 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
+/** This process's environment without the CLI's own variables: only what a test passes counts. */
+function ambient(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^PROOFPATH_(OPERATOR|VERIFY)_/.test(k)));
+}
+
 export type CliRun = { code: number | null; stdout: string; stderr: string };
 
 export function cli(args: string[], env: Record<string, string | undefined>): Promise<CliRun> {
@@ -17,13 +22,7 @@ export function cli(args: string[], env: Record<string, string | undefined>): Pr
       [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/cli.ts", ...args],
       {
         cwd: root,
-        env: {
-          ...process.env,
-          PROOFPATH_DEPLOYMENT: undefined,
-          PROOFPATH_RPC_URL: undefined,
-          PROOFPATH_PRIVATE_KEY: undefined,
-          ...env,
-        },
+        env: { ...ambient(), ...env },
         stdio: ["ignore", "pipe", "pipe"],
       },
     );

@@ -3,7 +3,7 @@
  * real CLI process against anvil, configured from PROOFPATH_* environment, the key never a flag.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseUnits, type Address, type Hex } from "viem";
@@ -35,7 +35,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     d = await deployProofpath(walletClient, publicClient, { ...localDeployDefaults, validators, quorum: 2 });
     file = path.join(dir, "local.json");
     writeDeployment(file, d);
-    env = { PROOFPATH_DEPLOYMENT: file, PROOFPATH_RPC_URL: chain.url };
+    env = { PROOFPATH_OPERATOR_DEPLOYMENT: file, PROOFPATH_OPERATOR_RPC_URL: chain.url };
   });
   after(async () => {
     await chain?.stop();
@@ -53,7 +53,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     const me = privateKeyToAccount(key).address;
     await owner(d.contracts.ValidatorSet, validatorSetAbi, "addValidator", [me]);
     await owner(d.contracts.OPGToken, opgTokenAbi, "transfer", [me, parseUnits("10000", 18)]);
-    const as = { ...env, PROOFPATH_PRIVATE_KEY: key };
+    const as = { ...env, PROOFPATH_OPERATOR_PRIVATE_KEY: key };
 
     const before = await cli(["validator", "status", "--json"], as);
     assert.equal(before.code, 0, before.stderr);
@@ -122,17 +122,39 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
       const h = await cli([group, "--help"], {});
       assert.equal(h.code, 0, h.stderr);
       assert.match(h.stdout, new RegExp(`Usage: proofpath ${group} <command>`));
-      assert.match(h.stdout, /PROOFPATH_PRIVATE_KEY/);
+      assert.match(h.stdout, /PROOFPATH_OPERATOR_PRIVATE_KEY/);
       assert.equal((await cli([group], {})).code, 2);
       assert.equal((await cli([group, "bogus"], {})).code, 2);
     }
     const sub = await cli(["validator", "join", "--help"], {});
     assert.equal(sub.code, 0);
     const noDeployment = await cli(["validator", "status", "0x0000000000000000000000000000000000000001"], {
-      PROOFPATH_RPC_URL: chain.url,
+      PROOFPATH_OPERATOR_RPC_URL: chain.url,
     });
     assert.equal(noDeployment.code, 2);
-    assert.match(noDeployment.stderr, /PROOFPATH_DEPLOYMENT/);
+    assert.match(noDeployment.stderr, /deployment: required/);
+    // Every problem at once, each by the name the operator used: a misspelt variable, a bad key, a
+    // file's bad field.
+    const file = path.join(dir, "operator.json");
+    writeFileSync(file, JSON.stringify({ rpcUrl: "ftp://example", deployment: env.PROOFPATH_OPERATOR_DEPLOYMENT }));
+    const several = await cli(["validator", "join", "--dry-run", "--config", file], {
+      PROOFPATH_OPERATOR_RPC_ULR: chain.url,
+      PROOFPATH_OPERATOR_PRIVATE_KEY: "0x1234",
+    });
+    assert.equal(several.code, 2);
+    assert.match(
+      several.stderr,
+      /PROOFPATH_OPERATOR_RPC_ULR: unknown variable; did you mean PROOFPATH_OPERATOR_RPC_URL\?/,
+    );
+    assert.match(several.stderr, /rpcUrl: expected an http\(s\) or ws\(s\) URL/);
+    assert.match(several.stderr, /PROOFPATH_OPERATOR_PRIVATE_KEY: must be 0x followed by 64 hex digits/);
+    // The same file with a good URL works: the file is a full configuration.
+    writeFileSync(file, JSON.stringify({ rpcUrl: chain.url, deployment: env.PROOFPATH_OPERATOR_DEPLOYMENT }));
+    const fromFile = await cli(
+      ["validator", "status", "0x0000000000000000000000000000000000000001", "--config", file],
+      {},
+    );
+    assert.equal(fromFile.code, 0, fromFile.stderr);
     const missing = await cli(
       [
         "validator",
@@ -147,9 +169,9 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     );
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /Cannot read deployment file/);
-    const badKey = await cli(["validator", "join", "--dry-run"], { ...env, PROOFPATH_PRIVATE_KEY: "0x1234" });
+    const badKey = await cli(["validator", "join", "--dry-run"], { ...env, PROOFPATH_OPERATOR_PRIVATE_KEY: "0x1234" });
     assert.equal(badKey.code, 2);
-    assert.match(badKey.stderr, /PROOFPATH_PRIVATE_KEY must be/);
+    assert.match(badKey.stderr, /PROOFPATH_OPERATOR_PRIVATE_KEY: must be/);
     const noKey = await cli(["validator", "exit"], env);
     assert.equal(noKey.code, 2);
     const keyFlag = await cli(["validator", "join", "--private-key", devPrivateKey(1)], env);
@@ -183,7 +205,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     assert.equal(s.balance, parseUnits("100", 18).toString());
     assert.equal(s.openBatches, "0");
 
-    const depositor = { ...env, PROOFPATH_PRIVATE_KEY: devPrivateKey(0) };
+    const depositor = { ...env, PROOFPATH_OPERATOR_PRIVATE_KEY: devPrivateKey(0) };
     const dep = await cli(["enclave", "deposit", enclave.address, "--amount", "25.5", "--json"], depositor);
     assert.equal(dep.code, 0, dep.stderr);
     assert.equal(
@@ -191,7 +213,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
       parseUnits("125.5", 18).toString(),
     );
 
-    const asOperator = { ...env, PROOFPATH_PRIVATE_KEY: devPrivateKey(6) };
+    const asOperator = { ...env, PROOFPATH_OPERATOR_PRIVATE_KEY: devPrivateKey(6) };
     const notOperator = await cli(["enclave", "withdraw", enclave.address, "--amount", "1"], depositor);
     assert.equal(notOperator.code, 1);
     assert.match(notOperator.stderr, /SettlementNotOperator/);
@@ -222,10 +244,10 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
         deposit: parseUnits("1", 18),
       });
     const args = ["enclave", "succeed", dead!.address, "--successor", successor!.address];
-    const stranger = await cli(args, { ...env, PROOFPATH_PRIVATE_KEY: devPrivateKey(0) });
+    const stranger = await cli(args, { ...env, PROOFPATH_OPERATOR_PRIVATE_KEY: devPrivateKey(0) });
     assert.equal(stranger.code, 1);
     assert.match(stranger.stderr, /RegistryNotOperator/);
-    const asOperator = { ...env, PROOFPATH_PRIVATE_KEY: devPrivateKey(6) };
+    const asOperator = { ...env, PROOFPATH_OPERATOR_PRIVATE_KEY: devPrivateKey(6) };
     const dry = await cli([...args, "--dry-run", "--json"], asOperator);
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /succeed/);
@@ -263,9 +285,9 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     const gfile = path.join(dir, "governed.json");
     writeDeployment(gfile, { ...governed, contracts: { ...governed.contracts, Timelock: timelock } });
     const genv = {
-      PROOFPATH_DEPLOYMENT: gfile,
-      PROOFPATH_RPC_URL: chain.url,
-      PROOFPATH_PRIVATE_KEY: devPrivateKey(0),
+      PROOFPATH_OPERATOR_DEPLOYMENT: gfile,
+      PROOFPATH_OPERATOR_RPC_URL: chain.url,
+      PROOFPATH_OPERATOR_PRIVATE_KEY: devPrivateKey(0),
     };
     const rate =
       '{"perCall":"2000000000000","perKiloInputToken":"20000000000000","perKiloOutputToken":"60000000000000"}';
@@ -294,7 +316,10 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
 
     await chain.test.increaseTime({ seconds: 121 });
     await chain.test.mine({ blocks: 1 });
-    const executed = await cli(["governance", "execute", ...op], { ...genv, PROOFPATH_PRIVATE_KEY: devPrivateKey(9) });
+    const executed = await cli(["governance", "execute", ...op], {
+      ...genv,
+      PROOFPATH_OPERATOR_PRIVATE_KEY: devPrivateKey(9),
+    });
     assert.equal(executed.code, 0, executed.stderr);
     assert.equal(json(await cli(["governance", "status", ...op, "--json"], genv)).state, "Done");
     const now = (await publicClient.readContract({

@@ -226,9 +226,9 @@ describe("enclave lifecycle: operator CLI and the attestation heartbeat", functi
     const file1 = path.join(net.dir, "doc1.b64");
     writeFileSync(file1, Buffer.from(doc1).toString("base64")); // as nitriding serves it
     const env = {
-      PROOFPATH_DEPLOYMENT: net.deploymentFile,
-      PROOFPATH_RPC_URL: net.anvil.url,
-      PROOFPATH_PRIVATE_KEY: devPrivateKey(0),
+      PROOFPATH_OPERATOR_DEPLOYMENT: net.deploymentFile,
+      PROOFPATH_OPERATOR_RPC_URL: net.anvil.url,
+      PROOFPATH_OPERATOR_PRIVATE_KEY: devPrivateKey(0),
     };
     const registry = net.deployment.contracts.GatewayRegistry;
     const status = (await net.anvil.client.readContract({
