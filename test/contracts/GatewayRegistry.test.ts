@@ -47,7 +47,7 @@ async function fixture(): Promise<Ctx> {
 
 describe("GatewayRegistry", () => {
   describe("constructor and governance", () => {
-    it("constructor: reverts for zero addresses, a zero heartbeat, a challenger reward above 10 % and a penalty above 10000 bps", async () => {
+    it("test_constructor_zeroAddressZeroHeartbeatOrBpsAboveCap_revertsRegistryZeroAddressInvalidIntervalInvalidBpsOrOwnableInvalidOwner", async () => {
       const ctx = await loadFixture(fixture);
       const r = ctx.registry;
       const args = (
@@ -111,7 +111,7 @@ describe("GatewayRegistry", () => {
       );
     });
 
-    it("params: reflect the launch parameters; the settlement is fixed at deployment (v2: no setSettlement, no registry treasury)", async () => {
+    it("test_params_deployed_launchValuesAndSettlementFixedWithoutSetters", async () => {
       const ctx = await loadFixture(fixture);
       assert.deepEqual(await ctx.registry.read.params(), registryParams());
       assert.equal(await ctx.registry.read.version(), "0.2.0");
@@ -124,7 +124,7 @@ describe("GatewayRegistry", () => {
       assert.equal("setTreasury" in ctx.registry.write, false);
     });
 
-    it("allowMeasurement / revokeMeasurement: statuses, events, and revocation is for good", async () => {
+    it("test_allowRevokeMeasurement_allowThenRevoke_statusesAndEventsRevocationPermanent", async () => {
       const ctx = await loadFixture(fixture);
       const m = keccak256(toHex("measurement C"));
       assert.equal(await ctx.registry.read.measurementStatus([m]), MeasurementStatus.Unknown);
@@ -161,7 +161,7 @@ describe("GatewayRegistry", () => {
       );
     });
 
-    it("setParams: emits; reverts for a zero heartbeat, a challenger reward above MAX_CHALLENGER_REWARD_BPS and a penalty above 10000", async () => {
+    it("test_setParams_validElseZeroHeartbeatOrBpsAboveCap_emitsParamsChangedElseRevertsRegistryInvalidIntervalOrInvalidBps", async () => {
       const ctx = await loadFixture(fixture);
       const p = {
         minBond: 1n,
@@ -204,7 +204,7 @@ describe("GatewayRegistry", () => {
   });
 
   describe("registration", () => {
-    it("registerEnclave: stores the enclave, pulls the bond, emits", async () => {
+    it("test_registerEnclave_keySignedWithBond_storesEnclavePullsBondEmitsEnclaveRegistered", async () => {
       const ctx = await loadFixture(fixture);
       const bond = PARAMS.minBond + 5n;
       const before = await ctx.token.read.balanceOf([ctx.registry.address]);
@@ -241,7 +241,7 @@ describe("GatewayRegistry", () => {
       assert.deepEqual(await ctx.registry.read.gatewayStatus([B]), [ctx.operator, false]);
     });
 
-    it("registerEnclave: reverts for a zero key, a measurement not allowed, a second registration and a low bond", async () => {
+    it("test_registerEnclave_zeroKeyUnallowedMeasurementDuplicateOrLowBond_revertsRegistryZeroAddressMeasurementNotAllowedAlreadyRegisteredOrBondTooLow", async () => {
       const ctx = await loadFixture(fixture);
       const sig = await registrationSig(ctx, ENCLAVE_B, MEASUREMENT_B);
       const reg = (key: Hex, m: Hex, bond: bigint) =>
@@ -281,7 +281,7 @@ describe("GatewayRegistry", () => {
       );
     });
 
-    it("registerEnclave: reverts when the key did not sign, or signed for another operator (no front-running)", async () => {
+    it("test_registerEnclave_keyDidNotSignOrSignedForOtherOperatorOrDocument_revertsRegistryInvalidKeySignature", async () => {
       const ctx = await loadFixture(fixture);
       const byOther = await registrationSig(ctx, localAccount("someone else"), MEASUREMENT_B);
       await viem.assertions.revertWithCustomErrorWithArgs(
@@ -320,7 +320,7 @@ describe("GatewayRegistry", () => {
   });
 
   describe("approval", () => {
-    it("approveEnclave: activates for one heartbeat, bumps the nonce, mirrors into the settlement", async () => {
+    it("test_approveEnclave_quorumSigned_activeOneHeartbeatNonceBumpedMirroredSignaturesNotReplayable", async () => {
       const ctx = await loadFixture(fixture);
       await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
       const e = await ctx.registry.read.enclave([B]);
@@ -361,7 +361,7 @@ describe("GatewayRegistry", () => {
     });
 
     for (const offset of [0n, 1n]) {
-      it(`approveEnclave: v2: an approval is usable up to its deadline (deadline + ${offset})`, async () => {
+      it(`test_approveEnclave_submittedAtDeadlinePlus${offset}_succeedsUpToDeadlineThenRevertsRegistryApprovalExpired`, async () => {
         const ctx = await loadFixture(fixture);
         await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
         const deadline = BigInt(await networkHelpers.time.latest()) + 100n;
@@ -378,7 +378,7 @@ describe("GatewayRegistry", () => {
       });
     }
 
-    it("approveEnclave: reverts for an unregistered key and without a quorum", async () => {
+    it("test_approveEnclave_unregisteredKeyOrBelowQuorum_revertsRegistryEnclaveNotRegisteredOrValidatorQuorumNotReached", async () => {
       const ctx = await loadFixture(fixture);
       await viem.assertions.revertWithCustomErrorWithArgs(
         ctx.registry.write.approveEnclave([B, DEADLINE, await approvalSigs(ctx, B)]),
@@ -395,7 +395,7 @@ describe("GatewayRegistry", () => {
       );
     });
 
-    it("approveEnclave: reverts for a revoked measurement, a bond below a raised minimum and a pending bond withdrawal", async () => {
+    it("test_approveEnclave_revokedMeasurementBondBelowRaisedMinOrPendingWithdrawal_revertsRegistryMeasurementNotAllowedBondTooLowOrBondLocked", async () => {
       const ctx = await loadFixture(fixture);
       await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
       await ctx.registry.write.setParams([registryParams({ minBond: PARAMS.minBond + 1n })]);
@@ -423,7 +423,7 @@ describe("GatewayRegistry", () => {
       );
     });
 
-    it("reattest: operator posts a new attestation, the nonce moves on; old approvals are void", async () => {
+    it("test_reattest_operatorPostsNewAttestation_nonceMovesOnOldApprovalsVoidStrangerRevertsNotOperator", async () => {
       const ctx = await loadFixture(fixture);
       const stale = await approvalSigs(ctx, A);
       const doc = keccak256(toHex("fresh attestation"));
@@ -455,7 +455,7 @@ describe("GatewayRegistry", () => {
       );
     });
 
-    it("isActive: false after the heartbeat interval", async () => {
+    it("test_isActive_heartbeatIntervalElapsed_false", async () => {
       const ctx = await loadFixture(fixture);
       const { activeUntil } = await ctx.registry.read.enclave([A]);
       await networkHelpers.time.increaseTo(activeUntil - 1n);
@@ -466,7 +466,7 @@ describe("GatewayRegistry", () => {
   });
 
   describe("operator actions", () => {
-    it("deactivate: operator retires the key at once (mirrored), v2: voiding outstanding approvals; strangers cannot", async () => {
+    it("test_deactivate_byOperator_inactiveMirroredApprovalsVoidStrangerRevertsRegistryNotOperator", async () => {
       const ctx = await loadFixture(fixture);
       await viem.assertions.revertWithCustomErrorWithArgs(
         ctx.registry.write.deactivate([A], { account: ctx.stranger }),
@@ -494,7 +494,7 @@ describe("GatewayRegistry", () => {
       );
     });
 
-    it("addBond: anyone tops up; reverts for an unregistered key", async () => {
+    it("test_addBond_registeredElseUnregisteredKey_emitsBondAddedElseRevertsRegistryEnclaveNotRegistered", async () => {
       const ctx = await loadFixture(fixture);
       await viem.assertions.emitWithArgs(
         ctx.registry.write.addBond([A, OPG(5)], { account: ctx.operator }),
@@ -516,7 +516,7 @@ describe("GatewayRegistry", () => {
       );
     });
 
-    it("requestBondWithdraw / withdrawBond: deactivates, then pays after the delay, once", async () => {
+    it("test_requestBondWithdraw_thenWithdrawBond_deactivatesAndPaysOnceAfterDelay", async () => {
       const ctx = await loadFixture(fixture);
       await viem.assertions.revertWithCustomErrorWithArgs(
         ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }),
@@ -578,7 +578,7 @@ describe("GatewayRegistry", () => {
       );
     });
 
-    it("requestBondWithdraw: does not shield the bond from an equivocation slash", async () => {
+    it("test_requestBondWithdraw_pendingWhenEquivocationChallenged_bondSlashedNothingToWithdraw", async () => {
       const ctx = await loadFixture(fixture);
       const receipts = randomReceipts(A, 0n, 4);
       const signed = receipts[1]!;
@@ -605,7 +605,7 @@ describe("GatewayRegistry", () => {
       );
     });
 
-    it("withdrawBond: v2: waits for every batch of the key to be final (RegistryBatchesOpen)", async () => {
+    it("test_withdrawBond_batchNotFinal_revertsRegistryBatchesOpenUntilFinalized", async () => {
       const ctx = await loadFixture(fixture);
       const b = await submitBatch(ctx);
       await ctx.registry.write.requestBondWithdraw([A], { account: ctx.operator });
@@ -635,7 +635,7 @@ describe("GatewayRegistry", () => {
   });
 
   describe("settlement hooks", () => {
-    it("slash / penalize: revert unless called by the settlement", async () => {
+    it("test_slashPenalize_callerNotSettlement_revertsRegistryOnlySettlement", async () => {
       const ctx = await loadFixture(fixture);
       await viem.assertions.revertWithCustomErrorWithArgs(
         ctx.registry.write.slash([A, ctx.stranger], { account: ctx.stranger }),

@@ -22,7 +22,7 @@ async function fixture() {
 }
 
 describe("OPGToken", () => {
-  it("constructor: mints the initial supply to the owner", async () => {
+  it("test_constructor_deployed_mintsInitialSupplyToOwner", async () => {
     const { token, owner } = await loadFixture(fixture);
     assert.equal(await token.read.totalSupply(), PARAMS.initialSupply);
     assert.equal(await token.read.balanceOf([owner]), PARAMS.initialSupply);
@@ -30,7 +30,7 @@ describe("OPGToken", () => {
     assert.equal(getAddress(await token.read.owner()), owner);
   });
 
-  it("mint: the owner mints; a stranger cannot", async () => {
+  it("test_mint_byOwnerThenByStranger_mintsElseRevertsOwnableUnauthorizedAccount", async () => {
     const { token, holder } = await loadFixture(fixture);
     await viem.assertions.emitWithArgs(token.write.mint([holder, OPG(3)]), token, "Transfer", [
       "0x0000000000000000000000000000000000000000",
@@ -46,7 +46,7 @@ describe("OPGToken", () => {
     );
   });
 
-  it("permit: sets an allowance from a signature; reverts when expired or signed by someone else", async () => {
+  it("test_permit_holderSignatureElseWrongSignerOrExpired_setsAllowanceElseRevertsERC2612InvalidSignerOrERC2612ExpiredSignature", async () => {
     const { token, holder, spender, holderWallet, chainId } = await loadFixture(fixture);
     const deadline = BigInt(await networkHelpers.time.latest()) + 100n;
     const sign = async (value: bigint, dl: bigint) =>

@@ -88,7 +88,7 @@ describe("ProofSettlement accounts and governance", () => {
       return { v: vs.address, r: reg.address };
     }
 
-    it("constructor: reverts for zero contracts, a zero treasury and invalid parameters", async () => {
+    it("test_constructor_zeroContractOrTreasuryOrInvalidParam_revertsSettlementZeroAddressInvalidParamOrOwnableInvalidOwner", async () => {
       const ctx = await loadFixture(fixture);
       const s = ctx.settlement;
       const deploy = (token: Address, registry: Address, vs: Address, p: ReturnType<typeof init>) =>
@@ -158,7 +158,7 @@ describe("ProofSettlement accounts and governance", () => {
       await deploy(t, ok.r, ok.v, init(ctx));
     });
 
-    it("constructor: v2: reverts SettlementMiswired unless the registry and the validator set were deployed for this address", async () => {
+    it("test_constructor_registryOrValidatorSetWiredToAnotherAddress_revertsSettlementMiswired", async () => {
       const ctx = await loadFixture(fixture);
       const s = ctx.settlement;
       const t = ctx.token.address;
@@ -199,7 +199,7 @@ describe("ProofSettlement accounts and governance", () => {
       await viem.assertions.revertWithCustomError(deploy(ctx.registry.address, vs2.address), s, "SettlementMiswired");
     });
 
-    it("params / feeRate / version: reflect the launch parameters", async () => {
+    it("test_params_deployed_feeRateVersionAndBoundsReflectLaunchValues", async () => {
       const ctx = await loadFixture(fixture);
       assert.deepEqual(await ctx.settlement.read.params(), [
         PARAMS.maxBatchSize,
@@ -228,7 +228,7 @@ describe("ProofSettlement accounts and governance", () => {
   });
 
   describe("deposit", () => {
-    it("deposit: anyone funds any gateway; balance and tokens move, event emitted", async () => {
+    it("test_deposit_strangerFundsUnregisteredGateway_balanceAndTokensMoveEmitsDeposited", async () => {
       const ctx = await loadFixture(fixture);
       const B = getAddress(ENCLAVE_B.address); // not even registered: funding ahead is allowed
       await ctx.token.write.transfer([ctx.stranger, OPG(10)]);
@@ -245,7 +245,7 @@ describe("ProofSettlement accounts and governance", () => {
       assert.equal(await ctx.token.read.balanceOf([ctx.stranger]), 0n);
     });
 
-    it("deposit: reverts for the zero gateway, a zero amount, no allowance and a balance above uint96", async () => {
+    it("test_deposit_zeroGatewayZeroAmountNoAllowanceOrAboveUint96_revertsZeroAddressZeroAmountInsufficientAllowanceOrOverflow", async () => {
       const ctx = await loadFixture(fixture);
       await viem.assertions.revertWithCustomError(
         ctx.settlement.write.deposit([zeroAddress, 1n], { account: ctx.operator }),
@@ -273,7 +273,7 @@ describe("ProofSettlement accounts and governance", () => {
       );
     });
 
-    it("depositWithPermit: deposits with a signed permit and no prior allowance; a front-run permit does not block it", async () => {
+    it("test_depositWithPermit_signedPermitEvenFrontRun_depositsElseBadPermitRevertsInsufficientAllowance", async () => {
       const ctx = await loadFixture(fixture);
       const [, , , , , holderWallet] = await viem.getWalletClients();
       const holder = getAddress(holderWallet!.account.address);
@@ -329,7 +329,7 @@ describe("ProofSettlement accounts and governance", () => {
   });
 
   describe("withdrawals", () => {
-    it("requestWithdraw: moves balance to a pending withdrawal; a second request adds up and restarts the delay", async () => {
+    it("test_requestWithdraw_twoRequests_balanceMovedToPendingAmountsAddDelayRestarts", async () => {
       const ctx = await loadFixture(fixture);
       let t = BigInt(await networkHelpers.time.latest()) + 5n;
       await networkHelpers.time.setNextBlockTimestamp(t);
@@ -346,7 +346,7 @@ describe("ProofSettlement accounts and governance", () => {
       assert.deepEqual(await ctx.settlement.read.pendingWithdrawal([A]), [OPG(101), t + BigInt(PARAMS.withdrawDelay)]);
     });
 
-    it("requestWithdraw: reverts for a non-operator, a zero amount and more than the balance", async () => {
+    it("test_requestWithdraw_nonOperatorZeroAmountOrAboveBalance_revertsNotOperatorZeroAmountOrInsufficientBalance", async () => {
       const ctx = await loadFixture(fixture);
       await viem.assertions.revertWithCustomErrorWithArgs(
         ctx.settlement.write.requestWithdraw([A, 1n], { account: ctx.stranger }),
@@ -374,7 +374,7 @@ describe("ProofSettlement accounts and governance", () => {
       );
     });
 
-    it("withdraw: locked until unlockAt, then pays once to `to`", async () => {
+    it("test_withdraw_beforeThenAtUnlockAt_revertsWithdrawalLockedThenPaysOnceToRecipient", async () => {
       const ctx = await loadFixture(fixture);
       await viem.assertions.revertWithCustomErrorWithArgs(
         ctx.settlement.write.withdraw([A, ctx.operator], { account: ctx.operator }),
@@ -422,7 +422,7 @@ describe("ProofSettlement accounts and governance", () => {
   });
 
   describe("governance", () => {
-    it("setFeeRate / setModelFeeRate: store and emit; computeFee follows", async () => {
+    it("test_setFeeRateSetModelFeeRate_newRates_storedEmittedAndComputeFeeFollows", async () => {
       const ctx = await loadFixture(fixture);
       const rate = { perCall: 1n, perKiloInputToken: 2000n, perKiloOutputToken: 3000n };
       await viem.assertions.emitWithArgs(ctx.settlement.write.setFeeRate([rate]), ctx.settlement, "FeeRateChanged", [
@@ -444,7 +444,7 @@ describe("ProofSettlement accounts and governance", () => {
       assert.equal(await ctx.settlement.read.computeFee([usage]), 200n);
     });
 
-    it("setMaxBatchSize / setWindows / setFeeSplit / setTreasury / setAttesterSlashBps: store, emit, reject invalid values", async () => {
+    it("test_settlementSetters_validOrInvalidValues_storedAndEmittedElseRevertsInvalidParamOrZeroAddress", async () => {
       const ctx = await loadFixture(fixture);
       const s = ctx.settlement;
       await viem.assertions.emitWithArgs(s.write.setMaxBatchSize([10]), s, "MaxBatchSizeChanged", [10]);
@@ -509,7 +509,7 @@ describe("ProofSettlement accounts and governance", () => {
       assert.deepEqual(await s.read.params(), [10, PARAMS.exitDelay, 8, 5000, 5000, 0, 10_000, 10_000, ctx.stranger]);
     });
 
-    it("setFeeRate / setModelFeeRate: v2: each rate is bounded by MAX_PER_CALL / MAX_PER_KILO_TOKEN", async () => {
+    it("test_setFeeRateSetModelFeeRate_rateAboveMax_revertsSettlementInvalidParam", async () => {
       const ctx = await loadFixture(fixture);
       const s = ctx.settlement;
       const max = 10n ** 17n;
@@ -539,7 +539,7 @@ describe("ProofSettlement accounts and governance", () => {
   });
 
   describe("registry hooks", () => {
-    it("syncGateway / noteMeasurementRevoked: revert unless called by the registry", async () => {
+    it("test_syncGatewayNoteMeasurementRevoked_callerNotRegistry_revertsSettlementOnlyRegistry", async () => {
       const ctx = await loadFixture(fixture);
       await viem.assertions.revertWithCustomErrorWithArgs(
         ctx.settlement.write.syncGateway([A, 2 ** 39], { account: ctx.stranger }),

@@ -116,7 +116,7 @@ async function asValidator(i: number): Promise<{ account: (typeof VALIDATORS)[nu
 
 describe("ProofSettlement lifecycle", () => {
   describe("attest", () => {
-    it("attest: Submitted -> Attested; the attestation records its signers and starts the window (v2)", async () => {
+    it("test_attest_quorumSignsSubmittedBatch_attestedSignersRecordedAndWindowStarts", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       const digest = verdictDigest(ctx.chainId, ctx.settlement.address, VERDICT_ATTEST, [b.headerHash]);
       assert.equal(await ctx.settlement.read.verdictDigest([VERDICT_ATTEST, [b.headerHash]]), digest);
@@ -138,7 +138,7 @@ describe("ProofSettlement lifecycle", () => {
       assert.deepEqual(await attestersOf(ctx, b), QUORUM);
     });
 
-    it("attest: many batches under one quorum signature", async () => {
+    it("test_attest_manyBatchesUnderOneQuorumSignature_allAttested", async () => {
       const { ctx } = await loadFixture(fixtureWithB);
       const batches = [await submitBatch(ctx), await submitBatch(ctx), await submitBatch(ctx, { key: ENCLAVE_B })];
       const hash = await attest(ctx, batches);
@@ -152,7 +152,7 @@ describe("ProofSettlement lifecycle", () => {
       }
     });
 
-    it("attest: reverts for an empty list", async () => {
+    it("test_attest_emptyList_revertsSettlementEmptyList", async () => {
       const { ctx } = await loadFixture(submittedFixture);
       await viem.assertions.revertWithCustomError(
         ctx.settlement.write.attest([[], await verdictSigs(ctx, VERDICT_ATTEST, [])]),
@@ -161,7 +161,7 @@ describe("ProofSettlement lifecycle", () => {
       );
     });
 
-    it("attest: reverts with k-1 signatures", async () => {
+    it("test_attest_quorumMinusOneSignatures_revertsValidatorQuorumNotReached", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       const sigs = await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash], VALIDATORS.slice(0, 2));
       await viem.assertions.revertWithCustomErrorWithArgs(
@@ -172,7 +172,7 @@ describe("ProofSettlement lifecycle", () => {
       );
     });
 
-    it("attest: reverts with a duplicate signer", async () => {
+    it("test_attest_duplicateSigner_revertsValidatorSignersNotAscending", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       const [s0, s1] = await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash], VALIDATORS.slice(0, 2));
       await viem.assertions.revertWithCustomErrorWithArgs(
@@ -183,7 +183,7 @@ describe("ProofSettlement lifecycle", () => {
       );
     });
 
-    it("attest: reverts with unsorted signers", async () => {
+    it("test_attest_unsortedSigners_revertsValidatorSignersNotAscending", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       const sigs = await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash]);
       await viem.assertions.revertWithCustomErrorWithArgs(
@@ -194,7 +194,7 @@ describe("ProofSettlement lifecycle", () => {
       );
     });
 
-    it("attest: reverts with a removed validator's signature", async () => {
+    it("test_attest_removedValidatorSignature_revertsValidatorUnknownSigner", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       await ctx.validatorSet.write.removeValidator([VALIDATORS[0]!.address]);
       const sigs = await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash]);
@@ -210,7 +210,7 @@ describe("ProofSettlement lifecycle", () => {
       ]);
     });
 
-    it("attest: reverts with a non-validator's signature", async () => {
+    it("test_attest_nonValidatorSignature_revertsValidatorUnknownSigner", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       const outsider = localAccount("not a validator");
       const mixed = await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash], [...VALIDATORS.slice(0, 2), outsider]);
@@ -223,12 +223,12 @@ describe("ProofSettlement lifecycle", () => {
     });
 
     for (const [what, opts] of [
-      ["another batch", { hashes: [keccak256(toHex("another header"))] }],
-      ["another chain", { chainId: 1 }],
-      ["another contract", { settlement: "0x00000000000000000000000000000000DeaDBeef" as Address }],
-      ["the other verdict (reject)", { verdict: VERDICT_REJECT }],
+      ["AnotherBatch", { hashes: [keccak256(toHex("another header"))] }],
+      ["AnotherChain", { chainId: 1 }],
+      ["AnotherContract", { settlement: "0x00000000000000000000000000000000DeaDBeef" as Address }],
+      ["RejectVerdict", { verdict: VERDICT_REJECT }],
     ] as const) {
-      it(`attest: reverts with signatures over ${what}`, async () => {
+      it(`test_attest_signaturesOver${what}_revertsValidatorUnknownSigner`, async () => {
         const { ctx, b } = await loadFixture(submittedFixture);
         const o = opts as { hashes?: Hex[]; chainId?: number; settlement?: Address; verdict?: 1 | 2 };
         const sigs = await verdictSigs(ctx, o.verdict ?? VERDICT_ATTEST, o.hashes ?? [b.headerHash], undefined, o);
@@ -242,7 +242,7 @@ describe("ProofSettlement lifecycle", () => {
       });
     }
 
-    it("attest: reverts with a high-s signature", async () => {
+    it("test_attest_highSSignature_revertsValidatorUnknownSignerOrInvalidSignature", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       const sigs = await verdictSigs(ctx, VERDICT_ATTEST, [b.headerHash]);
       // The malleable twin (r, n - s) recovers to someone else under EIP-2098 decoding...
@@ -262,7 +262,7 @@ describe("ProofSettlement lifecycle", () => {
       );
     });
 
-    it("attest: reverts when the header hash is not the stored one", async () => {
+    it("test_attest_headerHashOrBatchSeqNotStored_revertsSettlementUnknownBatch", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       const fake = { ...refOf(b), headerHash: keccak256(toHex("forged")) };
       const sigs = await verdictSigs(ctx, VERDICT_ATTEST, [fake.headerHash]);
@@ -281,7 +281,7 @@ describe("ProofSettlement lifecycle", () => {
       );
     });
 
-    it("attest: reverts when already attested, and after reject", async () => {
+    it("test_attest_alreadyAttestedOrRejected_revertsSettlementInvalidStatus", async () => {
       const { ctx, b } = await loadFixture(attestedFixture);
       await viem.assertions.revertWithCustomErrorWithArgs(attest(ctx, [b]), ctx.settlement, "SettlementInvalidStatus", [
         A,
@@ -303,7 +303,7 @@ describe("ProofSettlement lifecycle", () => {
       BigInt(PARAMS.challengeWindow),
       10n * BigInt(PARAMS.challengeWindow),
     ]) {
-      it(`attest: works ${late} s after submission (slow validators delay a batch, never strand it); v2: finalize then needs a full window from attestation`, async () => {
+      it(`test_attest_${late}sAfterSubmission_attestedAndFinalizeWaitsFullWindowFromAttestation`, async () => {
         const { ctx, b } = await loadFixture(submittedFixture);
         const [, submittedAt] = await ctx.settlement.read.batch([A, 0n]);
         await networkHelpers.time.setNextBlockTimestamp(submittedAt + late);
@@ -325,7 +325,7 @@ describe("ProofSettlement lifecycle", () => {
   });
 
   describe("reject", () => {
-    it("reject: Submitted -> Rejected, refunds rejectedRefundBps of the fee, the rest and (v2) rejectedSlashBps of the bond to the treasury", async () => {
+    it("test_reject_quorumRejectsSubmittedBatch_refundsRefundBpsRestAndBondPenaltyToTreasury", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       const refund = (b.header.fee * BigInt(PARAMS.rejectedRefundBps)) / BPS;
       const penalty = (PARAMS.minBond * BigInt(PARAMS.rejectedSlashBps)) / BPS;
@@ -343,7 +343,7 @@ describe("ProofSettlement lifecycle", () => {
       assert.equal(await ctx.settlement.read.openBatches([A]), 0n);
     });
 
-    it("reject: no penalty event when rejectedSlashBps is 0 (or the bond is empty)", async () => {
+    it("test_reject_rejectedSlashBpsZero_bondNotPenalized", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       await ctx.registry.write.setParams([
         {
@@ -364,7 +364,7 @@ describe("ProofSettlement lifecycle", () => {
       assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond);
     });
 
-    it("reject: an attested batch, many batches in one call", async () => {
+    it("test_reject_attestedAndSubmittedBatchesInOneCall_allRejectedOnePenaltyEach", async () => {
       const { ctx, b } = await loadFixture(attestedFixture);
       const b2 = await submitBatch(ctx);
       const treasury = await ctx.token.read.balanceOf([TREASURY]);
@@ -382,7 +382,7 @@ describe("ProofSettlement lifecycle", () => {
       assert.equal(await statusOf(ctx, b2), Status.Rejected);
     });
 
-    it("reject: refunds nothing with rejectedRefundBps 0 and everything with 10000", async () => {
+    it("test_reject_rejectedRefundBpsZeroOrFull_refundsNothingOrWholeFee", async () => {
       const { ctx } = await loadFixture(submittedFixture);
       for (const bps of [0n, 10_000n]) {
         await ctx.settlement.write.setFeeSplit([PARAMS.validatorBps, PARAMS.treasuryBps, PARAMS.burnBps, Number(bps)]);
@@ -399,7 +399,7 @@ describe("ProofSettlement lifecycle", () => {
       }
     });
 
-    it("reject: a single validator can neither reject nor delay", async () => {
+    it("test_reject_singleValidatorSignature_revertsValidatorQuorumNotReachedAndFinalizeNotDelayed", async () => {
       const { ctx, b } = await loadFixture(attestedFixture);
       const one = await verdictSigs(ctx, VERDICT_REJECT, [b.headerHash], VALIDATORS.slice(0, 1));
       await viem.assertions.revertWithCustomErrorWithArgs(
@@ -414,7 +414,7 @@ describe("ProofSettlement lifecycle", () => {
       assert.equal(await statusOf(ctx, b), Status.Finalized);
     });
 
-    it("reject: works on an attested batch at windowEnd - 1", async () => {
+    it("test_reject_attestedBatchAtWindowEndMinus1_rejected", async () => {
       const { ctx, b } = await loadFixture(attestedFixture);
       await networkHelpers.time.setNextBlockTimestamp((await windowEnd(ctx, b)) - 1n);
       await reject(ctx, [b]);
@@ -422,7 +422,7 @@ describe("ProofSettlement lifecycle", () => {
     });
 
     for (const offset of [0n, 1n]) {
-      it(`reject: reverts on an attested batch at windowEnd + ${offset}`, async () => {
+      it(`test_reject_attestedBatchAtWindowEndPlus${offset}_revertsSettlementWindowClosed`, async () => {
         const { ctx, b } = await loadFixture(attestedFixture);
         const end = await windowEnd(ctx, b);
         await networkHelpers.time.setNextBlockTimestamp(end + offset);
@@ -435,14 +435,14 @@ describe("ProofSettlement lifecycle", () => {
       });
     }
 
-    it("reject: a never-attested batch can still be rejected any time later (its escrow is not stuck)", async () => {
+    it("test_reject_neverAttestedBatchLongAfterSubmission_rejected", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       await networkHelpers.time.increase(10 * PARAMS.challengeWindow);
       await reject(ctx, [b]);
       assert.equal(await statusOf(ctx, b), Status.Rejected);
     });
 
-    it("reject: reverts for a finalized or rejected batch, an unknown header and an empty list", async () => {
+    it("test_reject_finalizedRejectedUnknownOrEmpty_revertsSettlementInvalidStatusUnknownBatchOrEmptyList", async () => {
       const { ctx, b } = await loadFixture(attestedFixture);
       await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
       await finalize(ctx, [b]);
@@ -474,7 +474,7 @@ describe("ProofSettlement lifecycle", () => {
       );
     });
 
-    it("reject: the same batch twice in one call reverts (no double refund)", async () => {
+    it("test_reject_sameBatchTwiceInOneCall_revertsSettlementInvalidStatus", async () => {
       const { ctx, b } = await loadFixture(submittedFixture);
       await viem.assertions.revertWithCustomErrorWithArgs(
         reject(ctx, [b, b]),
@@ -487,7 +487,7 @@ describe("ProofSettlement lifecycle", () => {
 
   describe("finalize", () => {
     for (const offset of [0n, 1n]) {
-      it(`finalize: works at windowEnd + ${offset}, by anyone`, async () => {
+      it(`test_finalize_byStrangerAtWindowEndPlus${offset}_finalizedEmitsBatchFinalized`, async () => {
         const { ctx, b } = await loadFixture(attestedFixture);
         await networkHelpers.time.setNextBlockTimestamp((await windowEnd(ctx, b)) + offset);
         await viem.assertions.emitWithArgs(
@@ -500,7 +500,7 @@ describe("ProofSettlement lifecycle", () => {
       });
     }
 
-    it("finalize: reverts at windowEnd - 1 (window open)", async () => {
+    it("test_finalize_atWindowEndMinus1_revertsSettlementWindowOpen", async () => {
       const { ctx, b } = await loadFixture(attestedFixture);
       const end = await windowEnd(ctx, b);
       await networkHelpers.time.setNextBlockTimestamp(end - 1n);
@@ -511,7 +511,7 @@ describe("ProofSettlement lifecycle", () => {
       ]);
     });
 
-    it("finalize: v2: reverts with attesters other than the attestation's signers (rewards cannot be redirected)", async () => {
+    it("test_finalize_attestersOtherThanSigners_revertsSettlementWrongAttesters", async () => {
       const { ctx, b } = await loadFixture(attestedFixture);
       await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
       const others = VALIDATORS.slice(1, 4).map((v) => getAddress(v.address));
@@ -526,7 +526,7 @@ describe("ProofSettlement lifecycle", () => {
       await finalize(ctx, [b], { attesters: QUORUM });
     });
 
-    it("finalize: v2: batches of different attestations cannot be finalized together", async () => {
+    it("test_finalize_batchesOfDifferentAttestations_revertsSettlementMixedAttestations", async () => {
       const { ctx, b } = await loadFixture(attestedFixture);
       const b2 = await submitBatch(ctx);
       await attest(ctx, [b2], VALIDATORS.slice(1, 4));
@@ -542,7 +542,7 @@ describe("ProofSettlement lifecycle", () => {
       assert.equal(await statusOf(ctx, b2), Status.Finalized);
     });
 
-    it("finalize: reverts when finalized twice, for a never-attested, rejected or unknown batch, and an empty list", async () => {
+    it("test_finalize_twiceNeverAttestedRejectedUnknownOrEmpty_revertsSettlementInvalidStatusUnknownBatchOrEmptyList", async () => {
       const { ctx, b } = await loadFixture(attestedFixture);
       const b2 = await submitBatch(ctx);
       const b3 = await submitBatch(ctx);
@@ -580,7 +580,7 @@ describe("ProofSettlement lifecycle", () => {
       );
     });
 
-    it("finalize: splits fees by bps, the attesting quorum (v2: only its signers) claims equal shares, every OPG is conserved", async () => {
+    it("test_finalize_threeBatchesOneAttestation_feesSplitByBpsSignersClaimEqualSharesOpgConserved", async () => {
       const { ctx } = await loadFixture(fixtureWithB);
       const supply = await ctx.token.read.totalSupply();
       const before = await tokenBalances(ctx, [ctx.owner]);
@@ -652,7 +652,7 @@ describe("ProofSettlement lifecycle", () => {
       assert.equal(held, balances);
     });
 
-    it("finalize: batches without fees distribute nothing", async () => {
+    it("test_finalize_feelessBatch_distributesNothing", async () => {
       const ctx = await loadFixture(fixture);
       const b = await submitBatch(ctx, { count: 3, voids: [0, 1, 2] });
       await attest(ctx, [b]);
@@ -660,7 +660,7 @@ describe("ProofSettlement lifecycle", () => {
       await viem.assertions.emitWithArgs(finalize(ctx, [b]), ctx.settlement, "FeesDistributed", [1, 0n, 0n, 0n, 0n]);
     });
 
-    it("finalize: v2: rewards follow the signers of each attestation, not the set of the moment; a removed validator keeps what it earned", async () => {
+    it("test_finalize_validatorRemovedBetweenAttestations_rewardsFollowSignersRemovedKeepsEarned", async () => {
       const { ctx, b } = await loadFixture(attestedFixture);
       await networkHelpers.time.increaseTo(await windowEnd(ctx, b));
       await finalize(ctx, [b]);
@@ -688,7 +688,7 @@ describe("ProofSettlement lifecycle", () => {
       );
     });
 
-    it("claimRewards: reverts for the zero address and for a caller owed nothing", async () => {
+    it("test_claimRewards_zeroAddressOrNothingOwed_revertsSettlementZeroAddressOrZeroAmount", async () => {
       const ctx = await loadFixture(fixture);
       await viem.assertions.revertWithCustomError(
         ctx.settlement.write.claimRewards([zeroAddress]),
@@ -704,7 +704,7 @@ describe("ProofSettlement lifecycle", () => {
   });
 
   describe("challengeEquivocation", () => {
-    it("challengeEquivocation: a signed receipt vs another receipt at its callSeq rejects the batch and slashes the bond once (v2: no fee refund, key banned)", async () => {
+    it("test_challengeEquivocation_signedReceiptVsOtherLeafAtCallSeq_batchRejectedBondSlashedOnceKeyBanned", async () => {
       const { ctx, b, e } = await loadFixture(equivocationFixture);
       const before = await tokenBalances(ctx, [ctx.owner]);
       const balance = await ctx.settlement.read.balanceOf([A]);
@@ -753,7 +753,7 @@ describe("ProofSettlement lifecycle", () => {
       assert.equal(await ctx.token.read.balanceOf([ctx.registry.address]), after.get(ctx.registry.address)!);
     });
 
-    it("challengeEquivocation: a signed receipt vs a void leaf at its callSeq is equivocation", async () => {
+    it("test_challengeEquivocation_signedReceiptVsVoidLeaf_batchRejectedBondSlashed", async () => {
       const ctx = await loadFixture(fixture);
       const receipts = randomReceipts(A, 0n, 6);
       const signed = receipts[4]!;
@@ -776,7 +776,7 @@ describe("ProofSettlement lifecycle", () => {
       assert.equal((await ctx.registry.read.enclave([A])).bond, 0n);
     });
 
-    it("challengeEquivocation: v2: reverts without a commitment from an earlier block, or with another account's, salt or receipt", async () => {
+    it("test_challengeEquivocation_noEarlierCommitmentOrOtherAccountSaltOrReceipt_revertsSettlementNotCommitted", async () => {
       const { ctx, b, e } = await loadFixture(equivocationFixture);
       const commitment = challengeCommitment(ctx.challenger, b.headerHash, e.signedReceipt);
       await viem.assertions.revertWithCustomErrorWithArgs(
@@ -810,7 +810,7 @@ describe("ProofSettlement lifecycle", () => {
       assert.equal(await statusOf(ctx, b), Status.Rejected);
     });
 
-    it("challengeEquivocation: works on an attested batch at windowEnd - 1, and (v2) slashes attesterSlashBps of each attester's stake", async () => {
+    it("test_challengeEquivocation_attestedBatchAtWindowEndMinus1_rejectedAndAttestersSlashedAttesterSlashBps", async () => {
       const { ctx, b, e } = await loadFixture(equivocationFixture);
       await attest(ctx, [b]);
       await commitChallenge(ctx, b, e);
@@ -836,7 +836,7 @@ describe("ProofSettlement lifecycle", () => {
       );
     });
 
-    it("challengeEquivocation: v2: an attested batch needs its attestation's signers", async () => {
+    it("test_challengeEquivocation_attestedBatchWrongAttesters_revertsSettlementWrongAttesters", async () => {
       const { ctx, b, e } = await loadFixture(equivocationFixture);
       await attest(ctx, [b]);
       await commitChallenge(ctx, b, e);
@@ -856,7 +856,7 @@ describe("ProofSettlement lifecycle", () => {
     });
 
     for (const offset of [0n, 1n]) {
-      it(`challengeEquivocation: reverts at windowEnd + ${offset} (window from attestation)`, async () => {
+      it(`test_challengeEquivocation_atWindowEndPlus${offset}FromAttestation_revertsSettlementWindowClosed`, async () => {
         const { ctx, b, e } = await loadFixture(equivocationFixture);
         await attest(ctx, [b]);
         await commitChallenge(ctx, b, e);
@@ -871,7 +871,7 @@ describe("ProofSettlement lifecycle", () => {
       });
     }
 
-    it("challengeEquivocation: reverts after finalize", async () => {
+    it("test_challengeEquivocation_afterFinalize_revertsSettlementInvalidStatus", async () => {
       const { ctx, b, e } = await loadFixture(equivocationFixture);
       await attest(ctx, [b]);
       await commitChallenge(ctx, b, e);
@@ -885,7 +885,7 @@ describe("ProofSettlement lifecycle", () => {
       );
     });
 
-    it("challengeEquivocation: a forged receipt signature does not slash", async () => {
+    it("test_attack_challengeWithForgedOrOtherChainReceiptSignature_settlementInvalidReceiptSignatureNoSlash", async () => {
       const { ctx, b, e, signed } = await loadFixture(equivocationFixture);
       const forger = localAccount("forger");
       const forged = await receiptSig(ctx, forger, signed);
@@ -908,7 +908,7 @@ describe("ProofSettlement lifecycle", () => {
       assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond);
     });
 
-    it("challengeEquivocation: a receipt of another gateway does not slash", async () => {
+    it("test_attack_challengeWithAnotherGatewaysReceipt_settlementReceiptOutOfBatchNoSlash", async () => {
       const { ctx, b, e, settled } = await loadFixture(equivocationFixture);
       await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
       const foreign = {
@@ -927,7 +927,7 @@ describe("ProofSettlement lifecycle", () => {
       assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond);
     });
 
-    it("challengeEquivocation: the same leaf is no equivocation", async () => {
+    it("test_challengeEquivocation_sameLeafAsSettled_revertsSettlementNotEquivocationNoSlash", async () => {
       const { ctx, b, e, settled } = await loadFixture(equivocationFixture);
       const same = eq(e, { signedReceipt: settled, receiptSig: await receiptSig(ctx, ENCLAVE_A, settled) });
       await commitChallenge(ctx, b, same);
@@ -939,7 +939,7 @@ describe("ProofSettlement lifecycle", () => {
       assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond);
     });
 
-    it("challengeEquivocation: reverts for a receipt outside the batch, a mismatched settled receipt, a wrong proof or an unknown header", async () => {
+    it("test_challengeEquivocation_receiptOutsideBatchWrongSettledReceiptWrongProofOrUnknownHeader_revertsReceiptOutOfBatchInvalidProofOrUnknownBatch", async () => {
       const { ctx, b, e, signed } = await loadFixture(equivocationFixture);
       const late = { ...signed, callSeq: 8n };
       const lateE = eq(e, { signedReceipt: late, receiptSig: await receiptSig(ctx, ENCLAVE_A, late) });

@@ -38,7 +38,7 @@ const ATTESTATION_NEXT: Hex = keccak256(toHex("attestation document, next heartb
 
 describe("ProofSettlement.submitBatch", () => {
   describe("success", () => {
-    it("submitBatch: stores one slot, advances seqs, escrows the fee and emits the header", async () => {
+    it("test_submitBatch_validBatch_storesSlotAdvancesSeqsEscrowsFeeEmitsBatchSubmitted", async () => {
       const ctx = await loadFixture(fixture);
       const b = await buildBatch(ctx, { count: 16, voids: [3] });
       const before = await ctx.settlement.read.balanceOf([A]);
@@ -76,7 +76,7 @@ describe("ProofSettlement.submitBatch", () => {
       assert.equal(await ctx.settlement.read.headerDigest([h]), typedDataDigest(ctx.domain, b.headerHash));
     });
 
-    it("submitBatch: consecutive batches continue both sequences", async () => {
+    it("test_submitBatch_consecutiveBatches_bothSequencesContinue", async () => {
       const ctx = await loadFixture(fixture);
       await submitBatch(ctx, { count: 5 });
       const b2 = await submitBatch(ctx, { count: 7 });
@@ -86,7 +86,7 @@ describe("ProofSettlement.submitBatch", () => {
       assert.equal((await ctx.settlement.read.batch([A, 1n]))[0], Status.Submitted);
     });
 
-    it("submitBatch: an all-void batch (empty usage, fee 0) settles", async () => {
+    it("test_submitBatch_allVoidBatchEmptyUsageZeroFee_succeeds", async () => {
       const ctx = await loadFixture(fixture);
       const b = await submitBatch(ctx, { count: 4, voids: [0, 1, 2, 3] });
       assert.equal(b.header.fee, 0n);
@@ -94,13 +94,13 @@ describe("ProofSettlement.submitBatch", () => {
       assert.deepEqual(await ctx.settlement.read.nextSeqs([A]), [4n, 1n]);
     });
 
-    it("submitBatch: count == maxBatchSize is accepted", async () => {
+    it("test_submitBatch_countEqualsMaxBatchSize_succeeds", async () => {
       const ctx = await loadFixture(fixture);
       await submitBatch(ctx, { count: PARAMS.maxBatchSize });
       assert.deepEqual(await ctx.settlement.read.nextSeqs([A]), [BigInt(PARAMS.maxBatchSize), 1n]);
     });
 
-    it("submitBatch: the fee uses a per-model rate where one is set", async () => {
+    it("test_submitBatch_perModelRateSet_feeUsesModelRateElseRevertsSettlementFeeMismatch", async () => {
       const ctx = await loadFixture(fixture);
       const special = { perCall: 7n * 10n ** 12n, perKiloInputToken: 1n, perKiloOutputToken: 999n };
       await ctx.settlement.write.setModelFeeRate([MODELS[0]!, special, true]);
@@ -126,7 +126,7 @@ describe("ProofSettlement.submitBatch", () => {
   });
 
   describe("submitBatches", () => {
-    it("submitBatches: settles several gateways' batches, and consecutive batches of one gateway, in one call", async () => {
+    it("test_submitBatches_severalGatewaysAndConsecutiveBatchesOfOne_allSettledInOneCall", async () => {
       const ctx = await loadFixture(fixture);
       await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
       await approveEnclave(ctx, ENCLAVE_B);
@@ -161,7 +161,7 @@ describe("ProofSettlement.submitBatch", () => {
       assert.equal(await ctx.settlement.read.balanceOf([A]), PARAMS.deposit - a0.header.fee - a1.header.fee);
     });
 
-    it("submitBatches: reverts for an empty list or mismatched lengths", async () => {
+    it("test_submitBatches_emptyOrMismatchedLists_revertsSettlementEmptyList", async () => {
       const ctx = await loadFixture(fixture);
       const b = await buildBatch(ctx);
       await viem.assertions.revertWithCustomError(
@@ -181,7 +181,7 @@ describe("ProofSettlement.submitBatch", () => {
       );
     });
 
-    it("submitBatches: one invalid header reverts the whole call; a header repeated in the call is a replay", async () => {
+    it("test_submitBatches_oneInvalidRepeatedOrSignatureSwappedHeader_wholeCallRevertsNothingSettled", async () => {
       const ctx = await loadFixture(fixture);
       const good = await buildBatch(ctx, { count: 3 });
       const bad = await buildBatch(ctx, {
@@ -224,7 +224,7 @@ describe("ProofSettlement.submitBatch", () => {
   });
 
   describe("reverts", () => {
-    it("submitBatch: reverts when the same header is replayed", async () => {
+    it("test_submitBatch_sameHeaderReplayed_revertsSettlementUnexpectedBatchSeq", async () => {
       const ctx = await loadFixture(fixture);
       const b = await submitBatch(ctx);
       await viem.assertions.revertWithCustomErrorWithArgs(
@@ -235,7 +235,7 @@ describe("ProofSettlement.submitBatch", () => {
       );
     });
 
-    it("submitBatch: reverts when batchSeq is skipped or repeated", async () => {
+    it("test_submitBatch_batchSeqSkippedOrRepeated_revertsSettlementUnexpectedBatchSeq", async () => {
       const ctx = await loadFixture(fixture);
       await submitBatch(ctx, { count: 4 });
       const skip = await buildBatch(ctx, { batchSeq: 2n });
@@ -254,7 +254,7 @@ describe("ProofSettlement.submitBatch", () => {
       );
     });
 
-    it("submitBatch: reverts when firstCallSeq skips or overlaps", async () => {
+    it("test_submitBatch_firstCallSeqSkipsOrOverlaps_revertsSettlementUnexpectedCallSeq", async () => {
       const ctx = await loadFixture(fixture);
       await submitBatch(ctx, { count: 4 });
       const gap = await buildBatch(ctx, { firstCallSeq: 5n });
@@ -273,7 +273,7 @@ describe("ProofSettlement.submitBatch", () => {
       );
     });
 
-    it("submitBatch: reverts when count is 0 or above maxBatchSize", async () => {
+    it("test_submitBatch_countZeroOrAboveMaxBatchSize_revertsSettlementInvalidCount", async () => {
       const ctx = await loadFixture(fixture);
       const max = PARAMS.maxBatchSize;
       const zero = await buildBatch(ctx, { count: 1, voids: [0], mutate: (h) => void (h.count = 0) });
@@ -292,7 +292,7 @@ describe("ProofSettlement.submitBatch", () => {
       );
     });
 
-    it("submitBatch: reverts when the fee is one wei off the schedule", async () => {
+    it("test_submitBatch_feeOneWeiOffSchedule_revertsSettlementFeeMismatch", async () => {
       const ctx = await loadFixture(fixture);
       const honest = await buildBatch(ctx);
       for (const delta of [1n, -1n]) {
@@ -306,7 +306,7 @@ describe("ProofSettlement.submitBatch", () => {
       }
     });
 
-    it("submitBatch: reverts when the fee is one wei off a per-model rate", async () => {
+    it("test_submitBatch_feeOneWeiOffPerModelRate_revertsSettlementFeeMismatch", async () => {
       const ctx = await loadFixture(fixture);
       const special = { perCall: 3n * 10n ** 12n, perKiloInputToken: 5n * 10n ** 13n, perKiloOutputToken: 0n };
       await ctx.settlement.write.setModelFeeRate([MODELS[1]!, special, true]);
@@ -327,7 +327,7 @@ describe("ProofSettlement.submitBatch", () => {
       await sendBatch(ctx, honest);
     });
 
-    it("submitBatch: reverts when the fee is above the deposit", async () => {
+    it("test_submitBatch_feeAboveBalance_revertsSettlementInsufficientBalance", async () => {
       const ctx = await loadFixture(fixture);
       // v2 bounds the rates (0.1 OPG per call at most), so the balance is drawn down instead: 1 wei is left.
       await ctx.settlement.write.requestWithdraw([A, PARAMS.deposit - 1n], { account: ctx.operator });
@@ -341,7 +341,7 @@ describe("ProofSettlement.submitBatch", () => {
       );
     });
 
-    it("submitBatch: reverts when usage modelIds are unsorted or duplicated", async () => {
+    it("test_submitBatch_usageModelIdsUnsortedOrDuplicated_revertsSettlementInvalidUsage", async () => {
       const ctx = await loadFixture(fixture);
       const receipts = (await buildBatch(ctx, { count: 9 })).receipts.map((r, i) => ({
         ...r,
@@ -370,7 +370,7 @@ describe("ProofSettlement.submitBatch", () => {
       );
     });
 
-    it("submitBatch: reverts when usage counts more calls than leaves", async () => {
+    it("test_submitBatch_usageCountsMoreCallsThanLeaves_revertsSettlementInvalidUsage", async () => {
       const ctx = await loadFixture(fixture);
       const rate = await ctx.settlement.read.feeRate();
       const b = await buildBatch(ctx, {
@@ -385,7 +385,7 @@ describe("ProofSettlement.submitBatch", () => {
       ]);
     });
 
-    it("submitBatch: reverts when firstServedAt > lastServedAt", async () => {
+    it("test_submitBatch_firstServedAtAfterLastServedAt_revertsSettlementInvalidServedAt", async () => {
       const ctx = await loadFixture(fixture);
       const b = await buildBatch(ctx, {
         mutate: (h) => void ([h.firstServedAt, h.lastServedAt] = [h.lastServedAt + 1n, h.firstServedAt]),
@@ -400,7 +400,7 @@ describe("ProofSettlement.submitBatch", () => {
   });
 
   describe("signature attacks", () => {
-    it("submitBatch: reverts for a header signed for another chainId", async () => {
+    it("test_attack_submitHeaderSignedForAnotherChainId_settlementInvalidSignature", async () => {
       const ctx = await loadFixture(fixture);
       const b = await buildBatch(ctx, { domain: settlementDomain(ctx.chainId + 1, ctx.settlement.address) });
       await viem.assertions.revertWithCustomErrorWithArgs(
@@ -411,7 +411,7 @@ describe("ProofSettlement.submitBatch", () => {
       );
     });
 
-    it("submitBatch: reverts for a header signed for another settlement address", async () => {
+    it("test_attack_submitHeaderSignedForAnotherSettlement_settlementInvalidSignature", async () => {
       const ctx = await loadFixture(fixture);
       const b = await buildBatch(ctx, { domain: settlementDomain(ctx.chainId, ctx.registry.address) });
       await viem.assertions.revertWithCustomErrorWithArgs(
@@ -422,7 +422,7 @@ describe("ProofSettlement.submitBatch", () => {
       );
     });
 
-    it("submitBatch: reverts for the high-s twin of a valid signature", async () => {
+    it("test_attack_submitHighSTwinOrMalformedSignature_settlementInvalidSignatureOrECDSAInvalidSignatureS", async () => {
       const ctx = await loadFixture(fixture);
       const b = await buildBatch(ctx);
       // (r, n - s) does not fit EIP-2098 (its top bit is the parity bit), so it decodes to another signer.
@@ -449,7 +449,7 @@ describe("ProofSettlement.submitBatch", () => {
       await sendBatch(ctx, b); // the low-s original still works
     });
 
-    it("submitBatch: reverts for a header signed by a wrong key", async () => {
+    it("test_attack_submitHeaderSignedByWrongKey_settlementInvalidSignature", async () => {
       const ctx = await loadFixture(fixture);
       const wrong = localAccount("not the enclave");
       const b = await buildBatch(ctx, { signer: wrong });
@@ -461,7 +461,7 @@ describe("ProofSettlement.submitBatch", () => {
       );
     });
 
-    it("submitBatch: reverts for an unregistered key, even self-signed", async () => {
+    it("test_attack_unregisteredKeySubmitsSelfSignedHeader_settlementGatewayInactive", async () => {
       const ctx = await loadFixture(fixture);
       const rogue = localAccount("rogue enclave");
       const b = await buildBatch(ctx, { key: rogue });
@@ -473,7 +473,7 @@ describe("ProofSettlement.submitBatch", () => {
       );
     });
 
-    it("submitBatch: reverts for a registered key that no quorum approved", async () => {
+    it("test_attack_registeredButUnapprovedKeySubmits_settlementGatewayInactive", async () => {
       const ctx = await loadFixture(fixture);
       await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
       const b = await buildBatch(ctx, { key: ENCLAVE_B });
@@ -485,7 +485,7 @@ describe("ProofSettlement.submitBatch", () => {
       );
     });
 
-    it("submitBatch: reverts after the operator deactivates the key", async () => {
+    it("test_submitBatch_keyDeactivatedByOperator_revertsSettlementGatewayInactive", async () => {
       const ctx = await loadFixture(fixture);
       await ctx.registry.write.deactivate([A], { account: ctx.operator });
       const b = await buildBatch(ctx);
@@ -497,7 +497,7 @@ describe("ProofSettlement.submitBatch", () => {
       );
     });
 
-    it("submitBatch: reverts once the key expired (no heartbeat), works again after re-approval", async () => {
+    it("test_submitBatch_keyExpiredWithoutHeartbeat_revertsSettlementGatewayInactiveUntilReapproved", async () => {
       const ctx = await loadFixture(fixture);
       const { activeUntil } = await ctx.registry.read.enclave([A]);
       const b = await buildBatch(ctx);
@@ -518,7 +518,7 @@ describe("ProofSettlement.submitBatch", () => {
       await sendBatch(ctx, b2);
     });
 
-    it("submitBatch: reverts after revokeMeasurement; a key on another measurement keeps working", async () => {
+    it("test_submitBatch_measurementRevoked_revertsSettlementGatewayInactiveOtherMeasurementKeepsWorking", async () => {
       const ctx = await loadFixture(fixture);
       await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
       await approveEnclave(ctx, ENCLAVE_B);
@@ -544,7 +544,7 @@ describe("ProofSettlement.submitBatch", () => {
       );
     });
 
-    it("submitBatch: a header for another gateway's key cannot be relayed with A's signature", async () => {
+    it("test_attack_signHeaderNamingAnotherGatewayToSpendItsDeposit_settlementInvalidSignature", async () => {
       const ctx = await loadFixture(fixture);
       await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
       await approveEnclave(ctx, ENCLAVE_B);

@@ -45,7 +45,7 @@ const verify = (ctx: Ctx, b: Batch, r: Receipt, proof: readonly Hex[]) =>
   ctx.settlement.read.verifyReceipt([b.header, r, proof]);
 
 describe("ProofSettlement.verifyReceipt", () => {
-  it("verifyReceipt: v2: Submitted (1), then Attested (2), then Finalized (3) for every receipt of the batch; only 3 is final", async () => {
+  it("test_verifyReceipt_batchSubmittedAttestedFinalized_everyReceiptSubmittedThenAttestedThenFinalized", async () => {
     const { ctx, b0 } = await loadFixture(twoBatchesFixture);
     const check = async (status: number) => {
       for (let i = 0; i < b0.receipts.length; i++)
@@ -59,7 +59,7 @@ describe("ProofSettlement.verifyReceipt", () => {
     await check(Status.Finalized);
   });
 
-  it("verifyReceipt: None for any tampered receipt field", async () => {
+  it("test_verifyReceipt_anyReceiptFieldTampered_none", async () => {
     const { ctx, b0 } = await loadFixture(twoBatchesFixture);
     const r = b0.receipts[5]!;
     const proof = b0.tree.proof(5);
@@ -80,7 +80,7 @@ describe("ProofSettlement.verifyReceipt", () => {
       );
   });
 
-  it("verifyReceipt: None for a wrong, truncated or padded proof", async () => {
+  it("test_verifyReceipt_wrongTruncatedPaddedOrEmptyProof_none", async () => {
     const { ctx, b0 } = await loadFixture(twoBatchesFixture);
     const r = b0.receipts[1]!;
     const proof = b0.tree.proof(1);
@@ -90,7 +90,7 @@ describe("ProofSettlement.verifyReceipt", () => {
     assert.equal(await verify(ctx, b0, r, []), Status.None);
   });
 
-  it("verifyReceipt: None for a receipt outside the header's callSeq range", async () => {
+  it("test_verifyReceipt_receiptOutsideHeaderCallSeqRange_noneEvenWhenLeafInTree", async () => {
     const { ctx, b0, b1 } = await loadFixture(twoBatchesFixture);
     // A real receipt of batch 1 checked against batch 0's header, and the other way round.
     assert.equal(await verify(ctx, b0, b1.receipts[0]!, b1.tree.proof(0)), Status.None);
@@ -103,7 +103,7 @@ describe("ProofSettlement.verifyReceipt", () => {
     assert.equal(await verify(ctx, b2, beyond, b2.tree.proof(3)), Status.None);
   });
 
-  it("verifyReceipt: None for a receipt of another gateway, even when its leaf is in the tree", async () => {
+  it("test_verifyReceipt_receiptOfAnotherGateway_noneEvenWhenLeafInTree", async () => {
     const { ctx, b0 } = await loadFixture(twoBatchesFixture);
     await registerEnclave(ctx, ENCLAVE_B, MEASUREMENT_B);
     await approveEnclave(ctx, ENCLAVE_B);
@@ -121,14 +121,14 @@ describe("ProofSettlement.verifyReceipt", () => {
     assert.equal(await verify(ctx, b2, framed, b2.tree.proof(2)), Status.None);
   });
 
-  it("verifyReceipt: v2: Rejected (4) once the batch is rejected (it used to answer false)", async () => {
+  it("test_verifyReceipt_batchRejected_rejected", async () => {
     const { ctx, b0 } = await loadFixture(twoBatchesFixture);
     await reject(ctx, [b0]);
     assert.equal(await verify(ctx, b0, b0.receipts[0]!, b0.tree.proof(0)), Status.Rejected);
     assert.equal(await verify(ctx, b0, b0.receipts[0]!, b0.tree.proof(1)), Status.None);
   });
 
-  it("verifyReceipt: None for a header that was never stored", async () => {
+  it("test_verifyReceipt_headerNeverStored_none", async () => {
     const { ctx, b0, b1 } = await loadFixture(twoBatchesFixture);
     const r = b0.receipts[0]!;
     assert.equal(
@@ -146,7 +146,7 @@ describe("ProofSettlement.verifyReceipt", () => {
     );
   });
 
-  it("verifyReceipt: an inner node (64-byte preimage) passes raw MerkleProof but can never pass verifyReceipt", async () => {
+  it("test_verifyReceipt_innerNodeAsLeaf_passesRawMerkleProofButNone", async () => {
     const { ctx, b0 } = await loadFixture(twoBatchesFixture);
     const harness = await viem.deployContract("HashingHarness");
     const [l0, l1] = [b0.tree.leaf(0), b0.tree.leaf(1)];

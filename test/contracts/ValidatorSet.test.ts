@@ -67,7 +67,7 @@ async function asValidator(i: number) {
 
 describe("ValidatorSet", () => {
   describe("constructor", () => {
-    it("constructor: admits validators, which join the active set once staked; stores quorum and parameters", async () => {
+    it("test_constructor_admittedValidators_activeOnlyOnceStakedQuorumAndParamsStored", async () => {
       const ctx = await loadFixture(fixture);
       assert.deepEqual(await ctx.validatorSet.read.validators(), addrs);
       assert.equal(await ctx.validatorSet.read.validatorCount(), 5n);
@@ -97,7 +97,7 @@ describe("ValidatorSet", () => {
       assert.equal(await fresh.read.quorum(), 3n); // the configured k; the majority of an empty set is 1
     });
 
-    it("constructor: reverts for zero addresses, a zero or duplicate validator and invalid parameters", async () => {
+    it("test_constructor_zeroAddressDuplicateValidatorOrInvalidParam_revertsValidatorZeroAddressInvalidStatusInvalidParamOrOwnableInvalidOwner", async () => {
       const ctx = await loadFixture(fixture);
       const vs = ctx.validatorSet;
       const d = (o: Parameters<typeof ctorArgs>[1]) => viem.deployContract("ValidatorSet", ctorArgs(ctx, o));
@@ -137,7 +137,7 @@ describe("ValidatorSet", () => {
   });
 
   describe("staking", () => {
-    it("addValidator / stake: admitted, then active once staked at least minStake; anyone stakes for it; top-ups add", async () => {
+    it("test_addValidatorThenStake_anyoneStakesAtLeastMinStake_joinsActiveSetTopUpsAddNeverAdmittedRevertsInvalidStatus", async () => {
       const ctx = await loadFixture(fixture);
       const v = getAddress(localAccount("new validator").address);
       await viem.assertions.emitWithArgs(
@@ -196,7 +196,7 @@ describe("ValidatorSet", () => {
       );
     });
 
-    it("requestExit / withdrawStake: leaves the set at once, the stake unlocks after exitDelay, then the record is gone", async () => {
+    it("test_requestExitThenWithdrawStake_activeValidatorExits_leavesSetAtOnceStakeUnlocksAfterExitDelayRecordCleared", async () => {
       const ctx = await loadFixture(fixture);
       const v0 = addrs[0]!;
       const t = BigInt(await networkHelpers.time.latest()) + 1n;
@@ -263,7 +263,7 @@ describe("ValidatorSet", () => {
   });
 
   describe("governance", () => {
-    it("removeValidator: an active validator exits (stake locked), an admitted one is forgotten; v2: no quorum bound, the majority rule adapts", async () => {
+    it("test_removeValidator_activeOrAdmittedValidator_activeExitsAdmittedDismissedQuorumFollowsMajority", async () => {
       const ctx = await loadFixture(fixture);
       const hash = await ctx.validatorSet.write.removeValidator([addrs[0]!]);
       await viem.assertions.emitWithArgs(hash, ctx.validatorSet, "ValidatorExiting", [
@@ -301,7 +301,7 @@ describe("ValidatorSet", () => {
       assert.equal(await ctx.validatorSet.read.quorum(), 2n);
     });
 
-    it("setQuorum: sets and emits; reverts for 0; v2: quorum() is never below a strict majority of the active set", async () => {
+    it("test_setQuorum_validZeroOrBelowMajority_emitsQuorumChangedElseRevertsInvalidParamNeverBelowMajority", async () => {
       const ctx = await loadFixture(fixture);
       await viem.assertions.emitWithArgs(ctx.validatorSet.write.setQuorum([5n]), ctx.validatorSet, "QuorumChanged", [
         5n,
@@ -320,7 +320,7 @@ describe("ValidatorSet", () => {
       }
     });
 
-    it("setStakeParams: emits; reverts for a zero minStake, an exit delay below an hour or below the challenge window, a prover reward above 10 %", async () => {
+    it("test_setStakeParams_zeroMinStakeShortExitDelayOrRewardAboveCap_emitsStakeParamsChangedElseRevertsValidatorInvalidParam", async () => {
       const ctx = await loadFixture(fixture);
       const vs = ctx.validatorSet;
       await viem.assertions.emitWithArgs(vs.write.setStakeParams([OPG(1), 7200n, 0]), vs, "StakeParamsChanged", [
@@ -359,7 +359,7 @@ describe("ValidatorSet", () => {
   });
 
   describe("verifyQuorum", () => {
-    it("verifyQuorum: returns the ascending signers of k or more valid signatures", async () => {
+    it("test_verifyQuorum_atLeastQuorumValidSignatures_returnsAscendingSigners", async () => {
       const ctx = await loadFixture(fixture);
       assert.deepEqual(
         await ctx.validatorSet.read.verifyQuorum([DIGEST, await quorumSignatures(VALIDATORS.slice(0, 3), DIGEST)]),
@@ -371,7 +371,7 @@ describe("ValidatorSet", () => {
       );
     });
 
-    it("verifyQuorum: reverts below quorum, for duplicates, unsorted, unknown, exiting and high-s signers", async () => {
+    it("test_verifyQuorum_belowQuorumDuplicateUnsortedUnknownExitingOrMalformedSigner_revertsQuorumNotReachedNotAscendingUnknownSignerOrInvalidSignature", async () => {
       const ctx = await loadFixture(fixture);
       const vs = ctx.validatorSet;
       const sigs = await quorumSignatures(VALIDATORS, DIGEST);
@@ -442,7 +442,7 @@ describe("ValidatorSet", () => {
       );
     });
 
-    it("verifyQuorum: follows quorum changes", async () => {
+    it("test_verifyQuorum_quorumRaised_revertsValidatorQuorumNotReached", async () => {
       const ctx = await loadFixture(fixture);
       await ctx.validatorSet.write.setQuorum([4n]);
       await viem.assertions.revertWithCustomErrorWithArgs(
@@ -460,7 +460,7 @@ describe("ValidatorSet", () => {
     const verdictSig = (ctx: Ctx, i: number, verdict: 1 | 2, hashes: `0x${string}`[]) =>
       signCompact(VALIDATORS[i]!, verdictDigest(ctx.chainId, ctx.settlement.address, verdict, hashes));
 
-    it("slashContradiction: attest and reject verdicts covering one header: whole stake slashed, banned, prover paid proverRewardBps", async () => {
+    it("test_slashContradiction_attestAndRejectOfOneHeader_wholeStakeSlashedBannedProverPaidReward", async () => {
       const ctx = await loadFixture(fixture);
       const v = addrs[1]!;
       const attestSig = await verdictSig(ctx, 1, VERDICT_ATTEST, [H2, H1]);
@@ -512,7 +512,7 @@ describe("ValidatorSet", () => {
       );
     });
 
-    it("slashContradiction: an exiting validator is still slashable (its stake is locked for exitDelay)", async () => {
+    it("test_slashContradiction_exitingValidator_stillSlashedAndBanned", async () => {
       const ctx = await loadFixture(fixture);
       const v = addrs[2]!;
       await ctx.validatorSet.write.requestExit(await asValidator(2));
@@ -532,7 +532,7 @@ describe("ValidatorSet", () => {
       assert.equal((await ctx.validatorSet.read.validator([v])).status, VStatus.Banned);
     });
 
-    it("slashContradiction: reverts for verdicts that do not contradict, and without a commitment of the caller", async () => {
+    it("test_slashContradiction_nonContradictingVerdictsOrNoCallerCommitment_revertsValidatorNotContradictingOrNotCommitted", async () => {
       const ctx = await loadFixture(fixture);
       const a1 = await verdictSig(ctx, 1, VERDICT_ATTEST, [H1]);
       const r1 = await verdictSig(ctx, 1, VERDICT_REJECT, [H1]);
@@ -574,7 +574,7 @@ describe("ValidatorSet", () => {
       await vs.write.slashContradiction([[H1], a1, [H1], r1, 0n, 0n, SALT], { account: ctx.stranger });
     });
 
-    it("slashAttesters: reverts unless called by the settlement", async () => {
+    it("test_slashAttesters_callerNotSettlement_revertsValidatorOnlySettlement", async () => {
       const ctx = await loadFixture(fixture);
       await viem.assertions.revertWithCustomErrorWithArgs(
         ctx.validatorSet.write.slashAttesters([addrs, 1000, ctx.stranger], { account: ctx.stranger }),

@@ -81,7 +81,8 @@ async function equivocationFixture(): Promise<{ ctx: Ctx; b: Batch; e: Equivocat
 }
 
 describe("attacks of issue 16 against v2", () => {
-  it("attack 1: withhold receipts past the window — the window starts at attestation, so the user's equivocation proof still lands", async () => {
+  // Issue 16, attack 1.
+  it("test_attack_withholdReceiptsPastWindow_windowStartsAtAttestationSoEquivocationProofStillLands", async () => {
     const { ctx, b, e } = await loadFixture(equivocationFixture);
     // The gateway serves nothing; validators cannot attest. Long after a window measured from submission...
     await networkHelpers.time.increase(10 * PARAMS.challengeWindow);
@@ -125,7 +126,8 @@ describe("attacks of issue 16 against v2", () => {
     );
   });
 
-  it("attack 2: steal the challenger's reward — a copied reveal has no commitment; the operator racing itself recovers at most 10 % of its bond", async () => {
+  // Issue 16, attack 2.
+  it("test_attack_copyPendingChallengeReveal_settlementNotCommittedAndRewardCappedAt10Percent", async () => {
     const { ctx, b, e } = await loadFixture(equivocationFixture);
     await commitChallenge(ctx, b, e); // the honest challenger
     // A front-runner copies the pending reveal, same arguments, from its own account: no commitment of its own.
@@ -166,7 +168,8 @@ describe("attacks of issue 16 against v2", () => {
     );
   });
 
-  it("attack 2b: steal the challenger's reward — the equivocating operator that challenges itself first recovers only challengerRewardBps of its bond", async () => {
+  // Issue 16, attack 2b.
+  it("test_attack_equivocatorChallengesItselfFirst_recoversOnlyChallengerRewardBpsOfBond", async () => {
     const { ctx, b, e } = await loadFixture(equivocationFixture);
     const treasury = await ctx.token.read.balanceOf([TREASURY]);
     const before = await ctx.token.read.balanceOf([ctx.operator]);
@@ -178,7 +181,8 @@ describe("attacks of issue 16 against v2", () => {
     assert.equal(await ctx.token.read.balanceOf([TREASURY]), treasury + PARAMS.minBond - recovered + b.header.fee);
   });
 
-  it("attack 3: owner drains every deposit — fee rates, treasury share and windows have hard bounds, quorum stays a majority, changes wait for a timelock", async () => {
+  // Issue 16, attack 3.
+  it("test_attack_ownerDrainsDeposits_hardParamBoundsMajorityQuorumAndTimelockDelay", async () => {
     const ctx = await loadFixture(fixture);
     const s = ctx.settlement;
     const over = 10n ** 17n + 1n;
@@ -299,7 +303,8 @@ describe("attacks of issue 16 against v2", () => {
     ]);
   });
 
-  it("attack 4: withdraw the bond while batches are challengeable — withdrawBond waits for every batch to be final, a slash in between takes the bond", async () => {
+  // Issue 16, attack 4.
+  it("test_attack_withdrawBondWhileBatchesChallengeable_registryBatchesOpenUntilFinalAndSlashTakesBond", async () => {
     const { ctx, b, e } = await loadFixture(equivocationFixture);
     const honest = await submitBatch(ctx);
     await ctx.registry.write.requestBondWithdraw([A], { account: ctx.operator });
@@ -336,7 +341,8 @@ describe("attacks of issue 16 against v2", () => {
     );
   });
 
-  it("attack 4b: withdraw the bond while batches are challengeable — an honest operator gets the bond once its batches finalize", async () => {
+  // Issue 16, attack 4b.
+  it("test_attack_withdrawBondWhileBatchesChallengeable_registryBatchesOpenThenHonestOperatorPaidOnceFinal", async () => {
     const ctx = await loadFixture(fixture);
     const b = await submitBatch(ctx);
     await attest(ctx, [b]);
@@ -357,7 +363,8 @@ describe("attacks of issue 16 against v2", () => {
     );
   });
 
-  it("attack 5: undo a deactivation / revive a slashed key — old approvals die with the nonce, approvals expire, a slashed key never returns", async () => {
+  // Issue 16, attack 5.
+  it("test_attack_undoDeactivationOrReviveSlashedKey_nonceVoidsApprovalsDeadlineExpiresSlashedKeyNeverReturns", async () => {
     const { ctx, b, e } = await loadFixture(equivocationFixture);
     // A quorum's approval collected while the key was live...
     const outstanding = await approvalSigs(ctx, A);
@@ -422,7 +429,8 @@ describe("attacks of issue 16 against v2", () => {
     );
   });
 
-  it("attack 6: evade fees for free — an under-reported batch (usage = [], fee 0) that a quorum rejects costs the bond penalty; verifyReceipt says Submitted, not final", async () => {
+  // Issue 16, attack 6.
+  it("test_attack_underReportUsageToEvadeFees_quorumRejectCostsBondPenaltyAndVerifyReceiptNotFinal", async () => {
     const ctx = await loadFixture(fixture);
     const b = await submitBatch(ctx, { count: 8, mutate: (h) => void ((h.usage = []), (h.fee = 0n)) });
     assert.equal(b.header.fee, 0n);
@@ -474,7 +482,8 @@ describe("attacks of issue 16 against v2", () => {
     assert.equal(await status(), Status.Finalized);
   });
 
-  it("attack 7: free-ride validators, disjoint quorums — only the attesters are paid, equally; quorum is a strict majority; contradicting and equivocation-attesting validators are slashed", async () => {
+  // Issue 16, attack 7.
+  it("test_attack_freeRideValidatorsOrDisjointQuorums_onlyAttestersPaidMajorityQuorumAndSigningValidatorsSlashed", async () => {
     const ctx = await loadFixture(fixture);
     const b = await submitBatch(ctx, { count: 30 });
     await attest(ctx, [b]);

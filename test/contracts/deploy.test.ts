@@ -12,7 +12,7 @@ import { PARAMS, VALIDATORS } from "./helpers.js";
 const { viem } = await network.create();
 
 describe("sdk deployProofpath", () => {
-  it("deployProofpath: deploys and wires OPGToken, ValidatorSet, GatewayRegistry and ProofSettlement", async () => {
+  it("test_deployProofpath_localDefaults_fourContractsWiredValidatorsStakedV2Defaults", async () => {
     const [wallet] = await viem.getWalletClients();
     const pub = await viem.getPublicClient();
     const d = await deployProofpath(wallet!, pub, {

@@ -127,7 +127,7 @@ const calls: Call[] = [
 
 describe("ownership", () => {
   for (const [label, run, contract] of calls) {
-    it(`${label}: reverts with OwnableUnauthorizedAccount for a stranger`, async () => {
+    it(`test_${label}_calledByStranger_revertsOwnableUnauthorizedAccount`, async () => {
       const ctx = await loadFixture(fixture);
       await viem.assertions.revertWithCustomErrorWithArgs(
         run(ctx, ctx.stranger) as Promise<`0x${string}`>,
@@ -139,7 +139,7 @@ describe("ownership", () => {
     });
   }
 
-  it("the enclave operator has no governance power either", async () => {
+  it("test_revokeMeasurement_calledByEnclaveOperator_revertsOwnableUnauthorizedAccount", async () => {
     const ctx = await loadFixture(fixture);
     await viem.assertions.revertWithCustomErrorWithArgs(
       ctx.registry.write.revokeMeasurement([MEASUREMENT_A], { account: ctx.operator }),
@@ -150,7 +150,7 @@ describe("ownership", () => {
   });
 
   for (const which of ["validatorSet", "registry", "settlement"] as const) {
-    it(`${which}: ownership moves only when the pending owner accepts (Ownable2Step)`, async () => {
+    it(`test_${which}_transferOwnership_ownerChangesOnlyWhenPendingOwnerAccepts`, async () => {
       const ctx = await loadFixture(fixture);
       // The three share Ownable2Step's ABI; any of their ABIs drives the handover on any of them.
       const c = await viem.getContractAt("ProofSettlement", ctx[which].address);

@@ -55,7 +55,7 @@ async function succeededFixture(): Promise<Ctx> {
 }
 
 describe("key succession", () => {
-  it("the successor settles the predecessor's account in its callSeq sequence, and the receipts verify on-chain", async () => {
+  it("test_succeed_successorSignsPredecessorBatch_settlesInPredecessorAccountAndSequenceReceiptsVerifyOnChain", async () => {
     const ctx = await loadFixture(fixture);
     await viem.assertions.emitWithArgs(
       ctx.registry.write.succeed([A, B], { account: ctx.operator }),
@@ -82,7 +82,7 @@ describe("key succession", () => {
     assert.deepEqual(await ctx.settlement.read.nextSeqs([B]), [8n, 1n]);
   });
 
-  it("attack: a stranger claims succession — only the operator of both keys may hand an account on", async () => {
+  it("test_attack_strangerClaimsSuccession_onlyOperatorOfBothKeysRegistryNotOperator", async () => {
     const ctx = await loadFixture(fixture);
     await viem.assertions.revertWithCustomErrorWithArgs(
       ctx.registry.write.succeed([A, B], { account: ctx.stranger }),
@@ -130,7 +130,7 @@ describe("key succession", () => {
     );
   });
 
-  it("attack: a successor signs for an account it does not succeed", async () => {
+  it("test_attack_successorSignsForAccountItDoesNotSucceed_settlementInvalidSignature", async () => {
     const ctx = await loadFixture(succeededFixture);
     // C: another live key of the same operator, with its own account.
     await registerEnclave(ctx, ENCLAVE_C, MEASUREMENT_A);
@@ -153,7 +153,7 @@ describe("key succession", () => {
     );
   });
 
-  it("attack: the predecessor signs after succession — it is retired for good, so one account never has two signers", async () => {
+  it("test_attack_predecessorSignsAfterSuccession_retiredForGoodGatewayInactiveAndEnclaveRetired", async () => {
     const ctx = await loadFixture(succeededFixture);
     const b = await buildBatch(ctx, { key: ENCLAVE_A });
     await viem.assertions.revertWithCustomErrorWithArgs(
@@ -181,7 +181,7 @@ describe("key succession", () => {
     assert.deepEqual(await ctx.settlement.read.nextSeqs([A]), [16n, 2n]);
   });
 
-  it("attack: the successor replays or reorders callSeqs, or settles a batch twice", async () => {
+  it("test_attack_successorReplaysReordersCallSeqsOrSettlesBatchTwice_unexpectedCallSeqOrBatchSeq", async () => {
     const ctx = await loadFixture(succeededFixture);
     const first = await buildBatch(ctx, { key: ENCLAVE_A, signer: ENCLAVE_B });
     // Out of order: callSeqs already settled by A, or skipping ahead.
@@ -224,7 +224,7 @@ describe("key succession", () => {
     assert.deepEqual(await ctx.settlement.read.nextSeqs([A]), [16n, 2n]);
   });
 
-  it("attack: the successor settles another leaf than the receipt the predecessor signed — the predecessor's bond pays, and the succession ends", async () => {
+  it("test_attack_successorSettlesOtherLeafThanPredecessorSigned_predecessorBondSlashedAndSuccessionEnds", async () => {
     const ctx = await loadFixture(succeededFixture);
     const receipts = randomReceipts(A, 8n, 4);
     const shown = receipts[1]!;
@@ -252,7 +252,7 @@ describe("key succession", () => {
     );
   });
 
-  it("attack: take the predecessor's bond back while the successor still settles its account — the request ends the succession first", async () => {
+  it("test_attack_withdrawPredecessorBondWhileSuccessorSettles_requestEndsSuccessionAndBatchesOpenLocksBond", async () => {
     const ctx = await loadFixture(succeededFixture);
     await submitBatch(ctx, { key: ENCLAVE_A, signer: ENCLAVE_B });
     await ctx.registry.write.requestBondWithdraw([A], { account: ctx.operator });
@@ -272,7 +272,7 @@ describe("key succession", () => {
     );
   });
 
-  it("an inactive or revoked successor cannot sign; a successor that dies too hands the account on once it is itself retired", async () => {
+  it("test_succeed_successorRevokedUnapprovedOrExpired_cannotSignAccountHandedOnOnlyOnceSuccessorRetired", async () => {
     const ctx = await loadFixture(succeededFixture);
     // B's measurement revoked: its signature no longer counts for A.
     await ctx.registry.write.revokeMeasurement([MEASUREMENT_B]);

@@ -55,7 +55,7 @@ async function finalizedBatch(ctx: Ctx) {
 
 describe("tokens", () => {
   describe("a token that re-enters", () => {
-    it("deposit: re-entering deposit from transferFrom reverts with ReentrancyGuardReentrantCall", async () => {
+    it("test_deposit_tokenReentersDepositFromTransferFrom_revertsReentrancyGuardReentrantCall", async () => {
       const ctx = await loadFixture(reentrantFixture);
       const token = await viem.getContractAt("ReentrantToken", ctx.token.address);
       const data = encodeFunctionData({ abi: ctx.settlement.abi, functionName: "deposit", args: [A, 1n] });
@@ -67,7 +67,7 @@ describe("tokens", () => {
       );
     });
 
-    it("withdraw: re-entering withdraw from transfer reverts with ReentrancyGuardReentrantCall", async () => {
+    it("test_withdraw_tokenReentersWithdrawFromTransfer_revertsReentrancyGuardReentrantCall", async () => {
       const ctx = await loadFixture(reentrantFixture);
       const token = await viem.getContractAt("ReentrantToken", ctx.token.address);
       await ctx.settlement.write.requestWithdraw([A, OPG(10)], { account: ctx.operator });
@@ -85,7 +85,7 @@ describe("tokens", () => {
       assert.deepEqual(await ctx.settlement.read.pendingWithdrawal([A]), [0n, 0n]);
     });
 
-    it("claimRewards: re-entering claimRewards from transfer reverts with ReentrancyGuardReentrantCall", async () => {
+    it("test_claimRewards_tokenReentersClaimRewardsFromTransfer_revertsReentrancyGuardReentrantCall", async () => {
       const ctx = await loadFixture(reentrantFixture);
       const token = await viem.getContractAt("ReentrantToken", ctx.token.address);
       await finalizedBatch(ctx);
@@ -102,7 +102,7 @@ describe("tokens", () => {
       assert.ok(owed > 0n); // the reverted claim took nothing
     });
 
-    it("finalize and reject: re-entering finalize from the treasury transfer reverts with ReentrancyGuardReentrantCall", async () => {
+    it("test_finalize_tokenReentersFinalizeFromTreasuryTransfer_revertsReentrancyGuardReentrantCall", async () => {
       const ctx = await loadFixture(reentrantFixture);
       const token = await viem.getContractAt("ReentrantToken", ctx.token.address);
       const b = await submitBatch(ctx, { count: 20 });
@@ -123,7 +123,7 @@ describe("tokens", () => {
       assert.equal(await statusOf(ctx, b), Status.Attested);
     });
 
-    it("addBond / withdrawBond: re-entering the registry from the token reverts with ReentrancyGuardReentrantCall", async () => {
+    it("test_addBondWithdrawBond_tokenReentersRegistry_revertsReentrancyGuardReentrantCall", async () => {
       const ctx = await loadFixture(reentrantFixture);
       const token = await viem.getContractAt("ReentrantToken", ctx.token.address);
       const addBond = encodeFunctionData({ abi: ctx.registry.abi, functionName: "addBond", args: [A, 1n] });
@@ -150,7 +150,7 @@ describe("tokens", () => {
       assert.equal((await ctx.registry.read.enclave([A])).bond, PARAMS.minBond);
     });
 
-    it("deposit: re-entering the unguarded submitBatch from transferFrom is harmless (the fee is still debited)", async () => {
+    it("test_deposit_tokenReentersUnguardedSubmitBatch_batchSubmittedAndFeeStillDebited", async () => {
       const ctx = await loadFixture(reentrantFixture);
       const token = await viem.getContractAt("ReentrantToken", ctx.token.address);
       const b = await buildBatch(ctx, { count: 20 });
@@ -172,7 +172,7 @@ describe("tokens", () => {
   });
 
   describe("a fee-on-transfer token", () => {
-    it("deposit: reverts with SettlementTransferAmountMismatch", async () => {
+    it("test_deposit_feeOnTransferToken_revertsSettlementTransferAmountMismatch", async () => {
       const ctx = await loadFixture(feeOnTransferFixture);
       const amount = OPG(100);
       await viem.assertions.revertWithCustomErrorWithArgs(
@@ -183,7 +183,7 @@ describe("tokens", () => {
       );
     });
 
-    it("ValidatorSet.stake: reverts with ValidatorTransferAmountMismatch", async () => {
+    it("test_stake_feeOnTransferToken_revertsValidatorTransferAmountMismatch", async () => {
       const ctx = await loadFixture(feeOnTransferFixture);
       const token = await viem.getContractAt("FeeOnTransferToken", ctx.token.address);
       await token.write.approve([ctx.validatorSet.address, PARAMS.minStake]);
@@ -195,7 +195,7 @@ describe("tokens", () => {
       );
     });
 
-    it("registerEnclave and addBond: revert with RegistryTransferAmountMismatch", async () => {
+    it("test_registerEnclaveAddBond_feeOnTransferToken_revertsRegistryTransferAmountMismatch", async () => {
       const ctx = await loadFixture(feeOnTransferFixture);
       const sig = await registrationSig(ctx, ENCLAVE_A, MEASUREMENT_A);
       const bond = PARAMS.minBond;
@@ -222,7 +222,7 @@ describe("tokens", () => {
   });
 
   describe("a USDT-style token (no bool returns)", () => {
-    it("works through SafeERC20: bond, deposit, submit, finalize, claim, withdraw, bond withdrawal", async () => {
+    it("test_safeERC20_noBoolReturnToken_bondDepositSettleClaimWithdrawAllPayOut", async () => {
       const ctx = await loadFixture(noReturnFixture);
       const token = await viem.getContractAt("NoReturnToken", ctx.token.address);
       // Registration pulled the bond and the deposit pulled the fee balance.

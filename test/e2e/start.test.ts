@@ -38,7 +38,7 @@ function runStart(args: string[], timeoutMs: number): Promise<{ code: number | n
 describe("e2e: npm start --once", function () {
   this.timeout(300_000);
 
-  it("settles, attests and finalizes every call, and the indexer agrees with the load generator", async () => {
+  it("test_start_once60Calls_everyCallFinalizedAndIndexerMatchesLoadGenerator", async () => {
     const calls = 60;
     const { code, out } = await runStart(
       ["--once", "--calls", String(calls), "--rate", "30", "--batch-size", "16", "--window", "10"],
@@ -59,14 +59,14 @@ describe("e2e: npm start --once", function () {
     assert.ok(s.gasPerCall > 0);
   });
 
-  it("--help lists the options", async () => {
+  it("test_start_helpFlag_listsOptionsAndExits0", async () => {
     const { code, out } = await runStart(["--help"], 60_000);
     assert.equal(code, 0);
     for (const opt of ["--calls", "--rate", "--batch-size", "--validators", "--once"])
       assert.match(out, new RegExp(opt));
   });
 
-  it("rejects a bad option with a clear message and exit code 2", async () => {
+  it("test_start_badCallsValue_clearMessageAndExits2", async () => {
     const { code, out } = await runStart(["--calls", "lots"], 60_000);
     assert.equal(code, 2);
     assert.match(out, /--calls must be an integer/);

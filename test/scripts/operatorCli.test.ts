@@ -48,7 +48,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     assert.equal((await publicClient.waitForTransactionReceipt({ hash })).status, "success");
   }
 
-  it("validator: a new validator joins, shows Active, exits; the dry run's calldata is what was sent", async () => {
+  it("test_validatorCli_admittedValidatorJoinsThenExits_sentCalldataEqualsDryRunStatusActiveThenExitingRefusalsExit1", async () => {
     const key = devPrivateKey(5);
     const me = privateKeyToAccount(key).address;
     await owner(d.contracts.ValidatorSet, validatorSetAbi, "addValidator", [me]);
@@ -117,7 +117,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     assert.match(claim.stderr, /SettlementZeroAmount/);
   });
 
-  it("usage and configuration errors exit 2; --help exits 0", async () => {
+  it("test_cli_usageOrConfigurationError_exits2WhileHelpExits0", async () => {
     for (const group of ["validator", "enclave", "governance"]) {
       const h = await cli([group, "--help"], {});
       assert.equal(h.code, 0, h.stderr);
@@ -184,7 +184,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     assert.match(badAmount.stderr, /--amount: expected an OPG amount/);
   });
 
-  it("enclave: status shows the record and balance; deposit, request and (locked) withdraw", async () => {
+  it("test_enclaveCli_depositThenWithdrawRequest_statusShowsBalanceAndPendingStrangerOrLockedWithdrawExits1", async () => {
     const ownerClients = devClients(chain, 0);
     const operator = devClients(chain, 6);
     const enclave = privateKeyToAccount(devPrivateKey(7));
@@ -229,7 +229,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     assert.match(locked.stderr, /SettlementWithdrawalLocked/);
   });
 
-  it("enclave succeed: only the operator retires a dead key for its successor; status shows Retired", async () => {
+  it("test_enclaveCliSucceed_operatorRetiresDeadKey_statusRetiredStrangerExits1RegistryNotOperator", async () => {
     const ownerClients = devClients(chain, 0);
     const operator = devClients(chain, 6);
     const validators = [1, 2, 3].map((i) => privateKeyToAccount(devPrivateKey(i)));
@@ -262,7 +262,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     assert.equal(missing.code, 2);
   });
 
-  it("governance: queue setFeeRate through the Timelock, execute refused early, executed after the delay", async () => {
+  it("test_governanceCli_queueSetFeeRateThroughTimelock_executeRefusedEarlyThenDoneAfterDelay", async () => {
     const { walletClient, publicClient } = devClients(chain, 0);
     const { abi, bytecode } = loadArtifact("Timelock");
     const hash = await walletClient.deployContract({
