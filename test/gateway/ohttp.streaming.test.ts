@@ -90,7 +90,7 @@ describe("ohttp streaming: chunked OHTTP through the relay", function () {
     return { client: createOhttpClient({ keyConfig: keys.encodedConfig, relayUrl }), relayUrl };
   }
 
-  it("a stream: true answer arrives as SSE, token by token, before the model has finished (ChaCha20-Poly1305)", async () => {
+  it("test_ohttpStream_streamTrueChaCha20Poly1305_sseTokenByTokenBeforeModelFinishesAndReceiptMatches", async () => {
     const { hook, calls } = recordingHook();
     const { client } = await stack(chatBackend(new LocalModel("proofpath-local-1", 40)), hook);
     const t0 = performance.now();
@@ -129,7 +129,7 @@ describe("ohttp streaming: chunked OHTTP through the relay", function () {
     assert.equal(streamedCall.outputTokens, chunks.length - 1);
   });
 
-  it("a client whose clock is off is refused inside the encryption, then retries once with the gateway's date", async () => {
+  it("test_ohttpStream_clientClockOff_refusedThenRetriesOnceWithGatewayDate_succeeds", async () => {
     const { relayUrl } = await stack(chatBackend(new LocalModel()));
     const skewed = createOhttpClient({ keyConfig: keys.encodedConfig, relayUrl, now: () => Date.now() - 120_000 });
     const res = await skewed.stream("POST", "/v1/chat/completions", { "content-type": "application/json" }, chat());
@@ -139,7 +139,7 @@ describe("ohttp streaming: chunked OHTTP through the relay", function () {
     assert.equal(sseData(text).at(-1), "[DONE]");
   });
 
-  it("the relay forwards a stream with the same fixed headers and one log line", async () => {
+  it("test_relay_streamedResponse_fixedHeadersAndOneLogLineWithoutClientIdentity", async () => {
     let seen: IncomingHttpHeaders | undefined;
     const fake = createServer((req, res) => {
       seen = req.headers;
@@ -185,7 +185,7 @@ describe("ohttp streaming: chunked OHTTP through the relay", function () {
     assert.ok(!lines.join("").includes("10.0.0.1") && !lines.join("").includes("who=me"));
   });
 
-  it("a client that disconnects mid-stream stops the model and gets no receipt", async () => {
+  it("test_ohttpStream_clientDisconnectsMidStream_modelStopsAndNoReceipt", async () => {
     const { hook, calls } = recordingHook();
     let produced = 0;
     let aborted = false;
@@ -220,7 +220,7 @@ describe("ohttp streaming: chunked OHTTP through the relay", function () {
     assert.equal(calls.length, 0, "a stream cut off midway gets no receipt");
   });
 
-  it("a handler failing mid-stream cuts it: the client sees it incomplete (truncation), no receipt", async () => {
+  it("test_ohttpStream_handlerFailsMidStream_clientSeesTruncationAndNoReceipt", async () => {
     const { hook, calls } = recordingHook();
     const backend: OhttpBackend = {
       async handle() {
@@ -249,7 +249,7 @@ describe("ohttp streaming: chunked OHTTP through the relay", function () {
     assert.equal(calls.length, 0);
   });
 
-  it("a slow client holds the producer back: memory stays bounded (back-pressure through the relay)", async () => {
+  it("test_ohttpStream_slowClient_backPressureThroughRelayBoundsMemory", async () => {
     let produced = 0;
     const piece = new Uint8Array(16_000).fill(0x61);
     const total = 3_000; // 48 MB if it were all buffered

@@ -20,15 +20,9 @@ import path from "node:path";
 import { createWalletClient, hexToBytes, http, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
-import {
-  startAnvil,
-  deployWithGateway,
-  devAccount,
-  nextSeqs,
-  settledBatches,
-  type Anvil,
-  type Proofpath,
-} from "./helpers/chain.js";
+import { devAccount, startDevChain, type DevChain } from "../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../tools/devnet.js";
+import { nextSeqs, settledBatches } from "./helpers/chain.js";
 import { buildChild, runChild, type ChildRun } from "./helpers/child.js";
 import { addRun, newLedger, verifySettlement, type Ledger } from "./helpers/verify.js";
 import { Stranger, judgeStranger } from "./helpers/stranger.js";
@@ -74,13 +68,13 @@ function storeEnd(file: string): number {
 
 describe("key succession under SIGKILL (a dead enclave's account finished by its successor)", function () {
   this.timeout(FULL ? 3_600_000 : 480_000);
-  let anvil: Anvil;
-  let pp: Proofpath;
+  let anvil: DevChain;
+  let pp: DevNet;
   let dir: string;
 
   before(async () => {
-    anvil = await startAnvil({ blockTime: 1 });
-    pp = await deployWithGateway(anvil);
+    anvil = await startDevChain({ blockTime: 1 });
+    pp = await deployDevNet(anvil);
     await buildChild();
     dir = mkdtempSync(path.join(tmpdir(), "pp-succession-"));
   });

@@ -27,24 +27,24 @@ describe("indexer on PGlite", function () {
     await anvil?.stop();
   });
 
-  it("reports statuses and rollups through REST", async () => {
+  it("test_rest_scenarioIndexed_reportsStatusesAndRollups", async () => {
     await checkRest(ponder, expected);
   });
 
-  it("reports the same through GraphQL", async () => {
+  it("test_graphql_scenarioIndexed_reportsSameStatusesAndRollups", async () => {
     await checkGraphql(ponder, expected);
   });
 
-  it("serves its OpenAPI document, which the typed client follows", async () => {
+  it("test_openApi_servedDocument_typedClientFollowsIt", async () => {
     const routes = await checkOpenApiAndClient(ponder, expected);
     console.log(`      OpenAPI document: ${routes} routes`);
   });
 
-  it("answers the README's GraphQL examples", async () => {
+  it("test_graphql_readmeExamples_answeredAsDocumented", async () => {
     await checkGraphqlExamples(ponder, expected);
   });
 
-  it("reports the same through SQL over HTTP", async () => {
+  it("test_sql_overHttp_reportsSameStatusesAndTotals", async () => {
     await checkSql(ponder, expected);
   });
 });

@@ -50,11 +50,11 @@ describe("indexer on Postgres", function () {
     postgres?.stop();
   });
 
-  it("reports statuses and rollups through REST", async () => {
+  it("test_rest_scenarioIndexed_reportsStatusesAndRollups", async () => {
     await checkRest(ponder, expected);
   });
 
-  it("answers any origin (CORS), on a simple request and on a preflight", async () => {
+  it("test_rest_anyOriginSimpleOrPreflight_corsAllowsIt", async () => {
     // Ponder's CORS is patched (patches/ponder+0.16.10.patch) to set the header after the handler.
     const get = await fetch(`${ponder.url}/network/stats`, { headers: { origin: "https://dashboard.example" } });
     assert.equal(get.status, 200);
@@ -75,11 +75,11 @@ describe("indexer on Postgres", function () {
     assert.equal(pre.headers.get("access-control-allow-headers"), "content-type");
   });
 
-  it("reports the same through GraphQL", async () => {
+  it("test_graphql_scenarioIndexed_reportsSameStatusesAndRollups", async () => {
     await checkGraphql(ponder, expected);
   });
 
-  it("reports the same through SQL over HTTP and a direct Postgres query", async () => {
+  it("test_sql_overHttpAndDirectPostgres_reportsSameStatusesAndTotals", async () => {
     await checkSql(ponder, expected);
     const client = new pg.Client({ connectionString: postgres.url });
     await client.connect();
@@ -100,7 +100,7 @@ describe("indexer on Postgres", function () {
     }
   });
 
-  it("shows charts, validators and gateways, and tells the statuses of calls apart in the dashboard", async () => {
+  it("test_dashboard_scenarioIndexed_showsChartsValidatorsGatewaysAndEachCallStatus", async () => {
     const statuses = new Map(expected.batches.map((b) => [b.status, b]));
     assert.equal(statuses.size, 4);
     await checkDashboard(ponder, {
@@ -119,7 +119,7 @@ describe("indexer on Postgres", function () {
     });
   });
 
-  it("never answers 5xx to fuzzed parameters, and SQL injection changes and leaks nothing", async () => {
+  it("test_attack_fuzzesParametersAndInjectsSql_never5xxAndNothingChangedOrLeaked", async () => {
     const before = {
       stats: await ponder.getJson("/network/stats"),
       batches: await ponder.getJson("/batches?limit=1000"),
@@ -135,7 +135,7 @@ describe("indexer on Postgres", function () {
     assert.deepEqual(await ponder.getJson("/batches?limit=1000"), before.batches);
   });
 
-  it("follows a reorg that removes a batch: status and rollups go back", async () => {
+  it("test_reorg_removesIndexedBatch_statusAndRollupsGoBack", async () => {
     const gw2 = expected.gateways[1]!;
     const snapshot = async () => ({
       stats: await ponder.getJson("/network/stats"),

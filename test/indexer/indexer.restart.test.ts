@@ -54,7 +54,7 @@ describe("indexer killed mid-backfill", function () {
     postgres?.stop();
   });
 
-  it("resumes after SIGKILL and ends in the same state", async () => {
+  it("test_indexer_sigkilledMidBackfill_resumesToSameStateWithoutDoubleCounting", async () => {
     const schema = `restart_${Date.now().toString(36)}`;
     const opts = { deploymentFile: protocol.deploymentFile, rpcUrl: anvil.url, databaseUrl: postgres.url, schema };
     const first = await startPonder({ ...opts, logName: `${schema}-1` });

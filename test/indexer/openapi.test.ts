@@ -16,7 +16,7 @@ type Param = { name: string; in: string; required: boolean; schema: Record<strin
 const paramsOf = (doc: any, path: string): Param[] => doc.paths[path].get.parameters;
 
 describe("OpenAPI document", () => {
-  it("is OpenAPI 3.1 JSON with one operation per route", () => {
+  it("test_buildOpenApi_registeredRoutes_openApi31JsonWithOneOperationPerRoute", () => {
     const doc = JSON.parse(JSON.stringify(buildOpenApi(registered)));
     assert.match(doc.openapi, /^3\.1\.\d+$/);
     assert.deepEqual(Object.keys(doc.paths).sort(), [...Object.values(routes).map((r) => r.path), OPENAPI_PATH].sort());
@@ -32,7 +32,7 @@ describe("OpenAPI document", () => {
     }
   });
 
-  it("carries the zod constraints of the parameters", () => {
+  it("test_buildOpenApi_routeParameters_carryTheirZodConstraints", () => {
     const doc = buildOpenApi(registered);
     for (const path of ["/batches", "/gateways", "/validators"]) {
       const limit = paramsOf(doc, path).find((p) => p.name === "limit")!;
@@ -67,7 +67,7 @@ describe("OpenAPI document", () => {
     ]);
   });
 
-  it("refuses an app with an undocumented route or a spec without a route", () => {
+  it("test_buildOpenApi_undocumentedRouteOrUnregisteredSpec_throwsNamingIt", () => {
     assert.throws(
       () => buildOpenApi([...registered, { method: "GET", path: "/calls/by-hash/:hash" }]),
       /undocumented \["\/calls\/by-hash\/:hash"\]/,

@@ -28,16 +28,9 @@ import { hashHeader } from "../../sdk/hashing.js";
 import { createReadClient } from "../../sdk/readClient.js";
 import { batchHeaderSchema, type BatchHeader } from "../../sdk/types.js";
 import { launchBrowser } from "../helpers/browser.js";
-import {
-  deployWithGateway,
-  devAccount,
-  freePort,
-  root,
-  startAnvil,
-  type SettlementCall,
-  type Anvil,
-  type Proofpath,
-} from "../gateway/helpers/chain.js";
+import { devAccount, freePort, startDevChain, type DevChain } from "../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../tools/devnet.js";
+import { root, type SettlementCall } from "../gateway/helpers/chain.js";
 import { testHook } from "../gateway/helpers/hookRun.js";
 
 const OUT = path.join(root, "test-results");
@@ -46,8 +39,8 @@ const MODELS = ["llama-3-8b", "mistral-7b"];
 
 describe("dashboard: verify page, request-hash lookup, token-holder view (headless Chromium, real run)", function () {
   this.timeout(420_000);
-  let anvil: Anvil;
-  let pp: Proofpath;
+  let anvil: DevChain;
+  let pp: DevNet;
   let dir: string;
   let hook: SettlementHook;
   let server: Awaited<ReturnType<typeof listen>>;
@@ -98,8 +91,8 @@ describe("dashboard: verify page, request-hash lookup, token-holder view (headle
 
   before(async () => {
     mkdirSync(OUT, { recursive: true });
-    anvil = await startAnvil({ blockTime: 1 });
-    pp = await deployWithGateway(anvil);
+    anvil = await startDevChain({ blockTime: 1 });
+    pp = await deployDevNet(anvil);
     dir = mkdtempSync(path.join(tmpdir(), "pp-verify-page-"));
     const deploymentFile = path.join(dir, "deployment.json");
     writeDeployment(deploymentFile, pp.deployment);

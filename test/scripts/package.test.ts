@@ -20,7 +20,9 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { deployWithGateway, root, startAnvil, type Anvil, type Proofpath } from "../gateway/helpers/chain.js";
+import { startDevChain, type DevChain } from "../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../tools/devnet.js";
+import { root } from "../gateway/helpers/chain.js";
 
 const NODE22 = path.join(root, "node_modules/node/bin/node");
 /** Dev-only packages the library must not pull into an operator's install. */
@@ -51,13 +53,13 @@ function npm(args: string[], cwd: string): string {
 
 describe("package (npm pack → npm install → plain node)", function () {
   this.timeout(360_000);
-  let anvil: Anvil;
-  let pp: Proofpath;
+  let anvil: DevChain;
+  let pp: DevNet;
   let dir: string;
 
   before(async () => {
-    anvil = await startAnvil();
-    pp = await deployWithGateway(anvil);
+    anvil = await startDevChain();
+    pp = await deployDevNet(anvil);
     dir = mkdtempSync(path.join(tmpdir(), "proofpath-package-"));
   });
   after(async () => {

@@ -26,7 +26,7 @@ describe("bhttp: indeterminate-length responses, streamed", () => {
   const chunks = ["data: a\n\n", "data: bc\n\n", "data: [DONE]\n\n"].map(utf8);
   const wire = join([head, ...chunks.map(encodeContentChunk), encodeResponseEnd([["x-usage", "3"]])]);
 
-  it("decodes whole (decodeResponse) to the same response a known-length encoding gives", () => {
+  it("test_decodeResponse_wholeIndeterminateLength_sameAsKnownLengthEncoding", () => {
     const r = decodeResponse(wire);
     assert.equal(r.status, 200);
     assert.deepEqual(r.headers, [["content-type", "text/event-stream"]]);
@@ -35,7 +35,7 @@ describe("bhttp: indeterminate-length responses, streamed", () => {
     assert.deepEqual(decodeResponse(encodeResponse(r)), r);
   });
 
-  it("gives the head, then each chunk as soon as its bytes are in, for every split (fast-check)", () => {
+  it("test_responseStreamDecoder_anySplit_yieldsHeadThenEachChunkAsSoonAsComplete", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: wire.length }), (cut) => {
         const events = feed(wire, cut);
@@ -56,7 +56,7 @@ describe("bhttp: indeterminate-length responses, streamed", () => {
     );
   });
 
-  it("accepts a known-length response, whole at the end", () => {
+  it("test_responseStreamDecoder_knownLengthResponse_yieldsItWholeAtEnd", () => {
     const events = feed(encodeResponse({ status: 404, content: utf8("no") }), 3);
     assert.deepEqual(
       events.map((e) => e.type),
@@ -64,13 +64,13 @@ describe("bhttp: indeterminate-length responses, streamed", () => {
     );
   });
 
-  it("a response cut inside a chunk is refused at end(); a huge declared chunk at once", () => {
+  it("test_responseStreamDecoder_cutInsideChunkOrHugeDeclaredChunk_bhttpDecodeError", () => {
     assert.throws(() => feed(wire.subarray(0, head.length + 4), 5), BhttpDecodeError);
     const d = new BhttpResponseStreamDecoder({ maxChunkBytes: 100 });
     assert.throws(() => d.push(join([head, Uint8Array.of(0x80, 0x10, 0, 0)])), BhttpDecodeError);
   });
 
-  it("arbitrary bytes either decode or fail with BhttpDecodeError (fast-check)", () => {
+  it("test_responseStreamDecoder_arbitraryBytes_decodesOrBhttpDecodeErrorOnly", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 120 }), fc.integer({ min: 1, max: 16 }), (b, cut) => {
         try {

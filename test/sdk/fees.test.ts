@@ -36,7 +36,7 @@ const usageArb = fc
 describe("sdk/fees", function () {
   this.timeout(180_000); // property runs; seconds when idle, but CI boxes are shared
 
-  it("charges per call plus per 1k tokens, each term rounded down on its own", () => {
+  it("test_computeFee_callsAndTokens_perCallPlusPer1kTokensEachTermRoundedDown", () => {
     const r = rate(10n, 1500n, 999n);
     // 3*10 + floor(1001*1500/1000)=1501 + floor(999*999/1000)=998
     assert.equal(
@@ -51,7 +51,7 @@ describe("sdk/fees", function () {
     assert.equal(computeFee([], r), 0n);
   });
 
-  it("uses a model's own rate when one is set (Map or record, any hex case)", () => {
+  it("test_computeFee_modelRateSetInMapOrRecordAnyCase_usesModelRateZeroIncluded", () => {
     const usage: ModelUsage[] = [
       { modelId: H("01"), calls: 2, inputTokens: 1000n, outputTokens: 2000n },
       { modelId: H("0a"), calls: 1, inputTokens: 4000n, outputTokens: 0n },
@@ -67,7 +67,7 @@ describe("sdk/fees", function () {
     assert.equal(computeFee(usage, def, { [H("0a")]: rate(0n, 0n, 0n) }), 5n);
   });
 
-  it("equals the reference sum for any usage (bigint arithmetic, no overflow at max widths)", () => {
+  it("test_computeFee_anyUsageAtMaxWidths_equalsReferenceSum", () => {
     fc.assert(
       fc.property(usageArb, rateArb, rateArb, fc.nat(), (usage, def, special, pick) => {
         const perModel = usage.length > 0 ? new Map([[usage[pick % usage.length]!.modelId, special]]) : undefined;
@@ -86,7 +86,7 @@ describe("sdk/fees", function () {
     );
   });
 
-  it("equals ProofSettlement.computeFee on-chain", async () => {
+  it("test_computeFee_randomUsage_equalsProofSettlementComputeFeeOnChain", async () => {
     const { viem } = await network.create();
     const def = rate(7n, 1234n, 5678n);
     const settlement = await deploySettlementOnly(viem, def);

@@ -143,7 +143,7 @@ function viemLeaf(structHash: Hex): Hex {
 describe("sdk/hashing", function () {
   this.timeout(180_000); // property runs; seconds when idle, but CI boxes are shared
 
-  it("uses the wasm keccak, which agrees with @noble/hashes", () => {
+  it("test_keccak_wasmBackend_equalsNobleHashes", () => {
     assert.equal(keccakBackend, "wasm");
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 600 }), (data) => {
@@ -155,7 +155,7 @@ describe("sdk/hashing", function () {
     );
   });
 
-  it("keccak256Hex equals viem's keccak256 for any bytes, short or past the scratch area", () => {
+  it("test_keccak256Hex_anyLength_equalsViemKeccak256", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 9000 }), (data) => {
         assert.equal(keccak256Hex(data), keccak256(data));
@@ -164,7 +164,7 @@ describe("sdk/hashing", function () {
     );
   });
 
-  it("hashes inputs longer than the module's scratch area (heap path) and overlapping output", () => {
+  it("test_keccak256Into_pastScratchAreaOrOverlappingOutput_equalsNobleHashes", () => {
     fc.assert(
       fc.property(fc.integer({ min: 4000, max: 20_000 }), fc.integer({ min: 0, max: 255 }), (len, seed) => {
         const data = new Uint8Array(len).map((_, i) => (i * 29 + seed) & 255);
@@ -180,14 +180,14 @@ describe("sdk/hashing", function () {
     assert.deepEqual(buf.subarray(20, 52), want);
   });
 
-  it("the committed WebAssembly module is built from sdk/wasm/keccak.as.ts", async function () {
+  it("test_keccakWasm_committedModule_equalsFreshBuildOfKeccakAs", async function () {
     this.timeout(120_000);
     const { compileKeccakWasm, renderModuleFile } = await import("../../scripts/build-wasm.js");
     const committed = await readFile(new URL("../../sdk/wasm/keccak.wasm.ts", import.meta.url), "utf8");
     assert.equal(committed, renderModuleFile(compileKeccakWasm()), "stale module: run npm run build:wasm");
   });
 
-  it("type strings are Hashing.sol's, typehashes are their keccak", async () => {
+  it("test_typeStrings_comparedWithHashingSol_sameAndTypehashesAreTheirKeccak", async () => {
     const sol = (await readFile(new URL("../../contracts/libraries/Hashing.sol", import.meta.url), "utf8")).replace(
       /"\s*"/g,
       "",
@@ -201,7 +201,7 @@ describe("sdk/hashing", function () {
     assert.equal(voidReceiptTypeHash, keccak256(toBytes(voidReceiptTypeString)));
   });
 
-  it("receipts: SDK == Hashing.sol == viem (struct hash, leaf, EIP-712 digest)", async () => {
+  it("test_hashReceipt_randomReceipts_sdkEqualsHashingSolEqualsViem", async () => {
     await fc.assert(
       fc.asyncProperty(receiptArb, async (r) => {
         const h = hashReceipt(r);
@@ -220,7 +220,7 @@ describe("sdk/hashing", function () {
     );
   });
 
-  it("receipts: the byte/number fast path equals the hex path", () => {
+  it("test_receiptLeafInto_bytesAndNumbers_equalsHexPath", () => {
     fc.assert(
       fc.property(receiptArb, fc.nat({ max: 64 }), (r, offset) => {
         const fast = {
@@ -242,7 +242,7 @@ describe("sdk/hashing", function () {
     );
   });
 
-  it("headers and usage: SDK == Hashing.sol == viem hashTypedData", async () => {
+  it("test_hashHeader_randomHeadersAndUsage_sdkEqualsHashingSolEqualsViem", async () => {
     await fc.assert(
       fc.asyncProperty(headerArb, async (h) => {
         const sh = hashHeader(h);
@@ -266,7 +266,7 @@ describe("sdk/hashing", function () {
     );
   });
 
-  it("void receipts: SDK == Hashing.sol == viem", async () => {
+  it("test_hashVoid_randomVoidReceipts_sdkEqualsHashingSolEqualsViem", async () => {
     await fc.assert(
       fc.asyncProperty(address, u64, async (gateway, callSeq) => {
         const h = hashVoid(gateway, callSeq);
@@ -295,7 +295,7 @@ describe("sdk/hashing", function () {
     );
   });
 
-  it("leafOf == Hashing.leaf", async () => {
+  it("test_leafOf_randomBytes32_equalsHashingSolLeaf", async () => {
     await fc.assert(
       fc.asyncProperty(bytes32, async (x) => {
         assert.equal(leafOf(x), await harness.read.leaf([x]));
@@ -304,7 +304,7 @@ describe("sdk/hashing", function () {
     );
   });
 
-  it("edge values: zero and max fields", async () => {
+  it("test_receiptLeaf_zeroAndMaxFields_equalsHashingSolNoScratchLeak", async () => {
     const zero: Receipt = {
       gateway: zeroAddress,
       callSeq: 0n,
@@ -331,7 +331,7 @@ describe("sdk/hashing", function () {
     }
   });
 
-  it("rejects values the contract could not take instead of wrapping them", () => {
+  it("test_receiptLeaf_fieldOutOfContractRange_throwsNamingFieldNotWrapping", () => {
     const r: Receipt = {
       gateway: zeroAddress,
       callSeq: 1n,
@@ -357,7 +357,7 @@ describe("sdk/hashing", function () {
 describe("sdk/eip712", function () {
   this.timeout(180_000); // property runs; seconds when idle, but CI boxes are shared
 
-  it("domain separator equals viem's", () => {
+  it("test_domainSeparator_voidReceiptDigest_equalsViemHashTypedData", () => {
     const viemDigest = hashTypedData({
       domain,
       types: voidReceiptTypes,
@@ -369,7 +369,7 @@ describe("sdk/eip712", function () {
     assert.equal(keccak256(`0x1901${sep.slice(2)}${structHash.slice(2)}`), viemDigest);
   });
 
-  it("signHeader: 65-byte and compact forms recover the enclave key and match viem signTypedData", async () => {
+  it("test_signHeader_65ByteAndCompactForms_recoverEnclaveKeyAndEqualViemSignature", async () => {
     await fc.assert(
       fc.asyncProperty(headerArb, async (h) => {
         const signed = await signHeader(account, domain, h);
@@ -391,7 +391,7 @@ describe("sdk/eip712", function () {
     );
   });
 
-  it("signReceipt recovers the enclave key", async () => {
+  it("test_signReceipt_randomReceipts_recoversEnclaveKeyAndEqualsViemSignature", async () => {
     await fc.assert(
       fc.asyncProperty(receiptArb, async (r) => {
         const signed = await signReceipt(account, domain, r);
@@ -406,7 +406,7 @@ describe("sdk/eip712", function () {
     );
   });
 
-  it("headerDigest equals ProofSettlement.headerDigest", async () => {
+  it("test_headerDigest_randomHeaders_equalsProofSettlementHeaderDigest", async () => {
     const settlement = await deploySettlementOnly(viem, { perCall: 1n, perKiloInputToken: 1n, perKiloOutputToken: 1n });
     const chainId = await (await viem.getPublicClient()).getChainId();
     const d = settlementDomain(chainId, settlement.address);

@@ -67,7 +67,7 @@ function flipBit(hex: Hex, bit: number): Hex {
 describe("sdk/merkle", function () {
   this.timeout(180_000); // property runs; seconds when idle, but CI boxes are shared
 
-  it("roots and proofs equal @openzeppelin/merkle-tree (sortLeaves: false), off-chain and on-chain", async () => {
+  it("test_buildTree_randomLeaves_rootsAndProofsEqualOpenZeppelinOffAndOnChain", async () => {
     const onChain: OnChainCheck[] = [];
     fc.assert(
       fc.property(leavesArb, fc.nat(), (leaves, pick) => {
@@ -107,7 +107,7 @@ describe("sdk/merkle", function () {
     assert.ok(n >= 1000);
   });
 
-  it("larger trees (non-power-of-two sizes up to 1,025 leaves) match OpenZeppelin", () => {
+  it("test_buildTree_nonPowerOfTwoUpTo1025Leaves_equalsOpenZeppelin", () => {
     for (const n of [2, 3, 255, 256, 257, 1000, 1025]) {
       const leaves = fc.sample(bytes32, n);
       const tree = buildTree(leaves);
@@ -117,7 +117,7 @@ describe("sdk/merkle", function () {
     }
   });
 
-  it("any single-bit flip of the leaf or of a proof element fails, off-chain and on-chain", async () => {
+  it("test_attack_flipsBitOfLeafOrProofElement_verifyFailsOffAndOnChain", async () => {
     const onChain: OnChainCheck[] = [];
     fc.assert(
       fc.property(
@@ -168,7 +168,7 @@ describe("sdk/merkle", function () {
     assert.ok(n >= 2000);
   });
 
-  it("processProof agrees with MerkleProof.processProof", async () => {
+  it("test_processProof_hexOrBytes_equalsMerkleProofProcessProof", async () => {
     const leaves = fc.sample(bytes32, 37);
     const tree = buildTree(leaves);
     for (const i of [0, 5, 36]) {
@@ -186,7 +186,7 @@ describe("sdk/merkle", function () {
     }
   });
 
-  it("a tree of receipt and void leaves: Hashing.sol's leaves and proofs agree with the SDK", async () => {
+  it("test_buildTree_receiptAndVoidLeaves_hashingSolLeavesAndProofsAgree", async () => {
     const gateway = getAddress("0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
     const firstCallSeq = 1000n;
     const receipts: Receipt[] = [];
@@ -227,7 +227,7 @@ describe("sdk/merkle", function () {
     await verifyOnChain(checks);
   });
 
-  it("raw verifyProof accepts an inner node as a 'leaf' (the 64-byte second preimage) — so contracts hash receipts themselves", async () => {
+  it("test_attack_innerNodeAsLeafSecondPreimage_rawVerifyAcceptsSoContractsHashReceiptsThemselves", async () => {
     // Node 1 (left child of the root) is keccak of a sorted 64-byte pair, not a receipt leaf; yet
     // with the proof [node 2] it "verifies" against the root, off-chain and on-chain. A contract
     // that accepted caller-supplied leaves would thus accept a fake "receipt". ProofSettlement
@@ -243,7 +243,7 @@ describe("sdk/merkle", function () {
     for (let i = 0; i < tree.count; i++) assert.notEqual(tree.leaf(i), inner);
   });
 
-  it("edge cases: one leaf, zero leaves, bad indices, worker round trip", () => {
+  it("test_buildTree_oneOrZeroLeavesBadIndicesAndWorkerNodes_edgeCasesHold", () => {
     const [only] = fc.sample(bytes32, 1) as [Hex];
     const single = buildTree([only]);
     assert.equal(single.root, only);
@@ -272,7 +272,7 @@ describe("sdk/merkle", function () {
     assert.throws(() => treeFromNodes(new Uint8Array(64)), RangeError);
   });
 
-  it("builds 8,192 leaves fast (loose bound; see the benchmark numbers for the real figure)", () => {
+  it("test_buildTree_8192Leaves_under500Ms", () => {
     const leaves = new Uint8Array(8192 * 32);
     for (let i = 0; i < leaves.length; i++) leaves[i] = (i * 131 + 7) & 255;
     buildTree(leaves); // warm-up

@@ -80,14 +80,14 @@ const rfcKeyPair = () =>
 // =============================================================================================
 
 describe("ohttp: RFC 9458 Appendix A vectors", () => {
-  it("the key config is reproduced from the published private key", () => {
+  it("test_keyPair_rfc9458PrivateKey_reproducesPublishedKeyConfig", () => {
     const kp = rfcKeyPair();
     assert.equal(toHex(kp.publicKey), A.serverPublicKey);
     assert.equal(toHex(kp.encodedConfig), A.keyConfig);
     assert.equal(kp.hash, keccak256(hex(A.keyConfig)));
   });
 
-  it("the key config decodes into its parts and re-encodes identically", () => {
+  it("test_keyConfig_rfc9458Vector_decodesAndReencodesIdentically", () => {
     const config = decodeKeyConfig(hex(A.keyConfig));
     assert.equal(config.keyId, 1);
     assert.equal(config.kemId, 0x0020);
@@ -100,7 +100,7 @@ describe("ohttp: RFC 9458 Appendix A vectors", () => {
     assert.equal(isSupportedKeyConfig(config), true);
   });
 
-  it("the binary HTTP request and response decode and re-encode identically", () => {
+  it("test_bhttp_rfc9458RequestAndResponse_decodeAndReencodeIdentically", () => {
     const req = decodeRequest(hex(A.request));
     assert.deepEqual(
       { method: req.method, scheme: req.scheme, authority: req.authority, path: req.path },
@@ -117,13 +117,13 @@ describe("ohttp: RFC 9458 Appendix A vectors", () => {
     assert.equal(toHex(encodeResponse({ status: 200 })), A.response);
   });
 
-  it("hdr and info match", () => {
+  it("test_clientKey_rfc9458KeyConfig_hdrAndInfoMatchVector", () => {
     const key = importClientKey(hex(A.keyConfig));
     assert.equal(toHex(key.header), A.header);
     assert.equal(toHex(key.info), A.info);
   });
 
-  it("the published AEAD key and nonce open the published response ciphertext", () => {
+  it("test_rfc9458Vector_publishedAeadKeyAndNonce_openResponseCiphertextWithNodeCrypto", () => {
     // Confirms the vector's intermediates independently of sdk/ohttp (plain node:crypto).
     const body = hex(A.encapsulatedResponse).subarray(16);
     const d = createDecipheriv("aes-128-gcm", hex(A.aeadKey), hex(A.aeadNonce));
@@ -145,7 +145,7 @@ describe("ohttp: RFC 9458 Appendix A vectors", () => {
       });
       after(() => void setOhttpCryptoBackend(DEFAULT_BACKEND));
 
-      it("gateway decrypts the published encapsulated request", async () => {
+      it("test_decapsulateRequest_rfc9458Request_yieldsPublishedRequestAndSecret", async () => {
         const { request, context } = await decapsulateRequest(server, hex(A.encapsulatedRequest));
         assert.equal(toHex(request), A.request);
         assert.equal(context.keyId, 1);
@@ -153,7 +153,7 @@ describe("ohttp: RFC 9458 Appendix A vectors", () => {
         assert.equal(toHex(context.responseSecret), A.exportedSecret);
       });
 
-      it("client with the published ephemeral key produces the published encapsulated request", async () => {
+      it("test_encapsulateRequest_rfc9458EphemeralKey_producesPublishedRequest", async () => {
         const key = importClientKey(hex(A.keyConfig));
         const { encapsulatedRequest, context } = await encapsulateRequest(key, hex(A.request), {
           ephemeralPrivateKey: hex(A.ephemeralPrivateKey),
@@ -163,13 +163,13 @@ describe("ohttp: RFC 9458 Appendix A vectors", () => {
         assert.equal(toHex(context.responseSecret), A.exportedSecret);
       });
 
-      it("gateway with the published nonce produces the published encapsulated response", async () => {
+      it("test_encapsulateResponse_rfc9458Nonce_producesPublishedResponse", async () => {
         const { context } = await decapsulateRequest(server, hex(A.encapsulatedRequest));
         const res = await encapsulateResponse(context, hex(A.response), { responseNonce: hex(A.responseNonce) });
         assert.equal(toHex(res), A.encapsulatedResponse);
       });
 
-      it("client decrypts the published encapsulated response", async () => {
+      it("test_decapsulateResponse_rfc9458Response_yieldsPublishedResponse", async () => {
         const key = importClientKey(hex(A.keyConfig));
         const { context } = await encapsulateRequest(key, hex(A.request), {
           ephemeralPrivateKey: hex(A.ephemeralPrivateKey),
@@ -187,7 +187,7 @@ describe("ohttp: RFC 9458 Appendix A vectors", () => {
 // =============================================================================================
 
 describe("bhttp: RFC 9292 §5.1 request example", () => {
-  it("decodes the known-length example", () => {
+  it("test_bhttpDecode_rfc9292KnownLengthExample_yieldsItsFields", () => {
     const req = decodeRequest(hex(RFC9292_KNOWN_LENGTH_REQUEST));
     assert.equal(req.method, "GET");
     assert.equal(req.scheme, "https");
@@ -203,7 +203,7 @@ describe("bhttp: RFC 9292 §5.1 request example", () => {
     assert.deepEqual(req.trailers, []);
   });
 
-  it("re-encodes it byte for byte (untruncated), and truncated by the two bytes the RFC says can go", () => {
+  it("test_bhttpEncode_rfc9292KnownLengthExample_byteForByteOrTruncatedByTwo", () => {
     const bytes = hex(RFC9292_KNOWN_LENGTH_REQUEST);
     const req = decodeRequest(bytes);
     assert.equal(toHex(encodeRequest(req, { truncate: false })), RFC9292_KNOWN_LENGTH_REQUEST);
@@ -212,12 +212,12 @@ describe("bhttp: RFC 9292 §5.1 request example", () => {
     assert.deepEqual(decodeRequest(bytes.subarray(0, bytes.length - 2)), req);
   });
 
-  it("decodes the indeterminate-length example (with its padding) to the same request", () => {
+  it("test_bhttpDecode_rfc9292IndeterminateLengthWithPadding_sameRequest", () => {
     const indeterminate = decodeRequest(hex(RFC9292_INDETERMINATE_LENGTH_REQUEST));
     assert.deepEqual(indeterminate, decodeRequest(hex(RFC9292_KNOWN_LENGTH_REQUEST)));
   });
 
-  it("an indeterminate-length message cut inside a section is refused, not shortened", () => {
+  it("test_bhttpDecode_indeterminateLengthCutInsideSection_bhttpDecodeError", () => {
     const bytes = hex(RFC9292_INDETERMINATE_LENGTH_REQUEST);
     assert.throws(() => decodeRequest(bytes.subarray(0, 40)), isError(BhttpDecodeError, /truncated/));
   });
@@ -264,7 +264,7 @@ const arbResponse: fc.Arbitrary<BhttpResponse> = fc.record(
 const arbEncodeOptions = fc.record({ truncate: fc.boolean(), padding: fc.nat(12) }, plain);
 
 describe("bhttp: round trips (fast-check)", () => {
-  it("decode(encode(request)) is the request, for 1,000 random requests", () => {
+  it("test_bhttp_1000RandomRequests_decodeOfEncodeIsIdentity", () => {
     fc.assert(
       fc.property(arbRequest, arbEncodeOptions, (req, opts) => {
         const bytes = encodeRequest(req, opts);
@@ -276,7 +276,7 @@ describe("bhttp: round trips (fast-check)", () => {
     );
   });
 
-  it("decode(encode(response)) is the response, for 1,000 random responses", () => {
+  it("test_bhttp_1000RandomResponses_decodeOfEncodeIsIdentity", () => {
     fc.assert(
       fc.property(arbResponse, arbEncodeOptions, (res, opts) => {
         const bytes = encodeResponse(res, opts);
@@ -286,7 +286,7 @@ describe("bhttp: round trips (fast-check)", () => {
     );
   });
 
-  it("arbitrary bytes either decode or fail with BhttpDecodeError (never anything else)", () => {
+  it("test_bhttpDecode_arbitraryBytes_decodesOrBhttpDecodeErrorOnly", () => {
     const check = (f: () => unknown) => {
       try {
         f();
@@ -320,7 +320,7 @@ describe("bhttp: strict decoding", () => {
     { truncate: false },
   );
 
-  it("every truncation point is rejected except the three RFC 9292 §3.8 allows", () => {
+  it("test_bhttpDecode_everyTruncation_bhttpDecodeErrorExceptThreeRfc9292Allows", () => {
     const controlEnd = 1 + 1 + 4 + 1 + 5 + 1 + 10 + 1 + 8; // indicator + method + scheme + authority + path
     const headersEnd = controlEnd + 1 + 1 + 12 + 1 + 16;
     const contentEnd = headersEnd + 1 + 2;
@@ -338,7 +338,7 @@ describe("bhttp: strict decoding", () => {
     );
   });
 
-  it("names what is wrong", () => {
+  it("test_bhttpDecode_malformedMessage_bhttpDecodeErrorNamesTheFault", () => {
     const cases: [string, Uint8Array, RegExp][] = [
       ["empty input", new Uint8Array(0), /truncated: missing framing indicator/],
       [
@@ -379,7 +379,7 @@ describe("bhttp: strict decoding", () => {
     }
   });
 
-  it("refuses to encode what it would refuse to decode", () => {
+  it("test_bhttpEncode_undecodableMessage_bhttpEncodeError", () => {
     const base = { method: "GET", scheme: "https", authority: "a", path: "/" };
     assert.throws(
       () => encodeRequest({ ...base, headers: [[":path", "/x"]] }),
@@ -405,7 +405,7 @@ describe("bhttp: strict decoding", () => {
 // =============================================================================================
 
 describe("ohttp: key configs", () => {
-  it("application/ohttp-keys lists round-trip, skipping configs with an unknown KEM", () => {
+  it("test_keyConfigList_withUnknownKem_roundTripsSkippingIt", () => {
     const a = generateKeyPair({ keyId: 7 });
     const foreign = hex(`050099${"ab".repeat(20)}000400010001`); // unknown KEM 0x0099
     const list = encodeKeyConfigList([a.encodedConfig, foreign, rfcKeyPair().config]);
@@ -418,7 +418,7 @@ describe("ohttp: key configs", () => {
     assert.equal(keyConfigHash(entries[1]!.encoded), keccak256(hex(A.keyConfig)));
   });
 
-  it("malformed configs are refused with OhttpKeyConfigError", () => {
+  it("test_decodeKeyConfig_malformed_ohttpKeyConfigError", () => {
     const good = hex(A.keyConfig);
     for (let n = 0; n < good.length; n++) {
       assert.throws(
@@ -442,7 +442,7 @@ describe("ohttp: key configs", () => {
     );
   });
 
-  it("keys are deterministic from the private key; generated keys are fresh", () => {
+  it("test_keyPair_samePrivateKeyDeterministicGeneratedFresh_hashCoversKeyId", () => {
     const sk = hex(A.serverPrivateKey);
     assert.equal(
       keyPairFromPrivateKey({ keyId: 3, privateKey: sk }).hash,
@@ -456,7 +456,7 @@ describe("ohttp: key configs", () => {
     );
   });
 
-  it("a config without a supported (HKDF-SHA256, AEAD) pair is unsupported on both sides", async () => {
+  it("test_keyConfig_noSupportedHkdfAeadPair_ohttpUnsupportedSuiteErrorBothSides", async () => {
     const exportOnly = { ...rfcKeyPair().config, symmetric: [{ kdfId: 1, aeadId: 0xffff }] };
     assert.throws(() => importClientKey(exportOnly), isError(OhttpUnsupportedSuiteError, /offers no/));
     const aes256Only = { ...rfcKeyPair().config, symmetric: [{ kdfId: 1, aeadId: 2 }] };
@@ -467,7 +467,7 @@ describe("ohttp: key configs", () => {
     await assert.rejects(decapsulateRequest(server, msg), isError(OhttpUnsupportedSuiteError, /AEAD 0x0002/));
   });
 
-  it("importServerKeys refuses a private key that does not match its config", async () => {
+  it("test_importServerKeys_privateKeyNotMatchingConfig_ohttpError", async () => {
     const kp = generateKeyPair({ keyId: 1 });
     await assert.rejects(
       importServerKeys({ ...kp, privateKey: hex(A.serverPrivateKey) }),
@@ -483,7 +483,7 @@ describe("ohttp: key configs", () => {
 describe("ohttp: encapsulation", function () {
   this.timeout(30_000);
 
-  it("interoperates with @hpke/core in both directions", async () => {
+  it("test_encapsulation_againstHpkeCore_interoperatesBothDirections", async () => {
     const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes128Gcm() });
     const kp = generateKeyPair({ keyId: 9 });
     const clientKey = importClientKey(kp.encodedConfig);
@@ -525,7 +525,7 @@ describe("ohttp: encapsulation", function () {
       after(() => void setOhttpCryptoBackend(DEFAULT_BACKEND));
 
       const runs = backend === DEFAULT_BACKEND ? 1000 : 250;
-      it(`full round trip (client → gateway → client) for ${runs} random messages (fast-check)`, async () => {
+      it(`test_encapsulation_${runs}RandomMessages_roundTripClientGatewayClient_succeeds`, async () => {
         const clientKey = importClientKey(kp.encodedConfig);
         await fc.assert(
           fc.asyncProperty(
@@ -546,7 +546,7 @@ describe("ohttp: encapsulation", function () {
         );
       });
 
-      it("round trips real bhttp messages end to end", async () => {
+      it("test_encapsulation_randomBhttpMessages_roundTripEndToEnd_succeeds", async () => {
         const clientKey = importClientKey(kp.encodedConfig);
         await fc.assert(
           fc.asyncProperty(arbRequest, arbResponse, async (req, res) => {
@@ -560,7 +560,7 @@ describe("ohttp: encapsulation", function () {
         );
       });
 
-      it("flipping any single byte of an encapsulated request is rejected", async () => {
+      it("test_attack_flipsAnyByteOfEncapsulatedRequest_typedDecapsulationError", async () => {
         const { encapsulatedRequest } = await encapsulateRequest(importClientKey(kp.encodedConfig), utf8("prompt"));
         for (let i = 0; i < encapsulatedRequest.length; i++) {
           const bad = encapsulatedRequest.slice();
@@ -583,7 +583,7 @@ describe("ohttp: encapsulation", function () {
         );
       });
 
-      it("flipping any single byte of an encapsulated response is OhttpDecryptError", async () => {
+      it("test_attack_flipsAnyByteOfEncapsulatedResponse_ohttpDecryptError", async () => {
         const { encapsulatedRequest, context } = await encapsulateRequest(
           importClientKey(kp.encodedConfig),
           utf8("prompt"),
@@ -602,7 +602,7 @@ describe("ohttp: encapsulation", function () {
         await assert.rejects(decapsulateResponse(other.context, sealed), isError(OhttpDecryptError));
       });
 
-      it("a request for a key id the gateway does not hold is OhttpUnknownKeyError", async () => {
+      it("test_decapsulateRequest_keyIdNotHeld_ohttpUnknownKeyErrorNamesHeldIds", async () => {
         const stranger = importClientKey({ ...kp.config, keyId: 7 });
         const { encapsulatedRequest } = await encapsulateRequest(stranger, utf8("x"));
         await assert.rejects(decapsulateRequest(server, encapsulatedRequest), (e: unknown) => {
@@ -617,7 +617,7 @@ describe("ohttp: encapsulation", function () {
         await assert.rejects(decapsulateRequest(server, sealed.encapsulatedRequest), isError(OhttpDecryptError));
       });
 
-      it("truncated messages fail with OhttpTruncatedError", async () => {
+      it("test_encapsulation_truncatedRequestOrResponse_ohttpTruncatedError", async () => {
         const { encapsulatedRequest, context } = await encapsulateRequest(
           importClientKey(kp.encodedConfig),
           new Uint8Array(0),
@@ -642,7 +642,7 @@ describe("ohttp: encapsulation", function () {
         assert.equal((await decapsulateResponse(context, sealed)).length, 0);
       });
 
-      it("a small-order enc (all-zero X25519 output) is a decrypt error, not a crash", async () => {
+      it("test_attack_smallOrderEncAllZeroX25519_ohttpDecryptErrorNotCrash", async () => {
         const { encapsulatedRequest } = await encapsulateRequest(importClientKey(kp.encodedConfig), utf8("x"));
         for (const point of ["00".repeat(32), `01${"00".repeat(31)}`]) {
           const bad = encapsulatedRequest.slice();
@@ -665,7 +665,7 @@ describe("ohttp: OhttpReplayGuard", () => {
     return b;
   };
 
-  it("rejects a replayed encapsulated request at the gateway", async () => {
+  it("test_attack_replaysEncapsulatedRequest_replayGuardOhttpReplayError", async () => {
     const kp = generateKeyPair({ keyId: 1 });
     const server = await importServerKeys(kp);
     const guard = new OhttpReplayGuard();
@@ -685,7 +685,7 @@ describe("ohttp: OhttpReplayGuard", () => {
     guard.check((await decapsulateRequest(server, fresh.encapsulatedRequest)).context.enc); // a new request is fine
   });
 
-  it("enforces the time window when given the request time", () => {
+  it("test_replayGuard_requestTimeOutsideWindow_ohttpReplayErrorTooOldOrFuture", () => {
     let now = 1_000_000;
     const guard = new OhttpReplayGuard({ windowMs: 10_000, now: () => now });
     guard.check(enc(1), now - 9_000);
@@ -695,7 +695,7 @@ describe("ohttp: OhttpReplayGuard", () => {
     assert.throws(() => guard.check(enc(1), now - 14_000), isError(OhttpReplayError, /too old/));
   });
 
-  it("keeps memory bounded and fails closed instead of forgetting unexpired requests", () => {
+  it("test_replayGuard_pastMaxEntries_memoryBoundedAndEvictedReplayStillRefused", () => {
     let now = 1_000_000;
     const guard = new OhttpReplayGuard({ windowMs: 60_000, maxEntries: 100, now: () => now });
     for (let i = 0; i < 1_000; i++) {
@@ -715,7 +715,7 @@ describe("ohttp: OhttpReplayGuard", () => {
     assert.equal(guard.size, 1);
   });
 
-  it("validates its input", () => {
+  it("test_replayGuard_badOptionsOrEnc_ohttpError", () => {
     assert.throws(() => new OhttpReplayGuard({ maxEntries: 0 }), isError(OhttpError));
     assert.throws(() => new OhttpReplayGuard().check(new Uint8Array(31)), isError(OhttpError, /32-byte enc/));
   });
@@ -771,7 +771,7 @@ describe("ohttp: client", function () {
     return { kp, app, seen, fetchImpl };
   }
 
-  it("sends through the relay, decrypts the answer and returns the receipt hashes", async () => {
+  it("test_ohttpClient_requestThroughRelay_decryptsAnswerAndReturnsReceiptHashes", async () => {
     const { kp, seen, fetchImpl } = await gateway();
     const client = createOhttpClient({
       keyConfig: kp.encodedConfig,
@@ -803,7 +803,7 @@ describe("ohttp: client", function () {
     assert.equal(Buffer.from(seen[0]!.request).includes(Buffer.from("prompt")), false);
   });
 
-  it("accepts the expected hash in any hex case and a key config given as hex", async () => {
+  it("test_ohttpClient_hexKeyConfigAndAnyCaseHash_succeeds", async () => {
     const { kp, fetchImpl } = await gateway();
     const client = createOhttpClient({
       keyConfig: `0x${toHex(kp.encodedConfig)}`,
@@ -816,7 +816,7 @@ describe("ohttp: client", function () {
     await assert.rejects(client.request("GET", "no-slash"), isError(OhttpError, /neither an absolute URL nor a path/));
   });
 
-  it("refuses a key config whose keccak256 differs from expectedKeyConfigHash", async () => {
+  it("test_attack_substitutesKeyConfig_clientRefusesWithKeyConfigMismatchBeforeFetch", async () => {
     const { kp } = await gateway();
     const substituted = generateKeyPair({ keyId: 5 });
     let fetched = false;
@@ -846,7 +846,7 @@ describe("ohttp: client", function () {
     );
   });
 
-  it("a replayed request is refused by the gateway; relay errors surface as OhttpRelayError", async () => {
+  it("test_ohttpClient_replayedOrRelayFails_gateway400ReplayAndOhttpRelayError", async () => {
     const { kp, app, fetchImpl } = await gateway();
     const client = createOhttpClient({
       keyConfig: kp.encodedConfig,
@@ -874,7 +874,7 @@ describe("ohttp: client", function () {
     });
   });
 
-  it("the gateway serves its keys as application/ohttp-keys and the client can use them", async () => {
+  it("test_ohttpKeys_servedByGateway_clientUsesThem_succeeds", async () => {
     const { kp, app, fetchImpl } = await gateway();
     const res = await app.request("http://gw/ohttp-keys");
     const [entry] = decodeKeyConfigList(new Uint8Array(await res.arrayBuffer()));

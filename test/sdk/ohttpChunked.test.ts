@@ -71,11 +71,11 @@ for (const backend of ["node", "webcrypto"] as const) {
     });
 
     describe("the draft's Appendix example, byte for byte", () => {
-      it("the key config is reproduced from the published private key", () => {
+      it("test_chunkedKeyPair_draftPrivateKey_reproducesPublishedKeyConfig", () => {
         assert.equal(toHex(exampleKeyPair().encodedConfig), X.keyConfig);
       });
 
-      it("the client with the published ephemeral key produces the published chunked request", async () => {
+      it("test_chunkedRequestSealer_draftEphemeralKey_producesPublishedChunks", async () => {
         const key = importClientKey(hex(X.keyConfig));
         const request = hex(X.request);
         const sealer = await ChunkedRequestSealer.create(key, { ephemeralPrivateKey: hex(X.ephemeralPrivateKey) });
@@ -92,7 +92,7 @@ for (const backend of ["node", "webcrypto"] as const) {
         ]);
       });
 
-      it("the gateway opens the published request chunk by chunk (12, 13 and 0 bytes)", async () => {
+      it("test_chunkedRequestOpener_draftRequest_opensChunks12And13And0Bytes", async () => {
         const opener = new ChunkedRequestOpener(await importServerKeys(exampleKeyPair()));
         const sizes: number[] = [];
         for (const part of X.encapsulatedRequest) for (const pt of await opener.push(hex(part))) sizes.push(pt.length);
@@ -108,7 +108,7 @@ for (const backend of ["node", "webcrypto"] as const) {
         assert.deepEqual([req.method, req.scheme, req.authority, req.path], ["GET", "https", "example.com", "/"]);
       });
 
-      it("the gateway with the published response nonce produces the published chunked response", async () => {
+      it("test_chunkedResponseSealer_draftResponseNonce_producesPublishedChunks", async () => {
         const { opener } = await decapsulateChunkedRequest(
           await importServerKeys(exampleKeyPair()),
           hex(X.encapsulatedRequest.join("")),
@@ -124,7 +124,7 @@ for (const backend of ["node", "webcrypto"] as const) {
         assert.deepEqual(parts.map(toHex), X.encapsulatedResponse);
       });
 
-      it("the client opens the published response into 1, 2 and 0 bytes: status 200", async () => {
+      it("test_chunkedResponseOpener_draftResponse_opens1And2And0BytesStatus200", async () => {
         const key = importClientKey(hex(X.keyConfig));
         const sealer = await ChunkedRequestSealer.create(key, { ephemeralPrivateKey: hex(X.ephemeralPrivateKey) });
         const got = await openAll(sealer.responseOpener(), X.encapsulatedResponse.map(hex));
@@ -136,7 +136,7 @@ for (const backend of ["node", "webcrypto"] as const) {
         assert.equal(decodeResponse(join(got)).status, 200);
       });
 
-      it("the published exported secret, key, nonce and per-chunk nonces", async () => {
+      it("test_chunkedKeySchedule_draftExample_exportedSecretAndChunkNoncesMatch", async () => {
         const { ctx } = await hpkeSetupBase(
           1,
           { skE: hex(X.ephemeralPrivateKey), pkR: exampleKeyPair().publicKey },
@@ -155,7 +155,7 @@ for (const backend of ["node", "webcrypto"] as const) {
         ["A.1 AES-128-GCM", RFC9180_A1],
         ["A.2 ChaCha20Poly1305", RFC9180_A2],
       ] as [string, HpkeVector][]) {
-        it(`${name}: key schedule, sealed sequence, open and export`, async () => {
+        it(`test_hpke_${name}Vector_keyScheduleSealOpenAndExportMatch`, async () => {
           const s = await hpkeSetupBase(v.aeadId, { skE: hex(v.skEm), pkR: hex(v.pkRm) }, hex(v.info));
           const r = await hpkeSetupBase(v.aeadId, { skR: hex(v.skRm), enc: hex(v.enc) }, hex(v.info));
           assert.equal(toHex(s.enc), v.enc);
@@ -174,7 +174,7 @@ for (const backend of ["node", "webcrypto"] as const) {
         });
       }
 
-      it("A.6 AES-256-GCM: the published key and base nonce seal the published ciphertexts", async () => {
+      it("test_aeadSeal_rfc9180A6Aes256Gcm_producesPublishedCiphertexts", async () => {
         const suite = suiteOf(2)!;
         for (const e of RFC9180_A6_AEAD.encryptions) {
           const nonce = nonceFor(hex(RFC9180_A6_AEAD.baseNonce), e.seq);
@@ -182,7 +182,7 @@ for (const backend of ["node", "webcrypto"] as const) {
         }
       });
 
-      it("X25519 + AES-256-GCM interoperates with @hpke/core (chunked request, final AAD included)", async () => {
+      it("test_chunkedRequest_x25519Aes256Gcm_hpkeCoreOpensChunksWithFinalAad", async () => {
         const hpke = new CipherSuite({
           kem: new DhkemX25519HkdfSha256(),
           kdf: new HkdfSha256(),
@@ -207,7 +207,7 @@ for (const backend of ["node", "webcrypto"] as const) {
     describe("faults", () => {
       const chunks = ["alpha", "beta", "gamma", "delta"].map(utf8);
 
-      it("every suite round-trips random chunkings of random data (fast-check)", async () => {
+      it("test_chunkedResponse_anySuiteRandomChunking_roundTrips", async () => {
         await fc.assert(
           fc.asyncProperty(
             fc.constantFrom(1, 2, 3),
@@ -227,25 +227,25 @@ for (const backend of ["node", "webcrypto"] as const) {
         );
       });
 
-      it("a tampered chunk is OhttpDecryptError", async () => {
+      it("test_attack_tampersChunk_ohttpDecryptError", async () => {
         const { framed, opener } = await exchange(chunks);
         framed[2]![5]! ^= 1;
         await assert.rejects(openAll(opener(), framed), OhttpDecryptError);
       });
 
-      it("reordered chunks are OhttpDecryptError (the nonce carries the position)", async () => {
+      it("test_attack_reordersChunks_ohttpDecryptErrorByPositionalNonce", async () => {
         const { framed, opener } = await exchange(chunks);
         [framed[1], framed[2]] = [framed[2]!, framed[1]!];
         await assert.rejects(openAll(opener(), framed), OhttpDecryptError);
       });
 
-      it("a dropped chunk is OhttpDecryptError", async () => {
+      it("test_attack_dropsChunk_ohttpDecryptError", async () => {
         const { framed, opener } = await exchange(chunks);
         framed.splice(2, 1);
         await assert.rejects(openAll(opener(), framed), OhttpDecryptError);
       });
 
-      it("a stream cut before the final chunk is OhttpTruncatedError, and what came is not complete", async () => {
+      it("test_attack_cutsStreamBeforeFinalChunk_ohttpTruncatedErrorNotComplete", async () => {
         const { framed, opener } = await exchange(chunks);
         const o = opener();
         const got: Uint8Array[] = [];
@@ -255,19 +255,19 @@ for (const backend of ["node", "webcrypto"] as const) {
         await assert.rejects(o.end(), OhttpTruncatedError);
       });
 
-      it("a non-final chunk passed off as final (truncation by re-framing) is OhttpDecryptError", async () => {
+      it("test_attack_reframesNonFinalChunkAsFinal_ohttpDecryptError", async () => {
         const { framed, opener } = await exchange(chunks);
         const second = framed[2]!;
         const reframed = [framed[0]!, framed[1]!, Uint8Array.from([0, ...second.subarray(1)])];
         await assert.rejects(openAll(opener(), reframed), OhttpDecryptError);
       });
 
-      it("a chunk above the receiver's limit is refused before it is buffered", async () => {
+      it("test_chunkedOpener_chunkAboveLimit_ohttpChunkTooLargeErrorBeforeBuffering", async () => {
         const { framed, opener } = await exchange([new Uint8Array(20_000).fill(1), new Uint8Array(0)]);
         await assert.rejects(openAll(opener(), framed), OhttpChunkTooLargeError);
       });
 
-      it("the senders refuse an empty non-final chunk and anything after the final one", async () => {
+      it("test_chunkedSealer_emptyNonFinalOrAfterFinalChunk_ohttpError", async () => {
         const kp = generateKeyPair({ keyId: 1 });
         const sealer = await ChunkedRequestSealer.create(importClientKey(kp.encodedConfig));
         await assert.rejects(sealer.seal(new Uint8Array(0)), OhttpError);
@@ -275,7 +275,7 @@ for (const backend of ["node", "webcrypto"] as const) {
         await assert.rejects(sealer.seal(utf8("y")), OhttpError);
       });
 
-      it("the chunk decoders never crash on arbitrary bytes: 1,000 runs each (fast-check)", async function () {
+      it("test_chunkedOpeners_arbitraryBytes1000Runs_onlyOhttpErrors", async function () {
         this.timeout(120_000);
         const kp = generateKeyPair({ keyId: 7 });
         const serverKeys = await importServerKeys(kp);

@@ -65,7 +65,7 @@ const toJson = (v: unknown): string => JSON.stringify(v, (_, x) => (typeof x ===
 describe("sdk/types", function () {
   this.timeout(180_000); // property runs; seconds when idle, but CI boxes are shared
 
-  it("parses a valid receipt and normalizes it", () => {
+  it("test_receiptSchema_validMixedForms_parsesChecksummedLowercaseBigints", () => {
     const r = receiptSchema.parse({
       ...validReceipt,
       gateway: GATEWAY.toLowerCase(),
@@ -109,12 +109,12 @@ describe("sdk/types", function () {
     ["servedAt", "abc"],
   ];
   for (const [field, bad] of badReceiptFields) {
-    it(`rejects receipt.${field} = ${typeof bad === "bigint" ? `${bad}n` : (JSON.stringify(bad) ?? "undefined")}`, () => {
+    it(`test_receiptSchema_${field}Of${typeof bad === "bigint" ? `${bad}n` : (JSON.stringify(bad) ?? "undefined")}_rejectedNamingIt`, () => {
       rejects(receiptSchema, { ...validReceipt, [field]: bad }, field);
     });
   }
 
-  it("accepts the uint64 and uint32 bounds", () => {
+  it("test_receiptSchema_uint64AndUint32Bounds_accepted", () => {
     const r = receiptSchema.parse({
       ...validReceipt,
       callSeq: MAX_U64.toString(),
@@ -125,7 +125,7 @@ describe("sdk/types", function () {
     assert.equal(r.callSeq, MAX_U64);
   });
 
-  it("parses a valid header", () => {
+  it("test_batchHeaderSchema_validWithMaxFee_parses", () => {
     const h = batchHeaderSchema.parse({ ...validHeader, fee: (2n ** 256n - 1n).toString() });
     assert.equal(h.fee, 2n ** 256n - 1n);
     assert.equal(h.usage.length, 2);
@@ -153,12 +153,12 @@ describe("sdk/types", function () {
     ["modelId", { usage: [{ ...validHeader.usage[0], modelId: "0x01" }] }],
   ];
   for (const [field, patch] of badHeaderFields) {
-    it(`rejects header.${field} (${toJson(patch).slice(0, 60)})`, () => {
+    it(`test_batchHeaderSchema_${field}Of${toJson(patch).slice(0, 60)}_rejectedNamingIt`, () => {
       rejects(batchHeaderSchema, { ...validHeader, ...patch }, field);
     });
   }
 
-  it("keeps the path to a bad nested field", () => {
+  it("test_batchHeaderSchema_badNestedUsageField_issueKeepsItsPath", () => {
     const r = batchHeaderSchema.safeParse({
       ...validHeader,
       usage: [validHeader.usage[0], { ...validHeader.usage[1], outputTokens: -2n }],
@@ -167,7 +167,7 @@ describe("sdk/types", function () {
     assert.deepEqual(r.error!.issues[0]!.path, ["usage", 1, "outputTokens"]);
   });
 
-  it("fee rates: three uint64 rates", () => {
+  it("test_feeRateSchema_threeRates_parsedAsUint64OrRejectedNamingIt", () => {
     assert.deepEqual(feeRateSchema.parse({ perCall: "1", perKiloInputToken: 2, perKiloOutputToken: 3n }), {
       perCall: 1n,
       perKiloInputToken: 2n,
@@ -183,7 +183,7 @@ describe("sdk/types", function () {
     );
   });
 
-  it("standalone validators", () => {
+  it("test_addressAndHex32Schemas_standalone_normalizeOrRejectNamingField", () => {
     assert.equal(hex32Schema().parse(H("Ab")), H("ab"));
     assert.equal(addressSchema().parse(GATEWAY.toLowerCase()), GATEWAY);
     rejects(addressSchema("operator"), `0x${"G".repeat(40)}`, "operator");
@@ -249,7 +249,7 @@ describe("sdk/types", function () {
       lastServedAt: a < b ? b : a,
     }));
 
-  it("receipts round-trip: parse(JSON(parse(x))) == parse(x)", () => {
+  it("test_receiptSchema_anyValidInput_roundTripsThroughJson", () => {
     fc.assert(
       fc.property(receiptInput, (input) => {
         const parsed = receiptSchema.parse(input);
@@ -261,7 +261,7 @@ describe("sdk/types", function () {
     );
   });
 
-  it("headers round-trip and satisfy the superRefine invariants", () => {
+  it("test_batchHeaderSchema_anyValidInput_roundTripsThroughJsonWithInvariants", () => {
     fc.assert(
       fc.property(headerInput, (input) => {
         const parsed = batchHeaderSchema.parse(input);
@@ -272,7 +272,7 @@ describe("sdk/types", function () {
     );
   });
 
-  it("out-of-range uint64 values are always rejected, whatever their form", () => {
+  it("test_receiptSchema_outOfRangeUint64AnyForm_rejectedNamingIt", () => {
     fc.assert(
       fc.property(
         fc.oneof(fc.bigInt({ min: MAX_U64 + 1n, max: 2n ** 80n }), fc.bigInt({ min: -(2n ** 70n), max: -1n })),

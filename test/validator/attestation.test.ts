@@ -99,7 +99,7 @@ describe("validator/attestation", () => {
   });
 
   describe("valid documents", () => {
-    it("verifies a document binding the key by public_key (expected key given as address)", () => {
+    it("test_verifyAttestation_publicKeyBindingCheckedByAddress_returnsEveryCheckedField", () => {
       const r = verifyAttestation(doc, opts());
       assert.equal(r.moduleId, "i-0dev0proofpath00-enc0000000000000000");
       assert.equal(r.digest, "SHA384");
@@ -121,19 +121,19 @@ describe("validator/attestation", () => {
       assert.equal(r.verifiedAt.getTime(), f.now.getTime());
     });
 
-    it("verifies a document binding the key by public_key (expected key given as public key)", () => {
+    it("test_verifyAttestation_publicKeyBindingCheckedByPublicKey_succeeds", () => {
       const r = verifyAttestation(doc, opts({ enclaveKey: { publicKey: f.enclave.publicKey } }));
       assert.deepEqual(r.keyBinding, { method: "public_key", address: f.enclave.address });
     });
 
-    it("accepts public_key as SubjectPublicKeyInfo DER", async () => {
+    it("test_verifyAttestation_publicKeyAsSpkiDer_bindsEnclaveAddress_succeeds", async () => {
       const spkiDoc = await attestationFor(f, { publicKey: concat([SECP256K1_SPKI_PREFIX, f.enclave.publicKey]) });
       const r = verifyAttestation(spkiDoc, opts());
       assert.deepEqual(r.keyBinding, { method: "public_key", address: f.enclave.address });
       assert.equal(r.publicKeyAddress, f.enclave.address);
     });
 
-    it("verifies a document binding the key by nitriding user_data", () => {
+    it("test_verifyAttestation_nitridingUserDataBinding_bindsKeyAndParsesUserData_succeeds", () => {
       const r = verifyAttestation(userDataDoc, opts({ enclaveKey: { publicKey: f.enclave.publicKey } }));
       assert.deepEqual(r.keyBinding, { method: "user_data", address: f.enclave.address });
       assert.equal(r.enclaveAddress, f.enclave.address);
@@ -143,7 +143,7 @@ describe("validator/attestation", () => {
       assert.equal(r.nitridingUserData?.signingKeyHashPrefix, "0x1220");
     });
 
-    it("accepts both key forms together when they agree", () => {
+    it("test_verifyAttestation_addressAndPublicKeyAgree_succeeds", () => {
       const r = verifyAttestation(
         userDataDoc,
         opts({ enclaveKey: { publicKey: f.enclave.publicKey, address: f.enclave.address } }),
@@ -151,7 +151,7 @@ describe("validator/attestation", () => {
       assert.equal(r.keyBinding?.method, "user_data");
     });
 
-    it("accepts a COSE_Sign1 wrapped in CBOR tag 18", async () => {
+    it("test_verifyAttestation_coseSign1InCborTag18_hashesTaggedBytes_succeeds", async () => {
       const tagged = await attestationFor(f, {}, { tagged: true });
       assert.equal(tagged[0], 0xd2);
       const r = verifyAttestation(tagged, opts());
@@ -159,7 +159,7 @@ describe("validator/attestation", () => {
       assert.notEqual(r.attestationHash, keccak256(doc));
     });
 
-    it("takes the trusted root as DER and the allowlist as a Set in any case", () => {
+    it("test_verifyAttestation_derRootAndUpperCaseAllowlistSet_succeeds", () => {
       const r = verifyAttestation(
         doc,
         opts({
@@ -170,7 +170,7 @@ describe("validator/attestation", () => {
       assert.equal(r.measurement, f.measurement);
     });
 
-    it("skips the optional checks when they are not asked for, and says so", () => {
+    it("test_verifyAttestation_optionalChecksNotAsked_reportedUnchecked_succeeds", () => {
       const r = verifyAttestation(doc, { trustedRoot: f.ca.rootPem, at: f.now });
       assert.equal(r.measurementChecked, false);
       assert.equal(r.nonceChecked, false);
@@ -178,14 +178,14 @@ describe("validator/attestation", () => {
       assert.equal(r.enclaveAddress, f.enclave.address); // derived from public_key
     });
 
-    it("accepts a document exactly maxAgeSec old and one dated within the clock skew", async () => {
+    it("test_verifyAttestation_exactlyMaxAgeOldOrWithinClockSkew_succeeds", async () => {
       const old = await attestationFor(f, { timestamp: f.now.getTime() - DEFAULT_MAX_AGE_SEC * 1000 });
       verifyAttestation(old, opts());
       const early = await attestationFor(f, { timestamp: f.now.getTime() + 30_000 });
       verifyAttestation(early, opts());
     });
 
-    it("verifies a real AWS Nitro document under the AWS root at its own time", () => {
+    it("test_verifyAttestation_realAwsNitroDocument_validAtItsTimeExpiredLaterChainErrorUnderOtherRoot", () => {
       const real = new Uint8Array(Buffer.from(REAL_NITRO_ATTESTATION.base64, "base64"));
       const at = new Date(REAL_NITRO_ATTESTATION.timestamp + 5_000);
       const unverified = decodeAttestationUnverified(real);
@@ -215,7 +215,7 @@ describe("validator/attestation", () => {
   });
 
   describe("AWS Nitro root", () => {
-    it("ships the AWS Nitro root with SHA-256 fingerprint 64:1A:03:21:…:BB:5B", () => {
+    it("test_awsNitroRoot_shippedPem_hasSha256Fingerprint641A0321ToBb5b", () => {
       const fingerprint = formatFingerprint(sha256Fingerprint(trustedRootDer(AWS_NITRO_ROOT_PEM)));
       assert.ok(fingerprint.startsWith("64:1A:03:21"), fingerprint);
       assert.ok(fingerprint.endsWith("BB:5B"), fingerprint);
@@ -228,22 +228,22 @@ describe("validator/attestation", () => {
   });
 
   describe("rejections", () => {
-    it("rejects a tampered payload (AttestationSignatureError)", () => {
+    it("test_attack_tamperedPayload_attestationSignatureError", () => {
       expectAttestationError(() => verifyAttestation(tamperPayload(doc), opts()), AttestationSignatureError);
     });
 
-    it("rejects a tampered signature (AttestationSignatureError)", () => {
+    it("test_attack_tamperedSignature_attestationSignatureError", () => {
       expectAttestationError(() => verifyAttestation(tamperSignature(doc), opts()), AttestationSignatureError);
     });
 
-    it("rejects a signature that is not 96 raw bytes (AttestationSignatureError)", () => {
+    it("test_verifyAttestation_signatureNot96RawBytes_attestationSignatureError", () => {
       const { parts } = splitCose(doc);
       const short = joinCose([parts[0], parts[1], parts[2], (parts[3] as Uint8Array).subarray(0, 95)]);
       const err = expectAttestationError(() => verifyAttestation(short, opts()), AttestationSignatureError);
       assert.match(err.reason, /95 bytes/);
     });
 
-    it("rejects a document whose bundle starts at another root (AttestationCertificateChainError)", () => {
+    it("test_attack_bundleUnderAnotherRoot_attestationCertificateChainError", () => {
       expectAttestationError(
         () => verifyAttestation(doc, opts({ trustedRoot: f.otherCa.rootPem })),
         AttestationCertificateChainError,
@@ -255,7 +255,7 @@ describe("validator/attestation", () => {
       assert.match(err.reason, /64:1A:03:21/);
     });
 
-    it("rejects a broken chain (AttestationCertificateChainError)", async () => {
+    it("test_attack_foreignOrMissingOrNonDerCertificateInChain_attestationCertificateChainError", async () => {
       // An intermediate issued by another root.
       const foreignIntermediate = await attestationFor(f, { cabundle: [f.ca.rootDer, f.otherCa.cabundle[1]!] });
       expectAttestationError(() => verifyAttestation(foreignIntermediate, opts()), AttestationCertificateChainError);
@@ -270,7 +270,7 @@ describe("validator/attestation", () => {
       expectAttestationError(() => verifyAttestation(garbage, opts()), AttestationCertificateChainError);
     });
 
-    it("rejects an expired certificate (AttestationCertificateExpiredError)", async () => {
+    it("test_verifyAttestation_expiredCertificate_attestationCertificateExpiredError", async () => {
       const signer = await f.ca.issueSigner({
         notBefore: new Date(f.now.getTime() - 10 * 3_600_000),
         notAfter: new Date(f.now.getTime() - 3_600_000),
@@ -280,7 +280,7 @@ describe("validator/attestation", () => {
       assert.ok(err.notAfter.getTime() < f.now.getTime());
     });
 
-    it("rejects a certificate that is not valid yet (AttestationCertificateNotYetValidError)", async () => {
+    it("test_verifyAttestation_certificateNotYetValid_attestationCertificateNotYetValidError", async () => {
       const signer = await f.ca.issueSigner({
         notBefore: new Date(f.now.getTime() + 3_600_000),
         notAfter: new Date(f.now.getTime() + 5 * 3_600_000),
@@ -293,7 +293,7 @@ describe("validator/attestation", () => {
       assert.ok(err.notBefore.getTime() > f.now.getTime());
     });
 
-    it("rejects a stale document (AttestationStaleError)", async () => {
+    it("test_verifyAttestation_olderThanMaxAge_attestationStaleError", async () => {
       const old = await attestationFor(f, { timestamp: f.now.getTime() - (DEFAULT_MAX_AGE_SEC + 1) * 1000 });
       expectAttestationError(() => verifyAttestation(old, opts()), AttestationStaleError);
       const err = expectAttestationError(
@@ -303,12 +303,12 @@ describe("validator/attestation", () => {
       assert.equal(err.maxAgeSec, 10);
     });
 
-    it("rejects a document dated in the future (AttestationTimestampInFutureError)", async () => {
+    it("test_verifyAttestation_datedBeyondClockSkew_attestationTimestampInFutureError", async () => {
       const future = await attestationFor(f, { timestamp: f.now.getTime() + 120_000 });
       expectAttestationError(() => verifyAttestation(future, opts()), AttestationTimestampInFutureError);
     });
 
-    it("rejects PCRs that are not allowlisted (AttestationUnknownMeasurementError)", async () => {
+    it("test_attack_measurementNotAllowlisted_attestationUnknownMeasurementError", async () => {
       const other = await attestationFor(f, { pcrs: devPcrs("some other image") });
       const err = expectAttestationError(() => verifyAttestation(other, opts()), AttestationUnknownMeasurementError);
       assert.equal(err.measurement, measurementOf(devPcrs("some other image")));
@@ -322,7 +322,7 @@ describe("validator/attestation", () => {
       );
     });
 
-    it("rejects a debug-mode enclave (all-zero PCRs) even without an allowlist (AttestationUnknownMeasurementError)", async () => {
+    it("test_attack_debugModeEnclaveAllZeroPcrsWithoutAllowlist_attestationUnknownMeasurementError", async () => {
       const zero = new Uint8Array(48);
       const debug = await attestationFor(f, { pcrs: { 0: zero, 1: zero, 2: zero } });
       const err = expectAttestationError(
@@ -336,7 +336,7 @@ describe("validator/attestation", () => {
       );
     });
 
-    it("rejects a document that does not bind the expected key (AttestationKeyNotBoundError)", async () => {
+    it("test_attack_documentBindsAnotherOrNoKey_attestationKeyNotBoundError", async () => {
       expectAttestationError(
         () => verifyAttestation(doc, opts({ enclaveKey: { address: f.stranger.address } })),
         AttestationKeyNotBoundError,
@@ -351,13 +351,13 @@ describe("validator/attestation", () => {
       expectAttestationError(() => verifyAttestation(notSecp, opts()), AttestationKeyNotBoundError);
     });
 
-    it("asks for the public key when user_data binds a key but only the address is known", () => {
+    it("test_verifyAttestation_userDataBindingCheckedByAddress_keyNotBoundErrorAsksForPublicKey", () => {
       const err = expectAttestationError(() => verifyAttestation(userDataDoc, opts()), AttestationKeyNotBoundError);
       assert.equal(err.address, f.enclave.address);
       assert.match(err.message, /can't be checked against an address: pass enclaveKey\.publicKey/);
     });
 
-    it("rejects a nonce mismatch (AttestationNonceMismatchError)", async () => {
+    it("test_attack_documentWithOtherOrNoNonce_attestationNonceMismatchError", async () => {
       const err = expectAttestationError(
         () => verifyAttestation(doc, opts({ expectedNonce: "0x01" })),
         AttestationNonceMismatchError,
@@ -368,13 +368,13 @@ describe("validator/attestation", () => {
       assert.equal(missing.actual, undefined);
     });
 
-    it("rejects truncated input (AttestationMalformedError)", () => {
+    it("test_verifyAttestation_truncatedInput_attestationMalformedError", () => {
       for (const length of [0, 1, 2, 10, doc.length >> 1, doc.length - 1]) {
         expectAttestationError(() => verifyAttestation(doc.subarray(0, length), opts()), AttestationMalformedError);
       }
     });
 
-    it("rejects input that is not CBOR (AttestationMalformedError)", () => {
+    it("test_verifyAttestation_notCbor_attestationMalformedError", () => {
       for (const input of [
         new TextEncoder().encode("hello, this is not an attestation"),
         new TextEncoder().encode(Buffer.from(doc).toString("base64")),
@@ -386,7 +386,7 @@ describe("validator/attestation", () => {
       }
     });
 
-    it("rejects CBOR that is not a COSE_Sign1 attestation (AttestationMalformedError)", async () => {
+    it("test_verifyAttestation_cborNotCoseSign1Attestation_attestationMalformedError", async () => {
       const { parts } = splitCose(doc);
       const cases: Uint8Array[] = [
         encode(new Map([["a", 1]])),
@@ -414,7 +414,7 @@ describe("validator/attestation", () => {
       );
     });
 
-    it("rejects an algorithm other than ES384 (AttestationUnsupportedAlgorithmError)", async () => {
+    it("test_verifyAttestation_algorithmOtherThanEs384_attestationUnsupportedAlgorithmError", async () => {
       const es256 = await attestationFor(f, {}, { protectedHeader: new Map([[1, -7]]) });
       const err = expectAttestationError(() => verifyAttestation(es256, opts()), AttestationUnsupportedAlgorithmError);
       assert.match(err.algorithm, /-7/);
@@ -430,7 +430,7 @@ describe("validator/attestation", () => {
       expectAttestationError(() => verifyAttestation(sha256, opts()), AttestationUnsupportedAlgorithmError);
     });
 
-    it("reports unusable options as AttestationInvalidParameterError", () => {
+    it("test_verifyAttestation_unusableOptions_attestationInvalidParameterError", () => {
       const bad: Partial<VerifyAttestationParameters>[] = [
         { trustedRoot: "not a certificate" },
         { trustedRoot: new Uint8Array([1, 2, 3]) },
@@ -448,7 +448,7 @@ describe("validator/attestation", () => {
       }
     });
 
-    it("gives every error viem-style fields", () => {
+    it("test_attestationError_signatureOrMalformed_carriesViemStyleFieldsAndCause", () => {
       const err = expectAttestationError(
         () => verifyAttestation(tamperSignature(doc), opts()),
         AttestationSignatureError,
@@ -468,7 +468,7 @@ describe("validator/attestation", () => {
   });
 
   describe("measurementOf, attestationHash and user_data", () => {
-    it("measurementOf is keccak256(pcr0 || pcr1 || pcr2) whatever the container", () => {
+    it("test_measurementOf_anyPcrContainer_equalsKeccakOfPcr0Pcr1Pcr2", () => {
       const expected = keccak256(concat([f.pcrs[0], f.pcrs[1], f.pcrs[2]]));
       assert.equal(measurementOf(f.pcrs), expected);
       assert.equal(measurementOf([f.pcrs[0], f.pcrs[1], f.pcrs[2]]), expected);
@@ -491,12 +491,12 @@ describe("validator/attestation", () => {
       expectAttestationError(() => measurementOf({ 0: f.pcrs[0], 1: f.pcrs[1] }), AttestationInvalidParameterError);
     });
 
-    it("attestationHash is keccak256 of the raw bytes", () => {
+    it("test_attestationHash_bytesOrBuffer_equalsKeccakOfRawBytes", () => {
       assert.equal(attestationHash(doc), keccak256(doc));
       assert.equal(attestationHash(Buffer.from(doc)), keccak256(doc));
     });
 
-    it("proofpath user_data: the nitriding 68 bytes unchanged, then 0x1b20 ‖ keyConfigHash", () => {
+    it("test_encodeProofpathUserData_keyConfigHash_nitriding68BytesThen1b20AndHash", () => {
       const h = keccak256("0x0102");
       const tls = `0x${"cd".repeat(32)}` as Hex;
       const data = encodeProofpathUserData({
@@ -526,7 +526,7 @@ describe("validator/attestation", () => {
       );
     });
 
-    it("verifyAttestation: keyConfigHash bound by proofpath user_data, refused otherwise", async () => {
+    it("test_verifyAttestation_keyConfigHash_boundByProofpathUserDataElseKeyConfigNotBoundError", async () => {
       const h = keccak256("0x0102");
       const bound = await attestationFor(f, {
         publicKey: null,
@@ -567,7 +567,7 @@ describe("validator/attestation", () => {
       assert.equal(verifyAttestation(doc, opts()).keyConfigHashChecked, false);
     });
 
-    it("encodes and parses nitriding user_data", () => {
+    it("test_nitridingUserData_encodeThenParse_roundTrips68Bytes", () => {
       const data = encodeNitridingUserData({ signingPublicKey: f.enclave.publicKey });
       assert.equal(data.length, 68);
       const parsed = parseNitridingUserData(data);
@@ -578,7 +578,7 @@ describe("validator/attestation", () => {
   });
 
   describe("fuzzing", () => {
-    it("never accepts a mutated document, and throws only the library's errors (300 runs)", () => {
+    it("test_attack_mutatedDocument300Runs_rejectedWithLibraryErrorsOnly", () => {
       const mutation = fc.oneof(
         // Overwrite 1..4 bytes.
         fc
@@ -619,7 +619,7 @@ describe("validator/attestation", () => {
       );
     });
 
-    it("throws only the library's errors on arbitrary bytes and arbitrary CBOR (2 x 200 runs)", () => {
+    it("test_verifyAttestation_arbitraryBytesAndCbor2x200Runs_onlyLibraryErrors", () => {
       const rejects = (input: Uint8Array) => {
         try {
           verifyAttestation(input, opts());
@@ -689,7 +689,7 @@ describe("validator/attestation", () => {
       f.nonce,
     ];
 
-    it("exits 0 for a valid document, raw or base64, and prints the verdict", async () => {
+    it("test_verifyAttestationCli_validDocumentRawOrBase64_exit0PrintsVerdict", async () => {
       const raw = path.join(dir, "doc.cbor");
       const b64 = path.join(dir, "doc.b64");
       await writeFile(raw, doc);
@@ -712,7 +712,7 @@ describe("validator/attestation", () => {
       }
     });
 
-    it("exits 1 for a tampered document and names the failure", async () => {
+    it("test_verifyAttestationCli_tamperedDocument_exit1NamesError", async () => {
       const file = path.join(dir, "tampered.cbor");
       await writeFile(file, tamperSignature(doc));
       const run = await cli(["verify-attestation", file, ...checks()]);
@@ -720,7 +720,7 @@ describe("validator/attestation", () => {
       assert.match(run.stdout, /verdict: INVALID \(AttestationSignatureError\)/);
     });
 
-    it("--key-config-hash: 0 when user_data binds it, 1 when it binds another, 2 when not 32 bytes", async () => {
+    it("test_verifyAttestationCli_keyConfigHash_exit0Bound1Other2Not32Bytes", async () => {
       const h = keccak256("0x0102");
       const file = path.join(dir, "bound.cbor");
       await writeFile(
@@ -742,7 +742,7 @@ describe("validator/attestation", () => {
       assert.match(bad.stderr, /--key-config-hash expects 32 bytes/);
     });
 
-    it("exits 2 on usage errors and 0 for --help", async () => {
+    it("test_verifyAttestationCli_usageErrors_exit2HelpExit0", async () => {
       const [help, missing, badAt, unknown] = await Promise.all([
         cli(["verify-attestation", "--help"]),
         cli(["verify-attestation"]),

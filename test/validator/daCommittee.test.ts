@@ -127,7 +127,7 @@ describe("validators as the DA committee (3 validator processes, quorum 2, real 
   let b2: Awaited<ReturnType<typeof attestedBatch>>;
   let holder: number;
 
-  it("validator restart keeps serving the receipts it attested (durable, gateway gone)", async () => {
+  it("test_validatorDa_restartedWithGatewayGone_keepsServingAttestedReceipts_succeeds", async () => {
     // Both gateways' batches are attested first (a slash could stop the operator's other key).
     a = await attestedBatch(net.enclave, 6);
     b2 = await attestedBatch(enclave2, 4);
@@ -154,7 +154,7 @@ describe("validators as the DA committee (3 validator processes, quorum 2, real 
     assert.equal((await fetch(`${url()}/da/receipts/${a.header.gateway}/x`)).status, 400);
   });
 
-  it("gateway gone, user still proves equivocation", async () => {
+  it("test_attack_gatewayEquivocatesThenVanishes_userProvesItFromValidatorDaBatchRejected", async () => {
     assert.ok(a, "needs the attested batch of the previous test");
     // The user holds an enclave-signed receipt for callSeq firstCallSeq+1 that the batch does not settle.
     const callSeq = a.header.firstCallSeq + 1n;
@@ -207,7 +207,7 @@ describe("validators as the DA committee (3 validator processes, quorum 2, real 
     assert.equal(e.bond, 0n);
   });
 
-  it("gateway gone, POST /equivocations proves it from the leaves the validator holds", async () => {
+  it("test_attack_gatewayEquivocatesThenVanishes_validatorProvesItFromHeldLeavesOnPost", async () => {
     assert.ok(b2, "needs the attested batch of the first test");
     const enclave = enclave2;
     const b = b2;

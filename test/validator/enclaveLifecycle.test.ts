@@ -15,7 +15,7 @@ import path from "node:path";
 import pino from "pino";
 import { createWalletClient, http, keccak256, toHex, type Address, type Hex, type LocalAccount } from "viem";
 import { cli, cliJson } from "../helpers/cli.js";
-import { devPrivateKey } from "../../tools/devchain.js";
+import { devAccount, devPrivateKey, freePort } from "../../tools/devchain.js";
 import { waitFor } from "../../tools/waitFor.js";
 import { privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
@@ -27,7 +27,6 @@ import { AttestationSourceError } from "../../gateway/errors.js";
 import { measurementOf } from "../../validator/attestation/index.js";
 import { buildDevEnclaveAttestation, createDevNitroCa, devPcrs, type DevNitroCa } from "./helpers/nitro.js";
 import { createValidator, type Validator } from "../../validator/index.js";
-import { devAccount, freePort } from "../gateway/helpers/chain.js";
 import { enclaveKeyPair } from "./helpers/nitro.js";
 import { startTestNet, type TestNet } from "./helpers/setup.js";
 

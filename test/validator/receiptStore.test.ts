@@ -46,7 +46,7 @@ describe("validator DA store (da.db) and /da serving", () => {
   beforeEach(() => (dir = mkdtempSync(path.join(tmpdir(), "pp-da-"))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("keeps batches across reopen, finds them by batchSeq and callSeq, prunes after retention", () => {
+  it("test_receiptStore_reopened_findsBatchesBySeqAndPrunesOnlyConcludedAfterRetention", () => {
     const file = path.join(dir, "da.db");
     let s = openReceiptStore(file);
     const a = batch(0n, 0n, 5);
@@ -70,7 +70,7 @@ describe("validator DA store (da.db) and /da serving", () => {
     s.close();
   });
 
-  it("serves a leaf with a proof of the settled root, and bounds its cache in bytes", () => {
+  it("test_daServer_receiptLookup_leafProvesSettledRootAndCacheBoundedInBytes", () => {
     const s = openReceiptStore(path.join(dir, "da.db"));
     const batches = [batch(0n, 0n, 40), batch(1n, 40n, 40), batch(2n, 80n, 40)];
     for (const x of batches) s.put(x);
@@ -94,7 +94,7 @@ describe("validator DA store (da.db) and /da serving", () => {
     s.close();
   });
 
-  it("/da answers 429 past its rate limit", async () => {
+  it("test_daServer_pastRateLimit_429", async () => {
     const s = openReceiptStore(path.join(dir, "da.db"));
     s.put(batch(0n, 0n, 4));
     const app = createValidatorApp({

@@ -6,8 +6,6 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Address, ContractFunctionArgs, ContractFunctionName, Hex, PublicClient } from "viem";
 import { proofSettlementAbi } from "../../../sdk/abis.js";
-import { devPrivateKey, startDevChain, type DevChain, type DevChainOptions } from "../../../tools/devchain.js";
-import { deployDevNet, type DevNet } from "../../../tools/devnet.js";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -61,19 +59,3 @@ export type SettlementCall = {
     ContractFunctionArgs<typeof proofSettlementAbi, "nonpayable", F>,
   ];
 }[ContractFunctionName<typeof proofSettlementAbi, "nonpayable">];
-
-/**
- * @deprecated Old names, kept only so tests written before tools/devchain.ts and tools/devnet.ts
- * (on other branches) still compile once merged; import from tools/ instead, then delete these.
- */
-export { devAccount, freePort } from "../../../tools/devchain.js";
-/** @deprecated use `startDevChain` (tools/devchain.ts). */
-export const startAnvil = (o: DevChainOptions = {}) => startDevChain({ stderr: "inherit", ...o });
-/** @deprecated use `deployDevNet` (tools/devnet.ts). */
-export const deployWithGateway = (anvil: DevChain, relayerIndex = 1) => deployDevNet(anvil, { relayerIndex });
-/** @deprecated use `devPrivateKey` (tools/devchain.ts). */
-export const devKey = devPrivateKey;
-/** @deprecated */
-export type Anvil = DevChain;
-/** @deprecated */
-export type Proofpath = DevNet;
