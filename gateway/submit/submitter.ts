@@ -21,7 +21,7 @@ import {
 import type { Logger } from "pino";
 import { proofSettlementAbi } from "../../sdk/abis.js";
 import { toCompactSignature } from "../../sdk/eip712.js";
-import { type Fees, TransactionManager } from "../../sdk/transactions.js";
+import { FeeCapExceededError, type Fees, TransactionManager } from "../../sdk/transactions.js";
 import { readNextSeqs } from "../chain.js";
 import { crashPoint } from "../crash.js";
 import { BatchWouldRevertError, BroadcastRefusedError } from "../errors.js";
@@ -114,7 +114,7 @@ export class Submitter {
     } catch (e) {
       this.transactions.resync("submitter step failed"); // a nonce a failed send took must not leave a gap
       this.failures++;
-      this.d.metrics.rpcErrors.inc();
+      if (!(e instanceof FeeCapExceededError)) this.d.metrics.rpcErrors.inc(); // a fee cap is not an RPC fault
       this.lastError = (e as Error).message?.split("\n")[0];
       delay = Math.min(this.d.retry.maxMs, this.d.retry.baseMs * 2 ** Math.min(this.failures - 1, 16));
       delay = Math.round(delay * (0.75 + Math.random() / 2)); // jitter
