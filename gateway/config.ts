@@ -38,6 +38,14 @@ const address = z
   .meta({ type: "address" });
 const url = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
 /** An OPG amount in wei: a bigint or a decimal string (JSON configs cannot hold bigints). */
+/** A gas price in wei per gas (the native currency's, not OPG). */
+const gasWei = z
+  .union([z.bigint().positive(), z.string().regex(/^[1-9]\d*$/)], {
+    error: "expected wei per gas as a positive bigint or decimal string",
+  })
+  .transform((v) => BigInt(v))
+  .meta({ type: "integer (wei per gas)" });
+
 const opgWei = z
   .union([z.bigint().nonnegative(), z.string().regex(/^\d+$/)], {
     error: "expected OPG wei as a bigint or a decimal string",
@@ -117,6 +125,11 @@ export const hookConfigSchema = z
       .min(100)
       .default(20_000)
       .describe("A transaction not mined after this long is replaced with fees raised by ≥ 12.5%."),
+    maxFeePerGas: gasWei
+      .optional()
+      .describe(
+        "Highest maxFeePerGas the relayer signs: above it the submitter stops bumping and reports FeeCapExceededError until fees fall.",
+      ),
     pollMs: z.number().int().min(10).default(1_000).describe("How often the submitter polls the chain."),
     rateRefreshMs: z.number().int().min(100).default(60_000).describe("How often the on-chain fee rate is re-read."),
     retry: z

@@ -110,7 +110,7 @@ export class EnclaveApprovalError extends GatewayError {
 
 /**
  * The node refused a batch's `submitBatch` broadcast, classified from viem's typed errors and the
- * chain's nonces (gateway/submit/broadcast.ts), never from the node's wording: `nonce-taken`
+ * chain's nonces (`classifyBroadcastError`, sdk/transactions.ts), never from the node's wording: `nonce-taken`
  * (another transaction was mined at its nonce: resent under a fresh one) or `replace` (another
  * pending transaction holds its nonce, or its fee cap is below the base fee: replaced with higher
  * fees). Retryable: the submitter's next step does exactly that.

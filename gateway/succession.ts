@@ -162,6 +162,7 @@ export async function settlePredecessor(
     confirmations: cfg.confirmations,
     maxInFlight: cfg.maxInFlight,
     bumpAfterMs: cfg.bumpAfterMs,
+    maxFeePerGas: cfg.maxFeePerGas,
     pollMs: cfg.pollMs,
     retry: cfg.retry,
     ...(cfg.gasLimit === undefined ? {} : { gasLimit: cfg.gasLimit }),

@@ -10,3 +10,4 @@ export * from "./eip712.js";
 export * from "./fees.js";
 export * from "./abis.js";
 export * from "./readClient.js";
+export * from "./transactions.js";

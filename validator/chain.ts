@@ -2,26 +2,30 @@
  * The validator's view of the chain: viem clients, the reads it needs (batch status, fee schedule,
  * validator set, rewards, logs) and a `send` that simulates before it broadcasts, so a revert comes
  * back as a typed {@link TransactionRevertedError} naming the contract's custom error instead of a
- * wasted transaction. Transport failures become {@link RpcUnavailableError} (retryable).
+ * wasted transaction. Transactions go out through the SDK's {@link TransactionManager} (nonces,
+ * replacement with bumped fees, a fee cap, stuck-nonce recovery), as the gateway's do. Transport
+ * failures become {@link RpcUnavailableError} (retryable); the manager's own errors
+ * (FeeCapExceededError, TransactionNotMinedError) pass as they are (retryable).
  */
 import {
   BaseError as ViemBaseError,
   ContractFunctionRevertedError,
   ContractFunctionZeroDataError,
   createPublicClient,
-  createWalletClient,
   decodeErrorResult,
+  encodeFunctionData,
   ExecutionRevertedError,
   fallback,
   http,
   type Address,
-  type Chain,
   type Hex,
   type LocalAccount,
   type PublicClient,
 } from "viem";
 import { proofSettlementAbi, validatorSetAbi } from "../sdk/abis.js";
+import { BaseError } from "../sdk/errors.js";
 import type { FeeRateFields } from "../sdk/fees.js";
+import { type SignedTransaction, TransactionManager } from "../sdk/transactions.js";
 import { RpcUnavailableError, SubmissionMovedError, TransactionRevertedError } from "./errors.js";
 
 const ZERO_RATE: FeeRateFields = { perCall: 0n, perKiloInputToken: 0n, perKiloOutputToken: 0n };
@@ -65,6 +69,8 @@ export interface ValidatorChain {
   readonly publicClient: PublicClient;
   readonly account: LocalAccount;
   readonly settlement: Address;
+  /** The account's nonces and fees (sdk/transactions.ts). */
+  readonly transactions: TransactionManager;
   chainId(): Promise<number>;
   batch(gateway: Address, batchSeq: bigint): Promise<OnchainBatch>;
   /** The default rate, now or at the end of block `at`. */
@@ -118,6 +124,14 @@ export function createValidatorChain(p: {
   rpcUrls?: readonly string[];
   account: LocalAccount;
   settlement: Address;
+  /** The transaction manager's settings (validator config: bumpAfterMs, maxFeePerGas, txTimeoutMs). */
+  transactions?: {
+    bumpAfterMs?: number | undefined;
+    maxFeePerGas?: bigint | undefined;
+    timeoutMs?: number | undefined;
+    pollMs?: number | undefined;
+    onReplace?: ((from: SignedTransaction, to: SignedTransaction) => void) | undefined;
+  };
 }): ValidatorChain {
   // Several URLs: viem `fallback`, each request (reads and sends) going to the first that answers.
   const urls = p.rpcUrls?.length ? p.rpcUrls : [p.rpcUrl];
@@ -126,12 +140,18 @@ export function createValidatorChain(p: {
   // viem polls for receipts every 4 s by default: a round (and every batch in it) waited that long
   // after each transaction whose receipt was not there at the first look.
   const publicClient = createPublicClient({ transport, pollingInterval: 250 }) as PublicClient;
-  let chain: Chain | undefined;
+  const transactions = new TransactionManager({
+    client: publicClient,
+    account: p.account,
+    pollMs: 250,
+    ...p.transactions,
+    timeoutMs: p.transactions?.timeoutMs ?? 120_000,
+  });
   let chainIdP: Promise<number> | undefined;
   let vsAddress: Address | undefined;
   let registryAddress: Address | undefined;
   const s = { address: p.settlement, abi: proofSettlementAbi } as const;
-  let sending: Promise<unknown> = Promise.resolve();
+  const serial = serialize();
   const attestersCache = new Map<number, Address[]>(); // an attestation's signers never change
 
   const chainId = () =>
@@ -197,6 +217,7 @@ export function createValidatorChain(p: {
     publicClient,
     account: p.account,
     settlement: p.settlement,
+    transactions,
     chainId,
     async registry() {
       return (registryAddress ??= await rpc("REGISTRY", () =>
@@ -294,17 +315,10 @@ export function createValidatorChain(p: {
       const b = await rpc("getBlock", () => publicClient.getBlock({ blockTag: "latest" }));
       return { number: b.number, hash: b.hash, timestamp: b.timestamp };
     },
-    send(functionName, args) {
-      // One transaction at a time per key: concurrent sends would race for the same nonce.
-      const next = sending.then(() => sendNow(functionName, args));
-      sending = next.catch(() => undefined);
-      return next;
-    },
-    sendCalldata(functionName, data) {
-      const next = sending.then(() => sendDataNow(functionName, data));
-      sending = next.catch(() => undefined);
-      return next;
-    },
+    // One transaction at a time per key (the manager queues its sends): the simulation of the next
+    // runs after the previous one was mined.
+    send: (functionName, args) => serial(() => sendNow(functionName, args)),
+    sendCalldata: (functionName, data) => serial(() => sendDataNow(functionName, data)),
   };
 
   /** A revert of a raw call carries no decoded error: decode it with the settlement's ABI. */
@@ -337,52 +351,50 @@ export function createValidatorChain(p: {
   }
 
   async function sendDataNow(functionName: SettlementFn, data: Hex): Promise<Hex> {
-    const id = await chainId();
-    chain ??= {
-      id,
-      name: `chain-${id}`,
-      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-      rpcUrls: { default: { http: [...urls] } },
-    };
-    const wallet = createWalletClient({ account: p.account, chain, transport });
     const tx = { account: p.account, to: p.settlement, data };
     await rawRpc(functionName, () => publicClient.call({ ...tx, blockTag: "pending" }));
     const gas = await rawRpc(functionName, () => publicClient.estimateGas(tx));
-    const hash = await rawRpc(functionName, () => wallet.sendTransaction({ ...tx, chain, gas: (gas * 6n) / 5n }));
-    const receipt = await rpc(functionName, () => publicClient.waitForTransactionReceipt({ hash, timeout: 60_000 }));
-    if (receipt.status !== "success")
-      throw new TransactionRevertedError({ functionName, reason: `tx ${hash} reverted` });
-    return hash;
+    return mined(functionName, { to: p.settlement, data, gas: (gas * 6n) / 5n });
   }
 
   async function sendNow(functionName: SettlementFn, args: readonly unknown[]): Promise<Hex> {
-    const id = await chainId();
-    chain ??= {
-      id,
-      name: `chain-${id}`,
-      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-      rpcUrls: { default: { http: [...urls] } },
-    };
-    const wallet = createWalletClient({ account: p.account, chain, transport });
     // Against the pending block: its timestamp is "now", while an idle chain's latest block can be
     // minutes old (anvil automine), which would make finalize look premature forever.
     // Narrow: `functionName` is one of six writes, `args` checked against it by viem at run time.
     const call = { ...s, functionName, args, account: p.account, blockTag: "pending" } as Parameters<
       typeof publicClient.simulateContract
     >[0];
-    const { request } = (await rpc(functionName, () => publicClient.simulateContract(call))) as unknown as {
-      request: Record<string, unknown>;
-    };
+    await rpc(functionName, () => publicClient.simulateContract(call));
     const gas = await rpc(functionName, () =>
       publicClient.estimateContractGas(call as Parameters<typeof publicClient.estimateContractGas>[0]),
     );
-    const { blockTag: _, ...sendable } = request;
-    const hash = await rpc(functionName, () =>
-      wallet.writeContract({ ...sendable, gas: (gas * 6n) / 5n } as Parameters<typeof wallet.writeContract>[0]),
-    );
-    const receipt = await rpc(functionName, () => publicClient.waitForTransactionReceipt({ hash, timeout: 60_000 }));
-    if (receipt.status !== "success")
-      throw new TransactionRevertedError({ functionName, reason: `tx ${hash} reverted` });
-    return hash;
+    const data = encodeFunctionData({ abi: proofSettlementAbi, functionName, args } as Parameters<
+      typeof encodeFunctionData
+    >[0]);
+    return mined(functionName, { to: p.settlement, data, gas: (gas * 6n) / 5n });
   }
+
+  /** Sends through the manager and waits for the receipt; a reverted one is a TransactionRevertedError. */
+  async function mined(functionName: SettlementFn, req: { to: Address; data: Hex; gas: bigint }): Promise<Hex> {
+    let receipt: Awaited<ReturnType<TransactionManager["send"]>>;
+    try {
+      receipt = await transactions.send(req);
+    } catch (e) {
+      if (e instanceof BaseError) throw e; // the manager's own (fee cap, not mined in time): retryable
+      throw classify(functionName, e);
+    }
+    if (receipt.status !== "success")
+      throw new TransactionRevertedError({ functionName, reason: `tx ${receipt.transactionHash} reverted` });
+    return receipt.transactionHash;
+  }
+}
+
+/** Runs `fn` after every earlier call has settled. */
+function serialize(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let last: Promise<unknown> = Promise.resolve();
+  return (fn) => {
+    const next = last.then(fn);
+    last = next.catch(() => undefined);
+    return next;
+  };
 }

@@ -26,6 +26,14 @@ const url = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
 const ms = (def: number, min = 1) =>
   z.number({ error: "expected a number of milliseconds" }).int().min(min).default(def);
 
+/** A gas price in wei per gas (the native currency's). */
+const gasWei = z
+  .union([z.bigint().positive(), z.string().regex(/^[1-9]\d*$/)], {
+    error: "expected wei per gas as a positive bigint or decimal string",
+  })
+  .transform((v) => BigInt(v))
+  .meta({ type: "integer (wei per gas)" });
+
 export const validatorConfigSchema = z
   .object({
     privateKey: privateKey.describe("The validator's key: signs verdicts and sends its transactions (it needs gas)."),
@@ -153,6 +161,17 @@ export const validatorConfigSchema = z
       .min(1)
       .default(600)
       .describe("How old an enclave's attestation document may be when the validator is asked to approve it."),
+    bumpAfterMs: ms(20_000, 100).describe(
+      "A transaction not mined after this long is replaced with fees raised by ≥ 12.5% (sdk/transactions.ts).",
+    ),
+    maxFeePerGas: gasWei
+      .optional()
+      .describe(
+        "Highest maxFeePerGas the validator signs: above it, it stops bumping and reports FeeCapExceededError until fees fall.",
+      ),
+    txTimeoutMs: ms(120_000, 1_000).describe(
+      "How long one transaction (replacements included) may take to be mined before the send fails and is retried.",
+    ),
     retryBaseMs: ms(500).describe("First backoff of a failing batch."),
     retryMaxMs: ms(30_000).describe("Longest backoff of a failing batch (≥ retryBaseMs)."),
     logLevel: z

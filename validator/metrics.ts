@@ -11,6 +11,7 @@ export interface ValidatorMetrics {
   daFetchesParked: Counter;
   daBatchesHeld: Counter;
   rpcErrors: Counter;
+  feeBumps: Counter;
   peerErrors: Counter;
   equivocations: Counter;
   openBatches: Gauge;
@@ -72,6 +73,7 @@ export function createMetrics(sources: { gasBalance?: () => Promise<bigint> } = 
       "Batches whose DA fetch was in progress when the process died: not fetched again",
     ),
     rpcErrors: c("proofpath_validator_rpc_errors_total", "Failed RPC calls"),
+    feeBumps: c("proofpath_validator_fee_bumps_total", "Transactions not mined in time, replaced with higher fees"),
     peerErrors: c("proofpath_validator_peer_errors_total", "Failed or invalid answers from peers"),
     equivocations: c("proofpath_validator_equivocations_total", "Equivocation proofs submitted"),
     openBatches: new Gauge({

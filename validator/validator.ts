@@ -84,6 +84,18 @@ export async function createValidator(
     rpcUrls: cfg.rpcUrls,
     account,
     settlement: cfg.settlement,
+    transactions: {
+      bumpAfterMs: cfg.bumpAfterMs,
+      maxFeePerGas: cfg.maxFeePerGas,
+      timeoutMs: cfg.txTimeoutMs,
+      onReplace: (from, to) => {
+        metrics.feeBumps.inc();
+        log.warn(
+          { nonce: to.nonce, from: from.hash, to: to.hash, maxFeePerGas: String(to.maxFeePerGas) },
+          "transaction not mined in time: replaced with higher fees",
+        );
+      },
+    },
   });
   const chainId = await chain.chainId();
   if (cfg.chainId !== undefined && cfg.chainId !== chainId) {

@@ -1,16 +1,17 @@
 /**
  * Settlement of sealed batches with viem. The chain is the source of truth: each step reads the
- * gateway's `nextSeqs`, and every local status is corrected from it. The submitter keeps its own
- * nonce (batches are pipelined on consecutive nonces), stores each signed transaction before
- * broadcasting it, rebroadcasts transactions the node lost, replaces stuck ones with fees raised by
- * at least 12.5%, waits `confirmations` blocks, and resubmits a batch whose transaction left the
- * chain (reorg). The contract accepts only the next batchSeq, so nothing is ever settled twice.
+ * gateway's `nextSeqs`, and every local status is corrected from it. Nonces, fees, replacement and
+ * stuck-nonce recovery are the SDK's {@link TransactionManager} (the validator sends through the
+ * same one); the submitter pipelines batches on consecutive nonces, stores each signed transaction
+ * before broadcasting it (so a crash or a lost answer rebroadcasts the same one), acts on what the
+ * manager's `check` says, waits `confirmations` blocks, and resubmits a batch whose transaction
+ * left the chain (reorg). The contract accepts only the next batchSeq, so nothing is ever settled
+ * twice.
  */
 import {
   BaseError,
   ContractFunctionRevertedError,
   encodeFunctionData,
-  keccak256,
   parseEventLogs,
   type Address,
   type Hex,
@@ -20,13 +21,13 @@ import {
 import type { Logger } from "pino";
 import { proofSettlementAbi } from "../../sdk/abis.js";
 import { toCompactSignature } from "../../sdk/eip712.js";
+import { FeeCapExceededError, type Fees, TransactionManager } from "../../sdk/transactions.js";
 import { readNextSeqs } from "../chain.js";
 import { crashPoint } from "../crash.js";
 import { BatchWouldRevertError, BroadcastRefusedError } from "../errors.js";
 import type { HookMetrics } from "../metrics.js";
 import { parseHeader, type Sealer } from "../seal/sealer.js";
 import type { BatchRow, Store } from "../store.js";
-import { classifyBroadcastError } from "./broadcast.js";
 
 export interface SubmitterDeps {
   store: Store;
@@ -41,6 +42,8 @@ export interface SubmitterDeps {
   confirmations: number;
   maxInFlight: number;
   bumpAfterMs: number;
+  /** Highest maxFeePerGas (wei) the relayer signs; above it, bumping stops (FeeCapExceededError). */
+  maxFeePerGas?: bigint | undefined;
   pollMs: number;
   retry: { baseMs: number; maxMs: number };
   gasLimit?: bigint;
@@ -50,7 +53,8 @@ export interface SubmitterDeps {
 const LOG_LOOKBACK = 50_000n;
 
 export class Submitter {
-  private nonce: number | undefined;
+  /** The relayer's nonces and fees. */
+  readonly transactions: TransactionManager;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
@@ -60,7 +64,15 @@ export class Submitter {
   chain: { nextCallSeq: number; nextBatchSeq: number; head: bigint; at: number } | undefined;
   lastError: string | undefined;
 
-  constructor(private readonly d: SubmitterDeps) {}
+  constructor(private readonly d: SubmitterDeps) {
+    this.transactions = new TransactionManager({
+      client: d.client,
+      account: d.relayer,
+      chainId: d.chainId,
+      bumpAfterMs: d.bumpAfterMs,
+      maxFeePerGas: d.maxFeePerGas,
+    });
+  }
 
   start(): void {
     this.stopped = false;
@@ -100,9 +112,9 @@ export class Submitter {
       this.lastError = undefined;
       if (this.again) delay = 0;
     } catch (e) {
-      this.nonce = undefined; // a nonce taken by a failed send must not leave a gap
+      this.transactions.resync("submitter step failed"); // a nonce a failed send took must not leave a gap
       this.failures++;
-      this.d.metrics.rpcErrors.inc();
+      if (!(e instanceof FeeCapExceededError)) this.d.metrics.rpcErrors.inc(); // a fee cap is not an RPC fault
       this.lastError = (e as Error).message?.split("\n")[0];
       delay = Math.min(this.d.retry.maxMs, this.d.retry.baseMs * 2 ** Math.min(this.failures - 1, 16));
       delay = Math.round(delay * (0.75 + Math.random() / 2)); // jitter
@@ -123,7 +135,7 @@ export class Submitter {
       log.warn({ batchSeq: b.batchSeq, txHash: b.txHash }, "confirmed batch left the chain (reorg): resubmitting");
       metrics.reorged.inc();
       store.resetToSigned(b.batchSeq);
-      this.nonce = undefined; // the reorg may have dropped our transactions: their nonces are free again
+      this.transactions.resync("reorg"); // the reorg may have dropped our transactions: their nonces are free again
     }
 
     const pending: BatchRow[] = [];
@@ -140,7 +152,7 @@ export class Submitter {
         log.warn({ batchSeq: b.batchSeq, txHash: b.txHash }, "included batch left the chain (reorg): resubmitting");
         metrics.reorged.inc();
         store.resetToSigned(b.batchSeq);
-        this.nonce = undefined;
+        this.transactions.resync("reorg");
         pending.push({ ...b, status: "signed" });
       } else pending.push(b);
     }
@@ -155,23 +167,15 @@ export class Submitter {
         );
       return;
     }
-    if (this.nonce === undefined) await this.syncNonce();
     for (const b of pending.slice(0, this.d.maxInFlight)) {
       if (b.status === "signed") {
         if (b.txHash === null && !this.d.sealer.mayStillSend(b)) return; // a cap lowered since signing
         if (b.batchSeq === chain.nextBatchSeq && !(await this.preflight(b))) return;
-        await this.send(b, this.nonce!++);
+        // Fees before the nonce: a fee cap that refuses must not leave a gap.
+        const fees = await this.transactions.fees();
+        await this.send(b, await this.transactions.nextNonce(), fees);
       } else await this.watch(b, chain.nextBatchSeq);
     }
-  }
-
-  /**
-   * Next nonce = the node's pending count. A lost transaction above it is rebroadcast by watch();
-   * if a new one took its nonce instead, the old batch gets "nonce too low" and a fresh nonce —
-   * either way no gap stays open.
-   */
-  private async syncNonce(): Promise<void> {
-    this.nonce = await this.d.client.getTransactionCount({ address: this.d.relayer.address, blockTag: "pending" });
   }
 
   /** Finds where batch `b` (settled per nextSeqs) was included and moves it to included/confirmed. */
@@ -251,126 +255,110 @@ export class Submitter {
     };
   }
 
-  private async fees(): Promise<{ maxFee: bigint; prio: bigint }> {
-    const [block, prio] = await Promise.all([
-      this.d.client.getBlock({ blockTag: "latest" }),
-      this.d.client
-        .request({ method: "eth_maxPriorityFeePerGas" })
-        .then((x) => BigInt(x as Hex))
-        .catch(() => 1_000_000_000n),
-    ]);
-    const base = block.baseFeePerGas ?? 1_000_000_000n;
-    return { maxFee: 2n * base + prio, prio };
-  }
-
   /** Signs, stores, then broadcasts the submitBatch transaction of `b` at `nonce`. */
-  private async send(b: BatchRow, nonce: number, fees?: { maxFee: bigint; prio: bigint }): Promise<void> {
-    const f = fees ?? (await this.fees());
+  private async send(b: BatchRow, nonce: number, fees: Fees): Promise<void> {
     const header = parseHeader(b.header);
     const c = this.call(b);
-    const raw = await this.d.relayer.signTransaction({
-      chainId: this.d.chainId,
-      type: "eip1559",
-      to: this.d.settlement,
+    const tx = await this.transactions.sign(
+      {
+        to: this.d.settlement,
+        data: encodeFunctionData({ abi: c.abi, functionName: c.functionName, args: c.args }),
+        gas: this.d.gasLimit ?? 400_000n + 30_000n * BigInt(header.usage.length),
+      },
       nonce,
-      data: encodeFunctionData({ abi: c.abi, functionName: c.functionName, args: c.args }),
-      gas: this.d.gasLimit ?? 400_000n + 30_000n * BigInt(header.usage.length),
-      maxFeePerGas: f.maxFee,
-      maxPriorityFeePerGas: f.prio,
-    });
-    const hash = keccak256(raw);
+      fees,
+    );
     // Stored first: after a crash or a lost response the same transaction is rebroadcast, not a new one.
-    this.d.store.setTx(b.batchSeq, { hash, nonce, raw, maxFee: f.maxFee, prioFee: f.prio, sentAt: Date.now() });
+    this.d.store.setTx(b.batchSeq, {
+      hash: tx.hash,
+      nonce,
+      raw: tx.raw,
+      maxFee: tx.maxFeePerGas,
+      prioFee: tx.maxPriorityFeePerGas,
+      sentAt: Date.now(),
+    });
     b.status = "submitted";
-    b.txHash = hash;
+    b.txHash = tx.hash;
     b.txNonce = nonce;
-    b.txRaw = raw;
+    b.txRaw = tx.raw;
+    b.maxFee = String(tx.maxFeePerGas);
+    b.prioFee = String(tx.maxPriorityFeePerGas);
     await this.broadcast(b);
     this.d.metrics.submitted.inc();
-    this.d.log.info({ batchSeq: b.batchSeq, nonce, txHash: hash }, "batch broadcast");
+    this.d.log.info({ batchSeq: b.batchSeq, nonce, txHash: tx.hash }, "batch broadcast");
+  }
+
+  /** The stored transaction of a broadcast batch, as the manager knows it. */
+  private sent(b: BatchRow) {
+    return {
+      hash: b.txHash as Hex,
+      raw: b.txRaw as Hex,
+      nonce: b.txNonce!,
+      maxFeePerGas: BigInt(b.maxFee ?? "0"),
+      maxPriorityFeePerGas: BigInt(b.prioFee ?? "0"),
+      sentAt: b.sentAt ?? 0,
+    };
   }
 
   private async broadcast(b: BatchRow): Promise<void> {
-    try {
-      await this.d.client.request({ method: "eth_sendRawTransaction", params: [b.txRaw as Hex] });
-      crashPoint("after-broadcast");
-    } catch (e) {
-      const refusal = await classifyBroadcastError(
-        this.d.client,
-        { hash: b.txHash as Hex, nonce: b.txNonce!, account: this.d.relayer },
-        e,
-      );
-      if (refusal === "ours") return; // already known / imported / mined
-      if (refusal === "nonce-taken") {
-        // Another transaction was mined at this nonce: resync; the batch is still unsettled and
-        // goes out again under a fresh nonce.
-        this.nonce = undefined;
-        this.d.store.resetToSigned(b.batchSeq);
-        this.again = true;
-        throw new BroadcastRefusedError(b.batchSeq, "nonce-taken", e);
-      }
-      if (refusal === "replace") {
-        // Another transaction holds this nonce: make the next step replace it with higher fees.
-        this.d.store.setTx(b.batchSeq, {
-          hash: b.txHash!,
-          nonce: b.txNonce!,
-          raw: b.txRaw!,
-          maxFee: BigInt(b.maxFee ?? "0"),
-          prioFee: BigInt(b.prioFee ?? "0"),
-          sentAt: 0,
-        });
-        throw new BroadcastRefusedError(b.batchSeq, "replace", e);
-      }
-      throw e; // dropped / timed out / 5xx: the stored transaction is rebroadcast next step
+    const outcome = await this.transactions.broadcast(this.sent(b)); // a failure: rebroadcast next step
+    if (outcome === "sent") crashPoint("after-broadcast");
+    if (outcome === "sent" || outcome === "ours") return;
+    const cause = new Error(`eth_sendRawTransaction of ${b.txHash} refused: ${outcome}`);
+    if (outcome === "nonce-taken") {
+      // Another transaction was mined at this nonce (the manager resynced): the batch is still
+      // unsettled and goes out again under a fresh nonce.
+      this.d.store.resetToSigned(b.batchSeq);
+      this.again = true;
+      throw new BroadcastRefusedError(b.batchSeq, "nonce-taken", cause);
     }
+    // Another transaction holds this nonce: make the next step replace it with higher fees.
+    this.d.store.setTx(b.batchSeq, {
+      hash: b.txHash!,
+      nonce: b.txNonce!,
+      raw: b.txRaw!,
+      maxFee: BigInt(b.maxFee ?? "0"),
+      prioFee: BigInt(b.prioFee ?? "0"),
+      sentAt: 0,
+    });
+    throw new BroadcastRefusedError(b.batchSeq, "replace", cause);
   }
 
-  /** A broadcast batch not yet settled: rebroadcast if lost, replace if stuck, resend if reverted. */
+  /** A broadcast batch not yet settled: what the manager's check says (rebroadcast, replace, renonce). */
   private async watch(b: BatchRow, chainNextBatch: number): Promise<void> {
-    const { client, store, log } = this.d;
-    const r = await client.getTransactionReceipt({ hash: b.txHash as Hex }).catch(() => undefined);
-    if (r) {
-      if (r.status === "reverted" && b.batchSeq >= chainNextBatch) {
+    const { store, log } = this.d;
+    const c = await this.transactions.check([this.sent(b)]);
+    if (c.status === "mined") {
+      if (c.receipt.status === "reverted" && b.batchSeq >= chainNextBatch) {
         log.warn({ batchSeq: b.batchSeq, txHash: b.txHash }, "submitBatch reverted: resending");
         store.resetToSigned(b.batchSeq);
-        this.nonce = undefined;
+        this.transactions.resync("submitBatch reverted");
         this.again = true;
       }
       return; // success: nextSeqs catches up next step
     }
-    if (Date.now() - (b.sentAt ?? 0) >= this.d.bumpAfterMs) {
-      const pendingCount = await client.getTransactionCount({ address: this.d.relayer.address, blockTag: "pending" });
-      if (pendingCount < b.txNonce!) {
-        // A nonce below ours is free (a reorg or a lost transaction): fees won't help, a fresh nonce will.
-        log.warn(
-          { batchSeq: b.batchSeq, nonce: b.txNonce, pendingCount },
-          "transaction waits behind a nonce gap: resending",
-        );
-        store.resetToSigned(b.batchSeq);
-        this.nonce = undefined;
-        this.again = true;
-        return;
-      }
-      const cur = await this.fees();
-      const bump = (x: bigint) => x + (x + 7n) / 8n + 1n; // ≥ +12.5%, as nodes require for a replacement
-      const maxFeeOld = BigInt(b.maxFee ?? "0");
-      const prioOld = BigInt(b.prioFee ?? "0");
-      const prio = cur.prio > bump(prioOld) ? cur.prio : bump(prioOld);
-      const maxFee0 = cur.maxFee > bump(maxFeeOld) ? cur.maxFee : bump(maxFeeOld);
-      const maxFee = maxFee0 > prio ? maxFee0 : prio;
+    if (c.status === "renonce") {
+      // Its nonce was taken, or a nonce below it is free (a reorg or a lost transaction): fees
+      // won't help, a fresh nonce will. If another transaction of ours settled the batch, nextSeqs
+      // says so next step.
+      log.warn({ batchSeq: b.batchSeq, nonce: b.txNonce }, "transaction's nonce taken or behind a gap: resending");
+      store.resetToSigned(b.batchSeq);
+      this.again = true;
+      return;
+    }
+    if (c.status === "replace") {
       log.warn(
-        { batchSeq: b.batchSeq, nonce: b.txNonce, maxFee: String(maxFee) },
+        { batchSeq: b.batchSeq, nonce: b.txNonce, maxFee: String(c.fees.maxFeePerGas) },
         "transaction stuck: replacing with higher fees",
       );
       this.d.metrics.feeBumps.inc();
-      await this.send(b, b.txNonce!, { maxFee, prio });
+      await this.send(b, b.txNonce!, c.fees);
       return;
     }
-    const known = await client.getTransaction({ hash: b.txHash as Hex }).catch(() => undefined);
-    if (!known) {
+    if (c.status === "rebroadcast") {
       await this.broadcast(b);
       // The node's pending count did not include this lost transaction: don't hand its nonce out again.
-      if (this.nonce !== undefined && b.txNonce! >= this.nonce) this.nonce = b.txNonce! + 1;
+      this.transactions.reserve(b.txNonce!);
     }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The submitter's reading of a refused broadcast (gateway/submit/broadcast.ts), on the real answers
+ * The submitter's reading of a refused broadcast (sdk/transactions.ts, used by the submitter and the validator), on the real answers
  * of a real anvil node rather than faked messages: the node's own copy of the transaction, a nonce
  * taken by another mined transaction, an underpriced replacement, a fee cap under the base fee, and
  * an RPC URL nobody listens on. None of it is decided by the node's wording.
@@ -18,7 +18,7 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { getTransactionError } from "viem/utils";
-import { classifyBroadcastError } from "../../gateway/submit/broadcast.js";
+import { classifyBroadcastError } from "../../sdk/transactions.js";
 import { devPrivateKey, freePort, startDevChain, type DevChain } from "../../tools/devchain.js";
 
 describe("a refused broadcast, classified from a real node's answers", function () {

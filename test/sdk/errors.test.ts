@@ -20,6 +20,7 @@ import * as proof from "../../sdk/ohttp/proof.js";
 import * as receipts from "../../sdk/ohttp/receipts.js";
 import * as registry from "../../sdk/ohttp/registry.js";
 import * as readClient from "../../sdk/readClient.js";
+import * as transactions from "../../sdk/transactions.js";
 import { version } from "../../sdk/version.js";
 import * as attestationErrors from "../../validator/attestation/errors.js";
 import * as validatorErrors from "../../validator/errors.js";
@@ -27,6 +28,7 @@ import * as validatorErrors from "../../validator/errors.js";
 const MODULES = {
   "sdk/errors": sdkErrors,
   "sdk/readClient": readClient,
+  "sdk/transactions": transactions,
   "sdk/indexerClient": indexerClient,
   "sdk/ohttp/bhttp": bhttp,
   "sdk/ohttp/keyConfig": keyConfig,
@@ -86,6 +88,8 @@ const make: Record<string, () => Error> = {
   BaseError: () => new BaseError("short"),
   ReadClientError: () => new readClient.ReadClientError("http://gw/r: not JSON"),
   IndexerError: () => new indexerClient.IndexerError(404, "not_found"),
+  FeeCapExceededError: () => new transactions.FeeCapExceededError({ needed: 120n, cap: 100n, nonce: 4, hash: H }),
+  TransactionNotMinedError: () => new transactions.TransactionNotMinedError({ hash: H, nonce: 4 }),
   BhttpDecodeError: () => new bhttp.BhttpDecodeError("truncated", 3),
   BhttpEncodeError: () => new bhttp.BhttpEncodeError("bad field"),
   OhttpError: () => new keyConfig.OhttpError("short"),
@@ -142,6 +146,8 @@ const RETRYABLE: Record<string, boolean> = {
   BaseError: false,
   ReadClientError: false,
   IndexerError: false,
+  FeeCapExceededError: true,
+  TransactionNotMinedError: true,
   BhttpDecodeError: false,
   BhttpEncodeError: false,
   OhttpError: false,
