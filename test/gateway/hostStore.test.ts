@@ -16,7 +16,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { startDevChain, type DevChain } from "../../tools/devchain.js";
 import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { waitFor } from "../../tools/waitFor.js";
-import { root } from "./helpers/chain.js";
+import { devAccount, nextSeqs, root, settledBatches } from "./helpers/chain.js";
 import { testHook, recordCalls, models } from "./helpers/hookRun.js";
 import { newLedger, verifySettlement, type Ledger } from "./helpers/verify.js";
 import { HostStoreClient } from "../../gateway/hoststore/client.js";
@@ -26,6 +26,12 @@ import { hostConnect } from "../../gateway/hoststore/transport.js";
 import { HostStoreTamperedError, StoreBehindChainError } from "../../gateway/errors.js";
 import { REC } from "../../gateway/record/receiptLayout.js";
 import type { SettlementHook } from "../../gateway/index.js";
+import { Store } from "../../gateway/store.js";
+import { decodeRecord } from "../../gateway/record/receiptLayout.js";
+import { buildTree } from "../../sdk/merkle.js";
+import { registerEnclave, succeedEnclave } from "../../gateway/registration.js";
+import { createWalletClient, http } from "viem";
+import { foundry } from "viem/chains";
 
 interface Host {
   proc: ChildProcess;
@@ -321,6 +327,86 @@ describe("host store: durable state outside the enclave", function () {
       console.log(
         `      host killed mid-commit: ${n} calls recorded, ${signed.size} signed, ${ledger.durable.size} durable`,
       );
+    });
+
+    it("test_succession_deadKeysLogOnHost_successorVerifiesAndSettlesEverySignedReceipt", async () => {
+      // The key of the tests above dies holding durable, signed, unsettled receipts on the host.
+      const logs = path.join(dir, "e2e");
+      let host = await startHost(logs, path.join(dir, "succ.sock"));
+      const dead = pp.enclave.address;
+      const signed = new Map<number, string>();
+      try {
+        const hook = await testHook({
+          store: path.join(dir, "succ-dead", "gateway.db"),
+          enclaveKey: pp.enclaveKey,
+          relayerKey: pp.relayerKey,
+          rpcUrl: anvil.url,
+          settlement: pp.settlement,
+          hostStore: { endpoint: host.endpoint },
+          submit: false,
+        });
+        const ledger = newLedger();
+        await recordCalls(hook, 200, ledger);
+        for (const seq of ledger.durable) signed.set(seq, ledger.returned.get(seq)!);
+        await hook.close();
+      } finally {
+        await host.stop();
+      }
+      const chainBefore = await nextSeqs(anvil.client, pp.settlement, dead);
+      const unsettled = [...signed.keys()].filter((s) => s >= chainBefore.nextCallSeq);
+      assert.ok(unsettled.length > 0, "the dead key left durable receipts unsettled");
+
+      // A new enclave, registered and approved, succeeds the dead key.
+      const owner = createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(0) });
+      const nextKey = generatePrivateKey();
+      const next = privateKeyToAccount(nextKey);
+      await registerEnclave(anvil.client, {
+        deployment: pp.deployment,
+        owner,
+        enclave: next,
+        validators: pp.validators,
+      });
+      await succeedEnclave(anvil.client, {
+        deployment: pp.deployment,
+        operator: owner,
+        predecessor: dead,
+        successor: next.address,
+      });
+
+      host = await startHost(logs, path.join(dir, "succ.sock"));
+      try {
+        const successor = await testHook({
+          store: path.join(dir, "succ-next", "gateway.db"),
+          enclaveKey: nextKey,
+          relayerKey: pp.relayerKey,
+          rpcUrl: anvil.url,
+          settlement: pp.settlement,
+          hostStore: { endpoint: host.endpoint },
+          predecessors: [{ account: dead, store: path.join(dir, "succ-pred", "gateway.db") }],
+        });
+        const [s] = successor.succeeded;
+        assert.ok(s && s.settledEnd > Math.max(...unsettled), JSON.stringify(successor.succeeded));
+        await successor.close();
+      } finally {
+        await host.stop();
+      }
+      // Every receipt the dead key signed settled with its leaf, under a root the chain holds.
+      const store = new Store(path.join(dir, "succ-pred", "gateway.db"), "normal");
+      try {
+        const batches = await settledBatches(anvil.client, pp.settlement, dead);
+        for (const seq of unsettled) {
+          const b = batches.find((x) => seq >= x.firstCallSeq && seq < x.firstCallSeq + x.count);
+          assert.ok(b, `signed callSeq ${seq} of the dead key is settled`);
+          const recs = store.records(b.firstCallSeq, b.count);
+          const leaves = new Uint8Array(b.count * 32);
+          for (let i = 0; i < b.count; i++) leaves.set(recs.subarray(i * REC + 112, i * REC + 144), i * 32);
+          assert.equal(buildTree(leaves).root, b.root, `batch ${b.batchSeq} root`);
+          assert.equal(decodeRecord(recs, seq - b.firstCallSeq, b.firstCallSeq).leaf, signed.get(seq));
+        }
+      } finally {
+        store.close();
+      }
+      console.log(`      succession over the host store: ${unsettled.length} signed receipts of the dead key settled`);
     });
   });
 });
