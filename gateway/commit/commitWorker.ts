@@ -91,25 +91,42 @@ if (!host) {
     }
   });
 } else {
-  // One frame in flight at a time; what arrives meanwhile becomes the next frame.
+  // Up to MAX_IN_FLIGHT frames on the wire (the host acknowledges in order); what arrives meanwhile
+  // becomes the next frame. Each frame chains to the one sent before it, acknowledged or not.
+  const MAX_IN_FLIGHT = 4;
   let queue: Write[] = [];
   let busy = false;
+  let inFlight = 0;
   let state = host.state;
   let client: HostStoreClient | undefined;
   const pump = async () => {
+    if (busy) return;
     busy = true;
-    while (queue.length && store) {
+    while (queue.length && store && inFlight < MAX_IN_FLIGHT) {
       const writes = queue;
       queue = [];
       try {
         client ??= (await HostStoreClient.open(hostConnect(host.endpoint), host.endpoint, host.log)).client;
         const leaves = leavesFor(writes);
         const { frame, next } = await sealFrame(state, gateway, host.privateKey, encodeBody(writes));
-        await client.append(frame);
         state = next;
-        store.apply(writes);
-        signal(writes, 1);
-        port.postMessage({ writes: writes.length, leaves } satisfies CommitReply);
+        inFlight++;
+        client.append(frame).then(
+          () => {
+            inFlight--;
+            if (!store) return signal(writes, 2);
+            // Acknowledged: fsynced on the host. Only now in the cache, and reported durable.
+            store.apply(writes);
+            signal(writes, 1);
+            port.postMessage({ writes: writes.length, leaves } satisfies CommitReply);
+            void pump();
+          },
+          (e: unknown) => {
+            inFlight--;
+            if (store) failed(e, [...writes, ...queue]);
+            else signal(writes, 2);
+          },
+        );
       } catch (e) {
         client?.close();
         failed(e, [...writes, ...queue]);
@@ -123,6 +140,6 @@ if (!host) {
       return;
     }
     queue.push(w);
-    if (!busy) void pump();
+    void pump();
   });
 }

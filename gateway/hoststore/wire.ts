@@ -45,18 +45,29 @@ export function readMessages(
   onBatch: () => void = () => {},
   onError: (e: Error) => void = (e) => socket.destroy(e),
 ): void {
-  let pending: Buffer[] = [];
-  let pendingLen = 0;
+  // Chunks of an incomplete message are only joined once it is whole (a group commit spans many
+  // reads; joining at every read would copy it over and over).
+  let chunks: Buffer[] = [];
+  let have = 0;
+  let need = -1;
+  const measure = () => {
+    if (need >= 0 || have < 4) return;
+    if (chunks[0]!.length < 4) chunks = [Buffer.concat(chunks, have)];
+    const len = chunks[0]!.readUInt32BE(0);
+    if (len < 1 || len > MAX_MESSAGE) throw new Error(`message length ${len} out of range`);
+    need = 4 + len;
+  };
   socket.on("data", (chunk: Buffer) => {
-    let buf = chunk;
-    if (pendingLen) {
-      pending.push(chunk);
-      buf = Buffer.concat(pending, pendingLen + chunk.length);
-      pending = [];
-      pendingLen = 0;
-    }
-    let at = 0;
+    chunks.push(chunk);
+    have += chunk.length;
     try {
+      measure();
+      if (need < 0 || have < need) return;
+      const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, have);
+      chunks = [];
+      have = 0;
+      need = -1;
+      let at = 0;
       while (buf.length - at >= 4) {
         const len = buf.readUInt32BE(at);
         if (len < 1 || len > MAX_MESSAGE) throw new Error(`message length ${len} out of range`);
@@ -64,13 +75,14 @@ export function readMessages(
         onMessage(buf[at + 4]!, buf.subarray(at + 5, at + 4 + len));
         at += 4 + len;
       }
+      if (at < buf.length) {
+        chunks = [buf.subarray(at)];
+        have = buf.length - at;
+        measure();
+      }
     } catch (e) {
       onError(e as Error);
       return;
-    }
-    if (at < buf.length) {
-      pending = [buf.subarray(at)];
-      pendingLen = buf.length - at;
     }
     onBatch();
   });
