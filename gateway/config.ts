@@ -62,6 +62,26 @@ export const hookConfigSchema = z
         error: "expected a file path: receipts must survive a crash (and the commit worker opens the file too)",
       })
       .describe("SQLite file of receipts and batches (created with its folder)."),
+    hostStore: z
+      .object({
+        endpoint: z
+          .string()
+          .regex(/^(unix:|tcp:|\/)/, { error: "expected unix:<path>, a socket path, or tcp:<host>:<port>" })
+          .describe(
+            "Host store endpoint on the parent instance: unix:<path> (in production a Unix socket forwarded to vsock) or tcp:<host>:<port>.",
+          ),
+        timeoutMs: z
+          .number()
+          .int()
+          .min(100)
+          .default(30_000)
+          .describe("How long record() waits for the host to acknowledge a reservation a burst needs at once."),
+      })
+      .strict()
+      .optional()
+      .describe(
+        "Keep the durable store on the (untrusted) parent instance (proofpath host-store): group commits are signed frames acknowledged after the host's fsync; `store` is then a cache in enclave memory, rebuilt from the host at start. Needs enclaveKey as hex.",
+      ),
     enclaveKey: account.describe("The enclave signing key: signs headers and receipts; its address is the gateway."),
     relayerKey: account
       .optional()
@@ -189,6 +209,8 @@ export function checkHookConfig(
 ): { deployment: Deployment | undefined } {
   if (raw.rpcUrl === undefined && raw.rpcUrls === undefined)
     report(["rpcUrl"], "give an RPC URL (rpcUrl) or several (rpcUrls)");
+  if (raw.hostStore !== undefined && typeof raw.enclaveKey !== "string")
+    report(["enclaveKey"], "a host store signs its log with the enclave key: give it as a hex private key");
   if (raw.settlement === undefined && raw.deployment === undefined)
     report(["settlement"], "give the ProofSettlement address or a deployment file");
   let deployment: Deployment | undefined;

@@ -18,7 +18,8 @@ export type CrashLabel =
   | "after-sign"
   | "after-broadcast"
   | "before-confirm"
-  | "mid-reconcile";
+  | "mid-reconcile"
+  | "host-mid-append";
 
 export function crashPoint(label: CrashLabel): void {
   if (label !== target) return;

@@ -166,3 +166,37 @@ export class AttestationSourceError extends GatewayError {
     super(`Attestation source ${url}: ${message}`, options);
   }
 }
+
+/**
+ * The host store (the enclave's durable state on the untrusted parent instance) handed back a log
+ * the enclave did not write: a frame altered, dropped, reordered or signed by a key that may not
+ * write it. `problem` says which, `frame` where. The hook refuses to start on it: recovering from a
+ * tampered log could hand out callSeqs the dead enclave already signed. Not retryable.
+ */
+export class HostStoreTamperedError extends GatewayError {
+  override name = "HostStoreTamperedError";
+  constructor(
+    readonly log: string,
+    readonly problem: "altered" | "dropped" | "reordered" | "unsigned" | "malformed",
+    readonly frame: number,
+    detail: string,
+  ) {
+    super(
+      `Host store log ${log} was tampered with (${problem} at frame ${frame}): ${detail}. Refusing to recover from it`,
+      {
+        docsPath: "#host-store",
+      },
+    );
+  }
+}
+
+/** The host store cannot be reached, refused a write, or closed before acknowledging it. Retryable. */
+export class HostStoreUnavailableError extends GatewayError {
+  override name = "HostStoreUnavailableError";
+  constructor(
+    readonly endpoint: string,
+    reason: string,
+  ) {
+    super(`Host store ${endpoint} unavailable: ${reason}`, { retryable: true });
+  }
+}

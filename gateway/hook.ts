@@ -29,6 +29,9 @@ import type { BatchHeader } from "../sdk/types.js";
 import { toJson } from "./json.js";
 import { SUCCESSOR_META, settlePredecessor, type SuccessionResult } from "./succession.js";
 import { gatewayRegistryAbi, proofSettlementAbi } from "../sdk/abis.js";
+import type { HostStoreClient } from "./hoststore/client.js";
+import type { ChainState } from "./hoststore/frames.js";
+import { appendWrites, restoreFromHost } from "./hoststore/restore.js";
 
 export type { Call, Recorded } from "./record/recorder.js";
 
@@ -180,7 +183,20 @@ export async function createSettlementHook(
     cfg.predecessors.map((p) => [p.account.toLowerCase(), new Store(p.store, cfg.synchronous)] as const),
   );
 
-  const store = new Store(cfg.store, cfg.synchronous);
+  // With a host store the SQLite file is a cache rebuilt from the host's verified log.
+  let host: { client: HostStoreClient; state: ChainState } | undefined;
+  let store: Store;
+  if (cfg.hostStore) {
+    const restored = await restoreFromHost(
+      { endpoint: cfg.hostStore.endpoint, log: gateway.toLowerCase() },
+      gateway,
+      [gateway],
+      cfg.store,
+    );
+    host = { client: restored.client, state: restored.state };
+    store = restored.store;
+    log.info({ endpoint: cfg.hostStore.endpoint, frames: restored.frames }, "store restored from the host store");
+  } else store = new Store(cfg.store, cfg.synchronous);
   const owner = store.getMeta("gateway");
   const successor = store.getMeta(SUCCESSOR_META);
   if (successor) {
@@ -219,8 +235,17 @@ export async function createSettlementHook(
       () => readNextSeqs(client, cfg.settlement, gateway),
       cfg.retry,
     );
+    if (host) store.journal = [];
     state = recover(store, gateway, chain, cfg.reserveSize, log, cfg.store);
+    if (host) {
+      // Recovery's void leaves and new reservation are on the host before any callSeq is handed out.
+      const writes = store.journal ?? [];
+      store.journal = undefined;
+      host.state = await appendWrites(host.client, host.state, gateway, cfg.enclavePrivateKey!, writes);
+      host.client.close();
+    }
   } catch (e) {
+    host?.client.close();
     store.close();
     throw e;
   }
@@ -232,7 +257,20 @@ export async function createSettlementHook(
   });
   let recorder!: Recorder;
   const committer = new Committer(
-    { file: cfg.store, synchronous: cfg.synchronous, gateway: hexToBytes(gateway) },
+    {
+      file: cfg.store,
+      synchronous: cfg.synchronous,
+      gateway: hexToBytes(gateway),
+      host:
+        host && cfg.hostStore
+          ? {
+              endpoint: cfg.hostStore.endpoint,
+              log: gateway.toLowerCase(),
+              privateKey: cfg.enclavePrivateKey!,
+              state: host.state,
+            }
+          : undefined,
+    },
     (e) => {
       log.error({ err: e.message }, "durable writes failed: the hook stops recording");
       recorder.fail(e);
@@ -313,7 +351,11 @@ export async function createSettlementHook(
     store,
     gateway,
     state,
-    { reserveSize: cfg.reserveSize, commitIntervalMs: cfg.commitIntervalMs },
+    {
+      reserveSize: cfg.reserveSize,
+      commitIntervalMs: cfg.commitIntervalMs,
+      reserve: cfg.hostStore ? (until) => committer.reserveSync(until, cfg.hostStore!.timeoutMs) : undefined,
+    },
     (seg) => {
       metrics.durable.inc(seg.count);
       sealer.push(seg);

@@ -29,8 +29,16 @@ export interface ReceiptsWrite {
   reserve?: number;
 }
 
-/** A write the commit worker applies: a group of receipts, or a sealed batch. */
-export type Write = ReceiptsWrite | { kind: "batch"; row: NewBatch };
+/** A reservation raise on its own (host store: a burst outran the reservation). */
+export interface ReserveWrite {
+  kind: "reserve";
+  until: number;
+  /** Int32 flag the commit worker sets to 1 (durable) or 2 (failed): record() waits on it. */
+  signal?: SharedArrayBuffer;
+}
+
+/** A write the commit worker applies: a group of receipts, a reservation raise, or a sealed batch. */
+export type Write = ReceiptsWrite | ReserveWrite | { kind: "batch"; row: NewBatch };
 
 /** Local lifecycle of a batch. "included" = in a block, not yet `confirmations` deep. */
 export type BatchStatus = "sealed" | "signed" | "submitted" | "included" | "confirmed";
@@ -72,6 +80,11 @@ const BATCH_COLS = `batch_seq AS batchSeq, first_seq AS firstSeq, count, header,
 
 export class Store {
   readonly db: DatabaseSync;
+  /**
+   * When set, every durable write made on this connection (apply, raiseReservation) is also pushed
+   * here: with a host store, startup recovery's writes are collected and sent to the host.
+   */
+  journal: Write[] | undefined;
   private readonly s: Record<string, StatementSync>;
 
   constructor(file: string, synchronous: "full" | "normal") {
@@ -144,12 +157,17 @@ export class Store {
    * batches.
    */
   apply(writes: readonly Write[]): void {
+    this.journal?.push(...writes);
     this.db.exec("BEGIN IMMEDIATE");
     try {
       let reserve: number | undefined;
       for (const w of writes) {
         if (w.kind === "batch") {
           this.insertBatch(w.row);
+          continue;
+        }
+        if (w.kind === "reserve") {
+          reserve = Math.max(reserve ?? 0, w.until);
           continue;
         }
         this.s.insertSegment!.run(w.firstSeq, w.count, w.data);
@@ -166,6 +184,7 @@ export class Store {
 
   /** Durably raises the callSeq reservation end to `until` (never lowers it). */
   raiseReservation(until: number): void {
+    this.journal?.push({ kind: "reserve", until });
     this.s.raiseReservation!.run(String(until), until);
   }
 

@@ -1,7 +1,8 @@
 /**
  * Key succession, hook side: a new enclave whose key the registry approved as the successor of a
  * dead key (`GatewayRegistry.succeed`) finishes the dead key's account before it serves under its own.
- * It opens the predecessor's durable store (on the host: the dead enclave kept nothing), reconciles it
+ * It opens the predecessor's durable store (on the host: the dead enclave kept nothing; with
+ * `hostStore`, the dead key's verified log on the host store), reconciles it
  * with the chain like a restart would (callSeqs reserved but never durable become void leaves: the
  * dead enclave may have handed them out, never signed them), re-signs every batch the chain does not
  * have with its own key (the predecessor's signatures no longer count) and settles them all, in the
@@ -24,6 +25,9 @@ import { Sealer, parseHeader } from "./seal/sealer.js";
 import { TreeBuilder } from "./seal/treeBuilder.js";
 import { Store } from "./store.js";
 import { Submitter } from "./submit/submitter.js";
+import type { HostStoreClient } from "./hoststore/client.js";
+import type { ChainState } from "./hoststore/frames.js";
+import { appendWrites, restoreFromHost } from "./hoststore/restore.js";
 
 /** A retired key whose account this hook settles to the end, and its durable store. */
 export interface Predecessor {
@@ -74,10 +78,24 @@ export async function settlePredecessor(
   if (p.store === cfg.store)
     throw new GatewayConfigError({ field: "predecessors", reason: `${p.store} is this hook's own store` });
 
-  const store = new Store(p.store, cfg.synchronous);
+  // With a host store the dead key's log is on the host: verified (its frames signed by the dead key,
+  // or by this key for what an earlier run of this succession wrote) and replayed into a cache.
+  let host: { client: HostStoreClient; state: ChainState } | undefined;
+  let store: Store;
+  if (cfg.hostStore) {
+    const r = await restoreFromHost(
+      { endpoint: cfg.hostStore.endpoint, log: account.toLowerCase() },
+      account,
+      [account, me],
+      p.store,
+    );
+    host = { client: r.client, state: r.state };
+    store = r.store;
+  } else store = new Store(p.store, cfg.synchronous);
   const owner = store.getMeta("gateway");
   const where = store.getMeta("settlement");
   if ((owner && !isAddressEqual(owner as Address, account)) || (where && where !== `${o.chainId}:${cfg.settlement}`)) {
+    host?.client.close();
     store.close();
     throw new GatewayConfigError({
       field: "predecessors",
@@ -95,6 +113,7 @@ export async function settlePredecessor(
       readNextSeqs(client, cfg.settlement, account),
     );
     // reserveSize 0: nothing new is ever reserved in a retired account.
+    if (host) store.journal = [];
     state = recover(store, account, chain, 0, log, p.store);
     if (state.nextSeq > chain.nextCallSeq && !(await o.retry("reading signsFor", () => signsFor(o, account, me)))) {
       throw new GatewayConfigError({
@@ -102,7 +121,15 @@ export async function settlePredecessor(
         reason: `${me} may not sign for ${account}: it is not the account's active successor (GatewayRegistry.succeed, then a validator approval), or the account is slashed, its bond is being withdrawn or its measurement revoked`,
       });
     }
+    if (host) {
+      // The void leaves go to the dead key's log, signed by this key, before anything is settled.
+      const writes = store.journal ?? [];
+      store.journal = undefined;
+      host.state = await appendWrites(host.client, host.state, account, cfg.enclavePrivateKey!, writes);
+      host.client.close();
+    }
   } catch (e) {
+    host?.client.close();
     store.close();
     throw e;
   }
@@ -115,7 +142,20 @@ export async function settlePredecessor(
   });
   let failure: Error | undefined;
   const committer = new Committer(
-    { file: p.store, synchronous: cfg.synchronous, gateway: hexToBytes(account) },
+    {
+      file: p.store,
+      synchronous: cfg.synchronous,
+      gateway: hexToBytes(account),
+      host:
+        host && cfg.hostStore
+          ? {
+              endpoint: cfg.hostStore.endpoint,
+              log: account.toLowerCase(),
+              privateKey: cfg.enclavePrivateKey!,
+              state: host.state,
+            }
+          : undefined,
+    },
     (e) => (failure = e),
   );
   let sealer!: Sealer;

@@ -31,6 +31,7 @@ Commands:
   verify-attestation <file>   Verify an AWS Nitro Enclaves attestation document
   verify-receipt <file|->     Check your call's enclave-signed receipt against the chain
   gateway-sidecar             Run the settlement hook as a local HTTP service (POST /record)
+  host-store                  Run the enclave's durable store on the parent instance (Unix socket / vsock)
   validator <command>         Operator: join | exit | withdraw | claim | status (a validator's stake)
   enclave <command>           Operator: status | deposit | withdraw | succeed (fee balance, key succession)
   governance <command>        Governance: queue | execute | status (calls through the Timelock)
@@ -316,6 +317,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   // Loaded on use, like the verifier: --help of other commands stays light.
   "verify-receipt": async (args) => (await import("./verifyReceipt.js")).verifyReceiptCommand(args),
   "gateway-sidecar": gatewaySidecarCommand,
+  "host-store": async (args) => (await import("./cli/hostStore.js")).hostStoreCommand(args),
   validator: async (args) => (await import("./cli/validator.js")).validatorCommand(args),
   enclave: async (args) => (await import("./cli/enclave.js")).enclaveCommand(args),
   governance: async (args) => (await import("./cli/governance.js")).governanceCommand(args),

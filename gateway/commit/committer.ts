@@ -4,7 +4,8 @@
  * (`inflightReceipts`) so a receipt is never invisible between being recorded and being in SQLite.
  */
 import type { Worker } from "node:worker_threads";
-import type { CommitReply } from "./commitWorker.js";
+import type { CommitReply, HostWorkerData } from "./commitWorker.js";
+import { HostStoreUnavailableError } from "../errors.js";
 import { setLeaves } from "../record/receiptLayout.js";
 import type { NewBatch, ReceiptsWrite, Write } from "../store.js";
 import { startWorker } from "../workerThread.js";
@@ -25,7 +26,7 @@ export class Committer {
   private exited = false;
 
   constructor(
-    store: { file: string; synchronous: "full" | "normal"; gateway: Uint8Array },
+    store: { file: string; synchronous: "full" | "normal"; gateway: Uint8Array; host?: HostWorkerData | undefined },
     private readonly onFailed: (e: Error) => void,
   ) {
     this.worker = startWorker("commit/commitWorker", { workerData: store });
@@ -60,6 +61,31 @@ export class Committer {
   /** Stores a sealed batch durably. */
   insertBatch(row: NewBatch): Promise<void> {
     return new Promise((resolve, reject) => this.send({ kind: "batch", row }, resolve, reject));
+  }
+
+  /**
+   * Raises the reservation durably before returning: blocks the calling thread until the worker
+   * reports it (host store: the host acknowledged its fsync). Only when a burst outran the range.
+   */
+  reserveSync(until: number, timeoutMs = 30_000): void {
+    const sab = new SharedArrayBuffer(4);
+    const flag = new Int32Array(sab);
+    let refused: Error | undefined;
+    this.send(
+      { kind: "reserve", until, signal: sab },
+      () => {},
+      (e) => (refused = e),
+    );
+    if (refused) throw refused;
+    const r = Atomics.wait(flag, 0, 0, timeoutMs);
+    if (Atomics.load(flag, 0) !== 1)
+      throw (
+        this.failure ??
+        new HostStoreUnavailableError(
+          "host store",
+          r === "timed-out" ? `reservation not acknowledged after ${timeoutMs} ms` : "reservation failed",
+        )
+      );
   }
 
   /** Resolves once every write sent so far is durable (rejects if the store failed). */

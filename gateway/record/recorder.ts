@@ -101,7 +101,12 @@ export class Recorder {
     private readonly store: Store,
     gateway: Address,
     start: { nextSeq: number; reservedUntil: number },
-    private readonly opts: { reserveSize: number; commitIntervalMs: number },
+    private readonly opts: {
+      reserveSize: number;
+      commitIntervalMs: number;
+      /** Makes a reservation durable synchronously (host store); default: the local store. */
+      reserve?: ((until: number) => void) | undefined;
+    },
     private readonly onDurable: (seg: Segment) => void,
     private readonly committer: Committer,
   ) {
@@ -195,7 +200,8 @@ export class Recorder {
    * when a burst outran the reservation the commit worker raises ahead of time (see `commit`).
    */
   private reserveNow(until: number): void {
-    this.store.raiseReservation(until);
+    if (this.opts.reserve) this.opts.reserve(until);
+    else this.store.raiseReservation(until);
     this.reservedUntil = until;
   }
 
