@@ -108,8 +108,9 @@ contract SettlementInvariantTest is ProofpathTestBase {
     /// rewards is not separable from stake rewards, so the treasury is checked through totals instead.
     function _feesToTreasury() internal view returns (uint256) {
         uint256 bonds;
-        for (uint256 i; i < _gateways.length; ++i) {
-            bonds += registry.enclave(_gateways[i]).bond;
+        address[] memory keys = handler.bondedKeys(); // the gateways' keys and their successors
+        for (uint256 i; i < keys.length; ++i) {
+            bonds += registry.enclave(keys[i]).bond;
         }
         uint256 stakes;
         for (uint256 v; v < N_VALIDATORS; ++v) {
@@ -138,8 +139,9 @@ contract SettlementInvariantTest is ProofpathTestBase {
     /// @notice The registry holds exactly the bonds, the validator set exactly the stakes.
     function _checkBondsAndStakesHeld() internal view {
         uint256 bonds;
-        for (uint256 i; i < _gateways.length; ++i) {
-            bonds += registry.enclave(_gateways[i]).bond;
+        address[] memory keys = handler.bondedKeys(); // the gateways' keys and their successors
+        for (uint256 i; i < keys.length; ++i) {
+            bonds += registry.enclave(keys[i]).bond;
         }
         _assertEq(token.balanceOf(address(registry)), bonds, "registry holds exactly the bonds");
         uint256 stakes;
@@ -213,7 +215,7 @@ contract SettlementInvariantTest is ProofpathTestBase {
         h.submitBatch(1, 8, 0, 2); // batch 1: gateway 1
         h.submitBatch(0, 3, 0, 3); // batch 2: gateway 0, batchSeq 1
         h.submitBatch(2, 1, 0x1, 4); // batch 3: gateway 2, a single void leaf (fee 0)
-        for (uint256 d; d < 9; ++d) {
+        for (uint256 d; d < 10; ++d) {
             h.submitInvalidBatch(d, 3, 5 + d, d); // every defect kind: all must revert
         }
         h.attest(2, 0, 0); // batches 0 and 1, valid quorum
@@ -249,17 +251,30 @@ contract SettlementInvariantTest is ProofpathTestBase {
         h.approveGateway(2); // nor an approval: must revert
         h.submitBatch(2, 5, 0, 6); // and never settles again: must revert
         h.submitBatch(1, 2, 0, 7); // batch 4: gateway 1 is back
+        uint256 sSeed;
+        while (!h.oneIn(sSeed, 8) || sSeed % 3 != 0) ++sSeed; // gateway 0, through the one-in-eight gate
+        h.succeedGateway(sSeed); // gateway 0's key retired, successor 1 signs for it
+        h.submitBatch(0, 2, 0, 8); // batch 5: signed by the successor, in gateway 0's sequence
+        h.submitInvalidBatch(9, 3, 9, 9); // signed by the retired key: must revert
+        uint256 aSeed;
+        while (h.oneIn(aSeed >> 8, 2) || aSeed % 3 != 0) ++aSeed; // gateway 0's own key, not its successor
+        h.approveGateway(aSeed); // the retired key is never approved again: must revert
+        h.succeedGateway(sSeed); // successor 1 retired, successor 2 signs for gateway 0
+        h.submitBatch(0, 2, 0, 9); // batch 6: signed by successor 2
+        h.challengeEquivocation(6 << 8, leafSeed); // gateway 0's key signed another receipt: its bond is slashed
+        h.submitBatch(0, 2, 0, 10); // so its successor never signs for it again: must revert
         uint256 vSeed;
         while (!h.oneIn(vSeed, 16)) ++vSeed;
         h.slashContradiction(4 << 8, vSeed); // a validator signs attest and reject for batch 4: banned
 
         _assertEq(h.violations(), 0, "no handler violation");
-        _assertEq(h.successes("submitBatch"), 5, "submitBatch successes");
+        _assertEq(h.successes("submitBatch"), 7, "submitBatch successes");
+        _assertEq(h.successes("succeedGateway"), 2, "succeedGateway successes");
         _assertEq(h.successes("slashContradiction"), 1, "slashContradiction successes");
         _assertEq(validatorSet.validatorCount(), N_VALIDATORS - 1, "the contradicting validator left the set");
         _assertEq(h.successes("attest"), 1, "attest successes");
         _assertEq(h.successes("reject"), 1, "reject successes");
-        _assertEq(h.successes("challengeEquivocation"), 1, "challenge successes");
+        _assertEq(h.successes("challengeEquivocation"), 2, "challenge successes");
         _assertEq(h.successes("finalize"), 1, "finalize successes");
         _assertEq(h.successes("claimRewards"), N_VALIDATORS, "claim successes");
         _assertEq(h.successes("withdraw"), 1, "withdraw successes");

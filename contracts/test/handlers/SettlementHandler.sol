@@ -22,10 +22,13 @@ import {TestMerkle} from "../utils/TestMerkle.sol";
 /// checks the contracts against. v2 rules checked here: windows run from attestation, challenges are
 /// committed before they are revealed, finalized fees pay only the attesting signers, a bond never
 /// leaves while a batch of its key is open, slashed keys never return, and a validator that signed
-/// contradicting verdicts loses its stake.
+/// contradicting verdicts loses its stake. Key succession: a retired key never signs or is approved
+/// again, only the account's current successor signs in its sequence, and a stranger never hands an
+/// account on.
 contract SettlementHandler is ProofpathTestBase {
     uint256 public constant N_GATEWAYS = 3;
     uint256 public constant GATEWAY_PK_BASE = 0x6A7E00;
+    uint256 private constant SUCCESSOR_PK_BASE = 0x5CC000;
     uint256 private constant OPERATOR_BASE = 0x0BE700;
     bytes32 private constant MODEL_A = keccak256("llama-3.1-8b");
     bytes32 private constant MODEL_B = keccak256("qwen-2.5-7b");
@@ -55,6 +58,11 @@ contract SettlementHandler is ProofpathTestBase {
 
     address[N_GATEWAYS] public gateways;
     address[N_GATEWAYS] public operators;
+
+    // key succession: the key that signs for account i is its own until succeeded, then its latest successor
+    uint256[N_GATEWAYS] private _successorPk; // 0: none
+    bool[N_GATEWAYS] private _retired;
+    address[] private _successorKeys;
 
     BatchRec[] private _batches;
     mapping(uint256 gw => uint256[] batchIds) private _batchesOf;
@@ -110,6 +118,7 @@ contract SettlementHandler is ProofpathTestBase {
         ++calls[name];
         _;
         _checkSeqsMonotonic();
+        _checkRetiredStayRetired();
     }
 
     function _violate(string memory what) private {
@@ -119,6 +128,26 @@ contract SettlementHandler is ProofpathTestBase {
 
     function _expect(bool succeeded, bool expected, string memory what) private {
         if (succeeded != expected) _violate(what);
+    }
+
+    function _checkRetiredStayRetired() private {
+        for (uint256 i; i < N_GATEWAYS; ++i) {
+            if (_retired[i] && registry.isActive(gateways[i])) _violate("a retired key is active again");
+        }
+    }
+
+    /// @dev The private key that signs for account `i` now.
+    function _signerPk(uint256 i) private view returns (uint256) {
+        return _successorPk[i] == 0 ? GATEWAY_PK_BASE + i : _successorPk[i];
+    }
+
+    /// @dev Whether the contract must accept account `i`'s header signed by `pk`: its own key while not
+    /// retired and active; its successor while active, the account neither slashed nor withdrawing its bond.
+    function _signs(uint256 i, uint256 pk) private view returns (bool) {
+        if (pk == GATEWAY_PK_BASE + i) return !_retired[i] && registry.isActive(gateways[i]);
+        if (pk != _successorPk[i]) return false;
+        IGatewayRegistry.Enclave memory a = registry.enclave(gateways[i]);
+        return !a.slashed && a.bondUnlockAt == 0 && registry.isActive(vm.addr(pk));
     }
 
     function _checkSeqsMonotonic() private {
@@ -353,11 +382,14 @@ contract SettlementHandler is ProofpathTestBase {
     function submitBatch(uint256 gwSeed, uint256 nSeed, uint256 voidMask, uint256 seed) external action("submitBatch") {
         uint256 i = _gw(gwSeed);
         (BatchHeader memory h, Receipt[] memory receipts, bool[] memory isVoid) = _buildBatch(i, nSeed, voidMask, seed);
-        CompactSignature memory sig = _signHeader(GATEWAY_PK_BASE + i, h);
+        uint256 pk = _signerPk(i);
+        CompactSignature memory sig = _signHeader(pk, h);
         uint256 balance = settlement.balanceOf(h.gateway);
-        bool expected = registry.isActive(h.gateway) && balance >= h.fee;
-        if (!registry.isActive(h.gateway)) ++calls["submitBatch:inactive"];
+        bool signs = _signs(i, pk);
+        bool expected = signs && balance >= h.fee;
+        if (!signs) ++calls["submitBatch:inactive"];
         else if (balance < h.fee) ++calls["submitBatch:poor"];
+        else if (_successorPk[i] != 0) ++calls["submitBatch:successor"];
         try settlement.submitBatch(h, sig) {
             ++successes["submitBatch"];
             _expect(true, expected, "submitBatch succeeded unexpectedly");
@@ -391,8 +423,8 @@ contract SettlementHandler is ProofpathTestBase {
     {
         uint256 i = _gw(gwSeed);
         (BatchHeader memory h,,) = _buildBatch(i, nSeed, 0, seed);
-        uint256 signerPk = GATEWAY_PK_BASE + i;
-        defect = defect % 9;
+        uint256 signerPk = _signerPk(i);
+        defect = defect % 10;
         if (defect == 0) h.batchSeq += 1;
         else if (defect == 1) h.batchSeq = h.batchSeq == 0 ? type(uint64).max : h.batchSeq - 1;
         else if (defect == 2) h.firstCallSeq += 1;
@@ -401,7 +433,9 @@ contract SettlementHandler is ProofpathTestBase {
         else if (defect == 5) h.fee = h.fee == 0 ? 1 : h.fee - 1;
         else if (defect == 6) signerPk = GATEWAY_PK_BASE + ((i + 1) % N_GATEWAYS); // another gateway's key
         else if (defect == 7) h.count = (seed & 1 == 0) ? 0 : 17; // outside [1, maxBatchSize = 16]
-        else (h.firstServedAt, h.lastServedAt) = (h.lastServedAt + 1, h.lastServedAt);
+        else if (defect == 8) (h.firstServedAt, h.lastServedAt) = (h.lastServedAt + 1, h.lastServedAt);
+        // the account's retired key, else a registered key that succeeds nobody
+        else signerPk = _retired[i] ? GATEWAY_PK_BASE + i : (_successorKeys.length != 0 ? SUCCESSOR_PK_BASE + 1 : 0xBAD);
         CompactSignature memory sig = _signHeader(signerPk, h);
         uint256 balance = settlement.balanceOf(h.gateway);
         try settlement.submitBatch(h, sig) {
@@ -635,9 +669,12 @@ contract SettlementHandler is ProofpathTestBase {
                 if (!registry.isActive(gateways[k - 1])) i = k - 1;
             }
         }
-        address gw = gateways[i];
+        // Half the time a succeeded account's successor (it needs heartbeats too), else the account's key.
+        bool successor = _successorPk[i] != 0 && oneIn(gwSeed >> 8, 2);
+        address gw = successor ? vm.addr(_successorPk[i]) : gateways[i];
         IGatewayRegistry.Enclave memory e = registry.enclave(gw);
-        bool expected = e.bond >= MIN_BOND && e.bondUnlockAt == 0 && !e.slashed && _activeQuorum(0x07);
+        bool retired = !successor && _retired[i]; // approveEnclave refuses a retired key forever
+        bool expected = e.bond >= MIN_BOND && e.bondUnlockAt == 0 && !e.slashed && !retired && _activeQuorum(0x07);
         uint64 deadline = currentTime + 1 hours;
         try registry.approveEnclave(gw, deadline, _quorumSigs(registry.approvalDigest(gw, deadline), 0x07)) {
             ++successes["approveGateway"];
@@ -698,6 +735,77 @@ contract SettlementHandler is ProofpathTestBase {
             if (token.balanceOf(BOND_SINK) != sinkBefore + e.bond) _violate("withdrawBond paid a different amount");
         } catch {
             _expect(false, expected, "withdrawBond reverted unexpectedly");
+        }
+    }
+
+    // ================================================================== key succession
+
+    /// @notice The operator hands account `i` to a fresh enclave key: the key signing for it now is
+    /// retired (never to sign or be approved again) and the successor signs in the account's sequence.
+    /// A stranger's attempt, and handing an account on past a successor that is not retired, always
+    /// revert. Taken one time in eight.
+    function succeedGateway(uint256 gwSeed) external action("succeedGateway") {
+        if (!oneIn(gwSeed, 8)) return;
+        uint256 i = _gw(gwSeed);
+        address account = gateways[i];
+        uint256 pk = SUCCESSOR_PK_BASE + _successorKeys.length + 1;
+        address successor = _registerSuccessor(pk, operators[i]);
+        vm.prank(STRANGER);
+        try registry.succeed(account, successor) {
+            _violate("a stranger handed an account on");
+        } catch {}
+        IGatewayRegistry.Enclave memory a = registry.enclave(account);
+        bool expected = !a.slashed && a.bondUnlockAt == 0;
+        if (_successorPk[i] != 0 && expected) {
+            vm.prank(operators[i]);
+            try registry.succeed(account, successor) {
+                _violate("an account handed on past a successor that is not retired");
+            } catch {}
+            // The dead successor is retired first (by its own succession), then the account moves on.
+            address current = vm.addr(_successorPk[i]);
+            vm.prank(operators[i]);
+            try registry.succeed(current, successor) {
+                if (registry.isActive(current)) _violate("a retired successor stayed active");
+            } catch {
+                _violate("retiring a successor reverted");
+                return;
+            }
+        }
+        vm.prank(operators[i]);
+        try registry.succeed(account, successor) {
+            ++successes["succeedGateway"];
+            _expect(true, expected, "succeed succeeded unexpectedly");
+            if (registry.isActive(account)) _violate("a succeeded key stayed active");
+            (_retired[i], _successorPk[i]) = (true, pk);
+        } catch {
+            _expect(false, expected, "succeed reverted unexpectedly");
+        }
+    }
+
+    /// @dev A fresh key of `operator`, registered with the minimum bond and, when a quorum can sign,
+    /// approved.
+    function _registerSuccessor(uint256 pk, address operator) private returns (address key) {
+        key = vm.addr(pk);
+        token.mint(operator, MIN_BOND);
+        vm.prank(operator);
+        token.approve(address(registry), MIN_BOND);
+        bytes32 digest = registry.registrationDigest(operator, MEASUREMENT, keccak256("attestation"), bytes32(0));
+        vm.prank(operator);
+        registry.registerEnclave(key, MEASUREMENT, keccak256("attestation"), bytes32(0), MIN_BOND, _signCompact(pk, digest));
+        ghostBonded += MIN_BOND;
+        _successorKeys.push(key);
+        uint64 deadline = currentTime + 1 hours;
+        try registry.approveEnclave(key, deadline, _quorumSigs(registry.approvalDigest(key, deadline), 0x07)) {} catch {}
+    }
+
+    /// @notice Every key that holds a bond: the accounts' own and their successors.
+    function bondedKeys() external view returns (address[] memory keys) {
+        keys = new address[](N_GATEWAYS + _successorKeys.length);
+        for (uint256 i; i < N_GATEWAYS; ++i) {
+            keys[i] = gateways[i];
+        }
+        for (uint256 k; k < _successorKeys.length; ++k) {
+            keys[N_GATEWAYS + k] = _successorKeys[k];
         }
     }
 
@@ -783,7 +891,7 @@ contract SettlementHandler is ProofpathTestBase {
 
     /// @notice The action selectors the fuzzer may call.
     function actions() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](16);
+        s = new bytes4[](17);
         s[0] = this.deposit.selector;
         s[1] = this.requestWithdraw.selector;
         s[2] = this.withdraw.selector;
@@ -800,5 +908,6 @@ contract SettlementHandler is ProofpathTestBase {
         s[13] = this.withdrawBond.selector;
         s[14] = this.warp.selector;
         s[15] = this.slashContradiction.selector;
+        s[16] = this.succeedGateway.selector;
     }
 }
