@@ -102,8 +102,6 @@ export function ohttpSender(
     // With the client's `receipts` option the user's client waits for the signed receipt and keeps
     // it. A call answered just before its enclave died may never get one: the receipt was not
     // durable yet, so it was never signed (and its callSeq is voided).
-    await res.receipt?.catch((e: unknown) => {
-      if (process.env.PROOFPATH_DEBUG_RECEIPTS) console.error("receipt:", (e as Error).message);
-    });
+    await res.receipt?.catch(() => {});
   };
 }
