@@ -291,6 +291,33 @@ const logLevel = z
   .default("info")
   .describe("pino log level.");
 
+/**
+ * The attestation heartbeat a gateway process runs next to its hook (gateway/attest/heartbeat.ts):
+ * before the enclave key's activeUntil comes near, fetch a fresh document from nitriding, re-attest
+ * on-chain with the operator's key and gather a validator quorum's approvals.
+ */
+export const heartbeatConfigSchema = z
+  .object({
+    operatorKey: privateKey.describe("The enclave key's operator: sends reattest and approveEnclave."),
+    attestationUrl: url.describe(
+      "nitriding's base URL inside the enclave (GET <attestationUrl>/enclave/attestation?nonce=…).",
+    ),
+    validators: z
+      .array(url)
+      .min(1, { error: "expected at least one validator URL" })
+      .describe("Validators' HTTP base URLs, asked for approvals (POST /approvals)."),
+    quorum: z.number().int().min(1).describe("Approvals to gather (the ValidatorSet's quorum)."),
+    marginSec: z
+      .number()
+      .int()
+      .min(1)
+      .default(3_600)
+      .describe("Re-attest once activeUntil is less than this many seconds away (chain time)."),
+    checkEveryMs: z.number().int().min(100).default(60_000).describe("How often activeUntil is read."),
+    retryMs: z.number().int().min(100).default(30_000).describe("Wait after a failed round."),
+  })
+  .strict();
+
 /** What a gateway process (`proofpath gateway-sidecar`) reads: the hook's fields and its HTTP listener. */
 export const gatewayConfigSchema = hookConfigSchema
   .omit({ logger: true })
@@ -302,6 +329,9 @@ export const gatewayConfigSchema = hookConfigSchema
       .describe("Address to bind: keep it loopback (POST /record takes calls on the enclave's behalf)."),
     port: z.number().int().min(0).max(65_535).default(8787).describe("Port (0: any free port)."),
     logLevel,
+    heartbeat: heartbeatConfigSchema
+      .optional()
+      .describe("When set: run the attestation heartbeat next to the hook (re-attest before activeUntil)."),
   })
   .strict();
 

@@ -293,7 +293,7 @@ async function gatewaySidecarCommand(args: string[]): Promise<number> {
     file: values.config,
     flags: { port: values.port, host: values.host },
   });
-  const { host, port, logLevel, ...hookInput } = config;
+  const { host, port, logLevel, heartbeat: heartbeatConfig, ...hookInput } = config;
   const [{ createSettlementHook, listen }, { createSidecarApp }, { default: pino }] = await Promise.all([
     import("../gateway/index.js"),
     import("../gateway/serve/sidecar.js"),
@@ -301,12 +301,21 @@ async function gatewaySidecarCommand(args: string[]): Promise<number> {
   ]);
   const logger = pino({ name: "proofpath-gateway", level: logLevel });
   const hook = await createSettlementHook({ ...hookInput, logger }, { names });
+  const heartbeat = heartbeatConfig
+    ? await (await import("../gateway/attest/fromConfig.js")).startHeartbeat(heartbeatConfig, {
+        hook,
+        rpcUrls: [...(hookInput.rpcUrl ? [hookInput.rpcUrl] : []), ...(hookInput.rpcUrls ?? [])],
+        enclaveKey: hookInput.enclaveKey as `0x${string}`,
+        log: logger,
+      })
+    : undefined;
   const server = await listen(createSidecarApp(hook), port, host);
   process.stdout.write(`listening http://${host}:${server.port}\n`);
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
+  await heartbeat?.stop();
   await server.close();
   await hook.close();
   return EXIT_OK;

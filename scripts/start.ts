@@ -7,29 +7,43 @@
  * are printed and the dashboard stays up until Ctrl-C (or, with --once, the process exits: 0 only
  * when every call ended finalized).
  */
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
-import { formatUnits, type Address } from "viem";
+import { formatUnits, parseAbiItem, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { deployProofpath, localDeployDefaults } from "../tools/deploy.js";
 import { writeDeployment } from "../sdk/deployment.js";
+import { gatewayRegistryAbi } from "../sdk/abis.js";
+import { settlementDomain } from "../sdk/eip712.js";
+import { receiptJson, type SignedCallReceipt } from "../sdk/ohttp/receipts.js";
+import { verifyReceipt } from "../sdk/verifyReceipt.js";
 import { devClients, devPrivateKey, freePort, startDevChain, type DevChain } from "../tools/devchain.js";
-import { createSettlementHook, listen, registerEnclave, type SettlementHook } from "../gateway/index.js";
-import { LocalModel } from "../gateway/demo/backend.js";
-import { createDemoApp } from "../gateway/demo/server.js";
+import { createDevNitroCa, devPcrs } from "../tools/devNitroCa.js";
+import { startDevNitriding } from "../tools/devNitriding.js";
+import { listen, succeedEnclave } from "../gateway/index.js";
+import { readNextSeqs } from "../gateway/chain.js";
 import { createValidator, type Validator } from "../validator/index.js";
-import { generateKeyPair } from "../sdk/ohttp/index.js";
+import { measurementOf } from "../validator/attestation/index.js";
 import { createAttestedOhttpClient } from "../sdk/ohttp/registry.js";
-import { createOhttpGateway } from "../gateway/ohttp/enclave.js";
-import { chatBackend } from "../gateway/demo/ohttpBackend.js";
 import { createRelayApp } from "../gateway/ohttp/relay.js";
 import { startPonder, type Ponder } from "../indexer/harness/ponder.js";
 import { createLoadGenerator, ohttpSender } from "./start/load.js";
-import { finality, printSummary, type CallOutcome } from "./start/summary.js";
-import { step, progressBar } from "./start/progress.js";
+import { finalityOf, printSummary, type AccountInput, type CallOutcome } from "./start/summary.js";
+import { note, step, progressBar } from "./start/progress.js";
+import {
+  newEnclaveKeys,
+  registerAndApprove,
+  startEnclaveProcess,
+  type EnclaveKeys,
+  type EnclaveProcess,
+} from "./start/enclave.js";
+
+/** How often the demo's heartbeat re-attests the live enclave key (seconds, chain time). */
+const REATTEST_AFTER_SEC = 8;
+const short = (a: Address) => `${a.slice(0, 8)}…`;
 
 const HELP = `Usage: npm start -- [options]
 
@@ -44,6 +58,8 @@ Options:
   --validators <n>    validators (quorum = majority)          (default 3)
   --window <s>        challenge window in seconds             (default 10)
   --direct            send the load straight to the gateway (no OHTTP relay, no encryption)
+  --keep-enclave      no handover: the first enclave serves every call (by default it is
+                      SIGKILLed midway and a successor key takes over its account)
   --once              exit after the summary: 0 only when every call ended finalized
   --timeout <s>       give up waiting for finality after this (default 180)
   -h, --help          this help
@@ -60,6 +76,7 @@ const { values: opts } = parseArgs({
     timeout: { type: "string", default: "180" },
     once: { type: "boolean", default: false },
     direct: { type: "boolean", default: false },
+    "keep-enclave": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -119,7 +136,7 @@ async function main(): Promise<number> {
 
   const chain: DevChain = await step("local chain (anvil)", () => startDevChain());
   stoppers.push(() => chain.stop());
-  const { walletClient, publicClient, account: owner } = devClients(chain, 0);
+  const { walletClient, publicClient } = devClients(chain, 0);
 
   const validatorKeys = Array.from({ length: cfg.validators }, (_, i) => devPrivateKey(i + 1));
   const validatorAccounts = validatorKeys.map((k) => privateKeyToAccount(k));
@@ -134,20 +151,17 @@ async function main(): Promise<number> {
   const deploymentFile = path.join(workDir, "deployment.json");
   writeDeployment(deploymentFile, deployment);
 
-  const enclaveKey = devPrivateKey(cfg.validators + 1);
-  const relayerKey = devPrivateKey(cfg.validators + 2);
-  const enclave = privateKeyToAccount(enclaveKey);
-  // The enclave's OHTTP key: its config hash goes into the registry entry the validators approve.
-  const ohttpKeys = generateKeyPair({ keyId: 1 });
-  await step("register the enclave, quorum-approve it, fund its fees", () =>
-    registerEnclave(publicClient, {
-      deployment,
-      owner: walletClient,
-      enclave,
-      validators: validatorAccounts,
-      keyConfigHash: ohttpKeys.hash,
-    }),
-  );
+  // A development "Nitro" CA stands in for AWS: each enclave's attestation document is issued by it
+  // (through a nitriding stand-in), and the validators trust its root for this run only.
+  const { nitriding, measurement, rootFile } = await step("dev Nitro CA and attestation endpoint", async () => {
+    const ca = await createDevNitroCa();
+    const pcrs = devPcrs("proofpath-demo-enclave");
+    const rootFile = path.join(workDir, "dev-nitro-root.pem");
+    writeFileSync(rootFile, ca.rootPem);
+    const nitriding = await startDevNitriding(ca, pcrs);
+    stoppers.push(() => nitriding.close());
+    return { nitriding, measurement: measurementOf(pcrs), rootFile };
+  });
 
   const ponder: Ponder = await step("indexer (Ponder on PGlite)", async () => {
     const p = await startPonder({
@@ -162,42 +176,6 @@ async function main(): Promise<number> {
     stoppers.push(() => p.stop());
     await p.waitForBlock(await publicClient.getBlockNumber(), 180_000);
     return p;
-  });
-
-  const gatewayPort = await freePort();
-  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  const hook: SettlementHook = await step("demo TEE gateway with the settlement hook", async () => {
-    const h = await createSettlementHook({
-      store: path.join(workDir, "gateway.db"),
-      enclaveKey,
-      relayerKey,
-      rpcUrl: chain.url,
-      deployment: deploymentFile,
-      daBaseUrl: `${gatewayUrl}/da`,
-      batch: { maxCalls: cfg.batchSize, maxAgeMs: cfg.batchAgeMs },
-      confirmations: 1,
-      pollMs: 200,
-      logger: logger.child({ part: "gateway" }),
-    });
-    const backend = new LocalModel();
-    const ohttp = await createOhttpGateway({
-      keys: ohttpKeys,
-      backend: chatBackend(backend),
-      hook: h,
-      logger: logger.child({ part: "ohttp-gateway" }),
-      replayStore: { file: path.join(workDir, "ohttp-replay.db") },
-    });
-    const server = await listen(
-      createDemoApp({ hook: h, backend, logger: logger.child({ part: "demo-gateway" }), ohttp }),
-      gatewayPort,
-      "127.0.0.1",
-    );
-    stoppers.push(async () => {
-      await server.close();
-      ohttp.close();
-      await h.close({ drain: false, timeoutMs: 5_000 });
-    });
-    return h;
   });
 
   const validators: Validator[] = await step(`${cfg.validators} validators`, async () => {
@@ -218,6 +196,9 @@ async function main(): Promise<number> {
           confirmations: 0,
           submitStaggerMs: 500,
           claimIntervalMs: 2_000,
+          // Receipts are unreachable while an enclave is replaced: ask again soon, not after 30 s.
+          retryMaxMs: 2_000,
+          attestationRoot: rootFile,
         },
         { logger: logger.child({ part: `validator-${i}` }) },
       );
@@ -226,6 +207,74 @@ async function main(): Promise<number> {
     }
     return vs;
   });
+  const validatorUrls = validators.map((v) => v.url);
+
+  const relayerKey = devPrivateKey(cfg.validators + 1);
+  const operatorKey = devPrivateKey(cfg.validators + 2);
+  const { walletClient: operator } = devClients(chain, cfg.validators + 2);
+  const chainId = await publicClient.getChainId();
+  const domain = settlementDomain(chainId, deployment.contracts.ProofSettlement);
+  const gatewayPort = await freePort();
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const heartbeatInterval = localDeployDefaults.heartbeatInterval;
+
+  /** Registers a fresh enclave key from its attestation document; validators verify and approve it. */
+  const register = (keys: EnclaveKeys) =>
+    registerAndApprove(publicClient, {
+      deployment,
+      owner: walletClient,
+      operator,
+      keys,
+      nitriding,
+      measurement,
+      validatorUrls,
+      quorum,
+    });
+  /** Starts an enclave process for `keys` on the gateway's one public URL; its store is on the host. */
+  const startEnclave = (n: number, keys: EnclaveKeys, predecessors: { account: Address; store: string }[]) =>
+    startEnclaveProcess({
+      configFile: path.join(workDir, `enclave-${n}.json`),
+      logFile,
+      timeoutMs: 180_000,
+      config: {
+        enclaveKey: keys.enclaveKey,
+        ohttpPrivateKey: keys.ohttpPrivateKey,
+        relayerKey,
+        rpcUrl: chain.url,
+        deployment: deploymentFile,
+        store: path.join(workDir, `enclave-${n}.db`),
+        host: "127.0.0.1",
+        port: gatewayPort,
+        publicUrl: gatewayUrl,
+        // Account-qualified: a successor at the same URL serves the dead key's batches too.
+        daBaseUrl: `${gatewayUrl}/da/accounts/${keys.address}`,
+        batch: { maxCalls: cfg.batchSize, maxAgeMs: cfg.batchAgeMs },
+        // A small reservation: a crash voids at most this many callSeqs.
+        reserveSize: 64,
+        confirmations: 1,
+        pollMs: 200,
+        logLevel: "info",
+        predecessors,
+        heartbeat: {
+          operatorKey,
+          attestationUrl: nitriding.baseUrlOf(keys.address),
+          validators: validatorUrls,
+          quorum,
+          // The registry keeps a key active for heartbeatInterval (a day); re-attesting this close
+          // to it renews every ~REATTEST_AFTER_SEC, so the demo shows the heartbeat at work.
+          marginSec: heartbeatInterval - REATTEST_AFTER_SEC,
+          checkEveryMs: 1_000,
+          retryMs: 2_000,
+        },
+      },
+    });
+
+  const keys1 = newEnclaveKeys();
+  await step(`enclave 1 ${short(keys1.address)}: attestation → register → validators approve`, () => register(keys1));
+  let enclave: EnclaveProcess = await step("enclave 1: demo TEE gateway process with the hook", () =>
+    startEnclave(1, keys1, []),
+  );
+  stoppers.push(() => enclave.stop());
 
   // ---------------------------------------------------------------- load
   // Through the privacy boundary: encrypted on the "device" to the key config the registry binds,
@@ -242,46 +291,155 @@ async function main(): Promise<number> {
       return `http://127.0.0.1:${relay.port}/`;
     });
   }
-  const send = relayUrl
-    ? ohttpSender(
-        await createAttestedOhttpClient({
+  /** The user's client for one enclave key: OHTTP to the key config the registry binds, receipts kept. */
+  const clientFor = async (key: Address) =>
+    relayUrl
+      ? createAttestedOhttpClient({
           client: publicClient,
           registry: deployment.contracts.GatewayRegistry,
-          enclave: enclave.address,
+          enclave: key,
           keysUrl: `${gatewayUrl}/ohttp-keys`,
           relayUrl,
-        }),
-      )
-    : undefined;
-  const load = createLoadGenerator({
-    url: `${gatewayUrl}/v1/chat/completions`,
-    calls: cfg.calls,
-    rate: cfg.rate,
-    ...(send ? { send } : {}),
+          receipts: { domain, timeoutMs: 5_000 },
+        })
+      : undefined;
+  const loadFor = async (key: Address, calls: number) => {
+    const client = await clientFor(key);
+    const load = createLoadGenerator({
+      url: `${gatewayUrl}/v1/chat/completions`,
+      calls,
+      rate: cfg.rate,
+      ...(client ? { send: ohttpSender(client) } : {}),
+    });
+    return { load, receipts: async () => (client?.receipts ? await client.receipts.list() : []) };
+  };
+  const label = relayUrl ? "chat calls (OHTTP via relay)" : "chat calls (direct)";
+  const accounts: (AccountInput & { receipts: SignedCallReceipt[] })[] = [];
+
+  // Phase 1: the first enclave serves until midway; then it is SIGKILLed with calls in flight.
+  // The first enclave gets at most three quarters of the calls, so its successor always serves some.
+  const killAt = Math.max(1, Math.floor(cfg.calls / 2));
+  const phase1Calls = opts["keep-enclave"] ? cfg.calls : Math.max(1, Math.floor(cfg.calls * 0.75));
+  const phase1 = await loadFor(keys1.address, phase1Calls);
+  const bar1 = progressBar(label, phase1Calls);
+  let killed: Promise<void> | undefined;
+  // Kill once the first key has a batch on-chain too (so its users hold receipts of settled batches
+  // whose daURI names the dead key), or at three quarters of the calls at the latest.
+  let onChain = false;
+  const watchChain = setInterval(() => {
+    void readNextSeqs(publicClient, deployment.contracts.ProofSettlement, keys1.address).then(
+      (n) => void (onChain ||= n.nextCallSeq > 0),
+      () => {},
+    );
+  }, 200);
+  const served1 = await phase1.load.run((done, failed) => {
+    const ok = done - failed;
+    bar1.update(done, failed ? `${failed} failed` : "");
+    if (!opts["keep-enclave"] && !killed && ok >= killAt && onChain) {
+      killed = enclave.kill();
+      phase1.load.stop();
+    }
   });
-  const bar = progressBar(relayUrl ? "chat calls (OHTTP via relay)" : "chat calls (direct)", cfg.calls);
-  const served = await load.run((done, failed) => bar.update(done, failed ? `${failed} failed` : ""));
-  bar.finish(`${served.ok} answered${served.failed ? `, ${served.failed} failed` : ""}`);
-  await hook.flush();
+  clearInterval(watchChain);
+  let answered = served1.ok;
+  // No batch on-chain yet when the first enclave's share of calls was done: killed now, idle.
+  if (!opts["keep-enclave"] && !killed) killed = enclave.kill();
+  if (!killed) {
+    bar1.finish(`${served1.ok} answered${served1.failed ? `, ${served1.failed} failed` : ""}`);
+    accounts.push({
+      address: keys1.address,
+      label: "enclave 1",
+      answered: served1.ok,
+      end: served1.ok,
+      receipts: await phase1.receipts(),
+    });
+  } else {
+    await killed;
+    const t0 = Date.now();
+    process.stdout.write("\n");
+    note(
+      `✝ midway: SIGKILL enclave 1 ${short(keys1.address)} (pid ${enclave.pid}) after ${served1.ok} answered calls${served1.failed ? ` (${served1.failed} in flight failed)` : ""}: its key is gone, its store stays on the host`,
+    );
+    const keys2 = newEnclaveKeys();
+    await step(`enclave 2 ${short(keys2.address)}: attestation → register → validators approve`, () => register(keys2));
+    await step(`GatewayRegistry.succeed(${short(keys1.address)} → ${short(keys2.address)})`, () =>
+      succeedEnclave(publicClient, {
+        deployment,
+        operator,
+        predecessor: keys1.address,
+        successor: keys2.address,
+      }),
+    );
+    enclave = await step(
+      "enclave 2: recover enclave 1's store, settle its receipts in callSeq order, void the rest",
+      () => startEnclave(2, keys2, [{ account: keys1.address, store: path.join(workDir, "enclave-1.db") }]),
+    );
+    const s = enclave.succeeded[0]!;
+    note(
+      `⇄ handover in ${((Date.now() - t0) / 1000).toFixed(1)} s: enclave 2 settled ${short(keys1.address)}'s callSeqs 0…${s.settledEnd - 1} (${s.voided} voided, ${s.signed} batches signed as successor); now serving under ${short(keys2.address)}`,
+    );
+    const receipts1 = await phase1.receipts();
+    accounts.push({
+      address: keys1.address,
+      label: "enclave 1 (killed)",
+      answered: served1.ok,
+      end: s.settledEnd,
+      receipts: receipts1,
+    });
+
+    // Phase 2: the successor serves the rest under its own key (the user's client checks the new key).
+    const phase2 = await loadFor(keys2.address, cfg.calls - served1.ok);
+    const bar2 = progressBar(`${label} →2`, cfg.calls - served1.ok);
+    const served2 = await phase2.load.run((done, failed) => bar2.update(done, failed ? `${failed} failed` : ""));
+    bar2.finish(`${served2.ok} answered${served2.failed ? `, ${served2.failed} failed` : ""}`);
+    answered += served2.ok;
+    accounts.push({
+      address: keys2.address,
+      label: "enclave 2 (successor)",
+      answered: served2.ok,
+      end: served2.ok,
+      receipts: await phase2.receipts(),
+    });
+  }
+  const current = accounts.at(-1)!.address;
 
   // ---------------------------------------------------------------- proof path
-  const gateway = hook.gateway as Address;
   const outcomes: CallOutcome[] = [];
-  const finalBar = progressBar("calls finalized", served.ok);
+  const toFinalize = accounts.reduce((n, a) => n + a.end, 0);
+  const finalBar = progressBar("calls finalized", toFinalize);
   const deadline = Date.now() + cfg.timeoutSec * 1000;
   let finalized = 0;
+  let activeUntil: bigint | undefined;
+  let reattests = 0;
   for (;;) {
-    const partial = await finality(ponder, gateway, served.ok).catch(() => undefined);
+    const partial = await finalityOf(ponder, accounts).catch(() => undefined);
     finalized = partial?.finalizedCalls ?? finalized;
-    finalBar.update(Math.min(finalized, served.ok));
+    finalBar.update(Math.min(finalized, toFinalize));
+    // The heartbeat at work: the live key's activeUntil moves on after each re-attestation.
+    const e = (await publicClient
+      .readContract({
+        address: deployment.contracts.GatewayRegistry,
+        abi: gatewayRegistryAbi,
+        functionName: "enclave",
+        args: [current],
+      })
+      .catch(() => undefined)) as { activeUntil: bigint } | undefined;
+    if (e && activeUntil !== undefined && e.activeUntil > activeUntil) {
+      reattests++;
+      note(
+        `↻ heartbeat: ${short(current)} re-attested (fresh dev-CA document, ${quorum} validator approvals); activeUntil +${e.activeUntil - activeUntil} s`,
+      );
+    }
+    if (e) activeUntil = e.activeUntil;
     if ((partial?.allFinalized ?? false) || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 500));
   }
   finalBar.finish(
-    finalized >= served.ok ? "all finalized" : `${finalized} of ${served.ok} finalized before the timeout`,
+    finalized >= toFinalize ? "all finalized" : `${finalized} of ${toFinalize} finalized before the timeout`,
   );
 
-  for (const callSeq of pickCalls(served.ok)) {
+  for (const callSeq of pickCalls(accounts[0]!.answered)) {
+    const gateway = accounts[0]!.address;
     const s = await ponder.getJson(`/calls/${gateway}/${callSeq}`).catch((e) => ({ error: String(e) }));
     outcomes.push({ callSeq, status: s as Record<string, unknown> });
   }
@@ -289,20 +447,62 @@ async function main(): Promise<number> {
     ponder,
     publicClient,
     deployment,
-    gateway,
-    served: served.ok,
+    accounts,
+    served: answered,
     outcomes,
     validators,
     formatOpg: (wei: bigint) => formatUnits(wei, 18),
   });
 
+  // A user of the dead key checks a receipt from a batch that key itself put on-chain: the header's
+  // daURI names the dead key's account, which its successor now serves.
+  const handover = accounts.length > 1 ? await verifyDeadKeysReceipt(accounts[0]!, chainId) : undefined;
+  if (handover)
+    console.log(
+      `\nverify-receipt of a dead key's call (callSeq ${handover.callSeq}): ${handover.verdict} — ${handover.reason}`,
+    );
+  if (process.env.PROOFPATH_SUMMARY_JSON)
+    console.log(
+      `HANDOVER ${JSON.stringify({ handover: accounts.length > 1, reattests, heartbeatDocuments: Object.fromEntries(nitriding.served), verify: handover ?? null }, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}`,
+    );
+
   console.log(
     `\ndashboard: ${ponder.url}/   GraphQL: ${ponder.url}/graphql   gateway: ${gatewayUrl}${relayUrl ? `   relay: ${relayUrl}` : ""}   logs: ${logFile}`,
   );
-  if (opts.once) return summary.allFinalized ? 0 : 1;
+  const ok = summary.allFinalized && (handover === undefined || handover.verdict === "final");
+  if (opts.once) return ok ? 0 : 1;
   console.log("Press Ctrl-C to stop.");
   await new Promise(() => {});
   return 0;
+
+  /** `verify-receipt` (sdk/verifyReceipt.ts) of a kept receipt the dead key put on-chain itself. */
+  async function verifyDeadKeysReceipt(a: AccountInput & { receipts: SignedCallReceipt[] }, id: number) {
+    const onChainBefore = await publicClient.getLogs({
+      address: deployment.contracts.ProofSettlement,
+      event: parseAbiItem(
+        "event BatchSubmitted(address indexed gateway, uint64 indexed batchSeq, uint64 indexed firstCallSeq, uint32 count, bytes32 root, uint256 fee, bytes32 headerHash, (bytes32 modelId, uint32 calls, uint64 inputTokens, uint64 outputTokens)[] usage, uint64 firstServedAt, uint64 lastServedAt, string daURI)",
+      ),
+      args: { gateway: a.address },
+      fromBlock: BigInt(deployment.startBlock),
+    });
+    // Batches whose daURI is the dead key's own (not re-signed by the successor).
+    const own = onChainBefore.find((l) => l.args.daURI?.includes(`/accounts/${a.address}/batches/`));
+    const first = own?.args.firstCallSeq;
+    const count = own?.args.count ?? 0;
+    const r =
+      first === undefined
+        ? undefined
+        : (a.receipts as SignedCallReceipt[]).find(
+            (x) => x.receipt.callSeq >= first && x.receipt.callSeq < first + BigInt(count),
+          );
+    if (!r)
+      return { callSeq: null, verdict: "skipped", reason: "the dead key put no batch on-chain itself before it died" };
+    const { report } = await verifyReceipt(receiptJson(r), {
+      client: publicClient,
+      deployment: { ...deployment, chainId: id },
+    });
+    return { callSeq: r.receipt.callSeq, verdict: report.verdict, reason: report.reason, daURI: own!.args.daURI };
+  }
 }
 
 /** A few callSeqs to show: the first, one from the middle, the last. */

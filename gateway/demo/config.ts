@@ -29,6 +29,11 @@ export const demoGatewayConfigSchema = gatewayConfigSchema
     publicUrl: url.optional().describe("The gateway's public base URL; default http://127.0.0.1:<port>."),
     backendUrl: url.optional().describe("An OpenAI-compatible model endpoint; default the local deterministic model."),
     backendApiKey: z.string().min(1).optional().describe("Bearer key for backendUrl."),
+    ohttpPrivateKey: privateKey
+      .optional()
+      .describe(
+        "When set: answer OHTTP too (POST /ohttp, GET /ohttp-keys) with this X25519 private key (key id 1); its key config hash is what the registry binds.",
+      ),
     registerOwnerKey: privateKey
       .optional()
       .describe("When set: register the enclave with this owner key, approve it by validatorKeys and fund it first."),

@@ -6,10 +6,22 @@
  */
 import { parseArgs } from "node:util";
 import pino from "pino";
-import { createPublicClient, createWalletClient, defineChain, http, type Hex, type PublicClient } from "viem";
+import {
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  hexToBytes,
+  http,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { ConfigError, configHelp, readConfig } from "../../sdk/config.js";
 import { createSettlementHook } from "../hook.js";
+import { startHeartbeat } from "../attest/fromConfig.js";
+import { createOhttpGateway } from "../ohttp/enclave.js";
+import { keyPairFromPrivateKey } from "../../sdk/ohttp/keyConfig.js";
+import { chatBackend } from "./ohttpBackend.js";
 import { listen } from "../serve/http.js";
 import { registerEnclave } from "../registration.js";
 import { readDeployment } from "../../sdk/deployment.js";
@@ -65,19 +77,51 @@ const {
   backendApiKey,
   registerOwnerKey: _owner,
   validatorKeys: _validators,
+  ohttpPrivateKey,
+  heartbeat: heartbeatConfig,
   ...hookInput
 } = c;
+// With predecessors, this settles their accounts to the end first (key succession), then serves.
 const hook = await createSettlementHook(
   { ...hookInput, enclaveKey, daBaseUrl: c.daBaseUrl ?? `${publicUrl}/da`, logger: log.child({ part: "hook" }) },
   { names },
 );
+const heartbeat = heartbeatConfig
+  ? await startHeartbeat(heartbeatConfig, {
+      hook,
+      rpcUrls: [...(c.rpcUrl ? [c.rpcUrl] : []), ...(c.rpcUrls ?? [])],
+      enclaveKey,
+      log,
+    })
+  : undefined;
 const backend = backendUrl ? new OpenAICompatible(backendUrl, backendApiKey) : new LocalModel();
-const server = await listen(createDemoApp({ hook, backend, logger: log }), port, host);
-log.info({ url: publicUrl, gateway: hook.gateway, backend: backendUrl ?? "local" }, "demo gateway listening");
+const ohttp = ohttpPrivateKey
+  ? await createOhttpGateway({
+      keys: keyPairFromPrivateKey({ keyId: 1, privateKey: hexToBytes(ohttpPrivateKey as Hex) }),
+      backend: chatBackend(backend),
+      hook,
+      logger: log.child({ part: "ohttp-gateway" }),
+      replayStore: { file: `${c.store}.ohttp-replay.db` },
+    })
+  : undefined;
+const server = await listen(createDemoApp({ hook, backend, logger: log, ...(ohttp ? { ohttp } : {}) }), port, host);
+log.info(
+  {
+    url: publicUrl,
+    gateway: hook.gateway,
+    backend: backendUrl ?? "local",
+    ohttp: ohttp !== undefined,
+    heartbeat: heartbeat !== undefined,
+    succeeded: hook.succeeded,
+  },
+  "demo gateway listening",
+);
 
 const stop = async () => {
   log.info("shutting down: flushing receipts");
+  await heartbeat?.stop();
   await server.close();
+  ohttp?.close();
   await hook.close();
   process.exit(0);
 };

@@ -106,6 +106,9 @@ export function createHookApp(
   app.use("*", limiter.middleware());
   app.use("/batches/*", batchLimiter.middleware());
   app.use("/predecessors/*", batchLimiter.middleware());
+  app.use("/accounts/*", publicRead);
+  app.use("/accounts/*/batches/*", batchLimiter.middleware());
+  app.use("/accounts/*/predecessors/*", batchLimiter.middleware());
 
   app.get("/receipts/:callSeq", async (c) => {
     const seq = parseId(c, "callSeq");
@@ -116,9 +119,7 @@ export function createHookApp(
     );
   });
 
-  app.get("/batches/:batchSeq", async (c) => {
-    const seq = parseId(c, "batchSeq");
-    if (typeof seq !== "number") return seq;
+  const batch = async (c: Context, seq: number) => {
     const b = await hook.batchBody(seq);
     if (!b) return c.json({ error: "not_found", message: `no batch ${seq} at gateway ${hook.gateway}` }, 404);
     const head = utf8.encode(b.head);
@@ -145,17 +146,47 @@ export function createHookApp(
       "content-type": "application/json",
       "content-length": String(size),
     });
+  };
+  const predecessorBatch = (c: Context, account: string, seq: number) => {
+    const b = hook.predecessorBatch(account, seq);
+    if (!b)
+      return c.json({ error: "not_found", message: `no batch ${seq} of predecessor ${account.slice(0, 42)}` }, 404);
+    return c.json(jsonSafe(b) as object, 200);
+  };
+  const isOwn = (account: string) => account.toLowerCase() === hook.gateway.toLowerCase();
+
+  app.get("/batches/:batchSeq", async (c) => {
+    const seq = parseId(c, "batchSeq");
+    return typeof seq === "number" ? batch(c, seq) : seq;
   });
 
   // Batches this hook settled for a predecessor's account (key succession): their header's daURI.
   app.get("/predecessors/:account/batches/:batchSeq", (c) => {
     const seq = parseId(c, "batchSeq");
+    return typeof seq === "number" ? predecessorBatch(c, c.req.param("account"), seq) : seq;
+  });
+
+  // Account-qualified DA (daBaseUrl `<base>/accounts/<key>`): a header's daURI names its account, so
+  // after a key succession the successor, serving at the same base, answers for the dead key's
+  // batches already on-chain too (from the predecessor's store), not only for those it re-signed.
+  app.get("/accounts/:account/batches/:batchSeq", (c) => {
+    const seq = parseId(c, "batchSeq");
     if (typeof seq !== "number") return seq;
     const account = c.req.param("account");
-    const b = hook.predecessorBatch(account, seq);
-    if (!b)
-      return c.json({ error: "not_found", message: `no batch ${seq} of predecessor ${account.slice(0, 42)}` }, 404);
-    return c.json(jsonSafe(b) as object, 200);
+    return isOwn(account) ? batch(c, seq) : predecessorBatch(c, account, seq);
+  });
+  app.get("/accounts/:account/predecessors/:predecessor/batches/:batchSeq", (c) => {
+    const seq = parseId(c, "batchSeq");
+    if (typeof seq !== "number") return seq;
+    if (!isOwn(c.req.param("account")))
+      return c.json({ error: "not_found", message: `${c.req.param("account").slice(0, 42)} is not this gateway` }, 404);
+    return predecessorBatch(c, c.req.param("predecessor"), seq);
+  });
+  app.get("/accounts/:account/receipts/:callSeq", async (c) => {
+    const seq = parseId(c, "callSeq");
+    if (typeof seq !== "number") return seq;
+    const found = isOwn(c.req.param("account")) ? await receiptResponse(c, hook, seq) : undefined;
+    return found ?? c.json({ error: "not_found", message: `no receipt for callSeq ${seq} at this account` }, 404);
   });
 
   app.get("/metrics", async (c) => {

@@ -39,6 +39,7 @@ export function chatBody(i: number): string {
 }
 
 export function createLoadGenerator(o: LoadOptions) {
+  let stopped = false;
   const concurrency = o.concurrency ?? 32;
   const send =
     o.send ??
@@ -56,6 +57,10 @@ export function createLoadGenerator(o: LoadOptions) {
       let next = 0;
       await new Promise<void>((resolve) => {
         const pump = () => {
+          if (stopped) {
+            if (inFlight === 0) resolve();
+            return;
+          }
           while (next < o.calls && inFlight < concurrency && performance.now() - t0 >= next * interval) {
             const i = next++;
             inFlight++;
@@ -68,7 +73,7 @@ export function createLoadGenerator(o: LoadOptions) {
               .finally(() => {
                 inFlight--;
                 onProgress(result.ok + result.failed, result.failed);
-                if (result.ok + result.failed === o.calls) resolve();
+                if (result.ok + result.failed === (stopped ? next : o.calls)) resolve();
                 else pump();
               });
           }
@@ -78,6 +83,10 @@ export function createLoadGenerator(o: LoadOptions) {
         else pump();
       });
       return result;
+    },
+    /** Starts no more calls; `run` resolves once the calls in flight have ended. */
+    stop(): void {
+      stopped = true;
     },
   };
 }
@@ -90,5 +99,9 @@ export function ohttpSender(
   return async (_i, body) => {
     const res = await client.request("POST", path, { "content-type": "application/json" }, body);
     if (res.status !== 200) throw new Error(`HTTP ${res.status} inside OHTTP: ${res.text().slice(0, 200)}`);
+    // With the client's `receipts` option the user's client waits for the signed receipt and keeps
+    // it. A call answered just before its enclave died may never get one: the receipt was not
+    // durable yet, so it was never signed (and its callSeq is voided).
+    await res.receipt?.catch(() => {});
   };
 }

@@ -38,3 +38,8 @@ export function progressBar(label: string, total: number) {
     finish: (note = "") => draw(total, note, true),
   };
 }
+
+/** A one-line event (e.g. a re-attestation) printed between progress lines, on its own line. */
+export function note(line: string): void {
+  process.stdout.write(`${tty ? "\r\x1b[K" : ""}  ${line}\n`);
+}
