@@ -170,24 +170,30 @@ export const call = onchainTable(
   (t) => ({ requestIdx: index().on(t.requestHash) }),
 );
 
-/** Usage of one model inside one batch. */
-export const batchUsage = onchainTable(
-  "batch_usage",
-  (t) => ({
-    batchId: t.text().notNull(),
-    modelId: t.hex().notNull(),
-    gateway: t.hex().notNull(),
-    calls: t.integer().notNull(),
-    inputTokens: t.bigint().notNull(),
-    outputTokens: t.bigint().notNull(),
-    fee: t.bigint().notNull(),
-  }),
-  (t) => ({ pk: primaryKey({ columns: [t.batchId, t.modelId] }), modelIdx: index().on(t.modelId) }),
-);
+/** The per-model entries of a batch's `usage`, one row each (the batch row is their one copy). Ponder's
+ *  view parser takes no set-returning function in FROM, hence the one in the select list. */
+const USAGE_ENTRIES = sql`(
+  select batch_id, (u->>'modelId') as model_id, gateway, (u->>'calls')::integer as calls,
+    (u->>'inputTokens')::numeric(78) as input_tokens, (u->>'outputTokens')::numeric(78) as output_tokens,
+    (u->>'fee')::numeric(78) as fee, status, submitted_at
+  from (
+    select id as batch_id, gateway, status, submitted_at, jsonb_array_elements(usage::jsonb) as u from ${batch}
+  ) b)`;
+
+/** Usage of one model inside one batch: a view over `batch.usage`. */
+export const batchUsage = onchainView("batch_usage", {
+  batchId: text().notNull(),
+  modelId: hex().notNull(),
+  gateway: hex().notNull(),
+  calls: integer().notNull(),
+  inputTokens: bigint().notNull(),
+  outputTokens: bigint().notNull(),
+  fee: bigint().notNull(),
+}).as(sql`select batch_id, model_id, gateway, calls, input_tokens, output_tokens, fee from ${USAGE_ENTRIES} e`);
 
 /**
- * Rollups are derived at read time. Handlers write per event only what cannot be derived (the batch,
- * its per-model usage, the gateway's state), plus `network_hour`: what no batch row holds (payouts
+ * Rollups are derived at read time. Handlers write per event only what cannot be derived (the batch
+ * with its per-model usage, the gateway's state), plus `network_hour`: what no batch row holds (payouts
  * per finalize call) and the verdict counters. `usage_rollup`, `gateway_rollup` and `network_rollup`
  * keep the rows and columns the handlers used to write (period `hour` | `day`), as views: a bucket
  * sums the batches submitted in it that were not rejected (a rejection takes a batch back out of the
@@ -224,12 +230,12 @@ const DAY_BUCKET = sql.raw(`bucket - bucket % ${DAY}`);
 
 /** Settled (not rejected) usage per gateway and model, per hour. */
 const USAGE_HOURLY = sql`(
-  select b.gateway, u.model_id, ${HOUR_OF("b.submitted_at")} as bucket, sum(u.calls) as calls,
-    sum(u.input_tokens) as input_tokens, sum(u.output_tokens) as output_tokens, sum(u.fee) as fees,
+  select gateway, model_id, ${HOUR_OF("submitted_at")} as bucket, sum(calls) as calls,
+    sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens, sum(fee) as fees,
     count(*)::integer as batches
-  from ${batchUsage} u join ${batch} b on b.id = u.batch_id
-  where b.status <> 'rejected'
-  group by b.gateway, u.model_id, ${HOUR_OF("b.submitted_at")})`;
+  from ${USAGE_ENTRIES} e
+  where status <> 'rejected'
+  group by gateway, model_id, ${HOUR_OF("submitted_at")})`;
 
 /** Settled (not rejected) usage per gateway, per hour. */
 const GATEWAY_HOURLY = sql`(
@@ -395,15 +401,11 @@ export const protocolEvent = onchainTable(
 );
 
 export const gatewayRelations = relations(gateway, ({ many }) => ({ batches: many(batch) }));
-export const batchRelations = relations(batch, ({ one, many }) => ({
+export const batchRelations = relations(batch, ({ one }) => ({
   gateway: one(gateway, { fields: [batch.gateway], references: [gateway.address] }),
   attestation: one(attestation, { fields: [batch.attestationId], references: [attestation.id] }),
-  usageEntries: many(batchUsage),
 }));
 export const attestationRelations = relations(attestation, ({ many }) => ({ batches: many(batch) }));
 export const callRelations = relations(call, ({ one }) => ({
   batch: one(batch, { fields: [call.batchId], references: [batch.id] }),
-}));
-export const batchUsageRelations = relations(batchUsage, ({ one }) => ({
-  batch: one(batch, { fields: [batchUsage.batchId], references: [batch.id] }),
 }));

@@ -4,7 +4,7 @@
  * and the network totals. The challenge window of a batch starts at its attestation.
  */
 import { ponder } from "ponder:registry";
-import { attestation, batch, batchUsage, call, feeRate, gateway, latencyHistogram, validator } from "ponder:schema";
+import { attestation, batch, call, feeRate, gateway, latencyHistogram, validator } from "ponder:schema";
 import { eq, sql } from "ponder";
 import { usageFee } from "../../sdk/fees.js";
 import { loadIndexerConfig } from "./lib/config.js";
@@ -109,9 +109,7 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
     submitBlock: event.block.number,
     submittedAt: ts,
   });
-  // One store call per table (usage model ids are distinct: the contract requires them ascending).
-  // Nothing else: rollups and network totals are summed from these rows at read time (ponder.schema.ts).
-  if (usage.length > 0) await db.insert(batchUsage).values(usage.map((u) => ({ batchId: id, gateway: gw, ...u })));
+  // Nothing else: per-model rows, rollups and network totals are views over these rows (ponder.schema.ts).
   const d = { calls: BigInt(calls), inputTokens, outputTokens, fees: a.fee };
   await db
     .insert(gateway)
