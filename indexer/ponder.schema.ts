@@ -3,7 +3,7 @@
  * write on a reorg: aggregates are plain upserted counters (no read-modify-write outside a handler)
  * and percentiles come from a histogram table rather than a stored value.
  */
-import { index, onchainTable, primaryKey, relations, type PgColumnsBuilders } from "ponder";
+import { bigint, hex, index, integer, onchainTable, onchainView, primaryKey, relations, sql, text } from "ponder";
 
 /** Enclave keys (the `gateway` of a batch). `status` is what the chain last said; the API turns an
  *  `active` key whose `activeUntil` has passed into `expired`. */
@@ -35,6 +35,11 @@ export const gateway = onchainTable(
     banned: t.boolean().notNull(), // slashed keys never come back
     bondPenalties: t.integer().notNull(), // quorum rejections that cost bond (BondPenalized)
     bondPenalized: t.bigint().notNull(), // OPG those took
+    // Key succession (EnclaveSucceeded): a retired key names the key that now signs its account,
+    // and that key names the account it signs for.
+    successor: t.hex(),
+    retiredAt: t.bigint(), // unix s
+    predecessor: t.hex(),
   }),
   (t) => ({ statusIdx: index().on(t.status) }),
 );
@@ -165,91 +170,143 @@ export const call = onchainTable(
   (t) => ({ requestIdx: index().on(t.requestHash) }),
 );
 
-/** Usage of one model inside one batch. */
-export const batchUsage = onchainTable(
-  "batch_usage",
-  (t) => ({
-    batchId: t.text().notNull(),
-    modelId: t.hex().notNull(),
-    gateway: t.hex().notNull(),
-    calls: t.integer().notNull(),
-    inputTokens: t.bigint().notNull(),
-    outputTokens: t.bigint().notNull(),
-    fee: t.bigint().notNull(),
-  }),
-  (t) => ({ pk: primaryKey({ columns: [t.batchId, t.modelId] }), modelIdx: index().on(t.modelId) }),
-);
+/** The per-model entries of a batch's `usage`, one row each (the batch row is their one copy). Ponder's
+ *  view parser takes no set-returning function in FROM, hence the one in the select list. */
+const USAGE_ENTRIES = sql`(
+  select batch_id, (u->>'modelId') as model_id, gateway, (u->>'calls')::integer as calls,
+    (u->>'inputTokens')::numeric(78) as input_tokens, (u->>'outputTokens')::numeric(78) as output_tokens,
+    (u->>'fee')::numeric(78) as fee, status, submitted_at
+  from (
+    select id as batch_id, gateway, status, submitted_at, jsonb_array_elements(usage::jsonb) as u from ${batch}
+  ) b)`;
 
-/** Rollup columns shared by every time-bucketed table. Rejected batches are taken back out. */
-const usageColumns = (t: PgColumnsBuilders) => ({
-  calls: t.bigint().notNull(),
-  inputTokens: t.bigint().notNull(),
-  outputTokens: t.bigint().notNull(),
-  fees: t.bigint().notNull(),
-  batches: t.integer().notNull(),
+/** Usage of one model inside one batch: a view over `batch.usage`. */
+export const batchUsage = onchainView("batch_usage", {
+  batchId: text().notNull(),
+  modelId: hex().notNull(),
+  gateway: hex().notNull(),
+  calls: integer().notNull(),
+  inputTokens: bigint().notNull(),
+  outputTokens: bigint().notNull(),
+  fee: bigint().notNull(),
+}).as(sql`select batch_id, model_id, gateway, calls, input_tokens, output_tokens, fee from ${USAGE_ENTRIES} e`);
+
+/**
+ * Rollups are derived at read time. Handlers write per event only what cannot be derived (the batch
+ * with its per-model usage, the gateway's state), plus `network_hour`: what no batch row holds (payouts
+ * per finalize call) and the verdict counters. `usage_rollup`, `gateway_rollup` and `network_rollup`
+ * keep the rows and columns the handlers used to write (period `hour` | `day`), as views: a bucket
+ * sums the batches submitted in it that were not rejected (a rejection takes a batch back out of the
+ * bucket it was submitted in, as before), a day sums its hours.
+ */
+const DAY = 86_400;
+
+/** Whole network, per hour: what no batch row holds (payouts per finalize call), and verdict counts. */
+export const networkHour = onchainTable("network_hour", (t) => ({
+  bucket: t.bigint().primaryKey(),
+  attested: t.integer().notNull(),
+  finalized: t.integer().notNull(),
+  rejected: t.integer().notNull(),
+  feesDistributed: t.bigint().notNull(),
+  burned: t.bigint().notNull(),
+  toValidators: t.bigint().notNull(),
+  toTreasury: t.bigint().notNull(),
+  latencySumMs: t.bigint().notNull(),
+  latencyCount: t.integer().notNull(),
+}));
+
+/** The columns of a rollup view (views take column builders, not the table builder `t`). */
+const usageViewColumns = () => ({
+  bucket: bigint().notNull(), // unix s of the hour or day
+  calls: bigint().notNull(),
+  inputTokens: bigint().notNull(),
+  outputTokens: bigint().notNull(),
+  fees: bigint().notNull(),
+  batches: integer().notNull(),
 });
+const USAGE_SUMS = sql.raw("sum(calls), sum(input_tokens), sum(output_tokens), sum(fees), sum(batches)::integer");
+const HOUR_OF = (column: string) => sql.raw(`${column} - ${column} % 3600`);
+const DAY_BUCKET = sql.raw(`bucket - bucket % ${DAY}`);
+
+/** Settled (not rejected) usage per gateway and model, per hour. */
+const USAGE_HOURLY = sql`(
+  select gateway, model_id, ${HOUR_OF("submitted_at")} as bucket, sum(calls) as calls,
+    sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens, sum(fee) as fees,
+    count(*)::integer as batches
+  from ${USAGE_ENTRIES} e
+  where status <> 'rejected'
+  group by gateway, model_id, ${HOUR_OF("submitted_at")})`;
+
+/** Settled (not rejected) usage per gateway, per hour. */
+const GATEWAY_HOURLY = sql`(
+  select gateway, ${HOUR_OF("submitted_at")} as bucket, sum(calls) as calls, sum(input_tokens) as input_tokens,
+    sum(output_tokens) as output_tokens, sum(fee) as fees, count(*)::integer as batches
+  from ${batch} where status <> 'rejected'
+  group by gateway, ${HOUR_OF("submitted_at")})`;
 
 /** Per gateway and model, per hour or day (`period`), bucketed by the submit block's time. */
-export const usageRollup = onchainTable(
-  "usage_rollup",
-  (t) => ({
-    period: t.text().notNull(), // hour | day
-    bucket: t.bigint().notNull(), // unix s of the bucket start
-    gateway: t.hex().notNull(),
-    modelId: t.hex().notNull(),
-    ...usageColumns(t),
-  }),
-  (t) => ({
-    pk: primaryKey({ columns: [t.period, t.gateway, t.modelId, t.bucket] }),
-    modelIdx: index().on(t.period, t.modelId, t.bucket),
-    bucketIdx: index().on(t.period, t.bucket),
-  }),
-);
+export const usageRollup = onchainView("usage_rollup", {
+  period: text().notNull(), // hour | day
+  gateway: hex().notNull(),
+  modelId: hex().notNull(),
+  ...usageViewColumns(),
+}).as(sql`
+  select 'hour' as period, h.* from ${USAGE_HOURLY} h
+  union all
+  select 'day', gateway, model_id, ${DAY_BUCKET}, ${USAGE_SUMS} from ${USAGE_HOURLY} h group by gateway, model_id, ${DAY_BUCKET}`);
 
-/** Per gateway, per hour or day: batch counts (which a per-model rollup cannot give). */
-export const gatewayRollup = onchainTable(
-  "gateway_rollup",
-  (t) => ({
-    period: t.text().notNull(),
-    bucket: t.bigint().notNull(),
-    gateway: t.hex().notNull(),
-    ...usageColumns(t),
-  }),
-  (t) => ({ pk: primaryKey({ columns: [t.period, t.gateway, t.bucket] }) }),
-);
+/** Per gateway, per hour or day. */
+export const gatewayRollup = onchainView("gateway_rollup", {
+  period: text().notNull(),
+  gateway: hex().notNull(),
+  ...usageViewColumns(),
+}).as(sql`
+  select 'hour' as period, h.* from ${GATEWAY_HOURLY} h
+  union all
+  select 'day', gateway, ${DAY_BUCKET}, ${USAGE_SUMS} from ${GATEWAY_HOURLY} h group by gateway, ${DAY_BUCKET}`);
 
-/** Whole network, per hour or day. */
-export const networkRollup = onchainTable(
-  "network_rollup",
-  (t) => ({
-    period: t.text().notNull(),
-    bucket: t.bigint().notNull(),
-    ...usageColumns(t),
-    attested: t.integer().notNull(),
-    finalized: t.integer().notNull(),
-    rejected: t.integer().notNull(),
-    feesDistributed: t.bigint().notNull(),
-    burned: t.bigint().notNull(),
-    toValidators: t.bigint().notNull(),
-    toTreasury: t.bigint().notNull(),
-    latencySumMs: t.bigint().notNull(),
-    latencyCount: t.integer().notNull(),
-  }),
-  (t) => ({ pk: primaryKey({ columns: [t.period, t.bucket] }) }),
-);
+const NETWORK_HOURLY = sql`(
+  select coalesce(g.bucket, n.bucket) as bucket,
+    coalesce(g.calls, 0) as calls, coalesce(g.input_tokens, 0) as input_tokens,
+    coalesce(g.output_tokens, 0) as output_tokens, coalesce(g.fees, 0) as fees, coalesce(g.batches, 0) as batches,
+    coalesce(n.attested, 0) as attested, coalesce(n.finalized, 0) as finalized, coalesce(n.rejected, 0) as rejected,
+    coalesce(n.fees_distributed, 0) as fees_distributed, coalesce(n.burned, 0) as burned,
+    coalesce(n.to_validators, 0) as to_validators, coalesce(n.to_treasury, 0) as to_treasury,
+    coalesce(n.latency_sum_ms, 0) as latency_sum_ms, coalesce(n.latency_count, 0) as latency_count
+  from (
+    select ${HOUR_OF("submitted_at")} as bucket, sum(calls) as calls, sum(input_tokens) as input_tokens,
+      sum(output_tokens) as output_tokens, sum(fee) as fees, count(*)::integer as batches
+    from ${batch} where status <> 'rejected' group by ${HOUR_OF("submitted_at")}
+  ) g
+  full join ${networkHour} n on n.bucket = g.bucket)`;
 
-/** Network totals: a single row, id "network". */
-export const network = onchainTable("network", (t) => ({
+/** Whole network, per hour or day: the batches' usage beside network_hour (either may lack an hour). */
+export const networkRollup = onchainView("network_rollup", {
+  period: text().notNull(),
+  ...usageViewColumns(),
+  attested: integer().notNull(),
+  finalized: integer().notNull(),
+  rejected: integer().notNull(),
+  feesDistributed: bigint().notNull(),
+  burned: bigint().notNull(),
+  toValidators: bigint().notNull(),
+  toTreasury: bigint().notNull(),
+  latencySumMs: bigint().notNull(),
+  latencyCount: integer().notNull(),
+}).as(sql`
+  select 'hour' as period, h.* from ${NETWORK_HOURLY} h
+  union all
+  select 'day', ${DAY_BUCKET}, ${USAGE_SUMS}, sum(attested)::integer, sum(finalized)::integer, sum(rejected)::integer,
+    sum(fees_distributed), sum(burned), sum(to_validators), sum(to_treasury), sum(latency_sum_ms), sum(latency_count)::integer
+  from ${NETWORK_HOURLY} h group by ${DAY_BUCKET}`);
+
+/** Network counters no other row holds: a single row, id "network" (the `network` view adds the rest). */
+export const networkCounters = onchainTable("network_counters", (t) => ({
   id: t.text().primaryKey(),
   gateways: t.integer().notNull(),
-  batchesSubmitted: t.integer().notNull(),
   batchesAttested: t.integer().notNull(),
   batchesFinalized: t.integer().notNull(),
   batchesRejected: t.integer().notNull(),
-  callsSettled: t.bigint().notNull(), // calls in batches that were not rejected
-  inputTokens: t.bigint().notNull(),
-  outputTokens: t.bigint().notNull(),
-  feesSubmitted: t.bigint().notNull(), // escrowed by non-rejected batches
   feesPaid: t.bigint().notNull(), // distributed at finalization
   toValidators: t.bigint().notNull(),
   toTreasury: t.bigint().notNull(),
@@ -263,6 +320,47 @@ export const network = onchainTable("network", (t) => ({
   latencySumMs: t.bigint().notNull(), // proof latency (attest − lastServedAt) over attested batches
   latencyCount: t.integer().notNull(),
 }));
+
+/** Network totals, one row (id "network"): the counters, and what the gateway rows sum to. */
+export const network = onchainView("network", {
+  id: text().notNull(),
+  gateways: integer().notNull(),
+  batchesSubmitted: integer().notNull(),
+  batchesAttested: integer().notNull(),
+  batchesFinalized: integer().notNull(),
+  batchesRejected: integer().notNull(),
+  callsSettled: bigint().notNull(), // calls in batches that were not rejected
+  inputTokens: bigint().notNull(),
+  outputTokens: bigint().notNull(),
+  feesSubmitted: bigint().notNull(), // escrowed by non-rejected batches
+  feesPaid: bigint().notNull(),
+  toValidators: bigint().notNull(),
+  toTreasury: bigint().notNull(),
+  burned: bigint().notNull(),
+  refunded: bigint().notNull(),
+  rewardsClaimed: bigint().notNull(),
+  slashed: bigint().notNull(),
+  bondPenalized: bigint().notNull(),
+  stakeSlashed: bigint().notNull(),
+  deposits: bigint().notNull(),
+  latencySumMs: bigint().notNull(),
+  latencyCount: integer().notNull(),
+}).as(sql`
+  select 'network' as id, coalesce(c.gateways, 0) as gateways, (g.batches + g.rejected)::integer as batches_submitted,
+    coalesce(c.batches_attested, 0) as batches_attested, coalesce(c.batches_finalized, 0) as batches_finalized,
+    coalesce(c.batches_rejected, 0) as batches_rejected, g.calls as calls_settled, g.input_tokens, g.output_tokens,
+    g.fees as fees_submitted, coalesce(c.fees_paid, 0) as fees_paid, coalesce(c.to_validators, 0) as to_validators,
+    coalesce(c.to_treasury, 0) as to_treasury, coalesce(c.burned, 0) as burned, coalesce(c.refunded, 0) as refunded,
+    coalesce(c.rewards_claimed, 0) as rewards_claimed, coalesce(c.slashed, 0) as slashed,
+    coalesce(c.bond_penalized, 0) as bond_penalized, coalesce(c.stake_slashed, 0) as stake_slashed,
+    coalesce(c.deposits, 0) as deposits, coalesce(c.latency_sum_ms, 0) as latency_sum_ms,
+    coalesce(c.latency_count, 0) as latency_count
+  from (
+    select coalesce(sum(batches), 0) as batches, coalesce(sum(rejected_batches), 0) as rejected,
+      coalesce(sum(calls), 0) as calls, coalesce(sum(input_tokens), 0) as input_tokens,
+      coalesce(sum(output_tokens), 0) as output_tokens, coalesce(sum(fees), 0) as fees
+    from ${gateway}) g
+  left join ${networkCounters} c on c.id = 'network'`);
 
 /** Proof-latency histogram: log-spaced buckets (see src/lib/latency.ts); p95 is read from it. */
 export const latencyHistogram = onchainTable("latency_histogram", (t) => ({
@@ -303,15 +401,11 @@ export const protocolEvent = onchainTable(
 );
 
 export const gatewayRelations = relations(gateway, ({ many }) => ({ batches: many(batch) }));
-export const batchRelations = relations(batch, ({ one, many }) => ({
+export const batchRelations = relations(batch, ({ one }) => ({
   gateway: one(gateway, { fields: [batch.gateway], references: [gateway.address] }),
   attestation: one(attestation, { fields: [batch.attestationId], references: [attestation.id] }),
-  usageEntries: many(batchUsage),
 }));
 export const attestationRelations = relations(attestation, ({ many }) => ({ batches: many(batch) }));
 export const callRelations = relations(call, ({ one }) => ({
   batch: one(batch, { fields: [call.batchId], references: [batch.id] }),
-}));
-export const batchUsageRelations = relations(batchUsage, ({ one }) => ({
-  batch: one(batch, { fields: [batchUsage.batchId], references: [batch.id] }),
 }));

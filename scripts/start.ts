@@ -170,8 +170,13 @@ async function main(): Promise<number> {
       pgliteDir: path.join(workDir, "pglite"),
       port: await freePort(),
       logName: "start",
-      // The dashboard names the demo's models instead of showing their hashes.
-      env: { PROOFPATH_INDEXER_MODEL_NAMES: "proofpath-local-small,proofpath-local-large" },
+      // The dashboard names the demo's models instead of showing their hashes; the verify page looks
+      // calls up by request hash, from the receipts of the demo gateway's DA (on loopback).
+      env: {
+        PROOFPATH_INDEXER_MODEL_NAMES: "proofpath-local-small,proofpath-local-large",
+        PROOFPATH_INDEXER_INDEX_RECEIPTS: "true",
+        PROOFPATH_INDEXER_DA_ALLOW_PRIVATE: "true",
+      },
     });
     stoppers.push(() => p.stop());
     await p.waitForBlock(await publicClient.getBlockNumber(), 180_000);

@@ -1,5 +1,5 @@
-/** GatewayRegistry handlers: measurements, enclave keys (status, bond, approval), bond penalties and
- *  slashing (a slashed key is banned for good). */
+/** GatewayRegistry handlers: measurements, enclave keys (status, bond, approval, succession), bond
+ *  penalties and slashing (a slashed key is banned for good). */
 import { ponder } from "ponder:registry";
 import { gateway, measurement } from "ponder:schema";
 import { bumpNetwork, emptyGateway, logEvent, setParams, touchGateway } from "./lib/store.js";
@@ -70,6 +70,26 @@ ponder.on("GatewayRegistry:EnclaveDeactivated", async ({ event, context }) => {
     activeUntil: 0n,
     approvalNonce: row.approvalNonce + 1n,
   }));
+});
+
+/**
+ * `successor` takes over signing for `predecessor`'s account (the predecessor was deactivated just
+ * before, in the same call). A later hand-over names the newer successor; `retiredAt` stays the
+ * first retirement. (`previous`, the account's earlier successor, is in the event log.)
+ */
+ponder.on("GatewayRegistry:EnclaveSucceeded", async ({ event, context }) => {
+  const { db } = context;
+  const predecessor = event.args.predecessor.toLowerCase() as Hex;
+  const successor = event.args.successor.toLowerCase() as Hex;
+  const ts = event.block.timestamp;
+  await touchGateway(db, predecessor);
+  await db.update(gateway, { address: predecessor }).set((row) => ({
+    successor,
+    retiredAt: row.retiredAt ?? ts,
+  }));
+  await touchGateway(db, successor);
+  await db.update(gateway, { address: successor }).set({ predecessor });
+  await logEvent(db, event, "GatewayRegistry", "EnclaveSucceeded");
 });
 
 ponder.on("GatewayRegistry:BondAdded", async ({ event, context }) => {

@@ -4,15 +4,13 @@
  * and the network totals. The challenge window of a batch starts at its attestation.
  */
 import { ponder } from "ponder:registry";
-import { attestation, batch, batchUsage, call, feeRate, gateway, latencyHistogram, validator } from "ponder:schema";
+import { attestation, batch, call, feeRate, gateway, latencyHistogram, validator } from "ponder:schema";
 import { eq, sql } from "ponder";
 import { usageFee } from "../../sdk/fees.js";
 import { loadIndexerConfig } from "./lib/config.js";
 import { latencyBucket } from "./lib/latency.js";
 import { fetchSettledReceipts } from "./lib/receipts.js";
 import {
-  bumpGatewayRollups,
-  bumpModelRollups,
   bumpNetwork,
   bumpNetworkRollups,
   emptyGateway,
@@ -25,7 +23,7 @@ import {
 } from "./lib/store.js";
 
 type Hex = `0x${string}`;
-const { indexReceipts } = loadIndexerConfig();
+const { indexReceipts, daAllowPrivate } = loadIndexerConfig();
 const batchId = (gw: Hex, seq: bigint) => `${gw.toLowerCase()}:${seq}`;
 
 ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
@@ -59,7 +57,11 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
 
   // The calls behind the root, for lookups by request hash (only what rebuilds the settled root).
   const receipts = indexReceipts
-    ? await fetchSettledReceipts(a.daURI, { root: a.root, count: a.count, firstCallSeq: a.firstCallSeq })
+    ? await fetchSettledReceipts(
+        a.daURI,
+        { root: a.root, count: a.count, firstCallSeq: a.firstCallSeq },
+        { allowPrivate: daAllowPrivate },
+      )
     : "receipt indexing is off";
   if (typeof receipts === "string") {
     if (indexReceipts) console.warn(`batch ${id}: calls not indexed by request hash: ${receipts}`);
@@ -107,37 +109,12 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
     submitBlock: event.block.number,
     submittedAt: ts,
   });
-  // One store call per table (usage model ids are distinct: the contract requires them ascending).
-  if (usage.length > 0) {
-    await db.insert(batchUsage).values(usage.map((u) => ({ batchId: id, gateway: gw, ...u })));
-    await bumpModelRollups(
-      db,
-      ts,
-      gw,
-      usage.map((u) => ({
-        modelId: u.modelId,
-        calls: BigInt(u.calls),
-        inputTokens: u.inputTokens,
-        outputTokens: u.outputTokens,
-        fees: u.fee,
-        batches: 1,
-      })),
-    );
-  }
-  const d = { calls: BigInt(calls), inputTokens, outputTokens, fees: a.fee, batches: 1 };
-  await bumpGatewayRollups(db, ts, gw, d);
-  await bumpNetworkRollups(db, ts, d);
+  // Nothing else: per-model rows, rollups and network totals are views over these rows (ponder.schema.ts).
+  const d = { calls: BigInt(calls), inputTokens, outputTokens, fees: a.fee };
   await db
     .insert(gateway)
     .values({ ...emptyGateway(gw), ...gatewayAfterBatch(emptyGateway(gw), a, d) })
     .onConflictDoUpdate((row) => gatewayAfterBatch(row, a, d));
-  await bumpNetwork(db, {
-    batchesSubmitted: 1,
-    callsSettled: d.calls,
-    inputTokens,
-    outputTokens,
-    feesSubmitted: a.fee,
-  });
 });
 
 function gatewayAfterBatch(
@@ -235,31 +212,8 @@ ponder.on("ProofSettlement:BatchRejected", async ({ event, context }) => {
     challenger: a.challenger,
     refund: a.refund,
   });
-  // A rejected batch settled nothing: take its usage back out of the buckets it was added to.
-  if (b.usage.length > 0) {
-    await bumpModelRollups(
-      db,
-      b.submittedAt,
-      gw,
-      b.usage.map((u) => ({
-        modelId: u.modelId,
-        calls: -BigInt(u.calls),
-        inputTokens: -BigInt(u.inputTokens),
-        outputTokens: -BigInt(u.outputTokens),
-        fees: -BigInt(u.fee),
-        batches: -1,
-      })),
-    );
-  }
-  const d = {
-    calls: -BigInt(b.calls),
-    inputTokens: -b.inputTokens,
-    outputTokens: -b.outputTokens,
-    fees: -b.fee,
-    batches: -1,
-  };
-  await bumpGatewayRollups(db, b.submittedAt, gw, d);
-  await bumpNetworkRollups(db, b.submittedAt, d);
+  // A rejected batch settled nothing: the rollups leave it out (status), the gateway row takes it back.
+  const d = { calls: -BigInt(b.calls), inputTokens: -b.inputTokens, outputTokens: -b.outputTokens, fees: -b.fee };
   await bumpNetworkRollups(db, event.block.timestamp, { rejected: 1 });
   await db.update(gateway, { address: gw }).set((row) => ({
     balance: row.balance + a.refund,
@@ -270,14 +224,7 @@ ponder.on("ProofSettlement:BatchRejected", async ({ event, context }) => {
     outputTokens: row.outputTokens + d.outputTokens,
     fees: row.fees + d.fees,
   }));
-  await bumpNetwork(db, {
-    batchesRejected: 1,
-    callsSettled: d.calls,
-    inputTokens: d.inputTokens,
-    outputTokens: d.outputTokens,
-    feesSubmitted: d.fees,
-    refunded: a.refund,
-  });
+  await bumpNetwork(db, { batchesRejected: 1, refunded: a.refund });
 });
 
 /** One per finalize call (after its BatchFinalized events): the validator share is split equally among

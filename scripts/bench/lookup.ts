@@ -96,6 +96,8 @@ async function main(): Promise<void> {
       rpcUrl: anvil.url,
       databaseUrl: postgres.url,
       logName: `bench-lookup-${Date.now().toString(36)}`,
+      // Lookups by request hash need the receipts from the DA, which serves on loopback here.
+      env: { PROOFPATH_INDEXER_INDEX_RECEIPTS: "true", PROOFPATH_INDEXER_DA_ALLOW_PRIVATE: "true" },
     });
     stops.unshift(() => ponder.stop());
     await ponder.waitForBlock(head, 600_000);

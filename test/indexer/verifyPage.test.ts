@@ -137,7 +137,13 @@ describe("dashboard: verify page, request-hash lookup, token-holder view (headle
       deploymentFile,
       rpcUrl: anvil.url,
       logName: "verify-page",
-      env: { PROOFPATH_INDEXER_MODEL_NAMES: MODELS.join(","), PROOFPATH_INDEXER_EXPLORER_URL: EXPLORER },
+      // Lookups by request hash need the receipts from the DA, which serves on loopback here.
+      env: {
+        PROOFPATH_INDEXER_MODEL_NAMES: MODELS.join(","),
+        PROOFPATH_INDEXER_EXPLORER_URL: EXPLORER,
+        PROOFPATH_INDEXER_INDEX_RECEIPTS: "true",
+        PROOFPATH_INDEXER_DA_ALLOW_PRIVATE: "true",
+      },
     });
     await ponder.waitForBlock(await anvil.client.getBlockNumber(), 240_000);
     browser = await launchBrowser();

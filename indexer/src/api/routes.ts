@@ -207,6 +207,9 @@ export const gatewayAnswer = z.object({
   banned: z.boolean(),
   bondPenalties: z.number().int(),
   bondPenalized: dec,
+  successor: nullable(addr).describe("retired key: the key that signs its account's batches now (EnclaveSucceeded)"),
+  retiredAt: nullable(dec).describe("when it was retired in favour of `successor` (unix s)"),
+  predecessor: nullable(addr).describe("successor key: the retired key whose account it signs for"),
 });
 
 export const validatorAnswer = z.object({

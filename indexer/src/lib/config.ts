@@ -36,9 +36,15 @@ export const indexerConfigSchema = z
       .describe("How often to poll for new blocks; default Ponder's, or 250 ms on a local chain (31337)."),
     indexReceipts: z
       .boolean()
-      .default(true)
+      .default(false)
       .describe(
-        "Fetch each batch's receipts from its daURI (5 s, 64 MiB cap, kept only if they rebuild the settled root) for lookups by request hash.",
+        "Fetch each batch's receipts from its daURI (5 s, 64 MiB cap, kept only if they rebuild the settled root) for lookups by request hash. Off by default: the fetch runs inside the BatchSubmitted handler, so the gateways' DA bounds the backfill rate.",
+      ),
+    daAllowPrivate: z
+      .boolean({ error: "expected true or false" })
+      .default(false)
+      .describe(
+        "Let daURIs reach private, loopback and link-local addresses (tests, a DA on the indexer's LAN). Off in production: a daURI is chosen by the gateway, and would otherwise reach the indexer host's metadata service and LAN.",
       ),
     chainName: z.string().min(1).optional().describe("The chain's name on the dashboard; default from the chain id."),
     publicRpcUrl: z
@@ -84,6 +90,8 @@ export interface IndexerConfig {
   pollingIntervalMs: number | undefined;
   /** Fetch each batch's receipts from its daURI for lookups by request hash. */
   indexReceipts: boolean;
+  /** Let daURIs reach private, loopback and link-local addresses. */
+  daAllowPrivate: boolean;
   /** What the dashboard shows and links to (GET /config). */
   site: SiteConfig;
 }
@@ -121,6 +129,7 @@ export function loadIndexerConfig(env: NodeJS.ProcessEnv = process.env): Indexer
     local: deployment.chainId === 31337,
     pollingIntervalMs: config.pollingIntervalMs,
     indexReceipts: config.indexReceipts,
+    daAllowPrivate: config.daAllowPrivate,
     site: {
       chainName: config.chainName ?? CHAIN_NAMES[deployment.chainId] ?? `chain ${deployment.chainId}`,
       publicRpcUrl: config.publicRpcUrl ?? config.rpcUrl,

@@ -4,10 +4,14 @@
  * when its leaves rebuild the settled root: what it indexes is exactly what the enclave settled.
  * A DA that is down, slow or wrong costs the lookup for that batch, never the indexing: the batch
  * row says `receiptsIndexed: false`. (Re-indexing later asks the DA again: the rows depend on it.)
+ * A daURI is chosen by whoever holds an enclave key, so it is fetched the validator's way
+ * (validator/boundedGet.ts): bounded size and time, no redirects, and no private, loopback or
+ * link-local address unless `daAllowPrivate`.
  */
 import { buildTree } from "../../../sdk/merkle.js";
-import { boundedText, leafOfBatchLeaf, parseBatchLeaves } from "../../../sdk/readClient.js";
+import { leafOfBatchLeaf, parseBatchLeaves } from "../../../sdk/readClient.js";
 import type { Receipt } from "../../../sdk/types.js";
+import { createBoundedGet, type BoundedGet } from "../../../validator/boundedGet.js";
 
 const TIMEOUT_MS = 5_000;
 const MAX_BYTES = 64 * 1024 * 1024;
@@ -21,8 +25,22 @@ export interface SettledHeader {
   firstCallSeq: bigint;
 }
 
+const getters = new Map<boolean, BoundedGet>();
+function getter(allowPrivate: boolean): BoundedGet {
+  let g = getters.get(allowPrivate);
+  if (!g) {
+    g = createBoundedGet({ allowPrivate, firstByteTimeoutMs: TIMEOUT_MS, timeoutMs: TIMEOUT_MS });
+    getters.set(allowPrivate, g);
+  }
+  return g;
+}
+
 /** The served receipts of the batch at `daURI`, checked against `h.root`; an error string when not usable. */
-export async function fetchSettledReceipts(daURI: string, h: SettledHeader): Promise<Receipt[] | string> {
+export async function fetchSettledReceipts(
+  daURI: string,
+  h: SettledHeader,
+  opts: { allowPrivate: boolean },
+): Promise<Receipt[] | string> {
   let url: URL;
   try {
     url = new URL(daURI);
@@ -33,10 +51,8 @@ export async function fetchSettledReceipts(daURI: string, h: SettledHeader): Pro
   const until = backoffUntil.get(url.origin);
   if (until !== undefined && until > Date.now()) return `${url.origin} failed recently; not asked again yet`;
   try {
-    const res = await fetch(url, { redirect: "error", signal: AbortSignal.timeout(TIMEOUT_MS) });
-    const text = await boundedText(res, MAX_BYTES, daURI);
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    const leaves = parseBatchLeaves(daURI, JSON.parse(text));
+    const body = await getter(opts.allowPrivate).get(daURI, MAX_BYTES);
+    const leaves = parseBatchLeaves(daURI, JSON.parse(Buffer.from(body).toString("utf8")));
     if (leaves.length !== h.count) return `${leaves.length} leaves for a header of count ${h.count}`;
     if (buildTree(leaves.map(leafOfBatchLeaf)).root !== h.root.toLowerCase())
       return "the published leaves do not rebuild the settled root";

@@ -3,17 +3,8 @@
  * handler's `db`, so all state lives in Ponder tables (reverted on reorgs), none in memory.
  */
 import type { Context } from "ponder:registry";
-import {
-  gateway,
-  gatewayRollup,
-  network,
-  networkRollup,
-  protocolEvent,
-  protocolParams,
-  usageRollup,
-  validator,
-} from "ponder:schema";
-import { bucketOf, PERIODS, type Period } from "./time.js";
+import { gateway, networkCounters, networkHour, protocolEvent, protocolParams, validator } from "ponder:schema";
+import { bucketOf } from "./time.js";
 
 export type Db = Context["db"];
 type Hex = `0x${string}`;
@@ -88,7 +79,7 @@ export async function getParams(db: Db): Promise<ProtocolParams> {
   return (await db.find(protocolParams, { id: PARAMS_ID })) ?? emptyParams;
 }
 
-/** The network totals row before any event (also what the API answers before the first one). */
+/** The network totals before any event (also what the API answers before the first one). */
 export const emptyNetwork = {
   id: NETWORK_ID,
   gateways: 0,
@@ -113,14 +104,35 @@ export const emptyNetwork = {
   latencySumMs: 0n,
   latencyCount: 0,
 };
-type NetworkRow = typeof emptyNetwork;
 
-/** Adds `delta` to the network totals (numeric fields only). */
-export async function bumpNetwork(db: Db, delta: Partial<Omit<NetworkRow, "id">>): Promise<void> {
+/** The counters the `network` view does not sum from the gateway rows. */
+const emptyCounters = {
+  id: NETWORK_ID,
+  gateways: 0,
+  batchesAttested: 0,
+  batchesFinalized: 0,
+  batchesRejected: 0,
+  feesPaid: 0n,
+  toValidators: 0n,
+  toTreasury: 0n,
+  burned: 0n,
+  refunded: 0n,
+  rewardsClaimed: 0n,
+  slashed: 0n,
+  bondPenalized: 0n,
+  stakeSlashed: 0n,
+  deposits: 0n,
+  latencySumMs: 0n,
+  latencyCount: 0,
+};
+type Counters = typeof emptyCounters;
+
+/** Adds `delta` to the network counters (numeric fields only). */
+export async function bumpNetwork(db: Db, delta: Partial<Omit<Counters, "id">>): Promise<void> {
   // The update callback returns only the changed columns: Ponder copies and validates what it is given.
   await db
-    .insert(network)
-    .values(applyDelta({ ...emptyNetwork }, delta))
+    .insert(networkCounters)
+    .values(applyDelta({ ...emptyCounters }, delta))
     .onConflictDoUpdate((row) => addDelta(row, delta));
 }
 
@@ -129,49 +141,7 @@ export async function touchGateway(db: Db, address: Hex): Promise<void> {
   await db.insert(gateway).values(emptyGateway(address)).onConflictDoNothing();
 }
 
-export interface UsageDelta {
-  calls: bigint;
-  inputTokens: bigint;
-  outputTokens: bigint;
-  fees: bigint;
-  batches: number;
-}
-
-/** Adds usage of several models (distinct ids) to their hour and day rollups, in one store call. */
-export async function bumpModelRollups(
-  db: Db,
-  ts: bigint,
-  gw: Hex,
-  ds: readonly (UsageDelta & { modelId: Hex })[],
-): Promise<void> {
-  const rows = [];
-  for (const period of PERIOD_NAMES) {
-    const bucket = bucketOf(ts, period);
-    for (const d of ds) rows.push({ period, bucket, gateway: gw, ...applyDelta(zeroUsage(), d), modelId: d.modelId });
-  }
-  const byModel = new Map<string, UsageDelta>(ds.map((d) => [d.modelId, d]));
-  await db
-    .insert(usageRollup)
-    .values(rows)
-    .onConflictDoUpdate((row) => addDelta(row, byModel.get(row.modelId)!));
-}
-
-/** Adds usage to the hour and day rollups of one gateway. */
-export async function bumpGatewayRollups(db: Db, ts: bigint, gw: Hex, d: UsageDelta): Promise<void> {
-  const rows = PERIOD_NAMES.map((period) => ({
-    period,
-    bucket: bucketOf(ts, period),
-    gateway: gw,
-    ...applyDelta(zeroUsage(), d),
-  }));
-  await db
-    .insert(gatewayRollup)
-    .values(rows)
-    .onConflictDoUpdate((row) => addDelta(row, d));
-}
-
-const zeroNetworkRollup = () => ({
-  ...zeroUsage(),
+const zeroNetworkHour = () => ({
   attested: 0,
   finalized: 0,
   rejected: 0,
@@ -182,25 +152,14 @@ const zeroNetworkRollup = () => ({
   latencySumMs: 0n,
   latencyCount: 0,
 });
-type NetworkRollupDelta = Partial<ReturnType<typeof zeroNetworkRollup>>;
+type NetworkHourDelta = Partial<ReturnType<typeof zeroNetworkHour>>;
 
-/** Adds to the network's hour and day rollups. */
-export async function bumpNetworkRollups(db: Db, ts: bigint, d: NetworkRollupDelta): Promise<void> {
-  const rows = PERIOD_NAMES.map((period) => ({
-    period,
-    bucket: bucketOf(ts, period),
-    ...applyDelta(zeroNetworkRollup(), d),
-  }));
+/** Adds to the network's hour row: verdicts, payouts and latency (usage is summed from the batches). */
+export async function bumpNetworkRollups(db: Db, ts: bigint, d: NetworkHourDelta): Promise<void> {
   await db
-    .insert(networkRollup)
-    .values(rows)
+    .insert(networkHour)
+    .values({ bucket: bucketOf(ts, "hour"), ...applyDelta(zeroNetworkHour(), d) })
     .onConflictDoUpdate((row) => addDelta(row, d));
-}
-
-const PERIOD_NAMES = Object.keys(PERIODS) as Period[];
-
-function zeroUsage(): UsageDelta {
-  return { calls: 0n, inputTokens: 0n, outputTokens: 0n, fees: 0n, batches: 0 };
 }
 
 /** Returns `base` with every numeric field of `delta` added (bigint to bigint, number to number). */

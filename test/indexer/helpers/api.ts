@@ -128,7 +128,7 @@ export async function checkGraphqlExamples(ponder: Ponder, e: Expected): Promise
   assert.equal(byId[0].id, `${gw}:${attested.header.batchSeq}`);
   assert.equal(byId[0].status, attested.status);
   assert.equal(byId[0].attestation.signers.length, 2);
-  assert.equal(byId[0].usageEntries.items.length, new Set(attested.header.usage.map((u) => u.modelId)).size);
+  assert.equal(byId[0].usage.length, new Set(attested.header.usage.map((u) => u.modelId)).size);
 
   const lastCall = attested.header.firstCallSeq + BigInt(attested.header.count) - 1n;
   const [cover] = (await run("CallBatch", { gateway: gw, callSeq: lastCall.toString() })).batchs.items;

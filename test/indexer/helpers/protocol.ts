@@ -122,6 +122,8 @@ export interface Protocol {
   validatorRecord(v: Address): Promise<{ status: number; unlockAt: bigint; stake: bigint }>;
   /** Registers, approves and funds a fresh enclave key. */
   addGateway(): Promise<LocalAccount>;
+  /** The operator hands `predecessor`'s account to `successor` (GatewayRegistry.succeed). */
+  succeed(predecessor: Address, successor: Address): Promise<Hex>;
   /** Moves chain time past the challenge window and mines a block. */
   passChallengeWindow(): Promise<void>;
   /** Governance (the deployer here; a timelock in production) lengthens the challenge window. */
@@ -485,6 +487,9 @@ export async function setupProtocol(
         args: [h.gateway, h.batchSeq],
       })) as readonly [number, bigint, bigint, number, Hex];
       return { status, since: BigInt(since), windowEnd: BigInt(windowEnd), attestationId: BigInt(attestationId) };
+    },
+    async succeed(predecessor, successor) {
+      return (await send(operator, c.GatewayRegistry, gatewayRegistryAbi, "succeed", [predecessor, successor])).tx;
     },
   };
 }

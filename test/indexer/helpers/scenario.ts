@@ -455,7 +455,7 @@ export async function checkGraphql(ponder: Ponder, e: Expected): Promise<void> {
     headers: { "content-type": "application/json" },
     body: JSON.stringify({
       query: `{ batchs(limit: 100, orderBy: "id") { items { id status fee calls attestationId windowEnd attestation { signers } } }
-                network(id: "network") { callsSettled feesPaid batchesRejected stakeSlashed bondPenalized }
+                networks { items { callsSettled feesPaid batchesRejected stakeSlashed bondPenalized } }
                 validators(limit: 100) { items { address status stake attestations rewardsEarned rewardsClaimed slashedAmount banned } }
                 attestations(limit: 100, orderBy: "id") { items { id signers batchCount feesDistributed batches { items { id } } } }
                 usageRollups(where: { period: "day" }, limit: 100) { items { modelId calls } } }`,
@@ -479,11 +479,12 @@ export async function checkGraphql(ponder: Ponder, e: Expected): Promise<void> {
     assert.equal(got.windowEnd === null, b.attestationId === undefined);
     if (b.attestationId !== undefined) assert.equal(got.attestation!.signers.length, 2);
   }
-  assert.equal(BigInt(body.data.network.callsSettled), BigInt(t.callsSettled));
-  assert.equal(BigInt(body.data.network.feesPaid), t.feesPaid);
-  assert.equal(body.data.network.batchesRejected, t.batchesRejected);
-  assert.equal(BigInt(body.data.network.stakeSlashed), t.stakeSlashed);
-  assert.equal(BigInt(body.data.network.bondPenalized), t.bondPenalty);
+  const [net] = body.data.networks.items;
+  assert.equal(BigInt(net.callsSettled), BigInt(t.callsSettled));
+  assert.equal(BigInt(net.feesPaid), t.feesPaid);
+  assert.equal(net.batchesRejected, t.batchesRejected);
+  assert.equal(BigInt(net.stakeSlashed), t.stakeSlashed);
+  assert.equal(BigInt(net.bondPenalized), t.bondPenalty);
   const vals = new Map(body.data.validators.items.map((v: { address: string }) => [v.address, v]));
   for (const want of e.validators) {
     const got = vals.get(want.address.toLowerCase()) as {
