@@ -16,7 +16,7 @@ import { parseHookConfig, type HookConfig, type HookConfigInput } from "./config
 import { Store, type BatchRow } from "./store.js";
 import { Recorder, type Call, type Recorded } from "./record/recorder.js";
 import { Committer } from "./commit/committer.js";
-import { Sealer, parseHeader, type FeeCaps, type HeldBatch } from "./seal/sealer.js";
+import { Sealer, type FeeCaps, type HeldBatch } from "./seal/sealer.js";
 import { Submitter } from "./submit/submitter.js";
 import { TreeBuilder } from "./seal/treeBuilder.js";
 import { FeeRates, makePublicClient, readNextSeqs } from "./chain.js";

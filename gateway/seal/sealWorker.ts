@@ -110,7 +110,7 @@ function openStore(): Store {
  */
 function serveReceiptSigner({ port, gateway, domain }: NonNullable<WorkerRequest["receiptSigner"]>): void {
   port.on("message", ({ id, callSeq }: { id: number; callSeq: number }) => {
-    let receipt;
+    let receipt: ReturnType<typeof receiptStruct>;
     try {
       const rec = openStore().record(callSeq);
       const stored = rec && decodeRecord(rec, 0, callSeq);
