@@ -27,6 +27,11 @@ export interface DaServerOptions {
   batchBytes?: { rate: number; burst: number };
   /** Default "warn". */
   logLevel?: string;
+  /**
+   * Niceness of the DA thread on Linux (0-19; 0 keeps the process's): under CPU contention the
+   * scheduler serves the fast path's thread first. Default 10.
+   */
+  niceness?: number;
 }
 
 export interface DaServer {
@@ -53,6 +58,7 @@ export async function startDaServer(
     host,
     port: o.port ?? 0,
     logLevel: o.logLevel ?? "warn",
+    niceness: o.niceness ?? 10,
     hold,
     ...(o.limits ? { limits: o.limits } : {}),
     ...(o.batchLimits ? { batchLimits: o.batchLimits } : {}),
