@@ -11,6 +11,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { ConfigError, configHelp, readConfig } from "../../sdk/config.js";
 import { createSettlementHook } from "../hook.js";
 import { listen } from "../serve/http.js";
+import { startDaServer } from "../serve/daServer.js";
 import { registerEnclave } from "../registration.js";
 import { readDeployment } from "../../sdk/deployment.js";
 import { LocalModel, OpenAICompatible } from "./backend.js";
@@ -59,6 +60,7 @@ if (c.registerOwnerKey) {
 const {
   host,
   port,
+  daPort,
   logLevel: _logLevel,
   publicUrl: _publicUrl,
   backendUrl,
@@ -68,16 +70,24 @@ const {
   ...hookInput
 } = c;
 const hook = await createSettlementHook(
-  { ...hookInput, enclaveKey, daBaseUrl: c.daBaseUrl ?? `${publicUrl}/da`, logger: log.child({ part: "hook" }) },
+  {
+    ...hookInput,
+    enclaveKey,
+    daBaseUrl: c.daBaseUrl ?? (daPort ? `http://127.0.0.1:${daPort}` : `${publicUrl}/da`),
+    logger: log.child({ part: "hook" }),
+  },
   { names },
 );
 const backend = backendUrl ? new OpenAICompatible(backendUrl, backendApiKey) : new LocalModel();
-const server = await listen(createDemoApp({ hook, backend, logger: log }), port, host);
+const server = await listen(createDemoApp({ hook, backend, logger: log, daInline: !daPort }), port, host);
+const da = daPort ? await startDaServer(hook, { port: daPort, host, logLevel: c.logLevel }) : undefined;
+if (da) log.info({ url: da.url }, "DA endpoints served from their worker thread");
 log.info({ url: publicUrl, gateway: hook.gateway, backend: backendUrl ?? "local" }, "demo gateway listening");
 
 const stop = async () => {
   log.info("shutting down: flushing receipts");
   await server.close();
+  await da?.close();
   await hook.close();
   process.exit(0);
 };
