@@ -14,7 +14,8 @@
  * Env: RATE (fast-path calls/s, default 200), ATTACK_CLIENTS (default 64), WINDOWS (default 10),
  * WINDOW_SEC (default 5), BATCH_CALLS (receipts per batch, default 8192), BATCHES (default 6),
  * ATTACKER_NICE (the attacker process's niceness, default 0: set 19 to take its own CPU out of the
- * picture, as when it runs on another host), BENCH_OUT (default snapshots/daAttack.json).
+ * picture, as when it runs on another host), DA_NICE (the DA thread's niceness, default the
+ * gateway's), BENCH_OUT (default snapshots/daAttack.json).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
@@ -44,6 +45,8 @@ const BATCHES = Number(env.BATCHES ?? 6);
 const DA_INLINE = env.DA_INLINE === "1";
 /** Niceness of the attacker process (0-19): on a shared 2-core box its CPU is the bench's, not the gateway's. */
 const ATTACKER_NICE = Number(env.ATTACKER_NICE ?? 0);
+/** Niceness of the gateway's DA thread (`DaServerOptions.niceness`); default the gateway's. */
+const DA_NICE = env.DA_NICE === undefined ? undefined : Number(env.DA_NICE);
 const SETTLE_MS = 300; // samples this close after a window switch are not counted (the attack ramps up/down)
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const OUT = env.BENCH_OUT ? path.resolve(env.BENCH_OUT) : path.join(root, "snapshots/daAttack.json");
@@ -142,7 +145,7 @@ async function main(): Promise<void> {
     const backend = new LocalModel();
     const server = await listen(createDemoApp({ backend, hook, logger: pino({ level: "warn" }), daInline: DA_INLINE }));
     stops.unshift(() => server.close());
-    const da = DA_INLINE ? undefined : await startDaServer(hook);
+    const da = DA_INLINE ? undefined : await startDaServer(hook, DA_NICE === undefined ? {} : { niceness: DA_NICE });
     if (da) stops.unshift(() => da.close());
     const daPort = da?.port ?? server.port;
     const daPrefix = da ? "" : "/da";
@@ -269,7 +272,9 @@ async function main(): Promise<void> {
       at: new Date().toISOString(),
       cores: cpus().length,
       loadavg: loadavg().map(r3),
-      da: DA_INLINE ? "inline (the fast path's event loop)" : "worker thread (startDaServer)",
+      da: DA_INLINE
+        ? "inline (the fast path's event loop)"
+        : `worker thread (startDaServer), niceness ${DA_NICE ?? "default"}`,
       fastPath: {
         rate: RATE,
         idle,
