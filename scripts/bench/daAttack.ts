@@ -15,9 +15,12 @@
  * WINDOW_SEC (default 5), BATCH_CALLS (receipts per batch, default 8192), BATCHES (default 6),
  * ATTACKER_NICE (the attacker process's niceness, default 0: set 19 to take its own CPU out of the
  * picture, as when it runs on another host), DA_NICE (the DA thread's niceness, default the
- * gateway's), BENCH_OUT (default snapshots/daAttack.json).
+ * gateway's), ATTACKER_CPUS / GATEWAY_CPUS (taskset CPU lists, e.g. 1 and 0: the attacker on its own
+ * core as on its own host, the gateway — fast path, DA thread, workers, the paced client, anvil — on
+ * the other, so the DA answers' cost lands on the gateway's core and nothing else does), BENCH_OUT
+ * (default snapshots/daAttack.json).
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir, cpus, loadavg, setPriority } from "node:os";
@@ -47,6 +50,9 @@ const DA_INLINE = env.DA_INLINE === "1";
 const ATTACKER_NICE = Number(env.ATTACKER_NICE ?? 0);
 /** Niceness of the gateway's DA thread (`DaServerOptions.niceness`); default the gateway's. */
 const DA_NICE = env.DA_NICE === undefined ? undefined : Number(env.DA_NICE);
+/** taskset CPU lists (Linux): where the attacker and the gateway may run; unset = anywhere. */
+const ATTACKER_CPUS = env.ATTACKER_CPUS;
+const GATEWAY_CPUS = env.GATEWAY_CPUS;
 const SETTLE_MS = 300; // samples this close after a window switch are not counted (the attack ramps up/down)
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const OUT = env.BENCH_OUT ? path.resolve(env.BENCH_OUT) : path.join(root, "snapshots/daAttack.json");
@@ -106,6 +112,8 @@ async function attacker(port: number, prefix: string, start: number, maxSeq: num
 }
 
 async function main(): Promise<void> {
+  // Before anything starts: threads and processes created later inherit the affinity.
+  if (GATEWAY_CPUS) execFileSync("taskset", ["-a", "-p", "-c", GATEWAY_CPUS, String(process.pid)], { stdio: "ignore" });
   const chain = await startDevChain();
   const dir = mkdtempSync(path.join(tmpdir(), "pp-bench-da-"));
   const stops: (() => Promise<void>)[] = [
@@ -151,17 +159,19 @@ async function main(): Promise<void> {
     const daPrefix = da ? "" : "/da";
 
     const start = Date.now() + 1_500; // the attacker process is up by then
+    const attackerArgs = [
+      ...process.execArgv.filter((a) => !GATEWAY_NODE_FLAGS.includes(a)),
+      fileURLToPath(import.meta.url),
+      "attacker",
+      String(daPort),
+      daPrefix,
+      String(start),
+      String(maxSeq),
+    ];
+    // taskset execs node in place: the child's pid is the attacker's (for setPriority and its CPU time).
     const child = spawn(
-      process.execPath,
-      [
-        ...process.execArgv.filter((a) => !GATEWAY_NODE_FLAGS.includes(a)),
-        fileURLToPath(import.meta.url),
-        "attacker",
-        String(daPort),
-        daPrefix,
-        String(start),
-        String(maxSeq),
-      ],
+      ATTACKER_CPUS ? "taskset" : process.execPath,
+      ATTACKER_CPUS ? ["-c", ATTACKER_CPUS, process.execPath, ...attackerArgs] : attackerArgs,
       { stdio: ["ignore", "pipe", "inherit"], env: { ...env, GATEWAY_NODE_FLAGS: "off" } },
     );
     if (ATTACKER_NICE > 0) setPriority(child.pid!, ATTACKER_NICE);
@@ -288,6 +298,8 @@ async function main(): Promise<void> {
       attack: {
         clients: CLIENTS,
         niceness: ATTACKER_NICE,
+        cpus: ATTACKER_CPUS ?? "any",
+        gatewayCpus: GATEWAY_CPUS ?? "any",
         windows: WINDOWS / 2,
         windowSec: WINDOW_MS / 1000,
         batchCalls: BATCH_CALLS,
