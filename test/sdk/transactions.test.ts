@@ -4,6 +4,8 @@
  * sender of the same key. Each test is named after the failure it survives.
  */
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { createPublicClient, http, parseGwei, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { isRetryableError } from "../../sdk/errors.js";
@@ -181,5 +183,43 @@ describe("transaction manager (sdk/transactions.ts) on a real node", function ()
       `resyncs: ${JSON.stringify(resyncs)}`,
     );
     assert.equal((await nonces(account.address)).latest, 2);
+  });
+
+  it("test_attack_hostileRpcInflatesPriorityFee_tipBoundedWithoutOperatorCap", async () => {
+    // The RPC is the attacker: it forwards everything to the node but answers
+    // eth_maxPriorityFeePerGas with 100,000 gwei. No cap is configured (the gateway's and the
+    // validator's `maxFeePerGas` default to none): the manager signs that tip and the node mines
+    // it, a transfer costing the relayer 2.1 ETH in tips instead of ~0.00002.
+    const proxy = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks).toString();
+      const call = JSON.parse(body) as { id: number; method: string };
+      if (call.method === "eth_maxPriorityFeePerGas") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ jsonrpc: "2.0", id: call.id, result: `0x${parseGwei("100000").toString(16)}` }));
+        return;
+      }
+      const up = await fetch(dev.url, { method: "POST", headers: { "content-type": "application/json" }, body });
+      res.writeHead(up.status, { "content-type": "application/json" });
+      res.end(await up.text());
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    try {
+      const hostile = createPublicClient({
+        chain: dev.chain,
+        transport: http(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, { retryCount: 0 }),
+      }) as PublicClient;
+      const { m } = manager({ client: hostile });
+      const receipt = await m.send(transfer);
+      const block = await client.getBlock({ blockNumber: receipt.blockNumber });
+      const tip = receipt.effectiveGasPrice - (block.baseFeePerGas ?? 0n);
+      assert.ok(
+        tip <= parseGwei("1000"),
+        `the relayer paid a tip of ${tip / 10n ** 9n} gwei/gas (${(tip * receipt.gasUsed) / 10n ** 15n} mETH) because the RPC said so`,
+      );
+    } finally {
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
   });
 });
