@@ -59,7 +59,7 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
   const receipts = indexReceipts
     ? await fetchSettledReceipts(
         a.daURI,
-        { root: a.root, count: a.count, firstCallSeq: a.firstCallSeq },
+        { gateway: gw, root: a.root, count: a.count, firstCallSeq: a.firstCallSeq },
         { allowPrivate: daAllowPrivate },
       )
     : "receipt indexing is off";

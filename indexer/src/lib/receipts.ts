@@ -15,11 +15,17 @@ import { createBoundedGet, type BoundedGet } from "../../../validator/boundedGet
 
 const TIMEOUT_MS = 5_000;
 const MAX_BYTES = 64 * 1024 * 1024;
-/** After a failure, an origin is not asked again for this long (a dead DA must not stall a backfill). */
+/**
+ * After a failure, the gateway's DA is not asked again for this long (a dead DA must not stall a
+ * backfill). Keyed by the gateway, not the daURI's origin: a gateway names a fresh origin per batch
+ * at will (ports, wildcard subdomains), and must not back off another gateway's origin by naming it.
+ */
 const BACKOFF_MS = 30_000;
 const backoffUntil = new Map<string, number>();
 
 export interface SettledHeader {
+  /** The batch's account: failures back off its DA fetches (default: the daURI's origin). */
+  gateway?: string | undefined;
   root: `0x${string}`;
   count: number;
   firstCallSeq: bigint;
@@ -48,18 +54,20 @@ export async function fetchSettledReceipts(
     return "daURI is not a URL";
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") return `daURI scheme ${url.protocol} is not fetched`;
-  const until = backoffUntil.get(url.origin);
-  if (until !== undefined && until > Date.now()) return `${url.origin} failed recently; not asked again yet`;
+  const key = h.gateway?.toLowerCase() ?? url.origin;
+  const until = backoffUntil.get(key);
+  if (until !== undefined && until > Date.now()) return `the DA of ${key} failed recently; not asked again yet`;
   try {
     const body = await getter(opts.allowPrivate).get(daURI, MAX_BYTES);
     const leaves = parseBatchLeaves(daURI, JSON.parse(Buffer.from(body).toString("utf8")));
-    if (leaves.length !== h.count) return `${leaves.length} leaves for a header of count ${h.count}`;
+    // A wrong answer backs off too: it may have taken the whole timeout to arrive.
+    if (leaves.length !== h.count) throw new Error(`${leaves.length} leaves for a header of count ${h.count}`);
     if (buildTree(leaves.map(leafOfBatchLeaf)).root !== h.root.toLowerCase())
-      return "the published leaves do not rebuild the settled root";
-    backoffUntil.delete(url.origin);
+      throw new Error("the published leaves do not rebuild the settled root");
+    backoffUntil.delete(key);
     return leaves.flatMap((l) => (l.kind === "served" ? [l.receipt] : []));
   } catch (e) {
-    backoffUntil.set(url.origin, Date.now() + BACKOFF_MS);
+    backoffUntil.set(key, Date.now() + BACKOFF_MS);
     return (e as Error).message;
   }
 }
