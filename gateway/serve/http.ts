@@ -131,20 +131,21 @@ export function createHookApp(
     );
   });
 
+  const tooManyBytes = (c: Context, wait: number) => {
+    const s = Math.max(1, Math.ceil(wait));
+    return c.json(
+      { error: "rate_limited", message: `the gateway is sending too many batch bytes; retry after ${s} s` },
+      429,
+      { "retry-after": String(s), "cache-control": "no-store" },
+    );
+  };
   const batch = async (c: Context, seq: number) => {
     const b = await hook.batchBody(seq);
     if (!b) return c.json({ error: "not_found", message: `no batch ${seq} at gateway ${hook.gateway}` }, 404);
     const head = utf8.encode(b.head);
     const size = head.length + b.receipts.length + 1;
     const wait = bytes.take(size);
-    if (wait > 0) {
-      const s = Math.max(1, Math.ceil(wait));
-      return c.json(
-        { error: "rate_limited", message: `the gateway is sending too many batch bytes; retry after ${s} s` },
-        429,
-        { "retry-after": String(s), "cache-control": "no-store" },
-      );
-    }
+    if (wait > 0) return tooManyBytes(c, wait);
     // Streamed in three chunks: the cached receipts (up to megabytes) are written as they are, never copied.
     const body = new ReadableStream<Uint8Array>({
       start(ctl) {
@@ -163,7 +164,11 @@ export function createHookApp(
     const b = hook.predecessorBatch(account, seq);
     if (!b)
       return c.json({ error: "not_found", message: `no batch ${seq} of predecessor ${account.slice(0, 42)}` }, 404);
-    return c.json(jsonSafe(b) as object, 200);
+    // Whole batches too: the same byte budget as `/batches/:n` (a stranger must not pull them unbounded).
+    const body = utf8.encode(JSON.stringify(jsonSafe(b)));
+    const wait = bytes.take(body.length);
+    if (wait > 0) return tooManyBytes(c, wait);
+    return c.body(body, 200, { "content-type": "application/json", "content-length": String(body.length) });
   };
   const isOwn = (account: string) => account.toLowerCase() === hook.gateway.toLowerCase();
 
