@@ -150,6 +150,11 @@ export const hookConfigSchema = z
       .describe(
         "Highest maxFeePerGas the relayer signs: above it the submitter stops bumping and reports FeeCapExceededError until fees fall.",
       ),
+    maxPriorityFeePerGas: gasWei
+      .default(10_000_000_000n)
+      .describe(
+        "Highest priority fee (tip) the relayer signs, in wei per gas: an RPC's suggestion above it is clipped, a replacement that needs more stops with FeeCapExceededError. Default 10 gwei.",
+      ),
     pollMs: z.number().int().min(10).default(1_000).describe("How often the submitter polls the chain."),
     rateRefreshMs: z.number().int().min(100).default(60_000).describe("How often the on-chain fee rate is re-read."),
     retry: z

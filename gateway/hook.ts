@@ -384,6 +384,7 @@ export async function createSettlementHook(
       maxInFlight: cfg.maxInFlight,
       bumpAfterMs: cfg.bumpAfterMs,
       maxFeePerGas: cfg.maxFeePerGas,
+      maxPriorityFeePerGas: cfg.maxPriorityFeePerGas,
       pollMs: cfg.pollMs,
       retry: cfg.retry,
       ...(cfg.gasLimit === undefined ? {} : { gasLimit: cfg.gasLimit }),

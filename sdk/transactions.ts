@@ -92,6 +92,12 @@ export interface TransactionManagerOptions {
   bumpAfterMs?: number | undefined;
   /** The highest `maxFeePerGas` (wei) the manager signs; above it, it stops and reports. Default none. */
   maxFeePerGas?: bigint | undefined;
+  /**
+   * The highest priority fee (wei per gas) the manager signs: a node's suggestion above it is
+   * clipped, a replacement that would need more stops and reports. Default
+   * {@link DEFAULT_MAX_PRIORITY_FEE}: without it, an RPC's answer alone sets what the tip costs.
+   */
+  maxPriorityFeePerGas?: bigint | undefined;
   /** How often `send` looks for its receipt. Default 500 ms. */
   pollMs?: number | undefined;
   /** How long `send` waits for a receipt, replacements included. Default 5 min. */
@@ -104,6 +110,8 @@ export interface TransactionManagerOptions {
 
 /** Priority fee when the node cannot suggest one (1 gwei). */
 const DEFAULT_PRIORITY_FEE = 1_000_000_000n;
+/** Default bound on the priority fee (10 gwei): a hostile or broken RPC's suggestion is clipped to it. */
+export const DEFAULT_MAX_PRIORITY_FEE = 10_000_000_000n;
 
 /** +12.5 % and 1 wei, rounded up: enough for every client's replacement rule. */
 export const bumpFee = (x: bigint): bigint => x + (x + 7n) / 8n + 1n;
@@ -112,6 +120,7 @@ export class TransactionManager {
   readonly account: LocalAccount;
   readonly bumpAfterMs: number;
   readonly maxFeePerGas: bigint | undefined;
+  readonly maxPriorityFeePerGas: bigint;
   private readonly client: PublicClient;
   private chainId: number | undefined;
   private nonce: number | undefined;
@@ -126,6 +135,7 @@ export class TransactionManager {
     this.chainId = o.chainId;
     this.bumpAfterMs = o.bumpAfterMs ?? 20_000;
     this.maxFeePerGas = o.maxFeePerGas;
+    this.maxPriorityFeePerGas = o.maxPriorityFeePerGas ?? DEFAULT_MAX_PRIORITY_FEE;
   }
 
   get address(): Address {
@@ -164,7 +174,11 @@ export class TransactionManager {
       this.client.getBlock({ blockTag: "latest" }),
       this.client.estimateMaxPriorityFeePerGas().catch(() => DEFAULT_PRIORITY_FEE),
     ]);
-    return { base: block.baseFeePerGas ?? 0n, prio };
+    // The suggestion is the RPC's word: never above the tip bound.
+    return {
+      base: block.baseFeePerGas ?? 0n,
+      prio: prio > this.maxPriorityFeePerGas ? this.maxPriorityFeePerGas : prio,
+    };
   }
 
   /**
@@ -189,6 +203,13 @@ export class TransactionManager {
   async replacementFees(prev: Fees & { nonce?: number; hash?: Hex }): Promise<Fees> {
     const { base, prio: cur } = await this.market();
     const prio = cur > bumpFee(prev.maxPriorityFeePerGas) ? cur : bumpFee(prev.maxPriorityFeePerGas);
+    if (prio > this.maxPriorityFeePerGas)
+      throw new FeeCapExceededError({
+        needed: prio,
+        cap: this.maxPriorityFeePerGas,
+        nonce: prev.nonce,
+        hash: prev.hash,
+      });
     const least = bumpFee(prev.maxFeePerGas);
     let maxFeePerGas = 2n * base + prio;
     if (maxFeePerGas < least) maxFeePerGas = least;

@@ -128,6 +128,7 @@ export function createValidatorChain(p: {
   transactions?: {
     bumpAfterMs?: number | undefined;
     maxFeePerGas?: bigint | undefined;
+    maxPriorityFeePerGas?: bigint | undefined;
     timeoutMs?: number | undefined;
     pollMs?: number | undefined;
     onReplace?: ((from: SignedTransaction, to: SignedTransaction) => void) | undefined;

@@ -169,6 +169,11 @@ export const validatorConfigSchema = z
       .describe(
         "Highest maxFeePerGas the validator signs: above it, it stops bumping and reports FeeCapExceededError until fees fall.",
       ),
+    maxPriorityFeePerGas: gasWei
+      .default(10_000_000_000n)
+      .describe(
+        "Highest priority fee (tip) the validator signs, in wei per gas: an RPC's suggestion above it is clipped, a replacement that needs more stops with FeeCapExceededError. Default 10 gwei.",
+      ),
     txTimeoutMs: ms(120_000, 1_000).describe(
       "How long one transaction (replacements included) may take to be mined before the send fails and is retried.",
     ),

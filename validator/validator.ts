@@ -87,6 +87,7 @@ export async function createValidator(
     transactions: {
       bumpAfterMs: cfg.bumpAfterMs,
       maxFeePerGas: cfg.maxFeePerGas,
+      maxPriorityFeePerGas: cfg.maxPriorityFeePerGas,
       timeoutMs: cfg.txTimeoutMs,
       onReplace: (from, to) => {
         metrics.feeBumps.inc();

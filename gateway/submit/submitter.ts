@@ -44,6 +44,8 @@ export interface SubmitterDeps {
   bumpAfterMs: number;
   /** Highest maxFeePerGas (wei) the relayer signs; above it, bumping stops (FeeCapExceededError). */
   maxFeePerGas?: bigint | undefined;
+  /** Highest priority fee (wei per gas) the relayer signs (default sdk's DEFAULT_MAX_PRIORITY_FEE). */
+  maxPriorityFeePerGas?: bigint | undefined;
   pollMs: number;
   retry: { baseMs: number; maxMs: number };
   gasLimit?: bigint;
@@ -71,6 +73,7 @@ export class Submitter {
       chainId: d.chainId,
       bumpAfterMs: d.bumpAfterMs,
       maxFeePerGas: d.maxFeePerGas,
+      maxPriorityFeePerGas: d.maxPriorityFeePerGas,
     });
   }
 
