@@ -15,6 +15,7 @@
  * reads (back-pressure reaches the gateway), and a client that leaves closes the upstream request.
  * One log line per call either way, written when the stream ends.
  */
+import type { ServerResponse } from "node:http";
 import { Hono, type Context } from "hono";
 import pino, { type Logger } from "pino";
 import {
@@ -31,6 +32,7 @@ import {
 } from "../../sdk/ohttp/transport.js";
 import { MEDIA_TYPE_PROBLEM, problem } from "./problem.js";
 import { DEFAULT_MAX_BODY_BYTES, readBodyLimited, requestHeader } from "./body.js";
+import { RESPONSE_ALREADY_SENT, writeNode } from "./nodeResponse.js";
 
 export const RELAY_USER_AGENT = "proofpath-ohttp-relay/1";
 
@@ -167,35 +169,53 @@ export function createRelayApp(o: RelayOptions): Hono {
       );
     };
     const it = up.body[Symbol.asyncIterator]();
+    /** The upstream pieces as they come; the log line once they end (or stop). */
+    async function* pieces(): AsyncGenerator<Uint8Array> {
+      let complete = false;
+      try {
+        for (let n = await it.next(); !n.done; n = await it.next()) {
+          bytesOut += n.value.length;
+          yield n.value;
+        }
+        complete = true;
+      } catch (e) {
+        done(false, e);
+        throw e;
+      } finally {
+        if (!complete) up.cancel();
+        done(complete);
+      }
+    }
+    const headers = {
+      "content-type": ct,
+      ...(ct === MEDIA_TYPE_OHTTP_CHUNKED_RESPONSE ? { incremental: "?1" } : {}),
+    };
+    const out = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+    if (out) {
+      // The client left: close the upstream request too (`pieces` does), so the gateway stops producing.
+      void writeNode(out, headers, pieces(), () => {}, up.cancel, up.status);
+      return RESPONSE_ALREADY_SENT;
+    }
+    const gen = pieces();
     const stream = new ReadableStream<Uint8Array>(
       {
         async pull(ctrl) {
           try {
-            const n = await it.next();
-            if (n.done) {
-              done(true);
-              ctrl.close();
-            } else {
-              bytesOut += n.value.length;
-              ctrl.enqueue(n.value);
-            }
+            const n = await gen.next();
+            if (n.done) ctrl.close();
+            else ctrl.enqueue(n.value);
           } catch (e) {
-            done(false, e);
             ctrl.error(e);
           }
         },
-        cancel() {
-          // The client left: close the upstream request too, so the gateway stops producing.
+        async cancel() {
           up.cancel();
-          done(false);
+          await gen.return(undefined);
         },
       },
       { highWaterMark: 0 },
     );
-    return c.body(stream, up.status as 200, {
-      "content-type": ct,
-      ...(ct === MEDIA_TYPE_OHTTP_CHUNKED_RESPONSE ? { incremental: "?1" } : {}),
-    });
+    return c.body(stream, up.status as 200, headers);
   };
 
   const app = new Hono();

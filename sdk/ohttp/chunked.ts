@@ -175,6 +175,28 @@ function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
 // Requests
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * A chunked request's HPKE sender setup (a fresh ephemeral key, its DH with the gateway key, the
+ * key schedule) made ahead of the request, so that it is off the request's path: a client prepares
+ * the next one while the current answer streams. Used for exactly one request.
+ */
+export interface PreparedChunkedSender {
+  readonly key: OhttpClientKey;
+  readonly enc: Uint8Array;
+  readonly ctx: HpkeContext;
+  used: boolean;
+}
+
+export async function prepareChunkedSender(key: OhttpClientKey): Promise<PreparedChunkedSender> {
+  const { enc, ctx } = await setupSender(key, true);
+  return { key, enc, ctx, used: false };
+}
+
+export interface ChunkedRequestOptions extends EncapsulateRequestOptions {
+  /** A setup from `prepareChunkedSender(key)`, not used before. */
+  sender?: PreparedChunkedSender;
+}
+
 /** The client side of one chunked request: `header` first, then `seal` each chunk, the last with final = true. */
 export class ChunkedRequestSealer extends ChunkSealer {
   private constructor(
@@ -186,8 +208,12 @@ export class ChunkedRequestSealer extends ChunkSealer {
     super();
   }
 
-  static async create(key: OhttpClientKey, options?: EncapsulateRequestOptions): Promise<ChunkedRequestSealer> {
-    const { enc, ctx } = await setupSender(key, true, options);
+  static async create(key: OhttpClientKey, options?: ChunkedRequestOptions): Promise<ChunkedRequestSealer> {
+    const prepared = options?.sender;
+    if (prepared && (prepared.key !== key || prepared.used))
+      throw new OhttpError("OHTTP chunked request: a prepared sender is for one request to its own key.");
+    if (prepared) prepared.used = true;
+    const { enc, ctx } = prepared ?? (await setupSender(key, true, options));
     const header = new Uint8Array(REQUEST_HEADER_LENGTH);
     header.set(key.header, 0);
     header.set(enc, HDR_LEN);
@@ -213,7 +239,7 @@ export class ChunkedRequestSealer extends ChunkSealer {
 export async function encapsulateChunkedRequest(
   key: OhttpClientKey,
   request: Uint8Array,
-  options?: EncapsulateRequestOptions & { chunkSize?: number },
+  options?: ChunkedRequestOptions & { chunkSize?: number },
 ): Promise<{ encapsulatedRequest: Uint8Array; sealer: ChunkedRequestSealer }> {
   const sealer = await ChunkedRequestSealer.create(key, options);
   const size = options?.chunkSize ?? CHUNK_SIZE;

@@ -38,6 +38,8 @@ import {
   MEDIA_TYPE_OHTTP_CHUNKED_REQUEST,
   MEDIA_TYPE_OHTTP_CHUNKED_RESPONSE,
   encapsulateChunkedRequest,
+  prepareChunkedSender,
+  type PreparedChunkedSender,
 } from "./chunked.js";
 import { OhttpError, keyConfigHash, type KeyConfig } from "./keyConfig.js";
 import {
@@ -173,8 +175,8 @@ export interface OhttpStreamResponse {
   body: AsyncIterable<Uint8Array>;
   /** The chunked request exactly as sent. */
   encapsulatedRequest: Uint8Array;
-  /** keccak256(encapsulatedRequest): the receipt's requestHash. */
-  requestHash: Hex;
+  /** keccak256(encapsulatedRequest): the receipt's requestHash (computed on first read). */
+  readonly requestHash: Hex;
   /**
    * Resolves when `body` was read to its final chunk: keccak256 over every byte of the response
    * received (hashed as they came: the receipt's responseHash) and the trailers. Rejects if the
@@ -244,6 +246,23 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
       ? createFetchStreamPost(options.fetch)
       : (createNodeStreamPost() ?? createFetchStreamPost(globalThis.fetch)));
   const now = options.now ?? Date.now;
+  // The next chunked request's ephemeral key and key schedule, prepared while the current answer
+  // streams (after its first piece was handed out): off the next request's time to first token.
+  let spareSender: PreparedChunkedSender | undefined;
+  let preparing = false;
+  const prepareSpare = () => {
+    if (spareSender || preparing) return;
+    preparing = true;
+    prepareChunkedSender(key).then(
+      (s) => {
+        spareSender = s;
+        preparing = false;
+      },
+      () => {
+        preparing = false;
+      },
+    );
+  };
   const utf8 = new TextEncoder();
   const utf8Decoder = new TextDecoder();
   let receiptOptions: CallReceiptOptions | undefined;
@@ -439,7 +458,13 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
       headers: given,
       content: typeof body === "string" ? utf8.encode(body) : (body ?? new Uint8Array(0)),
     });
-    const { encapsulatedRequest, sealer } = await encapsulateChunkedRequest(key, bhttp);
+    const sender = spareSender;
+    spareSender = undefined;
+    const { encapsulatedRequest, sealer } = await encapsulateChunkedRequest(
+      key,
+      bhttp,
+      sender ? { sender } : undefined,
+    );
     const res = await streamPostOf()(
       options.relayUrl,
       RELAY_CHUNKED_HEADERS,
@@ -494,8 +519,10 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
       try {
         for (;;) {
           for (let e = queue.shift(); e; e = queue.shift()) {
-            if (e.type === "content") yield e.data;
-            else if (e.type === "trailers") trailers = e.trailers;
+            if (e.type === "content") {
+              yield e.data;
+              prepareSpare();
+            } else if (e.type === "trailers") trailers = e.trailers;
           }
           if (!(await more()) && queue.length === 0) break;
         }
@@ -511,11 +538,13 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
         }
       }
     }
-    const requestHash = keccak256Hex(encapsulatedRequest);
+    // Hashed on first read, not before the first token is handed out.
+    let requestHash: Hex | undefined;
+    const requestHashOf = () => (requestHash ??= keccak256Hex(encapsulatedRequest));
     let receipt: Promise<SignedCallReceipt> | undefined;
     if (receiptOptions && head.status === 200) {
       const ro = receiptOptions;
-      receipt = done.then((d) => awaitCallReceipt({ requestHash, responseHash: d.responseHash }, ro));
+      receipt = done.then((d) => awaitCallReceipt({ requestHash: requestHashOf(), responseHash: d.responseHash }, ro));
       receipt.catch(() => {});
     }
     return {
@@ -523,7 +552,9 @@ export function createOhttpClient(options: OhttpClientOptions): OhttpClient {
       headers: head.headers,
       body: content(),
       encapsulatedRequest,
-      requestHash,
+      get requestHash() {
+        return requestHashOf();
+      },
       done,
       ...(receipt ? { receipt } : {}),
     };

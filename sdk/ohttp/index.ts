@@ -95,6 +95,9 @@ export {
   OhttpChunkTooLargeError,
   decapsulateChunkedRequest,
   encapsulateChunkedRequest,
+  prepareChunkedSender,
+  type ChunkedRequestOptions,
+  type PreparedChunkedSender,
 } from "./chunked.js";
 export {
   OhttpKeyConfigMismatchError,

@@ -157,44 +157,125 @@ export type StreamPost = (
   signal?: AbortSignal,
 ) => Promise<StreamResponse>;
 
-/** A `StreamPost` over undici connection pools (one per origin), or undefined outside Node. */
+/** Bytes a streamed answer may queue unread before its connection is paused (back-pressure). */
+const STREAM_HIGH_WATER = 64 * 1024;
+
+/**
+ * A `StreamPost` over undici connection pools (one per origin), or undefined outside Node.
+ * Built on the dispatcher's handler callbacks with a small queue, not `pool.request`: its Node
+ * Readable (and an async iterator over it) cost each piece of a stream several event-loop hops
+ * and allocations, and on the OHTTP path every piece crosses two of these (client and relay).
+ * The connection is paused while more than 64 KiB wait unread, so a slow reader slows the sender.
+ */
 export function createNodeStreamPost(options: NodePostOptions = {}): StreamPost | undefined {
   const undici = loadUndici();
   if (!undici) return undefined;
   const timeout = options.timeoutMs ?? 60_000;
   const pools = new Map<string, Pool>();
-  return async (url, headers, body, signal) => {
-    const u = new URL(url);
-    if (u.protocol !== "http:" && u.protocol !== "https:") throw new TypeError(`expected an http(s) URL, got ${url}`);
-    let pool = pools.get(u.origin);
-    if (!pool)
-      pools.set(
-        u.origin,
-        (pool = new undici.Pool(u.origin, {
-          connections: options.maxSockets ?? 64,
-          headersTimeout: timeout,
-          bodyTimeout: timeout,
-          keepAliveTimeout: timeout,
-        })),
-      );
-    const res = await pool.request({
-      method: "POST",
-      path: u.pathname + u.search,
-      headers: { ...headers, "content-length": String(body.length) },
-      body,
-      ...(signal ? { signal } : {}),
-    });
-    const ct = res.headers["content-type"];
-    const stream = res.body;
-    return {
-      status: res.statusCode,
-      contentType: (Array.isArray(ct) ? ct[0] : ct) ?? null,
-      body: (async function* () {
-        for await (const b of stream as AsyncIterable<Buffer>) yield new Uint8Array(b.buffer, b.byteOffset, b.length);
-      })(),
-      cancel: () => stream.destroy(),
-    };
+  const targets = new Map<string, { pool: Pool; path: string }>();
+  const targetOf = (url: string) => {
+    let t = targets.get(url);
+    if (!t) {
+      const u = new URL(url);
+      if (u.protocol !== "http:" && u.protocol !== "https:") throw new TypeError(`expected an http(s) URL, got ${url}`);
+      let pool = pools.get(u.origin);
+      if (!pool)
+        pools.set(
+          u.origin,
+          (pool = new undici.Pool(u.origin, {
+            connections: options.maxSockets ?? 64,
+            headersTimeout: timeout,
+            bodyTimeout: timeout,
+            keepAliveTimeout: timeout,
+          })),
+        );
+      t = { pool, path: u.pathname + u.search };
+      if (targets.size < 64) targets.set(url, t);
+    }
+    return t;
   };
+
+  return (url, headers, body, signal) =>
+    new Promise<StreamResponse>((resolve, reject) => {
+      const { pool, path } = targetOf(url);
+      if (signal?.aborted) return reject(signal.reason);
+      const queue: Uint8Array[] = [];
+      let queued = 0;
+      let ended = false;
+      let failure: unknown;
+      let started = false;
+      let wake: (() => void) | undefined;
+      let ctrl: Dispatcher.DispatchController | undefined;
+      let onAbort: (() => void) | undefined;
+      const unlisten = () => signal && onAbort && signal.removeEventListener("abort", onAbort);
+      const notify = () => {
+        const w = wake;
+        wake = undefined;
+        w?.();
+      };
+      const cancel = () => {
+        if (ended || failure) return;
+        failure = new Error("stream cancelled");
+        ctrl?.abort(failure as Error);
+        notify();
+      };
+      async function* pieces(): AsyncGenerator<Uint8Array> {
+        try {
+          for (;;) {
+            const b = queue.shift();
+            if (b) {
+              queued -= b.length;
+              if (ctrl?.paused && queued <= STREAM_HIGH_WATER) ctrl.resume();
+              yield b;
+            } else if (failure) throw failure;
+            else if (ended) return;
+            else await new Promise<void>((r) => (wake = r));
+          }
+        } finally {
+          cancel(); // the reader left early: close the request (the other side sees a disconnect)
+        }
+      }
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(controller) {
+          ctrl = controller;
+          if (!signal) return;
+          // Aborted while the request waited for a connection: the event has already fired.
+          if (signal.aborted) return controller.abort(signal.reason);
+          signal.addEventListener("abort", (onAbort = () => controller.abort(signal.reason)), { once: true });
+        },
+        onResponseStart(_controller, statusCode, resHeaders) {
+          started = true;
+          const ct = resHeaders["content-type"];
+          resolve({
+            status: statusCode,
+            contentType: (Array.isArray(ct) ? ct[0] : ct) ?? null,
+            body: pieces(),
+            cancel,
+          });
+        },
+        onResponseData(controller, chunk) {
+          queue.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+          queued += chunk.length;
+          if (queued > STREAM_HIGH_WATER) controller.pause();
+          notify();
+        },
+        onResponseEnd() {
+          unlisten();
+          ended = true;
+          notify();
+        },
+        onResponseError(_controller, err) {
+          unlisten();
+          if (!started) return reject(err);
+          failure ??= err;
+          notify();
+        },
+      };
+      pool.dispatch(
+        { method: "POST", path, headers: { ...headers, "content-length": String(body.length) }, body },
+        handler,
+      );
+    });
 }
 
 /** A `StreamPost` over a fetch implementation (browsers): the body's ReadableStream, read as it comes. */
