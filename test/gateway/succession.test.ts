@@ -34,7 +34,8 @@ import { Stranger, judgeStranger } from "./helpers/stranger.js";
 import { settlementDomain } from "../../sdk/eip712.js";
 import { proofSettlementAbi } from "../../sdk/abis.js";
 import { buildTree, treeFromNodes } from "../../sdk/merkle.js";
-import { receiptLeaf, voidLeaf } from "../../sdk/hashing.js";
+import { hashHeader, receiptLeaf, voidLeaf } from "../../sdk/hashing.js";
+import type { BatchHeader } from "../../sdk/types.js";
 import { daBatchFromJson } from "../../validator/da.js";
 import { registerEnclave, succeedEnclave } from "../../gateway/registration.js";
 import { Store } from "../../gateway/store.js";
@@ -248,6 +249,8 @@ for (const mode of MODES) {
 
       assert.ok(daChecked > 0, "no predecessor batch was fetched from a successor's DA route");
       const totals = { keys: keys.length, batches: 0, settled: 0, served: 0, voided: 0, returned: 0, durable: 0 };
+      /** Batches whose stored header differs from the settled one (re-signed or re-priced after the store wrote it). */
+      const staleHeaders = new Set<string>();
       const signed = { receiptSignatures: 0, distinct: 0, slashable: 0, reused: 0, verifiedOnChain: 0 };
       if (host) assert.equal(host.proc.exitCode ?? host.proc.signalCode, null, "the host store outlived every enclave");
       for (const key of keys) {
@@ -286,7 +289,7 @@ for (const mode of MODES) {
       console.log(`      succession on ${where}: ${KILLS} kills ${JSON.stringify(byLabel)}`);
       console.log(`      settled: ${JSON.stringify(totals)}`);
       console.log(
-        `      signed receipts: ${JSON.stringify(signed)}; predecessor batches checked at their DA route: ${daChecked}`,
+        `      signed receipts: ${JSON.stringify(signed)}; predecessor batches checked at their DA route: ${daChecked}; stored headers not as settled: ${staleHeaders.size}`,
       );
       assert.equal(signed.verifiedOnChain, signed.distinct, "every signed receipt verifies on-chain");
       assert.ok(signed.receiptSignatures > 0, "the stranger saw no receipt signature at all: it did not test anything");
@@ -321,13 +324,41 @@ for (const mode of MODES) {
 
       /** `verifyReceipt` on-chain for every receipt signature the stranger holds of `key` (its records in `file`); returns how many pass. */
       async function verifyOnChain(key: Key, file: string): Promise<number> {
+        // The header as settled (BatchSubmitted), as a user's verifier reads it: a successor re-signs
+        // a dead key's batches with its own daURI, and only the receipts and trees are in the host's log.
+        const settled = new Map<number, BatchHeader>();
+        for (const l of await anvil.client.getContractEvents({
+          address: pp.settlement,
+          abi: proofSettlementAbi,
+          eventName: "BatchSubmitted",
+          args: { gateway: key.account },
+          fromBlock: 0n,
+          toBlock: "latest",
+          strict: true,
+        })) {
+          const a = l.args;
+          settled.set(Number(a.batchSeq), {
+            gateway: a.gateway,
+            batchSeq: a.batchSeq,
+            firstCallSeq: a.firstCallSeq,
+            count: a.count,
+            root: a.root,
+            usage: [...a.usage],
+            fee: a.fee,
+            firstServedAt: a.firstServedAt,
+            lastServedAt: a.lastServedAt,
+            daURI: a.daURI,
+          });
+        }
         const store = new Store(file, "normal");
         let ok = 0;
         try {
           const checks: Promise<void>[] = [];
           for (const [seq, bySeq] of key.stranger.signed) {
             const b = store.batchOf(seq)!;
-            const header = parseHeader(b.header);
+            const header = settled.get(b.batchSeq) ?? parseHeader(b.header);
+            if (hashHeader(header) !== hashHeader(parseHeader(b.header)))
+              staleHeaders.add(`${key.account}:${b.batchSeq}`);
             const proof = treeFromNodes(store.batchTree(b.batchSeq)!).proof(seq - b.firstSeq);
             for (const x of bySeq.values())
               checks.push(
