@@ -78,15 +78,19 @@ export async function settlePredecessor(
   if (p.store === cfg.store)
     throw new GatewayConfigError({ field: "predecessors", reason: `${p.store} is this hook's own store` });
 
-  // With a host store the dead key's log is on the host: verified (its frames signed by the dead key,
-  // or by this key for what an earlier run of this succession wrote) and replayed into a cache.
+  // With a host store the dead key's log is on the host: verified (its last frame signed by the dead
+  // key, by a successor the registry handed the account to — one that died midway through settling it
+  // — or by this key) and replayed into a cache.
   let host: { client: HostStoreClient; state: ChainState } | undefined;
   let store: Store;
   if (cfg.hostStore) {
+    const signers = await o.retry("reading the account's succession", () =>
+      accountSigners(client, cfg.settlement, account),
+    );
     const r = await restoreFromHost(
       { endpoint: cfg.hostStore.endpoint, log: account.toLowerCase() },
       account,
-      [account, me],
+      signers.some((s) => isAddressEqual(s, me)) ? signers : [...signers, me],
       p.store,
     );
     host = { client: r.client, state: r.state };
@@ -249,6 +253,31 @@ export async function settlePredecessor(
   }
   log.info({ end, voided: state.voided, signed }, "predecessor's account settled to its end");
   return { account, settledEnd: end, voided: state.voided, signed };
+}
+
+/**
+ * The keys that ever signed for `account`: the account's own key, then every successor the registry
+ * handed it to (`EnclaveSucceeded(account, …)`, oldest first). A host log of the account may end in a
+ * frame signed by any of them; any other key's frame is the host's forgery.
+ */
+export async function accountSigners(client: PublicClient, settlement: Address, account: Address): Promise<Address[]> {
+  const registry = (await client.readContract({
+    address: settlement,
+    abi: proofSettlementAbi,
+    functionName: "REGISTRY",
+  })) as Address;
+  const events = await client.getContractEvents({
+    address: registry,
+    abi: gatewayRegistryAbi,
+    eventName: "EnclaveSucceeded",
+    args: { predecessor: account },
+    fromBlock: 0n,
+    toBlock: "latest",
+    strict: true,
+  });
+  const out: Address[] = [account];
+  for (const e of events) if (!out.some((a) => isAddressEqual(a, e.args.successor))) out.push(e.args.successor);
+  return out;
 }
 
 /** Whether the registry counts `signer`'s signature as `account`'s now (`GatewayRegistry.signsFor`). */

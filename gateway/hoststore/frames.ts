@@ -150,7 +150,7 @@ export function parseFrame(frame: Uint8Array): { seq: number; prev: Uint8Array; 
 
 /**
  * Verifies a log as the host returned it: frames numbered 0, 1, 2, … each chained to the one before,
- * the last head signed by one of `signers` (the log's own key, or its successor's). Returns the
+ * the last head signed by one of `signers` (the log's own key, or a key the registry made its successor). Returns the
  * writes of every frame in order and the chain state to continue from. Throws HostStoreTamperedError
  * naming what the host did.
  */

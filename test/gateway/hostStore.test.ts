@@ -7,21 +7,20 @@
  * nothing the enclave signed is lost.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { keccak256, toHex, type Address } from "viem";
+import { bytesToHex, hexToBytes, isAddressEqual, keccak256, recoverAddress, toHex, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { devAccount, startDevChain, type DevChain } from "../../tools/devchain.js";
 import { deployDevNet, type DevNet } from "../../tools/devnet.js";
-import { waitFor } from "../../tools/waitFor.js";
-import { nextSeqs, root, settledBatches } from "./helpers/chain.js";
+import { nextSeqs, settledBatches } from "./helpers/chain.js";
 import { testHook, recordCalls, models } from "./helpers/hookRun.js";
+import { startHost, type Host } from "./helpers/hostStore.js";
 import { newLedger, verifySettlement, type Ledger } from "./helpers/verify.js";
 import { HostStoreClient } from "../../gateway/hoststore/client.js";
 import { appendWrites, restoreFromHost } from "../../gateway/hoststore/restore.js";
-import { GENESIS } from "../../gateway/hoststore/frames.js";
+import { GENESIS, chainHead, parseFrame, verifyLog } from "../../gateway/hoststore/frames.js";
 import { hostConnect } from "../../gateway/hoststore/transport.js";
 import { HostStoreTamperedError, StoreBehindChainError } from "../../gateway/errors.js";
 import { REC } from "../../gateway/record/receiptLayout.js";
@@ -32,42 +31,6 @@ import { buildTree } from "../../sdk/merkle.js";
 import { registerEnclave, succeedEnclave } from "../../gateway/registration.js";
 import { createWalletClient, http } from "viem";
 import { foundry } from "viem/chains";
-
-interface Host {
-  proc: ChildProcess;
-  endpoint: string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stop(): Promise<void>;
-}
-
-/** `proofpath host-store` in its own process; resolves once it listens. */
-async function startHost(dir: string, socket: string, env: Record<string, string> = {}): Promise<Host> {
-  const proc = spawn(
-    process.execPath,
-    ["--import", "tsx", "scripts/cli.ts", "host-store", "--socket", socket, "--dir", dir],
-    { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  let err = "";
-  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    proc.once("close", (code, signal) => r({ code, signal })),
-  );
-  await waitFor(`host store on ${socket} (${err})`, () => {
-    if (proc.exitCode !== null) throw new Error(`host store exited: ${err}`);
-    return out.includes("listening");
-  });
-  return {
-    proc,
-    endpoint: `unix:${socket}`,
-    exit,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
-      await exit;
-    },
-  };
-}
 
 /** A host log file's frames (`u32 length | frame` each). */
 function readFrames(file: string): Buffer[] {
@@ -162,6 +125,8 @@ describe("host store: durable state outside the enclave", function () {
   describe("on anvil", () => {
     let anvil: DevChain;
     let pp: DevNet;
+    /** What the succession test leaves for the attack after it. */
+    let succession: { dead: Address; next: Address; nextKey: Hex; logs: string; settledEnd: number } | undefined;
     before(async () => {
       anvil = await startDevChain({ blockTime: 1, stderr: "inherit" });
       pp = await deployDevNet(anvil);
@@ -386,6 +351,7 @@ describe("host store: durable state outside the enclave", function () {
         });
         const [s] = successor.succeeded;
         assert.ok(s && s.settledEnd > Math.max(...unsettled), JSON.stringify(successor.succeeded));
+        succession = { dead, next: next.address, nextKey, logs, settledEnd: s.settledEnd };
         await successor.close();
       } finally {
         await host.stop();
@@ -407,6 +373,76 @@ describe("host store: durable state outside the enclave", function () {
         store.close();
       }
       console.log(`      succession over the host store: ${unsettled.length} signed receipts of the dead key settled`);
+    });
+
+    it("test_attack_predecessorLogSignedByUnrelatedKey_refusedDeadSuccessorsFrameAccepted", async () => {
+      // The dead key's log now ends in frames its successor signed. That successor dies too; the
+      // registry hands the account on to a third key, which must accept the middle key's frames
+      // (the account's succession says it signed for it) and nothing signed by any other key.
+      assert.ok(succession, "runs after the succession test above");
+      const { dead, next, logs, settledEnd } = succession;
+      const owner = createWalletClient({ chain: foundry, transport: http(anvil.url), account: devAccount(0) });
+      const register = async () => {
+        const key = generatePrivateKey();
+        await registerEnclave(anvil.client, {
+          deployment: pp.deployment,
+          owner,
+          enclave: privateKeyToAccount(key),
+          validators: pp.validators,
+        });
+        return { key, address: privateKeyToAccount(key).address };
+      };
+      const third = await register();
+      const unrelated = await register(); // registered, approved, same operator: but never dead's successor
+      for (const predecessor of [next, dead])
+        await succeedEnclave(anvil.client, {
+          deployment: pp.deployment,
+          operator: owner,
+          predecessor,
+          successor: third.address,
+        });
+      const sock = path.join(dir, "succ.sock");
+      const thirdHook = () =>
+        testHook({
+          store: path.join(dir, "succ-third", "gateway.db"),
+          enclaveKey: third.key,
+          relayerKey: pp.relayerKey,
+          rpcUrl: anvil.url,
+          settlement: pp.settlement,
+          hostStore: { endpoint: `unix:${sock}` },
+          predecessors: [{ account: dead, store: path.join(dir, "succ-pred3", "gateway.db") }],
+        });
+      const host = await startHost(logs, sock);
+      try {
+        // The log ends in a frame of the middle key (dead's first successor, now retired): accepted.
+        const frames = readFrames(path.join(logs, `${dead.toLowerCase()}.log`));
+        const last = parseFrame(frames.at(-1)!);
+        const lastHead = chainHead(hexToBytes(dead), last.seq, last.prev, last.body);
+        assert.ok(isAddressEqual(await recoverAddress({ hash: bytesToHex(lastHead), signature: last.sig }), next));
+        const ok = await thirdHook();
+        assert.equal(ok.succeeded[0]?.settledEnd, settledEnd);
+        await ok.close();
+
+        // The host appends a well-formed frame signed by the unrelated registered key.
+        const { client } = await HostStoreClient.open(hostConnect(host.endpoint), host.endpoint, dead.toLowerCase());
+        try {
+          const { state } = await verifyLog(dead.toLowerCase(), await client.readAll(), dead, [
+            dead,
+            next,
+            third.address,
+          ]);
+          await appendWrites(client, state, dead, unrelated.key, [{ kind: "reserve", until: settledEnd }]);
+        } finally {
+          client.close();
+        }
+        await assert.rejects(thirdHook(), (e: Error) => {
+          assert.ok(e instanceof HostStoreTamperedError, String(e));
+          assert.match(e.message, new RegExp(unrelated.address.slice(2), "i"));
+          return true;
+        });
+      } finally {
+        await host.stop();
+      }
     });
   });
 });
