@@ -165,7 +165,8 @@ for (const mode of MODES) {
           ENCLAVE_KEY: cur.key,
           PREDECESSORS: JSON.stringify(unfinished.map((u) => ({ account: u.account, store: u.store }))),
           PROOFPATH_CRASH_AT: `${label}:${nth}`,
-          ...(ownLoad ? { PROOFPATH_CRASH_ARMED_BY: armFile, ARM_CRASH_FILE: armFile } : {}),
+          // Under its own load the point is armed once 2,000 receipts are durable (~1.3 s): the stranger's window.
+          ...(ownLoad ? { PROOFPATH_CRASH_ARMED_BY: armFile, ARM_CRASH_FILE: armFile, ARM_AFTER_DURABLE: "2000" } : {}),
         });
         const stopPolling = cur.stranger.watch(run, 3, 2);
         const daChecks = run.waitReturned(1, 90_000).then(() => checkPredecessorDa(run));

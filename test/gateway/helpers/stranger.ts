@@ -78,7 +78,9 @@ export class Stranger {
   private async loop(run: ChildRun, on: () => boolean, user = false): Promise<void> {
     while (on()) {
       const port = run.port;
-      if (port === undefined || run.maxReturned < 0 || run.proc.exitCode !== null || run.proc.signalCode !== null) {
+      // A user asks only once something is durable (before that every answer is a 409 on callSeq 0).
+      const idle = user ? run.maxDurable < 0 : run.maxReturned < 0;
+      if (port === undefined || idle || run.proc.exitCode !== null || run.proc.signalCode !== null) {
         await delay(5); // pacing: the child is down or not listening yet
         continue;
       }
