@@ -16,17 +16,17 @@ import { parseHookConfig, type HookConfig, type HookConfigInput } from "./config
 import { Store, type BatchRow } from "./store.js";
 import { Recorder, type Call, type Recorded } from "./record/recorder.js";
 import { Committer } from "./commit/committer.js";
-import { Sealer, parseHeader, type FeeCaps, type HeldBatch } from "./seal/sealer.js";
+import { Sealer, type FeeCaps, type HeldBatch } from "./seal/sealer.js";
 import { Submitter } from "./submit/submitter.js";
 import { TreeBuilder } from "./seal/treeBuilder.js";
 import { FeeRates, makePublicClient, readNextSeqs } from "./chain.js";
 import { createMetrics, type HookMetrics } from "./metrics.js";
 import { recover } from "./reconcile.js";
 import { REC, decodeRecord, receiptStruct, type StoredReceipt } from "./record/receiptLayout.js";
+import { MessageChannel, type MessagePort } from "node:worker_threads";
+import { TreeCache, batchHead, batchView, durableReceiptView } from "./serve/daReader.js";
 import { GatewayConfigError, NotDurableError, ReconcileError } from "./errors.js";
-import { treeFromNodes, type MerkleTree } from "../sdk/merkle.js";
 import type { BatchHeader } from "../sdk/types.js";
-import { toJson } from "./json.js";
 import { SUCCESSOR_META, settlePredecessor, type SuccessionResult } from "./succession.js";
 import { gatewayRegistryAbi, proofSettlementAbi } from "../sdk/abis.js";
 import type { HostStoreClient } from "./hoststore/client.js";
@@ -95,6 +95,11 @@ export interface SettlementHook {
    */
   batchBody(batchSeq: number): Promise<{ head: string; receipts: Uint8Array } | undefined>;
   health(): Record<string, unknown>;
+  /**
+   * What a DA worker (gateway/serve/daServer.ts) needs to answer beside the hook, on its own event
+   * loop: see {@link DaChannel}. Each call opens a new signing port.
+   */
+  daChannel(): DaChannel;
   /** Batches the hook refuses to sign: their fee is above a cap (see `maxFeePerCall`/`maxFeePerBatch`). */
   feeCapHeld(): HeldBatch[];
   /** Raises (or lowers) the fee caps at run time; held batches are re-checked at the submitter's next step. */
@@ -103,31 +108,28 @@ export interface SettlementHook {
   close(opts?: { drain?: boolean; timeoutMs?: number }): Promise<void>;
 }
 
+/** The hook's side of a DA worker: everything it reads, nothing it could write. */
+export interface DaChannel {
+  gateway: Address;
+  /** The hook's store file (the worker opens it read-only) and its predecessors' (key succession). */
+  store: string;
+  predecessors: { account: string; store: string }[];
+  /**
+   * Float64 [0]: the next callSeq the hook hands out. A callSeq below it that the store does not
+   * hold is recorded but not durable yet (409), one at or above it unknown (404).
+   */
+  issued: SharedArrayBuffer;
+  /**
+   * Signs a durable receipt by callSeq: `{ id, callSeq }` → `{ id, signature }` or `{ id, error }`
+   * (`error: "not_durable"` when the store does not hold it served). The signer reads the record
+   * from the store itself, so nothing that is not durable is ever signed. On the seal worker when
+   * the hook holds the enclave key, else on the hook's thread.
+   */
+  signer: MessagePort;
+}
+
 /** Bytes of batch receipt JSON kept in memory for `/batches/:n` (least recently used go first). */
 export const BATCH_CACHE_BYTES = 64 * 1024 * 1024;
-
-function statusOf(b: Pick<BatchRow, "status">): ReceiptStatus {
-  if (b.status === "confirmed") return "confirmed";
-  if (b.status === "submitted" || b.status === "included") return "submitted";
-  return "sealed";
-}
-
-/** A stored batch with its receipts (the hook's own, or a predecessor's). */
-function batchView(store: Store, batchSeq: number): BatchView | undefined {
-  if (!Number.isSafeInteger(batchSeq) || batchSeq < 0) return undefined;
-  const b = store.batch(batchSeq);
-  if (!b) return undefined;
-  const recs = store.records(b.firstSeq, b.count);
-  const receipts: StoredReceipt[] = new Array(b.count);
-  for (let i = 0; i < b.count; i++) receipts[i] = decodeRecord(recs, i, b.firstSeq);
-  return {
-    header: parseHeader(b.header),
-    signature: b.signature,
-    status: statusOf(b),
-    receipts,
-    ...(b.txHash ? { tx: { hash: b.txHash, blockNumber: b.blockNumber, blockHash: b.blockHash } } : {}),
-  };
-}
 
 async function withRetry<T>(
   what: string,
@@ -390,19 +392,10 @@ export async function createSettlementHook(
     submitter.start();
   }
 
-  // Parsed trees of recently asked batches: a receipt lookup reads the tree blob only on a miss.
-  const treeCache = new Map<number, MerkleTree>();
-  const treeOf = (b: Pick<BatchRow, "batchSeq">): MerkleTree => {
-    let t = treeCache.get(b.batchSeq);
-    if (!t) {
-      const nodes = store.batchTree(b.batchSeq);
-      if (!nodes) throw new Error(`batch ${b.batchSeq} has no tree in the store`);
-      t = treeFromNodes(nodes);
-      if (treeCache.size >= 16) treeCache.delete(treeCache.keys().next().value!);
-      treeCache.set(b.batchSeq, t);
-    }
-    return t;
-  };
+  const treeCache = new TreeCache(store);
+  const issued = new SharedArrayBuffer(8);
+  const issuedNext = new Float64Array(issued);
+  issuedNext[0] = recorder.next;
   const sigCache = new Map<string, string>();
   const batchJsonCache = new Map<number, Uint8Array>();
   let batchJsonBytes = 0;
@@ -449,7 +442,11 @@ export async function createSettlementHook(
     metrics,
     log,
     succeeded,
-    record: (call) => recorder.record(call),
+    record(call) {
+      const r = recorder.record(call);
+      issuedNext[0] = recorder.next;
+      return r;
+    },
 
     async flush() {
       await recorder.flush();
@@ -475,22 +472,9 @@ export async function createSettlementHook(
     receipt(callSeq) {
       if (!Number.isSafeInteger(callSeq) || callSeq < 0) return undefined;
       const pending = recorder.pendingRecord(callSeq);
-      const rec = pending ?? store.record(callSeq);
-      if (!rec) return undefined;
-      const r = decodeRecord(rec, 0, callSeq);
-      const view: ReceiptView = { receipt: { gateway, ...r }, status: "pending", durable: !pending };
-      const b = pending ? undefined : store.batchOf(callSeq);
-      if (b) {
-        const index = callSeq - b.firstSeq;
-        view.status = statusOf(b);
-        view.batchSeq = b.batchSeq;
-        view.index = index;
-        view.header = parseHeader(b.header);
-        if (b.signature) view.headerSignature = b.signature;
-        view.proof = treeOf(b).proof(index);
-        if (b.txHash) view.tx = { hash: b.txHash, blockNumber: b.blockNumber, blockHash: b.blockHash };
-      }
-      return view;
+      if (pending)
+        return { receipt: { gateway, ...decodeRecord(pending, 0, callSeq) }, status: "pending", durable: false };
+      return durableReceiptView(store, gateway, callSeq, treeCache);
     },
 
     async receiptSignature(r) {
@@ -527,11 +511,31 @@ export async function createSettlementHook(
       const b = store.batchMeta(batchSeq);
       if (!b) return undefined;
       const receipts = await batchJson(b);
-      const tx = b.txHash
-        ? `,"tx":${toJson({ hash: b.txHash, blockNumber: b.blockNumber, blockHash: b.blockHash })}`
-        : "";
-      const head = `{"gateway":"${gateway}","header":${toJson(parseHeader(b.header))},"signature":${toJson(b.signature)},"status":"${statusOf(b)}"${tx},"receipts":`;
-      return { head, receipts };
+      return { head: batchHead(gateway, b), receipts };
+    },
+
+    daChannel() {
+      const { port1, port2 } = new MessageChannel();
+      if (trees.canSign) trees.serveReceiptSigner(port2, { gateway, domain });
+      else {
+        port2.on("message", async ({ id, callSeq }: { id: number; callSeq: number }) => {
+          try {
+            const v = hook.receipt(callSeq);
+            if (!v?.durable || v.receipt.kind !== "served") throw new NotDurableError(callSeq);
+            port2.postMessage({ id, signature: await hook.receiptSignature(v.receipt) });
+          } catch (e) {
+            port2.postMessage({ id, error: e instanceof NotDurableError ? "not_durable" : (e as Error).message });
+          }
+        });
+        port2.unref();
+      }
+      return {
+        gateway,
+        store: cfg.store,
+        predecessors: cfg.predecessors.map((p) => ({ account: p.account.toLowerCase(), store: p.store })),
+        issued,
+        signer: port1,
+      };
     },
 
     feeCapHeld: () => [...sealer.held.values()],

@@ -3,6 +3,7 @@ export {
   createSettlementHook,
   type SettlementHook,
   type ReceiptView,
+  type DaChannel,
   type BatchView,
   type ReceiptStatus,
 } from "./hook.js";
@@ -15,7 +16,8 @@ export {
   type HookConfig,
   type HookConfigInput,
 } from "./config.js";
-export { createHookApp, listen } from "./serve/http.js";
+export { createHookApp, listen, type DaSource } from "./serve/http.js";
+export { startDaServer, type DaServer, type DaServerOptions } from "./serve/daServer.js";
 export { ByteBudget, PublicLimiter, type PublicLimits } from "./serve/rateLimit.js";
 export {
   approveEnclaveByValidators,

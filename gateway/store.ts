@@ -87,13 +87,22 @@ export class Store {
   journal: Write[] | undefined;
   private readonly s: Record<string, StatementSync>;
 
-  constructor(file: string, synchronous: "full" | "normal") {
-    if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.db = new DatabaseSync(file);
-    this.db.exec(
-      `PRAGMA journal_mode=WAL; PRAGMA synchronous=${synchronous === "full" ? "FULL" : "NORMAL"}; PRAGMA busy_timeout=5000;`,
-    );
-    this.db.exec(SCHEMA);
+  /**
+   * `readOnly`: a reader beside the hook's own connection (the DA worker): it opens an existing
+   * store and can never write to it (node:sqlite refuses), so it changes neither schema nor WAL mode.
+   */
+  constructor(file: string, synchronous: "full" | "normal", opts: { readOnly?: boolean } = {}) {
+    if (opts.readOnly) {
+      this.db = new DatabaseSync(file, { readOnly: true });
+      this.db.exec("PRAGMA busy_timeout=5000;");
+    } else {
+      if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      this.db = new DatabaseSync(file);
+      this.db.exec(
+        `PRAGMA journal_mode=WAL; PRAGMA synchronous=${synchronous === "full" ? "FULL" : "NORMAL"}; PRAGMA busy_timeout=5000;`,
+      );
+      this.db.exec(SCHEMA);
+    }
     const p = (sql: string) => this.db.prepare(sql);
     this.s = {
       getMeta: p("SELECT value FROM meta WHERE key = ?"),

@@ -1,5 +1,5 @@
 /**
- * Starts one of the hook's worker threads (the Merkle builder, the group committer) from the file
+ * Starts one of the hook's worker threads (the Merkle builder, the group committer, the DA server) from the file
  * beside this one — `.ts` when running from sources, `.js` when compiled.
  */
 import { Worker, type WorkerOptions } from "node:worker_threads";
@@ -26,7 +26,7 @@ const execArgv =
     : undefined;
 
 /** The hook's worker threads, by path under gateway/; a bundled gateway must ship each as `<name>.js`. */
-export const HOOK_WORKERS = ["seal/sealWorker", "commit/commitWorker"] as const;
+export const HOOK_WORKERS = ["seal/sealWorker", "commit/commitWorker", "serve/daWorker"] as const;
 
 /** A worker running `gateway/<name>.ts|js`; unref'd, so it never keeps the process alive by itself. */
 export function startWorker(

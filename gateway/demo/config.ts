@@ -26,6 +26,15 @@ export const demoGatewayConfigSchema = gatewayConfigSchema
       .describe("Deployment file (npm run deploy); settlement wins when both are given."),
     daBaseUrl: url.optional().describe("Public base URL of the receipts endpoint; default <publicUrl>/da."),
     port: z.number().int().min(0).max(65_535).default(8080).describe("Port (0: any free port)."),
+    daPort: z
+      .number()
+      .int()
+      .min(1)
+      .max(65_535)
+      .optional()
+      .describe(
+        "Serve the DA endpoints from a worker thread on this port (its own event loop, off the fast path's); daBaseUrl then defaults to http://127.0.0.1:<daPort>. Default: under /da on port.",
+      ),
     publicUrl: url.optional().describe("The gateway's public base URL; default http://127.0.0.1:<port>."),
     backendUrl: url.optional().describe("An OpenAI-compatible model endpoint; default the local deterministic model."),
     backendApiKey: z.string().min(1).optional().describe("Bearer key for backendUrl."),

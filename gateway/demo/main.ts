@@ -23,6 +23,7 @@ import { createOhttpGateway } from "../ohttp/enclave.js";
 import { keyPairFromPrivateKey } from "../../sdk/ohttp/keyConfig.js";
 import { chatBackend } from "./ohttpBackend.js";
 import { listen } from "../serve/http.js";
+import { startDaServer } from "../serve/daServer.js";
 import { registerEnclave } from "../registration.js";
 import { readDeployment } from "../../sdk/deployment.js";
 import { LocalModel, OpenAICompatible } from "./backend.js";
@@ -71,6 +72,7 @@ if (c.registerOwnerKey) {
 const {
   host,
   port,
+  daPort,
   logLevel: _logLevel,
   publicUrl: _publicUrl,
   backendUrl,
@@ -83,7 +85,12 @@ const {
 } = c;
 // With predecessors, this settles their accounts to the end first (key succession), then serves.
 const hook = await createSettlementHook(
-  { ...hookInput, enclaveKey, daBaseUrl: c.daBaseUrl ?? `${publicUrl}/da`, logger: log.child({ part: "hook" }) },
+  {
+    ...hookInput,
+    enclaveKey,
+    daBaseUrl: c.daBaseUrl ?? (daPort ? `http://127.0.0.1:${daPort}` : `${publicUrl}/da`),
+    logger: log.child({ part: "hook" }),
+  },
   { names },
 );
 const heartbeat = heartbeatConfig
@@ -104,7 +111,13 @@ const ohttp = ohttpPrivateKey
       replayStore: { file: `${c.store}.ohttp-replay.db` },
     })
   : undefined;
-const server = await listen(createDemoApp({ hook, backend, logger: log, ...(ohttp ? { ohttp } : {}) }), port, host);
+const server = await listen(
+  createDemoApp({ hook, backend, logger: log, daInline: !daPort, ...(ohttp ? { ohttp } : {}) }),
+  port,
+  host,
+);
+const da = daPort ? await startDaServer(hook, { port: daPort, host, logLevel: c.logLevel }) : undefined;
+if (da) log.info({ url: da.url }, "DA endpoints served from their worker thread");
 log.info(
   {
     url: publicUrl,
@@ -122,6 +135,7 @@ const stop = async () => {
   await heartbeat?.stop();
   await server.close();
   ohttp?.close();
+  await da?.close();
   await hook.close();
   process.exit(0);
 };

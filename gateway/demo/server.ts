@@ -25,6 +25,11 @@ export interface DemoGatewayOptions {
   maxBodyBytes?: number;
   /** Bounds for the public read routes (/da/*, /health); one limiter for all of them. */
   limits?: PublicLimits | PublicLimiter;
+  /**
+   * Serve the hook's DA routes under /da on this app (default true). False when a DA worker serves
+   * them (`startDaServer`): hostile DA traffic then never takes a turn of this event loop.
+   */
+  daInline?: boolean;
 }
 
 export function createDemoApp(o: DemoGatewayOptions): Hono<{ Bindings: { outgoing?: ServerResponse } }> {
@@ -72,7 +77,7 @@ export function createDemoApp(o: DemoGatewayOptions): Hono<{ Bindings: { outgoin
 
   if (o.ohttp) app.route("/", o.ohttp.app);
   const limiter = o.limits instanceof PublicLimiter ? o.limits : new PublicLimiter(o.limits);
-  if (o.hook) app.route("/da", createHookApp(o.hook, limiter));
+  if (o.hook && o.daInline !== false) app.route("/da", createHookApp(o.hook, limiter));
   app.get("/health", limiter.middleware(), (c) => c.json({ ok: true, gateway: o.hook?.gateway ?? null }));
   app.notFound((c) => c.json({ error: { type: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404));
   return app;

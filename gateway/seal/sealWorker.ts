@@ -4,8 +4,8 @@
  * Given the enclave key (`workerData.signingKey`), it also signs batch headers, so the ~1-2 ms of
  * secp256k1 and EIP-712 work per batch does not stall the calls being served.
  */
-import { parentPort, workerData } from "node:worker_threads";
-import type { Hex, LocalAccount } from "viem";
+import { parentPort, workerData, type MessagePort } from "node:worker_threads";
+import type { Address, Hex, LocalAccount } from "viem";
 import type { SettlementDomain } from "../../sdk/eip712.js";
 import { buildTree } from "../../sdk/merkle.js";
 import { bytesToHex32, type BatchHeaderFields, type ReceiptFields } from "../../sdk/hashing.js";
@@ -19,9 +19,10 @@ import {
   KIND_VOID,
   servedAtOf,
   decodeRecord,
+  receiptStruct,
 } from "../record/receiptLayout.js";
 import { Store } from "../store.js";
-import { toJson } from "../json.js";
+import { batchReceiptsJson } from "../serve/daReader.js";
 
 export interface SealSummary {
   usage: { modelId: string; calls: number; inputTokens: string; outputTokens: string }[];
@@ -74,6 +75,8 @@ export interface WorkerRequest {
   signReceipt?: { domain: SettlementDomain; receipt: ReceiptFields };
   /** The JSON array of a sealed batch's receipts (the bulk of `/batches/:n`), read from the store here. */
   batchJson?: { firstSeq: number; count: number };
+  /** A port on which a DA worker asks for durable receipts' signatures by callSeq (see `DaChannel`). */
+  receiptSigner?: { port: MessagePort; gateway: Address; domain: SettlementDomain };
 }
 
 export interface WorkerAnswer {
@@ -92,12 +95,39 @@ let store: Store | undefined;
 
 /** UTF-8 JSON of receipts [firstSeq, firstSeq+count) as the DA endpoint lists them. */
 function batchJson({ firstSeq, count }: NonNullable<WorkerRequest["batchJson"]>): Uint8Array {
-  if (!storeFile) throw new Error("no store to read batches from");
+  return batchReceiptsJson(openStore(), firstSeq, count);
+}
+
+function openStore(): Store {
+  if (!storeFile) throw new Error("no store to read receipts from");
   store ??= new Store(storeFile, "normal");
-  const recs = store.records(firstSeq, count);
-  const parts = new Array<string>(count);
-  for (let i = 0; i < count; i++) parts[i] = toJson(decodeRecord(recs, i, firstSeq));
-  return new TextEncoder().encode(`[${parts.join(",")}]`);
+  return store;
+}
+
+/**
+ * Signs receipts by callSeq for a DA worker, only as the store holds them durably: a callSeq the
+ * store does not hold (recorded, not committed yet) or holds void is refused with "not_durable".
+ */
+function serveReceiptSigner({ port, gateway, domain }: NonNullable<WorkerRequest["receiptSigner"]>): void {
+  port.on("message", ({ id, callSeq }: { id: number; callSeq: number }) => {
+    let receipt: ReturnType<typeof receiptStruct>;
+    try {
+      const rec = openStore().record(callSeq);
+      const stored = rec && decodeRecord(rec, 0, callSeq);
+      if (stored?.kind !== "served") {
+        port.postMessage({ id, error: "not_durable" });
+        return;
+      }
+      receipt = receiptStruct(gateway, stored);
+    } catch (e) {
+      port.postMessage({ id, error: (e as Error).message });
+      return;
+    }
+    sign({ id, signReceipt: { domain, receipt } }).then(
+      (signature) => port.postMessage({ id, signature }),
+      (e: Error) => port.postMessage({ id, error: e.message }),
+    );
+  });
 }
 let signer: Promise<{ account: LocalAccount; eip712: typeof import("../../sdk/eip712.js") }> | undefined;
 
@@ -117,6 +147,7 @@ async function sign(msg: WorkerRequest): Promise<Hex> {
 }
 
 parentPort!.on("message", (msg: WorkerRequest) => {
+  if (msg.receiptSigner) return serveReceiptSigner(msg.receiptSigner);
   if (msg.batchJson) {
     try {
       const json = batchJson(msg.batchJson);

@@ -3,8 +3,8 @@
  * with the tree built on the worker; `signHeader` signs a batch header there, when the hook was
  * given the enclave key itself.
  */
-import type { Worker } from "node:worker_threads";
-import type { Hex } from "viem";
+import type { MessagePort, Worker } from "node:worker_threads";
+import type { Address, Hex } from "viem";
 import type { SettlementDomain } from "../../sdk/eip712.js";
 import type { BatchHeaderFields, ReceiptFields } from "../../sdk/hashing.js";
 import { treeFromNodes, type MerkleTree } from "../../sdk/merkle.js";
@@ -111,6 +111,17 @@ export class TreeBuilder {
     const m = await this.send({ batchJson: { firstSeq, count } });
     if (!m.json) throw new Error("Merkle worker: answered without JSON");
     return m.json;
+  }
+
+  /**
+   * Hands `port` to the worker, which then signs durable receipts by callSeq on it for a DA worker
+   * (`{ id, callSeq }` → `{ id, signature | error }`), reading each record from the store itself.
+   */
+  serveReceiptSigner(port: MessagePort, ctx: { gateway: Address; domain: SettlementDomain }): void {
+    if (!this.canSign || !this.opts.store)
+      throw new Error("TreeBuilder.serveReceiptSigner: needs the key and the store");
+    this.worker ??= this.start();
+    this.worker.postMessage({ id: -1, receiptSigner: { port, ...ctx } } satisfies WorkerRequest, [port]);
   }
 
   async close(): Promise<void> {

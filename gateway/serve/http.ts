@@ -6,12 +6,24 @@
 import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
 import { serve, type ServerType } from "@hono/node-server";
-import type { SettlementHook } from "../hook.js";
+import type { ReceiptView, SettlementHook } from "../hook.js";
 import { jsonSafe } from "../json.js";
 import { NotDurableError } from "../errors.js";
 import { ByteBudget, PublicLimiter, type PublicLimits } from "./rateLimit.js";
 
 const utf8 = new TextEncoder();
+
+/**
+ * What the DA routes read: the hook itself, or a DA worker's reader of the store (./daWorker.ts).
+ * `receipt` may answer `{ durable: false }` alone for a callSeq recorded but not durable yet.
+ * `/metrics` and `/health` are served only where they are given.
+ */
+export type DaSource = Pick<
+  SettlementHook,
+  "gateway" | "log" | "receiptSignature" | "batchBody" | "predecessorBatch"
+> & {
+  receipt(callSeq: number): ReceiptView | { durable: false } | undefined;
+} & Partial<Pick<SettlementHook, "metrics" | "health">>;
 /** Default bounds of `/batches/:n`, on top of the endpoint's: 5/s per address (burst 10), 50/s in all, 4 at once. */
 export const BATCH_LIMITS: PublicLimits = {
   perClient: { rate: 5, burst: 10 },
@@ -43,14 +55,14 @@ function parseId(c: Context, name: string): number | Response {
  * a crash voids every callSeq that is not durable, and a signature over its receipt would let
  * anyone prove "equivocation" against an honest gateway.
  */
-export async function receiptResponse(c: Context, hook: SettlementHook, seq: number): Promise<Response | undefined> {
+export async function receiptResponse(c: Context, hook: DaSource, seq: number): Promise<Response | undefined> {
   const a = await receiptAnswer(hook, seq);
   return a && c.json(a.body as object, a.status, a.headers);
 }
 
 /** {@link receiptResponse} without a Hono context (status, JSON body, headers), e.g. to answer inside OHTTP. */
 export async function receiptAnswer(
-  hook: SettlementHook,
+  hook: DaSource,
   seq: number,
 ): Promise<{ status: 200 | 409; body: unknown; headers: Record<string, string> } | undefined> {
   const v = hook.receipt(seq);
@@ -88,7 +100,7 @@ function notDurable(seq: number) {
  * and cached.
  */
 export function createHookApp(
-  hook: SettlementHook,
+  hook: DaSource,
   limits: PublicLimits | PublicLimiter = {},
   batchLimits: PublicLimits | PublicLimiter = BATCH_LIMITS,
   batchBytes: { rate: number; burst: number } | ByteBudget = BATCH_BYTES,
@@ -194,15 +206,18 @@ export function createHookApp(
     return found ?? c.json({ error: "not_found", message: `no receipt for callSeq ${seq} at this account` }, 404);
   });
 
-  app.get("/metrics", async (c) => {
-    const body = await hook.metrics.registry.metrics();
-    return c.body(body, 200, { "content-type": hook.metrics.registry.contentType });
-  });
+  const { metrics, health } = hook;
+  if (metrics)
+    app.get("/metrics", async (c) => {
+      const body = await metrics.registry.metrics();
+      return c.body(body, 200, { "content-type": metrics.registry.contentType });
+    });
 
-  app.get("/health", (c) => {
-    const h = hook.health();
-    return c.json(h, h.ok ? 200 : 503);
-  });
+  if (health)
+    app.get("/health", (c) => {
+      const h = health();
+      return c.json(h, h.ok ? 200 : 503);
+    });
 
   app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {

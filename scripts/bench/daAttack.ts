@@ -2,28 +2,36 @@
  * Hostile traffic at the gateway's DA endpoints (`npx tsx scripts/bench/daAttack.ts`): the demo
  * gateway (hook + local model, one process, the gateway's V8 flags) serves paced fast-path calls
  * (`POST /v1/chat/completions`) the whole run, while an attacker process — ATTACK_CLIENTS clients in
- * closed loops, keep-alive, loopback only — hammers `/da/batches/:n` (whole batches of
- * BATCH_CALLS receipts) and `/da/receipts/:n` (random callSeqs) in every other window. Idle and
+ * closed loops, keep-alive, loopback only — hammers `/batches/:n` (whole batches of BATCH_CALLS
+ * receipts) and `/receipts/:n` (random callSeqs) in every other window. The DA endpoints are served
+ * by the DA worker (`startDaServer`: its own thread, port and event loop, default limits); DA_INLINE=1
+ * mounts them under /da on the fast path's own app instead, as before, for comparison. Idle and
  * attacked windows alternate (WINDOWS × WINDOW_SEC, the first pair is warm-up), so drift in the
  * machine's load hits both alike; the fast path's latency is reported per condition, measured in
- * this one run. Target: p99 under attack at most 10 % above idle.
+ * this one run, with the CPU each side used (attacker process, gateway process) and the gateway's
+ * main-thread GC and event-loop use per condition. Target: p99 under attack at most 10 % above idle.
  *
  * Env: RATE (fast-path calls/s, default 200), ATTACK_CLIENTS (default 64), WINDOWS (default 10),
- * WINDOW_SEC (default 5), BATCH_CALLS (receipts per batch, default 8192), BATCHES (default 6).
- * Writes snapshots/daAttack.json.
+ * WINDOW_SEC (default 5), BATCH_CALLS (receipts per batch, default 8192), BATCHES (default 6),
+ * ATTACKER_NICE (the attacker process's niceness, default 0: set 19 to take its own CPU out of the
+ * picture, as when it runs on another host), DA_NICE (the DA thread's niceness, default the
+ * gateway's), ATTACKER_CPUS / GATEWAY_CPUS (taskset CPU lists, e.g. 1 and 0: the attacker on its own
+ * core as on its own host, the gateway — fast path, DA thread, workers, the paced client, anvil — on
+ * the other, so the DA answers' cost lands on the gateway's core and nothing else does), BENCH_OUT
+ * (default snapshots/daAttack.json).
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { Agent, request } from "node:http";
-import { tmpdir, cpus, loadavg } from "node:os";
+import { tmpdir, cpus, loadavg, setPriority } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { performance } from "node:perf_hooks";
+import { PerformanceObserver, performance } from "node:perf_hooks";
 import { keccak256, toHex } from "viem";
 import pino from "pino";
 import { deployDevNet } from "../../tools/devnet.js";
 import { devPrivateKey, startDevChain } from "../../tools/devchain.js";
-import { createSettlementHook } from "../../gateway/index.js";
+import { createSettlementHook, startDaServer } from "../../gateway/index.js";
 import { listen } from "../../gateway/serve/http.js";
 import { LocalModel } from "../../gateway/demo/backend.js";
 import { createDemoApp } from "../../gateway/demo/server.js";
@@ -37,8 +45,17 @@ const WINDOWS = Number(env.WINDOWS ?? 10);
 const WINDOW_MS = Number(env.WINDOW_SEC ?? 5) * 1000;
 const BATCH_CALLS = Number(env.BATCH_CALLS ?? 8192);
 const BATCHES = Number(env.BATCHES ?? 6);
+const DA_INLINE = env.DA_INLINE === "1";
+/** Niceness of the attacker process (0-19): on a shared 2-core box its CPU is the bench's, not the gateway's. */
+const ATTACKER_NICE = Number(env.ATTACKER_NICE ?? 0);
+/** Niceness of the gateway's DA thread (`DaServerOptions.niceness`); default the gateway's. */
+const DA_NICE = env.DA_NICE === undefined ? undefined : Number(env.DA_NICE);
+/** taskset CPU lists (Linux): where the attacker and the gateway may run; unset = anywhere. */
+const ATTACKER_CPUS = env.ATTACKER_CPUS;
+const GATEWAY_CPUS = env.GATEWAY_CPUS;
 const SETTLE_MS = 300; // samples this close after a window switch are not counted (the attack ramps up/down)
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const OUT = env.BENCH_OUT ? path.resolve(env.BENCH_OUT) : path.join(root, "snapshots/daAttack.json");
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 function get(agent: Agent, port: number, p: string, method = "GET", body?: Uint8Array): Promise<number> {
@@ -64,7 +81,7 @@ function get(agent: Agent, port: number, p: string, method = "GET", body?: Uint8
 }
 
 /** The attacker process: closed-loop clients during the odd windows, counting answers by status. */
-async function attacker(port: number, start: number, maxSeq: number): Promise<void> {
+async function attacker(port: number, prefix: string, start: number, maxSeq: number): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
   const byStatus: Record<string, number> = {};
   let errors = 0;
@@ -79,8 +96,8 @@ async function attacker(port: number, start: number, maxSeq: number): Promise<vo
         }
         const p =
           k % 2 === 0
-            ? `/da/batches/${Math.floor(Math.random() * BATCHES)}`
-            : `/da/receipts/${Math.floor(Math.random() * maxSeq)}`;
+            ? `${prefix}/batches/${Math.floor(Math.random() * BATCHES)}`
+            : `${prefix}/receipts/${Math.floor(Math.random() * maxSeq)}`;
         try {
           const s = await get(agent, port, p);
           byStatus[s] = (byStatus[s] ?? 0) + 1;
@@ -90,10 +107,13 @@ async function attacker(port: number, start: number, maxSeq: number): Promise<vo
       }
     }),
   );
-  process.stdout.write(`${JSON.stringify({ byStatus, errors })}\n`);
+  const cpu = process.cpuUsage();
+  process.stdout.write(`${JSON.stringify({ byStatus, errors, cpuSec: r3((cpu.user + cpu.system) / 1e6) })}\n`);
 }
 
 async function main(): Promise<void> {
+  // Before anything starts: threads and processes created later inherit the affinity.
+  if (GATEWAY_CPUS) execFileSync("taskset", ["-a", "-p", "-c", GATEWAY_CPUS, String(process.pid)], { stdio: "ignore" });
   const chain = await startDevChain();
   const dir = mkdtempSync(path.join(tmpdir(), "pp-bench-da-"));
   const stops: (() => Promise<void>)[] = [
@@ -131,22 +151,30 @@ async function main(): Promise<void> {
     const maxSeq = BATCHES * BATCH_CALLS;
 
     const backend = new LocalModel();
-    const server = await listen(createDemoApp({ backend, hook, logger: pino({ level: "warn" }) }));
+    const server = await listen(createDemoApp({ backend, hook, logger: pino({ level: "warn" }), daInline: DA_INLINE }));
     stops.unshift(() => server.close());
+    const da = DA_INLINE ? undefined : await startDaServer(hook, DA_NICE === undefined ? {} : { niceness: DA_NICE });
+    if (da) stops.unshift(() => da.close());
+    const daPort = da?.port ?? server.port;
+    const daPrefix = da ? "" : "/da";
 
     const start = Date.now() + 1_500; // the attacker process is up by then
+    const attackerArgs = [
+      ...process.execArgv.filter((a) => !GATEWAY_NODE_FLAGS.includes(a)),
+      fileURLToPath(import.meta.url),
+      "attacker",
+      String(daPort),
+      daPrefix,
+      String(start),
+      String(maxSeq),
+    ];
+    // taskset execs node in place: the child's pid is the attacker's (for setPriority and its CPU time).
     const child = spawn(
-      process.execPath,
-      [
-        ...process.execArgv.filter((a) => !GATEWAY_NODE_FLAGS.includes(a)),
-        fileURLToPath(import.meta.url),
-        "attacker",
-        String(server.port),
-        String(start),
-        String(maxSeq),
-      ],
+      ATTACKER_CPUS ? "taskset" : process.execPath,
+      ATTACKER_CPUS ? ["-c", ATTACKER_CPUS, process.execPath, ...attackerArgs] : attackerArgs,
       { stdio: ["ignore", "pipe", "inherit"], env: { ...env, GATEWAY_NODE_FLAGS: "off" } },
     );
+    if (ATTACKER_NICE > 0) setPriority(child.pid!, ATTACKER_NICE);
     let out = "";
     child.stdout!.on("data", (d) => (out += d));
     const exited = new Promise((r) => child.once("exit", r));
@@ -160,6 +188,37 @@ async function main(): Promise<void> {
       }),
     );
     const lat: { idle: number[]; attack: number[] } = { idle: [], attack: [] };
+    // Where the fast path's time goes, per condition: the main thread's GC pauses and event-loop use,
+    // and the gateway process's CPU (every thread: main, DA worker, seal and commit workers).
+    const condOf = (t: number): "idle" | "attack" | undefined => {
+      const w = Math.floor((t - t0) / WINDOW_MS);
+      return w >= 2 && w < WINDOWS ? (w % 2 === 1 ? "attack" : "idle") : undefined;
+    };
+    const gc = { idle: { n: 0, ms: 0 }, attack: { n: 0, ms: 0 } };
+    const gcObs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const c = condOf(e.startTime);
+        if (c) {
+          gc[c].n++;
+          gc[c].ms += e.duration;
+        }
+      }
+    });
+    gcObs.observe({ entryTypes: ["gc"] });
+    const use = { idle: { elu: [] as number[], cpuSec: 0 }, attack: { elu: [] as number[], cpuSec: 0 } };
+    let lastElu = performance.eventLoopUtilization();
+    let lastCpu = process.cpuUsage();
+    const sampler = setInterval(() => {
+      const c = condOf(performance.now() - 50);
+      const elu = performance.eventLoopUtilization();
+      const cpu = process.cpuUsage();
+      if (c) {
+        use[c].elu.push(performance.eventLoopUtilization(elu, lastElu).utilization);
+        use[c].cpuSec += (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1e6;
+      }
+      lastElu = elu;
+      lastCpu = cpu;
+    }, 100);
     let errors = 0;
     let non200 = 0;
     const t0 = performance.now() + (start - Date.now());
@@ -186,9 +245,12 @@ async function main(): Promise<void> {
     }
     await Promise.all(inflight);
     await exited;
+    clearInterval(sampler);
+    gcObs.disconnect();
     const attack = JSON.parse(out.trim().split("\n").pop() ?? "{}") as {
       byStatus: Record<string, number>;
       errors: number;
+      cpuSec: number;
     };
 
     const stats = (xs: number[]) => ({
@@ -200,15 +262,44 @@ async function main(): Promise<void> {
     });
     const idle = stats(lat.idle);
     const underAttack = stats(lat.attack);
+    const ratio = (k: "p50" | "p90" | "p99") => r3(underAttack[k] / idle[k]);
     const attackSec = ((WINDOWS - 2) / 2) * (WINDOW_MS / 1000) + WINDOW_MS / 1000;
+    const condSec = ((WINDOWS - 2) / 2) * (WINDOW_MS / 1000);
+    const mean = (xs: number[]) => (xs.length ? r3(xs.reduce((a, b) => a + b, 0) / xs.length) : 0);
+    const gateway = Object.fromEntries(
+      (["idle", "attack"] as const).map((c) => [
+        c,
+        {
+          cpuCores: r3(use[c].cpuSec / condSec),
+          mainLoopUtilization: mean(use[c].elu),
+          gcPauses: gc[c].n,
+          gcMsPerSec: r3(gc[c].ms / condSec),
+        },
+      ]),
+    );
     const answered = Object.values(attack.byStatus).reduce((a, b) => a + b, 0);
     const snapshot = {
       at: new Date().toISOString(),
       cores: cpus().length,
       loadavg: loadavg().map(r3),
-      fastPath: { rate: RATE, idle, underAttack, p99Ratio: r3(underAttack.p99 / idle.p99), errors, non200 },
+      da: DA_INLINE
+        ? "inline (the fast path's event loop)"
+        : `worker thread (startDaServer), niceness ${DA_NICE ?? "default"}`,
+      fastPath: {
+        rate: RATE,
+        idle,
+        underAttack,
+        ratio: { p50: ratio("p50"), p90: ratio("p90"), p99: ratio("p99") },
+        p99Ratio: ratio("p99"),
+        errors,
+        non200,
+      },
+      gateway,
       attack: {
         clients: CLIENTS,
+        niceness: ATTACKER_NICE,
+        cpus: ATTACKER_CPUS ?? "any",
+        gatewayCpus: GATEWAY_CPUS ?? "any",
         windows: WINDOWS / 2,
         windowSec: WINDOW_MS / 1000,
         batchCalls: BATCH_CALLS,
@@ -217,15 +308,28 @@ async function main(): Promise<void> {
         perSec: Math.round(answered / attackSec),
         byStatus: attack.byStatus,
         errors: attack.errors,
+        attackerCpuCores: r3(attack.cpuSec / attackSec),
       },
       rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
       target: { p99RatioMax: 1.1, met: underAttack.p99 <= idle.p99 * 1.1 },
     };
-    mkdirSync(path.join(root, "snapshots"), { recursive: true });
-    writeFileSync(path.join(root, "snapshots/daAttack.json"), `${JSON.stringify(snapshot, null, 2)}\n`);
+    mkdirSync(path.dirname(OUT), { recursive: true });
+    writeFileSync(OUT, `${JSON.stringify(snapshot, null, 2)}\n`);
     console.log(JSON.stringify(snapshot, null, 2));
+    const row = (k: "p50" | "p90" | "p99") =>
+      `  ${k}   ${String(idle[k]).padStart(9)}  ${String(underAttack[k]).padStart(9)}  ×${ratio(k)}`;
     console.log(
-      `\nfast path p99: idle ${idle.p99} ms, under attack ${underAttack.p99} ms (×${snapshot.fastPath.p99Ratio}; target ≤ ×1.1: ${snapshot.target.met ? "met" : "NOT met"}); attacker got ${answered} answers (${snapshot.attack.perSec}/s) ${JSON.stringify(attack.byStatus)}`,
+      [
+        "",
+        `fast path (${RATE}/s), DA ${snapshot.da}, load average ${snapshot.loadavg.join(" ")} on ${snapshot.cores} cores`,
+        "         idle ms  attack ms  ratio",
+        row("p50"),
+        row("p90"),
+        row("p99"),
+        `target p99 ≤ ×1.1: ${snapshot.target.met ? "met" : "NOT met"}`,
+        `attacker: ${answered} answers (${snapshot.attack.perSec}/s) by status ${JSON.stringify(attack.byStatus)}, ${attack.errors} errors, ${snapshot.attack.attackerCpuCores} cores`,
+        `gateway: ${JSON.stringify(gateway)}`,
+      ].join("\n"),
     );
   } finally {
     for (const s of stops) await s().catch(() => {});
@@ -233,7 +337,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === "attacker") {
-  await attacker(Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]));
+  await attacker(Number(process.argv[3]), process.argv[4]!, Number(process.argv[5]), Number(process.argv[6]));
   process.exit(0);
 } else {
   relaunchWithGatewayFlags();

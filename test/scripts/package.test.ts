@@ -77,6 +77,7 @@ describe("package (npm pack → npm install → plain node)", function () {
     const files = packed!.files.map((f) => f.path);
     assert.ok(files.includes("dist/gateway/seal/sealWorker.js"), "the seal worker is shipped");
     assert.ok(files.includes("dist/gateway/commit/commitWorker.js"), "the commit worker is shipped");
+    assert.ok(files.includes("dist/gateway/serve/daWorker.js"), "the DA worker is shipped");
     assert.ok(files.includes("dist/sdk/ohttp/index.d.ts"), "types are shipped");
     assert.deepEqual(
       files.filter((f) => f.startsWith("test/") || f.startsWith("contracts/") || f.startsWith("tools/")),

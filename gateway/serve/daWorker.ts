@@ -1,0 +1,172 @@
+/**
+ * Worker thread: the gateway's public DA endpoints (`/receipts/:n`, `/batches/:n`,
+ * `/predecessors/:account/batches/:n`) on their own HTTP server and event loop, so hostile traffic
+ * there costs the fast path no turn of its event loop. It reads the hook's store read-only and holds
+ * no key: a receipt's signature comes from the hook's signer port, which signs only what the store
+ * holds durably (see `DaChannel` in gateway/hook.ts). Started by ./daServer.ts.
+ */
+import { readlinkSync } from "node:fs";
+import type { Server } from "node:http";
+import { setPriority } from "node:os";
+import { parentPort, workerData, type MessagePort } from "node:worker_threads";
+import pino from "pino";
+import type { DaChannel } from "../hook.js";
+import { NotDurableError } from "../errors.js";
+import { Store } from "../store.js";
+import { TreeCache, batchHead, batchReceiptsJson, batchView, durableReceiptView } from "./daReader.js";
+import { createHookApp, listen, type DaSource } from "./http.js";
+import type { PublicLimits } from "./rateLimit.js";
+
+export interface DaWorkerData {
+  channel: DaChannel;
+  host: string;
+  port: number;
+  limits?: PublicLimits;
+  batchLimits?: PublicLimits;
+  batchBytes?: { rate: number; burst: number };
+  logLevel: string;
+  /** Niceness of this thread (Linux), see `DaServerOptions.niceness`. */
+  niceness: number;
+  /** Int32 [0]: 1 while the main thread holds this loop (see `DaServer.hold`). */
+  hold: SharedArrayBuffer;
+}
+
+/** Messages from the main thread. */
+export type DaWorkerRequest = { hold: true } | { close: true };
+/** Messages to the main thread. */
+export type DaWorkerEvent = { ready: number } | { held: true } | { closed: true };
+
+/** Bytes of batch receipts JSON kept (least recently used go first); larger batches are built per request. */
+const BATCH_CACHE_BYTES = 64 * 2 ** 20;
+const SIG_CACHE = 10_000;
+
+const d = workerData as DaWorkerData;
+const log = pino({ name: "proofpath-da", level: d.logLevel });
+lowerPriority(d.niceness);
+
+/**
+ * On a loaded host the DA thread and the fast path's thread share the cores: a nicer DA thread lets
+ * the scheduler give the fast path the CPU first. Linux only (a thread is a task with its own id,
+ * which setpriority takes); elsewhere the thread keeps the process's priority.
+ */
+function lowerPriority(niceness: number): void {
+  if (niceness <= 0 || process.platform !== "linux") return;
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, Math.min(19, niceness));
+  } catch (e) {
+    log.warn({ err: (e as Error).message }, "could not lower the DA thread's priority");
+  }
+}
+const { gateway } = d.channel;
+const store = new Store(d.channel.store, "normal", { readOnly: true });
+const predecessors = new Map(
+  d.channel.predecessors.map((p) => [p.account, new Store(p.store, "normal", { readOnly: true })] as const),
+);
+const trees = new TreeCache(store);
+const issued = new Float64Array(d.channel.issued);
+
+/** Asks the hook's signer port for durable receipts' signatures. */
+class Signer {
+  private nextId = 0;
+  private readonly waiting = new Map<number, { resolve: (s: string) => void; reject: (e: Error) => void }>();
+  constructor(private readonly port: MessagePort) {
+    port.on("message", (m: { id: number; signature?: string; error?: string }) => {
+      const p = this.waiting.get(m.id);
+      if (!p) return;
+      this.waiting.delete(m.id);
+      if (m.signature) p.resolve(m.signature);
+      else p.reject(m.error === "not_durable" ? new NotDurableError(-1) : new Error(`receipt signer: ${m.error}`));
+    });
+    port.on("close", () => {
+      for (const p of this.waiting.values()) p.reject(new Error("receipt signer: port closed"));
+      this.waiting.clear();
+    });
+  }
+  sign(callSeq: number): Promise<string> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.port.postMessage({ id, callSeq });
+    });
+  }
+}
+const signer = new Signer(d.channel.signer);
+const sigCache = new Map<string, string>();
+const batchCache = new Map<number, Uint8Array>();
+let batchBytes = 0;
+
+function cachedReceipts(b: { batchSeq: number; firstSeq: number; count: number }): Uint8Array {
+  const hit = batchCache.get(b.batchSeq);
+  if (hit) {
+    batchCache.delete(b.batchSeq); // most recently used last
+    batchCache.set(b.batchSeq, hit);
+    return hit;
+  }
+  const json = batchReceiptsJson(store, b.firstSeq, b.count);
+  if (json.length <= BATCH_CACHE_BYTES / 4) {
+    while (batchBytes + json.length > BATCH_CACHE_BYTES && batchCache.size) {
+      const [k, v] = batchCache.entries().next().value!;
+      batchCache.delete(k);
+      batchBytes -= v.length;
+    }
+    batchCache.set(b.batchSeq, json);
+    batchBytes += json.length;
+  }
+  return json;
+}
+
+const source: DaSource = {
+  gateway,
+  log,
+  receipt(callSeq) {
+    const v = durableReceiptView(store, gateway, callSeq, trees);
+    if (v) return v;
+    // Not in the store: recorded and on its way to disk (409), or never handed out (404).
+    return Number.isSafeInteger(callSeq) && callSeq >= 0 && callSeq < issued[0]! ? { durable: false } : undefined;
+  },
+  async receiptSignature(r) {
+    const seq = Number(r.callSeq);
+    const key = `${seq}:${r.leaf}`;
+    let sig = sigCache.get(key);
+    if (sig) return sig;
+    if (r.kind !== "served") throw new NotDurableError(seq);
+    try {
+      sig = await signer.sign(seq);
+    } catch (e) {
+      throw e instanceof NotDurableError ? new NotDurableError(seq) : e;
+    }
+    if (sigCache.size >= SIG_CACHE) sigCache.delete(sigCache.keys().next().value!);
+    sigCache.set(key, sig);
+    return sig;
+  },
+  async batchBody(batchSeq) {
+    if (!Number.isSafeInteger(batchSeq) || batchSeq < 0) return undefined;
+    const b = store.batchMeta(batchSeq);
+    if (!b) return undefined;
+    return { head: batchHead(gateway, b), receipts: cachedReceipts(b) };
+  },
+  predecessorBatch(account, batchSeq) {
+    const s = predecessors.get(account.toLowerCase());
+    const view = s && batchView(s, batchSeq);
+    return view && { gateway: view.header.gateway, ...view };
+  },
+};
+
+const app = createHookApp(source, d.limits, d.batchLimits, d.batchBytes);
+const server = await listen(app, d.port, d.host);
+const holdFlag = new Int32Array(d.hold);
+
+parentPort!.on("message", async (m: DaWorkerRequest) => {
+  if ("hold" in m) {
+    parentPort!.postMessage({ held: true } satisfies DaWorkerEvent);
+    Atomics.wait(holdFlag, 0, 1); // the whole loop stops here until released
+    return;
+  }
+  (server.server as Server).closeAllConnections();
+  await server.close();
+  store.close();
+  for (const s of predecessors.values()) s.close();
+  parentPort!.postMessage({ closed: true } satisfies DaWorkerEvent);
+});
+parentPort!.postMessage({ ready: server.port } satisfies DaWorkerEvent);

@@ -1,0 +1,185 @@
+/**
+ * The DA endpoints served from their own worker thread (gateway/serve/daServer.ts): the same
+ * answers as the hook's own routes (signatures only over durable receipts, 409 before, limits,
+ * CORS), and a fast path that keeps answering while the DA worker's event loop is stuck.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { type Agent, request } from "node:http";
+import pino from "pino";
+import { keccak256, toHex } from "viem";
+import { startDevChain, type DevChain } from "../../tools/devchain.js";
+import { deployDevNet, type DevNet } from "../../tools/devnet.js";
+import { recordCalls, testHook } from "./helpers/hookRun.js";
+import { newLedger } from "./helpers/verify.js";
+import { createHookApp, listen, startDaServer, type SettlementHook } from "../../gateway/index.js";
+import { createDemoApp } from "../../gateway/demo/server.js";
+import { LocalModel } from "../../gateway/demo/backend.js";
+import { waitFor } from "../../tools/waitFor.js";
+
+interface Answer {
+  status: number;
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+function send(port: number, p: string, o: { method?: string; body?: string; agent?: Agent } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: p,
+        method: o.method ?? "GET",
+        agent: o.agent ?? false,
+        headers: o.body ? { "content-type": "application/json", origin: "https://verify.example" } : {},
+      },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      },
+    );
+    req.on("error", reject);
+    req.end(o.body);
+  });
+}
+
+const CHAT = JSON.stringify({ model: "local-small", messages: [{ role: "user", content: "hello" }] });
+
+describe("gateway DA worker", function () {
+  this.timeout(120_000);
+  let anvil: DevChain;
+  let pp: DevNet;
+  let dir: string;
+  let hook: SettlementHook;
+
+  before(async () => {
+    anvil = await startDevChain({ blockTime: 1, stderr: "inherit" });
+    pp = await deployDevNet(anvil);
+    dir = mkdtempSync(path.join(tmpdir(), "pp-daworker-"));
+    hook = await testHook({
+      store: path.join(dir, "gw.db"),
+      enclaveKey: pp.enclaveKey,
+      relayerKey: pp.relayerKey,
+      rpcUrl: anvil.url,
+      settlement: pp.settlement,
+      // The longest group-commit interval: a receipt recorded right after a flush stays not durable ~1 s.
+      commitIntervalMs: 1_000,
+      batch: { maxCalls: 64, maxAgeMs: 100 },
+    });
+    await recordCalls(hook, 150, newLedger());
+    await hook.flush();
+  });
+  after(async () => {
+    await hook?.close().catch(() => {});
+    await anvil?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("test_daWorker_sameStoreAsHook_answersLikeInlineRoutes_succeeds", async () => {
+    const da = await startDaServer(hook);
+    const inline = await listen(createHookApp(hook));
+    try {
+      for (const p of ["/receipts/3", "/receipts/149", "/batches/0", "/batches/1", "/receipts/9999", "/batches/99"]) {
+        const [w, i] = [await send(da.port, p), await send(inline.port, p)];
+        assert.equal(w.status, i.status, p);
+        assert.deepEqual(JSON.parse(w.body), JSON.parse(i.body), p);
+      }
+      const r = JSON.parse((await send(da.port, "/receipts/3")).body) as { receiptSignature: string; proof: string[] };
+      assert.match(r.receiptSignature, /^0x[0-9a-f]{130}$/);
+      assert.ok(r.proof.length > 0, "a sealed receipt comes with its proof");
+      const bad = await send(da.port, "/receipts/-1");
+      assert.equal(bad.status, 400);
+    } finally {
+      await inline.close();
+      await da.close();
+    }
+  });
+
+  it("test_attack_strangerPollsDaWorkerBeforeGroupCommit_409NoSignature_reverts", async () => {
+    const da = await startDaServer(hook);
+    try {
+      await recordCalls(hook, 1, newLedger()); // a group commit just went: the next one waits commitIntervalMs
+      const rec = hook.record({
+        modelId: keccak256(toHex("m-small")),
+        requestHash: keccak256(toHex("early-req")),
+        responseHash: keccak256(toHex("early-res")),
+        inputTokens: 1,
+        outputTokens: 2,
+      });
+      const seq = Number(rec.callSeq);
+      const early = await send(da.port, `/receipts/${seq}`);
+      assert.equal(early.status, 409, early.body);
+      assert.equal(JSON.parse(early.body).error, "not_durable");
+      assert.equal(early.headers["retry-after"], "1");
+      assert.ok(!early.body.includes("receiptSignature"), "no signature before the group commit");
+      assert.equal((await send(da.port, `/receipts/${seq + 1}`)).status, 404, "never handed out: unknown");
+      await rec.durable;
+      const late = await waitFor("the receipt served once durable", async () => {
+        const a = await send(da.port, `/receipts/${seq}`);
+        return a.status === 200 && a;
+      });
+      assert.match(JSON.parse(late.body).receiptSignature, /^0x[0-9a-f]{130}$/);
+    } finally {
+      await da.close();
+    }
+  });
+
+  it("test_attack_strangerHammersDaWorker_429WithRetryAfterAndCors_reverts", async () => {
+    const da = await startDaServer(hook, { limits: { perClient: { rate: 5, burst: 5 }, holdRefusedMs: 0 } });
+    try {
+      const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => send(da.port, `/receipts/${i}`)));
+      const refused = answers.filter((a) => a.status === 429);
+      assert.ok(refused.length >= 20, `refused ${refused.length} of 30`);
+      assert.ok(refused.every((a) => Number(a.headers["retry-after"]) >= 1));
+      assert.ok(answers.every((a) => a.status < 500));
+      const ok = answers.find((a) => a.status === 200)!;
+      assert.equal(ok.headers["access-control-allow-origin"], "*", "receipts are readable from any page");
+    } finally {
+      await da.close();
+    }
+  });
+
+  it("test_attack_daWorkerStuckUnderFlood_fastPathStillAnswersAndRecords_reverts", async () => {
+    const da = await startDaServer(hook);
+    const gw = await listen(
+      createDemoApp({ hook, backend: new LocalModel(), logger: pino({ level: "silent" }), daInline: false }),
+    );
+    try {
+      const release = await da.hold(); // the DA worker's event loop is stopped from here on
+      let daAnswered = 0;
+      const flood = Array.from({ length: 32 }, (_, i) =>
+        send(da.port, i % 2 ? `/batches/${i % 2}` : `/receipts/${i}`).then((a) => {
+          daAnswered++;
+          return a;
+        }),
+      );
+      const before = hook.health().nextCallSeq as number;
+      const chats = await Promise.all(
+        Array.from({ length: 20 }, () => send(gw.port, "/v1/chat/completions", { method: "POST", body: CHAT })),
+      );
+      assert.deepEqual(
+        chats.map((c) => c.status),
+        new Array(20).fill(200),
+      );
+      // Recorded once each answer is on the wire ("finish").
+      await waitFor("every fast-path call recorded", () => hook.health().nextCallSeq === before + 20, 10_000, 20);
+      assert.equal(daAnswered, 0, "the DA worker was stuck the whole time");
+      assert.equal((await send(gw.port, "/da/receipts/1")).status, 404, "no DA route on the fast path's loop");
+      release();
+      const answers = await Promise.all(flood);
+      assert.ok(
+        answers.every((a) => a.status === 200 || a.status === 429),
+        JSON.stringify(answers.map((a) => a.status)),
+      );
+      assert.ok(answers.some((a) => a.status === 200));
+    } finally {
+      await gw.close();
+      await da.close();
+    }
+  });
+});
