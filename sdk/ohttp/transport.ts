@@ -43,16 +43,17 @@ function loadUndici(): UndiciModule | undefined {
   return mod.createRequire(import.meta.url)("undici") as UndiciModule;
 }
 
-/** A `Post` over undici connection pools (one per origin), or undefined outside Node. */
-export function createNodePost(options: NodePostOptions = {}): Post | undefined {
-  const undici = loadUndici();
-  if (!undici) return undefined;
+/**
+ * The undici pool and request path for a URL: one pool per origin (`maxSockets` connections,
+ * `timeoutMs` for headers, body and idle sockets), parsed URLs cached by string (a client posts to one
+ * relay, a relay to one gateway).
+ */
+function poolTargets(undici: UndiciModule, options: NodePostOptions): (url: string) => { pool: Pool; path: string } {
   const connections = options.maxSockets ?? 64;
   const timeout = options.timeoutMs ?? 60_000;
   const pools = new Map<string, Pool>();
-  // Parsed URLs by string: a client posts to one relay, a relay to one gateway.
   const targets = new Map<string, { pool: Pool; path: string }>();
-  const targetOf = (url: string) => {
+  return (url) => {
     let t = targets.get(url);
     if (!t) {
       const u = new URL(url);
@@ -73,6 +74,13 @@ export function createNodePost(options: NodePostOptions = {}): Post | undefined 
     }
     return t;
   };
+}
+
+/** A `Post` over undici connection pools (one per origin), or undefined outside Node. */
+export function createNodePost(options: NodePostOptions = {}): Post | undefined {
+  const undici = loadUndici();
+  if (!undici) return undefined;
+  const targetOf = poolTargets(undici, options);
 
   return (url, headers, body, signal) =>
     new Promise<PostResponse>((resolve, reject) => {
@@ -170,30 +178,7 @@ const STREAM_HIGH_WATER = 64 * 1024;
 export function createNodeStreamPost(options: NodePostOptions = {}): StreamPost | undefined {
   const undici = loadUndici();
   if (!undici) return undefined;
-  const timeout = options.timeoutMs ?? 60_000;
-  const pools = new Map<string, Pool>();
-  const targets = new Map<string, { pool: Pool; path: string }>();
-  const targetOf = (url: string) => {
-    let t = targets.get(url);
-    if (!t) {
-      const u = new URL(url);
-      if (u.protocol !== "http:" && u.protocol !== "https:") throw new TypeError(`expected an http(s) URL, got ${url}`);
-      let pool = pools.get(u.origin);
-      if (!pool)
-        pools.set(
-          u.origin,
-          (pool = new undici.Pool(u.origin, {
-            connections: options.maxSockets ?? 64,
-            headersTimeout: timeout,
-            bodyTimeout: timeout,
-            keepAliveTimeout: timeout,
-          })),
-        );
-      t = { pool, path: u.pathname + u.search };
-      if (targets.size < 64) targets.set(url, t);
-    }
-    return t;
-  };
+  const targetOf = poolTargets(undici, options);
 
   return (url, headers, body, signal) =>
     new Promise<StreamResponse>((resolve, reject) => {
