@@ -59,9 +59,15 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
 
     mapping(bytes32 measurement => MeasurementStatus status) private _measurements;
     mapping(address key => Enclave enclave) private _enclaves;
-    /// @dev Per key: the key that signs for its account instead (0 = itself). Set once a key is
-    /// succeeded, which retires it for good.
-    mapping(address key => address successor) private _successors;
+    /// @dev Per key: who signs for its account instead, since when, and whether the account is closed.
+    /// Set once a key is succeeded, which retires it for good. One slot, read by `signsFor`.
+    struct Succession {
+        address successor; // 0 = the key itself (not retired)
+        uint40 retiredAt; // unix seconds of the first succession
+        bool closed; // no batch is ever settled for the account again
+    }
+
+    mapping(address key => Succession succession) private _successions;
 
     /// @param token the OPG token bonds are posted in
     /// @param validatorSet the validators whose quorum approves keys
@@ -158,7 +164,7 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         Enclave storage e = _enclaves[key];
         if (e.operator == address(0)) revert RegistryEnclaveNotRegistered(key);
         if (e.slashed) revert RegistryEnclaveSlashed(key);
-        if (_successors[key] != address(0)) revert RegistryEnclaveRetired(key);
+        if (_successions[key].successor != address(0)) revert RegistryEnclaveRetired(key);
         if (_time() > deadline) revert RegistryApprovalExpired(key, deadline);
         VALIDATORS.verifyQuorum(approvalDigest(key, deadline), sigs);
         if (_measurements[e.measurement] != MeasurementStatus.Allowed) revert RegistryMeasurementNotAllowed(e.measurement);
@@ -184,18 +190,39 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         if (p.slashed) revert RegistryEnclaveSlashed(predecessor);
         if (s.slashed) revert RegistryEnclaveSlashed(successor);
         if (p.bondUnlockAt != 0) revert RegistryBondLocked(predecessor, p.bondUnlockAt);
-        if (successor == predecessor || _successors[successor] != address(0)) {
+        Succession storage acct = _successions[predecessor];
+        if (acct.closed) revert RegistryAccountClosed(predecessor);
+        if (successor == predecessor || _successions[successor].successor != address(0)) {
             revert RegistryInvalidSuccessor(predecessor, successor);
         }
-        address current = _successors[predecessor];
+        address current = acct.successor;
         if (current == address(0)) {
             _deactivate(predecessor, p); // retired: it never signs again (approveEnclave refuses it)
-        } else if (_successors[current] == address(0)) {
+            acct.retiredAt = SafeCast.toUint40(_time());
+        } else if (_successions[current].successor == address(0)) {
             // Only a retired successor hands the account on: one unretired signer per account.
             revert RegistryInvalidSuccessor(predecessor, successor);
         }
-        _successors[predecessor] = successor;
+        acct.successor = successor;
         emit EnclaveSucceeded(predecessor, successor, current);
+    }
+
+    /// @inheritdoc IGatewayRegistry
+    function closeAccount(address account) external {
+        Enclave storage e = _enclaves[account];
+        if (e.operator == address(0)) revert RegistryEnclaveNotRegistered(account);
+        Succession storage acct = _successions[account];
+        if (acct.successor == address(0)) revert RegistryAccountNotRetired(account);
+        if (acct.closed || e.slashed) revert RegistryAccountClosed(account);
+        // The operator closes once its successor settled the account; anyone may once the successor
+        // had `bondWithdrawDelay` to do so, so a user holding a receipt above the end can prove it.
+        if (msg.sender != e.operator) {
+            uint64 closableAt = uint64(acct.retiredAt) + _bondWithdrawDelay;
+            if (_time() < closableAt) revert RegistryAccountNotClosable(account, closableAt);
+        }
+        acct.closed = true;
+        (uint64 nextCallSeq,) = SETTLEMENT.nextSeqs(account);
+        emit AccountClosed(account, msg.sender, nextCallSeq);
     }
 
     /// @inheritdoc IGatewayRegistry
@@ -276,13 +303,26 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
 
     /// @inheritdoc IGatewayRegistry
     function successorOf(address key) external view returns (address) {
-        return _successors[key];
+        return _successions[key].successor;
+    }
+
+    /// @inheritdoc IGatewayRegistry
+    function succession(address key) external view returns (address successor, uint64 retiredAt, bool closed) {
+        Succession storage acct = _successions[key];
+        return (acct.successor, acct.retiredAt, acct.closed);
+    }
+
+    /// @inheritdoc IGatewayRegistry
+    function accountClosed(address account) external view returns (bool) {
+        Enclave storage e = _enclaves[account];
+        return e.slashed || e.bondUnlockAt != 0 || _successions[account].closed;
     }
 
     /// @inheritdoc IGatewayRegistry
     function signsFor(address account, address signer) external view returns (bool) {
         Enclave storage a = _enclaves[account];
-        return signer != address(0) && _successors[account] == signer && !a.slashed && a.bondUnlockAt == 0
+        Succession storage acct = _successions[account];
+        return signer != address(0) && acct.successor == signer && !acct.closed && !a.slashed && a.bondUnlockAt == 0
             && _measurements[a.measurement] == MeasurementStatus.Allowed && _isActive(_enclaves[signer]);
     }
 

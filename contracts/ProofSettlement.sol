@@ -30,7 +30,8 @@ import {Hashing} from "./libraries/Hashing.sol";
 /// equivocation from submission until the window ends (commit, then reveal, so a proof copied from the
 /// mempool earns nothing); after it anyone finalizes, paying the fee's validator share to the signers of
 /// the attesting quorum and the rest to treasury and burn. A quorum-rejected batch costs the gateway its
-/// fee (less the `rejectedRefundBps` refund) and a bond penalty.
+/// fee (less the `rejectedRefundBps` refund) and a bond penalty. A receipt the key signed that its
+/// account never settles (at or above the end of a closed account) costs the key its bond.
 /// @dev Fee conservation: every OPG that enters by `deposit` leaves by `withdraw`, `claimRewards`,
 /// the treasury or the burn address, or sits in a balance, a pending withdrawal, the escrow of an
 /// unfinalized batch, or validators' unclaimed rewards.
@@ -343,6 +344,26 @@ contract ProofSettlement is IProofSettlement, EIP712, Ownable2Step, ReentrancyGu
             _checkAttesters(slot.attestationId(), attesters);
             VALIDATORS.slashAttesters(attesters, _attesterSlashBps, msg.sender);
         }
+    }
+
+    /// @inheritdoc IProofSettlement
+    function challengeOrphanedReceipt(Receipt calldata receipt, CompactSignature calldata receiptSig, bytes32 salt)
+        external
+        nonReentrant
+    {
+        address gateway = receipt.gateway;
+        bytes32 receiptHash = Hashing.hashReceipt(receipt);
+        _useCommitment(keccak256(abi.encode(msg.sender, receiptHash, salt)));
+        // Only the account's own key signs its receipts; a successor only settles them.
+        address signer = ECDSA.recover(_hashTypedDataV4(receiptHash), receiptSig.r, receiptSig.vs);
+        if (signer != gateway) revert SettlementInvalidReceiptSignature(gateway, signer);
+        uint64 nextCallSeq = _accounts[gateway].nextCallSeq;
+        if (receipt.callSeq < nextCallSeq) revert SettlementReceiptNotOrphaned(gateway, receipt.callSeq, nextCallSeq);
+        if (!REGISTRY.accountClosed(gateway)) revert SettlementAccountOpen(gateway);
+
+        uint256 slashed = REGISTRY.slash(gateway, msg.sender);
+        if (slashed == 0) revert SettlementNothingToSlash(gateway);
+        emit OrphanedReceiptProven(gateway, receipt.callSeq, nextCallSeq, msg.sender, slashed);
     }
 
     /// @inheritdoc IProofSettlement

@@ -273,3 +273,35 @@ export async function succeedEnclave(pub: PublicClient, p: SucceedEnclaveParams)
   if (current.toLowerCase() === p.successor.toLowerCase()) return;
   await write(pub, p.operator, registry, gatewayRegistryAbi, "succeed", [p.predecessor, p.successor]);
 }
+
+export interface CloseAccountParams {
+  deployment: Pick<Deployment, "contracts">;
+  /** The retired key's operator (anyone, once `bondWithdrawDelay` passed since the retirement). */
+  sender: Wallet;
+  /** The retired key whose account its successor finished settling. */
+  account: Address;
+}
+
+/**
+ * `GatewayRegistry.closeAccount(account)`, once the successor's hook settled the retired key's account
+ * to its end (`hook.succeeded`): no batch is settled for it again, and a receipt the retired key signed
+ * at or above the end proves against its bond (`ProofSettlement.challengeOrphanedReceipt`). Skipped
+ * when the account is already closed. Returns the account's end (`nextCallSeq`).
+ */
+export async function closeAccount(pub: PublicClient, p: CloseAccountParams): Promise<bigint> {
+  const registry = p.deployment.contracts.GatewayRegistry;
+  const [, , closed] = (await pub.readContract({
+    address: registry,
+    abi: gatewayRegistryAbi,
+    functionName: "succession",
+    args: [p.account],
+  })) as readonly [Address, bigint, boolean];
+  if (!closed) await write(pub, p.sender, registry, gatewayRegistryAbi, "closeAccount", [p.account]);
+  const [nextCallSeq] = (await pub.readContract({
+    address: p.deployment.contracts.ProofSettlement,
+    abi: proofSettlementAbi,
+    functionName: "nextSeqs",
+    args: [p.account],
+  })) as readonly [bigint, bigint];
+  return nextCallSeq;
+}

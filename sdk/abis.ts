@@ -189,6 +189,17 @@ export const proofSettlementAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "gateway",
+        "type": "address"
+      }
+    ],
+    "name": "SettlementAccountOpen",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "SettlementEmptyList",
     "type": "error"
@@ -426,11 +437,43 @@ export const proofSettlementAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "gateway",
+        "type": "address"
+      }
+    ],
+    "name": "SettlementNothingToSlash",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "caller",
         "type": "address"
       }
     ],
     "name": "SettlementOnlyRegistry",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "gateway",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "callSeq",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "nextCallSeq",
+        "type": "uint64"
+      }
+    ],
+    "name": "SettlementReceiptNotOrphaned",
     "type": "error"
   },
   {
@@ -1064,6 +1107,43 @@ export const proofSettlementAbi = [
       {
         "indexed": true,
         "internalType": "address",
+        "name": "gateway",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "callSeq",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "nextCallSeq",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "challenger",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "slashed",
+        "type": "uint256"
+      }
+    ],
+    "name": "OrphanedReceiptProven",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
         "name": "previousOwner",
         "type": "address"
       },
@@ -1677,6 +1757,83 @@ export const proofSettlementAbi = [
       }
     ],
     "name": "challengeEquivocation",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "gateway",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "callSeq",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "requestHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "responseHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "inputTokens",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "outputTokens",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "servedAt",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct Receipt",
+        "name": "receipt",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "r",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "vs",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct CompactSignature",
+        "name": "receiptSig",
+        "type": "tuple"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "salt",
+        "type": "bytes32"
+      }
+    ],
+    "name": "challengeOrphanedReceipt",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -3128,6 +3285,44 @@ export const gatewayRegistryAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "RegistryAccountClosed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "closableAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "RegistryAccountNotClosable",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "RegistryAccountNotRetired",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "key",
         "type": "address"
       },
@@ -3399,6 +3594,31 @@ export const gatewayRegistryAbi = [
     ],
     "name": "StringTooLong",
     "type": "error"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "closedBy",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "nextCallSeq",
+        "type": "uint64"
+      }
+    ],
+    "name": "AccountClosed",
+    "type": "event"
   },
   {
     "anonymous": false,
@@ -3864,6 +4084,25 @@ export const gatewayRegistryAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "accountClosed",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "key",
         "type": "address"
       },
@@ -3961,6 +4200,19 @@ export const gatewayRegistryAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "closeAccount",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -4471,6 +4723,35 @@ export const gatewayRegistryAbi = [
     "name": "succeed",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "key",
+        "type": "address"
+      }
+    ],
+    "name": "succession",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "successor",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "retiredAt",
+        "type": "uint64"
+      },
+      {
+        "internalType": "bool",
+        "name": "closed",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {

@@ -4,12 +4,15 @@
  * sent from the mempool by anyone else has no commitment of its own and earns nothing.
  *  - equivocation (ProofSettlement.commitChallenge / challengeEquivocation):
  *    keccak256(abi.encode(challenger, headerHash, receiptStructHash, salt))
+ *  - orphaned receipt (ProofSettlement.commitChallenge / challengeOrphanedReceipt):
+ *    keccak256(abi.encode(challenger, receiptStructHash, salt))
  *  - contradicting verdicts (ValidatorSet.commitSlash / slashContradiction):
  *    keccak256(abi.encode(prover, validator, headerHash, salt))
  */
 import { encodeAbiParameters, keccak256, toHex, type Address, type Hex } from "viem";
 
 const FOUR = [{ type: "address" }, { type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }] as const;
+const THREE = [{ type: "address" }, { type: "bytes32" }, { type: "bytes32" }] as const;
 const PROVER = [{ type: "address" }, { type: "address" }, { type: "bytes32" }, { type: "bytes32" }] as const;
 
 /** A fresh random salt: keeps the commitment from revealing the evidence (Web Crypto: Node and browsers). */
@@ -20,6 +23,14 @@ export function newSalt(): Hex {
 /** What `challenger` commits to before revealing that the enclave signed `receiptHash` against `headerHash`. */
 export function challengeCommitment(challenger: Address, headerHash: Hex, receiptHash: Hex, salt: Hex): Hex {
   return keccak256(encodeAbiParameters(FOUR, [challenger, headerHash, receiptHash, salt]));
+}
+
+/**
+ * What `challenger` commits to before revealing that the enclave signed `receiptHash` for a callSeq its
+ * closed account never settled (at or above its end).
+ */
+export function orphanCommitment(challenger: Address, receiptHash: Hex, salt: Hex): Hex {
+  return keccak256(encodeAbiParameters(THREE, [challenger, receiptHash, salt]));
 }
 
 /** What `prover` commits to before revealing that `validator` signed contradicting verdicts on `headerHash`. */

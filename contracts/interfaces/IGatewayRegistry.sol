@@ -27,7 +27,7 @@ interface IGatewayRegistry is IERC5267 {
     struct Enclave {
         address operator; // who registered the key, controls its bond and fee balance
         uint64 activeUntil; // unix seconds; 0 = not (yet / any longer) active
-        bool slashed; // proven equivocating: banned for good
+        bool slashed; // proven equivocating or leaving a signed receipt unsettled: banned for good
         bytes32 measurement; // keccak256(PCR0 ‖ PCR1 ‖ PCR2)
         bytes32 attestationHash; // keccak256 of the latest attestation document
         bytes32 keyConfigHash; // keccak256 of the enclave's OHTTP key config (0 when none)
@@ -96,6 +96,17 @@ interface IGatewayRegistry is IERC5267 {
     /// @param predecessor the key whose account is handed on
     /// @param successor the proposed successor
     error RegistryInvalidSuccessor(address predecessor, address successor);
+    /// @notice Thrown when a key that was never succeeded is to be closed (its bond withdrawal closes it).
+    /// @param account the key
+    error RegistryAccountNotRetired(address account);
+    /// @notice Thrown when an account that takes no more batches (closed or slashed) is closed or handed on.
+    /// @param account the key
+    error RegistryAccountClosed(address account);
+    /// @notice Thrown when someone other than the operator closes a retired account before its
+    /// successor had `bondWithdrawDelay` to settle it.
+    /// @param account the retired key
+    /// @param closableAt unix seconds from which anyone may close it
+    error RegistryAccountNotClosable(address account, uint64 closableAt);
     /// @notice Thrown when a settlement-only function is called by anyone else.
     /// @param caller the caller
     error RegistryOnlySettlement(address caller);
@@ -151,6 +162,12 @@ interface IGatewayRegistry is IERC5267 {
     /// @param successor the key that signs the account's batches from now on
     /// @param previous the account's previous (retired) successor, 0 when the predecessor itself signed
     event EnclaveSucceeded(address indexed predecessor, address indexed successor, address previous);
+    /// @notice A retired key's account takes no more batches: every receipt its key signed at or above
+    /// `nextCallSeq` was never settled, and proves against its bond (`ProofSettlement.challengeOrphanedReceipt`).
+    /// @param account the retired key
+    /// @param closedBy its operator, or anyone once the successor's time ran out
+    /// @param nextCallSeq the account's end: callSeqs below it are settled
+    event AccountClosed(address indexed account, address indexed closedBy, uint64 nextCallSeq);
     /// @notice `amount` OPG was added to `key`'s bond.
     /// @param key the enclave key
     /// @param amount OPG added
@@ -166,7 +183,8 @@ interface IGatewayRegistry is IERC5267 {
     /// @param to who received it
     /// @param amount OPG paid
     event BondWithdrawn(address indexed key, address indexed to, uint256 amount);
-    /// @notice The key was proven equivocating: its whole bond is taken, `reward` to the challenger.
+    /// @notice The key was proven equivocating, or to have signed a receipt its closed account never
+    /// settled: its whole bond is taken, `reward` to the challenger.
     /// @param key the enclave key, banned for good
     /// @param challenger who proved it
     /// @param slashed the OPG taken
@@ -271,6 +289,13 @@ interface IGatewayRegistry is IERC5267 {
     /// @param predecessor the dead key (not slashed, no bond withdrawal requested)
     /// @param successor a registered, unslashed, unretired key of the same operator
     function succeed(address predecessor, address successor) external;
+    /// @notice Closes a retired key's account: it takes no more batches, and a receipt its key signed at
+    /// or above the account's `nextCallSeq` is then proof against its bond (never settled, nobody else to
+    /// blame). The operator closes once its successor settled every durable receipt; anyone may once
+    /// `bondWithdrawDelay` has passed since the key was retired, so an operator cannot keep an account
+    /// open to dodge those proofs. (A bond withdrawal request closes any account too.)
+    /// @param account a retired (succeeded) key, not slashed, not closed
+    function closeAccount(address account) external;
     /// @notice Anyone tops up a key's bond (not a slashed key's).
     /// @param key the enclave key
     /// @param amount OPG pulled from the caller
@@ -289,7 +314,7 @@ interface IGatewayRegistry is IERC5267 {
 
     /// @notice Settlement-only: slashes the key's whole bond (even when a withdrawal is pending), pays
     /// `challenger` its reward share and the treasury the rest, deactivates and bans the key.
-    /// @param key the equivocating key
+    /// @param key the equivocating key (or the key of an orphaned receipt)
     /// @param challenger who proved it
     /// @return slashed the OPG taken
     function slash(address key, address challenger) external returns (uint256 slashed);
@@ -315,8 +340,20 @@ interface IGatewayRegistry is IERC5267 {
     /// @param key the enclave key
     /// @return the successor
     function successorOf(address key) external view returns (address);
+    /// @notice The succession of `key`'s account.
+    /// @param key the enclave key
+    /// @return successor who signs for its account (0: the key itself, not retired)
+    /// @return retiredAt unix seconds of its retirement (0: not retired)
+    /// @return closed whether the account was closed (`closeAccount`)
+    function succession(address key) external view returns (address successor, uint64 retiredAt, bool closed);
+    /// @notice Whether no batch can ever be settled for `account` again, so that a receipt its key signed
+    /// at or above the account's `nextCallSeq` is orphaned: its bond withdrawal was requested, it was
+    /// closed after retirement, or it was slashed.
+    /// @param account the enclave key whose account is asked about
+    /// @return true when the account is closed
+    function accountClosed(address account) external view returns (bool);
     /// @notice Whether `signer` may sign batches for `account` as its successor now: it is the account's
-    /// successor and active, and the account's key is not slashed, its bond not being withdrawn and
+    /// successor and active, the account not closed, its key not slashed, its bond not being withdrawn and
     /// its measurement still allowed. (ProofSettlement asks only when a header's signer is not its gateway.)
     /// @param account the predecessor key whose account a batch settles
     /// @param signer the key that signed the batch header

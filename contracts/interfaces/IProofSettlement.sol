@@ -119,6 +119,18 @@ interface IProofSettlement is IERC5267 {
     error SettlementInvalidParam(bytes32 name, uint256 value);
     /// @notice Thrown at deployment when the registry or validator set points at another settlement.
     error SettlementMiswired();
+    /// @notice Thrown when an orphaned-receipt proof names an account that may still settle it.
+    /// @param gateway the receipt's gateway (account)
+    error SettlementAccountOpen(address gateway);
+    /// @notice Thrown when an orphaned-receipt proof names a callSeq the account has settled (a different
+    /// settled leaf is proven with `challengeEquivocation`).
+    /// @param gateway the receipt's gateway (account)
+    /// @param callSeq the receipt's callSeq
+    /// @param nextCallSeq the account's end: callSeqs below it are settled
+    error SettlementReceiptNotOrphaned(address gateway, uint64 callSeq, uint64 nextCallSeq);
+    /// @notice Thrown when a proven orphaned receipt finds no bond left to take (slashed or withdrawn).
+    /// @param gateway the receipt's gateway (account)
+    error SettlementNothingToSlash(address gateway);
     /// @notice Thrown when a challenge is revealed without the caller's commitment from an earlier block.
     /// @param commitment the commitment the reveal hashes to
     error SettlementNotCommitted(bytes32 commitment);
@@ -208,7 +220,17 @@ interface IProofSettlement is IERC5267 {
     event FeesDistributed(
         uint48 indexed attestationId, uint256 total, uint256 toValidators, uint256 toTreasury, uint256 burned
     );
-    /// @notice `challenger` committed to an equivocation proof, to reveal in a later block.
+    /// @notice A receipt the gateway's key signed was proven never settled: its callSeq is at or above the
+    /// closed account's end. The key's bond was slashed (`challenger` got the registry's reward share).
+    /// @param gateway the account (and the key that signed the receipt)
+    /// @param callSeq the orphaned receipt's callSeq
+    /// @param nextCallSeq the account's end
+    /// @param challenger who proved it
+    /// @param slashed the OPG taken from the bond
+    event OrphanedReceiptProven(
+        address indexed gateway, uint64 callSeq, uint64 nextCallSeq, address indexed challenger, uint256 slashed
+    );
+    /// @notice `challenger` committed to an equivocation or orphaned-receipt proof, to reveal in a later block.
     /// @param commitment the hash committed to
     /// @param challenger the caller
     event ChallengeCommitted(bytes32 indexed commitment, address indexed challenger);
@@ -351,7 +373,8 @@ interface IProofSettlement is IERC5267 {
     /// @param sigs a quorum's signatures over `verdictDigest(2, headerHashes)`, ascending by signer
     function reject(BatchHeader[] calldata headers, CompactSignature[] calldata sigs) external;
     /// @notice First step of an equivocation challenge: commits to `keccak256(abi.encode(challenger,
-    /// headerHash, signedReceiptHash, salt))`. The proof is revealed in a later block; whoever copies
+    /// headerHash, signedReceiptHash, salt))` (an orphaned-receipt proof: `keccak256(abi.encode(challenger,
+    /// signedReceiptHash, salt))`). The proof is revealed in a later block; whoever copies
     /// the reveal from the mempool has no commitment and earns nothing.
     /// @param commitment the hash committed to
     function commitChallenge(bytes32 commitment) external;
@@ -370,6 +393,17 @@ interface IProofSettlement is IERC5267 {
         bytes32 salt,
         address[] calldata attesters
     ) external;
+    /// @notice Proves that the gateway's key signed a receipt its account will never settle: the account
+    /// is closed (`IGatewayRegistry.accountClosed`: bond withdrawal requested, closed after retirement,
+    /// or slashed) and the receipt's callSeq is at or above its end (`nextSeqs`). Nobody can settle that
+    /// call any more, so the key's whole bond is slashed (the challenger gets the registry's reward
+    /// share) and the key banned. Reveal of a `commitChallenge` made in an earlier block with
+    /// keccak256(abi.encode(msg.sender, receiptStructHash, salt)). Anyone may call.
+    /// @param receipt the receipt the gateway's key signed
+    /// @param receiptSig the key's EIP-712 signature over it
+    /// @param salt the salt of the caller's commitment
+    function challengeOrphanedReceipt(Receipt calldata receipt, CompactSignature calldata receiptSig, bytes32 salt)
+        external;
     /// @notice Anyone finalizes batches of one attestation once their challenge window (from attestation)
     /// has passed: Attested -> Finalized. Of their escrowed fees, the validator share goes in equal parts
     /// to the attestation's signers (claimable), the rest to burn and treasury (with rounding dust).

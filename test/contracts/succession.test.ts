@@ -28,7 +28,10 @@ import {
   submitBatch,
   type Ctx,
 } from "./helpers.js";
-import { ATTESTATION_HASH, KEY_CONFIG_HASH } from "./helpers.js";
+import { ATTESTATION_HASH, KEY_CONFIG_HASH, SALT } from "./helpers.js";
+import { orphanCommitment } from "../../sdk/challenge.js";
+import { hashReceipt } from "../../sdk/hashing.js";
+import type { Receipt } from "../../sdk/types.js";
 
 const { viem, networkHelpers } = await network.create();
 const { loadFixture } = networkHelpers;
@@ -52,6 +55,25 @@ async function succeededFixture(): Promise<Ctx> {
   const ctx = await fixture();
   await ctx.registry.write.succeed([A, B], { account: ctx.operator });
   return ctx;
+}
+
+/** Commit, then reveal in the next block: proves `r` (signed by its gateway's key) was never settled. */
+async function proveOrphan(ctx: Ctx, r: Receipt, opts: { account?: `0x${string}`; key?: typeof ENCLAVE_A } = {}) {
+  const account = opts.account ?? ctx.challenger;
+  await ctx.settlement.write.commitChallenge([orphanCommitment(account, hashReceipt(r), SALT)], { account });
+  const sig = await receiptSig(ctx, opts.key ?? ENCLAVE_A, r);
+  return ctx.settlement.write.challengeOrphanedReceipt([r, sig, SALT], { account });
+}
+
+/**
+ * A's enclave signed receipts for callSeqs 8..15 (after its batch 0) and died; the host cut its log
+ * after callSeq 11, so B settles only 8..11 in A's account. Returns A's receipts 8..15.
+ */
+async function cutLogFixture(): Promise<Ctx & { signed: Receipt[] }> {
+  const ctx = await succeededFixture();
+  const signed = randomReceipts(A, 8n, 8);
+  await submitBatch(ctx, { key: ENCLAVE_A, signer: ENCLAVE_B, receipts: signed.slice(0, 4) });
+  return Object.assign(ctx, { signed });
 }
 
 describe("key succession", () => {
@@ -317,5 +339,155 @@ describe("key succession", () => {
     // C's key expires like any key: then it signs for no one.
     await networkHelpers.time.increase(PARAMS.heartbeatInterval);
     assert.equal(await ctx.registry.read.signsFor([A, C]), false);
+  });
+
+  it("test_attack_hostCutsLogSuccessorClosesBelowSignedReceipts_orphanProofSlashesPredecessorBond", async () => {
+    const ctx = await loadFixture(cutLogFixture);
+    const bond = (await ctx.registry.read.enclave([A])).bond;
+    await viem.assertions.emitWithArgs(
+      ctx.registry.write.closeAccount([A], { account: ctx.operator }),
+      ctx.registry,
+      "AccountClosed",
+      [A, ctx.operator, 12n],
+    );
+    assert.equal(await ctx.registry.read.accountClosed([A]), true);
+    assert.equal(await ctx.registry.read.signsFor([A, B]), false, "a closed account takes no more batches");
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      sendBatch(ctx, await buildBatch(ctx, { key: ENCLAVE_A, signer: ENCLAVE_B, receipts: ctx.signed.slice(4) })),
+      ctx.settlement,
+      "SettlementInvalidSignature",
+      [A, B],
+    );
+    // A settled receipt is no orphan (a different settled leaf is an equivocation instead).
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      proveOrphan(ctx, ctx.signed[2]!),
+      ctx.settlement,
+      "SettlementReceiptNotOrphaned",
+      [A, 10n, 12n],
+    );
+    // The user holding callSeq 13, signed by A and never settled, proves it: A's bond pays.
+    const reward = (bond * BigInt(PARAMS.challengerRewardBps)) / 10_000n;
+    const before = await ctx.token.read.balanceOf([ctx.challenger]);
+    await viem.assertions.emitWithArgs(proveOrphan(ctx, ctx.signed[5]!), ctx.settlement, "OrphanedReceiptProven", [
+      A,
+      13n,
+      12n,
+      ctx.challenger,
+      bond,
+    ]);
+    assert.equal((await ctx.token.read.balanceOf([ctx.challenger])) - before, reward);
+    const a = await ctx.registry.read.enclave([A]);
+    assert.equal(a.bond, 0n);
+    assert.equal(a.slashed, true);
+    // Once slashed there is nothing left to take: a second proof reverts rather than pay nothing.
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      proveOrphan(ctx, ctx.signed[6]!, { account: ctx.stranger }),
+      ctx.settlement,
+      "SettlementNothingToSlash",
+      [A],
+    );
+  });
+
+  it("test_attack_operatorNeverClosesRetiredAccount_anyoneClosesAfterBondWithdrawDelay", async () => {
+    const ctx = await loadFixture(cutLogFixture);
+    const { retiredAt } = await (async () => {
+      const [, at] = await ctx.registry.read.succession([A]);
+      return { retiredAt: at };
+    })();
+    // Before the successor's time is up only the operator may close; the user's proof must wait.
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      proveOrphan(ctx, ctx.signed[4]!),
+      ctx.settlement,
+      "SettlementAccountOpen",
+      [A],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.registry.write.closeAccount([A], { account: ctx.challenger }),
+      ctx.registry,
+      "RegistryAccountNotClosable",
+      [A, retiredAt + BigInt(PARAMS.bondWithdrawDelay)],
+    );
+    await networkHelpers.time.increaseTo(retiredAt + BigInt(PARAMS.bondWithdrawDelay));
+    await viem.assertions.emitWithArgs(
+      ctx.registry.write.closeAccount([A], { account: ctx.challenger }),
+      ctx.registry,
+      "AccountClosed",
+      [A, ctx.challenger, 12n],
+    );
+    await viem.assertions.emit(proveOrphan(ctx, ctx.signed[4]!), ctx.settlement, "OrphanedReceiptProven");
+    assert.equal((await ctx.registry.read.enclave([A])).slashed, true);
+  });
+
+  it("test_attack_closeOrHandOnAccountTwice_registryAccountClosedOrNotRetired", async () => {
+    const ctx = await loadFixture(cutLogFixture);
+    // A live key's account is not closed this way: asking for its bond back closes it.
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.registry.write.closeAccount([B], { account: ctx.operator }),
+      ctx.registry,
+      "RegistryAccountNotRetired",
+      [B],
+    );
+    await ctx.registry.write.closeAccount([A], { account: ctx.operator });
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.registry.write.closeAccount([A], { account: ctx.operator }),
+      ctx.registry,
+      "RegistryAccountClosed",
+      [A],
+    );
+    // Reopening a closed account by handing it to another successor would let it settle past the end.
+    await registerEnclave(ctx, ENCLAVE_C, MEASUREMENT_A);
+    await approveEnclave(ctx, ENCLAVE_C);
+    await ctx.registry.write.succeed([B, C], { account: ctx.operator });
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.registry.write.succeed([A, C], { account: ctx.operator }),
+      ctx.registry,
+      "RegistryAccountClosed",
+      [A],
+    );
+  });
+
+  it("test_attack_liveKeyAsksBondBackLeavingSignedReceiptUnsettled_orphanProofSlashesDuringDelay", async () => {
+    const ctx = await loadFixture(fixture);
+    // A is alive (not succeeded) and signed callSeq 8 but never settles it; an open account is no proof.
+    const [r] = randomReceipts(A, 8n, 1);
+    await viem.assertions.revertWithCustomErrorWithArgs(proveOrphan(ctx, r!), ctx.settlement, "SettlementAccountOpen", [
+      A,
+    ]);
+    await ctx.registry.write.requestBondWithdraw([A], { account: ctx.operator });
+    assert.equal(await ctx.registry.read.accountClosed([A]), true);
+    await viem.assertions.emit(proveOrphan(ctx, r!), ctx.settlement, "OrphanedReceiptProven");
+    await networkHelpers.time.increase(PARAMS.bondWithdrawDelay);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }),
+      ctx.registry,
+      "RegistryNoBondWithdrawal",
+      [A],
+    );
+  });
+
+  it("test_attack_orphanProofCopiedOrSignedBySuccessor_notCommittedOrInvalidReceiptSignature", async () => {
+    const ctx = await loadFixture(cutLogFixture);
+    await ctx.registry.write.closeAccount([A], { account: ctx.operator });
+    const r = ctx.signed[5]!;
+    await ctx.settlement.write.commitChallenge([orphanCommitment(ctx.challenger, hashReceipt(r), SALT)], {
+      account: ctx.challenger,
+    });
+    // The stranger copies the reveal from the mempool: it has no commitment of its own.
+    const sig = await receiptSig(ctx, ENCLAVE_A, r);
+    const copied = orphanCommitment(ctx.stranger, hashReceipt(r), SALT);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.settlement.write.challengeOrphanedReceipt([r, sig, SALT], { account: ctx.stranger }),
+      ctx.settlement,
+      "SettlementNotCommitted",
+      [copied],
+    );
+    // Only the account's own key signs its receipts: the successor's signature proves nothing.
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      proveOrphan(ctx, r, { account: ctx.stranger, key: ENCLAVE_B }),
+      ctx.settlement,
+      "SettlementInvalidReceiptSignature",
+      [A, B],
+    );
+    assert.equal((await ctx.registry.read.enclave([A])).slashed, false);
   });
 });
