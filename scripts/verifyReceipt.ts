@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createPublicClient, encodeFunctionData, http, type Address, type Hex, type PublicClient } from "viem";
 import { proofSettlementAbi } from "../sdk/abis.js";
-import { challengeCommitment, newSalt } from "../sdk/challenge.js";
+import { challengeCommitment, newSalt, orphanCommitment } from "../sdk/challenge.js";
 import { readConfig } from "../sdk/config.js";
 import { readDeployment, type Deployment } from "../sdk/deployment.js";
 import { hashReceipt } from "../sdk/hashing.js";
@@ -18,10 +18,12 @@ import {
   VERDICT_EXIT,
   verifyReceipt as runChecks,
   type FraudEvidence,
+  type OrphanEvidence,
   type Verdict,
   type VerifyReport,
 } from "../sdk/verifyReceipt.js";
 import { buildEquivocationProof } from "../validator/equivocation.js";
+import { toCompactSignature } from "../sdk/eip712.js";
 import { BaseError } from "../sdk/errors.js";
 import { describeError, UsageError } from "./cliErrors.js";
 import { verifyConfigRole } from "./cli/operatorConfig.js";
@@ -54,7 +56,9 @@ Verdicts and exit codes:
   3 pending       not yet final; says what it waits for: the gateway to seal and submit the call,
                   a validator quorum's attestation, or the challenge window's end
   1 fraud         the batch settled at this callSeq holds another leaf than the receipt the enclave
-                  signed: prints the challenge to submit (commitChallenge, then challengeEquivocation)
+                  signed: prints the challenge to submit (commitChallenge, then challengeEquivocation);
+                  or the gateway's account was closed below this callSeq, so the call will never be
+                  settled: prints the proof to submit (commitChallenge, then challengeOrphanedReceipt)
   1 rejected      the receipt's batch was Rejected: the call will never be final
   1 invalid       the key was not approved (or was deactivated, slashed, revoked) when the call was served
   2 bad input     not a receipt, a signature that is not the gateway key's, a key unknown to this
@@ -77,7 +81,7 @@ export interface Challenge {
   /** null without --challenger: the commitment binds the sender. */
   commitment: Hex | null;
   commit: { function: "commitChallenge"; args: [Hex] | null; calldata: Hex | null };
-  reveal: { function: "challengeEquivocation"; args: unknown[]; calldata: Hex };
+  reveal: { function: "challengeEquivocation" | "challengeOrphanedReceipt"; args: unknown[]; calldata: Hex };
   /** Unix s after which the reveal reverts (the window's end), when the batch is attested. */
   deadline: string | null;
   note: string;
@@ -88,8 +92,47 @@ export type Report = VerifyReport & { challenge?: Challenge };
 const jsonSafe = (v: unknown): unknown =>
   JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)));
 
-/** The commit and reveal a user sends to challenge an equivocation (from anyone's address). */
+function commitStep(commitment: Hex | null): Challenge["commit"] {
+  return {
+    function: "commitChallenge",
+    args: commitment ? [commitment] : null,
+    calldata: commitment
+      ? encodeFunctionData({ abi: proofSettlementAbi, functionName: "commitChallenge", args: [commitment] })
+      : null,
+  };
+}
+
+/** The commit and reveal a user sends to prove an orphaned receipt (from anyone's address). */
+function buildOrphanChallenge(report: VerifyReport, f: OrphanEvidence, o: VerifyOptions): Challenge {
+  const receipt = report.receipt!;
+  const salt = o.salt ?? newSalt();
+  const revealArgs = [receipt, toCompactSignature(f.signature), salt] as const;
+  const commitment = o.challenger ? orphanCommitment(o.challenger, hashReceipt(receipt), salt) : null;
+  return {
+    settlement: f.settlement,
+    challenger: o.challenger ?? null,
+    salt,
+    commitment,
+    commit: commitStep(commitment),
+    reveal: {
+      function: "challengeOrphanedReceipt",
+      args: jsonSafe(revealArgs) as unknown[],
+      calldata: encodeFunctionData({
+        abi: proofSettlementAbi,
+        functionName: "challengeOrphanedReceipt",
+        args: [...revealArgs],
+      }),
+    },
+    deadline: null,
+    note: f.slashed
+      ? "The key's bond was already taken by another proof: the reveal would revert (SettlementNothingToSlash)."
+      : `From ${o.challenger ?? "your address (pass --challenger to get the commitment)"}: send commit, then the reveal in a later block, while the key's bond is there (no deadline). Keep the salt secret until the reveal.`,
+  };
+}
+
+/** The commit and reveal a user sends to challenge an equivocation or prove an orphaned receipt. */
 async function buildChallenge(report: VerifyReport, f: FraudEvidence, o: VerifyOptions): Promise<Challenge> {
+  if (f.kind === "orphaned") return buildOrphanChallenge(report, f, o);
   const receipt = report.receipt!;
   const { header, headerHash, onchain, nowSec } = f;
   const eq = await buildEquivocationProof({
@@ -123,13 +166,7 @@ async function buildChallenge(report: VerifyReport, f: FraudEvidence, o: VerifyO
     challenger: o.challenger ?? null,
     salt,
     commitment,
-    commit: {
-      function: "commitChallenge",
-      args: commitment ? [commitment] : null,
-      calldata: commitment
-        ? encodeFunctionData({ abi: proofSettlementAbi, functionName: "commitChallenge", args: [commitment] })
-        : null,
-    },
+    commit: commitStep(commitment),
     reveal: {
       function: "challengeEquivocation",
       args: jsonSafe(revealArgs) as unknown[],

@@ -221,6 +221,11 @@ export interface ReadClient {
   batch(gateway: Address, batchSeq: bigint): Promise<OnChainBatch>;
   /** `nextSeqs(gateway)`: the next callSeq and batchSeq the chain expects. */
   nextSeqs(gateway: Address): Promise<{ nextCallSeq: bigint; nextBatchSeq: bigint }>;
+  /**
+   * Whether `gateway`'s account is closed (no batch settles for it again: `GatewayRegistry.accountClosed`)
+   * and whether its key is slashed (its bond already taken).
+   */
+  accountState(gateway: Address): Promise<{ closed: boolean; slashed: boolean }>;
   /** The settled batch holding `callSeq` of `gateway`, rebuilt from its `BatchSubmitted` event (hint: its batchSeq). */
   settledBatchOf(gateway: Address, callSeq: bigint, batchSeqHint?: bigint): Promise<SettledBatch | undefined>;
   /** Signers of attestation `attestationId` (what `finalize` and `challengeEquivocation` take). */
@@ -311,6 +316,19 @@ export function createReadClient(cfg: ReadClientConfig): ReadClient {
         args: [gateway],
       });
       return { nextCallSeq: BigInt(c), nextBatchSeq: BigInt(b) };
+    },
+
+    async accountState(gateway) {
+      const [closed, enclave] = await Promise.all([
+        client.readContract({
+          address: registry,
+          abi: gatewayRegistryAbi,
+          functionName: "accountClosed",
+          args: [gateway],
+        }),
+        client.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [gateway] }),
+      ]);
+      return { closed, slashed: enclave.slashed };
     },
 
     async settledBatchOf(gateway, callSeq, batchSeqHint) {

@@ -13,7 +13,9 @@
  *   4. it was approved, unexpired, not deactivated or slashed, on a
  *      non-revoked measurement when the call was served                       else invalid
  *   5. a settled batch (BatchSubmitted, still the stored header) covers the
- *      callSeq                                                                else pending: not sealed / not submitted
+ *      callSeq                                                                else fraud when the
+ *      account is closed below it (orphaned: the receipt itself is the proof), else pending: not
+ *      sealed / not submitted
  *   6. the receipt is proven in that header (input proof, the gateway's, or
  *      one rebuilt from the DA) — verifyReceipt gives the status:
  *        Finalized → final; Submitted / Attested → pending; Rejected → rejected
@@ -86,7 +88,11 @@ export interface VerifyReport {
 }
 
 /** What a challenge of a fraud verdict needs (the CLI turns it into commit + reveal calldata). */
-export interface FraudEvidence {
+export type FraudEvidence = EquivocationEvidence | OrphanEvidence;
+
+/** The batch settled at the receipt's callSeq holds another leaf: `challengeEquivocation`. */
+export interface EquivocationEvidence {
+  kind: "equivocation";
   chainId: number;
   settlement: Address;
   header: BatchHeader;
@@ -97,6 +103,18 @@ export interface FraudEvidence {
   nowSec: bigint;
   signature: Hex;
   readClient: ReadClient;
+}
+
+/** The account closed below the receipt's callSeq, so nothing will settle it: `challengeOrphanedReceipt`. */
+export interface OrphanEvidence {
+  kind: "orphaned";
+  chainId: number;
+  settlement: Address;
+  /** The closed account's end: callSeqs below it are settled. */
+  nextCallSeq: bigint;
+  /** The key's bond was already taken (by another proof): nothing is left to win. */
+  slashed: boolean;
+  signature: Hex;
 }
 
 export interface VerifyReceiptReturnType {
@@ -291,6 +309,26 @@ export async function verifyReceipt(text: string, o: VerifyReceiptParameters): P
         ...r,
         reason: `callSeq ${receipt.callSeq} is below the next settled callSeq ${nextCallSeq} but no stored batch covers it (a reorg?)`,
       });
+    // A closed account settles nothing more: the key signed this call and it never will be.
+    const account = await rc.accountState(receipt.gateway);
+    if (account.closed)
+      return {
+        report: {
+          ...r,
+          verdict: "fraud",
+          reason:
+            `the gateway's account is closed at callSeq ${nextCallSeq}: callSeq ${receipt.callSeq}, which its key signed, will never be settled, and the receipt itself proves it` +
+            (account.slashed ? " (the key's bond was already taken by another proof)" : " (the key's bond pays)"),
+        },
+        fraud: {
+          kind: "orphaned",
+          chainId,
+          settlement: rc.settlement,
+          nextCallSeq,
+          slashed: account.slashed,
+          signature: input.signature,
+        },
+      };
     const sealed = input.header ?? gw?.header;
     if (sealed)
       return done({
@@ -372,6 +410,7 @@ export async function verifyReceipt(text: string, o: VerifyReceiptParameters): P
       reason: `batch ${header.batchSeq} (${onchain.status}) settles ${what} at callSeq ${receipt.callSeq}, not the receipt the enclave signed: the gateway equivocated`,
     },
     fraud: {
+      kind: "equivocation",
       chainId,
       settlement: rc.settlement,
       header,

@@ -26,6 +26,7 @@ import { root, type SettlementCall } from "../gateway/helpers/chain.js";
 import { devAccount, freePort, startDevChain, type DevChain, devWallet } from "../../tools/devchain.js";
 import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { testHook } from "../gateway/helpers/hookRun.js";
+import { closeAccount, registerEnclave, succeedEnclave } from "../../gateway/registration.js";
 
 interface Run {
   code: number;
@@ -265,6 +266,60 @@ describe("proofpath verify-receipt (real CLI, real run on anvil)", function () {
     assert.equal(r.code, 3, r.stdout + r.stderr);
     assert.match(r.stdout, /verdict: PENDING \(waiting for window\)/);
     assert.match(r.stdout, /challenge window to end at/);
+  });
+
+  it("test_verifyReceipt_accountClosedBelowSignedReceipt_fraudOrphaned_printedProofSlashes", async () => {
+    // (Before the equivocation test: its challenge slashes the attesting validators.)
+    // A key signs callSeq 0 for a user and dies before settling anything; its successor finds nothing
+    // durable (a host cut its log) and the operator closes the account at 0.
+    const owner = wallet(0);
+    const dead = privateKeyToAccount(generatePrivateKey());
+    const next = privateKeyToAccount(generatePrivateKey());
+    await registerEnclave(anvil.client, { deployment: pp.deployment, owner, enclave: dead, validators: pp.validators });
+    const signed = {
+      gateway: dead.address,
+      callSeq: 0n,
+      modelId: keccak256(toHex("llama-3-8b")),
+      requestHash: keccak256(toHex("orphan req")),
+      responseHash: keccak256(toHex("orphan res")),
+      inputTokens: 10,
+      outputTokens: 20,
+      // The chain's clock (earlier tests moved it past the wall clock): served after the approval.
+      servedAt: (await anvil.client.getBlock()).timestamp * 1000n + 1n,
+    };
+    const sig = (await signReceipt(dead, settlementDomain(31337, pp.settlement), signed)).signature;
+    const file = writeJson("orphaned", { receipt: jsonOf(signed), receiptSignature: sig });
+    const open = await verify(file, ["--json"]);
+    assert.equal(open.code, 3, `an open account may still settle it: pending\n${open.stdout}${open.stderr}`);
+    await registerEnclave(anvil.client, { deployment: pp.deployment, owner, enclave: next, validators: pp.validators });
+    await succeedEnclave(anvil.client, {
+      deployment: pp.deployment,
+      operator: owner,
+      predecessor: dead.address,
+      successor: next.address,
+    });
+    assert.equal(
+      await closeAccount(anvil.client, { deployment: pp.deployment, sender: owner, account: dead.address }),
+      0n,
+    );
+
+    const challenger = devAccount(4).address as Address;
+    const text = await verify(file, ["--challenger", challenger]);
+    keep("orphaned", text);
+    assert.equal(text.code, 1, text.stdout + text.stderr);
+    assert.match(text.stdout, /verdict: FRAUD/);
+    assert.match(text.stdout, /account is closed at callSeq 0/);
+    const r = await verify(file, ["--challenger", challenger, "--json"]);
+    const c = JSON.parse(r.stdout).challenge;
+    assert.equal(c.reveal.function, "challengeOrphanedReceipt");
+    const w = wallet(4);
+    const commit = await w.sendTransaction({ to: c.settlement as Address, data: c.commit.calldata as Hex });
+    assert.equal((await anvil.client.waitForTransactionReceipt({ hash: commit })).status, "success");
+    const reveal = await w.sendTransaction({ to: c.settlement as Address, data: c.reveal.calldata as Hex });
+    assert.equal((await anvil.client.waitForTransactionReceipt({ hash: reveal })).status, "success");
+    assert.equal((await rc.accountState(dead.address)).slashed, true);
+    const after = await verify(file, ["--json"]);
+    assert.match(JSON.parse(after.stdout).challenge.note, /already taken/);
   });
 
   it("test_verifyReceipt_enclaveSignedAnotherReceipt_fraud_printedChallengeSlashes", async () => {

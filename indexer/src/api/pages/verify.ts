@@ -123,7 +123,7 @@ function steps(rep: VerifyReport, bytes: Step[]): Step[] {
 const VERDICT_TEXT: Record<string, string> = {
   final: "FINAL — the call is settled for good",
   pending: "PENDING",
-  fraud: "FRAUD — the gateway settled something else at this callSeq",
+  fraud: "FRAUD — the gateway settled something else at this callSeq, or closed its account without settling it",
   rejected: "REJECTED — the batch was rejected; this call will never be final",
   invalid: "INVALID — the key was not allowed to serve when the call was served",
   "bad-input": "BAD INPUT — nothing about the gateway can be concluded",
