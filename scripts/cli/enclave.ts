@@ -1,8 +1,8 @@
 /**
- * `proofpath enclave register | approve | reattest | succeed | status | deposit | withdraw`: an
+ * `proofpath enclave register | approve | reattest | succeed | close | status | deposit | withdraw`: an
  * enclave key's registry record (registration with the key's proof of possession, validator approval,
  * fresh attestation documents, succession: a dead key's account handed to a new key of the same
- * operator) and its fee balance on ProofSettlement.
+ * operator, and the retired account's closure) and its fee balance on ProofSettlement.
  */
 import { readFileSync } from "node:fs";
 import { keccak256, type Abi, type Address, type Hex } from "viem";
@@ -58,6 +58,11 @@ Commands:
                                      good and lets the successor (same operator, approved) settle the
                                      dead key's account; start the successor's hook with
                                      predecessors: [{ account: dead-key, store }]
+  close <dead-key>                   GatewayRegistry.closeAccount(dead-key), once the successor's hook
+                                     settled the account to its end: no batch settles for it again,
+                                     and a receipt the dead key signed at or above the end slashes its
+                                     bond (ProofSettlement.challengeOrphanedReceipt). Anyone may close
+                                     once bondWithdrawDelay has passed since the succession
 
 ${COMMON_OPTIONS_HELP}
 `;
@@ -289,6 +294,20 @@ async function succeed(args: string[]): Promise<number> {
   );
 }
 
+async function close(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(args, {});
+  if (values.help) return help();
+  const key = keyArg(positionals);
+  const ctx = await connect(values);
+  const me = requireAccount(ctx);
+  return execute(
+    ctx,
+    me,
+    [plan("GatewayRegistry", ctx.deployment.contracts.GatewayRegistry, registryAbi, "closeAccount", [key])],
+    `close retired enclave ${key}'s account: no batch settles for it again`,
+  );
+}
+
 async function status(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand(args, {});
   if (values.help) return help();
@@ -296,7 +315,7 @@ async function status(args: string[]): Promise<number> {
   if (values["dry-run"]) throw new UsageError("status sends nothing: --dry-run does not apply");
   const ctx = await connect(values);
   const { GatewayRegistry: registry, ProofSettlement: settlement } = ctx.deployment.contracts;
-  const [record, balance, pending, openBatches, successor] = await Promise.all([
+  const [record, balance, pending, openBatches, [successor, retiredAt, closed], [nextCallSeq]] = await Promise.all([
     ctx.pub.readContract({
       address: registry,
       abi: gatewayRegistryAbi,
@@ -334,9 +353,15 @@ async function status(args: string[]): Promise<number> {
     ctx.pub.readContract({
       address: registry,
       abi: gatewayRegistryAbi,
-      functionName: "successorOf",
+      functionName: "succession",
       args: [key],
-    }) as Promise<Address>,
+    }) as Promise<readonly [Address, bigint, boolean]>,
+    ctx.pub.readContract({
+      address: settlement,
+      abi: proofSettlementAbi,
+      functionName: "nextSeqs",
+      args: [key],
+    }) as Promise<readonly [bigint, bigint]>,
   ]);
   const registered = record.operator !== "0x0000000000000000000000000000000000000000";
   const now = (await ctx.pub.getBlock({ blockTag: "latest" })).timestamp;
@@ -357,6 +382,9 @@ async function status(args: string[]): Promise<number> {
     pendingWithdrawal: { amount: pending[0], unlockAt: pending[1] },
     openBatches,
     successor,
+    retiredAt,
+    closed,
+    nextCallSeq,
   };
   if (ctx.json) process.stdout.write(`${toJson(body)}\n`);
   else {
@@ -372,7 +400,14 @@ async function status(args: string[]): Promise<number> {
         `  fee balance   ${opg(balance)}`,
         `  withdrawal    ${pending[0] === 0n ? "none pending" : `${opg(pending[0])}, unlocks ${when(pending[1])}`}`,
         `  open batches  ${openBatches}`,
-        ...(state === "Retired" ? [`  successor     ${successor} (signs for this account)`] : []),
+        `  next callSeq  ${nextCallSeq}${closed ? " (account closed: the end)" : ""}`,
+        ...(state === "Retired"
+          ? [
+              closed
+                ? `  successor     ${successor} (retired ${when(retiredAt)}; account closed)`
+                : `  successor     ${successor} (signs for this account since ${when(retiredAt)}; close it once settled)`,
+            ]
+          : []),
       ].join("\n")}\n`,
     );
   }
@@ -385,5 +420,10 @@ function help(): number {
 }
 
 export function enclaveCommand(args: string[]): Promise<number> {
-  return runGroup("enclave", ENCLAVE_HELP, { register, approve, reattest, succeed, status, deposit, withdraw }, args);
+  return runGroup(
+    "enclave",
+    ENCLAVE_HELP,
+    { register, approve, reattest, succeed, close, status, deposit, withdraw },
+    args,
+  );
 }

@@ -229,7 +229,7 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     assert.match(locked.stderr, /SettlementWithdrawalLocked/);
   });
 
-  it("test_enclaveCliSucceed_operatorRetiresDeadKey_statusRetiredStrangerExits1RegistryNotOperator", async () => {
+  it("test_enclaveCliSucceedAndClose_operatorRetiresAndClosesDeadKey_statusClosedStrangerExits1", async () => {
     const ownerClients = devClients(chain, 0);
     const operator = devClients(chain, 6);
     const validators = [1, 2, 3].map((i) => privateKeyToAccount(devPrivateKey(i)));
@@ -260,6 +260,23 @@ describe("operator CLI (scripts/cli/*.ts) on anvil", function () {
     assert.equal(st.successor, successor!.address);
     const missing = await cli(["enclave", "succeed", dead!.address], asOperator);
     assert.equal(missing.code, 2);
+    // The successor settled the account (nothing here): a stranger may not close it yet, the operator may.
+    const early = await cli(["enclave", "close", dead!.address], {
+      ...env,
+      PROOFPATH_OPERATOR_PRIVATE_KEY: devPrivateKey(0),
+    });
+    assert.equal(early.code, 1);
+    assert.match(early.stderr, /RegistryAccountNotClosable/);
+    const closed = await cli(["enclave", "close", dead!.address], asOperator);
+    assert.equal(closed.code, 0, closed.stderr);
+    const after = json<{ closed: boolean; nextCallSeq: string }>(
+      await cli(["enclave", "status", dead!.address, "--json"], env),
+    );
+    assert.equal(after.closed, true);
+    assert.equal(after.nextCallSeq, "0");
+    const twice = await cli(["enclave", "close", dead!.address], asOperator);
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, /RegistryAccountClosed/);
   });
 
   it("test_governanceCli_queueSetFeeRateThroughTimelock_executeRefusedEarlyThenDoneAfterDelay", async () => {
