@@ -109,6 +109,24 @@ export class EnclaveApprovalError extends GatewayError {
 }
 
 /**
+ * An operator asked to close a retired key's account before the chain reached the end its successor
+ * settled to: closing now would refuse the successor's last batches and orphan their receipts.
+ * Retryable: wait until those batches are on-chain.
+ */
+export class AccountNotSettledError extends GatewayError {
+  override name = "AccountNotSettledError";
+  constructor(
+    readonly account: string,
+    readonly onChain: bigint,
+    readonly end: bigint,
+  ) {
+    super(`Account ${account} is settled to callSeq ${onChain} on-chain, not yet to ${end}: not closed`, {
+      retryable: true,
+    });
+  }
+}
+
+/**
  * The node refused a batch's `submitBatch` broadcast, classified from viem's typed errors and the
  * chain's nonces (`classifyBroadcastError`, sdk/transactions.ts), never from the node's wording: `nonce-taken`
  * (another transaction was mined at its nonce: resent under a fresh one) or `replace` (another

@@ -21,10 +21,12 @@ export { startDaServer, type DaServer, type DaServerOptions } from "./serve/daSe
 export { ByteBudget, PublicLimiter, type PublicLimits } from "./serve/rateLimit.js";
 export {
   approveEnclaveByValidators,
+  closeAccount,
   reattestEnclave,
   registerEnclave,
   succeedEnclave,
   type ApproveByValidatorsParams,
+  type CloseAccountParams,
   type RegisterEnclaveParams,
   type SucceedEnclaveParams,
 } from "./registration.js";
@@ -40,6 +42,7 @@ export {
   StoreBehindChainError,
   NotDurableError,
   EnclaveApprovalError,
+  AccountNotSettledError,
   AttestationSourceError,
   BroadcastRefusedError,
   BatchWouldRevertError,

@@ -27,7 +27,7 @@ import {
   sortBySigner,
   type CompactSig,
 } from "../sdk/approvals.js";
-import { EnclaveApprovalError } from "./errors.js";
+import { AccountNotSettledError, EnclaveApprovalError } from "./errors.js";
 import type { Deployment } from "../sdk/deployment.js";
 
 type Wallet = WalletClient<Transport, Chain | undefined, Account>;
@@ -280,6 +280,11 @@ export interface CloseAccountParams {
   sender: Wallet;
   /** The retired key whose account its successor finished settling. */
   account: Address;
+  /**
+   * The end the successor settled to (`hook.succeeded[i].settledEnd`): refuses to close while the
+   * chain's `nextCallSeq` is below it (its last batches not yet on-chain would be refused after).
+   */
+  end?: number | bigint;
 }
 
 /**
@@ -290,6 +295,19 @@ export interface CloseAccountParams {
  */
 export async function closeAccount(pub: PublicClient, p: CloseAccountParams): Promise<bigint> {
   const registry = p.deployment.contracts.GatewayRegistry;
+  const readEnd = async () =>
+    (
+      (await pub.readContract({
+        address: p.deployment.contracts.ProofSettlement,
+        abi: proofSettlementAbi,
+        functionName: "nextSeqs",
+        args: [p.account],
+      })) as readonly [bigint, bigint]
+    )[0];
+  if (p.end !== undefined) {
+    const onChain = await readEnd();
+    if (onChain < BigInt(p.end)) throw new AccountNotSettledError(p.account, onChain, BigInt(p.end));
+  }
   const [, , closed] = (await pub.readContract({
     address: registry,
     abi: gatewayRegistryAbi,
@@ -297,11 +315,5 @@ export async function closeAccount(pub: PublicClient, p: CloseAccountParams): Pr
     args: [p.account],
   })) as readonly [Address, bigint, boolean];
   if (!closed) await write(pub, p.sender, registry, gatewayRegistryAbi, "closeAccount", [p.account]);
-  const [nextCallSeq] = (await pub.readContract({
-    address: p.deployment.contracts.ProofSettlement,
-    abi: proofSettlementAbi,
-    functionName: "nextSeqs",
-    args: [p.account],
-  })) as readonly [bigint, bigint];
-  return nextCallSeq;
+  return readEnd();
 }

@@ -23,7 +23,7 @@ import { verifyReceipt } from "../sdk/verifyReceipt.js";
 import { devClients, devPrivateKey, freePort, startDevChain, type DevChain } from "../tools/devchain.js";
 import { createDevNitroCa, devPcrs } from "../tools/devNitroCa.js";
 import { startDevNitriding } from "../tools/devNitriding.js";
-import { listen, succeedEnclave } from "../gateway/index.js";
+import { closeAccount, listen, succeedEnclave } from "../gateway/index.js";
 import { readNextSeqs } from "../gateway/chain.js";
 import { createValidator, type Validator } from "../validator/index.js";
 import { measurementOf } from "../validator/attestation/index.js";
@@ -382,6 +382,14 @@ async function main(): Promise<number> {
     const s = enclave.succeeded[0]!;
     note(
       `⇄ handover in ${((Date.now() - t0) / 1000).toFixed(1)} s: enclave 2 settled ${short(keys1.address)}'s callSeqs 0…${s.settledEnd - 1} (${s.voided} voided, ${s.signed} batches signed as successor); now serving under ${short(keys2.address)}`,
+    );
+    // Settled to its end: the operator closes the account, so a receipt of enclave 1 above the end
+    // (one a host hid from enclave 2) would now be proof against enclave 1's bond.
+    const closedAt = await step(`GatewayRegistry.closeAccount(${short(keys1.address)})`, () =>
+      closeAccount(publicClient, { deployment, sender: operator, account: keys1.address, end: s.settledEnd }),
+    );
+    note(
+      `⊘ ${short(keys1.address)}'s account closed at callSeq ${closedAt}: any receipt it signed at or above that proves against its bond`,
     );
     const receipts1 = await phase1.receipts();
     accounts.push({

@@ -261,8 +261,19 @@ contract SettlementInvariantTest is ProofpathTestBase {
         h.approveGateway(aSeed); // the retired key is never approved again: must revert
         h.succeedGateway(sSeed); // successor 1 retired, successor 2 signs for gateway 0
         h.submitBatch(0, 2, 0, 9); // batch 6: signed by successor 2
-        h.challengeEquivocation(6 << 8, leafSeed); // gateway 0's key signed another receipt: its bond is slashed
-        h.submitBatch(0, 2, 0, 10); // so its successor never signs for it again: must revert
+        uint256 cSeed;
+        while (!h.oneIn(cSeed, 4) || cSeed % 3 != 0) ++cSeed; // gateway 0, through the one-in-four gate
+        uint256 oSeed;
+        while (!h.oneIn(oSeed, 4) || oSeed % 3 != 1) ++oSeed; // gateway 1
+        h.closeAccount(cSeed, true); // a stranger, before bondWithdrawDelay: must revert
+        h.challengeOrphanedReceipt(oSeed, 257); // gateway 1's account is open: must revert
+        h.closeAccount(cSeed, false); // gateway 0's operator closes its account at its end
+        h.submitBatch(0, 2, 0, 10); // nothing settles for a closed account: must revert
+        h.challengeOrphanedReceipt(cSeed, 3); // a settled callSeq is no orphan: must revert
+        h.challengeOrphanedReceipt(cSeed, 514); // a receipt above the end: gateway 0's bond is slashed
+        h.challengeOrphanedReceipt(cSeed, 257); // nothing left to take: must revert
+        h.challengeEquivocation(6 << 8, leafSeed); // gateway 0's key signed another receipt: batch 6 rejected
+        h.submitBatch(0, 2, 0, 11); // so its successor never signs for it again: must revert
         uint256 vSeed;
         while (!h.oneIn(vSeed, 16)) ++vSeed;
         h.slashContradiction(4 << 8, vSeed); // a validator signs attest and reject for batch 4: banned
@@ -270,6 +281,8 @@ contract SettlementInvariantTest is ProofpathTestBase {
         _assertEq(h.violations(), 0, "no handler violation");
         _assertEq(h.successes("submitBatch"), 7, "submitBatch successes");
         _assertEq(h.successes("succeedGateway"), 2, "succeedGateway successes");
+        _assertEq(h.successes("closeAccount"), 1, "closeAccount successes");
+        _assertEq(h.successes("challengeOrphanedReceipt"), 1, "orphan proof successes");
         _assertEq(h.successes("slashContradiction"), 1, "slashContradiction successes");
         _assertEq(validatorSet.validatorCount(), N_VALIDATORS - 1, "the contradicting validator left the set");
         _assertEq(h.successes("attest"), 1, "attest successes");

@@ -70,6 +70,10 @@ describe("e2e: npm start --once", function () {
     assert.equal(dead.answered + successor.answered, calls);
     // The dead key's account is settled to its end: every callSeq it reserved, served or void.
     assert.equal(dead.served + dead.voided, dead.settled);
+    // …and closed there by its operator: a receipt above the end would now prove against its bond.
+    const closed = /account closed at callSeq (\d+)/.exec(out);
+    assert.ok(closed, `no account closure in the output:\n${out}`);
+    assert.equal(Number(closed[1]), dead.settled);
     assert.equal(dead.finalized, dead.settled);
     assert.ok(dead.served <= dead.answered, "no receipt appears that no user was answered for");
     assert.equal(successor.served, successor.answered);

@@ -24,7 +24,8 @@ import {TestMerkle} from "../utils/TestMerkle.sol";
 /// leaves while a batch of its key is open, slashed keys never return, and a validator that signed
 /// contradicting verdicts loses its stake. Key succession: a retired key never signs or is approved
 /// again, only the account's current successor signs in its sequence, and a stranger never hands an
-/// account on.
+/// account on. Closed accounts: a closed account's end never moves and it is never handed on; a
+/// receipt its key signed at or above the end slashes the bond, below it never does.
 contract SettlementHandler is ProofpathTestBase {
     uint256 public constant N_GATEWAYS = 3;
     uint256 public constant GATEWAY_PK_BASE = 0x6A7E00;
@@ -62,6 +63,9 @@ contract SettlementHandler is ProofpathTestBase {
     // key succession: the key that signs for account i is its own until succeeded, then its latest successor
     uint256[N_GATEWAYS] private _successorPk; // 0: none
     bool[N_GATEWAYS] private _retired;
+    // closed accounts (closeAccount): their end (nextCallSeq) must never move again
+    bool[N_GATEWAYS] private _closed;
+    uint64[N_GATEWAYS] private _closedEnd;
     address[] private _successorKeys;
 
     BatchRec[] private _batches;
@@ -145,7 +149,7 @@ contract SettlementHandler is ProofpathTestBase {
     /// retired and active; its successor while active, the account neither slashed nor withdrawing its bond.
     function _signs(uint256 i, uint256 pk) private view returns (bool) {
         if (pk == GATEWAY_PK_BASE + i) return !_retired[i] && registry.isActive(gateways[i]);
-        if (pk != _successorPk[i]) return false;
+        if (pk != _successorPk[i] || _closed[i]) return false;
         IGatewayRegistry.Enclave memory a = registry.enclave(gateways[i]);
         return !a.slashed && a.bondUnlockAt == 0 && registry.isActive(vm.addr(pk));
     }
@@ -154,6 +158,7 @@ contract SettlementHandler is ProofpathTestBase {
         for (uint256 i; i < N_GATEWAYS; ++i) {
             (uint64 nc, uint64 nb) = settlement.nextSeqs(gateways[i]);
             if (nc < _seenNextCall[i] || nb < _seenNextBatch[i]) _violate("nextCallSeq/nextBatchSeq decreased");
+            if (_closed[i] && nc != _closedEnd[i]) _violate("a closed account settled past its end");
             (_seenNextCall[i], _seenNextBatch[i]) = (nc, nb);
         }
     }
@@ -755,7 +760,7 @@ contract SettlementHandler is ProofpathTestBase {
             _violate("a stranger handed an account on");
         } catch {}
         IGatewayRegistry.Enclave memory a = registry.enclave(account);
-        bool expected = !a.slashed && a.bondUnlockAt == 0;
+        bool expected = !a.slashed && a.bondUnlockAt == 0 && !_closed[i];
         if (_successorPk[i] != 0 && expected) {
             vm.prank(operators[i]);
             try registry.succeed(account, successor) {
@@ -779,6 +784,67 @@ contract SettlementHandler is ProofpathTestBase {
             (_retired[i], _successorPk[i]) = (true, pk);
         } catch {
             _expect(false, expected, "succeed reverted unexpectedly");
+        }
+    }
+
+    /// @notice Closes a retired account: its operator at any time, a stranger only `bondWithdrawDelay`
+    /// after the retirement. Afterwards no batch settles for it (checked after every action). Taken one
+    /// time in four.
+    function closeAccount(uint256 gwSeed, bool asStranger) external action("closeAccount") {
+        if (!oneIn(gwSeed, 4)) return;
+        uint256 i = _gw(gwSeed);
+        address account = gateways[i];
+        (, uint64 retiredAt,) = registry.succession(account);
+        bool expected = _retired[i] && !_closed[i] && !registry.enclave(account).slashed
+            && (!asStranger || currentTime >= retiredAt + registry.bondWithdrawDelay());
+        vm.prank(asStranger ? STRANGER : operators[i]);
+        try registry.closeAccount(account) {
+            ++successes["closeAccount"];
+            _expect(true, expected, "closeAccount succeeded unexpectedly");
+            (uint64 end,) = settlement.nextSeqs(account);
+            (_closed[i], _closedEnd[i]) = (true, end);
+            if (registry.signsFor(account, vm.addr(_successorPk[i]))) _violate("a closed account still has a signer");
+        } catch {
+            _expect(false, expected, "closeAccount reverted unexpectedly");
+        }
+    }
+
+    /// @notice The account's own key signed a receipt at `nextCallSeq + k` (never settled) or, one time in
+    /// three, at a settled callSeq; a challenger commits, then reveals the orphaned-receipt proof. It must
+    /// succeed exactly when the callSeq is at or above the end of a closed account whose bond is there;
+    /// a copied reveal never does. Taken one time in four.
+    function challengeOrphanedReceipt(uint256 gwSeed, uint256 callSeed) external action("challengeOrphanedReceipt") {
+        if (!oneIn(gwSeed, 4)) return;
+        uint256 i = _gw(gwSeed);
+        address account = gateways[i];
+        (uint64 next,) = settlement.nextSeqs(account);
+        uint64 callSeq = callSeed % 3 == 0 && next != 0 ? uint64(callSeed >> 8) % next : next + uint64(callSeed >> 8) % 4;
+        Receipt memory r =
+            Receipt(account, callSeq, MODEL_A, keccak256(abi.encode(callSeed)), keccak256("answer"), 1, 1, currentTime);
+        CompactSignature memory sig = _signCompact(GATEWAY_PK_BASE + i, _receiptDigest(r));
+        IGatewayRegistry.Enclave memory e = registry.enclave(account);
+        bool closed = _closed[i] || e.bondUnlockAt != 0 || e.slashed;
+        bool expected = callSeq >= next && closed && !e.slashed && e.bond != 0;
+        bytes32 salt = keccak256(abi.encode(callSeed, "orphan"));
+        vm.prank(CHALLENGER);
+        settlement.commitChallenge(keccak256(abi.encode(CHALLENGER, this.receiptHashExt(r), salt)));
+        vm.roll(block.number + 1);
+        vm.prank(STRANGER);
+        try settlement.challengeOrphanedReceipt(r, sig, salt) {
+            _violate("uncommitted orphan proof succeeded");
+        } catch {}
+        uint256 challengerBefore = token.balanceOf(CHALLENGER);
+        vm.prank(CHALLENGER);
+        try settlement.challengeOrphanedReceipt(r, sig, salt) {
+            ++successes["challengeOrphanedReceipt"];
+            _expect(true, expected, "challengeOrphanedReceipt succeeded unexpectedly");
+            if (token.balanceOf(CHALLENGER) != challengerBefore + (uint256(e.bond) * CHALLENGER_REWARD_BPS) / 10_000) {
+                _violate("orphan prover reward differs");
+            }
+            IGatewayRegistry.Enclave memory after_ = registry.enclave(account);
+            if (after_.bond != 0 || !after_.slashed) _violate("orphaned receipt's key not slashed");
+        } catch {
+            _expect(false, expected, "challengeOrphanedReceipt reverted unexpectedly");
         }
     }
 
@@ -891,7 +957,7 @@ contract SettlementHandler is ProofpathTestBase {
 
     /// @notice The action selectors the fuzzer may call.
     function actions() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](17);
+        s = new bytes4[](19);
         s[0] = this.deposit.selector;
         s[1] = this.requestWithdraw.selector;
         s[2] = this.withdraw.selector;
@@ -909,5 +975,7 @@ contract SettlementHandler is ProofpathTestBase {
         s[14] = this.warp.selector;
         s[15] = this.slashContradiction.selector;
         s[16] = this.succeedGateway.selector;
+        s[17] = this.closeAccount.selector;
+        s[18] = this.challengeOrphanedReceipt.selector;
     }
 }
