@@ -24,8 +24,10 @@ describe("indexer: several chains", function () {
   let anvilB: DevChain;
   let pa: Protocol;
   let pb: Protocol;
-  /** Chain A's preferred RPC (a proxy a test can hang); anvil A itself is its fallback. */
+  /** Chain A's preferred RPC (a proxy a test can hang), and its fallback (the same node, answering 40 ms slower,
+   *  so that Ponder prefers the primary until it fails). */
   let primaryA: RpcProxy;
+  let fallbackA: RpcProxy;
   /** Chain B's only RPC. */
   let onlyB: RpcProxy;
   let ponder: Ponder;
@@ -47,10 +49,14 @@ describe("indexer: several chains", function () {
     await pa.passChallengeWindow();
     await pa.finalize([a0.header]);
     await pb.submit(calls(5));
-    [primaryA, onlyB] = await Promise.all([startRpcProxy(anvilA.url), startRpcProxy(anvilB.url)]);
+    [primaryA, fallbackA, onlyB] = await Promise.all([
+      startRpcProxy(anvilA.url),
+      startRpcProxy(anvilA.url, { delayMs: 40 }),
+      startRpcProxy(anvilB.url),
+    ]);
     ponder = await startPonder({
       chains: [
-        { deployment: pa.deploymentFile, rpcUrls: [primaryA.url, anvilA.url], name: "chain A" },
+        { deployment: pa.deploymentFile, rpcUrls: [primaryA.url, fallbackA.url], name: "chain A" },
         { deployment: pb.deploymentFile, rpcUrls: [onlyB.url], name: "chain B", pollingIntervalMs: 250 },
       ],
       logName: "chains",
@@ -61,7 +67,7 @@ describe("indexer: several chains", function () {
 
   after(async () => {
     await ponder?.stop();
-    await Promise.all([primaryA?.close(), onlyB?.close()]);
+    await Promise.all([primaryA?.close(), fallbackA?.close(), onlyB?.close()]);
     await Promise.all([anvilA?.stop(), anvilB?.stop()]);
   });
 
@@ -173,6 +179,9 @@ describe("indexer: several chains", function () {
   });
 
   it("test_attack_hangingRpcs_fallbackRpcAndPerChainOrderingKeepAnswersLive", async () => {
+    // Ponder sends chain A's requests to the faster, preferred RPC while it answers.
+    assert.ok(primaryA.forwarded > fallbackA.forwarded, `${primaryA.forwarded} vs ${fallbackA.forwarded}`);
+    const fallbackBefore = fallbackA.forwarded;
     // Chain A's preferred RPC and chain B's only RPC stop answering (accept, never reply).
     primaryA.setHang(true);
     onlyB.setHang(true);
@@ -187,13 +196,16 @@ describe("indexer: several chains", function () {
       250,
     );
     const liveAfterMs = Date.now() - started;
+    assert.ok(primaryA.hung > 0, "the indexer did ask the hanging primary");
+    assert.ok(fallbackA.forwarded > fallbackBefore, "and the fallback answered instead");
     const b1 = await ponder.get(`/batches/${gw}:1?chainId=${B}`);
     assert.equal(b1.status, 404, "chain B's RPC hangs: its new batch is not indexed yet");
     // Chain B's earlier answers are still served (the API reads the database, not the RPC).
     assert.equal((await ponder.getJson(`/gateways/${gw}?chainId=${B}`)).batches, 1);
     console.log(
       `      chain A live ${liveAfterMs} ms after its primary hung; ` +
-        `requests hung: primary A ${primaryA.hung}, only B ${onlyB.hung}`,
+        `requests hung: primary A ${primaryA.hung}, only B ${onlyB.hung}; ` +
+        `fallback A answered ${fallbackA.forwarded - fallbackBefore}`,
     );
 
     // Chain B's RPC comes back: it catches up on its own.

@@ -1,7 +1,7 @@
 /**
  * A JSON-RPC endpoint in front of a real node that a test can make hang: while `hang` is on, every
  * request is accepted and never answered (a stalled provider, the worst kind: no error to fail
- * over on, only a timeout). Test-only; forwards bodies as they are.
+ * over on, only a timeout). It can also answer slowly. Test-only; forwards bodies as they are.
  */
 import http from "node:http";
 import { freePort } from "../../../tools/devchain.js";
@@ -16,7 +16,8 @@ export interface RpcProxy {
   close(): Promise<void>;
 }
 
-export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
+/** `delayMs`: added to every answer, to make this endpoint the slower of two (RPC clients prefer the faster). */
+export async function startRpcProxy(upstream: string, opts: { delayMs?: number } = {}): Promise<RpcProxy> {
   let hang = false;
   const held = new Set<http.ServerResponse>();
   const proxy: RpcProxy = {
@@ -49,6 +50,7 @@ export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
         body: Buffer.concat(chunks),
       });
       const body = Buffer.from(await up.arrayBuffer());
+      if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
       proxy.forwarded++;
       res.writeHead(up.status, { "content-type": "application/json" }).end(body);
     } catch {
