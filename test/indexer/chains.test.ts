@@ -9,6 +9,7 @@ import { generatePrivateKey } from "viem/accounts";
 import { startPonder, type Ponder } from "../../indexer/harness/ponder.js";
 import { startDevChain, type DevChain } from "../../tools/devchain.js";
 import { waitFor } from "../../tools/waitFor.js";
+import { launchBrowser } from "../helpers/browser.js";
 import { setupProtocol, type Protocol } from "./helpers/protocol.js";
 import { startRpcProxy, type RpcProxy } from "./helpers/rpcProxy.js";
 
@@ -176,6 +177,36 @@ describe("indexer: several chains", function () {
         gateway: { chainId: B, batches: { items: [{ chainId: B, batchSeq: "0" }] } },
       },
     ]);
+  });
+
+  it("test_dashboard_chainIdInPageUrl_showsThatChainAndLinksTheOthers", async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      const api: string[] = [];
+      page.on("request", (r) => {
+        const u = new URL(r.url());
+        if (u.pathname !== "/" && !/\.(js|css|html)$/.test(u.pathname)) api.push(u.pathname + u.search);
+      });
+      await page.goto(`${ponder.url}/?chainId=${B}`, { waitUntil: "load" });
+      await page.waitForFunction(
+        () => (window as any).__dashboard?.ready === true || (window as any).__dashboard?.errors.length > 0,
+        null,
+        { timeout: 30_000 },
+      );
+      assert.deepEqual(await page.evaluate(() => (window as any).__dashboard.errors), []);
+      assert.match((await page.textContent("#chain")) ?? "", /^chain B \(chain 31338\) · chain A$/);
+      assert.equal(await page.getAttribute("#chain a", "href"), `?chainId=${A}`);
+      // Every API request the page made asked about chain B.
+      assert.ok(api.length > 3, api.join(" "));
+      for (const r of api) assert.match(r, new RegExp(`[?&]chainId=${B}(&|$)`), r);
+      const gateways = await page.$$eval("#gateways tbody tr", (trs) =>
+        trs.map((tr) => (tr as HTMLElement).dataset.address),
+      );
+      assert.deepEqual(gateways, [gw]);
+    } finally {
+      await browser.close();
+    }
   });
 
   it("test_attack_hangingRpcs_fallbackRpcAndPerChainOrderingKeepAnswersLive", async () => {
