@@ -2,6 +2,10 @@
  * proofpath indexer tables. Everything is written by event handlers only, so Ponder can revert any
  * write on a reorg: aggregates are plain upserted counters (no read-modify-write outside a handler)
  * and percentiles come from a histogram table rather than a stored value.
+ *
+ * One indexer can follow several chains: every row carries the `chainId` it was indexed from, and
+ * every primary key starts with it, so the same gateway key, batch or validator on two chains are
+ * two rows, never one (views sum per chain too).
  */
 import { bigint, hex, index, integer, onchainTable, onchainView, primaryKey, relations, sql, text } from "ponder";
 
@@ -10,7 +14,8 @@ import { bigint, hex, index, integer, onchainTable, onchainView, primaryKey, rel
 export const gateway = onchainTable(
   "gateway",
   (t) => ({
-    address: t.hex().primaryKey(),
+    chainId: t.integer().notNull(),
+    address: t.hex().notNull(),
     operator: t.hex(),
     measurement: t.hex(),
     attestationHash: t.hex(),
@@ -41,7 +46,7 @@ export const gateway = onchainTable(
     retiredAt: t.bigint(), // unix s
     predecessor: t.hex(),
   }),
-  (t) => ({ statusIdx: index().on(t.status) }),
+  (t) => ({ pk: primaryKey({ columns: [t.chainId, t.address] }), statusIdx: index().on(t.status) }),
 );
 
 /** Staked validators, as ValidatorSet and the settlement's rewards say. `status`: admitted (by governance,
@@ -52,7 +57,8 @@ export const gateway = onchainTable(
 export const validator = onchainTable(
   "validator",
   (t) => ({
-    address: t.hex().primaryKey(),
+    chainId: t.integer().notNull(),
+    address: t.hex().notNull(),
     status: t.text().notNull(),
     stake: t.bigint().notNull(),
     admittedAt: t.bigint(), // unix s
@@ -68,42 +74,53 @@ export const validator = onchainTable(
     banned: t.boolean().notNull(),
     bannedAt: t.bigint(),
   }),
-  (t) => ({ statusIdx: index().on(t.status) }),
+  (t) => ({ pk: primaryKey({ columns: [t.chainId, t.address] }), statusIdx: index().on(t.status) }),
 );
 
 /** One row per `attest` call: the quorum that signed, whose members share the validator fees of the
  *  batches it covers when they finalize. */
-export const attestation = onchainTable("attestation", (t) => ({
-  id: t.bigint().primaryKey(), // the contract's uint48 attestationId
-  verdictDigest: t.hex().notNull(),
-  signers: t.json().$type<`0x${string}`[]>().notNull(), // ascending, lowercase
-  batchCount: t.integer().notNull(), // batches it attested (the `batches` relation lists them)
-  tx: t.hex().notNull(),
-  attestedAt: t.bigint().notNull(),
-  feesDistributed: t.bigint().notNull(), // total fees of its batches finalized so far
-  toValidators: t.bigint().notNull(),
-}));
+export const attestation = onchainTable(
+  "attestation",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    id: t.bigint().notNull(), // the contract's uint48 attestationId
+    verdictDigest: t.hex().notNull(),
+    signers: t.json().$type<`0x${string}`[]>().notNull(), // ascending, lowercase
+    batchCount: t.integer().notNull(), // batches it attested (the `batches` relation lists them)
+    tx: t.hex().notNull(),
+    attestedAt: t.bigint().notNull(),
+    feesDistributed: t.bigint().notNull(), // total fees of its batches finalized so far
+    toValidators: t.bigint().notNull(),
+  }),
+  (t) => ({ pk: primaryKey({ columns: [t.chainId, t.id] }) }),
+);
 
 /** Protocol parameters the indexer needs (id "protocol"), as the latest governance events set them. */
-export const protocolParams = onchainTable("protocol_params", (t) => ({
-  id: t.text().primaryKey(),
-  challengeWindow: t.bigint().notNull(), // seconds, from attestation
-  withdrawDelay: t.bigint().notNull(),
-  attesterSlashBps: t.integer().notNull(),
-  quorum: t.bigint().notNull(), // configured k; the effective quorum is max(k, active/2 + 1)
-  minStake: t.bigint().notNull(),
-  exitDelay: t.bigint().notNull(),
-  proverRewardBps: t.integer().notNull(),
-  minBond: t.bigint().notNull(),
-  rejectedSlashBps: t.integer().notNull(),
-  challengerRewardBps: t.integer().notNull(),
-}));
+export const protocolParams = onchainTable(
+  "protocol_params",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    id: t.text().notNull(),
+    challengeWindow: t.bigint().notNull(), // seconds, from attestation
+    withdrawDelay: t.bigint().notNull(),
+    attesterSlashBps: t.integer().notNull(),
+    quorum: t.bigint().notNull(), // configured k; the effective quorum is max(k, active/2 + 1)
+    minStake: t.bigint().notNull(),
+    exitDelay: t.bigint().notNull(),
+    proverRewardBps: t.integer().notNull(),
+    minBond: t.bigint().notNull(),
+    rejectedSlashBps: t.integer().notNull(),
+    challengerRewardBps: t.integer().notNull(),
+  }),
+  (t) => ({ pk: primaryKey({ columns: [t.chainId, t.id] }) }),
+);
 
-/** One row per settled batch; `id` = `${gateway}:${batchSeq}` (gateway lowercase). */
+/** One row per settled batch; `id` = `${gateway}:${batchSeq}` (gateway lowercase), unique per chain. */
 export const batch = onchainTable(
   "batch",
   (t) => ({
-    id: t.text().primaryKey(),
+    chainId: t.integer().notNull(),
+    id: t.text().notNull(),
     gateway: t.hex().notNull(),
     batchSeq: t.bigint().notNull(),
     firstCallSeq: t.bigint().notNull(),
@@ -142,10 +159,11 @@ export const batch = onchainTable(
     receiptsIndexed: t.boolean().notNull(), // its calls are in `call` (the DA answered and matched the root)
   }),
   (t) => ({
-    // The per-call range lookup: greatest firstCallSeq <= s for one gateway.
-    callRangeIdx: index().on(t.gateway, t.firstCallSeq),
+    pk: primaryKey({ columns: [t.chainId, t.id] }),
+    // The per-call range lookup: greatest firstCallSeq <= s for one gateway on one chain.
+    callRangeIdx: index().on(t.chainId, t.gateway, t.firstCallSeq),
     statusIdx: index().on(t.status, t.submittedAt),
-    submittedIdx: index().on(t.submittedAt),
+    submittedIdx: index().on(t.chainId, t.submittedAt),
     attestationIdx: index().on(t.attestationId),
   }),
 );
@@ -156,7 +174,8 @@ export const batch = onchainTable(
 export const call = onchainTable(
   "call",
   (t) => ({
-    id: t.text().primaryKey(), // `${gateway}:${callSeq}`
+    chainId: t.integer().notNull(),
+    id: t.text().notNull(), // `${gateway}:${callSeq}`
     requestHash: t.hex().notNull(),
     responseHash: t.hex().notNull(),
     gateway: t.hex().notNull(),
@@ -167,21 +186,22 @@ export const call = onchainTable(
     outputTokens: t.integer().notNull(),
     servedAt: t.bigint().notNull(), // unix ms
   }),
-  (t) => ({ requestIdx: index().on(t.requestHash) }),
+  (t) => ({ pk: primaryKey({ columns: [t.chainId, t.id] }), requestIdx: index().on(t.requestHash) }),
 );
 
 /** The per-model entries of a batch's `usage`, one row each (the batch row is their one copy). Ponder's
  *  view parser takes no set-returning function in FROM, hence the one in the select list. */
 const USAGE_ENTRIES = sql`(
-  select batch_id, (u->>'modelId') as model_id, gateway, (u->>'calls')::integer as calls,
+  select chain_id, batch_id, (u->>'modelId') as model_id, gateway, (u->>'calls')::integer as calls,
     (u->>'inputTokens')::numeric(78) as input_tokens, (u->>'outputTokens')::numeric(78) as output_tokens,
     (u->>'fee')::numeric(78) as fee, status, submitted_at
   from (
-    select id as batch_id, gateway, status, submitted_at, jsonb_array_elements(usage::jsonb) as u from ${batch}
+    select chain_id, id as batch_id, gateway, status, submitted_at, jsonb_array_elements(usage::jsonb) as u from ${batch}
   ) b)`;
 
 /** Usage of one model inside one batch: a view over `batch.usage`. */
 export const batchUsage = onchainView("batch_usage", {
+  chainId: integer().notNull(),
   batchId: text().notNull(),
   modelId: hex().notNull(),
   gateway: hex().notNull(),
@@ -189,7 +209,9 @@ export const batchUsage = onchainView("batch_usage", {
   inputTokens: bigint().notNull(),
   outputTokens: bigint().notNull(),
   fee: bigint().notNull(),
-}).as(sql`select batch_id, model_id, gateway, calls, input_tokens, output_tokens, fee from ${USAGE_ENTRIES} e`);
+}).as(
+  sql`select chain_id, batch_id, model_id, gateway, calls, input_tokens, output_tokens, fee from ${USAGE_ENTRIES} e`,
+);
 
 /**
  * Rollups are derived at read time. Handlers write per event only what cannot be derived (the batch
@@ -202,21 +224,27 @@ export const batchUsage = onchainView("batch_usage", {
 const DAY = 86_400;
 
 /** Whole network, per hour: what no batch row holds (payouts per finalize call), and verdict counts. */
-export const networkHour = onchainTable("network_hour", (t) => ({
-  bucket: t.bigint().primaryKey(),
-  attested: t.integer().notNull(),
-  finalized: t.integer().notNull(),
-  rejected: t.integer().notNull(),
-  feesDistributed: t.bigint().notNull(),
-  burned: t.bigint().notNull(),
-  toValidators: t.bigint().notNull(),
-  toTreasury: t.bigint().notNull(),
-  latencySumMs: t.bigint().notNull(),
-  latencyCount: t.integer().notNull(),
-}));
+export const networkHour = onchainTable(
+  "network_hour",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    bucket: t.bigint().notNull(),
+    attested: t.integer().notNull(),
+    finalized: t.integer().notNull(),
+    rejected: t.integer().notNull(),
+    feesDistributed: t.bigint().notNull(),
+    burned: t.bigint().notNull(),
+    toValidators: t.bigint().notNull(),
+    toTreasury: t.bigint().notNull(),
+    latencySumMs: t.bigint().notNull(),
+    latencyCount: t.integer().notNull(),
+  }),
+  (t) => ({ pk: primaryKey({ columns: [t.chainId, t.bucket] }) }),
+);
 
 /** The columns of a rollup view (views take column builders, not the table builder `t`). */
 const usageViewColumns = () => ({
+  chainId: integer().notNull(),
   bucket: bigint().notNull(), // unix s of the hour or day
   calls: bigint().notNull(),
   inputTokens: bigint().notNull(),
@@ -230,19 +258,19 @@ const DAY_BUCKET = sql.raw(`bucket - bucket % ${DAY}`);
 
 /** Settled (not rejected) usage per gateway and model, per hour. */
 const USAGE_HOURLY = sql`(
-  select gateway, model_id, ${HOUR_OF("submitted_at")} as bucket, sum(calls) as calls,
+  select chain_id, gateway, model_id, ${HOUR_OF("submitted_at")} as bucket, sum(calls) as calls,
     sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens, sum(fee) as fees,
     count(*)::integer as batches
   from ${USAGE_ENTRIES} e
   where status <> 'rejected'
-  group by gateway, model_id, ${HOUR_OF("submitted_at")})`;
+  group by chain_id, gateway, model_id, ${HOUR_OF("submitted_at")})`;
 
 /** Settled (not rejected) usage per gateway, per hour. */
 const GATEWAY_HOURLY = sql`(
-  select gateway, ${HOUR_OF("submitted_at")} as bucket, sum(calls) as calls, sum(input_tokens) as input_tokens,
+  select chain_id, gateway, ${HOUR_OF("submitted_at")} as bucket, sum(calls) as calls, sum(input_tokens) as input_tokens,
     sum(output_tokens) as output_tokens, sum(fee) as fees, count(*)::integer as batches
   from ${batch} where status <> 'rejected'
-  group by gateway, ${HOUR_OF("submitted_at")})`;
+  group by chain_id, gateway, ${HOUR_OF("submitted_at")})`;
 
 /** Per gateway and model, per hour or day (`period`), bucketed by the submit block's time. */
 export const usageRollup = onchainView("usage_rollup", {
@@ -251,9 +279,11 @@ export const usageRollup = onchainView("usage_rollup", {
   modelId: hex().notNull(),
   ...usageViewColumns(),
 }).as(sql`
-  select 'hour' as period, h.* from ${USAGE_HOURLY} h
+  select 'hour' as period, h.gateway, h.model_id, h.chain_id, h.bucket, h.calls, h.input_tokens, h.output_tokens,
+    h.fees, h.batches from ${USAGE_HOURLY} h
   union all
-  select 'day', gateway, model_id, ${DAY_BUCKET}, ${USAGE_SUMS} from ${USAGE_HOURLY} h group by gateway, model_id, ${DAY_BUCKET}`);
+  select 'day', gateway, model_id, chain_id, ${DAY_BUCKET}, ${USAGE_SUMS} from ${USAGE_HOURLY} h
+  group by chain_id, gateway, model_id, ${DAY_BUCKET}`);
 
 /** Per gateway, per hour or day. */
 export const gatewayRollup = onchainView("gateway_rollup", {
@@ -261,12 +291,14 @@ export const gatewayRollup = onchainView("gateway_rollup", {
   gateway: hex().notNull(),
   ...usageViewColumns(),
 }).as(sql`
-  select 'hour' as period, h.* from ${GATEWAY_HOURLY} h
+  select 'hour' as period, h.gateway, h.chain_id, h.bucket, h.calls, h.input_tokens, h.output_tokens, h.fees,
+    h.batches from ${GATEWAY_HOURLY} h
   union all
-  select 'day', gateway, ${DAY_BUCKET}, ${USAGE_SUMS} from ${GATEWAY_HOURLY} h group by gateway, ${DAY_BUCKET}`);
+  select 'day', gateway, chain_id, ${DAY_BUCKET}, ${USAGE_SUMS} from ${GATEWAY_HOURLY} h
+  group by chain_id, gateway, ${DAY_BUCKET}`);
 
 const NETWORK_HOURLY = sql`(
-  select coalesce(g.bucket, n.bucket) as bucket,
+  select coalesce(g.chain_id, n.chain_id) as chain_id, coalesce(g.bucket, n.bucket) as bucket,
     coalesce(g.calls, 0) as calls, coalesce(g.input_tokens, 0) as input_tokens,
     coalesce(g.output_tokens, 0) as output_tokens, coalesce(g.fees, 0) as fees, coalesce(g.batches, 0) as batches,
     coalesce(n.attested, 0) as attested, coalesce(n.finalized, 0) as finalized, coalesce(n.rejected, 0) as rejected,
@@ -274,13 +306,13 @@ const NETWORK_HOURLY = sql`(
     coalesce(n.to_validators, 0) as to_validators, coalesce(n.to_treasury, 0) as to_treasury,
     coalesce(n.latency_sum_ms, 0) as latency_sum_ms, coalesce(n.latency_count, 0) as latency_count
   from (
-    select ${HOUR_OF("submitted_at")} as bucket, sum(calls) as calls, sum(input_tokens) as input_tokens,
+    select chain_id, ${HOUR_OF("submitted_at")} as bucket, sum(calls) as calls, sum(input_tokens) as input_tokens,
       sum(output_tokens) as output_tokens, sum(fee) as fees, count(*)::integer as batches
-    from ${batch} where status <> 'rejected' group by ${HOUR_OF("submitted_at")}
+    from ${batch} where status <> 'rejected' group by chain_id, ${HOUR_OF("submitted_at")}
   ) g
-  full join ${networkHour} n on n.bucket = g.bucket)`;
+  full join ${networkHour} n on n.chain_id = g.chain_id and n.bucket = g.bucket)`;
 
-/** Whole network, per hour or day: the batches' usage beside network_hour (either may lack an hour). */
+/** Whole network of one chain, per hour or day: the batches' usage beside network_hour (either may lack an hour). */
 export const networkRollup = onchainView("network_rollup", {
   period: text().notNull(),
   ...usageViewColumns(),
@@ -296,33 +328,40 @@ export const networkRollup = onchainView("network_rollup", {
 }).as(sql`
   select 'hour' as period, h.* from ${NETWORK_HOURLY} h
   union all
-  select 'day', ${DAY_BUCKET}, ${USAGE_SUMS}, sum(attested)::integer, sum(finalized)::integer, sum(rejected)::integer,
+  select 'day', chain_id, ${DAY_BUCKET}, ${USAGE_SUMS}, sum(attested)::integer, sum(finalized)::integer, sum(rejected)::integer,
     sum(fees_distributed), sum(burned), sum(to_validators), sum(to_treasury), sum(latency_sum_ms), sum(latency_count)::integer
-  from ${NETWORK_HOURLY} h group by ${DAY_BUCKET}`);
+  from ${NETWORK_HOURLY} h group by chain_id, ${DAY_BUCKET}`);
 
-/** Network counters no other row holds: a single row, id "network" (the `network` view adds the rest). */
-export const networkCounters = onchainTable("network_counters", (t) => ({
-  id: t.text().primaryKey(),
-  gateways: t.integer().notNull(),
-  batchesAttested: t.integer().notNull(),
-  batchesFinalized: t.integer().notNull(),
-  batchesRejected: t.integer().notNull(),
-  feesPaid: t.bigint().notNull(), // distributed at finalization
-  toValidators: t.bigint().notNull(),
-  toTreasury: t.bigint().notNull(),
-  burned: t.bigint().notNull(),
-  refunded: t.bigint().notNull(),
-  rewardsClaimed: t.bigint().notNull(),
-  slashed: t.bigint().notNull(), // gateway bonds slashed for equivocation
-  bondPenalized: t.bigint().notNull(), // gateway bonds taken by quorum rejections
-  stakeSlashed: t.bigint().notNull(), // validator stakes slashed
-  deposits: t.bigint().notNull(),
-  latencySumMs: t.bigint().notNull(), // proof latency (attest − lastServedAt) over attested batches
-  latencyCount: t.integer().notNull(),
-}));
+/** Network counters no other row holds: one row per chain, id "network" (the `network` view adds the rest). */
+export const networkCounters = onchainTable(
+  "network_counters",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    id: t.text().notNull(),
+    gateways: t.integer().notNull(),
+    batchesAttested: t.integer().notNull(),
+    batchesFinalized: t.integer().notNull(),
+    batchesRejected: t.integer().notNull(),
+    feesPaid: t.bigint().notNull(), // distributed at finalization
+    toValidators: t.bigint().notNull(),
+    toTreasury: t.bigint().notNull(),
+    burned: t.bigint().notNull(),
+    refunded: t.bigint().notNull(),
+    rewardsClaimed: t.bigint().notNull(),
+    slashed: t.bigint().notNull(), // gateway bonds slashed for equivocation
+    bondPenalized: t.bigint().notNull(), // gateway bonds taken by quorum rejections
+    stakeSlashed: t.bigint().notNull(), // validator stakes slashed
+    deposits: t.bigint().notNull(),
+    latencySumMs: t.bigint().notNull(), // proof latency (attest − lastServedAt) over attested batches
+    latencyCount: t.integer().notNull(),
+  }),
+  (t) => ({ pk: primaryKey({ columns: [t.chainId, t.id] }) }),
+);
 
-/** Network totals, one row (id "network"): the counters, and what the gateway rows sum to. */
+/** Network totals, one row per chain that has a gateway or a counter (id "network"): the counters,
+ *  and what the chain's gateway rows sum to. */
 export const network = onchainView("network", {
+  chainId: integer().notNull(),
   id: text().notNull(),
   gateways: integer().notNull(),
   batchesSubmitted: integer().notNull(),
@@ -346,50 +385,67 @@ export const network = onchainView("network", {
   latencySumMs: bigint().notNull(),
   latencyCount: integer().notNull(),
 }).as(sql`
-  select 'network' as id, coalesce(c.gateways, 0) as gateways, (g.batches + g.rejected)::integer as batches_submitted,
+  select coalesce(g.chain_id, c.chain_id) as chain_id, 'network' as id, coalesce(c.gateways, 0) as gateways,
+    (coalesce(g.batches, 0) + coalesce(g.rejected, 0))::integer as batches_submitted,
     coalesce(c.batches_attested, 0) as batches_attested, coalesce(c.batches_finalized, 0) as batches_finalized,
-    coalesce(c.batches_rejected, 0) as batches_rejected, g.calls as calls_settled, g.input_tokens, g.output_tokens,
-    g.fees as fees_submitted, coalesce(c.fees_paid, 0) as fees_paid, coalesce(c.to_validators, 0) as to_validators,
+    coalesce(c.batches_rejected, 0) as batches_rejected, coalesce(g.calls, 0) as calls_settled,
+    coalesce(g.input_tokens, 0) as input_tokens, coalesce(g.output_tokens, 0) as output_tokens,
+    coalesce(g.fees, 0) as fees_submitted, coalesce(c.fees_paid, 0) as fees_paid, coalesce(c.to_validators, 0) as to_validators,
     coalesce(c.to_treasury, 0) as to_treasury, coalesce(c.burned, 0) as burned, coalesce(c.refunded, 0) as refunded,
     coalesce(c.rewards_claimed, 0) as rewards_claimed, coalesce(c.slashed, 0) as slashed,
     coalesce(c.bond_penalized, 0) as bond_penalized, coalesce(c.stake_slashed, 0) as stake_slashed,
     coalesce(c.deposits, 0) as deposits, coalesce(c.latency_sum_ms, 0) as latency_sum_ms,
     coalesce(c.latency_count, 0) as latency_count
   from (
-    select coalesce(sum(batches), 0) as batches, coalesce(sum(rejected_batches), 0) as rejected,
-      coalesce(sum(calls), 0) as calls, coalesce(sum(input_tokens), 0) as input_tokens,
-      coalesce(sum(output_tokens), 0) as output_tokens, coalesce(sum(fees), 0) as fees
-    from ${gateway}) g
-  left join ${networkCounters} c on c.id = 'network'`);
+    select chain_id, sum(batches) as batches, sum(rejected_batches) as rejected, sum(calls) as calls,
+      sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens, sum(fees) as fees
+    from ${gateway} group by chain_id) g
+  full join ${networkCounters} c on c.chain_id = g.chain_id and c.id = 'network'`);
 
-/** Proof-latency histogram: log-spaced buckets (see src/lib/latency.ts); p95 is read from it. */
-export const latencyHistogram = onchainTable("latency_histogram", (t) => ({
-  bucket: t.integer().primaryKey(),
-  count: t.integer().notNull(),
-}));
+/** Proof-latency histogram per chain: log-spaced buckets (see src/lib/latency.ts); p95 is read from it. */
+export const latencyHistogram = onchainTable(
+  "latency_histogram",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    bucket: t.integer().notNull(),
+    count: t.integer().notNull(),
+  }),
+  (t) => ({ pk: primaryKey({ columns: [t.chainId, t.bucket] }) }),
+);
 
 /** Fee schedule as governance last set it: id "default" or the modelId. Needed to split a
  *  batch fee per model. */
-export const feeRate = onchainTable("fee_rate", (t) => ({
-  id: t.text().primaryKey(),
-  enabled: t.boolean().notNull(),
-  perCall: t.bigint().notNull(),
-  perKiloInputToken: t.bigint().notNull(),
-  perKiloOutputToken: t.bigint().notNull(),
-}));
+export const feeRate = onchainTable(
+  "fee_rate",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    id: t.text().notNull(),
+    enabled: t.boolean().notNull(),
+    perCall: t.bigint().notNull(),
+    perKiloInputToken: t.bigint().notNull(),
+    perKiloOutputToken: t.bigint().notNull(),
+  }),
+  (t) => ({ pk: primaryKey({ columns: [t.chainId, t.id] }) }),
+);
 
 /** Allowlisted / revoked measurements. */
-export const measurement = onchainTable("measurement", (t) => ({
-  measurement: t.hex().primaryKey(),
-  status: t.text().notNull(), // allowed | revoked
-  changedAt: t.bigint().notNull(),
-}));
+export const measurement = onchainTable(
+  "measurement",
+  (t) => ({
+    chainId: t.integer().notNull(),
+    measurement: t.hex().notNull(),
+    status: t.text().notNull(), // allowed | revoked
+    changedAt: t.bigint().notNull(),
+  }),
+  (t) => ({ pk: primaryKey({ columns: [t.chainId, t.measurement] }) }),
+);
 
 /** Append-only log of every other protocol event (governance, bonds, withdrawals), keyed by event id. */
 export const protocolEvent = onchainTable(
   "protocol_event",
   (t) => ({
-    id: t.text().primaryKey(),
+    chainId: t.integer().notNull(),
+    id: t.text().notNull(),
     contract: t.text().notNull(),
     name: t.text().notNull(),
     args: t.json().notNull(),
@@ -397,15 +453,18 @@ export const protocolEvent = onchainTable(
     timestamp: t.bigint().notNull(),
     txHash: t.hex().notNull(),
   }),
-  (t) => ({ nameIdx: index().on(t.name) }),
+  (t) => ({ pk: primaryKey({ columns: [t.chainId, t.id] }), nameIdx: index().on(t.name) }),
 );
 
 export const gatewayRelations = relations(gateway, ({ many }) => ({ batches: many(batch) }));
 export const batchRelations = relations(batch, ({ one }) => ({
-  gateway: one(gateway, { fields: [batch.gateway], references: [gateway.address] }),
-  attestation: one(attestation, { fields: [batch.attestationId], references: [attestation.id] }),
+  gateway: one(gateway, { fields: [batch.chainId, batch.gateway], references: [gateway.chainId, gateway.address] }),
+  attestation: one(attestation, {
+    fields: [batch.chainId, batch.attestationId],
+    references: [attestation.chainId, attestation.id],
+  }),
 }));
 export const attestationRelations = relations(attestation, ({ many }) => ({ batches: many(batch) }));
 export const callRelations = relations(call, ({ one }) => ({
-  batch: one(batch, { fields: [call.batchId], references: [batch.id] }),
+  batch: one(batch, { fields: [call.chainId, call.batchId], references: [batch.chainId, batch.id] }),
 }));

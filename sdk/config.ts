@@ -258,6 +258,14 @@ function fromText(kind: Kind, v: string): unknown {
     case "bigint":
       return /^\d+$/.test(v.trim()) ? BigInt(v) : v;
     case "list":
+      // A list of objects (e.g. the indexer's `chains`) is given as JSON; a bad one stays text for zod to name.
+      if (v.trimStart().startsWith("[")) {
+        try {
+          return JSON.parse(v);
+        } catch {
+          return v;
+        }
+      }
       return v
         .split(",")
         .map((x) => x.trim())
@@ -461,7 +469,7 @@ export function configHelp(role: ConfigRole, extra = ""): string {
   const out = [`Usage: ${role.usage}`, "", ...wrap(role.about, 100, ""), ""];
   out.push(
     ...wrap(
-      `Configuration: a JSON file (--config <file>, or ${configFileVariable(role)}) with the keys below, each overridden by its environment variable; lists in a variable are comma-separated. Every problem is reported at once, by the name it was set with; a bad config exits with status 2.`,
+      `Configuration: a JSON file (--config <file>, or ${configFileVariable(role)}) with the keys below, each overridden by its environment variable; lists in a variable are comma-separated (a list of objects is JSON). Every problem is reported at once, by the name it was set with; a bad config exits with status 2.`,
       100,
       "",
     ),

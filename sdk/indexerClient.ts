@@ -29,6 +29,8 @@ export class IndexerError extends BaseError {
 
 export interface IndexerClientOptions {
   fetch?: typeof fetch;
+  /** The chain every request asks about, on an indexer following several (default: the indexer's first chain). */
+  chainId?: number;
   headers?: Record<string, string>;
 }
 
@@ -40,6 +42,7 @@ export function indexerClient(baseUrl: string, opts: IndexerClientOptions = {}) 
 
   async function get<T>(path: string, query: Record<string, Time | undefined> = {}): Promise<T> {
     const qs = new URLSearchParams();
+    if (opts.chainId !== undefined) qs.set("chainId", String(opts.chainId));
     for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, str(v));
     const q = qs.toString();
     const res = await doFetch(`${base}${path}${q ? `?${q}` : ""}`, {

@@ -13,8 +13,11 @@ import { GiveUp, waitFor } from "../../tools/waitFor.js";
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 export interface PonderOptions {
-  deploymentFile: string;
-  rpcUrl: string;
+  /** One chain: its deployment file and RPC URL. */
+  deploymentFile?: string;
+  rpcUrl?: string;
+  /** Several chains instead (PROOFPATH_INDEXER_CHAINS): each `{ deployment, rpcUrls, name?, pollingIntervalMs? }`. */
+  chains?: { deployment: string; rpcUrls: string[]; name?: string; pollingIntervalMs?: number }[];
   /** Postgres URL; PGlite (in `pgliteDir` or a fresh temp dir) when absent. */
   databaseUrl?: string;
   pgliteDir?: string;
@@ -37,9 +40,9 @@ export interface Ponder {
   child: ChildProcess;
   get(pathname: string): Promise<Response>;
   getJson<T = any>(pathname: string): Promise<T>;
-  /** Waits until `/status` reports `block` (or later) indexed. */
-  waitForBlock(block: bigint | number, timeoutMs?: number): Promise<void>;
-  indexedBlock(): Promise<number | undefined>;
+  /** Waits until `/status` reports `block` (or later) indexed on `chain` (Ponder's chain name; default the one chain). */
+  waitForBlock(block: bigint | number, timeoutMs?: number, chain?: string): Promise<void>;
+  indexedBlock(chain?: string): Promise<number | undefined>;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -81,8 +84,9 @@ export async function startPonder(o: PonderOptions): Promise<Ponder> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PONDER_TELEMETRY_DISABLED: "true",
-    PROOFPATH_INDEXER_DEPLOYMENT: o.deploymentFile,
-    PROOFPATH_INDEXER_RPC_URL: o.rpcUrl,
+    ...(o.chains
+      ? { PROOFPATH_INDEXER_CHAINS: JSON.stringify(o.chains) }
+      : { PROOFPATH_INDEXER_DEPLOYMENT: o.deploymentFile, PROOFPATH_INDEXER_RPC_URL: o.rpcUrl }),
     PROOFPATH_INDEXER_DATABASE_URL: o.databaseUrl ?? "",
     PROOFPATH_INDEXER_PGLITE_DIR: pgliteDir ?? "",
     NODE_ENV: "production",
@@ -107,9 +111,9 @@ export async function startPonder(o: PonderOptions): Promise<Ponder> {
     if (!res.ok) throw new Error(`GET ${p}: ${res.status} ${await res.text()}`);
     return res.json();
   };
-  const indexedBlock = async () => {
+  const indexedBlock = async (chain = "proofpath") => {
     const s = (await getJson("/status")) as Record<string, { block?: { number: number } }>;
-    return s.proofpath?.block?.number;
+    return s[chain]?.block?.number;
   };
   const exited = () =>
     child.exitCode !== null || child.signalCode !== null
@@ -125,9 +129,9 @@ export async function startPonder(o: PonderOptions): Promise<Ponder> {
     get,
     getJson,
     indexedBlock,
-    async waitForBlock(block, timeoutMs = 120_000) {
+    async waitForBlock(block, timeoutMs = 120_000, chain = "proofpath") {
       await waitFor(
-        `ponder to index block ${block} (log ${logFile})`,
+        `ponder to index block ${block} of ${chain} (log ${logFile})`,
         async () => {
           // A dead indexer will never get there: fail now, not after the whole timeout.
           const err = exited();
@@ -136,7 +140,7 @@ export async function startPonder(o: PonderOptions): Promise<Ponder> {
             (r) => r.ok,
             () => false,
           );
-          const n = ready ? await indexedBlock() : undefined;
+          const n = ready ? await indexedBlock(chain) : undefined;
           return n !== undefined && n >= Number(block);
         },
         timeoutMs,

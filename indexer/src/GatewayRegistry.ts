@@ -10,7 +10,7 @@ ponder.on("GatewayRegistry:MeasurementAllowed", async ({ event, context }) => {
   const row = { status: "allowed", changedAt: event.block.timestamp };
   await context.db
     .insert(measurement)
-    .values({ measurement: event.args.measurement, ...row })
+    .values({ chainId: context.chain.id, measurement: event.args.measurement, ...row })
     .onConflictDoUpdate(row);
 });
 
@@ -18,7 +18,7 @@ ponder.on("GatewayRegistry:MeasurementRevoked", async ({ event, context }) => {
   const row = { status: "revoked", changedAt: event.block.timestamp };
   await context.db
     .insert(measurement)
-    .values({ measurement: event.args.measurement, ...row })
+    .values({ chainId: context.chain.id, measurement: event.args.measurement, ...row })
     .onConflictDoUpdate(row);
 });
 
@@ -37,23 +37,23 @@ ponder.on("GatewayRegistry:EnclaveRegistered", async ({ event, context }) => {
   // A deposit may have created the row before registration: keep its balances.
   await context.db
     .insert(gateway)
-    .values({ ...emptyGateway(address), ...reg })
+    .values({ ...emptyGateway(context.chain.id, address), ...reg })
     .onConflictDoUpdate(reg);
-  await bumpNetwork(context.db, { gateways: 1 });
+  await bumpNetwork(context.db, context.chain.id, { gateways: 1 });
 });
 
 ponder.on("GatewayRegistry:EnclaveReattested", async ({ event, context }) => {
   const address = event.args.key.toLowerCase() as Hex;
-  await touchGateway(context.db, address);
+  await touchGateway(context.db, context.chain.id, address);
   await context.db
-    .update(gateway, { address })
+    .update(gateway, { chainId: context.chain.id, address })
     .set({ attestationHash: event.args.attestationHash, approvalNonce: event.args.approvalNonce });
 });
 
 ponder.on("GatewayRegistry:EnclaveApproved", async ({ event, context }) => {
   const address = event.args.key.toLowerCase() as Hex;
-  await touchGateway(context.db, address);
-  await context.db.update(gateway, { address }).set({
+  await touchGateway(context.db, context.chain.id, address);
+  await context.db.update(gateway, { chainId: context.chain.id, address }).set({
     status: "active",
     activeUntil: event.args.activeUntil,
     approvalNonce: event.args.approvalNonce + 1n,
@@ -62,10 +62,10 @@ ponder.on("GatewayRegistry:EnclaveApproved", async ({ event, context }) => {
 
 ponder.on("GatewayRegistry:EnclaveDeactivated", async ({ event, context }) => {
   const address = event.args.key.toLowerCase() as Hex;
-  await touchGateway(context.db, address);
+  await touchGateway(context.db, context.chain.id, address);
   // Deactivation (and a bond withdrawal request, and a slash) bumps the approval nonce: outstanding
   // approvals die.
-  await context.db.update(gateway, { address }).set((row) => ({
+  await context.db.update(gateway, { chainId: context.chain.id, address }).set((row) => ({
     status: row.status === "slashed" ? "slashed" : "deactivated",
     activeUntil: 0n,
     approvalNonce: row.approvalNonce + 1n,
@@ -82,58 +82,58 @@ ponder.on("GatewayRegistry:EnclaveSucceeded", async ({ event, context }) => {
   const predecessor = event.args.predecessor.toLowerCase() as Hex;
   const successor = event.args.successor.toLowerCase() as Hex;
   const ts = event.block.timestamp;
-  await touchGateway(db, predecessor);
-  await db.update(gateway, { address: predecessor }).set((row) => ({
+  await touchGateway(db, context.chain.id, predecessor);
+  await db.update(gateway, { chainId: context.chain.id, address: predecessor }).set((row) => ({
     successor,
     retiredAt: row.retiredAt ?? ts,
   }));
-  await touchGateway(db, successor);
-  await db.update(gateway, { address: successor }).set({ predecessor });
-  await logEvent(db, event, "GatewayRegistry", "EnclaveSucceeded");
+  await touchGateway(db, context.chain.id, successor);
+  await db.update(gateway, { chainId: context.chain.id, address: successor }).set({ predecessor });
+  await logEvent(db, context.chain.id, event, "GatewayRegistry", "EnclaveSucceeded");
 });
 
 ponder.on("GatewayRegistry:BondAdded", async ({ event, context }) => {
   const address = event.args.key.toLowerCase() as Hex;
-  await touchGateway(context.db, address);
-  await context.db.update(gateway, { address }).set({ bond: event.args.bond });
+  await touchGateway(context.db, context.chain.id, address);
+  await context.db.update(gateway, { chainId: context.chain.id, address }).set({ bond: event.args.bond });
 });
 
 ponder.on("GatewayRegistry:BondWithdrawRequested", async ({ event, context }) => {
-  await logEvent(context.db, event, "GatewayRegistry", "BondWithdrawRequested");
+  await logEvent(context.db, context.chain.id, event, "GatewayRegistry", "BondWithdrawRequested");
 });
 
 ponder.on("GatewayRegistry:BondWithdrawn", async ({ event, context }) => {
   const address = event.args.key.toLowerCase() as Hex;
-  await touchGateway(context.db, address);
-  await context.db.update(gateway, { address }).set({ bond: 0n });
-  await logEvent(context.db, event, "GatewayRegistry", "BondWithdrawn");
+  await touchGateway(context.db, context.chain.id, address);
+  await context.db.update(gateway, { chainId: context.chain.id, address }).set({ bond: 0n });
+  await logEvent(context.db, context.chain.id, event, "GatewayRegistry", "BondWithdrawn");
 });
 
 ponder.on("GatewayRegistry:BondSlashed", async ({ event, context }) => {
   const address = event.args.key.toLowerCase() as Hex;
-  await touchGateway(context.db, address);
+  await touchGateway(context.db, context.chain.id, address);
   await context.db
-    .update(gateway, { address })
+    .update(gateway, { chainId: context.chain.id, address })
     .set((row) => ({ bond: 0n, status: "slashed", banned: true, slashed: row.slashed + event.args.slashed }));
-  await bumpNetwork(context.db, { slashed: event.args.slashed });
-  await logEvent(context.db, event, "GatewayRegistry", "BondSlashed");
+  await bumpNetwork(context.db, context.chain.id, { slashed: event.args.slashed });
+  await logEvent(context.db, context.chain.id, event, "GatewayRegistry", "BondSlashed");
 });
 
 /** A quorum rejected a batch of the key: part of its bond went to the treasury. */
 ponder.on("GatewayRegistry:BondPenalized", async ({ event, context }) => {
   const address = event.args.key.toLowerCase() as Hex;
-  await touchGateway(context.db, address);
-  await context.db.update(gateway, { address }).set((row) => ({
+  await touchGateway(context.db, context.chain.id, address);
+  await context.db.update(gateway, { chainId: context.chain.id, address }).set((row) => ({
     bond: event.args.bond,
     bondPenalties: row.bondPenalties + 1,
     bondPenalized: row.bondPenalized + event.args.penalty,
   }));
-  await bumpNetwork(context.db, { bondPenalized: event.args.penalty });
-  await logEvent(context.db, event, "GatewayRegistry", "BondPenalized");
+  await bumpNetwork(context.db, context.chain.id, { bondPenalized: event.args.penalty });
+  await logEvent(context.db, context.chain.id, event, "GatewayRegistry", "BondPenalized");
 });
 
 ponder.on("GatewayRegistry:ParamsChanged", async ({ event, context }) => {
   const { minBond, rejectedSlashBps, challengerRewardBps } = event.args;
-  await setParams(context.db, { minBond, rejectedSlashBps, challengerRewardBps });
-  await logEvent(context.db, event, "GatewayRegistry", "ParamsChanged");
+  await setParams(context.db, context.chain.id, { minBond, rejectedSlashBps, challengerRewardBps });
+  await logEvent(context.db, context.chain.id, event, "GatewayRegistry", "ParamsChanged");
 });

@@ -5,7 +5,7 @@
  */
 import { ponder } from "ponder:registry";
 import { attestation, batch, call, feeRate, gateway, latencyHistogram, validator } from "ponder:schema";
-import { eq, sql } from "ponder";
+import { and, eq, sql } from "ponder";
 import { usageFee } from "../../sdk/fees.js";
 import { loadIndexerConfig } from "./lib/config.js";
 import { latencyBucket } from "./lib/latency.js";
@@ -34,13 +34,13 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
   const ts = event.block.timestamp;
 
   // Split the fee per model with the schedule in force (the contract checked fee == Σ entries).
-  const def = await db.find(feeRate, { id: "default" });
+  const def = await db.find(feeRate, { chainId: context.chain.id, id: "default" });
   const usage = [];
   let calls = 0;
   let inputTokens = 0n;
   let outputTokens = 0n;
   for (const u of a.usage) {
-    const own = await db.find(feeRate, { id: u.modelId.toLowerCase() });
+    const own = await db.find(feeRate, { chainId: context.chain.id, id: u.modelId.toLowerCase() });
     const rate = own?.enabled ? own : def;
     const fee = rate ? usageFee(u, rate) : 0n;
     usage.push({
@@ -68,6 +68,7 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
   } else if (receipts.length > 0) {
     await db.insert(call).values(
       receipts.map((r) => ({
+        chainId: context.chain.id,
         id: `${gw}:${r.callSeq}`,
         requestHash: r.requestHash.toLowerCase() as Hex,
         responseHash: r.responseHash.toLowerCase() as Hex,
@@ -83,6 +84,7 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
   }
 
   await db.insert(batch).values({
+    chainId: context.chain.id,
     id,
     receiptsIndexed: typeof receipts !== "string",
     gateway: gw,
@@ -113,7 +115,7 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
   const d = { calls: BigInt(calls), inputTokens, outputTokens, fees: a.fee };
   await db
     .insert(gateway)
-    .values({ ...emptyGateway(gw), ...gatewayAfterBatch(emptyGateway(gw), a, d) })
+    .values({ ...emptyGateway(context.chain.id, gw), ...gatewayAfterBatch(emptyGateway(context.chain.id, gw), a, d) })
     .onConflictDoUpdate((row) => gatewayAfterBatch(row, a, d));
 });
 
@@ -139,6 +141,7 @@ ponder.on("ProofSettlement:Attestation", async ({ event, context }) => {
   const { db } = context;
   const signers = event.args.signers.map((s) => s.toLowerCase() as Hex);
   await db.insert(attestation).values({
+    chainId: context.chain.id,
     id: BigInt(event.args.attestationId),
     verdictDigest: event.args.verdictDigest,
     signers,
@@ -152,7 +155,7 @@ ponder.on("ProofSettlement:Attestation", async ({ event, context }) => {
   for (const address of signers) {
     await db
       .insert(validator)
-      .values({ ...emptyValidator(address), status: "active", attestations: 1 })
+      .values({ ...emptyValidator(context.chain.id, address), status: "active", attestations: 1 })
       .onConflictDoUpdate((row) => ({ attestations: row.attestations + 1 }));
   }
 });
@@ -160,14 +163,16 @@ ponder.on("ProofSettlement:Attestation", async ({ event, context }) => {
 ponder.on("ProofSettlement:BatchAttested", async ({ event, context }) => {
   const { db } = context;
   const id = batchId(event.args.gateway, event.args.batchSeq);
-  const b = await db.find(batch, { id });
+  const b = await db.find(batch, { chainId: context.chain.id, id });
   if (!b) return; // cannot happen on a consistent chain: attest checks the stored slot
   const ts = event.block.timestamp;
   const attestationId = BigInt(event.args.attestationId);
-  const att = await db.update(attestation, { id: attestationId }).set((row) => ({ batchCount: row.batchCount + 1 }));
-  const { challengeWindow } = await getParams(db);
+  const att = await db
+    .update(attestation, { chainId: context.chain.id, id: attestationId })
+    .set((row) => ({ batchCount: row.batchCount + 1 }));
+  const { challengeWindow } = await getParams(db, context.chain.id);
   const latency = clampLatency(ts * 1000n - b.lastServedAt);
-  await db.update(batch, { id }).set({
+  await db.update(batch, { chainId: context.chain.id, id }).set({
     status: "attested",
     attestTx: event.transaction.hash,
     attestedAt: ts,
@@ -176,25 +181,25 @@ ponder.on("ProofSettlement:BatchAttested", async ({ event, context }) => {
     windowEnd: ts + challengeWindow,
     proofLatencyMs: latency,
   });
-  await recordLatency(db, latency);
-  await bumpNetwork(db, { batchesAttested: 1, latencySumMs: latency, latencyCount: 1 });
-  await bumpNetworkRollups(db, ts, { attested: 1, latencySumMs: latency, latencyCount: 1 });
+  await recordLatency(db, context.chain.id, latency);
+  await bumpNetwork(db, context.chain.id, { batchesAttested: 1, latencySumMs: latency, latencyCount: 1 });
+  await bumpNetworkRollups(db, context.chain.id, ts, { attested: 1, latencySumMs: latency, latencyCount: 1 });
 });
 
 ponder.on("ProofSettlement:BatchFinalized", async ({ event, context }) => {
   const { db } = context;
   const id = batchId(event.args.gateway, event.args.batchSeq);
-  const b = await db.find(batch, { id });
+  const b = await db.find(batch, { chainId: context.chain.id, id });
   if (!b) return;
   const ts = event.block.timestamp;
-  await db.update(batch, { id }).set({
+  await db.update(batch, { chainId: context.chain.id, id }).set({
     status: "finalized",
     finalizeTx: event.transaction.hash,
     finalizedAt: ts,
     finalityLatencyMs: clampLatency(ts * 1000n - b.lastServedAt),
   });
-  await bumpNetwork(db, { batchesFinalized: 1 });
-  await bumpNetworkRollups(db, ts, { finalized: 1 });
+  await bumpNetwork(db, context.chain.id, { batchesFinalized: 1 });
+  await bumpNetworkRollups(db, context.chain.id, ts, { finalized: 1 });
 });
 
 ponder.on("ProofSettlement:BatchRejected", async ({ event, context }) => {
@@ -202,9 +207,9 @@ ponder.on("ProofSettlement:BatchRejected", async ({ event, context }) => {
   const a = event.args;
   const gw = a.gateway.toLowerCase() as Hex;
   const id = batchId(gw, a.batchSeq);
-  const b = await db.find(batch, { id });
+  const b = await db.find(batch, { chainId: context.chain.id, id });
   if (!b) return;
-  await db.update(batch, { id }).set({
+  await db.update(batch, { chainId: context.chain.id, id }).set({
     status: "rejected",
     rejectTx: event.transaction.hash,
     rejectedAt: event.block.timestamp,
@@ -214,8 +219,8 @@ ponder.on("ProofSettlement:BatchRejected", async ({ event, context }) => {
   });
   // A rejected batch settled nothing: the rollups leave it out (status), the gateway row takes it back.
   const d = { calls: -BigInt(b.calls), inputTokens: -b.inputTokens, outputTokens: -b.outputTokens, fees: -b.fee };
-  await bumpNetworkRollups(db, event.block.timestamp, { rejected: 1 });
-  await db.update(gateway, { address: gw }).set((row) => ({
+  await bumpNetworkRollups(db, context.chain.id, event.block.timestamp, { rejected: 1 });
+  await db.update(gateway, { chainId: context.chain.id, address: gw }).set((row) => ({
     balance: row.balance + a.refund,
     batches: row.batches - 1,
     rejectedBatches: row.rejectedBatches + 1,
@@ -224,7 +229,7 @@ ponder.on("ProofSettlement:BatchRejected", async ({ event, context }) => {
     outputTokens: row.outputTokens + d.outputTokens,
     fees: row.fees + d.fees,
   }));
-  await bumpNetwork(db, { batchesRejected: 1, refunded: a.refund });
+  await bumpNetwork(db, context.chain.id, { batchesRejected: 1, refunded: a.refund });
 });
 
 /** One per finalize call (after its BatchFinalized events): the validator share is split equally among
@@ -233,23 +238,25 @@ ponder.on("ProofSettlement:FeesDistributed", async ({ event, context }) => {
   const { db } = context;
   const a = event.args;
   if (a.total === 0n) return;
-  const att = await db.update(attestation, { id: BigInt(a.attestationId) }).set((row) => ({
+  const att = await db.update(attestation, { chainId: context.chain.id, id: BigInt(a.attestationId) }).set((row) => ({
     feesDistributed: row.feesDistributed + a.total,
     toValidators: row.toValidators + a.toValidators,
   }));
   if (a.toValidators > 0n && att.signers.length > 0) {
     const perSigner = a.toValidators / BigInt(att.signers.length);
     for (const address of att.signers) {
-      await db.update(validator, { address }).set((row) => ({ rewardsEarned: row.rewardsEarned + perSigner }));
+      await db
+        .update(validator, { chainId: context.chain.id, address })
+        .set((row) => ({ rewardsEarned: row.rewardsEarned + perSigner }));
     }
   }
-  await bumpNetwork(db, {
+  await bumpNetwork(db, context.chain.id, {
     feesPaid: a.total,
     toValidators: a.toValidators,
     toTreasury: a.toTreasury,
     burned: a.burned,
   });
-  await bumpNetworkRollups(db, event.block.timestamp, {
+  await bumpNetworkRollups(db, context.chain.id, event.block.timestamp, {
     feesDistributed: a.total,
     burned: a.burned,
     toValidators: a.toValidators,
@@ -261,44 +268,46 @@ ponder.on("ProofSettlement:RewardsClaimed", async ({ event, context }) => {
   const address = event.args.validator.toLowerCase() as Hex;
   await context.db
     .insert(validator)
-    .values({ ...emptyValidator(address), rewardsClaimed: event.args.amount })
+    .values({ ...emptyValidator(context.chain.id, address), rewardsClaimed: event.args.amount })
     .onConflictDoUpdate((row) => ({ rewardsClaimed: row.rewardsClaimed + event.args.amount }));
-  await bumpNetwork(context.db, { rewardsClaimed: event.args.amount });
-  await logEvent(context.db, event, "ProofSettlement", "RewardsClaimed");
+  await bumpNetwork(context.db, context.chain.id, { rewardsClaimed: event.args.amount });
+  await logEvent(context.db, context.chain.id, event, "ProofSettlement", "RewardsClaimed");
 });
 
 ponder.on("ProofSettlement:Deposited", async ({ event, context }) => {
   const { db } = context;
   const gw = event.args.gateway.toLowerCase() as Hex;
-  await touchGateway(db, gw);
-  await db.update(gateway, { address: gw }).set((row) => ({
+  await touchGateway(db, context.chain.id, gw);
+  await db.update(gateway, { chainId: context.chain.id, address: gw }).set((row) => ({
     balance: row.balance + event.args.amount,
     totalDeposited: row.totalDeposited + event.args.amount,
   }));
-  await bumpNetwork(db, { deposits: event.args.amount });
+  await bumpNetwork(db, context.chain.id, { deposits: event.args.amount });
 });
 
 ponder.on("ProofSettlement:WithdrawRequested", async ({ event, context }) => {
   const gw = event.args.gateway.toLowerCase() as Hex;
-  await touchGateway(context.db, gw);
-  await context.db.update(gateway, { address: gw }).set((row) => ({
+  await touchGateway(context.db, context.chain.id, gw);
+  await context.db.update(gateway, { chainId: context.chain.id, address: gw }).set((row) => ({
     balance: row.balance - event.args.amount,
     pendingWithdrawal: event.args.pending,
   }));
-  await logEvent(context.db, event, "ProofSettlement", "WithdrawRequested");
+  await logEvent(context.db, context.chain.id, event, "ProofSettlement", "WithdrawRequested");
 });
 
 ponder.on("ProofSettlement:Withdrawn", async ({ event, context }) => {
   const gw = event.args.gateway.toLowerCase() as Hex;
-  await touchGateway(context.db, gw);
-  await context.db.update(gateway, { address: gw }).set({ pendingWithdrawal: 0n });
-  await logEvent(context.db, event, "ProofSettlement", "Withdrawn");
+  await touchGateway(context.db, context.chain.id, gw);
+  await context.db.update(gateway, { chainId: context.chain.id, address: gw }).set({ pendingWithdrawal: 0n });
+  await logEvent(context.db, context.chain.id, event, "ProofSettlement", "Withdrawn");
 });
 
 ponder.on("ProofSettlement:GatewaySynced", async ({ event, context }) => {
   const gw = event.args.gateway.toLowerCase() as Hex;
-  await touchGateway(context.db, gw);
-  await context.db.update(gateway, { address: gw }).set({ activeUntil: BigInt(event.args.activeUntil) });
+  await touchGateway(context.db, context.chain.id, gw);
+  await context.db
+    .update(gateway, { chainId: context.chain.id, address: gw })
+    .set({ activeUntil: BigInt(event.args.activeUntil) });
 });
 
 ponder.on("ProofSettlement:FeeRateChanged", async ({ event, context }) => {
@@ -306,9 +315,9 @@ ponder.on("ProofSettlement:FeeRateChanged", async ({ event, context }) => {
   const row = { enabled: true, perCall, perKiloInputToken, perKiloOutputToken };
   await context.db
     .insert(feeRate)
-    .values({ id: "default", ...row })
+    .values({ chainId: context.chain.id, id: "default", ...row })
     .onConflictDoUpdate(row);
-  await logEvent(context.db, event, "ProofSettlement", "FeeRateChanged");
+  await logEvent(context.db, context.chain.id, event, "ProofSettlement", "FeeRateChanged");
 });
 
 ponder.on("ProofSettlement:ModelFeeRateChanged", async ({ event, context }) => {
@@ -316,9 +325,9 @@ ponder.on("ProofSettlement:ModelFeeRateChanged", async ({ event, context }) => {
   const row = { enabled, perCall, perKiloInputToken, perKiloOutputToken };
   await context.db
     .insert(feeRate)
-    .values({ id: modelId.toLowerCase(), ...row })
+    .values({ chainId: context.chain.id, id: modelId.toLowerCase(), ...row })
     .onConflictDoUpdate(row);
-  await logEvent(context.db, event, "ProofSettlement", "ModelFeeRateChanged");
+  await logEvent(context.db, context.chain.id, event, "ProofSettlement", "ModelFeeRateChanged");
 });
 
 /**
@@ -330,20 +339,20 @@ ponder.on("ProofSettlement:WindowsChanged", async ({ event, context }) => {
   const { challengeWindow, withdrawDelay } = event.args;
   const window = BigInt(challengeWindow);
   // Read the value before the upsert: the store may hand back the very row object it then updates.
-  const previous = (await getParams(context.db)).challengeWindow;
-  await setParams(context.db, { challengeWindow: window, withdrawDelay: BigInt(withdrawDelay) });
+  const previous = (await getParams(context.db, context.chain.id)).challengeWindow;
+  await setParams(context.db, context.chain.id, { challengeWindow: window, withdrawDelay: BigInt(withdrawDelay) });
   if (previous !== window) {
     await context.db.sql
       .update(batch)
       .set({ windowEnd: sql`${batch.attestedAt} + ${window}` })
-      .where(eq(batch.status, "attested"));
+      .where(and(eq(batch.chainId, context.chain.id), eq(batch.status, "attested")));
   }
-  await logEvent(context.db, event, "ProofSettlement", "WindowsChanged");
+  await logEvent(context.db, context.chain.id, event, "ProofSettlement", "WindowsChanged");
 });
 
 ponder.on("ProofSettlement:AttesterSlashChanged", async ({ event, context }) => {
-  await setParams(context.db, { attesterSlashBps: event.args.attesterSlashBps });
-  await logEvent(context.db, event, "ProofSettlement", "AttesterSlashChanged");
+  await setParams(context.db, context.chain.id, { attesterSlashBps: event.args.attesterSlashBps });
+  await logEvent(context.db, context.chain.id, event, "ProofSettlement", "AttesterSlashChanged");
 });
 
 for (const name of [
@@ -354,7 +363,7 @@ for (const name of [
   "ChallengeCommitted",
 ] as const) {
   ponder.on(`ProofSettlement:${name}`, async ({ event, context }) => {
-    await logEvent(context.db, event, "ProofSettlement", name);
+    await logEvent(context.db, context.chain.id, event, "ProofSettlement", name);
   });
 }
 
@@ -363,10 +372,10 @@ function clampLatency(ms: bigint): bigint {
   return ms < 0n ? 0n : ms;
 }
 
-async function recordLatency(db: Db, ms: bigint): Promise<void> {
+async function recordLatency(db: Db, chainId: number, ms: bigint): Promise<void> {
   const bucket = latencyBucket(Number(ms));
   await db
     .insert(latencyHistogram)
-    .values({ bucket, count: 1 })
+    .values({ chainId, bucket, count: 1 })
     .onConflictDoUpdate((row) => ({ count: row.count + 1 }));
 }

@@ -22,76 +22,76 @@ ponder.on("ValidatorSet:ValidatorAdmitted", async ({ event, context }) => {
   };
   await context.db
     .insert(validator)
-    .values({ ...emptyValidator(address), ...row })
+    .values({ ...emptyValidator(context.chain.id, address), ...row })
     .onConflictDoUpdate(row);
 });
 
 ponder.on("ValidatorSet:StakeAdded", async ({ event, context }) => {
   const address = key(event.args.validator);
-  await touchValidator(context.db, address);
-  await context.db.update(validator, { address }).set({ stake: event.args.stake });
+  await touchValidator(context.db, context.chain.id, address);
+  await context.db.update(validator, { chainId: context.chain.id, address }).set({ stake: event.args.stake });
 });
 
 ponder.on("ValidatorSet:ValidatorJoined", async ({ event, context }) => {
   const address = key(event.args.validator);
-  await touchValidator(context.db, address);
+  await touchValidator(context.db, context.chain.id, address);
   await context.db
-    .update(validator, { address })
+    .update(validator, { chainId: context.chain.id, address })
     .set({ status: "active", stake: event.args.stake, joinedAt: event.block.timestamp });
 });
 
 ponder.on("ValidatorSet:ValidatorExiting", async ({ event, context }) => {
   const address = key(event.args.validator);
-  await touchValidator(context.db, address);
+  await touchValidator(context.db, context.chain.id, address);
   await context.db
-    .update(validator, { address })
+    .update(validator, { chainId: context.chain.id, address })
     .set({ status: "exiting", exitingAt: event.block.timestamp, unlockAt: event.args.unlockAt });
-  await logEvent(context.db, event, "ValidatorSet", "ValidatorExiting");
+  await logEvent(context.db, context.chain.id, event, "ValidatorSet", "ValidatorExiting");
 });
 
 ponder.on("ValidatorSet:StakeWithdrawn", async ({ event, context }) => {
   const address = key(event.args.validator);
-  await touchValidator(context.db, address);
+  await touchValidator(context.db, context.chain.id, address);
   await context.db
-    .update(validator, { address })
+    .update(validator, { chainId: context.chain.id, address })
     .set({ status: "withdrawn", stake: 0n, withdrawnAt: event.block.timestamp });
-  await logEvent(context.db, event, "ValidatorSet", "StakeWithdrawn");
+  await logEvent(context.db, context.chain.id, event, "ValidatorSet", "StakeWithdrawn");
 });
 
 ponder.on("ValidatorSet:ValidatorDismissed", async ({ event, context }) => {
   const address = key(event.args.validator);
-  await touchValidator(context.db, address);
-  await context.db.update(validator, { address }).set({ status: "dismissed" });
-  await logEvent(context.db, event, "ValidatorSet", "ValidatorDismissed");
+  await touchValidator(context.db, context.chain.id, address);
+  await context.db.update(validator, { chainId: context.chain.id, address }).set({ status: "dismissed" });
+  await logEvent(context.db, context.chain.id, event, "ValidatorSet", "ValidatorDismissed");
 });
 
 ponder.on("ValidatorSet:ValidatorSlashed", async ({ event, context }) => {
   const a = event.args;
   const address = key(a.validator);
   const ts = event.block.timestamp;
-  await touchValidator(context.db, address);
+  await touchValidator(context.db, context.chain.id, address);
   // A partial slash (attested an equivocating batch) may force an exit: ValidatorExiting came first.
-  await context.db.update(validator, { address }).set((row) => ({
+  await context.db.update(validator, { chainId: context.chain.id, address }).set((row) => ({
     stake: a.banned ? 0n : row.stake - a.amount,
     slashes: row.slashes + 1,
     slashedAmount: row.slashedAmount + a.amount,
     ...(a.banned ? { status: "banned", banned: true, bannedAt: ts } : {}),
   }));
-  await bumpNetwork(context.db, { stakeSlashed: a.amount });
-  await logEvent(context.db, event, "ValidatorSet", "ValidatorSlashed");
+  await bumpNetwork(context.db, context.chain.id, { stakeSlashed: a.amount });
+  await logEvent(context.db, context.chain.id, event, "ValidatorSet", "ValidatorSlashed");
 });
 
 ponder.on("ValidatorSet:QuorumChanged", async ({ event, context }) => {
-  await setParams(context.db, { quorum: event.args.quorum });
-  await logEvent(context.db, event, "ValidatorSet", "QuorumChanged");
+  await setParams(context.db, context.chain.id, { quorum: event.args.quorum });
+  await logEvent(context.db, context.chain.id, event, "ValidatorSet", "QuorumChanged");
 });
 
 ponder.on("ValidatorSet:StakeParamsChanged", async ({ event, context }) => {
   const { minStake, exitDelay, proverRewardBps } = event.args;
-  await setParams(context.db, { minStake, exitDelay, proverRewardBps });
-  await logEvent(context.db, event, "ValidatorSet", "StakeParamsChanged");
+  await setParams(context.db, context.chain.id, { minStake, exitDelay, proverRewardBps });
+  await logEvent(context.db, context.chain.id, event, "ValidatorSet", "StakeParamsChanged");
 });
 
 ponder.on("ValidatorSet:SlashCommitted", async ({ event, context }) => {
-  await logEvent(context.db, event, "ValidatorSet", "SlashCommitted");
+  await logEvent(context.db, context.chain.id, event, "ValidatorSet", "SlashCommitted");
 });

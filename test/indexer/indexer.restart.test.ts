@@ -103,11 +103,12 @@ describe("indexer killed mid-backfill", function () {
         `select sum(calls)::text as calls, sum(batches)::text as batches from "${schema}".gateway_rollup where period = 'day'`,
       );
       assert.deepEqual(roll[0], { calls: String(calls), batches: String(BATCHES) });
-      // The per-call lookup is one backward probe of the (gateway, first_call_seq) index, not a scan.
+      // The per-call lookup (as the API runs it, on one chain) is one backward probe of the
+      // (chain_id, gateway, first_call_seq) index, not a scan.
       await client.query(`analyze "${schema}".batch`);
       const plan = await client.query<{ "QUERY PLAN": string }>(
-        `explain select * from "${schema}".batch where gateway = $1 and first_call_seq <= $2 order by first_call_seq desc limit 1`,
-        [headers[0]!.gateway.toLowerCase(), "1234"],
+        `explain select * from "${schema}".batch where chain_id = $3 and gateway = $1 and first_call_seq <= $2 order by first_call_seq desc limit 1`,
+        [headers[0]!.gateway.toLowerCase(), "1234", 31337],
       );
       assert.match(plan.rows.map((r) => r["QUERY PLAN"]).join("\n"), /Index Scan Backward using/);
       const last = headers.at(-1)!;

@@ -55,16 +55,34 @@ describe("OpenAPI document", () => {
       "hour",
       "day",
     ]);
-    assert.deepEqual(paramsOf(doc, "/network/stats"), []);
+    assert.deepEqual(
+      paramsOf(doc, "/network/stats").map((p) => p.name),
+      ["chainId"],
+    );
     const answer = (doc as any).paths["/validators"].get.responses["200"].content["application/json"].schema;
     assert.deepEqual(Object.keys(answer.properties).sort(), [
       "activeStake",
+      "chainId",
       "exitDelay",
       "items",
       "minStake",
       "nextCursor",
       "quorum",
     ]);
+  });
+
+  it("test_buildOpenApi_everyRoute_takesAnOptionalChainIdAndNamesItsChain", () => {
+    const doc = buildOpenApi(registered) as any;
+    for (const r of Object.values(routes)) {
+      const op = doc.paths[r.path].get;
+      const chainId = (op.parameters as Param[]).find((p) => p.name === "chainId");
+      assert.deepEqual({ in: chainId?.in, required: chainId?.required }, { in: "query", required: false }, r.path);
+      const answer = op.responses["200"].content["application/json"].schema;
+      assert.ok(answer.required.includes("chainId"), `${r.path} answer names its chain`);
+      // Every row of a list names its chain too.
+      const items = answer.properties.items?.items;
+      if (items?.properties) assert.ok(items.required.includes("chainId") || !items.properties.chainId, r.path);
+    }
   });
 
   it("test_buildOpenApi_undocumentedRouteOrUnregisteredSpec_throwsNamingIt", () => {

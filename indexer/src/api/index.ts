@@ -1,6 +1,7 @@
 /**
  * proofpath REST API, GraphQL and SQL over HTTP, and the dashboard, on Ponder's Hono server.
  * Every parameter goes through zod (src/api/params.ts); bigints leave as decimal strings.
+ * Every route answers for one chain (`chainId`, default the first configured) and says which.
  */
 import { Hono, type Context } from "hono";
 import { db } from "ponder:api";
@@ -46,8 +47,20 @@ const {
   gatewayUsageParams,
   modelUsageParams,
   activityParams,
-  noParams,
+  chainParams,
 } = R;
+
+const env = loadIndexerConfig();
+const chainIds = new Set(env.chains.map((ch) => ch.chainId));
+const defaultChain = env.chains[0]!.chainId;
+
+/** The chain a request asks about: its `chainId`, or the default; an unknown one is a 400, never an empty answer. */
+function chainOf(q: { chainId?: number | undefined }): number {
+  if (q.chainId === undefined) return defaultChain;
+  if (!chainIds.has(q.chainId))
+    throw new p.ParamError("chainId", "not a chain this indexer follows (GET /config lists them)");
+  return q.chainId;
+}
 
 type Query = Record<string, string | string[] | undefined>;
 function input(c: Context): Query {
@@ -89,7 +102,7 @@ const callLookup = db
     firstCallSeq: batch.firstCallSeq,
     count: batch.count,
     answer: sql<string>`json_build_object(
-      'gateway', ${batch.gateway}, 'callSeq', ${sql.placeholder("callSeqText")}::text, 'status', ${batch.status},
+      'chainId', ${batch.chainId}, 'gateway', ${batch.gateway}, 'callSeq', ${sql.placeholder("callSeqText")}::text, 'status', ${batch.status},
       'final', ${batch.status} = 'finalized',
       'batch', json_build_object('id', ${batch.id}, 'batchSeq', ${batch.batchSeq}::text, 'firstCallSeq', ${batch.firstCallSeq}::text,
         'count', ${batch.count}, 'root', ${batch.root}, 'headerHash', ${batch.headerHash}, 'daURI', ${batch.daURI},
@@ -101,16 +114,24 @@ const callLookup = db
       'proofLatencyMs', ${batch.proofLatencyMs}::text)::text`,
   })
   .from(batch)
-  .where(and(eq(batch.gateway, sql.placeholder("gateway")), lte(batch.firstCallSeq, sql.placeholder("callSeq"))))
+  .where(
+    and(
+      eq(batch.chainId, sql.placeholder("chainId")),
+      eq(batch.gateway, sql.placeholder("gateway")),
+      lte(batch.firstCallSeq, sql.placeholder("callSeq")),
+    ),
+  )
   .orderBy(desc(batch.firstCallSeq))
   .limit(1)
   .prepare("proofpath_call_lookup");
 
 app.get(R.honoPath(R.routes.getCall.path), async (c) => {
-  const { gateway: gw, callSeq } = p.parseParams(callParams, input(c));
-  const [b] = await callLookup.execute({ gateway: gw, callSeq, callSeqText: callSeq.toString() });
+  const q = p.parseParams(callParams, input(c));
+  const { gateway: gw, callSeq } = q;
+  const chainId = chainOf(q);
+  const [b] = await callLookup.execute({ chainId, gateway: gw, callSeq, callSeqText: callSeq.toString() });
   if (!b || callSeq >= b.firstCallSeq + BigInt(b.count)) {
-    return json(c, { gateway: gw, callSeq, status: "pending", final: false, batch: null });
+    return json(c, { chainId, gateway: gw, callSeq, status: "pending", final: false, batch: null });
   }
   return c.body(b.answer, 200, { "Content-Type": "application/json" });
 });
@@ -125,6 +146,7 @@ app.get(R.honoPath(R.routes.getCall.path), async (c) => {
  */
 const requestLookup = db
   .select({
+    chainId: call.chainId,
     gateway: call.gateway,
     callSeq: call.callSeq,
     status: batch.status,
@@ -146,17 +168,20 @@ const requestLookup = db
     daURI: batch.daURI,
   })
   .from(call)
-  .innerJoin(batch, eq(batch.id, call.batchId))
-  .where(eq(call.requestHash, sql.placeholder("requestHash")))
+  .innerJoin(batch, and(eq(batch.chainId, call.chainId), eq(batch.id, call.batchId)))
+  .where(and(eq(call.requestHash, sql.placeholder("requestHash")), eq(call.chainId, sql.placeholder("chainId"))))
   .orderBy(desc(call.servedAt))
   .limit(10)
   .prepare("proofpath_request_lookup");
 
 app.get(R.honoPath(R.routes.getCallsByRequest.path), async (c) => {
-  const { requestHash } = p.parseParams(requestParams, input(c));
-  const rows = await requestLookup.execute({ requestHash });
+  const q = p.parseParams(requestParams, input(c));
+  const { requestHash } = q;
+  const chainId = chainOf(q);
+  const rows = await requestLookup.execute({ requestHash, chainId });
   const since = (s: bigint | null, servedMs: bigint) => (s === null ? null : s * 1000n - servedMs);
   return json(c, {
+    chainId,
     requestHash,
     items: rows.map(({ submitTx, attestTx, finalizeTx, rejectTx, ...r }) => ({
       ...r,
@@ -173,7 +198,9 @@ app.get(R.honoPath(R.routes.getCallsByRequest.path), async (c) => {
 app.get(R.honoPath(R.routes.listBatches.path), async (c) => {
   const q = p.parseParams(batchListParams, input(c));
   const limit = q.limit ?? 100;
+  const chainId = chainOf(q);
   const where = and(
+    eq(batch.chainId, chainId),
     q.gateway ? eq(batch.gateway, q.gateway) : undefined,
     q.status ? eq(batch.status, q.status) : undefined,
     q.from !== undefined ? gte(batch.submittedAt, q.from) : undefined,
@@ -194,13 +221,17 @@ app.get(R.honoPath(R.routes.listBatches.path), async (c) => {
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   const nextCursor = rows.length > limit && last ? p.encodeBatchCursor(last.submittedAt, last.id) : null;
-  return json(c, { items: page.map(batchView), nextCursor });
+  return json(c, { chainId, items: page.map(batchView), nextCursor });
 });
 
 app.get(R.honoPath(R.routes.getBatch.path), async (c) => {
-  const { id } = p.parseParams(batchParams, input(c));
-  const key = `${id.gateway}:${id.batchSeq}`;
-  const [b] = await db.select().from(batch).where(eq(batch.id, key)).limit(1);
+  const q = p.parseParams(batchParams, input(c));
+  const key = `${q.id.gateway}:${q.id.batchSeq}`;
+  const [b] = await db
+    .select()
+    .from(batch)
+    .where(and(eq(batch.chainId, chainOf(q)), eq(batch.id, key)))
+    .limit(1);
   if (!b) return json(c, { error: "not_found", field: "id", reason: "no such batch" }, 404);
   return json(c, batchView(b));
 });
@@ -210,6 +241,7 @@ app.get(R.honoPath(R.routes.getBatch.path), async (c) => {
 app.get(R.honoPath(R.routes.listGateways.path), async (c) => {
   const q = p.parseParams(gatewayListParams, input(c));
   const limit = q.limit ?? 100;
+  const chainId = chainOf(q);
   const now = nowSec();
   const statusWhere =
     q.status === "active"
@@ -222,17 +254,21 @@ app.get(R.honoPath(R.routes.listGateways.path), async (c) => {
   const rows = await db
     .select()
     .from(gateway)
-    .where(and(statusWhere, q.cursor ? gt(gateway.address, q.cursor) : undefined))
+    .where(and(eq(gateway.chainId, chainId), statusWhere, q.cursor ? gt(gateway.address, q.cursor) : undefined))
     .orderBy(asc(gateway.address))
     .limit(limit + 1);
   const items = rows.slice(0, limit).map((g) => gatewayView(g, now));
   const nextCursor = rows.length > limit ? items[items.length - 1]!.address : null;
-  return json(c, { items, nextCursor });
+  return json(c, { chainId, items, nextCursor });
 });
 
 app.get(R.honoPath(R.routes.getGateway.path), async (c) => {
-  const { address } = p.parseParams(gatewayParams, input(c));
-  const [g] = await db.select().from(gateway).where(eq(gateway.address, address)).limit(1);
+  const q = p.parseParams(gatewayParams, input(c));
+  const [g] = await db
+    .select()
+    .from(gateway)
+    .where(and(eq(gateway.chainId, chainOf(q)), eq(gateway.address, q.address)))
+    .limit(1);
   if (!g) return json(c, { error: "not_found", field: "address", reason: "no such gateway" }, 404);
   return json(c, gatewayView(g, nowSec()));
 });
@@ -240,6 +276,7 @@ app.get(R.honoPath(R.routes.getGateway.path), async (c) => {
 app.get(R.honoPath(R.routes.getGatewayUsage.path), async (c) => {
   const q = p.parseParams(gatewayUsageParams, input(c));
   const period = q.granularity ?? "hour";
+  const chainId = chainOf(q);
   const { from, to } = window(q.from, q.to, period);
   const rollups = await db
     .select()
@@ -247,6 +284,7 @@ app.get(R.honoPath(R.routes.getGatewayUsage.path), async (c) => {
     .where(
       and(
         eq(gatewayRollup.period, period),
+        eq(gatewayRollup.chainId, chainId),
         eq(gatewayRollup.gateway, q.address),
         gte(gatewayRollup.bucket, from),
         to === null ? undefined : lte(gatewayRollup.bucket, to),
@@ -260,6 +298,7 @@ app.get(R.honoPath(R.routes.getGatewayUsage.path), async (c) => {
     .where(
       and(
         eq(usageRollup.period, period),
+        eq(usageRollup.chainId, chainId),
         eq(usageRollup.gateway, q.address),
         gte(usageRollup.bucket, from),
         to === null ? undefined : lte(usageRollup.bucket, to),
@@ -268,12 +307,13 @@ app.get(R.honoPath(R.routes.getGatewayUsage.path), async (c) => {
     .orderBy(asc(usageRollup.bucket), asc(usageRollup.modelId))
     .limit(MAX_BUCKETS * 20);
   return json(c, {
+    chainId,
     gateway: q.address,
     granularity: period,
     from,
     to,
-    buckets: rollups.map(({ period: _p, gateway: _g, ...r }) => r),
-    models: models.map(({ period: _p, gateway: _g, ...r }) => r),
+    buckets: rollups.map(({ period: _p, gateway: _g, chainId: _c, ...r }) => r),
+    models: models.map(({ period: _p, gateway: _g, chainId: _c, ...r }) => r),
   });
 });
 
@@ -296,6 +336,7 @@ function window(from: bigint | undefined, to: bigint | undefined, period: keyof 
 app.get(R.honoPath(R.routes.getModelUsage.path), async (c) => {
   const q = p.parseParams(modelUsageParams, input(c));
   const period = q.granularity ?? "hour";
+  const chainId = chainOf(q);
   const { from, to } = window(q.from, q.to, period);
   const rows = await db
     .select({
@@ -311,6 +352,7 @@ app.get(R.honoPath(R.routes.getModelUsage.path), async (c) => {
     .where(
       and(
         eq(usageRollup.period, period),
+        eq(usageRollup.chainId, chainId),
         gte(usageRollup.bucket, from),
         to === null ? undefined : lte(usageRollup.bucket, to),
       ),
@@ -318,7 +360,7 @@ app.get(R.honoPath(R.routes.getModelUsage.path), async (c) => {
     .groupBy(usageRollup.bucket, usageRollup.modelId)
     .orderBy(asc(usageRollup.bucket), asc(usageRollup.modelId))
     .limit(MAX_BUCKETS * 20);
-  return json(c, { granularity: period, from, to, items: rows });
+  return json(c, { chainId, granularity: period, from, to, items: rows });
 });
 
 // ------------------------------------------------------------------ validators
@@ -331,11 +373,13 @@ function validatorView(v: typeof validator.$inferSelect) {
 app.get(R.honoPath(R.routes.listValidators.path), async (c) => {
   const q = p.parseParams(validatorListParams, input(c));
   const limit = q.limit ?? 100;
+  const chainId = chainOf(q);
   const rows = await db
     .select()
     .from(validator)
     .where(
       and(
+        eq(validator.chainId, chainId),
         q.status ? eq(validator.status, q.status) : undefined,
         q.cursor ? gt(validator.address, q.cursor) : undefined,
       ),
@@ -349,15 +393,18 @@ app.get(R.honoPath(R.routes.listValidators.path), async (c) => {
       active: sql<string>`count(*) filter (where ${validator.status} = 'active')::text`,
       activeStake: sql<string>`coalesce(sum(${validator.stake}) filter (where ${validator.status} = 'active'), 0)::text`,
     })
-    .from(validator);
+    .from(validator)
+    .where(eq(validator.chainId, chainId));
   const [params] = await db
     .select({ quorum: protocolParams.quorum, minStake: protocolParams.minStake, exitDelay: protocolParams.exitDelay })
     .from(protocolParams)
+    .where(eq(protocolParams.chainId, chainId))
     .limit(1);
   const active = BigInt(counts?.active ?? "0");
   const configured = params?.quorum ?? 0n;
   const majority = active / 2n + 1n;
   return json(c, {
+    chainId,
     items,
     nextCursor,
     // The contract's quorum(): the configured k, never below a strict majority of the active set.
@@ -369,8 +416,12 @@ app.get(R.honoPath(R.routes.listValidators.path), async (c) => {
 });
 
 app.get(R.honoPath(R.routes.getValidator.path), async (c) => {
-  const { address } = p.parseParams(validatorParams, input(c));
-  const [v] = await db.select().from(validator).where(eq(validator.address, address)).limit(1);
+  const q = p.parseParams(validatorParams, input(c));
+  const [v] = await db
+    .select()
+    .from(validator)
+    .where(and(eq(validator.chainId, chainOf(q)), eq(validator.address, q.address)))
+    .limit(1);
   if (!v) return json(c, { error: "not_found", field: "address", reason: "no such validator" }, 404);
   return json(c, validatorView(v));
 });
@@ -378,15 +429,19 @@ app.get(R.honoPath(R.routes.getValidator.path), async (c) => {
 // ------------------------------------------------------------------ network
 
 app.get(R.honoPath(R.routes.getNetworkStats.path), async (c) => {
-  p.parseParams(noParams, input(c));
-  const [net] = await db.select().from(network).limit(1);
-  const hist = await db.select().from(latencyHistogram);
+  const chainId = chainOf(p.parseParams(chainParams, input(c)));
+  const [net] = await db.select().from(network).where(eq(network.chainId, chainId)).limit(1);
+  const hist = await db.select().from(latencyHistogram).where(eq(latencyHistogram.chainId, chainId));
   const counts = await db
     .select({ status: batch.status, n: sql<string>`count(*)::text` })
     .from(batch)
+    .where(eq(batch.chainId, chainId))
     .groupBy(batch.status);
   const now = nowSec();
-  const gws = await db.select({ status: gateway.status, activeUntil: gateway.activeUntil }).from(gateway);
+  const gws = await db
+    .select({ status: gateway.status, activeUntil: gateway.activeUntil })
+    .from(gateway)
+    .where(eq(gateway.chainId, chainId));
   const activeGateways = gws.filter((g) => g.status === "active" && g.activeUntil > now).length;
   const vals = await db
     .select({
@@ -395,9 +450,14 @@ app.get(R.honoPath(R.routes.getNetworkStats.path), async (c) => {
       stake: sql<string>`sum(${validator.stake})::text`,
     })
     .from(validator)
+    .where(eq(validator.chainId, chainId))
     .groupBy(validator.status);
-  const [params] = await db.select({ challengeWindow: protocolParams.challengeWindow }).from(protocolParams).limit(1);
-  const { id: _id, ...totals } = net ?? emptyTotals();
+  const [params] = await db
+    .select({ challengeWindow: protocolParams.challengeWindow })
+    .from(protocolParams)
+    .where(eq(protocolParams.chainId, chainId))
+    .limit(1);
+  const { id: _id, ...totals } = net ?? emptyNetwork(chainId);
   return json(c, {
     ...totals,
     activeGateways,
@@ -419,13 +479,10 @@ app.get(R.honoPath(R.routes.getNetworkStats.path), async (c) => {
   });
 });
 
-function emptyTotals(): typeof network.$inferSelect {
-  return { ...emptyNetwork };
-}
-
 app.get(R.honoPath(R.routes.getNetworkActivity.path), async (c) => {
   const q = p.parseParams(activityParams, input(c));
   const period = q.granularity ?? "hour";
+  const chainId = chainOf(q);
   const { from, to } = window(q.from, q.to, period);
   const rows = await db
     .select()
@@ -433,37 +490,47 @@ app.get(R.honoPath(R.routes.getNetworkActivity.path), async (c) => {
     .where(
       and(
         eq(networkRollup.period, period),
+        eq(networkRollup.chainId, chainId),
         gte(networkRollup.bucket, from),
         to === null ? undefined : lte(networkRollup.bucket, to),
       ),
     )
     .orderBy(asc(networkRollup.bucket))
     .limit(MAX_BUCKETS);
-  return json(c, { granularity: period, from, to, items: rows.map(({ period: _p, ...r }) => r) });
+  return json(c, {
+    chainId,
+    granularity: period,
+    from,
+    to,
+    items: rows.map(({ period: _p, chainId: _c, ...r }) => r),
+  });
 });
 
 // ------------------------------------------------------------------ config
 
-/** What the dashboard shows: the chain's name, explorer links, model names; and the RPC the verify page checks against. */
-const env = loadIndexerConfig();
-const siteConfig = JSON.stringify({
-  chain: { id: env.deployment.chainId, name: env.site.chainName },
-  rpcUrl: env.site.publicRpcUrl,
-  explorerUrl: env.site.explorerUrl,
+/** What the dashboard shows: each chain's name, explorer links and contracts, the model names; and
+ *  the RPC the verify page checks against. The chain asked for (default: the first) is at the top. */
+const siteChains = env.chains.map((ch) => ({
+  chain: { id: ch.chainId, name: ch.site.chainName },
+  rpcUrl: ch.site.publicRpcUrl,
+  explorerUrl: ch.site.explorerUrl,
   contracts: {
-    ProofSettlement: env.deployment.contracts.ProofSettlement,
-    GatewayRegistry: env.deployment.contracts.GatewayRegistry,
-    ValidatorSet: env.deployment.contracts.ValidatorSet,
-    OPGToken: env.deployment.contracts.OPGToken,
+    ProofSettlement: ch.deployment.contracts.ProofSettlement,
+    GatewayRegistry: ch.deployment.contracts.GatewayRegistry,
+    ValidatorSet: ch.deployment.contracts.ValidatorSet,
+    OPGToken: ch.deployment.contracts.OPGToken,
   },
-  startBlock: env.deployment.startBlock,
-  // A name is attached to the modelId it hashes to (keccak256 of its UTF-8 bytes), so a wrong name
-  // in the config labels nothing rather than the wrong model.
-  models: Object.fromEntries(env.site.modelNames.map((n) => [keccak256(toHex(n)), n])),
-});
+  startBlock: ch.deployment.startBlock,
+}));
+// A name is attached to the modelId it hashes to (keccak256 of its UTF-8 bytes), so a wrong name
+// in the config labels nothing rather than the wrong model.
+const models = Object.fromEntries(env.modelNames.map((n) => [keccak256(toHex(n)), n]));
+const siteConfig = new Map(
+  siteChains.map((ch) => [ch.chain.id, JSON.stringify({ chainId: ch.chain.id, ...ch, chains: siteChains, models })]),
+);
 app.get(R.honoPath(R.routes.getConfig.path), (c) => {
-  p.parseParams(noParams, input(c));
-  return c.body(siteConfig, 200, { "Content-Type": "application/json", "Cache-Control": "no-cache" });
+  const chainId = chainOf(p.parseParams(chainParams, input(c)));
+  return c.body(siteConfig.get(chainId)!, 200, { "Content-Type": "application/json", "Cache-Control": "no-cache" });
 });
 
 // ------------------------------------------------------------------ OpenAPI

@@ -51,6 +51,13 @@ export const limit = z
       .max(MAX_LIMIT, `must be between 1 and ${MAX_LIMIT}`),
   );
 
+/** The chain a route answers for; the indexer's default chain (the first configured) when absent. */
+export const chainId = z
+  .string()
+  .regex(/^[0-9]{1,15}$/, "expected a chain id (decimal integer)")
+  .transform((s) => Number(s))
+  .describe("the chain to answer for (GET /config lists them); default: the indexer's first chain");
+
 export const batchStatus = z.enum(["submitted", "attested", "finalized", "rejected"], {
   error: "expected one of submitted, attested, finalized, rejected",
 });

@@ -10,8 +10,8 @@ import * as p from "./params.js";
 
 // ------------------------------------------------------------------ parameters
 
-export const callParams = p.params({ gateway: p.address, callSeq: p.uint64 });
-export const requestParams = p.params({ requestHash: p.bytes32 });
+export const callParams = p.params({ gateway: p.address, callSeq: p.uint64, chainId: p.chainId.optional() });
+export const requestParams = p.params({ requestHash: p.bytes32, chainId: p.chainId.optional() });
 export const batchListParams = p.params({
   gateway: p.address.optional(),
   status: p.batchStatus.optional(),
@@ -19,8 +19,9 @@ export const batchListParams = p.params({
   to: p.time.optional(),
   cursor: p.batchCursor.optional(),
   limit: p.limit.optional(),
+  chainId: p.chainId.optional(),
 });
-export const batchParams = p.params({ id: p.batchId });
+export const batchParams = p.params({ id: p.batchId, chainId: p.chainId.optional() });
 export const gatewayStatus = z.enum(["registered", "active", "expired", "deactivated", "slashed", "unregistered"], {
   error: "unknown gateway status",
 });
@@ -28,27 +29,32 @@ export const gatewayListParams = p.params({
   status: gatewayStatus.optional(),
   cursor: p.address.optional(),
   limit: p.limit.optional(),
+  chainId: p.chainId.optional(),
 });
-export const gatewayParams = p.params({ address: p.address });
+export const gatewayParams = p.params({ address: p.address, chainId: p.chainId.optional() });
 export const validatorListParams = p.params({
   status: p.validatorStatus.optional(),
   cursor: p.address.optional(),
   limit: p.limit.optional(),
+  chainId: p.chainId.optional(),
 });
-export const validatorParams = p.params({ address: p.address });
+export const validatorParams = p.params({ address: p.address, chainId: p.chainId.optional() });
 export const gatewayUsageParams = p.params({
   address: p.address,
   from: p.time.optional(),
   to: p.time.optional(),
   granularity: p.granularity.optional(),
+  chainId: p.chainId.optional(),
 });
 export const modelUsageParams = p.params({
   from: p.time.optional(),
   to: p.time.optional(),
   granularity: p.granularity.optional(),
+  chainId: p.chainId.optional(),
 });
 export const activityParams = modelUsageParams;
-export const noParams = p.params({});
+/** Routes with nothing to choose but the chain. */
+export const chainParams = p.params({ chainId: p.chainId.optional() });
 
 // ------------------------------------------------------------------ answers (bigints as decimal strings)
 
@@ -62,6 +68,8 @@ const addr = z
   .regex(/^0x[0-9a-f]{40}$/)
   .describe("lowercase address");
 const nullable = <T extends z.ZodType>(t: T) => t.nullable();
+/** Every answer (and every row in it) names the chain it comes from. */
+const chain = z.number().int().describe("the chain id the answer's rows were indexed from");
 
 export const errorAnswer = z.object({
   error: z.enum(["invalid_parameter", "not_found", "internal_error"]),
@@ -70,6 +78,7 @@ export const errorAnswer = z.object({
 });
 
 export const callAnswer = z.object({
+  chainId: chain,
   gateway: addr,
   callSeq: dec,
   status: z.enum(["pending", "submitted", "attested", "finalized", "rejected"]),
@@ -102,10 +111,12 @@ export const callAnswer = z.object({
 });
 
 export const requestAnswer = z.object({
+  chainId: chain,
   requestHash: hex,
   items: z
     .array(
       z.object({
+        chainId: chain,
         gateway: addr,
         callSeq: dec,
         status: p.batchStatus,
@@ -132,19 +143,28 @@ export const requestAnswer = z.object({
     ),
 });
 
-export const configAnswer = z.object({
+const chainAnswer = z.object({
   chain: z.object({ id: z.number().int(), name: z.string() }),
   rpcUrl: z.string().describe("the JSON-RPC URL browsers use to check receipts against the chain"),
   explorerUrl: z.string().nullable().describe("block explorer base: `${explorerUrl}/tx/${hash}`, `/address/${a}`"),
   contracts: z.object({ ProofSettlement: hex, GatewayRegistry: hex, ValidatorSet: hex, OPGToken: hex }),
   startBlock: z.number().int(),
+});
+
+export const configAnswer = z.object({
+  chainId: chain,
+  ...chainAnswer.shape,
+  chains: z
+    .array(chainAnswer)
+    .describe("every chain this indexer follows, the default (answered when a route is given no chainId) first"),
   models: z
     .record(z.string(), z.string())
     .describe("modelId → name, for the names the indexer was given (each checked by hash)"),
 });
 
 export const batchAnswer = z.object({
-  id: z.string().describe("<gateway>:<batchSeq>"),
+  chainId: chain,
+  id: z.string().describe("<gateway>:<batchSeq> (unique on its chain)"),
   gateway: addr,
   batchSeq: dec,
   firstCallSeq: dec,
@@ -182,6 +202,7 @@ export const batchAnswer = z.object({
 });
 
 export const gatewayAnswer = z.object({
+  chainId: chain,
   address: addr,
   operator: nullable(hex),
   measurement: nullable(hex),
@@ -213,6 +234,7 @@ export const gatewayAnswer = z.object({
 });
 
 export const validatorAnswer = z.object({
+  chainId: chain,
   address: addr,
   status: p.validatorStatus,
   stake: dec,
@@ -233,7 +255,7 @@ export const validatorAnswer = z.object({
 
 const usageColumns = { calls: dec, inputTokens: dec, outputTokens: dec, fees: dec, batches: z.number().int() };
 const usageSums = { calls: dec, inputTokens: dec, outputTokens: dec, fees: dec, batches: dec };
-const windowed = { granularity: p.granularity, from: dec, to: nullable(dec) };
+const windowed = { chainId: chain, granularity: p.granularity, from: dec, to: nullable(dec) };
 
 export const gatewayUsageAnswer = z.object({
   gateway: addr,
@@ -266,6 +288,7 @@ export const networkActivityAnswer = z.object({
 });
 
 const page = <T extends z.ZodType>(item: T) => ({
+  chainId: chain,
   items: z.array(item),
   nextCursor: z.string().nullable().describe("pass as `cursor` for the next page"),
 });
@@ -280,6 +303,7 @@ export const validatorPage = z.object({
 });
 
 export const networkStatsAnswer = z.object({
+  chainId: chain,
   gateways: z.number().int(),
   batchesSubmitted: z.number().int(),
   batchesAttested: z.number().int(),
@@ -427,7 +451,7 @@ export const routes = {
     operationId: "getNetworkStats",
     summary: "Network totals and proof latency",
     tag: "network",
-    params: noParams,
+    params: chainParams,
     answer: networkStatsAnswer,
   }),
   getNetworkActivity: route({
@@ -443,7 +467,7 @@ export const routes = {
     operationId: "getConfig",
     summary: "The chain, contracts, explorer and model names the dashboard shows",
     tag: "meta",
-    params: noParams,
+    params: chainParams,
     answer: configAnswer,
   }),
 } as const;

@@ -1,6 +1,7 @@
 /**
  * Shared writes for the handlers: default rows and upserted counters. Every function takes the
- * handler's `db`, so all state lives in Ponder tables (reverted on reorgs), none in memory.
+ * handler's `db`, so all state lives in Ponder tables (reverted on reorgs), none in memory, and the
+ * event's chain id (`context.chain.id`): every row is keyed by the chain it came from.
  */
 import type { Context } from "ponder:registry";
 import { gateway, networkCounters, networkHour, protocolEvent, protocolParams, validator } from "ponder:schema";
@@ -11,7 +12,8 @@ type Hex = `0x${string}`;
 
 export const NETWORK_ID = "network";
 
-export const emptyGateway = (address: Hex) => ({
+export const emptyGateway = (chainId: number, address: Hex) => ({
+  chainId,
   address,
   bond: 0n,
   status: "unregistered",
@@ -34,7 +36,8 @@ export const emptyGateway = (address: Hex) => ({
   bondPenalized: 0n,
 });
 
-export const emptyValidator = (address: Hex) => ({
+export const emptyValidator = (chainId: number, address: Hex) => ({
+  chainId,
   address,
   status: "admitted",
   stake: 0n,
@@ -47,12 +50,13 @@ export const emptyValidator = (address: Hex) => ({
 });
 
 /** Makes sure a validator row exists (every signer was admitted first on a consistent chain). */
-export async function touchValidator(db: Db, address: Hex): Promise<void> {
-  await db.insert(validator).values(emptyValidator(address)).onConflictDoNothing();
+export async function touchValidator(db: Db, chainId: number, address: Hex): Promise<void> {
+  await db.insert(validator).values(emptyValidator(chainId, address)).onConflictDoNothing();
 }
 
 export const PARAMS_ID = "protocol";
 const emptyParams = {
+  chainId: 0,
   id: PARAMS_ID,
   challengeWindow: 0n,
   withdrawDelay: 0n,
@@ -68,19 +72,24 @@ const emptyParams = {
 export type ProtocolParams = typeof emptyParams;
 
 /** Sets some protocol parameters (the constructors emit every one of them, so none stays 0). */
-export async function setParams(db: Db, values: Partial<Omit<ProtocolParams, "id">>): Promise<void> {
+export async function setParams(
+  db: Db,
+  chainId: number,
+  values: Partial<Omit<ProtocolParams, "id" | "chainId">>,
+): Promise<void> {
   await db
     .insert(protocolParams)
-    .values({ ...emptyParams, ...values })
+    .values({ ...emptyParams, ...values, chainId })
     .onConflictDoUpdate(values);
 }
 
-export async function getParams(db: Db): Promise<ProtocolParams> {
-  return (await db.find(protocolParams, { id: PARAMS_ID })) ?? emptyParams;
+export async function getParams(db: Db, chainId: number): Promise<ProtocolParams> {
+  return (await db.find(protocolParams, { chainId, id: PARAMS_ID })) ?? { ...emptyParams, chainId };
 }
 
-/** The network totals before any event (also what the API answers before the first one). */
-export const emptyNetwork = {
+/** A chain's network totals before any event (also what the API answers before the first one). */
+export const emptyNetwork = (chainId: number) => ({
+  chainId,
   id: NETWORK_ID,
   gateways: 0,
   batchesSubmitted: 0,
@@ -103,10 +112,11 @@ export const emptyNetwork = {
   deposits: 0n,
   latencySumMs: 0n,
   latencyCount: 0,
-};
+});
 
 /** The counters the `network` view does not sum from the gateway rows. */
 const emptyCounters = {
+  chainId: 0,
   id: NETWORK_ID,
   gateways: 0,
   batchesAttested: 0,
@@ -128,17 +138,21 @@ const emptyCounters = {
 type Counters = typeof emptyCounters;
 
 /** Adds `delta` to the network counters (numeric fields only). */
-export async function bumpNetwork(db: Db, delta: Partial<Omit<Counters, "id">>): Promise<void> {
+export async function bumpNetwork(
+  db: Db,
+  chainId: number,
+  delta: Partial<Omit<Counters, "id" | "chainId">>,
+): Promise<void> {
   // The update callback returns only the changed columns: Ponder copies and validates what it is given.
   await db
     .insert(networkCounters)
-    .values(applyDelta({ ...emptyCounters }, delta))
+    .values(applyDelta({ ...emptyCounters, chainId }, delta))
     .onConflictDoUpdate((row) => addDelta(row, delta));
 }
 
 /** Makes sure a gateway row exists (a batch may name a key the registry has not told us about). */
-export async function touchGateway(db: Db, address: Hex): Promise<void> {
-  await db.insert(gateway).values(emptyGateway(address)).onConflictDoNothing();
+export async function touchGateway(db: Db, chainId: number, address: Hex): Promise<void> {
+  await db.insert(gateway).values(emptyGateway(chainId, address)).onConflictDoNothing();
 }
 
 const zeroNetworkHour = () => ({
@@ -155,10 +169,10 @@ const zeroNetworkHour = () => ({
 type NetworkHourDelta = Partial<ReturnType<typeof zeroNetworkHour>>;
 
 /** Adds to the network's hour row: verdicts, payouts and latency (usage is summed from the batches). */
-export async function bumpNetworkRollups(db: Db, ts: bigint, d: NetworkHourDelta): Promise<void> {
+export async function bumpNetworkRollups(db: Db, chainId: number, ts: bigint, d: NetworkHourDelta): Promise<void> {
   await db
     .insert(networkHour)
-    .values({ bucket: bucketOf(ts, "hour"), ...applyDelta(zeroNetworkHour(), d) })
+    .values({ chainId, bucket: bucketOf(ts, "hour"), ...applyDelta(zeroNetworkHour(), d) })
     .onConflictDoUpdate((row) => addDelta(row, d));
 }
 
@@ -189,12 +203,14 @@ function addDelta<T extends object>(row: T, delta: object): Partial<T> {
 /** Appends an event to the protocol log, args with bigints as decimal strings. */
 export async function logEvent(
   db: Db,
+  chainId: number,
   event: { id: string; args: unknown; block: { number: bigint; timestamp: bigint }; transaction: { hash: Hex } },
   contract: string,
   name: string,
 ): Promise<void> {
   const args = JSON.parse(JSON.stringify(event.args ?? {}, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
   await db.insert(protocolEvent).values({
+    chainId,
     id: event.id,
     contract,
     name,

@@ -122,8 +122,9 @@ export async function checkGraphqlExamples(ponder: Ponder, e: Expected): Promise
   };
   const attested = e.batches.find((b) => b.attestationId !== undefined)!;
   const gw = attested.header.gateway.toLowerCase();
-  const byId = (await run("BatchByGatewaySeq", { gateway: gw, batchSeq: attested.header.batchSeq.toString() })).batchs
-    .items;
+  const byId = (
+    await run("BatchByGatewaySeq", { chainId: 31337, gateway: gw, batchSeq: attested.header.batchSeq.toString() })
+  ).batchs.items;
   assert.equal(byId.length, 1);
   assert.equal(byId[0].id, `${gw}:${attested.header.batchSeq}`);
   assert.equal(byId[0].status, attested.status);
@@ -131,7 +132,7 @@ export async function checkGraphqlExamples(ponder: Ponder, e: Expected): Promise
   assert.equal(byId[0].usage.length, new Set(attested.header.usage.map((u) => u.modelId)).size);
 
   const lastCall = attested.header.firstCallSeq + BigInt(attested.header.count) - 1n;
-  const [cover] = (await run("CallBatch", { gateway: gw, callSeq: lastCall.toString() })).batchs.items;
+  const [cover] = (await run("CallBatch", { chainId: 31337, gateway: gw, callSeq: lastCall.toString() })).batchs.items;
   assert.equal(cover.id, `${gw}:${attested.header.batchSeq}`);
   assert.ok(lastCall < BigInt(cover.firstCallSeq) + BigInt(cover.count));
 

@@ -135,9 +135,11 @@ export interface Protocol {
 export async function setupProtocol(
   rpcUrl: string,
   rpc: <T>(m: string, p?: unknown[]) => Promise<T>,
+  /** The chain's id (default 31337); the first gateway's key (default: a fresh one), e.g. one key on two chains. */
+  opts: { chainId?: number; gatewayKey?: Hex } = {},
 ): Promise<Protocol> {
   const chain = defineChain({
-    id: 31337,
+    id: opts.chainId ?? 31337,
     name: "anvil",
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: [rpcUrl] } },
@@ -180,8 +182,7 @@ export async function setupProtocol(
   await send(owner, c.GatewayRegistry, gatewayRegistryAbi, "allowMeasurement", [measurement]);
   await send(owner, c.OPGToken, opgTokenAbi, "transfer", [operator.account.address, 1_000_000n * 10n ** 18n]);
 
-  async function addGateway(): Promise<LocalAccount> {
-    const key = privateKeyToAccount(generatePrivateKey());
+  async function addGateway(key: LocalAccount = privateKeyToAccount(generatePrivateKey())): Promise<LocalAccount> {
     const attestationHash = keccak256(toHex(`attestation:${key.address}`));
     const keyConfigHash = keccak256(toHex(`ohttp:${key.address}`));
     const bond = localDeployDefaults.minBond;
@@ -224,7 +225,7 @@ export async function setupProtocol(
     return key;
   }
 
-  const gateway = await addGateway();
+  const gateway = await addGateway(opts.gatewayKey ? privateKeyToAccount(opts.gatewayKey) : undefined);
   const next = new Map<Address, { batchSeq: bigint; callSeq: bigint }>();
   const keys = new Map<Address, LocalAccount>([[gateway.address, gateway]]);
   const built = new Map<string, { receipts: Receipt[]; tree: MerkleTree }>();

@@ -194,7 +194,7 @@ async function run(): Promise<void> {
   let da: string | undefined = $<HTMLInputElement>("#da").value.trim() || undefined;
   if (!text && state.requestHash) {
     // Only bytes: find the call by its request hash, then its signed receipt at the gateway.
-    const res = await fetch(`/requests/${state.requestHash}`);
+    const res = await fetch(`/requests/${state.requestHash}${chainQuery()}`);
     const found = (await res.json()) as { items?: { gateway: string; callSeq: string; daURI: string }[] };
     const item = found.items?.[0];
     if (!item)
@@ -266,8 +266,14 @@ function report(err: unknown): void {
   showError(String((err as Error)?.message ?? err));
 }
 
+/** The page's own ?chainId= picks the chain (and its contracts) on an indexer following several. */
+function chainQuery(): string {
+  const id = new URLSearchParams(location.search).get("chainId");
+  return id ? `?chainId=${encodeURIComponent(id)}` : "";
+}
+
 async function main(): Promise<void> {
-  const cfg = (await (await fetch("/config")).json()) as SiteConfig;
+  const cfg = (await (await fetch(`/config${chainQuery()}`)).json()) as SiteConfig;
   state.config = cfg;
   $("#chain").textContent = `${cfg.chain.name} (chain ${cfg.chain.id})`;
   $<HTMLInputElement>("#rpc").placeholder = cfg.rpcUrl;

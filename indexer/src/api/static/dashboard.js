@@ -7,8 +7,11 @@
   const charts = {};
   window.__dashboard = { charts, ready: false, errors: [] };
 
+  // The page's own ?chainId= picks the chain on an indexer following several (default: its first).
+  const chainId = new URLSearchParams(location.search).get("chainId");
   async function get(path) {
-    const res = await fetch(path);
+    const url = chainId ? `${path}${path.includes("?") ? "&" : "?"}chainId=${encodeURIComponent(chainId)}` : path;
+    const res = await fetch(url);
     const body = await res.json();
     if (!res.ok) throw new Error(`${path}: ${body.field || ""} ${body.reason || body.error || res.status}`);
     return body;
@@ -258,6 +261,13 @@
     .then((c) => {
       config = c;
       $("#chain").textContent = `${c.chain.name} (chain ${c.chain.id})`;
+      // An indexer following several chains: a link to each other chain's view of this page.
+      const others = (c.chains || []).filter((o) => o.chain.id !== c.chain.id);
+      if (others.length > 0)
+        $("#chain").insertAdjacentHTML(
+          "beforeend",
+          ` · ${others.map((o) => `<a href="?chainId=${esc(o.chain.id)}">${esc(o.chain.name)}</a>`).join(" · ")}`,
+        );
     })
     .then(refresh)
     .then(() => {

@@ -11,8 +11,11 @@
   const state = { config: { models: {}, explorerUrl: null, chain: { id: 0, name: "" } }, charts: {} };
   window.__holders = { ready: false, errors: [], bucketFor };
 
+  // The page's own ?chainId= picks the chain on an indexer following several (default: its first).
+  const chainId = new URLSearchParams(location.search).get("chainId");
   async function get(path) {
-    const res = await fetch(path);
+    const url = chainId ? `${path}${path.includes("?") ? "&" : "?"}chainId=${encodeURIComponent(chainId)}` : path;
+    const res = await fetch(url);
     const body = await res.json();
     if (!res.ok) throw new Error(`${path}: ${body.field || ""} ${body.reason || body.error || res.status}`);
     return body;
