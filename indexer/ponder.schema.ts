@@ -45,6 +45,11 @@ export const gateway = onchainTable(
     successor: t.hex(),
     retiredAt: t.bigint(), // unix s
     predecessor: t.hex(),
+    // Account closure (AccountClosed): no batch settles for it again; a receipt its key signed at or
+    // above `accountEnd` proves against its bond (ProofSettlement.challengeOrphanedReceipt).
+    closedAt: t.bigint(), // unix s
+    accountEnd: t.bigint(), // the account's nextCallSeq at closure
+    orphansProven: t.integer().notNull().default(0), // OrphanedReceiptProven events against the key
   }),
   (t) => ({ pk: primaryKey({ columns: [t.chainId, t.address] }), statusIdx: index().on(t.status) }),
 );

@@ -92,6 +92,16 @@ ponder.on("GatewayRegistry:EnclaveSucceeded", async ({ event, context }) => {
   await logEvent(db, context.chain.id, event, "GatewayRegistry", "EnclaveSucceeded");
 });
 
+/** A retired key's account takes no more batches: its end is where a user's orphan proof starts. */
+ponder.on("GatewayRegistry:AccountClosed", async ({ event, context }) => {
+  const address = event.args.account.toLowerCase() as Hex;
+  await touchGateway(context.db, context.chain.id, address);
+  await context.db
+    .update(gateway, { chainId: context.chain.id, address })
+    .set({ closedAt: event.block.timestamp, accountEnd: event.args.nextCallSeq });
+  await logEvent(context.db, context.chain.id, event, "GatewayRegistry", "AccountClosed");
+});
+
 ponder.on("GatewayRegistry:BondAdded", async ({ event, context }) => {
   const address = event.args.key.toLowerCase() as Hex;
   await touchGateway(context.db, context.chain.id, address);

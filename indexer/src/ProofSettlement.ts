@@ -355,6 +355,16 @@ ponder.on("ProofSettlement:AttesterSlashChanged", async ({ event, context }) => 
   await logEvent(context.db, context.chain.id, event, "ProofSettlement", "AttesterSlashChanged");
 });
 
+/** A user proved a receipt the key signed that its closed account never settled (BondSlashed follows). */
+ponder.on("ProofSettlement:OrphanedReceiptProven", async ({ event, context }) => {
+  const gw = event.args.gateway.toLowerCase() as Hex;
+  await touchGateway(context.db, context.chain.id, gw);
+  await context.db
+    .update(gateway, { chainId: context.chain.id, address: gw })
+    .set((row) => ({ orphansProven: row.orphansProven + 1 }));
+  await logEvent(context.db, context.chain.id, event, "ProofSettlement", "OrphanedReceiptProven");
+});
+
 for (const name of [
   "MaxBatchSizeChanged",
   "FeeSplitChanged",

@@ -231,6 +231,13 @@ export const gatewayAnswer = z.object({
   successor: nullable(addr).describe("retired key: the key that signs its account's batches now (EnclaveSucceeded)"),
   retiredAt: nullable(dec).describe("when it was retired in favour of `successor` (unix s)"),
   predecessor: nullable(addr).describe("successor key: the retired key whose account it signs for"),
+  closedAt: nullable(dec).describe(
+    "when its account was closed (AccountClosed, unix s): no batch settles for it again",
+  ),
+  accountEnd: nullable(dec).describe(
+    "the closed account's end (nextCallSeq): a receipt its key signed at or above it proves against its bond (challengeOrphanedReceipt)",
+  ),
+  orphansProven: z.number().int().describe("orphaned receipts proven against this key (OrphanedReceiptProven)"),
 });
 
 export const validatorAnswer = z.object({

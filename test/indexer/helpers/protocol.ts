@@ -12,6 +12,7 @@ import {
   createWalletClient,
   defineChain,
   encodeAbiParameters,
+  getAddress,
   http,
   keccak256,
   toHex,
@@ -124,6 +125,13 @@ export interface Protocol {
   addGateway(): Promise<LocalAccount>;
   /** The operator hands `predecessor`'s account to `successor` (GatewayRegistry.succeed). */
   succeed(predecessor: Address, successor: Address): Promise<Hex>;
+  /** The operator closes a retired key's account (GatewayRegistry.closeAccount). */
+  closeAccount(account: Address): Promise<Hex>;
+  /**
+   * The account's key (built by this helper) signed a receipt at `callSeq` that its closed account
+   * never settled; `challenger` (a dev account index) proves it, commit–reveal: the key's bond is slashed.
+   */
+  proveOrphan(account: Address, callSeq: bigint, challenger: number): Promise<Hex>;
   /** Moves chain time past the challenge window and mines a block. */
   passChallengeWindow(): Promise<void>;
   /** Governance (the deployer here; a timelock in production) lengthens the challenge window. */
@@ -491,6 +499,42 @@ export async function setupProtocol(
     },
     async succeed(predecessor, successor) {
       return (await send(operator, c.GatewayRegistry, gatewayRegistryAbi, "succeed", [predecessor, successor])).tx;
+    },
+
+    async closeAccount(account) {
+      return (await send(operator, c.GatewayRegistry, gatewayRegistryAbi, "closeAccount", [account])).tx;
+    },
+
+    async proveOrphan(account, callSeq, challengerIndex) {
+      const key = keys.get(getAddress(account));
+      if (!key) throw new Error(`proveOrphan: ${account} was not built by this helper`);
+      const signed = {
+        gateway: getAddress(account),
+        callSeq,
+        modelId: keccak256(toHex("orphan model")),
+        requestHash: keccak256(toHex(`orphan req:${callSeq}`)),
+        responseHash: keccak256(toHex(`orphan res:${callSeq}`)),
+        inputTokens: 1,
+        outputTokens: 1,
+        servedAt: 1n,
+      };
+      const receiptSig = (await signReceipt(key, domain, signed)).compact;
+      const challenger = wallet(challengerIndex);
+      const salt = keccak256(toHex(`orphan salt:${account}:${callSeq}`));
+      const commitment = keccak256(
+        encodeAbiParameters(
+          [{ type: "address" }, { type: "bytes32" }, { type: "bytes32" }],
+          [challenger.account.address, hashReceipt(signed), salt],
+        ),
+      );
+      await send(challenger, c.ProofSettlement, proofSettlementAbi, "commitChallenge", [commitment]);
+      return (
+        await send(challenger, c.ProofSettlement, proofSettlementAbi, "challengeOrphanedReceipt", [
+          signed,
+          receiptSig,
+          salt,
+        ])
+      ).tx;
     },
   };
 }
