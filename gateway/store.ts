@@ -179,6 +179,12 @@ export class Store {
       lastBatch: p(`SELECT ${BATCH_COLS} FROM batches ORDER BY batch_seq DESC LIMIT 1`),
       unconfirmed: p(`SELECT ${BATCH_COLS} FROM batches WHERE status != 'confirmed' ORDER BY batch_seq`),
       batchesFrom: p(`SELECT ${BATCH_COLS} FROM batches WHERE batch_seq >= ? ORDER BY batch_seq`),
+      firstUnconfirmed: p(
+        "SELECT batch_seq AS batchSeq, first_seq AS firstSeq FROM batches WHERE status != 'confirmed' ORDER BY batch_seq LIMIT 1",
+      ),
+      lastBatchMeta: p(
+        "SELECT batch_seq AS batchSeq, first_seq AS firstSeq, count FROM batches ORDER BY batch_seq DESC LIMIT 1",
+      ),
       confirmedFrom: p(
         `SELECT ${BATCH_COLS} FROM batches WHERE status = 'confirmed' AND batch_seq >= ? ORDER BY batch_seq`,
       ),
@@ -394,21 +400,26 @@ export class Store {
     );
   }
 
+  /** Where a checkpoint of this store would start (see {@link checkpoint}); cheap, reads no tree. */
+  checkpointBase(): { baseBatchSeq: number; baseCallSeq: number } {
+    const first = this.s.firstUnconfirmed!.get() as { batchSeq: number; firstSeq: number } | undefined;
+    if (first) return { baseBatchSeq: first.batchSeq, baseCallSeq: first.firstSeq };
+    const last = this.s.lastBatchMeta!.get() as { batchSeq: number; firstSeq: number; count: number } | undefined;
+    if (last) return { baseBatchSeq: last.batchSeq + 1, baseCallSeq: last.firstSeq + last.count };
+    return {
+      baseBatchSeq: Number(this.getMeta("baseBatchSeq") ?? 0),
+      baseCallSeq: Number(this.getMeta("baseCallSeq") ?? 0),
+    };
+  }
+
   /**
    * This store as a checkpoint: every batch from the first one not confirmed on-chain (all below it
    * are, `confirmations` deep) and every receipt group from its first callSeq, after a `checkpoint`
    * write naming that base. Replayed on an empty store it gives back everything at or above the
    * base; nothing below it is needed to recover (the chain holds it).
    */
-  checkpoint(): Write[] {
-    const first = this.unconfirmed()[0];
-    const last = this.lastBatch();
-    const baseBatchSeq = first ? first.batchSeq : last ? last.batchSeq + 1 : Number(this.getMeta("baseBatchSeq") ?? 0);
-    const baseCallSeq = first
-      ? first.firstSeq
-      : last
-        ? last.firstSeq + last.count
-        : Number(this.getMeta("baseCallSeq") ?? 0);
+  checkpoint(base = this.checkpointBase()): Write[] {
+    const { baseBatchSeq, baseCallSeq } = base;
     const out: Write[] = [
       { kind: "checkpoint", baseCallSeq, baseBatchSeq, reservedUntil: Number(this.getMeta("reservedUntil") ?? 0) },
     ];

@@ -115,10 +115,10 @@ if (!host) {
    */
   const checkpoint = async (s: Store) => {
     since = 0;
-    const writes = s.checkpoint();
-    const base = writes[0]!.kind === "checkpoint" ? writes[0]!.baseBatchSeq : 0;
-    if (base <= checkpointBase) return;
-    const body = encodeBody(writes);
+    const at = s.checkpointBase();
+    if (at.baseBatchSeq <= checkpointBase) return;
+    const base = at.baseBatchSeq;
+    const body = encodeBody(s.checkpoint(at));
     if (body.length > MAX_MESSAGE / 2) return; // a backlog this large: settle it first
     const c = await open();
     const { frame, next } = await sealFrame(state, gateway, host.privateKey, body);
