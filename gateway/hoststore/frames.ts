@@ -6,7 +6,9 @@
  * from the bytes the host returns and the last head's signature checked: a host that altered,
  * dropped or reordered anything is refused by name (HostStoreTamperedError). A host that drops the
  * tail (or replays an older log) serves a valid prefix; only the chain's settled callSeqs catch that
- * (StoreBehindChainError at reconcile).
+ * (StoreBehindChainError at reconcile). A checkpoint frame holds everything recovery needs from the
+ * frames before it (the cache from its first batch not confirmed on-chain), so the host may drop
+ * those on request (compaction): a log starts at frame 0 or at a checkpoint frame, nowhere else.
  *
  * Signatures are plain secp256k1 over the head (not EIP-191/712): the successor enclave, or anyone
  * with the key's address, verifies them after the key is gone; a MAC key would die with the enclave.

@@ -4,7 +4,8 @@
  * before it acknowledges, once for every append that arrived in the same read (group commit on the
  * host too). It is not trusted: it never looks inside a frame beyond its sequence number (an
  * out-of-sequence append is refused, so a stale writer — an enclave presumed dead — cannot fork the
- * log at an honest host); the enclave verifies the chain at recovery.
+ * log at an honest host); the enclave verifies the chain at recovery. On request it drops the frames
+ * before a checkpoint frame (compaction), rewriting the log file whole and renaming it over the old.
  */
 import net from "node:net";
 import {
