@@ -82,7 +82,15 @@ export const hookConfigSchema = z
           .min(0)
           .default(10_000)
           .describe(
-            "Every this many frames, append a checkpoint (everything from the first batch not confirmed on-chain) and ask the host to drop the frames before it, so a start replays only that; 0: never.",
+            "Every this many frames, append a checkpoint (everything from the first batch not confirmed on-chain, or sealed less than compactKeepMs ago) and ask the host to drop the frames before it, so a start replays only that; 0: never.",
+          ),
+        compactKeepMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(86_400_000)
+          .describe(
+            "Batches sealed less than this long ago stay in the log even when settled: after a restart the hook still serves them (validators fetch a batch at its daURI to attest it; keep it above the attestation deadline and challenge window).",
           ),
       })
       .strict()

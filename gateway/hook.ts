@@ -278,6 +278,7 @@ export async function createSettlementHook(
               privateKey: cfg.enclavePrivateKey!,
               state: host.state,
               compactEvery: cfg.hostStore.compactEvery,
+              compactKeepMs: cfg.hostStore.compactKeepMs,
             }
           : undefined,
     },

@@ -179,8 +179,8 @@ export class Store {
       lastBatch: p(`SELECT ${BATCH_COLS} FROM batches ORDER BY batch_seq DESC LIMIT 1`),
       unconfirmed: p(`SELECT ${BATCH_COLS} FROM batches WHERE status != 'confirmed' ORDER BY batch_seq`),
       batchesFrom: p(`SELECT ${BATCH_COLS} FROM batches WHERE batch_seq >= ? ORDER BY batch_seq`),
-      firstUnconfirmed: p(
-        "SELECT batch_seq AS batchSeq, first_seq AS firstSeq FROM batches WHERE status != 'confirmed' ORDER BY batch_seq LIMIT 1",
+      firstKept: p(
+        "SELECT batch_seq AS batchSeq, first_seq AS firstSeq FROM batches WHERE status != 'confirmed' OR sealed_at >= ? ORDER BY batch_seq LIMIT 1",
       ),
       lastBatchMeta: p(
         "SELECT batch_seq AS batchSeq, first_seq AS firstSeq, count FROM batches ORDER BY batch_seq DESC LIMIT 1",
@@ -400,9 +400,13 @@ export class Store {
     );
   }
 
-  /** Where a checkpoint of this store would start (see {@link checkpoint}); cheap, reads no tree. */
-  checkpointBase(): { baseBatchSeq: number; baseCallSeq: number } {
-    const first = this.s.firstUnconfirmed!.get() as { batchSeq: number; firstSeq: number } | undefined;
+  /**
+   * Where a checkpoint of this store would start (see {@link checkpoint}); cheap, reads no tree.
+   * Batches sealed at or after `keepSealedSince` (ms) stay above the base even when confirmed: their
+   * receipts are still served (validators fetch a batch at its daURI to attest it).
+   */
+  checkpointBase(keepSealedSince = Number.MAX_SAFE_INTEGER): { baseBatchSeq: number; baseCallSeq: number } {
+    const first = this.s.firstKept!.get(keepSealedSince) as { batchSeq: number; firstSeq: number } | undefined;
     if (first) return { baseBatchSeq: first.batchSeq, baseCallSeq: first.firstSeq };
     const last = this.s.lastBatchMeta!.get() as { batchSeq: number; firstSeq: number; count: number } | undefined;
     if (last) return { baseBatchSeq: last.batchSeq + 1, baseCallSeq: last.firstSeq + last.count };

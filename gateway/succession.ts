@@ -157,6 +157,7 @@ export async function settlePredecessor(
               privateKey: cfg.enclavePrivateKey!,
               state: host.state,
               compactEvery: cfg.hostStore.compactEvery,
+              compactKeepMs: cfg.hostStore.compactKeepMs,
             }
           : undefined,
     },

@@ -37,6 +37,8 @@ export interface HostWorkerData {
   state: ChainState;
   /** A checkpoint (and a compaction request to the host) after this many frames; 0: never. */
   compactEvery: number;
+  /** Confirmed batches sealed less than this long ago (ms) stay in the log (still served). */
+  compactKeepMs: number;
 }
 
 const port = parentPort!;
@@ -115,7 +117,7 @@ if (!host) {
    */
   const checkpoint = async (s: Store) => {
     since = 0;
-    const at = s.checkpointBase();
+    const at = s.checkpointBase(Date.now() - host.compactKeepMs);
     if (at.baseBatchSeq <= checkpointBase) return;
     const base = at.baseBatchSeq;
     const body = encodeBody(s.checkpoint(at));

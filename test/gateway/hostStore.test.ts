@@ -185,6 +185,8 @@ describe("host store: durable state outside the enclave", function () {
       await append([{ kind: "tx", batchSeq: 3, tx }]);
       // Batches 0..2 are settled, `confirmations` deep (the hook learns it from the chain).
       for (const b of [0, 1, 2]) mirror.setIncluded(b, "confirmed", "0xaa", 1, "0xbb");
+      // Confirmed batches sealed recently (here: at or after t = 2) stay: their receipts are still served.
+      assert.deepEqual(mirror.checkpointBase(2), { baseBatchSeq: 2, baseCallSeq: 16 });
       const cp = mirror.checkpoint();
       assert.deepEqual(cp[0], { kind: "checkpoint", baseCallSeq: 24, baseBatchSeq: 3, reservedUntil: 60 });
       await append(cp);
@@ -367,7 +369,7 @@ describe("host store: durable state outside the enclave", function () {
           relayerKey: pp.relayerKey,
           rpcUrl: anvil.url,
           settlement: pp.settlement,
-          hostStore: { endpoint: host.endpoint, compactEvery: 6 },
+          hostStore: { endpoint: host.endpoint, compactEvery: 6, compactKeepMs: 0 },
         });
       const ledger = newLedger();
       const host = await startHost(logs, sock);
