@@ -76,6 +76,22 @@ export const hookConfigSchema = z
           .min(100)
           .default(30_000)
           .describe("How long record() waits for the host to acknowledge a reservation a burst needs at once."),
+        compactEvery: z
+          .number()
+          .int()
+          .min(0)
+          .default(10_000)
+          .describe(
+            "Every this many frames, append a checkpoint (everything from the first batch not confirmed on-chain, or sealed less than compactKeepMs ago) and ask the host to drop the frames before it, so a start replays only that; 0: never.",
+          ),
+        compactKeepMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(86_400_000)
+          .describe(
+            "Batches sealed less than this long ago stay in the log even when settled: after a restart the hook still serves them (validators fetch a batch at its daURI to attest it; keep it above the attestation deadline and challenge window).",
+          ),
       })
       .strict()
       .optional()
@@ -94,6 +110,14 @@ export const hookConfigSchema = z
       .describe("Several JSON-RPC endpoints, tried in order after rpcUrl (viem fallback)."),
     settlement: address.optional().describe("ProofSettlement address; or give deployment instead."),
     deployment: z.string().min(1).optional().describe("Deployment file (npm run deploy), instead of settlement."),
+    startBlock: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        "The deployment's first block: key succession events (EnclaveSucceeded) are read from here; default the deployment's start block, else 0.",
+      ),
     chainId: z.number().int().min(1).optional().describe("Chain id; default the deployment's, else asked of the RPC."),
     daBaseUrl: url.describe(
       "Public base URL of this gateway's receipts endpoint; each header's daURI is <daBaseUrl>/batches/<batchSeq>.",
@@ -253,6 +277,8 @@ export type HookConfig = Omit<
   enclavePrivateKey?: Hex;
   relayer: LocalAccount;
   settlement: Address;
+  /** Where the deployment's events start (`startBlock`, else the deployment file's, else 0). */
+  startBlock: number;
 };
 
 function toAccount(v: Hex | LocalAccount): LocalAccount {
@@ -288,6 +314,7 @@ export function parseHookConfig(input: unknown, opts: HookParseOptions = {}): Ho
     ...(typeof enclaveKey === "string" ? { enclavePrivateKey: enclaveKey as Hex } : {}),
     relayer: relayerKey ? toAccount(relayerKey as Hex | LocalAccount) : enclave,
     settlement: getAddress((settlement ?? d?.contracts.ProofSettlement)!),
+    startBlock: rest.startBlock ?? d?.startBlock ?? 0,
   };
 }
 

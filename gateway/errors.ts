@@ -208,6 +208,25 @@ export class HostStoreTamperedError extends GatewayError {
   }
 }
 
+/**
+ * This key was retired: the registry made `successor` its successor (`GatewayRegistry.succeed`),
+ * so it may never sign again and its account is the successor's to finish. A retired key's hook
+ * refuses to start (its log on the host may already end in the successor's frames). Not retryable:
+ * run the successor (with `predecessors: [{ account: gateway, … }]`) instead.
+ */
+export class EnclaveRetiredError extends GatewayError {
+  override name = "EnclaveRetiredError";
+  constructor(
+    readonly gateway: string,
+    readonly successor: string,
+  ) {
+    super(`Gateway ${gateway} is retired: the registry made ${successor} its successor`, {
+      details: `a retired key never signs again; ${successor} settles its account (predecessors: [{ account: ${gateway}, … }])`,
+      docsPath: "#host-store",
+    });
+  }
+}
+
 /** The host store cannot be reached, refused a write, or closed before acknowledging it. Retryable. */
 export class HostStoreUnavailableError extends GatewayError {
   override name = "HostStoreUnavailableError";

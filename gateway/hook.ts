@@ -25,13 +25,11 @@ import { recover } from "./reconcile.js";
 import { REC, decodeRecord, receiptStruct, type StoredReceipt } from "./record/receiptLayout.js";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { TreeCache, batchHead, batchView, durableReceiptView } from "./serve/daReader.js";
-import { GatewayConfigError, NotDurableError, ReconcileError } from "./errors.js";
+import { EnclaveRetiredError, GatewayConfigError, NotDurableError, ReconcileError } from "./errors.js";
 import type { BatchHeader } from "../sdk/types.js";
-import { SUCCESSOR_META, settlePredecessor, type SuccessionResult } from "./succession.js";
+import { SUCCESSOR_META, accountSigners, settlePredecessor, type SuccessionResult } from "./succession.js";
 import { gatewayRegistryAbi, proofSettlementAbi } from "../sdk/abis.js";
-import type { HostStoreClient } from "./hoststore/client.js";
-import type { ChainState } from "./hoststore/frames.js";
-import { appendWrites, restoreFromHost } from "./hoststore/restore.js";
+import { recoverOnHost, restoreFromHost, type RestoredLog } from "./hoststore/restore.js";
 
 export type { Call, Recorded } from "./record/recorder.js";
 
@@ -165,6 +163,18 @@ export async function createSettlementHook(
   const chainId = cfg.chainId ?? (await withRetry("eth_chainId", log, () => client.getChainId(), cfg.retry));
   const domain = settlementDomain(chainId, cfg.settlement);
 
+  if (cfg.hostStore) {
+    // A retired key never signs again, and its log on the host may already end in its successor's
+    // frames: refuse to start, naming the successor (before anything is opened or settled).
+    const signers = await withRetry(
+      "reading the key's succession",
+      log,
+      () => accountSigners(client, cfg.settlement, gateway, cfg.startBlock),
+      cfg.retry,
+    );
+    if (signers.length > 1) throw new EnclaveRetiredError(gateway, signers.at(-1)!);
+  }
+
   // Key succession: the retired keys' accounts are finished first (one relayer, one nonce sequence).
   const succeeded: SuccessionResult[] = [];
   for (const p of cfg.predecessors) {
@@ -186,7 +196,7 @@ export async function createSettlementHook(
   );
 
   // With a host store the SQLite file is a cache rebuilt from the host's verified log.
-  let host: { client: HostStoreClient; state: ChainState } | undefined;
+  let host: RestoredLog | undefined;
   let store: Store;
   if (cfg.hostStore) {
     const restored = await restoreFromHost(
@@ -195,7 +205,7 @@ export async function createSettlementHook(
       [gateway],
       cfg.store,
     );
-    host = { client: restored.client, state: restored.state };
+    host = restored;
     store = restored.store;
     log.info({ endpoint: cfg.hostStore.endpoint, frames: restored.frames }, "store restored from the host store");
   } else store = new Store(cfg.store, cfg.synchronous);
@@ -237,15 +247,12 @@ export async function createSettlementHook(
       () => readNextSeqs(client, cfg.settlement, gateway),
       cfg.retry,
     );
-    if (host) store.journal = [];
-    state = recover(store, gateway, chain, cfg.reserveSize, log, cfg.store);
+    const recovery = async () => recover(store, gateway, chain, cfg.reserveSize, log, cfg.store);
     if (host) {
-      // Recovery's void leaves and new reservation are on the host before any callSeq is handed out.
-      const writes = store.journal ?? [];
-      store.journal = undefined;
-      host.state = await appendWrites(host.client, host.state, gateway, cfg.enclavePrivateKey!, writes);
-      host.client.close();
-    }
+      const r = await recoverOnHost(host, gateway, cfg.enclavePrivateKey!, recovery);
+      host.state = r.state;
+      state = r.out;
+    } else state = await recovery();
   } catch (e) {
     host?.client.close();
     store.close();
@@ -270,6 +277,8 @@ export async function createSettlementHook(
               log: gateway.toLowerCase(),
               privateKey: cfg.enclavePrivateKey!,
               state: host.state,
+              compactEvery: cfg.hostStore.compactEvery,
+              compactKeepMs: cfg.hostStore.compactKeepMs,
             }
           : undefined,
     },
@@ -278,6 +287,8 @@ export async function createSettlementHook(
       recorder.fail(e);
     },
   );
+  // A re-signed header, a stored transaction: on the host before the hook acts on them.
+  if (host) store.sink = (w) => committer.update(w);
   let sealer!: Sealer;
   // Relayer gas, OPG deposit and key expiry, read every rateRefreshMs for metrics and /health.
   let chainState: { relayerGasWei: bigint; depositWei: bigint; activeUntil: number; at: number } | undefined;

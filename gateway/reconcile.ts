@@ -48,13 +48,13 @@ export function recover(
     }
     for (const x of [b, ...store.confirmedFrom(chain.nextBatchSeq + 1)]) {
       if (x.status === "submitted" || x.status === "included" || x.status === "confirmed") {
-        store.resetToSigned(x.batchSeq);
+        void store.resetToSigned(x.batchSeq); // at startup the store has no sink: written at once
         crashPoint("mid-reconcile");
       }
     }
     for (const x of store.unconfirmed())
       if (x.batchSeq > chain.nextBatchSeq && x.status !== "sealed" && x.status !== "signed")
-        store.resetToSigned(x.batchSeq);
+        void store.resetToSigned(x.batchSeq);
   } else if (chain.nextBatchSeq > nextBatchSeq) {
     // The chain settled batches this store never sealed: the store was lost, replaced or restored
     // from a backup (a batch is stored before it is broadcast, so an intact store is never behind).

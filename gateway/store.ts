@@ -37,8 +37,44 @@ export interface ReserveWrite {
   signal?: SharedArrayBuffer;
 }
 
-/** A write the commit worker applies: a group of receipts, a reservation raise, or a sealed batch. */
-export type Write = ReceiptsWrite | ReserveWrite | { kind: "batch"; row: NewBatch };
+/** A batch's header and signature replaced (re-signed, or back to unsigned when `signature` is null). */
+export interface HeaderWrite {
+  kind: "header";
+  batchSeq: number;
+  header: string;
+  signature: string | null;
+}
+
+/** The stored transaction of a batch (`tx`), or none and back to "signed" (`tx` null). */
+export interface TxWrite {
+  kind: "tx";
+  batchSeq: number;
+  tx: { hash: string; nonce: number; raw: string; maxFee: string; prioFee: string; sentAt: number } | null;
+}
+
+/**
+ * A checkpoint (host store compaction): the store's whole state at or above `base` follows it in the
+ * same frame (`row` writes and receipt groups); nothing below `base` is needed to recover.
+ */
+export interface CheckpointWrite {
+  kind: "checkpoint";
+  baseCallSeq: number;
+  baseBatchSeq: number;
+  reservedUntil: number;
+}
+
+/**
+ * A write the commit worker applies: a group of receipts, a reservation raise, a sealed batch, a
+ * batch's new header or transaction; `row` (a whole batch row) and `checkpoint` only in checkpoints.
+ */
+export type Write =
+  | ReceiptsWrite
+  | ReserveWrite
+  | { kind: "batch"; row: NewBatch }
+  | HeaderWrite
+  | TxWrite
+  | { kind: "row"; row: BatchRow }
+  | CheckpointWrite;
 
 /** Local lifecycle of a batch. "included" = in a block, not yet `confirmations` deep. */
 export type BatchStatus = "sealed" | "signed" | "submitted" | "included" | "confirmed";
@@ -85,6 +121,12 @@ export class Store {
    * here: with a host store, startup recovery's writes are collected and sent to the host.
    */
   journal: Write[] | undefined;
+  /**
+   * With a host store: where a batch's new header or transaction goes (the commit worker appends it
+   * to the host's log and applies it to this cache once the host acknowledged it). Unset, it is
+   * written here at once.
+   */
+  sink: ((w: HeaderWrite | TxWrite) => Promise<void>) | undefined;
   private readonly s: Record<string, StatementSync>;
 
   /**
@@ -123,6 +165,11 @@ export class Store {
       insertBatch: p(
         `INSERT INTO batches(batch_seq, first_seq, count, header, signature, tree, status, sealed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      insertRow: p(
+        `INSERT INTO batches(batch_seq, first_seq, count, header, signature, tree, status, tx_hash, tx_nonce, tx_raw,
+           max_fee, prio_fee, sent_at, block_number, block_hash, sealed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      dropSegmentsFrom: p("DELETE FROM segments WHERE first_seq + count > ?"),
       batch: p(`SELECT ${BATCH_COLS} FROM batches WHERE batch_seq = ?`),
       batchMeta: p(`SELECT ${BATCH_COLS.replace("tree, ", "")} FROM batches WHERE batch_seq = ?`),
       batchOf: p(
@@ -131,6 +178,13 @@ export class Store {
       batchTree: p(`SELECT tree FROM batches WHERE batch_seq = ?`),
       lastBatch: p(`SELECT ${BATCH_COLS} FROM batches ORDER BY batch_seq DESC LIMIT 1`),
       unconfirmed: p(`SELECT ${BATCH_COLS} FROM batches WHERE status != 'confirmed' ORDER BY batch_seq`),
+      batchesFrom: p(`SELECT ${BATCH_COLS} FROM batches WHERE batch_seq >= ? ORDER BY batch_seq`),
+      firstKept: p(
+        "SELECT batch_seq AS batchSeq, first_seq AS firstSeq FROM batches WHERE status != 'confirmed' OR sealed_at >= ? ORDER BY batch_seq LIMIT 1",
+      ),
+      lastBatchMeta: p(
+        "SELECT batch_seq AS batchSeq, first_seq AS firstSeq, count FROM batches ORDER BY batch_seq DESC LIMIT 1",
+      ),
       confirmedFrom: p(
         `SELECT ${BATCH_COLS} FROM batches WHERE status = 'confirmed' AND batch_seq >= ? ORDER BY batch_seq`,
       ),
@@ -171,16 +225,21 @@ export class Store {
     try {
       let reserve: number | undefined;
       for (const w of writes) {
-        if (w.kind === "batch") {
-          this.insertBatch(w.row);
-          continue;
+        if (w.kind === "batch") this.insertBatch(w.row);
+        else if (w.kind === "reserve") reserve = Math.max(reserve ?? 0, w.until);
+        else if (w.kind === "receipts") {
+          this.s.insertSegment!.run(w.firstSeq, w.count, w.data);
+          if (w.reserve !== undefined) reserve = Math.max(reserve ?? 0, w.reserve);
+        } else if (w.kind === "header" || w.kind === "tx") this.update(w);
+        else if (w.kind === "row") this.insertRow(w.row);
+        else {
+          // What follows in the checkpoint replaces everything at or above its base.
+          this.s.dropSegmentsFrom!.run(w.baseCallSeq);
+          this.s.deleteBatchesFrom!.run(w.baseBatchSeq);
+          this.setMeta("baseCallSeq", String(w.baseCallSeq));
+          this.setMeta("baseBatchSeq", String(w.baseBatchSeq));
+          reserve = Math.max(reserve ?? 0, w.reservedUntil);
         }
-        if (w.kind === "reserve") {
-          reserve = Math.max(reserve ?? 0, w.until);
-          continue;
-        }
-        this.s.insertSegment!.run(w.firstSeq, w.count, w.data);
-        if (w.reserve !== undefined) reserve = Math.max(reserve ?? 0, w.reserve);
       }
       if (reserve !== undefined) this.s.raiseReservation!.run(String(reserve), reserve);
       crashPoint("mid-commit");
@@ -277,20 +336,100 @@ export class Store {
     return this.s.confirmedFrom!.all(batchSeq) as unknown as BatchRow[];
   }
 
-  setSigned(batchSeq: number, header: string, signature: string): void {
-    this.s.setSigned!.run(header, signature, batchSeq);
+  /** Stores a batch's new header and signature; resolves once durable (with a host store: on the host). */
+  setSigned(batchSeq: number, header: string, signature: string): Promise<void> {
+    return this.write({ kind: "header", batchSeq, header, signature });
   }
 
   /** Back to sealed-unsigned with a re-priced header (a fee cap refused the new fee; never after broadcast). */
-  setUnsigned(batchSeq: number, header: string): void {
-    this.s.setUnsigned!.run(header, batchSeq);
+  setUnsigned(batchSeq: number, header: string): Promise<void> {
+    return this.write({ kind: "header", batchSeq, header, signature: null });
   }
 
+  /** Stores the transaction that carries a batch, before it is broadcast. */
   setTx(
     batchSeq: number,
     tx: { hash: string; nonce: number; raw: string; maxFee: bigint; prioFee: bigint; sentAt: number },
-  ): void {
-    this.s.setTx!.run(tx.hash, tx.nonce, tx.raw, String(tx.maxFee), String(tx.prioFee), tx.sentAt, batchSeq);
+  ): Promise<void> {
+    const { maxFee, prioFee, ...rest } = tx;
+    return this.write({ kind: "tx", batchSeq, tx: { ...rest, maxFee: String(maxFee), prioFee: String(prioFee) } });
+  }
+
+  /** Back to "signed", its transaction forgotten (a reorg, a taken nonce, a reverted send). */
+  resetToSigned(batchSeq: number): Promise<void> {
+    return this.write({ kind: "tx", batchSeq, tx: null });
+  }
+
+  private write(w: HeaderWrite | TxWrite): Promise<void> {
+    if (this.sink) return this.sink(w);
+    this.journal?.push(w);
+    this.update(w);
+    return Promise.resolve();
+  }
+
+  private update(w: HeaderWrite | TxWrite): void {
+    if (w.kind === "header") {
+      if (w.signature === null) this.s.setUnsigned!.run(w.header, w.batchSeq);
+      else this.s.setSigned!.run(w.header, w.signature, w.batchSeq);
+    } else if (w.tx === null) this.s.resetToSigned!.run(w.batchSeq);
+    else {
+      const t = w.tx;
+      this.s.setTx!.run(t.hash, t.nonce, t.raw, t.maxFee, t.prioFee, t.sentAt, w.batchSeq);
+    }
+  }
+
+  /** A whole batch row as stored (a checkpoint's copy). */
+  insertRow(b: BatchRow): void {
+    this.s.insertRow!.run(
+      b.batchSeq,
+      b.firstSeq,
+      b.count,
+      b.header,
+      b.signature,
+      b.tree,
+      b.status,
+      b.txHash,
+      b.txNonce,
+      b.txRaw,
+      b.maxFee,
+      b.prioFee,
+      b.sentAt,
+      b.blockNumber,
+      b.blockHash,
+      b.sealedAt,
+    );
+  }
+
+  /**
+   * Where a checkpoint of this store would start (see {@link checkpoint}); cheap, reads no tree.
+   * Batches sealed at or after `keepSealedSince` (ms) stay above the base even when confirmed: their
+   * receipts are still served (validators fetch a batch at its daURI to attest it).
+   */
+  checkpointBase(keepSealedSince = Number.MAX_SAFE_INTEGER): { baseBatchSeq: number; baseCallSeq: number } {
+    const first = this.s.firstKept!.get(keepSealedSince) as { batchSeq: number; firstSeq: number } | undefined;
+    if (first) return { baseBatchSeq: first.batchSeq, baseCallSeq: first.firstSeq };
+    const last = this.s.lastBatchMeta!.get() as { batchSeq: number; firstSeq: number; count: number } | undefined;
+    if (last) return { baseBatchSeq: last.batchSeq + 1, baseCallSeq: last.firstSeq + last.count };
+    return {
+      baseBatchSeq: Number(this.getMeta("baseBatchSeq") ?? 0),
+      baseCallSeq: Number(this.getMeta("baseCallSeq") ?? 0),
+    };
+  }
+
+  /**
+   * This store as a checkpoint: every batch from the first one not confirmed on-chain (all below it
+   * are, `confirmations` deep) and every receipt group from its first callSeq, after a `checkpoint`
+   * write naming that base. Replayed on an empty store it gives back everything at or above the
+   * base; nothing below it is needed to recover (the chain holds it).
+   */
+  checkpoint(base = this.checkpointBase()): Write[] {
+    const { baseBatchSeq, baseCallSeq } = base;
+    const out: Write[] = [
+      { kind: "checkpoint", baseCallSeq, baseBatchSeq, reservedUntil: Number(this.getMeta("reservedUntil") ?? 0) },
+    ];
+    for (const b of this.s.batchesFrom!.all(baseBatchSeq) as unknown as BatchRow[]) out.push({ kind: "row", row: b });
+    for (const g of this.segmentsFrom(baseCallSeq)) out.push({ kind: "receipts", ...g });
+    return out;
   }
 
   setIncluded(
@@ -301,10 +440,6 @@ export class Store {
     blockHash: string,
   ): void {
     this.s.setIncluded!.run(status, txHash, blockNumber, blockHash, batchSeq);
-  }
-
-  resetToSigned(batchSeq: number): void {
-    this.s.resetToSigned!.run(batchSeq);
   }
 
   deleteBatchesFrom(batchSeq: number): void {

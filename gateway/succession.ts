@@ -25,9 +25,7 @@ import { Sealer, parseHeader } from "./seal/sealer.js";
 import { TreeBuilder } from "./seal/treeBuilder.js";
 import { Store } from "./store.js";
 import { Submitter } from "./submit/submitter.js";
-import type { HostStoreClient } from "./hoststore/client.js";
-import type { ChainState } from "./hoststore/frames.js";
-import { appendWrites, restoreFromHost } from "./hoststore/restore.js";
+import { recoverOnHost, restoreFromHost, type RestoredLog } from "./hoststore/restore.js";
 
 /** A retired key whose account this hook settles to the end, and its durable store. */
 export interface Predecessor {
@@ -81,11 +79,11 @@ export async function settlePredecessor(
   // With a host store the dead key's log is on the host: verified (its last frame signed by the dead
   // key, by a successor the registry handed the account to — one that died midway through settling it
   // — or by this key) and replayed into a cache.
-  let host: { client: HostStoreClient; state: ChainState } | undefined;
+  let host: RestoredLog | undefined;
   let store: Store;
   if (cfg.hostStore) {
     const signers = await o.retry("reading the account's succession", () =>
-      accountSigners(client, cfg.settlement, account),
+      accountSigners(client, cfg.settlement, account, cfg.startBlock),
     );
     const r = await restoreFromHost(
       { endpoint: cfg.hostStore.endpoint, log: account.toLowerCase() },
@@ -93,7 +91,7 @@ export async function settlePredecessor(
       signers.some((s) => isAddressEqual(s, me)) ? signers : [...signers, me],
       p.store,
     );
-    host = { client: r.client, state: r.state };
+    host = r;
     store = r.store;
   } else store = new Store(p.store, cfg.synchronous);
   const owner = store.getMeta("gateway");
@@ -116,22 +114,23 @@ export async function settlePredecessor(
     const chain = await o.retry("reading the predecessor's nextSeqs", () =>
       readNextSeqs(client, cfg.settlement, account),
     );
-    // reserveSize 0: nothing new is ever reserved in a retired account.
-    if (host) store.journal = [];
-    state = recover(store, account, chain, 0, log, p.store);
-    if (state.nextSeq > chain.nextCallSeq && !(await o.retry("reading signsFor", () => signsFor(o, account, me)))) {
-      throw new GatewayConfigError({
-        field: "predecessors",
-        reason: `${me} may not sign for ${account}: it is not the account's active successor (GatewayRegistry.succeed, then a validator approval), or the account is slashed, its bond is being withdrawn or its measurement revoked`,
-      });
-    }
+    const recovery = async () => {
+      // reserveSize 0: nothing new is ever reserved in a retired account.
+      const s = recover(store, account, chain, 0, log, p.store);
+      if (s.nextSeq > chain.nextCallSeq && !(await o.retry("reading signsFor", () => signsFor(o, account, me)))) {
+        throw new GatewayConfigError({
+          field: "predecessors",
+          reason: `${me} may not sign for ${account}: it is not the account's active successor (GatewayRegistry.succeed, then a validator approval), or the account is slashed, its bond is being withdrawn or its measurement revoked`,
+        });
+      }
+      return s;
+    };
     if (host) {
       // The void leaves go to the dead key's log, signed by this key, before anything is settled.
-      const writes = store.journal ?? [];
-      store.journal = undefined;
-      host.state = await appendWrites(host.client, host.state, account, cfg.enclavePrivateKey!, writes);
-      host.client.close();
-    }
+      const r = await recoverOnHost(host, account, cfg.enclavePrivateKey!, recovery);
+      host.state = r.state;
+      state = r.out;
+    } else state = await recovery();
   } catch (e) {
     host?.client.close();
     store.close();
@@ -157,11 +156,15 @@ export async function settlePredecessor(
               log: account.toLowerCase(),
               privateKey: cfg.enclavePrivateKey!,
               state: host.state,
+              compactEvery: cfg.hostStore.compactEvery,
+              compactKeepMs: cfg.hostStore.compactKeepMs,
             }
           : undefined,
     },
     (e) => (failure = e),
   );
+  // The re-signed headers (this key's, new daURI) and their transactions go to the dead key's log.
+  if (host) store.sink = (w) => committer.update(w);
   let sealer!: Sealer;
   const metrics = createMetrics({
     recorded: () => 0,
@@ -260,7 +263,13 @@ export async function settlePredecessor(
  * handed it to (`EnclaveSucceeded(account, …)`, oldest first). A host log of the account may end in a
  * frame signed by any of them; any other key's frame is the host's forgery.
  */
-export async function accountSigners(client: PublicClient, settlement: Address, account: Address): Promise<Address[]> {
+export async function accountSigners(
+  client: PublicClient,
+  settlement: Address,
+  account: Address,
+  /** The deployment's first block (no registry event is older). */
+  fromBlock: number,
+): Promise<Address[]> {
   const registry = (await client.readContract({
     address: settlement,
     abi: proofSettlementAbi,
@@ -271,7 +280,7 @@ export async function accountSigners(client: PublicClient, settlement: Address, 
     abi: gatewayRegistryAbi,
     eventName: "EnclaveSucceeded",
     args: { predecessor: account },
-    fromBlock: 0n,
+    fromBlock: BigInt(fromBlock),
     toBlock: "latest",
     strict: true,
   });

@@ -8,6 +8,9 @@
  * With a host store (`host` in workerData) a group commit is a signed frame appended to the host's
  * log, and durable once the host acknowledges its fsync; only then is it written to the SQLite cache
  * in enclave memory (what the cache holds is what the host holds) and reported durable.
+ * Every `compactEvery` frames it appends a checkpoint of the cache (everything from the first batch
+ * not confirmed on-chain) and asks the host to drop the frames before it, so a restart replays only
+ * what is not settled.
  */
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import type { Hex } from "viem";
@@ -15,6 +18,7 @@ import { Store, type Write } from "../store.js";
 import { fillLeaves, leavesOf } from "../record/receiptLayout.js";
 import { HostStoreClient } from "../hoststore/client.js";
 import { encodeBody, sealFrame, type ChainState } from "../hoststore/frames.js";
+import { MAX_MESSAGE } from "../hoststore/wire.js";
 import { hostConnect } from "../hoststore/transport.js";
 
 /**
@@ -31,6 +35,10 @@ export interface HostWorkerData {
   log: string;
   privateKey: Hex;
   state: ChainState;
+  /** A checkpoint (and a compaction request to the host) after this many frames; 0: never. */
+  compactEvery: number;
+  /** Confirmed batches sealed less than this long ago (ms) stay in the log (still served). */
+  compactKeepMs: number;
 }
 
 const port = parentPort!;
@@ -99,19 +107,66 @@ if (!host) {
   let inFlight = 0;
   let state = host.state;
   let client: HostStoreClient | undefined;
+  let since = 0; // frames since the last checkpoint (or start)
+  let checkpointBase = Number(store?.getMeta("baseBatchSeq") ?? 0);
+  const open = async () =>
+    (client ??= (await HostStoreClient.open(hostConnect(host.endpoint), host.endpoint, host.log)).client);
+  /**
+   * Appends a checkpoint of the cache when it would let the host drop something (the confirmed
+   * base moved). Called with no frame in flight: the cache then holds exactly what the log does.
+   */
+  const checkpoint = async (s: Store) => {
+    since = 0;
+    const at = s.checkpointBase(Date.now() - host.compactKeepMs);
+    if (at.baseBatchSeq <= checkpointBase) return;
+    const base = at.baseBatchSeq;
+    const body = encodeBody(s.checkpoint(at));
+    if (body.length > MAX_MESSAGE / 2) return; // a backlog this large: settle it first
+    const c = await open();
+    const { frame, next } = await sealFrame(state, gateway, host.privateKey, body);
+    state = next;
+    inFlight++;
+    c.append(frame).then(
+      () => {
+        inFlight--;
+        checkpointBase = base;
+        // The cache already holds what the checkpoint says. Compaction is an optimisation: a host
+        // that refuses it still serves a log that recovers.
+        c.compact(next.seq - 1).catch(() => {});
+        void pump();
+      },
+      (e: unknown) => {
+        inFlight--;
+        if (store) failed(e, queue);
+      },
+    );
+  };
   const pump = async () => {
     if (busy) return;
     busy = true;
-    while (queue.length && store && inFlight < MAX_IN_FLIGHT) {
+    for (;;) {
+      if (!store) break;
+      if (host.compactEvery > 0 && since >= host.compactEvery) {
+        if (inFlight > 0) break; // the last acknowledgement pumps again
+        try {
+          await checkpoint(store);
+        } catch (e) {
+          client?.close();
+          failed(e, queue);
+        }
+        continue;
+      }
+      if (!queue.length || inFlight >= MAX_IN_FLIGHT) break;
       const writes = queue;
       queue = [];
       try {
-        client ??= (await HostStoreClient.open(hostConnect(host.endpoint), host.endpoint, host.log)).client;
+        const c = await open();
         const leaves = leavesFor(writes);
         const { frame, next } = await sealFrame(state, gateway, host.privateKey, encodeBody(writes));
         state = next;
         inFlight++;
-        client.append(frame).then(
+        since++;
+        c.append(frame).then(
           () => {
             inFlight--;
             if (!store) return signal(writes, 2);

@@ -7,7 +7,7 @@ import type { Worker } from "node:worker_threads";
 import type { CommitReply, HostWorkerData } from "./commitWorker.js";
 import { HostStoreUnavailableError } from "../errors.js";
 import { setLeaves } from "../record/receiptLayout.js";
-import type { NewBatch, ReceiptsWrite, Write } from "../store.js";
+import type { HeaderWrite, NewBatch, ReceiptsWrite, TxWrite, Write } from "../store.js";
 import { startWorker } from "../workerThread.js";
 
 interface Pending {
@@ -56,6 +56,11 @@ export class Committer {
     // Keep the process alive while a write is outstanding: its promise must settle.
     if (this.queue.length === 1) this.worker.ref();
     this.worker.postMessage(write);
+  }
+
+  /** A batch's new header or transaction, durably (with a host store: on the host, then in the cache). */
+  update(w: HeaderWrite | TxWrite): Promise<void> {
+    return new Promise((resolve, reject) => this.send(w, resolve, reject));
   }
 
   /** Stores a sealed batch durably. */

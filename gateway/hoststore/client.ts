@@ -8,6 +8,7 @@ import { HostStoreUnavailableError } from "../errors.js";
 import {
   OP_ACK,
   OP_APPEND,
+  OP_COMPACT,
   OP_END,
   OP_ERR,
   OP_FRAME,
@@ -64,6 +65,16 @@ export class HostStoreClient {
   /** Appends one frame; resolves with the log's frame count once the host has fsynced it. */
   append(frame: Uint8Array): Promise<number> {
     return this.request(message(OP_APPEND, frame));
+  }
+
+  /**
+   * Asks the host to drop every frame before frame `seq`, a checkpoint; resolves once done. An
+   * honest host's log then starts at that checkpoint (recovery verifies it either way).
+   */
+  compact(seq: number): Promise<number> {
+    const p = Buffer.alloc(8);
+    p.writeBigUInt64BE(BigInt(seq));
+    return this.request(message(OP_COMPACT, p));
   }
 
   close(): void {

@@ -6,7 +6,9 @@
  * from the bytes the host returns and the last head's signature checked: a host that altered,
  * dropped or reordered anything is refused by name (HostStoreTamperedError). A host that drops the
  * tail (or replays an older log) serves a valid prefix; only the chain's settled callSeqs catch that
- * (StoreBehindChainError at reconcile).
+ * (StoreBehindChainError at reconcile). A checkpoint frame holds everything recovery needs from the
+ * frames before it (the cache from its first batch not confirmed on-chain), so the host may drop
+ * those on request (compaction): a log starts at frame 0 or at a checkpoint frame, nowhere else.
  *
  * Signatures are plain secp256k1 over the head (not EIP-191/712): the successor enclave, or anyone
  * with the key's address, verifies them after the key is gone; a MAC key would die with the enclave.
@@ -16,7 +18,7 @@ import { hexToBytes, isAddressEqual, recoverAddress, bytesToHex, type Address, t
 import { sign } from "viem/accounts";
 import { HostStoreTamperedError } from "../errors.js";
 import { REC } from "../record/receiptLayout.js";
-import type { NewBatch, Write } from "../store.js";
+import type { BatchRow, NewBatch, Write } from "../store.js";
 
 const DOMAIN = Buffer.from("proofpath/host-store/v1");
 const VERSION = 1;
@@ -27,6 +29,12 @@ export const GENESIS: Uint8Array = new Uint8Array(32);
 const E_RECEIPTS = 1;
 const E_RESERVE = 2;
 const E_BATCH = 3;
+/** A batch's header re-signed or unsigned, its transaction stored or forgotten: JSON. */
+const E_HEADER = 4;
+const E_TX = 5;
+/** A checkpoint: its base (JSON), then whole batch rows (JSON + tree) and receipt groups. */
+const E_CHECKPOINT = 6;
+const E_ROW = 7;
 
 /** Where the chain stands: frames written so far and the last head (GENESIS before the first). */
 export interface ChainState {
@@ -60,14 +68,21 @@ export function encodeBody(writes: readonly Write[]): Uint8Array {
       h[0] = E_RESERVE;
       h.writeBigUInt64BE(BigInt(w.until), 1);
       parts.push(h);
-    } else {
+    } else if (w.kind === "batch" || w.kind === "row") {
       const { tree, ...row } = w.row;
       const json = Buffer.from(JSON.stringify(row));
       const h = Buffer.alloc(1 + 4 + 4);
-      h[0] = E_BATCH;
+      h[0] = w.kind === "batch" ? E_BATCH : E_ROW;
       h.writeUInt32BE(json.length, 1);
       h.writeUInt32BE(tree.length, 5);
       parts.push(h, json, Buffer.from(tree.buffer, tree.byteOffset, tree.byteLength));
+    } else {
+      const { kind, ...rest } = w;
+      const json = Buffer.from(JSON.stringify(rest));
+      const h = Buffer.alloc(1 + 4);
+      h[0] = kind === "header" ? E_HEADER : kind === "tx" ? E_TX : E_CHECKPOINT;
+      h.writeUInt32BE(json.length, 1);
+      parts.push(h, json);
     }
   }
   return Buffer.concat(parts);
@@ -97,7 +112,7 @@ export function decodeBody(body: Uint8Array): Write[] {
       need(9);
       out.push({ kind: "reserve", until: Number(b.readBigUInt64BE(at + 1)) });
       at += 9;
-    } else if (kind === E_BATCH) {
+    } else if (kind === E_BATCH || kind === E_ROW) {
       need(9);
       const jl = b.readUInt32BE(at + 1);
       const tl = b.readUInt32BE(at + 5);
@@ -107,7 +122,19 @@ export function decodeBody(body: Uint8Array): Write[] {
       at += jl;
       const tree = new Uint8Array(b.subarray(at, at + tl));
       at += tl;
-      out.push({ kind: "batch", row: { ...row, tree } });
+      out.push(
+        kind === E_BATCH
+          ? { kind: "batch", row: { ...row, tree } }
+          : { kind: "row", row: { ...(row as BatchRow), tree } },
+      );
+    } else if (kind === E_HEADER || kind === E_TX || kind === E_CHECKPOINT) {
+      need(5);
+      const jl = b.readUInt32BE(at + 1);
+      at += 5;
+      need(jl);
+      const rest = JSON.parse(b.subarray(at, at + jl).toString()) as object;
+      at += jl;
+      out.push({ kind: kind === E_HEADER ? "header" : kind === E_TX ? "tx" : "checkpoint", ...rest } as Write);
     } else throw new Error(`unknown entry kind ${kind} at byte ${at}`);
   }
   return out;
@@ -149,7 +176,8 @@ export function parseFrame(frame: Uint8Array): { seq: number; prev: Uint8Array; 
 }
 
 /**
- * Verifies a log as the host returned it: frames numbered 0, 1, 2, … each chained to the one before,
+ * Verifies a log as the host returned it: frames numbered 0, 1, 2, … (or from a checkpoint frame on,
+ * once the host compacted the log) each chained to the one before,
  * the last head signed by one of `signers` (the log's own key, or a key the registry made its successor). Returns the
  * writes of every frame in order and the chain state to continue from. Throws HostStoreTamperedError
  * naming what the host did.
@@ -169,17 +197,22 @@ export async function verifyLog(
     }
   });
   const seqs = parsed.map((p) => p.seq);
-  let state: ChainState = { seq: 0, head: GENESIS };
+  // A compacted log starts at a checkpoint frame (it holds everything its frame's predecessors
+  // held that recovery needs); any other log starts at frame 0.
+  const first = parsed[0];
+  const base = first && first.seq > 0 && first.body[0] === E_CHECKPOINT ? first.seq : 0;
+  let state: ChainState = { seq: base, head: base ? first!.prev : GENESIS };
   const writes: Write[][] = [];
   for (let i = 0; i < parsed.length; i++) {
     const p = parsed[i]!;
-    if (p.seq !== i) {
-      // Frame i is not where it should be: elsewhere in the log (reordered, replayed) or gone.
-      const problem = seqs.includes(i) || p.seq < i ? "reordered" : "dropped";
-      throw new HostStoreTamperedError(log, problem, i, `position ${i} holds frame ${p.seq}`);
+    const n = base + i;
+    if (p.seq !== n) {
+      // Frame n is not where it should be: elsewhere in the log (reordered, replayed) or gone.
+      const problem = seqs.includes(n) || p.seq < n ? "reordered" : "dropped";
+      throw new HostStoreTamperedError(log, problem, n, `position ${i} holds frame ${p.seq}`);
     }
     if (!Buffer.from(p.prev).equals(Buffer.from(state.head))) {
-      throw new HostStoreTamperedError(log, "altered", i - 1, `frame ${i} does not chain to frame ${i - 1} as stored`);
+      throw new HostStoreTamperedError(log, "altered", n - 1, `frame ${n} does not chain to frame ${n - 1} as stored`);
     }
     const head = chainHead(gw, p.seq, p.prev, p.body);
     if (i === parsed.length - 1) {
@@ -194,16 +227,16 @@ export async function verifyLog(
         throw new HostStoreTamperedError(
           log,
           "altered",
-          i,
+          n,
           `the last frame's head is not signed by ${signers.join(" or ")}${by ? ` (signer ${by})` : ""}`,
         );
     }
     try {
       writes.push(decodeBody(p.body));
     } catch (e) {
-      throw new HostStoreTamperedError(log, "malformed", i, (e as Error).message);
+      throw new HostStoreTamperedError(log, "malformed", n, (e as Error).message);
     }
-    state = { seq: i + 1, head };
+    state = { seq: n + 1, head };
   }
   return { writes, state };
 }

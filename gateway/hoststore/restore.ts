@@ -53,6 +53,32 @@ export async function restoreFromHost(
   }
 }
 
+/**
+ * Startup recovery on a cache restored from the host: runs `recovery` (reconcile.ts `recover`, and
+ * whatever checks go with it) with the store's journal on, then appends everything it wrote (void
+ * leaves, the new reservation, batches reset to "signed") to the host as one frame signed with
+ * `privateKey`, before a single callSeq is handed out. Closes the restore connection either way;
+ * resolves with what `recovery` returned and the chain state the commit worker continues from.
+ */
+export async function recoverOnHost<T>(
+  restored: { client: HostStoreClient; state: ChainState; store: Store },
+  gateway: Address,
+  privateKey: Hex,
+  recovery: () => Promise<T>,
+): Promise<{ out: T; state: ChainState }> {
+  const { client, store } = restored;
+  store.journal = [];
+  try {
+    const out = await recovery();
+    const writes = store.journal;
+    store.journal = undefined;
+    return { out, state: await appendWrites(client, restored.state, gateway, privateKey, writes) };
+  } finally {
+    store.journal = undefined;
+    client.close();
+  }
+}
+
 /** Appends `writes` as the next frame (signed with `privateKey`); resolves with the new chain state once fsynced. */
 export async function appendWrites(
   client: HostStoreClient,

@@ -4,11 +4,23 @@
  * before it acknowledges, once for every append that arrived in the same read (group commit on the
  * host too). It is not trusted: it never looks inside a frame beyond its sequence number (an
  * out-of-sequence append is refused, so a stale writer — an enclave presumed dead — cannot fork the
- * log at an honest host); the enclave verifies the chain at recovery.
+ * log at an honest host); the enclave verifies the chain at recovery. On request it drops the frames
+ * before a checkpoint frame (compaction), rewriting the log file whole and renaming it over the old.
  */
 import net from "node:net";
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
-import { rmSync } from "node:fs";
+import {
+  closeSync,
+  fdatasyncSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import { crashPoint } from "../crash.js";
@@ -16,6 +28,7 @@ import {
   LOG_NAME,
   OP_ACK,
   OP_APPEND,
+  OP_COMPACT,
   OP_END,
   OP_ERR,
   OP_FRAME,
@@ -28,7 +41,11 @@ import {
 } from "./wire.js";
 
 interface LogFile {
+  file: string;
   fd: number;
+  /** Sequence number of the first frame in the file (0 until the log is compacted). */
+  base: number;
+  /** Sequence number the next frame must carry. */
   frames: number;
   size: number;
   dirty: boolean;
@@ -58,8 +75,30 @@ function openLog(file: string): LogFile {
     frames++;
   }
   if (at < size) ftruncateSync(fd, at);
-  return { fd, frames, size: at, dirty: false };
+  let base = 0;
+  if (frames > 0) {
+    const head = Buffer.alloc(9);
+    readSync(fd, head, 0, 9, 4);
+    base = Number(head.readBigUInt64BE(1));
+  }
+  return { file, fd, base, frames: base + frames, size: at, dirty: false };
 }
+
+/** Byte offset of frame `seq` in the log file (frames are `u32 length | frame`). */
+function offsetOf(l: LogFile, seq: number): number {
+  const len = Buffer.alloc(4);
+  let at = 0;
+  for (let i = l.base; i < seq; i++) {
+    readSync(l.fd, len, 0, 4, at);
+    at += 4 + len.readUInt32BE(0);
+  }
+  return at;
+}
+
+/** Frame body offset: version(1) | seq(8) | prev(32) | signature(65). */
+const BODY_AT = 106;
+/** The first entry of a checkpoint frame's body (frames.ts E_CHECKPOINT). */
+const E_CHECKPOINT = 6;
 
 export class HostStoreServer {
   private readonly logs = new Map<string, LogFile>();
@@ -106,6 +145,38 @@ export class HostStoreServer {
     return l;
   }
 
+  /**
+   * Drops the frames of `name` before frame `seq`, a checkpoint frame: the rest is written to a new
+   * file, fsynced and renamed over the log (a crash leaves the old log or the new one, whole).
+   * Returns why not, or undefined once done.
+   */
+  private compact(name: string, l: LogFile, seq: number): string | undefined {
+    if (seq < l.base || seq >= l.frames) return `no frame ${seq} in log ${name} (frames ${l.base}..${l.frames - 1})`;
+    if (seq === l.base) return undefined;
+    const from = offsetOf(l, seq);
+    const kind = Buffer.alloc(1);
+    readSync(l.fd, kind, 0, 1, from + 4 + BODY_AT);
+    if (kind[0] !== E_CHECKPOINT) return `frame ${seq} of log ${name} is not a checkpoint`;
+    if (l.dirty) fdatasyncSync(l.fd);
+    const tmp = `${l.file}.compact`;
+    const fd = openSync(tmp, "w");
+    const chunk = Buffer.alloc(1 << 20);
+    for (let at = from; at < l.size; ) {
+      const n = readSync(l.fd, chunk, 0, Math.min(chunk.length, l.size - at), at);
+      writeSync(fd, chunk, 0, n);
+      at += n;
+    }
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, l.file);
+    const dir = openSync(path.dirname(l.file), "r");
+    fsyncSync(dir);
+    closeSync(dir);
+    closeSync(l.fd);
+    Object.assign(l, openLog(l.file)); // in place: every connection to this log sees the new file
+    return undefined;
+  }
+
   private serve(s: net.Socket): void {
     this.sockets.add(s);
     s.on("close", () => this.sockets.delete(s));
@@ -126,14 +197,14 @@ export class HostStoreServer {
         else if (op === OP_READ) {
           const len = Buffer.alloc(4);
           let at = 0;
-          for (let i = 0; i < log.frames; i++) {
+          for (let i = log.base; i < log.frames; i++) {
             readSync(log.fd, len, 0, 4, at);
             const frame = Buffer.alloc(len.readUInt32BE(0));
             readSync(log.fd, frame, 0, frame.length, at + 4);
             at += 4 + frame.length;
             out.push(message(OP_FRAME, frame));
           }
-          out.push(message(OP_END, u32(log.frames)));
+          out.push(message(OP_END, u32(log.frames - log.base)));
         } else if (op === OP_APPEND) {
           const seq = payload.length >= 9 ? Number(payload.readBigUInt64BE(1)) : -1;
           if (seq !== log.frames) {
@@ -147,6 +218,11 @@ export class HostStoreServer {
           log.dirty = true;
           crashPoint("host-mid-append");
           out.push(message(OP_ACK, u32(log.frames)));
+        } else if (op === OP_COMPACT) {
+          const seq = payload.length === 8 ? Number(payload.readBigUInt64BE(0)) : -1;
+          const err = this.compact(name, log, seq);
+          if (err) out.push(message(OP_ERR, Buffer.from(err)));
+          else out.push(message(OP_ACK, u32(log.frames)));
         } else out.push(message(OP_ERR, Buffer.from(`unknown op ${op}`)));
       },
       () => {

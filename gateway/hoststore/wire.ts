@@ -2,17 +2,19 @@
  * The host store's wire protocol over one stream socket (vsock in production, a Unix socket or
  * loopback TCP in tests): length-prefixed messages, `u32 length | u8 op | payload`. The enclave
  * OPENs a log by name, READs it back (FRAME…, END) and APPENDs frames; the host answers each APPEND
- * with ACK once the frame is fsynced. Requests are pipelined and answered in order.
+ * with ACK once the frame is fsynced. COMPACT asks the host to drop the frames before a checkpoint
+ * frame (ACK once the shorter log replaced the old one on disk). Requests are pipelined and answered in order.
  */
 import type { Duplex } from "node:stream";
 
 export const OP_OPEN = 1;
 export const OP_READ = 2;
 export const OP_APPEND = 3;
+export const OP_COMPACT = 4; // payload: u64 seq of a checkpoint frame; frames before it are dropped
 export const OP_OPENED = 0x81; // payload: u32 frames in the log
 export const OP_FRAME = 0x82; // payload: one frame
 export const OP_END = 0x83; // payload: u32 frames sent
-export const OP_ACK = 0x84; // payload: u32 frames in the log after this append
+export const OP_ACK = 0x84; // payload: u32 frames in the log after this append (or compaction)
 export const OP_ERR = 0xff; // payload: utf8 reason
 
 /** Largest message either side accepts (a group commit of 16,384 receipts is ~2.4 MB). */

@@ -152,10 +152,10 @@ export class Sealer {
    * A signed, never broadcast batch under caps lowered since it was signed: false (and back to
    * sealed-unsigned, held) when its fee is now above a cap.
    */
-  mayStillSend(b: BatchRow): boolean {
+  async mayStillSend(b: BatchRow): Promise<boolean> {
     const header = parseHeader(b.header);
     if (this.mayYetSign(b.batchSeq, header)) return true;
-    this.d.store.setUnsigned(b.batchSeq, b.header);
+    await this.d.store.setUnsigned(b.batchSeq, b.header);
     return false;
   }
 
@@ -320,7 +320,7 @@ export class Sealer {
 
   /** Signs and stores the header of batch `batchSeq` (also used after a restart and a repricing). */
   async sign(batchSeq: number, header: BatchHeader): Promise<void> {
-    this.d.store.setSigned(batchSeq, toJson(header), await this.d.signHeader(header));
+    await this.d.store.setSigned(batchSeq, toJson(header), await this.d.signHeader(header));
     crashPoint("after-sign");
   }
 
@@ -334,7 +334,7 @@ export class Sealer {
     const { rate, perModel } = await this.rates(header.usage.map((u) => u.modelId));
     const priced = { ...header, fee: computeFee(header.usage, rate, perModel) };
     if (!this.mayYetSign(b.batchSeq, priced)) {
-      if (priced.fee !== header.fee) this.d.store.setUnsigned(b.batchSeq, toJson(priced));
+      if (priced.fee !== header.fee) await this.d.store.setUnsigned(b.batchSeq, toJson(priced));
       return false;
     }
     await this.sign(b.batchSeq, priced);
@@ -353,7 +353,7 @@ export class Sealer {
     if (fee === header.fee && b.signature) return;
     const priced = { ...header, fee };
     if (!this.mayYetSign(b.batchSeq, priced)) {
-      this.d.store.setUnsigned(b.batchSeq, toJson(priced));
+      await this.d.store.setUnsigned(b.batchSeq, toJson(priced));
       return;
     }
     this.d.log.warn(

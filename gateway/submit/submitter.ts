@@ -137,7 +137,7 @@ export class Submitter {
     for (const b of store.confirmedFrom(chain.nextBatchSeq)) {
       log.warn({ batchSeq: b.batchSeq, txHash: b.txHash }, "confirmed batch left the chain (reorg): resubmitting");
       metrics.reorged.inc();
-      store.resetToSigned(b.batchSeq);
+      await store.resetToSigned(b.batchSeq);
       this.transactions.resync("reorg"); // the reorg may have dropped our transactions: their nonces are free again
     }
 
@@ -154,7 +154,7 @@ export class Submitter {
       else if (b.status === "included") {
         log.warn({ batchSeq: b.batchSeq, txHash: b.txHash }, "included batch left the chain (reorg): resubmitting");
         metrics.reorged.inc();
-        store.resetToSigned(b.batchSeq);
+        await store.resetToSigned(b.batchSeq);
         this.transactions.resync("reorg");
         pending.push({ ...b, status: "signed" });
       } else pending.push(b);
@@ -172,7 +172,7 @@ export class Submitter {
     }
     for (const b of pending.slice(0, this.d.maxInFlight)) {
       if (b.status === "signed") {
-        if (b.txHash === null && !this.d.sealer.mayStillSend(b)) return; // a cap lowered since signing
+        if (b.txHash === null && !(await this.d.sealer.mayStillSend(b))) return; // a cap lowered since signing
         if (b.batchSeq === chain.nextBatchSeq && !(await this.preflight(b))) return;
         // Fees before the nonce: a fee cap that refuses must not leave a gap.
         const fees = await this.transactions.fees();
@@ -272,7 +272,7 @@ export class Submitter {
       fees,
     );
     // Stored first: after a crash or a lost response the same transaction is rebroadcast, not a new one.
-    this.d.store.setTx(b.batchSeq, {
+    await this.d.store.setTx(b.batchSeq, {
       hash: tx.hash,
       nonce,
       raw: tx.raw,
@@ -311,12 +311,12 @@ export class Submitter {
     if (outcome === "nonce-taken") {
       // Another transaction was mined at this nonce (the manager resynced): the batch is still
       // unsettled and goes out again under a fresh nonce.
-      this.d.store.resetToSigned(b.batchSeq);
+      await this.d.store.resetToSigned(b.batchSeq);
       this.again = true;
       throw new BroadcastRefusedError(b.batchSeq, "nonce-taken", cause);
     }
     // Another transaction holds this nonce: make the next step replace it with higher fees.
-    this.d.store.setTx(b.batchSeq, {
+    await this.d.store.setTx(b.batchSeq, {
       hash: b.txHash!,
       nonce: b.txNonce!,
       raw: b.txRaw!,
@@ -334,7 +334,7 @@ export class Submitter {
     if (c.status === "mined") {
       if (c.receipt.status === "reverted" && b.batchSeq >= chainNextBatch) {
         log.warn({ batchSeq: b.batchSeq, txHash: b.txHash }, "submitBatch reverted: resending");
-        store.resetToSigned(b.batchSeq);
+        await store.resetToSigned(b.batchSeq);
         this.transactions.resync("submitBatch reverted");
         this.again = true;
       }
@@ -345,7 +345,7 @@ export class Submitter {
       // won't help, a fresh nonce will. If another transaction of ours settled the batch, nextSeqs
       // says so next step.
       log.warn({ batchSeq: b.batchSeq, nonce: b.txNonce }, "transaction's nonce taken or behind a gap: resending");
-      store.resetToSigned(b.batchSeq);
+      await store.resetToSigned(b.batchSeq);
       this.again = true;
       return;
     }

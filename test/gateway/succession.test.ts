@@ -110,7 +110,7 @@ for (const mode of MODES) {
       if (!host) return key.store;
       const file = path.join(dir, "from-host", `${key.account.toLowerCase()}.db`);
       mkdirSync(path.dirname(file), { recursive: true });
-      const signers = await accountSigners(anvil.client, pp.settlement, key.account);
+      const signers = await accountSigners(anvil.client, pp.settlement, key.account, pp.deployment.startBlock);
       const r = await restoreFromHost(
         { endpoint: host.endpoint, log: key.account.toLowerCase() },
         key.account,
