@@ -172,7 +172,9 @@ for (const mode of MODES) {
         const daChecks = run.waitReturned(1, 90_000).then(() => checkPredecessorDa(run));
         const exited = await Promise.race([
           run.exit,
-          run.waitReturned(1, 90_000).then(() => new Promise<null>((r) => setTimeout(() => r(null), 6_000))),
+          // The point's window: 15 s from the first answered call (6 s was too short on a loaded
+          // 2-core machine: a point armed after 2,000 durable receipts then 60 commits did not fire).
+          run.waitReturned(1, 90_000).then(() => new Promise<null>((r) => setTimeout(() => r(null), 15_000))),
         ]);
         const rec = (byLabel[label] ??= { self: 0, external: 0, inRecovery: 0, ownLoad: 0 });
         if (exited === null) {
