@@ -3,7 +3,8 @@
  * chain, then BENCH_ROWS (default 1,000,000) synthetic batches spread over BENCH_DAYS (default 365)
  * days are added beside its rows, the tables vacuumed and analyzed, and each rollup REST route is
  * read with its default window (last 7 days of hours, last 365 of days). Reports the median answer
- * time per route and, for the views the routes read, the plan's scan of `batch` and its time.
+ * time per route and, for the views the routes read, the plan's scan of `batch` and its time
+ * (BENCH_PLAN=1 prints the plans).
  */
 import { performance } from "node:perf_hooks";
 import pg from "pg";
@@ -94,6 +95,9 @@ async function main(): Promise<void> {
         for (const c of n.Plans ?? []) walk(c);
       };
       walk(plan.Plan);
+      if (process.env.BENCH_PLAN)
+        for (const r of (await db.query(`explain (analyze, costs off) select * from ${s}.${name} where ${where}`)).rows)
+          console.log(r["QUERY PLAN"]);
       log(`${name} (last 7 days of hours): ${plan["Execution Time"].toFixed(1)} ms, batch read by ${scans.join(", ")}`);
     }
     await db.end();
