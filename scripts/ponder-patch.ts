@@ -1,13 +1,15 @@
 /**
- * The Ponder patch, one change per file. `patches/ponder-changes/NN-name.patch` each hold one change
- * as a diff against Ponder 0.16.10's published files (a comment header says what it does and what
- * measures it); the shipped `patches/ponder+0.16.10.patch` (applied by patch-package at `npm ci`)
- * is their composition. Each change patch is against the published files, not stacked, so any subset
- * composes: that is how `scripts/bench/ponderAB.ts` measures the patch without one change.
+ * The Ponder patch, one change per file. `patches/ponder-changes/NN-name.diff` each hold one change
+ * as a diff against Ponder 0.16.10's published files (a comment header says what it does, what
+ * measured it and which test covers it); the shipped `patches/ponder+0.16.10.patch` (applied by
+ * patch-package at `npm ci`) is their composition. `patches/ponder-changes/dropped/` keeps the
+ * changes that showed no gain, out of the shipped patch but measurable (`with:NN`). Each change
+ * patch is against the published files, not stacked, so any subset composes: that is how
+ * `scripts/bench/ponderAB.ts` measures the patch without one change (or with a dropped one).
  *
  *   npx tsx scripts/ponder-patch.ts compose              # rewrite the shipped patch from the changes
  *   npx tsx scripts/ponder-patch.ts check                # fail if the shipped patch is not that
- *   npx tsx scripts/ponder-patch.ts install all|none|without:NN|only:NN   # write node_modules/ponder
+ *   npx tsx scripts/ponder-patch.ts install all|none|without:NN|only:NN|with:NN  # node_modules/ponder
  *   npx tsx scripts/ponder-patch.ts list
  *
  * `install` rewrites only the patched files of node_modules/ponder in place (`install all` puts the
@@ -35,19 +37,25 @@ interface Edit {
 export interface Change {
   id: string; // "06"
   name: string; // "06-batched-metrics"
+  shipped: boolean; // false: in dropped/
   /** file path (node_modules/ponder/...) → its edits against the published file */
   files: Map<string, { context: { index: number; line: string }[]; edits: Edit[] }>;
 }
 
 export function readChanges(): Change[] {
-  return readdirSync(changesDir)
-    .filter((f) => f.endsWith(".patch"))
-    .sort()
-    .map((f) => parseChange(f.replace(/\.patch$/, ""), readFileSync(path.join(changesDir, f), "utf8")));
+  const read = (dir: string, shipped: boolean) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith(".diff"))
+          .map((f) => parseChange(f.replace(/\.diff$/, ""), readFileSync(path.join(dir, f), "utf8"), shipped))
+      : [];
+  return [...read(changesDir, true), ...read(path.join(changesDir, "dropped"), false)].sort((a, b) =>
+    a.name.localeCompare(b.name),
+  );
 }
 
-function parseChange(name: string, text: string): Change {
-  const change: Change = { id: name.slice(0, 2), name, files: new Map() };
+function parseChange(name: string, text: string, shipped: boolean): Change {
+  const change: Change = { id: name.slice(0, 2), name, shipped, files: new Map() };
   const lines = text.split("\n");
   let file: { context: { index: number; line: string }[]; edits: Edit[] } | undefined;
   for (let i = 0; i < lines.length; i++) {
@@ -157,11 +165,13 @@ export function selection(changes: Change[], spec: string): Set<string> {
     for (const id of list) if (!ids.includes(id)) throw new Error(`no change ${id} (have ${ids.join(" ")})`);
     return list;
   };
-  if (kind === "all") return new Set(ids);
+  const shipped = changes.filter((c) => c.shipped).map((c) => c.id);
+  if (kind === "all") return new Set(shipped);
   if (kind === "none") return new Set();
-  if (kind === "without") return new Set(ids.filter((id) => !pick(arg).includes(id)));
+  if (kind === "without") return new Set(shipped.filter((id) => !pick(arg).includes(id)));
+  if (kind === "with") return new Set([...shipped, ...pick(arg)]);
   if (kind === "only") return new Set(pick(arg));
-  throw new Error(`unknown selection ${spec}: all | none | without:NN[,NN] | only:NN[,NN]`);
+  throw new Error(`unknown selection ${spec}: all | none | without:NN[,NN] | only:NN[,NN] | with:NN[,NN]`);
 }
 
 /** Writes the selected composition over node_modules/ponder's patched files. */
@@ -182,9 +192,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
       process.exit(1);
     }
   } else if (cmd === "install" && arg) install(arg);
-  else if (cmd === "list") for (const c of changes) console.log(c.name);
+  else if (cmd === "list") for (const c of changes) console.log(c.name, c.shipped ? "" : "(dropped)");
   else {
-    console.error("usage: ponder-patch.ts compose | check | install all|none|without:NN|only:NN | list");
+    console.error("usage: ponder-patch.ts compose | check | install all|none|without:NN|only:NN|with:NN | list");
     process.exit(2);
   }
 }

@@ -6,18 +6,26 @@
  * sync store, so RPC fetching is measured too). Ponder's floor (./ponder-floor, a no-op handler)
  * is measured in the same run, before and after. Reports per change the median ratio of backfill
  * events/s (A/B) and of the indexer process's CPU seconds from its backfill's start (B/A), both > 1 when the change helps.
- * `none` as a change id compares the whole patch with none of it.
+ * `none` as a change id compares the whole patch with none of it. A dropped change
+ * (patches/ponder-changes/dropped) is measured as the shipped patch with it (A) and without (B);
+ * a comma list of dropped ones (`02,03`) measures them together. Change 11 (CORS after the
+ * handler) only touches the HTTP server: for it each run is a `ponder serve` replica over the
+ * indexed schema, saturated with `/calls` reads for AB_SERVE_S (default 8) s by autocannon;
+ * reported as the ratio of requests/s and of replica CPU per request.
  *
  * node_modules/ponder is rewritten in place per run (scripts/ponder-patch.ts install) and put back
  * to the shipped patch at the end; run nothing else on this checkout meanwhile.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import path from "node:path";
+// @ts-expect-error autocannon ships no type declarations (and @types/autocannon is not installed)
+import autocannon from "autocannon";
 import pg from "pg";
 import { repoRoot, startPonder } from "../../indexer/harness/ponder.js";
 import { startPostgres } from "../../indexer/harness/postgres.js";
 import { install, readChanges } from "../ponder-patch.js";
+import { waitFor } from "../../tools/waitFor.js";
 import { emitBenchChain } from "./benchChain.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
@@ -48,13 +56,15 @@ async function main(): Promise<void> {
   const ids = process.argv.slice(2);
   const known = readChanges().map((c) => c.id);
   if (ids.length === 0) throw new Error(`name the changes to measure: ${known.join(" ")} or none`);
-  for (const id of ids) if (id !== "none" && !known.includes(id)) throw new Error(`no change ${id}`);
+  for (const id of ids)
+    for (const one of id.split(",")) if (id !== "none" && !known.includes(one)) throw new Error(`no change ${one}`);
 
-  const { anvil, file, head } = await emitBenchChain(EVENTS, log);
+  const { anvil, file, head, gateways, next, count } = await emitBenchChain(EVENTS, log);
   const postgres = await startPostgres();
   const admin = new pg.Client({ connectionString: postgres.url });
   await admin.connect();
   let runs = 0;
+  let indexed: { db: string; schema: string } | undefined; // the first indexer run's, for change 11
   /** One backfill from scratch; events/s between Ponder's backfill log markers, process CPU s. */
   const backfill = async (spec: string, root?: string) => {
     install(spec);
@@ -71,9 +81,14 @@ async function main(): Promise<void> {
     // CPU from the backfill's start marker (boot and build excluded), polled beside the wait.
     let cpuAtStart: number | undefined;
     const poll = setInterval(() => {
-      if (cpuAtStart === undefined && readFileSync(ponder.logFile, "utf8").includes('"Started backfill indexing"'))
+      if (
+        cpuAtStart === undefined &&
+        existsSync(ponder.logFile) && // the harness opens it asynchronously
+        readFileSync(ponder.logFile, "utf8").includes('"Started backfill indexing"')
+      )
         cpuAtStart = cpuSeconds(ponder.child.pid!);
     }, 50);
+    if (!root) indexed ??= { db, schema: ponder.schema };
     let cpu: number;
     try {
       await ponder.waitForBlock(head, 1_800_000);
@@ -95,27 +110,68 @@ async function main(): Promise<void> {
     log(`${root ? "floor" : "indexer"} ${spec}: ${eventsPerSec} events/s, ${cpu.toFixed(1)} s CPU`);
     return { eventsPerSec, cpu };
   };
+  /** Change 11: one `ponder serve` replica of `schema`, saturated with /calls reads. */
+  const gw = gateways[0]!;
+  const serve = async (spec: string) => {
+    if (!indexed) await backfill("all");
+    const { db, schema } = indexed!;
+    install(spec);
+    const replica = await startPonder({
+      deploymentFile: file,
+      rpcUrl: anvil.url,
+      databaseUrl: postgres.socketUrl.replace("@/postgres?", `@/${db}?`),
+      schema,
+      command: "serve",
+      logName: `ab-serve-${Date.now().toString(36)}`,
+    });
+    try {
+      await waitFor("the serve replica", async () => (await replica.get("/ready").catch(() => undefined))?.ok, 120_000);
+      const calls = Number(next.get(gw)!) * count;
+      let k = 0;
+      const run = (duration: number) =>
+        autocannon({
+          url: replica.url,
+          connections: 32,
+          duration,
+          requests: [{ setupRequest: (req: object) => ({ ...req, path: `/calls/${gw}/${(k++ * 7919) % calls}` }) }],
+        });
+      await run(2); // warm-up: JIT, pool, prepared statement
+      const cpu0 = cpuSeconds(replica.child.pid!);
+      const r = await run(Number(process.env.AB_SERVE_S ?? 8));
+      const cpuMsPerRequest = ((cpuSeconds(replica.child.pid!) - cpu0) * 1000) / r.requests.total;
+      log(`serve ${spec}: ${Math.round(r.requests.average)} req/s, ${cpuMsPerRequest.toFixed(3)} ms CPU per request`);
+      return { eventsPerSec: Math.round(r.requests.average), cpu: cpuMsPerRequest };
+    } finally {
+      await replica.stop();
+    }
+  };
   const floorRoot = path.join(repoRoot, "scripts/bench/ponder-floor");
   const results: Record<string, unknown>[] = [];
   try {
     const floors = [(await backfill("all", floorRoot)).eventsPerSec];
     for (const id of ids) {
-      const without = id === "none" ? "none" : `without:${id}`;
+      // A dropped change (patches/ponder-changes/dropped) is measured as the shipped patch plus it.
+      // A comma list of dropped changes is measured together (what dropping them all costs).
+      const dropped = id.split(",").every((one) => readChanges().find((c) => c.id === one)?.shipped === false);
+      const withIt = dropped ? `with:${id}` : "all";
+      const without = id === "none" ? "none" : dropped ? "all" : `without:${id}`;
       const a: { eventsPerSec: number; cpu: number }[] = [];
       const b: typeof a = [];
+      const one = id === "11" ? serve : backfill;
       for (let r = 0; r < ROUNDS; r++) {
         if (r % 2 === 0) {
-          a.push(await backfill("all"));
-          b.push(await backfill(without));
+          a.push(await one(withIt));
+          b.push(await one(without));
         } else {
-          b.push(await backfill(without));
-          a.push(await backfill("all"));
+          b.push(await one(without));
+          a.push(await one(withIt));
         }
       }
       const speedup = median(a.map((x, i) => x.eventsPerSec / b[i]!.eventsPerSec));
       const cpuSaved = median(a.map((x, i) => b[i]!.cpu / x.cpu));
       const result = {
-        change: id === "none" ? "whole patch" : readChanges().find((c) => c.id === id)!.name,
+        change: id === "none" ? "whole patch" : (readChanges().find((c) => c.id === id)?.name ?? `dropped ${id}`),
+        measured: id === "11" ? "serve: req/s, ms CPU per request" : "backfill: events/s, s CPU",
         withEventsPerSec: a.map((x) => x.eventsPerSec),
         withoutEventsPerSec: b.map((x) => x.eventsPerSec),
         speedup: Number(speedup.toFixed(3)),
