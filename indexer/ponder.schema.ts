@@ -9,6 +9,9 @@
  */
 import { bigint, hex, index, integer, onchainTable, onchainView, primaryKey, relations, sql, text } from "ponder";
 
+/** A SQL fragment (a bucket expression) spliced into a view. */
+type SQL = ReturnType<typeof sql.raw>;
+
 /** Enclave keys (the `gateway` of a batch). `status` is what the chain last said; the API turns an
  *  `active` key whose `activeUntil` has passed into `expired`. */
 export const gateway = onchainTable(
@@ -120,6 +123,10 @@ export const protocolParams = onchainTable(
   (t) => ({ pk: primaryKey({ columns: [t.chainId, t.id] }) }),
 );
 
+/** The hour and the day (unix s) of a unix-s time column: the rollups' buckets. */
+const HOUR_OF = (column: string) => sql.raw(`(${column} - ${column} % 3600)`);
+const DAY_OF = (column: string) => sql.raw(`(${column} - ${column} % 86400)`);
+
 /** One row per settled batch; `id` = `${gateway}:${batchSeq}` (gateway lowercase), unique per chain. */
 export const batch = onchainTable(
   "batch",
@@ -170,6 +177,13 @@ export const batch = onchainTable(
     statusIdx: index().on(t.status, t.submittedAt),
     submittedIdx: index().on(t.chainId, t.submittedAt),
     attestationIdx: index().on(t.attestationId),
+    // The rollup views' buckets (below): a window on a view's `bucket` is pushed down to these
+    // expressions, so a read covers the batches of its window instead of the whole table. (Named:
+    // Ponder names an unnamed index after its columns, and expressions have none.)
+    hourIdx: index("batch_hour_index").on(t.chainId, HOUR_OF("submitted_at")),
+    dayIdx: index("batch_day_index").on(t.chainId, DAY_OF("submitted_at")),
+    gatewayHourIdx: index("batch_gateway_hour_index").on(t.chainId, t.gateway, HOUR_OF("submitted_at")),
+    gatewayDayIdx: index("batch_gateway_day_index").on(t.chainId, t.gateway, DAY_OF("submitted_at")),
   }),
 );
 
@@ -226,8 +240,6 @@ export const batchUsage = onchainView("batch_usage", {
  * sums the batches submitted in it that were not rejected (a rejection takes a batch back out of the
  * bucket it was submitted in, as before), a day sums its hours.
  */
-const DAY = 86_400;
-
 /** Whole network, per hour: what no batch row holds (payouts per finalize call), and verdict counts. */
 export const networkHour = onchainTable(
   "network_hour",
@@ -257,25 +269,21 @@ const usageViewColumns = () => ({
   fees: bigint().notNull(),
   batches: integer().notNull(),
 });
-const USAGE_SUMS = sql.raw("sum(calls), sum(input_tokens), sum(output_tokens), sum(fees), sum(batches)::integer");
-const HOUR_OF = (column: string) => sql.raw(`${column} - ${column} % 3600`);
-const DAY_BUCKET = sql.raw(`bucket - bucket % ${DAY}`);
 
-/** Settled (not rejected) usage per gateway and model, per hour. */
-const USAGE_HOURLY = sql`(
-  select chain_id, gateway, model_id, ${HOUR_OF("submitted_at")} as bucket, sum(calls) as calls,
-    sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens, sum(fee) as fees,
-    count(*)::integer as batches
+/** Settled (not rejected) usage per gateway and model, per `bucket` (HOUR_OF or DAY_OF). */
+const usageBuckets = (bucket: SQL) => sql`
+  select gateway, model_id, chain_id, ${bucket} as bucket, sum(calls) as calls, sum(input_tokens) as input_tokens,
+    sum(output_tokens) as output_tokens, sum(fee) as fees, count(*)::integer as batches
   from ${USAGE_ENTRIES} e
   where status <> 'rejected'
-  group by chain_id, gateway, model_id, ${HOUR_OF("submitted_at")})`;
+  group by chain_id, gateway, model_id, ${bucket}`;
 
-/** Settled (not rejected) usage per gateway, per hour. */
-const GATEWAY_HOURLY = sql`(
-  select chain_id, gateway, ${HOUR_OF("submitted_at")} as bucket, sum(calls) as calls, sum(input_tokens) as input_tokens,
+/** Settled (not rejected) usage per gateway, per `bucket`. */
+const gatewayBuckets = (bucket: SQL) => sql`
+  select gateway, chain_id, ${bucket} as bucket, sum(calls) as calls, sum(input_tokens) as input_tokens,
     sum(output_tokens) as output_tokens, sum(fee) as fees, count(*)::integer as batches
   from ${batch} where status <> 'rejected'
-  group by chain_id, gateway, ${HOUR_OF("submitted_at")})`;
+  group by chain_id, gateway, ${bucket}`;
 
 /** Per gateway and model, per hour or day (`period`), bucketed by the submit block's time. */
 export const usageRollup = onchainView("usage_rollup", {
@@ -284,11 +292,9 @@ export const usageRollup = onchainView("usage_rollup", {
   modelId: hex().notNull(),
   ...usageViewColumns(),
 }).as(sql`
-  select 'hour' as period, h.gateway, h.model_id, h.chain_id, h.bucket, h.calls, h.input_tokens, h.output_tokens,
-    h.fees, h.batches from ${USAGE_HOURLY} h
+  select 'hour' as period, h.* from (${usageBuckets(HOUR_OF("submitted_at"))}) h
   union all
-  select 'day', gateway, model_id, chain_id, ${DAY_BUCKET}, ${USAGE_SUMS} from ${USAGE_HOURLY} h
-  group by chain_id, gateway, model_id, ${DAY_BUCKET}`);
+  select 'day', d.* from (${usageBuckets(DAY_OF("submitted_at"))}) d`);
 
 /** Per gateway, per hour or day. */
 export const gatewayRollup = onchainView("gateway_rollup", {
@@ -296,26 +302,32 @@ export const gatewayRollup = onchainView("gateway_rollup", {
   gateway: hex().notNull(),
   ...usageViewColumns(),
 }).as(sql`
-  select 'hour' as period, h.gateway, h.chain_id, h.bucket, h.calls, h.input_tokens, h.output_tokens, h.fees,
-    h.batches from ${GATEWAY_HOURLY} h
+  select 'hour' as period, h.* from (${gatewayBuckets(HOUR_OF("submitted_at"))}) h
   union all
-  select 'day', gateway, chain_id, ${DAY_BUCKET}, ${USAGE_SUMS} from ${GATEWAY_HOURLY} h
-  group by chain_id, gateway, ${DAY_BUCKET}`);
+  select 'day', d.* from (${gatewayBuckets(DAY_OF("submitted_at"))}) d`);
 
-const NETWORK_HOURLY = sql`(
-  select coalesce(g.chain_id, n.chain_id) as chain_id, coalesce(g.bucket, n.bucket) as bucket,
-    coalesce(g.calls, 0) as calls, coalesce(g.input_tokens, 0) as input_tokens,
-    coalesce(g.output_tokens, 0) as output_tokens, coalesce(g.fees, 0) as fees, coalesce(g.batches, 0) as batches,
-    coalesce(n.attested, 0) as attested, coalesce(n.finalized, 0) as finalized, coalesce(n.rejected, 0) as rejected,
-    coalesce(n.fees_distributed, 0) as fees_distributed, coalesce(n.burned, 0) as burned,
-    coalesce(n.to_validators, 0) as to_validators, coalesce(n.to_treasury, 0) as to_treasury,
-    coalesce(n.latency_sum_ms, 0) as latency_sum_ms, coalesce(n.latency_count, 0) as latency_count
+/**
+ * The whole network of each chain per `batchBucket`/`hourBucket`: the batches' usage beside
+ * network_hour (either may lack a bucket), as one union summed per chain and bucket (a full join on
+ * the bucket would hide the window from the planner, and it would read every batch).
+ */
+const networkBuckets = (batchBucket: SQL, hourBucket: SQL) => sql`
+  select chain_id, bucket, sum(calls) as calls, sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens,
+    sum(fees) as fees, sum(batches)::integer as batches, sum(attested)::integer as attested,
+    sum(finalized)::integer as finalized, sum(rejected)::integer as rejected, sum(fees_distributed) as fees_distributed,
+    sum(burned) as burned, sum(to_validators) as to_validators, sum(to_treasury) as to_treasury,
+    sum(latency_sum_ms) as latency_sum_ms, sum(latency_count)::integer as latency_count
   from (
-    select chain_id, ${HOUR_OF("submitted_at")} as bucket, sum(calls) as calls, sum(input_tokens) as input_tokens,
-      sum(output_tokens) as output_tokens, sum(fee) as fees, count(*)::integer as batches
-    from ${batch} where status <> 'rejected' group by chain_id, ${HOUR_OF("submitted_at")}
-  ) g
-  full join ${networkHour} n on n.chain_id = g.chain_id and n.bucket = g.bucket)`;
+    select chain_id, ${batchBucket}::numeric as bucket, calls, input_tokens, output_tokens, fee as fees, 1 as batches,
+      0 as attested, 0 as finalized, 0 as rejected, 0 as fees_distributed, 0 as burned, 0 as to_validators,
+      0 as to_treasury, 0 as latency_sum_ms, 0 as latency_count
+    from ${batch} where status <> 'rejected'
+    union all
+    select chain_id, ${hourBucket}::numeric, 0, 0, 0, 0, 0, attested, finalized, rejected, fees_distributed, burned,
+      to_validators, to_treasury, latency_sum_ms, latency_count
+    from ${networkHour}
+  ) r
+  group by chain_id, bucket`;
 
 /** Whole network of one chain, per hour or day: the batches' usage beside network_hour (either may lack an hour). */
 export const networkRollup = onchainView("network_rollup", {
@@ -331,11 +343,9 @@ export const networkRollup = onchainView("network_rollup", {
   latencySumMs: bigint().notNull(),
   latencyCount: integer().notNull(),
 }).as(sql`
-  select 'hour' as period, h.* from ${NETWORK_HOURLY} h
+  select 'hour' as period, h.* from (${networkBuckets(HOUR_OF("submitted_at"), sql.raw("bucket"))}) h
   union all
-  select 'day', chain_id, ${DAY_BUCKET}, ${USAGE_SUMS}, sum(attested)::integer, sum(finalized)::integer, sum(rejected)::integer,
-    sum(fees_distributed), sum(burned), sum(to_validators), sum(to_treasury), sum(latency_sum_ms), sum(latency_count)::integer
-  from ${NETWORK_HOURLY} h group by chain_id, ${DAY_BUCKET}`);
+  select 'day', d.* from (${networkBuckets(DAY_OF("submitted_at"), DAY_OF("bucket"))}) d`);
 
 /** Network counters no other row holds: one row per chain, id "network" (the `network` view adds the rest). */
 export const networkCounters = onchainTable(

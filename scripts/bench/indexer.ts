@@ -14,29 +14,23 @@
  * Needs `npx hardhat build` first (for the mock's artifact).
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 // @ts-expect-error autocannon ships no type declarations (and @types/autocannon is not installed)
 import autocannon from "autocannon";
 import pg from "pg";
 import { Pool } from "undici";
-import { createPublicClient, http, keccak256, toHex, type Abi, type Address, type Hex } from "viem";
 import { startPonder, repoRoot } from "../../indexer/harness/ponder.js";
 import { startPostgres } from "../../indexer/harness/postgres.js";
 import { waitFor } from "../../tools/waitFor.js";
-import { devClients, devPrivateKey, startDevChain } from "../../tools/devchain.js";
-import { deployDevNet } from "../../tools/devnet.js";
 import { proofSettlementAbi } from "../../sdk/abis.js";
-import { localDeployDefaults } from "../../tools/deploy.js";
-import { writeDeployment } from "../../sdk/deployment.js";
+import { emitBenchChain } from "./benchChain.js";
 import { pacedLoad } from "./pacedLoad.js";
 import { percentile } from "./quantile.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
-const PER_TX = 1000;
-const GATEWAYS = 10;
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const DURATION = Number(process.env.BENCH_DURATION ?? 20);
 const CONNECTIONS = 32;
@@ -72,84 +66,13 @@ function backfillSeconds(file: string): number {
 }
 
 async function main(): Promise<void> {
-  const emitterArtifact = JSON.parse(
-    readFileSync(path.join(repoRoot, "artifacts/contracts/mocks/BatchEventEmitter.sol/BatchEventEmitter.json"), "utf8"),
-  ) as { abi: Abi; bytecode: Hex };
-
-  // A 1,000-event transaction needs ~20M gas: raise the block gas limit above it.
-  const anvil = await startDevChain({ gasLimit: 100_000_000 });
-  const postgres = await startPostgres();
+  const { anvil, pub, deployment, emitter, file, head, gateways, next, count } = await emitBenchChain(EVENTS, log);
+  const postgres = await startPostgres().catch(async (e) => {
+    await anvil.stop();
+    throw e;
+  });
   const stops: (() => Promise<void> | void)[] = [() => anvil.stop(), () => postgres.stop()];
   try {
-    const pub = createPublicClient({ chain: anvil.chain, transport: http(anvil.url, { timeout: 300_000 }) });
-    const { account, walletClient: wallet } = devClients(anvil, 0);
-    const { deployment } = await deployDevNet(anvil, {
-      validatorKeys: [devPrivateKey(0)],
-      quorum: 1,
-      register: false,
-    });
-    const rate = localDeployDefaults.rate;
-    const deployTx = await wallet.deployContract({
-      abi: emitterArtifact.abi,
-      bytecode: emitterArtifact.bytecode,
-      args: [rate.perCall, rate.perKiloInputToken, rate.perKiloOutputToken],
-    });
-    const emitter = (await pub.waitForTransactionReceipt({ hash: deployTx })).contractAddress as Address;
-    const file = path.join(mkdtempSync(path.join(tmpdir(), "proofpath-bench-")), "deployment.json");
-    writeDeployment(file, { ...deployment, contracts: { ...deployment.contracts, ProofSettlement: emitter } });
-
-    // ------------------------------------------------------------ generate the events
-    const gateways = Array.from(
-      { length: GATEWAYS },
-      (_, i) => `0x${(i + 1).toString(16).padStart(40, "0")}` as Address,
-    );
-    const models = [keccak256(toHex("llama-3.1-8b")), keccak256(toHex("mistral-7b"))].sort() as Hex[];
-    const usage = models.map((modelId, i) => ({ modelId, calls: 2 + i, inputTokens: 500n, outputTokens: 900n }));
-    const count = 8;
-    const fee = usage.reduce(
-      (n, u) =>
-        n +
-        BigInt(u.calls) * rate.perCall +
-        (u.inputTokens * rate.perKiloInputToken) / 1000n +
-        (u.outputTokens * rate.perKiloOutputToken) / 1000n,
-      0n,
-    );
-    const txs = Math.ceil(EVENTS / PER_TX);
-    const t0 = performance.now();
-    await anvil.rpc("evm_setAutomine", [false]);
-    let nonce = await pub.getTransactionCount({ address: account.address, blockTag: "pending" });
-    const next = new Map(gateways.map((g) => [g, 0n]));
-    const servedAt = BigInt(Date.now()) - 30_000n;
-    let last: Hex | undefined;
-    for (let t = 0; t < txs; t++) {
-      const gw = gateways[t % GATEWAYS]!;
-      const first = next.get(gw)!;
-      const n = Math.min(PER_TX, EVENTS - t * PER_TX);
-      last = await wallet.writeContract({
-        address: emitter,
-        abi: emitterArtifact.abi,
-        functionName: "emitBatches",
-        args: [
-          { gateway: gw, firstBatchSeq: first, firstCallSeq: first * BigInt(count), n, count, fee, servedAt },
-          usage,
-        ],
-        gas: 60_000_000n,
-        nonce: nonce++,
-        maxFeePerGas: 100_000_000_000n,
-        maxPriorityFeePerGas: 1_000_000_000n,
-      });
-      next.set(gw, first + BigInt(n));
-      // One 1,000-event transaction per block keeps each block's logs ~1.8 MB, under RPC body limits.
-      await anvil.rpc("evm_mine", []);
-    }
-    while (!(await anvil.rpc("eth_getTransactionReceipt", [last]))) await anvil.rpc("evm_mine", []);
-    await anvil.rpc("evm_setAutomine", [true]);
-    await anvil.rpc("anvil_mine", ["0x40"]); // past Ponder's 30-block finality: all of it is backfill
-    const head = BigInt(await anvil.rpc<string>("eth_blockNumber"));
-    log(
-      `emitted ${EVENTS} BatchSubmitted events in ${txs} txs (${((performance.now() - t0) / 1000).toFixed(1)} s), head ${head}`,
-    );
-
     // ------------------------------------------------------------ baseline: plain getLogs
     const event = proofSettlementAbi.find((x) => x.type === "event" && x.name === "BatchSubmitted")!;
     const g0 = performance.now();
@@ -237,7 +160,7 @@ async function main(): Promise<void> {
     stops.unshift(() => replica.stop());
     await waitFor("the serve replica", async () => (await replica.get("/ready").catch(() => undefined))?.ok, 120_000);
     const callSeqs = Array.from({ length: 4096 }, (_, i) => {
-      const gw = gateways[i % GATEWAYS]!;
+      const gw = gateways[i % gateways.length]!;
       const max = next.get(gw)! * BigInt(count);
       return { gw, seq: BigInt(Math.floor(Math.random() * Number(max))) };
     });

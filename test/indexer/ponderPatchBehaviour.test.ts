@@ -1,0 +1,107 @@
+/**
+ * The Ponder patch's speed-ups must not change what Ponder does: a patched function, as
+ * node_modules/ponder runs it, gives the same answer as the published Ponder 0.16.10 function
+ * (unpacked by scripts/ponder-patch.ts) on the rows the indexer's handlers write. For the kept
+ * changes that replace a function's body (13, copy-on-write fast paths); the others are covered by
+ * the indexer tests that run them (see each patches/ponder-changes/*.diff header).
+ */
+import assert from "node:assert/strict";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { repoRoot } from "../../indexer/harness/ponder.js";
+import { publishedFile } from "../../scripts/ponder-patch.js";
+
+type Mod = Record<string, (...a: any[]) => any>;
+const load = async (file: string): Promise<{ patched: Mod; published: Mod }> => {
+  publishedFile(`node_modules/ponder/${file}`); // unpacks the published package once
+  const published = path.join(repoRoot, "node_modules/.cache/ponder-published/0.16.10/package", file);
+  return {
+    patched: await import(pathToFileURL(path.join(repoRoot, "node_modules/ponder", file)).href),
+    published: await import(pathToFileURL(published).href),
+  };
+};
+
+const HEX = `0x${"ab".repeat(20)}`;
+const usage = [{ modelId: `0x${"cd".repeat(32)}`, calls: 3, inputTokens: "500", outputTokens: "900", fee: "12" }];
+const batchRow = (i: number) => ({
+  id: `${HEX}:${i}`,
+  gateway: HEX.toUpperCase().replace("0X", "0x"), // mixed case: normalisation lower-cases it
+  batchSeq: BigInt(i),
+  firstCallSeq: BigInt(i * 8),
+  count: 8,
+  root: `0x${"11".repeat(32)}`,
+  fee: 10n ** 30n + BigInt(i),
+  headerHash: `0x${"22".repeat(32)}`,
+  usage,
+  calls: 8,
+  inputTokens: 500n,
+  outputTokens: 900n,
+  firstServedAt: 1_700_000_000_000n,
+  lastServedAt: 1_700_000_000_999n,
+  daURI: i % 2 ? "https://da.example/a\tb\\c\nd" : "", // COPY's escapes
+  status: "submitted",
+  submitTx: `0x${"33".repeat(32)}`,
+  submitBlock: 12n,
+  submittedAt: 1_700_000_000n,
+  attestTx: null,
+  equivocation: i % 3 === 0 ? false : undefined,
+  receiptsIndexed: i % 2 === 0,
+});
+const gatewayRow = () => ({
+  address: HEX,
+  operator: null,
+  bond: 10n ** 21n,
+  status: "active",
+  activeUntil: 0n,
+  approvalNonce: 1n,
+  balance: 5n,
+  pendingWithdrawal: 0n,
+  totalDeposited: 5n,
+  nextBatchSeq: 0n,
+  nextCallSeq: 0n,
+  batches: 0,
+  calls: 0n,
+  inputTokens: 0n,
+  outputTokens: 0n,
+  fees: 0n,
+  rejectedBatches: 0,
+  slashed: 0n,
+  banned: false,
+  bondPenalties: 0,
+  bondPenalized: 0n,
+});
+
+describe("Ponder patch: same behaviour as published Ponder", function () {
+  this.timeout(60_000);
+
+  it("test_ponderCopy_handlerValues_sameCopiesAsPublishedAndIndependent", async () => {
+    const { patched, published } = await load("dist/esm/utils/copy.js");
+    const values: any[] = [
+      gatewayRow(),
+      batchRow(1),
+      [batchRow(2), batchRow(3)],
+      { a: 1n, nested: { list: [1, { b: "x" }], when: new Date(0) } },
+      Object.assign(Object.create(null), { a: 1, b: [2] }),
+      [],
+      {},
+    ];
+    for (const v of values) {
+      const a = patched.copy!(v);
+      assert.deepEqual(a, published.copy!(v));
+      if (v.usage) {
+        a.usage[0].calls = 99;
+        assert.equal(v.usage[0].calls, 3, "a copy shares nothing with its source");
+      }
+    }
+    // copy-on-write proxies: writes and nested reads never reach the object they wrap
+    const target = { n: 1n, list: [1, 2] };
+    const proxy = patched.copyOnWrite!(target);
+    proxy.n = 2n;
+    proxy.list.push(3);
+    assert.equal(target.n, 1n);
+    assert.deepEqual(target.list, [1, 2]);
+    assert.equal(proxy.n, 2n);
+    assert.deepEqual([...proxy.list], [1, 2, 3]);
+    assert.deepEqual(Object.keys(proxy), ["n", "list"]);
+  });
+});
