@@ -96,7 +96,9 @@ describe("orphaned receipts: attacks", () => {
       "SettlementAccountOpen",
       [A],
     );
+    await attest(ctx, [ctx.batch0]);
     await networkHelpers.time.increase(PARAMS.bondWithdrawDelay);
+    await finalize(ctx, [ctx.batch0]);
     await viem.assertions.emit(
       ctx.registry.write.withdrawBond([A, ctx.operator], { account: ctx.operator }),
       ctx.registry,
