@@ -16,6 +16,7 @@ import {
   approveEnclave,
   attest,
   finalize,
+  localAccount,
   type Batch,
   baseFixture,
   buildBatch,
@@ -49,10 +50,10 @@ async function inFlightFixture(): Promise<Ctx & { inFlight: Receipt[]; batch0: B
   return Object.assign(ctx, { inFlight: randomReceipts(A, 8n, 4), batch0 });
 }
 
-/** Commit, then reveal in the next block. */
-async function proveOrphan(ctx: Ctx, r: Receipt, account: `0x${string}` = ctx.challenger) {
+/** Commit, then reveal in the next block (`key` signed `r`). */
+async function proveOrphan(ctx: Ctx, r: Receipt, account: `0x${string}` = ctx.challenger, key = ENCLAVE_A) {
   await ctx.settlement.write.commitChallenge([orphanCommitment(account, hashReceipt(r), SALT)], { account });
-  return ctx.settlement.write.challengeOrphanedReceipt([r, await receiptSig(ctx, ENCLAVE_A, r), SALT], { account });
+  return ctx.settlement.write.challengeOrphanedReceipt([r, await receiptSig(ctx, key, r), SALT], { account });
 }
 
 describe("orphaned receipts: attacks", () => {
@@ -170,5 +171,27 @@ describe("orphaned receipts: attacks", () => {
     // Once closed the account stays closed: B must not settle past the end (over a user's receipt).
     assert.equal(await ctx.registry.read.accountClosed([A]), true, "the account reopened");
     assert.equal(await ctx.registry.read.signsFor([A, B]), false);
+  });
+
+  it("test_attack_successorSlashedBeforeSettlingPredecessor_accountHandedOnPastSlashedSuccessor", async () => {
+    const ctx = await loadFixture(inFlightFixture);
+    await ctx.registry.write.succeed([A, B], { account: ctx.operator });
+    // B is slashed before it settles A's in-flight receipts (here: its own bond request left one of its
+    // own receipts unsettled). A slashed key is banned and can never be retired (succeed refuses it).
+    await ctx.registry.write.requestBondWithdraw([B], { account: ctx.operator });
+    await viem.assertions.emit(
+      proveOrphan(ctx, randomReceipts(B, 0n, 1)[0]!, ctx.challenger, ENCLAVE_B),
+      ctx.settlement,
+      "OrphanedReceiptProven",
+    );
+    // A's account must still reach a live successor, or after the delay anyone closes it and A's honest
+    // in-flight receipts (durable in the host store) take A's bond too.
+    const ENCLAVE_C = localAccount("enclave C");
+    const C = getAddress(ENCLAVE_C.address);
+    await registerEnclave(ctx, ENCLAVE_C, MEASUREMENT_B);
+    await approveEnclave(ctx, ENCLAVE_C);
+    await ctx.registry.write.succeed([A, C], { account: ctx.operator });
+    await submitBatch(ctx, { key: ENCLAVE_A, signer: ENCLAVE_C, receipts: ctx.inFlight });
+    assert.deepEqual(await ctx.settlement.read.nextSeqs([A]), [12n, 2n]);
   });
 });
