@@ -199,8 +199,9 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         if (current == address(0)) {
             _deactivate(predecessor, p); // retired: it never signs again (approveEnclave refuses it)
             acct.retiredAt = SafeCast.toUint40(_time());
-        } else if (_successions[current].successor == address(0)) {
-            // Only a retired successor hands the account on: one unretired signer per account.
+        } else if (_successions[current].successor == address(0) && !_enclaves[current].slashed) {
+            // Only a retired (or slashed: banned, never retired) successor hands the account on: one
+            // unretired signer per account, and none left stranded when its successor is banned.
             revert RegistryInvalidSuccessor(predecessor, successor);
         }
         acct.successor = successor;

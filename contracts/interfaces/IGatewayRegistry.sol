@@ -283,7 +283,8 @@ interface IGatewayRegistry is IERC5267 {
     /// a key of the same operator, after the predecessor's enclave died: the successor settles the
     /// predecessor's durable receipts in its callSeq sequence, signing as itself. The predecessor is
     /// retired (deactivated now, never approved again), so one account never has two signers. An account
-    /// whose successor died too is handed on again, once that successor was itself succeeded (retired).
+    /// whose successor died too is handed on again, once that successor was itself succeeded (retired) or
+    /// slashed (banned: it never signs again and can never be retired).
     /// The predecessor's bond stays liable for every batch of its account; requesting it back ends the
     /// succession (see `signsFor`).
     /// @param predecessor the dead key (not slashed, no bond withdrawal requested)
