@@ -199,8 +199,9 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         if (current == address(0)) {
             _deactivate(predecessor, p); // retired: it never signs again (approveEnclave refuses it)
             acct.retiredAt = SafeCast.toUint40(_time());
-        } else if (_successions[current].successor == address(0)) {
-            // Only a retired successor hands the account on: one unretired signer per account.
+        } else if (_successions[current].successor == address(0) && !_enclaves[current].slashed) {
+            // Only a retired (or slashed: banned, never retired) successor hands the account on: one
+            // unretired signer per account, and none left stranded when its successor is banned.
             revert RegistryInvalidSuccessor(predecessor, successor);
         }
         acct.successor = successor;
@@ -220,9 +221,7 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
             uint64 closableAt = uint64(acct.retiredAt) + _bondWithdrawDelay;
             if (_time() < closableAt) revert RegistryAccountNotClosable(account, closableAt);
         }
-        acct.closed = true;
-        (uint64 nextCallSeq,) = SETTLEMENT.nextSeqs(account);
-        emit AccountClosed(account, msg.sender, nextCallSeq);
+        _close(account, acct);
     }
 
     /// @inheritdoc IGatewayRegistry
@@ -243,6 +242,9 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         uint64 unlockAt = SafeCast.toUint64(_time()) + _bondWithdrawDelay;
         e.bondUnlockAt = unlockAt;
         emit BondWithdrawRequested(key, e.bond, unlockAt);
+        // A retired account closes for good: once the bond is out it must not take batches again.
+        Succession storage acct = _successions[key];
+        if (acct.successor != address(0) && !acct.closed) _close(key, acct);
     }
 
     /// @inheritdoc IGatewayRegistry
@@ -315,7 +317,11 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
     /// @inheritdoc IGatewayRegistry
     function accountClosed(address account) external view returns (bool) {
         Enclave storage e = _enclaves[account];
-        return e.slashed || e.bondUnlockAt != 0 || _successions[account].closed;
+        if (e.slashed) return true;
+        // A revoked image's receipts could not settle, and its signatures prove nothing (the flaw may
+        // have let the key out): they never count against an operator that ran it while allowed.
+        if (_measurements[e.measurement] != MeasurementStatus.Allowed) return false;
+        return e.bondUnlockAt != 0 || _successions[account].closed;
     }
 
     /// @inheritdoc IGatewayRegistry
@@ -390,6 +396,13 @@ contract GatewayRegistry is IGatewayRegistry, EIP712, Ownable2Step, ReentrancyGu
         e = _enclaves[key];
         if (e.operator == address(0)) revert RegistryEnclaveNotRegistered(key);
         if (e.operator != msg.sender) revert RegistryNotOperator(msg.sender, key);
+    }
+
+    /// @dev Closes a retired account at its current end.
+    function _close(address account, Succession storage acct) private {
+        acct.closed = true;
+        (uint64 nextCallSeq,) = SETTLEMENT.nextSeqs(account);
+        emit AccountClosed(account, msg.sender, nextCallSeq);
     }
 
     /// @dev Deactivates the key and bumps its nonce, so no approval signed before can re-activate it.

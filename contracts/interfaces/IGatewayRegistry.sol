@@ -283,7 +283,8 @@ interface IGatewayRegistry is IERC5267 {
     /// a key of the same operator, after the predecessor's enclave died: the successor settles the
     /// predecessor's durable receipts in its callSeq sequence, signing as itself. The predecessor is
     /// retired (deactivated now, never approved again), so one account never has two signers. An account
-    /// whose successor died too is handed on again, once that successor was itself succeeded (retired).
+    /// whose successor died too is handed on again, once that successor was itself succeeded (retired) or
+    /// slashed (banned: it never signs again and can never be retired).
     /// The predecessor's bond stays liable for every batch of its account; requesting it back ends the
     /// succession (see `signsFor`).
     /// @param predecessor the dead key (not slashed, no bond withdrawal requested)
@@ -293,7 +294,8 @@ interface IGatewayRegistry is IERC5267 {
     /// or above the account's `nextCallSeq` is then proof against its bond (never settled, nobody else to
     /// blame). The operator closes once its successor settled every durable receipt; anyone may once
     /// `bondWithdrawDelay` has passed since the key was retired, so an operator cannot keep an account
-    /// open to dodge those proofs. (A bond withdrawal request closes any account too.)
+    /// open to dodge those proofs. (A bond withdrawal request closes any account too, for its delay; a
+    /// retired account's for good.)
     /// @param account a retired (succeeded) key, not slashed, not closed
     function closeAccount(address account) external;
     /// @notice Anyone tops up a key's bond (not a slashed key's).
@@ -302,7 +304,8 @@ interface IGatewayRegistry is IERC5267 {
     function addBond(address key, uint256 amount) external;
     /// @notice Operator asks for the whole bond back: the key is deactivated now (outstanding approvals
     /// void), and the bond can be taken after `bondWithdrawDelay` once every batch of the key is final
-    /// (it stays slashable until then).
+    /// (it stays slashable until then). Its account is closed meanwhile (`accountClosed`); a retired key's
+    /// for good (`AccountClosed`), so no batch settles past that end once the bond is out.
     /// @param key the enclave key
     function requestBondWithdraw(address key) external;
     /// @notice Operator takes a requested bond after the delay, once no batch of the key can be challenged.
@@ -348,7 +351,8 @@ interface IGatewayRegistry is IERC5267 {
     function succession(address key) external view returns (address successor, uint64 retiredAt, bool closed);
     /// @notice Whether no batch can ever be settled for `account` again, so that a receipt its key signed
     /// at or above the account's `nextCallSeq` is orphaned: its bond withdrawal was requested, it was
-    /// closed after retirement, or it was slashed.
+    /// closed after retirement, or it was slashed. False while the key's measurement is revoked (unless
+    /// slashed): its receipts could not settle and its signatures prove nothing, so none is orphaned.
     /// @param account the enclave key whose account is asked about
     /// @return true when the account is closed
     function accountClosed(address account) external view returns (bool);

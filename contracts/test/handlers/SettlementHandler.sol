@@ -722,6 +722,11 @@ contract SettlementHandler is ProofpathTestBase {
             ++successes["requestBondWithdraw"];
             _expect(true, expected, "requestBondWithdraw succeeded unexpectedly");
             if (registry.isActive(gateways[i])) _violate("bond withdrawal left the key active");
+            if (_retired[i] && !_closed[i]) {
+                // A retired account's bond request closes it for good (it must not reopen once the bond is out).
+                (uint64 end,) = settlement.nextSeqs(gateways[i]);
+                (_closed[i], _closedEnd[i]) = (true, end);
+            }
         } catch {
             _expect(false, expected, "requestBondWithdraw reverted unexpectedly");
         }
