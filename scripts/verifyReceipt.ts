@@ -125,7 +125,7 @@ function buildOrphanChallenge(report: VerifyReport, f: OrphanEvidence, o: Verify
     },
     deadline: null,
     note: f.slashed
-      ? "The key's bond was already taken by another proof: the reveal would revert (SettlementNothingToSlash)."
+      ? "The key's bond is gone (taken by another proof, or withdrawn): the reveal would revert (SettlementNothingToSlash)."
       : `From ${o.challenger ?? "your address (pass --challenger to get the commitment)"}: send commit, then the reveal in a later block, while the key's bond is there (no deadline). Keep the salt secret until the reveal.`,
   };
 }

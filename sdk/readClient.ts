@@ -222,10 +222,10 @@ export interface ReadClient {
   /** `nextSeqs(gateway)`: the next callSeq and batchSeq the chain expects. */
   nextSeqs(gateway: Address): Promise<{ nextCallSeq: bigint; nextBatchSeq: bigint }>;
   /**
-   * Whether `gateway`'s account is closed (no batch settles for it again: `GatewayRegistry.accountClosed`)
-   * and whether its key is slashed (its bond already taken).
+   * Whether `gateway`'s account is closed (no batch settles for it again: `GatewayRegistry.accountClosed`),
+   * whether its key is slashed, and the bond it still holds (what an orphan proof would take).
    */
-  accountState(gateway: Address): Promise<{ closed: boolean; slashed: boolean }>;
+  accountState(gateway: Address): Promise<{ closed: boolean; slashed: boolean; bond: bigint }>;
   /** The settled batch holding `callSeq` of `gateway`, rebuilt from its `BatchSubmitted` event (hint: its batchSeq). */
   settledBatchOf(gateway: Address, callSeq: bigint, batchSeqHint?: bigint): Promise<SettledBatch | undefined>;
   /** Signers of attestation `attestationId` (what `finalize` and `challengeEquivocation` take). */
@@ -328,7 +328,7 @@ export function createReadClient(cfg: ReadClientConfig): ReadClient {
         }),
         client.readContract({ address: registry, abi: gatewayRegistryAbi, functionName: "enclave", args: [gateway] }),
       ]);
-      return { closed, slashed: enclave.slashed };
+      return { closed, slashed: enclave.slashed, bond: enclave.bond };
     },
 
     async settledBatchOf(gateway, callSeq, batchSeqHint) {

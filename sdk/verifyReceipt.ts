@@ -112,7 +112,7 @@ export interface OrphanEvidence {
   settlement: Address;
   /** The closed account's end: callSeqs below it are settled. */
   nextCallSeq: bigint;
-  /** The key's bond was already taken (by another proof): nothing is left to win. */
+  /** The key's bond is gone (taken by another proof, or withdrawn): nothing is left to win. */
   slashed: boolean;
   signature: Hex;
 }
@@ -318,14 +318,18 @@ export async function verifyReceipt(text: string, o: VerifyReceiptParameters): P
           verdict: "fraud",
           reason:
             `the gateway's account is closed at callSeq ${nextCallSeq}: callSeq ${receipt.callSeq}, which its key signed, will never be settled, and the receipt itself proves it` +
-            (account.slashed ? " (the key's bond was already taken by another proof)" : " (the key's bond pays)"),
+            (account.slashed
+              ? " (the key's bond was already taken by another proof)"
+              : account.bond === 0n
+                ? " (but its bond was already withdrawn: there is nothing left to take)"
+                : " (the key's bond pays)"),
         },
         fraud: {
           kind: "orphaned",
           chainId,
           settlement: rc.settlement,
           nextCallSeq,
-          slashed: account.slashed,
+          slashed: account.slashed || account.bond === 0n,
           signature: input.signature,
         },
       };

@@ -319,7 +319,7 @@ describe("proofpath verify-receipt (real CLI, real run on anvil)", function () {
     assert.equal((await anvil.client.waitForTransactionReceipt({ hash: reveal })).status, "success");
     assert.equal((await rc.accountState(dead.address)).slashed, true);
     const after = await verify(file, ["--json"]);
-    assert.match(JSON.parse(after.stdout).challenge.note, /already taken/);
+    assert.match(JSON.parse(after.stdout).challenge.note, /bond is gone/);
   });
 
   it("test_verifyReceipt_enclaveSignedAnotherReceipt_fraud_printedChallengeSlashes", async () => {
