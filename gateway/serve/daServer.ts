@@ -11,8 +11,15 @@
 import type { Worker } from "node:worker_threads";
 import type { SettlementHook } from "../hook.js";
 import { startWorker } from "../workerThread.js";
-import type { PublicLimits } from "./rateLimit.js";
-import type { DaWorkerData, DaWorkerEvent, DaWorkerRequest } from "./daWorker.js";
+import type { PublicLimits, SendPace } from "./rateLimit.js";
+import type { DaWorkerData, DaWorkerEvent, DaWorkerRequest, DaWorkerStats } from "./daWorker.js";
+
+/**
+ * Whole batches at 16 MiB/s in 64 KiB writes: a validator still gets a 65,535-receipt batch in ~3 s,
+ * and a flood of them costs the DA thread a few percent of a core, in slices short enough that the
+ * fast path's thread is scheduled in between.
+ */
+export const DEFAULT_DA_PACE: SendPace = { bytesPerSec: 16 * 2 ** 20, burstBytes: 256 * 1024, chunkBytes: 64 * 1024 };
 
 export interface DaServerOptions {
   /** Port (0: any free port). Default 0. */
@@ -25,6 +32,13 @@ export interface DaServerOptions {
   batchLimits?: PublicLimits;
   /** Batch bytes per second for everyone; defaults as `createHookApp` (`BATCH_BYTES`). */
   batchBytes?: { rate: number; burst: number };
+  /**
+   * Pace of whole-batch writes, for all clients together: answers go out in `chunkBytes` writes at
+   * `bytesPerSec` (the byte budget is lowered to it), so a flood of whole batches costs the DA
+   * thread a bounded CPU share and never one long write. false: unpaced. Default
+   * {@link DEFAULT_DA_PACE}.
+   */
+  pace?: SendPace | false;
   /** Default "warn". */
   logLevel?: string;
   /**
@@ -43,6 +57,8 @@ export interface DaServer {
    * for tests and drills of what a stuck DA worker does to the rest of the gateway.
    */
   hold(): Promise<() => void>;
+  /** What the worker did so far (answers built, bytes paced): for tests and drills. */
+  stats(): Promise<DaWorkerStats>;
   close(): Promise<void>;
 }
 
@@ -59,13 +75,14 @@ export async function startDaServer(
     port: o.port ?? 0,
     logLevel: o.logLevel ?? "warn",
     niceness: o.niceness ?? 10,
+    pace: o.pace ?? DEFAULT_DA_PACE,
     hold,
     ...(o.limits ? { limits: o.limits } : {}),
     ...(o.batchLimits ? { batchLimits: o.batchLimits } : {}),
     ...(o.batchBytes ? { batchBytes: o.batchBytes } : {}),
   };
   const worker: Worker = startWorker("serve/daWorker", { workerData: data, transferList: [channel.signer] });
-  const next = (what: "ready" | "held" | "closed") =>
+  const next = (what: "ready" | "held" | "closed" | "stats") =>
     new Promise<DaWorkerEvent>((resolve, reject) => {
       const onMessage = (m: DaWorkerEvent) => {
         if (!(what in m)) return;
@@ -105,6 +122,11 @@ export async function startDaServer(
       worker.postMessage({ hold: true } satisfies DaWorkerRequest);
       await held;
       return release;
+    },
+    async stats() {
+      const answer = next("stats");
+      worker.postMessage({ stats: true } satisfies DaWorkerRequest);
+      return ((await answer) as { stats: DaWorkerStats }).stats;
     },
     async close() {
       release();

@@ -182,4 +182,84 @@ describe("gateway DA worker", function () {
       await da.close();
     }
   });
+
+  // Every request limit wide open: only what is under test (cache, pace) stands in the way.
+  const open = { perClient: { rate: 1e6, burst: 1e6 }, global: { rate: 1e6, burst: 1e6 }, maxInFlight: 1e6 };
+
+  it("test_attack_floodOfWholeBatches_answeredFromCachedBytes_builtOncePerBatch", async () => {
+    await hook.settled(60_000); // heads stop moving: every answer after the first is the cached bytes
+    const da = await startDaServer(hook, { limits: open, batchLimits: open, pace: false });
+    const inline = await listen(createHookApp(hook));
+    try {
+      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => send(da.port, `/batches/${i % 2}`)));
+      assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
+      for (const n of [0, 1]) {
+        const want = (await send(inline.port, `/batches/${n}`)).body;
+        assert.ok(
+          answers.filter((_, i) => i % 2 === n).every((a) => a.body === want),
+          `batch ${n}: the worker's bytes are the inline answer`,
+        );
+      }
+      assert.equal((await da.stats()).batchAnswersBuilt, 2, "60 answers, 2 built");
+    } finally {
+      await inline.close();
+      await da.close();
+    }
+  });
+
+  /** `clients` closed loops pulling whole batches for `ms`: bytes received by then; seconds until the last answer ended. */
+  async function pullBatches(
+    port: number,
+    clients: number,
+    ms: number,
+  ): Promise<{ bytes: number; sec: number; totalSec: number }> {
+    const t0 = performance.now();
+    let bytes = 0;
+    await Promise.all(
+      Array.from({ length: clients }, async (_, k) => {
+        while (performance.now() - t0 < ms) {
+          await new Promise<void>((resolve, reject) => {
+            const req = request({ host: "127.0.0.1", port, path: `/batches/${k % 2}`, agent: false }, (res) => {
+              res.on("data", (d: Buffer) => {
+                if (performance.now() - t0 < ms) bytes += d.length;
+              });
+              res.on("end", resolve);
+              res.on("error", reject);
+            });
+            req.on("error", reject);
+            req.end();
+          });
+        }
+      }),
+    );
+    return { bytes, sec: ms / 1000, totalSec: (performance.now() - t0) / 1000 };
+  }
+
+  it("test_attack_floodOfWholeBatches_bytesWithinDaPace", async () => {
+    const inline = await listen(createHookApp(hook));
+    const one = Buffer.byteLength((await send(inline.port, "/batches/0")).body);
+    await inline.close();
+    const pace = { bytesPerSec: one * 4, burstBytes: 16 * 1024, chunkBytes: 8 * 1024 };
+    // Unpaced, the same flood takes whatever the sockets give: far past the pace.
+    const wild = await startDaServer(hook, { limits: open, batchLimits: open, pace: false });
+    let unpaced: { bytes: number; sec: number; totalSec: number };
+    try {
+      unpaced = await pullBatches(wild.port, 8, 1_500);
+    } finally {
+      await wild.close();
+    }
+    const cap = (sec: number) => pace.bytesPerSec * sec + pace.burstBytes + pace.chunkBytes;
+    assert.ok(unpaced.bytes > 3 * cap(unpaced.sec), `unpaced: ${unpaced.bytes} bytes (cap ${cap(unpaced.sec)})`);
+
+    const da = await startDaServer(hook, { limits: open, batchLimits: open, pace });
+    try {
+      const paced = await pullBatches(da.port, 8, 1_500);
+      assert.ok(paced.bytes <= cap(paced.sec), `paced: ${paced.bytes} bytes in ${paced.sec} s, cap ${cap(paced.sec)}`);
+      assert.ok(paced.bytes >= one, `still serving: ${paced.bytes} bytes`);
+      const { pacedBytes } = await da.stats();
+      assert.ok(pacedBytes <= cap(paced.totalSec), `worker wrote ${pacedBytes} bytes in ${paced.totalSec} s`);
+    } finally {
+      await da.close();
+    }
+  });
 });
