@@ -73,6 +73,7 @@ const {
   host,
   port,
   daPort,
+  daBytesPerSec,
   logLevel: _logLevel,
   publicUrl: _publicUrl,
   backendUrl,
@@ -116,7 +117,14 @@ const server = await listen(
   port,
   host,
 );
-const da = daPort ? await startDaServer(hook, { port: daPort, host, logLevel: c.logLevel }) : undefined;
+const da = daPort
+  ? await startDaServer(hook, {
+      port: daPort,
+      host,
+      logLevel: c.logLevel,
+      ...(daBytesPerSec === undefined ? {} : { pace: daBytesPerSec > 0 && { bytesPerSec: daBytesPerSec } }),
+    })
+  : undefined;
 if (da) log.info({ url: da.url }, "DA endpoints served from their worker thread");
 log.info(
   {
