@@ -15,7 +15,8 @@
  * WINDOW_SEC (default 5), BATCH_CALLS (receipts per batch, default 8192), BATCHES (default 6),
  * ATTACKER_NICE (the attacker process's niceness, default 0: set 19 to take its own CPU out of the
  * picture, as when it runs on another host), DA_NICE (the DA thread's niceness, default the
- * gateway's), ATTACKER_CPUS / GATEWAY_CPUS (taskset CPU lists, e.g. 1 and 0: the attacker on its own
+ * gateway's), DA_PACE (the DA worker's pace of whole-batch writes in bytes/s, 0: unpaced; default
+ * `DEFAULT_DA_PACE`), ATTACKER_CPUS / GATEWAY_CPUS (taskset CPU lists, e.g. 1 and 0: the attacker on its own
  * core as on its own host, the gateway — fast path, DA thread, workers, the paced client, anvil — on
  * the other, so the DA answers' cost lands on the gateway's core and nothing else does), BENCH_OUT
  * (default snapshots/daAttack.json).
@@ -50,6 +51,8 @@ const DA_INLINE = env.DA_INLINE === "1";
 const ATTACKER_NICE = Number(env.ATTACKER_NICE ?? 0);
 /** Niceness of the gateway's DA thread (`DaServerOptions.niceness`); default the gateway's. */
 const DA_NICE = env.DA_NICE === undefined ? undefined : Number(env.DA_NICE);
+/** The DA worker's pace of whole-batch writes (bytes/s, 0: unpaced); default the server's. */
+const DA_PACE = env.DA_PACE === undefined ? undefined : Number(env.DA_PACE);
 /** taskset CPU lists (Linux): where the attacker and the gateway may run; unset = anywhere. */
 const ATTACKER_CPUS = env.ATTACKER_CPUS;
 const GATEWAY_CPUS = env.GATEWAY_CPUS;
@@ -153,7 +156,12 @@ async function main(): Promise<void> {
     const backend = new LocalModel();
     const server = await listen(createDemoApp({ backend, hook, logger: pino({ level: "warn" }), daInline: DA_INLINE }));
     stops.unshift(() => server.close());
-    const da = DA_INLINE ? undefined : await startDaServer(hook, DA_NICE === undefined ? {} : { niceness: DA_NICE });
+    const da = DA_INLINE
+      ? undefined
+      : await startDaServer(hook, {
+          ...(DA_NICE === undefined ? {} : { niceness: DA_NICE }),
+          ...(DA_PACE === undefined ? {} : { pace: DA_PACE > 0 ? { bytesPerSec: DA_PACE } : false }),
+        });
     if (da) stops.unshift(() => da.close());
     const daPort = da?.port ?? server.port;
     const daPrefix = da ? "" : "/da";
@@ -284,7 +292,7 @@ async function main(): Promise<void> {
       loadavg: loadavg().map(r3),
       da: DA_INLINE
         ? "inline (the fast path's event loop)"
-        : `worker thread (startDaServer), niceness ${DA_NICE ?? "default"}`,
+        : `worker thread (startDaServer), niceness ${DA_NICE ?? "default"}, pace ${DA_PACE ?? "default"} B/s`,
       fastPath: {
         rate: RATE,
         idle,
