@@ -42,8 +42,9 @@ export interface DaServerOptions {
   /** Default "warn". */
   logLevel?: string;
   /**
-   * Niceness of the DA thread on Linux (0-19; 0 keeps the process's): under CPU contention the
-   * scheduler serves the fast path's thread first. Default 10.
+   * Niceness of the DA thread and of its receipt signer's (a seal worker of its own) on Linux (0-19;
+   * 0 keeps the process's): under CPU contention the scheduler serves the fast path's thread first.
+   * Default 10.
    */
   niceness?: number;
 }
@@ -66,7 +67,7 @@ export async function startDaServer(
   hook: Pick<SettlementHook, "daChannel">,
   o: DaServerOptions = {},
 ): Promise<DaServer> {
-  const channel = hook.daChannel();
+  const channel = hook.daChannel({ niceness: o.niceness ?? 10 });
   const hold = new SharedArrayBuffer(4);
   const host = o.host ?? "127.0.0.1";
   const data: DaWorkerData = {

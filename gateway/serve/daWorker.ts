@@ -5,14 +5,13 @@
  * no key: a receipt's signature comes from the hook's signer port, which signs only what the store
  * holds durably (see `DaChannel` in gateway/hook.ts). Started by ./daServer.ts.
  */
-import { readlinkSync } from "node:fs";
 import type { Server } from "node:http";
-import { setPriority } from "node:os";
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import pino from "pino";
 import type { DaChannel } from "../hook.js";
 import { NotDurableError } from "../errors.js";
 import { Store } from "../store.js";
+import { lowerThreadPriority } from "../workerThread.js";
 import { toJson } from "../json.js";
 import { BatchAnswers, type BatchAnswer } from "./batchAnswers.js";
 import { TreeCache, batchHead, batchReceiptsJson, batchView, durableReceiptView } from "./daReader.js";
@@ -53,22 +52,9 @@ const SIG_CACHE = 10_000;
 
 const d = workerData as DaWorkerData;
 const log = pino({ name: "proofpath-da", level: d.logLevel });
-lowerPriority(d.niceness);
+const niceFailed = lowerThreadPriority(d.niceness);
+if (niceFailed) log.warn({ err: niceFailed }, "could not lower the DA thread's priority");
 
-/**
- * On a loaded host the DA thread and the fast path's thread share the cores: a nicer DA thread lets
- * the scheduler give the fast path the CPU first. Linux only (a thread is a task with its own id,
- * which setpriority takes); elsewhere the thread keeps the process's priority.
- */
-function lowerPriority(niceness: number): void {
-  if (niceness <= 0 || process.platform !== "linux") return;
-  try {
-    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
-    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, Math.min(19, niceness));
-  } catch (e) {
-    log.warn({ err: (e as Error).message }, "could not lower the DA thread's priority");
-  }
-}
 const { gateway } = d.channel;
 const store = new Store(d.channel.store, "normal", { readOnly: true });
 const predecessors = new Map(

@@ -4,7 +4,7 @@
  * CORS), and a fast path that keeps answering while the DA worker's event loop is stuck.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Agent, request } from "node:http";
@@ -261,5 +261,30 @@ describe("gateway DA worker", function () {
     } finally {
       await da.close();
     }
+  });
+
+  /** Threads of this process at niceness `n` (Linux: field 19 of /proc/self/task/<tid>/stat). */
+  function threadsAtNice(n: number): number {
+    return readdirSync("/proc/self/task").filter((t) => {
+      const stat = readFileSync(`/proc/self/task/${t}/stat`, "utf8");
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]) === n;
+    }).length;
+  }
+
+  it("test_attack_strangerAsksUncachedReceiptSignatures_signedOnNicerThreadEndingWithDaWorker", async function () {
+    if (process.platform !== "linux") this.skip();
+    const before = threadsAtNice(13);
+    const da = await startDaServer(hook, { niceness: 13, limits: open });
+    try {
+      // Every callSeq once: none is in the worker's signature cache, each costs a secp256k1 signature.
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => send(da.port, `/receipts/${i}`)));
+      assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
+      for (const a of answers) assert.match(JSON.parse(a.body).receiptSignature, /^0x[0-9a-f]{130}$/);
+      // The DA thread and the seal worker that signs for it, both nicer than the fast path's thread.
+      assert.equal(threadsAtNice(13) - before, 2, "the DA thread and its receipt signer at niceness 13");
+    } finally {
+      await da.close();
+    }
+    await waitFor("the receipt signer ends with its DA worker", () => threadsAtNice(13) === before, 10_000, 20);
   });
 });
