@@ -15,9 +15,9 @@ import type { PublicLimits, SendPace } from "./rateLimit.js";
 import type { DaWorkerData, DaWorkerEvent, DaWorkerRequest, DaWorkerStats } from "./daWorker.js";
 
 /**
- * Whole batches at 16 MiB/s in 64 KiB writes: a validator still gets a 65,535-receipt batch in ~3 s,
- * and a flood of them costs the DA thread a few percent of a core, in slices short enough that the
- * fast path's thread is scheduled in between.
+ * Whole batches at 16 MiB/s in 64 KiB writes: a validator still gets a 65,535-receipt batch
+ * (~420 bytes a receipt: ~28 MB) in under 2 s, and a flood of them costs the DA thread a bounded
+ * share of a core, in slices short enough that the fast path's thread is scheduled in between.
  */
 export const DEFAULT_DA_PACE: SendPace = { bytesPerSec: 16 * 2 ** 20, burstBytes: 256 * 1024, chunkBytes: 64 * 1024 };
 
