@@ -74,6 +74,7 @@ const {
   port,
   daPort,
   daBytesPerSec,
+  daSignaturesPerSec,
   logLevel: _logLevel,
   publicUrl: _publicUrl,
   backendUrl,
@@ -123,6 +124,9 @@ const da = daPort
       host,
       logLevel: c.logLevel,
       ...(daBytesPerSec === undefined ? {} : { pace: daBytesPerSec > 0 && { bytesPerSec: daBytesPerSec } }),
+      ...(daSignaturesPerSec === undefined
+        ? {}
+        : { signatures: { rate: daSignaturesPerSec, burst: Math.max(1, 2 * daSignaturesPerSec) } }),
     })
   : undefined;
 if (da) log.info({ url: da.url }, "DA endpoints served from their worker thread");

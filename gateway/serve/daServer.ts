@@ -21,6 +21,9 @@ import type { DaWorkerData, DaWorkerEvent, DaWorkerRequest, DaWorkerStats } from
  */
 export const DEFAULT_DA_PACE: SendPace = { bytesPerSec: 16 * 2 ** 20, burstBytes: 256 * 1024, chunkBytes: 64 * 1024 };
 
+/** 50 new receipt signatures a second (burst 100): a few percent of a core at most. */
+export const DEFAULT_DA_SIGNATURES = { rate: 50, burst: 100 };
+
 export interface DaServerOptions {
   /** Port (0: any free port). Default 0. */
   port?: number;
@@ -39,6 +42,12 @@ export interface DaServerOptions {
    * {@link DEFAULT_DA_PACE}.
    */
   pace?: SendPace | false;
+  /**
+   * Receipt signatures per second the DA worker asks for, for everyone together (a signature it
+   * holds already is free): each is ~1 ms of secp256k1 on its signer thread, and strangers choose
+   * the callSeqs. Beyond it, 429 with Retry-After. Default {@link DEFAULT_DA_SIGNATURES}.
+   */
+  signatures?: { rate: number; burst: number };
   /** Default "warn". */
   logLevel?: string;
   /**
@@ -77,6 +86,7 @@ export async function startDaServer(
     logLevel: o.logLevel ?? "warn",
     niceness: o.niceness ?? 10,
     pace: o.pace ?? DEFAULT_DA_PACE,
+    signatures: o.signatures ?? DEFAULT_DA_SIGNATURES,
     hold,
     ...(o.limits ? { limits: o.limits } : {}),
     ...(o.batchLimits ? { batchLimits: o.batchLimits } : {}),

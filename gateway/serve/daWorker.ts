@@ -16,7 +16,7 @@ import { toJson } from "../json.js";
 import { BatchAnswers, type BatchAnswer } from "./batchAnswers.js";
 import { TreeCache, batchHead, batchReceiptsJson, batchView, durableReceiptView } from "./daReader.js";
 import { BATCH_BYTES, createHookApp, listen, type DaSource } from "./http.js";
-import { SendPacer, type PublicLimits, type SendPace } from "./rateLimit.js";
+import { Budget, SendPacer, type PublicLimits, type SendPace } from "./rateLimit.js";
 
 export interface DaWorkerData {
   channel: DaChannel;
@@ -27,6 +27,8 @@ export interface DaWorkerData {
   batchBytes?: { rate: number; burst: number };
   /** Pace of whole-batch writes; false: unpaced. See `DaServerOptions.pace`. */
   pace: SendPace | false;
+  /** Receipt signatures per second not yet cached, for everyone. See `DaServerOptions.signatures`. */
+  signatures: { rate: number; burst: number };
   logLevel: string;
   /** Niceness of this thread (Linux), see `DaServerOptions.niceness`. */
   niceness: number;
@@ -42,6 +44,8 @@ export interface DaWorkerStats {
   batchAnswersBuilt: number;
   /** Whole-batch bytes handed to sockets at the pace (0 when unpaced). */
   pacedBytes: number;
+  /** Receipt answers refused (429) because the signature budget was spent. */
+  signaturesRefused: number;
 }
 /** Messages to the main thread. */
 export type DaWorkerEvent = { ready: number } | { held: true } | { closed: true } | { stats: DaWorkerStats };
@@ -90,6 +94,7 @@ class Signer {
 }
 const signer = new Signer(d.channel.signer);
 const sigCache = new Map<string, string>();
+const signatures = new Budget(d.signatures);
 const answers = new BatchAnswers(BATCH_CACHE_BYTES);
 const CLOSE = Buffer.from("}");
 
@@ -128,6 +133,9 @@ const source: DaSource = {
     if (v) return v;
     // Not in the store: recorded and on its way to disk (409), or never handed out (404).
     return Number.isSafeInteger(callSeq) && callSeq >= 0 && callSeq < issued[0]! ? { durable: false } : undefined;
+  },
+  signatureWait(r) {
+    return sigCache.has(`${Number(r.callSeq)}:${r.leaf}`) ? 0 : signatures.take();
   },
   async receiptSignature(r) {
     const seq = Number(r.callSeq);
@@ -177,7 +185,11 @@ parentPort!.on("message", async (m: DaWorkerRequest) => {
     return;
   }
   if ("stats" in m) {
-    const stats = { batchAnswersBuilt: answers.built, pacedBytes: pacer?.sent ?? 0 };
+    const stats = {
+      batchAnswersBuilt: answers.built,
+      pacedBytes: pacer?.sent ?? 0,
+      signaturesRefused: signatures.refused,
+    };
     parentPort!.postMessage({ stats } satisfies DaWorkerEvent);
     return;
   }

@@ -27,6 +27,11 @@ export type DaSource = Pick<
   batchAnswer?(batchSeq: number): Uint8Array | undefined;
   /** A predecessor's whole batch as the bytes to send; else built from `predecessorBatch`. */
   predecessorBatchAnswer?(account: string, batchSeq: number): Uint8Array | undefined;
+  /**
+   * Seconds until the source may sign `r` (0: now, and counted): a budget on the signing work
+   * strangers can ask for (the DA worker's); a signature it holds already is free.
+   */
+  signatureWait?(r: { callSeq: bigint; leaf: string }): number;
 } & Partial<Pick<SettlementHook, "metrics" | "health">>;
 /** Default bounds of `/batches/:n`, on top of the endpoint's: 5/s per address (burst 10), 50/s in all, 4 at once. */
 export const BATCH_LIMITS: PublicLimits = {
@@ -68,12 +73,14 @@ export async function receiptResponse(c: Context, hook: DaSource, seq: number): 
 export async function receiptAnswer(
   hook: DaSource,
   seq: number,
-): Promise<{ status: 200 | 409; body: unknown; headers: Record<string, string> } | undefined> {
+): Promise<{ status: 200 | 409 | 429; body: unknown; headers: Record<string, string> } | undefined> {
   const v = hook.receipt(seq);
   if (!v) return undefined;
   if (!v.durable) return notDurable(seq);
   let signature: string | null = null;
   if (v.receipt.kind === "served") {
+    const wait = hook.signatureWait?.(v.receipt) ?? 0;
+    if (wait > 0) return tooManySignatures(wait);
     try {
       signature = await hook.receiptSignature(v.receipt);
     } catch (e) {
@@ -82,6 +89,18 @@ export async function receiptAnswer(
     }
   }
   return { status: 200, body: jsonSafe({ ...v, receiptSignature: signature }), headers: {} };
+}
+
+function tooManySignatures(wait: number) {
+  const s = Math.max(1, Math.ceil(wait));
+  return {
+    status: 429 as const,
+    body: {
+      error: "rate_limited",
+      message: `the gateway is signing too many receipts for strangers; retry after ${s} s`,
+    },
+    headers: { "retry-after": String(s), "cache-control": "no-store" },
+  };
 }
 
 function notDurable(seq: number) {

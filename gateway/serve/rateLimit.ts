@@ -53,25 +53,29 @@ class Bucket {
   }
 }
 
+/** A token bucket for everyone together: units of work per second and a burst. */
+export class Budget {
+  private readonly bucket: Bucket;
+  refused = 0;
+  constructor(readonly limits: { rate: number; burst: number }) {
+    if (!(limits.rate > 0) || !(limits.burst >= 1))
+      throw new RangeError(`${new.target.name}: rate must be > 0 and burst ≥ 1`);
+    this.bucket = new Bucket(limits.rate, limits.burst, performance.now());
+  }
+  /** 0 when `n` units may be spent now (they are taken), else the seconds to wait (nothing is taken then). */
+  take(n = 1): number {
+    const w = this.bucket.take(performance.now(), n);
+    if (w > 0) this.refused++;
+    return w;
+  }
+}
+
 /**
  * Bytes per second for the large public answers (whole batches), for everyone together: request
  * counts alone let a few clients make the gateway write hundreds of MB/s to sockets, CPU the fast
  * path needs. An answer larger than the burst waits for a full bucket, so every batch can be served.
  */
-export class ByteBudget {
-  private readonly bucket: Bucket;
-  refused = 0;
-  constructor(readonly limits: { rate: number; burst: number }) {
-    if (!(limits.rate > 0) || !(limits.burst >= 1)) throw new RangeError("ByteBudget: rate must be > 0 and burst ≥ 1");
-    this.bucket = new Bucket(limits.rate, limits.burst, performance.now());
-  }
-  /** 0 when `bytes` may be sent now, else the seconds to wait (nothing is taken then). */
-  take(bytes: number): number {
-    const w = this.bucket.take(performance.now(), bytes);
-    if (w > 0) this.refused++;
-    return w;
-  }
-}
+export class ByteBudget extends Budget {}
 
 export class PublicLimiter {
   private readonly perClient: { rate: number; burst: number };

@@ -287,4 +287,28 @@ describe("gateway DA worker", function () {
     }
     await waitFor("the receipt signer ends with its DA worker", () => threadsAtNice(13) === before, 10_000, 20);
   });
+
+  it("test_attack_strangersAskManyUncachedReceipts_signaturesWithinBudget", async () => {
+    const da = await startDaServer(hook, { limits: open, signatures: { rate: 5, burst: 5 } });
+    try {
+      const t0 = performance.now();
+      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => send(da.port, `/receipts/${i}`)));
+      const sec = (performance.now() - t0) / 1000;
+      const signed = answers.map((a, i) => (a.status === 200 ? i : -1)).filter((i) => i >= 0);
+      assert.ok(signed.length >= 5, `${signed.length} signed`);
+      assert.ok(signed.length <= 5 + Math.ceil(5 * sec) + 1, `${signed.length} signatures in ${sec.toFixed(2)} s`);
+      for (const a of answers.filter((x) => x.status !== 200)) {
+        assert.equal(a.status, 429, a.body);
+        assert.equal(JSON.parse(a.body).error, "rate_limited");
+        assert.ok(Number(a.headers["retry-after"]) >= 1);
+        assert.ok(!a.body.includes("receiptSignature"));
+      }
+      // A signature the worker holds costs nothing: asked again, all are answered at once.
+      const again = await Promise.all(signed.map((i) => send(da.port, `/receipts/${i}`)));
+      assert.deepEqual(new Set(again.map((a) => a.status)), new Set([200]));
+      assert.equal((await da.stats()).signaturesRefused, 60 - signed.length);
+    } finally {
+      await da.close();
+    }
+  });
 });
