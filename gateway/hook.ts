@@ -95,9 +95,10 @@ export interface SettlementHook {
   health(): Record<string, unknown>;
   /**
    * What a DA worker (gateway/serve/daServer.ts) needs to answer beside the hook, on its own event
-   * loop: see {@link DaChannel}. Each call opens a new signing port.
+   * loop: see {@link DaChannel}. Each call opens a new signing port; `niceness` is its signer
+   * thread's (default 10).
    */
-  daChannel(): DaChannel;
+  daChannel(o?: { niceness?: number }): DaChannel;
   /** Batches the hook refuses to sign: their fee is above a cap (see `maxFeePerCall`/`maxFeePerBatch`). */
   feeCapHeld(): HeldBatch[];
   /** Raises (or lowers) the fee caps at run time; held batches are re-checked at the submitter's next step. */
@@ -120,8 +121,8 @@ export interface DaChannel {
   /**
    * Signs a durable receipt by callSeq: `{ id, callSeq }` → `{ id, signature }` or `{ id, error }`
    * (`error: "not_durable"` when the store does not hold it served). The signer reads the record
-   * from the store itself, so nothing that is not durable is ever signed. On the seal worker when
-   * the hook holds the enclave key, else on the hook's thread.
+   * from the store itself, so nothing that is not durable is ever signed. On a seal worker of its
+   * own (a nicer thread) when the hook holds the enclave key, else on the hook's thread.
    */
   signer: MessagePort;
 }
@@ -525,9 +526,9 @@ export async function createSettlementHook(
       return { head: batchHead(gateway, b), receipts };
     },
 
-    daChannel() {
+    daChannel(o: { niceness?: number } = {}) {
       const { port1, port2 } = new MessageChannel();
-      if (trees.canSign) trees.serveReceiptSigner(port2, { gateway, domain });
+      if (trees.canSign) trees.serveReceiptSigner(port2, { gateway, domain }, o.niceness);
       else {
         port2.on("message", async ({ id, callSeq }: { id: number; callSeq: number }) => {
           try {

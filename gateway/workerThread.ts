@@ -2,6 +2,8 @@
  * Starts one of the hook's worker threads (the Merkle builder, the group committer, the DA server) from the file
  * beside this one — `.ts` when running from sources, `.js` when compiled.
  */
+import { readlinkSync } from "node:fs";
+import { setPriority } from "node:os";
 import { Worker, type WorkerOptions } from "node:worker_threads";
 
 const fromSources = import.meta.url.endsWith(".ts");
@@ -39,4 +41,21 @@ export function startWorker(
   });
   w.unref();
   return w;
+}
+
+/**
+ * Lowers the calling thread's priority to `niceness` (Linux; 0 keeps the process's): on a loaded
+ * host a nicer thread lets the scheduler give the fast path's thread the CPU first. A thread is a
+ * task with its own id, which setpriority takes; elsewhere nothing changes. Returns why it could
+ * not, if it could not.
+ */
+export function lowerThreadPriority(niceness: number): string | undefined {
+  if (niceness <= 0 || process.platform !== "linux") return undefined;
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, Math.min(19, niceness));
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }

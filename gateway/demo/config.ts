@@ -35,6 +35,21 @@ export const demoGatewayConfigSchema = gatewayConfigSchema
       .describe(
         "Serve the DA endpoints from a worker thread on this port (its own event loop, off the fast path's); daBaseUrl then defaults to http://127.0.0.1:<daPort>. Default: under /da on port.",
       ),
+    daBytesPerSec: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        "With daPort: bytes per second the DA worker writes whole batches at, for all clients together, in 64 KiB writes (the batch byte budget is lowered to it), so a flood of batch requests costs the DA thread a bounded CPU share and the fast path keeps its core. 0: unpaced. Default 16 MiB/s (16777216).",
+      ),
+    daSignaturesPerSec: z
+      .number()
+      .positive()
+      .optional()
+      .describe(
+        "With daPort: receipt signatures per second the DA worker has made for strangers, for all together (burst twice that; a signature it holds already is free; beyond, 429 with Retry-After): each costs ~1 ms of secp256k1 and strangers choose the callSeqs. Default 50.",
+      ),
     publicUrl: url.optional().describe("The gateway's public base URL; default http://127.0.0.1:<port>."),
     backendUrl: url.optional().describe("An OpenAI-compatible model endpoint; default the local deterministic model."),
     backendApiKey: z.string().min(1).optional().describe("Bearer key for backendUrl."),

@@ -73,6 +73,8 @@ const {
   host,
   port,
   daPort,
+  daBytesPerSec,
+  daSignaturesPerSec,
   logLevel: _logLevel,
   publicUrl: _publicUrl,
   backendUrl,
@@ -116,7 +118,17 @@ const server = await listen(
   port,
   host,
 );
-const da = daPort ? await startDaServer(hook, { port: daPort, host, logLevel: c.logLevel }) : undefined;
+const da = daPort
+  ? await startDaServer(hook, {
+      port: daPort,
+      host,
+      logLevel: c.logLevel,
+      ...(daBytesPerSec === undefined ? {} : { pace: daBytesPerSec > 0 && { bytesPerSec: daBytesPerSec } }),
+      ...(daSignaturesPerSec === undefined
+        ? {}
+        : { signatures: { rate: daSignaturesPerSec, burst: Math.max(1, 2 * daSignaturesPerSec) } }),
+    })
+  : undefined;
 if (da) log.info({ url: da.url }, "DA endpoints served from their worker thread");
 log.info(
   {

@@ -23,6 +23,7 @@ import {
 } from "../record/receiptLayout.js";
 import { Store } from "../store.js";
 import { batchReceiptsJson } from "../serve/daReader.js";
+import { lowerThreadPriority } from "../workerThread.js";
 
 export interface SealSummary {
   usage: { modelId: string; calls: number; inputTokens: string; outputTokens: string }[];
@@ -89,8 +90,11 @@ export interface WorkerAnswer {
   json?: Uint8Array;
 }
 
-const signingKey = (workerData as { signingKey?: Hex } | null)?.signingKey;
-const storeFile = (workerData as { store?: string } | null)?.store;
+const data = workerData as { signingKey?: Hex; store?: string; niceness?: number; receiptSignerOnly?: boolean } | null;
+const signingKey = data?.signingKey;
+const storeFile = data?.store;
+// A receipt signer for a DA worker runs nicer than the fast path (see TreeBuilder.serveReceiptSigner).
+if (data?.niceness) lowerThreadPriority(data.niceness);
 let store: Store | undefined;
 
 /** UTF-8 JSON of receipts [firstSeq, firstSeq+count) as the DA endpoint lists them. */
@@ -128,6 +132,8 @@ function serveReceiptSigner({ port, gateway, domain }: NonNullable<WorkerRequest
       (e: Error) => port.postMessage({ id, error: e.message }),
     );
   });
+  // Its DA worker is gone: a worker that only signs for it has nothing left to do.
+  if (data?.receiptSignerOnly) port.on("close", () => process.exit(0));
 }
 let signer: Promise<{ account: LocalAccount; eip712: typeof import("../../sdk/eip712.js") }> | undefined;
 

@@ -20,6 +20,8 @@ export interface BuiltTree {
 
 export class TreeBuilder {
   private worker: Worker | undefined;
+  /** Seal workers that only sign receipts for DA workers ({@link serveReceiptSigner}). */
+  private readonly receiptSigners = new Set<Worker>();
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve: (m: WorkerAnswer) => void; reject: (e: Error) => void }>();
 
@@ -114,17 +116,25 @@ export class TreeBuilder {
   }
 
   /**
-   * Hands `port` to the worker, which then signs durable receipts by callSeq on it for a DA worker
-   * (`{ id, callSeq }` → `{ id, signature | error }`), reading each record from the store itself.
+   * Starts a seal worker of its own that signs durable receipts by callSeq on `port` for a DA worker
+   * (`{ id, callSeq }` → `{ id, signature | error }`), reading each record from the store itself. Its
+   * own thread at `niceness` (Linux): signatures strangers ask for (~1 ms of secp256k1 each) then
+   * yield the CPU to the fast path and never queue behind, or ahead of, sealing. It ends with the
+   * DA worker (the port closes).
    */
-  serveReceiptSigner(port: MessagePort, ctx: { gateway: Address; domain: SettlementDomain }): void {
+  serveReceiptSigner(port: MessagePort, ctx: { gateway: Address; domain: SettlementDomain }, niceness = 10): void {
     if (!this.canSign || !this.opts.store)
       throw new Error("TreeBuilder.serveReceiptSigner: needs the key and the store");
-    this.worker ??= this.start();
-    this.worker.postMessage({ id: -1, receiptSigner: { port, ...ctx } } satisfies WorkerRequest, [port]);
+    const w = startWorker("seal/sealWorker", {
+      workerData: { signingKey: this.opts.signingKey, store: this.opts.store, niceness, receiptSignerOnly: true },
+    });
+    this.receiptSigners.add(w);
+    w.once("exit", () => this.receiptSigners.delete(w));
+    w.postMessage({ id: -1, receiptSigner: { port, ...ctx } } satisfies WorkerRequest, [port]);
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.receiptSigners].map((w) => w.terminate()));
     const w = this.worker;
     this.worker = undefined;
     if (w) await w.terminate();

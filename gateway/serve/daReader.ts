@@ -6,6 +6,7 @@
 import type { Address } from "viem";
 import { treeFromNodes, type MerkleTree } from "../../sdk/merkle.js";
 import type { BatchView, ReceiptStatus, ReceiptView } from "../hook.js";
+import type { BatchHeader } from "../../sdk/types.js";
 import { toJson } from "../json.js";
 import { decodeRecord, type StoredReceipt } from "../record/receiptLayout.js";
 import { parseHeader } from "../seal/sealer.js";
@@ -48,9 +49,13 @@ export function batchHead(gateway: Address, b: Omit<BatchRow, "tree">): string {
   return `{"gateway":"${gateway}","header":${toJson(parseHeader(b.header))},"signature":${toJson(b.signature)},"status":"${statusOf(b)}"${tx},"receipts":`;
 }
 
-/** Parsed trees of recently asked batches: a receipt lookup reads the tree blob only on a miss. */
+/**
+ * Parsed trees and headers of recently asked batches: a receipt lookup reads the tree blob and
+ * validates the header JSON only on a miss.
+ */
 export class TreeCache {
   private readonly trees = new Map<number, MerkleTree>();
+  private readonly headers = new Map<number, { raw: string; parsed: BatchHeader }>();
   constructor(
     private readonly store: Store,
     private readonly size = 16,
@@ -66,6 +71,16 @@ export class TreeCache {
       this.trees.set(batchSeq, t);
     }
     return t;
+  }
+
+  /** `b.header` parsed, reused while the stored header is the same string (re-signing changes it). */
+  header(b: Pick<BatchRow, "batchSeq" | "header">): BatchHeader {
+    const hit = this.headers.get(b.batchSeq);
+    if (hit?.raw === b.header) return hit.parsed;
+    const parsed = parseHeader(b.header);
+    if (!hit && this.headers.size >= this.size) this.headers.delete(this.headers.keys().next().value!);
+    this.headers.set(b.batchSeq, { raw: b.header, parsed });
+    return parsed;
   }
 }
 
@@ -90,7 +105,7 @@ export function durableReceiptView(
     view.status = statusOf(b);
     view.batchSeq = b.batchSeq;
     view.index = index;
-    view.header = parseHeader(b.header);
+    view.header = trees.header(b);
     if (b.signature) view.headerSignature = b.signature;
     view.proof = trees.of(b.batchSeq).proof(index);
     if (b.txHash) view.tx = { hash: b.txHash, blockNumber: b.blockNumber, blockHash: b.blockHash };

@@ -5,17 +5,18 @@
  * no key: a receipt's signature comes from the hook's signer port, which signs only what the store
  * holds durably (see `DaChannel` in gateway/hook.ts). Started by ./daServer.ts.
  */
-import { readlinkSync } from "node:fs";
 import type { Server } from "node:http";
-import { setPriority } from "node:os";
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import pino from "pino";
 import type { DaChannel } from "../hook.js";
 import { NotDurableError } from "../errors.js";
 import { Store } from "../store.js";
+import { lowerThreadPriority } from "../workerThread.js";
+import { toJson } from "../json.js";
+import { BatchAnswers, type BatchAnswer } from "./batchAnswers.js";
 import { TreeCache, batchHead, batchReceiptsJson, batchView, durableReceiptView } from "./daReader.js";
-import { createHookApp, listen, type DaSource } from "./http.js";
-import type { PublicLimits } from "./rateLimit.js";
+import { BATCH_BYTES, createHookApp, listen, type DaSource } from "./http.js";
+import { Budget, SendPacer, type PublicLimits, type SendPace } from "./rateLimit.js";
 
 export interface DaWorkerData {
   channel: DaChannel;
@@ -24,6 +25,10 @@ export interface DaWorkerData {
   limits?: PublicLimits;
   batchLimits?: PublicLimits;
   batchBytes?: { rate: number; burst: number };
+  /** Pace of whole-batch writes; false: unpaced. See `DaServerOptions.pace`. */
+  pace: SendPace | false;
+  /** Receipt signatures per second not yet cached, for everyone. See `DaServerOptions.signatures`. */
+  signatures: { rate: number; burst: number };
   logLevel: string;
   /** Niceness of this thread (Linux), see `DaServerOptions.niceness`. */
   niceness: number;
@@ -32,32 +37,28 @@ export interface DaWorkerData {
 }
 
 /** Messages from the main thread. */
-export type DaWorkerRequest = { hold: true } | { close: true };
+export type DaWorkerRequest = { hold: true } | { close: true } | { stats: true };
+/** What the DA worker did so far (`DaServer.stats`). */
+export interface DaWorkerStats {
+  /** Whole-batch answers built (a miss, or a head that moved); every other answer was cached bytes. */
+  batchAnswersBuilt: number;
+  /** Whole-batch bytes handed to sockets at the pace (0 when unpaced). */
+  pacedBytes: number;
+  /** Receipt answers refused (429) because the signature budget was spent. */
+  signaturesRefused: number;
+}
 /** Messages to the main thread. */
-export type DaWorkerEvent = { ready: number } | { held: true } | { closed: true };
+export type DaWorkerEvent = { ready: number } | { held: true } | { closed: true } | { stats: DaWorkerStats };
 
-/** Bytes of batch receipts JSON kept (least recently used go first); larger batches are built per request. */
+/** Bytes of whole-batch answers kept (least recently used go first); larger batches are built per request. */
 const BATCH_CACHE_BYTES = 64 * 2 ** 20;
 const SIG_CACHE = 10_000;
 
 const d = workerData as DaWorkerData;
 const log = pino({ name: "proofpath-da", level: d.logLevel });
-lowerPriority(d.niceness);
+const niceFailed = lowerThreadPriority(d.niceness);
+if (niceFailed) log.warn({ err: niceFailed }, "could not lower the DA thread's priority");
 
-/**
- * On a loaded host the DA thread and the fast path's thread share the cores: a nicer DA thread lets
- * the scheduler give the fast path the CPU first. Linux only (a thread is a task with its own id,
- * which setpriority takes); elsewhere the thread keeps the process's priority.
- */
-function lowerPriority(niceness: number): void {
-  if (niceness <= 0 || process.platform !== "linux") return;
-  try {
-    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
-    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, Math.min(19, niceness));
-  } catch (e) {
-    log.warn({ err: (e as Error).message }, "could not lower the DA thread's priority");
-  }
-}
 const { gateway } = d.channel;
 const store = new Store(d.channel.store, "normal", { readOnly: true });
 const predecessors = new Map(
@@ -93,27 +94,35 @@ class Signer {
 }
 const signer = new Signer(d.channel.signer);
 const sigCache = new Map<string, string>();
-const batchCache = new Map<number, Uint8Array>();
-let batchBytes = 0;
+const signatures = new Budget(d.signatures);
+const answers = new BatchAnswers(BATCH_CACHE_BYTES);
+const CLOSE = Buffer.from("}");
 
-function cachedReceipts(b: { batchSeq: number; firstSeq: number; count: number }): Uint8Array {
-  const hit = batchCache.get(b.batchSeq);
-  if (hit) {
-    batchCache.delete(b.batchSeq); // most recently used last
-    batchCache.set(b.batchSeq, hit);
-    return hit;
-  }
-  const json = batchReceiptsJson(store, b.firstSeq, b.count);
-  if (json.length <= BATCH_CACHE_BYTES / 4) {
-    while (batchBytes + json.length > BATCH_CACHE_BYTES && batchCache.size) {
-      const [k, v] = batchCache.entries().next().value!;
-      batchCache.delete(k);
-      batchBytes -= v.length;
-    }
-    batchCache.set(b.batchSeq, json);
-    batchBytes += json.length;
-  }
-  return json;
+/** `/batches/:n` as sent; a moved head is re-made around the receipts bytes already built. */
+function batchAnswer(batchSeq: number): BatchAnswer | undefined {
+  if (!Number.isSafeInteger(batchSeq) || batchSeq < 0) return undefined;
+  const b = store.batchMeta(batchSeq);
+  if (!b) return undefined;
+  return answers.get(String(batchSeq), b, (stale) => {
+    const head = Buffer.from(batchHead(gateway, b));
+    const receipts = stale?.headLen
+      ? stale.body.subarray(stale.headLen, stale.body.length - 1)
+      : batchReceiptsJson(store, b.firstSeq, b.count);
+    return { body: Buffer.concat([head, receipts, CLOSE]), headLen: head.length };
+  });
+}
+
+/** A predecessor's whole batch (`/predecessors/:account/batches/:n`) as sent. */
+function predecessorBatchAnswer(account: string, batchSeq: number): Buffer | undefined {
+  const key = account.toLowerCase();
+  const s = predecessors.get(key);
+  if (!s || !Number.isSafeInteger(batchSeq) || batchSeq < 0) return undefined;
+  const b = s.batchMeta(batchSeq);
+  if (!b) return undefined;
+  return answers.get(`${key}:${batchSeq}`, b, () => {
+    const view = batchView(s, batchSeq)!;
+    return { body: Buffer.from(toJson({ gateway: view.header.gateway, ...view })), headLen: 0 };
+  }).body;
 }
 
 const source: DaSource = {
@@ -124,6 +133,9 @@ const source: DaSource = {
     if (v) return v;
     // Not in the store: recorded and on its way to disk (409), or never handed out (404).
     return Number.isSafeInteger(callSeq) && callSeq >= 0 && callSeq < issued[0]! ? { durable: false } : undefined;
+  },
+  signatureWait(r) {
+    return sigCache.has(`${Number(r.callSeq)}:${r.leaf}`) ? 0 : signatures.take();
   },
   async receiptSignature(r) {
     const seq = Number(r.callSeq);
@@ -141,11 +153,11 @@ const source: DaSource = {
     return sig;
   },
   async batchBody(batchSeq) {
-    if (!Number.isSafeInteger(batchSeq) || batchSeq < 0) return undefined;
-    const b = store.batchMeta(batchSeq);
-    if (!b) return undefined;
-    return { head: batchHead(gateway, b), receipts: cachedReceipts(b) };
+    const a = batchAnswer(batchSeq);
+    return a && { head: a.body.subarray(0, a.headLen).toString(), receipts: a.body.subarray(a.headLen, -1) };
   },
+  batchAnswer: (batchSeq) => batchAnswer(batchSeq)?.body,
+  predecessorBatchAnswer,
   predecessorBatch(account, batchSeq) {
     const s = predecessors.get(account.toLowerCase());
     const view = s && batchView(s, batchSeq);
@@ -153,7 +165,16 @@ const source: DaSource = {
   },
 };
 
-const app = createHookApp(source, d.limits, d.batchLimits, d.batchBytes);
+const pacer = d.pace ? new SendPacer(d.pace) : undefined;
+// The budget admits no more than the pace sends: otherwise admitted answers would queue without bound.
+const budget = d.batchBytes ?? BATCH_BYTES;
+const app = createHookApp(
+  source,
+  d.limits,
+  d.batchLimits,
+  pacer ? { rate: Math.min(budget.rate, pacer.bytesPerSec), burst: budget.burst } : budget,
+  pacer,
+);
 const server = await listen(app, d.port, d.host);
 const holdFlag = new Int32Array(d.hold);
 
@@ -161,6 +182,15 @@ parentPort!.on("message", async (m: DaWorkerRequest) => {
   if ("hold" in m) {
     parentPort!.postMessage({ held: true } satisfies DaWorkerEvent);
     Atomics.wait(holdFlag, 0, 1); // the whole loop stops here until released
+    return;
+  }
+  if ("stats" in m) {
+    const stats = {
+      batchAnswersBuilt: answers.built,
+      pacedBytes: pacer?.sent ?? 0,
+      signaturesRefused: signatures.refused,
+    };
+    parentPort!.postMessage({ stats } satisfies DaWorkerEvent);
     return;
   }
   (server.server as Server).closeAllConnections();

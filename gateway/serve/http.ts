@@ -9,7 +9,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import type { ReceiptView, SettlementHook } from "../hook.js";
 import { jsonSafe } from "../json.js";
 import { NotDurableError } from "../errors.js";
-import { ByteBudget, PublicLimiter, type PublicLimits } from "./rateLimit.js";
+import { ByteBudget, PublicLimiter, SendPacer, type PublicLimits, type SendPace } from "./rateLimit.js";
 
 const utf8 = new TextEncoder();
 
@@ -23,6 +23,15 @@ export type DaSource = Pick<
   "gateway" | "log" | "receiptSignature" | "batchBody" | "predecessorBatch"
 > & {
   receipt(callSeq: number): ReceiptView | { durable: false } | undefined;
+  /** `/batches/:n` as the bytes to send, when the source keeps them (the DA worker); else built from `batchBody`. */
+  batchAnswer?(batchSeq: number): Uint8Array | undefined;
+  /** A predecessor's whole batch as the bytes to send; else built from `predecessorBatch`. */
+  predecessorBatchAnswer?(account: string, batchSeq: number): Uint8Array | undefined;
+  /**
+   * Seconds until the source may sign `r` (0: now, and counted): a budget on the signing work
+   * strangers can ask for (the DA worker's); a signature it holds already is free.
+   */
+  signatureWait?(r: { callSeq: bigint; leaf: string }): number;
 } & Partial<Pick<SettlementHook, "metrics" | "health">>;
 /** Default bounds of `/batches/:n`, on top of the endpoint's: 5/s per address (burst 10), 50/s in all, 4 at once. */
 export const BATCH_LIMITS: PublicLimits = {
@@ -64,12 +73,14 @@ export async function receiptResponse(c: Context, hook: DaSource, seq: number): 
 export async function receiptAnswer(
   hook: DaSource,
   seq: number,
-): Promise<{ status: 200 | 409; body: unknown; headers: Record<string, string> } | undefined> {
+): Promise<{ status: 200 | 409 | 429; body: unknown; headers: Record<string, string> } | undefined> {
   const v = hook.receipt(seq);
   if (!v) return undefined;
   if (!v.durable) return notDurable(seq);
   let signature: string | null = null;
   if (v.receipt.kind === "served") {
+    const wait = hook.signatureWait?.(v.receipt) ?? 0;
+    if (wait > 0) return tooManySignatures(wait);
     try {
       signature = await hook.receiptSignature(v.receipt);
     } catch (e) {
@@ -78,6 +89,18 @@ export async function receiptAnswer(
     }
   }
   return { status: 200, body: jsonSafe({ ...v, receiptSignature: signature }), headers: {} };
+}
+
+function tooManySignatures(wait: number) {
+  const s = Math.max(1, Math.ceil(wait));
+  return {
+    status: 429 as const,
+    body: {
+      error: "rate_limited",
+      message: `the gateway is signing too many receipts for strangers; retry after ${s} s`,
+    },
+    headers: { "retry-after": String(s), "cache-control": "no-store" },
+  };
 }
 
 function notDurable(seq: number) {
@@ -97,19 +120,22 @@ function notDurable(seq: number) {
  * {@link PublicLimiter}): per-address and global token buckets, requests in flight, URL length;
  * refusals are 429/414 with Retry-After. Answers are cheap on the event loop: a batch's receipts
  * are serialized once on the worker and cached, a receipt's signature is made once (on the worker)
- * and cached.
+ * and cached. With `pace`, whole batches kept as bytes (`batchAnswer`, `predecessorBatchAnswer`) are
+ * written in chunks at that shared rate ({@link SendPacer}).
  */
 export function createHookApp(
   hook: DaSource,
   limits: PublicLimits | PublicLimiter = {},
   batchLimits: PublicLimits | PublicLimiter = BATCH_LIMITS,
   batchBytes: { rate: number; burst: number } | ByteBudget = BATCH_BYTES,
+  pace?: SendPace | SendPacer,
 ): Hono {
   const app = new Hono();
   const limiter = limits instanceof PublicLimiter ? limits : new PublicLimiter(limits);
   // Whole batches are up to megabytes each: a tighter budget of their own (a validator fetches each once).
   const batchLimiter = batchLimits instanceof PublicLimiter ? batchLimits : new PublicLimiter(batchLimits);
   const bytes = batchBytes instanceof ByteBudget ? batchBytes : new ByteBudget(batchBytes);
+  const pacer = pace instanceof SendPacer || pace === undefined ? pace : new SendPacer(pace);
   // Receipts and batches are public once durable: any page (the dashboard's verify page) may read
   // them from a browser. No credentials, GET only; metrics and health stay same-origin.
   const publicRead = cors({ origin: "*", allowMethods: ["GET"] });
@@ -139,13 +165,26 @@ export function createHookApp(
       { "retry-after": String(s), "cache-control": "no-store" },
     );
   };
-  const batch = async (c: Context, seq: number) => {
-    const b = await hook.batchBody(seq);
-    if (!b) return c.json({ error: "not_found", message: `no batch ${seq} at gateway ${hook.gateway}` }, 404);
-    const head = utf8.encode(b.head);
-    const size = head.length + b.receipts.length + 1;
+  const notFound = (c: Context, seq: number) =>
+    c.json({ error: "not_found", message: `no batch ${seq} at gateway ${hook.gateway}` }, 404);
+  /** A whole-batch answer within the byte budget; the bytes are sent as they are (paced), never copied. */
+  const sendBatch = (c: Context, body: Uint8Array | ReadableStream<Uint8Array>, size: number) => {
     const wait = bytes.take(size);
     if (wait > 0) return tooManyBytes(c, wait);
+    if (pacer && body instanceof Uint8Array) body = pacer.stream(body);
+    return c.body(body as Uint8Array<ArrayBuffer> | ReadableStream, 200, {
+      "content-type": "application/json",
+      "content-length": String(size),
+    });
+  };
+  const batch = async (c: Context, seq: number) => {
+    if (hook.batchAnswer) {
+      const a = hook.batchAnswer(seq);
+      return a ? sendBatch(c, a, a.length) : notFound(c, seq);
+    }
+    const b = await hook.batchBody(seq);
+    if (!b) return notFound(c, seq);
+    const head = utf8.encode(b.head);
     // Streamed in three chunks: the cached receipts (up to megabytes) are written as they are, never copied.
     const body = new ReadableStream<Uint8Array>({
       start(ctl) {
@@ -155,20 +194,18 @@ export function createHookApp(
         ctl.close();
       },
     });
-    return c.body(body, 200, {
-      "content-type": "application/json",
-      "content-length": String(size),
-    });
+    return sendBatch(c, body, head.length + b.receipts.length + 1);
   };
   const predecessorBatch = (c: Context, account: string, seq: number) => {
-    const b = hook.predecessorBatch(account, seq);
-    if (!b)
+    let body = hook.predecessorBatchAnswer?.(account, seq);
+    if (!hook.predecessorBatchAnswer) {
+      const b = hook.predecessorBatch(account, seq);
+      if (b) body = utf8.encode(JSON.stringify(jsonSafe(b)));
+    }
+    if (!body)
       return c.json({ error: "not_found", message: `no batch ${seq} of predecessor ${account.slice(0, 42)}` }, 404);
     // Whole batches too: the same byte budget as `/batches/:n` (a stranger must not pull them unbounded).
-    const body = utf8.encode(JSON.stringify(jsonSafe(b)));
-    const wait = bytes.take(body.length);
-    if (wait > 0) return tooManyBytes(c, wait);
-    return c.body(body, 200, { "content-type": "application/json", "content-length": String(body.length) });
+    return sendBatch(c, body, body.length);
   };
   const isOwn = (account: string) => account.toLowerCase() === hook.gateway.toLowerCase();
 

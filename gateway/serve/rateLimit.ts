@@ -53,25 +53,29 @@ class Bucket {
   }
 }
 
+/** A token bucket for everyone together: units of work per second and a burst. */
+export class Budget {
+  private readonly bucket: Bucket;
+  refused = 0;
+  constructor(readonly limits: { rate: number; burst: number }) {
+    if (!(limits.rate > 0) || !(limits.burst >= 1))
+      throw new RangeError(`${new.target.name}: rate must be > 0 and burst ≥ 1`);
+    this.bucket = new Bucket(limits.rate, limits.burst, performance.now());
+  }
+  /** 0 when `n` units may be spent now (they are taken), else the seconds to wait (nothing is taken then). */
+  take(n = 1): number {
+    const w = this.bucket.take(performance.now(), n);
+    if (w > 0) this.refused++;
+    return w;
+  }
+}
+
 /**
  * Bytes per second for the large public answers (whole batches), for everyone together: request
  * counts alone let a few clients make the gateway write hundreds of MB/s to sockets, CPU the fast
  * path needs. An answer larger than the burst waits for a full bucket, so every batch can be served.
  */
-export class ByteBudget {
-  private readonly bucket: Bucket;
-  refused = 0;
-  constructor(readonly limits: { rate: number; burst: number }) {
-    if (!(limits.rate > 0) || !(limits.burst >= 1)) throw new RangeError("ByteBudget: rate must be > 0 and burst ≥ 1");
-    this.bucket = new Bucket(limits.rate, limits.burst, performance.now());
-  }
-  /** 0 when `bytes` may be sent now, else the seconds to wait (nothing is taken then). */
-  take(bytes: number): number {
-    const w = this.bucket.take(performance.now(), bytes);
-    if (w > 0) this.refused++;
-    return w;
-  }
-}
+export class ByteBudget extends Budget {}
 
 export class PublicLimiter {
   private readonly perClient: { rate: number; burst: number };
@@ -175,4 +179,67 @@ export class PublicLimiter {
 export function clientAddress(c: Context): string {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
   return env?.incoming?.socket?.remoteAddress ?? "unknown";
+}
+
+export interface SendPace {
+  /** Bytes per second written for everyone together. */
+  bytesPerSec: number;
+  /** Bytes that may go at once after a quiet spell. Default 256 KiB. */
+  burstBytes?: number;
+  /** Bytes per write: each is one short syscall, so the scheduler can run the fast path in between. Default 64 KiB. */
+  chunkBytes?: number;
+}
+
+/**
+ * Paces the large public answers (whole batches) onto the sockets, for everyone together: an answer
+ * is written in chunks, each once a shared rate allows it (GCRA: every chunk reserves its slot, so
+ * waiting answers take turns without polling). A ByteBudget refuses what is over the rate; this
+ * smooths what it admits, so the DA thread never writes megabytes in one go and its CPU share stays
+ * near bytesPerSec × the cost of a byte, whatever the number of clients.
+ */
+export class SendPacer {
+  readonly bytesPerSec: number;
+  readonly chunkBytes: number;
+  private readonly burstMs: number;
+  /** When the bytes reserved so far are all due (performance.now() ms). */
+  private due = 0;
+  /** Bytes handed to the sockets so far (for metrics and tests). */
+  sent = 0;
+
+  constructor(o: SendPace) {
+    const burst = o.burstBytes ?? 256 * 1024;
+    this.chunkBytes = o.chunkBytes ?? 64 * 1024;
+    if (!(o.bytesPerSec > 0) || !(burst >= 1) || !(this.chunkBytes >= 1))
+      throw new RangeError("SendPace: bytesPerSec must be > 0, burstBytes and chunkBytes ≥ 1");
+    this.bytesPerSec = o.bytesPerSec;
+    this.burstMs = (burst / o.bytesPerSec) * 1000;
+  }
+
+  /** Reserves `n` bytes; the milliseconds to wait before writing them (≤ 0: now). */
+  reserve(n: number): number {
+    const now = performance.now();
+    this.due = Math.max(this.due, now);
+    const wait = this.due - this.burstMs - now;
+    this.due += (n / this.bytesPerSec) * 1000;
+    return wait;
+  }
+
+  /** `body` as a stream of views into it (never copied), each chunk released at the shared pace. */
+  stream(body: Uint8Array): ReadableStream<Uint8Array> {
+    let off = 0;
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (ctl) => {
+          const chunk = body.subarray(off, off + this.chunkBytes);
+          off += chunk.length;
+          const wait = this.reserve(chunk.length);
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          this.sent += chunk.length;
+          ctl.enqueue(chunk);
+          if (off >= body.length) ctl.close();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
 }

@@ -8,20 +8,23 @@
  * mounts them under /da on the fast path's own app instead, as before, for comparison. Idle and
  * attacked windows alternate (WINDOWS × WINDOW_SEC, the first pair is warm-up), so drift in the
  * machine's load hits both alike; the fast path's latency is reported per condition, measured in
- * this one run, with the CPU each side used (attacker process, gateway process) and the gateway's
- * main-thread GC and event-loop use per condition. Target: p99 under attack at most 10 % above idle.
+ * this one run, with the CPU each side used (attacker process, gateway process, and the threads
+ * startDaServer started: the DA thread and its receipt signer) and the gateway's main-thread GC and
+ * event-loop use per condition; the attacker's answers by route and status. Target: p99 under
+ * attack at most 10 % above idle.
  *
  * Env: RATE (fast-path calls/s, default 200), ATTACK_CLIENTS (default 64), WINDOWS (default 10),
  * WINDOW_SEC (default 5), BATCH_CALLS (receipts per batch, default 8192), BATCHES (default 6),
  * ATTACKER_NICE (the attacker process's niceness, default 0: set 19 to take its own CPU out of the
  * picture, as when it runs on another host), DA_NICE (the DA thread's niceness, default the
- * gateway's), ATTACKER_CPUS / GATEWAY_CPUS (taskset CPU lists, e.g. 1 and 0: the attacker on its own
+ * gateway's), DA_PACE (the DA worker's pace of whole-batch writes in bytes/s, 0: unpaced; default
+ * `DEFAULT_DA_PACE`), ATTACKER_CPUS / GATEWAY_CPUS (taskset CPU lists, e.g. 1 and 0: the attacker on its own
  * core as on its own host, the gateway — fast path, DA thread, workers, the paced client, anvil — on
  * the other, so the DA answers' cost lands on the gateway's core and nothing else does), BENCH_OUT
  * (default snapshots/daAttack.json).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir, cpus, loadavg, setPriority } from "node:os";
 import path from "node:path";
@@ -50,6 +53,8 @@ const DA_INLINE = env.DA_INLINE === "1";
 const ATTACKER_NICE = Number(env.ATTACKER_NICE ?? 0);
 /** Niceness of the gateway's DA thread (`DaServerOptions.niceness`); default the gateway's. */
 const DA_NICE = env.DA_NICE === undefined ? undefined : Number(env.DA_NICE);
+/** The DA worker's pace of whole-batch writes (bytes/s, 0: unpaced); default the server's. */
+const DA_PACE = env.DA_PACE === undefined ? undefined : Number(env.DA_PACE);
 /** taskset CPU lists (Linux): where the attacker and the gateway may run; unset = anywhere. */
 const ATTACKER_CPUS = env.ATTACKER_CPUS;
 const GATEWAY_CPUS = env.GATEWAY_CPUS;
@@ -57,6 +62,25 @@ const SETTLE_MS = 300; // samples this close after a window switch are not count
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const OUT = env.BENCH_OUT ? path.resolve(env.BENCH_OUT) : path.join(root, "snapshots/daAttack.json");
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** This process's threads (Linux), by task id. */
+function threads(): string[] {
+  try {
+    return readdirSync("/proc/self/task");
+  } catch {
+    return [];
+  }
+}
+/** CPU seconds a thread of this process used so far (utime + stime; 0 once it is gone). */
+function threadCpuSec(tid: string): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
 
 function get(agent: Agent, port: number, p: string, method = "GET", body?: Uint8Array): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -99,7 +123,7 @@ async function attacker(port: number, prefix: string, start: number, maxSeq: num
             ? `${prefix}/batches/${Math.floor(Math.random() * BATCHES)}`
             : `${prefix}/receipts/${Math.floor(Math.random() * maxSeq)}`;
         try {
-          const s = await get(agent, port, p);
+          const s = `${k % 2 === 0 ? "batch" : "receipt"} ${await get(agent, port, p)}`;
           byStatus[s] = (byStatus[s] ?? 0) + 1;
         } catch {
           errors++;
@@ -153,8 +177,19 @@ async function main(): Promise<void> {
     const backend = new LocalModel();
     const server = await listen(createDemoApp({ backend, hook, logger: pino({ level: "warn" }), daInline: DA_INLINE }));
     stops.unshift(() => server.close());
-    const da = DA_INLINE ? undefined : await startDaServer(hook, DA_NICE === undefined ? {} : { niceness: DA_NICE });
+    // The threads startDaServer starts (the DA thread; its receipt signer where it has one of its
+    // own): their CPU per condition is what the attack costs the gateway's DA side.
+    const before = new Set(threads());
+    const da = DA_INLINE
+      ? undefined
+      : await startDaServer(hook, {
+          ...(DA_NICE === undefined ? {} : { niceness: DA_NICE }),
+          ...(DA_PACE === undefined ? {} : { pace: DA_PACE > 0 ? { bytesPerSec: DA_PACE } : false }),
+        });
     if (da) stops.unshift(() => da.close());
+    const daTids = threads().filter(
+      (t) => !before.has(t) && readFileSync(`/proc/self/task/${t}/comm`, "utf8").trim() === "node",
+    );
     const daPort = da?.port ?? server.port;
     const daPrefix = da ? "" : "/da";
 
@@ -205,19 +240,27 @@ async function main(): Promise<void> {
       }
     });
     gcObs.observe({ entryTypes: ["gc"] });
-    const use = { idle: { elu: [] as number[], cpuSec: 0 }, attack: { elu: [] as number[], cpuSec: 0 } };
+    const use = {
+      idle: { elu: [] as number[], cpuSec: 0, daSec: 0 },
+      attack: { elu: [] as number[], cpuSec: 0, daSec: 0 },
+    };
+    const daCpu = () => daTids.reduce((a, t) => a + threadCpuSec(t), 0);
+    let lastDa = daCpu();
     let lastElu = performance.eventLoopUtilization();
     let lastCpu = process.cpuUsage();
     const sampler = setInterval(() => {
       const c = condOf(performance.now() - 50);
       const elu = performance.eventLoopUtilization();
       const cpu = process.cpuUsage();
+      const da1 = daCpu();
       if (c) {
         use[c].elu.push(performance.eventLoopUtilization(elu, lastElu).utilization);
         use[c].cpuSec += (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1e6;
+        use[c].daSec += da1 - lastDa;
       }
       lastElu = elu;
       lastCpu = cpu;
+      lastDa = da1;
     }, 100);
     let errors = 0;
     let non200 = 0;
@@ -271,6 +314,7 @@ async function main(): Promise<void> {
         c,
         {
           cpuCores: r3(use[c].cpuSec / condSec),
+          daThreadsCores: r3(use[c].daSec / condSec),
           mainLoopUtilization: mean(use[c].elu),
           gcPauses: gc[c].n,
           gcMsPerSec: r3(gc[c].ms / condSec),
@@ -284,7 +328,7 @@ async function main(): Promise<void> {
       loadavg: loadavg().map(r3),
       da: DA_INLINE
         ? "inline (the fast path's event loop)"
-        : `worker thread (startDaServer), niceness ${DA_NICE ?? "default"}`,
+        : `worker thread (startDaServer), niceness ${DA_NICE ?? "default"}, pace ${DA_PACE ?? "default"} B/s`,
       fastPath: {
         rate: RATE,
         idle,
@@ -310,6 +354,7 @@ async function main(): Promise<void> {
         errors: attack.errors,
         attackerCpuCores: r3(attack.cpuSec / attackSec),
       },
+      daThreads: daTids.length,
       rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
       target: { p99RatioMax: 1.1, met: underAttack.p99 <= idle.p99 * 1.1 },
     };

@@ -4,7 +4,7 @@
  * CORS), and a fast path that keeps answering while the DA worker's event loop is stuck.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Agent, request } from "node:http";
@@ -179,6 +179,135 @@ describe("gateway DA worker", function () {
       assert.ok(answers.some((a) => a.status === 200));
     } finally {
       await gw.close();
+      await da.close();
+    }
+  });
+
+  // Every request limit wide open: only what is under test (cache, pace) stands in the way.
+  const open = { perClient: { rate: 1e6, burst: 1e6 }, global: { rate: 1e6, burst: 1e6 }, maxInFlight: 1e6 };
+
+  it("test_attack_floodOfWholeBatches_answeredFromCachedBytes_builtOncePerBatch", async () => {
+    await hook.settled(60_000); // heads stop moving: every answer after the first is the cached bytes
+    const da = await startDaServer(hook, { limits: open, batchLimits: open, pace: false });
+    const inline = await listen(createHookApp(hook));
+    try {
+      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => send(da.port, `/batches/${i % 2}`)));
+      assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
+      for (const n of [0, 1]) {
+        const want = (await send(inline.port, `/batches/${n}`)).body;
+        assert.ok(
+          answers.filter((_, i) => i % 2 === n).every((a) => a.body === want),
+          `batch ${n}: the worker's bytes are the inline answer`,
+        );
+      }
+      assert.equal((await da.stats()).batchAnswersBuilt, 2, "60 answers, 2 built");
+    } finally {
+      await inline.close();
+      await da.close();
+    }
+  });
+
+  /** `clients` closed loops pulling whole batches for `ms`: bytes received by then; seconds until the last answer ended. */
+  async function pullBatches(
+    port: number,
+    clients: number,
+    ms: number,
+  ): Promise<{ bytes: number; sec: number; totalSec: number }> {
+    const t0 = performance.now();
+    let bytes = 0;
+    await Promise.all(
+      Array.from({ length: clients }, async (_, k) => {
+        while (performance.now() - t0 < ms) {
+          await new Promise<void>((resolve, reject) => {
+            const req = request({ host: "127.0.0.1", port, path: `/batches/${k % 2}`, agent: false }, (res) => {
+              res.on("data", (d: Buffer) => {
+                if (performance.now() - t0 < ms) bytes += d.length;
+              });
+              res.on("end", resolve);
+              res.on("error", reject);
+            });
+            req.on("error", reject);
+            req.end();
+          });
+        }
+      }),
+    );
+    return { bytes, sec: ms / 1000, totalSec: (performance.now() - t0) / 1000 };
+  }
+
+  it("test_attack_floodOfWholeBatches_bytesWithinDaPace", async () => {
+    const inline = await listen(createHookApp(hook));
+    const one = Buffer.byteLength((await send(inline.port, "/batches/0")).body);
+    await inline.close();
+    const pace = { bytesPerSec: one * 4, burstBytes: 16 * 1024, chunkBytes: 8 * 1024 };
+    // Unpaced, the same flood takes whatever the sockets give: far past the pace.
+    const wild = await startDaServer(hook, { limits: open, batchLimits: open, pace: false });
+    let unpaced: { bytes: number; sec: number; totalSec: number };
+    try {
+      unpaced = await pullBatches(wild.port, 8, 1_500);
+    } finally {
+      await wild.close();
+    }
+    const cap = (sec: number) => pace.bytesPerSec * sec + pace.burstBytes + pace.chunkBytes;
+    assert.ok(unpaced.bytes > 3 * cap(unpaced.sec), `unpaced: ${unpaced.bytes} bytes (cap ${cap(unpaced.sec)})`);
+
+    const da = await startDaServer(hook, { limits: open, batchLimits: open, pace });
+    try {
+      const paced = await pullBatches(da.port, 8, 1_500);
+      assert.ok(paced.bytes <= cap(paced.sec), `paced: ${paced.bytes} bytes in ${paced.sec} s, cap ${cap(paced.sec)}`);
+      assert.ok(paced.bytes >= one, `still serving: ${paced.bytes} bytes`);
+      const { pacedBytes } = await da.stats();
+      assert.ok(pacedBytes <= cap(paced.totalSec), `worker wrote ${pacedBytes} bytes in ${paced.totalSec} s`);
+    } finally {
+      await da.close();
+    }
+  });
+
+  /** Threads of this process at niceness `n` (Linux: field 19 of /proc/self/task/<tid>/stat). */
+  function threadsAtNice(n: number): number {
+    return readdirSync("/proc/self/task").filter((t) => {
+      const stat = readFileSync(`/proc/self/task/${t}/stat`, "utf8");
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]) === n;
+    }).length;
+  }
+
+  it("test_attack_strangerAsksUncachedReceiptSignatures_signedOnNicerThreadEndingWithDaWorker", async function () {
+    if (process.platform !== "linux") this.skip();
+    const before = threadsAtNice(13);
+    const da = await startDaServer(hook, { niceness: 13, limits: open });
+    try {
+      // Every callSeq once: none is in the worker's signature cache, each costs a secp256k1 signature.
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => send(da.port, `/receipts/${i}`)));
+      assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
+      for (const a of answers) assert.match(JSON.parse(a.body).receiptSignature, /^0x[0-9a-f]{130}$/);
+      // The DA thread and the seal worker that signs for it, both nicer than the fast path's thread.
+      assert.equal(threadsAtNice(13) - before, 2, "the DA thread and its receipt signer at niceness 13");
+    } finally {
+      await da.close();
+    }
+    await waitFor("the receipt signer ends with its DA worker", () => threadsAtNice(13) === before, 10_000, 20);
+  });
+
+  it("test_attack_strangersAskManyUncachedReceipts_signaturesWithinBudget", async () => {
+    const da = await startDaServer(hook, { limits: open, signatures: { rate: 5, burst: 5 } });
+    try {
+      const t0 = performance.now();
+      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => send(da.port, `/receipts/${i}`)));
+      const sec = (performance.now() - t0) / 1000;
+      const signed = answers.map((a, i) => (a.status === 200 ? i : -1)).filter((i) => i >= 0);
+      assert.ok(signed.length >= 5, `${signed.length} signed`);
+      assert.ok(signed.length <= 5 + Math.ceil(5 * sec) + 1, `${signed.length} signatures in ${sec.toFixed(2)} s`);
+      for (const a of answers.filter((x) => x.status !== 200)) {
+        assert.equal(a.status, 429, a.body);
+        assert.equal(JSON.parse(a.body).error, "rate_limited");
+        assert.ok(Number(a.headers["retry-after"]) >= 1);
+        assert.ok(!a.body.includes("receiptSignature"));
+      }
+      // A signature the worker holds costs nothing: asked again, all are answered at once.
+      const again = await Promise.all(signed.map((i) => send(da.port, `/receipts/${i}`)));
+      assert.deepEqual(new Set(again.map((a) => a.status)), new Set([200]));
+      assert.equal((await da.stats()).signaturesRefused, 60 - signed.length);
+    } finally {
       await da.close();
     }
   });

@@ -3,7 +3,7 @@
  * `/da/accounts/<dead>/batches/<n>` and `/da/predecessors/<dead>/batches/<n>`. Those answers are
  * whole batches, like `/batches/<n>`, but were served outside the byte budget that bounds what a
  * stranger can pull from the gateway. Real parts: anvil, the dead key's hook settling its batches,
- * the registry's succession, the successor's hook and its HTTP app.
+ * the registry's succession, the successor's hook, its HTTP app and its DA worker.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -14,7 +14,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { createHookApp } from "../../gateway/serve/http.js";
 import { registerEnclave, succeedEnclave } from "../../gateway/registration.js";
-import type { SettlementHook } from "../../gateway/index.js";
+import { startDaServer, type SettlementHook } from "../../gateway/index.js";
 import { devAccount, startDevChain, type DevChain } from "../../tools/devchain.js";
 import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { testHook, recordCalls } from "./helpers/hookRun.js";
@@ -94,6 +94,43 @@ describe("predecessor DA routes under hostile traffic", function () {
       for (const a of answers.filter((x) => x.status !== 200)) {
         assert.equal(a.status, 429);
         assert.ok(Number(a.headers.get("retry-after")) >= 1);
+      }
+    }
+  });
+
+  it("test_attack_strangerPullsPredecessorBatchesFromDaWorker_cachedBytesCappedByBudget", async () => {
+    const hook = successor!;
+    const dead = pp.enclave.address;
+    const open = { perClient: { rate: 1e6, burst: 1e6 }, global: { rate: 1e6, burst: 1e6 }, maxInFlight: 1e6 };
+    const paths = [`/accounts/${dead}/batches/0`, `/predecessors/${dead}/batches/0`];
+    const want = await (await createHookApp(hook, open, open).request(paths[0]!)).text();
+    const one = Buffer.byteLength(want);
+    for (const p of paths) {
+      const da = await startDaServer(hook, {
+        limits: open,
+        batchLimits: open,
+        batchBytes: { rate: one * 2, burst: one * 3 },
+        pace: false,
+      });
+      try {
+        const t0 = performance.now();
+        const answers = await Promise.all(Array.from({ length: 100 }, () => fetch(`${da.url}${p}`)));
+        const sec = (performance.now() - t0) / 1000;
+        const ok = answers.filter((a) => a.status === 200);
+        assert.ok(ok.length >= 1, `${p} serves the dead key's batch from the DA worker`);
+        assert.ok(
+          ok.length <= 3 + Math.ceil(2 * sec) + 1,
+          `${p}: ${ok.length} whole batches sent in ${sec.toFixed(2)} s past a budget of 3 batches + 2/s`,
+        );
+        for (const a of ok) assert.equal(await a.text(), want, "the inline answer, byte for byte");
+        for (const a of answers.filter((x) => x.status !== 200)) {
+          assert.equal(a.status, 429);
+          assert.ok(Number(a.headers.get("retry-after")) >= 1);
+          await a.body?.cancel();
+        }
+        assert.equal((await da.stats()).batchAnswersBuilt, 1, `${p}: ${ok.length} answers, 1 built`);
+      } finally {
+        await da.close();
       }
     }
   });
