@@ -102,6 +102,17 @@ function commitStep(commitment: Hex | null): Challenge["commit"] {
   };
 }
 
+/** The reveal of a proof: its arguments as JSON and its calldata. */
+function revealStep(fn: Challenge["reveal"]["function"], args: readonly unknown[]): Challenge["reveal"] {
+  return {
+    function: fn,
+    args: jsonSafe(args) as unknown[],
+    calldata: encodeFunctionData({ abi: proofSettlementAbi, functionName: fn, args: [...args] } as Parameters<
+      typeof encodeFunctionData
+    >[0]),
+  };
+}
+
 /** The commit and reveal a user sends to prove an orphaned receipt (from anyone's address). */
 function buildOrphanChallenge(report: VerifyReport, f: OrphanEvidence, o: VerifyOptions): Challenge {
   const receipt = report.receipt!;
@@ -114,15 +125,7 @@ function buildOrphanChallenge(report: VerifyReport, f: OrphanEvidence, o: Verify
     salt,
     commitment,
     commit: commitStep(commitment),
-    reveal: {
-      function: "challengeOrphanedReceipt",
-      args: jsonSafe(revealArgs) as unknown[],
-      calldata: encodeFunctionData({
-        abi: proofSettlementAbi,
-        functionName: "challengeOrphanedReceipt",
-        args: [...revealArgs],
-      }),
-    },
+    reveal: revealStep("challengeOrphanedReceipt", revealArgs),
     deadline: null,
     note: f.slashed
       ? "The key's bond is gone (taken by another proof, or withdrawn): the reveal would revert (SettlementNothingToSlash)."
@@ -167,15 +170,7 @@ async function buildChallenge(report: VerifyReport, f: FraudEvidence, o: VerifyO
     salt,
     commitment,
     commit: commitStep(commitment),
-    reveal: {
-      function: "challengeEquivocation",
-      args: jsonSafe(revealArgs) as unknown[],
-      calldata: encodeFunctionData({
-        abi: proofSettlementAbi,
-        functionName: "challengeEquivocation",
-        args: [...revealArgs],
-      }),
-    },
+    reveal: revealStep("challengeEquivocation", revealArgs),
     deadline: onchain.status === "Attested" ? String(onchain.windowEnd) : null,
     note,
   };

@@ -7,7 +7,7 @@
  * nothing the enclave signed is lost.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { bytesToHex, hexToBytes, isAddressEqual, keccak256, recoverAddress, toHex, type Address, type Hex } from "viem";
@@ -18,7 +18,7 @@ import { writeDeployment } from "../../sdk/deployment.js";
 import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { nextSeqs, settledBatches } from "./helpers/chain.js";
 import { testHook, recordCalls, models } from "./helpers/hookRun.js";
-import { startHost, type Host } from "./helpers/hostStore.js";
+import { readFrames, startHost, writeFrames, type Host } from "./helpers/hostStore.js";
 import { newLedger, verifySettlement, type Ledger } from "./helpers/verify.js";
 import { HostStoreClient } from "../../gateway/hoststore/client.js";
 import { appendWrites, restoreFromHost } from "../../gateway/hoststore/restore.js";
@@ -42,31 +42,6 @@ import { buildTree } from "../../sdk/merkle.js";
 import { registerEnclave, succeedEnclave } from "../../gateway/registration.js";
 import { createWalletClient, decodeFunctionData, http } from "viem";
 import { foundry } from "viem/chains";
-
-/** A host log file's frames (`u32 length | frame` each). */
-function readFrames(file: string): Buffer[] {
-  const b = readFileSync(file);
-  const out: Buffer[] = [];
-  for (let at = 0; at < b.length; ) {
-    const n = b.readUInt32BE(at);
-    out.push(b.subarray(at + 4, at + 4 + n));
-    at += 4 + n;
-  }
-  return out;
-}
-
-function writeFrames(file: string, frames: readonly Buffer[]): void {
-  writeFileSync(
-    file,
-    Buffer.concat(
-      frames.flatMap((f) => {
-        const len = Buffer.alloc(4);
-        len.writeUInt32BE(f.length);
-        return [len, f];
-      }),
-    ),
-  );
-}
 
 describe("host store: durable state outside the enclave", function () {
   this.timeout(300_000);

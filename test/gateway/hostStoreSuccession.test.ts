@@ -9,8 +9,7 @@
  * Real processes: `proofpath host-store`, anvil, two hooks, a user's commit and reveal.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createWalletClient, http, parseEventLogs, type Hex } from "viem";
@@ -27,55 +26,10 @@ import type { Receipt } from "../../sdk/types.js";
 import { devAccount, startDevChain, type DevChain } from "../../tools/devchain.js";
 import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 import { waitFor } from "../../tools/waitFor.js";
-import { nextSeqs, root } from "./helpers/chain.js";
+import { nextSeqs } from "./helpers/chain.js";
+import { readFrames, startHost, writeFrames } from "./helpers/hostStore.js";
 import { recordCalls, testHook } from "./helpers/hookRun.js";
 import { newLedger } from "./helpers/verify.js";
-
-async function startHost(dir: string, socket: string): Promise<{ endpoint: string; stop(): Promise<void> }> {
-  const proc: ChildProcess = spawn(
-    process.execPath,
-    ["--import", "tsx", "scripts/cli.ts", "host-store", "--socket", socket, "--dir", dir],
-    { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  const exit = new Promise<void>((r) => proc.once("close", () => r()));
-  await waitFor(`host store on ${socket}`, () => {
-    if (proc.exitCode !== null) throw new Error("host store exited");
-    return out.includes("listening");
-  });
-  return {
-    endpoint: `unix:${socket}`,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
-      await exit;
-    },
-  };
-}
-
-function readFrames(file: string): Buffer[] {
-  const b = readFileSync(file);
-  const out: Buffer[] = [];
-  for (let at = 0; at < b.length; ) {
-    const n = b.readUInt32BE(at);
-    out.push(b.subarray(at + 4, at + 4 + n));
-    at += 4 + n;
-  }
-  return out;
-}
-
-function writeFrames(file: string, frames: readonly Buffer[]): void {
-  writeFileSync(
-    file,
-    Buffer.concat(
-      frames.flatMap((f) => {
-        const len = Buffer.alloc(4);
-        len.writeUInt32BE(f.length);
-        return [len, f];
-      }),
-    ),
-  );
-}
 
 describe("host store under succession: the host cuts a dead key's log", function () {
   this.timeout(300_000);

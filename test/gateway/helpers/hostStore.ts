@@ -1,5 +1,6 @@
 /** `proofpath host-store` in its own process, as on the parent instance: it outlives the enclaves it serves. */
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { waitFor } from "../../../tools/waitFor.js";
 import { root } from "./chain.js";
 
@@ -37,4 +38,30 @@ export async function startHost(dir: string, socket: string, env: Record<string,
       await exit;
     },
   };
+}
+
+/** A host log file's frames (`u32 length | frame` each). */
+export function readFrames(file: string): Buffer[] {
+  const b = readFileSync(file);
+  const out: Buffer[] = [];
+  for (let at = 0; at < b.length; ) {
+    const n = b.readUInt32BE(at);
+    out.push(b.subarray(at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  return out;
+}
+
+/** Writes `frames` as a host log file (what a host that rewrites the log leaves on disk). */
+export function writeFrames(file: string, frames: readonly Buffer[]): void {
+  writeFileSync(
+    file,
+    Buffer.concat(
+      frames.flatMap((f) => {
+        const len = Buffer.alloc(4);
+        len.writeUInt32BE(f.length);
+        return [len, f];
+      }),
+    ),
+  );
 }
