@@ -3,6 +3,7 @@
  * beside this one — `.ts` when running from sources, `.js` when compiled.
  */
 import { readlinkSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { setPriority } from "node:os";
 import { Worker, type WorkerOptions } from "node:worker_threads";
 
@@ -58,4 +59,19 @@ export function lowerThreadPriority(niceness: number): string | undefined {
   } catch (e) {
     return (e as Error).message;
   }
+}
+
+/** The hook's child processes (the DA process), by path under gateway/; a bundled gateway ships each as `<name>.js`. */
+export const HOOK_PROCESSES = ["serve/daProcess"] as const;
+
+/**
+ * How to run `gateway/<name>.ts|js` as a child process with this process's node: the script and
+ * the node flags it needs (from sources, the loader this process runs under, or tsx).
+ */
+export function childProcessArgs(name: (typeof HOOK_PROCESSES)[number]): string[] {
+  const script = fileURLToPath(new URL(`./${name}${fromSources ? ".ts" : ".js"}`, import.meta.url));
+  if (!fromSources) return [script];
+  const flags = loaderFlags(process.execArgv);
+  if (!flags.some((a) => a.includes("tsx"))) flags.push("--import", import.meta.resolve("tsx"));
+  return [...flags, script];
 }

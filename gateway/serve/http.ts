@@ -15,14 +15,17 @@ const utf8 = new TextEncoder();
 
 /**
  * What the DA routes read: the hook itself, or a DA worker's reader of the store (./daWorker.ts).
- * `receipt` may answer `{ durable: false }` alone for a callSeq recorded but not durable yet.
+ * `receipt` may answer `{ durable: false }` alone for a callSeq recorded but not durable yet, and
+ * may answer later (a DA process asks the hook whether a callSeq it lacks was handed out).
  * `/metrics` and `/health` are served only where they are given.
  */
 export type DaSource = Pick<
   SettlementHook,
   "gateway" | "log" | "receiptSignature" | "batchBody" | "predecessorBatch"
 > & {
-  receipt(callSeq: number): ReceiptView | { durable: false } | undefined;
+  receipt(
+    callSeq: number,
+  ): ReceiptView | { durable: false } | undefined | Promise<ReceiptView | { durable: false } | undefined>;
   /** `/batches/:n` as the bytes to send, when the source keeps them (the DA worker); else built from `batchBody`. */
   batchAnswer?(batchSeq: number): Uint8Array | undefined;
   /** A predecessor's whole batch as the bytes to send; else built from `predecessorBatch`. */
@@ -74,7 +77,7 @@ export async function receiptAnswer(
   hook: DaSource,
   seq: number,
 ): Promise<{ status: 200 | 409 | 429; body: unknown; headers: Record<string, string> } | undefined> {
-  const v = hook.receipt(seq);
+  const v = await hook.receipt(seq);
   if (!v) return undefined;
   if (!v.durable) return notDurable(seq);
   let signature: string | null = null;
