@@ -20,7 +20,10 @@
  * gateway's), DA_PACE (the DA worker's pace of whole-batch writes in bytes/s, 0: unpaced; default
  * `DEFAULT_DA_PACE`), ATTACKER_CPUS / GATEWAY_CPUS (taskset CPU lists, e.g. 1 and 0: the attacker on its own
  * core as on its own host, the gateway — fast path, DA thread, workers, the paced client, anvil — on
- * the other, so the DA answers' cost lands on the gateway's core and nothing else does), BENCH_OUT
+ * the other, so the DA answers' cost lands on the gateway's core and nothing else does), DA_PROCESS=1
+ * (the DA server as its own process, `startDaServer(hook, { process: true })`) with DA_CPUS (its
+ * taskset CPU list: DA_PROCESS=1 DA_CPUS=1 ATTACKER_CPUS=1 GATEWAY_CPUS=0 is the deployment shape
+ * "DA server on its own core", the attacker beside it as the rest of the world), BENCH_OUT
  * (default snapshots/daAttack.json).
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -58,6 +61,9 @@ const DA_PACE = env.DA_PACE === undefined ? undefined : Number(env.DA_PACE);
 /** taskset CPU lists (Linux): where the attacker and the gateway may run; unset = anywhere. */
 const ATTACKER_CPUS = env.ATTACKER_CPUS;
 const GATEWAY_CPUS = env.GATEWAY_CPUS;
+/** The DA server as a child process (`DaServerOptions.process`), pinned to DA_CPUS when set. */
+const DA_PROCESS = env.DA_PROCESS === "1";
+const DA_CPUS = env.DA_CPUS;
 const SETTLE_MS = 300; // samples this close after a window switch are not counted (the attack ramps up/down)
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const OUT = env.BENCH_OUT ? path.resolve(env.BENCH_OUT) : path.join(root, "snapshots/daAttack.json");
@@ -71,10 +77,10 @@ function threads(): string[] {
     return [];
   }
 }
-/** CPU seconds a thread of this process used so far (utime + stime; 0 once it is gone). */
-function threadCpuSec(tid: string): number {
+/** CPU seconds a thread of this process (or a whole process: `pid`) used so far (utime + stime; 0 once it is gone). */
+function threadCpuSec(tid: string, pid: number | "self" = "self"): number {
   try {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    const stat = readFileSync(pid === "self" ? `/proc/self/task/${tid}/stat` : `/proc/${pid}/stat`, "utf8");
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
@@ -185,6 +191,7 @@ async function main(): Promise<void> {
       : await startDaServer(hook, {
           ...(DA_NICE === undefined ? {} : { niceness: DA_NICE }),
           ...(DA_PACE === undefined ? {} : { pace: DA_PACE > 0 ? { bytesPerSec: DA_PACE } : false }),
+          ...(DA_PROCESS ? { process: true, ...(DA_CPUS ? { cpus: DA_CPUS } : {}) } : {}),
         });
     if (da) stops.unshift(() => da.close());
     const daTids = threads().filter(
@@ -244,7 +251,8 @@ async function main(): Promise<void> {
       idle: { elu: [] as number[], cpuSec: 0, daSec: 0 },
       attack: { elu: [] as number[], cpuSec: 0, daSec: 0 },
     };
-    const daCpu = () => daTids.reduce((a, t) => a + threadCpuSec(t), 0);
+    // With a DA process: its receipt signer here, and the whole DA process.
+    const daCpu = () => daTids.reduce((a, t) => a + threadCpuSec(t), 0) + (da?.pid ? threadCpuSec("", da.pid) : 0);
     let lastDa = daCpu();
     let lastElu = performance.eventLoopUtilization();
     let lastCpu = process.cpuUsage();
@@ -328,7 +336,7 @@ async function main(): Promise<void> {
       loadavg: loadavg().map(r3),
       da: DA_INLINE
         ? "inline (the fast path's event loop)"
-        : `worker thread (startDaServer), niceness ${DA_NICE ?? "default"}, pace ${DA_PACE ?? "default"} B/s`,
+        : `${DA_PROCESS ? `process on CPUs ${DA_CPUS ?? "any"}` : "worker thread"} (startDaServer), niceness ${DA_NICE ?? "default"}, pace ${DA_PACE ?? "default"} B/s`,
       fastPath: {
         rate: RATE,
         idle,
