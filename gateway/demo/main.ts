@@ -75,6 +75,8 @@ const {
   daPort,
   daBytesPerSec,
   daSignaturesPerSec,
+  daProcess,
+  daCpus,
   logLevel: _logLevel,
   publicUrl: _publicUrl,
   backendUrl,
@@ -123,13 +125,18 @@ const da = daPort
       port: daPort,
       host,
       logLevel: c.logLevel,
+      ...(daProcess ? { process: true, ...(daCpus === undefined ? {} : { cpus: daCpus }) } : {}),
       ...(daBytesPerSec === undefined ? {} : { pace: daBytesPerSec > 0 && { bytesPerSec: daBytesPerSec } }),
       ...(daSignaturesPerSec === undefined
         ? {}
         : { signatures: { rate: daSignaturesPerSec, burst: Math.max(1, 2 * daSignaturesPerSec) } }),
     })
   : undefined;
-if (da) log.info({ url: da.url }, "DA endpoints served from their worker thread");
+if (da)
+  log.info(
+    { url: da.url, ...(da.pid ? { pid: da.pid, cpus: daCpus ?? "any" } : {}) },
+    `DA endpoints served from their ${da.pid ? "process" : "worker thread"}`,
+  );
 log.info(
   {
     url: publicUrl,
