@@ -61,7 +61,7 @@ export const demoGatewayConfigSchema = gatewayConfigSchema
       .positive()
       .optional()
       .describe(
-        "With daPort: receipt signatures per second the DA worker has made for strangers, for all together (burst twice that; a signature it holds already is free; beyond, 429 with Retry-After): each costs ~1 ms of secp256k1 and strangers choose the callSeqs. Default 50.",
+        "With daPort: receipt signatures per second the DA worker has made for strangers, for all together (burst twice that), a quarter of it per address (a signature it holds already is free; beyond, 429 with Retry-After): each costs ~1 ms of secp256k1 and strangers choose the callSeqs. Default 20 (5 per address).",
       ),
     publicUrl: url.optional().describe("The gateway's public base URL; default http://127.0.0.1:<port>."),
     backendUrl: url.optional().describe("An OpenAI-compatible model endpoint; default the local deterministic model."),

@@ -25,8 +25,12 @@ import type { DaProcessEvent, DaProcessRequest } from "./daProcess.js";
  */
 export const DEFAULT_DA_PACE: SendPace = { bytesPerSec: 16 * 2 ** 20, burstBytes: 256 * 1024, chunkBytes: 64 * 1024 };
 
-/** 50 new receipt signatures a second (burst 100): a few percent of a core at most. */
-export const DEFAULT_DA_SIGNATURES = { rate: 50, burst: 100 };
+/**
+ * 20 new receipt signatures a second (burst 40), a quarter of it per address: a few percent of a
+ * core at most, and one address cannot take it all. A user asks for their own few receipts; a
+ * validator fetches whole batches, which need none.
+ */
+export const DEFAULT_DA_SIGNATURES = { rate: 20, burst: 40, perClient: { rate: 5, burst: 10 } };
 
 export interface DaServerOptions {
   /** Port (0: any free port). Default 0. */
@@ -47,11 +51,12 @@ export interface DaServerOptions {
    */
   pace?: SendPace | false;
   /**
-   * Receipt signatures per second the DA worker asks for, for everyone together (a signature it
-   * holds already is free): each is ~1 ms of secp256k1 on its signer thread, and strangers choose
-   * the callSeqs. Beyond it, 429 with Retry-After. Default {@link DEFAULT_DA_SIGNATURES}.
+   * Receipt signatures per second the DA worker asks for, for everyone together and per address
+   * (`perClient`, default a quarter of the whole; a signature it holds already is free): each is
+   * ~1 ms of secp256k1 on its signer thread, and strangers choose the callSeqs. Beyond it, 429
+   * with Retry-After. Default {@link DEFAULT_DA_SIGNATURES}.
    */
-  signatures?: { rate: number; burst: number };
+  signatures?: { rate: number; burst: number; perClient?: { rate: number; burst: number } };
   /** Default "warn". */
   logLevel?: string;
   /**

@@ -15,7 +15,7 @@ import { toJson } from "../json.js";
 import { BatchAnswers, type BatchAnswer } from "./batchAnswers.js";
 import { TreeCache, batchHead, batchReceiptsJson, batchView, durableReceiptView } from "./daReader.js";
 import { BATCH_BYTES, createHookApp, listen, type DaSource } from "./http.js";
-import { Budget, SendPacer, type PublicLimits, type SendPace } from "./rateLimit.js";
+import { SendPacer, SignatureBudget, type PublicLimits, type SendPace } from "./rateLimit.js";
 
 /** Everything a DA service is started with: plain data, so it crosses a thread or a process. */
 export interface DaServiceConfig {
@@ -30,8 +30,8 @@ export interface DaServiceConfig {
   batchBytes?: { rate: number; burst: number };
   /** Pace of whole-batch writes; false: unpaced. See `DaServerOptions.pace`. */
   pace: SendPace | false;
-  /** Receipt signatures per second not yet cached, for everyone. See `DaServerOptions.signatures`. */
-  signatures: { rate: number; burst: number };
+  /** Receipt signatures per second not yet cached, for everyone and per address. See `DaServerOptions.signatures`. */
+  signatures: { rate: number; burst: number; perClient?: { rate: number; burst: number } };
   logLevel: string;
 }
 
@@ -88,7 +88,7 @@ export async function startDaService(d: DaServiceConfig, link: DaLink): Promise<
       link.sign({ id, callSeq });
     });
   const sigCache = new Map<string, string>();
-  const signatures = new Budget(d.signatures);
+  const signatures = new SignatureBudget(d.signatures);
   const answers = new BatchAnswers(BATCH_CACHE_BYTES);
 
   /** `/batches/:n` as sent; a moved head is re-made around the receipts bytes already built. */
@@ -130,8 +130,8 @@ export async function startDaService(d: DaServiceConfig, link: DaLink): Promise<
       const answer = (yes: boolean) => (yes ? { durable: false as const } : undefined);
       return typeof issued === "boolean" ? answer(issued) : issued.then(answer);
     },
-    signatureWait(r) {
-      return sigCache.has(`${Number(r.callSeq)}:${r.leaf}`) ? 0 : signatures.take();
+    signatureWait(r, client) {
+      return sigCache.has(`${Number(r.callSeq)}:${r.leaf}`) ? 0 : signatures.take(client);
     },
     async receiptSignature(r) {
       const seq = Number(r.callSeq);

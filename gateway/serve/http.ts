@@ -9,7 +9,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import type { ReceiptView, SettlementHook } from "../hook.js";
 import { jsonSafe } from "../json.js";
 import { NotDurableError } from "../errors.js";
-import { ByteBudget, PublicLimiter, SendPacer, type PublicLimits, type SendPace } from "./rateLimit.js";
+import { ByteBudget, PublicLimiter, SendPacer, clientAddress, type PublicLimits, type SendPace } from "./rateLimit.js";
 
 const utf8 = new TextEncoder();
 
@@ -32,9 +32,10 @@ export type DaSource = Pick<
   predecessorBatchAnswer?(account: string, batchSeq: number): Uint8Array | undefined;
   /**
    * Seconds until the source may sign `r` (0: now, and counted): a budget on the signing work
-   * strangers can ask for (the DA worker's); a signature it holds already is free.
+   * strangers can ask for (the DA worker's), for everyone and per `client` address; a signature
+   * it holds already is free.
    */
-  signatureWait?(r: { callSeq: bigint; leaf: string }): number;
+  signatureWait?(r: { callSeq: bigint; leaf: string }, client?: string): number;
 } & Partial<Pick<SettlementHook, "metrics" | "health">>;
 /** Default bounds of `/batches/:n`, on top of the endpoint's: 5/s per address (burst 10), 50/s in all, 4 at once. */
 export const BATCH_LIMITS: PublicLimits = {
@@ -68,7 +69,7 @@ function parseId(c: Context, name: string): number | Response {
  * anyone prove "equivocation" against an honest gateway.
  */
 export async function receiptResponse(c: Context, hook: DaSource, seq: number): Promise<Response | undefined> {
-  const a = await receiptAnswer(hook, seq);
+  const a = await receiptAnswer(hook, seq, clientAddress(c));
   return a && c.json(a.body as object, a.status, a.headers);
 }
 
@@ -76,13 +77,14 @@ export async function receiptResponse(c: Context, hook: DaSource, seq: number): 
 export async function receiptAnswer(
   hook: DaSource,
   seq: number,
+  client?: string,
 ): Promise<{ status: 200 | 409 | 429; body: unknown; headers: Record<string, string> } | undefined> {
   const v = await hook.receipt(seq);
   if (!v) return undefined;
   if (!v.durable) return notDurable(seq);
   let signature: string | null = null;
   if (v.receipt.kind === "served") {
-    const wait = hook.signatureWait?.(v.receipt) ?? 0;
+    const wait = hook.signatureWait?.(v.receipt, client) ?? 0;
     if (wait > 0) return tooManySignatures(wait);
     try {
       signature = await hook.receiptSignature(v.receipt);

@@ -71,6 +71,43 @@ export class Budget {
 }
 
 /**
+ * Receipt signatures strangers may have made, for everyone together and per address: without the
+ * per-address share, one address spends the whole global budget and everyone else's receipts wait.
+ * The address's own bucket is asked first, so refusing one address never spends the others' budget.
+ */
+export class SignatureBudget {
+  private readonly global: Budget;
+  private readonly clients = new Map<string, Budget>();
+  readonly perClient: { rate: number; burst: number };
+  refused = 0;
+  constructor(
+    limits: { rate: number; burst: number; perClient?: { rate: number; burst: number } },
+    private readonly maxClients = 10_000,
+  ) {
+    this.global = new Budget(limits);
+    this.perClient = limits.perClient ?? {
+      rate: limits.rate / 4,
+      burst: Math.max(1, Math.floor(limits.burst / 4)),
+    };
+    new Budget(this.perClient); // validates
+  }
+  /** 0 when `client` may have one signature made now (it is counted), else the seconds to wait. */
+  take(client = "unknown"): number {
+    let b = this.clients.get(client);
+    if (b)
+      this.clients.delete(client); // re-insert: least recently seen first
+    else {
+      if (this.clients.size >= this.maxClients) this.clients.delete(this.clients.keys().next().value!);
+      b = new Budget(this.perClient);
+    }
+    this.clients.set(client, b);
+    const w = b.take() || this.global.take();
+    if (w > 0) this.refused++;
+    return w;
+  }
+}
+
+/**
  * Bytes per second for the large public answers (whole batches), for everyone together: request
  * counts alone let a few clients make the gateway write hundreds of MB/s to sockets, CPU the fast
  * path needs. An answer larger than the burst waits for a full bucket, so every batch can be served.

@@ -33,7 +33,11 @@ interface Answer {
   headers: Record<string, string | string[] | undefined>;
 }
 
-function send(port: number, p: string, o: { method?: string; body?: string; agent?: Agent } = {}): Promise<Answer> {
+function send(
+  port: number,
+  p: string,
+  o: { method?: string; body?: string; agent?: Agent; from?: string } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -42,6 +46,7 @@ function send(port: number, p: string, o: { method?: string; body?: string; agen
         path: p,
         method: o.method ?? "GET",
         agent: o.agent ?? false,
+        ...(o.from ? { localAddress: o.from } : {}),
         headers: o.body ? { "content-type": "application/json", origin: "https://verify.example" } : {},
       },
       (res) => {
@@ -303,7 +308,7 @@ for (const mode of ["thread", "process"] as const)
     it("test_attack_strangerAsksUncachedReceiptSignatures_signedOnNicerThreadEndingWithDaWorker", async function () {
       if (process.platform !== "linux") this.skip();
       const before = threadsAtNice(13).at;
-      const da = await startDaServer(hook, { niceness: 13, limits: open });
+      const da = await startDaServer(hook, { niceness: 13, limits: open, signatures: { rate: 1e6, burst: 1e6 } });
       try {
         // Every callSeq once: none is in the worker's signature cache, each costs a secp256k1 signature.
         const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => send(da.port, `/receipts/${i}`)));
@@ -325,7 +330,10 @@ for (const mode of ["thread", "process"] as const)
     });
 
     it("test_attack_strangersAskManyUncachedReceipts_signaturesWithinBudget", async () => {
-      const da = await startDaServer(hook, { limits: open, signatures: { rate: 5, burst: 5 } });
+      const da = await startDaServer(hook, {
+        limits: open,
+        signatures: { rate: 5, burst: 5, perClient: { rate: 5, burst: 5 } },
+      });
       try {
         const t0 = performance.now();
         const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => send(da.port, `/receipts/${i}`)));
@@ -348,24 +356,50 @@ for (const mode of ["thread", "process"] as const)
       }
     });
 
-    it("test_attack_gatewayProcessKilled_daProcessExitsNoOrphan", async function () {
-      if (mode !== "process" || process.platform !== "linux") this.skip();
-      const parent = spawn(
-        process.execPath,
-        ["--import", "tsx", path.join(import.meta.dirname, "fixtures/daProcessParent.ts")],
-        { env: { ...process.env, DA_STORE: path.join(dir, "gw.db") }, stdio: ["ignore", "pipe", "inherit"] },
-      );
+    it("test_attack_oneAddressAsksManyUncachedReceipts_othersStillGetSignatures", async function () {
+      if (process.platform !== "linux") this.skip(); // 127.0.0.2 is loopback without setup on Linux
+      const da = await startDaServer(hook, {
+        limits: open,
+        signatures: { rate: 8, burst: 8, perClient: { rate: 2, burst: 2 } },
+      });
       try {
-        let out = "";
-        parent.stdout.on("data", (d: Buffer) => (out += d));
-        const line = await waitFor("the DA process serves", () => /^(\d+) (\d+)\n/.exec(out), 60_000, 20);
-        const [dpid, port] = [Number(line[1]), Number(line[2])];
-        assert.equal((await send(port, "/batches/0")).status, 200, "the DA process serves the store");
-        parent.kill("SIGKILL"); // no handler runs: only the closed IPC channel tells the DA process
-        await waitFor("the DA process exits with its gateway", () => gone(dpid), 10_000, 20);
-        await assert.rejects(send(port, "/batches/0"), "nobody serves its port any more");
+        // One address asks for 40 receipts no one asked for yet: it gets its share, not the budget.
+        const greedy = await Promise.all(Array.from({ length: 40 }, (_, i) => send(da.port, `/receipts/${60 + i}`)));
+        const signed = greedy.filter((a) => a.status === 200).length;
+        assert.ok(signed >= 2 && signed <= 4, `one address: ${signed} signatures`);
+        assert.ok(greedy.every((a) => a.status === 200 || a.status === 429));
+        // Another address still gets its own right away.
+        const other = await Promise.all([110, 111].map((n) => send(da.port, `/receipts/${n}`, { from: "127.0.0.2" })));
+        assert.deepEqual(
+          other.map((a) => a.status),
+          [200, 200],
+        );
+        for (const a of other) assert.match(JSON.parse(a.body).receiptSignature, /^0x[0-9a-f]{130}$/);
       } finally {
-        parent.kill("SIGKILL");
+        await da.close();
       }
     });
+
+    // A worker thread ends with its process by construction; a child process only if it sees to it.
+    if (mode === "process")
+      it("test_attack_gatewayProcessKilled_daProcessExitsNoOrphan", async function () {
+        if (process.platform !== "linux") this.skip();
+        const parent = spawn(
+          process.execPath,
+          ["--import", "tsx", path.join(import.meta.dirname, "fixtures/daProcessParent.ts")],
+          { env: { ...process.env, DA_STORE: path.join(dir, "gw.db") }, stdio: ["ignore", "pipe", "inherit"] },
+        );
+        try {
+          let out = "";
+          parent.stdout.on("data", (d: Buffer) => (out += d));
+          const line = await waitFor("the DA process serves", () => /^(\d+) (\d+)\n/.exec(out), 60_000, 20);
+          const [dpid, port] = [Number(line[1]), Number(line[2])];
+          assert.equal((await send(port, "/batches/0")).status, 200, "the DA process serves the store");
+          parent.kill("SIGKILL"); // no handler runs: only the closed IPC channel tells the DA process
+          await waitFor("the DA process exits with its gateway", () => gone(dpid), 10_000, 20);
+          await assert.rejects(send(port, "/batches/0"), "nobody serves its port any more");
+        } finally {
+          parent.kill("SIGKILL");
+        }
+      });
   });
