@@ -1,7 +1,7 @@
 /** Runs test/gateway/fixtures/gatewayChild.ts in a child process and collects what it reports. */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { HOOK_WORKERS } from "../../../gateway/workerThread.js";
+import { HOOK_PROCESSES, HOOK_WORKERS } from "../../../gateway/workerThread.js";
 import { bundleDir, bundleOnce } from "./bundle.js";
 import { root } from "./chain.js";
 
@@ -30,11 +30,13 @@ export interface ChildRun {
 }
 
 /**
- * Bundles the child and the hook's worker threads beside it (the hook starts them from its own
- * folder, so every one of HOOK_WORKERS must be there).
+ * Bundles the child and the hook's worker threads and child processes beside it (the hook starts
+ * them from its own folder, so every one of HOOK_WORKERS and HOOK_PROCESSES must be there).
  */
 export async function buildChild(): Promise<void> {
-  const workers = Object.fromEntries(HOOK_WORKERS.map((w) => [w, path.join(root, `gateway/${w}.ts`)]));
+  const workers = Object.fromEntries(
+    [...HOOK_WORKERS, ...HOOK_PROCESSES].map((w) => [w, path.join(root, `gateway/${w}.ts`)]),
+  );
   await bundleOnce("gateway-test", {
     gatewayChild: path.join(root, "test/gateway/fixtures/gatewayChild.ts"),
     ...workers,
