@@ -134,7 +134,7 @@ const da = daPort
   : undefined;
 if (da)
   log.info(
-    { url: da.url, ...(da.pid ? { pid: da.pid, cpus: daCpus ?? "any" } : {}) },
+    { url: da.url, ...(da.pid ? { daPid: da.pid, cpus: daCpus ?? "any" } : {}) },
     `DA endpoints served from their ${da.pid ? "process" : "worker thread"}`,
   );
 log.info(
