@@ -110,7 +110,7 @@ export async function startDaServer(
   };
   const urlOf = (port: number) => `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   if (o.process) return startDaProcess(channel, config, o, urlOf);
-  if (o.cpus !== undefined) throw new Error("startDaServer: cpus pins a DA process only (process: true)");
+  if (o.cpus !== undefined) throw new RangeError("DaServerOptions.cpus: pins a DA process only (process: true)");
   const hold = new SharedArrayBuffer(4);
   const data: DaWorkerData = { ...config, channel, niceness: o.niceness ?? 10, hold };
   const worker: Worker = startWorker("serve/daWorker", { workerData: data, transferList: [channel.signer] });
