@@ -10,8 +10,9 @@
  * machine's load hits both alike; the fast path's latency is reported per condition, measured in
  * this one run, with the CPU each side used (attacker process, gateway process, and the threads
  * startDaServer started: the DA thread and its receipt signer) and the gateway's main-thread GC and
- * event-loop use per condition; the attacker's answers by route and status. Target: p99 under
- * attack at most 10 % above idle.
+ * event-loop use per condition, each CPU's busy share (every process on the machine: on a shared
+ * box, what the attack crowds off its core lands on the gateway's); the attacker's answers by route
+ * and status. Target: p99 under attack at most 10 % above idle.
  *
  * Env: RATE (fast-path calls/s, default 200), ATTACK_CLIENTS (default 64), WINDOWS (default 10),
  * WINDOW_SEC (default 5), BATCH_CALLS (receipts per batch, default 8192), BATCHES (default 6),
@@ -85,6 +86,25 @@ function threadCpuSec(tid: string, pid: number | "self" = "self"): number {
     return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
     return 0;
+  }
+}
+
+/**
+ * Busy seconds of each CPU so far (Linux /proc/stat: every field but idle and iowait): with the
+ * gateway's own CPU time beside it, how much of its cores other processes took per condition — on
+ * a shared machine, work the attack crowds off the attacker's core lands on the gateway's.
+ */
+function cpuBusySec(): number[] {
+  try {
+    return readFileSync("/proc/stat", "utf8")
+      .split("\n")
+      .filter((l) => /^cpu\d+ /.test(l))
+      .map((l) => {
+        const f = l.split(/\s+/).slice(1, 9).map(Number);
+        return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100;
+      });
+  } catch {
+    return [];
   }
 }
 
@@ -248,20 +268,23 @@ async function main(): Promise<void> {
     });
     gcObs.observe({ entryTypes: ["gc"] });
     const use = {
-      idle: { elu: [] as number[], cpuSec: 0, daSec: 0 },
-      attack: { elu: [] as number[], cpuSec: 0, daSec: 0 },
+      idle: { elu: [] as number[], cpuSec: 0, daSec: 0, busySec: [] as number[] },
+      attack: { elu: [] as number[], cpuSec: 0, daSec: 0, busySec: [] as number[] },
     };
     // With a DA process: its receipt signer here, and the whole DA process.
     const daCpu = () => daTids.reduce((a, t) => a + threadCpuSec(t), 0) + (da?.pid ? threadCpuSec("", da.pid) : 0);
     let lastDa = daCpu();
     let lastElu = performance.eventLoopUtilization();
     let lastCpu = process.cpuUsage();
+    let lastBusy = cpuBusySec();
     const sampler = setInterval(() => {
       const c = condOf(performance.now() - 50);
       const elu = performance.eventLoopUtilization();
       const cpu = process.cpuUsage();
       const da1 = daCpu();
+      const busy = cpuBusySec();
       if (c) {
+        for (const [k, b] of busy.entries()) use[c].busySec[k] = (use[c].busySec[k] ?? 0) + b - (lastBusy[k] ?? b);
         use[c].elu.push(performance.eventLoopUtilization(elu, lastElu).utilization);
         use[c].cpuSec += (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1e6;
         use[c].daSec += da1 - lastDa;
@@ -269,6 +292,7 @@ async function main(): Promise<void> {
       lastElu = elu;
       lastCpu = cpu;
       lastDa = da1;
+      lastBusy = busy;
     }, 100);
     let errors = 0;
     let non200 = 0;
@@ -326,6 +350,8 @@ async function main(): Promise<void> {
           mainLoopUtilization: mean(use[c].elu),
           gcPauses: gc[c].n,
           gcMsPerSec: r3(gc[c].ms / condSec),
+          /** Each CPU's busy share (every process on the machine). */
+          cpuBusy: use[c].busySec.map((b) => r3(b / condSec)),
         },
       ]),
     );
