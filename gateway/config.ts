@@ -360,6 +360,26 @@ export const gatewayConfigSchema = hookConfigSchema
       .default("127.0.0.1")
       .describe("Address to bind: keep it loopback (POST /record takes calls on the enclave's behalf)."),
     port: z.number().int().min(0).max(65_535).default(8787).describe("Port (0: any free port)."),
+    daPort: z
+      .number()
+      .int()
+      .min(1)
+      .max(65_535)
+      .optional()
+      .describe(
+        "Serve the DA endpoints (/receipts, /batches, …) on this port, from a worker thread or daProcess, instead of under /da on port: hostile DA traffic then never takes a turn of the event loop POST /record runs on. Point daBaseUrl at it.",
+      ),
+    daProcess: z
+      .boolean()
+      .optional()
+      .describe(
+        "With daPort: serve them from a child process (its own CPU, heap and GC; no key; it exits with the sidecar). Default false.",
+      ),
+    daCpus: z
+      .string()
+      .regex(/^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$/)
+      .optional()
+      .describe('With daProcess: the CPUs it may run on, as taskset -c takes them (e.g. "1"; Linux).'),
     logLevel,
     heartbeat: heartbeatConfigSchema
       .optional()

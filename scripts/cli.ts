@@ -293,8 +293,8 @@ async function gatewaySidecarCommand(args: string[]): Promise<number> {
     file: values.config,
     flags: { port: values.port, host: values.host },
   });
-  const { host, port, logLevel, heartbeat: heartbeatConfig, ...hookInput } = config;
-  const [{ createSettlementHook, listen }, { createSidecarApp }, { default: pino }] = await Promise.all([
+  const { host, port, daPort, daProcess, daCpus, logLevel, heartbeat: heartbeatConfig, ...hookInput } = config;
+  const [{ createSettlementHook, listen, startDaServer }, { createSidecarApp }, { default: pino }] = await Promise.all([
     import("../gateway/index.js"),
     import("../gateway/serve/sidecar.js"),
     import("pino"),
@@ -309,14 +309,24 @@ async function gatewaySidecarCommand(args: string[]): Promise<number> {
         log: logger,
       })
     : undefined;
-  const server = await listen(createSidecarApp(hook), port, host);
-  process.stdout.write(`listening http://${host}:${server.port}\n`);
+  const server = await listen(createSidecarApp(hook, { daInline: daPort === undefined }), port, host);
+  const da =
+    daPort === undefined
+      ? undefined
+      : await startDaServer(hook, {
+          port: daPort,
+          host,
+          logLevel,
+          ...(daProcess ? { process: true, ...(daCpus === undefined ? {} : { cpus: daCpus }) } : {}),
+        });
+  process.stdout.write(`listening http://${host}:${server.port}${da ? ` (DA endpoints: ${da.url})` : ""}\n`);
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
   await heartbeat?.stop();
   await server.close();
+  await da?.close();
   await hook.close();
   return EXIT_OK;
 }

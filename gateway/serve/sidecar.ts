@@ -6,7 +6,8 @@
  *   POST /record   { modelId, requestHash, responseHash, inputTokens, outputTokens, servedAt? }
  *                  ?wait=durable: answer once the receipt is durable, with the enclave's signature
  *   GET  /status   the hook's health (chain, store, submitter, batches)
- *   /da/...        receipts, proofs and batches, as the gateway serves them (`createHookApp`)
+ *   /da/...        receipts, proofs and batches, as the gateway serves them (`createHookApp`), unless
+ *                  `daInline: false` (the DA endpoints served by `startDaServer` on a port of their own)
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -28,7 +29,7 @@ const callSchema = z.strictObject({
 /** Largest JSON body `POST /record` reads (a call is ~300 bytes). */
 const MAX_RECORD_BYTES = 4096;
 
-export function createSidecarApp(hook: SettlementHook): Hono {
+export function createSidecarApp(hook: SettlementHook, o: { daInline?: boolean } = {}): Hono {
   const app = new Hono();
 
   app.post("/record", async (c) => {
@@ -75,7 +76,7 @@ export function createSidecarApp(hook: SettlementHook): Hono {
     return c.json(h, h.ok ? 200 : 503);
   });
 
-  app.route("/da", createHookApp(hook));
+  if (o.daInline !== false) app.route("/da", createHookApp(hook));
   app.notFound((c) => c.json({ error: "not_found", message: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
     hook.log.error({ err: err.message, path: c.req.path }, "sidecar handler failed");

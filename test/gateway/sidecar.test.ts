@@ -10,9 +10,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Hex } from "viem";
+import { generatePrivateKey } from "viem/accounts";
 import { recoverReceiptSigner, settlementDomain } from "../../sdk/eip712.js";
 import { nextSeqs, root } from "./helpers/chain.js";
-import { startDevChain, type DevChain } from "../../tools/devchain.js";
+import { freePort, startDevChain, type DevChain } from "../../tools/devchain.js";
 import { deployDevNet, type DevNet } from "../../tools/devnet.js";
 
 const PY_DRIVER = `
@@ -136,5 +137,81 @@ describe("gateway sidecar (proofpath gateway-sidecar, Python client)", function 
       },
       60_000,
     );
+  });
+
+  it("test_attack_sidecarDaOnItsOwnPort_recordLoopServesNoDaRoute_daProcessSignsDurable", async () => {
+    const daPort = await freePort();
+    const config = path.join(dir, "hook-da.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        store: path.join(dir, "gateway-da.db"),
+        rpcUrl: anvil.url,
+        settlement: pp.settlement,
+        daBaseUrl: `http://127.0.0.1:${daPort}`,
+        submit: false,
+        daPort,
+        daProcess: true,
+      }),
+    );
+    const side = spawn(
+      process.execPath,
+      [
+        path.join(root, "node_modules/tsx/dist/cli.mjs"),
+        "scripts/cli.ts",
+        "gateway-sidecar",
+        "--config",
+        config,
+        "--port",
+        "0",
+      ],
+      {
+        cwd: root,
+        env: { ...process.env, PROOFPATH_GATEWAY_ENCLAVE_KEY: generatePrivateKey() },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const exited = new Promise((r) => side.once("exit", r));
+    try {
+      let out = "";
+      side.stderr!.on("data", (d) => (out += d));
+      side.stdout!.on("data", (d) => (out += d));
+      const m = await waitFor(
+        "the sidecar and its DA process listen",
+        () => {
+          if (side.exitCode !== null) throw new Error(`sidecar exited: ${out}`);
+          return /listening (http:\/\/\S+) \(DA endpoints: (http:\/\/\S+)\)/.exec(out);
+        },
+        60_000,
+        50,
+      );
+      const [url, daUrl] = [m[1]!, m[2]!];
+      const rec = await fetch(`${url}/record?wait=durable`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          modelId: `0x${"1".repeat(64)}`,
+          requestHash: `0x${"2".repeat(64)}`,
+          responseHash: `0x${"3".repeat(64)}`,
+          inputTokens: 1,
+          outputTokens: 2,
+        }),
+      });
+      assert.equal(rec.status, 200, out);
+      const recorded = (await rec.json()) as { callSeq: string; receiptSignature: string };
+      assert.equal(
+        (await fetch(`${url}/da/receipts/${recorded.callSeq}`)).status,
+        404,
+        "no DA route on /record's loop",
+      );
+      const da = await fetch(`${daUrl}/receipts/${recorded.callSeq}`);
+      assert.equal(da.status, 200);
+      assert.equal(((await da.json()) as { receiptSignature: string }).receiptSignature, recorded.receiptSignature);
+      side.kill("SIGTERM");
+      await exited;
+      await assert.rejects(fetch(`${daUrl}/receipts/0`), "the DA process is gone with the sidecar");
+    } finally {
+      side.kill("SIGKILL");
+    }
   });
 });
