@@ -26,29 +26,51 @@ type Hex = `0x${string}`;
 const { indexReceipts, daAllowPrivate } = loadIndexerConfig();
 const batchId = (gw: Hex, seq: bigint) => `${gw.toLowerCase()}:${seq}`;
 
+type FeeRate = typeof feeRate.$inferSelect;
+/**
+ * The fee rates read in one block, by rate id (undefined: no such row). Every batch of a block
+ * prices with the same schedule, so the rows are read once a block instead of 1 + models times a
+ * batch. Only the fee-rate handlers write those rows and they drop the memo; a reorg or a replay
+ * indexes blocks of other hashes; so the memo never answers other than the table would.
+ */
+let feeMemo: { chainId: number; blockHash: Hex; rates: Map<string, FeeRate | undefined> } | undefined;
+function feeSchedule(chainId: number, blockHash: Hex): Map<string, FeeRate | undefined> {
+  if (feeMemo?.chainId !== chainId || feeMemo.blockHash !== blockHash)
+    feeMemo = { chainId, blockHash, rates: new Map() };
+  return feeMemo.rates;
+}
+
 ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
   const { db } = context;
+
   const a = event.args;
   const gw = a.gateway.toLowerCase() as Hex;
   const id = batchId(gw, a.batchSeq);
   const ts = event.block.timestamp;
 
   // Split the fee per model with the schedule in force (the contract checked fee == Σ entries).
-  const def = await db.find(feeRate, { chainId: context.chain.id, id: "default" });
+  const rates = feeSchedule(context.chain.id, event.block.hash);
+  const rateOf = async (id: string) => {
+    if (!rates.has(id)) rates.set(id, (await db.find(feeRate, { chainId: context.chain.id, id })) ?? undefined);
+    return rates.get(id);
+  };
+  const def = await rateOf("default");
   const usage = [];
   let calls = 0;
   let inputTokens = 0n;
   let outputTokens = 0n;
   for (const u of a.usage) {
-    const own = await db.find(feeRate, { chainId: context.chain.id, id: u.modelId.toLowerCase() });
+    const modelId = u.modelId.toLowerCase() as Hex;
+    const own = await rateOf(modelId);
     const rate = own?.enabled ? own : def;
     const fee = rate ? usageFee(u, rate) : 0n;
+    // As stored: the json column holds token counts and fees as decimal strings.
     usage.push({
-      modelId: u.modelId.toLowerCase() as Hex,
+      modelId,
       calls: u.calls,
-      inputTokens: u.inputTokens,
-      outputTokens: u.outputTokens,
-      fee,
+      inputTokens: u.inputTokens.toString(),
+      outputTokens: u.outputTokens.toString(),
+      fee: fee.toString(),
     });
     calls += u.calls;
     inputTokens += u.inputTokens;
@@ -94,12 +116,7 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
     root: a.root,
     fee: a.fee,
     headerHash: a.headerHash,
-    usage: usage.map((u) => ({
-      ...u,
-      inputTokens: u.inputTokens.toString(),
-      outputTokens: u.outputTokens.toString(),
-      fee: u.fee.toString(),
-    })),
+    usage,
     calls,
     inputTokens,
     outputTokens,
@@ -113,9 +130,10 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
   });
   // Nothing else: per-model rows, rollups and network totals are views over these rows (ponder.schema.ts).
   const d = { calls: BigInt(calls), inputTokens, outputTokens, fees: a.fee };
+  const empty = emptyGateway(context.chain.id, gw);
   await db
     .insert(gateway)
-    .values({ ...emptyGateway(context.chain.id, gw), ...gatewayAfterBatch(emptyGateway(context.chain.id, gw), a, d) })
+    .values(Object.assign(empty, gatewayAfterBatch(empty, a, d)))
     .onConflictDoUpdate((row) => gatewayAfterBatch(row, a, d));
 });
 
@@ -311,6 +329,7 @@ ponder.on("ProofSettlement:GatewaySynced", async ({ event, context }) => {
 });
 
 ponder.on("ProofSettlement:FeeRateChanged", async ({ event, context }) => {
+  feeMemo = undefined;
   const { perCall, perKiloInputToken, perKiloOutputToken } = event.args;
   const row = { enabled: true, perCall, perKiloInputToken, perKiloOutputToken };
   await context.db
@@ -321,6 +340,7 @@ ponder.on("ProofSettlement:FeeRateChanged", async ({ event, context }) => {
 });
 
 ponder.on("ProofSettlement:ModelFeeRateChanged", async ({ event, context }) => {
+  feeMemo = undefined;
   const { modelId, enabled, perCall, perKiloInputToken, perKiloOutputToken } = event.args;
   const row = { enabled, perCall, perKiloInputToken, perKiloOutputToken };
   await context.db
