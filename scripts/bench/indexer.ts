@@ -213,10 +213,13 @@ async function main(): Promise<void> {
 
     // ------------------------------------------------------------ raw pg, same rows, same rate
     const pool = new pg.Pool({ connectionString: postgres.socketUrl, max: CONNECTIONS, idleTimeoutMillis: 0 }); // like the replica's pool
-    const sqlText = `select * from "${ponder.schema}".batch where gateway = $1 and first_call_seq <= $2 order by first_call_seq desc limit 1`;
+    // The lookup the replica makes, on the index it uses (chain_id, gateway, first_call_seq): without
+    // the chain the index's first column, the query scanned every batch (p50 9 s at 1,000 q/s).
+    const sqlText = `select * from "${ponder.schema}".batch where chain_id = $1 and gateway = $2 and first_call_seq <= $3 order by first_call_seq desc limit 1`;
+    const chainId = (await pub.getChainId()).toString();
     const queryCall = async (i: number) => {
       const c = callSeqs[i % callSeqs.length]!;
-      await pool.query(sqlText, [c.gw.toLowerCase(), c.seq.toString()]);
+      await pool.query(sqlText, [chainId, c.gw.toLowerCase(), c.seq.toString()]);
     };
     const rawPg = await pacedLoad(RATE, DURATION, WARMUP, queryCall);
     await pool.end();
