@@ -8,6 +8,7 @@ import { attestation, batch, call, feeRate, gateway, latencyHistogram, validator
 import { and, eq, sql } from "ponder";
 import { usageFee } from "../../sdk/fees.js";
 import { loadIndexerConfig } from "./lib/config.js";
+import { BlockMemo } from "./lib/blockMemo.js";
 import { latencyBucket } from "./lib/latency.js";
 import { fetchSettledReceipts } from "./lib/receipts.js";
 import {
@@ -26,19 +27,8 @@ type Hex = `0x${string}`;
 const { indexReceipts, daAllowPrivate } = loadIndexerConfig();
 const batchId = (gw: Hex, seq: bigint) => `${gw.toLowerCase()}:${seq}`;
 
-type FeeRate = typeof feeRate.$inferSelect;
-/**
- * The fee rates read in one block, by rate id (undefined: no such row). Every batch of a block
- * prices with the same schedule, so the rows are read once a block instead of 1 + models times a
- * batch. Only the fee-rate handlers write those rows and they drop the memo; a reorg or a replay
- * indexes blocks of other hashes; so the memo never answers other than the table would.
- */
-let feeMemo: { chainId: number; blockHash: Hex; rates: Map<string, FeeRate | undefined> } | undefined;
-function feeSchedule(chainId: number, blockHash: Hex): Map<string, FeeRate | undefined> {
-  if (feeMemo?.chainId !== chainId || feeMemo.blockHash !== blockHash)
-    feeMemo = { chainId, blockHash, rates: new Map() };
-  return feeMemo.rates;
-}
+/** The fee rates read in a block, by rate id (undefined: no such row); see BlockMemo. */
+const feeRates = new BlockMemo<typeof feeRate.$inferSelect | undefined>();
 
 ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
   const { db } = context;
@@ -49,7 +39,7 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
   const ts = event.block.timestamp;
 
   // Split the fee per model with the schedule in force (the contract checked fee == Σ entries).
-  const rates = feeSchedule(context.chain.id, event.block.hash);
+  const rates = feeRates.at(event, context.chain.id);
   const rateOf = async (id: string) => {
     if (!rates.has(id)) rates.set(id, (await db.find(feeRate, { chainId: context.chain.id, id })) ?? undefined);
     return rates.get(id);
@@ -329,7 +319,7 @@ ponder.on("ProofSettlement:GatewaySynced", async ({ event, context }) => {
 });
 
 ponder.on("ProofSettlement:FeeRateChanged", async ({ event, context }) => {
-  feeMemo = undefined;
+  feeRates.drop(context.chain.id);
   const { perCall, perKiloInputToken, perKiloOutputToken } = event.args;
   const row = { enabled: true, perCall, perKiloInputToken, perKiloOutputToken };
   await context.db
@@ -340,7 +330,7 @@ ponder.on("ProofSettlement:FeeRateChanged", async ({ event, context }) => {
 });
 
 ponder.on("ProofSettlement:ModelFeeRateChanged", async ({ event, context }) => {
-  feeMemo = undefined;
+  feeRates.drop(context.chain.id);
   const { modelId, enabled, perCall, perKiloInputToken, perKiloOutputToken } = event.args;
   const row = { enabled, perCall, perKiloInputToken, perKiloOutputToken };
   await context.db

@@ -1,10 +1,12 @@
 /**
  * The per-model split of a batch's fee, as the indexer stores it, follows the fee schedule the
  * contract enforced for that very batch, even when governance changes a model's rate between two
- * batches of one block (the handler reads the schedule once a block and must drop it on a change).
+ * batches of one block (the handler reads the schedule once a block and must drop it on a change),
+ * and when Ponder re-runs events in the same process (the memo must not outlive the rollback).
  */
 import assert from "node:assert/strict";
 import { startPonder, type Ponder } from "../../indexer/harness/ponder.js";
+import { BlockMemo } from "../../indexer/src/lib/blockMemo.js";
 import { usageFee } from "../../sdk/fees.js";
 import { localDeployDefaults } from "../../tools/deploy.js";
 import { startDevChain, type DevChain } from "../../tools/devchain.js";
@@ -53,5 +55,23 @@ describe("indexer: fee split per model", function () {
       const sum = b.usage.reduce((n: bigint, u: { fee: string }) => n + BigInt(u.fee), 0n);
       assert.equal(sum, header.fee, "the split adds up to the fee the contract took");
     }
+  });
+
+  it("test_blockMemo_eventsReRunAfterRollbackOrOtherBlock_startEmpty", () => {
+    const memo = new BlockMemo<number>();
+    const block = { hash: `0x${"aa".repeat(32)}` as const };
+    const ev = (id: string, b = block) => ({ id, block: b });
+    memo.at(ev("0001"), 1).set("default", 1);
+    assert.equal(memo.at(ev("0002"), 1).get("default"), 1, "later events of the block share it");
+    assert.equal(memo.at(ev("0002"), 2).size, 0, "another chain has its own");
+    assert.equal(memo.at(ev("0003"), 1).size, 1);
+    // Ponder rolls the tables back and runs the block's events again: what was read after the
+    // rollback point may be gone from the tables, so the memo starts over
+    assert.equal(memo.at(ev("0001"), 1).size, 0, "an event at or before the last one seen");
+    memo.at(ev("0002"), 1).set("default", 2);
+    assert.equal(memo.at(ev("0004", { hash: `0x${"bb".repeat(32)}` }), 1).size, 0, "another block");
+    memo.at(ev("0005", { hash: `0x${"bb".repeat(32)}` }), 1).set("default", 3);
+    memo.drop(1);
+    assert.equal(memo.at(ev("0006", { hash: `0x${"bb".repeat(32)}` }), 1).size, 0, "dropped by a rate change");
   });
 });
