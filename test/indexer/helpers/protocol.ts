@@ -11,7 +11,6 @@ import {
   createPublicClient,
   createWalletClient,
   defineChain,
-  encodeAbiParameters,
   getAddress,
   http,
   keccak256,
@@ -31,6 +30,7 @@ import { gatewayRegistryAbi, opgTokenAbi, proofSettlementAbi, validatorSetAbi } 
 import { deployProofpath, localDeployDefaults } from "../../../tools/deploy.js";
 import { writeDeployment, type Deployment } from "../../../sdk/deployment.js";
 import { signHeader, signReceipt, settlementDomain } from "../../../sdk/eip712.js";
+import { challengeCommitment, orphanCommitment, slashCommitment } from "../../../sdk/challenge.js";
 import { computeFee, type FeeRateFields } from "../../../sdk/fees.js";
 import { hashHeader, hashReceipt, receiptLeaf } from "../../../sdk/hashing.js";
 import { buildTree, type MerkleTree } from "../../../sdk/merkle.js";
@@ -464,12 +464,7 @@ export async function setupProtocol(
       const challenger = wallet(challengerIndex);
       const salt = keccak256(toHex(`salt:${idOf(header)}:${index}`));
       const headerHash = hashHeader(header);
-      const commitment = keccak256(
-        encodeAbiParameters(
-          [{ type: "address" }, { type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }],
-          [challenger.account.address, headerHash, hashReceipt(signed), salt],
-        ),
-      );
+      const commitment = challengeCommitment(challenger.account.address, headerHash, hashReceipt(signed), salt);
       // Commit, then reveal in a later block (automine: each transaction is its own block).
       await send(challenger, c.ProofSettlement, proofSettlementAbi, "commitChallenge", [commitment]);
       const proof = {
@@ -495,12 +490,7 @@ export async function setupProtocol(
       const rejectSig = await signCompact(validator, verdictDigest(chainId, c.ProofSettlement, VERDICT_REJECT, hashes));
       const prover = wallet(proverIndex);
       const salt = keccak256(toHex(`slash:${validator.address}`));
-      const commitment = keccak256(
-        encodeAbiParameters(
-          [{ type: "address" }, { type: "address" }, { type: "bytes32" }, { type: "bytes32" }],
-          [prover.account.address, validator.address, hashes[0]!, salt],
-        ),
-      );
+      const commitment = slashCommitment(prover.account.address, validator.address, hashes[0]!, salt);
       await send(prover, c.ValidatorSet, validatorSetAbi, "commitSlash", [commitment]);
       return (
         await send(prover, c.ValidatorSet, validatorSetAbi, "slashContradiction", [
@@ -583,12 +573,7 @@ export async function setupProtocol(
       const receiptSig = (await signReceipt(key, domain, signed)).compact;
       const challenger = wallet(challengerIndex);
       const salt = keccak256(toHex(`orphan salt:${account}:${callSeq}`));
-      const commitment = keccak256(
-        encodeAbiParameters(
-          [{ type: "address" }, { type: "bytes32" }, { type: "bytes32" }],
-          [challenger.account.address, hashReceipt(signed), salt],
-        ),
-      );
+      const commitment = orphanCommitment(challenger.account.address, hashReceipt(signed), salt);
       await send(challenger, c.ProofSettlement, proofSettlementAbi, "commitChallenge", [commitment]);
       return (
         await send(challenger, c.ProofSettlement, proofSettlementAbi, "challengeOrphanedReceipt", [
