@@ -471,7 +471,9 @@ export const protocolEvent = onchainTable(
   (t) => ({ pk: primaryKey({ columns: [t.chainId, t.id] }), nameIdx: index().on(t.name) }),
 );
 
-export const gatewayRelations = relations(gateway, ({ many }) => ({ batches: many(batch) }));
+// `batchList`, not `batches`: a relation named like a column hides the column in GraphQL (the
+// gateway's `batches` is its count of settled batches).
+export const gatewayRelations = relations(gateway, ({ many }) => ({ batchList: many(batch) }));
 export const batchRelations = relations(batch, ({ one }) => ({
   gateway: one(gateway, { fields: [batch.chainId, batch.gateway], references: [gateway.chainId, gateway.address] }),
   attestation: one(attestation, {

@@ -8,6 +8,7 @@ import { attestation, batch, call, feeRate, gateway, latencyHistogram, validator
 import { and, eq, sql } from "ponder";
 import { usageFee } from "../../sdk/fees.js";
 import { loadIndexerConfig } from "./lib/config.js";
+import { BlockMemo } from "./lib/blockMemo.js";
 import { latencyBucket } from "./lib/latency.js";
 import { fetchSettledReceipts } from "./lib/receipts.js";
 import {
@@ -26,29 +27,40 @@ type Hex = `0x${string}`;
 const { indexReceipts, daAllowPrivate } = loadIndexerConfig();
 const batchId = (gw: Hex, seq: bigint) => `${gw.toLowerCase()}:${seq}`;
 
+/** The fee rates read in a block, by rate id (undefined: no such row); see BlockMemo. */
+const feeRates = new BlockMemo<typeof feeRate.$inferSelect | undefined>();
+
 ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
   const { db } = context;
+
   const a = event.args;
   const gw = a.gateway.toLowerCase() as Hex;
   const id = batchId(gw, a.batchSeq);
   const ts = event.block.timestamp;
 
   // Split the fee per model with the schedule in force (the contract checked fee == Σ entries).
-  const def = await db.find(feeRate, { chainId: context.chain.id, id: "default" });
+  const rates = feeRates.at(event, context.chain.id);
+  const rateOf = async (id: string) => {
+    if (!rates.has(id)) rates.set(id, (await db.find(feeRate, { chainId: context.chain.id, id })) ?? undefined);
+    return rates.get(id);
+  };
+  const def = await rateOf("default");
   const usage = [];
   let calls = 0;
   let inputTokens = 0n;
   let outputTokens = 0n;
   for (const u of a.usage) {
-    const own = await db.find(feeRate, { chainId: context.chain.id, id: u.modelId.toLowerCase() });
+    const modelId = u.modelId.toLowerCase() as Hex;
+    const own = await rateOf(modelId);
     const rate = own?.enabled ? own : def;
     const fee = rate ? usageFee(u, rate) : 0n;
+    // As stored: the json column holds token counts and fees as decimal strings.
     usage.push({
-      modelId: u.modelId.toLowerCase() as Hex,
+      modelId,
       calls: u.calls,
-      inputTokens: u.inputTokens,
-      outputTokens: u.outputTokens,
-      fee,
+      inputTokens: u.inputTokens.toString(),
+      outputTokens: u.outputTokens.toString(),
+      fee: fee.toString(),
     });
     calls += u.calls;
     inputTokens += u.inputTokens;
@@ -94,12 +106,7 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
     root: a.root,
     fee: a.fee,
     headerHash: a.headerHash,
-    usage: usage.map((u) => ({
-      ...u,
-      inputTokens: u.inputTokens.toString(),
-      outputTokens: u.outputTokens.toString(),
-      fee: u.fee.toString(),
-    })),
+    usage,
     calls,
     inputTokens,
     outputTokens,
@@ -113,9 +120,10 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
   });
   // Nothing else: per-model rows, rollups and network totals are views over these rows (ponder.schema.ts).
   const d = { calls: BigInt(calls), inputTokens, outputTokens, fees: a.fee };
+  const empty = emptyGateway(context.chain.id, gw);
   await db
     .insert(gateway)
-    .values({ ...emptyGateway(context.chain.id, gw), ...gatewayAfterBatch(emptyGateway(context.chain.id, gw), a, d) })
+    .values(Object.assign(empty, gatewayAfterBatch(empty, a, d)))
     .onConflictDoUpdate((row) => gatewayAfterBatch(row, a, d));
 });
 
@@ -311,6 +319,7 @@ ponder.on("ProofSettlement:GatewaySynced", async ({ event, context }) => {
 });
 
 ponder.on("ProofSettlement:FeeRateChanged", async ({ event, context }) => {
+  feeRates.drop(context.chain.id);
   const { perCall, perKiloInputToken, perKiloOutputToken } = event.args;
   const row = { enabled: true, perCall, perKiloInputToken, perKiloOutputToken };
   await context.db
@@ -321,6 +330,7 @@ ponder.on("ProofSettlement:FeeRateChanged", async ({ event, context }) => {
 });
 
 ponder.on("ProofSettlement:ModelFeeRateChanged", async ({ event, context }) => {
+  feeRates.drop(context.chain.id);
   const { modelId, enabled, perCall, perKiloInputToken, perKiloOutputToken } = event.args;
   const row = { enabled, perCall, perKiloInputToken, perKiloOutputToken };
   await context.db

@@ -57,6 +57,22 @@ function logTime(file: string, msg: string): number | undefined {
   return undefined;
 }
 
+/**
+ * Where a backfill's time went, from Ponder's own metrics (seconds): `extract` is time spent waiting
+ * for the next range of events (RPC, sync store, decoding not hidden behind indexing), `transform`
+ * the rest, split into its steps (`index`: the handlers and the store; `load`: the flush to
+ * Postgres; `finalize`: the checkpoint) — to tell what a change moved.
+ */
+async function backfillSteps(p: { get(path: string): Promise<Response> }): Promise<Record<string, number>> {
+  const text = await (await p.get("/metrics")).text();
+  const steps: Record<string, number> = {};
+  for (const m of text.matchAll(
+    /^ponder_historical_(?:concurrency_group|transform)_duration\{(?:group|step)="(\w+)"\} ([\d.e+]+)$/gm,
+  ))
+    steps[m[1]!] = Number((Number(m[2]) / 1000).toFixed(2));
+  return steps;
+}
+
 /** Seconds between Ponder's "Started backfill indexing" and "Completed backfill indexing" log lines. */
 function backfillSeconds(file: string): number {
   const started = logTime(file, "Started backfill indexing");
@@ -93,6 +109,7 @@ async function main(): Promise<void> {
     const admin = new pg.Client({ connectionString: postgres.url });
     await admin.connect();
     await admin.query("create database floor");
+    let floorSteps: Record<string, number> = {};
     const floor = await startPonder({
       root: path.join(repoRoot, "scripts/bench/ponder-floor"),
       deploymentFile: file,
@@ -103,12 +120,14 @@ async function main(): Promise<void> {
     });
     try {
       await floor.waitForBlock(head, 1_800_000);
+      floorSteps = await backfillSteps(floor);
     } finally {
       await floor.stop();
     }
     const floorSec = backfillSeconds(floor.logFile);
     const floorEventsPerSec = Math.round(EVENTS / floorSec);
     log(`ponder floor (no-op handler): ${EVENTS} events in ${floorSec.toFixed(1)} s → ${floorEventsPerSec} events/s`);
+    log(`  floor steps (s): ${JSON.stringify(floorSteps)}`);
 
     // ------------------------------------------------------------ backfill
     const p0 = performance.now();
@@ -123,6 +142,7 @@ async function main(): Promise<void> {
     });
     stops.unshift(() => ponder.stop());
     await ponder.waitForBlock(head, 1_800_000);
+    const steps = await backfillSteps(ponder);
     const wallSec = (performance.now() - p0) / 1000;
     const backfillSec = backfillSeconds(ponder.logFile);
     const backfillEventsPerSec = Math.round(EVENTS / backfillSec);
@@ -132,6 +152,7 @@ async function main(): Promise<void> {
     log(
       `ponder backfill: ${EVENTS} events in ${backfillSec.toFixed(1)} s → ${backfillEventsPerSec} events/s (process start to ready ${wallSec.toFixed(1)} s)`,
     );
+    log(`  indexer steps (s): ${JSON.stringify(steps)}`);
 
     // ------------------------------------------------------------ /calls under load
     // Tables that have just taken 100,000s of rows (the indexer's and Ponder's sync store) are what
@@ -213,10 +234,13 @@ async function main(): Promise<void> {
 
     // ------------------------------------------------------------ raw pg, same rows, same rate
     const pool = new pg.Pool({ connectionString: postgres.socketUrl, max: CONNECTIONS, idleTimeoutMillis: 0 }); // like the replica's pool
-    const sqlText = `select * from "${ponder.schema}".batch where gateway = $1 and first_call_seq <= $2 order by first_call_seq desc limit 1`;
+    // The lookup the replica makes, on the index it uses (chain_id, gateway, first_call_seq): without
+    // the chain the index's first column, the query scanned every batch (p50 9 s at 1,000 q/s).
+    const sqlText = `select * from "${ponder.schema}".batch where chain_id = $1 and gateway = $2 and first_call_seq <= $3 order by first_call_seq desc limit 1`;
+    const chainId = (await pub.getChainId()).toString();
     const queryCall = async (i: number) => {
       const c = callSeqs[i % callSeqs.length]!;
-      await pool.query(sqlText, [c.gw.toLowerCase(), c.seq.toString()]);
+      await pool.query(sqlText, [chainId, c.gw.toLowerCase(), c.seq.toString()]);
     };
     const rawPg = await pacedLoad(RATE, DURATION, WARMUP, queryCall);
     await pool.end();
@@ -261,6 +285,10 @@ async function main(): Promise<void> {
           "Ponder's 'Started backfill indexing' to 'Completed backfill indexing' log lines: fetching (eth_getLogs, blocks, sync store) and indexing, not process boot or the index build after",
         ponderStartToReadySeconds: Number(wallSec.toFixed(2)),
         ponderFloorSeconds: Number(floorSec.toFixed(2)),
+        backfillSteps: steps,
+        ponderFloorSteps: floorSteps,
+        stepsMeasured:
+          "Ponder's ponder_historical_* metrics, seconds: extract = waiting for the next range of events (RPC, sync store, decoding not hidden behind indexing); transform = the rest: index (handlers and store), load (flush to Postgres), finalize (checkpoint), begin, prefetch, commit",
         ponderFloorMeasured:
           "the same backfill markers, same logs, config, tables and Postgres, by scripts/bench/ponder-floor: a Ponder app whose BatchSubmitted handler does nothing (RPC, sync store and decoding only)",
         getLogsSeconds: Number(getLogsSec.toFixed(2)),

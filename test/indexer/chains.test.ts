@@ -150,7 +150,7 @@ describe("indexer: several chains", function () {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
-        query: `{ batchs(where: { gateway: "${gw}", batchSeq: "0" }, orderBy: "chainId") { items { chainId id count gateway { chainId batches { items { chainId batchSeq } } } } } }`,
+        query: `{ batchs(where: { gateway: "${gw}", batchSeq: "0" }, orderBy: "chainId") { items { chainId id count gateway { chainId batches batchList { items { chainId batchSeq } } } } } }`,
       }),
     });
     const body = (await gql.json()) as { data: { batchs: { items: unknown[] } }; errors?: unknown };
@@ -162,7 +162,8 @@ describe("indexer: several chains", function () {
         count: 3,
         gateway: {
           chainId: A,
-          batches: {
+          batches: 2,
+          batchList: {
             items: [
               { chainId: A, batchSeq: "0" },
               { chainId: A, batchSeq: "1" },
@@ -174,7 +175,7 @@ describe("indexer: several chains", function () {
         chainId: B,
         id: `${gw}:0`,
         count: 5,
-        gateway: { chainId: B, batches: { items: [{ chainId: B, batchSeq: "0" }] } },
+        gateway: { chainId: B, batches: 1, batchList: { items: [{ chainId: B, batchSeq: "0" }] } },
       },
     ]);
   });

@@ -11,7 +11,6 @@ import {
   createPublicClient,
   createWalletClient,
   defineChain,
-  encodeAbiParameters,
   getAddress,
   http,
   keccak256,
@@ -31,7 +30,8 @@ import { gatewayRegistryAbi, opgTokenAbi, proofSettlementAbi, validatorSetAbi } 
 import { deployProofpath, localDeployDefaults } from "../../../tools/deploy.js";
 import { writeDeployment, type Deployment } from "../../../sdk/deployment.js";
 import { signHeader, signReceipt, settlementDomain } from "../../../sdk/eip712.js";
-import { computeFee } from "../../../sdk/fees.js";
+import { challengeCommitment, orphanCommitment, slashCommitment } from "../../../sdk/challenge.js";
+import { computeFee, type FeeRateFields } from "../../../sdk/fees.js";
 import { hashHeader, hashReceipt, receiptLeaf } from "../../../sdk/hashing.js";
 import { buildTree, type MerkleTree } from "../../../sdk/merkle.js";
 import {
@@ -136,6 +136,17 @@ export interface Protocol {
   passChallengeWindow(): Promise<void>;
   /** Governance (the deployer here; a timelock in production) lengthens the challenge window. */
   setChallengeWindow(seconds: number): Promise<Hex>;
+  /**
+   * In one block and in this order: a batch of `before`, governance's `setModelFeeRate(modelId,
+   * rate, true)`, then a batch of `after` priced with that rate (the contract checks it). Returns
+   * both headers and the block.
+   */
+  modelRateChangeInBlock(
+    modelId: Hex,
+    rate: FeeRateFields,
+    before: Call[],
+    after: Call[],
+  ): Promise<{ before: Header; after: Header; block: bigint }>;
   /** The settlement's `batch(gateway, batchSeq)` view. */
   batchOnChain(h: Header): Promise<{ status: number; since: bigint; windowEnd: bigint; attestationId: bigint }>;
 }
@@ -240,7 +251,10 @@ export async function setupProtocol(
   const attestersOf = new Map<string, Address[]>();
   const idOf = (h: Header) => `${h.gateway.toLowerCase()}:${h.batchSeq}`;
 
-  async function build(calls: Call[], opts: { gw?: LocalAccount; servedAt?: bigint } = {}) {
+  async function build(
+    calls: Call[],
+    opts: { gw?: LocalAccount; servedAt?: bigint; modelRates?: Map<Hex, FeeRateFields> } = {},
+  ) {
     const gw = opts.gw ?? gateway;
     const seqs = next.get(gw.address) ?? { batchSeq: 0n, callSeq: 0n };
     const servedAt = opts.servedAt ?? BigInt(Date.now()) - 2_000n;
@@ -271,7 +285,7 @@ export async function setupProtocol(
       count: calls.length,
       root: tree.root,
       usage,
-      fee: computeFee(usage, rate),
+      fee: computeFee(usage, rate, opts.modelRates),
       firstServedAt: servedAt,
       lastServedAt: servedAt + BigInt(calls.length - 1),
       daURI: `http://gateway.test/batches/${seqs.batchSeq}`,
@@ -332,6 +346,53 @@ export async function setupProtocol(
     return headers;
   }
 
+  async function modelRateChangeInBlock(modelId: Hex, rate: FeeRateFields, before: Call[], after: Call[]) {
+    const relayer = wallet(5);
+    const nonce = await pub.getTransactionCount({ address: relayer.account.address, blockTag: "pending" });
+    const first = await build(before);
+    const second = await build(after, { modelRates: new Map([[modelId, rate]]) });
+    // The block orders by tip: the first batch, the rate change, the second (also after the first by nonce).
+    const gasOf = (tip: bigint) => ({ gas: 400_000n, maxFeePerGas: 50_000_000_000n, maxPriorityFeePerGas: tip });
+    await rpc("evm_setAutomine", [false]);
+    let txs: Hex[];
+    try {
+      txs = [
+        await relayer.writeContract({
+          address: c.ProofSettlement,
+          abi: proofSettlementAbi,
+          functionName: "submitBatch",
+          args: [first.header, first.sig],
+          nonce,
+          ...gasOf(3_000_000_000n),
+        }),
+        await owner.writeContract({
+          address: c.ProofSettlement,
+          abi: proofSettlementAbi,
+          functionName: "setModelFeeRate",
+          args: [modelId, rate, true],
+          ...gasOf(2_000_000_000n),
+        }),
+        await relayer.writeContract({
+          address: c.ProofSettlement,
+          abi: proofSettlementAbi,
+          functionName: "submitBatch",
+          args: [second.header, second.sig],
+          nonce: nonce + 1,
+          ...gasOf(1_000_000_000n),
+        }),
+      ];
+      await rpc("evm_mine", []);
+    } finally {
+      await rpc("evm_setAutomine", [true]);
+    }
+    const receipts = await Promise.all(txs.map((hash) => pub.getTransactionReceipt({ hash })));
+    for (const r of receipts) if (r.status !== "success") throw new Error(`transaction ${r.transactionHash} reverted`);
+    const order = receipts.map((r) => r.transactionIndex);
+    if (new Set(receipts.map((r) => r.blockNumber)).size !== 1 || !(order[0]! < order[1]! && order[1]! < order[2]!))
+      throw new Error(`not one block in order: ${receipts.map((r) => `${r.blockNumber}:${r.transactionIndex}`)}`);
+    return { before: first.header, after: second.header, block: receipts[0]!.blockNumber };
+  }
+
   async function verdict(kind: 1 | 2, headers: Header[], signers: LocalAccount[]) {
     const hashes = headers.map((h) => hashHeader(h));
     return quorumSignatures(signers, verdictDigest(chainId, c.ProofSettlement, kind, hashes));
@@ -357,6 +418,7 @@ export async function setupProtocol(
     gateway,
     submit,
     submitMany,
+    modelRateChangeInBlock,
     async addGateway() {
       const key = await addGateway();
       keys.set(key.address, key);
@@ -402,12 +464,7 @@ export async function setupProtocol(
       const challenger = wallet(challengerIndex);
       const salt = keccak256(toHex(`salt:${idOf(header)}:${index}`));
       const headerHash = hashHeader(header);
-      const commitment = keccak256(
-        encodeAbiParameters(
-          [{ type: "address" }, { type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }],
-          [challenger.account.address, headerHash, hashReceipt(signed), salt],
-        ),
-      );
+      const commitment = challengeCommitment(challenger.account.address, headerHash, hashReceipt(signed), salt);
       // Commit, then reveal in a later block (automine: each transaction is its own block).
       await send(challenger, c.ProofSettlement, proofSettlementAbi, "commitChallenge", [commitment]);
       const proof = {
@@ -433,12 +490,7 @@ export async function setupProtocol(
       const rejectSig = await signCompact(validator, verdictDigest(chainId, c.ProofSettlement, VERDICT_REJECT, hashes));
       const prover = wallet(proverIndex);
       const salt = keccak256(toHex(`slash:${validator.address}`));
-      const commitment = keccak256(
-        encodeAbiParameters(
-          [{ type: "address" }, { type: "address" }, { type: "bytes32" }, { type: "bytes32" }],
-          [prover.account.address, validator.address, hashes[0]!, salt],
-        ),
-      );
+      const commitment = slashCommitment(prover.account.address, validator.address, hashes[0]!, salt);
       await send(prover, c.ValidatorSet, validatorSetAbi, "commitSlash", [commitment]);
       return (
         await send(prover, c.ValidatorSet, validatorSetAbi, "slashContradiction", [
@@ -521,12 +573,7 @@ export async function setupProtocol(
       const receiptSig = (await signReceipt(key, domain, signed)).compact;
       const challenger = wallet(challengerIndex);
       const salt = keccak256(toHex(`orphan salt:${account}:${callSeq}`));
-      const commitment = keccak256(
-        encodeAbiParameters(
-          [{ type: "address" }, { type: "bytes32" }, { type: "bytes32" }],
-          [challenger.account.address, hashReceipt(signed), salt],
-        ),
-      );
+      const commitment = orphanCommitment(challenger.account.address, hashReceipt(signed), salt);
       await send(challenger, c.ProofSettlement, proofSettlementAbi, "commitChallenge", [commitment]);
       return (
         await send(challenger, c.ProofSettlement, proofSettlementAbi, "challengeOrphanedReceipt", [

@@ -458,7 +458,8 @@ export async function checkGraphql(ponder: Ponder, e: Expected): Promise<void> {
                 networks { items { callsSettled feesPaid batchesRejected stakeSlashed bondPenalized } }
                 validators(limit: 100) { items { address status stake attestations rewardsEarned rewardsClaimed slashedAmount banned } }
                 attestations(limit: 100, orderBy: "id") { items { id signers batchCount feesDistributed batches { items { id } } } }
-                usageRollups(where: { period: "day" }, limit: 100) { items { modelId calls } } }`,
+                usageRollups(where: { period: "day" }, limit: 100) { items { modelId calls } }
+                gateways(limit: 100) { items { address batches rejectedBatches batchList(limit: 100) { items { id status } } } } }`,
     }),
   });
   const body = (await res.json()) as { data?: any; errors?: unknown };
@@ -522,6 +523,22 @@ export async function checkGraphql(ponder: Ponder, e: Expected): Promise<void> {
   for (const a of atts) assert.equal(a.batches.items.length, a.batchCount);
   const dayCalls = body.data.usageRollups.items.reduce((n: bigint, r: { calls: string }) => n + BigInt(r.calls), 0n);
   assert.equal(dayCalls, BigInt(t.callsSettled));
+  // A gateway's count of settled batches and the list of all its batches, side by side.
+  const gws = body.data.gateways.items as {
+    address: string;
+    batches: number;
+    rejectedBatches: number;
+    batchList: { items: { id: string; status: string }[] };
+  }[];
+  const withBatches = gws.filter((g) => g.batchList.items.length > 0);
+  assert.ok(withBatches.length > 0);
+  for (const g of withBatches) {
+    const mine = e.batches.filter((b) => b.header.gateway.toLowerCase() === g.address);
+    assert.equal(g.batchList.items.length, mine.length, `batchList of ${g.address}`);
+    const rejected = mine.filter((b) => b.status === "rejected").length;
+    assert.equal(g.rejectedBatches, rejected);
+    assert.equal(g.batches, mine.length - rejected, `the count of ${g.address}'s settled batches`);
+  }
 }
 
 /** Runs a read-only query through Ponder's SQL-over-HTTP endpoint (the @ponder/client protocol). */
