@@ -1,9 +1,10 @@
 /**
  * The Ponder patch's speed-ups must not change what Ponder does: a patched function, as
  * node_modules/ponder runs it, gives the same answer as the published Ponder 0.16.10 function
- * (unpacked by scripts/ponder-patch.ts) on the rows the indexer's handlers write. For the kept
- * changes that replace a function's body (13, copy-on-write fast paths; 14, the row normalisation
- * plan; 15, the COPY text; 16, log callbacks by topic0); the others are covered by the indexer tests that run them (see each
+ * (unpacked by scripts/ponder-patch.ts) on the rows the indexer's handlers write. For the changes
+ * that replace a function's body (13, copy-on-write fast paths; 15, the COPY text; 16, log
+ * callbacks by topic0; and normalizeRow, which the dropped 14 replaces: its test holds either
+ * way); the others are covered by the indexer tests that run them (see each
  * patches/ponder-changes/*.diff header).
  */
 import assert from "node:assert/strict";
