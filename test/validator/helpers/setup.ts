@@ -132,12 +132,19 @@ export async function nextSeqs(client: PublicClient, settlement: Address, gatewa
   return { callSeq, batchSeq };
 }
 
-export async function batchStatus(net: TestNet, gateway: Address, batchSeq: bigint): Promise<number> {
+/** The batch's status now, or as of `blockNumber` (what a transaction left, before anyone reacted). */
+export async function batchStatus(
+  net: TestNet,
+  gateway: Address,
+  batchSeq: bigint,
+  blockNumber?: bigint,
+): Promise<number> {
   const [status] = await net.anvil.client.readContract({
     address: net.settlement,
     abi: proofSettlementAbi,
     functionName: "batch",
     args: [gateway, batchSeq],
+    ...(blockNumber === undefined ? {} : { blockNumber }),
   });
   return Number(status);
 }
