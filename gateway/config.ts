@@ -373,13 +373,15 @@ export const gatewayConfigSchema = hookConfigSchema
       .boolean()
       .optional()
       .describe(
-        "With daPort: serve them from a child process (its own CPU, heap and GC; no key; it exits with the sidecar). Default false.",
+        "With daPort: serve the DA endpoints from a child process instead of a worker thread (same routes and limits; its own CPU, heap and GC; it holds no key, receipts are signed here, and it exits with this process). Default false.",
       ),
     daCpus: z
       .string()
       .regex(/^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$/)
       .optional()
-      .describe('With daProcess: the CPUs it may run on, as taskset -c takes them (e.g. "1"; Linux).'),
+      .describe(
+        'With daProcess: the CPUs the DA process may run on, as taskset -c takes them (e.g. "1"; Linux, util-linux taskset), so hostile DA traffic is served on a core of its own and the fast path keeps the others.',
+      ),
     logLevel,
     heartbeat: heartbeatConfigSchema
       .optional()

@@ -35,19 +35,6 @@ export const demoGatewayConfigSchema = gatewayConfigSchema
       .describe(
         "Serve the DA endpoints from a worker thread on this port (its own event loop, off the fast path's); daBaseUrl then defaults to http://127.0.0.1:<daPort>. Default: under /da on port.",
       ),
-    daProcess: z
-      .boolean()
-      .optional()
-      .describe(
-        "With daPort: serve the DA endpoints from a child process instead of a worker thread (same routes and limits; its own CPU, heap and GC; it holds no key, receipts are signed here, and it exits with the gateway). Default false.",
-      ),
-    daCpus: z
-      .string()
-      .regex(/^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$/)
-      .optional()
-      .describe(
-        'With daProcess: the CPUs the DA process may run on, as taskset -c takes them (e.g. "1"; Linux, util-linux taskset), so hostile DA traffic is served on a core of its own and the fast path keeps the others.',
-      ),
     daBytesPerSec: z
       .number()
       .int()
