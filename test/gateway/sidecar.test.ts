@@ -5,7 +5,7 @@
  * bad input is a 400 that names the field.
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -34,6 +34,7 @@ out["receipt0"] = s.receipt(int(out["records"][0]["callSeq"]))
 print(json.dumps(out))
 `;
 import { waitFor } from "../../tools/waitFor.js";
+import { spawnCli } from "../helpers/cli.js";
 
 describe("gateway sidecar (proofpath gateway-sidecar, Python client)", function () {
   this.timeout(120_000);
@@ -70,27 +71,10 @@ describe("gateway sidecar (proofpath gateway-sidecar, Python client)", function 
         confirmations: 1,
       }),
     );
-    child = spawn(
-      process.execPath,
-      [
-        path.join(root, "node_modules/tsx/dist/cli.mjs"),
-        "scripts/cli.ts",
-        "gateway-sidecar",
-        "--config",
-        config,
-        "--port",
-        "0",
-      ],
-      {
-        cwd: root,
-        env: {
-          ...process.env,
-          PROOFPATH_GATEWAY_ENCLAVE_KEY: pp.enclaveKey,
-          PROOFPATH_GATEWAY_RELAYER_KEY: pp.relayerKey,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
+    child = spawnCli(["gateway-sidecar", "--config", config, "--port", "0"], {
+      PROOFPATH_GATEWAY_ENCLAVE_KEY: pp.enclaveKey,
+      PROOFPATH_GATEWAY_RELAYER_KEY: pp.relayerKey,
+    });
     let out = "";
     child.stderr!.on("data", (d) => (out += d));
     const url = await new Promise<string>((resolve, reject) => {
@@ -154,23 +138,9 @@ describe("gateway sidecar (proofpath gateway-sidecar, Python client)", function 
         daProcess: true,
       }),
     );
-    const side = spawn(
-      process.execPath,
-      [
-        path.join(root, "node_modules/tsx/dist/cli.mjs"),
-        "scripts/cli.ts",
-        "gateway-sidecar",
-        "--config",
-        config,
-        "--port",
-        "0",
-      ],
-      {
-        cwd: root,
-        env: { ...process.env, PROOFPATH_GATEWAY_ENCLAVE_KEY: generatePrivateKey() },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
+    const side = spawnCli(["gateway-sidecar", "--config", config, "--port", "0"], {
+      PROOFPATH_GATEWAY_ENCLAVE_KEY: generatePrivateKey(),
+    });
     const exited = new Promise((r) => side.once("exit", r));
     try {
       let out = "";

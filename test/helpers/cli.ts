@@ -2,7 +2,8 @@
  * Runs the real `proofpath` CLI (scripts/cli.ts through tsx) as an operator would: a child process
  * with the given PROOFPATH_* environment (the ambient ones cleared), its exit code and output.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessByStdio } from "node:child_process";
+import type { Readable } from "node:stream";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -15,17 +16,21 @@ function ambient(): NodeJS.ProcessEnv {
 
 export type CliRun = { code: number | null; stdout: string; stderr: string };
 
+/** Starts the CLI and leaves it running (e.g. `gateway-sidecar`): stdout and stderr are piped. */
+export function spawnCli(
+  args: string[],
+  env: Record<string, string | undefined>,
+): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/cli.ts", ...args], {
+    cwd: root,
+    env: { ...ambient(), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
 export function cli(args: string[], env: Record<string, string | undefined>): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/cli.ts", ...args],
-      {
-        cwd: root,
-        env: { ...ambient(), ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
+    const child = spawnCli(args, env);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
