@@ -3,9 +3,10 @@
  * node_modules/ponder runs it, gives the same answer as the published Ponder 0.16.10 function
  * (unpacked by scripts/ponder-patch.ts) on the rows the indexer's handlers write. For the changes
  * that replace a function's body (13, copy-on-write fast paths; 15, the COPY text; 16, log
- * callbacks by topic0; and normalizeRow, which the dropped 14 replaces: its test holds either
- * way); the others are covered by the indexer tests that run them (see each
- * patches/ponder-changes/*.diff header).
+ * callbacks by topic0; 17, lean store writes: normalizeRow and the store's inserts, upserts and
+ * updates; and decodeAbiParameters, which the dropped 18 replaces: its test holds either way); the
+ * others are covered by the indexer tests that run them (see each patches/ponder-changes/*.diff
+ * header).
  */
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -144,6 +145,242 @@ describe("Ponder patch: same behaviour as published Ponder", function () {
     );
   });
 
+  it("test_ponderStoreWrites_insertsUpsertsUpdatesAndBadValues_sameRowsAndErrorsAsPublished", async () => {
+    // Change 17 (lean store writes): the indexing store and cache as node_modules/ponder runs them
+    // against published Ponder's, driven through the same writes, reads and mistakes.
+    const store = await load("dist/esm/indexing-store/index.js");
+    const cache = await load("dist/esm/indexing-store/cache.js");
+    const schema = await import("../../indexer/ponder.schema.js");
+    const { batch, gateway } = schema;
+    const metric = { inc() {}, observe() {}, set() {}, get: async () => ({ values: [] }) };
+    const common = {
+      metrics: new Proxy({}, { get: () => metric }),
+      logger: { warn() {}, debug() {}, info() {}, trace() {}, error() {}, child: () => common.logger },
+      options: { indexingCacheMaxBytes: 2 ** 40 },
+    };
+    const run = async (impl: "patched" | "published") => {
+      const indexingCache = cache[impl].createIndexingCache!({
+        common,
+        schemaBuild: { schema },
+        crashRecoveryCheckpoint: undefined,
+        eventCount: {},
+        chainId: undefined,
+      });
+      const indexingStore = store[impl].createIndexingStore!({
+        common,
+        schemaBuild: { schema },
+        indexingCache,
+        indexingErrorHandler: { setRetryableError() {} },
+        chainId: undefined,
+      });
+      const qb = { $dialect: "postgres" };
+      indexingStore.qb = qb;
+      indexingCache.qb = qb;
+      const db = indexingStore.db;
+      const out: unknown[] = [];
+      // A row as plain data, with the names of its symbol keys (a flat row keeps them when copied).
+      const plain = (row: unknown): unknown =>
+        Array.isArray(row)
+          ? row.map(plain)
+          : row === null || row === undefined
+            ? row
+            : { ...structuredClone({ ...(row as object) }), symbols: Object.getOwnPropertySymbols(row).map(String) };
+      const attempt = async (f: () => Promise<unknown>) => {
+        try {
+          out.push(plain(await f()));
+        } catch (e) {
+          out.push(`${(e as Error).name}: ${(e as Error).message}`);
+        }
+      };
+      const gw = { chainId: 1, ...gatewayRow(), address: HEX.toUpperCase().replace("0X", "0x") };
+      const mine = { chainId: 1, ...batchRow(1), usage: [{ ...usage[0]! }] };
+      await attempt(() => db.insert(gateway).values(gw));
+      await attempt(() => db.insert(batch).values(mine));
+      mine.usage[0]!.calls = 99; // the handler's object changes after the insert: the stored row does not
+      await attempt(() => db.find(batch, { chainId: 1, id: mine.id }));
+      // upserts of an existing row: a function and an object
+      await attempt(() =>
+        db
+          .insert(gateway)
+          .values(gw)
+          .onConflictDoUpdate((row: { balance: bigint; batches: number }) => ({
+            balance: row.balance + 1n,
+            batches: row.batches + 1,
+            operator: "0xAB",
+          })),
+      );
+      await attempt(() => db.insert(gateway).values(gw).onConflictDoUpdate({ status: "active", nextCallSeq: 7 }));
+      // inserts through each path: upsert of a new row, on-conflict-do-nothing, arrays
+      await attempt(() =>
+        db
+          .insert(batch)
+          .values({ chainId: 1, ...batchRow(2) })
+          .onConflictDoUpdate({ status: "x" }),
+      );
+      await attempt(() =>
+        db
+          .insert(batch)
+          .values({ chainId: 1, ...batchRow(1) })
+          .onConflictDoNothing(),
+      );
+      await attempt(() =>
+        db
+          .insert(batch)
+          .values({ chainId: 1, ...batchRow(3) })
+          .onConflictDoNothing(),
+      );
+      await attempt(() => db.insert(batch).values([4, 5].map((i) => ({ chainId: 1, ...batchRow(i) }))));
+      await attempt(() =>
+        db
+          .insert(batch)
+          .values([{ chainId: 1, ...batchRow(5) }])
+          .onConflictDoNothing(),
+      );
+      // updates: a function, an object, a primary key kept and one changed
+      await attempt(() =>
+        db
+          .update(batch, { chainId: 1, id: mine.id })
+          .set((row: { submittedAt: bigint }) => ({ status: "attested", attestedAt: row.submittedAt })),
+      );
+      await attempt(() => db.update(batch, { chainId: 1, id: mine.id }).set({ chainId: 1, windowEnd: 9, usage: [] }));
+      await attempt(() => db.update(batch, { chainId: 1, id: mine.id }).set({ id: "other" }));
+      // values the lean path leaves to the published one, and mistakes
+      const odd = { chainId: 1, ...batchRow(6), root: "0xABC", daURI: "a\0b", note: { kept: [1] } };
+      await attempt(() => db.insert(batch).values(odd));
+      await attempt(() => db.insert(batch).values({ chainId: 1, ...batchRow(7), usage: { at: new Date(0) } }));
+      class Usage {
+        n = 1;
+        toJSON() {
+          return "as JSON";
+        }
+      }
+      await attempt(() => db.insert(batch).values({ chainId: 1, ...batchRow(8), usage: [new Usage()] }));
+      await attempt(() => db.insert(batch).values({ chainId: 1, ...batchRow(9), [Symbol.for("s")]: 1 }));
+      const other = { ...gw, address: `0x${"cd".repeat(20)}`, [Symbol.for("s")]: 1 }; // flat: the symbol stays
+      await attempt(() => db.insert(gateway).values(other));
+      await attempt(() => db.insert(batch).values({ chainId: 1, ...batchRow(10), root: undefined }));
+      await attempt(() => db.insert(batch).values({ chainId: 1, ...batchRow(11), usage: [{ fee: 1n }] }));
+      await attempt(() => db.insert(batch).values({ chainId: 1, ...batchRow(12), batchSeq: "12", count: "8" }));
+      const found = await db.find(batch, { chainId: 1, id: mine.id });
+      await attempt(() => db.insert(batch).values({ ...found, id: `${HEX}:13` })); // a row read back, written again
+      for (let i = 1; i <= 13; i++) await attempt(() => db.find(batch, { chainId: 1, id: `${HEX}:${i}` }));
+      await attempt(() => db.find(gateway, { chainId: 1, address: HEX }));
+      return out;
+    };
+    const [a, b] = [await run("patched"), await run("published")];
+    assert.equal(a.length, b.length);
+    for (let i = 0; i < a.length; i++) {
+      assert.deepEqual(a[i], b[i], `step ${i}`);
+      if (a[i] && typeof a[i] === "object")
+        assert.deepEqual(Object.keys(a[i]!), Object.keys(b[i]!), `keys of step ${i}`);
+    }
+    assert.ok(
+      a.some((x) => typeof x === "string" && /not-null/.test(x)),
+      "a not-null error",
+    );
+    assert.ok(
+      a.some((x) => typeof x === "string" && /BigInt/.test(x)),
+      "a BigInt error",
+    );
+    assert.equal((a[2] as { usage: { calls: number }[] }).usage[0]!.calls, 3, "the stored usage is a copy");
+  });
+
+  it("test_ponderDecodeAbiParameters_batchArgsAndEdgeValues_sameValuesAndErrorsAsPublished", async () => {
+    // The dropped change 18 (`install with:18`): its small-word and per-type fast paths decode
+    // exactly what published Ponder does.
+    const { patched, published } = await load("dist/esm/utils/decodeAbiParameters.js");
+    const { encodeAbiParameters } = await import("viem");
+    const { proofSettlementAbi } = await import("../../sdk/abis.js");
+    const decode = (impl: Mod, params: readonly object[], data: string) => {
+      try {
+        return impl.decodeAbiParameters!(params, data);
+      } catch (e) {
+        return `${(e as Error).name}: ${(e as Error).message}`;
+      }
+    };
+    const same = (params: readonly object[], data: string) => {
+      const a = decode(patched, params, data);
+      assert.deepEqual(a, decode(published, params, data), data.slice(0, 80));
+      return a;
+    };
+    const event = proofSettlementAbi.find((x) => x.type === "event" && x.name === "BatchSubmitted")!;
+    const inputs = event.inputs.filter((i) => !i.indexed);
+    const args: Record<string, unknown> = {
+      firstCallSeq: 2n ** 52n - 1n,
+      count: 8,
+      root: `0x${"11".repeat(32)}`,
+      fee: 10n ** 30n,
+      headerHash: `0x${"22".repeat(32)}`,
+      usage: [
+        { modelId: `0x${"cd".repeat(32)}`, calls: 3, inputTokens: 2n ** 52n, outputTokens: 0n },
+        { modelId: `0x${"ce".repeat(32)}`, calls: 4294967295, inputTokens: 2n ** 64n - 1n, outputTokens: 1n },
+      ],
+      firstServedAt: 1_700_000_000_000n,
+      lastServedAt: 1_700_000_000_999n,
+      daURI: "https://da.example/batch/1",
+    };
+    const values = inputs.map((i) => args[i.name!] ?? 0n);
+    const batchData = encodeAbiParameters(inputs, values as never);
+    assert.equal(typeof same(inputs, batchData), "object");
+    const edge = [
+      { type: "uint256" },
+      { type: "uint256" },
+      { type: "uint256" },
+      { type: "int256" },
+      { type: "int256" },
+      { type: "int8" },
+      { type: "uint32" },
+      { type: "uint48" },
+      { type: "uint64" },
+      { type: "address" },
+      { type: "bytes" },
+      { type: "string" },
+      { type: "bool" },
+      { type: "uint256[]" },
+      { type: "uint16[3]" },
+      {
+        type: "tuple",
+        components: [
+          { name: "a", type: "uint128" },
+          { name: "b", type: "string" },
+        ],
+      },
+      {
+        type: "tuple[]",
+        components: [
+          { name: "x", type: "int64" },
+          { name: "y", type: "uint256[2]" },
+        ],
+      },
+    ] as const;
+    const edgeData = encodeAbiParameters(edge, [
+      0n,
+      2n ** 52n,
+      2n ** 256n - 1n,
+      -1n,
+      -(2n ** 255n),
+      -128,
+      4294967295,
+      2 ** 48 - 1,
+      2n ** 53n + 1n,
+      `0x${"ab".repeat(20)}`,
+      "0x0102",
+      "hé",
+      true,
+      [0n, 1n, 2n ** 200n],
+      [1, 2, 65535],
+      { a: 2n ** 127n, b: "" },
+      [{ x: -5n, y: [3n, 2n ** 52n - 1n] }],
+    ]);
+    const decoded = same(edge, edgeData) as unknown[];
+    assert.equal(decoded[1], 2n ** 52n);
+    assert.equal(decoded[3], -1n);
+    // upper-case hex, a non-hex digit inside a small word, and data cut short
+    same(edge, `0x${edgeData.slice(2).toUpperCase()}`);
+    same(edge.slice(0, 2), `${edgeData.slice(0, 2 + 60)}g${edgeData.slice(2 + 61, 2 + 128)}`);
+    same(edge, edgeData.slice(0, 700));
+  });
+
   it("test_ponderCopyText_indexerRowsWithCopyEscapes_sameTextAsPublished", async () => {
     const { patched, published } = await load("dist/esm/indexing-store/cache.js");
     const { normalizeRow } = (await load("dist/esm/indexing-store/utils.js")).published;
@@ -158,6 +395,13 @@ describe("Ponder patch: same behaviour as published Ponder", function () {
       const text = patched.getCopyText!(table, rows);
       assert.equal(text, published.getCopyText!(table, rows));
     }
+    // rows normalised by the patched store keep their JSON text for one flush (17): the same text,
+    // and the same again when flushed a second time (a retried flush serialises them anew)
+    const lean = (await load("dist/esm/indexing-store/utils.js")).patched;
+    const leanRows = Array.from({ length: 30 }, (_, i) => lean.normalizeInsert!(batch, { chainId: 1, ...batchRow(i) }));
+    const expected = published.getCopyText!(batch, batches);
+    assert.equal(patched.getCopyText!(batch, leanRows), expected);
+    assert.equal(patched.getCopyText!(batch, leanRows), expected);
     // a backslash before each tab, newline and backslash of a text value (COPY's text format)
     const escaped = "https://da.example/a\\\tb\\\\c\\\nd";
     assert.ok(patched.getCopyText!(batch, batches).includes(escaped), "COPY escapes of text values");
