@@ -28,7 +28,8 @@ const { indexReceipts, daAllowPrivate } = loadIndexerConfig();
 const batchId = (gw: Hex, seq: bigint) => `${gw.toLowerCase()}:${seq}`;
 
 /** The fee rates read in a block, by rate id (undefined: no such row); see BlockMemo. */
-const feeRates = new BlockMemo<typeof feeRate.$inferSelect | undefined>();
+type FeeRate = typeof feeRate.$inferSelect;
+const feeRates = new BlockMemo<FeeRate | undefined>();
 
 ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
   const { db } = context;
@@ -40,18 +41,15 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
 
   // Split the fee per model with the schedule in force (the contract checked fee == Σ entries).
   const rates = feeRates.at(event, context.chain.id);
-  const rateOf = async (id: string) => {
-    if (!rates.has(id)) rates.set(id, (await db.find(feeRate, { chainId: context.chain.id, id })) ?? undefined);
-    return rates.get(id);
-  };
-  const def = await rateOf("default");
+  const def = rates.has("default") ? rates.get("default") : await readRate(db, rates, context.chain.id, "default");
   const usage = [];
   let calls = 0;
   let inputTokens = 0n;
   let outputTokens = 0n;
   for (const u of a.usage) {
     const modelId = u.modelId.toLowerCase() as Hex;
-    const own = await rateOf(modelId);
+    // Remembered rates are read without an await: this runs for every batch of a backfill.
+    const own = rates.has(modelId) ? rates.get(modelId) : await readRate(db, rates, context.chain.id, modelId);
     const rate = own?.enabled ? own : def;
     const fee = rate ? usageFee(u, rate) : 0n;
     // As stored: the json column holds token counts and fees as decimal strings.
@@ -126,6 +124,13 @@ ponder.on("ProofSettlement:BatchSubmitted", async ({ event, context }) => {
     .values(Object.assign(empty, gatewayAfterBatch(empty, a, d)))
     .onConflictDoUpdate((row) => gatewayAfterBatch(row, a, d));
 });
+
+/** Reads a fee rate row (undefined: none) into the block's memo. */
+async function readRate(db: Db, rates: Map<string, FeeRate | undefined>, chainId: number, id: string) {
+  const rate = (await db.find(feeRate, { chainId, id })) ?? undefined;
+  rates.set(id, rate);
+  return rate;
+}
 
 function gatewayAfterBatch(
   row: ReturnType<typeof emptyGateway>,
