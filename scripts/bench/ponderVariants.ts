@@ -1,0 +1,131 @@
+/**
+ * Backfill variants side by side (`npm run bench:ponder-variants -- floor indexer v1 v1 indexer floor`):
+ * on one anvil chain of BENCH_EVENTS BatchSubmitted events (./benchChain.ts) and one Postgres, each
+ * named run backfills it from scratch on its own database, in the order given (repeat names in
+ * mirrored order, A B B A, so drift cancels). `floor` is ./ponder-floor and `indexer` the real
+ * indexer; any other name is the indexer unless VARIANT_<name>_ROOT names another app root (a copy
+ * of indexer/ with a handler changed). VARIANT_<name>_ENV (JSON) adds environment variables and
+ * VARIANT_<name>_FLAGS node flags (e.g. "--max-semi-space-size=128"); PROFILE_DIR writes a
+ * `--cpu-prof` profile per run. Per run: events/s between Ponder's backfill log lines, the CPU
+ * seconds of the Ponder process, of Postgres and of anvil over the backfill, and Ponder's step
+ * metrics. For handler, configuration and V8-flag levers; `bench:ponder-ab` measures patch changes.
+ */
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import pg from "pg";
+import { repoRoot, startPonder } from "../../indexer/harness/ponder.js";
+import { startPostgres } from "../../indexer/harness/postgres.js";
+import { emitBenchChain } from "./benchChain.js";
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
+const log = (...a: unknown[]) => console.log(`[bench:ponder-variants ${new Date().toISOString().slice(11, 19)}]`, ...a);
+
+/** CPU seconds (user + system) so far of the processes whose command line matches, from /proc (Linux). */
+function cpuOf(match: (cmdline: string) => boolean): number {
+  let sum = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!match(readFileSync(`/proc/${pid}/cmdline`, "utf8"))) continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      sum += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // the process exited meanwhile
+    }
+  }
+  return sum;
+}
+
+function logTime(file: string, msg: string): number {
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const j = JSON.parse(line) as { msg?: string; time?: number };
+    if (j.msg === msg) return j.time!;
+  }
+  throw new Error(`"${msg}" missing in ${file}`);
+}
+
+async function steps(p: { get(path: string): Promise<Response> }): Promise<Record<string, number>> {
+  const text = await (await p.get("/metrics")).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(
+    /^ponder_historical_(?:concurrency_group|transform|extract)_duration\{(?:group|step)="(\w+)"\} ([\d.e+]+)$/gm,
+  ))
+    out[m[1]!] = Number((Number(m[2]) / 1000).toFixed(2));
+  return out;
+}
+
+async function main(): Promise<void> {
+  const names = process.argv.slice(2);
+  if (names.length === 0) throw new Error("name the runs, e.g. floor indexer v1 v1 indexer floor");
+  const { anvil, file, head } = await emitBenchChain(EVENTS, log);
+  const postgres = await startPostgres();
+  const admin = new pg.Client({ connectionString: postgres.url });
+  await admin.connect();
+  const results: Record<string, number[]> = {};
+  try {
+    for (const [i, name] of names.entries()) {
+      const key = name.replace(/\W/g, "_");
+      const root =
+        name === "floor" ? path.join(repoRoot, "scripts/bench/ponder-floor") : process.env[`VARIANT_${key}_ROOT`];
+      const flags = [
+        process.env[`VARIANT_${key}_FLAGS`] ?? "",
+        process.env.PROFILE_DIR ? `--cpu-prof --cpu-prof-dir=${path.join(process.env.PROFILE_DIR, `${i}-${key}`)}` : "",
+      ];
+      process.env.PONDER_NODE_FLAGS = flags.join(" ").trim(); // read by startPonder
+      const db = `variant${i}`;
+      await admin.query(`create database ${db}`);
+      const ponder = await startPonder({
+        ...(root ? { root } : {}),
+        deploymentFile: file,
+        rpcUrl: anvil.url,
+        databaseUrl: postgres.url.replace(/\/postgres$/, `/${db}`),
+        logName: `variant-${db}-${Date.now().toString(36)}`,
+        env: {
+          PROOFPATH_INDEXER_POLLING_INTERVAL_MS: "1000",
+          ...JSON.parse(process.env[`VARIANT_${key}_ENV`] ?? "{}"),
+        },
+      });
+      const isPostgres = (c: string) => c.startsWith("postgres:");
+      const isAnvil = (c: string) => c.includes("/anvil");
+      // CPU from the backfill's start marker (boot and build excluded): polled until it appears.
+      let start: { ponder: number; postgres: number; anvil: number } | undefined;
+      const poll = setInterval(() => {
+        if (start || !existsSync(ponder.logFile)) return;
+        if (readFileSync(ponder.logFile, "utf8").includes('"Started backfill indexing"'))
+          start = {
+            ponder: cpuOf((c) => c.includes(`--schema\0${ponder.schema}`)),
+            postgres: cpuOf(isPostgres),
+            anvil: cpuOf(isAnvil),
+          };
+      }, 20);
+      try {
+        await ponder.waitForBlock(head, 1_800_000);
+      } finally {
+        clearInterval(poll);
+      }
+      const cpu = {
+        ponder: cpuOf((c) => c.includes(`--schema\0${ponder.schema}`)) - (start?.ponder ?? 0),
+        postgres: cpuOf(isPostgres) - (start?.postgres ?? 0),
+        anvil: cpuOf(isAnvil) - (start?.anvil ?? 0),
+      };
+      const st = await steps(ponder);
+      await ponder.stop();
+      const sec =
+        (logTime(ponder.logFile, "Completed backfill indexing across all chains") -
+          logTime(ponder.logFile, "Started backfill indexing")) /
+        1000;
+      const eventsPerSec = Math.round(EVENTS / sec);
+      (results[name] ??= []).push(eventsPerSec);
+      log(
+        `${name}: ${eventsPerSec} events/s (${sec.toFixed(2)} s); CPU s ponder ${cpu.ponder.toFixed(2)}, postgres ${cpu.postgres.toFixed(2)}, anvil ${cpu.anvil.toFixed(2)}; steps ${JSON.stringify(st)}`,
+      );
+    }
+    console.log(JSON.stringify({ events: EVENTS, eventsPerSec: results }, null, 2));
+  } finally {
+    await admin.end();
+    await postgres.stop();
+    await anvil.stop();
+  }
+}
+
+await main();
