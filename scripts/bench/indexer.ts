@@ -14,7 +14,7 @@
  * Needs `npx hardhat build` first (for the mock's artifact).
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -27,6 +27,7 @@ import { startPostgres } from "../../indexer/harness/postgres.js";
 import { waitFor } from "../../tools/waitFor.js";
 import { proofSettlementAbi } from "../../sdk/abis.js";
 import { emitBenchChain } from "./benchChain.js";
+import { backfillSeconds, backfillSteps, cpuSeconds } from "./ponderBackfill.js";
 import { pacedLoad } from "./pacedLoad.js";
 import { percentile } from "./quantile.js";
 
@@ -41,45 +42,6 @@ const WARMUP = Number(process.env.BENCH_WARMUP_S ?? 10);
 const OUT = process.env.BENCH_OUT ?? path.join(repoRoot, "snapshots", "indexer.json");
 
 const log = (...a: unknown[]) => console.log(`[bench:indexer ${new Date().toISOString().slice(11, 19)}]`, ...a);
-
-/** CPU time (user + system) a process has used so far, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
-}
-
-function logTime(file: string, msg: string): number | undefined {
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    if (!line.startsWith("{")) continue;
-    const j = JSON.parse(line) as { msg?: string; time?: number };
-    if (j.msg === msg) return j.time;
-  }
-  return undefined;
-}
-
-/**
- * Where a backfill's time went, from Ponder's own metrics (seconds): `extract` is time spent waiting
- * for the next range of events (RPC, sync store, decoding not hidden behind indexing), `transform`
- * the rest, split into its steps (`index`: the handlers and the store; `load`: the flush to
- * Postgres; `finalize`: the checkpoint) — to tell what a change moved.
- */
-async function backfillSteps(p: { get(path: string): Promise<Response> }): Promise<Record<string, number>> {
-  const text = await (await p.get("/metrics")).text();
-  const steps: Record<string, number> = {};
-  for (const m of text.matchAll(
-    /^ponder_historical_(?:concurrency_group|transform)_duration\{(?:group|step)="(\w+)"\} ([\d.e+]+)$/gm,
-  ))
-    steps[m[1]!] = Number((Number(m[2]) / 1000).toFixed(2));
-  return steps;
-}
-
-/** Seconds between Ponder's "Started backfill indexing" and "Completed backfill indexing" log lines. */
-function backfillSeconds(file: string): number {
-  const started = logTime(file, "Started backfill indexing");
-  const completed = logTime(file, "Completed backfill indexing across all chains");
-  if (!started || !completed) throw new Error(`backfill markers missing in ${file}`);
-  return (completed - started) / 1000;
-}
 
 async function main(): Promise<void> {
   const { anvil, pub, deployment, emitter, file, head, gateways, next, count } = await emitBenchChain(EVENTS, log);

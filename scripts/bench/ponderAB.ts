@@ -27,25 +27,11 @@ import { startPostgres } from "../../indexer/harness/postgres.js";
 import { install, readChanges } from "../ponder-patch.js";
 import { waitFor } from "../../tools/waitFor.js";
 import { emitBenchChain } from "./benchChain.js";
+import { backfillSeconds, cpuSeconds, startBackfill } from "./ponderBackfill.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 2);
 const log = (...a: unknown[]) => console.log(`[bench:ponder-ab ${new Date().toISOString().slice(11, 19)}]`, ...a);
-
-/** CPU time (user + system) a process has used so far, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function logTime(file: string, msg: string): number {
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    if (!line.startsWith("{")) continue;
-    const j = JSON.parse(line) as { msg?: string; time?: number };
-    if (j.msg === msg) return j.time!;
-  }
-  throw new Error(`"${msg}" missing in ${file}`);
-}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -69,14 +55,14 @@ async function main(): Promise<void> {
   const backfill = async (spec: string, root?: string) => {
     install(spec);
     const db = `ab${runs++}`;
-    await admin.query(`create database ${db}`);
-    const ponder = await startPonder({
-      ...(root ? { root } : {}),
+    const ponder = await startBackfill({
+      admin,
+      postgresUrl: postgres.url,
+      db,
       deploymentFile: file,
       rpcUrl: anvil.url,
-      databaseUrl: postgres.url.replace(/\/postgres$/, `/${db}`),
       logName: `ab-${db}-${Date.now().toString(36)}`,
-      env: { PROOFPATH_INDEXER_POLLING_INTERVAL_MS: "1000" },
+      root,
     });
     // CPU from the backfill's start marker (boot and build excluded), polled beside the wait.
     let cpuAtStart: number | undefined;
@@ -102,10 +88,7 @@ async function main(): Promise<void> {
       clearInterval(poll);
       await ponder.stop();
     }
-    const sec =
-      (logTime(ponder.logFile, "Completed backfill indexing across all chains") -
-        logTime(ponder.logFile, "Started backfill indexing")) /
-      1000;
+    const sec = backfillSeconds(ponder.logFile);
     const eventsPerSec = Math.round(EVENTS / sec);
     log(`${root ? "floor" : "indexer"} ${spec}: ${eventsPerSec} events/s, ${cpu.toFixed(1)} s CPU`);
     return { eventsPerSec, cpu };

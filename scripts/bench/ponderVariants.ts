@@ -13,45 +13,25 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { repoRoot, startPonder } from "../../indexer/harness/ponder.js";
+import { repoRoot } from "../../indexer/harness/ponder.js";
 import { startPostgres } from "../../indexer/harness/postgres.js";
 import { emitBenchChain } from "./benchChain.js";
+import { backfillSeconds, backfillSteps, cpuSeconds, startBackfill } from "./ponderBackfill.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const log = (...a: unknown[]) => console.log(`[bench:ponder-variants ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
-/** CPU seconds (user + system) so far of the processes whose command line matches, from /proc (Linux). */
+/** CPU seconds so far of the processes whose command line matches (Linux). */
 function cpuOf(match: (cmdline: string) => boolean): number {
   let sum = 0;
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
-      if (!match(readFileSync(`/proc/${pid}/cmdline`, "utf8"))) continue;
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-      sum += (Number(fields[11]) + Number(fields[12])) / 100;
+      if (match(readFileSync(`/proc/${pid}/cmdline`, "utf8"))) sum += cpuSeconds(pid);
     } catch {
       // the process exited meanwhile
     }
   }
   return sum;
-}
-
-function logTime(file: string, msg: string): number {
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    if (!line.startsWith("{")) continue;
-    const j = JSON.parse(line) as { msg?: string; time?: number };
-    if (j.msg === msg) return j.time!;
-  }
-  throw new Error(`"${msg}" missing in ${file}`);
-}
-
-async function steps(p: { get(path: string): Promise<Response> }): Promise<Record<string, number>> {
-  const text = await (await p.get("/metrics")).text();
-  const out: Record<string, number> = {};
-  for (const m of text.matchAll(
-    /^ponder_historical_(?:concurrency_group|transform|extract)_duration\{(?:group|step)="(\w+)"\} ([\d.e+]+)$/gm,
-  ))
-    out[m[1]!] = Number((Number(m[2]) / 1000).toFixed(2));
-  return out;
 }
 
 async function main(): Promise<void> {
@@ -71,19 +51,17 @@ async function main(): Promise<void> {
         process.env[`VARIANT_${key}_FLAGS`] ?? "",
         process.env.PROFILE_DIR ? `--cpu-prof --cpu-prof-dir=${path.join(process.env.PROFILE_DIR, `${i}-${key}`)}` : "",
       ];
-      process.env.PONDER_NODE_FLAGS = flags.join(" ").trim(); // read by startPonder
+      process.env.PONDER_NODE_FLAGS = flags.join(" ").trim(); // read by the harness as it starts Ponder
       const db = `variant${i}`;
-      await admin.query(`create database ${db}`);
-      const ponder = await startPonder({
-        ...(root ? { root } : {}),
+      const ponder = await startBackfill({
+        admin,
+        postgresUrl: postgres.url,
+        db,
         deploymentFile: file,
         rpcUrl: anvil.url,
-        databaseUrl: postgres.url.replace(/\/postgres$/, `/${db}`),
         logName: `variant-${db}-${Date.now().toString(36)}`,
-        env: {
-          PROOFPATH_INDEXER_POLLING_INTERVAL_MS: "1000",
-          ...JSON.parse(process.env[`VARIANT_${key}_ENV`] ?? "{}"),
-        },
+        root,
+        env: JSON.parse(process.env[`VARIANT_${key}_ENV`] ?? "{}"),
       });
       const isPostgres = (c: string) => c.startsWith("postgres:");
       const isAnvil = (c: string) => c.includes("/anvil");
@@ -108,12 +86,9 @@ async function main(): Promise<void> {
         postgres: cpuOf(isPostgres) - (start?.postgres ?? 0),
         anvil: cpuOf(isAnvil) - (start?.anvil ?? 0),
       };
-      const st = await steps(ponder);
+      const st = await backfillSteps(ponder);
       await ponder.stop();
-      const sec =
-        (logTime(ponder.logFile, "Completed backfill indexing across all chains") -
-          logTime(ponder.logFile, "Started backfill indexing")) /
-        1000;
+      const sec = backfillSeconds(ponder.logFile);
       const eventsPerSec = Math.round(EVENTS / sec);
       (results[name] ??= []).push(eventsPerSec);
       log(
