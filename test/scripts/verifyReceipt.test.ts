@@ -291,6 +291,9 @@ describe("proofpath verify-receipt (real CLI, real run on anvil)", function () {
     const file = writeJson("orphaned", { receipt: jsonOf(signed), receiptSignature: sig });
     const open = await verify(file, ["--json"]);
     assert.equal(open.code, 3, `an open account may still settle it: pending\n${open.stdout}${open.stderr}`);
+    // The key dies in a later second than it served: a deactivation in the served second counts as
+    // before it (block times are whole seconds), which made this a dead key's receipt, not fraud.
+    await anvil.test.increaseTime({ seconds: 2 });
     await registerEnclave(anvil.client, { deployment: pp.deployment, owner, enclave: next, validators: pp.validators });
     await succeedEnclave(anvil.client, {
       deployment: pp.deployment,
