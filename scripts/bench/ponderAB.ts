@@ -16,7 +16,7 @@
  * node_modules/ponder is rewritten in place per run (scripts/ponder-patch.ts install) and put back
  * to the shipped patch at the end; run nothing else on this checkout meanwhile.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import path from "node:path";
 // @ts-expect-error autocannon ships no type declarations (and @types/autocannon is not installed)
@@ -27,7 +27,7 @@ import { startPostgres } from "../../indexer/harness/postgres.js";
 import { install, readChanges } from "../ponder-patch.js";
 import { waitFor } from "../../tools/waitFor.js";
 import { emitBenchChain } from "./benchChain.js";
-import { backfillSeconds, cpuSeconds, startBackfill } from "./ponderBackfill.js";
+import { backfillSeconds, cpuSeconds, readAtBackfillStart, startBackfill } from "./ponderBackfill.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 2);
@@ -64,28 +64,18 @@ async function main(): Promise<void> {
       logName: `ab-${db}-${Date.now().toString(36)}`,
       root,
     });
-    // CPU from the backfill's start marker (boot and build excluded), polled beside the wait.
-    let cpuAtStart: number | undefined;
-    const poll = setInterval(() => {
-      if (
-        cpuAtStart === undefined &&
-        existsSync(ponder.logFile) && // the harness opens it asynchronously
-        readFileSync(ponder.logFile, "utf8").includes('"Started backfill indexing"')
-      )
-        cpuAtStart = cpuSeconds(ponder.child.pid!);
-    }, 50);
+    const cpuAtStart = readAtBackfillStart(ponder.logFile, () => cpuSeconds(ponder.child.pid!), 50);
     if (!root) indexed ??= { db, schema: ponder.schema };
     let cpu: number;
     try {
       await ponder.waitForBlock(head, 1_800_000);
-      clearInterval(poll);
-      cpu = cpuSeconds(ponder.child.pid!) - (cpuAtStart ?? 0);
+      cpu = cpuSeconds(ponder.child.pid!) - (cpuAtStart.taken() ?? 0);
       if (!root) {
         const stats = await ponder.getJson("/network/stats");
         if (stats.batchesSubmitted !== EVENTS) throw new Error(`${spec}: ${stats.batchesSubmitted} batches`);
       }
     } finally {
-      clearInterval(poll);
+      cpuAtStart.taken();
       await ponder.stop();
     }
     const sec = backfillSeconds(ponder.logFile);

@@ -3,7 +3,7 @@
  * backfill: its duration between Ponder's own log lines, where its time went from Ponder's metrics,
  * and a process's CPU time.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type pg from "pg";
 import { startPonder } from "../../indexer/harness/ponder.js";
 
@@ -28,6 +28,25 @@ export function backfillSeconds(file: string): number {
   const completed = logTime(file, "Completed backfill indexing across all chains");
   if (!started || !completed) throw new Error(`backfill markers missing in ${file}`);
   return (completed - started) / 1000;
+}
+
+/**
+ * Takes `read()` once Ponder has logged the backfill's start (so boot and build are not counted),
+ * polling its log every `everyMs` beside the wait; `taken()` stops the polling and gives the reading
+ * (undefined if the start never came).
+ */
+export function readAtBackfillStart<T>(logFile: string, read: () => T, everyMs: number): { taken(): T | undefined } {
+  let value: T | undefined;
+  const poll = setInterval(() => {
+    if (value !== undefined || !existsSync(logFile)) return; // the harness opens the log asynchronously
+    if (readFileSync(logFile, "utf8").includes('"Started backfill indexing"')) value = read();
+  }, everyMs);
+  return {
+    taken() {
+      clearInterval(poll);
+      return value;
+    },
+  };
 }
 
 /**

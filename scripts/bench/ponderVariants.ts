@@ -10,13 +10,13 @@
  * seconds of the Ponder process, of Postgres and of anvil over the backfill, and Ponder's step
  * metrics. For handler, configuration and V8-flag levers; `bench:ponder-ab` measures patch changes.
  */
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { repoRoot } from "../../indexer/harness/ponder.js";
 import { startPostgres } from "../../indexer/harness/postgres.js";
 import { emitBenchChain } from "./benchChain.js";
-import { backfillSeconds, backfillSteps, cpuSeconds, startBackfill } from "./ponderBackfill.js";
+import { backfillSeconds, backfillSteps, cpuSeconds, readAtBackfillStart, startBackfill } from "./ponderBackfill.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const log = (...a: unknown[]) => console.log(`[bench:ponder-variants ${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -63,31 +63,28 @@ async function main(): Promise<void> {
         root,
         env: JSON.parse(process.env[`VARIANT_${key}_ENV`] ?? "{}"),
       });
-      const isPostgres = (c: string) => c.startsWith("postgres:");
-      const isAnvil = (c: string) => c.includes("/anvil");
-      // CPU from the backfill's start marker (boot and build excluded): polled until it appears.
-      let start: { ponder: number; postgres: number; anvil: number } | undefined;
-      const poll = setInterval(() => {
-        if (start || !existsSync(ponder.logFile)) return;
-        if (readFileSync(ponder.logFile, "utf8").includes('"Started backfill indexing"'))
-          start = {
-            ponder: cpuOf((c) => c.includes(`--schema\0${ponder.schema}`)),
-            postgres: cpuOf(isPostgres),
-            anvil: cpuOf(isAnvil),
-          };
-      }, 20);
+      // The Ponder process by its pid; Postgres and anvil by their command lines.
+      const cpuNow = () => ({
+        ponder: cpuSeconds(ponder.child.pid!),
+        postgres: cpuOf((c) => c.startsWith("postgres:")),
+        anvil: cpuOf((c) => c.includes("/anvil")),
+      });
+      const atStart = readAtBackfillStart(ponder.logFile, cpuNow, 20);
+      let cpu: ReturnType<typeof cpuNow>;
+      let st: Record<string, number>;
       try {
         await ponder.waitForBlock(head, 1_800_000);
+        const [now, start] = [cpuNow(), atStart.taken()];
+        cpu = {
+          ponder: now.ponder - (start?.ponder ?? 0),
+          postgres: now.postgres - (start?.postgres ?? 0),
+          anvil: now.anvil - (start?.anvil ?? 0),
+        };
+        st = await backfillSteps(ponder);
       } finally {
-        clearInterval(poll);
+        atStart.taken();
+        await ponder.stop();
       }
-      const cpu = {
-        ponder: cpuOf((c) => c.includes(`--schema\0${ponder.schema}`)) - (start?.ponder ?? 0),
-        postgres: cpuOf(isPostgres) - (start?.postgres ?? 0),
-        anvil: cpuOf(isAnvil) - (start?.anvil ?? 0),
-      };
-      const st = await backfillSteps(ponder);
-      await ponder.stop();
       const sec = backfillSeconds(ponder.logFile);
       const eventsPerSec = Math.round(EVENTS / sec);
       (results[name] ??= []).push(eventsPerSec);
