@@ -88,6 +88,14 @@ describe("gateway crash safety (SIGKILL at labelled points)", function () {
       addRun(ledger, run);
     }
 
+    // A kill after record() returned but before the child reported it: that call settles as served
+    // without the ledger having seen its callSeq; verifySettlement accepts it only as the run's call
+    // in flight (by requestHash), so this must show up as one servedUnreported.
+    const cutOff = runChild({ ...env, KILL_AFTER_RECORD: "5" });
+    assert.equal((await cutOff.exit).signal, "SIGKILL", `cut-off run: ${cutOff.stderr}`);
+    assert.ok(cutOff.inFlight !== undefined && cutOff.returned.size === 4, "the 5th call is in flight");
+    addRun(ledger, cutOff);
+
     const drain = runChild({ ...env, MODE: "drain" });
     const end = await drain.exit;
     assert.ok(drain.done && end.code === 0, `drain run failed (${JSON.stringify(end)}): ${drain.stderr}`);
@@ -111,6 +119,7 @@ describe("gateway crash safety (SIGKILL at labelled points)", function () {
     assert.equal(s.reusedCallSeqs, 0, "two different signed receipts for one callSeq");
     assert.ok(s.receiptSignatures > 0, "the stranger saw no receipt signature at all: it did not test anything");
     assert.ok(v.returned > 0 && v.durable > 0);
+    assert.ok(v.servedUnreported >= 1, "the cut-off run's durable call settled as served, unreported");
     // Every label must have fired by itself at least once, or the test did not test it.
     for (const l of LABELS) assert.ok((byLabel[l]?.self ?? 0) > 0, `crash point ${l} never fired`);
   });

@@ -12,6 +12,8 @@ export interface ChildRun {
   durable: Set<number>;
   /** callSeq → requestHash (SERVE=1 children only). */
   requestHashes: Map<number, string>;
+  /** The requestHash of a record() call whose `R` line never came (the kill landed in between). */
+  inFlight: string | undefined;
   /** Highest callSeq returned so far (-1 before any). */
   maxReturned: number;
   /** Highest callSeq reported durable so far (-1 before any). */
@@ -56,6 +58,7 @@ export function runChild(env: Record<string, string>): ChildRun {
     returned: new Map(),
     durable: new Set(),
     requestHashes: new Map(),
+    inFlight: undefined,
     maxReturned: -1,
     maxDurable: -1,
     succeeded: [],
@@ -84,7 +87,10 @@ export function runChild(env: Record<string, string>): ChildRun {
     while ((nl = buf.indexOf("\n")) >= 0) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
-      if (line.startsWith("R ")) {
+      // record() is synchronous: its `R` line follows its `P` line before the next `P`.
+      if (line.startsWith("P ")) run.inFlight = line.slice(2);
+      else if (line.startsWith("R ")) {
+        run.inFlight = undefined;
         const [, s, digest, requestHash] = line.split(" ");
         const seq = Number(s);
         if (run.returned.has(seq)) throw new Error(`child reported callSeq ${seq} twice`);
