@@ -9,6 +9,7 @@
  * header).
  */
 import assert from "node:assert/strict";
+import { setFlagsFromString } from "node:v8";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { repoRoot } from "../../indexer/harness/ponder.js";
@@ -261,6 +262,18 @@ describe("Ponder patch: same behaviour as published Ponder", function () {
       await attempt(() => db.insert(batch).values({ chainId: 1, ...batchRow(10), root: undefined }));
       await attempt(() => db.insert(batch).values({ chainId: 1, ...batchRow(11), usage: [{ fee: 1n }] }));
       await attempt(() => db.insert(batch).values({ chainId: 1, ...batchRow(12), batchSeq: "12", count: "8" }));
+      // a key an object literal would take as the prototype, and more key orders than the row
+      // factories keep (change 17 builds a row per order from a literal, up to 16 orders)
+      await attempt(() => db.insert(batch).values({ chainId: 1, ...batchRow(14), ["__proto__"]: 5 }));
+      const entries = Object.entries({ chainId: 1, ...batchRow(0) });
+      for (let k = 0; k < 18; k++) {
+        const rotated = [...entries.slice(k), ...entries.slice(0, k)].map(([c, v]) => [
+          c,
+          c === "id" ? `${HEX}:r${k}` : v,
+        ]);
+        await attempt(() => db.insert(batch).values(Object.fromEntries(rotated)));
+        await attempt(() => db.find(batch, { chainId: 1, id: `${HEX}:r${k}` }));
+      }
       const found = await db.find(batch, { chainId: 1, id: mine.id });
       await attempt(() => db.insert(batch).values({ ...found, id: `${HEX}:13` })); // a row read back, written again
       for (let i = 1; i <= 13; i++) await attempt(() => db.find(batch, { chainId: 1, id: `${HEX}:${i}` }));
@@ -283,6 +296,47 @@ describe("Ponder patch: same behaviour as published Ponder", function () {
       "a BigInt error",
     );
     assert.equal((a[2] as { usage: { calls: number }[] }).usage[0]!.calls, 3, "the stored usage is a copy");
+  });
+
+  it("test_ponderNormalizeInsert_33ColumnBatchRowsAmongOtherTables_keptInV8FastMode", async () => {
+    // Change 17's row factories. Built key by key from an empty object, as 17's first form did, a
+    // 33-column row falls into V8's dictionary mode once the store's code has seen several tables
+    // (megamorphic keyed stores): ~3 KB per row held in the cache instead of a few hundred bytes,
+    // slower to read and copied in every scavenge. Rows from an object literal stay in fast mode.
+    const { patched } = await load("dist/esm/indexing-store/utils.js");
+    const { batch, gateway, validator, attestation } = await import("../../indexer/ponder.schema.js");
+    setFlagsFromString("--allow-natives-syntax");
+    const hasFastProperties = new Function("o", "return %HasFastProperties(o)") as (o: object) => boolean;
+    let row: object = {};
+    for (let i = 0; i < 20_000; i++) {
+      row = patched.normalizeInsert!(batch, { chainId: 1, ...batchRow(i) });
+      patched.normalizeInsert!(attestation, {
+        chainId: 1,
+        id: BigInt(i),
+        verdictDigest: HEX,
+        signers: [HEX],
+        batchCount: 0,
+        tx: HEX,
+        attestedAt: 1n,
+        feesDistributed: 0n,
+        toValidators: 0n,
+      });
+      patched.normalizeInsert!(gateway, { chainId: 1, ...gatewayRow() });
+      patched.normalizeInsert!(validator, {
+        chainId: 1,
+        address: HEX,
+        status: "active",
+        stake: 0n,
+        attestations: i,
+        rewardsEarned: 0n,
+        rewardsClaimed: 0n,
+        slashes: 0,
+        slashedAmount: 0n,
+        banned: false,
+      });
+    }
+    assert.ok(Object.keys(row).length > 30);
+    assert.ok(hasFastProperties(row), "the batch row is in fast mode");
   });
 
   it("test_ponderDecodeAbiParameters_batchArgsAndEdgeValues_sameValuesAndErrorsAsPublished", async () => {
