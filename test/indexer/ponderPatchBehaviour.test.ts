@@ -526,4 +526,62 @@ describe("Ponder patch: same behaviour as published Ponder", function () {
       published.buildEvents!({ eventCallbacks: list, ...args }),
     );
   });
+
+  it("test_ponderSyncLogFilters_everyEventMixedCaseAndWildcards_sameFiltersMatchedAsCheckingAll", async () => {
+    // Change 19: the historical sync checks a log against `logFiltersByTopic0`'s filters only; the
+    // filters it matches, in order, must be those published Ponder finds by checking every filter.
+    const { patched } = await load("dist/esm/sync-historical/index.js");
+    const { published: filterModule } = await load("dist/esm/runtime/filter.js");
+    const { toEventSelector } = await import("viem");
+    const { gatewayRegistryAbi, proofSettlementAbi, validatorSetAbi } = await import("../../sdk/abis.js");
+    const address = (n: number) => `0x${n.toString(16).padStart(40, "0")}`;
+    const logFilter = (topic0: unknown, addr: unknown) => ({
+      type: "log",
+      chainId: 1,
+      address: addr,
+      topic0,
+      topic1: null,
+      topic2: null,
+      topic3: null,
+      fromBlock: 0,
+      toBlock: undefined,
+      hasTransactionReceipt: false,
+    });
+    const selectors = [proofSettlementAbi, gatewayRegistryAbi, validatorSetAbi].flatMap((abi, c) =>
+      abi.filter((item) => item.type === "event").map((item) => [toEventSelector(item), address(10 + c)] as const),
+    );
+    assert.ok(selectors.length > 20, `${selectors.length} events`);
+    const filters = [
+      ...selectors.map(([t0, a]) => logFilter(t0, a)),
+      logFilter(null, address(11)), // every event of one address
+      logFilter([selectors[0]![0], selectors[5]![0]], undefined), // a list of topic0s
+      logFilter(selectors[3]![0].toUpperCase().replace("0X", "0x"), undefined), // never matches: filters are lower-case
+      logFilter(selectors[0]![0], [address(10), address(12)]),
+    ];
+    const logs = [];
+    for (const [i, [t0]] of selectors.entries())
+      for (let a = 9; a < 13; a++)
+        logs.push({
+          blockNumber: "0x1",
+          address: i % 2 ? address(a).toUpperCase().replace("0X", "0x") : address(a),
+          topics: [i % 3 === 0 ? t0.toUpperCase().replace("0X", "0x") : t0],
+        });
+    logs.push({ blockNumber: "0x1", address: address(11), topics: [] });
+    logs.push({ blockNumber: "0x1", address: address(11), topics: [`0x${"ef".repeat(32)}`] });
+    const filtersFor = patched.logFiltersByTopic0!(filters);
+    const matched = (candidates: object[], log: object) =>
+      candidates
+        .filter((filter) => filterModule.isLogFilterMatched!({ filter, log }))
+        .map((f) => filters.indexOf(f as never));
+    let matches = 0;
+    for (const log of logs) {
+      const all = matched(filters, log);
+      assert.deepEqual(matched(filtersFor(log), log), all, JSON.stringify(log));
+      matches += all.length;
+    }
+    assert.ok(matches > logs.length / 2, `${matches} matches`);
+    // no filter naming one topic0: every filter is a candidate
+    const wild = [logFilter(null, undefined), logFilter([selectors[1]![0]], undefined)];
+    assert.deepEqual(patched.logFiltersByTopic0!(wild)(logs[0]), wild);
+  });
 });
