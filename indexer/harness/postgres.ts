@@ -93,6 +93,8 @@ export async function startPostgres(): Promise<Postgres> {
   // sync store keeps every log's data, ~2 KB of hex per BatchSubmitted, and pglz made its inserts
   // ~40 % slower on Debian's PostgreSQL 15.
   const lz4 = hasLz4(bin) ? " -c default_toast_compression=lz4" : "";
+  // PROOFPATH_PG_OPTIONS: more server options for a diagnosis, e.g. "-c shared_buffers=1GB".
+  const extra = process.env.PROOFPATH_PG_OPTIONS ? ` ${process.env.PROOFPATH_PG_OPTIONS}` : "";
   asPostgres([
     `${bin}/pg_ctl`,
     "-D",
@@ -103,7 +105,7 @@ export async function startPostgres(): Promise<Postgres> {
     "-t",
     "60",
     "-o",
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200${lz4}`,
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200${lz4}${extra}`,
     "start",
   ]);
   const version = execFileSync(`${bin}/postgres`, ["--version"], { encoding: "utf8" }).trim();

@@ -6,11 +6,14 @@
  * indexer; any other name is the indexer unless VARIANT_<name>_ROOT names another app root (a copy
  * of indexer/ with a handler changed). VARIANT_<name>_ENV (JSON) adds environment variables and
  * VARIANT_<name>_FLAGS node flags (e.g. "--max-semi-space-size=128"); PROFILE_DIR writes a
- * `--cpu-prof` profile per run. Per run: events/s between Ponder's backfill log lines, the CPU
- * seconds of the Ponder process, of Postgres and of anvil over the backfill, and Ponder's step
- * metrics. For handler, configuration and V8-flag levers; `bench:ponder-ab` measures patch changes.
+ * `--cpu-prof` profile per run, HEAP_PROFILE_DIR a sampling heap profile of everything the run
+ * allocated (./heapSample.mjs), and BENCH_PG_STATEMENTS=1 prints each run's most expensive
+ * Postgres statements (pg_stat_statements: calls, executor milliseconds, rows). Per run: events/s
+ * between Ponder's backfill log lines, the CPU seconds of the Ponder process, of Postgres and of
+ * anvil over the backfill, and Ponder's step metrics. For handler, configuration and V8-flag
+ * levers; `bench:ponder-ab` measures patch changes.
  */
-import { readFileSync, readdirSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { repoRoot } from "../../indexer/harness/ponder.js";
@@ -38,9 +41,13 @@ async function main(): Promise<void> {
   const names = process.argv.slice(2);
   if (names.length === 0) throw new Error("name the runs, e.g. floor indexer v1 v1 indexer floor");
   const { anvil, file, head } = await emitBenchChain(EVENTS, log);
+  const statements = process.env.BENCH_PG_STATEMENTS === "1";
+  if (statements)
+    process.env.PROOFPATH_PG_OPTIONS = `${process.env.PROOFPATH_PG_OPTIONS ?? ""} -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all`;
   const postgres = await startPostgres();
   const admin = new pg.Client({ connectionString: postgres.url });
   await admin.connect();
+  if (statements) await admin.query("create extension pg_stat_statements");
   const results: Record<string, number[]> = {};
   try {
     for (const [i, name] of names.entries()) {
@@ -50,7 +57,10 @@ async function main(): Promise<void> {
       const flags = [
         process.env[`VARIANT_${key}_FLAGS`] ?? "",
         process.env.PROFILE_DIR ? `--cpu-prof --cpu-prof-dir=${path.join(process.env.PROFILE_DIR, `${i}-${key}`)}` : "",
+        process.env.HEAP_PROFILE_DIR ? `--import=${path.join(repoRoot, "scripts/bench/heapSample.mjs")}` : "",
       ];
+      const heapDir = process.env.HEAP_PROFILE_DIR ? path.join(process.env.HEAP_PROFILE_DIR, `${i}-${key}`) : undefined;
+      if (heapDir) mkdirSync(heapDir, { recursive: true });
       process.env.PONDER_NODE_FLAGS = flags.join(" ").trim(); // read by the harness as it starts Ponder
       const db = `variant${i}`;
       const ponder = await startBackfill({
@@ -61,7 +71,10 @@ async function main(): Promise<void> {
         rpcUrl: anvil.url,
         logName: `variant-${db}-${Date.now().toString(36)}`,
         root,
-        env: JSON.parse(process.env[`VARIANT_${key}_ENV`] ?? "{}"),
+        env: {
+          ...JSON.parse(process.env[`VARIANT_${key}_ENV`] ?? "{}"),
+          ...(heapDir ? { HEAP_PROFILE_DIR: heapDir } : {}),
+        },
       });
       // The Ponder process by its pid; Postgres and anvil by their command lines.
       const cpuNow = () => ({
@@ -84,6 +97,13 @@ async function main(): Promise<void> {
       } finally {
         atStart.taken();
         await ponder.stop();
+      }
+      if (statements) {
+        const top = await admin.query(
+          "select calls, round(total_exec_time) as ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) as query from pg_stat_statements order by total_exec_time desc limit 12",
+        );
+        console.table(top.rows);
+        await admin.query("select pg_stat_statements_reset()");
       }
       const sec = backfillSeconds(ponder.logFile);
       const eventsPerSec = Math.round(EVENTS / sec);
