@@ -25,6 +25,21 @@ const load = async (file: string): Promise<{ patched: Mod; published: Mod }> => 
   };
 };
 
+/** A Ponder log filter as its build makes one (the fields runtime/filter.js reads). */
+const address = (n: number) => `0x${n.toString(16).padStart(40, "0")}`;
+const logFilter = (topic0: unknown, addr: unknown, chainId = 1) => ({
+  type: "log",
+  chainId,
+  address: addr,
+  topic0,
+  topic1: null,
+  topic2: null,
+  topic3: null,
+  fromBlock: 0,
+  toBlock: undefined,
+  hasTransactionReceipt: false,
+});
+
 const HEX = `0x${"ab".repeat(20)}`;
 const usage = [{ modelId: `0x${"cd".repeat(32)}`, calls: 3, inputTokens: "500", outputTokens: "900", fee: "12" }];
 const batchRow = (i: number) => ({
@@ -464,19 +479,6 @@ describe("Ponder patch: same behaviour as published Ponder", function () {
   it("test_ponderBuildEvents_logsOfSeveralEventsAndAddresses_sameEventsInSameOrderAsPublished", async () => {
     const { patched, published } = await load("dist/esm/runtime/events.js");
     const topic = (n: number) => `0x${(0xabcdef00 + n).toString(16).padStart(64, "0")}`; // letters: case matters
-    const address = (n: number) => `0x${n.toString(16).padStart(40, "0")}`;
-    const logFilter = (topic0: string, addr: string | string[] | undefined, chainId = 1) => ({
-      type: "log",
-      chainId,
-      address: addr,
-      topic0,
-      topic1: null,
-      topic2: null,
-      topic3: null,
-      fromBlock: 0,
-      toBlock: undefined,
-      hasTransactionReceipt: false,
-    });
     // Two callbacks on one event (other addresses), one on an address list, another chain's, and
     // topics in upper case (RPCs differ): the same events in the same order either way.
     const eventCallbacks = [
@@ -534,19 +536,6 @@ describe("Ponder patch: same behaviour as published Ponder", function () {
     const { published: filterModule } = await load("dist/esm/runtime/filter.js");
     const { toEventSelector } = await import("viem");
     const { gatewayRegistryAbi, proofSettlementAbi, validatorSetAbi } = await import("../../sdk/abis.js");
-    const address = (n: number) => `0x${n.toString(16).padStart(40, "0")}`;
-    const logFilter = (topic0: unknown, addr: unknown) => ({
-      type: "log",
-      chainId: 1,
-      address: addr,
-      topic0,
-      topic1: null,
-      topic2: null,
-      topic3: null,
-      fromBlock: 0,
-      toBlock: undefined,
-      hasTransactionReceipt: false,
-    });
     const selectors = [proofSettlementAbi, gatewayRegistryAbi, validatorSetAbi].flatMap((abi, c) =>
       abi.filter((item) => item.type === "event").map((item) => [toEventSelector(item), address(10 + c)] as const),
     );
