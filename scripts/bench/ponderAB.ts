@@ -49,21 +49,14 @@ async function main(): Promise<void> {
   const postgres = await startPostgres();
   const admin = new pg.Client({ connectionString: postgres.url });
   await admin.connect();
+  const bench = { admin, postgresUrl: postgres.url, deploymentFile: file, rpcUrl: anvil.url };
   let runs = 0;
   let indexed: { db: string; schema: string } | undefined; // the first indexer run's, for change 11
   /** One backfill from scratch; events/s between Ponder's backfill log markers, process CPU s. */
   const backfill = async (spec: string, root?: string) => {
     install(spec);
     const db = `ab${runs++}`;
-    const ponder = await startBackfill({
-      admin,
-      postgresUrl: postgres.url,
-      db,
-      deploymentFile: file,
-      rpcUrl: anvil.url,
-      logName: `ab-${db}-${Date.now().toString(36)}`,
-      root,
-    });
+    const ponder = await startBackfill(bench, { db, logPrefix: "ab", root });
     const cpuAtStart = readAtBackfillStart(ponder.logFile, () => cpuSeconds(ponder.child.pid!), 50);
     if (!root) indexed ??= { db, schema: ponder.schema };
     let cpu: number;

@@ -66,27 +66,30 @@ export async function backfillSteps(p: { get(path: string): Promise<Response> })
   return steps;
 }
 
-/**
- * A Ponder app (the indexer unless `root` names another) backfilling the bench chain into a new
- * database of its own, polling for new blocks every second like on a real chain.
- */
-export async function startBackfill(o: {
+/** What every backfill of one bench run shares: the chain, its deployment and one Postgres. */
+export interface BackfillBench {
   admin: pg.Client;
   postgresUrl: string;
-  db: string;
   deploymentFile: string;
   rpcUrl: string;
-  logName: string;
-  root?: string | undefined;
-  env?: Record<string, string>;
-}) {
-  await o.admin.query(`create database ${o.db}`);
+}
+
+/**
+ * A Ponder app (the indexer unless `root` names another) backfilling the bench chain into a new
+ * database `db` of its own, polling for new blocks every second like on a real chain; its log is
+ * `<logPrefix>-<db>-<time>`.
+ */
+export async function startBackfill(
+  bench: BackfillBench,
+  run: { db: string; logPrefix: string; root?: string | undefined; env?: Record<string, string> },
+) {
+  await bench.admin.query(`create database ${run.db}`);
   return startPonder({
-    ...(o.root ? { root: o.root } : {}),
-    deploymentFile: o.deploymentFile,
-    rpcUrl: o.rpcUrl,
-    databaseUrl: o.postgresUrl.replace(/\/postgres$/, `/${o.db}`),
-    logName: o.logName,
-    env: { PROOFPATH_INDEXER_POLLING_INTERVAL_MS: "1000", ...o.env },
+    ...(run.root ? { root: run.root } : {}),
+    deploymentFile: bench.deploymentFile,
+    rpcUrl: bench.rpcUrl,
+    databaseUrl: bench.postgresUrl.replace(/\/postgres$/, `/${run.db}`),
+    logName: `${run.logPrefix}-${run.db}-${Date.now().toString(36)}`,
+    env: { PROOFPATH_INDEXER_POLLING_INTERVAL_MS: "1000", ...run.env },
   });
 }

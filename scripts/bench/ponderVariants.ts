@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   const admin = new pg.Client({ connectionString: postgres.url });
   await admin.connect();
   if (statements) await admin.query("create extension pg_stat_statements");
+  const bench = { admin, postgresUrl: postgres.url, deploymentFile: file, rpcUrl: anvil.url };
   const results: Record<string, number[]> = {};
   try {
     for (const [i, name] of names.entries()) {
@@ -63,13 +64,9 @@ async function main(): Promise<void> {
       if (heapDir) mkdirSync(heapDir, { recursive: true });
       process.env.PONDER_NODE_FLAGS = flags.join(" ").trim(); // read by the harness as it starts Ponder
       const db = `variant${i}`;
-      const ponder = await startBackfill({
-        admin,
-        postgresUrl: postgres.url,
+      const ponder = await startBackfill(bench, {
         db,
-        deploymentFile: file,
-        rpcUrl: anvil.url,
-        logName: `variant-${db}-${Date.now().toString(36)}`,
+        logPrefix: "variant",
         root,
         env: {
           ...JSON.parse(process.env[`VARIANT_${key}_ENV`] ?? "{}"),
