@@ -297,12 +297,17 @@ for (const mode of ["thread", "process"] as const)
 
     /** Threads of process `pid` at niceness `n` (Linux: field 19 of /proc/<pid>/task/<tid>/stat). */
     function threadsAtNice(n: number, pid: number | "self" = "self"): { at: number; of: number } {
-      const tasks = readdirSync(`/proc/${pid}/task`);
-      const at = tasks.filter((t) => {
-        const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, "utf8");
-        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]) === n;
-      }).length;
-      return { at, of: tasks.length };
+      const nices: number[] = [];
+      for (const t of readdirSync(`/proc/${pid}/task`)) {
+        let stat: string;
+        try {
+          stat = readFileSync(`/proc/${pid}/task/${t}/stat`, "utf8");
+        } catch {
+          continue; // the thread ended between the listing and the read (a libuv or GC helper)
+        }
+        nices.push(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]));
+      }
+      return { at: nices.filter((x) => x === n).length, of: nices.length };
     }
 
     it("test_attack_strangerAsksUncachedReceiptSignatures_signedOnNicerThreadEndingWithDaWorker", async function () {
