@@ -37,6 +37,26 @@ function cpuOf(match: (cmdline: string) => boolean): number {
   return sum;
 }
 
+/**
+ * Per name: runs, mean events/s, the sample standard deviation as a share of the mean, and the mean
+ * as a share of the floor's. On this 2-core VM one run of the same app varies by ±5-8 %, so an
+ * effect smaller than that needs several mirrored runs before its mean says anything.
+ */
+function summarize(results: Record<string, number[]>): string[] {
+  const stats = (xs: number[]) => {
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const sd = xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (xs.length - 1));
+    return { mean, sd };
+  };
+  const floor = results.floor ? stats(results.floor).mean : undefined;
+  return Object.entries(results).map(([name, xs]) => {
+    const { mean, sd } = stats(xs);
+    const spread = xs.length < 2 ? "" : ` ±${((100 * sd) / mean).toFixed(1)} % (sd)`;
+    const ofFloor = floor && name !== "floor" ? `, ${((100 * mean) / floor).toFixed(1)} % of the floor` : "";
+    return `${name}: ${xs.length} run(s), mean ${Math.round(mean)} events/s${spread}${ofFloor}`;
+  });
+}
+
 async function main(): Promise<void> {
   const names = process.argv.slice(2);
   if (names.length === 0) throw new Error("name the runs, e.g. floor indexer v1 v1 indexer floor");
@@ -110,6 +130,7 @@ async function main(): Promise<void> {
       );
     }
     console.log(JSON.stringify({ events: EVENTS, eventsPerSec: results }, null, 2));
+    for (const line of summarize(results)) log(line);
   } finally {
     await admin.end();
     await postgres.stop();
