@@ -2,7 +2,8 @@
  * Backfill variants side by side (`npm run bench:ponder-variants -- floor indexer v1 v1 indexer floor`):
  * on one anvil chain of BENCH_EVENTS BatchSubmitted events (./benchChain.ts) and one Postgres, each
  * named run backfills it from scratch on its own database, in the order given (repeat names in
- * mirrored order, A B B A, so drift cancels). `floor` is ./ponder-floor and `indexer` the real
+ * mirrored order, A B B A, so drift cancels). `floor` is ./ponder-floor, `rowfloor` the same app
+ * writing one two-column row per event (the ceiling for a handler that writes), `indexer` the real
  * indexer; any other name is the indexer unless VARIANT_<name>_ROOT names another app root (a copy
  * of indexer/ with a handler changed). VARIANT_<name>_ENV (JSON) adds environment variables and
  * VARIANT_<name>_FLAGS node flags (e.g. "--max-semi-space-size=128"); PROFILE_DIR writes a
@@ -74,7 +75,9 @@ async function main(): Promise<void> {
     for (const [i, name] of names.entries()) {
       const key = name.replace(/\W/g, "_");
       const root =
-        name === "floor" ? path.join(repoRoot, "scripts/bench/ponder-floor") : process.env[`VARIANT_${key}_ROOT`];
+        name === "floor" || name === "rowfloor"
+          ? path.join(repoRoot, "scripts/bench/ponder-floor")
+          : process.env[`VARIANT_${key}_ROOT`];
       const flags = [
         process.env[`VARIANT_${key}_FLAGS`] ?? "",
         process.env.PROFILE_DIR ? `--cpu-prof --cpu-prof-dir=${path.join(process.env.PROFILE_DIR, `${i}-${key}`)}` : "",
@@ -89,6 +92,7 @@ async function main(): Promise<void> {
         logPrefix: "variant",
         root,
         env: {
+          ...(name === "rowfloor" ? { PROOFPATH_FLOOR_ROW: "1" } : {}),
           ...JSON.parse(process.env[`VARIANT_${key}_ENV`] ?? "{}"),
           ...(heapDir ? { HEAP_PROFILE_DIR: heapDir } : {}),
         },
