@@ -14,6 +14,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { repoRoot } from "../../indexer/harness/ponder.js";
 import { publishedFile } from "../../scripts/ponder-patch.js";
+import { batchRow, HEX, usage } from "./helpers/patchRows.js";
 
 type Mod = Record<string, (...a: any[]) => any>;
 const load = async (file: string): Promise<{ patched: Mod; published: Mod }> => {
@@ -40,32 +41,6 @@ const logFilter = (topic0: unknown, addr: unknown, chainId = 1) => ({
   hasTransactionReceipt: false,
 });
 
-const HEX = `0x${"ab".repeat(20)}`;
-const usage = [{ modelId: `0x${"cd".repeat(32)}`, calls: 3, inputTokens: "500", outputTokens: "900", fee: "12" }];
-const batchRow = (i: number) => ({
-  id: `${HEX}:${i}`,
-  gateway: HEX.toUpperCase().replace("0X", "0x"), // mixed case: normalisation lower-cases it
-  batchSeq: BigInt(i),
-  firstCallSeq: BigInt(i * 8),
-  count: 8,
-  root: `0x${"11".repeat(32)}`,
-  fee: 10n ** 30n + BigInt(i),
-  headerHash: `0x${"22".repeat(32)}`,
-  usage,
-  calls: 8,
-  inputTokens: 500n,
-  outputTokens: 900n,
-  firstServedAt: 1_700_000_000_000n,
-  lastServedAt: 1_700_000_000_999n,
-  daURI: i % 2 ? "https://da.example/a\tb\\c\nd" : "", // COPY's escapes
-  status: "submitted",
-  submitTx: `0x${"33".repeat(32)}`,
-  submitBlock: 12n,
-  submittedAt: 1_700_000_000n,
-  attestTx: null,
-  equivocation: i % 3 === 0 ? false : undefined,
-  receiptsIndexed: i % 2 === 0,
-});
 const gatewayRow = () => ({
   address: HEX,
   operator: null,

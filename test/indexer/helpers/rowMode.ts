@@ -9,38 +9,15 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { repoRoot } from "../../../indexer/harness/ponder.js";
 import { batch, validator } from "../../../indexer/ponder.schema.js";
+import { batchRow, HEX } from "./patchRows.js";
 
 const hasFastProperties = new Function("o", "return %HasFastProperties(o)") as (o: object) => boolean;
 const utils = await import(
   pathToFileURL(path.join(repoRoot, "node_modules/ponder/dist/esm/indexing-store/utils.js")).href
 );
-const HEX = `0x${"ab".repeat(20)}`;
-const usage = [{ modelId: `0x${"cd".repeat(32)}`, calls: 3, inputTokens: "500", outputTokens: "900", fee: "12" }];
 let row: object = {};
 for (let i = 0; i < 1_000; i++) {
-  row = utils.normalizeInsert(batch, {
-    chainId: 1,
-    id: `${HEX}:${i}`,
-    gateway: HEX,
-    batchSeq: BigInt(i),
-    firstCallSeq: 0n,
-    count: 8,
-    root: `0x${"11".repeat(32)}`,
-    fee: 5n,
-    headerHash: `0x${"22".repeat(32)}`,
-    usage,
-    calls: 3,
-    inputTokens: 500n,
-    outputTokens: 900n,
-    firstServedAt: 1n,
-    lastServedAt: 2n,
-    daURI: "x",
-    status: "submitted",
-    submitTx: `0x${"33".repeat(32)}`,
-    submitBlock: 1n,
-    submittedAt: 1n,
-    receiptsIndexed: false,
-  });
+  row = utils.normalizeInsert(batch, { chainId: 1, ...batchRow(i) });
   utils.normalizeInsert(validator, {
     chainId: 1,
     address: HEX,
