@@ -165,6 +165,28 @@ export function leafOfBatchLeaf(l: BatchLeaf): Hex {
   return l.kind === "served" ? receiptLeaf(l.receipt) : voidLeaf(l.gateway, l.callSeq);
 }
 
+/**
+ * Why published leaves cannot be the calls of the batch they claim, by position: leaf i must be
+ * callSeq `firstCallSeq + i` of `gateway` (when given), as validators check. The root commits to
+ * the leaves' hashes, not to their order (sorted-pair hashing), so a gateway can settle a root over
+ * leaves that repeat, skip or borrow call numbers; validators reject such a batch, and nothing
+ * should be read from it. Undefined when every leaf is where it says it is.
+ */
+export function leafPositionError(
+  leaves: readonly BatchLeaf[],
+  h: { firstCallSeq: bigint; gateway?: string | undefined },
+): string | undefined {
+  const gw = h.gateway?.toLowerCase();
+  for (let i = 0; i < leaves.length; i++) {
+    const l = leaves[i]!;
+    const [gateway, callSeq] = l.kind === "served" ? [l.receipt.gateway, l.receipt.callSeq] : [l.gateway, l.callSeq];
+    if (callSeq !== h.firstCallSeq + BigInt(i))
+      return `leaf ${i} says callSeq ${callSeq}, not ${h.firstCallSeq + BigInt(i)}: the leaves are not the batch's calls in order`;
+    if (gw !== undefined && gateway.toLowerCase() !== gw) return `leaf ${i} belongs to ${gateway}, not ${h.gateway}`;
+  }
+  return undefined;
+}
+
 /** True when `signature` is the enclave's (`receipt.gateway`) EIP-712 signature over `receipt` under `domain`. */
 export async function isSignedByGateway(
   domain: SettlementDomain,
@@ -492,6 +514,8 @@ export function createReadClient(cfg: ReadClientConfig): ReadClient {
       const tree = buildTree(leaves.map(leafOfBatchLeaf));
       if (tree.root !== header.root.toLowerCase())
         throw new ReadClientError(`${header.daURI}: the published leaves do not rebuild the settled root`);
+      const misplaced = leafPositionError(leaves, header);
+      if (misplaced) throw new ReadClientError(`${header.daURI}: ${misplaced}`);
       const index = Number(callSeq - header.firstCallSeq);
       if (index < 0 || index >= header.count)
         throw new ReadClientError(`callSeq ${callSeq} is outside batch ${header.batchSeq}`);

@@ -6,7 +6,10 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
+import { keccak256, toHex, type Address, type Hex } from "viem";
 import { fetchSettledReceipts } from "../../indexer/src/lib/receipts.js";
+import { receiptLeaf } from "../../sdk/hashing.js";
+import { buildTree } from "../../sdk/merkle.js";
 
 describe("indexer DA fetch", () => {
   let server: Server;
@@ -76,6 +79,41 @@ describe("indexer DA fetch", () => {
     } finally {
       for (const c of sockets) c.destroy();
       for (const s of servers) s.close();
+    }
+  });
+
+  it("test_attack_daLeavesRepeatACallSeq_notIndexed", async () => {
+    // A root commits to leaf hashes, not to their order: a gateway settles a root over two receipts
+    // that both say callSeq 0. Count and root check out; the positions do not. Indexed, the second
+    // one would be a second `call` row under the key `${gateway}:0`, which stops the indexer.
+    const gateway = "0x00000000000000000000000000000000000000e2" as Address;
+    const receipt = (i: number) => ({
+      gateway,
+      callSeq: 0n,
+      modelId: keccak256(toHex("model")),
+      requestHash: keccak256(toHex(`req:${i}`)),
+      responseHash: keccak256(toHex(`res:${i}`)),
+      inputTokens: 10,
+      outputTokens: 20,
+      servedAt: 1_700_000_000_000n + BigInt(i),
+    });
+    const receipts = [receipt(0), receipt(1)];
+    const root = buildTree(receipts.map(receiptLeaf)).root as Hex;
+    const da = createServer((_req, res) => {
+      const body = receipts.map((r) => ({ kind: "served", ...r, callSeq: "0", servedAt: r.servedAt.toString() }));
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ gateway, receipts: body }));
+    });
+    await new Promise<void>((resolve) => da.listen(0, "127.0.0.1", resolve));
+    try {
+      const got = await fetchSettledReceipts(
+        `http://127.0.0.1:${(da.address() as AddressInfo).port}/batches/0`,
+        { gateway, root, count: 2, firstCallSeq: 0n },
+        { allowPrivate: true },
+      );
+      assert.equal(typeof got, "string", "leaves out of their places are not indexed");
+      assert.match(got as string, /leaf 1 says callSeq 0, not 1/);
+    } finally {
+      da.close();
     }
   });
 });

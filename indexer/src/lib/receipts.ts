@@ -1,7 +1,8 @@
 /**
  * The receipts behind a settled batch, for per-call rows (lookup by request hash). The chain holds
  * only the root, so the indexer asks the gateway's DA (the header's daURI) and keeps the answer only
- * when its leaves rebuild the settled root: what it indexes is exactly what the enclave settled.
+ * when its leaves rebuild the settled root, each at its own callSeq: what it indexes is exactly what
+ * the enclave settled.
  * A DA that is down, slow or wrong costs the lookup for that batch, never the indexing: the batch
  * row says `receiptsIndexed: false`. (Re-indexing later asks the DA again: the rows depend on it.)
  * A daURI is chosen by whoever holds an enclave key, so it is fetched the validator's way
@@ -9,7 +10,7 @@
  * link-local address unless `daAllowPrivate`.
  */
 import { buildTree } from "../../../sdk/merkle.js";
-import { leafOfBatchLeaf, parseBatchLeaves } from "../../../sdk/readClient.js";
+import { leafOfBatchLeaf, leafPositionError, parseBatchLeaves } from "../../../sdk/readClient.js";
 import type { Receipt } from "../../../sdk/types.js";
 import { createBoundedGet, type BoundedGet } from "../../../validator/boundedGet.js";
 
@@ -62,6 +63,10 @@ export async function fetchSettledReceipts(
     const leaves = parseBatchLeaves(daURI, JSON.parse(Buffer.from(body).toString("utf8")));
     // A wrong answer backs off too: it may have taken the whole timeout to arrive.
     if (leaves.length !== h.count) throw new Error(`${leaves.length} leaves for a header of count ${h.count}`);
+    // Each leaf where it says it is, too: the root does not bind order, and a repeated callSeq would
+    // be a second `call` row under one key, which stops the indexer.
+    const misplaced = leafPositionError(leaves, h);
+    if (misplaced) throw new Error(misplaced);
     if (buildTree(leaves.map(leafOfBatchLeaf)).root !== h.root.toLowerCase())
       throw new Error("the published leaves do not rebuild the settled root");
     backoffUntil.delete(key);
