@@ -92,3 +92,21 @@ describe("indexer config: chains", () => {
     ]);
   });
 });
+
+describe("indexer config: SQL over HTTP", () => {
+  const base = () => ({
+    PROOFPATH_INDEXER_DEPLOYMENT: deploymentFile(31337),
+    PROOFPATH_INDEXER_RPC_URL: "http://127.0.0.1:8545",
+  });
+
+  it("test_attack_sqlOverHttpOnPglite_offUnlessAsked", () => {
+    // On PGlite a /sql query runs inside the indexer's own process with no statement timeout: one
+    // anonymous cross join held indexing and every route. Off there unless the operator asks.
+    assert.equal(loadIndexerConfig(base()).sqlOverHttp, false);
+    assert.equal(loadIndexerConfig({ ...base(), PROOFPATH_INDEXER_SQL_OVER_HTTP: "true" }).sqlOverHttp, true);
+    const pg = { ...base(), PROOFPATH_INDEXER_DATABASE_URL: "postgres://u@127.0.0.1:5432/db" };
+    assert.equal(loadIndexerConfig(pg).sqlOverHttp, true, "on with Postgres (read-only pool, statement timeout)");
+    assert.equal(loadIndexerConfig({ ...pg, PROOFPATH_INDEXER_SQL_OVER_HTTP: "false" }).sqlOverHttp, false);
+    assert.equal(loadIndexerConfig(pg).sqlMaxInFlight, 2);
+  });
+});

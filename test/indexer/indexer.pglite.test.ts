@@ -18,7 +18,13 @@ describe("indexer on PGlite", function () {
     anvil = await startDevChain();
     const protocol = await setupProtocol(anvil.url, anvil.rpc);
     expected = await runScenario(protocol);
-    ponder = await startPonder({ deploymentFile: protocol.deploymentFile, rpcUrl: anvil.url, logName: "pglite" });
+    // SQL over HTTP is off on PGlite unless asked for (one query runs inside the indexer): on for checkSql.
+    ponder = await startPonder({
+      deploymentFile: protocol.deploymentFile,
+      rpcUrl: anvil.url,
+      logName: "pglite",
+      env: { PROOFPATH_INDEXER_SQL_OVER_HTTP: "true" },
+    });
     await ponder.waitForBlock(expected.lastBlock, 240_000);
   });
 

@@ -18,6 +18,7 @@ import {
   expectedTotals,
   idOf,
   runScenario,
+  sqlOverHttp,
   type Expected,
 } from "./helpers/scenario.js";
 import { waitFor } from "../../tools/waitFor.js";
@@ -98,6 +99,38 @@ describe("indexer on Postgres", function () {
     } finally {
       await client.end();
     }
+  });
+
+  it("test_attack_sqlNotJsonOrRefused_answered400WithTheReason", async () => {
+    // Ponder answered both with a 500: a malformed parameter, and a query it refuses (a write).
+    const notJson = await ponder.get("/sql/db?sql=not-json");
+    assert.equal(notJson.status, 400);
+    assert.deepEqual(await notJson.json(), { error: "sql: not JSON" });
+    const write = await ponder.get(
+      `/sql/db?sql=${encodeURIComponent(JSON.stringify({ json: { sql: "delete from batch", params: [] } }))}`,
+    );
+    assert.equal(write.status, 400);
+    assert.match(((await write.json()) as { error: string }).error, /^query refused: /);
+  });
+
+  it("test_attack_crossJoinFlood_extraQueriesGet503AndRestKeepsAnswering", async function () {
+    // A cross join of the batch table with itself is a valid read-only query that runs for seconds
+    // (up to the read-only pool's 30 s statement timeout): a few at once used to hold every
+    // connection the REST routes share. Now at most sqlMaxInFlight (2) run; the rest are 503 at once.
+    this.timeout(120_000);
+    const n = (await sqlOverHttp<{ n: number }>(ponder, "select count(*)::int as n from batch"))[0]!.n;
+    const k = Math.max(2, Math.ceil(7.5 / Math.log10(Math.max(n, 2)))); // ~3e7 rows: seconds
+    const from = Array.from({ length: k }, (_, i) => `batch t${i}`).join(", ");
+    const q = encodeURIComponent(JSON.stringify({ json: { sql: `select count(*) from ${from}`, params: [] } }));
+    const flood = Array.from({ length: 6 }, () => ponder.get(`/sql/db?sql=${q}`));
+    const h = expected.batches[0]!.header;
+    const t0 = performance.now();
+    const call = await ponder.get(`/calls/${h.gateway}/${h.firstCallSeq}`);
+    const callMs = performance.now() - t0;
+    assert.equal(call.status, 200);
+    const answers = await Promise.all(flood.map(async (r) => `${(await r).status} ${await (await r).text()}`));
+    assert.equal(answers.filter((a) => a.startsWith("503") && a.includes("busy")).length, 4, answers.join("\n"));
+    assert.ok(callMs < 10_000, `GET /calls took ${callMs.toFixed(0)} ms beside the flood`);
   });
 
   it("test_dashboard_scenarioIndexed_showsChartsValidatorsGatewaysAndEachCallStatus", async () => {

@@ -24,13 +24,15 @@ import { emptyNetwork } from "../lib/store.js";
 import { quantileFromHistogram } from "../lib/latency.js";
 import { PERIODS } from "../lib/time.js";
 import { dashboard } from "./dashboard.js";
+import { sqlGuard } from "./sqlGuard.js";
 import { buildOpenApi, OPENAPI_PATH } from "./openapi.js";
 import * as p from "./params.js";
 import * as R from "./routes.js";
 
+const env = loadIndexerConfig();
 const app = new Hono();
 
-app.use("/sql/*", client({ db, schema }));
+app.use("/sql/*", sqlGuard({ enabled: env.sqlOverHttp, maxInFlight: env.sqlMaxInFlight }), client({ db, schema }));
 app.use("/graphql", graphql({ db, schema }));
 app.route("/", dashboard);
 
@@ -50,7 +52,6 @@ const {
   chainParams,
 } = R;
 
-const env = loadIndexerConfig();
 const chainIds = new Set(env.chains.map((ch) => ch.chainId));
 const defaultChain = env.chains[0]!.chainId;
 

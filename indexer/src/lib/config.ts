@@ -70,6 +70,20 @@ export const indexerConfigSchema = z
       .describe(
         "Let daURIs reach private, loopback and link-local addresses (tests, a DA on the indexer's LAN). Off in production: a daURI is chosen by the gateway, and would otherwise reach the indexer host's metadata service and LAN.",
       ),
+    sqlOverHttp: z
+      .boolean({ error: "expected true or false" })
+      .optional()
+      .describe(
+        "Serve Ponder's read-only SQL over HTTP (`/sql/*`, @ponder/client) to anyone. Default on with Postgres (each query runs on the read-only pool, at most `sqlMaxInFlight` at once, 30 s statement timeout) and off with PGlite, where a query runs inside the indexer's own process with no timeout: one heavy query would hold indexing and every route.",
+      ),
+    sqlMaxInFlight: z
+      .number()
+      .int()
+      .min(1)
+      .default(2)
+      .describe(
+        "How many `/sql/db` queries may run at once; more are answered 503 at once, so the read-only pool stays free for the REST routes and GraphQL.",
+      ),
     chainName: z.string().min(1).optional().describe("The chain's name on the dashboard; default from the chain id."),
     publicRpcUrl: z
       .url({ protocol: /^https?$/, error: "expected an http(s) URL" })
@@ -133,6 +147,10 @@ export interface IndexerConfig {
   indexReceipts: boolean;
   /** Let daURIs reach private, loopback and link-local addresses. */
   daAllowPrivate: boolean;
+  /** Serve `/sql/*` (Ponder's SQL over HTTP). */
+  sqlOverHttp: boolean;
+  /** How many `/sql/db` queries may run at once. */
+  sqlMaxInFlight: number;
   /** Model names: a name is shown for the modelId it hashes to. */
   modelNames: string[];
 }
@@ -210,6 +228,8 @@ export function loadIndexerConfig(env: NodeJS.ProcessEnv = process.env): Indexer
     pgliteDir: config.pgliteDir,
     indexReceipts: config.indexReceipts,
     daAllowPrivate: config.daAllowPrivate,
+    sqlOverHttp: config.sqlOverHttp ?? config.databaseUrl !== undefined,
+    sqlMaxInFlight: config.sqlMaxInFlight,
     modelNames: config.modelNames,
   };
 }
