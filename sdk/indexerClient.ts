@@ -57,8 +57,12 @@ export function indexerClient(baseUrl: string, opts: IndexerClientOptions = {}) 
   return {
     /** Proof status of one call; `status: "pending"` until a batch covers it. */
     getCall: (gateway: string, callSeq: Num) => get<Answer<"getCall">>(`/calls/${seg(gateway)}/${seg(callSeq)}`),
-    /** The settled calls whose receipt carries `requestHash` (keccak256 of the request bytes), with per-call latencies. */
-    getCallsByRequest: (requestHash: string) => get<Answer<"getCallsByRequest">>(`/requests/${seg(requestHash)}`),
+    /**
+     * The settled calls whose receipt carries `requestHash` (keccak256 of the request bytes), with
+     * per-call latencies: one per gateway (its newest), or with `gateway` up to 10 of that gateway's.
+     */
+    getCallsByRequest: (requestHash: string, q: { gateway?: string } = {}) =>
+      get<Answer<"getCallsByRequest">>(`/requests/${seg(requestHash)}`, q),
     listBatches: (
       q: {
         gateway?: string;

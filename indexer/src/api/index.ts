@@ -144,42 +144,64 @@ app.get(R.honoPath(R.routes.getCall.path), async (c) => {
  * checked against the settled root), with their batch's status and the per-call latencies
  * served → attested and served → final (block time − the receipt's servedAt). Prepared once, like
  * the callSeq lookup: one probe of the requestHash index and one of the batch primary key.
+ *
+ * A request hash is public once indexed, and any gateway may settle receipts that carry it: newest
+ * first over all gateways, a gateway settling ten such receipts hid the caller's own call. So the
+ * lookup answers one call per gateway (its newest), and `gateway` lists that gateway's calls.
  */
-const requestLookup = db
-  .select({
-    chainId: call.chainId,
-    gateway: call.gateway,
-    callSeq: call.callSeq,
-    status: batch.status,
-    batchId: call.batchId,
-    index: sql<string>`(${call.callSeq} - ${batch.firstCallSeq})::text`,
-    modelId: call.modelId,
-    responseHash: call.responseHash,
-    inputTokens: call.inputTokens,
-    outputTokens: call.outputTokens,
-    servedAt: call.servedAt,
-    submittedAt: batch.submittedAt,
-    attestedAt: batch.attestedAt,
-    windowEnd: batch.windowEnd,
-    finalizedAt: batch.finalizedAt,
-    submitTx: batch.submitTx,
-    attestTx: batch.attestTx,
-    finalizeTx: batch.finalizeTx,
-    rejectTx: batch.rejectTx,
-    daURI: batch.daURI,
-  })
+const requestFields = {
+  chainId: call.chainId,
+  gateway: call.gateway,
+  callSeq: call.callSeq,
+  status: batch.status,
+  batchId: call.batchId,
+  index: sql<string>`(${call.callSeq} - ${batch.firstCallSeq})::text`,
+  modelId: call.modelId,
+  responseHash: call.responseHash,
+  inputTokens: call.inputTokens,
+  outputTokens: call.outputTokens,
+  servedAt: call.servedAt,
+  submittedAt: batch.submittedAt,
+  attestedAt: batch.attestedAt,
+  windowEnd: batch.windowEnd,
+  finalizedAt: batch.finalizedAt,
+  submitTx: batch.submitTx,
+  attestTx: batch.attestTx,
+  finalizeTx: batch.finalizeTx,
+  rejectTx: batch.rejectTx,
+  daURI: batch.daURI,
+};
+const callOfBatch = and(eq(batch.chainId, call.chainId), eq(batch.id, call.batchId));
+const ofRequest = and(
+  eq(call.requestHash, sql.placeholder("requestHash")),
+  eq(call.chainId, sql.placeholder("chainId")),
+);
+const newestCallPerGateway = db
+  .selectDistinctOn([call.gateway], requestFields)
   .from(call)
-  .innerJoin(batch, and(eq(batch.chainId, call.chainId), eq(batch.id, call.batchId)))
-  .where(and(eq(call.requestHash, sql.placeholder("requestHash")), eq(call.chainId, sql.placeholder("chainId"))))
-  .orderBy(desc(call.servedAt))
+  .innerJoin(batch, callOfBatch)
+  .where(ofRequest)
+  .orderBy(call.gateway, desc(call.servedAt))
   .limit(10)
   .prepare("proofpath_request_lookup");
+const callsOfGateway = db
+  .select(requestFields)
+  .from(call)
+  .innerJoin(batch, callOfBatch)
+  .where(and(ofRequest, eq(call.gateway, sql.placeholder("gateway"))))
+  .orderBy(desc(call.servedAt))
+  .limit(10)
+  .prepare("proofpath_request_lookup_gateway");
 
 app.get(R.honoPath(R.routes.getCallsByRequest.path), async (c) => {
   const q = p.parseParams(requestParams, input(c));
-  const { requestHash } = q;
+  const { requestHash, gateway: gw } = q;
   const chainId = chainOf(q);
-  const rows = await requestLookup.execute({ requestHash, chainId });
+  const rows = gw
+    ? await callsOfGateway.execute({ requestHash, chainId, gateway: gw.toLowerCase() })
+    : (await newestCallPerGateway.execute({ requestHash, chainId })).sort((x, y) =>
+        x.servedAt === y.servedAt ? 0 : x.servedAt > y.servedAt ? -1 : 1,
+      );
   const since = (s: bigint | null, servedMs: bigint) => (s === null ? null : s * 1000n - servedMs);
   return json(c, {
     chainId,

@@ -11,7 +11,11 @@ import * as p from "./params.js";
 // ------------------------------------------------------------------ parameters
 
 export const callParams = p.params({ gateway: p.address, callSeq: p.uint64, chainId: p.chainId.optional() });
-export const requestParams = p.params({ requestHash: p.bytes32, chainId: p.chainId.optional() });
+export const requestParams = p.params({
+  requestHash: p.bytes32,
+  gateway: p.address.optional(),
+  chainId: p.chainId.optional(),
+});
 export const batchListParams = p.params({
   gateway: p.address.optional(),
   status: p.batchStatus.optional(),
@@ -139,7 +143,7 @@ export const requestAnswer = z.object({
       }),
     )
     .describe(
-      "settled calls with this request hash (normally one), newest first; empty until its batch is settled and indexed",
+      "settled calls with this request hash (normally one), newest first: one per gateway (its newest; up to 10 gateways), or with `gateway` up to 10 of that gateway's; empty until its batch is settled and indexed",
     ),
 });
 
