@@ -12,6 +12,7 @@ import { mkdtempSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { Hono } from "hono";
+import pg from "pg";
 import { Pool } from "undici";
 import { keccak256, toHex, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
@@ -104,6 +105,12 @@ async function main(): Promise<void> {
     const sample = await ponder.getJson(`/requests/${hashes[CALLS - 1]}`);
     if (sample.items?.[0]?.callSeq !== String(CALLS - 1))
       throw new Error(`the indexer has not the calls by request hash: ${JSON.stringify(sample)}`);
+    // Statistics, as autovacuum gives a live database minutes after such a load: without them the
+    // replica's prepared request-hash lookup cost Postgres 1.2 ms instead of 0.06 ms a request.
+    const admin = new pg.Client({ connectionString: postgres.url });
+    await admin.connect();
+    await admin.query(`analyze "${ponder.schema}".call, "${ponder.schema}".batch`);
+    await admin.end();
     execFileSync("sync");
     const replica = await startPonder({
       deploymentFile: file,
